@@ -1,0 +1,181 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Apply writes one event into a view, inside the transaction the consumer opened. It is
+// called only for an event newer than what the view holds.
+type Apply func(ctx context.Context, tx *sqlx.Tx, ev Envelope) error
+
+// Consumer is a durable JetStream pull consumer shared by all replicas of one service. It
+// applies each event in one database transaction together with the version guard and
+// acknowledges only after commit: redelivery and reordering are harmless, and nothing
+// acknowledged can be lost.
+type Consumer struct {
+	Name     string   // durable name, one per consuming service and view
+	Subjects []string // e.g. iam.*.clients.client.*
+	DB       *sqlx.DB
+	JS       jetstream.JetStream
+	Apply    Apply
+	Logger   *slog.Logger
+
+	AckWait       time.Duration // default 30s
+	MaxDeliver    int           // default 8; then the event is dead-lettered
+	MaxAckPending int           // default 1000
+
+	lag     prometheus.Gauge
+	applied prometheus.Gauge
+	dead    prometheus.Counter
+}
+
+// Register adds the consumer's metrics, labelled with its name.
+func (c *Consumer) Register(reg prometheus.Registerer) {
+	labels := prometheus.Labels{"consumer": c.Name}
+	c.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iam_consumer_lag", Help: "Events in the stream not yet applied by this consumer.", ConstLabels: labels})
+	c.applied = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iam_consumer_last_applied_sequence", Help: "Stream sequence of the last event this consumer applied.", ConstLabels: labels})
+	c.dead = prometheus.NewCounter(prometheus.CounterOpts{Name: "iam_consumer_dead_letters_total", Help: "Events this consumer gave up on and dead-lettered.", ConstLabels: labels})
+	reg.MustRegister(c.lag, c.applied, c.dead)
+}
+
+// Run consumes until ctx ends, re-attaching if NATS restarts.
+func (c *Consumer) Run(ctx context.Context) error {
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxDeliver == 0 {
+		c.MaxDeliver = 8
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = 1000
+	}
+	if c.lag == nil {
+		c.Register(prometheus.NewRegistry())
+	}
+	for ctx.Err() == nil {
+		if err := c.consume(ctx); err != nil && ctx.Err() == nil {
+			c.Logger.Warn("consumer interrupted; reattaching", "consumer", c.Name, "error", err)
+			sleep(ctx, time.Second)
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) consume(ctx context.Context) error {
+	cons, err := c.JS.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:        c.Name,
+		FilterSubjects: c.Subjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckWait:        c.AckWait,
+		MaxDeliver:     c.MaxDeliver,
+		MaxAckPending:  c.MaxAckPending,
+		BackOff:        nil,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", c.Name, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			return err
+		}
+		c.handle(ctx, msg)
+	}
+}
+
+func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
+	meta, _ := msg.Metadata()
+	ev, err := Parse(msg.Subject(), msg.Data())
+	if err != nil {
+		c.deadLetter(ctx, msg, err)
+		return
+	}
+	err = c.applyOnce(ctx, ev)
+	if err != nil {
+		if meta != nil && int(meta.NumDelivered) >= c.MaxDeliver {
+			c.deadLetter(ctx, msg, err)
+			return
+		}
+		c.Logger.Warn("event not applied; will be redelivered", "consumer", c.Name, "subject", ev.Subject, "error", err)
+		delay := time.Second
+		if meta != nil {
+			delay = min(time.Duration(meta.NumDelivered)*time.Second, 30*time.Second)
+		}
+		_ = msg.NakWithDelay(delay)
+		return
+	}
+	if err := msg.Ack(); err != nil {
+		// The view is committed; a redelivery will be dropped by the version guard.
+		c.Logger.Warn("ack failed", "consumer", c.Name, "error", err)
+	}
+	if meta != nil {
+		c.lag.Set(float64(meta.NumPending))
+		c.applied.Set(float64(meta.Sequence.Stream))
+	}
+}
+
+// applyOnce runs the version guard and the view change in one transaction.
+func (c *Consumer) applyOnce(ctx context.Context, ev Envelope) error {
+	tx, err := c.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	fresh, err := Claim(ctx, tx, ev)
+	if err != nil || !fresh {
+		return err
+	}
+	if err := c.Apply(ctx, tx, ev); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Claim is the version guard: it records ev's version for its entity and reports whether
+// ev is newer than anything applied before. A duplicate or an older event returns false
+// and must not touch the view.
+func Claim(ctx context.Context, tx *sqlx.Tx, ev Envelope) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO event_versions (subject, version, event_id) VALUES ($1, $2, $3)
+		ON CONFLICT (subject) DO UPDATE SET version = EXCLUDED.version, event_id = EXCLUDED.event_id, applied_at = now()
+		WHERE event_versions.version < EXCLUDED.version`, ev.Subject, ev.EntityVersion, ev.ID)
+	if err != nil {
+		return false, fmt.Errorf("version guard: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// deadLetter parks a poison event on iamdlq.<consumer>.<subject> and terminates it, so one
+// bad event never blocks the stream.
+func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause error) {
+	c.Logger.Error("event dead-lettered", "consumer", c.Name, "subject", msg.Subject(), "error", cause)
+	out := &nats.Msg{Subject: deadLetterPrefix + "." + c.Name + "." + msg.Subject(), Data: msg.Data(), Header: nats.Header{}}
+	out.Header.Set("Iam-Dead-Letter-Reason", cause.Error())
+	if _, err := c.JS.PublishMsg(ctx, out); err != nil {
+		c.Logger.Error("dead-letter publish failed; event will be redelivered", "error", err)
+		_ = msg.NakWithDelay(5 * time.Second)
+		return
+	}
+	c.dead.Inc()
+	_ = msg.Term()
+}

@@ -1,0 +1,194 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// relayLockKey is the advisory lock that lets one relay replica publish at a time. Rows
+// of one entity are inserted in commit order (writers lock the entity first), and a
+// single publisher sends them in that order, so the stream's last message per subject
+// is always the newest state. Other replicas wait as hot standbys.
+const relayLockKey = 0x1a3_0b0c
+
+// Relay publishes committed outbox rows to JetStream. NATS being down never fails a
+// write: rows wait in the outbox and go out, in order, once NATS answers again.
+type Relay struct {
+	DB        *sqlx.DB
+	JS        jetstream.JetStream
+	DSN       string // for LISTEN, which needs its own connection
+	Logger    *slog.Logger
+	Batch     int           // rows per publish round (default 500)
+	Poll      time.Duration // fallback poll when no NOTIFY arrives (default 1s)
+	Retention time.Duration // how long sent rows stay for replay (default 24h)
+
+	backlog   prometheus.Gauge
+	published prometheus.Counter
+	failures  prometheus.Counter
+}
+
+// Register adds the relay's metrics: the unsent backlog is the first thing to alert on.
+func (r *Relay) Register(reg prometheus.Registerer) {
+	r.backlog = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iam_outbox_backlog", Help: "Outbox events committed but not yet acknowledged by JetStream."})
+	r.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "iam_outbox_published_total", Help: "Outbox events published and acknowledged."})
+	r.failures = prometheus.NewCounter(prometheus.CounterOpts{Name: "iam_outbox_publish_failures_total", Help: "Publish rounds that failed and will be retried."})
+	reg.MustRegister(r.backlog, r.published, r.failures)
+}
+
+// Run relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.Batch == 0 {
+		r.Batch = 500
+	}
+	if r.Poll == 0 {
+		r.Poll = time.Second
+	}
+	if r.Retention == 0 {
+		r.Retention = 24 * time.Hour
+	}
+	if r.backlog == nil {
+		r.Register(prometheus.NewRegistry())
+	}
+	listener := pq.NewListener(r.DSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			r.Logger.Warn("outbox listener", "error", err)
+		}
+	})
+	defer listener.Close()
+	if err := listener.Listen(notifyChannel); err != nil {
+		r.Logger.Warn("outbox listen failed; polling only", "error", err)
+	}
+
+	backoff := time.Duration(0)
+	lastPrune := time.Time{}
+	for {
+		n, err := r.relayOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			r.failures.Inc()
+			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
+			r.Logger.Warn("outbox publish failed; will retry", "error", err, "retryIn", backoff)
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if time.Since(lastPrune) > time.Minute {
+			r.prune(ctx)
+			lastPrune = time.Now()
+		}
+		if n == r.Batch {
+			continue // more waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-listener.Notify:
+		case <-time.After(r.Poll):
+		}
+	}
+}
+
+// relayOnce claims up to Batch unsent rows, publishes them and marks them sent in one
+// transaction. A crash between publish and commit republishes the rows on the next
+// round; the Nats-Msg-Id header makes JetStream drop those duplicates.
+func (r *Relay) relayOnce(ctx context.Context) (int, error) {
+	tx, err := r.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	var leader bool
+	if err := tx.GetContext(ctx, &leader, `SELECT pg_try_advisory_xact_lock($1)`, relayLockKey); err != nil {
+		return 0, err
+	}
+	if !leader {
+		return 0, nil
+	}
+	var rows []struct {
+		ID      string `db:"id"`
+		Subject string `db:"subject"`
+		Payload []byte `db:"payload"`
+	}
+	// Claiming unsent rows (not "id > last seen") cannot skip a row that committed late.
+	if err := tx.SelectContext(ctx, &rows, `
+		SELECT id, subject, payload FROM outbox
+		WHERE sent_at IS NULL ORDER BY seq LIMIT $1
+		FOR UPDATE SKIP LOCKED`, r.Batch); err != nil {
+		return 0, err
+	}
+	var backlog int
+	if err := tx.GetContext(ctx, &backlog, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`); err == nil {
+		r.backlog.Set(float64(backlog))
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+
+	acks := make([]jetstream.PubAckFuture, 0, len(rows))
+	for _, row := range rows {
+		msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, row.ID)
+		msg.Header.Set("Content-Type", "application/cloudevents+json")
+		f, err := r.JS.PublishMsgAsync(msg)
+		if err != nil {
+			return 0, fmt.Errorf("publish %s: %w", row.Subject, err)
+		}
+		acks = append(acks, f)
+	}
+	timeout := time.After(10 * time.Second)
+	for _, f := range acks {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return 0, fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+		case <-timeout:
+			return 0, errors.New("publish: no acknowledgement within 10s")
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	r.published.Add(float64(len(rows)))
+	r.backlog.Sub(float64(len(rows)))
+	return len(rows), nil
+}
+
+// prune drops sent rows older than the replay window.
+func (r *Relay) prune(ctx context.Context) {
+	if _, err := r.DB.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at < now() - $1::interval`,
+		fmt.Sprintf("%d seconds", int(r.Retention.Seconds()))); err != nil && ctx.Err() == nil {
+		r.Logger.Warn("outbox prune failed", "error", err)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}

@@ -1,0 +1,46 @@
+// Package service is the one bootstrap every service runs: configuration, logging, the
+// database and its migrations, NATS and the event streams, the outbox relay and event
+// consumers, and an echo server with request validation, auth, problems, metrics and
+// health endpoints, shut down gracefully.
+package service
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is what every service reads from its environment, once, at start-up.
+type Config struct {
+	HTTPAddr    string `env:"HTTP_ADDR" envDefault:":8080"`
+	DatabaseURL string `env:"DATABASE_URL,required" envDefault:""`
+	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	// IssuerURL is the public base URL of oauth-clients (the gateway in the dev stack);
+	// tenant T's tokens carry iss = IssuerURL/v1/tenants/T.
+	IssuerURL string `env:"IAM_ISSUER_URL" envDefault:"http://127.0.0.1:8080"`
+	// JWKSURL is where services other than oauth-clients fetch the signing keys.
+	JWKSURL        string     `env:"IAM_JWKS_URL"`
+	Audience       string     `env:"IAM_AUDIENCE" envDefault:"iam"`
+	LogLevel       slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+	StreamReplicas int        `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+}
+
+// JWKS returns the configured JWKS URL or the issuer's default one.
+func (c Config) JWKS() string {
+	if c.JWKSURL != "" {
+		return c.JWKSURL
+	}
+	return strings.TrimRight(c.IssuerURL, "/") + "/v1/tenants/system/oauth2/jwks"
+}
+
+// Parse fills cfg (a struct embedding Config) from environ, a KEY=value map, so tests and
+// the dev stack pass configuration explicitly instead of mutating the process
+// environment.
+func Parse(cfg any, environ map[string]string) error {
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: environ}); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return nil
+}

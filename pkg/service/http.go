@@ -1,0 +1,157 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo-contrib/echoprometheus"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	echomw "github.com/oapi-codegen/echo-middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/problem"
+)
+
+// Info names the service on GET /.
+type Info struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Pinger is something readiness depends on.
+type Pinger func(ctx context.Context) error
+
+// HTTPOptions assemble a service's echo server.
+type HTTPOptions struct {
+	Info     Info
+	Spec     *openapi3.T
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	Ready    map[string]Pinger // name -> check, for /health/ready
+}
+
+func init() {
+	// kin-openapi validates "format" only for registered formats; these are the ones our
+	// specs use. Registration is process-wide in kin-openapi, hence init.
+	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(`^[^@\s]+@[^@\s]+\.[^@\s]+$`))
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`))
+}
+
+// NewHTTP builds the echo server: operational endpoints outside the spec, and the
+// validator (with authentication and scope checks) in front of every spec operation. The
+// caller registers the generated handlers on the returned echo.
+func NewHTTP(o HTTPOptions) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = problem.Handler(o.Logger)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		o.Logger.Error("panic", "error", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.RequestID())
+	e.Use(requestLog(o.Logger))
+	e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
+		Namespace: "iam", Subsystem: strings.ReplaceAll(o.Info.Name, "-", "_"), Registerer: o.Registry,
+		DoNotUseRequestPathFor404: true,
+	}))
+	e.Use(middleware.BodyLimit("4M"))
+	e.Use(withEcho)
+
+	e.GET("/", func(c echo.Context) error { return c.JSON(http.StatusOK, o.Info) })
+	e.GET("/health", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/health/ready", ready(o.Ready))
+	e.GET("/health/fault", func(c echo.Context) error {
+		return &errs.Error{Kind: "fault", Detail: "a deliberate fault, for diagnostics"}
+	})
+	e.GET("/metrics", echoprometheus.NewHandlerWithConfig(echoprometheus.HandlerConfig{Gatherer: o.Registry}))
+	specJSON, _ := o.Spec.MarshalJSON()
+	e.GET("/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, specJSON) })
+
+	o.Spec.Servers = nil // the validator would otherwise match the Host header against them
+	e.Use(echomw.OapiRequestValidatorWithOptions(o.Spec, &echomw.Options{
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			return p == "/" || p == "/metrics" || p == "/openapi.json" || strings.HasPrefix(p, "/health")
+		},
+		DoNotValidateServers: true,
+		MultiErrorHandler:    multiError,
+		Options: openapi3filter.Options{
+			AuthenticationFunc: o.Verifier.Authenticate,
+			MultiError:         true,
+		},
+	}))
+	return e
+}
+
+// multiError puts authentication first: a request without a valid token is a 401 (or
+// 403) whatever else is wrong with it; only then is every bad field listed.
+func multiError(me openapi3.MultiError) *echo.HTTPError {
+	for _, err := range me {
+		var se *openapi3filter.SecurityRequirementsError
+		if errors.As(err, &se) {
+			return securityError(se)
+		}
+	}
+	return &echo.HTTPError{Code: http.StatusBadRequest, Message: "invalid request", Internal: me}
+}
+
+// securityError picks the answer for an operation none of whose security alternatives
+// the caller met: a bad token or a foreign tenant as it is, or else one 403 listing
+// every alternative's scopes.
+func securityError(se *openapi3filter.SecurityRequirementsError) *echo.HTTPError {
+	var alternatives []string
+	for _, inner := range se.Errors {
+		var he *echo.HTTPError
+		if !errors.As(inner, &he) {
+			continue
+		}
+		var missing *auth.MissingScopeError
+		if !errors.As(he.Internal, &missing) {
+			return he
+		}
+		alternatives = append(alternatives, missing.Error())
+	}
+	return echo.NewHTTPError(http.StatusForbidden).SetInternal(errs.E(errs.Forbidden,
+		"the token lacks the scopes this operation needs: %s", strings.Join(alternatives, ", or ")))
+}
+
+func ready(checks map[string]Pinger) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		status, code := map[string]string{}, http.StatusOK
+		for name, check := range checks {
+			if err := check(ctx); err != nil {
+				status[name], code = err.Error(), http.StatusServiceUnavailable
+			} else {
+				status[name] = "ok"
+			}
+		}
+		return c.JSON(code, status)
+	}
+}
+
+func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			// Never the query string or headers: they can carry secrets.
+			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", v.Method), slog.String("path", v.URIPath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("requestId", v.RequestID))
+			return nil
+		},
+	})
+}

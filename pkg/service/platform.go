@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+)
+
+// Platform is what a service's main wires its domain onto: configuration, logger,
+// database, NATS and a metrics registry of its own (so that several services can run in
+// one process, as in the dev stack and the end-to-end tests).
+type Platform struct {
+	Config   Config
+	Name     string
+	Logger   *slog.Logger
+	DB       *sqlx.DB
+	NATS     *nats.Conn
+	JS       jetstream.JetStream
+	Registry *prometheus.Registry
+}
+
+// Open connects to PostgreSQL (and migrates it) and to NATS. NATS may be down at start:
+// the connection keeps retrying, writes still commit to the outbox, and events flow once
+// it answers.
+func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, logger *slog.Logger) (*Platform, error) {
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	logger = logger.With("service", name)
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, db, migrations, logger); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				logger.Warn("nats disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("nats reconnected") }))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		_ = db.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg}, nil
+}
+
+// Close releases the connections.
+func (p *Platform) Close() {
+	p.NATS.Close()
+	_ = p.DB.Close()
+}
+
+// ReadyChecks are the dependencies /health/ready reports on.
+func (p *Platform) ReadyChecks() map[string]Pinger {
+	return map[string]Pinger{
+		"database": func(ctx context.Context) error { return p.DB.PingContext(ctx) },
+		"nats": func(context.Context) error {
+			if !p.NATS.IsConnected() {
+				return errors.New("not connected")
+			}
+			return nil
+		},
+	}
+}
+
+// Serve runs the HTTP server, the outbox relay and the given consumers until ctx ends,
+// then shuts down gracefully: in-flight requests finish, workers stop, connections close.
+// onListen, if set, learns the bound address (tests listen on port 0).
+func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []*events.Consumer, onListen func(addr string)) error {
+	defer p.Close()
+	ln, err := net.Listen("tcp", p.Config.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", p.Config.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	p.Logger.Info("serving", "addr", ln.Addr().String())
+	if onListen != nil {
+		onListen(ln.Addr().String())
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	g.Go(func() error {
+		// Streams must exist before the relay publishes or a consumer attaches; NATS may
+		// come up after us, so keep trying.
+		for {
+			err := events.EnsureStreams(gctx, p.JS, events.StreamOptions{Replicas: p.Config.StreamReplicas})
+			if err == nil {
+				break
+			}
+			p.Logger.Warn("event streams not ready; retrying", "error", err)
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+		relay := &events.Relay{DB: p.DB, JS: p.JS, DSN: p.Config.DatabaseURL, Logger: p.Logger}
+		relay.Register(p.Registry)
+		w, wctx := errgroup.WithContext(gctx)
+		w.Go(func() error { return relay.Run(wctx) })
+		for _, c := range consumers {
+			c.DB, c.JS, c.Logger = p.DB, p.JS, p.Logger
+			c.Register(p.Registry)
+			w.Go(func() error { return c.Run(wctx) })
+		}
+		return w.Wait()
+	})
+	return g.Wait()
+}

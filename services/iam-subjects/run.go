@@ -1,0 +1,54 @@
+// Package iamsubjects wires the iam-subjects service: users, groups, memberships and the
+// subject search, including client subjects kept from oauth-clients' events.
+package iamsubjects
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/iamplane/iam/pkg/auth"
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/service"
+
+	"github.com/iamplane/iam/services/iam-subjects/internal/api"
+	"github.com/iamplane/iam/services/iam-subjects/internal/events"
+	"github.com/iamplane/iam/services/iam-subjects/internal/httpapi"
+	"github.com/iamplane/iam/services/iam-subjects/internal/postgres"
+)
+
+// Name and Version identify the service on GET /.
+const (
+	Name    = "iam-subjects"
+	Version = "0.1.0"
+)
+
+// Config is iam-subjects' configuration.
+type Config struct {
+	service.Config
+}
+
+// Run serves iam-subjects until ctx ends.
+func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
+	var cfg Config
+	if err := service.Parse(&cfg, environ); err != nil {
+		return err
+	}
+	p, err := service.Open(ctx, Name, cfg.Config, postgres.Migrations(), logger)
+	if err != nil {
+		return err
+	}
+	spec, err := api.GetSwagger()
+	if err != nil {
+		p.Close()
+		return fmt.Errorf("load spec: %w", err)
+	}
+	verifier := &auth.Verifier{Keys: &auth.RemoteJWKS{URL: cfg.JWKS()}, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, Leeway: 30 * time.Second}
+	e := service.NewHTTP(service.HTTPOptions{
+		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
+		Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
+	})
+	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Subjects: &postgres.Subjects{DB: p.DB}}, nil))
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects()}, onListen)
+}

@@ -1,0 +1,184 @@
+package clients
+
+import (
+	"context"
+	"time"
+
+	"github.com/iamplane/iam/pkg/errs"
+)
+
+// Registry is the client registry's use cases.
+type Registry struct {
+	Store Store
+	Now   func() time.Time
+}
+
+func (r *Registry) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now().UTC()
+}
+
+// Create registers a client; a confidential one gets a generated secret, returned once.
+func (r *Registry) Create(ctx context.Context, tenant string, m Metadata, actor string) (*Client, *Secret, error) {
+	now := r.now()
+	c := &Client{Tenant: tenant, ID: NewID(), CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := c.Apply(m); err != nil {
+		return nil, nil, err
+	}
+	var secret *Secret
+	if !c.Public {
+		var err error
+		if secret, err = NewSecret("", "initial", nil, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := r.Store.Create(ctx, c, secret); err != nil {
+		return nil, nil, err
+	}
+	return c, secret, nil
+}
+
+// Get returns one client.
+func (r *Registry) Get(ctx context.Context, tenant, id string) (*Client, error) {
+	return r.Store.Get(ctx, tenant, id)
+}
+
+// List pages through the tenant's clients.
+func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, error) {
+	return r.Store.List(ctx, tenant, q)
+}
+
+// Precondition is the version a change is based on: from metadata.version (a stale one
+// is a conflict) or from If-Match (a mismatch is a failed precondition).
+type Precondition struct {
+	BodyVersion *int64
+	IfMatch     *int64
+}
+
+func (p Precondition) check(current int64) error {
+	switch {
+	case p.IfMatch != nil && *p.IfMatch != current:
+		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
+	case p.BodyVersion != nil && *p.BodyVersion != current:
+		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.BodyVersion, current)
+	case p.IfMatch == nil && p.BodyVersion == nil:
+		return errs.Fields("the change does not say which version it is based on",
+			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
+	}
+	return nil
+}
+
+// Update replaces a client's metadata, refusing stale versions and system clients.
+func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre Precondition, actor string) (*Client, error) {
+	return r.Store.Update(ctx, tenant, id, func(c *Client) error {
+		if c.System {
+			return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", id)
+		}
+		if err := pre.check(c.Version); err != nil {
+			return err
+		}
+		if err := c.Apply(m); err != nil {
+			return err
+		}
+		c.Version++
+		c.UpdatedBy, c.UpdatedAt = actor, r.now()
+		return nil
+	})
+}
+
+// Delete removes a client and its secrets.
+func (r *Registry) Delete(ctx context.Context, tenant, id string) error {
+	return r.Store.Delete(ctx, tenant, id, func(c *Client) error {
+		if c.System {
+			return errs.E(errs.Forbidden, "client %q is a system client and cannot be deleted through the API", id)
+		}
+		return nil
+	})
+}
+
+// AddSecret adds a secret (generated unless value is given).
+func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, description string, expiresAt *time.Time) (*Secret, error) {
+	now := r.now()
+	if expiresAt != nil && !expiresAt.After(now) {
+		return nil, errs.Fields("the secret would never be valid", errs.FieldError{Field: "expiresAt", Message: "must be in the future"})
+	}
+	c, err := r.Store.Get(ctx, tenant, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Public {
+		return nil, errs.E(errs.Conflict, "client %q is public and has no secrets", clientID)
+	}
+	s, err := NewSecret(value, description, expiresAt, now)
+	if err != nil {
+		return nil, errs.Fields("invalid secret", errs.FieldError{Field: "value", Message: err.Error()})
+	}
+	if err := r.Store.AddSecret(ctx, tenant, clientID, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Secrets lists a client's secrets (hashes never leave the store).
+func (r *Registry) Secrets(ctx context.Context, tenant, clientID string) ([]Secret, error) {
+	return r.Store.Secrets(ctx, tenant, clientID)
+}
+
+// DeleteSecret revokes one secret.
+func (r *Registry) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
+	return r.Store.DeleteSecret(ctx, tenant, clientID, secretID)
+}
+
+// Authenticate checks a client's credentials. Every failure is the same Unauthorized
+// error, so a caller cannot tell an unknown client from a wrong or expired secret.
+func (r *Registry) Authenticate(ctx context.Context, tenant, clientID, secret string) (*Client, error) {
+	fail := errs.E(errs.Unauthorized, "client authentication failed")
+	if clientID == "" || secret == "" {
+		return nil, fail
+	}
+	c, secrets, err := r.Store.Credentials(ctx, tenant, clientID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, fail
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	for i := range secrets {
+		if secrets[i].Live(now) && secrets[i].Matches(secret) {
+			return c, nil
+		}
+	}
+	return nil, fail
+}
+
+// Bootstrap makes sure the platform's first admin client exists in the system tenant with
+// the umbrella scope and accepts secret. It is idempotent and safe to run from every
+// replica at start-up.
+func (r *Registry) Bootstrap(ctx context.Context, tenant, id, secret string) error {
+	now := r.now()
+	s := &Secret{ID: "bootstrap-" + randomHex(4), Value: secret, Hash: hashArgon2id(secret), Hint: "", Description: "bootstrap", CreatedAt: now}
+	_, secrets, err := r.Store.Credentials(ctx, tenant, id)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		c := &Client{Tenant: tenant, ID: id, System: true, Trusted: true, CreatedBy: "bootstrap", UpdatedBy: "bootstrap",
+			CreatedAt: now, UpdatedAt: now, Version: 1}
+		if err := c.Apply(Metadata{Name: "Platform bootstrap admin", Scopes: []string{"services.iam"}}); err != nil {
+			return err
+		}
+		if err := r.Store.Create(ctx, c, s); err != nil && !errs.Is(err, errs.Conflict) {
+			return err
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	for i := range secrets {
+		if secrets[i].Matches(secret) {
+			return nil
+		}
+	}
+	return r.Store.AddSecret(ctx, tenant, id, s)
+}

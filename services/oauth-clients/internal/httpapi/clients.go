@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/iamplane/iam/pkg/apicommon"
+	"github.com/iamplane/iam/pkg/pagination"
+
+	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+)
+
+func metadataFrom(in *api.ClientInput) clients.Metadata {
+	return clients.Metadata{
+		Name: in.ClientName, Description: deref(in.Description),
+		GrantTypes: grantTypes(in.GrantTypes), ResponseTypes: responseTypes(in.ResponseTypes),
+		RedirectURIs: deref(in.RedirectUris), Scopes: deref(in.Scopes),
+		TokenEndpointAuthMethod: string(deref(in.TokenEndpointAuthMethod)), Public: deref(in.Public),
+		Audience: deref(in.Audience), ClientURI: deref(in.ClientUri), LogoURI: deref(in.LogoUri),
+		PolicyURI: deref(in.PolicyUri), TosURI: deref(in.TosUri), Trusted: deref(in.Trusted),
+	}
+}
+
+func grantTypes(in *[]api.ClientInputGrantTypes) []string {
+	var out []string
+	for _, g := range deref(in) {
+		out = append(out, string(g))
+	}
+	return out
+}
+
+func responseTypes(in *[]api.ClientInputResponseTypes) []string {
+	var out []string
+	for _, r := range deref(in) {
+		out = append(out, string(r))
+	}
+	return out
+}
+
+func clientOut(c *clients.Client) api.Client {
+	created, updated := c.CreatedAt, c.UpdatedAt
+	return api.Client{
+		ClientId: c.ID, ClientName: c.Name, Description: &c.Description,
+		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectUris: c.RedirectURIs, Scopes: c.Scopes,
+		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public, Audience: c.Audience,
+		ClientUri: optional(c.ClientURI), LogoUri: optional(c.LogoURI), PolicyUri: optional(c.PolicyURI), TosUri: optional(c.TosURI),
+		Trusted: c.Trusted, System: c.System, CreatedBy: optional(c.CreatedBy), UpdatedBy: optional(c.UpdatedBy),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Metadata: apicommon.Metadata{Version: c.Version, CreatedAt: &created, ModifiedAt: &updated},
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// ListClients pages through the tenant's clients.
+func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObject) (api.ListClientsResponseObject, error) {
+	p := pagination.From(req.Params.Page, req.Params.PageSize)
+	page, err := s.Clients.List(ctx, req.Tenant, clients.ListQuery{Search: deref(req.Params.SearchQuery), Offset: p.Offset(), Limit: p.Size})
+	if err != nil {
+		return nil, err
+	}
+	info := p.Describe(len(page.Clients), page.Total)
+	out := api.ListClients200JSONResponse{Data: make([]api.Client, len(page.Clients)),
+		Page: info.Page, PageSize: info.PageSize, Count: info.Count, Total: info.Total, TotalPages: info.TotalPages}
+	for i := range page.Clients {
+		out.Data[i] = clientOut(&page.Clients[i])
+	}
+	return out, nil
+}
+
+// CreateClient registers a client and shows its first secret once.
+func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestObject) (api.CreateClientResponseObject, error) {
+	c, secret, err := s.Clients.Create(ctx, req.Tenant, metadataFrom(req.Body), actor(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := clientOut(c)
+	if secret != nil {
+		out.ClientSecret = &secret.Value
+	}
+	return api.CreateClient201JSONResponse{Body: out, Headers: api.CreateClient201ResponseHeaders{ETag: etag(c.Version)}}, nil
+}
+
+// GetClient returns one client.
+func (s *Server) GetClient(ctx context.Context, req api.GetClientRequestObject) (api.GetClientResponseObject, error) {
+	c, err := s.Clients.Get(ctx, req.Tenant, req.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetClient200JSONResponse{Body: clientOut(c), Headers: api.GetClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+}
+
+// UpdateClient replaces a client's metadata, version-checked.
+func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestObject) (api.UpdateClientResponseObject, error) {
+	ifMatch, err := parseIfMatch(req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	pre := clients.Precondition{IfMatch: ifMatch}
+	if req.Body.Metadata != nil {
+		pre.BodyVersion = &req.Body.Metadata.Version
+	}
+	c, err := s.Clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, actor(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+}
+
+// DeleteClient removes a client.
+func (s *Server) DeleteClient(ctx context.Context, req api.DeleteClientRequestObject) (api.DeleteClientResponseObject, error) {
+	if err := s.Clients.Delete(ctx, req.Tenant, req.ClientId); err != nil {
+		return nil, err
+	}
+	return api.DeleteClient204Response{}, nil
+}
+
+func secretOut(sec *clients.Secret) api.ClientSecret {
+	out := api.ClientSecret{SecretId: sec.ID, CreatedAt: sec.CreatedAt, ExpiresAt: sec.ExpiresAt,
+		Hint: optional(sec.Hint), Description: optional(sec.Description)}
+	if sec.Value != "" {
+		out.Value = &sec.Value
+	}
+	return out
+}
+
+// ListClientSecrets lists secrets without values.
+func (s *Server) ListClientSecrets(ctx context.Context, req api.ListClientSecretsRequestObject) (api.ListClientSecretsResponseObject, error) {
+	secrets, err := s.Clients.Secrets(ctx, req.Tenant, req.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	out := make(api.ListClientSecrets200JSONResponse, len(secrets))
+	for i := range secrets {
+		out[i] = secretOut(&secrets[i])
+	}
+	return out, nil
+}
+
+// CreateClientSecret adds a secret and shows its value once.
+func (s *Server) CreateClientSecret(ctx context.Context, req api.CreateClientSecretRequestObject) (api.CreateClientSecretResponseObject, error) {
+	sec, err := s.Clients.AddSecret(ctx, req.Tenant, req.ClientId, deref(req.Body.Value), deref(req.Body.Description), req.Body.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateClientSecret201JSONResponse(secretOut(sec)), nil
+}
+
+// DeleteClientSecret revokes a secret.
+func (s *Server) DeleteClientSecret(ctx context.Context, req api.DeleteClientSecretRequestObject) (api.DeleteClientSecretResponseObject, error) {
+	if err := s.Clients.DeleteSecret(ctx, req.Tenant, req.ClientId, req.SecretId); err != nil {
+		return nil, err
+	}
+	return api.DeleteClientSecret204Response{}, nil
+}

@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"sort"
+
+	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/service"
+
+	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
+)
+
+var noStore = "no-store"
+
+// authenticateClient applies RFC 6749 §2.3.1: credentials in HTTP Basic
+// (form-urlencoded id and secret) or in the form, never both, and only by the method the
+// client registered.
+func (s *Server) authenticateClient(ctx context.Context, tenant string, formID, formSecret *string) (*clients.Client, *tokens.OAuthError) {
+	var id, secret, method string
+	basicUser, basicPass, hasBasic := "", "", false
+	if c := service.Echo(ctx); c != nil {
+		basicUser, basicPass, hasBasic = c.Request().BasicAuth()
+	}
+	switch {
+	case hasBasic && formSecret != nil:
+		return nil, &tokens.OAuthError{Code: "invalid_request", Description: "use one client authentication method, not both"}
+	case hasBasic:
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(basicUser)
+		secret, err2 = url.QueryUnescape(basicPass)
+		if err1 != nil || err2 != nil {
+			return nil, &tokens.OAuthError{Code: "invalid_request", Description: "malformed Basic credentials"}
+		}
+		method = "client_secret_basic"
+	case formSecret != nil:
+		id, secret, method = deref(formID), *formSecret, "client_secret_post"
+	default:
+		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "client authentication is required"}
+	}
+	c, err := s.Clients.Authenticate(ctx, tenant, id, secret)
+	if err != nil {
+		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "client authentication failed"}
+	}
+	if c.TokenEndpointAuthMethod != method {
+		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod}
+	}
+	return c, nil
+}
+
+func oauthError(ctx context.Context, e *tokens.OAuthError) (status int, body api.OAuthError) {
+	status = 400
+	if e.Code == "invalid_client" {
+		status = 401
+		if c := service.Echo(ctx); c != nil {
+			c.Response().Header().Set("WWW-Authenticate", `Basic realm="oauth2"`)
+		}
+	}
+	if c := service.Echo(ctx); c != nil {
+		c.Response().Header().Set("Cache-Control", noStore)
+	}
+	return status, api.OAuthError{Error: e.Code, ErrorDescription: &e.Description}
+}
+
+// IssueToken is the token endpoint (client_credentials).
+func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject) (api.IssueTokenResponseObject, error) {
+	fail := func(e *tokens.OAuthError) (api.IssueTokenResponseObject, error) {
+		status, body := oauthError(ctx, e)
+		if status == 401 {
+			return api.IssueToken401JSONResponse(body), nil
+		}
+		return api.IssueToken400JSONResponse(body), nil
+	}
+	form := req.Body
+	if form == nil {
+		form = &api.TokenRequest{}
+	}
+	switch grant := deref(form.GrantType); grant {
+	case "":
+		return fail(&tokens.OAuthError{Code: "invalid_request", Description: "grant_type is required"})
+	case "client_credentials":
+	default:
+		return fail(&tokens.OAuthError{Code: "unsupported_grant_type", Description: "grant_type " + grant + " is not supported"})
+	}
+	c, oerr := s.authenticateClient(ctx, req.Tenant, form.ClientId, form.ClientSecret)
+	if oerr != nil {
+		return fail(oerr)
+	}
+	tok, err := s.Tokens.ClientCredentials(ctx, c, deref(form.Scope))
+	var oe *tokens.OAuthError
+	if errors.As(err, &oe) {
+		return fail(oe)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.IssueToken200JSONResponse{
+		Body:    api.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn, Scope: &tok.Scope},
+		Headers: api.IssueToken200ResponseHeaders{CacheControl: &noStore},
+	}, nil
+}
+
+// IntrospectToken answers RFC 7662 for an authenticated client of the tenant.
+func (s *Server) IntrospectToken(ctx context.Context, req api.IntrospectTokenRequestObject) (api.IntrospectTokenResponseObject, error) {
+	form := req.Body
+	if form == nil {
+		form = &api.IntrospectionRequest{}
+	}
+	if _, oerr := s.authenticateClient(ctx, req.Tenant, form.ClientId, form.ClientSecret); oerr != nil {
+		status, body := oauthError(ctx, oerr)
+		if status == 401 {
+			return api.IntrospectToken401JSONResponse(body), nil
+		}
+		return api.IntrospectToken400JSONResponse(body), nil
+	}
+	if deref(form.Token) == "" {
+		_, body := oauthError(ctx, &tokens.OAuthError{Code: "invalid_request", Description: "token is required"})
+		return api.IntrospectToken400JSONResponse(body), nil
+	}
+	c, err := s.Introspector.Introspect(ctx, req.Tenant, *form.Token)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return api.IntrospectToken200JSONResponse{Active: false}, nil
+	}
+	bearer := "Bearer"
+	aud := []string(c.Audience)
+	return api.IntrospectToken200JSONResponse{
+		Active: true, Scope: &c.Scope, ClientId: &c.ClientID, Sub: &c.Subject, Aud: &aud, Iss: &c.Issuer,
+		Exp: &c.ExpiresAt, Iat: &c.IssuedAt, Jti: &c.ID, Tenant: &c.Tenant, TokenType: &bearer,
+	}, nil
+}
+
+// GetJWKS publishes the verification keys.
+func (s *Server) GetJWKS(ctx context.Context, _ api.GetJWKSRequestObject) (api.GetJWKSResponseObject, error) {
+	keys, err := s.Keys.JWKS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetJWKS200JSONResponse{Keys: make([]api.JWK, 0, len(keys))}
+	for _, k := range keys {
+		jk, err := toJWK(k)
+		if err != nil {
+			return nil, err
+		}
+		out.Keys = append(out.Keys, jk)
+	}
+	sort.Slice(out.Keys, func(i, j int) bool { return out.Keys[i].Kid < out.Keys[j].Kid })
+	return out, nil
+}
+
+func toJWK(k any) (api.JWK, error) {
+	raw, err := json.Marshal(k)
+	if err != nil {
+		return api.JWK{}, err
+	}
+	var out api.JWK
+	return out, json.Unmarshal(raw, &out)
+}
+
+// RotateSigningKey starts signing with a new key; platform admins only.
+func (s *Server) RotateSigningKey(ctx context.Context, req api.RotateSigningKeyRequestObject) (api.RotateSigningKeyResponseObject, error) {
+	if err := auth.Require(ctx, (*auth.Claims).PlatformAdmin, "only a platform admin (system tenant, services.iam) may rotate signing keys"); err != nil {
+		return nil, err
+	}
+	kid, err := s.Keys.Rotate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.Keys.JWKS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		jk, err := toJWK(k)
+		if err == nil && jk.Kid == kid {
+			return api.RotateSigningKey200JSONResponse(jk), nil
+		}
+	}
+	return nil, errs.E(errs.Internal, "rotated key %s not published", kid)
+}
+
+// GetServerMetadata is RFC 8414 metadata for the tenant's issuer.
+func (s *Server) GetServerMetadata(_ context.Context, req api.GetServerMetadataRequestObject) (api.GetServerMetadataResponseObject, error) {
+	iss := auth.Issuer(s.IssuerBase, req.Tenant)
+	methods := []string{"client_secret_basic", "client_secret_post"}
+	scopes := slices.Clone(s.Scopes)
+	introspect := iss + "/oauth2/introspect"
+	return api.GetServerMetadata200JSONResponse{
+		Issuer: iss, TokenEndpoint: iss + "/oauth2/token", JwksUri: iss + "/oauth2/jwks",
+		IntrospectionEndpoint: &introspect, IntrospectionEndpointAuthMethodsSupported: &methods,
+		GrantTypesSupported: []string{"client_credentials"}, TokenEndpointAuthMethodsSupported: methods,
+		ScopesSupported: &scopes,
+	}, nil
+}

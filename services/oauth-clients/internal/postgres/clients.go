@@ -1,0 +1,313 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/iamplane/iam/pkg/errs"
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/events"
+)
+
+// Clients stores clients and their secrets.
+type Clients struct{ DB *sqlx.DB }
+
+var _ clients.Store = (*Clients)(nil)
+
+// clientRow is the table's shape; it never leaves this package.
+type clientRow struct {
+	Tenant      string          `db:"tenant"`
+	ID          string          `db:"id"`
+	Name        string          `db:"name"`
+	Description string          `db:"description"`
+	Metadata    json.RawMessage `db:"metadata"`
+	System      bool            `db:"system"`
+	Version     int64           `db:"version"`
+	CreatedBy   string          `db:"created_by"`
+	UpdatedBy   string          `db:"updated_by"`
+	CreatedAt   time.Time       `db:"created_at"`
+	UpdatedAt   time.Time       `db:"updated_at"`
+	Total       int             `db:"total"`
+}
+
+// rfc7591 is the metadata column: the fields without columns of their own.
+type rfc7591 struct {
+	GrantTypes              []string `json:"grantTypes"`
+	ResponseTypes           []string `json:"responseTypes"`
+	RedirectURIs            []string `json:"redirectUris"`
+	Scopes                  []string `json:"scopes"`
+	TokenEndpointAuthMethod string   `json:"tokenEndpointAuthMethod"`
+	Public                  bool     `json:"public"`
+	Audience                []string `json:"audience"`
+	ClientURI               string   `json:"clientUri,omitempty"`
+	LogoURI                 string   `json:"logoUri,omitempty"`
+	PolicyURI               string   `json:"policyUri,omitempty"`
+	TosURI                  string   `json:"tosUri,omitempty"`
+	Trusted                 bool     `json:"trusted"`
+}
+
+func toRow(c *clients.Client) (clientRow, error) {
+	meta, err := json.Marshal(rfc7591{
+		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes,
+		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public, Audience: c.Audience,
+		ClientURI: c.ClientURI, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TosURI: c.TosURI, Trusted: c.Trusted,
+	})
+	return clientRow{
+		Tenant: c.Tenant, ID: c.ID, Name: c.Name, Description: c.Description, Metadata: meta, System: c.System,
+		Version: c.Version, CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}, err
+}
+
+func (r clientRow) client() (*clients.Client, error) {
+	var m rfc7591
+	if err := json.Unmarshal(r.Metadata, &m); err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "corrupt client metadata")
+	}
+	return &clients.Client{
+		Tenant: r.Tenant, ID: r.ID, Name: r.Name, Description: r.Description,
+		GrantTypes: m.GrantTypes, ResponseTypes: m.ResponseTypes, RedirectURIs: m.RedirectURIs, Scopes: m.Scopes,
+		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod, Public: m.Public, Audience: m.Audience,
+		ClientURI: m.ClientURI, LogoURI: m.LogoURI, PolicyURI: m.PolicyURI, TosURI: m.TosURI, Trusted: m.Trusted,
+		System: r.System, CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+	}, nil
+}
+
+const clientColumns = `tenant, id, name, description, metadata, system, version, created_by, updated_by, created_at, updated_at`
+
+func notFound(id string) error { return errs.E(errs.NotFound, "client %q not found", id) }
+
+// Create inserts the client, its first secret and its event in one transaction.
+func (s *Clients) Create(ctx context.Context, c *clients.Client, secret *clients.Secret) error {
+	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := insertClient(ctx, tx, c); err != nil {
+			return err
+		}
+		if secret != nil {
+			if err := insertSecret(ctx, tx, c.Tenant, c.ID, secret); err != nil {
+				return err
+			}
+		}
+		return record(ctx, tx, events.ClientChanged, c)
+	})
+}
+
+func insertClient(ctx context.Context, tx *sqlx.Tx, c *clients.Client) error {
+	row, err := toRow(c)
+	if err != nil {
+		return err
+	}
+	_, err = tx.NamedExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
+		VALUES (:tenant, :id, :name, :description, :metadata, :system, :version, :created_by, :updated_by, :created_at, :updated_at)`, row)
+	if postgres.IsUniqueViolation(err, "") {
+		return errs.E(errs.Conflict, "client %q already exists", c.ID)
+	}
+	return postgres.Classify(err)
+}
+
+func record(ctx context.Context, tx *sqlx.Tx, build func(*clients.Client) (pkgevents.Envelope, error), c *clients.Client) error {
+	ev, err := build(c)
+	if err != nil {
+		return err
+	}
+	return pkgevents.Record(ctx, tx, ev)
+}
+
+// Get loads one client.
+func (s *Clients) Get(ctx context.Context, tenant, id string) (*clients.Client, error) {
+	var row clientRow
+	err := s.DB.GetContext(ctx, &row, `SELECT `+clientColumns+`, 0 AS total FROM clients WHERE tenant = $1 AND id = $2`, tenant, id)
+	if err != nil {
+		if errs.Is(postgres.Classify(err), errs.NotFound) {
+			return nil, notFound(id)
+		}
+		return nil, postgres.Classify(err)
+	}
+	return row.client()
+}
+
+// List pages through clients, newest first, with the total in the same query.
+func (s *Clients) List(ctx context.Context, tenant string, q clients.ListQuery) (clients.Page, error) {
+	var rows []clientRow
+	err := s.DB.SelectContext(ctx, &rows, `
+		SELECT `+clientColumns+`, count(*) OVER () AS total FROM clients
+		WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR id ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
+		ORDER BY created_at DESC, id
+		LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(q.Search), q.Limit, q.Offset)
+	if err != nil {
+		return clients.Page{}, postgres.Classify(err)
+	}
+	page := clients.Page{Clients: make([]clients.Client, 0, len(rows))}
+	for _, r := range rows {
+		c, err := r.client()
+		if err != nil {
+			return clients.Page{}, err
+		}
+		page.Clients = append(page.Clients, *c)
+		page.Total = r.Total
+	}
+	if len(rows) == 0 && q.Offset > 0 {
+		// Past the last page: count separately so the caller still learns the total.
+		if err := s.DB.GetContext(ctx, &page.Total, `SELECT count(*) FROM clients WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR id ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')`, tenant, postgres.EscapeLike(q.Search)); err != nil {
+			return clients.Page{}, postgres.Classify(err)
+		}
+	}
+	return page, nil
+}
+
+// Update locks the client, lets change modify it and saves it with its event.
+func (s *Clients) Update(ctx context.Context, tenant, id string, change func(*clients.Client) error) (*clients.Client, error) {
+	var out *clients.Client
+	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		c, err := lockClient(ctx, tx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if err := change(c); err != nil {
+			return err
+		}
+		row, err := toRow(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NamedExecContext(ctx, `UPDATE clients SET name = :name, description = :description,
+			metadata = :metadata, system = :system, version = :version, updated_by = :updated_by, updated_at = :updated_at
+			WHERE tenant = :tenant AND id = :id`, row); err != nil {
+			return postgres.Classify(err)
+		}
+		out = c
+		return record(ctx, tx, events.ClientChanged, c)
+	})
+	return out, err
+}
+
+func lockClient(ctx context.Context, tx *sqlx.Tx, tenant, id string) (*clients.Client, error) {
+	var row clientRow
+	err := tx.GetContext(ctx, &row, `SELECT `+clientColumns+`, 0 AS total FROM clients WHERE tenant = $1 AND id = $2 FOR UPDATE`, tenant, id)
+	if err != nil {
+		if errs.Is(postgres.Classify(err), errs.NotFound) {
+			return nil, notFound(id)
+		}
+		return nil, postgres.Classify(err)
+	}
+	return row.client()
+}
+
+// Delete removes the client (secrets cascade) and records its tombstone.
+func (s *Clients) Delete(ctx context.Context, tenant, id string, check func(*clients.Client) error) error {
+	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		c, err := lockClient(ctx, tx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if err := check(c); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE tenant = $1 AND id = $2`, tenant, id); err != nil {
+			return postgres.Classify(err)
+		}
+		return record(ctx, tx, events.ClientDeleted, c)
+	})
+}
+
+type secretRow struct {
+	ID          string     `db:"id"`
+	Hash        string     `db:"hash"`
+	Hint        string     `db:"hint"`
+	Description string     `db:"description"`
+	CreatedAt   time.Time  `db:"created_at"`
+	ExpiresAt   *time.Time `db:"expires_at"`
+}
+
+func (r secretRow) secret() clients.Secret {
+	return clients.Secret{ID: r.ID, Hash: r.Hash, Hint: r.Hint, Description: r.Description, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt}
+}
+
+func insertSecret(ctx context.Context, tx *sqlx.Tx, tenant, clientID string, s *clients.Secret) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (tenant, client_id, id, hash, hint, description, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenant, clientID, s.ID, s.Hash, s.Hint, s.Description, s.CreatedAt, s.ExpiresAt)
+	return postgres.Classify(err)
+}
+
+// AddSecret stores a new secret of an existing client.
+func (s *Clients) AddSecret(ctx context.Context, tenant, clientID string, secret *clients.Secret) error {
+	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if _, err := lockClient(ctx, tx, tenant, clientID); err != nil {
+			return err
+		}
+		return insertSecret(ctx, tx, tenant, clientID, secret)
+	})
+}
+
+// Secrets lists a client's secrets, newest first.
+func (s *Clients) Secrets(ctx context.Context, tenant, clientID string) ([]clients.Secret, error) {
+	if _, err := s.Get(ctx, tenant, clientID); err != nil {
+		return nil, err
+	}
+	var rows []secretRow
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT id, hash, hint, description, created_at, expires_at FROM client_secrets
+		WHERE tenant = $1 AND client_id = $2 ORDER BY created_at DESC, id`, tenant, clientID); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := make([]clients.Secret, len(rows))
+	for i, r := range rows {
+		out[i] = r.secret()
+	}
+	return out, nil
+}
+
+// DeleteSecret removes one secret.
+func (s *Clients) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM client_secrets WHERE tenant = $1 AND client_id = $2 AND id = $3`, tenant, clientID, secretID)
+	if err != nil {
+		return postgres.Classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "secret %q of client %q not found", secretID, clientID)
+	}
+	return nil
+}
+
+// Credentials loads a client and its unexpired secrets in one round trip: this is the
+// token endpoint's hot path.
+func (s *Clients) Credentials(ctx context.Context, tenant, clientID string) (*clients.Client, []clients.Secret, error) {
+	var rows []struct {
+		clientRow
+		SecretID    *string    `db:"secret_id"`
+		Hash        *string    `db:"hash"`
+		Hint        *string    `db:"hint"`
+		SDesc       *string    `db:"secret_description"`
+		SCreatedAt  *time.Time `db:"secret_created_at"`
+		SExpiresAt  *time.Time `db:"expires_at"`
+	}
+	err := s.DB.SelectContext(ctx, &rows, `
+		SELECT c.tenant, c.id, c.name, c.description, c.metadata, c.system, c.version, c.created_by, c.updated_by,
+		       c.created_at, c.updated_at, 0 AS total,
+		       s.id AS secret_id, s.hash, s.hint, s.description AS secret_description, s.created_at AS secret_created_at, s.expires_at
+		FROM clients c LEFT JOIN client_secrets s
+		  ON s.tenant = c.tenant AND s.client_id = c.id AND (s.expires_at IS NULL OR s.expires_at > now())
+		WHERE c.tenant = $1 AND c.id = $2`, tenant, clientID)
+	if err != nil {
+		return nil, nil, postgres.Classify(err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, notFound(clientID)
+	}
+	c, err := rows[0].client()
+	if err != nil {
+		return nil, nil, err
+	}
+	var secrets []clients.Secret
+	for _, r := range rows {
+		if r.SecretID != nil {
+			secrets = append(secrets, clients.Secret{ID: *r.SecretID, Hash: *r.Hash, Hint: *r.Hint, Description: *r.SDesc, CreatedAt: *r.SCreatedAt, ExpiresAt: r.SExpiresAt})
+		}
+	}
+	return c, secrets, nil
+}

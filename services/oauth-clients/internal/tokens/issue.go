@@ -1,0 +1,111 @@
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/errs"
+
+	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+)
+
+// OAuthError is an RFC 6749 §5.2 error; the token endpoint answers with it verbatim.
+type OAuthError struct {
+	Code        string // invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope
+	Description string
+}
+
+func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
+
+// Issuer mints access tokens for authenticated clients.
+type Issuer struct {
+	Keys       *KeyRing
+	IssuerBase string
+	Audience   string
+	TTL        time.Duration
+	Now        func() time.Time
+}
+
+// Token is an issued access token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   int
+	Scope       string
+}
+
+// ClientCredentials issues a token to c. The granted scope is the requested scope
+// narrowed to the client's scopes, or all of them when none is requested; a request
+// none of whose scopes the client has is invalid_scope.
+func (i *Issuer) ClientCredentials(ctx context.Context, c *clients.Client, requested string) (*Token, error) {
+	if !slices.Contains(c.GrantTypes, "client_credentials") {
+		return nil, &OAuthError{"unauthorized_client", "the client may not use the client_credentials grant"}
+	}
+	granted := c.Scopes
+	if want := strings.Fields(requested); len(want) > 0 {
+		granted = nil
+		for _, s := range want {
+			if slices.Contains(c.Scopes, s) && !slices.Contains(granted, s) {
+				granted = append(granted, s)
+			}
+		}
+		if len(granted) == 0 {
+			return nil, &OAuthError{"invalid_scope", "none of the requested scopes is allowed for this client"}
+		}
+	}
+	now := time.Now()
+	if i.Now != nil {
+		now = i.Now()
+	}
+	jti := make([]byte, 16)
+	_, _ = rand.Read(jti)
+	claims := auth.Claims{
+		Issuer:    auth.Issuer(i.IssuerBase, c.Tenant),
+		Subject:   c.SubjectID(),
+		Audience:  append([]string{i.Audience}, c.Audience...),
+		ExpiresAt: now.Add(i.TTL).Unix(),
+		NotBefore: now.Unix(),
+		IssuedAt:  now.Unix(),
+		ID:        hex.EncodeToString(jti),
+		Tenant:    c.Tenant,
+		Scope:     strings.Join(granted, " "),
+		ClientID:  c.ID,
+	}
+	token, err := i.Keys.Sign(ctx, claims)
+	if err != nil {
+		return nil, err
+	}
+	return &Token{AccessToken: token, ExpiresIn: int(i.TTL.Seconds()), Scope: claims.Scope}, nil
+}
+
+// Introspector answers RFC 7662 questions about tokens.
+type Introspector struct {
+	Verifier *auth.Verifier
+	Clients  clients.Store
+}
+
+// Introspect returns the claims of an active token of tenant, or nil when the token is
+// not active for any reason (forged, expired, another tenant's, its client deleted).
+func (in *Introspector) Introspect(ctx context.Context, tenant, token string) (*auth.Claims, error) {
+	c, err := in.Verifier.Verify(ctx, token)
+	if err != nil {
+		if errs.Is(err, errs.Unauthorized) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if c.Tenant != tenant {
+		return nil, nil
+	}
+	if _, err := in.Clients.Get(ctx, c.Tenant, c.ClientID); err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,203 @@
+// Package tokens issues the platform's access tokens and keeps the signing keys they are
+// verified with.
+package tokens
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/postgres"
+)
+
+// keyLockKey serializes key creation across replicas starting at once.
+const keyLockKey = 0x1a3_7e75
+
+// KeyRing holds the Ed25519 signing keys. The newest unretired key signs; retired keys
+// stay published until every token they signed has expired. Each replica reloads the
+// ring periodically and on an unknown kid, so a rotation anywhere reaches all of them.
+type KeyRing struct {
+	DB       *sqlx.DB
+	TokenTTL time.Duration
+
+	mu       sync.RWMutex
+	active   signingKey
+	public   map[string]ed25519.PublicKey
+	loadedAt time.Time
+}
+
+type signingKey struct {
+	kid  string
+	priv ed25519.PrivateKey
+}
+
+type keyRow struct {
+	Kid        string     `db:"kid"`
+	PrivateKey []byte     `db:"private_key"`
+	CreatedAt  time.Time  `db:"created_at"`
+	RetiredAt  *time.Time `db:"retired_at"`
+}
+
+// Load reads the ring, creating the first key on the very first start.
+func (k *KeyRing) Load(ctx context.Context) error {
+	err := postgres.InTx(ctx, k.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockKey); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM signing_keys WHERE retired_at IS NULL`); err != nil {
+			return err
+		}
+		if n == 0 {
+			return insertKey(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	return k.reload(ctx)
+}
+
+func insertKey(ctx context.Context, tx *sqlx.Tx) error {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	kid := make([]byte, 8)
+	_, _ = rand.Read(kid)
+	_, err = tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, alg, private_key) VALUES ($1, 'EdDSA', $2)`,
+		hex.EncodeToString(kid), priv.Seed())
+	return err
+}
+
+// reload reads every key still worth publishing: the active one and those retired less
+// than a token lifetime ago.
+func (k *KeyRing) reload(ctx context.Context) error {
+	var rows []keyRow
+	if err := k.DB.SelectContext(ctx, &rows, `
+		SELECT kid, private_key, created_at, retired_at FROM signing_keys
+		WHERE retired_at IS NULL OR retired_at > now() - $1::interval
+		ORDER BY created_at DESC`, fmt.Sprintf("%d seconds", int((k.TokenTTL+time.Minute).Seconds()))); err != nil {
+		return postgres.Classify(err)
+	}
+	public := make(map[string]ed25519.PublicKey, len(rows))
+	var active signingKey
+	for _, r := range rows {
+		priv := ed25519.NewKeyFromSeed(r.PrivateKey)
+		public[r.Kid] = priv.Public().(ed25519.PublicKey)
+		if r.RetiredAt == nil && active.kid == "" {
+			active = signingKey{kid: r.Kid, priv: priv}
+		}
+	}
+	if active.kid == "" {
+		return errs.E(errs.Unavailable, "no active signing key")
+	}
+	k.mu.Lock()
+	k.active, k.public, k.loadedAt = active, public, time.Now()
+	k.mu.Unlock()
+	return nil
+}
+
+// Rotate makes a new key the signing key and retires the previous ones.
+func (k *KeyRing) Rotate(ctx context.Context) (string, error) {
+	err := postgres.InTx(ctx, k.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockKey); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`); err != nil {
+			return err
+		}
+		return insertKey(ctx, tx)
+	})
+	if err != nil {
+		return "", postgres.Classify(err)
+	}
+	if err := k.reload(ctx); err != nil {
+		return "", err
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.active.kid, nil
+}
+
+// signer returns the current signing key, reloading the ring once a minute so a rotation
+// on another replica is picked up.
+func (k *KeyRing) signer(ctx context.Context) (signingKey, error) {
+	k.mu.RLock()
+	active, age := k.active, time.Since(k.loadedAt)
+	k.mu.RUnlock()
+	if age > time.Minute {
+		if err := k.reload(ctx); err != nil && active.kid == "" {
+			return active, err
+		}
+		k.mu.RLock()
+		active = k.active
+		k.mu.RUnlock()
+	}
+	return active, nil
+}
+
+// PublicKey makes the ring an auth.KeySource, so oauth-clients verifies tokens without
+// fetching its own JWKS over HTTP.
+func (k *KeyRing) PublicKey(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	k.mu.RLock()
+	key, ok := k.public[kid]
+	age := time.Since(k.loadedAt)
+	k.mu.RUnlock()
+	if ok {
+		return key, nil
+	}
+	if age > time.Second {
+		if err := k.reload(ctx); err != nil {
+			return nil, err
+		}
+		k.mu.RLock()
+		key, ok = k.public[kid]
+		k.mu.RUnlock()
+		if ok {
+			return key, nil
+		}
+	}
+	return nil, errs.E(errs.Unauthorized, "invalid access token: unknown signing key %q", kid)
+}
+
+// JWKS returns the published keys as JWKs.
+func (k *KeyRing) JWKS(ctx context.Context) ([]jwk.Key, error) {
+	if _, err := k.signer(ctx); err != nil {
+		return nil, err
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	keys := make([]jwk.Key, 0, len(k.public))
+	for kid, pub := range k.public {
+		jk, err := jwk.Import(pub)
+		if err != nil {
+			return nil, err
+		}
+		_ = jk.Set(jwk.KeyIDKey, kid)
+		_ = jk.Set(jwk.AlgorithmKey, "EdDSA")
+		_ = jk.Set(jwk.KeyUsageKey, "sig")
+		keys = append(keys, jk)
+	}
+	return keys, nil
+}
+
+// Sign signs claims with the active key.
+func (k *KeyRing) Sign(ctx context.Context, claims auth.Claims) (string, error) {
+	key, err := k.signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	return auth.Sign(claims, key.kid, key.priv)
+}

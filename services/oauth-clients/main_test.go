@@ -1,0 +1,172 @@
+package oauthclients_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/natsembed"
+	"github.com/iamplane/iam/pkg/testenv"
+
+	oauthclients "github.com/iamplane/iam/services/oauth-clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+const (
+	issuerBase  = "http://iam.test"
+	adminID     = "platform-admin"
+	adminSecret = "bootstrap-secret-for-tests"
+)
+
+// stack is one oauth-clients instance on its own database and NATS.
+type stack struct {
+	t     *testing.T
+	url   string
+	db    *sqlx.DB
+	nats  *natsembed.Server
+	admin *api.ClientWithResponses // system-tenant platform admin
+}
+
+func mustStart(t *testing.T) *stack {
+	t.Helper()
+	dbURL := testenv.NewDatabase(t)
+	nats := testenv.NewNATS(t)
+	url := testenv.StartService(t, oauthclients.Run, map[string]string{
+		"DATABASE_URL": dbURL, "NATS_URL": nats.URL(), "IAM_ISSUER_URL": issuerBase,
+		"IAM_BOOTSTRAP_CLIENT_ID": adminID, "IAM_BOOTSTRAP_CLIENT_SECRET": adminSecret,
+	})
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	s := &stack{t: t, url: url, db: db, nats: nats}
+	s.admin = s.as(s.mustToken("system", adminID, adminSecret, ""))
+	return s
+}
+
+// as returns a generated client that sends token.
+func (s *stack) as(token string) *api.ClientWithResponses {
+	s.t.Helper()
+	c, err := api.NewClientWithResponses(s.url, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		return nil
+	}))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// tokenResponse calls the token endpoint with client_secret_basic.
+func (s *stack) tokenResponse(tenant, id, secret, scope string) *api.IssueTokenResponse {
+	s.t.Helper()
+	c := s.as("")
+	body := api.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials")}
+	if scope != "" {
+		body.Scope = &scope
+	}
+	resp, err := c.IssueTokenWithFormdataBodyWithResponse(context.Background(), tenant, body,
+		func(_ context.Context, r *http.Request) error {
+			r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			return nil
+		})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp
+}
+
+func (s *stack) mustToken(tenant, id, secret, scope string) string {
+	s.t.Helper()
+	resp := s.tokenResponse(tenant, id, secret, scope)
+	if resp.JSON200 == nil {
+		s.t.Fatalf("token for %s/%s: %d %s", tenant, id, resp.StatusCode(), resp.Body)
+	}
+	return resp.JSON200.AccessToken
+}
+
+// mustClient registers a confidential client in tenant and returns it with its secret.
+func (s *stack) mustClient(tenant string, scopes ...string) api.Client {
+	s.t.Helper()
+	resp, err := s.admin.CreateClientWithResponse(context.Background(), tenant, api.ClientInput{
+		ClientName: "client " + strings.Join(scopes, " "), Scopes: &scopes,
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if resp.JSON201 == nil {
+		s.t.Fatalf("create client: %d %s", resp.StatusCode(), resp.Body)
+	}
+	return *resp.JSON201
+}
+
+// signingKey reads the active signing key, so tests can forge tokens that are correctly
+// signed but wrong in one claim.
+func (s *stack) signingKey() (string, ed25519.PrivateKey) {
+	s.t.Helper()
+	var row struct {
+		Kid  string `db:"kid"`
+		Seed []byte `db:"private_key"`
+	}
+	if err := s.db.Get(&row, `SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`); err != nil {
+		s.t.Fatal(err)
+	}
+	return row.Kid, ed25519.NewKeyFromSeed(row.Seed)
+}
+
+// validClaims are what the token endpoint would issue to the platform admin.
+func validClaims() auth.Claims {
+	now := time.Now()
+	return auth.Claims{
+		Issuer: auth.Issuer(issuerBase, "system"), Subject: "client-" + adminID, Audience: auth.Audience{"iam"},
+		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), ID: "test", Tenant: "system",
+		Scope: "services.iam", ClientID: adminID,
+	}
+}
+
+// rawJWT assembles a token from a header and claims with an arbitrary signature.
+func rawJWT(header map[string]string, claims any, sig []byte) string {
+	h, _ := json.Marshal(header)
+	c, _ := json.Marshal(claims)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(h) + "." + enc.EncodeToString(c) + "." + enc.EncodeToString(sig)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// problemOf decodes a problem body and checks its media type.
+func problemOf(t *testing.T, resp *http.Response, body []byte) map[string]any {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q, want application/problem+json; body %s", ct, body)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("problem body %s: %v", body, err)
+	}
+	return p
+}
+
+// header decodes a JWT's header.
+func header(token string) map[string]string {
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	var h map[string]string
+	_ = json.Unmarshal(raw, &h)
+	return h
+}

@@ -1,0 +1,72 @@
+package devstack
+
+import (
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// Collections maps each tenant-scoped collection to the service that owns it (DESIGN.md):
+// one gateway or ingress routes by this table alone.
+var Collections = map[string]string{
+	"subjects": "iam-subjects", "users": "iam-subjects", "groups": "iam-subjects", "me": "iam-subjects",
+	"policies": "iam-policies", "check": "iam-policies", "effective": "iam-policies", "tenant-roles": "iam-policies",
+	"actions": "iam-policies", "resources": "iam-policies", "permissions": "iam-policies", "roles": "iam-policies",
+	"access-controls": "iam-policies", "templates": "iam-policies", "assignments": "iam-policies",
+	"clients": "oauth-clients", "scopes": "oauth-clients", "developer": "oauth-clients", "oauth2": "oauth-clients",
+	".well-known": "oauth-clients",
+	"consents": "consent", "consent-actions": "consent", "consent-grants": "consent", "client-access": "consent",
+	"privacy-ledger": "consent",
+}
+
+// Gateway is the dev stack's single entry point: /v1/tenants/{tenant}/<collection>/... goes
+// to the owning service; /<service>/... reaches a service's own endpoints (health, metrics).
+type Gateway struct {
+	mu       sync.RWMutex
+	backends map[string]*httputil.ReverseProxy
+}
+
+// Route points a service name at its address.
+func (g *Gateway) Route(service, addr string) {
+	target := &url.URL{Scheme: "http", Host: addr}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.backends == nil {
+		g.backends = map[string]*httputil.ReverseProxy{}
+	}
+	g.backends[service] = httputil.NewSingleHostReverseProxy(target)
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.RLock()
+	service, path := g.resolve(r.URL.Path)
+	proxy := g.backends[service]
+	g.mu.RUnlock()
+	if proxy == nil {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"type":"https://iamplane.dev/problems/not-found","title":"Not Found","status":404,"detail":"no service owns this path"}`))
+		return
+	}
+	if path != r.URL.Path {
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = path, ""
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+// resolve finds the owning service and the path to forward; the caller holds mu.
+func (g *Gateway) resolve(p string) (service, path string) {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5)
+	if len(parts) >= 4 && parts[0] == "v1" && parts[1] == "tenants" {
+		return Collections[parts[3]], p
+	}
+	if len(parts) >= 1 {
+		if _, ok := g.backends[parts[0]]; ok {
+			return parts[0], "/" + strings.Join(parts[1:], "/")
+		}
+	}
+	return "", p
+}
