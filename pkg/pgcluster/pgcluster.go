@@ -224,19 +224,9 @@ func (c *Cluster) removeSockDir() {
 
 // logTail returns the end of the server log, where a failed start explains itself.
 func (c *Cluster) logTail() string {
-	const n = 4096
-	f, err := os.Open(filepath.Join(c.dir, logName))
+	b, err := os.ReadFile(filepath.Join(c.dir, logName))
 	if err != nil {
 		return err.Error()
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err.Error()
-	}
-	buf := make([]byte, min(n, fi.Size()))
-	if _, err := f.ReadAt(buf, fi.Size()-int64(len(buf))); err != nil {
-		return err.Error()
-	}
-	return string(buf)
+	return string(b[max(0, len(b)-4096):])
 }

@@ -61,13 +61,10 @@ func credential() (*syscall.Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: running as root, so PostgreSQL must run as the postgres OS user: %w", err)
 	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("pgcluster: uid of postgres: %w", err)
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("pgcluster: gid of postgres: %w", err)
+	uid, uidErr := strconv.ParseUint(u.Uid, 10, 32)
+	gid, gidErr := strconv.ParseUint(u.Gid, 10, 32)
+	if err := errors.Join(uidErr, gidErr); err != nil {
+		return nil, fmt.Errorf("pgcluster: ids of the postgres OS user: %w", err)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
@@ -85,43 +82,7 @@ func prepareDir(dir string, cred *syscall.Credential) error {
 	if cred == nil {
 		return nil
 	}
-	if err := checkReachable(dir, cred); err != nil {
-		return err
-	}
 	return chownAll(dir, cred)
-}
-
-// checkReachable fails early and clearly where PostgreSQL would only say "Permission
-// denied": an ancestor of dir the postgres user cannot enter (Go's t.TempDir() as root).
-// Supplementary groups are not consulted because the child runs without any.
-func checkReachable(dir string, cred *syscall.Credential) error {
-	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("pgcluster: %w", err)
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return nil
-		}
-		perm := fi.Mode().Perm()
-		var search bool
-		switch {
-		case st.Uid == cred.Uid:
-			search = perm&0o100 != 0
-		case st.Gid == cred.Gid:
-			search = perm&0o010 != 0
-		default:
-			search = perm&0o001 != 0
-		}
-		if !search {
-			return fmt.Errorf("pgcluster: the postgres OS user cannot reach %s: %s has mode %s; "+
-				"use a data directory whose parents it may enter (e.g. under /tmp)", dir, p, perm)
-		}
-		if p == filepath.Dir(p) {
-			return nil
-		}
-	}
 }
 
 func chownAll(dir string, cred *syscall.Credential) error {
@@ -153,7 +114,11 @@ func initIfNeeded(ctx context.Context, bin, dir string, fsync bool, cred *syscal
 	cmd.Dir = dir
 	cmd.SysProcAttr = sysProcAttr(cred)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgcluster: initdb %s: %w\n%s", dir, err, out)
+		hint := ""
+		if cred != nil {
+			hint = " (running as the postgres OS user: every parent of the directory must be enterable by it, which t.TempDir() is not)"
+		}
+		return fmt.Errorf("pgcluster: initdb %s%s: %w\n%s", dir, hint, err, out)
 	}
 	return nil
 }
@@ -180,23 +145,16 @@ func removeStalePID(dir string) error {
 	return nil
 }
 
-// freePort asks the kernel for an unused port. It comes from the ephemeral range, but the
-// well-known PostgreSQL and NATS ports are refused outright in case that range was
-// widened: a system server may want them later. Another process could take the port
-// before postgres binds it; that shows up as a start-up error.
+// freePort asks the kernel for an unused port. It comes from the ephemeral range (32768
+// and up on Linux), so never a system server's 5432 or 4222. Another process could take
+// it before postgres binds it; that shows up as a start-up error.
 func freePort() (int, error) {
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("pgcluster: find a free port: %w", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if port != 5432 && port != 4222 {
-			l.Close()
-			return port, nil
-		}
-		defer l.Close() // held until we return, so the next Listen gets another port
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pgcluster: find a free port: %w", err)
 	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // maxSocketPath stays below sun_path (108 bytes on Linux, 104 on macOS).

@@ -139,15 +139,16 @@ func fromValidation(err error) (Problem, bool) {
 }
 
 func collect(err error, out *[]errs.FieldError) {
-	var multi openapi3.MultiError
-	if errors.As(err, &multi) {
-		for _, e := range multi {
-			collect(e, out)
+	// A RequestError wraps a MultiError of its own, so look for it by type before
+	// errors.As could unwrap it into its inner list.
+	re, isRequest := err.(*openapi3filter.RequestError)
+	if !isRequest {
+		var multi openapi3.MultiError
+		if errors.As(err, &multi) {
+			for _, e := range multi {
+				collect(e, out)
+			}
 		}
-		return
-	}
-	var re *openapi3filter.RequestError
-	if !errors.As(err, &re) {
 		return
 	}
 	field := "body"
