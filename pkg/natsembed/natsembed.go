@@ -47,14 +47,10 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, ok := srv.Addr().(*net.TCPAddr)
-	if !ok {
-		srv.Shutdown()
-		return nil, fmt.Errorf("natsembed: server listens on unexpected address %v", srv.Addr())
-	}
 	// Pin the port the kernel chose: Restart must come back where clients, and their
 	// reconnect logic, expect the server.
-	return &Server{storeDir: opts.StoreDir, port: addr.Port, srv: srv}, nil
+	port = srv.Addr().(*net.TCPAddr).Port
+	return &Server{storeDir: opts.StoreDir, port: port, srv: srv}, nil
 }
 
 func start(port int, storeDir string) (*server.Server, error) {

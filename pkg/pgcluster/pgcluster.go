@@ -116,18 +116,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) start(bin string, fsync bool, cred *syscall.Credential) error {
-	// The log is ours to open: postgres writes it through the inherited descriptor, so it
-	// stays out of our stdout, and it is appended to across runs of a dev cluster.
+	// The log is ours to open: postgres writes it through the inherited descriptor (so its
+	// owner does not matter), it stays out of our stdout, and a dev cluster appends to it.
 	logFile, err := os.OpenFile(filepath.Join(c.dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("pgcluster: open server log: %w", err)
 	}
 	defer logFile.Close() // the child keeps its own copy
-	if cred != nil {
-		if err := logFile.Chown(int(cred.Uid), int(cred.Gid)); err != nil {
-			return fmt.Errorf("pgcluster: chown server log: %w", err)
-		}
-	}
 	args := []string{"-D", c.dir, "-p", strconv.Itoa(c.port), "-k", c.sockDir,
 		"-c", "listen_addresses=127.0.0.1"}
 	if !fsync {

@@ -118,7 +118,7 @@ func TestUnreachableDirFailsClearly(t *testing.T) {
 		t.Skip("only root hands the data directory to another user")
 	}
 	_, err := Start(t.Context(), Options{Dir: filepath.Join(t.TempDir(), "data")})
-	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
+	if err == nil || !strings.Contains(err.Error(), "enterable") {
 		t.Fatalf("err = %v, want a clear reachability error", err)
 	}
 }

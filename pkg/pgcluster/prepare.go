@@ -18,7 +18,7 @@ import (
 )
 
 // binDir finds the server binaries. pg_config may come from a client-only package, so
-// every candidate must actually hold initdb and postgres.
+// every candidate must actually hold the server.
 func binDir() (string, error) {
 	var candidates []string
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
@@ -27,28 +27,19 @@ func binDir() (string, error) {
 	// Debian keeps one directory per major version; prefer the newest.
 	versioned, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	slices.SortFunc(versioned, func(a, b string) int { return cmp.Compare(version(b), version(a)) })
-	candidates = append(candidates, versioned...)
-	if p, err := exec.LookPath("initdb"); err == nil {
-		candidates = append(candidates, filepath.Dir(p))
-	}
-	for _, dir := range candidates {
-		if isFile(filepath.Join(dir, "initdb")) && isFile(filepath.Join(dir, "postgres")) {
+	for _, dir := range append(candidates, versioned...) {
+		if fi, err := os.Stat(filepath.Join(dir, "postgres")); err == nil && fi.Mode().IsRegular() {
 			return dir, nil
 		}
 	}
-	return "", errors.New("pgcluster: no PostgreSQL server binaries (initdb, postgres) found via " +
-		"pg_config --bindir, /usr/lib/postgresql/*/bin or $PATH; install the PostgreSQL server package")
+	return "", errors.New("pgcluster: no PostgreSQL server binaries found via pg_config --bindir " +
+		"or in /usr/lib/postgresql/*/bin; install the PostgreSQL server package")
 }
 
 // version parses the major version out of /usr/lib/postgresql/<version>/bin ("9.6", "15").
 func version(binDir string) float64 {
 	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
 	return v
-}
-
-func isFile(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // credential returns whom to run PostgreSQL as: nil (ourselves) unless we are root, which
@@ -82,10 +73,6 @@ func prepareDir(dir string, cred *syscall.Credential) error {
 	if cred == nil {
 		return nil
 	}
-	return chownAll(dir, cred)
-}
-
-func chownAll(dir string, cred *syscall.Credential) error {
 	err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -111,7 +111,7 @@ type provider struct {
 	mu       sync.Mutex
 	decided  bool
 	err      error
-	adminURL string
+	adminURL *url.URL
 	admin    *sql.DB
 	cluster  *pgcluster.Cluster // the private cluster, if one was started
 	dir      string             // its data directory
@@ -139,66 +139,53 @@ func (p *provider) newDatabase(tb testing.TB) string {
 			tb.Errorf("testenv: drop database %s: %v", name, err)
 		}
 	})
-	u, err := withDatabase(adminURL, name)
-	if err != nil {
-		tb.Fatalf("testenv: %v", err)
-	}
-	return u
+	u := *adminURL
+	u.Path = "/" + name
+	return u.String()
 }
 
 // server returns the admin connection, choosing the server on first call. A failed
 // choice is kept: every test then fails with the same explanation.
-func (p *provider) server() (*sql.DB, string, error) {
+func (p *provider) server() (*sql.DB, *url.URL, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.decided {
 		p.decided = true
-		p.err = p.choose()
+		if p.adminURL, p.err = p.pick(); p.err == nil {
+			p.admin, p.err = sql.Open("postgres", p.adminURL.String())
+		}
 	}
 	return p.admin, p.adminURL, p.err
 }
 
-func (p *provider) choose() error {
-	adminURL, err := p.pick()
-	if err != nil {
-		return err
-	}
-	db, err := sql.Open("postgres", adminURL)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", redact(adminURL), err)
-	}
-	p.adminURL, p.admin = adminURL, db
-	return nil
-}
-
-func (p *provider) pick() (string, error) {
-	if u := os.Getenv(p.envVar); u != "" {
-		// Checked first so that the value, possibly a key=value DSN with a password, is
-		// only ever printed redacted.
-		if _, err := withDatabase(u, "postgres"); err != nil {
-			return "", fmt.Errorf("%s: %w", p.envVar, err)
+func (p *provider) pick() (*url.URL, error) {
+	if v := os.Getenv(p.envVar); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			// The value is not echoed: a key=value DSN would show its password.
+			return nil, fmt.Errorf("%s must be a postgres:// URL", p.envVar)
 		}
-		if err := ping(u, 10*time.Second); err != nil {
-			return "", fmt.Errorf("%s=%s does not answer: %w", p.envVar, redact(u), err)
+		if err := ping(v, 10*time.Second); err != nil {
+			return nil, fmt.Errorf("%s=%s does not answer: %w", p.envVar, u.Redacted(), err)
 		}
 		return u, nil
 	}
 	localErr := ping(p.localURL, time.Second)
 	if localErr == nil {
-		return p.localURL, nil
+		return url.Parse(p.localURL)
 	}
 	dir, err := os.MkdirTemp("", "iam-testenv-pg-")
 	if err != nil {
-		return "", fmt.Errorf("private PostgreSQL cluster: %w", err)
+		return nil, fmt.Errorf("private PostgreSQL cluster: %w", err)
 	}
 	c, err := pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir})
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return "", fmt.Errorf("no PostgreSQL server for tests: %s is not set, %s does not answer (%v), "+
-			"and a private cluster could not be started: %w", envDatabaseURL, redact(p.localURL), localErr, err)
+		return nil, fmt.Errorf("no PostgreSQL server for tests: %s is not set, %s does not answer (%v), "+
+			"and a private cluster could not be started: %w", envDatabaseURL, p.localURL, localErr, err)
 	}
 	p.cluster, p.dir = c, dir
-	return c.URL("postgres"), nil
+	return url.Parse(c.URL("postgres"))
 }
 
 // close releases the server: the admin pool and, if started, the private cluster and its
@@ -213,7 +200,7 @@ func (p *provider) close() error {
 	if p.cluster != nil {
 		errs = append(errs, p.cluster.Stop(), os.RemoveAll(p.dir))
 	}
-	p.decided, p.err, p.adminURL, p.admin, p.cluster, p.dir = false, nil, "", nil, nil, ""
+	p.decided, p.err, p.adminURL, p.admin, p.cluster, p.dir = false, nil, nil, nil, nil, ""
 	return errors.Join(errs...)
 }
 
@@ -226,24 +213,6 @@ func ping(dbURL string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return db.PingContext(ctx)
-}
-
-// withDatabase points a server URL at another database on the same server.
-func withDatabase(serverURL, name string) (string, error) {
-	u, err := url.Parse(serverURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", errors.New("the server must be given as a postgres:// URL")
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-// redact hides a password before a URL goes into a test failure.
-func redact(dbURL string) string {
-	if u, err := url.Parse(dbURL); err == nil {
-		return u.Redacted()
-	}
-	return "(unparsable URL)"
 }
 
 func randomHex(n int) string {

@@ -34,7 +34,7 @@ func TestPrivateCluster(t *testing.T) {
 		}
 	})
 	checkDatabases(t, p)
-	if p.cluster == nil || strings.Contains(p.adminURL, ":5432/") {
+	if p.cluster == nil || p.adminURL.Port() == "5432" {
 		t.Fatalf("expected a private cluster, got %s", p.adminURL)
 	}
 }
@@ -42,17 +42,18 @@ func TestPrivateCluster(t *testing.T) {
 // An explicit server is used as given, and one that does not answer fails the tests
 // instead of being silently replaced.
 func TestOverride(t *testing.T) {
-	_, working, err := servers.server()
+	_, admin, err := servers.server()
 	if err != nil {
 		t.Fatal(err)
 	}
+	working := admin.String()
 	const unreachable = "postgres://postgres:secret@127.0.0.1:1/postgres?sslmode=disable"
 	t.Run("answers", func(t *testing.T) {
 		t.Setenv("IAM_TEST_OVERRIDE", working)
 		p := &provider{envVar: "IAM_TEST_OVERRIDE", localURL: unreachable}
 		t.Cleanup(func() { _ = p.close() })
 		checkDatabases(t, p)
-		if p.adminURL != working || p.cluster != nil {
+		if p.adminURL.String() != working || p.cluster != nil {
 			t.Fatalf("used %s (private cluster: %v), want %s", p.adminURL, p.cluster != nil, working)
 		}
 	})
