@@ -12,7 +12,7 @@ import (
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
-	"github.com/iamplane/iam/services/iam-subjects/internal/api"
+	"github.com/iamplane/iam/services/iam-subjects/api"
 	"github.com/iamplane/iam/services/iam-subjects/internal/events"
 	"github.com/iamplane/iam/services/iam-subjects/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-subjects/internal/postgres"
@@ -39,7 +39,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	if err != nil {
 		return err
 	}
-	spec, err := api.GetSwagger()
+	spec, err := api.GetSpec()
 	if err != nil {
 		p.Close()
 		return fmt.Errorf("load spec: %w", err)

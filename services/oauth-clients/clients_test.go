@@ -14,7 +14,7 @@ import (
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 
-	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/api"
 )
 
 func TestClientLifecycle(t *testing.T) {

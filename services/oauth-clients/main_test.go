@@ -20,7 +20,7 @@ import (
 	"github.com/iamplane/iam/pkg/testenv"
 
 	oauthclients "github.com/iamplane/iam/services/oauth-clients"
-	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/api"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

@@ -14,7 +14,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/service"
 
-	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
@@ -61,7 +61,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		}
 	}
 
-	spec, err := api.GetSwagger()
+	spec, err := api.GetSpec()
 	if err != nil {
 		p.Close()
 		return fmt.Errorf("load spec: %w", err)

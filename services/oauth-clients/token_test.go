@@ -12,7 +12,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/auth"
 
-	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/api"
 )
 
 func TestTokenIssuance(t *testing.T) {

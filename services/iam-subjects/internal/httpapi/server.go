@@ -7,7 +7,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/pagination"
 
-	"github.com/iamplane/iam/services/iam-subjects/internal/api"
+	"github.com/iamplane/iam/services/iam-subjects/api"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 

@@ -6,7 +6,7 @@ import (
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
 
-	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/service"
 
-	"github.com/iamplane/iam/services/oauth-clients/internal/api"
+	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )

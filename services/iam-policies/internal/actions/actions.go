@@ -1,0 +1,38 @@
+// Package actions is the catalog of IAM actions that policies name (iam.policy.read, ...).
+package actions
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Action is one entry of a tenant's catalog.
+type Action struct {
+	Tenant      string
+	ID          string
+	DisplayName string
+	Description string
+	Version     int64
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
+}
+
+// Query filters and pages the catalog.
+type Query struct {
+	Search string
+	Offset int
+	Limit  int
+}
+
+// Store persists the catalog. Add refuses an id the tenant already has (errs.Conflict).
+type Store interface {
+	Add(ctx context.Context, a *Action) error
+	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
+}
+
+// New prepares an action for the catalog.
+func New(tenant, id, displayName, description string, now time.Time) *Action {
+	return &Action{Tenant: tenant, ID: id, DisplayName: strings.TrimSpace(displayName), Description: description,
+		Version: 1, CreatedAt: now, ModifiedAt: now}
+}

@@ -1,0 +1,6 @@
+// Package api is generated from openapi/iam-subjects.yaml: models, the echo strict server
+// interface, and the Go client other teams use as this service's SDK. Never edit; run
+// `make generate`.
+package api
+
+//go:generate go tool oapi-codegen -config cfg.yaml ../../../openapi/iam-subjects.yaml

@@ -1,5 +1,0 @@
-// Package api is generated from openapi/iam-subjects.yaml: models, the echo strict
-// server interface and a Go client. Never edit; run `make generate`.
-package api
-
-//go:generate go tool oapi-codegen -config cfg.yaml ../../../../openapi/iam-subjects.yaml

@@ -1,5 +1,0 @@
-// Package api is generated from openapi/oauth-clients.yaml: models, the echo strict
-// server interface and a Go client. Never edit; run `make generate`.
-package api
-
-//go:generate go tool oapi-codegen -config cfg.yaml ../../../../openapi/oauth-clients.yaml

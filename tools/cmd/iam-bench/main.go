@@ -1,0 +1,235 @@
+// Command iam-bench measures the figures the README quotes, on a throwaway platform it
+// starts itself (the same devstack `make dev` runs):
+//
+//   - token issuance: client_credentials requests per second, with p50/p99 latency, for
+//     -concurrency workers over -duration, straight to oauth-clients and through the gateway;
+//   - propagation: how long after a client is created it is visible as a subject in
+//     iam-subjects (oauth-clients -> outbox -> NATS -> iam-subjects view), p50/p99 over -clients.
+//
+// PostgreSQL: $DATABASE_URL (a server URL; databases are created and dropped) or a
+// private cluster in a temporary directory. NATS: embedded.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iamplane/iam/pkg/natsembed"
+	"github.com/iamplane/iam/pkg/pgcluster"
+
+	"github.com/iamplane/iam/tools/devstack"
+)
+
+func main() {
+	concurrency := flag.Int("concurrency", 16, "token workers")
+	duration := flag.Duration("duration", 10*time.Second, "token load duration")
+	clients := flag.Int("clients", 200, "clients created for the propagation measurement")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *concurrency, *duration, *clients); err != nil {
+		fmt.Fprintln(os.Stderr, "iam-bench:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	adminID     = "bench-admin"
+	adminSecret = "bench-admin-secret"
+)
+
+func run(ctx context.Context, concurrency int, duration time.Duration, nClients int) error {
+	tmp, err := os.MkdirTemp("", "iam-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	_ = os.Chmod(tmp, 0o755) // the postgres OS user must reach the data dir when run as root
+
+	serverURL := os.Getenv("DATABASE_URL")
+	if serverURL == "" {
+		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: tmp + "/pg", Fsync: true})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = pg.Stop() }()
+		serverURL = pg.URL("postgres")
+	}
+	ns, err := natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"})
+	if err != nil {
+		return err
+	}
+	defer ns.Stop()
+	suffix := fmt.Sprintf("_bench_%d", os.Getpid())
+	stack, err := devstack.Start(ctx, devstack.Options{
+		Database: func(service string) (string, error) {
+			return devstack.EnsureDatabase(ctx, serverURL, devstack.DatabaseName(service)+suffix)
+		},
+		NATSURL: ns.URL(), Addr: "127.0.0.1:0", BootstrapID: adminID, BootstrapSecret: adminSecret,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
+	})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}, Timeout: 10 * time.Second}
+	admin, err := token(hc, stack.URL, "system", adminID, adminSecret)
+	if err != nil {
+		return err
+	}
+	id, secret, err := createClient(hc, stack.URL, admin, "bench", "iam.client_read")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("token issuance, client_credentials with a generated secret, %d workers, %s each\n", concurrency, duration)
+	for _, target := range []struct{ name, base string }{
+		{"oauth-clients direct", "http://" + stack.Addrs["oauth-clients"]},
+		{"through the gateway", stack.URL},
+	} {
+		n, lat, errs := load(ctx, hc, concurrency, duration, func() error {
+			_, err := token(hc, target.base, "bench", id, secret)
+			return err
+		})
+		fmt.Printf("  %-22s %8.0f tokens/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", target.name,
+			float64(n)/duration.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 99)), errs)
+	}
+
+	fmt.Printf("propagation, create client -> visible in iam-subjects (%d clients, one at a time)\n", nClients)
+	lags := make([]time.Duration, 0, nClients)
+	for i := 0; i < nClients && ctx.Err() == nil; i++ {
+		start := time.Now()
+		cid, _, err := createClient(hc, stack.URL, admin, "bench", "iam.client_read")
+		if err != nil {
+			return err
+		}
+		created := time.Now()
+		for {
+			resp, err := get(hc, stack.URL+"/v1/tenants/bench/subjects/client-"+cid, admin)
+			if err == nil && resp == http.StatusOK {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				return fmt.Errorf("client %s not visible after 10s", cid)
+			}
+			time.Sleep(500 * time.Microsecond)
+		}
+		lags = append(lags, time.Since(created))
+	}
+	fmt.Printf("  lag after the create answered: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+		ms(pct(lags, 50)), ms(pct(lags, 99)), ms(pct(lags, 100)))
+	for _, s := range []string{"oauth-clients", "iam-subjects", "iam-policies", "consent"} {
+		defer dropDatabase(serverURL, devstack.DatabaseName(s)+suffix)
+	}
+	return nil
+}
+
+// load runs f from n workers for d and returns the count of successes, their latencies
+// and the count of failures.
+func load(ctx context.Context, _ *http.Client, n int, d time.Duration, f func() error) (int, []time.Duration, int) {
+	var mu sync.Mutex
+	var all []time.Duration
+	failures := 0
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			bad := 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t := time.Now()
+				if err := f(); err != nil {
+					bad++
+					continue
+				}
+				lat = append(lat, time.Since(t))
+			}
+			mu.Lock()
+			all, failures = append(all, lat...), failures+bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return len(all), all, failures
+}
+
+func token(hc *http.Client, base, tenant, id, secret string) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/oauth2/token",
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("token: status %d %v", resp.StatusCode, err)
+	}
+	return body.AccessToken, nil
+}
+
+func createClient(hc *http.Client, base, bearer, tenant string, scopes ...string) (string, string, error) {
+	body, _ := json.Marshal(map[string]any{"clientName": "bench client", "scopes": scopes})
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var c struct {
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusCreated {
+		return "", "", fmt.Errorf("create client: status %d %v", resp.StatusCode, err)
+	}
+	return c.ClientID, c.ClientSecret, nil
+}
+
+func get(hc *http.Client, u, bearer string) (int, error) {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func pct(xs []time.Duration, p int) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := min(len(s)-1, (len(s)*p+99)/100-1)
+	return s[max(i, 0)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func dropDatabase(serverURL, name string) {
+	_ = devstack.DropDatabase(context.Background(), serverURL, name)
+}
