@@ -22,7 +22,7 @@ const (
 	Version = "0.1.0"
 )
 
-// Config is consent' configuration.
+// Config is consent's configuration.
 type Config struct {
 	service.Config
 }

@@ -42,7 +42,9 @@ type ActionInput struct {
 	// Description Example: List and read policies.
 	Description *string `json:"description,omitempty"`
 
-	// DisplayName Example: Read policies
+	// DisplayName Not blank.
+	//
+	// Example: Read policies
 	DisplayName string `json:"displayName"`
 
 	// Id Example: iam.policy.read
@@ -166,7 +168,7 @@ type ClientInterface interface {
 
 	// CreateActionWithBody Add an action
 	//
-	// Adds an action to the tenant's catalog; its id is unique in the tenant.
+	// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -175,7 +177,7 @@ type ClientInterface interface {
 
 	// CreateAction Add an action
 	//
-	// Adds an action to the tenant's catalog; its id is unique in the tenant.
+	// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -202,7 +204,7 @@ func (c *APIClient) ListActions(ctx context.Context, tenant externalRef0.Tenant,
 
 // CreateActionWithBody Add an action
 //
-// Adds an action to the tenant's catalog; its id is unique in the tenant.
+// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -221,7 +223,7 @@ func (c *APIClient) CreateActionWithBody(ctx context.Context, tenant externalRef
 
 // CreateAction Add an action
 //
-// Adds an action to the tenant's catalog; its id is unique in the tenant.
+// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -425,7 +427,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateActionWithBodyWithResponse Add an action
 	//
-	// Adds an action to the tenant's catalog; its id is unique in the tenant.
+	// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -434,7 +436,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateActionWithResponse Add an action
 	//
-	// Adds an action to the tenant's catalog; its id is unique in the tenant.
+	// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -590,7 +592,7 @@ func (c *ClientWithResponses) ListActionsWithResponse(ctx context.Context, tenan
 
 // CreateActionWithBodyWithResponse Add an action
 //
-// Adds an action to the tenant's catalog; its id is unique in the tenant.
+// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -605,7 +607,7 @@ func (c *ClientWithResponses) CreateActionWithBodyWithResponse(ctx context.Conte
 
 // CreateActionWithResponse Add an action
 //
-// Adds an action to the tenant's catalog; its id is unique in the tenant.
+// Adds an action to the tenant's catalog; its id is unique in the tenant (a clash is 409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -1100,44 +1102,45 @@ func (sh *strictHandler) CreateAction(ctx echo.Context, tenant externalRef0.Tena
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fltb9s4Ev4rA94Cu4uTZTnJdhvnkxvsAgG6ba4vnxpfTYsjm1uJVEkqiRv4vx+GlGTZllO36QF3n9pI",
-	"IjnzzNvz0A8s1UWpFSpn2fiBldzwAh0a/1eqi0Krj9d8gfSnQJsaWTqpFRuzd0uEki8QnAaDrjIqAuu4",
-	"cVItgDsYxSxieM+LMkc2HkVM0qrPFZoVi5jiBbIxow1YxGy6xIKHMzJe5c4vyLQpuGNjJpU7PWERK6SS",
-	"RVX4l25VYniFCzRsvY665r6VX3pM/kM5I9FCicabfgFpzosSBczR3SEqGCXAlYCTJNmy/rfksPn+qF4X",
-	"aNWeD4ftfovcpMt/+RP2TL/kFgdSWVRWOnmL4PDeQcFdukQBfMGlsg7ILOs9kAKVk5lEY7c8YXOZ51It",
-	"WL9DtmND16eC379EtXBLNj5JktYL6wzt1XHiHSquXH+2OP8O3BLBoNWVSRHmmGu1sOB0DC/1HZpByi1C",
-	"jo6SMAIhF9IFlwS3S9zxhqcFNq6U3C03noTDWMQMfq6kQcHGzlTYdarkdAgt/fcHPviSDM6n9b+D6UMS",
-	"PTtZ/8T2XV3TlrbUymK3SF5w8QY/V2hdeKgcBhx4WeYy5YTDsDR6nmPxz78tgfKwcYTgclzmZLiHx+8E",
-	"QqMFpetAe+Qm11dgS0xlVm9KeBijqWI/PLBMYi4ozFqs4jSXqNwr7jEq0FpfyKw0ukTjVnDDNl/cMJAW",
-	"Cmmtd3MaMeu4qywbn/mAS+cBf8EFNH622CydK+14OJTkDVcYC7xtfLXDOReD2iG27uL/k8GMjdk/hpse",
-	"NAxv7bCp5bBJgH0/oxqcyHKeU62huAC8RbOCORfg0aC3ubQORcw2iXqpVZbL9KnRukVjpVZwQqdYx3O8",
-	"8GFKK2NQOWjeSwunrIvp+QbT1pQjAa33HKTNuh+MarrkaoHUG6ng4E66JeC9tL6zkwcI2gAHhXdoGg+7",
-	"2P6pzVwKgeoHlILTn1BBztNP1gNrU10iuKW0QFnsNwOFKOwYJC/qnP9YcFWPlhbx0w3iGwOPhDxrF/xg",
-	"rLvu8UeciwjyTbMErrRboql7ahf894pXbqmN/EI970n4S3XLcymApylaG2wdA96Xvp92sR1tsN06/0h4",
-	"q+6aH4jwKw37HsR+XtWb0BmTNHz+0HRGGTr71l4dhNhLaZ0fSQa5gFLnMpVhMu0Mi4gJacucr3wP3trj",
-	"TXdp30opthdQcvvvVzEd27ekQMcFd8cC91fzeZhpzZj8QEdvW97Zetqeq+d/Y2g+AcArVVYhzYSQ9IDn",
-	"1x08M55bjJ4O8TYVSZ6C+S6rKaRq/h59V0R2GEVDJz7Gg+nDSTQ6+b2XUXwF/MOIE0ge8Dx/nfnxf0y5",
-	"8AVeqUyzdbSX8HXuSIeF/VoS1VWzbq3jxvDVnjsHkmbamRY0pP8gCrNfgjWd6aLumY1BIQ2m7r2RNk76",
-	"a6GmO921RWUdzBG4Aj63Oq8cwvs3V1+NSTBjs2lfSHaLao8Cvy6dLGiKpjS5A0FIVz7JeSWkA1oGOgMO",
-	"ReX4PN/QZMr7bWBSg9yhmPj4tyJDcIcDJ33FUkq+Vvmq4b37CGlBAuFJe9TDf9/ZK5UaLFA5FKBVTckC",
-	"sbgAi6RQHMx5+oneViUdCr/wwKBAKyTCdJac/7orIrt66tlZv57qRq4x8JGItQXRK1omRrqCw+3Ic0hA",
-	"dYu5LvECZhSuGdnJhSAJuQLk6dJ/1hMvXYUZfMiZXnEYBYH8fcsaDbylYo9Y67Tj+Xec6dcRmPabF+8E",
-	"rb4V6KjrAF9j29ZZj0W2ZgZ7gZ0oePPnJZyf/fY71CQkhhltM6t5PFVfiQa8tPI1annm7zrsnSQtRox3",
-	"f5oF4tRtOYGPwg27H90wr+UyXane8d3IuL1rC0qrjZzxHcIg+YqikUBkzFFte7/p7nVw0tPWcZXudM/h",
-	"7WgY+KYdkvAeBt/s8H7U505t2dVO/z6dj7KzdITn/Lk4y571Nu+GWHbWnSVnvUkXWGf3gFfawZ+HMA4P",
-	"up8/zkyVdoMmYG0aV0Z+dWT4t419rUf7yUreYloZ6VZvKUQhkzTx4ZPDiZs8e77FaSEzuvD6KATo5+Y5",
-	"KlFqqRz84rcc1CHzfTXL9V1oTv7hpUF/acRz/9BrEf8/4jncT/tGVo3ZZdCIdGJ4ZSHljud64TNxs8Iz",
-	"o5p6HfjaormVKdpY8oLSnWaFW5LYlMqvuZr8BeFkmigwub6yceg4n1C9N/lObj6E/6yHAcWh/8wj3WAf",
-	"0PWCQfZ2/uuaJEbw5sXkMmqwTpfohZoSgFmGqb+JC0DF8I5kWyaNdWBzmSKQX2i7Xt+o2u1x61eDxy+z",
-	"HTo5iyCO41/BLblrSau/4YvBo9kqRHujyL7SwawL5Ywk42wnFLOLegrbr3wc8J7FN4pttB0ZLHkxaM2Z",
-	"XBN5alkAS+JRnFBodImKl5LqPU7i08CNlz6dekNVw0DvF/jo/eHPtsasSSHQRqAJE1iKCDKZu+bvWedC",
-	"c0ZUg7SgElDz6wAn8+YGLKlbefExqQ2Ktu7ED1DszSddlu0Z9vGf+1F3/JLudfF6unMpeZIkj2j/Hs1f",
-	"85NRVIuAD7sBOCzItuTWnsYi0dSjlLpStU2f0ZocCZRn1CUxxFxqWjLaJhqjo28LOpKp56ZgEn7LoNka",
-	"Au8bzFmAsW/bFu7h/gWwXzk6euX7nduPs+T06LWbm6zuJPHxa2bIh+0GO6UU27zbbdVTf/VbFQU3qzbs",
-	"bS04vqAqYM2T6fo766P+ncDHW9uegp8IYb1OC7Xu9PZ0q2v/AqSzVNTSQqXk5wqbmdFcjO3W9qUXTrV4",
-	"bUnKCy1W31Yw/8Xq+MaUDvcu620CQnptvdcURv8zPh7uAN/m/KF7VYV3der8/xUyLTw/emH768HTG0DN",
-	"7nZawESITSH29oBwsrltWkDlKRkR6/FwODr5PU7iJB6NnyfPE1/x9Q59M76d6dkWO+IhoVaQcgULU1d2",
-	"/VNfY8h6uv5PAAAA//8=",
+	"1Fltb9s4Ev4rA94C28XZsuRku43zyQ12gQC721xfvlyTq2lxZHMrkSpJJXED//fDkJIs23LivixwBxRo",
+	"LHHImWfenqEeWKqLUitUzrLJAyu54QU6NP5XqotCqw9XfIH0U6BNjSyd1IpN2NslQskXCE6DQVcZNQDr",
+	"uHFSLYA7SCI2YHjPizJHNkkGTJLUpwrNig2Y4gWyCaMN2IDZdIkFD2dkvMqdF8i0KbhjEyaVOxmzASuk",
+	"kkVV+JduVWJ4hQs0bL0edNV9Iz/3qPyrckaihRKNV/0c0pwXJQqYo7tDVJDEwJWAcRxvaf9zfFh9f1Sv",
+	"CSS1Z8Nhvd8gN+nyX/6EPdUvuMWhVBaVlU7eIji8d1Bwly5RAF9wqawDUst6C6RA5WQm0dgtS9hc5rlU",
+	"C9ZvkO3o0LWp4Pe/o1q4JZuM47i1wjpDe3WMeIuKK9cfLc6/A7dEMGh1ZVKEOeZaLSw4HcHv+g7NMOUW",
+	"IUdHQTgAIRfSBZMEt0vcsYanBTamlNwtN5aEw9iAGfxUSYOCTZypsGtUyekQEv3Pez78HA/Pbur/hzcP",
+	"8eD5eP0D2zd1TVvaUiuL3SR5ycVr/FShdeGhchhw4GWZy5QTDqPS6HmOxT//sgTKw8YQgstxmZPiHh6/",
+	"EwiNFpSuHe2Rm15dgi0xlVm9KeFhjKaMff/AMom5IDdrsYrSXKJyf3KPUYHW+kRmpdElGreCa7ZZcc1A",
+	"Wiiktd7MmwGzjrvKssmpd7h0HvCXXEBjZ4vN0rnSTkYjSdZwhZHA28ZWO5pzMawNYusu/j8YzNiE/WO0",
+	"qUGj8NaOmlwOmwTY9yOqwYk05znlGopzwFs0K5hzAR4NeptL61BEbBOoF1pluUy/1Vu3aKzUCsZ0inU8",
+	"x3PvprQyBpWD5r20cMK6mJ5tMG1VORLQes9h2sh9Z1TTJVcLpNpICQd30i0B76X1lZ0sQNAGOCi8Q9NY",
+	"2MX2N23mUghU3yEVnP6ICnKefrQeWJvqEsEtpQWKYr8ZKERhJyB5Ucf8h4KrurW0iJ9sEN8oeCTkWSvw",
+	"nbHumscfMW5AkG+KJXCl3RJNXVO74L9TvHJLbeRnqnnfhL9UtzyXAniaorVB1wngfenraRfbZIPt1vlH",
+	"wlt1Zb4jwn9q2Lcg8v2q3oTOmKZh+UNTGWWo7Ft7dRBiv0vrfEsyyAWUOpepDJ1pp1kMmJC2zPnK1+Ct",
+	"PV53RfskpdgWoOD261cRHdsnUqDjgrtjgfujWR56WtMm39PR25p3tr5pz9XzvzAUnwDgpSqrEGZCSHrA",
+	"86sOnhnPLQ6+HeJtKhI/jfluSDiY51x93CYSu+7YJTwbrnB9/ebr3LVDNxqu8SEa3jyMB8n4l1668YRn",
+	"DruDEPTeyPNXmecGx+QSX+ClyjRbD/ayoQ4s6bCwT0VYnVLrVjtuDF/tmXMgom46rYQ6+K/Eb/bzs+Y6",
+	"XdQ97TEopMHUvTPSRnF/otRcqCtbVNbBHIEr4HOr88ohvHt9+aRPghqbTftcsptxe2H5qnSyoBabUlsP",
+	"7CFd+QzglZAOSAx0BhyKyvF5vuHQFMjbwKQGuUMx9f5vJxDBHQ6d9OlMIflK5auGFO8jpAVND9+0R80M",
+	"9o29VKnBApVDAVrVfC2wjnOwSOOLgzlPP9LbqqRD4RkP9Aq0QmJTp/HZT7sTZnfYen7aP2x1Pdco+IjH",
+	"2oTonWimRrqCw23iCSagusVcl3gOM3LXjPTkQtB8uQLk6dIv6/GXrkKDPmRM7+Q4CNPz14k1A/LWiHuE",
+	"rNOO519xppcjMO0XC+84rb4y6IzeAb5Gt62zHvNsTRv2HDtV8Pq3Czg7/fkXqBlKBDPaZlaTfMq+Eg34",
+	"ucvnqOWZvwixd5IGNaLD+60usKpuyQlkFa7ZfXLN/KCX6Ur19vZmxtu706Cw2sw6vkIYJFtRNPMRKXNU",
+	"2d4vunsVnIZt67hKd6rn6DYZBTJqRzSVj4JtdnSf9JlTa3a5U79P5kl2miZ4xl+I0+x5b/FuWGdH7jQ+",
+	"7Q26QEm7B1D7/+0QxuFBd/njtFVpN2wc1oZxZeSTLcO/bfRrLdoPVrIW08pIt3pDLgqRpIksjw8Hbvz8",
+	"xRbhhczowg9PwUE/Ns9RiVJL5eCZ33JYu8zX1SzXd6E4+YcXBv2NEs/9Qz+o+L+I53Df7ZuZa8IuwgBJ",
+	"J4ZXFlLueK4XPhI3Ep4Z1eTrwGqL5lamaCPJCwp36hVuSZOoVF7mcvoHhJOpo8D06tJGoeJ8RPXO5Dux",
+	"+RD+WI8CiiO/zCPdYB/Q9dOE7K38VzVNHMDrl9OLQYN1ukQ/xSkBmGWY+mu6AFQEb2mmy6SxDmwuUwSy",
+	"C23X6mtVmz1p7WrweDbboZOzAURR9BO4JXctbfXXfxF4NNvx0V4r0q90MOtCOaN5crbjitl53YXtE4sD",
+	"3rPoWrHN4EcKS14MW3WmV0SeWhbA4iiJYnKNLlHxUlK+R3F0Erjx0odTr6tqGOj9Ah+9XPzR1pg1IQTa",
+	"CDShA0sxgEzmrvk969x2zohq0KCoBNT8OsDJvLoBS6pWfjKZ1goNti7MD1DszZIuy/YM+/jlvtUdL9K9",
+	"S17f7NxYjuP4kYuBnguBmp8kg3oIeL/rgMPT2tYstjdl0dDUMyl159gOl2XjePx8mCTD8enbJJ7E9O/f",
+	"bJurHlrTRmGyJjwCc0q6XIgIUM1ukm2+khx9I9GZvHpuI6bhewm16BA/vk6dBm/0bdt6bbR/yewlk6Ml",
+	"3+3csJzGJ0fLbm7Lug3Jh0HTit5v1+kbitTNu92Kf+Ovl6ui4GbVRk+bUo4vKJlY8+Rm/ZVpVn+L8P7W",
+	"tqduTIWwftwLJcPp7SZZl5BzkM5SbZAWKiU/Vdi0nvqDxjMe7kq7Y8l2zbjwQVwPxS35eanF6ssS8W/M",
+	"ui+M8XDZs94mNjQHrveKTfI/Y+PfXlm+DMNDd8IK7+qQ/P8rECR4drRg++Xj2wtLTT53SstUiE2C99aW",
+	"cLK5bUpL5Rkj8f7JaJSMf4niKI6SyYv4RewrSb1DHwVpKUe2Rd54iMsVpFzBwvjr+vYzZaPI+mb93wAA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

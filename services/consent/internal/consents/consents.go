@@ -1,39 +1,41 @@
 // Package consents is the consent domain: consent actions (moments such as signup at
-// which a subject is asked for consents), and from issue 6 on consents and grants.
+// which a subject is asked for consents), and later consents and grants.
 package consents
 
 import (
 	"context"
-	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
-// Action is one entry of a tenant's catalog.
+// Action is a consent action: a named moment listing the consents a subject must accept.
+// ID is generated here; Name is the tenant-unique handle clients use.
 type Action struct {
 	Tenant      string
-	ID          string
-	DisplayName string
+	ID          uuid.UUID
+	Name        string
 	Description string
 	Version     int64
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
 }
 
-// Query filters and pages the catalog.
+// Query filters and pages consent actions.
 type Query struct {
 	Search string
 	Offset int
 	Limit  int
 }
 
-// Store persists the catalog. Add refuses an id the tenant already has (errs.Conflict).
+// Store persists consent actions. Add refuses a name the tenant already has (errs.Conflict).
 type Store interface {
 	Add(ctx context.Context, a *Action) error
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
 }
 
-// New prepares an action for the catalog.
-func New(tenant, id, displayName, description string, now time.Time) *Action {
-	return &Action{Tenant: tenant, ID: id, DisplayName: strings.TrimSpace(displayName), Description: description,
+// New prepares a consent action with a fresh id, at version 1.
+func New(tenant, name, description string, now time.Time) *Action {
+	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 }

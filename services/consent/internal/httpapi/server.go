@@ -1,8 +1,9 @@
-// Package httpapi translates HTTP to consent' use cases and back; nothing more.
+// Package httpapi translates HTTP to consent's use cases and back; nothing more.
 package httpapi
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/iamplane/iam/pkg/apicommon"
@@ -21,16 +22,16 @@ var _ api.StrictServerInterface = (*Server)(nil)
 
 func actionOut(a *consents.Action) api.ConsentAction {
 	created, modified := a.CreatedAt, a.ModifiedAt
-	return api.ConsentAction{Id: a.ID, DisplayName: a.DisplayName, Description: &a.Description,
+	return api.ConsentAction{Id: a.ID, Name: a.Name, Description: &a.Description,
 		Metadata: apicommon.Metadata{Version: a.Version, CreatedAt: &created, ModifiedAt: &modified}}
 }
 
-// ListActions pages through the catalog.
+// ListConsentActions pages through the tenant's consent actions.
 func (s *Server) ListConsentActions(ctx context.Context, req api.ListConsentActionsRequestObject) (api.ListConsentActionsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
 	q := consents.Query{Offset: p.Offset(), Limit: p.Size}
 	if req.Params.SearchQuery != nil {
-		q.Search = *req.Params.SearchQuery
+		q.Search = strings.TrimSpace(*req.Params.SearchQuery)
 	}
 	found, total, err := s.Actions.List(ctx, req.Tenant, q)
 	if err != nil {
@@ -45,13 +46,13 @@ func (s *Server) ListConsentActions(ctx context.Context, req api.ListConsentActi
 	return out, nil
 }
 
-// CreateAction adds an action to the catalog.
+// CreateConsentAction adds a consent action with a server-generated id.
 func (s *Server) CreateConsentAction(ctx context.Context, req api.CreateConsentActionRequestObject) (api.CreateConsentActionResponseObject, error) {
 	description := ""
 	if req.Body.Description != nil {
 		description = *req.Body.Description
 	}
-	a := consents.New(req.Tenant, req.Body.Id, req.Body.DisplayName, description, time.Now().UTC())
+	a := consents.New(req.Tenant, req.Body.Name, description, time.Now().UTC())
 	if err := s.Actions.Add(ctx, a); err != nil {
 		return nil, err
 	}

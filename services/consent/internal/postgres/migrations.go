@@ -1,4 +1,4 @@
-// Package postgres is consent' storage: SQL only, returning domain errors.
+// Package postgres is consent's storage: SQL only, returning domain errors.
 package postgres
 
 import (

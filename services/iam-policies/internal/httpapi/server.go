@@ -3,6 +3,7 @@ package httpapi
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/iamplane/iam/pkg/apicommon"
@@ -30,7 +31,7 @@ func (s *Server) ListActions(ctx context.Context, req api.ListActionsRequestObje
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
 	q := actions.Query{Offset: p.Offset(), Limit: p.Size}
 	if req.Params.SearchQuery != nil {
-		q.Search = *req.Params.SearchQuery
+		q.Search = strings.TrimSpace(*req.Params.SearchQuery)
 	}
 	found, total, err := s.Actions.List(ctx, req.Tenant, q)
 	if err != nil {
