@@ -4,7 +4,7 @@
 MODULES  := pkg services/oauth-clients services/iam-subjects services/iam-policies services/consent tools
 PACKAGES := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 # Directories with a go:generate line that runs oapi-codegen.
-GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/internal/api)
+GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api)
 
 GO ?= go
 export GOFLAGS := -buildvcs=false

@@ -34,8 +34,10 @@ type Store interface {
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
 }
 
-// New prepares a consent action with a fresh id, at version 1.
+// New prepares a consent action with a fresh id, at version 1. now is cut to PostgreSQL's
+// microseconds, so the created resource reads back exactly as it was returned.
 func New(tenant, name, description string, now time.Time) *Action {
+	now = now.Truncate(time.Microsecond)
 	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 }

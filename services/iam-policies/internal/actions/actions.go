@@ -31,8 +31,10 @@ type Store interface {
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
 }
 
-// New prepares an action for the catalog.
+// New prepares an action for the catalog, at version 1; now is cut to PostgreSQL's
+// microseconds, so the created resource reads back exactly as it was returned.
 func New(tenant, id, displayName, description string, now time.Time) *Action {
+	now = now.Truncate(time.Microsecond)
 	return &Action{Tenant: tenant, ID: id, DisplayName: strings.TrimSpace(displayName), Description: description,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 }
