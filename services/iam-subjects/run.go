@@ -16,6 +16,7 @@ import (
 	"github.com/iamplane/iam/services/iam-subjects/internal/events"
 	"github.com/iamplane/iam/services/iam-subjects/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-subjects/internal/postgres"
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 
 // Name and Version identify the service on GET /.
@@ -49,6 +50,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
 		Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
-	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Subjects: &postgres.Subjects{DB: p.DB}}, nil))
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects()}, onListen)
+	store := &postgres.Directory{DB: p.DB}
+	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Directory: &subjects.Directory{Store: store}}, nil))
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen)
 }

@@ -115,11 +115,11 @@ func TestClientBecomesSubjectWithinASecond(t *testing.T) {
 		sub = s
 		return status == http.StatusOK
 	})
-	if sub.Type != subjectsapi.Client || sub.DisplayName != "Billing service" || sub.Tenant != "acme" ||
+	if sub.Type != subjectsapi.SubjectTypeClient || sub.DisplayName != "Billing service" || sub.Tenant != "acme" ||
 		sub.Properties.Description == nil || *sub.Properties.Description != "made by e2e" || *sub.Properties.IconUri != "https://e2e.example/logo.png" {
 		t.Errorf("subject %+v", sub)
 	}
-	list, err := p.subjects.ListSubjectsWithResponse(context.Background(), "acme", &subjectsapi.ListSubjectsParams{Type: ptr(subjectsapi.Client), SearchQuery: ptr("billing")})
+	list, err := p.subjects.ListSubjectsWithResponse(context.Background(), "acme", &subjectsapi.ListSubjectsParams{Type: ptr(subjectsapi.SubjectTypeClient), SearchQuery: ptr("billing")})
 	if err != nil || list.JSON200 == nil || list.JSON200.Total != 1 || list.JSON200.Data[0].SubjectId != "client-"+c.ClientId {
 		t.Fatalf("list: %v %s", err, list.Body)
 	}

@@ -7,6 +7,45 @@ import (
 	"time"
 )
 
+// Defines values for MembershipStateMemberType.
+const (
+	Client MembershipStateMemberType = "Client"
+	Group  MembershipStateMemberType = "Group"
+	User   MembershipStateMemberType = "User"
+)
+
+// Valid indicates whether the value is a known member of the MembershipStateMemberType enum.
+func (e MembershipStateMemberType) Valid() bool {
+	switch e {
+	case Client:
+		return true
+	case Group:
+		return true
+	case User:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserStateUserType.
+const (
+	CUSTOMER UserStateUserType = "CUSTOMER"
+	EMPLOYEE UserStateUserType = "EMPLOYEE"
+)
+
+// Valid indicates whether the value is a known member of the UserStateUserType enum.
+func (e UserStateUserType) Valid() bool {
+	switch e {
+	case CUSTOMER:
+		return true
+	case EMPLOYEE:
+		return true
+	default:
+		return false
+	}
+}
+
 // ClientState An OAuth client's full state. Subject `iam.<tenant>.clients.client.<clientId>`,
 // types `dev.iamplane.client.upserted.v1` and `dev.iamplane.client.deleted.v1` (then
 // only `clientId` and `tenant` are set). Never carries secrets.
@@ -27,3 +66,57 @@ type ClientState struct {
 	Trusted     bool       `json:"trusted"`
 	UpdatedAt   *time.Time `json:"updatedAt,omitempty"`
 }
+
+// GroupState A group's full state. Subject `iam.<tenant>.subjects.group.<groupId>`, types
+// `dev.iamplane.group.upserted.v1` / `dev.iamplane.group.deleted.v1`. Deleting a group
+// also publishes a tombstone for each of its memberships, in both directions.
+type GroupState struct {
+	Code        *string            `json:"code,omitempty"`
+	Deleted     bool               `json:"deleted"`
+	DisplayName string             `json:"displayName"`
+	Id          string             `json:"id"`
+	Name        *map[string]string `json:"name,omitempty"`
+
+	// SubjectId group-<id>
+	SubjectId string  `json:"subjectId"`
+	Tenant    string  `json:"tenant"`
+	UserType  *string `json:"userType,omitempty"`
+}
+
+// MembershipState One direct membership: `member` is in group `groupId`. Subject
+// `iam.<tenant>.subjects.membership.<groupId>~<memberSubjectId>`, types
+// `dev.iamplane.membership.upserted.v1` (added) / `dev.iamplane.membership.deleted.v1`
+// (removed). Consumers build transitive membership from these and the group events.
+type MembershipState struct {
+	Deleted bool   `json:"deleted"`
+	GroupId string `json:"groupId"`
+
+	// Member The member subject id: user-<id>, client-<id> or group-<id>.
+	Member     string                    `json:"member"`
+	MemberType MembershipStateMemberType `json:"memberType"`
+	Tenant     string                    `json:"tenant"`
+}
+
+// MembershipStateMemberType defines model for MembershipState.MemberType.
+type MembershipStateMemberType string
+
+// UserState A user's full state. Subject `iam.<tenant>.subjects.user.<userId>`, types
+// `dev.iamplane.user.upserted.v1` / `dev.iamplane.user.deleted.v1` (then only `id`,
+// `subjectId`, `tenant` and `deleted` are set).
+type UserState struct {
+	Deleted         bool    `json:"deleted"`
+	DisplayName     string  `json:"displayName"`
+	Email           *string `json:"email,omitempty"`
+	Id              string  `json:"id"`
+	IsAccountLocked *bool   `json:"isAccountLocked,omitempty"`
+	Status          *string `json:"status,omitempty"`
+
+	// SubjectId user-<id>
+	SubjectId string            `json:"subjectId"`
+	Tenant    string            `json:"tenant"`
+	UserType  UserStateUserType `json:"userType"`
+	Username  *string           `json:"username,omitempty"`
+}
+
+// UserStateUserType defines model for UserState.UserType.
+type UserStateUserType string

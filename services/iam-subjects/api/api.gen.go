@@ -15,32 +15,244 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	externalRef0 "github.com/iamplane/iam/pkg/apicommon"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for SubjectType.
 const (
-	Client SubjectType = "Client"
-	Group  SubjectType = "Group"
-	User   SubjectType = "User"
+	SubjectTypeClient SubjectType = "Client"
+	SubjectTypeGroup  SubjectType = "Group"
+	SubjectTypeUser   SubjectType = "User"
 )
 
 // Valid indicates whether the value is a known member of the SubjectType enum.
 func (e SubjectType) Valid() bool {
 	switch e {
-	case Client:
+	case SubjectTypeClient:
 		return true
-	case Group:
+	case SubjectTypeGroup:
 		return true
-	case User:
+	case SubjectTypeUser:
 		return true
 	default:
 		return false
 	}
+}
+
+// Defines values for UserInputStatus.
+const (
+	ACTIVE      UserInputStatus = "ACTIVE"
+	INACTIVE    UserInputStatus = "INACTIVE"
+	PROVISIONED UserInputStatus = "PROVISIONED"
+)
+
+// Valid indicates whether the value is a known member of the UserInputStatus enum.
+func (e UserInputStatus) Valid() bool {
+	switch e {
+	case ACTIVE:
+		return true
+	case INACTIVE:
+		return true
+	case PROVISIONED:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserType.
+const (
+	CUSTOMER UserType = "CUSTOMER"
+	EMPLOYEE UserType = "EMPLOYEE"
+)
+
+// Valid indicates whether the value is a known member of the UserType enum.
+func (e UserType) Valid() bool {
+	switch e {
+	case CUSTOMER:
+		return true
+	case EMPLOYEE:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExpandGroups.
+const (
+	ExpandGroupsGroups ExpandGroups = "groups"
+)
+
+// Valid indicates whether the value is a known member of the ExpandGroups enum.
+func (e ExpandGroups) Valid() bool {
+	switch e {
+	case ExpandGroupsGroups:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListUsersParamsExpand.
+const (
+	ListUsersParamsExpandGroups ListUsersParamsExpand = "groups"
+)
+
+// Valid indicates whether the value is a known member of the ListUsersParamsExpand enum.
+func (e ListUsersParamsExpand) Valid() bool {
+	switch e {
+	case ListUsersParamsExpandGroups:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetUserParamsExpand.
+const (
+	GetUserParamsExpandGroups GetUserParamsExpand = "groups"
+)
+
+// Valid indicates whether the value is a known member of the GetUserParamsExpand enum.
+func (e GetUserParamsExpand) Valid() bool {
+	switch e {
+	case GetUserParamsExpandGroups:
+		return true
+	default:
+		return false
+	}
+}
+
+// B2B defines model for B2B.
+type B2B struct {
+	// LegalEntityId Example: 0149b1314144a01491314z128
+	LegalEntityId *string `json:"legalEntityId,omitempty"`
+}
+
+// Group defines model for Group.
+type Group struct {
+	B2b *B2B `json:"b2b,omitempty"`
+
+	// Code Example: ADMINS
+	Code *string `json:"code,omitempty"`
+
+	// Description Text by language code.
+	//
+	// Example: {"de":"Administratoren","en":"Administrators"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// DisplayName The name in the Accept-Language language (Aritma).
+	//
+	// Example: Administrators
+	DisplayName string `json:"displayName"`
+
+	// Id Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	Id string `json:"id"`
+
+	// LocalizedDescription The description in the Accept-Language language.
+	//
+	// Example: All administrators
+	LocalizedDescription *string `json:"localizedDescription,omitempty"`
+
+	// MemberCount Direct members.
+	//
+	// Example: 5
+	MemberCount int32 `json:"memberCount"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name Text by language code.
+	//
+	// Example: {"de":"Administratoren","en":"Administrators"}
+	Name LocalizedText `json:"name"`
+
+	// SubjectId Example: group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	SubjectId *string `json:"subjectId,omitempty"`
+
+	// UserType Example: EMPLOYEE
+	UserType *UserType `json:"userType,omitempty"`
+}
+
+// GroupInput defines model for GroupInput.
+type GroupInput struct {
+	B2b *B2B `json:"b2b,omitempty"`
+
+	// Code Example: ADMINS
+	Code *string `json:"code,omitempty"`
+
+	// Description Text by language code.
+	//
+	// Example: {"de":"Administratoren","en":"Administrators"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// DisplayName Example: Administrators
+	DisplayName *string `json:"displayName,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Text by language code.
+	//
+	// Example: {"de":"Administratoren","en":"Administrators"}
+	Name *LocalizedText `json:"name,omitempty"`
+
+	// UserType Example: EMPLOYEE
+	UserType *UserType `json:"userType,omitempty"`
+}
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	// Count Example: 1
+	Count int32   `json:"count"`
+	Data  []Group `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// LocalizedText Text by language code.
+//
+// Example: {"de":"Administratoren","en":"Administrators"}
+type LocalizedText map[string]string
+
+// Me defines model for Me.
+type Me struct {
+	// Groups Every group the caller is in, transitively.
+	Groups []Subject `json:"groups"`
+
+	// Subject A user, client or group; `type` says which and what `properties` holds.
+	Subject Subject `json:"subject"`
+}
+
+// MemberChange defines model for MemberChange.
+type MemberChange struct {
+	// SubjectIds Example: ["user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21","group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11"]
+	SubjectIds []string `json:"subjectIds"`
+}
+
+// MemberChangeResult defines model for MemberChangeResult.
+type MemberChangeResult struct {
+	// Added Example: 1
+	Added int `json:"added"`
+
+	// Removed Example: 0
+	Removed int `json:"removed"`
 }
 
 // Subject A user, client or group; `type` says which and what `properties` holds.
@@ -111,6 +323,209 @@ type SubjectProperties struct {
 // SubjectType Example: Client
 type SubjectType string
 
+// User defines model for User.
+type User struct {
+	// ContactEmail Example: john@example.com
+	ContactEmail *string `json:"contactEmail,omitempty"`
+
+	// Department Example: Finance
+	Department *string `json:"department,omitempty"`
+
+	// Email Example: john.doe@example.com
+	Email *string `json:"email,omitempty"`
+
+	// FirstName Example: John
+	FirstName *string `json:"firstName,omitempty"`
+
+	// GroupIds Example: ["3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11"]
+	GroupIds []string `json:"groupIds"`
+
+	// Groups With `expand=groups`.
+	Groups *[]Group `json:"groups,omitempty"`
+
+	// Id Example: 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+	Id string `json:"id"`
+
+	// IsAccountLocked Example: false
+	IsAccountLocked bool `json:"isAccountLocked"`
+
+	// LastName Example: Doe
+	LastName *string `json:"lastName,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// PhoneNumber Example: +47 123 45 678
+	PhoneNumber *string `json:"phoneNumber,omitempty"`
+
+	// PreferredCurrency Example: EUR
+	PreferredCurrency *string `json:"preferredCurrency,omitempty"`
+
+	// PreferredLanguage Example: en
+	PreferredLanguage *string `json:"preferredLanguage,omitempty"`
+
+	// PreferredSite Example: main
+	PreferredSite *string `json:"preferredSite,omitempty"`
+
+	// Status Example: ACTIVE
+	Status string `json:"status"`
+
+	// SubjectId Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+	SubjectId *string `json:"subjectId,omitempty"`
+
+	// UserType Example: EMPLOYEE
+	UserType UserType `json:"userType"`
+
+	// Username Example: john.doe
+	Username  *string    `json:"username,omitempty"`
+	ValidFrom *time.Time `json:"validFrom,omitempty"`
+}
+
+// UserInput A user's fields. At least one of username and email is required.
+type UserInput struct {
+	// ContactEmail Example: john@example.com
+	ContactEmail *openapi_types.Email `json:"contactEmail,omitempty"`
+
+	// Department Example: Finance
+	Department *string `json:"department,omitempty"`
+
+	// Email Example: john.doe@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// FirstName Example: John
+	FirstName *string `json:"firstName,omitempty"`
+
+	// GroupIds The user's direct groups; on PUT they replace the current ones.
+	//
+	// Example: ["3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11"]
+	GroupIds *[]string `json:"groupIds,omitempty"`
+
+	// IsAccountLocked Example: false
+	IsAccountLocked *bool `json:"isAccountLocked,omitempty"`
+
+	// LastName Example: Doe
+	LastName *string `json:"lastName,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// PhoneNumber Example: +47 123 45 678
+	PhoneNumber *string `json:"phoneNumber,omitempty"`
+
+	// PreferredCurrency Example: EUR
+	PreferredCurrency *string `json:"preferredCurrency,omitempty"`
+
+	// PreferredLanguage Example: en
+	PreferredLanguage *string `json:"preferredLanguage,omitempty"`
+
+	// PreferredSite Example: main
+	PreferredSite *string `json:"preferredSite,omitempty"`
+
+	// Status Example: ACTIVE
+	Status *UserInputStatus `json:"status,omitempty"`
+
+	// UserType Example: EMPLOYEE
+	UserType *UserType `json:"userType,omitempty"`
+
+	// Username Example: john.doe
+	Username  *string    `json:"username,omitempty"`
+	ValidFrom *time.Time `json:"validFrom,omitempty"`
+}
+
+// UserInputStatus Example: ACTIVE
+type UserInputStatus string
+
+// UserList defines model for UserList.
+type UserList struct {
+	// Count Example: 1
+	Count int32  `json:"count"`
+	Data  []User `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// UserType Example: EMPLOYEE
+type UserType string
+
+// AcceptLanguage defines model for AcceptLanguage.
+type AcceptLanguage = string
+
+// ExpandGroups defines model for ExpandGroups.
+type ExpandGroups string
+
+// ForceDelete defines model for ForceDelete.
+type ForceDelete = bool
+
+// GroupId defines model for GroupId.
+type GroupId = string
+
+// SubjectId defines model for SubjectId.
+type SubjectId = string
+
+// Transitive defines model for Transitive.
+type Transitive = bool
+
+// UserId defines model for UserId.
+type UserId = openapi_types.UUID
+
+// ListGroupsParams defines parameters for ListGroups.
+type ListGroupsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// SearchQuery Case-insensitive text matched against names and identifiers.
+	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+
+	// UserType Only groups for this type of user.
+	UserType *UserType `form:"userType,omitempty" json:"userType,omitempty"`
+
+	// AcceptLanguage Picks the language of `displayName` and `localizedDescription` from the localized maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// DeleteGroupParams defines parameters for DeleteGroup.
+type DeleteGroupParams struct {
+	// ForceDelete Delete even though memberships exist, removing them.
+	ForceDelete *ForceDelete `form:"forceDelete,omitempty" json:"forceDelete,omitempty"`
+}
+
+// GetGroupParams defines parameters for GetGroup.
+type GetGroupParams struct {
+	// AcceptLanguage Picks the language of `displayName` and `localizedDescription` from the localized maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UpsertGroupParams defines parameters for UpsertGroup.
+type UpsertGroupParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListGroupMembersParams defines parameters for ListGroupMembers.
+type ListGroupMembersParams struct {
+	// Transitive Resolve nested groups.
+	Transitive *Transitive `form:"transitive,omitempty" json:"transitive,omitempty"`
+
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+}
+
 // ListSubjectsParams defines parameters for ListSubjects.
 type ListSubjectsParams struct {
 	// Page The page to return, starting at 1.
@@ -125,6 +540,99 @@ type ListSubjectsParams struct {
 	// Type Only subjects of this type.
 	Type *SubjectType `form:"type,omitempty" json:"type,omitempty"`
 }
+
+// ListSubjectGroupsParams defines parameters for ListSubjectGroups.
+type ListSubjectGroupsParams struct {
+	// Transitive Resolve nested groups.
+	Transitive *Transitive `form:"transitive,omitempty" json:"transitive,omitempty"`
+
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+}
+
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// SearchQuery Case-insensitive text matched against names and identifiers.
+	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+
+	// UserType Only users of this type.
+	UserType *UserType `form:"userType,omitempty" json:"userType,omitempty"`
+
+	// Expand `groups` adds each user's direct groups.
+	Expand *ListUsersParamsExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks the language of `displayName` and `localizedDescription` from the localized maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListUsersParamsExpand defines parameters for ListUsers.
+type ListUsersParamsExpand string
+
+// DeleteUserParams defines parameters for DeleteUser.
+type DeleteUserParams struct {
+	// ForceDelete Delete even though memberships exist, removing them.
+	ForceDelete *ForceDelete `form:"forceDelete,omitempty" json:"forceDelete,omitempty"`
+}
+
+// GetUserParams defines parameters for GetUser.
+type GetUserParams struct {
+	// Expand `groups` adds each user's direct groups.
+	Expand *GetUserParamsExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks the language of `displayName` and `localizedDescription` from the localized maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetUserParamsExpand defines parameters for GetUser.
+type GetUserParamsExpand string
+
+// ReplaceUserParams defines parameters for ReplaceUser.
+type ReplaceUserParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListUserGroupsParams defines parameters for ListUserGroups.
+type ListUserGroupsParams struct {
+	// Transitive Resolve nested groups.
+	Transitive *Transitive `form:"transitive,omitempty" json:"transitive,omitempty"`
+
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// AcceptLanguage Picks the language of `displayName` and `localizedDescription` from the localized maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody = GroupInput
+
+// UpsertGroupJSONRequestBody defines body for UpsertGroup for application/json ContentType.
+type UpsertGroupJSONRequestBody = GroupInput
+
+// RemoveGroupMembersJSONRequestBody defines body for RemoveGroupMembers for application/json ContentType.
+type RemoveGroupMembersJSONRequestBody = MemberChange
+
+// AddGroupMembersJSONRequestBody defines body for AddGroupMembers for application/json ContentType.
+type AddGroupMembersJSONRequestBody = MemberChange
+
+// CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
+type CreateUserJSONRequestBody = UserInput
+
+// ReplaceUserJSONRequestBody defines body for ReplaceUser for application/json ContentType.
+type ReplaceUserJSONRequestBody = UserInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -200,9 +708,145 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListGroups List groups
+	//
+	// Groups of the tenant by display name, filtered by `searchQuery` (name, code, description) and `userType`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/groups (the `ListGroups` operationId).
+	ListGroups(ctx context.Context, tenant externalRef0.Tenant, params *ListGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateGroupWithBody Create a group
+	//
+	// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+	CreateGroupWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateGroup Create a group
+	//
+	// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+	CreateGroup(ctx context.Context, tenant externalRef0.Tenant, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteGroup Delete a group
+	//
+	// Deletes the group. A group with members needs `forceDelete=true` and a token with `iam.assignment_manage` (or `services.iam`); its memberships, in both directions, go with it.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId} (the `DeleteGroup` operationId).
+	DeleteGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *DeleteGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetGroup Get a group
+	//
+	// One group; `displayName` and `localizedDescription` follow `Accept-Language`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId} (the `GetGroup` operationId).
+	GetGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *GetGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpsertGroupWithBody Create or replace a group
+	//
+	// Creates the group with this id (201) or replaces it (200). Replacing must name the
+	// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+	UpsertGroupWithBody(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpsertGroup Create or replace a group
+	//
+	// Creates the group with this id (201) or replaces it (200). Replacing must name the
+	// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+	UpsertGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, body UpsertGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveGroupMembersWithBody Remove members
+	//
+	// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+	RemoveGroupMembersWithBody(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveGroupMembers Remove members
+	//
+	// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+	RemoveGroupMembers(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body RemoveGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListGroupMembers Members of a group
+	//
+	// Direct members (users, clients, groups), or with `transitive=true` every user and client reachable through nested groups (and the nested groups themselves).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId}/members (the `ListGroupMembers` operationId).
+	ListGroupMembers(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *ListGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddGroupMembersWithBody Add members
+	//
+	// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+	// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+	// naming it, and nothing is applied. A group that would contain itself, directly or
+	// through nesting, is refused (409). Members already present are left as they are.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+	AddGroupMembersWithBody(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddGroupMembers Add members
+	//
+	// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+	// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+	// naming it, and nothing is applied. A group that would contain itself, directly or
+	// through nesting, is refused (409). Members already present are left as they are.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+	AddGroupMembers(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body AddGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveAllUsersFromGroup Remove every user from a group
+	//
+	// Removes all user members (not clients or nested groups) in one transaction.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users (the `RemoveAllUsersFromGroup` operationId).
+	RemoveAllUsersFromGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveUserFromGroup Remove a user from a group
+	//
+	// Removes one user membership.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users/{userId} (the `RemoveUserFromGroup` operationId).
+	RemoveUserFromGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignUserToGroup Assign a user to a group
+	//
+	// Makes the user a member (201), or confirms it already is (200).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId}/users/{userType}/{userId} (the `AssignUserToGroup` operationId).
+	AssignUserToGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMe The caller
+	//
+	// The subject the access token was issued to (its `sub`), with the groups it is in, transitively.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/me (the `GetMe` operationId).
+	GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSubjects Search subjects
 	//
-	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name or id), ordered by display name.
+	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/subjects (the `ListSubjects` operationId).
 	ListSubjects(ctx context.Context, tenant externalRef0.Tenant, params *ListSubjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -212,12 +856,390 @@ type ClientInterface interface {
 	// One subject by its fully-qualified id.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId} (the `GetSubject` operationId).
-	GetSubject(ctx context.Context, tenant externalRef0.Tenant, subjectId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetSubject(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSubjectGroups Groups of a subject
+	//
+	// The groups the subject is a direct member of, or with `transitive=true` also the groups those groups are in, up the whole chain.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId}/groups (the `ListSubjectGroups` operationId).
+	ListSubjectGroups(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *ListSubjectGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUsers List users
+	//
+	// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/users (the `ListUsers` operationId).
+	ListUsers(ctx context.Context, tenant externalRef0.Tenant, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUserWithBody Create a user
+	//
+	// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+	CreateUserWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUser Create a user
+	//
+	// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+	CreateUser(ctx context.Context, tenant externalRef0.Tenant, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteUser Delete a user
+	//
+	// Deletes the user. A user still in groups needs `forceDelete=true`, which removes its memberships too.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId} (the `DeleteUser` operationId).
+	DeleteUser(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUser Get a user
+	//
+	// One user; `expand=groups` adds its groups.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/users/{userId} (the `GetUser` operationId).
+	GetUser(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceUserWithBody Replace a user
+	//
+	// Replaces the user's fields and, atomically, its direct group assignments with
+	// `groupIds`. The change must name the version it is based on (`metadata.version` or
+	// `If-Match`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+	ReplaceUserWithBody(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceUser Replace a user
+	//
+	// Replaces the user's fields and, atomically, its direct group assignments with
+	// `groupIds`. The change must name the version it is based on (`metadata.version` or
+	// `If-Match`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+	ReplaceUser(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, body ReplaceUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveUserFromAllGroups Remove a user from every group
+	//
+	// Removes all of the user's direct memberships in one transaction.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId}/groups (the `RemoveUserFromAllGroups` operationId).
+	RemoveUserFromAllGroups(ctx context.Context, tenant externalRef0.Tenant, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUserGroups Groups of a user
+	//
+	// The groups the user is directly in (or, with `transitive=true`, up the whole chain).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
+	ListUserGroups(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListGroups List groups
+//
+// Groups of the tenant by display name, filtered by `searchQuery` (name, code, description) and `userType`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/groups (the `ListGroups` operationId).
+func (c *APIClient) ListGroups(ctx context.Context, tenant externalRef0.Tenant, params *ListGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListGroupsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateGroupWithBody Create a group
+//
+// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+func (c *APIClient) CreateGroupWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateGroupRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateGroup Create a group
+//
+// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+func (c *APIClient) CreateGroup(ctx context.Context, tenant externalRef0.Tenant, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateGroupRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteGroup Delete a group
+//
+// Deletes the group. A group with members needs `forceDelete=true` and a token with `iam.assignment_manage` (or `services.iam`); its memberships, in both directions, go with it.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId} (the `DeleteGroup` operationId).
+func (c *APIClient) DeleteGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *DeleteGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteGroupRequest(c.Server, tenant, groupId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetGroup Get a group
+//
+// One group; `displayName` and `localizedDescription` follow `Accept-Language`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId} (the `GetGroup` operationId).
+func (c *APIClient) GetGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *GetGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetGroupRequest(c.Server, tenant, groupId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpsertGroupWithBody Create or replace a group
+//
+// Creates the group with this id (201) or replaces it (200). Replacing must name the
+// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+func (c *APIClient) UpsertGroupWithBody(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpsertGroupRequestWithBody(c.Server, tenant, groupId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpsertGroup Create or replace a group
+//
+// Creates the group with this id (201) or replaces it (200). Replacing must name the
+// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+func (c *APIClient) UpsertGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, body UpsertGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpsertGroupRequest(c.Server, tenant, groupId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveGroupMembersWithBody Remove members
+//
+// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+func (c *APIClient) RemoveGroupMembersWithBody(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveGroupMembersRequestWithBody(c.Server, tenant, groupId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveGroupMembers Remove members
+//
+// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+func (c *APIClient) RemoveGroupMembers(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body RemoveGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveGroupMembersRequest(c.Server, tenant, groupId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListGroupMembers Members of a group
+//
+// Direct members (users, clients, groups), or with `transitive=true` every user and client reachable through nested groups (and the nested groups themselves).
+//
+// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId}/members (the `ListGroupMembers` operationId).
+func (c *APIClient) ListGroupMembers(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *ListGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListGroupMembersRequest(c.Server, tenant, groupId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddGroupMembersWithBody Add members
+//
+// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+// naming it, and nothing is applied. A group that would contain itself, directly or
+// through nesting, is refused (409). Members already present are left as they are.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+func (c *APIClient) AddGroupMembersWithBody(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddGroupMembersRequestWithBody(c.Server, tenant, groupId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddGroupMembers Add members
+//
+// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+// naming it, and nothing is applied. A group that would contain itself, directly or
+// through nesting, is refused (409). Members already present are left as they are.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+func (c *APIClient) AddGroupMembers(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body AddGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddGroupMembersRequest(c.Server, tenant, groupId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveAllUsersFromGroup Remove every user from a group
+//
+// Removes all user members (not clients or nested groups) in one transaction.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users (the `RemoveAllUsersFromGroup` operationId).
+func (c *APIClient) RemoveAllUsersFromGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveAllUsersFromGroupRequest(c.Server, tenant, groupId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveUserFromGroup Remove a user from a group
+//
+// Removes one user membership.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users/{userId} (the `RemoveUserFromGroup` operationId).
+func (c *APIClient) RemoveUserFromGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveUserFromGroupRequest(c.Server, tenant, groupId, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignUserToGroup Assign a user to a group
+//
+// Makes the user a member (201), or confirms it already is (200).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId}/users/{userType}/{userId} (the `AssignUserToGroup` operationId).
+func (c *APIClient) AssignUserToGroup(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignUserToGroupRequest(c.Server, tenant, groupId, userType, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMe The caller
+//
+// The subject the access token was issued to (its `sub`), with the groups it is in, transitively.
+//
+// Corresponds with GET /v1/tenants/{tenant}/me (the `GetMe` operationId).
+func (c *APIClient) GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMeRequest(c.Server, tenant)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListSubjects Search subjects
 //
-// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name or id), ordered by display name.
+// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
 //
 // Corresponds with GET /v1/tenants/{tenant}/subjects (the `ListSubjects` operationId).
 func (c *APIClient) ListSubjects(ctx context.Context, tenant externalRef0.Tenant, params *ListSubjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -237,7 +1259,7 @@ func (c *APIClient) ListSubjects(ctx context.Context, tenant externalRef0.Tenant
 // One subject by its fully-qualified id.
 //
 // Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId} (the `GetSubject` operationId).
-func (c *APIClient) GetSubject(ctx context.Context, tenant externalRef0.Tenant, subjectId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *APIClient) GetSubject(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSubjectRequest(c.Server, tenant, subjectId)
 	if err != nil {
 		return nil, err
@@ -247,6 +1269,918 @@ func (c *APIClient) GetSubject(ctx context.Context, tenant externalRef0.Tenant, 
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// ListSubjectGroups Groups of a subject
+//
+// The groups the subject is a direct member of, or with `transitive=true` also the groups those groups are in, up the whole chain.
+//
+// Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId}/groups (the `ListSubjectGroups` operationId).
+func (c *APIClient) ListSubjectGroups(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *ListSubjectGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSubjectGroupsRequest(c.Server, tenant, subjectId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUsers List users
+//
+// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+//
+// Corresponds with GET /v1/tenants/{tenant}/users (the `ListUsers` operationId).
+func (c *APIClient) ListUsers(ctx context.Context, tenant externalRef0.Tenant, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUsersRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUserWithBody Create a user
+//
+// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+func (c *APIClient) CreateUserWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUserRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUser Create a user
+//
+// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+func (c *APIClient) CreateUser(ctx context.Context, tenant externalRef0.Tenant, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUserRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteUser Delete a user
+//
+// Deletes the user. A user still in groups needs `forceDelete=true`, which removes its memberships too.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId} (the `DeleteUser` operationId).
+func (c *APIClient) DeleteUser(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteUserRequest(c.Server, tenant, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUser Get a user
+//
+// One user; `expand=groups` adds its groups.
+//
+// Corresponds with GET /v1/tenants/{tenant}/users/{userId} (the `GetUser` operationId).
+func (c *APIClient) GetUser(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserRequest(c.Server, tenant, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceUserWithBody Replace a user
+//
+// Replaces the user's fields and, atomically, its direct group assignments with
+// `groupIds`. The change must name the version it is based on (`metadata.version` or
+// `If-Match`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+func (c *APIClient) ReplaceUserWithBody(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceUserRequestWithBody(c.Server, tenant, userId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceUser Replace a user
+//
+// Replaces the user's fields and, atomically, its direct group assignments with
+// `groupIds`. The change must name the version it is based on (`metadata.version` or
+// `If-Match`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+func (c *APIClient) ReplaceUser(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, body ReplaceUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceUserRequest(c.Server, tenant, userId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveUserFromAllGroups Remove a user from every group
+//
+// Removes all of the user's direct memberships in one transaction.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId}/groups (the `RemoveUserFromAllGroups` operationId).
+func (c *APIClient) RemoveUserFromAllGroups(ctx context.Context, tenant externalRef0.Tenant, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveUserFromAllGroupsRequest(c.Server, tenant, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUserGroups Groups of a user
+//
+// The groups the user is directly in (or, with `transitive=true`, up the whole chain).
+//
+// Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
+func (c *APIClient) ListUserGroups(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUserGroupsRequest(c.Server, tenant, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewListGroupsRequest constructs an http.Request for the ListGroups method
+func NewListGroupsRequest(server string, tenant externalRef0.Tenant, params *ListGroupsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchQuery != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchQuery", *params.SearchQuery, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userType", *params.UserType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateGroupRequest calls the generic CreateGroup builder with application/json body
+func NewCreateGroupRequest(server string, tenant externalRef0.Tenant, body CreateGroupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateGroupRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateGroupRequestWithBody constructs an http.Request for the CreateGroup method, with any body, and a specified content type
+func NewCreateGroupRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteGroupRequest constructs an http.Request for the DeleteGroup method
+func NewDeleteGroupRequest(server string, tenant externalRef0.Tenant, groupId GroupId, params *DeleteGroupParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ForceDelete != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "forceDelete", *params.ForceDelete, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetGroupRequest constructs an http.Request for the GetGroup method
+func NewGetGroupRequest(server string, tenant externalRef0.Tenant, groupId GroupId, params *GetGroupParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpsertGroupRequest calls the generic UpsertGroup builder with application/json body
+func NewUpsertGroupRequest(server string, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, body UpsertGroupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpsertGroupRequestWithBody(server, tenant, groupId, params, "application/json", bodyReader)
+}
+
+// NewUpsertGroupRequestWithBody constructs an http.Request for the UpsertGroup method, with any body, and a specified content type
+func NewUpsertGroupRequestWithBody(server string, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveGroupMembersRequest calls the generic RemoveGroupMembers builder with application/json body
+func NewRemoveGroupMembersRequest(server string, tenant externalRef0.Tenant, groupId GroupId, body RemoveGroupMembersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoveGroupMembersRequestWithBody(server, tenant, groupId, "application/json", bodyReader)
+}
+
+// NewRemoveGroupMembersRequestWithBody constructs an http.Request for the RemoveGroupMembers method, with any body, and a specified content type
+func NewRemoveGroupMembersRequestWithBody(server string, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s/members", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListGroupMembersRequest constructs an http.Request for the ListGroupMembers method
+func NewListGroupMembersRequest(server string, tenant externalRef0.Tenant, groupId GroupId, params *ListGroupMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s/members", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Transitive != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "transitive", *params.Transitive, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAddGroupMembersRequest calls the generic AddGroupMembers builder with application/json body
+func NewAddGroupMembersRequest(server string, tenant externalRef0.Tenant, groupId GroupId, body AddGroupMembersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddGroupMembersRequestWithBody(server, tenant, groupId, "application/json", bodyReader)
+}
+
+// NewAddGroupMembersRequestWithBody constructs an http.Request for the AddGroupMembers method, with any body, and a specified content type
+func NewAddGroupMembersRequestWithBody(server string, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s/members", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoveAllUsersFromGroupRequest constructs an http.Request for the RemoveAllUsersFromGroup method
+func NewRemoveAllUsersFromGroupRequest(server string, tenant externalRef0.Tenant, groupId GroupId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s/users", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoveUserFromGroupRequest constructs an http.Request for the RemoveUserFromGroup method
+func NewRemoveUserFromGroupRequest(server string, tenant externalRef0.Tenant, groupId GroupId, userId UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s/users/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAssignUserToGroupRequest constructs an http.Request for the AssignUserToGroup method
+func NewAssignUserToGroupRequest(server string, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "userType", userType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam3 string
+
+	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/groups/%s/users/%s/%s", pathParam0, pathParam1, pathParam2, pathParam3)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMeRequest constructs an http.Request for the GetMe method
+func NewGetMeRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/me", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListSubjectsRequest constructs an http.Request for the ListSubjects method
@@ -347,7 +2281,7 @@ func NewListSubjectsRequest(server string, tenant externalRef0.Tenant, params *L
 }
 
 // NewGetSubjectRequest constructs an http.Request for the GetSubject method
-func NewGetSubjectRequest(server string, tenant externalRef0.Tenant, subjectId string) (*http.Request, error) {
+func NewGetSubjectRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -382,6 +2316,637 @@ func NewGetSubjectRequest(server string, tenant externalRef0.Tenant, subjectId s
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSubjectGroupsRequest constructs an http.Request for the ListSubjectGroups method
+func NewListSubjectGroupsRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, params *ListSubjectGroupsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/subjects/%s/groups", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Transitive != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "transitive", *params.Transitive, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUsersRequest constructs an http.Request for the ListUsers method
+func NewListUsersRequest(server string, tenant externalRef0.Tenant, params *ListUsersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchQuery != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchQuery", *params.SearchQuery, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userType", *params.UserType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateUserRequest calls the generic CreateUser builder with application/json body
+func NewCreateUserRequest(server string, tenant externalRef0.Tenant, body CreateUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateUserRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateUserRequestWithBody constructs an http.Request for the CreateUser method, with any body, and a specified content type
+func NewCreateUserRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteUserRequest constructs an http.Request for the DeleteUser method
+func NewDeleteUserRequest(server string, tenant externalRef0.Tenant, userId UserId, params *DeleteUserParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ForceDelete != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "forceDelete", *params.ForceDelete, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetUserRequest constructs an http.Request for the GetUser method
+func NewGetUserRequest(server string, tenant externalRef0.Tenant, userId UserId, params *GetUserParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReplaceUserRequest calls the generic ReplaceUser builder with application/json body
+func NewReplaceUserRequest(server string, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, body ReplaceUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplaceUserRequestWithBody(server, tenant, userId, params, "application/json", bodyReader)
+}
+
+// NewReplaceUserRequestWithBody constructs an http.Request for the ReplaceUser method, with any body, and a specified content type
+func NewReplaceUserRequestWithBody(server string, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveUserFromAllGroupsRequest constructs an http.Request for the RemoveUserFromAllGroups method
+func NewRemoveUserFromAllGroupsRequest(server string, tenant externalRef0.Tenant, userId UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users/%s/groups", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUserGroupsRequest constructs an http.Request for the ListUserGroups method
+func NewListUserGroupsRequest(server string, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users/%s/groups", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Transitive != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "transitive", *params.Transitive, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -431,9 +2996,161 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListGroupsWithResponse List groups
+	//
+	// Groups of the tenant by display name, filtered by `searchQuery` (name, code, description) and `userType`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/groups (the `ListGroups` operationId).
+	ListGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListGroupsParams, reqEditors ...RequestEditorFn) (*ListGroupsResponse, error)
+
+	// CreateGroupWithBodyWithResponse Create a group
+	//
+	// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+	CreateGroupWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateGroupResponse, error)
+
+	// CreateGroupWithResponse Create a group
+	//
+	// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+	CreateGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGroupResponse, error)
+
+	// DeleteGroupWithResponse Delete a group
+	//
+	// Deletes the group. A group with members needs `forceDelete=true` and a token with `iam.assignment_manage` (or `services.iam`); its memberships, in both directions, go with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId} (the `DeleteGroup` operationId).
+	DeleteGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *DeleteGroupParams, reqEditors ...RequestEditorFn) (*DeleteGroupResponse, error)
+
+	// GetGroupWithResponse Get a group
+	//
+	// One group; `displayName` and `localizedDescription` follow `Accept-Language`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId} (the `GetGroup` operationId).
+	GetGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *GetGroupParams, reqEditors ...RequestEditorFn) (*GetGroupResponse, error)
+
+	// UpsertGroupWithBodyWithResponse Create or replace a group
+	//
+	// Creates the group with this id (201) or replaces it (200). Replacing must name the
+	// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+	UpsertGroupWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpsertGroupResponse, error)
+
+	// UpsertGroupWithResponse Create or replace a group
+	//
+	// Creates the group with this id (201) or replaces it (200). Replacing must name the
+	// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+	UpsertGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, body UpsertGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*UpsertGroupResponse, error)
+
+	// RemoveGroupMembersWithBodyWithResponse Remove members
+	//
+	// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+	RemoveGroupMembersWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveGroupMembersResponse, error)
+
+	// RemoveGroupMembersWithResponse Remove members
+	//
+	// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+	RemoveGroupMembersWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body RemoveGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveGroupMembersResponse, error)
+
+	// ListGroupMembersWithResponse Members of a group
+	//
+	// Direct members (users, clients, groups), or with `transitive=true` every user and client reachable through nested groups (and the nested groups themselves).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId}/members (the `ListGroupMembers` operationId).
+	ListGroupMembersWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *ListGroupMembersParams, reqEditors ...RequestEditorFn) (*ListGroupMembersResponse, error)
+
+	// AddGroupMembersWithBodyWithResponse Add members
+	//
+	// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+	// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+	// naming it, and nothing is applied. A group that would contain itself, directly or
+	// through nesting, is refused (409). Members already present are left as they are.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+	AddGroupMembersWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddGroupMembersResponse, error)
+
+	// AddGroupMembersWithResponse Add members
+	//
+	// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+	// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+	// naming it, and nothing is applied. A group that would contain itself, directly or
+	// through nesting, is refused (409). Members already present are left as they are.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+	AddGroupMembersWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body AddGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*AddGroupMembersResponse, error)
+
+	// RemoveAllUsersFromGroupWithResponse Remove every user from a group
+	//
+	// Removes all user members (not clients or nested groups) in one transaction.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users (the `RemoveAllUsersFromGroup` operationId).
+	RemoveAllUsersFromGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, reqEditors ...RequestEditorFn) (*RemoveAllUsersFromGroupResponse, error)
+
+	// RemoveUserFromGroupWithResponse Remove a user from a group
+	//
+	// Removes one user membership.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users/{userId} (the `RemoveUserFromGroup` operationId).
+	RemoveUserFromGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userId UserId, reqEditors ...RequestEditorFn) (*RemoveUserFromGroupResponse, error)
+
+	// AssignUserToGroupWithResponse Assign a user to a group
+	//
+	// Makes the user a member (201), or confirms it already is (200).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId}/users/{userType}/{userId} (the `AssignUserToGroup` operationId).
+	AssignUserToGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId, reqEditors ...RequestEditorFn) (*AssignUserToGroupResponse, error)
+
+	// GetMeWithResponse The caller
+	//
+	// The subject the access token was issued to (its `sub`), with the groups it is in, transitively.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/me (the `GetMe` operationId).
+	GetMeWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
 	// ListSubjectsWithResponse Search subjects
 	//
-	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name or id), ordered by display name.
+	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -447,7 +3164,978 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId} (the `GetSubject` operationId).
-	GetSubjectWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId string, reqEditors ...RequestEditorFn) (*GetSubjectResponse, error)
+	GetSubjectWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*GetSubjectResponse, error)
+
+	// ListSubjectGroupsWithResponse Groups of a subject
+	//
+	// The groups the subject is a direct member of, or with `transitive=true` also the groups those groups are in, up the whole chain.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId}/groups (the `ListSubjectGroups` operationId).
+	ListSubjectGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *ListSubjectGroupsParams, reqEditors ...RequestEditorFn) (*ListSubjectGroupsResponse, error)
+
+	// ListUsersWithResponse List users
+	//
+	// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/users (the `ListUsers` operationId).
+	ListUsersWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
+
+	// CreateUserWithBodyWithResponse Create a user
+	//
+	// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+	CreateUserWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
+
+	// CreateUserWithResponse Create a user
+	//
+	// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+	CreateUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
+
+	// DeleteUserWithResponse Delete a user
+	//
+	// Deletes the user. A user still in groups needs `forceDelete=true`, which removes its memberships too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId} (the `DeleteUser` operationId).
+	DeleteUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error)
+
+	// GetUserWithResponse Get a user
+	//
+	// One user; `expand=groups` adds its groups.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/users/{userId} (the `GetUser` operationId).
+	GetUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+
+	// ReplaceUserWithBodyWithResponse Replace a user
+	//
+	// Replaces the user's fields and, atomically, its direct group assignments with
+	// `groupIds`. The change must name the version it is based on (`metadata.version` or
+	// `If-Match`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+	ReplaceUserWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceUserResponse, error)
+
+	// ReplaceUserWithResponse Replace a user
+	//
+	// Replaces the user's fields and, atomically, its direct group assignments with
+	// `groupIds`. The change must name the version it is based on (`metadata.version` or
+	// `If-Match`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+	ReplaceUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, body ReplaceUserJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceUserResponse, error)
+
+	// RemoveUserFromAllGroupsWithResponse Remove a user from every group
+	//
+	// Removes all of the user's direct memberships in one transaction.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId}/groups (the `RemoveUserFromAllGroups` operationId).
+	RemoveUserFromAllGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, reqEditors ...RequestEditorFn) (*RemoveUserFromAllGroupsResponse, error)
+
+	// ListUserGroupsWithResponse Groups of a user
+	//
+	// The groups the user is directly in (or, with `transitive=true`, up the whole chain).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
+	ListUserGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*ListUserGroupsResponse, error)
+}
+
+type ListGroupsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListGroupsResponse) GetJSON200() *GroupList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListGroupsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListGroupsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListGroupsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListGroupsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListGroupsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListGroupsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListGroupsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateGroupResponse201Headers the declared response headers of an HTTP 201 response for CreateGroup
+type CreateGroupResponse201Headers struct {
+	ETag *string
+}
+
+type CreateGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Group
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateGroupResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateGroupResponse) GetJSON201() *Group {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateGroupResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateGroupResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateGroupResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteGroupResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteGroupResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteGroupResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetGroupResponse200Headers the declared response headers of an HTTP 200 response for GetGroup
+type GetGroupResponse200Headers struct {
+	ETag *string
+}
+
+type GetGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Group
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetGroupResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetGroupResponse) GetJSON200() *Group {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetGroupResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetGroupResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpsertGroupResponse200Headers the declared response headers of an HTTP 200 response for UpsertGroup
+type UpsertGroupResponse200Headers struct {
+	ETag *string
+}
+
+// UpsertGroupResponse201Headers the declared response headers of an HTTP 201 response for UpsertGroup
+type UpsertGroupResponse201Headers struct {
+	ETag *string
+}
+
+type UpsertGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Group
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Group
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpsertGroupResponse200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UpsertGroupResponse201Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpsertGroupResponse) GetJSON200() *Group {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UpsertGroupResponse) GetJSON201() *Group {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpsertGroupResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpsertGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpsertGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpsertGroupResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpsertGroupResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpsertGroupResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpsertGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpsertGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpsertGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpsertGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MemberChangeResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveGroupMembersResponse) GetJSON200() *MemberChangeResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemoveGroupMembersResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveGroupMembersResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveGroupMembersResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveGroupMembersResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RemoveGroupMembersResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubjectList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListGroupMembersResponse) GetJSON200() *SubjectList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListGroupMembersResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListGroupMembersResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListGroupMembersResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListGroupMembersResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AddGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MemberChangeResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddGroupMembersResponse) GetJSON200() *MemberChangeResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddGroupMembersResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddGroupMembersResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddGroupMembersResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddGroupMembersResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AddGroupMembersResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AddGroupMembersResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AddGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveAllUsersFromGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveAllUsersFromGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveAllUsersFromGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveAllUsersFromGroupResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveAllUsersFromGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveAllUsersFromGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveAllUsersFromGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveAllUsersFromGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveUserFromGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveUserFromGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveUserFromGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveUserFromGroupResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveUserFromGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveUserFromGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveUserFromGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveUserFromGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AssignUserToGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MemberChangeResult
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MemberChangeResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AssignUserToGroupResponse) GetJSON200() *MemberChangeResult {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AssignUserToGroupResponse) GetJSON201() *MemberChangeResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AssignUserToGroupResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AssignUserToGroupResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AssignUserToGroupResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AssignUserToGroupResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AssignUserToGroupResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AssignUserToGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AssignUserToGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AssignUserToGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AssignUserToGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Me
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMeResponse) GetJSON200() *Me {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMeResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMeResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMeResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListSubjectsResponse struct {
@@ -581,9 +4269,837 @@ func (r GetSubjectResponse) ContentType() string {
 	return ""
 }
 
+type ListSubjectGroupsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubjectList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSubjectGroupsResponse) GetJSON200() *SubjectList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSubjectGroupsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSubjectGroupsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSubjectGroupsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSubjectGroupsResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSubjectGroupsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSubjectGroupsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSubjectGroupsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSubjectGroupsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUsersResponse) GetJSON200() *UserList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListUsersResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUsersResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListUsersResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateUserResponse201Headers the declared response headers of an HTTP 201 response for CreateUser
+type CreateUserResponse201Headers struct {
+	ETag *string
+}
+
+type CreateUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateUserResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateUserResponse) GetJSON201() *User {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteUserResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteUserResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteUserResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteUserResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteUserResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUserResponse200Headers the declared response headers of an HTTP 200 response for GetUser
+type GetUserResponse200Headers struct {
+	ETag *string
+}
+
+type GetUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetUserResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplaceUserResponse200Headers the declared response headers of an HTTP 200 response for ReplaceUser
+type ReplaceUserResponse200Headers struct {
+	ETag *string
+}
+
+type ReplaceUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReplaceUserResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplaceUserResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReplaceUserResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplaceUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplaceUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplaceUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplaceUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveUserFromAllGroupsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveUserFromAllGroupsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveUserFromAllGroupsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveUserFromAllGroupsResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveUserFromAllGroupsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveUserFromAllGroupsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveUserFromAllGroupsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveUserFromAllGroupsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListUserGroupsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUserGroupsResponse) GetJSON200() *GroupList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListUserGroupsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUserGroupsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListUserGroupsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListUserGroupsResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUserGroupsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUserGroupsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUserGroupsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUserGroupsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListGroupsWithResponse List groups
+//
+// Groups of the tenant by display name, filtered by `searchQuery` (name, code, description) and `userType`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/groups (the `ListGroups` operationId).
+func (c *ClientWithResponses) ListGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListGroupsParams, reqEditors ...RequestEditorFn) (*ListGroupsResponse, error) {
+	rsp, err := c.ListGroups(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListGroupsResponse(rsp)
+}
+
+// CreateGroupWithBodyWithResponse Create a group
+//
+// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+func (c *ClientWithResponses) CreateGroupWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateGroupResponse, error) {
+	rsp, err := c.CreateGroupWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateGroupResponse(rsp)
+}
+
+// CreateGroupWithResponse Create a group
+//
+// Creates a group. Give `name` (localized, Emporix) or `displayName` (Aritma) or both; `displayName` defaults to the English (or first) name.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups (the `CreateGroup` operationId).
+func (c *ClientWithResponses) CreateGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGroupResponse, error) {
+	rsp, err := c.CreateGroup(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateGroupResponse(rsp)
+}
+
+// DeleteGroupWithResponse Delete a group
+//
+// Deletes the group. A group with members needs `forceDelete=true` and a token with `iam.assignment_manage` (or `services.iam`); its memberships, in both directions, go with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId} (the `DeleteGroup` operationId).
+func (c *ClientWithResponses) DeleteGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *DeleteGroupParams, reqEditors ...RequestEditorFn) (*DeleteGroupResponse, error) {
+	rsp, err := c.DeleteGroup(ctx, tenant, groupId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteGroupResponse(rsp)
+}
+
+// GetGroupWithResponse Get a group
+//
+// One group; `displayName` and `localizedDescription` follow `Accept-Language`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId} (the `GetGroup` operationId).
+func (c *ClientWithResponses) GetGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *GetGroupParams, reqEditors ...RequestEditorFn) (*GetGroupResponse, error) {
+	rsp, err := c.GetGroup(ctx, tenant, groupId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetGroupResponse(rsp)
+}
+
+// UpsertGroupWithBodyWithResponse Create or replace a group
+//
+// Creates the group with this id (201) or replaces it (200). Replacing must name the
+// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+func (c *ClientWithResponses) UpsertGroupWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpsertGroupResponse, error) {
+	rsp, err := c.UpsertGroupWithBody(ctx, tenant, groupId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpsertGroupResponse(rsp)
+}
+
+// UpsertGroupWithResponse Create or replace a group
+//
+// Creates the group with this id (201) or replaces it (200). Replacing must name the
+// version it is based on (`metadata.version` or `If-Match`); a stale one is refused.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId} (the `UpsertGroup` operationId).
+func (c *ClientWithResponses) UpsertGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *UpsertGroupParams, body UpsertGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*UpsertGroupResponse, error) {
+	rsp, err := c.UpsertGroup(ctx, tenant, groupId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpsertGroupResponse(rsp)
+}
+
+// RemoveGroupMembersWithBodyWithResponse Remove members
+//
+// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+func (c *ClientWithResponses) RemoveGroupMembersWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveGroupMembersResponse, error) {
+	rsp, err := c.RemoveGroupMembersWithBody(ctx, tenant, groupId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveGroupMembersResponse(rsp)
+}
+
+// RemoveGroupMembersWithResponse Remove members
+//
+// Removes the given subjects from the group in one transaction; ids that are not members are ignored, malformed ones are a 422.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/members (the `RemoveGroupMembers` operationId).
+func (c *ClientWithResponses) RemoveGroupMembersWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body RemoveGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveGroupMembersResponse, error) {
+	rsp, err := c.RemoveGroupMembers(ctx, tenant, groupId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveGroupMembersResponse(rsp)
+}
+
+// ListGroupMembersWithResponse Members of a group
+//
+// Direct members (users, clients, groups), or with `transitive=true` every user and client reachable through nested groups (and the nested groups themselves).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/groups/{groupId}/members (the `ListGroupMembers` operationId).
+func (c *ClientWithResponses) ListGroupMembersWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, params *ListGroupMembersParams, reqEditors ...RequestEditorFn) (*ListGroupMembersResponse, error) {
+	rsp, err := c.ListGroupMembers(ctx, tenant, groupId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListGroupMembersResponse(rsp)
+}
+
+// AddGroupMembersWithBodyWithResponse Add members
+//
+// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+// naming it, and nothing is applied. A group that would contain itself, directly or
+// through nesting, is refused (409). Members already present are left as they are.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+func (c *ClientWithResponses) AddGroupMembersWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddGroupMembersResponse, error) {
+	rsp, err := c.AddGroupMembersWithBody(ctx, tenant, groupId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddGroupMembersResponse(rsp)
+}
+
+// AddGroupMembersWithResponse Add members
+//
+// Adds up to 10,000 subjects (users, client subjects, groups) in one transaction. Every
+// id must name an existing subject of the tenant; an unknown or malformed one is a 422
+// naming it, and nothing is applied. A group that would contain itself, directly or
+// through nesting, is refused (409). Members already present are left as they are.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/groups/{groupId}/members (the `AddGroupMembers` operationId).
+func (c *ClientWithResponses) AddGroupMembersWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, body AddGroupMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*AddGroupMembersResponse, error) {
+	rsp, err := c.AddGroupMembers(ctx, tenant, groupId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddGroupMembersResponse(rsp)
+}
+
+// RemoveAllUsersFromGroupWithResponse Remove every user from a group
+//
+// Removes all user members (not clients or nested groups) in one transaction.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users (the `RemoveAllUsersFromGroup` operationId).
+func (c *ClientWithResponses) RemoveAllUsersFromGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, reqEditors ...RequestEditorFn) (*RemoveAllUsersFromGroupResponse, error) {
+	rsp, err := c.RemoveAllUsersFromGroup(ctx, tenant, groupId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveAllUsersFromGroupResponse(rsp)
+}
+
+// RemoveUserFromGroupWithResponse Remove a user from a group
+//
+// Removes one user membership.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/groups/{groupId}/users/{userId} (the `RemoveUserFromGroup` operationId).
+func (c *ClientWithResponses) RemoveUserFromGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userId UserId, reqEditors ...RequestEditorFn) (*RemoveUserFromGroupResponse, error) {
+	rsp, err := c.RemoveUserFromGroup(ctx, tenant, groupId, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveUserFromGroupResponse(rsp)
+}
+
+// AssignUserToGroupWithResponse Assign a user to a group
+//
+// Makes the user a member (201), or confirms it already is (200).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/groups/{groupId}/users/{userType}/{userId} (the `AssignUserToGroup` operationId).
+func (c *ClientWithResponses) AssignUserToGroupWithResponse(ctx context.Context, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId, reqEditors ...RequestEditorFn) (*AssignUserToGroupResponse, error) {
+	rsp, err := c.AssignUserToGroup(ctx, tenant, groupId, userType, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignUserToGroupResponse(rsp)
+}
+
+// GetMeWithResponse The caller
+//
+// The subject the access token was issued to (its `sub`), with the groups it is in, transitively.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/me (the `GetMe` operationId).
+func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
+	rsp, err := c.GetMe(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMeResponse(rsp)
+}
+
 // ListSubjectsWithResponse Search subjects
 //
-// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name or id), ordered by display name.
+// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -603,12 +5119,893 @@ func (c *ClientWithResponses) ListSubjectsWithResponse(ctx context.Context, tena
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId} (the `GetSubject` operationId).
-func (c *ClientWithResponses) GetSubjectWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId string, reqEditors ...RequestEditorFn) (*GetSubjectResponse, error) {
+func (c *ClientWithResponses) GetSubjectWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*GetSubjectResponse, error) {
 	rsp, err := c.GetSubject(ctx, tenant, subjectId, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetSubjectResponse(rsp)
+}
+
+// ListSubjectGroupsWithResponse Groups of a subject
+//
+// The groups the subject is a direct member of, or with `transitive=true` also the groups those groups are in, up the whole chain.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/subjects/{subjectId}/groups (the `ListSubjectGroups` operationId).
+func (c *ClientWithResponses) ListSubjectGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *ListSubjectGroupsParams, reqEditors ...RequestEditorFn) (*ListSubjectGroupsResponse, error) {
+	rsp, err := c.ListSubjectGroups(ctx, tenant, subjectId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSubjectGroupsResponse(rsp)
+}
+
+// ListUsersWithResponse List users
+//
+// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/users (the `ListUsers` operationId).
+func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error) {
+	rsp, err := c.ListUsers(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUsersResponse(rsp)
+}
+
+// CreateUserWithBodyWithResponse Create a user
+//
+// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+func (c *ClientWithResponses) CreateUserWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUserResponse, error) {
+	rsp, err := c.CreateUserWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUserResponse(rsp)
+}
+
+// CreateUserWithResponse Create a user
+//
+// Creates a user and assigns it to `groupIds` in the same transaction. Username and email are unique in the tenant (409).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/users (the `CreateUser` operationId).
+func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserResponse, error) {
+	rsp, err := c.CreateUser(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUserResponse(rsp)
+}
+
+// DeleteUserWithResponse Delete a user
+//
+// Deletes the user. A user still in groups needs `forceDelete=true`, which removes its memberships too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId} (the `DeleteUser` operationId).
+func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error) {
+	rsp, err := c.DeleteUser(ctx, tenant, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteUserResponse(rsp)
+}
+
+// GetUserWithResponse Get a user
+//
+// One user; `expand=groups` adds its groups.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/users/{userId} (the `GetUser` operationId).
+func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
+	rsp, err := c.GetUser(ctx, tenant, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserResponse(rsp)
+}
+
+// ReplaceUserWithBodyWithResponse Replace a user
+//
+// Replaces the user's fields and, atomically, its direct group assignments with
+// `groupIds`. The change must name the version it is based on (`metadata.version` or
+// `If-Match`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+func (c *ClientWithResponses) ReplaceUserWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceUserResponse, error) {
+	rsp, err := c.ReplaceUserWithBody(ctx, tenant, userId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceUserResponse(rsp)
+}
+
+// ReplaceUserWithResponse Replace a user
+//
+// Replaces the user's fields and, atomically, its direct group assignments with
+// `groupIds`. The change must name the version it is based on (`metadata.version` or
+// `If-Match`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId} (the `ReplaceUser` operationId).
+func (c *ClientWithResponses) ReplaceUserWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ReplaceUserParams, body ReplaceUserJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceUserResponse, error) {
+	rsp, err := c.ReplaceUser(ctx, tenant, userId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceUserResponse(rsp)
+}
+
+// RemoveUserFromAllGroupsWithResponse Remove a user from every group
+//
+// Removes all of the user's direct memberships in one transaction.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/users/{userId}/groups (the `RemoveUserFromAllGroups` operationId).
+func (c *ClientWithResponses) RemoveUserFromAllGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, reqEditors ...RequestEditorFn) (*RemoveUserFromAllGroupsResponse, error) {
+	rsp, err := c.RemoveUserFromAllGroups(ctx, tenant, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveUserFromAllGroupsResponse(rsp)
+}
+
+// ListUserGroupsWithResponse Groups of a user
+//
+// The groups the user is directly in (or, with `transitive=true`, up the whole chain).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
+func (c *ClientWithResponses) ListUserGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*ListUserGroupsResponse, error) {
+	rsp, err := c.ListUserGroups(ctx, tenant, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUserGroupsResponse(rsp)
+}
+
+// ParseListGroupsResponse parses an HTTP response from a ListGroupsWithResponse call
+func ParseListGroupsResponse(rsp *http.Response) (*ListGroupsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListGroupsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateGroupResponse parses an HTTP response from a CreateGroupWithResponse call
+func ParseCreateGroupResponse(rsp *http.Response) (*CreateGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Group
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateGroupResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteGroupResponse parses an HTTP response from a DeleteGroupWithResponse call
+func ParseDeleteGroupResponse(rsp *http.Response) (*DeleteGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetGroupResponse parses an HTTP response from a GetGroupWithResponse call
+func ParseGetGroupResponse(rsp *http.Response) (*GetGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Group
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetGroupResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpsertGroupResponse parses an HTTP response from a UpsertGroupWithResponse call
+func ParseUpsertGroupResponse(rsp *http.Response) (*UpsertGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpsertGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Group
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Group
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpsertGroupResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers UpsertGroupResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveGroupMembersResponse parses an HTTP response from a RemoveGroupMembersWithResponse call
+func ParseRemoveGroupMembersResponse(rsp *http.Response) (*RemoveGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MemberChangeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListGroupMembersResponse parses an HTTP response from a ListGroupMembersWithResponse call
+func ParseListGroupMembersResponse(rsp *http.Response) (*ListGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubjectList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAddGroupMembersResponse parses an HTTP response from a AddGroupMembersWithResponse call
+func ParseAddGroupMembersResponse(rsp *http.Response) (*AddGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MemberChangeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoveAllUsersFromGroupResponse parses an HTTP response from a RemoveAllUsersFromGroupWithResponse call
+func ParseRemoveAllUsersFromGroupResponse(rsp *http.Response) (*RemoveAllUsersFromGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveAllUsersFromGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoveUserFromGroupResponse parses an HTTP response from a RemoveUserFromGroupWithResponse call
+func ParseRemoveUserFromGroupResponse(rsp *http.Response) (*RemoveUserFromGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveUserFromGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAssignUserToGroupResponse parses an HTTP response from a AssignUserToGroupWithResponse call
+func ParseAssignUserToGroupResponse(rsp *http.Response) (*AssignUserToGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AssignUserToGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MemberChangeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MemberChangeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
+func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Me
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseListSubjectsResponse parses an HTTP response from a ListSubjectsWithResponse call
@@ -712,19 +6109,970 @@ func ParseGetSubjectResponse(rsp *http.Response) (*GetSubjectResponse, error) {
 	return response, nil
 }
 
+// ParseListSubjectGroupsResponse parses an HTTP response from a ListSubjectGroupsWithResponse call
+func ParseListSubjectGroupsResponse(rsp *http.Response) (*ListSubjectGroupsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSubjectGroupsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubjectList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListUsersResponse parses an HTTP response from a ListUsersWithResponse call
+func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateUserResponse parses an HTTP response from a CreateUserWithResponse call
+func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateUserResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteUserResponse parses an HTTP response from a DeleteUserWithResponse call
+func ParseDeleteUserResponse(rsp *http.Response) (*DeleteUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUserResponse parses an HTTP response from a GetUserWithResponse call
+func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetUserResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplaceUserResponse parses an HTTP response from a ReplaceUserWithResponse call
+func ParseReplaceUserResponse(rsp *http.Response) (*ReplaceUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplaceUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReplaceUserResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveUserFromAllGroupsResponse parses an HTTP response from a RemoveUserFromAllGroupsWithResponse call
+func ParseRemoveUserFromAllGroupsResponse(rsp *http.Response) (*RemoveUserFromAllGroupsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveUserFromAllGroupsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListUserGroupsResponse parses an HTTP response from a ListUserGroupsWithResponse call
+func ParseListUserGroupsResponse(rsp *http.Response) (*ListUserGroupsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUserGroupsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListGroups List groups
+	// (GET /v1/tenants/{tenant}/groups)
+	ListGroups(ctx echo.Context, tenant externalRef0.Tenant, params ListGroupsParams) error
+	// CreateGroup Create a group
+	// (POST /v1/tenants/{tenant}/groups)
+	CreateGroup(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteGroup Delete a group
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId})
+	DeleteGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params DeleteGroupParams) error
+	// GetGroup Get a group
+	// (GET /v1/tenants/{tenant}/groups/{groupId})
+	GetGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params GetGroupParams) error
+	// UpsertGroup Create or replace a group
+	// (PUT /v1/tenants/{tenant}/groups/{groupId})
+	UpsertGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params UpsertGroupParams) error
+	// RemoveGroupMembers Remove members
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId}/members)
+	RemoveGroupMembers(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId) error
+	// ListGroupMembers Members of a group
+	// (GET /v1/tenants/{tenant}/groups/{groupId}/members)
+	ListGroupMembers(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params ListGroupMembersParams) error
+	// AddGroupMembers Add members
+	// (POST /v1/tenants/{tenant}/groups/{groupId}/members)
+	AddGroupMembers(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId) error
+	// RemoveAllUsersFromGroup Remove every user from a group
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId}/users)
+	RemoveAllUsersFromGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId) error
+	// RemoveUserFromGroup Remove a user from a group
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId}/users/{userId})
+	RemoveUserFromGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, userId UserId) error
+	// AssignUserToGroup Assign a user to a group
+	// (PUT /v1/tenants/{tenant}/groups/{groupId}/users/{userType}/{userId})
+	AssignUserToGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId) error
+	// GetMe The caller
+	// (GET /v1/tenants/{tenant}/me)
+	GetMe(ctx echo.Context, tenant externalRef0.Tenant) error
 	// ListSubjects Search subjects
 	// (GET /v1/tenants/{tenant}/subjects)
 	ListSubjects(ctx echo.Context, tenant externalRef0.Tenant, params ListSubjectsParams) error
 	// GetSubject Get a subject
 	// (GET /v1/tenants/{tenant}/subjects/{subjectId})
-	GetSubject(ctx echo.Context, tenant externalRef0.Tenant, subjectId string) error
+	GetSubject(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	// ListSubjectGroups Groups of a subject
+	// (GET /v1/tenants/{tenant}/subjects/{subjectId}/groups)
+	ListSubjectGroups(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, params ListSubjectGroupsParams) error
+	// ListUsers List users
+	// (GET /v1/tenants/{tenant}/users)
+	ListUsers(ctx echo.Context, tenant externalRef0.Tenant, params ListUsersParams) error
+	// CreateUser Create a user
+	// (POST /v1/tenants/{tenant}/users)
+	CreateUser(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteUser Delete a user
+	// (DELETE /v1/tenants/{tenant}/users/{userId})
+	DeleteUser(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params DeleteUserParams) error
+	// GetUser Get a user
+	// (GET /v1/tenants/{tenant}/users/{userId})
+	GetUser(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params GetUserParams) error
+	// ReplaceUser Replace a user
+	// (PUT /v1/tenants/{tenant}/users/{userId})
+	ReplaceUser(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params ReplaceUserParams) error
+	// RemoveUserFromAllGroups Remove a user from every group
+	// (DELETE /v1/tenants/{tenant}/users/{userId}/groups)
+	RemoveUserFromAllGroups(ctx echo.Context, tenant externalRef0.Tenant, userId UserId) error
+	// ListUserGroups Groups of a user
+	// (GET /v1/tenants/{tenant}/users/{userId}/groups)
+	ListUserGroups(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params ListUserGroupsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroups(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchQuery" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchQuery", ctx.QueryParams(), &params.SearchQuery, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchQuery: %s", err))
+	}
+
+	// ------------- Optional query parameter "userType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "userType", ctx.QueryParams(), &params.UserType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userType: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroups(ctx, tenant, params)
+	return err
+}
+
+// CreateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateGroup(ctx, tenant)
+	return err
+}
+
+// DeleteGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteGroupParams
+	// ------------- Optional query parameter "forceDelete" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "forceDelete", ctx.QueryParams(), &params.ForceDelete, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter forceDelete: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteGroup(ctx, tenant, groupId, params)
+	return err
+}
+
+// GetGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroup(ctx, tenant, groupId, params)
+	return err
+}
+
+// UpsertGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) UpsertGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpsertGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpsertGroup(ctx, tenant, groupId, params)
+	return err
+}
+
+// RemoveGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveGroupMembers(ctx, tenant, groupId)
+	return err
+}
+
+// ListGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupMembersParams
+	// ------------- Optional query parameter "transitive" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "transitive", ctx.QueryParams(), &params.Transitive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter transitive: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroupMembers(ctx, tenant, groupId, params)
+	return err
+}
+
+// AddGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) AddGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddGroupMembers(ctx, tenant, groupId)
+	return err
+}
+
+// RemoveAllUsersFromGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveAllUsersFromGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveAllUsersFromGroup(ctx, tenant, groupId)
+	return err
+}
+
+// RemoveUserFromGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveUserFromGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveUserFromGroup(ctx, tenant, groupId, userId)
+	return err
+}
+
+// AssignUserToGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) AssignUserToGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// ------------- Path parameter "userType" -------------
+	var userType UserType
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userType", ctx.Param("userType"), &userType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userType: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AssignUserToGroup(ctx, tenant, groupId, userType, userId)
+	return err
+}
+
+// GetMe converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMe(ctx, tenant)
+	return err
 }
 
 // ListSubjects converts echo context to params.
@@ -785,7 +7133,7 @@ func (w *ServerInterfaceWrapper) GetSubject(ctx echo.Context) error {
 	}
 
 	// ------------- Path parameter "subjectId" -------------
-	var subjectId string
+	var subjectId SubjectId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
@@ -794,6 +7142,354 @@ func (w *ServerInterfaceWrapper) GetSubject(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetSubject(ctx, tenant, subjectId)
+	return err
+}
+
+// ListSubjectGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSubjectGroups(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSubjectGroupsParams
+	// ------------- Optional query parameter "transitive" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "transitive", ctx.QueryParams(), &params.Transitive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter transitive: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSubjectGroups(ctx, tenant, subjectId, params)
+	return err
+}
+
+// ListUsers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsersParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchQuery" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchQuery", ctx.QueryParams(), &params.SearchQuery, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchQuery: %s", err))
+	}
+
+	// ------------- Optional query parameter "userType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "userType", ctx.QueryParams(), &params.UserType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userType: %s", err))
+	}
+
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsers(ctx, tenant, params)
+	return err
+}
+
+// CreateUser converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateUser(ctx, tenant)
+	return err
+}
+
+// DeleteUser converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteUserParams
+	// ------------- Optional query parameter "forceDelete" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "forceDelete", ctx.QueryParams(), &params.ForceDelete, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter forceDelete: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteUser(ctx, tenant, userId, params)
+	return err
+}
+
+// GetUser converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetUserParams
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUser(ctx, tenant, userId, params)
+	return err
+}
+
+// ReplaceUser converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplaceUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplaceUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplaceUser(ctx, tenant, userId, params)
+	return err
+}
+
+// RemoveUserFromAllGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveUserFromAllGroups(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveUserFromAllGroups(ctx, tenant, userId)
+	return err
+}
+
+// ListUserGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUserGroups(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUserGroupsParams
+	// ------------- Optional query parameter "transitive" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "transitive", ctx.QueryParams(), &params.Transitive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter transitive: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUserGroups(ctx, tenant, userId, params)
 	return err
 }
 
@@ -846,7 +7542,1194 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/subjects", wrapper.ListSubjects, options.OperationMiddlewares["listSubjects"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/subjects/:subjectId", wrapper.GetSubject, options.OperationMiddlewares["getSubject"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/subjects/:subjectId/groups", wrapper.ListSubjectGroups, options.OperationMiddlewares["listSubjectGroups"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/users/:userId", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/users/:userId", wrapper.ReplaceUser, options.OperationMiddlewares["replaceUser"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/users/:userId/groups", wrapper.RemoveUserFromAllGroups, options.OperationMiddlewares["removeUserFromAllGroups"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/users/:userId/groups", wrapper.ListUserGroups, options.OperationMiddlewares["listUserGroups"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId", wrapper.GetGroup, options.OperationMiddlewares["getGroup"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId", wrapper.UpsertGroup, options.OperationMiddlewares["upsertGroup"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/members", wrapper.RemoveGroupMembers, options.OperationMiddlewares["removeGroupMembers"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/members", wrapper.AddGroupMembers, options.OperationMiddlewares["addGroupMembers"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/users", wrapper.RemoveAllUsersFromGroup, options.OperationMiddlewares["removeAllUsersFromGroup"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/users/:userId", wrapper.RemoveUserFromGroup, options.OperationMiddlewares["removeUserFromGroup"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/users/:userType/:userId", wrapper.AssignUserToGroup, options.OperationMiddlewares["assignUserToGroup"]...)
 
+}
+
+type ListGroupsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListGroupsParams
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListGroups200JSONResponse GroupList
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups400ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups401ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups403ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type CreateGroup201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateGroup201JSONResponse struct {
+	Body    Group
+	Headers CreateGroup201ResponseHeaders
+}
+
+func (response CreateGroup201JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup400ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup401ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup403ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup409ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup422ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroupRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	Params  DeleteGroupParams
+}
+
+type DeleteGroupResponseObject interface {
+	VisitDeleteGroupResponse(w http.ResponseWriter) error
+}
+
+type DeleteGroup204Response struct {
+}
+
+func (response DeleteGroup204Response) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteGroup400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteGroup400ApplicationProblemPlusJSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteGroup401ApplicationProblemPlusJSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteGroup403ApplicationProblemPlusJSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteGroup404ApplicationProblemPlusJSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteGroup409ApplicationProblemPlusJSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	Params  GetGroupParams
+}
+
+type GetGroupResponseObject interface {
+	VisitGetGroupResponse(w http.ResponseWriter) error
+}
+
+type GetGroup200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetGroup200JSONResponse struct {
+	Body    Group
+	Headers GetGroup200ResponseHeaders
+}
+
+func (response GetGroup200JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup400ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup401ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup403ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup404ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroupRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	Params  UpsertGroupParams
+	Body    *UpsertGroupJSONRequestBody
+}
+
+type UpsertGroupResponseObject interface {
+	VisitUpsertGroupResponse(w http.ResponseWriter) error
+}
+
+type UpsertGroup200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpsertGroup200JSONResponse struct {
+	Body    Group
+	Headers UpsertGroup200ResponseHeaders
+}
+
+func (response UpsertGroup200JSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup201ResponseHeaders struct {
+	ETag *string
+}
+
+type UpsertGroup201JSONResponse struct {
+	Body    Group
+	Headers UpsertGroup201ResponseHeaders
+}
+
+func (response UpsertGroup201JSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertGroup400ApplicationProblemPlusJSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertGroup401ApplicationProblemPlusJSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertGroup403ApplicationProblemPlusJSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertGroup409ApplicationProblemPlusJSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertGroup412ApplicationProblemPlusJSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertGroup422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertGroup422ApplicationProblemPlusJSONResponse) VisitUpsertGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMembersRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	Body    *RemoveGroupMembersJSONRequestBody
+}
+
+type RemoveGroupMembersResponseObject interface {
+	VisitRemoveGroupMembersResponse(w http.ResponseWriter) error
+}
+
+type RemoveGroupMembers200JSONResponse MemberChangeResult
+
+func (response RemoveGroupMembers200JSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMembers400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveGroupMembers400ApplicationProblemPlusJSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMembers401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveGroupMembers401ApplicationProblemPlusJSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMembers403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveGroupMembers403ApplicationProblemPlusJSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMembers404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveGroupMembers404ApplicationProblemPlusJSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMembers422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveGroupMembers422ApplicationProblemPlusJSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembersRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	Params  ListGroupMembersParams
+}
+
+type ListGroupMembersResponseObject interface {
+	VisitListGroupMembersResponse(w http.ResponseWriter) error
+}
+
+type ListGroupMembers200JSONResponse SubjectList
+
+func (response ListGroupMembers200JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroupMembers400ApplicationProblemPlusJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroupMembers401ApplicationProblemPlusJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroupMembers403ApplicationProblemPlusJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroupMembers404ApplicationProblemPlusJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembersRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	Body    *AddGroupMembersJSONRequestBody
+}
+
+type AddGroupMembersResponseObject interface {
+	VisitAddGroupMembersResponse(w http.ResponseWriter) error
+}
+
+type AddGroupMembers200JSONResponse MemberChangeResult
+
+func (response AddGroupMembers200JSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembers400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMembers400ApplicationProblemPlusJSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembers401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMembers401ApplicationProblemPlusJSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembers403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMembers403ApplicationProblemPlusJSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembers404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMembers404ApplicationProblemPlusJSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembers409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMembers409ApplicationProblemPlusJSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMembers422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMembers422ApplicationProblemPlusJSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveAllUsersFromGroupRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+}
+
+type RemoveAllUsersFromGroupResponseObject interface {
+	VisitRemoveAllUsersFromGroupResponse(w http.ResponseWriter) error
+}
+
+type RemoveAllUsersFromGroup204Response struct {
+}
+
+func (response RemoveAllUsersFromGroup204Response) VisitRemoveAllUsersFromGroupResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveAllUsersFromGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveAllUsersFromGroup401ApplicationProblemPlusJSONResponse) VisitRemoveAllUsersFromGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveAllUsersFromGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveAllUsersFromGroup403ApplicationProblemPlusJSONResponse) VisitRemoveAllUsersFromGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveAllUsersFromGroup404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveAllUsersFromGroup404ApplicationProblemPlusJSONResponse) VisitRemoveAllUsersFromGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveUserFromGroupRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	GroupId GroupId             `json:"groupId"`
+	UserId  UserId              `json:"userId"`
+}
+
+type RemoveUserFromGroupResponseObject interface {
+	VisitRemoveUserFromGroupResponse(w http.ResponseWriter) error
+}
+
+type RemoveUserFromGroup204Response struct {
+}
+
+func (response RemoveUserFromGroup204Response) VisitRemoveUserFromGroupResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveUserFromGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveUserFromGroup401ApplicationProblemPlusJSONResponse) VisitRemoveUserFromGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveUserFromGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveUserFromGroup403ApplicationProblemPlusJSONResponse) VisitRemoveUserFromGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveUserFromGroup404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveUserFromGroup404ApplicationProblemPlusJSONResponse) VisitRemoveUserFromGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroupRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	GroupId  GroupId             `json:"groupId"`
+	UserType UserType            `json:"userType"`
+	UserId   UserId              `json:"userId"`
+}
+
+type AssignUserToGroupResponseObject interface {
+	VisitAssignUserToGroupResponse(w http.ResponseWriter) error
+}
+
+type AssignUserToGroup200JSONResponse MemberChangeResult
+
+func (response AssignUserToGroup200JSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroup201JSONResponse MemberChangeResult
+
+func (response AssignUserToGroup201JSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroup400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AssignUserToGroup400ApplicationProblemPlusJSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroup401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AssignUserToGroup401ApplicationProblemPlusJSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroup403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AssignUserToGroup403ApplicationProblemPlusJSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroup404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AssignUserToGroup404ApplicationProblemPlusJSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserToGroup422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response AssignUserToGroup422ApplicationProblemPlusJSONResponse) VisitAssignUserToGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMeRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type GetMeResponseObject interface {
+	VisitGetMeResponse(w http.ResponseWriter) error
+}
+
+type GetMe200JSONResponse Me
+
+func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe403ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe404ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ListSubjectsRequestObject struct {
@@ -922,7 +8805,7 @@ func (response ListSubjects403ApplicationProblemPlusJSONResponse) VisitListSubje
 
 type GetSubjectRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
-	SubjectId string              `json:"subjectId"`
+	SubjectId SubjectId           `json:"subjectId"`
 }
 
 type GetSubjectResponseObject interface {
@@ -1007,14 +8890,842 @@ func (response GetSubject404ApplicationProblemPlusJSONResponse) VisitGetSubjectR
 	return err
 }
 
+type ListSubjectGroupsRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+	Params    ListSubjectGroupsParams
+}
+
+type ListSubjectGroupsResponseObject interface {
+	VisitListSubjectGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListSubjectGroups200JSONResponse SubjectList
+
+func (response ListSubjectGroups200JSONResponse) VisitListSubjectGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubjectGroups400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubjectGroups400ApplicationProblemPlusJSONResponse) VisitListSubjectGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubjectGroups401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubjectGroups401ApplicationProblemPlusJSONResponse) VisitListSubjectGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubjectGroups403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubjectGroups403ApplicationProblemPlusJSONResponse) VisitListSubjectGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubjectGroups404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubjectGroups404ApplicationProblemPlusJSONResponse) VisitListSubjectGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListUsersParams
+}
+
+type ListUsersResponseObject interface {
+	VisitListUsersResponse(w http.ResponseWriter) error
+}
+
+type ListUsers200JSONResponse UserList
+
+func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsers400ApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsers401ApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsers403ApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUserRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateUserJSONRequestBody
+}
+
+type CreateUserResponseObject interface {
+	VisitCreateUserResponse(w http.ResponseWriter) error
+}
+
+type CreateUser201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateUser201JSONResponse struct {
+	Body    User
+	Headers CreateUser201ResponseHeaders
+}
+
+func (response CreateUser201JSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUser400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser400ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUser401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser401ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUser403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser403ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUser409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser409ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUser422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser422ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUserRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	UserId UserId              `json:"userId"`
+	Params DeleteUserParams
+}
+
+type DeleteUserResponseObject interface {
+	VisitDeleteUserResponse(w http.ResponseWriter) error
+}
+
+type DeleteUser204Response struct {
+}
+
+func (response DeleteUser204Response) VisitDeleteUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteUser400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser400ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser401ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser403ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser404ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser409ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	UserId UserId              `json:"userId"`
+	Params GetUserParams
+}
+
+type GetUserResponseObject interface {
+	VisitGetUserResponse(w http.ResponseWriter) error
+}
+
+type GetUser200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetUser200JSONResponse struct {
+	Body    User
+	Headers GetUser200ResponseHeaders
+}
+
+func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser400ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser401ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser403ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser404ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUserRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	UserId UserId              `json:"userId"`
+	Params ReplaceUserParams
+	Body   *ReplaceUserJSONRequestBody
+}
+
+type ReplaceUserResponseObject interface {
+	VisitReplaceUserResponse(w http.ResponseWriter) error
+}
+
+type ReplaceUser200ResponseHeaders struct {
+	ETag *string
+}
+
+type ReplaceUser200JSONResponse struct {
+	Body    User
+	Headers ReplaceUser200ResponseHeaders
+}
+
+func (response ReplaceUser200JSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser400ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser401ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser403ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser404ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser409ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser412ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceUser422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceUser422ApplicationProblemPlusJSONResponse) VisitReplaceUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveUserFromAllGroupsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	UserId UserId              `json:"userId"`
+}
+
+type RemoveUserFromAllGroupsResponseObject interface {
+	VisitRemoveUserFromAllGroupsResponse(w http.ResponseWriter) error
+}
+
+type RemoveUserFromAllGroups204Response struct {
+}
+
+func (response RemoveUserFromAllGroups204Response) VisitRemoveUserFromAllGroupsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveUserFromAllGroups401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveUserFromAllGroups401ApplicationProblemPlusJSONResponse) VisitRemoveUserFromAllGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveUserFromAllGroups403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveUserFromAllGroups403ApplicationProblemPlusJSONResponse) VisitRemoveUserFromAllGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveUserFromAllGroups404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveUserFromAllGroups404ApplicationProblemPlusJSONResponse) VisitRemoveUserFromAllGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUserGroupsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	UserId UserId              `json:"userId"`
+	Params ListUserGroupsParams
+}
+
+type ListUserGroupsResponseObject interface {
+	VisitListUserGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListUserGroups200JSONResponse GroupList
+
+func (response ListUserGroups200JSONResponse) VisitListUserGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUserGroups400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListUserGroups400ApplicationProblemPlusJSONResponse) VisitListUserGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUserGroups401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUserGroups401ApplicationProblemPlusJSONResponse) VisitListUserGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUserGroups403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListUserGroups403ApplicationProblemPlusJSONResponse) VisitListUserGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUserGroups404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListUserGroups404ApplicationProblemPlusJSONResponse) VisitListUserGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListGroups List groups
+	// (GET /v1/tenants/{tenant}/groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Create a group
+	// (POST /v1/tenants/{tenant}/groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// DeleteGroup Delete a group
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId})
+	DeleteGroup(ctx context.Context, request DeleteGroupRequestObject) (DeleteGroupResponseObject, error)
+	// GetGroup Get a group
+	// (GET /v1/tenants/{tenant}/groups/{groupId})
+	GetGroup(ctx context.Context, request GetGroupRequestObject) (GetGroupResponseObject, error)
+	// UpsertGroup Create or replace a group
+	// (PUT /v1/tenants/{tenant}/groups/{groupId})
+	UpsertGroup(ctx context.Context, request UpsertGroupRequestObject) (UpsertGroupResponseObject, error)
+	// RemoveGroupMembers Remove members
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId}/members)
+	RemoveGroupMembers(ctx context.Context, request RemoveGroupMembersRequestObject) (RemoveGroupMembersResponseObject, error)
+	// ListGroupMembers Members of a group
+	// (GET /v1/tenants/{tenant}/groups/{groupId}/members)
+	ListGroupMembers(ctx context.Context, request ListGroupMembersRequestObject) (ListGroupMembersResponseObject, error)
+	// AddGroupMembers Add members
+	// (POST /v1/tenants/{tenant}/groups/{groupId}/members)
+	AddGroupMembers(ctx context.Context, request AddGroupMembersRequestObject) (AddGroupMembersResponseObject, error)
+	// RemoveAllUsersFromGroup Remove every user from a group
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId}/users)
+	RemoveAllUsersFromGroup(ctx context.Context, request RemoveAllUsersFromGroupRequestObject) (RemoveAllUsersFromGroupResponseObject, error)
+	// RemoveUserFromGroup Remove a user from a group
+	// (DELETE /v1/tenants/{tenant}/groups/{groupId}/users/{userId})
+	RemoveUserFromGroup(ctx context.Context, request RemoveUserFromGroupRequestObject) (RemoveUserFromGroupResponseObject, error)
+	// AssignUserToGroup Assign a user to a group
+	// (PUT /v1/tenants/{tenant}/groups/{groupId}/users/{userType}/{userId})
+	AssignUserToGroup(ctx context.Context, request AssignUserToGroupRequestObject) (AssignUserToGroupResponseObject, error)
+	// GetMe The caller
+	// (GET /v1/tenants/{tenant}/me)
+	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
 	// ListSubjects Search subjects
 	// (GET /v1/tenants/{tenant}/subjects)
 	ListSubjects(ctx context.Context, request ListSubjectsRequestObject) (ListSubjectsResponseObject, error)
 	// GetSubject Get a subject
 	// (GET /v1/tenants/{tenant}/subjects/{subjectId})
 	GetSubject(ctx context.Context, request GetSubjectRequestObject) (GetSubjectResponseObject, error)
+	// ListSubjectGroups Groups of a subject
+	// (GET /v1/tenants/{tenant}/subjects/{subjectId}/groups)
+	ListSubjectGroups(ctx context.Context, request ListSubjectGroupsRequestObject) (ListSubjectGroupsResponseObject, error)
+	// ListUsers List users
+	// (GET /v1/tenants/{tenant}/users)
+	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
+	// CreateUser Create a user
+	// (POST /v1/tenants/{tenant}/users)
+	CreateUser(ctx context.Context, request CreateUserRequestObject) (CreateUserResponseObject, error)
+	// DeleteUser Delete a user
+	// (DELETE /v1/tenants/{tenant}/users/{userId})
+	DeleteUser(ctx context.Context, request DeleteUserRequestObject) (DeleteUserResponseObject, error)
+	// GetUser Get a user
+	// (GET /v1/tenants/{tenant}/users/{userId})
+	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
+	// ReplaceUser Replace a user
+	// (PUT /v1/tenants/{tenant}/users/{userId})
+	ReplaceUser(ctx context.Context, request ReplaceUserRequestObject) (ReplaceUserResponseObject, error)
+	// RemoveUserFromAllGroups Remove a user from every group
+	// (DELETE /v1/tenants/{tenant}/users/{userId}/groups)
+	RemoveUserFromAllGroups(ctx context.Context, request RemoveUserFromAllGroupsRequestObject) (RemoveUserFromAllGroupsResponseObject, error)
+	// ListUserGroups Groups of a user
+	// (GET /v1/tenants/{tenant}/users/{userId}/groups)
+	ListUserGroups(ctx context.Context, request ListUserGroupsRequestObject) (ListUserGroupsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1027,6 +9738,415 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx echo.Context, tenant externalRef0.Tenant, params ListGroupsParams) error {
+	var request ListGroupsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx.Request().Context(), request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		return validResponse.VisitListGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateGroupRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx.Request().Context(), request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		return validResponse.VisitCreateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteGroup operation middleware
+func (sh *strictHandler) DeleteGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params DeleteGroupParams) error {
+	var request DeleteGroupRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteGroup(ctx.Request().Context(), request.(DeleteGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteGroupResponseObject); ok {
+		return validResponse.VisitDeleteGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroup operation middleware
+func (sh *strictHandler) GetGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params GetGroupParams) error {
+	var request GetGroupRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroup(ctx.Request().Context(), request.(GetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupResponseObject); ok {
+		return validResponse.VisitGetGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpsertGroup operation middleware
+func (sh *strictHandler) UpsertGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params UpsertGroupParams) error {
+	var request UpsertGroupRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+	request.Params = params
+
+	var body UpsertGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpsertGroup(ctx.Request().Context(), request.(UpsertGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpsertGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpsertGroupResponseObject); ok {
+		return validResponse.VisitUpsertGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveGroupMembers operation middleware
+func (sh *strictHandler) RemoveGroupMembers(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId) error {
+	var request RemoveGroupMembersRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+
+	var body RemoveGroupMembersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveGroupMembers(ctx.Request().Context(), request.(RemoveGroupMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveGroupMembers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveGroupMembersResponseObject); ok {
+		return validResponse.VisitRemoveGroupMembersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListGroupMembers operation middleware
+func (sh *strictHandler) ListGroupMembers(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, params ListGroupMembersParams) error {
+	var request ListGroupMembersRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroupMembers(ctx.Request().Context(), request.(ListGroupMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroupMembers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupMembersResponseObject); ok {
+		return validResponse.VisitListGroupMembersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddGroupMembers operation middleware
+func (sh *strictHandler) AddGroupMembers(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId) error {
+	var request AddGroupMembersRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+
+	var body AddGroupMembersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddGroupMembers(ctx.Request().Context(), request.(AddGroupMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddGroupMembers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddGroupMembersResponseObject); ok {
+		return validResponse.VisitAddGroupMembersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveAllUsersFromGroup operation middleware
+func (sh *strictHandler) RemoveAllUsersFromGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId) error {
+	var request RemoveAllUsersFromGroupRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveAllUsersFromGroup(ctx.Request().Context(), request.(RemoveAllUsersFromGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveAllUsersFromGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveAllUsersFromGroupResponseObject); ok {
+		return validResponse.VisitRemoveAllUsersFromGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveUserFromGroup operation middleware
+func (sh *strictHandler) RemoveUserFromGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, userId UserId) error {
+	var request RemoveUserFromGroupRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveUserFromGroup(ctx.Request().Context(), request.(RemoveUserFromGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveUserFromGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveUserFromGroupResponseObject); ok {
+		return validResponse.VisitRemoveUserFromGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AssignUserToGroup operation middleware
+func (sh *strictHandler) AssignUserToGroup(ctx echo.Context, tenant externalRef0.Tenant, groupId GroupId, userType UserType, userId UserId) error {
+	var request AssignUserToGroupRequestObject
+
+	request.Tenant = tenant
+	request.GroupId = groupId
+	request.UserType = userType
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AssignUserToGroup(ctx.Request().Context(), request.(AssignUserToGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AssignUserToGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AssignUserToGroupResponseObject); ok {
+		return validResponse.VisitAssignUserToGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMe operation middleware
+func (sh *strictHandler) GetMe(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request GetMeRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMe(ctx.Request().Context(), request.(GetMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMeResponseObject); ok {
+		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListSubjects operation middleware
@@ -1056,7 +10176,7 @@ func (sh *strictHandler) ListSubjects(ctx echo.Context, tenant externalRef0.Tena
 }
 
 // GetSubject operation middleware
-func (sh *strictHandler) GetSubject(ctx echo.Context, tenant externalRef0.Tenant, subjectId string) error {
+func (sh *strictHandler) GetSubject(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
 	var request GetSubjectRequestObject
 
 	request.Tenant = tenant
@@ -1081,51 +10201,377 @@ func (sh *strictHandler) GetSubject(ctx echo.Context, tenant externalRef0.Tenant
 	return nil
 }
 
+// ListSubjectGroups operation middleware
+func (sh *strictHandler) ListSubjectGroups(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, params ListSubjectGroupsParams) error {
+	var request ListSubjectGroupsRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSubjectGroups(ctx.Request().Context(), request.(ListSubjectGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSubjectGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSubjectGroupsResponseObject); ok {
+		return validResponse.VisitListSubjectGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUsers operation middleware
+func (sh *strictHandler) ListUsers(ctx echo.Context, tenant externalRef0.Tenant, params ListUsersParams) error {
+	var request ListUsersRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsers(ctx.Request().Context(), request.(ListUsersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsersResponseObject); ok {
+		return validResponse.VisitListUsersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateUser operation middleware
+func (sh *strictHandler) CreateUser(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateUserRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUser(ctx.Request().Context(), request.(CreateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateUserResponseObject); ok {
+		return validResponse.VisitCreateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteUser operation middleware
+func (sh *strictHandler) DeleteUser(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params DeleteUserParams) error {
+	var request DeleteUserRequestObject
+
+	request.Tenant = tenant
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteUser(ctx.Request().Context(), request.(DeleteUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteUserResponseObject); ok {
+		return validResponse.VisitDeleteUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUser operation middleware
+func (sh *strictHandler) GetUser(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params GetUserParams) error {
+	var request GetUserRequestObject
+
+	request.Tenant = tenant
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUser(ctx.Request().Context(), request.(GetUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserResponseObject); ok {
+		return validResponse.VisitGetUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplaceUser operation middleware
+func (sh *strictHandler) ReplaceUser(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params ReplaceUserParams) error {
+	var request ReplaceUserRequestObject
+
+	request.Tenant = tenant
+	request.UserId = userId
+	request.Params = params
+
+	var body ReplaceUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplaceUser(ctx.Request().Context(), request.(ReplaceUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplaceUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplaceUserResponseObject); ok {
+		return validResponse.VisitReplaceUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveUserFromAllGroups operation middleware
+func (sh *strictHandler) RemoveUserFromAllGroups(ctx echo.Context, tenant externalRef0.Tenant, userId UserId) error {
+	var request RemoveUserFromAllGroupsRequestObject
+
+	request.Tenant = tenant
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveUserFromAllGroups(ctx.Request().Context(), request.(RemoveUserFromAllGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveUserFromAllGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveUserFromAllGroupsResponseObject); ok {
+		return validResponse.VisitRemoveUserFromAllGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUserGroups operation middleware
+func (sh *strictHandler) ListUserGroups(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params ListUserGroupsParams) error {
+	var request ListUserGroupsRequestObject
+
+	request.Tenant = tenant
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUserGroups(ctx.Request().Context(), request.(ListUserGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUserGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUserGroupsResponseObject); ok {
+		return validResponse.VisitListUserGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Flbc9PIEv4rXXO2aqFWluXEBHBeTqAWKlUcyAHychIfPJba1hBpRsyMnJis//vWXGRJlhzMwj7sE0Rz",
-	"6/769nX7nsQiLwRHrhWZ3JOCSpqjRmn/ikWeC/7pgi7R/JmgiiUrNBOcTMjHFKGgSwQtQKIuJQ9AaSo1",
-	"40ugGkYhCQje0bzIkExGAWHm1JcS5ZoEhNMcyYSYC0hAVJxiTt0bC1pm2h5YCJlTTSaEcX18RAKSM87y",
-	"MreLel2gW8IlSrLZBE1xP7CvPSL/zrVkqKBAaUU/hTijeYEJzFHfInIYRUB5AkdR1JL+SbRffPtUrwrm",
-	"VEeH/XJ/QCrj9L/2hY7oL6nCAeMKuWKarRA03mnIqY5TTIAuKeNKgxFLWQ1YglyzBUOpWpqQOcsyxpek",
-	"XyHVkKGpU07v3iBf6pRMjqJoq4XS0tzVUOIjcsp1v7douwY6RZCoRCljhDlmgi8VaBHCG3GLchBThZCh",
-	"Nk4YQMKWTDuVEqpS3NGGxjlWqhRUp7Um7jESEIlfSiYxIRMtS2wqVVDziDn6/ys6+BoNnk/9v4PpfRSc",
-	"HG1+IV1VN+ZKVQiusBkkL2jyHr+UqLT7yDU6HGhRZCymBodhIcU8w/y3z8qAcl8rYuDSlGVGcAuPvQkS",
-	"gQq48Ia2yJ1dnIMqMGYLf6nBQ0phIvbqniwYZokxs0jWYZwx5PottRjlqJQNZFJIUaDUa7gm9Y5rAkxB",
-	"zpSyak4DojTVpSKTsTU40xbwFzSBSs8tNqnWhZoMh8xoQzmGCa4qXdVwTpOBV4hsmvj/InFBJuRfwzoH",
-	"Dd2qGlax7C5xsHc9qsLJSE4zE2uYnAKuUK5hThOwaJjVjCmNSUhqR30l5JwlCfKfYC4tbpBDRuMbZW2k",
-	"YlEg6JQpMEjby4AjJmoCjObeLp9yyn362yJ9XCNdC3ggzovtgZ+MclM9+oByAQjZCGigXOgUpY/7Jvhv",
-	"hX4lSp78IPYOR7gmd6NrYuNkYW9tIjquEX0rNLzyGw5ClAs9cDf+RETfClBlnNYpkHGHZhemS05LnQrJ",
-	"vuKPQsX4imYsARrHqJQz6QTwrrCpsQnYqAas9f6BmJXNMz8Xtq4GoS09/hLzxody/hnjnvpzBqVCGYB3",
-	"GSFhKUVZnMLMaDUDRdcKblMWp7bW3KZUw8wnSoZqBqnIElt86o/2FaaKjK5tjm1CT164OgsK5YrF2C0k",
-	"AWFJf51kCdwynTIOpvSZY+2i97T8nBzdfBmnz1fzk7vjnD+5/dp3f1vSh+D3sF3UBwys7uP5HikXZZat",
-	"B19KmhmaYRhHYGUdsKQtroN8cKjUessgOmW+u9d+OEi3j2arK94VH7gyFmjq6S8MWlYNairRAHS6lUY4",
-	"j9sElfO9YY4D0Cx7t7BF+RDPp0s85wtBNsH9rotRbeOHacwPtWQNDqFS0nVHc3tpV4lprcZFW4i2/Y2d",
-	"KxYC5q6JjS/DvQLAnLLMhlGRCo5vy3yOEhZC2j3qFFgs+KVkjtXVF9stzlvUaWvBbMzRXPNSlFzbjTZ+",
-	"+yKyKeluRCqIS6VFjlIBZ8tUZ+uwz7GsCu3jn0XKw0Tgv/2nMBZ5b1Q75dqHq5zp2XfYuGOYiaUIC0vJ",
-	"O5c1lG5d+OSAziIgDfjb4vw2fgqjo2MYP4GTp8/6Hq6s2Y8B6esA9sXDRx+kyE3rdkUuFUoSkJfW0CQg",
-	"r40hjS/W72zXOnJV7M0Qu98N7bVEvuUAngI35bZsWGLCJMb6UjIVRv1oe4rcPJuXSsMcgXKgcyWyUiNc",
-	"vj/vhaAZYU6M+tK+jLEb/L2J9kwynVNYjSyLBeQrzESBpzAzgTcz9JYmiWli14A0Tu22blzEHScaHeZE",
-	"u4gcfqzqwlt99AFntdA0+wtv2nMGTPXdh3eM5+cSjf7ewVfJ1nrrIct6QtPlIxzev3oJz8dPnoLnTmHF",
-	"RZgCpek8QzuosM2dzYCKLuy0Rd0y0w0K3pf8dCdx7WfJ3bTnG8nO4MS4Vd1QiQVQkGh0xaRqwowwB5Wo",
-	"bgh3ipXp6JWmPN6JxeFqNHTVWA0NJxj6ajG8G/Wp4yU738kGx/PRYhyP8Dl9lowXJ72poOLDjXOul+g6",
-	"nSPLzQd6Go0uZ+kWh281IQ03LiX7ZgLyXMbJt9Wo66xGW4xLyfT6gzGR8yRhaPzRfseNTp61qDgspMht",
-	"9+sM9Gv1HXlSCMY1PLJXDrzJHht/WWTi1iUn+/GlRDu2opn9aDtN+z/TNHua9kkiTciEuGmZjQvzBfyy",
-	"JQSec6uQ0dx47wrl2vDppeu1EM7P/gOu+85NaJxdnKvQJZAb5Jcy23G1e/efzdCBMrTbWjXPgWXbFtab",
-	"yE3RU4EnLYEnMyplhZttCY6gvEaxFEr5IcYN4zbcvHbwyDKo4JpXF5nD785KnVbECaibQfior2CBGyy0",
-	"s1HLDL+ah6w5rvl7g+O2p1fWvIWGWRPOmWmdZrv2mIXXnNR9o4GX0XywffzswtTLFUrl0IjCURgZwEWB",
-	"nBbMBGUYhcc25erU2rzXANWNZsMS9V6ct2DwxGNuUKy9M4AFyzRKVzV93jWbZ40J6Awe+UbADlaN5ix5",
-	"HICQSXWyuW48b4ueyTnEdAIfKomD1nB9T1dQb2k2BrYpOHy7rViHH2nOnc2pNqDveLauvciCyPqa0i1l",
-	"6xsr+1R02Cyg3bBNd8atR1H0wCikZwTiec8o8I3U1U7T3tOpm8Z8X5f9QLOxv8Nod9Pf6oh9A7zT9XqA",
-	"DSCOko2aJMswK0+bRm0iNNp8J/C2f+2ZwJy5n3vqbORy5tgZpO/ireGG3SG5PTk6+OTlzlhpHB0ffLae",
-	"pDZrnfWEqspdtWvG1MRBvdYpP1M7Hy/znMp1XYtUHeqaLpW9tfo03fzF+Pc/qNjO/MGUOLzfuthmb3p8",
-	"Z+qMryXztZ0vdec43UT2Gqs8Rn40HP/RsfedkbRvoO7l+eeFjzk4Pvjgdsr/N4Xda9RAKzD/lqALDhl8",
-	"VvHEkgBmhp8NrssoOo5ZYv/FWQAz73U7C5ZLWXqyu/I9E9SeHz+bI82Dfv+0vPIP984fVqLHg6uzwf/c",
-	"z6GfBtP7UXAy7v09dOqsK1cVxKXlz6apmQyHo6OnYRRG4WjyLHoW2erlzdTpMfsIb+BZMSagxRJ1ijLs",
-	"qKlMdvwzAAD//w==",
+	"7D1pc9s4ln8Fxe2qtmsoWZKVy66uXXfa6fJUrk3smdqNvS2IhER0SIABQNtqj/77Fg6SIAlKlHwkmfhT",
+	"YpEgHx7effHGC2iSUoKI4N7BjZdCBhMkEFN/HQUBSsVrSOYZnCP5S4h4wHAqMCXegfceB585EBECsbkH",
+	"0BmYhJinMVy8hQmaAEhCMIlpAGP8Fwp/K9dPwIzRRK/OL4MEprzv+R66hkkaI+/AC5EPEDn88sug/9zz",
+	"PSzfGyEYIub5HoGJvEfD2SsA9T0eRCiBEuIEXr9GZC4i72A0GPieWKRyCRcMk7m3XPre8XUKSfg7o1nK",
+	"m3uczNWFCYBhyAGCQQQyjtjPHISYoUAAfb0KtP4tB/dLhtiihBap91WARCRLvINP+boLF5ivKAvQbyhG",
+	"wnES+neALhEBIqLZPAIJSqaI8QinHKBrzIUPGEroJSZzifSkAvEMxhy5wZ1Z77VhDtEMZrEo1hqIp5TG",
+	"CBIFssLpSdgE9zRCGm8/c4BDsANBluHQB5QBSBbypyCiHBFACXh/drpbxe7+bBA8DYao92Q6hL1x+Az1",
+	"XsAnz3qD2Xj2JBzOnsPhMMd9CkVU7mVuAPI9hr5kmKHQOxAsQ/a+UigEYnLt/3066v0v7P016L34o3dx",
+	"M/Sfjpc/ea6z+ZhN/0SBaNvqLIvjRe9LBmM8wygEXN8O5JYnkpp659lgsB/gUP2LJj6YBDFGRNQvSAxp",
+	"iqxfqaLIrH6W/RmOPn8ZRy8up0+v9xPy5OovN2Z4sYOOuNmRcP9Lv+dfCqLdXmd8nTJIOBb40kHKHxCn",
+	"8SUCBHGBQhd7aahctCrK525IqmccsbbjM/yOwyqOB9PxbBQ8Q71R+ORJbxw8f9F7Ee5Pe6PZ89n+dBA+",
+	"RaMWMsz0y1ZhekZZAoW8N8OhE4cBTRJK/jiZvYEiiNyQH5/CuRTJUsheIsYxJer/QQTJHAHMwRRyFAJK",
+	"DgEECeaJfJb8fTwcVXd77u2fe20C+GTW01DYW2gF+b1TmUh4U6lCBAUMiYwRH3ABmZACCwowrMAzdBNA",
+	"Whf/xdEP/RKnmIj9ked7CSY4kZJ3WCAYE4HmiNXB/Yj/coB8TATDiIMUMQX6IQhimKQoBFMkrhAiYDhQ",
+	"CnA0GFSgfzJoB1+9yrkFuaqxh3a4PyLIgui/1RsaoL+EHPUw4cjwCxDoWgB1/CgEcA4x4QJIsLjaAQ4R",
+	"EVJ6sZqqm+I4lufr3hC3YNhMK5tNnCICiXBTi1DXFEEzxGnGAgSmKKZkzoGgffCaXiHWCyBHIEZScHEf",
+	"hHiOhd5SCHmEaruBQYLcPKtf1llzaDF4Yf7tXdwM/KcjpzRcykfylBKOlPlhNv4rDD+gLxniQv9IBNJ4",
+	"gGka4wBKPOyljE5jlPztTy6RclNuRKJLQBxLwBV61JNASBEHhJqDVpg7en8CeIoCPDMPlfhgjEoL8NON",
+	"N8MoDpWsDBd9Le2lXSeZB3GuGNlLGU0REwtw7pV3nHtSjCSYc7XNC9/jAoqMewdjdeBYKIT/CkOQ77PA",
+	"TSREyg/29rDcDSSoH6LLfK98bwrDntmQt7Tx/xNDM+/A+4+90qbd01f5Xs7L+iEa7U2KyvEkIYex5DUU",
+	"Hkqrii3AFIZAYUNejbFUTn2vJNSXlMxiHNz2tHIpPZJv4QLG6FBL7IwxREQhxTEH+56N0xclTgtQOiLU",
+	"PLMX5OvuGKtG2wSxYjhwhUWkLVIp2eUOkDL8AEFXiOU7tHH7irIpDkNE7oAVBP2MCIhh7rnwgKYIiAhz",
+	"IKlYPQwQhEJ+ADBMDM3/kUBiVEuB8f0S4yWAHVE+KxbcMa7t7cEVm1O2diksASRURIgZmWoj/y0Vr2hG",
+	"wlviXuMRnHvXw3NPyaCZeqqN0XGJ0bdUgFfmhk4YJVT09BPvEKNvKeBZEJXqBRONzSaa3jMUUBJiufIV",
+	"xDG6LcJym8oltGvSwEbicFQi0YYJGKA6ojO1lvZmeukdIra5OalmXXuzcXxGYCYiyvBft8YuJpcwxiGA",
+	"QYA412xzANB1qlS7TZTDEp+V93dEZGavuVvSbO6giqyUUXkJTvXe7wBbmondFoKSNbxiGGTkM6FXxIih",
+	"c+/63KtaAqORjVwLXnBMBBaLrkg28N2jOXCF4rinDQIwzQSYMgSViGWZVNGrTIQCKGXe/Tr6VZ1AqHkL",
+	"xu+19YSl9Wf809T66caL0RzGGh/aQ7Vc0OH4xXS4PxwPx2Mo/5D//2s4ei6PoTSxh24T2/xClefv5fEa",
+	"ZclWAJiOpuvwKXelSC9EVQiPfntz8vZj0+ytoXv101/n8cFTdK0AtSKMbtdASROsnd1adLCMVe4cMSwS",
+	"WIsuHYXSLeSCQSFJ3AE5rp1Cx3hU4zmuqKh7O9Yv63ZV20wcA7h2QzpU+JJmLk/rNx3mNOHEqhvbwR+V",
+	"TxcwhKIrT77Jb1/mvteGxMHtYFwtJtvb9qwyjtip+nE1NGf5fdqvy13FT56K4th0a3ZXxb6FrYs2Bj0h",
+	"aSY2lCF3wsJ1ieKOlPZ7F3/76Z4ZfgW31iMLCSYF0E7Sf1ji3IqO3HTwGuvYAIzjdzOlirtoPDhHJ2RG",
+	"vaVfF/M5GrBACV8Hn1YVJWyQMbhoEH0LIV8sfa+KmVZqroeKBusIy5PPA9NFKeYlRVfElpRwddJRrpt0",
+	"MOsU5UL/G9RUkvOW/NGxsgzUVW3ewjhGTBoImPigDFjHCwljJ9ybbEMT+4Xs6/yE2nnly/1mJsrevZJX",
+	"yqnfUAwVoplXuPiTYotex4D6BoL8wsKoRUfPXVSUwOsTfe9wMDCSI/9hDZlb21qHsA+Iq1hunXxgGKKq",
+	"whq6dKnK4NVuHDiDwDZ8+uHlaheQH0vKqRLwkcp/+Mb2B5RpYj4EE/mMCeBwwcFVhINIRVWvIijApNzc",
+	"BEQ0DpXdUBM3bSL9Vx1RBhyxSxygdgusaSfhUEWXMAFYcCCXVc2hlnxY4/lVSDtwkkX5dQtkfToQh76C",
+	"tVfPMK3O4jWgFkWsvBHQbt7bQQeZvbWbM3bSUD2wbuEUQXMLoSuI76tqtFap2l2nNYmhef7ynPN4O5DP",
+	"OlD8JY0JH6AE4lixURpRgt5mUnCAGWXqHn4IcEDJGcM6f2E5BfIWTS38sHJB3mgZmOrGMqWatkNa50gO",
+	"gowLmiDGAcHzSGiF1SAstYXq8j9pRPohRf9lfuoHNHFytd5cdXHu+Js8U996xl5M57SfquTTOp9mQ5/F",
+	"Qn8VnL+Nn4HhaB+Mn4Cnz563eQqkIdRyHHidHHGb86zyEGkUer73Mo/CaCPswhYZxbUGXGpxQ+8ElAgY",
+	"iGP3qa07sRClkIkE1aXOK0wgcYvuW9DHDDMumvri7zQirttNsUfd1NjYcGiRnaXR1Wb6/ROLCEx0uc8v",
+	"poyos5HXYmA3ow8draYmt/GjIJDs8ZoGn2smRUudhO/F0HUCv1Hk3a1vdQv+SxmaIcZQ+FIFkoNF9QHH",
+	"Zx9WrrKr3cpViKxc9BGL2oIEYueSPPRZ8WFfnp7849h5tzuUsYm1fAeRjM1lmu+peOwrRpNKMUsIBeoJ",
+	"nLjFYMO+KEAt8NYkW4vP1wRPVIlPp9iJywD+mevQLu+DIwFiBLkAlKiCxxw7StlqFY45yHfT1LMbydwC",
+	"d1pwVgIc+6PBVkJ5TfXFJkJ6c/BWS/G1oNlSvbVUq1KaeWiqCKX7vQAMpTEMqqkmSmp1IFtoiY3LBuse",
+	"p0PS37WEXovcB5HYFhTjwbYCvIbui5t9N467yPVa3c7FzWi509NPHS13//On7UT/mvxLRRUY+65QBO8/",
+	"vPvHyceTd2+Pf/N87+StuVCx9Nq1xr1I+NVxVQuF5+cf3fHfbVSCU4h/VTdRmdG38BHPrMPJz/34zfvX",
+	"7/7nWB7my7OPp+/eHH+onrV1QwOteY2MVE7HjFGHkW9StPbJqnouhrSgPGOY9wduE87kcisEnnEBplLd",
+	"ATjlNM4EAmcfTtbqdA1G+VCXkq5LloaUf5cKnGAucNALKAmMiFCqF2YhFsqnlloZgiQTKpecV284NDFD",
+	"UKDwSLSSJEMwfEfiRV7t18QQDVUU5zbPyMs4Gps9IQFDUpOrGl2TZdblVIeAIxICLMAUBp/l1SyVLwU7",
+	"UNeNKesEczAevNitl87aHvDTsbc2gJgDuOLECv5y6mWdaQWXQ5UWB4hcopim6BBM5HFNJJwqSAmmC91j",
+	"IW9zWU51d37YzZ2v03D3ZXnlb6V2t8NaQQWMt3inWieRyTdeXDs0Uwtt1RQHJseoYau8a9XJmiKJZmSY",
+	"gA+vXoIX4yfPgCnF6OdRYV29KLkvRQyochHFoxzOVIU3v8IiiAAlrjCUaFif7dVjTdvVlKY0EjGSrMoK",
+	"DSUhGJJ7RWFe6dHZO28KXZenTrhQFndlK3uXwz0dF+V7MEjQnonb7V073TUDWd0F3J8OZ+NgiF7A5+F4",
+	"9nTQ0dfUNXZNotM1OPYLHAV4zehxM0y3rjjPIuOM4bUqw0SVNXzFjprEKneLgoxhsfgoj0hTEoWZiEbt",
+	"hDt4+rxSPlV2pOkD+jn/HZEwpZgIsKMe2TNHpuTqLKZXWjipH18ypErlYawzXroqSloXMOlDzvGcJFZB",
+	"6YF3FIaKM3RyxmQKTbXFIVDdV71Qt3dpf0YX0Fr1GPLJ6lL50JdKsfl56a0OF1vPqC6TCkp13sC830at",
+	"EBHCrP4iE5LI1+gmA7MBWLQ2cclfWl3lWRi5WFqZf2ilWwCpQ9uVO0LT5Za3tTXvsCFuXtWaUL5Bb1/d",
+	"YW1J47g8DLXapJt4H8Mkz9uKCJN5XnFzcvQGaATLNeDo/Qnva4n9GZEzFtd4+0b/Z7mnqXBP3VYxajV1",
+	"qtoz7NSc0lbkfn4kO7ojatevtPbJXUlNz81BBIxyblD/GRMl6MyhHJyTzH6irxa/O8pElCcPwI6RtPk5",
+	"+uAzSoVmjArt/6yaDSUPnBOd4y4rjGHMqWKsVOgi6yyZMhTHeUHyxMb1pA+OLbsGpNk0xjxC/Jyo2vCe",
+	"ypHPpBa51CByhOTLCEzxnv6tv4BJvAs4BbqKOX8+CCABnxFKwSVGV5IoayjQRFEk4S3MKi6jmVAJe90z",
+	"ibnEdP+ceGXVoiQKDJNeQfdH76UhXFh03qA/7A8kmRiIpezuD/r72u+MlGhwkk0ZVZ4jR1pW96vmzV2m",
+	"FWa6ACYBB3RCaYZjgZi2qyZWM84E7OgbAhoi384Y7eqO3dyHVAHr4mSlFvKk+/V73uBqNwy3OGLlLbYv",
+	"pvyw7rcrC6b7Erv3Sa6q+RAkXuQEMKPMlHQv0iKaV03DWt6Xq8fJjlJ2Kj61a3vWbqjWg728qLULjQaD",
+	"FcW9jqJeY0MPfeP3fmom/oi7crBeh9UsvsJh93LISoLuSTX2VLDP0KqzclbnSHxo635o2+vSSDcW+LBq",
+	"Uw871wiXRVaO8uAj3atIZ4VCXfreWJ+F66HFme01+7vUymHnlWe1ivLxYL/z2rJRxTaZFBHkxtKnqia8",
+	"kDRaXqsZDReqnDtLEsgWRjSAovldwDm3u9qXW4oL0wOojppyhyzUhgQHUL+7D36XsnxC1ACCnaLM1gfH",
+	"SUoZvt5VbdSVMQV5LbBqi6EiOqxdN02YqldGCtxjMpdaCuxQBlREe1dJ3Ka01LDpbF5hzf9Kw8WmXBtW",
+	"ajG7sywpiqQ3qXkrY4il+NuMc3SqZVm16AXL0LIhwYYPhYv7El+DDuLrofHf1tRA0JVhE883jdzqGI5P",
+	"4Xz1pIaiI2dVl/fye5ODcuGLzgtfWj2S49FoA2DtbpxbC1/j6NXEr3GojBh0SeClv8rY3Lsx2bWlJoRV",
+	"s0a0YW/k7ZFxqWzPVPcZgok1P+QXyf56JAw0nrVaMXH6xhMlXKu+wu6hquyzHCBfumdSYpukH6ZEWvdU",
+	"PxmLpkTWsOQSeTONZA9hcZhi4zZshd+ffSAXjjsvLLpEt+an+2EJE0FYwRK+2796R1BR6Np5oBGNY3oF",
+	"JrXeHIcP9TsS2xHgnbsD37Ptfyf68FEX3p7n78OX+B2J1Wx7K19iveOdD69Sbke2wuso9KBWOSqYgEOw",
+	"MxoMlTthKk44wEL+ONjtgw/qJ0zmQOVS897nc1KMdxD2cB6wM8k5pG/u0JOg8jZqqRdraT+GZhlHoY5W",
+	"VYXPWcoR21L+1KYOafmzpU/jEj0qFCi3cBXRQgZJa6KMctULVe5LYGzgwAwebOMPLYRHDyOEDY+EW0pj",
+	"6dN0lsgb+5tf02u8R5yb4odHBXg3zuCwuzPomBXyDbuTpQq7C89yz/huqzzMDyoVajQrvkSkTCsWGVqt",
+	"cTFR+k5lcKBy/g4BDuVKKABkSM9NMQ6p/BvPCWUo9Mv5Tqr6U12DYDwaNW11DY1ipTcG9lsoPbsFcpO+",
+	"x4vOTF/pz7wP9WV6FQdWO+JwK+hMM6RDPv1Tnp9OCP5YrvPXkAHNqoSaINAckPORxf1WHKbdk64OkAA7",
+	"JgFr8sh5JnZXTaTS4aAyIWsiRjqdLRcq99vkqBmCQaRqjETE1MzbysxQsGMy/rWfRYQSjuJLpOs3WpKb",
+	"JatvZiBbo003y3BulRC9l2xgxdz5O40I0OXjytDp2HZSLeky/QRtTQRl8XFZcVztftms5cX0wdaaX3Xl",
+	"7v3lC+0m1pUZQ80JhU77ceTbfYQJDJ/qer66dVKXTw8ZMnBmKo/CkIMsBYKC4cAfDAalZVOVi1YBjpGP",
+	"DlvHVM6cExxagQRIrOmKZtJ0pUzkUN6Sz+airGoKqVJcaQidEwITVf4kdKEQoaYcigMlVFBYBv6VvXVF",
+	"szgEqrtJd+CjeOabsHy8AJSdE1tQYzL3rUgF2FGVyiA/UBjL416AlCEuESIttBjNBIBcd/JAhlzRjaMw",
+	"/Nq2mr+yc//bs+RGliU3eLTkvmIS5Fu1AI/CcK3519kDVIKui/8H41gbfYXtKN25vFSRsqph55SQLd7c",
+	"URyr4spXjCZlbca6XJ5em5PxD6B2u3oGln2uHPRvSBNvRpV7N3o2/7ILeUpas8kzwmkbvUlie6S1O6E1",
+	"+E3S2fpbzRcmtqPI00WKlhXifMCNtbZZS8fqUFue5Wzi9fWzzY9hmPLZ9tH6d1ZOW5xCS1LvDfxsAo86",
+	"2pA7ayqbp0IUASUzzBKVzsttVMxNZq9pjSqqViDSFua/ffTtrm2202L7Zn9XkBeoUBJp4xyKgXr4EFBj",
+	"Dgi9qgL8GD/8mtajuiGX3IKuldttIlLnxJxRRnn6ubcr2bfS1yXpF3OeoVC+fQcLDiY8m052/TxnXzRX",
+	"6cy7azZjo4LnDbo1M+dNHp8uKrMbqyG45kA8FYlrGQtXibzVomhrBsq542ZmpNRyA3ZtTTmaXpr8oNSX",
+	"ZQSv1tB//7ZOjfxPi7GfFsHn8Z07KItv45biFW08c1aJxKvTmDvaimptRLrBV5XBVTuKqq1H9al2lAEc",
+	"KhUa5o+yF7hD8R/zLXzPnUZ2T2TRalQ1kYqxbc6vmm3SXFQd2nj/+YFbCKcarlqnDN6lEPsGwv/fb9x/",
+	"exOh0jVcE4+mhZiXrP4VZOTeTUFiy1Z5+Y6UNsZ0oTRXc5ar01T4WAxWvmXl2PfMextyUpsRYeB5TJvd",
+	"ju10fW058fvumW69Di2/m7oZh65rjj4t7Xlh+QUqtRXa5QiAzlbVHahGdmE/jPLiD1VORHxgBrtfRTRW",
+	"3zrDZKUts2Xr9L9bXcGtyihXiTLnJ0+qta41obbZl0HcMs5UWn4D5kVOnfyxwGB7SblJn0LhMX0P0rTI",
+	"vbU7hM2ZEjHk2ldXnc5dR0vUHMD6YInD+mjk5hfWy1k1TWmqQP2u3cKsRLbTJ/yqYycqH8X/RsZUrKki",
+	"swbL5tNky2Gxny42q19rzF41A1fL8ar5TNW2Cv58+lY5qNPV091S/HZ/eqQYoLlSiZiZSj+Og1pOlXKN",
+	"tMh4tfBB//0QAy2KmlcdZFfxaUHBJKfsST6diqseMrs27Kw5llqarBnBX7Li43hGyO/kUyJdwyvMZwe2",
+	"LqO6Ld82eM4x1FdP8t2Awzbhl/sbZfEDibRNEL5qdkWeX+7UrWQMicdmpW+gyMwe/tc2uCLjlSRJLmdX",
+	"WrOdanbsoRWKgoAe6w+4wHEspaHxm9qmVvjmG1fMFP/UxlAAQWnbqAkjPx8nTXz3kybs6ZRtgyZaSHjF",
+	"mAl5S4s3ZCdHHWHlrSjrq5v2j0pvI6X3qPC+Xlio1S3Q0fNWXr/nSM+6KrYP+cgJUZKE/nqNdAZ8AAVN",
+	"cADjeOErEWN/L8Wei6vi4uek9Db6QBUz6EmtldkVYKPRFefEml3h6uIwO9hKwN3tjIryYzrWF3RuJcI6",
+	"f1ymu5B6SBdn8B1h8OFUxeibUBVq8HW4lcrYaIbGo3357zgMwh6e3ii+zydA3MpF27O/lbi++cdkIqpf",
+	"9bK9ru4dP3kHxlEcFxnYxy6MO+nCQOUnzjedDVBL1Ofl20XPKCZghzK/JT/vyr3vtqeLvovM++NE8MeJ",
+	"4D+ke7Vlyr2mjh64/6ts6lrqL4jkL8rU90AiIdKDvb3h6Fl/0B/0hwfPB88HimMNvI2PFLm+2+Gbj3uo",
+	"7oU5EpE27owFWVQYNNPMOp2/Y6aeqzyQ+RCXcQaN+sw/kLbbr6aXXc/83Xw6REdDE7goGv7d8wv0B0rU",
+	"VznKQJZ5x7yMQdWbxqnuwjCvKUaUmYX2KS8vlv8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

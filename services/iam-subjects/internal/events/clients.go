@@ -1,4 +1,4 @@
-// Package events says what iam-subjects consumes (and, from issue 3 on, publishes).
+// Package events says what iam-subjects publishes and consumes.
 package events
 
 import (
@@ -10,36 +10,37 @@ import (
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
+
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 
-// ClientSubjects keeps the client-subject view from oauth-clients' client events.
-func ClientSubjects() *pkgevents.Consumer {
+// ClientView is what the client-subject consumer writes to: the subject index, and the
+// memberships a deleted client must leave (with their events, in the same transaction).
+type ClientView interface {
+	PutClient(ctx context.Context, tx *sqlx.Tx, s subjects.Subject) error
+	DropClient(ctx context.Context, tx *sqlx.Tx, tenant, clientID string) error
+}
+
+// ClientSubjects keeps client subjects from oauth-clients' client events.
+func ClientSubjects(view ClientView) *pkgevents.Consumer {
 	return &pkgevents.Consumer{
 		Name:     "iam-subjects-clients",
 		Subjects: []string{"iam.*.clients.client.*"},
-		Apply:    applyClient,
+		Apply: func(ctx context.Context, tx *sqlx.Tx, ev pkgevents.Envelope) error {
+			if ev.Deleted {
+				return view.DropClient(ctx, tx, ev.Tenant, ev.EntityID())
+			}
+			var c schema.ClientState
+			if err := json.Unmarshal(ev.Data, &c); err != nil {
+				return fmt.Errorf("decode client state: %w", err)
+			}
+			if c.ClientId != ev.EntityID() || c.Tenant != ev.Tenant {
+				return fmt.Errorf("client state names %s/%s, the event %s/%s", c.Tenant, c.ClientId, ev.Tenant, ev.EntityID())
+			}
+			return view.PutClient(ctx, tx, subjects.Subject{Tenant: c.Tenant, Type: subjects.TypeClient, ID: c.ClientId,
+				DisplayName: c.ClientName, Properties: subjects.Properties{Description: deref(c.Description), IconURI: deref(c.LogoUri)}})
+		},
 	}
-}
-
-func applyClient(ctx context.Context, tx *sqlx.Tx, ev pkgevents.Envelope) error {
-	if ev.Deleted {
-		_, err := tx.ExecContext(ctx, `DELETE FROM client_subjects WHERE tenant = $1 AND id = $2`, ev.Tenant, ev.EntityID())
-		return err
-	}
-	var c schema.ClientState
-	if err := json.Unmarshal(ev.Data, &c); err != nil {
-		return fmt.Errorf("decode client state: %w", err)
-	}
-	if c.ClientId != ev.EntityID() || c.Tenant != ev.Tenant {
-		return fmt.Errorf("client state names %s/%s, the event %s/%s", c.Tenant, c.ClientId, ev.Tenant, ev.EntityID())
-	}
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO client_subjects (tenant, id, display_name, description, icon_uri, updated_at)
-		VALUES ($1, $2, $3, $4, $5, now())
-		ON CONFLICT (tenant, id) DO UPDATE SET display_name = EXCLUDED.display_name,
-			description = EXCLUDED.description, icon_uri = EXCLUDED.icon_uri, updated_at = now()`,
-		c.Tenant, c.ClientId, c.ClientName, deref(c.Description), deref(c.LogoUri))
-	return err
 }
 
 func deref(s *string) string {

@@ -1,9 +1,9 @@
-// Package subjects is iam-subjects' domain: every kind of subject (user, group, client)
-// behind one identifier scheme, type-id.
+// Package subjects is iam-subjects' domain: users, groups and memberships, and every kind
+// of subject (user, group, client) behind one identifier scheme, type-id.
 package subjects
 
 import (
-	"context"
+	"fmt"
 	"strings"
 
 	"github.com/iamplane/iam/pkg/errs"
@@ -13,12 +13,15 @@ import (
 type Type string
 
 const (
-	User   Type = "User"
-	Client Type = "Client"
-	Group  Type = "Group"
+	TypeUser   Type = "User"
+	TypeClient Type = "Client"
+	TypeGroup  Type = "Group"
 )
 
-var prefixes = map[string]Type{"user": User, "client": Client, "group": Group}
+var prefixes = map[string]Type{"user": TypeUser, "client": TypeClient, "group": TypeGroup}
+
+// Prefix is the type's lower-case prefix in subject ids.
+func (t Type) Prefix() string { return strings.ToLower(string(t)) }
 
 // Subject is a user, group or client as a subject of policies.
 type Subject struct {
@@ -40,16 +43,58 @@ type Properties struct {
 }
 
 // SubjectID is the fully-qualified id, e.g. client-7ujd2kq4h9vb6x3mn5wz.
-func (s *Subject) SubjectID() string { return strings.ToLower(string(s.Type)) + "-" + s.ID }
+func (s *Subject) SubjectID() string { return Ref{s.Type, s.ID}.String() }
+
+// Ref names a subject without its data.
+type Ref struct {
+	Type Type
+	ID   string
+}
+
+func (r Ref) String() string { return r.Type.Prefix() + "-" + r.ID }
 
 // ParseID splits a fully-qualified subject id into its type and id.
-func ParseID(subjectID string) (Type, string, error) {
+func ParseID(subjectID string) (Ref, error) {
 	prefix, id, ok := strings.Cut(subjectID, "-")
 	t, known := prefixes[prefix]
-	if !ok || !known || id == "" {
-		return "", "", errs.Fields("malformed subject id", errs.FieldError{Field: "subjectId", Message: "expected user-<id>, client-<id> or group-<id>"})
+	if !ok || !known || id == "" || !validID(id) {
+		return Ref{}, errs.Fields("malformed subject id", errs.FieldError{Field: "subjectId", Message: "expected user-<id>, client-<id> or group-<id>"})
 	}
-	return t, id, nil
+	return Ref{t, id}, nil
+}
+
+// ParseIDs parses many subject ids, reporting every malformed one by its index.
+func ParseIDs(field string, ids []string) ([]Ref, error) {
+	refs := make([]Ref, 0, len(ids))
+	var bad []errs.FieldError
+	seen := make(map[Ref]bool, len(ids))
+	for i, id := range ids {
+		r, err := ParseID(id)
+		if err != nil {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("%s.%d", field, i), Message: fmt.Sprintf("%q is not user-<id>, client-<id> or group-<id>", id)})
+			continue
+		}
+		if !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, errs.Fields("malformed subject ids", bad...)
+	}
+	return refs, nil
+}
+
+func validID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Query filters a subject search.
@@ -58,10 +103,4 @@ type Query struct {
 	Search string
 	Offset int
 	Limit  int
-}
-
-// Store reads subjects.
-type Store interface {
-	Search(ctx context.Context, tenant string, q Query) ([]Subject, int, error)
-	Get(ctx context.Context, tenant string, t Type, id string) (*Subject, error)
 }

@@ -1,0 +1,50 @@
+// Package version implements optimistic concurrency for every mutable resource: a change
+// names the version it is based on, in the body's metadata.version (stale: 409) or in
+// If-Match (mismatch: 412), and is refused otherwise, never silently applied.
+package version
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/iamplane/iam/pkg/errs"
+)
+
+// Precondition is the version a change is based on.
+type Precondition struct {
+	Body    *int64 // metadata.version
+	IfMatch *int64 // from the If-Match header
+}
+
+// Check compares the precondition with the current version.
+func (p Precondition) Check(current int64) error {
+	switch {
+	case p.IfMatch != nil && *p.IfMatch != current:
+		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
+	case p.Body != nil && *p.Body != current:
+		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.Body, current)
+	case p.IfMatch == nil && p.Body == nil:
+		return errs.Fields("the change does not say which version it is based on",
+			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
+	}
+	return nil
+}
+
+// ETag is the entity tag of a version, e.g. "3".
+func ETag(v int64) *string {
+	s := `"` + strconv.FormatInt(v, 10) + `"`
+	return &s
+}
+
+// ParseIfMatch reads a version ETag ("3" or W/"3"); nil when the header is absent.
+func ParseIfMatch(h *string) (*int64, error) {
+	if h == nil || strings.TrimSpace(*h) == "" {
+		return nil, nil
+	}
+	v := strings.Trim(strings.TrimPrefix(strings.TrimSpace(*h), "W/"), `"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, errs.Fields("If-Match is not a version ETag", errs.FieldError{Field: "header.If-Match", Message: `expected an ETag such as "3"`})
+	}
+	return &n, nil
+}

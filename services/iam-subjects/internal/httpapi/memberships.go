@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/iamplane/iam/pkg/pagination"
+
+	"github.com/iamplane/iam/services/iam-subjects/api"
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
+)
+
+// ListGroupMembers lists a group's members.
+func (s *Server) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
+	p := pagination.From(req.Params.Page, req.Params.PageSize)
+	found, total, err := s.store().Members(ctx, req.Tenant, req.GroupId, deref(req.Params.Transitive), p.Offset(), p.Size)
+	if err != nil {
+		return nil, err
+	}
+	return api.ListGroupMembers200JSONResponse(subjectList(p, found, total)), nil
+}
+
+// AddGroupMembers adds subjects to a group.
+func (s *Server) AddGroupMembers(ctx context.Context, req api.AddGroupMembersRequestObject) (api.AddGroupMembersResponseObject, error) {
+	n, err := s.Directory.AddMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
+	if err != nil {
+		return nil, err
+	}
+	return api.AddGroupMembers200JSONResponse{Added: n}, nil
+}
+
+// RemoveGroupMembers removes subjects from a group.
+func (s *Server) RemoveGroupMembers(ctx context.Context, req api.RemoveGroupMembersRequestObject) (api.RemoveGroupMembersResponseObject, error) {
+	n, err := s.Directory.RemoveMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
+	if err != nil {
+		return nil, err
+	}
+	return api.RemoveGroupMembers200JSONResponse{Removed: n}, nil
+}
+
+// RemoveAllUsersFromGroup removes every user from a group.
+func (s *Server) RemoveAllUsersFromGroup(ctx context.Context, req api.RemoveAllUsersFromGroupRequestObject) (api.RemoveAllUsersFromGroupResponseObject, error) {
+	if _, err := s.store().RemoveAllUsers(ctx, req.Tenant, req.GroupId); err != nil {
+		return nil, err
+	}
+	return api.RemoveAllUsersFromGroup204Response{}, nil
+}
+
+// RemoveUserFromGroup removes one user from a group.
+func (s *Server) RemoveUserFromGroup(ctx context.Context, req api.RemoveUserFromGroupRequestObject) (api.RemoveUserFromGroupResponseObject, error) {
+	if _, err := s.store().RemoveMembers(ctx, req.Tenant, req.GroupId, []subjects.Ref{{Type: subjects.TypeUser, ID: req.UserId.String()}}); err != nil {
+		return nil, err
+	}
+	return api.RemoveUserFromGroup204Response{}, nil
+}
+
+// AssignUserToGroup puts a user in a group (201) or confirms it is there (200).
+func (s *Server) AssignUserToGroup(ctx context.Context, req api.AssignUserToGroupRequestObject) (api.AssignUserToGroupResponseObject, error) {
+	added, err := s.Directory.AssignUser(ctx, req.Tenant, req.GroupId, subjects.UserType(req.UserType), req.UserId.String())
+	if err != nil {
+		return nil, err
+	}
+	if added {
+		return api.AssignUserToGroup201JSONResponse{Added: 1}, nil
+	}
+	return api.AssignUserToGroup200JSONResponse{}, nil
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/iamplane/iam/pkg/apicommon"
+	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
+
+	"github.com/iamplane/iam/services/iam-subjects/api"
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
+)
+
+func userFields(in *api.UserInput) subjects.UserFields {
+	f := subjects.UserFields{
+		Type: subjects.UserType(deref(in.UserType)), Username: deref(in.Username), Email: string(deref(in.Email)),
+		PhoneNumber: deref(in.PhoneNumber), FirstName: deref(in.FirstName), LastName: deref(in.LastName),
+		ContactEmail: string(deref(in.ContactEmail)), PreferredSite: deref(in.PreferredSite),
+		PreferredCurrency: deref(in.PreferredCurrency), PreferredLanguage: deref(in.PreferredLanguage),
+		Department: deref(in.Department), Status: string(deref(in.Status)), ValidFrom: in.ValidFrom,
+		Locked: deref(in.IsAccountLocked),
+	}
+	if in.GroupIds != nil {
+		f.GroupIDs = append([]string{}, *in.GroupIds...)
+	}
+	return f
+}
+
+func userOut(u *subjects.User, groups []subjects.Group, lang string) api.User {
+	created, modified := u.CreatedAt, u.ModifiedAt
+	out := api.User{
+		Id: u.ID, SubjectId: optional(subjects.Ref{Type: subjects.TypeUser, ID: u.ID}.String()), UserType: api.UserType(u.Type),
+		Username: optional(u.Username), Email: optional(u.Email), PhoneNumber: optional(u.PhoneNumber),
+		FirstName: optional(u.FirstName), LastName: optional(u.LastName), ContactEmail: optional(u.ContactEmail),
+		PreferredSite: optional(u.PreferredSite), PreferredCurrency: optional(u.PreferredCurrency),
+		PreferredLanguage: optional(u.PreferredLanguage), Department: optional(u.Department), Status: u.Status,
+		ValidFrom: u.ValidFrom, IsAccountLocked: u.Locked, GroupIds: u.GroupIDs,
+		Metadata: apicommon.Metadata{Version: u.Version, CreatedAt: &created, ModifiedAt: &modified},
+	}
+	if out.GroupIds == nil {
+		out.GroupIds = []string{}
+	}
+	if groups != nil {
+		gs := make([]api.Group, len(groups))
+		for i := range groups {
+			gs[i] = groupOut(&groups[i], lang)
+		}
+		out.Groups = &gs
+	}
+	return out
+}
+
+// ListUsers pages through users.
+func (s *Server) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
+	p := pagination.From(req.Params.Page, req.Params.PageSize)
+	users, total, err := s.store().ListUsers(ctx, req.Tenant, subjects.UserQuery{Search: deref(req.Params.SearchQuery),
+		Type: subjects.UserType(deref(req.Params.UserType)), Offset: p.Offset(), Limit: p.Size})
+	if err != nil {
+		return nil, err
+	}
+	var groups map[string][]subjects.Group
+	if req.Params.Expand != nil {
+		ids := make([]string, len(users))
+		for i := range users {
+			ids[i] = users[i].ID
+		}
+		if groups, err = s.store().DirectGroups(ctx, req.Tenant, ids); err != nil {
+			return nil, err
+		}
+	}
+	info := p.Describe(len(users), total)
+	out := api.ListUsers200JSONResponse{Data: make([]api.User, len(users)),
+		Page: info.Page, PageSize: info.PageSize, Count: info.Count, Total: info.Total, TotalPages: info.TotalPages}
+	for i := range users {
+		var gs []subjects.Group
+		if groups != nil {
+			gs = append([]subjects.Group{}, groups[users[i].ID]...)
+		}
+		out.Data[i] = userOut(&users[i], gs, deref(req.Params.AcceptLanguage))
+	}
+	return out, nil
+}
+
+// CreateUser creates a user.
+func (s *Server) CreateUser(ctx context.Context, req api.CreateUserRequestObject) (api.CreateUserResponseObject, error) {
+	u, err := s.Directory.CreateUser(ctx, req.Tenant, userFields(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateUser201JSONResponse{Body: userOut(u, nil, ""), Headers: api.CreateUser201ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
+}
+
+// GetUser returns one user.
+func (s *Server) GetUser(ctx context.Context, req api.GetUserRequestObject) (api.GetUserResponseObject, error) {
+	u, err := s.store().GetUser(ctx, req.Tenant, req.UserId.String())
+	if err != nil {
+		return nil, err
+	}
+	var groups []subjects.Group
+	if req.Params.Expand != nil {
+		byUser, err := s.store().DirectGroups(ctx, req.Tenant, []string{u.ID})
+		if err != nil {
+			return nil, err
+		}
+		groups = append([]subjects.Group{}, byUser[u.ID]...)
+	}
+	return api.GetUser200JSONResponse{Body: userOut(u, groups, deref(req.Params.AcceptLanguage)),
+		Headers: api.GetUser200ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
+}
+
+// ReplaceUser replaces a user and its direct groups.
+func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObject) (api.ReplaceUserResponseObject, error) {
+	ifMatch, err := version.ParseIfMatch(req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	pre := version.Precondition{IfMatch: ifMatch}
+	if req.Body.Metadata != nil {
+		pre.Body = &req.Body.Metadata.Version
+	}
+	u, err := s.Directory.ReplaceUser(ctx, req.Tenant, req.UserId.String(), userFields(req.Body), pre)
+	if err != nil {
+		return nil, err
+	}
+	return api.ReplaceUser200JSONResponse{Body: userOut(u, nil, ""), Headers: api.ReplaceUser200ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
+}
+
+// DeleteUser deletes a user.
+func (s *Server) DeleteUser(ctx context.Context, req api.DeleteUserRequestObject) (api.DeleteUserResponseObject, error) {
+	if err := s.Directory.DeleteUser(ctx, req.Tenant, req.UserId.String(), deref(req.Params.ForceDelete)); err != nil {
+		return nil, err
+	}
+	return api.DeleteUser204Response{}, nil
+}
+
+// ListUserGroups lists a user's groups.
+func (s *Server) ListUserGroups(ctx context.Context, req api.ListUserGroupsRequestObject) (api.ListUserGroupsResponseObject, error) {
+	p := pagination.From(req.Params.Page, req.Params.PageSize)
+	groups, total, err := s.store().GroupsOf(ctx, req.Tenant, subjects.Ref{Type: subjects.TypeUser, ID: req.UserId.String()},
+		deref(req.Params.Transitive), p.Offset(), p.Size)
+	if err != nil {
+		return nil, err
+	}
+	return api.ListUserGroups200JSONResponse(groupList(p, groups, total, deref(req.Params.AcceptLanguage))), nil
+}
+
+// RemoveUserFromAllGroups removes a user from every group.
+func (s *Server) RemoveUserFromAllGroups(ctx context.Context, req api.RemoveUserFromAllGroupsRequestObject) (api.RemoveUserFromAllGroupsResponseObject, error) {
+	if _, err := s.store().RemoveFromAllGroups(ctx, req.Tenant, subjects.Ref{Type: subjects.TypeUser, ID: req.UserId.String()}); err != nil {
+		return nil, err
+	}
+	return api.RemoveUserFromAllGroups204Response{}, nil
+}

@@ -1,0 +1,229 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/iamplane/iam/pkg/errs"
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/iam-subjects/internal/events"
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
+)
+
+type groupRow struct {
+	Tenant        string          `db:"tenant"`
+	ID            string          `db:"id"`
+	DisplayName   string          `db:"display_name"`
+	Name          json.RawMessage `db:"name"`
+	Description   json.RawMessage `db:"description"`
+	Code          string          `db:"code"`
+	UserType      string          `db:"user_type"`
+	LegalEntityID string          `db:"legal_entity_id"`
+	Version       int64           `db:"version"`
+	CreatedAt     time.Time       `db:"created_at"`
+	ModifiedAt    time.Time       `db:"modified_at"`
+	MemberCount   int             `db:"member_count"`
+	Total         int             `db:"total"`
+}
+
+// groupColumns include the direct member count, from the membership primary key index.
+const groupColumns = `g.tenant, g.id, g.display_name, g.name, g.description, g.code, g.user_type, g.legal_entity_id,
+	g.version, g.created_at, g.modified_at,
+	(SELECT count(*) FROM memberships m WHERE m.tenant = g.tenant AND m.group_id = g.id) AS member_count`
+
+func (r groupRow) group() (subjects.Group, error) {
+	g := subjects.Group{Tenant: r.Tenant, ID: r.ID, MemberCount: r.MemberCount, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
+		GroupFields: subjects.GroupFields{DisplayName: r.DisplayName, Code: r.Code, UserType: subjects.UserType(r.UserType), LegalEntityID: r.LegalEntityID}}
+	if err := json.Unmarshal(r.Name, &g.Name); err != nil {
+		return g, errs.Wrap(errs.Internal, err, "corrupt group name")
+	}
+	if err := json.Unmarshal(r.Description, &g.Description); err != nil {
+		return g, errs.Wrap(errs.Internal, err, "corrupt group description")
+	}
+	return g, nil
+}
+
+func groupsOf(rows []groupRow) ([]subjects.Group, int, error) {
+	out, total := make([]subjects.Group, len(rows)), 0
+	for i, r := range rows {
+		g, err := r.group()
+		if err != nil {
+			return nil, 0, err
+		}
+		out[i], total = g, r.Total
+	}
+	return out, total, nil
+}
+
+func saveGroup(ctx context.Context, tx *sqlx.Tx, g *subjects.Group, insert bool) error {
+	name, _ := json.Marshal(g.Name)
+	description, _ := json.Marshal(g.Description)
+	args := []any{g.Tenant, g.ID, g.DisplayName, name, description, g.Code, string(g.UserType), g.LegalEntityID, g.Version, g.CreatedAt, g.ModifiedAt}
+	query := `INSERT INTO groups (tenant, id, display_name, name, description, code, user_type, legal_entity_id, version, created_at, modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	if !insert {
+		query = `UPDATE groups SET display_name = $3, name = $4, description = $5, code = $6, user_type = $7,
+			legal_entity_id = $8, version = $9, created_at = $10, modified_at = $11 WHERE tenant = $1 AND id = $2`
+	}
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		if postgres.IsUniqueViolation(err, "") {
+			return errs.E(errs.Conflict, "group %q already exists", g.ID)
+		}
+		return postgres.Classify(err)
+	}
+	if insert {
+		// Every group is its own ancestor in the closure.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO group_closure (tenant, ancestor, descendant, paths) VALUES ($1, $2, $2, 1)`,
+			g.Tenant, g.ID); err != nil {
+			return postgres.Classify(err)
+		}
+	}
+	if err := putSubject(ctx, tx, g.Subject()); err != nil {
+		return err
+	}
+	v, err := version1(ctx, tx)
+	if err != nil {
+		return err
+	}
+	ev, err := events.GroupChanged(g, v)
+	if err != nil {
+		return err
+	}
+	return record(ctx, tx, ev)
+}
+
+// CreateGroup inserts a group.
+func (s *Directory) CreateGroup(ctx context.Context, g *subjects.Group) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return saveGroup(ctx, tx, g, true) })
+}
+
+func getGroup(ctx context.Context, q sqlx.QueryerContext, tenant, id string, lock bool) (*subjects.Group, error) {
+	query := `SELECT ` + groupColumns + `, 0 AS total FROM groups g WHERE g.tenant = $1 AND g.id = $2`
+	if lock {
+		query += ` FOR UPDATE OF g`
+	}
+	var row groupRow
+	if err := sqlx.GetContext(ctx, q, &row, query, tenant, id); err != nil {
+		if errs.Is(postgres.Classify(err), errs.NotFound) {
+			return nil, notFound("group", id)
+		}
+		return nil, postgres.Classify(err)
+	}
+	g, err := row.group()
+	return &g, err
+}
+
+// GetGroup loads a group with its member count.
+func (s *Directory) GetGroup(ctx context.Context, tenant, id string) (*subjects.Group, error) {
+	return getGroup(ctx, s.DB, tenant, id, false)
+}
+
+// ListGroups pages through groups by display name, searching the subject index.
+func (s *Directory) ListGroups(ctx context.Context, tenant string, q subjects.GroupQuery) ([]subjects.Group, int, error) {
+	var rows []groupRow
+	if err := s.DB.SelectContext(ctx, &rows, `
+		SELECT `+groupColumns+`, count(*) OVER () AS total
+		FROM subjects s JOIN groups g ON g.tenant = s.tenant AND g.id = s.id
+		WHERE s.tenant = $1 AND s.type = 'Group' AND ($2 = '' OR s.search LIKE '%' || $2 || '%' OR lower(g.code) = $2)
+		  AND ($3 = '' OR g.user_type = $3)
+		ORDER BY lower(s.display_name), s.id LIMIT $4 OFFSET $5`,
+		tenant, likeText(q.Search), string(q.UserType), q.Limit, q.Offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	return groupsOf(rows)
+}
+
+// UpdateGroup locks and changes a group, or creates it when absent.
+func (s *Directory) UpdateGroup(ctx context.Context, tenant, id string, change func(*subjects.Group) error, absent func() (*subjects.Group, error)) (*subjects.Group, bool, error) {
+	var out *subjects.Group
+	var created bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		g, err := getGroup(ctx, tx, tenant, id, true)
+		if errs.Is(err, errs.NotFound) {
+			if g, err = absent(); err != nil {
+				return err
+			}
+			out, created = g, true
+			return saveGroup(ctx, tx, g, true)
+		}
+		if err != nil {
+			return err
+		}
+		if err := change(g); err != nil {
+			return err
+		}
+		out, created = g, false
+		return saveGroup(ctx, tx, g, false)
+	})
+	return out, created, err
+}
+
+// DeleteGroup removes a group with every membership it has, in both directions.
+func (s *Directory) DeleteGroup(ctx context.Context, tenant, id string, check func(*subjects.Group, int) error) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		ref := subjects.Ref{Type: subjects.TypeGroup, ID: id}
+		if _, err := lockSubject(ctx, tx, tenant, ref); err != nil {
+			return err
+		}
+		g, err := getGroup(ctx, tx, tenant, id, true)
+		if err != nil {
+			return err
+		}
+		if err := check(g, g.MemberCount); err != nil {
+			return err
+		}
+		if _, err := leaveAll(ctx, tx, tenant, ref); err != nil { // out of its parents
+			return err
+		}
+		if _, err := removeMembers(ctx, tx, tenant, id, `true`); err != nil { // its own members
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM group_closure WHERE tenant = $1 AND ancestor = $2 AND descendant = $2`, tenant, id); err != nil {
+			return postgres.Classify(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE tenant = $1 AND id = $2`, tenant, id); err != nil {
+			return postgres.Classify(err)
+		}
+		if err := dropSubject(ctx, tx, tenant, ref); err != nil {
+			return err
+		}
+		v, err := version1(ctx, tx)
+		if err != nil {
+			return err
+		}
+		ev, err := events.GroupDeleted(tenant, id, v)
+		if err != nil {
+			return err
+		}
+		return record(ctx, tx, []pkgevents.Envelope{ev}...)
+	})
+}
+
+// DirectGroups returns each user's direct groups.
+func (s *Directory) DirectGroups(ctx context.Context, tenant string, userIDs []string) (map[string][]subjects.Group, error) {
+	var rows []struct {
+		groupRow
+		UserID string `db:"member_id"`
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+groupColumns+`, 0 AS total, m0.member_id
+		FROM memberships m0 JOIN groups g ON g.tenant = m0.tenant AND g.id = m0.group_id
+		WHERE m0.tenant = $1 AND m0.member_type = 'User' AND m0.member_id = ANY($2) ORDER BY g.display_name, g.id`,
+		tenant, stringArray(userIDs)); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := map[string][]subjects.Group{}
+	for _, r := range rows {
+		g, err := r.group()
+		if err != nil {
+			return nil, err
+		}
+		out[r.UserID] = append(out[r.UserID], g)
+	}
+	return out, nil
+}

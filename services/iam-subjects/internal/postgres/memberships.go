@@ -1,0 +1,304 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
+)
+
+// lockNesting serializes changes to the tenant's group nesting, so two concurrent
+// requests cannot together build a cycle that neither would alone.
+func lockNesting(ctx context.Context, tx *sqlx.Tx, tenant string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7, hashtext($1))`, tenant)
+	return postgres.Classify(err)
+}
+
+// lockGroups locks groups (in id order, so concurrent changes cannot deadlock on them)
+// and returns the ids that do not exist.
+func lockGroups(ctx context.Context, tx *sqlx.Tx, tenant string, ids []string) ([]string, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	var found []string
+	if err := tx.SelectContext(ctx, &found, `SELECT id FROM groups WHERE tenant = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`,
+		tenant, pq.StringArray(sorted)); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	var missing []string
+	for _, id := range ids {
+		if !slices.Contains(found, id) {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
+func lockGroup(ctx context.Context, tx *sqlx.Tx, tenant, id string) error {
+	missing, err := lockGroups(ctx, tx, tenant, []string{id})
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return notFound("group", id)
+	}
+	return nil
+}
+
+// addMembers adds refs to a locked group: every ref must name an existing subject (held
+// with a share lock until commit), a group member must not contain the group already, and
+// members already present are skipped. It returns the refs actually added, with their
+// events recorded.
+func addMembers(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, refs []subjects.Ref) ([]subjects.Ref, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	types, ids := refArrays(refs)
+	var known []refRow
+	if err := tx.SelectContext(ctx, &known, `
+		SELECT s.type AS member_type, s.id AS member_id FROM subjects s
+		JOIN unnest($2::text[], $3::text[]) AS x(t, i) ON s.type = x.t AND s.id = x.i
+		WHERE s.tenant = $1 FOR SHARE OF s`, tenant, types, ids); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	if len(known) < len(refs) {
+		have := make(map[subjects.Ref]bool, len(known))
+		for _, k := range known {
+			have[k.ref()] = true
+		}
+		var bad []errs.FieldError
+		for _, r := range refs {
+			if !have[r] {
+				bad = append(bad, errs.FieldError{Field: "subjectIds", Message: fmt.Sprintf("%s does not exist in this tenant", r)})
+			}
+		}
+		return nil, errs.Fields("unknown subjects; nothing was changed", bad...)
+	}
+	var nested []string
+	for _, r := range refs {
+		if r.Type == subjects.TypeGroup {
+			nested = append(nested, r.ID)
+		}
+	}
+	if len(nested) > 0 {
+		if err := lockNesting(ctx, tx, tenant); err != nil {
+			return nil, err
+		}
+		// A group may not contain itself, nor any group it is already inside.
+		var cycles []string
+		if err := tx.SelectContext(ctx, &cycles, `SELECT ancestor FROM group_closure
+			WHERE tenant = $1 AND descendant = $2 AND ancestor = ANY($3)`, tenant, groupID, pq.StringArray(nested)); err != nil {
+			return nil, postgres.Classify(err)
+		}
+		if len(cycles) > 0 {
+			return nil, errs.E(errs.Conflict, "adding group %q to group %q would make a cycle", cycles[0], groupID)
+		}
+	}
+	var added []refRow
+	if err := tx.SelectContext(ctx, &added, `
+		INSERT INTO memberships (tenant, group_id, member_type, member_id)
+		SELECT $1, $2, t, i FROM unnest($3::text[], $4::text[]) AS x(t, i)
+		ON CONFLICT DO NOTHING RETURNING member_type, member_id`, tenant, groupID, types, ids); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := make([]subjects.Ref, len(added))
+	for i, a := range added {
+		out[i] = a.ref()
+		if out[i].Type == subjects.TypeGroup {
+			if err := nest(ctx, tx, tenant, groupID, out[i].ID, 1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, membershipEvents(ctx, tx, tenant, groupID, out, false)
+}
+
+// removeMembers removes refs from a locked group and records the tombstones.
+func removeMembers(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, where string, args ...any) ([]subjects.Ref, error) {
+	var removed []refRow
+	if err := tx.SelectContext(ctx, &removed, `DELETE FROM memberships WHERE tenant = $1 AND group_id = $2 AND `+where+`
+		RETURNING member_type, member_id`, append([]any{tenant, groupID}, args...)...); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := make([]subjects.Ref, len(removed))
+	for i, r := range removed {
+		out[i] = r.ref()
+		if out[i].Type == subjects.TypeGroup {
+			if err := lockNesting(ctx, tx, tenant); err != nil {
+				return nil, err
+			}
+			if err := nest(ctx, tx, tenant, groupID, out[i].ID, -1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, membershipEvents(ctx, tx, tenant, groupID, out, true)
+}
+
+// nest adds (sign 1) or removes (sign -1) the edge parent ⊇ child in the closure: every
+// ancestor of parent gains (or loses) as many paths to every descendant of child as the
+// product of the path counts on either side.
+func nest(ctx context.Context, tx *sqlx.Tx, tenant, parent, child string, sign int) error {
+	const delta = `SELECT a.ancestor, d.descendant, sum(a.paths * d.paths) AS paths
+		FROM group_closure a JOIN group_closure d ON d.tenant = $1 AND d.ancestor = $3
+		WHERE a.tenant = $1 AND a.descendant = $2 GROUP BY a.ancestor, d.descendant`
+	if sign > 0 {
+		_, err := tx.ExecContext(ctx, `INSERT INTO group_closure (tenant, ancestor, descendant, paths)
+			SELECT $1, ancestor, descendant, paths FROM (`+delta+`) AS delta
+			ON CONFLICT (tenant, ancestor, descendant) DO UPDATE SET paths = group_closure.paths + EXCLUDED.paths`,
+			tenant, parent, child)
+		return postgres.Classify(err)
+	}
+	var gone []struct {
+		Ancestor   string `db:"ancestor"`
+		Descendant string `db:"descendant"`
+	}
+	if err := tx.SelectContext(ctx, &gone, `WITH delta AS (`+delta+`),
+		updated AS (UPDATE group_closure c SET paths = c.paths - delta.paths FROM delta
+			WHERE c.tenant = $1 AND c.ancestor = delta.ancestor AND c.descendant = delta.descendant
+			RETURNING c.ancestor, c.descendant, c.paths)
+		SELECT ancestor, descendant FROM updated WHERE paths <= 0`, tenant, parent, child); err != nil {
+		return postgres.Classify(err)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	as, ds := make([]string, len(gone)), make([]string, len(gone))
+	for i, g := range gone {
+		as[i], ds[i] = g.Ancestor, g.Descendant
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM group_closure WHERE tenant = $1
+		AND (ancestor, descendant) IN (SELECT * FROM unnest($2::text[], $3::text[]))`, tenant, pq.StringArray(as), pq.StringArray(ds))
+	return postgres.Classify(err)
+}
+
+// AddMembers adds subjects to a group in one transaction.
+func (s *Directory) AddMembers(ctx context.Context, tenant, groupID string, refs []subjects.Ref) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockGroup(ctx, tx, tenant, groupID); err != nil {
+			return err
+		}
+		added, err := addMembers(ctx, tx, tenant, groupID, refs)
+		n = len(added)
+		return err
+	})
+	return n, err
+}
+
+// RemoveMembers removes subjects from a group in one transaction.
+func (s *Directory) RemoveMembers(ctx context.Context, tenant, groupID string, refs []subjects.Ref) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockGroup(ctx, tx, tenant, groupID); err != nil {
+			return err
+		}
+		types, ids := refArrays(refs)
+		removed, err := removeMembers(ctx, tx, tenant, groupID,
+			`(member_type, member_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`, types, ids)
+		n = len(removed)
+		return err
+	})
+	return n, err
+}
+
+// RemoveAllUsers removes every user member of a group.
+func (s *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockGroup(ctx, tx, tenant, groupID); err != nil {
+			return err
+		}
+		removed, err := removeMembers(ctx, tx, tenant, groupID, `member_type = 'User'`)
+		n = len(removed)
+		return err
+	})
+	return n, err
+}
+
+// RemoveFromAllGroups removes a subject from every group it is directly in.
+func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, member subjects.Ref) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		ok, err := lockSubject(ctx, tx, tenant, member)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound(member.Type.Prefix(), member.ID)
+		}
+		n, err = leaveAll(ctx, tx, tenant, member)
+		return err
+	})
+	return n, err
+}
+
+// leaveAll removes member from all its groups inside tx.
+func leaveAll(ctx context.Context, tx *sqlx.Tx, tenant string, member subjects.Ref) (int, error) {
+	var groups []string
+	if err := tx.SelectContext(ctx, &groups, `SELECT group_id FROM memberships WHERE tenant = $1 AND member_type = $2 AND member_id = $3`,
+		tenant, string(member.Type), member.ID); err != nil {
+		return 0, postgres.Classify(err)
+	}
+	if _, err := lockGroups(ctx, tx, tenant, groups); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, g := range groups {
+		removed, err := removeMembers(ctx, tx, tenant, g, `member_type = $3 AND member_id = $4`, string(member.Type), member.ID)
+		if err != nil {
+			return 0, err
+		}
+		n += len(removed)
+	}
+	return n, nil
+}
+
+// setUserGroups makes groupIDs the user's direct groups.
+func setUserGroups(ctx context.Context, tx *sqlx.Tx, tenant, userID string, want []string) error {
+	var have []string
+	if err := tx.SelectContext(ctx, &have, `SELECT group_id FROM memberships WHERE tenant = $1 AND member_type = 'User' AND member_id = $2`,
+		tenant, userID); err != nil {
+		return postgres.Classify(err)
+	}
+	var add, drop []string
+	for _, g := range want {
+		if !slices.Contains(have, g) {
+			add = append(add, g)
+		}
+	}
+	for _, g := range have {
+		if !slices.Contains(want, g) {
+			drop = append(drop, g)
+		}
+	}
+	missing, err := lockGroups(ctx, tx, tenant, append(slices.Clone(add), drop...))
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		bad := make([]errs.FieldError, len(missing))
+		for i, m := range missing {
+			bad[i] = errs.FieldError{Field: "groupIds", Message: fmt.Sprintf("group %q does not exist", m)}
+		}
+		return errs.Fields("unknown groups; nothing was changed", bad...)
+	}
+	user := []subjects.Ref{{Type: subjects.TypeUser, ID: userID}}
+	for _, g := range add {
+		if _, err := addMembers(ctx, tx, tenant, g, user); err != nil {
+			return err
+		}
+	}
+	for _, g := range drop {
+		if _, err := removeMembers(ctx, tx, tenant, g, `member_type = 'User' AND member_id = $3`, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/lib/pq"
+
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
+)
+
+type subjectRow struct {
+	Tenant      string `db:"tenant"`
+	Type        string `db:"type"`
+	ID          string `db:"id"`
+	DisplayName string `db:"display_name"`
+	Username    string `db:"username"`
+	Email       string `db:"email"`
+	PhoneNumber string `db:"phone_number"`
+	IconURI     string `db:"icon_uri"`
+	Description string `db:"description"`
+	MemberCount *int32 `db:"member_count"`
+	Total       int    `db:"total"`
+}
+
+// subjectColumns of subjects s; groups also get their direct member count.
+const subjectColumns = `s.tenant, s.type, s.id, s.display_name, s.username, s.email, s.phone_number, s.icon_uri, s.description,
+	CASE WHEN s.type = 'Group' THEN (SELECT count(*) FROM memberships m WHERE m.tenant = s.tenant AND m.group_id = s.id) END AS member_count`
+
+func (r subjectRow) subject() subjects.Subject {
+	return subjects.Subject{Tenant: r.Tenant, Type: subjects.Type(r.Type), ID: r.ID, DisplayName: r.DisplayName,
+		Properties: subjects.Properties{Username: r.Username, Email: r.Email, PhoneNumber: r.PhoneNumber,
+			IconURI: r.IconURI, Description: r.Description, MemberCount: r.MemberCount}}
+}
+
+func subjectsOf(rows []subjectRow) ([]subjects.Subject, int) {
+	out, total := make([]subjects.Subject, len(rows)), 0
+	for i, r := range rows {
+		out[i], total = r.subject(), r.Total
+	}
+	return out, total
+}
+
+// likeText is user text ready to sit between % signs: lower-cased like the search
+// column, with LIKE's wildcards escaped.
+func likeText(s string) string { return postgres.EscapeLike(strings.ToLower(strings.TrimSpace(s))) }
+
+func stringArray(xs []string) pq.StringArray { return xs }
+
+// Search pages through subjects of every type by display name. The page and the total
+// are two statements: the page walks the name index and stops at the limit, which a
+// window count over the whole match would prevent.
+func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
+	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%')`
+	text := likeText(q.Search)
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+`
+		ORDER BY lower(s.display_name), s.type, s.id LIMIT $4 OFFSET $5`, tenant, string(q.Type), text, q.Limit, q.Offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	var total int
+	if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM subjects s `+where, tenant, string(q.Type), text); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	out, _ := subjectsOf(rows)
+	return out, total, nil
+}
+
+// Get returns one subject.
+func (s *Directory) Get(ctx context.Context, tenant string, r subjects.Ref) (*subjects.Subject, error) {
+	var row subjectRow
+	err := s.DB.GetContext(ctx, &row, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s
+		WHERE s.tenant = $1 AND s.type = $2 AND s.id = $3`, tenant, string(r.Type), r.ID)
+	if errs.Is(postgres.Classify(err), errs.NotFound) {
+		return nil, errs.E(errs.NotFound, "subject %s not found", r)
+	}
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	sub := row.subject()
+	return &sub, nil
+}
+
+// GroupsOf lists r's groups: direct ones, or every ancestor of them through the closure.
+func (s *Directory) GroupsOf(ctx context.Context, tenant string, r subjects.Ref, transitive bool, offset, limit int) ([]subjects.Group, int, error) {
+	if _, err := s.Get(ctx, tenant, r); err != nil {
+		return nil, 0, err
+	}
+	ids := `SELECT m.group_id AS id FROM memberships m WHERE m.tenant = $1 AND m.member_type = $2 AND m.member_id = $3`
+	if transitive {
+		ids = `SELECT DISTINCT c.ancestor AS id FROM memberships m
+			JOIN group_closure c ON c.tenant = m.tenant AND c.descendant = m.group_id
+			WHERE m.tenant = $1 AND m.member_type = $2 AND m.member_id = $3`
+	}
+	var rows []groupRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH ids AS (`+ids+`)
+		SELECT `+groupColumns+`, count(*) OVER () AS total FROM ids JOIN groups g ON g.tenant = $1 AND g.id = ids.id
+		ORDER BY lower(g.display_name), g.id LIMIT $4 OFFSET $5`, tenant, string(r.Type), r.ID, limit, offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	return groupsOf(rows)
+}
+
+// Members lists a group's members: direct ones, or every member of every group nested in
+// it (the nested groups included).
+func (s *Directory) Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]subjects.Subject, int, error) {
+	if _, err := getGroup(ctx, s.DB, tenant, groupID, false); err != nil {
+		return nil, 0, err
+	}
+	refs := `SELECT m.member_type, m.member_id FROM memberships m WHERE m.tenant = $1 AND m.group_id = $2`
+	if transitive {
+		refs = `SELECT DISTINCT m.member_type, m.member_id FROM group_closure c
+			JOIN memberships m ON m.tenant = c.tenant AND m.group_id = c.descendant
+			WHERE c.tenant = $1 AND c.ancestor = $2`
+	}
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH refs AS (`+refs+`)
+		SELECT `+subjectColumns+`, count(*) OVER () AS total FROM refs
+		JOIN subjects s ON s.tenant = $1 AND s.type = refs.member_type AND s.id = refs.member_id
+		ORDER BY lower(s.display_name), s.type, s.id LIMIT $3 OFFSET $4`, tenant, groupID, limit, offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	out, total := subjectsOf(rows)
+	return out, total, nil
+}
