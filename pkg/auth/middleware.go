@@ -63,7 +63,7 @@ func (e *MissingScopeError) Error() string { return strings.Join(e.Scopes, " ") 
 func (v *Verifier) claimsFor(ctx context.Context, r *http.Request) (*Claims, error) {
 	ec, _ := ctx.Value(echomw.EchoContextKey).(echo.Context)
 	if ec != nil {
-		if c, ok := ec.Get("auth.claims").(*Claims); ok {
+		if c, ok := ec.Get(echoClaimsKey).(*Claims); ok {
 			return c, nil
 		}
 	}
@@ -76,10 +76,24 @@ func (v *Verifier) claimsFor(ctx context.Context, r *http.Request) (*Claims, err
 		return nil, err
 	}
 	if ec != nil {
-		ec.Set("auth.claims", c)
-		ec.SetRequest(ec.Request().WithContext(WithClaims(ec.Request().Context(), c)))
+		// Only noted here: replacing the request while the validator still reads its body
+		// would hand the handler an already-drained body. ClaimsToContext moves it over.
+		ec.Set(echoClaimsKey, c)
 	}
 	return c, nil
+}
+
+const echoClaimsKey = "auth.claims"
+
+// ClaimsToContext is the echo middleware, placed after the request validator, that puts
+// the verified caller into the request context handlers receive.
+func ClaimsToContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if claims, ok := c.Get(echoClaimsKey).(*Claims); ok {
+			c.SetRequest(c.Request().WithContext(WithClaims(c.Request().Context(), claims)))
+		}
+		return next(c)
+	}
 }
 
 // BearerToken extracts the RFC 6750 bearer token from the Authorization header.

@@ -90,6 +90,7 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 			MultiError:         true,
 		},
 	}))
+	e.Use(auth.ClaimsToContext)
 	return e
 }
 

@@ -100,6 +100,26 @@ type MembershipState struct {
 // MembershipStateMemberType defines model for MembershipState.MemberType.
 type MembershipStateMemberType string
 
+// ScopeDefinitionState An OAuth scope definition's full state, published by oauth-clients. Subject
+// `iam.<tenant>.clients.scope.<token>` where `<token>` is the scope name with every `.`
+// replaced by `~` (NATS subject tokens cannot contain `.`; scope names cannot contain
+// `~`, so the mapping is reversible), e.g. `iam.acme.clients.scope.billing~invoices_read`.
+// Types `dev.iamplane.scope.upserted.v1` and `dev.iamplane.scope.deleted.v1` (then only
+// `name`, `tenant` and `deleted` are meaningful). Built-in platform scopes are
+// published once, under the `system` tenant, with `builtIn: true`; they apply to every
+// tenant.
+type ScopeDefinitionState struct {
+	BuiltIn           bool       `json:"builtIn"`
+	Deleted           bool       `json:"deleted"`
+	Description       string     `json:"description"`
+	DeveloperPolicyId string     `json:"developerPolicyId"`
+	DisplayName       string     `json:"displayName"`
+	Name              string     `json:"name"`
+	Tenant            string     `json:"tenant"`
+	UpdatedAt         *time.Time `json:"updatedAt,omitempty"`
+	UserPolicyId      string     `json:"userPolicyId"`
+}
+
 // UserState A user's full state. Subject `iam.<tenant>.subjects.user.<userId>`, types
 // `dev.iamplane.user.upserted.v1` / `dev.iamplane.user.deleted.v1` (then only `id`,
 // `subjectId`, `tenant` and `deleted` are set).

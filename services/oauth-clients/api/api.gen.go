@@ -202,10 +202,10 @@ type ClientInput struct {
 	// ResponseTypes Example: []
 	ResponseTypes *[]ClientInputResponseTypes `json:"responseTypes,omitempty"`
 
-	// Scopes The scopes the client may be granted.
+	// Scopes The scopes the client may be granted; each must be defined in the tenant (see `/scopes`), else 422 names it.
 	//
 	// Example: ["iam.client_read"]
-	Scopes *[]string `json:"scopes,omitempty"`
+	Scopes *[]ScopeName `json:"scopes,omitempty"`
 
 	// TokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client.
 	//
@@ -348,6 +348,115 @@ type OAuthError struct {
 	ErrorDescription *string `json:"error_description,omitempty"`
 }
 
+// Scope defines model for Scope.
+type Scope struct {
+	// BuiltIn A platform scope
+	//
+	// Example: false
+	BuiltIn bool `json:"builtIn"`
+
+	// CreatedBy Example: client-7ujd2kq4h9vb6x3mn5wz
+	CreatedBy *string `json:"createdBy,omitempty"`
+
+	// Description Example: Read the tenant's invoices.
+	Description string `json:"description"`
+
+	// DeveloperPolicyId Example: block
+	DeveloperPolicyId string `json:"developerPolicyId"`
+
+	// DisplayName Example: Read invoices
+	DisplayName string `json:"displayName"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name Example: billing.invoices_read
+	Name string `json:"name"`
+
+	// UpdatedBy Example: client-7ujd2kq4h9vb6x3mn5wz
+	UpdatedBy *string `json:"updatedBy,omitempty"`
+
+	// UserPolicyId Example:
+	UserPolicyId string `json:"userPolicyId"`
+}
+
+// ScopeInput A scope definition as Cloudentity describes one, in camelCase.
+type ScopeInput struct {
+	// Description Example: Read the tenant's invoices.
+	Description *string `json:"description,omitempty"`
+
+	// DeveloperPolicyId The policy checked when a developer assigns the scope to a client through
+	// `/developer/clients` or dynamic registration. Empty: any developer may; any other
+	// value (e.g. `block`): developers may not, only admins.
+	//
+	//
+	// Example: block
+	DeveloperPolicyId *string `json:"developerPolicyId,omitempty"`
+
+	// DisplayName What consent screens show; the name when empty.
+	//
+	// Example: Read invoices
+	DisplayName *string `json:"displayName,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
+	// a name is also its path segment).
+	//
+	//
+	// Example: billing.invoices_read
+	Name ScopeName `json:"name"`
+
+	// UserPolicyId The policy checked when a user is granted the scope (evaluated by iam-policies).
+	//
+	// Example:
+	UserPolicyId *string `json:"userPolicyId,omitempty"`
+}
+
+// ScopeList defines model for ScopeList.
+type ScopeList struct {
+	// Count Example: 1
+	Count int32   `json:"count"`
+	Data  []Scope `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// ScopeName A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
+// a name is also its path segment).
+//
+// Example: billing.invoices_read
+type ScopeName = string
+
+// ScopeUpdate A scope definition's changeable fields; the name is the path's.
+type ScopeUpdate struct {
+	// Description Example: Read the tenant's invoices.
+	Description *string `json:"description,omitempty"`
+
+	// DeveloperPolicyId Example: block
+	DeveloperPolicyId *string `json:"developerPolicyId,omitempty"`
+
+	// DisplayName Example: Read invoices
+	DisplayName *string `json:"displayName,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// UserPolicyId Example:
+	UserPolicyId *string `json:"userPolicyId,omitempty"`
+}
+
 // ServerMetadata defines model for ServerMetadata.
 type ServerMetadata struct {
 	GrantTypesSupported                       []string  `json:"grant_types_supported"`
@@ -393,6 +502,12 @@ type TokenResponse struct {
 // ClientId defines model for ClientId.
 type ClientId = string
 
+// ScopeId A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
+// a name is also its path segment).
+//
+// Example: billing.invoices_read
+type ScopeId = ScopeName
+
 // ListClientsParams defines parameters for ListClients.
 type ListClientsParams struct {
 	// Page The page to return, starting at 1.
@@ -411,6 +526,30 @@ type UpdateClientParams struct {
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListScopesParams defines parameters for ListScopes.
+type ListScopesParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// SearchQuery Case-insensitive text matched against names and identifiers.
+	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+}
+
+// DeleteScopeParams defines parameters for DeleteScope.
+type DeleteScopeParams struct {
+	// ForceDelete Remove the scope from the clients that list it, then delete it.
+	ForceDelete *bool `form:"forceDelete,omitempty" json:"forceDelete,omitempty"`
+}
+
+// UpdateScopeParams defines parameters for UpdateScope.
+type UpdateScopeParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
 // CreateClientJSONRequestBody defines body for CreateClient for application/json ContentType.
 type CreateClientJSONRequestBody = ClientInput
 
@@ -425,6 +564,12 @@ type IntrospectTokenFormdataRequestBody = IntrospectionRequest
 
 // IssueTokenFormdataRequestBody defines body for IssueToken for application/x-www-form-urlencoded ContentType.
 type IssueTokenFormdataRequestBody = TokenRequest
+
+// CreateScopeJSONRequestBody defines body for CreateScope for application/json ContentType.
+type CreateScopeJSONRequestBody = ScopeInput
+
+// UpdateScopeJSONRequestBody defines body for UpdateScope for application/json ContentType.
+type UpdateScopeJSONRequestBody = ScopeUpdate
 
 // Getter for additional properties for JWK. Returns the specified
 // element and whether it was found
@@ -808,6 +953,73 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScopes List scope definitions
+	//
+	// The tenant's scope definitions and the built-in platform scopes, by name,
+	// optionally filtered by `searchQuery` on name, display name and description.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/scopes (the `ListScopes` operationId).
+	ListScopes(ctx context.Context, tenant externalRef0.Tenant, params *ListScopesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateScopeWithBody Define a scope
+	//
+	// Defines a scope clients of the tenant may then list. The name is unique in the
+	// tenant and cannot be a built-in platform scope's (409).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+	CreateScopeWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateScope Define a scope
+	//
+	// Defines a scope clients of the tenant may then list. The name is unique in the
+	// tenant and cannot be a built-in platform scope's (409).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+	CreateScope(ctx context.Context, tenant externalRef0.Tenant, body CreateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteScope Delete a scope definition
+	//
+	// Deletes the definition. While clients still list the scope the deletion is refused
+	// (409, naming them) unless `forceDelete=true`, which also removes the scope from
+	// those clients (each gets a new version and event). Built-in scopes cannot be
+	// deleted (403).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/scopes/{scopeId} (the `DeleteScope` operationId).
+	DeleteScope(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *DeleteScopeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScope Get a scope definition
+	//
+	// One scope definition, the tenant's own or a built-in one.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/scopes/{scopeId} (the `GetScope` operationId).
+	GetScope(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateScopeWithBody Replace a scope definition
+	//
+	// Replaces everything but the name, which never changes. The change must name the
+	// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+	// Built-in scopes are read-only (403).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+	UpdateScopeWithBody(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateScope Replace a scope definition
+	//
+	// Replaces everything but the name, which never changes. The change must name the
+	// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+	// Built-in scopes are read-only (403).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+	UpdateScope(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, body UpdateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetServerMetadata Authorization server metadata (RFC 8414)
@@ -1150,6 +1362,143 @@ func (c *APIClient) IssueTokenWithBody(ctx context.Context, tenant externalRef0.
 // Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 func (c *APIClient) IssueTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewIssueTokenRequestWithFormdataBody(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScopes List scope definitions
+//
+// The tenant's scope definitions and the built-in platform scopes, by name,
+// optionally filtered by `searchQuery` on name, display name and description.
+//
+// Corresponds with GET /v1/tenants/{tenant}/scopes (the `ListScopes` operationId).
+func (c *APIClient) ListScopes(ctx context.Context, tenant externalRef0.Tenant, params *ListScopesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScopesRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateScopeWithBody Define a scope
+//
+// Defines a scope clients of the tenant may then list. The name is unique in the
+// tenant and cannot be a built-in platform scope's (409).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+func (c *APIClient) CreateScopeWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateScopeRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateScope Define a scope
+//
+// Defines a scope clients of the tenant may then list. The name is unique in the
+// tenant and cannot be a built-in platform scope's (409).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+func (c *APIClient) CreateScope(ctx context.Context, tenant externalRef0.Tenant, body CreateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateScopeRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteScope Delete a scope definition
+//
+// Deletes the definition. While clients still list the scope the deletion is refused
+// (409, naming them) unless `forceDelete=true`, which also removes the scope from
+// those clients (each gets a new version and event). Built-in scopes cannot be
+// deleted (403).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/scopes/{scopeId} (the `DeleteScope` operationId).
+func (c *APIClient) DeleteScope(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *DeleteScopeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteScopeRequest(c.Server, tenant, scopeId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScope Get a scope definition
+//
+// One scope definition, the tenant's own or a built-in one.
+//
+// Corresponds with GET /v1/tenants/{tenant}/scopes/{scopeId} (the `GetScope` operationId).
+func (c *APIClient) GetScope(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScopeRequest(c.Server, tenant, scopeId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateScopeWithBody Replace a scope definition
+//
+// Replaces everything but the name, which never changes. The change must name the
+// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+// Built-in scopes are read-only (403).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+func (c *APIClient) UpdateScopeWithBody(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateScopeRequestWithBody(c.Server, tenant, scopeId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateScope Replace a scope definition
+//
+// Replaces everything but the name, which never changes. The change must name the
+// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+// Built-in scopes are read-only (403).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+func (c *APIClient) UpdateScope(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, body UpdateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateScopeRequest(c.Server, tenant, scopeId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1782,6 +2131,316 @@ func NewIssueTokenRequestWithBody(server string, tenant externalRef0.Tenant, con
 	return req, nil
 }
 
+// NewListScopesRequest constructs an http.Request for the ListScopes method
+func NewListScopesRequest(server string, tenant externalRef0.Tenant, params *ListScopesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/scopes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchQuery != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchQuery", *params.SearchQuery, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateScopeRequest calls the generic CreateScope builder with application/json body
+func NewCreateScopeRequest(server string, tenant externalRef0.Tenant, body CreateScopeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateScopeRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateScopeRequestWithBody constructs an http.Request for the CreateScope method, with any body, and a specified content type
+func NewCreateScopeRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/scopes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteScopeRequest constructs an http.Request for the DeleteScope method
+func NewDeleteScopeRequest(server string, tenant externalRef0.Tenant, scopeId ScopeId, params *DeleteScopeParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "scopeId", scopeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/scopes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ForceDelete != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "forceDelete", *params.ForceDelete, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetScopeRequest constructs an http.Request for the GetScope method
+func NewGetScopeRequest(server string, tenant externalRef0.Tenant, scopeId ScopeId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "scopeId", scopeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/scopes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateScopeRequest calls the generic UpdateScope builder with application/json body
+func NewUpdateScopeRequest(server string, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, body UpdateScopeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateScopeRequestWithBody(server, tenant, scopeId, params, "application/json", bodyReader)
+}
+
+// NewUpdateScopeRequestWithBody constructs an http.Request for the UpdateScope method, with any body, and a specified content type
+func NewUpdateScopeRequestWithBody(server string, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "scopeId", scopeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/scopes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *APIClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2011,6 +2670,79 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
+
+	// ListScopesWithResponse List scope definitions
+	//
+	// The tenant's scope definitions and the built-in platform scopes, by name,
+	// optionally filtered by `searchQuery` on name, display name and description.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/scopes (the `ListScopes` operationId).
+	ListScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListScopesParams, reqEditors ...RequestEditorFn) (*ListScopesResponse, error)
+
+	// CreateScopeWithBodyWithResponse Define a scope
+	//
+	// Defines a scope clients of the tenant may then list. The name is unique in the
+	// tenant and cannot be a built-in platform scope's (409).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+	CreateScopeWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScopeResponse, error)
+
+	// CreateScopeWithResponse Define a scope
+	//
+	// Defines a scope clients of the tenant may then list. The name is unique in the
+	// tenant and cannot be a built-in platform scope's (409).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+	CreateScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScopeResponse, error)
+
+	// DeleteScopeWithResponse Delete a scope definition
+	//
+	// Deletes the definition. While clients still list the scope the deletion is refused
+	// (409, naming them) unless `forceDelete=true`, which also removes the scope from
+	// those clients (each gets a new version and event). Built-in scopes cannot be
+	// deleted (403).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/scopes/{scopeId} (the `DeleteScope` operationId).
+	DeleteScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *DeleteScopeParams, reqEditors ...RequestEditorFn) (*DeleteScopeResponse, error)
+
+	// GetScopeWithResponse Get a scope definition
+	//
+	// One scope definition, the tenant's own or a built-in one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/scopes/{scopeId} (the `GetScope` operationId).
+	GetScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, reqEditors ...RequestEditorFn) (*GetScopeResponse, error)
+
+	// UpdateScopeWithBodyWithResponse Replace a scope definition
+	//
+	// Replaces everything but the name, which never changes. The change must name the
+	// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+	// Built-in scopes are read-only (403).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+	UpdateScopeWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateScopeResponse, error)
+
+	// UpdateScopeWithResponse Replace a scope definition
+	//
+	// Replaces everything but the name, which never changes. The change must name the
+	// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+	// Built-in scopes are read-only (403).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+	UpdateScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, body UpdateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateScopeResponse, error)
 }
 
 type GetServerMetadataResponse struct {
@@ -2833,6 +3565,379 @@ func (r IssueTokenResponse) ContentType() string {
 	return ""
 }
 
+type ListScopesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScopeList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScopesResponse) GetJSON200() *ScopeList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListScopesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListScopesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListScopesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScopesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScopesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScopesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScopesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateScopeResponse201Headers the declared response headers of an HTTP 201 response for CreateScope
+type CreateScopeResponse201Headers struct {
+	ETag *string
+}
+
+type CreateScopeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Scope
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateScopeResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateScopeResponse) GetJSON201() *Scope {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateScopeResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateScopeResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateScopeResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateScopeResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateScopeResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateScopeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateScopeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateScopeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateScopeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteScopeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteScopeResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteScopeResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteScopeResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteScopeResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteScopeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteScopeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteScopeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteScopeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetScopeResponse200Headers the declared response headers of an HTTP 200 response for GetScope
+type GetScopeResponse200Headers struct {
+	ETag *string
+}
+
+type GetScopeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Scope
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetScopeResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScopeResponse) GetJSON200() *Scope {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetScopeResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetScopeResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetScopeResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScopeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScopeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScopeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScopeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateScopeResponse200Headers the declared response headers of an HTTP 200 response for UpdateScope
+type UpdateScopeResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateScopeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Scope
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateScopeResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateScopeResponse) GetJSON200() *Scope {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateScopeResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateScopeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateScopeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateScopeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateScopeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetServerMetadataWithResponse Authorization server metadata (RFC 8414)
 //
 // Where the tenant's endpoints are and what they support.
@@ -3125,6 +4230,121 @@ func (c *ClientWithResponses) IssueTokenWithFormdataBodyWithResponse(ctx context
 		return nil, err
 	}
 	return ParseIssueTokenResponse(rsp)
+}
+
+// ListScopesWithResponse List scope definitions
+//
+// The tenant's scope definitions and the built-in platform scopes, by name,
+// optionally filtered by `searchQuery` on name, display name and description.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/scopes (the `ListScopes` operationId).
+func (c *ClientWithResponses) ListScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListScopesParams, reqEditors ...RequestEditorFn) (*ListScopesResponse, error) {
+	rsp, err := c.ListScopes(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScopesResponse(rsp)
+}
+
+// CreateScopeWithBodyWithResponse Define a scope
+//
+// Defines a scope clients of the tenant may then list. The name is unique in the
+// tenant and cannot be a built-in platform scope's (409).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+func (c *ClientWithResponses) CreateScopeWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScopeResponse, error) {
+	rsp, err := c.CreateScopeWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateScopeResponse(rsp)
+}
+
+// CreateScopeWithResponse Define a scope
+//
+// Defines a scope clients of the tenant may then list. The name is unique in the
+// tenant and cannot be a built-in platform scope's (409).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/scopes (the `CreateScope` operationId).
+func (c *ClientWithResponses) CreateScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScopeResponse, error) {
+	rsp, err := c.CreateScope(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateScopeResponse(rsp)
+}
+
+// DeleteScopeWithResponse Delete a scope definition
+//
+// Deletes the definition. While clients still list the scope the deletion is refused
+// (409, naming them) unless `forceDelete=true`, which also removes the scope from
+// those clients (each gets a new version and event). Built-in scopes cannot be
+// deleted (403).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/scopes/{scopeId} (the `DeleteScope` operationId).
+func (c *ClientWithResponses) DeleteScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *DeleteScopeParams, reqEditors ...RequestEditorFn) (*DeleteScopeResponse, error) {
+	rsp, err := c.DeleteScope(ctx, tenant, scopeId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteScopeResponse(rsp)
+}
+
+// GetScopeWithResponse Get a scope definition
+//
+// One scope definition, the tenant's own or a built-in one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/scopes/{scopeId} (the `GetScope` operationId).
+func (c *ClientWithResponses) GetScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, reqEditors ...RequestEditorFn) (*GetScopeResponse, error) {
+	rsp, err := c.GetScope(ctx, tenant, scopeId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScopeResponse(rsp)
+}
+
+// UpdateScopeWithBodyWithResponse Replace a scope definition
+//
+// Replaces everything but the name, which never changes. The change must name the
+// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+// Built-in scopes are read-only (403).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+func (c *ClientWithResponses) UpdateScopeWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateScopeResponse, error) {
+	rsp, err := c.UpdateScopeWithBody(ctx, tenant, scopeId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateScopeResponse(rsp)
+}
+
+// UpdateScopeWithResponse Replace a scope definition
+//
+// Replaces everything but the name, which never changes. The change must name the
+// version it is based on, in `metadata.version` or `If-Match` (stale: 409 or 412).
+// Built-in scopes are read-only (403).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/scopes/{scopeId} (the `UpdateScope` operationId).
+func (c *ClientWithResponses) UpdateScopeWithResponse(ctx context.Context, tenant externalRef0.Tenant, scopeId ScopeId, params *UpdateScopeParams, body UpdateScopeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateScopeResponse, error) {
+	rsp, err := c.UpdateScope(ctx, tenant, scopeId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateScopeResponse(rsp)
 }
 
 // ParseGetServerMetadataResponse parses an HTTP response from a GetServerMetadataWithResponse call
@@ -3782,6 +5002,325 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 	return response, nil
 }
 
+// ParseListScopesResponse parses an HTTP response from a ListScopesWithResponse call
+func ParseListScopesResponse(rsp *http.Response) (*ListScopesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScopesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScopeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateScopeResponse parses an HTTP response from a CreateScopeWithResponse call
+func ParseCreateScopeResponse(rsp *http.Response) (*CreateScopeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateScopeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Scope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateScopeResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteScopeResponse parses an HTTP response from a DeleteScopeWithResponse call
+func ParseDeleteScopeResponse(rsp *http.Response) (*DeleteScopeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteScopeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScopeResponse parses an HTTP response from a GetScopeWithResponse call
+func ParseGetScopeResponse(rsp *http.Response) (*GetScopeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScopeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Scope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetScopeResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateScopeResponse parses an HTTP response from a UpdateScopeWithResponse call
+func ParseUpdateScopeResponse(rsp *http.Response) (*UpdateScopeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateScopeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Scope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateScopeResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetServerMetadata Authorization server metadata (RFC 8414)
@@ -3823,6 +5362,21 @@ type ServerInterface interface {
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx echo.Context, tenant externalRef0.Tenant) error
+	// ListScopes List scope definitions
+	// (GET /v1/tenants/{tenant}/scopes)
+	ListScopes(ctx echo.Context, tenant externalRef0.Tenant, params ListScopesParams) error
+	// CreateScope Define a scope
+	// (POST /v1/tenants/{tenant}/scopes)
+	CreateScope(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteScope Delete a scope definition
+	// (DELETE /v1/tenants/{tenant}/scopes/{scopeId})
+	DeleteScope(ctx echo.Context, tenant externalRef0.Tenant, scopeId ScopeId, params DeleteScopeParams) error
+	// GetScope Get a scope definition
+	// (GET /v1/tenants/{tenant}/scopes/{scopeId})
+	GetScope(ctx echo.Context, tenant externalRef0.Tenant, scopeId ScopeId) error
+	// UpdateScope Replace a scope definition
+	// (PUT /v1/tenants/{tenant}/scopes/{scopeId})
+	UpdateScope(ctx echo.Context, tenant externalRef0.Tenant, scopeId ScopeId, params UpdateScopeParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -4137,6 +5691,162 @@ func (w *ServerInterfaceWrapper) IssueToken(ctx echo.Context) error {
 	return err
 }
 
+// ListScopes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListScopes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListScopesParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchQuery" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchQuery", ctx.QueryParams(), &params.SearchQuery, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchQuery: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListScopes(ctx, tenant, params)
+	return err
+}
+
+// CreateScope converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateScope(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateScope(ctx, tenant)
+	return err
+}
+
+// DeleteScope converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteScope(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "scopeId" -------------
+	var scopeId ScopeId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "scopeId", ctx.Param("scopeId"), &scopeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scopeId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteScopeParams
+	// ------------- Optional query parameter "forceDelete" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "forceDelete", ctx.QueryParams(), &params.ForceDelete, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter forceDelete: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteScope(ctx, tenant, scopeId, params)
+	return err
+}
+
+// GetScope converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScope(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "scopeId" -------------
+	var scopeId ScopeId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "scopeId", ctx.Param("scopeId"), &scopeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scopeId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScope(ctx, tenant, scopeId)
+	return err
+}
+
+// UpdateScope converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateScope(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "scopeId" -------------
+	var scopeId ScopeId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "scopeId", ctx.Param("scopeId"), &scopeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scopeId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateScopeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateScope(ctx, tenant, scopeId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -4192,6 +5902,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/clients/:clientId/secrets", wrapper.ListClientSecrets, options.OperationMiddlewares["listClientSecrets"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/clients/:clientId/secrets", wrapper.CreateClientSecret, options.OperationMiddlewares["createClientSecret"]...)
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/clients/:clientId/secrets/:secretId", wrapper.DeleteClientSecret, options.OperationMiddlewares["deleteClientSecret"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/scopes", wrapper.ListScopes, options.OperationMiddlewares["listScopes"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/scopes", wrapper.CreateScope, options.OperationMiddlewares["createScope"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/scopes/:scopeId", wrapper.DeleteScope, options.OperationMiddlewares["deleteScope"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/scopes/:scopeId", wrapper.GetScope, options.OperationMiddlewares["getScope"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/scopes/:scopeId", wrapper.UpdateScope, options.OperationMiddlewares["updateScope"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/token", wrapper.IssueToken, options.OperationMiddlewares["issueToken"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/introspect", wrapper.IntrospectToken, options.OperationMiddlewares["introspectToken"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/jwks", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
@@ -5144,6 +6859,500 @@ func (response IssueToken401JSONResponse) VisitIssueTokenResponse(w http.Respons
 	return err
 }
 
+type ListScopesRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListScopesParams
+}
+
+type ListScopesResponseObject interface {
+	VisitListScopesResponse(w http.ResponseWriter) error
+}
+
+type ListScopes200JSONResponse ScopeList
+
+func (response ListScopes200JSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScopes400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListScopes400ApplicationProblemPlusJSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScopes401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListScopes401ApplicationProblemPlusJSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScopes403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListScopes403ApplicationProblemPlusJSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScopeRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateScopeJSONRequestBody
+}
+
+type CreateScopeResponseObject interface {
+	VisitCreateScopeResponse(w http.ResponseWriter) error
+}
+
+type CreateScope201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateScope201JSONResponse struct {
+	Body    Scope
+	Headers CreateScope201ResponseHeaders
+}
+
+func (response CreateScope201JSONResponse) VisitCreateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScope400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateScope400ApplicationProblemPlusJSONResponse) VisitCreateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScope401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateScope401ApplicationProblemPlusJSONResponse) VisitCreateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScope403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateScope403ApplicationProblemPlusJSONResponse) VisitCreateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScope409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateScope409ApplicationProblemPlusJSONResponse) VisitCreateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScope422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateScope422ApplicationProblemPlusJSONResponse) VisitCreateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteScopeRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	ScopeId ScopeId             `json:"scopeId"`
+	Params  DeleteScopeParams
+}
+
+type DeleteScopeResponseObject interface {
+	VisitDeleteScopeResponse(w http.ResponseWriter) error
+}
+
+type DeleteScope204Response struct {
+}
+
+func (response DeleteScope204Response) VisitDeleteScopeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteScope401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteScope401ApplicationProblemPlusJSONResponse) VisitDeleteScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteScope403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteScope403ApplicationProblemPlusJSONResponse) VisitDeleteScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteScope404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteScope404ApplicationProblemPlusJSONResponse) VisitDeleteScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteScope409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteScope409ApplicationProblemPlusJSONResponse) VisitDeleteScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScopeRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	ScopeId ScopeId             `json:"scopeId"`
+}
+
+type GetScopeResponseObject interface {
+	VisitGetScopeResponse(w http.ResponseWriter) error
+}
+
+type GetScope200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetScope200JSONResponse struct {
+	Body    Scope
+	Headers GetScope200ResponseHeaders
+}
+
+func (response GetScope200JSONResponse) VisitGetScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScope401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetScope401ApplicationProblemPlusJSONResponse) VisitGetScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScope403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetScope403ApplicationProblemPlusJSONResponse) VisitGetScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScope404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetScope404ApplicationProblemPlusJSONResponse) VisitGetScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScopeRequestObject struct {
+	Tenant  externalRef0.Tenant `json:"tenant"`
+	ScopeId ScopeId             `json:"scopeId"`
+	Params  UpdateScopeParams
+	Body    *UpdateScopeJSONRequestBody
+}
+
+type UpdateScopeResponseObject interface {
+	VisitUpdateScopeResponse(w http.ResponseWriter) error
+}
+
+type UpdateScope200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateScope200JSONResponse struct {
+	Body    Scope
+	Headers UpdateScope200ResponseHeaders
+}
+
+func (response UpdateScope200JSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope400ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope401ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope403ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope404ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope409ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope412ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateScope422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateScope422ApplicationProblemPlusJSONResponse) VisitUpdateScopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetServerMetadata Authorization server metadata (RFC 8414)
@@ -5185,6 +7394,21 @@ type StrictServerInterface interface {
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx context.Context, request IssueTokenRequestObject) (IssueTokenResponseObject, error)
+	// ListScopes List scope definitions
+	// (GET /v1/tenants/{tenant}/scopes)
+	ListScopes(ctx context.Context, request ListScopesRequestObject) (ListScopesResponseObject, error)
+	// CreateScope Define a scope
+	// (POST /v1/tenants/{tenant}/scopes)
+	CreateScope(ctx context.Context, request CreateScopeRequestObject) (CreateScopeResponseObject, error)
+	// DeleteScope Delete a scope definition
+	// (DELETE /v1/tenants/{tenant}/scopes/{scopeId})
+	DeleteScope(ctx context.Context, request DeleteScopeRequestObject) (DeleteScopeResponseObject, error)
+	// GetScope Get a scope definition
+	// (GET /v1/tenants/{tenant}/scopes/{scopeId})
+	GetScope(ctx context.Context, request GetScopeRequestObject) (GetScopeResponseObject, error)
+	// UpdateScope Replace a scope definition
+	// (PUT /v1/tenants/{tenant}/scopes/{scopeId})
+	UpdateScope(ctx context.Context, request UpdateScopeRequestObject) (UpdateScopeResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -5622,109 +7846,307 @@ func (sh *strictHandler) IssueToken(ctx echo.Context, tenant externalRef0.Tenant
 	return nil
 }
 
+// ListScopes operation middleware
+func (sh *strictHandler) ListScopes(ctx echo.Context, tenant externalRef0.Tenant, params ListScopesParams) error {
+	var request ListScopesRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListScopes(ctx.Request().Context(), request.(ListScopesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListScopes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListScopesResponseObject); ok {
+		return validResponse.VisitListScopesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateScope operation middleware
+func (sh *strictHandler) CreateScope(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateScopeRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateScopeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateScope(ctx.Request().Context(), request.(CreateScopeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateScope")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateScopeResponseObject); ok {
+		return validResponse.VisitCreateScopeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteScope operation middleware
+func (sh *strictHandler) DeleteScope(ctx echo.Context, tenant externalRef0.Tenant, scopeId ScopeId, params DeleteScopeParams) error {
+	var request DeleteScopeRequestObject
+
+	request.Tenant = tenant
+	request.ScopeId = scopeId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteScope(ctx.Request().Context(), request.(DeleteScopeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteScope")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteScopeResponseObject); ok {
+		return validResponse.VisitDeleteScopeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScope operation middleware
+func (sh *strictHandler) GetScope(ctx echo.Context, tenant externalRef0.Tenant, scopeId ScopeId) error {
+	var request GetScopeRequestObject
+
+	request.Tenant = tenant
+	request.ScopeId = scopeId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScope(ctx.Request().Context(), request.(GetScopeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScope")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScopeResponseObject); ok {
+		return validResponse.VisitGetScopeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateScope operation middleware
+func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenant, scopeId ScopeId, params UpdateScopeParams) error {
+	var request UpdateScopeRequestObject
+
+	request.Tenant = tenant
+	request.ScopeId = scopeId
+	request.Params = params
+
+	var body UpdateScopeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateScope(ctx.Request().Context(), request.(UpdateScopeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateScope")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateScopeResponseObject); ok {
+		return validResponse.VisitUpdateScopeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F35cts4mn8VFHeqOqmlTit2rPzl9qRnnHQ6mdjZ3pnIa0HkJwltElADoGW1y8+z77FPtoWDJEiBOnxk",
-	"une2q6tiSwQIfPiO33fBd0HE0gWjQKUIhnfBAnOcggSufztNCFB5FqufYxARJwtJGA2GwcUcUKS//U4g",
-	"EreDMIBbnC4SCIbBUfZL3L/+dTA/vpkc3h6k9NXytyAMiBq4wHIehAHFqXoyyl8QBhx+zQiHOBhKnkEY",
-	"iGgOKTZrkhK4GvxfX09a/8Ct37qt46vW5V0vPBzc/ykIA7laqNmE5ITOgvv7UO0qZfTqbPoBy2juX//b",
-	"CzxDbIrkHNANcEEY1T9Hc0xngIhAEywgRoy+QRilRKRqLvX5oNev7ngUHIyCfItzwDHwcpNn05ZZhbup",
-	"xiV/wjPwr3eBZ4AkQxxkxmmIhMRcEjpDWKJeZT09u5JfM+CrciFqgsoiYpjiLJF6wJTxFMtgGBAqD/pB",
-	"GKSEkjRL9Zd2tYRKmAGvL/ec/OZZ8lsqOQGBFsD10t+gKMHpAmI0AbkEoKjXRZjGqN/tVlb/qtu8fP0q",
-	"7xbUqLU9NK/7HDCP5n/Tb1hb+ikW0CJUABVEkhtAEm4l0scPMcIzTKiQSC1L6B2QGKgkUwJcVPliQpJE",
-	"na9/Q8JZg7unFN/+CHQm58Gw3+1uYO8LoJhKP7dI/Z1maA6CZTwCNIGE0ZlAkrXRj2wJvBVhASgBJWAi",
-	"RDGZEWm2FGMxh9pucJSCX47Ny3aWYiPCl/bf1uVdNzzseyX5Xk0pFowK0BrJbvx7HH+GXzMQ0nxIJRg6",
-	"4MUiIRFWdOgsOJskkP77L0IR5a7ciCKXxCRRC9fk0TOhmIFAlNmD1pQ7+XSGxAIiMrWTKnpwzpR6/HoX",
-	"TAkksTpmFq/aRpf9hDWNUhBCC3Kw4GwBXK7QKCifGAVKjaRECL3NyzAQEstMBMOBPnAiNcG/xzHK91nQ",
-	"Zi7lQgw7HaJ2gym0Y7jJ9yo6Exy37IaCe5f+f+IwDYbBv3VKhd8x34pOLstmEkP2dY7K6aRWjhMlaxC/",
-	"QXADfIUmOEaaGurbhAgJcTsoGfWU0WlCoseeVq6l++otQuIE3hiNnXEOVBZanAh0ELg0PS5pWixlR4La",
-	"OVtRPu6JqWqtTZRogUNLIucIbonQml3tABDjCCMKS+D5Dl3a/sD4hMQx0CcQBcmugaIER9dCE1ZEbAFI",
-	"zolAiov1ZIgCxGKICE4tz1+lmFrTUlD8oKR4ucAdST4tBjwxrd3t4Q2bCxXJS2WJMGVyDtzqVJf4PzH5",
-	"A8to/EjaGzqiUXDbGwVaB031rC5FByVFf2IS/WAf2ImilMmWmfEJKfoTQyKL5qV5IdRQc51MnzhEjMZE",
-	"jfwBkwQeS7AcU/mUdk0buETs9UsiumtCdlE7knPhDG1NzdAnJOz65pSZ9e3NpfEXijM5Z5z89mjqEnqD",
-	"ExIjHEUghBGbIYLbhTbtLlP2SnpW3r8jITN3zNOy5voOqsRacKa+whOz9yeglhFiP0LQukZUgEFGrylb",
-	"UquGRsHtKKgigX7fJa6zXvSWSiJXuxLZru8Z4cASkqRlAAGaZBJNOGCtYnmmTPQmiFAsynE4NVw0sIkY",
-	"2IezmACNoHIEXy/DgEhIhcefKkiDOccrffCOL7vVVV2bzQF3lfHfG4CPBPAbEkHz0HOIOHig+kearIzi",
-	"BISpUDZeMiPqHIxJYlOEkYIfxs3AieW0Kjj/z9VBu91uXsAXTqpLz5nG+iht+007Yql3FrUciE/0HgpH",
-	"K8YSWpKksGHI9yu/hyKyyS8QKRcFS2SfNTv3bM981sJxSqjvXZXp6yckUJQJyVLgAlEym8tk5aXUjGMq",
-	"L1YLw3Qlo9m3X0Uc7BGIYC/mS9iM7XMAHTWgvdCe49rkKUgcY7mrGH/IH78PgwVLSLTaayULTm5wtPIt",
-	"ZJFNEhJVppriREDx6ISxBLCGcRxiwiFSbCgeIcW5M+g5pL3msfq4esoOouWA4/2OWKyEhHSd00/QIsFS",
-	"CYzl6zeISBRhquz6JMf/sUKcMSRgZICzbFZ4oBVBaCSwNnFvabxghMqTTM4/gJyzmrqzuxNaGV1NsCCR",
-	"72AlE3vxiGTCOw3PlJbfjUGyRbyvfrFDjH7ZVVXcu0GKr24EsuLAO6qgznU1Zg5L4950BoWohKUlK8lT",
-	"8I6rZF2COCJ/WeyHaeWpyGCjtHSRGfgSG2CKk0+ODbV0r8W5jNuRz46wQJ9/OEVHr457KIYpoSAQkaGy",
-	"TxFOITnFAhQ37muctwS0moz1Lua2PnVKaP5776lsYfUd3SeyPttnrZqj6tH92cQ9tXv6dd08XVaUxlYD",
-	"BjRLGx5TLGsgukYjVxGLQYvAlIOYX2mWV9zK6ZCAnA51BkEMmRo11DtoqY0Nf1nK1gQwB+4w8fNYzO2U",
-	"/WeZ0O0rK23qmhnR31gjguZYeYbIaHIdsbUmJRM5gHKPcTcbspuR3oG8+PbMPP2q+2AbXvCkYbic0Uhc",
-	"8BxlFHZiptLae1Co/s7BnSjFK2WYNe9CXBOkTRjBn6hqDzs6V9Xrv/aFuF1qucqxWPwGw96sEjyGXge1",
-	"FMnQVAcUK/ykd1lVAjWQUP10wXRIOj+Bb4QwtnOeAznq8mO/yk9ZXJOFUG6V0L9FHIDuJCZeAKFNVbNx",
-	"/pGYTAVOko9THRjYxf/GMzijUxbch3V/ONddBettms461WtyUdtIA764LDZRurDVxTzAM2y0l5xJ4/T2",
-	"u/3DVq/nG2ziUGLD+2iWJCawY7JQa1PMSVPabEq4kAqUcxxJZbFtgtgwdN3j1noJSUgS+4BAeIG5bAdD",
-	"tQbPm81j9TDEcdSb9OMDGExf4cPJUfQ6PobutId927/BSdaQIbbWgEgByTREzBtbIFIUsYXdQgg1Rim2",
-	"4OLVZt43bLMbPK1x+R5cshViVrimSrqf50CdQ0ZCsoVAS8avCZ29QRRugKOleghPxFpkot/tH7W6vVa3",
-	"d9HtDvX//wjCHQWh4TBPUISTBHgrmjMB1C7sDWIpkeoM5/gGkFLlM6DAcd1MBRHjyo635owLaA36VQId",
-	"9Cs4+bXvwNcO84xKzsQCovw4ak5AJMkNOJ6yAytwFleU1Y7w/4rE3qfhdlGRfELl4cCT7A8DguWuTwr/",
-	"yn6RxPu5Rg3+b7KJf49Frt5jDK+BXpmP77YIn6Xz5bYTctLjNW29kbYV89282C3buMr1q1s7EIEQBXTb",
-	"geHe/fy+WV8YvV5jwWRWfefb+M/nJ/7A5E39yf6rV71j37PXpKarr71G6VrWohAf33/yxixEzaUVxBvk",
-	"u93OCtc6BaDWd+kn37nPWl/DSuwMHdQZbMMNekLfCj4qsPqWc8bXVwH5xyUhbJriqkijrAu+GnTVaBUs",
-	"sFOOp/J6TAYHTWuZvQZimgX5tnEO/Ab4B8djrG5F+wma7cWVyBYLxi0A3V3fEVdyr8Bife9Q/6NXatNX",
-	"qXYMHr4KITLgfjW4vBZXGffrwtyfexwNjB/20NFG92ykXPWRJ6BYjYMs+dbW4lAvbGCWXRfnY88LNXI3",
-	"bf/QtJdjDnbJN5V79Aafq8GlZsvqaIaaz72T+bB0MazpwyuOPWpAGQovXpGqljk4dNClAyAesuy65XfC",
-	"hiZQFm4FA1WjWs5WWb+PbfLiIQJJ3KCjbe7aXZcudHOjRO2uP0Nlk9zu2DQTOuGBNYxmSSYBffl8tnWT",
-	"ZhnlpBt24yrpWpp1IUlKhCRRK2LUVFFEKx03w1lMJNLxb51pTTOpk+x5Wct6wHu7w6vO+yNNVo0OaMpi",
-	"MiWPmyOvb1nb7BmNOKRApS5etul3k2d6gwTQGBGJJji6Vt+aNAN6gU1BnfYqiECD7vHLek3xVhxdO7l8",
-	"gRtOrIhxeP3ZE05kitFNT9cLIKA3kLAFvEFjdVxjtU4cxxCjyQoBjub6Mc95sawGR3s71AqHpl76YcPy",
-	"kuhKUfMOYyWTOHnAO/U4RUyx9+DaodkicafY2pAvX1vlXZtO1laPrPu2VCeZjgevjpCtUWmjsZpmbMs6",
-	"lfQtgCONybSMCjzVpe9iSWQ0RyZwUQ8WmHIcDyL0lNX5saUnRPxWsVVZuqI1BAe1V4jzEhi1mJ3g9LrS",
-	"9YJBIXE9nRZ0bnod40KKDo5S6Ji9ic6t1x2xK6vHmQ4mvekg6sExfh0Ppode5Z3XHznjTPHhOtOZ4iT3",
-	"BZ7KxDp88oV8t1UtOmxscNRmk2FNoFlfsaN1ZjXxuIwTuTpXR2Q4Saeu+s2M2z18XakrQ1POUh0/Mgf0",
-	"Xf55DudCpGPMWCjbd+Jm05Ax9Mi0jCg+miZs6SC3UwcsDe+cRMZ69e0wONV2KcxLinUZvy4psDFvU9lv",
-	"A5WaaWsIZRh8BhxXnpZzIDwPjOVpMzXWpmBFm+BUyYkyMnJO6CyPOJ6dfEBmacoUoZNPZ6JdYJ4vPKkx",
-	"9Z354b5jyN8xoMaFduZYdDUa8ZoM7XDmqw8rSxdhvpumQ0Iv1vHpy3BEKw5XiJRbbWGDc44toZ3EkkDo",
-	"Q7nzorhYaLZZ6KaMEc3SCYckyeuQxy5Bx4hxvdgpocDRuHZQY9SpfGbIPG6PqLKahgz5vgSasiRhS827",
-	"h0eD49Dk+A8P+/anV70jvSP1y+tBb5AXoJm2kBF9ISi+hqsICwiRLmSZsJiACPM3aTVtZEq8LIhjfXBb",
-	"t4pN4t4seER1mbsnV6T2vZ5pao9oUNZCKsbSzNDKGfXkk4KRBR4Kuu1eu6t4jS2A4gVRmq/dbR9ouybn",
-	"WoC8vNfWlYy6LtPwYct3zNrrB38gmUOVycpjwNyI5HKONQeskHXslDQVPKI0dvAXkLWoQ60Npt/tbiha",
-	"9RSrNgQpGgsDGgISWmEPO51e/6jdbXfbveHr7uvumm2yIlzOEpTRhd2mcL3mPd+qxgW+eMLXqs66XI8a",
-	"7Peiqtu1NbCwR2L1cudS3RqbNJTqlnrbNXkm3y6yNMV8pexbxTLVNBp6kauHl2rLeCbUjqxOvtSot+wc",
-	"bchvlo90qg1sOsnoFUgr4Y0Sd2o1gM3SmWGhbpYR0iTzQsQWJoCcrNCUJBK48RjGTv/dWLlCFKcQIhJb",
-	"y1m8Z11AfyRC2lcHD9y67vO8D/d5XOPx3Ye4LY73l4/VINaJ6oU2+fz1zimpbgoouXVcnuItt8CpSRW5",
-	"pTqFhu85lTI2dZhDI2+JRmMNhVcmFbGM79dzvTldy2L8s17V4+rtLK9OOYBHVk9Mjy+b5iBGA6aBOSrf",
-	"tMWRdtYbI/XI3s4jv9RaMQbdg53Hlh1eNf1Sgum68lVsXH63dmT3Fc2k6JWTxNE++SePVz9hoPXumnr5",
-	"DDMidBkAzgtl0ImvFh+9UN7l2PDk+CWa6VKAMj1rYWg4oqZ7G2IFk8dub8DYtqLRyOAEIRnXAZxkpV0H",
-	"NMdibpBQVRkZ2H+ap02s6/c9i1d7SvjjhXWDEO4pIqZe4L7q2Umewf2aIus9ZJuP0FrVho4yEP571Wb7",
-	"Eb653ceIQlFBFZpeVSJFUTcxZ0uqGViRw/i0+ozeXuCZP8KXd+xa+10WozXflHD/R1OJauDxzgNPnT7j",
-	"Qb+/x2LdjrbH62EbVahp4lwhFvrQq463oLnOXS6D94YrEpDgq2dUn1dKM/VlCwXDiTf6Fy0OQlftIMdx",
-	"oTOtNnW9xDqCM5M7SrOiUgZNq4nb/0QmGuw8sGhLfjDzPRP/GCpu5p7QD/U/Uig6aExJlsMJXh+66XS7",
-	"39hg/N82DKXOfl6N/4cRuWeBwH8BuU1qHgWBt3uVxWVQGi5nXrS8SHBU0djfCScm6lx3oZPBRVd7cW+H",
-	"dG9d0sFXNC7G26d0bHSc98iP36Ba5pLDNFMTvBh0j9Wjg17/ZWg0xogKkgCVyQqxG+BLTqQE6sPUX3RW",
-	"tFAgDyJtfvmU8b2fAZSjm/5jtcs/BbB/U/37SCL1/wgq2LYK7quKKSz/ZQD4t8ROYTDo7Q7cPXej/E6h",
-	"v9buT4X8Oxa5NYZ2K1cM5t0VyuVkmbS5PV09L0K0nJNorhMsBhgaR1Tf04bwVLkrbsNDUyj33C7ocfrq",
-	"a6U+KLAdCq3+4KLndAc43QimUcRUTNuekrJJpLkzRB9OIaN7NALZwMV6OaNXtRT4+v8xmAlD4jWmdAQh",
-	"/+SbwzFv9PIkjvU9V7Z5ROl3fY+VLrJZmRtyQiSY2pNuN0ERpkg310AhaTFbUklSaI/ox5RINNZCNy66",
-	"UDDqvzpsTYjMo0BFzPNNMW/exmIR2ms1+KA/omWblQGHemqD4WyQtAiJbgt8nuf9WQ9GWlXaeVqMHJn1",
-	"N/3sac3dxqhnCXTupYaa+ph20UVFH1MeDH0QJZpUkIIplreKiKN+3x8vO/IIJPK7wwMncVwoF68K3B8L",
-	"dO5ybtsYGLyot+q5LR/mPtw8CN0c9HMUxrbQ32e4Ydd/vNDfs+FARY3NR/8NrV/YzB2eq6k3qDDPtbZO",
-	"p2vzxbZOY+XhYL0ysbG0Yb1Ipnb/9tOlMS8gSXTxoVuXVXTCL+egb7fEtiKO5FHzslxJ31jEOQHRRicj",
-	"ap5j09rFmKF6hb0lEDGOpozrm40o6LsHlPVfKiCQv5gINDOQYETHdyPb2zgKhkh72vdjn9EvuxwvbP3N",
-	"bhb/trVcLvUlda2MJ0AjFteuJrrLexsDWL2bT/4SkY/k3Q//ePv54m/nZ+KMfn4VnZ4dnqU/dN/3Fwfx",
-	"6bvjvUydtz3zOeIleSuuYVSnA6gpfKIbantHx6+6+j/bN9s7Oh4cHx/qC4l1e+zOlVu2F8bTAKObY/ML",
-	"mpqakJyemLwR5mFE3ngN7HfC3K7rgojdaWz7F4umRV7c0uxpUgwKuSpOeucNOU2UvoIRWpR1mjJM10Y9",
-	"fDfVmyxrm9nYZvlE+6ouZHPZ2oUhrnvwpljt6PCw7y1W26KRdQHhpqiEvTnlGlbCXF54A5xMV5WicBEi",
-	"QqMkixUg4RCZqDMHaZQjBWF1oc1eal+KMlnozxX4C0Pf/fz+/NEpLdME/NX2TBeN0rov2mmG1r3PpuFZ",
-	"9zfbpmbdw2wbl2+DYdDr/fr3k7+/vz3l0/84vzq6WP38t79+nB3No5tPeEE+JHx5hvGn6K9fPjNT6rcb",
-	"i9gO5gYhfvfzeyRgC2+ckxlVB6CP6kVe7fxNKxgtU6kVdIxr/Xx2/lN+06C++06Y2qEXGI3NBXPjVv5H",
-	"AbTIaGeqWnb+so1OtL91DSskyIyKEdXdDZQt9d/BkIr9OdwQlgnzkMQrkZf86+L4jEqS2KYzq/ikngti",
-	"NMdiRC2H68gDZSjLP7BPG0hvRIrQmQ8DfNZ0tIf7HlaPloedxKD/lGKwhxBs9ItLBv9O5IrJ3EDzO6//",
-	"q/oUJuak72Apd/QA3V308z4TkJ77LlczV4XZ/Oaadcwv9f/rxcUn9D0WJBrRF55k0Eud1yzg2rgzrjw0",
-	"Nq0Xug1NrM2glptnOdGEyblZjb3DzLaYEIGcv3eRfzyiFHPOlloAq6lbezfaC5wkNkGUmntwaJFrtVO9",
-	"bCNtzHWbw4gWoOR//vtVu5/3hnjhvBAZPD2Sd3vQ/Y3nTSB1Z8msNN4/D453W9T3ckqq7eumZ70ZlT8K",
-	"cVf77P0YtdIt96Joonv388XLWrLyFEdzaJ0yheYST0Q7WSpzQ1lLV8funKd8OBQ2VPMjYefmdiUMCr3h",
-	"JNGSNNX9W0TkubLnwvvoRc0DCVFGi6aTq1IMFBx1dqQeK/W9xdkv/2W9h7IJMCev33G4N32PuVXJdBej",
-	"1y3WRsROsKlP0dbV2gbBdv1PowlPgMve2lvUQAql9HGS31uZ6MiNCYFqPsxTGe16YEs0RM+K5jXs6wgq",
-	"Otqc+fLezMv7/w0AAP//",
+	"7H19c9s40udXQfGeqth1lCwpjhMrdX94vJldJzOTbOy53G7ksyASkjAmAQ0AWtG4/Hnue9wnewoNkAQp",
+	"UKL8kszszFNP1U4sAgQa/fLrRnfzNoh4uuCMMCWD4W2wwAKnRBEB/zpNKGHqLNb/HRMZCbpQlLNgGFzM",
+	"CYrg12cS0bgbhAH5gtNFQoJh8DL7JR5c/3o4P76ZHH15nrIXy9+CMKB64AKreRAGDKf6ySh/QRgI8mtG",
+	"BYmDoRIZCQMZzUmKzZqUIkIP/r+fTzr/xp3fep3jq87lbT88Orz7ryAM1GqhZ5NKUDYL7u7C4DziC9K0",
+	"cKl/fCaRXkR15ROaJJTNupTdcBoReSUIjv1Ll/YNm1b+X4JMg2HwPw5KIh+YX+UBrPAnPZdeb8TTlLOr",
+	"s+mPWEVz/7LfXOAZ4lOk5gTdECEpZ/Df0RyzGUFUogmWJEacvUYYpVSmei7998P+oLrPUfB8FOT7mhMc",
+	"E1Hu7GzaMatwt7JOYrvkD3hG/Otd4BlBiiNBVCZYiKTCQlE2Q1ihfmU9fbuSXzMiVuVC9ASVRcRkirNE",
+	"wYApFylWwTCgTD0fBGGQUkbTLIUf7WopU2RGRH255/Q3z5LfMCUokWhBBCz9NYoSnC5IjCZELQlhqN9D",
+	"mMVo0OtVVv+i17x8eJV3C3rU2h6a131OsIjm/4Q3rC39FEvSoUwSJqmiNwQp8kUhOH4SIzzDlEkF7C5h",
+	"BzQmTNEpJUJ6+T/wb0g6a3D3lOIvPxA2U/NgOOj1wmZeuSAMM+XnFgW/AUMLInkmIoImJOFsJpHiXfQD",
+	"XxLRibAkKCFaIcgQxXRGldlSjOWc1HaDo5T4hde8rLXWMSrn0v5v5/K2Fx4NvJrnTk8pF5xJAhrUbvw7",
+	"HH8kv2ZEKvNHpoihA14sEhphTYeDheCThKT/8xepiXJbbkSTS2Ga6IUDeWAmFHMiEeP2oIFyJx/OkFyQ",
+	"iE7tpJoeQnCtzj/fBlNKklgfM49XXaN7QQOFQUqkBEEOFoIviFArNArKJ0aBViMplRK2eRkGUmGVyWB4",
+	"CAdOFRD8OxyjfJ8FbeZKLeTw4IDq3WBGujG5yfcqDyY47tgNBXdtdWcuy2YSQ/Z1jsrppFeOEy1rJH6N",
+	"yA0RKzTBMQJq6F8TKhWJu0HJqKecTRMaPfS0ci090G+RCifktdHYmRCEqUKLU4meBy5Nj0uaFktpSVA7",
+	"ZyfKxz0yVa21iRIQOLSkao7IFypBs+sdEMQFwoiRJRH5Dl3afs/FhMYxYY8gCopfE4YSHF1LICwYZaTm",
+	"VCLNxTAZYoTEcogoTi3PX6WYWdNSUPx5SfFygS1JPi0GPDKt3e3hDZsLNclLZYkw42pOhNWpLvF/4up7",
+	"nrH4gbQ3dESj4Et/FIAOmsKsLkUPS4r+xBX63j7QiqKMq46Z8REp+hNHMovmpXmhzFBznUwfBIk4i6ke",
+	"+T2mCXkowXJM5VPaNW3gErE/KInorgnZRbUk58IZ2pmaoY9I2PXNaTPr25tL458ZztScC/rbg6lL2Q1O",
+	"aIxwFBEpjdgMEfmyANPuMmW/pGfl/S0JmbljHpc113dQJdZCcP0Tnpi9PwK1jBD7EQLoGlkBBhm7ZnzJ",
+	"rBoaBV9GQRUJDAYucZ31ojdMUbVqS2S7vieEA0uSJB0DCNAkU2giCAYVKzJtojdBhGJRjoMMcNHAJmpg",
+	"H85iSlhEKkfw+TIMqCKp9PhTBWmwEHgFB+/43ltd67XZHHBXGf+dAfhIEnFDI9I89JxEgnig+nuWrIzi",
+	"JAgzqW284kbUBTEmiU8RRhp+GDcDJ5bTquD8/6yed7vd5gX8LGh16TnT5D66/aUb8dQ7i14OiU9gD4Wj",
+	"FWNFOoqmZMOQ71YNYYNs8guJtIuCFbLPmp17tmf+1sFxSpnvXZXp6yckUZRJxVMiJGJ0NlfJykupmcBM",
+	"XawWhulKRrNvv4oEsUcgg52YL+EzvssBHOgB3QV4jmuTp0ThGKu2Yvxj/vhdGCx4QqPVTitZCHqDo5Vv",
+	"IYtsktCoMtUUJ5IUj044TwgGGCdITAWJNBvKB0hx7gx6Dmmneaw+rp6yg2ghTrXbjCupSLrO6SdokWCl",
+	"Bcby9WtEFYow03Z9kuP/WCPOmCTEyIDg2azwQCuC0EhgMHFvWLzglKmTTM1/JGrOa+rO7k6CMrqaYEkj",
+	"38EqLnfiEcWldxqRaS3fjkGyRbyrfrFDjH5pqyru3CDFZzdiWnHgHVVQ57oaM4elcW86g0JUwtKSleQp",
+	"eMdVsi5BHJG/LPbDQXlqMtioMltkBr7EBpji5INjQy3da3Eu43bksyMs0cfvT9HLF8d9FJMpZUQiqkJt",
+	"nyKckuQUSwjw7mqctwS0mox1G3NbnzqlLP93/7FsYfUdvUeyPttnrZqj6tH9zcQ9wT39vG6eLitKY6sB",
+	"IyxLGx7TLGsgOqCRq4jHBERgKoicXwHLa24VbEiJmg7hxkMOuR41hB109MaGvyxVZ0KwIMJh4qexmNsp",
+	"+61M6PaVlTZ1zYzAL9aIoDnWniEymhwittakZDIHUO4xtrMh7Yx0C/LiL2fm6Re9e9vwgicNw+WMRuOC",
+	"5xhnpBUzlda+4fJKOrgTpXilDTPwLkQ4cTRHaSbBXBu1GOeQ3UbZ9yQhaHxg5hrvh4gkkqDDwcBeElBV",
+	"k8dNUKPlLZdLZlerFrvegAiadYkHIUA0TNMaTSESWWFE2FdVe9TQRfWvCw6x7PzovhI02c6yDlapC579",
+	"KWcPeU0XUvtjEv4VCUJYK/nyIg84y2ar/gM1Vxw4Sd5PIaLQxnHHM3LGpjy4C+uOdK70WjGb9cbXBKq2",
+	"kQZgcllsovR9q4u5h0vZaGgFV8ZbHvQGR51+3zfYBLDkhvexLElMRMhcX61NMadN921TKqTSaF7gSGlT",
+	"b2+WDUPXXXVQaEiRJLEPSIQXWKhuMNRr8LzZPFaPXxxH/ckgfk4Opy/w0eRl9Co+Jr1pH/u2f4OTrOFq",
+	"2ZoRqiRJpiHi3qAEVbIISrSLPdQYpdiCC3Sbed+wTTtcW+PyHbhkKzatcE2VdJ/mhDmHjKTiC4mWXFxT",
+	"NnuNGLkhAi31Q3gi10Iag97gZafX7/T6F73eEP7/30HYUhAaDvMERThJiOhEcy4Jswt7jXhKlT7DOb4h",
+	"SKvyGWFEYIjBVbQwFxoAdOZcSNI5HFQJ9HxQAdivfAe+dphnTAkuFyTKj6PmPUSK3hDHxXbwCM7iirJq",
+	"6Tdc0dj7NPmyqEg+Zero0JMlEAYUq7ZPSv/KflHU+3eACP5fsol/j8Ulv8cYXhN2Zf58u0X4LJ0vt52Q",
+	"c69e09YbaVsx382L3bKNq1y/ukkHEZGywHwtGO7tp3fN+sLo9RoLJrPqO9/Efzs/8Uc0b+pPDl686B/7",
+	"nr2mNV197TVK16oWvnj/7oM32CFrvrCk3ujgl+2scA13B3p9l37ynfus9TVZydbQQZ/BNtwAE/pW8F6D",
+	"1TdCcLG+CpL/uSSEvd+4Ku5f1gVfD7pqtAoW2GmPVbtL5uoHTWtXgg3ENAvybeM8F/XqDiYZTdQZ2xgp",
+	"NFpiHVIuBAHUSZm9VLH+h/b/tB/R0Za7jiEchVqJyK9FzNpehjQS8iPBseMWPZMoT/zr+ue5IYkmzQfw",
+	"qevYZpLw6No7jspFglfr4SF4f/7KRw6ds7W3NSU37hinbEv1TDYRaiuPMhPTdOlWPcXa7L6jCQvG3RKO",
+	"NKmi94hGntirUHCxzbU8lug04RlEMdQKmecnRGoIsy0seU8ubRPs87CtJ10TfkXRnETXJLYwEBWDEZaS",
+	"zlglz4YjnHuZ9g5gxMYHxZAD85scw2XBiuGURkiQGZXKZK900Zt0oVZDhNnKeVOKV6/hT5DFMmKAHdEe",
+	"6c66aAxSNt4fls9LiIAwrqwjAIF02R2xamqjlU6HXv3Bq+3SWkfQWNV9aSTnfGkSuyDvAShH9MaqWLUu",
+	"7VuR/CNIf+vYTF1a2/KHHoeozKNPDnfsEX1ucEk6WSGK0w7MQIncr9Jl+6H41EOjKH/TEISxoQ+IQJSH",
+	"4rG3hrB6+0NvEuz4CnXREHXGIcIKpVwq1B+8cp38PcbR+GAcIsnhHnvEsGFaKhFOpHGaF1jNkSSzlDC1",
+	"vyZHDVbEn6XfHUKefn/wypcua7f7M9ibB2vfZ9JeTkLOCaRuSEcsqVFdenPP5LdWvw/XS99Gr2w06tul",
+	"eF1iibgh4kdnQdVTAbUCrpa8ktliwYUNerb3sanrLV4RG1/2DvU/eqWB9lUKwej7r0LKjAi/6728lleZ",
+	"8Pvf+eXDw2hgAv33HW383Y2Uqz7yCBSraUxLvrW1ONQLG5il7eJ8BuVCj2wXYbhvjpYTgmiTHFXu0Zsp",
+	"Ub0JbY7mON5o7WanldhauhjW9MXInBhIQ2SLCiKvaFXXPj9y9JUTtLrPsuvRJueO29zqhlsDUNVATjlb",
+	"Zf0+tskz3bUJaogL2ETLiiXg8arrXml2e36f0GZkumPz6z4MoVueZIqgnz+ebd2kWUY56YbduEq6lhO4",
+	"UDSlUtGoE3FmUn6jFSASnMVUIUjWgLTANFNgnfMc7HU7vP2SRZ/3e5asGi89Uh7TKX3YHHky9tpmz1gk",
+	"iEZGUGlnwxoGd7xGkrAYUYUmOLrWvxpPGu1hU/0BkWwq0WHveL9eALc1dls7uXyBG06sALVePH8iqEox",
+	"uulDcisizMCU12isj2sMiDCODXqHK2X9mOe8eFYLgfZbFLaFprjvfsPy+r1KBV6LsYornNzjnTBOE1Pu",
+	"PLh2aLai0akMNOTL11Z516aTtanO6z4Cg4yo48MXL5FNqO6isZ5mbGuQtPRpJxvigCCjEk/Bl5dLqqI5",
+	"MpdldXBscsc9UUhPDYg/nunJZ3ij2arMswYNIYjeK4nzfG29mFau17rS9YJBqXA99ys4uOkfGHQvD3CU",
+	"kjxwcfDFGwK3K6sj4OeT/vQw6pNj/Co+nB55lXeeLO+MM5Uy60xnMundF3jKaOrwyZdmsK3ExmFjg6M2",
+	"mwxrAs36ih2tM6u5A84EVatzfUSGkyDPatDMuL2jV5UiCDQVPK26X+bvOZwLEcRisPaA0Ymb+oWMoUem",
+	"vlnz0TThSwe5nTpgaXjrZN2sl4oNg1OwS2Fe/wY1p5D/aiNgxgO3l+PAtDWEYh0192k1J1Tkl7G5V5aP",
+	"heW0eX/dD5bVGdyXex+1yYmyS3GqhVJbNDWnbJZfqZ+d/IjMOrTdQycfzmS3AFg/i6QmQbfmP+4OzFkf",
+	"GATl4kjDA1CnQb32CW5UclKFFTrJMCddE0egvXUwvB+OWMW7C9HbT+/OLUZxmKYjwSMtTwP9WO68KLuT",
+	"wKMLKFcesSydCJIkeYXe2CUoxD4V5FswItC4xhVjdFD5myHzuDti2kQbMuT7kmjKk4QvQVCOXh4ehyb7",
+	"9ehoYP/rRf8l7Ej/49Vh/zAvzTCxohHbkwxfk6sISxIiuLiZ8JgSGeZvAptgBFjuF8Sxl0y2ogublFaz",
+	"4BGDAlBPMpTe93oqlYkm5VVCmrGAGTq5VJx80Ji1AF9Br9vv9jSv8QVheEG1mu32us9NwGkO0urlvS7U",
+	"+EDFkuHDju+YIcRA/JkSglSZrDwGLIz8LecYOGCFrBeppangEW0egr8TVQtx1ArEB73ehnIuTxlXQ0Sk",
+	"MWW2IfoB1mF4cNAfvOz2ur1uf/iq96q3ZgitCJezBGUoo90Urou+41v1uMAXvPhc1VmX6yGK3V5U9fG2",
+	"RjF2yBy8bF3EVmOThiK20ki49tVkososTbFYaWNaMYM1jYb2cvWwr7eMZ1LvyOrkS4DYZQ+Yhuh5+chB",
+	"tbUDxLC9AmklvFHiTq0GsGloZlgIZeRSmWy1EPGFiQ4nKzSliSLCuCdjpzPFWPtdDKckRDS2ZrJ4z7qA",
+	"/kClsq8O7rl16IByF+7yOID/9kPc5h93lw/VINZj64f2auPzrVNs2BS9ciscPGUNbup/kypyw86Fhu87",
+	"OeQ2zp/jMG/WcWOSsFcmNbGMo9l3XUfI8jbOYL/q3vVby6uT7+qR1RPT/YZPcxADgOnQHJVv2uJID9Zb",
+	"hsDIfuuRP9eKlA97z1uPLXsf1PRLidzrylezcfnb2pHdVTSTpldOEkf75H95uPoJA9C7a+rlI1w7EyGL",
+	"K+suOvFVqaI97cqODU+O99EMcl3L/EMLQ8MRM32NTG792K2aHdsmDSwyOEEqLiBalKzAT0FzLOcGCVWV",
+	"kcH4p3lekPUzv+PxakcJf7iwbhDCHUXEpFbcVd1IJTJyt6bI+vfZ5gO0VrXUuYy6/1612W6Eby6EN6JQ",
+	"lAiEposLVbJIDJ7zJQMG1uQwDjSc0ZsLPPOHE/NeNtZ+l9UWzT3E7v5oKlEPPG498NTpwHM4GOywWLfX",
+	"w8P1sA0h1DRxrhALfehVx1vQ3MFtLoN3hisSooivYEf/vVK0BG3ICoaTr+EfIA4S0tKR47iwGahNSAhe",
+	"R3BmckdpVlTKYdNq4u43ZKLD1gOLhj33Zr4n4h9Dxc3cE/qh/ntGitpyU3PgcILXh2463d5XNhj/2Yah",
+	"1NlPq/H/MCL3JBD470Rtk5oHQeDtXmXR1hXgcuZFy4sERxWN/Uw6MVGnERzcPBf9noqOdsrtRwrBVzQu",
+	"xtunIDY6zrtHjV+j2jWpINNMT7B32DvWjx72B/uh0RgjJmlCmEpWiN8QsRRUKcJ8mNoklxUK5F6kzduy",
+	"Gt/7CUA5uhk8VLt8E8D+VfXvA4k0+COoYJt6v6sqZmT5pwHgXxM7hcFhvz1w93QN/J1Cf9Duj4X8Dyxy",
+	"awztVpqF5+XD2uXkmbJ3e5DiL0O0nNNoDhcsBhgaRxQ6GCM81e6KW9HbFMo9twt6mL76XElGCmwJbmdw",
+	"eNF3yl+dcltTxWRKAm3RdFkF3Vz6DIdTyOgOle42cLGeO+lVLQW+/guDmTAkXmNKRxDyv3x1OOaNXp7E",
+	"MXSAtdXRWr9DbQxk9KxM70jI6ce2nhpFmCGoHieFpMV8yRRNSXfE3qdUoTEI3bgos8Zo8OKoM6EqjwIV",
+	"Mc/Xxbx5nbZFaK/04OeDEStLDAw4NCU7gOFskLQIiW4LfJ7nDQjujbSqtPPU0Dsy669q39Gau5X/TxLo",
+	"3EkNNRXqt9FFRaF+Hgy9FyWaVJCGKZa3iogjvO+PdzvyACTyu8MDJ3FcKBevCtwdCxzc5ty2MTB4Ue9F",
+	"4dY0my9F5EHo5qCfozC2hf4+kht+/ccL/T0ZDtTU2Hz0X9H6hc3c4fnIzAYV5vtaS9nKpfmTD0790tHh",
+	"ehpkY2rDepJM7Us6j3eNeUGSBDId3bysotXTck6g7zu2GXE0j5qX6UrQy1MISmQXnYyYeY5Pay3jQ/0K",
+	"2z8bcYGmXEDPT0aguZa2/ksNBPIXU4lmBhKM2Ph2ZJt3jIIhAk/7buwz+mUbjwubf9PO4n/pLJdLaN/c",
+	"yURCWMTjWtPO27x5R0BWb+eTv0f0PX37/b/ffLz45/mZPGMfX0SnZ0dn6fe9d4PF8/j07fFOps7bf+Qp",
+	"4iV5rxnDqE65UVP4BDrG9F8ev+jB/9nGMP2Xx4fHx0fwqQ7o/9I6c8sW3niqbaD7y7aWAE4BTl51cz8i",
+	"b/xAwjNpvjvhgoj2NLYNOoquHKL4fomnC0dQyFVx0q035HQJ8SWMsCKt06Rhujbq/rup9nivbWZjH5FH",
+	"2ld1IZvT1i4Mcd2DN8lqL4+OBt5ktS0aGRIIN0UlbGvAa7KSpq33DRF0uqpkoMsQURYlWawBiSCRiToL",
+	"ooxyZERaXWhvL8GXYlwV+nNF/Imhbz+9O3/wlZbpcvPZNgUqOgFB4x+n2w809zEdfaCBj+3aA016bGee",
+	"L8Ew6Pd//dfJv959ORXT/31+9fJi9emf/3g/ezmPbj7gBf0xEcszjD9E//j5Izepfu1YxLboaRDit5/e",
+	"IUm28MY5nTF9AHBUe3m281fNYLRMpVdwYFzrp7PzH/LOOqaZhckd2sNobFovjzv557JAZMCZqqad73fR",
+	"Cfhb12SFoHHHiEEpBeNL+EIc1MILckN5Js1DCq9knvIPyfEZUzTJG/cY2VQwF4nRHMsRsxwOkQfGUZb/",
+	"wT5tIL0RKcpmPgzwEehoD/cdWT1YHlqJweAxxWAHIdjoF5cM/kzmism0WPyd5/9VfQoTc4I2IOWO7qG7",
+	"i+LhJwLSc1/bYdPGxN5vrlnH/HNX/7i4+IC+w5JGI7bnuQzah3vNAq6ND8aVh8am9MI0qFibQS83v+VE",
+	"E67mZjV5fxVTYmJ7WViskv95xBgWgi9BAKtXt7Zr8B5OEntBlJoOLqy4a7VT7XcRGHMocxixApT8///3",
+	"ojvIa0O8cF7KjDw+kncL3v1V7k0gtbVkVqr8nwbHu/XwOzkl1Vp5UyDfjMofhLirRf1+jFopzdsrKvbe",
+	"frrYr11WnuJoTjqnXKO5xBPRTpba3DDegezY1veU94fCRY86DxJ2vmmkhUGjN5wkIElTqN+iMr8reyq8",
+	"j/ZqHkiIMlYUnVyVYqDhqLMj/Vip7y3O3v/Teg9lEWBO3p0ch7IGtNFnKArC1oopi8JE6DzXoazWIFGG",
+	"aLIytSkjtlspi23+YxJt6kUtHmX8A5XqPP/Mx5+1qqXoXOltILW5r1Ol29J6i6WmLBwbbvQ3yXrCapSy",
+	"89nGYhRP/e+fpyzFKYf2XQev0caNhxtRerrylL/Zr9fkNcSRrxoO+hxqbWtacQAuzFubZYz+mtlPWpIR",
+	"c/qslp9uwk2K6ZmEHLv95qvZc2s8H+lOdovsrXdMK9qkbZbLjeJX714WBLuJ19Pd79YVldP2dkuI9euQ",
+	"9Z7qbifqbvSNa6J53xTl6gx/FaZ8q9voSmuLtboCrQlzRejTwZux28Et/O8OFSkOV6BPc5qU2lcqmiSm",
+	"PZL7dWliOm/YL3fbLOUR0yo01AqZshl42PsoY4l2l8ZTLiJi3vm/tMYYF5luieRIkJTfELez7lTwdMSU",
+	"c8Um0R40YbLliG7Cp1by5AZQP/ouV/DW4S+U/4jlX+vbO+w992p6s75c09fsXF3R6BXXFuxEHGw0HShH",
+	"VWiMlm1XUvu2kFV5cGf7K2DBQq04VKuIa2y+/9P84ZrLv8qAHrEMaLO02iqguor2g6fGcqD68LBqxqAa",
+	"UbgAhjPi77ZRAJWHOBOFQTY3rx4r26qNj8eqVjrbtDCt9w5qbTSq38ag/gnybZp9DFP2005MnjjlxqDZ",
+	"NuU/pOwFNTG52jYeYayXCVKbQiDZXBU0Yg1lQahFVRDag5qgIXKKgLojVjd0WJDyixLNNs5UAzXYuK9Y",
+	"DNQWtxsPTpCYKsS42hqbWHu+WcXspklsj+6niI7fN0zzZLQZfB3PJq/1ubcy9lT9/Ed7OH9V/jwQrZWF",
+	"P23skFmEuMnVYwad/rypY6AM7QSbevlVvv4B8mrlLAdE60mg9pvPRZ8AqW0OTvKvniaQ3WjShOGuJk/3",
+	"79aTP32Tm7WtR0XRiftxVTAp4MvkX1M1NDIWLw+lGZg6YvlVa60NoPXSxMpxI6c8E9Bd8eTDmUQxiRIs",
+	"yD7YshzoQp+Z3Ky5dw0Nn1YyRi/fuDlKf2ZtoU+xr1tY0e3OoWPet/Hy7r8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -195,3 +195,31 @@ type Store interface {
 	// Credentials returns the client and its unexpired secrets, for authentication.
 	Credentials(ctx context.Context, tenant, clientID string) (*Client, []Secret, error)
 }
+
+// UndefinedScopes is the refusal of a client that lists scopes its tenant does not
+// define; it names each one. defined reports whether a listed scope is defined.
+func UndefinedScopes(listed []string, defined func(string) bool) error {
+	var bad []errs.FieldError
+	for i, s := range listed {
+		if !defined(s) {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("scopes.%d", i), Message: fmt.Sprintf("unknown scope %q: define it first (POST /scopes)", s)})
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return errs.Fields("the client lists scopes the tenant does not define", bad...)
+}
+
+// DropScope removes scope from the client, as a change by actor at now, when a forced
+// deletion of its definition takes it away. It reports whether the client listed it.
+func (c *Client) DropScope(scope, actor string, now time.Time) bool {
+	i := slices.Index(c.Scopes, scope)
+	if i < 0 {
+		return false
+	}
+	c.Scopes = slices.Delete(slices.Clone(c.Scopes), i, i+1)
+	c.Version++
+	c.UpdatedBy, c.UpdatedAt = actor, now
+	return true
+}

@@ -1,5 +1,5 @@
 // Package events says what oauth-clients publishes: a client's full state on every change
-// and a tombstone on deletion.
+// and a tombstone on deletion, and the same for scope definitions.
 package events
 
 import (
@@ -7,6 +7,7 @@ import (
 	"github.com/iamplane/iam/pkg/events/schema"
 
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 )
 
 // Source is the CloudEvents source of this service's events.
@@ -33,5 +34,27 @@ func ClientChanged(c *clients.Client) (events.Envelope, error) {
 func ClientDeleted(c *clients.Client) (events.Envelope, error) {
 	return events.New(Source, ClientEntity(c.Tenant, c.ID), c.Version+1, true, schema.ClientState{
 		ClientId: c.ID, Tenant: c.Tenant, Deleted: true, Scopes: []string{}, GrantTypes: []string{},
+	})
+}
+
+// ScopeEntity names a scope definition's event subject: the name with '.' as '~', since
+// a NATS subject token cannot contain '.'.
+func ScopeEntity(tenant, name string) events.Entity {
+	return events.Entity{Tenant: tenant, Area: "clients", Kind: "scope", ID: scopes.SubjectToken(name)}
+}
+
+// ScopeChanged is the state-transfer event of a created or updated scope definition.
+func ScopeChanged(d *scopes.Definition) (events.Envelope, error) {
+	updated := d.UpdatedAt
+	return events.New(Source, ScopeEntity(d.Tenant, d.Name), d.Version, false, schema.ScopeDefinitionState{
+		Name: d.Name, Tenant: d.Tenant, DisplayName: d.DisplayName, Description: d.Description,
+		UserPolicyId: d.UserPolicyID, DeveloperPolicyId: d.DeveloperPolicyID, BuiltIn: d.BuiltIn, UpdatedAt: &updated,
+	})
+}
+
+// ScopeDeleted is the tombstone of a deleted scope definition.
+func ScopeDeleted(d *scopes.Definition) (events.Envelope, error) {
+	return events.New(Source, ScopeEntity(d.Tenant, d.Name), d.Version+1, true, schema.ScopeDefinitionState{
+		Name: d.Name, Tenant: d.Tenant, Deleted: true,
 	})
 }

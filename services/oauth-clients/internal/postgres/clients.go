@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/iamplane/iam/pkg/errs"
 	pkgevents "github.com/iamplane/iam/pkg/events"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/events"
+	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 )
 
 // Clients stores clients and their secrets.
@@ -99,6 +101,9 @@ func (s *Clients) Create(ctx context.Context, c *clients.Client, secret *clients
 }
 
 func insertClient(ctx context.Context, tx *sqlx.Tx, c *clients.Client) error {
+	if err := checkScopes(ctx, tx, c.Tenant, c.Scopes); err != nil {
+		return err
+	}
 	row, err := toRow(c)
 	if err != nil {
 		return err
@@ -172,19 +177,55 @@ func (s *Clients) Update(ctx context.Context, tenant, id string, change func(*cl
 		if err := change(c); err != nil {
 			return err
 		}
-		row, err := toRow(c)
-		if err != nil {
+		if err := checkScopes(ctx, tx, c.Tenant, c.Scopes); err != nil {
 			return err
 		}
-		if _, err := tx.NamedExecContext(ctx, `UPDATE clients SET name = :name, description = :description,
-			metadata = :metadata, system = :system, version = :version, updated_by = :updated_by, updated_at = :updated_at
-			WHERE tenant = :tenant AND id = :id`, row); err != nil {
-			return postgres.Classify(err)
+		if err := saveClient(ctx, tx, c); err != nil {
+			return err
 		}
 		out = c
-		return record(ctx, tx, events.ClientChanged, c)
+		return nil
 	})
 	return out, err
+}
+
+// saveClient writes a changed client and records its event.
+func saveClient(ctx context.Context, tx *sqlx.Tx, c *clients.Client) error {
+	row, err := toRow(c)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.NamedExecContext(ctx, `UPDATE clients SET name = :name, description = :description,
+		metadata = :metadata, system = :system, version = :version, updated_by = :updated_by, updated_at = :updated_at
+		WHERE tenant = :tenant AND id = :id`, row); err != nil {
+		return postgres.Classify(err)
+	}
+	return record(ctx, tx, events.ClientChanged, c)
+}
+
+// checkScopes refuses scopes the tenant does not define. The tenant's definitions are
+// share-locked until the client commits, so a concurrent deletion of one of them waits
+// and then sees this client among the scope's users. Built-in scopes need no lookup.
+func checkScopes(ctx context.Context, tx *sqlx.Tx, tenant string, listed []string) error {
+	var custom []string
+	for _, s := range listed {
+		if !scopes.IsPlatform(s) {
+			custom = append(custom, s)
+		}
+	}
+	if len(custom) == 0 {
+		return nil
+	}
+	var found []string
+	if err := tx.SelectContext(ctx, &found, `SELECT name FROM scope_definitions WHERE tenant = $1 AND name = ANY($2)
+		ORDER BY name FOR SHARE`, tenant, pq.Array(custom)); err != nil {
+		return postgres.Classify(err)
+	}
+	defined := make(map[string]bool, len(found))
+	for _, s := range found {
+		defined[s] = true
+	}
+	return clients.UndefinedScopes(listed, func(s string) bool { return scopes.IsPlatform(s) || defined[s] })
 }
 
 func lockClient(ctx context.Context, tx *sqlx.Tx, tenant, id string) (*clients.Client, error) {

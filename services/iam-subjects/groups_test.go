@@ -1,0 +1,296 @@
+package iamsubjects_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamplane/iam/pkg/apicommon"
+	"github.com/iamplane/iam/pkg/events"
+
+	"github.com/iamplane/iam/services/iam-subjects/api"
+)
+
+func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	created, err := s.admin.CreateGroupWithResponse(ctx, "acme", api.GroupInput{
+		Name: &api.LocalizedText{"en": "Customers", "de": "Kunden"}, Description: &api.LocalizedText{"en": "Storefront users", "de": "Storefront-Benutzer"},
+		Code: ptr("CUSTOMER"), UserType: ptr(api.CUSTOMER), B2b: &api.B2B{LegalEntityId: ptr("le-1")}})
+	if err != nil || created.JSON201 == nil || created.JSON201.DisplayName != "Customers" {
+		t.Fatalf("%v %s", err, created.Body)
+	}
+	g := *created.JSON201
+	de, _ := s.admin.GetGroupWithResponse(ctx, "acme", g.Id, &api.GetGroupParams{AcceptLanguage: ptr("de-CH, en;q=0.5")})
+	if de.JSON200.DisplayName != "Kunden" || *de.JSON200.LocalizedDescription != "Storefront-Benutzer" || *de.JSON200.B2b.LegalEntityId != "le-1" {
+		t.Errorf("localized: %s", de.Body)
+	}
+
+	// PUT upserts: 201 for a new id, 200 for a change naming the current version.
+	put := func(id string, in api.GroupInput, ifMatch *string) *api.UpsertGroupResponse {
+		resp, err := s.admin.UpsertGroupWithResponse(ctx, "acme", id, &api.UpsertGroupParams{IfMatch: ifMatch}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("Operations")}, nil); resp.StatusCode() != 201 || resp.JSON201.Name["en"] != "Operations" {
+		t.Fatalf("create by PUT: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("Ops"), Metadata: &apicommon.Metadata{Version: 1}}, nil); resp.StatusCode() != 200 || resp.JSON200.Metadata.Version != 2 {
+		t.Fatalf("update by PUT: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("lost"), Metadata: &apicommon.Metadata{Version: 1}}, nil); resp.StatusCode() != 409 {
+		t.Fatalf("stale PUT: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("lost")}, ptr(`"1"`)); resp.StatusCode() != 412 {
+		t.Fatalf("stale If-Match: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("blind")}, nil); resp.StatusCode() != 422 {
+		t.Fatalf("PUT without version: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("bad id!", api.GroupInput{DisplayName: ptr("x")}, nil); resp.StatusCode() != 400 {
+		t.Fatalf("bad id: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("nameless", api.GroupInput{}, nil); resp.StatusCode() != 422 {
+		t.Fatalf("nameless: %d %s", resp.StatusCode(), resp.Body)
+	}
+
+	list, _ := s.admin.ListGroupsWithResponse(ctx, "acme", &api.ListGroupsParams{UserType: ptr(api.CUSTOMER)})
+	if list.JSON200.Total != 1 || list.JSON200.Data[0].Id != g.Id {
+		t.Errorf("filter by userType: %s", list.Body)
+	}
+	ev := s.published("iam.acme.subjects.group.ops", func(ev events.Envelope) bool { return strings.Contains(string(ev.Data), `"Ops"`) })
+	if ev.Type != "dev.iamplane.group.upserted.v1" {
+		t.Errorf("group event %+v", ev)
+	}
+}
+
+func TestDeletingAGroupWithMembers(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	parent, g := s.mustGroup("Parent"), s.mustGroup("Team")
+	u := s.mustUser("erin")
+	s.mustAdd(g.Id, "user-"+u.Id)
+	s.mustAdd(parent.Id, "group-"+g.Id)
+
+	manager := s.as(s.issuer.Token(t, "acme", "client-m", "iam.group_manage"))
+	if resp, _ := manager.DeleteGroupWithResponse(ctx, "acme", g.Id, nil); resp.StatusCode() != 409 {
+		t.Fatalf("without forceDelete: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp, _ := manager.DeleteGroupWithResponse(ctx, "acme", g.Id, &api.DeleteGroupParams{ForceDelete: ptr(true)}); resp.StatusCode() != 403 {
+		t.Fatalf("forceDelete without iam.assignment_manage: %d %s", resp.StatusCode(), resp.Body)
+	}
+	both := s.as(s.issuer.Token(t, "acme", "client-m", "iam.group_manage", "iam.assignment_manage"))
+	if resp, _ := both.DeleteGroupWithResponse(ctx, "acme", g.Id, &api.DeleteGroupParams{ForceDelete: ptr(true)}); resp.StatusCode() != 204 {
+		t.Fatalf("forceDelete: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if got := s.groupsOf("user-"+u.Id, true); len(got) != 0 {
+		t.Errorf("user still in %v", got)
+	}
+	if got := s.members(parent.Id, true); len(got) != 0 {
+		t.Errorf("parent still has %v", got)
+	}
+	// Both memberships are tombstoned for consumers.
+	for _, key := range []string{g.Id + "~user-" + u.Id, parent.Id + "~group-" + g.Id} {
+		s.published("iam.acme.subjects.membership."+key, func(ev events.Envelope) bool { return ev.Deleted })
+	}
+	empty := s.mustGroup("Empty")
+	if resp, _ := manager.DeleteGroupWithResponse(ctx, "acme", empty.Id, nil); resp.StatusCode() != 204 {
+		t.Fatalf("empty group: %d %s", resp.StatusCode(), resp.Body)
+	}
+}
+
+func TestMemberships(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	a, b, c, d := s.mustGroup("A"), s.mustGroup("B"), s.mustGroup("C"), s.mustGroup("D")
+	u := s.mustUser("frank")
+	client := s.mustClientSubject("svc1")
+	user := "user-" + u.Id
+
+	t.Run("users, clients and groups can be members", func(t *testing.T) {
+		s.mustAdd(d.Id, user, client)
+		s.mustAdd(b.Id, "group-"+d.Id)
+		s.mustAdd(c.Id, "group-"+d.Id)
+		s.mustAdd(a.Id, "group-"+b.Id, "group-"+c.Id) // a diamond: A ⊃ B ⊃ D and A ⊃ C ⊃ D
+		if got := s.members(a.Id, true); !sameSet(got, []string{"group-" + b.Id, "group-" + c.Id, "group-" + d.Id, user, client}) {
+			t.Errorf("A transitively: %v", got)
+		}
+		if got := s.members(a.Id, false); len(got) != 2 {
+			t.Errorf("A directly: %v", got)
+		}
+		if got := s.groupsOf(user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + b.Id, "group-" + c.Id, "group-" + d.Id}) {
+			t.Errorf("user's groups: %v", got)
+		}
+		if got := s.groupsOf(client, false); !sameSet(got, []string{"group-" + d.Id}) {
+			t.Errorf("client's direct groups: %v", got)
+		}
+	})
+
+	t.Run("removing one side of a diamond keeps the other path", func(t *testing.T) {
+		resp, _ := s.admin.RemoveGroupMembersWithResponse(ctx, "acme", b.Id, api.MemberChange{SubjectIds: []string{"group-" + d.Id}})
+		if resp.JSON200 == nil || resp.JSON200.Removed != 1 {
+			t.Fatalf("%s", resp.Body)
+		}
+		if got := s.groupsOf(user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + c.Id, "group-" + d.Id}) {
+			t.Errorf("after removing B ⊃ D: %v", got)
+		}
+		s.mustAdd(b.Id, "group-"+d.Id)
+	})
+
+	t.Run("cycles are refused", func(t *testing.T) {
+		for _, tc := range []struct{ group, member string }{
+			{a.Id, "group-" + a.Id}, // itself
+			{d.Id, "group-" + a.Id}, // its ancestor, two levels up
+			{b.Id, "group-" + a.Id}, // its parent
+		} {
+			resp := s.add(tc.group, tc.member)
+			if resp.StatusCode() != 409 || problemType(t, resp.Body) != "conflict" {
+				t.Errorf("%s into %s: %d %s", tc.member, tc.group, resp.StatusCode(), resp.Body)
+			}
+		}
+	})
+
+	t.Run("unknown or malformed subjects are named and nothing is applied", func(t *testing.T) {
+		e := s.mustGroup("E")
+		resp := s.add(e.Id, user, "user-00000000-0000-0000-0000-000000000000", "robot-1", "client-nosuch")
+		if resp.StatusCode() != 422 || !strings.Contains(string(resp.Body), "robot-1") {
+			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
+		}
+		resp = s.add(e.Id, user, "user-00000000-0000-0000-0000-000000000000", "client-nosuch")
+		if resp.StatusCode() != 422 || !strings.Contains(string(resp.Body), "client-nosuch") || !strings.Contains(string(resp.Body), "00000000") {
+			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
+		}
+		if got := s.members(e.Id, false); len(got) != 0 {
+			t.Errorf("partially applied: %v", got)
+		}
+		if resp := s.add("no-such-group", user); resp.StatusCode() != 404 {
+			t.Errorf("unknown group: %d", resp.StatusCode())
+		}
+	})
+
+	t.Run("Emporix assignment endpoints", func(t *testing.T) {
+		e := s.mustGroup("F")
+		assign := func() int {
+			resp, err := s.admin.AssignUserToGroupWithResponse(ctx, "acme", e.Id, api.EMPLOYEE, uuid(t, u.Id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp.StatusCode()
+		}
+		if first, again := assign(), assign(); first != 201 || again != 200 {
+			t.Errorf("assign: %d then %d", first, again)
+		}
+		wrongType, _ := s.admin.AssignUserToGroupWithResponse(ctx, "acme", e.Id, api.CUSTOMER, uuid(t, u.Id))
+		if wrongType.StatusCode() != 422 {
+			t.Errorf("wrong user type: %d", wrongType.StatusCode())
+		}
+		if resp, _ := s.admin.RemoveUserFromGroupWithResponse(ctx, "acme", e.Id, uuid(t, u.Id)); resp.StatusCode() != 204 {
+			t.Errorf("remove: %d", resp.StatusCode())
+		}
+		other := s.mustUser("gina")
+		s.mustAdd(e.Id, user, "user-"+other.Id, client)
+		if resp, _ := s.admin.RemoveAllUsersFromGroupWithResponse(ctx, "acme", e.Id); resp.StatusCode() != 204 {
+			t.Errorf("remove all users: %d", resp.StatusCode())
+		}
+		if got := s.members(e.Id, false); !sameSet(got, []string{client}) {
+			t.Errorf("after removing users: %v", got)
+		}
+		if resp, _ := s.admin.RemoveUserFromAllGroupsWithResponse(ctx, "acme", uuid(t, u.Id)); resp.StatusCode() != 204 {
+			t.Errorf("remove from all: %d", resp.StatusCode())
+		}
+		if got := s.groupsOf(user, true); len(got) != 0 {
+			t.Errorf("still in %v", got)
+		}
+	})
+
+	t.Run("a deleted client leaves its groups", func(t *testing.T) {
+		s.publishClient("acme", "svc1", "client svc1", 2, true)
+		within(t, 5*time.Second, "client membership removed", func() bool { return len(s.members(d.Id, false)) == 0 })
+		s.published("iam.acme.subjects.membership."+d.Id+"~"+client, func(ev events.Envelope) bool { return ev.Deleted })
+	})
+}
+
+func TestBulkMembershipIsOneTransaction(t *testing.T) {
+	s := mustStart(t)
+	g := s.mustGroup("Everyone")
+	// 10,000 users, inserted directly: this test is about the membership change.
+	if _, err := s.db.Exec(`
+		INSERT INTO users (tenant, id, user_type, username, version, created_at, modified_at)
+		SELECT 'acme', gen_random_uuid(), 'EMPLOYEE', 'bulk' || n, 1, now(), now() FROM generate_series(1, 10000) n;
+		INSERT INTO subjects (tenant, type, id, display_name, username, search)
+		SELECT tenant, 'User', id::text, username, username, username FROM users WHERE tenant = 'acme'`); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if err := s.db.Select(&ids, `SELECT 'user-' || id FROM users WHERE tenant = 'acme'`); err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	_ = s.db.Get(&before, `SELECT count(*) FROM outbox`)
+	start := time.Now()
+	resp := s.add(g.Id, ids...)
+	if resp.JSON200 == nil || resp.JSON200.Added != 10000 {
+		t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
+	}
+	t.Logf("10,000 members added in %s", time.Since(start))
+	var after int
+	_ = s.db.Get(&after, `SELECT count(*) FROM outbox`)
+	if after-before != 10000 {
+		t.Errorf("%d membership events recorded, want 10000", after-before)
+	}
+	// One bad id among 10,000 and nothing happens.
+	h := s.mustGroup("Nobody")
+	bad := append(slices.Clone(ids[:9999]), "user-"+fmt.Sprint("00000000-0000-0000-0000-000000000000"))
+	if resp := s.add(h.Id, bad...); resp.StatusCode() != 422 {
+		t.Fatalf("%d", resp.StatusCode())
+	}
+	if got := s.members(h.Id, false); len(got) != 0 {
+		t.Errorf("partial bulk write: %d members", len(got))
+	}
+}
+
+func TestSubjectSearchAndMe(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	g := s.mustGroup("Zeta team")
+	u := s.mustUser("helen", g.Id)
+	client := s.mustClientSubject("svc9")
+	s.mustAdd(g.Id, client)
+
+	all, _ := s.admin.ListSubjectsWithResponse(ctx, "acme", nil)
+	if all.JSON200.Total != 3 || all.JSON200.Data[0].Type != api.SubjectTypeClient || all.JSON200.Data[2].Properties.MemberCount == nil || *all.JSON200.Data[2].Properties.MemberCount != 2 {
+		t.Errorf("all subjects by name: %s", all.Body)
+	}
+	users, _ := s.admin.ListSubjectsWithResponse(ctx, "acme", &api.ListSubjectsParams{Type: ptr(api.SubjectTypeUser), SearchQuery: ptr("HEL")})
+	if users.JSON200.Total != 1 || users.JSON200.Data[0].SubjectId != "user-"+u.Id || *users.JSON200.Data[0].Properties.Username != "helen" {
+		t.Errorf("user search: %s", users.Body)
+	}
+	literal, _ := s.admin.ListSubjectsWithResponse(ctx, "acme", &api.ListSubjectsParams{SearchQuery: ptr("%")})
+	if literal.JSON200.Total != 0 {
+		t.Errorf("%% must match literally: %s", literal.Body)
+	}
+	if resp, _ := s.admin.GetSubjectWithResponse(ctx, "acme", "robot-1"); resp.StatusCode() != 400 {
+		t.Errorf("malformed subject id: %d", resp.StatusCode())
+	}
+
+	me, err := s.as(s.issuer.Token(t, "acme", client)).GetMeWithResponse(ctx, "acme")
+	if err != nil || me.JSON200 == nil || me.JSON200.Subject.SubjectId != client || len(me.JSON200.Groups) != 1 || me.JSON200.Groups[0].SubjectId != "group-"+g.Id {
+		t.Fatalf("me: %v %s", err, me.Body)
+	}
+	stranger, _ := s.as(s.issuer.Token(t, "acme", "client-unknown")).GetMeWithResponse(ctx, "acme")
+	if stranger.StatusCode() != 404 {
+		t.Errorf("unknown caller: %d", stranger.StatusCode())
+	}
+}
+
+func sameSet(got, want []string) bool {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	return slices.Equal(g, w)
+}

@@ -1,0 +1,60 @@
+package scopes
+
+import "slices"
+
+// Builtin is a platform scope: one the IAM APIs themselves require.
+type Builtin struct {
+	Name        string
+	DisplayName string
+	Description string
+}
+
+// Platform lists every scope the four IAM specs declare (openapi/*.yaml,
+// components.securitySchemes): each is a built-in, read-only definition in every
+// tenant. It is checked in rather than read from the specs at run time because the other
+// services' specs are not part of this module; TestPlatformMatchesSpecs fails when the
+// two disagree.
+var Platform = []Builtin{
+	{"services.iam", "IAM administration", "Everything in the IAM management APIs."},
+	// oauth-clients
+	{"iam.client_read", "Read OAuth clients", "Read clients and their secret metadata."},
+	{"iam.client_manage", "Manage OAuth clients", "Create, change and delete clients and secrets."},
+	{"iam.scope_read", "Read scope definitions", "Read scope definitions."},
+	{"iam.scope_manage", "Manage scope definitions", "Create, change and delete scope definitions."},
+	// iam-subjects
+	{"iam.subject_read", "Read subjects", "Read users, groups and client subjects."},
+	{"iam.user_read", "Read users", "Read users."},
+	{"iam.user_create", "Create users", "Create users."},
+	{"iam.user_update", "Update users", "Change users."},
+	{"iam.user_delete", "Delete users", "Delete users."},
+	{"iam.group_read", "Read groups", "Read groups and their members."},
+	{"iam.group_manage", "Manage groups", "Create, change and delete groups."},
+	{"iam.assignment_manage", "Manage group members", "Add and remove group members."},
+	// iam-policies
+	{"iam.action_read", "Read actions", "Read the catalog of IAM actions."},
+	{"iam.action_manage", "Manage actions", "Create, change and delete IAM actions."},
+	// consent
+	{"view_consents", "View consents", "Read consents, consent actions and grants."},
+	{"manage_consents", "Manage consents", "Create, change and delete consents and record grants."},
+}
+
+var platformNames = func() map[string]bool {
+	m := make(map[string]bool, len(Platform))
+	for _, p := range Platform {
+		m[p.Name] = true
+	}
+	return m
+}()
+
+// IsPlatform reports whether name is a built-in platform scope.
+func IsPlatform(name string) bool { return platformNames[name] }
+
+// PlatformNames returns the built-in scope names, sorted.
+func PlatformNames() []string {
+	out := make([]string, 0, len(Platform))
+	for _, p := range Platform {
+		out = append(out, p.Name)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,249 @@
+// Package scopes is the domain of OAuth scope definitions: what a scope is, the built-in
+// platform scopes every tenant has, and the use cases the HTTP layer calls. A client may
+// only list defined scopes; the clients store enforces that in the transaction that
+// writes the client.
+package scopes
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/iamplane/iam/pkg/errs"
+)
+
+// Definition is an OAuth scope definition (Cloudentity's scope, in camelCase).
+type Definition struct {
+	Tenant            string
+	Name              string
+	DisplayName       string
+	Description       string
+	UserPolicyID      string
+	DeveloperPolicyID string
+	// BuiltIn marks a platform scope: stored once under the system tenant, present in
+	// every tenant, read-only.
+	BuiltIn   bool
+	CreatedBy string
+	UpdatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
+}
+
+// OpenToDevelopers reports whether a developer (not an admin) may give a client this
+// scope: never a platform scope, and only when no developer policy guards it. Policies
+// are iam-policies' to evaluate; until that is wired, a guarded scope is admins-only,
+// which errs on the safe side.
+func (d *Definition) OpenToDevelopers() bool { return !d.BuiltIn && d.DeveloperPolicyID == "" }
+
+// Details is what a caller may set on a definition.
+type Details struct {
+	DisplayName       string
+	Description       string
+	UserPolicyID      string
+	DeveloperPolicyID string
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// ValidName reports whether name can be a scope name (the spec's ScopeName pattern).
+func ValidName(name string) bool { return namePattern.MatchString(name) }
+
+// Apply validates d and writes it onto def.
+func (def *Definition) Apply(d Details) error {
+	var bad []errs.FieldError
+	if len(d.DisplayName) > 200 {
+		bad = append(bad, errs.FieldError{Field: "displayName", Message: "at most 200 characters"})
+	}
+	for field, v := range map[string]string{"userPolicyId": d.UserPolicyID, "developerPolicyId": d.DeveloperPolicyID} {
+		if strings.TrimSpace(v) != v {
+			bad = append(bad, errs.FieldError{Field: field, Message: "must not have surrounding spaces"})
+		}
+	}
+	if len(bad) > 0 {
+		return errs.Fields("the scope definition is invalid", bad...)
+	}
+	def.DisplayName, def.Description = strings.TrimSpace(d.DisplayName), d.Description
+	def.UserPolicyID, def.DeveloperPolicyID = d.UserPolicyID, d.DeveloperPolicyID
+	if def.DisplayName == "" {
+		def.DisplayName = def.Name
+	}
+	return nil
+}
+
+// SubjectToken is the scope name as a NATS subject token: '.' separates subject tokens,
+// so it becomes '~', which a scope name cannot contain; the mapping is reversible.
+func SubjectToken(name string) string { return strings.ReplaceAll(name, ".", "~") }
+
+// NameOfToken reverses SubjectToken.
+func NameOfToken(token string) string { return strings.ReplaceAll(token, "~", ".") }
+
+// Page is a page of definitions and the total across pages.
+type Page struct {
+	Definitions []Definition
+	Total       int
+}
+
+// ListQuery filters and paginates a listing.
+type ListQuery struct {
+	Search string
+	Offset int
+	Limit  int
+}
+
+// Store persists definitions; every write records the definition's event in the same
+// transaction. Reads of a tenant include the built-in definitions.
+type Store interface {
+	Create(ctx context.Context, d *Definition) error
+	Get(ctx context.Context, tenant, name string) (*Definition, error)
+	List(ctx context.Context, tenant string, q ListQuery) (Page, error)
+	Update(ctx context.Context, tenant, name string, change func(*Definition) error) (*Definition, error)
+	// Delete locks the definition, learns which clients list it and lets decide rule on
+	// it; when decide allows and force is set, the scope is also removed from those
+	// clients (each with a new version and event) by actor. It returns the clients changed.
+	Delete(ctx context.Context, tenant, name string, force bool, actor string, decide func(d *Definition, usedBy []string) error) ([]string, error)
+	// EnsureBuiltIn makes the stored built-in definitions match defs, recording an event
+	// for each one added or changed. Safe to run from every replica at once.
+	EnsureBuiltIn(ctx context.Context, defs []Definition) error
+}
+
+// Registry is the scope definitions' use cases.
+type Registry struct {
+	Store Store
+	Now   func() time.Time
+	// ClientsChanged learns the clients a forced deletion changed (the credentials cache
+	// forgets them at once).
+	ClientsChanged func(tenant string, clientIDs []string)
+}
+
+func (r *Registry) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now().UTC()
+}
+
+// Create defines a scope in tenant.
+func (r *Registry) Create(ctx context.Context, tenant, name string, d Details, actor string) (*Definition, error) {
+	if !ValidName(name) {
+		return nil, errs.Fields("invalid scope name", errs.FieldError{Field: "name", Message: "letters, digits and _ . : - only, at most 128"})
+	}
+	if IsPlatform(name) {
+		return nil, errs.E(errs.Conflict, "scope %q is a built-in platform scope", name)
+	}
+	now := r.now()
+	def := &Definition{Tenant: tenant, Name: name, CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := def.Apply(d); err != nil {
+		return nil, err
+	}
+	if err := r.Store.Create(ctx, def); err != nil {
+		return nil, err
+	}
+	return def, nil
+}
+
+// Get returns one definition, the tenant's own or a built-in one.
+func (r *Registry) Get(ctx context.Context, tenant, name string) (*Definition, error) {
+	return r.Store.Get(ctx, tenant, name)
+}
+
+// List pages through the tenant's definitions and the built-in ones, by name.
+func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, error) {
+	return r.Store.List(ctx, tenant, q)
+}
+
+// Precondition is the version a change is based on (see clients.Precondition).
+type Precondition struct {
+	BodyVersion *int64
+	IfMatch     *int64
+}
+
+func (p Precondition) check(current int64) error {
+	switch {
+	case p.IfMatch != nil && *p.IfMatch != current:
+		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
+	case p.BodyVersion != nil && *p.BodyVersion != current:
+		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.BodyVersion, current)
+	case p.IfMatch == nil && p.BodyVersion == nil:
+		return errs.Fields("the change does not say which version it is based on",
+			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
+	}
+	return nil
+}
+
+func readOnly(name string) error {
+	return errs.E(errs.Forbidden, "scope %q is a built-in platform scope and cannot be changed", name)
+}
+
+// Update replaces a definition's details, refusing stale versions and built-in scopes.
+func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre Precondition, actor string) (*Definition, error) {
+	if IsPlatform(name) {
+		if _, err := r.Store.Get(ctx, tenant, name); err != nil {
+			return nil, err
+		}
+		return nil, readOnly(name)
+	}
+	return r.Store.Update(ctx, tenant, name, func(def *Definition) error {
+		if def.BuiltIn {
+			return readOnly(name)
+		}
+		if err := pre.check(def.Version); err != nil {
+			return err
+		}
+		if err := def.Apply(d); err != nil {
+			return err
+		}
+		def.Version++
+		def.UpdatedBy, def.UpdatedAt = actor, r.now()
+		return nil
+	})
+}
+
+// maxNamed caps how many clients a refusal names; the rest are counted.
+const maxNamed = 20
+
+// Delete removes a definition. While clients list the scope it is refused, naming them,
+// unless force is set: then the scope is first removed from those clients.
+func (r *Registry) Delete(ctx context.Context, tenant, name string, force bool, actor string) error {
+	if IsPlatform(name) {
+		if _, err := r.Store.Get(ctx, tenant, name); err != nil {
+			return err
+		}
+		return readOnly(name)
+	}
+	changed, err := r.Store.Delete(ctx, tenant, name, force, actor, func(def *Definition, usedBy []string) error {
+		if def.BuiltIn {
+			return readOnly(name)
+		}
+		if len(usedBy) == 0 || force {
+			return nil
+		}
+		named := usedBy
+		more := ""
+		if len(named) > maxNamed {
+			named, more = named[:maxNamed], fmt.Sprintf(" and %d more", len(usedBy)-maxNamed)
+		}
+		return errs.E(errs.Conflict, "scope %q is still listed by %d client(s): %s%s; delete with forceDelete=true to remove it from them",
+			name, len(usedBy), strings.Join(named, ", "), more)
+	})
+	if err != nil {
+		return err
+	}
+	if len(changed) > 0 && r.ClientsChanged != nil {
+		r.ClientsChanged(tenant, changed)
+	}
+	return nil
+}
+
+// EnsureBuiltIn stores (or refreshes) the platform scopes; run at start-up.
+func (r *Registry) EnsureBuiltIn(ctx context.Context, tenant string) error {
+	now := r.now()
+	defs := make([]Definition, len(Platform))
+	for i, p := range Platform {
+		defs[i] = Definition{Tenant: tenant, Name: p.Name, DisplayName: p.DisplayName, Description: p.Description,
+			BuiltIn: true, CreatedBy: "platform", UpdatedBy: "platform", CreatedAt: now, UpdatedAt: now, Version: 1}
+	}
+	return r.Store.EnsureBuiltIn(ctx, defs)
+}
