@@ -14,8 +14,11 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/natsembed"
 	"github.com/iamplane/iam/pkg/testenv"
 
@@ -169,4 +172,54 @@ func header(token string) map[string]string {
 	var h map[string]string
 	_ = json.Unmarshal(raw, &h)
 	return h
+}
+
+// eventually polls cond for up to 10s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("not within 10s: %s", what)
+}
+
+// lastEvent waits until the stream's last event on subject satisfies cond and returns it
+// with its raw message.
+func (s *stack) lastEvent(subject string, cond func(events.Envelope) bool) (events.Envelope, *jetstream.RawStreamMsg) {
+	s.t.Helper()
+	nc, err := nats.Connect(s.nats.URL())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	var ev events.Envelope
+	var msg *jetstream.RawStreamMsg
+	eventually(s.t, "event on "+subject, func() bool {
+		stream, err := js.Stream(ctx, events.StreamName)
+		if err != nil {
+			return false
+		}
+		if msg, err = stream.GetLastMsgForSubject(ctx, subject); err != nil {
+			return false
+		}
+		if ev, err = events.Parse(msg.Subject, msg.Data); err != nil {
+			s.t.Fatal(err)
+		}
+		return cond(ev)
+	})
+	return ev, msg
+}
+
+// mustScope defines a scope in tenant.
+func (s *stack) mustScope(tenant, name string) api.Scope {
+	s.t.Helper()
+	resp, err := s.admin.CreateScopeWithResponse(context.Background(), tenant, api.ScopeInput{Name: name, DisplayName: ptr("The " + name + " scope")})
+	if err != nil || resp.JSON201 == nil {
+		s.t.Fatalf("define scope %s: %v %s", name, err, resp.Body)
+	}
+	return *resp.JSON201
 }

@@ -6,10 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/service"
@@ -18,6 +15,7 @@ import (
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
+	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
@@ -49,6 +47,11 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	}
 	store := &postgres.Clients{DB: p.DB}
 	registry := &clients.Registry{Store: store}
+	scopeRegistry := &scopes.Registry{Store: &postgres.Scopes{DB: p.DB}}
+	if err := scopeRegistry.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
+		p.Close()
+		return fmt.Errorf("built-in scopes: %w", err)
+	}
 	keys := &tokens.KeyRing{DB: p.DB, TokenTTL: cfg.TokenTTL}
 	if err := keys.Load(ctx); err != nil {
 		p.Close()
@@ -74,23 +77,12 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	})
 	server := &httpapi.Server{
 		Clients:      registry,
+		Scopes:       scopeRegistry,
 		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL},
 		Introspector: &tokens.Introspector{Verifier: verifier, Clients: store},
 		Keys:         keys,
 		IssuerBase:   cfg.IssuerURL,
-		Scopes:       declaredScopes(spec.Components.SecuritySchemes),
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	return p.Serve(ctx, e, nil, onListen)
-}
-
-func declaredScopes(schemes openapi3.SecuritySchemes) []string {
-	var out []string
-	if ref, ok := schemes[auth.SchemeName]; ok && ref.Value != nil && ref.Value.Flows != nil && ref.Value.Flows.ClientCredentials != nil {
-		for s := range ref.Value.Flows.ClientCredentials.Scopes {
-			out = append(out, s)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -46,6 +46,21 @@ func (e UserStateUserType) Valid() bool {
 	}
 }
 
+// ClientSecretState A client secret's metadata, published by oauth-clients when a secret is added or
+// revoked; never the secret, its hash or any part of it. Subject
+// `iam.<tenant>.clients.clientsecret.<secretId>`, types `dev.iamplane.clientsecret.upserted.v1`
+// and `dev.iamplane.clientsecret.deleted.v1`. oauth-clients replicas use these (and
+// client events) to drop cached credentials at once.
+type ClientSecretState struct {
+	ClientId    string     `json:"clientId"`
+	CreatedAt   *time.Time `json:"createdAt,omitempty"`
+	Deleted     bool       `json:"deleted"`
+	Description *string    `json:"description,omitempty"`
+	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
+	SecretId    string     `json:"secretId"`
+	Tenant      string     `json:"tenant"`
+}
+
 // ClientState An OAuth client's full state. Subject `iam.<tenant>.clients.client.<clientId>`,
 // types `dev.iamplane.client.upserted.v1` and `dev.iamplane.client.deleted.v1` (then
 // only `clientId` and `tenant` are set). Never carries secrets.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/lib/pq"
@@ -50,19 +51,29 @@ func likeText(s string) string { return postgres.EscapeLike(strings.ToLower(stri
 
 func stringArray(xs []string) pq.StringArray { return xs }
 
+// maxCounted caps the total of a text search: counting every match of a broad search in a
+// million-subject tenant would cost more than the page itself. Listings without text count
+// exactly.
+const maxCounted = 10000
+
 // Search pages through subjects of every type by display name. The page and the total
 // are two statements: the page walks the name index and stops at the limit, which a
-// window count over the whole match would prevent.
+// window count over every match would prevent.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
-	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%')`
+	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
 	text := likeText(q.Search)
+	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search)}
 	var rows []subjectRow
 	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+`
-		ORDER BY lower(s.display_name), s.type, s.id LIMIT $4 OFFSET $5`, tenant, string(q.Type), text, q.Limit, q.Offset); err != nil {
+		ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`, append(args, q.Limit, q.Offset)...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
+	count := `SELECT count(*) FROM subjects s ` + where
+	if text != "" {
+		count = `SELECT count(*) FROM (SELECT 1 FROM subjects s ` + where + ` LIMIT ` + fmt.Sprint(maxCounted) + `) AS capped`
+	}
 	var total int
-	if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM subjects s `+where, tenant, string(q.Type), text); err != nil {
+	if err := s.DB.GetContext(ctx, &total, count, args...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, _ := subjectsOf(rows)
@@ -116,10 +127,13 @@ func (s *Directory) Members(ctx context.Context, tenant, groupID string, transit
 			JOIN memberships m ON m.tenant = c.tenant AND m.group_id = c.descendant
 			WHERE c.tenant = $1 AND c.ancestor = $2`
 	}
+	// LATERAL makes each member one primary-key lookup; a plain join lets the planner
+	// misjudge the member count and hash the tenant's whole subject table.
 	var rows []subjectRow
 	if err := s.DB.SelectContext(ctx, &rows, `WITH refs AS (`+refs+`)
-		SELECT `+subjectColumns+`, count(*) OVER () AS total FROM refs
-		JOIN subjects s ON s.tenant = $1 AND s.type = refs.member_type AND s.id = refs.member_id
+		SELECT s.*, count(*) OVER () AS total FROM refs
+		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s
+			WHERE s.tenant = $1 AND s.type = refs.member_type AND s.id = refs.member_id) AS s
 		ORDER BY lower(s.display_name), s.type, s.id LIMIT $3 OFFSET $4`, tenant, groupID, limit, offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}

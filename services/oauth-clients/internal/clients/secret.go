@@ -50,7 +50,11 @@ func NewSecret(value, description string, expiresAt *time.Time, now time.Time) (
 		s.Value = value
 		s.Hash = hashArgon2id(value)
 	}
-	s.Hint = s.Value[:3]
+	if value == "" {
+		// The last characters of 256 random bits tell secrets apart and give nothing away;
+		// any part of a chosen secret would.
+		s.Hint = "…" + s.Value[len(s.Value)-4:]
+	}
 	return s, nil
 }
 

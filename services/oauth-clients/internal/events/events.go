@@ -58,3 +58,23 @@ func ScopeDeleted(d *scopes.Definition) (events.Envelope, error) {
 		Name: d.Name, Tenant: d.Tenant, Deleted: true,
 	})
 }
+
+// SecretEntity names a client secret's event subject.
+func SecretEntity(tenant, secretID string) events.Entity {
+	return events.Entity{Tenant: tenant, Area: "clients", Kind: "clientsecret", ID: secretID}
+}
+
+// SecretAdded is the event of a new secret: its metadata, never its value or hash.
+func SecretAdded(tenant, clientID string, s *clients.Secret) (events.Envelope, error) {
+	created := s.CreatedAt
+	return events.New(Source, SecretEntity(tenant, s.ID), 1, false, schema.ClientSecretState{
+		SecretId: s.ID, ClientId: clientID, Tenant: tenant, Description: &s.Description, CreatedAt: &created, ExpiresAt: s.ExpiresAt,
+	})
+}
+
+// SecretDeleted is the tombstone of a revoked secret.
+func SecretDeleted(tenant, clientID, secretID string) (events.Envelope, error) {
+	return events.New(Source, SecretEntity(tenant, secretID), 2, true, schema.ClientSecretState{
+		SecretId: secretID, ClientId: clientID, Tenant: tenant, Deleted: true,
+	})
+}

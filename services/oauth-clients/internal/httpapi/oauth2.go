@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"slices"
 	"sort"
 
 	"github.com/iamplane/iam/pkg/auth"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
@@ -191,12 +191,12 @@ func (s *Server) RotateSigningKey(ctx context.Context, req api.RotateSigningKeyR
 func (s *Server) GetServerMetadata(_ context.Context, req api.GetServerMetadataRequestObject) (api.GetServerMetadataResponseObject, error) {
 	iss := auth.Issuer(s.IssuerBase, req.Tenant)
 	methods := []string{"client_secret_basic", "client_secret_post"}
-	scopes := slices.Clone(s.Scopes)
+	supported := scopes.PlatformNames()
 	introspect := iss + "/oauth2/introspect"
 	return api.GetServerMetadata200JSONResponse{
 		Issuer: iss, TokenEndpoint: iss + "/oauth2/token", JwksUri: iss + "/oauth2/jwks",
 		IntrospectionEndpoint: &introspect, IntrospectionEndpointAuthMethodsSupported: &methods,
 		GrantTypesSupported: []string{"client_credentials"}, TokenEndpointAuthMethodsSupported: methods,
-		ScopesSupported: &scopes,
+		ScopesSupported: &supported,
 	}, nil
 }

@@ -12,17 +12,18 @@ import (
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
 // Server implements the generated strict server interface.
 type Server struct {
 	Clients      *clients.Registry
+	Scopes       *scopes.Registry
 	Tokens       *tokens.Issuer
 	Introspector *tokens.Introspector
 	Keys         *tokens.KeyRing
 	IssuerBase   string
-	Scopes       []string // scopes_supported in the server metadata
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)

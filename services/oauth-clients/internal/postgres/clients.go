@@ -91,12 +91,13 @@ func (s *Clients) Create(ctx context.Context, c *clients.Client, secret *clients
 		if err := insertClient(ctx, tx, c); err != nil {
 			return err
 		}
-		if secret != nil {
-			if err := insertSecret(ctx, tx, c.Tenant, c.ID, secret); err != nil {
-				return err
-			}
+		if err := record(ctx, tx, events.ClientChanged, c); err != nil {
+			return err
 		}
-		return record(ctx, tx, events.ClientChanged, c)
+		if secret != nil {
+			return insertSecret(ctx, tx, c.Tenant, c.ID, secret)
+		}
+		return nil
 	})
 }
 
@@ -271,9 +272,15 @@ func (r secretRow) secret() clients.Secret {
 }
 
 func insertSecret(ctx context.Context, tx *sqlx.Tx, tenant, clientID string, s *clients.Secret) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (tenant, client_id, id, hash, hint, description, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenant, clientID, s.ID, s.Hash, s.Hint, s.Description, s.CreatedAt, s.ExpiresAt)
-	return postgres.Classify(err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (tenant, client_id, id, hash, hint, description, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenant, clientID, s.ID, s.Hash, s.Hint, s.Description, s.CreatedAt, s.ExpiresAt); err != nil {
+		return postgres.Classify(err)
+	}
+	ev, err := events.SecretAdded(tenant, clientID, s)
+	if err != nil {
+		return err
+	}
+	return pkgevents.Record(ctx, tx, ev)
 }
 
 // AddSecret stores a new secret of an existing client.
@@ -303,16 +310,22 @@ func (s *Clients) Secrets(ctx context.Context, tenant, clientID string) ([]clien
 	return out, nil
 }
 
-// DeleteSecret removes one secret.
+// DeleteSecret removes one secret and records its tombstone.
 func (s *Clients) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
-	res, err := s.DB.ExecContext(ctx, `DELETE FROM client_secrets WHERE tenant = $1 AND client_id = $2 AND id = $3`, tenant, clientID, secretID)
-	if err != nil {
-		return postgres.Classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.E(errs.NotFound, "secret %q of client %q not found", secretID, clientID)
-	}
-	return nil
+	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM client_secrets WHERE tenant = $1 AND client_id = $2 AND id = $3`, tenant, clientID, secretID)
+		if err != nil {
+			return postgres.Classify(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "secret %q of client %q not found", secretID, clientID)
+		}
+		ev, err := events.SecretDeleted(tenant, clientID, secretID)
+		if err != nil {
+			return err
+		}
+		return pkgevents.Record(ctx, tx, ev)
+	})
 }
 
 // Credentials loads a client and its unexpired secrets in one round trip: this is the

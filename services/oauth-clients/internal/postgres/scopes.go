@@ -203,7 +203,7 @@ func (s *Scopes) Delete(ctx context.Context, tenant, name string, force bool, ac
 func (s *Scopes) EnsureBuiltIn(ctx context.Context, defs []scopes.Definition) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		for i := range defs {
-			rows, err := tx.NamedQuery(`INSERT INTO scope_definitions (`+scopeColumns+`)
+			rows, err := sqlx.NamedQueryContext(ctx, tx, `INSERT INTO scope_definitions (`+scopeColumns+`)
 				VALUES (:tenant, :name, :display_name, :description, :user_policy_id, :developer_policy_id, true, :version,
 				        :created_by, :updated_by, :created_at, :updated_at)
 				ON CONFLICT (tenant, name) DO UPDATE SET display_name = EXCLUDED.display_name,
@@ -223,6 +223,10 @@ func (s *Scopes) EnsureBuiltIn(ctx context.Context, defs []scopes.Definition) er
 					return postgres.Classify(err)
 				}
 				changed = append(changed, r)
+			}
+			if err := rows.Err(); err != nil {
+				_ = rows.Close()
+				return postgres.Classify(err)
 			}
 			if err := rows.Close(); err != nil {
 				return postgres.Classify(err)

@@ -85,7 +85,7 @@ CREATE TABLE subjects (
     phone_number text NOT NULL DEFAULT '',
     icon_uri     text NOT NULL DEFAULT '',
     description  text NOT NULL DEFAULT '',
-    search       text NOT NULL, -- lower-cased display name, username, email and id
+    search       text NOT NULL, -- lower-cased display name, username and email (ids match exactly)
     PRIMARY KEY (tenant, type, id)
 );
 CREATE INDEX subjects_by_name ON subjects (tenant, lower(display_name), type, id);
