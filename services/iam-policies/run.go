@@ -1,5 +1,6 @@
-// Package iampolicies wires the iam-policies service: policies, RBAC, access checks and
-// effective scopes. This first slice serves the actions catalog.
+// Package iampolicies wires the iam-policies service: policies, access checks, effective
+// policies and scopes, tenant roles and the actions catalog, with its views of subjects
+// and memberships kept from iam-subjects' events.
 package iampolicies
 
 import (
@@ -9,10 +10,13 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
+	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/httpapi"
+	"github.com/iamplane/iam/services/iam-policies/internal/events"
+	"github.com/iamplane/iam/services/iam-policies/internal/policies"
 	"github.com/iamplane/iam/services/iam-policies/internal/postgres"
 )
 
@@ -47,6 +51,11 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
 		Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
-	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Actions: &postgres.Actions{DB: p.DB}}, nil))
-	return p.Serve(ctx, e, nil, onListen)
+	scopes := &postgres.ScopeSets{}
+	server := &httpapi.Server{
+		Actions:  &postgres.Actions{DB: p.DB},
+		Policies: &policies.Engine{Store: &postgres.Policies{DB: p.DB, Scopes: scopes}},
+	}
+	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(&postgres.Views{Scopes: scopes})}, onListen)
 }

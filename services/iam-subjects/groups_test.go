@@ -294,3 +294,20 @@ func sameSet(got, want []string) bool {
 	slices.Sort(w)
 	return slices.Equal(g, w)
 }
+
+// TestConcurrentNestingCannotBuildACycle races "A into B" against "B into A": nesting is
+// serialized per tenant, so exactly one wins.
+func TestConcurrentNestingCannotBuildACycle(t *testing.T) {
+	s := mustStart(t)
+	for i := range 10 {
+		a, b := s.mustGroup(fmt.Sprint("A", i)), s.mustGroup(fmt.Sprint("B", i))
+		statuses := make(chan int, 2)
+		for _, pair := range [][2]string{{a.Id, "group-" + b.Id}, {b.Id, "group-" + a.Id}} {
+			go func() { statuses <- s.add(pair[0], pair[1]).StatusCode() }()
+		}
+		first, second := <-statuses, <-statuses
+		if !(first == 200 && second == 409 || first == 409 && second == 200) {
+			t.Fatalf("round %d: %d and %d, want one 200 and one 409", i, first, second)
+		}
+	}
+}

@@ -1,14 +1,17 @@
 package oauthclients_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,27 +41,75 @@ const (
 type stack struct {
 	t     *testing.T
 	url   string
+	dbURL string
+	env   map[string]string
 	db    *sqlx.DB
 	nats  *natsembed.Server
+	logs  *logBuffer               // everything the service logged, at debug level
 	admin *api.ClientWithResponses // system-tenant platform admin
 }
 
-func mustStart(t *testing.T) *stack {
+// logBuffer collects a service's log lines for tests that check what is (not) logged.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// run is oauth-clients' Run with its log also collected in logs.
+func run(logs *logBuffer) testenv.RunFunc {
+	return func(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(string)) error {
+		tee := slog.New(slog.NewMultiHandler(logger.Handler(), slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		return oauthclients.Run(ctx, environ, tee, onListen)
+	}
+}
+
+// mustStart starts oauth-clients; extra is added to its configuration (e.g. a short
+// IAM_TOKEN_TTL).
+func mustStart(t *testing.T, extra ...map[string]string) *stack {
 	t.Helper()
 	dbURL := testenv.NewDatabase(t)
 	nats := testenv.NewNATS(t)
-	url := testenv.StartService(t, oauthclients.Run, map[string]string{
+	env := map[string]string{
 		"DATABASE_URL": dbURL, "NATS_URL": nats.URL(), "IAM_ISSUER_URL": issuerBase,
 		"IAM_BOOTSTRAP_CLIENT_ID": adminID, "IAM_BOOTSTRAP_CLIENT_SECRET": adminSecret,
-	})
+	}
+	for _, e := range extra {
+		for k, v := range e {
+			env[k] = v
+		}
+	}
+	logs := &logBuffer{}
+	url := testenv.StartService(t, run(logs), env)
 	db, err := sqlx.Open("postgres", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	s := &stack{t: t, url: url, db: db, nats: nats}
+	s := &stack{t: t, url: url, dbURL: dbURL, env: env, db: db, nats: nats, logs: logs}
 	s.admin = s.as(s.mustToken("system", adminID, adminSecret, ""))
 	return s
+}
+
+// replica starts another instance of the service on the same database and NATS, as a
+// second pod would run, and returns a stack that talks to it.
+func (s *stack) replica() *stack {
+	s.t.Helper()
+	r := *s
+	r.logs = &logBuffer{}
+	r.url = testenv.StartService(s.t, run(r.logs), s.env)
+	return &r
 }
 
 // as returns a generated client that sends token.

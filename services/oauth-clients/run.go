@@ -6,13 +6,20 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
+	"github.com/iamplane/iam/services/oauth-clients/internal/events"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
@@ -32,6 +39,18 @@ type Config struct {
 	// The bootstrap admin client of the system tenant, created (idempotently) at start-up.
 	BootstrapClientID     string `env:"IAM_BOOTSTRAP_CLIENT_ID"`
 	BootstrapClientSecret string `env:"IAM_BOOTSTRAP_CLIENT_SECRET,unset"`
+	// CredentialsCacheTTL bounds how long a replica may authenticate with credentials
+	// changed on another replica, should the change's event be held up (see
+	// clients.CredentialCache). 0 disables the cache.
+	CredentialsCacheTTL time.Duration `env:"IAM_CREDENTIALS_CACHE_TTL" envDefault:"30s"`
+	// Brute-force limits on client authentication (token, introspection, revocation):
+	// failures per window per client and per caller address, then 429 slow_down.
+	AuthFailuresPerClient  int           `env:"IAM_AUTH_FAILURES_PER_CLIENT" envDefault:"10"`
+	AuthFailuresPerAddress int           `env:"IAM_AUTH_FAILURES_PER_ADDRESS" envDefault:"50"`
+	AuthFailureWindow      time.Duration `env:"IAM_AUTH_FAILURE_WINDOW" envDefault:"1m"`
+	// TrustedProxies are the networks whose X-Forwarded-For is believed when telling
+	// callers' addresses apart (the ingress, the gateway); anyone else's is ignored.
+	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES" envDefault:"127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"`
 }
 
 // Run serves oauth-clients until ctx ends. environ is the configuration (KEY=value);
@@ -47,7 +66,10 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	}
 	store := &postgres.Clients{DB: p.DB}
 	registry := &clients.Registry{Store: store}
-	scopeRegistry := &scopes.Registry{Store: &postgres.Scopes{DB: p.DB}}
+	if cfg.CredentialsCacheTTL > 0 {
+		registry.Cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
+	}
+	scopeRegistry := &scopes.Registry{Store: &postgres.Scopes{DB: p.DB}, ClientsChanged: registry.Forget}
 	if err := scopeRegistry.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
 		p.Close()
 		return fmt.Errorf("built-in scopes: %w", err)
@@ -73,16 +95,87 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	verifier := &auth.Verifier{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, Leeway: 30 * time.Second}
 	e := service.NewHTTP(service.HTTPOptions{
 		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
-		Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
+		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
+	extractor, err := addressOf(cfg.TrustedProxies)
+	if err != nil {
+		p.Close()
+		return err
+	}
+	e.IPExtractor = extractor
+	limiter := &clients.FailureLimiter{PerClient: cfg.AuthFailuresPerClient, PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow}
 	server := &httpapi.Server{
+		Logger:       p.Logger,
+		Limiter:      limiter,
 		Clients:      registry,
 		Scopes:       scopeRegistry,
 		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL},
-		Introspector: &tokens.Introspector{Verifier: verifier, Clients: store},
+		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry},
 		Keys:         keys,
 		IssuerBase:   cfg.IssuerURL,
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
-	return p.Serve(ctx, e, nil, onListen)
+
+	workers := []func(context.Context) error{
+		func(ctx context.Context) error { return keys.Refresh(ctx, p.Logger) },
+		func(ctx context.Context) error {
+			return every(ctx, cfg.AuthFailureWindow, func() { limiter.Prune(time.Now()) })
+		},
+	}
+	if registry.Cache != nil {
+		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: registry.Cache.Invalidate, Flush: registry.Cache.Flush}
+		workers = append(workers, invalidator.Run)
+	}
+	return serve(ctx, p, e, workers, onListen)
+}
+
+// serve runs the platform (HTTP, outbox relay) and the service's own background workers
+// until ctx ends.
+func serve(ctx context.Context, p *service.Platform, h http.Handler, workers []func(context.Context) error, onListen func(string)) error {
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w(wctx); err != nil {
+				p.Logger.Error("background worker stopped", "error", err)
+			}
+		}()
+	}
+	err := p.Serve(ctx, h, nil, onListen)
+	stop()
+	wg.Wait()
+	return err
+}
+
+// every runs f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) error {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			f()
+		}
+	}
+}
+
+// addressOf tells callers apart by the address they connect from, or by
+// X-Forwarded-For when they connect through one of the trusted proxy networks.
+func addressOf(trusted []string) (echo.IPExtractor, error) {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

@@ -135,6 +135,18 @@ type ScopeDefinitionState struct {
 	UserPolicyId      string     `json:"userPolicyId"`
 }
 
+// ScopeSetState The OAuth scopes a user or client subject is entitled to through its effective
+// access (policies on the tenant root `/`, granted to it or to any group it is in).
+// Subject `iam.<tenant>.policies.scopes.<subjectId>`, type
+// `dev.iamplane.scopeset.upserted.v1`, published by iam-policies whenever the set changes.
+type ScopeSetState struct {
+	Scopes []string `json:"scopes"`
+
+	// Subject user-<id> or client-<id>
+	Subject string `json:"subject"`
+	Tenant  string `json:"tenant"`
+}
+
 // UserState A user's full state. Subject `iam.<tenant>.subjects.user.<userId>`, types
 // `dev.iamplane.user.upserted.v1` / `dev.iamplane.user.deleted.v1` (then only `id`,
 // `subjectId`, `tenant` and `deleted` are set).

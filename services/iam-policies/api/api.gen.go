@@ -70,6 +70,172 @@ type ActionList struct {
 	TotalPages int32 `json:"totalPages"`
 }
 
+// ActionName Example: iam.policy.read
+type ActionName = string
+
+// CheckBatchRequest defines model for CheckBatchRequest.
+type CheckBatchRequest struct {
+	Checks []CheckRequest `json:"checks"`
+}
+
+// CheckBatchResult defines model for CheckBatchResult.
+type CheckBatchResult struct {
+	Decisions []Decision `json:"decisions"`
+}
+
+// CheckRequest defines model for CheckRequest.
+type CheckRequest struct {
+	// Action Example: iam.policy.read
+	Action ActionName `json:"action"`
+
+	// Scope `/` or `/segment/segment...`; segments are letters, digits and `._-`.
+	//
+	// Example: /subscriptions/123
+	Scope ScopePath `json:"scope"`
+
+	// Subject Example: group-ops
+	Subject SubjectRef `json:"subject"`
+}
+
+// Decision defines model for Decision.
+type Decision struct {
+	// Allowed Example: true
+	Allowed bool `json:"allowed"`
+
+	// Via The policy that allows the action, and the subject or group it is granted to.
+	Via *Grant `json:"via,omitempty"`
+}
+
+// EffectivePolicies defines model for EffectivePolicies.
+type EffectivePolicies struct {
+	Policies    []Policy `json:"policies"`
+	Subject     string   `json:"subject"`
+	TenantRoles []string `json:"tenantRoles"`
+}
+
+// EffectiveScopes defines model for EffectiveScopes.
+type EffectiveScopes struct {
+	// Scopes Example: iam.group_read tenant=acme
+	Scopes    string `json:"scopes"`
+	SubjectId string `json:"subjectId"`
+}
+
+// Grant The policy that allows the action, and the subject or group it is granted to.
+type Grant struct {
+	// Action Example: iam.policy.read
+	Action string `json:"action"`
+
+	// GrantedTo Example: group-ops
+	GrantedTo string `json:"grantedTo"`
+	PolicyId  string `json:"policyId"`
+
+	// Scope Example: /subscriptions/123
+	Scope string `json:"scope"`
+}
+
+// Policy defines model for Policy.
+type Policy struct {
+	// Action Example: iam.policy.read
+	Action string `json:"action"`
+
+	// GrantedTo In effective listings: the subject or group the policy is granted to.
+	//
+	// Example: group-ops
+	GrantedTo *string `json:"grantedTo,omitempty"`
+
+	// Id Example: 5d2c7a4e-1f3b-4c8e-9a6d-7b8c9d0e1f2a
+	Id string `json:"id"`
+
+	// ResourceProvider Example: aritma.control
+	ResourceProvider *string `json:"resourceProvider,omitempty"`
+
+	// ResourceType Example: subscriptions
+	ResourceType *string `json:"resourceType,omitempty"`
+
+	// Scope Example: /subscriptions/123
+	Scope string `json:"scope"`
+
+	// Subject Example: group-ops
+	Subject string `json:"subject"`
+
+	// Tenant Example: acme
+	Tenant string `json:"tenant"`
+}
+
+// PolicyInput defines model for PolicyInput.
+type PolicyInput struct {
+	// Action Example: iam.policy.read
+	Action ActionName `json:"action"`
+
+	// Scope `/` or `/segment/segment...`; segments are letters, digits and `._-`.
+	//
+	// Example: /subscriptions/123
+	Scope ScopePath `json:"scope"`
+
+	// Subject Example: group-ops
+	Subject SubjectRef `json:"subject"`
+}
+
+// PolicyList defines model for PolicyList.
+type PolicyList struct {
+	// Count Example: 1
+	Count int32    `json:"count"`
+	Data  []Policy `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// RevokeResult defines model for RevokeResult.
+type RevokeResult struct {
+	// Revoked Example: 1
+	Revoked int `json:"revoked"`
+}
+
+// ScopePath `/` or `/segment/segment...`; segments are letters, digits and `._-`.
+//
+// Example: /subscriptions/123
+type ScopePath = string
+
+// SubjectRef Example: group-ops
+type SubjectRef = string
+
+// TenantRoles defines model for TenantRoles.
+type TenantRoles struct {
+	Subject     string   `json:"subject"`
+	TenantRoles []string `json:"tenantRoles"`
+}
+
+// TenantRolesInput defines model for TenantRolesInput.
+type TenantRolesInput struct {
+	// TenantRoles Example: ["TenantAdmin"]
+	TenantRoles []string `json:"tenantRoles"`
+}
+
+// ActionFilter Example: iam.policy.read
+type ActionFilter = ActionName
+
+// ResourceProvider defines model for ResourceProvider.
+type ResourceProvider = string
+
+// ResourceType defines model for ResourceType.
+type ResourceType = string
+
+// SubjectId Example: group-ops
+type SubjectId = SubjectRef
+
+// SubjectIdOrMe defines model for SubjectIdOrMe.
+type SubjectIdOrMe = string
+
 // ListActionsParams defines parameters for ListActions.
 type ListActionsParams struct {
 	// Page The page to return, starting at 1.
@@ -82,8 +248,68 @@ type ListActionsParams struct {
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
 }
 
+// GetEffectivePoliciesParams defines parameters for GetEffectivePolicies.
+type GetEffectivePoliciesParams struct {
+	// Action Only this action.
+	Action *ActionFilter `form:"action,omitempty" json:"action,omitempty"`
+
+	// ResourceType Only policies on scopes of this resource type.
+	ResourceType *ResourceType `form:"resourceType,omitempty" json:"resourceType,omitempty"`
+
+	// ResourceProvider Only policies on scopes of this provider.
+	ResourceProvider *ResourceProvider `form:"resourceProvider,omitempty" json:"resourceProvider,omitempty"`
+}
+
+// RevokePoliciesParams defines parameters for RevokePolicies.
+type RevokePoliciesParams struct {
+	// Subject The subject whose policies are revoked.
+	Subject SubjectRef `form:"subject" json:"subject"`
+
+	// Scope Only on exactly this scope.
+	Scope *ScopePath `form:"scope,omitempty" json:"scope,omitempty"`
+
+	// Action Only this action.
+	Action *ActionFilter `form:"action,omitempty" json:"action,omitempty"`
+}
+
+// ListPoliciesParams defines parameters for ListPolicies.
+type ListPoliciesParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Subject Only policies granted to this subject id.
+	Subject *SubjectRef `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Scope Only policies on exactly this scope path.
+	Scope *ScopePath `form:"scope,omitempty" json:"scope,omitempty"`
+
+	// Action Only this action.
+	Action *ActionFilter `form:"action,omitempty" json:"action,omitempty"`
+
+	// ResourceType Only policies on scopes of this resource type.
+	ResourceType *ResourceType `form:"resourceType,omitempty" json:"resourceType,omitempty"`
+
+	// ResourceProvider Only policies on scopes of this provider.
+	ResourceProvider *ResourceProvider `form:"resourceProvider,omitempty" json:"resourceProvider,omitempty"`
+}
+
 // CreateActionJSONRequestBody defines body for CreateAction for application/json ContentType.
 type CreateActionJSONRequestBody = ActionInput
+
+// CheckJSONRequestBody defines body for Check for application/json ContentType.
+type CheckJSONRequestBody = CheckRequest
+
+// CheckBatchJSONRequestBody defines body for CheckBatch for application/json ContentType.
+type CheckBatchJSONRequestBody = CheckBatchRequest
+
+// GrantPolicyJSONRequestBody defines body for GrantPolicy for application/json ContentType.
+type GrantPolicyJSONRequestBody = PolicyInput
+
+// SetTenantRolesJSONRequestBody defines body for SetTenantRoles for application/json ContentType.
+type SetTenantRolesJSONRequestBody = TenantRolesInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -183,6 +409,116 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 	CreateAction(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckWithBody Check an action
+	//
+	// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+	CheckWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Check Check an action
+	//
+	// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+	Check(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckBatchWithBody Check many actions
+	//
+	// Up to 100 checks in one call; decisions come back in request order.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+	CheckBatchWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckBatch Check many actions
+	//
+	// Up to 100 checks in one call; decisions come back in request order.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+	CheckBatch(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEffectivePolicies Effective policies of a subject
+	//
+	// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
+	GetEffectivePolicies(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEffectiveScopes Effective OAuth scopes of a subject
+	//
+	// The OAuth scopes the subject is entitled to: the actions of the policies it has,
+	// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
+	// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+	// set from this service's events and adds it to what a client may request.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
+	GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokePolicies Revoke policies
+	//
+	// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/policies (the `RevokePolicies` operationId).
+	RevokePolicies(ctx context.Context, tenant externalRef0.Tenant, params *RevokePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPolicies List policies
+	//
+	// The tenant's policies, filtered by any of `subject`, `scope` (exact), `action`, `resourceType` and `resourceProvider`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/policies (the `ListPolicies` operationId).
+	ListPolicies(ctx context.Context, tenant externalRef0.Tenant, params *ListPoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GrantPolicyWithBody Grant a policy
+	//
+	// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+	GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GrantPolicy Grant a policy
+	//
+	// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+	GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTenantRoles Tenant roles of a subject
+	//
+	// The tenant-level roles assigned to the subject (none is an empty list).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `GetTenantRoles` operationId).
+	GetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTenantRolesWithBody Set tenant roles
+	//
+	// Replaces the subject's tenant roles.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+	SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTenantRoles Set tenant roles
+	//
+	// Replaces the subject's tenant roles.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+	SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListActions List actions
@@ -230,6 +566,246 @@ func (c *APIClient) CreateActionWithBody(ctx context.Context, tenant externalRef
 // Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 func (c *APIClient) CreateAction(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateActionRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckWithBody Check an action
+//
+// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+func (c *APIClient) CheckWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Check Check an action
+//
+// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+func (c *APIClient) Check(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckBatchWithBody Check many actions
+//
+// Up to 100 checks in one call; decisions come back in request order.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+func (c *APIClient) CheckBatchWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckBatchRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckBatch Check many actions
+//
+// Up to 100 checks in one call; decisions come back in request order.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+func (c *APIClient) CheckBatch(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckBatchRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEffectivePolicies Effective policies of a subject
+//
+// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
+func (c *APIClient) GetEffectivePolicies(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEffectivePoliciesRequest(c.Server, tenant, subjectId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEffectiveScopes Effective OAuth scopes of a subject
+//
+// The OAuth scopes the subject is entitled to: the actions of the policies it has,
+// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
+// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+// set from this service's events and adds it to what a client may request.
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
+func (c *APIClient) GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEffectiveScopesRequest(c.Server, tenant, subjectId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokePolicies Revoke policies
+//
+// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/policies (the `RevokePolicies` operationId).
+func (c *APIClient) RevokePolicies(ctx context.Context, tenant externalRef0.Tenant, params *RevokePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokePoliciesRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPolicies List policies
+//
+// The tenant's policies, filtered by any of `subject`, `scope` (exact), `action`, `resourceType` and `resourceProvider`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/policies (the `ListPolicies` operationId).
+func (c *APIClient) ListPolicies(ctx context.Context, tenant externalRef0.Tenant, params *ListPoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPoliciesRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GrantPolicyWithBody Grant a policy
+//
+// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantPolicyRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GrantPolicy Grant a policy
+//
+// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+func (c *APIClient) GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantPolicyRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTenantRoles Tenant roles of a subject
+//
+// The tenant-level roles assigned to the subject (none is an empty list).
+//
+// Corresponds with GET /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `GetTenantRoles` operationId).
+func (c *APIClient) GetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTenantRolesRequest(c.Server, tenant, subjectId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTenantRolesWithBody Set tenant roles
+//
+// Replaces the subject's tenant roles.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTenantRolesRequestWithBody(c.Server, tenant, subjectId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTenantRoles Set tenant roles
+//
+// Replaces the subject's tenant roles.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+func (c *APIClient) SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTenantRolesRequest(c.Server, tenant, subjectId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -372,6 +948,589 @@ func NewCreateActionRequestWithBody(server string, tenant externalRef0.Tenant, c
 	return req, nil
 }
 
+// NewCheckRequest calls the generic Check builder with application/json body
+func NewCheckRequest(server string, tenant externalRef0.Tenant, body CheckJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCheckRequestWithBody constructs an http.Request for the Check method, with any body, and a specified content type
+func NewCheckRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/check", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckBatchRequest calls the generic CheckBatch builder with application/json body
+func NewCheckBatchRequest(server string, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckBatchRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCheckBatchRequestWithBody constructs an http.Request for the CheckBatch method, with any body, and a specified content type
+func NewCheckBatchRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/check/batch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetEffectivePoliciesRequest constructs an http.Request for the GetEffectivePolicies method
+func NewGetEffectivePoliciesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/effective/%s/policies", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resourceType", *params.ResourceType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceProvider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resourceProvider", *params.ResourceProvider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEffectiveScopesRequest constructs an http.Request for the GetEffectiveScopes method
+func NewGetEffectiveScopesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/effective/%s/scopes", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokePoliciesRequest constructs an http.Request for the RevokePolicies method
+func NewRevokePoliciesRequest(server string, tenant externalRef0.Tenant, params *RevokePoliciesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/policies", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Scope != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "scope", *params.Scope, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPoliciesRequest constructs an http.Request for the ListPolicies method
+func NewListPoliciesRequest(server string, tenant externalRef0.Tenant, params *ListPoliciesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/policies", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Scope != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "scope", *params.Scope, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resourceType", *params.ResourceType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceProvider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resourceProvider", *params.ResourceProvider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGrantPolicyRequest calls the generic GrantPolicy builder with application/json body
+func NewGrantPolicyRequest(server string, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGrantPolicyRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewGrantPolicyRequestWithBody constructs an http.Request for the GrantPolicy method, with any body, and a specified content type
+func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/policies", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetTenantRolesRequest constructs an http.Request for the GetTenantRoles method
+func NewGetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/tenant-roles/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetTenantRolesRequest calls the generic SetTenantRoles builder with application/json body
+func NewSetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetTenantRolesRequestWithBody(server, tenant, subjectId, "application/json", bodyReader)
+}
+
+// NewSetTenantRolesRequestWithBody constructs an http.Request for the SetTenantRoles method, with any body, and a specified content type
+func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/tenant-roles/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *APIClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -442,6 +1601,126 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 	CreateActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateActionResponse, error)
+
+	// CheckWithBodyWithResponse Check an action
+	//
+	// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+	CheckWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResponse, error)
+
+	// CheckWithResponse Check an action
+	//
+	// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+	CheckWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResponse, error)
+
+	// CheckBatchWithBodyWithResponse Check many actions
+	//
+	// Up to 100 checks in one call; decisions come back in request order.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+	CheckBatchWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
+
+	// CheckBatchWithResponse Check many actions
+	//
+	// Up to 100 checks in one call; decisions come back in request order.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+	CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
+
+	// GetEffectivePoliciesWithResponse Effective policies of a subject
+	//
+	// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
+	GetEffectivePoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*GetEffectivePoliciesResponse, error)
+
+	// GetEffectiveScopesWithResponse Effective OAuth scopes of a subject
+	//
+	// The OAuth scopes the subject is entitled to: the actions of the policies it has,
+	// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
+	// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+	// set from this service's events and adds it to what a client may request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
+	GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error)
+
+	// RevokePoliciesWithResponse Revoke policies
+	//
+	// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/policies (the `RevokePolicies` operationId).
+	RevokePoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *RevokePoliciesParams, reqEditors ...RequestEditorFn) (*RevokePoliciesResponse, error)
+
+	// ListPoliciesWithResponse List policies
+	//
+	// The tenant's policies, filtered by any of `subject`, `scope` (exact), `action`, `resourceType` and `resourceProvider`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/policies (the `ListPolicies` operationId).
+	ListPoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListPoliciesParams, reqEditors ...RequestEditorFn) (*ListPoliciesResponse, error)
+
+	// GrantPolicyWithBodyWithResponse Grant a policy
+	//
+	// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+	GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
+
+	// GrantPolicyWithResponse Grant a policy
+	//
+	// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+	GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
+
+	// GetTenantRolesWithResponse Tenant roles of a subject
+	//
+	// The tenant-level roles assigned to the subject (none is an empty list).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `GetTenantRoles` operationId).
+	GetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*GetTenantRolesResponse, error)
+
+	// SetTenantRolesWithBodyWithResponse Set tenant roles
+	//
+	// Replaces the subject's tenant roles.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+	SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
+
+	// SetTenantRolesWithResponse Set tenant roles
+	//
+	// Replaces the subject's tenant roles.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+	SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
 }
 
 type ListActionsResponse struct {
@@ -575,6 +1854,578 @@ func (r CreateActionResponse) ContentType() string {
 	return ""
 }
 
+type CheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Decision
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckResponse) GetJSON200() *Decision {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckBatchResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckBatchResponse) GetJSON200() *CheckBatchResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckBatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEffectivePoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EffectivePolicies
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEffectivePoliciesResponse) GetJSON200() *EffectivePolicies {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEffectivePoliciesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEffectivePoliciesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEffectivePoliciesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEffectivePoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEffectivePoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEffectivePoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEffectivePoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEffectiveScopesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EffectiveScopes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEffectiveScopesResponse) GetJSON200() *EffectiveScopes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEffectiveScopesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEffectiveScopesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEffectiveScopesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEffectiveScopesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEffectiveScopesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEffectiveScopesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEffectiveScopesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokePoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RevokeResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokePoliciesResponse) GetJSON200() *RevokeResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokePoliciesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokePoliciesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokePoliciesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokePoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokePoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokePoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokePoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPoliciesResponse) GetJSON200() *PolicyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPoliciesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPoliciesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPoliciesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GrantPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Policy
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Policy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GrantPolicyResponse) GetJSON200() *Policy {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r GrantPolicyResponse) GetJSON201() *Policy {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GrantPolicyResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GrantPolicyResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GrantPolicyResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GrantPolicyResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GrantPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GrantPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GrantPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GrantPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTenantRolesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TenantRoles
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTenantRolesResponse) GetJSON200() *TenantRoles {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetTenantRolesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTenantRolesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTenantRolesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTenantRolesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTenantRolesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTenantRolesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTenantRolesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetTenantRolesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TenantRoles
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetTenantRolesResponse) GetJSON200() *TenantRoles {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetTenantRolesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetTenantRolesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetTenantRolesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r SetTenantRolesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetTenantRolesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetTenantRolesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetTenantRolesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListActionsWithResponse List actions
 //
 // The tenant's action catalog ordered by id, filtered by `searchQuery` on id and display name.
@@ -618,6 +2469,204 @@ func (c *ClientWithResponses) CreateActionWithResponse(ctx context.Context, tena
 		return nil, err
 	}
 	return ParseCreateActionResponse(rsp)
+}
+
+// CheckWithBodyWithResponse Check an action
+//
+// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+func (c *ClientWithResponses) CheckWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResponse, error) {
+	rsp, err := c.CheckWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckResponse(rsp)
+}
+
+// CheckWithResponse Check an action
+//
+// Whether `subject` may do `action` on `scope`, and through which policy (and group) if so.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
+func (c *ClientWithResponses) CheckWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResponse, error) {
+	rsp, err := c.Check(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckResponse(rsp)
+}
+
+// CheckBatchWithBodyWithResponse Check many actions
+//
+// Up to 100 checks in one call; decisions come back in request order.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+func (c *ClientWithResponses) CheckBatchWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
+	rsp, err := c.CheckBatchWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckBatchResponse(rsp)
+}
+
+// CheckBatchWithResponse Check many actions
+//
+// Up to 100 checks in one call; decisions come back in request order.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
+func (c *ClientWithResponses) CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
+	rsp, err := c.CheckBatch(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckBatchResponse(rsp)
+}
+
+// GetEffectivePoliciesWithResponse Effective policies of a subject
+//
+// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
+func (c *ClientWithResponses) GetEffectivePoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*GetEffectivePoliciesResponse, error) {
+	rsp, err := c.GetEffectivePolicies(ctx, tenant, subjectId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEffectivePoliciesResponse(rsp)
+}
+
+// GetEffectiveScopesWithResponse Effective OAuth scopes of a subject
+//
+// The OAuth scopes the subject is entitled to: the actions of the policies it has,
+// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
+// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+// set from this service's events and adds it to what a client may request.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
+func (c *ClientWithResponses) GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error) {
+	rsp, err := c.GetEffectiveScopes(ctx, tenant, subjectId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEffectiveScopesResponse(rsp)
+}
+
+// RevokePoliciesWithResponse Revoke policies
+//
+// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/policies (the `RevokePolicies` operationId).
+func (c *ClientWithResponses) RevokePoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *RevokePoliciesParams, reqEditors ...RequestEditorFn) (*RevokePoliciesResponse, error) {
+	rsp, err := c.RevokePolicies(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokePoliciesResponse(rsp)
+}
+
+// ListPoliciesWithResponse List policies
+//
+// The tenant's policies, filtered by any of `subject`, `scope` (exact), `action`, `resourceType` and `resourceProvider`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/policies (the `ListPolicies` operationId).
+func (c *ClientWithResponses) ListPoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListPoliciesParams, reqEditors ...RequestEditorFn) (*ListPoliciesResponse, error) {
+	rsp, err := c.ListPolicies(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPoliciesResponse(rsp)
+}
+
+// GrantPolicyWithBodyWithResponse Grant a policy
+//
+// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
+	rsp, err := c.GrantPolicyWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGrantPolicyResponse(rsp)
+}
+
+// GrantPolicyWithResponse Grant a policy
+//
+// Grants `subject` the `action` on `scope` and everything below it. Granting the same triple again answers the existing policy (200).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
+func (c *ClientWithResponses) GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
+	rsp, err := c.GrantPolicy(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGrantPolicyResponse(rsp)
+}
+
+// GetTenantRolesWithResponse Tenant roles of a subject
+//
+// The tenant-level roles assigned to the subject (none is an empty list).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `GetTenantRoles` operationId).
+func (c *ClientWithResponses) GetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*GetTenantRolesResponse, error) {
+	rsp, err := c.GetTenantRoles(ctx, tenant, subjectId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTenantRolesResponse(rsp)
+}
+
+// SetTenantRolesWithBodyWithResponse Set tenant roles
+//
+// Replaces the subject's tenant roles.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
+	rsp, err := c.SetTenantRolesWithBody(ctx, tenant, subjectId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTenantRolesResponse(rsp)
+}
+
+// SetTenantRolesWithResponse Set tenant roles
+//
+// Replaces the subject's tenant roles.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
+func (c *ClientWithResponses) SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
+	rsp, err := c.SetTenantRoles(ctx, tenant, subjectId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTenantRolesResponse(rsp)
 }
 
 // ParseListActionsResponse parses an HTTP response from a ListActionsWithResponse call
@@ -721,6 +2770,443 @@ func ParseCreateActionResponse(rsp *http.Response) (*CreateActionResponse, error
 	return response, nil
 }
 
+// ParseCheckResponse parses an HTTP response from a CheckWithResponse call
+func ParseCheckResponse(rsp *http.Response) (*CheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Decision
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckBatchResponse parses an HTTP response from a CheckBatchWithResponse call
+func ParseCheckBatchResponse(rsp *http.Response) (*CheckBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckBatchResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEffectivePoliciesResponse parses an HTTP response from a GetEffectivePoliciesWithResponse call
+func ParseGetEffectivePoliciesResponse(rsp *http.Response) (*GetEffectivePoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEffectivePoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EffectivePolicies
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEffectiveScopesResponse parses an HTTP response from a GetEffectiveScopesWithResponse call
+func ParseGetEffectiveScopesResponse(rsp *http.Response) (*GetEffectiveScopesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEffectiveScopesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EffectiveScopes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokePoliciesResponse parses an HTTP response from a RevokePoliciesWithResponse call
+func ParseRevokePoliciesResponse(rsp *http.Response) (*RevokePoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokePoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RevokeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPoliciesResponse parses an HTTP response from a ListPoliciesWithResponse call
+func ParseListPoliciesResponse(rsp *http.Response) (*ListPoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGrantPolicyResponse parses an HTTP response from a GrantPolicyWithResponse call
+func ParseGrantPolicyResponse(rsp *http.Response) (*GrantPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GrantPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Policy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Policy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTenantRolesResponse parses an HTTP response from a GetTenantRolesWithResponse call
+func ParseGetTenantRolesResponse(rsp *http.Response) (*GetTenantRolesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTenantRolesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TenantRoles
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetTenantRolesResponse parses an HTTP response from a SetTenantRolesWithResponse call
+func ParseSetTenantRolesResponse(rsp *http.Response) (*SetTenantRolesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetTenantRolesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TenantRoles
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListActions List actions
@@ -729,6 +3215,33 @@ type ServerInterface interface {
 	// CreateAction Add an action
 	// (POST /v1/tenants/{tenant}/actions)
 	CreateAction(ctx echo.Context, tenant externalRef0.Tenant) error
+	// Check Check an action
+	// (POST /v1/tenants/{tenant}/check)
+	Check(ctx echo.Context, tenant externalRef0.Tenant) error
+	// CheckBatch Check many actions
+	// (POST /v1/tenants/{tenant}/check/batch)
+	CheckBatch(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetEffectivePolicies Effective policies of a subject
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/policies)
+	GetEffectivePolicies(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectivePoliciesParams) error
+	// GetEffectiveScopes Effective OAuth scopes of a subject
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
+	GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) error
+	// RevokePolicies Revoke policies
+	// (DELETE /v1/tenants/{tenant}/policies)
+	RevokePolicies(ctx echo.Context, tenant externalRef0.Tenant, params RevokePoliciesParams) error
+	// ListPolicies List policies
+	// (GET /v1/tenants/{tenant}/policies)
+	ListPolicies(ctx echo.Context, tenant externalRef0.Tenant, params ListPoliciesParams) error
+	// GrantPolicy Grant a policy
+	// (POST /v1/tenants/{tenant}/policies)
+	GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetTenantRoles Tenant roles of a subject
+	// (GET /v1/tenants/{tenant}/tenant-roles/{subjectId})
+	GetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	// SetTenantRoles Set tenant roles
+	// (PUT /v1/tenants/{tenant}/tenant-roles/{subjectId})
+	SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -791,6 +3304,279 @@ func (w *ServerInterfaceWrapper) CreateAction(ctx echo.Context) error {
 	return err
 }
 
+// Check converts echo context to params.
+func (w *ServerInterfaceWrapper) Check(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Check(ctx, tenant)
+	return err
+}
+
+// CheckBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckBatch(ctx, tenant)
+	return err
+}
+
+// GetEffectivePolicies converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEffectivePolicies(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectIdOrMe
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEffectivePoliciesParams
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "resourceType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resourceType", ctx.QueryParams(), &params.ResourceType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceType: %s", err))
+	}
+
+	// ------------- Optional query parameter "resourceProvider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resourceProvider", ctx.QueryParams(), &params.ResourceProvider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceProvider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEffectivePolicies(ctx, tenant, subjectId, params)
+	return err
+}
+
+// GetEffectiveScopes converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEffectiveScopes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectIdOrMe
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEffectiveScopes(ctx, tenant, subjectId)
+	return err
+}
+
+// RevokePolicies converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokePolicies(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokePoliciesParams
+	// ------------- Required query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokePolicies(ctx, tenant, params)
+	return err
+}
+
+// ListPolicies converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPolicies(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPoliciesParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "resourceType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resourceType", ctx.QueryParams(), &params.ResourceType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceType: %s", err))
+	}
+
+	// ------------- Optional query parameter "resourceProvider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resourceProvider", ctx.QueryParams(), &params.ResourceProvider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceProvider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPolicies(ctx, tenant, params)
+	return err
+}
+
+// GrantPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) GrantPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GrantPolicy(ctx, tenant)
+	return err
+}
+
+// GetTenantRoles converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTenantRoles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTenantRoles(ctx, tenant, subjectId)
+	return err
+}
+
+// SetTenantRoles converts echo context to params.
+func (w *ServerInterfaceWrapper) SetTenantRoles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetTenantRoles(ctx, tenant, subjectId)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -840,6 +3626,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/actions", wrapper.CreateAction, options.OperationMiddlewares["createAction"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/policies", wrapper.RevokePolicies, options.OperationMiddlewares["revokePolicies"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/policies", wrapper.ListPolicies, options.OperationMiddlewares["listPolicies"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/policies", wrapper.GrantPolicy, options.OperationMiddlewares["grantPolicy"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/check", wrapper.Check, options.OperationMiddlewares["check"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/check/batch", wrapper.CheckBatch, options.OperationMiddlewares["checkBatch"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/policies", wrapper.GetEffectivePolicies, options.OperationMiddlewares["getEffectivePolicies"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/scopes", wrapper.GetEffectiveScopes, options.OperationMiddlewares["getEffectiveScopes"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/tenant-roles/:subjectId", wrapper.GetTenantRoles, options.OperationMiddlewares["getTenantRoles"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/tenant-roles/:subjectId", wrapper.SetTenantRoles, options.OperationMiddlewares["setTenantRoles"]...)
 
 }
 
@@ -1001,6 +3796,677 @@ func (response CreateAction409ApplicationProblemPlusJSONResponse) VisitCreateAct
 	return err
 }
 
+type CheckRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CheckJSONRequestBody
+}
+
+type CheckResponseObject interface {
+	VisitCheckResponse(w http.ResponseWriter) error
+}
+
+type Check200JSONResponse Decision
+
+func (response Check200JSONResponse) VisitCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Check400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Check400ApplicationProblemPlusJSONResponse) VisitCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Check401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Check401ApplicationProblemPlusJSONResponse) VisitCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Check403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Check403ApplicationProblemPlusJSONResponse) VisitCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckBatchRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CheckBatchJSONRequestBody
+}
+
+type CheckBatchResponseObject interface {
+	VisitCheckBatchResponse(w http.ResponseWriter) error
+}
+
+type CheckBatch200JSONResponse CheckBatchResult
+
+func (response CheckBatch200JSONResponse) VisitCheckBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckBatch400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CheckBatch400ApplicationProblemPlusJSONResponse) VisitCheckBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckBatch401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CheckBatch401ApplicationProblemPlusJSONResponse) VisitCheckBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckBatch403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CheckBatch403ApplicationProblemPlusJSONResponse) VisitCheckBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePoliciesRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectIdOrMe       `json:"subjectId"`
+	Params    GetEffectivePoliciesParams
+}
+
+type GetEffectivePoliciesResponseObject interface {
+	VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error
+}
+
+type GetEffectivePolicies200JSONResponse EffectivePolicies
+
+func (response GetEffectivePolicies200JSONResponse) VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePolicies400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePolicies400ApplicationProblemPlusJSONResponse) VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePolicies401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePolicies401ApplicationProblemPlusJSONResponse) VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePolicies403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePolicies403ApplicationProblemPlusJSONResponse) VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveScopesRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectIdOrMe       `json:"subjectId"`
+}
+
+type GetEffectiveScopesResponseObject interface {
+	VisitGetEffectiveScopesResponse(w http.ResponseWriter) error
+}
+
+type GetEffectiveScopes200JSONResponse EffectiveScopes
+
+func (response GetEffectiveScopes200JSONResponse) VisitGetEffectiveScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveScopes400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveScopes400ApplicationProblemPlusJSONResponse) VisitGetEffectiveScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveScopes401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveScopes401ApplicationProblemPlusJSONResponse) VisitGetEffectiveScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveScopes403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveScopes403ApplicationProblemPlusJSONResponse) VisitGetEffectiveScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokePoliciesRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params RevokePoliciesParams
+}
+
+type RevokePoliciesResponseObject interface {
+	VisitRevokePoliciesResponse(w http.ResponseWriter) error
+}
+
+type RevokePolicies200JSONResponse RevokeResult
+
+func (response RevokePolicies200JSONResponse) VisitRevokePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokePolicies400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokePolicies400ApplicationProblemPlusJSONResponse) VisitRevokePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokePolicies401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokePolicies401ApplicationProblemPlusJSONResponse) VisitRevokePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokePolicies403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokePolicies403ApplicationProblemPlusJSONResponse) VisitRevokePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPoliciesRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListPoliciesParams
+}
+
+type ListPoliciesResponseObject interface {
+	VisitListPoliciesResponse(w http.ResponseWriter) error
+}
+
+type ListPolicies200JSONResponse PolicyList
+
+func (response ListPolicies200JSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPolicies400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPolicies400ApplicationProblemPlusJSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPolicies401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPolicies401ApplicationProblemPlusJSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPolicies403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPolicies403ApplicationProblemPlusJSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantPolicyRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *GrantPolicyJSONRequestBody
+}
+
+type GrantPolicyResponseObject interface {
+	VisitGrantPolicyResponse(w http.ResponseWriter) error
+}
+
+type GrantPolicy200JSONResponse Policy
+
+func (response GrantPolicy200JSONResponse) VisitGrantPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantPolicy201JSONResponse Policy
+
+func (response GrantPolicy201JSONResponse) VisitGrantPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantPolicy400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GrantPolicy400ApplicationProblemPlusJSONResponse) VisitGrantPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantPolicy401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GrantPolicy401ApplicationProblemPlusJSONResponse) VisitGrantPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantPolicy403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GrantPolicy403ApplicationProblemPlusJSONResponse) VisitGrantPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantPolicy422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response GrantPolicy422ApplicationProblemPlusJSONResponse) VisitGrantPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTenantRolesRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+}
+
+type GetTenantRolesResponseObject interface {
+	VisitGetTenantRolesResponse(w http.ResponseWriter) error
+}
+
+type GetTenantRoles200JSONResponse TenantRoles
+
+func (response GetTenantRoles200JSONResponse) VisitGetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTenantRoles400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTenantRoles400ApplicationProblemPlusJSONResponse) VisitGetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTenantRoles401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTenantRoles401ApplicationProblemPlusJSONResponse) VisitGetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTenantRoles403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetTenantRoles403ApplicationProblemPlusJSONResponse) VisitGetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTenantRolesRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+	Body      *SetTenantRolesJSONRequestBody
+}
+
+type SetTenantRolesResponseObject interface {
+	VisitSetTenantRolesResponse(w http.ResponseWriter) error
+}
+
+type SetTenantRoles200JSONResponse TenantRoles
+
+func (response SetTenantRoles200JSONResponse) VisitSetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTenantRoles400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetTenantRoles400ApplicationProblemPlusJSONResponse) VisitSetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTenantRoles401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetTenantRoles401ApplicationProblemPlusJSONResponse) VisitSetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTenantRoles403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetTenantRoles403ApplicationProblemPlusJSONResponse) VisitSetTenantRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListActions List actions
@@ -1009,6 +4475,33 @@ type StrictServerInterface interface {
 	// CreateAction Add an action
 	// (POST /v1/tenants/{tenant}/actions)
 	CreateAction(ctx context.Context, request CreateActionRequestObject) (CreateActionResponseObject, error)
+	// Check Check an action
+	// (POST /v1/tenants/{tenant}/check)
+	Check(ctx context.Context, request CheckRequestObject) (CheckResponseObject, error)
+	// CheckBatch Check many actions
+	// (POST /v1/tenants/{tenant}/check/batch)
+	CheckBatch(ctx context.Context, request CheckBatchRequestObject) (CheckBatchResponseObject, error)
+	// GetEffectivePolicies Effective policies of a subject
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/policies)
+	GetEffectivePolicies(ctx context.Context, request GetEffectivePoliciesRequestObject) (GetEffectivePoliciesResponseObject, error)
+	// GetEffectiveScopes Effective OAuth scopes of a subject
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
+	GetEffectiveScopes(ctx context.Context, request GetEffectiveScopesRequestObject) (GetEffectiveScopesResponseObject, error)
+	// RevokePolicies Revoke policies
+	// (DELETE /v1/tenants/{tenant}/policies)
+	RevokePolicies(ctx context.Context, request RevokePoliciesRequestObject) (RevokePoliciesResponseObject, error)
+	// ListPolicies List policies
+	// (GET /v1/tenants/{tenant}/policies)
+	ListPolicies(ctx context.Context, request ListPoliciesRequestObject) (ListPoliciesResponseObject, error)
+	// GrantPolicy Grant a policy
+	// (POST /v1/tenants/{tenant}/policies)
+	GrantPolicy(ctx context.Context, request GrantPolicyRequestObject) (GrantPolicyResponseObject, error)
+	// GetTenantRoles Tenant roles of a subject
+	// (GET /v1/tenants/{tenant}/tenant-roles/{subjectId})
+	GetTenantRoles(ctx context.Context, request GetTenantRolesRequestObject) (GetTenantRolesResponseObject, error)
+	// SetTenantRoles Set tenant roles
+	// (PUT /v1/tenants/{tenant}/tenant-roles/{subjectId})
+	SetTenantRoles(ctx context.Context, request SetTenantRolesRequestObject) (SetTenantRolesResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1097,50 +4590,417 @@ func (sh *strictHandler) CreateAction(ctx echo.Context, tenant externalRef0.Tena
 	return nil
 }
 
+// Check operation middleware
+func (sh *strictHandler) Check(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CheckRequestObject
+
+	request.Tenant = tenant
+
+	var body CheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Check(ctx.Request().Context(), request.(CheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Check")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckResponseObject); ok {
+		return validResponse.VisitCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckBatch operation middleware
+func (sh *strictHandler) CheckBatch(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CheckBatchRequestObject
+
+	request.Tenant = tenant
+
+	var body CheckBatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckBatch(ctx.Request().Context(), request.(CheckBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckBatchResponseObject); ok {
+		return validResponse.VisitCheckBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEffectivePolicies operation middleware
+func (sh *strictHandler) GetEffectivePolicies(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectivePoliciesParams) error {
+	var request GetEffectivePoliciesRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEffectivePolicies(ctx.Request().Context(), request.(GetEffectivePoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEffectivePolicies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEffectivePoliciesResponseObject); ok {
+		return validResponse.VisitGetEffectivePoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEffectiveScopes operation middleware
+func (sh *strictHandler) GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) error {
+	var request GetEffectiveScopesRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEffectiveScopes(ctx.Request().Context(), request.(GetEffectiveScopesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEffectiveScopes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEffectiveScopesResponseObject); ok {
+		return validResponse.VisitGetEffectiveScopesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokePolicies operation middleware
+func (sh *strictHandler) RevokePolicies(ctx echo.Context, tenant externalRef0.Tenant, params RevokePoliciesParams) error {
+	var request RevokePoliciesRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokePolicies(ctx.Request().Context(), request.(RevokePoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokePolicies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokePoliciesResponseObject); ok {
+		return validResponse.VisitRevokePoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPolicies operation middleware
+func (sh *strictHandler) ListPolicies(ctx echo.Context, tenant externalRef0.Tenant, params ListPoliciesParams) error {
+	var request ListPoliciesRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPolicies(ctx.Request().Context(), request.(ListPoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPolicies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPoliciesResponseObject); ok {
+		return validResponse.VisitListPoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GrantPolicy operation middleware
+func (sh *strictHandler) GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request GrantPolicyRequestObject
+
+	request.Tenant = tenant
+
+	var body GrantPolicyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GrantPolicy(ctx.Request().Context(), request.(GrantPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GrantPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GrantPolicyResponseObject); ok {
+		return validResponse.VisitGrantPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTenantRoles operation middleware
+func (sh *strictHandler) GetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+	var request GetTenantRolesRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTenantRoles(ctx.Request().Context(), request.(GetTenantRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTenantRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTenantRolesResponseObject); ok {
+		return validResponse.VisitGetTenantRolesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetTenantRoles operation middleware
+func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+	var request SetTenantRolesRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	var body SetTenantRolesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetTenantRoles(ctx.Request().Context(), request.(SetTenantRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetTenantRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetTenantRolesResponseObject); ok {
+		return validResponse.VisitSetTenantRolesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fltb9s4Ev4rA94C28XZsuRku43zyQ12gQC721xfvlyTq2lxZHMrkSpJJXED//fDkJIs23LivixwBxRo",
-	"LHHImWfenqEeWKqLUitUzrLJAyu54QU6NP5XqotCqw9XfIH0U6BNjSyd1IpN2NslQskXCE6DQVcZNQDr",
-	"uHFSLYA7SCI2YHjPizJHNkkGTJLUpwrNig2Y4gWyCaMN2IDZdIkFD2dkvMqdF8i0KbhjEyaVOxmzASuk",
-	"kkVV+JduVWJ4hQs0bL0edNV9Iz/3qPyrckaihRKNV/0c0pwXJQqYo7tDVJDEwJWAcRxvaf9zfFh9f1Sv",
-	"CSS1Z8Nhvd8gN+nyX/6EPdUvuMWhVBaVlU7eIji8d1Bwly5RAF9wqawDUst6C6RA5WQm0dgtS9hc5rlU",
-	"C9ZvkO3o0LWp4Pe/o1q4JZuM47i1wjpDe3WMeIuKK9cfLc6/A7dEMGh1ZVKEOeZaLSw4HcHv+g7NMOUW",
-	"IUdHQTgAIRfSBZMEt0vcsYanBTamlNwtN5aEw9iAGfxUSYOCTZypsGtUyekQEv3Pez78HA/Pbur/hzcP",
-	"8eD5eP0D2zd1TVvaUiuL3SR5ycVr/FShdeGhchhw4GWZy5QTDqPS6HmOxT//sgTKw8YQgstxmZPiHh6/",
-	"EwiNFpSuHe2Rm15dgi0xlVm9KeFhjKaMff/AMom5IDdrsYrSXKJyf3KPUYHW+kRmpdElGreCa7ZZcc1A",
-	"Wiiktd7MmwGzjrvKssmpd7h0HvCXXEBjZ4vN0rnSTkYjSdZwhZHA28ZWO5pzMawNYusu/j8YzNiE/WO0",
-	"qUGj8NaOmlwOmwTY9yOqwYk05znlGopzwFs0K5hzAR4NeptL61BEbBOoF1pluUy/1Vu3aKzUCsZ0inU8",
-	"x3PvprQyBpWD5r20cMK6mJ5tMG1VORLQes9h2sh9Z1TTJVcLpNpICQd30i0B76X1lZ0sQNAGOCi8Q9NY",
-	"2MX2N23mUghU3yEVnP6ICnKefrQeWJvqEsEtpQWKYr8ZKERhJyB5Ucf8h4KrurW0iJ9sEN8oeCTkWSvw",
-	"nbHumscfMW5AkG+KJXCl3RJNXVO74L9TvHJLbeRnqnnfhL9UtzyXAniaorVB1wngfenraRfbZIPt1vlH",
-	"wlt1Zb4jwn9q2Lcg8v2q3oTOmKZh+UNTGWWo7Ft7dRBiv0vrfEsyyAWUOpepDJ1pp1kMmJC2zPnK1+Ct",
-	"PV53RfskpdgWoOD261cRHdsnUqDjgrtjgfujWR56WtMm39PR25p3tr5pz9XzvzAUnwDgpSqrEGZCSHrA",
-	"86sOnhnPLQ6+HeJtKhI/jfluSDiY51x93CYSu+7YJTwbrnB9/ebr3LVDNxqu8SEa3jyMB8n4l1668YRn",
-	"DruDEPTeyPNXmecGx+QSX+ClyjRbD/ayoQ4s6bCwT0VYnVLrVjtuDF/tmXMgom46rYQ6+K/Eb/bzs+Y6",
-	"XdQ97TEopMHUvTPSRnF/otRcqCtbVNbBHIEr4HOr88ohvHt9+aRPghqbTftcsptxe2H5qnSyoBabUlsP",
-	"7CFd+QzglZAOSAx0BhyKyvF5vuHQFMjbwKQGuUMx9f5vJxDBHQ6d9OlMIflK5auGFO8jpAVND9+0R80M",
-	"9o29VKnBApVDAVrVfC2wjnOwSOOLgzlPP9LbqqRD4RkP9Aq0QmJTp/HZT7sTZnfYen7aP2x1Pdco+IjH",
-	"2oTonWimRrqCw23iCSagusVcl3gOM3LXjPTkQtB8uQLk6dIv6/GXrkKDPmRM7+Q4CNPz14k1A/LWiHuE",
-	"rNOO519xppcjMO0XC+84rb4y6IzeAb5Gt62zHvNsTRv2HDtV8Pq3Czg7/fkXqBlKBDPaZlaTfMq+Eg34",
-	"ucvnqOWZvwixd5IGNaLD+60usKpuyQlkFa7ZfXLN/KCX6Ur19vZmxtu706Cw2sw6vkIYJFtRNPMRKXNU",
-	"2d4vunsVnIZt67hKd6rn6DYZBTJqRzSVj4JtdnSf9JlTa3a5U79P5kl2miZ4xl+I0+x5b/FuWGdH7jQ+",
-	"7Q26QEm7B1D7/+0QxuFBd/njtFVpN2wc1oZxZeSTLcO/bfRrLdoPVrIW08pIt3pDLgqRpIksjw8Hbvz8",
-	"xRbhhczowg9PwUE/Ns9RiVJL5eCZ33JYu8zX1SzXd6E4+YcXBv2NEs/9Qz+o+L+I53Df7ZuZa8IuwgBJ",
-	"J4ZXFlLueK4XPhI3Ep4Z1eTrwGqL5lamaCPJCwp36hVuSZOoVF7mcvoHhJOpo8D06tJGoeJ8RPXO5Dux",
-	"+RD+WI8CiiO/zCPdYB/Q9dOE7K38VzVNHMDrl9OLQYN1ukQ/xSkBmGWY+mu6AFQEb2mmy6SxDmwuUwSy",
-	"C23X6mtVmz1p7WrweDbboZOzAURR9BO4JXctbfXXfxF4NNvx0V4r0q90MOtCOaN5crbjitl53YXtE4sD",
-	"3rPoWrHN4EcKS14MW3WmV0SeWhbA4iiJYnKNLlHxUlK+R3F0Erjx0odTr6tqGOj9Ah+9XPzR1pg1IQTa",
-	"CDShA0sxgEzmrvk969x2zohq0KCoBNT8OsDJvLoBS6pWfjKZ1goNti7MD1DszZIuy/YM+/jlvtUdL9K9",
-	"S17f7NxYjuP4kYuBnguBmp8kg3oIeL/rgMPT2tYstjdl0dDUMyl159gOl2XjePx8mCTD8enbJJ7E9O/f",
-	"bJurHlrTRmGyJjwCc0q6XIgIUM1ukm2+khx9I9GZvHpuI6bhewm16BA/vk6dBm/0bdt6bbR/yewlk6Ml",
-	"3+3csJzGJ0fLbm7Lug3Jh0HTit5v1+kbitTNu92Kf+Ovl6ui4GbVRk+bUo4vKJlY8+Rm/ZVpVn+L8P7W",
-	"tqduTIWwftwLJcPp7SZZl5BzkM5SbZAWKiU/Vdi0nvqDxjMe7kq7Y8l2zbjwQVwPxS35eanF6ssS8W/M",
-	"ui+M8XDZs94mNjQHrveKTfI/Y+PfXlm+DMNDd8IK7+qQ/P8rECR4drRg++Xj2wtLTT53SstUiE2C99aW",
-	"cLK5bUpL5Rkj8f7JaJSMf4niKI6SyYv4RewrSb1DHwVpKUe2Rd54iMsVpFzBwvjr+vYzZaPI+mb93wAA",
-	"AP//",
+	"7HwLb9u4sv9XIfQ/QNP/kZ9JH0lwcZHt6e4tsI/etMUBTp1T09LY5kYitSRlx9vNd7/gkJKohx07Sc9u",
+	"sQsUSC2J5MxwZjgzv5E+B5FIM8GBaxWcfQ4yKmkKGiT+uog0E/xblmiQ5ncMKpIsMxeDs+AnnmyIXjJF",
+	"KD7XD8IAbmiaJRCcBYym/UwkLNr0JdA4CANmBv2Sg9wEYcBpap6yI4MwUNESUmoW+ZuEeXAW/L9BRdnA",
+	"3lUDS9CPZuztbRhcghK5jOCtFCsWb6URyWCgiOBERSIz/5tbyjM3sk47lUyntB8JrqVItpAum4v7TKT0",
+	"5nvgC70MzkbDYRjoTWbGKC0ZX9Rof493DqW7WJyYievEq3xWzqTuoB0XP4zud/nsZ4j0m7hN9AVR9iZh",
+	"cUimuQLZm+TD4XHEYvwL05BMo4QB180bREgyXUiRZ807de5w0uHsZD6OXkBvHD971juJXp72TuPjWW88",
+	"fzk/ng3j5zAeFZxnVC8rxlVJfRhI+CVnEuLgTMsc9lVBx/8lzOvi+En+AHeJxPCYwpTMhSR6CSSiSdLU",
+	"vRQeQnlGtQZpRv/7KIXfjoy4frMS/w2l+7T38aL3L9r7ddg7/dS7+jwKn5/cPv1b0LXVkUhTwT+9pYsO",
+	"zt4vgWR0AUQLIkHnkodEaSo14wtCNRnV2Bp166GZoKZ/McxpnmgcMBcypdq4Eq6Px0EYpIyzNE/xpqOW",
+	"cQ0LkE1y37FfO0h+zbU05pSBRNLPSZTQNIOYzECvATgZDQnlMRkPhzXqnw23k49LdbJgRrV42E73O6Ay",
+	"Wv4vrtAi/RVV0GNcAVdMsxUQDTeapFRHS4gJXVDGlSaGLIUcsBi4ZnMGUtXVa8aSxOxvN0PKo2GLWxh3",
+	"uwXHxHvglOtubdF4DxW/dF8zSARfKKJFn3wv1iB7EVVAEjBqrEISswXTlqWYqiU0uKHRNnOxi+1rKx+t",
+	"QVy5v72rz8Pw+fi2yyxuzZQqE1wBnpGO8W9ofAm/5KC0vcg1WDnQLEtYRI0cBpkUswTSv/+sjFA+V4wY",
+	"cWnKEkM4igdnIrEARbhwG42Su3j7hqgMIjZ3kxp5SCnMgf3xczBnkMRmm0W86Vu7x9MyDFJQCg05yKTI",
+	"QOoNmQTVE5OAMEVSphSyeRUGSlOdq+DsBDecaRT4NzQmBZ+lbJZaZ+psMGCGG8qhH8Oq4FUNZjTuOYaC",
+	"2329bGHLdhIr9rZGFXIylNPE2BrE5wRWIDdkRmOC0jB3E6Y0xP2gUtRXgs8TFj10t1YgFROcjM0qStME",
+	"zq1nz6UErklxnylyHPgyPa1kWpKyp0DdnL2oGPfIUo2WlC/A+EZjcGTN9JLADVPo2Q0HYA4ySjisQRYc",
+	"+rL9VsgZi2Pgj2AKWlwDJwmNrhUKFuMgGwMZLcbJCAeI1RkxIafV6E8p5e5oKSV+XEm8InBPkc/LAY8s",
+	"a589uoM5jB0qZ0koF3oJ0vlUX/gfOM31Ukj2K8QPlD/jK5qwmNAoAqUsrWcEbjL0p75sR5Vsa+vvKd7c",
+	"H/OIEv5RkDYHdWFlUphbdGZ5fwRpWQ3sdss2iq9545xfc7F2AT6ZBDeToO5+x2NfuB695DXXTG/2FbKj",
+	"7wv64DUkSc96YTLLNZlJoKjXMjd+cZdfLony8k48o+1ZxexZW1vd24Xge6Y0Bgkm1Szzpn77+A6DmKks",
+	"oRs8FWtzXPpDu0ayuD6gneG2hqSgaUz1vqL+oXjcRhlF4PLRLF2n3Jv6qlxXYIZg1rUCfMOz3KpyHDNz",
+	"gSZvPXnOaaIgfLiI68Hh8G6ZN41Uk1lC+XU9tGtuRzMEraK3yeTd/barEQAW0d+nfu/q8zgcjV/cdudF",
+	"O3dm+3YYCeJuJMlPc3QL+1gfXcAbPhfBbdiyBqdYTEOq9qucGGIcdVRKummxs0Wjrkom2nazW6422bzy",
+	"ks7+GYbXW8QbBq+WEF1/YwJeL6A+QIMjM17tLRhc7rKKT1N688aOwwJIynjx8w7RuXW79t9nSWFu2PZs",
+	"EVNYsNmX7n+4EXdvaTn1VtLuJ2haeul9S3ahPQDvLLGYh96adM6MsHWPA8syvgCKGUK/2mjI6JJHKdbW",
+	"FtEkEWuoOxWbUrpJZkIkQHFDVuxOl/+dNPlpk9ZikS7SXs/nEJnk/23hFVs0Zt6dvbQIp9q0dagm95aJ",
+	"2qjzUiSNldoP7lLMal/8+cKKiZ1CeGdDqZYIVHm97qKw+vUJDy+73H+54kGLaOVXOHd7f78o5xbuItru",
+	"dXcJDTeA6CXVBDffpjlWU0M8cDHtcVVEIQkyQhhGXAszMcREC3N4bjPPg0IWN+V7UR9pS7Mi64yM7JSd",
+	"AvNMvppsUKtRD0bj4zvP2XIJn8Ji8tKyu4TvVLxtz48gn/p+vuEECvXE0JbxhTrr3j9d7X1rH/eUejPA",
+	"eRaPoxf0BHqj+fGsdxK9hN4pfR73XsxeRqfxEEbzMe2aR3agKDuwkK3jCyRjOxTxWLpR8057SkuXlclW",
+	"+XCPCK/yVQ2NKyfernr3CcO/vrN1b0v8XcPgbefd/mHwJazENWyL4yTerRtmN1rhL1eM6hJatWEtfzMd",
+	"WNhsoGCRAtfF336/Pz0n7ociVHYX1Kf9T70GutZpfHVMsJZ6/XtwVEX2/U+9q78fDRoXnv7/p//dGed7",
+	"WrXVin04az8oq3Op9/V4pREw/E6BTtdme4Tex2s0yC1l+tFNfBGnDE2zZGR3qoYwyHG3TKs8aTy8g/+7",
+	"uC7KxgyS+LWUQrY3yRXQfD1BiENCzCRE+oNkqj/sLsG4Sps/Ns2VJjMglBM6UyLJNZAPl2/uPAssGdWk",
+	"O7j5wSv9NLD9TLPURAdRLxLcIgXRBk2S5jHTxAwjYk4oSXONlb7iiG1HeZEEqiG+QFUp0caYauhphqeb",
+	"CWR+4smmka14EhIxm7OHzeFQgK6YKJJg/BDERHBXA7QIg3FRPDaR7IxG1+ZunplFyRG1UAoRHEx0dDI8",
+	"fdpEk31g9flJcKeLLQjcsWPlGdMZqF9gHERWI4zsCPAVJCKDczI12zU1dNI4hpjMNgRotMTHOvZL5I0o",
+	"ZLQHShxapPx+wwowvAZn7zFWC02Te6yJ44ww1cGDm0G/xXA8mN2Kr6CtttaunXUl7HZ7BieX374ipyfP",
+	"XhBXKO+TqZlm6gA9Y30ZSILFfLRRRefY9KDWTEdLYvuemtUciwn4LseeXGQS3IwmAYK6c5HzzhSjAA5a",
+	"/QtGrar6OXoICYZXiIs6vCFmr0io7XQ7igCMK0151AzRV6OB9elqYELogeVNDW5G3fkBUvam4b+PZ6P5",
+	"STSCU/oyPpk/73TeBQjijTsZnnQqnUVI/AV+FJp8u03GupWs7EZPuNC9YsNKNc4lu/PI0LbFytJXctRW",
+	"VsMtRLlkevPObJHVJEFzvRxvV9zh85c1cIvMpUgxubQb9KS4DjzOBOOaHOGUPbdl6FfniVhb54QXX0nA",
+	"7hGaNAoqJju24X2Br54FryxYXNUsFImopolYoCZWIzCfdmX9HU9jFdUwqK6xTcoxVxYxi+ds7lzRgSUW",
+	"h0+YYLqEDswpo4veE2likMYUPmHFoLA2AKetMntLkplFgVyxCFSf0dTYpznc9JLxBWEcmXxz8QOxJJoj",
+	"kFy8faP61kVeA/8gk4Yxfbb/uR3YbR/gY6gahbJYdUAojnUeVW9LDpzkbFk69Ogv2wrRm+HudvDr7dGE",
+	"F5tELoqiBVYsELN2lQ2Mz0OHfpZ1jqcYYuE05oAvIO6M6uX5hNNiNrxlLpJImJPaxQl4ZQaJWBOmQ2Ly",
+	"nRkY8Rri1kuRFGpuC2XFdBNe1VMIdQUXhHMBwXM7eQrpzFCsl1LkiyWhfENiyPTSOFYOWL3pE6yPKwS9",
+	"JlyUHa9u558oItacrBissTfTCcNK0C6glixTIbmGTFvjZDTtFc89mXBYGTvsE1QeD/aniRK4h5m2JcE8",
+	"nUlIkkKEU1/5pv0Jn/B3pWwVSYS4Jgm7BpMeNpM6lzYWza9qUC/ydAw4m/D1EspdwkY/1xriz2NbN4vf",
+	"toHTXTQa7C6Y/DT0KmBP1IRPm1UoPICnXRNObYebVmTql578AdVi03OCnRJrpsBbpRxgqJgzqXSRL5Oj",
+	"aY396dPCHCQGo1xUTcMTHlTYvLF1s7eleV28NQlFGRkHw/6oPzTWLzLgNGPmDOwP+8c2z12ii+30Bs4M",
+	"zf0F7Gyue1L0YhdulQgZg7RRKYtDMsdebvt76nX7TY0Jstg22lk0E7sJjZcrddKc4IgDX0RFRc/vF99S",
+	"yake8Ys5WMjZ/3EM//Yf4vdS3l41OvbGw+GOVo+OFg8Xs49CV2v62NyA7dh4DfluYdos7qw5+10DXn4X",
+	"jIfj573RqDc+eT8ang3Nv38F9fxt2zOlFo5ujTxsNjHy8wOTFLiIf1SP4Ue3h7XnY4Gvo1vkwvYLm7DV",
+	"6g8ehSd2N7qmLXdt0G6yxJGjvUd+aHQYnQyP9x5bdYv5QRqqQRGefayHAldGU6t7zSjoCvt78jSlclNq",
+	"T2lSmi4UQoHuytXtPc3M9eLifgvV4Tcu4lh557MW9cDRuZBzdLUM+3Vyzn7JoYhuXMxwRG2voJ+q133G",
+	"K1Tii6Ji7hKCb0S8OcwQv6DVHajjtjp3Ww/2tczhtuVsRn8YHr+4ZzlMhts6yjisyzeKvjYHYQae7j2w",
+	"7Px9uGNxiVDDtVzEcWXgnb7lNuyOOVwe9vkLuZ5/LgH7V6cuEp6SlG5ILMjUkobxyBQj3WmBgtswfb1k",
+	"0bLIG47MHZdosDlRosP3ICMPcDoFFNdhTg5x64BNBoyvhNm2wamHHh7y+tLexlRvYNrHIx0Y/pSNL7b2",
+	"63pbdojFg8jraE7ZJrAvVr1dwMH+3qbqlOr2N0Vt4c8UjljzbngL1KROf1H0tu12F4MZ1dHyyzmND5mJ",
+	"UUbDoStqmDhEcPsa3XlVIiKRSMFiCoyX/cmYCG1xD9ia9xAfUfQcfrynu7ivj7g6zEvUuiq/hKvw2hg/",
+	"eo4Dwcp7Eos4+x2Wq/4yXTTdlPJNRyZxp/WWtcHB57Kj7XbgNxNurTu4510hrFZa1EuhMN2z9Ta/b43x",
+	"qu7mSm2hRc04TRlfkLUtt2gS0RRs3exoWp4r06fntvZkMpNaade+X+vqOtXrtXWb/w50u5fy0CSr9m78",
+	"HpWJ2vveBzxfdmU9vI5RbejHe53f7HFObt/X1Vq2XIeWbcuy+n24T2w0bTRaH/Z2QW0F2eKD2nX1P5Mz",
+	"8jGUhkt63QYcELH0umGcfypF+PBax912VX9hHw+lA3xiBYZt9Yg/XeR6WXyvwe/9ZIoAx2pxTLQ4q6Fg",
+	"+F0HT1JMkyVV4YTb9pZkQ/CTAdZjGq+HhqNCkyZ5pRgphCbTwbRPLvGVfIiLWs3rNBOS3ZC5kGk44SZs",
+	"UhmNoKfACEdDTCyASYDHDsGaukZpV1PHH8VHGUgNRiTXAJnjlqYw4Qp0AUXW0BKLdli0Jo6RTy3IGruf",
+	"C+zIZIIFmo0V9u3e+13xPt3DHGOxq81GcfPTeJ6utnGvS9zhpr0X+c/x+PqXk+Xpavb85jjlz9a/Bod7",
+	"HMfUFn9jaf3LxzR8TM3qviY/40dZMSSgO6qAtudU1V0EfhMADdaGV2wF3OE7515dBT8WY4N8ogR2jKxE",
+	"VLxavAJJ1Lo0Xh9TbcdNloztEdPW6NDMq3zgWYKD6ePt/e6d36co9/QxPt7S+dEdwQncUHS51ncZldqj",
+	"S7aTXNcTvSdxVWv2HvpVjz8fHBuWjcv7oz21TugOb/U/Ym0zknLf1+Bv/J/Og3XXaC/r/Sqev6pehLoN",
+	"90B+q+YVH+U1GyDmlUMIi7IqOUI9fxqWNdewCahjl3gLmO/GhO+dSD0CKLzr21leK4i15/J7TF2u53g+",
+	"jJ5HI+g9m41o7yR+YbKbZy96w/nJ/Fk8mr+ko9GdvunRfJH/AbC2U8JWjD+8Z/oqMuMOhH9HfnxIHlx/",
+	"Oar1RtSjpMlfCM33XtfZieb/lfe24fy7vPmXKZB/Z5vyquDPxHQdiJptaKy6FYsWuz7BGYoOO5PKES1Z",
+	"loD9xBihXK1B2lix/CRQgcWNh8MO7B9ndK9d/adRuC02dKAFHID1Dx+NqT+UjzlMXtsyV6cnNDEsbqz+",
+	"uDjw4C6JP5fkOKyd9L7Kjojx+IBF/Q8yfamQ2zWLO5l2++ht+br920O4wS8N7tGd2UtgBUnRY60UW/Ai",
+	"MK1S5SPu3nqinECa6Q2+SPS0E8V4X/tuwgNrYL9frd1nY9tXpmzj/l8BhpGH36q/pdTla+l/tNplo5Nc",
+	"dxWxsoRG9Zr4E9V6M6Ou5O/aSn7PAOKxNfXLRQVfgSUSLtZ/FXCcPb5rvF+03QwtBXJVWGGObwAttc7O",
+	"BoPR+EV/2B/2R2cvhy+HaEdumnbznCja5dZLqkOLlve97xKXmGWrrvCPsksGc4CbLKEcNVGFnYBN+XqL",
+	"N73rJ2hP/k+L4xRHGfBYkTxDqD7sQK+8KavSfHvW9+3DU+XRklBFPC3vN7/966TeMR+2BrjXI+b4jlYB",
+	"w5UvJEWU28pRv/mtehXcXt3+XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

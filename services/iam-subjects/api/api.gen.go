@@ -846,7 +846,10 @@ type ClientInterface interface {
 
 	// ListSubjects Search subjects
 	//
-	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
+	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
+	// substring of the display name, username or email, or an exact id), ordered by display
+	// name. With a `searchQuery`, `total` counts at most 10,000 matches: refine the search
+	// rather than page beyond that.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/subjects (the `ListSubjects` operationId).
 	ListSubjects(ctx context.Context, tenant externalRef0.Tenant, params *ListSubjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1239,7 +1242,10 @@ func (c *APIClient) GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEd
 
 // ListSubjects Search subjects
 //
-// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
+// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
+// substring of the display name, username or email, or an exact id), ordered by display
+// name. With a `searchQuery`, `total` counts at most 10,000 matches: refine the search
+// rather than page beyond that.
 //
 // Corresponds with GET /v1/tenants/{tenant}/subjects (the `ListSubjects` operationId).
 func (c *APIClient) ListSubjects(ctx context.Context, tenant externalRef0.Tenant, params *ListSubjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3150,7 +3156,10 @@ type ClientWithResponsesInterface interface {
 
 	// ListSubjectsWithResponse Search subjects
 	//
-	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
+	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
+	// substring of the display name, username or email, or an exact id), ordered by display
+	// name. With a `searchQuery`, `total` counts at most 10,000 matches: refine the search
+	// rather than page beyond that.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5099,7 +5108,10 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, tenant exte
 
 // ListSubjectsWithResponse Search subjects
 //
-// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (display name, username, email or id), ordered by display name.
+// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
+// substring of the display name, username or email, or an exact id), ordered by display
+// name. With a `searchQuery`, `total` counts at most 10,000 matches: refine the search
+// rather than page beyond that.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10555,23 +10567,24 @@ var swaggerSpec = []string{
 	"2pA7ayqbp0IUASUzzBKVzsttVMxNZq9pjSqqViDSFua/ffTtrm2202L7Zn9XkBeoUBJp4xyKgXr4EFBj",
 	"Dgi9qgL8GD/8mtajuiGX3IKuldttIlLnxJxRRnn6ubcr2bfS1yXpF3OeoVC+fQcLDiY8m052/TxnXzRX",
 	"6cy7azZjo4LnDbo1M+dNHp8uKrMbqyG45kA8FYlrGQtXibzVomhrBsq542ZmpNRyA3ZtTTmaXpr8oNSX",
-	"ZQSv1tB//7ZOjfxPi7GfFsHn8Z07KItv45biFW08c1aJxKvTmDvaimptRLrBV5XBVTuKqq1H9al2lAEc",
-	"KhUa5o+yF7hD8R/zLXzPnUZ2T2TRalQ1kYqxbc6vmm3SXFQd2nj/+YFbCKcarlqnDN6lEPsGwv/fb9x/",
-	"exOh0jVcE4+mhZiXrP4VZOTeTUFiy1Z5+Y6UNsZ0oTRXc5ar01T4WAxWvmXl2PfMextyUpsRYeB5TJvd",
-	"ju10fW058fvumW69Di2/m7oZh65rjj4t7Xlh+QUqtRXa5QiAzlbVHahGdmE/jPLiD1VORHxgBrtfRTRW",
-	"3zrDZKUts2Xr9L9bXcGtyihXiTLnJ0+qta41obbZl0HcMs5UWn4D5kVOnfyxwGB7SblJn0LhMX0P0rTI",
-	"vbU7hM2ZEjHk2ldXnc5dR0vUHMD6YInD+mjk5hfWy1k1TWmqQP2u3cKsRLbTJ/yqYycqH8X/RsZUrKki",
-	"swbL5tNky2Gxny42q19rzF41A1fL8ar5TNW2Cv58+lY5qNPV091S/HZ/eqQYoLlSiZiZSj+Og1pOlXKN",
-	"tMh4tfBB//0QAy2KmlcdZFfxaUHBJKfsST6diqseMrs27Kw5llqarBnBX7Li43hGyO/kUyJdwyvMZwe2",
-	"LqO6Ld82eM4x1FdP8t2Awzbhl/sbZfEDibRNEL5qdkWeX+7UrWQMicdmpW+gyMwe/tc2uCLjlSRJLmdX",
-	"WrOdanbsoRWKgoAe6w+4wHEspaHxm9qmVvjmG1fMFP/UxlAAQWnbqAkjPx8nTXz3kybs6ZRtgyZaSHjF",
-	"mAl5S4s3ZCdHHWHlrSjrq5v2j0pvI6X3qPC+Xlio1S3Q0fNWXr/nSM+6KrYP+cgJUZKE/nqNdAZ8AAVN",
-	"cADjeOErEWN/L8Wei6vi4uek9Db6QBUz6EmtldkVYKPRFefEml3h6uIwO9hKwN3tjIryYzrWF3RuJcI6",
-	"f1ymu5B6SBdn8B1h8OFUxeibUBVq8HW4lcrYaIbGo3357zgMwh6e3ii+zydA3MpF27O/lbi++cdkIqpf",
-	"9bK9ru4dP3kHxlEcFxnYxy6MO+nCQOUnzjedDVBL1Ofl20XPKCZghzK/JT/vyr3vtqeLvovM++NE8MeJ",
-	"4D+ke7Vlyr2mjh64/6ts6lrqL4jkL8rU90AiIdKDvb3h6Fl/0B/0hwfPB88HimMNvI2PFLm+2+Gbj3uo",
-	"7oU5EpE27owFWVQYNNPMOp2/Y6aeqzyQ+RCXcQaN+sw/kLbbr6aXXc/83Xw6REdDE7goGv7d8wv0B0rU",
-	"VznKQJZ5x7yMQdWbxqnuwjCvKUaUmYX2KS8vlv8fAAD//w==",
+	"ZQSv1tB//7ZOjfxPi7GfFsHn8Z07KItv45biFW08c1aJxKvTmDvaimptRLrBV5XBVTuK4Dnh2VQnf/Mn",
+	"VNuRikk5lOlBOeaTbwBdQ/U9NKViw/xVZrGKRKE+UPO0YPWtPpioaO0EqEg2B1CAhHKRh9f0F434AWBo",
+	"hoke+6LXnxMG9ScvIkh0bHaKFlSlDKBwRZZeYy4+5jj9nluf7CbNoveparMVc+Scn1nbpNupOkXy/hMW",
+	"t5CWNVy1jj28S6n6DeQjvt9ExPY2S6WNuSavTU8zL1n9KwjtvZuCxJatAvwdKY2e6UKp0uZwWaft8rGY",
+	"9HzLUrbvmfc25KQ2q8bA85jHux3b6YLfcgT53TPdeh1afsh1Mw5d1619WjoYwnJUVK4ttOsjAJ2tKoRQ",
+	"nfXCfhjlxR+qvon4wEyav4porD6+hkl/lS2zZS/3v1uhw63qOleJMuc3WKrFtzWhttmnStwyzpR+fgPm",
+	"RU6d/LHiYXtJuUnjROHCfQ/StEgGtnuozSEXMeQ6eKBar7vOuqjNWa9Pujisz2pufvK9HJ7TlKYK1O/a",
+	"LcxKZDt9wq86B6Pylf5vZG7GmrI2a9JtPt62nF776WKzgrrGMFgzAbac95oPeW1rKcjHgZWTQ11N5i3V",
+	"ePenR4qJniuViBny9OM4qOWYK9eMjYxXKzH03w8xYaMowtVRfxUwFxRMcsqe5OOyuGpqs4vVzppzsqXJ",
+	"mhH8JSu+1meE/E4+ttI1TcN8B2Hruq7b8m2D5xxThvVo4Q04bBN+ub/ZGj+QSNsE4auGaeQJ707tU8aQ",
+	"eOye+gaq3uxphG2TNDJeydrkcnalNdupiMieoqEoCOjvDAAucBxLaWj8prYxGr756BYz1Ui1uRhAUNo2",
+	"+8LIz8fRF9/96At7XGbb5IsWEl4x90Le0uIN2dlaR1h5K8r66qb9o9LbSOk9KryvFxZqdQt09LyV1+85",
+	"0rOurO5DPgNDlCShP6cjnQEfQEETHMA4XvhKxNgfcLEH9aq4+DkpvY0+UNUVenRsZZgG2GiWxjmxhmm4",
+	"kv9mB1sJuLsdmlF+3cf6pM+tRFjnr910F1IP6eIMviMMPpyqGH0TqkJN4g63UhkbDfV4tC//HadT2NPc",
+	"G90A+UiKW7loe/bHG9d3I5lMRPUzY7bX1b0FKW8JOYrjIgP72BZyJ20hqPzm+qbDCmqJ+ryevGhixQTs",
+	"UOa35Odduffd9nTRd5F5fxxR/jii/Id0r7ZMudfU0QM3pJVdZkv9SZP8RZn6QEkkRHqwtzccPesP+oP+",
+	"8OD54PlAcayBt/HVJNeHRHxTQq3aKeZIRNq4MxZkUWHQTDPrdP6OGcOu8kDmy2DGGTTqM/9i226/ml52",
+	"PfN38y0THQ1N4KKYQOAeqKC/mKIqv8tAlnnHvIxB1bvYqW4LMa8pZqaZhfYpLy+W/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -508,6 +508,9 @@ type ClientId = string
 // Example: billing.invoices_read
 type ScopeId = ScopeName
 
+// SlowDown defines model for SlowDown.
+type SlowDown = OAuthError
+
 // ListClientsParams defines parameters for ListClients.
 type ListClientsParams struct {
 	// Page The page to return, starting at 1.
@@ -934,7 +937,9 @@ type ClientInterface interface {
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects.
+	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+	// per address; past the limit the endpoint answers 429 `slow_down` until the window
+	// ends.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -947,7 +952,9 @@ type ClientInterface interface {
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects.
+	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+	// per address; past the limit the endpoint answers 429 `slow_down` until the window
+	// ends.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -1332,7 +1339,9 @@ func (c *APIClient) RotateSigningKey(ctx context.Context, tenant externalRef0.Te
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects.
+// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+// per address; past the limit the endpoint answers 429 `slow_down` until the window
+// ends.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1355,7 +1364,9 @@ func (c *APIClient) IssueTokenWithBody(ctx context.Context, tenant externalRef0.
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects.
+// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+// per address; past the limit the endpoint answers 429 `slow_down` until the window
+// ends.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -2651,7 +2662,9 @@ type ClientWithResponsesInterface interface {
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects.
+	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+	// per address; past the limit the endpoint answers 429 `slow_down` until the window
+	// ends.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2664,7 +2677,9 @@ type ClientWithResponsesInterface interface {
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects.
+	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+	// per address; past the limit the endpoint answers 429 `slow_down` until the window
+	// ends.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3352,6 +3367,11 @@ func (r DeleteClientSecretResponse) ContentType() string {
 	return ""
 }
 
+// IntrospectTokenResponse429Headers the declared response headers of an HTTP 429 response for IntrospectToken
+type IntrospectTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
 type IntrospectTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3361,6 +3381,10 @@ type IntrospectTokenResponse struct {
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *OAuthError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *SlowDown
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *IntrospectTokenResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3376,6 +3400,11 @@ func (r IntrospectTokenResponse) GetJSON400() *OAuthError {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r IntrospectTokenResponse) GetJSON401() *OAuthError {
 	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r IntrospectTokenResponse) GetJSON429() *SlowDown {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -3508,6 +3537,11 @@ type IssueTokenResponse200Headers struct {
 	CacheControl *string
 }
 
+// IssueTokenResponse429Headers the declared response headers of an HTTP 429 response for IssueToken
+type IssueTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
 type IssueTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3517,8 +3551,12 @@ type IssueTokenResponse struct {
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *OAuthError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *SlowDown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *IssueTokenResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *IssueTokenResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3534,6 +3572,11 @@ func (r IssueTokenResponse) GetJSON400() *OAuthError {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r IssueTokenResponse) GetJSON401() *OAuthError {
 	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r IssueTokenResponse) GetJSON429() *SlowDown {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -4200,7 +4243,9 @@ func (c *ClientWithResponses) RotateSigningKeyWithResponse(ctx context.Context, 
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects.
+// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+// per address; past the limit the endpoint answers 429 `slow_down` until the window
+// ends.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4219,7 +4264,9 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects.
+// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
+// per address; past the limit the endpoint answers 429 `slow_down` until the window
+// ends.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4878,6 +4925,26 @@ func ParseIntrospectTokenResponse(rsp *http.Response) (*IntrospectTokenResponse,
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest SlowDown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers IntrospectTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4984,6 +5051,13 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest SlowDown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	}
 
 	switch {
@@ -4997,6 +5071,16 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 			headers.CacheControl = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers IssueTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5915,6 +5999,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type SlowDownResponseHeaders struct {
+	RetryAfter *int
+}
+type SlowDownJSONResponse struct {
+	Body OAuthError
+
+	Headers SlowDownResponseHeaders
+}
+
 type GetServerMetadataRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 }
@@ -6722,6 +6815,23 @@ func (response IntrospectToken401JSONResponse) VisitIntrospectTokenResponse(w ht
 	return err
 }
 
+type IntrospectToken429JSONResponse struct{ SlowDownJSONResponse }
+
+func (response IntrospectToken429JSONResponse) VisitIntrospectTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetJWKSRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 }
@@ -6855,6 +6965,23 @@ func (response IssueToken401JSONResponse) VisitIssueTokenResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueToken429JSONResponse struct{ SlowDownJSONResponse }
+
+func (response IssueToken429JSONResponse) VisitIssueTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8028,126 +8155,131 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cts4lu+roHinKnZdSpZkx4mVun+4PekZJ51OOnbf7EzktSASktAmAQUALatdrtqn2X2PfZR9ki0c",
-	"gBRIgRLlj6R7ure2ajoWAQIH5+N3Ds45vA0ins44I0zJoH8bzLDAKVFEwL9OEkqYOo31f8dERoLOFOUs",
-	"6AfnU4Ii+PWZRDRuB2FAbnA6S0jQD15kv8S9qy8H06Pr0eHNfsqez38NwoDqgTOspkEYMJzqJ6P8BWEg",
-	"yJeMChIHfSUyEgYympIUmzUpRYQe/O+fj1v/xK1fO62jy9bFbTc8PLj7SxAGajHTs0klKJsEd3dhcBbx",
-	"GalbuNQ/PpNIL6K88hFNEsombcquOY2IvBQEx/6lS/uGdSv/iyDjoB/8n70lkffMr3IPVvijnkuvN+Jp",
-	"ytnl6fgdVtHUv+zX53iC+BipKUHXREjKGfx3NMVsQhCVaIQliRFnrxBGKZWpnkv//aDbK+9zEOwPgnxf",
-	"U4JjIpY7Ox23zCrcrayS2C75A54Q/3pneEKQ4kgQlQkWIqmwUJRNEFaoW1pP167kS0bEYrkQPUFpETEZ",
-	"4yxRMGDMRYpV0A8oU/u9IAxSymiapfCjXS1likyIqC73jP7qWfJrpgQlEs2IgKW/QlGC0xmJ0YioOSEM",
-	"dTsIsxj1Op3S6p936pcPr/JuQY9a2UP9us8IFtH0J3jDytJPsCQtyiRhkip6TZAiNwrB8ZMY4QmmTCpg",
-	"dwk7oDFhio4pEdLL/4F/Q9JZg7unFN/8QNhETYN+r9MJ63nlnDDMlJ9bFPwGDC2I5JmICBqRhLOJRIq3",
-	"0Q98TkQrwpKghGiFIEMU0wlVZksxllNS2Q2OUuIXXvOyxlrHqJwL+7+ti9tOeNjzap47PaWccSYJaFC7",
-	"8e9w/JF8yYhU5o9MEUMHPJslNMKaDnszwUcJSf/vL1IT5Xa5EU0uhWmiFw7kgZlQzIlEjNuDBsodfzhF",
-	"ckYiOraTanoIwbU6/3wbjClJYn3MPF60je4FDRQGKZESBDmYCT4jQi3QIFg+MQi0GkmplLDNizCQCqtM",
-	"Bv0DOHCqgODf4Rjl+yxoM1VqJvt7e1TvBjPSjsl1vle5N8Jxy24ouGuqO3NZNpMYsq9yVE4nvXKcaFkj",
-	"8StErolYoBGOEVBD/5pQqUjcDpaMesLZOKHRQ08r19I9/RapcEJeGY2dCUGYKrQ4lWg/cGl6tKRpsZSG",
-	"BLVztqJ83CNT1VqbKAGBQ3OqpojcUAmaXe+AIC4QRozMich36NL2ey5GNI4JewRRUPyKMJTg6EoCYcEo",
-	"IzWlEmkuhskQIySWfURxann+MsXMmpaC4vtLii8X2JDk42LAI9Pa3R5es7lQk3ypLBFmXE2JsDrVJf6P",
-	"XH3PMxY/kPaGjmgQ3HQHAeigMczqUvRgSdEfuULf2wcaUZRx1TIzPiJFf+RIZtF0aV4oM9RcJdMHQSLO",
-	"YqpHfo9pQh5KsBxT+ZR2RRu4ROz2lkR014TsohqSc+YMbY3N0Eck7OrmtJn17c2l8c8MZ2rKBf31wdSl",
-	"7BonNEY4ioiURmz6iNzMwLS7TNld0rP0/oaEzNwxj8uaqzsoE2smuP4Jj8zeH4FaRoj9CAF0jSwBg4xd",
-	"MT5nVg0NgptBUEYCvZ5LXGe96DVTVC2aEtmu7wnhwJwkScsAAjTKFBoJgkHFikyb6HUQoViU4yADXDSw",
-	"iRrYh7OYEhaR0hF8vggDqkgqPf5UQRosBF7AwTu+90bXemU2B9yVxn9nAD6SRFzTiNQPPSORIB6o/p4l",
-	"C6M4CcJMahuvuBF1QYxJ4mOEkYYfxs3AieW0Mjj/t8V+u92uX8DPgpaXnjNN7qPbX9oRT72z6OWQ+Bj2",
-	"UDhaMVakpWhK1gz5blETNshGv5BIuyhYIfus2blne+ZvLRynlPneVZq+ekISRZlUPCVCIkYnU5UsvJSa",
-	"CMzU+WJmmG7JaPbtl5Eg9ghksBXzJXzCtzmAPT2gPQPPcWXylCgcY9VUjN/lj9+FwYwnNFpstZKZoNc4",
-	"WvgWMstGCY1KU41xIknx6IjzhGCAcYLEVJBIs6F8gBTnzqDnkLaax+rj8ik7iBbiVNvNuJCKpKucfoxm",
-	"CVZaYCxfv0JUoQgzbddHOf6PNeKMSUKMDAieTQoPtCQItQQGE/eaxTNOmTrO1PQdUVNeUXd2dxKU0eUI",
-	"Sxr5DlZxuRWPKC6904hMa/lmDJLN4m31ix1i9EtTVXHnBik+uxHTkgPvqIIq11WYOVwa97ozKEQlXFqy",
-	"JXkK3nGVrEsQR+Qviv1wUJ6aDDaqzGaZgS+xAaY4+eDYUEv3SpzLuB357AhL9PH7E/Ti+VEXxWRMGZGI",
-	"qlDbpwinJDnBEgK82xrnDQGtOmPdxNxWp04py//dfSxbWH5H55Gsz+ZZy+aofHR/NXFPcE8/r5qni5LS",
-	"2GjACMvSmsc0yxqIDmjkMuIxAREYCyKnl8DymlsF61Oixn248ZB9rkf1YQctvbH+L3PVGhEsiHCY+Gks",
-	"5mbKfisTunllS5u6YkbgF2tE0BRrzxAZTQ4RW2tSMpkDKPcYm9mQZka6AXnxzal5+nnn3ja84EnDcDmj",
-	"0bjgOcYZacRMS2tfc3klHdyJUrzQhhl4FyKcOJqiNJNgro1ajHPIbqPsO5IQNNwzcw13Q0QSSdBBr2cv",
-	"CaiqyOM6qNHwlssls6tVi12vQQT1usSDECAapmmNxhCJLDEi7KusPSroovzXGYdYdn50XwmabGZZB6tU",
-	"Bc/+lLOHvKIzqf0xCf+KBCGskXx5kQecZb1V/4GaKw6cJO/HEFFo4rjjCTllYx7chVVHOld6jZjNeuMr",
-	"AlXZSA0wuSg2sfR9y4u5h0tZa2gFV8Zb7nV6h61u1zfYBLDkmvexLElMRMhcX61MMaV1920JlhC1FRrR",
-	"Cxwpbe7BdZ8QRgQ4t4a5Q/DwSZLYf0uEZ1ioV4iRayKQJMoKWoSThIhWNOWSsGLwfEoEQZgtkB6F5jxL",
-	"YjSBW0rOUZpFU4TneFF2n//nP/7zav8nb2jDzFsNjBxF3VEv3icH4+f4cPQiehkfkc64i30zXOMkq7mz",
-	"tvaJKkmScYi4N9pBlSyiHc2CGhUOLLbgIuh6oTL82AwwV8RnC/bbCHpL7Fgm3acpMUSy9JOKzySac3FF",
-	"2SRnlLl+CI/kSqyk1+m9aHW6rU73vNPpw///MwgbSljNYR57ufEV4ilV+gyn+JogbSMKbq/Eb7jQyKI1",
-	"5UKS1kGvTKD9Xgm5v/Qd+MphnjIluJyRKD+OilsSKXpNHN/dATo4i0tasKFDcklj79PkZlZSKZSpwwNP",
-	"+kEYUKyaPin9K/tFUe/fAXv4f8lG/j0W2QMeK3tF2KX58+0G4bN0vth0Qs6FfcUMrKVtCRfUL3bDNi5z",
-	"xe1mM0REygJMNmC4N5/e1usLYzAqLJhMyu98Hf/17NgfKr2uPtl7/rx75Hv2ilZ09ZXX2l2pSlzk/dsP",
-	"3iiKrDjZknrDjjebWeEKLiX0+i785DvzwYArspCNMYk+g02ABCb0reC9RsGvheBidRUk//OSEPbi5LK4",
-	"2FkVfD3ostYqWMSoXWHth5k7JTSu3DXWENMsyLeNs1zUyzsYZTRRp2xtCBK0RB/NBAH0Spm9nDG6IETa",
-	"GWlpK93MYSxF+FcicE0vV2rp95Hg2HGznkmUJxK2/fNck0RT5AP46FVIM0p4dOUdR+UswYvVcBO8P3/l",
-	"I4fi2crb6pIlt4x7NqV6JusItZE1mYmRunQrn2Jldt/RhAW/bghvmtTTe0Q3j+3VKrjs5pofS3SS8Ayi",
-	"ImqBzPMjIjVy2RTmvCeXNgkeetjWk/4Jv6JoSqIrElv0h4rBCEtJJ6yUt8O1E2F0kL1TGLDhXjFkz/wm",
-	"h3D5sGA4pRESZEKlMtkwbfQ6nalFH7yN5ZtSvHgFf4KsmAEDyIh2SHvSRkOQsuFuf/m8hIgK48rifwjM",
-	"y/aAlVMlrXQ69Or2Xm6W1ipwxqrqmyM55XOTKAZ5FEA5ojdWhqhVad8I4B9B+hvHeqrS2pQ/9DhEZR7N",
-	"crhjh+hzA790tEAUpy2YgRK5W6bL5kPxqYdaUf6mIQ1jOh8Q0VgeisfMGsLq7fe9SbXDS9RGfdQahggr",
-	"lHKpULf30g0Y7DCOhnvDEEkO9+IDhg3TUolwIo2vPMNqiiSZpISp3RU5qrEi/qz/dh/y/ru9l770W7vd",
-	"n8HePFj7PpP2shNyWCAVRDpiSY3q0pt7Jr+1+n24Xvo2emWtUd8sxasSS8Q1Ee+cBZVPBdQKeFjyUmaz",
-	"GRc2iNrctaauk3hJbLzaO9T/6KXG15cpBLfvvwopMyL8Hvf8Sl5mwu9255cZD6OBuTi472jj5q6lXPmR",
-	"R6BYRWNa8q2sxaFeWMMsTRfnMyjnemSzwMJ9c76cyEOTZKvlHr2ZF+Wb1fogjuOEVm6KGomtpYthTV9o",
-	"zAl91AS0qCDykpZ17f6ho6+cWNV9ll0NMjl35uaWONwYdyrHb5azldbvY5s8c16boJpwgE3cLFkCHi/a",
-	"7hVpu+P3CW2Gpzs2vz7EELHlSaYI+vnj6cZNmmUsJ12zG1dJV3IMZ4qmVCoatSLOTApxtABEgrOYKgTJ",
-	"H3BXkWYKrHOe071qhzdf2ujzfs+SRe0lSspjOqYPmyNP7l7Z7CmLBNHICCr3bHjD4I5XSBIWI6rQCEdX",
-	"+lfjSaMdbKpJIIBNJTroHO1WC+o2hmwrJ5cvcM2JFaDWi+ePBVUpRtddSJZFhBmY8goN9XENARHGsUHv",
-	"cEWtH/OcF88qkc9ug0K50BQL3m9YXg9YquhrMFZxhZN7vBPGaWLKrQdXDs1WSDqVhoZ8+dpK71p3sjZ1",
-	"etVHYJBhdXTw/AWyCdptNNTTDG1Nk5Y+7WRD+A9kVOIx+PJyTlU0ReaOrAqOTS66J/joqSnxhzE9+RGv",
-	"NVst87ZBQwii90riPP9bL6aR67WqdL1gUCpczSUL9q67ewbdyz0cpSQPXOzdeCPfdmVVBLw/6o4Poi45",
-	"wi/jg/GhV3nnyffOOFN5s8p0JjPffYGnLKcKn3xpC5tKdhw2NjhqvcmwJtCsr9jRKrOaq99MULU400dk",
-	"OAnytnr1jNs5fFkqqkBjwdOy+2X+nsO5EEEsBmsPGB27qWTIGHpk6qU1H40TPneQ24kDlvq3ThbPaulZ",
-	"PzgBuxTm9XRQwwr5tDYCZjxwe+MOTFtBKNZRc59WU0JFfgebe2X5WFhOk/dX/WBZnsF9ufdRm+wo2xSn",
-	"Wii1RVNTyib5Tfrp8Ttk1qHtHjr+cCrbBcD6WSQVCbo1/3G3Z856zyAoF0caHoC6D+q1T3CRkpMqLNFJ",
-	"hjnp6jgC7ayC4d1wwEreXYjefHp7ZjGKwzQtCR7p8jTQu+XOizI+CTw6g/LnAcvSkSBJklf8DV2CQuxT",
-	"L3ZMGRFoWOGKIdor/c2QedgeMG2iDRnyfUk05knC5yAohy8OjkKTTXt42LP/9bz7Anak//HyoHuQl3qY",
-	"WNGA7UiGr8hlhCUJEdzXjHhMiQzzN4FNMAIsdwvi2LslWyGGTYqsWfCAQUGpJ7lK73s1NctEk/KqI81Y",
-	"wAytXCqOP2jMWoCvoNPutjua1/iMMDyjWs22O+19E3CagrR6ea8NNUNQAWX4sOU7ZggxEH+ChCBlJlse",
-	"AxZG/uZTDBywQNaL1NJU8Ig2D8HfiKqEOCoF571OZ015mKcsrCYiUpuCWxP9AOvQ39vr9l60O+1Ou9t/",
-	"2XnZWTGEVoSXswTLUEazKVwXfcu36nGBL3jxuayzLlZDFNu9qOzjbYxibJGJeNG4KK7CJjVFcUsj4dpX",
-	"k9kqszTFYqGNackMVjQa2snVw67eMp5IvSOrky8AYi97ytREz5eP7JVbRUAM2yuQVsJrJe7EagDbMCW/",
-	"MGZkTqRCYyqkChGfmehwskBjmigijHsydDpdDLXfxXBKQkRjayaL96wK6A9UKvvq4J5bh44qd+E2jwP4",
-	"bz7EbSZyd/FQDWI9tm5orzY+3zrFi3XRK7diwlMm4ZYS1KkiN+xcaPiuk5Nu4/w5DvNmMdcmHXtlUhPL",
-	"OJpd13WErHHjDHbL7l23sbw6+bMeWT023XT4OAcxAJgOzFH5pi2OdG+1BQmM7DYe+XOl6Pmgs9947LKX",
-	"QkW/LJF7VflqNl7+tnJkdyXNpOmVk8TRPvlfHq5+wgD07op6+QjXzkTI4sq6jY59Va9oR7uyQ8OTw100",
-	"gQTa1STbATN9kkyu/tCtwh3apg8sMjhBKi4gWpQswE9BUyynBgmVlZHB+Cd5OpD1M7/j8WJLCX+4sK4R",
-	"wi1FxKRW3JXdSCUycreiyLr32eYDtFa5dHoZdf+tarPtCF9fWG9EoSg5CE1XGKpkkQ885XMGDKzJYRxo",
-	"OKPX53jiDyfmvXGs/V5Wb9T3JLv7valEPfCo8cATp6PPQa+3xWLd3hEP18M2hFDRxLlCLPShVx1vQHN7",
-	"t7kM3hmuSIgivgIg/fdSERS0NSsYTr6Cf4A4SMhGR47jwiagNiEPeBXBmckdpVlSKQd1q4nb35CJDhoP",
-	"LBoA3Zv5noh/DBXXc0/oh/rvGSlq1U2pgcMJXh+67nQ7X9lg/GsbhqXOflqN/7sRuSeBwH8japPUPAgC",
-	"b/YqizaxAJczL1qeJTgqaexn0omJOo3l4Oa56B9VdMhTbn9TCL6iYTHePgWx0WHejWr4ClWuSQUZZ3qC",
-	"nYPOkX70oNvbDY3GGDBJE8JUskD8moi5oEoR5sPUJrmsUCD3Im3e5tX43k8AytF176Ha5ZsA9q+qfx9I",
-	"pN7vQQXb1PttVTEj8z8MAP+a2CkMDrrNgbunC+FvFPqDdn8s5L9nkVttaLfUfDyvSdYuJ8+UvduDFH8Z",
-	"ovmURlO4YLHFyuCIQkdkhMfaXXELeetCuWd2QQ/TV59LyUiBrbxt9Q7Ou07Vq1Nly7IkyUu4nYroZQF0",
-	"fdUzHFAhp1tUz9vgxWr+pFe9FBj7TxxmQpF4hTEdYcj/8tUhmTeCeRzH0FXWFkZrHQ/1MZDVszD9KCGv",
-	"Py/sRxFmCArHSSFtMZ8zRVPSHrD3KVVoCII3LCqsMeo9P2yNqMojQUXc89VKwwCL0l7qwfu9AVuWGRiA",
-	"aMp2AMfZQGkRFt0U/LRc/QC0Vaadp3zekVt/QfuWFt0t+n+SYOdWqqiuRr+JLipq9POA6L0oUaeCNFSx",
-	"vFVEHeF9v78bkgegkd8cJjiO40K5eFXg9nhg7zbntrXBwfNqGwq3nNl8fSIPRNcH/hyFsSn895Fc86vf",
-	"X/jvybCgpsb6o/+K1i+s5w7Ph2vWqDDfF2CWXVzqPyPh1DAdHqymQtamN6wmylS+zvN4V5nnJEkg29HN",
-	"zSraR82nBHrJY5sVR/PI+TJlCfqDCkGJbKPjATPP8XGlDX2oX2F7ciMu0JgL6CPKCDTs0tZ/roFA/mIq",
-	"0cRAggEb3g5s345B0Efgbd8NfUZ/2cHj3ObgNLP4N635fA4toVuZSAiLeFxpBHqb9+0IyOLNdPS3iL6n",
-	"b77/5+uP5z+dncpT9vF5dHJ6eJp+33nbm+3HJ2+OtjJ13tYjTxEzydvMGEZ1So7qQijQLKb74uh5B/7P",
-	"9oTpvjg6ODo6hM9/QOuXxtlbtvjGU3EDjV82tQVwinDyypv7EXntRxeeSfMtCxdENKex7c1RNOQQxTdR",
-	"PA04gkKuipNuvCGnQYgvaYQVqZ0mFdO1UfffTblvfGUza1uIPNK+ygtZn7p2bojrHrxJWHtxeNjzJqxt",
-	"0MiQRLguMmHbDV6RhTStwq+JoONFKQtdhoiyKMliDUgEiUzkWRBllCMj0upCe4MJvhTjqtCfC+JPDn3z",
-	"6e3Zg6+1TIObz7YfUNEECHr+OI1+oK+PaeYDvXtswx7oz2Ob8twE/aDb/fKP43+8vTkR4/9/dvnifPHp",
-	"p7+/n7yYRtcf8Iy+S8T8FOMP0d9//shNul8zFrHdeWqE+M2nt0iSDbxxRidMHwAc1U6e8fxVsxgtU+kV",
-	"7BnX+uns/Ie8qY5paGHyh3YwGpp2zsNW/gkuEBlwpsqp57ttdAz+1hVZIGjeMWBQTsH4HL46B/XwglxT",
-	"nknzkMILmaf9Q4J8xhRN8iY+RjYVzEViNMVywCyHQ+SBcZTlf7BPG0hvRIqyiQ8DfAQ62sN9SxYPlodG",
-	"YtB7TDHYQgjW+sVLBn8mc8U0w0K1f+s5gGWfwsScoBXIckf30N1FAfETAempr5WxaWVi7zhXrGP+Ca2/",
-	"n59/QN9hSaMB2/FcCO3C3WYB14Z7w9JDQ1N+YZpUrMygl5vfdKIRV1OzmrzHiikzsf0sLFbJ/zxgDAvB",
-	"5yCA5etb24l4ByeJvSRKTRcXVty32ql22wiMOZQ6DFgBSv77v563e3l9iBfOS5mRx0fybtG7v9K9DqQ2",
-	"lsxSpf/T4Hi3Jn4rp6RcL2+K5OtR+YMQd7mw349RS+V5O0XV3ptP57uVC8sTHE1J64RrNJd4ItrJXJsb",
-	"xluQIdv4rvL+UNhQzY+Ene8kaWHQ6A0nCUjSGGq4qMzvy54K76OdigcSoowVhSeXSzHQcNTZkX5sqe8t",
-	"zt79w3oPy0LAnLxbOQ7LOtBan6EoClspqCyKE6H7XIuySm9EGaLRwtSnDNh25Sy2AZBJtqkWtniU8Q9U",
-	"qrP80yF/1MqWommlt4nU+t5OpY5Lq22W6jJxbLjR3yjrCStSlt3P1hakeGqA/zilKU5JtO86eIU2bjzc",
-	"iNLTlaj81X4RJ68jjnwVcdDrUGtb044DcGHe3ixj9EtmP5NJBswOcL7dMSII1ymmZxLy7Hbrr2bPrPF8",
-	"pDvZDbK32jWtaJW2Xi7Xil+1g1kQbCdeT3e/W1VUTuvbDSHWr0PWe6q7rai71jeuiOZ905TLM/xZnPKt",
-	"bqNL7S1Wagu0JswVoU8Hr8due7fwv1tUpThcgT5NabLUvlLRJDEtktwvVhPTfcN+DdxmKg+YVqGhVsiU",
-	"TcDD3kUZS7S7NBxzERHzzv+nNcawyHZLJEeCpPyauN11x4KnA6acKzaJdqARky1JdJM+tZIn14D60Xe5",
-	"grcOf6H8Byz/AuDOQWffq+nN+nJNX7FzVUWjV1xZsBNxsNF0oBxVoTFatmVJ5XtFVuXBne0XwIKFWnGo",
-	"VhLX2HxTqP5jOBd/lgI9YinQemm1lUBVFe0HT7UlQdXhYdmMQUWicAEMZ8TfcaMAKg9xJgqDbG5ePVa2",
-	"USsfj1UtdbdpYFrvHdRaa1S/jUH9A+Tb1PsYpvSnmZg8ccqNQbNNSoDIsh/UyORr23iEsV4mSG2KgWR9",
-	"ZdCA1ZQGoQaVQWgH6oL6yCkEag9Y1dBhQZYfmKi3caYiqMbGfcWCoKa43XhwgsRUIcbVxtjEyvP1KmY7",
-	"TWL7dD9FdPy+YZono03v63g2eb3PvZWxp/LnX9rD+bP654FobVn808QOmUWI61w9ZtDtz5s6BsrQTrCu",
-	"n1/pCyAgr1bOckC0mgRqvyNd9AqQ2ubgJP+SagLZjSZNGO5q8nT/djX50ze5WdtqVBQdux9sBZMCvkz+",
-	"hVZDI2Px8lCagakDll+1VloBWi9NLBw3Ej7peHr8DtoqophECRZkF2xZDnSh10xu1ty7hprPLBmjl2/c",
-	"HKU/s7bQp9jXMazoeOfQMe/deHH3vwEAAP//",
+	"7H39cts2vuirYHh3JvZcSpZkx4nluX+4brrrpGnS2L05u5GPBZGQhJoEVAC0rGY8c57m7Hvso5wnOYMf",
+	"QAqkQInyR9Juu7MzjUUCBH74fX/hcxDxdMYZYUoG/c/BDAucEkUE/HWaUMLUWaz/HRMZCTpTlLOgH1xM",
+	"CYrg6TOJaNwOwoDc4nSWkKAfvMh+jnvXvxxMj25Gh7f7KXs+/zUIA6oHzrCaBmHAcKrfjPIPhIEgv2RU",
+	"kDjoK5GRMJDRlKTYrEkpIvTg//x00voHbv3aaR1dtS4/d8PDg7u/BGGgFjM9m1SCsklwdxcG5xGfkbqF",
+	"S/3wmUR6EeWVj2iSUDZpU3bDaUTklSA49i9d2i+sW/lfBBkH/eD/7C2BvGeeyj1Y4Q96Lr3eiKcpZ1dn",
+	"47dYRVP/sl9d4AniY6SmBN0QISln8O9oitmEICrRCEsSI86OEUYplameS/9+0O2V9zkI9gdBvq8pwTER",
+	"y52djVtmFe5WVkFsl/weT4h/vTM8IUhxJIjKBAuRVFgoyiYIK9QtradrV/JLRsRiuRA9QWkRMRnjLFEw",
+	"YMxFilXQDyhT+70gDFLKaJql8NCuljJFJkRUl3tOf/Us+RVTghKJZkTA0o9RlOB0RmI0ImpOCEPdDsIs",
+	"Rr1Op7T655365cOnvFvQo1b2UL/uc4JFNP0RvrCy9FMsSYsySZikit4QpMitQnD8JEZ4gimTCtBdwg5o",
+	"TJiiY0qE9OJ/4N+QdNbg7inFt98TNlHToN/rdMJ6XLkgDDPlxxYFzwChBZE8ExFBI5JwNpFI8Tb6ns+J",
+	"aEVYEpQQzRBkiGI6ocpsKcZySiq7wVFK/MRrPtaY6xiWc2n/27r83AkPe17Oc6enlDPOJAEOep7w+bd8",
+	"zvS/I84UMdvHs1lCI6y3v/ez5PC4WPfngAjBhZ424fOrWA8PzW9XZbgpzlGK2QKNMU1IbDkywpma6gM2",
+	"H5DHmgLFAuGxIgId9JAkEWexDO6a8qp3J5mavoJFwRYrp9doFSEac4HUlMr8hZ2x4CnCbDGfEkF2ERcI",
+	"ftHvDBiOY0GkRDt6mJ7djNoN0ZyqKTWsT38xEwTNKYv5/BhFggBq40SiOREEMa5QNCXRNYnbA/bBgcMQ",
+	"/mid6D+GOUjaSKMigBpFPAamOixOYRgiQSZUKiJIrLczYAAZNFqgD9+dopeHvZfoX//cbz+HvZJbHKlk",
+	"AfvpG06Nk4QIlGZSoRGOrhEfj9sDfbqGBwPKOOtapZRzs06UMUUTDwgQ0bvwce4lT3EI8hscfyC/ZESq",
+	"NQg6E3yUkPT/ehA1JgrTRGMikC3MhGJOJADeyB/96OT9GZIzEtGxnTRHaBn0P30OxpQksWY/PF60zTmD",
+	"ZAyDlEgJAiaYCT4jQi3QIFi+MQj0CaVUSiC/yzCQCqtMBv0DYERUASP4Bsco32dBs1OlZrK/t0f1bjAj",
+	"7Zjc5HuVeyMct+yGmtNJLmPMJF5aceCkV44TLQNIfIzIDRELNMIxAmjop4lGtbgdLM/rlLNxQqOHnlau",
+	"PfT0V6TCCTk2+JkJoSkzf04l2g9cmB4tYVospSFA7ZytKB/3yFC1WlCUgCAAJoHILZWgcegdEM1gMGJk",
+	"TkS+Qxe233ExonFM2COQguLXhKEER9cSAAvKomF+GothMsQIiWUfUZxanL9KMbMqTwHx/SXElwtsCPJx",
+	"MeCRYe1uD6/ZXKhBvhTiCDOupkRYWe8C/weuvuMZix8IeytZBsFtdxAADxrDrC5ED5YQ/YEr9J19oRFE",
+	"GVctM+MjQvQHjmQWTZdqDwg3Kj1gei+A/1M98juQtg8EWK7r+5h2hRu4QOz2lkB014TsohqCc+YMbRnt",
+	"4TEBu7o5rf759ubC+CemNRcu6K8Phi5lNzihMcJRpFUZIJs+IrczUDldpOwu4Vn6fkNAZu6Yx0XN1R2U",
+	"gTUTXD/CI7P3R4CWIWK/hgC8RpYUg4xdMz5nlg0NgttBUNYEej0XuM560SumqFo0BbJd3xOqA3OSJC2j",
+	"EKBRptBIEAwsVmRaRK9TEYpFOY4bMGOM2kSNOYKzmBIWkdIRfLoMA6pIKj12fgEaLARewME7PqGNLp+V",
+	"2RzlrjT+G2N4IknEDY1I/dBzEgniMSHfsWSBrFWAmdQyXnFD6oIYkcTHCCOtflBrI1hMKxuN/7HYb7fb",
+	"9Qv4SdDy0nOkyX1H9kk74ql3Fr0cEp/AHgoHQIwVaSmakjVDvlnUuLOy0c8k0qYzVsi+a3bu2Z75rYXj",
+	"lDLft0rTV09IoiiTiqdESMToZKqShRdSE4GZuljMDNItEc1+/cox04KtkC/hE77NAezpAe0ZeDRWJk+J",
+	"wjFWTcn4bf76XRjMeEKjxVYrmQl6g6OFbyGzbJTQqDTVGCeSFK+OOE8IBjVOkJgKEmk0lA+g4txJ4Tmk",
+	"reax/Lh8yo5GC/7T7WZcSEXSVUw/QbMEK00wFq+PEVUowkzL9VGu/8da44xJQgwNCJ5NCgu0RAi1AAYR",
+	"94rFM06Z0tb9W6KmvMLu7O4kMKOrEZY08h2s4nIrHFFceqcRmebyzRAkm8Xb8hc7xPCXpqziznWefXI9",
+	"+SUD3mEFVayrIHO4FO51Z1CQSriUZEvwFLjjMlkXIA7JXxb74cA8NRhstIPNMqO+xEYxxcl7R4ZauFf8",
+	"r8bsyGdHWII/6MXzoy6KyZgyIhFVoZZPEU5JcoolBB62Fc4bHK11wrqJuK1OnVKW/919LFlY/kbnkaTP",
+	"5lnL4qh8dN8afzyYp59WxdNliWlsFGCEZWnNaxpljYoO2shVxGMCJDAWRE6vAOU1tgrWp0SN+xCJk32u",
+	"R/VhBy29sf7Pc9UaESyIcJD4aSTmZsh+LRG6eWVLmboiRuBJ7oSeYm0ZIsPJIZJgRUomcwXKPcZmMqSZ",
+	"kG4AXnx7Zt5+3rm3DC9w0iBcjmg0LnCOcUYaIdNS2tcEVaWjd6IUL7RgBtwFDyeOptb3TSxbjHOV3UZ/",
+	"diQhaLhn5hruhogkkqCDXs8Gr6iq0OM6VaNh9NUFs8tVi12v0QjqeYlHQwBvmIY1RAdwGRFhX2XuUdEu",
+	"yr/OOPiy86P7QqrJZpR1dJUq4dlHOXrIazqT2h6T8FckCGGN6MurecBZ1kv176kJceAkeTcGj0ITwx1P",
+	"yBkb8+AurBrSOdNrhGzWGl8hqMpGahSTy2ITS9u3vJh7mJS1glZwZazlXqd32Op2fYONA0uu+R7LksR4",
+	"hExYdWWKKa2LAydYgtdWaI1e4EhpcQ+m+4QwIsC4NcgdgoVPksT+LRGeYaGOESM3RCBJlCU0E3ZrRVMu",
+	"CSsGQ9QRIot6FJrzLInRBKLnnKM0i6YIz/GibD7/z3/99/X+j17Xhpm36hg5irqjXrxPDsbP8eHoRfQy",
+	"PiKdcRf7ZrjBSVaTS2HlE1WSJOMQca+3gypZeDuaOTUqGFhswdWg64nK4GMzhblCPlug30alt4SOZdB9",
+	"nBIDJAs/qfhMojkX15RNckSZ65fwSK74Snqd3otWp9vqdC86nT78/x9B2JDCag7zxIuNx4inVOkznOIb",
+	"grSMKLC94r/hQmsWrSkXkrQOemUA7fdKmvtL34GvHOYZU4LLGYny46iYJZGiN8Sx3R1FB2dxiQs2NEiu",
+	"aOx9m9zOSiyFMnV44EmLCQOKVdM3pX9lPyvq/R10D/+TbOTfY5HV4pGy14RdmZ8/byA+C+fLTSfkBOwr",
+	"YmAtbEt6Qf1iN2zjKmfcbpZNRKQslMkGCPf645t6fmEERgUFk0n5m6/ib89P/K7Sm+qbvefPu0e+d69p",
+	"hVdfe6Xdtar4Rd69ee/1osiKkS2p1+14uxkVriEoodd36QffuU8NuCYL2Vgn0WewSSGBCX0rcPKBVlZB",
+	"8p+XgLCBk6sisLNK+KvJTaueqEpGkU032ijUzIJ82zjPSb28g1FGE3XG1roggUv00UwQ0F4ps8EZwwtC",
+	"pI2RlpbSzQzGkod/xQPXNLhSC78PBMeOmfVMojzBte2f54YkGiLvwUavqjSjhEfX3nFUzhK8WHU3wffz",
+	"Tz6yK56tfK0uiXdLv2dTqGeyDlAbUZMZH6kLt/IpVmb3HU1Y4OsG96ZJib6Hd/PEhlbBZDdhfizRacIz",
+	"8IqoBTLvj4jUmssmN+c9sbSJ89CDtp60ZHiaZwVa7Q8VgxGWkk5YKW+HayPC8CAbUxiw4V4xZM88k0MI",
+	"PiwYTmlkMwVNNkwbvUpnatEHa2P5pRQvjuEnyIoZMFAZ0Q5pT9poCFQ23O0v35fgUWFcWf0fHPPS5A+u",
+	"UqcDr27v5WZqrSrOWFVtcySnfG4SxSCPAiBH9MbKKmqV2jcq8I9A/Y19PVVqbYofehyiMvdmOdixQ/S5",
+	"gV06WiCK0xbMQIncLcNl86H42EMtKX9Vl4YRnQ/waCwPxSNmDWD19vveZO/hFWqjPmoNQ4QVSrlUqNt7",
+	"6ToMdhhHw71hiCSHuPiAYYO0VCKcSGMrz7CaIkkmKWFqd4WOaqSIvxql3Yd6lG7vpS8t3G73J5A3D+a+",
+	"z6QNdkIOC6SCSIcsqWFdenPP5Ndmvw/nS1+Hr6wV6pupeJViibgh4q2zoPKpAFsBC0teyWw248I6UZub",
+	"1tQ1Eq+I9Vd7h/pfvdL69VUKzu37r0LKzCSur1rc82t5lQm/2Z0HMx4GAxM4uO9oY+auhVz5lUeAWIVj",
+	"WvCtrMWBXliDLE0X5xMoF3pkM8fCfXO+HM9Dk2Sr5R69mRflyGq9E8cxQiuRokZka+FiUNPnGnNcHzUO",
+	"LSqIvKJlXrt/6PArx1d1n2VXnUxOzNxEicONfqey/2Y5W2n9PrTJM+e1CKpxB9jEzZIk4PGi7YZI2x2/",
+	"TWgzPN2xefgQg8eWJ5ki6KcPZxs3aZaxnHTNblwmXckxnCmaUqlo1Io4MynE0QI0EpzFVCFI/oBYRZop",
+	"kM55TveqHN4ctNHn/Y4li9ogSspjOqYPmyNP7l7Z7BmLBNGaEVSUWveG0TuOkSQsRjQvYmLIWNJoB5tq",
+	"EnBgU4kOOke71ULPjS7bysnlC1xzYoVS69XnTwRVKUY3XUiWRYQZNeUYDfVxDUEjjGOjvUOIWr/mOS+e",
+	"VTyf3QYFnKEpYr3fsLxOtVRp2mCs4gon9/gmjNPAlFsPrhyardx1KmAN+PK1lb617mRt6vSqjcAgw+ro",
+	"4PkLZBO022iopxnamiZNfdrINsV8mkYlHoMtL+dURVNkYmRV5djkonucj56aEr8b05Mf8Uqj1TJvGziE",
+	"IHqvJM7zv/ViGpleq0zXqwxKhau5ZMHeTXfPaPdyD0cpyR0Xe7dez7ddWVUD3h91xwdRlxzhl/HB+NDL",
+	"vPPke2ecqbxZRTqTme9+wFOWU1WffGkLm0p2HDQ2etR6kWFFoFlfsaNVZDWh30xQtTjXR2QwCfK2evWI",
+	"2zl8WSqqyEtfHfPL/J6rcyECXwzWFjA6cVPJkBH0yNSQajwaJ3zuaG6njrLU/+xk8ayWnvWDU5BLYV5P",
+	"B7XVkE9rPWDGArcRd0DaioZiDTX3bTUlVOQx2Nwqy8fCcpp8v2oHy/IM7se9r9pkR9mmONVEqSWamlI2",
+	"ySPpZydvkVmHlnvo5P2ZbBcK1k8iqVDQZ/OPuz1z1ntGg3L1SIMDUPdBvfLJlA9bUIUlOMkwB10dRqCd",
+	"VWV4NxywknUXotcf35xbHcVBmpYEi3R5GujtcudFGZ8EHJ1BWf6AZelIkCTJK/6GLkDB9wn1yJQRgYYV",
+	"rBiivdJvBszD9oBpEW3AkO9LojFPEj4HQjl8cXAUmmzaw8Oe/dfz7gvYERRdH3QP8lIP4ysasB3J8DW5",
+	"irAkUHaeohGPKZFh/iWQCYaA5W4BHBtbIkWttsYNs+ABg4JST3KV3vdqapbxJuVVRxqxABlaOVWcvNc6",
+	"a6F8BZ12t93RuMZnhOEZ1Wy23WnvG4fTFKjVi3ttqBmCCiiDhy3fMYOLgfgTJAQpI9nyGLAw9DefYsCA",
+	"BbJWpKamAke0eAj+SlTFxVFphNDrdLbrgVDjEalNwa3xfoB06O/tdXsv2p12p93tv+y87KwIQkvCy1mC",
+	"pSuj2RSuib7lV/W4wOe8+FTmWZerLortPlS28TZ6MbbIRLxsXBRXQZOaorilkHDlq8lslVmaYrHQwrQk",
+	"BiscDe3k7GFXbxlPpN6R5cmXoGIvex3VeM+Xr+yVW5iAD9tLkJbCaynu1HIA28gnDxgzMidSoTEVUoWI",
+	"z4x3OFmgMU1Mv4nRQnPcogPLUNtdDKckRDS2YrL4ziqBfk+lsp8O7rl16PRzF27zOij/zYe4TW7uLh/K",
+	"QazF1g1taOPTZ6d4sc575VZMeMok3FKCOlbkup0LDt91ctKtnz/Xw7xZzLVJx16a1MAyhmbXNR0ha9wY",
+	"g92yeddtTK9O/qyHVk9Mlyc+zpUYUJgOzFH5pi2OdG+1BQmM7DYe+VOl6Pmgs9947LKXQoW/LDX3KvPV",
+	"aLx8tnJkdyXOpOGVg8ThPvkvD2c/YQB8d4W9fLANamQRsm6jE1/VK9rRpuzQ4ORwF00ggXY1yXbATP8u",
+	"k6s/dKtwh7bpA4uMniAVF+AtShZgp6ApllOjCZWZkdHxT/N0IGtnfsPjxZYU/nBiXUOEW5KISa24K5uR",
+	"SmTkboWRde+zzQdwrXLp9NLr/lvlZtsBvr6wvujVZL5iWkdB6DfPB57yOQMEbpebML26wBO/OzHvjWPl",
+	"97J6o75X3t3vjSXqgUeNB546HX0Oer0tFuv2jng4H7YuhAonzhliwQ+97HiDNrf3OafBO4MVCVHEVwCk",
+	"fy8VQUG7vQLh5DH8AeQgIRsdOYYLmwDbhDzgVQ3OTO4wzRJLOahbTdz+ikh00Hhg0QDo3sj3RPhjoLge",
+	"e0K/qv+OkaJW3ZQaOJjgtaHrTrfzhQXGv7dgWPLsp+X4vxuSexIV+K9EbaKaB6nAm63Kon0xqMuZV1ue",
+	"JTgqcexn0vGJOo3lIPJc9I8qOuQpt+8uOF/RsBhv3wLf6DDvRjU8RpUwqSDjTE+wc9A50q8edHu7oeEY",
+	"AyZpQphKFojfEDEXVCnCfDq1SS4rGMi9QJu3Hza29xMo5eim91Du8lUU9i/Kfx8IpN7vgQXb1PttWTEj",
+	"8z+MAv4ldacwOOg2V9w9XQh/o6o/cPfH0vz3rOZW69otNcXPa5K1yckzZWN7kOIvQzSf0mgKARZbrAyG",
+	"KHTqtv2J3ULeOlfuuV3Qw/jVp1IyUmArb1u9g4uuU/XqVNmyLEnyEm6nInpZAF1f9QwHVNDpFtXz1nmx",
+	"mj/pZS+Fjv2nHmZckXgFMR1iyH/54iqZ14N5EsfQVdYWRmseD/UxkNWzMP0oIa8/L+xHEWYICsdJQW0x",
+	"nzNFU9IesHcpVWgIhDcsKqwx6j0/bI2oyj1Bhd/zeKVhgNXSXurB+70BW5YZGAXRlO2AHmcdpYVbdJPz",
+	"02L1A7StMuw85fMO3foL2reU6G7R/5M4O7diRXU1+k14UVGjnztE7wWJOhakVRWLW4XXEb73+4uQPEAb",
+	"+c3pBCdxXDAXLwvcXh/Y+5xj21rn4EW1DYVbzmxuRckd0fWOP4dhbHL/fSA3/Pr35/57Ml1QQ2P90X9B",
+	"6RfWY4fnQqU1LMx3M9Gyi0v99SZODdPhwWoqZG16w2qiTOXWqMcLZV6QJIFsRzc3q2gfNZ8S6CWPbVYc",
+	"zT3ny5Ql6A8qBCWyjU4GzLzHx5U29KH+hO3JDXeQcAF9RBmBhl1a+s+1IpB/mEo0MSrBgA0/D2zfjkHQ",
+	"R2Bt3w19Qn/ZwePC5uA0k/i3rfl8Di2hW5lICIt4XGkE+jnv2xGQxevp6K8RfUdff/ePVx8ufjw/k2fs",
+	"w/Po9OzwLP2u86Y3249PXx9tJeq8rUeewmeSt5kxiOqUHNW5UKBZTPfF0fMO/M/2hOm+ODo4OjqE6z+g",
+	"9Uvj7C1bfOOpuIHGL5vaAjhFOHnlzf2AvPbShWfS3GXhKhHb3yuUN+QQxZ0o/tuFLF0VJ/1IFwbZHOjD",
+	"FwdHJhXTlVH33025b3xlM2tbiDzSvsoLMZvqNXDHFJdErct1uzCn4WKKyXB7cXjY82a4bWDhkHW4zpVh",
+	"+xNek4U0vcVviKDjRSltXYaIsijJYq3BCBIZV7UgynBTRqRlnjbkCcYX46pguAvizyZ9/fHN+YPjYKYj",
+	"zifbQKjoGgRNgpzOQNAIyHT/gWY/tsMPNPSxXXxug37Q7f7y95O/v7k9FeP/f3714mLx8ce/vZu8mEY3",
+	"7/GMvk3E/Azj99HffvrATX5gM5yy7XxqqP71xzdIahitw41zOmH6AOCodvIU6S+a9miRSq9gz9jiT6cY",
+	"vM+78JgOGCbhaAejoen/PGzld8kByYD1Vc5V322jEzDQrskCQbePAYP6C8bncH0iFNALckN5Js1LCi9k",
+	"XicAGfXmBi7b9cfQpoK5SIymWA6YxXBwVTCOsvwH+7axAQxJUTbxKQ0fAI72cN+QxYPpoREZ9B6TDLYg",
+	"grWG9BLBn8mcMc2wUO3fetJg2QgxTiroHbLc0T14d1Fx/ESa99TX+9j0PrFB0RVxmt+59beLi/foGyxp",
+	"NGA7nggS3PM3LPS74d6w9NLQ1GuYrhYrM+jl5qFRNOJqalaTN2UxdSm2AYZVbvKfB4xhIfgcCLAc77Wt",
+	"i3dwktioUmravrAiQGun2m0jkP5QGzFghRbzr38+b/fygpK2vQWp5iJE8PpDbjKJoUJxmSk0YNCAyNx8",
+	"eIxmWJoLMRMK3SGnZFn7Y7p+SnTQO3JvKHQuBjQXAg4Y3AjoM0mkzMjjWyNu4b6/Wr9O0W7MLErdCp7G",
+	"FnHr+rcyrMo1/6bQv96yeJDVUG5O4NezSyWGO0Xl4euPF7uVoOspjqakdcq1gpl4vPLJXEtAxluQ5ds4",
+	"3np/dd5Aza/NO3c9afrUCiVOEiDuyi2jT2azoJ2KFRWijBXFM1dLMtAasrMj/dpSBFlbYfdPC6ipBbSs",
+	"fszPYyvjZ1n8Wmv3FJVwK1WkRUUmtNxrUVZpCClDNFqYopwB266Gx3Y9MhlG1WoeD/f+nkp1nt+X8kct",
+	"5yk6dXo7Z61vaFVqM7XaW6ou/cj6WP3dwZ6wDGfZ8m1tFY6n8PmPU4/j1IH7YuArsHGDAIaUnq4u51t7",
+	"DVBePB35ygChwaNmz6YHCei2eU+3jNFfMns3KBkwO8C5sGREEK5jTM8kJBfu1sejz620faRA9AbaW20V",
+	"V/SHW0+Xa8mv2rYtCLYjr6cLalcZldPvd4Nf+cuA9Z7sbivorrXvK6R539zs8gx/VuR8rRB8qafHSkGF",
+	"5oQ5I/Tx4PW6295n+O8WpTgOVqCPU5osua9UNElMXyj3mm5iWo7YK9BtevaAaRYaaoZM2QS8BLsoY4m2",
+	"r4ZjLiJivvn/NMcYFil+ieRIkJTfELel8FjwdMCUE1eUaAe6T9k6TDfTVTN5cgNmAvomZ/DWaVEw/wHL",
+	"rz3cOejsezm9WV/O6Styrspo9IorC3a8JjYiAJCjKjRCy/ZpqVzSZFkeBKp/AV2wYCsO1ErkGpuLlOpv",
+	"ALr8s/7pEeuf1lOrLX+qsmi/8lRbB1UdHpbFGJRhCleB4Yz424wUispDjIlCIJtws0fKNupf5JGqpZY+",
+	"DUTrvb1ga4Xq1xGof4Ako3obw9Q7NSOTJ84zMtpsk7onsmyCNTJJ6tYfYaSXcbSbCihZXw41YDX1UKhB",
+	"ORTagWKoPnKqn9oDVhV0WJDlrRr1Ms6UQdXIuC9YBdVUbzcWnCAxVYhxtdE3sfJ+PYvZjpPY5uRP4U6/",
+	"r5vmyWDT+zKWTV7kdG9m7Cl3+re2cP4seXqgtraseGoih8wixE3OHjNocejNlwNmaCdY18SwdO0J0Kul",
+	"s1whWs18tZdnFw0SpJY5OMmvj00gpdPkRkNwJ69xaFczXn2Tm7WtekXRiXtLLYgUsGXya2kNjIzEy11p",
+	"Rk0dsDxcXOl/aK00sXDMSLjH8uzkLfSSRDGJEizILsiyXNGFBju5WHNjDTV3Sxmhl2/cHKU/nbjgp9jX",
+	"Jq1o8+fAMW9YeXn3vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

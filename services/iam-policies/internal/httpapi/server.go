@@ -11,11 +11,13 @@ import (
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
+	"github.com/iamplane/iam/services/iam-policies/internal/policies"
 )
 
 // Server implements the generated strict server interface.
 type Server struct {
-	Actions actions.Store
+	Actions  actions.Store
+	Policies *policies.Engine
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)

@@ -78,10 +78,8 @@ func saveGroup(ctx context.Context, tx *sqlx.Tx, g *subjects.Group, insert bool)
 		return postgres.Classify(err)
 	}
 	if insert {
-		// Every group is its own ancestor in the closure.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO group_closure (tenant, ancestor, descendant, paths) VALUES ($1, $2, $2, 1)`,
-			g.Tenant, g.ID); err != nil {
-			return postgres.Classify(err)
+		if err := nesting.AddGroup(ctx, tx, g.Tenant, g.ID); err != nil {
+			return err
 		}
 	}
 	if err := putSubject(ctx, tx, g.Subject()); err != nil {
@@ -184,8 +182,8 @@ func (s *Directory) DeleteGroup(ctx context.Context, tenant, id string, check fu
 		if _, err := removeMembers(ctx, tx, tenant, id, `true`); err != nil { // its own members
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM group_closure WHERE tenant = $1 AND ancestor = $2 AND descendant = $2`, tenant, id); err != nil {
-			return postgres.Classify(err)
+		if err := nesting.RemoveGroup(ctx, tx, tenant, id); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE tenant = $1 AND id = $2`, tenant, id); err != nil {
 			return postgres.Classify(err)

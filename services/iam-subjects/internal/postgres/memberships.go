@@ -8,18 +8,15 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/iamplane/iam/pkg/closure"
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/postgres"
 
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 
-// lockNesting serializes changes to the tenant's group nesting, so two concurrent
-// requests cannot together build a cycle that neither would alone.
-func lockNesting(ctx context.Context, tx *sqlx.Tx, tenant string) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7, hashtext($1))`, tenant)
-	return postgres.Classify(err)
-}
+// nesting is the closure of group nesting.
+const nesting = closure.Table("group_closure")
 
 // lockGroups locks groups (in id order, so concurrent changes cannot deadlock on them)
 // and returns the ids that do not exist.
@@ -87,14 +84,13 @@ func addMembers(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, refs [
 		}
 	}
 	if len(nested) > 0 {
-		if err := lockNesting(ctx, tx, tenant); err != nil {
+		if err := nesting.Lock(ctx, tx, tenant); err != nil {
 			return nil, err
 		}
 		// A group may not contain itself, nor any group it is already inside.
-		var cycles []string
-		if err := tx.SelectContext(ctx, &cycles, `SELECT ancestor FROM group_closure
-			WHERE tenant = $1 AND descendant = $2 AND ancestor = ANY($3)`, tenant, groupID, pq.StringArray(nested)); err != nil {
-			return nil, postgres.Classify(err)
+		cycles, err := nesting.Contains(ctx, tx, tenant, groupID, nested)
+		if err != nil {
+			return nil, err
 		}
 		if len(cycles) > 0 {
 			return nil, errs.E(errs.Conflict, "adding group %q to group %q would make a cycle", cycles[0], groupID)
@@ -111,7 +107,7 @@ func addMembers(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, refs [
 	for i, a := range added {
 		out[i] = a.ref()
 		if out[i].Type == subjects.TypeGroup {
-			if err := nest(ctx, tx, tenant, groupID, out[i].ID, 1); err != nil {
+			if err := nesting.Nest(ctx, tx, tenant, groupID, out[i].ID, 1); err != nil {
 				return nil, err
 			}
 		}
@@ -130,52 +126,15 @@ func removeMembers(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, whe
 	for i, r := range removed {
 		out[i] = r.ref()
 		if out[i].Type == subjects.TypeGroup {
-			if err := lockNesting(ctx, tx, tenant); err != nil {
+			if err := nesting.Lock(ctx, tx, tenant); err != nil {
 				return nil, err
 			}
-			if err := nest(ctx, tx, tenant, groupID, out[i].ID, -1); err != nil {
+			if err := nesting.Nest(ctx, tx, tenant, groupID, out[i].ID, -1); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return out, membershipEvents(ctx, tx, tenant, groupID, out, true)
-}
-
-// nest adds (sign 1) or removes (sign -1) the edge parent ⊇ child in the closure: every
-// ancestor of parent gains (or loses) as many paths to every descendant of child as the
-// product of the path counts on either side.
-func nest(ctx context.Context, tx *sqlx.Tx, tenant, parent, child string, sign int) error {
-	const delta = `SELECT a.ancestor, d.descendant, sum(a.paths * d.paths) AS paths
-		FROM group_closure a JOIN group_closure d ON d.tenant = $1 AND d.ancestor = $3
-		WHERE a.tenant = $1 AND a.descendant = $2 GROUP BY a.ancestor, d.descendant`
-	if sign > 0 {
-		_, err := tx.ExecContext(ctx, `INSERT INTO group_closure (tenant, ancestor, descendant, paths)
-			SELECT $1, ancestor, descendant, paths FROM (`+delta+`) AS delta
-			ON CONFLICT (tenant, ancestor, descendant) DO UPDATE SET paths = group_closure.paths + EXCLUDED.paths`,
-			tenant, parent, child)
-		return postgres.Classify(err)
-	}
-	var gone []struct {
-		Ancestor   string `db:"ancestor"`
-		Descendant string `db:"descendant"`
-	}
-	if err := tx.SelectContext(ctx, &gone, `WITH delta AS (`+delta+`),
-		updated AS (UPDATE group_closure c SET paths = c.paths - delta.paths FROM delta
-			WHERE c.tenant = $1 AND c.ancestor = delta.ancestor AND c.descendant = delta.descendant
-			RETURNING c.ancestor, c.descendant, c.paths)
-		SELECT ancestor, descendant FROM updated WHERE paths <= 0`, tenant, parent, child); err != nil {
-		return postgres.Classify(err)
-	}
-	if len(gone) == 0 {
-		return nil
-	}
-	as, ds := make([]string, len(gone)), make([]string, len(gone))
-	for i, g := range gone {
-		as[i], ds[i] = g.Ancestor, g.Descendant
-	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM group_closure WHERE tenant = $1
-		AND (ancestor, descendant) IN (SELECT * FROM unnest($2::text[], $3::text[]))`, tenant, pq.StringArray(as), pq.StringArray(ds))
-	return postgres.Classify(err)
 }
 
 // AddMembers adds subjects to a group in one transaction.

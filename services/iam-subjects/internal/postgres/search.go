@@ -63,9 +63,18 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
 	text := likeText(q.Search)
 	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search)}
+	page := `SELECT ` + subjectColumns + `, 0 AS total FROM subjects s ` + where + `
+		ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
+	if text != "" {
+		// Find the matches through the trigram index first, then sort them. Left to
+		// itself, the planner may walk the name index hoping to meet 50 matches early, and
+		// a rare name late in the alphabet then costs a scan of the whole tenant.
+		page = `WITH matches AS MATERIALIZED (SELECT * FROM subjects s ` + where + `)
+			SELECT ` + subjectColumns + `, 0 AS total FROM matches s
+			ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
+	}
 	var rows []subjectRow
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+`
-		ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`, append(args, q.Limit, q.Offset)...); err != nil {
+	if err := s.DB.SelectContext(ctx, &rows, page, append(args, q.Limit, q.Offset)...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	count := `SELECT count(*) FROM subjects s ` + where

@@ -138,9 +138,14 @@ func (s *Directory) ListUsers(ctx context.Context, tenant string, q subjects.Use
 		userRow
 		Total int `db:"total"`
 	}
+	// As in Search: with text, find the matches through the trigram index, then sort.
+	from := `subjects s`
+	if q.Search != "" {
+		from = `(SELECT * FROM subjects s WHERE s.tenant = $1 AND s.type = 'User' AND s.search LIKE '%' || $2 || '%' OFFSET 0) AS s`
+	}
 	if err := s.DB.SelectContext(ctx, &rows, `
 		SELECT `+userColumns+`, count(*) OVER () AS total
-		FROM subjects s JOIN users u ON u.tenant = s.tenant AND u.id = s.id::uuid
+		FROM `+from+` JOIN users u ON u.tenant = s.tenant AND u.id = s.id::uuid
 		WHERE s.tenant = $1 AND s.type = 'User' AND ($2 = '' OR s.search LIKE '%' || $2 || '%') AND ($3 = '' OR u.user_type = $3)
 		ORDER BY lower(s.display_name), s.id LIMIT $4 OFFSET $5`,
 		tenant, likeText(q.Search), string(q.Type), q.Limit, q.Offset); err != nil {

@@ -11,6 +11,24 @@ import (
 type Registry struct {
 	Store Store
 	Now   func() time.Time
+	// Cache holds credentials for Authenticate; every write here drops the client's entry
+	// after its commit. Nil means no caching.
+	Cache *CredentialCache
+}
+
+// forget drops a client's cached credentials after a write to it.
+func (r *Registry) forget(tenant, id string) {
+	if r.Cache != nil {
+		r.Cache.Invalidate(tenant, id)
+	}
+}
+
+// Forget drops the cached credentials of clients changed elsewhere (another replica's
+// event, a forced scope deletion).
+func (r *Registry) Forget(tenant string, ids []string) {
+	for _, id := range ids {
+		r.forget(tenant, id)
+	}
 }
 
 func (r *Registry) now() time.Time {
@@ -72,6 +90,7 @@ func (p Precondition) check(current int64) error {
 
 // Update replaces a client's metadata, refusing stale versions and system clients.
 func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre Precondition, actor string) (*Client, error) {
+	defer r.forget(tenant, id)
 	return r.Store.Update(ctx, tenant, id, func(c *Client) error {
 		if c.System {
 			return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", id)
@@ -90,6 +109,7 @@ func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pr
 
 // Delete removes a client and its secrets.
 func (r *Registry) Delete(ctx context.Context, tenant, id string) error {
+	defer r.forget(tenant, id)
 	return r.Store.Delete(ctx, tenant, id, func(c *Client) error {
 		if c.System {
 			return errs.E(errs.Forbidden, "client %q is a system client and cannot be deleted through the API", id)
@@ -115,7 +135,9 @@ func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, descr
 	if err != nil {
 		return nil, errs.Fields("invalid secret", errs.FieldError{Field: "value", Message: err.Error()})
 	}
-	if err := r.Store.AddSecret(ctx, tenant, clientID, s); err != nil {
+	err = r.Store.AddSecret(ctx, tenant, clientID, s)
+	r.forget(tenant, clientID)
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -128,6 +150,7 @@ func (r *Registry) Secrets(ctx context.Context, tenant, clientID string) ([]Secr
 
 // DeleteSecret revokes one secret.
 func (r *Registry) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
+	defer r.forget(tenant, clientID)
 	return r.Store.DeleteSecret(ctx, tenant, clientID, secretID)
 }
 
@@ -138,7 +161,7 @@ func (r *Registry) Authenticate(ctx context.Context, tenant, clientID, secret st
 	if clientID == "" || secret == "" {
 		return nil, fail
 	}
-	c, secrets, err := r.Store.Credentials(ctx, tenant, clientID)
+	creds, err := r.credentials(ctx, tenant, clientID)
 	if errs.Is(err, errs.NotFound) {
 		return nil, fail
 	}
@@ -146,12 +169,43 @@ func (r *Registry) Authenticate(ctx context.Context, tenant, clientID, secret st
 		return nil, err
 	}
 	now := r.now()
-	for i := range secrets {
-		if secrets[i].Live(now) && secrets[i].Matches(secret) {
-			return c, nil
+	for i := range creds.secrets {
+		if creds.secrets[i].Live(now) && r.match(creds, i, secret) {
+			return creds.client, nil
 		}
 	}
 	return nil, fail
+}
+
+// Lookup returns a client for the token endpoints (introspection, revocation), from the
+// credentials cache when there is one.
+func (r *Registry) Lookup(ctx context.Context, tenant, clientID string) (*Client, error) {
+	creds, err := r.credentials(ctx, tenant, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return creds.client, nil
+}
+
+func (r *Registry) credentials(ctx context.Context, tenant, clientID string) (*credentials, error) {
+	load := func(ctx context.Context) (*Client, []Secret, error) {
+		return r.Store.Credentials(ctx, tenant, clientID)
+	}
+	if r.Cache == nil {
+		c, secrets, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &credentials{client: c, secrets: secrets}, nil
+	}
+	return r.Cache.get(ctx, tenant, clientID, load)
+}
+
+func (r *Registry) match(creds *credentials, i int, value string) bool {
+	if r.Cache == nil {
+		return creds.secrets[i].Matches(value)
+	}
+	return r.Cache.match(creds, i, value)
 }
 
 // Bootstrap makes sure the platform's first admin client exists in the system tenant with
@@ -180,5 +234,6 @@ func (r *Registry) Bootstrap(ctx context.Context, tenant, id, secret string) err
 			return nil
 		}
 	}
+	defer r.forget(tenant, id)
 	return r.Store.AddSecret(ctx, tenant, id, s)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"time"
 	"net/url"
 	"sort"
 
@@ -21,12 +24,15 @@ var noStore = "no-store"
 
 // authenticateClient applies RFC 6749 §2.3.1: credentials in HTTP Basic
 // (form-urlencoded id and secret) or in the form, never both, and only by the method the
-// client registered.
-func (s *Server) authenticateClient(ctx context.Context, tenant string, formID, formSecret *string) (*clients.Client, *tokens.OAuthError) {
+// client registered. Failures count towards the brute-force limits and are logged, never
+// with the presented secret; past a limit, credentials are not even checked.
+func (s *Server) authenticateClient(ctx context.Context, tenant, endpoint string, formID, formSecret *string) (*clients.Client, *tokens.OAuthError) {
 	var id, secret, method string
 	basicUser, basicPass, hasBasic := "", "", false
+	addr := ""
 	if c := service.Echo(ctx); c != nil {
 		basicUser, basicPass, hasBasic = c.Request().BasicAuth()
+		addr = c.RealIP()
 	}
 	switch {
 	case hasBasic && formSecret != nil:
@@ -44,38 +50,71 @@ func (s *Server) authenticateClient(ctx context.Context, tenant string, formID, 
 	default:
 		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "client authentication is required"}
 	}
+	now := time.Now()
+	if wait := s.Limiter.Check(tenant, id, addr, now); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		s.Logger.Warn("client authentication refused: too many failures", "tenant", tenant, "clientId", id,
+			"address", addr, "endpoint", endpoint, "retryAfter", secs)
+		return nil, &tokens.OAuthError{Code: "slow_down", RetryAfter: secs,
+			Description: fmt.Sprintf("too many failed client authentications; retry after %d seconds", secs)}
+	}
+	fail := func(reason string, e *tokens.OAuthError) (*clients.Client, *tokens.OAuthError) {
+		s.Limiter.Fail(tenant, id, addr, now)
+		s.Logger.Warn("client authentication failed", "tenant", tenant, "clientId", id, "address", addr,
+			"endpoint", endpoint, "method", method, "reason", reason)
+		return nil, e
+	}
 	c, err := s.Clients.Authenticate(ctx, tenant, id, secret)
+	if errs.Is(err, errs.Unauthorized) {
+		return fail("unknown client or wrong, expired or revoked secret", &tokens.OAuthError{Code: "invalid_client", Description: "client authentication failed"})
+	}
 	if err != nil {
-		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "client authentication failed"}
+		return nil, &tokens.OAuthError{Code: "server_error", Description: "client authentication is unavailable", Err: err}
 	}
 	if c.TokenEndpointAuthMethod != method {
-		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod}
+		return fail("method "+method+" not registered", &tokens.OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
 	}
 	return c, nil
 }
 
+// oauthError answers e as RFC 6749 §5.2 prescribes: 401 with WWW-Authenticate for
+// invalid_client, 429 with Retry-After for slow_down, else 400; never cached.
 func oauthError(ctx context.Context, e *tokens.OAuthError) (status int, body api.OAuthError) {
 	status = 400
-	if e.Code == "invalid_client" {
+	ec := service.Echo(ctx)
+	switch e.Code {
+	case "invalid_client":
 		status = 401
-		if c := service.Echo(ctx); c != nil {
-			c.Response().Header().Set("WWW-Authenticate", `Basic realm="oauth2"`)
+		if ec != nil {
+			ec.Response().Header().Set("WWW-Authenticate", `Basic realm="oauth2"`)
 		}
+	case "slow_down":
+		status = 429
 	}
-	if c := service.Echo(ctx); c != nil {
-		c.Response().Header().Set("Cache-Control", noStore)
+	if ec != nil {
+		ec.Response().Header().Set("Cache-Control", noStore)
 	}
 	return status, api.OAuthError{Error: e.Code, ErrorDescription: &e.Description}
+}
+
+func slowDown(e *tokens.OAuthError, body api.OAuthError) api.SlowDownJSONResponse {
+	return api.SlowDownJSONResponse{Body: body, Headers: api.SlowDownResponseHeaders{RetryAfter: &e.RetryAfter}}
 }
 
 // IssueToken is the token endpoint (client_credentials).
 func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject) (api.IssueTokenResponseObject, error) {
 	fail := func(e *tokens.OAuthError) (api.IssueTokenResponseObject, error) {
-		status, body := oauthError(ctx, e)
-		if status == 401 {
-			return api.IssueToken401JSONResponse(body), nil
+		if e.Err != nil {
+			return nil, e.Err
 		}
-		return api.IssueToken400JSONResponse(body), nil
+		switch status, body := oauthError(ctx, e); status {
+		case 401:
+			return api.IssueToken401JSONResponse(body), nil
+		case 429:
+			return api.IssueToken429JSONResponse{SlowDownJSONResponse: slowDown(e, body)}, nil
+		default:
+			return api.IssueToken400JSONResponse(body), nil
+		}
 	}
 	form := req.Body
 	if form == nil {
@@ -88,7 +127,7 @@ func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject
 	default:
 		return fail(&tokens.OAuthError{Code: "unsupported_grant_type", Description: "grant_type " + grant + " is not supported"})
 	}
-	c, oerr := s.authenticateClient(ctx, req.Tenant, form.ClientId, form.ClientSecret)
+	c, oerr := s.authenticateClient(ctx, req.Tenant, "token", form.ClientId, form.ClientSecret)
 	if oerr != nil {
 		return fail(oerr)
 	}
@@ -112,12 +151,18 @@ func (s *Server) IntrospectToken(ctx context.Context, req api.IntrospectTokenReq
 	if form == nil {
 		form = &api.IntrospectionRequest{}
 	}
-	if _, oerr := s.authenticateClient(ctx, req.Tenant, form.ClientId, form.ClientSecret); oerr != nil {
-		status, body := oauthError(ctx, oerr)
-		if status == 401 {
-			return api.IntrospectToken401JSONResponse(body), nil
+	if _, oerr := s.authenticateClient(ctx, req.Tenant, "introspect", form.ClientId, form.ClientSecret); oerr != nil {
+		if oerr.Err != nil {
+			return nil, oerr.Err
 		}
-		return api.IntrospectToken400JSONResponse(body), nil
+		switch status, body := oauthError(ctx, oerr); status {
+		case 401:
+			return api.IntrospectToken401JSONResponse(body), nil
+		case 429:
+			return api.IntrospectToken429JSONResponse{SlowDownJSONResponse: slowDown(oerr, body)}, nil
+		default:
+			return api.IntrospectToken400JSONResponse(body), nil
+		}
 	}
 	if deref(form.Token) == "" {
 		_, body := oauthError(ctx, &tokens.OAuthError{Code: "invalid_request", Description: "token is required"})

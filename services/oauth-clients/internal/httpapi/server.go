@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,8 @@ import (
 
 // Server implements the generated strict server interface.
 type Server struct {
+	Logger       *slog.Logger
+	Limiter      *clients.FailureLimiter
 	Clients      *clients.Registry
 	Scopes       *scopes.Registry
 	Tokens       *tokens.Issuer

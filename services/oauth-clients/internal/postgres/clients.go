@@ -333,12 +333,12 @@ func (s *Clients) DeleteSecret(ctx context.Context, tenant, clientID, secretID s
 func (s *Clients) Credentials(ctx context.Context, tenant, clientID string) (*clients.Client, []clients.Secret, error) {
 	var rows []struct {
 		clientRow
-		SecretID    *string    `db:"secret_id"`
-		Hash        *string    `db:"hash"`
-		Hint        *string    `db:"hint"`
-		SDesc       *string    `db:"secret_description"`
-		SCreatedAt  *time.Time `db:"secret_created_at"`
-		SExpiresAt  *time.Time `db:"expires_at"`
+		SecretID   *string    `db:"secret_id"`
+		Hash       *string    `db:"hash"`
+		Hint       *string    `db:"hint"`
+		SDesc      *string    `db:"secret_description"`
+		SCreatedAt *time.Time `db:"secret_created_at"`
+		SExpiresAt *time.Time `db:"expires_at"`
 	}
 	err := s.DB.SelectContext(ctx, &rows, `
 		SELECT c.tenant, c.id, c.name, c.description, c.metadata, c.system, c.version, c.created_by, c.updated_by,

@@ -16,8 +16,10 @@ import (
 
 // OAuthError is an RFC 6749 §5.2 error; the token endpoint answers with it verbatim.
 type OAuthError struct {
-	Code        string // invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope
+	Code        string // invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, slow_down
 	Description string
+	RetryAfter  int   // seconds, for slow_down
+	Err         error // a server fault behind the error: answered as a problem, not as Code
 }
 
 func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
@@ -43,7 +45,7 @@ type Token struct {
 // none of whose scopes the client has is invalid_scope.
 func (i *Issuer) ClientCredentials(ctx context.Context, c *clients.Client, requested string) (*Token, error) {
 	if !slices.Contains(c.GrantTypes, "client_credentials") {
-		return nil, &OAuthError{"unauthorized_client", "the client may not use the client_credentials grant"}
+		return nil, &OAuthError{Code: "unauthorized_client", Description: "the client may not use the client_credentials grant"}
 	}
 	granted := c.Scopes
 	if want := strings.Fields(requested); len(want) > 0 {
@@ -54,7 +56,7 @@ func (i *Issuer) ClientCredentials(ctx context.Context, c *clients.Client, reque
 			}
 		}
 		if len(granted) == 0 {
-			return nil, &OAuthError{"invalid_scope", "none of the requested scopes is allowed for this client"}
+			return nil, &OAuthError{Code: "invalid_scope", Description: "none of the requested scopes is allowed for this client"}
 		}
 	}
 	now := time.Now()
@@ -82,10 +84,15 @@ func (i *Issuer) ClientCredentials(ctx context.Context, c *clients.Client, reque
 	return &Token{AccessToken: token, ExpiresIn: int(i.TTL.Seconds()), Scope: claims.Scope}, nil
 }
 
+// ClientLookup finds a live client (the credentials cache in front of the store).
+type ClientLookup interface {
+	Lookup(ctx context.Context, tenant, id string) (*clients.Client, error)
+}
+
 // Introspector answers RFC 7662 questions about tokens.
 type Introspector struct {
 	Verifier *auth.Verifier
-	Clients  clients.Store
+	Clients  ClientLookup
 }
 
 // Introspect returns the claims of an active token of tenant, or nil when the token is
@@ -101,7 +108,7 @@ func (in *Introspector) Introspect(ctx context.Context, tenant, token string) (*
 	if c.Tenant != tenant {
 		return nil, nil
 	}
-	if _, err := in.Clients.Get(ctx, c.Tenant, c.ClientID); err != nil {
+	if _, err := in.Clients.Lookup(ctx, c.Tenant, c.ClientID); err != nil {
 		if errs.Is(err, errs.NotFound) {
 			return nil, nil
 		}

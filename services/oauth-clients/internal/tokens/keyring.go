@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -30,10 +32,11 @@ type KeyRing struct {
 	DB       *sqlx.DB
 	TokenTTL time.Duration
 
-	mu       sync.RWMutex
-	active   signingKey
-	public   map[string]ed25519.PublicKey
-	loadedAt time.Time
+	mu        sync.RWMutex
+	active    signingKey
+	public    map[string]ed25519.PublicKey
+	loadedAt  time.Time
+	reloading atomic.Bool
 }
 
 type signingKey struct {
@@ -131,13 +134,34 @@ func (k *KeyRing) Rotate(ctx context.Context) (string, error) {
 	return k.active.kid, nil
 }
 
-// signer returns the current signing key, reloading the ring once a minute so a rotation
-// on another replica is picked up.
+// refreshEvery is how often Refresh rereads the ring, so that a rotation on another
+// replica is picked up here within it.
+const refreshEvery = 30 * time.Second
+
+// Refresh rereads the ring every refreshEvery until ctx ends, off the request path.
+func (k *KeyRing) Refresh(ctx context.Context, logger *slog.Logger) error {
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := k.reload(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("signing keys not reloaded; keeping the current ones", "error", err)
+			}
+		}
+	}
+}
+
+// signer returns the current signing key. Refresh keeps the ring current; should it have
+// stalled, one request (never all of them at once) reloads inline.
 func (k *KeyRing) signer(ctx context.Context) (signingKey, error) {
 	k.mu.RLock()
 	active, age := k.active, time.Since(k.loadedAt)
 	k.mu.RUnlock()
-	if age > time.Minute {
+	if age > 4*refreshEvery && k.reloading.CompareAndSwap(false, true) {
+		defer k.reloading.Store(false)
 		if err := k.reload(ctx); err != nil && active.kid == "" {
 			return active, err
 		}

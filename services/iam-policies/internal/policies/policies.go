@@ -1,0 +1,116 @@
+// Package policies is iam-policies' domain: a policy grants a subject an action on a scope
+// path and everything below it; a subject has the policies granted to it and to every
+// group it is in, through any depth of nesting.
+package policies
+
+import (
+	"context"
+	"strings"
+)
+
+// Policy is one grant.
+type Policy struct {
+	Tenant           string
+	ID               string
+	Subject          string // user-<id>, client-<id> or group-<id>
+	Scope            string // a path: / or /a/b/c
+	Action           string
+	ResourceType     string
+	ResourceProvider string
+	// GrantedTo is, in effective listings, the subject or group the policy is granted to.
+	GrantedTo string
+}
+
+// Describe derives resourceProvider and resourceType from a scope path:
+// /providers/<provider>/<type>/... names both; otherwise the first segment is the type.
+func Describe(scope string) (resourceType, resourceProvider string) {
+	parts := strings.Split(strings.Trim(scope, "/"), "/")
+	switch {
+	case len(parts) >= 3 && parts[0] == "providers":
+		return parts[2], parts[1]
+	case len(parts) >= 1 && parts[0] != "" && parts[0] != "providers":
+		return parts[0], ""
+	}
+	return "", ""
+}
+
+// Covering lists the paths whose policies cover scope: the root, every ancestor path and
+// scope itself. /a/b gives /, /a, /a/b.
+func Covering(scope string) []string {
+	out := []string{"/"}
+	trimmed := strings.Trim(scope, "/")
+	if trimmed == "" {
+		return out
+	}
+	path := ""
+	for _, seg := range strings.Split(trimmed, "/") {
+		path += "/" + seg
+		out = append(out, path)
+	}
+	return out
+}
+
+// Filter narrows policy listings.
+type Filter struct {
+	Subject          string
+	Scope            string
+	Action           string
+	ResourceType     string
+	ResourceProvider string
+	Offset, Limit    int
+}
+
+// Decision answers a check.
+type Decision struct {
+	Allowed bool
+	Via     *Policy // the policy that allows it, with GrantedTo
+}
+
+// Question is one check.
+type Question struct {
+	Subject, Action, Scope string
+}
+
+// Store persists policies and reads the subject views kept from iam-subjects' events.
+type Store interface {
+	Grant(ctx context.Context, p *Policy) (created bool, err error)
+	Revoke(ctx context.Context, tenant string, f Filter) (int, error)
+	List(ctx context.Context, tenant string, f Filter) ([]Policy, int, error)
+	// Effective lists the policies of subject and of every group it is in.
+	Effective(ctx context.Context, tenant, subject string, f Filter) ([]Policy, error)
+	// Check finds a policy of subject (or its groups) for action on any of the paths.
+	Check(ctx context.Context, tenant, subject, action string, paths []string) (*Policy, error)
+	TenantRoles(ctx context.Context, tenant, subject string) ([]string, error)
+	SetTenantRoles(ctx context.Context, tenant, subject string, roles []string) error
+	// EntitledScopes are the actions granted to subject (or its groups) on the root path.
+	EntitledScopes(ctx context.Context, tenant, subject string) ([]string, error)
+}
+
+// Engine is iam-policies' use cases.
+type Engine struct {
+	Store Store
+}
+
+// Grant creates a policy, or finds the identical one.
+func (e *Engine) Grant(ctx context.Context, tenant, subject, scope, action, id string) (*Policy, bool, error) {
+	p := &Policy{Tenant: tenant, ID: id, Subject: subject, Scope: normalize(scope), Action: action}
+	p.ResourceType, p.ResourceProvider = Describe(p.Scope)
+	created, err := e.Store.Grant(ctx, p)
+	return p, created, err
+}
+
+// Check decides one question.
+func (e *Engine) Check(ctx context.Context, tenant string, q Question) (Decision, error) {
+	p, err := e.Store.Check(ctx, tenant, q.Subject, q.Action, Covering(normalize(q.Scope)))
+	if err != nil || p == nil {
+		return Decision{}, err
+	}
+	return Decision{Allowed: true, Via: p}, nil
+}
+
+func normalize(scope string) string {
+	if s := strings.TrimRight(scope, "/"); s != "" {
+		return s
+	}
+	return "/"
+}

@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/iamplane/iam/pkg/closure"
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/iam-policies/internal/events"
+)
+
+// nesting is this service's closure of group nesting, built from membership events.
+const nesting = closure.Table("group_closure")
+
+// Views applies iam-subjects' and oauth-clients' events to this service's views.
+type Views struct {
+	Scopes *ScopeSets
+}
+
+var _ events.View = (*Views)(nil)
+
+// PutSubject records a subject.
+func (v *Views) PutSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject, displayName string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO subject_view (tenant, subject, display_name) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant, subject) DO UPDATE SET display_name = EXCLUDED.display_name`, tenant, subject, displayName)
+	if err != nil {
+		return postgres.Classify(err)
+	}
+	if group, ok := strings.CutPrefix(subject, "group-"); ok {
+		return nesting.AddGroup(ctx, tx, tenant, group)
+	}
+	return nil
+}
+
+// DropSubject forgets a deleted subject and the policies granted to it. (Its memberships
+// leave through their own tombstones, which iam-subjects publishes with the deletion.)
+func (v *Views) DropSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM subject_view WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return postgres.Classify(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return postgres.Classify(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_roles WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return postgres.Classify(err)
+	}
+	if group, ok := strings.CutPrefix(subject, "group-"); ok {
+		return nesting.RemoveGroup(ctx, tx, tenant, group)
+	}
+	return nil
+}
+
+// PutMembership records member ∈ group and, for a nested group, extends the closure. A
+// membership that would close a cycle in this view (events can only arrive that way
+// reordered) is refused and retried until the removal that preceded it has arrived.
+func (v *Views) PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO membership_view (tenant, group_id, member) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		tenant, groupID, member)
+	if err != nil {
+		return postgres.Classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if child, ok := strings.CutPrefix(member, "group-"); ok {
+		if err := nesting.Lock(ctx, tx, tenant); err != nil {
+			return err
+		}
+		for _, g := range []string{groupID, child} {
+			if err := nesting.AddGroup(ctx, tx, tenant, g); err != nil {
+				return err
+			}
+		}
+		cycle, err := nesting.Contains(ctx, tx, tenant, groupID, []string{child})
+		if err != nil {
+			return err
+		}
+		if len(cycle) > 0 {
+			return fmt.Errorf("membership %s ∈ %s would close a cycle in this view; waiting for the events before it", member, groupID)
+		}
+		if err := nesting.Nest(ctx, tx, tenant, groupID, child, 1); err != nil {
+			return err
+		}
+	}
+	return v.Scopes.Refresh(ctx, tx, tenant, []string{member})
+}
+
+// DropMembership removes member from group.
+func (v *Views) DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM membership_view WHERE tenant = $1 AND group_id = $2 AND member = $3`, tenant, groupID, member)
+	if err != nil {
+		return postgres.Classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if child, ok := strings.CutPrefix(member, "group-"); ok {
+		if err := nesting.Lock(ctx, tx, tenant); err != nil {
+			return err
+		}
+		if err := nesting.Nest(ctx, tx, tenant, groupID, child, -1); err != nil {
+			return err
+		}
+	}
+	return v.Scopes.Refresh(ctx, tx, tenant, []string{member})
+}
+
+// ScopeSets republishes entitled scope sets that changed.
+type ScopeSets struct{}
+
+// Refresh recomputes the entitled scopes of the given subjects (a group stands for every
+// user and client in it, through nesting) and records an event for each set that changed,
+// in the caller's transaction.
+func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
+	var affected []string
+	for _, s := range subjects {
+		group, isGroup := strings.CutPrefix(s, "group-")
+		if !isGroup {
+			affected = append(affected, s)
+			continue
+		}
+		var members []string
+		if err := tx.SelectContext(ctx, &members, `SELECT DISTINCT m.member FROM group_closure c
+			JOIN membership_view m ON m.tenant = c.tenant AND m.group_id = c.descendant
+			WHERE c.tenant = $1 AND c.ancestor = $2 AND m.member NOT LIKE 'group-%'`, tenant, group); err != nil {
+			return postgres.Classify(err)
+		}
+		affected = append(affected, members...)
+	}
+	slices.Sort(affected)
+	var evs []pkgevents.Envelope
+	for _, subject := range slices.Compact(affected) {
+		scopes, err := entitled(ctx, tx, tenant, subject)
+		if err != nil {
+			return err
+		}
+		var before pq.StringArray
+		_ = tx.GetContext(ctx, &before, `SELECT scopes FROM entitled_scopes WHERE tenant = $1 AND subject = $2`, tenant, subject)
+		if slices.Equal([]string(before), scopes) && before != nil {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO entitled_scopes (tenant, subject, scopes) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant, subject) DO UPDATE SET scopes = EXCLUDED.scopes`, tenant, subject, pq.StringArray(scopes)); err != nil {
+			return postgres.Classify(err)
+		}
+		var version int64
+		if err := tx.GetContext(ctx, &version, `SELECT nextval('entity_version_seq')`); err != nil {
+			return postgres.Classify(err)
+		}
+		ev, err := events.ScopeSet(tenant, subject, scopes, version)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
+	}
+	return pkgevents.Record(ctx, tx, evs...)
+}

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
+	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
+)
+
+func (p *platform) policiesClient(t *testing.T) *policiesapi.ClientWithResponses {
+	t.Helper()
+	token := mustToken(t, p.URL, "system", adminID, adminSecret)
+	c, err := policiesapi.NewClientWithResponses(p.URL, policiesapi.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (p *platform) check(t *testing.T, pc *policiesapi.ClientWithResponses, subject, action, scope string) policiesapi.Decision {
+	t.Helper()
+	resp, err := pc.CheckWithResponse(context.Background(), "acme", policiesapi.CheckRequest{Subject: subject, Action: action, Scope: scope})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatalf("check: %v %d %s", err, resp.StatusCode(), resp.Body)
+	}
+	return *resp.JSON200
+}
+
+// TestMembershipChangesReachChecks is the platform's main loop: a membership changed in
+// iam-subjects reaches iam-policies' checks through events only.
+func TestMembershipChangesReachChecks(t *testing.T) {
+	p := mustPlatform(t)
+	ctx := context.Background()
+	pc := p.policiesClient(t)
+	user, err := p.subjects.CreateUserWithResponse(ctx, "acme", subjectsapi.UserInput{Username: ptr("ivy")})
+	if err != nil || user.JSON201 == nil {
+		t.Fatalf("%v %s", err, user.Body)
+	}
+	uid := "user-" + user.JSON201.Id
+	group := func(name string) string {
+		resp, err := p.subjects.CreateGroupWithResponse(ctx, "acme", subjectsapi.GroupInput{DisplayName: &name})
+		if err != nil || resp.JSON201 == nil {
+			t.Fatalf("%v %s", err, resp.Body)
+		}
+		return resp.JSON201.Id
+	}
+	billing, finance := group("Billing"), group("Finance")
+	// Finance ⊃ Billing; the policy is on Finance, the user joins Billing.
+	if resp, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", finance, subjectsapi.MemberChange{SubjectIds: []string{"group-" + billing}}); resp.JSON200 == nil {
+		t.Fatalf("nest: %s", resp.Body)
+	}
+	grant, err := pc.GrantPolicyWithResponse(ctx, "acme", policiesapi.PolicyInput{Subject: "group-" + finance, Scope: "/subscriptions/123", Action: "invoice.read"})
+	if err != nil || grant.JSON201 == nil || *grant.JSON201.ResourceType != "subscriptions" {
+		t.Fatalf("grant: %v %s", err, grant.Body)
+	}
+	if d := p.check(t, pc, uid, "invoice.read", "/subscriptions/123/invoices/9"); d.Allowed {
+		t.Fatal("allowed before the user is in any group")
+	}
+
+	start := time.Now()
+	if resp, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", billing, subjectsapi.MemberChange{SubjectIds: []string{uid}}); resp.JSON200 == nil {
+		t.Fatalf("join: %s", resp.Body)
+	}
+	within(t, 2*time.Second, "membership reaches the check", func() bool {
+		return p.check(t, pc, uid, "invoice.read", "/subscriptions/123/invoices/9").Allowed
+	})
+	t.Logf("membership -> check allowed in %s", time.Since(start))
+	d := p.check(t, pc, uid, "invoice.read", "/subscriptions/123/invoices/9")
+	if d.Via == nil || d.Via.GrantedTo != "group-"+finance || d.Via.Scope != "/subscriptions/123" {
+		t.Errorf("explanation %+v", d.Via)
+	}
+	for _, tc := range []struct {
+		action, scope string
+	}{{"invoice.read", "/subscriptions/124"}, {"invoice.write", "/subscriptions/123"}, {"invoice.read", "/subscriptions"}, {"invoice.read", "/"}} {
+		if p.check(t, pc, uid, tc.action, tc.scope).Allowed {
+			t.Errorf("%s on %s allowed", tc.action, tc.scope)
+		}
+	}
+
+	eff, err := pc.GetEffectivePoliciesWithResponse(ctx, "acme", uid, nil)
+	if err != nil || eff.JSON200 == nil || len(eff.JSON200.Policies) != 1 || *eff.JSON200.Policies[0].GrantedTo != "group-"+finance {
+		t.Fatalf("effective: %v %s", err, eff.Body)
+	}
+
+	// Leaving the group takes the access away again.
+	if resp, _ := p.subjects.RemoveGroupMembersWithResponse(ctx, "acme", billing, subjectsapi.MemberChange{SubjectIds: []string{uid}}); resp.JSON200 == nil {
+		t.Fatalf("leave: %s", resp.Body)
+	}
+	within(t, 2*time.Second, "removal reaches the check", func() bool {
+		return !p.check(t, pc, uid, "invoice.read", "/subscriptions/123").Allowed
+	})
+}
+
+func TestEntitledScopesFollowGroups(t *testing.T) {
+	p := mustPlatform(t)
+	ctx := context.Background()
+	pc := p.policiesClient(t)
+	c := p.mustCreateClient(t, "acme", "scoped service")
+	cid := "client-" + c.ClientId
+	within(t, 2*time.Second, "client subject", func() bool { s, _ := p.subjectStatus(t, "acme", c.ClientId); return s == 200 })
+	g, _ := p.subjects.CreateGroupWithResponse(ctx, "acme", subjectsapi.GroupInput{DisplayName: ptr("Readers")})
+	if _, err := pc.GrantPolicyWithResponse(ctx, "acme", policiesapi.PolicyInput{Subject: "group-" + g.JSON201.Id, Scope: "/", Action: "iam.user_read"}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", g.JSON201.Id, subjectsapi.MemberChange{SubjectIds: []string{cid}}); resp.JSON200 == nil {
+		t.Fatalf("join: %s", resp.Body)
+	}
+	within(t, 2*time.Second, "entitled scopes", func() bool {
+		resp, err := pc.GetEffectiveScopesWithResponse(ctx, "acme", cid)
+		return err == nil && resp.JSON200 != nil && resp.JSON200.Scopes == "iam.user_read tenant=acme"
+	})
+}
