@@ -97,6 +97,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
 		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
+	revocations := &postgres.Revocations{DB: p.DB}
 	extractor, err := addressOf(cfg.TrustedProxies)
 	if err != nil {
 		p.Close()
@@ -110,7 +111,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Clients:      registry,
 		Scopes:       scopeRegistry,
 		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL},
-		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry},
+		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry, Revocations: revocations},
 		Keys:         keys,
 		IssuerBase:   cfg.IssuerURL,
 	}

@@ -348,6 +348,20 @@ type OAuthError struct {
 	ErrorDescription *string `json:"error_description,omitempty"`
 }
 
+// RevocationRequest defines model for RevocationRequest.
+type RevocationRequest struct {
+	ClientId     *string `json:"client_id,omitempty"`
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Token The access token to revoke.
+	Token *string `json:"token,omitempty"`
+
+	// TokenTypeHint Only a hint (RFC 7009 §2.1); access tokens are the only kind issued, whatever it says.
+	//
+	// Example: access_token
+	TokenTypeHint *string `json:"token_type_hint,omitempty"`
+}
+
 // Scope defines model for Scope.
 type Scope struct {
 	// BuiltIn A platform scope: present in every tenant, read-only.
@@ -481,6 +495,9 @@ type TokenRequest struct {
 	// GrantType Example: client_credentials
 	GrantType *string `json:"grant_type,omitempty"`
 
+	// RefreshToken For grant_type refresh_token. None are issued (client_credentials must not get one, RFC 6749 §4.4.3), so any presented is invalid_grant.
+	RefreshToken *string `json:"refresh_token,omitempty"`
+
 	// Scope Example: iam.client_read
 	Scope *string `json:"scope,omitempty"`
 }
@@ -564,6 +581,9 @@ type CreateClientSecretJSONRequestBody = ClientSecretInput
 
 // IntrospectTokenFormdataRequestBody defines body for IntrospectToken for application/x-www-form-urlencoded ContentType.
 type IntrospectTokenFormdataRequestBody = IntrospectionRequest
+
+// RevokeTokenFormdataRequestBody defines body for RevokeToken for application/x-www-form-urlencoded ContentType.
+type RevokeTokenFormdataRequestBody = RevocationRequest
 
 // IssueTokenFormdataRequestBody defines body for IssueToken for application/x-www-form-urlencoded ContentType.
 type IssueTokenFormdataRequestBody = TokenRequest
@@ -896,8 +916,8 @@ type ClientInterface interface {
 	// IntrospectTokenWithBody Token introspection (RFC 7662)
 	//
 	// Tells an authenticated client whether a token is active and what it carries. A
-	// token of another tenant, an expired or forged one, or one whose client is gone is
-	// `{"active": false}`.
+	// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+	// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -907,8 +927,8 @@ type ClientInterface interface {
 	// IntrospectTokenWithFormdataBody Token introspection (RFC 7662)
 	//
 	// Tells an authenticated client whether a token is active and what it carries. A
-	// token of another tenant, an expired or forged one, or one whose client is gone is
-	// `{"active": false}`.
+	// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+	// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -931,9 +951,40 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/keys/rotate (the `RotateSigningKey` operationId).
 	RotateSigningKey(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RevokeTokenWithBody Token revocation (RFC 7009)
+	//
+	// A client revokes an access token issued to it. From then on introspection answers
+	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+	// service does, accept a self-contained token until it expires; keep token lifetimes
+	// short where that matters.) The client authenticates as at the token endpoint. An
+	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+	// either way, so it tells nothing about the token. A token issued to another client
+	// is refused with `unauthorized_client`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+	RevokeTokenWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeTokenWithFormdataBody Token revocation (RFC 7009)
+	//
+	// A client revokes an access token issued to it. From then on introspection answers
+	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+	// service does, accept a self-contained token until it expires; keep token lifetimes
+	// short where that matters.) The client authenticates as at the token endpoint. An
+	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+	// either way, so it tells nothing about the token. A token issued to another client
+	// is refused with `unauthorized_client`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+	RevokeTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body RevokeTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// IssueTokenWithBody Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant. The client authenticates with HTTP Basic
+	// The client_credentials grant (refresh_token is understood, but no refresh token is
+	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -948,7 +999,8 @@ type ClientInterface interface {
 
 	// IssueTokenWithFormdataBody Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant. The client authenticates with HTTP Basic
+	// The client_credentials grant (refresh_token is understood, but no refresh token is
+	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -1258,8 +1310,8 @@ func (c *APIClient) DeleteClientSecret(ctx context.Context, tenant externalRef0.
 // IntrospectTokenWithBody Token introspection (RFC 7662)
 //
 // Tells an authenticated client whether a token is active and what it carries. A
-// token of another tenant, an expired or forged one, or one whose client is gone is
-// `{"active": false}`.
+// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1279,8 +1331,8 @@ func (c *APIClient) IntrospectTokenWithBody(ctx context.Context, tenant external
 // IntrospectTokenWithFormdataBody Token introspection (RFC 7662)
 //
 // Tells an authenticated client whether a token is active and what it carries. A
-// token of another tenant, an expired or forged one, or one whose client is gone is
-// `{"active": false}`.
+// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -1333,9 +1385,60 @@ func (c *APIClient) RotateSigningKey(ctx context.Context, tenant externalRef0.Te
 	return c.Client.Do(req)
 }
 
+// RevokeTokenWithBody Token revocation (RFC 7009)
+//
+// A client revokes an access token issued to it. From then on introspection answers
+// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+// service does, accept a self-contained token until it expires; keep token lifetimes
+// short where that matters.) The client authenticates as at the token endpoint. An
+// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+// either way, so it tells nothing about the token. A token issued to another client
+// is refused with `unauthorized_client`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+func (c *APIClient) RevokeTokenWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTokenRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeTokenWithFormdataBody Token revocation (RFC 7009)
+//
+// A client revokes an access token issued to it. From then on introspection answers
+// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+// service does, accept a self-contained token until it expires; keep token lifetimes
+// short where that matters.) The client authenticates as at the token endpoint. An
+// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+// either way, so it tells nothing about the token. A token issued to another client
+// is refused with `unauthorized_client`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+func (c *APIClient) RevokeTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body RevokeTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTokenRequestWithFormdataBody(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // IssueTokenWithBody Token endpoint (RFC 6749)
 //
-// The client_credentials grant. The client authenticates with HTTP Basic
+// The client_credentials grant (refresh_token is understood, but no refresh token is
+// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -1360,7 +1463,8 @@ func (c *APIClient) IssueTokenWithBody(ctx context.Context, tenant externalRef0.
 
 // IssueTokenWithFormdataBody Token endpoint (RFC 6749)
 //
-// The client_credentials grant. The client authenticates with HTTP Basic
+// The client_credentials grant (refresh_token is understood, but no refresh token is
+// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -2095,6 +2199,53 @@ func NewRotateSigningKeyRequest(server string, tenant externalRef0.Tenant) (*htt
 	return req, nil
 }
 
+// NewRevokeTokenRequestWithFormdataBody calls the generic RevokeToken builder with application/x-www-form-urlencoded body
+func NewRevokeTokenRequestWithFormdataBody(server string, tenant externalRef0.Tenant, body RevokeTokenFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewRevokeTokenRequestWithBody(server, tenant, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewRevokeTokenRequestWithBody constructs an http.Request for the RevokeToken method, with any body, and a specified content type
+func NewRevokeTokenRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/revoke", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewIssueTokenRequestWithFormdataBody calls the generic IssueToken builder with application/x-www-form-urlencoded body
 func NewIssueTokenRequestWithFormdataBody(server string, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2617,8 +2768,8 @@ type ClientWithResponsesInterface interface {
 	// IntrospectTokenWithBodyWithResponse Token introspection (RFC 7662)
 	//
 	// Tells an authenticated client whether a token is active and what it carries. A
-	// token of another tenant, an expired or forged one, or one whose client is gone is
-	// `{"active": false}`.
+	// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+	// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2628,8 +2779,8 @@ type ClientWithResponsesInterface interface {
 	// IntrospectTokenWithFormdataBodyWithResponse Token introspection (RFC 7662)
 	//
 	// Tells an authenticated client whether a token is active and what it carries. A
-	// token of another tenant, an expired or forged one, or one whose client is gone is
-	// `{"active": false}`.
+	// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+	// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2656,9 +2807,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/keys/rotate (the `RotateSigningKey` operationId).
 	RotateSigningKeyWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*RotateSigningKeyResponse, error)
 
+	// RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
+	//
+	// A client revokes an access token issued to it. From then on introspection answers
+	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+	// service does, accept a self-contained token until it expires; keep token lifetimes
+	// short where that matters.) The client authenticates as at the token endpoint. An
+	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+	// either way, so it tells nothing about the token. A token issued to another client
+	// is refused with `unauthorized_client`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+	RevokeTokenWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
+
+	// RevokeTokenWithFormdataBodyWithResponse Token revocation (RFC 7009)
+	//
+	// A client revokes an access token issued to it. From then on introspection answers
+	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+	// service does, accept a self-contained token until it expires; keep token lifetimes
+	// short where that matters.) The client authenticates as at the token endpoint. An
+	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+	// either way, so it tells nothing about the token. A token issued to another client
+	// is refused with `unauthorized_client`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+	RevokeTokenWithFormdataBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body RevokeTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
+
 	// IssueTokenWithBodyWithResponse Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant. The client authenticates with HTTP Basic
+	// The client_credentials grant (refresh_token is understood, but no refresh token is
+	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -2673,7 +2855,8 @@ type ClientWithResponsesInterface interface {
 
 	// IssueTokenWithFormdataBodyWithResponse Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant. The client authenticates with HTTP Basic
+	// The client_credentials grant (refresh_token is understood, but no refresh token is
+	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 	// (client_secret_basic) or `client_id`/`client_secret` form fields
 	// (client_secret_post), never both. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -3532,6 +3715,68 @@ func (r RotateSigningKeyResponse) ContentType() string {
 	return ""
 }
 
+// RevokeTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeToken
+type RevokeTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RevokeTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OAuthError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OAuthError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *SlowDown
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeTokenResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeTokenResponse) GetJSON400() *OAuthError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeTokenResponse) GetJSON401() *OAuthError {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeTokenResponse) GetJSON429() *SlowDown {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // IssueTokenResponse200Headers the declared response headers of an HTTP 200 response for IssueToken
 type IssueTokenResponse200Headers struct {
 	CacheControl *string
@@ -4174,8 +4419,8 @@ func (c *ClientWithResponses) DeleteClientSecretWithResponse(ctx context.Context
 // IntrospectTokenWithBodyWithResponse Token introspection (RFC 7662)
 //
 // Tells an authenticated client whether a token is active and what it carries. A
-// token of another tenant, an expired or forged one, or one whose client is gone is
-// `{"active": false}`.
+// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4191,8 +4436,8 @@ func (c *ClientWithResponses) IntrospectTokenWithBodyWithResponse(ctx context.Co
 // IntrospectTokenWithFormdataBodyWithResponse Token introspection (RFC 7662)
 //
 // Tells an authenticated client whether a token is active and what it carries. A
-// token of another tenant, an expired or forged one, or one whose client is gone is
-// `{"active": false}`.
+// token of another tenant, an expired, forged or revoked one, one whose client is gone,
+// or one signed by a key no longer published (rotated away) is `{"active": false}`.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4237,9 +4482,52 @@ func (c *ClientWithResponses) RotateSigningKeyWithResponse(ctx context.Context, 
 	return ParseRotateSigningKeyResponse(rsp)
 }
 
+// RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
+//
+// A client revokes an access token issued to it. From then on introspection answers
+// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+// service does, accept a self-contained token until it expires; keep token lifetimes
+// short where that matters.) The client authenticates as at the token endpoint. An
+// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+// either way, so it tells nothing about the token. A token issued to another client
+// is refused with `unauthorized_client`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+func (c *ClientWithResponses) RevokeTokenWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
+	rsp, err := c.RevokeTokenWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTokenResponse(rsp)
+}
+
+// RevokeTokenWithFormdataBodyWithResponse Token revocation (RFC 7009)
+//
+// A client revokes an access token issued to it. From then on introspection answers
+// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
+// service does, accept a self-contained token until it expires; keep token lifetimes
+// short where that matters.) The client authenticates as at the token endpoint. An
+// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
+// either way, so it tells nothing about the token. A token issued to another client
+// is refused with `unauthorized_client`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/revoke (the `RevokeToken` operationId).
+func (c *ClientWithResponses) RevokeTokenWithFormdataBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body RevokeTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
+	rsp, err := c.RevokeTokenWithFormdataBody(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTokenResponse(rsp)
+}
+
 // IssueTokenWithBodyWithResponse Token endpoint (RFC 6749)
 //
-// The client_credentials grant. The client authenticates with HTTP Basic
+// The client_credentials grant (refresh_token is understood, but no refresh token is
+// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -4260,7 +4548,8 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 
 // IssueTokenWithFormdataBodyWithResponse Token endpoint (RFC 6749)
 //
-// The client_credentials grant. The client authenticates with HTTP Basic
+// The client_credentials grant (refresh_token is understood, but no refresh token is
+// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
 // (client_secret_basic) or `client_id`/`client_secret` form fields
 // (client_secret_post), never both. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
@@ -5016,6 +5305,62 @@ func ParseRotateSigningKeyResponse(rsp *http.Response) (*RotateSigningKeyRespons
 	return response, nil
 }
 
+// ParseRevokeTokenResponse parses an HTTP response from a RevokeTokenWithResponse call
+func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest SlowDown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RevokeTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseIssueTokenResponse parses an HTTP response from a IssueTokenWithResponse call
 func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5443,6 +5788,9 @@ type ServerInterface interface {
 	// RotateSigningKey Rotate the signing key
 	// (POST /v1/tenants/{tenant}/oauth2/keys/rotate)
 	RotateSigningKey(ctx echo.Context, tenant externalRef0.Tenant) error
+	// RevokeToken Token revocation (RFC 7009)
+	// (POST /v1/tenants/{tenant}/oauth2/revoke)
+	RevokeToken(ctx echo.Context, tenant externalRef0.Tenant) error
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx echo.Context, tenant externalRef0.Tenant) error
@@ -5759,6 +6107,22 @@ func (w *ServerInterfaceWrapper) RotateSigningKey(ctx echo.Context) error {
 	return err
 }
 
+// RevokeToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeToken(ctx, tenant)
+	return err
+}
+
 // IssueToken converts echo context to params.
 func (w *ServerInterfaceWrapper) IssueToken(ctx echo.Context) error {
 	var err error
@@ -5993,6 +6357,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/scopes/:scopeId", wrapper.UpdateScope, options.OperationMiddlewares["updateScope"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/token", wrapper.IssueToken, options.OperationMiddlewares["issueToken"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/introspect", wrapper.IntrospectToken, options.OperationMiddlewares["introspectToken"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/revoke", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/jwks", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/keys/rotate", wrapper.RotateSigningKey, options.OperationMiddlewares["rotateSigningKey"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/.well-known/oauth-authorization-server", wrapper.GetServerMetadata, options.OperationMiddlewares["getServerMetadata"]...)
@@ -6908,6 +7273,68 @@ func (response RotateSigningKey403ApplicationProblemPlusJSONResponse) VisitRotat
 	return err
 }
 
+type RevokeTokenRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *RevokeTokenFormdataRequestBody
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken200Response struct {
+}
+
+func (response RevokeToken200Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(200)
+	return nil
+}
+
+type RevokeToken400JSONResponse OAuthError
+
+func (response RevokeToken400JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken401JSONResponse OAuthError
+
+func (response RevokeToken401JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429JSONResponse struct{ SlowDownJSONResponse }
+
+func (response RevokeToken429JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type IssueTokenRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Body   *IssueTokenFormdataRequestBody
@@ -7518,6 +7945,9 @@ type StrictServerInterface interface {
 	// RotateSigningKey Rotate the signing key
 	// (POST /v1/tenants/{tenant}/oauth2/keys/rotate)
 	RotateSigningKey(ctx context.Context, request RotateSigningKeyRequestObject) (RotateSigningKeyResponseObject, error)
+	// RevokeToken Token revocation (RFC 7009)
+	// (POST /v1/tenants/{tenant}/oauth2/revoke)
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx context.Context, request IssueTokenRequestObject) (IssueTokenResponseObject, error)
@@ -7938,6 +8368,41 @@ func (sh *strictHandler) RotateSigningKey(ctx echo.Context, tenant externalRef0.
 	return nil
 }
 
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request RevokeTokenRequestObject
+
+	request.Tenant = tenant
+
+	if form, err := ctx.FormParams(); err == nil {
+		var body RevokeTokenFormdataRequestBody
+		if err := runtime.BindForm(&body, form, nil, nil); err != nil {
+			return err
+		}
+		request.Body = &body
+	} else {
+		return err
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx.Request().Context(), request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		return validResponse.VisitRevokeTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // IssueToken operation middleware
 func (sh *strictHandler) IssueToken(ctx echo.Context, tenant externalRef0.Tenant) error {
 	var request IssueTokenRequestObject
@@ -8155,131 +8620,139 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cts2vuirYHh3JvZcSpZkx4nluX+4brrrpGnS2L05u5GPBZGQhJoEVAC0rGY8c57m7Hvso5wnOYMf",
-	"QAqkQInyR9Juu7MzjUUCBH74fX/hcxDxdMYZYUoG/c/BDAucEkUE/HWaUMLUWaz/HRMZCTpTlLOgH1xM",
-	"CYrg6TOJaNwOwoDc4nSWkKAfvMh+jnvXvxxMj25Gh7f7KXs+/zUIA6oHzrCaBmHAcKrfjPIPhIEgv2RU",
-	"kDjoK5GRMJDRlKTYrEkpIvTg//x00voHbv3aaR1dtS4/d8PDg7u/BGGgFjM9m1SCsklwdxcG5xGfkbqF",
-	"S/3wmUR6EeWVj2iSUDZpU3bDaUTklSA49i9d2i+sW/lfBBkH/eD/7C2BvGeeyj1Y4Q96Lr3eiKcpZ1dn",
-	"47dYRVP/sl9d4AniY6SmBN0QISln8O9oitmEICrRCEsSI86OEUYplameS/9+0O2V9zkI9gdBvq8pwTER",
-	"y52djVtmFe5WVkFsl/weT4h/vTM8IUhxJIjKBAuRVFgoyiYIK9QtradrV/JLRsRiuRA9QWkRMRnjLFEw",
-	"YMxFilXQDyhT+70gDFLKaJql8NCuljJFJkRUl3tOf/Us+RVTghKJZkTA0o9RlOB0RmI0ImpOCEPdDsIs",
-	"Rr1Op7T655365cOnvFvQo1b2UL/uc4JFNP0RvrCy9FMsSYsySZikit4QpMitQnD8JEZ4gimTCtBdwg5o",
-	"TJiiY0qE9OJ/4N+QdNbg7inFt98TNlHToN/rdMJ6XLkgDDPlxxYFzwChBZE8ExFBI5JwNpFI8Tb6ns+J",
-	"aEVYEpQQzRBkiGI6ocpsKcZySiq7wVFK/MRrPtaY6xiWc2n/27r83AkPe17Oc6enlDPOJAEOep7w+bd8",
-	"zvS/I84UMdvHs1lCI6y3v/ez5PC4WPfngAjBhZ424fOrWA8PzW9XZbgpzlGK2QKNMU1IbDkywpma6gM2",
-	"H5DHmgLFAuGxIgId9JAkEWexDO6a8qp3J5mavoJFwRYrp9doFSEac4HUlMr8hZ2x4CnCbDGfEkF2ERcI",
-	"ftHvDBiOY0GkRDt6mJ7djNoN0ZyqKTWsT38xEwTNKYv5/BhFggBq40SiOREEMa5QNCXRNYnbA/bBgcMQ",
-	"/mid6D+GOUjaSKMigBpFPAamOixOYRgiQSZUKiJIrLczYAAZNFqgD9+dopeHvZfoX//cbz+HvZJbHKlk",
-	"AfvpG06Nk4QIlGZSoRGOrhEfj9sDfbqGBwPKOOtapZRzs06UMUUTDwgQ0bvwce4lT3EI8hscfyC/ZESq",
-	"NQg6E3yUkPT/ehA1JgrTRGMikC3MhGJOJADeyB/96OT9GZIzEtGxnTRHaBn0P30OxpQksWY/PF60zTmD",
-	"ZAyDlEgJAiaYCT4jQi3QIFi+MQj0CaVUSiC/yzCQCqtMBv0DYERUASP4Bsco32dBs1OlZrK/t0f1bjAj",
-	"7Zjc5HuVeyMct+yGmtNJLmPMJF5aceCkV44TLQNIfIzIDRELNMIxAmjop4lGtbgdLM/rlLNxQqOHnlau",
-	"PfT0V6TCCTk2+JkJoSkzf04l2g9cmB4tYVospSFA7ZytKB/3yFC1WlCUgCAAJoHILZWgcegdEM1gMGJk",
-	"TkS+Qxe233ExonFM2COQguLXhKEER9cSAAvKomF+GothMsQIiWUfUZxanL9KMbMqTwHx/SXElwtsCPJx",
-	"MeCRYe1uD6/ZXKhBvhTiCDOupkRYWe8C/weuvuMZix8IeytZBsFtdxAADxrDrC5ED5YQ/YEr9J19oRFE",
-	"GVctM+MjQvQHjmQWTZdqDwg3Kj1gei+A/1M98juQtg8EWK7r+5h2hRu4QOz2lkB014TsohqCc+YMbRnt",
-	"4TEBu7o5rf759ubC+CemNRcu6K8Phi5lNzihMcJRpFUZIJs+IrczUDldpOwu4Vn6fkNAZu6Yx0XN1R2U",
-	"gTUTXD/CI7P3R4CWIWK/hgC8RpYUg4xdMz5nlg0NgttBUNYEej0XuM560SumqFo0BbJd3xOqA3OSJC2j",
-	"EKBRptBIEAwsVmRaRK9TEYpFOY4bMGOM2kSNOYKzmBIWkdIRfLoMA6pIKj12fgEaLARewME7PqGNLp+V",
-	"2RzlrjT+G2N4IknEDY1I/dBzEgniMSHfsWSBrFWAmdQyXnFD6oIYkcTHCCOtflBrI1hMKxuN/7HYb7fb",
-	"9Qv4SdDy0nOkyX1H9kk74ql3Fr0cEp/AHgoHQIwVaSmakjVDvlnUuLOy0c8k0qYzVsi+a3bu2Z75rYXj",
-	"lDLft0rTV09IoiiTiqdESMToZKqShRdSE4GZuljMDNItEc1+/cox04KtkC/hE77NAezpAe0ZeDRWJk+J",
-	"wjFWTcn4bf76XRjMeEKjxVYrmQl6g6OFbyGzbJTQqDTVGCeSFK+OOE8IBjVOkJgKEmk0lA+g4txJ4Tmk",
-	"reax/Lh8yo5GC/7T7WZcSEXSVUw/QbMEK00wFq+PEVUowkzL9VGu/8da44xJQgwNCJ5NCgu0RAi1AAYR",
-	"94rFM06Z0tb9W6KmvMLu7O4kMKOrEZY08h2s4nIrHFFceqcRmebyzRAkm8Xb8hc7xPCXpqziznWefXI9",
-	"+SUD3mEFVayrIHO4FO51Z1CQSriUZEvwFLjjMlkXIA7JXxb74cA8NRhstIPNMqO+xEYxxcl7R4ZauFf8",
-	"r8bsyGdHWII/6MXzoy6KyZgyIhFVoZZPEU5JcoolBB62Fc4bHK11wrqJuK1OnVKW/919LFlY/kbnkaTP",
-	"5lnL4qh8dN8afzyYp59WxdNliWlsFGCEZWnNaxpljYoO2shVxGMCJDAWRE6vAOU1tgrWp0SN+xCJk32u",
-	"R/VhBy29sf7Pc9UaESyIcJD4aSTmZsh+LRG6eWVLmboiRuBJ7oSeYm0ZIsPJIZJgRUomcwXKPcZmMqSZ",
-	"kG4AXnx7Zt5+3rm3DC9w0iBcjmg0LnCOcUYaIdNS2tcEVaWjd6IUL7RgBtwFDyeOptb3TSxbjHOV3UZ/",
-	"diQhaLhn5hruhogkkqCDXs8Gr6iq0OM6VaNh9NUFs8tVi12v0QjqeYlHQwBvmIY1RAdwGRFhX2XuUdEu",
-	"yr/OOPiy86P7QqrJZpR1dJUq4dlHOXrIazqT2h6T8FckCGGN6MurecBZ1kv176kJceAkeTcGj0ITwx1P",
-	"yBkb8+AurBrSOdNrhGzWGl8hqMpGahSTy2ITS9u3vJh7mJS1glZwZazlXqd32Op2fYONA0uu+R7LksR4",
-	"hExYdWWKKa2LAydYgtdWaI1e4EhpcQ+m+4QwIsC4NcgdgoVPksT+LRGeYaGOESM3RCBJlCU0E3ZrRVMu",
-	"CSsGQ9QRIot6FJrzLInRBKLnnKM0i6YIz/GibD7/z3/99/X+j17Xhpm36hg5irqjXrxPDsbP8eHoRfQy",
-	"PiKdcRf7ZrjBSVaTS2HlE1WSJOMQca+3gypZeDuaOTUqGFhswdWg64nK4GMzhblCPlug30alt4SOZdB9",
-	"nBIDJAs/qfhMojkX15RNckSZ65fwSK74Snqd3otWp9vqdC86nT78/x9B2JDCag7zxIuNx4inVOkznOIb",
-	"grSMKLC94r/hQmsWrSkXkrQOemUA7fdKmvtL34GvHOYZU4LLGYny46iYJZGiN8Sx3R1FB2dxiQs2NEiu",
-	"aOx9m9zOSiyFMnV44EmLCQOKVdM3pX9lPyvq/R10D/+TbOTfY5HV4pGy14RdmZ8/byA+C+fLTSfkBOwr",
-	"YmAtbEt6Qf1iN2zjKmfcbpZNRKQslMkGCPf645t6fmEERgUFk0n5m6/ib89P/K7Sm+qbvefPu0e+d69p",
-	"hVdfe6Xdtar4Rd69ee/1osiKkS2p1+14uxkVriEoodd36QffuU8NuCYL2Vgn0WewSSGBCX0rcPKBVlZB",
-	"8p+XgLCBk6sisLNK+KvJTaueqEpGkU032ijUzIJ82zjPSb28g1FGE3XG1roggUv00UwQ0F4ps8EZwwtC",
-	"pI2RlpbSzQzGkod/xQPXNLhSC78PBMeOmfVMojzBte2f54YkGiLvwUavqjSjhEfX3nFUzhK8WHU3wffz",
-	"Tz6yK56tfK0uiXdLv2dTqGeyDlAbUZMZH6kLt/IpVmb3HU1Y4OsG96ZJib6Hd/PEhlbBZDdhfizRacIz",
-	"8IqoBTLvj4jUmssmN+c9sbSJ89CDtp60ZHiaZwVa7Q8VgxGWkk5YKW+HayPC8CAbUxiw4V4xZM88k0MI",
-	"PiwYTmlkMwVNNkwbvUpnatEHa2P5pRQvjuEnyIoZMFAZ0Q5pT9poCFQ23O0v35fgUWFcWf0fHPPS5A+u",
-	"UqcDr27v5WZqrSrOWFVtcySnfG4SxSCPAiBH9MbKKmqV2jcq8I9A/Y19PVVqbYofehyiMvdmOdixQ/S5",
-	"gV06WiCK0xbMQIncLcNl86H42EMtKX9Vl4YRnQ/waCwPxSNmDWD19vveZO/hFWqjPmoNQ4QVSrlUqNt7",
-	"6ToMdhhHw71hiCSHuPiAYYO0VCKcSGMrz7CaIkkmKWFqd4WOaqSIvxql3Yd6lG7vpS8t3G73J5A3D+a+",
-	"z6QNdkIOC6SCSIcsqWFdenPP5Ndmvw/nS1+Hr6wV6pupeJViibgh4q2zoPKpAFsBC0teyWw248I6UZub",
-	"1tQ1Eq+I9Vd7h/pfvdL69VUKzu37r0LKzCSur1rc82t5lQm/2Z0HMx4GAxM4uO9oY+auhVz5lUeAWIVj",
-	"WvCtrMWBXliDLE0X5xMoF3pkM8fCfXO+HM9Dk2Sr5R69mRflyGq9E8cxQiuRokZka+FiUNPnGnNcHzUO",
-	"LSqIvKJlXrt/6PArx1d1n2VXnUxOzNxEicONfqey/2Y5W2n9PrTJM+e1CKpxB9jEzZIk4PGi7YZI2x2/",
-	"TWgzPN2xefgQg8eWJ5ki6KcPZxs3aZaxnHTNblwmXckxnCmaUqlo1Io4MynE0QI0EpzFVCFI/oBYRZop",
-	"kM55TveqHN4ctNHn/Y4li9ogSspjOqYPmyNP7l7Z7BmLBNGaEVSUWveG0TuOkSQsRjQvYmLIWNJoB5tq",
-	"EnBgU4kOOke71ULPjS7bysnlC1xzYoVS69XnTwRVKUY3XUiWRYQZNeUYDfVxDUEjjGOjvUOIWr/mOS+e",
-	"VTyf3QYFnKEpYr3fsLxOtVRp2mCs4gon9/gmjNPAlFsPrhyardx1KmAN+PK1lb617mRt6vSqjcAgw+ro",
-	"4PkLZBO022iopxnamiZNfdrINsV8mkYlHoMtL+dURVNkYmRV5djkonucj56aEr8b05Mf8Uqj1TJvGziE",
-	"IHqvJM7zv/ViGpleq0zXqwxKhau5ZMHeTXfPaPdyD0cpyR0Xe7dez7ddWVUD3h91xwdRlxzhl/HB+NDL",
-	"vPPke2ecqbxZRTqTme9+wFOWU1WffGkLm0p2HDQ2etR6kWFFoFlfsaNVZDWh30xQtTjXR2QwCfK2evWI",
-	"2zl8WSqqyEtfHfPL/J6rcyECXwzWFjA6cVPJkBH0yNSQajwaJ3zuaG6njrLU/+xk8ayWnvWDU5BLYV5P",
-	"B7XVkE9rPWDGArcRd0DaioZiDTX3bTUlVOQx2Nwqy8fCcpp8v2oHy/IM7se9r9pkR9mmONVEqSWamlI2",
-	"ySPpZydvkVmHlnvo5P2ZbBcK1k8iqVDQZ/OPuz1z1ntGg3L1SIMDUPdBvfLJlA9bUIUlOMkwB10dRqCd",
-	"VWV4NxywknUXotcf35xbHcVBmpYEi3R5GujtcudFGZ8EHJ1BWf6AZelIkCTJK/6GLkDB9wn1yJQRgYYV",
-	"rBiivdJvBszD9oBpEW3AkO9LojFPEj4HQjl8cXAUmmzaw8Oe/dfz7gvYERRdH3QP8lIP4ysasB3J8DW5",
-	"irAkUHaeohGPKZFh/iWQCYaA5W4BHBtbIkWttsYNs+ABg4JST3KV3vdqapbxJuVVRxqxABlaOVWcvNc6",
-	"a6F8BZ12t93RuMZnhOEZ1Wy23WnvG4fTFKjVi3ttqBmCCiiDhy3fMYOLgfgTJAQpI9nyGLAw9DefYsCA",
-	"BbJWpKamAke0eAj+SlTFxVFphNDrdLbrgVDjEalNwa3xfoB06O/tdXsv2p12p93tv+y87KwIQkvCy1mC",
-	"pSuj2RSuib7lV/W4wOe8+FTmWZerLortPlS28TZ6MbbIRLxsXBRXQZOaorilkHDlq8lslVmaYrHQwrQk",
-	"BiscDe3k7GFXbxlPpN6R5cmXoGIvex3VeM+Xr+yVW5iAD9tLkJbCaynu1HIA28gnDxgzMidSoTEVUoWI",
-	"z4x3OFmgMU1Mv4nRQnPcogPLUNtdDKckRDS2YrL4ziqBfk+lsp8O7rl16PRzF27zOij/zYe4TW7uLh/K",
-	"QazF1g1taOPTZ6d4sc575VZMeMok3FKCOlbkup0LDt91ctKtnz/Xw7xZzLVJx16a1MAyhmbXNR0ha9wY",
-	"g92yeddtTK9O/qyHVk9Mlyc+zpUYUJgOzFH5pi2OdG+1BQmM7DYe+VOl6Pmgs9947LKXQoW/LDX3KvPV",
-	"aLx8tnJkdyXOpOGVg8ThPvkvD2c/YQB8d4W9fLANamQRsm6jE1/VK9rRpuzQ4ORwF00ggXY1yXbATP8u",
-	"k6s/dKtwh7bpA4uMniAVF+AtShZgp6ApllOjCZWZkdHxT/N0IGtnfsPjxZYU/nBiXUOEW5KISa24K5uR",
-	"SmTkboWRde+zzQdwrXLp9NLr/lvlZtsBvr6wvujVZL5iWkdB6DfPB57yOQMEbpebML26wBO/OzHvjWPl",
-	"97J6o75X3t3vjSXqgUeNB546HX0Oer0tFuv2jng4H7YuhAonzhliwQ+97HiDNrf3OafBO4MVCVHEVwCk",
-	"fy8VQUG7vQLh5DH8AeQgIRsdOYYLmwDbhDzgVQ3OTO4wzRJLOahbTdz+ikh00Hhg0QDo3sj3RPhjoLge",
-	"e0K/qv+OkaJW3ZQaOJjgtaHrTrfzhQXGv7dgWPLsp+X4vxuSexIV+K9EbaKaB6nAm63Kon0xqMuZV1ue",
-	"JTgqcexn0vGJOo3lIPJc9I8qOuQpt+8uOF/RsBhv3wLf6DDvRjU8RpUwqSDjTE+wc9A50q8edHu7oeEY",
-	"AyZpQphKFojfEDEXVCnCfDq1SS4rGMi9QJu3Hza29xMo5eim91Du8lUU9i/Kfx8IpN7vgQXb1PttWTEj",
-	"8z+MAv4ldacwOOg2V9w9XQh/o6o/cPfH0vz3rOZW69otNcXPa5K1yckzZWN7kOIvQzSf0mgKARZbrAyG",
-	"KHTqtv2J3ULeOlfuuV3Qw/jVp1IyUmArb1u9g4uuU/XqVNmyLEnyEm6nInpZAF1f9QwHVNDpFtXz1nmx",
-	"mj/pZS+Fjv2nHmZckXgFMR1iyH/54iqZ14N5EsfQVdYWRmseD/UxkNWzMP0oIa8/L+xHEWYICsdJQW0x",
-	"nzNFU9IesHcpVWgIhDcsKqwx6j0/bI2oyj1Bhd/zeKVhgNXSXurB+70BW5YZGAXRlO2AHmcdpYVbdJPz",
-	"02L1A7StMuw85fMO3foL2reU6G7R/5M4O7diRXU1+k14UVGjnztE7wWJOhakVRWLW4XXEb73+4uQPEAb",
-	"+c3pBCdxXDAXLwvcXh/Y+5xj21rn4EW1DYVbzmxuRckd0fWOP4dhbHL/fSA3/Pr35/57Ml1QQ2P90X9B",
-	"6RfWY4fnQqU1LMx3M9Gyi0v99SZODdPhwWoqZG16w2qiTOXWqMcLZV6QJIFsRzc3q2gfNZ8S6CWPbVYc",
-	"zT3ny5Ql6A8qBCWyjU4GzLzHx5U29KH+hO3JDXeQcAF9RBmBhl1a+s+1IpB/mEo0MSrBgA0/D2zfjkHQ",
-	"R2Bt3w19Qn/ZwePC5uA0k/i3rfl8Di2hW5lICIt4XGkE+jnv2xGQxevp6K8RfUdff/ePVx8ufjw/k2fs",
-	"w/Po9OzwLP2u86Y3249PXx9tJeq8rUeewmeSt5kxiOqUHNW5UKBZTPfF0fMO/M/2hOm+ODo4OjqE6z+g",
-	"9Uvj7C1bfOOpuIHGL5vaAjhFOHnlzf2AvPbShWfS3GXhKhHb3yuUN+QQxZ0o/tuFLF0VJ/1IFwbZHOjD",
-	"FwdHJhXTlVH33025b3xlM2tbiDzSvsoLMZvqNXDHFJdErct1uzCn4WKKyXB7cXjY82a4bWDhkHW4zpVh",
-	"+xNek4U0vcVviKDjRSltXYaIsijJYq3BCBIZV7UgynBTRqRlnjbkCcYX46pguAvizyZ9/fHN+YPjYKYj",
-	"zifbQKjoGgRNgpzOQNAIyHT/gWY/tsMPNPSxXXxug37Q7f7y95O/v7k9FeP/f3714mLx8ce/vZu8mEY3",
-	"7/GMvk3E/Azj99HffvrATX5gM5yy7XxqqP71xzdIahitw41zOmH6AOCodvIU6S+a9miRSq9gz9jiT6cY",
-	"vM+78JgOGCbhaAejoen/PGzld8kByYD1Vc5V322jEzDQrskCQbePAYP6C8bncH0iFNALckN5Js1LCi9k",
-	"XicAGfXmBi7b9cfQpoK5SIymWA6YxXBwVTCOsvwH+7axAQxJUTbxKQ0fAI72cN+QxYPpoREZ9B6TDLYg",
-	"grWG9BLBn8mcMc2wUO3fetJg2QgxTiroHbLc0T14d1Fx/ESa99TX+9j0PrFB0RVxmt+59beLi/foGyxp",
-	"NGA7nggS3PM3LPS74d6w9NLQ1GuYrhYrM+jl5qFRNOJqalaTN2UxdSm2AYZVbvKfB4xhIfgcCLAc77Wt",
-	"i3dwktioUmravrAiQGun2m0jkP5QGzFghRbzr38+b/fygpK2vQWp5iJE8PpDbjKJoUJxmSk0YNCAyNx8",
-	"eIxmWJoLMRMK3SGnZFn7Y7p+SnTQO3JvKHQuBjQXAg4Y3AjoM0mkzMjjWyNu4b6/Wr9O0W7MLErdCp7G",
-	"FnHr+rcyrMo1/6bQv96yeJDVUG5O4NezSyWGO0Xl4euPF7uVoOspjqakdcq1gpl4vPLJXEtAxluQ5ds4",
-	"3np/dd5Aza/NO3c9afrUCiVOEiDuyi2jT2azoJ2KFRWijBXFM1dLMtAasrMj/dpSBFlbYfdPC6ipBbSs",
-	"fszPYyvjZ1n8Wmv3FJVwK1WkRUUmtNxrUVZpCClDNFqYopwB266Gx3Y9MhlG1WoeD/f+nkp1nt+X8kct",
-	"5yk6dXo7Z61vaFVqM7XaW6ou/cj6WP3dwZ6wDGfZ8m1tFY6n8PmPU4/j1IH7YuArsHGDAIaUnq4u51t7",
-	"DVBePB35ygChwaNmz6YHCei2eU+3jNFfMns3KBkwO8C5sGREEK5jTM8kJBfu1sejz620faRA9AbaW20V",
-	"V/SHW0+Xa8mv2rYtCLYjr6cLalcZldPvd4Nf+cuA9Z7sbivorrXvK6R539zs8gx/VuR8rRB8qafHSkGF",
-	"5oQ5I/Tx4PW6295n+O8WpTgOVqCPU5osua9UNElMXyj3mm5iWo7YK9BtevaAaRYaaoZM2QS8BLsoY4m2",
-	"r4ZjLiJivvn/NMcYFil+ieRIkJTfELel8FjwdMCUE1eUaAe6T9k6TDfTVTN5cgNmAvomZ/DWaVEw/wHL",
-	"rz3cOejsezm9WV/O6Styrspo9IorC3a8JjYiAJCjKjRCy/ZpqVzSZFkeBKp/AV2wYCsO1ErkGpuLlOpv",
-	"ALr8s/7pEeuf1lOrLX+qsmi/8lRbB1UdHpbFGJRhCleB4Yz424wUispDjIlCIJtws0fKNupf5JGqpZY+",
-	"DUTrvb1ga4Xq1xGof4Ako3obw9Q7NSOTJ84zMtpsk7onsmyCNTJJ6tYfYaSXcbSbCihZXw41YDX1UKhB",
-	"ORTagWKoPnKqn9oDVhV0WJDlrRr1Ms6UQdXIuC9YBdVUbzcWnCAxVYhxtdE3sfJ+PYvZjpPY5uRP4U6/",
-	"r5vmyWDT+zKWTV7kdG9m7Cl3+re2cP4seXqgtraseGoih8wixE3OHjNocejNlwNmaCdY18SwdO0J0Kul",
-	"s1whWs18tZdnFw0SpJY5OMmvj00gpdPkRkNwJ69xaFczXn2Tm7WtekXRiXtLLYgUsGXya2kNjIzEy11p",
-	"Rk0dsDxcXOl/aK00sXDMSLjH8uzkLfSSRDGJEizILsiyXNGFBju5WHNjDTV3Sxmhl2/cHKU/nbjgp9jX",
-	"Jq1o8+fAMW9YeXn3vwEAAP//",
+	"7H3tcts4tuCroLi3KnYtJUuy48Ry7Q+3J5lxd6eTid3beyfKWhAJSWhTgBqALGtSrtqn2fse91H2SbZw",
+	"AFAgCUqUP5Ke2z01VR2LBHhwcL5xzsGXKOGzOWeEKRn1v0RzLPCMKCLgr/OMEqYuUv3vlMhE0LminEX9",
+	"6GpKUAJPX0hE03YUR+QOz+YZifrRq8Wvae/mt6Ppye3o+O5wxl4u/xnFEdUD51hNozhieKbfTNwH4kiQ",
+	"3xZUkDTqK7EgcSSTKZlhA5NSROjB//vTWesfuPXPTuvkuvX5Szc+Prr/tyiO1GquZ5NKUDaJ7u/j6DLh",
+	"c1IHuNQPX0ikgShCPqJZRtmkTdktpwmR14LgNAy6tF/YBPm/CTKO+tF/O1gj+cA8lQcA4U96Lg1vwmcz",
+	"zq4vxu+wSqZhsN9c4QniY6SmBN0SISln8O9kitmEICrRCEuSIs5OEUYzKmd6Lv37UbdXXOcgOhxEbl1T",
+	"glMi1iu7GLcMFP5Sqii2IH/AExKGd44nBCmOBFELwWIkFRaKsgnCCnUL8HQtJL8tiFitAdETFIBIyRgv",
+	"MgUDxlzMsIr6EWXqsBfF0YwyOlvM4KGFljJFJkSUwb2k/wyA/IYpQYlEcyIA9FOUZHg2JykaEbUkhKFu",
+	"B2GWol6nU4D+ZacefPhUcAl6VGUN9XBfEiyS6d/hCxXQz7EkLcokYZIqekuQIncKwfaTFOEJpkwqIHcJ",
+	"K6ApYYqOKREySP9ReEHSg8Ff0wzf/UjYRE2jfq/Tietp5YowzFSYWhQ8A4IWRPKFSAgakYyziUSKt9GP",
+	"fElEK8GSoIxogSBjlNIJVWZJKZZTUloNTmYkzLzmY42ljhE5n+1/W5+/dOLjXlDy3Osp5ZwzSUCCXmZ8",
+	"+Re+ZPrfCWeKmOXj+TyjCdbLP/hVcnicw/0lIkJwoafN+PI61cNj89t1EW+KczTDbIXGmGYktRIZ4YWa",
+	"6g02H5CnmgPFCuGxIgId9ZAkCWepjO6byqr3Zws1fQNAwRJLu9cIihiNuUBqSqV7YW8s+AxhtlpOiSD7",
+	"iAsEv+h3BgynqSBSoj09TM9uRu3HaEnVlBrRp7+4EAQtKUv58hQlggBp40yiJREEMa5QMiXJDUnbA/bR",
+	"w8MQ/mid6T+GDiVtpEkRUI0SnoJQHea7MIyRIBMqFREk1csZMMAMGq3Qx7fn6PVx7zX6z/84bL+EtZI7",
+	"nKhsBevpG0mNs4wINFtIhUY4uUF8PG4P9O4aGQwk48FV5ZRLAydaMEWzAAoQ0asISe61TPEY8jucfiS/",
+	"LYhUGwh0LvgoI7P/HiDUlChMM02JwLYwE0o5kYB4o3/0o7MPF0jOSULHdlJH0DLqf/oSjSnJUi1+eLpq",
+	"m30GzRhHMyIlKJhoLvicCLVCg2j9xiDSOzSjUgL7fY4jqbBayKh/BIKIKhAE3+EUuXXmPDtVai77BwdU",
+	"rwYz0k7JrVurPBjhtGUX1JxPnI4xkwR5xcOThhxnWgeQ9BSRWyJWaIRTBNjQTzNNamk7Wu/XOWfjjCaP",
+	"3S1nPfT0V6TCGTk19LkQQnOme04lOox8nJ6scZqD0hChds5W4sY9MVatFZRkoAhASCByRyVYHHoFRAsY",
+	"jBhZEuFW6OP2LRcjmqaEPQErKH5DGMpwciMBsWAsGuGnqRgmQ4yQVPYRxTNL89czzKzJk2P8cI3xNYAN",
+	"UT7OBzwxrv3l4Q2LizXK10ocYcbVlAir633k/8TVW75g6SNxbzXLILrrDiKQQWOY1cfo0RqjP3GF3toX",
+	"GmGUcdUyMz4hRn/iSC6S6drsAeVGZQBNHwTIf6pHvgVt+0iEOVs/JLRL0sBHYre3RqIPE7JANUTn3Bva",
+	"MtbDUyK2ujht/oXW5uP4Z6YtFy7oPx+NXcpucUZThJNEmzLANn1E7uZgcvpE2V3js/D9hohc+GOeljSr",
+	"Kygiay64foRHZu1PgC3DxGELAWSNLBgGC3bD+JJZMTSI7gZR0RLo9XzkevCiN0xRtWqKZAvfM5oDS5Jl",
+	"LWMQoNFCoZEgGESsWGgVvclEyIHyAjfgxhiziRp3BC9SSlhCClvw6XMcUUVmMuDn56jBQuAVbLwXE9oa",
+	"8qnM5hl3hfHfGccTSSJuaULqh16SRJCAC/meZStkvQLMpNbxihtWF8SoJD5GGGnzg1ofwVJa0Wn8X6vD",
+	"drtdD8DPghZBd0TjYkf2STvhs+AsGhySnsEa8gBAihVpKTojG4Z8t6oJZy1Gv5JEu85YIfuuWXlgeea3",
+	"Fk5nlIW+VZi+vEMSJQup+IwIiRidTFW2CmJqIjBTV6u5Ibo1odmvX3tuWrQT8WV8wnfZgAM9oD2HiEZl",
+	"8hlROMWqKRu/c6/fx9GcZzRZ7QTJXNBbnKxCgMwXo4wmhanGOJMkf3XEeUYwmHGCpFSQRJOhfAQXuyBF",
+	"YJN2msfK4+IuexYtxE93m3ElFZlVKf0MzTOsNMNYuj5FVKEEM63XR87+T7XFmZKMGB4QfDHJPdACI9Qi",
+	"GFTcG5bOOWVKe/fviJrykrizq5MgjK5HWNIktLGKy51oRHEZnEYstJRvRiCLebqrfLFDjHxpKiru/eDZ",
+	"Jz+SX3DgPVFQproSMcdr5V63BzmrxGtNtkZPTju+kPUR4rH853w9HISnRoM97WDzhTFfUmOY4uyDp0Mt",
+	"3kvxV+N2uNkRlhAPevXypItSMqaMSERVrPVTgmckO8cSDh52Vc5bAq11yrqJui1PPaPM/d19Kl1Y/Ebn",
+	"ibTP9lmL6qi4dX8x8XhwTz9V1dPngtDYqsAIW8xqXtMka0x0sEauE54SYIGxIHJ6DSSvqVWwPiVq3IeT",
+	"ONnnelQfVtDSC+v/ulStEcGCCI+In0djbsfst1Kh2yFb69SKGoEnLgg9xdozREaSw0mCVSkL6Qwofxub",
+	"6ZBmSroBevHdhXn7ZefBOjynSUNwjtBomtMc44w0Iqa1tq85VJWe3YlmeKUVM9AuRDhxMrWxb2LFYupM",
+	"dnv6sycJQcMDM9dwP0YkkwQd9Xr28IqqEj9uMjUanr76aPalar7qDRZBvSwJWAgQDdO4htMBXCREWFdR",
+	"epSsi+Kvcw6xbLd1X8k02U6ynq1SZjz7yJGHvKFzqf0xCX8lghDWiL+ClgfsZb1W/5GaIw6cZe/HEFFo",
+	"4rjjCblgYx7dx2VH2gm9RsRmvfEKQ5UWUmOYfM4XsfZ9i8A8wKWsVbSCK+Mt9zq941a3GxpsAlhyw/fY",
+	"IstMRMgcq1ammNK6c+AMS4jaCm3RC5wore7BdZ8QRgQ4t4a4Y/DwSZbZvyXCcyzUKWLklggkibKMZo7d",
+	"WsmUS8LywXDqCCeLehRa8kWWogmcnnOOZotkivASr4ru8//7P//35vDvwdCGmbccGDlJuqNeekiOxi/x",
+	"8ehV8jo9IZ1xF4dmuMXZoiaXwuonqiTJxjHiwWgHVTKPdjQLapQoMF+Cb0HXM5Whx2YGc4l9diC/rUZv",
+	"gRyLqPtlSgySLP6k4nOJllzcUDZxhLLUL+GRrMRKep3eq1an2+p0rzqdPvz/H1HckMNqNvMsSI2niM+o",
+	"0ns4xbcEaR2RU3spfsOFtixaUy4kaR31igg67BUs99ehDa9s5gVTgss5Sdx2lNySRNFb4vnunqGDF2lB",
+	"CjZ0SK5pGnyb3M0LIoUydXwUSIuJI4pV0zdlGLJfFQ3+DrZH+MliFF5jntUS0LI3hF2bn79sYT6L58/b",
+	"dsg7sC+pgY24LdgF9cBuWca1E9x+lk1CpMyNyQYE9/0vP9TLC6MwSiSYTYrffJP+5fIsHCq9Lb/Ze/my",
+	"exJ694aWZPVNUNvdqFJc5P0PH4JRFFlysiUNhh3vtpPCDRxKaPg+h9F3GTIDbshKNrZJ9B5sM0hgwhAE",
+	"Xj5QBQrifl4jwh6cXOcHO1XGryY3VSNRpYwim260VakZgELL+EhuuZnr+XmqqtL9IzWTJnnLb0g7bKxX",
+	"+C9w+oGRfoj2IPTU6Zyg//yPXru7f1r4kkRYmCNQsCFuKEsRlXJBUm0RYQUakSok8aqSTbcrn186UVrE",
+	"6WhBM3XBNoZ4QQr30VwQ8A4os4dfRtbGSDt7Lb2CZg554QSlEuFsenhVS58fCU49N/aFRC6BuB2e55Zk",
+	"GiMfIAZSNhlHGU9uguOonGd4VQ3nwffdJ5/4qINVvlaXJL1jXLkp1heyDlFbWZ+ZGLSPt+IulmYPbU2c",
+	"0+uW8LFJOX9A9PjMHl1DSMSkUWCJzjO+gKiTWiHz/ohIbRluCyM/kEqbBGcDZBtI+4anLuvSWtcoH4yw",
+	"lHTCCnlRXDtpRsbbM5sBGx7kQw7MMzmEw50VwzOa2ExMk23URm9mc7Xqgze3/tIMr07hJ8g6GjAwydEe",
+	"aU/aaAhcNtzvr9+XELFiXFn/Cg4+pMnPrHKnh69u7/V2bi07JliVYx9ITvnSJOJBngpgjuiFFQVxmdu3",
+	"OkhPwP2NY2llbm1KH3ocotJFCz3q2CN638DvH60QxbMWzECJ3C/iZfumhMRDLSt/05CRUZ2PiBitNyWg",
+	"Zg1i9fL7wWT64TVqoz5qDWOEFZpxqVC399oPyOwxjoYHwxhJDnkHA4YN0VKJcCZNLGKO1RRJMpkRpvYr",
+	"fFSjRcLVPu0+1Pt0e69Dafd2uT+Dvnm09H0h7WEy5AhBqo302JIa0aUX90J+a/H7eLn0beTKRqW+nYur",
+	"HEvELRHvPICKuwJiBSxoeS0X8zkXNkjdPHRBfSf8mtjzgODQ8KvX2n+5nsHhwcOh0La6CEc0ljfyeiHC",
+	"YQ13WPQ4HJiDmYeONm7MRswVX3kCjJUkpkVfBRYPe3ENsTQFLqRQrvTIZk7mQ3PqPC+0STLbeo3BzJbi",
+	"yXWAmvxT64qGecsFWn8AFd5uo584I+CFGr8T7VW/aY4JGVdoQpQxerVXe/zqSHu1R+2j9uE+6B4I3xsn",
+	"kUBCpIs1wOeDK88DfF6AonSK2Ejk2D01bBUKm3ruck2wkwoir2lRTxwee7LWi2M+BOxyANLLpzAZBPHW",
+	"mGTR51/PVoA/RPKuqkKrz5pQkU3qLWgxnq7a/vF5uxP2Z232rz/WHS1jiObzbKEI+vnjxdZFGjDWk25Y",
+	"ja9gShGYuaIzKhVNWglnJr08WYE1hRcpVQgSg+Aca7ZQYFm4fP+qDbH9QE/v93uWrWoP2GY8pWP6uDlc",
+	"4n9lsRcsEWRmeI670IyxmU6RJCxF1BW4MWSiAGgPm0ojONygEh11TvbLRcBbw/mlnXMAbtix3CAP+iJn",
+	"gqoZRrddSKRGhBkT6xQN9XYNwZpNU+N5QPqCfi2wX3xRiop3GxT3xqbA+WHDXA1zoQq5wVjFFc4e8E0Y",
+	"p5Epdx5c2jRb1e1VRxv0OdgK39q0szatvurfMFAWJ0cvXyGbvN9GQz3N0Na7ae6bE2ELPTWPSjyGOIRc",
+	"UpVMkTk/LRv2pk4hEJgO1BuFQ9yB3Jk3mqzWOf0gIQTRayWpqw3QwDRyG6tCN2jISoXLeYbRwW33wHgm",
+	"8gAnM+KCLgd33bAFAJCVrffDUXd8lHTJCX6dHo2Pg8LbFWZ440xVVpXoTNWG/4FAyVbZ9AultGwr5/LI",
+	"2NiAm1WGVYEGvnxFVWI1aQELQdXqUm+RoSTI6evVE27n+HXxdMCWRXuuo/ndmaIxgjgS1t47OvPTDJFR",
+	"9MjUF2s6Gmd86Vmd556h1//iZXhVyxL70TnopdjVWkLdPeRa2+idiR7YbAwg2pKFYp1M/201JVS483nn",
+	"UbqxAE6T75d9eFmcwf948FWbCCvbFM80U2qNpqaUTVyWxcXZO2Tg0HoPnX24kO3cwPpZZCUO+mL+cX9g",
+	"9vrAWFC+HWloAGqCaFA/mdJyi6q4gCcZO9TVUUTIqN6PB6zgmcbo+19+uLQ2ikc0LQne9Ho30Lv1yvMS",
+	"Twk0OoeWDQO2mI0EyTJXDTr0EQpxW6hVp4wINCxRxRAdFH4zaB62B0yraIMGty6JxjzL+DJ3B4xj8Or4",
+	"uGf/9bL7ClYEBflH3SNXBmTiXAO2Jxm+IdcJlgRaEszQiKeUyNh9CXSCYWC5nyPHnjuSvI5f04YBeMCg",
+	"2DiQeKfXXU3bM5EwV5GmCQuIoeW44uyDtllz4yvqtLvtjqY1PicMz6kWs+1O+9AEy6bArUHaa0M9GVTH",
+	"GTpshbYZwiMknDxjjwpzIltvAxaG/5ZTDBSwQtYD1tyU04hWD9FfiSqFZ0pNMnqdzm79MWqiObXp2TWR",
+	"G9AO/YODbu9Vu9PutLv9153XnYoitCy8niVah2GaTeGHF3b8qh4XhQIvn4oy63M1vLLbh4o+3tYIzA5Z",
+	"qp8bF0yWyKSmYHKtJHz9arKe5WI2w2KllWlBDZYkmjkk1+JhXy8ZT6RekZXJn8HEXvfBqon8r185KLa3",
+	"gfh7kCEth9dy3LmVALbJkzvsZmRJpEJjKqSKEZ+byHa2QmOamV4ko5WWuHl3nqH2uxiekRjR1KrJ/DtV",
+	"Bv2RSmU/HT1w6dAF6j7e5XUw/psP8Rsg3X9+rASxHls3tscyn754ha11kTe/miZQQuOXmdSJIj9knkv4",
+	"rlevYM8onB0WzHCvTUgP8qRGlnE0u77rCBUFxhnsFt27bmN+9XKrA7x6ZjqA8bEzYsBgOjJbFZo239KD",
+	"ansaGNltPPLnUkH8Ueew8dh1n42SfFlb7mXhq8l4/ayyZfcFyaTx5VDiSR/3y+PFTxyB3K2Il4+2eZHM",
+	"j9vb6CxUEY32tCs7NDQ53EcTSK6uJmAPmOntZuo4hn6F9tA2BGGJsROk4gKiRdkK/BQ0xXJqLKGiMDI2",
+	"/rlLFbN+5nc8Xe3I4Y9n1g1MuCOLmLSQ+6IbqcSC3FcEWfchy3yE1CqW1a9PDH6v0mw3xNc3Xcj7eJmv",
+	"mLZicGztcsWnfMmAgNvFBl1vrvAkHE50fZOs/l5X9tT3Ubz/VxOJeuBJ44HnXreno15vB2D9viKPl8M2",
+	"hFCSxE4g5vIwKI63WHMHXxwP3huqyIgioeIw/XuhQA5aMeYEJ0/hD5ulKRWfI89xYRMQm5AjXrXgzOSe",
+	"0CyIlKM6aNL2NySio8YD8+ZQDya+Z6Ifg8XN1BOHTf33jOR9DJhNupV+6KziQ9ftbucrK4z/2ophLbOf",
+	"V+L/y7Dcs5jAfyVqG9c8ygTe7lXmra3BXF4EreV5hpOCxH4hvZio13TQZCu43mJ590Tl92SG4Csa5uPt",
+	"WxAbHbpOZcNTVDomFWS80BPsHXVO9KtH3d5+bCTGgEmaEaayFeK3RCwFVYqwkE1tEuNyAfIg1LrW1Mb3",
+	"fgajHN32HitdvonB/lXl7yOR1PtXEMG2bGBXUczI8g9jgH9N2ymOjrrNDfdAh8rfqekP0v2pLP8Da7nV",
+	"hnYLFya4enXtcvKFsmd7UJ4gY7Sc0mQKByy2kB0cUejibntX+0XedaHcSwvQ4+TVp0IyUmSrslu9o6uu",
+	"VxHtVWCzRZa58n6vWn5dHF9fEQ8blPPpDp0VbPCimvsZFC+5jf2nHWZCkbhCmB4zuF++ukkWjGCepSl0",
+	"HLZF81DGqKZEQFbPyvQqNXmhrtd6ghmCpgIk57aUL5miM9IesPczqtAQGG+YV99j1Ht53BpR5SJBedzz",
+	"tNJMwlppr/Xgw96ArUskjIFoSo7AjrOB0jwsui34aan6EdZWEXeB1goe34abHeyo0f2GEM8S7NxJFNX1",
+	"b2gii/L+DS4g+iBM1IkgbapY2sqjjvC9f70TkkdYI787m+AsTXPhEhSBu9sDB18ctW0MDl6VW5T4pe7m",
+	"xhwXiK4P/HkCY1v47yPUmqd/OB1YZwtqbGze+q+o/eJ66ghctrVBhIVurVp3+Km/+sarvzo+qqZC1qY3",
+	"VBNlSjeKPd1R5hXJMsh29HOz8tZiyymBewawzYqjLnK+TlmC3rFCUCLb6GzAzHt8XLqiINafsP3aIVvM",
+	"dpg1vRpSU5mibYClNgfc56lEE/1kwLiAp5JOmMnSwOiGrBDjKONsQoTpASenJEV7xkpJoenUPlw882Vg",
+	"m8IMoj4Cd/1+GLIa1u1hrmwSTzOT4a61XC6h33hrITLCEp6Wusx+cQ0sIrL6fjr6a0Lf0+/f/uPNx6u/",
+	"X17IC/bxZXJ+cXwxe9v5oTc/TM+/P9lJVwb72jxH0MX1MDKU7tVb1cVgoBNR99XJyw78zzYc6r46OTo5",
+	"OYa7ZaCvUOP0L1u9EyjZga5C23oieFU8rnTnYUjeeKPHC2kuSvGtkN0vrXIVWCK/cCd8dZVlzHynn+g2",
+	"KptEDaVi8GFfyT18NcVLCUqL2dif5onWVQTELKrXIJ6T30C2KVnuyuyGTym2j8zxcS+YIrdFB0Da4qZY",
+	"iG1+eUNW0jSuvyWCjlfFXjUxoizJFqk2gQRJTKxbEEVNKgmRVu7aM1Pw3hhXTmKjFQmno37/yw+Xjz5I",
+	"M+2WPtnuVHlLKuhA5bWdgi5TprUUdJKy7aOgW5RtEXUX9aNu97d/P/v3H+7Oxfh/Xl6/ulr98ve/vZ+8",
+	"mia3H/CcvsvE8gLjD8nffv7ITYJhM5qyvaJquP77X35AUuNoE21c0gnTGwBbtedyrL9q3qQlKg3BgVGT",
+	"z2dZfHAtiEz7D5OxtIfR0DQXH7bcRYXAMuC+FZPd99voDDw8remh1cmAQQEH40u4mxO6BwhyS/lCmpcU",
+	"XklXaAAp+eZ6N9vyyPCmclbEFMsBy20SybU1sXA/2LeNE2FYirJJyGj4CHi0m/sDWT2aHxqxQe8p2WAH",
+	"Jtjoia8J/IV0gmmOhWr/3rMOi16MiXJB45T1ih4gu41x+3wcdubsZPMhY8b75U62Lhw6mrbRW1v8xBAv",
+	"qyjT+lQOWNBUhu6veoa9S4u2gqaxSiPjCc6yVYywtAx3cfZuwNx5W8qJjF2li/YQs3FL8wSG7tUGXsOt",
+	"1OkdeYpuCJm7W9LomCg6I3LA5JQLZfvOAiQz6HUi2/voyssK8jwaCUk/5lbUYoFPG52xAbNGQZxrPC6Q",
+	"uw8pt7C0RtRuDBS2FLvD9fb7fg9ZKlGv0xkwQsEHWuIVCBiqoM0uzAQ1UXhkTy3shVDorLJzzo9yJTLe",
+	"UbaRmf6VVdaoCTo3xjn/fTg2gU58xRL5xiKp2nqwudsTDOXY5uKaRs0tWrlH610lV9n9U608oOb+USZ/",
+	"YC/rzP6ckJfYUOaaZLy7YZ/NGUB7JfckRgHg9//0GZr6DCIn5DVxPcRhyPtkPFO8aBq6zcE0KUF7hQYl",
+	"WgouWEqEVJynMVzExrhrYpILuoHN2rO9MyWHSE+hF8mw0IxEG4a1Yh5k4t+urj6g77CkyYDtBRIs4Irk",
+	"YR69GB4MCy8NTTmjaVhVmUHjxWUOoRFXUwON67dmyjZtbyvLG+7nAWNYCL50bOqfZJtbH/Zwltmki5np",
+	"6Mby/CU71X4bAZ1C6eCAee1cXrZ7rt6ybS+QrLlDGg7FoXSHpFDAv06kHTDoLWgujT5FcyyNgsooNNae",
+	"knVprLUa0FHvxL/c2btT2dylPGBwmXIo4KY3/elVkt+TJ9yIpy6M1FheFBoRPU+kzW97s6N29VvimD44",
+	"9XGzR8XEir17woqjYJLu5YX53/9ytV/KSTrHyZS0zrm2TbOAvZsttX/HeAuKYBqnIz1c8RishfWOd01m",
+	"bhxmGTB36YL2r6uE89rS6zUbxMV2Tus/YRF/qu7Hqe51rwC3PTsp7nWriNogX143Xum5kPcvgOa6LcpK",
+	"rZ9ljEYrU8I6YLtVvNr+hiYft1z7GhDmP1KpLt3Nc3/U4te8J3ewR+bm1pWFhpLVLpJ1ybr2RDLcB/QZ",
+	"i1bXzV031qwG2oT8capXva4poYyxCm78I3PDSs9XxfoXe6GiazWShIrmoZUzBI2gYxeYuq5764LR3xb2",
+	"lnUyYHaAd/XbiCBcJ5heSEjF36/P3rq0yveJ0ra28F61KWzeCXYzX25kv3KD1ijajb2eLwWsLKi8zv5b",
+	"DlG/DlofKO52wu7GYHaJNR9ayVSc4c/61W+VsFbogFUpP9SS0AnCkAzebLsdfIH/7lC46lEF+mVKs7X0",
+	"lYpmmemi6DX2hyEZAft4HQEeMC1CYy2QKZtA0GAfLVim3a3hmIuEmG/+Dy0xhnlCfCY5EmTGb4l/ecBY",
+	"8NmAKS//RqI96NVouxb4dSFayJNbcBPQd07A2xhGLvwHzF0gvXfUOQxKegOfk/QlPVcWNBriEsBeEMUe",
+	"SgDmqIqN0rJdzUrXXVqRB2ldv4EtmIsVD2sFdk3NlZT1dyl+/rNa+AmrhTdzqy0WLovosPFUWzVcHh4X",
+	"1Rg0LRC+AcMZCTflyg2VxzgTuUI2uVUBLduo219AqxYa4DVQrQ8Oim1Uqt9Gof4BUnLrfQxTHdyMTZ45",
+	"K9dYs02qhMm6ZeTIHo6aeITRXibubuqFZX3x8IDVVA+jBsXDaA9Kh/vIqxVuD1hZ0WFB1vdn1es4UzRc",
+	"o+O+Ys1wU7vdeHCCpBQ6x2+NTVTerxcxu0kSew3Jc0TXHxqmeTbc9L6OZ+NKgh8sjAPFwf+lPZw/C4Qf",
+	"aa2t64Ob6CEDhLh14nEBDYGDyeEgDO0Em1r+Fi44A361fOYMomqdyLm9WN21E5Ja5+DMXcSfQQGEqSSC",
+	"sx5XEdgu14eEJjewVaOi6My/7x9UCvgy7oJ/gyOj8VwozZipA+ZOj0vdgq2XJlaeGwk3gl+cvYPOyygl",
+	"SYYF2Qdd5gxdaEfn1Jp/1lBzi6RRem7hZivDxTe5PMWhpqJ5U1wPj6698+f7/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

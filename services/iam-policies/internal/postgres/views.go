@@ -69,6 +69,10 @@ func (v *Views) PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID,
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
+	// The group's own closure row, in case its membership arrives before the group.
+	if err := nesting.AddGroup(ctx, tx, tenant, groupID); err != nil {
+		return err
+	}
 	if child, ok := strings.CutPrefix(member, "group-"); ok {
 		if err := nesting.Lock(ctx, tx, tenant); err != nil {
 			return err

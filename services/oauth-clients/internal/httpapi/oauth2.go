@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 	"net/url"
 	"sort"
+	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
@@ -120,10 +120,11 @@ func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject
 	if form == nil {
 		form = &api.TokenRequest{}
 	}
-	switch grant := deref(form.GrantType); grant {
+	grant := deref(form.GrantType)
+	switch grant {
 	case "":
 		return fail(&tokens.OAuthError{Code: "invalid_request", Description: "grant_type is required"})
-	case "client_credentials":
+	case "client_credentials", "refresh_token":
 	default:
 		return fail(&tokens.OAuthError{Code: "unsupported_grant_type", Description: "grant_type " + grant + " is not supported"})
 	}
@@ -131,7 +132,13 @@ func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject
 	if oerr != nil {
 		return fail(oerr)
 	}
-	tok, err := s.Tokens.ClientCredentials(ctx, c, deref(form.Scope))
+	var tok *tokens.Token
+	var err error
+	if grant == "refresh_token" {
+		err = s.Tokens.Refresh(ctx, c, deref(form.RefreshToken))
+	} else {
+		tok, err = s.Tokens.ClientCredentials(ctx, c, deref(form.Scope))
+	}
 	var oe *tokens.OAuthError
 	if errors.As(err, &oe) {
 		return fail(oe)
@@ -181,6 +188,43 @@ func (s *Server) IntrospectToken(ctx context.Context, req api.IntrospectTokenReq
 		Active: true, Scope: &c.Scope, ClientId: &c.ClientID, Sub: &c.Subject, Aud: &aud, Iss: &c.Issuer,
 		Exp: &c.ExpiresAt, Iat: &c.IssuedAt, Jti: &c.ID, Tenant: &c.Tenant, TokenType: &bearer,
 	}, nil
+}
+
+// RevokeToken is RFC 7009 revocation for an authenticated client of the tenant.
+func (s *Server) RevokeToken(ctx context.Context, req api.RevokeTokenRequestObject) (api.RevokeTokenResponseObject, error) {
+	form := req.Body
+	if form == nil {
+		form = &api.RevocationRequest{}
+	}
+	fail := func(e *tokens.OAuthError) (api.RevokeTokenResponseObject, error) {
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		switch status, body := oauthError(ctx, e); status {
+		case 401:
+			return api.RevokeToken401JSONResponse(body), nil
+		case 429:
+			return api.RevokeToken429JSONResponse{SlowDownJSONResponse: slowDown(e, body)}, nil
+		default:
+			return api.RevokeToken400JSONResponse(body), nil
+		}
+	}
+	c, oerr := s.authenticateClient(ctx, req.Tenant, "revoke", form.ClientId, form.ClientSecret)
+	if oerr != nil {
+		return fail(oerr)
+	}
+	if deref(form.Token) == "" {
+		return fail(&tokens.OAuthError{Code: "invalid_request", Description: "token is required"})
+	}
+	err := s.Introspector.Revoke(ctx, c, *form.Token)
+	var oe *tokens.OAuthError
+	if errors.As(err, &oe) {
+		return fail(oe)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.RevokeToken200Response{}, nil
 }
 
 // GetJWKS publishes the verification keys.

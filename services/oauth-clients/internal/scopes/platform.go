@@ -22,20 +22,23 @@ var Platform = []Builtin{
 	{"iam.scope_read", "Read scope definitions", "Read scope definitions."},
 	{"iam.scope_manage", "Manage scope definitions", "Create, change and delete scope definitions."},
 	// iam-subjects
-	{"iam.subject_read", "Read subjects", "Read users, groups and client subjects."},
+	{"iam.subject_read", "Read subjects", "Search and read subjects of every type."},
 	{"iam.user_read", "Read users", "Read users."},
 	{"iam.user_create", "Create users", "Create users."},
-	{"iam.user_update", "Update users", "Change users."},
+	{"iam.user_update", "Update users", "Change users and their group assignments."},
 	{"iam.user_delete", "Delete users", "Delete users."},
 	{"iam.group_read", "Read groups", "Read groups and their members."},
 	{"iam.group_manage", "Manage groups", "Create, change and delete groups."},
-	{"iam.assignment_manage", "Manage group members", "Add and remove group members."},
+	{"iam.assignment_manage", "Manage group members", "Add and remove group members; force-delete groups with members."},
 	// iam-policies
-	{"iam.action_read", "Read actions", "Read the catalog of IAM actions."},
-	{"iam.action_manage", "Manage actions", "Create, change and delete IAM actions."},
+	{"iam.action_read", "Read actions", "Read the actions catalog."},
+	{"iam.action_manage", "Manage actions", "Change the actions catalog."},
+	{"iam.policy_read", "Read policies", "Read policies, tenant roles and effective access."},
+	{"iam.policy_manage", "Manage policies", "Grant and revoke policies; set tenant roles."},
+	{"iam.check", "Check access", "Ask for access decisions."},
 	// consent
-	{"view_consents", "View consents", "Read consents, consent actions and grants."},
-	{"manage_consents", "Manage consents", "Create, change and delete consents and record grants."},
+	{"view_consents", "View consents", "Read consents and consent actions."},
+	{"manage_consents", "Manage consents", "Change consents and consent actions."},
 }
 
 var platformNames = func() map[string]bool {

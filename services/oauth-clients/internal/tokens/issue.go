@@ -89,24 +89,40 @@ type ClientLookup interface {
 	Lookup(ctx context.Context, tenant, id string) (*clients.Client, error)
 }
 
-// Introspector answers RFC 7662 questions about tokens.
+// Revocations remembers revoked access tokens until they expire (RFC 7009).
+type Revocations interface {
+	Revoke(ctx context.Context, tenant, jti, clientID string, expiresAt time.Time) error
+	Revoked(ctx context.Context, tenant, jti string) (bool, error)
+}
+
+// Refresh is the refresh_token grant. The platform issues no refresh tokens (the
+// client_credentials grant must not get one, RFC 6749 §4.4.3, and there is no user-facing
+// grant yet), so a presented refresh token is never valid; the checks before that are
+// RFC 6749's, in its order.
+func (i *Issuer) Refresh(_ context.Context, c *clients.Client, refreshToken string) error {
+	if !slices.Contains(c.GrantTypes, "refresh_token") {
+		return &OAuthError{Code: "unauthorized_client", Description: "the client may not use the refresh_token grant"}
+	}
+	if refreshToken == "" {
+		return &OAuthError{Code: "invalid_request", Description: "refresh_token is required"}
+	}
+	return &OAuthError{Code: "invalid_grant", Description: "the refresh token is invalid, expired or revoked"}
+}
+
+// Introspector answers RFC 7662 questions about tokens and takes RFC 7009 revocations.
 type Introspector struct {
-	Verifier *auth.Verifier
-	Clients  ClientLookup
+	Verifier    *auth.Verifier
+	Clients     ClientLookup
+	Revocations Revocations
 }
 
 // Introspect returns the claims of an active token of tenant, or nil when the token is
-// not active for any reason (forged, expired, another tenant's, its client deleted).
+// not active for any reason: forged, expired, signed by a key no longer published,
+// another tenant's, its client deleted, or revoked.
 func (in *Introspector) Introspect(ctx context.Context, tenant, token string) (*auth.Claims, error) {
-	c, err := in.Verifier.Verify(ctx, token)
-	if err != nil {
-		if errs.Is(err, errs.Unauthorized) {
-			return nil, nil
-		}
+	c, err := in.verify(ctx, tenant, token)
+	if c == nil || err != nil {
 		return nil, err
-	}
-	if c.Tenant != tenant {
-		return nil, nil
 	}
 	if _, err := in.Clients.Lookup(ctx, c.Tenant, c.ClientID); err != nil {
 		if errs.Is(err, errs.NotFound) {
@@ -114,5 +130,37 @@ func (in *Introspector) Introspect(ctx context.Context, tenant, token string) (*
 		}
 		return nil, err
 	}
+	revoked, err := in.Revocations.Revoked(ctx, c.Tenant, c.ID)
+	if err != nil || revoked {
+		return nil, err
+	}
 	return c, nil
+}
+
+// verify returns the claims of a valid token of tenant, nil for any other token.
+func (in *Introspector) verify(ctx context.Context, tenant, token string) (*auth.Claims, error) {
+	c, err := in.Verifier.Verify(ctx, token)
+	if err != nil {
+		if errs.Is(err, errs.Unauthorized) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if c.Tenant != tenant || c.ID == "" {
+		return nil, nil
+	}
+	return c, nil
+}
+
+// Revoke revokes token on behalf of client. A token that is not a valid token of the
+// tenant is ignored, as RFC 7009 §2.2 asks; one issued to another client is refused.
+func (in *Introspector) Revoke(ctx context.Context, client *clients.Client, token string) error {
+	c, err := in.verify(ctx, client.Tenant, token)
+	if c == nil || err != nil {
+		return err
+	}
+	if c.ClientID != client.ID {
+		return &OAuthError{Code: "unauthorized_client", Description: "the token was not issued to this client"}
+	}
+	return in.Revocations.Revoke(ctx, c.Tenant, c.ID, c.ClientID, time.Unix(c.ExpiresAt, 0))
 }

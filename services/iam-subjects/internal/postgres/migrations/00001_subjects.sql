@@ -91,6 +91,8 @@ CREATE TABLE subjects (
 CREATE INDEX subjects_by_name ON subjects (tenant, lower(display_name), type, id);
 CREATE INDEX subjects_by_type_name ON subjects (tenant, type, lower(display_name), id);
 CREATE INDEX subjects_search ON subjects USING gin (search gin_trgm_ops);
+-- A search also matches an exact id, whatever the type.
+CREATE INDEX subjects_by_id ON subjects (tenant, id);
 
 -- +goose Down
 DROP TABLE subjects;

@@ -1,0 +1,281 @@
+// Command check-bench measures iam-policies' hot path on the real stack:
+//
+//   - check throughput and latency: POST /check for random (user, action, scope) against a
+//     tenant seeded with -users users, -groups groups nested in chains of five (each user in
+//     one group) and -policies policies on scopes /res/<n>, from -concurrency workers for
+//     -duration;
+//   - propagation: a membership added in iam-subjects, until a check that depends on it is
+//     allowed in iam-policies (outbox -> NATS -> view -> check), over -changes changes.
+//
+// Seeding writes iam-policies' views and policies directly, with the invariants its
+// consumer keeps (closure rows). PostgreSQL: $DATABASE_URL or a private cluster.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/iamplane/iam/pkg/natsembed"
+	"github.com/iamplane/iam/pkg/pgcluster"
+
+	"github.com/iamplane/iam/tools/devstack"
+)
+
+const tenant = "bench"
+
+func main() {
+	users := flag.Int("users", 100_000, "users")
+	groups := flag.Int("groups", 10_000, "groups (a multiple of 5)")
+	nPolicies := flag.Int("policies", 1_000_000, "policies")
+	concurrency := flag.Int("concurrency", 8, "check workers")
+	duration := flag.Duration("duration", 10*time.Second, "check load duration")
+	changes := flag.Int("changes", 100, "membership changes timed end to end")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *users, *groups, *nPolicies, *concurrency, *duration, *changes); err != nil {
+		fmt.Fprintln(os.Stderr, "check-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, duration time.Duration, changes int) error {
+	tmp, err := os.MkdirTemp("", "check-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	_ = os.Chmod(tmp, 0o755)
+	serverURL := os.Getenv("DATABASE_URL")
+	if serverURL == "" {
+		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: tmp + "/pg", Fsync: true})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = pg.Stop() }()
+		serverURL = pg.URL("postgres")
+	}
+	ns, err := natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"})
+	if err != nil {
+		return err
+	}
+	defer ns.Stop()
+	suffix := fmt.Sprintf("_cbench_%d", os.Getpid())
+	dbs := map[string]string{}
+	var mu sync.Mutex
+	stack, err := devstack.Start(ctx, devstack.Options{
+		Database: func(service string) (string, error) {
+			u, err := devstack.EnsureDatabase(ctx, serverURL, devstack.DatabaseName(service)+suffix)
+			mu.Lock()
+			dbs[service] = u
+			mu.Unlock()
+			return u, err
+		},
+		NATSURL: ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "bench-admin", BootstrapSecret: "bench-admin-secret",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stack.Close()
+		for s := range dbs {
+			_ = devstack.DropDatabase(context.Background(), serverURL, devstack.DatabaseName(s)+suffix)
+		}
+	}()
+	db, err := sqlx.Open("postgres", dbs["iam-policies"])
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if err := seed(ctx, db, nUsers, nGroups, nPolicies); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Printf("seeded %d users, %d groups (chains of 5), %d policies in %s\n", nUsers, nGroups, nPolicies, time.Since(start).Round(time.Second))
+
+	token, err := adminToken(stack.URL)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}, Timeout: 10 * time.Second}
+	checkURL := "http://" + stack.Addrs["iam-policies"] + "/v1/tenants/" + tenant + "/check"
+	var total, allowed int
+	lat := load(ctx, concurrency, duration, func(r *rand.Rand) error {
+		body := fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`,
+			1+r.IntN(nUsers), r.IntN(20), r.IntN(nPolicies/50), r.IntN(100))
+		var d struct{ Allowed bool }
+		if err := post(hc, checkURL, token, body, &d); err != nil {
+			return err
+		}
+		mu.Lock()
+		total++
+		if d.Allowed {
+			allowed++
+		}
+		mu.Unlock()
+		return nil
+	})
+	fmt.Printf("POST /check, %d workers for %s: %.0f checks/s  p50 %.2f ms  p99 %.2f ms  (%d%% allowed)\n",
+		concurrency, duration, float64(len(lat))/duration.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 99)), 100*allowed/max(total, 1))
+
+	// Propagation: user and group made through iam-subjects' API, policy on the group.
+	base := stack.URL + "/v1/tenants/" + tenant
+	var lags []time.Duration
+	for i := 0; i < changes && ctx.Err() == nil; i++ {
+		var user, group struct {
+			ID string `json:"id"`
+		}
+		if err := post(hc, base+"/users", token, fmt.Sprintf(`{"username":"prop%d"}`, i), &user); err != nil {
+			return err
+		}
+		if err := post(hc, base+"/groups", token, fmt.Sprintf(`{"displayName":"prop group %d"}`, i), &group); err != nil {
+			return err
+		}
+		if err := post(hc, base+"/policies", token, fmt.Sprintf(`{"subject":"group-%s","scope":"/prop/%d","action":"prop.read"}`, group.ID, i), nil); err != nil {
+			return err
+		}
+		check := fmt.Sprintf(`{"subject":"user-%s","action":"prop.read","scope":"/prop/%d"}`, user.ID, i)
+		begin := time.Now()
+		if err := post(hc, base+"/groups/"+group.ID+"/members", token, fmt.Sprintf(`{"subjectIds":["user-%s"]}`, user.ID), nil); err != nil {
+			return err
+		}
+		for {
+			var d struct{ Allowed bool }
+			if err := post(hc, checkURL, token, check, &d); err != nil {
+				return err
+			}
+			if d.Allowed {
+				break
+			}
+			if time.Since(begin) > 10*time.Second {
+				return fmt.Errorf("membership %d not reflected after 10s", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		lags = append(lags, time.Since(begin))
+	}
+	fmt.Printf("membership added in iam-subjects -> check allowed in iam-policies (%d changes): p50 %.2f ms  p99 %.2f ms\n",
+		len(lags), ms(pct(lags, 50)), ms(pct(lags, 99)))
+	return nil
+}
+
+// seed writes the views iam-policies keeps from events, and policies.
+func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups, nPolicies int) error {
+	r := strings.NewReplacer("$U", fmt.Sprint(nUsers), "$G", fmt.Sprint(nGroups), "$P", fmt.Sprint(nPolicies), "$R", fmt.Sprint(nPolicies/50))
+	for i, s := range []string{
+		`INSERT INTO subject_view (tenant, subject, display_name) SELECT 'bench', 'user-u' || n, 'User ' || n FROM generate_series(1, $U) n`,
+		`INSERT INTO subject_view (tenant, subject, display_name) SELECT 'bench', 'group-g' || n, 'Group ' || n FROM generate_series(1, $G) n`,
+		`INSERT INTO group_closure (tenant, ancestor, descendant, paths) SELECT 'bench', 'g' || n, 'g' || n, 1 FROM generate_series(1, $G) n`,
+		`INSERT INTO membership_view (tenant, group_id, member) SELECT 'bench', 'g' || n, 'group-g' || (n + 1) FROM generate_series(1, $G) n WHERE n % 5 <> 0`,
+		`INSERT INTO group_closure (tenant, ancestor, descendant, paths)
+		 SELECT 'bench', 'g' || i, 'g' || (i + d), 1 FROM generate_series(1, $G) i, generate_series(1, 4) d WHERE (i - 1) / 5 = (i + d - 1) / 5`,
+		// Each user in one group at the bottom of a chain, so it inherits through five levels.
+		`INSERT INTO membership_view (tenant, group_id, member) SELECT 'bench', 'g' || (5 * (1 + n % ($G / 5))), 'user-u' || n FROM generate_series(1, $U) n`,
+		// Policies: on groups (80%) and users (20%), 20 actions, scopes /res/<n>.
+		`INSERT INTO policies (tenant, id, subject, scope, action, resource_type)
+		 SELECT 'bench', gen_random_uuid(),
+		        CASE WHEN n % 5 = 0 THEN 'user-u' || (1 + (n * 7) % $U) ELSE 'group-g' || (1 + (n * 13) % $G) END,
+		        '/res/' || (n % $R), 'act' || (n % 20), 'res'
+		 FROM generate_series(1, $P) n ON CONFLICT DO NOTHING`,
+		`ANALYZE`,
+	} {
+		if _, err := db.ExecContext(ctx, r.Replace(s)); err != nil {
+			return fmt.Errorf("statement %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func adminToken(base string) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/system/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("bench-admin", "bench-admin-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		return "", fmt.Errorf("admin token: status %d %v", resp.StatusCode, err)
+	}
+	return body.AccessToken, nil
+}
+
+func post(hc *http.Client, url, token, body string, out any) error {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func load(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) error) []time.Duration {
+	var mu sync.Mutex
+	var all []time.Duration
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			var lat []time.Duration
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t := time.Now()
+				if err := f(r); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					return
+				}
+				lat = append(lat, time.Since(t))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all
+}
+
+func pct(xs []time.Duration, p int) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[max(0, min(len(s)-1, (len(s)*p+99)/100-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
