@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/iamplane/iam/pkg/errs"
@@ -56,33 +57,41 @@ func stringArray(xs []string) pq.StringArray { return xs }
 // exactly.
 const maxCounted = 10000
 
-// Search pages through subjects of every type by display name. The page and the total
-// are two statements: the page walks the name index and stops at the limit, which a
-// window count over every match would prevent.
+// fewMatches is where a text search stops sorting its matches and walks the name index
+// instead: few matches are fastest found through the trigram index and sorted; many are
+// dense enough that walking names in order meets a page of them almost at once.
+const fewMatches = 2000
+
+// Search pages through subjects of every type by display name.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
 	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
+	const order = ` ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
 	text := likeText(q.Search)
 	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search)}
-	page := `SELECT ` + subjectColumns + `, 0 AS total FROM subjects s ` + where + `
-		ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
-	if text != "" {
-		// Find the matches through the trigram index first, then sort them. Left to
-		// itself, the planner may walk the name index hoping to meet 50 matches early, and
-		// a rare name late in the alphabet then costs a scan of the whole tenant.
-		page = `WITH matches AS MATERIALIZED (SELECT * FROM subjects s ` + where + `)
-			SELECT ` + subjectColumns + `, 0 AS total FROM matches s
-			ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
-	}
 	var rows []subjectRow
-	if err := s.DB.SelectContext(ctx, &rows, page, append(args, q.Limit, q.Offset)...); err != nil {
-		return nil, 0, postgres.Classify(err)
-	}
-	count := `SELECT count(*) FROM subjects s ` + where
-	if text != "" {
-		count = `SELECT count(*) FROM (SELECT 1 FROM subjects s ` + where + ` LIMIT ` + fmt.Sprint(maxCounted) + `) AS capped`
-	}
 	var total int
-	if err := s.DB.GetContext(ctx, &total, count, args...); err != nil {
+	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		count := `SELECT count(*) FROM subjects s ` + where
+		if text != "" {
+			count = `SELECT count(*) FROM (SELECT 1 FROM subjects s ` + where + ` LIMIT ` + fmt.Sprint(maxCounted) + `) AS capped`
+		}
+		if err := tx.GetContext(ctx, &total, count, args...); err != nil {
+			return err
+		}
+		page := `SELECT ` + subjectColumns + `, 0 AS total FROM subjects s ` + where + order
+		switch {
+		case text != "" && total <= fewMatches:
+			page = `WITH matches AS MATERIALIZED (SELECT * FROM subjects s ` + where + `)
+				SELECT ` + subjectColumns + `, 0 AS total FROM matches s` + order
+		case text != "":
+			// The planner cannot know the matches are dense; tell it to walk the names.
+			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+				return err
+			}
+		}
+		return tx.SelectContext(ctx, &rows, page, append(args, q.Limit, q.Offset)...)
+	})
+	if err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, _ := subjectsOf(rows)
