@@ -18,23 +18,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/iamplane/iam/tools/benchkit"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
-
-	"github.com/iamplane/iam/pkg/natsembed"
-	"github.com/iamplane/iam/pkg/pgcluster"
-
-	"github.com/iamplane/iam/tools/devstack"
 )
 
 const tenant = "bench"
@@ -56,50 +50,12 @@ func main() {
 }
 
 func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, duration time.Duration, changes int) error {
-	tmp, err := os.MkdirTemp("", "check-bench-")
+	stack, err := benchkit.Start(ctx, "check-bench")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	_ = os.Chmod(tmp, 0o755)
-	serverURL := os.Getenv("DATABASE_URL")
-	if serverURL == "" {
-		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: tmp + "/pg", Fsync: true})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = pg.Stop() }()
-		serverURL = pg.URL("postgres")
-	}
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"})
-	if err != nil {
-		return err
-	}
-	defer ns.Stop()
-	suffix := fmt.Sprintf("_cbench_%d", os.Getpid())
-	dbs := map[string]string{}
-	var mu sync.Mutex
-	stack, err := devstack.Start(ctx, devstack.Options{
-		Database: func(service string) (string, error) {
-			u, err := devstack.EnsureDatabase(ctx, serverURL, devstack.DatabaseName(service)+suffix)
-			mu.Lock()
-			dbs[service] = u
-			mu.Unlock()
-			return u, err
-		},
-		NATSURL: ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "bench-admin", BootstrapSecret: "bench-admin-secret",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		stack.Close()
-		for s := range dbs {
-			_ = devstack.DropDatabase(context.Background(), serverURL, devstack.DatabaseName(s)+suffix)
-		}
-	}()
-	db, err := sqlx.Open("postgres", dbs["iam-policies"])
+	defer stack.Close()
+	db, err := sqlx.Open("postgres", stack.Databases["iam-policies"])
 	if err != nil {
 		return err
 	}
@@ -110,12 +66,13 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 	}
 	fmt.Printf("seeded %d users, %d groups (chains of 5), %d policies in %s\n", nUsers, nGroups, nPolicies, time.Since(start).Round(time.Second))
 
-	token, err := adminToken(stack.URL)
+	token, err := benchkit.Token(stack.URL, "system", benchkit.AdminID, benchkit.AdminSecret)
 	if err != nil {
 		return err
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}, Timeout: 10 * time.Second}
 	checkURL := "http://" + stack.Addrs["iam-policies"] + "/v1/tenants/" + tenant + "/check"
+	var mu sync.Mutex
 	var total, allowed int
 	lat := load(ctx, concurrency, duration, func(r *rand.Rand) error {
 		body := fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`,
@@ -133,7 +90,7 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 		return nil
 	})
 	fmt.Printf("POST /check, %d workers for %s: %.0f checks/s  p50 %.2f ms  p99 %.2f ms  (%d%% allowed)\n",
-		concurrency, duration, float64(len(lat))/duration.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 99)), 100*allowed/max(total, 1))
+		concurrency, duration, float64(len(lat))/duration.Seconds(), benchkit.Ms(benchkit.Percentile(lat, 50)), benchkit.Ms(benchkit.Percentile(lat, 99)), 100*allowed/max(total, 1))
 
 	// Propagation: user and group made through iam-subjects' API, policy on the group.
 	base := stack.URL + "/v1/tenants/" + tenant
@@ -172,7 +129,7 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 		lags = append(lags, time.Since(begin))
 	}
 	fmt.Printf("membership added in iam-subjects -> check allowed in iam-policies (%d changes): p50 %.2f ms  p99 %.2f ms\n",
-		len(lags), ms(pct(lags, 50)), ms(pct(lags, 99)))
+		len(lags), benchkit.Ms(benchkit.Percentile(lags, 50)), benchkit.Ms(benchkit.Percentile(lags, 99)))
 	return nil
 }
 
@@ -201,24 +158,6 @@ func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups, nPolicies int) erro
 		}
 	}
 	return nil
-}
-
-func adminToken(base string) (string, error) {
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/system/oauth2/token", strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("bench-admin", "bench-admin-secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
-		return "", fmt.Errorf("admin token: status %d %v", resp.StatusCode, err)
-	}
-	return body.AccessToken, nil
 }
 
 func post(hc *http.Client, url, token, body string, out any) error {
@@ -268,14 +207,3 @@ func load(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) error)
 	wg.Wait()
 	return all
 }
-
-func pct(xs []time.Duration, p int) time.Duration {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[max(0, min(len(s)-1, (len(s)*p+99)/100-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -16,20 +16,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/iamplane/iam/pkg/natsembed"
-	"github.com/iamplane/iam/pkg/pgcluster"
-
-	"github.com/iamplane/iam/tools/devstack"
+	"github.com/iamplane/iam/tools/benchkit"
 )
 
 func main() {
@@ -45,48 +40,15 @@ func main() {
 	}
 }
 
-const (
-	adminID     = "bench-admin"
-	adminSecret = "bench-admin-secret"
-)
-
 func run(ctx context.Context, concurrency int, duration time.Duration, nClients int) error {
-	tmp, err := os.MkdirTemp("", "iam-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	_ = os.Chmod(tmp, 0o755) // the postgres OS user must reach the data dir when run as root
-
-	serverURL := os.Getenv("DATABASE_URL")
-	if serverURL == "" {
-		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: tmp + "/pg", Fsync: true})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = pg.Stop() }()
-		serverURL = pg.URL("postgres")
-	}
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"})
-	if err != nil {
-		return err
-	}
-	defer ns.Stop()
-	suffix := fmt.Sprintf("_bench_%d", os.Getpid())
-	stack, err := devstack.Start(ctx, devstack.Options{
-		Database: func(service string) (string, error) {
-			return devstack.EnsureDatabase(ctx, serverURL, devstack.DatabaseName(service)+suffix)
-		},
-		NATSURL: ns.URL(), Addr: "127.0.0.1:0", BootstrapID: adminID, BootstrapSecret: adminSecret,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
-	})
+	stack, err := benchkit.Start(ctx, "iam-bench")
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}, Timeout: 10 * time.Second}
-	admin, err := token(hc, stack.URL, "system", adminID, adminSecret)
+	admin, err := benchkit.Token(stack.URL, "system", benchkit.AdminID, benchkit.AdminSecret)
 	if err != nil {
 		return err
 	}
@@ -104,7 +66,7 @@ func run(ctx context.Context, concurrency int, duration time.Duration, nClients 
 			return err
 		})
 		fmt.Printf("  %-22s %8.0f tokens/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", target.name,
-			float64(n)/duration.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 99)), errs)
+			float64(n)/duration.Seconds(), benchkit.Ms(benchkit.Percentile(lat, 50)), benchkit.Ms(benchkit.Percentile(lat, 99)), errs)
 	}
 
 	fmt.Printf("propagation, create client -> visible in iam-subjects (%d clients, one at a time)\n", nClients)
@@ -129,10 +91,7 @@ func run(ctx context.Context, concurrency int, duration time.Duration, nClients 
 		lags = append(lags, time.Since(created))
 	}
 	fmt.Printf("  lag after the create answered: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
-		ms(pct(lags, 50)), ms(pct(lags, 99)), ms(pct(lags, 100)))
-	for _, s := range []string{"oauth-clients", "iam-subjects", "iam-policies", "consent"} {
-		defer dropDatabase(serverURL, devstack.DatabaseName(s)+suffix)
-	}
+		benchkit.Ms(benchkit.Percentile(lags, 50)), benchkit.Ms(benchkit.Percentile(lags, 99)), benchkit.Ms(benchkit.Percentile(lags, 100)))
 	return nil
 }
 
@@ -216,20 +175,4 @@ func get(hc *http.Client, u, bearer string) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-func pct(xs []time.Duration, p int) time.Duration {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	i := min(len(s)-1, (len(s)*p+99)/100-1)
-	return s[max(i, 0)]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func dropDatabase(serverURL, name string) {
-	_ = devstack.DropDatabase(context.Background(), serverURL, name)
 }

@@ -13,28 +13,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/iamplane/iam/tools/benchkit"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
-
-	"github.com/iamplane/iam/pkg/natsembed"
-	"github.com/iamplane/iam/pkg/pgcluster"
-
-	"github.com/iamplane/iam/tools/devstack"
 )
 
 func main() {
@@ -42,7 +35,7 @@ func main() {
 	groups := flag.Int("groups", 10_000, "groups to seed (a multiple of 5)")
 	requests := flag.Int("requests", 2000, "requests per measurement")
 	concurrency := flag.Int("concurrency", 2, "concurrent requests")
-	keep := flag.Bool("keep", false, "keep the databases (to EXPLAIN queries) and print their URLs")
+	keep := flag.Bool("keep", false, "keep the platform running after measuring, until interrupted (to EXPLAIN queries)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -55,52 +48,15 @@ func main() {
 const tenant = "bench"
 
 func run(ctx context.Context, nUsers, nGroups, requests, concurrency int, keep bool) error {
-	tmp, err := os.MkdirTemp("", "subjects-bench-")
+	stack, err := benchkit.Start(ctx, "subjects-bench")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	_ = os.Chmod(tmp, 0o755)
-	serverURL := os.Getenv("DATABASE_URL")
-	if serverURL == "" {
-		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: tmp + "/pg", Fsync: false})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = pg.Stop() }()
-		serverURL = pg.URL("postgres")
+	if keep {
+		fmt.Println("keeping the platform running until interrupted; iam-subjects database:", stack.Databases["iam-subjects"])
 	}
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"})
-	if err != nil {
-		return err
-	}
-	defer ns.Stop()
-	suffix := fmt.Sprintf("_sbench_%d", os.Getpid())
-	dbs := map[string]string{}
-	stack, err := devstack.Start(ctx, devstack.Options{
-		Database: func(service string) (string, error) {
-			u, err := devstack.EnsureDatabase(ctx, serverURL, devstack.DatabaseName(service)+suffix)
-			dbs[service] = u
-			return u, err
-		},
-		NATSURL: ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "bench-admin", BootstrapSecret: "bench-admin-secret",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		stack.Close()
-		if keep {
-			fmt.Println("kept:", dbs["iam-subjects"])
-			return
-		}
-		for s := range dbs {
-			_ = devstack.DropDatabase(context.Background(), serverURL, devstack.DatabaseName(s)+suffix)
-		}
-	}()
-
-	db, err := sqlx.Open("postgres", dbs["iam-subjects"])
+	defer stack.Close()
+	db, err := sqlx.Open("postgres", stack.Databases["iam-subjects"])
 	if err != nil {
 		return err
 	}
@@ -111,7 +67,7 @@ func run(ctx context.Context, nUsers, nGroups, requests, concurrency int, keep b
 	}
 	fmt.Printf("seeded %d users, %d groups (chains of 5), %d memberships in %s\n", nUsers, nGroups, 2*nUsers+nGroups*4/5, time.Since(start).Round(time.Second))
 
-	token, err := adminToken(stack.URL)
+	token, err := benchkit.Token(stack.URL, "system", benchkit.AdminID, benchkit.AdminSecret)
 	if err != nil {
 		return err
 	}
@@ -126,7 +82,7 @@ func run(ctx context.Context, nUsers, nGroups, requests, concurrency int, keep b
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		fmt.Printf("  %-52s p50 %6.2f ms  p99 %6.2f ms  (%d requests, %d concurrent)\n", name, ms(pct(lat, 50)), ms(pct(lat, 99)), requests, concurrency)
+		fmt.Printf("  %-52s p50 %6.2f ms  p99 %6.2f ms  (%d requests, %d concurrent)\n", name, benchkit.Ms(benchkit.Percentile(lat, 50)), benchkit.Ms(benchkit.Percentile(lat, 99)), requests, concurrency)
 		return nil
 	}
 	fmt.Println("iam-subjects, straight to the service (HTTP, token verified, real PostgreSQL):")
@@ -153,6 +109,9 @@ func run(ctx context.Context, nUsers, nGroups, requests, concurrency int, keep b
 		if err := measure(m.name, m.path); err != nil {
 			return err
 		}
+	}
+	if keep {
+		<-ctx.Done()
 	}
 	return nil
 }
@@ -217,24 +176,6 @@ func join(xs []string) string {
 	return out
 }
 
-func adminToken(base string) (string, error) {
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/system/oauth2/token", strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("bench-admin", "bench-admin-secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
-		return "", fmt.Errorf("admin token: status %d %v", resp.StatusCode, err)
-	}
-	return body.AccessToken, nil
-}
-
 // load sends n GETs from c workers and returns their latencies; any non-200 is an error.
 func load(ctx context.Context, hc *http.Client, token string, n, c int, next func(*rand.Rand) string) ([]time.Duration, error) {
 	var mu sync.Mutex
@@ -277,16 +218,5 @@ func load(ctx context.Context, hc *http.Client, token string, n, c int, next fun
 	wg.Wait()
 	return lat, firstErr
 }
-
-func pct(xs []time.Duration, p int) time.Duration {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[max(0, min(len(s)-1, (len(s)*p+99)/100-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func prefix(s string, n int) string { return s[:min(n, len(s))] }

@@ -1,0 +1,123 @@
+// Package benchkit is what the load tools under tools/cmd share: a throwaway platform on
+// a real PostgreSQL and an embedded NATS, an admin token, and latency percentiles.
+package benchkit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iamplane/iam/pkg/natsembed"
+	"github.com/iamplane/iam/pkg/pgcluster"
+
+	"github.com/iamplane/iam/tools/devstack"
+)
+
+// Admin credentials of the throwaway platform's bootstrap client.
+const (
+	AdminID     = "bench-admin"
+	AdminSecret = "bench-admin-secret"
+)
+
+// Platform is a running throwaway platform.
+type Platform struct {
+	*devstack.Stack
+	NATS      *natsembed.Server
+	Databases map[string]string // service -> database URL
+	close     []func()
+}
+
+// Start runs the platform on $DATABASE_URL (a server URL; databases are created and
+// dropped) or on a private cluster in a temporary directory.
+func Start(ctx context.Context, name string) (*Platform, error) {
+	p := &Platform{Databases: map[string]string{}}
+	tmp, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		return nil, err
+	}
+	p.close = append(p.close, func() { os.RemoveAll(tmp) })
+	_ = os.Chmod(tmp, 0o755) // the postgres OS user must reach the data dir when run as root
+	serverURL := os.Getenv("DATABASE_URL")
+	if serverURL == "" {
+		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: tmp + "/pg", Fsync: true})
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		p.close = append(p.close, func() { _ = pg.Stop() })
+		serverURL = pg.URL("postgres")
+	}
+	if p.NATS, err = natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"}); err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.close = append(p.close, p.NATS.Stop)
+	suffix := fmt.Sprintf("_%s_%d", strings.ReplaceAll(name, "-", "_"), os.Getpid())
+	var mu sync.Mutex
+	p.Stack, err = devstack.Start(ctx, devstack.Options{
+		Database: func(service string) (string, error) {
+			db := devstack.DatabaseName(service) + suffix
+			u, err := devstack.EnsureDatabase(ctx, serverURL, db)
+			mu.Lock()
+			p.Databases[service] = u
+			p.close = append(p.close, func() { _ = devstack.DropDatabase(context.Background(), serverURL, db) })
+			mu.Unlock()
+			return u, err
+		},
+		NATSURL: p.NATS.URL(), Addr: "127.0.0.1:0", BootstrapID: AdminID, BootstrapSecret: AdminSecret,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
+	})
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.close = append(p.close, p.Stack.Close)
+	return p, nil
+}
+
+// Close stops everything and drops the databases, in reverse order of creation.
+func (p *Platform) Close() {
+	for i := len(p.close) - 1; i >= 0; i-- {
+		p.close[i]()
+	}
+}
+
+// Token gets a client_credentials token from the platform.
+func Token(base, tenant, id, secret string) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		return "", fmt.Errorf("token: status %d %v", resp.StatusCode, err)
+	}
+	return body.AccessToken, nil
+}
+
+// Percentile is the p-th percentile of xs (p in 0..100).
+func Percentile(xs []time.Duration, p int) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[max(0, min(len(s)-1, (len(s)*p+99)/100-1))]
+}
+
+// Ms is d in milliseconds.
+func Ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
