@@ -11,13 +11,16 @@ import (
 	"os"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jmoiron/sqlx"
+	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
 )
@@ -148,4 +151,21 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 		return w.Wait()
 	})
 	return g.Wait()
+}
+
+// HTTP builds the service's echo server for spec, verifying tokens against keys, or
+// against the issuer's JWKS when keys is nil.
+func (p *Platform) HTTP(spec *openapi3.T, version string, keys auth.KeySource) *echo.Echo {
+	if keys == nil {
+		keys = &auth.RemoteJWKS{URL: p.Config.JWKS()}
+	}
+	return NewHTTP(HTTPOptions{
+		Info: Info{Name: p.Name, Version: version}, Spec: spec, Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
+		Verifier: p.Verifier(keys),
+	})
+}
+
+// Verifier checks tokens of this platform's issuer and audience against keys.
+func (p *Platform) Verifier(keys auth.KeySource) *auth.Verifier {
+	return &auth.Verifier{Keys: keys, IssuerBase: p.Config.IssuerURL, Audience: p.Config.Audience, Leeway: 30 * time.Second}
 }

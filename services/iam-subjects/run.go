@@ -6,9 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
-	"github.com/iamplane/iam/pkg/auth"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
@@ -45,11 +43,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		p.Close()
 		return fmt.Errorf("load spec: %w", err)
 	}
-	verifier := &auth.Verifier{Keys: &auth.RemoteJWKS{URL: cfg.JWKS()}, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, Leeway: 30 * time.Second}
-	e := service.NewHTTP(service.HTTPOptions{
-		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
-		Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
-	})
+	e := p.HTTP(spec, Version, nil)
 	store := &postgres.Directory{DB: p.DB}
 	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Directory: &subjects.Directory{Store: store}}, nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen)
