@@ -109,7 +109,11 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		c.deadLetter(ctx, msg, err)
 		return
 	}
+	// A long apply (a group with many members) tells JetStream it is still working, so
+	// the event is not redelivered to another replica halfway through.
+	stopProgress := keepInProgress(msg, c.AckWait/2)
 	err = c.applyOnce(ctx, ev)
+	stopProgress()
 	if err != nil {
 		if meta != nil && int(meta.NumDelivered) >= c.MaxDeliver {
 			c.deadLetter(ctx, msg, err)
@@ -178,4 +182,22 @@ func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause erro
 	}
 	c.dead.Inc()
 	_ = msg.Term()
+}
+
+// keepInProgress extends msg's ack deadline every interval until the returned func runs.
+func keepInProgress(msg jetstream.Msg, interval time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
 }

@@ -138,7 +138,7 @@ type ScopeDefinitionState struct {
 // ScopeSetState The OAuth scopes a user or client subject is entitled to through its effective
 // access (policies on the tenant root `/`, granted to it or to any group it is in).
 // Subject `iam.<tenant>.policies.scopes.<subjectId>`, type
-// `dev.iamplane.scopeset.upserted.v1`, published by iam-policies whenever the set changes.
+// `dev.iamplane.scopes.upserted.v1`, published by iam-policies whenever the set changes.
 type ScopeSetState struct {
 	Scopes []string `json:"scopes"`
 
