@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -103,6 +104,8 @@ type Verifier struct {
 	Audience   string
 	Leeway     time.Duration
 	Now        func() time.Time
+
+	cache verifiedCache
 }
 
 type joseHeader struct {
@@ -118,8 +121,58 @@ var allowedAlgs = map[string]jwa.SignatureAlgorithm{"EdDSA": jwa.EdDSA(), "ES256
 // Issuer is the issuer URL of tenant's tokens.
 func Issuer(base, tenant string) string { return strings.TrimRight(base, "/") + "/v1/tenants/" + tenant }
 
-// Verify returns the token's claims or an Unauthorized error saying what is wrong.
+// verifiedCacheSize bounds the cache of verified tokens: a caller presents the same token
+// on every request until it expires, and an Ed25519 verification costs more than the
+// rest of a check.
+const verifiedCacheSize = 10000
+
+type verifiedCache struct {
+	mu     sync.Mutex
+	claims map[string]*Claims
+}
+
+func (c *verifiedCache) get(token string, now time.Time) *Claims {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.claims[token]
+	if cl != nil && now.After(time.Unix(cl.ExpiresAt, 0)) {
+		delete(c.claims, token)
+		return nil
+	}
+	return cl
+}
+
+func (c *verifiedCache) put(token string, cl *Claims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.claims == nil || len(c.claims) >= verifiedCacheSize {
+		c.claims = make(map[string]*Claims, verifiedCacheSize)
+	}
+	c.claims[token] = cl
+}
+
+// Verify returns the token's claims or an Unauthorized error saying what is wrong. A
+// token verified before is answered from a cache until it expires (each caller gets
+// its own copy of the claims struct).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	if cl := v.cache.get(token, now); cl != nil && (cl.NotBefore == 0 || !now.Add(v.Leeway).Before(time.Unix(cl.NotBefore, 0))) {
+		c := *cl
+		return &c, nil
+	}
+	c, err := v.verify(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	cached := *c
+	v.cache.put(token, &cached)
+	return c, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, error) {
 	bad := func(format string, args ...any) (*Claims, error) {
 		return nil, errs.E(errs.Unauthorized, "invalid access token: "+format, args...)
 	}
@@ -175,10 +228,6 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	var c Claims
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return bad("claims are not valid")
-	}
-	now := time.Now()
-	if v.Now != nil {
-		now = v.Now()
 	}
 	leeway := v.Leeway
 	switch {

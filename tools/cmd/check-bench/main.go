@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ import (
 
 const tenant = "bench"
 
+// profile, when set, receives a CPU profile of the check load.
+var profile io.Writer
+
 func main() {
 	users := flag.Int("users", 100_000, "users")
 	groups := flag.Int("groups", 10_000, "groups (a multiple of 5)")
@@ -40,7 +44,17 @@ func main() {
 	concurrency := flag.Int("concurrency", 8, "check workers")
 	duration := flag.Duration("duration", 10*time.Second, "check load duration")
 	changes := flag.Int("changes", 100, "membership changes timed end to end")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the check load (the services run in this process)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		profile = f
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *users, *groups, *nPolicies, *concurrency, *duration, *changes); err != nil {
@@ -72,6 +86,11 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}, Timeout: 10 * time.Second}
 	checkURL := "http://" + stack.Addrs["iam-policies"] + "/v1/tenants/" + tenant + "/check"
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return err
+		}
+	}
 	var mu sync.Mutex
 	var total, allowed int
 	lat := load(ctx, concurrency, duration, func(r *rand.Rand) error {
@@ -89,6 +108,9 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 		mu.Unlock()
 		return nil
 	})
+	if profile != nil {
+		pprof.StopCPUProfile()
+	}
 	fmt.Printf("POST /check, %d workers for %s: %.0f checks/s  p50 %.2f ms  p99 %.2f ms  (%d%% allowed)\n",
 		concurrency, duration, float64(len(lat))/duration.Seconds(), benchkit.Ms(benchkit.Percentile(lat, 50)), benchkit.Ms(benchkit.Percentile(lat, 99)), 100*allowed/max(total, 1))
 
