@@ -128,27 +128,32 @@ const verifiedCacheSize = 10000
 
 type verifiedCache struct {
 	mu     sync.Mutex
-	claims map[string]*Claims
+	tokens map[string]verified
 }
 
-func (c *verifiedCache) get(token string, now time.Time) *Claims {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cl := c.claims[token]
-	if cl != nil && now.After(time.Unix(cl.ExpiresAt, 0)) {
-		delete(c.claims, token)
-		return nil
-	}
-	return cl
+type verified struct {
+	claims Claims
+	kid    string
 }
 
-func (c *verifiedCache) put(token string, cl *Claims) {
+func (c *verifiedCache) get(token string, now time.Time) (verified, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.claims == nil || len(c.claims) >= verifiedCacheSize {
-		c.claims = make(map[string]*Claims, verifiedCacheSize)
+	v, ok := c.tokens[token]
+	if ok && now.After(time.Unix(v.claims.ExpiresAt, 0)) {
+		delete(c.tokens, token)
+		return v, false
 	}
-	c.claims[token] = cl
+	return v, ok
+}
+
+func (c *verifiedCache) put(token string, v verified) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tokens == nil || len(c.tokens) >= verifiedCacheSize {
+		c.tokens = make(map[string]verified, verifiedCacheSize)
+	}
+	c.tokens[token] = v
 }
 
 // Verify returns the token's claims or an Unauthorized error saying what is wrong. A
@@ -159,22 +164,24 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if v.Now != nil {
 		now = v.Now()
 	}
-	if cl := v.cache.get(token, now); cl != nil && (cl.NotBefore == 0 || !now.Add(v.Leeway).Before(time.Unix(cl.NotBefore, 0))) {
-		c := *cl
-		return &c, nil
+	// A cached token is still refused once its key is no longer published.
+	if hit, ok := v.cache.get(token, now); ok && (hit.claims.NotBefore == 0 || !now.Add(v.Leeway).Before(time.Unix(hit.claims.NotBefore, 0))) {
+		if _, err := v.Keys.PublicKey(ctx, hit.kid); err == nil {
+			c := hit.claims
+			return &c, nil
+		}
 	}
-	c, err := v.verify(ctx, token, now)
+	c, kid, err := v.verify(ctx, token, now)
 	if err != nil {
 		return nil, err
 	}
-	cached := *c
-	v.cache.put(token, &cached)
+	v.cache.put(token, verified{claims: *c, kid: kid})
 	return c, nil
 }
 
-func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	bad := func(format string, args ...any) (*Claims, error) {
-		return nil, errs.E(errs.Unauthorized, "invalid access token: "+format, args...)
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, string, error) {
+	bad := func(format string, args ...any) (*Claims, string, error) {
+		return nil, "", errs.E(errs.Unauthorized, "invalid access token: "+format, args...)
 	}
 	if len(token) > maxTokenSize {
 		return bad("too large")
@@ -207,7 +214,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	}
 	key, err := v.Keys.PublicKey(ctx, h.Kid)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	switch key.(type) {
 	case ed25519.PublicKey:
@@ -246,7 +253,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	case c.Subject == "":
 		return bad("no sub")
 	}
-	return &c, nil
+	return &c, h.Kid, nil
 }
 
 func (v *Verifier) String() string { return fmt.Sprintf("Verifier(%s, %s)", v.IssuerBase, v.Audience) }

@@ -245,7 +245,7 @@ func TestBulkMembershipIsOneTransaction(t *testing.T) {
 	}
 	// One bad id among 10,000 and nothing happens.
 	h := s.mustGroup("Nobody")
-	bad := append(slices.Clone(ids[:9999]), "user-"+fmt.Sprint("00000000-0000-0000-0000-000000000000"))
+	bad := append(slices.Clone(ids[:9999]), "user-00000000-0000-0000-0000-000000000000")
 	if resp := s.add(h.Id, bad...); resp.StatusCode() != 422 {
 		t.Fatalf("%d", resp.StatusCode())
 	}
