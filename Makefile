@@ -9,7 +9,7 @@ GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api)
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all generate check-generated lint test test-go dev bench build
+.PHONY: all generate check-generated lint test test-go test-sdk sdk docs dev bench build
 
 all: build
 
@@ -35,11 +35,34 @@ build:
 	@mkdir -p bin
 	@for s in services/*/; do n=$$(basename $$s); $(GO) build -o bin/$$n ./$$s/cmd/$$n || exit 1; done
 
-## test: everything CI checks: generated code, lint, and every test with the race detector
-test: check-generated lint test-go
+## test: everything CI checks: generated code and SDK current, lint, every Go test with
+## the race detector, and the TypeScript SDK's tests against the real dev stack
+test: check-generated lint test-go test-sdk
 
 test-go:
 	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
+
+SDK := tools/sdk-ts
+JS := tools/js
+
+## sdk: regenerate and build the TypeScript SDK (npm packages pinned by its lock file)
+sdk:
+	npm ci --prefix $(SDK) --no-audit --no-fund --loglevel=error
+	REDOCLY_TELEMETRY=off npm run --prefix $(SDK) --silent generate
+	npm run --prefix $(SDK) --silent build
+
+## test-sdk: the SDK must be current with the specs, and its tests pass against the dev stack
+test-sdk: sdk
+	@if ! git diff --quiet -- $(SDK)/src/generated || [ -n "$$(git ls-files --others --exclude-standard -- $(SDK)/src/generated)" ]; then \
+		echo "the TypeScript SDK is stale: run 'make sdk' and commit the result"; exit 1; fi
+	npm test --prefix $(SDK) --silent
+
+## docs: one static HTML API reference per service in bin/docs/
+docs:
+	npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
+	@mkdir -p bin/docs
+	@for s in oauth-clients iam-subjects iam-policies consent; do \
+		REDOCLY_TELEMETRY=off $(JS)/node_modules/.bin/redocly build-docs openapi/$$s.yaml -o bin/docs/$$s.html || exit 1; done
 
 ## dev: run the whole platform locally (embedded NATS, private PostgreSQL, gateway on :8080)
 dev:
