@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iamplane/iam/pkg/testenv"
+
+	"github.com/iamplane/iam/tools/devstack"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// iamctl runs one command line and returns what it printed.
+func iamctl(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRoot(func(k string) string { return env[k] }, strings.NewReader(stdin))
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func mustIamctl(t *testing.T, env map[string]string, stdin string, args ...string) string {
+	t.Helper()
+	out, err := iamctl(t, env, stdin, args...)
+	if err != nil {
+		t.Fatalf("iamctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func TestLoginCrudExportApply(t *testing.T) {
+	ns := testenv.NewNATS(t)
+	stack, err := devstack.Start(context.Background(), devstack.Options{
+		Database: func(string) (string, error) { return testenv.NewDatabase(t), nil },
+		NATSURL:  ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "ctl-admin", BootstrapSecret: "ctl-admin-secret", Logger: testenv.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Close)
+	env := map[string]string{"IAMCTL_CONFIG": filepath.Join(t.TempDir(), "config.yaml")}
+
+	if _, err := iamctl(t, env, "", "login", "--url", stack.URL, "--client-id", "ctl-admin", "--client-secret", "wrong"); err == nil {
+		t.Fatal("login with a wrong secret succeeded")
+	}
+	mustIamctl(t, env, "", "login", "--url", stack.URL, "--client-id", "ctl-admin", "--client-secret", "ctl-admin-secret")
+	if info, err := os.Stat(env["IAMCTL_CONFIG"]); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("config file: %v %v", info, err)
+	}
+
+	mustIamctl(t, env, "displayName: Ops\n", "groups", "create", "--tenant", "acme", "-f", "-")
+	table := mustIamctl(t, env, "", "groups", "list", "--tenant", "acme")
+	if !strings.Contains(table, "DISPLAYNAME") || !strings.Contains(table, "Ops") {
+		t.Errorf("table:\n%s", table)
+	}
+	if _, err := iamctl(t, env, "clientName: 5\n", "clients", "create", "--tenant", "acme", "-f", "-"); err == nil {
+		t.Error("a bad client was accepted")
+	}
+
+	source := `clients:
+  - name: Billing
+    scopes: [iam.user_read]
+groups:
+  - id: ops
+    name: {en: Operations, de: Betrieb}
+  - id: eng
+    name: {en: Engineering}
+    groups: [ops]
+users:
+  - username: ada
+    email: ada@example.com
+    groups: [ops]
+policies:
+  - {subject: group-eng, scope: /docs, action: doc.read}
+  - {subject: "user:ada", scope: /, action: iam.user_read}
+consentActions:
+  - {name: signup, description: asked at sign-up}
+`
+	first := mustIamctl(t, env, source, "apply", "--tenant", "globex", "-f", "-")
+	if !strings.Contains(first, `client "Billing" created`) || !strings.Contains(first, `user "ada" created`) {
+		t.Errorf("first apply:\n%s", first)
+	}
+	exported := mustIamctl(t, env, "", "export", "--tenant", "globex")
+	for _, want := range []string{"name: Billing", "id: eng", "- ops", "username: ada", "user:ada", "name: signup"} {
+		if !strings.Contains(exported, want) {
+			t.Errorf("export lacks %q:\n%s", want, exported)
+		}
+	}
+	if strings.Contains(exported, "secret") {
+		t.Errorf("export shows a secret:\n%s", exported)
+	}
+	if again := mustIamctl(t, env, exported, "apply", "--tenant", "globex", "-f", "-"); again != "" {
+		t.Errorf("applying the export again changed things:\n%s", again)
+	}
+	// The same file builds another tenant.
+	copied := mustIamctl(t, env, exported, "apply", "--tenant", "initech", "-f", "-")
+	if !strings.Contains(copied, `group eng applied`) {
+		t.Errorf("copy:\n%s", copied)
+	}
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/iamplane/iam/pkg/apicommon"
+	consentapi "github.com/iamplane/iam/services/consent/api"
+	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
+	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
+	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
+)
+
+// tenantFile is a tenant's configuration as kept in git. Entities are matched by what
+// stays stable across environments: clients by name, users by username, groups by id
+// (chosen on PUT), consent actions by name. Secrets are never exported.
+type tenantFile struct {
+	Clients        []fileClient  `yaml:"clients,omitempty"`
+	Groups         []fileGroup   `yaml:"groups,omitempty"`
+	Users          []fileUser    `yaml:"users,omitempty"`
+	Policies       []filePolicy  `yaml:"policies,omitempty"`
+	ConsentActions []fileConsent `yaml:"consentActions,omitempty"`
+}
+
+type fileClient struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description,omitempty"`
+	GrantTypes  []string `yaml:"grantTypes,omitempty"`
+	Scopes      []string `yaml:"scopes,omitempty"`
+	Redirects   []string `yaml:"redirectUris,omitempty"`
+	Public      bool     `yaml:"public,omitempty"`
+}
+
+type fileGroup struct {
+	ID          string            `yaml:"id"`
+	Name        map[string]string `yaml:"name"`
+	Description map[string]string `yaml:"description,omitempty"`
+	Groups      []string          `yaml:"groups,omitempty"` // nested groups (ids)
+}
+
+type fileUser struct {
+	Username  string   `yaml:"username"`
+	Email     string   `yaml:"email,omitempty"`
+	FirstName string   `yaml:"firstName,omitempty"`
+	LastName  string   `yaml:"lastName,omitempty"`
+	Groups    []string `yaml:"groups,omitempty"`
+}
+
+type filePolicy struct {
+	Subject string `yaml:"subject"` // group-<id>, or user:<username>
+	Scope   string `yaml:"scope"`
+	Action  string `yaml:"action"`
+}
+
+type fileConsent struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+}
+
+func (a *app) exportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export",
+		Short: "Print the tenant's configuration as YAML (clients without secrets, groups, users, policies, consent actions)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, cfg, err := a.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			f, err := export(cmd.Context(), c, a.target(cfg))
+			if err != nil {
+				return err
+			}
+			return yaml.NewEncoder(cmd.OutOrStdout()).Encode(f)
+		},
+	}
+}
+
+func export(ctx context.Context, c *apis, t string) (*tenantFile, error) {
+	f := &tenantFile{}
+	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
+	if err != nil || cl.JSON200 == nil {
+		return nil, fmt.Errorf("clients: %v %s", err, body(cl))
+	}
+	for _, x := range cl.JSON200.Data {
+		if x.System {
+			continue
+		}
+		f.Clients = append(f.Clients, fileClient{Name: x.ClientName, Description: deref(x.Description), GrantTypes: x.GrantTypes,
+			Scopes: x.Scopes, Redirects: x.RedirectUris, Public: x.Public})
+	}
+	gl, err := c.subjects.ListGroupsWithResponse(ctx, t, &subjectsapi.ListGroupsParams{PageSize: &pageAll})
+	if err != nil || gl.JSON200 == nil {
+		return nil, fmt.Errorf("groups: %v %s", err, body(gl))
+	}
+	for _, g := range gl.JSON200.Data {
+		fg := fileGroup{ID: g.Id, Name: g.Name}
+		if g.Description != nil && len(*g.Description) > 0 {
+			fg.Description = *g.Description
+		}
+		members, err := c.subjects.ListGroupMembersWithResponse(ctx, t, g.Id, &subjectsapi.ListGroupMembersParams{PageSize: &pageAll})
+		if err != nil || members.JSON200 == nil {
+			return nil, fmt.Errorf("members of %s: %v", g.Id, err)
+		}
+		for _, m := range members.JSON200.Data {
+			if m.Type == subjectsapi.SubjectTypeGroup {
+				fg.Groups = append(fg.Groups, m.Id)
+			}
+		}
+		f.Groups = append(f.Groups, fg)
+	}
+	ul, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})
+	if err != nil || ul.JSON200 == nil {
+		return nil, fmt.Errorf("users: %v %s", err, body(ul))
+	}
+	usernames := map[string]string{}
+	for _, u := range ul.JSON200.Data {
+		usernames["user-"+u.Id] = deref(u.Username)
+		f.Users = append(f.Users, fileUser{Username: deref(u.Username), Email: deref(u.Email), FirstName: deref(u.FirstName),
+			LastName: deref(u.LastName), Groups: u.GroupIds})
+	}
+	pl, err := c.policies.ListPoliciesWithResponse(ctx, t, &policiesapi.ListPoliciesParams{PageSize: &pageAll})
+	if err != nil || pl.JSON200 == nil {
+		return nil, fmt.Errorf("policies: %v %s", err, body(pl))
+	}
+	for _, p := range pl.JSON200.Data {
+		subject := p.Subject
+		if name, ok := usernames[subject]; ok {
+			subject = "user:" + name // user ids differ between environments; usernames do not
+		}
+		f.Policies = append(f.Policies, filePolicy{Subject: subject, Scope: p.Scope, Action: p.Action})
+	}
+	ca, err := c.consent.ListConsentActionsWithResponse(ctx, t, &consentapi.ListConsentActionsParams{PageSize: &pageAll})
+	if err != nil || ca.JSON200 == nil {
+		return nil, fmt.Errorf("consent actions: %v %s", err, body(ca))
+	}
+	for _, x := range ca.JSON200.Data {
+		f.ConsentActions = append(f.ConsentActions, fileConsent{Name: x.Name, Description: deref(x.Description)})
+	}
+	return f, nil
+}
+
+func (a *app) applyCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Make the tenant match a YAML file from export; applying it twice changes nothing the second time",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			raw, err := a.read(file)
+			if err != nil {
+				return err
+			}
+			var f tenantFile
+			if err := yaml.Unmarshal(raw, &f); err != nil {
+				return fmt.Errorf("parse %s: %w", file, err)
+			}
+			c, cfg, err := a.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return apply(cmd.Context(), c, a.target(cfg), &f, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "-", "the tenant file")
+	return cmd
+}
+
+// apply creates what is missing and updates what differs; it removes nothing.
+func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer) error {
+	existing, err := export(ctx, c, t)
+	if err != nil {
+		return err
+	}
+	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
+	if err != nil || cl.JSON200 == nil {
+		return fmt.Errorf("clients: %v", err)
+	}
+	for _, want := range f.Clients {
+		scopes, redirects := orEmpty(want.Scopes), orEmpty(want.Redirects)
+		in := clientsapi.ClientInput{ClientName: want.Name, Description: &want.Description, Scopes: &scopes,
+			RedirectUris: &redirects, Public: &want.Public}
+		in.GrantTypes = grantTypes(want.GrantTypes)
+		i := slices.IndexFunc(cl.JSON200.Data, func(x clientsapi.Client) bool { return x.ClientName == want.Name })
+		if i < 0 {
+			r, err := c.clients.CreateClientWithResponse(ctx, t, in)
+			if err != nil || r.JSON201 == nil {
+				return fmt.Errorf("create client %q: %v %s", want.Name, err, body(r))
+			}
+			fmt.Fprintf(out, "client %q created (id %s; its secret is shown once: %s)\n", want.Name, r.JSON201.ClientId, deref(r.JSON201.ClientSecret))
+			continue
+		}
+		have := existing.Clients[slices.IndexFunc(existing.Clients, func(x fileClient) bool { return x.Name == want.Name })]
+		if same(have, want) {
+			continue
+		}
+		cur := cl.JSON200.Data[i]
+		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
+		if r, err := c.clients.UpdateClientWithResponse(ctx, t, cur.ClientId, nil, in); err != nil || r.JSON200 == nil {
+			return fmt.Errorf("update client %q: %v %s", want.Name, err, body(r))
+		}
+		fmt.Fprintf(out, "client %q updated\n", want.Name)
+	}
+	for _, want := range f.Groups {
+		i := slices.IndexFunc(existing.Groups, func(g fileGroup) bool { return g.ID == want.ID })
+		in := subjectsapi.GroupInput{Name: (*subjectsapi.LocalizedText)(&want.Name)}
+		if want.Description != nil {
+			in.Description = (*subjectsapi.LocalizedText)(&want.Description)
+		}
+		if i >= 0 && maps(existing.Groups[i].Name, want.Name) && maps(existing.Groups[i].Description, want.Description) {
+			continue
+		}
+		if i >= 0 {
+			g, err := c.subjects.GetGroupWithResponse(ctx, t, want.ID, nil)
+			if err != nil || g.JSON200 == nil {
+				return fmt.Errorf("group %s: %v", want.ID, err)
+			}
+			in.Metadata = &apicommon.Metadata{Version: g.JSON200.Metadata.Version}
+		}
+		if r, err := c.subjects.UpsertGroupWithResponse(ctx, t, want.ID, nil, in); err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
+			return fmt.Errorf("group %s: %v %s", want.ID, err, body(r))
+		}
+		fmt.Fprintf(out, "group %s applied\n", want.ID)
+	}
+	for _, want := range f.Groups {
+		var missing []string
+		i := slices.IndexFunc(existing.Groups, func(g fileGroup) bool { return g.ID == want.ID })
+		for _, child := range want.Groups {
+			if i < 0 || !slices.Contains(existing.Groups[i].Groups, child) {
+				missing = append(missing, "group-"+child)
+			}
+		}
+		if len(missing) > 0 {
+			if r, err := c.subjects.AddGroupMembersWithResponse(ctx, t, want.ID, subjectsapi.MemberChange{SubjectIds: missing}); err != nil || r.JSON200 == nil {
+				return fmt.Errorf("nest into %s: %v %s", want.ID, err, body(r))
+			}
+			fmt.Fprintf(out, "group %s: %d nested group(s) added\n", want.ID, len(missing))
+		}
+	}
+	ul, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})
+	if err != nil || ul.JSON200 == nil {
+		return fmt.Errorf("users: %v", err)
+	}
+	userIDs := map[string]string{}
+	for _, u := range ul.JSON200.Data {
+		userIDs[deref(u.Username)] = u.Id
+	}
+	for _, want := range f.Users {
+		groups := orEmpty(want.Groups)
+		in := subjectsapi.UserInput{Username: &want.Username, FirstName: &want.FirstName, LastName: &want.LastName, GroupIds: &groups}
+		if want.Email != "" {
+			e := openapiEmail(want.Email)
+			in.Email = &e
+		}
+		id, ok := userIDs[want.Username]
+		if !ok {
+			r, err := c.subjects.CreateUserWithResponse(ctx, t, in)
+			if err != nil || r.JSON201 == nil {
+				return fmt.Errorf("create user %q: %v %s", want.Username, err, body(r))
+			}
+			userIDs[want.Username] = r.JSON201.Id
+			fmt.Fprintf(out, "user %q created\n", want.Username)
+			continue
+		}
+		have := existing.Users[slices.IndexFunc(existing.Users, func(u fileUser) bool { return u.Username == want.Username })]
+		if have.Email == want.Email && have.FirstName == want.FirstName && have.LastName == want.LastName && sameSet(have.Groups, want.Groups) {
+			continue
+		}
+		uid, _ := parseUUID(id)
+		cur, err := c.subjects.GetUserWithResponse(ctx, t, uid, nil)
+		if err != nil || cur.JSON200 == nil {
+			return fmt.Errorf("user %q: %v", want.Username, err)
+		}
+		in.Metadata = &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}
+		if r, err := c.subjects.ReplaceUserWithResponse(ctx, t, uid, nil, in); err != nil || r.JSON200 == nil {
+			return fmt.Errorf("update user %q: %v %s", want.Username, err, body(r))
+		}
+		fmt.Fprintf(out, "user %q updated\n", want.Username)
+	}
+	for _, want := range f.Policies {
+		subject := want.Subject
+		if name, ok := cutPrefix(subject, "user:"); ok {
+			id, known := userIDs[name]
+			if !known {
+				return fmt.Errorf("policy for unknown user %q", name)
+			}
+			subject = "user-" + id
+		}
+		r, err := c.policies.GrantPolicyWithResponse(ctx, t, policiesapi.PolicyInput{Subject: subject, Scope: want.Scope, Action: want.Action})
+		if err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
+			return fmt.Errorf("policy %v: %v %s", want, err, body(r))
+		}
+		if r.JSON201 != nil {
+			fmt.Fprintf(out, "policy %s %s %s granted\n", want.Subject, want.Action, want.Scope)
+		}
+	}
+	for _, want := range f.ConsentActions {
+		if slices.ContainsFunc(existing.ConsentActions, func(x fileConsent) bool { return x.Name == want.Name }) {
+			continue
+		}
+		r, err := c.consent.CreateConsentActionWithResponse(ctx, t, consentapi.ConsentActionInput{Name: want.Name, Description: &want.Description})
+		if err != nil || r.JSON201 == nil {
+			return fmt.Errorf("consent action %q: %v %s", want.Name, err, body(r))
+		}
+		fmt.Fprintf(out, "consent action %q created\n", want.Name)
+	}
+	return nil
+}
