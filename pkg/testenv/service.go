@@ -2,18 +2,16 @@ package testenv
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
-)
 
-// RunFunc is a service's Run function.
-type RunFunc func(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error
+	"github.com/iamplane/iam/pkg/service"
+)
 
 // StartService runs a service in-process on a fresh database and a free port, with env
 // added to its configuration (NATS_URL and IAM_ISSUER_URL usually), and stops it in
 // Cleanup. A DATABASE_URL in env is used instead of a fresh database. It returns the service's base URL once it serves.
-func StartService(tb testing.TB, run RunFunc, env map[string]string) string {
+func StartService(tb testing.TB, run service.RunFunc, env map[string]string) string {
 	tb.Helper()
 	cfg := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
 	for k, v := range env {

@@ -14,17 +14,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iamplane/iam/pkg/service"
+
 	consent "github.com/iamplane/iam/services/consent"
 	iampolicies "github.com/iamplane/iam/services/iam-policies"
 	iamsubjects "github.com/iamplane/iam/services/iam-subjects"
 	oauthclients "github.com/iamplane/iam/services/oauth-clients"
 )
 
-// RunFunc is a service's Run.
-type RunFunc func(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error
-
 // Services are the platform's services by name.
-var Services = map[string]RunFunc{
+var Services = map[string]service.RunFunc{
 	"oauth-clients": oauthclients.Run,
 	"iam-subjects":  iamsubjects.Run,
 	"iam-policies":  iampolicies.Run,

@@ -1,23 +1,10 @@
-// Command iam-subjects serves the users, groups, memberships and subjects.
+// Command iam-subjects serves the iam-subjects API; see the package iamsubjects.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/caarlos0/env/v11"
+	"github.com/iamplane/iam/pkg/service"
 
 	iamsubjects "github.com/iamplane/iam/services/iam-subjects"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := iamsubjects.Run(ctx, env.ToMap(os.Environ()), nil, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "iam-subjects:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("iam-subjects", iamsubjects.Run) }
