@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -40,17 +41,18 @@ type HTTPOptions struct {
 	Ready    map[string]Pinger // name -> check, for /health/ready
 }
 
-func init() {
-	// kin-openapi validates "format" only for registered formats; these are the ones our
-	// specs use. Registration is process-wide in kin-openapi, hence init.
+// defineFormats registers the string formats our specs use: kin-openapi validates
+// "format" only for registered ones, and its registry is process-wide, hence once.
+var defineFormats = sync.OnceFunc(func() {
 	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(`^[^@\s]+@[^@\s]+\.[^@\s]+$`))
 	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`))
-}
+})
 
 // NewHTTP builds the echo server: operational endpoints outside the spec, and the
 // validator (with authentication and scope checks) in front of every spec operation. The
 // caller registers the generated handlers on the returned echo.
 func NewHTTP(o HTTPOptions) *echo.Echo {
+	defineFormats()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = problem.Handler(o.Logger)
