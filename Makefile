@@ -1,7 +1,7 @@
 # The one entry point for building, checking and running the platform. `make test` is what
 # CI runs (.ci/run); `make dev` starts everything locally.
 
-MODULES  := pkg services/oauth-clients services/iam-subjects services/iam-policies services/consent tools
+MODULES  := pkg services/oauth-clients services/iam-subjects services/iam-policies services/consent tools tools/deploycheck
 PACKAGES := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 # Directories with a go:generate line that runs oapi-codegen.
 GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api)

@@ -23,6 +23,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/natsembed"
+	"github.com/iamplane/iam/pkg/service"
 	"github.com/iamplane/iam/pkg/testenv"
 
 	oauthclients "github.com/iamplane/iam/services/oauth-clients"
@@ -68,7 +69,7 @@ func (l *logBuffer) String() string {
 }
 
 // run is oauth-clients' Run with its log also collected in logs.
-func run(logs *logBuffer) testenv.RunFunc {
+func run(logs *logBuffer) service.RunFunc {
 	return func(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(string)) error {
 		tee := slog.New(slog.NewMultiHandler(logger.Handler(), slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 		return oauthclients.Run(ctx, environ, tee, onListen)

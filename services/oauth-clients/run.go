@@ -92,7 +92,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return fmt.Errorf("load spec: %w", err)
 	}
 	// oauth-clients is the issuer: it verifies tokens against its own key ring.
-	verifier := &auth.Verifier{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, Leeway: 30 * time.Second}
+	verifier := p.Verifier(keys)
 	e := service.NewHTTP(service.HTTPOptions{
 		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
 		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),

@@ -2,22 +2,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/caarlos0/env/v11"
+	"github.com/iamplane/iam/pkg/service"
 
 	oauthclients "github.com/iamplane/iam/services/oauth-clients"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := oauthclients.Run(ctx, env.ToMap(os.Environ()), nil, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "oauth-clients:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(oauthclients.Name, oauthclients.Run) }
