@@ -9,7 +9,7 @@ GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api)
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all generate check-generated lint test test-go test-sdk sdk docs dev bench build
+.PHONY: all generate check-generated lint lint-specs test test-go test-sdk sdk docs dev bench build
 
 all: build
 
@@ -24,8 +24,16 @@ check-generated: generate
 		git --no-pager diff --stat -- $(GENERATED_DIRS); exit 1; fi
 	@echo "generated code is current"
 
-## lint: go vet and staticcheck (pinned in tools/go.mod); generated code is not linted
-lint:
+SPECS := $(addprefix openapi/,oauth-clients.yaml iam-subjects.yaml iam-policies.yaml consent.yaml)
+
+## lint-specs: the specs meet the ruleset in tools/js/redocly.yaml (operationIds,
+## descriptions, examples for every body, error responses, security on every operation)
+lint-specs:
+	npm ci --prefix tools/js --no-audit --no-fund --loglevel=error
+	REDOCLY_TELEMETRY=off tools/js/node_modules/.bin/redocly lint --format=stylish --config tools/js/redocly.yaml $(SPECS)
+
+## lint: specs, go vet and staticcheck (pinned in tools/go.mod); generated code is not linted
+lint: lint-specs
 	$(GO) vet $(PACKAGES)
 	@out=$$($(GO) tool staticcheck $(PACKAGES) 2>&1 | grep -v '\.gen\.go:'); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "staticcheck: clean"

@@ -120,6 +120,11 @@ type Client struct {
 	// Description Example: Bills customers nightly.
 	Description *string `json:"description,omitempty"`
 
+	// DeveloperId The developer that owns the client: set when it was registered through /developer/clients or dynamic registration.
+	//
+	// Example: client-dev42
+	DeveloperId *string `json:"developerId,omitempty"`
+
 	// GrantTypes Example: ["client_credentials"]
 	GrantTypes []string `json:"grantTypes"`
 
@@ -519,11 +524,17 @@ type TokenResponse struct {
 // ClientId defines model for ClientId.
 type ClientId = string
 
+// DeveloperId defines model for DeveloperId.
+type DeveloperId = string
+
 // ScopeId A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
 // a name is also its path segment).
 //
 // Example: billing.invoices_read
 type ScopeId = ScopeName
+
+// SearchText defines model for SearchText.
+type SearchText = string
 
 // SlowDown defines model for SlowDown.
 type SlowDown = OAuthError
@@ -538,10 +549,40 @@ type ListClientsParams struct {
 
 	// SearchQuery Case-insensitive text matched against names and identifiers.
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+
+	// SearchText Aritma's name for `searchQuery`; when both are given, `searchQuery` wins.
+	SearchText *SearchText `form:"searchText,omitempty" json:"searchText,omitempty"`
+
+	// DeveloperId Only the clients this developer (a token `sub`, e.g. `client-…` or `user-…`) registered through `/developer/clients` or dynamic registration.
+	DeveloperId *DeveloperId `form:"developerId,omitempty" json:"developerId,omitempty"`
 }
 
 // UpdateClientParams defines parameters for UpdateClient.
 type UpdateClientParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListDeveloperClientsParams defines parameters for ListDeveloperClients.
+type ListDeveloperClientsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// SearchQuery Case-insensitive text matched against names and identifiers.
+	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+
+	// SearchText Aritma's name for `searchQuery`; when both are given, `searchQuery` wins.
+	SearchText *SearchText `form:"searchText,omitempty" json:"searchText,omitempty"`
+
+	// DeveloperId Only the clients this developer (a token `sub`, e.g. `client-…` or `user-…`) registered through `/developer/clients` or dynamic registration.
+	DeveloperId *DeveloperId `form:"developerId,omitempty" json:"developerId,omitempty"`
+}
+
+// UpdateDeveloperClientParams defines parameters for UpdateDeveloperClient.
+type UpdateDeveloperClientParams struct {
 	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
 }
@@ -578,6 +619,12 @@ type UpdateClientJSONRequestBody = ClientInput
 
 // CreateClientSecretJSONRequestBody defines body for CreateClientSecret for application/json ContentType.
 type CreateClientSecretJSONRequestBody = ClientSecretInput
+
+// CreateDeveloperClientJSONRequestBody defines body for CreateDeveloperClient for application/json ContentType.
+type CreateDeveloperClientJSONRequestBody = ClientInput
+
+// UpdateDeveloperClientJSONRequestBody defines body for UpdateDeveloperClient for application/json ContentType.
+type UpdateDeveloperClientJSONRequestBody = ClientInput
 
 // IntrospectTokenFormdataRequestBody defines body for IntrospectToken for application/x-www-form-urlencoded ContentType.
 type IntrospectTokenFormdataRequestBody = IntrospectionRequest
@@ -816,7 +863,9 @@ type ClientInterface interface {
 
 	// ListClients List clients
 	//
-	// Clients of the tenant, newest first, optionally filtered by `searchQuery` on name, id and description.
+	// Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
+	// alias `searchText`, as Aritma names it) on name, id and description, and by the
+	// developer that owns them.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/clients (the `ListClients` operationId).
 	ListClients(ctx context.Context, tenant externalRef0.Tenant, params *ListClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -912,6 +961,75 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/tenants/{tenant}/clients/{clientId}/secrets/{secretId} (the `DeleteClientSecret` operationId).
 	DeleteClientSecret(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, secretId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDeveloperClients List my clients
+	//
+	// The clients the caller (the token's `sub`) registered here. An admin (`services.iam`)
+	// sees every developer's clients, optionally only one developer's (`developerId`).
+	// Never a secret.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/developer/clients (the `ListDeveloperClients` operationId).
+	ListDeveloperClients(ctx context.Context, tenant externalRef0.Tenant, params *ListDeveloperClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDeveloperClientWithBody Register a client of my own
+	//
+	// Registers a client owned by the caller. A developer (not an admin) may not mark it
+	// `trusted`, and may give it only the tenant's own scopes that no developer policy
+	// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+	// client's secret is in the answer, this once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+	CreateDeveloperClientWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDeveloperClient Register a client of my own
+	//
+	// Registers a client owned by the caller. A developer (not an admin) may not mark it
+	// `trusted`, and may give it only the tenant's own scopes that no developer policy
+	// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+	// client's secret is in the answer, this once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+	CreateDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, body CreateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteDeveloperClient Delete one of my clients
+	//
+	// Deletes one of the caller's clients and its secrets.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/developer/clients/{clientId} (the `DeleteDeveloperClient` operationId).
+	DeleteDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDeveloperClient Get one of my clients
+	//
+	// One of the caller's clients (any developer's, for an admin); another developer's is 404. Never a secret.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/developer/clients/{clientId} (the `GetDeveloperClient` operationId).
+	GetDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDeveloperClientWithBody Replace one of my clients
+	//
+	// Replaces the metadata of one of the caller's clients, version-checked like
+	// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+	// could not have registered it with.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+	UpdateDeveloperClientWithBody(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDeveloperClient Replace one of my clients
+	//
+	// Replaces the metadata of one of the caller's clients, version-checked like
+	// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+	// could not have registered it with.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+	UpdateDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, body UpdateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// IntrospectTokenWithBody Token introspection (RFC 7662)
 	//
@@ -1100,7 +1218,9 @@ func (c *APIClient) GetServerMetadata(ctx context.Context, tenant externalRef0.T
 
 // ListClients List clients
 //
-// Clients of the tenant, newest first, optionally filtered by `searchQuery` on name, id and description.
+// Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
+// alias `searchText`, as Aritma names it) on name, id and description, and by the
+// developer that owns them.
 //
 // Corresponds with GET /v1/tenants/{tenant}/clients (the `ListClients` operationId).
 func (c *APIClient) ListClients(ctx context.Context, tenant externalRef0.Tenant, params *ListClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1297,6 +1417,145 @@ func (c *APIClient) CreateClientSecret(ctx context.Context, tenant externalRef0.
 // Corresponds with DELETE /v1/tenants/{tenant}/clients/{clientId}/secrets/{secretId} (the `DeleteClientSecret` operationId).
 func (c *APIClient) DeleteClientSecret(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, secretId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteClientSecretRequest(c.Server, tenant, clientId, secretId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDeveloperClients List my clients
+//
+// The clients the caller (the token's `sub`) registered here. An admin (`services.iam`)
+// sees every developer's clients, optionally only one developer's (`developerId`).
+// Never a secret.
+//
+// Corresponds with GET /v1/tenants/{tenant}/developer/clients (the `ListDeveloperClients` operationId).
+func (c *APIClient) ListDeveloperClients(ctx context.Context, tenant externalRef0.Tenant, params *ListDeveloperClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeveloperClientsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDeveloperClientWithBody Register a client of my own
+//
+// Registers a client owned by the caller. A developer (not an admin) may not mark it
+// `trusted`, and may give it only the tenant's own scopes that no developer policy
+// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+// client's secret is in the answer, this once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+func (c *APIClient) CreateDeveloperClientWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDeveloperClientRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDeveloperClient Register a client of my own
+//
+// Registers a client owned by the caller. A developer (not an admin) may not mark it
+// `trusted`, and may give it only the tenant's own scopes that no developer policy
+// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+// client's secret is in the answer, this once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+func (c *APIClient) CreateDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, body CreateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDeveloperClientRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteDeveloperClient Delete one of my clients
+//
+// Deletes one of the caller's clients and its secrets.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/developer/clients/{clientId} (the `DeleteDeveloperClient` operationId).
+func (c *APIClient) DeleteDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteDeveloperClientRequest(c.Server, tenant, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDeveloperClient Get one of my clients
+//
+// One of the caller's clients (any developer's, for an admin); another developer's is 404. Never a secret.
+//
+// Corresponds with GET /v1/tenants/{tenant}/developer/clients/{clientId} (the `GetDeveloperClient` operationId).
+func (c *APIClient) GetDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDeveloperClientRequest(c.Server, tenant, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDeveloperClientWithBody Replace one of my clients
+//
+// Replaces the metadata of one of the caller's clients, version-checked like
+// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+// could not have registered it with.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+func (c *APIClient) UpdateDeveloperClientWithBody(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDeveloperClientRequestWithBody(c.Server, tenant, clientId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDeveloperClient Replace one of my clients
+//
+// Replaces the metadata of one of the caller's clients, version-checked like
+// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+// could not have registered it with.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+func (c *APIClient) UpdateDeveloperClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, body UpdateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDeveloperClientRequest(c.Server, tenant, clientId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1729,6 +1988,30 @@ func NewListClientsRequest(server string, tenant externalRef0.Tenant, params *Li
 
 		}
 
+		if params.SearchText != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchText", *params.SearchText, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeveloperId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "developerId", *params.DeveloperId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -2079,6 +2362,313 @@ func NewDeleteClientSecretRequest(server string, tenant externalRef0.Tenant, cli
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDeveloperClientsRequest constructs an http.Request for the ListDeveloperClients method
+func NewListDeveloperClientsRequest(server string, tenant externalRef0.Tenant, params *ListDeveloperClientsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/developer/clients", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchQuery != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchQuery", *params.SearchQuery, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchText != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchText", *params.SearchText, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeveloperId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "developerId", *params.DeveloperId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateDeveloperClientRequest calls the generic CreateDeveloperClient builder with application/json body
+func NewCreateDeveloperClientRequest(server string, tenant externalRef0.Tenant, body CreateDeveloperClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateDeveloperClientRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateDeveloperClientRequestWithBody constructs an http.Request for the CreateDeveloperClient method, with any body, and a specified content type
+func NewCreateDeveloperClientRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/developer/clients", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteDeveloperClientRequest constructs an http.Request for the DeleteDeveloperClient method
+func NewDeleteDeveloperClientRequest(server string, tenant externalRef0.Tenant, clientId ClientId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/developer/clients/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDeveloperClientRequest constructs an http.Request for the GetDeveloperClient method
+func NewGetDeveloperClientRequest(server string, tenant externalRef0.Tenant, clientId ClientId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/developer/clients/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDeveloperClientRequest calls the generic UpdateDeveloperClient builder with application/json body
+func NewUpdateDeveloperClientRequest(server string, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, body UpdateDeveloperClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDeveloperClientRequestWithBody(server, tenant, clientId, params, "application/json", bodyReader)
+}
+
+// NewUpdateDeveloperClientRequestWithBody constructs an http.Request for the UpdateDeveloperClient method, with any body, and a specified content type
+func NewUpdateDeveloperClientRequestWithBody(server string, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/developer/clients/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2658,7 +3248,9 @@ type ClientWithResponsesInterface interface {
 
 	// ListClientsWithResponse List clients
 	//
-	// Clients of the tenant, newest first, optionally filtered by `searchQuery` on name, id and description.
+	// Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
+	// alias `searchText`, as Aritma names it) on name, id and description, and by the
+	// developer that owns them.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2764,6 +3356,81 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/tenants/{tenant}/clients/{clientId}/secrets/{secretId} (the `DeleteClientSecret` operationId).
 	DeleteClientSecretWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, secretId string, reqEditors ...RequestEditorFn) (*DeleteClientSecretResponse, error)
+
+	// ListDeveloperClientsWithResponse List my clients
+	//
+	// The clients the caller (the token's `sub`) registered here. An admin (`services.iam`)
+	// sees every developer's clients, optionally only one developer's (`developerId`).
+	// Never a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/developer/clients (the `ListDeveloperClients` operationId).
+	ListDeveloperClientsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListDeveloperClientsParams, reqEditors ...RequestEditorFn) (*ListDeveloperClientsResponse, error)
+
+	// CreateDeveloperClientWithBodyWithResponse Register a client of my own
+	//
+	// Registers a client owned by the caller. A developer (not an admin) may not mark it
+	// `trusted`, and may give it only the tenant's own scopes that no developer policy
+	// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+	// client's secret is in the answer, this once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+	CreateDeveloperClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDeveloperClientResponse, error)
+
+	// CreateDeveloperClientWithResponse Register a client of my own
+	//
+	// Registers a client owned by the caller. A developer (not an admin) may not mark it
+	// `trusted`, and may give it only the tenant's own scopes that no developer policy
+	// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+	// client's secret is in the answer, this once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+	CreateDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDeveloperClientResponse, error)
+
+	// DeleteDeveloperClientWithResponse Delete one of my clients
+	//
+	// Deletes one of the caller's clients and its secrets.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/developer/clients/{clientId} (the `DeleteDeveloperClient` operationId).
+	DeleteDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*DeleteDeveloperClientResponse, error)
+
+	// GetDeveloperClientWithResponse Get one of my clients
+	//
+	// One of the caller's clients (any developer's, for an admin); another developer's is 404. Never a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/developer/clients/{clientId} (the `GetDeveloperClient` operationId).
+	GetDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*GetDeveloperClientResponse, error)
+
+	// UpdateDeveloperClientWithBodyWithResponse Replace one of my clients
+	//
+	// Replaces the metadata of one of the caller's clients, version-checked like
+	// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+	// could not have registered it with.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+	UpdateDeveloperClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDeveloperClientResponse, error)
+
+	// UpdateDeveloperClientWithResponse Replace one of my clients
+	//
+	// Replaces the metadata of one of the caller's clients, version-checked like
+	// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+	// could not have registered it with.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+	UpdateDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, body UpdateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDeveloperClientResponse, error)
 
 	// IntrospectTokenWithBodyWithResponse Token introspection (RFC 7662)
 	//
@@ -2948,11 +3615,18 @@ type GetServerMetadataResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ServerMetadata
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetServerMetadataResponse) GetJSON200() *ServerMetadata {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServerMetadataResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -3550,6 +4224,365 @@ func (r DeleteClientSecretResponse) ContentType() string {
 	return ""
 }
 
+type ListDeveloperClientsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeveloperClientsResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDeveloperClientsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDeveloperClientsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDeveloperClientsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeveloperClientsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeveloperClientsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeveloperClientsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeveloperClientsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateDeveloperClientResponse201Headers the declared response headers of an HTTP 201 response for CreateDeveloperClient
+type CreateDeveloperClientResponse201Headers struct {
+	ETag *string
+}
+
+type CreateDeveloperClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Client
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateDeveloperClientResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateDeveloperClientResponse) GetJSON201() *Client {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateDeveloperClientResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateDeveloperClientResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateDeveloperClientResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateDeveloperClientResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDeveloperClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDeveloperClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDeveloperClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDeveloperClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteDeveloperClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteDeveloperClientResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteDeveloperClientResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteDeveloperClientResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteDeveloperClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteDeveloperClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteDeveloperClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteDeveloperClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDeveloperClientResponse200Headers the declared response headers of an HTTP 200 response for GetDeveloperClient
+type GetDeveloperClientResponse200Headers struct {
+	ETag *string
+}
+
+type GetDeveloperClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Client
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDeveloperClientResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDeveloperClientResponse) GetJSON200() *Client {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDeveloperClientResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDeveloperClientResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDeveloperClientResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDeveloperClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDeveloperClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDeveloperClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDeveloperClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateDeveloperClientResponse200Headers the declared response headers of an HTTP 200 response for UpdateDeveloperClient
+type UpdateDeveloperClientResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateDeveloperClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Client
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateDeveloperClientResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDeveloperClientResponse) GetJSON200() *Client {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateDeveloperClientResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDeveloperClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDeveloperClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDeveloperClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDeveloperClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // IntrospectTokenResponse429Headers the declared response headers of an HTTP 429 response for IntrospectToken
 type IntrospectTokenResponse429Headers struct {
 	RetryAfter *int
@@ -3624,11 +4657,18 @@ type GetJWKSResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *JWKSet
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetJWKSResponse) GetJSON200() *JWKSet {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetJWKSResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -4243,7 +5283,9 @@ func (c *ClientWithResponses) GetServerMetadataWithResponse(ctx context.Context,
 
 // ListClientsWithResponse List clients
 //
-// Clients of the tenant, newest first, optionally filtered by `searchQuery` on name, id and description.
+// Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
+// alias `searchText`, as Aritma names it) on name, id and description, and by the
+// developer that owns them.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4414,6 +5456,123 @@ func (c *ClientWithResponses) DeleteClientSecretWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseDeleteClientSecretResponse(rsp)
+}
+
+// ListDeveloperClientsWithResponse List my clients
+//
+// The clients the caller (the token's `sub`) registered here. An admin (`services.iam`)
+// sees every developer's clients, optionally only one developer's (`developerId`).
+// Never a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/developer/clients (the `ListDeveloperClients` operationId).
+func (c *ClientWithResponses) ListDeveloperClientsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListDeveloperClientsParams, reqEditors ...RequestEditorFn) (*ListDeveloperClientsResponse, error) {
+	rsp, err := c.ListDeveloperClients(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeveloperClientsResponse(rsp)
+}
+
+// CreateDeveloperClientWithBodyWithResponse Register a client of my own
+//
+// Registers a client owned by the caller. A developer (not an admin) may not mark it
+// `trusted`, and may give it only the tenant's own scopes that no developer policy
+// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+// client's secret is in the answer, this once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+func (c *ClientWithResponses) CreateDeveloperClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDeveloperClientResponse, error) {
+	rsp, err := c.CreateDeveloperClientWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDeveloperClientResponse(rsp)
+}
+
+// CreateDeveloperClientWithResponse Register a client of my own
+//
+// Registers a client owned by the caller. A developer (not an admin) may not mark it
+// `trusted`, and may give it only the tenant's own scopes that no developer policy
+// guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+// client's secret is in the answer, this once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/developer/clients (the `CreateDeveloperClient` operationId).
+func (c *ClientWithResponses) CreateDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDeveloperClientResponse, error) {
+	rsp, err := c.CreateDeveloperClient(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDeveloperClientResponse(rsp)
+}
+
+// DeleteDeveloperClientWithResponse Delete one of my clients
+//
+// Deletes one of the caller's clients and its secrets.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/developer/clients/{clientId} (the `DeleteDeveloperClient` operationId).
+func (c *ClientWithResponses) DeleteDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*DeleteDeveloperClientResponse, error) {
+	rsp, err := c.DeleteDeveloperClient(ctx, tenant, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteDeveloperClientResponse(rsp)
+}
+
+// GetDeveloperClientWithResponse Get one of my clients
+//
+// One of the caller's clients (any developer's, for an admin); another developer's is 404. Never a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/developer/clients/{clientId} (the `GetDeveloperClient` operationId).
+func (c *ClientWithResponses) GetDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*GetDeveloperClientResponse, error) {
+	rsp, err := c.GetDeveloperClient(ctx, tenant, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDeveloperClientResponse(rsp)
+}
+
+// UpdateDeveloperClientWithBodyWithResponse Replace one of my clients
+//
+// Replaces the metadata of one of the caller's clients, version-checked like
+// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+// could not have registered it with.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+func (c *ClientWithResponses) UpdateDeveloperClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDeveloperClientResponse, error) {
+	rsp, err := c.UpdateDeveloperClientWithBody(ctx, tenant, clientId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDeveloperClientResponse(rsp)
+}
+
+// UpdateDeveloperClientWithResponse Replace one of my clients
+//
+// Replaces the metadata of one of the caller's clients, version-checked like
+// `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+// could not have registered it with.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/developer/clients/{clientId} (the `UpdateDeveloperClient` operationId).
+func (c *ClientWithResponses) UpdateDeveloperClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, params *UpdateDeveloperClientParams, body UpdateDeveloperClientJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDeveloperClientResponse, error) {
+	rsp, err := c.UpdateDeveloperClient(ctx, tenant, clientId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDeveloperClientResponse(rsp)
 }
 
 // IntrospectTokenWithBodyWithResponse Token introspection (RFC 7662)
@@ -4703,6 +5862,13 @@ func ParseGetServerMetadataResponse(rsp *http.Response) (*GetServerMetadataRespo
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	}
 
@@ -5179,6 +6345,311 @@ func ParseDeleteClientSecretResponse(rsp *http.Response) (*DeleteClientSecretRes
 	return response, nil
 }
 
+// ParseListDeveloperClientsResponse parses an HTTP response from a ListDeveloperClientsWithResponse call
+func ParseListDeveloperClientsResponse(rsp *http.Response) (*ListDeveloperClientsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeveloperClientsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateDeveloperClientResponse parses an HTTP response from a CreateDeveloperClientWithResponse call
+func ParseCreateDeveloperClientResponse(rsp *http.Response) (*CreateDeveloperClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDeveloperClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Client
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateDeveloperClientResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteDeveloperClientResponse parses an HTTP response from a DeleteDeveloperClientWithResponse call
+func ParseDeleteDeveloperClientResponse(rsp *http.Response) (*DeleteDeveloperClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteDeveloperClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDeveloperClientResponse parses an HTTP response from a GetDeveloperClientWithResponse call
+func ParseGetDeveloperClientResponse(rsp *http.Response) (*GetDeveloperClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDeveloperClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Client
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDeveloperClientResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDeveloperClientResponse parses an HTTP response from a UpdateDeveloperClientWithResponse call
+func ParseUpdateDeveloperClientResponse(rsp *http.Response) (*UpdateDeveloperClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDeveloperClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Client
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateDeveloperClientResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseIntrospectTokenResponse parses an HTTP response from a IntrospectTokenWithResponse call
 func ParseIntrospectTokenResponse(rsp *http.Response) (*IntrospectTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5259,6 +6730,13 @@ func ParseGetJWKSResponse(rsp *http.Response) (*GetJWKSResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	}
 
@@ -5779,6 +7257,21 @@ type ServerInterface interface {
 	// DeleteClientSecret Revoke a secret
 	// (DELETE /v1/tenants/{tenant}/clients/{clientId}/secrets/{secretId})
 	DeleteClientSecret(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId, secretId string) error
+	// ListDeveloperClients List my clients
+	// (GET /v1/tenants/{tenant}/developer/clients)
+	ListDeveloperClients(ctx echo.Context, tenant externalRef0.Tenant, params ListDeveloperClientsParams) error
+	// CreateDeveloperClient Register a client of my own
+	// (POST /v1/tenants/{tenant}/developer/clients)
+	CreateDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteDeveloperClient Delete one of my clients
+	// (DELETE /v1/tenants/{tenant}/developer/clients/{clientId})
+	DeleteDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error
+	// GetDeveloperClient Get one of my clients
+	// (GET /v1/tenants/{tenant}/developer/clients/{clientId})
+	GetDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error
+	// UpdateDeveloperClient Replace one of my clients
+	// (PUT /v1/tenants/{tenant}/developer/clients/{clientId})
+	UpdateDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId, params UpdateDeveloperClientParams) error
 	// IntrospectToken Token introspection (RFC 7662)
 	// (POST /v1/tenants/{tenant}/oauth2/introspect)
 	IntrospectToken(ctx echo.Context, tenant externalRef0.Tenant) error
@@ -5864,6 +7357,20 @@ func (w *ServerInterfaceWrapper) ListClients(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchQuery", ctx.QueryParams(), &params.SearchQuery, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchQuery: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchText" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchText", ctx.QueryParams(), &params.SearchText, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchText: %s", err))
+	}
+
+	// ------------- Optional query parameter "developerId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "developerId", ctx.QueryParams(), &params.DeveloperId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter developerId: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -6056,6 +7563,167 @@ func (w *ServerInterfaceWrapper) DeleteClientSecret(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteClientSecret(ctx, tenant, clientId, secretId)
+	return err
+}
+
+// ListDeveloperClients converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDeveloperClients(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDeveloperClientsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchQuery" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchQuery", ctx.QueryParams(), &params.SearchQuery, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchQuery: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchText" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchText", ctx.QueryParams(), &params.SearchText, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchText: %s", err))
+	}
+
+	// ------------- Optional query parameter "developerId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "developerId", ctx.QueryParams(), &params.DeveloperId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter developerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDeveloperClients(ctx, tenant, params)
+	return err
+}
+
+// CreateDeveloperClient converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDeveloperClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDeveloperClient(ctx, tenant)
+	return err
+}
+
+// DeleteDeveloperClient converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteDeveloperClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteDeveloperClient(ctx, tenant, clientId)
+	return err
+}
+
+// GetDeveloperClient converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDeveloperClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDeveloperClient(ctx, tenant, clientId)
+	return err
+}
+
+// UpdateDeveloperClient converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateDeveloperClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateDeveloperClientParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateDeveloperClient(ctx, tenant, clientId, params)
 	return err
 }
 
@@ -6350,6 +8018,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/clients/:clientId/secrets", wrapper.ListClientSecrets, options.OperationMiddlewares["listClientSecrets"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/clients/:clientId/secrets", wrapper.CreateClientSecret, options.OperationMiddlewares["createClientSecret"]...)
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/clients/:clientId/secrets/:secretId", wrapper.DeleteClientSecret, options.OperationMiddlewares["deleteClientSecret"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/developer/clients", wrapper.ListDeveloperClients, options.OperationMiddlewares["listDeveloperClients"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/developer/clients", wrapper.CreateDeveloperClient, options.OperationMiddlewares["createDeveloperClient"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/developer/clients/:clientId", wrapper.DeleteDeveloperClient, options.OperationMiddlewares["deleteDeveloperClient"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/developer/clients/:clientId", wrapper.GetDeveloperClient, options.OperationMiddlewares["getDeveloperClient"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/developer/clients/:clientId", wrapper.UpdateDeveloperClient, options.OperationMiddlewares["updateDeveloperClient"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/scopes", wrapper.ListScopes, options.OperationMiddlewares["listScopes"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/scopes", wrapper.CreateScope, options.OperationMiddlewares["createScope"]...)
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/scopes/:scopeId", wrapper.DeleteScope, options.OperationMiddlewares["deleteScope"]...)
@@ -6391,6 +8064,22 @@ func (response GetServerMetadata200JSONResponse) VisitGetServerMetadataResponse(
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServerMetadata400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServerMetadata400ApplicationProblemPlusJSONResponse) VisitGetServerMetadataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7129,6 +8818,467 @@ func (response DeleteClientSecret404ApplicationProblemPlusJSONResponse) VisitDel
 	return err
 }
 
+type ListDeveloperClientsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListDeveloperClientsParams
+}
+
+type ListDeveloperClientsResponseObject interface {
+	VisitListDeveloperClientsResponse(w http.ResponseWriter) error
+}
+
+type ListDeveloperClients200JSONResponse ClientList
+
+func (response ListDeveloperClients200JSONResponse) VisitListDeveloperClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeveloperClients400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDeveloperClients400ApplicationProblemPlusJSONResponse) VisitListDeveloperClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeveloperClients401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDeveloperClients401ApplicationProblemPlusJSONResponse) VisitListDeveloperClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeveloperClients403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListDeveloperClients403ApplicationProblemPlusJSONResponse) VisitListDeveloperClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeveloperClientRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateDeveloperClientJSONRequestBody
+}
+
+type CreateDeveloperClientResponseObject interface {
+	VisitCreateDeveloperClientResponse(w http.ResponseWriter) error
+}
+
+type CreateDeveloperClient201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateDeveloperClient201JSONResponse struct {
+	Body    Client
+	Headers CreateDeveloperClient201ResponseHeaders
+}
+
+func (response CreateDeveloperClient201JSONResponse) VisitCreateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeveloperClient400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDeveloperClient400ApplicationProblemPlusJSONResponse) VisitCreateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeveloperClient401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDeveloperClient401ApplicationProblemPlusJSONResponse) VisitCreateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeveloperClient403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDeveloperClient403ApplicationProblemPlusJSONResponse) VisitCreateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeveloperClient422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDeveloperClient422ApplicationProblemPlusJSONResponse) VisitCreateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDeveloperClientRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ClientId ClientId            `json:"clientId"`
+}
+
+type DeleteDeveloperClientResponseObject interface {
+	VisitDeleteDeveloperClientResponse(w http.ResponseWriter) error
+}
+
+type DeleteDeveloperClient204Response struct {
+}
+
+func (response DeleteDeveloperClient204Response) VisitDeleteDeveloperClientResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteDeveloperClient401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDeveloperClient401ApplicationProblemPlusJSONResponse) VisitDeleteDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDeveloperClient403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDeveloperClient403ApplicationProblemPlusJSONResponse) VisitDeleteDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDeveloperClient404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDeveloperClient404ApplicationProblemPlusJSONResponse) VisitDeleteDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDeveloperClientRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ClientId ClientId            `json:"clientId"`
+}
+
+type GetDeveloperClientResponseObject interface {
+	VisitGetDeveloperClientResponse(w http.ResponseWriter) error
+}
+
+type GetDeveloperClient200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetDeveloperClient200JSONResponse struct {
+	Body    Client
+	Headers GetDeveloperClient200ResponseHeaders
+}
+
+func (response GetDeveloperClient200JSONResponse) VisitGetDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDeveloperClient401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDeveloperClient401ApplicationProblemPlusJSONResponse) VisitGetDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDeveloperClient403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDeveloperClient403ApplicationProblemPlusJSONResponse) VisitGetDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDeveloperClient404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDeveloperClient404ApplicationProblemPlusJSONResponse) VisitGetDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClientRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ClientId ClientId            `json:"clientId"`
+	Params   UpdateDeveloperClientParams
+	Body     *UpdateDeveloperClientJSONRequestBody
+}
+
+type UpdateDeveloperClientResponseObject interface {
+	VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error
+}
+
+type UpdateDeveloperClient200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateDeveloperClient200JSONResponse struct {
+	Body    Client
+	Headers UpdateDeveloperClient200ResponseHeaders
+}
+
+func (response UpdateDeveloperClient200JSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient400ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient401ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient403ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient404ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient409ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient412ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDeveloperClient422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDeveloperClient422ApplicationProblemPlusJSONResponse) VisitUpdateDeveloperClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type IntrospectTokenRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Body   *IntrospectTokenFormdataRequestBody
@@ -7215,6 +9365,22 @@ func (response GetJWKS200JSONResponse) VisitGetJWKSResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJWKS400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetJWKS400ApplicationProblemPlusJSONResponse) VisitGetJWKSResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7936,6 +10102,21 @@ type StrictServerInterface interface {
 	// DeleteClientSecret Revoke a secret
 	// (DELETE /v1/tenants/{tenant}/clients/{clientId}/secrets/{secretId})
 	DeleteClientSecret(ctx context.Context, request DeleteClientSecretRequestObject) (DeleteClientSecretResponseObject, error)
+	// ListDeveloperClients List my clients
+	// (GET /v1/tenants/{tenant}/developer/clients)
+	ListDeveloperClients(ctx context.Context, request ListDeveloperClientsRequestObject) (ListDeveloperClientsResponseObject, error)
+	// CreateDeveloperClient Register a client of my own
+	// (POST /v1/tenants/{tenant}/developer/clients)
+	CreateDeveloperClient(ctx context.Context, request CreateDeveloperClientRequestObject) (CreateDeveloperClientResponseObject, error)
+	// DeleteDeveloperClient Delete one of my clients
+	// (DELETE /v1/tenants/{tenant}/developer/clients/{clientId})
+	DeleteDeveloperClient(ctx context.Context, request DeleteDeveloperClientRequestObject) (DeleteDeveloperClientResponseObject, error)
+	// GetDeveloperClient Get one of my clients
+	// (GET /v1/tenants/{tenant}/developer/clients/{clientId})
+	GetDeveloperClient(ctx context.Context, request GetDeveloperClientRequestObject) (GetDeveloperClientResponseObject, error)
+	// UpdateDeveloperClient Replace one of my clients
+	// (PUT /v1/tenants/{tenant}/developer/clients/{clientId})
+	UpdateDeveloperClient(ctx context.Context, request UpdateDeveloperClientRequestObject) (UpdateDeveloperClientResponseObject, error)
 	// IntrospectToken Token introspection (RFC 7662)
 	// (POST /v1/tenants/{tenant}/oauth2/introspect)
 	IntrospectToken(ctx context.Context, request IntrospectTokenRequestObject) (IntrospectTokenResponseObject, error)
@@ -8283,6 +10464,182 @@ func (sh *strictHandler) DeleteClientSecret(ctx echo.Context, tenant externalRef
 	return nil
 }
 
+// ListDeveloperClients operation middleware
+func (sh *strictHandler) ListDeveloperClients(ctx echo.Context, tenant externalRef0.Tenant, params ListDeveloperClientsParams) error {
+	var request ListDeveloperClientsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDeveloperClients(ctx.Request().Context(), request.(ListDeveloperClientsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDeveloperClients")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDeveloperClientsResponseObject); ok {
+		return validResponse.VisitListDeveloperClientsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateDeveloperClient operation middleware
+func (sh *strictHandler) CreateDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateDeveloperClientRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateDeveloperClientJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDeveloperClient(ctx.Request().Context(), request.(CreateDeveloperClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDeveloperClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateDeveloperClientResponseObject); ok {
+		return validResponse.VisitCreateDeveloperClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteDeveloperClient operation middleware
+func (sh *strictHandler) DeleteDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error {
+	var request DeleteDeveloperClientRequestObject
+
+	request.Tenant = tenant
+	request.ClientId = clientId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteDeveloperClient(ctx.Request().Context(), request.(DeleteDeveloperClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteDeveloperClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteDeveloperClientResponseObject); ok {
+		return validResponse.VisitDeleteDeveloperClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDeveloperClient operation middleware
+func (sh *strictHandler) GetDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error {
+	var request GetDeveloperClientRequestObject
+
+	request.Tenant = tenant
+	request.ClientId = clientId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDeveloperClient(ctx.Request().Context(), request.(GetDeveloperClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDeveloperClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDeveloperClientResponseObject); ok {
+		return validResponse.VisitGetDeveloperClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateDeveloperClient operation middleware
+func (sh *strictHandler) UpdateDeveloperClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId, params UpdateDeveloperClientParams) error {
+	var request UpdateDeveloperClientRequestObject
+
+	request.Tenant = tenant
+	request.ClientId = clientId
+	request.Params = params
+
+	var body UpdateDeveloperClientJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateDeveloperClient(ctx.Request().Context(), request.(UpdateDeveloperClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateDeveloperClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateDeveloperClientResponseObject); ok {
+		return validResponse.VisitUpdateDeveloperClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // IntrospectToken operation middleware
 func (sh *strictHandler) IntrospectToken(ctx echo.Context, tenant externalRef0.Tenant) error {
 	var request IntrospectTokenRequestObject
@@ -8620,140 +10977,155 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/ctu21uCrYLjfTOxZSpZkx4nl2T9c3+Ret02TG7vb/W6UtSASklCTgApAltWMZ/Zp9nuP71H2SXZw",
-	"AJIgCUqUf6Tt1965M41FAjw4OL9xzsGXIOLpgjPClAyGX4IFFjgligj46zyhhKmLWP87JjISdKEoZ8Ew",
-	"uJoTFMHTFxLRuBuEAbnD6SIhwTB4tfw5Htz8cjQ/uZ0c3x2m7OXq1yAMqB64wGoehAHDqX4zyj4QBoL8",
-	"sqSCxMFQiSUJAxnNSYoNTEoRoQf/709nnX/hzq+9zsl15/OXfnh8dP9vQRio9ULPJpWgbBbc34fBZcQX",
-	"pAlwqR++kEgDUYZ8QpOEslmXsltOIyKvBcGxH3Rpv7AJ8n8TZBoMg/92UCD5wDyVBwDhD3ouDW/E05Sz",
-	"64vpO6yiuR/sN1d4hvgUqTlBt0RIyhn8O5pjNiOISjTBksSIs1OEUUplqufSvx/1B+V1joLDUZCta05w",
-	"TESxsotpx0DhLqWOYgvyBzwjfngXeEaQ4kgQtRQsRFJhoSibIaxQvwRP30Lyy5KIdQGInqAEREymeJko",
-	"GDDlIsUqGAaUqcNBEAYpZTRdpvDQQkuZIjMiquBe0l89IL9hSlAi0YIIAP0URQlOFyRGE6JWhDDU7yHM",
-	"YjTo9UrQv+w1gw+f8i5Bj6qtoRnuS4JFNP8nfKEG+jmWpEOZJExSRW8JUuROIdh+EiM8w5RJBeQuYQU0",
-	"JkzRKSVCeuk/8C9IOjC4a0rx3feEzdQ8GA56vbCZVq4Iw0z5qUXBMyBoQSRfioigCUk4m0mkeBd9z1dE",
-	"dCIsCUqIFggyRDGdUWWWFGM5J5XV4CglfuY1H2stdYzI+Wz/2/n8pRceD7yS515PKRecSQIS9DLhq7/x",
-	"FdP/jjhTxCwfLxYJjbBe/sHPksPjHO4vARGCCz1twlfXsR4emt+uy3hTnKMUszWaYpqQ2EpkhJdqrjfY",
-	"fECeag4Ua4Snigh0NECSRJzFMrhvK6veny3V/A0ABUus7F4rKEI05QKpOZXZC3tTwVOE2Xo1J4LsIy4Q",
-	"/KLfGTEcx4JIifb0MD27GbUfohVVc2pEn/7iUhC0oizmq1MUCQKkjROJVkQQxLhC0ZxENyTujthHBw9j",
-	"+KNzpv8YZyjpIk2KgGoU8RiE6jjfhXGIBJlRqYggsV7OiAFm0GSNPr49R6+PB6/Rf/7HYfclrJXc4Ugl",
-	"a1jP0EhqnCREoHQpFZrg6Abx6bQ70rtrZDCQjANXnVMuDZxoyRRNPChARK/CJ7kLmeIw5Dc4/kh+WRKp",
-	"NhDoQvBJQtL/7iHUmChME02JwLYwE4o5kYB4o3/0o7MPF0guSESndtKMoGUw/PQlmFKSxFr88HjdNfsM",
-	"mjEMUiIlKJhgIfiCCLVGo6B4YxToHUqplMB+n8NAKqyWMhgegSCiCgTBNzhG2Tpznp0rtZDDgwOqV4MZ",
-	"6cbkNlurPJjguGMX1J5PMh1jJvHyioMnDTlOtA4g8Skit0Ss0QTHCLChnyaa1OJuUOzXOWfThEaP3a3M",
-	"ehjor0iFE3Jq6HMphObM7DmV6DBwcXpS4DQHpSVC7ZydKBv3xFi1VlCUgCIAIYHIHZVgcegVEC1gMGJk",
-	"RUS2Qhe3b7mY0Dgm7AlYQfEbwlCCoxsJiAVj0Qg/TcUwGWKExHKIKE4tzV+nmFmTJ8f4YYHxAsCWKJ/m",
-	"A54Y1+7y8IbFhRrlhRJHmHE1J8Lqehf5P3D1li9Z/EjcW80yCu76owBk0BRmdTF6VGD0B67QW/tCK4wy",
-	"rjpmxifE6A8cyWU0L8weUG5UetD0QYD8p3rkW9C2j0RYZuv7hHZFGrhI7A8KJLowIQtUS3QunKEdYz08",
-	"JWLri9Pmn29tLo5/ZNpy4YL++mjsUnaLExojHEXalAG2GSJytwCT0yXKfoHP0vdbInLpjnla0qyvoIys",
-	"heD6EZ6YtT8BtgwT+y0EkDWyZBgs2Q3jK2bF0Ci4GwVlS2AwcJHrwIveMEXVui2SLXzPaA6sSJJ0jEGA",
-	"JkuFJoJgELFiqVX0JhMhB8oJ3IAbY8wmatwRvIwpYREpbcGnz2FAFUmlx8/PUYOFwGvYeCcmtDXkU5vN",
-	"Me5K478xjieSRNzSiDQPvSSRIB4X8j1L1sh6BZhJreMVN6wuiFFJfIow0uYHtT6CpbSy0/i/1ofdbrcZ",
-	"gB8FLYOeEU0WO7JPuhFPvbNocEh8BmvIAwAxVqSjaEo2DPlm3RDOWk5+JpF2nbFC9l2zcs/yzG8dHKeU",
-	"+b5Vmr66QxJFS6l4SoREjM7mKll7MTUTmKmr9cIQXUFo9uvXjpsW7ER8CZ/xXTbgQA/oLiCiUZs8JQrH",
-	"WLVl43fZ6/dhsOAJjdY7QbIQ9BZHax8gi+UkoVFpqilOJMlfnXCeEAxmnCAxFSTSZCgfwcVZkMKzSTvN",
-	"Y+VxeZcdixbip7vNuJaKpHVKP0OLBCvNMJauTxFVKMJM6/VJZv/H2uKMSUIMDwi+nOUeaIkRGhEMKu4N",
-	"ixecMqW9+3dEzXlF3NnVSRBG1xMsaeTbWMXlTjSiuPROI5ZayrcjkOUi3lW+2CFGvrQVFfdu8OyTG8kv",
-	"OfCOKKhSXYWYw0K5N+1BziphockK9OS04wpZFyEOy3/O18NBeGo02NMOtlga8yU2hilOPjg61OK9En81",
-	"bkc2O8IS4kGvXp70UUymlBGJqAq1fopwSpJzLOHgYVflvCXQ2qSs26jb6tQpZdnf/afSheVv9J5I+2yf",
-	"tayOylv3NxOPB/f0U109fS4Jja0KjLBl2vCaJlljooM1ch3xmAALTAWR82sgeU2tgg0pUdMhnMTJIdej",
-	"hrCCjl7Y8OeV6kwIFkQ4RPw8GnM7Zn8rFbodskKn1tQIPMmC0HOsPUNkJDmcJFiVspSZAeVuYzsd0k5J",
-	"t0Avvrswb7/sPViH5zRpCC4jNBrnNMc4I62IqdD2DYeq0rE7UYrXWjED7UKEE0dzG/smVizGmcluT3/2",
-	"JCFofGDmGu+HiCSSoKPBwB5eUVXhx02mRsvTVxfNrlTNV73BImiWJR4LAaJhGtdwOoDLhAjrKkuPinVR",
-	"/nXBIZadbd1XMk22k6xjq1QZzz7KyEPe0IXU/piEvyJBCGvFX17LA/ayWat/T80RB06S91OIKLRx3PGM",
-	"XLApD+7DqiOdCb1WxGa98RpDVRbSYJh8zhdR+L5lYB7gUjYqWsGV8ZYHvcFxp9/3DTYBLLnhe2yZJCYi",
-	"ZI5Va1PMadM5cIIlRG2FtugFjpRW9+C6zwgjApxbQ9whePgkSezfEuEFFuoUMXJLBJJEWUYzx26daM4l",
-	"YflgOHWEk0U9Cq34MonRDE7POUfpMpojvMLrsvv8//7P/705/Kc3tGHmrQZGTqL+ZBAfkqPpS3w8eRW9",
-	"jk9Ib9rHvhlucbJsyKWw+okqSZJpiLg32kGVzKMd7YIaFQrMl+Ba0M1MZeixncFcYZ8dyG+r0VsixzLq",
-	"fpoTgySLP6n4QqIVFzeUzTJCWemX8ETWYiWD3uBVp9fv9PpXvd4Q/v+vIGzJYQ2beealxlPEU6r0Hs7x",
-	"LUFaR+TUXonfcKEti86cC0k6R4Mygg4HJcv9tW/Da5t5wZTgckGibDsqbkmk6C1xfHfH0MHLuCQFWzok",
-	"1zT2vk3uFiWRQpk6PvKkxYQBxartm9IP2c+Ken8H28P/ZDnxrzHPavFo2RvCrs3PX7Ywn8Xz52075BzY",
-	"V9TARtyW7IJmYLcs4zoT3G6WTUSkzI3JFgT37U/fNcsLozAqJJjMyt98E//t8swfKr2tvjl4+bJ/4nv3",
-	"hlZk9Y1X292oSlzk/XcfvFEUWXGyJfWGHe+2k8INHEpo+D770XfpMwNuyFq2tkn0HmwzSGBCHwROPlAN",
-	"CpL9XCDCHpxc5wc7dcavJzfVI1GVjCKbbrRVqRmAfMv4SG65mev5eaqu0t0jNZMmectvSNdvrNf4z3P6",
-	"gZF+iPYg9NTrnaD//I9Bt79/WvqSRFiYI1CwIW4oixGVcklibRFhBRqRKiTxupZNtyufX2aitIzTyZIm",
-	"6oJtDPGCFB6ihSDgHVBmD7+MrA2RdvY6egXtHPLSCUotwtn28KqRPj8SHDtu7AuJsgTirn+eW5JojHyA",
-	"GEjVZJwkPLrxjqNykeB1PZwH388++cRHHaz2taYk6R3jym2xvpRNiNrK+szEoF28lXexMrtva8KcXreE",
-	"j03K+QOix2f26BpCIiaNAkt0nvAlRJ3UGpn3J0Rqy3BbGPmBVNomOOshW0/aNzzNsi6tdY3ywQhLSWes",
-	"lBfFtZNmZLw9sxmx8UE+5MA8k2M43FkznNLIZmKabKMuepMu1HoI3lzxpRSvT+EnyDoaMTDJ0R7pzrpo",
-	"DFw23h8W70uIWDGurH8FBx/S5GfWudPBV3/weju3Vh0TrKqxDyTnfGUS8SBPBTBH9MLKgrjK7VsdpCfg",
-	"/taxtCq3tqUPPQ5RmUULHerYI3rfwO+frBHFaQdmoETul/GyfVN84qGRlX/TkJFRnY+IGBWb4lGzBrF6",
-	"+UNvMv34GnXREHXGIcIKpVwq1B+8dgMye4yj8cE4RJJD3sGIYUO0VCKcSBOLWGA1R5LMUsLUfo2PGrSI",
-	"v9qnO4R6n/7gtS/t3i73R9A3j5a+L6Q9TIYcIUi1kQ5bUiO69OJeyN9a/D5eLv02cmWjUt/OxXWOJeKW",
-	"iHcOQOVdAbECFrS8lsvFggsbpG4fuqCuE35N7HmAd6j/1Wvtv1yncHjwcCi0rS78EY3VjbxeCn9YIzss",
-	"ehwOzMHMQ0cbN2Yj5sqvPAHGKhLToq8Gi4O9sIFY2gLnUyhXemQ7J/OhOXWOF9omma1YozezpXxy7aEm",
-	"99S6pmHecoGKD6DS2130A2cEvFDjd6K9+jfNMSHjCs2IMkav9mqPXx1pr/aoe9Q93AfdA+F74yQSSIjM",
-	"Yg3wee/K8wCfE6ConCK2Ejl2Tw1b+cKmjrvcEOykgshrWtYTh8eOrHXimA8BuxqAdPIpTAZBuDUmWfb5",
-	"i9lK8PtIPquq0OqzIVRkk3pLWozH6657fN7t+f1Zm/3rjs2OljFE83myVAT9+PFi6yINGMWkG1bjKphK",
-	"BGahaEqlolEn4sykl0drsKbwMqYKQWIQnGOlSwWWRZbvX7chth/o6f1+z5J14wFbymM6pY+bI0v8ry32",
-	"gkWCpIbneBaaMTbTKZKExYhmBW4MmSgA2sOm0ggON6hER72T/WoR8NZwfmXnMgA37FhukHt9kTNBVYrR",
-	"bR8SqRFhxsQ6RWO9XWOwZuPYeB6QvqBf8+wXX1ai4v0Wxb2hKXB+2LCshrlUhdxirOIKJw/4JozTyJQ7",
-	"D65smq3qdqqjDfoy2Erf2rSzNq2+7t8wUBYnRy9fIZu830VjPc3Y1rtp7lsQYQs9NY9KPIU4hFxRFc2R",
-	"OT+tGvamTsETmPbUG/lD3J7cmTearIqcfpAQgui1kjirDdDAtHIb60LXa8hKhat5hsHBbf/AeCbyAEcp",
-	"yYIuB3d9vwUAkFWt98NJf3oU9ckJfh0fTY+9wjsrzHDGmaqsOtGZqg33A56Srarp50tp2VbO5ZCxsQE3",
-	"qwyrAg18+YrqxGrSApaCqvWl3iJDSZDTN2gm3N7x6/LpgC2LdlxH83tmioYI4khYe+/ozE0zREbRI1Nf",
-	"rOlomvCVY3WeO4be8IuT4VUvSxwG56CXwqzWEuruIdfaRu9M9MBmYwDRViwU62S6b6s5oSI7n888ymws",
-	"gNPm+1UfXpZncD/ufdUmwsouxalmSq3R1JyyWZZlcXH2Dhk4tN5DZx8uZDc3sH4USYWDvph/3B+YvT4w",
-	"FpRrRxoagJog6tVPprTcoios4UmGGeqaKMJnVO+HI1byTEP07U/fXVobxSGajgRvutgN9K5YeV7iKYFG",
-	"F9CyYcSW6USQJMmqQccuQiFuC7XqlBGBxhWqGKOD0m8GzePuiGkVbdCQrUuiKU8SvsrdAeMYvDo+Hth/",
-	"vey/ghVBQf5R/ygrAzJxrhHbkwzfkOsISwItCVI04TElMsy+BDrBMLDcz5Fjzx1JXsevacMAPGJQbOxJ",
-	"vNPrrqftmUhYVpGmCQuIoZNxxdkHbbPmxlfQ6/a7PU1rfEEYXlAtZru97qEJls2BW72014V6MqiOM3TY",
-	"8W0zhEeIP3nGHhXmRFZsAxaG/1ZzDBSwRtYD1tyU04hWD8HfiaqEZypNMga93m79MRqiOY3p2Q2RG9AO",
-	"w4OD/uBVt9ftdfvD173XvZoitCxczBIUYZh2U7jhhR2/qscFvsDLp7LM+lwPr+z2obKPtzUCs0OW6ufW",
-	"BZMVMmkomCyUhKtfTdazXKYpFmutTEtqsCLRzCG5Fg/7esl4JvWKrEz+DCZ20QerIfJfvHJQbm8D8Xcv",
-	"Q1oOb+S4cysBbJOn7LCbkRWRCk2pkCpEfGEi28kaTWliepFM1lri5t15xtrvYjglIaKxVZP5d+oM+j2V",
-	"yn46eODSoQvUfbjL62D8tx/iNkC6//xYCWI9tn5oj2U+fXEKW5sib241jaeExi0zaRJFbsg8l/B9p17B",
-	"nlFkdpg3w70xId3LkxpZxtHsu64jVBQYZ7Bfdu/6rfnVya328OqZ6QDGp5kRAwbTkdkq37T5lh7U29PA",
-	"yH7rkT9WCuKPeoetxxZ9NirypbDcq8JXk3HxrLZl9yXJpPGVocSRPtkvjxc/YQBytyZePtrmRTI/bu+i",
-	"M19FNNrTruzY0OR4H80gubqegD1iprebqeMYuxXaY9sQhEXGTpCKC4gWJWvwU9Acy7mxhMrCyNj451mq",
-	"mPUzv+HxekcOfzyzbmDCHVnEpIXcl91IJZbkvibI+g9Z5iOkVrmsvjgx+L1Ks90Q39x0Ie/jZb5i2orB",
-	"sXWWKz7nKwYE3C036HpzhWf+cGLWN8nq76Kyp7mP4v0fTSTqgSetB5473Z6OBoMdgHX7ijxeDtsQQkUS",
-	"ZwIxl4decbzFmjv4kvHgvaGKhCjiKw7Tv5cK5KAVY05w8hT+sFmaUvEFchwXNgOxCTnidQvOTO4IzZJI",
-	"OWqCJu7+hkR01Hpg3hzqwcT3TPRjsLiZekK/qf+ekbyPAbNJt9INndV86Kbd7X1lhfFfWzEUMvt5Jf4f",
-	"huWexQT+O1HbuOZRJvB2rzJvbQ3m8tJrLS8SHJUk9gvpxESdpoMmWyHrLZZ3T1RuT2YIvqJxPt6+BbHR",
-	"cdapbHyKKsekgkyXeoK9o96JfvWoP9gPjcQYMUkTwlSyRvyWiJWgShHms6lNYlwuQB6E2qw1tfG9n8Eo",
-	"R7eDx0qX38Rg/6ry95FIGvwRRLAtG9hVFDOy+tMY4F/TdgqDo357w93TofJ3avqDdH8qy//AWm6Nod3S",
-	"hQlZvbp2OflS2bM9KE+QIVrNaTSHAxZbyA6OKHRxt72r3SLvplDupQXocfLqUykZKbBV2Z3B0VXfqYh2",
-	"KrDZMkmy8n6nWr4ojm+uiIcNyvl0h84KNnhRz/30ipfcxv7LDjOhSFwjTIcZsl++uknmjWCexTF0HLZF",
-	"81DGqOZEQFbP2vQqNXmhWa/1CDMETQVIzm0xXzFFU9IdsfcpVWgMjDfOq+8xGrw87kyoyiJBedzztNZM",
-	"wlppr/Xgw8GIFSUSxkA0JUdgx9lAaR4W3Rb8tFT9CGurjDtPawWHb/3NDnbU6G5DiGcJdu4kipr6N7SR",
-	"RXn/hiwg+iBMNIkgbapY2sqjjvC9P94JySOskd+dTXAWx7lw8YrA3e2Bgy8ZtW0MDl5VW5S4pe7mxpws",
-	"EN0c+HMExrbw30eoNY//dDqwyRbU2Ni89V9R+4XN1OG5bGuDCPPdWlV0+Gm++sapvzo+qqdCNqY31BNl",
-	"KjeKPd1R5hVJEsh2dHOz8tZiqzmBewawzYqjWeS8SFmC3rFCUCK76GzEzHt8WrmiINSfsP3aIVvMdpg1",
-	"vRpiU5mibYCVNgeyz1OJZvrJiHEBTyWdMZOlgdENWSPGUcLZjAjTA07OSYz2jJUSQ9Opfbh45svINoUZ",
-	"BUME7vr92Gc1FO1hrmwSTzuT4a6zWq2g33hnKRLCIh5Xusx+yRpYBGT97Xzy94i+p9++/debj1f/vLyQ",
-	"F+zjy+j84vgifdv7brA4jM+/PdlJV3r72nh05nub8oKwRFMs9H9MfbCeBs249ppsISoit4TBrqULtTYJ",
-	"fnr7oUkWiY2+xawoJ3Lz/brBo8M7Wbckw1NOZVdTtAd6HvVfnbzswf9sa6P+q5Ojk5NjuMUGOhi1TjSz",
-	"dUKe4iDoX7St+4JTL5QVCT1sOzfeHfJCmitZXHtn9+uxslovkV/t478ky4qAXOA90b1XZ1UqctXpw1dT",
-	"vv6gspiNnXCeaF1lQMyiBi0iR/ldZ5vS8q7MbriUYjvWHB8PvMl4W7QNJEhuirrYNps3ZC2NhLglgk7X",
-	"5a44IaIsSpaxNrYEiUxUXRBFTdIKkVbC29NZ8BMZV5luQGviT3z99qfvLh99ZGcaO32yfbDy5lfQ68pp",
-	"cAX9rEwTK+hZZRtVQV8q24zqLhgG/f4v/37279/dnYvp/7y8fnW1/umf/3g/ezWPbj/gBX2XiNUFxh+i",
-	"f/z4kZtUxnY0ZbtSNXD9tz99h6TG0SbauKQzpjcAtmovy+b+qhmalqg0BAdGIT+fDfMha3ZkGo2Y3Kg9",
-	"jMamjfm4k12JCCwDiqucVr/fRWfgS2qbApqqjBiUijC+gltAoU+BILeUL6V5SeG1zEoaIPnfXCRnmysZ",
-	"3lSZvTLHcsRy60dybbcssx/s28ZdMSxF2cxnnnwEPNrN/Y6sH80Prdhg8JRssAMTbPT5CwJ/ITPBtMBC",
-	"dX/v+Y1lf8nE08AEK1b0ANltzOjn47CzzCI3HzIOg1tYZSvQoXdqF721ZVYM8aqKMvajHDGvUQ59ZvUM",
-	"e5cWbSVNY5VGwiOcJOtQm6+G4S7O3o1YdrIXgxlra2q0L5pMO5onMPTJNvAabqWZ3pGn6IaQRXYfG50S",
-	"RVMiR0zOuVC2wy1AkkJXFdndR1dO/pHjO0lILzL3r5ZLibrojI2YNQrCXONxgbKbl3ILS2tEbXqDSV3u",
-	"QzfYH7rdaqlEg15vxAgFb2uF1yBgqIKGvjATVF/hiT0fsVdPobPazmUeW1aM4xyaG5npXo5ljRqvG2XC",
-	"AL8PF8rT869cjN9aJNWbHP4eHSxveMo2TNfcYG4Gy71053q8Gp2dajUFfQQe5Vx4qKbJwchZZoUNDxTE",
-	"6dx3+2xuB9qrOEIh8gC//5d30tY7ETnLFMT1ENck7/3xTDGwue+GCtN4Be2Vmq5oDl2ymAipOI9DuFyO",
-	"8awxSy5SRzYT0fYDlRyiV6X+KuNSgxVtgjYqFJAE/7i6+oC+wZJGI7bnSRqBa5/HeZxkfDAuvTQ2AsY0",
-	"4arNoPGSZUOhCVdzA03WQ86Uotp+XZY3sp9HjGEh+CpjU/d03txksYeTxCaSpKZLHctzsuxU+10EdArl",
-	"kCPmtKh52R1kNaRdeylmw73YcNAP5UgkhqYERXLwiEG/RHMR9ilaYGlUYUKhWficFOW+1j5BR4MT98Jq",
-	"555ocz/0iMEF0b4got70p1d+bp8hf3OhpoBVa3lRaq70R48euk2DdrQY3IZCpotQcyzwUXG+cucjv4oq",
-	"mdl7eVuDb3+62q9kdJ3jaE4651zb24nHhk9W2mdlvAMlRK2TuR6u4gzW/BrOuWQ0N3iTBMRI5Xr7r6vu",
-	"88rc64LhwnIzrOJPWMRfRsLjjISi00K2PTuZCEWjjcbAZV51X+tYkXd/gNbEHcoqjbNliCZrUwA8YrvV",
-	"C9vukCabuVo57FEb31OpLrN7+/6spcN5R3Nvh9HNjT9L7TjrPTibUp3tea6/i+ozlvwWrXE3Vvx6mqz8",
-	"eWp/nZ4zvny7Gm7chAPDSs9XA/w3ex1l1qgl8rUcgEbYEAiDfmdgVGe9b5eM/rK0d9STEbMDnIvzJgTh",
-	"JsH0QkIhw35z7tulVb5PlPS2hffqLXXzPrqb+XIj+1Xb2wbBbuz1fAl0VUHl3Iuw5WD466D1geJuJ+xu",
-	"DNBXWPOhdWDlGf6q/v2t0v1K/cNqxZtaEmaC0CeDN9tuB1/gvzuU/TpUgX6a06SQvlLRJDE9KJ1rEWBI",
-	"QsA+LqLaI6ZFaKgFMmUzCE/soyVLtLs1nnIREfPN/6ElxjgvJ0gkR4Kk/Ja4Vy9MBU9HTDnZSxLtQadL",
-	"2/PBrarRQl47yGq/i77JBLyNluTCf8Sy67f3jnqHXklv4MskfUXPVQWNhrgCsBOusQctgDmqQqO0bE+4",
-	"ymWhVuRBUtwvYAvmYsXBWoldY3OhZ/NNlJ//qrV+wlrrzdxqS62rItpvPDXWXFeHh2U1Bi0fhGvAcEb8",
-	"Lc1yQ+UxzkSukE2+mEfLtuqV6NGqpfaBLVTrg8NvG5Xqb6NQ/wQJzc0+hqmtbscmz5zTbKzZNjXWpGi4",
-	"ObEHviYeYbSXifCbamvZXHo9Yg2116hF6TXag8LrIXIqrbsjVlV0WJDi9rFmHWdKrht03FesuG5rtxsP",
-	"TpCYQt/9rbGJ2vvNImY3SWIvcXmO0uuHhmmeDTeDr+PZZAXVDxbGntLq/9Iezl/l1Y+01orq6jZ6yAAh",
-	"bjPxuIR2yt6EdxCGdoJNDZNL18MBv1o+ywyiepXNub2WPmvGJLXOwQnEwiYEJVA+Yuqw4Kwnq6fsVqtr",
-	"fJMb2OpRUZSnqOnPgEoBXwbeyVjWarwslGbM1BHLzqkrvZatlybWjhsJ96lfnL2DvtUoJlGCBdkHXZYZ",
-	"utDML1Nr7llDwx2cRullCzdb6S9dyuUp9rVkzVsKO3jMmmN/vv//AQAA//8=",
+	"7H3/cts2uuirYHjPTOy5lCzJjhPLc/9w03TX7bZJY/f2no1yLYiEJNQUoAKgZW3GM+dpznmP8yj7JGfw",
+	"ASRBEpQo/0jSbXZ2prFIgMCH7ze+Hx+DiC+WnBGmZDD8GCyxwAuiiIC/XiWUMHUe63/HREaCLhXlLBgG",
+	"l3OCInj6TCIad4MwILd4sUxIMAxepL/Fg+vfj+YnN5Pj28MFe776RxAGVA9cYjUPwoDhhX4zyj4QBoL8",
+	"nlJB4mCoRErCQEZzssBmTUoRoQf///dnnb/jzj96nZOrzoeP/fD46O7fgjBQ66WeTSpB2Sy4uwuDb8kN",
+	"SfiSCN/i37BkjVS+A4nUnEoUZ0PQHkaKXxOGxjKdjENEurMuGpuXO//8j/8cIy7QOJVEwF/7SJAZlYoI",
+	"EiM1FzydzdH4IJ/vwH4GhsVrhhc0skME1ksqQ89+JyY3R4MMar+nRKwLsMXO7lxILfDt3wibqXkwHPR6",
+	"PrhcRHxJmg5U6ofPJNJfKa9pQpOEslmXshtOIyKvBMGx/0il/cKmE/03QabBMPhfBwXyHZin8gBW+JOe",
+	"C9ZLsIjml+RW1Zd8JqhaYLteNNVnIuH1nzW0xqdoNScMTbiaIywImtEbwsLyO2hFmfRutQHysljPboCP",
+	"+GLB2dX59Eesorkf/q8v8QzxKaDmDRGScmbQdI7ZjCAq0QRLEiPOThFGCyoXei79+1F/UN7FKDgcBdke",
+	"5gTHRBSbOJ92zCrcLTQu+S2eEf96l3hGkOJIEJUKFiKpsFCUzRBWqF9aT98PTT1BaRExmeI0UTBgysUC",
+	"q2AYUKYONSUsKKOLdAEP7WopU2RGRHW5F/QfniW/ZkpQIpEmcf3lUxQleLEkMZoQtSKEoX4PYRajQa9X",
+	"Wv3zXvPy4VPeLehRtT00r/uiQMv60l9hSTqUScIkVfSGIEVuFYLjJzHCM0yZVEAHEnZAY8IUnVIi7oHd",
+	"P9sf74Hel4RhpvzYouAZILQgkqciImhCEs5mEineRX/jKyI6EZYEJURzfBmimM6oMluKsZyTym5wtCB+",
+	"LmQ+1lqsGJnywf638+FjLzweeEXLnZ5SLjmTBETkRcJX3/IV0/+OOFPEbB8vlwmNgLsf/CY5PM7X/TEg",
+	"QnChp0346irWw0Pz21UZbopztMBsjaaYJiS2AgvhVM31AZsPyFNNgWKN8FQRgY4GSJKIs1gGd22Z7puz",
+	"VM1fw6Jgi5XTa7WKEFgwiFL7wt5U8AXCbL2aE0H2tfiDX/Q7I4bjWBAp0Z4epmc3o/ZDtKJqTg3r019M",
+	"BdF8OuarUxQJAqiNE4lWRBDEuELRnETXJO6O2DsHDmP4o3Om/xhnIOkijYoAahTxGJjqOD+FceiK8ikX",
+	"IwaQQZM1evfdK/TyePAS/fd/HXafw17JLY4UqBJUDg2nxklCBFqkUqEJjq4Rn067I326hgcDyjjrqlPK",
+	"hVknSpmiiQcEiOhd+Dh3wVMcgvwGx+/I7ymRagOCLgWfJGTxvz2IGhOFaaIxEcgWZkIxJxIAb+SPfnT2",
+	"9hzJJYno1E6aIbQMhu8/BlNKklizHx6vu+acQcSHwYJICQImWAqt0ag1GgXFG6NAn9CCSgnk9yEMpMIq",
+	"lcHwCBgRVcAIvsExyvaZ0+xcqaUcHhxQvRvMSDcmN9le5cEExx27ofZ0kskYM4mXVhw46ZXjRMsAEp8i",
+	"ckPEGk1wjAAa+mmiUS3uBsV5veJsmtDooaeVaQ8D/RWpcEJODX6mQmjKzJ5TiQ4DF6YnBUzzpbQEqJ2z",
+	"E2XjHhmqVguKEhAEwCQQuaUSNA69A6IZDEaMrIjIdujC9jsuJjSOCXsEUjD2QYKjawmABa3XMD+NxTAZ",
+	"YoTEcogoXlicv1pgZlWeHOKHBcSLBbYE+TQf8MiwdreHN2wu1CAvhDjCjKs5EVbWu8D/iavveMriB8Le",
+	"SpZRcNsfBcCDpjCrC9GjAqI/cYW+sy+0gijjqmNmfESI/sSRTKN5ofaAcKPSA6a3Avg/1SO/A2n7QIBl",
+	"ur6PaVe4gQvE/qAAorsmZBfVEpxLZ2jHaA+PCdj65sAU9OzNhfEvTGsuXNB/PBi6lN3ghMYIR5FWZYBs",
+	"hojcLkHldJGyX8Cz9P2WgEzdMY+LmvUdlIG1FFw/whOz90eAliFiv4YAvEaWFIOUXTO+YpYNjYLbUVDW",
+	"BAYDF7jOetFrpqhatwWyXd8TqgMrkiQdoxCgSarQRBAMLFakWkRvUhHyRTmeOTBjjNpEjTmC05gSFpHS",
+	"Ebz/EAZUkYX02Pk5aLAQeA0H7zj9tvr0arM5yl1p/DfG8ESSiBsakeahFyQSRDU47axVgJnUMl5xQ+qC",
+	"GJHEpwgjrX5QayNYTCsbjf9vfdjtdpsX8Iug5aVnSJM5weyTbsQX3ln0ckh8BnvIHQAxVqSj6IJsGPLN",
+	"usEvl05+I5E2nbFC9l3Hf+l1H+J4QZnvW6XpqyckUZRKxRdESMTobK6Sddc/yQb3ql5y4UyFRfMVk86K",
+	"h0gSZdxzVKEVlj4Pat2Bei//aW3tM4GZulwvDcEURGIHXjkmZrAT4SR8xndBngM9oLsEb0xt8gVROMaq",
+	"LQv6MXv9LgyWPKHReqeVLAW9wdHat5BlOkloVJpqihNJ8lcnnCcEgwoqSEwFiTQJyQdwoMzB4jmkneax",
+	"sqR8yo42Dk7s3WZcS0UWHlc0WiZYaWK3GH6qETvCTOskk8x2iQGBSUKUg+bWei7hcCOAQTy/ZvGSU6bO",
+	"UjX/kag5r7BquzsJjPRqgiWNfAeruNwJRxSX3mlEqiVUOwRJl/GuvNEOMbyxLZu7cx1/791rppLzwWEF",
+	"VayrIHNYKCZNZ5CTSlhI4QI8Oe64AsIFiEPyH/L9cGD8Ggz2Ko4tU6N6xUapxslbR/5buFd8x8ZkymZH",
+	"WIIv68Xzkz6KyZQyIhFVoZatEV6Q5BWWcPuzq2KxxUncpGi0URWqUy8oy/7uP5YcL3+j90iSc/usZXFU",
+	"PrpvzV0CmNbv6+LpQ4lpbBVghKWLhtc0yhrzAgTqVcRjAiQwFUTOrwDlNbYKNqRETYdwTSyHXI8awg46",
+	"emPD31aqMyFYEOEg8dNIzO2Q/VwidPvKCplaEyPwJHOgz7G2apHh5HALYkVKKjNVyj3GdjKknZBuAV58",
+	"e27eft67twzPcdIgXIZoNM5xjnFGWiFTIe0bbrZdDRQt8FoLZsBd8M7iaG799sSyxTgzN+zN1Z4kBI0P",
+	"zFzj/RCRRBJ0NBjYizeqKvS4SdVoeQXugtnlqvmuN2gEzbzEoyGAJ0/DGm42cBkRYV9l7lHRLsq/Ljn4",
+	"4bOj+0SqyXaUdXSVKuHZRxl6yGu6lNqWlPBXJAhhrejLq3nAWTZL9b9Rcz2Dk+TNFLwhbZwOeEbO2ZQH",
+	"d2HVCZAxvVbIZj0JNYKqbKRBMfmQb6Kw28uLuYc53ChoBVfG0h/0Bsedft832Djf5IbvsTRJjDfLXAnX",
+	"ppjTpjvsBEvwOAut0QscKS3uwe0wI4wIMMwNcofgnSBJYv+WCC+xUKeIkRsiwP41hGauDDvRnEvC8sFw",
+	"Ywq3onoUWvE0iSGCBcGVcBrNEV7hddny/ed//Of14c9et4yZt+rUOYn6k0F8SI6mz/Hx5EX0Mj4hvWkf",
+	"+2a4wUnaEAdi5RNVkiTTEHGvp4YqmXtq2jlkKhiYb8HVoJuJyuBjO4W5Qj47oN9WpbeEjmXQ/TonBkgW",
+	"flLxpUQrLq4pm2WIAk4SPJE1P8+gN3jR6fU7vf5lrzeE//89CFtSWMNhnnmx8RTxBVX6DOf4hiAtI3Js",
+	"r7heuNCaRWfOhSQdcL84ADoclDT3l74Drx3mOVOCyyWJsuOomCWRojfEsd0dRQencYkLtjRIrmjsfZvc",
+	"LksshTJ1fOQJ6QkDilXbN6V/Zb8p6v0ddA//k3Ti32MekeORsteEXZmfP24hPgvnD9tOyAk2qIiBjbAt",
+	"6QXNi92yjauMcbsRQhGRMlcmWyDc97/+0MwvjMCooGAyK3/zdfztxZnfzXtTfXPw/Hn/xPfuNa3w6muv",
+	"tLtWFb/Imx/eer0osmJkS+p1O95uR4VruFDR6/vgB9+FTw24JmvZWifRZ7BNIYEJfStwYplqqyDZzwUg",
+	"7KXPVX4pVSf8emBW3RNViYayoVJbhZpZkG8b78gNN3M9PU3VRbp7HWhCPG/4Nen6lfUa/XlubjDSD9Ee",
+	"uJ56vRP03/816Pb3T0tfkhCoq0Ui6BDXlMWISpmSWGtEWIFEpApJvK5FAu5K5xcZKy3DdJLSRJ2zjS5e",
+	"4MJDtBQErAPK7MWd4bUh0sZeR++gnUFeuv2peTjbXrw14uc7gmPHjH0mURbFvflq5y34QKoq4yTh0bV3",
+	"HJXLBK/r7jz4fvbJR77qYLWvNUWq7+hXbgv1VDYBaivpM+ODduFWPsXK7L6jCXN83eI+NnH/9/Aen9lr",
+	"d3CJmBAQLNGrhKfgdVJrZN6fEKk1w21u5HtiaRvnrAdtPSHr8DSLGLXatXNbiaWkM1aK6eLaSDM83t7Z",
+	"jNhO2R3o9WKp1kOw5oovLfD6FH6CiKkRA5Uc7ZlcE6Cy8f6weF+Cx4pxZe0ruPiQJra0Tp0OvPqDl9up",
+	"tWqYYFX1fSA55ysTRAgxNgA5ojdWZsRVat9qID0C9bf2pVWptS1+6HGIysxb6GDHHtHnBnb/ZI0oXnRg",
+	"Bkrkfhku2w/Fxx4aSfmzuoyM6HyAx6g4FI+YNYDV2x96EwHGV6iLhqgzDhFWaMGlQv3BS9chs8c4Gh+M",
+	"QyQ5hB+MGDZISyXCiTS+iCVWcyTJbEGY2q/RUYMU8aeidYeQjNYfvPSlDNjt/gLy5sHc95m0l8kQ3wRh",
+	"QtIhS2pYl97cM/m52e/D+dLn4Ssbhfp2Kq5TLBE3RPzoLKh8KsBWQIOWVzJdLrmwTur2rgvqGuFXxN4H",
+	"eIf6X73S9svVAi4P7r8KrasLv0djdS2vUuF3a2SXRQ+DgbmYue9oY8ZshFz5lUeAWIVjWvDV1uJAL2xA",
+	"lraL8wmUSz2ynZF533hAxwptE4hX7NEb2VK+ufZgk3trXZMw33GBig+g0ttd9BNnBKxQY3eivfo3zTUh",
+	"4wrNiDJKr7Zqj18caav2qHvUPdwH2QPue2MkEgjmzHwN8HnvznMHn+OgqNwitmI59kwNWfncpo653ODs",
+	"pILIK1qWE4fHDq91/Jj3WXbVAenEU5gIgnCrT7Js8xezldbvQ/ksI0SLzwZXkQ1ILkkxHq+77vV5t+e3",
+	"Z23ksjs2u1rG4M3nSaoI+uXd+dZNmmUUk27YjStgKh6YpaILKhWNOhFnJjQ+WoM2hdOYKgSBQXCPtUgV",
+	"aBZZrkJdh9h+oafP+w1L1o0XbAse0yl92BxZ0kJts+csEmRhaI5nrhmjM50iSViMaJacx5DxAqA9bLKk",
+	"4HKDSnTUO9mvJjBvdedXTi5b4IYTyxVyry1i8tvRTR+CwBFhRsU6RWN9XGPQZuPYWB4QvqBf85wXTyte",
+	"8X6LxOTQJGffb1iWf13KoG4xVnGFk3t8E8ZpYMqdB1cOzWakO5ndBnzZ2krf2nSyNiWgbt8wEBYnR89f",
+	"IJt40EVjPc3Y5upp6lsSYZNUNY1KPAU/hFxRFc2RuT+tKvYmx8LjmPbkSvld3J7YmdcarYp8BOAQgui9",
+	"kjjLa9CLaWU21pmuV5GVClfjDIODm/6BsUzkAY4WJHO6HNz2/RoArKyqvR9O+tOjqE9O8Mv4aHrsZd5Z",
+	"UokzzmSU1ZHOZJy4H/Ckm1VVP19Iy7ZUNAeNjQ64WWRYEWjWl++ojqwmLCAVVK0v9BEZTIKYvkEz4vaO",
+	"X5ZvB2xKt2M6mt8zVTRE4EfC2npHZ26YITKCHpncaI1H04SvHK3zlaPoDT86EV71lMph8ArkUpjliULN",
+	"AIi1zsu8AC2ZaAxA2oqGYo1M9201J1Rk9/OZRZmNzW1eGGnyF2CUWZKWJc8k4iuWT5mymAhPYkM2I2yw",
+	"zY6qXoHKDO52vK/a0FrZpXihyVzLSDWnbJbFbZyf/Wi3oSUpOnt7Lru5yvaLSCo0+dH84+7AYM+B0clc",
+	"zdRgFWRIUa/EM4n2FiBhCfIyzA6jCcd8avp+OGIlWzdE3//6w4XVehw07Eiwz4vzRT8WO88TXiVg/RIK",
+	"WIxYupgIkiRZbuzYBSh4giFznzIi0LiCZ2N0UPrNgHncHTEt9A0Ysn1JNOVJwle5gWFMjRfHxwP7r+f9",
+	"F7AjKE9w1D/KkqKM52zE9iTD1+QqwpJAgYYFmvCYEhlmXwIpY1iC3M+BY28ySV7VQOOGWfCIQeq1J5RP",
+	"77seCGh8a1l+nkYsQIZORhRnb7UWnKtzQa/b7/Y0rvElYXhJNePu9rqHxv02B/r34l4XsusgV9DgYcd3",
+	"zOBwIf5wHHv5mCNZcQxYGPpbzTFgwBpZm1pTU44jWuAEfyGq4vCplAwZ9Hq7VQtp8A81Bnw3+IJA3gwP",
+	"DvqDF91et9ftD1/2XvZqotWScDFLUDh22k3hOix2/KoeF/hcOe/LPOtD3WGz24fKVuNWn84Oca8fWqeP",
+	"VtCkIX20EDt3YXBkcMc3a45jB/XaH66sNxHYMl0ssFhrwV4SyRVeaC7sNWPZ18DCM6lhYbn5B1D3i4Jx",
+	"DbcQxSsH5TJBcBfgJWXLGxpp9VWWEDh1CDaE0g9SoSkVUoWIL42XPVmjKU1McuFkXSkAtscFokqOGE4o",
+	"ltnDS3KrxqHWWawRlkV472ujUf8RIhpbiZwvzIipydqIiIYUyIXhh2We8Tcqld1TcE+YQpmuu3CX18HC",
+	"aT/ErVDVYpRTuq3F227BvrsPD+WY1ubth/Zi672bwKTRv0hybvJkutlJnpQkxwsS2HDQzuDosu+EYrqZ",
+	"PU282r2lyEVg30kRsddC5aSN9x9qCRZA01Y/9mYeZKmLWRhKU95AU4x+FjpvxzuZfP7960M0LoS+6xSA",
+	"XBFj5vfLhnu/Nd90ouY9PPPM1KXjU5Rr1w9gnHpkv/XIXyplGo56h63HFtVfKty6sMmqQlDTVfGsduh3",
+	"JT6v4ZWBxOHl2S8PZ+ZhAPKvxqwz20jmgRRddObL00d7jCs0Nqg/3kczCJuvh9aPmKk4aDJ0xm7dgLEt",
+	"U8Mio69JxQX4AZM1WKBojuXcx4GNrfUqCwK0HoRveLzekfNsZhtteMIGMt6RREzAz13ZQaBESu5qDLa/",
+	"2zYfm5uWUkiKm6GvXHYbl90NIZpLlOTlF8zCTBE+CJTIshPmfMWAsLrlcnavL/HM78DOqoxZLa3IJWuu",
+	"Onr3R2PVeuBJ64GvnNpoR4PBDot1q/A8XD5YF1NFQhROrKJET11MbNHZDz5m3ODOYEVCFPGlI+rfSymZ",
+	"ULg0Rzh5Cn/YuGCp+BI5hi2bATuHrIS6CW4md5h5idUdNa0m7n5GJDpqPTAvpXZv5Hsi/DFQ3Iw9od+g",
+	"e8NIXjmD2TBv6Tpraz6WptPtfV5B9lVgfRKBVciSp5VEfxhW8CQmw1+I2kbNDzIZtrsF8g4EYF6kXuti",
+	"meCoJEmeSceX75QONXE7WYXAvAaqciurw6UBGufj7Vum5H9Wb3B8iioBA4JMUz3B3lHvRL961B/sh4aT",
+	"jZikCWEqWSN+Q8RKUKUI89kgJkQ0Z2z3Am1WYN74UJ7AiEE3g4cysc9i4HxGuWBA9pSiYfBVNOS83n5n",
+	"VxHByOpPY7B8Sl0zDI767Q0dT/3bL9RUAqnzWJbSgdV0Gy88Sv12sooS2kTnqbJ35ZBAJEO0mtPIdDyx",
+	"pSbAcIceEbYyvluGoeke4sIu6GF89P3HNmzPqZHA0iTJCnA49SyK8hXNNSvggHI63aH2iXU71aOzvewl",
+	"t0m+6ofGpYxriOkQQ/bLJ1cVvZ7osziGeua2rAUkGqs5ERB3tzaVkE3kdtbJIcIMQdkPklNbzFdM0QXp",
+	"jtibBVVoDIQ3zutjYDR4ftyZUJV5znL/9Wmt3IvVHl/qwYeDESuSmIziapICQb+0Du/cvb3NiW2x+gFa",
+	"YBl2nuInDt36y5HsKNHdki1P4bTejRU1VVhpw4vyCiuZK/tekGhiQVpVsbiVe2nhe3+8m64HaCNfnE5w",
+	"Fsc5c/GywN31gYOPGbZtdKZeVosIucUoTD+uzHHf7Ch1GMY2d+k7qAYR/+lkYJMuqKGx+eg/ofQLm7HD",
+	"06txAwvzNfcranA1N9ZyMiSPj+rByo1BP7Ww2BbasHTbLu3lnVmeSdO7sdSacU4E6aIzZnLn0V45aHN/",
+	"xCQh0uaL5Gt5JouYVCegCC6UtfR2X9wbO3XRx/vdEfsJNPAMM5oif/LYl68hQF9uCNCPa4SXy3Z+HKei",
+	"S7UcfalyfvXhZ7wa8Ge8/znjhgqWUlD/nymIqEhs8Nl7i7Unisgd8uniiBBfMZJFXNoj66Izt5Uv4wpy",
+	"LjXL389qqKAFFteIqhEbW/wchzZzY22qbFJlWHwpHDxvQiNNSCfjzpdM5ZARm6VYxCVZkJUSGJt6KfvZ",
+	"DSdGULynQ1mltFQ1PGrEKha2ySV2CmyGbezCiph5tCinnDNu5Sb/GuFLhSQoRy1F8mqXwKWvQuJr2NMf",
+	"+Rbhc9jfjZKpFrqkob9YI9Na1yelWlshOwY0aaOgQYeoRjg12eM+Rv0vGsH0BKhgo5DsObTQVhoDkpqO",
+	"ca9Uye2Z7XycaxmneRtM1ziEqgJHXVQxCX2hTVvPv/dZpN12kfZVbn2NfvpXYSN/MbV9WvKQLysMKs/e",
+	"49NN8ihEec9mW+8woddkxMZvf7lEHvE3LttWhTF1DQZT1kKDaWZofOGQHK3trAgaGOi34Y7MUbyoucRo",
+	"joeqc8MvJDDKcEYT3NMi1umT20SfXkq0DnR6GkEx+MMLiv7XWKivsVBfYCzUBrvLxEG1lZRNVle96MDw",
+	"4xO5ES9JkkAtGrfORd74aTUnoLpjW2GEZlkmRfkH6OwpBCWyi85GzLzHp5Xm96H+hO0EDgaC7f9pKunH",
+	"pm6gBttqzvNublBkWD8ZaSGqn0o6sy5OjK6JFrgo4WxGhOnQJeckRnsmQiWGlkD7eo7xx5Ft2TEKhgiY",
+	"zt3YJ2KL5h2XtiBCO9l421mtVtDJupOKhLCIx5UeoB+z9gIBWX8/n/wlom/o99/9/fW7y58vzuU5e/c8",
+	"enV+fL74rvfDYHkYv/r+ZKc4CW/XEQ8XfGPv7BCWaIqF/o+p3qynQTNOZF4mGJEbwuDUFku1NsVS9PGD",
+	"h5XExjWEWVHs0a2d0g0eLoBtLxtzn+rU3WySwNCRpv/i5HkP/mcbz/RfnBydnBwfwQ9S7lC0w1Zx9JRu",
+	"hO4y22rjO9UcsxKO9zvOJmmWXe1Kje3uhUx7GNsGIHnXD4vtgbfLR5CzgFzVar0hpwuJ766pikWu3+b+",
+	"uyk31q9sZmOfkkfaV3khZlODFpLyIuGrb/mKbSxUcmlOw8UU20/k+HjgLU+yRdpAsZlNMQa2CeI1Wdsb",
+	"nxsi6HRd7lkSIsqiJI0pmyFBIpPpIYiiJvGcSMvhbSYj2D/aELKyAa0bvEDf//rDxYNdP6btznvbpShv",
+	"TQSdiJz2Q9BtyLQYgo5Cto0QdA2yrYJug2HQ7//+72f//sPtKzH9vxdXLy7Xv/781zezF/Po5i1e0h8T",
+	"sTrH+G3011/ecVPcpR1O2Z5BDVT//a8/IEnUU5W/uaAzpo8ODnkvq6n1SavdWHTUKzgwovzptJ+32U2j",
+	"aSBhbjn3MBobC2fcsc1ODesDkVeJk+miMzAQtDYCzTJGDEoAMr5CnJmo2qUgN5Sn0ryk8Dq/r4QSbClT",
+	"NMma5hiqVpmmM8dyxHK9SXKt8aTZD/ZtE+RmiFGbax7F5h3A0R7uD2T9cCdqGwIaPCYB7UA+GyNFCwR/",
+	"JjOWtsRCdb/0wISypWGisEF5K3Z0D65vFPCno7CzTJc3HzKmhlsw01YWh56YXfSdLZ/JEK8KN6N5yhHz",
+	"qvNw6aBn2LuwYCvJKCtuEh7hJFlDLStDcOdnP45YlpkWgwJsKxtiJEky7WiawND/2KzXUCvNJJY8RdeE",
+	"LO3DhE6JogsiR0zOuVC2cymsZAHdMmR3H106Wf6O1SUhiV+hPG4vr7jXRWdsxKw6EeaykguUMqjwV5hn",
+	"NsLDKOPl/mKD/aHbhZRKNOj1RoxQsNNWeA0Mhipo1AozQQ1MPLFZNcgWhT+rnVxm62UlEZ0UUMMzU4dW",
+	"rDrkNcBM8OiXYXx5ermVi6y3Zkn15nVfomnmDWq2jbA1NQDyody+hxCbrBd4Bc9OtZiC+vAPMks8WNNk",
+	"muQks8KGBgrkhIVGeV/nJzFY0F7FhAqRZ/H7X+2atnaNyEmmQK77GDV5T4cn8p7lnLzUEgN89miv1ExD",
+	"UyhUPJaK8zhEkxRC5uw7OUsd2Xofts+j5OD3KvXNGJcaZ2gVtFGgACf46+XlW/QNljQasT2PR34fsvlz",
+	"D8v4YFx6aWwYjGmuVJtBwyXL7UcTruZmNVlvMHvnZXiZpY3s5xFjWAi+ysjUzek0cYV7OEmsy31huo+x",
+	"vMKAnWq/iwBPoSjtiDmtR553B1kl3y4yHmPkpQ5TzxYipEkMxeaLEjwjBn3w4lgQKU/REksjChMKTaDn",
+	"pCi6bPUTdDQ4QWOZ8NVVzFdsbBUG/eqKspivRoywWHrdj/rQH1/4uf1j/E1jmlxdrflFqWnOH93v6DaD",
+	"2VFjcBvFmO4wzV7EB3kIyx1t/CKqpGbv5eXqv//1cr9y9/UKR3PSecW1vp14dPhkpW1WxjtQQLD1tdf9",
+	"RZyBml/CGZYyCm5HQa7wJgmwkSmUGv9M4j6vj3xVEFxYbnJU/Amb+KokPExJKOrdZ8ezk4pQNFBodHnm",
+	"we61vgF5Df6GqHUZosna1EYesVa1l/NSyrbrn6nNUymq3JQ0dWH28sdIlXqKbKa8U7W3c+Tmho6edo1B",
+	"pRexp+ViU4yLTQ5sappZbqcYPGWGT9EbdWOCj6cnxp8nu8dpEeJL76nBxs1nNTT3dCk+3+rPEpmHjkW+",
+	"Ou8QeAYeM2h4Bdp31vw0ZfT3lFhn84jZAZqlRJhpwTkhzXk3zyTU79pvTqG5sFL6kWoq7E6kWSPVzZS6",
+	"K0HuRF5Pl5VT5WieDJmGu+dPA9ZHY4A7wXujb79CrPcNCS7P8LU87+eKsyo1gKrlNWjemLFGH1ferPYd",
+	"fIT/7lCX18EK9OucJgU/loomiWlL6HTKhyEJAdW6cIiPmGaqoWbRlM3As7GPUpZoS2085SIi5pv/R/OQ",
+	"cV6/KpEcCbLgN8Ttxj8VfDFiygmZkmgPmh/aYvFu6KJm+9q2Vvtd9E3G8q2jJRcHI2ZAAbUbD72836wv",
+	"4/0VyVdlPXrFlQU7nh57RwOQoyo0Ysw29aKqVJrBMkGowvA7qJE5o3GgViLXmExxmqgiTNWQ74TzhGCt",
+	"NHz4Wgz5EYshb6ZWWwu5yqL96lRjDlJ1eFhPSealVGLOiL8nVa66PMQOyUW0CVLzyN1W7fPa2x+ltnAt",
+	"ZHDd6/Q00vfzSN4/QUJOs3liqhG3o6cnzscxinCbdBxStFac2Etl4/MwYs7cIpj6xLK5WPGINVQrRi2K",
+	"FaM9KFU8RE5t4u6IVSUiFgRpsHdMSFCTMDRJOQ3C8BOm4rRV+Y3xJ0hMoWe7tQGa9fza+81MZzdOYgD3",
+	"JKk793UF+WGzs2+oNcgGn8tWyvJg7s21PRkx/9I209esmAfqf0WB4DYCyyxC3GR8NIUOu964feCadoJN",
+	"PXRtjqVtXtstjIdMl6oXijO5ZEX/FamFE07A3zYhKIEsGFNKEC6espKg3WqBON/keRqnCTKzsA3Rq4Sn",
+	"cDGr1kiqdUJOEXaSTKEmW9FUWRZleTJFkyonndRZSpF2VF+MAVTdDYzy4D29Z/gUmGrwTsY/rJzOfIdG",
+	"Cx+x7Aa/0gvYGqFi7VjJU54KaLF89vZcophECRZkHyRwpsdDk7NMGLu3MDYwQgt+G0ALXN2I6uwUDF75",
+	"SwHmUgD7Gn/mLW8dSGbNmz/c/U8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1032,6 +1032,13 @@ export interface operations {
                      *           ],
                      *           "tokenEndpointAuthMethod": "client_secret_basic",
                      *           "public": false,
+                     *           "responseTypes": [],
+                     *           "redirectUris": [],
+                     *           "audience": [],
+                     *           "trusted": false,
+                     *           "system": false,
+                     *           "createdAt": "2026-11-24T10:00:00Z",
+                     *           "updatedAt": "2026-11-24T10:00:00Z",
                      *           "metadata": {
                      *             "version": 1
                      *           }
@@ -1098,6 +1105,13 @@ export interface operations {
                      *       ],
                      *       "tokenEndpointAuthMethod": "client_secret_basic",
                      *       "public": false,
+                     *       "responseTypes": [],
+                     *       "redirectUris": [],
+                     *       "audience": [],
+                     *       "trusted": false,
+                     *       "system": false,
+                     *       "createdAt": "2026-11-24T10:00:00Z",
+                     *       "updatedAt": "2026-11-24T10:00:00Z",
                      *       "metadata": {
                      *         "version": 1
                      *       }
@@ -1153,6 +1167,13 @@ export interface operations {
                      *       ],
                      *       "tokenEndpointAuthMethod": "client_secret_basic",
                      *       "public": false,
+                     *       "responseTypes": [],
+                     *       "redirectUris": [],
+                     *       "audience": [],
+                     *       "trusted": false,
+                     *       "system": false,
+                     *       "createdAt": "2026-11-24T10:00:00Z",
+                     *       "updatedAt": "2026-11-24T10:00:00Z",
                      *       "metadata": {
                      *         "version": 1
                      *       }
@@ -1230,6 +1251,13 @@ export interface operations {
                      *       ],
                      *       "tokenEndpointAuthMethod": "client_secret_basic",
                      *       "public": false,
+                     *       "responseTypes": [],
+                     *       "redirectUris": [],
+                     *       "audience": [],
+                     *       "trusted": false,
+                     *       "system": false,
+                     *       "createdAt": "2026-11-24T10:00:00Z",
+                     *       "updatedAt": "2026-11-24T10:00:00Z",
                      *       "metadata": {
                      *         "version": 2
                      *       }
@@ -1464,6 +1492,8 @@ export interface operations {
                      *           "name": "billing.invoices_read",
                      *           "displayName": "Read invoices",
                      *           "description": "Read the tenant's invoices.",
+                     *           "userPolicyId": "",
+                     *           "developerPolicyId": "",
                      *           "builtIn": false,
                      *           "metadata": {
                      *             "version": 1
@@ -1522,6 +1552,7 @@ export interface operations {
                      *       "displayName": "Read invoices",
                      *       "description": "Read the tenant's invoices.",
                      *       "developerPolicyId": "block",
+                     *       "userPolicyId": "",
                      *       "builtIn": false,
                      *       "createdBy": "client-7ujd2kq4h9vb6x3mn5wz",
                      *       "metadata": {
@@ -1572,6 +1603,8 @@ export interface operations {
                      *       "name": "iam.client_read",
                      *       "displayName": "Read OAuth clients",
                      *       "description": "Read clients and their secret metadata.",
+                     *       "userPolicyId": "",
+                     *       "developerPolicyId": "",
                      *       "builtIn": true,
                      *       "metadata": {
                      *         "version": 1
@@ -1638,6 +1671,8 @@ export interface operations {
                      *       "name": "billing.invoices_read",
                      *       "displayName": "Read invoices and credit notes",
                      *       "description": "Read the tenant's invoices and credit notes.",
+                     *       "userPolicyId": "",
+                     *       "developerPolicyId": "",
                      *       "builtIn": false,
                      *       "metadata": {
                      *         "version": 2
@@ -1956,6 +1991,7 @@ export interface operations {
                     "application/json": components["schemas"]["JWKSet"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     rotateSigningKey: {
@@ -2038,6 +2074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ServerMetadata"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
 }
