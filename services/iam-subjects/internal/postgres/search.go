@@ -62,34 +62,47 @@ const maxCounted = 10000
 // dense enough that walking names in order meets a page of them almost at once.
 const fewMatches = 2000
 
-// Search pages through subjects of every type by display name.
+// Search pages through subjects of every type by display name. A text search first takes
+// up to fewMatches+1 matches through the trigram index: when that is all of them, one
+// statement yields both the sorted page and the exact total. Only a broad search counts
+// again (capped) and walks the name index for its page.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
 	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
 	const order = ` ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
 	text := likeText(q.Search)
-	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search)}
+	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search), q.Limit, q.Offset}
 	var rows []subjectRow
+	if text != "" {
+		if err := s.DB.SelectContext(ctx, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
+			SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+order, args...); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
+		if len(rows) == 0 || rows[0].Total <= fewMatches {
+			out, total := subjectsOf(rows)
+			if len(rows) == 0 && q.Offset > 0 {
+				err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args[:4]...)
+				return out, total, postgres.Classify(err)
+			}
+			return out, total, nil
+		}
+	}
 	var total int
 	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		count := `SELECT count(*) FROM subjects s ` + where
 		if text != "" {
 			count = `SELECT count(*) FROM (SELECT 1 FROM subjects s ` + where + ` LIMIT ` + fmt.Sprint(maxCounted) + `) AS capped`
 		}
-		if err := tx.GetContext(ctx, &total, count, args...); err != nil {
+		if err := tx.GetContext(ctx, &total, count, args[:4]...); err != nil {
 			return err
 		}
-		page := `SELECT ` + subjectColumns + `, 0 AS total FROM subjects s ` + where + order
-		switch {
-		case text != "" && total <= fewMatches:
-			page = `WITH matches AS MATERIALIZED (SELECT * FROM subjects s ` + where + `)
-				SELECT ` + subjectColumns + `, 0 AS total FROM matches s` + order
-		case text != "":
-			// The planner cannot know the matches are dense; tell it to walk the names.
+		if text != "" {
+			// Many matches are dense: walking names in order meets a page of them at once,
+			// but the planner cannot know that.
 			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
 				return err
 			}
 		}
-		return tx.SelectContext(ctx, &rows, page, append(args, q.Limit, q.Offset)...)
+		return tx.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+order, args...)
 	})
 	if err != nil {
 		return nil, 0, postgres.Classify(err)
