@@ -159,6 +159,9 @@ func (s *stack) mustToken(tenant, id, secret, scope string) string {
 // mustClient registers a confidential client in tenant and returns it with its secret.
 func (s *stack) mustClient(tenant string, scopes ...string) api.Client {
 	s.t.Helper()
+	if scopes == nil {
+		scopes = []string{}
+	}
 	resp, err := s.admin.CreateClientWithResponse(context.Background(), tenant, api.ClientInput{
 		ClientName: "client " + strings.Join(scopes, " "), Scopes: &scopes,
 	})

@@ -43,6 +43,10 @@ type Config struct {
 	// changed on another replica, should the change's event be held up (see
 	// clients.CredentialCache). 0 disables the cache.
 	CredentialsCacheTTL time.Duration `env:"IAM_CREDENTIALS_CACHE_TTL" envDefault:"30s"`
+	// KeyRotationInterval is how old the signing key may get before a new one takes over
+	// (retired keys stay published until their tokens have expired); 0 turns scheduled
+	// rotation off.
+	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
 	// Brute-force limits on client authentication (token, introspection, revocation):
 	// failures per window per client and per caller address, then 429 slow_down.
 	AuthFailuresPerClient  int           `env:"IAM_AUTH_FAILURES_PER_CLIENT" envDefault:"10"`
@@ -65,11 +69,12 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	store := &postgres.Clients{DB: p.DB}
-	registry := &clients.Registry{Store: store}
+	registry := &clients.Registry{Store: store, RemoteKeys: &clients.RemoteKeys{}}
 	if cfg.CredentialsCacheTTL > 0 {
 		registry.Cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
 	}
 	scopeRegistry := &scopes.Registry{Store: &postgres.Scopes{DB: p.DB}, ClientsChanged: registry.Forget}
+	registry.ScopeRules = scopeRegistry
 	if err := scopeRegistry.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
 		p.Close()
 		return fmt.Errorf("built-in scopes: %w", err)
@@ -122,6 +127,20 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		func(ctx context.Context) error {
 			return every(ctx, cfg.AuthFailureWindow, func() { limiter.Prune(time.Now()) })
 		},
+		// Revocations and used assertion ids are kept only until they would have expired.
+		func(ctx context.Context) error {
+			return every(ctx, 10*time.Minute, func() {
+				if err := revocations.Prune(ctx); err != nil && ctx.Err() == nil {
+					p.Logger.Warn("pruning expired revocations failed", "error", err)
+				}
+				if err := store.PruneAssertions(ctx); err != nil && ctx.Err() == nil {
+					p.Logger.Warn("pruning used client assertions failed", "error", err)
+				}
+			})
+		},
+	}
+	if cfg.KeyRotationInterval > 0 {
+		workers = append(workers, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
 	}
 	if registry.Cache != nil {
 		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: registry.Cache.Invalidate, Flush: registry.Cache.Flush}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,8 +263,12 @@ func TestDiscoveryAndIntrospection(t *testing.T) {
 	if err != nil || meta.JSON200 == nil {
 		t.Fatalf("metadata: %v", err)
 	}
-	if meta.JSON200.Issuer != issuerBase+"/v1/tenants/acme" || meta.JSON200.TokenEndpoint != issuerBase+"/v1/tenants/acme/oauth2/token" {
-		t.Errorf("metadata %+v", meta.JSON200)
+	m := meta.JSON200
+	if m.Issuer != issuerBase+"/v1/tenants/acme" || m.TokenEndpoint != issuerBase+"/v1/tenants/acme/oauth2/token" ||
+		deref(m.RevocationEndpoint) != m.Issuer+"/oauth2/revoke" || deref(m.RegistrationEndpoint) != m.Issuer+"/oauth2/register" ||
+		!slices.Contains(m.TokenEndpointAuthMethodsSupported, "private_key_jwt") || m.TokenEndpointAuthSigningAlgValuesSupported == nil ||
+		!slices.Contains(deref(m.ScopesSupported), "iam.client_register") {
+		t.Errorf("metadata %+v", m)
 	}
 	c := s.mustClient("acme", "iam.client_read")
 	other := s.mustClient("globex", "iam.client_read")

@@ -76,6 +76,7 @@ const (
 	ClientInputTokenEndpointAuthMethodClientSecretBasic ClientInputTokenEndpointAuthMethod = "client_secret_basic"
 	ClientInputTokenEndpointAuthMethodClientSecretPost  ClientInputTokenEndpointAuthMethod = "client_secret_post"
 	ClientInputTokenEndpointAuthMethodNone              ClientInputTokenEndpointAuthMethod = "none"
+	ClientInputTokenEndpointAuthMethodPrivateKeyJwt     ClientInputTokenEndpointAuthMethod = "private_key_jwt"
 )
 
 // Valid indicates whether the value is a known member of the ClientInputTokenEndpointAuthMethod enum.
@@ -86,6 +87,8 @@ func (e ClientInputTokenEndpointAuthMethod) Valid() bool {
 	case ClientInputTokenEndpointAuthMethodClientSecretPost:
 		return true
 	case ClientInputTokenEndpointAuthMethodNone:
+		return true
+	case ClientInputTokenEndpointAuthMethodPrivateKeyJwt:
 		return true
 	default:
 		return false
@@ -128,6 +131,14 @@ type Client struct {
 	// GrantTypes Example: ["client_credentials"]
 	GrantTypes []string `json:"grantTypes"`
 
+	// Jwks The client's public keys (RFC 7517), for private_key_jwt; never a private key.
+	//
+	// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
+	Jwks *ClientJWKSet `json:"jwks,omitempty"`
+
+	// JwksUri Example: https://billing.example.com/.well-known/jwks.json
+	JwksUri *string `json:"jwksUri,omitempty"`
+
 	// LogoUri Example: https://billing.example.com/logo.png
 	LogoUri *string `json:"logoUri,omitempty"`
 
@@ -136,6 +147,11 @@ type Client struct {
 
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
+
+	// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
+	//
+	// Example: {"scopes":{"billing.invoices_read":{"piiCategories":[{"name":"contact"}],"purpose":"Send invoices to the customer."}}}
+	Privacy *Privacy `json:"privacy,omitempty"`
 
 	// Public Example: false
 	Public bool `json:"public"`
@@ -187,6 +203,16 @@ type ClientInput struct {
 	// Example: ["client_credentials"]
 	GrantTypes *[]ClientInputGrantTypes `json:"grantTypes,omitempty"`
 
+	// Jwks The client's public keys (RFC 7517), for private_key_jwt; never a private key.
+	//
+	// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
+	Jwks *ClientJWKSet `json:"jwks,omitempty"`
+
+	// JwksUri An https URL of the client's public JWK set (private_key_jwt); not together with `jwks`.
+	//
+	// Example: https://billing.example.com/.well-known/jwks.json
+	JwksUri *string `json:"jwksUri,omitempty"`
+
 	// LogoUri Example: https://billing.example.com/logo.png
 	LogoUri *string `json:"logoUri,omitempty"`
 
@@ -195,6 +221,11 @@ type ClientInput struct {
 
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
+
+	// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
+	//
+	// Example: {"scopes":{"billing.invoices_read":{"piiCategories":[{"name":"contact"}],"purpose":"Send invoices to the customer."}}}
+	Privacy *Privacy `json:"privacy,omitempty"`
 
 	// Public A public client has no secret and cannot use client_credentials.
 	//
@@ -212,7 +243,9 @@ type ClientInput struct {
 	// Example: ["iam.client_read"]
 	Scopes *[]ScopeName `json:"scopes,omitempty"`
 
-	// TokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client.
+	// TokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client. private_key_jwt
+	// (RFC 7523) needs `jwks` or `jwksUri`, and the client gets no secret.
+	//
 	//
 	// Example: client_secret_basic
 	TokenEndpointAuthMethod *ClientInputTokenEndpointAuthMethod `json:"tokenEndpointAuthMethod,omitempty"`
@@ -232,10 +265,18 @@ type ClientInputGrantTypes string
 // ClientInputResponseTypes defines model for ClientInput.ResponseTypes.
 type ClientInputResponseTypes string
 
-// ClientInputTokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client.
+// ClientInputTokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client. private_key_jwt
+// (RFC 7523) needs `jwks` or `jwksUri`, and the client gets no secret.
 //
 // Example: client_secret_basic
 type ClientInputTokenEndpointAuthMethod string
+
+// ClientJWKSet The client's public keys (RFC 7517), for private_key_jwt; never a private key.
+//
+// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
+type ClientJWKSet struct {
+	Keys []map[string]interface{} `json:"keys"`
+}
 
 // ClientList defines model for ClientList.
 type ClientList struct {
@@ -311,9 +352,16 @@ type Introspection struct {
 
 // IntrospectionRequest defines model for IntrospectionRequest.
 type IntrospectionRequest struct {
-	ClientId     *string `json:"client_id,omitempty"`
-	ClientSecret *string `json:"client_secret,omitempty"`
-	Token        *string `json:"token,omitempty"`
+	// ClientAssertion A JWT the client signed: iss and sub its client_id, aud the token endpoint URL, exp, and a jti used once.
+	ClientAssertion *string `json:"client_assertion,omitempty"`
+
+	// ClientAssertionType urn:ietf:params:oauth:client-assertion-type:jwt-bearer for private_key_jwt (RFC 7523).
+	//
+	// Example: urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+	ClientAssertionType *string `json:"client_assertion_type,omitempty"`
+	ClientId            *string `json:"client_id,omitempty"`
+	ClientSecret        *string `json:"client_secret,omitempty"`
+	Token               *string `json:"token,omitempty"`
 
 	// TokenTypeHint Example: access_token
 	TokenTypeHint *string `json:"token_type_hint,omitempty"`
@@ -353,10 +401,105 @@ type OAuthError struct {
 	ErrorDescription *string `json:"error_description,omitempty"`
 }
 
+// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
+//
+// Example: {"scopes":{"billing.invoices_read":{"piiCategories":[{"name":"contact"}],"purpose":"Send invoices to the customer."}}}
+type Privacy struct {
+	// Scopes Keyed by a scope the client lists.
+	Scopes *map[string]PrivacyPurpose `json:"scopes,omitempty"`
+}
+
+// PrivacyPurpose defines model for PrivacyPurpose.
+type PrivacyPurpose struct {
+	PiiCategories *[]struct {
+		// Name Example: contact
+		Name string `json:"name"`
+	} `json:"piiCategories,omitempty"`
+
+	// Purpose Example: Send invoices to the customer.
+	Purpose string `json:"purpose"`
+}
+
+// RegistrationRequest RFC 7591 §2 client metadata (snake_case); unknown members are ignored, as §2 asks.
+type RegistrationRequest struct {
+	// ClientId In an RFC 7592 update: must be the client's id.
+	ClientId *string `json:"client_id,omitempty"`
+
+	// ClientName Example: Billing agent
+	ClientName *string `json:"client_name,omitempty"`
+	ClientUri  *string `json:"client_uri,omitempty"`
+
+	// GrantTypes Example: ["client_credentials"]
+	GrantTypes *[]string `json:"grant_types,omitempty"`
+
+	// Jwks The client's public keys (RFC 7517), for private_key_jwt; never a private key.
+	//
+	// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
+	Jwks      *ClientJWKSet `json:"jwks,omitempty"`
+	JwksUri   *string       `json:"jwks_uri,omitempty"`
+	LogoUri   *string       `json:"logo_uri,omitempty"`
+	PolicyUri *string       `json:"policy_uri,omitempty"`
+
+	// RedirectUris Example: []
+	RedirectUris *[]string `json:"redirect_uris,omitempty"`
+
+	// ResponseTypes Example: []
+	ResponseTypes *[]string `json:"response_types,omitempty"`
+
+	// Scope Space-separated scope names.
+	//
+	// Example: billing.invoices_read
+	Scope *string `json:"scope,omitempty"`
+
+	// TokenEndpointAuthMethod Example: client_secret_basic
+	TokenEndpointAuthMethod *string                `json:"token_endpoint_auth_method,omitempty"`
+	TosUri                  *string                `json:"tos_uri,omitempty"`
+	AdditionalProperties    map[string]interface{} `json:"-"`
+}
+
+// RegistrationResponse RFC 7591 §3.2.1 / RFC 7592 §3 registration.
+type RegistrationResponse struct {
+	ClientId         string `json:"client_id"`
+	ClientIdIssuedAt int64  `json:"client_id_issued_at"`
+	ClientName       string `json:"client_name"`
+
+	// ClientSecret Only in the answer to the registration.
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// ClientSecretExpiresAt 0 (never).
+	ClientSecretExpiresAt int64    `json:"client_secret_expires_at"`
+	ClientUri             *string  `json:"client_uri,omitempty"`
+	GrantTypes            []string `json:"grant_types"`
+
+	// Jwks The client's public keys (RFC 7517), for private_key_jwt; never a private key.
+	//
+	// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
+	Jwks         *ClientJWKSet `json:"jwks,omitempty"`
+	JwksUri      *string       `json:"jwks_uri,omitempty"`
+	LogoUri      *string       `json:"logo_uri,omitempty"`
+	PolicyUri    *string       `json:"policy_uri,omitempty"`
+	RedirectUris []string      `json:"redirect_uris"`
+
+	// RegistrationAccessToken Only in the answer to the registration.
+	RegistrationAccessToken *string  `json:"registration_access_token,omitempty"`
+	RegistrationClientUri   string   `json:"registration_client_uri"`
+	ResponseTypes           []string `json:"response_types"`
+	Scope                   *string  `json:"scope,omitempty"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	TosUri                  *string  `json:"tos_uri,omitempty"`
+}
+
 // RevocationRequest defines model for RevocationRequest.
 type RevocationRequest struct {
-	ClientId     *string `json:"client_id,omitempty"`
-	ClientSecret *string `json:"client_secret,omitempty"`
+	// ClientAssertion A JWT the client signed: iss and sub its client_id, aud the token endpoint URL, exp, and a jti used once.
+	ClientAssertion *string `json:"client_assertion,omitempty"`
+
+	// ClientAssertionType urn:ietf:params:oauth:client-assertion-type:jwt-bearer for private_key_jwt (RFC 7523).
+	//
+	// Example: urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+	ClientAssertionType *string `json:"client_assertion_type,omitempty"`
+	ClientId            *string `json:"client_id,omitempty"`
+	ClientSecret        *string `json:"client_secret,omitempty"`
 
 	// Token The access token to revoke.
 	Token *string `json:"token,omitempty"`
@@ -478,19 +621,31 @@ type ScopeUpdate struct {
 
 // ServerMetadata defines model for ServerMetadata.
 type ServerMetadata struct {
-	GrantTypesSupported                       []string  `json:"grant_types_supported"`
-	IntrospectionEndpoint                     *string   `json:"introspection_endpoint,omitempty"`
-	IntrospectionEndpointAuthMethodsSupported *[]string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
-	Issuer                                    string    `json:"issuer"`
-	JwksUri                                   string    `json:"jwks_uri"`
-	ResponseTypesSupported                    *[]string `json:"response_types_supported,omitempty"`
-	ScopesSupported                           *[]string `json:"scopes_supported,omitempty"`
-	TokenEndpoint                             string    `json:"token_endpoint"`
-	TokenEndpointAuthMethodsSupported         []string  `json:"token_endpoint_auth_methods_supported"`
+	GrantTypesSupported                        []string  `json:"grant_types_supported"`
+	IntrospectionEndpoint                      *string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported  *[]string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	Issuer                                     string    `json:"issuer"`
+	JwksUri                                    string    `json:"jwks_uri"`
+	RegistrationEndpoint                       *string   `json:"registration_endpoint,omitempty"`
+	ResponseTypesSupported                     *[]string `json:"response_types_supported,omitempty"`
+	RevocationEndpoint                         *string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported     *[]string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	ScopesSupported                            *[]string `json:"scopes_supported,omitempty"`
+	TokenEndpoint                              string    `json:"token_endpoint"`
+	TokenEndpointAuthMethodsSupported          []string  `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported *[]string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 }
 
 // TokenRequest defines model for TokenRequest.
 type TokenRequest struct {
+	// ClientAssertion A JWT the client signed: iss and sub its client_id, aud the token endpoint URL, exp, and a jti used once.
+	ClientAssertion *string `json:"client_assertion,omitempty"`
+
+	// ClientAssertionType urn:ietf:params:oauth:client-assertion-type:jwt-bearer for private_key_jwt (RFC 7523).
+	//
+	// Example: urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+	ClientAssertionType *string `json:"client_assertion_type,omitempty"`
+
 	// ClientId Example: 7ujd2kq4h9vb6x3mn5wz
 	ClientId *string `json:"client_id,omitempty"`
 
@@ -628,6 +783,12 @@ type UpdateDeveloperClientJSONRequestBody = ClientInput
 
 // IntrospectTokenFormdataRequestBody defines body for IntrospectToken for application/x-www-form-urlencoded ContentType.
 type IntrospectTokenFormdataRequestBody = IntrospectionRequest
+
+// RegisterClientJSONRequestBody defines body for RegisterClient for application/json ContentType.
+type RegisterClientJSONRequestBody = RegistrationRequest
+
+// UpdateRegisteredClientJSONRequestBody defines body for UpdateRegisteredClient for application/json ContentType.
+type UpdateRegisteredClientJSONRequestBody = RegistrationRequest
 
 // RevokeTokenFormdataRequestBody defines body for RevokeToken for application/x-www-form-urlencoded ContentType.
 type RevokeTokenFormdataRequestBody = RevocationRequest
@@ -768,6 +929,254 @@ func (a JWK) MarshalJSON() ([]byte, error) {
 		object["x"], err = json.Marshal(a.X)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'x': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for RegistrationRequest. Returns the specified
+// element and whether it was found
+func (a RegistrationRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RegistrationRequest
+func (a *RegistrationRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RegistrationRequest to handle AdditionalProperties
+func (a *RegistrationRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["client_id"]; found {
+		err = json.Unmarshal(raw, &a.ClientId)
+		if err != nil {
+			return fmt.Errorf("error reading 'client_id': %w", err)
+		}
+		delete(object, "client_id")
+	}
+
+	if raw, found := object["client_name"]; found {
+		err = json.Unmarshal(raw, &a.ClientName)
+		if err != nil {
+			return fmt.Errorf("error reading 'client_name': %w", err)
+		}
+		delete(object, "client_name")
+	}
+
+	if raw, found := object["client_uri"]; found {
+		err = json.Unmarshal(raw, &a.ClientUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'client_uri': %w", err)
+		}
+		delete(object, "client_uri")
+	}
+
+	if raw, found := object["grant_types"]; found {
+		err = json.Unmarshal(raw, &a.GrantTypes)
+		if err != nil {
+			return fmt.Errorf("error reading 'grant_types': %w", err)
+		}
+		delete(object, "grant_types")
+	}
+
+	if raw, found := object["jwks"]; found {
+		err = json.Unmarshal(raw, &a.Jwks)
+		if err != nil {
+			return fmt.Errorf("error reading 'jwks': %w", err)
+		}
+		delete(object, "jwks")
+	}
+
+	if raw, found := object["jwks_uri"]; found {
+		err = json.Unmarshal(raw, &a.JwksUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'jwks_uri': %w", err)
+		}
+		delete(object, "jwks_uri")
+	}
+
+	if raw, found := object["logo_uri"]; found {
+		err = json.Unmarshal(raw, &a.LogoUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'logo_uri': %w", err)
+		}
+		delete(object, "logo_uri")
+	}
+
+	if raw, found := object["policy_uri"]; found {
+		err = json.Unmarshal(raw, &a.PolicyUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'policy_uri': %w", err)
+		}
+		delete(object, "policy_uri")
+	}
+
+	if raw, found := object["redirect_uris"]; found {
+		err = json.Unmarshal(raw, &a.RedirectUris)
+		if err != nil {
+			return fmt.Errorf("error reading 'redirect_uris': %w", err)
+		}
+		delete(object, "redirect_uris")
+	}
+
+	if raw, found := object["response_types"]; found {
+		err = json.Unmarshal(raw, &a.ResponseTypes)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_types': %w", err)
+		}
+		delete(object, "response_types")
+	}
+
+	if raw, found := object["scope"]; found {
+		err = json.Unmarshal(raw, &a.Scope)
+		if err != nil {
+			return fmt.Errorf("error reading 'scope': %w", err)
+		}
+		delete(object, "scope")
+	}
+
+	if raw, found := object["token_endpoint_auth_method"]; found {
+		err = json.Unmarshal(raw, &a.TokenEndpointAuthMethod)
+		if err != nil {
+			return fmt.Errorf("error reading 'token_endpoint_auth_method': %w", err)
+		}
+		delete(object, "token_endpoint_auth_method")
+	}
+
+	if raw, found := object["tos_uri"]; found {
+		err = json.Unmarshal(raw, &a.TosUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'tos_uri': %w", err)
+		}
+		delete(object, "tos_uri")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RegistrationRequest to handle AdditionalProperties
+func (a RegistrationRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.ClientId != nil {
+		object["client_id"], err = json.Marshal(a.ClientId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'client_id': %w", err)
+		}
+	}
+
+	if a.ClientName != nil {
+		object["client_name"], err = json.Marshal(a.ClientName)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'client_name': %w", err)
+		}
+	}
+
+	if a.ClientUri != nil {
+		object["client_uri"], err = json.Marshal(a.ClientUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'client_uri': %w", err)
+		}
+	}
+
+	if a.GrantTypes != nil {
+		object["grant_types"], err = json.Marshal(a.GrantTypes)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'grant_types': %w", err)
+		}
+	}
+
+	if a.Jwks != nil {
+		object["jwks"], err = json.Marshal(a.Jwks)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jwks': %w", err)
+		}
+	}
+
+	if a.JwksUri != nil {
+		object["jwks_uri"], err = json.Marshal(a.JwksUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jwks_uri': %w", err)
+		}
+	}
+
+	if a.LogoUri != nil {
+		object["logo_uri"], err = json.Marshal(a.LogoUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'logo_uri': %w", err)
+		}
+	}
+
+	if a.PolicyUri != nil {
+		object["policy_uri"], err = json.Marshal(a.PolicyUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'policy_uri': %w", err)
+		}
+	}
+
+	if a.RedirectUris != nil {
+		object["redirect_uris"], err = json.Marshal(a.RedirectUris)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'redirect_uris': %w", err)
+		}
+	}
+
+	if a.ResponseTypes != nil {
+		object["response_types"], err = json.Marshal(a.ResponseTypes)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_types': %w", err)
+		}
+	}
+
+	if a.Scope != nil {
+		object["scope"], err = json.Marshal(a.Scope)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'scope': %w", err)
+		}
+	}
+
+	if a.TokenEndpointAuthMethod != nil {
+		object["token_endpoint_auth_method"], err = json.Marshal(a.TokenEndpointAuthMethod)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'token_endpoint_auth_method': %w", err)
+		}
+	}
+
+	if a.TosUri != nil {
+		object["tos_uri"], err = json.Marshal(a.TosUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tos_uri': %w", err)
 		}
 	}
 
@@ -1069,6 +1478,69 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/keys/rotate (the `RotateSigningKey` operationId).
 	RotateSigningKey(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RegisterClientWithBody Dynamic client registration (RFC 7591)
+	//
+	// A client registers itself with the initial access token it was given: an access
+	// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+	// belongs to the token's subject as its developer, under the same rules as
+	// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+	// `services.iam`). The answer carries the client secret (for secret-based methods) and
+	// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+	// Invalid metadata is an RFC 7591 error object.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+	RegisterClientWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterClient Dynamic client registration (RFC 7591)
+	//
+	// A client registers itself with the initial access token it was given: an access
+	// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+	// belongs to the token's subject as its developer, under the same rules as
+	// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+	// `services.iam`). The answer carries the client secret (for secret-based methods) and
+	// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+	// Invalid metadata is an RFC 7591 error object.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+	RegisterClient(ctx context.Context, tenant externalRef0.Tenant, body RegisterClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRegisteredClient Delete a registration (RFC 7592)
+	//
+	// Deletes the client, for the bearer of its registration access token.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/oauth2/register/{clientId} (the `DeleteRegisteredClient` operationId).
+	DeleteRegisteredClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRegisteredClient Read a registration (RFC 7592)
+	//
+	// The client's current registration, for the bearer of its registration access token
+	// (`Authorization: Bearer <registration_access_token>`). The secret is not shown again.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/oauth2/register/{clientId} (the `GetRegisteredClient` operationId).
+	GetRegisteredClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRegisteredClientWithBody Replace a registration (RFC 7592)
+	//
+	// Replaces the client's metadata with the body, for the bearer of its registration access token.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+	UpdateRegisteredClientWithBody(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRegisteredClient Replace a registration (RFC 7592)
+	//
+	// Replaces the client's metadata with the body, for the bearer of its registration access token.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+	UpdateRegisteredClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, body UpdateRegisteredClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeTokenWithBody Token revocation (RFC 7009)
 	//
 	// A client revokes an access token issued to it. From then on introspection answers
@@ -1103,8 +1575,8 @@ type ClientInterface interface {
 	//
 	// The client_credentials grant (refresh_token is understood, but no refresh token is
 	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic) or `client_id`/`client_secret` form fields
-	// (client_secret_post), never both. The granted scope is the requested scope
+	// (client_secret_basic), `client_id`/`client_secret` form fields
+	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
 	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 	// per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -1119,8 +1591,8 @@ type ClientInterface interface {
 	//
 	// The client_credentials grant (refresh_token is understood, but no refresh token is
 	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic) or `client_id`/`client_secret` form fields
-	// (client_secret_post), never both. The granted scope is the requested scope
+	// (client_secret_basic), `client_id`/`client_secret` form fields
+	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
 	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 	// per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -1644,6 +2116,129 @@ func (c *APIClient) RotateSigningKey(ctx context.Context, tenant externalRef0.Te
 	return c.Client.Do(req)
 }
 
+// RegisterClientWithBody Dynamic client registration (RFC 7591)
+//
+// A client registers itself with the initial access token it was given: an access
+// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+// belongs to the token's subject as its developer, under the same rules as
+// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+// `services.iam`). The answer carries the client secret (for secret-based methods) and
+// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+// Invalid metadata is an RFC 7591 error object.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+func (c *APIClient) RegisterClientWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterClientRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterClient Dynamic client registration (RFC 7591)
+//
+// A client registers itself with the initial access token it was given: an access
+// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+// belongs to the token's subject as its developer, under the same rules as
+// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+// `services.iam`). The answer carries the client secret (for secret-based methods) and
+// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+// Invalid metadata is an RFC 7591 error object.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+func (c *APIClient) RegisterClient(ctx context.Context, tenant externalRef0.Tenant, body RegisterClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterClientRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRegisteredClient Delete a registration (RFC 7592)
+//
+// Deletes the client, for the bearer of its registration access token.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/oauth2/register/{clientId} (the `DeleteRegisteredClient` operationId).
+func (c *APIClient) DeleteRegisteredClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRegisteredClientRequest(c.Server, tenant, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRegisteredClient Read a registration (RFC 7592)
+//
+// The client's current registration, for the bearer of its registration access token
+// (`Authorization: Bearer <registration_access_token>`). The secret is not shown again.
+//
+// Corresponds with GET /v1/tenants/{tenant}/oauth2/register/{clientId} (the `GetRegisteredClient` operationId).
+func (c *APIClient) GetRegisteredClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRegisteredClientRequest(c.Server, tenant, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRegisteredClientWithBody Replace a registration (RFC 7592)
+//
+// Replaces the client's metadata with the body, for the bearer of its registration access token.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+func (c *APIClient) UpdateRegisteredClientWithBody(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRegisteredClientRequestWithBody(c.Server, tenant, clientId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRegisteredClient Replace a registration (RFC 7592)
+//
+// Replaces the client's metadata with the body, for the bearer of its registration access token.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+func (c *APIClient) UpdateRegisteredClient(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, body UpdateRegisteredClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRegisteredClientRequest(c.Server, tenant, clientId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RevokeTokenWithBody Token revocation (RFC 7009)
 //
 // A client revokes an access token issued to it. From then on introspection answers
@@ -1698,8 +2293,8 @@ func (c *APIClient) RevokeTokenWithFormdataBody(ctx context.Context, tenant exte
 //
 // The client_credentials grant (refresh_token is understood, but no refresh token is
 // ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic) or `client_id`/`client_secret` form fields
-// (client_secret_post), never both. The granted scope is the requested scope
+// (client_secret_basic), `client_id`/`client_secret` form fields
+// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
 // RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 // per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -1724,8 +2319,8 @@ func (c *APIClient) IssueTokenWithBody(ctx context.Context, tenant externalRef0.
 //
 // The client_credentials grant (refresh_token is understood, but no refresh token is
 // ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic) or `client_id`/`client_secret` form fields
-// (client_secret_post), never both. The granted scope is the requested scope
+// (client_secret_basic), `client_id`/`client_secret` form fields
+// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
 // RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 // per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -2789,6 +3384,189 @@ func NewRotateSigningKeyRequest(server string, tenant externalRef0.Tenant) (*htt
 	return req, nil
 }
 
+// NewRegisterClientRequest calls the generic RegisterClient builder with application/json body
+func NewRegisterClientRequest(server string, tenant externalRef0.Tenant, body RegisterClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterClientRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewRegisterClientRequestWithBody constructs an http.Request for the RegisterClient method, with any body, and a specified content type
+func NewRegisterClientRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/register", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteRegisteredClientRequest constructs an http.Request for the DeleteRegisteredClient method
+func NewDeleteRegisteredClientRequest(server string, tenant externalRef0.Tenant, clientId ClientId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/register/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRegisteredClientRequest constructs an http.Request for the GetRegisteredClient method
+func NewGetRegisteredClientRequest(server string, tenant externalRef0.Tenant, clientId ClientId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/register/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateRegisteredClientRequest calls the generic UpdateRegisteredClient builder with application/json body
+func NewUpdateRegisteredClientRequest(server string, tenant externalRef0.Tenant, clientId ClientId, body UpdateRegisteredClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRegisteredClientRequestWithBody(server, tenant, clientId, "application/json", bodyReader)
+}
+
+// NewUpdateRegisteredClientRequestWithBody constructs an http.Request for the UpdateRegisteredClient method, with any body, and a specified content type
+func NewUpdateRegisteredClientRequestWithBody(server string, tenant externalRef0.Tenant, clientId ClientId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/register/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRevokeTokenRequestWithFormdataBody calls the generic RevokeToken builder with application/x-www-form-urlencoded body
 func NewRevokeTokenRequestWithFormdataBody(server string, tenant externalRef0.Tenant, body RevokeTokenFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3474,6 +4252,73 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/keys/rotate (the `RotateSigningKey` operationId).
 	RotateSigningKeyWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*RotateSigningKeyResponse, error)
 
+	// RegisterClientWithBodyWithResponse Dynamic client registration (RFC 7591)
+	//
+	// A client registers itself with the initial access token it was given: an access
+	// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+	// belongs to the token's subject as its developer, under the same rules as
+	// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+	// `services.iam`). The answer carries the client secret (for secret-based methods) and
+	// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+	// Invalid metadata is an RFC 7591 error object.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+	RegisterClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterClientResponse, error)
+
+	// RegisterClientWithResponse Dynamic client registration (RFC 7591)
+	//
+	// A client registers itself with the initial access token it was given: an access
+	// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+	// belongs to the token's subject as its developer, under the same rules as
+	// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+	// `services.iam`). The answer carries the client secret (for secret-based methods) and
+	// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+	// Invalid metadata is an RFC 7591 error object.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+	RegisterClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, body RegisterClientJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterClientResponse, error)
+
+	// DeleteRegisteredClientWithResponse Delete a registration (RFC 7592)
+	//
+	// Deletes the client, for the bearer of its registration access token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/oauth2/register/{clientId} (the `DeleteRegisteredClient` operationId).
+	DeleteRegisteredClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*DeleteRegisteredClientResponse, error)
+
+	// GetRegisteredClientWithResponse Read a registration (RFC 7592)
+	//
+	// The client's current registration, for the bearer of its registration access token
+	// (`Authorization: Bearer <registration_access_token>`). The secret is not shown again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/oauth2/register/{clientId} (the `GetRegisteredClient` operationId).
+	GetRegisteredClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*GetRegisteredClientResponse, error)
+
+	// UpdateRegisteredClientWithBodyWithResponse Replace a registration (RFC 7592)
+	//
+	// Replaces the client's metadata with the body, for the bearer of its registration access token.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+	UpdateRegisteredClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRegisteredClientResponse, error)
+
+	// UpdateRegisteredClientWithResponse Replace a registration (RFC 7592)
+	//
+	// Replaces the client's metadata with the body, for the bearer of its registration access token.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+	UpdateRegisteredClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, body UpdateRegisteredClientJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRegisteredClientResponse, error)
+
 	// RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
 	//
 	// A client revokes an access token issued to it. From then on introspection answers
@@ -3508,8 +4353,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The client_credentials grant (refresh_token is understood, but no refresh token is
 	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic) or `client_id`/`client_secret` form fields
-	// (client_secret_post), never both. The granted scope is the requested scope
+	// (client_secret_basic), `client_id`/`client_secret` form fields
+	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
 	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 	// per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -3524,8 +4369,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The client_credentials grant (refresh_token is understood, but no refresh token is
 	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic) or `client_id`/`client_secret` form fields
-	// (client_secret_post), never both. The granted scope is the requested scope
+	// (client_secret_basic), `client_id`/`client_secret` form fields
+	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 	// narrowed to the client's scopes (all of them when none is requested). Errors are
 	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 	// per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -4755,6 +5600,219 @@ func (r RotateSigningKeyResponse) ContentType() string {
 	return ""
 }
 
+// RegisterClientResponse201Headers the declared response headers of an HTTP 201 response for RegisterClient
+type RegisterClientResponse201Headers struct {
+	CacheControl *string
+}
+
+type RegisterClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RegistrationResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OAuthError
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterClientResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RegisterClientResponse) GetJSON201() *RegistrationResponse {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RegisterClientResponse) GetJSON400() *OAuthError {
+	return r.JSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegisterClientResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RegisterClientResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRegisteredClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OAuthError
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRegisteredClientResponse) GetJSON401() *OAuthError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRegisteredClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRegisteredClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRegisteredClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRegisteredClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRegisteredClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegistrationResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OAuthError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRegisteredClientResponse) GetJSON200() *RegistrationResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRegisteredClientResponse) GetJSON401() *OAuthError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRegisteredClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRegisteredClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRegisteredClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRegisteredClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateRegisteredClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegistrationResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OAuthError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OAuthError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateRegisteredClientResponse) GetJSON200() *RegistrationResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateRegisteredClientResponse) GetJSON400() *OAuthError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateRegisteredClientResponse) GetJSON401() *OAuthError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateRegisteredClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateRegisteredClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateRegisteredClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateRegisteredClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RevokeTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeToken
 type RevokeTokenResponse429Headers struct {
 	RetryAfter *int
@@ -5641,6 +6699,109 @@ func (c *ClientWithResponses) RotateSigningKeyWithResponse(ctx context.Context, 
 	return ParseRotateSigningKeyResponse(rsp)
 }
 
+// RegisterClientWithBodyWithResponse Dynamic client registration (RFC 7591)
+//
+// A client registers itself with the initial access token it was given: an access
+// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+// belongs to the token's subject as its developer, under the same rules as
+// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+// `services.iam`). The answer carries the client secret (for secret-based methods) and
+// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+// Invalid metadata is an RFC 7591 error object.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+func (c *ClientWithResponses) RegisterClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterClientResponse, error) {
+	rsp, err := c.RegisterClientWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterClientResponse(rsp)
+}
+
+// RegisterClientWithResponse Dynamic client registration (RFC 7591)
+//
+// A client registers itself with the initial access token it was given: an access
+// token of this tenant with `iam.client_register` (or `services.iam`). The new client
+// belongs to the token's subject as its developer, under the same rules as
+// `/developer/clients` (no platform or policy-guarded scopes unless the token has
+// `services.iam`). The answer carries the client secret (for secret-based methods) and
+// a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+// Invalid metadata is an RFC 7591 error object.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/register (the `RegisterClient` operationId).
+func (c *ClientWithResponses) RegisterClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, body RegisterClientJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterClientResponse, error) {
+	rsp, err := c.RegisterClient(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterClientResponse(rsp)
+}
+
+// DeleteRegisteredClientWithResponse Delete a registration (RFC 7592)
+//
+// Deletes the client, for the bearer of its registration access token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/oauth2/register/{clientId} (the `DeleteRegisteredClient` operationId).
+func (c *ClientWithResponses) DeleteRegisteredClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*DeleteRegisteredClientResponse, error) {
+	rsp, err := c.DeleteRegisteredClient(ctx, tenant, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRegisteredClientResponse(rsp)
+}
+
+// GetRegisteredClientWithResponse Read a registration (RFC 7592)
+//
+// The client's current registration, for the bearer of its registration access token
+// (`Authorization: Bearer <registration_access_token>`). The secret is not shown again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/oauth2/register/{clientId} (the `GetRegisteredClient` operationId).
+func (c *ClientWithResponses) GetRegisteredClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, reqEditors ...RequestEditorFn) (*GetRegisteredClientResponse, error) {
+	rsp, err := c.GetRegisteredClient(ctx, tenant, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRegisteredClientResponse(rsp)
+}
+
+// UpdateRegisteredClientWithBodyWithResponse Replace a registration (RFC 7592)
+//
+// Replaces the client's metadata with the body, for the bearer of its registration access token.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+func (c *ClientWithResponses) UpdateRegisteredClientWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRegisteredClientResponse, error) {
+	rsp, err := c.UpdateRegisteredClientWithBody(ctx, tenant, clientId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRegisteredClientResponse(rsp)
+}
+
+// UpdateRegisteredClientWithResponse Replace a registration (RFC 7592)
+//
+// Replaces the client's metadata with the body, for the bearer of its registration access token.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/oauth2/register/{clientId} (the `UpdateRegisteredClient` operationId).
+func (c *ClientWithResponses) UpdateRegisteredClientWithResponse(ctx context.Context, tenant externalRef0.Tenant, clientId ClientId, body UpdateRegisteredClientJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRegisteredClientResponse, error) {
+	rsp, err := c.UpdateRegisteredClient(ctx, tenant, clientId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRegisteredClientResponse(rsp)
+}
+
 // RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
 //
 // A client revokes an access token issued to it. From then on introspection answers
@@ -5687,8 +6848,8 @@ func (c *ClientWithResponses) RevokeTokenWithFormdataBodyWithResponse(ctx contex
 //
 // The client_credentials grant (refresh_token is understood, but no refresh token is
 // ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic) or `client_id`/`client_secret` form fields
-// (client_secret_post), never both. The granted scope is the requested scope
+// (client_secret_basic), `client_id`/`client_secret` form fields
+// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
 // RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 // per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -5709,8 +6870,8 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 //
 // The client_credentials grant (refresh_token is understood, but no refresh token is
 // ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic) or `client_id`/`client_secret` form fields
-// (client_secret_post), never both. The granted scope is the requested scope
+// (client_secret_basic), `client_id`/`client_secret` form fields
+// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
 // narrowed to the client's scopes (all of them when none is requested). Errors are
 // RFC 6749 §5.2 objects. Failed client authentications are counted per client and
 // per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -6783,6 +7944,168 @@ func ParseRotateSigningKeyResponse(rsp *http.Response) (*RotateSigningKeyRespons
 	return response, nil
 }
 
+// ParseRegisterClientResponse parses an HTTP response from a RegisterClientWithResponse call
+func ParseRegisterClientResponse(rsp *http.Response) (*RegisterClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RegistrationResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterClientResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRegisteredClientResponse parses an HTTP response from a DeleteRegisteredClientWithResponse call
+func ParseDeleteRegisteredClientResponse(rsp *http.Response) (*DeleteRegisteredClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRegisteredClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRegisteredClientResponse parses an HTTP response from a GetRegisteredClientWithResponse call
+func ParseGetRegisteredClientResponse(rsp *http.Response) (*GetRegisteredClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRegisteredClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegistrationResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateRegisteredClientResponse parses an HTTP response from a UpdateRegisteredClientWithResponse call
+func ParseUpdateRegisteredClientResponse(rsp *http.Response) (*UpdateRegisteredClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateRegisteredClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegistrationResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRevokeTokenResponse parses an HTTP response from a RevokeTokenWithResponse call
 func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7281,6 +8604,18 @@ type ServerInterface interface {
 	// RotateSigningKey Rotate the signing key
 	// (POST /v1/tenants/{tenant}/oauth2/keys/rotate)
 	RotateSigningKey(ctx echo.Context, tenant externalRef0.Tenant) error
+	// RegisterClient Dynamic client registration (RFC 7591)
+	// (POST /v1/tenants/{tenant}/oauth2/register)
+	RegisterClient(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteRegisteredClient Delete a registration (RFC 7592)
+	// (DELETE /v1/tenants/{tenant}/oauth2/register/{clientId})
+	DeleteRegisteredClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error
+	// GetRegisteredClient Read a registration (RFC 7592)
+	// (GET /v1/tenants/{tenant}/oauth2/register/{clientId})
+	GetRegisteredClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error
+	// UpdateRegisteredClient Replace a registration (RFC 7592)
+	// (PUT /v1/tenants/{tenant}/oauth2/register/{clientId})
+	UpdateRegisteredClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error
 	// RevokeToken Token revocation (RFC 7009)
 	// (POST /v1/tenants/{tenant}/oauth2/revoke)
 	RevokeToken(ctx echo.Context, tenant externalRef0.Tenant) error
@@ -7775,6 +9110,94 @@ func (w *ServerInterfaceWrapper) RotateSigningKey(ctx echo.Context) error {
 	return err
 }
 
+// RegisterClient converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterClient(ctx, tenant)
+	return err
+}
+
+// DeleteRegisteredClient converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteRegisteredClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteRegisteredClient(ctx, tenant, clientId)
+	return err
+}
+
+// GetRegisteredClient converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRegisteredClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRegisteredClient(ctx, tenant, clientId)
+	return err
+}
+
+// UpdateRegisteredClient converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRegisteredClient(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRegisteredClient(ctx, tenant, clientId)
+	return err
+}
+
 // RevokeToken converts echo context to params.
 func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
 	var err error
@@ -8031,6 +9454,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/token", wrapper.IssueToken, options.OperationMiddlewares["issueToken"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/introspect", wrapper.IntrospectToken, options.OperationMiddlewares["introspectToken"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/revoke", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/register", wrapper.RegisterClient, options.OperationMiddlewares["registerClient"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.DeleteRegisteredClient, options.OperationMiddlewares["deleteRegisteredClient"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.GetRegisteredClient, options.OperationMiddlewares["getRegisteredClient"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.UpdateRegisteredClient, options.OperationMiddlewares["updateRegisteredClient"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/jwks", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/keys/rotate", wrapper.RotateSigningKey, options.OperationMiddlewares["rotateSigningKey"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/.well-known/oauth-authorization-server", wrapper.GetServerMetadata, options.OperationMiddlewares["getServerMetadata"]...)
@@ -9439,6 +10866,205 @@ func (response RotateSigningKey403ApplicationProblemPlusJSONResponse) VisitRotat
 	return err
 }
 
+type RegisterClientRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *RegisterClientJSONRequestBody
+}
+
+type RegisterClientResponseObject interface {
+	VisitRegisterClientResponse(w http.ResponseWriter) error
+}
+
+type RegisterClient201ResponseHeaders struct {
+	CacheControl *string
+}
+
+type RegisterClient201JSONResponse struct {
+	Body    RegistrationResponse
+	Headers RegisterClient201ResponseHeaders
+}
+
+func (response RegisterClient201JSONResponse) VisitRegisterClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterClient400JSONResponse OAuthError
+
+func (response RegisterClient400JSONResponse) VisitRegisterClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterClient401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterClient401ApplicationProblemPlusJSONResponse) VisitRegisterClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterClient403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterClient403ApplicationProblemPlusJSONResponse) VisitRegisterClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRegisteredClientRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ClientId ClientId            `json:"clientId"`
+}
+
+type DeleteRegisteredClientResponseObject interface {
+	VisitDeleteRegisteredClientResponse(w http.ResponseWriter) error
+}
+
+type DeleteRegisteredClient204Response struct {
+}
+
+func (response DeleteRegisteredClient204Response) VisitDeleteRegisteredClientResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteRegisteredClient401JSONResponse OAuthError
+
+func (response DeleteRegisteredClient401JSONResponse) VisitDeleteRegisteredClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisteredClientRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ClientId ClientId            `json:"clientId"`
+}
+
+type GetRegisteredClientResponseObject interface {
+	VisitGetRegisteredClientResponse(w http.ResponseWriter) error
+}
+
+type GetRegisteredClient200JSONResponse RegistrationResponse
+
+func (response GetRegisteredClient200JSONResponse) VisitGetRegisteredClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisteredClient401JSONResponse OAuthError
+
+func (response GetRegisteredClient401JSONResponse) VisitGetRegisteredClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRegisteredClientRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ClientId ClientId            `json:"clientId"`
+	Body     *UpdateRegisteredClientJSONRequestBody
+}
+
+type UpdateRegisteredClientResponseObject interface {
+	VisitUpdateRegisteredClientResponse(w http.ResponseWriter) error
+}
+
+type UpdateRegisteredClient200JSONResponse RegistrationResponse
+
+func (response UpdateRegisteredClient200JSONResponse) VisitUpdateRegisteredClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRegisteredClient400JSONResponse OAuthError
+
+func (response UpdateRegisteredClient400JSONResponse) VisitUpdateRegisteredClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRegisteredClient401JSONResponse OAuthError
+
+func (response UpdateRegisteredClient401JSONResponse) VisitUpdateRegisteredClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeTokenRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Body   *RevokeTokenFormdataRequestBody
@@ -10126,6 +11752,18 @@ type StrictServerInterface interface {
 	// RotateSigningKey Rotate the signing key
 	// (POST /v1/tenants/{tenant}/oauth2/keys/rotate)
 	RotateSigningKey(ctx context.Context, request RotateSigningKeyRequestObject) (RotateSigningKeyResponseObject, error)
+	// RegisterClient Dynamic client registration (RFC 7591)
+	// (POST /v1/tenants/{tenant}/oauth2/register)
+	RegisterClient(ctx context.Context, request RegisterClientRequestObject) (RegisterClientResponseObject, error)
+	// DeleteRegisteredClient Delete a registration (RFC 7592)
+	// (DELETE /v1/tenants/{tenant}/oauth2/register/{clientId})
+	DeleteRegisteredClient(ctx context.Context, request DeleteRegisteredClientRequestObject) (DeleteRegisteredClientResponseObject, error)
+	// GetRegisteredClient Read a registration (RFC 7592)
+	// (GET /v1/tenants/{tenant}/oauth2/register/{clientId})
+	GetRegisteredClient(ctx context.Context, request GetRegisteredClientRequestObject) (GetRegisteredClientResponseObject, error)
+	// UpdateRegisteredClient Replace a registration (RFC 7592)
+	// (PUT /v1/tenants/{tenant}/oauth2/register/{clientId})
+	UpdateRegisteredClient(ctx context.Context, request UpdateRegisteredClientRequestObject) (UpdateRegisteredClientResponseObject, error)
 	// RevokeToken Token revocation (RFC 7009)
 	// (POST /v1/tenants/{tenant}/oauth2/revoke)
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
@@ -10725,6 +12363,155 @@ func (sh *strictHandler) RotateSigningKey(ctx echo.Context, tenant externalRef0.
 	return nil
 }
 
+// RegisterClient operation middleware
+func (sh *strictHandler) RegisterClient(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request RegisterClientRequestObject
+
+	request.Tenant = tenant
+
+	var body RegisterClientJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterClient(ctx.Request().Context(), request.(RegisterClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterClientResponseObject); ok {
+		return validResponse.VisitRegisterClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteRegisteredClient operation middleware
+func (sh *strictHandler) DeleteRegisteredClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error {
+	var request DeleteRegisteredClientRequestObject
+
+	request.Tenant = tenant
+	request.ClientId = clientId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRegisteredClient(ctx.Request().Context(), request.(DeleteRegisteredClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRegisteredClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteRegisteredClientResponseObject); ok {
+		return validResponse.VisitDeleteRegisteredClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRegisteredClient operation middleware
+func (sh *strictHandler) GetRegisteredClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error {
+	var request GetRegisteredClientRequestObject
+
+	request.Tenant = tenant
+	request.ClientId = clientId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRegisteredClient(ctx.Request().Context(), request.(GetRegisteredClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRegisteredClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRegisteredClientResponseObject); ok {
+		return validResponse.VisitGetRegisteredClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRegisteredClient operation middleware
+func (sh *strictHandler) UpdateRegisteredClient(ctx echo.Context, tenant externalRef0.Tenant, clientId ClientId) error {
+	var request UpdateRegisteredClientRequestObject
+
+	request.Tenant = tenant
+	request.ClientId = clientId
+
+	var body UpdateRegisteredClientJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRegisteredClient(ctx.Request().Context(), request.(UpdateRegisteredClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRegisteredClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRegisteredClientResponseObject); ok {
+		return validResponse.VisitUpdateRegisteredClientResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RevokeToken operation middleware
 func (sh *strictHandler) RevokeToken(ctx echo.Context, tenant externalRef0.Tenant) error {
 	var request RevokeTokenRequestObject
@@ -10977,155 +12764,183 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/cts2uuirYHjPTOy5lCzJjhPLc/9w03TX7bZJY/f2no1yLYiEJNQUoAKgZW3GM+dpznmP8yj7JGfw",
-	"ASRBEpQo/0jSbXZ2prFIgMCH7ze+Hx+DiC+WnBGmZDD8GCyxwAuiiIC/XiWUMHUe63/HREaCLhXlLBgG",
-	"l3OCInj6TCIad4MwILd4sUxIMAxepL/Fg+vfj+YnN5Pj28MFe776RxAGVA9cYjUPwoDhhX4zyj4QBoL8",
-	"nlJB4mCoRErCQEZzssBmTUoRoQf///dnnb/jzj96nZOrzoeP/fD46O7fgjBQ66WeTSpB2Sy4uwuDb8kN",
-	"SfiSCN/i37BkjVS+A4nUnEoUZ0PQHkaKXxOGxjKdjENEurMuGpuXO//8j/8cIy7QOJVEwF/7SJAZlYoI",
-	"EiM1FzydzdH4IJ/vwH4GhsVrhhc0skME1ksqQ89+JyY3R4MMar+nRKwLsMXO7lxILfDt3wibqXkwHPR6",
-	"PrhcRHxJmg5U6ofPJNJfKa9pQpOEslmXshtOIyKvBMGx/0il/cKmE/03QabBMPhfBwXyHZin8gBW+JOe",
-	"C9ZLsIjml+RW1Zd8JqhaYLteNNVnIuH1nzW0xqdoNScMTbiaIywImtEbwsLyO2hFmfRutQHysljPboCP",
-	"+GLB2dX59Eesorkf/q8v8QzxKaDmDRGScmbQdI7ZjCAq0QRLEiPOThFGCyoXei79+1F/UN7FKDgcBdke",
-	"5gTHRBSbOJ92zCrcLTQu+S2eEf96l3hGkOJIEJUKFiKpsFCUzRBWqF9aT98PTT1BaRExmeI0UTBgysUC",
-	"q2AYUKYONSUsKKOLdAEP7WopU2RGRHW5F/QfniW/ZkpQIpEmcf3lUxQleLEkMZoQtSKEoX4PYRajQa9X",
-	"Wv3zXvPy4VPeLehRtT00r/uiQMv60l9hSTqUScIkVfSGIEVuFYLjJzHCM0yZVEAHEnZAY8IUnVIi7oHd",
-	"P9sf74Hel4RhpvzYouAZILQgkqciImhCEs5mEineRX/jKyI6EZYEJURzfBmimM6oMluKsZyTym5wtCB+",
-	"LmQ+1lqsGJnywf638+FjLzweeEXLnZ5SLjmTBETkRcJX3/IV0/+OOFPEbB8vlwmNgLsf/CY5PM7X/TEg",
-	"QnChp0346irWw0Pz21UZbopztMBsjaaYJiS2AgvhVM31AZsPyFNNgWKN8FQRgY4GSJKIs1gGd22Z7puz",
-	"VM1fw6Jgi5XTa7WKEFgwiFL7wt5U8AXCbL2aE0H2tfiDX/Q7I4bjWBAp0Z4epmc3o/ZDtKJqTg3r019M",
-	"BdF8OuarUxQJAqiNE4lWRBDEuELRnETXJO6O2DsHDmP4o3Om/xhnIOkijYoAahTxGJjqOD+FceiK8ikX",
-	"IwaQQZM1evfdK/TyePAS/fd/HXafw17JLY4UqBJUDg2nxklCBFqkUqEJjq4Rn067I326hgcDyjjrqlPK",
-	"hVknSpmiiQcEiOhd+Dh3wVMcgvwGx+/I7ymRagOCLgWfJGTxvz2IGhOFaaIxEcgWZkIxJxIAb+SPfnT2",
-	"9hzJJYno1E6aIbQMhu8/BlNKklizHx6vu+acQcSHwYJICQImWAqt0ag1GgXFG6NAn9CCSgnk9yEMpMIq",
-	"lcHwCBgRVcAIvsExyvaZ0+xcqaUcHhxQvRvMSDcmN9le5cEExx27ofZ0kskYM4mXVhw46ZXjRMsAEp8i",
-	"ckPEGk1wjAAa+mmiUS3uBsV5veJsmtDooaeVaQ8D/RWpcEJODX6mQmjKzJ5TiQ4DF6YnBUzzpbQEqJ2z",
-	"E2XjHhmqVguKEhAEwCQQuaUSNA69A6IZDEaMrIjIdujC9jsuJjSOCXsEUjD2QYKjawmABa3XMD+NxTAZ",
-	"YoTEcogoXlicv1pgZlWeHOKHBcSLBbYE+TQf8MiwdreHN2wu1CAvhDjCjKs5EVbWu8D/iavveMriB8Le",
-	"SpZRcNsfBcCDpjCrC9GjAqI/cYW+sy+0gijjqmNmfESI/sSRTKN5ofaAcKPSA6a3Avg/1SO/A2n7QIBl",
-	"ur6PaVe4gQvE/qAAorsmZBfVEpxLZ2jHaA+PCdj65sAU9OzNhfEvTGsuXNB/PBi6lN3ghMYIR5FWZYBs",
-	"hojcLkHldJGyX8Cz9P2WgEzdMY+LmvUdlIG1FFw/whOz90eAliFiv4YAvEaWFIOUXTO+YpYNjYLbUVDW",
-	"BAYDF7jOetFrpqhatwWyXd8TqgMrkiQdoxCgSarQRBAMLFakWkRvUhHyRTmeOTBjjNpEjTmC05gSFpHS",
-	"Ebz/EAZUkYX02Pk5aLAQeA0H7zj9tvr0arM5yl1p/DfG8ESSiBsakeahFyQSRDU47axVgJnUMl5xQ+qC",
-	"GJHEpwgjrX5QayNYTCsbjf9vfdjtdpsX8Iug5aVnSJM5weyTbsQX3ln0ckh8BnvIHQAxVqSj6IJsGPLN",
-	"usEvl05+I5E2nbFC9l3Hf+l1H+J4QZnvW6XpqyckUZRKxRdESMTobK6Sddc/yQb3ql5y4UyFRfMVk86K",
-	"h0gSZdxzVKEVlj4Pat2Bei//aW3tM4GZulwvDcEURGIHXjkmZrAT4SR8xndBngM9oLsEb0xt8gVROMaq",
-	"LQv6MXv9LgyWPKHReqeVLAW9wdHat5BlOkloVJpqihNJ8lcnnCcEgwoqSEwFiTQJyQdwoMzB4jmkneax",
-	"sqR8yo42Dk7s3WZcS0UWHlc0WiZYaWK3GH6qETvCTOskk8x2iQGBSUKUg+bWei7hcCOAQTy/ZvGSU6bO",
-	"UjX/kag5r7BquzsJjPRqgiWNfAeruNwJRxSX3mlEqiVUOwRJl/GuvNEOMbyxLZu7cx1/791rppLzwWEF",
-	"VayrIHNYKCZNZ5CTSlhI4QI8Oe64AsIFiEPyH/L9cGD8Ggz2Ko4tU6N6xUapxslbR/5buFd8x8ZkymZH",
-	"WIIv68Xzkz6KyZQyIhFVoZatEV6Q5BWWcPuzq2KxxUncpGi0URWqUy8oy/7uP5YcL3+j90iSc/usZXFU",
-	"PrpvzV0CmNbv6+LpQ4lpbBVghKWLhtc0yhrzAgTqVcRjAiQwFUTOrwDlNbYKNqRETYdwTSyHXI8awg46",
-	"emPD31aqMyFYEOEg8dNIzO2Q/VwidPvKCplaEyPwJHOgz7G2apHh5HALYkVKKjNVyj3GdjKknZBuAV58",
-	"e27eft67twzPcdIgXIZoNM5xjnFGWiFTIe0bbrZdDRQt8FoLZsBd8M7iaG799sSyxTgzN+zN1Z4kBI0P",
-	"zFzj/RCRRBJ0NBjYizeqKvS4SdVoeQXugtnlqvmuN2gEzbzEoyGAJ0/DGm42cBkRYV9l7lHRLsq/Ljn4",
-	"4bOj+0SqyXaUdXSVKuHZRxl6yGu6lNqWlPBXJAhhrejLq3nAWTZL9b9Rcz2Dk+TNFLwhbZwOeEbO2ZQH",
-	"d2HVCZAxvVbIZj0JNYKqbKRBMfmQb6Kw28uLuYc53ChoBVfG0h/0Bsedft832Djf5IbvsTRJjDfLXAnX",
-	"ppjTpjvsBEvwOAut0QscKS3uwe0wI4wIMMwNcofgnSBJYv+WCC+xUKeIkRsiwP41hGauDDvRnEvC8sFw",
-	"Ywq3onoUWvE0iSGCBcGVcBrNEV7hddny/ed//Of14c9et4yZt+rUOYn6k0F8SI6mz/Hx5EX0Mj4hvWkf",
-	"+2a4wUnaEAdi5RNVkiTTEHGvp4YqmXtq2jlkKhiYb8HVoJuJyuBjO4W5Qj47oN9WpbeEjmXQ/TonBkgW",
-	"flLxpUQrLq4pm2WIAk4SPJE1P8+gN3jR6fU7vf5lrzeE//89CFtSWMNhnnmx8RTxBVX6DOf4hiAtI3Js",
-	"r7heuNCaRWfOhSQdcL84ADoclDT3l74Drx3mOVOCyyWJsuOomCWRojfEsd0dRQencYkLtjRIrmjsfZvc",
-	"LksshTJ1fOQJ6QkDilXbN6V/Zb8p6v0ddA//k3Ti32MekeORsteEXZmfP24hPgvnD9tOyAk2qIiBjbAt",
-	"6QXNi92yjauMcbsRQhGRMlcmWyDc97/+0MwvjMCooGAyK3/zdfztxZnfzXtTfXPw/Hn/xPfuNa3w6muv",
-	"tLtWFb/Imx/eer0osmJkS+p1O95uR4VruFDR6/vgB9+FTw24JmvZWifRZ7BNIYEJfStwYplqqyDZzwUg",
-	"7KXPVX4pVSf8emBW3RNViYayoVJbhZpZkG8b78gNN3M9PU3VRbp7HWhCPG/4Nen6lfUa/XlubjDSD9Ee",
-	"uJ56vRP03/816Pb3T0tfkhCoq0Ui6BDXlMWISpmSWGtEWIFEpApJvK5FAu5K5xcZKy3DdJLSRJ2zjS5e",
-	"4MJDtBQErAPK7MWd4bUh0sZeR++gnUFeuv2peTjbXrw14uc7gmPHjH0mURbFvflq5y34QKoq4yTh0bV3",
-	"HJXLBK/r7jz4fvbJR77qYLWvNUWq7+hXbgv1VDYBaivpM+ODduFWPsXK7L6jCXN83eI+NnH/9/Aen9lr",
-	"d3CJmBAQLNGrhKfgdVJrZN6fEKk1w21u5HtiaRvnrAdtPSHr8DSLGLXatXNbiaWkM1aK6eLaSDM83t7Z",
-	"jNhO2R3o9WKp1kOw5oovLfD6FH6CiKkRA5Uc7ZlcE6Cy8f6weF+Cx4pxZe0ruPiQJra0Tp0OvPqDl9up",
-	"tWqYYFX1fSA55ysTRAgxNgA5ojdWZsRVat9qID0C9bf2pVWptS1+6HGIysxb6GDHHtHnBnb/ZI0oXnRg",
-	"Bkrkfhku2w/Fxx4aSfmzuoyM6HyAx6g4FI+YNYDV2x96EwHGV6iLhqgzDhFWaMGlQv3BS9chs8c4Gh+M",
-	"QyQ5hB+MGDZISyXCiTS+iCVWcyTJbEGY2q/RUYMU8aeidYeQjNYfvPSlDNjt/gLy5sHc95m0l8kQ3wRh",
-	"QtIhS2pYl97cM/m52e/D+dLn4Ssbhfp2Kq5TLBE3RPzoLKh8KsBWQIOWVzJdLrmwTur2rgvqGuFXxN4H",
-	"eIf6X73S9svVAi4P7r8KrasLv0djdS2vUuF3a2SXRQ+DgbmYue9oY8ZshFz5lUeAWIVjWvDV1uJAL2xA",
-	"lraL8wmUSz2ynZF533hAxwptE4hX7NEb2VK+ufZgk3trXZMw33GBig+g0ttd9BNnBKxQY3eivfo3zTUh",
-	"4wrNiDJKr7Zqj18caav2qHvUPdwH2QPue2MkEgjmzHwN8HnvznMHn+OgqNwitmI59kwNWfncpo653ODs",
-	"pILIK1qWE4fHDq91/Jj3WXbVAenEU5gIgnCrT7Js8xezldbvQ/ksI0SLzwZXkQ1ILkkxHq+77vV5t+e3",
-	"Z23ksjs2u1rG4M3nSaoI+uXd+dZNmmUUk27YjStgKh6YpaILKhWNOhFnJjQ+WoM2hdOYKgSBQXCPtUgV",
-	"aBZZrkJdh9h+oafP+w1L1o0XbAse0yl92BxZ0kJts+csEmRhaI5nrhmjM50iSViMaJacx5DxAqA9bLKk",
-	"4HKDSnTUO9mvJjBvdedXTi5b4IYTyxVyry1i8tvRTR+CwBFhRsU6RWN9XGPQZuPYWB4QvqBf85wXTyte",
-	"8X6LxOTQJGffb1iWf13KoG4xVnGFk3t8E8ZpYMqdB1cOzWakO5ndBnzZ2krf2nSyNiWgbt8wEBYnR89f",
-	"IJt40EVjPc3Y5upp6lsSYZNUNY1KPAU/hFxRFc2RuT+tKvYmx8LjmPbkSvld3J7YmdcarYp8BOAQgui9",
-	"kjjLa9CLaWU21pmuV5GVClfjDIODm/6BsUzkAY4WJHO6HNz2/RoArKyqvR9O+tOjqE9O8Mv4aHrsZd5Z",
-	"UokzzmSU1ZHOZJy4H/Ckm1VVP19Iy7ZUNAeNjQ64WWRYEWjWl++ojqwmLCAVVK0v9BEZTIKYvkEz4vaO",
-	"X5ZvB2xKt2M6mt8zVTRE4EfC2npHZ26YITKCHpncaI1H04SvHK3zlaPoDT86EV71lMph8ArkUpjliULN",
-	"AIi1zsu8AC2ZaAxA2oqGYo1M9201J1Rk9/OZRZmNzW1eGGnyF2CUWZKWJc8k4iuWT5mymAhPYkM2I2yw",
-	"zY6qXoHKDO52vK/a0FrZpXihyVzLSDWnbJbFbZyf/Wi3oSUpOnt7Lru5yvaLSCo0+dH84+7AYM+B0clc",
-	"zdRgFWRIUa/EM4n2FiBhCfIyzA6jCcd8avp+OGIlWzdE3//6w4XVehw07Eiwz4vzRT8WO88TXiVg/RIK",
-	"WIxYupgIkiRZbuzYBSh4giFznzIi0LiCZ2N0UPrNgHncHTEt9A0Ysn1JNOVJwle5gWFMjRfHxwP7r+f9",
-	"F7AjKE9w1D/KkqKM52zE9iTD1+QqwpJAgYYFmvCYEhlmXwIpY1iC3M+BY28ySV7VQOOGWfCIQeq1J5RP",
-	"77seCGh8a1l+nkYsQIZORhRnb7UWnKtzQa/b7/Y0rvElYXhJNePu9rqHxv02B/r34l4XsusgV9DgYcd3",
-	"zOBwIf5wHHv5mCNZcQxYGPpbzTFgwBpZm1pTU44jWuAEfyGq4vCplAwZ9Hq7VQtp8A81Bnw3+IJA3gwP",
-	"DvqDF91et9ftD1/2XvZqotWScDFLUDh22k3hOix2/KoeF/hcOe/LPOtD3WGz24fKVuNWn84Oca8fWqeP",
-	"VtCkIX20EDt3YXBkcMc3a45jB/XaH66sNxHYMl0ssFhrwV4SyRVeaC7sNWPZ18DCM6lhYbn5B1D3i4Jx",
-	"DbcQxSsH5TJBcBfgJWXLGxpp9VWWEDh1CDaE0g9SoSkVUoWIL42XPVmjKU1McuFkXSkAtscFokqOGE4o",
-	"ltnDS3KrxqHWWawRlkV472ujUf8RIhpbiZwvzIipydqIiIYUyIXhh2We8Tcqld1TcE+YQpmuu3CX18HC",
-	"aT/ErVDVYpRTuq3F227BvrsPD+WY1ubth/Zi672bwKTRv0hybvJkutlJnpQkxwsS2HDQzuDosu+EYrqZ",
-	"PU282r2lyEVg30kRsddC5aSN9x9qCRZA01Y/9mYeZKmLWRhKU95AU4x+FjpvxzuZfP7960M0LoS+6xSA",
-	"XBFj5vfLhnu/Nd90ouY9PPPM1KXjU5Rr1w9gnHpkv/XIXyplGo56h63HFtVfKty6sMmqQlDTVfGsduh3",
-	"JT6v4ZWBxOHl2S8PZ+ZhAPKvxqwz20jmgRRddObL00d7jCs0Nqg/3kczCJuvh9aPmKk4aDJ0xm7dgLEt",
-	"U8Mio69JxQX4AZM1WKBojuXcx4GNrfUqCwK0HoRveLzekfNsZhtteMIGMt6RREzAz13ZQaBESu5qDLa/",
-	"2zYfm5uWUkiKm6GvXHYbl90NIZpLlOTlF8zCTBE+CJTIshPmfMWAsLrlcnavL/HM78DOqoxZLa3IJWuu",
-	"Onr3R2PVeuBJ64GvnNpoR4PBDot1q/A8XD5YF1NFQhROrKJET11MbNHZDz5m3ODOYEVCFPGlI+rfSymZ",
-	"ULg0Rzh5Cn/YuGCp+BI5hi2bATuHrIS6CW4md5h5idUdNa0m7n5GJDpqPTAvpXZv5Hsi/DFQ3Iw9od+g",
-	"e8NIXjmD2TBv6Tpraz6WptPtfV5B9lVgfRKBVciSp5VEfxhW8CQmw1+I2kbNDzIZtrsF8g4EYF6kXuti",
-	"meCoJEmeSceX75QONXE7WYXAvAaqciurw6UBGufj7Vum5H9Wb3B8iioBA4JMUz3B3lHvRL961B/sh4aT",
-	"jZikCWEqWSN+Q8RKUKUI89kgJkQ0Z2z3Am1WYN74UJ7AiEE3g4cysc9i4HxGuWBA9pSiYfBVNOS83n5n",
-	"VxHByOpPY7B8Sl0zDI767Q0dT/3bL9RUAqnzWJbSgdV0Gy88Sv12sooS2kTnqbJ35ZBAJEO0mtPIdDyx",
-	"pSbAcIceEbYyvluGoeke4sIu6GF89P3HNmzPqZHA0iTJCnA49SyK8hXNNSvggHI63aH2iXU71aOzvewl",
-	"t0m+6ofGpYxriOkQQ/bLJ1cVvZ7osziGeua2rAUkGqs5ERB3tzaVkE3kdtbJIcIMQdkPklNbzFdM0QXp",
-	"jtibBVVoDIQ3zutjYDR4ftyZUJV5znL/9Wmt3IvVHl/qwYeDESuSmIziapICQb+0Du/cvb3NiW2x+gFa",
-	"YBl2nuInDt36y5HsKNHdki1P4bTejRU1VVhpw4vyCiuZK/tekGhiQVpVsbiVe2nhe3+8m64HaCNfnE5w",
-	"Fsc5c/GywN31gYOPGbZtdKZeVosIucUoTD+uzHHf7Ch1GMY2d+k7qAYR/+lkYJMuqKGx+eg/ofQLm7HD",
-	"06txAwvzNfcranA1N9ZyMiSPj+rByo1BP7Ww2BbasHTbLu3lnVmeSdO7sdSacU4E6aIzZnLn0V45aHN/",
-	"xCQh0uaL5Gt5JouYVCegCC6UtfR2X9wbO3XRx/vdEfsJNPAMM5oif/LYl68hQF9uCNCPa4SXy3Z+HKei",
-	"S7UcfalyfvXhZ7wa8Ge8/znjhgqWUlD/nymIqEhs8Nl7i7Unisgd8uniiBBfMZJFXNoj66Izt5Uv4wpy",
-	"LjXL389qqKAFFteIqhEbW/wchzZzY22qbFJlWHwpHDxvQiNNSCfjzpdM5ZARm6VYxCVZkJUSGJt6KfvZ",
-	"DSdGULynQ1mltFQ1PGrEKha2ySV2CmyGbezCiph5tCinnDNu5Sb/GuFLhSQoRy1F8mqXwKWvQuJr2NMf",
-	"+Rbhc9jfjZKpFrqkob9YI9Na1yelWlshOwY0aaOgQYeoRjg12eM+Rv0vGsH0BKhgo5DsObTQVhoDkpqO",
-	"ca9Uye2Z7XycaxmneRtM1ziEqgJHXVQxCX2hTVvPv/dZpN12kfZVbn2NfvpXYSN/MbV9WvKQLysMKs/e",
-	"49NN8ihEec9mW+8woddkxMZvf7lEHvE3LttWhTF1DQZT1kKDaWZofOGQHK3trAgaGOi34Y7MUbyoucRo",
-	"joeqc8MvJDDKcEYT3NMi1umT20SfXkq0DnR6GkEx+MMLiv7XWKivsVBfYCzUBrvLxEG1lZRNVle96MDw",
-	"4xO5ES9JkkAtGrfORd74aTUnoLpjW2GEZlkmRfkH6OwpBCWyi85GzLzHp5Xm96H+hO0EDgaC7f9pKunH",
-	"pm6gBttqzvNublBkWD8ZaSGqn0o6sy5OjK6JFrgo4WxGhOnQJeckRnsmQiWGlkD7eo7xx5Ft2TEKhgiY",
-	"zt3YJ2KL5h2XtiBCO9l421mtVtDJupOKhLCIx5UeoB+z9gIBWX8/n/wlom/o99/9/fW7y58vzuU5e/c8",
-	"enV+fL74rvfDYHkYv/r+ZKc4CW/XEQ8XfGPv7BCWaIqF/o+p3qynQTNOZF4mGJEbwuDUFku1NsVS9PGD",
-	"h5XExjWEWVHs0a2d0g0eLoBtLxtzn+rU3WySwNCRpv/i5HkP/mcbz/RfnBydnBwfwQ9S7lC0w1Zx9JRu",
-	"hO4y22rjO9UcsxKO9zvOJmmWXe1Kje3uhUx7GNsGIHnXD4vtgbfLR5CzgFzVar0hpwuJ766pikWu3+b+",
-	"uyk31q9sZmOfkkfaV3khZlODFpLyIuGrb/mKbSxUcmlOw8UU20/k+HjgLU+yRdpAsZlNMQa2CeI1Wdsb",
-	"nxsi6HRd7lkSIsqiJI0pmyFBIpPpIYiiJvGcSMvhbSYj2D/aELKyAa0bvEDf//rDxYNdP6btznvbpShv",
-	"TQSdiJz2Q9BtyLQYgo5Cto0QdA2yrYJug2HQ7//+72f//sPtKzH9vxdXLy7Xv/781zezF/Po5i1e0h8T",
-	"sTrH+G3011/ecVPcpR1O2Z5BDVT//a8/IEnUU5W/uaAzpo8ODnkvq6n1SavdWHTUKzgwovzptJ+32U2j",
-	"aSBhbjn3MBobC2fcsc1ODesDkVeJk+miMzAQtDYCzTJGDEoAMr5CnJmo2qUgN5Sn0ryk8Dq/r4QSbClT",
-	"NMma5hiqVpmmM8dyxHK9SXKt8aTZD/ZtE+RmiFGbax7F5h3A0R7uD2T9cCdqGwIaPCYB7UA+GyNFCwR/",
-	"JjOWtsRCdb/0wISypWGisEF5K3Z0D65vFPCno7CzTJc3HzKmhlsw01YWh56YXfSdLZ/JEK8KN6N5yhHz",
-	"qvNw6aBn2LuwYCvJKCtuEh7hJFlDLStDcOdnP45YlpkWgwJsKxtiJEky7WiawND/2KzXUCvNJJY8RdeE",
-	"LO3DhE6JogsiR0zOuVC2cymsZAHdMmR3H106Wf6O1SUhiV+hPG4vr7jXRWdsxKw6EeaykguUMqjwV5hn",
-	"NsLDKOPl/mKD/aHbhZRKNOj1RoxQsNNWeA0Mhipo1AozQQ1MPLFZNcgWhT+rnVxm62UlEZ0UUMMzU4dW",
-	"rDrkNcBM8OiXYXx5ermVi6y3Zkn15nVfomnmDWq2jbA1NQDyody+hxCbrBd4Bc9OtZiC+vAPMks8WNNk",
-	"muQks8KGBgrkhIVGeV/nJzFY0F7FhAqRZ/H7X+2atnaNyEmmQK77GDV5T4cn8p7lnLzUEgN89miv1ExD",
-	"UyhUPJaK8zhEkxRC5uw7OUsd2Xofts+j5OD3KvXNGJcaZ2gVtFGgACf46+XlW/QNljQasT2PR34fsvlz",
-	"D8v4YFx6aWwYjGmuVJtBwyXL7UcTruZmNVlvMHvnZXiZpY3s5xFjWAi+ysjUzek0cYV7OEmsy31huo+x",
-	"vMKAnWq/iwBPoSjtiDmtR553B1kl3y4yHmPkpQ5TzxYipEkMxeaLEjwjBn3w4lgQKU/REksjChMKTaDn",
-	"pCi6bPUTdDQ4QWOZ8NVVzFdsbBUG/eqKspivRoywWHrdj/rQH1/4uf1j/E1jmlxdrflFqWnOH93v6DaD",
-	"2VFjcBvFmO4wzV7EB3kIyx1t/CKqpGbv5eXqv//1cr9y9/UKR3PSecW1vp14dPhkpW1WxjtQQLD1tdf9",
-	"RZyBml/CGZYyCm5HQa7wJgmwkSmUGv9M4j6vj3xVEFxYbnJU/Amb+KokPExJKOrdZ8ezk4pQNFBodHnm",
-	"we61vgF5Df6GqHUZosna1EYesVa1l/NSyrbrn6nNUymq3JQ0dWH28sdIlXqKbKa8U7W3c+Tmho6edo1B",
-	"pRexp+ViU4yLTQ5sappZbqcYPGWGT9EbdWOCj6cnxp8nu8dpEeJL76nBxs1nNTT3dCk+3+rPEpmHjkW+",
-	"Ou8QeAYeM2h4Bdp31vw0ZfT3lFhn84jZAZqlRJhpwTkhzXk3zyTU79pvTqG5sFL6kWoq7E6kWSPVzZS6",
-	"K0HuRF5Pl5VT5WieDJmGu+dPA9ZHY4A7wXujb79CrPcNCS7P8LU87+eKsyo1gKrlNWjemLFGH1ferPYd",
-	"fIT/7lCX18EK9OucJgU/loomiWlL6HTKhyEJAdW6cIiPmGaqoWbRlM3As7GPUpZoS2085SIi5pv/R/OQ",
-	"cV6/KpEcCbLgN8Ttxj8VfDFiygmZkmgPmh/aYvFu6KJm+9q2Vvtd9E3G8q2jJRcHI2ZAAbUbD72836wv",
-	"4/0VyVdlPXrFlQU7nh57RwOQoyo0Ysw29aKqVJrBMkGowvA7qJE5o3GgViLXmExxmqgiTNWQ74TzhGCt",
-	"NHz4Wgz5EYshb6ZWWwu5yqL96lRjDlJ1eFhPSealVGLOiL8nVa66PMQOyUW0CVLzyN1W7fPa2x+ltnAt",
-	"ZHDd6/Q00vfzSN4/QUJOs3liqhG3o6cnzscxinCbdBxStFac2Etl4/MwYs7cIpj6xLK5WPGINVQrRi2K",
-	"FaM9KFU8RE5t4u6IVSUiFgRpsHdMSFCTMDRJOQ3C8BOm4rRV+Y3xJ0hMoWe7tQGa9fza+81MZzdOYgD3",
-	"JKk793UF+WGzs2+oNcgGn8tWyvJg7s21PRkx/9I209esmAfqf0WB4DYCyyxC3GR8NIUOu964feCadoJN",
-	"PXRtjqVtXtstjIdMl6oXijO5ZEX/FamFE07A3zYhKIEsGFNKEC6espKg3WqBON/keRqnCTKzsA3Rq4Sn",
-	"cDGr1kiqdUJOEXaSTKEmW9FUWRZleTJFkyonndRZSpF2VF+MAVTdDYzy4D29Z/gUmGrwTsY/rJzOfIdG",
-	"Cx+x7Aa/0gvYGqFi7VjJU54KaLF89vZcophECRZkHyRwpsdDk7NMGLu3MDYwQgt+G0ALXN2I6uwUDF75",
-	"SwHmUgD7Gn/mLW8dSGbNmz/c/U8AAAD//w==",
+	"7H39cts4lu+roHi3qq26lCzJzoflun+40+kZJ5NOOnZv7kyUa0EkJKFNAWoCsqxJuWqfZuc95lH2SW7h",
+	"ACBBEpQofyTpbm9tTcfiF3BwvnHwO5+DiM8XnBEmRTD4HCxwiudEkhT+epFQwuRprP4dExGldCEpZ8Eg",
+	"OJ8RFMHV7wSicScIA3KN54uEBIPg2fLXuH/52+Hs6Gr89Ppgzp6s/hmEAVUPLrCcBWHA8FzdGdkPhEFK",
+	"flvSlMTBQKZLEgYimpE51mOSkqTq4f/38aT9D9z+Z7d9dNH+9LkXPj28+Y8gDOR6od4mZErZNLi5CYMf",
+	"yBVJ+IKkvsG/ZckayWwGAskZFSi2j6A9jCS/JAyNxHI8ChHpTDtopG9u/89//fcI8RSNloKk8FcLpWRK",
+	"hSQpiZGcpXw5naHRfva+ffMZeCxeMzynkXkkxWpIReqZ78Tk6rBvqfbbkqTrnGyxMzuXUnN8/TfCpnIW",
+	"DPrdro8uZxFfkLoFFeridwKprxTHNKZJQtm0Q9kVpxERFynBsX9JhfnCphX9j5RMgkHwv/Zz5tvXV8U+",
+	"jPAn9S4YL8FpNDsn17I65JOUyjk240UTtSYCbv9ZUWt0jFYzwtCYyxnCKUFTekVYWLwHrSgT3qnWUF7k",
+	"49mN8BGfzzm7OJ28wTKa+en/8hxPEZ8Aa16RVFDONJvOMJsSRAUaY0FixNkxwmhOxVy9S/1+2OsXZzEM",
+	"DoaBncOM4Jik+SROJ209CncKtUN+h6fEP94FnhIkOUqJXKYsRELiVFI2RViiXmE8PT811QsKg4jJBC8T",
+	"CQ9MeDrHMhgElMkDJQlzyuh8OYeLZrSUSTIlaXm4Z/SfniG/ZDKlRCAl4urLxyhK8HxBYjQmckUIQ70u",
+	"wixG/W63MPon3frhw6e8U1BPVeZQP+6znC2rQ3+BBWlTJggTVNIrgiS5lgiWn8QITzFlQoIcCJgBjQmT",
+	"dEJJegvu/tn8eAv2PicMM+nnFgnXgKFTIvgyjQgak4SzqUCSd9Df+Iqk7QgLghKiNL4IUUynVOopxVjM",
+	"SGk2OJoTvxbSH2tsVrRN+WT+2/70uRs+7XtNy416pVhwJgiYyLOEr37gK6b+HXEmiZ4+XiwSGoF23/9V",
+	"cLicjftzQNKUp+q1CV9dxOrxUP92UaSb5BzNMVujCaYJiY3BQngpZ2qB9QfEsZLAdI3wRJIUHfaRIBFn",
+	"sQhumirdtydLOXsJg4Ipllav0ShCUMFgSs0Ne5OUzxFm69WMpKSlzB/8ou4ZMhzHKREC7anH1Nv1U60Q",
+	"raicUa361BeXKVF6OuarYxSlBFgbJwKtSEoQ4xJFMxJdkrgzZO8dOozgj/aJ+mNkSdJBihWB1CjiMSjV",
+	"UbYKo9A15ROeDhlQBo3X6P2PL9Dzp/3n6N//Oug8gbmSaxxJcCWoGGhNjZOEpGi+FBKNcXSJ+GTSGarV",
+	"1ToYWMYZV1VSzvQ40ZJJmnhIgIiahU9z5zrFEcjvcfye/LYkQm5g0EXKxwmZ/28Po8ZEYpooTgSxhTeh",
+	"mBMBhNf2R106eXeKxIJEdGJeahlaBIOPn4MJJUms1A+P1x29zmDiw2BOhAADEyxS5dHINRoG+R3DQK3Q",
+	"nAoB4vcpDITEcimCwSEoIipBEXyPY2TnmcnsTMqFGOzvUzUbzEgnJld2rmJ/jOO2mVBzObE2Rr/EKysO",
+	"ndTIcaJsAImPEbki6RqNcYyAGupqolgt7gT5er3gbJLQ6K6rZb2HvvqKkDghx5o/l2mqJNNepwIdBC5N",
+	"j3KaZkNpSFDzznZkn7tnqhovKErAEICSQOSaCvA41AyIUjAYMbIiqZ2hS9sfeTqmcUzYPYiCjg8SHF0K",
+	"ICx4vVr5KS6GlyFGSCwGiOK54fmLOWbG5ckofpBTPB9gQ5JPsgfumdbu9PCGyYWK5LkRR5hxOSOpsfUu",
+	"8X/i8ke+ZPEdaW8syzC47g0D0EETeKtL0cOcoj9xiX40NzSiKOOyrd94jxT9iSOxjGa52wPGjQoPmd6l",
+	"oP+pevJHsLZ3JJj19X1Ku6QNXCL2+jkR3TEhM6iG5Fw4j7a193CfhK1ODkJBz9xcGv/ClOfCU/rPO1OX",
+	"siuc0BjhKFKuDIjNAJHrBbicLlP2cnoWvt+QkEv3mftlzeoMisRapFxdwmM993uglhZiv4cAukYUHIMl",
+	"u2R8xYwaGgbXw6DoCfT7LnGd8aKXTFK5bkpkM74HdAdWJEna2iFA46VE45RgULHpUpnoTS5CNignMwdh",
+	"jHabqA5H8DKmhEWksAQfP4UBlWQuPHF+RhqcpngNC+8k/bbm9Cpvc5y7wvPf68ATCZJe0YjUP3pGopTI",
+	"mqSdiQowE8rGS65FPSXaJPEJwki5H9TECIbTikHj/10fdDqd+gH8ktLi0C3T2CSYudKJ+Nz7FjUcEp/A",
+	"HLIEQIwlaUs6Jxse+X5dk5dbjn8lkQqdsUTmXid/6U0f4nhOme9bhdeXV0igaCkkn5NUIEanM5msO/6X",
+	"bEivqiHnyVQYNF8x4Yx4gASROj1HJVph4cugVhOot8qfVsY+TTGT5+uFFphcSMyDF06IGewkOL+uLsU2",
+	"jaHl9tWH12dE2md2Ybj9DqgQUIj76uEOKFzPNBM+5Tu9WT3QWUBuqPKyOZE4xrKpQnxjb78JgwVPaLTe",
+	"aSSLlF7haO0biL20ZRzvzG3qieU4oVHh4xOcCJK9fMx5QjC40CmJaUoipQLEHTSoTRB5mGyn9xhbWORS",
+	"J5qAJPxub1wLSeaeVDpaJFgqZWUk9FgJZoSZ8qnGNvaKQQBJQqQjpib6L8hgLYHBvXjJ4gWnTJ4s5ewN",
+	"kTNeMjVmdgIMwcUYCxr5WEHy3SRHcuF9TbpUFrYZgywX8a663TyidXtTNX3jJi4/uttkheSJo8rKXFdi",
+	"5jB3rOrWIBOVMPcicvJkvOMaOJcgjpL4lM2Hg+FSZDBbiWyx1K5jrIMCnLxz/BdD91LuW4d89u0IC8jF",
+	"PXty1EMxmVBGBKIyVL5BhOckeYEF7F7t6hhtSXLXOUpNXJ3yq+eU2b979+WHFL/RvSfLv/2tRXNaXLof",
+	"9F4IpAY+Vs3rp4LS2GqACVvOa25TLKvDI3AILiIeExCBSUrE7AJYXnFrygaUyMkAtrnFgKunBjCDtprY",
+	"4NeVbI8JTknqMPGDWfySDmYIVhj98v5vdhcw22LXoolefXgNrtMe2EFJLi7J+uLXlWwdQ/Qr+ZRA/gWS",
+	"YyP1qVHRObqNa7GdB+7ia2x/+9dyPraP7C7eSMUA6xU2Ca4ZFohxpG0g7H8ZY7wUlitcAWhmfZu5Nw0W",
+	"BF+f6rufdG/t/WTSrEXViiiNM2llnJFGYpj7STU1DW7sgeZ4rVwakHrIy+NoZnZsiDEosQ00zZ7lniAE",
+	"jfb1u0atEJFEEHTY75stVypLmmyTk9aw+MEls2uPsllv8KXqtbDHt4IcrqI17GnhIiN2UEnTDNmetr79",
+	"g5bOARs9AzUxRrmNQmBZh+hTIh2G1ltiJX1e8veKvy447OyUBuMwyRdyH7cLh+NPlkXcXLI0EZd0IVCk",
+	"ZEX9FaWEsEaS7PUOgWvqPS9jgDYXcpmlvyRrgcwy95619MZuifTHiJErAvyiL6inCoP/HKj3QHIvSq+C",
+	"QfAy7j950jsKwuCSxnktQrunfpHrYBC8ff0uCIPrYBD0er/9/eTvr69fpJP/PLt4dr7+8PNf306fzaKr",
+	"d3hB3yTp6hTjd9Fff3nPg5tPN2VvT3/5cy50fn9TlwRUKJYLXk87a/avshCWFgK+Wr8Ef6N6FxYnydsJ",
+	"0KVJbhFPySmb8OAmLOf6rE1spFlMwvBmyxRq/PdP2STy9FxxMLfIetX6oymXOqHX7/aftns938M6xy42",
+	"fI8tk0QnrQvLnL9iRutKVRIsYGMpVYFviiOpvGLILk4JIynk37R+CSEJSZLE/C0QXuA0kw7lq2mtqisD",
+	"2tGMC8Kyh6EwAoof1FNoxZdJDIVqCCo/ltEM4RUuylXwP//135cHP3uzr/q95dztUdQb9+MDcjh5gp+O",
+	"n0XP4yPSnfSw7w1XOFnWlHsZZ4RKQZJJiLg3IUulyBKyzfKuJQ7MpuAGmvVCpfmxWVxZEp8d2G9rbFhg",
+	"xyLpPsyIJpKhn5B8IdCKp5eUTS2jQC4Uj0Ulndvv9p+1u712t3fe7Q7g//8RhA0lrGYxT7zceIz4nKoY",
+	"As3wFUHKIci4vZRh5alyI9szngrShiyrQ6CDfiHAfe5b8MpinjKZcrEgkV2OUvQeSXpFnBSX49XiZVzQ",
+	"gg3j9gsae+8m14uCSqFMPj30VO6FAcWy6Z3CP7JfJfX+Do6m/8py7J9jVnjncXQuCbvQP3/eInyGzp+2",
+	"rZBTU1QyA5q2WAj1m17KMvO9+nDuuoaCThmJB4gKXegnlmOtRewyhQgvtTOpyxKI8XlVoBwicr3Q3iZG",
+	"v0qq4qMYcRaRDTs8+fAyshTH6M8T2JSdfbicMvC5SSj3losydLtPbJhTDTsXvOF6/tjCORfWVrq1lxER",
+	"IgvWGsj4qw+vt7liJalPpsVvvox/ODvxb6Bdle+0vmbl3ktaMo+XXgcDPFL3Nu2cVvO7opT+E9S7hXK9",
+	"XfouYataje+Tn3xnPs+r4utucgPVGtzc1o11qkQroyD255wQZjv9Itvur+raaslrNUdeqjM1Rahb/Qg9",
+	"IN803uVZm7Kldo+FoBVmUuj0gC49UFpmNaPRDC1IKhQHI8hIg9VcRjMi0N6LhC8hKyPXKqDSn0KLZbrg",
+	"gohWKULKMxf+ExaKzJS+wJJMeQqU/vg5OzvDmcTgnIeBeT/Uj7IY2ZdkO+QmtdvRJQrFlcvH4JfMRrmt",
+	"d2YAlQKI12RNYjReO2VkGYETKqRw9LRdopv6RbPf2c3VK9Fwa1zofQmrJPrtChTcn97WBH+JUVld4L45",
+	"zbbIKZGPaMvqFwb6ZNeB2i/6xvre2Y53nINNur7IJ9mWzr//1c8ydXbLZ08wfEkuIixI6xjZeqA5mY9V",
+	"YIZTguiU8ZQoV0HAG7C4FNVNoIKpLJWSMYSZ3VjqI72vNcjygrJ63q3O1LLaDSE81XpwazRh3rTU+amG",
+	"ezBgqL+VmobmY0/4lDe/Wyf0m99vU97qiS+Q8/atwe5b/p5TAQsckbYgylmE5AOoUkg+Nzuo50zwsCZv",
+	"Cc6e9a0vlNG9mN9pd77pKt1s1SeauFWyOErjoNPv9NB+LsH//tdBpUhogzaod6svqBBLEl80jvZKemC7",
+	"S9600K08nc1vvjA5CTPw4ke6aA8SD+CQNJ+TWdFtCujL6ZeN6mSL9tiuLHYp+cmX5qIQGt3n+ha+smVJ",
+	"qirpFlpoRy2xSQs0qXBRsuiXvA28XU+WoigWubRCoPLyb5yr3wW64hF+zI78QbMj1Xy4WzKvj0Ff8Us/",
+	"ZT2ZFI9SwEhdNETpdo+UJ9vptY4LX9L+rlpvSMBfUuXxg5yEaDXDEtLJVCKB15XTsrtmbM6sHiiy8XhJ",
+	"E3nKNpYRggoZoEVKYHeTMlPcrhOVIVJ+SVvNoFnpQqFCulJF17Q4vTbT8J7g2NnwVz6+caA2lz+/A4NS",
+	"3m8ZJzy69D5HxSLB62rJGHzffvKeC3Cr8Uidk7hj7WJTqi9FHaGCRrFxkW7FVSy93bc0YcavW0oUNTbG",
+	"LSoUT4w/DsUj+pgUFsjJBCF9/5gIxBnZVqp4Sy5tUgDoYVsPrANctaeqzdaUU9GPhTJKhXOPHGFrsExd",
+	"8JDthICCXs4Xcj2ArdD8S3O8Poaf4FThkMF+FtrTeCwgZaPWIL9fQG0P49JsTkJxrTDFJhXpdHM2/efb",
+	"pbWcK8SyXLuBxIyv9EFbOIcGlCNqYkVFXJb2rfmAe5D+xlVHZWltyh/qOUSFratyuGOPqHWDuHW8RhTP",
+	"2/AGWk6HBtsXpWnqDGb0VesttOm8Q7lFvigeM5vH/wMvWMboAnXQALVHIcISzbmQqNd/7lYz7DGORvuj",
+	"EAkOR3SGDGumpQLhROiN/AWWMyTIdE6YbFXkqMaK+OGaOgMAbOr1n/tgNcx0fwF7c2ft+50wBxbgDCAc",
+	"pROOWFKtutTkvhNfW/3eXS99Hb2y0ahvl+KqxJL0iqRvnAEVV8WJ3S7EcrHgqSmyax7VUncHO4vrvI/6",
+	"b3VDwNuPQvnqqb8cYFNioxDkbhx8MbC97TjTLJzd9rXKffdCJ70tdduni7H7jqmMe/qqfqXylSibXuBk",
+	"egH+yy3fXrIcho0qM3W4KKwRmqZT9xnWc/XkY37jG81v3Pa4tpMAaXJOOmcr79ZA8WCOR2G4h3Iq1P+R",
+	"pyj/ACrc3UE/cUb0hh+kPNBe9Zt6z45xKDrX8ZZahafPDo/Qv/912DnsHLTA7YGyS52fIHDW3hYswOe9",
+	"M88So06VQ6nUv5G1M2KU72uUy92KCeS6csMLWnRRDp46Zt7J3t9m2OXCMWc7s4YZK7VkxXRT/rbC+H1a",
+	"xgL2KM+tpt7E4EUUHCgerzvuGZdO159KMcAS7rN2nxdDFSZPlpKgX96fbp2kHkb+0g2zcX2bUvJvIemc",
+	"CkmjdsSZRi6J1lqtLWMqdZUJ1B/PlxKcWgsl49nV2lqIrdb7LUvWtYXRcx7TCb3bOyymjGejPUrJXMsc",
+	"t1lB7a4fIwH1CxY7jZlteLSHNYgVFKVSgQ67R60yvuTWTazSytkBblixLBb0hsEafhRd9aCOBRGmvftj",
+	"NFLLNYJAKo510AtFROo2z3rxZam0rtcANzLU2Jm3e8zCYxYALhs8K7nEyS2+Cc8pYoqdHy6XoGj0LAd4",
+	"U5PPjq3wrU0raxBbfIcwlbE4OnzyDBlcmA4aqdeMDJSakr4FSQ2GILgseAIpMLGiMpoh31azhcDxVLd5",
+	"oKz8dXKeA24vFVvlcDGgIVKi5kpiCzujBtMoY1FVut4YSkhcPkYd7F/19nVQLPZxNCc237d/3fN7ADCy",
+	"cuB4MO5NDqMeOcLP48PJU6/ytpg/znMa8KvKdBoQyP2ABw2s7G37ToNtQwpz2Fi73ZtNhjGBenzZjD75",
+	"quAEiZYplesztUSak8BT7Nczbvfp8+LGlEHcdLIWRT86RJDCxMr9RifuKWqkDT3S0JVQKJDwlePov3Ac",
+	"vUIhYRXxbhC8ALsUWhg/gHQFKIkMhRtkSZ+iAaYteSgmv+HeLWeEpvZchU1mVJ7VyDKaRpAhwkkJsMve",
+	"k73c5KhxkqytD3/Ua9k3Z4kcGJN5VI1HT1ZZqe8E4iuWvW/JYpJ6EG3sG4F0TWhVTnWV3uASynurwSQQ",
+	"HYrnSoEo6ytnlE1tRcLpyRszDWWj0cm7U9HJnMFf0qQk7Z/1P272NV/ua2/P9Xk1v0LdKfXaUo2waggS",
+	"FtZUhNVZhM7+gCDJpG2mlB05HbKM0wugAIDHQNJBOY70hBCtEBUyQOGQ5WmO0LuDEaJXH16faS6wjIje",
+	"5ITMgBMF8N5C6qEu5+OUJIktjh256zPSeJYTytRUdSp9VJKKUYhGFWkbhUM2KjKFvc9lNPtbRs/Sy6xU",
+	"jFqdIVMej14pSziBJjxJ+CqLrkLYtA7h0GgIUW8IcgP/2w/Rs6dP+0Cg54e9QyT5kCmG0+lrt8QTzpvO",
+	"0ZjHlIjQfhXMrdaNomV846wunGTou5RNh8wWcNOMsUonnquHi1E1etcJbwsspwQDmLlthfrknYoPMkc3",
+	"6HZ6na6SFb4gDC+oMmmdbudA58RnoBm9suMCL+hPFBi3rRkXsqDEf8DMVARkjJ+vEU5t3ToGllsjk+BR",
+	"2iBjSmWKg78QWcrClrCu+93ubjDXNUnb2rLUmgQtWOLB/n6v/6zT7XQ7vcHz7vNuxekwKih/S5BnW5u9",
+	"ws2e7fhVKGTzZS0/FnXup2pucrcPFePprenLHY7Xf2qMe1hikxrcw9wg34TBoeYd31szHtuvgla7XpCu",
+	"pRXL+Ryna2XOPdrdqRkHwO7D3mFLEQtPhaKFsUZwYNzpdFKzNZjfsl/Et4cNOq8oG91QK6svLJLdxBHY",
+	"EDCLhUQTmgoZIr7QW1/JGk1oolHxxutS54o9niIqxZDhhGJhL56TazmCKngTnlqAipYKp9UfIaKx8Siy",
+	"gWnbOV5rm1SD3TfX+rCoM/5GhTRzCm5JU+gvcRPucjvEfs0fcVsrNHjK6TnS4G6308zNp7tqTJMN6IVm",
+	"t/mji1yl2D9H56zL8bqwVB4sKic/FJgDzu3+4XnPOVzsQjrV6Wp36zAzgT0H4cbs1RYxZz5+quDDgEyb",
+	"yMELnGIx62xtWB3sSV1lusXjMM87EG7++cN5KvDDe266BMr+dQKkV0xp9BrrTQcHwqMzT3RDFT5BWXRw",
+	"B8Wpnuw1fvKXEr7wYfeg8bM5bHlJW+fRatkIKrnKr1UW/aag5xW9LEkcXW5/ubsyDwOwf9XjBcYBFll1",
+	"Uwed+ABm0R7jEo00649aGu3GAxahwgi5TA3A0MgFvB0ZfHUWaX9NSJ5ChjRZQ2yOZljMfBpYx4ov7BlL",
+	"k1v5nsfrHTXPZrXRRCdsEOMdRURX4d0UUycyXZKbioLt7TbN+9amBVCUfM/sUctu07K7MUQ9tnaGG6wH",
+	"prvHwBayxduY8RXLNoWdPiwvz/HUn9q37TEKKHydje2ybn5vqlo9eNT4wRdOU4/Dfn+Hwbrw8Xe3DyZF",
+	"VrIQeRIux5avmoktPvv+Z6sNbjRXJEQSH5qa+r2AKAcdtzKGE8fwhynWF5Iv3GQSm4I6B5yNagiuX+4o",
+	"84KqO6wbTdz5ikx02PjBrAfIrZnvgfhHU3Ez94T+gO4tIxlkMjNnL4Sbxq7kWOpWt/t1DdmjwfoiBiu3",
+	"JQ9riX43quBBQoa/ELlNmu8UMmxPC2StczU8hze6WCQ4KliS74SzeeD0vNIVTba1Tda8S7otQcMhUzFF",
+	"9ry5S+Ny2kY5o2NUKqVIyQSK5vYOu0fq1sNevxVqTTZkgiaEyWSN+BVJVymVkjBfDKLrtjPFdivS2s6o",
+	"OofyAEEMuurfVYl9lQDnK9oFTbKHNA39R9OQ6XrznV1NBCOrP03A8iV9zTA47DUPdDyN277RUAmszn1F",
+	"SvvG063d8CjgC1uMVBWi86U0e/26Kj400Fo4JRY8FQJ3aG5sWrq6wKJ1+xBnZkB306MfPzdRew7qJ1sm",
+	"iYWUdRBac0DWehRWWKBMTndA8zVpp+pRAa96yWKSR/9Qp5RxhTEdYbC/fHFX0ZuJPoljaMRpgFrh9L+c",
+	"kRQqEte6hZ+uabctiCPMEADZkkzaYr5iks5JZ8jezqlEIxC8UYb4ilH/ydP2mEqbOcvy18cVAGPjPT5X",
+	"Dx/0hyw/WagdV31SF/xLk/DO0tvbktiGq+/gBRZp54HzdeTWD7C7o0V3QYgfImm9myqqwwxuoosyzGCb",
+	"yr4VJepUkHJVDG9lWVr43u9vp+sO3sg35xOcxHGmXLwqcHd/YP+z5baNydTzMiy2i/XJpgjLLHFfnyh1",
+	"FMa2dOl7gGiJ/3Q2sM4XVNTYvPRf0PqF9dyRgS42ArWn6uEFlrPA4h+4qPJF3eyqN+fY8tPDahl3bdFP",
+	"pay3gTcssopFkqK97HjjdwKNxHI8ark7WzOSkg46YRrQAu0Vq0RbQyYIEeYkTTaW70ReU+sUFMGGsrLe",
+	"7o17I6ehJ5R7/mSae7j9Wqoed1b78lgC9O2WAL1ZI7xYNMvjODBL5T6qhZav5YtfcWvAD0Px56wbylVK",
+	"Lv1/piKi/GCGL96brz1VRO4jX66OCPEVI7bi0ixZB504Rxugoggbld+ywEZojtNLROWQjQx/mlZb6jr0",
+	"jaFSq/hCOXjWPV3okk7GnS9pOJ8hmy5xGhdsgcX3GGkQo1be8wkQtdqUlfDeyuVRthI/i7D1KWsH+jJs",
+	"EheWzMy9VTllmnGrNvljlC/llqBYtRSJi10Klx6NxGPZ0+95F+FrxN+1lqlSuqSoP18rlV1jpRpHITsW",
+	"NKmgoMaHKFc41cXjPkX9B61gegBWMFVIZh0aeCu1BUl1y7hXgFf8TujOjpmXcYwwg7RyITgEvIXDDiqF",
+	"hL7Spq3r3/0q1m67SXu0W4/VT38UNfIXjXrUUId8W2VQ2ek9Ptlkj0LLGW0LQprQSzJko3e/nCOP+RsV",
+	"Y6s8mLqEgMn25WVKGepcOJy2VnFWBC051d2wR+Y4XlRvYtTXQ1W14TdSGKU1oy7uaVDr9MVjoi9vJRoX",
+	"Oj2Moej/7g1F77EW6rEW6hushdoQd+k6qKaWsi7qqoIODD4/UBrxnCQJoPS4wBdZN/nVjIDrjg2+CbWn",
+	"THL4BypRhNOUEtFBJ0Om7+OTzOu3p9ExQ7qcIIYAYUpixFPT3iLWiIqKbKsZF9kZGCrQVF0ZKiOqrmpg",
+	"T93575Iog4sSzqYk1V3mxYzEaE9XqMTQ5Lql3jH6PDRNaIfBAIHSuRn5TGzejvbcACI0s43X7dVq1Z7w",
+	"dN5epglhEY9JXDIoBncxIOtXs/FfIvqWvvrxHy/fn/98dipO2fsn0YvTp6fzH7uv+4uD+MWro53qJLx9",
+	"dD1a8K3Zs0NYoAlO1X80pLp6DZpyIjLsbkSuCLSvgzStRk9Ryw8ZVhLr1JDpbgcwmC6YSie4uwE23Zn1",
+	"fqqDSFpngaHHcu/Z0ZMu/J9ppdx7dnR4dPT0EH4QYgfQDoNv6QG1hH7J2xpWODiXFtzydstZZ83s1q5Q",
+	"3O5uyDSnsemvmjVVNdweeJuoBpkKyFytxhNymrz69prKXOTmbW4/m6wW1TeZjW1g72lexYHoSfUbWMqz",
+	"hK9+4Cu2EajkXK+GyykGVezp074XnmSLtbFd02prDLQzqfSu2fG5IimdrIuNhEJEWZQsY8qmKCWRPumR",
+	"Ekn1wXMijIY3Jxkh/lGBkLENaF2TBXr14fXZnVM/uqvxR9MEOuv8DI2ene7O0MxZd3CGhs2mSzM0ZTad",
+	"mK+DQdDr/fb3k7+/vn6RTv7z7OLZ+frDz399O302i67e4QV9k6SrU4zfRX/95T3X4C7NeMr2pPNL/asP",
+	"r5Eg8qHgb840sLheZANS13v2RdFuDDuqEexrU/5w3s87u9Oou7roXc49jEY6whm19aCM9wMmr1Qn00En",
+	"ECAobwQ62AwZgCMyvkKc6araRUquKF8KfZPE62y/EuDdlkzSxHay0lJtIczRDIshy/wmwZXHs7Q/mLt1",
+	"kZsWRhWueRyb90BHs7ivyfruSdQmAtS/TwHaQXw2VormDP6dsCptgVPZ+dYLE4qRhq7CBuctn9EttH6O",
+	"ZPlQMnZivfk0q1igUpBkouVJTcEHoAmpMCygAIENIEKBq06IAbv8RkK1bPqABgHUqiK1lh/03UM2JiqQ",
+	"yNpbZ87VEvxZ5ShTKfJ0X2jQN2EB8JygdJkQgZS0eltU7TGelzVwWx/RhvII23pXoCVLYP5ZXwIQf+/Y",
+	"TZNPE3oVmh/ordq9CbeIl219nNMAuQHO4ZDhAtJkCd5VUazMIW7qM0RjLmdmO9gttjjVLk+ec4WQAWU9",
+	"dQtBgk9RmY/dV1GGaZhb6ZZd6C27EXpmU2u7DX1LvamvxkrM1/n8Qc4AbA+rvC2L3TBrM6FLvSCKZSG1",
+	"nYW7DVeo1FxXZzRrm+YGKZYXP/ev9ddr+97uBp2YiUcN/cotcz9+Q4xlWkU0rQfJUYttb+xWKYn6Akcz",
+	"0n7BVVSSeExBslLOD+NtQKJqnD+9S0SbM0hNJFjgoU7XtOdfCoIAqxvtqf9oz1DpxYTzxRhHl617jn4d",
+	"svaNmtzzzSJExbDywqraVuf3i89mfJBy7YKBRC74D8Ze5QDajtPj3tHc9bk1Ro+udFB/m249fAJeQq1h",
+	"rStxeZ9J2t1qXG4vJxYA1pv3KXURL7lpAuJ3bfY1PajdU70vEfmJa9TqVcohrVBL3k2hbYbH4+Wj/gY+",
+	"ChucQtYNVmQJvntH/hiyvVEBgHZg4fKHy273IKq1bXCZWN8wL4tVK+OcePZ5XH8hcjv7db9pt+JBXIdH",
+	"j6DOIzDddR/1TjaWPZ2+ftJFhXm1NiskaKhwK3X0jcMM5YH9mMfre7CSuvTFq6buFh020FA+BeSg/vwB",
+	"Y8hvS9mbKppHff8V9L0tmPHo/e597M1lscvGTboLGqOYE2HK62SkdUtBKz50LPZo7Rp62TkU0M52bWu4",
+	"dsUvyRfJU6sPiTzlnK0BdAeVHFHZQT+aFlgM8fI2rM7NiiHzFp7A8qk37J2Z8Liwm2o2RhMOjaKg64Le",
+	"Gjo9eTNkFkMthlIN0/QH655Fii8xZdm+kN5XonZvVRyjS0IW5mJCJ0TSORFDJmY8hVIfaPiCQcYAdKWF",
+	"zh08Wqc+SADcrPQ00O2gEzZkht/DbFeXp2jJoBdNkZ8xs6kO4I9u9wj9+1/9Tr81cI7zqZv73e6QEQoV",
+	"RSu8hq0wKpGE6iXGdbcpPDb4T4ZR0Ull5WxVkk37O2CFegdh6eREjJYa+RPVikm+jTIht9rkwqBFFTKf",
+	"OxgH25DqWy4i8sJvhIrJgKeMlvRuE5X57BgxDl7q3cyah2s2qHmzm4y1DOTM+QA6vVJa4yYVYYVD5Bl8",
+	"67ECp2kFTt7DLWeu25TfZH2ZH6jOM9PkhbbW4DqjvUJDbCWhsLspJOdxiMZLONxt7slU6tAgUwP7gsRz",
+	"Roq9r0eF5tc2PeU1KKAJ/np+/g59r/zZIdvzeLmt0Pa3uKDxaH9UuGWk1Qt0LRWV5xVVWtq/MaUVo3Ln",
+	"9hHaKzVraykLhiOp0U306GEqdstWTVI7biBL9uchYzhN+cqKtYtWqHd693CSmGLyuTK9DLEMO9e8qtVB",
+	"wNfQbm3InHbjTzp927Sug3QtNPJKk+7UBtgfJIYGszm4/JCpv3Ecp0SIY7TAQpvOhM6p/lfWzND4M+iw",
+	"f4RGIuGri5iv2Mg4GOrWFWUxXw0ZYbHwFtYqJrl/Y+n2jPc3iq8r4mysX0xT9T9GRW1hM3Q3D8NtDq87",
+	"wtfXx96p9rXYxd5v0qrJN2hR++rD+Te/Iamp5reIWqUMg+thkDnISQJq5IFCvmbuQdb57yIXuHwbEn7L",
+	"/4RJPDoVd3Mq8j6ydnl2cinypsm1G1cZjEulF65teVuHxyJCNF7rrn9D1qirYNYkMKZikWD9cLldYB0c",
+	"2Jmey+8DBOwhcLpgGU5ZdlquHP3guIjLY1OJHfdkoUXdCQaB+lmvgzmtCK+wT206vWnSs3U5y6UofucB",
+	"sauAKbZDV3m6Vf95cKuc5t0+4KoKbVykRi1zDwde9YP6LBHZoejI18EUjlRDhi2hQpqSTaU5ID6hvy2J",
+	"KaO2zblBpUSYKcM5JvWIUt8J6EzRqgeHOjNW+p7QgncX0nHCo8utkrqrQO4kXg+HN1XWaB7sp5qtlC9D",
+	"1ntTgDvRe2PVeklYbwt2UXzDY+O5r3WC2O2YX0XsUbrRqkafVt7s9u1/hv/uUM3mcAX6MKNJro+FpEkC",
+	"6tdEtYoN9SMJAdc6T6APmVKqoVLRlE0hs9GyFe2jCU8jor/5f5QOGWWdGRLBUUrm/IoI5xuTlM+HTDqH",
+	"gQXaIzia2Tao7qF8pfZVbC1bHfS9Vfkm0ZKZgyHTpICuRAde3a/HZ3V/yfKVVY8acWnATqbH7OkA5agM",
+	"tRnTA0BUFkCHjRIEfOHfwI3MFI1DtYK4xmSCl4nMARi0+I45TwhWTsOnxzZ/99jmb7O0mqrCsor2u1O1",
+	"6Frlx8Mq2CYvgGRyRrwHJXPX5S5xSGai9fFrj911Udx0yxVTdph36N8l/oCQ24FL2GaDq1mnh7G+X8fy",
+	"/gmgpurDE91nr5k8PXAlnHaEmxTCwR693oYem01onfPQZk7vlejOe6K+Dd+Q1fThQw3a8KE9aMI3QE7X",
+	"vc6QlS0iTglSZG/rw651xlDX3NUYwy8IMtXU5dfBX0piKhHj0sQA9X5+5f56pbObJtGEe5BSu9umgvy0",
+	"2Tk31Jhk/a8VK9mCtVtrbQ/W0x86ZnrEe7qj/5fXuzUxWHoQ6ZXVo8s0qas2Ba1pXlBxGB1nqVBnB4Jt",
+	"JM/6UtUWKC/cg8LiGAllnHAC+bYxQQngO+kmObDxZJtddcqtT3wvzwAKdVGaoW2IXiR8CRuzco2EXCfk",
+	"GGEHPhG6jWjQeUVmkQPOW0eTSudEojOUHFCrOhhNqGoaGGXFfmrO8CkI1eCe7Dy2ttM2d6i98CGzO/jF",
+	"Y9k2CE3XTpQ84csUnZ68QSfvTgWKSZTglLTAAls/Phyy3Bi7uzCmkEIZfgMNAVpdm2q7Cpqv/E1uMiuA",
+	"3RNFSLNftsPkcozhes+aNjqI5yzf3D0t2m853yhW7X66+f8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

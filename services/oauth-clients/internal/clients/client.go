@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,13 +34,34 @@ type Client struct {
 	LogoURI                 string
 	PolicyURI               string
 	TosURI                  string
+	JWKS                    json.RawMessage // the client's public keys, for private_key_jwt
+	JWKSURI                 string
+	Privacy                 map[string]PrivacyPurpose // by scope
 	Trusted                 bool
 	System                  bool
-	CreatedBy               string
-	UpdatedBy               string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
-	Version                 int64
+	// DeveloperID owns a client registered through developer self-service or dynamic
+	// registration: that developer (a token subject) may see and manage it.
+	DeveloperID string
+	CreatedBy   string
+	UpdatedBy   string
+	// RegistrationTokenHash is the SHA-256 of the RFC 7592 registration access token of
+	// a dynamically registered client; it never leaves the service.
+	RegistrationTokenHash string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+	Version               int64
+}
+
+// PrivacyPurpose says why a client wants a scope and which categories of personal data
+// it touches (Cloudentity's privacy purposes).
+type PrivacyPurpose struct {
+	Purpose       string
+	PIICategories []string
+}
+
+// NeedsSecret reports whether the client authenticates with a shared secret.
+func (c *Client) NeedsSecret() bool {
+	return c.TokenEndpointAuthMethod == "client_secret_basic" || c.TokenEndpointAuthMethod == "client_secret_post"
 }
 
 // SubjectID is the client's subject in tokens and in iam-subjects.
@@ -59,6 +82,9 @@ type Metadata struct {
 	LogoURI                 string
 	PolicyURI               string
 	TosURI                  string
+	JWKS                    json.RawMessage
+	JWKSURI                 string
+	Privacy                 map[string]PrivacyPurpose
 	Trusted                 bool
 }
 
@@ -67,6 +93,9 @@ type Metadata struct {
 func (c *Client) Apply(m Metadata) error {
 	if len(m.GrantTypes) == 0 {
 		m.GrantTypes = []string{"client_credentials"}
+	}
+	if len(m.ResponseTypes) == 0 && slices.Contains(m.GrantTypes, "authorization_code") {
+		m.ResponseTypes = []string{"code"} // RFC 7591 §2.1: the code grant goes with the code response type
 	}
 	if m.TokenEndpointAuthMethod == "" {
 		m.TokenEndpointAuthMethod = "client_secret_basic"
@@ -85,7 +114,49 @@ func (c *Client) Apply(m Metadata) error {
 		add("tokenEndpointAuthMethod", "a public client authenticates with none")
 	}
 	if !m.Public && m.TokenEndpointAuthMethod == "none" {
-		add("tokenEndpointAuthMethod", "a confidential client needs client_secret_basic or client_secret_post")
+		add("tokenEndpointAuthMethod", "a confidential client needs client_secret_basic, client_secret_post or private_key_jwt")
+	}
+	switch {
+	case m.TokenEndpointAuthMethod == "private_key_jwt" && len(m.JWKS) == 0 && m.JWKSURI == "":
+		add("jwks", "private_key_jwt needs the client's public keys in jwks or jwksUri")
+	case len(m.JWKS) > 0 && m.JWKSURI != "":
+		add("jwksUri", "give jwks or jwksUri, not both (RFC 7591 §2)")
+	}
+	if len(m.JWKS) > 0 {
+		if _, err := ParseJWKS(m.JWKS); err != nil {
+			add("jwks", "%s", err.Error())
+		}
+	}
+	if m.JWKSURI != "" {
+		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
+			add("jwksUri", "must be an absolute https URL")
+		}
+	}
+	if slices.Contains(m.GrantTypes, "refresh_token") && !slices.Contains(m.GrantTypes, "authorization_code") {
+		add("grantTypes", "refresh_token goes with authorization_code; client_credentials must not get refresh tokens (RFC 6749 §4.4.3)")
+	}
+	for _, rt := range m.ResponseTypes {
+		switch rt {
+		case "code":
+			if !slices.Contains(m.GrantTypes, "authorization_code") {
+				add("responseTypes", "response type code needs the authorization_code grant (RFC 7591 §2.1)")
+			}
+		case "token", "id_token":
+			add("responseTypes", "response type %s needs the implicit grant, which this server does not offer", rt)
+		}
+	}
+	for scope, p := range m.Privacy {
+		if !slices.Contains(m.Scopes, scope) {
+			add("privacy.scopes."+scope, "names a scope the client does not list")
+		}
+		if strings.TrimSpace(p.Purpose) == "" {
+			add("privacy.scopes."+scope+".purpose", "must not be blank")
+		}
+		for i, cat := range p.PIICategories {
+			if strings.TrimSpace(cat) == "" {
+				add(fmt.Sprintf("privacy.scopes.%s.piiCategories.%d.name", scope, i), "must not be blank")
+			}
+		}
 	}
 	if m.Public && slices.Contains(m.GrantTypes, "client_credentials") {
 		add("grantTypes", "a public client cannot use client_credentials")
@@ -115,7 +186,16 @@ func (c *Client) Apply(m Metadata) error {
 	c.Scopes, c.Audience = orEmpty(m.Scopes), orEmpty(m.Audience)
 	c.TokenEndpointAuthMethod, c.Public, c.Trusted = m.TokenEndpointAuthMethod, m.Public, m.Trusted
 	c.ClientURI, c.LogoURI, c.PolicyURI, c.TosURI = m.ClientURI, m.LogoURI, m.PolicyURI, m.TosURI
+	c.JWKS, c.JWKSURI, c.Privacy = m.JWKS, m.JWKSURI, m.Privacy
 	return nil
+}
+
+// Metadata returns what a caller may set on c, as it is now.
+func (c *Client) Metadata() Metadata {
+	return Metadata{Name: c.Name, Description: c.Description, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes,
+		RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public,
+		Audience: c.Audience, ClientURI: c.ClientURI, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TosURI: c.TosURI,
+		JWKS: c.JWKS, JWKSURI: c.JWKSURI, Privacy: c.Privacy, Trusted: c.Trusted}
 }
 
 // checkRedirectURI applies RFC 6749 §3.1.2 and RFC 8252: absolute, no fragment, https
@@ -175,9 +255,12 @@ type Page struct {
 
 // ListQuery filters and paginates a client listing.
 type ListQuery struct {
-	Search string
-	Offset int
-	Limit  int
+	Search    string
+	Developer string // only this developer's clients
+	// DevelopersOnly keeps only clients some developer owns.
+	DevelopersOnly bool
+	Offset         int
+	Limit          int
 }
 
 // Store persists clients. Every write also records the client's event in the same
@@ -194,6 +277,9 @@ type Store interface {
 	DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error
 	// Credentials returns the client and its unexpired secrets, for authentication.
 	Credentials(ctx context.Context, tenant, clientID string) (*Client, []Secret, error)
+	// UseAssertion records a client assertion's jti until expiresAt and reports whether
+	// it was fresh (RFC 7523: each assertion is used once).
+	UseAssertion(ctx context.Context, tenant, clientID, jti string, expiresAt time.Time) (bool, error)
 }
 
 // UndefinedScopes is the refusal of a client that lists scopes its tenant does not
@@ -219,6 +305,10 @@ func (c *Client) DropScope(scope, actor string, now time.Time) bool {
 		return false
 	}
 	c.Scopes = slices.Delete(slices.Clone(c.Scopes), i, i+1)
+	if _, ok := c.Privacy[scope]; ok {
+		c.Privacy = maps.Clone(c.Privacy)
+		delete(c.Privacy, scope)
+	}
 	c.Version++
 	c.UpdatedBy, c.UpdatedAt = actor, now
 	return true

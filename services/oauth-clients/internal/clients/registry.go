@@ -11,6 +11,10 @@ import (
 type Registry struct {
 	Store Store
 	Now   func() time.Time
+	// RemoteKeys fetches the key sets of private_key_jwt clients registered with a jwksUri.
+	RemoteKeys *RemoteKeys
+	// ScopeRules limits the scopes developers may assign; nil allows all defined ones.
+	ScopeRules ScopeRules
 	// Cache holds credentials for Authenticate; every write here drops the client's entry
 	// after its commit. Nil means no caching.
 	Cache *CredentialCache
@@ -40,13 +44,18 @@ func (r *Registry) now() time.Time {
 
 // Create registers a client; a confidential one gets a generated secret, returned once.
 func (r *Registry) Create(ctx context.Context, tenant string, m Metadata, actor string) (*Client, *Secret, error) {
+	return r.create(ctx, tenant, m, actor, "", "")
+}
+
+func (r *Registry) create(ctx context.Context, tenant string, m Metadata, actor, developer, regTokenHash string) (*Client, *Secret, error) {
 	now := r.now()
-	c := &Client{Tenant: tenant, ID: NewID(), CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
+	c := &Client{Tenant: tenant, ID: NewID(), DeveloperID: developer, RegistrationTokenHash: regTokenHash,
+		CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := c.Apply(m); err != nil {
 		return nil, nil, err
 	}
 	var secret *Secret
-	if !c.Public {
+	if c.NeedsSecret() {
 		var err error
 		if secret, err = NewSecret("", "initial", nil, now); err != nil {
 			return nil, nil, err
@@ -91,31 +100,35 @@ func (p Precondition) check(current int64) error {
 // Update replaces a client's metadata, refusing stale versions and system clients.
 func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre Precondition, actor string) (*Client, error) {
 	defer r.forget(tenant, id)
-	return r.Store.Update(ctx, tenant, id, func(c *Client) error {
-		if c.System {
-			return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", id)
-		}
-		if err := pre.check(c.Version); err != nil {
-			return err
-		}
-		if err := c.Apply(m); err != nil {
-			return err
-		}
-		c.Version++
-		c.UpdatedBy, c.UpdatedAt = actor, r.now()
-		return nil
-	})
+	return r.Store.Update(ctx, tenant, id, func(c *Client) error { return r.change(c, m, pre, actor) })
+}
+
+func (r *Registry) change(c *Client, m Metadata, pre Precondition, actor string) error {
+	if c.System {
+		return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", c.ID)
+	}
+	if err := pre.check(c.Version); err != nil {
+		return err
+	}
+	if err := c.Apply(m); err != nil {
+		return err
+	}
+	c.Version++
+	c.UpdatedBy, c.UpdatedAt = actor, r.now()
+	return nil
 }
 
 // Delete removes a client and its secrets.
 func (r *Registry) Delete(ctx context.Context, tenant, id string) error {
 	defer r.forget(tenant, id)
-	return r.Store.Delete(ctx, tenant, id, func(c *Client) error {
-		if c.System {
-			return errs.E(errs.Forbidden, "client %q is a system client and cannot be deleted through the API", id)
-		}
-		return nil
-	})
+	return r.Store.Delete(ctx, tenant, id, func(c *Client) error { return deletable(c, id) })
+}
+
+func deletable(c *Client, id string) error {
+	if c.System {
+		return errs.E(errs.Forbidden, "client %q is a system client and cannot be deleted through the API", id)
+	}
+	return nil
 }
 
 // AddSecret adds a secret (generated unless value is given).

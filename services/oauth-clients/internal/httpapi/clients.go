@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
@@ -11,7 +12,19 @@ import (
 )
 
 func metadataFrom(in *api.ClientInput) clients.Metadata {
+	var privacy map[string]clients.PrivacyPurpose
+	if in.Privacy != nil && in.Privacy.Scopes != nil {
+		privacy = make(map[string]clients.PrivacyPurpose, len(*in.Privacy.Scopes))
+		for scope, p := range *in.Privacy.Scopes {
+			pp := clients.PrivacyPurpose{Purpose: p.Purpose}
+			for _, c := range deref(p.PiiCategories) {
+				pp.PIICategories = append(pp.PIICategories, c.Name)
+			}
+			privacy[scope] = pp
+		}
+	}
 	return clients.Metadata{
+		JWKS: jwksFrom(in.Jwks), JWKSURI: deref(in.JwksUri), Privacy: privacy,
 		Name: in.ClientName, Description: deref(in.Description),
 		GrantTypes: grantTypes(in.GrantTypes), ResponseTypes: responseTypes(in.ResponseTypes),
 		RedirectURIs: deref(in.RedirectUris), Scopes: deref(in.Scopes),
@@ -44,10 +57,52 @@ func clientOut(c *clients.Client) api.Client {
 		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectUris: c.RedirectURIs, Scopes: c.Scopes,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public, Audience: c.Audience,
 		ClientUri: optional(c.ClientURI), LogoUri: optional(c.LogoURI), PolicyUri: optional(c.PolicyURI), TosUri: optional(c.TosURI),
-		Trusted: c.Trusted, System: c.System, CreatedBy: optional(c.CreatedBy), UpdatedBy: optional(c.UpdatedBy),
+		Jwks: jwksOut(c.JWKS), JwksUri: optional(c.JWKSURI), Privacy: privacyOut(c.Privacy),
+		Trusted: c.Trusted, System: c.System, DeveloperId: optional(c.DeveloperID), CreatedBy: optional(c.CreatedBy), UpdatedBy: optional(c.UpdatedBy),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		Metadata: apicommon.Metadata{Version: c.Version, CreatedAt: &created, ModifiedAt: &updated},
 	}
+}
+
+// jwksFrom keeps a JWK set as the JSON it came as; the domain parses and checks it.
+func jwksFrom(in *api.ClientJWKSet) json.RawMessage {
+	if in == nil {
+		return nil
+	}
+	raw, _ := json.Marshal(in)
+	return raw
+}
+
+func jwksOut(raw json.RawMessage) *api.ClientJWKSet {
+	if len(raw) == 0 {
+		return nil
+	}
+	var out api.ClientJWKSet
+	if json.Unmarshal(raw, &out) != nil {
+		return nil
+	}
+	return &out
+}
+
+func privacyOut(p map[string]clients.PrivacyPurpose) *api.Privacy {
+	if len(p) == 0 {
+		return nil
+	}
+	scopes := make(map[string]api.PrivacyPurpose, len(p))
+	for scope, pp := range p {
+		out := api.PrivacyPurpose{Purpose: pp.Purpose}
+		if len(pp.PIICategories) > 0 {
+			cats := make([]struct {
+				Name string `json:"name"`
+			}, len(pp.PIICategories))
+			for i, c := range pp.PIICategories {
+				cats[i].Name = c
+			}
+			out.PiiCategories = &cats
+		}
+		scopes[scope] = out
+	}
+	return &api.Privacy{Scopes: &scopes}
 }
 
 func optional(s string) *string {
@@ -60,17 +115,12 @@ func optional(s string) *string {
 // ListClients pages through the tenant's clients.
 func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObject) (api.ListClientsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Clients.List(ctx, req.Tenant, clients.ListQuery{Search: deref(req.Params.SearchQuery), Offset: p.Offset(), Limit: p.Size})
+	page, err := s.Clients.List(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
+		Developer: deref(req.Params.DeveloperId), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
 	}
-	info := p.Describe(len(page.Clients), page.Total)
-	out := api.ListClients200JSONResponse{Data: make([]api.Client, len(page.Clients)),
-		Page: info.Page, PageSize: info.PageSize, Count: info.Count, Total: info.Total, TotalPages: info.TotalPages}
-	for i := range page.Clients {
-		out.Data[i] = clientOut(&page.Clients[i])
-	}
-	return out, nil
+	return api.ListClients200JSONResponse(clientPage(p, page)), nil
 }
 
 // CreateClient registers a client and shows its first secret once.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -22,11 +23,17 @@ import (
 
 var noStore = "no-store"
 
-// authenticateClient applies RFC 6749 §2.3.1: credentials in HTTP Basic
-// (form-urlencoded id and secret) or in the form, never both, and only by the method the
-// client registered. Failures count towards the brute-force limits and are logged, never
-// with the presented secret; past a limit, credentials are not even checked.
-func (s *Server) authenticateClient(ctx context.Context, tenant, endpoint string, formID, formSecret *string) (*clients.Client, *tokens.OAuthError) {
+// presented is what a request to an OAuth endpoint offers to authenticate its client.
+type presented struct {
+	id, secret, assertionType, assertion *string
+}
+
+// authenticateClient applies RFC 6749 §2.3 and RFC 7523 §2.2: credentials in HTTP Basic
+// (form-urlencoded id and secret), in the form, or as a signed client assertion, exactly
+// one of them, and only by the method the client registered. Failures count towards the
+// brute-force limits and are logged, never with the presented secret or assertion; past
+// a limit, credentials are not even checked.
+func (s *Server) authenticateClient(ctx context.Context, tenant, endpoint string, p presented) (*clients.Client, *tokens.OAuthError) {
 	var id, secret, method string
 	basicUser, basicPass, hasBasic := "", "", false
 	addr := ""
@@ -34,9 +41,15 @@ func (s *Server) authenticateClient(ctx context.Context, tenant, endpoint string
 		basicUser, basicPass, hasBasic = c.Request().BasicAuth()
 		addr = c.RealIP()
 	}
+	methods := 0
+	for _, present := range []bool{hasBasic, p.secret != nil, p.assertion != nil || p.assertionType != nil} {
+		if present {
+			methods++
+		}
+	}
 	switch {
-	case hasBasic && formSecret != nil:
-		return nil, &tokens.OAuthError{Code: "invalid_request", Description: "use one client authentication method, not both"}
+	case methods > 1:
+		return nil, &tokens.OAuthError{Code: "invalid_request", Description: "use one client authentication method, not several"}
 	case hasBasic:
 		var err1, err2 error
 		id, err1 = url.QueryUnescape(basicUser)
@@ -45,8 +58,19 @@ func (s *Server) authenticateClient(ctx context.Context, tenant, endpoint string
 			return nil, &tokens.OAuthError{Code: "invalid_request", Description: "malformed Basic credentials"}
 		}
 		method = "client_secret_basic"
-	case formSecret != nil:
-		id, secret, method = deref(formID), *formSecret, "client_secret_post"
+	case p.secret != nil:
+		id, secret, method = deref(p.id), *p.secret, "client_secret_post"
+	case methods == 1:
+		if deref(p.assertionType) != clients.AssertionType || deref(p.assertion) == "" {
+			return nil, &tokens.OAuthError{Code: "invalid_request", Description: "client_assertion_type must be " + clients.AssertionType + ", with a client_assertion"}
+		}
+		method = "private_key_jwt"
+		// The claimed client, unverified: what the limits count against. client_id is
+		// optional with an assertion, but must agree when given (RFC 7521 §4.2).
+		id = clients.AssertionSubject(*p.assertion)
+		if p.id != nil && *p.id != id {
+			return nil, &tokens.OAuthError{Code: "invalid_client", Description: "client_id does not match the assertion"}
+		}
 	default:
 		return nil, &tokens.OAuthError{Code: "invalid_client", Description: "client authentication is required"}
 	}
@@ -58,21 +82,33 @@ func (s *Server) authenticateClient(ctx context.Context, tenant, endpoint string
 		return nil, &tokens.OAuthError{Code: "slow_down", RetryAfter: secs,
 			Description: fmt.Sprintf("too many failed client authentications; retry after %d seconds", secs)}
 	}
-	fail := func(reason string, e *tokens.OAuthError) (*clients.Client, *tokens.OAuthError) {
-		s.Limiter.Fail(tenant, id, addr, now)
-		s.Logger.Warn("client authentication failed", "tenant", tenant, "clientId", id, "address", addr,
+	fail := func(clientID, reason string, e *tokens.OAuthError) (*clients.Client, *tokens.OAuthError) {
+		s.Limiter.Fail(tenant, clientID, addr, now)
+		s.Logger.Warn("client authentication failed", "tenant", tenant, "clientId", clientID, "address", addr,
 			"endpoint", endpoint, "method", method, "reason", reason)
 		return nil, e
 	}
-	c, err := s.Clients.Authenticate(ctx, tenant, id, secret)
-	if errs.Is(err, errs.Unauthorized) {
-		return fail("unknown client or wrong, expired or revoked secret", &tokens.OAuthError{Code: "invalid_client", Description: "client authentication failed"})
+	invalid := &tokens.OAuthError{Code: "invalid_client", Description: "client authentication failed"}
+	var c *clients.Client
+	var err error
+	if method == "private_key_jwt" {
+		iss := auth.Issuer(s.IssuerBase, tenant)
+		c, err = s.Clients.AuthenticateAssertion(ctx, tenant, *p.assertion, []string{iss + "/oauth2/token", iss, iss + "/oauth2/" + endpoint})
+		var ae *clients.AssertionError
+		if errors.As(err, &ae) {
+			return fail(id, ae.Reason, invalid)
+		}
+	} else {
+		c, err = s.Clients.Authenticate(ctx, tenant, id, secret)
+		if errs.Is(err, errs.Unauthorized) {
+			return fail(id, "unknown client or wrong, expired or revoked secret", invalid)
+		}
 	}
 	if err != nil {
 		return nil, &tokens.OAuthError{Code: "server_error", Description: "client authentication is unavailable", Err: err}
 	}
 	if c.TokenEndpointAuthMethod != method {
-		return fail("method "+method+" not registered", &tokens.OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
+		return fail(id, "method "+method+" not registered", &tokens.OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
 	}
 	return c, nil
 }
@@ -128,7 +164,7 @@ func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject
 	default:
 		return fail(&tokens.OAuthError{Code: "unsupported_grant_type", Description: "grant_type " + grant + " is not supported"})
 	}
-	c, oerr := s.authenticateClient(ctx, req.Tenant, "token", form.ClientId, form.ClientSecret)
+	c, oerr := s.authenticateClient(ctx, req.Tenant, "token", presented{form.ClientId, form.ClientSecret, form.ClientAssertionType, form.ClientAssertion})
 	if oerr != nil {
 		return fail(oerr)
 	}
@@ -158,7 +194,7 @@ func (s *Server) IntrospectToken(ctx context.Context, req api.IntrospectTokenReq
 	if form == nil {
 		form = &api.IntrospectionRequest{}
 	}
-	if _, oerr := s.authenticateClient(ctx, req.Tenant, "introspect", form.ClientId, form.ClientSecret); oerr != nil {
+	if _, oerr := s.authenticateClient(ctx, req.Tenant, "introspect", presented{form.ClientId, form.ClientSecret, form.ClientAssertionType, form.ClientAssertion}); oerr != nil {
 		if oerr.Err != nil {
 			return nil, oerr.Err
 		}
@@ -209,7 +245,7 @@ func (s *Server) RevokeToken(ctx context.Context, req api.RevokeTokenRequestObje
 			return api.RevokeToken400JSONResponse(body), nil
 		}
 	}
-	c, oerr := s.authenticateClient(ctx, req.Tenant, "revoke", form.ClientId, form.ClientSecret)
+	c, oerr := s.authenticateClient(ctx, req.Tenant, "revoke", presented{form.ClientId, form.ClientSecret, form.ClientAssertionType, form.ClientAssertion})
 	if oerr != nil {
 		return fail(oerr)
 	}
@@ -279,13 +315,17 @@ func (s *Server) RotateSigningKey(ctx context.Context, req api.RotateSigningKeyR
 // GetServerMetadata is RFC 8414 metadata for the tenant's issuer.
 func (s *Server) GetServerMetadata(_ context.Context, req api.GetServerMetadataRequestObject) (api.GetServerMetadataResponseObject, error) {
 	iss := auth.Issuer(s.IssuerBase, req.Tenant)
-	methods := []string{"client_secret_basic", "client_secret_post"}
+	methods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
 	supported := scopes.PlatformNames()
-	introspect := iss + "/oauth2/introspect"
+	introspect, revoke, register := iss+"/oauth2/introspect", iss+"/oauth2/revoke", iss+"/oauth2/register"
+	algs := slices.Clone(clients.AssertionAlgs)
 	return api.GetServerMetadata200JSONResponse{
 		Issuer: iss, TokenEndpoint: iss + "/oauth2/token", JwksUri: iss + "/oauth2/jwks",
 		IntrospectionEndpoint: &introspect, IntrospectionEndpointAuthMethodsSupported: &methods,
-		GrantTypesSupported: []string{"client_credentials"}, TokenEndpointAuthMethodsSupported: methods,
-		ScopesSupported: &supported,
+		RevocationEndpoint: &revoke, RevocationEndpointAuthMethodsSupported: &methods,
+		RegistrationEndpoint:              &register,
+		GrantTypesSupported:               []string{"client_credentials", "refresh_token"},
+		TokenEndpointAuthMethodsSupported: methods, TokenEndpointAuthSigningAlgValuesSupported: &algs,
+		ResponseTypesSupported: &[]string{}, ScopesSupported: &supported,
 	}, nil
 }

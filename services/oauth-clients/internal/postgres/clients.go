@@ -30,6 +30,8 @@ type clientRow struct {
 	Description string          `db:"description"`
 	Metadata    json.RawMessage `db:"metadata"`
 	System      bool            `db:"system"`
+	DeveloperID string          `db:"developer_id"`
+	RegToken    string          `db:"registration_token_hash"`
 	Version     int64           `db:"version"`
 	CreatedBy   string          `db:"created_by"`
 	UpdatedBy   string          `db:"updated_by"`
@@ -40,18 +42,26 @@ type clientRow struct {
 
 // rfc7591 is the metadata column: the fields without columns of their own.
 type rfc7591 struct {
-	GrantTypes              []string `json:"grantTypes"`
-	ResponseTypes           []string `json:"responseTypes"`
-	RedirectURIs            []string `json:"redirectUris"`
-	Scopes                  []string `json:"scopes"`
-	TokenEndpointAuthMethod string   `json:"tokenEndpointAuthMethod"`
-	Public                  bool     `json:"public"`
-	Audience                []string `json:"audience"`
-	ClientURI               string   `json:"clientUri,omitempty"`
-	LogoURI                 string   `json:"logoUri,omitempty"`
-	PolicyURI               string   `json:"policyUri,omitempty"`
-	TosURI                  string   `json:"tosUri,omitempty"`
-	Trusted                 bool     `json:"trusted"`
+	GrantTypes              []string                  `json:"grantTypes"`
+	ResponseTypes           []string                  `json:"responseTypes"`
+	RedirectURIs            []string                  `json:"redirectUris"`
+	Scopes                  []string                  `json:"scopes"`
+	TokenEndpointAuthMethod string                    `json:"tokenEndpointAuthMethod"`
+	Public                  bool                      `json:"public"`
+	Audience                []string                  `json:"audience"`
+	ClientURI               string                    `json:"clientUri,omitempty"`
+	LogoURI                 string                    `json:"logoUri,omitempty"`
+	PolicyURI               string                    `json:"policyUri,omitempty"`
+	TosURI                  string                    `json:"tosUri,omitempty"`
+	JWKS                    json.RawMessage           `json:"jwks,omitempty"`
+	JWKSURI                 string                    `json:"jwksUri,omitempty"`
+	Privacy                 map[string]privacyPurpose `json:"privacy,omitempty"`
+	Trusted                 bool                      `json:"trusted"`
+}
+
+type privacyPurpose struct {
+	Purpose       string   `json:"purpose"`
+	PIICategories []string `json:"piiCategories,omitempty"`
 }
 
 func toRow(c *clients.Client) (clientRow, error) {
@@ -59,10 +69,11 @@ func toRow(c *clients.Client) (clientRow, error) {
 		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public, Audience: c.Audience,
 		ClientURI: c.ClientURI, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TosURI: c.TosURI, Trusted: c.Trusted,
+		JWKS: c.JWKS, JWKSURI: c.JWKSURI, Privacy: privacyToRow(c.Privacy),
 	})
 	return clientRow{
 		Tenant: c.Tenant, ID: c.ID, Name: c.Name, Description: c.Description, Metadata: meta, System: c.System,
-		Version: c.Version, CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		DeveloperID: c.DeveloperID, RegToken: c.RegistrationTokenHash, Version: c.Version, CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}, err
 }
 
@@ -76,12 +87,14 @@ func (r clientRow) client() (*clients.Client, error) {
 		GrantTypes: m.GrantTypes, ResponseTypes: m.ResponseTypes, RedirectURIs: m.RedirectURIs, Scopes: m.Scopes,
 		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod, Public: m.Public, Audience: m.Audience,
 		ClientURI: m.ClientURI, LogoURI: m.LogoURI, PolicyURI: m.PolicyURI, TosURI: m.TosURI, Trusted: m.Trusted,
-		System: r.System, CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy,
+		JWKS: m.JWKS, JWKSURI: m.JWKSURI, Privacy: privacyOfRow(m.Privacy),
+		System: r.System, DeveloperID: r.DeveloperID, RegistrationTokenHash: r.RegToken, CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 	}, nil
 }
 
-const clientColumns = `tenant, id, name, description, metadata, system, version, created_by, updated_by, created_at, updated_at`
+const clientColumns = `tenant, id, name, description, metadata, system, developer_id, registration_token_hash, version,
+	created_by, updated_by, created_at, updated_at`
 
 func notFound(id string) error { return errs.E(errs.NotFound, "client %q not found", id) }
 
@@ -110,7 +123,8 @@ func insertClient(ctx context.Context, tx *sqlx.Tx, c *clients.Client) error {
 		return err
 	}
 	_, err = tx.NamedExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES (:tenant, :id, :name, :description, :metadata, :system, :version, :created_by, :updated_by, :created_at, :updated_at)`, row)
+		VALUES (:tenant, :id, :name, :description, :metadata, :system, :developer_id, :registration_token_hash, :version,
+		        :created_by, :updated_by, :created_at, :updated_at)`, row)
 	if postgres.IsUniqueViolation(err, "") {
 		return errs.E(errs.Conflict, "client %q already exists", c.ID)
 	}
@@ -140,12 +154,13 @@ func (s *Clients) Get(ctx context.Context, tenant, id string) (*clients.Client, 
 
 // List pages through clients, newest first, with the total in the same query.
 func (s *Clients) List(ctx context.Context, tenant string, q clients.ListQuery) (clients.Page, error) {
+	const filter = `tenant = $1
+		AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR id ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
+		AND ($3 = '' OR developer_id = $3) AND (NOT $4 OR developer_id <> '')`
+	args := []any{tenant, postgres.EscapeLike(q.Search), q.Developer, q.DevelopersOnly}
 	var rows []clientRow
-	err := s.DB.SelectContext(ctx, &rows, `
-		SELECT `+clientColumns+`, count(*) OVER () AS total FROM clients
-		WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR id ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
-		ORDER BY created_at DESC, id
-		LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(q.Search), q.Limit, q.Offset)
+	err := s.DB.SelectContext(ctx, &rows, `SELECT `+clientColumns+`, count(*) OVER () AS total FROM clients
+		WHERE `+filter+` ORDER BY created_at DESC, id LIMIT $5 OFFSET $6`, append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return clients.Page{}, postgres.Classify(err)
 	}
@@ -160,7 +175,7 @@ func (s *Clients) List(ctx context.Context, tenant string, q clients.ListQuery) 
 	}
 	if len(rows) == 0 && q.Offset > 0 {
 		// Past the last page: count separately so the caller still learns the total.
-		if err := s.DB.GetContext(ctx, &page.Total, `SELECT count(*) FROM clients WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR id ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')`, tenant, postgres.EscapeLike(q.Search)); err != nil {
+		if err := s.DB.GetContext(ctx, &page.Total, `SELECT count(*) FROM clients WHERE `+filter, args...); err != nil {
 			return clients.Page{}, postgres.Classify(err)
 		}
 	}
@@ -341,7 +356,8 @@ func (s *Clients) Credentials(ctx context.Context, tenant, clientID string) (*cl
 		SExpiresAt *time.Time `db:"expires_at"`
 	}
 	err := s.DB.SelectContext(ctx, &rows, `
-		SELECT c.tenant, c.id, c.name, c.description, c.metadata, c.system, c.version, c.created_by, c.updated_by,
+		SELECT c.tenant, c.id, c.name, c.description, c.metadata, c.system, c.developer_id, c.registration_token_hash,
+		       c.version, c.created_by, c.updated_by,
 		       c.created_at, c.updated_at, 0 AS total,
 		       s.id AS secret_id, s.hash, s.hint, s.description AS secret_description, s.created_at AS secret_created_at, s.expires_at
 		FROM clients c LEFT JOIN client_secrets s
@@ -364,4 +380,44 @@ func (s *Clients) Credentials(ctx context.Context, tenant, clientID string) (*cl
 		}
 	}
 	return c, secrets, nil
+}
+
+func privacyToRow(p map[string]clients.PrivacyPurpose) map[string]privacyPurpose {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make(map[string]privacyPurpose, len(p))
+	for k, v := range p {
+		out[k] = privacyPurpose{Purpose: v.Purpose, PIICategories: v.PIICategories}
+	}
+	return out
+}
+
+func privacyOfRow(p map[string]privacyPurpose) map[string]clients.PrivacyPurpose {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make(map[string]clients.PrivacyPurpose, len(p))
+	for k, v := range p {
+		out[k] = clients.PrivacyPurpose{Purpose: v.Purpose, PIICategories: v.PIICategories}
+	}
+	return out
+}
+
+// UseAssertion records the jti of a client assertion and reports whether it is fresh;
+// a replayed assertion finds its jti already there.
+func (s *Clients) UseAssertion(ctx context.Context, tenant, clientID, jti string, expiresAt time.Time) (bool, error) {
+	res, err := s.DB.ExecContext(ctx, `INSERT INTO client_assertions (tenant, client_id, jti, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, tenant, clientID, jti, expiresAt)
+	if err != nil {
+		return false, postgres.Classify(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, postgres.Classify(err)
+}
+
+// PruneAssertions forgets the jti values of assertions that have expired anyway.
+func (s *Clients) PruneAssertions(ctx context.Context) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM client_assertions WHERE expires_at < now() - interval '5 minutes'`)
+	return postgres.Classify(err)
 }

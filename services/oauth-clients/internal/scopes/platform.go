@@ -21,6 +21,8 @@ var Platform = []Builtin{
 	{"iam.client_manage", "Manage OAuth clients", "Create, change and delete clients and secrets."},
 	{"iam.scope_read", "Read scope definitions", "Read scope definitions."},
 	{"iam.scope_manage", "Manage scope definitions", "Create, change and delete scope definitions."},
+	{"iam.developer", "Developer self-service", "Register and manage one's own clients under /developer/clients."},
+	{"iam.client_register", "Register clients", "An initial access token: register clients dynamically (RFC 7591)."},
 	// iam-subjects
 	{"iam.subject_read", "Read subjects", "Search and read subjects of every type."},
 	{"iam.user_read", "Read users", "Read users."},

@@ -247,3 +247,30 @@ func (r *Registry) EnsureBuiltIn(ctx context.Context, tenant string) error {
 	}
 	return r.Store.EnsureBuiltIn(ctx, defs)
 }
+
+// OpenToDevelopers refuses, naming each, the scopes a developer may not give a client:
+// built-in platform scopes, and those a developer policy guards. Scopes the tenant does
+// not define pass here; the clients store refuses them when the client is written.
+func (r *Registry) OpenToDevelopers(ctx context.Context, tenant string, names []string) error {
+	var bad []errs.FieldError
+	for _, name := range names {
+		if IsPlatform(name) {
+			bad = append(bad, errs.FieldError{Field: "scopes", Message: fmt.Sprintf("scope %q is a platform scope; only an admin may assign it", name)})
+			continue
+		}
+		d, err := r.Store.Get(ctx, tenant, name)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !d.OpenToDevelopers() {
+			bad = append(bad, errs.FieldError{Field: "scopes", Message: fmt.Sprintf("scope %q is guarded by developer policy %q; only an admin may assign it", name, d.DeveloperPolicyID)})
+		}
+	}
+	if len(bad) > 0 {
+		return errs.Fields("the client lists scopes a developer may not assign", bad...)
+	}
+	return nil
+}

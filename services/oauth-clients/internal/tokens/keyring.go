@@ -163,6 +163,67 @@ func (k *KeyRing) Refresh(ctx context.Context, logger *slog.Logger) error {
 	}
 }
 
+// RotateIfDue rotates the signing key when the active one is older than interval. Every
+// replica calls it; a transaction-scoped advisory lock lets one at a time look and act,
+// so a key is rotated once per interval however many replicas run. Retired keys whose
+// tokens have all expired are deleted with their private halves.
+func (k *KeyRing) RotateIfDue(ctx context.Context, interval time.Duration) (bool, error) {
+	rotated := false
+	err := postgres.InTx(ctx, k.DB, func(tx *sqlx.Tx) error {
+		rotated = false
+		var leader bool
+		if err := tx.GetContext(ctx, &leader, `SELECT pg_try_advisory_xact_lock($1)`, keyLockKey); err != nil || !leader {
+			return err
+		}
+		var due bool
+		if err := tx.GetContext(ctx, &due, `SELECT coalesce(max(created_at) < now() - $1::interval, true)
+			FROM signing_keys WHERE retired_at IS NULL`, fmt.Sprintf("%d milliseconds", interval.Milliseconds())); err != nil {
+			return err
+		}
+		if !due {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at < now() - $1::interval`,
+			fmt.Sprintf("%d seconds", int((k.TokenTTL+24*time.Hour).Seconds()))); err != nil {
+			return err
+		}
+		rotated = true
+		return insertKey(ctx, tx)
+	})
+	if err != nil {
+		return false, postgres.Classify(err)
+	}
+	if rotated {
+		return true, k.reload(ctx)
+	}
+	return false, nil
+}
+
+// Rotation runs RotateIfDue until ctx ends, checking every tenth of the interval (between
+// a second and ten minutes), so a key is never much older than interval.
+func (k *KeyRing) Rotation(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
+	check := min(max(interval/10, time.Second), 10*time.Minute)
+	t := time.NewTicker(check)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			rotated, err := k.RotateIfDue(ctx, interval)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				logger.Warn("scheduled signing-key rotation failed; will retry", "error", err)
+			case rotated:
+				logger.Info("signing key rotated on schedule", "interval", interval.String())
+			}
+		}
+	}
+}
+
 // signer returns the current signing key. Refresh keeps the ring current; should it have
 // stalled, one request (never all of them at once) reloads inline.
 func (k *KeyRing) signer(ctx context.Context) (signingKey, error) {

@@ -19,7 +19,9 @@ export interface paths {
         };
         /**
          * List clients
-         * @description Clients of the tenant, newest first, optionally filtered by `searchQuery` on name, id and description.
+         * @description Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
+         *     alias `searchText`, as Aritma names it) on name, id and description, and by the
+         *     developer that owns them.
          */
         get: operations["listClients"];
         put?: never;
@@ -149,6 +151,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/developer/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List my clients
+         * @description The clients the caller (the token's `sub`) registered here. An admin (`services.iam`)
+         *     sees every developer's clients, optionally only one developer's (`developerId`).
+         *     Never a secret.
+         */
+        get: operations["listDeveloperClients"];
+        put?: never;
+        /**
+         * Register a client of my own
+         * @description Registers a client owned by the caller. A developer (not an admin) may not mark it
+         *     `trusted`, and may give it only the tenant's own scopes that no developer policy
+         *     guards (`developerPolicyId` empty); never a built-in platform scope. A confidential
+         *     client's secret is in the answer, this once.
+         */
+        post: operations["createDeveloperClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/developer/clients/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one of my clients
+         * @description One of the caller's clients (any developer's, for an admin); another developer's is 404. Never a secret.
+         */
+        get: operations["getDeveloperClient"];
+        /**
+         * Replace one of my clients
+         * @description Replaces the metadata of one of the caller's clients, version-checked like
+         *     `PUT /clients/{clientId}`. A developer may not make it trusted nor add a scope it
+         *     could not have registered it with.
+         */
+        put: operations["updateDeveloperClient"];
+        post?: never;
+        /**
+         * Delete one of my clients
+         * @description Deletes one of the caller's clients and its secrets.
+         */
+        delete: operations["deleteDeveloperClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/scopes": {
         parameters: {
             query?: never;
@@ -244,8 +322,8 @@ export interface paths {
          * Token endpoint (RFC 6749)
          * @description The client_credentials grant (refresh_token is understood, but no refresh token is
          *     ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-         *     (client_secret_basic) or `client_id`/`client_secret` form fields
-         *     (client_secret_post), never both. The granted scope is the requested scope
+         *     (client_secret_basic), `client_id`/`client_secret` form fields
+         *     (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
          *     narrowed to the client's scopes (all of them when none is requested). Errors are
          *     RFC 6749 §5.2 objects. Failed client authentications are counted per client and
          *     per address; past the limit the endpoint answers 429 `slow_down` until the window
@@ -313,6 +391,78 @@ export interface paths {
          */
         post: operations["revokeToken"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/oauth2/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dynamic client registration (RFC 7591)
+         * @description A client registers itself with the initial access token it was given: an access
+         *     token of this tenant with `iam.client_register` (or `services.iam`). The new client
+         *     belongs to the token's subject as its developer, under the same rules as
+         *     `/developer/clients` (no platform or policy-guarded scopes unless the token has
+         *     `services.iam`). The answer carries the client secret (for secret-based methods) and
+         *     a registration access token for `/oauth2/register/{clientId}`, both shown this once.
+         *     Invalid metadata is an RFC 7591 error object.
+         */
+        post: operations["registerClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/oauth2/register/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a registration (RFC 7592)
+         * @description The client's current registration, for the bearer of its registration access token
+         *     (`Authorization: Bearer <registration_access_token>`). The secret is not shown again.
+         */
+        get: operations["getRegisteredClient"];
+        /**
+         * Replace a registration (RFC 7592)
+         * @description Replaces the client's metadata with the body, for the bearer of its registration access token.
+         */
+        put: operations["updateRegisteredClient"];
+        post?: never;
+        /**
+         * Delete a registration (RFC 7592)
+         * @description Deletes the client, for the bearer of its registration access token.
+         */
+        delete: operations["deleteRegisteredClient"];
         options?: never;
         head?: never;
         patch?: never;
@@ -433,11 +583,19 @@ export interface components {
              */
             scopes?: components["schemas"]["ScopeName"][];
             /**
-             * @description Defaults to client_secret_basic, or none for a public client.
+             * @description Defaults to client_secret_basic, or none for a public client. private_key_jwt
+             *     (RFC 7523) needs `jwks` or `jwksUri`, and the client gets no secret.
              * @example client_secret_basic
              * @enum {string}
              */
-            tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "none";
+            tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
+            jwks?: components["schemas"]["ClientJWKSet"];
+            /**
+             * @description An https URL of the client's public JWK set (private_key_jwt); not together with `jwks`.
+             * @example https://billing.example.com/.well-known/jwks.json
+             */
+            jwksUri?: string;
+            privacy?: components["schemas"]["Privacy"];
             /**
              * @description A public client has no secret and cannot use client_credentials.
              * @example false
@@ -490,6 +648,10 @@ export interface components {
             scopes: string[];
             /** @example client_secret_basic */
             tokenEndpointAuthMethod: string;
+            jwks?: components["schemas"]["ClientJWKSet"];
+            /** @example https://billing.example.com/.well-known/jwks.json */
+            jwksUri?: string;
+            privacy?: components["schemas"]["Privacy"];
             /** @example false */
             public: boolean;
             /** @example [] */
@@ -510,6 +672,11 @@ export interface components {
              */
             system: boolean;
             /**
+             * @description The developer that owns the client: set when it was registered through /developer/clients or dynamic registration.
+             * @example client-dev42
+             */
+            developerId?: string;
+            /**
              * @description The subject that created the client.
              * @example client-admin
              */
@@ -521,6 +688,53 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
             metadata: components["schemas"]["Metadata"];
+        };
+        /**
+         * @description The client's public keys (RFC 7517), for private_key_jwt; never a private key.
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "OKP",
+         *           "crv": "Ed25519",
+         *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+         *           "kid": "billing-1"
+         *         }
+         *       ]
+         *     }
+         */
+        ClientJWKSet: {
+            keys: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * @description Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
+         * @example {
+         *       "scopes": {
+         *         "billing.invoices_read": {
+         *           "purpose": "Send invoices to the customer.",
+         *           "piiCategories": [
+         *             {
+         *               "name": "contact"
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
+        Privacy: {
+            /** @description Keyed by a scope the client lists. */
+            scopes?: {
+                [key: string]: components["schemas"]["PrivacyPurpose"];
+            };
+        };
+        PrivacyPurpose: {
+            /** @example Send invoices to the customer. */
+            purpose: string;
+            piiCategories?: {
+                /** @example contact */
+                name: string;
+            }[];
         };
         ClientList: components["schemas"]["PageInfo"] & {
             data: components["schemas"]["Client"][];
@@ -571,6 +785,13 @@ export interface components {
             client_id?: string;
             /** @example Xy3... */
             client_secret?: string;
+            /**
+             * @description urn:ietf:params:oauth:client-assertion-type:jwt-bearer for private_key_jwt (RFC 7523).
+             * @example urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+             */
+            client_assertion_type?: string;
+            /** @description A JWT the client signed: iss and sub its client_id, aud the token endpoint URL, exp, and a jti used once. */
+            client_assertion?: string;
         };
         TokenResponse: {
             access_token: string;
@@ -593,6 +814,13 @@ export interface components {
             token_type_hint?: string;
             client_id?: string;
             client_secret?: string;
+            /**
+             * @description urn:ietf:params:oauth:client-assertion-type:jwt-bearer for private_key_jwt (RFC 7523).
+             * @example urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+             */
+            client_assertion_type?: string;
+            /** @description A JWT the client signed: iss and sub its client_id, aud the token endpoint URL, exp, and a jti used once. */
+            client_assertion?: string;
         };
         RevocationRequest: {
             /** @description The access token to revoke. */
@@ -604,6 +832,73 @@ export interface components {
             token_type_hint?: string;
             client_id?: string;
             client_secret?: string;
+            /**
+             * @description urn:ietf:params:oauth:client-assertion-type:jwt-bearer for private_key_jwt (RFC 7523).
+             * @example urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+             */
+            client_assertion_type?: string;
+            /** @description A JWT the client signed: iss and sub its client_id, aud the token endpoint URL, exp, and a jti used once. */
+            client_assertion?: string;
+        };
+        /** @description RFC 7591 §2 client metadata (snake_case); unknown members are ignored, as §2 asks. */
+        RegistrationRequest: {
+            /** @description In an RFC 7592 update: must be the client's id. */
+            client_id?: string;
+            /** @example Billing agent */
+            client_name?: string;
+            /** @example [] */
+            redirect_uris?: string[];
+            /**
+             * @example [
+             *       "client_credentials"
+             *     ]
+             */
+            grant_types?: string[];
+            /** @example [] */
+            response_types?: string[];
+            /** @example client_secret_basic */
+            token_endpoint_auth_method?: string;
+            /**
+             * @description Space-separated scope names.
+             * @example billing.invoices_read
+             */
+            scope?: string;
+            client_uri?: string;
+            logo_uri?: string;
+            policy_uri?: string;
+            tos_uri?: string;
+            jwks_uri?: string;
+            jwks?: components["schemas"]["ClientJWKSet"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description RFC 7591 §3.2.1 / RFC 7592 §3 registration. */
+        RegistrationResponse: {
+            client_id: string;
+            /** @description Only in the answer to the registration. */
+            client_secret?: string;
+            /** Format: int64 */
+            client_id_issued_at: number;
+            /**
+             * Format: int64
+             * @description 0 (never).
+             */
+            client_secret_expires_at: number;
+            /** @description Only in the answer to the registration. */
+            registration_access_token?: string;
+            registration_client_uri: string;
+            client_name: string;
+            redirect_uris: string[];
+            grant_types: string[];
+            response_types: string[];
+            token_endpoint_auth_method: string;
+            scope?: string;
+            client_uri?: string;
+            logo_uri?: string;
+            policy_uri?: string;
+            tos_uri?: string;
+            jwks_uri?: string;
+            jwks?: components["schemas"]["ClientJWKSet"];
         };
         Introspection: {
             active: boolean;
@@ -648,6 +943,10 @@ export interface components {
             token_endpoint_auth_methods_supported: string[];
             scopes_supported?: string[];
             response_types_supported?: string[];
+            revocation_endpoint?: string;
+            revocation_endpoint_auth_methods_supported?: string[];
+            registration_endpoint?: string;
+            token_endpoint_auth_signing_alg_values_supported?: string[];
         };
         /** @description A scope definition as Cloudentity describes one, in camelCase. */
         ScopeInput: {
@@ -940,6 +1239,16 @@ export interface components {
          */
         ClientId: string;
         /**
+         * @description Aritma's name for `searchQuery`; when both are given, `searchQuery` wins.
+         * @example billing
+         */
+        SearchText: string;
+        /**
+         * @description Only the clients this developer (a token `sub`, e.g. `client-…` or `user-…`) registered through `/developer/clients` or dynamic registration.
+         * @example client-dev42
+         */
+        DeveloperId: string;
+        /**
          * @description The scope's name.
          * @example billing.invoices_read
          */
@@ -994,6 +1303,16 @@ export interface operations {
                  * @example billing
                  */
                 searchQuery?: components["parameters"]["SearchQuery"];
+                /**
+                 * @description Aritma's name for `searchQuery`; when both are given, `searchQuery` wins.
+                 * @example billing
+                 */
+                searchText?: components["parameters"]["SearchText"];
+                /**
+                 * @description Only the clients this developer (a token `sub`, e.g. `client-…` or `user-…`) registered through `/developer/clients` or dynamic registration.
+                 * @example client-dev42
+                 */
+                developerId?: components["parameters"]["DeveloperId"];
             };
             header?: never;
             path: {
@@ -1432,6 +1751,346 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listDeveloperClients: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Case-insensitive text matched against names and identifiers.
+                 * @example billing
+                 */
+                searchQuery?: components["parameters"]["SearchQuery"];
+                /**
+                 * @description Aritma's name for `searchQuery`; when both are given, `searchQuery` wins.
+                 * @example billing
+                 */
+                searchText?: components["parameters"]["SearchText"];
+                /**
+                 * @description Only the clients this developer (a token `sub`, e.g. `client-…` or `user-…`) registered through `/developer/clients` or dynamic registration.
+                 * @example client-dev42
+                 */
+                developerId?: components["parameters"]["DeveloperId"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the caller's clients. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                     *           "clientName": "My app",
+                     *           "grantTypes": [
+                     *             "client_credentials"
+                     *           ],
+                     *           "responseTypes": [],
+                     *           "redirectUris": [],
+                     *           "scopes": [
+                     *             "billing.invoices_read"
+                     *           ],
+                     *           "tokenEndpointAuthMethod": "client_secret_basic",
+                     *           "public": false,
+                     *           "audience": [],
+                     *           "trusted": false,
+                     *           "system": false,
+                     *           "developerId": "client-dev42",
+                     *           "createdBy": "client-dev42",
+                     *           "createdAt": "2026-11-24T10:00:00Z",
+                     *           "updatedAt": "2026-11-24T10:00:00Z",
+                     *           "metadata": {
+                     *             "version": 1
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createDeveloperClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientName": "My app",
+                 *       "scopes": [
+                 *         "billing.invoices_read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientInput"];
+            };
+        };
+        responses: {
+            /** @description The registered client, with its secret shown once. */
+            201: {
+                headers: {
+                    /** @description The version of the client. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                     *       "clientName": "My app",
+                     *       "clientSecret": "cs_Xy3...",
+                     *       "grantTypes": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "responseTypes": [],
+                     *       "redirectUris": [],
+                     *       "scopes": [
+                     *         "billing.invoices_read"
+                     *       ],
+                     *       "tokenEndpointAuthMethod": "client_secret_basic",
+                     *       "public": false,
+                     *       "audience": [],
+                     *       "trusted": false,
+                     *       "system": false,
+                     *       "developerId": "client-dev42",
+                     *       "createdBy": "client-dev42",
+                     *       "createdAt": "2026-11-24T10:00:00Z",
+                     *       "updatedAt": "2026-11-24T10:00:00Z",
+                     *       "metadata": {
+                     *         "version": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    getDeveloperClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The client. */
+            200: {
+                headers: {
+                    /** @description The version of the client. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                     *       "clientName": "My app",
+                     *       "grantTypes": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "responseTypes": [],
+                     *       "redirectUris": [],
+                     *       "scopes": [
+                     *         "billing.invoices_read"
+                     *       ],
+                     *       "tokenEndpointAuthMethod": "client_secret_basic",
+                     *       "public": false,
+                     *       "audience": [],
+                     *       "trusted": false,
+                     *       "system": false,
+                     *       "developerId": "client-dev42",
+                     *       "createdAt": "2026-11-24T10:00:00Z",
+                     *       "updatedAt": "2026-11-24T10:00:00Z",
+                     *       "metadata": {
+                     *         "version": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateDeveloperClient: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientName": "My app v2",
+                 *       "scopes": [
+                 *         "billing.invoices_read"
+                 *       ],
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientInput"];
+            };
+        };
+        responses: {
+            /** @description The updated client. */
+            200: {
+                headers: {
+                    /** @description The new version of the client. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                     *       "clientName": "My app v2",
+                     *       "grantTypes": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "responseTypes": [],
+                     *       "redirectUris": [],
+                     *       "scopes": [
+                     *         "billing.invoices_read"
+                     *       ],
+                     *       "tokenEndpointAuthMethod": "client_secret_basic",
+                     *       "public": false,
+                     *       "audience": [],
+                     *       "trusted": false,
+                     *       "system": false,
+                     *       "developerId": "client-dev42",
+                     *       "createdAt": "2026-11-24T10:00:00Z",
+                     *       "updatedAt": "2026-11-24T11:00:00Z",
+                     *       "metadata": {
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteDeveloperClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1951,6 +2610,281 @@ export interface operations {
                 };
             };
             429: components["responses"]["SlowDown"];
+        };
+    };
+    registerClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "client_name": "Billing agent",
+                 *       "grant_types": [
+                 *         "client_credentials"
+                 *       ],
+                 *       "token_endpoint_auth_method": "client_secret_basic",
+                 *       "scope": "billing.invoices_read"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description The registered client (RFC 7591 §3.2.1). */
+            201: {
+                headers: {
+                    /** @description Always no-store. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "7ujd2kq4h9vb6x3mn5wz",
+                     *       "client_secret": "cs_Xy3...",
+                     *       "client_id_issued_at": 1795000000,
+                     *       "client_secret_expires_at": 0,
+                     *       "registration_access_token": "rat_Q2x...",
+                     *       "registration_client_uri": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/register/7ujd2kq4h9vb6x3mn5wz",
+                     *       "client_name": "Billing agent",
+                     *       "grant_types": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "response_types": [],
+                     *       "redirect_uris": [],
+                     *       "token_endpoint_auth_method": "client_secret_basic",
+                     *       "scope": "billing.invoices_read"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistrationResponse"];
+                };
+            };
+            /** @description An RFC 7591 §3.2.2 error (invalid_redirect_uri, invalid_client_metadata). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_redirect_uri",
+                     *       "error_description": "redirect_uris.0: must use https (http only for loopback)"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getRegisteredClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "7ujd2kq4h9vb6x3mn5wz",
+                     *       "client_id_issued_at": 1795000000,
+                     *       "client_secret_expires_at": 0,
+                     *       "registration_client_uri": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/register/7ujd2kq4h9vb6x3mn5wz",
+                     *       "client_name": "Billing agent",
+                     *       "grant_types": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "response_types": [],
+                     *       "redirect_uris": [],
+                     *       "token_endpoint_auth_method": "client_secret_basic",
+                     *       "scope": "billing.invoices_read"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistrationResponse"];
+                };
+            };
+            /** @description No or a wrong registration access token (RFC 6750 invalid_token). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_token",
+                     *       "error_description": "the registration access token is not valid for this client"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    updateRegisteredClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "client_id": "7ujd2kq4h9vb6x3mn5wz",
+                 *       "client_name": "Billing agent v2",
+                 *       "grant_types": [
+                 *         "client_credentials"
+                 *       ],
+                 *       "token_endpoint_auth_method": "client_secret_basic",
+                 *       "scope": "billing.invoices_read"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated registration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "7ujd2kq4h9vb6x3mn5wz",
+                     *       "client_id_issued_at": 1795000000,
+                     *       "client_secret_expires_at": 0,
+                     *       "registration_client_uri": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/register/7ujd2kq4h9vb6x3mn5wz",
+                     *       "client_name": "Billing agent v2",
+                     *       "grant_types": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "response_types": [],
+                     *       "redirect_uris": [],
+                     *       "token_endpoint_auth_method": "client_secret_basic",
+                     *       "scope": "billing.invoices_read"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistrationResponse"];
+                };
+            };
+            /** @description An RFC 7591 §3.2.2 error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_client_metadata",
+                     *       "error_description": "client_id does not match the registration"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description No or a wrong registration access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_token",
+                     *       "error_description": "the registration access token is not valid for this client"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    deleteRegisteredClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or a wrong registration access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_token",
+                     *       "error_description": "the registration access token is not valid for this client"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
         };
     };
     getJWKS: {
