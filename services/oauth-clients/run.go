@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/iamplane/iam/pkg/auth"
+	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
@@ -36,6 +37,9 @@ const (
 type Config struct {
 	service.Config
 	TokenTTL time.Duration `env:"IAM_TOKEN_TTL" envDefault:"1h"`
+	// EntitlementsCacheTTL bounds how long a replica may grant scopes from a scope set
+	// another replica has already replaced.
+	EntitlementsCacheTTL time.Duration `env:"IAM_ENTITLEMENTS_CACHE_TTL" envDefault:"1s"`
 	// The bootstrap admin client of the system tenant, created (idempotently) at start-up.
 	BootstrapClientID     string `env:"IAM_BOOTSTRAP_CLIENT_ID"`
 	BootstrapClientSecret string `env:"IAM_BOOTSTRAP_CLIENT_SECRET,unset"`
@@ -103,6 +107,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
 	revocations := &postgres.Revocations{DB: p.DB}
+	entitlements := &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL}
 	extractor, err := addressOf(cfg.TrustedProxies)
 	if err != nil {
 		p.Close()
@@ -115,7 +120,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Limiter:      limiter,
 		Clients:      registry,
 		Scopes:       scopeRegistry,
-		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL},
+		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL, Entitled: entitlements},
 		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry, Revocations: revocations},
 		Keys:         keys,
 		IssuerBase:   cfg.IssuerURL,
@@ -146,12 +151,12 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: registry.Cache.Invalidate, Flush: registry.Cache.Flush}
 		workers = append(workers, invalidator.Run)
 	}
-	return serve(ctx, p, e, workers, onListen)
+	return serve(ctx, p, e, []*pkgevents.Consumer{events.Entitlements(entitlements)}, workers, onListen)
 }
 
 // serve runs the platform (HTTP, outbox relay) and the service's own background workers
 // until ctx ends.
-func serve(ctx context.Context, p *service.Platform, h http.Handler, workers []func(context.Context) error, onListen func(string)) error {
+func serve(ctx context.Context, p *service.Platform, h http.Handler, consumers []*pkgevents.Consumer, workers []func(context.Context) error, onListen func(string)) error {
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -163,7 +168,7 @@ func serve(ctx context.Context, p *service.Platform, h http.Handler, workers []f
 			}
 		}()
 	}
-	err := p.Serve(ctx, h, nil, onListen)
+	err := p.Serve(ctx, h, consumers, onListen)
 	stop()
 	wg.Wait()
 	return err

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
+	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
+	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
 )
 
 func (p *platform) policiesClient(t *testing.T) *policiesapi.ClientWithResponses {
@@ -114,5 +115,35 @@ func TestEntitledScopesFollowGroups(t *testing.T) {
 	within(t, 2*time.Second, "entitled scopes", func() bool {
 		resp, err := pc.GetEffectiveScopesWithResponse(ctx, "acme", cid)
 		return err == nil && resp.JSON200 != nil && resp.JSON200.Scopes == "iam.user_read tenant=acme"
+	})
+
+	// The loop: membership in iam-subjects -> scope set from iam-policies -> oauth-clients'
+	// next token, with no call between services and no edit of the client.
+	tokenScope := func() (int, string) {
+		cc, _ := clientsapi.NewClientWithResponses(p.URL)
+		resp, err := cc.IssueTokenWithFormdataBodyWithResponse(ctx, "acme",
+			clientsapi.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials"), Scope: ptr("iam.user_read")},
+			func(_ context.Context, r *http.Request) error {
+				r.SetBasicAuth(c.ClientId, *c.ClientSecret)
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.JSON200 == nil {
+			return resp.StatusCode(), ""
+		}
+		return 200, *resp.JSON200.Scope
+	}
+	within(t, 3*time.Second, "token carries the entitled scope", func() bool {
+		status, scope := tokenScope()
+		return status == 200 && scope == "iam.user_read"
+	})
+	if resp, _ := p.subjects.RemoveGroupMembersWithResponse(ctx, "acme", g.JSON201.Id, subjectsapi.MemberChange{SubjectIds: []string{cid}}); resp.JSON200 == nil {
+		t.Fatalf("leave: %s", resp.Body)
+	}
+	within(t, 3*time.Second, "token narrowed again", func() bool {
+		status, _ := tokenScope()
+		return status == 400
 	})
 }

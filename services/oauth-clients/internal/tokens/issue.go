@@ -31,6 +31,14 @@ type Issuer struct {
 	Audience   string
 	TTL        time.Duration
 	Now        func() time.Time
+	// Entitled, if set, adds the scopes a client subject is entitled to through its
+	// effective access (iam-policies' scope sets) to those it registered.
+	Entitled Entitlements
+}
+
+// Entitlements looks up the scopes a subject is entitled to.
+type Entitlements interface {
+	Scopes(ctx context.Context, tenant, subject string) ([]string, error)
 }
 
 // Token is an issued access token.
@@ -47,11 +55,26 @@ func (i *Issuer) ClientCredentials(ctx context.Context, c *clients.Client, reque
 	if !slices.Contains(c.GrantTypes, "client_credentials") {
 		return nil, &OAuthError{Code: "unauthorized_client", Description: "the client may not use the client_credentials grant"}
 	}
-	granted := c.Scopes
+	allowed := c.Scopes
+	if i.Entitled != nil {
+		entitled, err := i.Entitled.Scopes(ctx, c.Tenant, c.SubjectID())
+		if err != nil {
+			return nil, &OAuthError{Code: "server_error", Description: "entitlements unavailable", Err: err}
+		}
+		allowed = slices.Clone(allowed)
+		for _, s := range entitled {
+			if !slices.Contains(allowed, s) {
+				allowed = append(allowed, s)
+			}
+		}
+	}
+	// The granted scope is requested ∩ (registered ∪ entitled), or all of those when none
+	// is requested.
+	granted := allowed
 	if want := strings.Fields(requested); len(want) > 0 {
 		granted = nil
 		for _, s := range want {
-			if slices.Contains(c.Scopes, s) && !slices.Contains(granted, s) {
+			if slices.Contains(allowed, s) && !slices.Contains(granted, s) {
 				granted = append(granted, s)
 			}
 		}
