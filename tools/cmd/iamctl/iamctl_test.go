@@ -65,9 +65,12 @@ func TestLoginCrudExportApply(t *testing.T) {
 		t.Error("a bad client was accepted")
 	}
 
-	source := `clients:
+	source := `scopes:
+  - name: billing.invoices_read
+    displayName: Read invoices
+clients:
   - name: Billing
-    scopes: [iam.user_read]
+    scopes: [iam.user_read, billing.invoices_read]
 groups:
   - id: ops
     name: {en: Operations, de: Betrieb}
@@ -89,7 +92,7 @@ consentActions:
 		t.Errorf("first apply:\n%s", first)
 	}
 	exported := mustIamctl(t, env, "", "export", "--tenant", "globex")
-	for _, want := range []string{"name: Billing", "id: eng", "- ops", "username: ada", "user:ada", "name: signup"} {
+	for _, want := range []string{"name: billing.invoices_read", "name: Billing", "id: eng", "- ops", "username: ada", "user:ada", "name: signup"} {
 		if !strings.Contains(exported, want) {
 			t.Errorf("export lacks %q:\n%s", want, exported)
 		}

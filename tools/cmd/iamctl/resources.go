@@ -116,6 +116,40 @@ var resources = []resource{{
 		return deleted(r.StatusCode(), r.Body)
 	},
 }, {
+	name: "scopes", short: "OAuth scope definitions", columns: []string{"name", "displayName", "builtIn"},
+	list: func(ctx context.Context, c *apis, t string) (any, error) {
+		r, err := c.clients.ListScopesWithResponse(ctx, t, &clientsapi.ListScopesParams{PageSize: &pageAll})
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
+		r, err := c.clients.GetScopeWithResponse(ctx, t, id)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
+		in, err := decode[clientsapi.ScopeInput](b)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.clients.CreateScopeWithResponse(ctx, t, in)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON201, r.StatusCode(), r.Body)
+	},
+	del: func(ctx context.Context, c *apis, t, id string) error {
+		r, err := c.clients.DeleteScopeWithResponse(ctx, t, id, nil)
+		if err != nil {
+			return err
+		}
+		return deleted(r.StatusCode(), r.Body)
+	},
+}, {
 	name: "users", short: "users", columns: []string{"id", "username", "email", "groupIds"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) {
 		r, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})

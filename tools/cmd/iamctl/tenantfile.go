@@ -20,11 +20,18 @@ import (
 // stays stable across environments: clients by name, users by username, groups by id
 // (chosen on PUT), consent actions by name. Secrets are never exported.
 type tenantFile struct {
+	Scopes         []fileScope   `yaml:"scopes,omitempty"`
 	Clients        []fileClient  `yaml:"clients,omitempty"`
 	Groups         []fileGroup   `yaml:"groups,omitempty"`
 	Users          []fileUser    `yaml:"users,omitempty"`
 	Policies       []filePolicy  `yaml:"policies,omitempty"`
 	ConsentActions []fileConsent `yaml:"consentActions,omitempty"`
+}
+
+type fileScope struct {
+	Name        string `yaml:"name"`
+	DisplayName string `yaml:"displayName,omitempty"`
+	Description string `yaml:"description,omitempty"`
 }
 
 type fileClient struct {
@@ -83,6 +90,15 @@ func (a *app) exportCmd() *cobra.Command {
 
 func export(ctx context.Context, c *apis, t string) (*tenantFile, error) {
 	f := &tenantFile{}
+	sl, err := c.clients.ListScopesWithResponse(ctx, t, &clientsapi.ListScopesParams{PageSize: &pageAll})
+	if err != nil || sl.JSON200 == nil {
+		return nil, fmt.Errorf("scopes: %v %s", err, body(sl))
+	}
+	for _, x := range sl.JSON200.Data {
+		if !x.BuiltIn { // the platform's own scopes exist in every tenant
+			f.Scopes = append(f.Scopes, fileScope{Name: x.Name, DisplayName: x.DisplayName, Description: x.Description})
+		}
+	}
 	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
 	if err != nil || cl.JSON200 == nil {
 		return nil, fmt.Errorf("clients: %v %s", err, body(cl))
@@ -176,6 +192,30 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 	existing, err := export(ctx, c, t)
 	if err != nil {
 		return err
+	}
+	for _, want := range f.Scopes {
+		i := slices.IndexFunc(existing.Scopes, func(x fileScope) bool { return x.Name == want.Name })
+		if i >= 0 && existing.Scopes[i] == want {
+			continue
+		}
+		in := clientsapi.ScopeInput{Name: clientsapi.ScopeName(want.Name), DisplayName: &want.DisplayName, Description: &want.Description}
+		if i < 0 {
+			if r, err := c.clients.CreateScopeWithResponse(ctx, t, in); err != nil || r.JSON201 == nil {
+				return fmt.Errorf("create scope %q: %v %s", want.Name, err, body(r))
+			}
+			fmt.Fprintf(out, "scope %q created\n", want.Name)
+			continue
+		}
+		cur, err := c.clients.GetScopeWithResponse(ctx, t, want.Name)
+		if err != nil || cur.JSON200 == nil {
+			return fmt.Errorf("scope %q: %v", want.Name, err)
+		}
+		update := clientsapi.ScopeUpdate{DisplayName: &want.DisplayName, Description: &want.Description,
+			Metadata: &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}}
+		if r, err := c.clients.UpdateScopeWithResponse(ctx, t, want.Name, nil, update); err != nil || r.JSON200 == nil {
+			return fmt.Errorf("update scope %q: %v %s", want.Name, err, body(r))
+		}
+		fmt.Fprintf(out, "scope %q updated\n", want.Name)
 	}
 	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
 	if err != nil || cl.JSON200 == nil {
