@@ -1,17 +1,18 @@
-// Package consent wires the consent service: versioned consents, grants, client access
-// and the privacy ledger. This first slice serves consent actions.
+// Package consent wires the consent service: versioned consents, grants, consent actions
+// and the hash-chained privacy ledger.
 package consent
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
-	"github.com/iamplane/iam/pkg/auth"
+	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/consent/api"
+	"github.com/iamplane/iam/services/consent/internal/consents"
+	"github.com/iamplane/iam/services/consent/internal/events"
 	"github.com/iamplane/iam/services/consent/internal/httpapi"
 	"github.com/iamplane/iam/services/consent/internal/postgres"
 )
@@ -42,11 +43,11 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		p.Close()
 		return fmt.Errorf("load spec: %w", err)
 	}
-	verifier := &auth.Verifier{Keys: &auth.RemoteJWKS{URL: cfg.JWKS()}, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, Leeway: 30 * time.Second}
-	e := service.NewHTTP(service.HTTPOptions{
-		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
-		Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
-	})
-	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Actions: &postgres.ConsentActions{DB: p.DB}}, nil))
-	return p.Serve(ctx, e, nil, onListen)
+	e := p.HTTP(spec, Version, nil)
+	store := &postgres.Store{DB: p.DB}
+	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{
+		Actions: &postgres.ConsentActions{DB: p.DB},
+		Book:    &consents.Book{Store: store},
+	}, nil))
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.DeletedSubjects(store)}, onListen)
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	externalRef0 "github.com/iamplane/iam/pkg/apicommon"
@@ -22,6 +23,136 @@ import (
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for ConsentInputUpdateExistingGrants.
+const (
+	ExplicitAll ConsentInputUpdateExistingGrants = "explicitAll"
+	ImplicitAll ConsentInputUpdateExistingGrants = "implicitAll"
+	KeepCurrent ConsentInputUpdateExistingGrants = "keepCurrent"
+)
+
+// Valid indicates whether the value is a known member of the ConsentInputUpdateExistingGrants enum.
+func (e ConsentInputUpdateExistingGrants) Valid() bool {
+	switch e {
+	case ExplicitAll:
+		return true
+	case ImplicitAll:
+		return true
+	case KeepCurrent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GrantChangeGrantsGrantType.
+const (
+	GrantChangeGrantsGrantTypeExplicit GrantChangeGrantsGrantType = "explicit"
+	GrantChangeGrantsGrantTypeImplicit GrantChangeGrantsGrantType = "implicit"
+)
+
+// Valid indicates whether the value is a known member of the GrantChangeGrantsGrantType enum.
+func (e GrantChangeGrantsGrantType) Valid() bool {
+	switch e {
+	case GrantChangeGrantsGrantTypeExplicit:
+		return true
+	case GrantChangeGrantsGrantTypeImplicit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GrantStatusGrantType.
+const (
+	GrantStatusGrantTypeExplicit GrantStatusGrantType = "explicit"
+	GrantStatusGrantTypeImplicit GrantStatusGrantType = "implicit"
+)
+
+// Valid indicates whether the value is a known member of the GrantStatusGrantType enum.
+func (e GrantStatusGrantType) Valid() bool {
+	switch e {
+	case GrantStatusGrantTypeExplicit:
+		return true
+	case GrantStatusGrantTypeImplicit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LedgerEventType.
+const (
+	ConsentGranted           LedgerEventType = "consent_granted"
+	ConsentReconsentRequired LedgerEventType = "consent_reconsent_required"
+	ConsentRevoked           LedgerEventType = "consent_revoked"
+	ConsentVersionMigrated   LedgerEventType = "consent_version_migrated"
+	SubjectDeleted           LedgerEventType = "subject_deleted"
+)
+
+// Valid indicates whether the value is a known member of the LedgerEventType enum.
+func (e LedgerEventType) Valid() bool {
+	switch e {
+	case ConsentGranted:
+		return true
+	case ConsentReconsentRequired:
+		return true
+	case ConsentRevoked:
+		return true
+	case ConsentVersionMigrated:
+		return true
+	case SubjectDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ServiceType.
+const (
+	Internal   ServiceType = "internal"
+	ThirdParty ServiceType = "thirdParty"
+)
+
+// Valid indicates whether the value is a known member of the ServiceType enum.
+func (e ServiceType) Valid() bool {
+	switch e {
+	case Internal:
+		return true
+	case ThirdParty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Consent defines model for Consent.
+type Consent struct {
+	// CanBeWithdrawn Example: true
+	CanBeWithdrawn bool `json:"canBeWithdrawn"`
+
+	// Description Example: Newsletters and offers.
+	Description *string `json:"description,omitempty"`
+
+	// Id Example: 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
+	Id string `json:"id"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name Example: marketing
+	Name string `json:"name"`
+
+	// PiiCategories Example: ["email"]
+	PiiCategories []string   `json:"piiCategories"`
+	Services      []Service  `json:"services"`
+	ValidFrom     *time.Time `json:"validFrom,omitempty"`
+
+	// Version The consent version; grants name the version they agreed to.
+	//
+	// Example: 1
+	Version int64 `json:"version"`
+}
 
 // ConsentAction defines model for ConsentAction.
 type ConsentAction struct {
@@ -70,6 +201,171 @@ type ConsentActionList struct {
 	TotalPages int32 `json:"totalPages"`
 }
 
+// ConsentInput defines model for ConsentInput.
+type ConsentInput struct {
+	// CanBeWithdrawn Example: true
+	CanBeWithdrawn *bool `json:"canBeWithdrawn,omitempty"`
+
+	// Description Example: Newsletters and offers.
+	Description *string `json:"description,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Example: marketing
+	Name string `json:"name"`
+
+	// PiiCategories Example: ["email"]
+	PiiCategories *[]string  `json:"piiCategories,omitempty"`
+	Services      *[]Service `json:"services,omitempty"`
+
+	// UpdateExistingGrants On update, what happens to existing grants (default explicitAll).
+	//
+	// Example: keepCurrent
+	UpdateExistingGrants *ConsentInputUpdateExistingGrants `json:"updateExistingGrants,omitempty"`
+	ValidFrom            *time.Time                        `json:"validFrom,omitempty"`
+}
+
+// ConsentInputUpdateExistingGrants On update, what happens to existing grants (default explicitAll).
+//
+// Example: keepCurrent
+type ConsentInputUpdateExistingGrants string
+
+// ConsentList defines model for ConsentList.
+type ConsentList struct {
+	// Count Example: 1
+	Count int32     `json:"count"`
+	Data  []Consent `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// GrantChange defines model for GrantChange.
+type GrantChange struct {
+	// ActionId Example: signup
+	ActionId *string `json:"actionId,omitempty"`
+	Context  *struct {
+		Device   *string `json:"device,omitempty"`
+		Ip       *string `json:"ip,omitempty"`
+		Location *string `json:"location,omitempty"`
+	} `json:"context,omitempty"`
+	Grants []struct {
+		ConsentId openapi_types.UUID          `json:"consentId"`
+		GrantType *GrantChangeGrantsGrantType `json:"grantType,omitempty"`
+
+		// Granted true grants, false withdraws.
+		Granted bool `json:"granted"`
+	} `json:"grants"`
+
+	// Language Example: en
+	Language *string `json:"language,omitempty"`
+}
+
+// GrantChangeGrantsGrantType defines model for GrantChange.Grants.GrantType.
+type GrantChangeGrantsGrantType string
+
+// GrantStatus defines model for GrantStatus.
+type GrantStatus struct {
+	ConsentId      string                `json:"consentId"`
+	CurrentVersion int64                 `json:"currentVersion"`
+	GrantType      *GrantStatusGrantType `json:"grantType,omitempty"`
+	Granted        bool                  `json:"granted"`
+	GrantedVersion *int64                `json:"grantedVersion,omitempty"`
+	Name           string                `json:"name"`
+	NeedsReconsent bool                  `json:"needsReconsent"`
+}
+
+// GrantStatusGrantType defines model for GrantStatus.GrantType.
+type GrantStatusGrantType string
+
+// GrantStatusList defines model for GrantStatusList.
+type GrantStatusList struct {
+	Grants  []GrantStatus `json:"grants"`
+	Subject string        `json:"subject"`
+}
+
+// LedgerEvent defines model for LedgerEvent.
+type LedgerEvent struct {
+	ActionId       *string            `json:"actionId,omitempty"`
+	ConsentId      *string            `json:"consentId,omitempty"`
+	ConsentVersion *int64             `json:"consentVersion,omitempty"`
+	Context        *map[string]string `json:"context,omitempty"`
+	GrantType      *string            `json:"grantType,omitempty"`
+
+	// Hash sha256(previous hash || this event), hex.
+	Hash       string    `json:"hash"`
+	Language   *string   `json:"language,omitempty"`
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Seq Position in the tenant's chain.
+	Seq     int64           `json:"seq"`
+	Subject string          `json:"subject"`
+	Type    LedgerEventType `json:"type"`
+}
+
+// LedgerEventType defines model for LedgerEvent.Type.
+type LedgerEventType string
+
+// LedgerList defines model for LedgerList.
+type LedgerList struct {
+	// Count Example: 1
+	Count int32         `json:"count"`
+	Data  []LedgerEvent `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// LedgerVerification defines model for LedgerVerification.
+type LedgerVerification struct {
+	Checked        int64  `json:"checked"`
+	FirstBrokenSeq *int64 `json:"firstBrokenSeq,omitempty"`
+	Valid          bool   `json:"valid"`
+}
+
+// Service defines model for Service.
+type Service struct {
+	// Name Example: Newsletter
+	Name string `json:"name"`
+
+	// Purposes Example: ["marketing"]
+	Purposes *[]string `json:"purposes,omitempty"`
+
+	// Type Example: internal
+	Type ServiceType `json:"type"`
+}
+
+// ServiceType Example: internal
+type ServiceType string
+
+// SubjectRef Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+type SubjectRef = string
+
+// ConsentId defines model for ConsentId.
+type ConsentId = openapi_types.UUID
+
+// SubjectId Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+type SubjectId = SubjectRef
+
 // ListConsentActionsParams defines parameters for ListConsentActions.
 type ListConsentActionsParams struct {
 	// Page The page to return, starting at 1.
@@ -82,8 +378,47 @@ type ListConsentActionsParams struct {
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
 }
 
+// ListConsentsParams defines parameters for ListConsents.
+type ListConsentsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// SearchQuery Case-insensitive text matched against names and identifiers.
+	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+}
+
+// ListLedgerEventsParams defines parameters for ListLedgerEvents.
+type ListLedgerEventsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Subject Only this subject's events.
+	Subject *SubjectRef `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// From Events at or after this time.
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Events before this time.
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+}
+
 // CreateConsentActionJSONRequestBody defines body for CreateConsentAction for application/json ContentType.
 type CreateConsentActionJSONRequestBody = ConsentActionInput
+
+// ChangeConsentGrantsJSONRequestBody defines body for ChangeConsentGrants for application/json ContentType.
+type ChangeConsentGrantsJSONRequestBody = GrantChange
+
+// CreateConsentJSONRequestBody defines body for CreateConsent for application/json ContentType.
+type CreateConsentJSONRequestBody = ConsentInput
+
+// UpdateConsentJSONRequestBody defines body for UpdateConsent for application/json ContentType.
+type UpdateConsentJSONRequestBody = ConsentInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -183,6 +518,118 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/consent-actions (the `CreateConsentAction` operationId).
 	CreateConsentAction(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConsentGrants A subject's consents
+	//
+	// For every consent of the tenant, whether the subject granted it, at which version, explicitly or implicitly, and whether it must consent again.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consent-grants/{subjectId} (the `GetConsentGrants` operationId).
+	GetConsentGrants(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeConsentGrantsWithBody Grant or withdraw consents
+	//
+	// Grants or withdraws one or several consents for the subject in one transaction, each
+	// recorded in the privacy ledger with the context (ip, device, location), language and
+	// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+	// consent is 422; nothing is applied then.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+	ChangeConsentGrantsWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeConsentGrants Grant or withdraw consents
+	//
+	// Grants or withdraws one or several consents for the subject in one transaction, each
+	// recorded in the privacy ledger with the context (ip, device, location), language and
+	// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+	// consent is 422; nothing is applied then.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+	ChangeConsentGrants(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body ChangeConsentGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConsents List consents
+	//
+	// The tenant's consents ordered by name.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consents (the `ListConsents` operationId).
+	ListConsents(ctx context.Context, tenant externalRef0.Tenant, params *ListConsentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConsentWithBody Create a consent
+	//
+	// Creates a consent at version 1. Its name is unique in the tenant.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+	CreateConsentWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConsent Create a consent
+	//
+	// Creates a consent at version 1. Its name is unique in the tenant.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+	CreateConsent(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteConsent Delete a consent
+	//
+	// Deletes the consent and its live grants; the ledger keeps their history.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/consents/{consentId} (the `DeleteConsent` operationId).
+	DeleteConsent(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConsent Get a consent
+	//
+	// One consent at its current version.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consents/{consentId} (the `GetConsent` operationId).
+	GetConsent(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConsentWithBody Update a consent (a new version)
+	//
+	// Replaces the consent and increments its version. `updateExistingGrants` decides
+	// what happens to existing grants: `explicitAll` (default): every subject must consent
+	// again; `implicitAll`: existing grants move to the new version as implicit;
+	// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+	// grant and every required re-consent is recorded in the privacy ledger. The change
+	// must name the version it is based on (`metadata.version`): a stale one is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+	UpdateConsentWithBody(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConsent Update a consent (a new version)
+	//
+	// Replaces the consent and increments its version. `updateExistingGrants` decides
+	// what happens to existing grants: `explicitAll` (default): every subject must consent
+	// again; `implicitAll`: existing grants move to the new version as implicit;
+	// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+	// grant and every required re-consent is recorded in the privacy ledger. The change
+	// must name the version it is based on (`metadata.version`): a stale one is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+	UpdateConsent(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, body UpdateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLedgerEvents Privacy ledger events
+	//
+	// The tenant's ledger, oldest first, filtered by `subject` and the time range [`from`, `to`).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger (the `ListLedgerEvents` operationId).
+	ListLedgerEvents(ctx context.Context, tenant externalRef0.Tenant, params *ListLedgerEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyLedger Verify the ledger's hash chain
+	//
+	// Recomputes the tenant's hash chain and names the first broken link, if any.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger/verify (the `VerifyLedger` operationId).
+	VerifyLedger(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListConsentActions List consent actions
@@ -230,6 +677,238 @@ func (c *APIClient) CreateConsentActionWithBody(ctx context.Context, tenant exte
 // Corresponds with POST /v1/tenants/{tenant}/consent-actions (the `CreateConsentAction` operationId).
 func (c *APIClient) CreateConsentAction(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateConsentActionRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsentGrants A subject's consents
+//
+// For every consent of the tenant, whether the subject granted it, at which version, explicitly or implicitly, and whether it must consent again.
+//
+// Corresponds with GET /v1/tenants/{tenant}/consent-grants/{subjectId} (the `GetConsentGrants` operationId).
+func (c *APIClient) GetConsentGrants(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsentGrantsRequest(c.Server, tenant, subjectId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeConsentGrantsWithBody Grant or withdraw consents
+//
+// Grants or withdraws one or several consents for the subject in one transaction, each
+// recorded in the privacy ledger with the context (ip, device, location), language and
+// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+// consent is 422; nothing is applied then.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+func (c *APIClient) ChangeConsentGrantsWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeConsentGrantsRequestWithBody(c.Server, tenant, subjectId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeConsentGrants Grant or withdraw consents
+//
+// Grants or withdraws one or several consents for the subject in one transaction, each
+// recorded in the privacy ledger with the context (ip, device, location), language and
+// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+// consent is 422; nothing is applied then.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+func (c *APIClient) ChangeConsentGrants(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body ChangeConsentGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeConsentGrantsRequest(c.Server, tenant, subjectId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConsents List consents
+//
+// The tenant's consents ordered by name.
+//
+// Corresponds with GET /v1/tenants/{tenant}/consents (the `ListConsents` operationId).
+func (c *APIClient) ListConsents(ctx context.Context, tenant externalRef0.Tenant, params *ListConsentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConsentsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConsentWithBody Create a consent
+//
+// Creates a consent at version 1. Its name is unique in the tenant.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+func (c *APIClient) CreateConsentWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConsentRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConsent Create a consent
+//
+// Creates a consent at version 1. Its name is unique in the tenant.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+func (c *APIClient) CreateConsent(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConsentRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteConsent Delete a consent
+//
+// Deletes the consent and its live grants; the ledger keeps their history.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/consents/{consentId} (the `DeleteConsent` operationId).
+func (c *APIClient) DeleteConsent(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteConsentRequest(c.Server, tenant, consentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsent Get a consent
+//
+// One consent at its current version.
+//
+// Corresponds with GET /v1/tenants/{tenant}/consents/{consentId} (the `GetConsent` operationId).
+func (c *APIClient) GetConsent(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsentRequest(c.Server, tenant, consentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConsentWithBody Update a consent (a new version)
+//
+// Replaces the consent and increments its version. `updateExistingGrants` decides
+// what happens to existing grants: `explicitAll` (default): every subject must consent
+// again; `implicitAll`: existing grants move to the new version as implicit;
+// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+// grant and every required re-consent is recorded in the privacy ledger. The change
+// must name the version it is based on (`metadata.version`): a stale one is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+func (c *APIClient) UpdateConsentWithBody(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConsentRequestWithBody(c.Server, tenant, consentId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConsent Update a consent (a new version)
+//
+// Replaces the consent and increments its version. `updateExistingGrants` decides
+// what happens to existing grants: `explicitAll` (default): every subject must consent
+// again; `implicitAll`: existing grants move to the new version as implicit;
+// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+// grant and every required re-consent is recorded in the privacy ledger. The change
+// must name the version it is based on (`metadata.version`): a stale one is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+func (c *APIClient) UpdateConsent(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, body UpdateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConsentRequest(c.Server, tenant, consentId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLedgerEvents Privacy ledger events
+//
+// The tenant's ledger, oldest first, filtered by `subject` and the time range [`from`, `to`).
+//
+// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger (the `ListLedgerEvents` operationId).
+func (c *APIClient) ListLedgerEvents(ctx context.Context, tenant externalRef0.Tenant, params *ListLedgerEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLedgerEventsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyLedger Verify the ledger's hash chain
+//
+// Recomputes the tenant's hash chain and names the first broken link, if any.
+//
+// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger/verify (the `VerifyLedger` operationId).
+func (c *APIClient) VerifyLedger(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyLedgerRequest(c.Server, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -372,6 +1051,512 @@ func NewCreateConsentActionRequestWithBody(server string, tenant externalRef0.Te
 	return req, nil
 }
 
+// NewGetConsentGrantsRequest constructs an http.Request for the GetConsentGrants method
+func NewGetConsentGrantsRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consent-grants/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewChangeConsentGrantsRequest calls the generic ChangeConsentGrants builder with application/json body
+func NewChangeConsentGrantsRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, body ChangeConsentGrantsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangeConsentGrantsRequestWithBody(server, tenant, subjectId, "application/json", bodyReader)
+}
+
+// NewChangeConsentGrantsRequestWithBody constructs an http.Request for the ChangeConsentGrants method, with any body, and a specified content type
+func NewChangeConsentGrantsRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consent-grants/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListConsentsRequest constructs an http.Request for the ListConsents method
+func NewListConsentsRequest(server string, tenant externalRef0.Tenant, params *ListConsentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consents", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchQuery != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "searchQuery", *params.SearchQuery, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateConsentRequest calls the generic CreateConsent builder with application/json body
+func NewCreateConsentRequest(server string, tenant externalRef0.Tenant, body CreateConsentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateConsentRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateConsentRequestWithBody constructs an http.Request for the CreateConsent method, with any body, and a specified content type
+func NewCreateConsentRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consents", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteConsentRequest constructs an http.Request for the DeleteConsent method
+func NewDeleteConsentRequest(server string, tenant externalRef0.Tenant, consentId ConsentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "consentId", consentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consents/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConsentRequest constructs an http.Request for the GetConsent method
+func NewGetConsentRequest(server string, tenant externalRef0.Tenant, consentId ConsentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "consentId", consentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consents/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateConsentRequest calls the generic UpdateConsent builder with application/json body
+func NewUpdateConsentRequest(server string, tenant externalRef0.Tenant, consentId ConsentId, body UpdateConsentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateConsentRequestWithBody(server, tenant, consentId, "application/json", bodyReader)
+}
+
+// NewUpdateConsentRequestWithBody constructs an http.Request for the UpdateConsent method, with any body, and a specified content type
+func NewUpdateConsentRequestWithBody(server string, tenant externalRef0.Tenant, consentId ConsentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "consentId", consentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consents/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListLedgerEventsRequest constructs an http.Request for the ListLedgerEvents method
+func NewListLedgerEventsRequest(server string, tenant externalRef0.Tenant, params *ListLedgerEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/privacy-ledger", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVerifyLedgerRequest constructs an http.Request for the VerifyLedger method
+func NewVerifyLedgerRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/privacy-ledger/verify", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *APIClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -442,6 +1627,130 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/consent-actions (the `CreateConsentAction` operationId).
 	CreateConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConsentActionResponse, error)
+
+	// GetConsentGrantsWithResponse A subject's consents
+	//
+	// For every consent of the tenant, whether the subject granted it, at which version, explicitly or implicitly, and whether it must consent again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consent-grants/{subjectId} (the `GetConsentGrants` operationId).
+	GetConsentGrantsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*GetConsentGrantsResponse, error)
+
+	// ChangeConsentGrantsWithBodyWithResponse Grant or withdraw consents
+	//
+	// Grants or withdraws one or several consents for the subject in one transaction, each
+	// recorded in the privacy ledger with the context (ip, device, location), language and
+	// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+	// consent is 422; nothing is applied then.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+	ChangeConsentGrantsWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeConsentGrantsResponse, error)
+
+	// ChangeConsentGrantsWithResponse Grant or withdraw consents
+	//
+	// Grants or withdraws one or several consents for the subject in one transaction, each
+	// recorded in the privacy ledger with the context (ip, device, location), language and
+	// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+	// consent is 422; nothing is applied then.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+	ChangeConsentGrantsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body ChangeConsentGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeConsentGrantsResponse, error)
+
+	// ListConsentsWithResponse List consents
+	//
+	// The tenant's consents ordered by name.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consents (the `ListConsents` operationId).
+	ListConsentsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListConsentsParams, reqEditors ...RequestEditorFn) (*ListConsentsResponse, error)
+
+	// CreateConsentWithBodyWithResponse Create a consent
+	//
+	// Creates a consent at version 1. Its name is unique in the tenant.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+	CreateConsentWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConsentResponse, error)
+
+	// CreateConsentWithResponse Create a consent
+	//
+	// Creates a consent at version 1. Its name is unique in the tenant.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+	CreateConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConsentResponse, error)
+
+	// DeleteConsentWithResponse Delete a consent
+	//
+	// Deletes the consent and its live grants; the ledger keeps their history.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/consents/{consentId} (the `DeleteConsent` operationId).
+	DeleteConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*DeleteConsentResponse, error)
+
+	// GetConsentWithResponse Get a consent
+	//
+	// One consent at its current version.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consents/{consentId} (the `GetConsent` operationId).
+	GetConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*GetConsentResponse, error)
+
+	// UpdateConsentWithBodyWithResponse Update a consent (a new version)
+	//
+	// Replaces the consent and increments its version. `updateExistingGrants` decides
+	// what happens to existing grants: `explicitAll` (default): every subject must consent
+	// again; `implicitAll`: existing grants move to the new version as implicit;
+	// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+	// grant and every required re-consent is recorded in the privacy ledger. The change
+	// must name the version it is based on (`metadata.version`): a stale one is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+	UpdateConsentWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConsentResponse, error)
+
+	// UpdateConsentWithResponse Update a consent (a new version)
+	//
+	// Replaces the consent and increments its version. `updateExistingGrants` decides
+	// what happens to existing grants: `explicitAll` (default): every subject must consent
+	// again; `implicitAll`: existing grants move to the new version as implicit;
+	// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+	// grant and every required re-consent is recorded in the privacy ledger. The change
+	// must name the version it is based on (`metadata.version`): a stale one is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+	UpdateConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, body UpdateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConsentResponse, error)
+
+	// ListLedgerEventsWithResponse Privacy ledger events
+	//
+	// The tenant's ledger, oldest first, filtered by `subject` and the time range [`from`, `to`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger (the `ListLedgerEvents` operationId).
+	ListLedgerEventsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListLedgerEventsParams, reqEditors ...RequestEditorFn) (*ListLedgerEventsResponse, error)
+
+	// VerifyLedgerWithResponse Verify the ledger's hash chain
+	//
+	// Recomputes the tenant's hash chain and names the first broken link, if any.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger/verify (the `VerifyLedger` operationId).
+	VerifyLedgerWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*VerifyLedgerResponse, error)
 }
 
 type ListConsentActionsResponse struct {
@@ -575,6 +1884,613 @@ func (r CreateConsentActionResponse) ContentType() string {
 	return ""
 }
 
+type GetConsentGrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GrantStatusList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConsentGrantsResponse) GetJSON200() *GrantStatusList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetConsentGrantsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConsentGrantsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetConsentGrantsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsentGrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsentGrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsentGrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsentGrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChangeConsentGrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GrantStatusList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChangeConsentGrantsResponse) GetJSON200() *GrantStatusList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ChangeConsentGrantsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeConsentGrantsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeConsentGrantsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ChangeConsentGrantsResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ChangeConsentGrantsResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangeConsentGrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangeConsentGrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangeConsentGrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangeConsentGrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListConsentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConsentsResponse) GetJSON200() *ConsentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListConsentsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConsentsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConsentsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConsentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConsentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConsentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConsentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateConsentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Consent
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateConsentResponse) GetJSON201() *Consent {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateConsentResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateConsentResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateConsentResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateConsentResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateConsentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateConsentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateConsentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateConsentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteConsentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteConsentResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteConsentResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteConsentResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteConsentResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteConsentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteConsentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteConsentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteConsentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConsentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Consent
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConsentResponse) GetJSON200() *Consent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetConsentResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConsentResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetConsentResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetConsentResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateConsentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Consent
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateConsentResponse) GetJSON200() *Consent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateConsentResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateConsentResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateConsentResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateConsentResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateConsentResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateConsentResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateConsentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateConsentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateConsentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateConsentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListLedgerEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LedgerList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLedgerEventsResponse) GetJSON200() *LedgerList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLedgerEventsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLedgerEventsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLedgerEventsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLedgerEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLedgerEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLedgerEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLedgerEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type VerifyLedgerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LedgerVerification
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyLedgerResponse) GetJSON200() *LedgerVerification {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyLedgerResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifyLedgerResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifyLedgerResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyLedgerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyLedgerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyLedgerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyLedgerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListConsentActionsWithResponse List consent actions
 //
 // The tenant's consent actions ordered by name, filtered by `searchQuery` on name and description.
@@ -618,6 +2534,202 @@ func (c *ClientWithResponses) CreateConsentActionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseCreateConsentActionResponse(rsp)
+}
+
+// GetConsentGrantsWithResponse A subject's consents
+//
+// For every consent of the tenant, whether the subject granted it, at which version, explicitly or implicitly, and whether it must consent again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/consent-grants/{subjectId} (the `GetConsentGrants` operationId).
+func (c *ClientWithResponses) GetConsentGrantsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*GetConsentGrantsResponse, error) {
+	rsp, err := c.GetConsentGrants(ctx, tenant, subjectId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsentGrantsResponse(rsp)
+}
+
+// ChangeConsentGrantsWithBodyWithResponse Grant or withdraw consents
+//
+// Grants or withdraws one or several consents for the subject in one transaction, each
+// recorded in the privacy ledger with the context (ip, device, location), language and
+// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+// consent is 422; nothing is applied then.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+func (c *ClientWithResponses) ChangeConsentGrantsWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeConsentGrantsResponse, error) {
+	rsp, err := c.ChangeConsentGrantsWithBody(ctx, tenant, subjectId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeConsentGrantsResponse(rsp)
+}
+
+// ChangeConsentGrantsWithResponse Grant or withdraw consents
+//
+// Grants or withdraws one or several consents for the subject in one transaction, each
+// recorded in the privacy ledger with the context (ip, device, location), language and
+// triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+// consent is 422; nothing is applied then.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/consent-grants/{subjectId} (the `ChangeConsentGrants` operationId).
+func (c *ClientWithResponses) ChangeConsentGrantsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body ChangeConsentGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeConsentGrantsResponse, error) {
+	rsp, err := c.ChangeConsentGrants(ctx, tenant, subjectId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeConsentGrantsResponse(rsp)
+}
+
+// ListConsentsWithResponse List consents
+//
+// The tenant's consents ordered by name.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/consents (the `ListConsents` operationId).
+func (c *ClientWithResponses) ListConsentsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListConsentsParams, reqEditors ...RequestEditorFn) (*ListConsentsResponse, error) {
+	rsp, err := c.ListConsents(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConsentsResponse(rsp)
+}
+
+// CreateConsentWithBodyWithResponse Create a consent
+//
+// Creates a consent at version 1. Its name is unique in the tenant.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+func (c *ClientWithResponses) CreateConsentWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConsentResponse, error) {
+	rsp, err := c.CreateConsentWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConsentResponse(rsp)
+}
+
+// CreateConsentWithResponse Create a consent
+//
+// Creates a consent at version 1. Its name is unique in the tenant.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/consents (the `CreateConsent` operationId).
+func (c *ClientWithResponses) CreateConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConsentResponse, error) {
+	rsp, err := c.CreateConsent(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConsentResponse(rsp)
+}
+
+// DeleteConsentWithResponse Delete a consent
+//
+// Deletes the consent and its live grants; the ledger keeps their history.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/consents/{consentId} (the `DeleteConsent` operationId).
+func (c *ClientWithResponses) DeleteConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*DeleteConsentResponse, error) {
+	rsp, err := c.DeleteConsent(ctx, tenant, consentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteConsentResponse(rsp)
+}
+
+// GetConsentWithResponse Get a consent
+//
+// One consent at its current version.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/consents/{consentId} (the `GetConsent` operationId).
+func (c *ClientWithResponses) GetConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, reqEditors ...RequestEditorFn) (*GetConsentResponse, error) {
+	rsp, err := c.GetConsent(ctx, tenant, consentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsentResponse(rsp)
+}
+
+// UpdateConsentWithBodyWithResponse Update a consent (a new version)
+//
+// Replaces the consent and increments its version. `updateExistingGrants` decides
+// what happens to existing grants: `explicitAll` (default): every subject must consent
+// again; `implicitAll`: existing grants move to the new version as implicit;
+// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+// grant and every required re-consent is recorded in the privacy ledger. The change
+// must name the version it is based on (`metadata.version`): a stale one is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+func (c *ClientWithResponses) UpdateConsentWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConsentResponse, error) {
+	rsp, err := c.UpdateConsentWithBody(ctx, tenant, consentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConsentResponse(rsp)
+}
+
+// UpdateConsentWithResponse Update a consent (a new version)
+//
+// Replaces the consent and increments its version. `updateExistingGrants` decides
+// what happens to existing grants: `explicitAll` (default): every subject must consent
+// again; `implicitAll`: existing grants move to the new version as implicit;
+// `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+// grant and every required re-consent is recorded in the privacy ledger. The change
+// must name the version it is based on (`metadata.version`): a stale one is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consents/{consentId} (the `UpdateConsent` operationId).
+func (c *ClientWithResponses) UpdateConsentWithResponse(ctx context.Context, tenant externalRef0.Tenant, consentId ConsentId, body UpdateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConsentResponse, error) {
+	rsp, err := c.UpdateConsent(ctx, tenant, consentId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConsentResponse(rsp)
+}
+
+// ListLedgerEventsWithResponse Privacy ledger events
+//
+// The tenant's ledger, oldest first, filtered by `subject` and the time range [`from`, `to`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger (the `ListLedgerEvents` operationId).
+func (c *ClientWithResponses) ListLedgerEventsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListLedgerEventsParams, reqEditors ...RequestEditorFn) (*ListLedgerEventsResponse, error) {
+	rsp, err := c.ListLedgerEvents(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLedgerEventsResponse(rsp)
+}
+
+// VerifyLedgerWithResponse Verify the ledger's hash chain
+//
+// Recomputes the tenant's hash chain and names the first broken link, if any.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger/verify (the `VerifyLedger` operationId).
+func (c *ClientWithResponses) VerifyLedgerWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*VerifyLedgerResponse, error) {
+	rsp, err := c.VerifyLedger(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyLedgerResponse(rsp)
 }
 
 // ParseListConsentActionsResponse parses an HTTP response from a ListConsentActionsWithResponse call
@@ -721,6 +2833,481 @@ func ParseCreateConsentActionResponse(rsp *http.Response) (*CreateConsentActionR
 	return response, nil
 }
 
+// ParseGetConsentGrantsResponse parses an HTTP response from a GetConsentGrantsWithResponse call
+func ParseGetConsentGrantsResponse(rsp *http.Response) (*GetConsentGrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsentGrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GrantStatusList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChangeConsentGrantsResponse parses an HTTP response from a ChangeConsentGrantsWithResponse call
+func ParseChangeConsentGrantsResponse(rsp *http.Response) (*ChangeConsentGrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangeConsentGrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GrantStatusList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListConsentsResponse parses an HTTP response from a ListConsentsWithResponse call
+func ParseListConsentsResponse(rsp *http.Response) (*ListConsentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConsentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateConsentResponse parses an HTTP response from a CreateConsentWithResponse call
+func ParseCreateConsentResponse(rsp *http.Response) (*CreateConsentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateConsentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Consent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteConsentResponse parses an HTTP response from a DeleteConsentWithResponse call
+func ParseDeleteConsentResponse(rsp *http.Response) (*DeleteConsentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteConsentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConsentResponse parses an HTTP response from a GetConsentWithResponse call
+func ParseGetConsentResponse(rsp *http.Response) (*GetConsentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Consent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateConsentResponse parses an HTTP response from a UpdateConsentWithResponse call
+func ParseUpdateConsentResponse(rsp *http.Response) (*UpdateConsentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateConsentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Consent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListLedgerEventsResponse parses an HTTP response from a ListLedgerEventsWithResponse call
+func ParseListLedgerEventsResponse(rsp *http.Response) (*ListLedgerEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLedgerEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LedgerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseVerifyLedgerResponse parses an HTTP response from a VerifyLedgerWithResponse call
+func ParseVerifyLedgerResponse(rsp *http.Response) (*VerifyLedgerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyLedgerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LedgerVerification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListConsentActions List consent actions
@@ -729,6 +3316,33 @@ type ServerInterface interface {
 	// CreateConsentAction Add a consent action
 	// (POST /v1/tenants/{tenant}/consent-actions)
 	CreateConsentAction(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetConsentGrants A subject's consents
+	// (GET /v1/tenants/{tenant}/consent-grants/{subjectId})
+	GetConsentGrants(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	// ChangeConsentGrants Grant or withdraw consents
+	// (POST /v1/tenants/{tenant}/consent-grants/{subjectId})
+	ChangeConsentGrants(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	// ListConsents List consents
+	// (GET /v1/tenants/{tenant}/consents)
+	ListConsents(ctx echo.Context, tenant externalRef0.Tenant, params ListConsentsParams) error
+	// CreateConsent Create a consent
+	// (POST /v1/tenants/{tenant}/consents)
+	CreateConsent(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteConsent Delete a consent
+	// (DELETE /v1/tenants/{tenant}/consents/{consentId})
+	DeleteConsent(ctx echo.Context, tenant externalRef0.Tenant, consentId ConsentId) error
+	// GetConsent Get a consent
+	// (GET /v1/tenants/{tenant}/consents/{consentId})
+	GetConsent(ctx echo.Context, tenant externalRef0.Tenant, consentId ConsentId) error
+	// UpdateConsent Update a consent (a new version)
+	// (PUT /v1/tenants/{tenant}/consents/{consentId})
+	UpdateConsent(ctx echo.Context, tenant externalRef0.Tenant, consentId ConsentId) error
+	// ListLedgerEvents Privacy ledger events
+	// (GET /v1/tenants/{tenant}/privacy-ledger)
+	ListLedgerEvents(ctx echo.Context, tenant externalRef0.Tenant, params ListLedgerEventsParams) error
+	// VerifyLedger Verify the ledger's hash chain
+	// (GET /v1/tenants/{tenant}/privacy-ledger/verify)
+	VerifyLedger(ctx echo.Context, tenant externalRef0.Tenant) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -791,6 +3405,250 @@ func (w *ServerInterfaceWrapper) CreateConsentAction(ctx echo.Context) error {
 	return err
 }
 
+// GetConsentGrants converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConsentGrants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConsentGrants(ctx, tenant, subjectId)
+	return err
+}
+
+// ChangeConsentGrants converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangeConsentGrants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangeConsentGrants(ctx, tenant, subjectId)
+	return err
+}
+
+// ListConsents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConsents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConsentsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "searchQuery" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "searchQuery", ctx.QueryParams(), &params.SearchQuery, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter searchQuery: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConsents(ctx, tenant, params)
+	return err
+}
+
+// CreateConsent converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateConsent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateConsent(ctx, tenant)
+	return err
+}
+
+// DeleteConsent converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteConsent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "consentId" -------------
+	var consentId ConsentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "consentId", ctx.Param("consentId"), &consentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consentId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteConsent(ctx, tenant, consentId)
+	return err
+}
+
+// GetConsent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConsent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "consentId" -------------
+	var consentId ConsentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "consentId", ctx.Param("consentId"), &consentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consentId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConsent(ctx, tenant, consentId)
+	return err
+}
+
+// UpdateConsent converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateConsent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "consentId" -------------
+	var consentId ConsentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "consentId", ctx.Param("consentId"), &consentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consentId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateConsent(ctx, tenant, consentId)
+	return err
+}
+
+// ListLedgerEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLedgerEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLedgerEventsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLedgerEvents(ctx, tenant, params)
+	return err
+}
+
+// VerifyLedger converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyLedger(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyLedger(ctx, tenant)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -838,6 +3696,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/consents", wrapper.ListConsents, options.OperationMiddlewares["listConsents"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/consents", wrapper.CreateConsent, options.OperationMiddlewares["createConsent"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/consents/:consentId", wrapper.DeleteConsent, options.OperationMiddlewares["deleteConsent"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/consents/:consentId", wrapper.GetConsent, options.OperationMiddlewares["getConsent"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/consents/:consentId", wrapper.UpdateConsent, options.OperationMiddlewares["updateConsent"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-grants/:subjectId", wrapper.GetConsentGrants, options.OperationMiddlewares["getConsentGrants"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/consent-grants/:subjectId", wrapper.ChangeConsentGrants, options.OperationMiddlewares["changeConsentGrants"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/privacy-ledger", wrapper.ListLedgerEvents, options.OperationMiddlewares["listLedgerEvents"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/privacy-ledger/verify", wrapper.VerifyLedger, options.OperationMiddlewares["verifyLedger"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-actions", wrapper.ListConsentActions, options.OperationMiddlewares["listConsentActions"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/consent-actions", wrapper.CreateConsentAction, options.OperationMiddlewares["createConsentAction"]...)
 
@@ -1001,6 +3868,768 @@ func (response CreateConsentAction409ApplicationProblemPlusJSONResponse) VisitCr
 	return err
 }
 
+type GetConsentGrantsRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+}
+
+type GetConsentGrantsResponseObject interface {
+	VisitGetConsentGrantsResponse(w http.ResponseWriter) error
+}
+
+type GetConsentGrants200JSONResponse GrantStatusList
+
+func (response GetConsentGrants200JSONResponse) VisitGetConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentGrants400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentGrants400ApplicationProblemPlusJSONResponse) VisitGetConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentGrants401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentGrants401ApplicationProblemPlusJSONResponse) VisitGetConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentGrants403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentGrants403ApplicationProblemPlusJSONResponse) VisitGetConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeConsentGrantsRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+	Body      *ChangeConsentGrantsJSONRequestBody
+}
+
+type ChangeConsentGrantsResponseObject interface {
+	VisitChangeConsentGrantsResponse(w http.ResponseWriter) error
+}
+
+type ChangeConsentGrants200JSONResponse GrantStatusList
+
+func (response ChangeConsentGrants200JSONResponse) VisitChangeConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeConsentGrants400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeConsentGrants400ApplicationProblemPlusJSONResponse) VisitChangeConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeConsentGrants401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeConsentGrants401ApplicationProblemPlusJSONResponse) VisitChangeConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeConsentGrants403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeConsentGrants403ApplicationProblemPlusJSONResponse) VisitChangeConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeConsentGrants409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeConsentGrants409ApplicationProblemPlusJSONResponse) VisitChangeConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeConsentGrants422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeConsentGrants422ApplicationProblemPlusJSONResponse) VisitChangeConsentGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListConsentsParams
+}
+
+type ListConsentsResponseObject interface {
+	VisitListConsentsResponse(w http.ResponseWriter) error
+}
+
+type ListConsents200JSONResponse ConsentList
+
+func (response ListConsents200JSONResponse) VisitListConsentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsents400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsents400ApplicationProblemPlusJSONResponse) VisitListConsentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsents401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsents401ApplicationProblemPlusJSONResponse) VisitListConsentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsents403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsents403ApplicationProblemPlusJSONResponse) VisitListConsentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsentRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateConsentJSONRequestBody
+}
+
+type CreateConsentResponseObject interface {
+	VisitCreateConsentResponse(w http.ResponseWriter) error
+}
+
+type CreateConsent201JSONResponse Consent
+
+func (response CreateConsent201JSONResponse) VisitCreateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsent400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateConsent400ApplicationProblemPlusJSONResponse) VisitCreateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsent401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateConsent401ApplicationProblemPlusJSONResponse) VisitCreateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsent403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateConsent403ApplicationProblemPlusJSONResponse) VisitCreateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsent409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateConsent409ApplicationProblemPlusJSONResponse) VisitCreateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsentRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	ConsentId ConsentId           `json:"consentId"`
+}
+
+type DeleteConsentResponseObject interface {
+	VisitDeleteConsentResponse(w http.ResponseWriter) error
+}
+
+type DeleteConsent204Response struct {
+}
+
+func (response DeleteConsent204Response) VisitDeleteConsentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteConsent400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsent400ApplicationProblemPlusJSONResponse) VisitDeleteConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsent401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsent401ApplicationProblemPlusJSONResponse) VisitDeleteConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsent403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsent403ApplicationProblemPlusJSONResponse) VisitDeleteConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsent404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsent404ApplicationProblemPlusJSONResponse) VisitDeleteConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	ConsentId ConsentId           `json:"consentId"`
+}
+
+type GetConsentResponseObject interface {
+	VisitGetConsentResponse(w http.ResponseWriter) error
+}
+
+type GetConsent200JSONResponse Consent
+
+func (response GetConsent200JSONResponse) VisitGetConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsent400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsent400ApplicationProblemPlusJSONResponse) VisitGetConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsent401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsent401ApplicationProblemPlusJSONResponse) VisitGetConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsent403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsent403ApplicationProblemPlusJSONResponse) VisitGetConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsent404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsent404ApplicationProblemPlusJSONResponse) VisitGetConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	ConsentId ConsentId           `json:"consentId"`
+	Body      *UpdateConsentJSONRequestBody
+}
+
+type UpdateConsentResponseObject interface {
+	VisitUpdateConsentResponse(w http.ResponseWriter) error
+}
+
+type UpdateConsent200JSONResponse Consent
+
+func (response UpdateConsent200JSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsent400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsent400ApplicationProblemPlusJSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsent401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsent401ApplicationProblemPlusJSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsent403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsent403ApplicationProblemPlusJSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsent404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsent404ApplicationProblemPlusJSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsent409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsent409ApplicationProblemPlusJSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsent422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsent422ApplicationProblemPlusJSONResponse) VisitUpdateConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEventsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListLedgerEventsParams
+}
+
+type ListLedgerEventsResponseObject interface {
+	VisitListLedgerEventsResponse(w http.ResponseWriter) error
+}
+
+type ListLedgerEvents200JSONResponse LedgerList
+
+func (response ListLedgerEvents200JSONResponse) VisitListLedgerEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEvents400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEvents400ApplicationProblemPlusJSONResponse) VisitListLedgerEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEvents401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEvents401ApplicationProblemPlusJSONResponse) VisitListLedgerEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEvents403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEvents403ApplicationProblemPlusJSONResponse) VisitListLedgerEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLedgerRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type VerifyLedgerResponseObject interface {
+	VisitVerifyLedgerResponse(w http.ResponseWriter) error
+}
+
+type VerifyLedger200JSONResponse LedgerVerification
+
+func (response VerifyLedger200JSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLedger400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyLedger400ApplicationProblemPlusJSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLedger401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyLedger401ApplicationProblemPlusJSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLedger403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyLedger403ApplicationProblemPlusJSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListConsentActions List consent actions
@@ -1009,6 +4638,33 @@ type StrictServerInterface interface {
 	// CreateConsentAction Add a consent action
 	// (POST /v1/tenants/{tenant}/consent-actions)
 	CreateConsentAction(ctx context.Context, request CreateConsentActionRequestObject) (CreateConsentActionResponseObject, error)
+	// GetConsentGrants A subject's consents
+	// (GET /v1/tenants/{tenant}/consent-grants/{subjectId})
+	GetConsentGrants(ctx context.Context, request GetConsentGrantsRequestObject) (GetConsentGrantsResponseObject, error)
+	// ChangeConsentGrants Grant or withdraw consents
+	// (POST /v1/tenants/{tenant}/consent-grants/{subjectId})
+	ChangeConsentGrants(ctx context.Context, request ChangeConsentGrantsRequestObject) (ChangeConsentGrantsResponseObject, error)
+	// ListConsents List consents
+	// (GET /v1/tenants/{tenant}/consents)
+	ListConsents(ctx context.Context, request ListConsentsRequestObject) (ListConsentsResponseObject, error)
+	// CreateConsent Create a consent
+	// (POST /v1/tenants/{tenant}/consents)
+	CreateConsent(ctx context.Context, request CreateConsentRequestObject) (CreateConsentResponseObject, error)
+	// DeleteConsent Delete a consent
+	// (DELETE /v1/tenants/{tenant}/consents/{consentId})
+	DeleteConsent(ctx context.Context, request DeleteConsentRequestObject) (DeleteConsentResponseObject, error)
+	// GetConsent Get a consent
+	// (GET /v1/tenants/{tenant}/consents/{consentId})
+	GetConsent(ctx context.Context, request GetConsentRequestObject) (GetConsentResponseObject, error)
+	// UpdateConsent Update a consent (a new version)
+	// (PUT /v1/tenants/{tenant}/consents/{consentId})
+	UpdateConsent(ctx context.Context, request UpdateConsentRequestObject) (UpdateConsentResponseObject, error)
+	// ListLedgerEvents Privacy ledger events
+	// (GET /v1/tenants/{tenant}/privacy-ledger)
+	ListLedgerEvents(ctx context.Context, request ListLedgerEventsRequestObject) (ListLedgerEventsResponseObject, error)
+	// VerifyLedger Verify the ledger's hash chain
+	// (GET /v1/tenants/{tenant}/privacy-ledger/verify)
+	VerifyLedger(ctx context.Context, request VerifyLedgerRequestObject) (VerifyLedgerResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1097,51 +4753,394 @@ func (sh *strictHandler) CreateConsentAction(ctx echo.Context, tenant externalRe
 	return nil
 }
 
+// GetConsentGrants operation middleware
+func (sh *strictHandler) GetConsentGrants(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+	var request GetConsentGrantsRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConsentGrants(ctx.Request().Context(), request.(GetConsentGrantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConsentGrants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConsentGrantsResponseObject); ok {
+		return validResponse.VisitGetConsentGrantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChangeConsentGrants operation middleware
+func (sh *strictHandler) ChangeConsentGrants(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+	var request ChangeConsentGrantsRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	var body ChangeConsentGrantsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangeConsentGrants(ctx.Request().Context(), request.(ChangeConsentGrantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangeConsentGrants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChangeConsentGrantsResponseObject); ok {
+		return validResponse.VisitChangeConsentGrantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListConsents operation middleware
+func (sh *strictHandler) ListConsents(ctx echo.Context, tenant externalRef0.Tenant, params ListConsentsParams) error {
+	var request ListConsentsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConsents(ctx.Request().Context(), request.(ListConsentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConsents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConsentsResponseObject); ok {
+		return validResponse.VisitListConsentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateConsent operation middleware
+func (sh *strictHandler) CreateConsent(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateConsentRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateConsentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateConsent(ctx.Request().Context(), request.(CreateConsentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateConsent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateConsentResponseObject); ok {
+		return validResponse.VisitCreateConsentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteConsent operation middleware
+func (sh *strictHandler) DeleteConsent(ctx echo.Context, tenant externalRef0.Tenant, consentId ConsentId) error {
+	var request DeleteConsentRequestObject
+
+	request.Tenant = tenant
+	request.ConsentId = consentId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteConsent(ctx.Request().Context(), request.(DeleteConsentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteConsent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteConsentResponseObject); ok {
+		return validResponse.VisitDeleteConsentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConsent operation middleware
+func (sh *strictHandler) GetConsent(ctx echo.Context, tenant externalRef0.Tenant, consentId ConsentId) error {
+	var request GetConsentRequestObject
+
+	request.Tenant = tenant
+	request.ConsentId = consentId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConsent(ctx.Request().Context(), request.(GetConsentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConsent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConsentResponseObject); ok {
+		return validResponse.VisitGetConsentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateConsent operation middleware
+func (sh *strictHandler) UpdateConsent(ctx echo.Context, tenant externalRef0.Tenant, consentId ConsentId) error {
+	var request UpdateConsentRequestObject
+
+	request.Tenant = tenant
+	request.ConsentId = consentId
+
+	var body UpdateConsentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateConsent(ctx.Request().Context(), request.(UpdateConsentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateConsent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateConsentResponseObject); ok {
+		return validResponse.VisitUpdateConsentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLedgerEvents operation middleware
+func (sh *strictHandler) ListLedgerEvents(ctx echo.Context, tenant externalRef0.Tenant, params ListLedgerEventsParams) error {
+	var request ListLedgerEventsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLedgerEvents(ctx.Request().Context(), request.(ListLedgerEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLedgerEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLedgerEventsResponseObject); ok {
+		return validResponse.VisitListLedgerEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyLedger operation middleware
+func (sh *strictHandler) VerifyLedger(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request VerifyLedgerRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyLedger(ctx.Request().Context(), request.(VerifyLedgerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyLedger")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyLedgerResponseObject); ok {
+		return validResponse.VisitVerifyLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Flrb9s60v4rA74HOD14fZEcN02cT2lwugjQ27bNftgmW9PiyOapRKoklcQN/N8XQ0q2bCmJm3aBXaBA",
-	"GklDzjxze2ZyxxKdF1qhcpZN7ljBDc/RofG/JTrPtfryns+RfhVoEyMLJ7ViE/ZpgVDwOYLTYNCVRvXA",
-	"Om6cVHPgDuIB6zG85XmRIZvEPSZJ6luJZsl6TPEc2YTRAazHbLLAnIc7Ul5mzguk2uTcsQmTyh2MWI/l",
-	"Usm8zP1LtywwvMI5GrZa9ZrqfpTfO1T+Uzkj0UKBxqt+AknG8wIFzNDdICqII+BKwCiKtrR/Ht2vvr+q",
-	"0wSSatlwv94fkZtk8Xd/Q0v1M26xL5VFZaWT1wgObx3k3CULFMDnXCrrgNSy3gIpUDmZSjR2yxI2k1km",
-	"1Zx1G2QbOjRtyvnta1Rzt2CTURStrbDO0FkNIz6h4sp1R4vz78AtEAxaXZoEYYaZVnMLTg/gtb5B00+4",
-	"RcjQURD2QMi5dMEkwe0Cd6zhSY61KQV3i40l4TLWYwa/ldKgYBNnSmwaVXC6hET/9Zn3v0f946vqZ//q",
-	"Luodjla/sbapKzrSFlpZbCbJSy4+4LcSrQsPlcOAAy+KTCaccBgWRs8yzP//L0ug3G0MIbgclxkp7uHx",
-	"J4HQaEHpytEeudP352ALTGRaHUp4GKMpYz/fsVRiJsjNWiwHSSZRubfcY5SjtT6RWWF0gcYt4ZJtvrhk",
-	"IC3k0lpv5lWPWcddadlk7B0unQf8JRdQ27nGZuFcYSfDoSRruMKBwOvaVjuccdGvDGKrJv6/GUzZhP3f",
-	"cFODhuGtHda5HA4JsLcjqsaJNOcZ5RqKE8BrNEuYcQEeDXqbSetQDNgmUM+0SjOZ/Ky3rtFYqRWM6Bbr",
-	"eIYn3k1JaQwqB/V7aeGANTE93mC6VmVPQKsz+0kt94tRTRZczZFqIyUc3Ei3ALyV1ld2sgBBG+Cg8AZN",
-	"bWET21fazKQQqH5BKjj9FRVkPPlqPbA20QWCW0gLFMX+MFCIwk5A8ryK+S85V1VrWSN+sEF8o+CekKdr",
-	"gV+MddM8/oBxPYJ8UyyBK+0WaKqa2gT/QvHSLbSR36nm/RT+Ul3zTArgSYLWBl0ngLeFr6dNbOMNtlv3",
-	"7wlv2ZT5hQi/1dC2YOD7VXUI3XFGtVy50yRI3dUFUoYCv3VkA6hazgK3X1FASknhwMq56pfFoN06ekyK",
-	"dmf8GyryNJGQZYhwNNdotvtcNHuRHiQj7D8X47g/5kfYP07itD/ih7MjMcYXaRyxBtsoSym6FMjRccHd",
-	"vtC+qT9f1X21aT9ZWhasiw1smu5n5jVRdROqDrxaS+nZXxhq2JYfzlVRhqAVQtIDnr1vuCXlmcXeL/PU",
-	"Nr+JOpCrzd923oWS30oEqbznQjKewELfQKhD1lMy/zLXOVKm9roQ3KEiNQ/50r+6i3uHB51EZBtlr9+j",
-	"qL6WgZ/wLHuXesKwT4LxOZ6rVLNVr5UbVSxJh7l9LKi282y11pUbw5ctg+4Jk6tGm6Hu/idxn3bSVjyo",
-	"GQSeEhkU0mDiLoy0g6g7RSqe1JTNS+tghsAV8JnVWekQLj6cP+qVoMbm0C4H7eZaK8jeFU7m1H4TavmB",
-	"WSRLz4l5KaQDEgOdAoe8dHyWbfg1hds2MIlBKjanPgzW9UJwh30nfY4a5OKdypY1YW4jpAVNFj91RsUa",
-	"2saeq8QgZQoK0KricoGRnIBFGm0czHjyld6WBV0Kz3igXqAVEtMaR8d/7E6fzUHscNw9iDU9Vyv4gMfW",
-	"edE57Zwa6XIO17Enn4DqGjNd4AlMyV1T0pMLEco+8mThP+vwly5D877PmM6pshcm66eJ1cPz1vi7h6zT",
-	"jmdPuNPLEZj2h4V3nFatExpjeYCv1m3rroc8W1GKlmNPFXx4dQbH4+cvoGIvA5jSMdNqAKDsK9CAn8l8",
-	"jlqe+iWJvZE0xBFVbjeuwLiaJSc0ELhkt/El80NgqkvV2dXr+a+176Cw2sxBvkIYJFtR1LMTKbNX9W4X",
-	"3VYFp0HcOq6Sneo5vI6HoTfaIU3sw6o5Dm/jLnMqzc536vfBLE7HSYzH/EiM08PO4l0z0obcOBp3Bl2g",
-	"q80L3moHr+7DODxofv4wpVXa9WuHbWiZkY+2DP+21m9tUTtYyVpMSiPd8iO5KESSJiI9uj9wo8OjLTIM",
-	"qdF5g7z8Xj9HJQotlYNn/sh+5TJfV9NM34Ti5B+eGfTbJp75h36IsWFrREPYl6RiX0TEqtFyzceUqH8B",
-	"7nmBX/AQBZYJ2oHkOcUxNQG3oPGzYlrnp28gnE6tAk7fn3u5a4k3zes+IBePXObrz1dUFybbidS78J/V",
-	"MGA69J953GtPBKz93CE7+8A/QhPBjRI9mBvuf1b5XTmDdCPDCiOvebKEDMUczQA+0SyYSmMd2EwmeKn8",
-	"eGB3DZl4oikqlmnhGQ7mA5gGgjn9g+juzUImCxoySx9BvgHVdPhS1QoOgECzXq/CwbTpiikNodMtkKcn",
-	"VXO27U8v1XQnAqaDS8U2oyJ5sbbj9D2xqTUtYNEgHkTkHV2g4oWkAjCIBgeBLC98fHV6qzqwXwFD383x",
-	"wY3k7y00QRuBJvRmwrUHqcxc/WTa2JJOiYZ4ju9XlJsbKBzXMzyVMkbce4sCW2/LZuF+DxvffNIk5J6M",
-	"7/+5b4f7izR30aurnY3nKIoeWCx0LBQqDhP3qnnhc2u7/dh8RoPzvkNwc8ZtsF02ikaH/Tjuj8af4mgS",
-	"0b9/sm02e98367CMV5tVeZjdCJ3AteImeyLKVPGheJvhxHvvN9qTW8eK4zT8EUannaVtHFzVdcvapcP2",
-	"BttLxntLXuysb8bRwd6ym1Vcs6P5GKl72eftfnBFYbx5t13zr/zmusxzbpZVzu0CQwWIzynf2G6tuFo9",
-	"MSOrP3v4YNC2o9qcCqqpO6oM4NxZmFJAefpYdmwTaLjxm9h6sDkBSUJSeJH5/duj7epz5jNhewRfU62X",
-	"Wix/LKV/MH93cuZJGRA2QqttvkTj5apVn+L/qDH/xcXoScDet5tWeLMbsP9zNYUEj/cWXP8l5om1aJfw",
-	"7lSjUyFaNeDBahTUoIQOxaj0JJUGj8lwGI9eDKJBNIgnR9FR5GtPddJuRL+pSOEjJHBNUhsZu6vT6mr1",
-	"7wAAAP//",
+	"7H15b9vGtvhXGfB3gcb4UTIpy44t//Hg5jWFgS55SXMvcGO/aEQeSnNNzjAzQ9mq6+/+MAvJ4aLNy217",
+	"G6BALHKWM2ffhr33IpbljAKVwpvceznmOAMJXP96w6gAKi9j9SMGEXGSS8KoN/F+WQCKzOtvBCLx0PM9",
+	"uMNZnoI38U7js2iUjGEQzEI8GEdH8eAMTpPBa3wyO47G8RGMEs/3iFopx3Lh+R7FmZoZVVv6HocvBeEQ",
+	"exPJC/A9ES0gwwqWhPEMS2/iFQVRI+UqV5OF5ITOvYcH3/tQzP4FUS/oF0iYl4jEPpoWAvjgqgiCo4jE",
+	"+l+YIsbRNEoJUNl+1TyonhzMxskoeg2DUXx8PBhHp2eDs/hoNhglp8nRLIhPYBT2n1ZUUG467d84JN7E",
+	"+3+HNa0OzVtxaM/5HhJ97IhlGaOf3+E59NMsx3NAkiEOsuDUR0JiLgmdIyxR2DhbaCH+UgBf1SCrBTwX",
+	"uhgSXKRST6joQqg8Gnm+lxFKsiLTLy2RCJUwB94G9wP5tQfk76jkBATKgWvQz1GU4iyHGM1A3gJQFAYI",
+	"0xiNgqAB/XGwHny9Ve8R1KzOGdbD/QEwjxb/o3fogP4GCxgQxc2CSLIEJOFOogzLaAExwnNMqJBIgSX0",
+	"CUgMVJKEABdNHpuRNFVs3X8g4cDgninDdz8AncuFNxkFQZ+I2EP8AhRT2c8tUr9DcgGIg2AFjwDNIGV0",
+	"LpBkQ/QDuwU+iLAAlIJUasNHMZkTaY4UY7GA1mlwlEG/MJjNNkpCjtUmaur/fsKDX4PB2bX9d3B9H/gn",
+	"o4e/9WiDB7WkyJVm0WrNHvxbHL+HLwUIaR5SCQYPOM9TEmGFh8Ocs1kK2f//l1BIua8PotAlMUkV4Bo9",
+	"eiUUMxCIMktojbmLd5dI5BCRxC6q8ME5Uzr2072XEEhjRWYWr4ZG5/yENY4yEEILspdzlgOXK3Tl1SOu",
+	"PEQEyogQ+pjXvickloXwJmNNcCI1wr/FMSrPWeFmIWUuJoeHRJ0GUxjGsCzPKg5nOB7YA3kPu2qiUpbN",
+	"IgbtXY4q8aQgx6mSNYjPESyBr9AMx0hjQ71NiZAQD72aUd8wmqQkeiq1lsAFYRSN1C5C4hTONZmignOg",
+	"EpXviUBHnovTsxqnFSg7ItSuOYjKec+M1WiB6RyUblQCh26JXCC4I0JrdnUCUBYNIwq3wMsTurh9y/iM",
+	"xDHQZxAFyW6AohRHN0IjVkQsByQXRCDFxXoxRAFiMUEEZ5bnP2eYWtNSYfyoxngN4I4oT6oJz4xr93h4",
+	"w+F8hfJaWSJMmVwAtzrVRf5PTL5lBY2fiHuDR3Tl3YVXntZBiV7Vxei4xuhPTKK3dsBOGKVMDsyKz4jR",
+	"nxgSRbSozQuhBptdNH2kuJALxsmv8FRUEbrEKYkRjiIQwpB0guAu12bHRVhYI6yx/444K9w5z4u27gma",
+	"yMo5U6/wzJz9GbBlGKzfemk5EA2jVdAbym6pFZEr7+7Ka1qp0chFrgMv+o5KIle7ItnC94Km6hbSdGCM",
+	"FZoVEs04YC3+vFDmY5P5qoByIyrtyxibTqxPgum38A8iFzHHt01KGCfIYmLGWApYK7UGxM547ye4FdYd",
+	"024YSxLrVLY8I98jcXPqjoFbZ50MJI6x3BXzP5bDH0rvzwUiw/wGpHF5OzvlhLzBEuaMW8xV8z55kCmG",
+	"vfY9IiHTLzvT7QPMOV5phgG+JJFZqZq1MeAyE/rW0lz4lrOsEaLGWMJAEu3RdcCxpnhjfF3a63M055hK",
+	"oWMGbVlLV0UuYIXwnAPEyi1vRXFuQHMy7g9oapf7k6cjampc0BZbttHv4K8+i8MN19VmTIep6shWBC6i",
+	"knGbgrCWq+08gbC4gRglyqGRSJA5HRT5BuZu4vV7oMpKKzleGe8E+BJ4M0YJZq+To2gEg+N4HA7G+BQG",
+	"Z1GYDEb4ZHYaj+F1Egaevy0L8cxSoU5a5L3JjnXU250OlzQvjG2IY6Ie4PSdQ5YEpwL8Z6NUMzYNejBX",
+	"Hr9JvI+UfCmsi1AGp+dowW6taXJEI2MZKPfB78NgK4wsY8jPg+v70D856g0im1jW8G3F6g/ExJY4TX9O",
+	"tLncxSrhOVzShHkPfkc2LC/tpKiactZRV60DrWGT6/pIj2GRrlWrUi3Gqr2EkXO4a9zPXS9mrR7BWPta",
+	"NOd0Yf/h8N2lGXwcPK+927xykStL952NOr/Xpqorwj9TZAb66HaBJVrgPAeqA6QqYLVm7pXlFeWXpyQi",
+	"8iJND7RE0yLTyKmfe75HMvfXDUD+xkT0Cn01udwXfQZ5Xxu+p2L4I6iEpygDTdc3Ot2wpy7AxtDEa6ya",
+	"w9cn4x7C6Pjlbn8bpZl3ez7U90jeGtYLRspsDm+nFGuHC+aVWFQE20eduvWYrd6H3usX/dTRu5XU9AiS",
+	"I0UO+VsrQo9XpbS3FVsfadB1DkppfTfuqPR6i9/cok+5R58M1QpIq76M0PJnVx2lmM4LWwap2U3nj9pa",
+	"+n708Grw6WLwT/XXwX9tt/6Win0gavn4YCPc+03063K40Up/r0OCrZ57i8hPoGfX8tqX+4FTmseuQwcQ",
+	"i/cQ1fHvHjxh3dkS3A6qOstvoUyphJvU6ZHNTcrUpXRfYGkKcz3IaB20HOhvYqsfIJ4D/27ZmztwNWuf",
+	"3tzEc+btfkTeqorXx90tTVgybmf4AotFV82IBR4dn7zKOSwJKwRSo9Bvv5mEISjkHPhoAXe90aCrEDov",
+	"WaRZKr6Qu8fuAr50QXzHhEZIM0j5RqBogQkdev4uCF7PO+XoWtYtBT87wmGfcFiym9aT+i/LgPVLG75/",
+	"zshcB8heBcfnGFJo6uR1vAxfygP5DmM72LWkXc/jv6uD5IrZE5wks8zfgdclv64tWEB0A/GOIpcQLuS3",
+	"nN0A/WDYbodJJiu6XdWacX4FUh9xyjBgP4elGy3VYVsnD6ANehXb9AVKBc+Z6MRIdQC2Jk4aPSJOaouZ",
+	"QiunWIUWckF4/A5zuWpGFu6Q7TGCHdSL67qno4G7fZpNHB/nlZr3m8mQHGg/pxGVjvuj0rIwSCCNv+Oc",
+	"8S4L29y/C6IuYnOICYdIfuREDIP+xJgtEjQC6UJINAOEKcIzwdJCAvr4/nIrOg0Y9aJ9KG1H8t24NJck",
+	"U/FnNIgYNf5FtNKZBVzERCI1DbEEYZQVUhcpypKVUuot2eagNOgGY8IBxz/TdNVKfDgYYjFJyNPWWJtc",
+	"vqQRhwyUvUCM2vKFqSGfIwE0RkSiGY5u1FsTrqNX2BTLEaOAiEDj4OzgqZnmEsANFKs0e2+G/IITmWG0",
+	"DHW9BQFdQspyOEdTRa6pghPHsUn2Ao4WelgPvVhh/Kp1h+ntA/JNL9TjppXtTo2GpR3mSiZx+og99TyF",
+	"TLH35BbRbAOY00hl0FfC1thrE2Vt9a3bn0fR+7dv0Nn4+DWyNb4hmqplprZlQ0lfDhzpOqSWUYET3dYm",
+	"bomMFojRLpHLcqarctaXzDvCVNY8Ox1qiq3q0p/WEBzUWSEuS4gKmJ38j67S7YksCBUS06ilPQ+X4aFx",
+	"NsUhjjI4tCnxw7uw7zgWsnY65mgWJuMohDN8Go+Tk17lLarotppnGgu6TGeKuw373+066PFtq+G7diS4",
+	"xRhOtpoM66Ea+KoTdZlVe/lRwYlcfVAkMpzEcCEXo/WMG5ycNuryKOEsa0YD5jnQOGeESvRKLzmwJNN6",
+	"NUnZrVFO+uEbDro/EKf6oS23az+H4jl8tl688CbeG9sMVFVhaFyVEk2oqHMyZSZ4SHCm+FgZAbkgdF6G",
+	"LpcXPyKzujIV6OLdpZ63JHDrbvcecLxlM61/boB+5GmLU+/NHw+HBqeHelgjdWZwrUv0pNcO2NgVaiB8",
+	"Db7NItsoRKA5WeouqDIx5bfhRK9M0UjojpQrigWamvTkFGGJbhckWiBcNw/b+taBrw+ttsw5WeJohVLt",
+	"/0+0J5PnQOMBo+nKv6Iq9hnoSFArh4hxrTGMAdYA+xV8ONXrlq1jMSdLoIjDwILto1tOpAQVal5RXcrU",
+	"xS+OqTAnQtg0YNnuMCLtlmKIFNGEZtJcoqnLClPE+BWdNqg8PbdriO5YNG1x4HR4Rb26sUNxUYnoi3eX",
+	"Tp144gXDcBjo8DsHinOiFNAwGB4Z/3Wh+buXW+yCA0s5nb2BjT2sKgJvkZvxGLjxDZRH7qOEpLJ8MnX6",
+	"aqfKDdKVRd3UWu+gxKHq+lKq1FPRa6PwJvRZ6qb6NfFsPcQNaXU4u/twbY53n+J2Lz9ct3pkR0GwoWuo",
+	"p1vI+lChbyPuT51+6G1VYRWr7lp6dyt4jrftjYLRySAMB6PxL2EwCdR///Sa3vS6MRVbhg91c7WpTijs",
+	"GF8vdL03HTcafyxseljhzq1I3XpxTzfShWnbZ0mvah0bUvXtUpH0sNvzrGeGO8/82OpkGwdHO8+tmzdd",
+	"i6p5pLSln5r26Fqxcf2uaXOudRdZkWWYr6zMtRGjFBCeCydBVumK64dHSqRtlNfMwESPtrmIlU5tgTJE",
+	"l1KgqWIo7b4WPT0MKrjSvbtlYHWOiJpEYj1lvr5npal93mhJaBb+K1fvWxav9hPpPeW3JTOPkgDTZPDQ",
+	"9NdUePvQ0U/hix7mD6yMHoXYdU2OFG7bDPun0ylq4tnOE6ve/UfqorbD3dJGF3Hc0QEbtdGDv9nHMX7s",
+	"4X11V+xhrbvzlvEymWP3Z4mjZnx0uwDTg66UiPVjbeEAEenXbq7lP7/qvUhXytcrq4npyji95XpEIp29",
+	"q449t8WOpn76HkrnyLaHPNXpKEt2nxq11V27WNsF11GjKuVWUatCqcm0tUujYSWjbjNQu+Sp1di1U93Z",
+	"I6G7s9C3q5xrxN7C8I2wYdJXR8K9GFoHC32ORFmmfaofsd1Rry+xrnc6jCS5ga3QKVrGkVC6AKd1cK7M",
+	"nCv6hOqhTsjo6zTpFTWBotIKtCeyNReMpGlR1tcaX5HcR6bZxkdlj8yBj8qiq9IWV1RyMp8D19dNrXNU",
+	"NgfqZ5X+kAssUYQpZboiUJ6MWv/oXEXW9nrBFS0nqXej0TmizKYxBNLqA3RwTk1Y2nKYdFTb1UmPdJjq",
+	"Qnzd1+QUy8tmJI+8WzCqb0Hm2gVQQW8YHg1fe26DkfezSJnbNPQ4LbeLSlPsVdfHvX0uTbkNYTv5bX9O",
+	"FT/aScXrIugfVccjnEhr+00256/j6fneeDTaA1j37tTLuImahq7W3snibPEV90uEdTJgG9NZf+VEVruN",
+	"3aiI1o28tf3oZA995YaSfTFgo9m82TfuNIvXTd6frhux5IvnsXbOYH31ONupqx7Bf8lklckVNfJV9d33",
+	"0GStdM57Tc5qS/bpKW7U08TtsZJSdis1W5TqnqNWo5FT7dRNP7rxay9Zeblc159YXz2ZCq3c2V4U2SFJ",
+	"9jU79iS3x+iIWun067xtbs7hfRUKPBjNloLsyfL+t34uykjVaDnd3SRQSpZljdh8/8OGtjcAuZ5BOFoQ",
+	"IRlfdVWdWdhVdQ1xHa8DJf5zss9454nVpyxehn0MFrexj9/vA/9MwbV1igla33zZlLF8cq7yP8aJfCal",
+	"+qdWqP8+idjoP34PcrswvHCSsv5IoHY2ix7Jew95iqM+RVw2ogotjqUYomnfZdIpiiEiMYgruuXq6ARN",
+	"nbuh0+om6cHElkfKBKhbtLiiumpxjqbOTdLppHMtNWNL3WoorWNQ+sxYVOWR8ys6de6ZTifVG3eRuriC",
+	"GAXRV0FBuitLj46vqJ6r8WZOUXqNTlOQ8tY3526HqP5g1BXVe3a+J0H0OjMsTH/wq2mpUYZ2xPRggrr9",
+	"wH0Z1o+akP/+oMC3utN0hxZ8CStzOfxZdGP/XefG3eIXjAaC3wVzT7ZAo2eyQKNntkClM+AI81/HKP3n",
+	"ZFSNpnHyGa+wS9KD/UINqzQHRmnullc1Y33E0hiERPrOVrur0BieadUyKkkGiOv+zE/ThLNs6qOpZNOD",
+	"/mSsc0Htd0nItj3qdGUuX9a1Bn0NUzzxK7ntb5xWNwkf81HcTsf+0nT+6PR7WRMhQpOiCXfZnBOEvwRO",
+	"c04fiIp0Xu8nijd+O2INbDNIGIfNYI12AUuy/YF6kQz6I0p3ravJ4drSnbks7J0lpydxcBqeno6j1/HJ",
+	"8RkeJYBxEB0f4zgIj/HRLBkn4Ww0C2ano1EUh8fxSRQez4IkCHBw2ryourY1S1/7DR9X4quQ3b61+4KZ",
+	"eeda7cbEvM1/lPL7NTvvvWs2PcCylaVv2Yin5+p3M0aHS+AkWa21Se9B7VaUia/KPOnb8vrygbY+5svT",
+	"aoQ2VGjGzYdNCb3xEUkQpj2JL32neWVY6ukZkfIKdDgKulecj19XN5hNWX0/hm/cvl7jAC6dMYiDKFL5",
+	"lfErKjtZ0Qb3vKgE2E9UldMLfWNoIWU+OTwMR6+HwTAYhpPT4DTQOtMC0haBfyywdK7qZNh+HhFJ5pcO",
+	"IcTDzv92QPQ4OXotfXm0XK760mLZBKkDCBO/l9vULZDNHcpafncf7UriLAc+gKX+GLxzQ6j0aWvvqvye",
+	"fZMC3WV/tHeaNtxg0n1hdV22A3LZq/pw/fB/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,23 +1,10 @@
-// Command consent serves the consents, grants and the privacy ledger.
+// Command consent serves the consent API; see the package consent.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/caarlos0/env/v11"
+	"github.com/iamplane/iam/pkg/service"
 
 	consent "github.com/iamplane/iam/services/consent"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := consent.Run(ctx, env.ToMap(os.Environ()), nil, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "consent:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("consent", consent.Run) }

@@ -28,8 +28,8 @@ type Query struct {
 	Limit  int
 }
 
-// Store persists consent actions. Add refuses a name the tenant already has (errs.Conflict).
-type Store interface {
+// ActionStore persists consent actions. Add refuses a name the tenant already has (errs.Conflict).
+type ActionStore interface {
 	Add(ctx context.Context, a *Action) error
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
 }

@@ -15,7 +15,8 @@ import (
 
 // Server implements the generated strict server interface.
 type Server struct {
-	Actions consents.Store
+	Actions consents.ActionStore
+	Book    *consents.Book
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)

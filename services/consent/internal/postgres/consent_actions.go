@@ -16,7 +16,7 @@ import (
 // ConsentActions stores consent actions.
 type ConsentActions struct{ DB *sqlx.DB }
 
-var _ consents.Store = (*ConsentActions)(nil)
+var _ consents.ActionStore = (*ConsentActions)(nil)
 
 type actionRow struct {
 	Tenant      string    `db:"tenant"`

@@ -4,6 +4,170 @@
  */
 
 export interface paths {
+    "/v1/tenants/{tenant}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List consents
+         * @description The tenant's consents ordered by name.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        /**
+         * Create a consent
+         * @description Creates a consent at version 1. Its name is unique in the tenant.
+         */
+        post: operations["createConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/consents/{consentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent's id.
+                 * @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
+                 */
+                consentId: components["parameters"]["ConsentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a consent
+         * @description One consent at its current version.
+         */
+        get: operations["getConsent"];
+        /**
+         * Update a consent (a new version)
+         * @description Replaces the consent and increments its version. `updateExistingGrants` decides
+         *     what happens to existing grants: `explicitAll` (default): every subject must consent
+         *     again; `implicitAll`: existing grants move to the new version as implicit;
+         *     `keepCurrent`: implicit grants move, explicit ones must consent again. Every moved
+         *     grant and every required re-consent is recorded in the privacy ledger. The change
+         *     must name the version it is based on (`metadata.version`): a stale one is 409.
+         */
+        put: operations["updateConsent"];
+        post?: never;
+        /**
+         * Delete a consent
+         * @description Deletes the consent and its live grants; the ledger keeps their history.
+         */
+        delete: operations["deleteConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/consent-grants/{subjectId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A subject's consents
+         * @description For every consent of the tenant, whether the subject granted it, at which version, explicitly or implicitly, and whether it must consent again.
+         */
+        get: operations["getConsentGrants"];
+        put?: never;
+        /**
+         * Grant or withdraw consents
+         * @description Grants or withdraws one or several consents for the subject in one transaction, each
+         *     recorded in the privacy ledger with the context (ip, device, location), language and
+         *     triggering action. Withdrawing a consent that cannot be withdrawn is 409; an unknown
+         *     consent is 422; nothing is applied then.
+         */
+        post: operations["changeConsentGrants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/privacy-ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Privacy ledger events
+         * @description The tenant's ledger, oldest first, filtered by `subject` and the time range [`from`, `to`).
+         */
+        get: operations["listLedgerEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/privacy-ledger/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Verify the ledger's hash chain
+         * @description Recomputes the tenant's hash chain and names the first broken link, if any.
+         */
+        get: operations["verifyLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/consent-actions": {
         parameters: {
             query?: never;
@@ -38,6 +202,150 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21 */
+        SubjectRef: string;
+        Service: {
+            /** @example Newsletter */
+            name: string;
+            /**
+             * @example internal
+             * @enum {string}
+             */
+            type: "internal" | "thirdParty";
+            /**
+             * @example [
+             *       "marketing"
+             *     ]
+             */
+            purposes?: string[];
+        };
+        ConsentInput: {
+            /** @example marketing */
+            name: string;
+            /** @example Newsletters and offers. */
+            description?: string;
+            /**
+             * @default true
+             * @example true
+             */
+            canBeWithdrawn: boolean;
+            /**
+             * @example [
+             *       "email"
+             *     ]
+             */
+            piiCategories?: string[];
+            /** Format: date-time */
+            validFrom?: string;
+            services?: components["schemas"]["Service"][];
+            /**
+             * @description On update, what happens to existing grants (default explicitAll).
+             * @example keepCurrent
+             * @enum {string}
+             */
+            updateExistingGrants?: "explicitAll" | "implicitAll" | "keepCurrent";
+            metadata?: components["schemas"]["Metadata"];
+        };
+        Consent: {
+            /** @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f */
+            id: string;
+            /** @example marketing */
+            name: string;
+            /** @example Newsletters and offers. */
+            description?: string;
+            /** @example true */
+            canBeWithdrawn: boolean;
+            /**
+             * @example [
+             *       "email"
+             *     ]
+             */
+            piiCategories: string[];
+            /** Format: date-time */
+            validFrom?: string;
+            services: components["schemas"]["Service"][];
+            /**
+             * Format: int64
+             * @description The consent version; grants name the version they agreed to.
+             * @example 1
+             */
+            version: number;
+            metadata: components["schemas"]["Metadata"];
+        };
+        ConsentList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["Consent"][];
+        };
+        GrantChange: {
+            grants: {
+                /** Format: uuid */
+                consentId: string;
+                /** @description true grants, false withdraws. */
+                granted: boolean;
+                /**
+                 * @default explicit
+                 * @enum {string}
+                 */
+                grantType: "explicit" | "implicit";
+            }[];
+            context?: {
+                ip?: string;
+                device?: string;
+                location?: string;
+            };
+            /** @example en */
+            language?: string;
+            /** @example signup */
+            actionId?: string;
+        };
+        GrantStatus: {
+            consentId: string;
+            name: string;
+            granted: boolean;
+            /** Format: int64 */
+            grantedVersion?: number;
+            /** Format: int64 */
+            currentVersion: number;
+            /** @enum {string} */
+            grantType?: "explicit" | "implicit";
+            needsReconsent: boolean;
+        };
+        GrantStatusList: {
+            subject: string;
+            grants: components["schemas"]["GrantStatus"][];
+        };
+        LedgerEvent: {
+            /**
+             * Format: int64
+             * @description Position in the tenant's chain.
+             */
+            seq: number;
+            /** @enum {string} */
+            type: "consent_granted" | "consent_revoked" | "consent_reconsent_required" | "consent_version_migrated" | "subject_deleted";
+            subject: string;
+            consentId?: string;
+            /** Format: int64 */
+            consentVersion?: number;
+            grantType?: string;
+            context?: {
+                [key: string]: string;
+            };
+            language?: string;
+            actionId?: string;
+            /** Format: date-time */
+            occurredAt: string;
+            /** @description sha256(previous hash || this event), hex. */
+            hash: string;
+        };
+        LedgerList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["LedgerEvent"][];
+        };
+        LedgerVerification: {
+            valid: boolean;
+            /** Format: int64 */
+            checked: number;
+            /** Format: int64 */
+            firstBrokenSeq?: number;
+        };
         ConsentActionInput: {
             /**
              * @description Unique in the tenant; how clients name the moment.
@@ -206,8 +514,58 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No such resource in this tenant. */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/not-found",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "client \"x1\" not found"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request is well-formed but breaks a rule; every bad field is listed. */
+        Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/invalid",
+                 *       "title": "Unprocessable Entity",
+                 *       "status": 422,
+                 *       "detail": "invalid client",
+                 *       "errors": [
+                 *         {
+                 *           "field": "scopes",
+                 *           "message": "unknown scope \"x\""
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
+        /**
+         * @description The consent's id.
+         * @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
+         */
+        ConsentId: string;
+        /**
+         * @description A subject id, `user-<id>` or `client-<id>`.
+         * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+         */
+        SubjectId: components["schemas"]["SubjectRef"];
         /**
          * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
          * @example acme
@@ -235,6 +593,544 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listConsents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Case-insensitive text matched against names and identifiers.
+                 * @example billing
+                 */
+                searchQuery?: components["parameters"]["SearchQuery"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of consents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *           "name": "marketing",
+                     *           "description": "Newsletters and offers.",
+                     *           "canBeWithdrawn": true,
+                     *           "piiCategories": [
+                     *             "email"
+                     *           ],
+                     *           "services": [],
+                     *           "version": 1,
+                     *           "metadata": {
+                     *             "version": 1
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConsentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "marketing",
+                 *       "description": "Newsletters and offers.",
+                 *       "canBeWithdrawn": true,
+                 *       "piiCategories": [
+                 *         "email"
+                 *       ],
+                 *       "services": [
+                 *         {
+                 *           "name": "Newsletter",
+                 *           "type": "internal",
+                 *           "purposes": [
+                 *             "marketing"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ConsentInput"];
+            };
+        };
+        responses: {
+            /** @description The new consent. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *       "name": "marketing",
+                     *       "description": "Newsletters and offers.",
+                     *       "canBeWithdrawn": true,
+                     *       "piiCategories": [
+                     *         "email"
+                     *       ],
+                     *       "services": [
+                     *         {
+                     *           "name": "Newsletter",
+                     *           "type": "internal",
+                     *           "purposes": [
+                     *             "marketing"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "version": 1,
+                     *       "metadata": {
+                     *         "version": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent's id.
+                 * @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
+                 */
+                consentId: components["parameters"]["ConsentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *       "name": "marketing",
+                     *       "description": "Newsletters and offers.",
+                     *       "canBeWithdrawn": true,
+                     *       "piiCategories": [
+                     *         "email"
+                     *       ],
+                     *       "services": [],
+                     *       "version": 1,
+                     *       "metadata": {
+                     *         "version": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent's id.
+                 * @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
+                 */
+                consentId: components["parameters"]["ConsentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "marketing",
+                 *       "description": "Newsletters, offers and surveys.",
+                 *       "canBeWithdrawn": true,
+                 *       "piiCategories": [
+                 *         "email"
+                 *       ],
+                 *       "updateExistingGrants": "keepCurrent",
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ConsentInput"];
+            };
+        };
+        responses: {
+            /** @description The consent at its new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *       "name": "marketing",
+                     *       "description": "Newsletters, offers and surveys.",
+                     *       "canBeWithdrawn": true,
+                     *       "piiCategories": [
+                     *         "email"
+                     *       ],
+                     *       "services": [],
+                     *       "version": 2,
+                     *       "metadata": {
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent's id.
+                 * @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
+                 */
+                consentId: components["parameters"]["ConsentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getConsentGrants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subject's grants. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *       "grants": [
+                     *         {
+                     *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *           "name": "marketing",
+                     *           "granted": true,
+                     *           "grantedVersion": 1,
+                     *           "currentVersion": 2,
+                     *           "grantType": "explicit",
+                     *           "needsReconsent": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GrantStatusList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    changeConsentGrants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "grants": [
+                 *         {
+                 *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                 *           "granted": true,
+                 *           "grantType": "explicit"
+                 *         }
+                 *       ],
+                 *       "context": {
+                 *         "ip": "203.0.113.7",
+                 *         "device": "iPhone",
+                 *         "location": "Oslo"
+                 *       },
+                 *       "language": "en",
+                 *       "actionId": "signup"
+                 *     }
+                 */
+                "application/json": components["schemas"]["GrantChange"];
+            };
+        };
+        responses: {
+            /** @description The subject's grants after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *       "grants": [
+                     *         {
+                     *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *           "name": "marketing",
+                     *           "granted": true,
+                     *           "grantedVersion": 2,
+                     *           "currentVersion": 2,
+                     *           "grantType": "explicit",
+                     *           "needsReconsent": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GrantStatusList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    listLedgerEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only this subject's events.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subject?: components["schemas"]["SubjectRef"];
+                /**
+                 * @description Events at or after this time.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                from?: string;
+                /**
+                 * @description Events before this time.
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of ledger events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "seq": 1,
+                     *           "type": "consent_granted",
+                     *           "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *           "consentVersion": 1,
+                     *           "grantType": "explicit",
+                     *           "occurredAt": "2026-11-24T10:00:00Z",
+                     *           "hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LedgerList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    verifyLedger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "valid": false,
+                     *       "checked": 120,
+                     *       "firstBrokenSeq": 57
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LedgerVerification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
     listConsentActions: {
         parameters: {
             query?: {

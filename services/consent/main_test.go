@@ -1,0 +1,283 @@
+package consent_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	googleuuid "github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/iamplane/iam/pkg/apicommon"
+	"github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/testenv"
+
+	consent "github.com/iamplane/iam/services/consent"
+	"github.com/iamplane/iam/services/consent/api"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+type stack struct {
+	t     *testing.T
+	db    *sqlx.DB
+	js    jetstream.JetStream
+	admin *api.ClientWithResponses
+}
+
+func mustStart(t *testing.T) *stack {
+	t.Helper()
+	dbURL := testenv.NewDatabase(t)
+	ns := testenv.NewNATS(t)
+	iss := testenv.NewIssuer(t)
+	env := iss.Env()
+	env["DATABASE_URL"], env["NATS_URL"] = dbURL, ns.URL()
+	url := testenv.StartService(t, consent.Run, env)
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	token := iss.Token(t, "acme", "client-admin", "services.iam")
+	admin, _ := api.NewClientWithResponses(url, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}))
+	return &stack{t: t, db: db, js: js, admin: admin}
+}
+
+func (s *stack) consent(name string, withdrawable bool) api.Consent {
+	s.t.Helper()
+	resp, err := s.admin.CreateConsentWithResponse(context.Background(), "acme", api.ConsentInput{Name: name, CanBeWithdrawn: &withdrawable,
+		PiiCategories: &[]string{"email"}, Services: &[]api.Service{{Name: "Newsletter", Type: api.Internal, Purposes: &[]string{"marketing"}}}})
+	if err != nil || resp.JSON201 == nil {
+		s.t.Fatalf("create consent: %v %s", err, resp.Body)
+	}
+	return *resp.JSON201
+}
+
+func (s *stack) change(subject string, granted bool, grantType api.GrantChangeGrantsGrantType, ids ...string) *api.ChangeConsentGrantsResponse {
+	s.t.Helper()
+	body := api.GrantChange{Language: ptr("en"), ActionId: ptr("signup")}
+	body.Context = &struct {
+		Device   *string `json:"device,omitempty"`
+		Ip       *string `json:"ip,omitempty"`
+		Location *string `json:"location,omitempty"`
+	}{Ip: ptr("203.0.113.7")}
+	for _, id := range ids {
+		gt := grantType
+		body.Grants = append(body.Grants, struct {
+			ConsentId googleuuid.UUID                 `json:"consentId"`
+			GrantType *api.GrantChangeGrantsGrantType `json:"grantType,omitempty"`
+			Granted   bool                            `json:"granted"`
+		}{ConsentId: googleuuid.MustParse(id), GrantType: &gt, Granted: granted})
+	}
+	resp, err := s.admin.ChangeConsentGrantsWithResponse(context.Background(), "acme", subject, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp
+}
+
+func (s *stack) status(subject, consentID string) api.GrantStatus {
+	s.t.Helper()
+	resp, err := s.admin.GetConsentGrantsWithResponse(context.Background(), "acme", subject)
+	if err != nil || resp.JSON200 == nil {
+		s.t.Fatalf("grants: %v %s", err, resp.Body)
+	}
+	for _, g := range resp.JSON200.Grants {
+		if g.ConsentId == consentID {
+			return g
+		}
+	}
+	s.t.Fatalf("no status for %s", consentID)
+	return api.GrantStatus{}
+}
+
+func (s *stack) update(c api.Consent, strategy api.ConsentInputUpdateExistingGrants) api.Consent {
+	s.t.Helper()
+	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", googleuuid.MustParse(c.Id), api.ConsentInput{
+		Name: c.Name, Description: ptr("changed"), UpdateExistingGrants: &strategy, Metadata: &apicommon.Metadata{Version: c.Version}})
+	if err != nil || resp.JSON200 == nil {
+		s.t.Fatalf("update: %v %s", err, resp.Body)
+	}
+	return *resp.JSON200
+}
+
+func (s *stack) ledger(subject string) []api.LedgerEvent {
+	s.t.Helper()
+	resp, err := s.admin.ListLedgerEventsWithResponse(context.Background(), "acme", &api.ListLedgerEventsParams{Subject: &subject, PageSize: ptr[int32](200)})
+	if err != nil || resp.JSON200 == nil {
+		s.t.Fatalf("ledger: %v %s", err, resp.Body)
+	}
+	return resp.JSON200.Data
+}
+
+func (s *stack) verify() api.LedgerVerification {
+	s.t.Helper()
+	resp, err := s.admin.VerifyLedgerWithResponse(context.Background(), "acme")
+	if err != nil || resp.JSON200 == nil {
+		s.t.Fatalf("verify: %v %s", err, resp.Body)
+	}
+	return *resp.JSON200
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestGrantsAndWithdrawals(t *testing.T) {
+	s := mustStart(t)
+	marketing, terms := s.consent("marketing", true), s.consent("terms", false)
+	if resp := s.change("user-u1", true, api.GrantChangeGrantsGrantTypeExplicit, marketing.Id, terms.Id); resp.JSON200 == nil {
+		t.Fatalf("grant: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if g := s.status("user-u1", marketing.Id); !g.Granted || *g.GrantedVersion != 1 || *g.GrantType != api.GrantStatusGrantTypeExplicit || g.NeedsReconsent {
+		t.Errorf("status %+v", g)
+	}
+	if resp := s.change("user-u1", false, api.GrantChangeGrantsGrantTypeExplicit, terms.Id); resp.StatusCode() != 409 {
+		t.Fatalf("withdrawing a consent that cannot be withdrawn: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := s.change("user-u1", false, api.GrantChangeGrantsGrantTypeExplicit, marketing.Id); resp.JSON200 == nil {
+		t.Fatalf("withdraw: %s", resp.Body)
+	}
+	if g := s.status("user-u1", marketing.Id); g.Granted {
+		t.Error("withdrawn consent still granted")
+	}
+	unknown := googleuuid.NewString()
+	if resp := s.change("user-u1", true, api.GrantChangeGrantsGrantTypeExplicit, marketing.Id, unknown); resp.StatusCode() != 422 {
+		t.Fatalf("unknown consent: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if g := s.status("user-u1", marketing.Id); g.Granted {
+		t.Error("a request with an unknown consent was partly applied")
+	}
+	evs := s.ledger("user-u1")
+	if len(evs) != 3 || evs[0].Type != api.ConsentGranted || evs[2].Type != api.ConsentRevoked || (*evs[0].Context)["ip"] != "203.0.113.7" || *evs[0].ActionId != "signup" {
+		t.Errorf("ledger %+v", evs)
+	}
+	if v := s.verify(); !v.Valid || v.Checked != 3 {
+		t.Errorf("verify %+v", v)
+	}
+}
+
+func TestUpdateStrategies(t *testing.T) {
+	s := mustStart(t)
+	for _, tc := range []struct {
+		strategy                    api.ConsentInputUpdateExistingGrants
+		explicitMoves, implicitMoves bool
+	}{
+		{api.ExplicitAll, false, false},
+		{api.ImplicitAll, true, true},
+		{api.KeepCurrent, false, true},
+	} {
+		t.Run(string(tc.strategy), func(t *testing.T) {
+			c := s.consent("c-"+strings.ToLower(string(tc.strategy)), true)
+			s.change("user-explicit", true, api.GrantChangeGrantsGrantTypeExplicit, c.Id)
+			s.change("user-implicit", true, api.GrantChangeGrantsGrantTypeImplicit, c.Id)
+			c2 := s.update(c, tc.strategy)
+			if c2.Version != 2 {
+				t.Fatalf("version %d", c2.Version)
+			}
+			for subject, moves := range map[string]bool{"user-explicit": tc.explicitMoves, "user-implicit": tc.implicitMoves} {
+				g := s.status(subject, c.Id)
+				if g.NeedsReconsent == moves || (moves && *g.GrantedVersion != 2) {
+					t.Errorf("%s: %+v", subject, g)
+				}
+			}
+		})
+	}
+	stale, _ := s.admin.UpdateConsentWithResponse(context.Background(), "acme", googleuuid.MustParse(s.consent("stale", true).Id),
+		api.ConsentInput{Name: "stale", Metadata: &apicommon.Metadata{Version: 7}})
+	if stale.StatusCode() != 409 {
+		t.Errorf("stale version: %d", stale.StatusCode())
+	}
+	if v := s.verify(); !v.Valid {
+		t.Errorf("verify %+v", v)
+	}
+}
+
+// TestConcurrentGrantAndWithdrawal races grants and withdrawals of one consent for one
+// subject: the live grant must always match the last ledger event.
+func TestConcurrentGrantAndWithdrawal(t *testing.T) {
+	s := mustStart(t)
+	c := s.consent("race", true)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.change("user-r", i%2 == 0, api.GrantChangeGrantsGrantTypeExplicit, c.Id)
+		}()
+	}
+	wg.Wait()
+	evs := s.ledger("user-r")
+	if len(evs) != 20 {
+		t.Fatalf("%d ledger events for 20 changes", len(evs))
+	}
+	last := evs[len(evs)-1].Type
+	if granted := s.status("user-r", c.Id).Granted; granted != (last == api.ConsentGranted) {
+		t.Errorf("live grant %v but the last ledger event is %s", granted, last)
+	}
+	if v := s.verify(); !v.Valid || v.Checked != 20 {
+		t.Errorf("verify %+v", v)
+	}
+}
+
+func TestTamperingIsDetected(t *testing.T) {
+	s := mustStart(t)
+	c := s.consent("audit", true)
+	for range 3 {
+		s.change("user-t", true, api.GrantChangeGrantsGrantTypeExplicit, c.Id)
+	}
+	if _, err := s.db.Exec(`UPDATE privacy_ledger SET subject = 'user-someone-else' WHERE tenant = 'acme' AND seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.verify(); v.Valid || v.FirstBrokenSeq == nil || *v.FirstBrokenSeq != 2 {
+		t.Fatalf("a changed row went unnoticed: %+v", v)
+	}
+	if _, err := s.db.Exec(`UPDATE privacy_ledger SET subject = 'user-t' WHERE tenant = 'acme' AND seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`DELETE FROM privacy_ledger WHERE tenant = 'acme' AND seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.verify(); v.Valid {
+		t.Fatalf("a deleted last row went unnoticed: %+v", v)
+	}
+}
+
+func TestDeletedSubjectLosesGrantsKeepsLedger(t *testing.T) {
+	s := mustStart(t)
+	c := s.consent("keep", true)
+	s.change("user-gone", true, api.GrantChangeGrantsGrantTypeExplicit, c.Id)
+	ev, _ := events.New("/iam/iam-subjects", events.Entity{Tenant: "acme", Area: "subjects", Kind: "user", ID: "gone"}, 9, true,
+		map[string]any{"id": "gone", "tenant": "acme", "deleted": true})
+	raw, _ := json.Marshal(ev)
+	if err := events.EnsureStreams(context.Background(), s.js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.status("user-gone", c.Id).Granted; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("grants of a deleted user survived")
+		}
+	}
+	evs := s.ledger("user-gone")
+	if len(evs) != 2 || evs[1].Type != api.SubjectDeleted {
+		t.Errorf("ledger %+v", evs)
+	}
+}
