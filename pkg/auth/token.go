@@ -119,7 +119,9 @@ type joseHeader struct {
 var allowedAlgs = map[string]jwa.SignatureAlgorithm{"EdDSA": jwa.EdDSA(), "ES256": jwa.ES256()}
 
 // Issuer is the issuer URL of tenant's tokens.
-func Issuer(base, tenant string) string { return strings.TrimRight(base, "/") + "/v1/tenants/" + tenant }
+func Issuer(base, tenant string) string {
+	return strings.TrimRight(base, "/") + "/v1/tenants/" + tenant
+}
 
 // verifiedCacheSize bounds the cache of verified tokens: a caller presents the same token
 // on every request until it expires, and an Ed25519 verification costs more than the

@@ -23,10 +23,14 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // world is a migrated database and a JetStream server with the platform's streams.
 type world struct {
-	db    *sqlx.DB
-	dsn   string
-	js    jetstream.JetStream
-	nats  interface{ Stop(); Restart() error; URL() string }
+	db   *sqlx.DB
+	dsn  string
+	js   jetstream.JetStream
+	nats interface {
+		Stop()
+		Restart() error
+		URL() string
+	}
 }
 
 func mustWorld(t *testing.T) *world {

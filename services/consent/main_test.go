@@ -175,7 +175,7 @@ func TestGrantsAndWithdrawals(t *testing.T) {
 func TestUpdateStrategies(t *testing.T) {
 	s := mustStart(t)
 	for _, tc := range []struct {
-		strategy                    api.ConsentInputUpdateExistingGrants
+		strategy                     api.ConsentInputUpdateExistingGrants
 		explicitMoves, implicitMoves bool
 	}{
 		{api.ExplicitAll, false, false},

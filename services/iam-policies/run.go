@@ -12,8 +12,8 @@ import (
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
-	"github.com/iamplane/iam/services/iam-policies/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-policies/internal/events"
+	"github.com/iamplane/iam/services/iam-policies/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
 	"github.com/iamplane/iam/services/iam-policies/internal/postgres"
 )

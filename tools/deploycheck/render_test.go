@@ -20,9 +20,9 @@ import (
 // cnpgCluster is the part of CloudNativePG's Cluster we use; unknown fields fail, so a
 // typo in our manifest still does.
 type cnpgCluster struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Metadata   map[string]any    `json:"metadata"`
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   map[string]any `json:"metadata"`
 	Spec       struct {
 		Instances int `json:"instances"`
 		Storage   struct {

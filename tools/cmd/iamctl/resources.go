@@ -14,8 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	consentapi "github.com/iamplane/iam/services/consent/api"
-	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
+	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
 	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
 )
 
@@ -300,7 +300,9 @@ func (a *app) resourceCmd(r resource) *cobra.Command {
 	}
 	if r.get != nil {
 		cmd.AddCommand(&cobra.Command{Use: "get ID", Short: "Show one", Args: cobra.ExactArgs(1),
-			RunE: run(func(ctx context.Context, c *apis, t string, args []string) (any, error) { return r.get(ctx, c, t, args[0]) })})
+			RunE: run(func(ctx context.Context, c *apis, t string, args []string) (any, error) {
+				return r.get(ctx, c, t, args[0])
+			})})
 	}
 	if r.create != nil {
 		var file string

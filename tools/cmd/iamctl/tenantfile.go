@@ -11,8 +11,8 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	consentapi "github.com/iamplane/iam/services/consent/api"
-	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
+	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
 	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
 )
 

@@ -7,9 +7,9 @@ import (
 
 func TestDescribe(t *testing.T) {
 	for scope, want := range map[string][2]string{
-		"/":                                         {"", ""},
-		"/subscriptions/123":                        {"subscriptions", ""},
-		"/subscriptions":                            {"subscriptions", ""},
+		"/":                  {"", ""},
+		"/subscriptions/123": {"subscriptions", ""},
+		"/subscriptions":     {"subscriptions", ""},
 		"/providers/aritma.control/subscriptions/1": {"subscriptions", "aritma.control"},
 		"/providers/aritma.control":                 {"", ""},
 	} {
@@ -22,9 +22,9 @@ func TestDescribe(t *testing.T) {
 
 func TestCovering(t *testing.T) {
 	for scope, want := range map[string][]string{
-		"/":                         {"/"},
-		"/subscriptions/123/inv/9":  {"/", "/subscriptions", "/subscriptions/123", "/subscriptions/123/inv", "/subscriptions/123/inv/9"},
-		"/subscriptions/123/":       {"/", "/subscriptions", "/subscriptions/123"},
+		"/":                        {"/"},
+		"/subscriptions/123/inv/9": {"/", "/subscriptions", "/subscriptions/123", "/subscriptions/123/inv", "/subscriptions/123/inv/9"},
+		"/subscriptions/123/":      {"/", "/subscriptions", "/subscriptions/123"},
 	} {
 		if got := Covering(normalize(scope)); !slices.Equal(got, want) {
 			t.Errorf("%s: %v", scope, got)

@@ -48,7 +48,9 @@ func GroupDeleted(tenant, id string, version int64) (pkgevents.Envelope, error) 
 }
 
 // MembershipKey is the entity id of a membership: <groupId>~<member subject id>.
-func MembershipKey(groupID string, member subjects.Ref) string { return groupID + "~" + member.String() }
+func MembershipKey(groupID string, member subjects.Ref) string {
+	return groupID + "~" + member.String()
+}
 
 // Membership is a membership's state: added, or removed (a tombstone).
 func Membership(tenant, groupID string, member subjects.Ref, version int64, removed bool) (pkgevents.Envelope, error) {
