@@ -46,13 +46,13 @@ type Options struct {
 
 // Stack is a running platform.
 type Stack struct {
-	URL      string            // the gateway, e.g. http://127.0.0.1:8080
-	Addrs    map[string]string // each service's own address
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	errs     []error
-	server   *http.Server
+	URL    string            // the gateway, e.g. http://127.0.0.1:8080
+	Addrs  map[string]string // each service's own address
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+	server *http.Server
 }
 
 // Start runs the gateway and every service and returns once all of them serve.

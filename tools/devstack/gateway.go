@@ -17,7 +17,7 @@ var Collections = map[string]string{
 	"access-controls": "iam-policies", "templates": "iam-policies", "assignments": "iam-policies",
 	"clients": "oauth-clients", "scopes": "oauth-clients", "developer": "oauth-clients", "oauth2": "oauth-clients",
 	".well-known": "oauth-clients",
-	"consents": "consent", "consent-actions": "consent", "consent-grants": "consent", "client-access": "consent",
+	"consents":    "consent", "consent-actions": "consent", "consent-grants": "consent", "client-access": "consent",
 	"privacy-ledger": "consent",
 }
 

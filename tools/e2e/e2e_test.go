@@ -19,8 +19,8 @@ import (
 	"github.com/iamplane/iam/pkg/natsembed"
 	"github.com/iamplane/iam/pkg/testenv"
 
-	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
 	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
+	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
 
 	"github.com/iamplane/iam/tools/devstack"
 )
@@ -54,7 +54,10 @@ func mustPlatform(t *testing.T) *platform {
 	}
 	t.Cleanup(stack.Close)
 	token := mustToken(t, stack.URL, "system", adminID, adminSecret)
-	bearer := func(_ context.Context, r *http.Request) error { r.Header.Set("Authorization", "Bearer "+token); return nil }
+	bearer := func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
 	cc, _ := clientsapi.NewClientWithResponses(stack.URL, clientsapi.WithRequestEditorFn(bearer))
 	sc, _ := subjectsapi.NewClientWithResponses(stack.URL, subjectsapi.WithRequestEditorFn(bearer))
 	return &platform{Stack: stack, nats: ns, clients: cc, subjects: sc}
@@ -65,7 +68,10 @@ func mustToken(t *testing.T, base, tenant, id, secret string) string {
 	c, _ := clientsapi.NewClientWithResponses(base)
 	resp, err := c.IssueTokenWithFormdataBodyWithResponse(context.Background(), tenant,
 		clientsapi.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials")},
-		func(_ context.Context, r *http.Request) error { r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret)); return nil })
+		func(_ context.Context, r *http.Request) error {
+			r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			return nil
+		})
 	if err != nil || resp.JSON200 == nil {
 		t.Fatalf("token: %v %s", err, resp.Body)
 	}
