@@ -34,6 +34,7 @@ lint-specs:
 
 ## lint: specs, go vet and staticcheck (pinned in tools/go.mod); generated code is not linted
 lint: lint-specs
+	@out=$$(gofmt -l pkg services tools | grep -v node_modules); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PACKAGES)
 	@out=$$($(GO) tool staticcheck $(PACKAGES) 2>&1 | grep -v '\.gen\.go:'); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "staticcheck: clean"
