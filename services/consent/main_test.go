@@ -281,3 +281,38 @@ func TestDeletedSubjectLosesGrantsKeepsLedger(t *testing.T) {
 		t.Errorf("ledger %+v", evs)
 	}
 }
+
+func TestConsentActionStatus(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	terms, news := s.consent("terms", false), s.consent("newsletter", true)
+	required := true
+	resp, err := s.admin.CreateConsentActionWithResponse(ctx, "acme", api.ConsentActionInput{Name: "signup",
+		Consents: &[]api.ActionConsent{{ConsentId: googleuuid.MustParse(terms.Id), Required: &required}, {ConsentId: googleuuid.MustParse(news.Id)}}})
+	if err != nil || resp.JSON201 == nil || len(resp.JSON201.Consents) != 2 {
+		t.Fatalf("create action: %v %s", err, resp.Body)
+	}
+	bad, _ := s.admin.CreateConsentActionWithResponse(ctx, "acme", api.ConsentActionInput{Name: "checkout",
+		Consents: &[]api.ActionConsent{{ConsentId: googleuuid.New()}}})
+	if bad.StatusCode() != 422 {
+		t.Fatalf("unknown consent: %d %s", bad.StatusCode(), bad.Body)
+	}
+	status := func() api.ActionStatus {
+		r, err := s.admin.GetConsentActionStatusWithResponse(ctx, "acme", "signup", &api.GetConsentActionStatusParams{Subject: "user-s1"})
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("status: %v %s", err, r.Body)
+		}
+		return *r.JSON200
+	}
+	if st := status(); st.Complete || len(st.Consents) != 2 {
+		t.Fatalf("before: %+v", st)
+	}
+	s.change("user-s1", true, api.GrantChangeGrantsGrantTypeExplicit, terms.Id)
+	if st := status(); !st.Complete {
+		t.Fatalf("the required consent is accepted: %+v", st)
+	}
+	s.update(terms, api.ExplicitAll) // a new version: accept again
+	if st := status(); st.Complete {
+		t.Fatalf("a new version of a required consent must be accepted again: %+v", st)
+	}
+}

@@ -16,9 +16,32 @@ type Action struct {
 	ID          uuid.UUID
 	Name        string
 	Description string
+	Consents    []ActionConsent
 	Version     int64
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
+}
+
+// ActionConsent is one consent an action asks for.
+type ActionConsent struct {
+	ConsentID string `json:"consentId"`
+	Required  bool   `json:"required"`
+}
+
+// ActionStatus is what a subject still has to accept at an action.
+type ActionStatus struct {
+	ActionID string
+	Complete bool
+	Consents []ActionConsentStatus
+}
+
+// ActionConsentStatus is one consent of an action for a subject.
+type ActionConsentStatus struct {
+	ConsentID      string
+	Name           string
+	Required       bool
+	Accepted       bool // granted at the current version
+	CurrentVersion int64
 }
 
 // Query filters and pages consent actions.
@@ -30,14 +53,20 @@ type Query struct {
 
 // ActionStore persists consent actions. Add refuses a name the tenant already has (errs.Conflict).
 type ActionStore interface {
+	// Add refuses a consent id the tenant does not have (errs.Invalid naming it).
 	Add(ctx context.Context, a *Action) error
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
+	// Status looks the action up by id or name and reports subject's standing on it.
+	Status(ctx context.Context, tenant, action, subject string) (*ActionStatus, error)
 }
 
 // New prepares a consent action with a fresh id, at version 1. now is cut to PostgreSQL's
 // microseconds, so the created resource reads back exactly as it was returned.
-func New(tenant, name, description string, now time.Time) *Action {
+func New(tenant, name, description string, cs []ActionConsent, now time.Time) *Action {
 	now = now.Truncate(time.Microsecond)
-	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description,
+	if cs == nil {
+		cs = []ActionConsent{}
+	}
+	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description, Consents: cs,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 }
