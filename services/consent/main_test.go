@@ -316,3 +316,73 @@ func TestConsentActionStatus(t *testing.T) {
 		t.Fatalf("a new version of a required consent must be accepted again: %+v", st)
 	}
 }
+
+func (s *stack) publish(t *testing.T, area, kind, id string, version int64, deleted bool, data any) {
+	t.Helper()
+	if err := events.EnsureStreams(context.Background(), s.js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := events.New("/test", events.Entity{Tenant: "acme", Area: area, Kind: kind, ID: id}, version, deleted, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(ev)
+	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClientAccess(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	s.publish(t, "clients", "client", "billing", 1, false, map[string]any{"clientId": "billing", "tenant": "acme", "clientName": "Billing service",
+		"logoUri": "https://billing.example/logo.png", "scopes": []string{}, "grantTypes": []string{}, "public": false, "system": false, "trusted": false, "deleted": false})
+	s.publish(t, "clients", "scope", "invoices~read", 1, false, map[string]any{"name": "invoices.read", "tenant": "acme", "displayName": "Read invoices",
+		"description": "", "userPolicyId": "", "developerPolicyId": "", "builtIn": false, "deleted": false})
+	grant := func() *api.GrantClientAccessResponse {
+		r, err := s.admin.GrantClientAccessWithResponse(ctx, "acme", "user-c1", api.ClientAccessInput{ClientId: "billing", Scopes: []string{"invoices.read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	var resp *api.GrantClientAccessResponse
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp = grant(); resp.StatusCode() != 422 || time.Now().After(deadline) {
+			break // 422 until the client view has the client
+		}
+	}
+	if resp.JSON200 == nil || len(resp.JSON200.Clients) != 1 {
+		t.Fatalf("grant: %d %s", resp.StatusCode(), resp.Body)
+	}
+	c := resp.JSON200.Clients[0]
+	if c.ClientName != "Billing service" || *c.LogoUri != "https://billing.example/logo.png" || c.Scopes[0].DisplayName != "Read invoices" {
+		t.Errorf("client access %+v", c)
+	}
+	if r, _ := s.admin.GrantClientAccessWithResponse(ctx, "acme", "user-c1", api.ClientAccessInput{ClientId: "nosuch", Scopes: []string{}}); r.StatusCode() != 422 {
+		t.Errorf("unknown client: %d", r.StatusCode())
+	}
+	if r, _ := s.admin.RevokeClientAccessWithResponse(ctx, "acme", "user-c1", "billing"); r.StatusCode() != 204 {
+		t.Fatalf("revoke: %d %s", r.StatusCode(), r.Body)
+	}
+	if r, _ := s.admin.RevokeClientAccessWithResponse(ctx, "acme", "user-c1", "billing"); r.StatusCode() != 404 {
+		t.Errorf("second revoke: %d", r.StatusCode())
+	}
+	stream, _ := s.js.Stream(ctx, events.StreamName)
+	var last events.Envelope
+	for deadline := time.Now().Add(5 * time.Second); !last.Deleted; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no client-access tombstone published")
+		}
+		if msg, err := stream.GetLastMsgForSubject(ctx, "iam.acme.consent.clientaccess.user-c1~billing"); err == nil {
+			last, _ = events.Parse(msg.Subject, msg.Data)
+		}
+	}
+	evs := s.ledger("user-c1")
+	if len(evs) != 2 || evs[0].Type != api.ClientAccessGranted || evs[1].Type != api.ClientAccessRevoked {
+		t.Errorf("ledger %+v", evs)
+	}
+	if v := s.verify(); !v.Valid {
+		t.Errorf("verify %+v", v)
+	}
+}

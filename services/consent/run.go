@@ -49,5 +49,5 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Actions: &postgres.ConsentActions{DB: p.DB},
 		Book:    &consents.Book{Store: store},
 	}, nil))
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.DeletedSubjects(store)}, onListen)
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Views(store)}, onListen)
 }

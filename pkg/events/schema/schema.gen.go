@@ -46,6 +46,18 @@ func (e UserStateUserType) Valid() bool {
 	}
 }
 
+// ClientAccessState That a subject let a client in, published by consent. Subject
+// `iam.<tenant>.consent.clientaccess.<subjectId>~<clientId>`, types
+// `dev.iamplane.clientaccess.upserted.v1` and `dev.iamplane.clientaccess.deleted.v1`
+// (revoked: the client's tokens for the subject should stop being active).
+type ClientAccessState struct {
+	ClientId string   `json:"clientId"`
+	Deleted  bool     `json:"deleted"`
+	Scopes   []string `json:"scopes"`
+	Subject  string   `json:"subject"`
+	Tenant   string   `json:"tenant"`
+}
+
 // ClientSecretState A client secret's metadata, published by oauth-clients when a secret is added or
 // revoked; never the secret, its hash or any part of it. Subject
 // `iam.<tenant>.clients.clientsecret.<secretId>`, types `dev.iamplane.clientsecret.upserted.v1`

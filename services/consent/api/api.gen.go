@@ -83,6 +83,8 @@ func (e GrantStatusGrantType) Valid() bool {
 
 // Defines values for LedgerEventType.
 const (
+	ClientAccessGranted      LedgerEventType = "client_access_granted"
+	ClientAccessRevoked      LedgerEventType = "client_access_revoked"
 	ConsentGranted           LedgerEventType = "consent_granted"
 	ConsentReconsentRequired LedgerEventType = "consent_reconsent_required"
 	ConsentRevoked           LedgerEventType = "consent_revoked"
@@ -93,6 +95,10 @@ const (
 // Valid indicates whether the value is a known member of the LedgerEventType enum.
 func (e LedgerEventType) Valid() bool {
 	switch e {
+	case ClientAccessGranted:
+		return true
+	case ClientAccessRevoked:
+		return true
 	case ConsentGranted:
 		return true
 	case ConsentReconsentRequired:
@@ -146,6 +152,27 @@ type ActionStatus struct {
 		Name           string `json:"name"`
 		Required       bool   `json:"required"`
 	} `json:"consents"`
+	Subject string `json:"subject"`
+}
+
+// ClientAccessInput defines model for ClientAccessInput.
+type ClientAccessInput struct {
+	ClientId string   `json:"clientId"`
+	Scopes   []string `json:"scopes"`
+}
+
+// ClientAccessList defines model for ClientAccessList.
+type ClientAccessList struct {
+	Clients []struct {
+		ClientId   string    `json:"clientId"`
+		ClientName string    `json:"clientName"`
+		GrantedAt  time.Time `json:"grantedAt"`
+		LogoUri    *string   `json:"logoUri,omitempty"`
+		Scopes     []struct {
+			DisplayName string `json:"displayName"`
+			Name        string `json:"name"`
+		} `json:"scopes"`
+	} `json:"clients"`
 	Subject string `json:"subject"`
 }
 
@@ -441,6 +468,9 @@ type ListLedgerEventsParams struct {
 	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// GrantClientAccessJSONRequestBody defines body for GrantClientAccess for application/json ContentType.
+type GrantClientAccessJSONRequestBody = ClientAccessInput
+
 // CreateConsentActionJSONRequestBody defines body for CreateConsentAction for application/json ContentType.
 type CreateConsentActionJSONRequestBody = ConsentActionInput
 
@@ -526,6 +556,38 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// ListClientAccess Clients a subject let in
+	//
+	// The clients the subject granted access, with the client's name and logo and each scope's display name (from views kept from oauth-clients' events).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/client-access/{subjectId} (the `ListClientAccess` operationId).
+	ListClientAccess(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GrantClientAccessWithBody Record client access
+	//
+	// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+	GrantClientAccessWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GrantClientAccess Record client access
+	//
+	// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+	GrantClientAccess(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body GrantClientAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeClientAccess Revoke a client's access
+	//
+	// Removes the client's access for the subject, records it in the ledger and publishes a client-access tombstone so the client's tokens for the subject stop being active.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/client-access/{subjectId}/{clientId} (the `RevokeClientAccess` operationId).
+	RevokeClientAccess(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, clientId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConsentActions List consent actions
 	//
@@ -670,6 +732,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger/verify (the `VerifyLedger` operationId).
 	VerifyLedger(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListClientAccess Clients a subject let in
+//
+// The clients the subject granted access, with the client's name and logo and each scope's display name (from views kept from oauth-clients' events).
+//
+// Corresponds with GET /v1/tenants/{tenant}/client-access/{subjectId} (the `ListClientAccess` operationId).
+func (c *APIClient) ListClientAccess(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListClientAccessRequest(c.Server, tenant, subjectId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GrantClientAccessWithBody Record client access
+//
+// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+func (c *APIClient) GrantClientAccessWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantClientAccessRequestWithBody(c.Server, tenant, subjectId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GrantClientAccess Record client access
+//
+// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+func (c *APIClient) GrantClientAccess(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body GrantClientAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantClientAccessRequest(c.Server, tenant, subjectId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeClientAccess Revoke a client's access
+//
+// Removes the client's access for the subject, records it in the ledger and publishes a client-access tombstone so the client's tokens for the subject stop being active.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/client-access/{subjectId}/{clientId} (the `RevokeClientAccess` operationId).
+func (c *APIClient) RevokeClientAccess(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, clientId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeClientAccessRequest(c.Server, tenant, subjectId, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListConsentActions List consent actions
@@ -974,6 +1108,149 @@ func (c *APIClient) VerifyLedger(ctx context.Context, tenant externalRef0.Tenant
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListClientAccessRequest constructs an http.Request for the ListClientAccess method
+func NewListClientAccessRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/client-access/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGrantClientAccessRequest calls the generic GrantClientAccess builder with application/json body
+func NewGrantClientAccessRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, body GrantClientAccessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGrantClientAccessRequestWithBody(server, tenant, subjectId, "application/json", bodyReader)
+}
+
+// NewGrantClientAccessRequestWithBody constructs an http.Request for the GrantClientAccess method, with any body, and a specified content type
+func NewGrantClientAccessRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/client-access/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeClientAccessRequest constructs an http.Request for the RevokeClientAccess method
+func NewRevokeClientAccessRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, clientId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/client-access/%s/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListConsentActionsRequest constructs an http.Request for the ListConsentActions method
@@ -1722,6 +1999,42 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListClientAccessWithResponse Clients a subject let in
+	//
+	// The clients the subject granted access, with the client's name and logo and each scope's display name (from views kept from oauth-clients' events).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/client-access/{subjectId} (the `ListClientAccess` operationId).
+	ListClientAccessWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*ListClientAccessResponse, error)
+
+	// GrantClientAccessWithBodyWithResponse Record client access
+	//
+	// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+	GrantClientAccessWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantClientAccessResponse, error)
+
+	// GrantClientAccessWithResponse Record client access
+	//
+	// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+	GrantClientAccessWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body GrantClientAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantClientAccessResponse, error)
+
+	// RevokeClientAccessWithResponse Revoke a client's access
+	//
+	// Removes the client's access for the subject, records it in the ledger and publishes a client-access tombstone so the client's tokens for the subject stop being active.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/client-access/{subjectId}/{clientId} (the `RevokeClientAccess` operationId).
+	RevokeClientAccessWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, clientId string, reqEditors ...RequestEditorFn) (*RevokeClientAccessResponse, error)
+
 	// ListConsentActionsWithResponse List consent actions
 	//
 	// The tenant's consent actions ordered by name, filtered by `searchQuery` on name and description.
@@ -1881,6 +2194,199 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/privacy-ledger/verify (the `VerifyLedger` operationId).
 	VerifyLedgerWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*VerifyLedgerResponse, error)
+}
+
+type ListClientAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientAccessList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListClientAccessResponse) GetJSON200() *ClientAccessList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListClientAccessResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListClientAccessResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListClientAccessResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListClientAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListClientAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListClientAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListClientAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GrantClientAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientAccessList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GrantClientAccessResponse) GetJSON200() *ClientAccessList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GrantClientAccessResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GrantClientAccessResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GrantClientAccessResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GrantClientAccessResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GrantClientAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GrantClientAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GrantClientAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GrantClientAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeClientAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeClientAccessResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeClientAccessResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeClientAccessResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeClientAccessResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeClientAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeClientAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeClientAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeClientAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListConsentActionsResponse struct {
@@ -2697,6 +3203,66 @@ func (r VerifyLedgerResponse) ContentType() string {
 	return ""
 }
 
+// ListClientAccessWithResponse Clients a subject let in
+//
+// The clients the subject granted access, with the client's name and logo and each scope's display name (from views kept from oauth-clients' events).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/client-access/{subjectId} (the `ListClientAccess` operationId).
+func (c *ClientWithResponses) ListClientAccessWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, reqEditors ...RequestEditorFn) (*ListClientAccessResponse, error) {
+	rsp, err := c.ListClientAccess(ctx, tenant, subjectId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListClientAccessResponse(rsp)
+}
+
+// GrantClientAccessWithBodyWithResponse Record client access
+//
+// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+func (c *ClientWithResponses) GrantClientAccessWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantClientAccessResponse, error) {
+	rsp, err := c.GrantClientAccessWithBody(ctx, tenant, subjectId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGrantClientAccessResponse(rsp)
+}
+
+// GrantClientAccessWithResponse Record client access
+//
+// Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/client-access/{subjectId} (the `GrantClientAccess` operationId).
+func (c *ClientWithResponses) GrantClientAccessWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body GrantClientAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantClientAccessResponse, error) {
+	rsp, err := c.GrantClientAccess(ctx, tenant, subjectId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGrantClientAccessResponse(rsp)
+}
+
+// RevokeClientAccessWithResponse Revoke a client's access
+//
+// Removes the client's access for the subject, records it in the ledger and publishes a client-access tombstone so the client's tokens for the subject stop being active.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/client-access/{subjectId}/{clientId} (the `RevokeClientAccess` operationId).
+func (c *ClientWithResponses) RevokeClientAccessWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, clientId string, reqEditors ...RequestEditorFn) (*RevokeClientAccessResponse, error) {
+	rsp, err := c.RevokeClientAccess(ctx, tenant, subjectId, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeClientAccessResponse(rsp)
+}
+
 // ListConsentActionsWithResponse List consent actions
 //
 // The tenant's consent actions ordered by name, filtered by `searchQuery` on name and description.
@@ -2951,6 +3517,157 @@ func (c *ClientWithResponses) VerifyLedgerWithResponse(ctx context.Context, tena
 		return nil, err
 	}
 	return ParseVerifyLedgerResponse(rsp)
+}
+
+// ParseListClientAccessResponse parses an HTTP response from a ListClientAccessWithResponse call
+func ParseListClientAccessResponse(rsp *http.Response) (*ListClientAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListClientAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientAccessList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGrantClientAccessResponse parses an HTTP response from a GrantClientAccessWithResponse call
+func ParseGrantClientAccessResponse(rsp *http.Response) (*GrantClientAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GrantClientAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientAccessList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeClientAccessResponse parses an HTTP response from a RevokeClientAccessWithResponse call
+func ParseRevokeClientAccessResponse(rsp *http.Response) (*RevokeClientAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeClientAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseListConsentActionsResponse parses an HTTP response from a ListConsentActionsWithResponse call
@@ -3592,6 +4309,15 @@ func ParseVerifyLedgerResponse(rsp *http.Response) (*VerifyLedgerResponse, error
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListClientAccess Clients a subject let in
+	// (GET /v1/tenants/{tenant}/client-access/{subjectId})
+	ListClientAccess(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	// GrantClientAccess Record client access
+	// (POST /v1/tenants/{tenant}/client-access/{subjectId})
+	GrantClientAccess(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	// RevokeClientAccess Revoke a client's access
+	// (DELETE /v1/tenants/{tenant}/client-access/{subjectId}/{clientId})
+	RevokeClientAccess(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, clientId string) error
 	// ListConsentActions List consent actions
 	// (GET /v1/tenants/{tenant}/consent-actions)
 	ListConsentActions(ctx echo.Context, tenant externalRef0.Tenant, params ListConsentActionsParams) error
@@ -3633,6 +4359,86 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListClientAccess converts echo context to params.
+func (w *ServerInterfaceWrapper) ListClientAccess(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListClientAccess(ctx, tenant, subjectId)
+	return err
+}
+
+// GrantClientAccess converts echo context to params.
+func (w *ServerInterfaceWrapper) GrantClientAccess(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GrantClientAccess(ctx, tenant, subjectId)
+	return err
+}
+
+// RevokeClientAccess converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeClientAccess(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", ctx.Param("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter clientId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeClientAccess(ctx, tenant, subjectId, clientId)
+	return err
 }
 
 // ListConsentActions converts echo context to params.
@@ -4026,7 +4832,251 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-actions", wrapper.ListConsentActions, options.OperationMiddlewares["listConsentActions"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/consent-actions", wrapper.CreateConsentAction, options.OperationMiddlewares["createConsentAction"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-actions/:actionId/status", wrapper.GetConsentActionStatus, options.OperationMiddlewares["getConsentActionStatus"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/client-access/:subjectId", wrapper.ListClientAccess, options.OperationMiddlewares["listClientAccess"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/client-access/:subjectId", wrapper.GrantClientAccess, options.OperationMiddlewares["grantClientAccess"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/client-access/:subjectId/:clientId", wrapper.RevokeClientAccess, options.OperationMiddlewares["revokeClientAccess"]...)
 
+}
+
+type ListClientAccessRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+}
+
+type ListClientAccessResponseObject interface {
+	VisitListClientAccessResponse(w http.ResponseWriter) error
+}
+
+type ListClientAccess200JSONResponse ClientAccessList
+
+func (response ListClientAccess200JSONResponse) VisitListClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClientAccess400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListClientAccess400ApplicationProblemPlusJSONResponse) VisitListClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClientAccess401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListClientAccess401ApplicationProblemPlusJSONResponse) VisitListClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClientAccess403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListClientAccess403ApplicationProblemPlusJSONResponse) VisitListClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantClientAccessRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+	Body      *GrantClientAccessJSONRequestBody
+}
+
+type GrantClientAccessResponseObject interface {
+	VisitGrantClientAccessResponse(w http.ResponseWriter) error
+}
+
+type GrantClientAccess200JSONResponse ClientAccessList
+
+func (response GrantClientAccess200JSONResponse) VisitGrantClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantClientAccess400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GrantClientAccess400ApplicationProblemPlusJSONResponse) VisitGrantClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantClientAccess401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GrantClientAccess401ApplicationProblemPlusJSONResponse) VisitGrantClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantClientAccess403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GrantClientAccess403ApplicationProblemPlusJSONResponse) VisitGrantClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantClientAccess422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response GrantClientAccess422ApplicationProblemPlusJSONResponse) VisitGrantClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeClientAccessRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectId           `json:"subjectId"`
+	ClientId  string              `json:"clientId"`
+}
+
+type RevokeClientAccessResponseObject interface {
+	VisitRevokeClientAccessResponse(w http.ResponseWriter) error
+}
+
+type RevokeClientAccess204Response struct {
+}
+
+func (response RevokeClientAccess204Response) VisitRevokeClientAccessResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeClientAccess400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeClientAccess400ApplicationProblemPlusJSONResponse) VisitRevokeClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeClientAccess401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeClientAccess401ApplicationProblemPlusJSONResponse) VisitRevokeClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeClientAccess403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeClientAccess403ApplicationProblemPlusJSONResponse) VisitRevokeClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeClientAccess404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeClientAccess404ApplicationProblemPlusJSONResponse) VisitRevokeClientAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ListConsentActionsRequestObject struct {
@@ -5055,6 +6105,15 @@ func (response VerifyLedger403ApplicationProblemPlusJSONResponse) VisitVerifyLed
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListClientAccess Clients a subject let in
+	// (GET /v1/tenants/{tenant}/client-access/{subjectId})
+	ListClientAccess(ctx context.Context, request ListClientAccessRequestObject) (ListClientAccessResponseObject, error)
+	// GrantClientAccess Record client access
+	// (POST /v1/tenants/{tenant}/client-access/{subjectId})
+	GrantClientAccess(ctx context.Context, request GrantClientAccessRequestObject) (GrantClientAccessResponseObject, error)
+	// RevokeClientAccess Revoke a client's access
+	// (DELETE /v1/tenants/{tenant}/client-access/{subjectId}/{clientId})
+	RevokeClientAccess(ctx context.Context, request RevokeClientAccessRequestObject) (RevokeClientAccessResponseObject, error)
 	// ListConsentActions List consent actions
 	// (GET /v1/tenants/{tenant}/consent-actions)
 	ListConsentActions(ctx context.Context, request ListConsentActionsRequestObject) (ListConsentActionsResponseObject, error)
@@ -5103,6 +6162,108 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListClientAccess operation middleware
+func (sh *strictHandler) ListClientAccess(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+	var request ListClientAccessRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListClientAccess(ctx.Request().Context(), request.(ListClientAccessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListClientAccess")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListClientAccessResponseObject); ok {
+		return validResponse.VisitListClientAccessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GrantClientAccess operation middleware
+func (sh *strictHandler) GrantClientAccess(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+	var request GrantClientAccessRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+
+	var body GrantClientAccessJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GrantClientAccess(ctx.Request().Context(), request.(GrantClientAccessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GrantClientAccess")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GrantClientAccessResponseObject); ok {
+		return validResponse.VisitGrantClientAccessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeClientAccess operation middleware
+func (sh *strictHandler) RevokeClientAccess(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, clientId string) error {
+	var request RevokeClientAccessRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.ClientId = clientId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeClientAccess(ctx.Request().Context(), request.(RevokeClientAccessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeClientAccess")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeClientAccessResponseObject); ok {
+		return validResponse.VisitRevokeClientAccessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListConsentActions operation middleware
@@ -5512,94 +6673,104 @@ func (sh *strictHandler) VerifyLedger(ctx echo.Context, tenant externalRef0.Tena
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37b9s4tv+/Qui7wDT4yo7sOGkeP1xkeqeLArMzve10F9gmt6alI5sbiVJJyqknk//9goeURD3s2HGy",
-	"M90psMBOLZE6PI8Pz4vMnRdmaZ5x4Ep653deTgVNQYHAf73KuASu3kT6HxHIULBcsYx7594vCyChefyd",
-	"JCwaer4HX2iaJ+Cde6fRWTiOJzAIZiM6mIRH0eAMTuPBS3oyOw4n0RGMY8/3mJ4pp2rh+R6nqR4ZVp/0",
-	"PQGfCyYg8s6VKMD3ZLiAlGpa4kykVHnnXlEw/aZa5XqwVILxuXd/73vvi9m/IOwl/ZJI85CwyCfTQoIY",
-	"XBVBcBSyCP8fpiQTZBomDLhqP2ouFAcHs0k8Dl/CYBwdHw8m4enZ4Cw6mg3G8Wl8NAuiExiP+lcrKyo3",
-	"rfYvAmLv3Pt/h7WsDs1TeWjX+Q5iXHaYpWnGP72lc+iXWU7nQFRGBKhCcJ9IRYVifE6oIqPG2kaW4s8F",
-	"iFVNsp7Ac6mLIKZFonBAJRfG1dHY872UcZYWKT60QmJcwRxEm9z37Ncekn/gSjCQJAeBpF+QMKFpDhGZ",
-	"gboF4GQUEMojMg6CBvXHwXry8VO9S9CjOmtYT/d7oCJc/A9+oUP6KyphwLQ2S6bYEoiCL4qkVIULiAid",
-	"U8alIposiStgEXDFYgZCNnVsxpJEq3X/gqRDg7umlH75EfhcLbzzcRD0mYhdxC/AKVf92qLwGVELIAJk",
-	"VogQyAySjM8lUdmQ/JjdghiEVAJJQGnY8EnE5kyZJUVULqC1Ghqm0G8M5mMbLSGn+iN66P9+pINfg8HZ",
-	"tf3/wfVd4J+M7//Sgwb3ekqZa2RBWLML/55G7+BzAVKZH7kCwwea5wkLqebDYS6yWQLp//+X1Ey5qxei",
-	"2aUoSzThyB6ciUQZSMIzK2jk3OXbN0TmELLYTqr5IUSmMfbjnRczSCIt5ixaDQ3m/ESRRylIiYbs5SLL",
-	"QagVufLqN648wiRJmZS4zGvfk4qqQnrnExQ4U8jw72lEynVWvFkolcvzw0OmV0M5DCNYlmuVhzMaDeyC",
-	"vPttkai0ZTOJYXtXo0o+acppom0NogsCSxArMqMRQW7opwmTCqKhVyvqq4zHCQv3ldYShGQZJ2P9Falo",
-	"AhcoprAQArgi5XMmyZHn8vSs5mlFypYMtXMOwnLcE3M1XFA+B42N2uDILVMLAl+YRGTXKwC9o1HC4RZE",
-	"uUKXt68zMWNRBPwJTEFlN8BJQsMbiYyVYZYDUQsmidZinIxwgEieE0ZTq/OfUsrt1lJx/KjmeE3gliyP",
-	"qwFPzGt3eXTD4nzN8hosCeWZWoCwmOoy/6dMvc4KHu3Je8NHcuV9GV15iEExzupydFJz9KdMkdf2ha04",
-	"yjM1MDM+IUd/yogswkW9vTBuuNll0wdOC7XIBPsV9mUV40uasIjQMAQpjUjPCXzJcdtxGTaqGdb4/pY8",
-	"K9wxT8u27gqazMpFph/RmVn7E3DLKFj/7oV2IBubVsFveHbLrYlceV+uvOYuNR67zHXoJT9wxdRqWyZb",
-	"+p5xq7qFJBmYzYrMCkVmAiiavyj09rFp+6qIQtfjMtQfsHEVyiKKmP6JJm/NHs+0jxLTRIJfbvusdFuc",
-	"aOyBCMh1ohz/1s5rX55lWQKUe/eN1z86H7qu3s0wzNATmyW8t0K8axFJ8amhsUOTFkUCqs/PRw6WRJSR",
-	"pWakVvBcaY9ZEe1Xtrbpodddjl+uACliCtJeQs28XVr+Kii3H+zxCzZ+cN26zRR/NzM0xMe4Opn0BBml",
-	"V3y3WbJbS9LO5zz2axZ0KOyTu/2BCkFXaGom8uwhsUVEpRL1GEcVHGH1fdUxlZY1UP49/IOpRSTobRO6",
-	"TNTQFVJDzM773k9wK238gnFLFsc2Cuswn0XNoVtmOjrzpKBoRNW2UPW38nVHMWoiUipuQJkYsfOlnLFX",
-	"VME8E5Zz1biPHqQa4a/92kg6wztiB7FkITRNa2OGwgzomwth+7XI0oZJRFTBQDHU1g45y9qG1iakSlO9",
-	"IHNtyhKDbLTl0rdXC1gROhcAkY5jW2mPB42zpeDMMa+WWrbZ7/CvXoujDRtMwOBujyH0Yd0mgTT3oB6x",
-	"rLUTO0YSKm8gIrGOKRSRbM4HRb7BXFr4Clw7ynorXZkAAcQSRDNNEMxexkfhGAbH0WQ0mNBTGJyFo3gw",
-	"piez02gCL+NR4PkPb4NPamd6pUXem29cqw+ldHYR8hueF4/0DvZQg5R+eWMGHgdPqRTNTFTQI6SS0009",
-	"+cDZ58IGBGUq6oIsslvriDp2nWYp6GDB7xNWK2lUZow+Da7vRv7JUW/KqClQpO9Bqf3ITCaJJsnPMTrH",
-	"2/igdA5veJx5937bsEu13UqaTZDoGHVrQWvU8Lpe0qNUsLMlV46n2ZKfY4d2tGvSr13PttU+QrF23Y6d",
-	"1Y36F7fRaPfZrDfPXOR6m/7B5pjQZZZdE/6ZE/OiT24XVJEFzXPgmA6p0lN2j35hdUVH4QkLmbpMkgO0",
-	"aF6kyJz6d8/3WOr+6wYgf2VcWM2+Wlzugz5vYlcHZEdg+CNAwj5ggHJ9hcnFHbHAjQN7MNnR65OJ3xcp",
-	"cgVfdgWgCFB5H65++B7LW6/1kpFkNmO/VUGlowXzyiwqgT1bvI/f+gV/dXC3spoeQ3KsyBF/a8a+AFmj",
-	"tzVbnyDpmHHWqC/7wuMNQWn5jT4bqgEIoS9lvPxnF44SyueFLXrW6obZ4jZK343vXww+Xg7+qf/r4L8e",
-	"3v2tFPtIRPtYlwp5hpxAQ8h7yLO789qHT5SiwAT4Owjr4H33REVJbodVnekfkEwJwk3p9NjmJjB1Jb1P",
-	"MqTOgGxQqx8hmoP4Ydmb+Hggw7ZR58zT3YT8IBSvTxq0kLBU3M7rCyoXXZiRCzo+PnmRC1iyrJBEv0V+",
-	"+82UB0Az58AnC/jSG3i6gNB5mIWoUtGl2j7xIOFzl8S3mUSGNIOU7yQJF5RhqnALBq/XnfLt2tatBD85",
-	"xmF/EbDMblq/1P9V5fzKn2zu4VPK5hiL18m5TxEk0MTkdboMn8sFuak9h7tWtOt1/Hd1kFwz28NJMtP8",
-	"HURd4O/uBQsIbyDa0uRiJqT6XmQ3wN8btdtikKmBPAy15j2/IqlPOGUYsJvD0o2W6rCtkwfADb2KbfoC",
-	"pULkmezESHUAtiZOGj8iTmqbmWar4FSHFmrBRPSWCrVqRhbuKw/HCPalXl7XHVwN3u3SWub4OC/0uN9M",
-	"huQA/ZxGVDrpj0rLNgAGSfSDEJnoqrCt9LkkYsuKgIgJCNUHweQw6M/B2ZJgI5AupCIzIJQTOpNZUigg",
-	"H969eZCdhox60j6WtiP5blyaK5bq+DMchBk3/kW4wswCLSKmiB5GsphQkhYKS5JlgVqDesu2BWgE3bCZ",
-	"CKDRzzxZtRIfDoeyiMVsvznWZsbf8FBACljTyrgtVpqOkQsigUeEKTKj4Y1+asJ18oKa1hiScSBMkklw",
-	"drBvmny5objURvbe9P6lYCqlZDnC6ioBvoQky+GCTLW4plgtjCKTVwYaLvC1HnllhfGr1i2mt+vPN52P",
-	"jxtWNjc22hO3GKsyRZNHfBPHaWbKnQe3hGbbPZ22ScO+krbGtzZJ1tbau924nLx7/YqcTY5fElvRH5Kp",
-	"nmZqG7S09eUgCHYdoI1KGmMTq7xlKlwQU5RtpwJM84ILOesbZDrGVHY4dOrUWq3qQj8ihAC9VojKhgFN",
-	"zFb+Rxd0eyILxqWiPGyh5+FydGicTXlIwxQObUr88MtoXTMASNVOxxzNRvEkHMEZPY0m8UkveMsquq3G",
-	"mTairtKZVo7G/t/tMerxbavXt+0/cus+gj24ZVgP1dBXrairrOjlh4VgavVei8hoUkYLtRivV9zg5LTR",
-	"hUNikaXNaMD8DjzKM8YVeYFTDqzIEFfjJLs14IQ/vhKA3cA0wR9tcw36OZzO4VNd7PFe2da/qgrD6/YJ",
-	"EypiTqbMBA8ZTct+C7VgfF6GLm8u/0bM7HqrIJdv3+C4JYNb93PvgEYPfAzx5wb4B5G0NPXO/Mf9oeHp",
-	"Ib7WSJ0ZXmNDDuvdB2zsWveISB/Jt1lkG4VIMmdL7HksE1N+m07ywhSNJPafXXEqydSkJ6eEKnK7YOGC",
-	"0PqogK1vHfi4aP3JXLAlDVckQf//HD2ZPAceDTKerPwrrmOfAUaCCA5hJhAxzAaMBPsVfTTBectG0Uiw",
-	"JXAiYGDJ9smtYEqBDjWvOFZNsfglKJdmRYSadkvbC8qU/aQcEi20spOGTF1VmJJMXPFpQ8rTCzuH7L5L",
-	"pi0NnA6vuFe3cWktKhl9+faNU+Q+94LhaBhg+J0DpznTADQMhkfGf12gfvdqi51wYCWH2RvY2LGuI/CW",
-	"uDMRgTC+gfbIfRKzRJW/TJ0u+ql2g7CyiC3s9Re0OVQ9nhpKPR29NgpvEtdSH6FZE8/Wr7ghLYaz27+O",
-	"2/H2Q9yzCvfXrY74cRBs6BHs6Q20PtTItxH3R7cA/fG63U73YI1YR67b1vzdep7je3vjYHwyGI0G48kv",
-	"o+A80P/7p9f0rde9Uynp6L4+WGFqFZpXxvMbub4cRpHGOxs1/a3R1m2I3epxTyfipTmyk8W9QDsxguv7",
-	"SiXgw+55Bxw52nrkh1YX6yQ42nps3bjt7q+oMeXO+rG5O11rpa6fNXega+wgLdKUipW1wDZjNBzRuXTS",
-	"ZRVyXN8/0j7tIRlUhkz2YM9lpBG2RQoGIHqPVQtnh2ZKm4HUVuCbOKXqe8wEuqUvKCdl96zTCjkZjw+G",
-	"5I2SZKp1FP3joqdJQkdveBSgjNwusHNyyiIcMl/ff9OEt1doXM3OgsqX/D6LVrtiRgUQjeLItj10zWNB",
-	"97uDTMuwH2Wmpi/ivuliIj0dSB19Zez5A2Pwo0S1rq+bw23LTr8+KNUDz7Ye+Mo5djQZj3cg1j1E8Ej8",
-	"bocsLQS/jKIObm5E8Ht/Ky/x8K4slN0f1jFsr9/4Gs9GlSTIUABw0/2N/ef6LQvUWWx60EtTwoNWtwsw",
-	"B3s0lNpwYUGdzvWetvULMi07oBGTsaR+u4AyPVfvCJh/62LzX6HpedrSZGd766p/SaI5moVrZbgZ7Xmy",
-	"uX0utaoHPcHB5r391bpoui3C1WcVbK2jgc/16YHm010Au90BMHZOwopU9kJ6VSvcQT5bo2dDk9aAp2Hk",
-	"d44N6I3EUf2vE0snWw+sDus9hzv7jwVVTtJBKpYkiCUqs3DynM6tv6mnvhI8M24qTWFNv23P0W7nCMh6",
-	"NNjcjIWl1o3Ab1JAh3fVpQr3GxHf1kHs8rLYcaD9Xky3NXfClF9niCye+1XbYrLS7CkbcZKVyReV8zFF",
-	"sPBVcXVu+wTWobvtrNwX/8pul8e5lj1I5TR0uA1IVY+REW67q2hUaYTbR9vuFvq3gF27QWgN3lkavpM2",
-	"w/gt6nZvUHH2gR5gKjucngCXHhhQ3/ayPkI3luTmhCV6V5kgUmMBTdbuaTq81q862VbjEF5xk2PVqMB7",
-	"ksLGQbTRP97/8YLlPjF9qj4p20sPfFL2K2m0uOJKsPkcBN7LYiIUUvbV428Vfii9YYSU8wyL6eXKuI38",
-	"L0idSbjizVTCBeGZrQBIgvABmNfmJqPbSgVgQriLSY9MBTjuWLVtOH1mZR+vx94uMo7XheQYOB4Ng+Fo",
-	"dDR86bm9ud7PMsncftvHodw2kKbVq24t83a5XcDtpd4qf/B1Qvx4K4hHr/mPivGExsru/aYQ8i0/8Pvl",
-	"B1CGLmpvteM84CvuVkPqFI82VoL+1DWg1gkwAxGtqyvWHuViO+CVm4Dsyxw2zmk1j1w556zq81EfrxsZ",
-	"yGcv+mxd7vnmcbbrPD2G/5yVHVMFaRR36kuiRqYeg+XiNdWYB+oqe1VU9jK3x1pK2ejb7O6t23VbPbpO",
-	"oxD2y2Igv5OtPGPN5evFq72l0Kq47CSRLUorfx6f6VncHoMRNej0Y95Dbs7hXRUK3Btk679+57/xd+nW",
-	"qc2dlEqShC3L9ipzUZ4NbW8AchzBBFkwqTKx6kKdmdiFuoa5TtaREn1LI++lPoaLD6mP3+8D/8zB3evW",
-	"3Lq0LmO5d67yP8aJfCJQ/aoB9Q9SWPkrqIeN4ZmTlPVt2uhsFj2W9w7yhIZ9QFye4ZBojqUZkmnfPQxT",
-	"EkHIIpBX/IFbF87J1LlWYVpdwnBwbssjZQLULVpccaxaXJCpcwnD9Lxzo0OaLbFLX1nHoPSZqazKIxdX",
-	"fOpc0TA9r564k9TFFZJxkH0VFGIukNNvR1ccxyLfWtX0up9We+ubc7dDUt+sesXxm517pBjOM6PSHK15",
-	"MS0RZWjfmB6ck+5Rmr4M6wcU5L8/KPAtdpqDFYVYwsrcq/Ik2Nh/TUjjWo5njAaC34Vze+9A4yfagcZP",
-	"vAOVzoBjzH+eTek/J6NqkMbJZ7ygrkgPdgs1LGgODGhul1c17/okSyKQiuBx53ZDvtl4ptVpC8VSIAKP",
-	"NnycxiJLpz6Zqmx60J+Mdc52/y4J2bZHnaxMO1lda8AbDORzNV095q9H9FzKitUQTL+XNREmURRNusuW",
-	"zmD0S+C0dPaRqEXn9f4tj43XLq2hbQZxJmAzWeNtyFLZ7kQ94ymKnUp3rVs9RmtLd+aeDe8sPj2JgtPR",
-	"6ekkfBmdHJ/RcQyUBuHxMY2C0TE9msWTeDQbz4LZ6XgcRqPj6CQcHc+COAhocNq842FtQy/emDF6XImv",
-	"Ynb7wotnzMw7N1JsTMzb/Edpv9+y897bZtMDLFtZ+tYesX+ufrvN6HAJgsWrtXvSO9BfK8rEV7U94UUz",
-	"eG4Pdx/zJ1r0G7hRkZkwfwGA8RufsJhQ3pP4wutAVkal9s+IlLeHjMZB93aQ45fV5R+mrL6bwjcuLlnj",
-	"AC6dd4gAWSTqm+JXUnayog3teVYLsLc7lsMLPGy7UCo/PzwcjV8Og2EwHJ2fBqcBYqYlpG0CrYbTlNpr",
-	"kYnK/NIhhGjY+ftcssfJwbmwTb6crrphuWyCxADCxO/lZ+oWyOYXylp+f1eqomkOYgBL/KtJzuHa0qet",
-	"vavyDz81JdCd9m/2OPCGw7/YF1bXZTskl52499f3/xcAAP//",
+	"7H17b+M2tvhXIfRbYDL4yc84mcT54yKd2y4G6LZzp51dYJPcMS0d29xIpIaknbjZfPcLPiRREuVHnGxn",
+	"2gEKdGKL1OF5P+mHIGJpxihQKYLxQ5BhjlOQwPVfbxkVQOW7WP0Rg4g4ySRhNBgHvy4ARebrVwKRuBuE",
+	"AdzjNEsgGAdn8Xk0nI2g058OcGcUHcedczibdd7g0+lJNIqPYTgLwoConTIsF0EYUJyqlVHxyjDg8HlJ",
+	"OMTBWPIlhIGIFpBiBcuM8RTLYBwsl0Q9KdeZWiwkJ3QePD6GwS/L6b8g8oJ+iYT5EpE4RJOlAN65Xvb7",
+	"xxGJ9f9hghhHkyghQGX9q+pB9eL+dDQbRm+gM4xPTjqj6Oy8cx4fTzvD2dnseNqPT2E48J9WFFBuOu1f",
+	"OMyCcfD/eiWteuZb0bPn/AAzfeyIpSmjn97jOfhpluE5IMkQB7nkNERCYi4JnSMs0aBytoGF+PMS+LoE",
+	"WW0QuNDFMMPLROoFBV0IlcfDIAxSQkm6TPWXlkiESpgDr4P7C/nNA/L3VHICAmXANegXKEpwmkGMpiDv",
+	"ACga9BGmMRr2+xXoT/rt4OtXeY+gVjXO0A73L4B5tPgf/YYG6G+xgA5R3CyIJCtAEu4lSrGMFhAjPMeE",
+	"CokUWEKfgMRAJZkR4KLKY1OSJIqt/QcSDgzumVJ8/yPQuVwE42G/7xMRe4hfgWIq/dwi9XdILgBxEGzJ",
+	"I0BTSBidCyRZF/3I7oB3IiwAJSCV2ghRTOZEmiPFWCygdhocpeAXBvOyjZKQYfUStfR/r3Dnt37n/Mb+",
+	"v3Pz0A9Ph49/8WiDR7WlyJRm0WrNHvw7HH+Az0sQ0nxIJRg84CxLSIQVHnoZZ9ME0v//L6GQ8lAeRKFL",
+	"YpIowDV69E4oZiAQZZbQGnOX798hkUFEZnZThQ/OmdKxVw/BjEASKzKzeN01OucnrHGUghBakIOMswy4",
+	"XKProHziOkBEoJQIoY95EwZCYrkUwXikCU6kRvh3OEb5OQvcLKTMxLjXI+o0mEI3hlV+VtGb4rhjDxQ8",
+	"7qqJclk2mxi0Nzkqx5OCHCdK1iC+QLACvkZTHCONDfVtQoSEuBuUjPqW0VlCokOptQIuCKNoqN4iJE7g",
+	"QpMpWnIOVKL8eyLQceDi9LzEaQHKjgi1e3aifN0zYzVaYDoHpRuVwKE7IhcI7onQml2dAJRFw4jCHfD8",
+	"hC5uf2B8SuIY6DOIgmS3QFGCo1uhESsilgGSCyKQ4mK9GaIAsRgjglPL859STK1pKTB+XGK8BHBHlM+K",
+	"Bc+Ma/d4eMPhQoXyUlkiTJlcALc61UX+T0z+wJY0PhD3Bo/oOrgfXAdaB830ri5GRyVGf2IS/WAf2Amj",
+	"lMmO2fEZMfoTQ2IZLUrzQqjBZhNNHyleygXj5Dc4FFWErnBCYoSjCIQwJB0juM+02XERNigRVnn/jjhb",
+	"umueF23NE1SRlXGmvsJTc/ZnwJZhML/10nIgKkZrSW8pu6NWRK6D++ugaqWGQxe5DrzoeyqJXO+KZAvf",
+	"C5qqO0iSjjFWaLqUaMoBa/HnS2U+NpmvAijtelxG6gU2rtK0iGOiPsLJe2PjifJRZjgREOZmn+RuixON",
+	"bYmAXCfK8W/tvvbhKWMJYBo8Vh6/cl50UzzLdJihNjZH+MUS8aEGJNbfGhgbMClSJCB9fr7GYA5EHlkq",
+	"RCoGz6TymCVSfmXNTHeD5nHC/AQaIiIh9QJq9m3C8leOqX2hxy/Y+MK2c5st/m52qJCPUHk68gQZuVf8",
+	"sJmyO1PS7ud8HZYoaEDoo7v9AHOO11rUTOTpAbEGRMES5RqHFRxi+d76VuucS63l3tFsubfQ6PWGLm70",
+	"cNn5pwkcPnVuHgbh6cgXOYS5WnPZyAmsBsMzz5oU378zDw+cwMvirU6gHLziVduQ8CMx8YrvmJv43UVE",
+	"k0HLsMP39dxIxKWssG6MJXQk0VzVWJKwOfvIiXc7D1KrsMZEZAlet8LTIho13FqGdzfbztft9KmEZoW5",
+	"K1HzrDLjCIqlrJcvSjtSIzam38E/iFzEHN9V7boJqZsarKIDneeDn+BO2OBeB/VsNrMpigZdSFxdumMa",
+	"sClBIHGM5a52/G/54w5rlECkmN+CNAmUxpsyQt5iCXPGLeaKdVcBpMr9uQlLLm0sb9AX+IpENd7emL4z",
+	"C3x7aZ/mB87S3YVuVRqY1mxtbscukGZdoTNQ2tDlga9cwBrhOQeIkWT1nOBWy1XjZOLYnhpb1tHv4K88",
+	"i8MNG0TAOCUeQfA5ApsIUnXQPGRplRO7RiAsbiFGMxVwSyTInHaW2QZxqTkfQFUUqfzMtYmega+AV3No",
+	"/emb2XE0hM5JPBp0RvgMOufRYNYZ4tPpWTyCN7NBPwi3+4jPKmfqpMvMm4xv5YecOvsQ+UlewMFsUBr1",
+	"k/5zMkU1TdsP241dlU8+UvJ5aaPlPE97gRbszkZpjlynLAUVSYc+YtUyqnk61XpFx958qsfMbqVa7rbg",
+	"JPl5piPHXQI0PId3dMaCx7DhIli23YmaVSWxzea3sOFNeaQnsWDDJBdRmTHJL2GhHe4a+bnrxUztExhr",
+	"X3PseuL+w20U2kOM9eadl5ky09/bBKyOJ0VThH+myDwYorsFlmiBswyozhUWuVtro48sryC4zxISEXmZ",
+	"JK+1RNNlqpFTfh6EAUndv24BsrcmvlPoK8nlfuHzJvZ1QPZUDF+CSjhEGWi6vtWZ9z11gZsk8ehkh69P",
+	"R6EvjUIl3O+rgGLQzLu9NBgGJKs95gUjYbactVO1scEF80IsCoK9WDJMv+tX/amjdwup8QiSI0UO+Rsh",
+	"cVOqlfa2YhsiDbouxyitL3y5ow0Zm/wdPhmqJRlSQvM/m+oowXS+tB0BJbvpUkpdSz8MH486V5edf6p/",
+	"vf6v7dbfUtEHopaPtjzhCyTMKkQ+gJ5Ny2u/fKb8na4OfYCoDN73z+Ll4DZQ1dh+C2X86SSPbG5Spi6l",
+	"nyfrsYGtfoR4Dvz7lTfxsSX9vJHnzLf7EXmrKm5PGtQ0Yc64jccXWCyaakYs8PDk9CjjsCJsKZB6Cv37",
+	"36Z2Bgo5r0O0gHtv4OkqhMaXLNIstVe2T8DnJojvmdAIqQYprwSKFpjoPPoOCG7nnfzpUtYtBT85wmE/",
+	"4bBit7VPyn8VCfH8I5t7+JSSuY7Fy8z1pxgSsHubsrUpwLnvrHyev/lmmyJVKLTPuHlyhxqWFdpl4nd1",
+	"qFyxPMCpMtv8HXjZLdO0HQuIbiHeUURnhAv5HWe3QH8xbLrDIlNQ3K6azXNhAZKPOHnYsJ+D04yuyjCv",
+	"kTfQDkARC/kCqyXPmGjEVGXA1hJXDZ8QV9XFUqGVU6xCEbkgPH6PuVxXIxH3kV1y+vohL67LdsgK7vbp",
+	"03R8oiO17t9Gol93di0a5T01BJL4e84Zb7KwLZu7IOr+Lw4x4RDJj5yIbt+fs7P19UrgvRQSTQFhivBU",
+	"sGQpAX388G4rOg0Y5aY+lNYj/2Ycm0mSqng16kSMGn8kWutMBF7GRCK1DLEZwihdSl3fz7s9lBGoyTYH",
+	"vLnUxAHHP9NkXUuUOBhiMZmRw/ZozaS/oxGHFHSBmFFb+TftVxdIAI0RkWiKo1v1rQnv0RE2fWaIUUBE",
+	"oFH//PWhafXVhkptXbN7ywGXnMgUo9VAtyogoCtIWAYXaKLINdGl9zg2eWjA0UI/5qEXWxo/rO0w3hba",
+	"0LQRP21Z3ilc6fXdYa1kEidPeKdep5Ap9l5cI5rtnXZ6kA36ctgq79pEWdu40mxtp+jDD2/R+ejkDbLt",
+	"MV00UdtMbLejkr4MONItPFpGBZ7pjnBxR2S0QKbDoZ46MJ1Arspp7zZrCFPeLtRo+lBsVXbNaA3BQZ0V",
+	"4rz7RgGzk//RVLqeSIRQITGNatqztxr0jHMqejhKoWdT6L37QVtnDQhZT98cTwezUTSAc3wWj2anXuUt",
+	"imi4WGd68ppMZ/qiKva/2bDn8YWLx3dt5nPrRJxsNRnWQzXwFSdqMquOCqIlJ3L9iyKR4SSGl3IxbGfc",
+	"/ulZpaUNzThLq9GD+RxonDFCJTrSW3YsybRenSXszul5eMtBt9bjRH9Ydh8ojfbJLvx0R+TCOu3BOFCu",
+	"tOn+sdUUXAyNJCCRCV9Mx+qnsrgUvLV9uEXVh5a9TCY01TkgExR8qkQKwTj4oD9G2L7U+848ad0lOM37",
+	"puSC0HkeZb27/BsygCkrhS7fv9OvXBG4cyH9ADjeAqdWfbdAP/KkJiQP5h+PPUPOnn6skuUzZNaNdcRr",
+	"gmyYXfZ6iVCDbxPe9uACzclK9y7nObSwDic6MvUtoftIrykWaGIyqROEJbpbkGjhYJLYUtzrUB9avTLj",
+	"ZIWjNUp06DHWTlSWAY07jCbr8JqqsKujg1atlyLGtbIytl8DHBbw4UTvmzd8x5ysgCIOHQt2iO44kRJU",
+	"VHxNdYFX1+k4psKcCGHTNm17uom0rxRdpIiWd8ShicsKE8T4NZ1UqDy5sHuI5rNoUmPeSfeaBmU7puKi",
+	"HNGX79859fhx0O8Oun2dKciA4owo3dftd4+N67zQouXlFjtQZfi991AMPz3qlBO0zKDkEqhxZak4z1v0",
+	"9FYG+464vrLVT0WJhM2Z/od2YrTwvxLINgWZx460klG4E+hWoVb/XdErr0xOxeiXotFbmQCtKtwGraA2",
+	"bTLs9zf033r6boteriu3ayt4s/xXPLz9PFqcr6an98cpPbn7rdqWNA6+M6NCyJK70p80Dob94WlnMOgM",
+	"R78O+uO++u+fgdOqVZgMO3HUtUB1I5b21FPdTJf2cg16VevUMkqF0BWzPRx2sCffLv/mk3K/Vbh/4+R3",
+	"9gjRdu7zbfTNtY1PWBbTbGR4Squ/kSGd7xUFiXvNaSK9crDzyo+1HvFR/3jnteVYhGtwNWlyU3tVtRk3",
+	"j6H7XasNtNRJU8zXyrK12EGlM/BclL1ynWJ9WJkmbclGlY/0qvNoCswtC8oZTwVrxoRHg3wwuhPJhW3n",
+	"dcEvLC2hhQoRdmBFoCOjdyHOTWvVUHhUgakI1nWBZorvWLx+ihrYJPqFHLZI2M2TBMU0NzxW/T4VJj9+",
+	"bYrtD6enLBCvROmWziRwx134+tRWGIyGwz1e6o61PFHn1f32mqozKqNwwnNBblNzj+Ge3k7vIWf+R6Ov",
+	"/CMRHyBlKxBVt8bGRjPGXWUW5i6i8hatsjJKSns+2XKaED0YmCu8ThFjpVMhGQUkWPVF2qVvvAgJyTI0",
+	"BT0wHkmygqYSNFHMZo9o5DuuLpR8lQxszrPTwmLW74m86w0dGwxciSMLtvlCbHXY7uV7rpJosQ6+qyPK",
+	"Xv3dJsh3SufrqpRfwI3+6NhAdGMQU9Y+a9GrcjC4ybKqY4RoRhKZfzJxhvsniNEyqnHe0BKRuC2PIngi",
+	"ffU9EjtQt36Pw+5L3CsUFBcf6GGYbPQgtLXLK7f19+qmblO3dueSePdua7eT0qlitDknbpWi7Zki5h48",
+	"lvc9mC4x7fHqHPrAzYrrepzJcw+qmevB7t5Io2/X445cmptE2MybN/oTBE7VhFpNA+v0YQ0xrvataY6D",
+	"9W9r+HMZx9rqV0DRpRxlwuXCyVUSqcRAm/zQJEuKcUzGdYL/CFOUD/U6E5qj4fB1F72TAk0Uj+pKw9LT",
+	"no6OsLmhIK+BXeiBzgmJ9ZJ5++RDVb291cJV7ek+JM4qFUSlLW3X6aVakLS/kqkJ9pPEdI+gbfCVoecL",
+	"1sFPIlVbcEfhrianX6cvfL7zwrfObShfWhB4GccNvblRg+/oJfYe8hbFx15ZDfT6jT/oK1tyEETEAagZ",
+	"Stdj8eopq6jZzIzG56Kkc1l3CzD3jTjh2wI7A/WeafoLNMkHs7VO1s3MdwvIGx1Ki6A7GTwZMKh6nrYp",
+	"tGHeWnMb9sYYfVaijdGBF67Vr8sqOuue4b61g/3Vsl11Vw1XXqFgu8Yq+rm81KD67T4Ku957PXQu6OKp",
+	"8Kr0F82OVTipRXkaRL5yZKCWufiWVzjAnf3HArvVaCFJkmhdIplVJy/p3IabppkLwhPjpuIUWiYdPRkD",
+	"52aKdm2weQxme3rAVLR3KncqjW87yuzx2MxxoEOvTs9roUSGZcHb6vOwGBhL1go9+QhEsjbl73w/IpFu",
+	"ISywOrcd2m3a3c60Har/8jmDp7mWHk3ltNK7ox/FdIchbn2eY1BwhDvBWJ/T+I8ou/poxtZKgEHht6jb",
+	"vdjVsQMexZTPlnwZBUojSW6Li9DeFeNIKF2Ak1abpsJr9ajTPGIcwmu6uXTp9EuY+RV0RLIQmQnBEOWD",
+	"fa9DlE+KKG1xTSUn8znwPPvPaBflE836s0J/6GprhCllui05Pxm1kf8FKjMJ17SaSrhAlNmGJoG0+gDd",
+	"pkNNg0otFaCLXk2d9MRUgOOOFWbDmfDJJygD8n7BqL7FNNOB43G33x0MjrtvAncqMvhZJMyddHyalttF",
+	"pSn2Kod6gn0uPXSnWF+i6PuFqPjhTipee81fqo7/YxR7/yD5AU1DV2vvZHG2+Ir71ZAaxaONlaA/dQ2o",
+	"dveGURG1GzVbL9Ege+grNwHpyxxWbsioXnbh3HBR3kxxdVPJQL540Wfncs83j7Ne5/EI/ktWdkwVpFLc",
+	"Ke+uHph6jC4Xt1RjttRVDqqoHCRuT5WUfGSyOidZDj7Wph2dkQs9efh4s6+svGDN5evVVwdToVZx2Ysi",
+	"O5RW/jw+04u4PUZHlErHr/O2uTm9hyIU2NgC99/6c+HWqc1PZUiBErLKp0Uu3Ia3W4BMryAcLYiQjK+b",
+	"qs5s7Kq6be1pZsW39rTD2MdgcRv7hH4f+GcKrq1ruQy6LWN5+FjGH8WJfCal+lUr1C+ksPJXM4SwWRhe",
+	"OElZ/siXdjaX3iGKLMGRTxHn0/BCi2MuhmjiuwFvgmKISAzimm65726MJs6FdpPi+rvXY1seyROgbtHi",
+	"muqqxQWaONffTcaNu/RSttLzztI6BrnPjEVRHrm4phPncrzJuPjG3aQsriBGQfgqKMjca6+ejq+pXmtm",
+	"0arV9HI8UHnrm3O3XVT+4Ms11e9s3OBL9D5TLMwlBUeTXKN07ROT12PUvJTAl2H9qAn5nw8KQqs7zYj6",
+	"kq9gbW60fBbd6L+gsXIh4gtGA/3fBXMHW6DhM1mg4TNboNwZcIT5z2OU/jgZVaNpnHzGEXZJ+nq/UMMq",
+	"zY5RmrvlVc2zIWJJDEIifXFUvSHfGJ5JMTwuSQqI60ntq8mMs3QSoolkk5ZBYeeWrN8lIVv3qJO1aScr",
+	"aw1mzvmlmq6e8qOWnt+K0dUQnX7PayJEaFJU4c5bOvuDX/tOS6cPREW6wPsToxsvvG2BbQozxmEzWMNd",
+	"wJJsf6BecIpir9Jd7T7FQWvpztxwGJzPzk7j/tng7GwUvYlPT87xcAYY96OTExz3Byf4eDobzQbT4bQ/",
+	"PRsOo3hwEp9Gg5Npf9bv4/5Z9ba89qlQ+KyBeUqJr0B2/arBF8zMO3f7bUzM2/xHLr/fsvPB+2rTA6xq",
+	"WfqajTg8V7+bMeqtgJPZutUmfQD1tmWe+CrMk77iU19Doq2P+eVY9YQ2VGjKzQ8TEnobIjJDmHoSX/pi",
+	"xbVhqcMzIvk9jINhv3nP4smb4hpFU1bfj+ErV0C2OIAr5xnEQSwT+Y3xCyo7WdEK97yoBNh79fPlS313",
+	"0ELKbNzrDYZvuv1uvzsYn/XP+lpnWkDqIlBrOE2x/UEaJFmYO4QQdxs/Gy48To7ey1z+Yrcrftsmb4LU",
+	"AYSJ3/PXlC2Q1TfktXx/V6rEaQa8Ayv9Y87OXUG5T1t6V/nvUVcp0Nz2b/Z2ow13Gem+sLIu2wA578Td",
+	"NHnbvNmjuCCJcMRhZduauvV523yG+PHm8f8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -75,12 +75,28 @@ type GrantStatus struct {
 
 // Ledger event types.
 const (
-	Granted           = "consent_granted"
-	Revoked           = "consent_revoked"
-	ReconsentRequired = "consent_reconsent_required"
-	VersionMigrated   = "consent_version_migrated"
-	SubjectDeleted    = "subject_deleted"
+	Granted             = "consent_granted"
+	Revoked             = "consent_revoked"
+	ReconsentRequired   = "consent_reconsent_required"
+	VersionMigrated     = "consent_version_migrated"
+	SubjectDeleted      = "subject_deleted"
+	ClientAccessGranted = "client_access_granted"
+	ClientAccessRevoked = "client_access_revoked"
 )
+
+// ClientAccess is a client a subject let in.
+type ClientAccess struct {
+	ClientID   string
+	ClientName string
+	LogoURI    string
+	Scopes     []ScopeName
+	GrantedAt  time.Time
+}
+
+// ScopeName is a scope with its display name.
+type ScopeName struct {
+	Name, DisplayName string
+}
 
 // LedgerEvent is one entry of a tenant's privacy ledger.
 type LedgerEvent struct {
@@ -127,6 +143,10 @@ type Store interface {
 	ChangeGrants(ctx context.Context, tenant, subject string, reqs []GrantRequest, gc GrantContext, check func(*Consent, GrantRequest) error) error
 	// ForgetSubject drops a deleted subject's live grants (its ledger stays).
 	ForgetSubject(ctx context.Context, tenant, subject string) error
+
+	GrantClientAccess(ctx context.Context, tenant, subject, clientID string, scopes []string) error
+	RevokeClientAccess(ctx context.Context, tenant, subject, clientID string) error
+	ClientAccess(ctx context.Context, tenant, subject string) ([]ClientAccess, error)
 
 	Ledger(ctx context.Context, tenant string, q LedgerQuery) ([]LedgerEvent, int, error)
 	Verify(ctx context.Context, tenant string) (Verification, error)

@@ -1,32 +1,63 @@
-// Package events says what the consent service consumes: deletions of users and clients.
+// Package events says what the consent service consumes and publishes.
 package events
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/events/schema"
 )
 
-// Forgetter drops a deleted subject's live grants, keeping its ledger.
-type Forgetter interface {
+// View is what the consumer writes: names for consent screens, and the forgetting of
+// deleted subjects (which keep their ledger but lose live grants and client access).
+type View interface {
 	SubjectDeleted(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error
+	PutClient(ctx context.Context, tx *sqlx.Tx, tenant, id, name, logo string) error
+	DropClient(ctx context.Context, tx *sqlx.Tx, tenant, id string) error
+	PutScope(ctx context.Context, tx *sqlx.Tx, tenant, name, displayName string) error
+	DropScope(ctx context.Context, tx *sqlx.Tx, tenant, name string) error
 }
 
-// DeletedSubjects follows user and client tombstones: a deleted subject keeps its ledger
-// (it is evidence) but loses its live grants.
-func DeletedSubjects(f Forgetter) *pkgevents.Consumer {
+// Views follows user tombstones, clients and scope definitions.
+func Views(v View) *pkgevents.Consumer {
 	return &pkgevents.Consumer{
-		Name:     "consent-subjects",
-		Subjects: []string{"iam.*.subjects.user.*", "iam.*.clients.client.*"},
+		Name:     "consent-views",
+		Subjects: []string{"iam.*.subjects.user.*", "iam.*.clients.client.*", "iam.*.clients.scope.*"},
 		Apply: func(ctx context.Context, tx *sqlx.Tx, ev pkgevents.Envelope) error {
-			if !ev.Deleted {
-				return nil
+			switch kind := strings.Split(ev.Subject, ".")[3]; kind {
+			case "user":
+				if ev.Deleted {
+					return v.SubjectDeleted(ctx, tx, ev.Tenant, "user-"+ev.EntityID())
+				}
+			case "client":
+				if ev.Deleted {
+					return v.DropClient(ctx, tx, ev.Tenant, ev.EntityID())
+				}
+				var c schema.ClientState
+				if err := json.Unmarshal(ev.Data, &c); err != nil {
+					return fmt.Errorf("decode client: %w", err)
+				}
+				logo := ""
+				if c.LogoUri != nil {
+					logo = *c.LogoUri
+				}
+				return v.PutClient(ctx, tx, ev.Tenant, ev.EntityID(), c.ClientName, logo)
+			case "scope":
+				var sc schema.ScopeDefinitionState
+				if err := json.Unmarshal(ev.Data, &sc); err != nil {
+					return fmt.Errorf("decode scope: %w", err)
+				}
+				if ev.Deleted {
+					return v.DropScope(ctx, tx, ev.Tenant, sc.Name)
+				}
+				return v.PutScope(ctx, tx, ev.Tenant, sc.Name, sc.DisplayName)
 			}
-			kind := strings.Split(ev.Subject, ".")[3] // user or client
-			return f.SubjectDeleted(ctx, tx, ev.Tenant, kind+"-"+ev.EntityID())
+			return nil
 		},
 	}
 }

@@ -229,6 +229,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/client-access/{subjectId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Clients a subject let in
+         * @description The clients the subject granted access, with the client's name and logo and each scope's display name (from views kept from oauth-clients' events).
+         */
+        get: operations["listClientAccess"];
+        put?: never;
+        /**
+         * Record client access
+         * @description Records that the subject let a client in with these scopes (recorded in the privacy ledger).
+         */
+        post: operations["grantClientAccess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/client-access/{subjectId}/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a client's access
+         * @description Removes the client's access for the subject, records it in the ledger and publishes a client-access tombstone so the client's tokens for the subject stop being active.
+         */
+        delete: operations["revokeClientAccess"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -351,7 +422,7 @@ export interface components {
              */
             seq: number;
             /** @enum {string} */
-            type: "consent_granted" | "consent_revoked" | "consent_reconsent_required" | "consent_version_migrated" | "subject_deleted";
+            type: "consent_granted" | "consent_revoked" | "consent_reconsent_required" | "consent_version_migrated" | "subject_deleted" | "client_access_granted" | "client_access_revoked";
             subject: string;
             consentId?: string;
             /** Format: int64 */
@@ -383,6 +454,24 @@ export interface components {
                 accepted: boolean;
                 /** Format: int64 */
                 currentVersion: number;
+            }[];
+        };
+        ClientAccessInput: {
+            clientId: string;
+            scopes: string[];
+        };
+        ClientAccessList: {
+            subject: string;
+            clients: {
+                clientId: string;
+                clientName: string;
+                logoUri?: string;
+                scopes: {
+                    name: string;
+                    displayName: string;
+                }[];
+                /** Format: date-time */
+                grantedAt: string;
             }[];
         };
         LedgerVerification: {
@@ -1367,6 +1456,162 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["ActionStatus"];
                 };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listClientAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clients with access. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *       "clients": [
+                     *         {
+                     *           "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                     *           "clientName": "Billing service",
+                     *           "logoUri": "https://billing.example.com/logo.png",
+                     *           "scopes": [
+                     *             {
+                     *               "name": "billing.invoices_read",
+                     *               "displayName": "Read invoices"
+                     *             }
+                     *           ],
+                     *           "grantedAt": "2026-11-24T10:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientAccessList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    grantClientAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                 *       "scopes": [
+                 *         "billing.invoices_read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientAccessInput"];
+            };
+        };
+        responses: {
+            /** @description The subject's clients after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *       "clients": [
+                     *         {
+                     *           "clientId": "7ujd2kq4h9vb6x3mn5wz",
+                     *           "clientName": "Billing service",
+                     *           "scopes": [
+                     *             {
+                     *               "name": "billing.invoices_read",
+                     *               "displayName": "Read invoices"
+                     *             }
+                     *           ],
+                     *           "grantedAt": "2026-11-24T10:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientAccessList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    revokeClientAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, `user-<id>` or `client-<id>`.
+                 * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                subjectId: components["parameters"]["SubjectId"];
+                /**
+                 * @description The client's id.
+                 * @example 7ujd2kq4h9vb6x3mn5wz
+                 */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
