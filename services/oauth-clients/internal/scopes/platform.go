@@ -41,6 +41,8 @@ var Platform = []Builtin{
 	// consent
 	{"view_consents", "View consents", "Read consents and consent actions."},
 	{"manage_consents", "Manage consents", "Change consents and consent actions."},
+	{"list_clients_with_access", "List clients with access", "List the clients a subject let in."},
+	{"revoke_client_access", "Revoke client access", "Revoke a client a subject let in."},
 }
 
 var platformNames = func() map[string]bool {
