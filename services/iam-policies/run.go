@@ -5,7 +5,6 @@ package iampolicies
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
@@ -32,19 +31,10 @@ type Config struct {
 // Run serves iam-policies until ctx ends.
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
 	var cfg Config
-	if err := service.Parse(&cfg, environ); err != nil {
-		return err
-	}
-	p, err := service.Open(ctx, Name, cfg.Config, postgres.Migrations(), logger)
+	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec)
 	if err != nil {
 		return err
 	}
-	spec, err := api.GetSpec()
-	if err != nil {
-		p.Close()
-		return fmt.Errorf("load spec: %w", err)
-	}
-	e := p.HTTP(spec, Version, nil)
 	scopes := &postgres.ScopeSets{}
 	server := &httpapi.Server{
 		Actions:  &postgres.Actions{DB: p.DB},

@@ -4,7 +4,6 @@ package iamsubjects
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
@@ -31,19 +30,10 @@ type Config struct {
 // Run serves iam-subjects until ctx ends.
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
 	var cfg Config
-	if err := service.Parse(&cfg, environ); err != nil {
-		return err
-	}
-	p, err := service.Open(ctx, Name, cfg.Config, postgres.Migrations(), logger)
+	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec)
 	if err != nil {
 		return err
 	}
-	spec, err := api.GetSpec()
-	if err != nil {
-		p.Close()
-		return fmt.Errorf("load spec: %w", err)
-	}
-	e := p.HTTP(spec, Version, nil)
 	store := &postgres.Directory{DB: p.DB}
 	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Directory: &subjects.Directory{Store: store}}, nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen)
