@@ -150,3 +150,38 @@ func TestViewsFromEvents(t *testing.T) {
 	s.membership("right", "group-leaf", true)
 	within(t, 5*time.Second, "both paths gone", func() bool { return !s.allowed("user-u1", "doc.read", "/docs/1") })
 }
+
+func TestReverseLookups(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	s.grant("group-ops", "/subscriptions/1", "invoice.read")
+	s.grant("user-direct", "/subscriptions", "invoice.read")
+	s.grant("user-other", "/elsewhere", "invoice.read")
+	s.membership("ops", "group-oncall", false)
+	s.membership("oncall", "user-u1", false)
+	s.membership("ops", "client-c1", false)
+	within(t, 5*time.Second, "nesting applied", func() bool { return s.allowed("user-u1", "invoice.read", "/subscriptions/1/x") })
+
+	who, err := s.admin.WhoMayWithResponse(ctx, "acme", &api.WhoMayParams{Action: "invoice.read", Scope: "/subscriptions/1/invoices/9"})
+	if err != nil || who.JSON200 == nil {
+		t.Fatalf("who: %v %s", err, who.Body)
+	}
+	got := map[string]string{}
+	for _, d := range who.JSON200.Data {
+		got[d.Subject] = d.GrantedTo
+	}
+	want := map[string]string{"group-ops": "group-ops", "group-oncall": "group-ops", "user-u1": "group-ops", "client-c1": "group-ops", "user-direct": "user-direct"}
+	if len(got) != len(want) || who.JSON200.Total != int32(len(want)) {
+		t.Fatalf("who may: %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: via %q, want %q", k, got[k], v)
+		}
+	}
+
+	where, err := s.admin.WhereMayWithResponse(ctx, "acme", "user-u1", &api.WhereMayParams{Action: "invoice.read"})
+	if err != nil || where.JSON200 == nil || len(where.JSON200.Scopes) != 1 || where.JSON200.Scopes[0].Scope != "/subscriptions/1" || where.JSON200.Scopes[0].GrantedTo != "group-ops" {
+		t.Fatalf("where may: %v %s", err, where.Body)
+	}
+}

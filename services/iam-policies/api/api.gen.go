@@ -73,6 +73,32 @@ type ActionList struct {
 // ActionName Example: iam.policy.read
 type ActionName = string
 
+// AllowedSubjectList defines model for AllowedSubjectList.
+type AllowedSubjectList struct {
+	// Count Example: 1
+	Count int32 `json:"count"`
+	Data  []struct {
+		// GrantedTo The subject or group the policy is granted to.
+		GrantedTo string `json:"grantedTo"`
+
+		// Scope The path of the policy that allows it.
+		Scope   string `json:"scope"`
+		Subject string `json:"subject"`
+	} `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
 // CheckBatchRequest defines model for CheckBatchRequest.
 type CheckBatchRequest struct {
 	Checks []CheckRequest `json:"checks"`
@@ -206,6 +232,16 @@ type RevokeResult struct {
 // Example: /subscriptions/123
 type ScopePath = string
 
+// ScopePaths defines model for ScopePaths.
+type ScopePaths struct {
+	Action string `json:"action"`
+	Scopes []struct {
+		GrantedTo string `json:"grantedTo"`
+		Scope     string `json:"scope"`
+	} `json:"scopes"`
+	Subject string `json:"subject"`
+}
+
 // SubjectRef Example: group-ops
 type SubjectRef = string
 
@@ -248,6 +284,21 @@ type ListActionsParams struct {
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
 }
 
+// WhoMayParams defines parameters for WhoMay.
+type WhoMayParams struct {
+	// Action The action.
+	Action ActionName `form:"action" json:"action"`
+
+	// Scope The scope path.
+	Scope ScopePath `form:"scope" json:"scope"`
+
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+}
+
 // GetEffectivePoliciesParams defines parameters for GetEffectivePolicies.
 type GetEffectivePoliciesParams struct {
 	// Action Only this action.
@@ -258,6 +309,12 @@ type GetEffectivePoliciesParams struct {
 
 	// ResourceProvider Only policies on scopes of this provider.
 	ResourceProvider *ResourceProvider `form:"resourceProvider,omitempty" json:"resourceProvider,omitempty"`
+}
+
+// WhereMayParams defines parameters for WhereMay.
+type WhereMayParams struct {
+	// Action The action.
+	Action ActionName `form:"action" json:"action"`
 }
 
 // RevokePoliciesParams defines parameters for RevokePolicies.
@@ -446,12 +503,29 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
 	CheckBatch(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// WhoMay Who may do an action on a scope
+	//
+	// The reverse lookup: every subject allowed `action` on `scope`, through a policy on the
+	// scope or any path above it, granted to it directly or to a group it is in (groups are
+	// expanded to their users and clients through any depth of nesting). Each names the
+	// subject the policy is granted to.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/check/subjects (the `WhoMay` operationId).
+	WhoMay(ctx context.Context, tenant externalRef0.Tenant, params *WhoMayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEffectivePolicies Effective policies of a subject
 	//
 	// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
 	GetEffectivePolicies(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WhereMay Where a subject may do an action
+	//
+	// The reverse lookup the other way round - every scope path on which the subject (or `me`) may do `action` (everything below each path too), and the subject or group it holds it through.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scope-paths (the `WhereMay` operationId).
+	WhereMay(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *WhereMayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	//
@@ -652,6 +726,26 @@ func (c *APIClient) CheckBatch(ctx context.Context, tenant externalRef0.Tenant, 
 	return c.Client.Do(req)
 }
 
+// WhoMay Who may do an action on a scope
+//
+// The reverse lookup: every subject allowed `action` on `scope`, through a policy on the
+// scope or any path above it, granted to it directly or to a group it is in (groups are
+// expanded to their users and clients through any depth of nesting). Each names the
+// subject the policy is granted to.
+//
+// Corresponds with GET /v1/tenants/{tenant}/check/subjects (the `WhoMay` operationId).
+func (c *APIClient) WhoMay(ctx context.Context, tenant externalRef0.Tenant, params *WhoMayParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWhoMayRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetEffectivePolicies Effective policies of a subject
 //
 // The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -659,6 +753,23 @@ func (c *APIClient) CheckBatch(ctx context.Context, tenant externalRef0.Tenant, 
 // Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
 func (c *APIClient) GetEffectivePolicies(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEffectivePoliciesRequest(c.Server, tenant, subjectId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WhereMay Where a subject may do an action
+//
+// The reverse lookup the other way round - every scope path on which the subject (or `me`) may do `action` (everything below each path too), and the subject or group it holds it through.
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scope-paths (the `WhereMay` operationId).
+func (c *APIClient) WhereMay(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *WhereMayParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWhereMayRequest(c.Server, tenant, subjectId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1042,6 +1153,95 @@ func NewCheckBatchRequestWithBody(server string, tenant externalRef0.Tenant, con
 	return req, nil
 }
 
+// NewWhoMayRequest constructs an http.Request for the WhoMay method
+func NewWhoMayRequest(server string, tenant externalRef0.Tenant, params *WhoMayParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/check/subjects", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "scope", params.Scope, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetEffectivePoliciesRequest constructs an http.Request for the GetEffectivePolicies method
 func NewGetEffectivePoliciesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams) (*http.Request, error) {
 	var err error
@@ -1118,6 +1318,70 @@ func NewGetEffectivePoliciesRequest(server string, tenant externalRef0.Tenant, s
 				}
 			}
 
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewWhereMayRequest constructs an http.Request for the WhereMay method
+func NewWhereMayRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *WhereMayParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/effective/%s/scope-paths", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -1638,6 +1902,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
 	CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
 
+	// WhoMayWithResponse Who may do an action on a scope
+	//
+	// The reverse lookup: every subject allowed `action` on `scope`, through a policy on the
+	// scope or any path above it, granted to it directly or to a group it is in (groups are
+	// expanded to their users and clients through any depth of nesting). Each names the
+	// subject the policy is granted to.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/check/subjects (the `WhoMay` operationId).
+	WhoMayWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *WhoMayParams, reqEditors ...RequestEditorFn) (*WhoMayResponse, error)
+
 	// GetEffectivePoliciesWithResponse Effective policies of a subject
 	//
 	// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -1646,6 +1922,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/policies (the `GetEffectivePolicies` operationId).
 	GetEffectivePoliciesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams, reqEditors ...RequestEditorFn) (*GetEffectivePoliciesResponse, error)
+
+	// WhereMayWithResponse Where a subject may do an action
+	//
+	// The reverse lookup the other way round - every scope path on which the subject (or `me`) may do `action` (everything below each path too), and the subject or group it holds it through.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scope-paths (the `WhereMay` operationId).
+	WhereMayWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *WhereMayParams, reqEditors ...RequestEditorFn) (*WhereMayResponse, error)
 
 	// GetEffectiveScopesWithResponse Effective OAuth scopes of a subject
 	//
@@ -1978,6 +2263,68 @@ func (r CheckBatchResponse) ContentType() string {
 	return ""
 }
 
+type WhoMayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AllowedSubjectList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WhoMayResponse) GetJSON200() *AllowedSubjectList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r WhoMayResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r WhoMayResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r WhoMayResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r WhoMayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WhoMayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WhoMayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WhoMayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetEffectivePoliciesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2034,6 +2381,68 @@ func (r GetEffectivePoliciesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEffectivePoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type WhereMayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScopePaths
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WhereMayResponse) GetJSON200() *ScopePaths {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r WhereMayResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r WhereMayResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r WhereMayResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r WhereMayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WhereMayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WhereMayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WhereMayResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2531,6 +2940,24 @@ func (c *ClientWithResponses) CheckBatchWithResponse(ctx context.Context, tenant
 	return ParseCheckBatchResponse(rsp)
 }
 
+// WhoMayWithResponse Who may do an action on a scope
+//
+// The reverse lookup: every subject allowed `action` on `scope`, through a policy on the
+// scope or any path above it, granted to it directly or to a group it is in (groups are
+// expanded to their users and clients through any depth of nesting). Each names the
+// subject the policy is granted to.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/check/subjects (the `WhoMay` operationId).
+func (c *ClientWithResponses) WhoMayWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *WhoMayParams, reqEditors ...RequestEditorFn) (*WhoMayResponse, error) {
+	rsp, err := c.WhoMay(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWhoMayResponse(rsp)
+}
+
 // GetEffectivePoliciesWithResponse Effective policies of a subject
 //
 // The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -2544,6 +2971,21 @@ func (c *ClientWithResponses) GetEffectivePoliciesWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseGetEffectivePoliciesResponse(rsp)
+}
+
+// WhereMayWithResponse Where a subject may do an action
+//
+// The reverse lookup the other way round - every scope path on which the subject (or `me`) may do `action` (everything below each path too), and the subject or group it holds it through.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scope-paths (the `WhereMay` operationId).
+func (c *ClientWithResponses) WhereMayWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *WhereMayParams, reqEditors ...RequestEditorFn) (*WhereMayResponse, error) {
+	rsp, err := c.WhereMay(ctx, tenant, subjectId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWhereMayResponse(rsp)
 }
 
 // GetEffectiveScopesWithResponse Effective OAuth scopes of a subject
@@ -2864,6 +3306,53 @@ func ParseCheckBatchResponse(rsp *http.Response) (*CheckBatchResponse, error) {
 	return response, nil
 }
 
+// ParseWhoMayResponse parses an HTTP response from a WhoMayWithResponse call
+func ParseWhoMayResponse(rsp *http.Response) (*WhoMayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WhoMayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AllowedSubjectList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetEffectivePoliciesResponse parses an HTTP response from a GetEffectivePoliciesWithResponse call
 func ParseGetEffectivePoliciesResponse(rsp *http.Response) (*GetEffectivePoliciesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2880,6 +3369,53 @@ func ParseGetEffectivePoliciesResponse(rsp *http.Response) (*GetEffectivePolicie
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest EffectivePolicies
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseWhereMayResponse parses an HTTP response from a WhereMayWithResponse call
+func ParseWhereMayResponse(rsp *http.Response) (*WhereMayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WhereMayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScopePaths
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -3221,9 +3757,15 @@ type ServerInterface interface {
 	// CheckBatch Check many actions
 	// (POST /v1/tenants/{tenant}/check/batch)
 	CheckBatch(ctx echo.Context, tenant externalRef0.Tenant) error
+	// WhoMay Who may do an action on a scope
+	// (GET /v1/tenants/{tenant}/check/subjects)
+	WhoMay(ctx echo.Context, tenant externalRef0.Tenant, params WhoMayParams) error
 	// GetEffectivePolicies Effective policies of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/policies)
 	GetEffectivePolicies(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectivePoliciesParams) error
+	// WhereMay Where a subject may do an action
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scope-paths)
+	WhereMay(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params WhereMayParams) error
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
 	GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) error
@@ -3336,6 +3878,52 @@ func (w *ServerInterfaceWrapper) CheckBatch(ctx echo.Context) error {
 	return err
 }
 
+// WhoMay converts echo context to params.
+func (w *ServerInterfaceWrapper) WhoMay(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params WhoMayParams
+	// ------------- Required query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Required query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.WhoMay(ctx, tenant, params)
+	return err
+}
+
 // GetEffectivePolicies converts echo context to params.
 func (w *ServerInterfaceWrapper) GetEffectivePolicies(ctx echo.Context) error {
 	var err error
@@ -3380,6 +3968,39 @@ func (w *ServerInterfaceWrapper) GetEffectivePolicies(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetEffectivePolicies(ctx, tenant, subjectId, params)
+	return err
+}
+
+// WhereMay converts echo context to params.
+func (w *ServerInterfaceWrapper) WhereMay(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectIdOrMe
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params WhereMayParams
+	// ------------- Required query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.WhereMay(ctx, tenant, subjectId, params)
 	return err
 }
 
@@ -3635,6 +4256,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/scopes", wrapper.GetEffectiveScopes, options.OperationMiddlewares["getEffectiveScopes"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/tenant-roles/:subjectId", wrapper.GetTenantRoles, options.OperationMiddlewares["getTenantRoles"]...)
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/tenant-roles/:subjectId", wrapper.SetTenantRoles, options.OperationMiddlewares["setTenantRoles"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/check/subjects", wrapper.WhoMay, options.OperationMiddlewares["whoMay"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/scope-paths", wrapper.WhereMay, options.OperationMiddlewares["whereMay"]...)
 
 }
 
@@ -3938,6 +4561,77 @@ func (response CheckBatch403ApplicationProblemPlusJSONResponse) VisitCheckBatchR
 	return err
 }
 
+type WhoMayRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params WhoMayParams
+}
+
+type WhoMayResponseObject interface {
+	VisitWhoMayResponse(w http.ResponseWriter) error
+}
+
+type WhoMay200JSONResponse AllowedSubjectList
+
+func (response WhoMay200JSONResponse) VisitWhoMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhoMay400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response WhoMay400ApplicationProblemPlusJSONResponse) VisitWhoMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhoMay401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response WhoMay401ApplicationProblemPlusJSONResponse) VisitWhoMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhoMay403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response WhoMay403ApplicationProblemPlusJSONResponse) VisitWhoMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEffectivePoliciesRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
 	SubjectId SubjectIdOrMe       `json:"subjectId"`
@@ -3999,6 +4693,78 @@ type GetEffectivePolicies403ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetEffectivePolicies403ApplicationProblemPlusJSONResponse) VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhereMayRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectIdOrMe       `json:"subjectId"`
+	Params    WhereMayParams
+}
+
+type WhereMayResponseObject interface {
+	VisitWhereMayResponse(w http.ResponseWriter) error
+}
+
+type WhereMay200JSONResponse ScopePaths
+
+func (response WhereMay200JSONResponse) VisitWhereMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhereMay400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response WhereMay400ApplicationProblemPlusJSONResponse) VisitWhereMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhereMay401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response WhereMay401ApplicationProblemPlusJSONResponse) VisitWhereMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhereMay403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response WhereMay403ApplicationProblemPlusJSONResponse) VisitWhereMayResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4481,9 +5247,15 @@ type StrictServerInterface interface {
 	// CheckBatch Check many actions
 	// (POST /v1/tenants/{tenant}/check/batch)
 	CheckBatch(ctx context.Context, request CheckBatchRequestObject) (CheckBatchResponseObject, error)
+	// WhoMay Who may do an action on a scope
+	// (GET /v1/tenants/{tenant}/check/subjects)
+	WhoMay(ctx context.Context, request WhoMayRequestObject) (WhoMayResponseObject, error)
 	// GetEffectivePolicies Effective policies of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/policies)
 	GetEffectivePolicies(ctx context.Context, request GetEffectivePoliciesRequestObject) (GetEffectivePoliciesResponseObject, error)
+	// WhereMay Where a subject may do an action
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scope-paths)
+	WhereMay(ctx context.Context, request WhereMayRequestObject) (WhereMayResponseObject, error)
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
 	GetEffectiveScopes(ctx context.Context, request GetEffectiveScopesRequestObject) (GetEffectiveScopesResponseObject, error)
@@ -4686,6 +5458,32 @@ func (sh *strictHandler) CheckBatch(ctx echo.Context, tenant externalRef0.Tenant
 	return nil
 }
 
+// WhoMay operation middleware
+func (sh *strictHandler) WhoMay(ctx echo.Context, tenant externalRef0.Tenant, params WhoMayParams) error {
+	var request WhoMayRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.WhoMay(ctx.Request().Context(), request.(WhoMayRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "WhoMay")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(WhoMayResponseObject); ok {
+		return validResponse.VisitWhoMayResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetEffectivePolicies operation middleware
 func (sh *strictHandler) GetEffectivePolicies(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectivePoliciesParams) error {
 	var request GetEffectivePoliciesRequestObject
@@ -4707,6 +5505,33 @@ func (sh *strictHandler) GetEffectivePolicies(ctx echo.Context, tenant externalR
 		return err
 	} else if validResponse, ok := response.(GetEffectivePoliciesResponseObject); ok {
 		return validResponse.VisitGetEffectivePoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// WhereMay operation middleware
+func (sh *strictHandler) WhereMay(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params WhereMayParams) error {
+	var request WhereMayRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.WhereMay(ctx.Request().Context(), request.(WhereMayRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "WhereMay")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(WhereMayResponseObject); ok {
+		return validResponse.VisitWhereMayResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4919,88 +5744,94 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7HwLb9u4sv9XIfQ/QNP/kZ9JH0lwcZHt6e4tsI/etMUBTp1T09LY5kYitSRlx9vNd7/gkJKohx07Sc9u",
-	"sQsUSC2J5MxwZjgzv5E+B5FIM8GBaxWcfQ4yKmkKGiT+uog0E/xblmiQ5ncMKpIsMxeDs+AnnmyIXjJF",
-	"KD7XD8IAbmiaJRCcBYym/UwkLNr0JdA4CANmBv2Sg9wEYcBpap6yI4MwUNESUmoW+ZuEeXAW/L9BRdnA",
-	"3lUDS9CPZuztbRhcghK5jOCtFCsWb6URyWCgiOBERSIz/5tbyjM3sk47lUyntB8JrqVItpAum4v7TKT0",
-	"5nvgC70MzkbDYRjoTWbGKC0ZX9Rof493DqW7WJyYievEq3xWzqTuoB0XP4zud/nsZ4j0m7hN9AVR9iZh",
-	"cUimuQLZm+TD4XHEYvwL05BMo4QB180bREgyXUiRZ807de5w0uHsZD6OXkBvHD971juJXp72TuPjWW88",
-	"fzk/ng3j5zAeFZxnVC8rxlVJfRhI+CVnEuLgTMsc9lVBx/8lzOvi+En+AHeJxPCYwpTMhSR6CSSiSdLU",
-	"vRQeQnlGtQZpRv/7KIXfjoy4frMS/w2l+7T38aL3L9r7ddg7/dS7+jwKn5/cPv1b0LXVkUhTwT+9pYsO",
-	"zt4vgWR0AUQLIkHnkodEaSo14wtCNRnV2Bp166GZoKZ/McxpnmgcMBcypdq4Eq6Px0EYpIyzNE/xpqOW",
-	"cQ0LkE1y37FfO0h+zbU05pSBRNLPSZTQNIOYzECvATgZDQnlMRkPhzXqnw23k49LdbJgRrV42E73O6Ay",
-	"Wv4vrtAi/RVV0GNcAVdMsxUQDTeapFRHS4gJXVDGlSaGLIUcsBi4ZnMGUtXVa8aSxOxvN0PKo2GLWxh3",
-	"uwXHxHvglOtubdF4DxW/dF8zSARfKKJFn3wv1iB7EVVAEjBqrEISswXTlqWYqiU0uKHRNnOxi+1rKx+t",
-	"QVy5v72rz8Pw+fi2yyxuzZQqE1wBnpGO8W9ofAm/5KC0vcg1WDnQLEtYRI0cBpkUswTSv/+sjFA+V4wY",
-	"cWnKEkM4igdnIrEARbhwG42Su3j7hqgMIjZ3kxp5SCnMgf3xczBnkMRmm0W86Vu7x9MyDFJQCg05yKTI",
-	"QOoNmQTVE5OAMEVSphSyeRUGSlOdq+DsBDecaRT4NzQmBZ+lbJZaZ+psMGCGG8qhH8Oq4FUNZjTuOYaC",
-	"2329bGHLdhIr9rZGFXIylNPE2BrE5wRWIDdkRmOC0jB3E6Y0xP2gUtRXgs8TFj10t1YgFROcjM0qStME",
-	"zq1nz6UErklxnylyHPgyPa1kWpKyp0DdnL2oGPfIUo2WlC/A+EZjcGTN9JLADVPo2Q0HYA4ySjisQRYc",
-	"+rL9VsgZi2Pgj2AKWlwDJwmNrhUKFuMgGwMZLcbJCAeI1RkxIafV6E8p5e5oKSV+XEm8InBPkc/LAY8s",
-	"a589uoM5jB0qZ0koF3oJ0vlUX/gfOM31Ukj2K8QPlD/jK5qwmNAoAqUsrWcEbjL0p75sR5Vsa+vvKd7c",
-	"H/OIEv5RkDYHdWFlUphbdGZ5fwRpWQ3sdss2iq9545xfc7F2AT6ZBDeToO5+x2NfuB695DXXTG/2FbKj",
-	"7wv64DUkSc96YTLLNZlJoKjXMjd+cZdfLony8k48o+1ZxexZW1vd24Xge6Y0Bgkm1Szzpn77+A6DmKks",
-	"oRs8FWtzXPpDu0ayuD6gneG2hqSgaUz1vqL+oXjcRhlF4PLRLF2n3Jv6qlxXYIZg1rUCfMOz3KpyHDNz",
-	"gSZvPXnOaaIgfLiI68Hh8G6ZN41Uk1lC+XU9tGtuRzMEraK3yeTd/barEQAW0d+nfu/q8zgcjV/cdudF",
-	"O3dm+3YYCeJuJMlPc3QL+1gfXcAbPhfBbdiyBqdYTEOq9qucGGIcdVRKummxs0Wjrkom2nazW6422bzy",
-	"ks7+GYbXW8QbBq+WEF1/YwJeL6A+QIMjM17tLRhc7rKKT1N688aOwwJIynjx8w7RuXW79t9nSWFu2PZs",
-	"EVNYsNmX7n+4EXdvaTn1VtLuJ2haeul9S3ahPQDvLLGYh96adM6MsHWPA8syvgCKGUK/2mjI6JJHKdbW",
-	"FtEkEWuoOxWbUrpJZkIkQHFDVuxOl/+dNPlpk9ZikS7SXs/nEJnk/23hFVs0Zt6dvbQIp9q0dagm95aJ",
-	"2qjzUiSNldoP7lLMal/8+cKKiZ1CeGdDqZYIVHm97qKw+vUJDy+73H+54kGLaOVXOHd7f78o5xbuItru",
-	"dXcJDTeA6CXVBDffpjlWU0M8cDHtcVVEIQkyQhhGXAszMcREC3N4bjPPg0IWN+V7UR9pS7Mi64yM7JSd",
-	"AvNMvppsUKtRD0bj4zvP2XIJn8Ji8tKyu4TvVLxtz48gn/p+vuEECvXE0JbxhTrr3j9d7X1rH/eUejPA",
-	"eRaPoxf0BHqj+fGsdxK9hN4pfR73XsxeRqfxEEbzMe2aR3agKDuwkK3jCyRjOxTxWLpR8057SkuXlclW",
-	"+XCPCK/yVQ2NKyfernr3CcO/vrN1b0v8XcPgbefd/mHwJazENWyL4yTerRtmN1rhL1eM6hJatWEtfzMd",
-	"WNhsoGCRAtfF336/Pz0n7ociVHYX1Kf9T70GutZpfHVMsJZ6/XtwVEX2/U+9q78fDRoXnv7/p//dGed7",
-	"WrXVin04az8oq3Op9/V4pREw/E6BTtdme4Tex2s0yC1l+tFNfBGnDE2zZGR3qoYwyHG3TKs8aTy8g/+7",
-	"uC7KxgyS+LWUQrY3yRXQfD1BiENCzCRE+oNkqj/sLsG4Sps/Ns2VJjMglBM6UyLJNZAPl2/uPAssGdWk",
-	"O7j5wSv9NLD9TLPURAdRLxLcIgXRBk2S5jHTxAwjYk4oSXONlb7iiG1HeZEEqiG+QFUp0caYauhphqeb",
-	"CWR+4smmka14EhIxm7OHzeFQgK6YKJJg/BDERHBXA7QIg3FRPDaR7IxG1+ZunplFyRG1UAoRHEx0dDI8",
-	"fdpEk31g9flJcKeLLQjcsWPlGdMZqF9gHERWI4zsCPAVJCKDczI12zU1dNI4hpjMNgRotMTHOvZL5I0o",
-	"ZLQHShxapPx+wwowvAZn7zFWC02Te6yJ44ww1cGDm0G/xXA8mN2Kr6CtttaunXUl7HZ7BieX374ipyfP",
-	"XhBXKO+TqZlm6gA9Y30ZSILFfLRRRefY9KDWTEdLYvuemtUciwn4LseeXGQS3IwmAYK6c5HzzhSjAA5a",
-	"/QtGrar6OXoICYZXiIs6vCFmr0io7XQ7igCMK0151AzRV6OB9elqYELogeVNDW5G3fkBUvam4b+PZ6P5",
-	"STSCU/oyPpk/73TeBQjijTsZnnQqnUVI/AV+FJp8u03GupWs7EZPuNC9YsNKNc4lu/PI0LbFytJXctRW",
-	"VsMtRLlkevPObJHVJEFzvRxvV9zh85c1cIvMpUgxubQb9KS4DjzOBOOaHOGUPbdl6FfniVhb54QXX0nA",
-	"7hGaNAoqJju24X2Br54FryxYXNUsFImopolYoCZWIzCfdmX9HU9jFdUwqK6xTcoxVxYxi+ds7lzRgSUW",
-	"h0+YYLqEDswpo4veE2likMYUPmHFoLA2AKetMntLkplFgVyxCFSf0dTYpznc9JLxBWEcmXxz8QOxJJoj",
-	"kFy8faP61kVeA/8gk4Yxfbb/uR3YbR/gY6gahbJYdUAojnUeVW9LDpzkbFk69Ogv2wrRm+HudvDr7dGE",
-	"F5tELoqiBVYsELN2lQ2Mz0OHfpZ1jqcYYuE05oAvIO6M6uX5hNNiNrxlLpJImJPaxQl4ZQaJWBOmQ2Ly",
-	"nRkY8Rri1kuRFGpuC2XFdBNe1VMIdQUXhHMBwXM7eQrpzFCsl1LkiyWhfENiyPTSOFYOWL3pE6yPKwS9",
-	"JlyUHa9u558oItacrBissTfTCcNK0C6glixTIbmGTFvjZDTtFc89mXBYGTvsE1QeD/aniRK4h5m2JcE8",
-	"nUlIkkKEU1/5pv0Jn/B3pWwVSYS4Jgm7BpMeNpM6lzYWza9qUC/ydAw4m/D1EspdwkY/1xriz2NbN4vf",
-	"toHTXTQa7C6Y/DT0KmBP1IRPm1UoPICnXRNObYebVmTql578AdVi03OCnRJrpsBbpRxgqJgzqXSRL5Oj",
-	"aY396dPCHCQGo1xUTcMTHlTYvLF1s7eleV28NQlFGRkHw/6oPzTWLzLgNGPmDOwP+8c2z12ii+30Bs4M",
-	"zf0F7Gyue1L0YhdulQgZg7RRKYtDMsdebvt76nX7TY0Jstg22lk0E7sJjZcrddKc4IgDX0RFRc/vF99S",
-	"yake8Ys5WMjZ/3EM//Yf4vdS3l41OvbGw+GOVo+OFg8Xs49CV2v62NyA7dh4DfluYdos7qw5+10DXn4X",
-	"jIfj573RqDc+eT8ang3Nv38F9fxt2zOlFo5ujTxsNjHy8wOTFLiIf1SP4Ue3h7XnY4Gvo1vkwvYLm7DV",
-	"6g8ehSd2N7qmLXdt0G6yxJGjvUd+aHQYnQyP9x5bdYv5QRqqQRGefayHAldGU6t7zSjoCvt78jSlclNq",
-	"T2lSmi4UQoHuytXtPc3M9eLifgvV4Tcu4lh557MW9cDRuZBzdLUM+3Vyzn7JoYhuXMxwRG2voJ+q133G",
-	"K1Tii6Ji7hKCb0S8OcwQv6DVHajjtjp3Ww/2tczhtuVsRn8YHr+4ZzlMhts6yjisyzeKvjYHYQae7j2w",
-	"7Px9uGNxiVDDtVzEcWXgnb7lNuyOOVwe9vkLuZ5/LgH7V6cuEp6SlG5ILMjUkobxyBQj3WmBgtswfb1k",
-	"0bLIG47MHZdosDlRosP3ICMPcDoFFNdhTg5x64BNBoyvhNm2wamHHh7y+tLexlRvYNrHIx0Y/pSNL7b2",
-	"63pbdojFg8jraE7ZJrAvVr1dwMH+3qbqlOr2N0Vt4c8UjljzbngL1KROf1H0tu12F4MZ1dHyyzmND5mJ",
-	"UUbDoStqmDhEcPsa3XlVIiKRSMFiCoyX/cmYCG1xD9ia9xAfUfQcfrynu7ivj7g6zEvUuiq/hKvw2hg/",
-	"eo4Dwcp7Eos4+x2Wq/4yXTTdlPJNRyZxp/WWtcHB57Kj7XbgNxNurTu4510hrFZa1EuhMN2z9Ta/b43x",
-	"qu7mSm2hRc04TRlfkLUtt2gS0RRs3exoWp4r06fntvZkMpNaade+X+vqOtXrtXWb/w50u5fy0CSr9m78",
-	"HpWJ2vveBzxfdmU9vI5RbejHe53f7HFObt/X1Vq2XIeWbcuy+n24T2w0bTRaH/Z2QW0F2eKD2nX1P5Mz",
-	"8jGUhkt63QYcELH0umGcfypF+PBax912VX9hHw+lA3xiBYZt9Yg/XeR6WXyvwe/9ZIoAx2pxTLQ4q6Fg",
-	"+F0HT1JMkyVV4YTb9pZkQ/CTAdZjGq+HhqNCkyZ5pRgphCbTwbRPLvGVfIiLWs3rNBOS3ZC5kGk44SZs",
-	"UhmNoKfACEdDTCyASYDHDsGaukZpV1PHH8VHGUgNRiTXAJnjlqYw4Qp0AUXW0BKLdli0Jo6RTy3IGruf",
-	"C+zIZIIFmo0V9u3e+13xPt3DHGOxq81GcfPTeJ6utnGvS9zhpr0X+c/x+PqXk+Xpavb85jjlz9a/Bod7",
-	"HMfUFn9jaf3LxzR8TM3qviY/40dZMSSgO6qAtudU1V0EfhMADdaGV2wF3OE7515dBT8WY4N8ogR2jKxE",
-	"VLxavAJJ1Lo0Xh9TbcdNloztEdPW6NDMq3zgWYKD6ePt/e6d36co9/QxPt7S+dEdwQncUHS51ncZldqj",
-	"S7aTXNcTvSdxVWv2HvpVjz8fHBuWjcv7oz21TugOb/U/Ym0zknLf1+Bv/J/Og3XXaC/r/Sqev6pehLoN",
-	"90B+q+YVH+U1GyDmlUMIi7IqOUI9fxqWNdewCahjl3gLmO/GhO+dSD0CKLzr21leK4i15/J7TF2u53g+",
-	"jJ5HI+g9m41o7yR+YbKbZy96w/nJ/Fk8mr+ko9GdvunRfJH/AbC2U8JWjD+8Z/oqMuMOhH9HfnxIHlx/",
-	"Oar1RtSjpMlfCM33XtfZieb/lfe24fy7vPmXKZB/Z5vyquDPxHQdiJptaKy6FYsWuz7BGYoOO5PKES1Z",
-	"loD9xBihXK1B2lix/CRQgcWNh8MO7B9ndK9d/adRuC02dKAFHID1Dx+NqT+UjzlMXtsyV6cnNDEsbqz+",
-	"uDjw4C6JP5fkOKyd9L7Kjojx+IBF/Q8yfamQ2zWLO5l2++ht+br920O4wS8N7tGd2UtgBUnRY60UW/Ai",
-	"MK1S5SPu3nqinECa6Q2+SPS0E8V4X/tuwgNrYL9frd1nY9tXpmzj/l8BhpGH36q/pdTla+l/tNplo5Nc",
-	"dxWxsoRG9Zr4E9V6M6Ou5O/aSn7PAOKxNfXLRQVfgSUSLtZ/FXCcPb5rvF+03QwtBXJVWGGObwAttc7O",
-	"BoPR+EV/2B/2R2cvhy+HaEdumnbznCja5dZLqkOLlve97xKXmGWrrvCPsksGc4CbLKEcNVGFnYBN+XqL",
-	"N73rJ2hP/k+L4xRHGfBYkTxDqD7sQK+8KavSfHvW9+3DU+XRklBFPC3vN7/966TeMR+2BrjXI+b4jlYB",
-	"w5UvJEWU28pRv/mtehXcXt3+XwAAAP//",
+	"7H0Lb9w2tv9XIfRfIPZ/NU87D9u4uHCz6d4A2zbXSVBgM94MRzrjYS2RKknNeJr6u1/wIYmSqLHGj+0G",
+	"DVDAmRmROjw8/PE8fmS/BBFLM0aBShGcfgkyzHEKErj+dB5Jwuj3JJHA1ecYRMRJpr4MToOfaLJFckUE",
+	"wvq5YRAGcIPTLIHgNCA4HWYsIdF2yAHHQRgQ1ejXHPg2CAOKU/WUaRmEgYhWkGL1kr9wWAanwf8bVZKN",
+	"zK9iZAT6UbW9vQ2DCxAs5xG842xN4k4ZtRgEBGIUiYhl6l9LI3lmW9Zlx5zIFA8jRiVnSYfovPlydxAp",
+	"vvkH0Cu5Ck4n43EYyG2m2gjJCb2qyf5B/7Kv3MXLkeq4LrzIF2VP4g7Z9cv3k/t9vvgFIvk2bgt9joT5",
+	"EZE4RPNcAB/M8vH4KCKx/gvzEM2jhACVzR8Q42h+xVmeNX+pj053Ol4cL6fRSxhM4+fPB8fRq5PBSXy0",
+	"GEyXr5ZHi3H8AqaTYuQZlqtq4KKUPgw4/JoTDnFwKnkOfU3Qjv8ClnV1/MR/gLtUosaYwhwtGUdyBSjC",
+	"SdK0vRQeInmGpQSuWv/rIIXfD5S6fjca/11r93Dw6XzwTzz4bTw4+Ty4/DIJXxzfHv4l8E11xNKU0c/v",
+	"8JVnZB9WgDJ8BUgyxEHmnIZISMwloVcISzSpDWvit0PVQc3+YljiPJG6wZLxFEsFJVQeTYMwSAklaZ7q",
+	"H620hEq4At4U9z35zSPyGyq5Wk4ZcC36GYoSnGYQowXIDQBFkzHCNEbT8bgm/fNxt/j6Vd4hqFatMXTL",
+	"/R4wj1b/q9/QEv01FjAgVAAVRJI1IAk3EqVYRiuIEb7ChAqJlFhCj4DEQCVZEuCibl4LkiRqfv0DEo4M",
+	"HbAw9cOCHcQHoJhKv7VI/Zs2/BK+FpAweiWQZEP0D7YBPoiwAJSAMmMRophcEWmGFGOxgsZocNS1XMzL",
+	"+q6VT2ZBXNq/g8sv4/DF9Na3LG5VlyJjVIDeI+3Av8PxBfyag5DmSyrB6AFnWUIirPQwyjhbJJD+9Reh",
+	"lPKlGohSl8QkUYJr9eieUMxAIMrsRGvNnb97i0QGEVnaTpU+OGdqw/70JVgSSGI1zSzeDs2617tlGKQg",
+	"hF7IQcZZBlxu0SyonpgFiAiUEiH0MC/DQEgscxGcHusJJ1Ir/Dsco2KcpW5WUmbidDQiajSYwjCGdTFW",
+	"MVrgeGAHFNz2RdliLZtOjNrbFlXoSUmOE7XWID5DsAa+RQscI60N9WtChIR4GFSG+prRZUKih87WGrgg",
+	"jKKpeouQOIEzg+w550AlKn4nAh0Frk5PKp2WovRUqO1zEBXtHlmr0QrTK1DYqBYc2hC5QnBDhEZ2NQJQ",
+	"GxlGFDbAixG6uv2e8QWJY6CPsBQkuwaKEhxdC61Y7QcZH0hZse4MUYBYnCLlchqL/pxiareWUuNHlcYr",
+	"AXuqfFk2eGRdu8PDOwanfYcKLBGmTK6AW0x1lf+R4lyuGCe/QfxA/RO6xgmJEY4iEMLIeorgJtN46up2",
+	"Uum29v6e6s3dNo+o4R8Zao+grqyMM/UTXpixP4K2jAX6Ydl48TU0zuk1ZRvr4KNZcDML6vA7nbrKdeRF",
+	"b6gkcttXyVa+J8TgDSTJwKAwWuQSLThgbdc8V7i4C5dLoZy4U+/RZq8iZq+tvd2ZheAfREjtJKhQs4yb",
+	"hu3tOwxiIrIEb/WuWOvjwm3qa0nieoN2hNtqkoLEMZZ9Vf1D8bjxMgrH5ZN6dV1yp+vL8r1MRwjqvUaB",
+	"b2mWG1OOY6K+wMk7R59LnAgIH67iunM4vlvnzUUq0SLB9Lru2jWno+mCVt7bbPb+ftPVcAAL7+/zcHD5",
+	"ZRpOpi9v/XHRzpnpng6lQT0bSfLTUsNCn9WHr+AtXbLgNmytBmtYREIq+mVOlDBWOsw53raG02FRl+Ug",
+	"2utmt15NsHnpBJ3DU+1ed6g3DM6ThG0gtoH1kyut/vMVx1RC/IH5Q5gimGcc6WhauyRm8ArObGsVzfhG",
+	"piG+K5KWK5PcKfuTKywRVsoQiEh/h0Yc1eVuKy0eDJ0BFvL4DPa+NvJ6BdH1dypYcYKhPdAnUu1Fb6PW",
+	"r7uoYosU37w17XTyKiW0+HjHkOx7fapwhyR0XN/elSIidLKtr9x/sy3uVnXZdado91M0LnfYvulWx3x3",
+	"psfUQ+9UKF63zz1San7DdTLFXVZbqrU1RdhgSg24TDrAdrJgLAGsJ2RN7tyu/64WUUvW4iU+0d4slxBJ",
+	"soZ3xY7WkjFzfullRbqrbduGduFCaBMjFyxpvKn94C7DrObF7S+sBrFTCe+NG9xSgSi/r28vGms/a8fD",
+	"vO6/bOKnCxFNdroXJuqEqn2xT2gz137QbgO1wm9jqaF2lqRv0yCyvVl0Lc+93M3a7lW1NGl1lnm9WtOl",
+	"V2HOkq86G9XqC6PJ9OhOH6l8hW/7KVe2T/nWxNvr+RH0U5/PtxRBYZ46LCH0Spz652/Xpt9T603n9Hk8",
+	"jV7iYxhMlkeLwXH0CgYn+EU8eLl4FZ3EY5gsp9jXD/dUwHbUsTrbF1Wo7jLSY9lGDZ16akuWWeVW6reH",
+	"d15hVcPiyo67Te8+IdTXt7f2Xol/aAjTtd/1d08vYM2uocuP4/rX+sL0V5rc1xWtfEqrJqyFN/ORKXmO",
+	"BFylQGXxdzgczs+Q/SAQ5v5iyHz4edCojHoXX72eWwub/zU6qKKy4efB5V8PRo0vDv//4X97Y7RyYGIX",
+	"NvshQ/QNv7oR546N3Vpz1dndIc69Yqm6S+p3H5z114l3btG2X8HWOykf6p5dw7X6g1xCn04cQe+Drw1x",
+	"S51+sh2fxynRIFYZ2c6EhC72Hfl1WkWU0/Ed479r1EVxhEASv+Gc8fYk2TSxaye6kMchJhwi+ZETMRz7",
+	"E402n+y2TXMh0QIQpggvBEtyCejjxds7d00jRtXpjtH84CQ4GwyWTJJU+VHRIGLU1MOirQYvnMdEItUM",
+	"sSXCKM2lzmcXzkjbH444YAnxuTaVsqYeYwkDSbQfoFy+n2iybcR1joZYTJbkYX3YWpfPe4w4KMSGGDFq",
+	"M92mjqbAnMbK51/g6Fr9mmfqpegAm4IhYhSUH3k8PjlsciZc+sCL4+DOzagQcMeMlbuxN6Q51x4jWk+0",
+	"D4yAriFhGZyhuZquuZITxzHEaLFFgKOVfswzXyxv+GuTHlyI0PBB7tesoHzUSBs92komcXKPd+p2Spli",
+	"78bN8MhUKh0yiVFfIVvtXbtm1hZq2iQkii6+f41Ojp+/RLYcNERz1c3clq3V6suAI12y0mtU4KWm9ogN",
+	"kdEKGXZfM+9lKl8u5JidC82Cm8ks0NSFJcupNxgrymMtlo4yq6pKpBGCgxorxEW1SQnTy2dsg65n6ydU",
+	"SEyjZjCznowMpouRCjZGZmxidDPxR1JasrcN/D5aTJbH0QRO8Kv4ePnCC95Fqc9pdzw+9hqdqQO6L/iR",
+	"SfR9l45lK6zbXSOkTA6KCSvNOOfkzi1DGiKhka8cUdtY1WghyjmR2/dqiowlMZzL1bTbcMcvXtVKuGjJ",
+	"WarDcDNBz4rvgcYZI1SiA93lwE6ZxtVlwjYGnPSXrzlojhROGqkngtOh8ewKFsFp8NpQIqrsjkARljhh",
+	"V9oSqxY682CLVzue1vlmNUBxrcmAdnBlurd4zmQZKjl0MspW4VTYURbI1C4jC4YVVz5IowtXsKJRWGug",
+	"u61yIEYk1YsAviYRiCHBqVqfanOTK0KvEKF6kG/Pf0BGRLUFovN3b8XQQOQ10I88aSymL+YftyMz7SP9",
+	"mDaNwliMOeiCM/FuVe/KEVjNmQR+6Mhfkmc1munZ9YzXmaMZLSYJnRfpHR1CaGaGzQFp/zy0Nf4yI3So",
+	"XSzdjdrgCyJHhuXqbEZx0Zv+SVd6IqZ2ausn6G8WkLANIjJEKjJcgFKvEm6zYklh5ialWHQ3o1XmCWGb",
+	"mtKkBdAUEdN5CulCSSxXnOVXK4TpFsWQmWoTBZ3nGiJdSRC6tDujrOR125l/JhDbULQmsNEMZKsMo0Hz",
+	"ArEimQjRNWTSLE6C00Hx3LMZhbVah0Okjccht+BEMD2HmTTJ0zxdcEiSQoVz1/jmwxmd0felbgVKGLtG",
+	"CbkGFUg3w18bYBcUbzGqp8M8DU5ndLOCcpY0ndUSoNx+DEG5+GxoyvZLZcH2CxXJh06u8JmY0XkzX6c3",
+	"4Lmvw7nhcUqB5m6Szm1QvWx+hjQfaEMEOG8pGygploQLWWQW0MG8Nvz5YbEcuHZGKauo8TMaVAwUtdbV",
+	"3JbL6/ydCihKzzgYDyfDsVr9LAOKM6L2wOF4eGTiXJMw8KKBXYY6DQA7KaTPihMHBawixmPgxislcYiW",
+	"+sSC+Tx3OK1ztQRJbOikpmavObMK5UqbVDu4ZjucR0Xu0z0V0ZHzqh5x01465dX/ce3+9W/iMoZvLxu8",
+	"1Ol4vIPQ5CEyWZ99Etqs3KfmBHQzQGr8jhZzg8Te7LzLjXHiu2A6nr4YTCaD6fGHyfh0rP77Z1CP37qe",
+	"Ka1wcqv0YaKJiRsfqKDAevyTug8/ud3vEIpOhXo4UeeGFa/cVmM/eis8NrPh67actVGbSqxbTnq3/Njg",
+	"0R2Pj3q3rTiRrpOmzaBwzz7VXYFLZanVb00v6FKz2PI0xXxbWk+5pCS+Erpoar+5vL3nMrOMcz3fTHhw",
+	"4zyOhbM/S1Z3HC2EnGmoJZqVllPyaw6Fd2N9hgNsGLFuqF7HjNfaiM+LpKANCL5j8Xa/hfiEq25PGzfZ",
+	"udu6sy95DrctsJn8x4zxyZFlPx128SYpbMpzc18bQKiGJ70blvz2hwOLDYQa0HIex9UC92LLbej3OWwc",
+	"9uWJoOfnFWiW9tx6wnOU4i2KGZob0bQ/Mtee7rzgCxg3fbMi0aqIGw7ULzbQIEskmAd79EAeADpF1caz",
+	"nGzZxVNgGhG6ZmraRidOnXWfQ3q9F1Od6tUHkfZ0f0qKkMn9WhbQDrU4tap6NackVPSt6ncrOOiPNhWn",
+	"zI83RW7hz+SOmOXdQAttSV68KFiAu+FitMAyWj0daHzMlI8yGY9tUkP5IYyaw6JnVYoIRSwFU1MgtGTh",
+	"60CoAx40ifEhGFGwMz/dEy7uixGX+6FEjX/6FFDhED4/OcChi5X3FFYzEu5YueLb0tVLN8V064kkeq7e",
+	"Iim1M8/AQTl8oPNLeXZqc2lFEtDOuH8XLxNtTtZPrmBGTUJLl1dszg8v2Bp0zs/J5BGJTLE32aqHndye",
+	"oQ0Sig70Z00OmVG4yTCNTVu5AsKRWlkmN2fT3zuTf4dDpCsu5uywkdSOs5PnpjNCdYT5ecV+wNt2rqSt",
+	"W+9lEcaP6HVTxP2O7ddvjvBy+8u84l28mrrb4z1HbSko97xioOJ57Zc/ule66SkSR12+0RPsDU+X5mmf",
+	"Q9md7rGoUADMnwmt3SJTA7N/XrEi6vEVSXwA/tBMUNcGUBaHRl9K8vftyOXdd24I9nlbCanVluSKCW0A",
+	"ZpOoY3W1H1i4DQ1tguKU0Cu0Mfl2iSKcgimcHMzLxTM/PDPFB6Iw3K3tmWtEbGK/ukWkDsl/B9k+drCv",
+	"bmtXAPWAl9q1Nns8XxKYH45H1YR+ulcARx4ndHMBrcZutmRmw2A2i2V/4Guw9hrct94g1zaQDie0XVj9",
+	"hm8a3960K86asuLQIS2+lSp8OMTdva7q9xLti4narAdlva6nn6zRyNxLsMFbxFlOYzQonOfSvVLob/Jb",
+	"7umKA3s50mErR3YAFePAlMk1hOquJGOHu0/arFgSC/UPC8RDj+sKHL4e5/XB+FhBYl3wggJzP//tvkB2",
+	"u7dX3IlRlYl9A6fC+VL+RUVfaTpiXzE67Qamn85zuSouzXOhgQgEVJMZVCR7WiNpueevFY4r9MAinNFa",
+	"QG79OeWTmTg8tCF+5aIxieaj+RBd6HvRIC5KiW/SjHFyg5aMp+GMMgpIZDiCgQClHBVdG34dAhpbgtXc",
+	"nni0lA/9obgZD9VYbugaILOjxamK40EWTLkamceQcQyZKLbgyNBGH2MsqE3KUgqypSfcd33L98WlJg+D",
+	"pWJWmyc+1UcFJ77zn85xT0vrG7zMf4mn178er07Wixc3Ryl9vvkt2N8fsoPahTTfQKbpAdVW3dfkBbkx",
+	"YAwJSE+R2hweE3WI0Bez6QVrgj+yBmrpR2dO2U/f2Gl2fiSYJjSvWVTc77QGjsSmXLwu5a/trRgxuuO5",
+	"7ksrNjpQrWJXDpZFGncfXPUmt8o5fYwbNL03nzKK4AZryDXYpUyqx3G3Xbm4p8i91aPjB3tm5QnE/lmq",
+	"2pFGD1r9D9uYhHk57xtwJ/5Ph2B+CsFFnU7t4FV1o8Ft2IOYWHGrXRKimgC2rAAhLOoF6EDb+WFYhjth",
+	"k++pj3u2eKN+yuK90zyPwFncdYGxU98w67m8FNcHPUfLcfQimsDg+WKCB8fxSxic4OcvB+Pl8fJ5PFm+",
+	"wpPJndj0aFjk3sLcBqVeBYM/HJm+irydp46wI3u3T5aufstB62qDR0niPVEVwjl3v7P68C0r12ab3oXm",
+	"T8Pf+Ls5M1I5f8qn85SKzXmbZmqLyCHSPRQHQFQohyQnWQLmnmeEqdgAN75ieS9rQRWbjsceaqru0d6f",
+	"8O8miXWsoT1XwB5U1PGjDeo/CmP201dX5GrtBCdqiFtjP9YP3JvE++fSHIWN1d5XSdidTvd4qXsr7lO5",
+	"3PYso9WpH6O74nXzd6CLoW5qsMfhoUECa0iKI4BCkCtakmeqYgS1h/IxRZBmcqvPuR96a6wfahegPTAH",
+	"9sdVAt1hdF31a86VfnMwlD7ck6QdqS7XSv+t2S7jneTSl8TKEhzVc+LPROvgcN3I37eN/J4OxGNb6tN5",
+	"BV/BSkSUbb4lcOx6fN84/t69DI0EfF2swlwfUF9JmZ2ORpPpy+F4OB5OTl+NX431OrLdtM92lLymzQrL",
+	"0HB5hs7/HKZkVLTyCn8rSdw6BrjJEky1JYrQW7ApT1873Vu2VLvzn00dp9jKgMYC5ZkmEoWe6pXTZZWa",
+	"9zAk25unyKMVwgI5Vj5s/g9YrNb9jMvy9O5SXyFQlOFK5myEqckcDZuVdBHcXt7+XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

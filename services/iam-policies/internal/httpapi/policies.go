@@ -170,3 +170,44 @@ func (s *Server) SetTenantRoles(ctx context.Context, req api.SetTenantRolesReque
 	}
 	return api.SetTenantRoles200JSONResponse{Subject: req.SubjectId, TenantRoles: req.Body.TenantRoles}, nil
 }
+
+// WhoMay lists the subjects allowed an action on a scope.
+func (s *Server) WhoMay(ctx context.Context, req api.WhoMayRequestObject) (api.WhoMayResponseObject, error) {
+	p := pagination.From(req.Params.Page, req.Params.PageSize)
+	found, total, err := s.Policies.WhoMay(ctx, req.Tenant, req.Params.Action, req.Params.Scope, p.Offset(), p.Size)
+	if err != nil {
+		return nil, err
+	}
+	info := p.Describe(len(found), total)
+	out := api.WhoMay200JSONResponse{Page: info.Page, PageSize: info.PageSize, Count: info.Count, Total: info.Total, TotalPages: info.TotalPages}
+	out.Data = make([]struct {
+		GrantedTo string `json:"grantedTo"`
+		Scope     string `json:"scope"`
+		Subject   string `json:"subject"`
+	}, len(found))
+	for i, f := range found {
+		out.Data[i].Subject, out.Data[i].GrantedTo, out.Data[i].Scope = f.Subject, f.GrantedTo, f.Scope
+	}
+	return out, nil
+}
+
+// WhereMay lists the scope paths on which a subject may do an action.
+func (s *Server) WhereMay(ctx context.Context, req api.WhereMayRequestObject) (api.WhereMayResponseObject, error) {
+	subject, err := subjectOf(ctx, req.SubjectId)
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.Policies.Store.WhereMay(ctx, req.Tenant, subject, req.Params.Action)
+	if err != nil {
+		return nil, err
+	}
+	out := api.WhereMay200JSONResponse{Subject: subject, Action: req.Params.Action}
+	out.Scopes = make([]struct {
+		GrantedTo string `json:"grantedTo"`
+		Scope     string `json:"scope"`
+	}, len(found))
+	for i, f := range found {
+		out.Scopes[i].Scope, out.Scopes[i].GrantedTo = f.Scope, f.GrantedTo
+	}
+	return out, nil
+}

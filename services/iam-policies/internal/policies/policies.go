@@ -84,6 +84,10 @@ type Store interface {
 	SetTenantRoles(ctx context.Context, tenant, subject string, roles []string) error
 	// EntitledScopes are the actions granted to subject (or its groups) on the root path.
 	EntitledScopes(ctx context.Context, tenant, subject string) ([]string, error)
+	// WhoMay lists the subjects allowed action on any of paths, groups expanded.
+	WhoMay(ctx context.Context, tenant, action string, paths []string, offset, limit int) ([]Policy, int, error)
+	// WhereMay lists the policies through which subject may do action.
+	WhereMay(ctx context.Context, tenant, subject, action string) ([]Policy, error)
 }
 
 // Engine is iam-policies' use cases.
@@ -106,6 +110,12 @@ func (e *Engine) Check(ctx context.Context, tenant string, q Question) (Decision
 		return Decision{}, err
 	}
 	return Decision{Allowed: true, Via: p}, nil
+}
+
+// WhoMay is the reverse lookup: every subject allowed action on scope. Each result's
+// Subject is the allowed subject, GrantedTo the policy's subject, Scope its path.
+func (e *Engine) WhoMay(ctx context.Context, tenant, action, scope string, offset, limit int) ([]Policy, int, error) {
+	return e.Store.WhoMay(ctx, tenant, action, Covering(normalize(scope)), offset, limit)
 }
 
 func normalize(scope string) string {

@@ -220,6 +220,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/check/subjects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Who may do an action on a scope
+         * @description The reverse lookup: every subject allowed `action` on `scope`, through a policy on the
+         *     scope or any path above it, granted to it directly or to a group it is in (groups are
+         *     expanded to their users and clients through any depth of nesting). Each names the
+         *     subject the policy is granted to.
+         */
+        get: operations["whoMay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/effective/{subjectId}/scope-paths": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Where a subject may do an action
+         * @description The reverse lookup the other way round - every scope path on which the subject (or `me`) may do `action` (everything below each path too), and the subject or group it holds it through.
+         */
+        get: operations["whereMay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -305,6 +365,23 @@ export interface components {
         TenantRoles: {
             subject: string;
             tenantRoles: string[];
+        };
+        AllowedSubjectList: components["schemas"]["PageInfo"] & {
+            data: {
+                subject: string;
+                /** @description The subject or group the policy is granted to. */
+                grantedTo: string;
+                /** @description The path of the policy that allows it. */
+                scope: string;
+            }[];
+        };
+        ScopePaths: {
+            subject: string;
+            action: string;
+            scopes: {
+                scope: string;
+                grantedTo: string;
+            }[];
         };
         TenantRolesInput: {
             /**
@@ -1180,6 +1257,124 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["TenantRoles"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    whoMay: {
+        parameters: {
+            query: {
+                /**
+                 * @description The action.
+                 * @example invoice.read
+                 */
+                action: components["schemas"]["ActionName"];
+                /**
+                 * @description The scope path.
+                 * @example /subscriptions/123/invoices/9
+                 */
+                scope: components["schemas"]["ScopePath"];
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of allowed subjects. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *           "grantedTo": "group-ops",
+                     *           "scope": "/subscriptions/123"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AllowedSubjectList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    whereMay: {
+        parameters: {
+            query: {
+                /**
+                 * @description The action.
+                 * @example invoice.read
+                 */
+                action: components["schemas"]["ActionName"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scope paths. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "subject": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *       "action": "invoice.read",
+                     *       "scopes": [
+                     *         {
+                     *           "scope": "/subscriptions/123",
+                     *           "grantedTo": "group-ops"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ScopePaths"];
                 };
             };
             400: components["responses"]["BadRequest"];
