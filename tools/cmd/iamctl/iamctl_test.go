@@ -84,6 +84,8 @@ users:
 policies:
   - {subject: group-eng, scope: /docs, action: doc.read}
   - {subject: "user:ada", scope: /, action: iam.user_read}
+consents:
+  - {name: marketing, description: Newsletters, canBeWithdrawn: true, piiCategories: [email]}
 consentActions:
   - {name: signup, description: asked at sign-up}
 `
@@ -92,7 +94,7 @@ consentActions:
 		t.Errorf("first apply:\n%s", first)
 	}
 	exported := mustIamctl(t, env, "", "export", "--tenant", "globex")
-	for _, want := range []string{"name: billing.invoices_read", "name: Billing", "id: eng", "- ops", "username: ada", "user:ada", "name: signup"} {
+	for _, want := range []string{"name: billing.invoices_read", "name: Billing", "id: eng", "- ops", "username: ada", "user:ada", "name: marketing", "name: signup"} {
 		if !strings.Contains(exported, want) {
 			t.Errorf("export lacks %q:\n%s", want, exported)
 		}

@@ -258,6 +258,68 @@ var resources = []resource{{
 		return deleted(r.StatusCode(), r.Body)
 	},
 }, {
+	name: "actions", short: "the IAM actions catalog", columns: []string{"id", "displayName"},
+	list: func(ctx context.Context, c *apis, t string) (any, error) {
+		r, err := c.policies.ListActionsWithResponse(ctx, t, &policiesapi.ListActionsParams{PageSize: &pageAll})
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
+		in, err := decode[policiesapi.ActionInput](b)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.policies.CreateActionWithResponse(ctx, t, in)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON201, r.StatusCode(), r.Body)
+	},
+}, {
+	name: "consents", short: "consents", columns: []string{"id", "name", "version", "canBeWithdrawn"},
+	list: func(ctx context.Context, c *apis, t string) (any, error) {
+		r, err := c.consent.ListConsentsWithResponse(ctx, t, &consentapi.ListConsentsParams{PageSize: &pageAll})
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("consent ids are uuids: %w", err)
+		}
+		r, err := c.consent.GetConsentWithResponse(ctx, t, u)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
+		in, err := decode[consentapi.ConsentInput](b)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.consent.CreateConsentWithResponse(ctx, t, in)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON201, r.StatusCode(), r.Body)
+	},
+	del: func(ctx context.Context, c *apis, t, id string) error {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return fmt.Errorf("consent ids are uuids: %w", err)
+		}
+		r, err := c.consent.DeleteConsentWithResponse(ctx, t, u)
+		if err != nil {
+			return err
+		}
+		return deleted(r.StatusCode(), r.Body)
+	},
+}, {
 	name: "consent-actions", short: "consent actions", columns: []string{"id", "name", "description"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) {
 		r, err := c.consent.ListConsentActionsWithResponse(ctx, t, &consentapi.ListConsentActionsParams{PageSize: &pageAll})

@@ -20,12 +20,20 @@ import (
 // stays stable across environments: clients by name, users by username, groups by id
 // (chosen on PUT), consent actions by name. Secrets are never exported.
 type tenantFile struct {
-	Scopes         []fileScope   `yaml:"scopes,omitempty"`
-	Clients        []fileClient  `yaml:"clients,omitempty"`
-	Groups         []fileGroup   `yaml:"groups,omitempty"`
-	Users          []fileUser    `yaml:"users,omitempty"`
-	Policies       []filePolicy  `yaml:"policies,omitempty"`
-	ConsentActions []fileConsent `yaml:"consentActions,omitempty"`
+	Scopes         []fileScope      `yaml:"scopes,omitempty"`
+	Clients        []fileClient     `yaml:"clients,omitempty"`
+	Groups         []fileGroup      `yaml:"groups,omitempty"`
+	Users          []fileUser       `yaml:"users,omitempty"`
+	Policies       []filePolicy     `yaml:"policies,omitempty"`
+	Consents       []fileConsentDef `yaml:"consents,omitempty"`
+	ConsentActions []fileConsent    `yaml:"consentActions,omitempty"`
+}
+
+type fileConsentDef struct {
+	Name           string   `yaml:"name"`
+	Description    string   `yaml:"description,omitempty"`
+	CanBeWithdrawn bool     `yaml:"canBeWithdrawn"`
+	PIICategories  []string `yaml:"piiCategories,omitempty"`
 }
 
 type fileScope struct {
@@ -150,6 +158,14 @@ func export(ctx context.Context, c *apis, t string) (*tenantFile, error) {
 			subject = "user:" + name // user ids differ between environments; usernames do not
 		}
 		f.Policies = append(f.Policies, filePolicy{Subject: subject, Scope: p.Scope, Action: p.Action})
+	}
+	cs, err := c.consent.ListConsentsWithResponse(ctx, t, &consentapi.ListConsentsParams{PageSize: &pageAll})
+	if err != nil || cs.JSON200 == nil {
+		return nil, fmt.Errorf("consents: %v %s", err, body(cs))
+	}
+	for _, x := range cs.JSON200.Data {
+		f.Consents = append(f.Consents, fileConsentDef{Name: x.Name, Description: deref(x.Description), CanBeWithdrawn: x.CanBeWithdrawn,
+			PIICategories: x.PiiCategories})
 	}
 	ca, err := c.consent.ListConsentActionsWithResponse(ctx, t, &consentapi.ListConsentActionsParams{PageSize: &pageAll})
 	if err != nil || ca.JSON200 == nil {
@@ -338,6 +354,35 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		if r.JSON201 != nil {
 			fmt.Fprintf(out, "policy %s %s %s granted\n", want.Subject, want.Action, want.Scope)
 		}
+	}
+	cs, err := c.consent.ListConsentsWithResponse(ctx, t, &consentapi.ListConsentsParams{PageSize: &pageAll})
+	if err != nil || cs.JSON200 == nil {
+		return fmt.Errorf("consents: %v", err)
+	}
+	for _, want := range f.Consents {
+		i := slices.IndexFunc(cs.JSON200.Data, func(x consentapi.Consent) bool { return x.Name == want.Name })
+		pii := orEmpty(want.PIICategories)
+		in := consentapi.ConsentInput{Name: want.Name, Description: &want.Description, CanBeWithdrawn: &want.CanBeWithdrawn, PiiCategories: &pii}
+		if i < 0 {
+			if r, err := c.consent.CreateConsentWithResponse(ctx, t, in); err != nil || r.JSON201 == nil {
+				return fmt.Errorf("create consent %q: %v %s", want.Name, err, body(r))
+			}
+			fmt.Fprintf(out, "consent %q created\n", want.Name)
+			continue
+		}
+		cur := cs.JSON200.Data[i]
+		if deref(cur.Description) == want.Description && cur.CanBeWithdrawn == want.CanBeWithdrawn && sameSet(cur.PiiCategories, pii) {
+			continue
+		}
+		// A changed consent is a new version; grants given implicitly move to it, explicit
+		// ones are asked again (keepCurrent).
+		keep := consentapi.KeepCurrent
+		in.UpdateExistingGrants, in.Metadata = &keep, &apicommon.Metadata{Version: cur.Version}
+		id, _ := parseUUID(cur.Id)
+		if r, err := c.consent.UpdateConsentWithResponse(ctx, t, id, in); err != nil || r.JSON200 == nil {
+			return fmt.Errorf("update consent %q: %v %s", want.Name, err, body(r))
+		}
+		fmt.Fprintf(out, "consent %q updated (a new version)\n", want.Name)
 	}
 	for _, want := range f.ConsentActions {
 		if slices.ContainsFunc(existing.ConsentActions, func(x fileConsent) bool { return x.Name == want.Name }) {
