@@ -79,6 +79,9 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// ConsistencyToken defines model for ConsistencyToken.
+type ConsistencyToken = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
@@ -105,6 +108,9 @@ type Forbidden = Problem
 
 // NotFound An RFC 9457 problem. `type` is stable per error and safe to switch on.
 type NotFound = Problem
+
+// NotYetConsistent An RFC 9457 problem. `type` is stable per error and safe to switch on.
+type NotYetConsistent = Problem
 
 // PreconditionFailed An RFC 9457 problem. `type` is stable per error and safe to switch on.
 type PreconditionFailed = Problem
@@ -177,6 +183,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
+type NotYetConsistentApplicationProblemPlusJSONResponse Problem
+
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
@@ -204,34 +212,40 @@ type strictHandler struct {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"tFhtc9u4Ef4rO+jNtJ3q1faltfzJl4lnNHPJuXn5FKfNiliKuJAAAyxlKx79986CpEhZzJ179n2yRXCB",
-	"Z59dPLvLe5W4onSWLAe1uFcleiyIycdfy/Q1cpLJv5pC4k3Jxlm1UO8zglfvcQ0uBc4INuSDcTb+n2Ro",
-	"1wQmwAoDaXD2AhAKEwrZS56fzU8maqToDosyJ7VQN+r0RqmRMrJ3RqjJq5GyWMjiMh3XKEYqJBkVKHB4",
-	"W8paYG/sWu12I3WNaxoGWuKagB144srbEQRGz8auARnmB0DmDYSvFflth0A2ODhdU4pVztEgdb5AVgtl",
-	"LJ+eqJEqjDVFVcTFBqaxTGvye5zvzLcBrK8se0MBSvIR8wUkORYlaVgR3xJZmM8ArYaT2ewA9o+z7+OO",
-	"Rw1iF6sj8AOA3xH6JPt33PoI80sMNDY2kA2GzYaA6Y4hRpo04BqNDQyCJ0ToRpNlkxry4TAFVibPJZTD",
-	"noQehr4zBd79THbNmVqczGajgbR4TxYtDycGx7WYtJ6Cq3xCsKLc2XUAdhP42d2SHycYCHJiuRQj0GZt",
-	"uPZFY8jogRuYFNT6UCJnnQv1YWqkPH2tjCetFuwr6ntTohwipv/5iONvs/H5p+bv+NP9bPTiZPeDOvZx",
-	"J1uG0tlA8dL+hPotfa0oRK8TZ5lqArAsc5OgEDAtvVvlVPzj1yBs3HceCE+MJhfEkZe4E2hHAaxrQhsp",
-	"u7xeQigpMWmzqRDhvRPp+HivUkO5lsA6vZ0kuSHLbzCSU1AI8bKq0ruSPG/hRnVv3CjRiMKEEP37NFKB",
-	"kaugFmcxxIYj0z+hhtbPPSkZcxkW06kRb9DSRNOm9TVMV6jHjUNq1yf+B0+pWqi/TDsxnNarYXpdW9dE",
-	"H+dQS5BAxlzuE+kLoA35LaxQQ6RBVnMTmPREDn7pbJqb5KnxaUX3RLYPjDld1AJceU+W96JsApyqPovn",
-	"HYt7KI+ksNlznLR2z8VjUzWSPF4quDWcAd2ZEIVaoBM4DwiWbsm3rkU2r5xfGa3JPkO6s/tCFnJMvoRI",
-	"ZUhcScCZCSCZGjcDS6TDAgwWTV7/t0DblIg9x6cdxx3AR5Kc7g2ei92+X/gbXo2E5E4CAa3jjHyjlJHu",
-	"N46vXGX1E9mumYMbdTe/UVFZ0rhrn8OzjsM3juGqeeFRHFrH43rH5+DwjYNQJVlXJoyt+esRc+0pcVYb",
-	"MblCk9NTKWobnyHxfXDH+7TNTzra+pigAfVIAsue6TitTZ+DymOvpEAOORVZ/WCx4sx58+3JfBq7wdxo",
-	"wCShEOo7sQC6K2M17ifevGPw4PxHUlf1bZ4p/Y6hN/SU3skzXNXePgM/9dUcruZROsJBEa/sF+tubaMq",
-	"N+ruRh1W7ZOTPp09vPDKsuHtY2lt8P0ZpfuW8nxcF29YVQwrTxil0ldSVX+rnO/RxObrStZfCW+xoav7",
-	"G1M3Zg2H9/2uV5ojT9p4SviDN2EyO+7wemT3bYsqMKwI0AKugssrJvjwdqmGuuCu5/zYwOg2/bQ3cKtf",
-	"qS7pr4lRI+Nx3/xLyaaQspxID1Df2GQb+2GstGEQMxkLEYqKY5Rb0ZRO+ZCRxBMy6cuYrvtZRCPTmE3s",
-	"FT2h/sXm27ZZPqbGaRknnrRHK6JHzi5t4qkgy3GMbdKg7lQuIJDMMwwrTL7IalXKofA3rHsxcDYOwWez",
-	"878/HDL7Y9eLs+Gxqx+yFuBQqGSeXNrUDY84l95wgbCZx4QFshvKXUkX8Fni9FkAotaS9VsgTLL42kCg",
-	"XFVryve8GBweR/Xk/MfM2hn5YMp9hC07xvwPnBnthMzwfxs/iFbzuaA3fdf0tdgOzhoMaaNbRxG9tPD2",
-	"6iWcn/34T2hkcQKfxf5zMwPIfSvJQ5TueCsDpvHrR7g1UnWlrD6MblsB+ury/f7s6Pq0ZeLoe4bkUyea",
-	"URM8iZOkW/EVMIapCL+n5T1h3e0xoPe4ld/GBkabPFDI6WY+rRu0MJXBfFo7FaZ38yE/GkjLBxp9upqn",
-	"Z8mczvFf+ix9MSjQba3r2dXt63Ga1YWwf8BAb9vtXD/ov/7YvreXuJU3v1sW4mqLb+/RcXruIt1DevOu",
-	"DtUIuo+IMQP3XycgZOgbrYlSGshvTEJ/DXB5vZzAW0pJygnpEVh5AxJXGqmyXQOxvHwNZY4svrX7aUqN",
-	"jY2qdCZ7NVfzyWwyExJdSRZLI8GczCan8XJyJvHa7f4XAAD//w==",
+	"tFlvc9s47v4qGP525tfO+W/+3SV5lc00M95p026TXpurew0kwhZbiVRJyo6TyXe/ASVZcqzu5ja5VxlL",
+	"AvngAfgAYO5EbLLcaNLeiaM7kaPFjDzZ8OvUaKecJx2vLs130vxMkoutyr0yWhyJy4TguvVZP3x3DQmh",
+	"JAtmBqiB0KaKLCyt8gQvlAbUK3BkFyqmlwPgRWJMU1ii8q431UvlE/4KIlNoCS+uJydvvp6+Pb+YXFy+",
+	"Oj+9+vrxZHJ53YN9cBCtQNIMi9S/7EGhvUrBJ8rVy/+/g4WipZvqBBcEmOepIgk+QV/i6YEzoDxoWpAF",
+	"1G5J1sHMmgwQnEdPYFL2xSeowSdUmh1PdY7OhwclSuXX1vujXUAtw0t2jCxY8laRG0y16Am6wSxPSRwJ",
+	"Wv12O/lmFH48868/nY+vsjy92n1/O1FLFV1MDj7uOhWpycEkS5PoYj+52hmnr3Xz3etsnEYff0tjfW7w",
+	"00nxr9uzvvx0nsZqPH5zMXETfaXefvt9Nfvn+FD0hOKY/SjIrkRPaMwYQvwwyD3h4oQy5GhnePOa9Nwn",
+	"4mhvdHjQE36Vs5HzVum5uL/vicnsDfo46c6NV5c45yxgJhZknTIlh3GCek6gHEToSILRx4CQKZfxWvx8",
+	"b7wz2KBqKnanovahzK/GicmsX6Jog9/G+g7n1A00xzmBNxynwuoeR956peeAHsYbQMbdNPICG7tXWRkM",
+	"ZsZm6MWRUNrv7oieyJRWWZGFlxVMpT3Nya5xXqjbDqyvdMgjyMkGzMcQp5jlJCEivyTSMB6F3NsZjTZg",
+	"749+jjts1YmdrbbAdwC+ILRx8ntYegvzKTrqK+1IO+XVgsDTjYcQaZKAc1TaeWA8LkBXkrRXM0XWbaZA",
+	"pNKUQ9ntiWth+EkO74xGXSl8SRq1704MH96FpLXkTGFjgohSo+cOvBnAa7Mk24/REaTkWTl7INVc+dIX",
+	"iS6hB25gnFHtQ44+aVwoNxM9YelHoSxJceRtQW1vcuRN2PTfn7F/O+offqn+9r/cjXoHO/e/iG0f73lJ",
+	"lxvtKCj7ryjf04+CXPA6NtpTSUAQyBiZgGFuTZRS9rdvzgTpX3vAPHlUKSMOvISVQBpyoE0V2kDZybsJ",
+	"uJxiNasWZSKsNVxfPt+JmaJUcmCNXA3iVJH25xjIyci5cFhFbk1O1q9gKpovpoI1IlPOBf++9ARLdeFY",
+	"pjjEygemf0UJtZ9rUhLvc3c0HCr2BjUNJC1qX90wQtmvHBL3beJ/sTQTR+L/hk3FHJZv3fBdaV0SvZ1D",
+	"NUEMGVM+TySPgQvOCiKUEGjgtykLsRzwxqdGz1IVPzU+teju8PLOY0rHpQAX1pL2a1FWDnZFm8XDhsU1",
+	"lEdSWK3Zj2u75+KxqhpxGg4VcJsAdKNcEOqqVltA0LQkW7sW2DwzNlJSli3ME9Pdc5WEFOPvLlDpYpNT",
+	"2XRwpobFQBNJdwQKsyqvv2aoqxKx5ni34bgB+EiSZ2uD52K37Rf+gVc9JrmRQEBtfMINUhCvQPe58Wfc",
+	"FD2R7ZI5mIqb8VQEZZmFVdsc7jUcnhsPZ9UHj+JQG98vV3wODs8NuCJOmjKhdMnfJjFX5NcN83Oob3Uo",
+	"uIJI7oYf9nOQYKnKljAUXIVZPzepilV1hpSGfXccWtRVi9v9dn5elO00fNC4QJVilNJjWS5aJs+Vq+Uo",
+	"8Xifu0aC2vd1C19REAL1zlJstFS85xmqlJ6ay3WH2lUlH4hxO7/HO00M2pigAvXIGOQt0/6sNH2OWGx7",
+	"xTHpciqw+kFj4RNj1e2T+VR6gamSgHFMzpXidQR0k4e2qa0Q44bBjf0fn76NzTPpxDb0ip7cGn4Wzsrz",
+	"8FNqaHfbFTTebXRbhf6uzVJX8j8VN1Ox2V7t7LTpbOGFV9orv3osrRW+/0WPtaQ07ZddFkSFh8gShppm",
+	"C25//qjvWqMJXfIZv3/FvIXOu2xEVdlBVxzetccT7mItSWUp9h+scoPRdiveIrttmxXOQ0SAGjByJi08",
+	"wYf3E9E1rjTDwecKRrPol7WBib5R2Xu9IY8SPW4POG9zrzLun2Ju1soTG6/C4IKFVB7YLNziQFb4EOW6",
+	"uvFIs8lIbAk9yZOQruuhUaKnvlehqbeE8q1OV/VUs02NkTz3PWmNWkS3nJ3o2FJG2of7hioNyup5DI7K",
+	"K5wI4+/8tsh5U3iBZdMMRofbir3R4cuHtwHt+fhgr3s+boesBtgVKh78J3pmumfRE6t8hrAYh4QF0gtK",
+	"TU7HcM1xumaAKGVZErnwhc86AmWKUlN+5kXnlN8rrzj+mll9mbFxHfEIW288pn9hz2DHZLr/2vhBtKp7",
+	"ndY1SUlfjW1jr86QVrq1FdETDe/PTuFwb//vUMniAK7Z/roa1vi85WQhSHc4lQ5n4ZrKLRVXXS6rD6Nb",
+	"V4C2uvy8kd46PnWZ2Lp44nxqRDNogiV2kmQtvgxGecrcn2l5S1jv1xjQWlzxb6WdRx0/UMjhYjwsO2k3",
+	"xDijYemUG96Mu/yoIE0eaPRuNJ7txWM6xH/IvdlBp0DXta5lV84Z22lWFsL2Bh1DSLNy+aD9+WMHlFbi",
+	"Flb9aVkIb2t8a4+20/M+0N2lNxdlqHrQ/EsgZOD6GglcgrbSmiClTXt98m4ygPc0Iy4nJHvV5XpscsVV",
+	"tmkgJidvIE/Rs2/1epJmSodGlTuTtZqL8WA0GDGJJieNueJgDkaD3XA4fcLxur//TwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

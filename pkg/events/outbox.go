@@ -37,5 +37,8 @@ func Record(ctx context.Context, tx *sqlx.Tx, evs ...Envelope) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
 		return fmt.Errorf("notify relay: %w", err)
 	}
+	if m := marksFrom(ctx); m != nil {
+		m.note(evs)
+	}
 	return nil
 }

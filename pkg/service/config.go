@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -25,6 +26,9 @@ type Config struct {
 	Audience       string     `env:"IAM_AUDIENCE" envDefault:"iam"`
 	LogLevel       slog.Level `env:"LOG_LEVEL" envDefault:"info"`
 	StreamReplicas int        `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+	// ConsistencyWait bounds how long a read passing consistencyToken waits for this
+	// service's views to catch up before answering 503.
+	ConsistencyWait time.Duration `env:"IAM_CONSISTENCY_WAIT" envDefault:"5s"`
 }
 
 // JWKS returns the configured JWKS URL or the issuer's default one.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/problem"
 )
 
@@ -39,6 +40,7 @@ type HTTPOptions struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	Ready    map[string]Pinger // name -> check, for /health/ready
+	Waiter   *events.Waiter    // nil: consistency tokens are issued but not awaited
 }
 
 // defineFormats registers the string formats our specs use: kin-openapi validates
@@ -93,7 +95,40 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 		},
 	}))
 	e.Use(auth.ClaimsToContext)
+	e.Use(consistency(o.Info.Name, o.Waiter))
 	return e
+}
+
+// consistency gives every successful write a consistency token naming the events it
+// recorded, and holds a request passing ?consistencyToken= until this service's views
+// have applied them. It runs after authentication, so no anonymous request can wait.
+func consistency(service string, w *events.Waiter) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if raw := c.QueryParam("consistencyToken"); raw != "" && w != nil {
+				t, err := events.ParseToken(raw)
+				if err != nil {
+					return err
+				}
+				if err := w.Wait(req.Context(), c.Param("tenant"), t); err != nil {
+					return err
+				}
+			}
+			if req.Method == http.MethodGet || req.Method == http.MethodHead {
+				return next(c)
+			}
+			ctx, marks := events.WithMarks(req.Context())
+			c.SetRequest(req.WithContext(ctx))
+			res := c.Response()
+			res.Before(func() {
+				if res.Status < 400 {
+					res.Header().Set(events.TokenHeader, marks.Token(service).String())
+				}
+			})
+			return next(c)
+		}
+	}
 }
 
 // multiError puts authentication first: a request without a valid token is a 401 (or

@@ -36,6 +36,9 @@ type Platform struct {
 	NATS     *nats.Conn
 	JS       jetstream.JetStream
 	Registry *prometheus.Registry
+	// Waiter holds reads that pass a consistency token until the views have caught up;
+	// Serve tells it which events this service consumes.
+	Waiter *events.Waiter
 }
 
 // Open connects to PostgreSQL (and migrates it) and to NATS. NATS may be down at start:
@@ -74,7 +77,8 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, logger
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg}, nil
+	return &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg,
+		Waiter: &events.Waiter{DB: db, Service: name, Timeout: cfg.ConsistencyWait}}, nil
 }
 
 // Close releases the connections.
@@ -101,6 +105,9 @@ func (p *Platform) ReadyChecks() map[string]Pinger {
 // onListen, if set, learns the bound address (tests listen on port 0).
 func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []*events.Consumer, onListen func(addr string)) error {
 	defer p.Close()
+	for _, c := range consumers {
+		p.Waiter.Subjects = append(p.Waiter.Subjects, c.Subjects...)
+	}
 	ln, err := net.Listen("tcp", p.Config.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", p.Config.HTTPAddr, err)
@@ -161,7 +168,7 @@ func (p *Platform) HTTP(spec *openapi3.T, version string, keys auth.KeySource) *
 	}
 	return NewHTTP(HTTPOptions{
 		Info: Info{Name: p.Name, Version: version}, Spec: spec, Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
-		Verifier: p.Verifier(keys),
+		Verifier: p.Verifier(keys), Waiter: p.Waiter,
 	})
 }
 

@@ -82,7 +82,7 @@ func (s *stack) membership(group, member string, removed bool) {
 
 func (s *stack) allowed(subject, action, scope string) bool {
 	s.t.Helper()
-	resp, err := s.admin.CheckWithResponse(context.Background(), "acme", api.CheckRequest{Subject: subject, Action: action, Scope: scope})
+	resp, err := s.admin.CheckWithResponse(context.Background(), "acme", nil, api.CheckRequest{Subject: subject, Action: action, Scope: scope})
 	if err != nil || resp.JSON200 == nil {
 		s.t.Fatalf("check: %v %s", err, resp.Body)
 	}

@@ -50,13 +50,13 @@ func TestPolicies(t *testing.T) {
 		}
 	}
 
-	batch, err := s.admin.CheckBatchWithResponse(ctx, "acme", api.CheckBatchRequest{Checks: []api.CheckRequest{
+	batch, err := s.admin.CheckBatchWithResponse(ctx, "acme", nil, api.CheckBatchRequest{Checks: []api.CheckRequest{
 		{Subject: "user-u2", Action: "sub.read", Scope: "/billing/x"}, {Subject: "user-u3", Action: "sub.read", Scope: "/billing/x"}}})
 	if err != nil || batch.JSON200 == nil || !batch.JSON200.Decisions[0].Allowed || batch.JSON200.Decisions[1].Allowed {
 		t.Fatalf("batch: %v %s", err, batch.Body)
 	}
 
-	scopes, _ := s.admin.GetEffectiveScopesWithResponse(ctx, "acme", "user-u1")
+	scopes, _ := s.admin.GetEffectiveScopesWithResponse(ctx, "acme", "user-u1", nil)
 	if scopes.JSON200.Scopes != "iam.user_read tenant=acme" {
 		t.Errorf("scopes %q", scopes.JSON200.Scopes)
 	}
@@ -87,14 +87,14 @@ func TestBadInputAndScopes(t *testing.T) {
 		}
 	}
 	checker := s.as(s.issuer.Token(t, "acme", "client-c", "iam.check"))
-	if resp, _ := checker.CheckWithResponse(ctx, "acme", api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 200 {
+	if resp, _ := checker.CheckWithResponse(ctx, "acme", nil, api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 200 {
 		t.Errorf("iam.check may check: %d", resp.StatusCode())
 	}
 	if resp, _ := checker.GrantPolicyWithResponse(ctx, "acme", api.PolicyInput{Subject: "user-u1", Scope: "/", Action: "a"}); resp.StatusCode() != 403 {
 		t.Errorf("iam.check may not grant: %d", resp.StatusCode())
 	}
 	other := s.as(s.issuer.Token(t, "globex", "client-c", "services.iam"))
-	if resp, _ := other.CheckWithResponse(ctx, "acme", api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 403 {
+	if resp, _ := other.CheckWithResponse(ctx, "acme", nil, api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 403 {
 		t.Errorf("another tenant's token: %d", resp.StatusCode())
 	}
 }

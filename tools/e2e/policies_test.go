@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func (p *platform) policiesClient(t *testing.T) *policiesapi.ClientWithResponses
 
 func (p *platform) check(t *testing.T, pc *policiesapi.ClientWithResponses, subject, action, scope string) policiesapi.Decision {
 	t.Helper()
-	resp, err := pc.CheckWithResponse(context.Background(), "acme", policiesapi.CheckRequest{Subject: subject, Action: action, Scope: scope})
+	resp, err := pc.CheckWithResponse(context.Background(), "acme", nil, policiesapi.CheckRequest{Subject: subject, Action: action, Scope: scope})
 	if err != nil || resp.JSON200 == nil {
 		t.Fatalf("check: %v %d %s", err, resp.StatusCode(), resp.Body)
 	}
@@ -113,7 +114,7 @@ func TestEntitledScopesFollowGroups(t *testing.T) {
 		t.Fatalf("join: %s", resp.Body)
 	}
 	within(t, 2*time.Second, "entitled scopes", func() bool {
-		resp, err := pc.GetEffectiveScopesWithResponse(ctx, "acme", cid)
+		resp, err := pc.GetEffectiveScopesWithResponse(ctx, "acme", cid, nil)
 		return err == nil && resp.JSON200 != nil && resp.JSON200.Scopes == "iam.user_read tenant=acme"
 	})
 
@@ -146,4 +147,61 @@ func TestEntitledScopesFollowGroups(t *testing.T) {
 		status, _ := tokenScope()
 		return status == 400
 	})
+}
+
+// TestConsistencyTokenReadsYourWrite: a check passing the token of a membership change
+// answers as if the change were already everywhere, every time, with no polling.
+func TestConsistencyTokenReadsYourWrite(t *testing.T) {
+	p := mustPlatform(t)
+	ctx := context.Background()
+	pc := p.policiesClient(t)
+	user, err := p.subjects.CreateUserWithResponse(ctx, "acme", subjectsapi.UserInput{Username: ptr("rue")})
+	if err != nil || user.JSON201 == nil {
+		t.Fatalf("%v %s", err, user.Body)
+	}
+	uid := "user-" + user.JSON201.Id
+	group, err := p.subjects.CreateGroupWithResponse(ctx, "acme", subjectsapi.GroupInput{DisplayName: ptr("Auditors")})
+	if err != nil || group.JSON201 == nil {
+		t.Fatalf("%v %s", err, group.Body)
+	}
+	gid := group.JSON201.Id
+	if resp, _ := pc.GrantPolicyWithResponse(ctx, "acme", policiesapi.PolicyInput{Subject: "group-" + gid, Scope: "/", Action: "ledger.read"}); resp.JSON201 == nil {
+		t.Fatalf("grant: %s", resp.Body)
+	}
+	check := func(token string) bool {
+		t.Helper()
+		resp, err := pc.CheckWithResponse(ctx, "acme", &policiesapi.CheckParams{ConsistencyToken: &token},
+			policiesapi.CheckRequest{Subject: uid, Action: "ledger.read", Scope: "/ledgers/1"})
+		if err != nil || resp.JSON200 == nil {
+			t.Fatalf("check: %v %d %s", err, resp.StatusCode(), resp.Body)
+		}
+		return resp.JSON200.Allowed
+	}
+	for i := range 10 {
+		add, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", gid, subjectsapi.MemberChange{SubjectIds: []string{uid}})
+		if add.JSON200 == nil || add.HTTPResponse.Header.Get("Consistency-Token") == "" {
+			t.Fatalf("join: %d %s, token %q", add.StatusCode(), add.Body, add.HTTPResponse.Header.Get("Consistency-Token"))
+		}
+		if !check(add.HTTPResponse.Header.Get("Consistency-Token")) {
+			t.Fatalf("round %d: the check with the join's token is not allowed", i)
+		}
+		rm, _ := p.subjects.RemoveGroupMembersWithResponse(ctx, "acme", gid, subjectsapi.MemberChange{SubjectIds: []string{uid}})
+		if rm.JSON200 == nil {
+			t.Fatalf("leave: %s", rm.Body)
+		}
+		if check(rm.HTTPResponse.Header.Get("Consistency-Token")) {
+			t.Fatalf("round %d: the check with the leave's token is still allowed", i)
+		}
+	}
+
+	bad := "not-a-token"
+	resp, err := pc.CheckWithResponse(ctx, "acme", &policiesapi.CheckParams{ConsistencyToken: &bad},
+		policiesapi.CheckRequest{Subject: uid, Action: "ledger.read", Scope: "/"})
+	if err != nil || resp.StatusCode() != http.StatusBadRequest || !strings.Contains(string(resp.Body), "consistencyToken") {
+		t.Fatalf("bad token: %v %d %s", err, resp.StatusCode(), resp.Body)
+	}
+	// Reads carry no token; a failed write carries none either.
+	if resp, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", gid, subjectsapi.MemberChange{SubjectIds: []string{"user-nobody"}}); resp.StatusCode() != http.StatusUnprocessableEntity || resp.HTTPResponse.Header.Get("Consistency-Token") != "" {
+		t.Fatalf("failed write: %d, token %q", resp.StatusCode(), resp.HTTPResponse.Header.Get("Consistency-Token"))
+	}
 }

@@ -284,8 +284,32 @@ type ListActionsParams struct {
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
 }
 
+// CheckParams defines parameters for Check.
+type CheckParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+}
+
+// CheckBatchParams defines parameters for CheckBatch.
+type CheckBatchParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+}
+
 // WhoMayParams defines parameters for WhoMay.
 type WhoMayParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+
 	// Action The action.
 	Action ActionName `form:"action" json:"action"`
 
@@ -301,6 +325,12 @@ type WhoMayParams struct {
 
 // GetEffectivePoliciesParams defines parameters for GetEffectivePolicies.
 type GetEffectivePoliciesParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+
 	// Action Only this action.
 	Action *ActionFilter `form:"action,omitempty" json:"action,omitempty"`
 
@@ -313,8 +343,23 @@ type GetEffectivePoliciesParams struct {
 
 // WhereMayParams defines parameters for WhereMay.
 type WhereMayParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+
 	// Action The action.
 	Action ActionName `form:"action" json:"action"`
+}
+
+// GetEffectiveScopesParams defines parameters for GetEffectiveScopes.
+type GetEffectiveScopesParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // RevokePoliciesParams defines parameters for RevokePolicies.
@@ -474,7 +519,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-	CheckWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CheckWithBody(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Check Check an action
 	//
@@ -483,7 +528,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-	Check(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Check(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckBatchWithBody Check many actions
 	//
@@ -492,7 +537,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-	CheckBatchWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CheckBatchWithBody(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckBatch Check many actions
 	//
@@ -501,7 +546,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-	CheckBatch(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CheckBatch(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// WhoMay Who may do an action on a scope
 	//
@@ -535,7 +580,7 @@ type ClientInterface interface {
 	// set from this service's events and adds it to what a client may request.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
-	GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokePolicies Revoke policies
 	//
@@ -657,8 +702,8 @@ func (c *APIClient) CreateAction(ctx context.Context, tenant externalRef0.Tenant
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-func (c *APIClient) CheckWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCheckRequestWithBody(c.Server, tenant, contentType, body)
+func (c *APIClient) CheckWithBody(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckRequestWithBody(c.Server, tenant, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -676,8 +721,8 @@ func (c *APIClient) CheckWithBody(ctx context.Context, tenant externalRef0.Tenan
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-func (c *APIClient) Check(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCheckRequest(c.Server, tenant, body)
+func (c *APIClient) Check(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckRequest(c.Server, tenant, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -695,8 +740,8 @@ func (c *APIClient) Check(ctx context.Context, tenant externalRef0.Tenant, body 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-func (c *APIClient) CheckBatchWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCheckBatchRequestWithBody(c.Server, tenant, contentType, body)
+func (c *APIClient) CheckBatchWithBody(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckBatchRequestWithBody(c.Server, tenant, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -714,8 +759,8 @@ func (c *APIClient) CheckBatchWithBody(ctx context.Context, tenant externalRef0.
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-func (c *APIClient) CheckBatch(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCheckBatchRequest(c.Server, tenant, body)
+func (c *APIClient) CheckBatch(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckBatchRequest(c.Server, tenant, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -788,8 +833,8 @@ func (c *APIClient) WhereMay(ctx context.Context, tenant externalRef0.Tenant, su
 // set from this service's events and adds it to what a client may request.
 //
 // Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
-func (c *APIClient) GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetEffectiveScopesRequest(c.Server, tenant, subjectId)
+func (c *APIClient) GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEffectiveScopesRequest(c.Server, tenant, subjectId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1060,18 +1105,18 @@ func NewCreateActionRequestWithBody(server string, tenant externalRef0.Tenant, c
 }
 
 // NewCheckRequest calls the generic Check builder with application/json body
-func NewCheckRequest(server string, tenant externalRef0.Tenant, body CheckJSONRequestBody) (*http.Request, error) {
+func NewCheckRequest(server string, tenant externalRef0.Tenant, params *CheckParams, body CheckJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCheckRequestWithBody(server, tenant, "application/json", bodyReader)
+	return NewCheckRequestWithBody(server, tenant, params, "application/json", bodyReader)
 }
 
 // NewCheckRequestWithBody constructs an http.Request for the Check method, with any body, and a specified content type
-func NewCheckRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+func NewCheckRequestWithBody(server string, tenant externalRef0.Tenant, params *CheckParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1096,6 +1141,33 @@ func NewCheckRequestWithBody(server string, tenant externalRef0.Tenant, contentT
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -1107,18 +1179,18 @@ func NewCheckRequestWithBody(server string, tenant externalRef0.Tenant, contentT
 }
 
 // NewCheckBatchRequest calls the generic CheckBatch builder with application/json body
-func NewCheckBatchRequest(server string, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody) (*http.Request, error) {
+func NewCheckBatchRequest(server string, tenant externalRef0.Tenant, params *CheckBatchParams, body CheckBatchJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCheckBatchRequestWithBody(server, tenant, "application/json", bodyReader)
+	return NewCheckBatchRequestWithBody(server, tenant, params, "application/json", bodyReader)
 }
 
 // NewCheckBatchRequestWithBody constructs an http.Request for the CheckBatch method, with any body, and a specified content type
-func NewCheckBatchRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+func NewCheckBatchRequestWithBody(server string, tenant externalRef0.Tenant, params *CheckBatchParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1141,6 +1213,33 @@ func NewCheckBatchRequestWithBody(server string, tenant externalRef0.Tenant, con
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -1187,6 +1286,18 @@ func NewWhoMayRequest(server string, tenant externalRef0.Tenant, params *WhoMayP
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 			return nil, err
@@ -1284,6 +1395,18 @@ func NewGetEffectivePoliciesRequest(server string, tenant externalRef0.Tenant, s
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Action != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -1376,6 +1499,18 @@ func NewWhereMayRequest(server string, tenant externalRef0.Tenant, subjectId Sub
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 			return nil, err
 		} else {
@@ -1399,7 +1534,7 @@ func NewWhereMayRequest(server string, tenant externalRef0.Tenant, subjectId Sub
 }
 
 // NewGetEffectiveScopesRequest constructs an http.Request for the GetEffectiveScopes method
-func NewGetEffectiveScopesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) (*http.Request, error) {
+func NewGetEffectiveScopesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1429,6 +1564,33 @@ func NewGetEffectiveScopesRequest(server string, tenant externalRef0.Tenant, sub
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1873,7 +2035,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-	CheckWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResponse, error)
+	CheckWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResponse, error)
 
 	// CheckWithResponse Check an action
 	//
@@ -1882,7 +2044,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-	CheckWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResponse, error)
+	CheckWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResponse, error)
 
 	// CheckBatchWithBodyWithResponse Check many actions
 	//
@@ -1891,7 +2053,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-	CheckBatchWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
+	CheckBatchWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
 
 	// CheckBatchWithResponse Check many actions
 	//
@@ -1900,7 +2062,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-	CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
+	CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
 
 	// WhoMayWithResponse Who may do an action on a scope
 	//
@@ -1942,7 +2104,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
-	GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error)
+	GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error)
 
 	// RevokePoliciesWithResponse Revoke policies
 	//
@@ -2150,6 +2312,8 @@ type CheckResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2170,6 +2334,11 @@ func (r CheckResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CheckResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CheckResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2212,6 +2381,8 @@ type CheckBatchResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2232,6 +2403,11 @@ func (r CheckBatchResponse) GetApplicationproblemJSON401() *externalRef0.Unautho
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CheckBatchResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2274,6 +2450,8 @@ type WhoMayResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2294,6 +2472,11 @@ func (r WhoMayResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorize
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r WhoMayResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r WhoMayResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2336,6 +2519,8 @@ type GetEffectivePoliciesResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2356,6 +2541,11 @@ func (r GetEffectivePoliciesResponse) GetApplicationproblemJSON401() *externalRe
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetEffectivePoliciesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEffectivePoliciesResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2398,6 +2588,8 @@ type WhereMayResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2418,6 +2610,11 @@ func (r WhereMayResponse) GetApplicationproblemJSON401() *externalRef0.Unauthori
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r WhereMayResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r WhereMayResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2460,6 +2657,8 @@ type GetEffectiveScopesResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2480,6 +2679,11 @@ func (r GetEffectiveScopesResponse) GetApplicationproblemJSON401() *externalRef0
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetEffectiveScopesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEffectiveScopesResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2887,8 +3091,8 @@ func (c *ClientWithResponses) CreateActionWithResponse(ctx context.Context, tena
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-func (c *ClientWithResponses) CheckWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResponse, error) {
-	rsp, err := c.CheckWithBody(ctx, tenant, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CheckWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResponse, error) {
+	rsp, err := c.CheckWithBody(ctx, tenant, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2902,8 +3106,8 @@ func (c *ClientWithResponses) CheckWithBodyWithResponse(ctx context.Context, ten
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/check (the `Check` operationId).
-func (c *ClientWithResponses) CheckWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResponse, error) {
-	rsp, err := c.Check(ctx, tenant, body, reqEditors...)
+func (c *ClientWithResponses) CheckWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckParams, body CheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResponse, error) {
+	rsp, err := c.Check(ctx, tenant, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2917,8 +3121,8 @@ func (c *ClientWithResponses) CheckWithResponse(ctx context.Context, tenant exte
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-func (c *ClientWithResponses) CheckBatchWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
-	rsp, err := c.CheckBatchWithBody(ctx, tenant, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CheckBatchWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
+	rsp, err := c.CheckBatchWithBody(ctx, tenant, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2932,8 +3136,8 @@ func (c *ClientWithResponses) CheckBatchWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/check/batch (the `CheckBatch` operationId).
-func (c *ClientWithResponses) CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
-	rsp, err := c.CheckBatch(ctx, tenant, body, reqEditors...)
+func (c *ClientWithResponses) CheckBatchWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
+	rsp, err := c.CheckBatch(ctx, tenant, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2998,8 +3202,8 @@ func (c *ClientWithResponses) WhereMayWithResponse(ctx context.Context, tenant e
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
-func (c *ClientWithResponses) GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error) {
-	rsp, err := c.GetEffectiveScopes(ctx, tenant, subjectId, reqEditors...)
+func (c *ClientWithResponses) GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error) {
+	rsp, err := c.GetEffectiveScopes(ctx, tenant, subjectId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3254,6 +3458,13 @@ func ParseCheckResponse(rsp *http.Response) (*CheckResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil
@@ -3300,6 +3511,13 @@ func ParseCheckBatchResponse(rsp *http.Response) (*CheckBatchResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -3348,6 +3566,13 @@ func ParseWhoMayResponse(rsp *http.Response) (*WhoMayResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil
@@ -3394,6 +3619,13 @@ func ParseGetEffectivePoliciesResponse(rsp *http.Response) (*GetEffectivePolicie
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -3442,6 +3674,13 @@ func ParseWhereMayResponse(rsp *http.Response) (*WhereMayResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil
@@ -3488,6 +3727,13 @@ func ParseGetEffectiveScopesResponse(rsp *http.Response) (*GetEffectiveScopesRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -3753,10 +3999,10 @@ type ServerInterface interface {
 	CreateAction(ctx echo.Context, tenant externalRef0.Tenant) error
 	// Check Check an action
 	// (POST /v1/tenants/{tenant}/check)
-	Check(ctx echo.Context, tenant externalRef0.Tenant) error
+	Check(ctx echo.Context, tenant externalRef0.Tenant, params CheckParams) error
 	// CheckBatch Check many actions
 	// (POST /v1/tenants/{tenant}/check/batch)
-	CheckBatch(ctx echo.Context, tenant externalRef0.Tenant) error
+	CheckBatch(ctx echo.Context, tenant externalRef0.Tenant, params CheckBatchParams) error
 	// WhoMay Who may do an action on a scope
 	// (GET /v1/tenants/{tenant}/check/subjects)
 	WhoMay(ctx echo.Context, tenant externalRef0.Tenant, params WhoMayParams) error
@@ -3768,7 +4014,7 @@ type ServerInterface interface {
 	WhereMay(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params WhereMayParams) error
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
-	GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) error
+	GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectiveScopesParams) error
 	// RevokePolicies Revoke policies
 	// (DELETE /v1/tenants/{tenant}/policies)
 	RevokePolicies(ctx echo.Context, tenant externalRef0.Tenant, params RevokePoliciesParams) error
@@ -3857,8 +4103,17 @@ func (w *ServerInterfaceWrapper) Check(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CheckParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Check(ctx, tenant)
+	err = w.Handler.Check(ctx, tenant, params)
 	return err
 }
 
@@ -3873,8 +4128,17 @@ func (w *ServerInterfaceWrapper) CheckBatch(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CheckBatchParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CheckBatch(ctx, tenant)
+	err = w.Handler.CheckBatch(ctx, tenant, params)
 	return err
 }
 
@@ -3891,6 +4155,13 @@ func (w *ServerInterfaceWrapper) WhoMay(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params WhoMayParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// ------------- Required query parameter "action" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, true, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -3945,6 +4216,13 @@ func (w *ServerInterfaceWrapper) GetEffectivePolicies(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetEffectivePoliciesParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// ------------- Optional query parameter "action" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -3992,6 +4270,13 @@ func (w *ServerInterfaceWrapper) WhereMay(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params WhereMayParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// ------------- Required query parameter "action" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, true, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -4023,8 +4308,17 @@ func (w *ServerInterfaceWrapper) GetEffectiveScopes(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEffectiveScopesParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetEffectiveScopes(ctx, tenant, subjectId)
+	err = w.Handler.GetEffectiveScopes(ctx, tenant, subjectId, params)
 	return err
 }
 
@@ -4421,6 +4715,7 @@ func (response CreateAction409ApplicationProblemPlusJSONResponse) VisitCreateAct
 
 type CheckRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
+	Params CheckParams
 	Body   *CheckJSONRequestBody
 }
 
@@ -4490,8 +4785,25 @@ func (response Check403ApplicationProblemPlusJSONResponse) VisitCheckResponse(w 
 	return err
 }
 
+type Check503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response Check503ApplicationProblemPlusJSONResponse) VisitCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckBatchRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
+	Params CheckBatchParams
 	Body   *CheckBatchJSONRequestBody
 }
 
@@ -4557,6 +4869,22 @@ func (response CheckBatch403ApplicationProblemPlusJSONResponse) VisitCheckBatchR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckBatch503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response CheckBatch503ApplicationProblemPlusJSONResponse) VisitCheckBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4628,6 +4956,22 @@ func (response WhoMay403ApplicationProblemPlusJSONResponse) VisitWhoMayResponse(
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WhoMay503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response WhoMay503ApplicationProblemPlusJSONResponse) VisitWhoMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4704,6 +5048,22 @@ func (response GetEffectivePolicies403ApplicationProblemPlusJSONResponse) VisitG
 	return err
 }
 
+type GetEffectivePolicies503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePolicies503ApplicationProblemPlusJSONResponse) VisitGetEffectivePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type WhereMayRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
 	SubjectId SubjectIdOrMe       `json:"subjectId"`
@@ -4776,9 +5136,26 @@ func (response WhereMay403ApplicationProblemPlusJSONResponse) VisitWhereMayRespo
 	return err
 }
 
+type WhereMay503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response WhereMay503ApplicationProblemPlusJSONResponse) VisitWhereMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEffectiveScopesRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
 	SubjectId SubjectIdOrMe       `json:"subjectId"`
+	Params    GetEffectiveScopesParams
 }
 
 type GetEffectiveScopesResponseObject interface {
@@ -4843,6 +5220,22 @@ func (response GetEffectiveScopes403ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveScopes503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveScopes503ApplicationProblemPlusJSONResponse) VisitGetEffectiveScopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5363,10 +5756,11 @@ func (sh *strictHandler) CreateAction(ctx echo.Context, tenant externalRef0.Tena
 }
 
 // Check operation middleware
-func (sh *strictHandler) Check(ctx echo.Context, tenant externalRef0.Tenant) error {
+func (sh *strictHandler) Check(ctx echo.Context, tenant externalRef0.Tenant, params CheckParams) error {
 	var request CheckRequestObject
 
 	request.Tenant = tenant
+	request.Params = params
 
 	var body CheckJSONRequestBody
 	var err error
@@ -5411,10 +5805,11 @@ func (sh *strictHandler) Check(ctx echo.Context, tenant externalRef0.Tenant) err
 }
 
 // CheckBatch operation middleware
-func (sh *strictHandler) CheckBatch(ctx echo.Context, tenant externalRef0.Tenant) error {
+func (sh *strictHandler) CheckBatch(ctx echo.Context, tenant externalRef0.Tenant, params CheckBatchParams) error {
 	var request CheckBatchRequestObject
 
 	request.Tenant = tenant
+	request.Params = params
 
 	var body CheckBatchJSONRequestBody
 	var err error
@@ -5539,11 +5934,12 @@ func (sh *strictHandler) WhereMay(ctx echo.Context, tenant externalRef0.Tenant, 
 }
 
 // GetEffectiveScopes operation middleware
-func (sh *strictHandler) GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe) error {
+func (sh *strictHandler) GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectiveScopesParams) error {
 	var request GetEffectiveScopesRequestObject
 
 	request.Tenant = tenant
 	request.SubjectId = subjectId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetEffectiveScopes(ctx.Request().Context(), request.(GetEffectiveScopesRequestObject))
@@ -5744,94 +6140,104 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Lb9w2tv9XIfRfIPZ/NU87D9u4uHCz6d4A2zbXSVBgM94MRzrjYS2RKknNeJr6u1/wIYmSqLHGj+0G",
-	"DVDAmRmROjw8/PE8fmS/BBFLM0aBShGcfgkyzHEKErj+dB5Jwuj3JJHA1ecYRMRJpr4MToOfaLJFckUE",
-	"wvq5YRAGcIPTLIHgNCA4HWYsIdF2yAHHQRgQ1ejXHPg2CAOKU/WUaRmEgYhWkGL1kr9wWAanwf8bVZKN",
-	"zK9iZAT6UbW9vQ2DCxAs5xG842xN4k4ZtRgEBGIUiYhl6l9LI3lmW9Zlx5zIFA8jRiVnSYfovPlydxAp",
-	"vvkH0Cu5Ck4n43EYyG2m2gjJCb2qyf5B/7Kv3MXLkeq4LrzIF2VP4g7Z9cv3k/t9vvgFIvk2bgt9joT5",
-	"EZE4RPNcAB/M8vH4KCKx/gvzEM2jhACVzR8Q42h+xVmeNX+pj053Ol4cL6fRSxhM4+fPB8fRq5PBSXy0",
-	"GEyXr5ZHi3H8AqaTYuQZlqtq4KKUPgw4/JoTDnFwKnkOfU3Qjv8ClnV1/MR/gLtUosaYwhwtGUdyBSjC",
-	"SdK0vRQeInmGpQSuWv/rIIXfD5S6fjca/11r93Dw6XzwTzz4bTw4+Ty4/DIJXxzfHv4l8E11xNKU0c/v",
-	"8JVnZB9WgDJ8BUgyxEHmnIZISMwloVcISzSpDWvit0PVQc3+YljiPJG6wZLxFEsFJVQeTYMwSAklaZ7q",
-	"H620hEq4At4U9z35zSPyGyq5Wk4ZcC36GYoSnGYQowXIDQBFkzHCNEbT8bgm/fNxt/j6Vd4hqFatMXTL",
-	"/R4wj1b/q9/QEv01FjAgVAAVRJI1IAk3EqVYRiuIEb7ChAqJlFhCj4DEQCVZEuCibl4LkiRqfv0DEo4M",
-	"HbAw9cOCHcQHoJhKv7VI/Zs2/BK+FpAweiWQZEP0D7YBPoiwAJSAMmMRophcEWmGFGOxgsZocNS1XMzL",
-	"+q6VT2ZBXNq/g8sv4/DF9Na3LG5VlyJjVIDeI+3Av8PxBfyag5DmSyrB6AFnWUIirPQwyjhbJJD+9Reh",
-	"lPKlGohSl8QkUYJr9eieUMxAIMrsRGvNnb97i0QGEVnaTpU+OGdqw/70JVgSSGI1zSzeDs2617tlGKQg",
-	"hF7IQcZZBlxu0SyonpgFiAiUEiH0MC/DQEgscxGcHusJJ1Ir/Dsco2KcpW5WUmbidDQiajSYwjCGdTFW",
-	"MVrgeGAHFNz2RdliLZtOjNrbFlXoSUmOE7XWID5DsAa+RQscI60N9WtChIR4GFSG+prRZUKih87WGrgg",
-	"jKKpeouQOIEzg+w550AlKn4nAh0Frk5PKp2WovRUqO1zEBXtHlmr0QrTK1DYqBYc2hC5QnBDhEZ2NQJQ",
-	"GxlGFDbAixG6uv2e8QWJY6CPsBQkuwaKEhxdC61Y7QcZH0hZse4MUYBYnCLlchqL/pxiareWUuNHlcYr",
-	"AXuqfFk2eGRdu8PDOwanfYcKLBGmTK6AW0x1lf+R4lyuGCe/QfxA/RO6xgmJEY4iEMLIeorgJtN46up2",
-	"Uum29v6e6s3dNo+o4R8Zao+grqyMM/UTXpixP4K2jAX6Ydl48TU0zuk1ZRvr4KNZcDML6vA7nbrKdeRF",
-	"b6gkcttXyVa+J8TgDSTJwKAwWuQSLThgbdc8V7i4C5dLoZy4U+/RZq8iZq+tvd2ZheAfREjtJKhQs4yb",
-	"hu3tOwxiIrIEb/WuWOvjwm3qa0nieoN2hNtqkoLEMZZ9Vf1D8bjxMgrH5ZN6dV1yp+vL8r1MRwjqvUaB",
-	"b2mWG1OOY6K+wMk7R59LnAgIH67iunM4vlvnzUUq0SLB9Lru2jWno+mCVt7bbPb+ftPVcAAL7+/zcHD5",
-	"ZRpOpi9v/XHRzpnpng6lQT0bSfLTUsNCn9WHr+AtXbLgNmytBmtYREIq+mVOlDBWOsw53raG02FRl+Ug",
-	"2utmt15NsHnpBJ3DU+1ed6g3DM6ThG0gtoH1kyut/vMVx1RC/IH5Q5gimGcc6WhauyRm8ArObGsVzfhG",
-	"piG+K5KWK5PcKfuTKywRVsoQiEh/h0Yc1eVuKy0eDJ0BFvL4DPa+NvJ6BdH1dypYcYKhPdAnUu1Fb6PW",
-	"r7uoYosU37w17XTyKiW0+HjHkOx7fapwhyR0XN/elSIidLKtr9x/sy3uVnXZdado91M0LnfYvulWx3x3",
-	"psfUQ+9UKF63zz1San7DdTLFXVZbqrU1RdhgSg24TDrAdrJgLAGsJ2RN7tyu/64WUUvW4iU+0d4slxBJ",
-	"soZ3xY7WkjFzfullRbqrbduGduFCaBMjFyxpvKn94C7DrObF7S+sBrFTCe+NG9xSgSi/r28vGms/a8fD",
-	"vO6/bOKnCxFNdroXJuqEqn2xT2gz137QbgO1wm9jqaF2lqRv0yCyvVl0Lc+93M3a7lW1NGl1lnm9WtOl",
-	"V2HOkq86G9XqC6PJ9OhOH6l8hW/7KVe2T/nWxNvr+RH0U5/PtxRBYZ46LCH0Spz652/Xpt9T603n9Hk8",
-	"jV7iYxhMlkeLwXH0CgYn+EU8eLl4FZ3EY5gsp9jXD/dUwHbUsTrbF1Wo7jLSY9lGDZ16akuWWeVW6reH",
-	"d15hVcPiyo67Te8+IdTXt7f2Xol/aAjTtd/1d08vYM2uocuP4/rX+sL0V5rc1xWtfEqrJqyFN/ORKXmO",
-	"BFylQGXxdzgczs+Q/SAQ5v5iyHz4edCojHoXX72eWwub/zU6qKKy4efB5V8PRo0vDv//4X97Y7RyYGIX",
-	"NvshQ/QNv7oR546N3Vpz1dndIc69Yqm6S+p3H5z114l3btG2X8HWOykf6p5dw7X6g1xCn04cQe+Drw1x",
-	"S51+sh2fxynRIFYZ2c6EhC72Hfl1WkWU0/Ed479r1EVxhEASv+Gc8fYk2TSxaye6kMchJhwi+ZETMRz7",
-	"E402n+y2TXMh0QIQpggvBEtyCejjxds7d00jRtXpjtH84CQ4GwyWTJJU+VHRIGLU1MOirQYvnMdEItUM",
-	"sSXCKM2lzmcXzkjbH444YAnxuTaVsqYeYwkDSbQfoFy+n2iybcR1joZYTJbkYX3YWpfPe4w4KMSGGDFq",
-	"M92mjqbAnMbK51/g6Fr9mmfqpegAm4IhYhSUH3k8PjlsciZc+sCL4+DOzagQcMeMlbuxN6Q51x4jWk+0",
-	"D4yAriFhGZyhuZquuZITxzHEaLFFgKOVfswzXyxv+GuTHlyI0PBB7tesoHzUSBs92komcXKPd+p2Spli",
-	"78bN8MhUKh0yiVFfIVvtXbtm1hZq2iQkii6+f41Ojp+/RLYcNERz1c3clq3V6suAI12y0mtU4KWm9ogN",
-	"kdEKGXZfM+9lKl8u5JidC82Cm8ks0NSFJcupNxgrymMtlo4yq6pKpBGCgxorxEW1SQnTy2dsg65n6ydU",
-	"SEyjZjCznowMpouRCjZGZmxidDPxR1JasrcN/D5aTJbH0QRO8Kv4ePnCC95Fqc9pdzw+9hqdqQO6L/iR",
-	"SfR9l45lK6zbXSOkTA6KCSvNOOfkzi1DGiKhka8cUdtY1WghyjmR2/dqiowlMZzL1bTbcMcvXtVKuGjJ",
-	"WarDcDNBz4rvgcYZI1SiA93lwE6ZxtVlwjYGnPSXrzlojhROGqkngtOh8ewKFsFp8NpQIqrsjkARljhh",
-	"V9oSqxY682CLVzue1vlmNUBxrcmAdnBlurd4zmQZKjl0MspW4VTYURbI1C4jC4YVVz5IowtXsKJRWGug",
-	"u61yIEYk1YsAviYRiCHBqVqfanOTK0KvEKF6kG/Pf0BGRLUFovN3b8XQQOQ10I88aSymL+YftyMz7SP9",
-	"mDaNwliMOeiCM/FuVe/KEVjNmQR+6Mhfkmc1munZ9YzXmaMZLSYJnRfpHR1CaGaGzQFp/zy0Nf4yI3So",
-	"XSzdjdrgCyJHhuXqbEZx0Zv+SVd6IqZ2ausn6G8WkLANIjJEKjJcgFKvEm6zYklh5ialWHQ3o1XmCWGb",
-	"mtKkBdAUEdN5CulCSSxXnOVXK4TpFsWQmWoTBZ3nGiJdSRC6tDujrOR125l/JhDbULQmsNEMZKsMo0Hz",
-	"ArEimQjRNWTSLE6C00Hx3LMZhbVah0Okjccht+BEMD2HmTTJ0zxdcEiSQoVz1/jmwxmd0felbgVKGLtG",
-	"CbkGFUg3w18bYBcUbzGqp8M8DU5ndLOCcpY0ndUSoNx+DEG5+GxoyvZLZcH2CxXJh06u8JmY0XkzX6c3",
-	"4Lmvw7nhcUqB5m6Szm1QvWx+hjQfaEMEOG8pGygploQLWWQW0MG8Nvz5YbEcuHZGKauo8TMaVAwUtdbV",
-	"3JbL6/ydCihKzzgYDyfDsVr9LAOKM6L2wOF4eGTiXJMw8KKBXYY6DQA7KaTPihMHBawixmPgxislcYiW",
-	"+sSC+Tx3OK1ztQRJbOikpmavObMK5UqbVDu4ZjucR0Xu0z0V0ZHzqh5x01465dX/ce3+9W/iMoZvLxu8",
-	"1Ol4vIPQ5CEyWZ99Etqs3KfmBHQzQGr8jhZzg8Te7LzLjXHiu2A6nr4YTCaD6fGHyfh0rP77Z1CP37qe",
-	"Ka1wcqv0YaKJiRsfqKDAevyTug8/ud3vEIpOhXo4UeeGFa/cVmM/eis8NrPh67actVGbSqxbTnq3/Njg",
-	"0R2Pj3q3rTiRrpOmzaBwzz7VXYFLZanVb00v6FKz2PI0xXxbWk+5pCS+Erpoar+5vL3nMrOMcz3fTHhw",
-	"4zyOhbM/S1Z3HC2EnGmoJZqVllPyaw6Fd2N9hgNsGLFuqF7HjNfaiM+LpKANCL5j8Xa/hfiEq25PGzfZ",
-	"udu6sy95DrctsJn8x4zxyZFlPx128SYpbMpzc18bQKiGJ70blvz2hwOLDYQa0HIex9UC92LLbej3OWwc",
-	"9uWJoOfnFWiW9tx6wnOU4i2KGZob0bQ/Mtee7rzgCxg3fbMi0aqIGw7ULzbQIEskmAd79EAeADpF1caz",
-	"nGzZxVNgGhG6ZmraRidOnXWfQ3q9F1Od6tUHkfZ0f0qKkMn9WhbQDrU4tap6NackVPSt6ncrOOiPNhWn",
-	"zI83RW7hz+SOmOXdQAttSV68KFiAu+FitMAyWj0daHzMlI8yGY9tUkP5IYyaw6JnVYoIRSwFU1MgtGTh",
-	"60CoAx40ifEhGFGwMz/dEy7uixGX+6FEjX/6FFDhED4/OcChi5X3FFYzEu5YueLb0tVLN8V064kkeq7e",
-	"Iim1M8/AQTl8oPNLeXZqc2lFEtDOuH8XLxNtTtZPrmBGTUJLl1dszg8v2Bp0zs/J5BGJTLE32aqHndye",
-	"oQ0Sig70Z00OmVG4yTCNTVu5AsKRWlkmN2fT3zuTf4dDpCsu5uywkdSOs5PnpjNCdYT5ecV+wNt2rqSt",
-	"W+9lEcaP6HVTxP2O7ddvjvBy+8u84l28mrrb4z1HbSko97xioOJ57Zc/ule66SkSR12+0RPsDU+X5mmf",
-	"Q9md7rGoUADMnwmt3SJTA7N/XrEi6vEVSXwA/tBMUNcGUBaHRl9K8vftyOXdd24I9nlbCanVluSKCW0A",
-	"ZpOoY3W1H1i4DQ1tguKU0Cu0Mfl2iSKcgimcHMzLxTM/PDPFB6Iw3K3tmWtEbGK/ukWkDsl/B9k+drCv",
-	"bmtXAPWAl9q1Nns8XxKYH45H1YR+ulcARx4ndHMBrcZutmRmw2A2i2V/4Guw9hrct94g1zaQDie0XVj9",
-	"hm8a3960K86asuLQIS2+lSp8OMTdva7q9xLti4narAdlva6nn6zRyNxLsMFbxFlOYzQonOfSvVLob/Jb",
-	"7umKA3s50mErR3YAFePAlMk1hOquJGOHu0/arFgSC/UPC8RDj+sKHL4e5/XB+FhBYl3wggJzP//tvkB2",
-	"u7dX3IlRlYl9A6fC+VL+RUVfaTpiXzE67Qamn85zuSouzXOhgQgEVJMZVCR7WiNpueevFY4r9MAinNFa",
-	"QG79OeWTmTg8tCF+5aIxieaj+RBd6HvRIC5KiW/SjHFyg5aMp+GMMgpIZDiCgQClHBVdG34dAhpbgtXc",
-	"nni0lA/9obgZD9VYbugaILOjxamK40EWTLkamceQcQyZKLbgyNBGH2MsqE3KUgqypSfcd33L98WlJg+D",
-	"pWJWmyc+1UcFJ77zn85xT0vrG7zMf4mn178er07Wixc3Ryl9vvkt2N8fsoPahTTfQKbpAdVW3dfkBbkx",
-	"YAwJSE+R2hweE3WI0Bez6QVrgj+yBmrpR2dO2U/f2Gl2fiSYJjSvWVTc77QGjsSmXLwu5a/trRgxuuO5",
-	"7ksrNjpQrWJXDpZFGncfXPUmt8o5fYwbNL03nzKK4AZryDXYpUyqx3G3Xbm4p8i91aPjB3tm5QnE/lmq",
-	"2pFGD1r9D9uYhHk57xtwJ/5Ph2B+CsFFnU7t4FV1o8Ft2IOYWHGrXRKimgC2rAAhLOoF6EDb+WFYhjth",
-	"k++pj3u2eKN+yuK90zyPwFncdYGxU98w67m8FNcHPUfLcfQimsDg+WKCB8fxSxic4OcvB+Pl8fJ5PFm+",
-	"wpPJndj0aFjk3sLcBqVeBYM/HJm+irydp46wI3u3T5aufstB62qDR0niPVEVwjl3v7P68C0r12ab3oXm",
-	"T8Pf+Ls5M1I5f8qn85SKzXmbZmqLyCHSPRQHQFQohyQnWQLmnmeEqdgAN75ieS9rQRWbjsceaqru0d6f",
-	"8O8miXWsoT1XwB5U1PGjDeo/CmP201dX5GrtBCdqiFtjP9YP3JvE++fSHIWN1d5XSdidTvd4qXsr7lO5",
-	"3PYso9WpH6O74nXzd6CLoW5qsMfhoUECa0iKI4BCkCtakmeqYgS1h/IxRZBmcqvPuR96a6wfahegPTAH",
-	"9sdVAt1hdF31a86VfnMwlD7ck6QdqS7XSv+t2S7jneTSl8TKEhzVc+LPROvgcN3I37eN/J4OxGNb6tN5",
-	"BV/BSkSUbb4lcOx6fN84/t69DI0EfF2swlwfUF9JmZ2ORpPpy+F4OB5OTl+NX431OrLdtM92lLymzQrL",
-	"0HB5hs7/HKZkVLTyCn8rSdw6BrjJEky1JYrQW7ApT1873Vu2VLvzn00dp9jKgMYC5ZkmEoWe6pXTZZWa",
-	"9zAk25unyKMVwgI5Vj5s/g9YrNb9jMvy9O5SXyFQlOFK5myEqckcDZuVdBHcXt7+XwAAAP//",
+	"7H0Lc9u4tf9XwfDfmbX/pZ5+JLbnzh1vmu11Z/NonNx0G7kRRB6ZWJMAlwAtK6m/+x0cgCT4kCz50W2m",
+	"mdmZrCQCPDg4+OE8foC/eoFIUsGBK+kdf/VSmtEEFGT46TRQTPCfWKwg059DkEHGUv2ld+y94fGSqIhJ",
+	"QvG5vud7cEOTNAbv2GM06aciZsGynwENPd9jutFvOWRLz/c4TfRTpqXnezKIIKH6JX/IYO4de/9vUEk2",
+	"ML/KgRHotW57e+t770CKPAvgbSauWbhSRhSDgSSCExmIVP/f3Eie2pZ12WnGVEL7geAqE/EK0bPmy91B",
+	"JPTmZ+CXKvKOR8Oh76llqttIlTF+WZP9Pf6yrdzFy4nuuC68zGdlT/IO2fHl28l9ns9+hUCdhW2hT4k0",
+	"PxIW+mSaS8h6k3w43AtYiP/C1CfTIGbAVfMHIjIyvcxEnjZ/qY8OOx3O9ufj4Bn0xuHBQW8/eH7UOwr3",
+	"Zr3x/Pl8bzYMD2E8KkaeUhVVA5el9L6XwW85yyD0jlWWw6YmaMf/DuZ1dbzJXsFdKtFjTGBK5iIjKgIS",
+	"0Dhu2l4CD5E8pUpBplv/YyeBf+5odf3TaPyfqN3d3qfT3t9p78uwd/S5d/F15B/u3+7+weua6kAkieCf",
+	"XwgumVTAg+V7cQW8Pcr3EZCp81gPn5uSCGgImTZaygnQLGaQkUXGFJAdxgnlSyIhu2YB7PbJe6sQsqBM",
+	"SX/CF0xF+ikyEzkPyc707PTV5xdvXp+fnb9/+frFL58/np69n/rkgEgyW5IQ5jSP1a5Pcq5YbNaJ7f4H",
+	"Sa4ZLOSER/QaCE3TmEFIVESVkccnUhCmCIdryAjlcgGZJPNMJIQSqagCImI9FhVRjnOHzU4mPKVS4RdG",
+	"SqbK1gfDPUJ56Mw0yUBlDGR/wmtzDsu/fDn7VTD68Sf1899ej35J0viXvXdfztiCzc7PDj/uSTZjZ4dn",
+	"SRzNzg+iX8aj+GdePfdzMopnH/8SB/y1oH87zf/+5ade+LfXccBGo1fnZ/KM/8Le/PrX5fx/R0crECFo",
+	"TvIKVNgfHh2usZW39BK67SOll0CU0CrIM+5rpWaK8UtCFRnVlsCoW0LdQU0qO+HYYC6yhCq97XC1N/Z8",
+	"L2GcJXmCP1ppGVdwCVlT3HP2pUPklxxniqSQoegnJIhpkkJIZqAWAJyMhji74+GwJv3BcLX4+KrOIehW",
+	"rTGslvscaBZEf8U3tER/QSX0GJfAJVPsGoiCG0USqoIIQkIvKeNSES2WxBGwELhicwaZrEPRjMWxnt/u",
+	"AUlHhhXGMu7eQuwg3gOnXHVbi8LfcOmUW90MYsEvJVGiT34WC8h6AZVAYtCQJ30SskumzJBCKiNojIYG",
+	"q6DVvGxTXP1kwPPC/tu7+Dr0D8e3XRB6q7uUqeAS0J+yA/+Rhu/gtxykMl9yBUYPiEsB1XoYpJmYxZD8",
+	"8VcpEHHLgWh1KcpiLTiqB3sioQBJuLATjZo7fXtGZAoBm9tOtT6yTGjn7tNXb84gDvU0i3DZN3sEela+",
+	"l4CUuJC9NBMpZGpJJl71xMQjTJKESYnDvPA9jZC51OigJ5wpVPiPNCTFOEvdREql8ngwYHo0lEM/hOti",
+	"rHIwo2HPDsi73XRHLtay6cSovW1RhZ605DTWaw3CE6LhfklmNCSoDf1rrGEw7Hu1DXAes+Chs3UNmWSC",
+	"k7F+i1Q0hhOzN+RZBlyR4ncmyZ7n6vSo0mkpyoYKtX32gqLdI2s1iCi/BI2NesERvWUTuGESkd3umxmh",
+	"hMMCsmKErm5/EtmMhaHxKh64FJTeuEhMgyuJikWf2fgB2oqxM8IBQnlMdHhiLPpzQrndWkqN71UarwTc",
+	"UOXzssEj69odHl0zOPQzK7AklAsVadcFYc5V/muhfgFVOm6PAUfWIDSyhtora/oVJKIGpjKguB8xmvTK",
+	"QMe6fAfyBF2lpTMpB+6knBu3jnzg9JqymM5i2HR6cqfJI0+Q8Ww3H3qXh1qooPQorSbcafvAaa4ikbEv",
+	"ED5wyhi/pjELCQ0CkNKY2DGBmxS3QXdJjCrt196/udqrNo+o99eCtEdQV1aaCf0TzvjjaMsAR/duagL1",
+	"2iaa8ysuFjaGJxPvZuLVd83x2FWuIy95yRVTy02VbOV7wq1zAXHcM5snmeWKzDKgCEdZrrezddtpKZST",
+	"WkLXyrgYzLhItbc7s+D9zKRC3y4DGpapkX7b6/K9kMk0pkt0Zmp9vHObdrVkYb1BO4nVapKAoiFVm6r6",
+	"VfG4cQ4Lf/OTfnVdcqfri/K9ApMA+r1GgWc8zY0phyHTX9D4raPPOY0l+A9Xcd2nH96t8+YiVWQWU35V",
+	"98ib09GMHCqnezI5v990Nfz2wmn/3O9dfB37o/Gz2+7Ux9qZWT0dWoM4G3H8Zo6wsMnqo5dwxufCu/Vb",
+	"q8EaFlOQyM2So1oYKx3NMrpsDWeFRV2Ug2ivm/V6NfmkCyev1D/GqGiFen3vNI7FAkKbO3typdV/vswo",
+	"VxC+F92RZ5GvExnBhBnuxGbwGs5sax2Edo0MIX5VAkRFJn9b9of5J6qVIQlT3R0acXSX6620eNB3BljI",
+	"02Ww97WRFxEEVz/qGNOJYbdAn0C3lxsbNb7uXRUSJvTmzLTD/HTCePHxjiHZ93apwh2SxHRMe1cKmMR8",
+	"+qZy/8m2uFvVZdcrRbufomm5w25aUXHMd20GXD/0lqqoYZ9bZM27DdcpBq2y2lKtrSmiBlNqwGWyOLaT",
+	"mRAxUJyQa3bndv1nvYhashYv6RLt5XwOgWLX8LbY0Voyps4vG1kRdrVs29A6XPBtPuudiBtvaj+4zjCr",
+	"eXH786tBrFXCuXGDWyqQ5ff17QWx9jM6HuZ1/2XzdasQ0RSgNsJErJnYF3cJbea6G7TbQK3x21iqX6b3",
+	"W5sGU+3NYtXy3MrdrO1eVUtTORNpp1druuxUmLPkq84GtRLiYDTeu9NHKl/Rtf2UK7tL+dbE2+v5EfRT",
+	"n88zTqAwTwxLGL+Ux93zt27T31DrTef0IBwHz+g+9EbzvVlvP3gOvSN6GPaezZ4HR+EQRvMx7eon6yhy",
+	"rylVr2xfFJpXV4ofyzZq6LShtlRZDGhl7Dfwziusalhc2fFq07tPCPXt7a0br8TfNYRZtd9t7p6+g2tx",
+	"Bav8uAx/rS/M7gKh+7qiVZfSqglr4c10YFgNAwmXCXBV/Nvv96cnxH6QhGbdNaxp/3OvQX7oXHx1ykYt",
+	"bP7HYKeKyvqfexd/3Bk0vtj9/7v/3RmjlQOT67C5GzLkpuHXasS5Y2O31lx1dneIc69Yqu6SdrsPzvpb",
+	"iXcuL2MzTkbnpLyve3YN1+p3cgm7dOIIeh98bYhb6vST7fg0TBiCWGVkaxMSWKPd69ZpFVGOh3eM/65R",
+	"FzUtBnH4MstE1p4kmyZ27QTrrxmELINAfciY7A+7E402n+y2TXKpyAwI5YTOpIhzBeTDu7M7d00jRtXp",
+	"mtG8chKcDZJaqlii/aigFwhuypjBEsGL5iFTRDdD9g9JcoX57MIZafvDQQZUQXiKplJSIUKqoKcY+gHa",
+	"5XvD42UjrnM0JEI2Zw/rw5You7zHIAON2BASwW2m21S7NJgb6s+MBlf61zzVLyU71NR5ieCg/cj94dFu",
+	"k+risj4O9707N6NCwDUzVu7GnSHNKXqM5HqEPjABfg2xSOGETPV0TbWcNAxNCQtoEOFjHfMl8oa/NtqA",
+	"wuIbGs/9mhVMnRrXZoO2Siga3+Od2E4rU27duBkemQKzwwEy6itkq71r3czaQk2bZ8jJu59ekKP9g2fE",
+	"loP6ZKq7mVq2gV59KWQES1a4RiWdIyNLLpgKImIIvM28l6l8uZBjdi4y8W5GEw/rmXOR885grCiPtchV",
+	"2qyqKhEiRAZ6rBAW1SYtzEY+Yxt0O7Z+xqWiPGgGM9ejgcF0OdDBxsCMTQ5uRt2RFEp21sDvvdlovh+M",
+	"4Ig+D/fnh53gXZT6nHb7w/1OozN1QPcFr4UiP63SsWqFdetrhFyoXjFhpRnnGbtzy1CGK2zkK0fUNlY9",
+	"WgjyjKnluZ4iY0mC5ioarzbc4eHzWgnXcC9VSQX7ofgeeJgKxhXZwS57dsoQV+exWBhwwi9fZIDUNho3",
+	"Uk+MJn3j2RXkj2PvhSEuVNkdSQKqaCwu0RKrFph5sMWrNU9jvlkPUF4h39cOrkz3Fs+ZLEMlByajbBVO",
+	"hx1lgUzvMqogxmXaB2l04QpWNPJrDbDbKgdiRNK9WBKC7DOa6PWpNzcVMX5JLBXh7PQVMSLqLZCcvj2T",
+	"fQORV8A/ZHFjMX01/3M7MNM+wMfQNApjMeaABWfWuVW9LUdgNWcS+L4jf0kbQTTD2e0YrzNHE15MEjkt",
+	"0jsYQiChxuaA0D/3bY2/zAjtoouF3egNvuDfpFRFJxNOi97wJ6z0BELv1NZPwG9mEIsFYconOjKcgVYv",
+	"MokjERdmblKKRXcTXmWeCLWpKUNeRmaP6TyBZKYlVlEm8ssIadUhpKbaxAHzXH2ClQSJpd0JF+XRjYp+",
+	"IhbcUlDEvFCG0aB5gYxYKn1yBakyi5PRpFc898OEw7Veh32CxuNwkmgsBc5hqkzyNE9mGcRxocKpa3zT",
+	"/oRPOJownauCLX5sRypzNIV5HluuTZ1EXjKvkYZGJ3w1J71P3lIpka0tybTJ1JkafaPFIX+NT3hpdr3C",
+	"HmkcVwaGbyYZzGNUW8UsJzuqTmwvGD50wpHg49vjAB1cIC1FmsZLwtQuMtS1DerQh3w4s1R1GYmFRFkR",
+	"vpia8F91TJDQEIjlG4Xa/VyCQt2el3YrSSzEFYnZFZBpO7VgkxfFCRk5qKcaOxocT/gignIFIMPbTobb",
+	"jznfUXw2pzzslxod7Bf9fn/qO3nYH+SET5u5UHRupl0dTg21WUkydROgboPqZdMTghS5BZPgvKVsoKWY",
+	"s0yqImtDdqa14U93C0vI0NHnojpZhFz/gt2jcbTGeDt9q4O1Murwhv1Rf6iRVaTAacq0f9Ef9vdMDsEk",
+	"YzqR1kIcplhgLav6h+LAVrFlEZGFkBmPn2l7xANf5vPUoXlPNbyx0DCsDR8C2W56BynXu/aOkElyGhR5",
+	"ZfdQ2Yp8YvWIm1LEdOLmj6NrvXkTl0R/e9Ggao+HwzVksQ6SmI2HRr7NeH5qTsBqdk2NO9NixbCws/Lh",
+	"8o6c2NkbD8eHvdGoN95/PxoeD/V/f/fqsfGqZ0orHN1qfZhIbeTGXjrgstHUqB4fjW63O8OHaeYOvtmp",
+	"OSiiQwJjP+hm7JvZ6Oq2nLVBm12PLUcbt/zQ4CjuD/c2blvRhF0HGM2gcH0/1d2sC22p1W9ND/MCGYJ5",
+	"ktBsWVpPuaQUvZRYkLbfXNzec5nZQxg430J24MZpGErH91Gi7pRbCDlBqGXI+Ms5+y2HwnO0/tgONSRx",
+	"Nw1Sx4wXaMSnRcLVBls/inC53UJ8wlW3pY2bzOdtPZBSWQ63LbAZ/duM8cmRZTsdruKkcliUx46/NYDQ",
+	"DY82blge+Xg4sNggswEtp2FYLfBObLn1u30OG+N+fSLo+RgBHlyY2ihjShK6JKEgUyMa+iNTjCKmBRfD",
+	"hECLiAVREZPt6F9sEMfmRIoO7MGB3BNCW+djjTNxT/gqamsdC9MWxzrKgAPGr4U2gMGRUw3f5rT0xsuy",
+	"TsjbBNu2dKRKIpfJ0Fuu1hq1OBXFes2tpL1syr1YrWBvc9yqmH/dyFVkgL5F3DrYomHrcNED8MsATQO3",
+	"0BI7kavgeq4HrsGMqiB6Ovj6kGpvaTQc2tSV9oh0JB7QOD6pEoEkEAmYyhHj5VkLDMlWABVSVf890Kpg",
+	"8366J3DdF60utsOrGl/5KUDLIQh/ciAMi9v3FBYZLHdgiPwOIo8CIgnly47oakMcKZKga3MvGWgnGDDn",
+	"lqdVRtMkna3FdHs2ZWLXyTKrCCbcJFAxQWlzzHQmrgFzzE7mmCliyAXxUj/s5JINTZVxsoOfkYw04XCT",
+	"Uh6atioClhG9Mk0u2JZb1iabd/sEK3zmigEjqR3nSl4lZsnqWPcxEq/o8vFwzu+als6ri4wztdG9Rfe7",
+	"RKZ+j1HnMZQyTXsXBazu+3Xe1GDZUve88KaiJG6XjrtX9u4p8nCrHMQn2JaeLmvWPjK1PntmAaXApu8b",
+	"xeYbhVtPbWwXHyNRBKFd9cCuveOhiblVe09ZkBp8Lc853A7cIyYr9yL7vC361cqoKhISDcjsT/VtotqK",
+	"LNL7hiHEacL4JVmY8ociAU3A1Ah3puXim+6emFoQ09uHW8Y2l2LZOkt1J1Z9N/gzqPYJm8fcG+5oWrsL",
+	"b4Pna/e7bfF8SfN/OBRWtvDpXgE0e5zQ2cXS2hkAS/k3PH+zzrbH3Aa3tcEQ3Rhf27a1wvVu0w++Q+uj",
+	"QOvLNq8DiWEO6dhCazkFD0fXu9dl/YK/beEYl0WvrNxuGB0gEJpLWxZ0STK8Wa5XhAylZ6g3HpPpdM8w",
+	"7dhbBndb2dIdqHg9hoyC6I1dKSF2159ni0QcImPC7gH9DocdMviPcNkfDM0VGtcFLzhq9/Na74uht1vH",
+	"AivhsbLO77j4WC6n9qoqflrT/fyGgXE9Jr45zVVUXHzrohKTBDgyakKixHGNhelesKC3EA1cVPoTXsuA",
+	"WC9We6Im8eHbnErlmApFpoNpn7zD+yohLOrZL5NUZOyGzEWW+BMuOBCZ0gB6ErRylI65kEBLgIeWQTm1",
+	"R5ot7wg/FLfbkhqNlVwBpHa0NIEJl6AKKmyNIGbYdoYtGFpcFmSB55QL7qK2lIJN3ZFfcT3q8+LWosfM",
+	"KT8EIAv7aB4O1x81sHUdFXdOhlsGcO9Z/ms4vvptPzq6nh3e7CX8YPHF294ptOpZh3nf4e6x3cDa+v+W",
+	"XEE3Bg8hBtXB2TDnVGUdrPDqToQOE3yza+CWjXfiVMHx/m/jwyApFJniQXEDILJCFyWMuOzitstmxFgd",
+	"T6++H2eBiYIqd5CBJayHq8/IdyYnyzl9jPu4O+9RF5zADUXwNyiqTWqDk7XrcqlPkTutpxgeDKHlYefN",
+	"s4y109MdaPc/YmFqJdWNjeBO/H8OVa9+bKOBYe/qJzccvKouT7n1N+DpVsc4XE6ungAxrwDBL0pFZAft",
+	"fNcvYz6/SX/Gk+UtGnU3g/ehabaHUHjX/TkEp7Rl1nN5xX4X9OzNh8FhMILewWxEe/vhM+gd0YNnveF8",
+	"f34QjubP6Wh0JzY9Gha5f9OhDUobFXx+d2T6JpKfHXWgNSnQbVKd9QtVWreoPEom9ImqSM4VH2urR99u",
+	"avNJfFIk2N6F5k9DIvqzOZ5WOX/ap+tgCZijfc38HlN9gj0UZ810UElUxtIYzF8CKM9M6V/Lm7sL5uR4",
+	"OOxgamOP9qqWfzXTccUa2nIFbMHMHj7aoP6tMGY7fa2KfK2d0FgPcWnsx/qBW3Pa/7M0x2FhtfdN8tfH",
+	"4y1e6l7A/VQutz02bXXajdGr4nXzbw+L0W6ScoOzdL0YriEuThtLyS55yZuqKjLc3v9BOYEkVUu8UmO3",
+	"s8b9vnbX4gNzaL9fOdUdxqpbxc0R9u8OhtaHe2h9RarLtdJ/abbLeCe56kpipTEN6tn5H2TrjoK6kZ+3",
+	"jfyeDsRjW+rTeQXfwEokXCy+J3Dsejxv3LSxehkaCbLrYhXmeBdGpFR6PBiMxs/6w/6wPzp+Pnw+xHVk",
+	"u2kfdSp5ZYuIKt9wqfrOnw8raSmtvMKfypMEGAPcpDHlaInS7ywdlRc9ON1btlq784+molRsZcBDSfIU",
+	"iVx+Rx3N6bJKzXeU8dubp8yDiFBJHCvvN/9El9V6Ny2gPMw+x9tKioJgSZoOKDeZo36TEyC924vb/wsA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

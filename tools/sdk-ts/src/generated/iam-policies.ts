@@ -580,6 +580,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The write named by consistencyToken has not reached this service's views within the bound; retry. */
+        NotYetConsistent: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/unavailable",
+                 *       "title": "Service Unavailable",
+                 *       "status": 503,
+                 *       "detail": "the change named by consistencyToken has not reached iam-policies within 5s; retry"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -627,6 +644,14 @@ export interface components {
          * @example billing
          */
         SearchQuery: string;
+        /**
+         * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+         *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+         *     have applied that write, so it never answers from a state older than the write;
+         *     past the bound it answers 503 and the caller retries.
+         * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+         */
+        ConsistencyToken: string;
     };
     requestBodies: never;
     headers: never;
@@ -959,7 +984,16 @@ export interface operations {
     };
     check: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -1006,11 +1040,21 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
         };
     };
     checkBatch: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -1059,11 +1103,20 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
         };
     };
     getEffectivePolicies: {
         parameters: {
             query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
                 /**
                  * @description Only this action.
                  * @example iam.policy.read
@@ -1127,11 +1180,21 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
         };
     };
     getEffectiveScopes: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -1167,6 +1230,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
         };
     };
     getTenantRoles: {
@@ -1268,6 +1332,14 @@ export interface operations {
         parameters: {
             query: {
                 /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+                /**
                  * @description The action.
                  * @example invoice.read
                  */
@@ -1328,11 +1400,20 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
         };
     };
     whereMay: {
         parameters: {
             query: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
                 /**
                  * @description The action.
                  * @example invoice.read
@@ -1380,6 +1461,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
         };
     };
 }
