@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,20 @@ func (s *stack) membership(group, member string, removed bool) {
 	}
 	ev, err := events.New("/iam/iam-subjects", events.Entity{Tenant: "acme", Area: "subjects", Kind: "membership", ID: group + "~" + member},
 		s.seq, removed, schema.MembershipState{Tenant: "acme", GroupId: group, Member: member, MemberType: typ, Deleted: removed})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	raw, _ := json.Marshal(ev)
+	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// scopeDefinition plays oauth-clients: scope's definition names policyID as its user policy.
+func (s *stack) scopeDefinition(scope, policyID string, version int64) {
+	s.t.Helper()
+	ev, err := events.New("/iam/oauth-clients", events.Entity{Tenant: "acme", Area: "clients", Kind: "scope", ID: strings.ReplaceAll(scope, ".", "~")},
+		version, false, schema.ScopeDefinitionState{Name: scope, Tenant: "acme", DisplayName: scope, UserPolicyId: policyID})
 	if err != nil {
 		s.t.Fatal(err)
 	}

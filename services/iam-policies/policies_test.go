@@ -2,7 +2,9 @@ package iampolicies_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +186,29 @@ func TestReverseLookups(t *testing.T) {
 	if err != nil || where.JSON200 == nil || len(where.JSON200.Scopes) != 1 || where.JSON200.Scopes[0].Scope != "/subscriptions/1" || where.JSON200.Scopes[0].GrantedTo != "group-ops" {
 		t.Fatalf("where may: %v %s", err, where.Body)
 	}
+}
+
+// TestPolicyReferencedByAScopeIsKept: while oauth-clients' scope definition names a policy
+// (as its userPolicyId), revoking it is refused naming the scope; once the scope stops
+// naming it, the revocation goes through.
+func TestPolicyReferencedByAScopeIsKept(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	p := s.grant("group-devs", "/", "billing.invoices_read")
+	s.scopeDefinition("billing.invoices_read", p.Id, 1)
+	within(t, 5*time.Second, "the scope's reference reaches the view", func() bool {
+		resp, _ := s.admin.RevokePoliciesWithResponse(ctx, "acme", &api.RevokePoliciesParams{Subject: "group-devs"})
+		if resp.StatusCode() == http.StatusOK {
+			t.Fatalf("revoked a referenced policy: %s", resp.Body)
+		}
+		return resp.StatusCode() == http.StatusConflict && strings.Contains(string(resp.Body), "billing.invoices_read")
+	})
+	if !s.allowed("group-devs", "billing.invoices_read", "/") {
+		t.Fatal("the refused revocation removed the policy")
+	}
+	s.scopeDefinition("billing.invoices_read", "", 2)
+	within(t, 5*time.Second, "the released policy is revoked", func() bool {
+		resp, _ := s.admin.RevokePoliciesWithResponse(ctx, "acme", &api.RevokePoliciesParams{Subject: "group-devs"})
+		return resp.JSON200 != nil && resp.JSON200.Revoked == 1
+	})
 }

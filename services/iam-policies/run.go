@@ -41,5 +41,6 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Policies: &policies.Engine{Store: &postgres.Policies{DB: p.DB, Scopes: scopes}},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(&postgres.Views{Scopes: scopes})}, onListen)
+	views := &postgres.Views{Scopes: scopes}
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(views), events.ScopeDefinitions(views)}, onListen)
 }

@@ -584,7 +584,7 @@ type ClientInterface interface {
 
 	// RevokePolicies Revoke policies
 	//
-	// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+	// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant. A policy an OAuth scope definition names as its userPolicyId or developerPolicyId is not revoked (409 naming the scope) until the scope stops naming it.
 	//
 	// Corresponds with DELETE /v1/tenants/{tenant}/policies (the `RevokePolicies` operationId).
 	RevokePolicies(ctx context.Context, tenant externalRef0.Tenant, params *RevokePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -847,7 +847,7 @@ func (c *APIClient) GetEffectiveScopes(ctx context.Context, tenant externalRef0.
 
 // RevokePolicies Revoke policies
 //
-// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant. A policy an OAuth scope definition names as its userPolicyId or developerPolicyId is not revoked (409 naming the scope) until the scope stops naming it.
 //
 // Corresponds with DELETE /v1/tenants/{tenant}/policies (the `RevokePolicies` operationId).
 func (c *APIClient) RevokePolicies(ctx context.Context, tenant externalRef0.Tenant, params *RevokePoliciesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2108,7 +2108,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokePoliciesWithResponse Revoke policies
 	//
-	// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+	// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant. A policy an OAuth scope definition names as its userPolicyId or developerPolicyId is not revoked (409 naming the scope) until the scope stops naming it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2726,6 +2726,8 @@ type RevokePoliciesResponse struct {
 	ApplicationproblemJSON401 *externalRef0.Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2746,6 +2748,11 @@ func (r RevokePoliciesResponse) GetApplicationproblemJSON401() *externalRef0.Una
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r RevokePoliciesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RevokePoliciesResponse) GetApplicationproblemJSON409() *externalRef0.Problem {
+	return r.ApplicationproblemJSON409
 }
 
 // GetBody returns the raw response body bytes
@@ -3212,7 +3219,7 @@ func (c *ClientWithResponses) GetEffectiveScopesWithResponse(ctx context.Context
 
 // RevokePoliciesWithResponse Revoke policies
 //
-// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+// Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant. A policy an OAuth scope definition names as its userPolicyId or developerPolicyId is not revoked (409 naming the scope) until the scope stops naming it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3781,6 +3788,13 @@ func ParseRevokePoliciesResponse(rsp *http.Response) (*RevokePoliciesResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	}
 
@@ -5311,6 +5325,20 @@ func (response RevokePolicies403ApplicationProblemPlusJSONResponse) VisitRevokeP
 	return err
 }
 
+type RevokePolicies409ApplicationProblemPlusJSONResponse externalRef0.Problem
+
+func (response RevokePolicies409ApplicationProblemPlusJSONResponse) VisitRevokePoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPoliciesRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Params ListPoliciesParams
@@ -6140,104 +6168,106 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Lc9u4tf9XwfDfmbX/pZ5+JLbnzh1vmu11Z/NonNx0G7kRRB6ZWJMAlwAtK6m/+x0cgCT4kCz50W2m",
-	"mdmZrCQCPDg4+OE8foC/eoFIUsGBK+kdf/VSmtEEFGT46TRQTPCfWKwg059DkEHGUv2ld+y94fGSqIhJ",
-	"QvG5vud7cEOTNAbv2GM06aciZsGynwENPd9jutFvOWRLz/c4TfRTpqXnezKIIKH6JX/IYO4de/9vUEk2",
-	"ML/KgRHotW57e+t770CKPAvgbSauWbhSRhSDgSSCExmIVP/f3Eie2pZ12WnGVEL7geAqE/EK0bPmy91B",
-	"JPTmZ+CXKvKOR8Oh76llqttIlTF+WZP9Pf6yrdzFy4nuuC68zGdlT/IO2fHl28l9ns9+hUCdhW2hT4k0",
-	"PxIW+mSaS8h6k3w43AtYiP/C1CfTIGbAVfMHIjIyvcxEnjZ/qY8OOx3O9ufj4Bn0xuHBQW8/eH7UOwr3",
-	"Zr3x/Pl8bzYMD2E8KkaeUhVVA5el9L6XwW85yyD0jlWWw6YmaMf/DuZ1dbzJXsFdKtFjTGBK5iIjKgIS",
-	"0Dhu2l4CD5E8pUpBplv/YyeBf+5odf3TaPyfqN3d3qfT3t9p78uwd/S5d/F15B/u3+7+weua6kAkieCf",
-	"XwgumVTAg+V7cQW8Pcr3EZCp81gPn5uSCGgImTZaygnQLGaQkUXGFJAdxgnlSyIhu2YB7PbJe6sQsqBM",
-	"SX/CF0xF+ikyEzkPyc707PTV5xdvXp+fnb9/+frFL58/np69n/rkgEgyW5IQ5jSP1a5Pcq5YbNaJ7f4H",
-	"Sa4ZLOSER/QaCE3TmEFIVESVkccnUhCmCIdryAjlcgGZJPNMJIQSqagCImI9FhVRjnOHzU4mPKVS4RdG",
-	"SqbK1gfDPUJ56Mw0yUBlDGR/wmtzDsu/fDn7VTD68Sf1899ej35J0viXvXdfztiCzc7PDj/uSTZjZ4dn",
-	"SRzNzg+iX8aj+GdePfdzMopnH/8SB/y1oH87zf/+5ade+LfXccBGo1fnZ/KM/8Le/PrX5fx/R0crECFo",
-	"TvIKVNgfHh2usZW39BK67SOll0CU0CrIM+5rpWaK8UtCFRnVlsCoW0LdQU0qO+HYYC6yhCq97XC1N/Z8",
-	"L2GcJXmCP1ppGVdwCVlT3HP2pUPklxxniqSQoegnJIhpkkJIZqAWAJyMhji74+GwJv3BcLX4+KrOIehW",
-	"rTGslvscaBZEf8U3tER/QSX0GJfAJVPsGoiCG0USqoIIQkIvKeNSES2WxBGwELhicwaZrEPRjMWxnt/u",
-	"AUlHhhXGMu7eQuwg3gOnXHVbi8LfcOmUW90MYsEvJVGiT34WC8h6AZVAYtCQJ30SskumzJBCKiNojIYG",
-	"q6DVvGxTXP1kwPPC/tu7+Dr0D8e3XRB6q7uUqeAS0J+yA/+Rhu/gtxykMl9yBUYPiEsB1XoYpJmYxZD8",
-	"8VcpEHHLgWh1KcpiLTiqB3sioQBJuLATjZo7fXtGZAoBm9tOtT6yTGjn7tNXb84gDvU0i3DZN3sEela+",
-	"l4CUuJC9NBMpZGpJJl71xMQjTJKESYnDvPA9jZC51OigJ5wpVPiPNCTFOEvdREql8ngwYHo0lEM/hOti",
-	"rHIwo2HPDsi73XRHLtay6cSovW1RhZ605DTWaw3CE6LhfklmNCSoDf1rrGEw7Hu1DXAes+Chs3UNmWSC",
-	"k7F+i1Q0hhOzN+RZBlyR4ncmyZ7n6vSo0mkpyoYKtX32gqLdI2s1iCi/BI2NesERvWUTuGESkd3umxmh",
-	"hMMCsmKErm5/EtmMhaHxKh64FJTeuEhMgyuJikWf2fgB2oqxM8IBQnlMdHhiLPpzQrndWkqN71UarwTc",
-	"UOXzssEj69odHl0zOPQzK7AklAsVadcFYc5V/muhfgFVOm6PAUfWIDSyhtora/oVJKIGpjKguB8xmvTK",
-	"QMe6fAfyBF2lpTMpB+6knBu3jnzg9JqymM5i2HR6cqfJI0+Q8Ww3H3qXh1qooPQorSbcafvAaa4ikbEv",
-	"ED5wyhi/pjELCQ0CkNKY2DGBmxS3QXdJjCrt196/udqrNo+o99eCtEdQV1aaCf0TzvjjaMsAR/duagL1",
-	"2iaa8ysuFjaGJxPvZuLVd83x2FWuIy95yRVTy02VbOV7wq1zAXHcM5snmeWKzDKgCEdZrrezddtpKZST",
-	"WkLXyrgYzLhItbc7s+D9zKRC3y4DGpapkX7b6/K9kMk0pkt0Zmp9vHObdrVkYb1BO4nVapKAoiFVm6r6",
-	"VfG4cQ4Lf/OTfnVdcqfri/K9ApMA+r1GgWc8zY0phyHTX9D4raPPOY0l+A9Xcd2nH96t8+YiVWQWU35V",
-	"98ib09GMHCqnezI5v990Nfz2wmn/3O9dfB37o/Gz2+7Ux9qZWT0dWoM4G3H8Zo6wsMnqo5dwxufCu/Vb",
-	"q8EaFlOQyM2So1oYKx3NMrpsDWeFRV2Ug2ivm/V6NfmkCyev1D/GqGiFen3vNI7FAkKbO3typdV/vswo",
-	"VxC+F92RZ5GvExnBhBnuxGbwGs5sax2Edo0MIX5VAkRFJn9b9of5J6qVIQlT3R0acXSX6620eNB3BljI",
-	"02Ww97WRFxEEVz/qGNOJYbdAn0C3lxsbNb7uXRUSJvTmzLTD/HTCePHxjiHZ93apwh2SxHRMe1cKmMR8",
-	"+qZy/8m2uFvVZdcrRbufomm5w25aUXHMd20GXD/0lqqoYZ9bZM27DdcpBq2y2lKtrSmiBlNqwGWyOLaT",
-	"mRAxUJyQa3bndv1nvYhashYv6RLt5XwOgWLX8LbY0Voyps4vG1kRdrVs29A6XPBtPuudiBtvaj+4zjCr",
-	"eXH786tBrFXCuXGDWyqQ5ff17QWx9jM6HuZ1/2XzdasQ0RSgNsJErJnYF3cJbea6G7TbQK3x21iqX6b3",
-	"W5sGU+3NYtXy3MrdrO1eVUtTORNpp1druuxUmLPkq84GtRLiYDTeu9NHKl/Rtf2UK7tL+dbE2+v5EfRT",
-	"n88zTqAwTwxLGL+Ux93zt27T31DrTef0IBwHz+g+9EbzvVlvP3gOvSN6GPaezZ4HR+EQRvMx7eon6yhy",
-	"rylVr2xfFJpXV4ofyzZq6LShtlRZDGhl7Dfwziusalhc2fFq07tPCPXt7a0br8TfNYRZtd9t7p6+g2tx",
-	"Bav8uAx/rS/M7gKh+7qiVZfSqglr4c10YFgNAwmXCXBV/Nvv96cnxH6QhGbdNaxp/3OvQX7oXHx1ykYt",
-	"bP7HYKeKyvqfexd/3Bk0vtj9/7v/3RmjlQOT67C5GzLkpuHXasS5Y2O31lx1dneIc69Yqu6SdrsPzvpb",
-	"iXcuL2MzTkbnpLyve3YN1+p3cgm7dOIIeh98bYhb6vST7fg0TBiCWGVkaxMSWKPd69ZpFVGOh3eM/65R",
-	"FzUtBnH4MstE1p4kmyZ27QTrrxmELINAfciY7A+7E402n+y2TXKpyAwI5YTOpIhzBeTDu7M7d00jRtXp",
-	"mtG8chKcDZJaqlii/aigFwhuypjBEsGL5iFTRDdD9g9JcoX57MIZafvDQQZUQXiKplJSIUKqoKcY+gHa",
-	"5XvD42UjrnM0JEI2Zw/rw5You7zHIAON2BASwW2m21S7NJgb6s+MBlf61zzVLyU71NR5ieCg/cj94dFu",
-	"k+risj4O9707N6NCwDUzVu7GnSHNKXqM5HqEPjABfg2xSOGETPV0TbWcNAxNCQtoEOFjHfMl8oa/NtqA",
-	"wuIbGs/9mhVMnRrXZoO2Siga3+Od2E4rU27duBkemQKzwwEy6itkq71r3czaQk2bZ8jJu59ekKP9g2fE",
-	"loP6ZKq7mVq2gV59KWQES1a4RiWdIyNLLpgKImIIvM28l6l8uZBjdi4y8W5GEw/rmXOR885grCiPtchV",
-	"2qyqKhEiRAZ6rBAW1SYtzEY+Yxt0O7Z+xqWiPGgGM9ejgcF0OdDBxsCMTQ5uRt2RFEp21sDvvdlovh+M",
-	"4Ig+D/fnh53gXZT6nHb7w/1OozN1QPcFr4UiP63SsWqFdetrhFyoXjFhpRnnGbtzy1CGK2zkK0fUNlY9",
-	"WgjyjKnluZ4iY0mC5ioarzbc4eHzWgnXcC9VSQX7ofgeeJgKxhXZwS57dsoQV+exWBhwwi9fZIDUNho3",
-	"Uk+MJn3j2RXkj2PvhSEuVNkdSQKqaCwu0RKrFph5sMWrNU9jvlkPUF4h39cOrkz3Fs+ZLEMlByajbBVO",
-	"hx1lgUzvMqogxmXaB2l04QpWNPJrDbDbKgdiRNK9WBKC7DOa6PWpNzcVMX5JLBXh7PQVMSLqLZCcvj2T",
-	"fQORV8A/ZHFjMX01/3M7MNM+wMfQNApjMeaABWfWuVW9LUdgNWcS+L4jf0kbQTTD2e0YrzNHE15MEjkt",
-	"0jsYQiChxuaA0D/3bY2/zAjtoouF3egNvuDfpFRFJxNOi97wJ6z0BELv1NZPwG9mEIsFYconOjKcgVYv",
-	"MokjERdmblKKRXcTXmWeCLWpKUNeRmaP6TyBZKYlVlEm8ssIadUhpKbaxAHzXH2ClQSJpd0JF+XRjYp+",
-	"IhbcUlDEvFCG0aB5gYxYKn1yBakyi5PRpFc898OEw7Veh32CxuNwkmgsBc5hqkzyNE9mGcRxocKpa3zT",
-	"/oRPOJownauCLX5sRypzNIV5HluuTZ1EXjKvkYZGJ3w1J71P3lIpka0tybTJ1JkafaPFIX+NT3hpdr3C",
-	"HmkcVwaGbyYZzGNUW8UsJzuqTmwvGD50wpHg49vjAB1cIC1FmsZLwtQuMtS1DerQh3w4s1R1GYmFRFkR",
-	"vpia8F91TJDQEIjlG4Xa/VyCQt2el3YrSSzEFYnZFZBpO7VgkxfFCRk5qKcaOxocT/gignIFIMPbTobb",
-	"jznfUXw2pzzslxod7Bf9fn/qO3nYH+SET5u5UHRupl0dTg21WUkydROgboPqZdMTghS5BZPgvKVsoKWY",
-	"s0yqImtDdqa14U93C0vI0NHnojpZhFz/gt2jcbTGeDt9q4O1Murwhv1Rf6iRVaTAacq0f9Ef9vdMDsEk",
-	"YzqR1kIcplhgLav6h+LAVrFlEZGFkBmPn2l7xANf5vPUoXlPNbyx0DCsDR8C2W56BynXu/aOkElyGhR5",
-	"ZfdQ2Yp8YvWIm1LEdOLmj6NrvXkTl0R/e9Ggao+HwzVksQ6SmI2HRr7NeH5qTsBqdk2NO9NixbCws/Lh",
-	"8o6c2NkbD8eHvdGoN95/PxoeD/V/f/fqsfGqZ0orHN1qfZhIbeTGXjrgstHUqB4fjW63O8OHaeYOvtmp",
-	"OSiiQwJjP+hm7JvZ6Oq2nLVBm12PLUcbt/zQ4CjuD/c2blvRhF0HGM2gcH0/1d2sC22p1W9ND/MCGYJ5",
-	"ktBsWVpPuaQUvZRYkLbfXNzec5nZQxg430J24MZpGErH91Gi7pRbCDlBqGXI+Ms5+y2HwnO0/tgONSRx",
-	"Nw1Sx4wXaMSnRcLVBls/inC53UJ8wlW3pY2bzOdtPZBSWQ63LbAZ/duM8cmRZTsdruKkcliUx46/NYDQ",
-	"DY82blge+Xg4sNggswEtp2FYLfBObLn1u30OG+N+fSLo+RgBHlyY2ihjShK6JKEgUyMa+iNTjCKmBRfD",
-	"hECLiAVREZPt6F9sEMfmRIoO7MGB3BNCW+djjTNxT/gqamsdC9MWxzrKgAPGr4U2gMGRUw3f5rT0xsuy",
-	"TsjbBNu2dKRKIpfJ0Fuu1hq1OBXFes2tpL1syr1YrWBvc9yqmH/dyFVkgL5F3DrYomHrcNED8MsATQO3",
-	"0BI7kavgeq4HrsGMqiB6Ovj6kGpvaTQc2tSV9oh0JB7QOD6pEoEkEAmYyhHj5VkLDMlWABVSVf890Kpg",
-	"8366J3DdF60utsOrGl/5KUDLIQh/ciAMi9v3FBYZLHdgiPwOIo8CIgnly47oakMcKZKga3MvGWgnGDDn",
-	"lqdVRtMkna3FdHs2ZWLXyTKrCCbcJFAxQWlzzHQmrgFzzE7mmCliyAXxUj/s5JINTZVxsoOfkYw04XCT",
-	"Uh6atioClhG9Mk0u2JZb1iabd/sEK3zmigEjqR3nSl4lZsnqWPcxEq/o8vFwzu+als6ri4wztdG9Rfe7",
-	"RKZ+j1HnMZQyTXsXBazu+3Xe1GDZUve88KaiJG6XjrtX9u4p8nCrHMQn2JaeLmvWPjK1PntmAaXApu8b",
-	"xeYbhVtPbWwXHyNRBKFd9cCuveOhiblVe09ZkBp8Lc853A7cIyYr9yL7vC361cqoKhISDcjsT/VtotqK",
-	"LNL7hiHEacL4JVmY8ociAU3A1Ah3puXim+6emFoQ09uHW8Y2l2LZOkt1J1Z9N/gzqPYJm8fcG+5oWrsL",
-	"b4Pna/e7bfF8SfN/OBRWtvDpXgE0e5zQ2cXS2hkAS/k3PH+zzrbH3Aa3tcEQ3Rhf27a1wvVu0w++Q+uj",
-	"QOvLNq8DiWEO6dhCazkFD0fXu9dl/YK/beEYl0WvrNxuGB0gEJpLWxZ0STK8Wa5XhAylZ6g3HpPpdM8w",
-	"7dhbBndb2dIdqHg9hoyC6I1dKSF2159ni0QcImPC7gH9DocdMviPcNkfDM0VGtcFLzhq9/Na74uht1vH",
-	"AivhsbLO77j4WC6n9qoqflrT/fyGgXE9Jr45zVVUXHzrohKTBDgyakKixHGNhelesKC3EA1cVPoTXsuA",
-	"WC9We6Im8eHbnErlmApFpoNpn7zD+yohLOrZL5NUZOyGzEWW+BMuOBCZ0gB6ErRylI65kEBLgIeWQTm1",
-	"R5ot7wg/FLfbkhqNlVwBpHa0NIEJl6AKKmyNIGbYdoYtGFpcFmSB55QL7qK2lIJN3ZFfcT3q8+LWosfM",
-	"KT8EIAv7aB4O1x81sHUdFXdOhlsGcO9Z/ms4vvptPzq6nh3e7CX8YPHF294ptOpZh3nf4e6x3cDa+v+W",
-	"XEE3Bg8hBtXB2TDnVGUdrPDqToQOE3yza+CWjXfiVMHx/m/jwyApFJniQXEDILJCFyWMuOzitstmxFgd",
-	"T6++H2eBiYIqd5CBJayHq8/IdyYnyzl9jPu4O+9RF5zADUXwNyiqTWqDk7XrcqlPkTutpxgeDKHlYefN",
-	"s4y109MdaPc/YmFqJdWNjeBO/H8OVa9+bKOBYe/qJzccvKouT7n1N+DpVsc4XE6ungAxrwDBL0pFZAft",
-	"fNcvYz6/SX/Gk+UtGnU3g/ehabaHUHjX/TkEp7Rl1nN5xX4X9OzNh8FhMILewWxEe/vhM+gd0YNnveF8",
-	"f34QjubP6Wh0JzY9Gha5f9OhDUobFXx+d2T6JpKfHXWgNSnQbVKd9QtVWreoPEom9ImqSM4VH2urR99u",
-	"avNJfFIk2N6F5k9DIvqzOZ5WOX/ap+tgCZijfc38HlN9gj0UZ810UElUxtIYzF8CKM9M6V/Lm7sL5uR4",
-	"OOxgamOP9qqWfzXTccUa2nIFbMHMHj7aoP6tMGY7fa2KfK2d0FgPcWnsx/qBW3Pa/7M0x2FhtfdN8tfH",
-	"4y1e6l7A/VQutz02bXXajdGr4nXzbw+L0W6ScoOzdL0YriEuThtLyS55yZuqKjLc3v9BOYEkVUu8UmO3",
-	"s8b9vnbX4gNzaL9fOdUdxqpbxc0R9u8OhtaHe2h9RarLtdJ/abbLeCe56kpipTEN6tn5H2TrjoK6kZ+3",
-	"jfyeDsRjW+rTeQXfwEokXCy+J3Dsejxv3LSxehkaCbLrYhXmeBdGpFR6PBiMxs/6w/6wPzp+Pnw+xHVk",
-	"u2kfdSp5ZYuIKt9wqfrOnw8raSmtvMKfypMEGAPcpDHlaInS7ywdlRc9ON1btlq784+molRsZcBDSfIU",
-	"iVx+Rx3N6bJKzXeU8dubp8yDiFBJHCvvN/9El9V6Ny2gPMw+x9tKioJgSZoOKDeZo36TEyC924vb/wsA",
-	"AP//",
+	"7H0Lc9u4tf9XwfDfmbX/pZ5+JLbnzh1vmu11Z/NonNx0G7kRRB6ZWJMAl4AsK6m/+x0cgCT4kEz50W2m",
+	"mdmZrCQCBA4Ofuf1A/zVC0SSCg5cSe/4q5fSjCagIMNPp4Figv/EYgWZ/hyCDDKW6i+9Y+8Nj1dERUwS",
+	"is/1Pd+DG5qkMXjHHqNJPxUxC1b9DGjo+R7TjX5bQLbyfI/TRD9lWnq+J4MIEqpf8ocM5t6x9/8G5cgG",
+	"5lc5MAN6rdve3vreO5BikQXwNhPXLFw7RhwGA0kEJzIQqf6/uRl5altWx04zphLaDwRXmYjXDD2rv9yd",
+	"REJvfgZ+qSLveDQc+p5apbqNVBnjl5Wxv8dfth13/nKiO64OXi5mRU/yjrHjy7cb9/li9isE6ixsDvqU",
+	"SPMjYaFPpgsJWW+yGA73AhbivzD1yTSIGXBV/4GIjEwvM7FI679UZ4edDmf783HwDHrj8OCgtx88P+od",
+	"hXuz3nj+fL43G4aHMB7lM0+pisqJy2L0vpfBbwuWQegdq2wBXVXQzv8dzKvieJO9grtEoueYwJTMRUZU",
+	"BCSgcVzXvQQeMvKUKgWZbv2PnQT+uaPF9U8j8X+idHd7n057f6e9L8Pe0efexdeRf7h/u/sHr22pA5Ek",
+	"gn9+IbhkUgEPVu/FFfDmLN9HQKbOYz18bkoioCFkWmkpJ0CzmEFGlhlTQHYYJ5SviITsmgWw2yfvrUDI",
+	"kjIl/QlfMhXpp8hMLHhIdqZnp68+v3jz+vzs/P3L1y9++fzx9Oz91CcHRJLZioQwp4tY7fpkwRWLzT6x",
+	"3f8gyTWDpZzwiF4DoWkaMwiJiqgy4/GJFIQpwuEaMkK5XEImyTwTCaFEKqqAiFjPRUWU49phs5MJT6lU",
+	"+IUZJVNF64PhHqE8dFaaZKAyBrI/4ZU1h9Vfvpz9Khj9+JP6+W+vR78kafzL3rsvZ2zJZudnhx/3JJux",
+	"s8OzJI5m5wfRL+NR/DMvn/s5GcWzj3+JA/5a0L+dLv7+5ade+LfXccBGo1fnZ/KM/8Le/PrX1fx/R0dr",
+	"ECGoL/IaVNgfHh1u0JW39BLa9SOll0CU0CJYZNzXQs0U45eEKjKqbIFR+wh1B5VR2QXHBnORJVRps8PV",
+	"3tjzvYRxliwS/NGOlnEFl5DVh3vOvrQM+SXHlSIpZDj0ExLENEkhJDNQSwBORkNc3fFwWBn9wXD98PFV",
+	"rVPQrRpzWD/uc6BZEP0V39AY+gsqoce4BC6ZYtdAFNwoklAVRBASekkZl4roYUmcAQuBKzZnkMkqFM1Y",
+	"HOv1bZ+QdMawRlnG7SbETuI9cMpVu7Yo/A23TmHqZhALfimJEn3ys1hC1guoBBKDhjzpk5BdMmWmFFIZ",
+	"QW02NFgHreZlXXH1kwHPC/tv7+Lr0D8c37ZB6K3uUqaCS0B/yk78Rxq+g98WIJX5kiswckBcCqiWwyDN",
+	"xCyG5I+/SoGIW0xEi0tRFuuBo3iwJxIKkIQLu9AoudO3Z0SmELC57VTLI8uEdu4+ffXmDOJQL7MIV31j",
+	"I9Cz8r0EpMSN7KWZSCFTKzLxyicmHmGSJExKnOaF72mEXEiNDnrBmUKB/0hDks+zkE2kVCqPBwOmZ0M5",
+	"9EO4zucqBzMa9uyEvNuuFjnfy6YTI/amRuVy0iOnsd5rEJ4QDfcrMqMhQWnoX2MNg2HfqxjAecyCh67W",
+	"NWSSCU7G+i1S0RhOjG1YZBlwRfLfmSR7nivTo1KmxVA6CtT22Qvydo8s1SCi/BI0NuoNR7TJJnDDJCK7",
+	"tZsZoYTDErJ8hq5sfxLZjIWh8SoeuBWUNlwkpsGVRMGiz2z8AK3F2BnhAKE8Jjo8MRr9OaHcmpZC4nul",
+	"xMsBdhT5vGjwyLJ2p0c3TA79zBIsCeVCRdp1QZhzhf9aqF9AFY7bY8CRVQiNrKH2yup+BYmogakMKNoj",
+	"RpNeEehYl+9AnqCrtHIW5cBdlHPj1pEPnF5TFtNZDF2XZ+E0eeQFMp5t96m3eai5CAqP0krCXbYPnC5U",
+	"JDL2BcIHLhnj1zRmIaFBAFIaFTsmcJOiGXS3xKiUfuX93cVetnlEub8WpDmDqrDSTOifcMUfR1oGONqt",
+	"qQnUK0Z0wa+4WNoYnky8m4lXtZrjsStcZ7zkJVdMrboK2Y7vCU3nEuK4Z4wnmS0UmWVAEY6yhTZnm8xp",
+	"MSgntYSulXExmHGRKm93VsH7mUmFvl0GNCxSI/2m1+V7IZNpTFfozFT6eOc2bWvJwmqDZhKr0SQBRUOq",
+	"uor6Vf64cQ5zf/OTfnV15E7XF8V7BSYB9HuNAM94ujCqHIZMf0Hjt4485zSW4D9cxFWffni3zOubVJFZ",
+	"TPlV1SOvL0c9ciid7snk/H7LVfPbc6f9c7938XXsj8bPbttTHxtXZv1yaAniasTxmznCQpfdRy/hjM+F",
+	"d+s3doNVLKYgkd2So3owdnQ0y+iqMZ01GnVRTKK5bzbL1eSTLpy8Uv8Yo6I14vW90zgWSwht7uzJhVb9",
+	"+TKjXEH4XrRHnnm+TmQEE2Zoic3kNZzZ1joIbZsZQvy6BIiKTP626A/zT1QLQxKm2js0w9FdbtbS/EHf",
+	"mWA+njaFva+OvIgguPpRx5hODLsF+gS6veys1Pi6d2VImNCbM9MO89MJ4/nHO6Zk39smCndKEtMxTasU",
+	"MIn59K7j/pNtcbeoi67XDu1+gqaFhe1aUXHUd2MGXD/0lqqopp9bZM3bFdcpBq3T2kKsjSWiBlMqwGWy",
+	"OLaTmRAxUFyQa3anuf6z3kSNseYvaRvay/kcAsWu4W1u0RpjTJ1fOmkRdrVq6tAmXPBtPuudiGtvaj64",
+	"STHLdXH788tJbBTCuXGDGyKQxfdV84JY+xkdD/O6/7L5unWIaApQnTARayb2xW2DNmvdDtpNoNb4bTTV",
+	"L9L7DaPBVNNYrNueW7mbFetVtjSVM5G2erWmy1aBOVu+7GxQKSEORuO9O32k4hVt5qfY2W3Ctyre3M+P",
+	"IJ/qep5xArl6YljC+KU8bl+/TUa/o9TrzulBOA6e0X3ojeZ7s95+8Bx6R/Qw7D2bPQ+OwiGM5mPa1k/W",
+	"UuTeUKpe2z4vNK+vFD+WblTQqaO0VFEMaGTsO3jnJVbVNK7oeL3q3SeE+vZsa+ed+LuGMOvsXXf39B1c",
+	"iytY58dl+Gt1Y7YXCN3X5a3ahFYuWANvpgPDahhIuEyAq/zffr8/PSH2gyQ0a69hTfufezXyQ+vmq1I2",
+	"KmHzPwY7ZVTW/9y7+OPOoPbF7v/f/e/WGK2YmNyEze2QIbuGX+sR5w7DbrW57OzuEOdesVTVJW13H5z9",
+	"txbvXF5GN05G66K8r3p2Ndfqd3IJ22TiDPQ++FobbiHTT7bj0zBhCGKlkm1MSGCNdq9dpmVEOR7eMf+7",
+	"Zp3XtBjE4cssE1lzkWya2NUTrL9mELIMAvUhY7I/bE802nyy2zZZSEVmQCgndCZFvFBAPrw7u9NqmmGU",
+	"nW6YzSsnwVkjqaWKJdqPCnqB4KaMGawQvOgiZIroZsj+IclCYT47d0aa/nCQAVUQnqKqFFSIkCroKYZ+",
+	"gHb53vB4VYvrHAmJkM3Zw/qwJco27zHIQCM2hERwm+k21S4N5ob6M6PBlf51keqXkh1q6rxEcNB+5P7w",
+	"aLdOdXFZH4f73p3GKB/ghhUrrHFrSHOKHiO5HqEPTIBfQyxSOCFTvVxTPU4ahqaEBTSI8LGW9RKLmr82",
+	"6kBh8Q2N537NcqZOhWvToa0Sisb3eCe208KUWzeuh0emwOxwgIz48rFV3rVpZW2hpskz5OTdTy/I0f7B",
+	"M2LLQX0y1d1MLdtA774UMoIlK9yjks6RkSWXTAURMQTeet7LVL5cyDGWi0y8m9HEw3rmXCx4azCWl8ca",
+	"5CqtVmWVCBEiAz1XCPNqkx5MJ5+xCbotpp9xqSgP6sHM9WhgMF0OdLAxMHOTg5tReySFIzur4ffebDTf",
+	"D0ZwRJ+H+/PDVvDOS31Ou/3hfqvSmTqg+4LXQpGf1slYNcK6zTVCLlQvX7BCjRcZu9NkKMMVNuMrZtRU",
+	"Vj1bCBYZU6tzvURGkwRdqGi8XnGHh88rJVzDvVQFFeyH/HvgYSoYV2QHu+zZJUNcncdiacAJv3yRAVLb",
+	"aFxLPTGa9I1nl5M/jr0XhrhQZnckCaiisbhETSxbYObBFq82PI35Zj1BeYV8Xzu5It2bP2eyDOU4MBll",
+	"q3A67CgKZNrKqJwYl2kfpNaFO7C8kV9pgN2WORAzJN2LJSHIPqOJ3p/auKmI8UtiqQhnp6+IGaI2geT0",
+	"7ZnsG4i8Av4hi2ub6av5n9uBWfYBPoaqkSuLUQcsOLNWU/W2mIGVnEng+874C9oIohmubst8nTWa8HyR",
+	"yGme3sEQAgk1NgeE/rlva/xFRmgXXSzsRhv4nH+TUhWdTDjNe8OfsNITCG2prZ+A38wgFkvClE90ZDgD",
+	"LV5kEkciztXcpBTz7ia8zDwRalNThryMzB7TeQLJTI9YRZlYXEZIqw4hNdUmDpjn6hOsJEgs7U64KI5u",
+	"lPQTseSWgiLmuTCMBM0LZMRS6ZMrSJXZnIwmvfy5HyYcrvU+7BNUHoeTRGMpcA1TZZKni2SWQRznIpy6",
+	"yjftT/iEowrTucrZ4sd2pnKBqjBfxJZrUyWRF8xrpKHRCV/PSe+Tt1RKZGtLMq0zdaZG3qhxyF/jE16o",
+	"XS/XRxrHpYLhm0kG8xjFVjLLyY6qEttzhg+dcCT4+PY4QAsXSI8iTeMVYWoXGepaB3XoQz6cWaq6jMRS",
+	"4lgRvpia8F91TJDQEIjlG4Xa/VyBQtmeF3orSSzEFYnZFZBpM7Vgkxf5CRk5qKYaWxocT/gygmIHIMPb",
+	"LobbjznfkX82pzzslxod7Bf9fn/qO3nYH+SET+u5UHRupm0dTg21WUkydROgboPyZdMTghS5JZPgvKVo",
+	"oEcxZ5lUedaG7Ewr05/u5pqQoaPPRXmyCLn+ObtH42iF8Xb6VgdrRdThDfuj/lAjq0iB05Rp/6I/7O+Z",
+	"HIJJxrQirYU4TLHARlb1D/mBrdxkEZGFkBmPn2l9xANf5vPUoXlPNbyx0DCsDR8C2W7aghT7XXtHyCQ5",
+	"DfK8snuobE0+sXzETSliOrH74+had2/ikuhvL2pU7fFwuIEs1kISs/HQyLcZz0/1BVjPrqlwZxqsGBa2",
+	"Vj5c3pETO3vj4fiwNxr1xvvvR8Pjof7v7141Nl73TKGFo1stDxOpjdzYSwdcNpoaVeOj0e12Z/gwzdzC",
+	"Nzs1B0V0SGD0B92MfbMabd0WqzZosuux5ahzyw81juL+cK9z25Im7DrAqAa56/up6mZdaE0tf6t7mBfI",
+	"EFwkCc1WhfYUW0rRS4kFafvNxe09t5k9hIHrLWQLbpyGoXR8HyWqTrmFkBOEWoaMvwVnvy0g9xytP7ZD",
+	"DUncTYNUMeMFKvFpnnC1wdaPIlxttxGfcNdtqeMm83lbDaRUtoDbBtiM/m3m+OTIsp0M13FSOSyLY8ff",
+	"GkDohkedGxZHPh4OLDbIrEHLaRiWG7wVW279dp/Dxrhfnwh6PkaABxemNsqYkoSuSCjI1AwN/ZEpRhHT",
+	"nIthQqBlxIIoj8l29C82iGNzIkUL9uBE7gmhjfOxxpm4J3zltbWWjWmLYy1lwAHj10IrwODIqYZvc1q6",
+	"87asEvK6YNuWjlRB5DIZesvV2iAWp6JYrbkVtJeu3Iv1Ava641bJ/GtHrjwD9C3i1sEWDRuHix6AXwZo",
+	"ariFmtiKXDnXczNwDWZUBdHTwdeHVHtLo+HQpq60R6Qj8YDG8UmZCCSBSMBUjhgvzlpgSLYGqJCq+u+B",
+	"Vjmb99M9geu+aHWxHV5V+MpPAVoOQfiTA2FY3L7nYJHBcgeGyO8g8iggklC+aomuOuJIngTdmHvJQDvB",
+	"gDm3RVpmNE3S2WpMu2dTJHadLLOKYMJNAhUTlDbHTGfiGjDH7GSOmSKGXBCv9MNOLtnQVBknO/gZyUgT",
+	"Djcp5aFpqyJgGdE70+SCbbllY7J5t0+wwmeuGDAjtfNcy6vELFkV6z5G4hVdPR7O+W3L0np1kXGmOt1b",
+	"dL9LZKr3GLUeQynStHdRwKq+X+tNDZYtdc8Lb0pK4nbpuHtl754iD7fOQXwCs/R0WbPmkanN2TMLKDk2",
+	"fTcU3Q2FW0+tmYuPkciD0LZ6YJvteGhibp3tKQpSg6/FOYfbgXvEZK0tss/bol+ljKoiIVGBjH2qmonS",
+	"FFmk9w1DiNOE8UuyNOUPRQKagKkR7kyLzTfdPTG1IKbNh1vGNpdi2TpLeSdW1Rr8GVTzhM1j2oY7mlbu",
+	"wuvwfOV+ty2eL2j+D4fCUhc+3SuAZo8TOrtYWjkDYCn/hudv9tn2mFvjttYYop3xtalba1zvJv3gO7Q+",
+	"CrS+bPI6kBjmkI4ttBZL8HB0vXtfVi/42xaOcVv0isptx+gAgdBc2rKkK5LhzXK9PGQoPENteEym0z3D",
+	"tGNvGdxtZEt3oOT1GDIKojd2pYTY3XyeLRJxiIwJawP6LQ47ZPAf4bI/GJpLNK4OPOeo3c9rvS+G3m4d",
+	"C6yFx1I7v+PiY7mc2qsq+Wl19/MbBsbNmPjmdKGi/OJbF5WYJMCRURMSJY4rLEz3ggVtQjRwUelPeCUD",
+	"Yr1Y7YmaxIdvcyqlYyoUmQ6mffIO76uEMK9nv0xSkbEbMhdZ4k+44EBkSgPoSdDCUTrmQgItAR5aBuXU",
+	"Hmm2vCP8kN9uSyo0VnIFkNrZ0gQmXILKqbAVgphh2xm2YGhxWZAlnlPOuYtaU3I2dUt+xfWoz/Nbix4z",
+	"p/wQgMz1o344XH/UwNZ2VNw5GW4ZwL1ni1/D8dVv+9HR9ezwZi/hB8sv3vZOoRXPJsz7DneP7QZW9v+3",
+	"5Aq6MXgIMagWzoY5pyqrYIVXdyJ0mOCbXQO3bLwTpwqO938bHwZJocgUD/IbAJEVuixgxGUXO7Rnyl35",
+	"khDmjDPTg7kYViI66q1mj0mHGjlDMKeFyi9ZfqcdnpElO/vDozwfUNzBuFtcyZw7CFKJVObPmatvquBk",
+	"5LM+0F9/cc8SMxhlUiODfHDrD++3Zk0LZXuMi8JbL3gXnMANRatk4F3LpsOR301J3qdI6lZzHw/G9uIU",
+	"dvf0Z+VYdwsM/49YmiJOeZUkuAv/zVKEHnBbYX1na9SYQwY8wGMu0j1aEhSnXxLDdD4m9vbnfl5eMBZ3",
+	"x+JHl7TQ7mPdYvsUt9eeNpGvEI/EOn3dldzpBIi7JxoPzdkZ6Sjgg41lO3nrXfWQkGMay3t6bv0OlPDy",
+	"xJBL/9ZbSsxL2+PnVUmyg8i16xfpBb/OtMdLDBqM/Xay+EMzug9hi2/6yxtOFdUgdPHXHNqMyd58GBwG",
+	"I+gdzEa0tx8+05vi4FlvON+fH4Sj+XM6Gt1pbR7Nurh/PqRpZjrVFn93W/NN5NlbSo4bsu3bZNWrd/c0",
+	"Lux5lKT7ExUsndtkNhYqv90s+pOEP8jlvgvNn4av9mdzErKMM7T1ayGkmFOk9VQyU32CPRSeP02AqIyl",
+	"MZg/OlEcz9O/FpfE5yTd8XDYcigAe7S3Av2rSbVr9tCWO2CLQwDDR5vUvxXGbCevdUmWPG6N9RRXRn+s",
+	"Z7/18Yn/LMlxWFrpfZNx0Hi8xUvdu96fyuW2J/StTNsxel1qyPzbQ96Dmw/vcGyzF+tQIz/YLiW75AVF",
+	"ryz+cXvVDOUEklSt8PaW3VY6xfvKtZ4PTNf+fpV7dxrrLrA3tyV8dzC0PNz7EdZkVV0t/ZcmVo13slBt",
+	"+dI0pkG1EPSDbFyHUVXy86aS39OBeGxNfTqv4BvYiYSL5X/gbmy3Jue1S13Wb0Mzguw634ULvHYlUio9",
+	"HgxG42f9YX/YHx0/Hz4f4j6y3TRP1RUUxmVElW9oe33nL9UVDKhGXuFPxaEVjAFu0phy1ETpt1YpiztF",
+	"nO4tMbLZ+UdTvMxNGfBQkkWKnEG/pWTrdFlWgVoYI03jKRdBRKgkjpb3638Nzkq9nYFS3Jswx4tx8tpz",
+	"wc8PKDeZo36dfiK924vb/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -31,6 +31,37 @@ type View interface {
 	DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error
 }
 
+// ScopeRefs is what the scope-definition consumer writes to.
+type ScopeRefs interface {
+	// PutScopeRefs replaces the policies scope (of tenant) names; none when it is deleted.
+	PutScopeRefs(ctx context.Context, tx *sqlx.Tx, tenant, scope string, policyIDs []string) error
+}
+
+// ScopeDefinitions keeps which policies oauth-clients' scope definitions reference, so
+// that such a policy cannot be revoked from under them. A consumer of its own, so that
+// it starts from the first scope definition in the stream.
+func ScopeDefinitions(view ScopeRefs) *pkgevents.Consumer {
+	return &pkgevents.Consumer{
+		Name:     "iam-policies-scopes",
+		Subjects: []string{"iam.*.clients.scope.*"},
+		Apply: func(ctx context.Context, tx *sqlx.Tx, ev pkgevents.Envelope) error {
+			var d schema.ScopeDefinitionState
+			if err := json.Unmarshal(ev.Data, &d); err != nil {
+				return fmt.Errorf("decode scope definition: %w", err)
+			}
+			var ids []string
+			if !ev.Deleted {
+				for _, id := range []string{d.UserPolicyId, d.DeveloperPolicyId} {
+					if id != "" {
+						ids = append(ids, id)
+					}
+				}
+			}
+			return view.PutScopeRefs(ctx, tx, ev.Tenant, d.Name, ids)
+		},
+	}
+}
+
 // Subjects keeps the subject, membership and closure views from iam-subjects' user,
 // group and membership events and oauth-clients' client events, in stream order.
 func Subjects(view View) *pkgevents.Consumer {

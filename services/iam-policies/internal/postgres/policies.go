@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -77,6 +78,16 @@ func (s *Policies) Grant(ctx context.Context, p *policies.Policy) (bool, error) 
 func (s *Policies) Revoke(ctx context.Context, tenant string, f policies.Filter) (int, error) {
 	var n int
 	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		var refs []string
+		if err := tx.SelectContext(ctx, &refs, `SELECT DISTINCT r.scope || ' (policy ' || r.policy_id || ')' FROM policies p
+			JOIN scope_policy_refs r ON r.tenant = p.tenant AND r.policy_id = p.id::text
+			WHERE p.tenant = $1 AND p.subject = $2 AND ($3 = '' OR p.scope = $3) AND ($4 = '' OR p.action = $4)
+			ORDER BY 1`, tenant, f.Subject, f.Scope, f.Action); err != nil {
+			return postgres.Classify(err)
+		}
+		if len(refs) > 0 {
+			return errs.E(errs.Conflict, "scope definitions reference these policies; change them first: %s", strings.Join(refs, ", "))
+		}
 		var roots []string
 		if err := tx.SelectContext(ctx, &roots, `DELETE FROM policies WHERE tenant = $1 AND subject = $2
 			AND ($3 = '' OR scope = $3) AND ($4 = '' OR action = $4) RETURNING scope`, tenant, f.Subject, f.Scope, f.Action); err != nil {

@@ -116,6 +116,16 @@ func (v *Views) DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID
 	return v.Scopes.Refresh(ctx, tx, tenant, []string{member})
 }
 
+// PutScopeRefs replaces the policy ids a scope definition names.
+func (v *Views) PutScopeRefs(ctx context.Context, tx *sqlx.Tx, tenant, scope string, policyIDs []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM scope_policy_refs WHERE tenant = $1 AND scope = $2`, tenant, scope); err != nil {
+		return postgres.Classify(err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO scope_policy_refs (tenant, scope, policy_id)
+		SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`, tenant, scope, pq.StringArray(policyIDs))
+	return postgres.Classify(err)
+}
+
 // ScopeSets republishes entitled scope sets that changed.
 type ScopeSets struct{}
 

@@ -60,7 +60,7 @@ export interface paths {
         post: operations["grantPolicy"];
         /**
          * Revoke policies
-         * @description Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant.
+         * @description Revokes the policies matching every given filter; `subject` is required so a revocation never sweeps the whole tenant. A policy an OAuth scope definition names as its userPolicyId or developerPolicyId is not revoked (409 naming the scope) until the scope stops naming it.
          */
         delete: operations["revokePolicies"];
         options?: never;
@@ -980,6 +980,23 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            /** @description A scope definition references one of the policies (its userPolicyId or developerPolicyId); nothing is revoked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://iamplane.dev/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "scope definitions reference these policies; change them first: billing.invoices_read (policy 5d2c7a4e-1f3b-4c8e-9a6d-7b8c9d0e1f2a)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     check: {
