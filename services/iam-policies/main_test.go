@@ -93,6 +93,18 @@ func (s *stack) scopeDefinition(scope, policyID string, version int64) {
 	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
 		s.t.Fatal(err)
 	}
+	s.caughtUp(ev)
+}
+
+// caughtUp returns once the service has applied ev, by passing a consistency token naming
+// it to a check, as a client of oauth-clients' write would.
+func (s *stack) caughtUp(ev events.Envelope) {
+	s.t.Helper()
+	token := events.Token{Service: "oauth-clients", Marks: []events.Mark{{Subject: ev.Subject, Version: ev.EntityVersion}}}.String()
+	resp, err := s.admin.CheckWithResponse(context.Background(), "acme", &api.CheckParams{ConsistencyToken: &token}, api.CheckRequest{Subject: "user-x", Action: "a", Scope: "/"})
+	if err != nil || resp.JSON200 == nil {
+		s.t.Fatalf("waiting for %s: %v %d %s", ev.Subject, err, resp.StatusCode(), resp.Body)
+	}
 }
 
 func (s *stack) allowed(subject, action, scope string) bool {
