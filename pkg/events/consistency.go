@@ -106,6 +106,20 @@ func marksFrom(ctx context.Context) *Marks {
 	return m
 }
 
+type awaitedKey struct{}
+
+// WithAwaited marks a request that passed a consistency token: it has waited for the
+// views, and must now read them, not a cache that may lag behind them.
+func WithAwaited(ctx context.Context) context.Context {
+	return context.WithValue(ctx, awaitedKey{}, true)
+}
+
+// Awaited reports whether ctx is such a request.
+func Awaited(ctx context.Context) bool {
+	v, _ := ctx.Value(awaitedKey{}).(bool)
+	return v
+}
+
 // Waiter holds reads back until this service's views have applied a token.
 type Waiter struct {
 	DB      *sqlx.DB

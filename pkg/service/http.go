@@ -114,6 +114,8 @@ func consistency(service string, w *events.Waiter) echo.MiddlewareFunc {
 				if err := w.Wait(req.Context(), c.Param("tenant"), t); err != nil {
 					return err
 				}
+				req = req.WithContext(events.WithAwaited(req.Context()))
+				c.SetRequest(req)
 			}
 			if req.Method == http.MethodGet || req.Method == http.MethodHead {
 				return next(c)

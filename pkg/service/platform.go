@@ -100,10 +100,11 @@ func (p *Platform) ReadyChecks() map[string]Pinger {
 	}
 }
 
-// Serve runs the HTTP server, the outbox relay and the given consumers until ctx ends,
-// then shuts down gracefully: in-flight requests finish, workers stop, connections close.
+// Serve runs the HTTP server, the outbox relay, the given consumers and the service's own
+// background workers until ctx ends, then shuts down gracefully: in-flight requests
+// finish, workers stop, connections close. A worker that fails is logged, not fatal.
 // onListen, if set, learns the bound address (tests listen on port 0).
-func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []*events.Consumer, onListen func(addr string)) error {
+func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []*events.Consumer, onListen func(addr string), workers ...func(context.Context) error) error {
 	defer p.Close()
 	for _, c := range consumers {
 		p.Waiter.Subjects = append(p.Waiter.Subjects, c.Subjects...)
@@ -125,6 +126,14 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 		}
 		return nil
 	})
+	for _, w := range workers {
+		g.Go(func() error {
+			if err := w(gctx); err != nil && gctx.Err() == nil {
+				p.Logger.Error("background worker stopped", "error", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -26,6 +26,9 @@ const (
 // Config is iam-policies' configuration.
 type Config struct {
 	service.Config
+	// CheckIndexMaxPolicies is the largest tenant (in policies) whose checks are answered
+	// from an in-memory index, about 100 bytes a policy; 0 turns the index off.
+	CheckIndexMaxPolicies int `env:"IAM_CHECK_INDEX_MAX_POLICIES" envDefault:"2000000"`
 }
 
 // Run serves iam-policies until ctx ends.
@@ -36,11 +39,18 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	scopes := &postgres.ScopeSets{}
+	engine := &policies.Engine{Store: &postgres.Policies{DB: p.DB, Scopes: scopes}}
+	var workers []func(context.Context) error
+	if cfg.CheckIndexMaxPolicies > 0 {
+		indexes := &postgres.Indexes{DB: p.DB, DSN: cfg.DatabaseURL, Logger: p.Logger, MaxPolicies: cfg.CheckIndexMaxPolicies}
+		engine.Indexes = indexes
+		workers = append(workers, indexes.Run)
+	}
 	server := &httpapi.Server{
 		Actions:  &postgres.Actions{DB: p.DB},
-		Policies: &policies.Engine{Store: &postgres.Policies{DB: p.DB, Scopes: scopes}},
+		Policies: engine,
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	views := &postgres.Views{Scopes: scopes}
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(views), events.ScopeDefinitions(views)}, onListen)
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(views), events.ScopeDefinitions(views)}, onListen, workers...)
 }

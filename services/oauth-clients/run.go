@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -151,27 +149,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: registry.Cache.Invalidate, Flush: registry.Cache.Flush}
 		workers = append(workers, invalidator.Run)
 	}
-	return serve(ctx, p, e, []*pkgevents.Consumer{events.Entitlements(entitlements)}, workers, onListen)
-}
-
-// serve runs the platform (HTTP, outbox relay) and the service's own background workers
-// until ctx ends.
-func serve(ctx context.Context, p *service.Platform, h http.Handler, consumers []*pkgevents.Consumer, workers []func(context.Context) error, onListen func(string)) error {
-	wctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w(wctx); err != nil {
-				p.Logger.Error("background worker stopped", "error", err)
-			}
-		}()
-	}
-	err := p.Serve(ctx, h, consumers, onListen)
-	stop()
-	wg.Wait()
-	return err
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(entitlements)}, onListen, workers...)
 }
 
 // every runs f every d until ctx ends.

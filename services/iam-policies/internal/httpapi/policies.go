@@ -82,7 +82,7 @@ func (s *Server) RevokePolicies(ctx context.Context, req api.RevokePoliciesReque
 	if scope != "/" {
 		scope = strings.TrimRight(scope, "/")
 	}
-	n, err := s.Policies.Store.Revoke(ctx, req.Tenant, policies.Filter{Subject: req.Params.Subject, Scope: scope, Action: deref(req.Params.Action)})
+	n, err := s.Policies.Revoke(ctx, req.Tenant, policies.Filter{Subject: req.Params.Subject, Scope: scope, Action: deref(req.Params.Action)})
 	if err != nil {
 		return nil, err
 	}

@@ -90,9 +90,19 @@ type Store interface {
 	WhereMay(ctx context.Context, tenant, subject, action string) ([]Policy, error)
 }
 
+// Indexes hands out a tenant's in-memory Index when it is loaded and current for this
+// request, else nil.
+type Indexes interface {
+	For(ctx context.Context, tenant string) *Index
+	// Settle returns once this replica's index holds every change committed before.
+	Settle(ctx context.Context, tenant string) error
+}
+
 // Engine is iam-policies' use cases.
 type Engine struct {
 	Store Store
+	// Indexes, if set, answers checks from memory; the Store answers when it has no index.
+	Indexes Indexes
 }
 
 // Grant creates a policy, or finds the identical one.
@@ -100,12 +110,39 @@ func (e *Engine) Grant(ctx context.Context, tenant, subject, scope, action, id s
 	p := &Policy{Tenant: tenant, ID: id, Subject: subject, Scope: normalize(scope), Action: action}
 	p.ResourceType, p.ResourceProvider = Describe(p.Scope)
 	created, err := e.Store.Grant(ctx, p)
+	if err == nil {
+		err = e.settle(ctx, tenant)
+	}
 	return p, created, err
+}
+
+// Revoke deletes the policies matching f.
+func (e *Engine) Revoke(ctx context.Context, tenant string, f Filter) (int, error) {
+	n, err := e.Store.Revoke(ctx, tenant, f)
+	if err == nil && n > 0 {
+		err = e.settle(ctx, tenant)
+	}
+	return n, err
+}
+
+// settle makes a write visible to this replica's checks before it is answered.
+func (e *Engine) settle(ctx context.Context, tenant string) error {
+	if e.Indexes == nil {
+		return nil
+	}
+	return e.Indexes.Settle(ctx, tenant)
 }
 
 // Check decides one question.
 func (e *Engine) Check(ctx context.Context, tenant string, q Question) (Decision, error) {
-	p, err := e.Store.Check(ctx, tenant, q.Subject, q.Action, Covering(normalize(q.Scope)))
+	paths := Covering(normalize(q.Scope))
+	if e.Indexes != nil {
+		if x := e.Indexes.For(ctx, tenant); x != nil {
+			p := x.Decide(tenant, q.Subject, q.Action, paths)
+			return Decision{Allowed: p != nil, Via: p}, nil
+		}
+	}
+	p, err := e.Store.Check(ctx, tenant, q.Subject, q.Action, paths)
 	if err != nil || p == nil {
 		return Decision{}, err
 	}

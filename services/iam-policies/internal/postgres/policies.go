@@ -66,6 +66,9 @@ func (s *Policies) Grant(ctx context.Context, p *policies.Policy) (bool, error) 
 			return postgres.Classify(err)
 		}
 		created = true
+		if err := notifyGrants(ctx, tx, p.Tenant, []grantKey{{p.Scope, p.Action}}); err != nil {
+			return err
+		}
 		if p.Scope == "/" {
 			return s.Scopes.Refresh(ctx, tx, p.Tenant, []string{p.Subject})
 		}
@@ -88,13 +91,16 @@ func (s *Policies) Revoke(ctx context.Context, tenant string, f policies.Filter)
 		if len(refs) > 0 {
 			return errs.E(errs.Conflict, "scope definitions reference these policies; change them first: %s", strings.Join(refs, ", "))
 		}
-		var roots []string
-		if err := tx.SelectContext(ctx, &roots, `DELETE FROM policies WHERE tenant = $1 AND subject = $2
-			AND ($3 = '' OR scope = $3) AND ($4 = '' OR action = $4) RETURNING scope`, tenant, f.Subject, f.Scope, f.Action); err != nil {
+		var keys []grantKey
+		if err := tx.SelectContext(ctx, &keys, `DELETE FROM policies WHERE tenant = $1 AND subject = $2
+			AND ($3 = '' OR scope = $3) AND ($4 = '' OR action = $4) RETURNING scope, action`, tenant, f.Subject, f.Scope, f.Action); err != nil {
 			return postgres.Classify(err)
 		}
-		n = len(roots)
-		if slices.Contains(roots, "/") {
+		n = len(keys)
+		if err := notifyGrants(ctx, tx, tenant, keys); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(keys, func(k grantKey) bool { return k.Scope == "/" }) {
 			return s.Scopes.Refresh(ctx, tx, tenant, []string{f.Subject})
 		}
 		return nil

@@ -45,13 +45,20 @@ func (v *Views) DropSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject st
 	if _, err := tx.ExecContext(ctx, `DELETE FROM subject_view WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return postgres.Classify(err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+	var keys []grantKey
+	if err := tx.SelectContext(ctx, &keys, `DELETE FROM policies WHERE tenant = $1 AND subject = $2 RETURNING scope, action`, tenant, subject); err != nil {
 		return postgres.Classify(err)
+	}
+	if err := notifyGrants(ctx, tx, tenant, keys); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_roles WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return postgres.Classify(err)
 	}
 	if group, ok := strings.CutPrefix(subject, "group-"); ok {
+		if err := notifyIndex(ctx, tx, changeReset, tenant); err != nil {
+			return err
+		}
 		return nesting.RemoveGroup(ctx, tx, tenant, group)
 	}
 	return nil
@@ -68,6 +75,9 @@ func (v *Views) PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID,
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
+	}
+	if err := notifyIndex(ctx, tx, changeMemberOf, tenant, member); err != nil {
+		return err
 	}
 	// The group's own closure row, in case its membership arrives before the group.
 	if err := nesting.AddGroup(ctx, tx, tenant, groupID); err != nil {
@@ -92,6 +102,9 @@ func (v *Views) PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID,
 		if err := nesting.Nest(ctx, tx, tenant, groupID, child, 1); err != nil {
 			return err
 		}
+		if err := notifyIndex(ctx, tx, changeNesting, tenant, child); err != nil {
+			return err
+		}
 	}
 	return v.Scopes.Refresh(ctx, tx, tenant, []string{member})
 }
@@ -105,11 +118,17 @@ func (v *Views) DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
+	if err := notifyIndex(ctx, tx, changeMemberOf, tenant, member); err != nil {
+		return err
+	}
 	if child, ok := strings.CutPrefix(member, "group-"); ok {
 		if err := nesting.Lock(ctx, tx, tenant); err != nil {
 			return err
 		}
 		if err := nesting.Nest(ctx, tx, tenant, groupID, child, -1); err != nil {
+			return err
+		}
+		if err := notifyIndex(ctx, tx, changeNesting, tenant, child); err != nil {
 			return err
 		}
 	}

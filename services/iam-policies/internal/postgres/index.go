@@ -1,0 +1,360 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/iam-policies/internal/policies"
+)
+
+// indexChannel carries, on commit, the keys of what a transaction changed that an
+// in-memory check index holds: every replica re-reads those keys. NOTIFY is delivered
+// only after commit, so the re-read sees the change.
+const indexChannel = "check_index"
+
+// Change kinds, the first field of a notification (fields are tab-separated).
+const (
+	changeGrants   = "grants"   // tenant, scope, action: the policies on that key changed
+	changeMemberOf = "memberof" // tenant, subject: its direct groups changed
+	changeNesting  = "nesting"  // tenant, group: the closure of every group under it changed
+	changeReset    = "reset"    // tenant: too much changed; forget the tenant's index
+	changeFence    = "fence"    // tenant, nonce: everything committed before it is applied
+)
+
+// notifyIndex tells every replica's index, on commit, that key changed.
+func notifyIndex(ctx context.Context, tx *sqlx.Tx, kind, tenant string, key ...string) error {
+	payload := strings.Join(append([]string{kind, tenant}, key...), "\t")
+	if len(payload) > 7000 { // NOTIFY payloads end at 8000 bytes
+		payload = changeReset + "\t" + tenant
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, indexChannel, payload)
+	return postgres.Classify(err)
+}
+
+// notifyGrants reports the (scope, action) keys a change of policies touched.
+func notifyGrants(ctx context.Context, tx *sqlx.Tx, tenant string, keys []grantKey) error {
+	if len(keys) > 100 {
+		return notifyIndex(ctx, tx, changeReset, tenant)
+	}
+	for _, k := range keys {
+		if err := notifyIndex(ctx, tx, changeGrants, tenant, k.Scope, k.Action); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type grantKey struct {
+	Scope  string `db:"scope"`
+	Action string `db:"action"`
+}
+
+// Indexes keeps an in-memory check index per tenant, loaded on the tenant's first check
+// and then kept current from the change notifications of every replica's writes and
+// event applications. A tenant with more than MaxPolicies policies is not indexed (its
+// checks query the database).
+type Indexes struct {
+	DB          *sqlx.DB
+	DSN         string
+	Logger      *slog.Logger
+	MaxPolicies int
+
+	mu        sync.Mutex
+	listening bool
+	tenants   map[string]*tenantIndex
+	fences    map[string]chan struct{}
+}
+
+type tenantIndex struct {
+	mu      sync.Mutex // serializes loading and applying changes
+	tooBig  bool       // more than MaxPolicies: never served, changes ignored
+	pending [][]string // changes that arrived while loading
+	// index is set, once loaded and caught up, under mu; checks read it without mu.
+	index atomic.Pointer[policies.Index]
+}
+
+var _ policies.Indexes = (*Indexes)(nil)
+
+// For returns tenant's index when it is loaded and current, else nil (the caller asks
+// the database) and starts loading it. A request that passed a consistency token always
+// gets nil: it must see state the index may not have caught up with yet.
+func (x *Indexes) For(ctx context.Context, tenant string) *policies.Index {
+	if pkgevents.Awaited(ctx) {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.listening {
+		return nil // changes could be missed; never serve from an index then
+	}
+	t, ok := x.tenants[tenant]
+	if !ok {
+		t = &tenantIndex{}
+		x.tenants[tenant] = t
+		go x.load(tenant, t)
+		return nil
+	}
+	return t.index.Load()
+}
+
+// Run listens for changes until ctx ends. While the listener is down every index is
+// dropped, since changes may be missed; they reload on demand once it is back.
+func (x *Indexes) Run(ctx context.Context) error {
+	listener := pq.NewListener(x.DSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if ev == pq.ListenerEventDisconnected || ev == pq.ListenerEventConnectionAttemptFailed {
+			x.reset(false)
+		}
+		if err != nil {
+			x.Logger.Warn("check index listener", "error", err)
+		}
+	})
+	defer listener.Close()
+	defer x.reset(false)
+	if err := listener.Listen(indexChannel); err != nil {
+		return fmt.Errorf("check index: listen: %w", err)
+	}
+	x.reset(true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case n := <-listener.Notify:
+			if n == nil { // reconnected: whatever was sent meanwhile is lost
+				x.reset(true)
+				continue
+			}
+			x.apply(ctx, strings.Split(n.Extra, "\t"))
+		case <-time.After(time.Minute):
+			go func() { _ = listener.Ping() }()
+		}
+	}
+}
+
+func (x *Indexes) reset(listening bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.listening, x.tenants = listening, map[string]*tenantIndex{}
+	if x.fences == nil {
+		x.fences = map[string]chan struct{}{}
+	}
+}
+
+func (x *Indexes) tenant(tenant string) *tenantIndex {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.tenants[tenant]
+}
+
+// Settle returns once this replica's index of tenant holds every change committed
+// before the call, so that a write answers only when a check on the same replica sees it.
+// PostgreSQL delivers notifications in commit order and the listener applies them in
+// order, so when the fence it sends comes back, everything before it is applied.
+func (x *Indexes) Settle(ctx context.Context, tenant string) error {
+	t := x.tenant(tenant)
+	if t == nil {
+		return nil // not indexed here: checks read the database
+	}
+	nonce, done := uuid.NewString(), make(chan struct{})
+	x.mu.Lock()
+	x.fences[nonce] = done
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		delete(x.fences, nonce)
+		x.mu.Unlock()
+	}()
+	if _, err := x.DB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, indexChannel, changeFence+"\t"+tenant+"\t"+nonce); err != nil {
+		return postgres.Classify(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		x.Logger.Warn("check index: fence not back within 1s; dropping the tenant's index", "tenant", tenant)
+		x.forget(tenant, t)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// apply re-reads the changed key into the tenant's index (or queues it while loading).
+func (x *Indexes) apply(ctx context.Context, change []string) {
+	if len(change) < 2 {
+		return
+	}
+	if change[0] == changeFence && len(change) == 3 {
+		x.mu.Lock()
+		if done, ok := x.fences[change[2]]; ok {
+			close(done)
+			delete(x.fences, change[2])
+		}
+		x.mu.Unlock()
+		return
+	}
+	t := x.tenant(change[1])
+	if t == nil {
+		return // not indexed here
+	}
+	if change[0] == changeReset {
+		x.forget(change[1], t)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.tooBig:
+		return
+	case t.index.Load() == nil:
+		t.pending = append(t.pending, change)
+		return
+	}
+	if err := x.reread(ctx, t.index.Load(), change); err != nil {
+		x.Logger.Warn("check index: change not applied; dropping the tenant's index", "tenant", change[1], "error", err)
+		x.forget(change[1], t)
+	}
+}
+
+func (x *Indexes) forget(tenant string, t *tenantIndex) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.tenants[tenant] == t {
+		delete(x.tenants, tenant)
+	}
+}
+
+// reread brings one key of index up to the database's committed state.
+func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []string) error {
+	kind, tenant := change[0], change[1]
+	switch {
+	case kind == changeGrants && len(change) == 4:
+		var grants []policies.Grant
+		if err := x.DB.SelectContext(ctx, &grants, `SELECT id::text AS id, subject FROM policies
+			WHERE tenant = $1 AND scope = $2 AND action = $3`, tenant, change[2], change[3]); err != nil {
+			return err
+		}
+		index.SetGrants(change[2], change[3], grants)
+	case kind == changeMemberOf && len(change) == 3:
+		var groups []string
+		if err := x.DB.SelectContext(ctx, &groups, `SELECT group_id FROM membership_view WHERE tenant = $1 AND member = $2`, tenant, change[2]); err != nil {
+			return err
+		}
+		index.SetMemberOf(change[2], groups)
+	case kind == changeNesting && len(change) == 3:
+		rows, err := x.DB.QueryxContext(ctx, `SELECT d.descendant, coalesce(array_agg(a.ancestor) FILTER (WHERE a.ancestor IS NOT NULL), '{}')
+			FROM group_closure d LEFT JOIN group_closure a ON a.tenant = d.tenant AND a.descendant = d.descendant
+			WHERE d.tenant = $1 AND d.ancestor = $2 GROUP BY d.descendant`, tenant, change[2])
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var group string
+			var ancestors pq.StringArray
+			if err := rows.Scan(&group, &ancestors); err != nil {
+				return err
+			}
+			index.SetAncestors(group, ancestors)
+		}
+		return rows.Err()
+	default:
+		return fmt.Errorf("change %q", strings.Join(change, " "))
+	}
+	return nil
+}
+
+// load reads the tenant's policies, memberships and closure, then the changes that
+// arrived meanwhile, and only then serves the index.
+func (x *Indexes) load(tenant string, t *tenantIndex) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	index, n, err := x.read(ctx, tenant)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err == nil && n > x.MaxPolicies {
+		x.Logger.Info("check index: tenant too large to index; checks query the database", "tenant", tenant, "policies", n)
+		t.tooBig, t.pending = true, nil
+		return
+	}
+	for _, change := range t.pending {
+		if err != nil {
+			break
+		}
+		err = x.reread(ctx, index, change)
+	}
+	if err != nil {
+		x.Logger.Warn("check index: load failed; checks query the database", "tenant", tenant, "error", err)
+		x.forget(tenant, t)
+		return
+	}
+	t.pending = nil
+	t.index.Store(index)
+	x.Logger.Info("check index loaded", "tenant", tenant, "policies", n, "took", time.Since(start).Round(time.Millisecond))
+}
+
+func (x *Indexes) read(ctx context.Context, tenant string) (*policies.Index, int, error) {
+	index := policies.NewIndex()
+	var n int
+	if err := x.DB.GetContext(ctx, &n, `SELECT count(*) FROM policies WHERE tenant = $1`, tenant); err != nil || n > x.MaxPolicies {
+		return nil, n, err
+	}
+	rows, err := x.DB.QueryContext(ctx, `SELECT scope, action, array_agg(id::text), array_agg(subject) FROM policies
+		WHERE tenant = $1 GROUP BY scope, action`, tenant)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope, action string
+		var ids, subjects pq.StringArray
+		if err := rows.Scan(&scope, &action, &ids, &subjects); err != nil {
+			return nil, 0, err
+		}
+		grants := make([]policies.Grant, len(ids))
+		for i := range ids {
+			grants[i] = policies.Grant{ID: ids[i], Subject: subjects[i]}
+		}
+		index.SetGrants(scope, action, grants)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	for _, q := range []struct {
+		sql string
+		set func(string, []string)
+	}{
+		{`SELECT member, array_agg(group_id) FROM membership_view WHERE tenant = $1 GROUP BY member`, index.SetMemberOf},
+		{`SELECT descendant, array_agg(ancestor) FROM group_closure WHERE tenant = $1 GROUP BY descendant`, index.SetAncestors},
+	} {
+		rows, err := x.DB.QueryContext(ctx, q.sql, tenant)
+		if err != nil {
+			return nil, 0, err
+		}
+		for rows.Next() {
+			var key string
+			var values pq.StringArray
+			if err := rows.Scan(&key, &values); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+			q.set(key, values)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, 0, err
+		}
+	}
+	return index, n, nil
+}

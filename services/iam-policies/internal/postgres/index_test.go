@@ -1,0 +1,152 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	pkgpostgres "github.com/iamplane/iam/pkg/postgres"
+	"github.com/iamplane/iam/pkg/testenv"
+
+	"github.com/iamplane/iam/services/iam-policies/internal/policies"
+	"github.com/iamplane/iam/services/iam-policies/internal/postgres"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// world is a migrated iam-policies database with a running check index.
+type world struct {
+	t       *testing.T
+	db      *sqlx.DB
+	views   *postgres.Views
+	store   *postgres.Policies
+	indexes *postgres.Indexes
+}
+
+func mustWorld(t *testing.T, maxPolicies int) *world {
+	t.Helper()
+	ctx := context.Background()
+	dsn := testenv.NewDatabase(t)
+	db, err := pkgpostgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := pkgpostgres.Migrate(ctx, db, postgres.Migrations(), testenv.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, db: db, views: &postgres.Views{Scopes: &postgres.ScopeSets{}}}
+	w.store = &postgres.Policies{DB: db, Scopes: w.views.Scopes}
+	w.indexes = &postgres.Indexes{DB: db, DSN: dsn, Logger: testenv.Logger(t), MaxPolicies: maxPolicies}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = w.indexes.Run(runCtx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return w
+}
+
+// event applies a view change as the consumer would, in its own transaction.
+func (w *world) event(apply func(ctx context.Context, tx *sqlx.Tx) error) {
+	w.t.Helper()
+	if err := pkgpostgres.InTx(context.Background(), w.db, func(tx *sqlx.Tx) error { return apply(context.Background(), tx) }); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) grant(subject, scope, action string) {
+	w.t.Helper()
+	if _, err := w.store.Grant(context.Background(), &policies.Policy{Tenant: "acme", ID: uuid.NewString(), Subject: subject, Scope: scope, Action: action}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// index waits until the tenant's index is loaded and serving, and is not old.
+func (w *world) index(old *policies.Index) *policies.Index {
+	w.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if x := w.indexes.For(context.Background(), "acme"); x != nil && x != old {
+			return x
+		}
+	}
+	w.t.Fatal("the index never loaded")
+	return nil
+}
+
+// decides waits until the index's decision is want, as notifications arrive.
+func (w *world) decides(x *policies.Index, subject, scope, want string) {
+	w.t.Helper()
+	got := ""
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		got = ""
+		if p := x.Decide("acme", subject, "read", policies.Covering(scope)); p != nil {
+			got = p.GrantedTo + " " + p.Scope
+		}
+		if got == want {
+			return
+		}
+	}
+	w.t.Fatalf("%s on %s: decided %q, want %q", subject, scope, got, want)
+}
+
+// TestIndexFollowsEveryChange loads an index, then changes memberships, nesting and
+// policies the ways the service does, and sees each change in the index's decisions.
+func TestIndexFollowsEveryChange(t *testing.T) {
+	w := mustWorld(t, 1000)
+	ctx := context.Background()
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u") })
+	w.grant("group-top", "/x", "read")
+	x := w.index(nil)
+	w.decides(x, "user-u", "/x/1", "group-top /x")
+
+	// A nesting cut two levels up takes the access away; restoring it gives it back.
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropMembership(ctx, tx, "acme", "top", "group-mid") })
+	w.decides(x, "user-u", "/x/1", "")
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid") })
+	w.decides(x, "user-u", "/x/1", "group-top /x")
+	// A deeper, more specific grant wins; a direct one is preferred on the same path.
+	w.grant("group-mid", "/x/1", "read")
+	w.decides(x, "user-u", "/x/1/a", "group-mid /x/1")
+	w.grant("user-u", "/x/1", "read")
+	w.decides(x, "user-u", "/x/1/a", "user-u /x/1")
+	// Leaving the group directly.
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropMembership(ctx, tx, "acme", "mid", "user-u") })
+	if _, err := w.store.Revoke(ctx, "acme", policies.Filter{Subject: "user-u"}); err != nil {
+		t.Fatal(err)
+	}
+	// Settle is the write path's fence: once it returns, this replica's index has the revocation.
+	if err := w.indexes.Settle(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if p := x.Decide("acme", "user-u", "read", policies.Covering("/x/1/a")); p != nil {
+		t.Fatalf("after Settle the revoked policy still decides: %+v", p)
+	}
+	// A deleted group drops the tenant's index; the next check reloads it.
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropSubject(ctx, tx, "acme", "group-top") })
+	x = w.index(x)
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u") })
+	w.decides(x, "user-u", "/x/1/a", "group-mid /x/1")
+	w.decides(x, "user-u", "/x/2", "")
+
+	if pkgCtx := pkgevents.WithAwaited(ctx); w.indexes.For(pkgCtx, "acme") != nil {
+		t.Error("a request that passed a consistency token was given the index")
+	}
+}
+
+func TestTooLargeATenantIsNotIndexed(t *testing.T) {
+	w := mustWorld(t, 1)
+	w.grant("user-a", "/", "read")
+	w.grant("user-b", "/", "read")
+	for range 50 {
+		if w.indexes.For(context.Background(), "acme") != nil {
+			t.Fatal("a tenant over MaxPolicies was indexed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
