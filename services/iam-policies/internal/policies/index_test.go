@@ -16,7 +16,7 @@ func TestIndexDecide(t *testing.T) {
 	for _, tc := range []struct {
 		subject, action, scope, want string
 	}{
-		{"user-u", "read", "/p/q", "3"},   // two groups on the same path: the lowest id, stably
+		{"user-u", "read", "/p/q", "3"},    // two groups on the same path: the lowest id, stably
 		{"user-u", "write", "/p/q/r", "4"}, // the subject's own grant before a group's
 		{"user-u", "read", "/", ""},        // a policy of a group it is not in
 		{"user-u", "write", "/p", ""},      // a grant below the scope does not cover it

@@ -99,16 +99,24 @@ func (w *world) decides(x *policies.Index, subject, scope, want string) {
 func TestIndexFollowsEveryChange(t *testing.T) {
 	w := mustWorld(t, 1000)
 	ctx := context.Background()
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid") })
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid")
+	})
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u")
+	})
 	w.grant("group-top", "/x", "read")
 	x := w.index(nil)
 	w.decides(x, "user-u", "/x/1", "group-top /x")
 
 	// A nesting cut two levels up takes the access away; restoring it gives it back.
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropMembership(ctx, tx, "acme", "top", "group-mid") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.DropMembership(ctx, tx, "acme", "top", "group-mid")
+	})
 	w.decides(x, "user-u", "/x/1", "")
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid")
+	})
 	w.decides(x, "user-u", "/x/1", "group-top /x")
 	// A deeper, more specific grant wins; a direct one is preferred on the same path.
 	w.grant("group-mid", "/x/1", "read")
@@ -116,7 +124,9 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 	w.grant("user-u", "/x/1", "read")
 	w.decides(x, "user-u", "/x/1/a", "user-u /x/1")
 	// Leaving the group directly.
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropMembership(ctx, tx, "acme", "mid", "user-u") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.DropMembership(ctx, tx, "acme", "mid", "user-u")
+	})
 	if _, err := w.store.Revoke(ctx, "acme", policies.Filter{Subject: "user-u"}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +140,9 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 	// A deleted group drops the tenant's index; the next check reloads it.
 	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropSubject(ctx, tx, "acme", "group-top") })
 	x = w.index(x)
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u")
+	})
 	w.decides(x, "user-u", "/x/1/a", "group-mid /x/1")
 	w.decides(x, "user-u", "/x/2", "")
 
