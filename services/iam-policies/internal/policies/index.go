@@ -3,6 +3,8 @@ package policies
 import (
 	"strings"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // Index is one tenant's policies and group structure in memory, so that a check costs no
@@ -15,18 +17,43 @@ type Index struct {
 	memberOf map[string][]string
 	// ancestors is each group's closure: itself and every group it is nested in.
 	ancestors map[string][]string
-	// grants is scope path -> action -> the policies on exactly that path.
-	grants map[string]map[string][]Grant
+	// grants is (scope path, action) -> the policies on exactly that path. Its values hold
+	// no pointers (subjects and actions are numbers into names), so the garbage collector
+	// never scans a million policies.
+	grants map[grantKey][]grant
+	names  map[string]int32
+	nameOf []string
 }
 
-// Grant is one policy as the index holds it.
+type grantKey struct {
+	scope  string
+	action int32
+}
+
+type grant struct {
+	id      uuid.UUID
+	subject int32
+}
+
+// Grant is one policy as the index is given it.
 type Grant struct {
 	ID, Subject string
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{memberOf: map[string][]string{}, ancestors: map[string][]string{}, grants: map[string]map[string][]Grant{}}
+	return &Index{memberOf: map[string][]string{}, ancestors: map[string][]string{}, grants: map[grantKey][]grant{}, names: map[string]int32{}}
+}
+
+// name interns s; x.mu must be held for writing.
+func (x *Index) name(s string) int32 {
+	n, ok := x.names[s]
+	if !ok {
+		n = int32(len(x.nameOf))
+		x.names[s] = n
+		x.nameOf = append(x.nameOf, s)
+	}
+	return n
 }
 
 // SetMemberOf replaces subject's direct groups.
@@ -51,23 +78,23 @@ func (x *Index) SetAncestors(group string, ancestors []string) {
 	x.ancestors[group] = ancestors
 }
 
-// SetGrants replaces the policies for action on exactly scope.
+// SetGrants replaces the policies for action on exactly scope. A policy id that is not
+// a UUID (never written by this service) is skipped.
 func (x *Index) SetGrants(scope, action string, grants []Grant) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	byAction := x.grants[scope]
+	key := grantKey{scope, x.name(action)}
 	if len(grants) == 0 {
-		delete(byAction, action)
-		if len(byAction) == 0 {
-			delete(x.grants, scope)
-		}
+		delete(x.grants, key)
 		return
 	}
-	if byAction == nil {
-		byAction = map[string][]Grant{}
-		x.grants[scope] = byAction
+	gs := make([]grant, 0, len(grants))
+	for _, g := range grants {
+		if id, err := uuid.Parse(g.ID); err == nil {
+			gs = append(gs, grant{id: id, subject: x.name(g.Subject)})
+		}
 	}
-	byAction[action] = grants
+	x.grants[key] = gs
 }
 
 // Decide is Store.Check in memory: the policy on the most specific of paths that allows
@@ -76,28 +103,38 @@ func (x *Index) SetGrants(scope, action string, grants []Grant) {
 func (x *Index) Decide(tenant, subject, action string, paths []string) *Policy {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	act, ok := x.names[action]
+	if !ok {
+		return nil // no policy names this action
+	}
+	self, ok := x.names[subject]
+	if !ok {
+		self = -1 // holds no policy itself
+	}
 	var principals []string // subject's groups, computed on the first path with grants
 	for i := len(paths) - 1; i >= 0; i-- {
-		grants := x.grants[paths[i]][action]
+		grants := x.grants[grantKey{paths[i], act}]
 		if len(grants) == 0 {
 			continue
 		}
 		if principals == nil {
 			principals = x.principals(subject)
 		}
-		var best *Grant
+		var best *grant
 		for j := range grants {
 			g := &grants[j]
-			if g.Subject == subject {
+			if g.subject == self {
 				best = g
 				break
 			}
-			if group, ok := strings.CutPrefix(g.Subject, "group-"); ok && contains(principals, group) && (best == nil || g.Subject < best.Subject) {
+			name := x.nameOf[g.subject]
+			if group, ok := strings.CutPrefix(name, "group-"); ok && contains(principals, group) && (best == nil || name < x.nameOf[best.subject]) {
 				best = g
 			}
 		}
 		if best != nil {
-			p := Policy{Tenant: tenant, ID: best.ID, Subject: best.Subject, Scope: paths[i], Action: action, GrantedTo: best.Subject}
+			granted := x.nameOf[best.subject]
+			p := Policy{Tenant: tenant, ID: best.id.String(), Subject: granted, Scope: paths[i], Action: action, GrantedTo: granted}
 			p.ResourceType, p.ResourceProvider = Describe(p.Scope)
 			return &p
 		}
