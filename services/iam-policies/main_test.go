@@ -75,10 +75,19 @@ func (s *stack) membership(group, member string, removed bool) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	raw, _ := json.Marshal(ev)
-	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
+	s.publish(ev)
+}
+
+// subjectDeleted plays iam-subjects: the tombstone of a user or group.
+func (s *stack) subjectDeleted(kind, id string) {
+	s.t.Helper()
+	s.seq++
+	ev, err := events.New("/iam/iam-subjects", events.Entity{Tenant: "acme", Area: "subjects", Kind: kind, ID: id},
+		s.seq, true, map[string]any{"id": id, "subjectId": kind + "-" + id, "tenant": "acme", "deleted": true})
+	if err != nil {
 		s.t.Fatal(err)
 	}
+	s.publish(ev)
 }
 
 // scopeDefinition plays oauth-clients: scope's definition names policyID as its user policy.
@@ -89,10 +98,7 @@ func (s *stack) scopeDefinition(scope, policyID string, version int64) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	raw, _ := json.Marshal(ev)
-	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
-		s.t.Fatal(err)
-	}
+	s.publish(ev)
 	s.caughtUp(ev)
 }
 
@@ -104,6 +110,15 @@ func (s *stack) caughtUp(ev events.Envelope) {
 	resp, err := s.admin.CheckWithResponse(context.Background(), "acme", &api.CheckParams{ConsistencyToken: &token}, api.CheckRequest{Subject: "user-x", Action: "a", Scope: "/"})
 	if err != nil || resp.JSON200 == nil {
 		s.t.Fatalf("waiting for %s: %v %d %s", ev.Subject, err, resp.StatusCode(), resp.Body)
+	}
+}
+
+// publish puts ev on the stream, as its owning service's relay would.
+func (s *stack) publish(ev events.Envelope) {
+	s.t.Helper()
+	raw, _ := json.Marshal(ev)
+	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
+		s.t.Fatal(err)
 	}
 }
 

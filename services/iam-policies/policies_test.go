@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,5 +210,49 @@ func TestPolicyReferencedByAScopeIsKept(t *testing.T) {
 	s.scopeDefinition("billing.invoices_read", "", 2)
 	if resp, _ := s.admin.RevokePoliciesWithResponse(ctx, "acme", &api.RevokePoliciesParams{Subject: "group-devs"}); resp.JSON200 == nil || resp.JSON200.Revoked != 1 {
 		t.Fatalf("revoking the released policy: %d %s", resp.StatusCode(), resp.Body)
+	}
+}
+
+// TestGroupDeletedWhileChecksRun deletes a nested group, as iam-subjects publishes it
+// (the group's tombstone and its memberships'), under a steady stream of checks: every
+// check answers, none fails, and the access through the group ends.
+func TestGroupDeletedWhileChecksRun(t *testing.T) {
+	s := mustStart(t)
+	s.grant("group-top", "/docs", "doc.read")
+	s.grant("group-mid", "/docs/x", "doc.read")
+	s.membership("top", "group-mid", false)
+	s.membership("mid", "user-w", false)
+	within(t, 5*time.Second, "nesting applied", func() bool { return s.allowed("user-w", "doc.read", "/docs/x/1") })
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var failures, checks atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				resp, err := s.admin.CheckWithResponse(ctx, "acme", nil, api.CheckRequest{Subject: "user-w", Action: "doc.read", Scope: "/docs/x/1"})
+				if ctx.Err() != nil {
+					return
+				}
+				checks.Add(1)
+				if err != nil || resp.JSON200 == nil {
+					failures.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	s.subjectDeleted("group", "mid")
+	s.membership("top", "group-mid", true)
+	s.membership("mid", "user-w", true)
+	within(t, 5*time.Second, "access through the deleted group ends", func() bool { return !s.allowed("user-w", "doc.read", "/docs/x/1") })
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	wg.Wait()
+	if failures.Load() > 0 || checks.Load() == 0 {
+		t.Fatalf("%d of %d checks failed while the group was deleted", failures.Load(), checks.Load())
+	}
+	if s.allowed("user-w", "doc.read", "/docs/y") {
+		t.Error("the group's member still inherits from its former parent")
 	}
 }
