@@ -311,3 +311,49 @@ func TestConcurrentNestingCannotBuildACycle(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberPagesInNameOrder pages through a group's transitive members: in name order
+// across nested groups, a member of two groups once, and a renamed member moves.
+func TestMemberPagesInNameOrder(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	outer, inner := s.mustGroup("Outer"), s.mustGroup("zz inner")
+	s.mustAdd(outer.Id, "group-"+inner.Id)
+	var want []string
+	var last api.User
+	for i := range 15 {
+		g := outer.Id
+		if i%2 == 1 {
+			g = inner.Id
+		}
+		last = s.mustUser(fmt.Sprintf("u%02d", i), g)
+		want = append(want, "user-"+last.Id)
+	}
+	s.mustAdd(outer.Id, want[3]) // in both groups
+	want = append(want, "group-"+inner.Id)
+
+	page := func(n int32) ([]string, int32) {
+		t.Helper()
+		resp, err := s.admin.ListGroupMembersWithResponse(ctx, "acme", outer.Id,
+			&api.ListGroupMembersParams{Transitive: ptr(true), Page: ptr(n), PageSize: ptr[int32](10)})
+		if err != nil || resp.JSON200 == nil {
+			t.Fatalf("page %d: %v %s", n, err, resp.Body)
+		}
+		return subjectIDs(resp.JSON200.Data), resp.JSON200.Total
+	}
+	first, total := page(1)
+	second, _ := page(2)
+	if got := append(first, second...); !slices.Equal(got, want) || total != 16 {
+		t.Fatalf("pages %v (total %d), want %v (16)", got, total, want)
+	}
+
+	// u14 becomes "Aaa Tester": the first member now.
+	resp, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, last.Id), nil, api.UserInput{Username: ptr("u14"),
+		FirstName: ptr("Aaa"), LastName: ptr("Tester"), Metadata: &apicommon.Metadata{Version: 1}})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatalf("rename: %v %s", err, resp.Body)
+	}
+	if first, _ := page(1); first[0] != "user-"+last.Id {
+		t.Fatalf("after the rename the first member is %s", first[0])
+	}
+}

@@ -98,8 +98,9 @@ func addMembers(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, refs [
 	}
 	var added []refRow
 	if err := tx.SelectContext(ctx, &added, `
-		INSERT INTO memberships (tenant, group_id, member_type, member_id)
-		SELECT $1, $2, t, i FROM unnest($3::text[], $4::text[]) AS x(t, i)
+		INSERT INTO memberships (tenant, group_id, member_type, member_id, sort_name)
+		SELECT $1, $2, x.t, x.i, coalesce(lower(s.display_name), '') FROM unnest($3::text[], $4::text[]) AS x(t, i)
+		LEFT JOIN subjects s ON s.tenant = $1 AND s.type = x.t AND s.id = x.i
 		ON CONFLICT DO NOTHING RETURNING member_type, member_id`, tenant, groupID, types, ids); err != nil {
 		return nil, postgres.Classify(err)
 	}

@@ -147,27 +147,38 @@ func (s *Directory) GroupsOf(ctx context.Context, tenant string, r subjects.Ref,
 }
 
 // Members lists a group's members: direct ones, or every member of every group nested in
-// it (the nested groups included).
+// it (the nested groups included), by name. A page costs a page, not the group's size:
+// each group contributes its first offset+limit memberships in name order (the name is
+// kept on the membership), and the first offset+limit distinct of those are the first of
+// all, since a member's rank within any one group is no worse than its rank overall.
 func (s *Directory) Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]subjects.Subject, int, error) {
 	if _, err := getGroup(ctx, s.DB, tenant, groupID, false); err != nil {
 		return nil, 0, err
 	}
-	refs := `SELECT m.member_type, m.member_id FROM memberships m WHERE m.tenant = $1 AND m.group_id = $2`
+	groups := `SELECT $2::text AS id`
 	if transitive {
-		refs = `SELECT DISTINCT m.member_type, m.member_id FROM group_closure c
-			JOIN memberships m ON m.tenant = c.tenant AND m.group_id = c.descendant
-			WHERE c.tenant = $1 AND c.ancestor = $2`
+		groups = `SELECT c.descendant AS id FROM group_closure c WHERE c.tenant = $1 AND c.ancestor = $2`
 	}
-	// LATERAL makes each member one primary-key lookup; a plain join lets the planner
-	// misjudge the member count and hash the tenant's whole subject table.
-	var rows []subjectRow
-	if err := s.DB.SelectContext(ctx, &rows, `WITH refs AS (`+refs+`)
-		SELECT s.*, count(*) OVER () AS total FROM refs
-		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s
-			WHERE s.tenant = $1 AND s.type = refs.member_type AND s.id = refs.member_id) AS s
-		ORDER BY lower(s.display_name), s.type, s.id LIMIT $3 OFFSET $4`, tenant, groupID, limit, offset); err != nil {
+	var total int
+	if err := s.DB.GetContext(ctx, &total, `WITH groups AS (`+groups+`)
+		SELECT count(*) FROM (SELECT DISTINCT m.member_type, m.member_id FROM memberships m
+			WHERE m.tenant = $1 AND m.group_id IN (SELECT id FROM groups)) AS members`, tenant, groupID); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
-	out, total := subjectsOf(rows)
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH groups AS (`+groups+`),
+		page AS (
+			SELECT DISTINCT m.sort_name, m.member_type, m.member_id FROM groups g
+			CROSS JOIN LATERAL (SELECT sort_name, member_type, member_id FROM memberships m
+				WHERE m.tenant = $1 AND m.group_id = g.id ORDER BY sort_name, member_type, member_id LIMIT $3::int + $4::int) AS m
+			ORDER BY 1, 2, 3 LIMIT $3 OFFSET $4
+		)
+		SELECT s.*, 0 AS total FROM page
+		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s
+			WHERE s.tenant = $1 AND s.type = page.member_type AND s.id = page.member_id) AS s
+		ORDER BY page.sort_name, page.member_type, page.member_id`, tenant, groupID, limit, offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	out, _ := subjectsOf(rows)
 	return out, total, nil
 }

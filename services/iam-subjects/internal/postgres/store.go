@@ -56,6 +56,13 @@ func putSubject(ctx context.Context, tx *sqlx.Tx, sub subjects.Subject) error {
 			email = EXCLUDED.email, phone_number = EXCLUDED.phone_number, icon_uri = EXCLUDED.icon_uri,
 			description = EXCLUDED.description, search = EXCLUDED.search`,
 		sub.Tenant, string(sub.Type), sub.ID, sub.DisplayName, p.Username, p.Email, p.PhoneNumber, p.IconURI, p.Description, search)
+	if err != nil {
+		return postgres.Classify(err)
+	}
+	// Member listings sort by the name kept on each membership.
+	_, err = tx.ExecContext(ctx, `UPDATE memberships SET sort_name = lower($4)
+		WHERE tenant = $1 AND member_type = $2 AND member_id = $3 AND sort_name <> lower($4)`,
+		sub.Tenant, string(sub.Type), sub.ID, sub.DisplayName)
 	return postgres.Classify(err)
 }
 
