@@ -1571,8 +1571,8 @@ type ClientInterface interface {
 	//
 	// The OAuth scopes the subject is entitled to: the actions of the policies it has,
 	// directly or through its groups, on the tenant root `/`, and the scopes of the access
-	// controls assigned to it or its groups (directly or through templates). Returned in the Emporix form,
-	// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+	// controls assigned to it or its groups (directly or through templates). Returned in
+	// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 	// set from this service's events and adds it to what a client may request.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
@@ -2311,8 +2311,8 @@ func (c *APIClient) WhereMay(ctx context.Context, tenant externalRef0.Tenant, su
 //
 // The OAuth scopes the subject is entitled to: the actions of the policies it has,
 // directly or through its groups, on the tenant root `/`, and the scopes of the access
-// controls assigned to it or its groups (directly or through templates). Returned in the Emporix form,
-// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+// controls assigned to it or its groups (directly or through templates). Returned in
+// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 // set from this service's events and adds it to what a client may request.
 //
 // Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
@@ -6374,8 +6374,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The OAuth scopes the subject is entitled to: the actions of the policies it has,
 	// directly or through its groups, on the tenant root `/`, and the scopes of the access
-	// controls assigned to it or its groups (directly or through templates). Returned in the Emporix form,
-	// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+	// controls assigned to it or its groups (directly or through templates). Returned in
+	// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 	// set from this service's events and adds it to what a client may request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10236,8 +10236,8 @@ func (c *ClientWithResponses) WhereMayWithResponse(ctx context.Context, tenant e
 //
 // The OAuth scopes the subject is entitled to: the actions of the policies it has,
 // directly or through its groups, on the tenant root `/`, and the scopes of the access
-// controls assigned to it or its groups (directly or through templates). Returned in the Emporix form,
-// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+// controls assigned to it or its groups (directly or through templates). Returned in
+// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 // set from this service's events and adds it to what a client may request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -21246,42 +21246,42 @@ var swaggerSpec = []string{
 	"P1c3DJcqApXq6qwBxZZoNThcTf+8tf+WIdWiwvM3RgBbh1m235Z+REAjyGKMrvENStVhhkLrXMzcT+qI",
 	"0fE/fpNyOYZoh+R50XWSbYBQ6Epyvmsji/K+bAi6QtYpT2JdIFMDcdfj2iMpeT7Ovc93D6O2kFgceKaY",
 	"r+XfWhfIblf2GtZiVM5iW3CyziklX+TCXdlR9YzRqRmYfj9fyGlelT6HBirycGHJTwsVSGzlXIvjCj2w",
-	"CC6Yz3OlZDJtOAusXp2JaFyi0d7IwSU9DtO/1rIvmNfLRgG98s7Rju/j2aXQ3S56T+QiZXkYs6mwgCY8",
-	"nQUXjDOCxBxHJBRErYAksUlKhwiLTa2JkR76P0xWevjDluFHhUo26Ashc5HFS18wQaSthlOoN6DrBeh6",
-	"B3FsSxRfgy3BXhVS7GgLKnliLlwB9oNe87tin2Wdku0RqT8VZum/DDVAQCtqw3rg4dHiX/Hgy9/D6cnV",
-	"+PDr/owdXP97Df3XTKoJzrZIVhazClv7OYlapULsy7PPFIqhfDdlEe5iFnyxNREewkl1rybRUlHi3Nmk",
-	"Tz9b8flpWU2dcXY2mdon3wLLXVHP2gC6MUMm3J+eF5DkwUsL5J9/jLICOQ/d6VrMA+953z5bfddsLmHQ",
-	"FgPvujZN13PzHdM6Q2TeZFsz4GnUDKgWw6yrGzB3Iarl7eCCTzz/Y4ViAQ6ToXMXpJ0aAeDXbq4JoD0t",
-	"tYUBSvC7rQrw6FUBlvJlVhmgiS8bqgLkzR6uIkCBzR45hGJ7Nm7qbNyei88iekJn7m9Gjw3bmhwZuG3K",
-	"fvc8/M7T9d8BLe8zV/9DA2X72gCb1ra2J8r61QE2dKKslI+/cKpsc/G/+Fz8S2XqPB//WsqeE3pXn/jp",
-	"in+xR5n1zMIBAy5MHXNHrwgzHpIzJxsNnCYasZDgENd4xTUcIcjeh8R15s5067RXDxg9jPowutqQQXPe",
-	"5SGDkHxKdRb78taaELTGtLRr3rpenqaWM0S+YnA2a2+uOpuX3RZfckV8E1fCi0GJd1ZszHKsYsHX7FCf",
-	"1+L/8mudxyFb92viLvyL8+nWwYeih5tr3SJH9lOtSl50lZrXl+bD1mks0A7w+W6QRZkF5SL9oMJXiv3X",
-	"uDTXja7dTKrsjOectBtuvuxKHrOnmDI7j6b0gVKrPBaPjkzPIlzam/e6Nmh6leBod0NpJsnX575ipzfl",
-	"oYVJt/DOboOhq27ZJWi+Gb/sLwrrhCP8KZnOk8EIgL0SUUxlF0EPxZTTKZ0npCm/tM1gCKmlqwZc1aNm",
-	"pQfPXXjXhLt62JtM5vw8MGY1etXq45pP7imf80uiHPiN9SS3KZ3vQeQGTMqyt/kxuk5fT3MrXZv4xez1",
-	"7yh6MTdUbmMXn1DsojEFZ1HdNfbgN+dvnWwXdIUr0Q/lYIRp/JIu5nPClHqjRRs94g3Ku5atl0u82aZ+",
-	"SSKvnXS90Js6uPDgkYhZQodHiEN0EgKtn3h3nd3basesyv+biyx8GQi1Kr2bpD43y0gr75VtsI0UfBqR",
-	"ghlqLokT9GSbWOI4ytC2kjenTYRgxljoPIdOHR0IWAem46IvdORxVY8QT7WVuVwZpTmycFYbVFjA0m1I",
-	"4aOHFC5h4CygsJ6BG8IJbaOHCyZcO3ffBiT47WHY/jDcHoSPHxrYqAHowMAmFNhwWGAh/VGboMD8CPzO",
-	"QwLvmq/0XgIC14K7pVF9j6X4vCSsHzwW1q8Utufg/TZo78UH7S2RWvOQvTX0Lp1trJXxX736PRn+Yepb",
-	"o/8TMvrXRXyL8kHSMjP1g14igpMDpQDvaqD1CWrzaO+1ouTbB73fbjIDt9o/LbwLkN7yJXkWeNLkVTCg",
-	"8/AeBZ48jjeBJ3fyJLSBhGewDVfZVJtzWWzx9VEXttE3wpMVzEE82fpEnopPROH9Mn+IBsFVZPK9b7oM",
-	"R3sfiGIgdK6BXvs+FsJGzd+bP8Oi+daX8fi+jHrGy/0YXsZr8mHw5CH9F3p4j+y72J6KT/JU3J6Ij+gc",
-	"qVNijGOkBlY27RTRhalaOkTgPPzenSHrAOh9OkLaYGe7bAYvSm/7jk+owcs6oVZz6+hTauvS2bp06oV3",
-	"x52zktqYpZBv587JXv+OXDofMxJs3Tot21iSPa3yqrhYEvz0U7taq/YQ0AfdEQ6PxydROIx7JDye9HGY",
-	"H4JH+HEUNRzPKKNCasbd6A0Qu7LLfTQZFLwkP42ddL2vRjpo8uD+Gvvxx/DZWM652xXndXdwm12z6h7Y",
-	"YH7pF4NUq9K8ydthubu15GwbbL0eT8PrkaHnEs+HzKFkVTFW/WR2b3svSMZY6DyHUO0NyYoyLUkTrd+b",
-	"KQLW+kEKCLn1hTy6L2QJO2b+kHp2bPCJ2EYP5xdx2Gs1OeMJSPPbA3HVA3F7GD6+w6NRG9BOjybs2LDj",
-	"IxNj2zo/8mPwO3eArI2U95oeem3IW8U18pBK0IvD/MEjYf5K7gMH97cuhBfvQlgi8+ZuhHV0MPVvaALR",
-	"8kK9LTwLYUKuSKLjnAt1cAulwaGILRUIM0Rmc3mDEirkbo0snFfFv3Ox2Mery+9Oo8GduM07qbn3o628",
-	"nNTXhHW59EHLwrYUwsyIwdeWz6bK5B+qTL6mIHLfnLo5ieEZ7ER9NG/zesN+/EBkgYvrt6EeQXpld+Ei",
-	"TTqnnamU89O9vf7gqNvr9rr90+PecQ/2kemmvJP+nHJb3P56imWArqckBRXZJH3OshtW003/RCIK8SU6",
-	"NezXeYIZcKIIvJXN+TVDV5RcC6f7aEqiL77O/9QFz+1RRlgs0GIOpqHAU0ve6TKvYV3t9WP18BSLaIqw",
-	"QA6XO50VqO7pT6l9WOKEXyr4fHP+NiuKbzNFoggznVDc6da85OnRVKEPhbxJ9A4JtdKohf/TPGEaUN2J",
-	"8kE7YDeLeEzEbqBnd8F23DcYTlN+rQWFrJ/doBS2LtCOucjEmXPbdTfIXXUXbEcQqY+MYttdW7yfpq6J",
-	"V31RQZAIkC2Ir94zi4fO2QUrxc5f0isL8FqRHeki+9lFbzVRXWv/L/3Eqd2SPxvpAvmG7iCQ3X6+/f8B",
-	"AAD//w==",
+	"CC6Yz3OlZDJtOAusXp2JaFyi0d7IwSU9DtO/1rIvmNfLRgG98s7Rju/j2aXQ3S56T+QihRyH7IKp/k2J",
+	"BTTh6SwAW6+Y44iEgqgVkCQ2SekQYbGpNTHSQ/+HyUoPf9gy/KhQyQZ9IWQusnjpCyaItNVwCvUGdL0A",
+	"Xe8gjm2J4muwJdirQoodbUElT8yFK8B+0Gt+V+yzrFOyPSL1p8Is/ZehBghoRW1YDzw8WvwrHnz5ezg9",
+	"uRofft2fsYPrf6+h/5pJNcHZFsnKYlZhaz8nUatUiH159plCMZTvpizCXcyCL7YmwkM4qe7VJFoqSpw7",
+	"m/TpZys+Py2rqTPOziZT++RbYLkr6lkbQDdmyIT70/MCkjx4aYH8849RViDnoTtdi3ngPe/bZ6vvms0l",
+	"DNpi4F3Xpul6br5jWmeIzJtsawY8jZoB1WKYdXUD5i5EtbwdXPCJ53+sUCzAYTJ07oK0UyMA/NrNNQG0",
+	"p6W2MEAJfrdVAR69KsBSvswqAzTxZUNVgLzZw1UEKLDZI4dQbM/GTZ2N23PxWURP6Mz9zeixYVuTIwO3",
+	"Tdnvnoffebr+O6Dlfebqf2igbF8bYNPa1vZEWb86wIZOlJXy8RdOlW0u/hefi3+pTJ3n419L2XNC7+oT",
+	"P13xL/Yos55ZOGDAhalj7ugVYcZDcuZko4HTRCMWEhziGq+4hiME2fuQuM7cmW6d9uoBo4dRH0ZXGzJo",
+	"zrs8ZBCST6nOYl/eWhOC1piWds1b18vT1HKGyFcMzmbtzVVn87Lb4kuuiG/iSngxKPHOio1ZjlUs+Jod",
+	"6vNa/F9+rfM4ZOt+TdyFf3E+3Tr4UPRwc61b5Mh+qlXJi65S8/rSfNg6jQXaAT7fDbIos6BcpB9U+Eqx",
+	"/xqX5rrRtZtJlZ3xnJN2w82XXclj9hRTZufRlD5QapXH4tGR6VmES3vzXtcGTa8SHO1uKM0k+frcV+z0",
+	"pjy0MOkW3tltMHTVLbsEzTfjl/1FYZ1whD8l03kyGAGwVyKKqewi6KGYcjql84Q05Ze2GQwhtXTVgKt6",
+	"1Kz04LkL75pwVw97k8mcnwfGrEavWn1c88k95XN+SZQDv7Ge5Dal8z2I3IBJWfY2P0bX6etpbqVrE7+Y",
+	"vf4dRS/mhspt7OITil00puAsqrvGHvzm/K2T7YKucCX6oRyMMI1f0sV8TphSb7Roo0e8QXnXsvVyiTfb",
+	"1C9J5LWTrhd6UwcXHjwSMUvo8AhxiE5CoPUT766ze1vtmFX5f3ORhS8DoVald5PU52YZaeW9sg22kYJP",
+	"I1IwQ80lcYKebBNLHEcZ2lby5rSJEMwYC53n0KmjAwHrwHRc9IWOPK7qEeKptjKXK6M0RxbOaoMKC1i6",
+	"DSl89JDCJQycBRTWM3BDOKFt9HDBhGvn7tuABL89DNsfhtuD8PFDAxs1AB0Y2IQCGw4LLKQ/ahMUmB+B",
+	"33lI4F3zld5LQOBacLc0qu+xFJ+XhPWDx8L6lcL2HLzfBu29+KC9JVJrHrK3ht6ls421Mv6rV78nwz9M",
+	"fWv0f0JG/7qIb1E+SFpmpn7QS0RwcqAU4F0NtD5BbR7tvVaUfPug99tNZuBW+6eFdwHSW74kzwJPmrwK",
+	"BnQe3qPAk8fxJvDkTp6ENpDwDLbhKptqcy6LLb4+6sI2+kZ4soI5iCdbn8hT8YkovF/mD9EguIpMvvdN",
+	"l+Fo7wNRDITONdBr38dC2Kj5e/NnWDTf+jIe35dRz3i5H8PLeE0+DJ48pP9CD++RfRfbU/FJnorbE/ER",
+	"nSN1SoxxjNTAyqadIrowVUuHCJyH37szZB0AvU9HSBvsbJfN4EXpbd/xCTV4WSfUam4dfUptXTpbl069",
+	"8O64c1ZSG7MU8u3cOdnr35FL52NGgq1bp2UbS7KnVV4VF0uCn35qV2vVHgL6oDvC4fH4JAqHcY+Ex5M+",
+	"DvND8Ag/jqKG4xllVEjNuBu9AWJXdrmPJoOCl+SnsZOu99VIB00e3F9jP/4YPhvLOXe74rzuDm6za1bd",
+	"AxvML/1ikGpVmjd5Oyx3t5acbYOt1+NpeD0y9Fzi+ZA5lKwqxqqfzO5t7wXJGAud5xCqvSFZUaYlaaL1",
+	"ezNFwFo/SAEht76QR/eFLGHHzB9Sz44NPhHb6OH8Ig57rSZnPAFpfnsgrnogbg/Dx3d4NGoD2unRhB0b",
+	"dnxkYmxb50d+DH7nDpC1kfJe00OvDXmruEYeUgl6cZg/eCTMX8l94OD+1oXw4l0IS2Te3I2wjg6m/g1N",
+	"IFpeqLeFZyFMyBVJdJxzoQ5uoTQ44wyQHzNEZnN5gxIq5G6NLJxXxb9zsdjHq8vvTqPBnbjNO6m596Ot",
+	"vJzU14R1ufRBy8K2FMLMiMHXls+myuQfqky+piBy35y6OYnhGexEfTRv83rDfvxAZIGL67ehHkF6ZXfh",
+	"Ik06p52plPPTvb3+4Kjb6/a6/dPj3nEP9pHppryT/pxyW9z+eoplgK6nJAUV2SR9zrIbVtNN/0QiCvEl",
+	"OjXs13mCGXCiCLyVzfk1Q1eUXAun+2hKoi++zv/UBc/tUUZYLNBiDqahwFNL3ukyr2Fd7fVj9fAUi2iK",
+	"sEAOlzudFaju6U+pfVjihF8q+Hxz/jYrim8zRaIIM51Q3OnWvOTp0RShD4W8SfQOCbXSqIX/0zxhGlDd",
+	"ifJBO2A3i3hMxG6gZ3fBdtw3GE5Tfq0Fhayf3aAUti7QjrnIxJlz23U3yF11F2xHEKmPjGLbXVu8n6au",
+	"iVd9UUGQCJAtiK/eM4uHztkFK8XOX9IrC/BakR3pIvvZRW81UV1r/y/9xKndkj8b6QL5hu4gkN1+vv3/",
+	"AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
