@@ -81,21 +81,6 @@ func plain(t *testing.T, x api.Text) string {
 	return s
 }
 
-func problemDetail(body []byte) string {
-	var p struct {
-		Detail string `json:"detail"`
-		Errors []struct {
-			Field, Message string
-		} `json:"errors"`
-	}
-	_ = json.Unmarshal(body, &p)
-	out := p.Detail
-	for _, e := range p.Errors {
-		out += " | " + e.Field + ": " + e.Message
-	}
-	return out
-}
-
 func TestRBACCatalog(t *testing.T) {
 	s := mustStart(t)
 	ctx := context.Background()
