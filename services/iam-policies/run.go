@@ -1,6 +1,6 @@
 // Package iampolicies wires the iam-policies service: policies, access checks, effective
-// policies and scopes, tenant roles and the actions catalog, with its views of subjects
-// and memberships kept from iam-subjects' events.
+// policies and scopes, tenant roles, the actions catalog and Emporix-style RBAC, with its
+// views of subjects and memberships kept from iam-subjects' events.
 package iampolicies
 
 import (
@@ -15,6 +15,7 @@ import (
 	"github.com/iamplane/iam/services/iam-policies/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
 	"github.com/iamplane/iam/services/iam-policies/internal/postgres"
+	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
 )
 
 // Name and Version identify the service on GET /.
@@ -49,6 +50,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	server := &httpapi.Server{
 		Actions:  &postgres.Actions{DB: p.DB},
 		Policies: engine,
+		RBAC:     &rbac.Catalog{Store: &postgres.RBAC{DB: p.DB, Scopes: scopes}},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	views := &postgres.Views{Scopes: scopes}

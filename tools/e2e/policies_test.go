@@ -205,3 +205,67 @@ func TestConsistencyTokenReadsYourWrite(t *testing.T) {
 		t.Fatalf("failed write: %d, token %q", resp.StatusCode(), resp.HTTPResponse.Header.Get("Consistency-Token"))
 	}
 }
+
+// TestEntitledScopesFollowRBACAssignments is the same loop for Emporix-style RBAC: an
+// access control assigned to a client subject in iam-policies puts its scope
+// (<resource code>_<permission code>) into the client's next token; removing the
+// assignment takes it out again.
+func TestEntitledScopesFollowRBACAssignments(t *testing.T) {
+	p := mustPlatform(t)
+	ctx := context.Background()
+	pc := p.policiesClient(t)
+	c := p.mustCreateClient(t, "acme", "rbac service")
+	cid := "client-" + c.ClientId
+
+	res, _ := pc.CreateResourceWithResponse(ctx, "acme", policiesapi.ResourceInput{Name: policiesapi.LocalizedName{"en": "Groups"}, Code: "iam.group"})
+	if res.JSON201 == nil {
+		t.Fatalf("resource: %s", res.Body)
+	}
+	perm, _ := pc.CreatePermissionWithResponse(ctx, "acme", policiesapi.PermissionInput{Name: policiesapi.LocalizedName{"en": "Read"}, Code: "read",
+		ApplicableResources: policiesapi.RbacIds{res.JSON201.Id}})
+	if perm.JSON201 == nil {
+		t.Fatalf("permission: %s", perm.Body)
+	}
+	role, _ := pc.CreateRoleWithResponse(ctx, "acme", policiesapi.RoleInput{Name: policiesapi.LocalizedName{"en": "Group reader"},
+		Permissions: []policiesapi.RolePermission{{Id: perm.JSON201.Id}}})
+	if role.JSON201 == nil {
+		t.Fatalf("role: %s", role.Body)
+	}
+	ac, _ := pc.CreateAccessControlWithResponse(ctx, "acme", policiesapi.AccessControlInput{Name: policiesapi.LocalizedName{"en": "Read groups"},
+		RoleId: role.JSON201.Id, ResourceId: res.JSON201.Id})
+	if ac.JSON201 == nil {
+		t.Fatalf("access control: %s", ac.Body)
+	}
+	assigned, _ := pc.AssignWithResponse(ctx, "acme", policiesapi.AssignmentInput{Subject: cid, AccessControlId: &ac.JSON201.Id})
+	if assigned.JSON201 == nil {
+		t.Fatalf("assign: %s", assigned.Body)
+	}
+
+	tokenScope := func() (int, string) {
+		cc, _ := clientsapi.NewClientWithResponses(p.URL)
+		resp, err := cc.IssueTokenWithFormdataBodyWithResponse(ctx, "acme",
+			clientsapi.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials"), Scope: ptr("iam.group_read")},
+			func(_ context.Context, r *http.Request) error {
+				r.SetBasicAuth(c.ClientId, *c.ClientSecret)
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.JSON200 == nil {
+			return resp.StatusCode(), ""
+		}
+		return 200, *resp.JSON200.Scope
+	}
+	within(t, 3*time.Second, "token carries the RBAC scope", func() bool {
+		status, scope := tokenScope()
+		return status == 200 && scope == "iam.group_read"
+	})
+	if resp, _ := pc.UnassignWithResponse(ctx, "acme", assigned.JSON201.Id); resp.StatusCode() != 204 {
+		t.Fatalf("unassign: %d %s", resp.StatusCode(), resp.Body)
+	}
+	within(t, 3*time.Second, "token narrowed again", func() bool {
+		status, _ := tokenScope()
+		return status == 400
+	})
+}

@@ -15,12 +15,191 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	externalRef0 "github.com/iamplane/iam/pkg/apicommon"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for ListAccessControlsParamsExpand.
+const (
+	ListAccessControlsParamsExpandResource ListAccessControlsParamsExpand = "resource"
+	ListAccessControlsParamsExpandRole     ListAccessControlsParamsExpand = "role"
+)
+
+// Valid indicates whether the value is a known member of the ListAccessControlsParamsExpand enum.
+func (e ListAccessControlsParamsExpand) Valid() bool {
+	switch e {
+	case ListAccessControlsParamsExpandResource:
+		return true
+	case ListAccessControlsParamsExpandRole:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccessControlParamsExpand.
+const (
+	GetAccessControlParamsExpandResource GetAccessControlParamsExpand = "resource"
+	GetAccessControlParamsExpandRole     GetAccessControlParamsExpand = "role"
+)
+
+// Valid indicates whether the value is a known member of the GetAccessControlParamsExpand enum.
+func (e GetAccessControlParamsExpand) Valid() bool {
+	switch e {
+	case GetAccessControlParamsExpandResource:
+		return true
+	case GetAccessControlParamsExpandRole:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetEffectiveAccessControlsParamsExpand.
+const (
+	GetEffectiveAccessControlsParamsExpandResource GetEffectiveAccessControlsParamsExpand = "resource"
+	GetEffectiveAccessControlsParamsExpandRole     GetEffectiveAccessControlsParamsExpand = "role"
+)
+
+// Valid indicates whether the value is a known member of the GetEffectiveAccessControlsParamsExpand enum.
+func (e GetEffectiveAccessControlsParamsExpand) Valid() bool {
+	switch e {
+	case GetEffectiveAccessControlsParamsExpandResource:
+		return true
+	case GetEffectiveAccessControlsParamsExpandRole:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetEffectiveAccessControlsForResourceParamsExpand.
+const (
+	GetEffectiveAccessControlsForResourceParamsExpandResource GetEffectiveAccessControlsForResourceParamsExpand = "resource"
+	GetEffectiveAccessControlsForResourceParamsExpandRole     GetEffectiveAccessControlsForResourceParamsExpand = "role"
+)
+
+// Valid indicates whether the value is a known member of the GetEffectiveAccessControlsForResourceParamsExpand enum.
+func (e GetEffectiveAccessControlsForResourceParamsExpand) Valid() bool {
+	switch e {
+	case GetEffectiveAccessControlsForResourceParamsExpandResource:
+		return true
+	case GetEffectiveAccessControlsForResourceParamsExpandRole:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTemplatesParamsExpand.
+const (
+	ListTemplatesParamsExpandAccessControls ListTemplatesParamsExpand = "accessControls"
+)
+
+// Valid indicates whether the value is a known member of the ListTemplatesParamsExpand enum.
+func (e ListTemplatesParamsExpand) Valid() bool {
+	switch e {
+	case ListTemplatesParamsExpandAccessControls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTemplateParamsExpand.
+const (
+	GetTemplateParamsExpandAccessControls GetTemplateParamsExpand = "accessControls"
+)
+
+// Valid indicates whether the value is a known member of the GetTemplateParamsExpand enum.
+func (e GetTemplateParamsExpand) Valid() bool {
+	switch e {
+	case GetTemplateParamsExpandAccessControls:
+		return true
+	default:
+		return false
+	}
+}
+
+// AccessControl A role on a resource. Its `scopes` are `<resource code>_<permission code>` for each
+// permission of the role that applies to the resource (in the permission's
+// `applicableResources` and, when the role narrows it, in its
+// `applicablePermissionResources`).
+type AccessControl struct {
+	// Description The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *Text  `json:"description,omitempty"`
+	Id          string `json:"id"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name Text `json:"name"`
+
+	// Resource Something permissions apply to, such as IAM groups; its code is unique in the tenant.
+	Resource   *Resource `json:"resource,omitempty"`
+	ResourceId string    `json:"resourceId"`
+
+	// Role A named set of permissions.
+	Role   *Role  `json:"role,omitempty"`
+	RoleId string `json:"roleId"`
+
+	// Scopes Example: ["iam.group_read"]
+	Scopes []string `json:"scopes"`
+}
+
+// AccessControlInput defines model for AccessControlInput.
+type AccessControlInput struct {
+	// Description Text by language code.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Text by language code; at least one language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name LocalizedName `json:"name"`
+
+	// ResourceId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	ResourceId RbacId `json:"resourceId"`
+
+	// RoleId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	RoleId RbacId `json:"roleId"`
+}
+
+// AccessControlList defines model for AccessControlList.
+type AccessControlList struct {
+	// Count Example: 1
+	Count int32           `json:"count"`
+	Data  []AccessControl `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
 
 // Action defines model for Action.
 type Action struct {
@@ -99,6 +278,52 @@ type AllowedSubjectList struct {
 	TotalPages int32 `json:"totalPages"`
 }
 
+// Assignment defines model for Assignment.
+type Assignment struct {
+	AccessControlId *string   `json:"accessControlId,omitempty"`
+	CreatedAt       time.Time `json:"createdAt"`
+	Id              string    `json:"id"`
+
+	// Subject Example: group-ops
+	Subject    string  `json:"subject"`
+	TemplateId *string `json:"templateId,omitempty"`
+}
+
+// AssignmentInput Exactly one of `accessControlId` and `templateId`.
+type AssignmentInput struct {
+	// AccessControlId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	AccessControlId *RbacId `json:"accessControlId,omitempty"`
+
+	// Subject Example: group-ops
+	Subject SubjectRef `json:"subject"`
+
+	// TemplateId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	TemplateId *RbacId `json:"templateId,omitempty"`
+}
+
+// AssignmentList defines model for AssignmentList.
+type AssignmentList struct {
+	// Count Example: 1
+	Count int32        `json:"count"`
+	Data  []Assignment `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
 // CheckBatchRequest defines model for CheckBatchRequest.
 type CheckBatchRequest struct {
 	Checks []CheckRequest `json:"checks"`
@@ -132,6 +357,13 @@ type Decision struct {
 	Via *Grant `json:"via,omitempty"`
 }
 
+// EffectivePermissions defines model for EffectivePermissions.
+type EffectivePermissions struct {
+	Permissions []Permission `json:"permissions"`
+	ResourceId  string       `json:"resourceId"`
+	SubjectId   string       `json:"subjectId"`
+}
+
 // EffectivePolicies defines model for EffectivePolicies.
 type EffectivePolicies struct {
 	Policies    []Policy `json:"policies"`
@@ -157,6 +389,86 @@ type Grant struct {
 
 	// Scope Example: /subscriptions/123
 	Scope string `json:"scope"`
+}
+
+// LocalizedName Text by language code; at least one language.
+//
+// Example: {"de":"Gruppen","en":"Groups"}
+type LocalizedName map[string]string
+
+// LocalizedText Text by language code.
+//
+// Example: {"de":"Gruppen","en":"Groups"}
+type LocalizedText map[string]string
+
+// Permission Something one may do (its code, e.g. `read`) on the resources it applies to.
+type Permission struct {
+	ApplicableResources []string `json:"applicableResources"`
+
+	// Code Example: read
+	Code string `json:"code"`
+
+	// Description The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *Text  `json:"description,omitempty"`
+	Id          string `json:"id"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name Text `json:"name"`
+}
+
+// PermissionCode The second half of the scopes this permission gives, `<resource code>_<permission code>`.
+//
+// Example: read
+type PermissionCode = string
+
+// PermissionInput defines model for PermissionInput.
+type PermissionInput struct {
+	// ApplicableResources Example: ["6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"]
+	ApplicableResources RbacIds `json:"applicableResources"`
+
+	// Code The second half of the scopes this permission gives, `<resource code>_<permission code>`.
+	//
+	// Example: read
+	Code PermissionCode `json:"code"`
+
+	// Description Text by language code.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Text by language code; at least one language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name LocalizedName `json:"name"`
+}
+
+// PermissionList defines model for PermissionList.
+type PermissionList struct {
+	// Count Example: 1
+	Count int32        `json:"count"`
+	Data  []Permission `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
 }
 
 // Policy defines model for Policy.
@@ -221,10 +533,148 @@ type PolicyList struct {
 	TotalPages int32 `json:"totalPages"`
 }
 
+// RbacId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type RbacId = string
+
+// RbacIds Example: ["6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"]
+type RbacIds = []RbacId
+
+// Resource Something permissions apply to, such as IAM groups; its code is unique in the tenant.
+type Resource struct {
+	// Code Example: iam.group
+	Code string `json:"code"`
+
+	// Description The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *Text  `json:"description,omitempty"`
+	Id          string `json:"id"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name Text `json:"name"`
+}
+
+// ResourceCode The first half of the scopes this resource gives, `<resource code>_<permission code>`.
+//
+// Example: iam.group
+type ResourceCode = string
+
+// ResourceInput defines model for ResourceInput.
+type ResourceInput struct {
+	// Code The first half of the scopes this resource gives, `<resource code>_<permission code>`.
+	//
+	// Example: iam.group
+	Code ResourceCode `json:"code"`
+
+	// Description Text by language code.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Text by language code; at least one language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name LocalizedName `json:"name"`
+}
+
+// ResourceList defines model for ResourceList.
+type ResourceList struct {
+	// Count Example: 1
+	Count int32      `json:"count"`
+	Data  []Resource `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
 // RevokeResult defines model for RevokeResult.
 type RevokeResult struct {
 	// Revoked Example: 1
 	Revoked int `json:"revoked"`
+}
+
+// Role A named set of permissions.
+type Role struct {
+	// Description The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *Text  `json:"description,omitempty"`
+	Id          string `json:"id"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name        Text             `json:"name"`
+	Permissions []RolePermission `json:"permissions"`
+}
+
+// RoleInput defines model for RoleInput.
+type RoleInput struct {
+	// Description Text by language code.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Text by language code; at least one language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name        LocalizedName    `json:"name"`
+	Permissions []RolePermission `json:"permissions"`
+}
+
+// RoleList defines model for RoleList.
+type RoleList struct {
+	// Count Example: 1
+	Count int32  `json:"count"`
+	Data  []Role `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
+// RolePermission A permission in a role; `applicablePermissionResources`, when given, narrows it to those of the permission's `applicableResources`.
+type RolePermission struct {
+	// ApplicablePermissionResources Example: ["6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"]
+	ApplicablePermissionResources *RbacIds `json:"applicablePermissionResources,omitempty"`
+
+	// Id The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id RbacId `json:"id"`
 }
 
 // ScopePath `/` or `/segment/segment...`; segments are letters, digits and `._-`.
@@ -245,6 +695,65 @@ type ScopePaths struct {
 // SubjectRef Example: group-ops
 type SubjectRef = string
 
+// Template A named set of access controls, assigned as one.
+type Template struct {
+	// AccessControlDetails With `expand=accessControls`, the access controls themselves.
+	AccessControlDetails *[]AccessControl `json:"accessControlDetails,omitempty"`
+	AccessControls       []string         `json:"accessControls"`
+
+	// Description The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *Text  `json:"description,omitempty"`
+	Id          string `json:"id"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata externalRef0.Metadata `json:"metadata"`
+
+	// Name The text by language, or with `Accept-Language` the text in the chosen language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name Text `json:"name"`
+}
+
+// TemplateInput defines model for TemplateInput.
+type TemplateInput struct {
+	// AccessControls Example: ["6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"]
+	AccessControls RbacIds `json:"accessControls"`
+
+	// Description Text by language code.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Description *LocalizedText `json:"description,omitempty"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
+	// Name Text by language code; at least one language.
+	//
+	// Example: {"de":"Gruppen","en":"Groups"}
+	Name LocalizedName `json:"name"`
+}
+
+// TemplateList defines model for TemplateList.
+type TemplateList struct {
+	// Count Example: 1
+	Count int32      `json:"count"`
+	Data  []Template `json:"data"`
+
+	// Page Example: 1
+	Page int32 `json:"page"`
+
+	// PageSize Example: 50
+	PageSize int32 `json:"pageSize"`
+
+	// Total Example: 1
+	Total int32 `json:"total"`
+
+	// TotalPages Example: 1
+	TotalPages int32 `json:"totalPages"`
+}
+
 // TenantRoles defines model for TenantRoles.
 type TenantRoles struct {
 	Subject     string   `json:"subject"`
@@ -257,8 +766,53 @@ type TenantRolesInput struct {
 	TenantRoles []string `json:"tenantRoles"`
 }
 
+// Text The text by language, or with `Accept-Language` the text in the chosen language.
+//
+// Example: {"de":"Gruppen","en":"Groups"}
+type Text struct {
+	union json.RawMessage
+}
+
+// Text0 defines model for Text.0.
+type Text0 = string
+
+// AcceptLanguage defines model for AcceptLanguage.
+type AcceptLanguage = string
+
+// AccessControlExpand defines model for AccessControlExpand.
+type AccessControlExpand = []string
+
+// AccessControlId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type AccessControlId = RbacId
+
 // ActionFilter Example: iam.policy.read
 type ActionFilter = ActionName
+
+// DescriptionFilter defines model for DescriptionFilter.
+type DescriptionFilter = string
+
+// ModifiedAtFilter defines model for ModifiedAtFilter.
+type ModifiedAtFilter = time.Time
+
+// NameFilter defines model for NameFilter.
+type NameFilter = string
+
+// PermissionId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type PermissionId = RbacId
+
+// ResourceId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type ResourceId = RbacId
+
+// ResourceIdFilter The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type ResourceIdFilter = RbacId
 
 // ResourceProvider defines model for ResourceProvider.
 type ResourceProvider = string
@@ -266,11 +820,80 @@ type ResourceProvider = string
 // ResourceType defines model for ResourceType.
 type ResourceType = string
 
+// RoleId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type RoleId = RbacId
+
+// RoleIdFilter The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type RoleIdFilter = RbacId
+
 // SubjectId Example: group-ops
 type SubjectId = SubjectRef
 
 // SubjectIdOrMe defines model for SubjectIdOrMe.
 type SubjectIdOrMe = string
+
+// TemplateExpand defines model for TemplateExpand.
+type TemplateExpand = []string
+
+// TemplateId The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+//
+// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+type TemplateId = RbacId
+
+// ListAccessControlsParams defines parameters for ListAccessControls.
+type ListAccessControlsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Name Only entries whose name, in any language, contains this text (case-insensitive).
+	Name *NameFilter `form:"name,omitempty" json:"name,omitempty"`
+
+	// Description Only entries whose description, in any language, contains this text (case-insensitive).
+	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
+
+	// MetadataModifiedAt Only entries modified at or after this instant.
+	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
+
+	// RoleId Only access controls of this role.
+	RoleId *RoleIdFilter `form:"roleId,omitempty" json:"roleId,omitempty"`
+
+	// ResourceId Only access controls on this resource.
+	ResourceId *ResourceIdFilter `form:"resourceId,omitempty" json:"resourceId,omitempty"`
+
+	// Expand Adds the `role` and/or `resource` each access control names.
+	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListAccessControlsParamsExpand defines parameters for ListAccessControls.
+type ListAccessControlsParamsExpand string
+
+// GetAccessControlParams defines parameters for GetAccessControl.
+type GetAccessControlParams struct {
+	// Expand Adds the `role` and/or `resource` each access control names.
+	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetAccessControlParamsExpand defines parameters for GetAccessControl.
+type GetAccessControlParamsExpand string
+
+// UpdateAccessControlParams defines parameters for UpdateAccessControl.
+type UpdateAccessControlParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
 
 // ListActionsParams defines parameters for ListActions.
 type ListActionsParams struct {
@@ -282,6 +905,24 @@ type ListActionsParams struct {
 
 	// SearchQuery Case-insensitive text matched against names and identifiers.
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+}
+
+// ListAssignmentsParams defines parameters for ListAssignments.
+type ListAssignmentsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Subject Only assignments to this subject.
+	Subject *SubjectRef `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// AccessControlId Only assignments of this access control.
+	AccessControlId *RbacId `form:"accessControlId,omitempty" json:"accessControlId,omitempty"`
+
+	// TemplateId Only assignments of this template.
+	TemplateId *RbacId `form:"templateId,omitempty" json:"templateId,omitempty"`
 }
 
 // CheckParams defines parameters for Check.
@@ -323,6 +964,66 @@ type WhoMayParams struct {
 	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
 }
 
+// GetEffectiveAccessControlsParams defines parameters for GetEffectiveAccessControls.
+type GetEffectiveAccessControlsParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Expand Adds the `role` and/or `resource` each access control names.
+	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetEffectiveAccessControlsParamsExpand defines parameters for GetEffectiveAccessControls.
+type GetEffectiveAccessControlsParamsExpand string
+
+// GetEffectiveAccessControlsForResourceParams defines parameters for GetEffectiveAccessControlsForResource.
+type GetEffectiveAccessControlsForResourceParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Expand Adds the `role` and/or `resource` each access control names.
+	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetEffectiveAccessControlsForResourceParamsExpand defines parameters for GetEffectiveAccessControlsForResource.
+type GetEffectiveAccessControlsForResourceParamsExpand string
+
+// GetEffectivePermissionsParams defines parameters for GetEffectivePermissions.
+type GetEffectivePermissionsParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetEffectivePoliciesParams defines parameters for GetEffectivePolicies.
 type GetEffectivePoliciesParams struct {
 	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
@@ -362,6 +1063,39 @@ type GetEffectiveScopesParams struct {
 	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
+// ListPermissionsParams defines parameters for ListPermissions.
+type ListPermissionsParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Name Only entries whose name, in any language, contains this text (case-insensitive).
+	Name *NameFilter `form:"name,omitempty" json:"name,omitempty"`
+
+	// Description Only entries whose description, in any language, contains this text (case-insensitive).
+	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
+
+	// MetadataModifiedAt Only entries modified at or after this instant.
+	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetPermissionParams defines parameters for GetPermission.
+type GetPermissionParams struct {
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UpdatePermissionParams defines parameters for UpdatePermission.
+type UpdatePermissionParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
 // RevokePoliciesParams defines parameters for RevokePolicies.
 type RevokePoliciesParams struct {
 	// Subject The subject whose policies are revoked.
@@ -398,8 +1132,128 @@ type ListPoliciesParams struct {
 	ResourceProvider *ResourceProvider `form:"resourceProvider,omitempty" json:"resourceProvider,omitempty"`
 }
 
+// ListResourcesParams defines parameters for ListResources.
+type ListResourcesParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Name Only entries whose name, in any language, contains this text (case-insensitive).
+	Name *NameFilter `form:"name,omitempty" json:"name,omitempty"`
+
+	// Description Only entries whose description, in any language, contains this text (case-insensitive).
+	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
+
+	// MetadataModifiedAt Only entries modified at or after this instant.
+	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetResourceParams defines parameters for GetResource.
+type GetResourceParams struct {
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UpdateResourceParams defines parameters for UpdateResource.
+type UpdateResourceParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListRolesParams defines parameters for ListRoles.
+type ListRolesParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Name Only entries whose name, in any language, contains this text (case-insensitive).
+	Name *NameFilter `form:"name,omitempty" json:"name,omitempty"`
+
+	// Description Only entries whose description, in any language, contains this text (case-insensitive).
+	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
+
+	// MetadataModifiedAt Only entries modified at or after this instant.
+	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetRoleParams defines parameters for GetRole.
+type GetRoleParams struct {
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UpdateRoleParams defines parameters for UpdateRole.
+type UpdateRoleParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListTemplatesParams defines parameters for ListTemplates.
+type ListTemplatesParams struct {
+	// Page The page to return, starting at 1.
+	Page *externalRef0.Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Entries per page; clamped between 10 and 200.
+	PageSize *externalRef0.PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// Name Only entries whose name, in any language, contains this text (case-insensitive).
+	Name *NameFilter `form:"name,omitempty" json:"name,omitempty"`
+
+	// Description Only entries whose description, in any language, contains this text (case-insensitive).
+	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
+
+	// MetadataModifiedAt Only entries modified at or after this instant.
+	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
+
+	// Expand `accessControls` adds `accessControlDetails`: the access controls themselves.
+	Expand *TemplateExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListTemplatesParamsExpand defines parameters for ListTemplates.
+type ListTemplatesParamsExpand string
+
+// GetTemplateParams defines parameters for GetTemplate.
+type GetTemplateParams struct {
+	// Expand `accessControls` adds `accessControlDetails`: the access controls themselves.
+	Expand *TemplateExpand `form:"expand,omitempty" json:"expand,omitempty"`
+
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetTemplateParamsExpand defines parameters for GetTemplate.
+type GetTemplateParamsExpand string
+
+// UpdateTemplateParams defines parameters for UpdateTemplate.
+type UpdateTemplateParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// CreateAccessControlJSONRequestBody defines body for CreateAccessControl for application/json ContentType.
+type CreateAccessControlJSONRequestBody = AccessControlInput
+
+// UpdateAccessControlJSONRequestBody defines body for UpdateAccessControl for application/json ContentType.
+type UpdateAccessControlJSONRequestBody = AccessControlInput
+
 // CreateActionJSONRequestBody defines body for CreateAction for application/json ContentType.
 type CreateActionJSONRequestBody = ActionInput
+
+// AssignJSONRequestBody defines body for Assign for application/json ContentType.
+type AssignJSONRequestBody = AssignmentInput
 
 // CheckJSONRequestBody defines body for Check for application/json ContentType.
 type CheckJSONRequestBody = CheckRequest
@@ -407,11 +1261,97 @@ type CheckJSONRequestBody = CheckRequest
 // CheckBatchJSONRequestBody defines body for CheckBatch for application/json ContentType.
 type CheckBatchJSONRequestBody = CheckBatchRequest
 
+// CreatePermissionJSONRequestBody defines body for CreatePermission for application/json ContentType.
+type CreatePermissionJSONRequestBody = PermissionInput
+
+// UpdatePermissionJSONRequestBody defines body for UpdatePermission for application/json ContentType.
+type UpdatePermissionJSONRequestBody = PermissionInput
+
 // GrantPolicyJSONRequestBody defines body for GrantPolicy for application/json ContentType.
 type GrantPolicyJSONRequestBody = PolicyInput
 
+// CreateResourceJSONRequestBody defines body for CreateResource for application/json ContentType.
+type CreateResourceJSONRequestBody = ResourceInput
+
+// UpdateResourceJSONRequestBody defines body for UpdateResource for application/json ContentType.
+type UpdateResourceJSONRequestBody = ResourceInput
+
+// CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
+type CreateRoleJSONRequestBody = RoleInput
+
+// UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
+type UpdateRoleJSONRequestBody = RoleInput
+
+// CreateTemplateJSONRequestBody defines body for CreateTemplate for application/json ContentType.
+type CreateTemplateJSONRequestBody = TemplateInput
+
+// UpdateTemplateJSONRequestBody defines body for UpdateTemplate for application/json ContentType.
+type UpdateTemplateJSONRequestBody = TemplateInput
+
 // SetTenantRolesJSONRequestBody defines body for SetTenantRoles for application/json ContentType.
 type SetTenantRolesJSONRequestBody = TenantRolesInput
+
+// AsText0 returns the union data inside the Text as a Text0
+func (t Text) AsText0() (Text0, error) {
+	var body Text0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromText0 overwrites any union data inside the Text as the provided Text0
+func (t *Text) FromText0(v Text0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeText0 performs a merge with any union data inside the Text, using the provided Text0
+func (t *Text) MergeText0(v Text0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLocalizedText returns the union data inside the Text as a LocalizedText
+func (t Text) AsLocalizedText() (LocalizedText, error) {
+	var body LocalizedText
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLocalizedText overwrites any union data inside the Text as the provided LocalizedText
+func (t *Text) FromLocalizedText(v LocalizedText) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLocalizedText performs a merge with any union data inside the Text, using the provided LocalizedText
+func (t *Text) MergeLocalizedText(v LocalizedText) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Text) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Text) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -487,6 +1427,63 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListAccessControls List access controls
+	//
+	// The tenant's access controls, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/access-controls (the `ListAccessControls` operationId).
+	ListAccessControls(ctx context.Context, tenant externalRef0.Tenant, params *ListAccessControlsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAccessControlWithBody Create a access control
+	//
+	// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+	CreateAccessControlWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAccessControl Create a access control
+	//
+	// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+	CreateAccessControl(ctx context.Context, tenant externalRef0.Tenant, body CreateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAccessControl Delete a access control
+	//
+	// Deletes the access control. An access control still in a template or assigned is not deleted (409 naming them).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/access-controls/{accessControlId} (the `DeleteAccessControl` operationId).
+	DeleteAccessControl(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAccessControl Get a access control
+	//
+	// One access control; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/access-controls/{accessControlId} (the `GetAccessControl` operationId).
+	GetAccessControl(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *GetAccessControlParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAccessControlWithBody Replace a access control
+	//
+	// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+	UpdateAccessControlWithBody(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAccessControl Replace a access control
+	//
+	// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+	UpdateAccessControl(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, body UpdateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListActions List actions
 	//
 	// The tenant's action catalog ordered by id, filtered by `searchQuery` on id and display name.
@@ -511,6 +1508,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 	CreateAction(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAssignments List assignments
+	//
+	// The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/assignments (the `ListAssignments` operationId).
+	ListAssignments(ctx context.Context, tenant externalRef0.Tenant, params *ListAssignmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignWithBody Assign an access control or a template
+	//
+	// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+	// user, client or group; a group's assignments reach every member through nesting.
+	// Assigning the same thing to the same subject again answers the existing assignment
+	// (200). An unknown access control or template is 422. The entitled scope sets of
+	// every subject it reaches are republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+	AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Assign Assign an access control or a template
+	//
+	// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+	// user, client or group; a group's assignments reach every member through nesting.
+	// Assigning the same thing to the same subject again answers the existing assignment
+	// (200). An unknown access control or template is 422. The entitled scope sets of
+	// every subject it reaches are republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+	Assign(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Unassign Remove an assignment
+	//
+	// Removes the assignment; the entitled scope sets of every subject it reached are republished in the same transaction.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/assignments/{assignmentId} (the `Unassign` operationId).
+	Unassign(ctx context.Context, tenant externalRef0.Tenant, assignmentId RbacId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckWithBody Check an action
 	//
@@ -558,6 +1595,27 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/tenants/{tenant}/check/subjects (the `WhoMay` operationId).
 	WhoMay(ctx context.Context, tenant externalRef0.Tenant, params *WhoMayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetEffectiveAccessControls Effective access controls of a subject
+	//
+	// The access controls assigned to the subject (or `me`) or to any group it is in, through nesting, directly or through a template; each once.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls (the `GetEffectiveAccessControls` operationId).
+	GetEffectiveAccessControls(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveAccessControlsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEffectiveAccessControlsForResource Effective access controls of a subject on a resource
+	//
+	// The subject's effective access controls (see above) on one resource.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId} (the `GetEffectiveAccessControlsForResource` operationId).
+	GetEffectiveAccessControlsForResource(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectiveAccessControlsForResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEffectivePermissions Effective permissions of a subject on a resource
+	//
+	// The permissions the subject's effective access controls give it on the resource - those of each access control's role that apply to the resource.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId} (the `GetEffectivePermissions` operationId).
+	GetEffectivePermissions(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectivePermissionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEffectivePolicies Effective policies of a subject
 	//
 	// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -575,12 +1633,70 @@ type ClientInterface interface {
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	//
 	// The OAuth scopes the subject is entitled to: the actions of the policies it has,
-	// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
-	// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+	// directly or through its groups, on the tenant root `/`, and the scopes of the access
+	// controls assigned to it or its groups (directly or through templates). Returned in
+	// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 	// set from this service's events and adds it to what a client may request.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
 	GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPermissions List permissions
+	//
+	// The tenant's permissions, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/permissions (the `ListPermissions` operationId).
+	ListPermissions(ctx context.Context, tenant externalRef0.Tenant, params *ListPermissionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePermissionWithBody Create a permission
+	//
+	// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+	CreatePermissionWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePermission Create a permission
+	//
+	// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+	CreatePermission(ctx context.Context, tenant externalRef0.Tenant, body CreatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePermission Delete a permission
+	//
+	// Deletes the permission. A permission still in a role is not deleted (409 naming the roles).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/permissions/{permissionId} (the `DeletePermission` operationId).
+	DeletePermission(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPermission Get a permission
+	//
+	// One permission; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/permissions/{permissionId} (the `GetPermission` operationId).
+	GetPermission(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *GetPermissionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePermissionWithBody Replace a permission
+	//
+	// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+	UpdatePermissionWithBody(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePermission Replace a permission
+	//
+	// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+	UpdatePermission(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, body UpdatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokePolicies Revoke policies
 	//
@@ -614,6 +1730,177 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
 	GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListResources List resources
+	//
+	// The tenant's resources, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/resources (the `ListResources` operationId).
+	ListResources(ctx context.Context, tenant externalRef0.Tenant, params *ListResourcesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateResourceWithBody Create a resource
+	//
+	// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+	CreateResourceWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateResource Create a resource
+	//
+	// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+	CreateResource(ctx context.Context, tenant externalRef0.Tenant, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteResource Delete a resource
+	//
+	// Deletes the resource. A resource still named by a permission's `applicableResources` or by an access control is not deleted (409 naming them).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/resources/{resourceId} (the `DeleteResource` operationId).
+	DeleteResource(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetResource Get a resource
+	//
+	// One resource; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/resources/{resourceId} (the `GetResource` operationId).
+	GetResource(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *GetResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateResourceWithBody Replace a resource
+	//
+	// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+	UpdateResourceWithBody(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateResource Replace a resource
+	//
+	// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+	UpdateResource(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRoles List roles
+	//
+	// The tenant's roles, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/roles (the `ListRoles` operationId).
+	ListRoles(ctx context.Context, tenant externalRef0.Tenant, params *ListRolesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRoleWithBody Create a role
+	//
+	// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+	CreateRoleWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRole Create a role
+	//
+	// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+	CreateRole(ctx context.Context, tenant externalRef0.Tenant, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRole Delete a role
+	//
+	// Deletes the role. A role still used by an access control is not deleted (409 naming them).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/roles/{roleId} (the `DeleteRole` operationId).
+	DeleteRole(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRole Get a role
+	//
+	// One role; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/roles/{roleId} (the `GetRole` operationId).
+	GetRole(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *GetRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRoleWithBody Replace a role
+	//
+	// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+	UpdateRoleWithBody(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRole Replace a role
+	//
+	// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+	UpdateRole(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTemplates List templates
+	//
+	// The tenant's templates, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/templates (the `ListTemplates` operationId).
+	ListTemplates(ctx context.Context, tenant externalRef0.Tenant, params *ListTemplatesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTemplateWithBody Create a template
+	//
+	// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+	CreateTemplateWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTemplate Create a template
+	//
+	// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+	CreateTemplate(ctx context.Context, tenant externalRef0.Tenant, body CreateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTemplate Delete a template
+	//
+	// Deletes the template. A template still assigned is not deleted (409 naming the assignments).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/templates/{templateId} (the `DeleteTemplate` operationId).
+	DeleteTemplate(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTemplate Get a template
+	//
+	// One template; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/templates/{templateId} (the `GetTemplate` operationId).
+	GetTemplate(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *GetTemplateParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTemplateWithBody Replace a template
+	//
+	// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+	UpdateTemplateWithBody(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTemplate Replace a template
+	//
+	// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+	UpdateTemplate(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, body UpdateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetTenantRoles Tenant roles of a subject
 	//
 	// The tenant-level roles assigned to the subject (none is an empty list).
@@ -638,6 +1925,133 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
 	SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListAccessControls List access controls
+//
+// The tenant's access controls, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/access-controls (the `ListAccessControls` operationId).
+func (c *APIClient) ListAccessControls(ctx context.Context, tenant externalRef0.Tenant, params *ListAccessControlsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccessControlsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAccessControlWithBody Create a access control
+//
+// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+func (c *APIClient) CreateAccessControlWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAccessControlRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAccessControl Create a access control
+//
+// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+func (c *APIClient) CreateAccessControl(ctx context.Context, tenant externalRef0.Tenant, body CreateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAccessControlRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAccessControl Delete a access control
+//
+// Deletes the access control. An access control still in a template or assigned is not deleted (409 naming them).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/access-controls/{accessControlId} (the `DeleteAccessControl` operationId).
+func (c *APIClient) DeleteAccessControl(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAccessControlRequest(c.Server, tenant, accessControlId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAccessControl Get a access control
+//
+// One access control; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/access-controls/{accessControlId} (the `GetAccessControl` operationId).
+func (c *APIClient) GetAccessControl(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *GetAccessControlParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAccessControlRequest(c.Server, tenant, accessControlId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAccessControlWithBody Replace a access control
+//
+// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+func (c *APIClient) UpdateAccessControlWithBody(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAccessControlRequestWithBody(c.Server, tenant, accessControlId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAccessControl Replace a access control
+//
+// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+func (c *APIClient) UpdateAccessControl(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, body UpdateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAccessControlRequest(c.Server, tenant, accessControlId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListActions List actions
@@ -685,6 +2099,86 @@ func (c *APIClient) CreateActionWithBody(ctx context.Context, tenant externalRef
 // Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 func (c *APIClient) CreateAction(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateActionRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAssignments List assignments
+//
+// The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/assignments (the `ListAssignments` operationId).
+func (c *APIClient) ListAssignments(ctx context.Context, tenant externalRef0.Tenant, params *ListAssignmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAssignmentsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignWithBody Assign an access control or a template
+//
+// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+// user, client or group; a group's assignments reach every member through nesting.
+// Assigning the same thing to the same subject again answers the existing assignment
+// (200). An unknown access control or template is 422. The entitled scope sets of
+// every subject it reaches are republished in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Assign Assign an access control or a template
+//
+// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+// user, client or group; a group's assignments reach every member through nesting.
+// Assigning the same thing to the same subject again answers the existing assignment
+// (200). An unknown access control or template is 422. The entitled scope sets of
+// every subject it reaches are republished in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+func (c *APIClient) Assign(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Unassign Remove an assignment
+//
+// Removes the assignment; the entitled scope sets of every subject it reached are republished in the same transaction.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/assignments/{assignmentId} (the `Unassign` operationId).
+func (c *APIClient) Unassign(ctx context.Context, tenant externalRef0.Tenant, assignmentId RbacId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnassignRequest(c.Server, tenant, assignmentId)
 	if err != nil {
 		return nil, err
 	}
@@ -791,6 +2285,57 @@ func (c *APIClient) WhoMay(ctx context.Context, tenant externalRef0.Tenant, para
 	return c.Client.Do(req)
 }
 
+// GetEffectiveAccessControls Effective access controls of a subject
+//
+// The access controls assigned to the subject (or `me`) or to any group it is in, through nesting, directly or through a template; each once.
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls (the `GetEffectiveAccessControls` operationId).
+func (c *APIClient) GetEffectiveAccessControls(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveAccessControlsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEffectiveAccessControlsRequest(c.Server, tenant, subjectId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEffectiveAccessControlsForResource Effective access controls of a subject on a resource
+//
+// The subject's effective access controls (see above) on one resource.
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId} (the `GetEffectiveAccessControlsForResource` operationId).
+func (c *APIClient) GetEffectiveAccessControlsForResource(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectiveAccessControlsForResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEffectiveAccessControlsForResourceRequest(c.Server, tenant, subjectId, resourceId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEffectivePermissions Effective permissions of a subject on a resource
+//
+// The permissions the subject's effective access controls give it on the resource - those of each access control's role that apply to the resource.
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId} (the `GetEffectivePermissions` operationId).
+func (c *APIClient) GetEffectivePermissions(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectivePermissionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEffectivePermissionsRequest(c.Server, tenant, subjectId, resourceId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetEffectivePolicies Effective policies of a subject
 //
 // The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -828,13 +2373,141 @@ func (c *APIClient) WhereMay(ctx context.Context, tenant externalRef0.Tenant, su
 // GetEffectiveScopes Effective OAuth scopes of a subject
 //
 // The OAuth scopes the subject is entitled to: the actions of the policies it has,
-// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
-// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+// directly or through its groups, on the tenant root `/`, and the scopes of the access
+// controls assigned to it or its groups (directly or through templates). Returned in
+// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 // set from this service's events and adds it to what a client may request.
 //
 // Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
 func (c *APIClient) GetEffectiveScopes(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEffectiveScopesRequest(c.Server, tenant, subjectId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPermissions List permissions
+//
+// The tenant's permissions, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/permissions (the `ListPermissions` operationId).
+func (c *APIClient) ListPermissions(ctx context.Context, tenant externalRef0.Tenant, params *ListPermissionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPermissionsRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePermissionWithBody Create a permission
+//
+// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+func (c *APIClient) CreatePermissionWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePermissionRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePermission Create a permission
+//
+// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+func (c *APIClient) CreatePermission(ctx context.Context, tenant externalRef0.Tenant, body CreatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePermissionRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePermission Delete a permission
+//
+// Deletes the permission. A permission still in a role is not deleted (409 naming the roles).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/permissions/{permissionId} (the `DeletePermission` operationId).
+func (c *APIClient) DeletePermission(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePermissionRequest(c.Server, tenant, permissionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPermission Get a permission
+//
+// One permission; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/permissions/{permissionId} (the `GetPermission` operationId).
+func (c *APIClient) GetPermission(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *GetPermissionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPermissionRequest(c.Server, tenant, permissionId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePermissionWithBody Replace a permission
+//
+// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+func (c *APIClient) UpdatePermissionWithBody(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePermissionRequestWithBody(c.Server, tenant, permissionId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePermission Replace a permission
+//
+// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+func (c *APIClient) UpdatePermission(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, body UpdatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePermissionRequest(c.Server, tenant, permissionId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -917,6 +2590,387 @@ func (c *APIClient) GrantPolicy(ctx context.Context, tenant externalRef0.Tenant,
 	return c.Client.Do(req)
 }
 
+// ListResources List resources
+//
+// The tenant's resources, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/resources (the `ListResources` operationId).
+func (c *APIClient) ListResources(ctx context.Context, tenant externalRef0.Tenant, params *ListResourcesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListResourcesRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateResourceWithBody Create a resource
+//
+// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+func (c *APIClient) CreateResourceWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateResourceRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateResource Create a resource
+//
+// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+func (c *APIClient) CreateResource(ctx context.Context, tenant externalRef0.Tenant, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateResourceRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteResource Delete a resource
+//
+// Deletes the resource. A resource still named by a permission's `applicableResources` or by an access control is not deleted (409 naming them).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/resources/{resourceId} (the `DeleteResource` operationId).
+func (c *APIClient) DeleteResource(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteResourceRequest(c.Server, tenant, resourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetResource Get a resource
+//
+// One resource; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/resources/{resourceId} (the `GetResource` operationId).
+func (c *APIClient) GetResource(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *GetResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetResourceRequest(c.Server, tenant, resourceId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateResourceWithBody Replace a resource
+//
+// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+func (c *APIClient) UpdateResourceWithBody(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateResourceRequestWithBody(c.Server, tenant, resourceId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateResource Replace a resource
+//
+// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+func (c *APIClient) UpdateResource(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateResourceRequest(c.Server, tenant, resourceId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRoles List roles
+//
+// The tenant's roles, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/roles (the `ListRoles` operationId).
+func (c *APIClient) ListRoles(ctx context.Context, tenant externalRef0.Tenant, params *ListRolesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRolesRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRoleWithBody Create a role
+//
+// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+func (c *APIClient) CreateRoleWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRole Create a role
+//
+// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+func (c *APIClient) CreateRole(ctx context.Context, tenant externalRef0.Tenant, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRole Delete a role
+//
+// Deletes the role. A role still used by an access control is not deleted (409 naming them).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/roles/{roleId} (the `DeleteRole` operationId).
+func (c *APIClient) DeleteRole(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRoleRequest(c.Server, tenant, roleId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRole Get a role
+//
+// One role; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/roles/{roleId} (the `GetRole` operationId).
+func (c *APIClient) GetRole(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *GetRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRoleRequest(c.Server, tenant, roleId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRoleWithBody Replace a role
+//
+// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+func (c *APIClient) UpdateRoleWithBody(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRoleRequestWithBody(c.Server, tenant, roleId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRole Replace a role
+//
+// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+func (c *APIClient) UpdateRole(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRoleRequest(c.Server, tenant, roleId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTemplates List templates
+//
+// The tenant's templates, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/templates (the `ListTemplates` operationId).
+func (c *APIClient) ListTemplates(ctx context.Context, tenant externalRef0.Tenant, params *ListTemplatesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTemplatesRequest(c.Server, tenant, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTemplateWithBody Create a template
+//
+// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+func (c *APIClient) CreateTemplateWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTemplateRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTemplate Create a template
+//
+// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+func (c *APIClient) CreateTemplate(ctx context.Context, tenant externalRef0.Tenant, body CreateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTemplateRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTemplate Delete a template
+//
+// Deletes the template. A template still assigned is not deleted (409 naming the assignments).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/templates/{templateId} (the `DeleteTemplate` operationId).
+func (c *APIClient) DeleteTemplate(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTemplateRequest(c.Server, tenant, templateId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTemplate Get a template
+//
+// One template; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Corresponds with GET /v1/tenants/{tenant}/templates/{templateId} (the `GetTemplate` operationId).
+func (c *APIClient) GetTemplate(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *GetTemplateParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTemplateRequest(c.Server, tenant, templateId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTemplateWithBody Replace a template
+//
+// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+func (c *APIClient) UpdateTemplateWithBody(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTemplateRequestWithBody(c.Server, tenant, templateId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTemplate Replace a template
+//
+// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+func (c *APIClient) UpdateTemplate(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, body UpdateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTemplateRequest(c.Server, tenant, templateId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetTenantRoles Tenant roles of a subject
 //
 // The tenant-level roles assigned to the subject (none is an empty list).
@@ -970,6 +3024,406 @@ func (c *APIClient) SetTenantRoles(ctx context.Context, tenant externalRef0.Tena
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListAccessControlsRequest constructs an http.Request for the ListAccessControls method
+func NewListAccessControlsRequest(server string, tenant externalRef0.Tenant, params *ListAccessControlsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/access-controls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Description != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "description", *params.Description, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MetadataModifiedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RoleId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "roleId", *params.RoleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resourceId", *params.ResourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateAccessControlRequest calls the generic CreateAccessControl builder with application/json body
+func NewCreateAccessControlRequest(server string, tenant externalRef0.Tenant, body CreateAccessControlJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAccessControlRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateAccessControlRequestWithBody constructs an http.Request for the CreateAccessControl method, with any body, and a specified content type
+func NewCreateAccessControlRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/access-controls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteAccessControlRequest constructs an http.Request for the DeleteAccessControl method
+func NewDeleteAccessControlRequest(server string, tenant externalRef0.Tenant, accessControlId AccessControlId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "accessControlId", accessControlId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/access-controls/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAccessControlRequest constructs an http.Request for the GetAccessControl method
+func NewGetAccessControlRequest(server string, tenant externalRef0.Tenant, accessControlId AccessControlId, params *GetAccessControlParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "accessControlId", accessControlId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/access-controls/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateAccessControlRequest calls the generic UpdateAccessControl builder with application/json body
+func NewUpdateAccessControlRequest(server string, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, body UpdateAccessControlJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAccessControlRequestWithBody(server, tenant, accessControlId, params, "application/json", bodyReader)
+}
+
+// NewUpdateAccessControlRequestWithBody constructs an http.Request for the UpdateAccessControl method, with any body, and a specified content type
+func NewUpdateAccessControlRequestWithBody(server string, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "accessControlId", accessControlId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/access-controls/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewListActionsRequest constructs an http.Request for the ListActions method
@@ -1100,6 +3554,203 @@ func NewCreateActionRequestWithBody(server string, tenant externalRef0.Tenant, c
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListAssignmentsRequest constructs an http.Request for the ListAssignments method
+func NewListAssignmentsRequest(server string, tenant externalRef0.Tenant, params *ListAssignmentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/assignments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccessControlId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "accessControlId", *params.AccessControlId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TemplateId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "templateId", *params.TemplateId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAssignRequest calls the generic Assign builder with application/json body
+func NewAssignRequest(server string, tenant externalRef0.Tenant, body AssignJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAssignRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewAssignRequestWithBody constructs an http.Request for the Assign method, with any body, and a specified content type
+func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/assignments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUnassignRequest constructs an http.Request for the Unassign method
+func NewUnassignRequest(server string, tenant externalRef0.Tenant, assignmentId RbacId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "assignmentId", assignmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/assignments/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1353,6 +4004,341 @@ func NewWhoMayRequest(server string, tenant externalRef0.Tenant, params *WhoMayP
 	return req, nil
 }
 
+// NewGetEffectiveAccessControlsRequest constructs an http.Request for the GetEffectiveAccessControls method
+func NewGetEffectiveAccessControlsRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveAccessControlsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/effective/%s/access-controls", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetEffectiveAccessControlsForResourceRequest constructs an http.Request for the GetEffectiveAccessControlsForResource method
+func NewGetEffectiveAccessControlsForResourceRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectiveAccessControlsForResourceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "resourceId", resourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/effective/%s/access-controls/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetEffectivePermissionsRequest constructs an http.Request for the GetEffectivePermissions method
+func NewGetEffectivePermissionsRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectivePermissionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subjectId", subjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "resourceId", resourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/effective/%s/permissions/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetEffectivePoliciesRequest constructs an http.Request for the GetEffectivePolicies method
 func NewGetEffectivePoliciesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectivePoliciesParams) (*http.Request, error) {
 	var err error
@@ -1596,6 +4582,343 @@ func NewGetEffectiveScopesRequest(server string, tenant externalRef0.Tenant, sub
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPermissionsRequest constructs an http.Request for the ListPermissions method
+func NewListPermissionsRequest(server string, tenant externalRef0.Tenant, params *ListPermissionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/permissions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Description != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "description", *params.Description, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MetadataModifiedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreatePermissionRequest calls the generic CreatePermission builder with application/json body
+func NewCreatePermissionRequest(server string, tenant externalRef0.Tenant, body CreatePermissionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePermissionRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreatePermissionRequestWithBody constructs an http.Request for the CreatePermission method, with any body, and a specified content type
+func NewCreatePermissionRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/permissions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePermissionRequest constructs an http.Request for the DeletePermission method
+func NewDeletePermissionRequest(server string, tenant externalRef0.Tenant, permissionId PermissionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "permissionId", permissionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/permissions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPermissionRequest constructs an http.Request for the GetPermission method
+func NewGetPermissionRequest(server string, tenant externalRef0.Tenant, permissionId PermissionId, params *GetPermissionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "permissionId", permissionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/permissions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdatePermissionRequest calls the generic UpdatePermission builder with application/json body
+func NewUpdatePermissionRequest(server string, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, body UpdatePermissionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePermissionRequestWithBody(server, tenant, permissionId, params, "application/json", bodyReader)
+}
+
+// NewUpdatePermissionRequestWithBody constructs an http.Request for the UpdatePermission method, with any body, and a specified content type
+func NewUpdatePermissionRequestWithBody(server string, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "permissionId", permissionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/permissions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -1862,6 +5185,1056 @@ func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, co
 	return req, nil
 }
 
+// NewListResourcesRequest constructs an http.Request for the ListResources method
+func NewListResourcesRequest(server string, tenant externalRef0.Tenant, params *ListResourcesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/resources", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Description != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "description", *params.Description, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MetadataModifiedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateResourceRequest calls the generic CreateResource builder with application/json body
+func NewCreateResourceRequest(server string, tenant externalRef0.Tenant, body CreateResourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateResourceRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateResourceRequestWithBody constructs an http.Request for the CreateResource method, with any body, and a specified content type
+func NewCreateResourceRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/resources", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteResourceRequest constructs an http.Request for the DeleteResource method
+func NewDeleteResourceRequest(server string, tenant externalRef0.Tenant, resourceId ResourceId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "resourceId", resourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/resources/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetResourceRequest constructs an http.Request for the GetResource method
+func NewGetResourceRequest(server string, tenant externalRef0.Tenant, resourceId ResourceId, params *GetResourceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "resourceId", resourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/resources/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateResourceRequest calls the generic UpdateResource builder with application/json body
+func NewUpdateResourceRequest(server string, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, body UpdateResourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateResourceRequestWithBody(server, tenant, resourceId, params, "application/json", bodyReader)
+}
+
+// NewUpdateResourceRequestWithBody constructs an http.Request for the UpdateResource method, with any body, and a specified content type
+func NewUpdateResourceRequestWithBody(server string, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "resourceId", resourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/resources/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListRolesRequest constructs an http.Request for the ListRoles method
+func NewListRolesRequest(server string, tenant externalRef0.Tenant, params *ListRolesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/roles", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Description != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "description", *params.Description, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MetadataModifiedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateRoleRequest calls the generic CreateRole builder with application/json body
+func NewCreateRoleRequest(server string, tenant externalRef0.Tenant, body CreateRoleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRoleRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateRoleRequestWithBody constructs an http.Request for the CreateRole method, with any body, and a specified content type
+func NewCreateRoleRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/roles", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteRoleRequest constructs an http.Request for the DeleteRole method
+func NewDeleteRoleRequest(server string, tenant externalRef0.Tenant, roleId RoleId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "roleId", roleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/roles/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRoleRequest constructs an http.Request for the GetRole method
+func NewGetRoleRequest(server string, tenant externalRef0.Tenant, roleId RoleId, params *GetRoleParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "roleId", roleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/roles/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateRoleRequest calls the generic UpdateRole builder with application/json body
+func NewUpdateRoleRequest(server string, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, body UpdateRoleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRoleRequestWithBody(server, tenant, roleId, params, "application/json", bodyReader)
+}
+
+// NewUpdateRoleRequestWithBody constructs an http.Request for the UpdateRole method, with any body, and a specified content type
+func NewUpdateRoleRequestWithBody(server string, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "roleId", roleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/roles/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListTemplatesRequest constructs an http.Request for the ListTemplates method
+func NewListTemplatesRequest(server string, tenant externalRef0.Tenant, params *ListTemplatesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/templates", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Description != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "description", *params.Description, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MetadataModifiedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateTemplateRequest calls the generic CreateTemplate builder with application/json body
+func NewCreateTemplateRequest(server string, tenant externalRef0.Tenant, body CreateTemplateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTemplateRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewCreateTemplateRequestWithBody constructs an http.Request for the CreateTemplate method, with any body, and a specified content type
+func NewCreateTemplateRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/templates", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTemplateRequest constructs an http.Request for the DeleteTemplate method
+func NewDeleteTemplateRequest(server string, tenant externalRef0.Tenant, templateId TemplateId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "templateId", templateId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/templates/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTemplateRequest constructs an http.Request for the GetTemplate method
+func NewGetTemplateRequest(server string, tenant externalRef0.Tenant, templateId TemplateId, params *GetTemplateParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "templateId", templateId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/templates/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Expand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "expand", *params.Expand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateTemplateRequest calls the generic UpdateTemplate builder with application/json body
+func NewUpdateTemplateRequest(server string, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, body UpdateTemplateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTemplateRequestWithBody(server, tenant, templateId, params, "application/json", bodyReader)
+}
+
+// NewUpdateTemplateRequestWithBody constructs an http.Request for the UpdateTemplate method, with any body, and a specified content type
+func NewUpdateTemplateRequestWithBody(server string, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "templateId", templateId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/templates/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetTenantRolesRequest constructs an http.Request for the GetTenantRoles method
 func NewGetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId) (*http.Request, error) {
 	var err error
@@ -2001,6 +6374,69 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListAccessControlsWithResponse List access controls
+	//
+	// The tenant's access controls, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/access-controls (the `ListAccessControls` operationId).
+	ListAccessControlsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListAccessControlsParams, reqEditors ...RequestEditorFn) (*ListAccessControlsResponse, error)
+
+	// CreateAccessControlWithBodyWithResponse Create a access control
+	//
+	// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+	CreateAccessControlWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAccessControlResponse, error)
+
+	// CreateAccessControlWithResponse Create a access control
+	//
+	// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+	CreateAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAccessControlResponse, error)
+
+	// DeleteAccessControlWithResponse Delete a access control
+	//
+	// Deletes the access control. An access control still in a template or assigned is not deleted (409 naming them).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/access-controls/{accessControlId} (the `DeleteAccessControl` operationId).
+	DeleteAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, reqEditors ...RequestEditorFn) (*DeleteAccessControlResponse, error)
+
+	// GetAccessControlWithResponse Get a access control
+	//
+	// One access control; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/access-controls/{accessControlId} (the `GetAccessControl` operationId).
+	GetAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *GetAccessControlParams, reqEditors ...RequestEditorFn) (*GetAccessControlResponse, error)
+
+	// UpdateAccessControlWithBodyWithResponse Replace a access control
+	//
+	// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+	UpdateAccessControlWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAccessControlResponse, error)
+
+	// UpdateAccessControlWithResponse Replace a access control
+	//
+	// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+	UpdateAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, body UpdateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAccessControlResponse, error)
+
 	// ListActionsWithResponse List actions
 	//
 	// The tenant's action catalog ordered by id, filtered by `searchQuery` on id and display name.
@@ -2027,6 +6463,50 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 	CreateActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateActionResponse, error)
+
+	// ListAssignmentsWithResponse List assignments
+	//
+	// The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/assignments (the `ListAssignments` operationId).
+	ListAssignmentsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListAssignmentsParams, reqEditors ...RequestEditorFn) (*ListAssignmentsResponse, error)
+
+	// AssignWithBodyWithResponse Assign an access control or a template
+	//
+	// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+	// user, client or group; a group's assignments reach every member through nesting.
+	// Assigning the same thing to the same subject again answers the existing assignment
+	// (200). An unknown access control or template is 422. The entitled scope sets of
+	// every subject it reaches are republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+	AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error)
+
+	// AssignWithResponse Assign an access control or a template
+	//
+	// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+	// user, client or group; a group's assignments reach every member through nesting.
+	// Assigning the same thing to the same subject again answers the existing assignment
+	// (200). An unknown access control or template is 422. The entitled scope sets of
+	// every subject it reaches are republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+	AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error)
+
+	// UnassignWithResponse Remove an assignment
+	//
+	// Removes the assignment; the entitled scope sets of every subject it reached are republished in the same transaction.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/assignments/{assignmentId} (the `Unassign` operationId).
+	UnassignWithResponse(ctx context.Context, tenant externalRef0.Tenant, assignmentId RbacId, reqEditors ...RequestEditorFn) (*UnassignResponse, error)
 
 	// CheckWithBodyWithResponse Check an action
 	//
@@ -2076,6 +6556,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/tenants/{tenant}/check/subjects (the `WhoMay` operationId).
 	WhoMayWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *WhoMayParams, reqEditors ...RequestEditorFn) (*WhoMayResponse, error)
 
+	// GetEffectiveAccessControlsWithResponse Effective access controls of a subject
+	//
+	// The access controls assigned to the subject (or `me`) or to any group it is in, through nesting, directly or through a template; each once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls (the `GetEffectiveAccessControls` operationId).
+	GetEffectiveAccessControlsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveAccessControlsParams, reqEditors ...RequestEditorFn) (*GetEffectiveAccessControlsResponse, error)
+
+	// GetEffectiveAccessControlsForResourceWithResponse Effective access controls of a subject on a resource
+	//
+	// The subject's effective access controls (see above) on one resource.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId} (the `GetEffectiveAccessControlsForResource` operationId).
+	GetEffectiveAccessControlsForResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectiveAccessControlsForResourceParams, reqEditors ...RequestEditorFn) (*GetEffectiveAccessControlsForResourceResponse, error)
+
+	// GetEffectivePermissionsWithResponse Effective permissions of a subject on a resource
+	//
+	// The permissions the subject's effective access controls give it on the resource - those of each access control's role that apply to the resource.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId} (the `GetEffectivePermissions` operationId).
+	GetEffectivePermissionsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectivePermissionsParams, reqEditors ...RequestEditorFn) (*GetEffectivePermissionsResponse, error)
+
 	// GetEffectivePoliciesWithResponse Effective policies of a subject
 	//
 	// The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -2097,14 +6604,78 @@ type ClientWithResponsesInterface interface {
 	// GetEffectiveScopesWithResponse Effective OAuth scopes of a subject
 	//
 	// The OAuth scopes the subject is entitled to: the actions of the policies it has,
-	// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
-	// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+	// directly or through its groups, on the tenant root `/`, and the scopes of the access
+	// controls assigned to it or its groups (directly or through templates). Returned in
+	// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 	// set from this service's events and adds it to what a client may request.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/scopes (the `GetEffectiveScopes` operationId).
 	GetEffectiveScopesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveScopesParams, reqEditors ...RequestEditorFn) (*GetEffectiveScopesResponse, error)
+
+	// ListPermissionsWithResponse List permissions
+	//
+	// The tenant's permissions, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/permissions (the `ListPermissions` operationId).
+	ListPermissionsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListPermissionsParams, reqEditors ...RequestEditorFn) (*ListPermissionsResponse, error)
+
+	// CreatePermissionWithBodyWithResponse Create a permission
+	//
+	// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+	CreatePermissionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePermissionResponse, error)
+
+	// CreatePermissionWithResponse Create a permission
+	//
+	// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+	CreatePermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePermissionResponse, error)
+
+	// DeletePermissionWithResponse Delete a permission
+	//
+	// Deletes the permission. A permission still in a role is not deleted (409 naming the roles).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/permissions/{permissionId} (the `DeletePermission` operationId).
+	DeletePermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, reqEditors ...RequestEditorFn) (*DeletePermissionResponse, error)
+
+	// GetPermissionWithResponse Get a permission
+	//
+	// One permission; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/permissions/{permissionId} (the `GetPermission` operationId).
+	GetPermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *GetPermissionParams, reqEditors ...RequestEditorFn) (*GetPermissionResponse, error)
+
+	// UpdatePermissionWithBodyWithResponse Replace a permission
+	//
+	// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+	UpdatePermissionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePermissionResponse, error)
+
+	// UpdatePermissionWithResponse Replace a permission
+	//
+	// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+	UpdatePermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, body UpdatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePermissionResponse, error)
 
 	// RevokePoliciesWithResponse Revoke policies
 	//
@@ -2142,6 +6713,195 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
 	GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
 
+	// ListResourcesWithResponse List resources
+	//
+	// The tenant's resources, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/resources (the `ListResources` operationId).
+	ListResourcesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListResourcesParams, reqEditors ...RequestEditorFn) (*ListResourcesResponse, error)
+
+	// CreateResourceWithBodyWithResponse Create a resource
+	//
+	// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+	CreateResourceWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error)
+
+	// CreateResourceWithResponse Create a resource
+	//
+	// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+	CreateResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error)
+
+	// DeleteResourceWithResponse Delete a resource
+	//
+	// Deletes the resource. A resource still named by a permission's `applicableResources` or by an access control is not deleted (409 naming them).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/resources/{resourceId} (the `DeleteResource` operationId).
+	DeleteResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, reqEditors ...RequestEditorFn) (*DeleteResourceResponse, error)
+
+	// GetResourceWithResponse Get a resource
+	//
+	// One resource; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/resources/{resourceId} (the `GetResource` operationId).
+	GetResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *GetResourceParams, reqEditors ...RequestEditorFn) (*GetResourceResponse, error)
+
+	// UpdateResourceWithBodyWithResponse Replace a resource
+	//
+	// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+	UpdateResourceWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error)
+
+	// UpdateResourceWithResponse Replace a resource
+	//
+	// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+	UpdateResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error)
+
+	// ListRolesWithResponse List roles
+	//
+	// The tenant's roles, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/roles (the `ListRoles` operationId).
+	ListRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListRolesParams, reqEditors ...RequestEditorFn) (*ListRolesResponse, error)
+
+	// CreateRoleWithBodyWithResponse Create a role
+	//
+	// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+	CreateRoleWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+
+	// CreateRoleWithResponse Create a role
+	//
+	// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+	CreateRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+
+	// DeleteRoleWithResponse Delete a role
+	//
+	// Deletes the role. A role still used by an access control is not deleted (409 naming them).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/roles/{roleId} (the `DeleteRole` operationId).
+	DeleteRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error)
+
+	// GetRoleWithResponse Get a role
+	//
+	// One role; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/roles/{roleId} (the `GetRole` operationId).
+	GetRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *GetRoleParams, reqEditors ...RequestEditorFn) (*GetRoleResponse, error)
+
+	// UpdateRoleWithBodyWithResponse Replace a role
+	//
+	// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+	UpdateRoleWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+
+	// UpdateRoleWithResponse Replace a role
+	//
+	// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+	UpdateRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+
+	// ListTemplatesWithResponse List templates
+	//
+	// The tenant's templates, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/templates (the `ListTemplates` operationId).
+	ListTemplatesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListTemplatesParams, reqEditors ...RequestEditorFn) (*ListTemplatesResponse, error)
+
+	// CreateTemplateWithBodyWithResponse Create a template
+	//
+	// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+	CreateTemplateWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTemplateResponse, error)
+
+	// CreateTemplateWithResponse Create a template
+	//
+	// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+	CreateTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTemplateResponse, error)
+
+	// DeleteTemplateWithResponse Delete a template
+	//
+	// Deletes the template. A template still assigned is not deleted (409 naming the assignments).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/templates/{templateId} (the `DeleteTemplate` operationId).
+	DeleteTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, reqEditors ...RequestEditorFn) (*DeleteTemplateResponse, error)
+
+	// GetTemplateWithResponse Get a template
+	//
+	// One template; with `Accept-Language`, `name` and `description` are plain strings in that language.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/templates/{templateId} (the `GetTemplate` operationId).
+	GetTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *GetTemplateParams, reqEditors ...RequestEditorFn) (*GetTemplateResponse, error)
+
+	// UpdateTemplateWithBodyWithResponse Replace a template
+	//
+	// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+	UpdateTemplateWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTemplateResponse, error)
+
+	// UpdateTemplateWithResponse Replace a template
+	//
+	// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+	UpdateTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, body UpdateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTemplateResponse, error)
+
 	// GetTenantRolesWithResponse Tenant roles of a subject
 	//
 	// The tenant-level roles assigned to the subject (none is an empty list).
@@ -2168,6 +6928,393 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
 	SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
+}
+
+type ListAccessControlsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessControlList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccessControlsResponse) GetJSON200() *AccessControlList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccessControlsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccessControlsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAccessControlsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccessControlsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccessControlsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccessControlsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccessControlsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAccessControlResponse201Headers the declared response headers of an HTTP 201 response for CreateAccessControl
+type CreateAccessControlResponse201Headers struct {
+	ETag *string
+}
+
+type CreateAccessControlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AccessControl
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAccessControlResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAccessControlResponse) GetJSON201() *AccessControl {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateAccessControlResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateAccessControlResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateAccessControlResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateAccessControlResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateAccessControlResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAccessControlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAccessControlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAccessControlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAccessControlResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteAccessControlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteAccessControlResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteAccessControlResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteAccessControlResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteAccessControlResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteAccessControlResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAccessControlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAccessControlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAccessControlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAccessControlResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAccessControlResponse200Headers the declared response headers of an HTTP 200 response for GetAccessControl
+type GetAccessControlResponse200Headers struct {
+	ETag *string
+}
+
+type GetAccessControlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessControl
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAccessControlResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAccessControlResponse) GetJSON200() *AccessControl {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAccessControlResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAccessControlResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAccessControlResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAccessControlResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAccessControlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAccessControlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAccessControlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAccessControlResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateAccessControlResponse200Headers the declared response headers of an HTTP 200 response for UpdateAccessControl
+type UpdateAccessControlResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateAccessControlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessControl
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateAccessControlResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateAccessControlResponse) GetJSON200() *AccessControl {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateAccessControlResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateAccessControlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAccessControlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAccessControlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAccessControlResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListActionsResponse struct {
@@ -2295,6 +7442,206 @@ func (r CreateActionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAssignmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AssignmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAssignmentsResponse) GetJSON200() *AssignmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAssignmentsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAssignmentsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAssignmentsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAssignmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAssignmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAssignmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAssignmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AssignResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Assignment
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Assignment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AssignResponse) GetJSON200() *Assignment {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AssignResponse) GetJSON201() *Assignment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AssignResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AssignResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AssignResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AssignResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AssignResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AssignResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AssignResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AssignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnassignResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnassignResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnassignResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnassignResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnassignResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r UnassignResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnassignResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnassignResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnassignResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2508,6 +7855,227 @@ func (r WhoMayResponse) ContentType() string {
 	return ""
 }
 
+type GetEffectiveAccessControlsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessControlList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEffectiveAccessControlsResponse) GetJSON200() *AccessControlList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEffectiveAccessControlsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEffectiveAccessControlsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEffectiveAccessControlsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEffectiveAccessControlsResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEffectiveAccessControlsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEffectiveAccessControlsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEffectiveAccessControlsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEffectiveAccessControlsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEffectiveAccessControlsForResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessControlList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEffectiveAccessControlsForResourceResponse) GetJSON200() *AccessControlList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEffectiveAccessControlsForResourceResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEffectiveAccessControlsForResourceResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEffectiveAccessControlsForResourceResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEffectiveAccessControlsForResourceResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEffectiveAccessControlsForResourceResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEffectiveAccessControlsForResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEffectiveAccessControlsForResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEffectiveAccessControlsForResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEffectiveAccessControlsForResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEffectivePermissionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EffectivePermissions
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *externalRef0.NotYetConsistent
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEffectivePermissionsResponse) GetJSON200() *EffectivePermissions {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEffectivePermissionsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEffectivePermissionsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEffectivePermissionsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEffectivePermissionsResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEffectivePermissionsResponse) GetApplicationproblemJSON503() *externalRef0.NotYetConsistent {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEffectivePermissionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEffectivePermissionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEffectivePermissionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEffectivePermissionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetEffectivePoliciesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2709,6 +8277,393 @@ func (r GetEffectiveScopesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEffectiveScopesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPermissionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PermissionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPermissionsResponse) GetJSON200() *PermissionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPermissionsResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPermissionsResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPermissionsResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPermissionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPermissionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPermissionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPermissionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePermissionResponse201Headers the declared response headers of an HTTP 201 response for CreatePermission
+type CreatePermissionResponse201Headers struct {
+	ETag *string
+}
+
+type CreatePermissionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Permission
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePermissionResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePermissionResponse) GetJSON201() *Permission {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePermissionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePermissionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePermissionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePermissionResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePermissionResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePermissionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePermissionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePermissionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePermissionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePermissionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePermissionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePermissionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeletePermissionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePermissionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeletePermissionResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePermissionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePermissionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePermissionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePermissionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPermissionResponse200Headers the declared response headers of an HTTP 200 response for GetPermission
+type GetPermissionResponse200Headers struct {
+	ETag *string
+}
+
+type GetPermissionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Permission
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPermissionResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPermissionResponse) GetJSON200() *Permission {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPermissionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPermissionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPermissionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPermissionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPermissionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPermissionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPermissionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPermissionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePermissionResponse200Headers the declared response headers of an HTTP 200 response for UpdatePermission
+type UpdatePermissionResponse200Headers struct {
+	ETag *string
+}
+
+type UpdatePermissionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Permission
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePermissionResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePermissionResponse) GetJSON200() *Permission {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdatePermissionResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePermissionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePermissionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePermissionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePermissionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2922,6 +8877,1167 @@ func (r GrantPolicyResponse) ContentType() string {
 	return ""
 }
 
+type ListResourcesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListResourcesResponse) GetJSON200() *ResourceList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListResourcesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListResourcesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListResourcesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListResourcesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListResourcesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListResourcesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListResourcesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateResourceResponse201Headers the declared response headers of an HTTP 201 response for CreateResource
+type CreateResourceResponse201Headers struct {
+	ETag *string
+}
+
+type CreateResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Resource
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateResourceResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateResourceResponse) GetJSON201() *Resource {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetResourceResponse200Headers the declared response headers of an HTTP 200 response for GetResource
+type GetResourceResponse200Headers struct {
+	ETag *string
+}
+
+type GetResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Resource
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetResourceResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetResourceResponse) GetJSON200() *Resource {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateResourceResponse200Headers the declared response headers of an HTTP 200 response for UpdateResource
+type UpdateResourceResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Resource
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateResourceResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateResourceResponse) GetJSON200() *Resource {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRolesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RoleList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRolesResponse) GetJSON200() *RoleList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRolesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRolesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRolesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRolesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRolesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRolesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRolesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRoleResponse201Headers the declared response headers of an HTTP 201 response for CreateRole
+type CreateRoleResponse201Headers struct {
+	ETag *string
+}
+
+type CreateRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Role
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRoleResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRoleResponse) GetJSON201() *Role {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRoleResponse200Headers the declared response headers of an HTTP 200 response for GetRole
+type GetRoleResponse200Headers struct {
+	ETag *string
+}
+
+type GetRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Role
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRoleResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRoleResponse) GetJSON200() *Role {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateRoleResponse200Headers the declared response headers of an HTTP 200 response for UpdateRole
+type UpdateRoleResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Role
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateRoleResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateRoleResponse) GetJSON200() *Role {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTemplatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TemplateList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTemplatesResponse) GetJSON200() *TemplateList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTemplatesResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTemplatesResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTemplatesResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTemplatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTemplatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTemplatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTemplatesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTemplateResponse201Headers the declared response headers of an HTTP 201 response for CreateTemplate
+type CreateTemplateResponse201Headers struct {
+	ETag *string
+}
+
+type CreateTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Template
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateTemplateResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTemplateResponse) GetJSON201() *Template {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateTemplateResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateTemplateResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateTemplateResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateTemplateResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateTemplateResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTemplateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteTemplateResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteTemplateResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteTemplateResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteTemplateResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteTemplateResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTemplateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTemplateResponse200Headers the declared response headers of an HTTP 200 response for GetTemplate
+type GetTemplateResponse200Headers struct {
+	ETag *string
+}
+
+type GetTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Template
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetTemplateResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTemplateResponse) GetJSON200() *Template {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetTemplateResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTemplateResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTemplateResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetTemplateResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTemplateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateTemplateResponse200Headers the declared response headers of an HTTP 200 response for UpdateTemplate
+type UpdateTemplateResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Template
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateTemplateResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTemplateResponse) GetJSON200() *Template {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateTemplateResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTemplateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTenantRolesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3046,6 +10162,111 @@ func (r SetTenantRolesResponse) ContentType() string {
 	return ""
 }
 
+// ListAccessControlsWithResponse List access controls
+//
+// The tenant's access controls, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/access-controls (the `ListAccessControls` operationId).
+func (c *ClientWithResponses) ListAccessControlsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListAccessControlsParams, reqEditors ...RequestEditorFn) (*ListAccessControlsResponse, error) {
+	rsp, err := c.ListAccessControls(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccessControlsResponse(rsp)
+}
+
+// CreateAccessControlWithBodyWithResponse Create a access control
+//
+// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+func (c *ClientWithResponses) CreateAccessControlWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAccessControlResponse, error) {
+	rsp, err := c.CreateAccessControlWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAccessControlResponse(rsp)
+}
+
+// CreateAccessControlWithResponse Create a access control
+//
+// Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/access-controls (the `CreateAccessControl` operationId).
+func (c *ClientWithResponses) CreateAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAccessControlResponse, error) {
+	rsp, err := c.CreateAccessControl(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAccessControlResponse(rsp)
+}
+
+// DeleteAccessControlWithResponse Delete a access control
+//
+// Deletes the access control. An access control still in a template or assigned is not deleted (409 naming them).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/access-controls/{accessControlId} (the `DeleteAccessControl` operationId).
+func (c *ClientWithResponses) DeleteAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, reqEditors ...RequestEditorFn) (*DeleteAccessControlResponse, error) {
+	rsp, err := c.DeleteAccessControl(ctx, tenant, accessControlId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAccessControlResponse(rsp)
+}
+
+// GetAccessControlWithResponse Get a access control
+//
+// One access control; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/access-controls/{accessControlId} (the `GetAccessControl` operationId).
+func (c *ClientWithResponses) GetAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *GetAccessControlParams, reqEditors ...RequestEditorFn) (*GetAccessControlResponse, error) {
+	rsp, err := c.GetAccessControl(ctx, tenant, accessControlId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAccessControlResponse(rsp)
+}
+
+// UpdateAccessControlWithBodyWithResponse Replace a access control
+//
+// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+func (c *ClientWithResponses) UpdateAccessControlWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAccessControlResponse, error) {
+	rsp, err := c.UpdateAccessControlWithBody(ctx, tenant, accessControlId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAccessControlResponse(rsp)
+}
+
+// UpdateAccessControlWithResponse Replace a access control
+//
+// Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/access-controls/{accessControlId} (the `UpdateAccessControl` operationId).
+func (c *ClientWithResponses) UpdateAccessControlWithResponse(ctx context.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params *UpdateAccessControlParams, body UpdateAccessControlJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAccessControlResponse, error) {
+	rsp, err := c.UpdateAccessControl(ctx, tenant, accessControlId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAccessControlResponse(rsp)
+}
+
 // ListActionsWithResponse List actions
 //
 // The tenant's action catalog ordered by id, filtered by `searchQuery` on id and display name.
@@ -3089,6 +10310,74 @@ func (c *ClientWithResponses) CreateActionWithResponse(ctx context.Context, tena
 		return nil, err
 	}
 	return ParseCreateActionResponse(rsp)
+}
+
+// ListAssignmentsWithResponse List assignments
+//
+// The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/assignments (the `ListAssignments` operationId).
+func (c *ClientWithResponses) ListAssignmentsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListAssignmentsParams, reqEditors ...RequestEditorFn) (*ListAssignmentsResponse, error) {
+	rsp, err := c.ListAssignments(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAssignmentsResponse(rsp)
+}
+
+// AssignWithBodyWithResponse Assign an access control or a template
+//
+// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+// user, client or group; a group's assignments reach every member through nesting.
+// Assigning the same thing to the same subject again answers the existing assignment
+// (200). An unknown access control or template is 422. The entitled scope sets of
+// every subject it reaches are republished in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
+	rsp, err := c.AssignWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignResponse(rsp)
+}
+
+// AssignWithResponse Assign an access control or a template
+//
+// Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+// user, client or group; a group's assignments reach every member through nesting.
+// Assigning the same thing to the same subject again answers the existing assignment
+// (200). An unknown access control or template is 422. The entitled scope sets of
+// every subject it reaches are republished in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
+func (c *ClientWithResponses) AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
+	rsp, err := c.Assign(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignResponse(rsp)
+}
+
+// UnassignWithResponse Remove an assignment
+//
+// Removes the assignment; the entitled scope sets of every subject it reached are republished in the same transaction.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/assignments/{assignmentId} (the `Unassign` operationId).
+func (c *ClientWithResponses) UnassignWithResponse(ctx context.Context, tenant externalRef0.Tenant, assignmentId RbacId, reqEditors ...RequestEditorFn) (*UnassignResponse, error) {
+	rsp, err := c.Unassign(ctx, tenant, assignmentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnassignResponse(rsp)
 }
 
 // CheckWithBodyWithResponse Check an action
@@ -3169,6 +10458,51 @@ func (c *ClientWithResponses) WhoMayWithResponse(ctx context.Context, tenant ext
 	return ParseWhoMayResponse(rsp)
 }
 
+// GetEffectiveAccessControlsWithResponse Effective access controls of a subject
+//
+// The access controls assigned to the subject (or `me`) or to any group it is in, through nesting, directly or through a template; each once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls (the `GetEffectiveAccessControls` operationId).
+func (c *ClientWithResponses) GetEffectiveAccessControlsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params *GetEffectiveAccessControlsParams, reqEditors ...RequestEditorFn) (*GetEffectiveAccessControlsResponse, error) {
+	rsp, err := c.GetEffectiveAccessControls(ctx, tenant, subjectId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEffectiveAccessControlsResponse(rsp)
+}
+
+// GetEffectiveAccessControlsForResourceWithResponse Effective access controls of a subject on a resource
+//
+// The subject's effective access controls (see above) on one resource.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId} (the `GetEffectiveAccessControlsForResource` operationId).
+func (c *ClientWithResponses) GetEffectiveAccessControlsForResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectiveAccessControlsForResourceParams, reqEditors ...RequestEditorFn) (*GetEffectiveAccessControlsForResourceResponse, error) {
+	rsp, err := c.GetEffectiveAccessControlsForResource(ctx, tenant, subjectId, resourceId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEffectiveAccessControlsForResourceResponse(rsp)
+}
+
+// GetEffectivePermissionsWithResponse Effective permissions of a subject on a resource
+//
+// The permissions the subject's effective access controls give it on the resource - those of each access control's role that apply to the resource.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId} (the `GetEffectivePermissions` operationId).
+func (c *ClientWithResponses) GetEffectivePermissionsWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params *GetEffectivePermissionsParams, reqEditors ...RequestEditorFn) (*GetEffectivePermissionsResponse, error) {
+	rsp, err := c.GetEffectivePermissions(ctx, tenant, subjectId, resourceId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEffectivePermissionsResponse(rsp)
+}
+
 // GetEffectivePoliciesWithResponse Effective policies of a subject
 //
 // The subject's own policies and those of every group it is in, through nesting, each naming where it came from (`grantedTo`); with its tenant roles. `me` is the caller.
@@ -3202,8 +10536,9 @@ func (c *ClientWithResponses) WhereMayWithResponse(ctx context.Context, tenant e
 // GetEffectiveScopesWithResponse Effective OAuth scopes of a subject
 //
 // The OAuth scopes the subject is entitled to: the actions of the policies it has,
-// directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
-// one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+// directly or through its groups, on the tenant root `/`, and the scopes of the access
+// controls assigned to it or its groups (directly or through templates). Returned in
+// the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
 // set from this service's events and adds it to what a client may request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3215,6 +10550,111 @@ func (c *ClientWithResponses) GetEffectiveScopesWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetEffectiveScopesResponse(rsp)
+}
+
+// ListPermissionsWithResponse List permissions
+//
+// The tenant's permissions, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/permissions (the `ListPermissions` operationId).
+func (c *ClientWithResponses) ListPermissionsWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListPermissionsParams, reqEditors ...RequestEditorFn) (*ListPermissionsResponse, error) {
+	rsp, err := c.ListPermissions(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPermissionsResponse(rsp)
+}
+
+// CreatePermissionWithBodyWithResponse Create a permission
+//
+// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+func (c *ClientWithResponses) CreatePermissionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePermissionResponse, error) {
+	rsp, err := c.CreatePermissionWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePermissionResponse(rsp)
+}
+
+// CreatePermissionWithResponse Create a permission
+//
+// Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/permissions (the `CreatePermission` operationId).
+func (c *ClientWithResponses) CreatePermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePermissionResponse, error) {
+	rsp, err := c.CreatePermission(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePermissionResponse(rsp)
+}
+
+// DeletePermissionWithResponse Delete a permission
+//
+// Deletes the permission. A permission still in a role is not deleted (409 naming the roles).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/permissions/{permissionId} (the `DeletePermission` operationId).
+func (c *ClientWithResponses) DeletePermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, reqEditors ...RequestEditorFn) (*DeletePermissionResponse, error) {
+	rsp, err := c.DeletePermission(ctx, tenant, permissionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePermissionResponse(rsp)
+}
+
+// GetPermissionWithResponse Get a permission
+//
+// One permission; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/permissions/{permissionId} (the `GetPermission` operationId).
+func (c *ClientWithResponses) GetPermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *GetPermissionParams, reqEditors ...RequestEditorFn) (*GetPermissionResponse, error) {
+	rsp, err := c.GetPermission(ctx, tenant, permissionId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPermissionResponse(rsp)
+}
+
+// UpdatePermissionWithBodyWithResponse Replace a permission
+//
+// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+func (c *ClientWithResponses) UpdatePermissionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePermissionResponse, error) {
+	rsp, err := c.UpdatePermissionWithBody(ctx, tenant, permissionId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePermissionResponse(rsp)
+}
+
+// UpdatePermissionWithResponse Replace a permission
+//
+// Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/permissions/{permissionId} (the `UpdatePermission` operationId).
+func (c *ClientWithResponses) UpdatePermissionWithResponse(ctx context.Context, tenant externalRef0.Tenant, permissionId PermissionId, params *UpdatePermissionParams, body UpdatePermissionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePermissionResponse, error) {
+	rsp, err := c.UpdatePermission(ctx, tenant, permissionId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePermissionResponse(rsp)
 }
 
 // RevokePoliciesWithResponse Revoke policies
@@ -3277,6 +10717,321 @@ func (c *ClientWithResponses) GrantPolicyWithResponse(ctx context.Context, tenan
 	return ParseGrantPolicyResponse(rsp)
 }
 
+// ListResourcesWithResponse List resources
+//
+// The tenant's resources, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/resources (the `ListResources` operationId).
+func (c *ClientWithResponses) ListResourcesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListResourcesParams, reqEditors ...RequestEditorFn) (*ListResourcesResponse, error) {
+	rsp, err := c.ListResources(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListResourcesResponse(rsp)
+}
+
+// CreateResourceWithBodyWithResponse Create a resource
+//
+// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+func (c *ClientWithResponses) CreateResourceWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error) {
+	rsp, err := c.CreateResourceWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateResourceResponse(rsp)
+}
+
+// CreateResourceWithResponse Create a resource
+//
+// Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/resources (the `CreateResource` operationId).
+func (c *ClientWithResponses) CreateResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error) {
+	rsp, err := c.CreateResource(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateResourceResponse(rsp)
+}
+
+// DeleteResourceWithResponse Delete a resource
+//
+// Deletes the resource. A resource still named by a permission's `applicableResources` or by an access control is not deleted (409 naming them).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/resources/{resourceId} (the `DeleteResource` operationId).
+func (c *ClientWithResponses) DeleteResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, reqEditors ...RequestEditorFn) (*DeleteResourceResponse, error) {
+	rsp, err := c.DeleteResource(ctx, tenant, resourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteResourceResponse(rsp)
+}
+
+// GetResourceWithResponse Get a resource
+//
+// One resource; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/resources/{resourceId} (the `GetResource` operationId).
+func (c *ClientWithResponses) GetResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *GetResourceParams, reqEditors ...RequestEditorFn) (*GetResourceResponse, error) {
+	rsp, err := c.GetResource(ctx, tenant, resourceId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetResourceResponse(rsp)
+}
+
+// UpdateResourceWithBodyWithResponse Replace a resource
+//
+// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+func (c *ClientWithResponses) UpdateResourceWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error) {
+	rsp, err := c.UpdateResourceWithBody(ctx, tenant, resourceId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateResourceResponse(rsp)
+}
+
+// UpdateResourceWithResponse Replace a resource
+//
+// Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/resources/{resourceId} (the `UpdateResource` operationId).
+func (c *ClientWithResponses) UpdateResourceWithResponse(ctx context.Context, tenant externalRef0.Tenant, resourceId ResourceId, params *UpdateResourceParams, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error) {
+	rsp, err := c.UpdateResource(ctx, tenant, resourceId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateResourceResponse(rsp)
+}
+
+// ListRolesWithResponse List roles
+//
+// The tenant's roles, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/roles (the `ListRoles` operationId).
+func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListRolesParams, reqEditors ...RequestEditorFn) (*ListRolesResponse, error) {
+	rsp, err := c.ListRoles(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRolesResponse(rsp)
+}
+
+// CreateRoleWithBodyWithResponse Create a role
+//
+// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRoleWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoleResponse(rsp)
+}
+
+// CreateRoleWithResponse Create a role
+//
+// Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/roles (the `CreateRole` operationId).
+func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRole(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoleResponse(rsp)
+}
+
+// DeleteRoleWithResponse Delete a role
+//
+// Deletes the role. A role still used by an access control is not deleted (409 naming them).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/roles/{roleId} (the `DeleteRole` operationId).
+func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error) {
+	rsp, err := c.DeleteRole(ctx, tenant, roleId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRoleResponse(rsp)
+}
+
+// GetRoleWithResponse Get a role
+//
+// One role; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/roles/{roleId} (the `GetRole` operationId).
+func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *GetRoleParams, reqEditors ...RequestEditorFn) (*GetRoleResponse, error) {
+	rsp, err := c.GetRole(ctx, tenant, roleId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRoleResponse(rsp)
+}
+
+// UpdateRoleWithBodyWithResponse Replace a role
+//
+// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
+	rsp, err := c.UpdateRoleWithBody(ctx, tenant, roleId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRoleResponse(rsp)
+}
+
+// UpdateRoleWithResponse Replace a role
+//
+// Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/roles/{roleId} (the `UpdateRole` operationId).
+func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, tenant externalRef0.Tenant, roleId RoleId, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
+	rsp, err := c.UpdateRole(ctx, tenant, roleId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRoleResponse(rsp)
+}
+
+// ListTemplatesWithResponse List templates
+//
+// The tenant's templates, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/templates (the `ListTemplates` operationId).
+func (c *ClientWithResponses) ListTemplatesWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *ListTemplatesParams, reqEditors ...RequestEditorFn) (*ListTemplatesResponse, error) {
+	rsp, err := c.ListTemplates(ctx, tenant, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTemplatesResponse(rsp)
+}
+
+// CreateTemplateWithBodyWithResponse Create a template
+//
+// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+func (c *ClientWithResponses) CreateTemplateWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTemplateResponse, error) {
+	rsp, err := c.CreateTemplateWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTemplateResponse(rsp)
+}
+
+// CreateTemplateWithResponse Create a template
+//
+// Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/templates (the `CreateTemplate` operationId).
+func (c *ClientWithResponses) CreateTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTemplateResponse, error) {
+	rsp, err := c.CreateTemplate(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTemplateResponse(rsp)
+}
+
+// DeleteTemplateWithResponse Delete a template
+//
+// Deletes the template. A template still assigned is not deleted (409 naming the assignments).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/templates/{templateId} (the `DeleteTemplate` operationId).
+func (c *ClientWithResponses) DeleteTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, reqEditors ...RequestEditorFn) (*DeleteTemplateResponse, error) {
+	rsp, err := c.DeleteTemplate(ctx, tenant, templateId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTemplateResponse(rsp)
+}
+
+// GetTemplateWithResponse Get a template
+//
+// One template; with `Accept-Language`, `name` and `description` are plain strings in that language.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/templates/{templateId} (the `GetTemplate` operationId).
+func (c *ClientWithResponses) GetTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *GetTemplateParams, reqEditors ...RequestEditorFn) (*GetTemplateResponse, error) {
+	rsp, err := c.GetTemplate(ctx, tenant, templateId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTemplateResponse(rsp)
+}
+
+// UpdateTemplateWithBodyWithResponse Replace a template
+//
+// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+func (c *ClientWithResponses) UpdateTemplateWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTemplateResponse, error) {
+	rsp, err := c.UpdateTemplateWithBody(ctx, tenant, templateId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTemplateResponse(rsp)
+}
+
+// UpdateTemplateWithResponse Replace a template
+//
+// Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/templates/{templateId} (the `UpdateTemplate` operationId).
+func (c *ClientWithResponses) UpdateTemplateWithResponse(ctx context.Context, tenant externalRef0.Tenant, templateId TemplateId, params *UpdateTemplateParams, body UpdateTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTemplateResponse, error) {
+	rsp, err := c.UpdateTemplate(ctx, tenant, templateId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTemplateResponse(rsp)
+}
+
 // GetTenantRolesWithResponse Tenant roles of a subject
 //
 // The tenant-level roles assigned to the subject (none is an empty list).
@@ -3320,6 +11075,339 @@ func (c *ClientWithResponses) SetTenantRolesWithResponse(ctx context.Context, te
 		return nil, err
 	}
 	return ParseSetTenantRolesResponse(rsp)
+}
+
+// ParseListAccessControlsResponse parses an HTTP response from a ListAccessControlsWithResponse call
+func ParseListAccessControlsResponse(rsp *http.Response) (*ListAccessControlsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccessControlsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessControlList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateAccessControlResponse parses an HTTP response from a CreateAccessControlWithResponse call
+func ParseCreateAccessControlResponse(rsp *http.Response) (*CreateAccessControlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAccessControlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AccessControl
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAccessControlResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAccessControlResponse parses an HTTP response from a DeleteAccessControlWithResponse call
+func ParseDeleteAccessControlResponse(rsp *http.Response) (*DeleteAccessControlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAccessControlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAccessControlResponse parses an HTTP response from a GetAccessControlWithResponse call
+func ParseGetAccessControlResponse(rsp *http.Response) (*GetAccessControlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAccessControlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessControl
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAccessControlResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAccessControlResponse parses an HTTP response from a UpdateAccessControlWithResponse call
+func ParseUpdateAccessControlResponse(rsp *http.Response) (*UpdateAccessControlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAccessControlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessControl
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateAccessControlResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListActionsResponse parses an HTTP response from a ListActionsWithResponse call
@@ -3417,6 +11505,164 @@ func ParseCreateActionResponse(rsp *http.Response) (*CreateActionResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAssignmentsResponse parses an HTTP response from a ListAssignmentsWithResponse call
+func ParseListAssignmentsResponse(rsp *http.Response) (*ListAssignmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAssignmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AssignmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAssignResponse parses an HTTP response from a AssignWithResponse call
+func ParseAssignResponse(rsp *http.Response) (*AssignResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AssignResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Assignment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Assignment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnassignResponse parses an HTTP response from a UnassignWithResponse call
+func ParseUnassignResponse(rsp *http.Response) (*UnassignResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnassignResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	}
 
@@ -3572,6 +11818,182 @@ func ParseWhoMayResponse(rsp *http.Response) (*WhoMayResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEffectiveAccessControlsResponse parses an HTTP response from a GetEffectiveAccessControlsWithResponse call
+func ParseGetEffectiveAccessControlsResponse(rsp *http.Response) (*GetEffectiveAccessControlsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEffectiveAccessControlsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessControlList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEffectiveAccessControlsForResourceResponse parses an HTTP response from a GetEffectiveAccessControlsForResourceWithResponse call
+func ParseGetEffectiveAccessControlsForResourceResponse(rsp *http.Response) (*GetEffectiveAccessControlsForResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEffectiveAccessControlsForResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessControlList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.NotYetConsistent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEffectivePermissionsResponse parses an HTTP response from a GetEffectivePermissionsWithResponse call
+func ParseGetEffectivePermissionsResponse(rsp *http.Response) (*GetEffectivePermissionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEffectivePermissionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EffectivePermissions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest externalRef0.NotYetConsistent
@@ -3747,6 +12169,339 @@ func ParseGetEffectiveScopesResponse(rsp *http.Response) (*GetEffectiveScopesRes
 	return response, nil
 }
 
+// ParseListPermissionsResponse parses an HTTP response from a ListPermissionsWithResponse call
+func ParseListPermissionsResponse(rsp *http.Response) (*ListPermissionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPermissionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PermissionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePermissionResponse parses an HTTP response from a CreatePermissionWithResponse call
+func ParseCreatePermissionResponse(rsp *http.Response) (*CreatePermissionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePermissionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Permission
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePermissionResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeletePermissionResponse parses an HTTP response from a DeletePermissionWithResponse call
+func ParseDeletePermissionResponse(rsp *http.Response) (*DeletePermissionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePermissionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPermissionResponse parses an HTTP response from a GetPermissionWithResponse call
+func ParseGetPermissionResponse(rsp *http.Response) (*GetPermissionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPermissionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Permission
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPermissionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePermissionResponse parses an HTTP response from a UpdatePermissionWithResponse call
+func ParseUpdatePermissionResponse(rsp *http.Response) (*UpdatePermissionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePermissionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Permission
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePermissionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRevokePoliciesResponse parses an HTTP response from a RevokePoliciesWithResponse call
 func ParseRevokePoliciesResponse(rsp *http.Response) (*RevokePoliciesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3909,6 +12664,1005 @@ func ParseGrantPolicyResponse(rsp *http.Response) (*GrantPolicyResponse, error) 
 	return response, nil
 }
 
+// ParseListResourcesResponse parses an HTTP response from a ListResourcesWithResponse call
+func ParseListResourcesResponse(rsp *http.Response) (*ListResourcesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListResourcesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateResourceResponse parses an HTTP response from a CreateResourceWithResponse call
+func ParseCreateResourceResponse(rsp *http.Response) (*CreateResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateResourceResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteResourceResponse parses an HTTP response from a DeleteResourceWithResponse call
+func ParseDeleteResourceResponse(rsp *http.Response) (*DeleteResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetResourceResponse parses an HTTP response from a GetResourceWithResponse call
+func ParseGetResourceResponse(rsp *http.Response) (*GetResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetResourceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateResourceResponse parses an HTTP response from a UpdateResourceWithResponse call
+func ParseUpdateResourceResponse(rsp *http.Response) (*UpdateResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateResourceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRolesResponse parses an HTTP response from a ListRolesWithResponse call
+func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRolesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RoleList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateRoleResponse parses an HTTP response from a CreateRoleWithResponse call
+func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Role
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRoleResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRoleResponse parses an HTTP response from a DeleteRoleWithResponse call
+func ParseDeleteRoleResponse(rsp *http.Response) (*DeleteRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRoleResponse parses an HTTP response from a GetRoleWithResponse call
+func ParseGetRoleResponse(rsp *http.Response) (*GetRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Role
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRoleResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateRoleResponse parses an HTTP response from a UpdateRoleWithResponse call
+func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Role
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateRoleResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTemplatesResponse parses an HTTP response from a ListTemplatesWithResponse call
+func ParseListTemplatesResponse(rsp *http.Response) (*ListTemplatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTemplatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TemplateList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTemplateResponse parses an HTTP response from a CreateTemplateWithResponse call
+func ParseCreateTemplateResponse(rsp *http.Response) (*CreateTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Template
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateTemplateResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTemplateResponse parses an HTTP response from a DeleteTemplateWithResponse call
+func ParseDeleteTemplateResponse(rsp *http.Response) (*DeleteTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTemplateResponse parses an HTTP response from a GetTemplateWithResponse call
+func ParseGetTemplateResponse(rsp *http.Response) (*GetTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Template
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetTemplateResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTemplateResponse parses an HTTP response from a UpdateTemplateWithResponse call
+func ParseUpdateTemplateResponse(rsp *http.Response) (*UpdateTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Template
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateTemplateResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetTenantRolesResponse parses an HTTP response from a GetTenantRolesWithResponse call
 func ParseGetTenantRolesResponse(rsp *http.Response) (*GetTenantRolesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4005,12 +13759,36 @@ func ParseSetTenantRolesResponse(rsp *http.Response) (*SetTenantRolesResponse, e
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListAccessControls List access controls
+	// (GET /v1/tenants/{tenant}/access-controls)
+	ListAccessControls(ctx echo.Context, tenant externalRef0.Tenant, params ListAccessControlsParams) error
+	// CreateAccessControl Create a access control
+	// (POST /v1/tenants/{tenant}/access-controls)
+	CreateAccessControl(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteAccessControl Delete a access control
+	// (DELETE /v1/tenants/{tenant}/access-controls/{accessControlId})
+	DeleteAccessControl(ctx echo.Context, tenant externalRef0.Tenant, accessControlId AccessControlId) error
+	// GetAccessControl Get a access control
+	// (GET /v1/tenants/{tenant}/access-controls/{accessControlId})
+	GetAccessControl(ctx echo.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params GetAccessControlParams) error
+	// UpdateAccessControl Replace a access control
+	// (PUT /v1/tenants/{tenant}/access-controls/{accessControlId})
+	UpdateAccessControl(ctx echo.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params UpdateAccessControlParams) error
 	// ListActions List actions
 	// (GET /v1/tenants/{tenant}/actions)
 	ListActions(ctx echo.Context, tenant externalRef0.Tenant, params ListActionsParams) error
 	// CreateAction Add an action
 	// (POST /v1/tenants/{tenant}/actions)
 	CreateAction(ctx echo.Context, tenant externalRef0.Tenant) error
+	// ListAssignments List assignments
+	// (GET /v1/tenants/{tenant}/assignments)
+	ListAssignments(ctx echo.Context, tenant externalRef0.Tenant, params ListAssignmentsParams) error
+	// Assign Assign an access control or a template
+	// (POST /v1/tenants/{tenant}/assignments)
+	Assign(ctx echo.Context, tenant externalRef0.Tenant) error
+	// Unassign Remove an assignment
+	// (DELETE /v1/tenants/{tenant}/assignments/{assignmentId})
+	Unassign(ctx echo.Context, tenant externalRef0.Tenant, assignmentId RbacId) error
 	// Check Check an action
 	// (POST /v1/tenants/{tenant}/check)
 	Check(ctx echo.Context, tenant externalRef0.Tenant, params CheckParams) error
@@ -4020,6 +13798,15 @@ type ServerInterface interface {
 	// WhoMay Who may do an action on a scope
 	// (GET /v1/tenants/{tenant}/check/subjects)
 	WhoMay(ctx echo.Context, tenant externalRef0.Tenant, params WhoMayParams) error
+	// GetEffectiveAccessControls Effective access controls of a subject
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls)
+	GetEffectiveAccessControls(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectiveAccessControlsParams) error
+	// GetEffectiveAccessControlsForResource Effective access controls of a subject on a resource
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId})
+	GetEffectiveAccessControlsForResource(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params GetEffectiveAccessControlsForResourceParams) error
+	// GetEffectivePermissions Effective permissions of a subject on a resource
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId})
+	GetEffectivePermissions(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params GetEffectivePermissionsParams) error
 	// GetEffectivePolicies Effective policies of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/policies)
 	GetEffectivePolicies(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectivePoliciesParams) error
@@ -4029,6 +13816,21 @@ type ServerInterface interface {
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
 	GetEffectiveScopes(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectiveScopesParams) error
+	// ListPermissions List permissions
+	// (GET /v1/tenants/{tenant}/permissions)
+	ListPermissions(ctx echo.Context, tenant externalRef0.Tenant, params ListPermissionsParams) error
+	// CreatePermission Create a permission
+	// (POST /v1/tenants/{tenant}/permissions)
+	CreatePermission(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeletePermission Delete a permission
+	// (DELETE /v1/tenants/{tenant}/permissions/{permissionId})
+	DeletePermission(ctx echo.Context, tenant externalRef0.Tenant, permissionId PermissionId) error
+	// GetPermission Get a permission
+	// (GET /v1/tenants/{tenant}/permissions/{permissionId})
+	GetPermission(ctx echo.Context, tenant externalRef0.Tenant, permissionId PermissionId, params GetPermissionParams) error
+	// UpdatePermission Replace a permission
+	// (PUT /v1/tenants/{tenant}/permissions/{permissionId})
+	UpdatePermission(ctx echo.Context, tenant externalRef0.Tenant, permissionId PermissionId, params UpdatePermissionParams) error
 	// RevokePolicies Revoke policies
 	// (DELETE /v1/tenants/{tenant}/policies)
 	RevokePolicies(ctx echo.Context, tenant externalRef0.Tenant, params RevokePoliciesParams) error
@@ -4038,6 +13840,51 @@ type ServerInterface interface {
 	// GrantPolicy Grant a policy
 	// (POST /v1/tenants/{tenant}/policies)
 	GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error
+	// ListResources List resources
+	// (GET /v1/tenants/{tenant}/resources)
+	ListResources(ctx echo.Context, tenant externalRef0.Tenant, params ListResourcesParams) error
+	// CreateResource Create a resource
+	// (POST /v1/tenants/{tenant}/resources)
+	CreateResource(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteResource Delete a resource
+	// (DELETE /v1/tenants/{tenant}/resources/{resourceId})
+	DeleteResource(ctx echo.Context, tenant externalRef0.Tenant, resourceId ResourceId) error
+	// GetResource Get a resource
+	// (GET /v1/tenants/{tenant}/resources/{resourceId})
+	GetResource(ctx echo.Context, tenant externalRef0.Tenant, resourceId ResourceId, params GetResourceParams) error
+	// UpdateResource Replace a resource
+	// (PUT /v1/tenants/{tenant}/resources/{resourceId})
+	UpdateResource(ctx echo.Context, tenant externalRef0.Tenant, resourceId ResourceId, params UpdateResourceParams) error
+	// ListRoles List roles
+	// (GET /v1/tenants/{tenant}/roles)
+	ListRoles(ctx echo.Context, tenant externalRef0.Tenant, params ListRolesParams) error
+	// CreateRole Create a role
+	// (POST /v1/tenants/{tenant}/roles)
+	CreateRole(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteRole Delete a role
+	// (DELETE /v1/tenants/{tenant}/roles/{roleId})
+	DeleteRole(ctx echo.Context, tenant externalRef0.Tenant, roleId RoleId) error
+	// GetRole Get a role
+	// (GET /v1/tenants/{tenant}/roles/{roleId})
+	GetRole(ctx echo.Context, tenant externalRef0.Tenant, roleId RoleId, params GetRoleParams) error
+	// UpdateRole Replace a role
+	// (PUT /v1/tenants/{tenant}/roles/{roleId})
+	UpdateRole(ctx echo.Context, tenant externalRef0.Tenant, roleId RoleId, params UpdateRoleParams) error
+	// ListTemplates List templates
+	// (GET /v1/tenants/{tenant}/templates)
+	ListTemplates(ctx echo.Context, tenant externalRef0.Tenant, params ListTemplatesParams) error
+	// CreateTemplate Create a template
+	// (POST /v1/tenants/{tenant}/templates)
+	CreateTemplate(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteTemplate Delete a template
+	// (DELETE /v1/tenants/{tenant}/templates/{templateId})
+	DeleteTemplate(ctx echo.Context, tenant externalRef0.Tenant, templateId TemplateId) error
+	// GetTemplate Get a template
+	// (GET /v1/tenants/{tenant}/templates/{templateId})
+	GetTemplate(ctx echo.Context, tenant externalRef0.Tenant, templateId TemplateId, params GetTemplateParams) error
+	// UpdateTemplate Replace a template
+	// (PUT /v1/tenants/{tenant}/templates/{templateId})
+	UpdateTemplate(ctx echo.Context, tenant externalRef0.Tenant, templateId TemplateId, params UpdateTemplateParams) error
 	// GetTenantRoles Tenant roles of a subject
 	// (GET /v1/tenants/{tenant}/tenant-roles/{subjectId})
 	GetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
@@ -4049,6 +13896,231 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListAccessControls converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAccessControls(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccessControlsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description", ctx.QueryParams(), &params.Description, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description: %s", err))
+	}
+
+	// ------------- Optional query parameter "metadataModifiedAt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
+	}
+
+	// ------------- Optional query parameter "roleId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "roleId", ctx.QueryParams(), &params.RoleId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roleId: %s", err))
+	}
+
+	// ------------- Optional query parameter "resourceId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resourceId", ctx.QueryParams(), &params.ResourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceId: %s", err))
+	}
+
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAccessControls(ctx, tenant, params)
+	return err
+}
+
+// CreateAccessControl converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAccessControl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAccessControl(ctx, tenant)
+	return err
+}
+
+// DeleteAccessControl converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteAccessControl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "accessControlId" -------------
+	var accessControlId AccessControlId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "accessControlId", ctx.Param("accessControlId"), &accessControlId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accessControlId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteAccessControl(ctx, tenant, accessControlId)
+	return err
+}
+
+// GetAccessControl converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAccessControl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "accessControlId" -------------
+	var accessControlId AccessControlId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "accessControlId", ctx.Param("accessControlId"), &accessControlId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accessControlId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAccessControlParams
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAccessControl(ctx, tenant, accessControlId, params)
+	return err
+}
+
+// UpdateAccessControl converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateAccessControl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "accessControlId" -------------
+	var accessControlId AccessControlId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "accessControlId", ctx.Param("accessControlId"), &accessControlId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accessControlId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateAccessControlParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateAccessControl(ctx, tenant, accessControlId, params)
+	return err
 }
 
 // ListActions converts echo context to params.
@@ -4103,6 +14175,99 @@ func (w *ServerInterfaceWrapper) CreateAction(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateAction(ctx, tenant)
+	return err
+}
+
+// ListAssignments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAssignments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAssignmentsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "accessControlId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "accessControlId", ctx.QueryParams(), &params.AccessControlId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accessControlId: %s", err))
+	}
+
+	// ------------- Optional query parameter "templateId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "templateId", ctx.QueryParams(), &params.TemplateId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter templateId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAssignments(ctx, tenant, params)
+	return err
+}
+
+// Assign converts echo context to params.
+func (w *ServerInterfaceWrapper) Assign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Assign(ctx, tenant)
+	return err
+}
+
+// Unassign converts echo context to params.
+func (w *ServerInterfaceWrapper) Unassign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "assignmentId" -------------
+	var assignmentId RbacId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "assignmentId", ctx.Param("assignmentId"), &assignmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assignmentId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Unassign(ctx, tenant, assignmentId)
 	return err
 }
 
@@ -4206,6 +14371,214 @@ func (w *ServerInterfaceWrapper) WhoMay(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.WhoMay(ctx, tenant, params)
+	return err
+}
+
+// GetEffectiveAccessControls converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEffectiveAccessControls(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectIdOrMe
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEffectiveAccessControlsParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEffectiveAccessControls(ctx, tenant, subjectId, params)
+	return err
+}
+
+// GetEffectiveAccessControlsForResource converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEffectiveAccessControlsForResource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectIdOrMe
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// ------------- Path parameter "resourceId" -------------
+	var resourceId ResourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "resourceId", ctx.Param("resourceId"), &resourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEffectiveAccessControlsForResourceParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEffectiveAccessControlsForResource(ctx, tenant, subjectId, resourceId, params)
+	return err
+}
+
+// GetEffectivePermissions converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEffectivePermissions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "subjectId" -------------
+	var subjectId SubjectIdOrMe
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subjectId", ctx.Param("subjectId"), &subjectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
+	}
+
+	// ------------- Path parameter "resourceId" -------------
+	var resourceId ResourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "resourceId", ctx.Param("resourceId"), &resourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEffectivePermissionsParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEffectivePermissions(ctx, tenant, subjectId, resourceId, params)
 	return err
 }
 
@@ -4336,6 +14709,204 @@ func (w *ServerInterfaceWrapper) GetEffectiveScopes(ctx echo.Context) error {
 	return err
 }
 
+// ListPermissions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPermissions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPermissionsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description", ctx.QueryParams(), &params.Description, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description: %s", err))
+	}
+
+	// ------------- Optional query parameter "metadataModifiedAt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPermissions(ctx, tenant, params)
+	return err
+}
+
+// CreatePermission converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePermission(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePermission(ctx, tenant)
+	return err
+}
+
+// DeletePermission converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePermission(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "permissionId" -------------
+	var permissionId PermissionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "permissionId", ctx.Param("permissionId"), &permissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter permissionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePermission(ctx, tenant, permissionId)
+	return err
+}
+
+// GetPermission converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPermission(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "permissionId" -------------
+	var permissionId PermissionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "permissionId", ctx.Param("permissionId"), &permissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter permissionId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetPermissionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPermission(ctx, tenant, permissionId, params)
+	return err
+}
+
+// UpdatePermission converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdatePermission(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "permissionId" -------------
+	var permissionId PermissionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "permissionId", ctx.Param("permissionId"), &permissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter permissionId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdatePermissionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdatePermission(ctx, tenant, permissionId, params)
+	return err
+}
+
 // RevokePolicies converts echo context to params.
 func (w *ServerInterfaceWrapper) RevokePolicies(ctx echo.Context) error {
 	var err error
@@ -4458,6 +15029,613 @@ func (w *ServerInterfaceWrapper) GrantPolicy(ctx echo.Context) error {
 	return err
 }
 
+// ListResources converts echo context to params.
+func (w *ServerInterfaceWrapper) ListResources(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListResourcesParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description", ctx.QueryParams(), &params.Description, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description: %s", err))
+	}
+
+	// ------------- Optional query parameter "metadataModifiedAt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListResources(ctx, tenant, params)
+	return err
+}
+
+// CreateResource converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateResource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateResource(ctx, tenant)
+	return err
+}
+
+// DeleteResource converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteResource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "resourceId" -------------
+	var resourceId ResourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "resourceId", ctx.Param("resourceId"), &resourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteResource(ctx, tenant, resourceId)
+	return err
+}
+
+// GetResource converts echo context to params.
+func (w *ServerInterfaceWrapper) GetResource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "resourceId" -------------
+	var resourceId ResourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "resourceId", ctx.Param("resourceId"), &resourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetResourceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetResource(ctx, tenant, resourceId, params)
+	return err
+}
+
+// UpdateResource converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateResource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "resourceId" -------------
+	var resourceId ResourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "resourceId", ctx.Param("resourceId"), &resourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resourceId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateResourceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateResource(ctx, tenant, resourceId, params)
+	return err
+}
+
+// ListRoles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRolesParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description", ctx.QueryParams(), &params.Description, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description: %s", err))
+	}
+
+	// ------------- Optional query parameter "metadataModifiedAt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRoles(ctx, tenant, params)
+	return err
+}
+
+// CreateRole converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRole(ctx, tenant)
+	return err
+}
+
+// DeleteRole converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "roleId" -------------
+	var roleId RoleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roleId", ctx.Param("roleId"), &roleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roleId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteRole(ctx, tenant, roleId)
+	return err
+}
+
+// GetRole converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "roleId" -------------
+	var roleId RoleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roleId", ctx.Param("roleId"), &roleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roleId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetRoleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRole(ctx, tenant, roleId, params)
+	return err
+}
+
+// UpdateRole converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "roleId" -------------
+	var roleId RoleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roleId", ctx.Param("roleId"), &roleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roleId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateRoleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRole(ctx, tenant, roleId, params)
+	return err
+}
+
+// ListTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTemplatesParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description", ctx.QueryParams(), &params.Description, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description: %s", err))
+	}
+
+	// ------------- Optional query parameter "metadataModifiedAt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
+	}
+
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTemplates(ctx, tenant, params)
+	return err
+}
+
+// CreateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTemplate(ctx, tenant)
+	return err
+}
+
+// DeleteTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "templateId" -------------
+	var templateId TemplateId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "templateId", ctx.Param("templateId"), &templateId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter templateId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTemplate(ctx, tenant, templateId)
+	return err
+}
+
+// GetTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "templateId" -------------
+	var templateId TemplateId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "templateId", ctx.Param("templateId"), &templateId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter templateId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetTemplateParams
+	// ------------- Optional query parameter "expand" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "expand", ctx.QueryParams(), &params.Expand, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expand: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTemplate(ctx, tenant, templateId, params)
+	return err
+}
+
+// UpdateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "templateId" -------------
+	var templateId TemplateId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "templateId", ctx.Param("templateId"), &templateId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter templateId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateTemplate(ctx, tenant, templateId, params)
+	return err
+}
+
 // GetTenantRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) GetTenantRoles(ctx echo.Context) error {
 	var err error
@@ -4566,7 +15744,564 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/tenant-roles/:subjectId", wrapper.SetTenantRoles, options.OperationMiddlewares["setTenantRoles"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/check/subjects", wrapper.WhoMay, options.OperationMiddlewares["whoMay"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/scope-paths", wrapper.WhereMay, options.OperationMiddlewares["whereMay"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/resources", wrapper.ListResources, options.OperationMiddlewares["listResources"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/resources", wrapper.CreateResource, options.OperationMiddlewares["createResource"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/resources/:resourceId", wrapper.DeleteResource, options.OperationMiddlewares["deleteResource"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/resources/:resourceId", wrapper.GetResource, options.OperationMiddlewares["getResource"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/resources/:resourceId", wrapper.UpdateResource, options.OperationMiddlewares["updateResource"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/permissions", wrapper.ListPermissions, options.OperationMiddlewares["listPermissions"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/permissions", wrapper.CreatePermission, options.OperationMiddlewares["createPermission"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/permissions/:permissionId", wrapper.DeletePermission, options.OperationMiddlewares["deletePermission"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/permissions/:permissionId", wrapper.GetPermission, options.OperationMiddlewares["getPermission"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/permissions/:permissionId", wrapper.UpdatePermission, options.OperationMiddlewares["updatePermission"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/roles", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/roles/:roleId", wrapper.DeleteRole, options.OperationMiddlewares["deleteRole"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/roles/:roleId", wrapper.GetRole, options.OperationMiddlewares["getRole"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/roles/:roleId", wrapper.UpdateRole, options.OperationMiddlewares["updateRole"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/access-controls", wrapper.ListAccessControls, options.OperationMiddlewares["listAccessControls"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/access-controls", wrapper.CreateAccessControl, options.OperationMiddlewares["createAccessControl"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/access-controls/:accessControlId", wrapper.DeleteAccessControl, options.OperationMiddlewares["deleteAccessControl"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/access-controls/:accessControlId", wrapper.GetAccessControl, options.OperationMiddlewares["getAccessControl"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/access-controls/:accessControlId", wrapper.UpdateAccessControl, options.OperationMiddlewares["updateAccessControl"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/templates/:templateId", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/templates/:templateId", wrapper.GetTemplate, options.OperationMiddlewares["getTemplate"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/templates/:templateId", wrapper.UpdateTemplate, options.OperationMiddlewares["updateTemplate"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/assignments", wrapper.ListAssignments, options.OperationMiddlewares["listAssignments"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/assignments", wrapper.Assign, options.OperationMiddlewares["assign"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/assignments/:assignmentId", wrapper.Unassign, options.OperationMiddlewares["unassign"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/access-controls", wrapper.GetEffectiveAccessControls, options.OperationMiddlewares["getEffectiveAccessControls"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/access-controls/:resourceId", wrapper.GetEffectiveAccessControlsForResource, options.OperationMiddlewares["getEffectiveAccessControlsForResource"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/effective/:subjectId/permissions/:resourceId", wrapper.GetEffectivePermissions, options.OperationMiddlewares["getEffectivePermissions"]...)
 
+}
+
+type ListAccessControlsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListAccessControlsParams
+}
+
+type ListAccessControlsResponseObject interface {
+	VisitListAccessControlsResponse(w http.ResponseWriter) error
+}
+
+type ListAccessControls200JSONResponse AccessControlList
+
+func (response ListAccessControls200JSONResponse) VisitListAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessControls400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessControls400ApplicationProblemPlusJSONResponse) VisitListAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessControls401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessControls401ApplicationProblemPlusJSONResponse) VisitListAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessControls403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessControls403ApplicationProblemPlusJSONResponse) VisitListAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessControlRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateAccessControlJSONRequestBody
+}
+
+type CreateAccessControlResponseObject interface {
+	VisitCreateAccessControlResponse(w http.ResponseWriter) error
+}
+
+type CreateAccessControl201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateAccessControl201JSONResponse struct {
+	Body    AccessControl
+	Headers CreateAccessControl201ResponseHeaders
+}
+
+func (response CreateAccessControl201JSONResponse) VisitCreateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessControl400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessControl400ApplicationProblemPlusJSONResponse) VisitCreateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessControl401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessControl401ApplicationProblemPlusJSONResponse) VisitCreateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessControl403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessControl403ApplicationProblemPlusJSONResponse) VisitCreateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessControl409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessControl409ApplicationProblemPlusJSONResponse) VisitCreateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessControl422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessControl422ApplicationProblemPlusJSONResponse) VisitCreateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccessControlRequestObject struct {
+	Tenant          externalRef0.Tenant `json:"tenant"`
+	AccessControlId AccessControlId     `json:"accessControlId"`
+}
+
+type DeleteAccessControlResponseObject interface {
+	VisitDeleteAccessControlResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccessControl204Response struct {
+}
+
+func (response DeleteAccessControl204Response) VisitDeleteAccessControlResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccessControl400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccessControl400ApplicationProblemPlusJSONResponse) VisitDeleteAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccessControl401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccessControl401ApplicationProblemPlusJSONResponse) VisitDeleteAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccessControl403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccessControl403ApplicationProblemPlusJSONResponse) VisitDeleteAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccessControl404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccessControl404ApplicationProblemPlusJSONResponse) VisitDeleteAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccessControl409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccessControl409ApplicationProblemPlusJSONResponse) VisitDeleteAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccessControlRequestObject struct {
+	Tenant          externalRef0.Tenant `json:"tenant"`
+	AccessControlId AccessControlId     `json:"accessControlId"`
+	Params          GetAccessControlParams
+}
+
+type GetAccessControlResponseObject interface {
+	VisitGetAccessControlResponse(w http.ResponseWriter) error
+}
+
+type GetAccessControl200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetAccessControl200JSONResponse struct {
+	Body    AccessControl
+	Headers GetAccessControl200ResponseHeaders
+}
+
+func (response GetAccessControl200JSONResponse) VisitGetAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccessControl400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccessControl400ApplicationProblemPlusJSONResponse) VisitGetAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccessControl401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccessControl401ApplicationProblemPlusJSONResponse) VisitGetAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccessControl403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccessControl403ApplicationProblemPlusJSONResponse) VisitGetAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccessControl404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccessControl404ApplicationProblemPlusJSONResponse) VisitGetAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControlRequestObject struct {
+	Tenant          externalRef0.Tenant `json:"tenant"`
+	AccessControlId AccessControlId     `json:"accessControlId"`
+	Params          UpdateAccessControlParams
+	Body            *UpdateAccessControlJSONRequestBody
+}
+
+type UpdateAccessControlResponseObject interface {
+	VisitUpdateAccessControlResponse(w http.ResponseWriter) error
+}
+
+type UpdateAccessControl200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateAccessControl200JSONResponse struct {
+	Body    AccessControl
+	Headers UpdateAccessControl200ResponseHeaders
+}
+
+func (response UpdateAccessControl200JSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl400ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl401ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl403ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl404ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl409ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl412ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAccessControl422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAccessControl422ApplicationProblemPlusJSONResponse) VisitUpdateAccessControlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ListActionsRequestObject struct {
@@ -4723,6 +16458,259 @@ func (response CreateAction409ApplicationProblemPlusJSONResponse) VisitCreateAct
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssignmentsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListAssignmentsParams
+}
+
+type ListAssignmentsResponseObject interface {
+	VisitListAssignmentsResponse(w http.ResponseWriter) error
+}
+
+type ListAssignments200JSONResponse AssignmentList
+
+func (response ListAssignments200JSONResponse) VisitListAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssignments400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssignments400ApplicationProblemPlusJSONResponse) VisitListAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssignments401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssignments401ApplicationProblemPlusJSONResponse) VisitListAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssignments403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssignments403ApplicationProblemPlusJSONResponse) VisitListAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *AssignJSONRequestBody
+}
+
+type AssignResponseObject interface {
+	VisitAssignResponse(w http.ResponseWriter) error
+}
+
+type Assign200JSONResponse Assignment
+
+func (response Assign200JSONResponse) VisitAssignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Assign201JSONResponse Assignment
+
+func (response Assign201JSONResponse) VisitAssignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Assign400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Assign400ApplicationProblemPlusJSONResponse) VisitAssignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Assign401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Assign401ApplicationProblemPlusJSONResponse) VisitAssignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Assign403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Assign403ApplicationProblemPlusJSONResponse) VisitAssignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Assign422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response Assign422ApplicationProblemPlusJSONResponse) VisitAssignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignRequestObject struct {
+	Tenant       externalRef0.Tenant `json:"tenant"`
+	AssignmentId RbacId              `json:"assignmentId"`
+}
+
+type UnassignResponseObject interface {
+	VisitUnassignResponse(w http.ResponseWriter) error
+}
+
+type Unassign204Response struct {
+}
+
+func (response Unassign204Response) VisitUnassignResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type Unassign400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Unassign400ApplicationProblemPlusJSONResponse) VisitUnassignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unassign401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Unassign401ApplicationProblemPlusJSONResponse) VisitUnassignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unassign403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Unassign403ApplicationProblemPlusJSONResponse) VisitUnassignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unassign404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response Unassign404ApplicationProblemPlusJSONResponse) VisitUnassignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4979,6 +16967,304 @@ type WhoMay503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response WhoMay503ApplicationProblemPlusJSONResponse) VisitWhoMayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsRequestObject struct {
+	Tenant    externalRef0.Tenant `json:"tenant"`
+	SubjectId SubjectIdOrMe       `json:"subjectId"`
+	Params    GetEffectiveAccessControlsParams
+}
+
+type GetEffectiveAccessControlsResponseObject interface {
+	VisitGetEffectiveAccessControlsResponse(w http.ResponseWriter) error
+}
+
+type GetEffectiveAccessControls200JSONResponse AccessControlList
+
+func (response GetEffectiveAccessControls200JSONResponse) VisitGetEffectiveAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControls400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControls400ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControls401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControls401ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControls403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControls403ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControls503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControls503ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsForResourceRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	SubjectId  SubjectIdOrMe       `json:"subjectId"`
+	ResourceId ResourceId          `json:"resourceId"`
+	Params     GetEffectiveAccessControlsForResourceParams
+}
+
+type GetEffectiveAccessControlsForResourceResponseObject interface {
+	VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error
+}
+
+type GetEffectiveAccessControlsForResource200JSONResponse AccessControlList
+
+func (response GetEffectiveAccessControlsForResource200JSONResponse) VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsForResource400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControlsForResource400ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsForResource401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControlsForResource401ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsForResource403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControlsForResource403ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsForResource404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControlsForResource404ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectiveAccessControlsForResource503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectiveAccessControlsForResource503ApplicationProblemPlusJSONResponse) VisitGetEffectiveAccessControlsForResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePermissionsRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	SubjectId  SubjectIdOrMe       `json:"subjectId"`
+	ResourceId ResourceId          `json:"resourceId"`
+	Params     GetEffectivePermissionsParams
+}
+
+type GetEffectivePermissionsResponseObject interface {
+	VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error
+}
+
+type GetEffectivePermissions200JSONResponse EffectivePermissions
+
+func (response GetEffectivePermissions200JSONResponse) VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePermissions400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePermissions400ApplicationProblemPlusJSONResponse) VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePermissions401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePermissions401ApplicationProblemPlusJSONResponse) VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePermissions403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePermissions403ApplicationProblemPlusJSONResponse) VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePermissions404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePermissions404ApplicationProblemPlusJSONResponse) VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEffectivePermissions503ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotYetConsistentApplicationProblemPlusJSONResponse
+}
+
+func (response GetEffectivePermissions503ApplicationProblemPlusJSONResponse) VisitGetEffectivePermissionsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5254,6 +17540,532 @@ func (response GetEffectiveScopes503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type ListPermissionsRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListPermissionsParams
+}
+
+type ListPermissionsResponseObject interface {
+	VisitListPermissionsResponse(w http.ResponseWriter) error
+}
+
+type ListPermissions200JSONResponse PermissionList
+
+func (response ListPermissions200JSONResponse) VisitListPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermissions400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPermissions400ApplicationProblemPlusJSONResponse) VisitListPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermissions401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPermissions401ApplicationProblemPlusJSONResponse) VisitListPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermissions403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPermissions403ApplicationProblemPlusJSONResponse) VisitListPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermissionRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreatePermissionJSONRequestBody
+}
+
+type CreatePermissionResponseObject interface {
+	VisitCreatePermissionResponse(w http.ResponseWriter) error
+}
+
+type CreatePermission201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreatePermission201JSONResponse struct {
+	Body    Permission
+	Headers CreatePermission201ResponseHeaders
+}
+
+func (response CreatePermission201JSONResponse) VisitCreatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermission400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePermission400ApplicationProblemPlusJSONResponse) VisitCreatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermission401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePermission401ApplicationProblemPlusJSONResponse) VisitCreatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermission403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePermission403ApplicationProblemPlusJSONResponse) VisitCreatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermission409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePermission409ApplicationProblemPlusJSONResponse) VisitCreatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermission422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePermission422ApplicationProblemPlusJSONResponse) VisitCreatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermissionRequestObject struct {
+	Tenant       externalRef0.Tenant `json:"tenant"`
+	PermissionId PermissionId        `json:"permissionId"`
+}
+
+type DeletePermissionResponseObject interface {
+	VisitDeletePermissionResponse(w http.ResponseWriter) error
+}
+
+type DeletePermission204Response struct {
+}
+
+func (response DeletePermission204Response) VisitDeletePermissionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePermission400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePermission400ApplicationProblemPlusJSONResponse) VisitDeletePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermission401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePermission401ApplicationProblemPlusJSONResponse) VisitDeletePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermission403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePermission403ApplicationProblemPlusJSONResponse) VisitDeletePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermission404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePermission404ApplicationProblemPlusJSONResponse) VisitDeletePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermission409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePermission409ApplicationProblemPlusJSONResponse) VisitDeletePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionRequestObject struct {
+	Tenant       externalRef0.Tenant `json:"tenant"`
+	PermissionId PermissionId        `json:"permissionId"`
+	Params       GetPermissionParams
+}
+
+type GetPermissionResponseObject interface {
+	VisitGetPermissionResponse(w http.ResponseWriter) error
+}
+
+type GetPermission200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetPermission200JSONResponse struct {
+	Body    Permission
+	Headers GetPermission200ResponseHeaders
+}
+
+func (response GetPermission200JSONResponse) VisitGetPermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermission400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPermission400ApplicationProblemPlusJSONResponse) VisitGetPermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermission401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPermission401ApplicationProblemPlusJSONResponse) VisitGetPermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermission403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPermission403ApplicationProblemPlusJSONResponse) VisitGetPermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermission404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPermission404ApplicationProblemPlusJSONResponse) VisitGetPermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermissionRequestObject struct {
+	Tenant       externalRef0.Tenant `json:"tenant"`
+	PermissionId PermissionId        `json:"permissionId"`
+	Params       UpdatePermissionParams
+	Body         *UpdatePermissionJSONRequestBody
+}
+
+type UpdatePermissionResponseObject interface {
+	VisitUpdatePermissionResponse(w http.ResponseWriter) error
+}
+
+type UpdatePermission200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdatePermission200JSONResponse struct {
+	Body    Permission
+	Headers UpdatePermission200ResponseHeaders
+}
+
+func (response UpdatePermission200JSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission400ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission401ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission403ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission404ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission409ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission412ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermission422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePermission422ApplicationProblemPlusJSONResponse) VisitUpdatePermissionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokePoliciesRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Params RevokePoliciesParams
@@ -5511,6 +18323,1584 @@ func (response GrantPolicy422ApplicationProblemPlusJSONResponse) VisitGrantPolic
 	return err
 }
 
+type ListResourcesRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListResourcesParams
+}
+
+type ListResourcesResponseObject interface {
+	VisitListResourcesResponse(w http.ResponseWriter) error
+}
+
+type ListResources200JSONResponse ResourceList
+
+func (response ListResources200JSONResponse) VisitListResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResources400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListResources400ApplicationProblemPlusJSONResponse) VisitListResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResources401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListResources401ApplicationProblemPlusJSONResponse) VisitListResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResources403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListResources403ApplicationProblemPlusJSONResponse) VisitListResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResourceRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateResourceJSONRequestBody
+}
+
+type CreateResourceResponseObject interface {
+	VisitCreateResourceResponse(w http.ResponseWriter) error
+}
+
+type CreateResource201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateResource201JSONResponse struct {
+	Body    Resource
+	Headers CreateResource201ResponseHeaders
+}
+
+func (response CreateResource201JSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResource400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResource400ApplicationProblemPlusJSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResource401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResource401ApplicationProblemPlusJSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResource403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResource403ApplicationProblemPlusJSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResource409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResource409ApplicationProblemPlusJSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResource422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResource422ApplicationProblemPlusJSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResourceRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	ResourceId ResourceId          `json:"resourceId"`
+}
+
+type DeleteResourceResponseObject interface {
+	VisitDeleteResourceResponse(w http.ResponseWriter) error
+}
+
+type DeleteResource204Response struct {
+}
+
+func (response DeleteResource204Response) VisitDeleteResourceResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteResource400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResource400ApplicationProblemPlusJSONResponse) VisitDeleteResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResource401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResource401ApplicationProblemPlusJSONResponse) VisitDeleteResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResource403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResource403ApplicationProblemPlusJSONResponse) VisitDeleteResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResource404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResource404ApplicationProblemPlusJSONResponse) VisitDeleteResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResource409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResource409ApplicationProblemPlusJSONResponse) VisitDeleteResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResourceRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	ResourceId ResourceId          `json:"resourceId"`
+	Params     GetResourceParams
+}
+
+type GetResourceResponseObject interface {
+	VisitGetResourceResponse(w http.ResponseWriter) error
+}
+
+type GetResource200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetResource200JSONResponse struct {
+	Body    Resource
+	Headers GetResource200ResponseHeaders
+}
+
+func (response GetResource200JSONResponse) VisitGetResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResource400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetResource400ApplicationProblemPlusJSONResponse) VisitGetResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResource401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetResource401ApplicationProblemPlusJSONResponse) VisitGetResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResource403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetResource403ApplicationProblemPlusJSONResponse) VisitGetResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResource404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetResource404ApplicationProblemPlusJSONResponse) VisitGetResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResourceRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	ResourceId ResourceId          `json:"resourceId"`
+	Params     UpdateResourceParams
+	Body       *UpdateResourceJSONRequestBody
+}
+
+type UpdateResourceResponseObject interface {
+	VisitUpdateResourceResponse(w http.ResponseWriter) error
+}
+
+type UpdateResource200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateResource200JSONResponse struct {
+	Body    Resource
+	Headers UpdateResource200ResponseHeaders
+}
+
+func (response UpdateResource200JSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource400ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource401ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource403ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource404ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource409ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource412ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResource422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResource422ApplicationProblemPlusJSONResponse) VisitUpdateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRolesRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListRolesParams
+}
+
+type ListRolesResponseObject interface {
+	VisitListRolesResponse(w http.ResponseWriter) error
+}
+
+type ListRoles200JSONResponse RoleList
+
+func (response ListRoles200JSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRoles400ApplicationProblemPlusJSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRoles401ApplicationProblemPlusJSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRoles403ApplicationProblemPlusJSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRoleRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateRoleJSONRequestBody
+}
+
+type CreateRoleResponseObject interface {
+	VisitCreateRoleResponse(w http.ResponseWriter) error
+}
+
+type CreateRole201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateRole201JSONResponse struct {
+	Body    Role
+	Headers CreateRole201ResponseHeaders
+}
+
+func (response CreateRole201JSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRole400ApplicationProblemPlusJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRole401ApplicationProblemPlusJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRole403ApplicationProblemPlusJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRole409ApplicationProblemPlusJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRole422ApplicationProblemPlusJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRoleRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	RoleId RoleId              `json:"roleId"`
+}
+
+type DeleteRoleResponseObject interface {
+	VisitDeleteRoleResponse(w http.ResponseWriter) error
+}
+
+type DeleteRole204Response struct {
+}
+
+func (response DeleteRole204Response) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteRole400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteRole400ApplicationProblemPlusJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteRole401ApplicationProblemPlusJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteRole403ApplicationProblemPlusJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteRole404ApplicationProblemPlusJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteRole409ApplicationProblemPlusJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoleRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	RoleId RoleId              `json:"roleId"`
+	Params GetRoleParams
+}
+
+type GetRoleResponseObject interface {
+	VisitGetRoleResponse(w http.ResponseWriter) error
+}
+
+type GetRole200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetRole200JSONResponse struct {
+	Body    Role
+	Headers GetRole200ResponseHeaders
+}
+
+func (response GetRole200JSONResponse) VisitGetRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRole400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRole400ApplicationProblemPlusJSONResponse) VisitGetRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRole401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRole401ApplicationProblemPlusJSONResponse) VisitGetRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRole403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetRole403ApplicationProblemPlusJSONResponse) VisitGetRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRole404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRole404ApplicationProblemPlusJSONResponse) VisitGetRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRoleRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	RoleId RoleId              `json:"roleId"`
+	Params UpdateRoleParams
+	Body   *UpdateRoleJSONRequestBody
+}
+
+type UpdateRoleResponseObject interface {
+	VisitUpdateRoleResponse(w http.ResponseWriter) error
+}
+
+type UpdateRole200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateRole200JSONResponse struct {
+	Body    Role
+	Headers UpdateRole200ResponseHeaders
+}
+
+func (response UpdateRole200JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole400ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole401ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole403ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole404ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole409ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole412ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRole422ApplicationProblemPlusJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplatesRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Params ListTemplatesParams
+}
+
+type ListTemplatesResponseObject interface {
+	VisitListTemplatesResponse(w http.ResponseWriter) error
+}
+
+type ListTemplates200JSONResponse TemplateList
+
+func (response ListTemplates200JSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates400ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates401ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates403ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplateRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *CreateTemplateJSONRequestBody
+}
+
+type CreateTemplateResponseObject interface {
+	VisitCreateTemplateResponse(w http.ResponseWriter) error
+}
+
+type CreateTemplate201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateTemplate201JSONResponse struct {
+	Body    Template
+	Headers CreateTemplate201ResponseHeaders
+}
+
+func (response CreateTemplate201JSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate400ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate401ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate403ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate409ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate422ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplateRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	TemplateId TemplateId          `json:"templateId"`
+}
+
+type DeleteTemplateResponseObject interface {
+	VisitDeleteTemplateResponse(w http.ResponseWriter) error
+}
+
+type DeleteTemplate204Response struct {
+}
+
+func (response DeleteTemplate204Response) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTemplate400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate400ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate401ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate403ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate404ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate409ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplateRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	TemplateId TemplateId          `json:"templateId"`
+	Params     GetTemplateParams
+}
+
+type GetTemplateResponseObject interface {
+	VisitGetTemplateResponse(w http.ResponseWriter) error
+}
+
+type GetTemplate200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetTemplate200JSONResponse struct {
+	Body    Template
+	Headers GetTemplate200ResponseHeaders
+}
+
+func (response GetTemplate200JSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate400ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate401ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate403ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate404ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplateRequestObject struct {
+	Tenant     externalRef0.Tenant `json:"tenant"`
+	TemplateId TemplateId          `json:"templateId"`
+	Params     UpdateTemplateParams
+	Body       *UpdateTemplateJSONRequestBody
+}
+
+type UpdateTemplateResponseObject interface {
+	VisitUpdateTemplateResponse(w http.ResponseWriter) error
+}
+
+type UpdateTemplate200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateTemplate200JSONResponse struct {
+	Body    Template
+	Headers UpdateTemplate200ResponseHeaders
+}
+
+func (response UpdateTemplate200JSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate400ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate401ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate403ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate404ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate409ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate412ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate422ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTenantRolesRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
 	SubjectId SubjectId           `json:"subjectId"`
@@ -5656,12 +20046,36 @@ func (response SetTenantRoles403ApplicationProblemPlusJSONResponse) VisitSetTena
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListAccessControls List access controls
+	// (GET /v1/tenants/{tenant}/access-controls)
+	ListAccessControls(ctx context.Context, request ListAccessControlsRequestObject) (ListAccessControlsResponseObject, error)
+	// CreateAccessControl Create a access control
+	// (POST /v1/tenants/{tenant}/access-controls)
+	CreateAccessControl(ctx context.Context, request CreateAccessControlRequestObject) (CreateAccessControlResponseObject, error)
+	// DeleteAccessControl Delete a access control
+	// (DELETE /v1/tenants/{tenant}/access-controls/{accessControlId})
+	DeleteAccessControl(ctx context.Context, request DeleteAccessControlRequestObject) (DeleteAccessControlResponseObject, error)
+	// GetAccessControl Get a access control
+	// (GET /v1/tenants/{tenant}/access-controls/{accessControlId})
+	GetAccessControl(ctx context.Context, request GetAccessControlRequestObject) (GetAccessControlResponseObject, error)
+	// UpdateAccessControl Replace a access control
+	// (PUT /v1/tenants/{tenant}/access-controls/{accessControlId})
+	UpdateAccessControl(ctx context.Context, request UpdateAccessControlRequestObject) (UpdateAccessControlResponseObject, error)
 	// ListActions List actions
 	// (GET /v1/tenants/{tenant}/actions)
 	ListActions(ctx context.Context, request ListActionsRequestObject) (ListActionsResponseObject, error)
 	// CreateAction Add an action
 	// (POST /v1/tenants/{tenant}/actions)
 	CreateAction(ctx context.Context, request CreateActionRequestObject) (CreateActionResponseObject, error)
+	// ListAssignments List assignments
+	// (GET /v1/tenants/{tenant}/assignments)
+	ListAssignments(ctx context.Context, request ListAssignmentsRequestObject) (ListAssignmentsResponseObject, error)
+	// Assign Assign an access control or a template
+	// (POST /v1/tenants/{tenant}/assignments)
+	Assign(ctx context.Context, request AssignRequestObject) (AssignResponseObject, error)
+	// Unassign Remove an assignment
+	// (DELETE /v1/tenants/{tenant}/assignments/{assignmentId})
+	Unassign(ctx context.Context, request UnassignRequestObject) (UnassignResponseObject, error)
 	// Check Check an action
 	// (POST /v1/tenants/{tenant}/check)
 	Check(ctx context.Context, request CheckRequestObject) (CheckResponseObject, error)
@@ -5671,6 +20085,15 @@ type StrictServerInterface interface {
 	// WhoMay Who may do an action on a scope
 	// (GET /v1/tenants/{tenant}/check/subjects)
 	WhoMay(ctx context.Context, request WhoMayRequestObject) (WhoMayResponseObject, error)
+	// GetEffectiveAccessControls Effective access controls of a subject
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls)
+	GetEffectiveAccessControls(ctx context.Context, request GetEffectiveAccessControlsRequestObject) (GetEffectiveAccessControlsResponseObject, error)
+	// GetEffectiveAccessControlsForResource Effective access controls of a subject on a resource
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId})
+	GetEffectiveAccessControlsForResource(ctx context.Context, request GetEffectiveAccessControlsForResourceRequestObject) (GetEffectiveAccessControlsForResourceResponseObject, error)
+	// GetEffectivePermissions Effective permissions of a subject on a resource
+	// (GET /v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId})
+	GetEffectivePermissions(ctx context.Context, request GetEffectivePermissionsRequestObject) (GetEffectivePermissionsResponseObject, error)
 	// GetEffectivePolicies Effective policies of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/policies)
 	GetEffectivePolicies(ctx context.Context, request GetEffectivePoliciesRequestObject) (GetEffectivePoliciesResponseObject, error)
@@ -5680,6 +20103,21 @@ type StrictServerInterface interface {
 	// GetEffectiveScopes Effective OAuth scopes of a subject
 	// (GET /v1/tenants/{tenant}/effective/{subjectId}/scopes)
 	GetEffectiveScopes(ctx context.Context, request GetEffectiveScopesRequestObject) (GetEffectiveScopesResponseObject, error)
+	// ListPermissions List permissions
+	// (GET /v1/tenants/{tenant}/permissions)
+	ListPermissions(ctx context.Context, request ListPermissionsRequestObject) (ListPermissionsResponseObject, error)
+	// CreatePermission Create a permission
+	// (POST /v1/tenants/{tenant}/permissions)
+	CreatePermission(ctx context.Context, request CreatePermissionRequestObject) (CreatePermissionResponseObject, error)
+	// DeletePermission Delete a permission
+	// (DELETE /v1/tenants/{tenant}/permissions/{permissionId})
+	DeletePermission(ctx context.Context, request DeletePermissionRequestObject) (DeletePermissionResponseObject, error)
+	// GetPermission Get a permission
+	// (GET /v1/tenants/{tenant}/permissions/{permissionId})
+	GetPermission(ctx context.Context, request GetPermissionRequestObject) (GetPermissionResponseObject, error)
+	// UpdatePermission Replace a permission
+	// (PUT /v1/tenants/{tenant}/permissions/{permissionId})
+	UpdatePermission(ctx context.Context, request UpdatePermissionRequestObject) (UpdatePermissionResponseObject, error)
 	// RevokePolicies Revoke policies
 	// (DELETE /v1/tenants/{tenant}/policies)
 	RevokePolicies(ctx context.Context, request RevokePoliciesRequestObject) (RevokePoliciesResponseObject, error)
@@ -5689,6 +20127,51 @@ type StrictServerInterface interface {
 	// GrantPolicy Grant a policy
 	// (POST /v1/tenants/{tenant}/policies)
 	GrantPolicy(ctx context.Context, request GrantPolicyRequestObject) (GrantPolicyResponseObject, error)
+	// ListResources List resources
+	// (GET /v1/tenants/{tenant}/resources)
+	ListResources(ctx context.Context, request ListResourcesRequestObject) (ListResourcesResponseObject, error)
+	// CreateResource Create a resource
+	// (POST /v1/tenants/{tenant}/resources)
+	CreateResource(ctx context.Context, request CreateResourceRequestObject) (CreateResourceResponseObject, error)
+	// DeleteResource Delete a resource
+	// (DELETE /v1/tenants/{tenant}/resources/{resourceId})
+	DeleteResource(ctx context.Context, request DeleteResourceRequestObject) (DeleteResourceResponseObject, error)
+	// GetResource Get a resource
+	// (GET /v1/tenants/{tenant}/resources/{resourceId})
+	GetResource(ctx context.Context, request GetResourceRequestObject) (GetResourceResponseObject, error)
+	// UpdateResource Replace a resource
+	// (PUT /v1/tenants/{tenant}/resources/{resourceId})
+	UpdateResource(ctx context.Context, request UpdateResourceRequestObject) (UpdateResourceResponseObject, error)
+	// ListRoles List roles
+	// (GET /v1/tenants/{tenant}/roles)
+	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
+	// CreateRole Create a role
+	// (POST /v1/tenants/{tenant}/roles)
+	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
+	// DeleteRole Delete a role
+	// (DELETE /v1/tenants/{tenant}/roles/{roleId})
+	DeleteRole(ctx context.Context, request DeleteRoleRequestObject) (DeleteRoleResponseObject, error)
+	// GetRole Get a role
+	// (GET /v1/tenants/{tenant}/roles/{roleId})
+	GetRole(ctx context.Context, request GetRoleRequestObject) (GetRoleResponseObject, error)
+	// UpdateRole Replace a role
+	// (PUT /v1/tenants/{tenant}/roles/{roleId})
+	UpdateRole(ctx context.Context, request UpdateRoleRequestObject) (UpdateRoleResponseObject, error)
+	// ListTemplates List templates
+	// (GET /v1/tenants/{tenant}/templates)
+	ListTemplates(ctx context.Context, request ListTemplatesRequestObject) (ListTemplatesResponseObject, error)
+	// CreateTemplate Create a template
+	// (POST /v1/tenants/{tenant}/templates)
+	CreateTemplate(ctx context.Context, request CreateTemplateRequestObject) (CreateTemplateResponseObject, error)
+	// DeleteTemplate Delete a template
+	// (DELETE /v1/tenants/{tenant}/templates/{templateId})
+	DeleteTemplate(ctx context.Context, request DeleteTemplateRequestObject) (DeleteTemplateResponseObject, error)
+	// GetTemplate Get a template
+	// (GET /v1/tenants/{tenant}/templates/{templateId})
+	GetTemplate(ctx context.Context, request GetTemplateRequestObject) (GetTemplateResponseObject, error)
+	// UpdateTemplate Replace a template
+	// (PUT /v1/tenants/{tenant}/templates/{templateId})
+	UpdateTemplate(ctx context.Context, request UpdateTemplateRequestObject) (UpdateTemplateResponseObject, error)
 	// GetTenantRoles Tenant roles of a subject
 	// (GET /v1/tenants/{tenant}/tenant-roles/{subjectId})
 	GetTenantRoles(ctx context.Context, request GetTenantRolesRequestObject) (GetTenantRolesResponseObject, error)
@@ -5707,6 +20190,183 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListAccessControls operation middleware
+func (sh *strictHandler) ListAccessControls(ctx echo.Context, tenant externalRef0.Tenant, params ListAccessControlsParams) error {
+	var request ListAccessControlsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccessControls(ctx.Request().Context(), request.(ListAccessControlsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccessControls")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAccessControlsResponseObject); ok {
+		return validResponse.VisitListAccessControlsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAccessControl operation middleware
+func (sh *strictHandler) CreateAccessControl(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateAccessControlRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateAccessControlJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAccessControl(ctx.Request().Context(), request.(CreateAccessControlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAccessControl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAccessControlResponseObject); ok {
+		return validResponse.VisitCreateAccessControlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteAccessControl operation middleware
+func (sh *strictHandler) DeleteAccessControl(ctx echo.Context, tenant externalRef0.Tenant, accessControlId AccessControlId) error {
+	var request DeleteAccessControlRequestObject
+
+	request.Tenant = tenant
+	request.AccessControlId = accessControlId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccessControl(ctx.Request().Context(), request.(DeleteAccessControlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccessControl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteAccessControlResponseObject); ok {
+		return validResponse.VisitDeleteAccessControlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAccessControl operation middleware
+func (sh *strictHandler) GetAccessControl(ctx echo.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params GetAccessControlParams) error {
+	var request GetAccessControlRequestObject
+
+	request.Tenant = tenant
+	request.AccessControlId = accessControlId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAccessControl(ctx.Request().Context(), request.(GetAccessControlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAccessControl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAccessControlResponseObject); ok {
+		return validResponse.VisitGetAccessControlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateAccessControl operation middleware
+func (sh *strictHandler) UpdateAccessControl(ctx echo.Context, tenant externalRef0.Tenant, accessControlId AccessControlId, params UpdateAccessControlParams) error {
+	var request UpdateAccessControlRequestObject
+
+	request.Tenant = tenant
+	request.AccessControlId = accessControlId
+	request.Params = params
+
+	var body UpdateAccessControlJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateAccessControl(ctx.Request().Context(), request.(UpdateAccessControlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateAccessControl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateAccessControlResponseObject); ok {
+		return validResponse.VisitUpdateAccessControlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListActions operation middleware
@@ -5777,6 +20437,106 @@ func (sh *strictHandler) CreateAction(ctx echo.Context, tenant externalRef0.Tena
 		return err
 	} else if validResponse, ok := response.(CreateActionResponseObject); ok {
 		return validResponse.VisitCreateActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAssignments operation middleware
+func (sh *strictHandler) ListAssignments(ctx echo.Context, tenant externalRef0.Tenant, params ListAssignmentsParams) error {
+	var request ListAssignmentsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAssignments(ctx.Request().Context(), request.(ListAssignmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAssignments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAssignmentsResponseObject); ok {
+		return validResponse.VisitListAssignmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Assign operation middleware
+func (sh *strictHandler) Assign(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request AssignRequestObject
+
+	request.Tenant = tenant
+
+	var body AssignJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Assign(ctx.Request().Context(), request.(AssignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Assign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AssignResponseObject); ok {
+		return validResponse.VisitAssignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Unassign operation middleware
+func (sh *strictHandler) Unassign(ctx echo.Context, tenant externalRef0.Tenant, assignmentId RbacId) error {
+	var request UnassignRequestObject
+
+	request.Tenant = tenant
+	request.AssignmentId = assignmentId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Unassign(ctx.Request().Context(), request.(UnassignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Unassign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnassignResponseObject); ok {
+		return validResponse.VisitUnassignResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5907,6 +20667,89 @@ func (sh *strictHandler) WhoMay(ctx echo.Context, tenant externalRef0.Tenant, pa
 	return nil
 }
 
+// GetEffectiveAccessControls operation middleware
+func (sh *strictHandler) GetEffectiveAccessControls(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectiveAccessControlsParams) error {
+	var request GetEffectiveAccessControlsRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEffectiveAccessControls(ctx.Request().Context(), request.(GetEffectiveAccessControlsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEffectiveAccessControls")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEffectiveAccessControlsResponseObject); ok {
+		return validResponse.VisitGetEffectiveAccessControlsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEffectiveAccessControlsForResource operation middleware
+func (sh *strictHandler) GetEffectiveAccessControlsForResource(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params GetEffectiveAccessControlsForResourceParams) error {
+	var request GetEffectiveAccessControlsForResourceRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.ResourceId = resourceId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEffectiveAccessControlsForResource(ctx.Request().Context(), request.(GetEffectiveAccessControlsForResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEffectiveAccessControlsForResource")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEffectiveAccessControlsForResourceResponseObject); ok {
+		return validResponse.VisitGetEffectiveAccessControlsForResourceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEffectivePermissions operation middleware
+func (sh *strictHandler) GetEffectivePermissions(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, resourceId ResourceId, params GetEffectivePermissionsParams) error {
+	var request GetEffectivePermissionsRequestObject
+
+	request.Tenant = tenant
+	request.SubjectId = subjectId
+	request.ResourceId = resourceId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEffectivePermissions(ctx.Request().Context(), request.(GetEffectivePermissionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEffectivePermissions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEffectivePermissionsResponseObject); ok {
+		return validResponse.VisitGetEffectivePermissionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetEffectivePolicies operation middleware
 func (sh *strictHandler) GetEffectivePolicies(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectIdOrMe, params GetEffectivePoliciesParams) error {
 	var request GetEffectivePoliciesRequestObject
@@ -5982,6 +20825,183 @@ func (sh *strictHandler) GetEffectiveScopes(ctx echo.Context, tenant externalRef
 		return err
 	} else if validResponse, ok := response.(GetEffectiveScopesResponseObject); ok {
 		return validResponse.VisitGetEffectiveScopesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPermissions operation middleware
+func (sh *strictHandler) ListPermissions(ctx echo.Context, tenant externalRef0.Tenant, params ListPermissionsParams) error {
+	var request ListPermissionsRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPermissions(ctx.Request().Context(), request.(ListPermissionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPermissions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPermissionsResponseObject); ok {
+		return validResponse.VisitListPermissionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePermission operation middleware
+func (sh *strictHandler) CreatePermission(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreatePermissionRequestObject
+
+	request.Tenant = tenant
+
+	var body CreatePermissionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePermission(ctx.Request().Context(), request.(CreatePermissionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePermission")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePermissionResponseObject); ok {
+		return validResponse.VisitCreatePermissionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePermission operation middleware
+func (sh *strictHandler) DeletePermission(ctx echo.Context, tenant externalRef0.Tenant, permissionId PermissionId) error {
+	var request DeletePermissionRequestObject
+
+	request.Tenant = tenant
+	request.PermissionId = permissionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePermission(ctx.Request().Context(), request.(DeletePermissionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePermission")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePermissionResponseObject); ok {
+		return validResponse.VisitDeletePermissionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPermission operation middleware
+func (sh *strictHandler) GetPermission(ctx echo.Context, tenant externalRef0.Tenant, permissionId PermissionId, params GetPermissionParams) error {
+	var request GetPermissionRequestObject
+
+	request.Tenant = tenant
+	request.PermissionId = permissionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPermission(ctx.Request().Context(), request.(GetPermissionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPermission")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPermissionResponseObject); ok {
+		return validResponse.VisitGetPermissionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdatePermission operation middleware
+func (sh *strictHandler) UpdatePermission(ctx echo.Context, tenant externalRef0.Tenant, permissionId PermissionId, params UpdatePermissionParams) error {
+	var request UpdatePermissionRequestObject
+
+	request.Tenant = tenant
+	request.PermissionId = permissionId
+	request.Params = params
+
+	var body UpdatePermissionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePermission(ctx.Request().Context(), request.(UpdatePermissionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePermission")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdatePermissionResponseObject); ok {
+		return validResponse.VisitUpdatePermissionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6088,6 +21108,537 @@ func (sh *strictHandler) GrantPolicy(ctx echo.Context, tenant externalRef0.Tenan
 	return nil
 }
 
+// ListResources operation middleware
+func (sh *strictHandler) ListResources(ctx echo.Context, tenant externalRef0.Tenant, params ListResourcesParams) error {
+	var request ListResourcesRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListResources(ctx.Request().Context(), request.(ListResourcesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListResources")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListResourcesResponseObject); ok {
+		return validResponse.VisitListResourcesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateResource operation middleware
+func (sh *strictHandler) CreateResource(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateResourceRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateResourceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateResource(ctx.Request().Context(), request.(CreateResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateResource")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateResourceResponseObject); ok {
+		return validResponse.VisitCreateResourceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteResource operation middleware
+func (sh *strictHandler) DeleteResource(ctx echo.Context, tenant externalRef0.Tenant, resourceId ResourceId) error {
+	var request DeleteResourceRequestObject
+
+	request.Tenant = tenant
+	request.ResourceId = resourceId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteResource(ctx.Request().Context(), request.(DeleteResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteResource")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteResourceResponseObject); ok {
+		return validResponse.VisitDeleteResourceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetResource operation middleware
+func (sh *strictHandler) GetResource(ctx echo.Context, tenant externalRef0.Tenant, resourceId ResourceId, params GetResourceParams) error {
+	var request GetResourceRequestObject
+
+	request.Tenant = tenant
+	request.ResourceId = resourceId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetResource(ctx.Request().Context(), request.(GetResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetResource")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetResourceResponseObject); ok {
+		return validResponse.VisitGetResourceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateResource operation middleware
+func (sh *strictHandler) UpdateResource(ctx echo.Context, tenant externalRef0.Tenant, resourceId ResourceId, params UpdateResourceParams) error {
+	var request UpdateResourceRequestObject
+
+	request.Tenant = tenant
+	request.ResourceId = resourceId
+	request.Params = params
+
+	var body UpdateResourceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateResource(ctx.Request().Context(), request.(UpdateResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateResource")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateResourceResponseObject); ok {
+		return validResponse.VisitUpdateResourceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRoles operation middleware
+func (sh *strictHandler) ListRoles(ctx echo.Context, tenant externalRef0.Tenant, params ListRolesParams) error {
+	var request ListRolesRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRoles(ctx.Request().Context(), request.(ListRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRolesResponseObject); ok {
+		return validResponse.VisitListRolesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRole operation middleware
+func (sh *strictHandler) CreateRole(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateRoleRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRole(ctx.Request().Context(), request.(CreateRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRoleResponseObject); ok {
+		return validResponse.VisitCreateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteRole operation middleware
+func (sh *strictHandler) DeleteRole(ctx echo.Context, tenant externalRef0.Tenant, roleId RoleId) error {
+	var request DeleteRoleRequestObject
+
+	request.Tenant = tenant
+	request.RoleId = roleId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRole(ctx.Request().Context(), request.(DeleteRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteRoleResponseObject); ok {
+		return validResponse.VisitDeleteRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRole operation middleware
+func (sh *strictHandler) GetRole(ctx echo.Context, tenant externalRef0.Tenant, roleId RoleId, params GetRoleParams) error {
+	var request GetRoleRequestObject
+
+	request.Tenant = tenant
+	request.RoleId = roleId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRole(ctx.Request().Context(), request.(GetRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRoleResponseObject); ok {
+		return validResponse.VisitGetRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRole operation middleware
+func (sh *strictHandler) UpdateRole(ctx echo.Context, tenant externalRef0.Tenant, roleId RoleId, params UpdateRoleParams) error {
+	var request UpdateRoleRequestObject
+
+	request.Tenant = tenant
+	request.RoleId = roleId
+	request.Params = params
+
+	var body UpdateRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRole(ctx.Request().Context(), request.(UpdateRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRoleResponseObject); ok {
+		return validResponse.VisitUpdateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTemplates operation middleware
+func (sh *strictHandler) ListTemplates(ctx echo.Context, tenant externalRef0.Tenant, params ListTemplatesParams) error {
+	var request ListTemplatesRequestObject
+
+	request.Tenant = tenant
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTemplates(ctx.Request().Context(), request.(ListTemplatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTemplates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTemplatesResponseObject); ok {
+		return validResponse.VisitListTemplatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTemplate operation middleware
+func (sh *strictHandler) CreateTemplate(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request CreateTemplateRequestObject
+
+	request.Tenant = tenant
+
+	var body CreateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTemplate(ctx.Request().Context(), request.(CreateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTemplateResponseObject); ok {
+		return validResponse.VisitCreateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTemplate operation middleware
+func (sh *strictHandler) DeleteTemplate(ctx echo.Context, tenant externalRef0.Tenant, templateId TemplateId) error {
+	var request DeleteTemplateRequestObject
+
+	request.Tenant = tenant
+	request.TemplateId = templateId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTemplate(ctx.Request().Context(), request.(DeleteTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTemplateResponseObject); ok {
+		return validResponse.VisitDeleteTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTemplate operation middleware
+func (sh *strictHandler) GetTemplate(ctx echo.Context, tenant externalRef0.Tenant, templateId TemplateId, params GetTemplateParams) error {
+	var request GetTemplateRequestObject
+
+	request.Tenant = tenant
+	request.TemplateId = templateId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTemplate(ctx.Request().Context(), request.(GetTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTemplateResponseObject); ok {
+		return validResponse.VisitGetTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateTemplate operation middleware
+func (sh *strictHandler) UpdateTemplate(ctx echo.Context, tenant externalRef0.Tenant, templateId TemplateId, params UpdateTemplateParams) error {
+	var request UpdateTemplateRequestObject
+
+	request.Tenant = tenant
+	request.TemplateId = templateId
+	request.Params = params
+
+	var body UpdateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateTemplate(ctx.Request().Context(), request.(UpdateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateTemplateResponseObject); ok {
+		return validResponse.VisitUpdateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetTenantRoles operation middleware
 func (sh *strictHandler) GetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
 	var request GetTenantRolesRequestObject
@@ -6168,106 +21719,185 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Lc9u4tf9XwfDfmbX/pZ5+JLbnzh1vmu11Z/NonNx0G7kRRB6ZWJMAl4AsK6m/+x0cgCT4kEz50W2m",
-	"mdmZrCQCBA4Ofuf1A/zVC0SSCg5cSe/4q5fSjCagIMNPp4Figv/EYgWZ/hyCDDKW6i+9Y+8Nj1dERUwS",
-	"is/1Pd+DG5qkMXjHHqNJPxUxC1b9DGjo+R7TjX5bQLbyfI/TRD9lWnq+J4MIEqpf8ocM5t6x9/8G5cgG",
-	"5lc5MAN6rdve3vreO5BikQXwNhPXLFw7RhwGA0kEJzIQqf6/uRl5altWx04zphLaDwRXmYjXDD2rv9yd",
-	"REJvfgZ+qSLveDQc+p5apbqNVBnjl5Wxv8dfth13/nKiO64OXi5mRU/yjrHjy7cb9/li9isE6ixsDvqU",
-	"SPMjYaFPpgsJWW+yGA73AhbivzD1yTSIGXBV/4GIjEwvM7FI679UZ4edDmf783HwDHrj8OCgtx88P+od",
-	"hXuz3nj+fL43G4aHMB7lM0+pisqJy2L0vpfBbwuWQegdq2wBXVXQzv8dzKvieJO9grtEoueYwJTMRUZU",
-	"BCSgcVzXvQQeMvKUKgWZbv2PnQT+uaPF9U8j8X+idHd7n057f6e9L8Pe0efexdeRf7h/u/sHr22pA5Ek",
-	"gn9+IbhkUgEPVu/FFfDmLN9HQKbOYz18bkoioCFkWmkpJ0CzmEFGlhlTQHYYJ5SviITsmgWw2yfvrUDI",
-	"kjIl/QlfMhXpp8hMLHhIdqZnp68+v3jz+vzs/P3L1y9++fzx9Oz91CcHRJLZioQwp4tY7fpkwRWLzT6x",
-	"3f8gyTWDpZzwiF4DoWkaMwiJiqgy4/GJFIQpwuEaMkK5XEImyTwTCaFEKqqAiFjPRUWU49phs5MJT6lU",
-	"+IUZJVNF64PhHqE8dFaaZKAyBrI/4ZU1h9Vfvpz9Khj9+JP6+W+vR78kafzL3rsvZ2zJZudnhx/3JJux",
-	"s8OzJI5m5wfRL+NR/DMvn/s5GcWzj3+JA/5a0L+dLv7+5ade+LfXccBGo1fnZ/KM/8Le/PrX1fx/R0dr",
-	"ECGoL/IaVNgfHh1u0JW39BLa9SOll0CU0CJYZNzXQs0U45eEKjKqbIFR+wh1B5VR2QXHBnORJVRps8PV",
-	"3tjzvYRxliwS/NGOlnEFl5DVh3vOvrQM+SXHlSIpZDj0ExLENEkhJDNQSwBORkNc3fFwWBn9wXD98PFV",
-	"rVPQrRpzWD/uc6BZEP0V39AY+gsqoce4BC6ZYtdAFNwoklAVRBASekkZl4roYUmcAQuBKzZnkMkqFM1Y",
-	"HOv1bZ+QdMawRlnG7SbETuI9cMpVu7Yo/A23TmHqZhALfimJEn3ys1hC1guoBBKDhjzpk5BdMmWmFFIZ",
-	"QW02NFgHreZlXXH1kwHPC/tv7+Lr0D8c37ZB6K3uUqaCS0B/yk78Rxq+g98WIJX5kiswckBcCqiWwyDN",
-	"xCyG5I+/SoGIW0xEi0tRFuuBo3iwJxIKkIQLu9AoudO3Z0SmELC57VTLI8uEdu4+ffXmDOJQL7MIV31j",
-	"I9Cz8r0EpMSN7KWZSCFTKzLxyicmHmGSJExKnOaF72mEXEiNDnrBmUKB/0hDks+zkE2kVCqPBwOmZ0M5",
-	"9EO4zucqBzMa9uyEvNuuFjnfy6YTI/amRuVy0iOnsd5rEJ4QDfcrMqMhQWnoX2MNg2HfqxjAecyCh67W",
-	"NWSSCU7G+i1S0RhOjG1YZBlwRfLfmSR7nivTo1KmxVA6CtT22Qvydo8s1SCi/BI0NuoNR7TJJnDDJCK7",
-	"tZsZoYTDErJ8hq5sfxLZjIWh8SoeuBWUNlwkpsGVRMGiz2z8AK3F2BnhAKE8Jjo8MRr9OaHcmpZC4nul",
-	"xMsBdhT5vGjwyLJ2p0c3TA79zBIsCeVCRdp1QZhzhf9aqF9AFY7bY8CRVQiNrKH2yup+BYmogakMKNoj",
-	"RpNeEehYl+9AnqCrtHIW5cBdlHPj1pEPnF5TFtNZDF2XZ+E0eeQFMp5t96m3eai5CAqP0krCXbYPnC5U",
-	"JDL2BcIHLhnj1zRmIaFBAFIaFTsmcJOiGXS3xKiUfuX93cVetnlEub8WpDmDqrDSTOifcMUfR1oGONqt",
-	"qQnUK0Z0wa+4WNoYnky8m4lXtZrjsStcZ7zkJVdMrboK2Y7vCU3nEuK4Z4wnmS0UmWVAEY6yhTZnm8xp",
-	"MSgntYSulXExmHGRKm93VsH7mUmFvl0GNCxSI/2m1+V7IZNpTFfozFT6eOc2bWvJwmqDZhKr0SQBRUOq",
-	"uor6Vf64cQ5zf/OTfnV15E7XF8V7BSYB9HuNAM94ujCqHIZMf0Hjt4485zSW4D9cxFWffni3zOubVJFZ",
-	"TPlV1SOvL0c9ciid7snk/H7LVfPbc6f9c7938XXsj8bPbttTHxtXZv1yaAniasTxmznCQpfdRy/hjM+F",
-	"d+s3doNVLKYgkd2So3owdnQ0y+iqMZ01GnVRTKK5bzbL1eSTLpy8Uv8Yo6I14vW90zgWSwht7uzJhVb9",
-	"+TKjXEH4XrRHnnm+TmQEE2Zoic3kNZzZ1joIbZsZQvy6BIiKTP626A/zT1QLQxKm2js0w9FdbtbS/EHf",
-	"mWA+njaFva+OvIgguPpRx5hODLsF+gS6veys1Pi6d2VImNCbM9MO89MJ4/nHO6Zk39smCndKEtMxTasU",
-	"MIn59K7j/pNtcbeoi67XDu1+gqaFhe1aUXHUd2MGXD/0lqqopp9bZM3bFdcpBq3T2kKsjSWiBlMqwGWy",
-	"OLaTmRAxUFyQa3anuf6z3kSNseYvaRvay/kcAsWu4W1u0RpjTJ1fOmkRdrVq6tAmXPBtPuudiGtvaj64",
-	"STHLdXH788tJbBTCuXGDGyKQxfdV84JY+xkdD/O6/7L5unWIaApQnTARayb2xW2DNmvdDtpNoNb4bTTV",
-	"L9L7DaPBVNNYrNueW7mbFetVtjSVM5G2erWmy1aBOVu+7GxQKSEORuO9O32k4hVt5qfY2W3Ctyre3M+P",
-	"IJ/qep5xArl6YljC+KU8bl+/TUa/o9TrzulBOA6e0X3ojeZ7s95+8Bx6R/Qw7D2bPQ+OwiGM5mPa1k/W",
-	"UuTeUKpe2z4vNK+vFD+WblTQqaO0VFEMaGTsO3jnJVbVNK7oeL3q3SeE+vZsa+ed+LuGMOvsXXf39B1c",
-	"iytY58dl+Gt1Y7YXCN3X5a3ahFYuWANvpgPDahhIuEyAq/zffr8/PSH2gyQ0a69hTfufezXyQ+vmq1I2",
-	"KmHzPwY7ZVTW/9y7+OPOoPbF7v/f/e/WGK2YmNyEze2QIbuGX+sR5w7DbrW57OzuEOdesVTVJW13H5z9",
-	"txbvXF5GN05G66K8r3p2Ndfqd3IJ22TiDPQ++FobbiHTT7bj0zBhCGKlkm1MSGCNdq9dpmVEOR7eMf+7",
-	"Zp3XtBjE4cssE1lzkWya2NUTrL9mELIMAvUhY7I/bE802nyy2zZZSEVmQCgndCZFvFBAPrw7u9NqmmGU",
-	"nW6YzSsnwVkjqaWKJdqPCnqB4KaMGawQvOgiZIroZsj+IclCYT47d0aa/nCQAVUQnqKqFFSIkCroKYZ+",
-	"gHb53vB4VYvrHAmJkM3Zw/qwJco27zHIQCM2hERwm+k21S4N5ob6M6PBlf51keqXkh1q6rxEcNB+5P7w",
-	"aLdOdXFZH4f73p3GKB/ghhUrrHFrSHOKHiO5HqEPTIBfQyxSOCFTvVxTPU4ahqaEBTSI8LGW9RKLmr82",
-	"6kBh8Q2N537NcqZOhWvToa0Sisb3eCe208KUWzeuh0emwOxwgIz48rFV3rVpZW2hpskz5OTdTy/I0f7B",
-	"M2LLQX0y1d1MLdtA774UMoIlK9yjks6RkSWXTAURMQTeet7LVL5cyDGWi0y8m9HEw3rmXCx4azCWl8ca",
-	"5CqtVmWVCBEiAz1XCPNqkx5MJ5+xCbotpp9xqSgP6sHM9WhgMF0OdLAxMHOTg5tReySFIzur4ffebDTf",
-	"D0ZwRJ+H+/PDVvDOS31Ou/3hfqvSmTqg+4LXQpGf1slYNcK6zTVCLlQvX7BCjRcZu9NkKMMVNuMrZtRU",
-	"Vj1bCBYZU6tzvURGkwRdqGi8XnGHh88rJVzDvVQFFeyH/HvgYSoYV2QHu+zZJUNcncdiacAJv3yRAVLb",
-	"aFxLPTGa9I1nl5M/jr0XhrhQZnckCaiisbhETSxbYObBFq82PI35Zj1BeYV8Xzu5It2bP2eyDOU4MBll",
-	"q3A67CgKZNrKqJwYl2kfpNaFO7C8kV9pgN2WORAzJN2LJSHIPqOJ3p/auKmI8UtiqQhnp6+IGaI2geT0",
-	"7ZnsG4i8Av4hi2ub6av5n9uBWfYBPoaqkSuLUQcsOLNWU/W2mIGVnEng+874C9oIohmubst8nTWa8HyR",
-	"yGme3sEQAgk1NgeE/rlva/xFRmgXXSzsRhv4nH+TUhWdTDjNe8OfsNITCG2prZ+A38wgFkvClE90ZDgD",
-	"LV5kEkciztXcpBTz7ia8zDwRalNThryMzB7TeQLJTI9YRZlYXEZIqw4hNdUmDpjn6hOsJEgs7U64KI5u",
-	"lPQTseSWgiLmuTCMBM0LZMRS6ZMrSJXZnIwmvfy5HyYcrvU+7BNUHoeTRGMpcA1TZZKni2SWQRznIpy6",
-	"yjftT/iEowrTucrZ4sd2pnKBqjBfxJZrUyWRF8xrpKHRCV/PSe+Tt1RKZGtLMq0zdaZG3qhxyF/jE16o",
-	"XS/XRxrHpYLhm0kG8xjFVjLLyY6qEttzhg+dcCT4+PY4QAsXSI8iTeMVYWoXGepaB3XoQz6cWaq6jMRS",
-	"4lgRvpia8F91TJDQEIjlG4Xa/VyBQtmeF3orSSzEFYnZFZBpM7Vgkxf5CRk5qKYaWxocT/gygmIHIMPb",
-	"LobbjznfkX82pzzslxod7Bf9fn/qO3nYH+SET+u5UHRupm0dTg21WUkydROgboPyZdMTghS5JZPgvKVo",
-	"oEcxZ5lUedaG7Ewr05/u5pqQoaPPRXmyCLn+ObtH42iF8Xb6VgdrRdThDfuj/lAjq0iB05Rp/6I/7O+Z",
-	"HIJJxrQirYU4TLHARlb1D/mBrdxkEZGFkBmPn2l9xANf5vPUoXlPNbyx0DCsDR8C2W7aghT7XXtHyCQ5",
-	"DfK8snuobE0+sXzETSliOrH74+had2/ikuhvL2pU7fFwuIEs1kISs/HQyLcZz0/1BVjPrqlwZxqsGBa2",
-	"Vj5c3pETO3vj4fiwNxr1xvvvR8Pjof7v7141Nl73TKGFo1stDxOpjdzYSwdcNpoaVeOj0e12Z/gwzdzC",
-	"Nzs1B0V0SGD0B92MfbMabd0WqzZosuux5ahzyw81juL+cK9z25Im7DrAqAa56/up6mZdaE0tf6t7mBfI",
-	"EFwkCc1WhfYUW0rRS4kFafvNxe09t5k9hIHrLWQLbpyGoXR8HyWqTrmFkBOEWoaMvwVnvy0g9xytP7ZD",
-	"DUncTYNUMeMFKvFpnnC1wdaPIlxttxGfcNdtqeMm83lbDaRUtoDbBtiM/m3m+OTIsp0M13FSOSyLY8ff",
-	"GkDohkedGxZHPh4OLDbIrEHLaRiWG7wVW279dp/Dxrhfnwh6PkaABxemNsqYkoSuSCjI1AwN/ZEpRhHT",
-	"nIthQqBlxIIoj8l29C82iGNzIkUL9uBE7gmhjfOxxpm4J3zltbWWjWmLYy1lwAHj10IrwODIqYZvc1q6",
-	"87asEvK6YNuWjlRB5DIZesvV2iAWp6JYrbkVtJeu3Iv1Ava641bJ/GtHrjwD9C3i1sEWDRuHix6AXwZo",
-	"ariFmtiKXDnXczNwDWZUBdHTwdeHVHtLo+HQpq60R6Qj8YDG8UmZCCSBSMBUjhgvzlpgSLYGqJCq+u+B",
-	"Vjmb99M9geu+aHWxHV5V+MpPAVoOQfiTA2FY3L7nYJHBcgeGyO8g8iggklC+aomuOuJIngTdmHvJQDvB",
-	"gDm3RVpmNE3S2WpMu2dTJHadLLOKYMJNAhUTlDbHTGfiGjDH7GSOmSKGXBCv9MNOLtnQVBknO/gZyUgT",
-	"Djcp5aFpqyJgGdE70+SCbbllY7J5t0+wwmeuGDAjtfNcy6vELFkV6z5G4hVdPR7O+W3L0np1kXGmOt1b",
-	"dL9LZKr3GLUeQynStHdRwKq+X+tNDZYtdc8Lb0pK4nbpuHtl754iD7fOQXwCs/R0WbPmkanN2TMLKDk2",
-	"fTcU3Q2FW0+tmYuPkciD0LZ6YJvteGhibp3tKQpSg6/FOYfbgXvEZK0tss/bol+ljKoiIVGBjH2qmonS",
-	"FFmk9w1DiNOE8UuyNOUPRQKagKkR7kyLzTfdPTG1IKbNh1vGNpdi2TpLeSdW1Rr8GVTzhM1j2oY7mlbu",
-	"wuvwfOV+ty2eL2j+D4fCUhc+3SuAZo8TOrtYWjkDYCn/hudv9tn2mFvjttYYop3xtalba1zvJv3gO7Q+",
-	"CrS+bPI6kBjmkI4ttBZL8HB0vXtfVi/42xaOcVv0isptx+gAgdBc2rKkK5LhzXK9PGQoPENteEym0z3D",
-	"tGNvGdxtZEt3oOT1GDIKojd2pYTY3XyeLRJxiIwJawP6LQ47ZPAf4bI/GJpLNK4OPOeo3c9rvS+G3m4d",
-	"C6yFx1I7v+PiY7mc2qsq+Wl19/MbBsbNmPjmdKGi/OJbF5WYJMCRURMSJY4rLEz3ggVtQjRwUelPeCUD",
-	"Yr1Y7YmaxIdvcyqlYyoUmQ6mffIO76uEMK9nv0xSkbEbMhdZ4k+44EBkSgPoSdDCUTrmQgItAR5aBuXU",
-	"Hmm2vCP8kN9uSyo0VnIFkNrZ0gQmXILKqbAVgphh2xm2YGhxWZAlnlPOuYtaU3I2dUt+xfWoz/Nbix4z",
-	"p/wQgMz1o344XH/UwNZ2VNw5GW4ZwL1ni1/D8dVv+9HR9ezwZi/hB8sv3vZOoRXPJsz7DneP7QZW9v+3",
-	"5Aq6MXgIMagWzoY5pyqrYIVXdyJ0mOCbXQO3bLwTpwqO938bHwZJocgUD/IbAJEVuixgxGUXO7Rnyl35",
-	"khDmjDPTg7kYViI66q1mj0mHGjlDMKeFyi9ZfqcdnpElO/vDozwfUNzBuFtcyZw7CFKJVObPmatvquBk",
-	"5LM+0F9/cc8SMxhlUiODfHDrD++3Zk0LZXuMi8JbL3gXnMANRatk4F3LpsOR301J3qdI6lZzHw/G9uIU",
-	"dvf0Z+VYdwsM/49YmiJOeZUkuAv/zVKEHnBbYX1na9SYQwY8wGMu0j1aEhSnXxLDdD4m9vbnfl5eMBZ3",
-	"x+JHl7TQ7mPdYvsUt9eeNpGvEI/EOn3dldzpBIi7JxoPzdkZ6Sjgg41lO3nrXfWQkGMay3t6bv0OlPDy",
-	"xJBL/9ZbSsxL2+PnVUmyg8i16xfpBb/OtMdLDBqM/Xay+EMzug9hi2/6yxtOFdUgdPHXHNqMyd58GBwG",
-	"I+gdzEa0tx8+05vi4FlvON+fH4Sj+XM6Gt1pbR7Nurh/PqRpZjrVFn93W/NN5NlbSo4bsu3bZNWrd/c0",
-	"Lux5lKT7ExUsndtkNhYqv90s+pOEP8jlvgvNn4av9mdzErKMM7T1ayGkmFOk9VQyU32CPRSeP02AqIyl",
-	"MZg/OlEcz9O/FpfE5yTd8XDYcigAe7S3Av2rSbVr9tCWO2CLQwDDR5vUvxXGbCevdUmWPG6N9RRXRn+s",
-	"Z7/18Yn/LMlxWFrpfZNx0Hi8xUvdu96fyuW2J/StTNsxel1qyPzbQ96Dmw/vcGyzF+tQIz/YLiW75AVF",
-	"ryz+cXvVDOUEklSt8PaW3VY6xfvKtZ4PTNf+fpV7dxrrLrA3tyV8dzC0PNz7EdZkVV0t/ZcmVo13slBt",
-	"+dI0pkG1EPSDbFyHUVXy86aS39OBeGxNfTqv4BvYiYSL5X/gbmy3Jue1S13Wb0Mzguw634ULvHYlUio9",
-	"HgxG42f9YX/YHx0/Hz4f4j6y3TRP1RUUxmVElW9oe33nL9UVDKhGXuFPxaEVjAFu0phy1ETpt1YpiztF",
-	"nO4tMbLZ+UdTvMxNGfBQkkWKnEG/pWTrdFlWgVoYI03jKRdBRKgkjpb3638Nzkq9nYFS3Jswx4tx8tpz",
-	"wc8PKDeZo36dfiK924vb/wsAAP//",
+	"7H2Nc9u2tue/gtG+mdr7SFmS5e+5s+OmaddvmjQvSTe3N8qLIBKy0FCgSkB23Fz/7zs4AEiQBClKlvwR",
+	"a+bO9MYiQeDg4Hzjd761gng6ixlhgrdOv7VmOMFTIkgC/zoPAjITv2J2OceXRP4lJDxI6EzQmLVOW29o",
+	"8IWjmBEU6WfQjpgQNKYJFyiiXJAQiQkWSP5VkK8CTTD3EIk4QS/ZZUT5RP8rew1HswkeEUEDHEU3u2do",
+	"yPCUDBFmIRpa3x8inMB7DM0iTBniIqHskiPKuCA4RPEYTfGMt1tei3zF01lEWqetkHiIsLO//tFpH7e8",
+	"FpXLmBAckqTlteSHWqd62X66bq/FgwmZYkmAKf76K2GXYtI67XU6XkvczOQr6tut21sP3ub8RcxEEkcv",
+	"v84wC8uUOw9DDmseJnGkFrcXJ2iYEB7Pk4AMEcHBBGEYCwVqMCTnl1/Px5Z8v+W1zIutT/LXWRSHpHU6",
+	"xhEnepF/zUlyk62RqInZS6OCTGHbCZtPK4YuLNeT9LhQ7/XSX3GS4Bv5Ixc3QPRxnExbRdJcOMjyfkIK",
+	"a/6BIxrmt/BkfEyOwsPAPxj1sd/fP+n5x92jjn84PiD9cD/ojbrYbO0Mi0m2aFz4vlzbX3OakLB1KpI5",
+	"sanxHwkZt05b/2svOyB76le+93aEg4tQ77ac+s80EiQpr+c3Ft0gMaEcYXguvxCKp+1ZHNHgpp0QHLbc",
+	"O6XebDWdm5rQa/munN9P2XxqJ0mYSCjh6HoSc4KsBzxEGcLsJj3iHmwNpoyrlcGx3gkwJz5lnDBOBb0i",
+	"u/ml1qzPnsxyJ+1VHNIxJeG5aLS0qX4cYYHiBOGxIIlagpQYmIn8lHud3qHf7fqd7vtO5xT+96+KJUyJ",
+	"wCEWOJtQbiWS/bGQS8WC+IJO5akqL0fu2RJ7JL+9ns25TOL5rGJp8J/ltuUNSaaUcxqzqiM+S59wHO/O",
+	"6IgchP3A38e9sd8n3dA/Dk5G/iE+GPfJftgLuiP38Z7ZH17D2X6rBV/VMoxgdCziEHfH+0GP+Mejfuj3",
+	"ycHYP8GHI/8oOA5PSGfcxb2KRSTZR9e6hFrOystcqdIV+5jJrL64AjvlVrfyat4k8RUNK1cDMlUelJgh",
+	"HsQz+f/GakEz/WZ+QTihYorbevkLpp5+vOJUdN2nwsz9Pfyy7LzNx5EcOD95Ph+lI/EFc4ePLznvOKo+",
+	"AHHkYv5esB8CVxzio5HfD45DX7KFL/liP+iHB+RwXMH86mPrYHwYaTmmN7SOI7L6goqUNytaegXv5qM/",
+	"SSBctD9HXP2IaOih4ZyTxB/MO539gIbwXzL00DCIKGGi+INUfUOQ+MVf8muGQTuj/rgXHBG/Fx4cyIWf",
+	"+Cfh/sjvjY/H+6NOeEh6XfdO8nT2q26mXv9bMs6T47fkFVlEErlG6TOM4wSsbOlKFA896LWVZz7DQpBE",
+	"vv0/O1Py7x1Jrn8riv8bqLvrfzz3/4X9vzv+yWf/07eud9i/3f0Pp+Z/T6azCAtS5S0Mc4YrHyIs3Yf8",
+	"X38iAtOID09hwUXeFhMy5SS6KrkP+ZHX6T2UR65xHrqLnQdDpCphJPTvDoGkTugR9o9HJ4HfDzvEPx53",
+	"sZ+d3qMKj0FkH12DUAri6TRmn1/EjEvfmAU37+MvhLnXM7Qe8+G5IVKeqpRUmCGCk4iSBF0nVBC0oy1B",
+	"TpIrGpDdNnqvGR9dYyq4N2DXVEzkU2gUz1mIdoYX568+v/jt9buLd+9fvn7xx+cP5xfvhx46QByNblBI",
+	"xngeiV0PzZmgkRKOevgfOLqi5JoP2ARfEYRns4gaXx/m4yEeIyoQI1ckQZjxa5JwNE7iKcKICywIiqMQ",
+	"DHDMgGXhtbMBm2Gu4gVqllSkbx909iEKkJ1olBAwidsDlttwcvNff1/8GVP84Wfx6z9fd/+YzqI/9t/+",
+	"fUGv6ejdxeGHfU5H9OLwYhpNRu8OJn/0utGvLHvu12k3Gn34ryhgr2P8z/P5v/7+2Q//+ToKaLf76t0F",
+	"v2B/0N/+/O+b8f/rnlQI/qC4yRVqt985OXTJBM0rF+NXWAQTN4u8fI8vldoi6Iok0vJVxJlgdkkQ5WiE",
+	"OQlRzM4QRlPKp3Is+fd+t5c/IoPW/qBVFRC5GPtqFvYaKqf8xhkrArsfXxIkYrlr84R5kg8SQdml9Mi6",
+	"ufl03USdFcMxmkfhhdTNokzs91pea0oZnUphlEkXygS5JElxuu/o344pv9T+1owkMPUzFER4OiMhGhFx",
+	"TQhD3Q4wZK/Tyc3+oFM9ffiUcwnyrdIaquf9juAkmPw3fKE09RcFj085grD90gG+lB6iUPEkWAENCRPS",
+	"d00K8bIRjSK5v+4FcWsOyzmJehHvCcNMVAl0+RswdGr+jkgUs0uORNxGv8bXJPGlb4siIrUx91BIL6lQ",
+	"SwoxnxTUXQsHVVpffaypyv+o9Pon/V//07eOd9i7dWn3WwigzWLGCahHvfAfcfiW/DUnXKg/MkEUHUCU",
+	"BljSYW+WxKOITP/zTx6DkkgXIskl1b2cOJAHRkJhTDhisd5ooNz5mwvEZySgYz2opEeSxAlvnX781hpT",
+	"EoVym+Pwpq3Ml9fK458SzuEgt2ZJPCOJuEGDVvbEoCXFCLjbcpmfpL7GYs6lQJMbTgUQ/EccIrPOlDYT",
+	"IWb8dG+PytVgRtohuTJr5XsjHPp6QWAGNFKy5iyrQRTZXQ67opOcOY7kWSPhGZIa6gaNcIiAGvJXFbpu",
+	"t3I6exzR4K67ZaR0T36FCxyRMyWx50lCmEilOOVov2XT9CSjaTqVhgTVY/qBeW/NVNXaJojgwCFpZSDy",
+	"lXKQ7FrVJwgjRq5JYlZo0/bnOBnRMFSG0B2PgpC6FkU4+KLi6+BHK9NFcjEMhhghIT9FFE81z3+eYqZV",
+	"S0rx/Yzi2QQbknycvrBmWtvLwzWLAxcoE5YIs1hMpLUFYs4m/utY/CwNrTvSXtERDVpfu4MWyKAxjGpT",
+	"tJ9R9HUs0M/6gUYUZbHw1YhrpOjrGPF5MMnUC2UmbOog0x9EpCb5OqS2PjdSAYXS3i5ajGiClTRPCAa1",
+	"TfHUT2NE2pg/4GdgBN9YlD6wefedMtjR7wxfYRrhUUSa0nxuvbJmPlY+S/Olu3wPQ4LUV9CUsLftTUKC",
+	"mIUU8h+YRuSufG5MYZeuLQhxm/e7vWxH7DkhPamGOzKzXvXH6tU17kx5cXKHXGuzafw7w3MxiRP6952p",
+	"S9kVjmhowhcg7U4R+ToDi8yWJd2MnrnvN2ft7J31SpTyCvLEmiWx/AlO1XqopWSv27BTceScPTdnX1h8",
+	"rUPMUmIPWnkDrteziWvNF71kgoqbpkTW89ugFXdNoshXdhwazQUaJQSDZkzm0rKqs+zSSaWVDmmwyhVd",
+	"TOKIoJjJoU1OBF0IjoaKwKoYYagiqqk6CeKQqODqZ/VLlqGyflNhSinoBsx6QPv18GGIq6ggC6jznE+0",
+	"o2WgnVUbsKHmplFETOqBQ52Bh64nhGVjM5wk8TVHVEA2kYr8y1k2LxtmV8VbtGNAlWOTo1j9Pr8nX8EK",
+	"paEjkOCl6dSG7PLKPH5rvLlmX0/rGhYF8Mxz1jsX7plDxcSi4WKlTpM0sVIaRh9a+9h/hGoBiCx/hmT6",
+	"Jy8LuZYGyMdSb22v9qOkumfyulbCJZeYS4WGJm0WvY0hOl6u5mCzuRJioVJPOHpjsYeOJa/MMb/GAY6k",
+	"sDabt2EeSb+nCimKG98k3mvvcMP4sL1LNRu0cDN+pSqsgKPotzGogyZSF1+SCzaOW7fet+JGaUKnDFdf",
+	"gGKL0kXMWMFdn9LSGoi81LFNFt2Ry4bQjzwgaTa13XJkHkLKZxG+ea1ZIRvjrf2q600ls+qKeNYnz1wH",
+	"1575wgMqabSGk9mExPmQX2cxzYuGk0CjCLMv+YBdcTuKgcUsJjcYvFttuwphPRPT+9z2P33red3e0a07",
+	"aVe7M9Xb8cBnE8h950NZPjf1dFWZ0E9WRrR9CkHTCvJ6rfMoiq9JqLO+Gyda/ufLBDNBwvexOzBtMs1x",
+	"gkAhK+sLFi9NTP02ErFT9IByrcqPiImx+/R4yvKTxJAWmntANR13TsbeVvOgZy3QzMfFsCvzCOf0kk21",
+	"V5MnLS6XgJYWFCQEC6iia1g8V2lJWqQplLv58cwp3kUuy9zg1GdEzabtPP0pUZoJ5EIq6isORHQDtdbx",
+	"uJD6vwh1dXQ2eSjmWEj5ZmaMRcSm9RpFOq5g/5iv1tPyYaVpxud3OC0vJiT48iMWwcRKCC2hqwP5Pm88",
+	"afjc2yy/YtVgSIU6payqJKOwJP1d1/7YS+KQ2yzbcAHlULDWdN4/6TcWkzodunJqqxEaB008Fbv+2hL2",
+	"tSdHPvQGi8mKp61SzFul41UyPiVrWVIrDZyTnSolqgcZxXFEMGzIFV1o3P4iVU5pruYjrqm9HI9JIOiV",
+	"FYJw6OpZ/sdGvJQNWOamhT4+t+vyGincsoNtT7p+6cb0La/b+qXZosGgcC242oDwdF78bRwVvrRcyCFj",
+	"SXs8L1tELRHepeGQPAkcYZJClEQncv6h8/7r2kv9YdekFZu7rbuyRadK9dQ1C1PZVLIuqShblVWSaSm/",
+	"NGfmNrSP1JB1cav8YHu58uS9bm9/oTOVfsJlp6ZCzUX8fNSmUrp/a+Ks5rePfBVolF2zgOjtGcICRQRz",
+	"kbsCl3NgJR+0Tlu/JPPZDNLHhME/4/mMa+1rz+xAaWD7T926dUI0bNPrvOuCStO3xG/poLyLp0RMKLsE",
+	"mk7xDQpjtEMFh6l4iLQv22goOXq4i3S5mxGtHIoF0yi545yUQ+LLCDWvFUBh7LfyxaZ6uj7+aHhNiBjW",
+	"7DlptyD+lO3zC003hy8NCU00wdHYeL766oO6r5HlQy7pFeHeqjkW53W0+hAFBCj6J+74hHXJaYX4WgUj",
+	"LnaTuM2FzUwcoP1yHPnA0XZ3JLyGD+uZ70F9xDpTs7mPqG03RzTl7oq/UALAEDF2FyRLKbvkp27DpC7s",
+	"1dCcKIZnD8JecIT7xO+O9+GmDfFP8GHoH42Og5OwQ7rjHnaNkzhuhtXc76p839zOqr5etS6jZ7XglKmW",
+	"LZW0LhWpKphS6cDOc6SssVWE3JPzlxuYmIocDytSKhy55uJEh9ycCpkCcEJW5uBZOtiDigGvcLvIS6/e",
+	"QJ1nGhRDO+r/qxIvkCDmbsoq10nLytq+WeVU0kZn5hPpjb5np9ebhUktJATL0lZ747XmjP41J/oBkcyJ",
+	"dSW0zgq2IgVg2t4gEXuqahFzdHH+SslifoaMjSxlsfoa0oUhppqxFDksWbOp9/wsTNpa49VsTrXpquBK",
+	"qizX1EBdp91q70+t8doG4/WkwnhNb4WvINWbGJ852n0vpmcdkzyoPrDrk1bWCOQq/kKqovUJ/Jo31dx3",
+	"quzPmbechIsj5yVeVRHMiZBHypJ97adfbrZKoFqSaQkPwpZx9ucWibo4It97/dZ6qF+n4ytkx6JQv/zI",
+	"w4oPXY+4sujIU2m5vPa5HeGBu8nSwjxDCwpQdQ2rVK3MsypYVW1szElaRWEjzThLYuuihI5PLxGmoaum",
+	"vqlbZmZuTxkgYE/hOuxxcilNb/Pfdrs9PEP6HxxqlF1XJYftz37B0nC6sHm0kFz51f/s7VjWx2f/03/u",
+	"7BX+sPu/d/+P0xxJF8brIhw1VbJNyniq/fYFeR/tE2aDLS6VWakmJ5+sdQsLy4utjBrYyBTNUCmcm2Lg",
+	"FhZq6QLUhIdSrw8DNuCCShSNW1H+zAcqJmiokCb+UQDA8BqAXKyjWNUrolgslS34fhymAhUW2BMpUsdK",
+	"QaMivRtK26fuY1TCpZTp+qDmQioX7mAyvM8XFRSy+g9UjeCmePr7KsxcmK4Vg1IDn4dTynKhpvqMFMAM",
+	"7LvltW2aLlj/4lV/rYRkyOeH4ZoxXPgeFkBThxnkKzWgJDGHu8srpMljRjSnF9e91En/ZN05pyQKXyZJ",
+	"nJQ5UN+dsxUs4CMkJKQJCcTvCeXtjrvSX1+ys9+dzrlAI4IwQ3jE42guCPr97cXCoL2aRjaoa6uKEqmM",
+	"dDYTdEq5oIEfxEzd4gxuwOrD85AKJF9TEd/pXMAlPxv0rxD7WViYmxAc/saim0KpmEWhDCJz5THM/VpH",
+	"8ipIiDR1AfNGX/9T16ylFazQhEY4+CJ/nc/kR9EOVjgMUG9AOep3TnaLUDQ2Ksthv7Uw8mEmWLNjqTh2",
+	"nrNzSFihqy6k4BBhVySKZ9Ivkts1lPPEYagC6wAULB9zBXjnhXRRtwHEjKdgdlZ7zSDp5LBwGrwrYoGj",
+	"Fb4J70li8qVfLpYdKQAIC6NHkc/MLfetup3Vt1fLdjNDb39+gU76B0dI35Fto6EcZqjRQOTpm5EEwT1e",
+	"OKMcjwExiV9TEUyQQhAuRmHUdWBb5FSjMZQOk7kzXAI/kmyVXZ3VOSG5VhKaK7iNzeyy0HWYywqFNyjm",
+	"Uq+6e0ph8T0cTMmeWhvf+9p1J3JhZhcF+b0/6o77QZec4OOwPz50Cm9z/9l6T2FWlJlOXY62P+AAtCha",
+	"I/bjTcEuLDaeJ3ShyhAK31PNL11RmVnlakkwT6i4eSe3SHFSjOdi0qtm3M7hce5eu4JzyzJMP5i/ExbO",
+	"YsoE2oEhfb1lIFfHUXythBP88UVCAHoKR4WSToqnbfUxA85y2noB+sczyBmA8kQiIkquIDBmNgDUQejL",
+	"ZBXuqg6QSLVoCh1+4FYpROUHJI2sGaqZZXWdHAVY4Ci+LLxhT6nu6XRy2TfUtYOS9wv1o9o4h0viehnc",
+	"0xf2prFcR7Za8w0o5Idxv8BNdD1wWkdvnstiaU12pBC8LwxgL9960qvZAdeAkAnPZgPFt3q1V/EXkt4c",
+	"PINghQYUS6ThWxgiNx/9kpd7AYYt8oMZxZhMTQjz9sfzF1nJYmkEeyYVj8ZRow/l1gkv2WPnfjV80/yo",
+	"+aYnQcpypbHKp879kq4K4G2Kp1LxSKtNJb+153Bx/gqpiUFZwfmbC95Wuv8LYb8nUUFLfFP/53ZPybM9",
+	"eAxknpGCSs4BvAR12mBvUhYwpwwuu3g2OxogHlDTILbyDOPZ53rA9MFWHP5yOosT+tUHjFO1zTvpPnv5",
+	"E6EHK8qtAcsOuy4dp3b1Bd9to3NTngXBS54dLASRQU8jh6QVXbvgo8CMFdaFggiZYTE5GzBsRoOf4K5i",
+	"EEtTVxva8JcRieJrwJIY7g3RiMhtBHTPCeBYAH3MKVfDDVhWOYawLi2zsC7U4FMyHckZi0kSzy8nAHUa",
+	"kpm6L8kI1Km1Edzu4XA5ecDitPlCBhwUXzMNHhSPUwEJ01Ef4BM64x76QmZCaTeKp7557ocBI1cgOREw",
+	"qQW6hSMewxbNhKrqn09HCYkiQ8KhzeTD9oANmDoX0IQA0JBO9Ur5HHZ6PI80SlIe2DVFQwW3Gw9YNU5s",
+	"G73BXBVFczQsYiwNFb2Bs6Fwhw1Yyt6+YTccRenNBPVllJBxBGTL0F5V2xcLbNZgM+EBA2gmT0MxO1Cc",
+	"5CygsIWKXUCNlTwYTilDv19o+Fg+ia85zFXhmooB+1M61VMcSo0GBm4o/bcbIoC271K+5SiK4y8ool8I",
+	"GpaTGjptYmDh+V6+VNDxwumAQe5JnwCAMNWbYY+jazr0v1Uxh/6jlEL6D+12W8ey1VkA4JZiLSN4B0PX",
+	"gOraJxU8axzz3rgTw+LHhmcIMOCuKSfWV9IXsg48Ol+Edoa55Q93DSck4CmzOIPTBzwYgxkk5XUOq+z8",
+	"zUXLcttbnXa33YG4zowwPKPSQG932vsqe6HSQE6JnlcjKslDauFDf+Bli28MqPDKe1bNhbxCZ6FSx4xS",
+	"ow1Fi2G588ewjT44A2JefSOjYg8jdbrsaFkqbaRzA0gM58WwvN2+qSIsnD1iR4YrI2nux8FBbvCK1dKk",
+	"wdPlXjUNXio1gWnwTq45QJPni100GrzjagPV8DWr5dbtpwJ8bK/TqUENc6CF6RhQ19Nh/o/fIMnUtIuS",
+	"nRqxwn9pd5xe/33X6o5jh/eqnknlQNfKn0DAF1TiZRr1tS9iNq0SNZg7TXs2GIezjK8kSa8CYV07tAU3",
+	"mlSwqpsPP3Vvm/doKoL1OKDOzhVcdjnDCrZvX/GB6yspv+yVsYbhzW7jN38vwOT1O/uN381AU+1wAzCg",
+	"CTR8zNv+n+T5yH4rOvCwI3w+neLkJoWiyZNGKiF8CduZjHAgR1xNJmpcauCBmDs0jPKPpFFS6NGGMxDf",
+	"rkGgoxB4VmjbkA0AeNx8eS7aMbh8MSOqVKPf63kqvAsJ992yElCzyCex0xjYj3F4s5yseNjDuNrxUXm5",
+	"23wkTBdYFyRndzlqbMVkIzG50q5VYTsycl04UJLplTsDu/jyPb5s2DcwhSqt61pw+9RkqXzxpPGLLyzM",
+	"736vt8RkbZjSuwtwHVcqiHAlvkoytCzFb71G/sDetwLIza1ilYi46ph+gr9zRylRG50X46uICxpFqkSx",
+	"fN2FhMohEjpIFqKdfudEim0d/5g6hLf6fll452RWv2re4dMzA+SL/cYvpsDkK7P8hrj2Jx0HXci1nts5",
+	"/Y0V+e2sooZizS7jL0QUuW054+ix+DRbzXz/mnmrlTch2jbiGf1CRCPpdCfPaMkIyEWonKm5QyC+JbMI",
+	"BxWa2OowAq5TikiftkoRdqMrtJPG5Nr6iaGnK3xUdc8ZhHwN1P3QK3fG2jXxfZMtUQ13CYMAp8n2WF22",
+	"EjKbjyLKoUmDcuo4TDPBjGedn/PS+HeoP7qbQC40CVOSdUXnzxaUj0jCbdwrfKK6p/dsdQ9i8fXq+kd6",
+	"mFsdtA7z2mv1u809Skcnlkfpk2pldCenVJhrhk2SU5A/1tUBKE5Ck5miYSFTZTXbG0pNR0NVlqFgp0Ex",
+	"VqWJDHjJY8sPOVoZbiTjkd+AahDzHER5CXwcRH8ZXmezHsZG0xApIPmC/INQVVfPKe+QVem58w4pHpAW",
+	"CuYvm0s5nIchtwp0dBuYVJJoEaKAQGhYBQOCdrBq1WcXu7uzCvo+4soW5QZP3ZI8vrkkwVOWLMvRsD5k",
+	"L0xTsGcRTL+zYHHbHudhmB1wp2yptDmyur9au6O+aDgNZueqh20jBLMbwJ/Xvw69hlD0DqPEmvEDGCbF",
+	"kGx0kysEB+FKuaGCC9Fuf9wJDoMu8Q9GXez3wyPin+CDI78z7o8Pwu74GHe7VW2TLcSxJgcwD162cPKA",
+	"fUC5I2SXraGhB+uafbGRwPKN8BuvwHDR6u38C3PP9fNfctqbMExLTRmabkwDdQBKpUt64X7QH/kH+PDE",
+	"7x8dH/snuDPyu0Ev3Cf98QE+HFnYgDaUwCYtz3wDh3rr076x8FwrX8o/ly6GOM3UnJC9p9IYtbmA/VCM",
+	"3OyUtMUuihN4Mk2q7ti6YxfKgwfMWa5+ZsrFf+A56QFNY3N142nZuKkUHzA1S1OersK1cOlA29XwFxMA",
+	"hob5aeW1/DltcJ19eMB2ep3OLiSPTS1PYf1xkq1Tmt+9ngpw50PLiBOQgVBuboWhqemHq8qDmkSdoS43",
+	"r3zVwu9i168stJxSZnmZsbng7qMWx8sTqjKemmF04khKmBvFz7qoYGkn6JmQDTyd9Kkn6e08SLh1kaoy",
+	"Fxpd4jKrtlkiAJvpgr1v2T8WlAO9hQuSOgmZvnSmpL1TPqMK8Rw2Fs/lpCDDmXheVAikZvyMCoE2yINv",
+	"9fVYZu39JnLmdcL4B45omHd1Ggo+cHVmWEwsL83i+1ZRUS7v+1SdNX15+NuGbMkPEyImJMkCDqYlyFCd",
+	"IEiEqB7cQ9NCR1l61xMaTMyNxR35i77iSMeIx46gJyxkxQ1+Ubhbd7dMvMG8c0QENWidA55vj7KrWB6B",
+	"vZOcJpSWs98Z9ce94Ij4vfDgwO8Hxyf+Sbg/8nvj4/H+qBMekl63uabMt5DbhBlmWo8pXtXdxWrIYiH9",
+	"5bHw0m5FTTsLVBO41TxgmvWqcxsS5mr9U5TcB0u8+DoWfxCRHo47BU6VoCkWEMPlVVfI1HQnvK0VXHsj",
+	"qJvZmPj6fSbdyW6noy+QS0NAOrsBjqKzDGEBBfGUKGAiygy4isoFVwgqaK74OKSV6T/5cUXBtaq0+rSc",
+	"vMp12NyE0LJaWn60RBgAw604WUDjXiBD+FaIrEWITDG7caR1G8oRky2pTb4k0l/gBG6kz2enBfdBc4zb",
+	"sklhDywMBjEhA6YcEri+rxEY8EgaslR4Vkce6Zso7LroBoJQGdKCKp+kDO2o2jHpuwyYgl1V7ypkCXky",
+	"Vb5Io/nUQjHsttFLc3GN65nqdVZ2DXLEqj5M4lfQPmNNcs5tgKe+mNVoQRlTRnq50yBWfnx509rue+Oe",
+	"Vwa+sQiaOW/7OTNOGsV4tblaDXeWS7etlJ3bRJ6lykDcgFraXNKk3BK/PnGiBYqRTVtF0VxR2LBQBXXx",
+	"YRIbJ9SFluPSHXfNtFTpnhSuZe9b2p52OZCMUj2AVQFg93zbiRM0nBKVrpHag90U9IdXzLF4eY2TKjAT",
+	"zztTV5tjFrivKqXtf9eDcuFUBg9eALlFiVjiklWuxH0LD/HdwEM8nJivuUT1sgr6UUGhWhjiWtqnwvg+",
+	"7la9M+L+t+QVuauG2PuWHaXbWnXRABkT7XBClBMCDZpjlkeUbirnf46TtLHVVuRvgYG2wEDfpeRf9crS",
+	"k9UYylVIMtH2GPTHMhBoS2sbC820uaax+56KhprnkkLgS8fGsg6cftYTDFyO0p3ABLBJJ1ikLVZzA9Sr",
+	"rTe5Rnv3pqjWrg9yHfI+VvSob949V/UJNZ32QbN0RkfkIOwH/j7ujf0+6Yb+cXAy8g/xwbhP9sNe0B3d",
+	"rzNhyLa0NknZezMZVidzVSQCcrjYWwWw8chQAcS8UgnYEuyZKwBz0amZaxFfszy6dia9IWGyMO5kIPMo",
+	"u0TXCq1WoABPiYJ03hmm0eDhrobeoYLn4eEh2mVgcQMcRa5UbE4NZLe57lEHLIeV+tbC/F3meYNEvA4t",
+	"k/LCx5UqOuh6ajnctaKmIRhkd6ZKqa6SBCg0Kiu0+1pBCxiiVaiAMir9Ngi0llj/yzLc/9OP/sCx8FOg",
+	"7YbpahCEACCOrvENSqQeRr7JYaepSqndVOmdO31QLN/bIVm7B9U7AKQ3DCXieNdL0edT9ZlkGmASR6Hq",
+	"+6t0QNuRQSYJeRY55E93v/xgpHF+4mkkZKU06qoy9Hbp5HSleMy4cysX15UDlVZVZtIW86FPWDDWy8Tf",
+	"zudiYgDAbKlEeXZJQMSnuZ5Ophe5USFScGHuDZgrQSotURXp9EwgIzVMY4GGe0NLJKp56PFVWGPAnMlc",
+	"CoIzGxztuD6eXgXfbaO3RMwTQDZlAybH101r0DhOph7E9fkMB8TnRO6AIKGGokSEhbp7z1BN/R+6FwX8",
+	"Q3ejaKNcbzD0hZAZT29JDBgnwvQXyzUNUR1YVAeZMDRN368heGMuCEp2NC3qHFVFttn+Tu35eisp7yKF",
+	"DRMWws5I/lNKT/UvTVewUvPRCEUC/2j+Z9j78ld/cnI1Ovy6P2UH13+vEH/Q5KkTrFuZum5bMydknpK9",
+	"mQshNkG/yjW6+m7asqwhIvz8erLcR35zrSHtQsP5LE+p9LDp5v+4ot7WPFubhBbLjsDiLOaTDmBvLJAM",
+	"+A2znCS599Ym2ecfoq1JxkN3Aiu45zPvOmfLn5rNAZZtZeBd96YOHiA7MY0RarNXtj1LHkfPknKj46q+",
+	"JTNbRDVEJ8iVQ2T/WKJZicVk6NwW0laPEihpqO9JojJdlY1JCuJ325XkwbuSLOTLtDNJHV/WdCXJXru/",
+	"jiQ5Nlu+HclaXYatbtyUbtzqxceBg7LA6VCdQ+qlx4ZjTZYN3LRliK0Pv/N2IXeQluvsFXLfgrJ5b5JN",
+	"e1tbjbJ6d5INaZSl+oHktMq2F8iz7wWy0KbO+oGs5OxZpY/VwHNX8RejykyOGBQMJFNVzSO9IkxnSM4s",
+	"NCzQJkpiIR5DXelVrMQRAvRQxK/TxOr1BOrcYWrgOSoUBszsjBMKyZgyqkaA0B7mkDeec5K80XhKUieG",
+	"5IpEUkelf9TuZgLrKbubMPwumjNBo+wPiIt4xs1zVJQ1n6JPdX1lZS2pVsRZLSmg8sHkXIDeusCwFq97",
+	"RfyExfjdMUPkK4Z8vEp4S9oswn1YAPawCXCHfMnpnT0uvR3LpBYUO1SD4/zf+FqBuaT7fk3sjX+ywbMK",
+	"qs6SeBSR6X86IYkEppHhCOtkS6kxJglhARjH1iE5M3aqmJApGtOEi1M0olFE2WXbwIyoGoQdLT+aVOPu",
+	"SnYUWMx567TfOfFaYBu3TlupCvGM0p0IMeOne3tULgMz0g7JlVmkpE+mcprxS6pzYAR3Kqok+VLyKBjr",
+	"YgXPTiOBuHsm5SFIcZDThgHvXD5QpankB+y2IkZJpX+qjP7ks/L68YWtHxQ6EdoBybXrpVWdHhomVqm5",
+	"jhYlhWryisYQdy2kX3NXiHTPLTQluzVECbLzMXaHyKqXXWqmEcbQg+uaJ3G9wdniofKSwzKXGewDpZgk",
+	"25913XXYVDEALLpBIcCTvbywkYIwVQGwQJpvpgTgFynruOVnSO3nAKYDwV6q4KeijWCEfHeFhM4iUtdK",
+	"wYD1QheFcq5AjqhYqXXf4Lp3xZbXFsEG+xY8DRmzHL0qQz/ab11P64LnRDkoUVCL3HYvWIPJDTIpBeV0",
+	"y+iq0FCSBYSblMqmj39HhbJZTHxbJvuIymR11iG9gFCRerg4f2Vh8tAl0BPuK5cNy/glmc9mhEn3Rpk2",
+	"asYbtHcNWy+2eNND/ZxMXrPoaqM3seTCvRe9prAxD1DyaiGerY7HvsrpbXRiluX/zRWxPg8JtSy966w+",
+	"G8uoUaLUvLAtSn0cRamp1FxQkuoAllmQo0ylbQmdq0kxaspY6DwTnaoQFWQdhI7zafehoypiiOJERZmL",
+	"TcDqi1inlfWrOVm6rV598OrVBQyc1q5WM3BN5ap56f7qVlcGJ92ABb9Vhs2V4VYRPnwVaq0HoGpQ66TA",
+	"hitQc0hnTepPMxX4nVef3hWQeS21pyuJu4UFpA/l+DwnWd97KFm/VIWoJe+39aHPvj50gdWaVYeu4Hcp",
+	"dMBGwX/56PcU+Ielb4P+jyjoX3W5gBcVSUP8/Hu9rwaaAyUg3uVEq7Gss4sFK13IaH6/4naTfQLk+WmQ",
+	"XQAk2+eUWYijuqyCFjr3n1GIo4fJJsTRnTIJTUTCEziGyxyqzaUstvL1QTe2NjcSR0uEg+JomxN5LDkR",
+	"Ke8X5UOUEFzGJt/7ppoFNc+BSAZC50rQq9zHnJuq+bXlM4w03+YyHj6XUc14WR7DyXh1OYw4us/8hZre",
+	"A+cutlrxUWrFrUZ8wORIlROjEyMVYmXTSRHVPq9hQgT04feeDFlFgK4zEdJEdjYDznhWftt3rKF6z0tD",
+	"LZfWUVpqm9LZpnSqjXcrnbOU25j2TWiWzkkf/45SOu9TEmzTOg3fMSR7XE2gca4Nt2T+Rh2hjRJQiu4I",
+	"+8ejk8Dvhx3iH4+72M+U4BF+GEcNh1PKKBeKcTd6A8Ts7OIcTSoKnlOexiy6OlcjLGly7/ka8/GHyNkY",
+	"zrnbFedVT3CTU7PsGdgglPmzkVTL0rwu22G4u7HlbF7YZj0eR9YjlZ4LMh8iEyXLmrHyT/r0Ns+CpIyF",
+	"zjMRqrIhaSeyBYjk6rmpJGBlHiQnIbe5kAfPhSxgxzQfUs2ONTkR89L95UUs9lrOzngE1vxWIS6rELfK",
+	"8OETHrXegEp61MmODSc+UjO2afIjU4PfeQJkZUm5ViTylUXeMqmR+3SCnp3M7z2QzF8qfWDJ/W0K4dmn",
+	"EBbYvFkaYRUfTP7X14VoWXfqBpkFPyJXJFJ1zrnmz7lW/CxmIPkxQ2Q6EzcoolzsVtjCclhzWeOOfY1X",
+	"6AFvUNDUDE4/ttSEzqVkaH1aQiBkg9SkE7e4k4p735t241F1+2GbS++1A3FDI0zPGHJt2WrKTP6uzOQr",
+	"GiLr5tTNWQxP4CQq1fzsTqNbm7wjIsfF1cdQzSC5MqdwnkQaUP10b6/bO2p32p129/S4c9yBc6SHKZ6k",
+	"D5MYWuiHqq++h64nJAEXWYM+p+iGZbjpn0hAob5EQcN+nUWYASdyz9nOP75m6IqSa24NH0xI8MU1+AfV",
+	"5d+oMsJCjuYzCA15SEySeH45gV4VqjTHGjJrl14e9X1ZefJ5MEGYI4vLrcFyVHeMJ90+LHAUX0rxeXH+",
+	"CilHiqdIkSjATAGKW8PqhxwjvpzO4oR+9bm4idQJ8ZXTqIz/0wwwDahuVfmgHYibBXFI+K6nVjdgO/YT",
+	"DCdJfK0MhXScXa9Qts7Rjr7IFDPrtuuul6XqBmyHE6FURv5dVaAgJoQmdohXflGKIO6hIKLwF/mc3jx0",
+	"zgasUDt/Sa+MgFeO7HAw73T2g/Sit1wo/Il8Vr9YbYKy34btAcvoDgbZ7afb/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,12 +12,14 @@ import (
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
+	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
 )
 
 // Server implements the generated strict server interface.
 type Server struct {
 	Actions  actions.Store
 	Policies *policies.Engine
+	RBAC     *rbac.Catalog
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)

@@ -82,7 +82,8 @@ type Store interface {
 	Check(ctx context.Context, tenant, subject, action string, paths []string) (*Policy, error)
 	TenantRoles(ctx context.Context, tenant, subject string) ([]string, error)
 	SetTenantRoles(ctx context.Context, tenant, subject string, roles []string) error
-	// EntitledScopes are the actions granted to subject (or its groups) on the root path.
+	// EntitledScopes are the actions granted to subject (or its groups) on the root path,
+	// with the scopes of the RBAC access controls assigned to them.
 	EntitledScopes(ctx context.Context, tenant, subject string) ([]string, error)
 	// WhoMay lists the subjects allowed action on any of paths, groups expanded.
 	WhoMay(ctx context.Context, tenant, action string, paths []string, offset, limit int) ([]Policy, int, error)

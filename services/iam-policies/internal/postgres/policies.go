@@ -175,16 +175,20 @@ func (s *Policies) SetTenantRoles(ctx context.Context, tenant, subject string, r
 	return postgres.Classify(err)
 }
 
-// EntitledScopes are the actions granted to subject or its groups on the tenant root.
+// EntitledScopes are the actions granted to subject or its groups on the tenant root,
+// and the scopes of the access controls assigned to them (see RBAC).
 func (s *Policies) EntitledScopes(ctx context.Context, tenant, subject string) ([]string, error) {
 	return entitled(ctx, s.DB, tenant, subject)
 }
 
 func entitled(ctx context.Context, q sqlx.QueryerContext, tenant, subject string) ([]string, error) {
 	var scopes []string
-	err := sqlx.SelectContext(ctx, q, &scopes, `WITH principals AS (`+principals+`)
-		SELECT DISTINCT p.action FROM policies p
-		WHERE p.tenant = $1 AND p.scope = '/' AND p.subject IN (SELECT subject FROM principals) ORDER BY p.action`, tenant, subject)
+	err := sqlx.SelectContext(ctx, q, &scopes, `WITH principals AS (`+principals+`), acs AS (`+effectiveAccessControls+`)
+		SELECT p.action FROM policies p
+		WHERE p.tenant = $1 AND p.scope = '/' AND p.subject IN (SELECT subject FROM principals)
+		UNION
+		SELECT s.scope FROM rbac_access_control_scopes s WHERE s.tenant = $1 AND s.access_control_id IN (SELECT id FROM acs)
+		ORDER BY 1`, tenant, subject)
 	if scopes == nil {
 		scopes = []string{}
 	}

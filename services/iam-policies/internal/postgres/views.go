@@ -39,8 +39,9 @@ func (v *Views) PutSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject, di
 	return nil
 }
 
-// DropSubject forgets a deleted subject and the policies granted to it. (Its memberships
-// leave through their own tombstones, which iam-subjects publishes with the deletion.)
+// DropSubject forgets a deleted subject and the policies and RBAC assignments granted to
+// it. (Its memberships leave through their own tombstones, which iam-subjects publishes
+// with the deletion.)
 func (v *Views) DropSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM subject_view WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return postgres.Classify(err)
@@ -53,6 +54,9 @@ func (v *Views) DropSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject st
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_roles WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return postgres.Classify(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM rbac_assignments WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return postgres.Classify(err)
 	}
 	if group, ok := strings.CutPrefix(subject, "group-"); ok {

@@ -1,11 +1,11 @@
 package subjects
 
 import (
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/localize"
 )
 
 // GroupFields are what a caller sets on a group: Aritma's displayName and Emporix's
@@ -59,33 +59,9 @@ func (g *Group) Subject() Subject {
 		Properties: Properties{Description: Localize(g.Description, ""), MemberCount: &n}}
 }
 
-// Localize picks the text for an Accept-Language header: the first language it lists
-// (by q-value order as written) that the map has, else English, else the first language
-// alphabetically, so the answer is stable.
+// Localize picks the text for an Accept-Language header (see localize.Pick).
 func Localize(m map[string]string, acceptLanguage string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	for _, part := range strings.Split(acceptLanguage, ",") {
-		lang := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
-		if v, ok := m[lang]; ok && lang != "" {
-			return v
-		}
-		if base, _, ok := strings.Cut(lang, "-"); ok {
-			if v, ok := m[base]; ok {
-				return v
-			}
-		}
-	}
-	if v, ok := m["en"]; ok {
-		return v
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return m[keys[0]]
+	return localize.Pick(m, acceptLanguage)
 }
 
 // GroupQuery filters a group listing.

@@ -172,8 +172,9 @@ export interface paths {
         /**
          * Effective OAuth scopes of a subject
          * @description The OAuth scopes the subject is entitled to: the actions of the policies it has,
-         *     directly or through its groups, on the tenant root `/`. Returned in the Emporix form,
-         *     one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
+         *     directly or through its groups, on the tenant root `/`, and the scopes of the access
+         *     controls assigned to it or its groups (directly or through templates). Returned in
+         *     the Emporix form, one space-separated string ending in `tenant=<tenant>`. oauth-clients keeps the same
          *     set from this service's events and adds it to what a client may request.
          */
         get: operations["getEffectiveScopes"];
@@ -272,6 +273,519 @@ export interface paths {
          * @description The reverse lookup the other way round - every scope path on which the subject (or `me`) may do `action` (everything below each path too), and the subject or group it holds it through.
          */
         get: operations["whereMay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List resources
+         * @description The tenant's resources, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["listResources"];
+        put?: never;
+        /**
+         * Create a resource
+         * @description Creates a resource at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+         */
+        post: operations["createResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/resources/{resourceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a resource
+         * @description One resource; with `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["getResource"];
+        /**
+         * Replace a resource
+         * @description Replaces the resource. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+         */
+        put: operations["updateResource"];
+        post?: never;
+        /**
+         * Delete a resource
+         * @description Deletes the resource. A resource still named by a permission's `applicableResources` or by an access control is not deleted (409 naming them).
+         */
+        delete: operations["deleteResource"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List permissions
+         * @description The tenant's permissions, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["listPermissions"];
+        put?: never;
+        /**
+         * Create a permission
+         * @description Creates a permission at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+         */
+        post: operations["createPermission"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/permissions/{permissionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The permission's id.
+                 * @example 0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b
+                 */
+                permissionId: components["parameters"]["PermissionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a permission
+         * @description One permission; with `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["getPermission"];
+        /**
+         * Replace a permission
+         * @description Replaces the permission. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+         */
+        put: operations["updatePermission"];
+        post?: never;
+        /**
+         * Delete a permission
+         * @description Deletes the permission. A permission still in a role is not deleted (409 naming the roles).
+         */
+        delete: operations["deletePermission"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List roles
+         * @description The tenant's roles, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["listRoles"];
+        put?: never;
+        /**
+         * Create a role
+         * @description Creates a role at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+         */
+        post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/roles/{roleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The role's id.
+                 * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                roleId: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a role
+         * @description One role; with `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["getRole"];
+        /**
+         * Replace a role
+         * @description Replaces the role. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+         */
+        put: operations["updateRole"];
+        post?: never;
+        /**
+         * Delete a role
+         * @description Deletes the role. A role still used by an access control is not deleted (409 naming them).
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-controls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List access controls
+         * @description The tenant's access controls, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["listAccessControls"];
+        put?: never;
+        /**
+         * Create a access control
+         * @description Creates a access control at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+         */
+        post: operations["createAccessControl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-controls/{accessControlId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The access control's id.
+                 * @example 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a
+                 */
+                accessControlId: components["parameters"]["AccessControlId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a access control
+         * @description One access control; with `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["getAccessControl"];
+        /**
+         * Replace a access control
+         * @description Replaces the access control. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+         */
+        put: operations["updateAccessControl"];
+        post?: never;
+        /**
+         * Delete a access control
+         * @description Deletes the access control. An access control still in a template or assigned is not deleted (409 naming them).
+         */
+        delete: operations["deleteAccessControl"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List templates
+         * @description The tenant's templates, filtered by `name`, `description` (case-insensitive, in any language) and `metadataModifiedAt`. With `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["listTemplates"];
+        put?: never;
+        /**
+         * Create a template
+         * @description Creates a template at version 1; every id it names must exist in the tenant (unknown ones are 422, each named).
+         */
+        post: operations["createTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/templates/{templateId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The template's id.
+                 * @example 4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a
+                 */
+                templateId: components["parameters"]["TemplateId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a template
+         * @description One template; with `Accept-Language`, `name` and `description` are plain strings in that language.
+         */
+        get: operations["getTemplate"];
+        /**
+         * Replace a template
+         * @description Replaces the template. The change must name the version it is based on (`metadata.version`, stale is 409; or `If-Match`, a mismatch is 412). Every subject whose entitled scopes change is republished in the same transaction.
+         */
+        put: operations["updateTemplate"];
+        post?: never;
+        /**
+         * Delete a template
+         * @description Deletes the template. A template still assigned is not deleted (409 naming the assignments).
+         */
+        delete: operations["deleteTemplate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List assignments
+         * @description The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
+         */
+        get: operations["listAssignments"];
+        put?: never;
+        /**
+         * Assign an access control or a template
+         * @description Assigns one access control (`accessControlId`) or one template (`templateId`) to a
+         *     user, client or group; a group's assignments reach every member through nesting.
+         *     Assigning the same thing to the same subject again answers the existing assignment
+         *     (200). An unknown access control or template is 422. The entitled scope sets of
+         *     every subject it reaches are republished in the same transaction.
+         */
+        post: operations["assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/assignments/{assignmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The assignment's id.
+                 * @example 1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b
+                 */
+                assignmentId: components["schemas"]["RbacId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an assignment
+         * @description Removes the assignment; the entitled scope sets of every subject it reached are republished in the same transaction.
+         */
+        delete: operations["unassign"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/effective/{subjectId}/access-controls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Effective access controls of a subject
+         * @description The access controls assigned to the subject (or `me`) or to any group it is in, through nesting, directly or through a template; each once.
+         */
+        get: operations["getEffectiveAccessControls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/effective/{subjectId}/access-controls/{resourceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Effective access controls of a subject on a resource
+         * @description The subject's effective access controls (see above) on one resource.
+         */
+        get: operations["getEffectiveAccessControlsForResource"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/effective/{subjectId}/permissions/{resourceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Effective permissions of a subject on a resource
+         * @description The permissions the subject's effective access controls give it on the resource - those of each access control's role that apply to the resource.
+         */
+        get: operations["getEffectivePermissions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -413,6 +927,189 @@ export interface components {
         };
         ActionList: components["schemas"]["PageInfo"] & {
             data: components["schemas"]["Action"][];
+        };
+        /**
+         * @description The id of a resource, permission, role, access control, template or assignment (assigned by the service).
+         * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+         */
+        RbacId: string;
+        /**
+         * @example [
+         *       "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+         *     ]
+         */
+        RbacIds: components["schemas"]["RbacId"][];
+        /**
+         * @description Text by language code.
+         * @example {
+         *       "en": "Groups",
+         *       "de": "Gruppen"
+         *     }
+         */
+        LocalizedText: {
+            [key: string]: string;
+        };
+        /**
+         * @description Text by language code; at least one language.
+         * @example {
+         *       "en": "Groups",
+         *       "de": "Gruppen"
+         *     }
+         */
+        LocalizedName: {
+            [key: string]: string;
+        };
+        /**
+         * @description The text by language, or with `Accept-Language` the text in the chosen language.
+         * @example {
+         *       "en": "Groups",
+         *       "de": "Gruppen"
+         *     }
+         */
+        Text: string | components["schemas"]["LocalizedText"];
+        /**
+         * @description The first half of the scopes this resource gives, `<resource code>_<permission code>`.
+         * @example iam.group
+         */
+        ResourceCode: string;
+        /**
+         * @description The second half of the scopes this permission gives, `<resource code>_<permission code>`.
+         * @example read
+         */
+        PermissionCode: string;
+        ResourceInput: {
+            name: components["schemas"]["LocalizedName"];
+            description?: components["schemas"]["LocalizedText"];
+            code: components["schemas"]["ResourceCode"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        /** @description Something permissions apply to, such as IAM groups; its code is unique in the tenant. */
+        Resource: {
+            id: string;
+            name: components["schemas"]["Text"];
+            description?: components["schemas"]["Text"];
+            /** @example iam.group */
+            code: string;
+            metadata: components["schemas"]["Metadata"];
+        };
+        ResourceList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["Resource"][];
+        };
+        PermissionInput: {
+            name: components["schemas"]["LocalizedName"];
+            description?: components["schemas"]["LocalizedText"];
+            code: components["schemas"]["PermissionCode"];
+            applicableResources: components["schemas"]["RbacIds"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        /** @description Something one may do (its code, e.g. `read`) on the resources it applies to. */
+        Permission: {
+            id: string;
+            name: components["schemas"]["Text"];
+            description?: components["schemas"]["Text"];
+            /** @example read */
+            code: string;
+            applicableResources: string[];
+            metadata: components["schemas"]["Metadata"];
+        };
+        PermissionList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["Permission"][];
+        };
+        /** @description A permission in a role; `applicablePermissionResources`, when given, narrows it to those of the permission's `applicableResources`. */
+        RolePermission: {
+            id: components["schemas"]["RbacId"];
+            applicablePermissionResources?: components["schemas"]["RbacIds"];
+        };
+        RoleInput: {
+            name: components["schemas"]["LocalizedName"];
+            description?: components["schemas"]["LocalizedText"];
+            permissions: components["schemas"]["RolePermission"][];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        /** @description A named set of permissions. */
+        Role: {
+            id: string;
+            name: components["schemas"]["Text"];
+            description?: components["schemas"]["Text"];
+            permissions: components["schemas"]["RolePermission"][];
+            metadata: components["schemas"]["Metadata"];
+        };
+        RoleList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["Role"][];
+        };
+        AccessControlInput: {
+            name: components["schemas"]["LocalizedName"];
+            description?: components["schemas"]["LocalizedText"];
+            roleId: components["schemas"]["RbacId"];
+            resourceId: components["schemas"]["RbacId"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        /**
+         * @description A role on a resource. Its `scopes` are `<resource code>_<permission code>` for each
+         *     permission of the role that applies to the resource (in the permission's
+         *     `applicableResources` and, when the role narrows it, in its
+         *     `applicablePermissionResources`).
+         */
+        AccessControl: {
+            id: string;
+            name: components["schemas"]["Text"];
+            description?: components["schemas"]["Text"];
+            roleId: string;
+            resourceId: string;
+            role?: components["schemas"]["Role"];
+            resource?: components["schemas"]["Resource"];
+            /**
+             * @example [
+             *       "iam.group_read"
+             *     ]
+             */
+            scopes: string[];
+            metadata: components["schemas"]["Metadata"];
+        };
+        AccessControlList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["AccessControl"][];
+        };
+        TemplateInput: {
+            name: components["schemas"]["LocalizedName"];
+            description?: components["schemas"]["LocalizedText"];
+            accessControls: components["schemas"]["RbacIds"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        /** @description A named set of access controls, assigned as one. */
+        Template: {
+            id: string;
+            name: components["schemas"]["Text"];
+            description?: components["schemas"]["Text"];
+            accessControls: string[];
+            /** @description With `expand=accessControls`, the access controls themselves. */
+            accessControlDetails?: components["schemas"]["AccessControl"][];
+            metadata: components["schemas"]["Metadata"];
+        };
+        TemplateList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["Template"][];
+        };
+        /** @description Exactly one of `accessControlId` and `templateId`. */
+        AssignmentInput: {
+            subject: components["schemas"]["SubjectRef"];
+            accessControlId?: components["schemas"]["RbacId"];
+            templateId?: components["schemas"]["RbacId"];
+        };
+        Assignment: {
+            id: string;
+            /** @example group-ops */
+            subject: string;
+            accessControlId?: string;
+            templateId?: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        AssignmentList: components["schemas"]["PageInfo"] & {
+            data: components["schemas"]["Assignment"][];
+        };
+        EffectivePermissions: {
+            subjectId: string;
+            resourceId: string;
+            permissions: components["schemas"]["Permission"][];
         };
         /** @description The Aritma v1 list envelope; `data` is added by each list. */
         PageInfo: {
@@ -597,8 +1294,112 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No such resource in this tenant. */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/not-found",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "client \"x1\" not found"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description If-Match does not name the current version. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/precondition-failed",
+                 *       "title": "Precondition Failed",
+                 *       "status": 412,
+                 *       "detail": "If-Match does not match the current version"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
+        /**
+         * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+         * @example de, en;q=0.8
+         */
+        AcceptLanguage: string;
+        /**
+         * @description Only entries whose name, in any language, contains this text (case-insensitive).
+         * @example group
+         */
+        NameFilter: string;
+        /**
+         * @description Only entries whose description, in any language, contains this text (case-insensitive).
+         * @example read
+         */
+        DescriptionFilter: string;
+        /**
+         * @description Only entries modified at or after this instant.
+         * @example 2026-11-01T00:00:00Z
+         */
+        ModifiedAtFilter: string;
+        /**
+         * @description Only access controls of this role.
+         * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+         */
+        RoleIdFilter: components["schemas"]["RbacId"];
+        /**
+         * @description Only access controls on this resource.
+         * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+         */
+        ResourceIdFilter: components["schemas"]["RbacId"];
+        /**
+         * @description Adds the `role` and/or `resource` each access control names.
+         * @example [
+         *       "role",
+         *       "resource"
+         *     ]
+         */
+        AccessControlExpand: ("role" | "resource")[];
+        /**
+         * @description `accessControls` adds `accessControlDetails`: the access controls themselves.
+         * @example [
+         *       "accessControls"
+         *     ]
+         */
+        TemplateExpand: "accessControls"[];
+        /**
+         * @description The resource's id.
+         * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+         */
+        ResourceId: components["schemas"]["RbacId"];
+        /**
+         * @description The permission's id.
+         * @example 0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b
+         */
+        PermissionId: components["schemas"]["RbacId"];
+        /**
+         * @description The role's id.
+         * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+         */
+        RoleId: components["schemas"]["RbacId"];
+        /**
+         * @description The access control's id.
+         * @example 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a
+         */
+        AccessControlId: components["schemas"]["RbacId"];
+        /**
+         * @description The template's id.
+         * @example 4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a
+         */
+        TemplateId: components["schemas"]["RbacId"];
         /**
          * @description A subject id, `user-<id>`, `client-<id>` or `group-<id>`.
          * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
@@ -652,6 +1453,11 @@ export interface components {
          * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
          */
         ConsistencyToken: string;
+        /**
+         * @description The ETag of the version the change is based on; a mismatch is 412.
+         * @example "3"
+         */
+        IfMatch: string;
     };
     requestBodies: never;
     headers: never;
@@ -1478,6 +2284,2184 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
+        };
+    };
+    listResources: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only entries whose name, in any language, contains this text (case-insensitive).
+                 * @example group
+                 */
+                name?: components["parameters"]["NameFilter"];
+                /**
+                 * @description Only entries whose description, in any language, contains this text (case-insensitive).
+                 * @example read
+                 */
+                description?: components["parameters"]["DescriptionFilter"];
+                /**
+                 * @description Only entries modified at or after this instant.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of resources. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *           "name": {
+                     *             "en": "Groups",
+                     *             "de": "Gruppen"
+                     *           },
+                     *           "description": {
+                     *             "en": "IAM groups"
+                     *           },
+                     *           "code": "iam.group",
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResourceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Groups",
+                 *         "de": "Gruppen"
+                 *       },
+                 *       "description": {
+                 *         "en": "IAM groups"
+                 *       },
+                 *       "code": "iam.group"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ResourceInput"];
+            };
+        };
+        responses: {
+            /** @description The new resource. */
+            201: {
+                headers: {
+                    /** @description The resource's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "name": {
+                     *         "en": "Groups",
+                     *         "de": "Gruppen"
+                     *       },
+                     *       "description": {
+                     *         "en": "IAM groups"
+                     *       },
+                     *       "code": "iam.group",
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    getResource: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource. */
+            200: {
+                headers: {
+                    /** @description The resource's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "name": {
+                     *         "en": "Groups",
+                     *         "de": "Gruppen"
+                     *       },
+                     *       "description": {
+                     *         "en": "IAM groups"
+                     *       },
+                     *       "code": "iam.group",
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateResource: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Groups",
+                 *         "de": "Gruppen"
+                 *       },
+                 *       "description": {
+                 *         "en": "IAM groups"
+                 *       },
+                 *       "code": "iam.group",
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ResourceInput"];
+            };
+        };
+        responses: {
+            /** @description The resource now. */
+            200: {
+                headers: {
+                    /** @description The resource's new version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "name": {
+                     *         "en": "Groups",
+                     *         "de": "Gruppen"
+                     *       },
+                     *       "description": {
+                     *         "en": "IAM groups"
+                     *       },
+                     *       "code": "iam.group",
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listPermissions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only entries whose name, in any language, contains this text (case-insensitive).
+                 * @example group
+                 */
+                name?: components["parameters"]["NameFilter"];
+                /**
+                 * @description Only entries whose description, in any language, contains this text (case-insensitive).
+                 * @example read
+                 */
+                description?: components["parameters"]["DescriptionFilter"];
+                /**
+                 * @description Only entries modified at or after this instant.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of permissions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *           "name": {
+                     *             "en": "Read"
+                     *           },
+                     *           "description": {
+                     *             "en": "Read access"
+                     *           },
+                     *           "code": "read",
+                     *           "applicableResources": [
+                     *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PermissionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createPermission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Read"
+                 *       },
+                 *       "description": {
+                 *         "en": "Read access"
+                 *       },
+                 *       "code": "read",
+                 *       "applicableResources": [
+                 *         "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PermissionInput"];
+            };
+        };
+        responses: {
+            /** @description The new permission. */
+            201: {
+                headers: {
+                    /** @description The permission's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *       "name": {
+                     *         "en": "Read"
+                     *       },
+                     *       "description": {
+                     *         "en": "Read access"
+                     *       },
+                     *       "code": "read",
+                     *       "applicableResources": [
+                     *         "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Permission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    getPermission: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The permission's id.
+                 * @example 0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b
+                 */
+                permissionId: components["parameters"]["PermissionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The permission. */
+            200: {
+                headers: {
+                    /** @description The permission's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *       "name": {
+                     *         "en": "Read"
+                     *       },
+                     *       "description": {
+                     *         "en": "Read access"
+                     *       },
+                     *       "code": "read",
+                     *       "applicableResources": [
+                     *         "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Permission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updatePermission: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The permission's id.
+                 * @example 0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b
+                 */
+                permissionId: components["parameters"]["PermissionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Read"
+                 *       },
+                 *       "description": {
+                 *         "en": "Read access"
+                 *       },
+                 *       "code": "read",
+                 *       "applicableResources": [
+                 *         "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                 *       ],
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PermissionInput"];
+            };
+        };
+        responses: {
+            /** @description The permission now. */
+            200: {
+                headers: {
+                    /** @description The permission's new version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *       "name": {
+                     *         "en": "Read"
+                     *       },
+                     *       "description": {
+                     *         "en": "Read access"
+                     *       },
+                     *       "code": "read",
+                     *       "applicableResources": [
+                     *         "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Permission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deletePermission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The permission's id.
+                 * @example 0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b
+                 */
+                permissionId: components["parameters"]["PermissionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listRoles: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only entries whose name, in any language, contains this text (case-insensitive).
+                 * @example group
+                 */
+                name?: components["parameters"]["NameFilter"];
+                /**
+                 * @description Only entries whose description, in any language, contains this text (case-insensitive).
+                 * @example read
+                 */
+                description?: components["parameters"]["DescriptionFilter"];
+                /**
+                 * @description Only entries modified at or after this instant.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of roles. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *           "name": {
+                     *             "en": "Group reader"
+                     *           },
+                     *           "description": {
+                     *             "en": "Reads groups"
+                     *           },
+                     *           "permissions": [
+                     *             {
+                     *               "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *               "applicablePermissionResources": [
+                     *                 "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *               ]
+                     *             }
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RoleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Group reader"
+                 *       },
+                 *       "description": {
+                 *         "en": "Reads groups"
+                 *       },
+                 *       "permissions": [
+                 *         {
+                 *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                 *           "applicablePermissionResources": [
+                 *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RoleInput"];
+            };
+        };
+        responses: {
+            /** @description The new role. */
+            201: {
+                headers: {
+                    /** @description The role's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *       "name": {
+                     *         "en": "Group reader"
+                     *       },
+                     *       "description": {
+                     *         "en": "Reads groups"
+                     *       },
+                     *       "permissions": [
+                     *         {
+                     *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *           "applicablePermissionResources": [
+                     *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    getRole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The role's id.
+                 * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                roleId: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The role. */
+            200: {
+                headers: {
+                    /** @description The role's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *       "name": {
+                     *         "en": "Group reader"
+                     *       },
+                     *       "description": {
+                     *         "en": "Reads groups"
+                     *       },
+                     *       "permissions": [
+                     *         {
+                     *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *           "applicablePermissionResources": [
+                     *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateRole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The role's id.
+                 * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                roleId: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Group reader"
+                 *       },
+                 *       "description": {
+                 *         "en": "Reads groups"
+                 *       },
+                 *       "permissions": [
+                 *         {
+                 *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                 *           "applicablePermissionResources": [
+                 *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RoleInput"];
+            };
+        };
+        responses: {
+            /** @description The role now. */
+            200: {
+                headers: {
+                    /** @description The role's new version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *       "name": {
+                     *         "en": "Group reader"
+                     *       },
+                     *       "description": {
+                     *         "en": "Reads groups"
+                     *       },
+                     *       "permissions": [
+                     *         {
+                     *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *           "applicablePermissionResources": [
+                     *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The role's id.
+                 * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                roleId: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listAccessControls: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only entries whose name, in any language, contains this text (case-insensitive).
+                 * @example group
+                 */
+                name?: components["parameters"]["NameFilter"];
+                /**
+                 * @description Only entries whose description, in any language, contains this text (case-insensitive).
+                 * @example read
+                 */
+                description?: components["parameters"]["DescriptionFilter"];
+                /**
+                 * @description Only entries modified at or after this instant.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
+                /**
+                 * @description Only access controls of this role.
+                 * @example 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                roleId?: components["parameters"]["RoleIdFilter"];
+                /**
+                 * @description Only access controls on this resource.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId?: components["parameters"]["ResourceIdFilter"];
+                /**
+                 * @description Adds the `role` and/or `resource` each access control names.
+                 * @example [
+                 *       "role",
+                 *       "resource"
+                 *     ]
+                 */
+                expand?: components["parameters"]["AccessControlExpand"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of access controls. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *           "name": {
+                     *             "en": "Read groups"
+                     *           },
+                     *           "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *           "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *           "scopes": [
+                     *             "iam.group_read"
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessControlList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createAccessControl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Read groups"
+                 *       },
+                 *       "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                 *       "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccessControlInput"];
+            };
+        };
+        responses: {
+            /** @description The new access control. */
+            201: {
+                headers: {
+                    /** @description The access control's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *       "name": {
+                     *         "en": "Read groups"
+                     *       },
+                     *       "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *       "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "scopes": [
+                     *         "iam.group_read"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessControl"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    getAccessControl: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Adds the `role` and/or `resource` each access control names.
+                 * @example [
+                 *       "role",
+                 *       "resource"
+                 *     ]
+                 */
+                expand?: components["parameters"]["AccessControlExpand"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The access control's id.
+                 * @example 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a
+                 */
+                accessControlId: components["parameters"]["AccessControlId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The access control. */
+            200: {
+                headers: {
+                    /** @description The access control's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *       "name": {
+                     *         "en": "Read groups"
+                     *       },
+                     *       "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *       "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "scopes": [
+                     *         "iam.group_read"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessControl"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateAccessControl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The access control's id.
+                 * @example 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a
+                 */
+                accessControlId: components["parameters"]["AccessControlId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Read groups"
+                 *       },
+                 *       "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                 *       "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccessControlInput"];
+            };
+        };
+        responses: {
+            /** @description The access control now. */
+            200: {
+                headers: {
+                    /** @description The access control's new version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *       "name": {
+                     *         "en": "Read groups"
+                     *       },
+                     *       "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *       "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "scopes": [
+                     *         "iam.group_read"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessControl"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteAccessControl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The access control's id.
+                 * @example 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a
+                 */
+                accessControlId: components["parameters"]["AccessControlId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listTemplates: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only entries whose name, in any language, contains this text (case-insensitive).
+                 * @example group
+                 */
+                name?: components["parameters"]["NameFilter"];
+                /**
+                 * @description Only entries whose description, in any language, contains this text (case-insensitive).
+                 * @example read
+                 */
+                description?: components["parameters"]["DescriptionFilter"];
+                /**
+                 * @description Only entries modified at or after this instant.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
+                /**
+                 * @description `accessControls` adds `accessControlDetails`: the access controls themselves.
+                 * @example [
+                 *       "accessControls"
+                 *     ]
+                 */
+                expand?: components["parameters"]["TemplateExpand"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of templates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                     *           "name": {
+                     *             "en": "Group administration"
+                     *           },
+                     *           "accessControls": [
+                     *             "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TemplateList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Group administration"
+                 *       },
+                 *       "accessControls": [
+                 *         "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["TemplateInput"];
+            };
+        };
+        responses: {
+            /** @description The new template. */
+            201: {
+                headers: {
+                    /** @description The template's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                     *       "name": {
+                     *         "en": "Group administration"
+                     *       },
+                     *       "accessControls": [
+                     *         "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    getTemplate: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `accessControls` adds `accessControlDetails`: the access controls themselves.
+                 * @example [
+                 *       "accessControls"
+                 *     ]
+                 */
+                expand?: components["parameters"]["TemplateExpand"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The template's id.
+                 * @example 4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a
+                 */
+                templateId: components["parameters"]["TemplateId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template. */
+            200: {
+                headers: {
+                    /** @description The template's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                     *       "name": {
+                     *         "en": "Group administration"
+                     *       },
+                     *       "accessControls": [
+                     *         "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The template's id.
+                 * @example 4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a
+                 */
+                templateId: components["parameters"]["TemplateId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": {
+                 *         "en": "Group administration"
+                 *       },
+                 *       "accessControls": [
+                 *         "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                 *       ],
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TemplateInput"];
+            };
+        };
+        responses: {
+            /** @description The template now. */
+            200: {
+                headers: {
+                    /** @description The template's new version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                     *       "name": {
+                     *         "en": "Group administration"
+                     *       },
+                     *       "accessControls": [
+                     *         "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The template's id.
+                 * @example 4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a
+                 */
+                templateId: components["parameters"]["TemplateId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listAssignments: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only assignments to this subject.
+                 * @example group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+                 */
+                subject?: components["schemas"]["SubjectRef"];
+                /**
+                 * @description Only assignments of this access control.
+                 * @example 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a
+                 */
+                accessControlId?: components["schemas"]["RbacId"];
+                /**
+                 * @description Only assignments of this template.
+                 * @example 4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a
+                 */
+                templateId?: components["schemas"]["RbacId"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of assignments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b",
+                     *           "subject": "group-ops",
+                     *           "accessControlId": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *           "createdAt": "2026-11-24T10:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AssignmentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    assign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "subject": "group-ops",
+                 *       "accessControlId": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AssignmentInput"];
+            };
+        };
+        responses: {
+            /** @description The assignment already existed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b",
+                     *       "subject": "group-ops",
+                     *       "accessControlId": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *       "createdAt": "2026-11-24T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Assignment"];
+                };
+            };
+            /** @description The new assignment. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b",
+                     *       "subject": "group-ops",
+                     *       "accessControlId": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *       "createdAt": "2026-11-24T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Assignment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    unassign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The assignment's id.
+                 * @example 1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b
+                 */
+                assignmentId: components["schemas"]["RbacId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getEffectiveAccessControls: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Adds the `role` and/or `resource` each access control names.
+                 * @example [
+                 *       "role",
+                 *       "resource"
+                 *     ]
+                 */
+                expand?: components["parameters"]["AccessControlExpand"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of access controls. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *           "name": "Read groups",
+                     *           "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *           "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *           "scopes": [
+                     *             "iam.group_read"
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessControlList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotYetConsistent"];
+        };
+    };
+    getEffectiveAccessControlsForResource: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+                /**
+                 * @description The page to return, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Entries per page; clamped between 10 and 200.
+                 * @example 50
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Adds the `role` and/or `resource` each access control names.
+                 * @example [
+                 *       "role",
+                 *       "resource"
+                 *     ]
+                 */
+                expand?: components["parameters"]["AccessControlExpand"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of access controls. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "pageSize": 50,
+                     *       "count": 1,
+                     *       "total": 1,
+                     *       "totalPages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                     *           "name": {
+                     *             "en": "Read groups"
+                     *           },
+                     *           "roleId": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                     *           "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *           "scopes": [
+                     *             "iam.group_read"
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessControlList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["NotYetConsistent"];
+        };
+    };
+    getEffectivePermissions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
+            header?: {
+                /**
+                 * @description Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+                 * @example de, en;q=0.8
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description A subject id, or `me` for the caller.
+                 * @example me
+                 */
+                subjectId: components["parameters"]["SubjectIdOrMe"];
+                /**
+                 * @description The resource's id.
+                 * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+                 */
+                resourceId: components["parameters"]["ResourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The permissions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "subjectId": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21",
+                     *       "resourceId": "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b",
+                     *       "permissions": [
+                     *         {
+                     *           "id": "0b7e5d4c-3a2f-4e1d-8c9b-6a5f4e3d2c1b",
+                     *           "name": "Read",
+                     *           "code": "read",
+                     *           "applicableResources": [
+                     *             "6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+                     *           ],
+                     *           "metadata": {
+                     *             "version": 1,
+                     *             "createdAt": "2026-11-24T10:00:00Z",
+                     *             "modifiedAt": "2026-11-24T10:00:00Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EffectivePermissions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["NotYetConsistent"];
         };
     };

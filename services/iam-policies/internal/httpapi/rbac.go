@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"slices"
+	"time"
+
+	"github.com/iamplane/iam/pkg/apicommon"
+	"github.com/iamplane/iam/pkg/localize"
+	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
+
+	"github.com/iamplane/iam/services/iam-policies/api"
+	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
+)
+
+// What every RBAC handler shares: localized text out, list filters and preconditions in.
+
+// text renders localized text: the map, or with an Accept-Language the one string.
+func text(m map[string]string, lang string) api.Text {
+	var t api.Text
+	if lang != "" {
+		_ = t.FromText0(localize.Pick(m, lang))
+	} else {
+		_ = t.FromLocalizedText(m)
+	}
+	return t
+}
+
+func optionalText(m map[string]string, lang string) *api.Text {
+	if len(m) == 0 {
+		return nil
+	}
+	t := text(m, lang)
+	return &t
+}
+
+func metadataOut(e *rbac.Entry) apicommon.Metadata {
+	created, modified := e.CreatedAt, e.ModifiedAt
+	return apicommon.Metadata{Version: e.Version, CreatedAt: &created, ModifiedAt: &modified}
+}
+
+func rbacQuery(p pagination.Page, name, description *string, modifiedAt *time.Time) rbac.Query {
+	return rbac.Query{Name: deref(name), Description: deref(description), ModifiedSince: modifiedAt, Offset: p.Offset(), Limit: p.Size}
+}
+
+// precondition reads the version a change is based on from the body and If-Match.
+func precondition(meta *apicommon.Metadata, ifMatch *string) (version.Precondition, error) {
+	v, err := version.ParseIfMatch(ifMatch)
+	if err != nil {
+		return version.Precondition{}, err
+	}
+	pre := version.Precondition{IfMatch: v}
+	if meta != nil {
+		pre.Body = &meta.Version
+	}
+	return pre, nil
+}
+
+func description(d *api.LocalizedText) map[string]string {
+	if d == nil {
+		return nil
+	}
+	return *d
+}
+
+func expansion(expand *[]string) rbac.Expansion {
+	var x rbac.Expansion
+	if expand != nil {
+		x.Role = slices.Contains(*expand, "role")
+		x.Resource = slices.Contains(*expand, "resource")
+		x.AccessControls = slices.Contains(*expand, "accessControls")
+	}
+	return x
+}

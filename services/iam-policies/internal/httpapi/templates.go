@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
+
+	"github.com/iamplane/iam/services/iam-policies/api"
+	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
+)
+
+func templateOut(t *rbac.Template, lang string) api.Template {
+	out := api.Template{Id: t.ID, Name: text(t.Name, lang), Description: optionalText(t.Description, lang),
+		AccessControls: t.AccessControls, Metadata: metadataOut(&t.Entry)}
+	if t.Details != nil {
+		details := make([]api.AccessControl, len(t.Details))
+		for i := range t.Details {
+			details[i] = accessControlOut(&t.Details[i], lang)
+		}
+		out.AccessControlDetails = &details
+	}
+	return out
+}
+
+func templateFields(in *api.TemplateInput) rbac.TemplateFields {
+	return rbac.TemplateFields{Name: in.Name, Description: description(in.Description), AccessControls: in.AccessControls}
+}
+
+// ListTemplates pages through templates.
+func (s *Server) ListTemplates(ctx context.Context, req api.ListTemplatesRequestObject) (api.ListTemplatesResponseObject, error) {
+	p := pagination.From(req.Params.Page, req.Params.PageSize)
+	found, total, err := s.RBAC.Store.Templates().List(ctx, req.Tenant, rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt))
+	if err != nil {
+		return nil, err
+	}
+	if expansion(req.Params.Expand).AccessControls {
+		if err := s.RBAC.ExpandTemplates(ctx, req.Tenant, found); err != nil {
+			return nil, err
+		}
+	}
+	info := p.Describe(len(found), total)
+	out := api.ListTemplates200JSONResponse{Data: make([]api.Template, len(found)),
+		Page: info.Page, PageSize: info.PageSize, Count: info.Count, Total: info.Total, TotalPages: info.TotalPages}
+	for i := range found {
+		out.Data[i] = templateOut(&found[i], deref(req.Params.AcceptLanguage))
+	}
+	return out, nil
+}
+
+// CreateTemplate adds a template.
+func (s *Server) CreateTemplate(ctx context.Context, req api.CreateTemplateRequestObject) (api.CreateTemplateResponseObject, error) {
+	t, err := s.RBAC.CreateTemplate(ctx, req.Tenant, uuid.NewString(), templateFields(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateTemplate201JSONResponse{Body: templateOut(t, ""), Headers: api.CreateTemplate201ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
+}
+
+// GetTemplate reads a template.
+func (s *Server) GetTemplate(ctx context.Context, req api.GetTemplateRequestObject) (api.GetTemplateResponseObject, error) {
+	t, err := s.RBAC.Store.Templates().Get(ctx, req.Tenant, req.TemplateId)
+	if err != nil {
+		return nil, err
+	}
+	one := []rbac.Template{*t}
+	if expansion(req.Params.Expand).AccessControls {
+		if err := s.RBAC.ExpandTemplates(ctx, req.Tenant, one); err != nil {
+			return nil, err
+		}
+	}
+	return api.GetTemplate200JSONResponse{Body: templateOut(&one[0], deref(req.Params.AcceptLanguage)),
+		Headers: api.GetTemplate200ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
+}
+
+// UpdateTemplate replaces a template.
+func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateRequestObject) (api.UpdateTemplateResponseObject, error) {
+	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.RBAC.UpdateTemplate(ctx, req.Tenant, req.TemplateId, templateFields(req.Body), pre)
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateTemplate200JSONResponse{Body: templateOut(t, ""), Headers: api.UpdateTemplate200ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
+}
+
+// DeleteTemplate deletes a template no assignment uses.
+func (s *Server) DeleteTemplate(ctx context.Context, req api.DeleteTemplateRequestObject) (api.DeleteTemplateResponseObject, error) {
+	if err := s.RBAC.Store.Templates().Delete(ctx, req.Tenant, req.TemplateId); err != nil {
+		return nil, err
+	}
+	return api.DeleteTemplate204Response{}, nil
+}
