@@ -252,6 +252,20 @@ type ActionList struct {
 // ActionName Example: iam.policy.read
 type ActionName = string
 
+// ActionUpdate defines model for ActionUpdate.
+type ActionUpdate struct {
+	// Description Example: List and read policies.
+	Description *string `json:"description,omitempty"`
+
+	// DisplayName Not blank.
+	//
+	// Example: Read policies
+	DisplayName string `json:"displayName"`
+
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+}
+
 // AllowedSubjectList defines model for AllowedSubjectList.
 type AllowedSubjectList struct {
 	// Count Example: 1
@@ -790,6 +804,9 @@ type AccessControlId = RbacId
 // ActionFilter Example: iam.policy.read
 type ActionFilter = ActionName
 
+// ActionId defines model for ActionId.
+type ActionId = string
+
 // DescriptionFilter defines model for DescriptionFilter.
 type DescriptionFilter = string
 
@@ -905,6 +922,12 @@ type ListActionsParams struct {
 
 	// SearchQuery Case-insensitive text matched against names and identifiers.
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+}
+
+// UpdateActionParams defines parameters for UpdateAction.
+type UpdateActionParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListAssignmentsParams defines parameters for ListAssignments.
@@ -1252,6 +1275,9 @@ type UpdateAccessControlJSONRequestBody = AccessControlInput
 // CreateActionJSONRequestBody defines body for CreateAction for application/json ContentType.
 type CreateActionJSONRequestBody = ActionInput
 
+// UpdateActionJSONRequestBody defines body for UpdateAction for application/json ContentType.
+type UpdateActionJSONRequestBody = ActionUpdate
+
 // AssignJSONRequestBody defines body for Assign for application/json ContentType.
 type AssignJSONRequestBody = AssignmentInput
 
@@ -1508,6 +1534,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 	CreateAction(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAction Remove an action
+	//
+	// Removes the action from the catalog; while policies grant it, the removal is refused (409 saying how many).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/actions/{actionId} (the `DeleteAction` operationId).
+	DeleteAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAction Read an action
+	//
+	// One action of the catalog, with its version as `ETag`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/actions/{actionId} (the `GetAction` operationId).
+	GetAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateActionWithBody Change an action
+	//
+	// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+	UpdateActionWithBody(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAction Change an action
+	//
+	// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+	UpdateAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, body UpdateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAssignments List assignments
 	//
@@ -2099,6 +2157,78 @@ func (c *APIClient) CreateActionWithBody(ctx context.Context, tenant externalRef
 // Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 func (c *APIClient) CreateAction(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateActionRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAction Remove an action
+//
+// Removes the action from the catalog; while policies grant it, the removal is refused (409 saying how many).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/actions/{actionId} (the `DeleteAction` operationId).
+func (c *APIClient) DeleteAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteActionRequest(c.Server, tenant, actionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAction Read an action
+//
+// One action of the catalog, with its version as `ETag`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/actions/{actionId} (the `GetAction` operationId).
+func (c *APIClient) GetAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetActionRequest(c.Server, tenant, actionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateActionWithBody Change an action
+//
+// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+func (c *APIClient) UpdateActionWithBody(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateActionRequestWithBody(c.Server, tenant, actionId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAction Change an action
+//
+// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+func (c *APIClient) UpdateAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, body UpdateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateActionRequest(c.Server, tenant, actionId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3554,6 +3684,157 @@ func NewCreateActionRequestWithBody(server string, tenant externalRef0.Tenant, c
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteActionRequest constructs an http.Request for the DeleteAction method
+func NewDeleteActionRequest(server string, tenant externalRef0.Tenant, actionId ActionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "actionId", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/actions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetActionRequest constructs an http.Request for the GetAction method
+func NewGetActionRequest(server string, tenant externalRef0.Tenant, actionId ActionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "actionId", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/actions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateActionRequest calls the generic UpdateAction builder with application/json body
+func NewUpdateActionRequest(server string, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, body UpdateActionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateActionRequestWithBody(server, tenant, actionId, params, "application/json", bodyReader)
+}
+
+// NewUpdateActionRequestWithBody constructs an http.Request for the UpdateAction method, with any body, and a specified content type
+func NewUpdateActionRequestWithBody(server string, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "actionId", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/actions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6464,6 +6745,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/actions (the `CreateAction` operationId).
 	CreateActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateActionResponse, error)
 
+	// DeleteActionWithResponse Remove an action
+	//
+	// Removes the action from the catalog; while policies grant it, the removal is refused (409 saying how many).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/actions/{actionId} (the `DeleteAction` operationId).
+	DeleteActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*DeleteActionResponse, error)
+
+	// GetActionWithResponse Read an action
+	//
+	// One action of the catalog, with its version as `ETag`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/actions/{actionId} (the `GetAction` operationId).
+	GetActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*GetActionResponse, error)
+
+	// UpdateActionWithBodyWithResponse Change an action
+	//
+	// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+	UpdateActionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateActionResponse, error)
+
+	// UpdateActionWithResponse Change an action
+	//
+	// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+	UpdateActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, body UpdateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateActionResponse, error)
+
 	// ListAssignmentsWithResponse List assignments
 	//
 	// The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
@@ -7442,6 +7759,248 @@ func (r CreateActionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteActionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteActionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteActionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteActionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteActionResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetActionResponse200Headers the declared response headers of an HTTP 200 response for GetAction
+type GetActionResponse200Headers struct {
+	ETag *string
+}
+
+type GetActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Action
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetActionResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetActionResponse) GetJSON200() *Action {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateActionResponse200Headers the declared response headers of an HTTP 200 response for UpdateAction
+type UpdateActionResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Action
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateActionResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateActionResponse) GetJSON200() *Action {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateActionResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateActionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10312,6 +10871,66 @@ func (c *ClientWithResponses) CreateActionWithResponse(ctx context.Context, tena
 	return ParseCreateActionResponse(rsp)
 }
 
+// DeleteActionWithResponse Remove an action
+//
+// Removes the action from the catalog; while policies grant it, the removal is refused (409 saying how many).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/actions/{actionId} (the `DeleteAction` operationId).
+func (c *ClientWithResponses) DeleteActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*DeleteActionResponse, error) {
+	rsp, err := c.DeleteAction(ctx, tenant, actionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteActionResponse(rsp)
+}
+
+// GetActionWithResponse Read an action
+//
+// One action of the catalog, with its version as `ETag`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/actions/{actionId} (the `GetAction` operationId).
+func (c *ClientWithResponses) GetActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*GetActionResponse, error) {
+	rsp, err := c.GetAction(ctx, tenant, actionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetActionResponse(rsp)
+}
+
+// UpdateActionWithBodyWithResponse Change an action
+//
+// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+func (c *ClientWithResponses) UpdateActionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateActionResponse, error) {
+	rsp, err := c.UpdateActionWithBody(ctx, tenant, actionId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateActionResponse(rsp)
+}
+
+// UpdateActionWithResponse Change an action
+//
+// Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/actions/{actionId} (the `UpdateAction` operationId).
+func (c *ClientWithResponses) UpdateActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateActionParams, body UpdateActionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateActionResponse, error) {
+	rsp, err := c.UpdateAction(ctx, tenant, actionId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateActionResponse(rsp)
+}
+
 // ListAssignmentsWithResponse List assignments
 //
 // The access controls and templates assigned to subjects, filtered by any of `subject`, `accessControlId` and `templateId`.
@@ -11506,6 +12125,218 @@ func ParseCreateActionResponse(rsp *http.Response) (*CreateActionResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseDeleteActionResponse parses an HTTP response from a DeleteActionWithResponse call
+func ParseDeleteActionResponse(rsp *http.Response) (*DeleteActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetActionResponse parses an HTTP response from a GetActionWithResponse call
+func ParseGetActionResponse(rsp *http.Response) (*GetActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Action
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetActionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateActionResponse parses an HTTP response from a UpdateActionWithResponse call
+func ParseUpdateActionResponse(rsp *http.Response) (*UpdateActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Action
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateActionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -13780,6 +14611,15 @@ type ServerInterface interface {
 	// CreateAction Add an action
 	// (POST /v1/tenants/{tenant}/actions)
 	CreateAction(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteAction Remove an action
+	// (DELETE /v1/tenants/{tenant}/actions/{actionId})
+	DeleteAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error
+	// GetAction Read an action
+	// (GET /v1/tenants/{tenant}/actions/{actionId})
+	GetAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error
+	// UpdateAction Change an action
+	// (PUT /v1/tenants/{tenant}/actions/{actionId})
+	UpdateAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId, params UpdateActionParams) error
 	// ListAssignments List assignments
 	// (GET /v1/tenants/{tenant}/assignments)
 	ListAssignments(ctx echo.Context, tenant externalRef0.Tenant, params ListAssignmentsParams) error
@@ -14175,6 +15015,98 @@ func (w *ServerInterfaceWrapper) CreateAction(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateAction(ctx, tenant)
+	return err
+}
+
+// DeleteAction converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "actionId" -------------
+	var actionId ActionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteAction(ctx, tenant, actionId)
+	return err
+}
+
+// GetAction converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "actionId" -------------
+	var actionId ActionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAction(ctx, tenant, actionId)
+	return err
+}
+
+// UpdateAction converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "actionId" -------------
+	var actionId ActionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actionId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateActionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateAction(ctx, tenant, actionId, params)
 	return err
 }
 
@@ -15733,6 +16665,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/actions", wrapper.CreateAction, options.OperationMiddlewares["createAction"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/actions/:actionId", wrapper.DeleteAction, options.OperationMiddlewares["deleteAction"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/actions/:actionId", wrapper.GetAction, options.OperationMiddlewares["getAction"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/actions/:actionId", wrapper.UpdateAction, options.OperationMiddlewares["updateAction"]...)
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/policies", wrapper.RevokePolicies, options.OperationMiddlewares["revokePolicies"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/policies", wrapper.ListPolicies, options.OperationMiddlewares["listPolicies"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/policies", wrapper.GrantPolicy, options.OperationMiddlewares["grantPolicy"]...)
@@ -16458,6 +17393,347 @@ func (response CreateAction409ApplicationProblemPlusJSONResponse) VisitCreateAct
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteActionRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ActionId ActionId            `json:"actionId"`
+}
+
+type DeleteActionResponseObject interface {
+	VisitDeleteActionResponse(w http.ResponseWriter) error
+}
+
+type DeleteAction204Response struct {
+}
+
+func (response DeleteAction204Response) VisitDeleteActionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAction400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAction400ApplicationProblemPlusJSONResponse) VisitDeleteActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAction401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAction401ApplicationProblemPlusJSONResponse) VisitDeleteActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAction403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAction403ApplicationProblemPlusJSONResponse) VisitDeleteActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAction404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAction404ApplicationProblemPlusJSONResponse) VisitDeleteActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAction409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAction409ApplicationProblemPlusJSONResponse) VisitDeleteActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetActionRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ActionId ActionId            `json:"actionId"`
+}
+
+type GetActionResponseObject interface {
+	VisitGetActionResponse(w http.ResponseWriter) error
+}
+
+type GetAction200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetAction200JSONResponse struct {
+	Body    Action
+	Headers GetAction200ResponseHeaders
+}
+
+func (response GetAction200JSONResponse) VisitGetActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAction400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAction400ApplicationProblemPlusJSONResponse) VisitGetActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAction401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAction401ApplicationProblemPlusJSONResponse) VisitGetActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAction403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAction403ApplicationProblemPlusJSONResponse) VisitGetActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAction404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAction404ApplicationProblemPlusJSONResponse) VisitGetActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateActionRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ActionId ActionId            `json:"actionId"`
+	Params   UpdateActionParams
+	Body     *UpdateActionJSONRequestBody
+}
+
+type UpdateActionResponseObject interface {
+	VisitUpdateActionResponse(w http.ResponseWriter) error
+}
+
+type UpdateAction200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateAction200JSONResponse struct {
+	Body    Action
+	Headers UpdateAction200ResponseHeaders
+}
+
+func (response UpdateAction200JSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction400ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction401ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction403ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction404ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction409ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction412ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAction422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAction422ApplicationProblemPlusJSONResponse) VisitUpdateActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -20067,6 +21343,15 @@ type StrictServerInterface interface {
 	// CreateAction Add an action
 	// (POST /v1/tenants/{tenant}/actions)
 	CreateAction(ctx context.Context, request CreateActionRequestObject) (CreateActionResponseObject, error)
+	// DeleteAction Remove an action
+	// (DELETE /v1/tenants/{tenant}/actions/{actionId})
+	DeleteAction(ctx context.Context, request DeleteActionRequestObject) (DeleteActionResponseObject, error)
+	// GetAction Read an action
+	// (GET /v1/tenants/{tenant}/actions/{actionId})
+	GetAction(ctx context.Context, request GetActionRequestObject) (GetActionResponseObject, error)
+	// UpdateAction Change an action
+	// (PUT /v1/tenants/{tenant}/actions/{actionId})
+	UpdateAction(ctx context.Context, request UpdateActionRequestObject) (UpdateActionResponseObject, error)
 	// ListAssignments List assignments
 	// (GET /v1/tenants/{tenant}/assignments)
 	ListAssignments(ctx context.Context, request ListAssignmentsRequestObject) (ListAssignmentsResponseObject, error)
@@ -20437,6 +21722,108 @@ func (sh *strictHandler) CreateAction(ctx echo.Context, tenant externalRef0.Tena
 		return err
 	} else if validResponse, ok := response.(CreateActionResponseObject); ok {
 		return validResponse.VisitCreateActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteAction operation middleware
+func (sh *strictHandler) DeleteAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error {
+	var request DeleteActionRequestObject
+
+	request.Tenant = tenant
+	request.ActionId = actionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAction(ctx.Request().Context(), request.(DeleteActionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteActionResponseObject); ok {
+		return validResponse.VisitDeleteActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAction operation middleware
+func (sh *strictHandler) GetAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error {
+	var request GetActionRequestObject
+
+	request.Tenant = tenant
+	request.ActionId = actionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAction(ctx.Request().Context(), request.(GetActionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetActionResponseObject); ok {
+		return validResponse.VisitGetActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateAction operation middleware
+func (sh *strictHandler) UpdateAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId, params UpdateActionParams) error {
+	var request UpdateActionRequestObject
+
+	request.Tenant = tenant
+	request.ActionId = actionId
+	request.Params = params
+
+	var body UpdateActionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateAction(ctx.Request().Context(), request.(UpdateActionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateAction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateActionResponseObject); ok {
+		return validResponse.VisitUpdateActionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21719,185 +23106,191 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Nc9u2tue/gtG+mdr7SFmS5e+5s+OmaddvmjQvSTe3N8qLIBKy0FCgSkB23Fz/7zs4AEiQBClKlvwR",
-	"a+bO9MYiQeDg4Hzjd761gng6ixlhgrdOv7VmOMFTIkgC/zoPAjITv2J2OceXRP4lJDxI6EzQmLVOW29o",
-	"8IWjmBEU6WfQjpgQNKYJFyiiXJAQiQkWSP5VkK8CTTD3EIk4QS/ZZUT5RP8rew1HswkeEUEDHEU3u2do",
-	"yPCUDBFmIRpa3x8inMB7DM0iTBniIqHskiPKuCA4RPEYTfGMt1tei3zF01lEWqetkHiIsLO//tFpH7e8",
-	"FpXLmBAckqTlteSHWqd62X66bq/FgwmZYkmAKf76K2GXYtI67XU6XkvczOQr6tut21sP3ub8RcxEEkcv",
-	"v84wC8uUOw9DDmseJnGkFrcXJ2iYEB7Pk4AMEcHBBGEYCwVqMCTnl1/Px5Z8v+W1zIutT/LXWRSHpHU6",
-	"xhEnepF/zUlyk62RqInZS6OCTGHbCZtPK4YuLNeT9LhQ7/XSX3GS4Bv5Ixc3QPRxnExbRdJcOMjyfkIK",
-	"a/6BIxrmt/BkfEyOwsPAPxj1sd/fP+n5x92jjn84PiD9cD/ojbrYbO0Mi0m2aFz4vlzbX3OakLB1KpI5",
-	"sanxHwkZt05b/2svOyB76le+93aEg4tQ77ac+s80EiQpr+c3Ft0gMaEcYXguvxCKp+1ZHNHgpp0QHLbc",
-	"O6XebDWdm5rQa/munN9P2XxqJ0mYSCjh6HoSc4KsBzxEGcLsJj3iHmwNpoyrlcGx3gkwJz5lnDBOBb0i",
-	"u/ml1qzPnsxyJ+1VHNIxJeG5aLS0qX4cYYHiBOGxIIlagpQYmIn8lHud3qHf7fqd7vtO5xT+96+KJUyJ",
-	"wCEWOJtQbiWS/bGQS8WC+IJO5akqL0fu2RJ7JL+9ns25TOL5rGJp8J/ltuUNSaaUcxqzqiM+S59wHO/O",
-	"6IgchP3A38e9sd8n3dA/Dk5G/iE+GPfJftgLuiP38Z7ZH17D2X6rBV/VMoxgdCziEHfH+0GP+Mejfuj3",
-	"ycHYP8GHI/8oOA5PSGfcxb2KRSTZR9e6hFrOystcqdIV+5jJrL64AjvlVrfyat4k8RUNK1cDMlUelJgh",
-	"HsQz+f/GakEz/WZ+QTihYorbevkLpp5+vOJUdN2nwsz9Pfyy7LzNx5EcOD95Ph+lI/EFc4ePLznvOKo+",
-	"AHHkYv5esB8CVxzio5HfD45DX7KFL/liP+iHB+RwXMH86mPrYHwYaTmmN7SOI7L6goqUNytaegXv5qM/",
-	"SSBctD9HXP2IaOih4ZyTxB/MO539gIbwXzL00DCIKGGi+INUfUOQ+MVf8muGQTuj/rgXHBG/Fx4cyIWf",
-	"+Cfh/sjvjY/H+6NOeEh6XfdO8nT2q26mXv9bMs6T47fkFVlEErlG6TOM4wSsbOlKFA896LWVZz7DQpBE",
-	"vv0/O1Py7x1Jrn8riv8bqLvrfzz3/4X9vzv+yWf/07eud9i/3f0Pp+Z/T6azCAtS5S0Mc4YrHyIs3Yf8",
-	"X38iAtOID09hwUXeFhMy5SS6KrkP+ZHX6T2UR65xHrqLnQdDpCphJPTvDoGkTugR9o9HJ4HfDzvEPx53",
-	"sZ+d3qMKj0FkH12DUAri6TRmn1/EjEvfmAU37+MvhLnXM7Qe8+G5IVKeqpRUmCGCk4iSBF0nVBC0oy1B",
-	"TpIrGpDdNnqvGR9dYyq4N2DXVEzkU2gUz1mIdoYX568+v/jt9buLd+9fvn7xx+cP5xfvhx46QByNblBI",
-	"xngeiV0PzZmgkRKOevgfOLqi5JoP2ARfEYRns4gaXx/m4yEeIyoQI1ckQZjxa5JwNE7iKcKICywIiqMQ",
-	"DHDMgGXhtbMBm2Gu4gVqllSkbx909iEKkJ1olBAwidsDlttwcvNff1/8GVP84Wfx6z9fd/+YzqI/9t/+",
-	"fUGv6ejdxeGHfU5H9OLwYhpNRu8OJn/0utGvLHvu12k3Gn34ryhgr2P8z/P5v/7+2Q//+ToKaLf76t0F",
-	"v2B/0N/+/O+b8f/rnlQI/qC4yRVqt985OXTJBM0rF+NXWAQTN4u8fI8vldoi6Iok0vJVxJlgdkkQ5WiE",
-	"OQlRzM4QRlPKp3Is+fd+t5c/IoPW/qBVFRC5GPtqFvYaKqf8xhkrArsfXxIkYrlr84R5kg8SQdml9Mi6",
-	"ufl03USdFcMxmkfhhdTNokzs91pea0oZnUphlEkXygS5JElxuu/o344pv9T+1owkMPUzFER4OiMhGhFx",
-	"TQhD3Q4wZK/Tyc3+oFM9ffiUcwnyrdIaquf9juAkmPw3fKE09RcFj085grD90gG+lB6iUPEkWAENCRPS",
-	"d00K8bIRjSK5v+4FcWsOyzmJehHvCcNMVAl0+RswdGr+jkgUs0uORNxGv8bXJPGlb4siIrUx91BIL6lQ",
-	"SwoxnxTUXQsHVVpffaypyv+o9Pon/V//07eOd9i7dWn3WwigzWLGCahHvfAfcfiW/DUnXKg/MkEUHUCU",
-	"BljSYW+WxKOITP/zTx6DkkgXIskl1b2cOJAHRkJhTDhisd5ooNz5mwvEZySgYz2opEeSxAlvnX781hpT",
-	"EoVym+Pwpq3Ml9fK458SzuEgt2ZJPCOJuEGDVvbEoCXFCLjbcpmfpL7GYs6lQJMbTgUQ/EccIrPOlDYT",
-	"IWb8dG+PytVgRtohuTJr5XsjHPp6QWAGNFKy5iyrQRTZXQ67opOcOY7kWSPhGZIa6gaNcIiAGvJXFbpu",
-	"t3I6exzR4K67ZaR0T36FCxyRMyWx50lCmEilOOVov2XT9CSjaTqVhgTVY/qBeW/NVNXaJojgwCFpZSDy",
-	"lXKQ7FrVJwgjRq5JYlZo0/bnOBnRMFSG0B2PgpC6FkU4+KLi6+BHK9NFcjEMhhghIT9FFE81z3+eYqZV",
-	"S0rx/Yzi2QQbknycvrBmWtvLwzWLAxcoE5YIs1hMpLUFYs4m/utY/CwNrTvSXtERDVpfu4MWyKAxjGpT",
-	"tJ9R9HUs0M/6gUYUZbHw1YhrpOjrGPF5MMnUC2UmbOog0x9EpCb5OqS2PjdSAYXS3i5ajGiClTRPCAa1",
-	"TfHUT2NE2pg/4GdgBN9YlD6wefedMtjR7wxfYRrhUUSa0nxuvbJmPlY+S/Olu3wPQ4LUV9CUsLftTUKC",
-	"mIUU8h+YRuSufG5MYZeuLQhxm/e7vWxH7DkhPamGOzKzXvXH6tU17kx5cXKHXGuzafw7w3MxiRP6952p",
-	"S9kVjmhowhcg7U4R+ToDi8yWJd2MnrnvN2ft7J31SpTyCvLEmiWx/AlO1XqopWSv27BTceScPTdnX1h8",
-	"rUPMUmIPWnkDrteziWvNF71kgoqbpkTW89ugFXdNoshXdhwazQUaJQSDZkzm0rKqs+zSSaWVDmmwyhVd",
-	"TOKIoJjJoU1OBF0IjoaKwKoYYagiqqk6CeKQqODqZ/VLlqGyflNhSinoBsx6QPv18GGIq6ggC6jznE+0",
-	"o2WgnVUbsKHmplFETOqBQ52Bh64nhGVjM5wk8TVHVEA2kYr8y1k2LxtmV8VbtGNAlWOTo1j9Pr8nX8EK",
-	"paEjkOCl6dSG7PLKPH5rvLlmX0/rGhYF8Mxz1jsX7plDxcSi4WKlTpM0sVIaRh9a+9h/hGoBiCx/hmT6",
-	"Jy8LuZYGyMdSb22v9qOkumfyulbCJZeYS4WGJm0WvY0hOl6u5mCzuRJioVJPOHpjsYeOJa/MMb/GAY6k",
-	"sDabt2EeSb+nCimKG98k3mvvcMP4sL1LNRu0cDN+pSqsgKPotzGogyZSF1+SCzaOW7fet+JGaUKnDFdf",
-	"gGKL0kXMWMFdn9LSGoi81LFNFt2Ry4bQjzwgaTa13XJkHkLKZxG+ea1ZIRvjrf2q600ls+qKeNYnz1wH",
-	"1575wgMqabSGk9mExPmQX2cxzYuGk0CjCLMv+YBdcTuKgcUsJjcYvFttuwphPRPT+9z2P33red3e0a07",
-	"aVe7M9Xb8cBnE8h950NZPjf1dFWZ0E9WRrR9CkHTCvJ6rfMoiq9JqLO+Gyda/ufLBDNBwvexOzBtMs1x",
-	"gkAhK+sLFi9NTP02ErFT9IByrcqPiImx+/R4yvKTxJAWmntANR13TsbeVvOgZy3QzMfFsCvzCOf0kk21",
-	"V5MnLS6XgJYWFCQEC6iia1g8V2lJWqQplLv58cwp3kUuy9zg1GdEzabtPP0pUZoJ5EIq6isORHQDtdbx",
-	"uJD6vwh1dXQ2eSjmWEj5ZmaMRcSm9RpFOq5g/5iv1tPyYaVpxud3OC0vJiT48iMWwcRKCC2hqwP5Pm88",
-	"afjc2yy/YtVgSIU6payqJKOwJP1d1/7YS+KQ2yzbcAHlULDWdN4/6TcWkzodunJqqxEaB008Fbv+2hL2",
-	"tSdHPvQGi8mKp61SzFul41UyPiVrWVIrDZyTnSolqgcZxXFEMGzIFV1o3P4iVU5pruYjrqm9HI9JIOiV",
-	"FYJw6OpZ/sdGvJQNWOamhT4+t+vyGincsoNtT7p+6cb0La/b+qXZosGgcC242oDwdF78bRwVvrRcyCFj",
-	"SXs8L1tELRHepeGQPAkcYZJClEQncv6h8/7r2kv9YdekFZu7rbuyRadK9dQ1C1PZVLIuqShblVWSaSm/",
-	"NGfmNrSP1JB1cav8YHu58uS9bm9/oTOVfsJlp6ZCzUX8fNSmUrp/a+Ks5rePfBVolF2zgOjtGcICRQRz",
-	"kbsCl3NgJR+0Tlu/JPPZDNLHhME/4/mMa+1rz+xAaWD7T926dUI0bNPrvOuCStO3xG/poLyLp0RMKLsE",
-	"mk7xDQpjtEMFh6l4iLQv22goOXq4i3S5mxGtHIoF0yi545yUQ+LLCDWvFUBh7LfyxaZ6uj7+aHhNiBjW",
-	"7DlptyD+lO3zC003hy8NCU00wdHYeL766oO6r5HlQy7pFeHeqjkW53W0+hAFBCj6J+74hHXJaYX4WgUj",
-	"LnaTuM2FzUwcoP1yHPnA0XZ3JLyGD+uZ70F9xDpTs7mPqG03RzTl7oq/UALAEDF2FyRLKbvkp27DpC7s",
-	"1dCcKIZnD8JecIT7xO+O9+GmDfFP8GHoH42Og5OwQ7rjHnaNkzhuhtXc76p839zOqr5etS6jZ7XglKmW",
-	"LZW0LhWpKphS6cDOc6SssVWE3JPzlxuYmIocDytSKhy55uJEh9ycCpkCcEJW5uBZOtiDigGvcLvIS6/e",
-	"QJ1nGhRDO+r/qxIvkCDmbsoq10nLytq+WeVU0kZn5hPpjb5np9ebhUktJATL0lZ747XmjP41J/oBkcyJ",
-	"dSW0zgq2IgVg2t4gEXuqahFzdHH+SslifoaMjSxlsfoa0oUhppqxFDksWbOp9/wsTNpa49VsTrXpquBK",
-	"qizX1EBdp91q70+t8doG4/WkwnhNb4WvINWbGJ852n0vpmcdkzyoPrDrk1bWCOQq/kKqovUJ/Jo31dx3",
-	"quzPmbechIsj5yVeVRHMiZBHypJ97adfbrZKoFqSaQkPwpZx9ucWibo4It97/dZ6qF+n4ytkx6JQv/zI",
-	"w4oPXY+4sujIU2m5vPa5HeGBu8nSwjxDCwpQdQ2rVK3MsypYVW1szElaRWEjzThLYuuihI5PLxGmoaum",
-	"vqlbZmZuTxkgYE/hOuxxcilNb/Pfdrs9PEP6HxxqlF1XJYftz37B0nC6sHm0kFz51f/s7VjWx2f/03/u",
-	"7BX+sPu/d/+P0xxJF8brIhw1VbJNyniq/fYFeR/tE2aDLS6VWakmJ5+sdQsLy4utjBrYyBTNUCmcm2Lg",
-	"FhZq6QLUhIdSrw8DNuCCShSNW1H+zAcqJmiokCb+UQDA8BqAXKyjWNUrolgslS34fhymAhUW2BMpUsdK",
-	"QaMivRtK26fuY1TCpZTp+qDmQioX7mAyvM8XFRSy+g9UjeCmePr7KsxcmK4Vg1IDn4dTynKhpvqMFMAM",
-	"7LvltW2aLlj/4lV/rYRkyOeH4ZoxXPgeFkBThxnkKzWgJDGHu8srpMljRjSnF9e91En/ZN05pyQKXyZJ",
-	"nJQ5UN+dsxUs4CMkJKQJCcTvCeXtjrvSX1+ys9+dzrlAI4IwQ3jE42guCPr97cXCoL2aRjaoa6uKEqmM",
-	"dDYTdEq5oIEfxEzd4gxuwOrD85AKJF9TEd/pXMAlPxv0rxD7WViYmxAc/saim0KpmEWhDCJz5THM/VpH",
-	"8ipIiDR1AfNGX/9T16ylFazQhEY4+CJ/nc/kR9EOVjgMUG9AOep3TnaLUDQ2Ksthv7Uw8mEmWLNjqTh2",
-	"nrNzSFihqy6k4BBhVySKZ9Ivkts1lPPEYagC6wAULB9zBXjnhXRRtwHEjKdgdlZ7zSDp5LBwGrwrYoGj",
-	"Fb4J70li8qVfLpYdKQAIC6NHkc/MLfetup3Vt1fLdjNDb39+gU76B0dI35Fto6EcZqjRQOTpm5EEwT1e",
-	"OKMcjwExiV9TEUyQQhAuRmHUdWBb5FSjMZQOk7kzXAI/kmyVXZ3VOSG5VhKaK7iNzeyy0HWYywqFNyjm",
-	"Uq+6e0ph8T0cTMmeWhvf+9p1J3JhZhcF+b0/6o77QZec4OOwPz50Cm9z/9l6T2FWlJlOXY62P+AAtCha",
-	"I/bjTcEuLDaeJ3ShyhAK31PNL11RmVnlakkwT6i4eSe3SHFSjOdi0qtm3M7hce5eu4JzyzJMP5i/ExbO",
-	"YsoE2oEhfb1lIFfHUXythBP88UVCAHoKR4WSToqnbfUxA85y2noB+sczyBmA8kQiIkquIDBmNgDUQejL",
-	"ZBXuqg6QSLVoCh1+4FYpROUHJI2sGaqZZXWdHAVY4Ci+LLxhT6nu6XRy2TfUtYOS9wv1o9o4h0viehnc",
-	"0xf2prFcR7Za8w0o5Idxv8BNdD1wWkdvnstiaU12pBC8LwxgL9960qvZAdeAkAnPZgPFt3q1V/EXkt4c",
-	"PINghQYUS6ThWxgiNx/9kpd7AYYt8oMZxZhMTQjz9sfzF1nJYmkEeyYVj8ZRow/l1gkv2WPnfjV80/yo",
-	"+aYnQcpypbHKp879kq4K4G2Kp1LxSKtNJb+153Bx/gqpiUFZwfmbC95Wuv8LYb8nUUFLfFP/53ZPybM9",
-	"eAxknpGCSs4BvAR12mBvUhYwpwwuu3g2OxogHlDTILbyDOPZ53rA9MFWHP5yOosT+tUHjFO1zTvpPnv5",
-	"E6EHK8qtAcsOuy4dp3b1Bd9to3NTngXBS54dLASRQU8jh6QVXbvgo8CMFdaFggiZYTE5GzBsRoOf4K5i",
-	"EEtTVxva8JcRieJrwJIY7g3RiMhtBHTPCeBYAH3MKVfDDVhWOYawLi2zsC7U4FMyHckZi0kSzy8nAHUa",
-	"kpm6L8kI1Km1Edzu4XA5ecDitPlCBhwUXzMNHhSPUwEJ01Ef4BM64x76QmZCaTeKp7557ocBI1cgOREw",
-	"qQW6hSMewxbNhKrqn09HCYkiQ8KhzeTD9oANmDoX0IQA0JBO9Ur5HHZ6PI80SlIe2DVFQwW3Gw9YNU5s",
-	"G73BXBVFczQsYiwNFb2Bs6Fwhw1Yyt6+YTccRenNBPVllJBxBGTL0F5V2xcLbNZgM+EBA2gmT0MxO1Cc",
-	"5CygsIWKXUCNlTwYTilDv19o+Fg+ia85zFXhmooB+1M61VMcSo0GBm4o/bcbIoC271K+5SiK4y8ool8I",
-	"GpaTGjptYmDh+V6+VNDxwumAQe5JnwCAMNWbYY+jazr0v1Uxh/6jlEL6D+12W8ey1VkA4JZiLSN4B0PX",
-	"gOraJxU8axzz3rgTw+LHhmcIMOCuKSfWV9IXsg48Ol+Edoa55Q93DSck4CmzOIPTBzwYgxkk5XUOq+z8",
-	"zUXLcttbnXa33YG4zowwPKPSQG932vsqe6HSQE6JnlcjKslDauFDf+Bli28MqPDKe1bNhbxCZ6FSx4xS",
-	"ow1Fi2G588ewjT44A2JefSOjYg8jdbrsaFkqbaRzA0gM58WwvN2+qSIsnD1iR4YrI2nux8FBbvCK1dKk",
-	"wdPlXjUNXio1gWnwTq45QJPni100GrzjagPV8DWr5dbtpwJ8bK/TqUENc6CF6RhQ19Nh/o/fIMnUtIuS",
-	"nRqxwn9pd5xe/33X6o5jh/eqnknlQNfKn0DAF1TiZRr1tS9iNq0SNZg7TXs2GIezjK8kSa8CYV07tAU3",
-	"mlSwqpsPP3Vvm/doKoL1OKDOzhVcdjnDCrZvX/GB6yspv+yVsYbhzW7jN38vwOT1O/uN381AU+1wAzCg",
-	"CTR8zNv+n+T5yH4rOvCwI3w+neLkJoWiyZNGKiF8CduZjHAgR1xNJmpcauCBmDs0jPKPpFFS6NGGMxDf",
-	"rkGgoxB4VmjbkA0AeNx8eS7aMbh8MSOqVKPf63kqvAsJ992yElCzyCex0xjYj3F4s5yseNjDuNrxUXm5",
-	"23wkTBdYFyRndzlqbMVkIzG50q5VYTsycl04UJLplTsDu/jyPb5s2DcwhSqt61pw+9RkqXzxpPGLLyzM",
-	"736vt8RkbZjSuwtwHVcqiHAlvkoytCzFb71G/sDetwLIza1ilYi46ph+gr9zRylRG50X46uICxpFqkSx",
-	"fN2FhMohEjpIFqKdfudEim0d/5g6hLf6fll452RWv2re4dMzA+SL/cYvpsDkK7P8hrj2Jx0HXci1nts5",
-	"/Y0V+e2sooZizS7jL0QUuW054+ix+DRbzXz/mnmrlTch2jbiGf1CRCPpdCfPaMkIyEWonKm5QyC+JbMI",
-	"BxWa2OowAq5TikiftkoRdqMrtJPG5Nr6iaGnK3xUdc8ZhHwN1P3QK3fG2jXxfZMtUQ13CYMAp8n2WF22",
-	"EjKbjyLKoUmDcuo4TDPBjGedn/PS+HeoP7qbQC40CVOSdUXnzxaUj0jCbdwrfKK6p/dsdQ9i8fXq+kd6",
-	"mFsdtA7z2mv1u809Skcnlkfpk2pldCenVJhrhk2SU5A/1tUBKE5Ck5miYSFTZTXbG0pNR0NVlqFgp0Ex",
-	"VqWJDHjJY8sPOVoZbiTjkd+AahDzHER5CXwcRH8ZXmezHsZG0xApIPmC/INQVVfPKe+QVem58w4pHpAW",
-	"CuYvm0s5nIchtwp0dBuYVJJoEaKAQGhYBQOCdrBq1WcXu7uzCvo+4soW5QZP3ZI8vrkkwVOWLMvRsD5k",
-	"L0xTsGcRTL+zYHHbHudhmB1wp2yptDmyur9au6O+aDgNZueqh20jBLMbwJ/Xvw69hlD0DqPEmvEDGCbF",
-	"kGx0kysEB+FKuaGCC9Fuf9wJDoMu8Q9GXez3wyPin+CDI78z7o8Pwu74GHe7VW2TLcSxJgcwD162cPKA",
-	"fUC5I2SXraGhB+uafbGRwPKN8BuvwHDR6u38C3PP9fNfctqbMExLTRmabkwDdQBKpUt64X7QH/kH+PDE",
-	"7x8dH/snuDPyu0Ev3Cf98QE+HFnYgDaUwCYtz3wDh3rr076x8FwrX8o/ly6GOM3UnJC9p9IYtbmA/VCM",
-	"3OyUtMUuihN4Mk2q7ti6YxfKgwfMWa5+ZsrFf+A56QFNY3N142nZuKkUHzA1S1OersK1cOlA29XwFxMA",
-	"hob5aeW1/DltcJ19eMB2ep3OLiSPTS1PYf1xkq1Tmt+9ngpw50PLiBOQgVBuboWhqemHq8qDmkSdoS43",
-	"r3zVwu9i168stJxSZnmZsbng7qMWx8sTqjKemmF04khKmBvFz7qoYGkn6JmQDTyd9Kkn6e08SLh1kaoy",
-	"Fxpd4jKrtlkiAJvpgr1v2T8WlAO9hQuSOgmZvnSmpL1TPqMK8Rw2Fs/lpCDDmXheVAikZvyMCoE2yINv",
-	"9fVYZu39JnLmdcL4B45omHd1Ggo+cHVmWEwsL83i+1ZRUS7v+1SdNX15+NuGbMkPEyImJMkCDqYlyFCd",
-	"IEiEqB7cQ9NCR1l61xMaTMyNxR35i77iSMeIx46gJyxkxQ1+Ubhbd7dMvMG8c0QENWidA55vj7KrWB6B",
-	"vZOcJpSWs98Z9ce94Ij4vfDgwO8Hxyf+Sbg/8nvj4/H+qBMekl63uabMt5DbhBlmWo8pXtXdxWrIYiH9",
-	"5bHw0m5FTTsLVBO41TxgmvWqcxsS5mr9U5TcB0u8+DoWfxCRHo47BU6VoCkWEMPlVVfI1HQnvK0VXHsj",
-	"qJvZmPj6fSbdyW6noy+QS0NAOrsBjqKzDGEBBfGUKGAiygy4isoFVwgqaK74OKSV6T/5cUXBtaq0+rSc",
-	"vMp12NyE0LJaWn60RBgAw604WUDjXiBD+FaIrEWITDG7caR1G8oRky2pTb4k0l/gBG6kz2enBfdBc4zb",
-	"sklhDywMBjEhA6YcEri+rxEY8EgaslR4Vkce6Zso7LroBoJQGdKCKp+kDO2o2jHpuwyYgl1V7ypkCXky",
-	"Vb5Io/nUQjHsttFLc3GN65nqdVZ2DXLEqj5M4lfQPmNNcs5tgKe+mNVoQRlTRnq50yBWfnx509rue+Oe",
-	"Vwa+sQiaOW/7OTNOGsV4tblaDXeWS7etlJ3bRJ6lykDcgFraXNKk3BK/PnGiBYqRTVtF0VxR2LBQBXXx",
-	"YRIbJ9SFluPSHXfNtFTpnhSuZe9b2p52OZCMUj2AVQFg93zbiRM0nBKVrpHag90U9IdXzLF4eY2TKjAT",
-	"zztTV5tjFrivKqXtf9eDcuFUBg9eALlFiVjiklWuxH0LD/HdwEM8nJivuUT1sgr6UUGhWhjiWtqnwvg+",
-	"7la9M+L+t+QVuauG2PuWHaXbWnXRABkT7XBClBMCDZpjlkeUbirnf46TtLHVVuRvgYG2wEDfpeRf9crS",
-	"k9UYylVIMtH2GPTHMhBoS2sbC820uaax+56KhprnkkLgS8fGsg6cftYTDFyO0p3ABLBJJ1ikLVZzA9Sr",
-	"rTe5Rnv3pqjWrg9yHfI+VvSob949V/UJNZ32QbN0RkfkIOwH/j7ujf0+6Yb+cXAy8g/xwbhP9sNe0B3d",
-	"rzNhyLa0NknZezMZVidzVSQCcrjYWwWw8chQAcS8UgnYEuyZKwBz0amZaxFfszy6dia9IWGyMO5kIPMo",
-	"u0TXCq1WoABPiYJ03hmm0eDhrobeoYLn4eEh2mVgcQMcRa5UbE4NZLe57lEHLIeV+tbC/F3meYNEvA4t",
-	"k/LCx5UqOuh6ajnctaKmIRhkd6ZKqa6SBCg0Kiu0+1pBCxiiVaiAMir9Ngi0llj/yzLc/9OP/sCx8FOg",
-	"7YbpahCEACCOrvENSqQeRr7JYaepSqndVOmdO31QLN/bIVm7B9U7AKQ3DCXieNdL0edT9ZlkGmASR6Hq",
-	"+6t0QNuRQSYJeRY55E93v/xgpHF+4mkkZKU06qoy9Hbp5HSleMy4cysX15UDlVZVZtIW86FPWDDWy8Tf",
-	"zudiYgDAbKlEeXZJQMSnuZ5Ophe5USFScGHuDZgrQSotURXp9EwgIzVMY4GGe0NLJKp56PFVWGPAnMlc",
-	"CoIzGxztuD6eXgXfbaO3RMwTQDZlAybH101r0DhOph7E9fkMB8TnRO6AIKGGokSEhbp7z1BN/R+6FwX8",
-	"Q3ejaKNcbzD0hZAZT29JDBgnwvQXyzUNUR1YVAeZMDRN368heGMuCEp2NC3qHFVFttn+Tu35eisp7yKF",
-	"DRMWws5I/lNKT/UvTVewUvPRCEUC/2j+Z9j78ld/cnI1Ovy6P2UH13+vEH/Q5KkTrFuZum5bMydknpK9",
-	"mQshNkG/yjW6+m7asqwhIvz8erLcR35zrSHtQsP5LE+p9LDp5v+4ot7WPFubhBbLjsDiLOaTDmBvLJAM",
-	"+A2znCS599Ym2ecfoq1JxkN3Aiu45zPvOmfLn5rNAZZtZeBd96YOHiA7MY0RarNXtj1LHkfPknKj46q+",
-	"JTNbRDVEJ8iVQ2T/WKJZicVk6NwW0laPEihpqO9JojJdlY1JCuJ325XkwbuSLOTLtDNJHV/WdCXJXru/",
-	"jiQ5Nlu+HclaXYatbtyUbtzqxceBg7LA6VCdQ+qlx4ZjTZYN3LRliK0Pv/N2IXeQluvsFXLfgrJ5b5JN",
-	"e1tbjbJ6d5INaZSl+oHktMq2F8iz7wWy0KbO+oGs5OxZpY/VwHNX8RejykyOGBQMJFNVzSO9IkxnSM4s",
-	"NCzQJkpiIR5DXelVrMQRAvRQxK/TxOr1BOrcYWrgOSoUBszsjBMKyZgyqkaA0B7mkDeec5K80XhKUieG",
-	"5IpEUkelf9TuZgLrKbubMPwumjNBo+wPiIt4xs1zVJQ1n6JPdX1lZS2pVsRZLSmg8sHkXIDeusCwFq97",
-	"RfyExfjdMUPkK4Z8vEp4S9oswn1YAPawCXCHfMnpnT0uvR3LpBYUO1SD4/zf+FqBuaT7fk3sjX+ywbMK",
-	"qs6SeBSR6X86IYkEppHhCOtkS6kxJglhARjH1iE5M3aqmJApGtOEi1M0olFE2WXbwIyoGoQdLT+aVOPu",
-	"SnYUWMx567TfOfFaYBu3TlupCvGM0p0IMeOne3tULgMz0g7JlVmkpE+mcprxS6pzYAR3Kqok+VLyKBjr",
-	"YgXPTiOBuHsm5SFIcZDThgHvXD5QpankB+y2IkZJpX+qjP7ks/L68YWtHxQ6EdoBybXrpVWdHhomVqm5",
-	"jhYlhWryisYQdy2kX3NXiHTPLTQluzVECbLzMXaHyKqXXWqmEcbQg+uaJ3G9wdniofKSwzKXGewDpZgk",
-	"25913XXYVDEALLpBIcCTvbywkYIwVQGwQJpvpgTgFynruOVnSO3nAKYDwV6q4KeijWCEfHeFhM4iUtdK",
-	"wYD1QheFcq5AjqhYqXXf4Lp3xZbXFsEG+xY8DRmzHL0qQz/ab11P64LnRDkoUVCL3HYvWIPJDTIpBeV0",
-	"y+iq0FCSBYSblMqmj39HhbJZTHxbJvuIymR11iG9gFCRerg4f2Vh8tAl0BPuK5cNy/glmc9mhEn3Rpk2",
-	"asYbtHcNWy+2eNND/ZxMXrPoaqM3seTCvRe9prAxD1DyaiGerY7HvsrpbXRiluX/zRWxPg8JtSy966w+",
-	"G8uoUaLUvLAtSn0cRamp1FxQkuoAllmQo0ylbQmdq0kxaspY6DwTnaoQFWQdhI7zafehoypiiOJERZmL",
-	"TcDqi1inlfWrOVm6rV598OrVBQyc1q5WM3BN5ap56f7qVlcGJ92ABb9Vhs2V4VYRPnwVaq0HoGpQ66TA",
-	"hitQc0hnTepPMxX4nVef3hWQeS21pyuJu4UFpA/l+DwnWd97KFm/VIWoJe+39aHPvj50gdWaVYeu4Hcp",
-	"dMBGwX/56PcU+Ielb4P+jyjoX3W5gBcVSUP8/Hu9rwaaAyUg3uVEq7Gss4sFK13IaH6/4naTfQLk+WmQ",
-	"XQAk2+eUWYijuqyCFjr3n1GIo4fJJsTRnTIJTUTCEziGyxyqzaUstvL1QTe2NjcSR0uEg+JomxN5LDkR",
-	"Ke8X5UOUEFzGJt/7ppoFNc+BSAZC50rQq9zHnJuq+bXlM4w03+YyHj6XUc14WR7DyXh1OYw4us/8hZre",
-	"A+cutlrxUWrFrUZ8wORIlROjEyMVYmXTSRHVPq9hQgT04feeDFlFgK4zEdJEdjYDznhWftt3rKF6z0tD",
-	"LZfWUVpqm9LZpnSqjXcrnbOU25j2TWiWzkkf/45SOu9TEmzTOg3fMSR7XE2gca4Nt2T+Rh2hjRJQiu4I",
-	"+8ejk8Dvhx3iH4+72M+U4BF+GEcNh1PKKBeKcTd6A8Ts7OIcTSoKnlOexiy6OlcjLGly7/ka8/GHyNkY",
-	"zrnbFedVT3CTU7PsGdgglPmzkVTL0rwu22G4u7HlbF7YZj0eR9YjlZ4LMh8iEyXLmrHyT/r0Ns+CpIyF",
-	"zjMRqrIhaSeyBYjk6rmpJGBlHiQnIbe5kAfPhSxgxzQfUs2ONTkR89L95UUs9lrOzngE1vxWIS6rELfK",
-	"8OETHrXegEp61MmODSc+UjO2afIjU4PfeQJkZUm5ViTylUXeMqmR+3SCnp3M7z2QzF8qfWDJ/W0K4dmn",
-	"EBbYvFkaYRUfTP7X14VoWXfqBpkFPyJXJFJ1zrnmz7lW/CxmIPkxQ2Q6EzcoolzsVtjCclhzWeOOfY1X",
-	"6AFvUNDUDE4/ttSEzqVkaH1aQiBkg9SkE7e4k4p735t241F1+2GbS++1A3FDI0zPGHJt2WrKTP6uzOQr",
-	"GiLr5tTNWQxP4CQq1fzsTqNbm7wjIsfF1cdQzSC5MqdwnkQaUP10b6/bO2p32p129/S4c9yBc6SHKZ6k",
-	"D5MYWuiHqq++h64nJAEXWYM+p+iGZbjpn0hAob5EQcN+nUWYASdyz9nOP75m6IqSa24NH0xI8MU1+AfV",
-	"5d+oMsJCjuYzCA15SEySeH45gV4VqjTHGjJrl14e9X1ZefJ5MEGYI4vLrcFyVHeMJ90+LHAUX0rxeXH+",
-	"CilHiqdIkSjATAGKW8PqhxwjvpzO4oR+9bm4idQJ8ZXTqIz/0wwwDahuVfmgHYibBXFI+K6nVjdgO/YT",
-	"DCdJfK0MhXScXa9Qts7Rjr7IFDPrtuuul6XqBmyHE6FURv5dVaAgJoQmdohXflGKIO6hIKLwF/mc3jx0",
-	"zgasUDt/Sa+MgFeO7HAw73T2g/Sit1wo/Il8Vr9YbYKy34btAcvoDgbZ7afb/x8AAP//",
+	"7L19c9s4tif8VVB6blXbz5CyJMvvNbXlSad7fauTzk3Sm+mJciOIhCx0KFBNQHbcGf+7H2A/4n6SLRwA",
+	"JEiCFCVLfolVdetOxyJB4ODgd15xzrdWEE9nMSNM8Nbpt9YMJ3hKBEngX+dBQGbiF8wu5/iSyL+EhAcJ",
+	"nQkas9Zp6w0NvnAUM4Ii/QzaEROCxjThAkWUCxIiMcECyb8K8lWgCeYeIhEn6CW7jCif6H9lr+FoNsEj",
+	"ImiAo+hm9wwNGZ6SIcIsREPr+0OEE3iPoVmEKUNcJJRdckQZFwSHKB6jKZ7xdstrka94OotI67QVEg8R",
+	"dvbn3zvt45bXonIZE4JDkrS8lvxQ61Qv20/X7bV4MCFTLAkwxV9/IexSTFqnvU7Ha4mbmXxFfbt1e+vB",
+	"25y/iJlI4ujl1xlmYZly52HIYc3DJI7U4vbiBA0TwuN5EpAhIjiYIAxjoUANhuT88uv52JLvt7yWebH1",
+	"Sf46i+KQtE7HOOJEL/LPOUlusjUSNTF7aVSQKWw7YfNpxdCF5XqSHhfqvV76K04SfCN/5OIGiD6Ok2mr",
+	"SJoLB1neT0hhzT9wRMP8Fp6Mj8lReBj4B6M+9vv7Jz3/uHvU8Q/HB6Qf7ge9URebrZ1hMckWjQvfl2v7",
+	"c04TErZORTInNjX+IyHj1mnr/9vLDsie+pXvvR3h4CLUuy2n/hONBEnK6/mVRTdITChHGJ7LL4TiaXsW",
+	"RzS4aScEhy33Tqk3W03npib0Wr6bza+a1vIfDhpXTK1ITj12HR1nWAiSyJf/+yP2//ok/1/HP/nc9j99",
+	"63nd3tHtf7Rcx+jHbLK11CVMJJRwdD2JOUHWAx6iDGF2k2KTBzyFKeNqSwCPdgLMiU8ZJ4xTQa/Ibp4Q",
+	"NRtjT2Y5iHgVh3RMSXguGi1tqh9HWKA4QXgsSKKWIKEOM5Gfcq/TO/S7Xb/Tfd/pnML//atiCVMicIgF",
+	"ziaUW4k8t1jIpWJBfEGnxLlVktmW2CP57fVszmUSz2cVS4P/WW5b3pBkSjmvOS+z9AnHmemMjshB2A/8",
+	"fdwb+33SDf3j4GTkH+KDcZ/sh72gO3IfpJn94TWA0luN2FXLMIjuWMQh7o73gx7xj0f90O+Tg7F/gg9H",
+	"/lFwHJ6QzriLexWLSLKPrnUJtZyVFxZSF1HsYyaz+uIK7JRb3cqreZPEVzSsXA0grjwoMUM8iGfyv8Zq",
+	"QTP9Zn5BOKFiitt6+Qumnn684lR03afCzP09/LLsvM3HkRw4P3k+H6Uj8QVzh48vOe84qj4AceRi/l6w",
+	"HwJXHOKjkd8PjkNfsoUv+WI/6IcH5HBcwfzqY+tgfBhpOaY3tI4jsvqCipQ3K1p6Be/moz9IIFy0P0dc",
+	"/Yho6KHhnJPEH8w7nf2AhvC/ZOihYRBRwkTxByn6hoD4xV/ya4ZBO6P+uBccEb8XHhzIhZ/4J+H+yO+N",
+	"j8f7o054SHpd907ydParbqZe/1syzpPj1+QVWUQSuUZp7IzjBMwDaQMVDz3ItZVnbuljO1Py7x1Jrn8r",
+	"iv8bqLvrfzz3/6W1NP/Tt6532L/ddStp78l0FmFBqsycYU7j5kOEpd2T/+uPRGAa8eEpLLjI22JCppxE",
+	"VyW7Jz/yOs2e8sg1Vk93sdVjiFQFRkL/7gAkdUKPsH88Ogn8ftgh/vG4i/3s9B5VmDoi++gaQCmIp9OY",
+	"fX4RMy6NehbcvI+/EOZez9B6zIfnhkiZ2BKpMEMEJxElCbpOqCBoR2uCnCRXNCC7bfReMz66xlRwb8Cu",
+	"qZjIp9AonrMQ7Qwvzl99fvHr63cX796/fP3i988fzi/eDz10gDga3aCQjPE8ErsemjNBIwWOevgfOLqi",
+	"5JoP2ARfEYRns4gaJwXMx0M8RlQgRq5IgjDj1yThaJzEU4QRF1gQFEchKOCYAcvCa2cDNsNcOTrULKlI",
+	"3z7o7IP7IjvRKCGgErcHLLfh5OY//7r4I6b4w0/il3++7v4+nUW/77/964Je09G7i8MP+5yO6MXhxTSa",
+	"jN4dTH7vdaNfWPbcL9NuNPrwn1HAXsf4n+fzf/31kx/+83UU0G731bsLfsF+p7/+8V834//VPakA/qC4",
+	"yRVit985OXRhguaVi/ErLIKJm0VevseXSmwRdEUSqfkq4kwwuySIcjTCnIQoZmcIoynlUzmW/Hu/28sf",
+	"kUFrf9Cq8uRcjH01C3sNlVN+43Rygd6PLwkSsdy1ecI8yQeJoOxSWmTd3Hy6bqLOin4kzaPwQmpmUSb2",
+	"ey2vNaWMTiUYZehCmSCXJClO9x39yzHll9rempEEpn6GgghPZyREIyKuCWGo2wGG7HU6udkfdKqnD59y",
+	"LkG+VVpD9bzfEZwEk/+CL5Sm/qJg8SlDELZfGsCX0kIUyhEGK6AhYULarknB0TeiUST3170gbs1hOSNR",
+	"L+I9YZiJKkCXvwFDp+rviEQxu+RIxG30S3xNEl/atigiUhpzD4X0kgq1pBDzSUHctXBQJfXVx5ZxwXT8",
+	"E+OF8T9963iHPacL5hY8f7OYcQLiUS/8Hzh8S/6cEy7UH5kgig4ApQGWdNibJfEoItO//cFjEBLpQiS5",
+	"pLiXEwfywEgojAlHLNYbDZQ7f3OB+IwEdKwHlfRIkjjhrdOP31pjSqJQbnMc3rSV+vJaWfxTwjkc5NYs",
+	"iWckETdo0MqeGLQkjIC5LZf5ScprLOZcAprccCqA4P/AITLrTGkzEWLGT/f2qFwNZqQdkiuzVr43wqGv",
+	"FwRqQCMha86yGkSR3WWwKzrJmeNInjUSniEpoW7QCIcIqCF/VT73disns8cRDe66Wwale/IrXOCInCnE",
+	"nicJYSJFccrRfsum6UlG03QqDQmqx/QD896aqaqlTRDBgUNSy0DkK+WA7FrUJwgjRq5JYlZo0/anOBnR",
+	"MFSK0B2PgpCyFkU4+KICA2BHK9VFcjEMhhghIT9FFE81z3+eYqZFS0rx/Yzi2QQbknycvrBmWtvLwzWL",
+	"AxMoA0uEWSwmUtsCmLOJ/zoWP0lF6460V3REg9bX7qAFGDSGUW2K9jOKvo4F+kk/0IiiLBa+GnGNFH0d",
+	"Iz4PJpl4ocy4TR1k+p2IVCVfB2rrcyMFUCj17aLGiCZYoXlCMIhtiqd+6iPSyvwBPwMl+Mai9IHNu++U",
+	"wo5+Y/gK0wiPItKU5nPrlTXzsbJZmi/dZXsYEqS2gqaEvW1vEhLELKQQ/8A0Inflc6MKu2RtAcRt3u/2",
+	"sh2x54T0pBruyMx61R+rV9e4M+XFyR1yrc2m8W8Mz8UkTuhfd6YuZVc4oqFxXwDanSLydQYamY0l3Yye",
+	"ue83Z+3snfUiSnkFeWLNklj+BKdqPdRS2OtW7JQfOafPzdkXFl9rF7NE7EErr8D1ejZxrfmil0xQcdOU",
+	"yHp+G9TirkkU+UqPQ6O5QKOEYJCMyVxqVnWaXTqpNEUjdVa5vItJHBEUMzm0iYmgC8HRUBFYZVEMlUc1",
+	"FSdBHBLlXP2sfskiVNZvyk0pgW7ArAe0XQ8fBr+KcrKAOM/ZRDsaA+2o2oANNTeNImJCDxwSJDx0PSEs",
+	"G5vhJImvOaICoolU5F/OonnZMLvK36INA6oMmxzF6vf5PfkKWigNHY4ELw2nNmSXV+bxW2PNNft6mpCx",
+	"yIFnnrPeuXDPHFI9Fg0XK3GapIGV0jD60NrH/iPkEoBn+TME0z95mcu1NEDel3prW7UfJdU9E9e1Ai65",
+	"wFwKGpq0mfc2Bu94OQ2FzeYKxEIlnnD0xmIP7UtemWN+iQMcSbA2m7dhHkm/pzJAihvfxN9r73BD/7C9",
+	"SzUbtHAzfqHKrYCj6NcxiIMmqIsvyQUbx61b71txozShU4arz5yxoXQRM1Zw16c05wY8L3Vsk3l35LLB",
+	"9SMPSBpNbbcckYeQ8lmEb15rVsjGeGu/6npTYVZdis/68Mx1cO2ZLzygkFh095PZhMR5l19nMc2LipNA",
+	"owizL3mHXXE7io7FzCc3GLxbbbtWzayq3Znq7XjgswnkvvOhLJ+berqqSOgnKyLaPgWnaQV5zXd+m4VY",
+	"kGfLvOsCjoWcGUXxNQl1iH3jHJr/+TLBTJDwfeyOApiwfpwg0H6UqgucJvV5/TYSsRPnQZOpCkaJiVGy",
+	"9XhKzZbEkOqwe0A1HXcAzKa5edCzFmjm49qDlQ8k5/SSTbUJmSctLicKlxYUJAQLSFlsmKlYqbZbpCnk",
+	"FvrxzClLRS6k3wBiM6Jm03YydEqUZtKvEPf7igMR3UBGfjwu5FlchDqHPps8ZM4spHwzndEiYtPkmCId",
+	"V1A2zVfrafmwoivj8zuclhcTEnz5BxbBxIq+LSFbAvk+bzxp+NzbLJhlJbxIATClrCr/pbAk/V3X/thL",
+	"4hBILivMAeWQHdh03j/qNxaTOh26cmqrERoHTcxCO0vfAvvakyMfeoPFZMXTVgnz1gWDKoxPyVpGaiWB",
+	"c9ip4s96kFEcRwTDhlzRhQrBz1LklOZqPuKa2svxmASCXln+HoesnuV/bMRL2YBlblroUOF2EmQjgVv2",
+	"ZtiTrl+6UdXK67Z+abZoUChcC65WIDydhPA2jgpfWs6/k7GkPZ6XLaKWCO9S31OeBA6fVMElpaNmf9dJ",
+	"FuvaS/1h16QVm7u1u7JGJ9KbOl6aRlbSLqkoa5VVyLSUEyCn5jbUj9SQdU7C/GB7uVzwvW5vf6Hlmn7C",
+	"paemoOYift5FVonu35oYV/ntI18FGmV3WsBVfoawQBHBXOQuSuYMLskHrdPWz8l8NoNYPWHwz3g+41r6",
+	"2jM7UBLY/lO3bp3getz0Ou+6oNL0LfgtHZR38ZSICWWXQNMpvkFhjHao4DAVD5H2ZRsNJUcPd5HOLTTQ",
+	"yiEzMw1JOM5JOf6wDKh5rQCykL+Vb5HV0/Xxhx5q/PGwZs9JuwXOvmyfX2i6OWxpiB6jCY7GxvLV90zU",
+	"5Zgs+HRJrwj3Vg1oOe/+1fuDwBvUP3E7g6wbZSs4MysYcbGZxG0ubKbiAO2X48gHDm24ww41fFjPfA9q",
+	"I9apms1tRK27Obwpdxf8hXwLhojRuyAyTdklP3UrJnVur4bqRNEXfhD2giPcJ353vA/Xmoh/gg9D/2h0",
+	"HJyEHdId97BrnMRxDa/mMl3l++YqXPVdtnUpPas5p0xqcil/eClPVUGVSgd2niOlja0Cck/OXm6gYipy",
+	"PCykVBhyzeFEu9ycAplCeY0sp8SzZLAH6Rle4SqXl95zgqTa1CmGdtR/q3w6QBBzEWiVu7tlYW1fY3MK",
+	"aSMz81kLjb5n5zI0c5Na9TIsTVvtjdeaM/rnnOgHRDIn1v3bOi3Y8hSAanuDROypFFHM0cX5K4XF/AwZ",
+	"HVlisfoa0lk4JnW05DksabOp9fwsVNpa5dVsTrXqqoraVGmuqYK6Tr3V3p9a5bUNyutJhfKaXsFfAdWb",
+	"KJ852n0vqmcdkzyoPLCTwVaWCOQq/kKqvPUJ/JpX1dwX2OzPmbechIsj541plX7NiZBHysK+9tPP7VvF",
+	"US3JtIQFYWOc/blFUBdH5HtPllsP9etkfAV2LHL1y488LHzo5M+VoSNPpeXi2ue2hwcugksN8wwtyPbV",
+	"CcNStDLPShdWicgxJ2kWhV3Wx5l/XOcldHx6CTcNXTX0Td2YmZk95WoMe6qIxh4nl1L1Nv/bbreHZ0j/",
+	"g0NCuOte6rD92S9oGk4TNl+aJZcu9N97O5b28dn/9LedvcIfdv//3f/hVEfShfE6D0dNSnKTNJ5qu31B",
+	"3EfbhNlgi1NlVsrJyQdr3WBhWbGVXgO7DEizEiDOTTG1LRZK6UJdDw+lVh+GCpILMlF0kZDyZz5QMUFD",
+	"Vdbj74VqI16DiiLryAz2iiVDlooWfD8GU4EKC/SJtCzKSk6jIr0bou1TtzEqa9OU6fqg6kKKC3dQGd7n",
+	"kwoKUf0HykZwUzz9fRVmLkzX8kGpgc/DKWU5V1N9RApqOuy78dpWTResf/Gqv1bWv8jHh+FON9yuHxZK",
+	"6w6zwsDUVICJOVwUXyFMHjOiOb247qVO+ifrgj8lUfgySeKkzIH6oqItYKEYRUJCmpBA/JZQ3u64s6P1",
+	"jUb73emcCzQiCDOERzyO5oKg395eLHTaq2lkg7q2qohI5bJyM0GnlAsa+EHM1JXZ4Aa0PjwPqUDyNeXx",
+	"nc4F3Ki0KywWfD8LE3MTgsNfWXRTSBWzKJTVI115DHOZ2RG8ChIiVV0oMKTvWqo77VILVqWbRjj4In+d",
+	"QyI/2sGq6AXkG1CO+p2T3WLdH7sEzmG/tdDzYSZYs2MpHDvP2TkErNBVF0JwiLArEsUzaRfJ7RrKeeIw",
+	"VI51KCctH3M5eOeFcFG3QT0fT9U0Wu01U7YoV3iowbsiFjha4ZvwniQmX/rlYtqRqrZhFURS5DNzy32r",
+	"bmf1VeGy3szQ259eoJP+wRHSF5LbaCiHGerSK/L0zUiC4NI0nFGOx1Ceil9TEUyQqjNd9MKou9c25FSX",
+	"vigdJnNBu1RpSrJVdk9Zx4TkWklo7js3VrPLoOtQl1XJ46AYS73q7imBxfdwMCV7am1872vXHciFmV0U",
+	"8Ht/1B33gy45wcdhf3zoBG9z2dx6TxUIKTOduoluf8BRPaSojdiPN60sYrHxPKELRYZQxVTV/NIVlZlV",
+	"rpYE84SKm3dyixQnxXguJr1qxu0cHueKCKjaeVmE6Qfzd8LCWUyZQDswpK+3DHB1HMXXCpzgjy8SAnW+",
+	"cFRI6aR42lYfM5VwTlsvQP54pkwJlNQiERElUxAYMxsA8iD05acKc1U7SKRYNIkOP3ArFaLyA5JG1gzV",
+	"zLK8To4CLHAUXxbesKdU93Q6uewb6tpByfqF/FGtnMONfL0M7ukLZtNYriNbrfkGJPLDuF/g2r8eOM2j",
+	"N89lvrQmO1Jw3hcGsJdvPenV7IBrQIiEZ7OB5Fu92qv4C0lvup2Bs0JXb0uk4lsYIjcf/ZKXewGGLfKD",
+	"GcWoTE0I8/Yf5y+ylMXSCPZMKh6No0Yfyq0TXrLHzv1q+Kb5UfNN54qU5UpjlU+d+yWdFcDbFE+l4JFa",
+	"mwp+a8vh4vwVUhODtILzNxe8rWT/F8J+S6KClPim/uN2T+HZHjwGmGdQUOEc1PKgTh3sTcoC5pTBZRfP",
+	"ZkdT9QjENMBWnmE8+1wPmD7YisNfTmdxQr/6UFBWbfNOus9e/kTowYq4NWDZYdep49TOvuC7bXRu0rPA",
+	"ecmzg4XAM+jpMi1pRtcu2CgwY1VYRNVjmWExORswbEaDn+CuYhBLVVcr2vCXEYniayjcMdwbohGR2wil",
+	"VCdQNAToY065Gm7AsswxhHVqmVVYRA0+JdORnLGYJPH8cgJ1ZUMyU/clGYE8tTaC2z0cLtMOWJy26Miq",
+	"NMXXTFdqiscpQMJ01Af4hM64h76QmVDSjeKpb577YcDIFSAnAia1KpzhiMewRTOhsvrn01FCosiQcGgz",
+	"+bA9YAOmzgV0fIDSU6d6pXwOOz2eR7okVb6Kblp6FsxuPGDVRXnb6A3mKimao2GxoNVQ0Rs4GxJ32ICl",
+	"7O0bdsNRlN5MUF9GCRlHQLastK5qDmRV9jWFsPCAQR0sT9e9dpTMkrOAxBYqdqFEr+TBcEoZ+u1C1+rl",
+	"k/iaw1xVEVkxYH9Io3qKQynRQMENpf12QwTQ9l3KtxxFcfwFRfQLQcNyUEOHTUwNfr6XTxV0vHA6YBB7",
+	"0icA6sXqzbDH0Tkd+t8qmUP/UaKQ/kO73da+bHUWoEpOMZcRrIOha0B17ZMKnrUXem/MiWHxY8MzBAX3",
+	"rikn1lfSF7I+TTpehHaGueUPdw0nJGApszjrXQDFd0yBJonXucJw528uWpbZ3uq0u+0O+HVmhOEZlQp6",
+	"u9PeV9ELFQZyInpejKggD6mt1foDL2t8YyjBr6xn1YLKK/SfKrUnKXU1UbQYltusDNvog9Mh5tW3uyp2",
+	"ulKny/aWpWgjjRuoHHBedMvbTb4q3MLZI7ZnuNKT5n4cDOQGr1j9Yxo8XW4M1OClUsedBu/kOjE0eb7Y",
+	"sqTBO65mYQ1fsxqz3X4q1OrtdTo1Jdocpdm0D6jraTf/x28QZGraa8sOjVjuv7QVUa//vmu1IrLde1XP",
+	"pDjQteIn4PAFkXiZen3ti5hNs0RNgaOmDTKMwVkuZiVJrxxhXdu1BTealLOqm3c/dW+bd/IqVkZy1JU7",
+	"V7XJyxFW0H37ig9cX0n5Za9c2Bne7DZ+87dCTcJ+Z7/xu1mFWtvdAAxoHA0f87r/J3k+st+KBjzsCJ9P",
+	"pzi5SUun5EkjhRC+hO1MRjiQI66GiboIOPBAzB0SRtlHUikpdPLDWcXkrin3R8HxrEqbQzQAahHn03PR",
+	"jimCGDOiUjX6vZ6n3LsQcN8tCwE1i3wQO/WB/SMOb5bDioc9jKsdHxWXu817wnSCdQE5u8tRYwuTjWBy",
+	"pV2rKqTJyHXhQEmmV+YM7OLL9/iyYXfJtC5sXYuI26eGpfLFk8YvvrAKrPd7vSUma9eEvTuAa79SAcIV",
+	"fJUwtIzit14je2DvW6HIza1ilYi48ph+hL9zRypRG50X/auICxpFKkWxfN2FhMogEtpJFqKdfudEwrb2",
+	"f0wd4K2+XwbvHGb1q+YdPj01QL7Yb/xiWgV+ZZbfENf+qP2gC7nWcxunv7Iiv51V5FCs2WT8mYgity2n",
+	"HD0Wm2Yrme9fMm+l8iagbSOW0c9ENEKnO1lGS3pALkJlTM0dgPiWzCIcVEhiq50LmE5p+f+0L42wu4qh",
+	"ndQn19ZPDD2d4aOye87A5Wv6Cgy9chuyXePfN9ES1d2YMHBwmmiP1dIsIbP5KKIcOmIoo47DNBPMeNYf",
+	"PI/GqpDo3QC50JFNIeuKxp8NlI8I4TZuFT5R2dN7trIHsfh6dfkjLcytDFqHeu21+t3mFqWj7c2jtEm1",
+	"MLqTUSrMNcMmwSmIH+vsABQnoYlM0bAQqbI6Gw6lpKOhSstQlZRBMFaFiUzxkscWH3L0jdxIxCO/AdVF",
+	"t3MltUvFsgH6y+V1NmthbDQMkVZ/XxB/ECrr6jnFHbIsPXfcIa0HpEHB/GVzIYfzMORWgo7uuZMiiYYQ",
+	"VQiEhlVlQNAOVn0R7WR3d1RB30dcWaPc4Klbksc3FyR4ysiyHA3rXfbCdGB7Fs70OwOLW/c4D8PsgDux",
+	"ZYHOsfdN/ccCz/dbyAW2y89mqdwpjFxPaGSlOUKSHiT2qZKb0/gKR8r4Hc+58XhzfEPZJZrE12iK2U2N",
+	"1zsFl0XubjXZrbv7oZjyrU4cr+XLWle3sHrHpWmw4PGWosr4cTBHQ2nHDSsc126G6Wzhejm4ztxRDe1n",
+	"oYpn6JmoRE7jPdta0Hf24lbqmSo/eMGp27gLV5/Bpr5bzSy2TarvDqQvqWrOSkEd068k3PUy763t2E1b",
+	"8ZY9umhHeXT/7//+P6DD5l26aCd16MID3d5utftVE/fh/K5lSFqIP5Wu2kTxTIjIVxUczDDtlM2jaEkM",
+	"0b2uNuFGXWHVm0Tdg2on65ppWt+yPlwZn7d+za1fs06Ne2Eucq1kXmTXimrdmvV3EtNcmdzlRNvHidkN",
+	"tLfSvw69hp2uHD5Pa8YP4PcsqsHRTe6eKfhuKDdUcBXM3h93gsOgS/yDURf7/fCI+Cf44MjvjPvjg7A7",
+	"PsbdrgRFOf6f4Dk18aBcQeMmwJSvjbxw8qDJU+7ICMjW0DBA5pp9sU9Z01VkxdQar8BwUX7uKrx1hP3j",
+	"0Ung98MO8Y/HXexnoa+jqrlbXc+WnvYm/N6lnm9NN6aBIAVx3CW9cD/oj/wDfHji94+Oj/0T3Bn53aAX",
+	"7pP++AAfjqzS43alsk06tvP94eqd2/aF6OeaWF/+uXTv3OkFz4HsPWXeq82F0nLFwPBOSVqAZSCfTHM2",
+	"d2zZsQu3DwfMeRv2zNxG/YHn0COBlHz7Wmp6K9VcRB0wNUtz+1Vlg8CdZu22h7+Y/BJ8ieF6mbrYKX+G",
+	"CwLy8ezDA7bT63R2ITfVXBUorD9OsnVSjvq9nsqfyWeuIE4AA+E2q5XlQoVamr590CSpBa795YWvWvhd",
+	"wgYrg5YTZZbHjM3ljjxqOF6eUJUupqwFAI4kwtwoftZO3KVjLM+EbBBISZ96kv7uB7F6FokqUy/FBZdZ",
+	"Mv8S+R2ZLNj7lv1jmZhL+tKZQnsnPqMKeA4bw3PZ6cVwBs/bwMv63LiLeNAKomQ4sIGU3Dow/oEjGuZN",
+	"nYbAB6bODIuJZaVZfN8qCsrlbZ+qs6ZrE33bkC75YULEhCSZw8F0HByqEwR5VkM4lUPToVNpetcTGkxM",
+	"QZQd+YuuoELHiMeOnApYyIob/KJQuuNuDmdTUtvhS9U1sR3Vv/cou4rlEdg7yUlCqTn7nVF/3AuOiN8L",
+	"Dw78fnB84p+E+yO/Nz4e74864SHpdZtLynyH6k2oYaazseJV3by4hixWIfF8qe20GWrTxmXVBG41D/Bl",
+	"rbDdioSp3PUUkftgiRdfx+J3ItLDcacQuAKaks+UBF+cLlPT/Py2Frj2RhAe2hh8/TaT5mS309H1qaQi",
+	"II3dAEfRWVbADQXxlKi6p5SZ2o0q1bQCqKB3++NAK9Pe/uOKwLUqWn1aDq9yDfw3EzBLO+Z/tCAM6k6v",
+	"OFlo9rMAQ/gWRNYCIlPMbhxZow1xxERLaoMvibQXOIGCV/PZacF80Bzj1mzSqmpWiTcxIQOmDBKoDqYL",
+	"vOGRVGSp8KyGn9I2UaWxoxtwQmWF3NTtLMrQjrqaIm2XAVNdHdS7qnCdPJkqXqSLhdZWettto5emLgbX",
+	"M9XrrGxK6vBVfZjEr6A735pwzvtWm3Bj9XFTypRBL3cYxEq/XV61tttquueV1fZb1Pklr/s5I066Scpq",
+	"c7X6eS4XblspOreJOEuVgrgBsbS5oIkCCB0MbBA40YBisGkrKJoLCrvqbEFcfJjExgh1FeN0yY67Rlqq",
+	"ZE9aDXLvm97ki3C5GnylfAArA8BuKb0TJ2g4JSpcI6UHuynID68YY/HyEicVYMafd6YqJ8UscFdCeGkW",
+	"t54iek5h8OD3q7ZF6Jao4ZC7QbutPvfdVJ97OJivqdHwsqqyvOq0YLUo0mifgvF95P2+M3D/a/KK3FVC",
+	"7H3LjtJtrbhoUHgf7XBClBGyi2Ll7rAb1jTF+Z/iJO2bu4X8bd3Rbd3R7xL5V80cfrISQ5kKSQZtj0F+",
+	"LFNheWlpYzVLaC5prJdsQ6RW8lxScHyZayppJ38/azkMJkep5EgCrQ8mWOhC99r4aSa23uT6eN+boFq7",
+	"PMg14P5od1m2eit/bAa3n3RL/tOWcaBJqnVGR+Qg7Af+Pu6N/T7phv5xcDLyD/HBuE/2w17QHd2vMWHI",
+	"trQ0Sdl7MxFWJ3NVBAJybXe2AmDjnqFCj6RKIWAj2DMXAOaKWDPTIr5m+eY9GXpDwGSh38lU5KbsEl2r",
+	"ZhgCBXhK1CX6nWHqDR7unmX3nHPdp8DbZbpuBDiKXKHYnBjI7sHdowxYrhXDW6ulyDLPm0Yn65AyKS98",
+	"XCmjg64nl8OdK2r6DUN0Z6qE6ipBgEIf5EI34RWkgCFahQgoN73aOoHW4ut/We4m9vS9P3As/LSPT8Nw",
+	"NQAh9CdC1/gGJVIOI9/EsNNQpZRuKvXOHT4opu/tkKybnGpNBugNQ4k43vXS5lap+EwyCTCJoxD6Z2kZ",
+	"0HZEkElCnkUM+dPdLz8YNM5PPPWErBRGXRVDb5cOTlfCY8adW1xcVwxUalWZSluMhz5hYKzHxF/P52Ji",
+	"6gvbqER5dklAxKe5lrG6sk4qQiRwYe4NmCtAKjVR5en0jCMjVUxjgYZ7QwsS1Tz0+MqtMWDOYC4F4MwG",
+	"Rzuuj6dXwXfb6C0R8wQaJ7ABk+PrnphoHCdTD/z6fIYD4nMid0CQUFe6R4SFujnoUE3977rVHfxDN7tr",
+	"o1zrYfSFkBlPb0kMGCfC1LzK9SRUDR5Vg8pQg3+MrsF5Yy4ISnY0HbAdWUW22v5O7fl6MynvgsKGCQtu",
+	"ZyT/KdFT/UvTFbTUvDdCkcA/mv8R9r782Z+cXI0Ov+5P2cH1Xyv4HzR56oB1i6nr1jVzIPOU9M2cC7FJ",
+	"cd1cH93vpuvjGjzCz6/l433EN9fq0s6xtR2nVHJYoszj83pb82xtsnJxdgQWRzGftAN7Y45kqN8wyyHJ",
+	"vXdOzD7/EF0TMx66U7GCez7zrnO2/KnZXD3kLQbedW/qygNkJ6ZxgbjslW1LxMfREtFC5gVtEWc2RDWs",
+	"TpBLh8j+sUQvRIvJ0LkN0lYLREhpqG95qCJdlRWgC/C7bXr44FWgF/Jl2viwji9rKkFnr91fw8Mcmy3f",
+	"7XCtJsNWNm5KNm7l4uOog7LA6FCNCevRY8O+JksHblrV2paH33k3wjug5TpLYt83UDZvfbhpa2srUVZv",
+	"frghibJUu8GcVNmW5H72JbkX6tRZu8GVjD0r9bG68NxV/MWIMhMjBgEDwVSV80ivCNMRkjOrGhZIE4VY",
+	"iMeQV3oVKzhCUD0U8es0sHo9gTx3mBpYjqoKA2Z2xAmFZEwZFabBA0eYQ9x4zknyRtdTkjIxJFckkjIq",
+	"/aM2NxNYT9nchOF30ZwJGmV/QFzEM26eo6Is+RR9qvMrK3NJtSDOckmhKh9MzlXQWycY1tbrXrF+wuL6",
+	"3TFD5CuGeLwKeEvaLKr7sKDYwyaKO+RTTu9scentWCa0oNihujjO/9StrbJ9vyb2xj9Z51kFVWdJPIrI",
+	"9G/OkkQC08hwhHWyoSkYSQgLQDm2DsmZ0VPFhEzRmCZcnKIRjSLKLtumzIjKQdjR+NEkG3dXsqPAYs5b",
+	"p/3OidcC3bh12kpFiGeE7kSIGT/d26NyGZiRdkiuzCIlfTKR04xfUpkDI7hDUSXkS8mjylgXM3h2GgHi",
+	"7pnEQ0BxwGnDgHdOH6iSVPIDdkMWI6TSP1V6f/JRef34wtYPqjoR2gHk2vXSrE4PDRMr1Vx7i5JCNnlF",
+	"Y4i7JtKvuStEvr+eqYyRtYYolex8jN0hsuxll5hpVGPowWXNk7je4GzxUHnJYZnLDPaBUkyS7c+67jps",
+	"KhkAFt0gEeDJXl7YSEKYygBYgOabSQH4WWIdt+wMKf0chelU261iBj8VbQQj5LsrJHQWkbpWCqZYL3RR",
+	"KMcK5IiKlVr3XVz3rrXltUawwb4FTwNjlqNXpetH263raV3wnCgHKQpqkdvuBWtQuQGT0qKcboyucg0l",
+	"mUO4Saps+vh3lCib+cS3abKPKE1WRx3SCwgVoYeL81dWTR66RPWE+4plwzJ+TuazGWHSvFGqjZrxBvVd",
+	"w9aLNd70UD8nldcsulrpTSxcuPek17RszAOkvFoVz1avx77K6W10Ypbl/80lsT4PhFqW3nVan13LqFGg",
+	"1LywTUp9HEmpKWouSEl1FJZZEKNM0bZUnatJMmrKWOg8g06ViJr2h8f5sPvQkRUxRHGivMzFJmD1SazT",
+	"yvzVHJZus1cfPHt1AQOnuavVDFyTuWpeur+81ZWLk25Ag98Kw+bCcCsIHz4LtdYCUDmodSiw4QzUXKWz",
+	"JvmnmQj8zrNP71qQeS25pyvB3cIE0ocyfJ4T1vceCuuXyhC18H6bH/rs80MXaK1ZdugKdpeqDtjI+S8f",
+	"/Z4c/7D0rdP/ETn9qy4X8KIgaVg//17vq4HkQAnAu5xodS3r7GLBShcymt+vuN1knwB5fhpEF6CS7XOK",
+	"LMRRXVRBg879RxTi6GGiCXF0p0hCE0h4AsdwmUO1uZDFFl8fdGNrYyNxtIQ7KI62MZHHEhOReL8oHqJA",
+	"cBmdfO+bahbUPAYiGQidK6BXsY85N1nza4tnGDTfxjIePpZRzXhZHMPJeHUxjDi6z/iFmt4Dxy62UvFR",
+	"SsWtRHzA4EiVEaMDIxWwsumgiGqf1zAgAvLwew+GrAKg6wyENMHOZoUznpXd9h1LqN7zklDLhXWUlNqG",
+	"dLYhnWrl3QrnLGU2pn0TmoVz0se/o5DO+5QE27BOw3cMyR5XE2ica8Mtmb9RR2gjBJSgO8L+8egk8Pth",
+	"h/jH4y72MyF4hB/GUMPhlDLKhWLcjd4AMTu7OEaTQsFzitOYRVfHaoSFJvcerzEff4iYjeGcu11xXvUE",
+	"Nzk1y56BDZYyfzZItSzN66Idhrsba87mhW3U43FEPVL0XBD5EBmULKvGyj/p09s8CpIyFjrPIFRFQ9JO",
+	"ZAsqkqvnppKAlXGQHEJuYyEPHgtZwI5pPKSaHWtiIual+4uLWOy1nJ7xCLT5rUBcViBuheHDBzxqrQEV",
+	"9KjDjg0HPlI1tmnwIxOD33kAZGWkXGsl8pUhb5nQyH0aQc8O83sPhPlLhQ8s3N+GEJ59CGGBzpuFEVax",
+	"weT/+joRLetO3SCy4EfkikQqzznX/DnXip/FDJAfM0SmM3GDIsrFboUuLIc1lzXu2Nd4hR7wpgqamsHp",
+	"x5aa0LlEhtanJQAhG6QmnLitO6m4971pNx5Vtx+2ufReOxA3VML0jCHWlq2mzOTvyky+oiKybk7dnMbw",
+	"BE6iEs3P7jS6pck7InJcXH0M1QySK3MK50mkC6qf7u11e0ftTrvT7p4ed447cI70MMWT9GESQwv9UPXV",
+	"99D1hCRgIuuiz2l1w3K56R9JQCG/RJWG/TqLMANO5J6znX98zdAVJdfcGj6YkOCLa/APqsu/EWWEhRzN",
+	"Z+Aa8pCYJPH8cgK9KlRqjjVk1i69POr7svDk82CCMEcWl1uD5ajuGE+afVjgKL6U8Hlx/gopQ4qnlSJR",
+	"gJkqKG4Nqx9yjPhyOosT+tXn4iZSJ8RXRqNS/k+zgmlAdSvLB+2A3yyIQ8J3PbW6Aduxn2A4SeJrpSik",
+	"4+x6hbR1jnb0RaaYWbddd70sVDdgO5wIJTLy76oEBTEhNLFdvPKLEoK4h4KIwl/kc3rz0DkbsELu/CW9",
+	"MgCvDNnhYN7p7AfpRW+5UPgT+ax+sdoEZb8N2wOW0R0UsttPt/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

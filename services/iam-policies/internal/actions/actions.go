@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Action is one entry of a tenant's catalog.
@@ -29,6 +31,11 @@ type Query struct {
 type Store interface {
 	Add(ctx context.Context, a *Action) error
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
+	Get(ctx context.Context, tenant, id string) (*Action, error)
+	// Update changes display name and description if pre names the current version.
+	Update(ctx context.Context, tenant, id, displayName, description string, pre version.Precondition) (*Action, error)
+	// Delete removes an action no policy grants (errs.Conflict otherwise).
+	Delete(ctx context.Context, tenant, id string) error
 }
 
 // New prepares an action for the catalog, at version 1; now is cut to PostgreSQL's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
@@ -61,4 +62,34 @@ func (s *Server) CreateAction(ctx context.Context, req api.CreateActionRequestOb
 		return nil, err
 	}
 	return api.CreateAction201JSONResponse(actionOut(a)), nil
+}
+
+// GetAction reads one action.
+func (s *Server) GetAction(ctx context.Context, req api.GetActionRequestObject) (api.GetActionResponseObject, error) {
+	a, err := s.Actions.Get(ctx, req.Tenant, req.ActionId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAction200JSONResponse{Body: actionOut(a), Headers: api.GetAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+}
+
+// UpdateAction changes an action's names.
+func (s *Server) UpdateAction(ctx context.Context, req api.UpdateActionRequestObject) (api.UpdateActionResponseObject, error) {
+	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Actions.Update(ctx, req.Tenant, req.ActionId, req.Body.DisplayName, deref(req.Body.Description), pre)
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateAction200JSONResponse{Body: actionOut(a), Headers: api.UpdateAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+}
+
+// DeleteAction removes an action no policy grants.
+func (s *Server) DeleteAction(ctx context.Context, req api.DeleteActionRequestObject) (api.DeleteActionResponseObject, error) {
+	if err := s.Actions.Delete(ctx, req.Tenant, req.ActionId); err != nil {
+		return nil, err
+	}
+	return api.DeleteAction204Response{}, nil
 }

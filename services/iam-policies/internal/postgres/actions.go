@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/postgres"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
 )
@@ -28,6 +30,13 @@ type actionRow struct {
 	Total       int       `db:"total"`
 }
 
+func (r actionRow) action() actions.Action {
+	return actions.Action{Tenant: r.Tenant, ID: r.ID, DisplayName: r.DisplayName, Description: r.Description,
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
+}
+
+const actionColumns = `tenant, id, display_name, description, version, created_at, modified_at`
+
 // Add inserts an action.
 func (s *Actions) Add(ctx context.Context, a *actions.Action) error {
 	_, err := s.DB.ExecContext(ctx, `INSERT INTO actions (tenant, id, display_name, description, version, created_at, modified_at)
@@ -42,7 +51,7 @@ func (s *Actions) Add(ctx context.Context, a *actions.Action) error {
 func (s *Actions) List(ctx context.Context, tenant string, q actions.Query) ([]actions.Action, int, error) {
 	var rows []actionRow
 	err := s.DB.SelectContext(ctx, &rows, `
-		SELECT tenant, id, display_name, description, version, created_at, modified_at, count(*) OVER () AS total
+		SELECT `+actionColumns+`, count(*) OVER () AS total
 		FROM actions WHERE tenant = $1 AND ($2 = '' OR id ILIKE '%' || $2 || '%' OR display_name ILIKE '%' || $2 || '%')
 		ORDER BY id LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(q.Search), q.Limit, q.Offset)
 	if err != nil {
@@ -50,9 +59,66 @@ func (s *Actions) List(ctx context.Context, tenant string, q actions.Query) ([]a
 	}
 	out, total := make([]actions.Action, len(rows)), 0
 	for i, r := range rows {
-		out[i] = actions.Action{Tenant: r.Tenant, ID: r.ID, DisplayName: r.DisplayName, Description: r.Description,
-			Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
-		total = r.Total
+		out[i], total = r.action(), r.Total
 	}
 	return out, total, nil
+}
+
+// Get reads one action.
+func (s *Actions) Get(ctx context.Context, tenant, id string) (*actions.Action, error) {
+	return getAction(ctx, s.DB, tenant, id, "")
+}
+
+func getAction(ctx context.Context, q sqlx.QueryerContext, tenant, id, lock string) (*actions.Action, error) {
+	var r actionRow
+	err := sqlx.GetContext(ctx, q, &r, `SELECT `+actionColumns+`, 0 AS total FROM actions WHERE tenant = $1 AND id = $2 `+lock, tenant, id)
+	if errs.Is(postgres.Classify(err), errs.NotFound) {
+		return nil, errs.E(errs.NotFound, "action %q not found", id)
+	}
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	a := r.action()
+	return &a, nil
+}
+
+// Update changes an action's names under the version check.
+func (s *Actions) Update(ctx context.Context, tenant, id, displayName, description string, pre version.Precondition) (*actions.Action, error) {
+	var out *actions.Action
+	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		a, err := getAction(ctx, tx, tenant, id, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := pre.Check(a.Version); err != nil {
+			return err
+		}
+		var r actionRow
+		if err := tx.GetContext(ctx, &r, `UPDATE actions SET display_name = $3, description = $4, version = version + 1, modified_at = now()
+			WHERE tenant = $1 AND id = $2 RETURNING `+actionColumns+`, 0 AS total`, tenant, id, strings.TrimSpace(displayName), description); err != nil {
+			return postgres.Classify(err)
+		}
+		changed := r.action()
+		out = &changed
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes an action that no policy grants.
+func (s *Actions) Delete(ctx context.Context, tenant, id string) error {
+	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if _, err := getAction(ctx, tx, tenant, id, "FOR UPDATE"); err != nil {
+			return err
+		}
+		var granted int
+		if err := tx.GetContext(ctx, &granted, `SELECT count(*) FROM policies WHERE tenant = $1 AND action = $2`, tenant, id); err != nil {
+			return postgres.Classify(err)
+		}
+		if granted > 0 {
+			return errs.E(errs.Conflict, "action %q is granted by %d policies; revoke them first", id, granted)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM actions WHERE tenant = $1 AND id = $2`, tenant, id)
+		return postgres.Classify(err)
+	})
 }

@@ -34,6 +34,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/actions/{actionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The action's id.
+                 * @example iam.policy.read
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read an action
+         * @description One action of the catalog, with its version as `ETag`.
+         */
+        get: operations["getAction"];
+        /**
+         * Change an action
+         * @description Replaces the action's display name and description (its id is fixed), based on the version named by `metadata.version` (stale → 409) or `If-Match` (mismatch → 412).
+         */
+        put: operations["updateAction"];
+        post?: never;
+        /**
+         * Remove an action
+         * @description Removes the action from the catalog; while policies grant it, the removal is refused (409 saying how many).
+         */
+        delete: operations["deleteAction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/policies": {
         parameters: {
             query?: never;
@@ -916,6 +955,16 @@ export interface components {
             /** @example List and read policies. */
             description?: string;
         };
+        ActionUpdate: {
+            /**
+             * @description Not blank.
+             * @example Read policies
+             */
+            displayName: string;
+            /** @example List and read policies. */
+            description?: string;
+            metadata?: components["schemas"]["Metadata"];
+        };
         Action: {
             /** @example iam.policy.read */
             id: string;
@@ -1254,6 +1303,40 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No such resource in this tenant. */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/not-found",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "client \"x1\" not found"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description If-Match does not name the current version. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/precondition-failed",
+                 *       "title": "Precondition Failed",
+                 *       "status": 412,
+                 *       "detail": "If-Match does not match the current version"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request is well-formed but breaks a rule; every bad field is listed. */
         Unprocessable: {
             headers: {
@@ -1289,40 +1372,6 @@ export interface components {
                  *       "title": "Service Unavailable",
                  *       "status": 503,
                  *       "detail": "the change named by consistencyToken has not reached iam-policies within 5s; retry"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description No such resource in this tenant. */
-        NotFound: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "https://iamplane.dev/problems/not-found",
-                 *       "title": "Not Found",
-                 *       "status": 404,
-                 *       "detail": "client \"x1\" not found"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description If-Match does not name the current version. */
-        PreconditionFailed: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "https://iamplane.dev/problems/precondition-failed",
-                 *       "title": "Precondition Failed",
-                 *       "status": 412,
-                 *       "detail": "If-Match does not match the current version"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1375,6 +1424,11 @@ export interface components {
          *     ]
          */
         TemplateExpand: "accessControls"[];
+        /**
+         * @description The action's id.
+         * @example iam.policy.read
+         */
+        ActionId: string;
         /**
          * @description The resource's id.
          * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
@@ -1446,6 +1500,11 @@ export interface components {
          */
         SearchQuery: string;
         /**
+         * @description The ETag of the version the change is based on; a mismatch is 412.
+         * @example "3"
+         */
+        IfMatch: string;
+        /**
          * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
          *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
          *     have applied that write, so it never answers from a state older than the write;
@@ -1453,11 +1512,6 @@ export interface components {
          * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
          */
         ConsistencyToken: string;
-        /**
-         * @description The ETag of the version the change is based on; a mismatch is 412.
-         * @example "3"
-         */
-        IfMatch: string;
     };
     requestBodies: never;
     headers: never;
@@ -1581,6 +1635,162 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The action's id.
+                 * @example iam.policy.read
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The action. */
+            200: {
+                headers: {
+                    /** @description The action's version, for If-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "iam.policy.read",
+                     *       "displayName": "Read policies",
+                     *       "description": "List and read policies.",
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateAction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The action's id.
+                 * @example iam.policy.read
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "displayName": "Read policies",
+                 *       "description": "List",
+                 *       "read and explain policies.": null,
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ActionUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed action. */
+            200: {
+                headers: {
+                    /** @description The action's new version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "iam.policy.read",
+                     *       "displayName": "Read policies",
+                     *       "description": "List",
+                     *       "read and explain policies.": null,
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-25T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The action's id.
+                 * @example iam.policy.read
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
         };
     };
