@@ -1716,8 +1716,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "displayName": "Read policies",
-                 *       "description": "List",
-                 *       "read and explain policies.": null,
+                 *       "description": "List, read and explain policies.",
                  *       "metadata": {
                  *         "version": 1
                  *       }
@@ -1739,8 +1738,7 @@ export interface operations {
                      * @example {
                      *       "id": "iam.policy.read",
                      *       "displayName": "Read policies",
-                     *       "description": "List",
-                     *       "read and explain policies.": null,
+                     *       "description": "List, read and explain policies.",
                      *       "metadata": {
                      *         "version": 2,
                      *         "createdAt": "2026-11-24T10:00:00Z",
