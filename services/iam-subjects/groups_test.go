@@ -357,3 +357,35 @@ func TestMemberPagesInNameOrder(t *testing.T) {
 		t.Fatalf("after the rename the first member is %s", first[0])
 	}
 }
+
+// TestBroadSearchCountsUpToAPoint: a search matching more subjects than are worth counting
+// reports 2,000 ("or more") and still pages in name order; a narrow one counts exactly.
+func TestBroadSearchCountsUpToAPoint(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	if _, err := s.db.Exec(`
+		INSERT INTO subjects (tenant, type, id, display_name, username, search)
+		SELECT 'acme', 'User', 'u' || n, 'Common ' || lpad(n::text, 4, '0'), 'c' || n, 'common ' || lpad(n::text, 4, '0') || ' c' || n
+		FROM generate_series(1, 2500) n;
+		ANALYZE subjects`); err != nil {
+		t.Fatal(err)
+	}
+	search := func(q string, page int32) ([]api.Subject, int32) {
+		t.Helper()
+		resp, err := s.admin.ListSubjectsWithResponse(ctx, "acme", &api.ListSubjectsParams{Type: ptr(api.SubjectTypeUser), SearchQuery: &q, Page: &page, PageSize: ptr[int32](50)})
+		if err != nil || resp.JSON200 == nil {
+			t.Fatalf("search %q: %v %s", q, err, resp.Body)
+		}
+		return resp.JSON200.Data, resp.JSON200.Total
+	}
+	first, total := search("common", 1)
+	if total != 2000 || len(first) != 50 || first[0].DisplayName != "Common 0001" || first[49].DisplayName != "Common 0050" {
+		t.Fatalf("broad search: total %d, %d rows from %q", total, len(first), first[0].DisplayName)
+	}
+	if deep, _ := search("common", 45); len(deep) != 50 || deep[0].DisplayName != "Common 2201" {
+		t.Fatalf("page 45 starts at %q", deep[0].DisplayName)
+	}
+	if narrow, total := search("common 12", 1); total != 100 || len(narrow) == 0 || narrow[0].DisplayName != "Common 1200" {
+		t.Fatalf("narrow search: total %d, first %q", total, narrow[0].DisplayName)
+	}
+}

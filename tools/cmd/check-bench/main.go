@@ -1,6 +1,7 @@
 // Command check-bench measures iam-policies' hot path on the real stack:
 //
-//   - check throughput and latency: POST /check for random (user, action, scope) against a
+//   - check throughput and latency: POST /check, half for random (user, action, scope), half
+//     for questions a seeded policy allows (a denial is reported as a wrong answer), against a
 //     tenant seeded with -users users, -groups groups nested in chains of five (each user in
 //     one group) and -policies policies on scopes /res/<n>, from -concurrency workers for
 //     -duration;
@@ -93,12 +94,21 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 	}
 	var mu sync.Mutex
 	var total, allowed int
-	lat := load(ctx, concurrency, duration, func(r *rand.Rand) error {
-		body := fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`,
-			1+r.IntN(nUsers), r.IntN(20), r.IntN(nPolicies/50), r.IntN(100))
+	lat, failed := load(ctx, concurrency, duration, func(r *rand.Rand) error {
+		// Half the questions are random (almost all denied); half follow a seeded policy
+		// down to a user it reaches (allowed, usually through a chain of groups), and
+		// a denial of one of those is a wrong answer.
+		body, mustAllow := fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`,
+			1+r.IntN(nUsers), r.IntN(20), r.IntN(nPolicies/50), r.IntN(100)), false
+		if r.IntN(2) == 0 {
+			body, mustAllow = allowedQuestion(r, nUsers, nGroups, nPolicies), true
+		}
 		var d struct{ Allowed bool }
 		if err := post(hc, checkURL, token, body, &d); err != nil {
 			return err
+		}
+		if mustAllow && !d.Allowed {
+			return fmt.Errorf("wrong answer: %s denied", body)
 		}
 		mu.Lock()
 		total++
@@ -113,6 +123,9 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 	}
 	fmt.Printf("POST /check, %d workers for %s: %.0f checks/s  p50 %.2f ms  p99 %.2f ms  (%d%% allowed)\n",
 		concurrency, duration, float64(len(lat))/duration.Seconds(), benchkit.Ms(benchkit.Percentile(lat, 50)), benchkit.Ms(benchkit.Percentile(lat, 99)), 100*allowed/max(total, 1))
+	if failed > 0 {
+		return fmt.Errorf("%d checks failed or answered wrongly", failed)
+	}
 
 	// Propagation: user and group made through iam-subjects' API, policy on the group.
 	base := stack.URL + "/v1/tenants/" + tenant
@@ -153,6 +166,23 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 	fmt.Printf("membership added in iam-subjects -> check allowed in iam-policies (%d changes): p50 %.2f ms  p99 %.2f ms\n",
 		len(lags), benchkit.Ms(benchkit.Percentile(lags, 50)), benchkit.Ms(benchkit.Percentile(lags, 99)))
 	return nil
+}
+
+// allowedQuestion follows seeded policy n (see seed) to a user it reaches: the policy's
+// own user, or a user in the bottom group of the policy group's chain.
+func allowedQuestion(r *rand.Rand, nUsers, nGroups, nPolicies int) string {
+	n := 1 + r.IntN(nPolicies)
+	user := 1 + (n*7)%nUsers
+	if n%5 != 0 {
+		group := 1 + (n*13)%nGroups
+		chain, chains := (group-1)/5, nGroups/5 // the chain's bottom group is 5*(chain+1)
+		// Users u with u % chains == chain sit in that bottom group.
+		user = chain + chains*r.IntN((nUsers-chain)/chains+1)
+		for user < 1 || user > nUsers {
+			user = chain + chains*r.IntN((nUsers-chain)/chains+1)
+		}
+	}
+	return fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`, user, n%20, n%(nPolicies/50), r.IntN(100))
 }
 
 // seed writes the views iam-policies keeps from events, and policies.
@@ -202,9 +232,12 @@ func post(hc *http.Client, url, token, body string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-func load(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) error) []time.Duration {
+// load runs f from n workers for d; it returns the latencies of the calls that succeeded
+// and how many failed (each failure is printed).
+func load(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) error) ([]time.Duration, int) {
 	var mu sync.Mutex
 	var all []time.Duration
+	failed := 0
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for w := range n {
@@ -217,7 +250,10 @@ func load(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) error)
 				t := time.Now()
 				if err := f(r); err != nil {
 					fmt.Fprintln(os.Stderr, err)
-					return
+					mu.Lock()
+					failed++
+					mu.Unlock()
+					continue
 				}
 				lat = append(lat, time.Since(t))
 			}
@@ -227,5 +263,5 @@ func load(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) error)
 		}()
 	}
 	wg.Wait()
-	return all
+	return all, failed
 }

@@ -130,8 +130,8 @@ func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups int) error {
 		 SELECT $1, 'g' || n, 'Group ' || n, jsonb_build_object('en', 'Group ' || n), 1, now(), now() FROM generate_series(1, $3::int) n`,
 		`INSERT INTO group_closure (tenant, ancestor, descendant, paths) SELECT $1, 'g' || n, 'g' || n, 1 FROM generate_series(1, $3::int) n`,
 		// Chains of five: g1 ⊃ g2 ⊃ g3 ⊃ g4 ⊃ g5, g6 ⊃ ... .
-		`INSERT INTO memberships (tenant, group_id, member_type, member_id)
-		 SELECT $1, 'g' || n, 'Group', 'g' || (n + 1) FROM generate_series(1, $3::int) n WHERE n % 5 <> 0`,
+		`INSERT INTO memberships (tenant, group_id, member_type, member_id, sort_name)
+		 SELECT $1, 'g' || n, 'Group', 'g' || (n + 1), 'group ' || (n + 1) FROM generate_series(1, $3::int) n WHERE n % 5 <> 0`,
 		`INSERT INTO group_closure (tenant, ancestor, descendant, paths)
 		 SELECT $1, 'g' || i, 'g' || (i + d), 1 FROM generate_series(1, $3::int) i, generate_series(1, 4) d
 		 WHERE (i - 1) / 5 = (i + d - 1) / 5`,
@@ -146,9 +146,9 @@ func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups int) error {
 		`INSERT INTO subjects (tenant, type, id, display_name, search)
 		 SELECT tenant, 'Group', id, display_name, lower(display_name) FROM groups WHERE tenant = $1`,
 		// Every user in two groups, spread over all levels.
-		`INSERT INTO memberships (tenant, group_id, member_type, member_id)
-		 SELECT $1, 'g' || (1 + (h % $3::int)), 'User', id::text FROM (SELECT id, abs(hashtext(id::text)) AS h FROM users WHERE tenant = $1) u
-		 UNION SELECT $1, 'g' || (1 + ((h / 7) % $3::int)), 'User', id::text FROM (SELECT id, abs(hashtext(id::text)) AS h FROM users WHERE tenant = $1) u
+		`INSERT INTO memberships (tenant, group_id, member_type, member_id, sort_name)
+		 SELECT $1, 'g' || (1 + (h % $3::int)), 'User', id::text, n FROM (SELECT id, abs(hashtext(id::text)) AS h, lower(first_name || ' ' || last_name) AS n FROM users WHERE tenant = $1) u
+		 UNION SELECT $1, 'g' || (1 + ((h / 7) % $3::int)), 'User', id::text, n FROM (SELECT id, abs(hashtext(id::text)) AS h, lower(first_name || ' ' || last_name) AS n FROM users WHERE tenant = $1) u
 		 ON CONFLICT DO NOTHING`,
 		`ANALYZE`,
 	}

@@ -52,20 +52,18 @@ func likeText(s string) string { return postgres.EscapeLike(strings.ToLower(stri
 
 func stringArray(xs []string) pq.StringArray { return xs }
 
-// maxCounted caps the total of a text search: counting every match of a broad search in a
-// million-subject tenant would cost more than the page itself. Listings without text count
-// exactly.
-const maxCounted = 10000
-
-// fewMatches is where a text search stops sorting its matches and walks the name index
-// instead: few matches are fastest found through the trigram index and sorted; many are
-// dense enough that walking names in order meets a page of them almost at once.
+// fewMatches caps the total of a text search, and is where a text search stops sorting
+// its matches and walks the name index instead. Few matches are fastest found through the
+// trigram index and sorted, with an exact total; many are dense enough that walking names
+// in order meets a page of them almost at once, and counting them all would cost more
+// than the page (a broad search in a million-subject tenant), so their total is reported
+// as fewMatches: "this many or more". Listings without text count exactly.
 const fewMatches = 2000
 
 // Search pages through subjects of every type by display name. A text search first takes
 // up to fewMatches+1 matches through the trigram index: when that is all of them, one
-// statement yields both the sorted page and the exact total. Only a broad search counts
-// again (capped) and walks the name index for its page.
+// statement yields both the sorted page and the exact total; otherwise the page comes from
+// walking the name index.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
 	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
 	const order = ` ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
@@ -77,34 +75,34 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 			SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+order, args...); err != nil {
 			return nil, 0, postgres.Classify(err)
 		}
-		if len(rows) == 0 || rows[0].Total <= fewMatches {
-			out, total := subjectsOf(rows)
-			if len(rows) == 0 && q.Offset > 0 {
-				err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args[:4]...)
-				return out, total, postgres.Classify(err)
+		out, total := subjectsOf(rows)
+		if len(rows) == 0 && q.Offset > 0 { // past the matches taken: count them apart
+			if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args[:4]...); err != nil {
+				return nil, 0, postgres.Classify(err)
 			}
+		}
+		if total <= fewMatches {
 			return out, total, nil
 		}
-	}
-	var total int
-	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		count := `SELECT count(*) FROM subjects s ` + where
-		if text != "" {
-			count = `SELECT count(*) FROM (SELECT 1 FROM subjects s ` + where + ` LIMIT ` + fmt.Sprint(maxCounted) + `) AS capped`
-		}
-		if err := tx.GetContext(ctx, &total, count, args[:4]...); err != nil {
-			return err
-		}
-		if text != "" {
-			// Many matches are dense: walking names in order meets a page of them at once,
-			// but the planner cannot know that.
+		// Many matches are dense: walking names in order meets a page of them at once,
+		// but the planner cannot know that.
+		err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
 				return err
 			}
+			return tx.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+order, args...)
+		})
+		if err != nil {
+			return nil, 0, postgres.Classify(err)
 		}
-		return tx.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+order, args...)
-	})
-	if err != nil {
+		out, _ = subjectsOf(rows)
+		return out, fewMatches, nil
+	}
+	var total int
+	if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM subjects s `+where, args[:4]...); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+order, args...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, _ := subjectsOf(rows)

@@ -21,8 +21,8 @@ export interface paths {
          * Search subjects
          * @description Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
          *     substring of the display name, username or email, or an exact id), ordered by display
-         *     name. With a `searchQuery`, `total` counts at most 10,000 matches: refine the search
-         *     rather than page beyond that.
+         *     name. With a `searchQuery`, `total` counts at most 2,000 matches (a total of 2,000
+         *     means "2,000 or more"): pages beyond it still work, but refine the search instead.
          */
         get: operations["listSubjects"];
         put?: never;
