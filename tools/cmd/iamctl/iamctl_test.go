@@ -203,6 +203,14 @@ func TestRBAC(t *testing.T) {
 	if out, err := iamctl(t, env, "", "resources", "get", res.ID, "--tenant", "acme"); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("a deleted resource: %v\n%s", err, out)
 	}
+	// Names are the tenant file's keys: two permissions named alike cannot be exported.
+	res = run("code: billing.invoice\nname: {en: Invoices}\n", "resources", "create", "-f", "-")
+	for range 2 {
+		run(fmt.Sprintf(`{"name": {"en": "Read"}, "code": "read", "applicableResources": [%q]}`, res.ID), "permissions", "create", "-f", "-")
+	}
+	if out, err := iamctl(t, env, "", "export", "--tenant", "acme"); err == nil || !strings.Contains(err.Error(), `2 permissions are named "Read"`) {
+		t.Errorf("export with two permissions named Read: %v\n%s", err, out)
+	}
 
 	source := `clients:
   - name: Billing
