@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/iamplane/iam/pkg/testenv"
 
@@ -109,5 +114,189 @@ consentActions:
 	copied := mustIamctl(t, env, exported, "apply", "--tenant", "initech", "-f", "-")
 	if !strings.Contains(copied, `group eng applied`) {
 		t.Errorf("copy:\n%s", copied)
+	}
+}
+
+// TestRBAC covers the RBAC nouns through the CLI, and RBAC in export/apply: the tenant
+// file names no ids, so it re-applies to the same tenant as a no-op and builds a fresh
+// tenant whose export is the same file.
+func TestRBAC(t *testing.T) {
+	ns := testenv.NewNATS(t)
+	stack, err := devstack.Start(context.Background(), devstack.Options{
+		Database: func(string) (string, error) { return testenv.NewDatabase(t), nil },
+		NATSURL:  ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "ctl-admin", BootstrapSecret: "ctl-admin-secret", Logger: testenv.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Close)
+	env := map[string]string{"IAMCTL_CONFIG": filepath.Join(t.TempDir(), "config.yaml")}
+	mustIamctl(t, env, "", "login", "--url", stack.URL, "--client-id", "ctl-admin", "--client-secret", "ctl-admin-secret")
+
+	// create answers the new entity as JSON; its id and version come back.
+	type entity struct {
+		ID       string   `json:"id"`
+		Scopes   []string `json:"scopes"`
+		Metadata struct {
+			Version int64 `json:"version"`
+		} `json:"metadata"`
+	}
+	run := func(stdin string, args ...string) entity {
+		t.Helper()
+		out := mustIamctl(t, env, stdin, append(args, "--tenant", "acme", "-o", "json")...)
+		var e entity
+		if err := json.Unmarshal([]byte(out), &e); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return e
+	}
+	res := run("code: iam.group\nname: {en: Groups, de: Gruppen}\n", "resources", "create", "-f", "-")
+	if got := run("", "resources", "get", res.ID); got.ID != res.ID || got.Metadata.Version != 1 {
+		t.Errorf("get resource: %+v", got)
+	}
+	changed := `{"code": "iam.group", "name": {"en": "IAM groups"}, "metadata": {"version": 1}}`
+	if got := run(changed, "resources", "update", res.ID, "-f", "-"); got.Metadata.Version != 2 {
+		t.Errorf("update resource: %+v", got)
+	}
+	if out, err := iamctl(t, env, changed, "resources", "update", res.ID, "-f", "-", "--tenant", "acme"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("a stale update: %v\n%s", err, out)
+	}
+	table := mustIamctl(t, env, "", "resources", "list", "--tenant", "acme")
+	if !strings.Contains(table, "CODE") || !strings.Contains(table, "iam.group") || !strings.Contains(table, "en=IAM groups") {
+		t.Errorf("resources table:\n%s", table)
+	}
+	perm := run(fmt.Sprintf(`{"name": {"en": "Read"}, "code": "read", "applicableResources": [%q]}`, res.ID), "permissions", "create", "-f", "-")
+	role := run(fmt.Sprintf(`{"name": {"en": "Reader"}, "permissions": [{"id": %q}]}`, perm.ID), "roles", "create", "-f", "-")
+	ac := run(fmt.Sprintf(`{"name": {"en": "Read groups"}, "roleId": %q, "resourceId": %q}`, role.ID, res.ID), "access-controls", "create", "-f", "-")
+	if !slices.Equal(ac.Scopes, []string{"iam.group_read"}) {
+		t.Errorf("access control scopes: %v", ac.Scopes)
+	}
+	tpl := run(fmt.Sprintf(`{"name": {"en": "Group readers"}, "accessControls": [%q]}`, ac.ID), "templates", "create", "-f", "-")
+	if got := run(fmt.Sprintf(`{"name": {"en": "Group readers"}, "description": {"en": "read-only"}, "accessControls": [%q], "metadata": {"version": 1}}`, ac.ID),
+		"templates", "update", tpl.ID, "-f", "-"); got.Metadata.Version != 2 {
+		t.Errorf("update template: %+v", got)
+	}
+	assignment := fmt.Sprintf(`{"subject": "group-ops", "templateId": %q}`, tpl.ID)
+	asg := run(assignment, "assignments", "create", "-f", "-")
+	if again := run(assignment, "assignments", "create", "-f", "-"); again.ID != asg.ID {
+		t.Errorf("assigning again made another assignment: %s, %s", asg.ID, again.ID)
+	}
+	if table := mustIamctl(t, env, "", "assignments", "list", "--tenant", "acme"); !strings.Contains(table, asg.ID) || !strings.Contains(table, "group-ops") {
+		t.Errorf("assignments table:\n%s", table)
+	}
+	if out := mustIamctl(t, env, "", "effective", "scopes", "group-ops", "--tenant", "acme"); !strings.Contains(out, "iam.group_read") {
+		t.Errorf("effective scopes:\n%s", out)
+	}
+	if out := mustIamctl(t, env, "", "effective", "permissions", "group-ops", "iam.group", "--tenant", "acme"); !strings.Contains(out, "read") || !strings.Contains(out, perm.ID) {
+		t.Errorf("effective permissions:\n%s", out)
+	}
+	if out := mustIamctl(t, env, "", "effective", "access-controls", "group-ops", "--tenant", "acme"); !strings.Contains(out, ac.ID) {
+		t.Errorf("effective access controls:\n%s", out)
+	}
+	if out, err := iamctl(t, env, "", "resources", "delete", res.ID, "--tenant", "acme"); err == nil {
+		t.Errorf("deleted a resource still referenced:\n%s", out)
+	}
+	for _, del := range [][2]string{{"assignments", asg.ID}, {"templates", tpl.ID}, {"access-controls", ac.ID}, {"roles", role.ID},
+		{"permissions", perm.ID}, {"resources", res.ID}} {
+		mustIamctl(t, env, "", del[0], "delete", del[1], "--tenant", "acme")
+	}
+	if out, err := iamctl(t, env, "", "resources", "get", res.ID, "--tenant", "acme"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("a deleted resource: %v\n%s", err, out)
+	}
+	// Names are the tenant file's keys: two permissions named alike cannot be exported.
+	res = run("code: billing.invoice\nname: {en: Invoices}\n", "resources", "create", "-f", "-")
+	for range 2 {
+		run(fmt.Sprintf(`{"name": {"en": "Read"}, "code": "read", "applicableResources": [%q]}`, res.ID), "permissions", "create", "-f", "-")
+	}
+	if out, err := iamctl(t, env, "", "export", "--tenant", "acme"); err == nil || !strings.Contains(err.Error(), `2 permissions are named "Read"`) {
+		t.Errorf("export with two permissions named Read: %v\n%s", err, out)
+	}
+
+	source := `clients:
+  - name: Billing
+    scopes: [iam.user_read]
+groups:
+  - id: ops
+    name: {en: Operations}
+users:
+  - username: ada
+    groups: [ops]
+resources:
+  - code: iam.group
+    name: {en: Groups, de: Gruppen}
+  - code: iam.user
+    name: {en: Users}
+    description: {en: People who log in}
+permissions:
+  - name: {en: Read}
+    code: read
+    resources: [iam.group, iam.user]
+  - name: {en: Manage}
+    code: manage
+    resources: [iam.group]
+roles:
+  - name: {en: Reader}
+    permissions:
+      - permission: Read
+  - name: {de: Gruppenverwalter}
+    permissions:
+      - permission: Read
+        resources: [iam.group]
+      - permission: Manage
+accessControls:
+  - name: {en: Read users}
+    role: Reader
+    resource: iam.user
+  - name: {en: Manage groups}
+    role: Gruppenverwalter
+    resource: iam.group
+templates:
+  - name: {en: Admins}
+    accessControls: [Read users, Manage groups]
+assignments:
+  - {subject: group-ops, template: Admins}
+  - {subject: "user:ada", accessControl: Read users}
+  - {subject: "client:Billing", accessControl: Manage groups}
+`
+	first := mustIamctl(t, env, source, "apply", "--tenant", "umbrella", "-f", "-")
+	for _, want := range []string{`resource "iam.user" created`, `role "Gruppenverwalter" created`, `template "Admins" created`,
+		`access control "Read users" assigned to user:ada`, `template "Admins" assigned to group-ops`} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first apply lacks %q:\n%s", want, first)
+		}
+	}
+	if again := mustIamctl(t, env, source, "apply", "--tenant", "umbrella", "-f", "-"); again != "" {
+		t.Errorf("applying the source again changed things:\n%s", again)
+	}
+	exported := mustIamctl(t, env, "", "export", "--tenant", "umbrella")
+	for _, want := range []string{"code: iam.user", "- permission: Read", "role: Gruppenverwalter", "- Manage groups", "subject: user:ada",
+		"subject: client:Billing", "template: Admins"} {
+		if !strings.Contains(exported, want) {
+			t.Errorf("export lacks %q:\n%s", want, exported)
+		}
+	}
+	if again := mustIamctl(t, env, exported, "apply", "--tenant", "umbrella", "-f", "-"); again != "" {
+		t.Errorf("applying the export again changed things:\n%s", again)
+	}
+	// A fresh tenant: the ids all differ, the file does not.
+	mustIamctl(t, env, exported, "apply", "--tenant", "hooli", "-f", "-")
+	if copied := mustIamctl(t, env, "", "export", "--tenant", "hooli"); copied != exported {
+		t.Errorf("the copy exports differently:\n%s\nthe original:\n%s", copied, exported)
+	}
+	if again := mustIamctl(t, env, exported, "apply", "--tenant", "hooli", "-f", "-"); again != "" {
+		t.Errorf("applying to the copy again changed things:\n%s", again)
+	}
+	// A change in the file is an update, resolved by key.
+	var f tenantFile
+	if err := yaml.Unmarshal([]byte(exported), &f); err != nil {
+		t.Fatal(err)
+	}
+	f.Resources[slices.IndexFunc(f.Resources, func(r fileResource) bool { return r.Code == "iam.user" })].Description = map[string]string{"en": "Everyone"}
+	f.Templates[0].AccessControls = []string{"Read users"}
+	raw, _ := yaml.Marshal(f)
+	edited := string(raw)
+	out := mustIamctl(t, env, edited, "apply", "--tenant", "hooli", "-f", "-")
+	if !strings.Contains(out, `resource "iam.user" updated`) || !strings.Contains(out, `template "Admins" updated`) {
+		t.Errorf("applying an edit:\n%s\nthe file:\n%s", out, edited)
 	}
 }

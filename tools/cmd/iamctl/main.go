@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 )
@@ -44,8 +45,8 @@ func newRoot(getenv func(string) string, stdin io.Reader) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", defaultConfigPath(getenv), "config file written by login")
 	root.PersistentFlags().StringVar(&a.tenant, "tenant", "", "tenant to act on (default: the tenant you logged in to)")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
-	root.AddCommand(a.loginCmd(), a.exportCmd(), a.applyCmd())
-	for _, r := range resources {
+	root.AddCommand(a.loginCmd(), a.exportCmd(), a.applyCmd(), a.effectiveCmd())
+	for _, r := range slices.Concat(resources, rbacResources) {
 		root.AddCommand(a.resourceCmd(r))
 	}
 	return root

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -51,7 +52,9 @@ type resource struct {
 	list        func(ctx context.Context, c *apis, tenant string) (any, error)
 	get         func(ctx context.Context, c *apis, tenant, id string) (any, error)
 	create      func(ctx context.Context, c *apis, tenant string, body []byte) (any, error)
-	del         func(ctx context.Context, c *apis, tenant, id string) error
+	// update replaces one from a file that names the version it is based on (metadata.version).
+	update func(ctx context.Context, c *apis, tenant, id string, body []byte) (any, error)
+	del    func(ctx context.Context, c *apis, tenant, id string) error
 }
 
 // answer turns a generated response into its result or an error carrying the problem.
@@ -379,6 +382,20 @@ func (a *app) resourceCmd(r resource) *cobra.Command {
 		create.Flags().StringVarP(&file, "file", "f", "-", "input file")
 		cmd.AddCommand(create)
 	}
+	if r.update != nil {
+		var file string
+		update := &cobra.Command{Use: "update ID -f FILE", Short: "Replace from a YAML or JSON file naming the version it is based on (metadata.version, as get shows it)",
+			Args: cobra.ExactArgs(1),
+			RunE: run(func(ctx context.Context, c *apis, t string, args []string) (any, error) {
+				b, err := a.read(file)
+				if err != nil {
+					return nil, err
+				}
+				return r.update(ctx, c, t, args[0], b)
+			})}
+		update.Flags().StringVarP(&file, "file", "f", "-", "input file")
+		cmd.AddCommand(update)
+	}
 	if r.del != nil {
 		cmd.AddCommand(&cobra.Command{Use: "delete ID", Short: "Delete one", Args: cobra.ExactArgs(1),
 			RunE: run(func(ctx context.Context, c *apis, t string, args []string) (any, error) {
@@ -443,8 +460,23 @@ func cell(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = fmt.Sprint(e)
+			parts[i] = cell(e)
 		}
+		return strings.Join(parts, ",")
+	case map[string]any: // localized text: en=Groups,de=Gruppen, English first
+		parts := make([]string, 0, len(x))
+		for k, e := range x {
+			parts = append(parts, k+"="+cell(e))
+		}
+		slices.SortFunc(parts, func(p, q string) int {
+			if pe, qe := strings.HasPrefix(p, "en="), strings.HasPrefix(q, "en="); pe != qe {
+				if pe {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(p, q)
+		})
 		return strings.Join(parts, ",")
 	default:
 		return fmt.Sprint(x)

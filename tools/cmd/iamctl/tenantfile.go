@@ -18,7 +18,8 @@ import (
 
 // tenantFile is a tenant's configuration as kept in git. Entities are matched by what
 // stays stable across environments: clients by name, users by username, groups by id
-// (chosen on PUT), consent actions by name. Secrets are never exported.
+// (chosen on PUT), consent actions by name, RBAC resources by code and the other RBAC
+// entities by name (see tenantfile_rbac.go). Secrets are never exported.
 type tenantFile struct {
 	Scopes         []fileScope      `yaml:"scopes,omitempty"`
 	Clients        []fileClient     `yaml:"clients,omitempty"`
@@ -27,6 +28,13 @@ type tenantFile struct {
 	Policies       []filePolicy     `yaml:"policies,omitempty"`
 	Consents       []fileConsentDef `yaml:"consents,omitempty"`
 	ConsentActions []fileConsent    `yaml:"consentActions,omitempty"`
+
+	Resources      []fileResource      `yaml:"resources,omitempty"`
+	Permissions    []filePermission    `yaml:"permissions,omitempty"`
+	Roles          []fileRole          `yaml:"roles,omitempty"`
+	AccessControls []fileAccessControl `yaml:"accessControls,omitempty"`
+	Templates      []fileTemplate      `yaml:"templates,omitempty"`
+	Assignments    []fileAssignment    `yaml:"assignments,omitempty"`
 }
 
 type fileConsentDef struct {
@@ -80,7 +88,7 @@ type fileConsent struct {
 func (a *app) exportCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "export",
-		Short: "Print the tenant's configuration as YAML (clients without secrets, groups, users, policies, consent actions)",
+		Short: "Print the tenant's configuration as YAML (clients without secrets, groups, users, policies, consents, RBAC)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, cfg, err := a.connect(cmd.Context())
@@ -173,6 +181,9 @@ func export(ctx context.Context, c *apis, t string) (*tenantFile, error) {
 	}
 	for _, x := range ca.JSON200.Data {
 		f.ConsentActions = append(f.ConsentActions, fileConsent{Name: x.Name, Description: deref(x.Description)})
+	}
+	if err := exportRBAC(ctx, c, t, f); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -394,5 +405,5 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		}
 		fmt.Fprintf(out, "consent action %q created\n", want.Name)
 	}
-	return nil
+	return applyRBAC(ctx, c, t, f, out)
 }
