@@ -69,6 +69,19 @@ func TestLoginCrudExportApply(t *testing.T) {
 	if _, err := iamctl(t, env, "clientName: 5\n", "clients", "create", "--tenant", "acme", "-f", "-"); err == nil {
 		t.Error("a bad client was accepted")
 	}
+	// The actions catalog, whole: create, read, versioned update, delete.
+	mustIamctl(t, env, "id: doc.read\ndisplayName: Read docs\n", "actions", "create", "--tenant", "acme", "-f", "-")
+	mustIamctl(t, env, "displayName: Read documents\nmetadata: {version: 1}\n", "actions", "update", "doc.read", "--tenant", "acme", "-f", "-")
+	if got := mustIamctl(t, env, "", "actions", "get", "doc.read", "--tenant", "acme", "-o", "json"); !strings.Contains(got, `"Read documents"`) || !strings.Contains(got, `"version": 2`) {
+		t.Errorf("action after update:\n%s", got)
+	}
+	if _, err := iamctl(t, env, "displayName: x\nmetadata: {version: 1}\n", "actions", "update", "doc.read", "--tenant", "acme", "-f", "-"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("stale action update: %v", err)
+	}
+	mustIamctl(t, env, "", "actions", "delete", "doc.read", "--tenant", "acme")
+	if _, err := iamctl(t, env, "", "actions", "get", "doc.read", "--tenant", "acme"); err == nil {
+		t.Error("a deleted action was read")
+	}
 
 	source := `scopes:
   - name: billing.invoices_read

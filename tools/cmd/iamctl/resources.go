@@ -280,6 +280,31 @@ var resources = []resource{{
 		}
 		return answer(r.JSON201, r.StatusCode(), r.Body)
 	},
+	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
+		r, err := c.policies.GetActionWithResponse(ctx, t, id)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	update: func(ctx context.Context, c *apis, t, id string, b []byte) (any, error) {
+		in, err := decode[policiesapi.ActionUpdate](b)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.policies.UpdateActionWithResponse(ctx, t, id, nil, in)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	del: func(ctx context.Context, c *apis, t, id string) error {
+		r, err := c.policies.DeleteActionWithResponse(ctx, t, id)
+		if err != nil {
+			return err
+		}
+		return deleted(r.StatusCode(), r.Body)
+	},
 }, {
 	name: "consents", short: "consents", columns: []string{"id", "name", "version", "canBeWithdrawn"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) {
