@@ -2,6 +2,7 @@ package iampolicies_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -254,5 +255,21 @@ func TestGroupDeletedWhileChecksRun(t *testing.T) {
 	}
 	if s.allowed("user-w", "doc.read", "/docs/y") {
 		t.Error("the group's member still inherits from its former parent")
+	}
+}
+
+// TestConcurrentChangesPublishTheWholeScopeSet races a grant to a group against the
+// membership that puts a user in it, round after round: the user's last published scope
+// set must hold the grant whichever transaction commits first.
+func TestConcurrentChangesPublishTheWholeScopeSet(t *testing.T) {
+	s := mustStart(t)
+	watch := s.scopeSets(t)
+	for i := range 20 {
+		group, user, scope := fmt.Sprintf("g%d", i), fmt.Sprintf("user-x%d", i), fmt.Sprintf("race.r%d", i)
+		var wg sync.WaitGroup
+		wg.Go(func() { s.grant("group-"+group, "/", scope) })
+		wg.Go(func() { s.membership(group, user, false) })
+		wg.Wait()
+		watch.await(t, user, scope)
 	}
 }

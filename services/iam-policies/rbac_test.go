@@ -401,10 +401,12 @@ type scopeSetWatch struct {
 
 func (s *stack) scopeSets(t *testing.T) *scopeSetWatch {
 	t.Helper()
-	cons, err := s.js.OrderedConsumer(context.Background(), "IAM", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"iam.acme.policies.scopes.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cons jetstream.Consumer
+	within(t, 5*time.Second, "the service has made the stream", func() bool {
+		var err error
+		cons, err = s.js.OrderedConsumer(context.Background(), "IAM", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"iam.acme.policies.scopes.>"}})
+		return err == nil
+	})
 	return &scopeSetWatch{latest: map[string]string{}, consumer: cons}
 }
 

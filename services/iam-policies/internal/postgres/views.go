@@ -155,7 +155,19 @@ type ScopeSets struct{}
 // Refresh recomputes the entitled scopes of the given subjects (a group stands for every
 // user and client in it, through nesting) and records an event for each set that changed,
 // in the caller's transaction.
+//
+// Refreshes of one tenant take turns (a transaction-scoped advisory lock): each computes
+// from a snapshot taken after the previous one committed, so of two concurrent changes
+// (a grant and a membership, say) the later refresh sees both, and its event, with the
+// higher version, is the one consumers keep. Without the turns each could miss the other
+// and the published set would stay wrong until the next change.
 func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
+	if len(subjects) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('iam-policies.scopesets'), hashtext($1))`, tenant); err != nil {
+		return postgres.Classify(err)
+	}
 	var affected []string
 	for _, s := range subjects {
 		group, isGroup := strings.CutPrefix(s, "group-")
