@@ -25,6 +25,25 @@ func (p *platform) policiesClient(t *testing.T) *policiesapi.ClientWithResponses
 	return c
 }
 
+// tokenScope asks for a client_credentials token with scope: the status and the scope granted.
+func (p *platform) tokenScope(t *testing.T, tenant string, c clientsapi.Client, scope string) (int, string) {
+	t.Helper()
+	cc, _ := clientsapi.NewClientWithResponses(p.URL)
+	resp, err := cc.IssueTokenWithFormdataBodyWithResponse(context.Background(), tenant,
+		clientsapi.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials"), Scope: &scope},
+		func(_ context.Context, r *http.Request) error {
+			r.SetBasicAuth(c.ClientId, *c.ClientSecret)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.JSON200 == nil {
+		return resp.StatusCode(), ""
+	}
+	return http.StatusOK, *resp.JSON200.Scope
+}
+
 func (p *platform) check(t *testing.T, pc *policiesapi.ClientWithResponses, subject, action, scope string) policiesapi.Decision {
 	t.Helper()
 	resp, err := pc.CheckWithResponse(context.Background(), "acme", nil, policiesapi.CheckRequest{Subject: subject, Action: action, Scope: scope})
@@ -120,22 +139,7 @@ func TestEntitledScopesFollowGroups(t *testing.T) {
 
 	// The loop: membership in iam-subjects -> scope set from iam-policies -> oauth-clients'
 	// next token, with no call between services and no edit of the client.
-	tokenScope := func() (int, string) {
-		cc, _ := clientsapi.NewClientWithResponses(p.URL)
-		resp, err := cc.IssueTokenWithFormdataBodyWithResponse(ctx, "acme",
-			clientsapi.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials"), Scope: ptr("iam.user_read")},
-			func(_ context.Context, r *http.Request) error {
-				r.SetBasicAuth(c.ClientId, *c.ClientSecret)
-				return nil
-			})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.JSON200 == nil {
-			return resp.StatusCode(), ""
-		}
-		return 200, *resp.JSON200.Scope
-	}
+	tokenScope := func() (int, string) { return p.tokenScope(t, "acme", c, "iam.user_read") }
 	within(t, 3*time.Second, "token carries the entitled scope", func() bool {
 		status, scope := tokenScope()
 		return status == 200 && scope == "iam.user_read"
@@ -241,22 +245,7 @@ func TestEntitledScopesFollowRBACAssignments(t *testing.T) {
 		t.Fatalf("assign: %s", assigned.Body)
 	}
 
-	tokenScope := func() (int, string) {
-		cc, _ := clientsapi.NewClientWithResponses(p.URL)
-		resp, err := cc.IssueTokenWithFormdataBodyWithResponse(ctx, "acme",
-			clientsapi.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials"), Scope: ptr("iam.group_read")},
-			func(_ context.Context, r *http.Request) error {
-				r.SetBasicAuth(c.ClientId, *c.ClientSecret)
-				return nil
-			})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.JSON200 == nil {
-			return resp.StatusCode(), ""
-		}
-		return 200, *resp.JSON200.Scope
-	}
+	tokenScope := func() (int, string) { return p.tokenScope(t, "acme", c, "iam.group_read") }
 	within(t, 3*time.Second, "token carries the RBAC scope", func() bool {
 		status, scope := tokenScope()
 		return status == 200 && scope == "iam.group_read"

@@ -41,7 +41,10 @@ func mustIamctl(t *testing.T, env map[string]string, stdin string, args ...strin
 	return out
 }
 
-func TestLoginCrudExportApply(t *testing.T) {
+// startStack runs the dev stack with the admin client ctl-admin, and gives iamctl a
+// config file of its own.
+func startStack(t *testing.T) (*devstack.Stack, map[string]string) {
+	t.Helper()
 	ns := testenv.NewNATS(t)
 	stack, err := devstack.Start(context.Background(), devstack.Options{
 		Database: func(string) (string, error) { return testenv.NewDatabase(t), nil },
@@ -51,7 +54,11 @@ func TestLoginCrudExportApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stack.Close)
-	env := map[string]string{"IAMCTL_CONFIG": filepath.Join(t.TempDir(), "config.yaml")}
+	return stack, map[string]string{"IAMCTL_CONFIG": filepath.Join(t.TempDir(), "config.yaml")}
+}
+
+func TestLoginCrudExportApply(t *testing.T) {
+	stack, env := startStack(t)
 
 	if _, err := iamctl(t, env, "", "login", "--url", stack.URL, "--client-id", "ctl-admin", "--client-secret", "wrong"); err == nil {
 		t.Fatal("login with a wrong secret succeeded")
@@ -134,16 +141,7 @@ consentActions:
 // file names no ids, so it re-applies to the same tenant as a no-op and builds a fresh
 // tenant whose export is the same file.
 func TestRBAC(t *testing.T) {
-	ns := testenv.NewNATS(t)
-	stack, err := devstack.Start(context.Background(), devstack.Options{
-		Database: func(string) (string, error) { return testenv.NewDatabase(t), nil },
-		NATSURL:  ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "ctl-admin", BootstrapSecret: "ctl-admin-secret", Logger: testenv.Logger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	env := map[string]string{"IAMCTL_CONFIG": filepath.Join(t.TempDir(), "config.yaml")}
+	stack, env := startStack(t)
 	mustIamctl(t, env, "", "login", "--url", stack.URL, "--client-id", "ctl-admin", "--client-secret", "ctl-admin-secret")
 
 	// create answers the new entity as JSON; its id and version come back.
