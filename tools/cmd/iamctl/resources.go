@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/iamplane/iam/pkg/apicommon"
+
 	consentapi "github.com/iamplane/iam/services/consent/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
 	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
@@ -51,7 +53,9 @@ type resource struct {
 	list        func(ctx context.Context, c *apis, tenant string) (any, error)
 	get         func(ctx context.Context, c *apis, tenant, id string) (any, error)
 	create      func(ctx context.Context, c *apis, tenant string, body []byte) (any, error)
-	del         func(ctx context.Context, c *apis, tenant, id string) error
+	// update replaces one; the body names the version it is based on (metadata.version).
+	update func(ctx context.Context, c *apis, tenant, id string, body []byte) (any, error)
+	del    func(ctx context.Context, c *apis, tenant, id string) error
 }
 
 // answer turns a generated response into its result or an error carrying the problem.
@@ -339,6 +343,36 @@ var resources = []resource{{
 		}
 		return answer(r.JSON201, r.StatusCode(), r.Body)
 	},
+	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
+		r, err := c.consent.GetConsentActionWithResponse(ctx, t, id)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	update: func(ctx context.Context, c *apis, t, id string, b []byte) (any, error) {
+		// What `get -o json` printed, edited, is accepted: fields an input does not have
+		// (id, createdAt, ...) are dropped; metadata.version stays and guards the change.
+		in, err := decode[consentapi.ConsentActionInput](b)
+		if err != nil {
+			return nil, err
+		}
+		if in.Metadata != nil {
+			in.Metadata = &apicommon.Metadata{Version: in.Metadata.Version}
+		}
+		r, err := c.consent.UpdateConsentActionWithResponse(ctx, t, id, nil, in)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	del: func(ctx context.Context, c *apis, t, id string) error {
+		r, err := c.consent.DeleteConsentActionWithResponse(ctx, t, id)
+		if err != nil {
+			return err
+		}
+		return deleted(r.StatusCode(), r.Body)
+	},
 }}
 
 func (a *app) resourceCmd(r resource) *cobra.Command {
@@ -378,6 +412,20 @@ func (a *app) resourceCmd(r resource) *cobra.Command {
 			})}
 		create.Flags().StringVarP(&file, "file", "f", "-", "input file")
 		cmd.AddCommand(create)
+	}
+	if r.update != nil {
+		var file string
+		update := &cobra.Command{Use: "update ID -f FILE", Short: "Replace one from a YAML or JSON file naming the version it is based on (metadata.version)",
+			Args: cobra.ExactArgs(1),
+			RunE: run(func(ctx context.Context, c *apis, t string, args []string) (any, error) {
+				b, err := a.read(file)
+				if err != nil {
+					return nil, err
+				}
+				return r.update(ctx, c, t, args[0], b)
+			})}
+		update.Flags().StringVarP(&file, "file", "f", "-", "input file")
+		cmd.AddCommand(update)
 	}
 	if r.del != nil {
 		cmd.AddCommand(&cobra.Command{Use: "delete ID", Short: "Delete one", Args: cobra.ExactArgs(1),
