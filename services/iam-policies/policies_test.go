@@ -160,7 +160,9 @@ func TestReverseLookups(t *testing.T) {
 	s.membership("ops", "group-oncall", false)
 	s.membership("oncall", "user-u1", false)
 	s.membership("ops", "client-c1", false)
-	within(t, 5*time.Second, "nesting applied", func() bool { return s.allowed("user-u1", "invoice.read", "/subscriptions/1/x") })
+	within(t, 5*time.Second, "nesting applied", func() bool {
+		return s.allowed("user-u1", "invoice.read", "/subscriptions/1/x") && s.allowed("client-c1", "invoice.read", "/subscriptions/1/x")
+	})
 
 	who, err := s.admin.WhoMayWithResponse(ctx, "acme", &api.WhoMayParams{Action: "invoice.read", Scope: "/subscriptions/1/invoices/9"})
 	if err != nil || who.JSON200 == nil {
