@@ -2,8 +2,10 @@ package consent_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	googleuuid "github.com/google/uuid"
@@ -212,5 +214,42 @@ func TestDeleteConsentAction(t *testing.T) {
 	list, _ := s.admin.ListConsentActionsWithResponse(ctx, "acme", nil)
 	if list.JSON200 == nil || list.JSON200.Total != 0 {
 		t.Errorf("list after deletes: %s", list.Body)
+	}
+}
+
+// TestConcurrentConsentActionUpdates races updates all based on version 1: exactly one
+// wins, the others are refused as stale, none is applied over another.
+func TestConcurrentConsentActionUpdates(t *testing.T) {
+	s := mustStart(t)
+	ctx := context.Background()
+	a := s.mustAction("signup", s.consent("terms", false))
+	const n = 20
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := s.admin.UpdateConsentActionWithResponse(ctx, "acme", a.Id.String(), &api.UpdateConsentActionParams{},
+				api.ConsentActionInput{Name: "signup", Description: ptr(fmt.Sprintf("writer %d", i)), Metadata: &apicommon.Metadata{Version: 1}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses <- resp.StatusCode()
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if count[200] != 1 || count[409] != n-1 {
+		t.Fatalf("statuses %v, want one 200 and %d 409", count, n-1)
+	}
+	got, _ := s.admin.GetConsentActionWithResponse(ctx, "acme", "signup")
+	if got.JSON200 == nil || got.JSON200.Metadata.Version != 2 {
+		t.Errorf("after the race: %s", got.Body)
 	}
 }
