@@ -249,3 +249,44 @@ var errPoison = &poisonError{}
 type poisonError struct{}
 
 func (*poisonError) Error() string { return "poison" }
+
+// TestEnsureStreamsLeavesCurrentStreamsAlone: a second start-up finds the streams as wanted
+// and does not update them (no update advisory); an update would race other services'
+// consumer set-up inside nats-server.
+func TestEnsureStreamsLeavesCurrentStreamsAlone(t *testing.T) {
+	srv := testenv.NewNATS(t)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	updates, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.STREAM.UPDATED.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := updates.NextMsg(300 * time.Millisecond); err == nil {
+		t.Errorf("a stream already as wanted was updated: %s", msg.Subject)
+	}
+	// The control: a real change is still applied, and is seen.
+	if _, err := js.UpdateStream(ctx, jetstream.StreamConfig{Name: events.DeadLetterStream, Subjects: []string{"iamdlq.>"}, MaxAge: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, events.DeadLetterStream)
+	if err != nil || st.CachedInfo().Config.MaxAge != 30*24*time.Hour {
+		t.Errorf("a changed stream was not put back: %v %+v", err, st)
+	}
+}

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,9 +49,25 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, opts StreamOptio
 		Replicas:    replicas,
 		MaxAge:      30 * 24 * time.Hour,
 	}} {
+		// A stream already as wanted is left alone: every service calls this at start-up,
+		// and an update (even to the same config) racing another service's consumer
+		// creation is a data race inside nats-server (fileStore.UpdateConfig against
+		// ConsumerStore), which the race detector reports.
+		if st, err := js.Stream(ctx, cfg.Name); err == nil && sameStream(st.CachedInfo().Config, cfg) {
+			continue
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil
+}
+
+// sameStream reports whether the server's config has everything EnsureStreams sets;
+// settings left at zero are the server's defaults and not compared.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Description == want.Description &&
+		have.Storage == want.Storage && have.Replicas == want.Replicas && have.AllowRollup == want.AllowRollup &&
+		(want.MaxMsgsPerSubject == 0 || have.MaxMsgsPerSubject == want.MaxMsgsPerSubject) &&
+		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) && (want.MaxAge == 0 || have.MaxAge == want.MaxAge)
 }

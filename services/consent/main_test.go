@@ -28,6 +28,8 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 type stack struct {
 	t     *testing.T
+	url   string
+	iss   *testenv.Issuer
 	db    *sqlx.DB
 	js    jetstream.JetStream
 	admin *api.ClientWithResponses
@@ -52,12 +54,23 @@ func mustStart(t *testing.T) *stack {
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	token := iss.Token(t, "acme", "client-admin", "services.iam")
-	admin, _ := api.NewClientWithResponses(url, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+	s := &stack{t: t, url: url, iss: iss, db: db, js: js}
+	s.admin = s.client("acme", "services.iam")
+	return s
+}
+
+// client is a Go SDK client whose token belongs to tenant and carries scopes.
+func (s *stack) client(tenant string, scopes ...string) *api.ClientWithResponses {
+	s.t.Helper()
+	token := s.iss.Token(s.t, tenant, "client-"+tenant+"-caller", scopes...)
+	c, err := api.NewClientWithResponses(s.url, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", "Bearer "+token)
 		return nil
 	}))
-	return &stack{t: t, db: db, js: js, admin: admin}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
 }
 
 func (s *stack) consent(name string, withdrawable bool) api.Consent {

@@ -105,6 +105,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
 	revocations := &postgres.Revocations{DB: p.DB}
+	accessRevocations := &postgres.AccessRevocations{DB: p.DB}
 	entitlements := &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL}
 	extractor, err := addressOf(cfg.TrustedProxies)
 	if err != nil {
@@ -119,7 +120,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		Clients:      registry,
 		Scopes:       scopeRegistry,
 		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL, Entitled: entitlements},
-		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry, Revocations: revocations},
+		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry, Revocations: revocations, AccessRevocations: accessRevocations},
 		Keys:         keys,
 		IssuerBase:   cfg.IssuerURL,
 	}
@@ -130,11 +131,15 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		func(ctx context.Context) error {
 			return every(ctx, cfg.AuthFailureWindow, func() { limiter.Prune(time.Now()) })
 		},
-		// Revocations and used assertion ids are kept only until they would have expired.
+		// Revocations (of tokens and lifted ones of client access) and used assertion ids are
+		// kept only until they would have expired.
 		func(ctx context.Context) error {
 			return every(ctx, 10*time.Minute, func() {
 				if err := revocations.Prune(ctx); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning expired revocations failed", "error", err)
+				}
+				if err := accessRevocations.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
+					p.Logger.Warn("pruning lifted client-access revocations failed", "error", err)
 				}
 				if err := store.PruneAssertions(ctx); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning used client assertions failed", "error", err)
@@ -149,7 +154,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: registry.Cache.Invalidate, Flush: registry.Cache.Flush}
 		workers = append(workers, invalidator.Run)
 	}
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(entitlements)}, onListen, workers...)
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(entitlements), events.ClientAccess(accessRevocations)}, onListen, workers...)
 }
 
 // every runs f every d until ctx ends.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,16 +35,25 @@ const (
 
 type platform struct {
 	*devstack.Stack
-	nats     *natsembed.Server
-	clients  *clientsapi.ClientWithResponses
-	subjects *subjectsapi.ClientWithResponses
+	nats      *natsembed.Server
+	clients   *clientsapi.ClientWithResponses
+	subjects  *subjectsapi.ClientWithResponses
+	databases map[string]string // service -> its database URL
 }
 
 func mustPlatform(t *testing.T) *platform {
 	t.Helper()
 	ns := testenv.NewNATS(t)
+	var mu sync.Mutex
+	databases := map[string]string{}
 	stack, err := devstack.Start(context.Background(), devstack.Options{
-		Database:    func(string) (string, error) { return testenv.NewDatabase(t), nil },
+		Database: func(service string) (string, error) {
+			u := testenv.NewDatabase(t)
+			mu.Lock()
+			databases[service] = u
+			mu.Unlock()
+			return u, nil
+		},
 		NATSURL:     ns.URL(),
 		Addr:        "127.0.0.1:0",
 		BootstrapID: adminID, BootstrapSecret: adminSecret,
@@ -60,7 +70,7 @@ func mustPlatform(t *testing.T) *platform {
 	}
 	cc, _ := clientsapi.NewClientWithResponses(stack.URL, clientsapi.WithRequestEditorFn(bearer))
 	sc, _ := subjectsapi.NewClientWithResponses(stack.URL, subjectsapi.WithRequestEditorFn(bearer))
-	return &platform{Stack: stack, nats: ns, clients: cc, subjects: sc}
+	return &platform{Stack: stack, nats: ns, clients: cc, subjects: sc, databases: databases}
 }
 
 func mustToken(t *testing.T, base, tenant, id, secret string) string {

@@ -49,7 +49,9 @@ func (e UserStateUserType) Valid() bool {
 // ClientAccessState That a subject let a client in, published by consent. Subject
 // `iam.<tenant>.consent.clientaccess.<subjectId>~<clientId>`, types
 // `dev.iamplane.clientaccess.upserted.v1` and `dev.iamplane.clientaccess.deleted.v1`
-// (revoked: the client's tokens for the subject should stop being active).
+// (revoked: oauth-clients then answers introspection of the client's tokens for the
+// subject issued before the revocation, or while it stands, with active=false; a
+// later upsert lets tokens issued from then on be active).
 type ClientAccessState struct {
 	ClientId string   `json:"clientId"`
 	Deleted  bool     `json:"deleted"`

@@ -230,6 +230,9 @@ type ConsentActionInput struct {
 	// Description Example: Consents asked for at sign-up.
 	Description *string `json:"description,omitempty"`
 
+	// Metadata Optimistic-concurrency and audit data of a mutable resource.
+	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+
 	// Name Unique in the tenant; how clients name the moment.
 	//
 	// Example: signup
@@ -414,6 +417,9 @@ type ServiceType string
 // SubjectRef Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
 type SubjectRef = string
 
+// ActionId defines model for ActionId.
+type ActionId = string
+
 // ConsentId defines model for ConsentId.
 type ConsentId = openapi_types.UUID
 
@@ -430,6 +436,12 @@ type ListConsentActionsParams struct {
 
 	// SearchQuery Case-insensitive text matched against names and identifiers.
 	SearchQuery *externalRef0.SearchQuery `form:"searchQuery,omitempty" json:"searchQuery,omitempty"`
+}
+
+// UpdateConsentActionParams defines parameters for UpdateConsentAction.
+type UpdateConsentActionParams struct {
+	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
+	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
 }
 
 // GetConsentActionStatusParams defines parameters for GetConsentActionStatus.
@@ -473,6 +485,9 @@ type GrantClientAccessJSONRequestBody = ClientAccessInput
 
 // CreateConsentActionJSONRequestBody defines body for CreateConsentAction for application/json ContentType.
 type CreateConsentActionJSONRequestBody = ConsentActionInput
+
+// UpdateConsentActionJSONRequestBody defines body for UpdateConsentAction for application/json ContentType.
+type UpdateConsentActionJSONRequestBody = ConsentActionInput
 
 // ChangeConsentGrantsJSONRequestBody defines body for ChangeConsentGrants for application/json ContentType.
 type ChangeConsentGrantsJSONRequestBody = GrantChange
@@ -614,12 +629,50 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/consent-actions (the `CreateConsentAction` operationId).
 	CreateConsentAction(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteConsentAction Delete a consent action
+	//
+	// Deletes the consent action. Its consents, their grants and the privacy ledger are untouched.
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/consent-actions/{actionId} (the `DeleteConsentAction` operationId).
+	DeleteConsentAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConsentAction Get a consent action
+	//
+	// One consent action, by id or name, with the consents it asks for. The `ETag` names its version.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId} (the `GetConsentAction` operationId).
+	GetConsentAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConsentActionWithBody Update a consent action
+	//
+	// Replaces the action's name, description and consents and increments its version.
+	// The change must name the version it is based on, in `metadata.version` (stale: 409)
+	// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+	// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+	UpdateConsentActionWithBody(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConsentAction Update a consent action
+	//
+	// Replaces the action's name, description and consents and increments its version.
+	// The change must name the version it is based on, in `metadata.version` (stale: 409)
+	// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+	// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+	UpdateConsentAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, body UpdateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetConsentActionStatus What a subject still has to accept
 	//
 	// For a consent screen at this action, each of its consents with whether the subject has accepted its current version; `complete` is true when every required one is.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId}/status (the `GetConsentActionStatus` operationId).
-	GetConsentActionStatus(ctx context.Context, tenant externalRef0.Tenant, actionId string, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetConsentActionStatus(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConsentGrants A subject's consents
 	//
@@ -861,12 +914,90 @@ func (c *APIClient) CreateConsentAction(ctx context.Context, tenant externalRef0
 	return c.Client.Do(req)
 }
 
+// DeleteConsentAction Delete a consent action
+//
+// Deletes the consent action. Its consents, their grants and the privacy ledger are untouched.
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/consent-actions/{actionId} (the `DeleteConsentAction` operationId).
+func (c *APIClient) DeleteConsentAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteConsentActionRequest(c.Server, tenant, actionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsentAction Get a consent action
+//
+// One consent action, by id or name, with the consents it asks for. The `ETag` names its version.
+//
+// Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId} (the `GetConsentAction` operationId).
+func (c *APIClient) GetConsentAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsentActionRequest(c.Server, tenant, actionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConsentActionWithBody Update a consent action
+//
+// Replaces the action's name, description and consents and increments its version.
+// The change must name the version it is based on, in `metadata.version` (stale: 409)
+// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+func (c *APIClient) UpdateConsentActionWithBody(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConsentActionRequestWithBody(c.Server, tenant, actionId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConsentAction Update a consent action
+//
+// Replaces the action's name, description and consents and increments its version.
+// The change must name the version it is based on, in `metadata.version` (stale: 409)
+// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+func (c *APIClient) UpdateConsentAction(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, body UpdateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConsentActionRequest(c.Server, tenant, actionId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetConsentActionStatus What a subject still has to accept
 //
 // For a consent screen at this action, each of its consents with whether the subject has accepted its current version; `complete` is true when every required one is.
 //
 // Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId}/status (the `GetConsentActionStatus` operationId).
-func (c *APIClient) GetConsentActionStatus(ctx context.Context, tenant externalRef0.Tenant, actionId string, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *APIClient) GetConsentActionStatus(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConsentActionStatusRequest(c.Server, tenant, actionId, params)
 	if err != nil {
 		return nil, err
@@ -1385,8 +1516,159 @@ func NewCreateConsentActionRequestWithBody(server string, tenant externalRef0.Te
 	return req, nil
 }
 
+// NewDeleteConsentActionRequest constructs an http.Request for the DeleteConsentAction method
+func NewDeleteConsentActionRequest(server string, tenant externalRef0.Tenant, actionId ActionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "actionId", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consent-actions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConsentActionRequest constructs an http.Request for the GetConsentAction method
+func NewGetConsentActionRequest(server string, tenant externalRef0.Tenant, actionId ActionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "actionId", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consent-actions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateConsentActionRequest calls the generic UpdateConsentAction builder with application/json body
+func NewUpdateConsentActionRequest(server string, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, body UpdateConsentActionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateConsentActionRequestWithBody(server, tenant, actionId, params, "application/json", bodyReader)
+}
+
+// NewUpdateConsentActionRequestWithBody constructs an http.Request for the UpdateConsentAction method, with any body, and a specified content type
+func NewUpdateConsentActionRequestWithBody(server string, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "actionId", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/consent-actions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetConsentActionStatusRequest constructs an http.Request for the GetConsentActionStatus method
-func NewGetConsentActionStatusRequest(server string, tenant externalRef0.Tenant, actionId string, params *GetConsentActionStatusParams) (*http.Request, error) {
+func NewGetConsentActionStatusRequest(server string, tenant externalRef0.Tenant, actionId ActionId, params *GetConsentActionStatusParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2062,6 +2344,48 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/tenants/{tenant}/consent-actions (the `CreateConsentAction` operationId).
 	CreateConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, body CreateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConsentActionResponse, error)
 
+	// DeleteConsentActionWithResponse Delete a consent action
+	//
+	// Deletes the consent action. Its consents, their grants and the privacy ledger are untouched.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenants/{tenant}/consent-actions/{actionId} (the `DeleteConsentAction` operationId).
+	DeleteConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*DeleteConsentActionResponse, error)
+
+	// GetConsentActionWithResponse Get a consent action
+	//
+	// One consent action, by id or name, with the consents it asks for. The `ETag` names its version.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId} (the `GetConsentAction` operationId).
+	GetConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*GetConsentActionResponse, error)
+
+	// UpdateConsentActionWithBodyWithResponse Update a consent action
+	//
+	// Replaces the action's name, description and consents and increments its version.
+	// The change must name the version it is based on, in `metadata.version` (stale: 409)
+	// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+	// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+	UpdateConsentActionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConsentActionResponse, error)
+
+	// UpdateConsentActionWithResponse Update a consent action
+	//
+	// Replaces the action's name, description and consents and increments its version.
+	// The change must name the version it is based on, in `metadata.version` (stale: 409)
+	// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+	// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+	UpdateConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, body UpdateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConsentActionResponse, error)
+
 	// GetConsentActionStatusWithResponse What a subject still has to accept
 	//
 	// For a consent screen at this action, each of its consents with whether the subject has accepted its current version; `complete` is true when every required one is.
@@ -2069,7 +2393,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId}/status (the `GetConsentActionStatus` operationId).
-	GetConsentActionStatusWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId string, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*GetConsentActionStatusResponse, error)
+	GetConsentActionStatusWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*GetConsentActionStatusResponse, error)
 
 	// GetConsentGrantsWithResponse A subject's consents
 	//
@@ -2521,6 +2845,241 @@ func (r CreateConsentActionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateConsentActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteConsentActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteConsentActionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteConsentActionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteConsentActionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteConsentActionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteConsentActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteConsentActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteConsentActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteConsentActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConsentActionResponse200Headers the declared response headers of an HTTP 200 response for GetConsentAction
+type GetConsentActionResponse200Headers struct {
+	ETag *string
+}
+
+type GetConsentActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsentAction
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetConsentActionResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConsentActionResponse) GetJSON200() *ConsentAction {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetConsentActionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConsentActionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetConsentActionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetConsentActionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsentActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsentActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsentActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsentActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateConsentActionResponse200Headers the declared response headers of an HTTP 200 response for UpdateConsentAction
+type UpdateConsentActionResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateConsentActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsentAction
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *externalRef0.Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *externalRef0.PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateConsentActionResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateConsentActionResponse) GetJSON200() *ConsentAction {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON409() *externalRef0.Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON412() *externalRef0.PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateConsentActionResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateConsentActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateConsentActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateConsentActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateConsentActionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3308,6 +3867,72 @@ func (c *ClientWithResponses) CreateConsentActionWithResponse(ctx context.Contex
 	return ParseCreateConsentActionResponse(rsp)
 }
 
+// DeleteConsentActionWithResponse Delete a consent action
+//
+// Deletes the consent action. Its consents, their grants and the privacy ledger are untouched.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenants/{tenant}/consent-actions/{actionId} (the `DeleteConsentAction` operationId).
+func (c *ClientWithResponses) DeleteConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*DeleteConsentActionResponse, error) {
+	rsp, err := c.DeleteConsentAction(ctx, tenant, actionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteConsentActionResponse(rsp)
+}
+
+// GetConsentActionWithResponse Get a consent action
+//
+// One consent action, by id or name, with the consents it asks for. The `ETag` names its version.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId} (the `GetConsentAction` operationId).
+func (c *ClientWithResponses) GetConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, reqEditors ...RequestEditorFn) (*GetConsentActionResponse, error) {
+	rsp, err := c.GetConsentAction(ctx, tenant, actionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsentActionResponse(rsp)
+}
+
+// UpdateConsentActionWithBodyWithResponse Update a consent action
+//
+// Replaces the action's name, description and consents and increments its version.
+// The change must name the version it is based on, in `metadata.version` (stale: 409)
+// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+func (c *ClientWithResponses) UpdateConsentActionWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConsentActionResponse, error) {
+	rsp, err := c.UpdateConsentActionWithBody(ctx, tenant, actionId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConsentActionResponse(rsp)
+}
+
+// UpdateConsentActionWithResponse Update a consent action
+//
+// Replaces the action's name, description and consents and increments its version.
+// The change must name the version it is based on, in `metadata.version` (stale: 409)
+// or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+// An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/consent-actions/{actionId} (the `UpdateConsentAction` operationId).
+func (c *ClientWithResponses) UpdateConsentActionWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *UpdateConsentActionParams, body UpdateConsentActionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConsentActionResponse, error) {
+	rsp, err := c.UpdateConsentAction(ctx, tenant, actionId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConsentActionResponse(rsp)
+}
+
 // GetConsentActionStatusWithResponse What a subject still has to accept
 //
 // For a consent screen at this action, each of its consents with whether the subject has accepted its current version; `complete` is true when every required one is.
@@ -3315,7 +3940,7 @@ func (c *ClientWithResponses) CreateConsentActionWithResponse(ctx context.Contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/tenants/{tenant}/consent-actions/{actionId}/status (the `GetConsentActionStatus` operationId).
-func (c *ClientWithResponses) GetConsentActionStatusWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId string, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*GetConsentActionStatusResponse, error) {
+func (c *ClientWithResponses) GetConsentActionStatusWithResponse(ctx context.Context, tenant externalRef0.Tenant, actionId ActionId, params *GetConsentActionStatusParams, reqEditors ...RequestEditorFn) (*GetConsentActionStatusResponse, error) {
 	rsp, err := c.GetConsentActionStatus(ctx, tenant, actionId, params, reqEditors...)
 	if err != nil {
 		return nil, err
@@ -3773,6 +4398,211 @@ func ParseCreateConsentActionResponse(rsp *http.Response) (*CreateConsentActionR
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseDeleteConsentActionResponse parses an HTTP response from a DeleteConsentActionWithResponse call
+func ParseDeleteConsentActionResponse(rsp *http.Response) (*DeleteConsentActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteConsentActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConsentActionResponse parses an HTTP response from a GetConsentActionWithResponse call
+func ParseGetConsentActionResponse(rsp *http.Response) (*GetConsentActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsentActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsentAction
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetConsentActionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateConsentActionResponse parses an HTTP response from a UpdateConsentActionWithResponse call
+func ParseUpdateConsentActionResponse(rsp *http.Response) (*UpdateConsentActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateConsentActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsentAction
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest externalRef0.PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateConsentActionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -4324,9 +5154,18 @@ type ServerInterface interface {
 	// CreateConsentAction Add a consent action
 	// (POST /v1/tenants/{tenant}/consent-actions)
 	CreateConsentAction(ctx echo.Context, tenant externalRef0.Tenant) error
+	// DeleteConsentAction Delete a consent action
+	// (DELETE /v1/tenants/{tenant}/consent-actions/{actionId})
+	DeleteConsentAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error
+	// GetConsentAction Get a consent action
+	// (GET /v1/tenants/{tenant}/consent-actions/{actionId})
+	GetConsentAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error
+	// UpdateConsentAction Update a consent action
+	// (PUT /v1/tenants/{tenant}/consent-actions/{actionId})
+	UpdateConsentAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId, params UpdateConsentActionParams) error
 	// GetConsentActionStatus What a subject still has to accept
 	// (GET /v1/tenants/{tenant}/consent-actions/{actionId}/status)
-	GetConsentActionStatus(ctx echo.Context, tenant externalRef0.Tenant, actionId string, params GetConsentActionStatusParams) error
+	GetConsentActionStatus(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId, params GetConsentActionStatusParams) error
 	// GetConsentGrants A subject's consents
 	// (GET /v1/tenants/{tenant}/consent-grants/{subjectId})
 	GetConsentGrants(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
@@ -4496,6 +5335,98 @@ func (w *ServerInterfaceWrapper) CreateConsentAction(ctx echo.Context) error {
 	return err
 }
 
+// DeleteConsentAction converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteConsentAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "actionId" -------------
+	var actionId ActionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteConsentAction(ctx, tenant, actionId)
+	return err
+}
+
+// GetConsentAction converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConsentAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "actionId" -------------
+	var actionId ActionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConsentAction(ctx, tenant, actionId)
+	return err
+}
+
+// UpdateConsentAction converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateConsentAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "actionId" -------------
+	var actionId ActionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actionId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateConsentActionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch externalRef0.IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateConsentAction(ctx, tenant, actionId, params)
+	return err
+}
+
 // GetConsentActionStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) GetConsentActionStatus(ctx echo.Context) error {
 	var err error
@@ -4508,7 +5439,7 @@ func (w *ServerInterfaceWrapper) GetConsentActionStatus(ctx echo.Context) error 
 	}
 
 	// ------------- Path parameter "actionId" -------------
-	var actionId string
+	var actionId ActionId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "actionId", ctx.Param("actionId"), &actionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
@@ -4831,6 +5762,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/privacy-ledger/verify", wrapper.VerifyLedger, options.OperationMiddlewares["verifyLedger"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-actions", wrapper.ListConsentActions, options.OperationMiddlewares["listConsentActions"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/consent-actions", wrapper.CreateConsentAction, options.OperationMiddlewares["createConsentAction"]...)
+	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/consent-actions/:actionId", wrapper.DeleteConsentAction, options.OperationMiddlewares["deleteConsentAction"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-actions/:actionId", wrapper.GetConsentAction, options.OperationMiddlewares["getConsentAction"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/consent-actions/:actionId", wrapper.UpdateConsentAction, options.OperationMiddlewares["updateConsentAction"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/consent-actions/:actionId/status", wrapper.GetConsentActionStatus, options.OperationMiddlewares["getConsentActionStatus"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/client-access/:subjectId", wrapper.ListClientAccess, options.OperationMiddlewares["listClientAccess"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/client-access/:subjectId", wrapper.GrantClientAccess, options.OperationMiddlewares["grantClientAccess"]...)
@@ -5253,9 +6187,334 @@ func (response CreateConsentAction422ApplicationProblemPlusJSONResponse) VisitCr
 	return err
 }
 
+type DeleteConsentActionRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ActionId ActionId            `json:"actionId"`
+}
+
+type DeleteConsentActionResponseObject interface {
+	VisitDeleteConsentActionResponse(w http.ResponseWriter) error
+}
+
+type DeleteConsentAction204Response struct {
+}
+
+func (response DeleteConsentAction204Response) VisitDeleteConsentActionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteConsentAction400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsentAction400ApplicationProblemPlusJSONResponse) VisitDeleteConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsentAction401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsentAction401ApplicationProblemPlusJSONResponse) VisitDeleteConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsentAction403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsentAction403ApplicationProblemPlusJSONResponse) VisitDeleteConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConsentAction404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteConsentAction404ApplicationProblemPlusJSONResponse) VisitDeleteConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentActionRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ActionId ActionId            `json:"actionId"`
+}
+
+type GetConsentActionResponseObject interface {
+	VisitGetConsentActionResponse(w http.ResponseWriter) error
+}
+
+type GetConsentAction200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetConsentAction200JSONResponse struct {
+	Body    ConsentAction
+	Headers GetConsentAction200ResponseHeaders
+}
+
+func (response GetConsentAction200JSONResponse) VisitGetConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentAction400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentAction400ApplicationProblemPlusJSONResponse) VisitGetConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentAction401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentAction401ApplicationProblemPlusJSONResponse) VisitGetConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentAction403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentAction403ApplicationProblemPlusJSONResponse) VisitGetConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsentAction404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsentAction404ApplicationProblemPlusJSONResponse) VisitGetConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentActionRequestObject struct {
+	Tenant   externalRef0.Tenant `json:"tenant"`
+	ActionId ActionId            `json:"actionId"`
+	Params   UpdateConsentActionParams
+	Body     *UpdateConsentActionJSONRequestBody
+}
+
+type UpdateConsentActionResponseObject interface {
+	VisitUpdateConsentActionResponse(w http.ResponseWriter) error
+}
+
+type UpdateConsentAction200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateConsentAction200JSONResponse struct {
+	Body    ConsentAction
+	Headers UpdateConsentAction200ResponseHeaders
+}
+
+func (response UpdateConsentAction200JSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction400ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction401ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction403ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction404ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction409ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction409ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction412ApplicationProblemPlusJSONResponse struct {
+	externalRef0.PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction412ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateConsentAction422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateConsentAction422ApplicationProblemPlusJSONResponse) VisitUpdateConsentActionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConsentActionStatusRequestObject struct {
 	Tenant   externalRef0.Tenant `json:"tenant"`
-	ActionId string              `json:"actionId"`
+	ActionId ActionId            `json:"actionId"`
 	Params   GetConsentActionStatusParams
 }
 
@@ -6120,6 +7379,15 @@ type StrictServerInterface interface {
 	// CreateConsentAction Add a consent action
 	// (POST /v1/tenants/{tenant}/consent-actions)
 	CreateConsentAction(ctx context.Context, request CreateConsentActionRequestObject) (CreateConsentActionResponseObject, error)
+	// DeleteConsentAction Delete a consent action
+	// (DELETE /v1/tenants/{tenant}/consent-actions/{actionId})
+	DeleteConsentAction(ctx context.Context, request DeleteConsentActionRequestObject) (DeleteConsentActionResponseObject, error)
+	// GetConsentAction Get a consent action
+	// (GET /v1/tenants/{tenant}/consent-actions/{actionId})
+	GetConsentAction(ctx context.Context, request GetConsentActionRequestObject) (GetConsentActionResponseObject, error)
+	// UpdateConsentAction Update a consent action
+	// (PUT /v1/tenants/{tenant}/consent-actions/{actionId})
+	UpdateConsentAction(ctx context.Context, request UpdateConsentActionRequestObject) (UpdateConsentActionResponseObject, error)
 	// GetConsentActionStatus What a subject still has to accept
 	// (GET /v1/tenants/{tenant}/consent-actions/{actionId}/status)
 	GetConsentActionStatus(ctx context.Context, request GetConsentActionStatusRequestObject) (GetConsentActionStatusResponseObject, error)
@@ -6340,8 +7608,110 @@ func (sh *strictHandler) CreateConsentAction(ctx echo.Context, tenant externalRe
 	return nil
 }
 
+// DeleteConsentAction operation middleware
+func (sh *strictHandler) DeleteConsentAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error {
+	var request DeleteConsentActionRequestObject
+
+	request.Tenant = tenant
+	request.ActionId = actionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteConsentAction(ctx.Request().Context(), request.(DeleteConsentActionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteConsentAction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteConsentActionResponseObject); ok {
+		return validResponse.VisitDeleteConsentActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConsentAction operation middleware
+func (sh *strictHandler) GetConsentAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId) error {
+	var request GetConsentActionRequestObject
+
+	request.Tenant = tenant
+	request.ActionId = actionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConsentAction(ctx.Request().Context(), request.(GetConsentActionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConsentAction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConsentActionResponseObject); ok {
+		return validResponse.VisitGetConsentActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateConsentAction operation middleware
+func (sh *strictHandler) UpdateConsentAction(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId, params UpdateConsentActionParams) error {
+	var request UpdateConsentActionRequestObject
+
+	request.Tenant = tenant
+	request.ActionId = actionId
+	request.Params = params
+
+	var body UpdateConsentActionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateConsentAction(ctx.Request().Context(), request.(UpdateConsentActionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateConsentAction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateConsentActionResponseObject); ok {
+		return validResponse.VisitUpdateConsentActionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetConsentActionStatus operation middleware
-func (sh *strictHandler) GetConsentActionStatus(ctx echo.Context, tenant externalRef0.Tenant, actionId string, params GetConsentActionStatusParams) error {
+func (sh *strictHandler) GetConsentActionStatus(ctx echo.Context, tenant externalRef0.Tenant, actionId ActionId, params GetConsentActionStatusParams) error {
 	var request GetConsentActionStatusRequestObject
 
 	request.Tenant = tenant
@@ -6673,104 +8043,112 @@ func (sh *strictHandler) VerifyLedger(ctx echo.Context, tenant externalRef0.Tena
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17b+M2tvhXIfRbYDL4yc84mcT54yKd2y4G6LZzp51dYJPcMS0d29xIpIaknbjZfPcLPiRREuVHnGxn",
-	"2gEKdGKL1OF5P+mHIGJpxihQKYLxQ5BhjlOQwPVfbxkVQOW7WP0Rg4g4ySRhNBgHvy4ARebrVwKRuBuE",
-	"AdzjNEsgGAdn8Xk0nI2g058OcGcUHcedczibdd7g0+lJNIqPYTgLwoConTIsF0EYUJyqlVHxyjDg8HlJ",
-	"OMTBWPIlhIGIFpBiBcuM8RTLYBwsl0Q9KdeZWiwkJ3QePD6GwS/L6b8g8oJ+iYT5EpE4RJOlAN65Xvb7",
-	"xxGJ9f9hghhHkyghQGX9q+pB9eL+dDQbRm+gM4xPTjqj6Oy8cx4fTzvD2dnseNqPT2E48J9WFFBuOu1f",
-	"OMyCcfD/eiWteuZb0bPn/AAzfeyIpSmjn97jOfhpluE5IMkQB7nkNERCYi4JnSMs0aBytoGF+PMS+LoE",
-	"WW0QuNDFMMPLROoFBV0IlcfDIAxSQkm6TPWXlkiESpgDr4P7C/nNA/L3VHICAmXANegXKEpwmkGMpiDv",
-	"ACga9BGmMRr2+xXoT/rt4OtXeY+gVjXO0A73L4B5tPgf/YYG6G+xgA5R3CyIJCtAEu4lSrGMFhAjPMeE",
-	"CokUWEKfgMRAJZkR4KLKY1OSJIqt/QcSDgzumVJ8/yPQuVwE42G/7xMRe4hfgWIq/dwi9XdILgBxEGzJ",
-	"I0BTSBidCyRZF/3I7oB3IiwAJSCV2ghRTOZEmiPFWCygdhocpeAXBvOyjZKQYfUStfR/r3Dnt37n/Mb+",
-	"v3Pz0A9Ph49/8WiDR7WlyJRm0WrNHvw7HH+Az0sQ0nxIJRg84CxLSIQVHnoZZ9ME0v//L6GQ8lAeRKFL",
-	"YpIowDV69E4oZiAQZZbQGnOX798hkUFEZnZThQ/OmdKxVw/BjEASKzKzeN01OucnrHGUghBakIOMswy4",
-	"XKProHziOkBEoJQIoY95EwZCYrkUwXikCU6kRvh3OEb5OQvcLKTMxLjXI+o0mEI3hlV+VtGb4rhjDxQ8",
-	"7qqJclk2mxi0Nzkqx5OCHCdK1iC+QLACvkZTHCONDfVtQoSEuBuUjPqW0VlCokOptQIuCKNoqN4iJE7g",
-	"QpMpWnIOVKL8eyLQceDi9LzEaQHKjgi1e3aifN0zYzVaYDoHpRuVwKE7IhcI7onQml2dAJRFw4jCHfD8",
-	"hC5uf2B8SuIY6DOIgmS3QFGCo1uhESsilgGSCyKQ4mK9GaIAsRgjglPL859STK1pKTB+XGK8BHBHlM+K",
-	"Bc+Ma/d4eMPhQoXyUlkiTJlcALc61UX+T0z+wJY0PhD3Bo/oOrgfXAdaB830ri5GRyVGf2IS/WAf2Amj",
-	"lMmO2fEZMfoTQ2IZLUrzQqjBZhNNHyleygXj5Dc4FFWErnBCYoSjCIQwJB0juM+02XERNigRVnn/jjhb",
-	"umueF23NE1SRlXGmvsJTc/ZnwJZhML/10nIgKkZrSW8pu6NWRK6D++ugaqWGQxe5DrzoeyqJXO+KZAvf",
-	"C5qqO0iSjjFWaLqUaMoBa/HnS2U+NpmvAijtelxG6gU2rtK0iGOiPsLJe2PjifJRZjgREOZmn+RuixON",
-	"bYmAXCfK8W/tvvbhKWMJYBo8Vh6/cl50UzzLdJihNjZH+MUS8aEGJNbfGhgbMClSJCB9fr7GYA5EHlkq",
-	"RCoGz6TymCVSfmXNTHeD5nHC/AQaIiIh9QJq9m3C8leOqX2hxy/Y+MK2c5st/m52qJCPUHk68gQZuVf8",
-	"sJmyO1PS7ud8HZYoaEDoo7v9AHOO11rUTOTpAbEGRMES5RqHFRxi+d76VuucS63l3tFsubfQ6PWGLm70",
-	"cNn5pwkcPnVuHgbh6cgXOYS5WnPZyAmsBsMzz5oU378zDw+cwMvirU6gHLziVduQ8CMx8YrvmJv43UVE",
-	"k0HLsMP39dxIxKWssG6MJXQk0VzVWJKwOfvIiXc7D1KrsMZEZAlet8LTIho13FqGdzfbztft9KmEZoW5",
-	"K1HzrDLjCIqlrJcvSjtSIzam38E/iFzEHN9V7boJqZsarKIDneeDn+BO2OBeB/VsNrMpigZdSFxdumMa",
-	"sClBIHGM5a52/G/54w5rlECkmN+CNAmUxpsyQt5iCXPGLeaKdVcBpMr9uQlLLm0sb9AX+IpENd7emL4z",
-	"C3x7aZ/mB87S3YVuVRqY1mxtbscukGZdoTNQ2tDlga9cwBrhOQeIkWT1nOBWy1XjZOLYnhpb1tHv4K88",
-	"i8MNG0TAOCUeQfA5ApsIUnXQPGRplRO7RiAsbiFGMxVwSyTInHaW2QZxqTkfQFUUqfzMtYmega+AV3No",
-	"/emb2XE0hM5JPBp0RvgMOufRYNYZ4tPpWTyCN7NBPwi3+4jPKmfqpMvMm4xv5YecOvsQ+UlewMFsUBr1",
-	"k/5zMkU1TdsP241dlU8+UvJ5aaPlPE97gRbszkZpjlynLAUVSYc+YtUyqnk61XpFx958qsfMbqVa7rbg",
-	"JPl5piPHXQI0PId3dMaCx7DhIli23YmaVSWxzea3sOFNeaQnsWDDJBdRmTHJL2GhHe4a+bnrxUztExhr",
-	"X3PseuL+w20U2kOM9eadl5ky09/bBKyOJ0VThH+myDwYorsFlmiBswyozhUWuVtro48sryC4zxISEXmZ",
-	"JK+1RNNlqpFTfh6EAUndv24BsrcmvlPoK8nlfuHzJvZ1QPZUDF+CSjhEGWi6vtWZ9z11gZsk8ehkh69P",
-	"R6EvjUIl3O+rgGLQzLu9NBgGJKs95gUjYbactVO1scEF80IsCoK9WDJMv+tX/amjdwup8QiSI0UO+Rsh",
-	"cVOqlfa2YhsiDbouxyitL3y5ow0Zm/wdPhmqJRlSQvM/m+oowXS+tB0BJbvpUkpdSz8MH486V5edf6p/",
-	"vf6v7dbfUtEHopaPtjzhCyTMKkQ+gJ5Ny2u/fKb8na4OfYCoDN73z+Ll4DZQ1dh+C2X86SSPbG5Spi6l",
-	"nyfrsYGtfoR4Dvz7lTfxsSX9vJHnzLf7EXmrKm5PGtQ0Yc64jccXWCyaakYs8PDk9CjjsCJsKZB6Cv37",
-	"36Z2Bgo5r0O0gHtv4OkqhMaXLNIstVe2T8DnJojvmdAIqQYprwSKFpjoPPoOCG7nnfzpUtYtBT85wmE/",
-	"4bBit7VPyn8VCfH8I5t7+JSSuY7Fy8z1pxgSsHubsrUpwLnvrHyev/lmmyJVKLTPuHlyhxqWFdpl4nd1",
-	"qFyxPMCpMtv8HXjZLdO0HQuIbiHeUURnhAv5HWe3QH8xbLrDIlNQ3K6azXNhAZKPOHnYsJ+D04yuyjCv",
-	"kTfQDkARC/kCqyXPmGjEVGXA1hJXDZ8QV9XFUqGVU6xCEbkgPH6PuVxXIxH3kV1y+vohL67LdsgK7vbp",
-	"03R8oiO17t9Gol93di0a5T01BJL4e84Zb7KwLZu7IOr+Lw4x4RDJj5yIbt+fs7P19UrgvRQSTQFhivBU",
-	"sGQpAX388G4rOg0Y5aY+lNYj/2Ycm0mSqng16kSMGn8kWutMBF7GRCK1DLEZwihdSl3fz7s9lBGoyTYH",
-	"vLnUxAHHP9NkXUuUOBhiMZmRw/ZozaS/oxGHFHSBmFFb+TftVxdIAI0RkWiKo1v1rQnv0RE2fWaIUUBE",
-	"oFH//PWhafXVhkptXbN7ywGXnMgUo9VAtyogoCtIWAYXaKLINdGl9zg2eWjA0UI/5qEXWxo/rO0w3hba",
-	"0LQRP21Z3ilc6fXdYa1kEidPeKdep5Ap9l5cI5rtnXZ6kA36ctgq79pEWdu40mxtp+jDD2/R+ejkDbLt",
-	"MV00UdtMbLejkr4MONItPFpGBZ7pjnBxR2S0QKbDoZ46MJ1Arspp7zZrCFPeLtRo+lBsVXbNaA3BQZ0V",
-	"4rz7RgGzk//RVLqeSIRQITGNatqztxr0jHMqejhKoWdT6L37QVtnDQhZT98cTwezUTSAc3wWj2anXuUt",
-	"imi4WGd68ppMZ/qiKva/2bDn8YWLx3dt5nPrRJxsNRnWQzXwFSdqMquOCqIlJ3L9iyKR4SSGl3IxbGfc",
-	"/ulZpaUNzThLq9GD+RxonDFCJTrSW3YsybRenSXszul5eMtBt9bjRH9Ydh8ojfbJLvx0R+TCOu3BOFCu",
-	"tOn+sdUUXAyNJCCRCV9Mx+qnsrgUvLV9uEXVh5a9TCY01TkgExR8qkQKwTj4oD9G2L7U+848ad0lOM37",
-	"puSC0HkeZb27/BsygCkrhS7fv9OvXBG4cyH9ADjeAqdWfbdAP/KkJiQP5h+PPUPOnn6skuUzZNaNdcRr",
-	"gmyYXfZ6iVCDbxPe9uACzclK9y7nObSwDic6MvUtoftIrykWaGIyqROEJbpbkGjhYJLYUtzrUB9avTLj",
-	"ZIWjNUp06DHWTlSWAY07jCbr8JqqsKujg1atlyLGtbIytl8DHBbw4UTvmzd8x5ysgCIOHQt2iO44kRJU",
-	"VHxNdYFX1+k4psKcCGHTNm17uom0rxRdpIiWd8ShicsKE8T4NZ1UqDy5sHuI5rNoUmPeSfeaBmU7puKi",
-	"HNGX79859fhx0O8Oun2dKciA4owo3dftd4+N67zQouXlFjtQZfi991AMPz3qlBO0zKDkEqhxZak4z1v0",
-	"9FYG+464vrLVT0WJhM2Z/od2YrTwvxLINgWZx460klG4E+hWoVb/XdErr0xOxeiXotFbmQCtKtwGraA2",
-	"bTLs9zf033r6boteriu3ayt4s/xXPLz9PFqcr6an98cpPbn7rdqWNA6+M6NCyJK70p80Dob94WlnMOgM",
-	"R78O+uO++u+fgdOqVZgMO3HUtUB1I5b21FPdTJf2cg16VevUMkqF0BWzPRx2sCffLv/mk3K/Vbh/4+R3",
-	"9gjRdu7zbfTNtY1PWBbTbGR4Squ/kSGd7xUFiXvNaSK9crDzyo+1HvFR/3jnteVYhGtwNWlyU3tVtRk3",
-	"j6H7XasNtNRJU8zXyrK12EGlM/BclL1ynWJ9WJkmbclGlY/0qvNoCswtC8oZTwVrxoRHg3wwuhPJhW3n",
-	"dcEvLC2hhQoRdmBFoCOjdyHOTWvVUHhUgakI1nWBZorvWLx+ihrYJPqFHLZI2M2TBMU0NzxW/T4VJj9+",
-	"bYrtD6enLBCvROmWziRwx134+tRWGIyGwz1e6o61PFHn1f32mqozKqNwwnNBblNzj+Ge3k7vIWf+R6Ov",
-	"/CMRHyBlKxBVt8bGRjPGXWUW5i6i8hatsjJKSns+2XKaED0YmCu8ThFjpVMhGQUkWPVF2qVvvAgJyTI0",
-	"BT0wHkmygqYSNFHMZo9o5DuuLpR8lQxszrPTwmLW74m86w0dGwxciSMLtvlCbHXY7uV7rpJosQ6+qyPK",
-	"Xv3dJsh3SufrqpRfwI3+6NhAdGMQU9Y+a9GrcjC4ybKqY4RoRhKZfzJxhvsniNEyqnHe0BKRuC2PIngi",
-	"ffU9EjtQt36Pw+5L3CsUFBcf6GGYbPQgtLXLK7f19+qmblO3dueSePdua7eT0qlitDknbpWi7Zki5h48",
-	"lvc9mC4x7fHqHPrAzYrrepzJcw+qmevB7t5Io2/X445cmptE2MybN/oTBE7VhFpNA+v0YQ0xrvataY6D",
-	"9W9r+HMZx9rqV0DRpRxlwuXCyVUSqcRAm/zQJEuKcUzGdYL/CFOUD/U6E5qj4fB1F72TAk0Uj+pKw9LT",
-	"no6OsLmhIK+BXeiBzgmJ9ZJ5++RDVb291cJV7ek+JM4qFUSlLW3X6aVakLS/kqkJ9pPEdI+gbfCVoecL",
-	"1sFPIlVbcEfhrianX6cvfL7zwrfObShfWhB4GccNvblRg+/oJfYe8hbFx15ZDfT6jT/oK1tyEETEAagZ",
-	"Stdj8eopq6jZzIzG56Kkc1l3CzD3jTjh2wI7A/WeafoLNMkHs7VO1s3MdwvIGx1Ki6A7GTwZMKh6nrYp",
-	"tGHeWnMb9sYYfVaijdGBF67Vr8sqOuue4b61g/3Vsl11Vw1XXqFgu8Yq+rm81KD67T4Ku957PXQu6OKp",
-	"8Kr0F82OVTipRXkaRL5yZKCWufiWVzjAnf3HArvVaCFJkmhdIplVJy/p3IabppkLwhPjpuIUWiYdPRkD",
-	"52aKdm2weQxme3rAVLR3KncqjW87yuzx2MxxoEOvTs9roUSGZcHb6vOwGBhL1go9+QhEsjbl73w/IpFu",
-	"ISywOrcd2m3a3c60Har/8jmDp7mWHk3ltNK7ox/FdIchbn2eY1BwhDvBWJ/T+I8ou/poxtZKgEHht6jb",
-	"vdjVsQMexZTPlnwZBUojSW6Li9DeFeNIKF2Ak1abpsJr9ajTPGIcwmu6uXTp9EuY+RV0RLIQmQnBEOWD",
-	"fa9DlE+KKG1xTSUn8znwPPvPaBflE836s0J/6GprhCllui05Pxm1kf8FKjMJ17SaSrhAlNmGJoG0+gDd",
-	"pkNNg0otFaCLXk2d9MRUgOOOFWbDmfDJJygD8n7BqL7FNNOB43G33x0MjrtvAncqMvhZJMyddHyalttF",
-	"pSn2Kod6gn0uPXSnWF+i6PuFqPjhTipee81fqo7/YxR7/yD5AU1DV2vvZHG2+Ir71ZAaxaONlaA/dQ2o",
-	"dveGURG1GzVbL9Ege+grNwHpyxxWbsioXnbh3HBR3kxxdVPJQL540Wfncs83j7Ne5/EI/ktWdkwVpFLc",
-	"Ke+uHph6jC4Xt1RjttRVDqqoHCRuT5WUfGSyOidZDj7Wph2dkQs9efh4s6+svGDN5evVVwdToVZx2Ysi",
-	"O5RW/jw+04u4PUZHlErHr/O2uTm9hyIU2NgC99/6c+HWqc1PZUiBErLKp0Uu3Ia3W4BMryAcLYiQjK+b",
-	"qs5s7Kq6be1pZsW39rTD2MdgcRv7hH4f+GcKrq1ruQy6LWN5+FjGH8WJfCal+lUr1C+ksPJXM4SwWRhe",
-	"OElZ/siXdjaX3iGKLMGRTxHn0/BCi2MuhmjiuwFvgmKISAzimm65726MJs6FdpPi+rvXY1seyROgbtHi",
-	"muqqxQWaONffTcaNu/RSttLzztI6BrnPjEVRHrm4phPncrzJuPjG3aQsriBGQfgqKMjca6+ejq+pXmtm",
-	"0arV9HI8UHnrm3O3XVT+4Ms11e9s3OBL9D5TLMwlBUeTXKN07ROT12PUvJTAl2H9qAn5nw8KQqs7zYj6",
-	"kq9gbW60fBbd6L+gsXIh4gtGA/3fBXMHW6DhM1mg4TNboNwZcIT5z2OU/jgZVaNpnHzGEXZJ+nq/UMMq",
-	"zY5RmrvlVc2zIWJJDEIifXFUvSHfGJ5JMTwuSQqI60ntq8mMs3QSoolkk5ZBYeeWrN8lIVv3qJO1aScr",
-	"aw1mzvmlmq6e8qOWnt+K0dUQnX7PayJEaFJU4c5bOvuDX/tOS6cPREW6wPsToxsvvG2BbQozxmEzWMNd",
-	"wJJsf6BecIpir9Jd7T7FQWvpztxwGJzPzk7j/tng7GwUvYlPT87xcAYY96OTExz3Byf4eDobzQbT4bQ/",
-	"PRsOo3hwEp9Gg5Npf9bv4/5Z9ba89qlQ+KyBeUqJr0B2/arBF8zMO3f7bUzM2/xHLr/fsvPB+2rTA6xq",
-	"WfqajTg8V7+bMeqtgJPZutUmfQD1tmWe+CrMk77iU19Doq2P+eVY9YQ2VGjKzQ8TEnobIjJDmHoSX/pi",
-	"xbVhqcMzIvk9jINhv3nP4smb4hpFU1bfj+ErV0C2OIAr5xnEQSwT+Y3xCyo7WdEK97yoBNh79fPlS313",
-	"0ELKbNzrDYZvuv1uvzsYn/XP+lpnWkDqIlBrOE2x/UEaJFmYO4QQdxs/Gy48To7ey1z+Yrcrftsmb4LU",
-	"AYSJ3/PXlC2Q1TfktXx/V6rEaQa8Ayv9Y87OXUG5T1t6V/nvUVcp0Nz2b/Z2ow13Gem+sLIu2wA578Td",
-	"NHnbvNmjuCCJcMRhZduauvV523yG+PHm8f8CAAD//w==",
+	"7H37b9s49u+/QuguMCmu7NiOkybODxeZ3nZRYB69nXYX2Ca3pqUjmxuJVEnaSSab//0LviTq5UeczLSz",
+	"BQaY1Bapw8PD8/zw+D6IWJYzClSKYHIf5JjjDCRw/a+LSBJG38bq7xhExEmuPggmwYcFoIhRAVQirJ/6",
+	"QSASI8YRxRn0gzCAW5zlKQSTQJA5XeZBGBA1NMdyEYSBeiyYBNi9Igw4fFkSDnEwkXwJYSCiBWRYvTvD",
+	"tz8BnctFMDkZh4G8y/W0khM6Dx4ewuCVIWUDpZrEKmmn8Vk0SsbQG8yGuDeOjuLeGZwmvZf4ZHYcjeMj",
+	"GCXthEfFK9dRnjCeYRlMguWSqCebpP+2nP0bolbSL5AwXyISh2i6FMB7l8vB4Cgisf4/TBXDp1FKgMr6",
+	"V9WF6sGD2TgZRS+hN4qPj3vj6PSsdxYfzXqj5DQ5mg3iExgN21crCirXrfZvHJJgEvyvw1KoDs234tCu",
+	"8z0ketkRyzJGP79NfsYyWrRv2+sPeI5YguQC0Aq4IIzqv6MFpnNARKAZFhAjRs8RRhkRmZpLfT4ejqrL",
+	"vwyOLgO3tAXgGHi5uLdJz1Dhr6W5U5bkd3gO7fTmeA5IMsRBLjkNkZCYS0LnCEs0rNAztJR8WQK/KwlR",
+	"E1SIiCHBy1TqAYUoESqPRkEYZISSbJnpLy21hEqYA6+T+xv5vYXk11RyAgLlwDXp5yhKcZZDjGYgbwAo",
+	"Gg4QpjEaDQYV6o8H3eTrV7UuQY1qrKGb7t8A82jx//QbGqS/wgJ6RB1AQSRZAZJwK5HefogRnmNChdSa",
+	"SOgVkBioJAkBLqpyMSNpqva3fUHCo6FDH40Gg7BbVj4AxVS2S4vU32mB5iDYkkeAZpAyOhdIsj76id0A",
+	"70VYAEpBKpUcopjMiTRLirFYQG01OMqg/fyal609vDlWL1FD//8n3Pt90Du7sv/vXd0PwpPRw99aFNiD",
+	"mlLkShlqk2EX/iOO38OXJQhpPqQSDB9wnqckwooPhzlnsxSy//1voZhyXy5EsUtikirCNXv0TChmIBBl",
+	"dqM15y7evUUih4gkdlLFD86Zsl+f7oOEQBqrbWbxXd+oyV+w5lEGQuiDHOSc5cDlHboMyicuA6VGMiKE",
+	"XuZVGAiJ5VIEk7HecCI1w3/EMXLrLHizkDIXk8NDolaDKfRjWLm1isMZjnt2QcHDtsrTnWUziWF7U6Ic",
+	"nxTlOFVnDeJzBCvgd2iGY6S5ob5NiZAQ94NSUF8xmqQk2ne3nJYeqbcIiVM4Nxp7yblyFdz3RKCjwOfp",
+	"WcnTgpQtGWrn7EVu3BNz1VqbKNUHDt0QuUBwS4TW7GoFoIwwRhRugLsV+rx9w/iMxDHQJzgKkl0DRSmO",
+	"roVmrIhYDkguiEBKivVkiALEYoIIzqzMf84wtaal4PhRyfGSwC1ZnhQDnpjX/vLwmsWFiuWlskSYMrkA",
+	"bnWqz/xfmHzDljTek/eGj+gyuB1eBloHJXpWn6PjkqO/MIne2Ae24ihlsmdmfEKO/sKQWEaL0rwQarjZ",
+	"ZNM7DhGjMVEj32CSwr4Mcz5Vm9KuaQOficNRyUSfJmSJ2pKduTe0l5ihT8jY5uKUmW1bm8/jjxQv5YJx",
+	"8vve3CV0hVMSIxxFIIQ5NhMEt7k27b5QDkt+Vt6/JSOX/pinFc3mCqrMyjlTX+GZWfsTcMsc4nYPQesa",
+	"UXEMlvSashtq1dBlcHsZVD2B0chnrkcvek0lkXfbMtnS94zuwA2kac84BGi2lGjGAWsVy5fKRK9zEQqi",
+	"vIyADbf1XsTmlOH0nfGjiPIDE5wKCJ1rRZxr6AXpGwJj31H1Ygg7r314xlgKmAYPlcc/eS+6Kp5lOvpU",
+	"E5sl/GY38b5GJPZSHg2a1FakINtiKc1BR0SRGiFCC3guVVQikfLdGwqiuZzQrUBTRCRkrYSaeZu0/J1j",
+	"al/YqpHWvLBr3WaKf1h97W8fofJk3BLIucjjfv3Obr2Tdj7v67BkQYPCtn23H2DO8Z0+aiYh0R7r+0R4",
+	"KSo3xhMFb7Pa3vpK65wLreXe0ny586HR482++BHaRe9fJjj73Lu6H4Yn47boLHRqzRcjL3gdjk5bxmT4",
+	"9q15eOgFt5Zv9Q1y5BWv2sSEn4iJCduWuU7efUY0BbQM7dq+npsTcSErohtjCT1JtFQ1hqRszj5y0jpd",
+	"C1OrtMZE5Cm+66Sn42jUeGsF3p9ss1x3708l/C3MXcmaJz0z3kGxO9sqF6UdqW02pj/CP4lcxBzfVO26",
+	"SVs0NVhFB3rPB7/AjbAJFJ04YUli00CNfSFxdeiW2eHmCQKJYyy3teM/u8c90SiJyDC/BmmSVI035YS8",
+	"whLmjFvOFeM+BZAp9+cqLKW0Mbyxv8BXJKrJ9tqsrhnQNpf2ad5wlm1/6FalgekuN9iHzpEWXVG63l6K",
+	"+A7hOQeIkWT1vOtGy1WTZOLZnppY1tnv8a9ciycNa46AcUpaDkKbI7BuQ6oOWsu2dJ4TO0YgLK4hRgnj",
+	"yoMQZE57y3zNcak5H0BVpK78zDuToQC+Al7NUw5mL5OjaAS943g87I3xKfTOomHSG+GT2Wk8hpfJcBCE",
+	"m33EJz1nRZVqvWaryIPbnV02+VFewN5iUBr148FTCkU1FT54nk2qithHSr4sbTLDpdHP0YLd2ADPUwkZ",
+	"y4DKjmpkLeHtst3WoTpqTXe3WOiNG+48HpymvyY66NwmtsNzeEsTFjyEDe/CMnMrQajql03uQocEX3kl",
+	"1sdIb8OaFwGdsebPYdw9wRw/m2C2W+lHCNaultx34tsXt/a872Pn18+8zJWFf23z4zoUFc0j/CtF5sEQ",
+	"3SywRAuc50B1KrdIrVvzfmBlBcFtnpKIyIs0faFPNF1mmjnl50EYkMz/1zVA/sqEhop95Xb5X7Q5Irv6",
+	"Ljsqhq9BJeyjDPS+vtKFkR11gZ9fadHJ65EeockC3u6qgGLQwru5chsGJN8MOFHRoa02blUMbkjBvDgW",
+	"xYY9Wx5Nv+uD/tTTu8WpaTlI3inytr8RTTdPtdLe9tiGSJOuq2VK64u2tNOaZI97R9sZquUnMkLdP5vq",
+	"KMV0vrSAjVLcdKWrrqXvRw8HvU8XvX+pv178n83W3+5iG4n6fHSlGJ8h11bZ5D32s2l57ZdPlPrTxbv3",
+	"EJVx/+4JQEdug1WN6TfsTHsmquVsrlOm/k4/TcJkjVj9BPEc+OtVa85kQ+Z6rcyZb3fb5I2quDvfUNOE",
+	"TnAbjy+waIGGiQUeHZ8c5BxWhC0FUk+h//zHlDZBMedFiBZw2xqz+gqh8SWLtEjtlCgU8KVJ4jsmTNmy",
+	"EqT8IFC0wESn4LdgcLfsuKfLs2538LN3OOwnHFbsuvZJ+VeRS3cf2bTF54zMdRhfJr0/x5CCndugCkzt",
+	"zn9n5XP35qtNilSx0D7jp9i93bCi0H0m/lSHyj+WezhVZpp/AC/BTE3bsYDoGuItj2hCuJA/cnYN9Dcj",
+	"plsMMrXIzarZPBcWJLVtjgsbdnNwmtFVGeY1Ug7aAShiobbAaslzJhoxVRmwdcRVo0fEVfVjqdjKKVah",
+	"iFwQHr/DXN5VIxH/kW3KAfqhVl6XANsK73ZB/no+0YEa9x9zol/0tq03OcgTgTR+zTnjTRG2FXefRA3P",
+	"4xATDpH8yInoD9rTfbY0Xwm8l0KiGSBMEZ4Jli4loI/v325kpyGjnLSNpfXIvxnH5pJkKl6NehGjxh+J",
+	"7nQmAi9jIpEahliCMMqWUkMDHBhHGYHa2eaA11epOOD4V5re1RIlHodYTBKy3xydSfi3NOKQga4tM2pB",
+	"AwYdd44E0BgRiWY4ulbfmvAeHWADA0SMasD2eHD2Yt+M/GpNkbeu2VsrCRecyAyj1VCjHBDQFaQsh3M0",
+	"Vds11VX7ODYpbMDRQj/Wsl9safywrsW0IpxDg/J+3DAH5K5AsbcYK5nE6SPeqccpZoqdB9c2zULbPYi4",
+	"YZ+jrfKudTtrMS/NyxIUvX/zCp2Nj18ii6zpo6maZmrBqOr05cCRRv/oMypwogH74obIaIEMOKKeOjAg",
+	"Il/ldIMBG4fJIY0aeBElViXgRmsIDmqtEDvgjiJmK/+jqXRbIhFChcQ0qmnPw9Xw0Din4hBHGRzaFPrh",
+	"7bALlANC1tM3R7NhMo6GcIZP43Fy0qq8RRENF+MMZLIpdAZSVbH/TTxliy9cPL4t1tIvMXGy0WRYD9XQ",
+	"V6yoKaw6KoiWnMi739QWGUlieCkXo27BHZycVtBwKOEsq0YP5nOgcc4IlehAT9mzW6b1apKyGw8u8YqD",
+	"vvmAU/1hCVxQGu2zHfj5hsiFddqDSaBcaQMcstUUXFxDSkEiE74YQPHnsi4VvLIw6aJgROPaDTGdAzJB",
+	"wedKpBBMgvf6Y4TtS1vf6ZLWfYIzB7mSC0LnLsp6e/EzMoQpK4Uu3r3Vr1wRuPEpfQ843kCnVn3XQD/y",
+	"tHZI7s0fD4dmOw/1Y5Usn9lmjckjrSbIhtklTEyEmnyb8LYLF2hOVhpa7nJoYZ1OdGDqW0LDfC8pFmhq",
+	"MqlThCW6WZBo4XGS2Crei1AvWr0y52SFozuU6tBjop2oPAca9xhN78JLqsKung5atV6KGNfKyth+TXBY",
+	"0IdTPa/D48ecrIAiDj1LdohuOJESVFR8SXVtWNfpOKbCrAhhUbngJe0rRR+pTXNgOjT1RWGKGL+k08ou",
+	"T8/tHKL5LJrWhHfav6RBieRUUuQYffHurVfKnwSD/rA/0JmCHCjOidJ9/UH/yLjOC320WqXFXtEz8n54",
+	"X1yne9ApJ+i4IuROoOaV3cW5Q/fpqQz3veP6g61+qp1I2ZzpP7QTow//DwJZPJF57EArGcU7ga4Va/W/",
+	"K3rlB5NTMfqlwOErE6BVhY/tCmqXgUaDwRrobgtkt4CBffIBX8HL5b/j0fWX8eJsNTu5Pcro8c3vVUTT",
+	"JPjR3ORCdrsr0KZJMBqMTnrDYW80/jAcTAbqv38FHsqrMBn2QljfEtWPWHaonurnurTnNOinGsjLKBVC",
+	"V8zCP+y9Kzed++azcr9VuH/l5Xd2CNG2hgg3IHddt1usiGkxMjKl1d/YbF3bK4otPmxe9tIjh1uP/FiD",
+	"l48HR1uPLW+t+AZXb40ztZ+qNuPqIfS/67SBdneyDPM7Zdk67KDSGXguSphdrxgfVi5Sd2SjykcOq9cF",
+	"FZkbBpS3hhWtORMtGuS90Z1ILiwS2Ce/sLSEFipE2PtEAh0YvQuxM61VQ9GiCkxFsK4LtFD8yOK7x6iB",
+	"dUe/OIcdJ+zqUQfFgBseqn6fCpMfvjXF9pfTU5aIH0TpliYSuOcufHtqKwzGo9EOL/VvxDxS59X99pqq",
+	"MyqjcMLdQe5Scw/hjt7O4b0T/gejr9pvU7yHjK1AVN0aGxsljPvKLHQuovIWrbIySkp7PvlylhJ9b9Mp",
+	"vF4RY2UzIRkFJFj1Rdqlb7wICclyNAN9nz+SZAVNJWiimPUe0bhtubpQ8k0KsFnPVgOLq5iPlN3W0LEh",
+	"wJU4shCbr8RWh91efktzkg7r0NaMpIT5b3fBf6t0vq5KtR9woz96NhBdG8SUtc9a9KocDG6yrGoZIUpI",
+	"Kt0nU6/3whQxWkY13hs6IhIf8iiCR+6vbvOxxe7W22xsP8TvcKGkeE8Pw2Sjh6GtXX7yUcOfruo2dSOw",
+	"l8TbA7V9JKVXxehyTvwqRdczRcw9fCjbcRiUmPZ4dQ596GfFdT3O5LmH1cz1cHtvpIHbbXFHLkyjF5a0",
+	"5o3+CwKnakKtpoF1+rDGGF/71jTH3vq3M/y5iGNt9Suk6FKOMuFy4eUqiVTHQJv80CRLipucjOsE/wGm",
+	"yN0H9i53jkejF330Vgo0VTKqKw3LFng6OsCmgYSrgZ3ru6BTEush8+5LE1X19kofriqme584q1QQFVja",
+	"thefakHS7kqmdrAfdUx3CNqG3xh7vmId/Kit6gruKNzUzum36QufbT3wldes5msLAi/iuKE312rwLb3E",
+	"w3sHUVwb/P1f/bnwNbQTCq1pK0UTwl3ZpL2kgTAHtKSSLaMFxE2Fal7WVKibQjYz7nvItp+kGS7uJmxh",
+	"e6TxK61LS6iMadmS0q+UtNj9PlKKaPr6A55PbeM4ZaG9pgm1fCfIDVIz+G5svkpjUzc0oe0HqbdN7X97",
+	"GFt0ObWEhpqFrhNQvdvkUHeb7O4m+fBdbzw6wvi7KV/sojKeOcNT9MnV0ciytRaTpziyVq0QJaOXvCd9",
+	"NILtXOlAd1V9dEm91nQaAtm4Bk+k3yE1VAHJ1J3bvn1oig40PG+ig5JLyjiaOpGeogPXUnWCxsORjlnU",
+	"lBRWyrAqdQYxEiQFKtM7xPSntTZ4l/SiK3BSFGvwhjxXw0x6x7Rxs7Gabf1qQ6gFFjZ6MvX6qj7+qPGG",
+	"dZX8qH13PWlNTubrCK3C6iRHyRBG8TjqncyOcW+sxp/hwaw3jEbxEYyTY3wyq0yicdY7GgUDY5VIA7zZ",
+	"UuPRfMX/5Br7Gctvf83d+MNN9vGHwdnkqGGyR3+oyXadtFTU6Plnu1nx2mDfdo++227XifLRIe1w+5C2",
+	"pfXkVxgUG/vy3HHxYYmSbY1y3uhOs44EEXEAavq86U5zJuzRCUyWmG5zTqXo4OdmAaZNqlfWVGa16FHX",
+	"0qDuHE1drzOdq9SXfG8W4C4AlJlSjfDfHCnZy5IN49xZ87eNbvVaiQnW9mttX+/yXdw4e4LO9nvXccpr",
+	"nNtq9rIrob1NVbF2ZZ/A6re7mL/6neSR11ecZ6I1+nxW1EhFkjqMRqHqizNQq+h/T97sEYT9c4F9lLaQ",
+	"JE21LpHMqpOvJiTbpIZNAnErUK7Sv/bek9XBlRglbNWwDrFLZFjCsossgrulryIojtxF/fTOgLTdfESa",
+	"KK+wPnN7j7hL19rOK/tqI3cb/nFuc4ve8C58+w0Kih4ERvHWuw4MC4Xj99mpdxP4Q1RPvYHARryaYeH3",
+	"2rD/gzaeVm5RE64DwtcBozUnyb+IIbSvwzgSShfgtNPCIEL1o94VB+OeXdL1ANtKrlr/tskByUNk+tiE",
+	"yLWfeREi189AaYtLKjmZz4E7jBqjfeT6bunPCv2hMcERppTpy7NuZdRmWM5RWe++pNW8zTmizF67EUUW",
+	"SC6AtqVlzK2gpk56ZFbFc46KlkFeHwrX5ycg7xaM6p9CyXX4etQf9IfDo/7LwO/dE/wqUub343mclttG",
+	"pSnxKltPBLv8coLfa+k5ciNfiYofbaXii8zJ16jj/xqQ5L9IFVvvoa+1t7I4G3zF3ZCODYjjWrzifzVS",
+	"sdYh0qiI2k9GdLZ6JDvoq00J7Eofx2pLRq8PY9k/8dNVpXT57NDErUGJ3z3OOhqx5eA/J/7QYPUqEMTy",
+	"B7CGBsuiq14dmMEN6L+9cH97HbfHnhTX2Kfazadsz1PryeM1BtD9cR6udj0rz4gM/Hb11d67UINq7LQj",
+	"WwAA/3t8pmdxe4yOKJVOu87b5OYc3hehwO5YPWrqCClZuZ4G5/61rGuAXFjs3oIIyfjdBlzed0Ten4bI",
+	"6zKZmzF4nb921JWx3B9B91dxIp9IqX7TCvVrxJo9i/+4OQgrf9x8O3hZRRG3w8fQtK1P+xTFEJEYxCXd",
+	"0JV9gqZe2/Vp0aT9xcSWR1wC1C9aXFJdtThHU69J+3TS6PiesZXuyiWtY+B8ZiyK8sj5JZ16Ldynk+Ib",
+	"f5KyuIIYBdFWQUHmh9vU0/El1WNNx5RqbbtsYqO89fW5W4MkNgmgS7oNNg8dNIF5Lyao2TpvI/DtDwwK",
+	"Qqs7TSO1JV/Bneg/mW5s/xmBStv+Z4wGBn8K5/a2QKMnskCjJ7ZArYCt7yCqby2j2oBAHWB/S1/sFmpY",
+	"pdkzSnO7vKp5NkQsjUFIpNsb16+NG8MzLe4DSZIB4hon/WmacJZNQzSVbNrRzsrr5fynJGTrHnV6Z8Bd",
+	"Za3BdON6LgjUIyBPYcuPoepqiE6/u5oIEXorqnQ7YOlg+GHggU/bSFRbV6Fvu59l6aBtBgnjsJ6s0TZk",
+	"SbY7Uc9413+n0l2t6/+ws3Rn+vAHZ8npSTw4HZ6ejqOX8cnxGR4lgPEgOj7G8WB4jI9myTgZzkazwex0",
+	"NIri4XF8Eg2PZ4NkMMCD02pP9+7eRfBFE/OYEl/B7HpD/GfMzHsd6Ncm5m3+w53f79n54F0V9ACrWpa+",
+	"ZiP2z9VvZ4wOV8BJctdpk96DetvSJb4K86R/iEI3y9TWx9wiVE9oQ4VmuhE/Sgm9DhFJEKYtiS/d/v/O",
+	"iNT+GRH3awHD0aD5awDHL4tm/6asvpvAV36ooMMBXHnPIA5imcrvgl/sspcVrUjPs54A++tvbvhSd7hd",
+	"SJlPDg+Ho5f9QX/QH05OB6cDrTMtIfUjUIN/Ztj+4iqSLHQOoblv7ToUOU40TbKey7QotdMVP97qQJA6",
+	"gDDxu3tNCYGsvsHV8tt7LUmc5cB7sCKx8mDLjrbOpy29KzttbQea0/5se/Cu6bircWFlXbZBssPFrusP",
+	"1ew/WbTxJRxxWFlYU7/eFcp1unq4evifAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -135,6 +135,28 @@ consentActions:
 	if !strings.Contains(copied, `group eng applied`) {
 		t.Errorf("copy:\n%s", copied)
 	}
+
+	// Consent actions: get, edit what get printed and update it (guarded by its version),
+	// apply puts the file's description back, delete.
+	got := mustIamctl(t, env, "", "consent-actions", "get", "signup", "--tenant", "globex", "-o", "json")
+	if !strings.Contains(got, `"name": "signup"`) || !strings.Contains(got, `"version": 1`) {
+		t.Fatalf("get:\n%s", got)
+	}
+	edited := strings.Replace(got, "asked at sign-up", "asked at sign-up and at checkout", 1)
+	updated := mustIamctl(t, env, edited, "consent-actions", "update", "signup", "--tenant", "globex", "-o", "json", "-f", "-")
+	if !strings.Contains(updated, `"version": 2`) || !strings.Contains(updated, "at checkout") {
+		t.Errorf("update:\n%s", updated)
+	}
+	if out, err := iamctl(t, env, edited, "consent-actions", "update", "signup", "--tenant", "globex", "-f", "-"); err == nil || !strings.Contains(out, "409") {
+		t.Errorf("an update based on a stale version: %v\n%s", err, out)
+	}
+	if back := mustIamctl(t, env, source, "apply", "--tenant", "globex", "-f", "-"); !strings.Contains(back, `consent action "signup" updated`) {
+		t.Errorf("apply after a change:\n%s", back)
+	}
+	mustIamctl(t, env, "", "consent-actions", "delete", "signup", "--tenant", "globex")
+	if out, err := iamctl(t, env, "", "consent-actions", "get", "signup", "--tenant", "globex"); err == nil || !strings.Contains(out, "404") {
+		t.Errorf("get after delete: %v\n%s", err, out)
+	}
 }
 
 // TestRBAC covers the RBAC nouns through the CLI, and RBAC in export/apply: the tenant

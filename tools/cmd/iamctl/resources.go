@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/iamplane/iam/pkg/apicommon"
+
 	consentapi "github.com/iamplane/iam/services/consent/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
 	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
@@ -366,6 +368,36 @@ var resources = []resource{{
 			return nil, err
 		}
 		return answer(r.JSON201, r.StatusCode(), r.Body)
+	},
+	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
+		r, err := c.consent.GetConsentActionWithResponse(ctx, t, id)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	update: func(ctx context.Context, c *apis, t, id string, b []byte) (any, error) {
+		// What `get -o json` printed, edited, is accepted: fields an input does not have
+		// (id, createdAt, ...) are dropped; metadata.version stays and guards the change.
+		in, err := decode[consentapi.ConsentActionInput](b)
+		if err != nil {
+			return nil, err
+		}
+		if in.Metadata != nil {
+			in.Metadata = &apicommon.Metadata{Version: in.Metadata.Version}
+		}
+		r, err := c.consent.UpdateConsentActionWithResponse(ctx, t, id, nil, in)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.JSON200, r.StatusCode(), r.Body)
+	},
+	del: func(ctx context.Context, c *apis, t, id string) error {
+		r, err := c.consent.DeleteConsentActionWithResponse(ctx, t, id)
+		if err != nil {
+			return err
+		}
+		return deleted(r.StatusCode(), r.Body)
 	},
 }}
 

@@ -396,7 +396,21 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		fmt.Fprintf(out, "consent %q updated (a new version)\n", want.Name)
 	}
 	for _, want := range f.ConsentActions {
-		if slices.ContainsFunc(existing.ConsentActions, func(x fileConsent) bool { return x.Name == want.Name }) {
+		if i := slices.IndexFunc(existing.ConsentActions, func(x fileConsent) bool { return x.Name == want.Name }); i >= 0 {
+			if existing.ConsentActions[i].Description == want.Description {
+				continue
+			}
+			// The file does not list an action's consents: keep the ones it has.
+			cur, err := c.consent.GetConsentActionWithResponse(ctx, t, want.Name)
+			if err != nil || cur.JSON200 == nil {
+				return fmt.Errorf("consent action %q: %v %s", want.Name, err, body(cur))
+			}
+			in := consentapi.ConsentActionInput{Name: want.Name, Description: &want.Description, Consents: &cur.JSON200.Consents,
+				Metadata: &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}}
+			if r, err := c.consent.UpdateConsentActionWithResponse(ctx, t, want.Name, nil, in); err != nil || r.JSON200 == nil {
+				return fmt.Errorf("update consent action %q: %v %s", want.Name, err, body(r))
+			}
+			fmt.Fprintf(out, "consent action %q updated\n", want.Name)
 			continue
 		}
 		r, err := c.consent.CreateConsentActionWithResponse(ctx, t, consentapi.ConsentActionInput{Name: want.Name, Description: &want.Description})

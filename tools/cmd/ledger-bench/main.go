@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -31,7 +32,8 @@ func main() {
 	requests := flag.Int("requests", 2000, "requests to time")
 	concurrency := flag.Int("concurrency", 2, "concurrent requests")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too, so a stopped run still drops its databases.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *nEvents, *nSubjects, *requests, *concurrency); err != nil {
 		fmt.Fprintln(os.Stderr, "ledger-bench:", err)

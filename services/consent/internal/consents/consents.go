@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Action is a consent action: a named moment listing the consents a subject must accept.
@@ -51,11 +53,16 @@ type Query struct {
 	Limit  int
 }
 
-// ActionStore persists consent actions. Add refuses a name the tenant already has (errs.Conflict).
+// ActionStore persists consent actions. Add and Update refuse a name another action of the
+// tenant has (errs.Conflict) and a consent id the tenant does not have (errs.Invalid naming
+// it). Get, Update and Delete find the action by id or name; errs.NotFound otherwise.
 type ActionStore interface {
-	// Add refuses a consent id the tenant does not have (errs.Invalid naming it).
 	Add(ctx context.Context, a *Action) error
+	Get(ctx context.Context, tenant, action string) (*Action, error)
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
+	// Update locks the action, lets change modify it and saves it, in one transaction.
+	Update(ctx context.Context, tenant, action string, change func(*Action) error) (*Action, error)
+	Delete(ctx context.Context, tenant, action string) error
 	// Status looks the action up by id or name and reports subject's standing on it.
 	Status(ctx context.Context, tenant, action, subject string) (*ActionStatus, error)
 }
@@ -69,4 +76,19 @@ func New(tenant, name, description string, cs []ActionConsent, now time.Time) *A
 	}
 	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description, Consents: cs,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
+}
+
+// Revise replaces the action's name, description and consents and bumps its version, if
+// pre names the version it holds (stale: errs.VersionConflict; If-Match: errs.PreconditionFailed).
+func (a *Action) Revise(name, description string, cs []ActionConsent, pre version.Precondition, now time.Time) error {
+	if err := pre.Check(a.Version); err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []ActionConsent{}
+	}
+	a.Name, a.Description, a.Consents = name, description, cs
+	a.Version++
+	a.ModifiedAt = now.Truncate(time.Microsecond)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/consent/api"
 	"github.com/iamplane/iam/services/consent/internal/consents"
@@ -54,21 +55,58 @@ func (s *Server) ListConsentActions(ctx context.Context, req api.ListConsentActi
 	return out, nil
 }
 
-// CreateConsentAction adds a consent action with a server-generated id.
-func (s *Server) CreateConsentAction(ctx context.Context, req api.CreateConsentActionRequestObject) (api.CreateConsentActionResponseObject, error) {
-	description := ""
-	if req.Body.Description != nil {
-		description = *req.Body.Description
-	}
+func askedIn(in *api.ConsentActionInput) []consents.ActionConsent {
 	var asked []consents.ActionConsent
-	for _, c := range deref(req.Body.Consents) {
+	for _, c := range deref(in.Consents) {
 		asked = append(asked, consents.ActionConsent{ConsentID: c.ConsentId.String(), Required: deref(c.Required)})
 	}
-	a := consents.New(req.Tenant, req.Body.Name, description, asked, time.Now().UTC())
+	return asked
+}
+
+// CreateConsentAction adds a consent action with a server-generated id.
+func (s *Server) CreateConsentAction(ctx context.Context, req api.CreateConsentActionRequestObject) (api.CreateConsentActionResponseObject, error) {
+	a := consents.New(req.Tenant, req.Body.Name, deref(req.Body.Description), askedIn(req.Body), time.Now().UTC())
 	if err := s.Actions.Add(ctx, a); err != nil {
 		return nil, err
 	}
 	return api.CreateConsentAction201JSONResponse(actionOut(a)), nil
+}
+
+// GetConsentAction returns one consent action, by id or name.
+func (s *Server) GetConsentAction(ctx context.Context, req api.GetConsentActionRequestObject) (api.GetConsentActionResponseObject, error) {
+	a, err := s.Actions.Get(ctx, req.Tenant, req.ActionId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetConsentAction200JSONResponse{Body: actionOut(a), Headers: api.GetConsentAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+}
+
+// UpdateConsentAction replaces a consent action, based on the version the caller names.
+func (s *Server) UpdateConsentAction(ctx context.Context, req api.UpdateConsentActionRequestObject) (api.UpdateConsentActionResponseObject, error) {
+	ifMatch, err := version.ParseIfMatch(req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	pre := version.Precondition{IfMatch: ifMatch}
+	if req.Body.Metadata != nil {
+		pre.Body = &req.Body.Metadata.Version
+	}
+	asked, now := askedIn(req.Body), time.Now().UTC()
+	a, err := s.Actions.Update(ctx, req.Tenant, req.ActionId, func(a *consents.Action) error {
+		return a.Revise(req.Body.Name, deref(req.Body.Description), asked, pre, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateConsentAction200JSONResponse{Body: actionOut(a), Headers: api.UpdateConsentAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+}
+
+// DeleteConsentAction removes a consent action; its consents and their grants stay.
+func (s *Server) DeleteConsentAction(ctx context.Context, req api.DeleteConsentActionRequestObject) (api.DeleteConsentActionResponseObject, error) {
+	if err := s.Actions.Delete(ctx, req.Tenant, req.ActionId); err != nil {
+		return nil, err
+	}
+	return api.DeleteConsentAction204Response{}, nil
 }
 
 // GetConsentActionStatus tells a consent screen what the subject still has to accept.

@@ -137,11 +137,15 @@ type Introspector struct {
 	Verifier    *auth.Verifier
 	Clients     ClientLookup
 	Revocations Revocations
+	// AccessRevocations, if set, are the subjects' revocations of clients' access
+	// (consent's client-access events).
+	AccessRevocations AccessRevocations
 }
 
 // Introspect returns the claims of an active token of tenant, or nil when the token is
 // not active for any reason: forged, expired, signed by a key no longer published,
-// another tenant's, its client deleted, or revoked.
+// another tenant's, its client deleted, revoked, or its subject took the client's access
+// away after it was issued.
 func (in *Introspector) Introspect(ctx context.Context, tenant, token string) (*auth.Claims, error) {
 	c, err := in.verify(ctx, tenant, token)
 	if c == nil || err != nil {
@@ -156,6 +160,12 @@ func (in *Introspector) Introspect(ctx context.Context, tenant, token string) (*
 	revoked, err := in.Revocations.Revoked(ctx, c.Tenant, c.ID)
 	if err != nil || revoked {
 		return nil, err
+	}
+	if in.AccessRevocations != nil {
+		r, err := in.AccessRevocations.AccessRevocation(ctx, c.Tenant, c.ClientID, c.Subject)
+		if err != nil || (r != nil && r.Blocks(c.IssuedAt)) {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -198,6 +198,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/consent-actions/{actionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent action's id or name.
+                 * @example signup
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a consent action
+         * @description One consent action, by id or name, with the consents it asks for. The `ETag` names its version.
+         */
+        get: operations["getConsentAction"];
+        /**
+         * Update a consent action
+         * @description Replaces the action's name, description and consents and increments its version.
+         *     The change must name the version it is based on, in `metadata.version` (stale: 409)
+         *     or `If-Match` (mismatch: 412); it is never applied silently over a newer version.
+         *     An unknown consent is 422 naming it; a name another action of the tenant has is 409.
+         */
+        put: operations["updateConsentAction"];
+        post?: never;
+        /**
+         * Delete a consent action
+         * @description Deletes the consent action. Its consents, their grants and the privacy ledger are untouched.
+         */
+        delete: operations["deleteConsentAction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/consent-actions/{actionId}/status": {
         parameters: {
             query?: never;
@@ -212,7 +254,7 @@ export interface paths {
                  * @description The consent action's id or name.
                  * @example signup
                  */
-                actionId: string;
+                actionId: components["parameters"]["ActionId"];
             };
             cookie?: never;
         };
@@ -490,6 +532,7 @@ export interface components {
             /** @example Consents asked for at sign-up. */
             description?: string;
             consents?: components["schemas"]["ActionConsent"][];
+            metadata?: components["schemas"]["Metadata"];
         };
         ActionConsent: {
             /** Format: uuid */
@@ -697,8 +740,30 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description If-Match does not name the current version. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/precondition-failed",
+                 *       "title": "Precondition Failed",
+                 *       "status": 412,
+                 *       "detail": "If-Match does not match the current version"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
+        /**
+         * @description The consent action's id or name.
+         * @example signup
+         */
+        ActionId: string;
         /**
          * @description The consent's id.
          * @example 8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f
@@ -729,6 +794,11 @@ export interface components {
          * @example billing
          */
         SearchQuery: string;
+        /**
+         * @description The ETag of the version the change is based on; a mismatch is 412.
+         * @example "3"
+         */
+        IfMatch: string;
     };
     requestBodies: never;
     headers: never;
@@ -1406,6 +1476,191 @@ export interface operations {
             422: components["responses"]["Unprocessable"];
         };
     };
+    getConsentAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent action's id or name.
+                 * @example signup
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent action. */
+            200: {
+                headers: {
+                    /**
+                     * @description The action's version, for If-Match.
+                     * @example "1"
+                     */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7f3c2e-5d41-4a8e-9c1f-2a6b8d4e7f10",
+                     *       "name": "signup",
+                     *       "description": "Consents asked for at sign-up.",
+                     *       "consents": [
+                     *         {
+                     *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *           "required": true
+                     *         }
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 1,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-24T10:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConsentAction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateConsentAction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the version the change is based on; a mismatch is 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent action's id or name.
+                 * @example signup
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "signup",
+                 *       "description": "Consents asked for at sign-up and at checkout.",
+                 *       "consents": [
+                 *         {
+                 *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                 *           "required": true
+                 *         },
+                 *         {
+                 *           "consentId": "3f1e2d4c-6b5a-4e8f-9a0b-1c2d3e4f5a6b",
+                 *           "required": false
+                 *         }
+                 *       ],
+                 *       "metadata": {
+                 *         "version": 1
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ConsentActionInput"];
+            };
+        };
+        responses: {
+            /** @description The consent action at its new version. */
+            200: {
+                headers: {
+                    /**
+                     * @description The action's new version.
+                     * @example "2"
+                     */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7f3c2e-5d41-4a8e-9c1f-2a6b8d4e7f10",
+                     *       "name": "signup",
+                     *       "description": "Consents asked for at sign-up and at checkout.",
+                     *       "consents": [
+                     *         {
+                     *           "consentId": "8d9c2f4e-0b1a-4c3d-9e8f-7a6b5c4d3e2f",
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "consentId": "3f1e2d4c-6b5a-4e8f-9a0b-1c2d3e4f5a6b",
+                     *           "required": false
+                     *         }
+                     *       ],
+                     *       "metadata": {
+                     *         "version": 2,
+                     *         "createdAt": "2026-11-24T10:00:00Z",
+                     *         "modifiedAt": "2026-11-25T09:30:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConsentAction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    deleteConsentAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The consent action's id or name.
+                 * @example signup
+                 */
+                actionId: components["parameters"]["ActionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     getConsentActionStatus: {
         parameters: {
             query: {
@@ -1426,7 +1681,7 @@ export interface operations {
                  * @description The consent action's id or name.
                  * @example signup
                  */
-                actionId: string;
+                actionId: components["parameters"]["ActionId"];
             };
             cookie?: never;
         };

@@ -355,7 +355,9 @@ export interface paths {
          * Token introspection (RFC 7662)
          * @description Tells an authenticated client whether a token is active and what it carries. A
          *     token of another tenant, an expired, forged or revoked one, one whose client is gone,
-         *     or one signed by a key no longer published (rotated away) is `{"active": false}`.
+         *     one signed by a key no longer published (rotated away), or one whose subject (`sub`)
+         *     revoked its client's access in consent after or while it was issued (until a later
+         *     re-grant, for tokens issued from then on) is `{"active": false}`.
          */
         post: operations["introspectToken"];
         delete?: never;
