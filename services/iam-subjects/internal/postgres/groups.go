@@ -130,7 +130,7 @@ func (s *Directory) ListGroups(ctx context.Context, tenant string, q subjects.Gr
 		FROM subjects s JOIN groups g ON g.tenant = s.tenant AND g.id = s.id
 		WHERE s.tenant = $1 AND s.type = 'Group' AND ($2 = '' OR s.search LIKE '%' || $2 || '%' OR lower(g.code) = $2)
 		  AND ($3 = '' OR g.user_type = $3)
-		ORDER BY lower(s.display_name), s.id LIMIT $4 OFFSET $5`,
+		ORDER BY s.sort_name, s.id LIMIT $4 OFFSET $5`,
 		tenant, likeText(q.Search), string(q.UserType), q.Limit, q.Offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}

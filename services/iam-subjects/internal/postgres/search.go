@@ -66,7 +66,12 @@ const fewMatches = 2000
 // walking the name index.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
 	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
-	const order = ` ORDER BY lower(s.display_name), s.type, s.id LIMIT $5 OFFSET $6`
+	const order = ` ORDER BY s.sort_name, s.type, s.id LIMIT $5 OFFSET $6`
+	// walk pages through the name index alone (it carries the search text), then reads
+	// the page's rows.
+	const walk = `WITH page AS (SELECT s.type, s.id, s.sort_name FROM subjects s ` + where + order + `)
+		SELECT ` + subjectColumns + `, 0 AS total FROM page JOIN subjects s ON s.tenant = $1 AND s.type = page.type AND s.id = page.id
+		ORDER BY page.sort_name, page.type, page.id`
 	text := likeText(q.Search)
 	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search), q.Limit, q.Offset}
 	var rows []subjectRow
@@ -90,7 +95,7 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
 				return err
 			}
-			return tx.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+order, args...)
+			return tx.SelectContext(ctx, &rows, walk, args...)
 		})
 		if err != nil {
 			return nil, 0, postgres.Classify(err)
@@ -102,7 +107,7 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM subjects s `+where, args[:4]...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s `+where+order, args...); err != nil {
+	if err := s.DB.SelectContext(ctx, &rows, walk, args...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, _ := subjectsOf(rows)

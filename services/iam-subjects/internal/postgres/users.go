@@ -147,7 +147,7 @@ func (s *Directory) ListUsers(ctx context.Context, tenant string, q subjects.Use
 		SELECT `+userColumns+`, count(*) OVER () AS total
 		FROM `+from+` JOIN users u ON u.tenant = s.tenant AND u.id = s.id::uuid
 		WHERE s.tenant = $1 AND s.type = 'User' AND ($2 = '' OR s.search LIKE '%' || $2 || '%') AND ($3 = '' OR u.user_type = $3)
-		ORDER BY lower(s.display_name), s.id LIMIT $4 OFFSET $5`,
+		ORDER BY s.sort_name, s.id LIMIT $4 OFFSET $5`,
 		tenant, likeText(q.Search), string(q.Type), q.Limit, q.Offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
