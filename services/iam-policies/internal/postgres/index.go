@@ -109,12 +109,24 @@ func (x *Indexes) For(ctx context.Context, tenant string) *policies.Index {
 	return t.index.Load()
 }
 
-// Run listens for changes until ctx ends. While the listener is down every index is
-// dropped, since changes may be missed; they reload on demand once it is back.
+// Run listens for changes until ctx ends. Indexes are served only while the listener is
+// connected and listening; whenever that stops, every index is dropped, since changes may
+// be missed, and they reload on demand once it is back.
 func (x *Indexes) Run(ctx context.Context) error {
+	var mu sync.Mutex
+	connected, listening := false, false
+	update := func(c, l bool) { // under mu
+		connected, listening = c, l
+		x.reset(connected && listening)
+	}
 	listener := pq.NewListener(x.DSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
-		if ev == pq.ListenerEventDisconnected || ev == pq.ListenerEventConnectionAttemptFailed {
-			x.reset(false)
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev {
+		case pq.ListenerEventConnected, pq.ListenerEventReconnected: // LISTEN is (re)issued before these
+			update(true, listening)
+		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+			update(false, listening)
 		}
 		if err != nil {
 			x.Logger.Warn("check index listener", "error", err)
@@ -122,10 +134,14 @@ func (x *Indexes) Run(ctx context.Context) error {
 	})
 	defer listener.Close()
 	defer x.reset(false)
+	// Listen returns at once when not yet connected (the connection will LISTEN when it
+	// comes up), or after the server acknowledged it.
 	if err := listener.Listen(indexChannel); err != nil {
 		return fmt.Errorf("check index: listen: %w", err)
 	}
-	x.reset(true)
+	mu.Lock()
+	update(connected, true)
+	mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():

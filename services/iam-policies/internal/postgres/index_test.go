@@ -162,3 +162,22 @@ func TestTooLargeATenantIsNotIndexed(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestIndexSurvivesListenerLoss cuts the listener's connection and changes a policy while
+// it is away: that notification is lost, so the index must be dropped and reloaded, never
+// served stale.
+func TestIndexSurvivesListenerLoss(t *testing.T) {
+	w := mustWorld(t, 1000)
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "ops", "user-u") })
+	x := w.index(nil)
+	w.decides(x, "user-u", "/a", "")
+
+	var cut int
+	if err := w.db.Get(&cut, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %'`); err != nil || cut != 1 {
+		t.Fatalf("cut %d listener connections: %v", cut, err)
+	}
+	w.grant("group-ops", "/a", "read")
+	fresh := w.index(x)
+	w.decides(fresh, "user-u", "/a/b", "group-ops /a")
+}
