@@ -168,7 +168,9 @@ func TestTooLargeATenantIsNotIndexed(t *testing.T) {
 // served stale.
 func TestIndexSurvivesListenerLoss(t *testing.T) {
 	w := mustWorld(t, 1000)
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.PutMembership(ctx, tx, "acme", "ops", "user-u") })
+	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
+		return w.views.PutMembership(ctx, tx, "acme", "ops", "user-u")
+	})
 	x := w.index(nil)
 	w.decides(x, "user-u", "/a", "")
 
