@@ -110,7 +110,8 @@ func TestRBACCatalog(t *testing.T) {
 	}
 
 	t.Run("list filters", func(t *testing.T) {
-		future := time.Now().Add(time.Hour)
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		today, tomorrow := time.Now().UTC().Format(time.DateOnly), time.Now().UTC().Add(24*time.Hour).Format(time.DateOnly)
 		for _, tc := range []struct {
 			name   string
 			params api.ListResourcesParams
@@ -120,11 +121,18 @@ func TestRBACCatalog(t *testing.T) {
 			{"name in any language", api.ListResourcesParams{Name: ptr("grupp")}, 1},
 			{"description", api.ListResourcesParams{Description: ptr("iam gr")}, 1},
 			{"modified since the future", api.ListResourcesParams{MetadataModifiedAt: &future}, 0},
+			{"modified since a date (Emporix's form)", api.ListResourcesParams{MetadataModifiedAt: &today}, 2},
+			{"modified since tomorrow's date", api.ListResourcesParams{MetadataModifiedAt: &tomorrow}, 0},
 			{"like metacharacters are literal", api.ListResourcesParams{Name: ptr("%")}, 0},
 		} {
 			resp, _ := s.admin.ListResourcesWithResponse(ctx, "acme", &tc.params)
 			if resp.JSON200 == nil || resp.JSON200.Total != tc.want {
 				t.Errorf("%s: %s", tc.name, resp.Body)
+			}
+		}
+		for value, status := range map[string]int{"2026-13-45": 422, "yesterday": 400} {
+			if resp, _ := s.admin.ListResourcesWithResponse(ctx, "acme", &api.ListResourcesParams{MetadataModifiedAt: &value}); resp.StatusCode() != status || !strings.Contains(string(resp.Body), "metadataModifiedAt") {
+				t.Errorf("metadataModifiedAt=%s: %d %s, want %d", value, resp.StatusCode(), resp.Body, status)
 			}
 		}
 		roles, _ := s.admin.ListRolesWithResponse(ctx, "acme", &api.ListRolesParams{AcceptLanguage: ptr("en")})

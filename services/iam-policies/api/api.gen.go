@@ -811,7 +811,7 @@ type ActionId = string
 type DescriptionFilter = string
 
 // ModifiedAtFilter defines model for ModifiedAtFilter.
-type ModifiedAtFilter = time.Time
+type ModifiedAtFilter = string
 
 // NameFilter defines model for NameFilter.
 type NameFilter = string
@@ -875,7 +875,7 @@ type ListAccessControlsParams struct {
 	// Description Only entries whose description, in any language, contains this text (case-insensitive).
 	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
 
-	// MetadataModifiedAt Only entries modified at or after this instant.
+	// MetadataModifiedAt Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
 	// RoleId Only access controls of this role.
@@ -1100,7 +1100,7 @@ type ListPermissionsParams struct {
 	// Description Only entries whose description, in any language, contains this text (case-insensitive).
 	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
 
-	// MetadataModifiedAt Only entries modified at or after this instant.
+	// MetadataModifiedAt Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
 	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
@@ -1169,7 +1169,7 @@ type ListResourcesParams struct {
 	// Description Only entries whose description, in any language, contains this text (case-insensitive).
 	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
 
-	// MetadataModifiedAt Only entries modified at or after this instant.
+	// MetadataModifiedAt Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
 	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
@@ -1202,7 +1202,7 @@ type ListRolesParams struct {
 	// Description Only entries whose description, in any language, contains this text (case-insensitive).
 	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
 
-	// MetadataModifiedAt Only entries modified at or after this instant.
+	// MetadataModifiedAt Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
 	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
@@ -1235,7 +1235,7 @@ type ListTemplatesParams struct {
 	// Description Only entries whose description, in any language, contains this text (case-insensitive).
 	Description *DescriptionFilter `form:"description,omitempty" json:"description,omitempty"`
 
-	// MetadataModifiedAt Only entries modified at or after this instant.
+	// MetadataModifiedAt Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
 	// Expand `accessControls` adds `accessControlDetails`: the access controls themselves.
@@ -3241,7 +3241,7 @@ func NewListAccessControlsRequest(server string, tenant externalRef0.Tenant, par
 
 		if params.MetadataModifiedAt != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4953,7 +4953,7 @@ func NewListPermissionsRequest(server string, tenant externalRef0.Tenant, params
 
 		if params.MetadataModifiedAt != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5551,7 +5551,7 @@ func NewListResourcesRequest(server string, tenant externalRef0.Tenant, params *
 
 		if params.MetadataModifiedAt != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5888,7 +5888,7 @@ func NewListRolesRequest(server string, tenant externalRef0.Tenant, params *List
 
 		if params.MetadataModifiedAt != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6225,7 +6225,7 @@ func NewListTemplatesRequest(server string, tenant externalRef0.Tenant, params *
 
 		if params.MetadataModifiedAt != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadataModifiedAt", *params.MetadataModifiedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -14781,7 +14781,7 @@ func (w *ServerInterfaceWrapper) ListAccessControls(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "metadataModifiedAt" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
 	}
@@ -15684,7 +15684,7 @@ func (w *ServerInterfaceWrapper) ListPermissions(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "metadataModifiedAt" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
 	}
@@ -16004,7 +16004,7 @@ func (w *ServerInterfaceWrapper) ListResources(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "metadataModifiedAt" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
 	}
@@ -16202,7 +16202,7 @@ func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "metadataModifiedAt" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
 	}
@@ -16400,7 +16400,7 @@ func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "metadataModifiedAt" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metadataModifiedAt", ctx.QueryParams(), &params.MetadataModifiedAt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metadataModifiedAt: %s", err))
 	}
@@ -23106,191 +23106,192 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19c9s4tif8VVB6blXbz5CyJMvvNbXlSad7fauTzk3Sm+mJciOIhCx0KFBNQHbcGf+7H2A/4n6SLRwA",
-	"JEiCFCVLfolVdetOxyJB4ODgd15xzrdWEE9nMSNM8Nbpt9YMJ3hKBEngX+dBQGbiF8wu5/iSyL+EhAcJ",
-	"nQkas9Zp6w0NvnAUM4Ii/QzaEROCxjThAkWUCxIiMcECyb8K8lWgCeYeIhEn6CW7jCif6H9lr+FoNsEj",
-	"ImiAo+hm9wwNGZ6SIcIsREPr+0OEE3iPoVmEKUNcJJRdckQZFwSHKB6jKZ7xdstrka94OotI67QVEg8R",
-	"dvbn3zvt45bXonIZE4JDkrS8lvxQ61Qv20/X7bV4MCFTLAkwxV9/IexSTFqnvU7Ha4mbmXxFfbt1e+vB",
-	"25y/iJlI4ujl1xlmYZly52HIYc3DJI7U4vbiBA0TwuN5EpAhIjiYIAxjoUANhuT88uv52JLvt7yWebH1",
-	"Sf46i+KQtE7HOOJEL/LPOUlusjUSNTF7aVSQKWw7YfNpxdCF5XqSHhfqvV76K04SfCN/5OIGiD6Ok2mr",
-	"SJoLB1neT0hhzT9wRMP8Fp6Mj8lReBj4B6M+9vv7Jz3/uHvU8Q/HB6Qf7ge9URebrZ1hMckWjQvfl2v7",
-	"c04TErZORTInNjX+IyHj1mnr/9vLDsie+pXvvR3h4CLUuy2n/hONBEnK6/mVRTdITChHGJ7LL4TiaXsW",
-	"RzS4aScEhy33Tqk3W03npib0Wr6bza+a1vIfDhpXTK1ITj12HR1nWAiSyJf/+yP2//ok/1/HP/nc9j99",
-	"63nd3tHtf7Rcx+jHbLK11CVMJJRwdD2JOUHWAx6iDGF2k2KTBzyFKeNqSwCPdgLMiU8ZJ4xTQa/Ibp4Q",
-	"NRtjT2Y5iHgVh3RMSXguGi1tqh9HWKA4QXgsSKKWIKEOM5Gfcq/TO/S7Xb/Tfd/pnML//atiCVMicIgF",
-	"ziaUW4k8t1jIpWJBfEGnxLlVktmW2CP57fVszmUSz2cVS4P/WW5b3pBkSjmvOS+z9AnHmemMjshB2A/8",
-	"fdwb+33SDf3j4GTkH+KDcZ/sh72gO3IfpJn94TWA0luN2FXLMIjuWMQh7o73gx7xj0f90O+Tg7F/gg9H",
-	"/lFwHJ6QzriLexWLSLKPrnUJtZyVFxZSF1HsYyaz+uIK7JRb3cqreZPEVzSsXA0grjwoMUM8iGfyv8Zq",
-	"QTP9Zn5BOKFiitt6+Qumnn684lR03afCzP09/LLsvM3HkRw4P3k+H6Uj8QVzh48vOe84qj4AceRi/l6w",
-	"HwJXHOKjkd8PjkNfsoUv+WI/6IcH5HBcwfzqY+tgfBhpOaY3tI4jsvqCipQ3K1p6Be/moz9IIFy0P0dc",
-	"/Yho6KHhnJPEH8w7nf2AhvC/ZOihYRBRwkTxByn6hoD4xV/ya4ZBO6P+uBccEb8XHhzIhZ/4J+H+yO+N",
-	"j8f7o054SHpd907ydParbqZe/1syzpPj1+QVWUQSuUZp7IzjBMwDaQMVDz3ItZVnbuljO1Py7x1Jrn8r",
-	"iv8bqLvrfzz3/6W1NP/Tt6532L/ddStp78l0FmFBqsycYU7j5kOEpd2T/+uPRGAa8eEpLLjI22JCppxE",
-	"VyW7Jz/yOs2e8sg1Vk93sdVjiFQFRkL/7gAkdUKPsH88Ogn8ftgh/vG4i/3s9B5VmDoi++gaQCmIp9OY",
-	"fX4RMy6NehbcvI+/EOZez9B6zIfnhkiZ2BKpMEMEJxElCbpOqCBoR2uCnCRXNCC7bfReMz66xlRwb8Cu",
-	"qZjIp9AonrMQ7Qwvzl99fvHr63cX796/fP3i988fzi/eDz10gDga3aCQjPE8ErsemjNBIwWOevgfOLqi",
-	"5JoP2ARfEYRns4gaJwXMx0M8RlQgRq5IgjDj1yThaJzEU4QRF1gQFEchKOCYAcvCa2cDNsNcOTrULKlI",
-	"3z7o7IP7IjvRKCGgErcHLLfh5OY//7r4I6b4w0/il3++7v4+nUW/77/964Je09G7i8MP+5yO6MXhxTSa",
-	"jN4dTH7vdaNfWPbcL9NuNPrwn1HAXsf4n+fzf/31kx/+83UU0G731bsLfsF+p7/+8V834//VPakA/qC4",
-	"yRVit985OXRhguaVi/ErLIKJm0VevseXSmwRdEUSqfkq4kwwuySIcjTCnIQoZmcIoynlUzmW/Hu/28sf",
-	"kUFrf9Cq8uRcjH01C3sNlVN+43Rygd6PLwkSsdy1ecI8yQeJoOxSWmTd3Hy6bqLOin4kzaPwQmpmUSb2",
-	"ey2vNaWMTiUYZehCmSCXJClO9x39yzHll9rempEEpn6GgghPZyREIyKuCWGo2wGG7HU6udkfdKqnD59y",
-	"LkG+VVpD9bzfEZwEk/+CL5Sm/qJg8SlDELZfGsCX0kIUyhEGK6AhYULarknB0TeiUST3170gbs1hOSNR",
-	"L+I9YZiJKkCXvwFDp+rviEQxu+RIxG30S3xNEl/atigiUhpzD4X0kgq1pBDzSUHctXBQJfXVx5ZxwXT8",
-	"E+OF8T9963iHPacL5hY8f7OYcQLiUS/8Hzh8S/6cEy7UH5kgig4ApQGWdNibJfEoItO//cFjEBLpQiS5",
-	"pLiXEwfywEgojAlHLNYbDZQ7f3OB+IwEdKwHlfRIkjjhrdOP31pjSqJQbnMc3rSV+vJaWfxTwjkc5NYs",
-	"iWckETdo0MqeGLQkjIC5LZf5ScprLOZcAprccCqA4P/AITLrTGkzEWLGT/f2qFwNZqQdkiuzVr43wqGv",
-	"FwRqQCMha86yGkSR3WWwKzrJmeNInjUSniEpoW7QCIcIqCF/VT73disns8cRDe66Wwale/IrXOCInCnE",
-	"nicJYSJFccrRfsum6UlG03QqDQmqx/QD896aqaqlTRDBgUNSy0DkK+WA7FrUJwgjRq5JYlZo0/anOBnR",
-	"MFSK0B2PgpCyFkU4+KICA2BHK9VFcjEMhhghIT9FFE81z3+eYqZFS0rx/Yzi2QQbknycvrBmWtvLwzWL",
-	"AxMoA0uEWSwmUtsCmLOJ/zoWP0lF6460V3REg9bX7qAFGDSGUW2K9jOKvo4F+kk/0IiiLBa+GnGNFH0d",
-	"Iz4PJpl4ocy4TR1k+p2IVCVfB2rrcyMFUCj17aLGiCZYoXlCMIhtiqd+6iPSyvwBPwMl+Mai9IHNu++U",
-	"wo5+Y/gK0wiPItKU5nPrlTXzsbJZmi/dZXsYEqS2gqaEvW1vEhLELKQQ/8A0Inflc6MKu2RtAcRt3u/2",
-	"sh2x54T0pBruyMx61R+rV9e4M+XFyR1yrc2m8W8Mz8UkTuhfd6YuZVc4oqFxXwDanSLydQYamY0l3Yye",
-	"ue83Z+3snfUiSnkFeWLNklj+BKdqPdRS2OtW7JQfOafPzdkXFl9rF7NE7EErr8D1ejZxrfmil0xQcdOU",
-	"yHp+G9TirkkU+UqPQ6O5QKOEYJCMyVxqVnWaXTqpNEUjdVa5vItJHBEUMzm0iYmgC8HRUBFYZVEMlUc1",
-	"FSdBHBLlXP2sfskiVNZvyk0pgW7ArAe0XQ8fBr+KcrKAOM/ZRDsaA+2o2oANNTeNImJCDxwSJDx0PSEs",
-	"G5vhJImvOaICoolU5F/OonnZMLvK36INA6oMmxzF6vf5PfkKWigNHY4ELw2nNmSXV+bxW2PNNft6mpCx",
-	"yIFnnrPeuXDPHFI9Fg0XK3GapIGV0jD60NrH/iPkEoBn+TME0z95mcu1NEDel3prW7UfJdU9E9e1Ai65",
-	"wFwKGpq0mfc2Bu94OQ2FzeYKxEIlnnD0xmIP7UtemWN+iQMcSbA2m7dhHkm/pzJAihvfxN9r73BD/7C9",
-	"SzUbtHAzfqHKrYCj6NcxiIMmqIsvyQUbx61b71txozShU4arz5yxoXQRM1Zw16c05wY8L3Vsk3l35LLB",
-	"9SMPSBpNbbcckYeQ8lmEb15rVsjGeGu/6npTYVZdis/68Mx1cO2ZLzygkFh095PZhMR5l19nMc2LipNA",
-	"owizL3mHXXE7io7FzCc3GLxbbbtWzayq3Znq7XjgswnkvvOhLJ+berqqSOgnKyLaPgWnaQV5zXd+m4VY",
-	"kGfLvOsCjoWcGUXxNQl1iH3jHJr/+TLBTJDwfeyOApiwfpwg0H6UqgucJvV5/TYSsRPnQZOpCkaJiVGy",
-	"9XhKzZbEkOqwe0A1HXcAzKa5edCzFmjm49qDlQ8k5/SSTbUJmSctLicKlxYUJAQLSFlsmKlYqbZbpCnk",
-	"FvrxzClLRS6k3wBiM6Jm03YydEqUZtKvEPf7igMR3UBGfjwu5FlchDqHPps8ZM4spHwzndEiYtPkmCId",
-	"V1A2zVfrafmwoivj8zuclhcTEnz5BxbBxIq+LSFbAvk+bzxp+NzbLJhlJbxIATClrCr/pbAk/V3X/thL",
-	"4hBILivMAeWQHdh03j/qNxaTOh26cmqrERoHTcxCO0vfAvvakyMfeoPFZMXTVgnz1gWDKoxPyVpGaiWB",
-	"c9ip4s96kFEcRwTDhlzRhQrBz1LklOZqPuKa2svxmASCXln+HoesnuV/bMRL2YBlblroUOF2EmQjgVv2",
-	"ZtiTrl+6UdXK67Z+abZoUChcC65WIDydhPA2jgpfWs6/k7GkPZ6XLaKWCO9S31OeBA6fVMElpaNmf9dJ",
-	"FuvaS/1h16QVm7u1u7JGJ9KbOl6aRlbSLqkoa5VVyLSUEyCn5jbUj9SQdU7C/GB7uVzwvW5vf6Hlmn7C",
-	"paemoOYift5FVonu35oYV/ntI18FGmV3WsBVfoawQBHBXOQuSuYMLskHrdPWz8l8NoNYPWHwz3g+41r6",
-	"2jM7UBLY/lO3bp3getz0Ou+6oNL0LfgtHZR38ZSICWWXQNMpvkFhjHao4DAVD5H2ZRsNJUcPd5HOLTTQ",
-	"yiEzMw1JOM5JOf6wDKh5rQCykL+Vb5HV0/Xxhx5q/PGwZs9JuwXOvmyfX2i6OWxpiB6jCY7GxvLV90zU",
-	"5Zgs+HRJrwj3Vg1oOe/+1fuDwBvUP3E7g6wbZSs4MysYcbGZxG0ubKbiAO2X48gHDm24ww41fFjPfA9q",
-	"I9apms1tRK27Obwpdxf8hXwLhojRuyAyTdklP3UrJnVur4bqRNEXfhD2giPcJ353vA/Xmoh/gg9D/2h0",
-	"HJyEHdId97BrnMRxDa/mMl3l++YqXPVdtnUpPas5p0xqcil/eClPVUGVSgd2niOlja0Cck/OXm6gYipy",
-	"PCykVBhyzeFEu9ycAplCeY0sp8SzZLAH6Rle4SqXl95zgqTa1CmGdtR/q3w6QBBzEWiVu7tlYW1fY3MK",
-	"aSMz81kLjb5n5zI0c5Na9TIsTVvtjdeaM/rnnOgHRDIn1v3bOi3Y8hSAanuDROypFFHM0cX5K4XF/AwZ",
-	"HVlisfoa0lk4JnW05DksabOp9fwsVNpa5dVsTrXqqoraVGmuqYK6Tr3V3p9a5bUNyutJhfKaXsFfAdWb",
-	"KJ852n0vqmcdkzyoPLCTwVaWCOQq/kKqvPUJ/JpX1dwX2OzPmbechIsj541plX7NiZBHysK+9tPP7VvF",
-	"US3JtIQFYWOc/blFUBdH5HtPllsP9etkfAV2LHL1y488LHzo5M+VoSNPpeXi2ue2hwcugksN8wwtyPbV",
-	"CcNStDLPShdWicgxJ2kWhV3Wx5l/XOcldHx6CTcNXTX0Td2YmZk95WoMe6qIxh4nl1L1Nv/bbreHZ0j/",
-	"g0NCuOte6rD92S9oGk4TNl+aJZcu9N97O5b28dn/9LedvcIfdv//3f/hVEfShfE6D0dNSnKTNJ5qu31B",
-	"3EfbhNlgi1NlVsrJyQdr3WBhWbGVXgO7DEizEiDOTTG1LRZK6UJdDw+lVh+GCpILMlF0kZDyZz5QMUFD",
-	"Vdbj74VqI16DiiLryAz2iiVDlooWfD8GU4EKC/SJtCzKSk6jIr0bou1TtzEqa9OU6fqg6kKKC3dQGd7n",
-	"kwoKUf0HykZwUzz9fRVmLkzX8kGpgc/DKWU5V1N9RApqOuy78dpWTResf/Gqv1bWv8jHh+FON9yuHxZK",
-	"6w6zwsDUVICJOVwUXyFMHjOiOb247qVO+ifrgj8lUfgySeKkzIH6oqItYKEYRUJCmpBA/JZQ3u64s6P1",
-	"jUb73emcCzQiCDOERzyO5oKg395eLHTaq2lkg7q2qohI5bJyM0GnlAsa+EHM1JXZ4Aa0PjwPqUDyNeXx",
-	"nc4F3Ki0KywWfD8LE3MTgsNfWXRTSBWzKJTVI115DHOZ2RG8ChIiVV0oMKTvWqo77VILVqWbRjj4In+d",
-	"QyI/2sGq6AXkG1CO+p2T3WLdH7sEzmG/tdDzYSZYs2MpHDvP2TkErNBVF0JwiLArEsUzaRfJ7RrKeeIw",
-	"VI51KCctH3M5eOeFcFG3QT0fT9U0Wu01U7YoV3iowbsiFjha4ZvwniQmX/rlYtqRqrZhFURS5DNzy32r",
-	"bmf1VeGy3szQ259eoJP+wRHSF5LbaCiHGerSK/L0zUiC4NI0nFGOx1Ceil9TEUyQqjNd9MKou9c25FSX",
-	"vigdJnNBu1RpSrJVdk9Zx4TkWklo7js3VrPLoOtQl1XJ46AYS73q7imBxfdwMCV7am1872vXHciFmV0U",
-	"8Ht/1B33gy45wcdhf3zoBG9z2dx6TxUIKTOduoluf8BRPaSojdiPN60sYrHxPKELRYZQxVTV/NIVlZlV",
-	"rpYE84SKm3dyixQnxXguJr1qxu0cHueKCKjaeVmE6Qfzd8LCWUyZQDswpK+3DHB1HMXXCpzgjy8SAnW+",
-	"cFRI6aR42lYfM5VwTlsvQP54pkwJlNQiERElUxAYMxsA8iD05acKc1U7SKRYNIkOP3ArFaLyA5JG1gzV",
-	"zLK8To4CLHAUXxbesKdU93Q6uewb6tpByfqF/FGtnMONfL0M7ukLZtNYriNbrfkGJPLDuF/g2r8eOM2j",
-	"N89lvrQmO1Jw3hcGsJdvPenV7IBrQIiEZ7OB5Fu92qv4C0lvup2Bs0JXb0uk4lsYIjcf/ZKXewGGLfKD",
-	"GcWoTE0I8/Yf5y+ylMXSCPZMKh6No0Yfyq0TXrLHzv1q+Kb5UfNN54qU5UpjlU+d+yWdFcDbFE+l4JFa",
-	"mwp+a8vh4vwVUhODtILzNxe8rWT/F8J+S6KClPim/uN2T+HZHjwGmGdQUOEc1PKgTh3sTcoC5pTBZRfP",
-	"ZkdT9QjENMBWnmE8+1wPmD7YisNfTmdxQr/6UFBWbfNOus9e/kTowYq4NWDZYdep49TOvuC7bXRu0rPA",
-	"ecmzg4XAM+jpMi1pRtcu2CgwY1VYRNVjmWExORswbEaDn+CuYhBLVVcr2vCXEYniayjcMdwbohGR2wil",
-	"VCdQNAToY065Gm7AsswxhHVqmVVYRA0+JdORnLGYJPH8cgJ1ZUMyU/clGYE8tTaC2z0cLtMOWJy26Miq",
-	"NMXXTFdqiscpQMJ01Af4hM64h76QmVDSjeKpb577YcDIFSAnAia1KpzhiMewRTOhsvrn01FCosiQcGgz",
-	"+bA9YAOmzgV0fIDSU6d6pXwOOz2eR7okVb6Kblp6FsxuPGDVRXnb6A3mKimao2GxoNVQ0Rs4GxJ32ICl",
-	"7O0bdsNRlN5MUF9GCRlHQLastK5qDmRV9jWFsPCAQR0sT9e9dpTMkrOAxBYqdqFEr+TBcEoZ+u1C1+rl",
-	"k/iaw1xVEVkxYH9Io3qKQynRQMENpf12QwTQ9l3KtxxFcfwFRfQLQcNyUEOHTUwNfr6XTxV0vHA6YBB7",
-	"0icA6sXqzbDH0Tkd+t8qmUP/UaKQ/kO73da+bHUWoEpOMZcRrIOha0B17ZMKnrUXem/MiWHxY8MzBAX3",
-	"rikn1lfSF7I+TTpehHaGueUPdw0nJGApszjrXQDFd0yBJonXucJw528uWpbZ3uq0u+0O+HVmhOEZlQp6",
-	"u9PeV9ELFQZyInpejKggD6mt1foDL2t8YyjBr6xn1YLKK/SfKrUnKXU1UbQYltusDNvog9Mh5tW3uyp2",
-	"ulKny/aWpWgjjRuoHHBedMvbTb4q3MLZI7ZnuNKT5n4cDOQGr1j9Yxo8XW4M1OClUsedBu/kOjE0eb7Y",
-	"sqTBO65mYQ1fsxqz3X4q1OrtdTo1Jdocpdm0D6jraTf/x28QZGraa8sOjVjuv7QVUa//vmu1IrLde1XP",
-	"pDjQteIn4PAFkXiZen3ti5hNs0RNgaOmDTKMwVkuZiVJrxxhXdu1BTealLOqm3c/dW+bd/IqVkZy1JU7",
-	"V7XJyxFW0H37ig9cX0n5Za9c2Bne7DZ+87dCTcJ+Z7/xu1mFWtvdAAxoHA0f87r/J3k+st+KBjzsCJ9P",
-	"pzi5SUun5EkjhRC+hO1MRjiQI66GiboIOPBAzB0SRtlHUikpdPLDWcXkrin3R8HxrEqbQzQAahHn03PR",
-	"jimCGDOiUjX6vZ6n3LsQcN8tCwE1i3wQO/WB/SMOb5bDioc9jKsdHxWXu817wnSCdQE5u8tRYwuTjWBy",
-	"pV2rKqTJyHXhQEmmV+YM7OLL9/iyYXfJtC5sXYuI26eGpfLFk8YvvrAKrPd7vSUma9eEvTuAa79SAcIV",
-	"fJUwtIzit14je2DvW6HIza1ilYi48ph+hL9zRypRG50X/auICxpFKkWxfN2FhMogEtpJFqKdfudEwrb2",
-	"f0wd4K2+XwbvHGb1q+YdPj01QL7Yb/xiWgV+ZZbfENf+qP2gC7nWcxunv7Iiv51V5FCs2WT8mYgity2n",
-	"HD0Wm2Yrme9fMm+l8iagbSOW0c9ENEKnO1lGS3pALkJlTM0dgPiWzCIcVEhiq50LmE5p+f+0L42wu4qh",
-	"ndQn19ZPDD2d4aOye87A5Wv6Cgy9chuyXePfN9ES1d2YMHBwmmiP1dIsIbP5KKIcOmIoo47DNBPMeNYf",
-	"PI/GqpDo3QC50JFNIeuKxp8NlI8I4TZuFT5R2dN7trIHsfh6dfkjLcytDFqHeu21+t3mFqWj7c2jtEm1",
-	"MLqTUSrMNcMmwSmIH+vsABQnoYlM0bAQqbI6Gw6lpKOhSstQlZRBMFaFiUzxkscWH3L0jdxIxCO/AdVF",
-	"t3MltUvFsgH6y+V1NmthbDQMkVZ/XxB/ECrr6jnFHbIsPXfcIa0HpEHB/GVzIYfzMORWgo7uuZMiiYYQ",
-	"VQiEhlVlQNAOVn0R7WR3d1RB30dcWaPc4Klbksc3FyR4ysiyHA3rXfbCdGB7Fs70OwOLW/c4D8PsgDux",
-	"ZYHOsfdN/ccCz/dbyAW2y89mqdwpjFxPaGSlOUKSHiT2qZKb0/gKR8r4Hc+58XhzfEPZJZrE12iK2U2N",
-	"1zsFl0XubjXZrbv7oZjyrU4cr+XLWle3sHrHpWmw4PGWosr4cTBHQ2nHDSsc126G6Wzhejm4ztxRDe1n",
-	"oYpn6JmoRE7jPdta0Hf24lbqmSo/eMGp27gLV5/Bpr5bzSy2TarvDqQvqWrOSkEd068k3PUy763t2E1b",
-	"8ZY9umhHeXT/7//+P6DD5l26aCd16MID3d5utftVE/fh/K5lSPIUHsGFk68qyNccmyrcuEuih+5ytQkH",
-	"6prXu0ksPqhyva4Ji1UEIVwZk7e+zK0vs051e2Eub61kUmRXiWpdmfX3ENP8mNyFRNuvidkNtLTSvw69",
-	"ht2tHH5Oa8YP4Ossqr7RTe5uKfhrKDdUcBXJ3h93gsOgS/yDURf7/fCI+Cf44MjvjPvjg7A7PsbdroQ8",
-	"Of6f4C01MaBcEeMmwJSvh7xw8qC9U+7IAsjW0DAo5pp9sTdZ01VkBdQar8BwUX7uKqR1hP3j0Ung98MO",
-	"8Y/HXexn4a6jqrlbnc6WnvYmfN2lPm9NN6aBmARh2yW9cD/oj/wDfHji94+Oj/0T3Bn53aAX7pP++AAf",
-	"jqxy43Z1sk06s/M94eod2vYl6OeaTF/+uXTX3On5zoHsPWXbq82FcnLFYPBOSVqANSCfTPM0d2zZsQs3",
-	"DgfMeQP2zNxA/YHn0COBNHz7Kmp6E9VcPh0wNUtz41VlgMA9Zu2qh7+YnBJ8ieFKmbrMKX+GSwHy8ezD",
-	"A7bT63R2IR/VXA8orD9OsnVSjvq9nsqZyWerIE4AA+EGq5XZQoVamr5x0CSRBa765YWvWvhdQgUrg5YT",
-	"ZZbHjM3lizxqOF6eUJVupazsP44kwtwoftaO26XjKs+EbBA8SZ96kj7uB7F6FokqUyPFBZdZAv8SOR2Z",
-	"LNj7lv1jmThL+tKZQnsnPqMKeA4bw3PZ0cVwBs/bYMv6XLeLeNAKnGQ4sIE03Dow/oEjGuZNnYbAB6bO",
-	"DIuJZaVZfN8qCsrlbZ+qs6brEX3bkC75YULEhCSZw8F0GRyqEwS5VUM4lUPTlVNpetcTGkxMEZQd+Yuu",
-	"mkLHiMeOPApYyIob/KJQruNuTmZTRtvhKdV1sB0Vv/cou4rlEdg7yUlCqTn7nVF/3AuOiN8LDw78fnB8",
-	"4p+E+yO/Nz4e74864SHpdZtLynxX6k2oYaabseJV3bC4hixW8fB8ee20AWrTZmXVBG41dyRn7a/dioSp",
-	"1vUUkftgiRdfx+J3ItLDcaewtwKaks+UBF+cLlPT8Py2Frj2RhAS2hh8/TaT5mS309E1qaQiII3dAEfR",
-	"WVa0DQXxlKhap5SZeo0qvbQCqKBf++NAK9PS/uOKwLUqWn1aDq9yTfs3EypLu+R/tCAMak2vOFlo8LMA",
-	"Q/gWRNYCIlPMbhyZog1xxERLaoMvibQXOIEiV/PZacF80Bzj1mzSSmpWWTcxIQOmDBKoCKaLuuGRVGSp",
-	"8Kwmn9I2UeWwoxtwQmXF29SNLMrQjrqOIm2XAVOdHNS7qlidPJkqXqQLhNZWd9tto5emFgbXM9XrrGxE",
-	"6vBVfZjEr6Aj35pwzvtWm2Rj9W5TypRBL3cYxEq5XV61tltpuueV1fNb1O0lr/s5I066Mcpqc7V6eC4X",
-	"blspOreJOEuVgrgBsbS5oIkCCB0MbBA40YBisGkrKJoLCrvSbEFcfJjExgh1FeB0yY67RlqqZE9aAXLv",
-	"m97ki3C5unulfAArA8BuI70TJ2g4JSpcI6UHuynID68YY/HyEicVYMafd6aqJcUscFc/eGkWt57CeU5h",
-	"8OB3qraF55ao25C7NbutOPfdVJx7OJivqcvwsqqavOquYLUl0mifgvF95Pq+M3D/a/KK3FVC7H3LjtJt",
-	"rbhoUGwf7XBClBGyi2Ll7rCb1DTF+Z/iJO2Vu4X8ba3Rba3R7xL5V80cfrISQ5kKSQZtj0F+LFNVeWlp",
-	"YzVIaC5prJdsQ6RW8lxScHyZqylp934/azMMJkepzEgC7Q4mWOji9tr4aSa23uR6d9+boFq7PMg13f5o",
-	"d1a2+il/bAa3n3Qb/tOWcaBJqnVGR+Qg7Af+Pu6N/T7phv5xcDLyD/HBuE/2w17QHd2vMWHItrQ0Sdl7",
-	"MxFWJ3NVBAJyrXa2AmDjnqFCX6RKIWAj2DMXAOYCWDPTIr5m+YY9GXpDwGSh38lU4absEl2rBhgCBXhK",
-	"1MX5nWHqDR7unmV3m3Mdp8DbZTptBDiKXKHYnBjIbrndowxYrv3CW6uNyDLPm+Ym65AyKS98XCmjg64n",
-	"l8OdK2p6DEN0Z6qE6ipBgELv40IH4RWkgCFahQgoN7raOoHW4ut/We4g9vS9P3As/LR3T8NwNQAh9CRC",
-	"1/gGJVIOI9/EsNNQpZRuKvXOHT4opu/tkKyDnGpHBugNQ4k43vXShlap+EwyCTCJoxB6ZmkZ0HZEkElC",
-	"nkUM+dPdLz8YNM5PPPWErBRGXRVDb5cOTlfCY8adW1xcVwxUalWZSluMhz5hYKzHxF/P52JiagrbqER5",
-	"dklAxKe5NrG6mk4qQiRwYe4NmCtAKjVR5en0jCMjVUxjgYZ7QwsS1Tz0+MqtMWDOYC4F4MwGRzuuj6dX",
-	"wXfb6C0R8wSaJbABk+PrPphoHCdTD/z6fIYD4nMid0CQUFe3R4SFuiHoUE3977q9HfxDN7hro1y7YfSF",
-	"kBlPb0kMGCfC1LnK9SFUTR1VU8pQg3+MrsF5Yy4ISnY0Xa8dWUW22v5O7fl6MynvgsKGCQtuZyT/KdFT",
-	"/UvTFbTUvDdCkcA/mv8R9r782Z+cXI0Ov+5P2cH1Xyv4HzR56oB1i6nr1jVzIPOU9M2cC7FJQd1c79zv",
-	"ptPjGjzCz6/N433EN9fq0s6xtR2nVHJYoszj83pb82xtslpxdgQWRzGftAN7Y45kqN8wyyHJvXdLzD7/",
-	"EJ0SMx66U7GCez7zrnO2/KnZXA3kLQbedW/qygNkJ6ZxgbjslW0bxMfRBtFC5gWtEGc2RDWsTpBLh8j+",
-	"sUT/Q4vJ0LkN0lbbQ0hpqG9zqCJdlVWfC/C7bXT44JWfF/Jl2uywji9rqj9nr91fk8Mcmy3f4XCtJsNW",
-	"Nm5KNm7l4uOog7LA6FDNCOvRY8O+JksHblrJ2paH33kHwjug5TrLYN83UDZvd7hpa2srUVZveLghibJU",
-	"i8GcVNmW5H72JbkX6tRZi8GVjD0r9bG68NxV/MWIMhMjBgEDwVSV80ivCNMRkjOrGhZIE4VYiMeQV3oV",
-	"KzhCUD0U8es0sHo9gTx3mBpYjqoKA2Z2xAmFZEwZFaapA0eYQ9x4zknyRtdTkjIxJFckkjIq/aM2NxNY",
-	"T9nchOF30ZwJGmV/QFzEM26eo6Is+RR9qvMrK3NJtSDOckmhKh9MzlXQWycY1tbrXrF+wuL63TFD5CuG",
-	"eLwKeEvaLKr7sKDYwyaKO+RTTu9scentWCa0oNihujjO/9TtrLJ9vyb2xj9Z51kFVWdJPIrI9G/OkkQC",
-	"08hwhHWyoREYSQgLQDm2DsmZ0VPFhEzRmCZcnKIRjSLKLtumzIjKQdjR+NEkG3dXsqPAYs5bp/3OidcC",
-	"3bh12kpFiGeE7kSIGT/d26NyGZiRdkiuzCIlfTKR04xfUpkDI7hDUSXkS8mjylgXM3h2GgHi7pnEQ0Bx",
-	"wGnDgHdOH6iSVPIDdrsVI6TSP1V6f/JRef34wtYPqjoR2gHk2vXSrE4PDRMr1Vx7i5JCNnlFY4i7JtKv",
-	"uStEvqeeqYyRtYYolex8jN0hsuxll5hpVGPowWXNk7je4GzxUHnJYZnLDPaBUkyS7c+67jpsKhkAFt0g",
-	"EeDJXl7YSEKYygBYgOabSQH4WWIdt+wMKf0chelUG7BiBj8VbQQj5LsrJHQWkbpWCqZYL3RRKMcK5IiK",
-	"lVr3XVz3rrXltUawwb4FTwNjlqNXpetH263raV3wnCgHKQpqkdvuBWtQuQGT0qKcboyucg0lmUO4Saps",
-	"+vh3lCib+cS3abKPKE1WRx3SCwgVoYeL81dWTR66RPWE+4plwzJ+TuazGWHSvFGqjZrxBvVdw9aLNd70",
-	"UD8nldcsulrpTSxcuPek17RszAOkvFoVz1avx77K6W10Ypbl/80lsT4PhFqW3nVan13LqFGg1LywTUp9",
-	"HEmpKWouSEl1FJZZEKNM0bZUnatJMmrKWOg8g06ViJr2hMf5sPvQkRUxRHGivMzFJmD1SazTyvzVHJZu",
-	"s1cfPHt1AQOnuavVDFyTuWpeur+81ZWLk25Ag98Kw+bCcCsIHz4LtdYCUDmodSiw4QzUXKWzJvmnmQj8",
-	"zrNP71qQeS25pyvB3cIE0ocyfJ4T1vceCuuXyhC18H6bH/rs80MXaK1ZdugKdpeqDtjI+S8f/Z4c/7D0",
-	"rdP/ETn9qy4X8KIgaVg//17vq4HkQAnAu5xodS3r7GLBShcymt+vuN1knwB5fhpEF6CS7XOKLMRRXVRB",
-	"g879RxTi6GGiCXF0p0hCE0h4AsdwmUO1uZDFFl8fdGNrYyNxtIQ7KI62MZHHEhOReL8oHqJAcBmdfO+b",
-	"ahbUPAYiGQidK6BXsY85N1nza4tnGDTfxjIePpZRzXhZHMPJeHUxjDi6z/iFmt4Dxy62UvFRSsWtRHzA",
-	"4EiVEaMDIxWwsumgiGqf1zAgAvLwew+GrAKg6wyENMHOZoUznpXd9h1LqN7zklDLhXWUlNqGdLYhnWrl",
-	"3QrnLGU2pn0TmoVz0se/o5DO+5QE27BOw3cMyR5XE2ica8Mtmb9RR2gjBJSgO8L+8egk8Pthh/jH4y72",
-	"MyF4hB/GUMPhlDLKhWLcjd4AMTu7OEaTQsFzitOYRVfHaoSFJvcerzEff4iYjeGcu11xXvUENzk1y56B",
-	"DZYyfzZItSzN66Idhrsba87mhW3U43FEPVL0XBD5EBmULKvGyj/p09s8CpIyFjrPIFRFQ9JOZAsqkqvn",
-	"ppKAlXGQHEJuYyEPHgtZwI5pPKSaHWtiIual+4uLWOy1nJ7xCLT5rUBcViBuheHDBzxqrQEV9KjDjg0H",
-	"PlI1tmnwIxOD33kAZGWkXGsl8pUhb5nQyH0aQc8O83sPhPlLhQ8s3N+GEJ59CGGBzpuFEVaxweT/+joR",
-	"LetO3SCy4EfkikQqzznX/DnXip/FDJAfM0SmM3GDIsrFboUuLIc1lzXu2Nd4hR7wpgqamsHpx5aa0LlE",
-	"htanJQAhG6QmnLitO6m4971pNx5Vtx+2ufReOxA3VML0jCHWlq2mzOTvyky+oiKybk7dnMbwBE6iEs3P",
-	"7jS6pck7InJcXH0M1QySK3MK50mkC6qf7u11e0ftTrvT7p4ed447cI70MMWT9GESQwv9UPXV99D1hCRg",
-	"Iuuiz2l1w3K56R9JQCG/RJWG/TqLMANO5J6znX98zdAVJdfcGj6YkOCLa/APqsu/EWWEhRzNZ+Aa8pCY",
-	"JPH8cgK9KlRqjjVk1i69POr7svDk82CCMEcWl1uD5ajuGE+afVjgKL6U8Hlx/gopQ4qnlSJRgJkqKG4N",
-	"qx9yjPhyOosT+tXn4iZSJ8RXRqNS/k+zgmlAdSvLB+2A3yyIQ8J3PbW6Aduxn2A4SeJrpSik4+x6hbR1",
-	"jnb0RaaYWbddd70sVDdgO5wIJTLy76oEBTEhNLFdvPKLEoK4h4KIwl/kc3rz0DkbsELu/CW9MgCvDNnh",
-	"YN7p7AfpRW+5UPgT+ax+sdoEZb8N2wOW0R0UsttPt/8vAAD//w==",
+	"7L3/cts4tif+Kih9b1Xb3yFlSZZ/19SWJ53u9a1OOjdJb6Ynyo0gErLQoUA1Adlxe/zvPsA+4j7JFg4A",
+	"EiRBipIlO45Vdev2xCJB4ODgc37inNtWEE9nMSNM8NbpbWuGEzwlgiTwr/MgIDPxC2aXc3xJ5F9CwoOE",
+	"zgSNWeu09YYGXziKGUGRfgbtiAlBY5pwgSLKBQmRmGCB5F8F+SrQBHMPkYgT9JJdRpRP9L+y13A0m+AR",
+	"ETTAUXSze4aGDE/JEGEWoqH1/SHCCbzH0CzClCEuEsouOaKMC4JDFI/RFM94u+W1yFc8nUWkddoKiYcI",
+	"O/vz7532cctrUbmMCcEhSVpeS36odaqX7afr9lo8mJAplgSY4q+/EHYpJq3TXqfjtcTNTL6ivt26u/Pg",
+	"bc5fxEwkcfTy6wyzsEy58zDksOZhEkdqcXtxgoYJ4fE8CcgQERxMEIaxUKAGQ3J++fV8bMn3W17LvNj6",
+	"JH+dRXFIWqdjHHGiF/nnnCQ32RqJmpi9NCrIFLadsPm0YujCcj1Jjwv1Xi/9FScJvpE/cnEDRB/HybRV",
+	"JM2FgyzvJ6Sw5h84omF+C0/Gx+QoPAz8g1Ef+/39k55/3D3q+IfjA9IP94PeqIvN1s6wmGSLxoXvy7X9",
+	"OacJCVunIpkTmxr/kZBx67T1/+1lB2RP/cr33o5wcBHq3ZZT/4lGgiTl9fzKohskJpQjDM/lF0LxtD2L",
+	"IxrctBOCw5Z7p9SbraZzUxN6Ld/N5ldNa/kPB40rplYkpx67jo4zLARJ5Mv//RH7f32S/6/jn3xu+59u",
+	"e163d3T3Hy3XMfoxm2wtdQkTCSUcXU9iTpD1gIcoQ5jdpNjkAU9hyrjaEsCjnQBz4lPGCeNU0CuymydE",
+	"zcbYk1kOIl7FIR1TEp6LRkub6scRFihOEB4LkqglSKjDTHgIc4QZevvTC7S/v3+CQiyIL+iUoDiBH19O",
+	"Z3FCv6IwDuZTyS+IyrfgQbRDBUdTGjJ6ORHot/cvCjTodXqHfrfrd7oVlJgSgUMscLauVgULDAbhbf/O",
+	"l//pmf/svB8M3v1t93+4+UBy8hIMIGe0np2/TOL5rGLB8J/l9vwNSaaU85rDOEufcBzIzuiIHIT9wN/H",
+	"vbHfJ93QPw5ORv4hPhj3yX7YC7oj9ymd2R9eA+K91eKgahlGXDgWcYi74/2gR/zjUT/0++Rg7J/gw5F/",
+	"FByHJ6Qz7uJexSKS7KNrXUItZ+UlkVR0FPuYyay+uAI75Va38mreJPEVDStXA3AuD0rMEA/imfxfY7Wg",
+	"mX4zvyCcUDHFbb38BVNPP15xKrruU2Hm/h5+WXbe5uNIDpyfPJ+P0pH4grnDx5ecdxxVH4A4cjF/L9gP",
+	"gSsO8dHI7wfHoS/Zwpd8sR/0wwNyOK5gfvWxdTA+jLQc0xtaxxFZfUFFypsVLb2Cd/PRHyQQLtqfI65+",
+	"RDT00HDOSeIP5p3OfkBD+C8ZemgYRJQwUfxBytUhIH7xl/yaYdDOqD/uBUfE74UHB3LhJ/5JuD/ye+Pj",
+	"8f6oEx6SXte9kzyd/aqbqdf/lozz5Pg1eUUWkUSuUVpS4zgB20MaWMVDD3Jt5Zlbkn5nSv69I8n1b0Xx",
+	"fwN1d/2P5/6/tArof7rteof9u1235H9PprMIC1JlQw1z6jwfIiyNqvxffyQC04gPT2HBRd4WEzLlJLoq",
+	"GVX5kddpU5VHrjGpuotNKkOkKjAS+ncHIKkTeoT949FJ4PfDDvGPx13sZ6f3qMKOEtlH1wBKQTydxuzz",
+	"i5hxygVhwc37+Ath7vUMrcd8eG6IlP0ukQozRHASUZKg64SCaqs0QU6SKxqQ3TZ6rxkfXWMquDdg11RM",
+	"5FNoFM9ZiHaGF+evPr/49fW7i3fvX75+8fvnD+cX74ceOkAcjW5QSMZ4HoldD82ZoJECRz38DxxdUXLN",
+	"B2yCrwjCs1lEjQcE5uMhHiMqECNXJEGY8WuScDRO4inCiAupjMdRCNo9ZsCy8NrZgM0wV14UNUsq0rcP",
+	"OvvgG8lONEoIqMTtActtOLn5z78u/ogp/vCT+OWfr7u/T2fR7/tv/7qg13T07uLwwz6nI3pxeDGNJqN3",
+	"B5Pfe93oF5Y998u0G40+/GcUsNcx/uf5/F9//eSH/3wdBbTbffXugl+w3+mvf/zXzfh/dU8qgD8obnKF",
+	"2O13Tg5dmKB55WL8Cotg4maRl+/xpRJbBF2RRGq+ijgTzC4JohyNMCchitkZwmhK+VSOJf/e7/byR2TQ",
+	"2h+0qtxEF2NfzcJeQ+WU3zg9aKD340uCRCx3bZ4wT/JBIii7lOZeNzefrpuos6KTSvMovCCBAgtp0jOx",
+	"32t5rSlldCrBKEMXygS5JElxuu/oX44pv9T21owkMPUzFER4OiMhGhFxTQhD3Q4wZK/Tyc3+oFM9ffiU",
+	"cwnyrdIaquf9juAkmPwXfKE09RcFi08ZgrD90rq+lBaiUF42WAENCRPSok0KXsQRjSK5v+4FcWsOyxmJ",
+	"ehHvCcNMVAG6/A0YOlV/RySK2SVHIm6jX+JrkvjStkURkdKYeyikl9LEl0sKMZ8UxF0LB1VSX31sGf9O",
+	"xz8xLh7/023HO+w5/Tt34FacxYwTEI964f/A4Vvy55xwof7IBFF0ACgNsKTD3iyJRxGZ/u0PHoOQSBci",
+	"ySXFvZw4kAdGQmFMOGKx3mig3PmbC8RnJKBjPaikR5LECW+dfrxtjSmJQrnNcXjTVurLa2XxTwnncJBb",
+	"sySekUTcoEEre2LQkjAC5rZc5icpr7GYcwlocsOpAIL/A4fIrDOlzUSIGT/d26NyNZiRdkiuzFr53giH",
+	"vl4QqAGNhKw5y2oQRXaXwa7oJGeOI3nWSHiGpIS6QSMcIqCG/FU59NutnMweRzS4724ZlO7Jr3CBI3Km",
+	"EHueJISJFMUpR/stm6YnGU3TqTQkqB7TD8x7a6aqljZBBAcOSS0Dka+UA7JrUZ8gjBi5JolZoU3bn+Jk",
+	"RMNQKUL3PApCyloU4eCLijqAHa1UF8nFMBhihIT8FFE81Tz/eYqZFi0pxfczimcTbEjycfrCmmltLw/X",
+	"LA5MoAwsEWaxmEhtC2DOJv7rWPwkFa170l7REQ1aX7uDFmDQGEa1KdrPKPo6Fugn/UAjirJY+GrENVL0",
+	"dYz4PJhk4oUy4zZ1kOl3IlKVfB2orc+NFECh1LeLGiOaYIXmCcEgtime+qmPSCvzB/wMlOAbi9IHNu++",
+	"Uwo7+o3hK0wjPIJIVyOaz61X1szHymZpvnSX7WFIkNoKmhL2tr1JSBCzkEJwBdOI3JfPjSrskrUFELd5",
+	"v9vLdsSeE9KTargjM+tVf6xeXePOlBcnd8i1NpvGvzE8F5M4oX/dm7qUXeGIhsZ9AWh3isjXGWhkNpZ0",
+	"M3rmvt+ctbN31oso5RXkiTVLYvkTnKr1UEthr1uxU37knD43Z19YfK1dzBKxB628Atfr2cS15oteMkHF",
+	"TVMi6/ltUIu7JlHkKz0OjeYCjRKCQTImc6lZ1Wl26aTS/I/UWeXyLiZxRFDM5NAmJoIuBEdDRWCVojFU",
+	"HtVUnARxSJRz9bP6JYtQWb8pN6UEugGzHtB2PXwY/CrKyQLiPGcT7WgMtKNqAzbU3DSKiAk9cMi+8ND1",
+	"hLBsbIaTJL5WYVLKEBX5l7NoXjbMrvK3aMOAKsMmR7H6fX5PvoIWSkOHI8FLg6wN2eWVefzOWHPNvp5m",
+	"eyxy4JnnrHcu3DOHPJJFw8VKnCZpYKU0jD609rH/CIkK4Fn+DJH6T17mci0NkPel3tlW7UdJdc/Eda2A",
+	"Sy4wl4KGJm3mvY3BO17OcWGzuQKxUIknHL2x2EP7klfmmF/iAEcSrM3mbZhH0u+p9JLixjfx99o73NA/",
+	"bO9SzQYt3IxfqHIr4Cj6dQzioAnq4ktywcZx6867LW6UJnTKcPVpOTaULmLGCu76lCb0gOeljm0y745c",
+	"Nrh+5AFJo6ntliPyEFI+i/DNa80K2Rhv7VddbyrMqssfWh+euQ6uPfOFBxSylu5/MpuQOO/y6yymeVFx",
+	"EmgUYfYl77ArbkfRsZj55AaDd6tt16ppW7U7U70dj3w2gdz3PpTlc1NPVxUJ/WRFRNun4DStIK/5zm+z",
+	"EAvybJl3XcCxkDOjKL4moQ6xb5xD8z9fJpgJEr6P3VEAE9aPEwTaj1J1gdOkPq/fRiJ24jxoMlXBKDEx",
+	"SrYeT6nZkhhSHXYPqKbjDoDZNDcPetYCzXxce7DygeScXrKpNiHzpMXlLOTSgoKEYAGJjKe3WfgpTaus",
+	"xtQ60hRyC/145pSlIhfSbwCxGVGzaTsZOiVKM+lXiPt9xYGIbiDdPx4X8iwuQp2gn00eMmcWUr6ZzmgR",
+	"sWlyTJGOKyib5qv1tHxc0ZXx+T1Oy4sJCb78A4tgYkXflpAtgXyfN540fO5tFsyyEl6kAJhSVpX/UliS",
+	"/q5rf+wlcQgklxXmgHLIDmw67x/1G4tJnQ5dObXVCI2DJmahfQXAAvvakyMfeoPFZMXTVgnz1u2FKoxP",
+	"yVpGaiWBc9ip4s96kFEcRwTDhlzRhQrBz1LklOZqPuKa2svxmASCXln+HoesnuV/bMRL2YBlblroUOF2",
+	"EmQjgVv2ZtiTrl+6UdXK67Z+abZoUChcC65WIDydhPA2jgpfWs6/k7GkPZ6XLaKWCO9S31OeBA6fVMEl",
+	"paNmf9dJFuvaS/1h16QVm7u1u7JGJ9JrQF6aRlbSLqkoa5VVyLSUEyCn5jbUj9SQdU7C/GB7uVzwvW5v",
+	"f6Hlmn7CpaemoOYift5FVonut02Mq/z2ka8CjbI7LeAqP0NYoIhgLnK3MHMGl+SD1mnr52Q+m0GsnjD4",
+	"ZzyfcS197ZkdKAls/6lbt05wPW56nfddUGn6FvyWDsq7eErEhLJLoOkU36AwVnek5FQ8RNqXbTSUHD3c",
+	"RTq30EArh8zMNCThOCfl+MMyoOa1AshCvi1fUaun67cfeqjxx8OaPSftFjj7sn1+oenmsKUheowmOBob",
+	"y1ffM1GXY7Lg0yW9ItxbNaDlvFhY7w8Cb1D/xO0Msm6UreDMrGDExWYSt7mwmYoDtF+OIx85tOEOO9Tw",
+	"YT3zPaqNWKdqNrcRte7m8KbcX/AX8i0YIkbvgsg0ZZf81K2Y1Lm9GqoTRV/4QdgLjnCf+N3xPlxrIv4J",
+	"Pgz9o9FxcBJ2SHfcw65xEsc1vJrLdJXvm6tw1XfZ1qX0rOacMqnJpfzhpTxVBVUqHdh5jpQ2tgrIPTl7",
+	"uYGKqcjxuJBSYcg1hxPtcnMKZAq1O7KcEs+SwR6kZ3iFq1xees8JkmpTpxjaUf9b5dMBgpiLQKvc3S0L",
+	"a/sam1NIG5mZz1po9D07l6GZm9QqxmFp2mpvvNac0T/nRD8gkjmx7t/WacGWpwBU2xskYk+liGKOLs5f",
+	"KSzmZ8joyBKL1deQzsIxqaMlz2FJm02t52eh0tYqr2ZzqlVXVTGnSnNNFdR16q32/tQqr21QXk8qlNf0",
+	"Cv4KqN5E+czR7ntRPeuY5FHlgZ0MtrJEIFfxF1LlrU/g17yq5r7AZn/OvOUkXBw5b0yr9GtOhDxSFva1",
+	"n35u3yqOakmmJSwIG+Pszy2Cujgi33uy3HqoXyfjK7BjkatffuRx4UMnf64MHXkqLRfXPrc9PHARXGqY",
+	"Z2hBtq9OGJailXlWurBKRI45SbMo7LI+zvzjOi+h49NLuGnoqqFv6sbMzOwpV2PYU0U09ji5lKq3+W+7",
+	"3R6eIf0PDgnhrnupw/Znv6BpOE3YfGmWXLrQf+/tWNrHZ//T33b2Cn/Y/f+dZaashfE6D0dNSnKTNJ5q",
+	"u31B3EfbhNlgi1NlVsrJyQdr3WBhWbGVXgO7DEizEiDOTTG1LRZK6UJdDw+lVh+G8pQLMlF0kZDyZz5Q",
+	"MUFDVdbj74VqI16DiiLryAz2iiVDlooWfD8GU4EKC/SJtCzKSk6jIr0bou1TtzEqa9OU6fqo6kKKC/dQ",
+	"Gd7nkwoKUf1HykZwUzz9fRVmLkzX8kGpgc/DKWU5V1N9RApqOuy78dpWTResf/Gqv1bWv8jHh+FON9yu",
+	"Hxbq9g6zqsPUVICJOVwUXyFMHjOiOb247qVO+ifrgj8lUfgySeKkzIH6oqItYKEYRUJCmpBA/JZQ3u64",
+	"s6P1jUb73emcCzQiCDOERzyO5oKg395eLHTaq2lkg7q2qohI5bJyM0GnlAsa+EHM1JXZ4Aa0PjwPqUDy",
+	"NeXxnc4F3Ki0KywWfD8LE3MTgsNfWXRTSBWzKJRVKV15DHOZ2RG8ChIiVV0oMKTvWqo77VILVqWbRjj4",
+	"In+dz1T9VayKXkC+AeWo3znZLdb9sUvgHPZbCz0fZoI1O5bCsfOcnUPACl11IQSHCLsiUTyTdpHcrqGc",
+	"Jw5D5ViHWtXyMZeDd14IF3Ub1PPxVE2j1V4zZYtyhYcavCtigaMVvgnvSWLypV8uph2pahtWQSRFPjO3",
+	"3LfqdlZfFS7rzapG8En/4AjpC8ltNJTDDHXpFXn6ZiRBcGkazijHYyhPxa+pCCZIFbEuemHU3WsbcqpL",
+	"X5QOk7mgXao0Jdkqu6esY0JyrSQ0950bq9ll0HWoy6qeclCMpV5195TA4ns4mJI9tTa+97XrDuTCzC4K",
+	"+L0/6o77QZec4OOwPz50gre5bG69pwqElJlO3US3P+CoHlLURuzHm1YWsdh4ntCFIkOoYqpqfumKyswq",
+	"V0uCeULFzTu5RYqTYjwXk14143YOj3NFBFTtvCzC9IP5O2HhLKZMoB0Y0tdbBrg6juJrBU7wxxcJgTpf",
+	"OCqkdFI8bauPmUo4p60XIH88U6YESmqRiIiSKQiMmQ0AeRD68lOFuaodJFIsmkSHH7iVClH5AUkja4Zq",
+	"ZlleJ0cBFjiKLwtv2FOqezqdXPYNde2gZP1C/qhWzuFGvl4G9/QFs2ks15Gt1nwDEvlh3C9w7V8PnObR",
+	"m+cyX1qTHSk47wsD2Mu3nvRqdsA1IETCs9lA8q1e7VX8haQ33c7AWaGrtyVS8S0MkZuPfsnLvQDDFvnB",
+	"jGJUpiaEefuP8xdZymJpBHsmFY/GUaMP5dYJL9lj5341fNP8qPmmLUbKcqWxyqfO/ZLOCuBtiqdS8Eit",
+	"TQW/teVwcf4KqYlBWsH5mwveVrL/C2G/JVFBStyq/3G3p/BsDx4DzDMoqHAOanlQpw72JmUBc8rgsotn",
+	"s6OpegRiGmArzzCefa4HTB9sxeG6I4APBWXVNu+k++zlT4QerIhbA5Yddp06Tu3sC77bRucmPQuclzw7",
+	"WAg8g54u05JmdO2CjQIzVoVFVD2WGRaTswHDZjT4Ce4qBrFUdbWiDX8ZkSi+hsIdw70hGhG5jVBKdQJF",
+	"Q4A+5pSr4QYsyxxDWKeWWYVF1OBTMh3JGYtJEs8vJ1BXNiQzdV+SEchTayO43cPhMu2AxWn/j6xKU3zN",
+	"dKWmeJwCJExHfYBP6Ix76AuZCSXdKJ765rkfBoxcAXIiYFKrwhmOeAxbNBMqq38+HSUkigwJhzaTD9sD",
+	"NmDqXEA7CSg9dapXyuew0+N5pEtS5avopqVnwezGA1ZdlLeN3mCukqI5GhYLWg0VvYGzIXGHDVjK3r5h",
+	"NxxF6c0E9WWUkHEEZMtK66rOQ1ZlX1MICw8Y1MHydN1rR8ksOQtIbKFiF0r0Sh4Mp5Sh3y50rV4+ia85",
+	"zFUVkRUD9oc0qqc4lBINFNxQ2m83RABt36V8y1EUx19QRL8QNCwHNXTYxNTg53v5VEHHC6cDBrEnfQKg",
+	"XqzeDHscndOh/62SOfQfJQrpP7Tbbe3LVmcBquQUcxnBOhi6BlTXPqngWe+i98acGBY/NjxDUHDvmnJi",
+	"fSV9IWsCpeNFaGeYW/5w13BCApYyi7PeBVB8xxRoknidKwx3/uaiZZntrU672+6AX2dGGJ5RqaC3O+19",
+	"Fb1QYSAnoufFiArykNparT/wssY3hhL8ynpW/a28QnOrUnuSUlcTRYthufnKsI0+OB1iXn0vrWIbLXW6",
+	"bG9ZijbSuIHKAedFt7zdQazCLZw9YnuGKz1p7sfBQG7witU/psHT5a5DDV4qtfNp8E6uE0OT54stSxq8",
+	"4+pE1vA1q+vb3adCrd5ep1NTos1Rmk37gLqedvN/vIUgU9NGXnZoxHL/pW2Jev333c5pR/7fv1p5917V",
+	"MykOdK34CTh8QSRepl5f+yJm0yxRU+CoaYMMY3CWi1lJ0itHWNd2bcGNJuWs6ubdT9275m3CipWRHHXl",
+	"zlVt8nKEFXTfvuID11dSftkrF3aGN7uN3/ytUJOw39lv/G5WodZ2NwADGkfDx7zu/0mej+y3ogEPO8Ln",
+	"0ylObtLSKXnSSCGEL2E7kxEO5IirYaIuAg48EHOHhFH2kVRKCm0CcVYxuWvK/VFwPKvS5hANgFrE+fRc",
+	"tGOKIMaMqFSNfq/nKfcuBNx3y0JAzSIfxE59YP+Iw5vlsOJxD+Nqx0fF5e7ynjCdYF1Azu5y1NjCZCOY",
+	"XGnXqgppMnJdOFCS6ZU5A7v48j2+bNi6Mq0LW9ci4u6pYal88aTxiy+sAuv9Xm+Jydo1Ye8P4NqvVIBw",
+	"BV8lDC2j+J3XyB7Yuy0UublTrBIRVx7Tj/B37kglaqPzon8VcUGjSKUolq+7kFAZREI7yUK00++cSNjW",
+	"/o+pA7zV98vgncOsftW8w6enBsgX+41fTKvAr8zyG+LaH7UfdCHXem7j9FdW5LezihyKNZuMPxNR5Lbl",
+	"lKNvxabZSuaHl8xbqbwJaNuIZfQzEY3Q6V6W0ZIekItQGVNzByC+JbMIBxWS2GrnAqZTWv4/7Usj7K5i",
+	"aCf1ybX1E0NPZ/io7J4zcPmavgJDr9yGbNf49020RHU3JgwcnCbaY7U0S8hsPoooh44YyqjjMM0EM541",
+	"H8+jsSokej9ALnRkU8i6ovFnA+U3hHAbtwqfqOzpPVvZg1h8vbr8kRbmVgatQ732Wv1uc4vS0fbmm7RJ",
+	"tTC6l1EqzDXDJsEpiB/r7AAUJ6GJTNGwEKmyOhsOpaSjoUrLUJWUQTBWhYlM8ZJvLT7k6Bu5kYhHfgOq",
+	"i27nSmqXimUD9JfL62zWwthoGCKt/r4g/iBU1tVzijtkWXruuENaD0iDgvnL5kIO52HIrQQd3XMnRRIN",
+	"IaoQCA2ryoCgHaz6ItrJ7u6ogr6PuLJGucFTtySPby5I8JSRZTka1rvshenA9iyc6fcGFrfucR6G2QF3",
+	"YssCnWPvVv2PBZ7vt5ALbJefzVK5Uxi5ntDISnOEJD1I7FMlN6fxFY6U8Tuec+Px5viGsks0ia/RFLOb",
+	"Gq93Ci6L3N1qslt392Mx5VudOF7Ll7WubmH1jkvTYMHjLUWV8eNgjobSjhtWOK7dDNPZwvVycJ25oxra",
+	"z0IVz9AzUYmcxnu2taDv7cWt1DNVfvCCU7dxF64+g019t5pZbJtU3x1IX1LVnJWCOqZfSbjrZd5b27Gb",
+	"tuIte3TRjvLo/t///X9Ah827dNFO6tCFB7q93Wr3qybu4/ldy5DkKTyCCydfVZCvOTZVuHGXRA/d5WoT",
+	"DtQ1r3eTWHxQ5XpdExarCEK4MiZvfZlbX2ad6vbCXN5ayaTIrhLVujLr7yGm+TG5C4m2XxOzG2hppX8d",
+	"eg27Wzn8nNaMH8HXWVR9o5vc3VLw11BuqOAqkr0/7gSHQZf4B6Mu9vvhEfFP8MGR3xn3xwdhd3yMu10J",
+	"eXL8P8FbamJAuSLGTYApXw954eRBe6fckQWQraFhUMw1+2JvsqaryAqoNV6B4aL83FVI6wj7x6OTwO+H",
+	"HeIfj7vYz8JdR1VztzqdLT3tTfi6S33emm5MAzEJwrZLeuF+0B/5B/jwxO8fHR/7J7gz8rtBL9wn/fEB",
+	"PhxZ5cbt6mSbdGbne8LVO7TtS9DPNZm+/HPprrnT850D2QfKtlebC+XkisHgnZK0AGtAPpnmae7YsmMX",
+	"bhwOmPMG7Jm5gfoDz6FHAmn49lXU9CaquXw6YGqW5sarygCBe8zaVQ9/MTkl+BLDlTJ1mVP+DJcC5OPZ",
+	"hwdsp9fp7EI+qrkeUFh/nGTrpBz1ez2VM5PPVkGcAAbCDVYrs4UKtTR946BJIgtc9csLX7Xw+4QKVgYt",
+	"J8osjxmbyxf5puF4eUJVupWysv84kghzo/hZO26Xjqs8E7JB8CR96kn6uB/F6lkkqkyNFBdcZgn8S+R0",
+	"ZLJg7zb7xzJxlvSlM4X2TnxGFfAcNobnsqOL4Qyet8GW9bluF/GgFTjJcGADabh1YPwDRzTMmzoNgQ9M",
+	"nRkWE8tKs/i+VRSUy9s+VWdN1yO63ZAu+WFCxIQkmcPBdBkcqhMEuVVDOJVD05VTaXrXExpMTBGUHfmL",
+	"rppCx4jHjjwKWMiKG/yiUK7jfk5mU0bb4SnVdbAdFb/3KLuK5RHYO8lJQqk5+51Rf9wLjojfCw8O/H5w",
+	"fOKfhPsjvzc+Hu+POuEh6XWbS8p8V+pNqGGmm7HiVd2wuIYsVvHwfHnttAFq02Zl1QRuNXckZ+2v3YqE",
+	"qdb1FJH7YIkXX8fidyLSw3GvsLcCmpLPlARfnC5T0/D8rha49kYQEtoYfP02k+Zkt9PRNamkIiCN3QBH",
+	"0VlWtA0F8ZSoWqeUmXqNKr20AqigX/u3gVampf3HFYFrVbT6tBxe5Zr2byZUlnbJ/2hBGNSaXnGy0OBn",
+	"AYbwLYisBUSmmN04MkUb4oiJltQGXxJpL3ACRa7ms9OC+aA5xq3ZpJXUrLJuYkIGTBkkUBFMF3XDI6nI",
+	"UuFZTT6lbaLKYUc34ITKirepG1mUoR11HUXaLgOmOjmod1WxOnkyVbxIFwitre6220YvTS0Mrmeq11nZ",
+	"iNThq/owiV9BR7414Zx3W5tkY/VuU8qUQS93GMRKuV1etbZbabrnldXzW9TtJa/7OSNOujHKanO1engu",
+	"F25bKTq3iThLlYK4AbG0uaCJAggdDGwQONGAYrBpKyiaCwq70mxBXHyYxMYIdRXgdMmO+0ZaqmRPWgFy",
+	"71Zv8kW4XN29Uj6AlQFgt5HeiRM0nBIVrpHSg90U5IdXjLF4eYmTCjDjzztT1ZJiFrirH7w0i1tP4Tyn",
+	"MHj0O1XbwnNL1G3I3ZrdVpz7birOPR7M19RleFlVTV51V7DaEmm0T8H4IXJ93xm4/zV5Re4rIfZus6N0",
+	"VysuGhTbRzucEGWE7KJYuTvsJjVNcf6nOEl75W4hf1trdFtr9LtE/lUzh5+sxFCmQpJB27cgP5apqry0",
+	"tLEaJDSXNNZLtiFSK3kuKTi+zNWUtHu/n7UZBpOjVGYkgXYHEyx0cXtt/DQTW29yvbsfTFCtXR7kmm5/",
+	"tDsrW/2UPzaD20+6Df9pyzjQJNU6oyNyEPYDfx/3xn6fdEP/ODgZ+Yf4YNwn+2Ev6I4e1pgwZFtamqTs",
+	"vZkIq5O5KgIBuVY7WwGwcc9QoS9SpRCwEeyZCwBzAayZaRFfs3zDngy9IWCy0O9kqnBTdomuVQMMgQI8",
+	"Jeri/M4w9QYPd8+yu825jlPg7TKdNgIcRa5QbE4MZLfcHlAGLNd+4a3VRmSZ501zk3VImZQXPq6U0UHX",
+	"k8vhzhU1PYYhujNVQnWVIECh93Ghg/AKUsAQrUIElBtdbZ1Aa/H1vyx3EHv63h84Fn7au6dhuBqAEHoS",
+	"oWt8gxIph5FvYthpqFJKN5V65w4fFNP3dkjWQU61IwP0hqFEHO96aUOrVHwmmQSYxFEIPbO0DGg7Isgk",
+	"Ic8ihvzp/pcfDBrnJ556QlYKo66KoXdLB6cr4THjzi0urisGKrWqTKUtxkOfMDDWY+Kv53MxMTWFbVSi",
+	"PLskIOLTXJtYXU0nFSESuDD3BswVIJWaqPJ0esaRkSqmsUDDvaEFiWoeenzl1hgwZzCXAnBmg6Md18fT",
+	"q+C7bfSWiHkCzRLYgMnxdR9MNI6TqQd+fT7DAfE5kTsgSKir2yPCQt0QdKim/nfd3g7+oRvctVGu3TD6",
+	"QsiMp7ckBowTYepc5foQqqaOqillqME/RtfgvDEXBCU7mq7XjqwiW21/p/Z8vZmU90Fhw4QFtzOS/5To",
+	"qf6l6Qpaat4boUjgH83/CHtf/uxPTq5Gh1/3p+zg+q8V/A+aPHXAusXUdeuaOZB5SvpmzoXYpKBurnfu",
+	"d9PpcQ0e4efX5vEh4ptrdWnn2NqOUyo5LFHm2/N6W/NsbbJacXYEFkcxn7QDe2OOZKjfMMshyYN3S8w+",
+	"/xidEjMeulexggc+865ztvyp2VwN5C0G3ndv6soDZCemcYG47JVtG8Rvow2ihcwLWiHObIhqWJ0glw6R",
+	"/WOJ/ocWk6FzG6SttoeQ0lDf5lBFuiqrPhfgd9vo8NErPy/ky7TZYR1f1lR/zl57uCaHOTZbvsPhWk2G",
+	"rWzclGzcysVvow7KAqNDNSOsR48N+5osHbhpJWtbHn7nHQjvgZbrLIP90EDZvN3hpq2trURZveHhhiTK",
+	"Ui0Gc1JlW5L72ZfkXqhTZy0GVzL2rNTH6sJzV/EXI8pMjBgEDARTVc4jvSJMR0jOrGpYIE0UYiEeQ17p",
+	"VazgCEH1UMSv08Dq9QTy3GFqYDmqKgyY2REnFJIxZVSYpg4cYQ5x4zknyRtdT0nKxJBckUjKqPSP2txM",
+	"YD1lcxOG30VzJmiU/QFxEc+4eY6KsuRT9KnOr6zMJdWCOMslhap8MDlXQW+dYFhbr3vF+gmL63fHDJGv",
+	"GOLxKuAtabOo7sOCYg+bKO6QTzm9t8Wlt2OZ0IJih+riOP9Tt7PK9v2a2Bv/ZJ1nFVSdJfEoItO/OUsS",
+	"CUwjwxHWyYZGYCQhLADl2DokZ0ZPFRMyRWOacHGKRjSKKLtsmzIjKgdhR+NHk2zcXcmOAos5b532Oyde",
+	"C3Tj1mkrFSGeEboTIWb8dG+PymVgRtohuTKLlPTJRE4zfkllDozgDkWVkC8ljypjXczg2WkEiLtnEg8B",
+	"xQGnDQPeO32gSlLJD9jtVoyQSv9U6f3JR+X14wtbP6jqRGgHkGvXS7M6PTRMrFRz7S1KCtnkFY0h7ptI",
+	"v+auEPmeeqYyRtYaolSy81vsDpFlL7vETKMaQ48ua57E9QZni4fKSw7LXGawD5Rikmx/1nXXYVPJALDo",
+	"BokAT/bywkYSwlQGwAI030wKwM8S67hlZ0jp5yhMp9qAFTP4qWgjGCHfXSGhs4jUtVIwxXqhi0I5ViBH",
+	"VKzUeujiuvetLa81gg32LXgaGLMcvSpdP9puXU/rgudEOUhRUIvcdi9Yg8oNmJQW5XRjdJVrKMkcwk1S",
+	"ZdPHv6NE2cwnvk2T/YbSZHXUIb2AUBF6uDh/ZdXkoUtUT3ioWDYs4+dkPpsRJs0bpdqoGW9Q3zVsvVjj",
+	"TQ/1c1J5zaKrld7EwoUHT3pNy8Y8QsqrVfFs9Xrsq5zeRidmWf7fXBLr80CoZeldp/XZtYwaBUrNC9uk",
+	"1G8jKTVFzQUpqY7CMgtilCnalqpzNUlGTRkLnWfQqRJR057wOB92HzqyIoYoTpSXudgErD6JdVqZv5rD",
+	"0m326qNnry5g4DR3tZqBazJXzUsPl7e6cnHSDWjwW2HYXBhuBeHjZ6HWWgAqB7UOBTacgZqrdNYk/zQT",
+	"gd959ul9CzKvJfd0JbhbmED6WIbPc8L63mNh/VIZohbeb/NDn31+6AKtNcsOXcHuUtUBGzn/5aPfk+Mf",
+	"lr51+n9DTv+qywW8KEga1s9/0PtqIDlQAvAuJ1pdyzq7WLDShYzm9yvuNtknQJ6fBtEFqGT7nCILcVQX",
+	"VdCg8/ARhTh6nGhCHN0rktAEEp7AMVzmUG0uZLHF10fd2NrYSBwt4Q6Ko21M5FuJiUi8XxQPUSC4jE6+",
+	"d6uaBTWPgUgGQucK6FXsY85N1vza4hkGzbexjMePZVQzXhbHcDJeXQwjjh4yfqGm98ixi61U/Cal4lYi",
+	"PmJwpMqI0YGRCljZdFBEtc9rGBABefi9B0NWAdB1BkKaYGezwhnPym77jiVU73lJqOXCOkpKbUM625BO",
+	"tfJuhXOWMhvTvgnNwjnp499RSOd9SoJtWKfhO4Zk31YTaJxrwy2Zv1FHaCMElKA7wv7x6CTw+2GH+Mfj",
+	"LvYzIXiEH8dQw+GUMsqFYtyN3gAxO7s4RpNCwXOK05hFV8dqhIUmDx6vMR9/jJiN4Zz7XXFe9QQ3OTXL",
+	"noENljJ/Nki1LM3roh2GuxtrzuaFbdTj24h6pOi5IPIhMihZVo2Vf9Knt3kUJGUsdJ5BqIqGpJ3IFlQk",
+	"V89NJQEr4yA5hNzGQh49FrKAHdN4SDU71sREzEsPFxex2Gs5PeMb0Oa3AnFZgbgVho8f8Ki1BlTQow47",
+	"Nhz4SNXYpsGPTAx+5wGQlZFyrZXIV4a8ZUIjD2kEPTvM7z0S5i8VPrBwfxtCePYhhAU6bxZGWMUGk//1",
+	"dSJa1p26QWTBj8gViVSec675c64VP4sZID9miExn4gZFlIvdCl1YDmsua9yzr/EKPeBNFTQ1g9OPLTWh",
+	"c4kMrU9LAEI2SE04cVt3UnHve9NuPKpuP2xz6YN2IG6ohOkZQ6wtW02Zyd+VmXxFRWTdnLo5jeEJnEQl",
+	"mp/daXRLk3dE5Li4+hiqGSRX5hTOk0gXVD/d2+v2jtqddqfdPT3uHHfgHOlhiifpwySGFvqh6qvvoesJ",
+	"ScBE1kWf0+qG5XLTP5KAQn6JKg37dRZhBpzIPWc7//iaoStKrrk1fDAhwRfX4B9Ul38jyggLOZrPwDXk",
+	"ITFJ4vnlBHpVqNQca8isXXp51Pdl4cnnwQRhjiwutwbLUd0xnjT7sMBRfCnh8+L8FVKGFE8rRaIAM1VQ",
+	"3BpWP+QY8eV0Fif0q8/FTaROiK+MRqX8n2YF04DqVpYP2gG/WRCHhO96anUDtmM/wXCSxNdKUUjH2fUK",
+	"aesc7eiLTDGzbrvuelmobsB2OBFKZOTfVQkKYkJoYrt45RclBHEPBRGFv8jn9OahczZghdz5S3plAF4Z",
+	"ssPBvNPZD9KL3nKh8CfyWf1itQnKfhu2ByyjOyhkd5/u/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -43,7 +43,10 @@ func accessControlFields(in *api.AccessControlInput) rbac.AccessControlFields {
 // ListAccessControls pages through access controls.
 func (s *Server) ListAccessControls(ctx context.Context, req api.ListAccessControlsRequestObject) (api.ListAccessControlsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	q := rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt)
+	q, err := rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt)
+	if err != nil {
+		return nil, err
+	}
 	q.RoleID, q.ResourceID = deref(req.Params.RoleId), deref(req.Params.ResourceId)
 	found, total, err := s.RBAC.Store.AccessControls().List(ctx, req.Tenant, q)
 	if err != nil {

@@ -24,7 +24,11 @@ func permissionFields(in *api.PermissionInput) rbac.PermissionFields {
 // ListPermissions pages through permissions.
 func (s *Server) ListPermissions(ctx context.Context, req api.ListPermissionsRequestObject) (api.ListPermissionsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.Store.Permissions().List(ctx, req.Tenant, rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt))
+	q, err := rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt)
+	if err != nil {
+		return nil, err
+	}
+	found, total, err := s.RBAC.Store.Permissions().List(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/localize"
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
@@ -39,8 +40,20 @@ func metadataOut(e *rbac.Entry) apicommon.Metadata {
 	return apicommon.Metadata{Version: e.Version, CreatedAt: &created, ModifiedAt: &modified}
 }
 
-func rbacQuery(p pagination.Page, name, description *string, modifiedAt *time.Time) rbac.Query {
-	return rbac.Query{Name: deref(name), Description: deref(description), ModifiedSince: modifiedAt, Offset: p.Offset(), Limit: p.Size}
+func rbacQuery(p pagination.Page, name, description, modifiedAt *string) (rbac.Query, error) {
+	q := rbac.Query{Name: deref(name), Description: deref(description), Offset: p.Offset(), Limit: p.Size}
+	if modifiedAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *modifiedAt)
+		if err != nil {
+			t, err = time.Parse(time.DateOnly, *modifiedAt)
+		}
+		if err != nil {
+			return q, errs.Fields("metadataModifiedAt is neither a date nor an RFC 3339 date-time",
+				errs.FieldError{Field: "query.metadataModifiedAt", Message: "expected 2026-11-01 or 2026-11-01T00:00:00Z"})
+		}
+		q.ModifiedSince = &t
+	}
+	return q, nil
 }
 
 // precondition reads the version a change is based on from the body and If-Match.

@@ -23,7 +23,11 @@ func resourceFields(in *api.ResourceInput) rbac.ResourceFields {
 // ListResources pages through resources.
 func (s *Server) ListResources(ctx context.Context, req api.ListResourcesRequestObject) (api.ListResourcesResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.Store.Resources().List(ctx, req.Tenant, rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt))
+	q, err := rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt)
+	if err != nil {
+		return nil, err
+	}
+	found, total, err := s.RBAC.Store.Resources().List(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}

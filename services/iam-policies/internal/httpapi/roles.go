@@ -35,7 +35,11 @@ func roleFields(in *api.RoleInput) rbac.RoleFields {
 // ListRoles pages through roles.
 func (s *Server) ListRoles(ctx context.Context, req api.ListRolesRequestObject) (api.ListRolesResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.Store.Roles().List(ctx, req.Tenant, rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt))
+	q, err := rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt)
+	if err != nil {
+		return nil, err
+	}
+	found, total, err := s.RBAC.Store.Roles().List(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,11 @@ func templateFields(in *api.TemplateInput) rbac.TemplateFields {
 // ListTemplates pages through templates.
 func (s *Server) ListTemplates(ctx context.Context, req api.ListTemplatesRequestObject) (api.ListTemplatesResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.Store.Templates().List(ctx, req.Tenant, rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt))
+	q, err := rbacQuery(p, req.Params.Name, req.Params.Description, req.Params.MetadataModifiedAt)
+	if err != nil {
+		return nil, err
+	}
+	found, total, err := s.RBAC.Store.Templates().List(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}

@@ -1395,8 +1395,8 @@ export interface components {
          */
         DescriptionFilter: string;
         /**
-         * @description Only entries modified at or after this instant.
-         * @example 2026-11-01T00:00:00Z
+         * @description Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
+         * @example 2026-11-01
          */
         ModifiedAtFilter: string;
         /**
@@ -2519,8 +2519,8 @@ export interface operations {
                  */
                 description?: components["parameters"]["DescriptionFilter"];
                 /**
-                 * @description Only entries modified at or after this instant.
-                 * @example 2026-11-01T00:00:00Z
+                 * @description Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
+                 * @example 2026-11-01
                  */
                 metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
             };
@@ -2852,8 +2852,8 @@ export interface operations {
                  */
                 description?: components["parameters"]["DescriptionFilter"];
                 /**
-                 * @description Only entries modified at or after this instant.
-                 * @example 2026-11-01T00:00:00Z
+                 * @description Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
+                 * @example 2026-11-01
                  */
                 metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
             };
@@ -3197,8 +3197,8 @@ export interface operations {
                  */
                 description?: components["parameters"]["DescriptionFilter"];
                 /**
-                 * @description Only entries modified at or after this instant.
-                 * @example 2026-11-01T00:00:00Z
+                 * @description Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
+                 * @example 2026-11-01
                  */
                 metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
             };
@@ -3566,8 +3566,8 @@ export interface operations {
                  */
                 description?: components["parameters"]["DescriptionFilter"];
                 /**
-                 * @description Only entries modified at or after this instant.
-                 * @example 2026-11-01T00:00:00Z
+                 * @description Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
+                 * @example 2026-11-01
                  */
                 metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
                 /**
@@ -3920,8 +3920,8 @@ export interface operations {
                  */
                 description?: components["parameters"]["DescriptionFilter"];
                 /**
-                 * @description Only entries modified at or after this instant.
-                 * @example 2026-11-01T00:00:00Z
+                 * @description Only entries modified at or after this instant, as an RFC 3339 date-time or, as Emporix documents it, a date (its midnight UTC).
+                 * @example 2026-11-01
                  */
                 metadataModifiedAt?: components["parameters"]["ModifiedAtFilter"];
                 /**
