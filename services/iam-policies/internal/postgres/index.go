@@ -71,7 +71,7 @@ type Indexes struct {
 	Logger      *slog.Logger
 	MaxPolicies int
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	listening bool
 	tenants   map[string]*tenantIndex
 	fences    map[string]chan struct{}
@@ -94,19 +94,24 @@ func (x *Indexes) For(ctx context.Context, tenant string) *policies.Index {
 	if pkgevents.Awaited(ctx) {
 		return nil
 	}
+	x.mu.RLock()
+	t, ok := x.tenants[tenant]
+	listening := x.listening
+	x.mu.RUnlock()
+	switch {
+	case !listening:
+		return nil // changes could be missed; never serve from an index then
+	case ok:
+		return t.index.Load()
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if !x.listening {
-		return nil // changes could be missed; never serve from an index then
-	}
-	t, ok := x.tenants[tenant]
-	if !ok {
+	if _, ok := x.tenants[tenant]; !ok && x.listening {
 		t = &tenantIndex{}
 		x.tenants[tenant] = t
 		go x.load(tenant, t)
-		return nil
 	}
-	return t.index.Load()
+	return nil
 }
 
 // Run listens for changes until ctx ends. Indexes are served only while the listener is
