@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/apicommon"
-	"github.com/iamplane/iam/pkg/localize"
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/localize"
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
