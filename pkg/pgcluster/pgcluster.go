@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -42,6 +44,8 @@ type Options struct {
 	// Logger receives start and stop events; nil discards them. The server's own log
 	// goes to postgres.log in Dir.
 	Logger *slog.Logger
+	// Settings are extra server settings (name -> value), e.g. shared_buffers.
+	Settings map[string]string
 }
 
 // Cluster is a running postmaster started by Start.
@@ -102,7 +106,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{dir: dir, sockDir: sockDir, tmpSock: tmpSock, port: port, logger: logger,
 		exited: make(chan struct{})}
-	if err := c.start(bin, opts.Fsync, cred); err != nil {
+	if err := c.start(bin, opts.Fsync, opts.Settings, cred); err != nil {
 		c.removeSockDir()
 		return nil, err
 	}
@@ -115,7 +119,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) start(bin string, fsync bool, cred *syscall.Credential) error {
+func (c *Cluster) start(bin string, fsync bool, settings map[string]string, cred *syscall.Credential) error {
 	// The log is ours to open: postgres writes it through the inherited descriptor (so its
 	// owner does not matter), it stays out of our stdout, and a dev cluster appends to it.
 	logFile, err := os.OpenFile(filepath.Join(c.dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -128,6 +132,9 @@ func (c *Cluster) start(bin string, fsync bool, cred *syscall.Credential) error 
 	if !fsync {
 		// Throwaway data: trade crash safety for speed wherever PostgreSQL allows it.
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, name := range slices.Sorted(maps.Keys(settings)) {
+		args = append(args, "-c", name+"="+settings[name])
 	}
 	c.cmd = exec.Command(filepath.Join(bin, "postgres"), args...)
 	c.cmd.Dir = c.dir // our working directory may be unreadable for the postgres user
