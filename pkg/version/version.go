@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/errs"
 )
 
@@ -14,6 +15,20 @@ import (
 type Precondition struct {
 	Body    *int64 // metadata.version
 	IfMatch *int64 // from the If-Match header
+}
+
+// From reads the precondition of a request: the body's metadata (nil when it has none)
+// and the If-Match header (nil when absent).
+func From(meta *apicommon.Metadata, ifMatch *string) (Precondition, error) {
+	v, err := ParseIfMatch(ifMatch)
+	if err != nil {
+		return Precondition{}, err
+	}
+	p := Precondition{IfMatch: v}
+	if meta != nil {
+		p.Body = &meta.Version
+	}
+	return p, nil
 }
 
 // Check compares the precondition with the current version.

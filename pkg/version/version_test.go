@@ -3,6 +3,7 @@ package version
 import (
 	"testing"
 
+	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/errs"
 )
 
@@ -43,4 +44,41 @@ func TestParseIfMatch(t *testing.T) {
 	if v, err := ParseIfMatch(nil); v != nil || err != nil {
 		t.Error("absent If-Match")
 	}
+}
+
+func TestFrom(t *testing.T) {
+	three, bad := `"3"`, `soon`
+	for _, tc := range []struct {
+		name          string
+		meta          *apicommon.Metadata
+		ifMatch       *string
+		body, header  int64 // 0: absent
+		wantErrorKind errs.Kind
+	}{
+		{"neither", nil, nil, 0, 0, ""},
+		{"body", &apicommon.Metadata{Version: 2}, nil, 2, 0, ""},
+		{"header", nil, &three, 0, 3, ""},
+		{"both", &apicommon.Metadata{Version: 2}, &three, 2, 3, ""},
+		{"bad header", nil, &bad, 0, 0, errs.Invalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := From(tc.meta, tc.ifMatch)
+			if tc.wantErrorKind != "" {
+				if !errs.Is(err, tc.wantErrorKind) {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if err != nil || val(p.Body) != tc.body || val(p.IfMatch) != tc.header {
+				t.Fatalf("From = %+v, %v", p, err)
+			}
+		})
+	}
+}
+
+func val(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

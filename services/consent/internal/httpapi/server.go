@@ -83,13 +83,9 @@ func (s *Server) GetConsentAction(ctx context.Context, req api.GetConsentActionR
 
 // UpdateConsentAction replaces a consent action, based on the version the caller names.
 func (s *Server) UpdateConsentAction(ctx context.Context, req api.UpdateConsentActionRequestObject) (api.UpdateConsentActionResponseObject, error) {
-	ifMatch, err := version.ParseIfMatch(req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
-	}
-	pre := version.Precondition{IfMatch: ifMatch}
-	if req.Body.Metadata != nil {
-		pre.Body = &req.Body.Metadata.Version
 	}
 	asked, now := askedIn(req.Body), time.Now().UTC()
 	a, err := s.Actions.Update(ctx, req.Tenant, req.ActionId, func(a *consents.Action) error {

@@ -83,7 +83,7 @@ func (s *Server) GetAccessControl(ctx context.Context, req api.GetAccessControlR
 
 // UpdateAccessControl replaces an access control.
 func (s *Server) UpdateAccessControl(ctx context.Context, req api.UpdateAccessControlRequestObject) (api.UpdateAccessControlResponseObject, error) {
-	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

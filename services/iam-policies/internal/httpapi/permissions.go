@@ -61,7 +61,7 @@ func (s *Server) GetPermission(ctx context.Context, req api.GetPermissionRequest
 
 // UpdatePermission replaces a permission.
 func (s *Server) UpdatePermission(ctx context.Context, req api.UpdatePermissionRequestObject) (api.UpdatePermissionResponseObject, error) {
-	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

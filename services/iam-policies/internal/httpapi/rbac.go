@@ -8,7 +8,6 @@ import (
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/localize"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -54,19 +53,6 @@ func rbacQuery(p pagination.Page, name, description, modifiedAt *string) (rbac.Q
 		q.ModifiedSince = &t
 	}
 	return q, nil
-}
-
-// precondition reads the version a change is based on from the body and If-Match.
-func precondition(meta *apicommon.Metadata, ifMatch *string) (version.Precondition, error) {
-	v, err := version.ParseIfMatch(ifMatch)
-	if err != nil {
-		return version.Precondition{}, err
-	}
-	pre := version.Precondition{IfMatch: v}
-	if meta != nil {
-		pre.Body = &meta.Version
-	}
-	return pre, nil
 }
 
 func description(d *api.LocalizedText) map[string]string {

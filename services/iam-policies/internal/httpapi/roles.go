@@ -72,7 +72,7 @@ func (s *Server) GetRole(ctx context.Context, req api.GetRoleRequestObject) (api
 
 // UpdateRole replaces a role.
 func (s *Server) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject) (api.UpdateRoleResponseObject, error) {
-	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

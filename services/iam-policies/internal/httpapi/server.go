@@ -75,7 +75,7 @@ func (s *Server) GetAction(ctx context.Context, req api.GetActionRequestObject) 
 
 // UpdateAction changes an action's names.
 func (s *Server) UpdateAction(ctx context.Context, req api.UpdateActionRequestObject) (api.UpdateActionResponseObject, error) {
-	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func (s *Server) GetTemplate(ctx context.Context, req api.GetTemplateRequestObje
 
 // UpdateTemplate replaces a template.
 func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateRequestObject) (api.UpdateTemplateResponseObject, error) {
-	pre, err := precondition(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

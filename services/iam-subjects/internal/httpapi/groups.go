@@ -94,13 +94,9 @@ func (s *Server) GetGroup(ctx context.Context, req api.GetGroupRequestObject) (a
 
 // UpsertGroup creates or replaces a group.
 func (s *Server) UpsertGroup(ctx context.Context, req api.UpsertGroupRequestObject) (api.UpsertGroupResponseObject, error) {
-	ifMatch, err := version.ParseIfMatch(req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
-	}
-	pre := version.Precondition{IfMatch: ifMatch}
-	if req.Body.Metadata != nil {
-		pre.Body = &req.Body.Metadata.Version
 	}
 	g, created, err := s.Directory.UpsertGroup(ctx, req.Tenant, req.GroupId, groupFields(req.Body), pre)
 	if err != nil {

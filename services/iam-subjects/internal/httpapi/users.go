@@ -110,13 +110,9 @@ func (s *Server) GetUser(ctx context.Context, req api.GetUserRequestObject) (api
 
 // ReplaceUser replaces a user and its direct groups.
 func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObject) (api.ReplaceUserResponseObject, error) {
-	ifMatch, err := version.ParseIfMatch(req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
-	}
-	pre := version.Precondition{IfMatch: ifMatch}
-	if req.Body.Metadata != nil {
-		pre.Body = &req.Body.Metadata.Version
 	}
 	u, err := s.Directory.ReplaceUser(ctx, req.Tenant, req.UserId.String(), userFields(req.Body), pre)
 	if err != nil {
