@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
@@ -36,12 +33,7 @@ func (s *stack) userToken(keys *tokens.KeyRing, tenant, clientID, subject string
 // recorded at at: a tombstone when revoked, else the (re-)granted state.
 func (s *stack) publishClientAccess(tenant, subject, clientID string, version int64, revoked bool, at time.Time) {
 	s.t.Helper()
-	nc, err := nats.Connect(s.nats.URL())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream()
 	ctx := context.Background()
 	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
 		s.t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/apicommon"
@@ -184,12 +183,7 @@ func TestBadInput(t *testing.T) {
 func TestClientEvents(t *testing.T) {
 	s := mustStart(t)
 	ctx := context.Background()
-	nc, err := nats.Connect(s.nats.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream()
 	c := s.mustClient("acme", "iam.client_read")
 	if _, err := s.admin.DeleteClientWithResponse(ctx, "acme", c.ClientId); err != nil {
 		t.Fatal(err)

@@ -240,16 +240,23 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("not within 10s: %s", what)
 }
 
-// lastEvent waits until the stream's last event on subject satisfies cond and returns it
-// with its raw message.
-func (s *stack) lastEvent(subject string, cond func(events.Envelope) bool) (events.Envelope, *jetstream.RawStreamMsg) {
+// jetStream is a JetStream client of the test's NATS server, closed with the test.
+func (s *stack) jetStream() jetstream.JetStream {
 	s.t.Helper()
 	nc, err := nats.Connect(s.nats.URL())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	defer nc.Close()
+	s.t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
+	return js
+}
+
+// lastEvent waits until the stream's last event on subject satisfies cond and returns it
+// with its raw message.
+func (s *stack) lastEvent(subject string, cond func(events.Envelope) bool) (events.Envelope, *jetstream.RawStreamMsg) {
+	s.t.Helper()
+	js := s.jetStream()
 	ctx := context.Background()
 	var ev events.Envelope
 	var msg *jetstream.RawStreamMsg
