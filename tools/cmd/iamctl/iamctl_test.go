@@ -333,3 +333,50 @@ assignments:
 		t.Errorf("applying an edit:\n%s\nthe file:\n%s", out, edited)
 	}
 }
+
+// TestMoreThanAPage: lists longer than the API's largest page (200) are read whole, by
+// list, export and apply (which compares against the tenant's current state).
+func TestMoreThanAPage(t *testing.T) {
+	stack, env := startStack(t)
+	mustIamctl(t, env, "", "login", "--url", stack.URL, "--client-id", "ctl-admin", "--client-secret", "ctl-admin-secret")
+
+	// 230 groups, all of them nested in one more: 231 groups, and a group of 230 members.
+	const n = 230
+	var source strings.Builder
+	source.WriteString("groups:\n  - id: all\n    name: {en: All}\n    groups:\n")
+	for i := range n {
+		fmt.Fprintf(&source, "      - g%03d\n", i)
+	}
+	for i := range n {
+		fmt.Fprintf(&source, "  - id: g%03d\n    name: {en: Group %d}\n", i, i)
+	}
+	mustIamctl(t, env, source.String(), "apply", "--tenant", "acme", "-f", "-")
+
+	exported := mustIamctl(t, env, "", "export", "--tenant", "acme")
+	var f tenantFile
+	if err := yaml.Unmarshal([]byte(exported), &f); err != nil {
+		t.Fatal(err)
+	}
+	all := slices.IndexFunc(f.Groups, func(g fileGroup) bool { return g.ID == "all" })
+	if len(f.Groups) != n+1 || all < 0 || len(f.Groups[all].Groups) != n {
+		t.Fatalf("export has %d groups (want %d), the group all %d members (want %d)", len(f.Groups), n+1, len(f.Groups[max(all, 0)].Groups), n)
+	}
+	if again := mustIamctl(t, env, exported, "apply", "--tenant", "acme", "-f", "-"); again != "" {
+		t.Errorf("applying the export again changed things:\n%s", again)
+	}
+
+	var list struct {
+		Total int              `json:"total"`
+		Data  []map[string]any `json:"data"`
+	}
+	out := mustIamctl(t, env, "", "groups", "list", "--tenant", "acme", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Data) != n+1 || list.Total != n+1 {
+		t.Errorf("groups list: %d groups, total %d; want %d", len(list.Data), list.Total, n+1)
+	}
+	if table := mustIamctl(t, env, "", "groups", "list", "--tenant", "acme"); strings.Count(table, "\n") != n+2 {
+		t.Errorf("groups table has %d lines, want a header and %d rows", strings.Count(table, "\n"), n+1)
+	}
+}

@@ -14,13 +14,7 @@ import (
 // (list, create, delete).
 var rbacResources = []resource{{
 	name: "resources", short: "RBAC resources (what permissions apply to, by code)", columns: []string{"id", "code", "name"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListResourcesWithResponse(ctx, t, &policiesapi.ListResourcesParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allResources(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.policies.GetResourceWithResponse(ctx, t, id, nil)
 		if err != nil {
@@ -59,13 +53,7 @@ var rbacResources = []resource{{
 	},
 }, {
 	name: "permissions", short: "RBAC permissions (a code on the resources it applies to)", columns: []string{"id", "code", "name", "applicableResources"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListPermissionsWithResponse(ctx, t, &policiesapi.ListPermissionsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allPermissions(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.policies.GetPermissionWithResponse(ctx, t, id, nil)
 		if err != nil {
@@ -104,13 +92,7 @@ var rbacResources = []resource{{
 	},
 }, {
 	name: "roles", short: "RBAC roles (sets of permissions)", columns: []string{"id", "name", "permissions"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListRolesWithResponse(ctx, t, &policiesapi.ListRolesParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allRoles(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.policies.GetRoleWithResponse(ctx, t, id, nil)
 		if err != nil {
@@ -150,11 +132,7 @@ var rbacResources = []resource{{
 }, {
 	name: "access-controls", short: "RBAC access controls (a role on a resource)", columns: []string{"id", "name", "roleId", "resourceId", "scopes"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListAccessControlsWithResponse(ctx, t, &policiesapi.ListAccessControlsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
+		return printable(allAccessControls(ctx, c, t))
 	},
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.policies.GetAccessControlWithResponse(ctx, t, id, nil)
@@ -194,13 +172,7 @@ var rbacResources = []resource{{
 	},
 }, {
 	name: "templates", short: "RBAC templates (sets of access controls)", columns: []string{"id", "name", "accessControls"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListTemplatesWithResponse(ctx, t, &policiesapi.ListTemplatesParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allTemplates(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.policies.GetTemplateWithResponse(ctx, t, id, nil)
 		if err != nil {
@@ -240,13 +212,7 @@ var rbacResources = []resource{{
 }, {
 	name: "assignments", short: "RBAC assignments (an access control or a template given to a user, client or group)",
 	columns: []string{"id", "subject", "accessControlId", "templateId"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListAssignmentsWithResponse(ctx, t, &policiesapi.ListAssignmentsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list:    func(ctx context.Context, c *apis, t string) (any, error) { return printable(allAssignments(ctx, c, t)) },
 	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
 		in, err := decode[policiesapi.AssignmentInput](b)
 		if err != nil {
@@ -291,22 +257,13 @@ func (a *app) effectiveCmd() *cobra.Command {
 		Args: cobra.RangeArgs(1, 2),
 		RunE: run([]string{"id", "name", "resourceId", "scopes"}, func(ctx context.Context, c *apis, t string, args []string) (any, error) {
 			if len(args) == 1 {
-				r, err := c.policies.GetEffectiveAccessControlsWithResponse(ctx, t, args[0], &policiesapi.GetEffectiveAccessControlsParams{PageSize: &pageAll})
-				if err != nil {
-					return nil, err
-				}
-				return answer(r.JSON200, r.StatusCode(), r.Body)
+				return printable(allEffectiveAccessControls(ctx, c, t, args[0]))
 			}
 			res, err := resourceID(ctx, c, t, args[1])
 			if err != nil {
 				return nil, err
 			}
-			r, err := c.policies.GetEffectiveAccessControlsForResourceWithResponse(ctx, t, args[0], res,
-				&policiesapi.GetEffectiveAccessControlsForResourceParams{PageSize: &pageAll})
-			if err != nil {
-				return nil, err
-			}
-			return answer(r.JSON200, r.StatusCode(), r.Body)
+			return printable(allEffectiveAccessControlsOn(ctx, c, t, args[0], res))
 		})})
 	cmd.AddCommand(&cobra.Command{Use: "permissions SUBJECT RESOURCE", Short: "The permissions the subject has on a resource (by id or code)",
 		Args: cobra.ExactArgs(2),
@@ -344,11 +301,11 @@ func resourceID(ctx context.Context, c *apis, t, idOrCode string) (string, error
 	if _, err := uuid.Parse(idOrCode); err == nil {
 		return idOrCode, nil
 	}
-	r, err := c.policies.ListResourcesWithResponse(ctx, t, &policiesapi.ListResourcesParams{PageSize: &pageAll})
-	if err != nil || r.JSON200 == nil {
-		return "", fail("resources: %v %s", err, body(r))
+	all, err := allResources(ctx, c, t)
+	if err != nil {
+		return "", err
 	}
-	for _, x := range r.JSON200.Data {
+	for _, x := range all {
 		if x.Code == idOrCode {
 			return x.Id, nil
 		}

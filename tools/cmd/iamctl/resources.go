@@ -84,17 +84,9 @@ func decode[T any](body []byte) (T, error) {
 	return v, json.Unmarshal(raw, &v)
 }
 
-var pageAll = int32(200)
-
 var resources = []resource{{
 	name: "clients", short: "OAuth clients", columns: []string{"clientId", "clientName", "scopes"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allClients(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.clients.GetClientWithResponse(ctx, t, id)
 		if err != nil {
@@ -122,13 +114,7 @@ var resources = []resource{{
 	},
 }, {
 	name: "scopes", short: "OAuth scope definitions", columns: []string{"name", "displayName", "builtIn"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.clients.ListScopesWithResponse(ctx, t, &clientsapi.ListScopesParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allScopes(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.clients.GetScopeWithResponse(ctx, t, id)
 		if err != nil {
@@ -156,13 +142,7 @@ var resources = []resource{{
 	},
 }, {
 	name: "users", short: "users", columns: []string{"id", "username", "email", "groupIds"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allUsers(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		u, err := uuid.Parse(id)
 		if err != nil {
@@ -199,13 +179,7 @@ var resources = []resource{{
 	},
 }, {
 	name: "groups", short: "groups", columns: []string{"id", "displayName", "memberCount"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.subjects.ListGroupsWithResponse(ctx, t, &subjectsapi.ListGroupsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allGroups(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		r, err := c.subjects.GetGroupWithResponse(ctx, t, id, nil)
 		if err != nil {
@@ -234,13 +208,7 @@ var resources = []resource{{
 	},
 }, {
 	name: "policies", short: "policies (delete takes a subject id and revokes its policies)", columns: []string{"subject", "scope", "action"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListPoliciesWithResponse(ctx, t, &policiesapi.ListPoliciesParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allPolicies(ctx, c, t)) },
 	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
 		in, err := decode[policiesapi.PolicyInput](b)
 		if err != nil {
@@ -264,13 +232,7 @@ var resources = []resource{{
 	},
 }, {
 	name: "actions", short: "the IAM actions catalog", columns: []string{"id", "displayName"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.policies.ListActionsWithResponse(ctx, t, &policiesapi.ListActionsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allActions(ctx, c, t)) },
 	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
 		in, err := decode[policiesapi.ActionInput](b)
 		if err != nil {
@@ -309,13 +271,7 @@ var resources = []resource{{
 	},
 }, {
 	name: "consents", short: "consents", columns: []string{"id", "name", "version", "canBeWithdrawn"},
-	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.consent.ListConsentsWithResponse(ctx, t, &consentapi.ListConsentsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
-	},
+	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allConsents(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
 		u, err := uuid.Parse(id)
 		if err != nil {
@@ -352,11 +308,7 @@ var resources = []resource{{
 }, {
 	name: "consent-actions", short: "consent actions", columns: []string{"id", "name", "description"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) {
-		r, err := c.consent.ListConsentActionsWithResponse(ctx, t, &consentapi.ListConsentActionsParams{PageSize: &pageAll})
-		if err != nil {
-			return nil, err
-		}
-		return answer(r.JSON200, r.StatusCode(), r.Body)
+		return printable(allConsentActions(ctx, c, t))
 	},
 	create: func(ctx context.Context, c *apis, t string, b []byte) (any, error) {
 		in, err := decode[consentapi.ConsentActionInput](b)

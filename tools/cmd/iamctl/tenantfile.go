@@ -106,80 +106,80 @@ func (a *app) exportCmd() *cobra.Command {
 
 func export(ctx context.Context, c *apis, t string) (*tenantFile, error) {
 	f := &tenantFile{}
-	sl, err := c.clients.ListScopesWithResponse(ctx, t, &clientsapi.ListScopesParams{PageSize: &pageAll})
-	if err != nil || sl.JSON200 == nil {
-		return nil, fmt.Errorf("scopes: %v %s", err, body(sl))
+	scopes, err := allScopes(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range sl.JSON200.Data {
+	for _, x := range scopes {
 		if !x.BuiltIn { // the platform's own scopes exist in every tenant
 			f.Scopes = append(f.Scopes, fileScope{Name: x.Name, DisplayName: x.DisplayName, Description: x.Description})
 		}
 	}
-	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
-	if err != nil || cl.JSON200 == nil {
-		return nil, fmt.Errorf("clients: %v %s", err, body(cl))
+	clients, err := allClients(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range cl.JSON200.Data {
+	for _, x := range clients {
 		if x.System {
 			continue
 		}
 		f.Clients = append(f.Clients, fileClient{Name: x.ClientName, Description: deref(x.Description), GrantTypes: x.GrantTypes,
 			Scopes: x.Scopes, Redirects: x.RedirectUris, Public: x.Public})
 	}
-	gl, err := c.subjects.ListGroupsWithResponse(ctx, t, &subjectsapi.ListGroupsParams{PageSize: &pageAll})
-	if err != nil || gl.JSON200 == nil {
-		return nil, fmt.Errorf("groups: %v %s", err, body(gl))
+	groups, err := allGroups(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, g := range gl.JSON200.Data {
+	for _, g := range groups {
 		fg := fileGroup{ID: g.Id, Name: g.Name}
 		if g.Description != nil && len(*g.Description) > 0 {
 			fg.Description = *g.Description
 		}
-		members, err := c.subjects.ListGroupMembersWithResponse(ctx, t, g.Id, &subjectsapi.ListGroupMembersParams{PageSize: &pageAll})
-		if err != nil || members.JSON200 == nil {
-			return nil, fmt.Errorf("members of %s: %v", g.Id, err)
+		members, err := allGroupMembers(ctx, c, t, g.Id)
+		if err != nil {
+			return nil, err
 		}
-		for _, m := range members.JSON200.Data {
+		for _, m := range members {
 			if m.Type == subjectsapi.SubjectTypeGroup {
 				fg.Groups = append(fg.Groups, m.Id)
 			}
 		}
 		f.Groups = append(f.Groups, fg)
 	}
-	ul, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})
-	if err != nil || ul.JSON200 == nil {
-		return nil, fmt.Errorf("users: %v %s", err, body(ul))
+	users, err := allUsers(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
 	usernames := map[string]string{}
-	for _, u := range ul.JSON200.Data {
+	for _, u := range users {
 		usernames["user-"+u.Id] = deref(u.Username)
 		f.Users = append(f.Users, fileUser{Username: deref(u.Username), Email: deref(u.Email), FirstName: deref(u.FirstName),
 			LastName: deref(u.LastName), Groups: u.GroupIds})
 	}
-	pl, err := c.policies.ListPoliciesWithResponse(ctx, t, &policiesapi.ListPoliciesParams{PageSize: &pageAll})
-	if err != nil || pl.JSON200 == nil {
-		return nil, fmt.Errorf("policies: %v %s", err, body(pl))
+	policies, err := allPolicies(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range pl.JSON200.Data {
+	for _, p := range policies {
 		subject := p.Subject
 		if name, ok := usernames[subject]; ok {
 			subject = "user:" + name // user ids differ between environments; usernames do not
 		}
 		f.Policies = append(f.Policies, filePolicy{Subject: subject, Scope: p.Scope, Action: p.Action})
 	}
-	cs, err := c.consent.ListConsentsWithResponse(ctx, t, &consentapi.ListConsentsParams{PageSize: &pageAll})
-	if err != nil || cs.JSON200 == nil {
-		return nil, fmt.Errorf("consents: %v %s", err, body(cs))
+	consents, err := allConsents(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range cs.JSON200.Data {
+	for _, x := range consents {
 		f.Consents = append(f.Consents, fileConsentDef{Name: x.Name, Description: deref(x.Description), CanBeWithdrawn: x.CanBeWithdrawn,
 			PIICategories: x.PiiCategories})
 	}
-	ca, err := c.consent.ListConsentActionsWithResponse(ctx, t, &consentapi.ListConsentActionsParams{PageSize: &pageAll})
-	if err != nil || ca.JSON200 == nil {
-		return nil, fmt.Errorf("consent actions: %v %s", err, body(ca))
+	consentActions, err := allConsentActions(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range ca.JSON200.Data {
+	for _, x := range consentActions {
 		f.ConsentActions = append(f.ConsentActions, fileConsent{Name: x.Name, Description: deref(x.Description)})
 	}
 	if err := exportRBAC(ctx, c, t, f); err != nil {
@@ -244,16 +244,16 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		}
 		fmt.Fprintf(out, "scope %q updated\n", want.Name)
 	}
-	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
-	if err != nil || cl.JSON200 == nil {
-		return fmt.Errorf("clients: %v", err)
+	clients, err := allClients(ctx, c, t)
+	if err != nil {
+		return err
 	}
 	for _, want := range f.Clients {
 		scopes, redirects := orEmpty(want.Scopes), orEmpty(want.Redirects)
 		in := clientsapi.ClientInput{ClientName: want.Name, Description: &want.Description, Scopes: &scopes,
 			RedirectUris: &redirects, Public: &want.Public}
 		in.GrantTypes = grantTypes(want.GrantTypes)
-		i := slices.IndexFunc(cl.JSON200.Data, func(x clientsapi.Client) bool { return x.ClientName == want.Name })
+		i := slices.IndexFunc(clients, func(x clientsapi.Client) bool { return x.ClientName == want.Name })
 		if i < 0 {
 			r, err := c.clients.CreateClientWithResponse(ctx, t, in)
 			if err != nil || r.JSON201 == nil {
@@ -266,7 +266,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		if same(have, want) {
 			continue
 		}
-		cur := cl.JSON200.Data[i]
+		cur := clients[i]
 		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
 		if r, err := c.clients.UpdateClientWithResponse(ctx, t, cur.ClientId, nil, in); err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update client %q: %v %s", want.Name, err, body(r))
@@ -309,12 +309,12 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 			fmt.Fprintf(out, "group %s: %d nested group(s) added\n", want.ID, len(missing))
 		}
 	}
-	ul, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})
-	if err != nil || ul.JSON200 == nil {
-		return fmt.Errorf("users: %v", err)
+	users, err := allUsers(ctx, c, t)
+	if err != nil {
+		return err
 	}
 	userIDs := map[string]string{}
-	for _, u := range ul.JSON200.Data {
+	for _, u := range users {
 		userIDs[deref(u.Username)] = u.Id
 	}
 	for _, want := range f.Users {
@@ -366,12 +366,12 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 			fmt.Fprintf(out, "policy %s %s %s granted\n", want.Subject, want.Action, want.Scope)
 		}
 	}
-	cs, err := c.consent.ListConsentsWithResponse(ctx, t, &consentapi.ListConsentsParams{PageSize: &pageAll})
-	if err != nil || cs.JSON200 == nil {
-		return fmt.Errorf("consents: %v", err)
+	consents, err := allConsents(ctx, c, t)
+	if err != nil {
+		return err
 	}
 	for _, want := range f.Consents {
-		i := slices.IndexFunc(cs.JSON200.Data, func(x consentapi.Consent) bool { return x.Name == want.Name })
+		i := slices.IndexFunc(consents, func(x consentapi.Consent) bool { return x.Name == want.Name })
 		pii := orEmpty(want.PIICategories)
 		in := consentapi.ConsentInput{Name: want.Name, Description: &want.Description, CanBeWithdrawn: &want.CanBeWithdrawn, PiiCategories: &pii}
 		if i < 0 {
@@ -381,7 +381,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 			fmt.Fprintf(out, "consent %q created\n", want.Name)
 			continue
 		}
-		cur := cs.JSON200.Data[i]
+		cur := consents[i]
 		if deref(cur.Description) == want.Description && cur.CanBeWithdrawn == want.CanBeWithdrawn && sameSet(cur.PiiCategories, pii) {
 			continue
 		}

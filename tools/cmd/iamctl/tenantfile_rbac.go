@@ -9,8 +9,6 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
-	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
-	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
 )
 
 // RBAC in the tenant file. Its entities get their ids from the service, so the file never
@@ -114,46 +112,46 @@ func loadRBAC(ctx context.Context, c *apis, t string) (*rbacState, error) {
 	s := &rbacState{resources: map[string]policiesapi.Resource{}, permissions: map[string][]policiesapi.Permission{},
 		roles: map[string][]policiesapi.Role{}, acs: map[string][]policiesapi.AccessControl{},
 		templates: map[string][]policiesapi.Template{}, key: map[string]string{}}
-	rl, err := c.policies.ListResourcesWithResponse(ctx, t, &policiesapi.ListResourcesParams{PageSize: &pageAll})
-	if err != nil || rl.JSON200 == nil {
-		return nil, fmt.Errorf("resources: %v %s", err, body(rl))
+	rl, err := allResources(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range rl.JSON200.Data {
+	for _, x := range rl {
 		s.resources[x.Code], s.key[x.Id] = x, x.Code
 	}
-	pl, err := c.policies.ListPermissionsWithResponse(ctx, t, &policiesapi.ListPermissionsParams{PageSize: &pageAll})
-	if err != nil || pl.JSON200 == nil {
-		return nil, fmt.Errorf("permissions: %v %s", err, body(pl))
+	pl, err := allPermissions(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range pl.JSON200.Data {
+	for _, x := range pl {
 		s.addPermission(x)
 	}
-	ro, err := c.policies.ListRolesWithResponse(ctx, t, &policiesapi.ListRolesParams{PageSize: &pageAll})
-	if err != nil || ro.JSON200 == nil {
-		return nil, fmt.Errorf("roles: %v %s", err, body(ro))
+	ro, err := allRoles(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range ro.JSON200.Data {
+	for _, x := range ro {
 		s.addRole(x)
 	}
-	al, err := c.policies.ListAccessControlsWithResponse(ctx, t, &policiesapi.ListAccessControlsParams{PageSize: &pageAll})
-	if err != nil || al.JSON200 == nil {
-		return nil, fmt.Errorf("access controls: %v %s", err, body(al))
+	al, err := allAccessControls(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range al.JSON200.Data {
+	for _, x := range al {
 		s.addAccessControl(x)
 	}
-	tl, err := c.policies.ListTemplatesWithResponse(ctx, t, &policiesapi.ListTemplatesParams{PageSize: &pageAll})
-	if err != nil || tl.JSON200 == nil {
-		return nil, fmt.Errorf("templates: %v %s", err, body(tl))
+	tl, err := allTemplates(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range tl.JSON200.Data {
+	for _, x := range tl {
 		s.addTemplate(x)
 	}
-	as, err := c.policies.ListAssignmentsWithResponse(ctx, t, &policiesapi.ListAssignmentsParams{PageSize: &pageAll})
-	if err != nil || as.JSON200 == nil {
-		return nil, fmt.Errorf("assignments: %v %s", err, body(as))
+	as, err := allAssignments(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	s.assignments = as.JSON200.Data
+	s.assignments = as
 	return s, nil
 }
 
@@ -224,20 +222,20 @@ func (s *rbacState) keys(ids []string) []string {
 // (user:<username>, client:<client name>), which stay the same across environments.
 func subjectNames(ctx context.Context, c *apis, t string) (map[string]string, error) {
 	names := map[string]string{}
-	ul, err := c.subjects.ListUsersWithResponse(ctx, t, &subjectsapi.ListUsersParams{PageSize: &pageAll})
-	if err != nil || ul.JSON200 == nil {
-		return nil, fmt.Errorf("users: %v %s", err, body(ul))
+	ul, err := allUsers(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, u := range ul.JSON200.Data {
+	for _, u := range ul {
 		if deref(u.Username) != "" {
 			names["user-"+u.Id] = "user:" + deref(u.Username)
 		}
 	}
-	cl, err := c.clients.ListClientsWithResponse(ctx, t, &clientsapi.ListClientsParams{PageSize: &pageAll})
-	if err != nil || cl.JSON200 == nil {
-		return nil, fmt.Errorf("clients: %v %s", err, body(cl))
+	cl, err := allClients(ctx, c, t)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range cl.JSON200.Data {
+	for _, x := range cl {
 		names["client-"+x.ClientId] = "client:" + x.ClientName
 	}
 	return names, nil
