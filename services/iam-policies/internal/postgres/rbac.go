@@ -87,11 +87,7 @@ func (s *RBAC) write(ctx context.Context, tenant string, fn func(tx *sqlx.Tx) er
 // $2..$4, paging as $5/$6, and extra conditions on $7, $8...
 func selectEntries[R any](ctx context.Context, q sqlx.QueryerContext, columns, table, extra string, tenant string, query rbac.Query, args ...any) ([]R, error) {
 	var rows []R
-	var since *time.Time
-	if query.ModifiedSince != nil {
-		since = query.ModifiedSince
-	}
-	all := append([]any{tenant, postgres.EscapeLike(query.Name), postgres.EscapeLike(query.Description), since, query.Limit, query.Offset}, args...)
+	all := append([]any{tenant, postgres.EscapeLike(query.Name), postgres.EscapeLike(query.Description), query.ModifiedSince, query.Limit, query.Offset}, args...)
 	err := sqlx.SelectContext(ctx, q, &rows, `SELECT `+columns+`, count(*) OVER () AS total FROM `+table+` x
 		WHERE x.tenant = $1
 		  AND ($2 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(x.name) t WHERE t.value ILIKE '%' || $2 || '%'))
@@ -130,42 +126,35 @@ func existing(ctx context.Context, tx *sqlx.Tx, table, tenant string, ids []stri
 	return out, nil
 }
 
-// referrers refuses a change while query (on $1 tenant, $2 id) still finds referrers.
-func referrers(ctx context.Context, tx *sqlx.Tx, query, tenant, id, what string) (string, error) {
-	var ids []string
-	if err := tx.SelectContext(ctx, &ids, query, tenant, id); err != nil {
-		return "", postgres.Classify(err)
-	}
-	if len(ids) == 0 {
-		return "", nil
-	}
-	return what + " " + strings.Join(ids, ", "), nil
-}
+// referrer finds, with a query on $1 tenant and $2 id, what still refers to an entry.
+type referrer struct{ what, query string }
 
-// refuseReferenced answers 409 naming every referrer found.
-func refuseReferenced(noun, id string, found ...string) error {
-	var named []string
-	for _, f := range found {
-		if f != "" {
-			named = append(named, f)
+// deleteUnreferenced deletes one entry of table (404 if there is none), unless a
+// referrer still finds something: then 409 naming every referrer found.
+func (s *RBAC) deleteUnreferenced(ctx context.Context, table, noun, tenant, id string, refs ...referrer) error {
+	return s.write(ctx, tenant, func(tx *sqlx.Tx) error {
+		var named []string
+		for _, r := range refs {
+			var ids []string
+			if err := tx.SelectContext(ctx, &ids, r.query, tenant, id); err != nil {
+				return postgres.Classify(err)
+			}
+			if len(ids) > 0 {
+				named = append(named, r.what+" "+strings.Join(ids, ", "))
+			}
 		}
-	}
-	if len(named) == 0 {
+		if len(named) > 0 {
+			return errs.E(errs.Conflict, "%s %q is still used by %s", noun, id, strings.Join(named, "; "))
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant = $1 AND id = $2`, tenant, id)
+		if err != nil {
+			return postgres.Classify(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "%s %q not found", noun, id)
+		}
 		return nil
-	}
-	return errs.E(errs.Conflict, "%s %q is still used by %s", noun, id, strings.Join(named, "; "))
-}
-
-// deleteEntry deletes one row, 404 if there was none.
-func deleteEntry(ctx context.Context, tx *sqlx.Tx, table, noun, tenant, id string) error {
-	res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant = $1 AND id = $2`, tenant, id)
-	if err != nil {
-		return postgres.Classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.E(errs.NotFound, "%s %q not found", noun, id)
-	}
-	return nil
+	})
 }
 
 // refreshAccessControls republishes the entitled scopes of every subject reached by the

@@ -93,20 +93,10 @@ func (c resources) Update(ctx context.Context, tenant, id string, change func(*r
 }
 
 func (c resources) Delete(ctx context.Context, tenant, id string) error {
-	return c.s.write(ctx, tenant, func(tx *sqlx.Tx) error {
-		byPermissions, err := referrers(ctx, tx, `SELECT DISTINCT permission_id FROM rbac_permission_resources WHERE tenant = $1 AND resource_id = $2 ORDER BY 1`, tenant, id, "permissions")
-		if err != nil {
-			return err
-		}
-		byAccessControls, err := referrers(ctx, tx, `SELECT id FROM rbac_access_controls WHERE tenant = $1 AND resource_id = $2 ORDER BY 1`, tenant, id, "access controls")
-		if err != nil {
-			return err
-		}
-		if err := refuseReferenced("resource", id, byPermissions, byAccessControls); err != nil {
-			return err
-		}
-		return deleteEntry(ctx, tx, "rbac_resources", "resource", tenant, id)
-	})
+	return c.s.deleteUnreferenced(ctx, "rbac_resources", "resource", tenant, id,
+		referrer{"permissions", `SELECT DISTINCT permission_id FROM rbac_permission_resources WHERE tenant = $1 AND resource_id = $2 ORDER BY 1`},
+		referrer{"access controls", `SELECT id FROM rbac_access_controls WHERE tenant = $1 AND resource_id = $2 ORDER BY 1`},
+	)
 }
 
 func (c resources) Get(ctx context.Context, tenant, id string) (*rbac.Resource, error) {
@@ -238,16 +228,9 @@ func (c permissions) Update(ctx context.Context, tenant, id string, change func(
 }
 
 func (c permissions) Delete(ctx context.Context, tenant, id string) error {
-	return c.s.write(ctx, tenant, func(tx *sqlx.Tx) error {
-		byRoles, err := referrers(ctx, tx, `SELECT role_id FROM rbac_role_permissions WHERE tenant = $1 AND permission_id = $2 ORDER BY 1`, tenant, id, "roles")
-		if err != nil {
-			return err
-		}
-		if err := refuseReferenced("permission", id, byRoles); err != nil {
-			return err
-		}
-		return deleteEntry(ctx, tx, "rbac_permissions", "permission", tenant, id)
-	})
+	return c.s.deleteUnreferenced(ctx, "rbac_permissions", "permission", tenant, id,
+		referrer{"roles", `SELECT role_id FROM rbac_role_permissions WHERE tenant = $1 AND permission_id = $2 ORDER BY 1`},
+	)
 }
 
 func (c permissions) Get(ctx context.Context, tenant, id string) (*rbac.Permission, error) {
@@ -384,16 +367,9 @@ func (c roles) Update(ctx context.Context, tenant, id string, change func(*rbac.
 }
 
 func (c roles) Delete(ctx context.Context, tenant, id string) error {
-	return c.s.write(ctx, tenant, func(tx *sqlx.Tx) error {
-		byAccessControls, err := referrers(ctx, tx, `SELECT id FROM rbac_access_controls WHERE tenant = $1 AND role_id = $2 ORDER BY 1`, tenant, id, "access controls")
-		if err != nil {
-			return err
-		}
-		if err := refuseReferenced("role", id, byAccessControls); err != nil {
-			return err
-		}
-		return deleteEntry(ctx, tx, "rbac_roles", "role", tenant, id)
-	})
+	return c.s.deleteUnreferenced(ctx, "rbac_roles", "role", tenant, id,
+		referrer{"access controls", `SELECT id FROM rbac_access_controls WHERE tenant = $1 AND role_id = $2 ORDER BY 1`},
+	)
 }
 
 func (c roles) Get(ctx context.Context, tenant, id string) (*rbac.Role, error) {
@@ -486,20 +462,10 @@ func (c accessControls) Update(ctx context.Context, tenant, id string, change fu
 }
 
 func (c accessControls) Delete(ctx context.Context, tenant, id string) error {
-	return c.s.write(ctx, tenant, func(tx *sqlx.Tx) error {
-		byTemplates, err := referrers(ctx, tx, `SELECT template_id FROM rbac_template_access_controls WHERE tenant = $1 AND access_control_id = $2 ORDER BY 1`, tenant, id, "templates")
-		if err != nil {
-			return err
-		}
-		byAssignments, err := referrers(ctx, tx, `SELECT id FROM rbac_assignments WHERE tenant = $1 AND access_control_id = $2 ORDER BY 1`, tenant, id, "assignments")
-		if err != nil {
-			return err
-		}
-		if err := refuseReferenced("access control", id, byTemplates, byAssignments); err != nil {
-			return err
-		}
-		return deleteEntry(ctx, tx, "rbac_access_controls", "access control", tenant, id)
-	})
+	return c.s.deleteUnreferenced(ctx, "rbac_access_controls", "access control", tenant, id,
+		referrer{"templates", `SELECT template_id FROM rbac_template_access_controls WHERE tenant = $1 AND access_control_id = $2 ORDER BY 1`},
+		referrer{"assignments", `SELECT id FROM rbac_assignments WHERE tenant = $1 AND access_control_id = $2 ORDER BY 1`},
+	)
 }
 
 func (c accessControls) Get(ctx context.Context, tenant, id string) (*rbac.AccessControl, error) {
@@ -589,16 +555,9 @@ func (c templates) Update(ctx context.Context, tenant, id string, change func(*r
 }
 
 func (c templates) Delete(ctx context.Context, tenant, id string) error {
-	return c.s.write(ctx, tenant, func(tx *sqlx.Tx) error {
-		byAssignments, err := referrers(ctx, tx, `SELECT id FROM rbac_assignments WHERE tenant = $1 AND template_id = $2 ORDER BY 1`, tenant, id, "assignments")
-		if err != nil {
-			return err
-		}
-		if err := refuseReferenced("template", id, byAssignments); err != nil {
-			return err
-		}
-		return deleteEntry(ctx, tx, "rbac_templates", "template", tenant, id)
-	})
+	return c.s.deleteUnreferenced(ctx, "rbac_templates", "template", tenant, id,
+		referrer{"assignments", `SELECT id FROM rbac_assignments WHERE tenant = $1 AND template_id = $2 ORDER BY 1`},
+	)
 }
 
 func (c templates) Get(ctx context.Context, tenant, id string) (*rbac.Template, error) {
