@@ -22,8 +22,7 @@ type Table string
 // Lock serializes nesting changes of a tenant within the caller's transaction, so two
 // concurrent changes cannot together build a cycle that neither would alone.
 func (t Table) Lock(ctx context.Context, tx *sqlx.Tx, tenant string) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, string(t), tenant)
-	return postgres.Classify(err)
+	return postgres.LockTenant(ctx, tx, string(t), tenant)
 }
 
 // AddGroup gives a group its own row; adding it again is harmless.

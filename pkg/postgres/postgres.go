@@ -87,6 +87,13 @@ func InTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	return err
 }
 
+// LockTenant makes the caller's transaction wait for its turn among those that take the
+// same lock (what) for the same tenant, until it ends: a transaction-scoped advisory lock.
+func LockTenant(ctx context.Context, tx *sqlx.Tx, what, tenant string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, what, tenant)
+	return Classify(err)
+}
+
 func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {

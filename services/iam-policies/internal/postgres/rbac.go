@@ -76,8 +76,8 @@ func (r entryRow) entry() rbac.Entry {
 // write runs fn in a transaction holding the tenant's RBAC lock.
 func (s *RBAC) write(ctx context.Context, tenant string, fn func(tx *sqlx.Tx) error) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('iam-policies.rbac'), hashtext($1))`, tenant); err != nil {
-			return postgres.Classify(err)
+		if err := postgres.LockTenant(ctx, tx, "iam-policies.rbac", tenant); err != nil {
+			return err
 		}
 		return fn(tx)
 	})

@@ -165,8 +165,8 @@ func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjec
 	if len(subjects) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('iam-policies.scopesets'), hashtext($1))`, tenant); err != nil {
-		return postgres.Classify(err)
+	if err := postgres.LockTenant(ctx, tx, "iam-policies.scopesets", tenant); err != nil {
+		return err
 	}
 	var affected []string
 	for _, s := range subjects {
