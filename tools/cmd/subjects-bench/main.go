@@ -99,6 +99,10 @@ func run(ctx context.Context, nUsers, nGroups, requests, concurrency int, keep b
 		{"search users of one type by name (type=User)", func(r *rand.Rand) string {
 			return "/subjects?type=User&searchQuery=" + url.QueryEscape(lastNames[r.IntN(len(lastNames))])
 		}},
+		// A first name's 38,000 matches sort together, the last ones behind 960,000 others.
+		{"search a first name (searchQuery=<first>)", func(r *rand.Rand) string {
+			return "/subjects?searchQuery=" + url.QueryEscape(firstNames[r.IntN(len(firstNames))])
+		}},
 		{"a user's groups, transitive", func(r *rand.Rand) string {
 			return "/subjects/user-" + userIDs[r.IntN(len(userIDs))] + "/groups?transitive=true"
 		}},

@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -60,58 +62,132 @@ func stringArray(xs []string) pq.StringArray { return xs }
 // as fewMatches: "this many or more". Listings without text count exactly.
 const fewMatches = 2000
 
-// Search pages through subjects of every type by display name. A text search first takes
-// up to fewMatches+1 matches through the trigram index: when that is all of them, one
-// statement yields both the sorted page and the exact total; otherwise the page comes from
-// walking the name index.
+// Search pages through subjects of every type by display name. A one-word text goes
+// through the word lists (searchWords); otherwise, or when the word is in too many words,
+// the text search first takes up to fewMatches+1 matches through the trigram index: when
+// that is all of them, one statement yields both the sorted page and the exact total;
+// otherwise the page comes from walking the name index.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
-	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND ($3 = '' OR s.search LIKE '%' || $3 || '%' OR s.id = $4)`
-	const order = ` ORDER BY s.sort_name, s.type, s.id LIMIT $5 OFFSET $6`
-	// walk pages through the name index alone (it carries the search text), then reads
-	// the page's rows.
-	const walk = `WITH page AS (SELECT s.type, s.id, s.sort_name FROM subjects s ` + where + order + `)
-		SELECT ` + subjectColumns + `, 0 AS total FROM page JOIN subjects s ON s.tenant = $1 AND s.type = page.type AND s.id = page.id
-		ORDER BY page.sort_name, page.type, page.id`
-	text := likeText(q.Search)
-	args := []any{tenant, string(q.Type), text, strings.TrimSpace(q.Search), q.Limit, q.Offset}
-	var rows []subjectRow
-	if text != "" {
-		if err := s.DB.SelectContext(ctx, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
-			SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+order, args...); err != nil {
-			return nil, 0, postgres.Classify(err)
-		}
-		out, total := subjectsOf(rows)
-		if len(rows) == 0 && q.Offset > 0 { // past the matches taken: count them apart
-			if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args[:4]...); err != nil {
-				return nil, 0, postgres.Classify(err)
-			}
-		}
-		if total <= fewMatches {
-			return out, total, nil
-		}
-		// Many matches are dense: walking names in order meets a page of them at once,
-		// but the planner cannot know that.
-		err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
-				return err
-			}
-			return tx.SelectContext(ctx, &rows, walk, args...)
-		})
-		if err != nil {
-			return nil, 0, postgres.Classify(err)
-		}
-		out, _ = subjectsOf(rows)
-		return out, fewMatches, nil
+	text := strings.ToLower(strings.TrimSpace(q.Search))
+	if text == "" {
+		return s.list(ctx, tenant, q)
 	}
-	var total int
-	if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM subjects s `+where, args[:4]...); err != nil {
+	if out, total, ok, err := s.searchWords(ctx, tenant, q, text); ok || err != nil {
+		return out, total, err
+	}
+	filter, filterArgs, _ := s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter("s.search", text, 4)
+	where := `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND (s.id = $3 OR ` + filter + `)`
+	args := append([]any{tenant, string(q.Type), strings.TrimSpace(q.Search)}, filterArgs...)
+	page := append(slices.Clip(args), q.Limit, q.Offset)
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
+		SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+nameOrder(len(args)+1), page...); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
-	if err := s.DB.SelectContext(ctx, &rows, walk, args...); err != nil {
+	out, total := subjectsOf(rows)
+	if len(rows) == 0 && q.Offset > 0 { // past the matches taken: count them apart
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args...); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
+	}
+	if total <= fewMatches {
+		return out, total, nil
+	}
+	// Many matches are dense: walking names in order meets a page of them at once,
+	// but the planner cannot know that.
+	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &rows, walk(where, len(args)+1), page...)
+	})
+	if err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	out, _ = subjectsOf(rows)
+	return out, fewMatches, nil
+}
+
+// nameOrder pages by name; $n is the limit, $n+1 the offset.
+func nameOrder(n int) string {
+	return fmt.Sprintf(` ORDER BY s.sort_name, s.type, s.id LIMIT $%d OFFSET $%d`, n, n+1)
+}
+
+// walk pages through the name index alone (it carries the search text), then reads the
+// page's rows; $n is the limit, $n+1 the offset.
+func walk(where string, n int) string {
+	return `WITH page AS (SELECT s.type, s.id, s.sort_name FROM subjects s ` + where + nameOrder(n) + `)
+		SELECT ` + subjectColumns + `, 0 AS total FROM page JOIN subjects s ON s.tenant = $1 AND s.type = page.type AND s.id = page.id
+		ORDER BY page.sort_name, page.type, page.id`
+}
+
+// list pages through subjects without a text, counting them.
+func (s *Directory) list(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
+	const where = `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2)`
+	var total int
+	if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM subjects s `+where, tenant, string(q.Type)); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, walk(where, 3), tenant, string(q.Type), q.Limit, q.Offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, _ := subjectsOf(rows)
 	return out, total, nil
+}
+
+// Bounds of the word lists' use: a text found in more words than maxWords, or a page
+// deeper than maxWordsDepth, is cheaper found through the trigram index and name walk.
+const (
+	maxWords      = 32
+	maxWordsDepth = 10_000
+)
+
+// searchWords answers a text without spaces from the word lists: the vocabulary words
+// containing it, and each word's subjects in name order. A subject matches exactly when
+// one of its words contains the text (or the text is its id), so the first offset+limit
+// rows of each list merged are the page, and the lists' first fewMatches+1 rows, distinct,
+// count the total up to that point. It declines (ok false) texts it cannot answer cheaply.
+func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
+	if strings.IndexFunc(text, unicode.IsSpace) >= 0 || q.Offset+q.Limit > maxWordsDepth || len(windows(text)) == 0 {
+		return nil, 0, false, nil
+	}
+	filter, filterArgs, estimate := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams").textFilter("v.word", text, 2)
+	if estimate > 10*maxWords { // the vocabulary lookup alone would cost more than it saves
+		return nil, 0, false, nil
+	}
+	var words []string
+	if err := s.DB.SelectContext(ctx, &words, `SELECT v.word FROM search_vocabulary v WHERE v.tenant = $1 AND `+filter+`
+		LIMIT `+fmt.Sprint(maxWords+1), append([]any{tenant}, filterArgs...)...); err != nil {
+		return nil, 0, false, postgres.Classify(err)
+	}
+	if len(words) > maxWords {
+		return nil, 0, false, nil
+	}
+	// hits are the lists' first rows (and the subject the text names by id).
+	hits := func(columns, limit string) string {
+		return `SELECT ` + columns + ` FROM unnest($3::text[]) AS v(word)
+			CROSS JOIN LATERAL (SELECT sort_name, type, id FROM subject_words w
+				WHERE w.tenant = $1 AND w.word = v.word AND ($2 = '' OR w.type = $2) ORDER BY sort_name, type, id LIMIT ` + limit + `) AS w
+			UNION SELECT ` + columns + ` FROM subjects w WHERE w.tenant = $1 AND w.id = $4 AND ($2 = '' OR w.type = $2)`
+	}
+	args := []any{tenant, string(q.Type), pq.StringArray(words), strings.TrimSpace(q.Search)}
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH hits AS (`+hits("w.sort_name, w.type, w.id", fmt.Sprintf("greatest($5::int + $6::int, %d)", fewMatches+1))+`),
+		page AS (SELECT * FROM hits ORDER BY sort_name, type, id LIMIT $5 OFFSET $6)
+		SELECT s.*, (SELECT count(*) FROM hits) AS total FROM page
+		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s
+			WHERE s.tenant = $1 AND s.type = page.type AND s.id = page.id) AS s
+		ORDER BY page.sort_name, page.type, page.id`, append(args, q.Limit, q.Offset)...); err != nil {
+		return nil, 0, false, postgres.Classify(err)
+	}
+	out, total := subjectsOf(rows)
+	if len(rows) == 0 && q.Offset > 0 { // past the end: count apart
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (`+hits("w.type, w.id", fmt.Sprint(fewMatches+1))+`) AS hits`, args...); err != nil {
+			return nil, 0, false, postgres.Classify(err)
+		}
+	}
+	return out, min(total, fewMatches), true, nil
 }
 
 // Get returns one subject.

@@ -17,7 +17,10 @@ import (
 )
 
 // Directory implements subjects.Store.
-type Directory struct{ DB *sqlx.DB }
+type Directory struct {
+	DB       *sqlx.DB
+	trigrams trigramStats
+}
 
 var _ subjects.Store = (*Directory)(nil)
 
