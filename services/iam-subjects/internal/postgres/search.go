@@ -75,7 +75,7 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	if out, total, ok, err := s.searchWords(ctx, tenant, q, text); ok || err != nil {
 		return out, total, err
 	}
-	filter, filterArgs, _ := s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter("s.search", text, 4)
+	filter, filterArgs, _ := s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter("s.search", text, 4, fewMatches+1)
 	where := `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND (s.id = $3 OR ` + filter + `)`
 	args := append([]any{tenant, string(q.Type), strings.TrimSpace(q.Search)}, filterArgs...)
 	page := append(slices.Clip(args), q.Limit, q.Offset)
@@ -152,7 +152,7 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 	if strings.IndexFunc(text, unicode.IsSpace) >= 0 || q.Offset+q.Limit > maxWordsDepth || len(windows(text)) == 0 {
 		return nil, 0, false, nil
 	}
-	filter, filterArgs, estimate := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams").textFilter("v.word", text, 2)
+	filter, filterArgs, estimate := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams").textFilter("v.word", text, 2, maxWords+1)
 	if estimate > 10*maxWords { // the vocabulary lookup alone would cost more than it saves
 		return nil, 0, false, nil
 	}

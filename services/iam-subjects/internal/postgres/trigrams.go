@@ -35,13 +35,14 @@ const (
 	recheckCost = 33.0
 )
 
-// textFilter is the condition for column containing text (lower-cased): LIKE clauses on
-// the rare trigrams chosen for the index, then the exact check. next is the number of
-// the first parameter it may use; it returns the condition and its arguments, and the
-// estimated number of rows the index finds (-1 without statistics).
-func (f *trigramFrequencies) textFilter(column, text string, next int) (string, []any, float64) {
+// textFilter is the condition for column containing text (lower-cased), in a query
+// taking up to limit matches: LIKE clauses on the rare trigrams chosen for the index, then
+// the exact check. next is the number of the first parameter it may use; it returns the
+// condition and its arguments, and the estimated number of rows the index finds (-1
+// without statistics).
+func (f *trigramFrequencies) textFilter(column, text string, next, limit int) (string, []any, float64) {
 	exact := fmt.Sprintf("strpos(%s, $%d) > 0", column, next)
-	chosen, estimate := f.choose(windows(text))
+	chosen, estimate := f.choose(windows(text), limit)
 	if chosen == nil {
 		return fmt.Sprintf("%s LIKE '%%' || $%d || '%%' AND %s", column, next+1, exact), []any{text, likeText(text)}, -1
 	}
@@ -73,11 +74,12 @@ func windows(text string) []window {
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// choose picks the non-overlapping windows (up to three) that make the index cheapest:
-// each costs its posting list, and every row found costs a recheck. Frequencies of
-// windows far apart multiply; overlapping ones are nearly the same rows, so never both.
-// Nil without statistics or windows.
-func (f *trigramFrequencies) choose(ws []window) ([]string, float64) {
+// choose picks the non-overlapping windows (up to three) that make the index cheapest for
+// a query taking limit matches: each window costs its posting list, and every row found
+// costs a recheck, until limit of them match. Frequencies of windows far apart multiply;
+// overlapping ones are nearly the same rows, so never both. Nil without statistics or
+// windows; the estimate is of the rows the chosen windows find.
+func (f *trigramFrequencies) choose(ws []window, limit int) ([]string, float64) {
 	if f == nil || len(ws) == 0 {
 		return nil, -1
 	}
@@ -90,30 +92,35 @@ func (f *trigramFrequencies) choose(ws []window) ([]string, float64) {
 		}
 		return f.floor
 	}
-	best, bestCost, bestRows := []string(nil), 0.0, 0.0
-	var try func(from int, set []window, postings, share float64)
-	try = func(from int, set []window, postings, share float64) {
-		if len(set) > 0 {
-			if cost := postings*postingCost + share*recheckCost; best == nil || cost < bestCost {
-				best, bestCost, bestRows = nil, cost, share*f.rows
-				for _, w := range set {
-					best = append(best, w.text)
+	// sets calls visit with every set of up to three non-overlapping windows.
+	sets := func(visit func(set []window, postings, share float64)) {
+		var walk func(from int, set []window, postings, share float64)
+		walk = func(from int, set []window, postings, share float64) {
+			if len(set) > 0 {
+				visit(set, postings, share)
+			}
+			for i := from; i < len(ws) && len(set) < 3; i++ {
+				if len(set) == 0 || ws[i].pos >= set[len(set)-1].pos+3 {
+					walk(i+1, append(set, ws[i]), postings+freq(ws[i]), share*freq(ws[i]))
 				}
 			}
 		}
-		if len(set) == 3 {
-			return
-		}
-		for i := from; i < len(ws); i++ {
-			if len(set) > 0 && ws[i].pos < set[len(set)-1].pos+3 {
-				continue
-			}
-			p := freq(ws[i])
-			try(i+1, append(set, ws[i]), postings+p, share*p)
-		}
+		walk(0, nil, 0, 1)
 	}
-	try(0, nil, 0, 1)
-	return best, bestRows
+	matches := 1.0 // the share of rows matching: the narrowest set's
+	sets(func(_ []window, _, share float64) { matches = min(matches, share) })
+	var best []string
+	var bestCost, bestShare float64
+	sets(func(set []window, postings, share float64) {
+		rechecks := share * min(1, float64(limit)/(matches*f.rows)) // stops at limit matches
+		if cost := postings*postingCost + rechecks*recheckCost; best == nil || cost < bestCost {
+			best, bestCost, bestShare = nil, cost, share
+			for _, w := range set {
+				best = append(best, w.text)
+			}
+		}
+	})
+	return best, bestShare * f.rows
 }
 
 // trigramStats reads and caches the frequencies of the statistics objects the migration

@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestTrigramChoice(t *testing.T) {
+	// Frequencies as ANALYZE saw a million users named "<first> <last>" with usernames
+	// user<n> and emails user<n>@example.com.
+	freqs := &trigramFrequencies{rows: 1e6, floor: 0.002, freq: map[string]float64{
+		"use": 1, "ser": 1, "exa": 1, "xam": 1, "com": 1, "er1": 0.11, "r12": 0.011, "123": 0.02, "234": 0.02, "345": 0.02,
+		"ann": 0.07, "nna": 0.07, "han": 0.033, "ans": 0.033, "nse": 0.27, "sen": 0.27,
+	}}
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		// The rare trigrams, never the ones on every row.
+		{"user123456", []string{"r12", "456"}},
+		// Far-apart trigrams of two words narrow each other; overlapping ones would not.
+		{"anna han", []string{"ann", "han"}},
+		// One rare trigram is enough when a second would cost more than it saves.
+		{"hansen", []string{"han"}},
+		// Nothing to choose: the whole text goes to the index.
+		{"an", nil},
+		{"a b c", nil},
+	} {
+		got, _ := freqs.choose(windows(c.text), 2001)
+		slices.Sort(got)
+		slices.Sort(c.want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q: chose %v, want %v", c.text, got, c.want)
+		}
+	}
+	var none *trigramFrequencies
+	if got, _ := none.choose(windows("hansen"), 2001); got != nil {
+		t.Errorf("without statistics: chose %v", got)
+	}
+}
+
+func TestTextFilter(t *testing.T) {
+	freqs := &trigramFrequencies{rows: 1e6, floor: 0.002, freq: map[string]float64{"use": 1, "ser": 1}}
+	filter, args, estimate := freqs.textFilter("s.search", "user%9x", 4, 2001)
+	// Only letters and digits make windows: "r%9" is no trigram of the index.
+	if filter != "strpos(s.search, $4) > 0 AND s.search LIKE $5" || len(args) != 2 || args[1] != "%ser%" && args[1] != "%use%" || estimate != 1e6 {
+		t.Errorf("filter %q args %v estimate %v", filter, args, estimate)
+	}
+	var none *trigramFrequencies
+	filter, args, _ = none.textFilter("s.search", "50%_", 2, 2001)
+	if filter != "s.search LIKE '%' || $3 || '%' AND strpos(s.search, $2) > 0" || args[0] != "50%_" || args[1] != `50\%\_` {
+		t.Errorf("without statistics: %q %v", filter, args)
+	}
+}
