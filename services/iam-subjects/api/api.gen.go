@@ -870,7 +870,10 @@ type ClientInterface interface {
 
 	// ListUsers List users
 	//
-	// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+	// Users of the tenant by display name (first and last name), filtered by `searchQuery`
+	// (a substring of the name, username or email, or an exact id) and `userType`;
+	// `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
+	// at most 2,000 matches, as in `GET /subjects`.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/users (the `ListUsers` operationId).
 	ListUsers(ctx context.Context, tenant externalRef0.Tenant, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1296,7 +1299,10 @@ func (c *APIClient) ListSubjectGroups(ctx context.Context, tenant externalRef0.T
 
 // ListUsers List users
 //
-// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+// Users of the tenant by display name (first and last name), filtered by `searchQuery`
+// (a substring of the name, username or email, or an exact id) and `userType`;
+// `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
+// at most 2,000 matches, as in `GET /subjects`.
 //
 // Corresponds with GET /v1/tenants/{tenant}/users (the `ListUsers` operationId).
 func (c *APIClient) ListUsers(ctx context.Context, tenant externalRef0.Tenant, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3186,7 +3192,10 @@ type ClientWithResponsesInterface interface {
 
 	// ListUsersWithResponse List users
 	//
-	// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+	// Users of the tenant by display name (first and last name), filtered by `searchQuery`
+	// (a substring of the name, username or email, or an exact id) and `userType`;
+	// `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
+	// at most 2,000 matches, as in `GET /subjects`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5156,7 +5165,10 @@ func (c *ClientWithResponses) ListSubjectGroupsWithResponse(ctx context.Context,
 
 // ListUsersWithResponse List users
 //
-// Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+// Users of the tenant by display name (first and last name), filtered by `searchQuery`
+// (a substring of the name, username or email, or an exact id) and `userType`;
+// `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
+// at most 2,000 matches, as in `GET /subjects`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10575,19 +10587,20 @@ var swaggerSpec = []string{
 	"90u53ap5w1TZ0MsH6jV+b26bFqnyOM37z3LcQsRWcNU6//EuRfF3kMT4cbMXNzd0Sv3cFSFvm7tFwerf",
 	"QNLvfc1J7LpV6r+jhaU0W2n9W5+y22jwfMxHXt+y/u1H5r0tOanNFLLwPCb/bsd2pkq4mMV+90y3WYcW",
 	"X7TdjkM3tXifFl6JdLwbnaAL3aIKxObrqif0iAHpPoyJ/A9dFEV9ZEfuXy5ZpL9CR2h/nS1zwwbw/7Tq",
-	"iFsVg64TZY0foylX7FaE2nbfbGmWcbZe9DswLzLqFI9lEjeXlNt0W+R+348gTfMMYrtbW5+MEWFhIg66",
-	"X7vrgIzKwPnqeIzD6tDq+rfviylCdWmqQf2h3cK0QHajT/hNh2cc66Oxuuo7GbaxoRbOGfmbzfktxvh+",
-	"Ot+uCq82FdeOwi0G32bTbtv6ELK5aMUI1abO9JYSvvvTI/lo07VKxE67+us4qMW8r6bBHKkol2+Yvx9i",
-	"LEdeuWtSBTrKLhmaZpQ9zeaGCd0J51a4ndUHhiuTNaXkS5p/ttAK+Z1sfmfTCA77QYgbF4Pdlm9rPNcw",
-	"btnMWN6Cw7bhl/sbyPEXEmnbIHzdBI4sS96p58oaEo8tV99BqZw7lrFt/EYqSqmeTM6utWY7VR65ozc0",
-	"BSHzwQWboiA085vaZm/49utj3JYwVYZpIMlY28AMKz8f52X88PMy3LmhbeMyWkh4zbAMdUuLN+SmeBvC",
-	"yjeirG9u2j8qva2U3qPC+3ZhoVa3wETPW3n9niM9m2rxPmSDM2RBEua7QsoZ8BGWLCYBjqKVr0WM+yUb",
-	"d2KxjotPaOFt9JEuyTAzdEsTONBWAzgm1JnA0ZT8tzu4kYC720kbxWeOnG8b3UqEdf7sT3ch9ZAuzuAH",
-	"wuDDqYrRd6Eq9Ejy8EYqY6tJII/25X/iSAt3rH2thSCbY3ErF23P/Yrl5hYmm4kof2/N9bq69y1lfSRH",
-	"UZRnYB97Se6klwSKj89vO+GgkqjPitDzzldC0Q7jfkt+vin3vtueLvohMu+Pc80f55r/Jd2rG6bcK+ro",
-	"gbvYita0a/Ntl+xFqf5Sy1LK5GBvbzh61h/0B/3hwfPB84HmWAtv7fNRTV9U8W2xtO7BWIBcGuPOWpB5",
-	"hUE9zWzS+Tt2drvOA9lPpFln0KrP7NN1u/1yernpmb/Zj7qYaGiMV/nYguYpDObTMfp7KUUgy75jUcSg",
-	"qq3vzPSS2Nfkg9bsQveUr8+v/zcAAP//",
+	"iFsVg64TZY0foylX7FaE2nbfbGmWcbZe9DswLzLqFI9lEjeXlNt0W+R+348gTfMMYrtbu34yBtrRTdva",
+	"i42wrZzYXTMvY0J3NGLK3m1Xr7YyU+NwQiujrutfzLchEe30slQ6q311RBq0n0XF+53QRvfXV3xEKJr+",
+	"dnyKclU0bXNXNf5+aF81LSig0VH9phM9jvXJWwX6nUwA2VCg58whzoYPF7OFP51vVxpYG9Vr5/MW03iz",
+	"EbxtzRHZsLZirmtTu3xLXeH9Kbd83upazWZHcP11vOZiCFnTtJBUlGtKzN8PMSskLyc2+Qsd+pcMTTPK",
+	"nmbDzIRuz3PL7s7qU8yVHZ1S8iXNv6VoNc9ONlS0aS6I/UrFjSvUbsu3NZ5rmAFtBj9vwWHb8Mv9TQn5",
+	"C4m0bRC+bixIlrrv1Ahm7ZTHPrDvoH7PnRXZNhMkFaX8UyZn15rYncqh3HkgmoKQ+QqEzZsQmjlzbQNB",
+	"fPtJNG7rqioTPpBkrG2Kh5Wfj0M8fvghHu4w07YZHi0kvGaCh7rlEDU6W27euSHWfSPK+uam/aPS20rp",
+	"PSq8bxeranULTEi/ldfvOfy0qUDwQzbNQxYkYT52pJwBH2HJYhLgKFr5WsS4n9dxxyjrYP2EFt5GH+k6",
+	"ETPYtzQWBG01FWRCnbEgTSEeu4MbCbi7Hf9RfHvJ+eDSrURY528RdRdSD+niDH4gDD6cqhh9F6pCz0kP",
+	"b6QythpP8mhf/ifO2XBn7df6GrLhGrdy0fbcT2tu7quyGYzyR+Bcr6t7M1XW3HIURXla+LHB5U4aXKD4",
+	"Iv62Yxcq1QNZZXzejkso2mHcbykaaCoIaBmXoI7/hygHeBy2/jhs/S/pXt2wDqCijh64ta7ol7s2H5zJ",
+	"XpTqz8cspUwO9vaGo2f9QX/QHx48HzwfaI618Na+adX0mRffZtJ1Y8gC5NIYd9aCzMse6mlmU2OwYwfK",
+	"6zyQ/W6bdQat+sy+p7fbL6eXm575m/3SjImGxniVz1JoHg1hvmejP+JSBLLsOxZFDKraj89Mg4t9TT79",
+	"zS50T/n6/Pp/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -134,26 +135,13 @@ func (s *Directory) GetUser(ctx context.Context, tenant, id string) (*subjects.U
 
 // ListUsers pages through users by display name, searching the subject index.
 func (s *Directory) ListUsers(ctx context.Context, tenant string, q subjects.UserQuery) ([]subjects.User, int, error) {
-	var rows []struct {
-		userRow
-		Total int `db:"total"`
+	users, total, err := s.listUsers(ctx, tenant, q)
+	if err != nil {
+		return nil, 0, err
 	}
-	// As in Search: with text, find the matches through the trigram index, then sort.
-	from := `subjects s`
-	if q.Search != "" {
-		from = `(SELECT * FROM subjects s WHERE s.tenant = $1 AND s.type = 'User' AND s.search LIKE '%' || $2 || '%' OFFSET 0) AS s`
-	}
-	if err := s.DB.SelectContext(ctx, &rows, `
-		SELECT `+userColumns+`, count(*) OVER () AS total
-		FROM `+from+` JOIN users u ON u.tenant = s.tenant AND u.id = s.id::uuid
-		WHERE s.tenant = $1 AND s.type = 'User' AND ($2 = '' OR s.search LIKE '%' || $2 || '%') AND ($3 = '' OR u.user_type = $3)
-		ORDER BY s.sort_name, s.id LIMIT $4 OFFSET $5`,
-		tenant, likeText(q.Search), string(q.Type), q.Limit, q.Offset); err != nil {
-		return nil, 0, postgres.Classify(err)
-	}
-	users, ids, total := make([]subjects.User, len(rows)), make([]string, len(rows)), 0
-	for i, r := range rows {
-		users[i], ids[i], total = r.user(), r.ID, r.Total
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
 	}
 	var memberships []struct {
 		UserID  string `db:"member_id"`
@@ -170,6 +158,55 @@ func (s *Directory) ListUsers(ctx context.Context, tenant string, q subjects.Use
 	for _, m := range memberships {
 		u := &users[index[m.UserID]]
 		u.GroupIDs = append(u.GroupIDs, m.GroupID)
+	}
+	return users, total, nil
+}
+
+// listUsers finds a page of users. Without a user type it is a subject search for users
+// (the same page and total, found the same fast ways), then reads them by id.
+func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.UserQuery) ([]subjects.User, int, error) {
+	var rows []struct {
+		userRow
+		Total int `db:"total"`
+	}
+	if q.Type == "" {
+		page, total, err := s.Search(ctx, tenant, subjects.Query{Type: subjects.TypeUser, Search: q.Search, Offset: q.Offset, Limit: q.Limit})
+		if err != nil {
+			return nil, 0, err
+		}
+		ids := make([]string, len(page))
+		for i, p := range page {
+			ids[i] = p.ID
+		}
+		if err := s.DB.SelectContext(ctx, &rows, `SELECT `+userColumns+`, $3::int AS total
+			FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n) JOIN users u ON u.tenant = $1 AND u.id = p.id ORDER BY p.n`,
+			tenant, pq.StringArray(ids), total); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
+		users := make([]subjects.User, len(rows))
+		for i, r := range rows {
+			users[i] = r.user()
+		}
+		return users, total, nil
+	}
+	// With a user type: find the matches through the trigram index, then sort.
+	args := []any{tenant, string(q.Type), q.Limit, q.Offset}
+	from := `subjects s`
+	if text := strings.ToLower(strings.TrimSpace(q.Search)); text != "" {
+		filter, filterArgs, _ := s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter("s.search", text, 5, 1<<30) // every match is counted
+		from = `(SELECT * FROM subjects s WHERE s.tenant = $1 AND s.type = 'User' AND ` + filter + ` OFFSET 0) AS s`
+		args = append(args, filterArgs...)
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `
+		SELECT `+userColumns+`, count(*) OVER () AS total
+		FROM `+from+` JOIN users u ON u.tenant = s.tenant AND u.id = s.id::uuid
+		WHERE s.tenant = $1 AND s.type = 'User' AND ($2 = '' OR u.user_type = $2)
+		ORDER BY s.sort_name, s.id LIMIT $3 OFFSET $4`, args...); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	users, total := make([]subjects.User, len(rows)), 0
+	for i, r := range rows {
+		users[i], total = r.user(), r.Total
 	}
 	return users, total, nil
 }

@@ -136,7 +136,10 @@ export interface paths {
         };
         /**
          * List users
-         * @description Users of the tenant by last and first name, filtered by `searchQuery` (name, username, email) and `userType`; `expand=groups` adds each user's groups.
+         * @description Users of the tenant by display name (first and last name), filtered by `searchQuery`
+         *     (a substring of the name, username or email, or an exact id) and `userType`;
+         *     `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
+         *     at most 2,000 matches, as in `GET /subjects`.
          */
         get: operations["listUsers"];
         put?: never;
