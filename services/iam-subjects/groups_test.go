@@ -359,14 +359,19 @@ func TestMemberPagesInNameOrder(t *testing.T) {
 }
 
 // TestBroadSearchCountsUpToAPoint: a search matching more subjects than are worth counting
-// reports 2,000 ("or more") and still pages in name order; a narrow one counts exactly.
+// reports 2,000 ("or more") and still pages in name order, whether it is one word (word
+// lists) or several (trigram index, then a walk of the name index); a narrow one counts
+// exactly.
 func TestBroadSearchCountsUpToAPoint(t *testing.T) {
 	s := mustStart(t)
 	ctx := context.Background()
 	if _, err := s.db.Exec(`
 		INSERT INTO subjects (tenant, type, id, display_name, username, search)
-		SELECT 'acme', 'User', 'u' || n, 'Common ' || lpad(n::text, 4, '0'), 'c' || n, 'common ' || lpad(n::text, 4, '0') || ' c' || n
+		SELECT 'acme', 'User', 'u' || n, 'Common ' || lpad(n::text, 5, '0'), 'c' || n, 'common ' || lpad(n::text, 5, '0') || ' c' || n
 		FROM generate_series(1, 2500) n;
+		-- Matches "common 0" through its username: the walk must not start past it.
+		INSERT INTO subjects (tenant, type, id, display_name, username, search)
+		VALUES ('acme', 'User', 'abel', 'Abel', 'xcommon', 'abel xcommon 0x');
 		ANALYZE subjects`); err != nil {
 		t.Fatal(err)
 	}
@@ -378,14 +383,20 @@ func TestBroadSearchCountsUpToAPoint(t *testing.T) {
 		}
 		return resp.JSON200.Data, resp.JSON200.Total
 	}
-	first, total := search("common", 1)
-	if total != 2000 || len(first) != 50 || first[0].DisplayName != "Common 0001" || first[49].DisplayName != "Common 0050" {
-		t.Fatalf("broad search: total %d, %d rows from %q", total, len(first), first[0].DisplayName)
+	for _, c := range []struct{ q, first, last, deep string }{
+		{"common", "Abel", "Common 00049", "Common 02200"},
+		{"common 0", "Abel", "Common 00049", "Common 02200"},
+		{"ommon 0", "Abel", "Common 00049", "Common 02200"},
+	} {
+		first, total := search(c.q, 1)
+		if total != 2000 || len(first) != 50 || first[0].DisplayName != c.first || first[49].DisplayName != c.last {
+			t.Fatalf("broad search %q: total %d, %d rows from %q", c.q, total, len(first), first[0].DisplayName)
+		}
+		if deep, _ := search(c.q, 45); len(deep) != 50 || deep[0].DisplayName != c.deep {
+			t.Fatalf("%q page 45 starts at %q", c.q, deep[0].DisplayName)
+		}
 	}
-	if deep, _ := search("common", 45); len(deep) != 50 || deep[0].DisplayName != "Common 2201" {
-		t.Fatalf("page 45 starts at %q", deep[0].DisplayName)
-	}
-	if narrow, total := search("common 12", 1); total != 100 || len(narrow) == 0 || narrow[0].DisplayName != "Common 1200" {
+	if narrow, total := search("common 012", 1); total != 100 || len(narrow) == 0 || narrow[0].DisplayName != "Common 01200" {
 		t.Fatalf("narrow search: total %d, first %q", total, narrow[0].DisplayName)
 	}
 }

@@ -93,9 +93,18 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	if total <= fewMatches {
 		return out, total, nil
 	}
-	// Many matches are dense: walking names in order meets a page of them at once,
-	// but the planner cannot know that.
-	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+	// Many matches are dense: walking names in order, from the first name one could
+	// have, meets a page of them at once, but the planner cannot know that.
+	start, err := s.walkStart(ctx, tenant, q, text)
+	if err != nil {
+		return nil, 0, err
+	}
+	if start != nil {
+		where += fmt.Sprintf(` AND s.sort_name >= $%d`, len(args)+1)
+		args = append(args, *start)
+		page = append(slices.Clip(args), q.Limit, q.Offset)
+	}
+	err = postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
 			return err
 		}
@@ -152,17 +161,9 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 	if strings.IndexFunc(text, unicode.IsSpace) >= 0 || q.Offset+q.Limit > maxWordsDepth || len(windows(text)) == 0 {
 		return nil, 0, false, nil
 	}
-	filter, filterArgs, estimate := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams").textFilter("v.word", text, 2, maxWords+1)
-	if estimate > 10*maxWords { // the vocabulary lookup alone would cost more than it saves
-		return nil, 0, false, nil
-	}
-	var words []string
-	if err := s.DB.SelectContext(ctx, &words, `SELECT v.word FROM search_vocabulary v WHERE v.tenant = $1 AND `+filter+`
-		LIMIT `+fmt.Sprint(maxWords+1), append([]any{tenant}, filterArgs...)...); err != nil {
-		return nil, 0, false, postgres.Classify(err)
-	}
-	if len(words) > maxWords {
-		return nil, 0, false, nil
+	words, ok, err := s.wordsContaining(ctx, tenant, text)
+	if !ok || err != nil {
+		return nil, 0, false, err
 	}
 	// hits are the lists' first rows (and the subject the text names by id).
 	hits := func(columns, limit string) string {
@@ -188,6 +189,52 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 		}
 	}
 	return out, min(total, fewMatches), true, nil
+}
+
+// wordsContaining lists the tenant's vocabulary words containing text (a word), or
+// declines (ok false) when there are more than maxWords, or finding them would cost more
+// than walking names.
+func (s *Directory) wordsContaining(ctx context.Context, tenant, text string) (_ []string, ok bool, _ error) {
+	if len(windows(text)) == 0 { // nothing the trigram index can look up
+		return nil, false, nil
+	}
+	filter, filterArgs, estimate := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams").textFilter("v.word", text, 2, maxWords+1)
+	if estimate > 10*maxWords {
+		return nil, false, nil
+	}
+	var words []string
+	if err := s.DB.SelectContext(ctx, &words, `SELECT v.word FROM search_vocabulary v WHERE v.tenant = $1 AND `+filter+`
+		LIMIT `+fmt.Sprint(maxWords+1), append([]any{tenant}, filterArgs...)...); err != nil {
+		return nil, false, postgres.Classify(err)
+	}
+	return words, len(words) <= maxWords, nil
+}
+
+// walkStart is a name no match of text sorts before, nil when none is known. Each word of
+// the text lies inside one word of every match, so a match is on the list of a vocabulary
+// word containing it, and sorts no earlier than the first name on those lists (or it is
+// the subject the text names by id). Of those bounds, one per word, the latest is the
+// tightest. (Words split on fewer characters than strings.Fields: \s in PostgreSQL.)
+func (s *Directory) walkStart(ctx context.Context, tenant string, q subjects.Query, text string) (*string, error) {
+	var start *string
+	for _, piece := range strings.Fields(text) {
+		words, ok, err := s.wordsContaining(ctx, tenant, piece)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if err := s.DB.GetContext(ctx, &start, `SELECT greatest($5::text, min(first)) FROM (
+				SELECT (SELECT w.sort_name FROM subject_words w WHERE w.tenant = $1 AND w.word = v.word AND ($2 = '' OR w.type = $2)
+					ORDER BY w.sort_name LIMIT 1) AS first
+				FROM unnest($3::text[]) AS v(word)
+				UNION ALL SELECT s.sort_name FROM subjects s WHERE s.tenant = $1 AND s.id = $4 AND ($2 = '' OR s.type = $2)) AS firsts`,
+			tenant, string(q.Type), pq.StringArray(words), strings.TrimSpace(q.Search), start); err != nil {
+			return nil, postgres.Classify(err)
+		}
+	}
+	return start, nil
 }
 
 // Get returns one subject.
