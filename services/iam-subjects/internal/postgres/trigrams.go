@@ -78,7 +78,8 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 // a query taking limit matches: each window costs its posting list, and every row found
 // costs a recheck, until limit of them match. Frequencies of windows far apart multiply;
 // overlapping ones are nearly the same rows, so never both. Nil without statistics or
-// windows; the estimate is of the rows the chosen windows find.
+// windows; the estimate is of the rows the chosen windows find, 0 when one of them is too
+// rare to be listed.
 func (f *trigramFrequencies) choose(ws []window, limit int) ([]string, float64) {
 	if f == nil || len(ws) == 0 {
 		return nil, -1
@@ -110,17 +111,23 @@ func (f *trigramFrequencies) choose(ws []window, limit int) ([]string, float64) 
 	matches := 1.0 // the share of rows matching: the narrowest set's
 	sets(func(_ []window, _, share float64) { matches = min(matches, share) })
 	var best []string
-	var bestCost, bestShare float64
+	var bestCost float64
 	sets(func(set []window, postings, share float64) {
 		rechecks := share * min(1, float64(limit)/(matches*f.rows)) // stops at limit matches
 		if cost := postings*postingCost + rechecks*recheckCost; best == nil || cost < bestCost {
-			best, bestCost, bestShare = nil, cost, share
+			best, bestCost = nil, cost
 			for _, w := range set {
 				best = append(best, w.text)
 			}
 		}
 	})
-	return best, bestShare * f.rows
+	// The estimate trusts listed frequencies only: a trigram too rare to be listed may
+	// be on one row or on floor of them, and is most likely on few.
+	estimate := f.rows
+	for _, w := range best {
+		estimate *= f.freq[w]
+	}
+	return best, estimate
 }
 
 // trigramStats reads and caches the frequencies of the statistics objects the migration

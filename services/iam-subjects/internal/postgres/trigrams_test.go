@@ -33,6 +33,12 @@ func TestTrigramChoice(t *testing.T) {
 			t.Errorf("%q: chose %v, want %v", c.text, got, c.want)
 		}
 	}
+	if _, estimate := freqs.choose(windows("zofia"), 33); estimate != 0 {
+		t.Errorf("a trigram too rare to be listed: estimated %v rows", estimate)
+	}
+	if _, estimate := freqs.choose(windows("user1"), 33); estimate < 100_000 {
+		t.Errorf("user1: estimated %v rows", estimate)
+	}
 	var none *trigramFrequencies
 	if got, _ := none.choose(windows("hansen"), 2001); got != nil {
 		t.Errorf("without statistics: chose %v", got)
