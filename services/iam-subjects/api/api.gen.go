@@ -848,8 +848,11 @@ type ClientInterface interface {
 	//
 	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
 	// substring of the display name, username or email, or an exact id), ordered by display
-	// name. With a `searchQuery`, `total` counts at most 2,000 matches (a total of 2,000
-	// means "2,000 or more"): pages beyond it still work, but refine the search instead.
+	// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+	// start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
+	// so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
+	// matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
+	// refine the search instead.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/subjects (the `ListSubjects` operationId).
 	ListSubjects(ctx context.Context, tenant externalRef0.Tenant, params *ListSubjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -871,7 +874,8 @@ type ClientInterface interface {
 	// ListUsers List users
 	//
 	// Users of the tenant by display name (first and last name), filtered by `searchQuery`
-	// (a substring of the name, username or email, or an exact id) and `userType`;
+	// (a substring of the name, username or email, or an exact id; one or two characters
+	// match the start of a word, as in `GET /subjects`) and `userType`;
 	// `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
 	// at most 2,000 matches, as in `GET /subjects`.
 	//
@@ -1247,8 +1251,11 @@ func (c *APIClient) GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEd
 //
 // Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
 // substring of the display name, username or email, or an exact id), ordered by display
-// name. With a `searchQuery`, `total` counts at most 2,000 matches (a total of 2,000
-// means "2,000 or more"): pages beyond it still work, but refine the search instead.
+// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+// start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
+// so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
+// matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
+// refine the search instead.
 //
 // Corresponds with GET /v1/tenants/{tenant}/subjects (the `ListSubjects` operationId).
 func (c *APIClient) ListSubjects(ctx context.Context, tenant externalRef0.Tenant, params *ListSubjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1300,7 +1307,8 @@ func (c *APIClient) ListSubjectGroups(ctx context.Context, tenant externalRef0.T
 // ListUsers List users
 //
 // Users of the tenant by display name (first and last name), filtered by `searchQuery`
-// (a substring of the name, username or email, or an exact id) and `userType`;
+// (a substring of the name, username or email, or an exact id; one or two characters
+// match the start of a word, as in `GET /subjects`) and `userType`;
 // `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
 // at most 2,000 matches, as in `GET /subjects`.
 //
@@ -3164,8 +3172,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
 	// substring of the display name, username or email, or an exact id), ordered by display
-	// name. With a `searchQuery`, `total` counts at most 2,000 matches (a total of 2,000
-	// means "2,000 or more"): pages beyond it still work, but refine the search instead.
+	// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+	// start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
+	// so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
+	// matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
+	// refine the search instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3193,7 +3204,8 @@ type ClientWithResponsesInterface interface {
 	// ListUsersWithResponse List users
 	//
 	// Users of the tenant by display name (first and last name), filtered by `searchQuery`
-	// (a substring of the name, username or email, or an exact id) and `userType`;
+	// (a substring of the name, username or email, or an exact id; one or two characters
+	// match the start of a word, as in `GET /subjects`) and `userType`;
 	// `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
 	// at most 2,000 matches, as in `GET /subjects`.
 	//
@@ -5119,8 +5131,11 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, tenant exte
 //
 // Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
 // substring of the display name, username or email, or an exact id), ordered by display
-// name. With a `searchQuery`, `total` counts at most 2,000 matches (a total of 2,000
-// means "2,000 or more"): pages beyond it still work, but refine the search instead.
+// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+// start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
+// so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
+// matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
+// refine the search instead.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5166,7 +5181,8 @@ func (c *ClientWithResponses) ListSubjectGroupsWithResponse(ctx context.Context,
 // ListUsersWithResponse List users
 //
 // Users of the tenant by display name (first and last name), filtered by `searchQuery`
-// (a substring of the name, username or email, or an exact id) and `userType`;
+// (a substring of the name, username or email, or an exact id; one or two characters
+// match the start of a word, as in `GET /subjects`) and `userType`;
 // `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
 // at most 2,000 matches, as in `GET /subjects`.
 //
@@ -10488,119 +10504,121 @@ func (sh *strictHandler) ListUserGroups(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pc9s4tuhfQfF1Vds1lCzJymbX1HvutNPlqWwvsWfq3si3BZFHEjokwACgbXXG//0WFpLgJlHekkz7",
-	"U2KRIA8Ozr7xqxewOGEUqBTewVcvwRzHIIHrv46CABL5GtNFihegfglBBJwkkjDqHXjvSfBZILkEFNl7",
-	"EJujaUhEEuHVWxzDFGEaomnEAhyRPyH8tVg/RXPOYrM6u4xinIi+53twheMkAu/AC8FHQA+//H3Qf+75",
-	"HlHvXQIOgXu+R3Gs7jFw9nJAfU8ES4ixgjjGV6+BLuTSOxgNBr4nV4laIiQndOFdX/ve8VWCafgbZ2ki",
-	"6nucLvSFKcJhKBDgYIlSAfxngULCIZDIXC8DbX7LwP2SAl8V0IJ+XwlIoGnsHXzK1p03gfmK8QB+hQhk",
-	"w0mY3xFcAEVyydLFEsUQz4CLJUkEgisipI84xOyC0IVCelyCeI4jAc3gzp33ujCHMMdpJPO1FuIZYxFg",
-	"qkHWOD0J6+CeLsHg7WeBSIh2MEpTEvqIcYTpSv0ULJkAihhF789Od8vY3Z8PgqfBEHpPZkPcG4fPoPcC",
-	"P3nWG8zH8yfhcP4cD4cZ7hMsl8VeFhYg3+PwJSUcQu9A8hTcfSVYSuBq7f98Our9N+79Oei9+L13/nXo",
-	"Px1f/+Q1nc3HdPYHBLJtq/M0ila9LymOyJxAiIS5HaktTxU19SbpYLAfkFD/C1MfTYOIAJXVCwpDhiKr",
-	"V8oosqufpX+Eo89fxssXF7OnV/sxfXL5ZzNmRL6DjrjZUXD/27zn3xqi3V5nfJ1yTAWR5KKBlD+AYNEF",
-	"IApCQtjEXgaqJlqVxXO3JNUzAbzt+Cy/k7CM48FsPB8Fz6A3Cp886Y2D5y96L8L9WW80fz7fnw3CpzBq",
-	"IcPUvGwdpueMx1iqe1MSNuIwYHHM6O8n8zdYBstmyI9P8UKJZCVkL4ALwqj+f7DEdAGICDTDAkLE6CHC",
-	"KCYiVs9Sv4+Ho/JuJ97+xGsTwCfznoHC3UIryO8blYmCN1EqRDLEQaac+khIzKUSWFiiYQmeYTMBJFXx",
-	"nx/90C9wSqjcH3m+FxNKYiV5hzmCCZWwAF4F9yP5swHkYyo5AYES4Br0QxREOE4gRDOQlwAUDQdaAY4G",
-	"gxL0Twbt4OtXNW5BrartoR3uj4B5sPz/+g010F9iAT1CBVh+QRKuJNLHDyHCC0yokEiBJfQOSAhUKunF",
-	"K6puRqJInW/zhoQDw3Za2W7iFCimsplapL6mCZqDYCkPAM0gYnQhkGR99JpdAu8FWACKQAku4aOQLIg0",
-	"WwqxWEJlNziIoZlnzcs6aw4jBs/tv73zrwP/6ahRGl6rR4qEUQHa/LAb/wWHH+BLCkKaH6kEgwecJBEJ",
-	"sMLDXsLZLIL4b38IhZSvxUYUuiQmkQJco0c/CYUMBKLMHrTG3NH7EyQSCMjcPlThg3OmLMBPX705gSjU",
-	"sjJc9Y20V3adYh4QQjOyl3CWAJcrNPGKOyaeEiMxEUJv89z3hMQyFd7BWB84kRrhv+AQZfvMcbOUMhEH",
-	"e3tE7QZT6Idwke1V7M1w2LMb8q5d/P/EYe4deP9nr7Bp98xVsZfxsnmIQXudojI8KchxpHgNwkNlVfEV",
-	"muEQaWyoqxFRyqnvFYT6ktF5RILbnlYmpUfqLULiCA6NxE45BypzKU4E2vdcnL4ocJqD0hGh9pm9IFt3",
-	"x1i12iaINMOhSyKXxiJVkl3tALThhyhcAs926OL2FeMzEoZA74AVJPsMFEU481xEwBJAckkEUlSsH4Yo",
-	"QCgOEMGxpfnfY0ytaskxvl9gvACwI8rn+YI7xrW7Pbxmc9rWLoQlwpTJJXArU13kv2XyFUtpeEvcGzyi",
-	"iXc1nHhaBs31U12MjguMvmUSvbI3dMIoZbJnnniHGH3LkEiDZaFeCDXYrKPpPYeA0ZCola8wieC2CMts",
-	"qiahXZEGLhKHowKJLkzIAtURnYmztDc3S+8QsfXNKTXbtDcXx2cUp3LJOPnz1tgl9AJHJEQ4CEAIwzYH",
-	"CK4SrdpdohwW+Cy9vyMiU3fN3ZJmfQdlZCWcqUt4ZvZ+B9gyTNxsIWhZI0qGQUo/U3ZJrRiaeFcTr2wJ",
-	"jEYuch140TGVRK66ItnCd4/mwCVEUc8YBGiWSjTjgLWI5alS0etMhBwobd79MvpFn0BoeAtH7431RJT1",
-	"Z/3TxPnpqxfBAkcGH8ZDdVzQ4fjFbLg/HA/HY6z+UP//czh6ro6hMLGHzSa2/YVpz9/L4jXaki0BMBvN",
-	"NuFT7UqTXghlCI9+fXPy9mPd7K2ge/3TX2fxwVO40oA6EcZm10BLE2Kc3Up0sIhV7hxxImNciS4dhcot",
-	"FJJjqUi8AXJSOYWO8ajac5qios3bcX7ZtKvKZqII4Y0bMqHClyxt8rR+NWFOG04su7Ed/FH1dIlDLLvy",
-	"5Jvs9uvM99qSOIQbjKvEZHs3PatUAD/VP66H5iy7z/h1mav4ydNRHJdu7e7K2Hewdd7GoCc0SeWWMuRO",
-	"WLgqUZojpf3e+d9+umeGX8Ot1chCTGgOdCPpPyxx3oiOmungNTGxARxF7+ZaFXfReHgBJ3TOvGu/KuYz",
-	"NBAJsdgEn1EVBWyYc7yqEX0LIZ9f+14ZM63UXA0VDTYRlqeeh2arQswrii6JLSXhqqSjXTflYFYpqgn9",
-	"b6CuJBct+aNjbRnoq8a8xVEEXBkIhPqoCFhHKwVjJ9zbbEMd+7ns6/yEynlly/16JsrdvZZX2qnfUgzl",
-	"olmUuPiTZotex4D6FoL83MGoQ0fPm6goxlcn5t7hYGAlR/bDBjJ3trUJYR9A6FhulXxwGEJZYQ2bdKnO",
-	"4FVuHDQGgV34zMOL1U1Afiwop0zARzr/4VvbHzFuiPkQTdUzpkjglUCXSxIsdVT1coklmhabm6Ili0Jt",
-	"N1TETZtI/8VElJEAfkECaLfA6nYSCXV0iVBEpEBqWdkcasmH1Z5fhrQDJzmUX7VANqcDSehrWHvVDNP6",
-	"LF4NapnHymsB7fq9HXSQ3Vu7OeMmDfUDqxZOHjR3ELqG+L6pRmuVqt11Wp0Y6uevzjmLtyP1rAPNX8qY",
-	"8BHEmESajZIlo/A2VYIDzRnX94hDRAJGzzgx+QvHKVC3GGoRh6UL6kbHwNQ3FinVpB3SKkcKFKRCshi4",
-	"QJQsltIorBph6S2Ul//BlrQfMvh/9qd+wOJGrjabKy/OHH+bZ+o7z9iL2IL1E5182uTTbOmzOOgvg/O3",
-	"8TM0HO2j8RP09NnzNk+B1oRahgOvkyPucp5THqKMQs/3XmZRGGOEnbsiI79Wg0svrumdgFGJA3ncfGqb",
-	"TiyEBHMZQ1XqvCIU02bRfQv6mBMuZF1f/IMtadPtttijampsbTi0yM7C6Goz/f5F5BJNTbnP320ZUWcj",
-	"r8XArkcfOlpNdW4TR0Gg2OM1Cz5XTIqWOgnfi3DTCfzKwLtb3+oW/JdwmAPnEL7UgeRgVX7A8dmHtavc",
-	"ardiFdC1iz4SWVkQY9K4JAt9lnzYl6cn/zxuvLs5lLGNtXwHkYztZZrv6XjsK87iUjFLiCX0JImbxWDN",
-	"vshBzfFWJ1uHzzcET3SJT6fYSZMB/LMwoV3RR0cSRYCFRIzqgscMO1rZGhVOBMp2U9ezW8ncHHdGcJYC",
-	"HPujwY2E8obqi22E9PbgrZfiG0FzpXprqVapNPPQVhEq93uFOCQRDsqpJkYrdSA30BJblw1WPc4GSX/X",
-	"Enojch9EYjtQjAc3FeAVdJ9/3W/GcRe5XqnbOf86ut7pmaeOrnf/7083E/0b8i8lVWDtu1wRvP/w7p8n",
-	"H0/evT3+1fO9k7f2QsnSa9ca9yLh18dVHRROJh+b4783UQmNQvybuonajL6Fj3jmHE527sdv3r9+91/H",
-	"6jBfnn08fffm+EP5rJ0bamjNamSUcjrmnDUY+TZF656srufiYATlGSeiP2g24Wwut0TgqZBoptQdwjPB",
-	"olQCOvtwslGnGzCKhzYp6apkqUn5d4kkMRGSBL2A0cCKCK16cRoSqX1qpZUxilOpc8lZ9UaDJuaAJYRH",
-	"spUkOeDwHY1WWbVfHUMs1FGc2zwjK+OobfaEBhyUJtc1ujbLbMqpDpEAGiIi0QwHn9XVNFEvRTvY1I1p",
-	"64QINB682K2Wzroe8NOxtzGAmAG45sRy/mrUyybTii6GOi2OgF5AxBI4RFN1XFMFpw5SotnK9Fio25os",
-	"p6o7P+zmzldpuPuyrPK3VLvbYa1kEkc3eKdep5Aptl5cOTRbC+3UFAc2x2hgK71r3cnaIol6ZJiiD69e",
-	"ohfjJ8+QLcXoZ1FhU72ouC8BjnS5iOZRgee6wltcEhksEaNNYShZsz7bq8fqtqstTaklYhRZFRUaWkJw",
-	"UHuFMKv06Oyd14Vuk6dOhdQWd2krexfDPRMXFXs4iGHPxu32rhrdNQtZ1QXcnw3n42AIL/DzcDx/Oujo",
-	"a5oauzrRmRoc9wUNBXj16HE9TLepOM8h45STjSrDRpUNfPmO6sSqdgtByolcfVRHZCiJ4VQuR+2EO3j6",
-	"vFQ+VXSkmQP6OfsdaJgwQiXa0Y/s2SPTcnUesUsjnPSPLznoUnkcmYyXqYpS1gWO+1gIsqCxU1B64B2F",
-	"oeYMk5yxmUJbbXGIdPdVLzTtXcafMQW0Tj2GerK+VDz0pVZsflZ6a8LFzjPKy5SC0p03OOu30SvkEgiv",
-	"vsiGJLI1psnAbgDnrU1C8ZdRV1kWRi1WVubvRunmQJrQdumO0Ha5ZW1t9TtciOtXjSZUbzDb13c4WzI4",
-	"Lg5Dr7bpJtEnOM7ytnJJ6CKruDk5eoMMgtUadPT+RPSNxP4M9IxHFd7+av5zvWeocE/fVjJqDXXq2jPS",
-	"qDmVrSj87Eh2TEfUrl9q7VO7Uppe2IMIOBPCov4zoVrQ2UM5mNDUfaKvF787SuUySx6gHStps3P00WdI",
-	"pGGMEu3/rJsNFQ9MqMlxFxXGOBJMM1YiTZF1Gs84RFFWkDx1cT3to2PHrkFJOouIWIKYUF0b3tM58rnS",
-	"IhcGRAGgXkZxQvbMb/0VjqNdJBgyVczZ81GAKfoMkKALApeKKCsoMESRJ+EdzGouY6nUCXvTM0mEwnR/",
-	"QrMdi1QLj3kaoUtOpOIzcalITXMoRtOXjAoipLJQe6fq/KfItE4himPbiJlti8gJ5RAwHkJ4iBIs1E8I",
-	"CzQNiqfYh0iGCI57CYtIQED8jIIl6IpvGiKYzyFQm+kZ0TahagfCtFXhEK1YyhG7pBZkhS+1J6+oxFSE",
-	"rh6f8/LRe2Xc51aqN+gP+wNF+vYUlD7qD/r7xpdeanHXyApFpHwBDalm04ObNazZ9p7ZCtmkIjJJsjmJ",
-	"JHBjK06dBqMp2jE3BCwE382C7Zou5Mwv1kH4nFqVZvWUS/lb1rTrNkG3OJfFLa5/qX3L7rdrq6z7Eref",
-	"S62q+EU0WmVEPWfclqmvkjxCWU4tOx5lU9+WG3ntVFDr1itt3FClr/z6vNICNRoM1hQsNxQqW79g6Ftf",
-	"/lM9mUmbqyGrtWX1gjISdi/xLCUdn5TjaTn7DJ3ascaKI4UP47EMXR9EOR7WqxiW/YRh57rnonCsoeT5",
-	"yPRfsnluJFz73ticRdND8zPbq/es6ZXDzivPKlXy48F+57VF841rBmoiyAzAT2Xtfq5otLhWMYTOdYl6",
-	"GseYr6xoQHlDv8QL4XbqX99QXNi+Rn3UTDTIQmMcCYTNu/voN6WfplQPVdjJS4d9dBwnjJOrXd0aXhq9",
-	"kNU361YfJpeHleu2sVSrBiVwj+lCaV60wzjSUfpdLXHr0tLAZjKUuYfyCwtX23JtWKov7c6yNC/83qaO",
-	"r4iLFuJvO84x6aPrspcieQrXNQk2fChc3Jf4GnQQXw+N/7ZGDQqXlk083zan62M4PsWL9dMn8i6jdZ3r",
-	"1z+aHFQLX3Re+NLp+xyPRlsA63YY3Vr4Wue1In6tk2jFYJMEvvbXGZt7X23G8NoQwrr5KcZZsfL2yLqJ",
-	"rrdteifR1JmJ8nfF/mbMDbbRAr1i2ujvT7VwLfs/u4e6WtFx6nzlciqJbROZhFHlsTDzZCLrEtnAkknk",
-	"7TSSO1imwRQbt2Er/PHsA7Vw3Hlh3vl6Y366H5awUZE1LOE3+1fvKOTFu52HNLEoYpdoWuk3avChfgN5",
-	"MwK8c3fgR7b970QfPurC2/P8ffgSv4Fcz7a38iU2O97ZQC7tdqRrvI5cDxqVo4MJJEQ7o8FQuxO2ikaH",
-	"qHZGg8FuH33QPxG6QDo/nPVzT2g+skK6A4fQzjTjkL69w0y3ylrDlV6spDI5zFMBoYlWlYXPWSKA31D+",
-	"VCYpGflzQ5+mSfToYKHawuWS5TJIWRNFlKtafHNfAmMLB2bwYBt/aCE8ehghbHkkvKE0Vj5NZ4m8tb/5",
-	"Lb3Ge8S5Leh4VIB34wwOuzuDDfNPvmN3slBhd+FZ7lnfbZ2H+UGnd61mJRdAi1RpnnU2GpdQre90Vgpr",
-	"5+8QkVCtxBJhDmYWjHVI1d9kQRmH0C9mVumKVn0No/FoVLfVDTSald5Y2G+h9Ny2zm16Oc87M32p5/Q+",
-	"1Jftvxw4LZbDG0FnGzwb5NO/1PmZJOdfy3X+FjKgXmlREQSGAzI+crjficO0e9LloRhoxyaVbW48yy7v",
-	"6ilbJhxUJJltxMik6NVC7X7bvDsHHCx13ZRccj3HtzQHFe3YKobKz3IJsYDoAkxNSktys2D17QxkZ1zr",
-	"dhnOGyVE7yUbWDJ3/sGWFJmSeG3odGylKZep2R6JtsaIoqC6qKIud/Rs18Zje3srDb2mGvn+8oVuY+7a",
-	"jKHhhFyn/XXk232ECSyfmhrFqnVSlU8PGTJozFQehaFAaYIkQ8OBPxgMCsumLBedoiIrHxtsHVsNNKEk",
-	"dAIJmDoTI+307FKZyKG6JZs3xnjZFNLlxcoQmlBbd0OkKX6izJZ4CaSFCoRF4F/bW5csjUKkO7bMVAGI",
-	"5r4Ny0crxPiEuoKa0IXvRCrQjq6+RtmB4kgd9wolHIRCiLLQIpjrMh/dnYSzWpyyBD8Kw29tq/lrpxF8",
-	"f5bcyLHkBo+W3DdMgnyvFuBRGG40/zp7gFrQdfH/cBQZoy+3HZU7l5VfMl427BolZIs3dxRFumD0FWdx",
-	"UZuxKZdn1mZk/BdQu109A8c+1w76d6SJt6PKva/mewPXXchT0ZpLnkuStNGbIrZHWrsTWsPfJZ1tvtV+",
-	"NeNmFHm6SuC6RJwPuLHW1nHlWB0ay7OYt7y5frb+gQ9bPtv+uYA7K6fNT6ElqfcGf7aBRxNtyJw1nc3T",
-	"IYqA0Tnhsak4tzYqETazV7dGNVVrEFkL898++nbXNttpvn27v0ssclRoibR1DsVCPXwIqIlAlF2WAX6M",
-	"H35L61HfkEluyTbK7TYRaXJijVFGdfqZt6vYt9SrpuiXCJFCqN6+Q6RAU5HOprt+lrPPG8ZM5r1p3mSt",
-	"gucN3JqZsyaPT+eleZTlEFx9yJ+OxLWMuitF3ipRtA1D8prjZnZM1vUW7NqacrT9QdlB6a/lSFGuof/x",
-	"bZ0K+Z/mo0wdgs/iO3dQFt/GLfkr2njmrBSJ16exaGgrqrQRmaZlXQZX7ijCEyrSmUn+Zk8otyPl038Y",
-	"N8N/7GfsEFxh/Y03rWLD7FV2sY5EQR/9y3aKuW/10VRHa6dIR7IFwhLFTEg00tE185EmgXYw0rcpsPSV",
-	"CY0BU4EmnrmRcRQzDhNv90DHaQWawYqZoQFCkihCl4x/9vU8ew5zQs1UHNtJSKiQgBuLbV4TIT9mB/Ej",
-	"90u53ap5w1TZ0MsH6jV+b26bFqnyOM37z3LcQsRWcNU6//EuRfF3kMT4cbMXNzd0Sv3cFSFvm7tFwerf",
-	"QNLvfc1J7LpV6r+jhaU0W2n9W5+y22jwfMxHXt+y/u1H5r0tOanNFLLwPCb/bsd2pkq4mMV+90y3WYcW",
-	"X7TdjkM3tXifFl6JdLwbnaAL3aIKxObrqif0iAHpPoyJ/A9dFEV9ZEfuXy5ZpL9CR2h/nS1zwwbw/7Tq",
-	"iFsVg64TZY0foylX7FaE2nbfbGmWcbZe9DswLzLqFI9lEjeXlNt0W+R+348gTfMMYrtbu34yBtrRTdva",
-	"i42wrZzYXTMvY0J3NGLK3m1Xr7YyU+NwQiujrutfzLchEe30slQ6q311RBq0n0XF+53QRvfXV3xEKJr+",
-	"dnyKclU0bXNXNf5+aF81LSig0VH9phM9jvXJWwX6nUwA2VCg58whzoYPF7OFP51vVxpYG9Vr5/MW03iz",
-	"EbxtzRHZsLZirmtTu3xLXeH9Kbd83upazWZHcP11vOZiCFnTtJBUlGtKzN8PMSskLyc2+Qsd+pcMTTPK",
-	"nmbDzIRuz3PL7s7qU8yVHZ1S8iXNv6VoNc9ONlS0aS6I/UrFjSvUbsu3NZ5rmAFtBj9vwWHb8Mv9TQn5",
-	"C4m0bRC+bixIlrrv1Ahm7ZTHPrDvoH7PnRXZNhMkFaX8UyZn15rYncqh3HkgmoKQ+QqEzZsQmjlzbQNB",
-	"fPtJNG7rqioTPpBkrG2Kh5Wfj0M8fvghHu4w07YZHi0kvGaCh7rlEDU6W27euSHWfSPK+uam/aPS20rp",
-	"PSq8bxeranULTEi/ldfvOfy0qUDwQzbNQxYkYT52pJwBH2HJYhLgKFr5WsS4n9dxxyjrYP2EFt5GH+k6",
-	"ETPYtzQWBG01FWRCnbEgTSEeu4MbCbi7Hf9RfHvJ+eDSrURY528RdRdSD+niDH4gDD6cqhh9F6pCz0kP",
-	"b6QythpP8mhf/ifO2XBn7df6GrLhGrdy0fbcT2tu7quyGYzyR+Bcr6t7M1XW3HIURXla+LHB5U4aXKD4",
-	"Iv62Yxcq1QNZZXzejkso2mHcbykaaCoIaBmXoI7/hygHeBy2/jhs/S/pXt2wDqCijh64ta7ol7s2H5zJ",
-	"XpTqz8cspUwO9vaGo2f9QX/QHx48HzwfaI618Na+adX0mRffZtJ1Y8gC5NIYd9aCzMse6mlmU2OwYwfK",
-	"6zyQ/W6bdQat+sy+p7fbL6eXm575m/3SjImGxniVz1JoHg1hvmejP+JSBLLsOxZFDKraj89Mg4t9TT79",
-	"zS50T/n6/Pp/AwAA//8=",
+	"7D1pc9s4ln/lFber2q6hZElWLrumdt1pp8tTuTaxZ2Y38rYgEpLQIQE2ANpWZ/zft3CQBC+J8pVk2p8S",
+	"iwT58PDui1+8gMUJo5hK4R188RLEUYwl5vqvoyDAiXyN6CJFC6x+CbEIOEkkYdQ78N6T4LMAucQQ2XuA",
+	"zWEaEpFEaPUWxXgKiIYwjViAIvIHDn8u1k9hzllsVmeXIUaJ6Hu+h69QnETYO/BC7AOmh7//ddB/7vke",
+	"Ue9dYhRi7vkeRbG6x8DZywH1PREscYwUxDG6eo3pQi69g9Fg4HtylaglQnJCF971te8dXyWIhr9wliai",
+	"vsfpQl+YAgpDARgFS0gF5j8KCAnHgQRzvQy0+S0D9/cU81UBLdbvKwGJaRp7B5+ydedNYL5iPMA/4wjL",
+	"hpMwvwO+wBTkkqWLJcQ4nmEuliQRgK+IkD5wHLMLQhcK6XEJ4jmKBG4Gd+6814U5xHOURjJfayGeMRZh",
+	"RDXIGqcnYR3c0yU2ePtRAAlhB0GaktAHxgHRlfopWDKBKTAK789Od8vY3Z8PgqfBEPeezIaoNw6f4d4L",
+	"9ORZbzAfz5+Ew/lzNBxmuE+QXBZ7WViAfI/j31PCcegdSJ5id18JkhJztfb/Ph31/hf1/hj0XvzaO/8y",
+	"9J+Or3/wms7mYzr7DQeybavzNIpWvd9TFJE5wSEIczuoLU8VNfUm6WCwH5BQ/4unPkyDiGAqqxcUhgxF",
+	"Vq+UUWRXP0t/C0effx8vX1zMnl7tx/TJ5R/NmBH5DjriZkfB/S/znn9piHZ7nfF1yhEVRJKLBlL+gAWL",
+	"LjBQLCQOm9jLQNVEq7J47pakeiYwbzs+y+8kLON4MBvPR8Ez3BuFT570xsHzF70X4f6sN5o/n+/PBuFT",
+	"PGohw9S8bB2m54zHSKp7UxI24jBgcczoryfzN0gGy2bIj0/RQolkJWQvMBeEUf3/YInoAgMRMEMCh8Do",
+	"ISCIiYjVs9Tv4+GovNuJtz/x2gTwybxnoHC30Ary+0ZlouBNlAqRDDiWKac+CIm4VAILSRiW4Bk2E0BS",
+	"Ff/50Q/9AqeEyv2R53sxoSRWkneYI5hQiReYV8H9SP5oAPmYSk6wgARzDfohBBGKExzCDMtLjCkMB1oB",
+	"jgaDEvRPBu3g61c1bkGtqu2hHe6PGPFg+d/6DTXQXyKBe4QKbPkFJL6SoI8fh4AWiFAhQYEl9A5IiKlU",
+	"0otXVN2MRJE63+YNCQeG7bSy3cQppojKZmqR+pomaI4FS3mAYYYjRhcCJOvDa3aJeS9AAkOEleASPoRk",
+	"QaTZUojEEld2g4IYN/OseVlnzWHE4Ln9t3f+ZeA/HTVKw2v1SJEwKrA2P+zGf0LhB/x7ioU0P1KJDR5Q",
+	"kkQkQAoPewlnswjHf/lNKKR8KTai0CURiRTgGj36SRAyLIAye9Aac0fvT0AkOCBz+1CFD86ZsgA/ffHm",
+	"BEehlpXhqm+kvbLrFPNgITQjewlnCeZyBROvuGPiKTESEyH0Ns99T0gkU+EdjPWBE6kR/hMKIdtnjpul",
+	"lIk42NsjajeI4n6IL7K9ir0ZCnt2Q961i/8fOJ57B95/7BU27Z65KvYyXjYPMWivU1SGJwU5ihSv4fBQ",
+	"WVV8BTMUgsaGuhoRpZz6XkGoLxmdRyS47WllUnqk3iIkivChkdgp55jKXIoTAfuei9MXBU5zUDoi1D6z",
+	"F2Tr7hirVtsEkWY4uCRyaSxSJdnVDrA2/IDiS8yzHbq4fcX4jIQhpnfACpJ9xhQilHkuImAJBrkkAhQV",
+	"64cBxTgUB0BQbGn+1xhRq1pyjO8XGC8A7Ijyeb7gjnHtbg+t2Zy2tQthCYgyucTcylQX+W+ZfMVSGt4S",
+	"9waPMPGuhhNPy6C5fqqL0XGB0bdMwit7QyeMUiZ75ol3iNG3DEQaLAv1QqjBZh1N7zkOGA2JWvkKkQjf",
+	"FmGZTdUktCvSwEXicFQg0YUJLFAd0Zk4S3tzs/QOEVvfnFKzTXtzcXxGUSqXjJM/bo1dQi9QREJAQYCF",
+	"MGxzAPgq0ardJcphgc/S+zsiMnXX3C1p1ndQRlbCmbqEZmbvd4Atw8TNFoKWNaJkGKT0M2WX1IqhiXc1",
+	"8cqWwGjkIteBF46pJHLVFckWvns0By5xFPWMQQCzVMKMY6RFLE+Vil5nIuRAafPup9FP+gRCw1soem+s",
+	"J6KsP+ufJs5PX7wIL1Bk8GE8VMcFHY5fzIb7w/FwPEbqD/X/P4aj5+oYChN72Gxi21+Y9vy9LF6jLdkS",
+	"ALPRbBM+1a406YW4DOHRz29O3n6sm70VdK9/+ussPniKrzSgToSx2TXQ0oQYZ7cSHSxilTtHnMgYVaJL",
+	"R6FyC4XkSCoSb4CcVE6hYzyq9pymqGjzdpxfNu2qspkoArRxQyZU+JKlTZ7WzybMacOJZTe2gz+qni5R",
+	"iGRXnnyT3X6d+V5bEodwg3GVmGzvpmeVCsxP9Y/roTnL7jN+XeYqfvJ0FMelW7u7MvYdbJ23MegJTVK5",
+	"pQy5ExauSpTmSGm/d/6XH+6Z4ddwazWyEBOaA91I+g9LnDeio2Y6eE1MbABF0bu5VsVdNB5a4BM6Z961",
+	"XxXzGRqIxLHYBJ9RFQVsiHO0qhF9CyGfX/teGTOt1FwNFQ02EZanngezVSHmFUWXxJaScFXS0a6bcjCr",
+	"FNWE/je4riQXLfmjY20Z6KvGvEVRhLkyEAj1oQhYRysFYyfc22xDHfu57Ov8hMp5Zcv9eibK3b2WV9qp",
+	"31IM5aJZlLj4k2aLXseA+haC/NzBqENHz5uoKEZXJ+be4WBgJUf2wwYyd7a1CWEfsNCx3Cr5oDDEZYU1",
+	"bNKlOoNXuXHQGAR24TMPL1Y3AfmxoJwyAR/p/IdvbX9g3BDzIUzVM6Yg0ErA5ZIESx1VvVwiCdNic1NY",
+	"sijUdkNF3LSJ9J9MRBkE5hckwO0WWN1OIqGOLhEKRApQy8rmUEs+rPb8MqQdOMmh/KoFsjkdSEJfw9qr",
+	"ZpjWZ/FqUMs8Vl4LaNfv7aCD7N7azRk3aagfWLVw8qC5g9A1xPdVNVqrVO2u0+rEUD9/dc5ZvB3Usw40",
+	"fyljwgccIxJpNkqWjOK3qRIcMGdc3yMOgQSMnnFi8heOU6BuMdQiDksX1I2OgalvLFKqSTukVY4UEKRC",
+	"shhzAZQsltIorBph6S2Ul//GlrQfMvxf9qd+wOJGrjabKy/OHH+bZ+o7z9iL2IL1E5182uTTbOmzOOgv",
+	"g/OX8TMYjvZh/ASePnve5inQmlDLcOB1csRdznPKQ5RR6PneyywKY4ywc1dk5NdqcOnFNb0TMCpRII+b",
+	"T23TiYU4QVzGuCp1XhGKaLPovgV9zAkXsq4v/saWtOl2W+xRNTW2NhxaZGdhdLWZfv8gcglTU+7zV1tG",
+	"1NnIazGw69GHjlZTndvEURAo9njNgs8Vk6KlTsL3ItR0Aj8z7N2tb3UL/ks4nmPOcfhSB5KDVfkBx2cf",
+	"1q5yq92KVZiuXfSRyMqCGJHGJVnos+TDvjw9+ftx493NoYxtrOU7iGRsL9N8T8djX3EWl4pZQiRxT5K4",
+	"WQzW7Isc1BxvdbJ1+HxD8ESX+HSKnTQZwD8KE9oVfTiSEGEkJDCqCx4z7Ghla1Q4EZDtpq5nt5K5Oe6M",
+	"4CwFOPZHgxsJ5Q3VF9sI6e3BWy/FN4LmSvXWUq1SaeahrSJU7vcKOE4iFJRTTYxW6kBuoCW2LhusepwN",
+	"kv6uJfRG5D6IxHagGA9uKsAr6D7/st+M4y5yvVK3c/5ldL3TM08dXe/+5w83E/0b8i8lVWDtu1wRvP/w",
+	"7u8nH0/evT3+2fO9k7f2QsnSa9ca9yLh18dVHRROJh+b4783UQmNQvyruonajL6Fj3jmHE527sdv3r9+",
+	"9z/H6jBfnn08fffm+EP5rJ0bamjNamSUcjrmnDUY+TZF656srufi2AjKM05Ef9BswtlcbonAUyFhptQd",
+	"oJlgUSoxnH042ajTDRjFQ5uUdFWy1KT8u0SSmAhJgl7AaGBFhFa9KA2J1D610soI4lTqXHJWvdGgiTlG",
+	"EodHspUkOUbhOxqtsmq/OoZYqKM4t3lGVsZR2+wJDThWmlzX6NossymnOgSBaQhEwgwFn9XVNFEvhR1k",
+	"6sa0dUIEjAcvdquls64H/HTsbQwgZgCuObGcvxr1ssm0wsVQp8UB0wscsQQfwlQd11TBqYOUMFuZHgt1",
+	"W5PlVHXnh93c+SoNd1+WVf6Wanc7rJVMougG79TrFDLF1osrh2ZroZ2a4sDmGA1spXetO1lbJFGPDFP4",
+	"8OolvBg/eQa2FKOfRYVN9aLivgRz0OUimkcFmusKb3FJZLAERpvCULJmfbZXj9VtV1uaUkvEKLIqKjS0",
+	"hOBY7RWHWaVHZ++8LnSbPHUqpLa4S1vZuxjumbio2ENBjPds3G7vqtFds5BVXcD92XA+Dob4BXoejudP",
+	"Bx19TVNjVyc6U4PjvqChAK8ePa6H6TYV5zlknHKyUWXYqLKBL99RnVjVbnGQciJXH9URGUpiKJXLUTvh",
+	"Dp4+L5VPFR1p5oB+zH7HNEwYoRJ29CN79si0XJ1H7NIIJ/3jS451qTyKTMbLVEUp6wLFfSQEWdDYKSg9",
+	"8I7CUHOGSc7YTKGttjgE3X3VC017l/FnTAGtU4+hnqwvFQ99qRWbn5XemnCx84zyMqWgdOcNyvpt9Aq5",
+	"xIRXX2RDEtka02RgN4Dy1iah+MuoqywLoxYrK/NXo3RzIE1ou3RHaLvcsra2+h0uxPWrRhOqN5jt6zuc",
+	"LRkcF4ehV9t0k+gTFGd5W7kkdJFV3JwcvQGDYLUGjt6fiL6R2J8xPeNRhbe/mP9c7xkq3NO3lYxaQ526",
+	"9ow0ak5lKwo/O5Id0xG165da+9SulKYX9iACzoSwqP9MqBZ09lAOJjR1n+jrxe+OUrnMkgewYyVtdo4+",
+	"fMaJNIxRov0fdbOh4oEJNTnuosIYRYJpxkqkKbJO4xnHUZQVJE9dXE/7cOzYNZCks4iIJRYTqmvDezpH",
+	"Plda5MKAKDBWL6MoIXvmt/4KxdEuCAamijl7PgSIwmeME7gg+FIRZQUFhijyJLyDWc1lLJU6YW96JolQ",
+	"mO5PaLZjkWrhMU8juOREKj4Tl4rUNIcimL5kVBAhlYXaO1XnPwXTOgUUxbYRM9sWkRPKccB4iMNDSJBQ",
+	"PwESMA2Kp9iHSAYExb2ERSQgWPwIwRLrim8aAp7PcaA20zOibULVDoRpq0IhrFjKgV1SC7LCl9qTV1Ri",
+	"KkJXj895+ei9Mu5zK9Ub9If9gSJ9ewpKH/UH/X3jSy+1uGtkhSJSvsANqWbTg5s1rNn2ntkKbFIRTJJs",
+	"TiKJubEVp06D0RR2zA0BC7HvZsF2TRdy5hfrIHxOrUqzesql/CVr2nWboFucy+IW17/UvmX327VV1n2J",
+	"28+lVlX8IhqtMqKeM27L1FdJHqEsp5Ydj7Kpb8uNvHYqqHXrlTZuqNJXfn1eaYEaDQZrCpYbCpWtXzD0",
+	"rS//qZ7MpM3VkNXasnpBGQm7l3iWko5PyvG0nH2GTu1YY8WRwofxWIauD6IcD+tVDMt+wrBz3XNRONZQ",
+	"8nxk+i/ZPDcSrn1vbM6i6aH5me3Ve9b0ymHnlWeVKvnxYL/z2qL5xjUDNRFkBuCnsnY/VzRaXKsYQue6",
+	"RD2NY8RXVjRA3tAv0UK4nfrXNxQXtq9RHzUTDbLQGEcCkHl3H35R+mlK9VCFnbx02IfjOGGcXO3q1vDS",
+	"6IWsvlm3+jC5PKxct42lWjUogXtMF0rzwg7joKP0u1ri1qWlgc1kKHMP5ScWrrbl2rBUX9qdZWle+L1N",
+	"HV8RFy3E33acY9JH12UvRfIUX9ck2PChcHFf4mvQQXw9NP7bGjUovrRs4vm2OV0fw/EpWqyfPpF3Ga3r",
+	"XL/+3uSgWvii88KXTt/neDTaAli3w+jWwtc6rxXxa51EKwabJPC1v87Y3PtiM4bXhhDWzU8xzoqVt0fW",
+	"TXS9bdM7CVNnJspfFfubMTfIRgv0immjvz/VwrXs/+we6mpFx6nzlcupJLZNZBJGlcfCzJOJrEtkA0sm",
+	"kbfTSO5gmQZTbNyGrfD7sw/UwnHnhXnn64356X5YwkZF1rCE3+xfvaM4L97tPKSJRRG7hGml36jBh/oF",
+	"y5sR4J27A9+z7X8n+vBRF96e5+/Dl/gFy/VseytfYrPjnQ3k0m5HusbryPWgUTk6mEBC2BkNhtqdsFU0",
+	"OkS1MxoMdvvwQf9E6AJ0fjjr557QfGSFdAcOwc4045C+vcNMt8paw5VerKQyOZ6nAocmWlUWPmeJwPyG",
+	"8qcyScnInxv6NE2iRwcL1RYulyyXQcqaKKJc1eKb+xIYWzgwgwfb+EML4dHDCGHLI+ENpbHyaTpL5K39",
+	"za/pNd4jzm1Bx6MCvBtncNjdGWyYf/INu5OFCrsLz3LP+m7rPMwPOr1rNSu5wLRIleZZZ6NxCdX6Tmel",
+	"kHb+DoGEaiWSgDg2s2CsQ6r+JgvKOA79YmaVrmjV1xCMR6O6rW6g0az0xsJ+C6XntnVu08t53pnpSz2n",
+	"96G+bP/lwGmxHN4IOtvg2SCf/qHOzyQ5/1yu89eQAfVKi4ogMByQ8ZHD/U4cpt2TLg/FgB2bVLa58Sy7",
+	"vKunbJlwUJFkthEjk6JXC7X7bfPuHKNgqeum5JLrOb6lOaiwY6sYKj/LJY4Fji6wqUlpSW4WrL6dgeyM",
+	"a90uw3mjhOi9ZANL5s7f2JKCKYnXhk7HVppymZrtkWhrjCgKqosq6nJHz3ZtPLa3t9LQa6qR7y9f6Dbm",
+	"rs0YGk7IddqfR77dR5jA8qmpUaxaJ1X59JAhg8ZM5VEYCkgTkAyGA38wGBSWTVkuOkVFVj422Dq2GmhC",
+	"SegEEhB1Jkba6dmlMpFDdUs2b4zxsimky4uVITShtu6GSFP8RJkt8RKghQoOi8C/trcuWRqFoDu2zFQB",
+	"HM19G5aPVsD4hLqCmtCF70QqYEdXX0N2oChSx72ChGOhEKIstAjPdZmP7k5CWS1OWYIfheHXttX8tdMI",
+	"vj1LbuRYcoNHS+4rJkG+VQvwKAw3mn+dPUAt6Lr4fyiKjNGX247KncvKLxkvG3aNErLFmzuKIl0w+oqz",
+	"uKjN2JTLM2szMv4TqN2unoFjn2sH/RvSxNtR5d4X872B6y7kqWjNJc8lSdroTRHbI63dCa2hb5LONt9q",
+	"v5pxM4o8XSX4ukScD7ix1tZx5VgdGsuzmLe8uX62/oEPWz7b/rmAOyunzU+hJan3Bn22gUcTbcicNZ3N",
+	"0yGKgNE54bGpOLc2KhE2s1e3RjVVaxBZC/PfPvp21zbbab59u79LJHJUaIm0dQ7FQj18CKiJAMouywA/",
+	"xg+/pvWob8gkt2Qb5XabiDQ5scYoozr9zNtV7FvqVVP0S4RIcajevkOkgKlIZ9NdP8vZ5w1jJvPeNG+y",
+	"VsHzBt+ambMmj0/npXmU5RBcfcifjsS1jLorRd4qUbQNQ/Ka42Z2TNb1FuzamnK0/UHZQemv5UhRrqH/",
+	"/m2dCvmf5qNMHYLP4jt3UBbfxi35K9p45qwUidensWhoK6q0EZmmZV0GV+4oQhMq0plJ/mZPKLcj5dN/",
+	"GDfDf+xn7ABfIf2NN61iw+xVdrGOROE+HFVeyObaBL9kPASxZFwq4bJEFOSSY/0pFY4CXUOxM71Kp7v2",
+	"k03ClNro72WZsKF+ggW4BVDY+Wfqwz9TRA91TvENukp3D4AyIDTEVzAnNBQTKpiBBJD5SBShgoQGRNGH",
+	"f9hWN3cXPkx1uHkKOhQvAEmImZAw8geDwYRmMO8g0PcpOPUliDGiAiae+YtxiBnHE2/3QAeaBczwipmp",
+	"B0KSKFJAfPZhlureuTmhZq6P7YUkVEiMGsuFXhMhP2ak9D13fLn9tnnLV9lUzUcCNn4xb5smr/JA0PvP",
+	"09xCSVRw1TrB8i6VyTeQhvl+8y83N9VKHekVNWXb00XB6l9BV+19yUnsulVvvaOFrTdbaQuiPie40WT7",
+	"mA/tvmUF3/fMe1tyUpsxZ+F5TF/eju1MnXMxTf7umW6zDi2+ybsdh25qUj8t/Crp+Gc6xRi6ZSHA5uvq",
+	"P/SQBOk+jIn8D13WRX2wHw24XLJIG3+E9tfZMjdsYf93q++4VTnrOlHW+Dmdcs1xRaht99WZZhlnK16/",
+	"AfMio07xWOhxc0m5Tb9I7rl+D9I0z4G2O+brZ3vAjm471354hGztx+6aiR8TuqMRU/bPO/rlh2Z+Lwd5",
+	"yRzH2rqnRriX/WlfUT6hMP3l+BRy5TGtjhc5nNDK1G9AYSjMYDubZrDRIe0+s1Q6q3111nqPP4qKHz2h",
+	"JUc68/1bwGrze/VBfNdOb1qQUqPH+1WHmxzrk7ea+BsZhrKhVtEZyZzNYS7GLH86365Ksja12I4qLgYT",
+	"Z9OI2/pEsrl1xYjbpskBLSWW96cl89Gza1WknUb253G/i3lsTYNTUlEurzF/P8TYlLyy2qRydBZEMphm",
+	"lD3N5roJ3anoViCe1Qe6K4M8peT3NP+spFVhO9l81aYRKfaDHTcu1rst39Z4rmEctpmBvQWHbcMv9zcw",
+	"5U8k0rZB+LoJKVkVQ6eeOGunPLbEfQOljO7YzLbxKKkopeIyObvWVu9UGeaORtEUBOaDGDYDQ2jmFbbN",
+	"RvHt1+G4LTGrDDsByVjbQBMrPx/nmXz380zcua5t40xaSHjNMBN1yyE0OltuCr4haH4jyvrqpv2j0ttK",
+	"6T0qvK8X9Gp1C0xuoJXX7zmOtalW8kM22EQWJGG++6ScAR+QZDEJUBStfC1i3C8NuROlddR/Qgtvow+6",
+	"ZMbMOC5NSIGtBqRMqDMhpSnEY3dwIwF3t5NQis9QOd+eupUI6/xZpu5C6iFdnMF3hMGHUxWjb0JV6JHx",
+	"4Y1UxlaTWh7ty3/HkSPuZwdqLR7ZnJFbuWh77ldGN7eY2VRI+Xt4rtfVva8s6/M5iqI8v/zY63MnvT6m",
+	"x2xTv0+XMoSsSSDvTCYUdhj3W6oPmioLWiZHqOP/LuoKHufOP86d/1O6VzcsKKioowfuMixaB6/Nt3ey",
+	"F6X6SzpLKZODvb3h6Fl/0B/0hwfPB88HmmMtvLXPezV98ca3mXTdI7PAcmmMO2tB5vUT9TSzKVbYsbP1",
+	"dR7IfsLOOoNWfWafFtztl9PLTc/8xX50x0RDY7TKx0o0T8kwn/bR37MpAln2HYsiBlUdTcBMr499TT4I",
+	"zy50T/n6/Pr/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

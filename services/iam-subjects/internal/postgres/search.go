@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -75,22 +76,34 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	if out, total, ok, err := s.searchWords(ctx, tenant, q, text); ok || err != nil {
 		return out, total, err
 	}
-	filter, filterArgs, _ := s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter("s.search", text, 4, fewMatches+1)
+	filter, filterArgs, dense := s.textMatch(ctx, "s.search", text, 4, fewMatches+1)
 	where := `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND (s.id = $3 OR ` + filter + `)`
 	args := append([]any{tenant, string(q.Type), strings.TrimSpace(q.Search)}, filterArgs...)
 	page := append(slices.Clip(args), q.Limit, q.Offset)
 	var rows []subjectRow
-	if err := s.DB.SelectContext(ctx, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
-		SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+nameOrder(len(args)+1), page...); err != nil {
+	var total int
+	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if dense { // a bitmap would hold every match before the first is taken
+			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+				return err
+			}
+		}
+		if err := tx.SelectContext(ctx, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
+			SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+nameOrder(len(args)+1), page...); err != nil {
+			return err
+		}
+		_, total = subjectsOf(rows)
+		if len(rows) > 0 || q.Offset == 0 {
+			return nil
+		}
+		// Past the matches taken: count them apart.
+		return tx.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args...)
+	})
+	if err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
-	out, total := subjectsOf(rows)
-	if len(rows) == 0 && q.Offset > 0 { // past the matches taken: count them apart
-		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args...); err != nil {
-			return nil, 0, postgres.Classify(err)
-		}
-	}
 	if total <= fewMatches {
+		out, _ := subjectsOf(rows)
 		return out, total, nil
 	}
 	// Many matches are dense: walking names in order, from the first name one could
@@ -113,8 +126,27 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	if err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
-	out, _ = subjectsOf(rows)
+	out, _ := subjectsOf(rows)
 	return out, fewMatches, nil
+}
+
+// textMatch is the condition for column holding text, in a query taking up to limit
+// matches (see trigramFrequencies.textFilter), with parameters from $next. A word too
+// short for a trigram (one or two characters) matches the start of a word instead of
+// anywhere: no index can find "xu" inside words, and looking at every row costs a
+// million-subject tenant 400 ms. Such texts are likely many: dense says so.
+func (s *Directory) textMatch(ctx context.Context, column, text string, next, limit int) (filter string, args []any, dense bool) {
+	if isShortWord(text) {
+		return fmt.Sprintf("(%s LIKE $%d OR %s LIKE $%d)", column, next, column, next+1),
+			[]any{likeText(text) + "%", "% " + likeText(text) + "%"}, true
+	}
+	filter, args, _ = s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter(column, text, next, limit)
+	return filter, args, false
+}
+
+// isShortWord: text (lower-cased, trimmed) is one word of fewer than three characters.
+func isShortWord(text string) bool {
+	return utf8.RuneCountInString(text) < 3 && strings.IndexFunc(text, unicode.IsSpace) < 0
 }
 
 // nameOrder pages by name; $n is the limit, $n+1 the offset.
@@ -158,7 +190,7 @@ const (
 // rows of each list merged are the page, and the lists' first fewMatches+1 rows, distinct,
 // count the total up to that point. It declines (ok false) texts it cannot answer cheaply.
 func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
-	if strings.IndexFunc(text, unicode.IsSpace) >= 0 || q.Offset+q.Limit > maxWordsDepth || len(windows(text)) == 0 {
+	if strings.IndexFunc(text, unicode.IsSpace) >= 0 || q.Offset+q.Limit > maxWordsDepth {
 		return nil, 0, false, nil
 	}
 	words, ok, err := s.wordsContaining(ctx, tenant, text)
@@ -191,14 +223,23 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 	return out, min(total, fewMatches), true, nil
 }
 
-// wordsContaining lists the tenant's vocabulary words containing text (a word), or
-// declines (ok false) when there are more than maxWords, or finding them would cost more
-// than walking names.
+// wordsContaining lists the tenant's vocabulary words containing text (one word; a
+// short one starts them, see textMatch), or declines (ok false) when there are more than
+// maxWords, or finding them would cost more than walking names.
 func (s *Directory) wordsContaining(ctx context.Context, tenant, text string) (_ []string, ok bool, _ error) {
-	if len(windows(text)) == 0 { // nothing the trigram index can look up
-		return nil, false, nil
+	freqs := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams")
+	var filter string
+	var filterArgs []any
+	var estimate float64
+	if isShortWord(text) {
+		// LIKE 'xu%' gives the index the trigrams "  x" and " xu".
+		filter, filterArgs, estimate = `v.word LIKE $2`, []any{likeText(text) + "%"}, freqs.wordStarts(text)
+	} else {
+		if len(windows(text)) == 0 { // nothing the trigram index can look up
+			return nil, false, nil
+		}
+		filter, filterArgs, estimate = freqs.textFilter("v.word", text, 2, maxWords+1)
 	}
-	filter, filterArgs, estimate := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams").textFilter("v.word", text, 2, maxWords+1)
 	if estimate > 10*maxWords {
 		return nil, false, nil
 	}

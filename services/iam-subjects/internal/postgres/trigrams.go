@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,28 +55,59 @@ func (f *trigramFrequencies) textFilter(column, text string, next, limit int) (s
 	return strings.Join(clauses, " AND "), args, estimate
 }
 
-// window is a run of three letters or digits of the search text, at pos (in runes): a
-// trigram the index holds for any row containing the text.
+// window is three characters of the search text at pos (in runes), chosen so that
+// `LIKE '%<text>%'` gives the index known trigrams: three letters or digits ("han"), or
+// two at the start of a word (" xu": the index's "  x" and " xu") or at its end ("na ").
 type window struct {
-	text string
-	pos  int
+	text     string
+	pos      int
+	trigrams []string
 }
 
 func windows(text string) []window {
 	rs := []rune(text)
 	var out []window
 	for i := 0; i+3 <= len(rs); i++ {
-		if isWordRune(rs[i]) && isWordRune(rs[i+1]) && isWordRune(rs[i+2]) {
-			out = append(out, window{string(rs[i : i+3]), i})
+		a, b, c := rs[i], rs[i+1], rs[i+2]
+		w := window{text: string(rs[i : i+3]), pos: i}
+		switch {
+		case isWordRune(a) && isWordRune(b) && isWordRune(c):
+			w.trigrams = []string{w.text}
+		case a == ' ' && isWordRune(b) && isWordRune(c):
+			w.trigrams = []string{"  " + string(b), w.text}
+		case isWordRune(a) && isWordRune(b) && c == ' ':
+			w.trigrams = []string{w.text}
+		default:
+			continue
 		}
+		out = append(out, w)
 	}
 	return out
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
+// wordStarts estimates the rows with a word starting with prefix (one or two characters):
+// those holding its start trigram ("  x" or " xu"), 0 when not listed, -1 without
+// statistics.
+func (f *trigramFrequencies) wordStarts(prefix string) float64 {
+	if f == nil {
+		return -1
+	}
+	t := "  " + prefix
+	return f.rows * f.freq[t[len(t)-3:]]
+}
+
+// share is the share of rows holding trigram t: listed, or at most floor.
+func (f *trigramFrequencies) share(t string) float64 {
+	if p, ok := f.freq[t]; ok {
+		return p
+	}
+	return f.floor
+}
+
 // choose picks the non-overlapping windows (up to three) that make the index cheapest for
-// a query taking limit matches: each window costs its posting list, and every row found
+// a query taking limit matches: each window costs its posting lists, and every row found
 // costs a recheck, until limit of them match. Frequencies of windows far apart multiply;
 // overlapping ones are nearly the same rows, so never both. Nil without statistics or
 // windows; the estimate is of the rows the chosen windows find, 0 when one of them is too
@@ -87,47 +119,52 @@ func (f *trigramFrequencies) choose(ws []window, limit int) ([]string, float64) 
 	if len(ws) > 16 { // a long text: its first sixteen windows are choice enough
 		ws = ws[:16]
 	}
-	freq := func(w window) float64 {
-		if p, ok := f.freq[w.text]; ok {
-			return p
+	// A window's rows hold all its trigrams: no more than its rarest's.
+	postings, share := make([]float64, len(ws)), make([]float64, len(ws))
+	for i, w := range ws {
+		share[i] = 1
+		for _, t := range w.trigrams {
+			postings[i] += f.share(t)
+			share[i] = min(share[i], f.share(t))
 		}
-		return f.floor
 	}
 	// sets calls visit with every set of up to three non-overlapping windows.
-	sets := func(visit func(set []window, postings, share float64)) {
-		var walk func(from int, set []window, postings, share float64)
-		walk = func(from int, set []window, postings, share float64) {
+	sets := func(visit func(set []int, postings, share float64)) {
+		var walk func(from int, set []int, p, s float64)
+		walk = func(from int, set []int, p, s float64) {
 			if len(set) > 0 {
-				visit(set, postings, share)
+				visit(set, p, s)
 			}
 			for i := from; i < len(ws) && len(set) < 3; i++ {
-				if len(set) == 0 || ws[i].pos >= set[len(set)-1].pos+3 {
-					walk(i+1, append(set, ws[i]), postings+freq(ws[i]), share*freq(ws[i]))
+				if len(set) == 0 || ws[i].pos >= ws[set[len(set)-1]].pos+3 {
+					walk(i+1, append(set, i), p+postings[i], s*share[i])
 				}
 			}
 		}
 		walk(0, nil, 0, 1)
 	}
 	matches := 1.0 // the share of rows matching: the narrowest set's
-	sets(func(_ []window, _, share float64) { matches = min(matches, share) })
-	var best []string
+	sets(func(_ []int, _, s float64) { matches = min(matches, s) })
+	var best []int
 	var bestCost float64
-	sets(func(set []window, postings, share float64) {
-		rechecks := share * min(1, float64(limit)/(matches*f.rows)) // stops at limit matches
-		if cost := postings*postingCost + rechecks*recheckCost; best == nil || cost < bestCost {
-			best, bestCost = nil, cost
-			for _, w := range set {
-				best = append(best, w.text)
-			}
+	sets(func(set []int, p, s float64) {
+		rechecks := s * min(1, float64(limit)/(matches*f.rows)) // stops at limit matches
+		if cost := p*postingCost + rechecks*recheckCost; best == nil || cost < bestCost {
+			best, bestCost = slices.Clone(set), cost
 		}
 	})
 	// The estimate trusts listed frequencies only: a trigram too rare to be listed may
 	// be on one row or on floor of them, and is most likely on few.
-	estimate := f.rows
-	for _, w := range best {
-		estimate *= f.freq[w]
+	chosen, estimate := make([]string, len(best)), f.rows
+	for i, w := range best {
+		chosen[i] = ws[w].text
+		rarest := 1.0
+		for _, t := range ws[w].trigrams {
+			rarest = min(rarest, f.freq[t]) // 0 when not listed
+		}
+		estimate *= rarest
 	}
-	return best, estimate
+	return chosen, estimate
 }
 
 // trigramStats reads and caches the frequencies of the statistics objects the migration

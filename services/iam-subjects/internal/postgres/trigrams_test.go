@@ -10,7 +10,7 @@ func TestTrigramChoice(t *testing.T) {
 	// user<n> and emails user<n>@example.com.
 	freqs := &trigramFrequencies{rows: 1e6, floor: 0.002, freq: map[string]float64{
 		"use": 1, "ser": 1, "exa": 1, "xam": 1, "com": 1, "er1": 0.11, "r12": 0.011, "123": 0.02, "234": 0.02, "345": 0.02,
-		"ann": 0.07, "nna": 0.07, "han": 0.033, "ans": 0.033, "nse": 0.27, "sen": 0.27,
+		"ann": 0.07, "nna": 0.075, "na ": 0.1, "  h": 0.05, " ha": 0.04, "  x": 0.04, " xu": 0.033, "han": 0.033, "ans": 0.033, "nse": 0.27, "sen": 0.27,
 	}}
 	for _, c := range []struct {
 		text string
@@ -20,6 +20,8 @@ func TestTrigramChoice(t *testing.T) {
 		{"user123456", []string{"r12", "456"}},
 		// Far-apart trigrams of two words narrow each other; overlapping ones would not.
 		{"anna han", []string{"ann", "han"}},
+		// A short word's start is a trigram too.
+		{"anna xu", []string{"ann", " xu"}},
 		// One rare trigram is enough when a second would cost more than it saves.
 		{"hansen", []string{"han"}},
 		// Nothing to choose: the whole text goes to the index.

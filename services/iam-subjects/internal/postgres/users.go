@@ -193,7 +193,7 @@ func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.Use
 	args := []any{tenant, string(q.Type), q.Limit, q.Offset}
 	from := `subjects s`
 	if text := strings.ToLower(strings.TrimSpace(q.Search)); text != "" {
-		filter, filterArgs, _ := s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter("s.search", text, 5, 1<<30) // every match is counted
+		filter, filterArgs, _ := s.textMatch(ctx, "s.search", text, 5, 1<<30) // every match is counted
 		from = `(SELECT * FROM subjects s WHERE s.tenant = $1 AND s.type = 'User' AND ` + filter + ` OFFSET 0) AS s`
 		args = append(args, filterArgs...)
 	}

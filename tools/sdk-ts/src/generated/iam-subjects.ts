@@ -21,8 +21,11 @@ export interface paths {
          * Search subjects
          * @description Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
          *     substring of the display name, username or email, or an exact id), ordered by display
-         *     name. With a `searchQuery`, `total` counts at most 2,000 matches (a total of 2,000
-         *     means "2,000 or more"): pages beyond it still work, but refine the search instead.
+         *     name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+         *     start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
+         *     so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
+         *     matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
+         *     refine the search instead.
          */
         get: operations["listSubjects"];
         put?: never;
@@ -137,7 +140,8 @@ export interface paths {
         /**
          * List users
          * @description Users of the tenant by display name (first and last name), filtered by `searchQuery`
-         *     (a substring of the name, username or email, or an exact id) and `userType`;
+         *     (a substring of the name, username or email, or an exact id; one or two characters
+         *     match the start of a word, as in `GET /subjects`) and `userType`;
          *     `expand=groups` adds each user's groups. Without `userType`, a search's `total` counts
          *     at most 2,000 matches, as in `GET /subjects`.
          */
