@@ -64,10 +64,11 @@ func stringArray(xs []string) pq.StringArray { return xs }
 const fewMatches = 2000
 
 // Search pages through subjects of every type by display name. A one-word text goes
-// through the word lists (searchWords); otherwise, or when the word is in too many words,
-// the text search first takes up to fewMatches+1 matches through the trigram index: when
-// that is all of them, one statement yields both the sorted page and the exact total;
-// otherwise the page comes from walking the name index.
+// through the word lists (searchWords). Otherwise, or when the word is in too many words,
+// the search first takes up to fewMatches+1 matches through the trigram index: when that
+// is all of them, one statement yields both the sorted page and the exact total;
+// otherwise the page comes from walking the name index from the first name a match could
+// have (walkStart). What matches: see textMatch.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
 	text := strings.ToLower(strings.TrimSpace(q.Search))
 	if text == "" {
@@ -79,25 +80,21 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	filter, filterArgs, dense := s.textMatch(ctx, "s.search", text, 4, fewMatches+1)
 	where := `WHERE s.tenant = $1 AND ($2 = '' OR s.type = $2) AND (s.id = $3 OR ` + filter + `)`
 	args := append([]any{tenant, string(q.Type), strings.TrimSpace(q.Search)}, filterArgs...)
-	page := append(slices.Clip(args), q.Limit, q.Offset)
+	page, offset := append(slices.Clip(args), q.Limit, q.Offset), q.Offset
 	var rows []subjectRow
 	var total int
-	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if dense { // a bitmap would hold every match before the first is taken
-			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
-				return err
-			}
-		}
-		if err := tx.SelectContext(ctx, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
+	// A bitmap of a dense text would hold every match before the first is taken.
+	err := s.query(ctx, dense, func(q sqlx.QueryerContext) error {
+		if err := sqlx.SelectContext(ctx, q, &rows, `WITH matches AS MATERIALIZED (SELECT * FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
 			SELECT `+subjectColumns+`, (SELECT count(*) FROM matches) AS total FROM matches s`+nameOrder(len(args)+1), page...); err != nil {
 			return err
 		}
 		_, total = subjectsOf(rows)
-		if len(rows) > 0 || q.Offset == 0 {
+		if len(rows) > 0 || offset == 0 {
 			return nil
 		}
 		// Past the matches taken: count them apart.
-		return tx.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args...)
+		return sqlx.GetContext(ctx, q, &total, `SELECT count(*) FROM (SELECT 1 FROM subjects s `+where+` LIMIT `+fmt.Sprint(fewMatches+1)+`) AS m`, args...)
 	})
 	if err != nil {
 		return nil, 0, postgres.Classify(err)
@@ -107,7 +104,7 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 		return out, total, nil
 	}
 	// Many matches are dense: walking names in order, from the first name one could
-	// have, meets a page of them at once, but the planner cannot know that.
+	// have, meets a page of them at once.
 	start, err := s.walkStart(ctx, tenant, q, text)
 	if err != nil {
 		return nil, 0, err
@@ -117,11 +114,8 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 		args = append(args, *start)
 		page = append(slices.Clip(args), q.Limit, q.Offset)
 	}
-	err = postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
-			return err
-		}
-		return tx.SelectContext(ctx, &rows, walk(where, len(args)+1), page...)
+	err = s.query(ctx, true, func(q sqlx.QueryerContext) error {
+		return sqlx.SelectContext(ctx, q, &rows, walk(where, len(args)+1), page...)
 	})
 	if err != nil {
 		return nil, 0, postgres.Classify(err)
@@ -147,6 +141,20 @@ func (s *Directory) textMatch(ctx context.Context, column, text string, next, li
 // isShortWord: text (lower-cased, trimmed) is one word of fewer than three characters.
 func isShortWord(text string) bool {
 	return utf8.RuneCountInString(text) < 3 && strings.IndexFunc(text, unicode.IsSpace) < 0
+}
+
+// query runs fn, in a transaction planning without bitmap scans when noBitmaps: a walk
+// in name order meets a page of many matches at once, but the planner cannot know that.
+func (s *Directory) query(ctx context.Context, noBitmaps bool, fn func(sqlx.QueryerContext) error) error {
+	if !noBitmaps {
+		return postgres.Classify(fn(s.DB))
+	}
+	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // nameOrder pages by name; $n is the limit, $n+1 the offset.
