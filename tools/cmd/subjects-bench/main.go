@@ -2,7 +2,8 @@
 // -users users (default 1,000,000), -groups groups (10,000) nested in chains of five, each
 // user in two groups, then times over HTTP, through the platform's real stack:
 //
-//   - subject search pages (`GET /subjects?searchQuery=`) for name and username fragments;
+//   - subject search pages (`GET /subjects?searchQuery=`) for name fragments, usernames,
+//     last names, first names and two-letter word starts;
 //   - transitive group listings of random users (`GET /subjects/user-<id>/groups?transitive=true`);
 //   - transitive member listings of random top-level groups (first page).
 //
@@ -102,6 +103,9 @@ func run(ctx context.Context, nUsers, nGroups, requests, concurrency int, keep b
 		// A first name's 38,000 matches sort together, the last ones behind 960,000 others.
 		{"search a first name (searchQuery=<first>)", func(r *rand.Rand) string {
 			return "/subjects?searchQuery=" + url.QueryEscape(firstNames[r.IntN(len(firstNames))])
+		}},
+		{"search a word start (searchQuery=<two letters>)", func(r *rand.Rand) string {
+			return "/subjects?searchQuery=" + url.QueryEscape(prefix(lastNames[r.IntN(len(lastNames))], 2))
 		}},
 		{"a user's groups, transitive", func(r *rand.Rand) string {
 			return "/subjects/user-" + userIDs[r.IntN(len(userIDs))] + "/groups?transitive=true"

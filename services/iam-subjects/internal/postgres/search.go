@@ -134,7 +134,7 @@ func (s *Directory) textMatch(ctx context.Context, column, text string, next, li
 		return fmt.Sprintf("(%s LIKE $%d OR %s LIKE $%d)", column, next, column, next+1),
 			[]any{likeText(text) + "%", "% " + likeText(text) + "%"}, true
 	}
-	filter, args, _ = s.trigrams.frequencies(ctx, s.DB, "subjects_search_trigrams").textFilter(column, text, next, limit)
+	filter, args, _ = s.trigrams.frequencies(ctx, s.DB, subjectTrigrams).textFilter(column, text, next, limit)
 	return filter, args, false
 }
 
@@ -235,7 +235,7 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 // short one starts them, see textMatch), or declines (ok false) when there are more than
 // maxWords, or finding them would cost more than walking names.
 func (s *Directory) wordsContaining(ctx context.Context, tenant, text string) (_ []string, ok bool, _ error) {
-	freqs := s.trigrams.frequencies(ctx, s.DB, "search_vocabulary_trigrams")
+	freqs := s.trigrams.frequencies(ctx, s.DB, vocabularyTrigrams)
 	var filter string
 	var filterArgs []any
 	var estimate float64

@@ -24,10 +24,24 @@ import (
 // trigramFrequencies is one statistics object's reading: the fraction of rows holding each
 // common trigram, and rows, the table's size when analyzed.
 type trigramFrequencies struct {
-	freq  map[string]float64
-	floor float64 // at most this, for a trigram not listed
-	rows  float64
+	freq        map[string]float64
+	floor       float64 // at most this, for a trigram not listed
+	rows        float64
+	wordsRepeat bool // see trigramSource
 }
+
+// trigramSource is a statistics object the migration declares, and whether its rows
+// repeat words: the subjects' search texts do (38,000 Yusufs), so two windows of one word
+// find the same rows; the vocabulary's words are distinct, so they narrow each other.
+type trigramSource struct {
+	name        string
+	wordsRepeat bool
+}
+
+var (
+	subjectTrigrams    = trigramSource{name: "subjects_search_trigrams", wordsRepeat: true}
+	vocabularyTrigrams = trigramSource{name: "search_vocabulary_trigrams"}
+)
 
 // Costs per row, in the same unit, of reading a trigram posting list entry and of
 // checking a candidate row: measured on a million subjects, ~0.15 µs and ~5 µs.
@@ -61,15 +75,23 @@ func (f *trigramFrequencies) textFilter(column, text string, next, limit int) (s
 type window struct {
 	text     string
 	pos      int
+	word     int // which word of the text it is in: windows of one word find the same rows
 	trigrams []string
 }
 
 func windows(text string) []window {
 	rs := []rune(text)
+	words := make([]int, len(rs)) // the word each letter or digit is in
+	for i, word := 0, -1; i < len(rs); i++ {
+		if isWordRune(rs[i]) && (i == 0 || !isWordRune(rs[i-1])) {
+			word++
+		}
+		words[i] = max(word, 0)
+	}
 	var out []window
 	for i := 0; i+3 <= len(rs); i++ {
 		a, b, c := rs[i], rs[i+1], rs[i+2]
-		w := window{text: string(rs[i : i+3]), pos: i}
+		w := window{text: string(rs[i : i+3]), pos: i, word: words[i+1]}
 		switch {
 		case isWordRune(a) && isWordRune(b) && isWordRune(c):
 			w.trigrams = []string{w.text}
@@ -128,20 +150,29 @@ func (f *trigramFrequencies) choose(ws []window, limit int) ([]string, float64) 
 			share[i] = min(share[i], f.share(t))
 		}
 	}
-	// sets calls visit with every set of up to three non-overlapping windows.
+	// sets calls visit with every set of up to three non-overlapping windows, their
+	// postings and the share of rows holding them all: windows are taken as independent,
+	// except those of one word where words repeat: the same rows (its rarest window's).
 	sets := func(visit func(set []int, postings, share float64)) {
-		var walk func(from int, set []int, p, s float64)
-		walk = func(from int, set []int, p, s float64) {
+		var walk func(from int, set []int, p float64)
+		walk = func(from int, set []int, p float64) {
 			if len(set) > 0 {
-				visit(set, p, s)
+				s, last, word := 1.0, 1.0, -1
+				for _, i := range set {
+					if ws[i].word != word || !f.wordsRepeat {
+						s, last, word = s*last, 1, ws[i].word
+					}
+					last = min(last, share[i])
+				}
+				visit(set, p, s*last)
 			}
 			for i := from; i < len(ws) && len(set) < 3; i++ {
 				if len(set) == 0 || ws[i].pos >= ws[set[len(set)-1]].pos+3 {
-					walk(i+1, append(set, i), p+postings[i], s*share[i])
+					walk(i+1, append(set, i), p+postings[i])
 				}
 			}
 		}
-		walk(0, nil, 0, 1)
+		walk(0, nil, 0)
 	}
 	matches := 1.0 // the share of rows matching: the narrowest set's
 	sets(func(_ []int, _, s float64) { matches = min(matches, s) })
@@ -162,7 +193,7 @@ func (f *trigramFrequencies) choose(ws []window, limit int) ([]string, float64) 
 		for _, t := range ws[w].trigrams {
 			rarest = min(rarest, f.freq[t]) // 0 when not listed
 		}
-		estimate *= rarest
+		estimate *= rarest // (an underestimate for windows of one word)
 	}
 	return chosen, estimate
 }
@@ -183,9 +214,9 @@ const trigramStatsAge = time.Minute
 
 // frequencies of statistics object name, nil when ANALYZE has not yet run (or the
 // statistics cannot be read): searches then give the index their whole text.
-func (t *trigramStats) frequencies(ctx context.Context, db sqlx.QueryerContext, name string) *trigramFrequencies {
+func (t *trigramStats) frequencies(ctx context.Context, db sqlx.QueryerContext, src trigramSource) *trigramFrequencies {
 	t.mu.Lock()
-	r, ok := t.read[name]
+	r, ok := t.read[src.name]
 	t.mu.Unlock()
 	if ok && time.Since(r.at) < trigramStatsAge {
 		return r.freqs
@@ -198,12 +229,13 @@ func (t *trigramStats) frequencies(ctx context.Context, db sqlx.QueryerContext, 
 	err := sqlx.GetContext(ctx, db, &row, `SELECT e.most_common_elems::text::text[] AS elems, e.most_common_elem_freqs::float8[] AS freqs,
 			c.reltuples::float8 AS rows
 		FROM pg_stats_ext_exprs e JOIN pg_class c ON c.relname = e.tablename AND c.relnamespace = to_regnamespace(e.schemaname)
-		WHERE e.statistics_name = $1 AND e.schemaname = current_schema() AND e.most_common_elems IS NOT NULL`, name)
+		WHERE e.statistics_name = $1 AND e.schemaname = current_schema() AND e.most_common_elems IS NOT NULL`, src.name)
 	var freqs *trigramFrequencies
 	// The element frequencies are followed by their minimum, maximum and the share of
 	// rows without elements.
 	if err == nil && len(row.Freqs) >= len(row.Elems)+1 && len(row.Elems) > 0 {
-		freqs = &trigramFrequencies{freq: make(map[string]float64, len(row.Elems)), floor: row.Freqs[len(row.Elems)], rows: row.Rows}
+		freqs = &trigramFrequencies{freq: make(map[string]float64, len(row.Elems)), floor: row.Freqs[len(row.Elems)], rows: row.Rows,
+			wordsRepeat: src.wordsRepeat}
 		for i, e := range row.Elems {
 			freqs.freq[e] = row.Freqs[i]
 		}
@@ -215,7 +247,7 @@ func (t *trigramStats) frequencies(ctx context.Context, db sqlx.QueryerContext, 
 	if t.read == nil {
 		t.read = map[string]trigramReading{}
 	}
-	t.read[name] = trigramReading{time.Now(), freqs}
+	t.read[src.name] = trigramReading{time.Now(), freqs}
 	t.mu.Unlock()
 	return freqs
 }

@@ -8,31 +8,38 @@ import (
 func TestTrigramChoice(t *testing.T) {
 	// Frequencies as ANALYZE saw a million users named "<first> <last>" with usernames
 	// user<n> and emails user<n>@example.com.
-	freqs := &trigramFrequencies{rows: 1e6, floor: 0.002, freq: map[string]float64{
+	freqs := &trigramFrequencies{rows: 1e6, floor: 0.002, wordsRepeat: true, freq: map[string]float64{
 		"use": 1, "ser": 1, "exa": 1, "xam": 1, "com": 1, "er1": 0.11, "r12": 0.011, "123": 0.02, "234": 0.02, "345": 0.02,
-		"ann": 0.07, "nna": 0.075, "na ": 0.1, "  h": 0.05, " ha": 0.04, "  x": 0.04, " xu": 0.033, "han": 0.033, "ans": 0.033, "nse": 0.27, "sen": 0.27,
+		"ann": 0.07, "nna": 0.075, "na ": 0.1, "  h": 0.05, " ha": 0.04, "  x": 0.04, " xu": 0.033, "yus": 0.0377, "usu": 0.0377, "suf": 0.0377, "uf ": 0.0377, "  b": 0.099, " be": 0.0325, "ber": 0.065, "han": 0.033, "ans": 0.033, "nse": 0.27, "sen": 0.27,
 	}}
 	for _, c := range []struct {
-		text string
-		want []string
+		text     string
+		want     []string
+		distinct bool // words do not repeat (the vocabulary)
 	}{
-		// The rare trigrams, never the ones on every row.
-		{"user123456", []string{"r12", "456"}},
+		// The rare trigrams, never the ones on every row; of distinct words, windows far
+		// apart narrow each other.
+		{"user123456", []string{"r12", "456"}, true},
+		// Where words repeat, two windows of one word find the same rows.
+		{"user123456", []string{"456"}, false},
 		// Far-apart trigrams of two words narrow each other; overlapping ones would not.
-		{"anna han", []string{"ann", "han"}},
+		{"anna han", []string{"ann", "han"}, false},
+		// Two windows of one word find the same rows: one of them, and one of the other word.
+		{"yusuf ber", []string{"yus", "ber"}, false},
 		// A short word's start is a trigram too.
-		{"anna xu", []string{"ann", " xu"}},
+		{"anna xu", []string{"ann", " xu"}, false},
 		// One rare trigram is enough when a second would cost more than it saves.
-		{"hansen", []string{"han"}},
+		{"hansen", []string{"han"}, false},
 		// Nothing to choose: the whole text goes to the index.
-		{"an", nil},
-		{"a b c", nil},
+		{"an", nil, false},
+		{"a b c", nil, false},
 	} {
+		freqs.wordsRepeat = !c.distinct
 		got, _ := freqs.choose(windows(c.text), 2001)
 		slices.Sort(got)
 		slices.Sort(c.want)
 		if !slices.Equal(got, c.want) {
-			t.Errorf("%q: chose %v, want %v", c.text, got, c.want)
+			t.Errorf("%q (distinct words %v): chose %v, want %v", c.text, c.distinct, got, c.want)
 		}
 	}
 	if _, estimate := freqs.choose(windows("zofia"), 33); estimate != 0 {
