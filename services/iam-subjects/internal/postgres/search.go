@@ -235,21 +235,16 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 // short one starts them, see textMatch), or declines (ok false) when there are more than
 // maxWords, or finding them would cost more than walking names.
 func (s *Directory) wordsContaining(ctx context.Context, tenant, text string) (_ []string, ok bool, _ error) {
-	freqs := s.trigrams.frequencies(ctx, s.DB, vocabularyTrigrams)
-	var filter string
-	var filterArgs []any
-	var estimate float64
-	if isShortWord(text) {
-		// LIKE 'xu%' gives the index the trigrams "  x" and " xu".
-		filter, filterArgs, estimate = `v.word LIKE $2`, []any{likeText(text) + "%"}, freqs.wordStarts(text)
-	} else {
+	filter, filterArgs := `v.word LIKE $2`, []any{likeText(text) + "%"} // a range of search_vocabulary_words
+	if !isShortWord(text) {
 		if len(windows(text)) == 0 { // nothing the trigram index can look up
 			return nil, false, nil
 		}
-		filter, filterArgs, estimate = freqs.textFilter("v.word", text, 2, maxWords+1)
-	}
-	if estimate > 10*maxWords {
-		return nil, false, nil
+		var estimate float64
+		filter, filterArgs, estimate = s.trigrams.frequencies(ctx, s.DB, vocabularyTrigrams).textFilter("v.word", text, 2, maxWords+1)
+		if estimate > 10*maxWords {
+			return nil, false, nil
+		}
 	}
 	var words []string
 	if err := s.DB.SelectContext(ctx, &words, `SELECT v.word FROM search_vocabulary v WHERE v.tenant = $1 AND `+filter+`

@@ -109,17 +109,6 @@ func windows(text string) []window {
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// wordStarts estimates the rows with a word starting with prefix (one or two characters):
-// those holding its start trigram ("  x" or " xu"), 0 when not listed, -1 without
-// statistics.
-func (f *trigramFrequencies) wordStarts(prefix string) float64 {
-	if f == nil {
-		return -1
-	}
-	t := "  " + prefix
-	return f.rows * f.freq[t[len(t)-3:]]
-}
-
 // share is the share of rows holding trigram t: listed, or at most floor.
 func (f *trigramFrequencies) share(t string) float64 {
 	if p, ok := f.freq[t]; ok {

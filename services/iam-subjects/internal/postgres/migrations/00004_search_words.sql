@@ -20,9 +20,11 @@ CREATE TABLE subject_words (
 -- A word nobody uses costs a search an empty index probe.
 CREATE TABLE search_vocabulary (
     tenant text NOT NULL,
-    word   text NOT NULL,
-    PRIMARY KEY (tenant, word)
+    word   text NOT NULL
 );
+-- Unique, and ordered by characters so that the words starting with a short text are a
+-- range of it (`LIKE 'xu%'`); the trigram index finds words containing longer ones.
+CREATE UNIQUE INDEX search_vocabulary_words ON search_vocabulary (tenant, word text_pattern_ops);
 CREATE INDEX search_vocabulary_trigrams ON search_vocabulary USING gin (word gin_trgm_ops);
 
 -- Trigram frequencies, kept by ANALYZE: a search asks the trigram indexes only for the
