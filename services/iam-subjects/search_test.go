@@ -55,7 +55,9 @@ func TestSearchFindsExactlyTheMatches(t *testing.T) {
 		{"hansen", ""}, {"HANSEN", api.SubjectTypeUser}, {"hansen", api.SubjectTypeGroup}, {"hansen", api.SubjectTypeClient},
 		{"ans", ""}, {"zofia", ""}, {"mann", ""}, {"anna han", ""}, {"n h", ""}, {"anna.hansen@corp", ""},
 		{"@corp.example", api.SubjectTypeUser}, {"zed", ""}, {"zed1", ""}, {"ahansen", ""}, {"olsen", ""}, {"annaberg", ""},
-		{"team 1", ""}, {"of", ""}, {"an", ""}, {"ha", api.SubjectTypeUser}, {"z", ""}, {"zofia z", ""}, {"a xu", ""}, {"ze", ""}, {"50%", ""}, {"off_", ""}, {"%", ""}, {"_", ""}, {"u17", ""}, {"nobody", ""},
+		{"team 1", ""}, {"of", ""}, {"an", ""}, {"ha", api.SubjectTypeUser}, {"z", ""}, {"zofia z", ""}, {"a xu", ""}, {"ze", ""},
+		{"ann han", ""}, {"nna han", ""}, {"nse ann", ""}, {"hansen ann", ""}, {"anna\t  HAN", ""}, {"olsen olsen2", ""}, {"hans johansen", api.SubjectTypeUser},
+		{"team 1 of", ""}, {"of hansen", api.SubjectTypeGroup}, {"50%", ""}, {"off_", ""}, {"%", ""}, {"_", ""}, {"u17", ""}, {"nobody", ""},
 	}
 	check := func(when string) {
 		for _, c := range queries {
@@ -107,7 +109,7 @@ func (s *stack) searchDefinition(q, typ string) []string {
 		ORDER BY sort_name, type, id`, typ); err != nil {
 		s.t.Fatal(err)
 	}
-	text := strings.ToLower(strings.TrimSpace(q))
+	text := strings.Join(strings.Fields(strings.ToLower(q)), " ") // spaces are spaces
 	matches := func(search string) bool { return strings.Contains(search, text) }
 	if len([]rune(text)) < 3 && !strings.Contains(text, " ") { // a short word starts a word
 		matches = func(search string) bool {

@@ -49,6 +49,12 @@ func subjectsOf(rows []subjectRow) ([]subjects.Subject, int) {
 	return out, total
 }
 
+// searchText is what a search looks in (or for): fields lower-cased, single-spaced, so
+// that the word lists split it as strings.Fields does.
+func searchText(fields ...string) string {
+	return strings.Join(strings.Fields(strings.ToLower(strings.Join(fields, " "))), " ")
+}
+
 // likeText is user text ready to sit between % signs: lower-cased like the search
 // column, with LIKE's wildcards escaped.
 func likeText(s string) string { return postgres.EscapeLike(strings.ToLower(strings.TrimSpace(s))) }
@@ -70,11 +76,14 @@ const fewMatches = 2000
 // otherwise the page comes from walking the name index from the first name a match could
 // have (walkStart). What matches: see textMatch.
 func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query) ([]subjects.Subject, int, error) {
-	text := strings.ToLower(strings.TrimSpace(q.Search))
+	text := searchText(q.Search)
 	if text == "" {
 		return s.list(ctx, tenant, q)
 	}
 	if out, total, ok, err := s.searchWords(ctx, tenant, q, text); ok || err != nil {
+		return out, total, err
+	}
+	if out, total, ok, err := s.searchPairs(ctx, tenant, q, text); ok || err != nil {
 		return out, total, err
 	}
 	filter, filterArgs, dense := s.textMatch(ctx, "s.search", text, 4, fewMatches+1)
@@ -229,6 +238,54 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 		}
 	}
 	return out, min(total, fewMatches), true, nil
+}
+
+// searchPairs answers a text of two words from the pairs of neighbouring words: a word
+// ending with the first (vocabulary words containing it, at most maxWords) followed by
+// one starting with the second. Up to fewMatches of them are sorted, with an exact total;
+// it declines (ok false) more, and texts it cannot look up.
+func (s *Directory) searchPairs(ctx context.Context, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
+	first, second, two := strings.Cut(text, " ")
+	if !two || strings.Contains(second, " ") || isShortWord(first) {
+		return nil, 0, false, nil
+	}
+	containing, ok, err := s.wordsContaining(ctx, tenant, first)
+	if !ok || err != nil {
+		return nil, 0, false, err
+	}
+	var words []string
+	for _, w := range containing {
+		if strings.HasSuffix(w, first) {
+			words = append(words, w)
+		}
+	}
+	// hits are the pairs' subjects (and the subject the text names by id), fewMatches+1
+	// rows at most, a subject more than once when two of its pairs match.
+	const hits = `SELECT p.sort_name, p.type, p.id FROM unnest($3::text[]) AS v(word)
+		CROSS JOIN LATERAL (SELECT sort_name, type, id FROM subject_word_pairs p
+			WHERE p.tenant = $1 AND p.word = v.word AND p.next LIKE $4 AND ($2 = '' OR p.type = $2)) AS p
+		UNION ALL SELECT s.sort_name, s.type, s.id FROM subjects s WHERE s.tenant = $1 AND s.id = $5 AND ($2 = '' OR s.type = $2)`
+	args := []any{tenant, string(q.Type), pq.StringArray(words), likeText(second) + "%", strings.TrimSpace(q.Search)}
+	var counts struct {
+		Raw      int `db:"raw"`
+		Distinct int `db:"distinct"`
+	}
+	if err := s.DB.GetContext(ctx, &counts, `WITH hits AS MATERIALIZED (`+hits+` LIMIT `+fmt.Sprint(fewMatches+1)+`)
+		SELECT count(*) AS raw, count(DISTINCT (type, id)) AS distinct FROM hits`, args...); err != nil {
+		return nil, 0, false, postgres.Classify(err)
+	}
+	if counts.Raw > fewMatches {
+		return nil, 0, false, nil
+	}
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH page AS (SELECT DISTINCT * FROM (`+hits+`) AS hits ORDER BY 1, 2, 3 LIMIT $6 OFFSET $7)
+		SELECT s.*, 0 AS total FROM page
+		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s WHERE s.tenant = $1 AND s.type = page.type AND s.id = page.id) AS s
+		ORDER BY page.sort_name, page.type, page.id`, append(args, q.Limit, q.Offset)...); err != nil {
+		return nil, 0, false, postgres.Classify(err)
+	}
+	out, _ := subjectsOf(rows)
+	return out, counts.Distinct, true, nil
 }
 
 // wordsContaining lists the tenant's vocabulary words containing text (one word; a

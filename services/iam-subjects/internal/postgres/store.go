@@ -3,7 +3,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -51,7 +50,7 @@ func record(ctx context.Context, tx *sqlx.Tx, evs ...pkgevents.Envelope) error {
 // putSubject writes a subject's search row.
 func putSubject(ctx context.Context, tx *sqlx.Tx, sub subjects.Subject) error {
 	p := sub.Properties
-	search := strings.ToLower(strings.Join([]string{sub.DisplayName, p.Username, p.Email}, " "))
+	search := searchText(sub.DisplayName, p.Username, p.Email)
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO subjects (tenant, type, id, display_name, username, email, phone_number, icon_uri, description, search)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -192,7 +191,7 @@ func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.Use
 	// With a user type: find the matches through the trigram index, then sort.
 	args := []any{tenant, string(q.Type), q.Limit, q.Offset}
 	from := `subjects s`
-	if text := strings.ToLower(strings.TrimSpace(q.Search)); text != "" {
+	if text := searchText(q.Search); text != "" {
 		filter, filterArgs, _ := s.textMatch(ctx, "s.search", text, 5, 1<<30) // every match is counted
 		from = `(SELECT * FROM subjects s WHERE s.tenant = $1 AND s.type = 'User' AND ` + filter + ` OFFSET 0) AS s`
 		args = append(args, filterArgs...)

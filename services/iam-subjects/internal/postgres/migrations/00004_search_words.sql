@@ -33,73 +33,90 @@ CREATE INDEX search_vocabulary_trigrams ON search_vocabulary USING gin (word gin
 CREATE STATISTICS subjects_search_trigrams ON (show_trgm(search)) FROM subjects;
 CREATE STATISTICS search_vocabulary_trigrams ON (show_trgm(word)) FROM search_vocabulary;
 
--- The word rows follow the subject rows in every statement that writes them, whichever
--- path writes (users, groups, client subjects from events, bulk loads).
+-- Two-word searches (`anna han`: a word ending with "anna", then one starting with "han")
+-- are pairs of neighbouring words: a range of this index holds exactly their matches,
+-- where trigrams, blind to word order, read every Anna with a "han" anywhere.
+CREATE TABLE subject_word_pairs (
+    tenant    text NOT NULL,
+    word      text NOT NULL,
+    next      text NOT NULL,
+    sort_name text NOT NULL,
+    type      text NOT NULL,
+    id        text NOT NULL
+);
+CREATE UNIQUE INDEX subject_word_pairs_words ON subject_word_pairs (tenant, word, next text_pattern_ops, sort_name, type, id);
+
+-- search_words are the words of a search text, each with the one after it ('' for the
+-- last). The service writes search texts single-spaced.
 -- +goose StatementBegin
-CREATE FUNCTION subject_words_add() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+CREATE FUNCTION search_words(search text) RETURNS TABLE (word text, next text) LANGUAGE sql IMMUTABLE AS $$
+    SELECT w, coalesce(lead(w) OVER (ORDER BY n), '')
+    FROM regexp_split_to_table(search, ' ') WITH ORDINALITY AS t(w, n) WHERE search <> ''
+$$;
+-- +goose StatementEnd
+
+-- Search texts written before were joined with single spaces from fields that may hold
+-- more, or other whitespace.
+UPDATE subjects SET search = btrim(regexp_replace(search, '\s+', ' ', 'g')) WHERE search ~ '\s\s|[^ \S]|^\s|\s$';
+
+-- The word rows follow each subject row, whichever path writes it (users, groups, client
+-- subjects from events, bulk loads).
+-- +goose StatementBegin
+CREATE FUNCTION subject_words_put(sub_tenant text, sub_type text, sub_id text, sub_sort_name text, sub_search text) RETURNS void
+LANGUAGE sql AS $$
     -- Sorted, so two writers adding the same new words take them in one order.
     INSERT INTO search_vocabulary (tenant, word)
-    SELECT DISTINCT n.tenant, w FROM added n, regexp_split_to_table(n.search, '\s+') AS w WHERE w <> ''
-    ORDER BY 1, 2 ON CONFLICT DO NOTHING;
+    SELECT DISTINCT sub_tenant, t.word FROM search_words(sub_search) t ORDER BY 2 ON CONFLICT DO NOTHING;
     INSERT INTO subject_words (tenant, word, sort_name, type, id)
-    SELECT DISTINCT n.tenant, w, n.sort_name, n.type, n.id FROM added n, regexp_split_to_table(n.search, '\s+') AS w WHERE w <> ''
-    ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END $$;
+    SELECT DISTINCT sub_tenant, t.word, sub_sort_name, sub_type, sub_id FROM search_words(sub_search) t ON CONFLICT DO NOTHING;
+    INSERT INTO subject_word_pairs (tenant, word, next, sort_name, type, id)
+    SELECT DISTINCT sub_tenant, t.word, t.next, sub_sort_name, sub_type, sub_id FROM search_words(sub_search) t
+    WHERE t.next <> '' ON CONFLICT DO NOTHING;
+$$;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE FUNCTION subject_words_remove() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM subject_words sw USING (
-        SELECT DISTINCT o.tenant, w AS word, o.sort_name, o.type, o.id FROM removed o, regexp_split_to_table(o.search, '\s+') AS w
-    ) AS o
-    WHERE (sw.tenant, sw.word, sw.sort_name, sw.type, sw.id) = (o.tenant, o.word, o.sort_name, o.type, o.id);
-    RETURN NULL;
-END $$;
+CREATE FUNCTION subject_words_drop(sub_tenant text, sub_type text, sub_id text, sub_sort_name text, sub_search text) RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM subject_words w USING search_words(sub_search) t
+    WHERE (w.tenant, w.word, w.sort_name, w.type, w.id) = (sub_tenant, t.word, sub_sort_name, sub_type, sub_id);
+    DELETE FROM subject_word_pairs p USING search_words(sub_search) t
+    WHERE (p.tenant, p.word, p.next, p.sort_name, p.type, p.id) = (sub_tenant, t.word, t.next, sub_sort_name, sub_type, sub_id);
+$$;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE FUNCTION subject_words_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION subject_words_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Most updates leave the name and search text alone (a phone number, an icon).
-    DELETE FROM subject_words sw USING (
-        SELECT DISTINCT o.tenant, w AS word, o.sort_name, o.type, o.id
-        FROM removed o JOIN added n USING (tenant, type, id), regexp_split_to_table(o.search, '\s+') AS w
-        WHERE (o.search, o.sort_name) IS DISTINCT FROM (n.search, n.sort_name)
-    ) AS o
-    WHERE (sw.tenant, sw.word, sw.sort_name, sw.type, sw.id) = (o.tenant, o.word, o.sort_name, o.type, o.id);
-    INSERT INTO search_vocabulary (tenant, word)
-    SELECT DISTINCT n.tenant, w FROM added n JOIN removed o USING (tenant, type, id), regexp_split_to_table(n.search, '\s+') AS w
-    WHERE w <> '' AND (o.search, o.sort_name) IS DISTINCT FROM (n.search, n.sort_name)
-    ORDER BY 1, 2 ON CONFLICT DO NOTHING;
-    INSERT INTO subject_words (tenant, word, sort_name, type, id)
-    SELECT DISTINCT n.tenant, w, n.sort_name, n.type, n.id
-    FROM added n JOIN removed o USING (tenant, type, id), regexp_split_to_table(n.search, '\s+') AS w
-    WHERE w <> '' AND (o.search, o.sort_name) IS DISTINCT FROM (n.search, n.sort_name)
-    ON CONFLICT DO NOTHING;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM subject_words_drop(OLD.tenant, OLD.type, OLD.id, OLD.sort_name, OLD.search);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        PERFORM subject_words_put(NEW.tenant, NEW.type, NEW.id, NEW.sort_name, NEW.search);
+    END IF;
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
-CREATE TRIGGER subject_words_insert AFTER INSERT ON subjects
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION subject_words_add();
-CREATE TRIGGER subject_words_delete AFTER DELETE ON subjects
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION subject_words_remove();
-CREATE TRIGGER subject_words_update AFTER UPDATE ON subjects
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION subject_words_change();
+CREATE TRIGGER subject_words_follow_insert AFTER INSERT OR DELETE ON subjects
+    FOR EACH ROW EXECUTE FUNCTION subject_words_follow();
+-- Most updates leave the name and search text alone (a phone number, an icon).
+CREATE TRIGGER subject_words_follow_update AFTER UPDATE ON subjects FOR EACH ROW
+    WHEN ((OLD.search, OLD.sort_name) IS DISTINCT FROM (NEW.search, NEW.sort_name)) EXECUTE FUNCTION subject_words_follow();
 
 INSERT INTO search_vocabulary (tenant, word)
-SELECT DISTINCT s.tenant, w FROM subjects s, regexp_split_to_table(s.search, '\s+') AS w WHERE w <> '';
+SELECT DISTINCT s.tenant, t.word FROM subjects s, search_words(s.search) t;
 INSERT INTO subject_words (tenant, word, sort_name, type, id)
-SELECT DISTINCT s.tenant, w, s.sort_name, s.type, s.id FROM subjects s, regexp_split_to_table(s.search, '\s+') AS w WHERE w <> '';
+SELECT DISTINCT s.tenant, t.word, s.sort_name, s.type, s.id FROM subjects s, search_words(s.search) t;
+INSERT INTO subject_word_pairs (tenant, word, next, sort_name, type, id)
+SELECT DISTINCT s.tenant, t.word, t.next, s.sort_name, s.type, s.id FROM subjects s, search_words(s.search) t WHERE t.next <> '';
 
 -- +goose Down
-DROP TRIGGER subject_words_update ON subjects;
-DROP TRIGGER subject_words_delete ON subjects;
-DROP TRIGGER subject_words_insert ON subjects;
-DROP FUNCTION subject_words_change();
-DROP FUNCTION subject_words_remove();
-DROP FUNCTION subject_words_add();
+DROP TRIGGER subject_words_follow_update ON subjects;
+DROP TRIGGER subject_words_follow_insert ON subjects;
+DROP FUNCTION subject_words_follow();
+DROP FUNCTION subject_words_drop(text, text, text, text, text);
+DROP FUNCTION subject_words_put(text, text, text, text, text);
+DROP FUNCTION search_words(text);
 DROP STATISTICS search_vocabulary_trigrams;
 DROP STATISTICS subjects_search_trigrams;
+DROP TABLE subject_word_pairs;
 DROP TABLE search_vocabulary;
 DROP TABLE subject_words;
