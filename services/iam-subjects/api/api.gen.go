@@ -847,8 +847,8 @@ type ClientInterface interface {
 	// ListSubjects Search subjects
 	//
 	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
-	// substring of the display name, username or email, or an exact id), ordered by display
-	// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+	// substring of the display name, username or email, or an exact id; any run of
+	// whitespace counts as one space), ordered by display name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
 	// start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
 	// so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
 	// matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
@@ -1250,8 +1250,8 @@ func (c *APIClient) GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEd
 // ListSubjects Search subjects
 //
 // Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
-// substring of the display name, username or email, or an exact id), ordered by display
-// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+// substring of the display name, username or email, or an exact id; any run of
+// whitespace counts as one space), ordered by display name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
 // start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
 // so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
 // matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
@@ -3171,8 +3171,8 @@ type ClientWithResponsesInterface interface {
 	// ListSubjectsWithResponse Search subjects
 	//
 	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
-	// substring of the display name, username or email, or an exact id), ordered by display
-	// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+	// substring of the display name, username or email, or an exact id; any run of
+	// whitespace counts as one space), ordered by display name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
 	// start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
 	// so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
 	// matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
@@ -5130,8 +5130,8 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, tenant exte
 // ListSubjectsWithResponse Search subjects
 //
 // Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
-// substring of the display name, username or email, or an exact id), ordered by display
-// name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+// substring of the display name, username or email, or an exact id; any run of
+// whitespace counts as one space), ordered by display name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
 // start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
 // so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
 // matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
@@ -10598,27 +10598,27 @@ var swaggerSpec = []string{
 	"xg+/pvWob8gkt2Qb5XabiDQ5scYoozr9zNtV7FvqVVP0S4RIcajevkOkgKlIZ9NdP8vZ5w1jJvPeNG+y",
 	"VsHzBt+ambMmj0/npXmU5RBcfcifjsS1jLorRd4qUbQNQ/Ka42Z2TNb1FuzamnK0/UHZQemv5UhRrqH/",
 	"/m2dCvmf5qNMHYLP4jt3UBbfxi35K9p45qwUidensWhoK6q0EZmmZV0GV+4oQhMq0plJ/mZPKLcj5dN/",
-	"GDfDf+xn7ABfIf2NN61iw+xVdrGOROE+HFVeyObaBL9kPASxZFwq4bJEFOSSY/0pFY4CXUOxM71Kp7v2",
-	"k03ClNro72WZsKF+ggW4BVDY+Wfqwz9TRA91TvENukp3D4AyIDTEVzAnNBQTKpiBBJD5SBShgoQGRNGH",
-	"f9hWN3cXPkx1uHkKOhQvAEmImZAw8geDwYRmMO8g0PcpOPUliDGiAiae+YtxiBnHE2/3QAeaBczwipmp",
-	"B0KSKFJAfPZhlureuTmhZq6P7YUkVEiMGsuFXhMhP2ak9D13fLn9tnnLV9lUzUcCNn4xb5smr/JA0PvP",
-	"09xCSVRw1TrB8i6VyTeQhvl+8y83N9VKHekVNWXb00XB6l9BV+19yUnsulVvvaOFrTdbaQuiPie40WT7",
-	"mA/tvmUF3/fMe1tyUpsxZ+F5TF/eju1MnXMxTf7umW6zDi2+ybsdh25qUj8t/Crp+Gc6xRi6ZSHA5uvq",
-	"P/SQBOk+jIn8D13WRX2wHw24XLJIG3+E9tfZMjdsYf93q++4VTnrOlHW+Dmdcs1xRaht99WZZhlnK16/",
-	"AfMio07xWOhxc0m5Tb9I7rl+D9I0z4G2O+brZ3vAjm471354hGztx+6aiR8TuqMRU/bPO/rlh2Z+Lwd5",
-	"yRzH2rqnRriX/WlfUT6hMP3l+BRy5TGtjhc5nNDK1G9AYSjMYDubZrDRIe0+s1Q6q3111nqPP4qKHz2h",
-	"JUc68/1bwGrze/VBfNdOb1qQUqPH+1WHmxzrk7ea+BsZhrKhVtEZyZzNYS7GLH86365Ksja12I4qLgYT",
-	"Z9OI2/pEsrl1xYjbpskBLSWW96cl89Gza1WknUb253G/i3lsTYNTUlEurzF/P8TYlLyy2qRydBZEMphm",
-	"lD3N5roJ3anoViCe1Qe6K4M8peT3NP+spFVhO9l81aYRKfaDHTcu1rst39Z4rmEctpmBvQWHbcMv9zcw",
-	"5U8k0rZB+LoJKVkVQ6eeOGunPLbEfQOljO7YzLbxKKkopeIyObvWVu9UGeaORtEUBOaDGDYDQ2jmFbbN",
-	"RvHt1+G4LTGrDDsByVjbQBMrPx/nmXz380zcua5t40xaSHjNMBN1yyE0OltuCr4haH4jyvrqpv2j0ttK",
-	"6T0qvK8X9Gp1C0xuoJXX7zmOtalW8kM22EQWJGG++6ScAR+QZDEJUBStfC1i3C8NuROlddR/Qgtvow+6",
-	"ZMbMOC5NSIGtBqRMqDMhpSnEY3dwIwF3t5NQis9QOd+eupUI6/xZpu5C6iFdnMF3hMGHUxWjb0JV6JHx",
-	"4Y1UxlaTWh7ty3/HkSPuZwdqLR7ZnJFbuWh77ldGN7eY2VRI+Xt4rtfVva8s6/M5iqI8v/zY63MnvT6m",
-	"x2xTv0+XMoSsSSDvTCYUdhj3W6oPmioLWiZHqOP/LuoKHufOP86d/1O6VzcsKKioowfuMixaB6/Nt3ey",
-	"F6X6SzpLKZODvb3h6Fl/0B/0hwfPB88HmmMtvLXPezV98ca3mXTdI7PAcmmMO2tB5vUT9TSzKVbYsbP1",
-	"dR7IfsLOOoNWfWafFtztl9PLTc/8xX50x0RDY7TKx0o0T8kwn/bR37MpAln2HYsiBlUdTcBMr499TT4I",
-	"zy50T/n6/Pr/AwAA//8=",
+	"GDfDf+xn7ABfIf2Nt0P9TTueUt1+drkkEosEBRh0nFoAMla3/k2r4zADy31RH44qsLG5XnfJeAhiybhU",
+	"cmiJKMglx/qrKxwFutxiZ3qVTnft152EqcrRn9YyEUb9BLu3lj3Bzj9TH/6ZInqo049v0FW6ewCUAaEh",
+	"voI5oaGYUMEMJIDM96QIFSQ0IIo+/MN2xbm78GGqI9PTHBsSYiYkjPzBYDChGcw7CPR9Ck59CWKMqICJ",
+	"Z/5iHGLG8cTbPdAxaQEzvGJmQIKQJIoUEJ99mKW6zW5OqBkBZNsmCRUSo8bKotdEyI8Z1X3PzWFua27e",
+	"HVa2avPpgY0f19umH6w8O/T+Uzq30CcVXLUOu7xLvfMNZGy+31TNza26UvN6RaPZTnZRsPpXUGt7X3IS",
+	"u25Vce9oYRbOVtrYqI8UbrTuPubzvW9Z7Pc9896WnNRm91l4HjOdt2M7UxJdDJ6/e6bbrEOLz/dux6Gb",
+	"+tlPCxdMOq6czkaGbgUJsPm6UhE9T0G6D2Mi/0NXgFEf7PcFLpcs0sYfof11tswNu93/3UpBblX5uk6U",
+	"NX55p1yeXBFq232gplnG2eLYb8C8yKhTPNaE3FxSbtNakju534M0zdOl7T78+jEgsKM71LXLHiFbJrK7",
+	"ZjjIhO5oxJRd+c4uvB71y0FeMsextu6pEe5lf9pXlE8oTH85PoVceUyrk0gOJ7QyIBxQGAozA89mJGwg",
+	"SbvPLJXOal+dtd7jj6LiR09oyZHOfP8WsNr8Xn0Q37XTmxak1OjxftU5KMf65K0m/kbmpmwoa3SmN2cj",
+	"m4uJzJ/OtyuorA04tlONixnG2eDitpaSbMRdMQ23achASzXm/WnJfErtWhVpB5f9edzvYnRb04yVVJQr",
+	"cczfDzFhJS/CNlkfnTCRDKYZZU+zEXBCNzW6xYpn9dnvyiBPKfk9zb9AaVXYTjaKtWmaiv22x43r+m7L",
+	"tzWea5icbcZlb8Fh2/DL/c1W+ROJtG0Qvm6YSlbw0Kl9ztopj91z30DVozths22SSipKWbtMzq611TsV",
+	"kblTVDQFgfl2hs3AEJp5hW1jVHz7ITluq9Eqc1FAMtY2+8TKz8fRJ9/96BN3BGzb5JMWEl4z90TdcgiN",
+	"zpabrW8Imt+Isr66af+o9LZSeo8K7+sFvVrdApMbaOX1e45jbSqr/JDNQJEFSZhPRClnwAckWUwCFEUr",
+	"X4sY96NE7vBpHfWf0MLb6IOurjHjkEvDVGCrWSoT6gxTaQrx2B3cSMDd7dCU4otVzmeqbiXCOn/BqbuQ",
+	"ekgXZ/AdYfDhVMXom1AVerp8eCOVsdVQl0f78t9xOon7hYJaN0g2kuRWLtqe+0HSzd1oNhVS/nSe63V1",
+	"b0HLWoKOoijPLz+2Bd1JW5BpR9vUGtSlDCHrJ8ibmAmFHcb9luqDpsqCliET6vi/i7qCxxH1jyPq/5Tu",
+	"1Q0LCirq6IEbEosuw2vzmZ7sRan+6M5SyuRgb284etYf9Af94cHzwfOB5lgLb+1LYE0fx/FtJl230yyw",
+	"XBrjzlqQef1EPc1sihV27Bh+nQeyX7uzzqBVn9lXCHf75fRy0zN/sd/nMdHQGK3yCRTNAzXMV4D0p2+K",
+	"QJZ9x6KIQVWnGDDTFmRfk8/MswvdU74+v/7/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

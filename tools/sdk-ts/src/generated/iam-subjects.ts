@@ -20,8 +20,8 @@ export interface paths {
         /**
          * Search subjects
          * @description Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
-         *     substring of the display name, username or email, or an exact id), ordered by display
-         *     name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
+         *     substring of the display name, username or email, or an exact id; any run of
+         *     whitespace counts as one space), ordered by display name. A `searchQuery` of one word shorter than three characters (`xu`) matches the
          *     start of a word of the name, username or email (Xu, Xuan; not Maxu): no index finds
          *     so short a text inside words. With a `searchQuery`, `total` counts at most 2,000
          *     matches (a total of 2,000 means "2,000 or more"): pages beyond it still work, but
