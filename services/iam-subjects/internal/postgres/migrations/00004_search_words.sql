@@ -59,47 +59,44 @@ $$;
 -- more, or other whitespace.
 UPDATE subjects SET search = btrim(regexp_replace(search, '\s+', ' ', 'g')) WHERE search ~ '\s\s|[^ \S]|^\s|\s$';
 
--- The word rows follow each subject row, whichever path writes it (users, groups, client
--- subjects from events, bulk loads).
--- +goose StatementBegin
-CREATE FUNCTION subject_words_put(sub_tenant text, sub_type text, sub_id text, sub_sort_name text, sub_search text) RETURNS void
-LANGUAGE sql AS $$
-    -- Sorted, so two writers adding the same new words take them in one order.
-    INSERT INTO search_vocabulary (tenant, word)
-    SELECT DISTINCT sub_tenant, t.word FROM search_words(sub_search) t ORDER BY 2 ON CONFLICT DO NOTHING;
-    INSERT INTO subject_words (tenant, word, sort_name, type, id)
-    SELECT DISTINCT sub_tenant, t.word, sub_sort_name, sub_type, sub_id FROM search_words(sub_search) t ON CONFLICT DO NOTHING;
-    INSERT INTO subject_word_pairs (tenant, word, next, sort_name, type, id)
-    SELECT DISTINCT sub_tenant, t.word, t.next, sub_sort_name, sub_type, sub_id FROM search_words(sub_search) t
-    WHERE t.next <> '' ON CONFLICT DO NOTHING;
-$$;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE FUNCTION subject_words_drop(sub_tenant text, sub_type text, sub_id text, sub_sort_name text, sub_search text) RETURNS void
-LANGUAGE sql AS $$
-    DELETE FROM subject_words w USING search_words(sub_search) t
-    WHERE (w.tenant, w.word, w.sort_name, w.type, w.id) = (sub_tenant, t.word, sub_sort_name, sub_type, sub_id);
-    DELETE FROM subject_word_pairs p USING search_words(sub_search) t
-    WHERE (p.tenant, p.word, p.next, p.sort_name, p.type, p.id) = (sub_tenant, t.word, t.next, sub_sort_name, sub_type, sub_id);
-$$;
--- +goose StatementEnd
+-- The word rows follow the subject rows in every statement that writes them, whichever
+-- path writes (users, groups, client subjects from events, bulk loads), set by set: an
+-- update removes the old words and adds the new of rows whose name or text changed (most
+-- change neither: a phone number, an icon). The statements name their rows by text
+-- because transition tables are seen only by the trigger function's own queries.
 -- +goose StatementBegin
 CREATE FUNCTION subject_words_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed constant text := '(SELECT %s.* FROM removed o JOIN added n USING (tenant, type, id)
+        WHERE (o.search, o.sort_name) IS DISTINCT FROM (n.search, n.sort_name))';
+    gone text := CASE TG_OP WHEN 'DELETE' THEN 'removed' WHEN 'UPDATE' THEN format(changed, 'o') END;
+    came text := CASE TG_OP WHEN 'INSERT' THEN 'added' WHEN 'UPDATE' THEN format(changed, 'n') END;
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM subject_words_drop(OLD.tenant, OLD.type, OLD.id, OLD.sort_name, OLD.search);
+    IF gone IS NOT NULL THEN
+        EXECUTE format('DELETE FROM subject_words w USING %s o, search_words(o.search) t
+            WHERE (w.tenant, w.word, w.sort_name, w.type, w.id) = (o.tenant, t.word, o.sort_name, o.type, o.id)', gone);
+        EXECUTE format('DELETE FROM subject_word_pairs p USING %s o, search_words(o.search) t
+            WHERE (p.tenant, p.word, p.next, p.sort_name, p.type, p.id) = (o.tenant, t.word, t.next, o.sort_name, o.type, o.id)', gone);
     END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        PERFORM subject_words_put(NEW.tenant, NEW.type, NEW.id, NEW.sort_name, NEW.search);
+    IF came IS NOT NULL THEN
+        -- Sorted, so two writers adding the same new words take them in one order.
+        EXECUTE format('INSERT INTO search_vocabulary (tenant, word)
+            SELECT DISTINCT n.tenant, t.word FROM %s n, search_words(n.search) t ORDER BY 1, 2 ON CONFLICT DO NOTHING', came);
+        EXECUTE format('INSERT INTO subject_words (tenant, word, sort_name, type, id)
+            SELECT DISTINCT n.tenant, t.word, n.sort_name, n.type, n.id FROM %s n, search_words(n.search) t ON CONFLICT DO NOTHING', came);
+        EXECUTE format('INSERT INTO subject_word_pairs (tenant, word, next, sort_name, type, id)
+            SELECT DISTINCT n.tenant, t.word, t.next, n.sort_name, n.type, n.id FROM %s n, search_words(n.search) t
+            WHERE t.next <> '''' ON CONFLICT DO NOTHING', came);
     END IF;
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
-CREATE TRIGGER subject_words_follow_insert AFTER INSERT OR DELETE ON subjects
-    FOR EACH ROW EXECUTE FUNCTION subject_words_follow();
--- Most updates leave the name and search text alone (a phone number, an icon).
-CREATE TRIGGER subject_words_follow_update AFTER UPDATE ON subjects FOR EACH ROW
-    WHEN ((OLD.search, OLD.sort_name) IS DISTINCT FROM (NEW.search, NEW.sort_name)) EXECUTE FUNCTION subject_words_follow();
+CREATE TRIGGER subject_words_insert AFTER INSERT ON subjects
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION subject_words_follow();
+CREATE TRIGGER subject_words_delete AFTER DELETE ON subjects
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION subject_words_follow();
+CREATE TRIGGER subject_words_update AFTER UPDATE ON subjects
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION subject_words_follow();
 
 INSERT INTO search_vocabulary (tenant, word)
 SELECT DISTINCT s.tenant, t.word FROM subjects s, search_words(s.search) t;
@@ -109,11 +106,10 @@ INSERT INTO subject_word_pairs (tenant, word, next, sort_name, type, id)
 SELECT DISTINCT s.tenant, t.word, t.next, s.sort_name, s.type, s.id FROM subjects s, search_words(s.search) t WHERE t.next <> '';
 
 -- +goose Down
-DROP TRIGGER subject_words_follow_update ON subjects;
-DROP TRIGGER subject_words_follow_insert ON subjects;
+DROP TRIGGER subject_words_update ON subjects;
+DROP TRIGGER subject_words_delete ON subjects;
+DROP TRIGGER subject_words_insert ON subjects;
 DROP FUNCTION subject_words_follow();
-DROP FUNCTION subject_words_drop(text, text, text, text, text);
-DROP FUNCTION subject_words_put(text, text, text, text, text);
 DROP FUNCTION search_words(text);
 DROP STATISTICS search_vocabulary_trigrams;
 DROP STATISTICS subjects_search_trigrams;
