@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
@@ -50,7 +49,7 @@ func subjectsOf(rows []subjectRow) ([]subjects.Subject, int) {
 }
 
 // searchText is what a search looks in (or for): fields lower-cased, single-spaced, so
-// that the word lists split it as strings.Fields does.
+// that its words are what the word lists hold (search_words splits on single spaces).
 func searchText(fields ...string) string {
 	return strings.Join(strings.Fields(strings.ToLower(strings.Join(fields, " "))), " ")
 }
@@ -149,7 +148,7 @@ func (s *Directory) textMatch(ctx context.Context, column, text string, next, li
 
 // isShortWord: text (lower-cased, trimmed) is one word of fewer than three characters.
 func isShortWord(text string) bool {
-	return utf8.RuneCountInString(text) < 3 && strings.IndexFunc(text, unicode.IsSpace) < 0
+	return utf8.RuneCountInString(text) < 3 && !strings.Contains(text, " ")
 }
 
 // query runs fn, in a transaction planning without bitmap scans when noBitmaps: a walk
@@ -207,7 +206,7 @@ const (
 // rows of each list merged are the page, and the lists' first fewMatches+1 rows, distinct,
 // count the total up to that point. It declines (ok false) texts it cannot answer cheaply.
 func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
-	if strings.IndexFunc(text, unicode.IsSpace) >= 0 || q.Offset+q.Limit > maxWordsDepth {
+	if strings.Contains(text, " ") || q.Offset+q.Limit > maxWordsDepth {
 		return nil, 0, false, nil
 	}
 	words, ok, err := s.wordsContaining(ctx, tenant, text)
@@ -312,13 +311,16 @@ func (s *Directory) wordsContaining(ctx context.Context, tenant, text string) (_
 }
 
 // walkStart is a name no match of text sorts before, nil when none is known. Each word of
-// the text lies inside one word of every match, so a match is on the list of a vocabulary
-// word containing it, and sorts no earlier than the first name on those lists (or it is
+// the text lies inside one word of every match (the second and later start one), so a
+// match is on the list of a vocabulary word containing it (or, short, starting with it), and sorts no earlier than the first name on those lists (or it is
 // the subject the text names by id). Of those bounds, one per word, the latest is the
-// tightest. (Words split on fewer characters than strings.Fields: \s in PostgreSQL.)
+// tightest.
 func (s *Directory) walkStart(ctx context.Context, tenant string, q subjects.Query, text string) (*string, error) {
 	var start *string
-	for _, piece := range strings.Fields(text) {
+	for i, piece := range strings.Split(text, " ") {
+		if i == 0 && isShortWord(piece) {
+			continue // the first word may end a word of the match, not start it
+		}
 		words, ok, err := s.wordsContaining(ctx, tenant, piece)
 		if err != nil {
 			return nil, err
