@@ -173,13 +173,15 @@ func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.Use
 		if err != nil {
 			return nil, 0, err
 		}
-		ids := make([]string, len(page))
-		for i, p := range page {
-			ids[i] = p.ID
+		var ids []string
+		for _, p := range page {
+			if isUUID(p.ID) { // every user's is
+				ids = append(ids, p.ID)
+			}
 		}
-		if err := s.DB.SelectContext(ctx, &rows, `SELECT `+userColumns+`, $3::int AS total
+		if err := s.DB.SelectContext(ctx, &rows, `SELECT `+userColumns+`, 0 AS total
 			FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n) JOIN users u ON u.tenant = $1 AND u.id = p.id ORDER BY p.n`,
-			tenant, pq.StringArray(ids), total); err != nil {
+			tenant, pq.StringArray(ids)); err != nil {
 			return nil, 0, postgres.Classify(err)
 		}
 		users := make([]subjects.User, len(rows))
