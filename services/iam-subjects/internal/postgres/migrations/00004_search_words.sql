@@ -1,6 +1,6 @@
 -- +goose Up
 -- A search for one word (no spaces: `hansen`, `zofia`, `jsmith`) pages through its matches
--- in name order without visiting them all. Every whitespace-separated word of a subject's
+-- in name order without visiting them all. Every word (space-separated) of a subject's
 -- search text is a row here, ordered by the subject's sort name; the words of a tenant
 -- that contain the query come from the vocabulary (a trigram index over distinct words,
 -- far fewer than subjects), and the first page of their lists merged is the first page of
