@@ -79,10 +79,11 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	if text == "" {
 		return s.list(ctx, tenant, q)
 	}
-	if out, total, ok, err := s.searchWords(ctx, tenant, q, text); ok || err != nil {
+	words := s.wordLookup(ctx, tenant)
+	if out, total, ok, err := s.searchWords(ctx, words, tenant, q, text); ok || err != nil {
 		return out, total, err
 	}
-	if out, total, ok, err := s.searchPairs(ctx, tenant, q, text); ok || err != nil {
+	if out, total, ok, err := s.searchPairs(ctx, words, tenant, q, text); ok || err != nil {
 		return out, total, err
 	}
 	filter, filterArgs, dense := s.textMatch(ctx, "s.search", text, 4, fewMatches+1)
@@ -113,7 +114,7 @@ func (s *Directory) Search(ctx context.Context, tenant string, q subjects.Query)
 	}
 	// Many matches are dense: walking names in order, from the first name one could
 	// have, meets a page of them at once.
-	start, err := s.walkStart(ctx, tenant, q, text)
+	start, err := s.walkStart(ctx, words, tenant, q, text)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -205,11 +206,11 @@ const (
 // one of its words contains the text (or the text is its id), so the first offset+limit
 // rows of each list merged are the page, and the lists' first fewMatches+1 rows, distinct,
 // count the total up to that point. It declines (ok false) texts it cannot answer cheaply.
-func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
+func (s *Directory) searchWords(ctx context.Context, containing wordLookup, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
 	if strings.Contains(text, " ") || q.Offset+q.Limit > maxWordsDepth {
 		return nil, 0, false, nil
 	}
-	words, ok, err := s.wordsContaining(ctx, tenant, text)
+	words, ok, err := containing(text)
 	if !ok || err != nil {
 		return nil, 0, false, err
 	}
@@ -220,7 +221,7 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 				WHERE w.tenant = $1 AND w.word = v.word AND ($2 = '' OR w.type = $2) ORDER BY sort_name, type, id LIMIT ` + limit + `) AS w
 			UNION SELECT ` + columns + ` FROM subjects w WHERE w.tenant = $1 AND w.id = $4 AND ($2 = '' OR w.type = $2)`
 	}
-	args := []any{tenant, string(q.Type), pq.StringArray(words), strings.TrimSpace(q.Search)}
+	args := []any{tenant, string(q.Type), stringArray(words), strings.TrimSpace(q.Search)}
 	var rows []subjectRow
 	if err := s.DB.SelectContext(ctx, &rows, `WITH hits AS (`+hits("w.sort_name, w.type, w.id", fmt.Sprintf("greatest($5::int + $6::int, %d)", fewMatches+1))+`),
 		page AS (SELECT * FROM hits ORDER BY sort_name, type, id LIMIT $5 OFFSET $6)
@@ -243,17 +244,17 @@ func (s *Directory) searchWords(ctx context.Context, tenant string, q subjects.Q
 // ending with the first (vocabulary words containing it, at most maxWords) followed by
 // one starting with the second. Up to fewMatches of them are sorted, with an exact total;
 // it declines (ok false) more, and texts it cannot look up.
-func (s *Directory) searchPairs(ctx context.Context, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
+func (s *Directory) searchPairs(ctx context.Context, containing wordLookup, tenant string, q subjects.Query, text string) (_ []subjects.Subject, total int, ok bool, _ error) {
 	first, second, two := strings.Cut(text, " ")
 	if !two || strings.Contains(second, " ") || isShortWord(first) {
 		return nil, 0, false, nil
 	}
-	containing, ok, err := s.wordsContaining(ctx, tenant, first)
+	found, ok, err := containing(first)
 	if !ok || err != nil {
 		return nil, 0, false, err
 	}
 	var words []string
-	for _, w := range containing {
+	for _, w := range found {
 		if strings.HasSuffix(w, first) {
 			words = append(words, w)
 		}
@@ -264,7 +265,7 @@ func (s *Directory) searchPairs(ctx context.Context, tenant string, q subjects.Q
 		CROSS JOIN LATERAL (SELECT sort_name, type, id FROM subject_word_pairs p
 			WHERE p.tenant = $1 AND p.word = v.word AND p.next LIKE $4 AND ($2 = '' OR p.type = $2)) AS p
 		UNION ALL SELECT s.sort_name, s.type, s.id FROM subjects s WHERE s.tenant = $1 AND s.id = $5 AND ($2 = '' OR s.type = $2)`
-	args := []any{tenant, string(q.Type), pq.StringArray(words), likeText(second) + "%", strings.TrimSpace(q.Search)}
+	args := []any{tenant, string(q.Type), stringArray(words), likeText(second) + "%", strings.TrimSpace(q.Search)}
 	var counts struct {
 		Raw      int `db:"raw"`
 		Distinct int `db:"distinct"`
@@ -285,6 +286,28 @@ func (s *Directory) searchPairs(ctx context.Context, tenant string, q subjects.Q
 	}
 	out, _ := subjectsOf(rows)
 	return out, counts.Distinct, true, nil
+}
+
+// wordLookup is wordsContaining for one search's tenant: the word lists, the pairs and the
+// name walk ask for the same words, each looked up once.
+type wordLookup func(text string) (_ []string, ok bool, _ error)
+
+func (s *Directory) wordLookup(ctx context.Context, tenant string) wordLookup {
+	type found struct {
+		words []string
+		ok    bool
+	}
+	seen := map[string]found{}
+	return func(text string) ([]string, bool, error) {
+		if f, ok := seen[text]; ok {
+			return f.words, f.ok, nil
+		}
+		words, ok, err := s.wordsContaining(ctx, tenant, text)
+		if err == nil {
+			seen[text] = found{words, ok}
+		}
+		return words, ok, err
+	}
 }
 
 // wordsContaining lists the tenant's vocabulary words containing text (one word; a
@@ -312,16 +335,16 @@ func (s *Directory) wordsContaining(ctx context.Context, tenant, text string) (_
 
 // walkStart is a name no match of text sorts before, nil when none is known. Each word of
 // the text lies inside one word of every match (the second and later start one), so a
-// match is on the list of a vocabulary word containing it (or, short, starting with it), and sorts no earlier than the first name on those lists (or it is
-// the subject the text names by id). Of those bounds, one per word, the latest is the
-// tightest.
-func (s *Directory) walkStart(ctx context.Context, tenant string, q subjects.Query, text string) (*string, error) {
+// match is on the list of a vocabulary word containing it (or, short, starting with it),
+// and sorts no earlier than the first name on those lists (or it is the subject the text
+// names by id). Of those bounds, one per word, the latest is the tightest.
+func (s *Directory) walkStart(ctx context.Context, containing wordLookup, tenant string, q subjects.Query, text string) (*string, error) {
 	var start *string
 	for i, piece := range strings.Split(text, " ") {
 		if i == 0 && isShortWord(piece) {
 			continue // the first word may end a word of the match, not start it
 		}
-		words, ok, err := s.wordsContaining(ctx, tenant, piece)
+		words, ok, err := containing(piece)
 		if err != nil {
 			return nil, err
 		}
@@ -333,7 +356,7 @@ func (s *Directory) walkStart(ctx context.Context, tenant string, q subjects.Que
 					ORDER BY w.sort_name LIMIT 1) AS first
 				FROM unnest($3::text[]) AS v(word)
 				UNION ALL SELECT s.sort_name FROM subjects s WHERE s.tenant = $1 AND s.id = $4 AND ($2 = '' OR s.type = $2)) AS firsts`,
-			tenant, string(q.Type), pq.StringArray(words), strings.TrimSpace(q.Search), start); err != nil {
+			tenant, string(q.Type), stringArray(words), strings.TrimSpace(q.Search), start); err != nil {
 			return nil, postgres.Classify(err)
 		}
 	}

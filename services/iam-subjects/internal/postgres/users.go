@@ -181,7 +181,7 @@ func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.Use
 		}
 		if err := s.DB.SelectContext(ctx, &rows, `SELECT `+userColumns+`, 0 AS total
 			FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n) JOIN users u ON u.tenant = $1 AND u.id = p.id ORDER BY p.n`,
-			tenant, pq.StringArray(ids)); err != nil {
+			tenant, stringArray(ids)); err != nil {
 			return nil, 0, postgres.Classify(err)
 		}
 		users := make([]subjects.User, len(rows))
