@@ -30,11 +30,30 @@ const (
 	logName      = "postgres.log"
 )
 
+// LocalURL is a PostgreSQL server's usual address on a developer's machine, as the
+// trusted superuser. `make dev` and the tests use it, in databases of their own, when it
+// answers, before starting a private cluster.
+const LocalURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Ping reports whether the server at dbURL accepts a connection within timeout.
+func Ping(dbURL string, timeout time.Duration) error {
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
 // Options configures Start.
 type Options struct {
 	// Dir is the data directory. It is initialised if it holds no cluster yet (no
-	// PG_VERSION) and reused as is otherwise. As root, it must be reachable by the
-	// postgres OS user, i.e. not below a 0700 directory such as t.TempDir()'s parent.
+	// PG_VERSION) and reused as is otherwise. As root, when the postgres OS user cannot
+	// reach Dir (it lies below a 0700 directory such as root's home or t.TempDir()'s
+	// parent), the cluster lives in a folder under /var/tmp named after Dir instead;
+	// Cluster.Dir says where.
 	Dir string
 	// Port is the TCP port on 127.0.0.1; 0 picks a free one.
 	Port int
@@ -83,6 +102,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	cred, err := credential()
 	if err != nil {
+		return nil, err
+	}
+	if dir, err = reachableDir(dir, cred); err != nil {
 		return nil, err
 	}
 	if err := prepareDir(dir, cred); err != nil {
@@ -178,6 +200,10 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 	}
 }
+
+// Dir is the data directory the cluster runs in: Options.Dir, or where it was relocated
+// to for the postgres OS user.
+func (c *Cluster) Dir() string { return c.dir }
 
 // URL is the connection URL of database on this cluster, as the trusted superuser.
 func (c *Cluster) URL(database string) string {

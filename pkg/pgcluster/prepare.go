@@ -3,6 +3,8 @@ package pgcluster
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -60,6 +62,54 @@ func credential() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
+// reachableDir returns where the cluster for dir lives. Running as ourselves, that is dir.
+// As root, PostgreSQL runs as the postgres OS user, which must be able to enter every
+// parent of its data directory; a clone in root's home (mode 0700, like most homes and
+// every mktemp -d) is not. Such a cluster lives instead in a folder of its own under
+// /var/tmp, named after dir, so the same dir finds the same cluster on the next start.
+func reachableDir(dir string, cred *syscall.Credential) (string, error) {
+	if cred == nil || enterable(filepath.Dir(dir), cred) {
+		return dir, nil
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(relocationRoot, "iam-pg-"+hex.EncodeToString(sum[:6]), filepath.Base(dir)), nil
+}
+
+// relocationRoot is world-enterable and survives reboots, unlike /tmp on many machines.
+const relocationRoot = "/var/tmp"
+
+// enterable reports whether the user of cred can enter dir and every parent of it.
+// A parent that does not exist yet is created by prepareDir with mode 0755.
+func enterable(dir string, cred *syscall.Credential) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil {
+			st, ok := fi.Sys().(*syscall.Stat_t)
+			if !ok {
+				return true // not a Unix file system: nothing to check
+			}
+			mode := fi.Mode().Perm()
+			switch {
+			case st.Uid == cred.Uid:
+				if mode&0o100 == 0 {
+					return false
+				}
+			case st.Gid == cred.Gid:
+				if mode&0o010 == 0 {
+					return false
+				}
+			case mode&0o001 == 0:
+				return false
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
+}
+
 // prepareDir creates dir and, as root, hands it to the postgres user.
 func prepareDir(dir string, cred *syscall.Credential) error {
 	// Parents are created enterable so the postgres user can reach dir when we are root;
@@ -103,7 +153,7 @@ func initIfNeeded(ctx context.Context, bin, dir string, fsync bool, cred *syscal
 	if out, err := cmd.CombinedOutput(); err != nil {
 		hint := ""
 		if cred != nil {
-			hint = " (running as the postgres OS user: every parent of the directory must be enterable by it, which t.TempDir() is not)"
+			hint = " (running as the postgres OS user: every parent of the directory must be enterable by it)"
 		}
 		return fmt.Errorf("pgcluster: initdb %s%s: %w\n%s", dir, hint, err, out)
 	}

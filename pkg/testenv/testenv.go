@@ -32,14 +32,11 @@ import (
 	"github.com/iamplane/iam/pkg/pgcluster"
 )
 
-const (
-	envDatabaseURL = "IAM_TEST_DATABASE_URL"
-	localURL       = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-)
+const envDatabaseURL = "IAM_TEST_DATABASE_URL"
 
 // servers is the process-wide choice of PostgreSQL server. It is package state because
 // tests of one binary share the server, and only Main can stop it.
-var servers = &provider{envVar: envDatabaseURL, localURL: localURL}
+var servers = &provider{envVar: envDatabaseURL, localURL: pgcluster.LocalURL}
 
 // Main runs the tests and then stops the private PostgreSQL cluster, if one was started.
 func Main(m *testing.M) int {
@@ -165,12 +162,12 @@ func (p *provider) pick() (*url.URL, error) {
 			// The value is not echoed: a key=value DSN would show its password.
 			return nil, fmt.Errorf("%s must be a postgres:// URL", p.envVar)
 		}
-		if err := ping(v, 10*time.Second); err != nil {
+		if err := pgcluster.Ping(v, 10*time.Second); err != nil {
 			return nil, fmt.Errorf("%s=%s does not answer: %w", p.envVar, u.Redacted(), err)
 		}
 		return u, nil
 	}
-	localErr := ping(p.localURL, time.Second)
+	localErr := pgcluster.Ping(p.localURL, time.Second)
 	if localErr == nil {
 		return url.Parse(p.localURL)
 	}
@@ -202,17 +199,6 @@ func (p *provider) close() error {
 	}
 	p.decided, p.err, p.adminURL, p.admin, p.cluster, p.dir = false, nil, nil, nil, nil, ""
 	return errors.Join(errs...)
-}
-
-func ping(dbURL string, timeout time.Duration) error {
-	db, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return db.PingContext(ctx)
 }
 
 func randomHex(n int) string {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/iamplane/iam/pkg/pgcluster"
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
@@ -59,7 +61,7 @@ func TestOverride(t *testing.T) {
 	})
 	t.Run("silent", func(t *testing.T) {
 		t.Setenv("IAM_TEST_OVERRIDE", unreachable)
-		p := &provider{envVar: "IAM_TEST_OVERRIDE", localURL: localURL}
+		p := &provider{envVar: "IAM_TEST_OVERRIDE", localURL: pgcluster.LocalURL}
 		t.Cleanup(func() { _ = p.close() })
 		_, _, err := p.server()
 		if err == nil || !strings.Contains(err.Error(), "IAM_TEST_OVERRIDE=") || strings.Contains(err.Error(), "secret") {

@@ -1,6 +1,6 @@
 // Command iam-dev runs the whole platform on one machine for development: an embedded
-// NATS server, PostgreSQL ($DATABASE_URL, else a private cluster from the installed
-// binaries), the four services and a gateway on 127.0.0.1:8080 ($IAM_DEV_PORT). Data
+// NATS server, PostgreSQL ($DATABASE_URL, else the server answering on 127.0.0.1:5432,
+// else a private cluster from the installed binaries), the four services and a gateway on 127.0.0.1:8080 ($IAM_DEV_PORT). Data
 // lives under .dev/ and is reused by the next run. Ctrl-C stops everything.
 package main
 
@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/iamplane/iam/pkg/natsembed"
 	"github.com/iamplane/iam/pkg/pgcluster"
@@ -47,13 +48,21 @@ func run(ctx context.Context, get func(string) string, out io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	serverURL := get("DATABASE_URL")
-	if serverURL == "" {
-		fmt.Fprintf(out, "starting a private PostgreSQL in %s/postgres ...\n", dir)
+	switch {
+	case serverURL != "":
+		fmt.Fprintln(out, "using PostgreSQL from DATABASE_URL")
+	case pgcluster.Ping(pgcluster.LocalURL, time.Second) == nil:
+		// The machine's own server, in databases of our own (iam_<service>).
+		serverURL = pgcluster.LocalURL
+		fmt.Fprintln(out, "using the PostgreSQL answering on 127.0.0.1:5432")
+	default:
+		fmt.Fprintf(out, "starting a private PostgreSQL for %s/postgres ...\n", dir)
 		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(dir, "postgres"), Fsync: true, Logger: logger})
 		if err != nil {
 			return fmt.Errorf("postgres: %w (set DATABASE_URL to use an existing server)", err)
 		}
 		defer func() { _ = pg.Stop() }()
+		fmt.Fprintf(out, "PostgreSQL data in %s\n", pg.Dir())
 		serverURL = pg.URL("postgres")
 	}
 	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(dir, "nats")})
