@@ -11,6 +11,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/postgres"
 )
 
 // Apply writes one event into a view, inside the transaction the consumer opened. It is
@@ -30,12 +33,14 @@ type Consumer struct {
 	Logger   *slog.Logger
 
 	AckWait       time.Duration // default 30s
-	MaxDeliver    int           // default 8; then the event is dead-lettered
+	MaxDeliver    int           // default 8 failures of the event's own; then it is dead-lettered
 	MaxAckPending int           // default 1000
 
 	lag     prometheus.Gauge
 	applied prometheus.Gauge
 	dead    prometheus.Counter
+	paused  prometheus.Gauge
+	retries prometheus.Counter
 }
 
 // Register adds the consumer's metrics, labelled with its name.
@@ -44,7 +49,9 @@ func (c *Consumer) Register(reg prometheus.Registerer) {
 	c.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iam_consumer_lag", Help: "Events in the stream not yet applied by this consumer.", ConstLabels: labels})
 	c.applied = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iam_consumer_last_applied_sequence", Help: "Stream sequence of the last event this consumer applied.", ConstLabels: labels})
 	c.dead = prometheus.NewCounter(prometheus.CounterOpts{Name: "iam_consumer_dead_letters_total", Help: "Events this consumer gave up on and dead-lettered.", ConstLabels: labels})
-	reg.MustRegister(c.lag, c.applied, c.dead)
+	c.paused = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iam_consumer_paused", Help: "1 while this consumer waits for its database to come back.", ConstLabels: labels})
+	c.retries = prometheus.NewCounter(prometheus.CounterOpts{Name: "iam_consumer_dependency_retries_total", Help: "Attempts this consumer repeated because its own database was unavailable.", ConstLabels: labels})
+	reg.MustRegister(c.lag, c.applied, c.dead, c.paused, c.retries)
 }
 
 // Run consumes until ctx ends, re-attaching if NATS restarts.
@@ -77,9 +84,11 @@ func (c *Consumer) consume(ctx context.Context) error {
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckWait:        c.AckWait,
-		MaxDeliver:     c.MaxDeliver,
-		MaxAckPending:  c.MaxAckPending,
-		BackOff:        nil,
+		// JetStream itself never gives up on an event (it would drop it silently);
+		// the consumer dead-letters after MaxDeliver failures of the event's own.
+		MaxDeliver:    -1,
+		MaxAckPending: c.MaxAckPending,
+		BackOff:       nil,
 	})
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.Name, err)
@@ -109,11 +118,16 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		c.deadLetter(ctx, msg, err)
 		return
 	}
-	// A long apply (a group with many members) tells JetStream it is still working, so
-	// the event is not redelivered to another replica halfway through.
+	// A long apply (a group with many members), or a pause while the database is away,
+	// tells JetStream the consumer is still working on the event, so it is not
+	// redelivered to another replica meanwhile.
 	stopProgress := keepInProgress(msg, c.AckWait/2)
-	err = c.applyOnce(ctx, ev)
+	err = c.applyPatiently(ctx, ev)
 	stopProgress()
+	if ctx.Err() != nil {
+		_ = msg.Nak() // shutting down: another replica, or the next start, takes it
+		return
+	}
 	if err != nil {
 		if meta != nil && int(meta.NumDelivered) >= c.MaxDeliver {
 			c.deadLetter(ctx, msg, err)
@@ -135,6 +149,38 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		c.lag.Set(float64(meta.NumPending))
 		c.applied.Set(float64(meta.Sequence.Stream))
 	}
+}
+
+// Backoff bounds for an event held while the consumer's own dependencies fail.
+const (
+	pauseMin = 100 * time.Millisecond
+	pauseMax = 10 * time.Second
+)
+
+// applyPatiently applies ev, waiting out failures of the consumer's own dependencies (its
+// database refusing connections during a failover, a timeout): those say nothing about
+// the event, so they never count towards MaxDeliver or dead-letter it. The consumer
+// pauses on the event, backing off, and resumes where it stopped, in order. Only an
+// error of the event's own (bad data, a broken rule) is returned.
+func (c *Consumer) applyPatiently(ctx context.Context, ev Envelope) error {
+	for pause := pauseMin; ; pause = min(2*pause, pauseMax) {
+		err := c.applyOnce(ctx, ev)
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			c.paused.Set(0)
+			return err
+		}
+		c.paused.Set(1)
+		c.retries.Inc()
+		c.Logger.Warn("database unavailable; consumer paused", "consumer", c.Name, "subject", ev.Subject,
+			"retryIn", pause, "error", err)
+		sleep(ctx, pause)
+	}
+}
+
+// transient reports whether err is a failure of the consumer's dependencies rather than
+// of the event.
+func transient(err error) bool {
+	return postgres.Unreachable(err) || errors.Is(err, context.DeadlineExceeded) || errs.Is(err, errs.Unavailable)
 }
 
 // applyOnce runs the version guard and the view change in one transaction.

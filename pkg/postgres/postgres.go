@@ -5,11 +5,16 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -143,7 +148,32 @@ func Classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return errs.Wrap(errs.Unavailable, err, "the request was cancelled")
 	}
+	if Unreachable(err) {
+		return errs.Wrap(errs.Unavailable, err, "the database is unavailable; retry shortly")
+	}
 	return errs.Wrap(errs.Internal, err, "internal error")
+}
+
+// Unreachable reports whether err means the database could not be reached or went away
+// mid-request (refused or reset connections, a server shutting down or starting, too many
+// connections), rather than refusing what was asked. Such a failure says nothing about
+// the request: it is answered 503 with Retry-After, and a consumer pauses instead of
+// counting it against the event.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		code := string(pe.Code)
+		return strings.HasPrefix(code, "08") || // connection exception
+			strings.HasPrefix(code, "53") || // insufficient resources (too many connections)
+			code == "57P01" || code == "57P02" || code == "57P03" // admin shutdown, crash shutdown, cannot connect now
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint clash on the named

@@ -188,6 +188,10 @@ func firstLine(s string) string {
 	return s
 }
 
+// RetryAfterSeconds is what a 503 asks clients to wait: about the time a database
+// failover or a pod restart takes to be over.
+const RetryAfterSeconds = "5"
+
 // Handler is echo's HTTPErrorHandler: every error, whatever raised it, leaves as a
 // problem. Server faults are logged with the request id; client errors are not.
 func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
@@ -202,8 +206,13 @@ func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.ErrorContext(c.Request().Context(), "request failed",
 				"error", err.Error(), "path", p.Instance, "requestId", p.RequestID)
 		}
-		if p.Status == http.StatusUnauthorized {
+		switch p.Status {
+		case http.StatusUnauthorized:
 			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		case http.StatusServiceUnavailable:
+			// A dependency is down (a database failover, a restart): the request may be
+			// repeated as it is, and clients that honour Retry-After spread their retries.
+			c.Response().Header().Set("Retry-After", RetryAfterSeconds)
 		}
 		_ = Write(c, p)
 	}

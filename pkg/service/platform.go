@@ -76,7 +76,15 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, logger
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iam_nats_connected",
+			Help: "1 while the service is connected to NATS; events wait in the outbox otherwise."},
+			func() float64 {
+				if nc.IsConnected() {
+					return 1
+				}
+				return 0
+			}))
 	return &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg,
 		Waiter: &events.Waiter{DB: db, Service: name, Timeout: cfg.ConsistencyWait}}, nil
 }
@@ -87,16 +95,13 @@ func (p *Platform) Close() {
 	_ = p.DB.Close()
 }
 
-// ReadyChecks are the dependencies /health/ready reports on.
+// ReadyChecks are the dependencies /health/ready reports on: the database only. NATS is
+// not one: while it is down, writes still commit to the outbox and reads are served, so
+// taking every pod out of service would turn a lagging view into an outage. Its state is
+// the metric iam_nats_connected (alert on it, with iam_outbox_backlog).
 func (p *Platform) ReadyChecks() map[string]Pinger {
 	return map[string]Pinger{
 		"database": func(ctx context.Context) error { return p.DB.PingContext(ctx) },
-		"nats": func(context.Context) error {
-			if !p.NATS.IsConnected() {
-				return errors.New("not connected")
-			}
-			return nil
-		},
 	}
 }
 
