@@ -35,9 +35,8 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	store := &postgres.Store{DB: p.DB}
-	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{
-		Actions: &postgres.ConsentActions{DB: p.DB},
-		Book:    &consents.Book{Store: store},
-	}, nil))
+	book := consents.NewBook(store, nil)
+	actions := consents.NewActions(&postgres.ConsentActions{DB: p.DB}, nil)
+	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(book, actions), nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Views(store)}, onListen)
 }

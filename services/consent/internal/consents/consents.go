@@ -1,5 +1,8 @@
-// Package consents is the consent domain: consent actions (moments such as signup at
-// which a subject is asked for consents), and later consents and grants.
+// Package consents is the consent domain and its use cases: versioned consents, the grants
+// subjects give them, the clients subjects let in, the hash-chained privacy ledger that
+// records all of it, and consent actions (moments such as signup at which a subject is
+// asked for consents). Storage implements the interfaces declared here and executes the
+// rules defined here.
 package consents
 
 import (
@@ -11,84 +14,146 @@ import (
 	"github.com/iamplane/iam/pkg/version"
 )
 
-// Action is a consent action: a named moment listing the consents a subject must accept.
-// ID is generated here; Name is the tenant-unique handle clients use.
-type Action struct {
-	Tenant      string
-	ID          uuid.UUID
-	Name        string
-	Description string
-	Consents    []ActionConsent
-	Version     int64
-	CreatedAt   time.Time
-	ModifiedAt  time.Time
+// Service is an internal or third-party service a consent lets use the data, and why.
+type Service struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"` // internal or thirdParty
+	Purposes []string `json:"purposes"`
 }
 
-// ActionConsent is one consent an action asks for.
-type ActionConsent struct {
-	ConsentID string `json:"consentId"`
-	Required  bool   `json:"required"`
-}
-
-// ActionStatus is what a subject still has to accept at an action.
-type ActionStatus struct {
-	ActionID string
-	Complete bool
-	Consents []ActionConsentStatus
-}
-
-// ActionConsentStatus is one consent of an action for a subject.
-type ActionConsentStatus struct {
-	ConsentID      string
+// Consent is what a subject may agree to. Version grows with every change; a grant names
+// the version it agreed to.
+type Consent struct {
+	Tenant         string
+	ID             string
 	Name           string
-	Required       bool
-	Accepted       bool // granted at the current version
-	CurrentVersion int64
+	Description    string
+	CanBeWithdrawn bool
+	PIICategories  []string
+	ValidFrom      *time.Time
+	Services       []Service
+	Version        int64
+	CreatedAt      time.Time
+	ModifiedAt     time.Time
 }
 
-// Query filters and pages consent actions.
-type Query struct {
-	Search string
-	Offset int
-	Limit  int
-}
+// Strategy decides what an update does to existing grants (Cloudentity's
+// updateExistingGrants).
+type Strategy string
 
-// ActionStore persists consent actions. Add and Update refuse a name another action of the
-// tenant has (errs.Conflict) and a consent id the tenant does not have (errs.Invalid naming
-// it). Get, Update and Delete find the action by id or name; errs.NotFound otherwise.
-type ActionStore interface {
-	Add(ctx context.Context, a *Action) error
-	Get(ctx context.Context, tenant, action string) (*Action, error)
-	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
-	// Update locks the action, lets change modify it and saves it, in one transaction.
-	Update(ctx context.Context, tenant, action string, change func(*Action) error) (*Action, error)
-	Delete(ctx context.Context, tenant, action string) error
-	// Status looks the action up by id or name and reports subject's standing on it.
-	Status(ctx context.Context, tenant, action, subject string) (*ActionStatus, error)
-}
+const (
+	ExplicitAll Strategy = "explicitAll" // everyone must consent again
+	ImplicitAll Strategy = "implicitAll" // existing grants move to the new version, as implicit
+	KeepCurrent Strategy = "keepCurrent" // implicit grants move; explicit ones must consent again
+)
 
-// New prepares a consent action with a fresh id, at version 1. now is cut to PostgreSQL's
-// microseconds, so the created resource reads back exactly as it was returned.
-func New(tenant, name, description string, cs []ActionConsent, now time.Time) *Action {
-	now = now.Truncate(time.Microsecond)
-	if cs == nil {
-		cs = []ActionConsent{}
+// Migrates lists the types of grant an update moves to the new version (they become
+// implicit); every other grant of the consent is left behind and needs re-consent.
+func (s Strategy) Migrates() []GrantType {
+	switch s {
+	case ImplicitAll:
+		return []GrantType{Explicit, Implicit}
+	case KeepCurrent:
+		return []GrantType{Implicit}
 	}
-	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description, Consents: cs,
-		Version: 1, CreatedAt: now, ModifiedAt: now}
-}
-
-// Revise replaces the action's name, description and consents and bumps its version, if
-// pre names the version it holds (stale: errs.VersionConflict; If-Match: errs.PreconditionFailed).
-func (a *Action) Revise(name, description string, cs []ActionConsent, pre version.Precondition, now time.Time) error {
-	if err := pre.Check(a.Version); err != nil {
-		return err
-	}
-	if cs == nil {
-		cs = []ActionConsent{}
-	}
-	a.Name, a.Description, a.Consents = name, description, cs
-	a.Version++
-	a.ModifiedAt = now.Truncate(time.Microsecond)
 	return nil
+}
+
+// VersionEvents are the ledger's record of an update to c: the subjects whose grants moved
+// to the new version, and those who must consent again.
+func VersionEvents(c *Consent, migrated, stale []string) []LedgerEvent {
+	var evs []LedgerEvent
+	for _, subject := range migrated {
+		evs = append(evs, LedgerEvent{Type: VersionMigrated, Subject: subject, ConsentID: c.ID, ConsentVersion: c.Version,
+			GrantType: string(Implicit), OccurredAt: c.ModifiedAt})
+	}
+	for _, subject := range stale {
+		evs = append(evs, LedgerEvent{Type: ReconsentRequired, Subject: subject, ConsentID: c.ID, ConsentVersion: c.Version, OccurredAt: c.ModifiedAt})
+	}
+	return evs
+}
+
+// ConsentStore persists consents.
+type ConsentStore interface {
+	CreateConsent(ctx context.Context, c *Consent) error
+	GetConsent(ctx context.Context, tenant, id string) (*Consent, error)
+	ListConsents(ctx context.Context, tenant, search string, offset, limit int) ([]Consent, int, error)
+	// UpdateConsent locks the consent, lets change modify it and saves it; in the same
+	// transaction it moves the grants strategy.Migrates names to the new version and
+	// appends VersionEvents for the moved and the stale grants.
+	UpdateConsent(ctx context.Context, tenant, id string, change func(*Consent) error, strategy Strategy) (*Consent, error)
+	// DeleteConsent removes the consent and its grants; the ledger keeps their history.
+	DeleteConsent(ctx context.Context, tenant, id string) error
+}
+
+// Store is everything the Book keeps.
+type Store interface {
+	ConsentStore
+	GrantStore
+	ClientAccessStore
+	LedgerStore
+}
+
+// Clock stamps changes; nil is the wall clock.
+type Clock func() time.Time
+
+// now is cut to PostgreSQL's microseconds, so a change reads back exactly as it was returned.
+func (c Clock) now() time.Time {
+	t := time.Now()
+	if c != nil {
+		t = c()
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// Book is the consent service's use cases for consents, grants, client access and the
+// ledger (consent actions are Actions').
+type Book struct {
+	store Store
+	clock Clock
+}
+
+// NewBook makes the use cases over store; clock stamps every change.
+func NewBook(store Store, clock Clock) *Book {
+	return &Book{store: store, clock: clock}
+}
+
+// ListConsents pages through the tenant's consents by name; search matches name or description.
+func (b *Book) ListConsents(ctx context.Context, tenant, search string, offset, limit int) ([]Consent, int, error) {
+	return b.store.ListConsents(ctx, tenant, search, offset, limit)
+}
+
+// CreateConsent adds c with a fresh id at version 1.
+func (b *Book) CreateConsent(ctx context.Context, c *Consent) error {
+	now := b.clock.now()
+	c.ID, c.Version, c.CreatedAt, c.ModifiedAt = uuid.NewString(), 1, now, now
+	return b.store.CreateConsent(ctx, c)
+}
+
+// GetConsent returns one consent.
+func (b *Book) GetConsent(ctx context.Context, tenant, id string) (*Consent, error) {
+	return b.store.GetConsent(ctx, tenant, id)
+}
+
+// UpdateConsent replaces a consent, bumping its version, if pre names the version it
+// holds, and applies strategy (default ExplicitAll) to its grants.
+func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent, pre version.Precondition, strategy Strategy) (*Consent, error) {
+	if strategy == "" {
+		strategy = ExplicitAll
+	}
+	return b.store.UpdateConsent(ctx, tenant, id, func(c *Consent) error {
+		if err := pre.Check(c.Version); err != nil {
+			return err
+		}
+		c.Name, c.Description, c.CanBeWithdrawn = in.Name, in.Description, in.CanBeWithdrawn
+		c.PIICategories, c.ValidFrom, c.Services = in.PIICategories, in.ValidFrom, in.Services
+		c.Version++
+		c.ModifiedAt = b.clock.now()
+		return nil
+	}, strategy)
+}
+
+// DeleteConsent removes a consent and its grants; the ledger keeps their history.
+func (b *Book) DeleteConsent(ctx context.Context, tenant, id string) error {
+	return b.store.DeleteConsent(ctx, tenant, id)
 }

@@ -44,7 +44,7 @@ func clientAccessList(subject string, cs []consents.ClientAccess) (api.ClientAcc
 
 // ListClientAccess lists the clients a subject let in.
 func (s *Server) ListClientAccess(ctx context.Context, req api.ListClientAccessRequestObject) (api.ListClientAccessResponseObject, error) {
-	cs, err := s.Book.Store.ClientAccess(ctx, req.Tenant, req.SubjectId)
+	cs, err := s.book.ClientAccess(ctx, req.Tenant, req.SubjectId)
 	if err != nil {
 		return nil, err
 	}
@@ -54,10 +54,7 @@ func (s *Server) ListClientAccess(ctx context.Context, req api.ListClientAccessR
 
 // GrantClientAccess records that a subject let a client in.
 func (s *Server) GrantClientAccess(ctx context.Context, req api.GrantClientAccessRequestObject) (api.GrantClientAccessResponseObject, error) {
-	if err := s.Book.Store.GrantClientAccess(ctx, req.Tenant, req.SubjectId, req.Body.ClientId, req.Body.Scopes); err != nil {
-		return nil, err
-	}
-	cs, err := s.Book.Store.ClientAccess(ctx, req.Tenant, req.SubjectId)
+	cs, err := s.book.GrantClientAccess(ctx, req.Tenant, req.SubjectId, req.Body.ClientId, req.Body.Scopes)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +64,7 @@ func (s *Server) GrantClientAccess(ctx context.Context, req api.GrantClientAcces
 
 // RevokeClientAccess removes a client's access for a subject.
 func (s *Server) RevokeClientAccess(ctx context.Context, req api.RevokeClientAccessRequestObject) (api.RevokeClientAccessResponseObject, error) {
-	if err := s.Book.Store.RevokeClientAccess(ctx, req.Tenant, req.SubjectId, req.ClientId); err != nil {
+	if err := s.book.RevokeClientAccess(ctx, req.Tenant, req.SubjectId, req.ClientId); err != nil {
 		return nil, err
 	}
 	return api.RevokeClientAccess204Response{}, nil

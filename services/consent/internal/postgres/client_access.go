@@ -35,7 +35,7 @@ func clientAccessEvent(ctx context.Context, tx *sqlx.Tx, tenant, subject, client
 }
 
 // GrantClientAccess records that subject let clientID in with scopes.
-func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject, clientID string, scopes []string) error {
+func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject, clientID string, scopes []string, at time.Time) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		var known bool
 		if err := tx.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM client_view WHERE tenant = $1 AND id = $2)`, tenant, clientID); err != nil {
@@ -44,14 +44,13 @@ func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject, clientID
 		if !known {
 			return errs.Fields("unknown client", errs.FieldError{Field: "clientId", Message: "client " + clientID + " does not exist in this tenant"})
 		}
-		now := time.Now().UTC()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO client_access (tenant, subject, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant, subject, client_id) DO UPDATE SET scopes = EXCLUDED.scopes, granted_at = EXCLUDED.granted_at`,
-			tenant, subject, clientID, pq.StringArray(scopes), now); err != nil {
+			tenant, subject, clientID, pq.StringArray(scopes), at); err != nil {
 			return postgres.Classify(err)
 		}
 		if err := appendLedger(ctx, tx, tenant, []consents.LedgerEvent{{Type: consents.ClientAccessGranted, Subject: subject,
-			Context: map[string]string{"clientId": clientID, "scopes": strings.Join(scopes, " ")}, OccurredAt: now}}); err != nil {
+			Context: map[string]string{"clientId": clientID, "scopes": strings.Join(scopes, " ")}, OccurredAt: at}}); err != nil {
 			return err
 		}
 		return clientAccessEvent(ctx, tx, tenant, subject, clientID, scopes, false)
@@ -59,13 +58,13 @@ func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject, clientID
 }
 
 // RevokeClientAccess removes a client's access for subject and publishes the tombstone.
-func (s *Store) RevokeClientAccess(ctx context.Context, tenant, subject, clientID string) error {
+func (s *Store) RevokeClientAccess(ctx context.Context, tenant, subject, clientID string, at time.Time) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		return revokeClientAccess(ctx, tx, tenant, subject, clientID)
+		return revokeClientAccess(ctx, tx, tenant, subject, clientID, at)
 	})
 }
 
-func revokeClientAccess(ctx context.Context, tx *sqlx.Tx, tenant, subject, clientID string) error {
+func revokeClientAccess(ctx context.Context, tx *sqlx.Tx, tenant, subject, clientID string, at time.Time) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM client_access WHERE tenant = $1 AND subject = $2 AND client_id = $3`, tenant, subject, clientID)
 	if err != nil {
 		return postgres.Classify(err)
@@ -74,7 +73,7 @@ func revokeClientAccess(ctx context.Context, tx *sqlx.Tx, tenant, subject, clien
 		return errs.E(errs.NotFound, "client %q has no access for %s", clientID, subject)
 	}
 	if err := appendLedger(ctx, tx, tenant, []consents.LedgerEvent{{Type: consents.ClientAccessRevoked, Subject: subject,
-		Context: map[string]string{"clientId": clientID}, OccurredAt: time.Now().UTC()}}); err != nil {
+		Context: map[string]string{"clientId": clientID}, OccurredAt: at}}); err != nil {
 		return err
 	}
 	return clientAccessEvent(ctx, tx, tenant, subject, clientID, nil, true)
@@ -137,8 +136,9 @@ func (s *Store) DropClient(ctx context.Context, tx *sqlx.Tx, tenant, id string) 
 		return postgres.Classify(err)
 	}
 	slices.Sort(subjects)
+	now := time.Now().UTC() // the consumer's stamp: no use case runs here
 	for _, subject := range subjects {
-		if err := revokeClientAccess(ctx, tx, tenant, subject, id); err != nil {
+		if err := revokeClientAccess(ctx, tx, tenant, subject, id, now); err != nil {
 			return err
 		}
 	}

@@ -52,7 +52,7 @@ func (r actionRow) action() consents.Action {
 func unknownConsents(ctx context.Context, q sqlx.QueryerContext, tenant string, cs []consents.ActionConsent) error {
 	ids := make([]string, len(cs))
 	for i, c := range cs {
-		ids[i] = c.ConsentID
+		ids[i] = c.ConsentID.String()
 	}
 	var missing []string
 	if err := sqlx.SelectContext(ctx, q, &missing, `SELECT x.id FROM unnest($2::uuid[]) AS x(id)
@@ -165,8 +165,8 @@ func (s *ConsentActions) List(ctx context.Context, tenant string, q consents.Que
 	return out, total, nil
 }
 
-// Status reports, for each consent of the action, whether subject accepted its current
-// version.
+// Status reads, for each consent of the action that still exists, its current version and
+// subject's granted version.
 func (s *ConsentActions) Status(ctx context.Context, tenant, action, subject string) (*consents.ActionStatus, error) {
 	var a struct {
 		ID       uuid.UUID `db:"id"`
@@ -181,7 +181,7 @@ func (s *ConsentActions) Status(ctx context.Context, tenant, action, subject str
 	}
 	var asked []consents.ActionConsent
 	_ = json.Unmarshal(a.Consents, &asked)
-	out := &consents.ActionStatus{ActionID: a.ID.String(), Complete: true, Consents: []consents.ActionConsentStatus{}}
+	out := &consents.ActionStatus{ActionID: a.ID.String(), Consents: []consents.ActionConsentStatus{}}
 	for _, ac := range asked {
 		var row struct {
 			Name    string `db:"name"`
@@ -197,12 +197,8 @@ func (s *ConsentActions) Status(ctx context.Context, tenant, action, subject str
 		if err != nil {
 			return nil, postgres.Classify(err)
 		}
-		st := consents.ActionConsentStatus{ConsentID: ac.ConsentID, Name: row.Name, Required: ac.Required, CurrentVersion: row.Version,
-			Accepted: row.Granted != nil && *row.Granted == row.Version}
-		if st.Required && !st.Accepted {
-			out.Complete = false
-		}
-		out.Consents = append(out.Consents, st)
+		out.Consents = append(out.Consents, consents.ActionConsentStatus{ConsentID: ac.ConsentID.String(), Name: row.Name, Required: ac.Required,
+			CurrentVersion: row.Version, GrantedVersion: row.Granted})
 	}
 	return out, nil
 }

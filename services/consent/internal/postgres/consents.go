@@ -14,7 +14,9 @@ import (
 	"github.com/iamplane/iam/services/consent/internal/consents"
 )
 
-// Store keeps consents, grants and the privacy ledger.
+// Store keeps consents, grants, client access and the privacy ledger (consents.go,
+// grants.go, client_access.go, ledger.go), and the views of other services' events the
+// consumer writes.
 type Store struct{ DB *sqlx.DB }
 
 var _ consents.Store = (*Store)(nil)
@@ -100,7 +102,15 @@ func (s *Store) ListConsents(ctx context.Context, tenant, search string, offset,
 	return out, total, nil
 }
 
-// UpdateConsent saves a new version and applies the strategy to existing grants, recording
+func grantTypes(ts []consents.GrantType) pq.StringArray {
+	out := make(pq.StringArray, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// UpdateConsent saves a new version and moves the grants the strategy migrates, recording
 // every moved grant and every required re-consent in the ledger.
 func (s *Store) UpdateConsent(ctx context.Context, tenant, id string, change func(*consents.Consent) error, strategy consents.Strategy) (*consents.Consent, error) {
 	var out *consents.Consent
@@ -118,11 +128,10 @@ func (s *Store) UpdateConsent(ctx context.Context, tenant, id string, change fun
 			tenant, id, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, c.Version, c.ModifiedAt); err != nil {
 			return nameTaken(err, c.Name)
 		}
-		moves := map[consents.Strategy]string{consents.ImplicitAll: `true`, consents.KeepCurrent: `grant_type = 'implicit'`}
-		var moved []string
-		if where, ok := moves[strategy]; ok {
-			if err := tx.SelectContext(ctx, &moved, `UPDATE grants SET granted_version = $3, grant_type = 'implicit'
-				WHERE tenant = $1 AND consent_id = $2 AND `+where+` RETURNING subject`, tenant, id, c.Version); err != nil {
+		var migrated []string
+		if types := strategy.Migrates(); len(types) > 0 {
+			if err := tx.SelectContext(ctx, &migrated, `UPDATE grants SET granted_version = $3, grant_type = $4
+				WHERE tenant = $1 AND consent_id = $2 AND grant_type = ANY($5) RETURNING subject`, tenant, id, c.Version, consents.Implicit, grantTypes(types)); err != nil {
 				return postgres.Classify(err)
 			}
 		}
@@ -131,16 +140,8 @@ func (s *Store) UpdateConsent(ctx context.Context, tenant, id string, change fun
 			tenant, id, c.Version); err != nil {
 			return postgres.Classify(err)
 		}
-		var evs []consents.LedgerEvent
-		for _, subject := range moved {
-			evs = append(evs, consents.LedgerEvent{Type: consents.VersionMigrated, Subject: subject, ConsentID: id, ConsentVersion: c.Version,
-				GrantType: string(consents.Implicit), OccurredAt: c.ModifiedAt})
-		}
-		for _, subject := range stale {
-			evs = append(evs, consents.LedgerEvent{Type: consents.ReconsentRequired, Subject: subject, ConsentID: id, ConsentVersion: c.Version, OccurredAt: c.ModifiedAt})
-		}
 		out = c
-		return appendLedger(ctx, tx, tenant, evs)
+		return appendLedger(ctx, tx, tenant, consents.VersionEvents(c, migrated, stale))
 	})
 	return out, err
 }
@@ -155,112 +156,4 @@ func (s *Store) DeleteConsent(ctx context.Context, tenant, id string) error {
 		return errs.E(errs.NotFound, "consent %q not found", id)
 	}
 	return nil
-}
-
-// Grants tells, for every consent of the tenant, where the subject stands.
-func (s *Store) Grants(ctx context.Context, tenant, subject string) ([]consents.GrantStatus, error) {
-	var rows []struct {
-		ConsentID      string  `db:"id"`
-		Name           string  `db:"name"`
-		CurrentVersion int64   `db:"version"`
-		GrantedVersion *int64  `db:"granted_version"`
-		GrantType      *string `db:"grant_type"`
-	}
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT c.id, c.name, c.version, g.granted_version, g.grant_type FROM consents c
-		LEFT JOIN grants g ON g.tenant = c.tenant AND g.consent_id = c.id AND g.subject = $2
-		WHERE c.tenant = $1 ORDER BY c.name`, tenant, subject); err != nil {
-		return nil, postgres.Classify(err)
-	}
-	out := make([]consents.GrantStatus, len(rows))
-	for i, r := range rows {
-		out[i] = consents.GrantStatus{ConsentID: r.ConsentID, Name: r.Name, CurrentVersion: r.CurrentVersion, GrantedVersion: r.GrantedVersion,
-			Granted: r.GrantedVersion != nil, NeedsReconsent: r.GrantedVersion != nil && *r.GrantedVersion < r.CurrentVersion}
-		if r.GrantType != nil {
-			out[i].Type = consents.GrantType(*r.GrantType)
-		}
-	}
-	return out, nil
-}
-
-// ChangeGrants applies grant and withdrawal requests for one subject in one transaction,
-// with a ledger event each. Concurrent changes for the same subject are serialized.
-func (s *Store) ChangeGrants(ctx context.Context, tenant, subject string, reqs []consents.GrantRequest, gc consents.GrantContext,
-	check func(*consents.Consent, consents.GrantRequest) error) error {
-	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('consent-grants'), hashtext($1 || '/' || $2))`, tenant, subject); err != nil {
-			return postgres.Classify(err)
-		}
-		var bad []errs.FieldError
-		found := make([]*consents.Consent, len(reqs))
-		for i, r := range reqs {
-			c, err := getConsent(ctx, tx, tenant, r.ConsentID, false)
-			if errs.Is(err, errs.NotFound) {
-				bad = append(bad, errs.FieldError{Field: "grants", Message: "consent " + r.ConsentID + " does not exist"})
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			found[i] = c
-		}
-		if len(bad) > 0 {
-			return errs.Fields("unknown consents; nothing was changed", bad...)
-		}
-		now := time.Now().UTC()
-		circumstances := map[string]string{}
-		for k, v := range map[string]string{"ip": gc.IP, "device": gc.Device, "location": gc.Location} {
-			if v != "" {
-				circumstances[k] = v
-			}
-		}
-		var evs []consents.LedgerEvent
-		for i, r := range reqs {
-			c := found[i]
-			if err := check(c, r); err != nil {
-				return err
-			}
-			ev := consents.LedgerEvent{Subject: subject, ConsentID: c.ID, ConsentVersion: c.Version, GrantType: string(r.Type),
-				Context: circumstances, Language: gc.Language, ActionID: gc.ActionID, OccurredAt: now}
-			if r.Granted {
-				ev.Type = consents.Granted
-				_, err := tx.ExecContext(ctx, `INSERT INTO grants (tenant, subject, consent_id, granted_version, grant_type, granted_at)
-					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, subject, consent_id) DO UPDATE
-					SET granted_version = EXCLUDED.granted_version, grant_type = EXCLUDED.grant_type, granted_at = EXCLUDED.granted_at`,
-					tenant, subject, c.ID, c.Version, string(r.Type), now)
-				if err != nil {
-					return postgres.Classify(err)
-				}
-			} else {
-				ev.Type = consents.Revoked
-				if _, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE tenant = $1 AND subject = $2 AND consent_id = $3`, tenant, subject, c.ID); err != nil {
-					return postgres.Classify(err)
-				}
-			}
-			evs = append(evs, ev)
-		}
-		return appendLedger(ctx, tx, tenant, evs)
-	})
-}
-
-// ForgetSubject removes a deleted subject's live grants and records that in the ledger.
-func (s *Store) ForgetSubject(ctx context.Context, tenant, subject string) error {
-	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		return forgetSubject(ctx, tx, tenant, subject)
-	})
-}
-
-func forgetSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error {
-	res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE tenant = $1 AND subject = $2`, tenant, subject)
-	if err != nil {
-		return postgres.Classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
-	}
-	return appendLedger(ctx, tx, tenant, []consents.LedgerEvent{{Type: consents.SubjectDeleted, Subject: subject, OccurredAt: time.Now().UTC()}})
-}
-
-// SubjectDeleted is the consumer's entry: a deleted user or client loses its live grants.
-func (s *Store) SubjectDeleted(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error {
-	return forgetSubject(ctx, tx, tenant, subject)
 }

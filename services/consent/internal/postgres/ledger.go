@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -15,41 +13,22 @@ import (
 	"github.com/iamplane/iam/services/consent/internal/consents"
 )
 
-// genesis is the hash a tenant's chain starts from.
-var genesis = hex.EncodeToString(make([]byte, sha256.Size))
-
-// chainHash links an event to its predecessor: sha256(prev || canonical JSON of the event).
-// The JSON is of the event's own fields in a fixed order, times in UTC to the microsecond,
-// so a recomputation from the stored row gives the same bytes.
-func chainHash(prev string, ev consents.LedgerEvent) string {
-	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
-	if ev.Context == nil {
-		ev.Context = map[string]string{}
-	}
-	body, _ := json.Marshal(ev)
-	sum := sha256.Sum256(append([]byte(prev), body...))
-	return hex.EncodeToString(sum[:])
-}
-
 // appendLedger adds events to the tenant's chain inside tx, which already holds the change
 // they record: no grant without its event, no event without its grant.
 func appendLedger(ctx context.Context, tx *sqlx.Tx, tenant string, evs []consents.LedgerEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, tenant, genesis); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_heads (tenant, seq, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		tenant, consents.Genesis.Seq, consents.Genesis.Hash); err != nil {
 		return postgres.Classify(err)
 	}
-	var head struct {
-		Seq  int64  `db:"seq"`
-		Hash string `db:"hash"`
-	}
-	if err := tx.GetContext(ctx, &head, `SELECT seq, hash FROM ledger_heads WHERE tenant = $1 FOR UPDATE`, tenant); err != nil {
+	var head consents.Link
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_heads WHERE tenant = $1 FOR UPDATE`, tenant).Scan(&head.Seq, &head.Hash); err != nil {
 		return postgres.Classify(err)
 	}
-	for _, ev := range evs {
-		ev.Seq, ev.OccurredAt = head.Seq+1, ev.OccurredAt.UTC().Truncate(time.Microsecond)
-		hash := chainHash(head.Hash, ev)
+	linked, head := consents.Chain(head, evs)
+	for _, ev := range linked {
 		ctxJSON, _ := json.Marshal(ev.Context)
 		if ev.Context == nil {
 			ctxJSON = []byte("{}")
@@ -62,10 +41,9 @@ func appendLedger(ctx context.Context, tx *sqlx.Tx, tenant string, evs []consent
 			grant_type, context, language, action_id, occurred_at, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			tenant, ev.Seq, ev.Type, ev.Subject, consentID, version, ev.GrantType, ctxJSON, ev.Language, ev.ActionID,
-			ev.OccurredAt, head.Hash, hash); err != nil {
+			ev.OccurredAt, ev.PrevHash, ev.Hash); err != nil {
 			return postgres.Classify(err)
 		}
-		head.Seq, head.Hash = ev.Seq, hash
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE ledger_heads SET seq = $2, hash = $3 WHERE tenant = $1`, tenant, head.Seq, head.Hash)
 	return postgres.Classify(err)
@@ -89,7 +67,7 @@ type ledgerRow struct {
 
 func (r ledgerRow) event() consents.LedgerEvent {
 	ev := consents.LedgerEvent{Seq: r.Seq, Type: r.Type, Subject: r.Subject, GrantType: r.GrantType, Language: r.Language,
-		ActionID: r.ActionID, OccurredAt: r.OccurredAt.UTC(), Hash: r.Hash}
+		ActionID: r.ActionID, OccurredAt: r.OccurredAt.UTC(), PrevHash: r.PrevHash, Hash: r.Hash}
 	if r.ConsentID != nil {
 		ev.ConsentID = *r.ConsentID
 	}
@@ -121,45 +99,34 @@ func (s *Store) Ledger(ctx context.Context, tenant string, q consents.LedgerQuer
 	return out, total, nil
 }
 
-// Verify recomputes the tenant's chain from the start, streaming the rows.
-func (s *Store) Verify(ctx context.Context, tenant string) (consents.Verification, error) {
+// WalkLedger streams the tenant's chain in seq order to visit, until it returns false.
+func (s *Store) WalkLedger(ctx context.Context, tenant string, visit func(consents.LedgerEvent) bool) error {
 	rows, err := s.DB.QueryxContext(ctx, `SELECT `+ledgerColumns+`, 0 AS total FROM privacy_ledger WHERE tenant = $1 ORDER BY seq`, tenant)
 	if err != nil {
-		return consents.Verification{}, postgres.Classify(err)
+		return postgres.Classify(err)
 	}
 	defer rows.Close()
-	v := consents.Verification{Valid: true}
-	prev, expected := genesis, int64(1)
 	for rows.Next() {
 		var r ledgerRow
 		if err := rows.StructScan(&r); err != nil {
-			return v, postgres.Classify(err)
+			return postgres.Classify(err)
 		}
-		v.Checked++
-		ev := r.event()
-		ev.Hash = ""
-		if r.Seq != expected || r.PrevHash != prev || chainHash(prev, ev) != r.Hash {
-			seq := r.Seq
-			v.Valid, v.FirstBrokenSeq = false, &seq
-			return v, nil
+		if !visit(r.event()) {
+			return nil
 		}
-		prev, expected = r.Hash, expected+1
 	}
-	if err := rows.Err(); err != nil {
-		return v, postgres.Classify(err)
+	return postgres.Classify(rows.Err())
+}
+
+// LedgerHead reads the end of the tenant's chain; nil when the tenant has no chain.
+func (s *Store) LedgerHead(ctx context.Context, tenant string) (*consents.Link, error) {
+	var head consents.Link
+	err := s.DB.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_heads WHERE tenant = $1`, tenant).Scan(&head.Seq, &head.Hash)
+	if errs.Is(postgres.Classify(err), errs.NotFound) {
+		return nil, nil
 	}
-	var head struct {
-		Seq  int64  `db:"seq"`
-		Hash string `db:"hash"`
+	if err != nil {
+		return nil, postgres.Classify(err)
 	}
-	err = s.DB.GetContext(ctx, &head, `SELECT seq, hash FROM ledger_heads WHERE tenant = $1`, tenant)
-	if err != nil && !errs.Is(postgres.Classify(err), errs.NotFound) {
-		return v, postgres.Classify(err)
-	}
-	if err == nil && (head.Seq != expected-1 || head.Hash != prev) {
-		// Rows were deleted from the end of the chain.
-		seq := expected
-		v.Valid, v.FirstBrokenSeq = false, &seq
-	}
-	return v, nil
+	return &head, nil
 }
