@@ -6,11 +6,15 @@ package iampolicies
 import (
 	"context"
 	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
+	"github.com/iamplane/iam/services/iam-policies/internal/actions"
 	"github.com/iamplane/iam/services/iam-policies/internal/events"
 	"github.com/iamplane/iam/services/iam-policies/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
@@ -40,18 +44,17 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	scopes := &postgres.ScopeSets{}
-	engine := &policies.Engine{Store: &postgres.Policies{DB: p.DB, Scopes: scopes}}
+	var indexes policies.Indexes // none: every check queries the database
 	var workers []func(context.Context) error
 	if cfg.CheckIndexMaxPolicies > 0 {
-		indexes := &postgres.Indexes{DB: p.DB, DSN: cfg.DatabaseURL, Logger: p.Logger, MaxPolicies: cfg.CheckIndexMaxPolicies}
-		engine.Indexes = indexes
-		workers = append(workers, indexes.Run)
+		x := &postgres.Indexes{DB: p.DB, DSN: cfg.DatabaseURL, Logger: p.Logger, MaxPolicies: cfg.CheckIndexMaxPolicies}
+		indexes, workers = x, append(workers, x.Run)
 	}
-	server := &httpapi.Server{
-		Actions:  &postgres.Actions{DB: p.DB},
-		Policies: engine,
-		RBAC:     &rbac.Catalog{Store: &postgres.RBAC{DB: p.DB, Scopes: scopes}},
-	}
+	server := httpapi.NewServer(
+		actions.NewCatalog(&postgres.Actions{DB: p.DB}, time.Now),
+		policies.NewEngine(&postgres.Policies{DB: p.DB, Scopes: scopes}, indexes, uuid.NewString),
+		rbac.NewCatalog(&postgres.RBAC{DB: p.DB, Scopes: scopes}, time.Now, uuid.NewString),
+	)
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	views := &postgres.Views{Scopes: scopes}
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(views), events.ScopeDefinitions(views)}, onListen, workers...)

@@ -32,16 +32,62 @@ type Store interface {
 	Add(ctx context.Context, a *Action) error
 	List(ctx context.Context, tenant string, q Query) ([]Action, int, error)
 	Get(ctx context.Context, tenant, id string) (*Action, error)
-	// Update changes display name and description if pre names the current version.
-	Update(ctx context.Context, tenant, id, displayName, description string, pre version.Precondition) (*Action, error)
+	// Update loads the action locked, lets change edit it and stores the result, in one
+	// transaction.
+	Update(ctx context.Context, tenant, id string, change func(*Action) error) (*Action, error)
 	// Delete removes an action no policy grants (errs.Conflict otherwise).
 	Delete(ctx context.Context, tenant, id string) error
 }
 
-// New prepares an action for the catalog, at version 1; now is cut to PostgreSQL's
-// microseconds, so the created resource reads back exactly as it was returned.
-func New(tenant, id, displayName, description string, now time.Time) *Action {
-	now = now.Truncate(time.Microsecond)
-	return &Action{Tenant: tenant, ID: id, DisplayName: strings.TrimSpace(displayName), Description: description,
+// Catalog is the actions catalog's use cases.
+type Catalog struct {
+	store Store
+	clock func() time.Time
+}
+
+// NewCatalog returns the catalog's use cases on store, stamping changes with clock.
+func NewCatalog(store Store, clock func() time.Time) *Catalog {
+	return &Catalog{store: store, clock: clock}
+}
+
+// now is cut to PostgreSQL's microseconds, so a changed action reads back exactly as it
+// was returned.
+func (c *Catalog) now() time.Time {
+	return c.clock().UTC().Truncate(time.Microsecond)
+}
+
+// List pages through the catalog; the search text is matched without surrounding spaces.
+func (c *Catalog) List(ctx context.Context, tenant string, q Query) ([]Action, int, error) {
+	q.Search = strings.TrimSpace(q.Search)
+	return c.store.List(ctx, tenant, q)
+}
+
+// Create adds an action at version 1.
+func (c *Catalog) Create(ctx context.Context, tenant, id, displayName, description string) (*Action, error) {
+	now := c.now()
+	a := &Action{Tenant: tenant, ID: id, DisplayName: strings.TrimSpace(displayName), Description: description,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
+	return a, c.store.Add(ctx, a)
+}
+
+// Get reads one action.
+func (c *Catalog) Get(ctx context.Context, tenant, id string) (*Action, error) {
+	return c.store.Get(ctx, tenant, id)
+}
+
+// Update changes an action's names, if pre names its current version.
+func (c *Catalog) Update(ctx context.Context, tenant, id, displayName, description string, pre version.Precondition) (*Action, error) {
+	return c.store.Update(ctx, tenant, id, func(a *Action) error {
+		if err := pre.Check(a.Version); err != nil {
+			return err
+		}
+		a.DisplayName, a.Description = strings.TrimSpace(displayName), description
+		a.Version, a.ModifiedAt = a.Version+1, c.now()
+		return nil
+	})
+}
+
+// Delete removes an action no policy grants.
+func (c *Catalog) Delete(ctx context.Context, tenant, id string) error {
+	return c.store.Delete(ctx, tenant, id)
 }

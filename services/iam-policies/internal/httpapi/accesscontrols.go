@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
@@ -48,11 +46,8 @@ func (s *Server) ListAccessControls(ctx context.Context, req api.ListAccessContr
 		return nil, err
 	}
 	q.RoleID, q.ResourceID = deref(req.Params.RoleId), deref(req.Params.ResourceId)
-	found, total, err := s.RBAC.Store.AccessControls().List(ctx, req.Tenant, q)
+	found, total, err := s.rbac.ListAccessControls(ctx, req.Tenant, q, expansion(req.Params.Expand))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.RBAC.Expand(ctx, req.Tenant, found, expansion(req.Params.Expand)); err != nil {
 		return nil, err
 	}
 	return api.ListAccessControls200JSONResponse(accessControlList(p, found, total, deref(req.Params.AcceptLanguage))), nil
@@ -60,7 +55,7 @@ func (s *Server) ListAccessControls(ctx context.Context, req api.ListAccessContr
 
 // CreateAccessControl adds an access control.
 func (s *Server) CreateAccessControl(ctx context.Context, req api.CreateAccessControlRequestObject) (api.CreateAccessControlResponseObject, error) {
-	a, err := s.RBAC.CreateAccessControl(ctx, req.Tenant, uuid.NewString(), accessControlFields(req.Body))
+	a, err := s.rbac.CreateAccessControl(ctx, req.Tenant, accessControlFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -69,15 +64,11 @@ func (s *Server) CreateAccessControl(ctx context.Context, req api.CreateAccessCo
 
 // GetAccessControl reads an access control.
 func (s *Server) GetAccessControl(ctx context.Context, req api.GetAccessControlRequestObject) (api.GetAccessControlResponseObject, error) {
-	a, err := s.RBAC.Store.AccessControls().Get(ctx, req.Tenant, req.AccessControlId)
+	a, err := s.rbac.GetAccessControl(ctx, req.Tenant, req.AccessControlId, expansion(req.Params.Expand))
 	if err != nil {
 		return nil, err
 	}
-	one := []rbac.AccessControl{*a}
-	if err := s.RBAC.Expand(ctx, req.Tenant, one, expansion(req.Params.Expand)); err != nil {
-		return nil, err
-	}
-	return api.GetAccessControl200JSONResponse{Body: accessControlOut(&one[0], deref(req.Params.AcceptLanguage)),
+	return api.GetAccessControl200JSONResponse{Body: accessControlOut(a, deref(req.Params.AcceptLanguage)),
 		Headers: api.GetAccessControl200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
 }
 
@@ -87,7 +78,7 @@ func (s *Server) UpdateAccessControl(ctx context.Context, req api.UpdateAccessCo
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.RBAC.UpdateAccessControl(ctx, req.Tenant, req.AccessControlId, accessControlFields(req.Body), pre)
+	a, err := s.rbac.UpdateAccessControl(ctx, req.Tenant, req.AccessControlId, accessControlFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +87,7 @@ func (s *Server) UpdateAccessControl(ctx context.Context, req api.UpdateAccessCo
 
 // DeleteAccessControl deletes an access control no template or assignment uses.
 func (s *Server) DeleteAccessControl(ctx context.Context, req api.DeleteAccessControlRequestObject) (api.DeleteAccessControlResponseObject, error) {
-	if err := s.RBAC.Store.AccessControls().Delete(ctx, req.Tenant, req.AccessControlId); err != nil {
+	if err := s.rbac.DeleteAccessControl(ctx, req.Tenant, req.AccessControlId); err != nil {
 		return nil, err
 	}
 	return api.DeleteAccessControl204Response{}, nil

@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/iamplane/iam/pkg/pagination"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
@@ -18,7 +16,7 @@ func assignmentOut(a *rbac.Assignment) api.Assignment {
 // ListAssignments pages through assignments.
 func (s *Server) ListAssignments(ctx context.Context, req api.ListAssignmentsRequestObject) (api.ListAssignmentsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.Store.ListAssignments(ctx, req.Tenant, rbac.AssignmentQuery{Subject: deref(req.Params.Subject),
+	found, total, err := s.rbac.ListAssignments(ctx, req.Tenant, rbac.AssignmentQuery{Subject: deref(req.Params.Subject),
 		AccessControlID: deref(req.Params.AccessControlId), TemplateID: deref(req.Params.TemplateId), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
@@ -35,7 +33,7 @@ func (s *Server) ListAssignments(ctx context.Context, req api.ListAssignmentsReq
 // Assign assigns an access control or a template (201), or returns the identical
 // existing assignment (200).
 func (s *Server) Assign(ctx context.Context, req api.AssignRequestObject) (api.AssignResponseObject, error) {
-	a, created, err := s.RBAC.Assign(ctx, req.Tenant, uuid.NewString(), req.Body.Subject, deref(req.Body.AccessControlId), deref(req.Body.TemplateId))
+	a, created, err := s.rbac.Assign(ctx, req.Tenant, req.Body.Subject, deref(req.Body.AccessControlId), deref(req.Body.TemplateId))
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +45,7 @@ func (s *Server) Assign(ctx context.Context, req api.AssignRequestObject) (api.A
 
 // Unassign removes an assignment.
 func (s *Server) Unassign(ctx context.Context, req api.UnassignRequestObject) (api.UnassignResponseObject, error) {
-	if err := s.RBAC.Store.Unassign(ctx, req.Tenant, req.AssignmentId); err != nil {
+	if err := s.rbac.Unassign(ctx, req.Tenant, req.AssignmentId); err != nil {
 		return nil, err
 	}
 	return api.Unassign204Response{}, nil
@@ -60,7 +58,7 @@ func (s *Server) GetEffectiveAccessControls(ctx context.Context, req api.GetEffe
 		return nil, err
 	}
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.EffectiveAccessControls(ctx, req.Tenant, subject, "", expansion(req.Params.Expand), p.Offset(), p.Size)
+	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, subject, "", expansion(req.Params.Expand), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +72,7 @@ func (s *Server) GetEffectiveAccessControlsForResource(ctx context.Context, req 
 		return nil, err
 	}
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.RBAC.EffectiveAccessControls(ctx, req.Tenant, subject, req.ResourceId, expansion(req.Params.Expand), p.Offset(), p.Size)
+	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, subject, req.ResourceId, expansion(req.Params.Expand), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +85,7 @@ func (s *Server) GetEffectivePermissions(ctx context.Context, req api.GetEffecti
 	if err != nil {
 		return nil, err
 	}
-	found, err := s.RBAC.EffectivePermissions(ctx, req.Tenant, subject, req.ResourceId)
+	found, err := s.rbac.EffectivePermissions(ctx, req.Tenant, subject, req.ResourceId)
 	if err != nil {
 		return nil, err
 	}

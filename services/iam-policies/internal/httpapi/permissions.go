@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
@@ -28,7 +26,7 @@ func (s *Server) ListPermissions(ctx context.Context, req api.ListPermissionsReq
 	if err != nil {
 		return nil, err
 	}
-	found, total, err := s.RBAC.Store.Permissions().List(ctx, req.Tenant, q)
+	found, total, err := s.rbac.ListPermissions(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +41,7 @@ func (s *Server) ListPermissions(ctx context.Context, req api.ListPermissionsReq
 
 // CreatePermission adds a permission.
 func (s *Server) CreatePermission(ctx context.Context, req api.CreatePermissionRequestObject) (api.CreatePermissionResponseObject, error) {
-	p, err := s.RBAC.CreatePermission(ctx, req.Tenant, uuid.NewString(), permissionFields(req.Body))
+	p, err := s.rbac.CreatePermission(ctx, req.Tenant, permissionFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +50,7 @@ func (s *Server) CreatePermission(ctx context.Context, req api.CreatePermissionR
 
 // GetPermission reads a permission.
 func (s *Server) GetPermission(ctx context.Context, req api.GetPermissionRequestObject) (api.GetPermissionResponseObject, error) {
-	p, err := s.RBAC.Store.Permissions().Get(ctx, req.Tenant, req.PermissionId)
+	p, err := s.rbac.GetPermission(ctx, req.Tenant, req.PermissionId)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +63,7 @@ func (s *Server) UpdatePermission(ctx context.Context, req api.UpdatePermissionR
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.RBAC.UpdatePermission(ctx, req.Tenant, req.PermissionId, permissionFields(req.Body), pre)
+	p, err := s.rbac.UpdatePermission(ctx, req.Tenant, req.PermissionId, permissionFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +72,7 @@ func (s *Server) UpdatePermission(ctx context.Context, req api.UpdatePermissionR
 
 // DeletePermission deletes a permission no role has.
 func (s *Server) DeletePermission(ctx context.Context, req api.DeletePermissionRequestObject) (api.DeletePermissionResponseObject, error) {
-	if err := s.RBAC.Store.Permissions().Delete(ctx, req.Tenant, req.PermissionId); err != nil {
+	if err := s.rbac.DeletePermission(ctx, req.Tenant, req.PermissionId); err != nil {
 		return nil, err
 	}
 	return api.DeletePermission204Response{}, nil

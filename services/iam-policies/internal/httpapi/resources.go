@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
@@ -27,7 +25,7 @@ func (s *Server) ListResources(ctx context.Context, req api.ListResourcesRequest
 	if err != nil {
 		return nil, err
 	}
-	found, total, err := s.RBAC.Store.Resources().List(ctx, req.Tenant, q)
+	found, total, err := s.rbac.ListResources(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +40,7 @@ func (s *Server) ListResources(ctx context.Context, req api.ListResourcesRequest
 
 // CreateResource adds a resource.
 func (s *Server) CreateResource(ctx context.Context, req api.CreateResourceRequestObject) (api.CreateResourceResponseObject, error) {
-	r, err := s.RBAC.CreateResource(ctx, req.Tenant, uuid.NewString(), resourceFields(req.Body))
+	r, err := s.rbac.CreateResource(ctx, req.Tenant, resourceFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +49,7 @@ func (s *Server) CreateResource(ctx context.Context, req api.CreateResourceReque
 
 // GetResource reads a resource.
 func (s *Server) GetResource(ctx context.Context, req api.GetResourceRequestObject) (api.GetResourceResponseObject, error) {
-	r, err := s.RBAC.Store.Resources().Get(ctx, req.Tenant, req.ResourceId)
+	r, err := s.rbac.GetResource(ctx, req.Tenant, req.ResourceId)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +62,7 @@ func (s *Server) UpdateResource(ctx context.Context, req api.UpdateResourceReque
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.RBAC.UpdateResource(ctx, req.Tenant, req.ResourceId, resourceFields(req.Body), pre)
+	r, err := s.rbac.UpdateResource(ctx, req.Tenant, req.ResourceId, resourceFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +71,7 @@ func (s *Server) UpdateResource(ctx context.Context, req api.UpdateResourceReque
 
 // DeleteResource deletes a resource nothing refers to.
 func (s *Server) DeleteResource(ctx context.Context, req api.DeleteResourceRequestObject) (api.DeleteResourceResponseObject, error) {
-	if err := s.RBAC.Store.Resources().Delete(ctx, req.Tenant, req.ResourceId); err != nil {
+	if err := s.rbac.DeleteResource(ctx, req.Tenant, req.ResourceId); err != nil {
 		return nil, err
 	}
 	return api.DeleteResource204Response{}, nil

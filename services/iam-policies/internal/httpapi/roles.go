@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
@@ -39,7 +37,7 @@ func (s *Server) ListRoles(ctx context.Context, req api.ListRolesRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	found, total, err := s.RBAC.Store.Roles().List(ctx, req.Tenant, q)
+	found, total, err := s.rbac.ListRoles(ctx, req.Tenant, q)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +52,7 @@ func (s *Server) ListRoles(ctx context.Context, req api.ListRolesRequestObject) 
 
 // CreateRole adds a role.
 func (s *Server) CreateRole(ctx context.Context, req api.CreateRoleRequestObject) (api.CreateRoleResponseObject, error) {
-	r, err := s.RBAC.CreateRole(ctx, req.Tenant, uuid.NewString(), roleFields(req.Body))
+	r, err := s.rbac.CreateRole(ctx, req.Tenant, roleFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +61,7 @@ func (s *Server) CreateRole(ctx context.Context, req api.CreateRoleRequestObject
 
 // GetRole reads a role.
 func (s *Server) GetRole(ctx context.Context, req api.GetRoleRequestObject) (api.GetRoleResponseObject, error) {
-	r, err := s.RBAC.Store.Roles().Get(ctx, req.Tenant, req.RoleId)
+	r, err := s.rbac.GetRole(ctx, req.Tenant, req.RoleId)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +74,7 @@ func (s *Server) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.RBAC.UpdateRole(ctx, req.Tenant, req.RoleId, roleFields(req.Body), pre)
+	r, err := s.rbac.UpdateRole(ctx, req.Tenant, req.RoleId, roleFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +83,7 @@ func (s *Server) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject
 
 // DeleteRole deletes a role no access control uses.
 func (s *Server) DeleteRole(ctx context.Context, req api.DeleteRoleRequestObject) (api.DeleteRoleResponseObject, error) {
-	if err := s.RBAC.Store.Roles().Delete(ctx, req.Tenant, req.RoleId); err != nil {
+	if err := s.rbac.DeleteRole(ctx, req.Tenant, req.RoleId); err != nil {
 		return nil, err
 	}
 	return api.DeleteRole204Response{}, nil

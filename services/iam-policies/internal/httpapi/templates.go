@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
@@ -36,14 +34,9 @@ func (s *Server) ListTemplates(ctx context.Context, req api.ListTemplatesRequest
 	if err != nil {
 		return nil, err
 	}
-	found, total, err := s.RBAC.Store.Templates().List(ctx, req.Tenant, q)
+	found, total, err := s.rbac.ListTemplates(ctx, req.Tenant, q, expansion(req.Params.Expand))
 	if err != nil {
 		return nil, err
-	}
-	if expansion(req.Params.Expand).AccessControls {
-		if err := s.RBAC.ExpandTemplates(ctx, req.Tenant, found); err != nil {
-			return nil, err
-		}
 	}
 	info := p.Describe(len(found), total)
 	out := api.ListTemplates200JSONResponse{Data: make([]api.Template, len(found)),
@@ -56,7 +49,7 @@ func (s *Server) ListTemplates(ctx context.Context, req api.ListTemplatesRequest
 
 // CreateTemplate adds a template.
 func (s *Server) CreateTemplate(ctx context.Context, req api.CreateTemplateRequestObject) (api.CreateTemplateResponseObject, error) {
-	t, err := s.RBAC.CreateTemplate(ctx, req.Tenant, uuid.NewString(), templateFields(req.Body))
+	t, err := s.rbac.CreateTemplate(ctx, req.Tenant, templateFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -65,17 +58,11 @@ func (s *Server) CreateTemplate(ctx context.Context, req api.CreateTemplateReque
 
 // GetTemplate reads a template.
 func (s *Server) GetTemplate(ctx context.Context, req api.GetTemplateRequestObject) (api.GetTemplateResponseObject, error) {
-	t, err := s.RBAC.Store.Templates().Get(ctx, req.Tenant, req.TemplateId)
+	t, err := s.rbac.GetTemplate(ctx, req.Tenant, req.TemplateId, expansion(req.Params.Expand))
 	if err != nil {
 		return nil, err
 	}
-	one := []rbac.Template{*t}
-	if expansion(req.Params.Expand).AccessControls {
-		if err := s.RBAC.ExpandTemplates(ctx, req.Tenant, one); err != nil {
-			return nil, err
-		}
-	}
-	return api.GetTemplate200JSONResponse{Body: templateOut(&one[0], deref(req.Params.AcceptLanguage)),
+	return api.GetTemplate200JSONResponse{Body: templateOut(t, deref(req.Params.AcceptLanguage)),
 		Headers: api.GetTemplate200ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
 }
 
@@ -85,7 +72,7 @@ func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateReque
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.RBAC.UpdateTemplate(ctx, req.Tenant, req.TemplateId, templateFields(req.Body), pre)
+	t, err := s.rbac.UpdateTemplate(ctx, req.Tenant, req.TemplateId, templateFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +81,7 @@ func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateReque
 
 // DeleteTemplate deletes a template no assignment uses.
 func (s *Server) DeleteTemplate(ctx context.Context, req api.DeleteTemplateRequestObject) (api.DeleteTemplateResponseObject, error) {
-	if err := s.RBAC.Store.Templates().Delete(ctx, req.Tenant, req.TemplateId); err != nil {
+	if err := s.rbac.DeleteTemplate(ctx, req.Tenant, req.TemplateId); err != nil {
 		return nil, err
 	}
 	return api.DeleteTemplate204Response{}, nil

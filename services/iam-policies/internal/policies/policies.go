@@ -34,22 +34,6 @@ func Describe(scope string) (resourceType, resourceProvider string) {
 	return "", ""
 }
 
-// Covering lists the paths whose policies cover scope: the root, every ancestor path and
-// scope itself. /a/b gives /, /a, /a/b.
-func Covering(scope string) []string {
-	out := []string{"/"}
-	trimmed := strings.Trim(scope, "/")
-	if trimmed == "" {
-		return out
-	}
-	path := ""
-	for _, seg := range strings.Split(trimmed, "/") {
-		path += "/" + seg
-		out = append(out, path)
-	}
-	return out
-}
-
 // Filter narrows policy listings.
 type Filter struct {
 	Subject          string
@@ -58,17 +42,6 @@ type Filter struct {
 	ResourceType     string
 	ResourceProvider string
 	Offset, Limit    int
-}
-
-// Decision answers a check.
-type Decision struct {
-	Allowed bool
-	Via     *Policy // the policy that allows it, with GrantedTo
-}
-
-// Question is one check.
-type Question struct {
-	Subject, Action, Scope string
 }
 
 // Store persists policies and reads the subject views kept from iam-subjects' events.
@@ -99,27 +72,44 @@ type Indexes interface {
 	Settle(ctx context.Context, tenant string) error
 }
 
-// Engine is iam-policies' use cases.
+// Engine is iam-policies' use cases: policies, checks, tenant roles and entitled scopes.
 type Engine struct {
-	Store Store
-	// Indexes, if set, answers checks from memory; the Store answers when it has no index.
-	Indexes Indexes
+	store Store
+	// indexes, if set, answers checks from memory; the store answers when it has no index.
+	indexes Indexes
+	newID   func() string
 }
 
-// Grant creates a policy, or finds the identical one.
-func (e *Engine) Grant(ctx context.Context, tenant, subject, scope, action, id string) (*Policy, bool, error) {
-	p := &Policy{Tenant: tenant, ID: id, Subject: subject, Scope: normalize(scope), Action: action}
+// NewEngine returns the use cases on store; indexes may be nil (checks then always query
+// the store). newID names new policies; it must return UUIDs, as the index keeps only
+// those.
+func NewEngine(store Store, indexes Indexes, newID func() string) *Engine {
+	return &Engine{store: store, indexes: indexes, newID: newID}
+}
+
+// List pages through policies.
+func (e *Engine) List(ctx context.Context, tenant string, f Filter) ([]Policy, int, error) {
+	return e.store.List(ctx, tenant, f)
+}
+
+// Grant creates a policy, or finds the identical one (created false).
+func (e *Engine) Grant(ctx context.Context, tenant, subject, scope, action string) (*Policy, bool, error) {
+	p := &Policy{Tenant: tenant, ID: e.newID(), Subject: subject, Scope: normalize(scope), Action: action}
 	p.ResourceType, p.ResourceProvider = Describe(p.Scope)
-	created, err := e.Store.Grant(ctx, p)
+	created, err := e.store.Grant(ctx, p)
 	if err == nil {
 		err = e.settle(ctx, tenant)
 	}
 	return p, created, err
 }
 
-// Revoke deletes the policies matching f.
+// Revoke deletes the policies of f.Subject matching f. An empty f.Scope matches every
+// path; any other loses its trailing slashes.
 func (e *Engine) Revoke(ctx context.Context, tenant string, f Filter) (int, error) {
-	n, err := e.Store.Revoke(ctx, tenant, f)
+	if f.Scope != "/" {
+		f.Scope = strings.TrimRight(f.Scope, "/")
+	}
+	n, err := e.store.Revoke(ctx, tenant, f)
 	if err == nil && n > 0 {
 		err = e.settle(ctx, tenant)
 	}
@@ -128,32 +118,30 @@ func (e *Engine) Revoke(ctx context.Context, tenant string, f Filter) (int, erro
 
 // settle makes a write visible to this replica's checks before it is answered.
 func (e *Engine) settle(ctx context.Context, tenant string) error {
-	if e.Indexes == nil {
+	if e.indexes == nil {
 		return nil
 	}
-	return e.Indexes.Settle(ctx, tenant)
+	return e.indexes.Settle(ctx, tenant)
 }
 
-// Check decides one question.
-func (e *Engine) Check(ctx context.Context, tenant string, q Question) (Decision, error) {
-	paths := Covering(normalize(q.Scope))
-	if e.Indexes != nil {
-		if x := e.Indexes.For(ctx, tenant); x != nil {
-			p := x.Decide(tenant, q.Subject, q.Action, paths)
-			return Decision{Allowed: p != nil, Via: p}, nil
-		}
-	}
-	p, err := e.Store.Check(ctx, tenant, q.Subject, q.Action, paths)
-	if err != nil || p == nil {
-		return Decision{}, err
-	}
-	return Decision{Allowed: true, Via: p}, nil
+// Effective is a subject's policies, with those of its groups, and its tenant roles.
+type Effective struct {
+	Policies    []Policy
+	TenantRoles []string
 }
 
-// WhoMay is the reverse lookup: every subject allowed action on scope. Each result's
-// Subject is the allowed subject, GrantedTo the policy's subject, Scope its path.
-func (e *Engine) WhoMay(ctx context.Context, tenant, action, scope string, offset, limit int) ([]Policy, int, error) {
-	return e.Store.WhoMay(ctx, tenant, action, Covering(normalize(scope)), offset, limit)
+// EffectivePolicies lists the policies of subject and its groups (narrowed by f's
+// action, resource type and provider) and subject's tenant roles.
+func (e *Engine) EffectivePolicies(ctx context.Context, tenant, subject string, f Filter) (Effective, error) {
+	found, err := e.store.Effective(ctx, tenant, subject, f)
+	if err != nil {
+		return Effective{}, err
+	}
+	roles, err := e.store.TenantRoles(ctx, tenant, subject)
+	if err != nil {
+		return Effective{}, err
+	}
+	return Effective{Policies: found, TenantRoles: roles}, nil
 }
 
 func normalize(scope string) string {

@@ -2,14 +2,12 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/postgres"
-	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
 )
@@ -82,24 +80,22 @@ func getAction(ctx context.Context, q sqlx.QueryerContext, tenant, id, lock stri
 	return &a, nil
 }
 
-// Update changes an action's names under the version check.
-func (s *Actions) Update(ctx context.Context, tenant, id, displayName, description string, pre version.Precondition) (*actions.Action, error) {
+// Update applies change to the action, locked, and stores it.
+func (s *Actions) Update(ctx context.Context, tenant, id string, change func(*actions.Action) error) (*actions.Action, error) {
 	var out *actions.Action
 	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		a, err := getAction(ctx, tx, tenant, id, "FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		if err := pre.Check(a.Version); err != nil {
+		if err := change(a); err != nil {
 			return err
 		}
-		var r actionRow
-		if err := tx.GetContext(ctx, &r, `UPDATE actions SET display_name = $3, description = $4, version = version + 1, modified_at = now()
-			WHERE tenant = $1 AND id = $2 RETURNING `+actionColumns+`, 0 AS total`, tenant, id, strings.TrimSpace(displayName), description); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE actions SET display_name = $3, description = $4, version = $5, modified_at = $6
+			WHERE tenant = $1 AND id = $2`, tenant, id, a.DisplayName, a.Description, a.Version, a.ModifiedAt); err != nil {
 			return postgres.Classify(err)
 		}
-		changed := r.action()
-		out = &changed
+		out = a
 		return nil
 	})
 	return out, err

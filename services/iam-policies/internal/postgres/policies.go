@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/postgres"
@@ -140,92 +139,4 @@ func (s *Policies) Effective(ctx context.Context, tenant, subject string, f poli
 		out[i] = r.policy()
 	}
 	return out, nil
-}
-
-// Check finds the most specific policy allowing the action.
-func (s *Policies) Check(ctx context.Context, tenant, subject, action string, paths []string) (*policies.Policy, error) {
-	var rows []policyRow
-	if err := s.DB.SelectContext(ctx, &rows, `WITH principals AS (`+principals+`)
-		SELECT `+policyColumns+`, p.subject AS granted_to, 0 AS total FROM policies p
-		WHERE p.tenant = $1 AND p.action = $3 AND p.scope = ANY($4) AND p.subject IN (SELECT subject FROM principals)
-		ORDER BY length(p.scope) DESC, p.subject = $2 DESC LIMIT 1`, tenant, subject, action, pq.StringArray(paths)); err != nil {
-		return nil, postgres.Classify(err)
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	p := rows[0].policy()
-	return &p, nil
-}
-
-// TenantRoles reads a subject's tenant roles.
-func (s *Policies) TenantRoles(ctx context.Context, tenant, subject string) ([]string, error) {
-	var roles pq.StringArray
-	err := s.DB.GetContext(ctx, &roles, `SELECT roles FROM tenant_roles WHERE tenant = $1 AND subject = $2`, tenant, subject)
-	if errs.Is(postgres.Classify(err), errs.NotFound) {
-		return []string{}, nil
-	}
-	return roles, postgres.Classify(err)
-}
-
-// SetTenantRoles replaces a subject's tenant roles.
-func (s *Policies) SetTenantRoles(ctx context.Context, tenant, subject string, roles []string) error {
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO tenant_roles (tenant, subject, roles) VALUES ($1, $2, $3)
-		ON CONFLICT (tenant, subject) DO UPDATE SET roles = EXCLUDED.roles`, tenant, subject, pq.StringArray(roles))
-	return postgres.Classify(err)
-}
-
-// EntitledScopes are the actions granted to subject or its groups on the tenant root,
-// and the scopes of the access controls assigned to them (see RBAC).
-func (s *Policies) EntitledScopes(ctx context.Context, tenant, subject string) ([]string, error) {
-	return entitled(ctx, s.DB, tenant, subject)
-}
-
-func entitled(ctx context.Context, q sqlx.QueryerContext, tenant, subject string) ([]string, error) {
-	var scopes []string
-	err := sqlx.SelectContext(ctx, q, &scopes, `WITH principals AS (`+principals+`), acs AS (`+effectiveAccessControls+`)
-		SELECT p.action FROM policies p
-		WHERE p.tenant = $1 AND p.scope = '/' AND p.subject IN (SELECT subject FROM principals)
-		UNION
-		SELECT s.scope FROM rbac_access_control_scopes s WHERE s.tenant = $1 AND s.access_control_id IN (SELECT id FROM acs)
-		ORDER BY 1`, tenant, subject)
-	if scopes == nil {
-		scopes = []string{}
-	}
-	return scopes, postgres.Classify(err)
-}
-
-// WhoMay lists every subject allowed action on one of paths: the subjects of the matching
-// policies, and for a group every user, client and group inside it through the closure.
-// Each subject appears once, with the most specific policy that allows it.
-func (s *Policies) WhoMay(ctx context.Context, tenant, action string, paths []string, offset, limit int) ([]policies.Policy, int, error) {
-	var rows []policyRow
-	if err := s.DB.SelectContext(ctx, &rows, `
-		WITH grants AS (
-			SELECT p.subject, p.scope FROM policies p WHERE p.tenant = $1 AND p.action = $2 AND p.scope = ANY($3)
-		), allowed AS (
-			SELECT g.subject AS subject, g.subject AS granted_to, g.scope FROM grants g
-			UNION ALL
-			SELECT m.member, g.subject, g.scope FROM grants g
-			JOIN group_closure c ON c.tenant = $1 AND c.ancestor = substr(g.subject, 7)
-			JOIN membership_view m ON m.tenant = $1 AND m.group_id = c.descendant
-			WHERE g.subject LIKE 'group-%'
-		), best AS (
-			SELECT DISTINCT ON (subject) subject, granted_to, scope FROM allowed ORDER BY subject, length(scope) DESC, granted_to
-		)
-		SELECT $1 AS tenant, '' AS id, subject, scope, $2 AS action, '' AS resource_type, '' AS resource_provider, granted_to,
-			count(*) OVER () AS total
-		FROM best ORDER BY subject LIMIT $4 OFFSET $5`, tenant, action, pq.StringArray(paths), limit, offset); err != nil {
-		return nil, 0, postgres.Classify(err)
-	}
-	out, total := make([]policies.Policy, len(rows)), 0
-	for i, r := range rows {
-		out[i], total = r.policy(), r.Total
-	}
-	return out, total, nil
-}
-
-// WhereMay lists the policies of subject and its groups for action, by path.
-func (s *Policies) WhereMay(ctx context.Context, tenant, subject, action string) ([]policies.Policy, error) {
-	return s.Effective(ctx, tenant, subject, policies.Filter{Action: action})
 }

@@ -3,14 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/iamplane/iam/pkg/closure"
-	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
 
 	"github.com/iamplane/iam/services/iam-policies/internal/events"
@@ -147,67 +145,4 @@ func (v *Views) PutScopeRefs(ctx context.Context, tx *sqlx.Tx, tenant, scope str
 	_, err := tx.ExecContext(ctx, `INSERT INTO scope_policy_refs (tenant, scope, policy_id)
 		SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`, tenant, scope, pq.StringArray(policyIDs))
 	return postgres.Classify(err)
-}
-
-// ScopeSets republishes entitled scope sets that changed.
-type ScopeSets struct{}
-
-// Refresh recomputes the entitled scopes of the given subjects (a group stands for every
-// user and client in it, through nesting) and records an event for each set that changed,
-// in the caller's transaction.
-//
-// Refreshes of one tenant take turns (a transaction-scoped advisory lock): each computes
-// from a snapshot taken after the previous one committed, so of two concurrent changes
-// (a grant and a membership, say) the later refresh sees both, and its event, with the
-// higher version, is the one consumers keep. Without the turns each could miss the other
-// and the published set would stay wrong until the next change.
-func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
-	if len(subjects) == 0 {
-		return nil
-	}
-	if err := postgres.LockTenant(ctx, tx, "iam-policies.scopesets", tenant); err != nil {
-		return err
-	}
-	var affected []string
-	for _, s := range subjects {
-		group, isGroup := strings.CutPrefix(s, "group-")
-		if !isGroup {
-			affected = append(affected, s)
-			continue
-		}
-		var members []string
-		if err := tx.SelectContext(ctx, &members, `SELECT DISTINCT m.member FROM group_closure c
-			JOIN membership_view m ON m.tenant = c.tenant AND m.group_id = c.descendant
-			WHERE c.tenant = $1 AND c.ancestor = $2 AND m.member NOT LIKE 'group-%'`, tenant, group); err != nil {
-			return postgres.Classify(err)
-		}
-		affected = append(affected, members...)
-	}
-	slices.Sort(affected)
-	var evs []pkgevents.Envelope
-	for _, subject := range slices.Compact(affected) {
-		scopes, err := entitled(ctx, tx, tenant, subject)
-		if err != nil {
-			return err
-		}
-		var before pq.StringArray
-		_ = tx.GetContext(ctx, &before, `SELECT scopes FROM entitled_scopes WHERE tenant = $1 AND subject = $2`, tenant, subject)
-		if slices.Equal([]string(before), scopes) && before != nil {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO entitled_scopes (tenant, subject, scopes) VALUES ($1, $2, $3)
-			ON CONFLICT (tenant, subject) DO UPDATE SET scopes = EXCLUDED.scopes`, tenant, subject, pq.StringArray(scopes)); err != nil {
-			return postgres.Classify(err)
-		}
-		var version int64
-		if err := tx.GetContext(ctx, &version, `SELECT nextval('entity_version_seq')`); err != nil {
-			return postgres.Classify(err)
-		}
-		ev, err := events.ScopeSet(tenant, subject, scopes, version)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, ev)
-	}
-	return pkgevents.Record(ctx, tx, evs...)
 }
