@@ -176,7 +176,7 @@ func (s *Directory) DeleteGroup(ctx context.Context, tenant, id string, check fu
 		if err := check(g, g.MemberCount); err != nil {
 			return err
 		}
-		if _, err := leaveAll(ctx, tx, tenant, ref); err != nil { // out of its parents
+		if err := leaveAll(ctx, tx, tenant, ref); err != nil { // out of its parents
 			return err
 		}
 		if _, err := removeMembers(ctx, tx, tenant, id, `true`); err != nil { // its own members

@@ -169,23 +169,19 @@ func (s *Directory) RemoveMembers(ctx context.Context, tenant, groupID string, r
 }
 
 // RemoveAllUsers removes every user member of a group.
-func (s *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) (int, error) {
-	var n int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockGroup(ctx, tx, tenant, groupID); err != nil {
 			return err
 		}
-		removed, err := removeMembers(ctx, tx, tenant, groupID, `member_type = 'User'`)
-		n = len(removed)
+		_, err := removeMembers(ctx, tx, tenant, groupID, `member_type = 'User'`)
 		return err
 	})
-	return n, err
 }
 
 // RemoveFromAllGroups removes a subject from every group it is directly in.
-func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, member subjects.Ref) (int, error) {
-	var n int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, member subjects.Ref) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		ok, err := lockSubject(ctx, tx, tenant, member)
 		if err != nil {
 			return err
@@ -193,31 +189,26 @@ func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, memb
 		if !ok {
 			return notFound(member.Type.Prefix(), member.ID)
 		}
-		n, err = leaveAll(ctx, tx, tenant, member)
-		return err
+		return leaveAll(ctx, tx, tenant, member)
 	})
-	return n, err
 }
 
 // leaveAll removes member from all its groups inside tx.
-func leaveAll(ctx context.Context, tx *sqlx.Tx, tenant string, member subjects.Ref) (int, error) {
+func leaveAll(ctx context.Context, tx *sqlx.Tx, tenant string, member subjects.Ref) error {
 	var groups []string
 	if err := tx.SelectContext(ctx, &groups, `SELECT group_id FROM memberships WHERE tenant = $1 AND member_type = $2 AND member_id = $3`,
 		tenant, string(member.Type), member.ID); err != nil {
-		return 0, postgres.Classify(err)
+		return postgres.Classify(err)
 	}
 	if _, err := lockGroups(ctx, tx, tenant, groups); err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for _, g := range groups {
-		removed, err := removeMembers(ctx, tx, tenant, g, `member_type = $3 AND member_id = $4`, string(member.Type), member.ID)
-		if err != nil {
-			return 0, err
+		if _, err := removeMembers(ctx, tx, tenant, g, `member_type = $3 AND member_id = $4`, string(member.Type), member.ID); err != nil {
+			return err
 		}
-		n += len(removed)
 	}
-	return n, nil
+	return nil
 }
 
 // setUserGroups makes groupIDs the user's direct groups.
