@@ -13,6 +13,8 @@ const MaxBulkMembers = 10000
 type MembershipStore interface {
 	// GroupsOf lists the groups r is in, directly or through nesting.
 	GroupsOf(ctx context.Context, tenant string, r Ref, transitive bool, offset, limit int) ([]Group, int, error)
+	// DirectGroups returns the direct groups of each user, for expand=groups.
+	DirectGroups(ctx context.Context, tenant string, userIDs []string) (map[string][]Group, error)
 	// Members lists a group's members, directly or through nesting.
 	Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]Subject, int, error)
 

@@ -111,8 +111,6 @@ type UserStore interface {
 	// UpdateUser locks the user, lets change modify it (GroupIDs included) and saves it.
 	UpdateUser(ctx context.Context, tenant, id string, change func(*User) error) (*User, error)
 	DeleteUser(ctx context.Context, tenant, id string, check func(*User) error) error
-	// DirectGroups returns the direct groups of each user, for expand=groups.
-	DirectGroups(ctx context.Context, tenant string, userIDs []string) (map[string][]Group, error)
 }
 
 // UserPage is a page of users. Groups holds each listed user's direct groups when they
