@@ -35,6 +35,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	store := &postgres.Directory{DB: p.DB}
-	api.RegisterHandlers(e, api.NewStrictHandler(&httpapi.Server{Directory: &subjects.Directory{Store: store}}, nil))
+	directory := subjects.NewDirectory(store, subjects.WallClock)
+	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(directory), nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen)
 }

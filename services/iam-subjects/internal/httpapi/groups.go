@@ -66,7 +66,7 @@ func groupList(p pagination.Page, groups []subjects.Group, total int, lang strin
 // ListGroups pages through groups.
 func (s *Server) ListGroups(ctx context.Context, req api.ListGroupsRequestObject) (api.ListGroupsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	groups, total, err := s.store().ListGroups(ctx, req.Tenant, subjects.GroupQuery{Search: deref(req.Params.SearchQuery),
+	groups, total, err := s.directory.Groups(ctx, req.Tenant, subjects.GroupQuery{Search: deref(req.Params.SearchQuery),
 		UserType: subjects.UserType(deref(req.Params.UserType)), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (s *Server) ListGroups(ctx context.Context, req api.ListGroupsRequestObject
 
 // CreateGroup creates a group.
 func (s *Server) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject) (api.CreateGroupResponseObject, error) {
-	g, err := s.Directory.CreateGroup(ctx, req.Tenant, groupFields(req.Body))
+	g, err := s.directory.CreateGroup(ctx, req.Tenant, groupFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (s *Server) CreateGroup(ctx context.Context, req api.CreateGroupRequestObje
 
 // GetGroup returns one group.
 func (s *Server) GetGroup(ctx context.Context, req api.GetGroupRequestObject) (api.GetGroupResponseObject, error) {
-	g, err := s.store().GetGroup(ctx, req.Tenant, req.GroupId)
+	g, err := s.directory.Group(ctx, req.Tenant, req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Server) UpsertGroup(ctx context.Context, req api.UpsertGroupRequestObje
 	if err != nil {
 		return nil, err
 	}
-	g, created, err := s.Directory.UpsertGroup(ctx, req.Tenant, req.GroupId, groupFields(req.Body), pre)
+	g, created, err := s.directory.UpsertGroup(ctx, req.Tenant, req.GroupId, groupFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +110,7 @@ func (s *Server) UpsertGroup(ctx context.Context, req api.UpsertGroupRequestObje
 
 // DeleteGroup deletes a group.
 func (s *Server) DeleteGroup(ctx context.Context, req api.DeleteGroupRequestObject) (api.DeleteGroupResponseObject, error) {
-	c := auth.FromContext(ctx)
-	mayManage := c != nil && (c.HasScope(auth.AdminScope) || c.HasScope("iam.assignment_manage"))
-	if err := s.Directory.DeleteGroup(ctx, req.Tenant, req.GroupId, deref(req.Params.ForceDelete), mayManage); err != nil {
+	if err := s.directory.DeleteGroup(ctx, req.Tenant, req.GroupId, deref(req.Params.ForceDelete), auth.FromContext(ctx)); err != nil {
 		return nil, err
 	}
 	return api.DeleteGroup204Response{}, nil

@@ -12,7 +12,7 @@ import (
 // ListGroupMembers lists a group's members.
 func (s *Server) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	found, total, err := s.store().Members(ctx, req.Tenant, req.GroupId, deref(req.Params.Transitive), p.Offset(), p.Size)
+	found, total, err := s.directory.Members(ctx, req.Tenant, req.GroupId, deref(req.Params.Transitive), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +21,7 @@ func (s *Server) ListGroupMembers(ctx context.Context, req api.ListGroupMembersR
 
 // AddGroupMembers adds subjects to a group.
 func (s *Server) AddGroupMembers(ctx context.Context, req api.AddGroupMembersRequestObject) (api.AddGroupMembersResponseObject, error) {
-	n, err := s.Directory.AddMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
+	n, err := s.directory.AddMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (s *Server) AddGroupMembers(ctx context.Context, req api.AddGroupMembersReq
 
 // RemoveGroupMembers removes subjects from a group.
 func (s *Server) RemoveGroupMembers(ctx context.Context, req api.RemoveGroupMembersRequestObject) (api.RemoveGroupMembersResponseObject, error) {
-	n, err := s.Directory.RemoveMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
+	n, err := s.directory.RemoveMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (s *Server) RemoveGroupMembers(ctx context.Context, req api.RemoveGroupMemb
 
 // RemoveAllUsersFromGroup removes every user from a group.
 func (s *Server) RemoveAllUsersFromGroup(ctx context.Context, req api.RemoveAllUsersFromGroupRequestObject) (api.RemoveAllUsersFromGroupResponseObject, error) {
-	if _, err := s.store().RemoveAllUsers(ctx, req.Tenant, req.GroupId); err != nil {
+	if err := s.directory.RemoveAllUsers(ctx, req.Tenant, req.GroupId); err != nil {
 		return nil, err
 	}
 	return api.RemoveAllUsersFromGroup204Response{}, nil
@@ -47,7 +47,7 @@ func (s *Server) RemoveAllUsersFromGroup(ctx context.Context, req api.RemoveAllU
 
 // RemoveUserFromGroup removes one user from a group.
 func (s *Server) RemoveUserFromGroup(ctx context.Context, req api.RemoveUserFromGroupRequestObject) (api.RemoveUserFromGroupResponseObject, error) {
-	if _, err := s.store().RemoveMembers(ctx, req.Tenant, req.GroupId, []subjects.Ref{{Type: subjects.TypeUser, ID: req.UserId.String()}}); err != nil {
+	if err := s.directory.RemoveUser(ctx, req.Tenant, req.GroupId, req.UserId.String()); err != nil {
 		return nil, err
 	}
 	return api.RemoveUserFromGroup204Response{}, nil
@@ -55,7 +55,7 @@ func (s *Server) RemoveUserFromGroup(ctx context.Context, req api.RemoveUserFrom
 
 // AssignUserToGroup puts a user in a group (201) or confirms it is there (200).
 func (s *Server) AssignUserToGroup(ctx context.Context, req api.AssignUserToGroupRequestObject) (api.AssignUserToGroupResponseObject, error) {
-	added, err := s.Directory.AssignUser(ctx, req.Tenant, req.GroupId, subjects.UserType(req.UserType), req.UserId.String())
+	added, err := s.directory.AssignUser(ctx, req.Tenant, req.GroupId, subjects.UserType(req.UserType), req.UserId.String())
 	if err != nil {
 		return nil, err
 	}

@@ -53,37 +53,27 @@ func userOut(u *subjects.User, groups []subjects.Group, lang string) api.User {
 // ListUsers pages through users.
 func (s *Server) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	users, total, err := s.store().ListUsers(ctx, req.Tenant, subjects.UserQuery{Search: deref(req.Params.SearchQuery),
-		Type: subjects.UserType(deref(req.Params.UserType)), Offset: p.Offset(), Limit: p.Size})
+	page, err := s.directory.Users(ctx, req.Tenant, subjects.UserQuery{Search: deref(req.Params.SearchQuery),
+		Type: subjects.UserType(deref(req.Params.UserType)), Offset: p.Offset(), Limit: p.Size}, req.Params.Expand != nil)
 	if err != nil {
 		return nil, err
 	}
-	var groups map[string][]subjects.Group
-	if req.Params.Expand != nil {
-		ids := make([]string, len(users))
-		for i := range users {
-			ids[i] = users[i].ID
-		}
-		if groups, err = s.store().DirectGroups(ctx, req.Tenant, ids); err != nil {
-			return nil, err
-		}
-	}
-	info := p.Describe(len(users), total)
-	out := api.ListUsers200JSONResponse{Data: make([]api.User, len(users)),
+	info := p.Describe(len(page.Users), page.Total)
+	out := api.ListUsers200JSONResponse{Data: make([]api.User, len(page.Users)),
 		Page: info.Page, PageSize: info.PageSize, Count: info.Count, Total: info.Total, TotalPages: info.TotalPages}
-	for i := range users {
-		var gs []subjects.Group
-		if groups != nil {
-			gs = append([]subjects.Group{}, groups[users[i].ID]...)
+	for i := range page.Users {
+		var groups []subjects.Group // nil: not expanded, so no groups field
+		if page.Groups != nil {
+			groups = append([]subjects.Group{}, page.Groups[page.Users[i].ID]...)
 		}
-		out.Data[i] = userOut(&users[i], gs, deref(req.Params.AcceptLanguage))
+		out.Data[i] = userOut(&page.Users[i], groups, deref(req.Params.AcceptLanguage))
 	}
 	return out, nil
 }
 
 // CreateUser creates a user.
 func (s *Server) CreateUser(ctx context.Context, req api.CreateUserRequestObject) (api.CreateUserResponseObject, error) {
-	u, err := s.Directory.CreateUser(ctx, req.Tenant, userFields(req.Body))
+	u, err := s.directory.CreateUser(ctx, req.Tenant, userFields(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -92,17 +82,9 @@ func (s *Server) CreateUser(ctx context.Context, req api.CreateUserRequestObject
 
 // GetUser returns one user.
 func (s *Server) GetUser(ctx context.Context, req api.GetUserRequestObject) (api.GetUserResponseObject, error) {
-	u, err := s.store().GetUser(ctx, req.Tenant, req.UserId.String())
+	u, groups, err := s.directory.User(ctx, req.Tenant, req.UserId.String(), req.Params.Expand != nil)
 	if err != nil {
 		return nil, err
-	}
-	var groups []subjects.Group
-	if req.Params.Expand != nil {
-		byUser, err := s.store().DirectGroups(ctx, req.Tenant, []string{u.ID})
-		if err != nil {
-			return nil, err
-		}
-		groups = append([]subjects.Group{}, byUser[u.ID]...)
 	}
 	return api.GetUser200JSONResponse{Body: userOut(u, groups, deref(req.Params.AcceptLanguage)),
 		Headers: api.GetUser200ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
@@ -114,7 +96,7 @@ func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObje
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.Directory.ReplaceUser(ctx, req.Tenant, req.UserId.String(), userFields(req.Body), pre)
+	u, err := s.directory.ReplaceUser(ctx, req.Tenant, req.UserId.String(), userFields(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +105,7 @@ func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObje
 
 // DeleteUser deletes a user.
 func (s *Server) DeleteUser(ctx context.Context, req api.DeleteUserRequestObject) (api.DeleteUserResponseObject, error) {
-	if err := s.Directory.DeleteUser(ctx, req.Tenant, req.UserId.String(), deref(req.Params.ForceDelete)); err != nil {
+	if err := s.directory.DeleteUser(ctx, req.Tenant, req.UserId.String(), deref(req.Params.ForceDelete)); err != nil {
 		return nil, err
 	}
 	return api.DeleteUser204Response{}, nil
@@ -132,8 +114,7 @@ func (s *Server) DeleteUser(ctx context.Context, req api.DeleteUserRequestObject
 // ListUserGroups lists a user's groups.
 func (s *Server) ListUserGroups(ctx context.Context, req api.ListUserGroupsRequestObject) (api.ListUserGroupsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	groups, total, err := s.store().GroupsOf(ctx, req.Tenant, subjects.Ref{Type: subjects.TypeUser, ID: req.UserId.String()},
-		deref(req.Params.Transitive), p.Offset(), p.Size)
+	groups, total, err := s.directory.UserGroups(ctx, req.Tenant, req.UserId.String(), deref(req.Params.Transitive), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +123,7 @@ func (s *Server) ListUserGroups(ctx context.Context, req api.ListUserGroupsReque
 
 // RemoveUserFromAllGroups removes a user from every group.
 func (s *Server) RemoveUserFromAllGroups(ctx context.Context, req api.RemoveUserFromAllGroupsRequestObject) (api.RemoveUserFromAllGroupsResponseObject, error) {
-	if _, err := s.store().RemoveFromAllGroups(ctx, req.Tenant, subjects.Ref{Type: subjects.TypeUser, ID: req.UserId.String()}); err != nil {
+	if err := s.directory.RemoveUserFromAllGroups(ctx, req.Tenant, req.UserId.String()); err != nil {
 		return nil, err
 	}
 	return api.RemoveUserFromAllGroups204Response{}, nil

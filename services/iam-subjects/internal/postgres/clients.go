@@ -20,7 +20,7 @@ func (s *Directory) DropClient(ctx context.Context, tx *sqlx.Tx, tenant, clientI
 	if _, err := lockSubject(ctx, tx, tenant, ref); err != nil {
 		return err
 	}
-	if _, err := leaveAll(ctx, tx, tenant, ref); err != nil {
+	if err := leaveAll(ctx, tx, tenant, ref); err != nil {
 		return err
 	}
 	return dropSubject(ctx, tx, tenant, ref)

@@ -176,7 +176,7 @@ func (s *Directory) DeleteGroup(ctx context.Context, tenant, id string, check fu
 		if err := check(g, g.MemberCount); err != nil {
 			return err
 		}
-		if _, err := leaveAll(ctx, tx, tenant, ref); err != nil { // out of its parents
+		if err := leaveAll(ctx, tx, tenant, ref); err != nil { // out of its parents
 			return err
 		}
 		if _, err := removeMembers(ctx, tx, tenant, id, `true`); err != nil { // its own members
@@ -201,27 +201,4 @@ func (s *Directory) DeleteGroup(ctx context.Context, tenant, id string, check fu
 		}
 		return record(ctx, tx, []pkgevents.Envelope{ev}...)
 	})
-}
-
-// DirectGroups returns each user's direct groups.
-func (s *Directory) DirectGroups(ctx context.Context, tenant string, userIDs []string) (map[string][]subjects.Group, error) {
-	var rows []struct {
-		groupRow
-		UserID string `db:"member_id"`
-	}
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+groupColumns+`, 0 AS total, m0.member_id
-		FROM memberships m0 JOIN groups g ON g.tenant = m0.tenant AND g.id = m0.group_id
-		WHERE m0.tenant = $1 AND m0.member_type = 'User' AND m0.member_id = ANY($2) ORDER BY g.display_name, g.id`,
-		tenant, stringArray(userIDs)); err != nil {
-		return nil, postgres.Classify(err)
-	}
-	out := map[string][]subjects.Group{}
-	for _, r := range rows {
-		g, err := r.group()
-		if err != nil {
-			return nil, err
-		}
-		out[r.UserID] = append(out[r.UserID], g)
-	}
-	return out, nil
 }

@@ -10,8 +10,10 @@ import (
 
 	"github.com/iamplane/iam/pkg/closure"
 	"github.com/iamplane/iam/pkg/errs"
+	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
 
+	"github.com/iamplane/iam/services/iam-subjects/internal/events"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 
@@ -169,23 +171,19 @@ func (s *Directory) RemoveMembers(ctx context.Context, tenant, groupID string, r
 }
 
 // RemoveAllUsers removes every user member of a group.
-func (s *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) (int, error) {
-	var n int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockGroup(ctx, tx, tenant, groupID); err != nil {
 			return err
 		}
-		removed, err := removeMembers(ctx, tx, tenant, groupID, `member_type = 'User'`)
-		n = len(removed)
+		_, err := removeMembers(ctx, tx, tenant, groupID, `member_type = 'User'`)
 		return err
 	})
-	return n, err
 }
 
 // RemoveFromAllGroups removes a subject from every group it is directly in.
-func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, member subjects.Ref) (int, error) {
-	var n int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, member subjects.Ref) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		ok, err := lockSubject(ctx, tx, tenant, member)
 		if err != nil {
 			return err
@@ -193,31 +191,26 @@ func (s *Directory) RemoveFromAllGroups(ctx context.Context, tenant string, memb
 		if !ok {
 			return notFound(member.Type.Prefix(), member.ID)
 		}
-		n, err = leaveAll(ctx, tx, tenant, member)
-		return err
+		return leaveAll(ctx, tx, tenant, member)
 	})
-	return n, err
 }
 
 // leaveAll removes member from all its groups inside tx.
-func leaveAll(ctx context.Context, tx *sqlx.Tx, tenant string, member subjects.Ref) (int, error) {
+func leaveAll(ctx context.Context, tx *sqlx.Tx, tenant string, member subjects.Ref) error {
 	var groups []string
 	if err := tx.SelectContext(ctx, &groups, `SELECT group_id FROM memberships WHERE tenant = $1 AND member_type = $2 AND member_id = $3`,
 		tenant, string(member.Type), member.ID); err != nil {
-		return 0, postgres.Classify(err)
+		return postgres.Classify(err)
 	}
 	if _, err := lockGroups(ctx, tx, tenant, groups); err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for _, g := range groups {
-		removed, err := removeMembers(ctx, tx, tenant, g, `member_type = $3 AND member_id = $4`, string(member.Type), member.ID)
-		if err != nil {
-			return 0, err
+		if _, err := removeMembers(ctx, tx, tenant, g, `member_type = $3 AND member_id = $4`, string(member.Type), member.ID); err != nil {
+			return err
 		}
-		n += len(removed)
 	}
-	return n, nil
+	return nil
 }
 
 // setUserGroups makes groupIDs the user's direct groups.
@@ -261,4 +254,118 @@ func setUserGroups(ctx context.Context, tx *sqlx.Tx, tenant, userID string, want
 		}
 	}
 	return nil
+}
+
+// GroupsOf lists r's groups: direct ones, or every ancestor of them through the closure.
+func (s *Directory) GroupsOf(ctx context.Context, tenant string, r subjects.Ref, transitive bool, offset, limit int) ([]subjects.Group, int, error) {
+	if _, err := s.Get(ctx, tenant, r); err != nil {
+		return nil, 0, err
+	}
+	ids := `SELECT m.group_id AS id FROM memberships m WHERE m.tenant = $1 AND m.member_type = $2 AND m.member_id = $3`
+	if transitive {
+		ids = `SELECT DISTINCT c.ancestor AS id FROM memberships m
+			JOIN group_closure c ON c.tenant = m.tenant AND c.descendant = m.group_id
+			WHERE m.tenant = $1 AND m.member_type = $2 AND m.member_id = $3`
+	}
+	var rows []groupRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH ids AS (`+ids+`)
+		SELECT `+groupColumns+`, count(*) OVER () AS total FROM ids JOIN groups g ON g.tenant = $1 AND g.id = ids.id
+		ORDER BY lower(g.display_name), g.id LIMIT $4 OFFSET $5`, tenant, string(r.Type), r.ID, limit, offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	return groupsOf(rows)
+}
+
+// DirectGroups returns each user's direct groups.
+func (s *Directory) DirectGroups(ctx context.Context, tenant string, userIDs []string) (map[string][]subjects.Group, error) {
+	var rows []struct {
+		groupRow
+		UserID string `db:"member_id"`
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+groupColumns+`, 0 AS total, m0.member_id
+		FROM memberships m0 JOIN groups g ON g.tenant = m0.tenant AND g.id = m0.group_id
+		WHERE m0.tenant = $1 AND m0.member_type = 'User' AND m0.member_id = ANY($2) ORDER BY g.display_name, g.id`,
+		tenant, stringArray(userIDs)); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := map[string][]subjects.Group{}
+	for _, r := range rows {
+		g, err := r.group()
+		if err != nil {
+			return nil, err
+		}
+		out[r.UserID] = append(out[r.UserID], g)
+	}
+	return out, nil
+}
+
+// Members lists a group's members: direct ones, or every member of every group nested in
+// it (the nested groups included), by name. A page costs a page, not the group's size:
+// each group contributes its first offset+limit memberships in name order (the name is
+// kept on the membership), and the first offset+limit distinct of those are the first of
+// all, since a member's rank within any one group is no worse than its rank overall.
+func (s *Directory) Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]subjects.Subject, int, error) {
+	if _, err := getGroup(ctx, s.DB, tenant, groupID, false); err != nil {
+		return nil, 0, err
+	}
+	groups := `SELECT $2::text AS id`
+	if transitive {
+		groups = `SELECT c.descendant AS id FROM group_closure c WHERE c.tenant = $1 AND c.ancestor = $2`
+	}
+	var total int
+	if err := s.DB.GetContext(ctx, &total, `WITH groups AS (`+groups+`)
+		SELECT count(*) FROM (SELECT DISTINCT m.member_type, m.member_id FROM memberships m
+			WHERE m.tenant = $1 AND m.group_id IN (SELECT id FROM groups)) AS members`, tenant, groupID); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	var rows []subjectRow
+	if err := s.DB.SelectContext(ctx, &rows, `WITH groups AS (`+groups+`),
+		page AS (
+			SELECT DISTINCT m.sort_name, m.member_type, m.member_id FROM groups g
+			CROSS JOIN LATERAL (SELECT sort_name, member_type, member_id FROM memberships m
+				WHERE m.tenant = $1 AND m.group_id = g.id ORDER BY sort_name, member_type, member_id LIMIT $3::int + $4::int) AS m
+			ORDER BY 1, 2, 3 LIMIT $3 OFFSET $4
+		)
+		SELECT s.*, 0 AS total FROM page
+		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s
+			WHERE s.tenant = $1 AND s.type = page.member_type AND s.id = page.member_id) AS s
+		ORDER BY page.sort_name, page.member_type, page.member_id`, tenant, groupID, limit, offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	out, _ := subjectsOf(rows)
+	return out, total, nil
+}
+
+// refArrays splits refs into parallel arrays for unnest().
+func refArrays(refs []subjects.Ref) (pq.StringArray, pq.StringArray) {
+	types, ids := make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		types[i], ids[i] = string(r.Type), r.ID
+	}
+	return types, ids
+}
+
+type refRow struct {
+	Type string `db:"member_type"`
+	ID   string `db:"member_id"`
+}
+
+func (r refRow) ref() subjects.Ref { return subjects.Ref{Type: subjects.Type(r.Type), ID: r.ID} }
+
+// membershipEvents records one event per changed membership of group.
+func membershipEvents(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, refs []subjects.Ref, removed bool) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	vs, err := versions(ctx, tx, len(refs))
+	if err != nil {
+		return err
+	}
+	evs := make([]pkgevents.Envelope, len(refs))
+	for i, r := range refs {
+		if evs[i], err = events.Membership(tenant, groupID, r, vs[i], removed); err != nil {
+			return err
+		}
+	}
+	return record(ctx, tx, evs...)
 }

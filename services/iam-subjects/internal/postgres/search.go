@@ -10,43 +10,10 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/postgres"
 
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
-
-type subjectRow struct {
-	Tenant      string `db:"tenant"`
-	Type        string `db:"type"`
-	ID          string `db:"id"`
-	DisplayName string `db:"display_name"`
-	Username    string `db:"username"`
-	Email       string `db:"email"`
-	PhoneNumber string `db:"phone_number"`
-	IconURI     string `db:"icon_uri"`
-	Description string `db:"description"`
-	MemberCount *int32 `db:"member_count"`
-	Total       int    `db:"total"`
-}
-
-// subjectColumns of subjects s; groups also get their direct member count.
-const subjectColumns = `s.tenant, s.type, s.id, s.display_name, s.username, s.email, s.phone_number, s.icon_uri, s.description,
-	CASE WHEN s.type = 'Group' THEN (SELECT count(*) FROM memberships m WHERE m.tenant = s.tenant AND m.group_id = s.id) END AS member_count`
-
-func (r subjectRow) subject() subjects.Subject {
-	return subjects.Subject{Tenant: r.Tenant, Type: subjects.Type(r.Type), ID: r.ID, DisplayName: r.DisplayName,
-		Properties: subjects.Properties{Username: r.Username, Email: r.Email, PhoneNumber: r.PhoneNumber,
-			IconURI: r.IconURI, Description: r.Description, MemberCount: r.MemberCount}}
-}
-
-func subjectsOf(rows []subjectRow) ([]subjects.Subject, int) {
-	out, total := make([]subjects.Subject, len(rows)), 0
-	for i, r := range rows {
-		out[i], total = r.subject(), r.Total
-	}
-	return out, total
-}
 
 // searchText is what a search looks in (or for): fields lower-cased, single-spaced, so
 // that its words are what the word lists hold (search_words splits on single spaces).
@@ -361,76 +328,4 @@ func (s *Directory) walkStart(ctx context.Context, containing wordLookup, tenant
 		}
 	}
 	return start, nil
-}
-
-// Get returns one subject.
-func (s *Directory) Get(ctx context.Context, tenant string, r subjects.Ref) (*subjects.Subject, error) {
-	var row subjectRow
-	err := s.DB.GetContext(ctx, &row, `SELECT `+subjectColumns+`, 0 AS total FROM subjects s
-		WHERE s.tenant = $1 AND s.type = $2 AND s.id = $3`, tenant, string(r.Type), r.ID)
-	if errs.Is(postgres.Classify(err), errs.NotFound) {
-		return nil, errs.E(errs.NotFound, "subject %s not found", r)
-	}
-	if err != nil {
-		return nil, postgres.Classify(err)
-	}
-	sub := row.subject()
-	return &sub, nil
-}
-
-// GroupsOf lists r's groups: direct ones, or every ancestor of them through the closure.
-func (s *Directory) GroupsOf(ctx context.Context, tenant string, r subjects.Ref, transitive bool, offset, limit int) ([]subjects.Group, int, error) {
-	if _, err := s.Get(ctx, tenant, r); err != nil {
-		return nil, 0, err
-	}
-	ids := `SELECT m.group_id AS id FROM memberships m WHERE m.tenant = $1 AND m.member_type = $2 AND m.member_id = $3`
-	if transitive {
-		ids = `SELECT DISTINCT c.ancestor AS id FROM memberships m
-			JOIN group_closure c ON c.tenant = m.tenant AND c.descendant = m.group_id
-			WHERE m.tenant = $1 AND m.member_type = $2 AND m.member_id = $3`
-	}
-	var rows []groupRow
-	if err := s.DB.SelectContext(ctx, &rows, `WITH ids AS (`+ids+`)
-		SELECT `+groupColumns+`, count(*) OVER () AS total FROM ids JOIN groups g ON g.tenant = $1 AND g.id = ids.id
-		ORDER BY lower(g.display_name), g.id LIMIT $4 OFFSET $5`, tenant, string(r.Type), r.ID, limit, offset); err != nil {
-		return nil, 0, postgres.Classify(err)
-	}
-	return groupsOf(rows)
-}
-
-// Members lists a group's members: direct ones, or every member of every group nested in
-// it (the nested groups included), by name. A page costs a page, not the group's size:
-// each group contributes its first offset+limit memberships in name order (the name is
-// kept on the membership), and the first offset+limit distinct of those are the first of
-// all, since a member's rank within any one group is no worse than its rank overall.
-func (s *Directory) Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]subjects.Subject, int, error) {
-	if _, err := getGroup(ctx, s.DB, tenant, groupID, false); err != nil {
-		return nil, 0, err
-	}
-	groups := `SELECT $2::text AS id`
-	if transitive {
-		groups = `SELECT c.descendant AS id FROM group_closure c WHERE c.tenant = $1 AND c.ancestor = $2`
-	}
-	var total int
-	if err := s.DB.GetContext(ctx, &total, `WITH groups AS (`+groups+`)
-		SELECT count(*) FROM (SELECT DISTINCT m.member_type, m.member_id FROM memberships m
-			WHERE m.tenant = $1 AND m.group_id IN (SELECT id FROM groups)) AS members`, tenant, groupID); err != nil {
-		return nil, 0, postgres.Classify(err)
-	}
-	var rows []subjectRow
-	if err := s.DB.SelectContext(ctx, &rows, `WITH groups AS (`+groups+`),
-		page AS (
-			SELECT DISTINCT m.sort_name, m.member_type, m.member_id FROM groups g
-			CROSS JOIN LATERAL (SELECT sort_name, member_type, member_id FROM memberships m
-				WHERE m.tenant = $1 AND m.group_id = g.id ORDER BY sort_name, member_type, member_id LIMIT $3::int + $4::int) AS m
-			ORDER BY 1, 2, 3 LIMIT $3 OFFSET $4
-		)
-		SELECT s.*, 0 AS total FROM page
-		CROSS JOIN LATERAL (SELECT `+subjectColumns+` FROM subjects s
-			WHERE s.tenant = $1 AND s.type = page.member_type AND s.id = page.member_id) AS s
-		ORDER BY page.sort_name, page.member_type, page.member_id`, tenant, groupID, limit, offset); err != nil {
-		return nil, 0, postgres.Classify(err)
-	}
-	out, _ := subjectsOf(rows)
-	return out, total, nil
 }

@@ -249,7 +249,7 @@ func (s *Directory) DeleteUser(ctx context.Context, tenant, id string, check fun
 		if err := check(u); err != nil {
 			return err
 		}
-		if _, err := leaveAll(ctx, tx, tenant, ref); err != nil {
+		if err := leaveAll(ctx, tx, tenant, ref); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE tenant = $1 AND id = $2`, tenant, id); err != nil {

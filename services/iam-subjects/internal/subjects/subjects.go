@@ -3,10 +3,13 @@
 package subjects
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/pagination"
 )
 
 // Type is the kind of a subject.
@@ -103,4 +106,68 @@ type Query struct {
 	Search string
 	Offset int
 	Limit  int
+}
+
+// SubjectStore is the subject index: users, groups and clients in one table.
+type SubjectStore interface {
+	Search(ctx context.Context, tenant string, q Query) ([]Subject, int, error)
+	Get(ctx context.Context, tenant string, r Ref) (*Subject, error)
+}
+
+// Search pages through subjects of every type (or of q.Type) by display name.
+func (d *Directory) Search(ctx context.Context, tenant string, q Query) ([]Subject, int, error) {
+	q.Search = strings.TrimSpace(q.Search)
+	return d.store.Search(ctx, tenant, q)
+}
+
+// Subject returns the subject with this fully-qualified id.
+func (d *Directory) Subject(ctx context.Context, tenant, subjectID string) (*Subject, error) {
+	ref, err := ParseID(subjectID)
+	if err != nil {
+		return nil, err
+	}
+	return d.store.Get(ctx, tenant, ref)
+}
+
+// SubjectGroups lists the groups a subject is in, as subjects.
+func (d *Directory) SubjectGroups(ctx context.Context, tenant, subjectID string, transitive bool, offset, limit int) ([]Subject, int, error) {
+	ref, err := ParseID(subjectID)
+	if err != nil {
+		return nil, 0, err
+	}
+	groups, total, err := d.store.GroupsOf(ctx, tenant, ref, transitive, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return groupSubjects(groups), total, nil
+}
+
+// Me is the caller as a subject, with the groups it is in, directly or through nesting
+// (up to a page's maximum). A token whose sub is no subject id is not found rather than
+// malformed: the caller sent no id.
+func (d *Directory) Me(ctx context.Context, tenant string, caller *auth.Claims) (*Subject, []Subject, error) {
+	if caller == nil {
+		return nil, nil, errs.E(errs.Unauthorized, "no caller")
+	}
+	ref, err := ParseID(caller.Subject)
+	if err != nil {
+		return nil, nil, errs.E(errs.NotFound, "the caller %q is not a subject of this directory", caller.Subject)
+	}
+	sub, err := d.store.Get(ctx, tenant, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	groups, _, err := d.store.GroupsOf(ctx, tenant, ref, true, 0, pagination.MaxSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sub, groupSubjects(groups), nil
+}
+
+func groupSubjects(groups []Group) []Subject {
+	out := make([]Subject, len(groups))
+	for i := range groups {
+		out[i] = groups[i].Subject()
+	}
+	return out
 }

@@ -1,0 +1,90 @@
+package subjects
+
+import (
+	"context"
+
+	"github.com/iamplane/iam/pkg/errs"
+)
+
+// MaxBulkMembers bounds one membership change; it is one transaction.
+const MaxBulkMembers = 10000
+
+// MembershipStore persists direct memberships and answers from their transitive closure.
+type MembershipStore interface {
+	// GroupsOf lists the groups r is in, directly or through nesting.
+	GroupsOf(ctx context.Context, tenant string, r Ref, transitive bool, offset, limit int) ([]Group, int, error)
+	// DirectGroups returns the direct groups of each user, for expand=groups.
+	DirectGroups(ctx context.Context, tenant string, userIDs []string) (map[string][]Group, error)
+	// Members lists a group's members, directly or through nesting.
+	Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]Subject, int, error)
+
+	AddMembers(ctx context.Context, tenant, groupID string, members []Ref) (int, error)
+	RemoveMembers(ctx context.Context, tenant, groupID string, members []Ref) (int, error)
+	RemoveAllUsers(ctx context.Context, tenant, groupID string) error
+	RemoveFromAllGroups(ctx context.Context, tenant string, member Ref) error
+}
+
+// Members lists a group's members, directly or through nesting.
+func (d *Directory) Members(ctx context.Context, tenant, groupID string, transitive bool, offset, limit int) ([]Subject, int, error) {
+	return d.store.Members(ctx, tenant, groupID, transitive, offset, limit)
+}
+
+// UserGroups lists the groups a user is in, directly or through nesting.
+func (d *Directory) UserGroups(ctx context.Context, tenant, userID string, transitive bool, offset, limit int) ([]Group, int, error) {
+	return d.store.GroupsOf(ctx, tenant, Ref{TypeUser, userID}, transitive, offset, limit)
+}
+
+// AddMembers adds subjects to a group.
+func (d *Directory) AddMembers(ctx context.Context, tenant, groupID string, ids []string) (int, error) {
+	refs, err := bulk(ids)
+	if err != nil {
+		return 0, err
+	}
+	return d.store.AddMembers(ctx, tenant, groupID, refs)
+}
+
+// RemoveMembers removes subjects from a group.
+func (d *Directory) RemoveMembers(ctx context.Context, tenant, groupID string, ids []string) (int, error) {
+	refs, err := bulk(ids)
+	if err != nil {
+		return 0, err
+	}
+	return d.store.RemoveMembers(ctx, tenant, groupID, refs)
+}
+
+func bulk(ids []string) ([]Ref, error) {
+	if len(ids) > MaxBulkMembers {
+		return nil, errs.Fields("too many members in one change", errs.FieldError{Field: "subjectIds", Message: "at most 10000"})
+	}
+	return ParseIDs("subjectIds", ids)
+}
+
+// AssignUser is Emporix's PUT /groups/{g}/users/{type}/{u}: it reports whether the
+// membership is new.
+func (d *Directory) AssignUser(ctx context.Context, tenant, groupID string, userType UserType, userID string) (bool, error) {
+	u, err := d.store.GetUser(ctx, tenant, userID)
+	if err != nil {
+		return false, err
+	}
+	if u.Type != userType {
+		return false, errs.Fields("the user is of another type", errs.FieldError{Field: "userType", Message: "user " + userID + " is " + string(u.Type)})
+	}
+	n, err := d.store.AddMembers(ctx, tenant, groupID, []Ref{{TypeUser, userID}})
+	return n == 1, err
+}
+
+// RemoveUser takes one user out of a group; a user who was not in it is no error.
+func (d *Directory) RemoveUser(ctx context.Context, tenant, groupID, userID string) error {
+	_, err := d.store.RemoveMembers(ctx, tenant, groupID, []Ref{{TypeUser, userID}})
+	return err
+}
+
+// RemoveAllUsers takes every user out of a group; its nested groups and clients stay.
+func (d *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) error {
+	return d.store.RemoveAllUsers(ctx, tenant, groupID)
+}
+
+// RemoveUserFromAllGroups takes a user out of every group it is directly in.
+func (d *Directory) RemoveUserFromAllGroups(ctx context.Context, tenant, userID string) error {
+	return d.store.RemoveFromAllGroups(ctx, tenant, Ref{TypeUser, userID})
+}
