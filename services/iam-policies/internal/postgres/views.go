@@ -2,20 +2,15 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/iamplane/iam/pkg/closure"
 	"github.com/iamplane/iam/pkg/postgres"
 
 	"github.com/iamplane/iam/services/iam-policies/internal/events"
 )
-
-// nesting is this service's closure of group nesting, built from membership events.
-const nesting = closure.Table("group_closure")
 
 // Views applies iam-subjects' and oauth-clients' events to this service's views.
 type Views struct {
@@ -32,7 +27,10 @@ func (v *Views) PutSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject, di
 		return postgres.Classify(err)
 	}
 	if group, ok := strings.CutPrefix(subject, "group-"); ok {
-		return nesting.AddGroup(ctx, tx, tenant, group)
+		if err := nesting.Lock(ctx, tx, tenant); err != nil {
+			return err
+		}
+		return settleGroups(ctx, tx, tenant, []string{group})
 	}
 	return nil
 }
@@ -61,14 +59,17 @@ func (v *Views) DropSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject st
 		if err := notifyIndex(ctx, tx, changeReset, tenant); err != nil {
 			return err
 		}
-		return nesting.RemoveGroup(ctx, tx, tenant, group)
+		if err := nesting.Lock(ctx, tx, tenant); err != nil {
+			return err
+		}
+		return settleGroups(ctx, tx, tenant, []string{group})
 	}
 	return nil
 }
 
-// PutMembership records member ∈ group and, for a nested group, extends the closure. A
-// membership that would close a cycle in this view (events can only arrive that way
-// reordered) is refused and retried until the removal that preceded it has arrived.
+// PutMembership records member ∈ group and re-derives the closure it touches. The view is
+// a set: a membership that would close a cycle here (events can only arrive that way
+// reordered) is kept too; the removal that preceded it at the source follows.
 func (v *Views) PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO membership_view (tenant, group_id, member) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		tenant, groupID, member)
@@ -78,40 +79,10 @@ func (v *Views) PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID,
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	if err := notifyIndex(ctx, tx, changeMemberOf, tenant, member); err != nil {
-		return err
-	}
-	// The group's own closure row, in case its membership arrives before the group.
-	if err := nesting.AddGroup(ctx, tx, tenant, groupID); err != nil {
-		return err
-	}
-	if child, ok := strings.CutPrefix(member, "group-"); ok {
-		if err := nesting.Lock(ctx, tx, tenant); err != nil {
-			return err
-		}
-		for _, g := range []string{groupID, child} {
-			if err := nesting.AddGroup(ctx, tx, tenant, g); err != nil {
-				return err
-			}
-		}
-		cycle, err := nesting.Contains(ctx, tx, tenant, groupID, []string{child})
-		if err != nil {
-			return err
-		}
-		if len(cycle) > 0 {
-			return fmt.Errorf("membership %s ∈ %s would close a cycle in this view; waiting for the events before it", member, groupID)
-		}
-		if err := nesting.Nest(ctx, tx, tenant, groupID, child, 1); err != nil {
-			return err
-		}
-		if err := notifyIndex(ctx, tx, changeNesting, tenant, child); err != nil {
-			return err
-		}
-	}
-	return v.Scopes.Refresh(ctx, tx, tenant, []string{member})
+	return v.membershipChanged(ctx, tx, tenant, groupID, member)
 }
 
-// DropMembership removes member from group.
+// DropMembership removes member from group and re-derives the closure it touched.
 func (v *Views) DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM membership_view WHERE tenant = $1 AND group_id = $2 AND member = $3`, tenant, groupID, member)
 	if err != nil {
@@ -120,19 +91,30 @@ func (v *Views) DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
+	return v.membershipChanged(ctx, tx, tenant, groupID, member)
+}
+
+// membershipChanged brings the closure, the check index and the scope sets in line with
+// the membership set after member joined or left group.
+func (v *Views) membershipChanged(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error {
 	if err := notifyIndex(ctx, tx, changeMemberOf, tenant, member); err != nil {
 		return err
 	}
+	if err := nesting.Lock(ctx, tx, tenant); err != nil {
+		return err
+	}
 	if child, ok := strings.CutPrefix(member, "group-"); ok {
-		if err := nesting.Lock(ctx, tx, tenant); err != nil {
+		if err := settleGroups(ctx, tx, tenant, []string{groupID}); err != nil {
 			return err
 		}
-		if err := nesting.Nest(ctx, tx, tenant, groupID, child, -1); err != nil {
+		if err := rederiveBelow(ctx, tx, tenant, child); err != nil {
 			return err
 		}
 		if err := notifyIndex(ctx, tx, changeNesting, tenant, child); err != nil {
 			return err
 		}
+	} else if err := settleGroups(ctx, tx, tenant, []string{groupID}); err != nil {
+		return err
 	}
 	return v.Scopes.Refresh(ctx, tx, tenant, []string{member})
 }
