@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Caller is who calls a use case: its token subject, and whether it is an admin of the
@@ -87,7 +88,7 @@ func (r *Registry) ListOwned(ctx context.Context, tenant string, q ListQuery, wh
 }
 
 // UpdateOwned replaces the metadata of one of the caller's clients.
-func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre Precondition, who Caller) (*Client, error) {
+func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre version.Precondition, who Caller) (*Client, error) {
 	defer r.forget(tenant, id)
 	return r.Store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {

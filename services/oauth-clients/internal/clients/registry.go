@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Registry is the client registry's use cases.
@@ -77,37 +78,17 @@ func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, 
 	return r.Store.List(ctx, tenant, q)
 }
 
-// Precondition is the version a change is based on: from metadata.version (a stale one
-// is a conflict) or from If-Match (a mismatch is a failed precondition).
-type Precondition struct {
-	BodyVersion *int64
-	IfMatch     *int64
-}
-
-func (p Precondition) check(current int64) error {
-	switch {
-	case p.IfMatch != nil && *p.IfMatch != current:
-		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
-	case p.BodyVersion != nil && *p.BodyVersion != current:
-		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.BodyVersion, current)
-	case p.IfMatch == nil && p.BodyVersion == nil:
-		return errs.Fields("the change does not say which version it is based on",
-			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
-	}
-	return nil
-}
-
 // Update replaces a client's metadata, refusing stale versions and system clients.
-func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre Precondition, actor string) (*Client, error) {
+func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre version.Precondition, actor string) (*Client, error) {
 	defer r.forget(tenant, id)
 	return r.Store.Update(ctx, tenant, id, func(c *Client) error { return r.change(c, m, pre, actor) })
 }
 
-func (r *Registry) change(c *Client, m Metadata, pre Precondition, actor string) error {
+func (r *Registry) change(c *Client, m Metadata, pre version.Precondition, actor string) error {
 	if c.System {
 		return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", c.ID)
 	}
-	if err := pre.check(c.Version); err != nil {
+	if err := pre.Check(c.Version); err != nil {
 		return err
 	}
 	if err := c.Apply(m); err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
@@ -58,7 +59,7 @@ func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDevelo
 	if secret != nil {
 		out.ClientSecret = &secret.Value
 	}
-	return api.CreateDeveloperClient201JSONResponse{Body: out, Headers: api.CreateDeveloperClient201ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.CreateDeveloperClient201JSONResponse{Body: out, Headers: api.CreateDeveloperClient201ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // GetDeveloperClient returns one of the caller's clients, never a secret.
@@ -67,24 +68,20 @@ func (s *Server) GetDeveloperClient(ctx context.Context, req api.GetDeveloperCli
 	if err != nil {
 		return nil, err
 	}
-	return api.GetDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.GetDeveloperClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.GetDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.GetDeveloperClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // UpdateDeveloperClient replaces one of the caller's clients, version-checked.
 func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDeveloperClientRequestObject) (api.UpdateDeveloperClientResponseObject, error) {
-	ifMatch, err := parseIfMatch(req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
-	}
-	pre := clients.Precondition{IfMatch: ifMatch}
-	if req.Body.Metadata != nil {
-		pre.BodyVersion = &req.Body.Metadata.Version
 	}
 	c, err := s.Clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, caller(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateDeveloperClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.UpdateDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateDeveloperClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // DeleteDeveloperClient removes one of the caller's clients.

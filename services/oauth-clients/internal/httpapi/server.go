@@ -5,11 +5,8 @@ package httpapi
 import (
 	"context"
 	"log/slog"
-	"strconv"
-	"strings"
 
 	"github.com/iamplane/iam/pkg/auth"
-	"github.com/iamplane/iam/pkg/errs"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
@@ -37,24 +34,6 @@ func actor(ctx context.Context) string {
 		return c.Subject
 	}
 	return ""
-}
-
-func etag(version int64) *string {
-	s := `"` + strconv.FormatInt(version, 10) + `"`
-	return &s
-}
-
-// parseIfMatch reads a version ETag ("3" or W/"3").
-func parseIfMatch(h *string) (*int64, error) {
-	if h == nil || *h == "" {
-		return nil, nil
-	}
-	v := strings.Trim(strings.TrimPrefix(strings.TrimSpace(*h), "W/"), `"`)
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return nil, errs.Fields("If-Match is not a version ETag", errs.FieldError{Field: "header.If-Match", Message: `expected an ETag such as "3"`})
-	}
-	return &n, nil
 }
 
 func deref[T any](p *T) T {

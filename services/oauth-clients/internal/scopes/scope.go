@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Definition is an OAuth scope definition (Cloudentity's scope, in camelCase).
@@ -154,31 +155,12 @@ func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, 
 	return r.Store.List(ctx, tenant, q)
 }
 
-// Precondition is the version a change is based on (see clients.Precondition).
-type Precondition struct {
-	BodyVersion *int64
-	IfMatch     *int64
-}
-
-func (p Precondition) check(current int64) error {
-	switch {
-	case p.IfMatch != nil && *p.IfMatch != current:
-		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
-	case p.BodyVersion != nil && *p.BodyVersion != current:
-		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.BodyVersion, current)
-	case p.IfMatch == nil && p.BodyVersion == nil:
-		return errs.Fields("the change does not say which version it is based on",
-			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
-	}
-	return nil
-}
-
 func readOnly(name string) error {
 	return errs.E(errs.Forbidden, "scope %q is a built-in platform scope and cannot be changed", name)
 }
 
 // Update replaces a definition's details, refusing stale versions and built-in scopes.
-func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre Precondition, actor string) (*Definition, error) {
+func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre version.Precondition, actor string) (*Definition, error) {
 	if IsPlatform(name) {
 		if _, err := r.Store.Get(ctx, tenant, name); err != nil {
 			return nil, err
@@ -189,7 +171,7 @@ func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, p
 		if def.BuiltIn {
 			return readOnly(name)
 		}
-		if err := pre.check(def.Version); err != nil {
+		if err := pre.Check(def.Version); err != nil {
 			return err
 		}
 		if err := def.Apply(d); err != nil {
