@@ -119,7 +119,7 @@ func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, descr
 	if expiresAt != nil && !expiresAt.After(now) {
 		return nil, errs.Fields("the secret would never be valid", errs.FieldError{Field: "expiresAt", Message: "must be in the future"})
 	}
-	c, err := r.Store.Get(ctx, tenant, clientID)
+	c, err := r.store.Get(ctx, tenant, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +130,8 @@ func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, descr
 	if err != nil {
 		return nil, errs.Fields("invalid secret", errs.FieldError{Field: "value", Message: err.Error()})
 	}
-	err = r.Store.AddSecret(ctx, tenant, clientID, s)
-	r.forget(tenant, clientID)
+	err = r.store.AddSecret(ctx, tenant, clientID, s)
+	r.cache.Invalidate(tenant, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +140,11 @@ func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, descr
 
 // Secrets lists a client's secrets (hashes never leave the store).
 func (r *Registry) Secrets(ctx context.Context, tenant, clientID string) ([]Secret, error) {
-	return r.Store.Secrets(ctx, tenant, clientID)
+	return r.store.Secrets(ctx, tenant, clientID)
 }
 
 // DeleteSecret revokes one secret.
 func (r *Registry) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
-	defer r.forget(tenant, clientID)
-	return r.Store.DeleteSecret(ctx, tenant, clientID, secretID)
+	defer r.cache.Invalidate(tenant, clientID)
+	return r.store.DeleteSecret(ctx, tenant, clientID, secretID)
 }

@@ -116,7 +116,7 @@ func optional(s string) *string {
 // ListClients pages through the tenant's clients.
 func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObject) (api.ListClientsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Clients.List(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
+	page, err := s.clients.List(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
 		Developer: deref(req.Params.DeveloperId), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObje
 
 // CreateClient registers a client and shows its first secret once.
 func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestObject) (api.CreateClientResponseObject, error) {
-	c, secret, err := s.Clients.Create(ctx, req.Tenant, metadataFrom(req.Body), actor(ctx))
+	c, secret, err := s.clients.Create(ctx, req.Tenant, metadataFrom(req.Body), actor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestOb
 
 // GetClient returns one client.
 func (s *Server) GetClient(ctx context.Context, req api.GetClientRequestObject) (api.GetClientResponseObject, error) {
-	c, err := s.Clients.Get(ctx, req.Tenant, req.ClientId)
+	c, err := s.clients.Get(ctx, req.Tenant, req.ClientId)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestOb
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, actor(ctx))
+	c, err := s.clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, actor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -161,9 +161,8 @@ func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestOb
 
 // DeleteClient removes a client.
 func (s *Server) DeleteClient(ctx context.Context, req api.DeleteClientRequestObject) (api.DeleteClientResponseObject, error) {
-	if err := s.Clients.Delete(ctx, req.Tenant, req.ClientId); err != nil {
+	if err := s.clients.Delete(ctx, req.Tenant, req.ClientId); err != nil {
 		return nil, err
 	}
 	return api.DeleteClient204Response{}, nil
 }
-

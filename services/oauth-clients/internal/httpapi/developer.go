@@ -3,22 +3,12 @@ package httpapi
 import (
 	"context"
 
-	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 )
-
-// caller is the verified caller: its subject, and whether it administers the tenant.
-func caller(ctx context.Context) clients.Caller {
-	c := auth.FromContext(ctx)
-	if c == nil {
-		return clients.Caller{}
-	}
-	return clients.Caller{Subject: c.Subject, Admin: c.HasScope(auth.AdminScope)}
-}
 
 // search is searchQuery, or Aritma's searchText when searchQuery is absent.
 func search(query, text *string) string {
@@ -41,7 +31,7 @@ func clientPage(p pagination.Page, page clients.Page) api.ClientList {
 // ListDeveloperClients pages through the caller's clients.
 func (s *Server) ListDeveloperClients(ctx context.Context, req api.ListDeveloperClientsRequestObject) (api.ListDeveloperClientsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Clients.ListOwned(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
+	page, err := s.clients.ListOwned(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
 		Developer: deref(req.Params.DeveloperId), Offset: p.Offset(), Limit: p.Size}, caller(ctx))
 	if err != nil {
 		return nil, err
@@ -51,7 +41,7 @@ func (s *Server) ListDeveloperClients(ctx context.Context, req api.ListDeveloper
 
 // CreateDeveloperClient registers a client owned by the caller; its secret is shown once.
 func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDeveloperClientRequestObject) (api.CreateDeveloperClientResponseObject, error) {
-	c, secret, err := s.Clients.CreateOwned(ctx, req.Tenant, metadataFrom(req.Body), caller(ctx))
+	c, secret, err := s.clients.CreateOwned(ctx, req.Tenant, metadataFrom(req.Body), caller(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +54,7 @@ func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDevelo
 
 // GetDeveloperClient returns one of the caller's clients, never a secret.
 func (s *Server) GetDeveloperClient(ctx context.Context, req api.GetDeveloperClientRequestObject) (api.GetDeveloperClientResponseObject, error) {
-	c, err := s.Clients.GetOwned(ctx, req.Tenant, req.ClientId, caller(ctx))
+	c, err := s.clients.GetOwned(ctx, req.Tenant, req.ClientId, caller(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +67,7 @@ func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDevelo
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, caller(ctx))
+	c, err := s.clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, caller(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +76,7 @@ func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDevelo
 
 // DeleteDeveloperClient removes one of the caller's clients.
 func (s *Server) DeleteDeveloperClient(ctx context.Context, req api.DeleteDeveloperClientRequestObject) (api.DeleteDeveloperClientResponseObject, error) {
-	if err := s.Clients.DeleteOwned(ctx, req.Tenant, req.ClientId, caller(ctx)); err != nil {
+	if err := s.clients.DeleteOwned(ctx, req.Tenant, req.ClientId, caller(ctx)); err != nil {
 		return nil, err
 	}
 	return api.DeleteDeveloperClient204Response{}, nil

@@ -24,7 +24,7 @@ func scopeOut(d *scopes.Definition) api.Scope {
 // ListScopes pages through the tenant's and the built-in scope definitions.
 func (s *Server) ListScopes(ctx context.Context, req api.ListScopesRequestObject) (api.ListScopesResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Scopes.List(ctx, req.Tenant, scopes.ListQuery{Search: deref(req.Params.SearchQuery), Offset: p.Offset(), Limit: p.Size})
+	page, err := s.scopes.List(ctx, req.Tenant, scopes.ListQuery{Search: deref(req.Params.SearchQuery), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Server) ListScopes(ctx context.Context, req api.ListScopesRequestObject
 // CreateScope defines a scope.
 func (s *Server) CreateScope(ctx context.Context, req api.CreateScopeRequestObject) (api.CreateScopeResponseObject, error) {
 	b := req.Body
-	d, err := s.Scopes.Create(ctx, req.Tenant, b.Name, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
+	d, err := s.scopes.Create(ctx, req.Tenant, b.Name, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
 		UserPolicyID: deref(b.UserPolicyId), DeveloperPolicyID: deref(b.DeveloperPolicyId)}, actor(ctx))
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func (s *Server) CreateScope(ctx context.Context, req api.CreateScopeRequestObje
 
 // GetScope returns one definition.
 func (s *Server) GetScope(ctx context.Context, req api.GetScopeRequestObject) (api.GetScopeResponseObject, error) {
-	d, err := s.Scopes.Get(ctx, req.Tenant, req.ScopeId)
+	d, err := s.scopes.Get(ctx, req.Tenant, req.ScopeId)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (s *Server) UpdateScope(ctx context.Context, req api.UpdateScopeRequestObje
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.Scopes.Update(ctx, req.Tenant, req.ScopeId, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
+	d, err := s.scopes.Update(ctx, req.Tenant, req.ScopeId, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
 		UserPolicyID: deref(b.UserPolicyId), DeveloperPolicyID: deref(b.DeveloperPolicyId)}, pre, actor(ctx))
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (s *Server) UpdateScope(ctx context.Context, req api.UpdateScopeRequestObje
 
 // DeleteScope removes a definition (forceDelete: from its clients too).
 func (s *Server) DeleteScope(ctx context.Context, req api.DeleteScopeRequestObject) (api.DeleteScopeResponseObject, error) {
-	if err := s.Scopes.Delete(ctx, req.Tenant, req.ScopeId, deref(req.Params.ForceDelete), actor(ctx)); err != nil {
+	if err := s.scopes.Delete(ctx, req.Tenant, req.ScopeId, deref(req.Params.ForceDelete), actor(ctx)); err != nil {
 		return nil, err
 	}
 	return api.DeleteScope204Response{}, nil

@@ -18,7 +18,7 @@ func secretOut(sec *clients.Secret) api.ClientSecret {
 
 // ListClientSecrets lists secrets without values.
 func (s *Server) ListClientSecrets(ctx context.Context, req api.ListClientSecretsRequestObject) (api.ListClientSecretsResponseObject, error) {
-	secrets, err := s.Clients.Secrets(ctx, req.Tenant, req.ClientId)
+	secrets, err := s.clients.Secrets(ctx, req.Tenant, req.ClientId)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (s *Server) ListClientSecrets(ctx context.Context, req api.ListClientSecret
 
 // CreateClientSecret adds a secret and shows its value once.
 func (s *Server) CreateClientSecret(ctx context.Context, req api.CreateClientSecretRequestObject) (api.CreateClientSecretResponseObject, error) {
-	sec, err := s.Clients.AddSecret(ctx, req.Tenant, req.ClientId, deref(req.Body.Value), deref(req.Body.Description), req.Body.ExpiresAt)
+	sec, err := s.clients.AddSecret(ctx, req.Tenant, req.ClientId, deref(req.Body.Value), deref(req.Body.Description), req.Body.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Server) CreateClientSecret(ctx context.Context, req api.CreateClientSec
 
 // DeleteClientSecret revokes a secret.
 func (s *Server) DeleteClientSecret(ctx context.Context, req api.DeleteClientSecretRequestObject) (api.DeleteClientSecretResponseObject, error) {
-	if err := s.Clients.DeleteSecret(ctx, req.Tenant, req.ClientId, req.SecretId); err != nil {
+	if err := s.clients.DeleteSecret(ctx, req.Tenant, req.ClientId, req.SecretId); err != nil {
 		return nil, err
 	}
 	return api.DeleteClientSecret204Response{}, nil

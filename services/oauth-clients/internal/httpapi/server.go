@@ -3,43 +3,28 @@
 package httpapi
 
 import (
-	"context"
-	"log/slog"
-
-	"github.com/iamplane/iam/pkg/auth"
-
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
-// Server implements the generated strict server interface.
+// Server implements the generated strict server interface: each handler calls one use
+// case.
 type Server struct {
-	Logger       *slog.Logger
-	Limiter      *clients.FailureLimiter
-	Clients      *clients.Registry
-	Scopes       *scopes.Registry
-	Tokens       *tokens.Issuer
-	Introspector *tokens.Introspector
-	Keys         *tokens.KeyRing
-	IssuerBase   string
+	clients      *clients.Registry
+	scopes       *scopes.Registry
+	tokens       *tokens.Issuer
+	introspector *tokens.Introspector
+	keys         *tokens.KeyRing
+	// issuerBase makes the links RFC 7592 hands out (registration_client_uri).
+	issuerBase string
+}
+
+// NewServer serves the use cases.
+func NewServer(clients *clients.Registry, scopes *scopes.Registry, issuer *tokens.Issuer, introspector *tokens.Introspector,
+	keys *tokens.KeyRing, issuerBase string) *Server {
+	return &Server{clients: clients, scopes: scopes, tokens: issuer, introspector: introspector, keys: keys, issuerBase: issuerBase}
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
-
-// actor is the caller's subject, recorded as createdBy/updatedBy.
-func actor(ctx context.Context) string {
-	if c := auth.FromContext(ctx); c != nil {
-		return c.Subject
-	}
-	return ""
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}

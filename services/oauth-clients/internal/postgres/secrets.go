@@ -83,4 +83,3 @@ func (s *Clients) DeleteSecret(ctx context.Context, tenant, clientID, secretID s
 		return pkgevents.Record(ctx, tx, ev)
 	})
 }
-
