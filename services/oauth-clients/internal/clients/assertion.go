@@ -130,9 +130,9 @@ func (r *Registry) verifyWithClientKeys(ctx context.Context, c *Client, assertio
 	return nil, err
 }
 
-// AssertionSubject is the client an assertion claims to come from, before anything is
+// assertionSubject is the client an assertion claims to come from, before anything is
 // verified: good for choosing keys and counting failures, never for trusting.
-func AssertionSubject(assertion string) string {
+func assertionSubject(assertion string) string {
 	c, err := peekClaims(assertion)
 	if err != nil || len(c.Subject) > 128 {
 		return ""

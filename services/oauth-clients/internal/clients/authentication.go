@@ -88,7 +88,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 		method = "private_key_jwt"
 		// The claimed client, unverified: what the limits count against. client_id is
 		// optional with an assertion, but must agree when given (RFC 7521 §4.2).
-		id = AssertionSubject(*cr.Assertion)
+		id = assertionSubject(*cr.Assertion)
 		if cr.ID != nil && *cr.ID != id {
 			return nil, &OAuthError{Code: "invalid_client", Description: "client_id does not match the assertion"}
 		}
