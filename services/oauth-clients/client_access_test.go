@@ -10,6 +10,7 @@ import (
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
 
+	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
@@ -58,7 +59,7 @@ func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
 	s := mustStart(t)
 	ctx := context.Background()
 	c := s.mustClient("acme", "iam.client_read")
-	keys := &tokens.KeyRing{DB: s.db, TokenTTL: time.Hour}
+	keys := tokens.NewKeyRing(&postgres.SigningKeys{DB: s.db}, time.Hour)
 	if err := keys.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,11 @@ type Config struct {
 
 // Run serves oauth-clients until ctx ends. environ is the configuration (KEY=value);
 // onListen learns the bound HTTP address.
+//
+// It starts as service.Boot does (configuration, platform, spec, echo) but for one
+// thing: oauth-clients is the issuer, so its echo verifies tokens against its own key
+// ring, which needs the database, instead of fetching the JWKS it serves itself; and
+// its request log is quieter on the token endpoint (quietTokenLog).
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
 	var cfg Config
 	if err := service.Parse(&cfg, environ); err != nil {
@@ -70,91 +75,111 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	if err != nil {
 		return err
 	}
-	store := &postgres.Clients{DB: p.DB}
-	registry := &clients.Registry{Store: store, RemoteKeys: &clients.RemoteKeys{}}
-	if cfg.CredentialsCacheTTL > 0 {
-		registry.Cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
-	}
-	scopeRegistry := &scopes.Registry{Store: &postgres.Scopes{DB: p.DB}, ClientsChanged: registry.Forget}
-	registry.ScopeRules = scopeRegistry
-	if err := scopeRegistry.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
-		p.Close()
-		return fmt.Errorf("built-in scopes: %w", err)
-	}
-	keys := &tokens.KeyRing{DB: p.DB, TokenTTL: cfg.TokenTTL}
-	if err := keys.Load(ctx); err != nil {
+	e, uc, err := start(ctx, p, cfg)
+	if err != nil {
 		p.Close()
 		return err
 	}
+	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys, cfg.IssuerURL), nil))
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations)},
+		onListen, workers(p, cfg, uc)...)
+}
+
+// useCases are the service's use cases and the stores its workers and consumers keep.
+type useCases struct {
+	clients      *clients.Registry
+	scopes       *scopes.Registry
+	issuer       *tokens.Issuer
+	introspector *tokens.Introspector
+	keys         *tokens.KeyRing
+
+	clientStore       *postgres.Clients
+	cache             *clients.CredentialCache // nil: credentials are not cached
+	limiter           *clients.FailureLimiter
+	revocations       *postgres.Revocations
+	accessRevocations *postgres.AccessRevocations
+	entitlements      *postgres.Entitlements
+}
+
+// start builds the use cases on p, prepares what they need in the database (built-in
+// scopes, the key ring, the bootstrap client) and the echo server.
+func start(ctx context.Context, p *service.Platform, cfg Config) (*echo.Echo, *useCases, error) {
+	uc := &useCases{
+		clientStore:       &postgres.Clients{DB: p.DB},
+		revocations:       &postgres.Revocations{DB: p.DB},
+		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
+		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
+		limiter:           &clients.FailureLimiter{PerClient: cfg.AuthFailuresPerClient, PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow},
+		keys:              tokens.NewKeyRing(&postgres.SigningKeys{DB: p.DB}, cfg.TokenTTL),
+	}
+	if cfg.CredentialsCacheTTL > 0 {
+		uc.cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
+	}
+	uc.scopes = scopes.NewRegistry(&postgres.Scopes{DB: p.DB}, uc.cache.Forget, nil)
+	uc.clients = clients.NewRegistry(uc.clientStore, uc.scopes, &clients.RemoteKeys{}, uc.cache, nil)
+	if err := uc.scopes.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
+		return nil, nil, fmt.Errorf("built-in scopes: %w", err)
+	}
+	if err := uc.keys.Load(ctx); err != nil {
+		return nil, nil, err
+	}
 	if cfg.BootstrapClientID != "" {
-		if err := registry.Bootstrap(ctx, auth.SystemTenant, cfg.BootstrapClientID, cfg.BootstrapClientSecret); err != nil {
-			p.Close()
-			return fmt.Errorf("bootstrap client: %w", err)
+		if err := uc.clients.Bootstrap(ctx, auth.SystemTenant, cfg.BootstrapClientID, cfg.BootstrapClientSecret); err != nil {
+			return nil, nil, fmt.Errorf("bootstrap client: %w", err)
 		}
 	}
 
 	spec, err := api.GetSpec()
 	if err != nil {
-		p.Close()
-		return fmt.Errorf("load spec: %w", err)
+		return nil, nil, fmt.Errorf("load spec: %w", err)
 	}
-	// oauth-clients is the issuer: it verifies tokens against its own key ring.
-	verifier := p.Verifier(keys)
+	verifier := p.Verifier(uc.keys)
 	e := service.NewHTTP(service.HTTPOptions{
 		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
 		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),
 	})
-	revocations := &postgres.Revocations{DB: p.DB}
-	accessRevocations := &postgres.AccessRevocations{DB: p.DB}
-	entitlements := &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL}
-	extractor, err := addressOf(cfg.TrustedProxies)
-	if err != nil {
-		p.Close()
-		return err
+	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
+		return nil, nil, err
 	}
-	e.IPExtractor = extractor
-	limiter := &clients.FailureLimiter{PerClient: cfg.AuthFailuresPerClient, PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow}
-	server := &httpapi.Server{
-		Logger:       p.Logger,
-		Limiter:      limiter,
-		Clients:      registry,
-		Scopes:       scopeRegistry,
-		Tokens:       &tokens.Issuer{Keys: keys, IssuerBase: cfg.IssuerURL, Audience: cfg.Audience, TTL: cfg.TokenTTL, Entitled: entitlements},
-		Introspector: &tokens.Introspector{Verifier: verifier, Clients: registry, Revocations: revocations, AccessRevocations: accessRevocations},
-		Keys:         keys,
-		IssuerBase:   cfg.IssuerURL,
-	}
-	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 
-	workers := []func(context.Context) error{
-		func(ctx context.Context) error { return keys.Refresh(ctx, p.Logger) },
+	authenticator := clients.NewAuthenticator(uc.clients, uc.limiter, cfg.IssuerURL, p.Logger, nil)
+	uc.issuer = tokens.NewIssuer(authenticator, uc.keys, uc.entitlements, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, nil)
+	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations)
+	return e, uc, nil
+}
+
+// workers are the service's background work: key ring refresh and rotation, pruning,
+// and following other replicas' credential changes.
+func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Context) error {
+	ws := []func(context.Context) error{
+		func(ctx context.Context) error { return uc.keys.Refresh(ctx, p.Logger) },
 		func(ctx context.Context) error {
-			return every(ctx, cfg.AuthFailureWindow, func() { limiter.Prune(time.Now()) })
+			return every(ctx, cfg.AuthFailureWindow, func() { uc.limiter.Prune(time.Now()) })
 		},
 		// Revocations (of tokens and lifted ones of client access) and used assertion ids are
 		// kept only until they would have expired.
 		func(ctx context.Context) error {
 			return every(ctx, 10*time.Minute, func() {
-				if err := revocations.Prune(ctx); err != nil && ctx.Err() == nil {
+				if err := uc.revocations.Prune(ctx); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning expired revocations failed", "error", err)
 				}
-				if err := accessRevocations.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
+				if err := uc.accessRevocations.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning lifted client-access revocations failed", "error", err)
 				}
-				if err := store.PruneAssertions(ctx); err != nil && ctx.Err() == nil {
+				if err := uc.clientStore.PruneAssertions(ctx); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning used client assertions failed", "error", err)
 				}
 			})
 		},
 	}
 	if cfg.KeyRotationInterval > 0 {
-		workers = append(workers, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
+		ws = append(ws, func(ctx context.Context) error { return uc.keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
 	}
-	if registry.Cache != nil {
-		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: registry.Cache.Invalidate, Flush: registry.Cache.Flush}
-		workers = append(workers, invalidator.Run)
+	if uc.cache != nil {
+		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: uc.cache.Invalidate, Flush: uc.cache.Flush}
+		ws = append(ws, invalidator.Run)
 	}
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(entitlements), events.ClientAccess(accessRevocations)}, onListen, workers...)
+	return ws
 }
 
 // every runs f every d until ctx ends.

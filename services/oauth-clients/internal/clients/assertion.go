@@ -38,12 +38,12 @@ type AssertionError struct{ ClientID, Reason string }
 
 func (e *AssertionError) Error() string { return "client assertion refused: " + e.Reason }
 
-// AuthenticateAssertion authenticates a client by a JWT it signed (private_key_jwt, RFC
+// authenticateAssertion authenticates a client by a JWT it signed (private_key_jwt, RFC
 // 7523 §2.2 and §3): iss and sub its client_id, aud one of audiences (the token endpoint
 // URL or the issuer), an exp no more than an hour ahead, signed with a key the client
 // registered, and a jti never seen before. Every failure is an *AssertionError wrapped
 // in an Unauthorized error.
-func (r *Registry) AuthenticateAssertion(ctx context.Context, tenant, assertion string, audiences []string) (*Client, error) {
+func (r *Registry) authenticateAssertion(ctx context.Context, tenant, assertion string, audiences []string) (*Client, error) {
 	refuse := func(id, format string, args ...any) (*Client, error) {
 		return nil, &errs.Error{Kind: errs.Unauthorized, Detail: "client authentication failed",
 			Err: &AssertionError{ClientID: id, Reason: fmt.Sprintf(format, args...)}}
@@ -92,7 +92,7 @@ func (r *Registry) AuthenticateAssertion(ctx context.Context, tenant, assertion 
 	case claims.ID == "" || len(claims.ID) > 256:
 		return refuse(id, "jti is required (at most 256 characters)")
 	}
-	fresh, err := r.Store.UseAssertion(ctx, tenant, id, claims.ID, time.Unix(claims.ExpiresAt, 0).Add(assertionLeeway))
+	fresh, err := r.store.UseAssertion(ctx, tenant, id, claims.ID, time.Unix(claims.ExpiresAt, 0).Add(assertionLeeway))
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +113,10 @@ func (r *Registry) verifyWithClientKeys(ctx context.Context, c *Client, assertio
 		}
 		return verifyAssertion(assertion, keys)
 	}
-	if c.JWKSURI == "" || r.RemoteKeys == nil {
+	if c.JWKSURI == "" || r.remoteKeys == nil {
 		return nil, fmt.Errorf("the client has no keys")
 	}
-	keys, err := r.RemoteKeys.Keys(ctx, c.JWKSURI, false)
+	keys, err := r.remoteKeys.Keys(ctx, c.JWKSURI, false)
 	if err != nil {
 		return nil, fmt.Errorf("the client's jwksUri: %v", err)
 	}
@@ -124,15 +124,15 @@ func (r *Registry) verifyWithClientKeys(ctx context.Context, c *Client, assertio
 	if err == nil {
 		return payload, nil
 	}
-	if keys, ferr := r.RemoteKeys.Keys(ctx, c.JWKSURI, true); ferr == nil {
+	if keys, ferr := r.remoteKeys.Keys(ctx, c.JWKSURI, true); ferr == nil {
 		return verifyAssertion(assertion, keys)
 	}
 	return nil, err
 }
 
-// AssertionSubject is the client an assertion claims to come from, before anything is
+// assertionSubject is the client an assertion claims to come from, before anything is
 // verified: good for choosing keys and counting failures, never for trusting.
-func AssertionSubject(assertion string) string {
+func assertionSubject(assertion string) string {
 	c, err := peekClaims(assertion)
 	if err != nil || len(c.Subject) > 128 {
 		return ""

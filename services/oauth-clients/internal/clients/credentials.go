@@ -69,13 +69,24 @@ func (c *CredentialCache) init() {
 	})
 }
 
-// Invalidate drops a client's entry.
+// Invalidate drops a client's entry. A nil cache has nothing to drop.
 func (c *CredentialCache) Invalidate(tenant, id string) {
+	if c == nil {
+		return
+	}
 	c.init()
 	c.epoch.Add(1)
 	c.mu.Lock()
 	delete(c.entries, credKey{tenant, id})
 	c.mu.Unlock()
+}
+
+// Forget drops the entries of clients changed elsewhere (another replica's event, a
+// forced scope deletion).
+func (c *CredentialCache) Forget(tenant string, ids []string) {
+	for _, id := range ids {
+		c.Invalidate(tenant, id)
+	}
 }
 
 // Flush drops every entry, e.g. when invalidation events may have been missed.

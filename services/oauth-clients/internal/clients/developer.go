@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Caller is who calls a use case: its token subject, and whether it is an admin of the
@@ -38,10 +39,10 @@ func (r *Registry) checkDeveloper(ctx context.Context, tenant string, who Caller
 			added = append(added, s)
 		}
 	}
-	if len(added) == 0 || r.ScopeRules == nil {
+	if len(added) == 0 || r.scopeRules == nil {
 		return nil
 	}
-	return r.ScopeRules.OpenToDevelopers(ctx, tenant, added)
+	return r.scopeRules.OpenToDevelopers(ctx, tenant, added)
 }
 
 // CreateOwned registers a client owned by the caller (developer self-service).
@@ -66,7 +67,7 @@ func notFound(id string) error { return errs.E(errs.NotFound, "client %q not fou
 
 // GetOwned returns one of the caller's clients.
 func (r *Registry) GetOwned(ctx context.Context, tenant, id string, who Caller) (*Client, error) {
-	c, err := r.Store.Get(ctx, tenant, id)
+	c, err := r.store.Get(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -83,13 +84,13 @@ func (r *Registry) ListOwned(ctx context.Context, tenant string, q ListQuery, wh
 	if !who.Admin {
 		q.Developer = who.Subject
 	}
-	return r.Store.List(ctx, tenant, q)
+	return r.store.List(ctx, tenant, q)
 }
 
 // UpdateOwned replaces the metadata of one of the caller's clients.
-func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre Precondition, who Caller) (*Client, error) {
-	defer r.forget(tenant, id)
-	return r.Store.Update(ctx, tenant, id, func(c *Client) error {
+func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre version.Precondition, who Caller) (*Client, error) {
+	defer r.cache.Invalidate(tenant, id)
+	return r.store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {
 			return err
 		}
@@ -105,8 +106,8 @@ func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadat
 
 // DeleteOwned removes one of the caller's clients.
 func (r *Registry) DeleteOwned(ctx context.Context, tenant, id string, who Caller) error {
-	defer r.forget(tenant, id)
-	return r.Store.Delete(ctx, tenant, id, func(c *Client) error {
+	defer r.cache.Invalidate(tenant, id)
+	return r.store.Delete(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ func TestRemoteKeysRefetchOnRotation(t *testing.T) {
 	}))
 	defer srv.Close()
 	rk := &RemoteKeys{Client: srv.Client(), MinRefresh: time.Millisecond}
-	r := &Registry{RemoteKeys: rk}
+	r := &Registry{remoteKeys: rk}
 	c := &Client{JWKSURI: srv.URL + "/jwks"}
 	sign := func(k *ecdsa.PrivateKey) string {
 		hdr := jws.NewHeaders()

@@ -6,8 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
+	"strings"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Registration is a dynamically registered client (RFC 7591) with what the answer to
@@ -19,6 +22,36 @@ type Registration struct {
 	AccessToken string
 }
 
+// What dynamic registration accepts; the admin API's enums say the same.
+var (
+	registrableGrants    = []string{"client_credentials", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"}
+	registrableResponses = []string{"code", "token", "id_token", "none"}
+	registrableMethods   = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none", ""}
+)
+
+// registrable completes RFC 7591 metadata (client_name is optional there; a client
+// authenticating with "none" is public) and refuses, naming the first, a grant type,
+// response type or authentication method dynamic registration does not offer.
+func registrable(m *Metadata) error {
+	if strings.TrimSpace(m.Name) == "" {
+		m.Name = "Dynamically registered client"
+	}
+	m.Public = m.TokenEndpointAuthMethod == "none"
+	for _, check := range []struct {
+		field   string
+		values  []string
+		allowed []string
+	}{{"grantTypes", m.GrantTypes, registrableGrants}, {"responseTypes", m.ResponseTypes, registrableResponses},
+		{"tokenEndpointAuthMethod", []string{m.TokenEndpointAuthMethod}, registrableMethods}} {
+		for _, v := range check.values {
+			if !slices.Contains(check.allowed, v) {
+				return errs.Fields("the client metadata is not registrable", errs.FieldError{Field: check.field, Message: v + " is not supported"})
+			}
+		}
+	}
+	return nil
+}
+
 func hashRegistrationToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
@@ -28,6 +61,9 @@ func hashRegistrationToken(token string) string {
 // becomes its developer: the self-service rules apply unless the bearer is an admin.
 // The registration access token (RFC 7592) is 256 random bits, stored as its SHA-256.
 func (r *Registry) Register(ctx context.Context, tenant string, m Metadata, who Caller) (*Registration, error) {
+	if err := registrable(&m); err != nil {
+		return nil, err
+	}
 	if err := r.checkDeveloper(ctx, tenant, who, m, nil); err != nil {
 		return nil, err
 	}
@@ -55,7 +91,7 @@ func checkRegistrationToken(c *Client, token string) error {
 
 // Registered returns the client whose registration access token is token.
 func (r *Registry) Registered(ctx context.Context, tenant, id, token string) (*Client, error) {
-	c, err := r.Store.Get(ctx, tenant, id)
+	c, err := r.store.Get(ctx, tenant, id)
 	if errs.Is(err, errs.NotFound) {
 		return nil, badRegistrationToken()
 	}
@@ -68,12 +104,20 @@ func (r *Registry) Registered(ctx context.Context, tenant, id, token string) (*C
 	return c, nil
 }
 
-// UpdateRegistered replaces a registered client's metadata (RFC 7592 §2.2). The bearer
-// acts as the client's developer: it may not add scopes its developer could not.
-func (r *Registry) UpdateRegistered(ctx context.Context, tenant, id, token string, m Metadata) (*Client, error) {
-	defer r.forget(tenant, id)
-	c, err := r.Store.Update(ctx, tenant, id, func(c *Client) error {
+// UpdateRegistered replaces a registered client's metadata (RFC 7592 §2.2); claimedID is
+// the client_id the request names, if it does. The bearer acts as the client's
+// developer: it may not add scopes its developer could not. A wrong token is refused
+// before anything about the request.
+func (r *Registry) UpdateRegistered(ctx context.Context, tenant, id, token string, claimedID *string, m Metadata) (*Client, error) {
+	defer r.cache.Invalidate(tenant, id)
+	c, err := r.store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := checkRegistrationToken(c, token); err != nil {
+			return err
+		}
+		if claimedID != nil && *claimedID != id {
+			return errs.E(errs.Invalid, "client_id does not match the registration")
+		}
+		if err := registrable(&m); err != nil {
 			return err
 		}
 		m.Trusted = c.Trusted // not registration metadata: kept as an admin set it
@@ -81,7 +125,7 @@ func (r *Registry) UpdateRegistered(ctx context.Context, tenant, id, token strin
 			return err
 		}
 		// RFC 7592 has no versions: the registration access token is the authority.
-		return r.change(c, m, Precondition{BodyVersion: &c.Version}, c.SubjectID())
+		return r.change(c, m, version.Precondition{Body: &c.Version}, c.SubjectID())
 	})
 	if errs.Is(err, errs.NotFound) {
 		return nil, badRegistrationToken()
@@ -91,8 +135,8 @@ func (r *Registry) UpdateRegistered(ctx context.Context, tenant, id, token strin
 
 // DeleteRegistered deletes a registered client (RFC 7592 §2.3).
 func (r *Registry) DeleteRegistered(ctx context.Context, tenant, id, token string) error {
-	defer r.forget(tenant, id)
-	err := r.Store.Delete(ctx, tenant, id, func(c *Client) error {
+	defer r.cache.Invalidate(tenant, id)
+	err := r.store.Delete(ctx, tenant, id, func(c *Client) error {
 		if err := checkRegistrationToken(c, token); err != nil {
 			return err
 		}

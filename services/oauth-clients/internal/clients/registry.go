@@ -5,41 +5,30 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Registry is the client registry's use cases.
 type Registry struct {
-	Store Store
-	Now   func() time.Time
-	// RemoteKeys fetches the key sets of private_key_jwt clients registered with a jwksUri.
-	RemoteKeys *RemoteKeys
-	// ScopeRules limits the scopes developers may assign; nil allows all defined ones.
-	ScopeRules ScopeRules
-	// Cache holds credentials for Authenticate; every write here drops the client's entry
+	store Store
+	// scopeRules limits the scopes developers may assign; nil allows all defined ones.
+	scopeRules ScopeRules
+	// remoteKeys fetches the key sets of private_key_jwt clients registered with a jwksUri.
+	remoteKeys *RemoteKeys
+	// cache holds credentials for client authentication; every write here drops the client's entry
 	// after its commit. Nil means no caching.
-	Cache *CredentialCache
+	cache *CredentialCache
+	now   func() time.Time
 }
 
-// forget drops a client's cached credentials after a write to it.
-func (r *Registry) forget(tenant, id string) {
-	if r.Cache != nil {
-		r.Cache.Invalidate(tenant, id)
+// NewRegistry builds the registry's use cases on store. scopeRules may be nil (developers
+// may assign every defined scope), and so may cache (no credentials caching); a nil clock
+// is the wall clock in UTC.
+func NewRegistry(store Store, scopeRules ScopeRules, remoteKeys *RemoteKeys, cache *CredentialCache, clock func() time.Time) *Registry {
+	if clock == nil {
+		clock = func() time.Time { return time.Now().UTC() }
 	}
-}
-
-// Forget drops the cached credentials of clients changed elsewhere (another replica's
-// event, a forced scope deletion).
-func (r *Registry) Forget(tenant string, ids []string) {
-	for _, id := range ids {
-		r.forget(tenant, id)
-	}
-}
-
-func (r *Registry) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now().UTC()
+	return &Registry{store: store, scopeRules: scopeRules, remoteKeys: remoteKeys, cache: cache, now: clock}
 }
 
 // Create registers a client; a confidential one gets a generated secret, returned once.
@@ -61,7 +50,7 @@ func (r *Registry) create(ctx context.Context, tenant string, m Metadata, actor,
 			return nil, nil, err
 		}
 	}
-	if err := r.Store.Create(ctx, c, secret); err != nil {
+	if err := r.store.Create(ctx, c, secret); err != nil {
 		return nil, nil, err
 	}
 	return c, secret, nil
@@ -69,45 +58,25 @@ func (r *Registry) create(ctx context.Context, tenant string, m Metadata, actor,
 
 // Get returns one client.
 func (r *Registry) Get(ctx context.Context, tenant, id string) (*Client, error) {
-	return r.Store.Get(ctx, tenant, id)
+	return r.store.Get(ctx, tenant, id)
 }
 
 // List pages through the tenant's clients.
 func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, error) {
-	return r.Store.List(ctx, tenant, q)
-}
-
-// Precondition is the version a change is based on: from metadata.version (a stale one
-// is a conflict) or from If-Match (a mismatch is a failed precondition).
-type Precondition struct {
-	BodyVersion *int64
-	IfMatch     *int64
-}
-
-func (p Precondition) check(current int64) error {
-	switch {
-	case p.IfMatch != nil && *p.IfMatch != current:
-		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
-	case p.BodyVersion != nil && *p.BodyVersion != current:
-		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.BodyVersion, current)
-	case p.IfMatch == nil && p.BodyVersion == nil:
-		return errs.Fields("the change does not say which version it is based on",
-			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
-	}
-	return nil
+	return r.store.List(ctx, tenant, q)
 }
 
 // Update replaces a client's metadata, refusing stale versions and system clients.
-func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre Precondition, actor string) (*Client, error) {
-	defer r.forget(tenant, id)
-	return r.Store.Update(ctx, tenant, id, func(c *Client) error { return r.change(c, m, pre, actor) })
+func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre version.Precondition, actor string) (*Client, error) {
+	defer r.cache.Invalidate(tenant, id)
+	return r.store.Update(ctx, tenant, id, func(c *Client) error { return r.change(c, m, pre, actor) })
 }
 
-func (r *Registry) change(c *Client, m Metadata, pre Precondition, actor string) error {
+func (r *Registry) change(c *Client, m Metadata, pre version.Precondition, actor string) error {
 	if c.System {
 		return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", c.ID)
 	}
-	if err := pre.check(c.Version); err != nil {
+	if err := pre.Check(c.Version); err != nil {
 		return err
 	}
 	if err := c.Apply(m); err != nil {
@@ -120,8 +89,8 @@ func (r *Registry) change(c *Client, m Metadata, pre Precondition, actor string)
 
 // Delete removes a client and its secrets.
 func (r *Registry) Delete(ctx context.Context, tenant, id string) error {
-	defer r.forget(tenant, id)
-	return r.Store.Delete(ctx, tenant, id, func(c *Client) error { return deletable(c, id) })
+	defer r.cache.Invalidate(tenant, id)
+	return r.store.Delete(ctx, tenant, id, func(c *Client) error { return deletable(c, id) })
 }
 
 func deletable(c *Client, id string) error {
@@ -131,103 +100,13 @@ func deletable(c *Client, id string) error {
 	return nil
 }
 
-// AddSecret adds a secret (generated unless value is given).
-func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, description string, expiresAt *time.Time) (*Secret, error) {
-	now := r.now()
-	if expiresAt != nil && !expiresAt.After(now) {
-		return nil, errs.Fields("the secret would never be valid", errs.FieldError{Field: "expiresAt", Message: "must be in the future"})
-	}
-	c, err := r.Store.Get(ctx, tenant, clientID)
-	if err != nil {
-		return nil, err
-	}
-	if c.Public {
-		return nil, errs.E(errs.Conflict, "client %q is public and has no secrets", clientID)
-	}
-	s, err := NewSecret(value, description, expiresAt, now)
-	if err != nil {
-		return nil, errs.Fields("invalid secret", errs.FieldError{Field: "value", Message: err.Error()})
-	}
-	err = r.Store.AddSecret(ctx, tenant, clientID, s)
-	r.forget(tenant, clientID)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// Secrets lists a client's secrets (hashes never leave the store).
-func (r *Registry) Secrets(ctx context.Context, tenant, clientID string) ([]Secret, error) {
-	return r.Store.Secrets(ctx, tenant, clientID)
-}
-
-// DeleteSecret revokes one secret.
-func (r *Registry) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
-	defer r.forget(tenant, clientID)
-	return r.Store.DeleteSecret(ctx, tenant, clientID, secretID)
-}
-
-// Authenticate checks a client's credentials. Every failure is the same Unauthorized
-// error, so a caller cannot tell an unknown client from a wrong or expired secret.
-func (r *Registry) Authenticate(ctx context.Context, tenant, clientID, secret string) (*Client, error) {
-	fail := errs.E(errs.Unauthorized, "client authentication failed")
-	if clientID == "" || secret == "" {
-		return nil, fail
-	}
-	creds, err := r.credentials(ctx, tenant, clientID)
-	if errs.Is(err, errs.NotFound) {
-		return nil, fail
-	}
-	if err != nil {
-		return nil, err
-	}
-	now := r.now()
-	for i := range creds.secrets {
-		if creds.secrets[i].Live(now) && r.match(creds, i, secret) {
-			return creds.client, nil
-		}
-	}
-	return nil, fail
-}
-
-// Lookup returns a client for the token endpoints (introspection, revocation), from the
-// credentials cache when there is one.
-func (r *Registry) Lookup(ctx context.Context, tenant, clientID string) (*Client, error) {
-	creds, err := r.credentials(ctx, tenant, clientID)
-	if err != nil {
-		return nil, err
-	}
-	return creds.client, nil
-}
-
-func (r *Registry) credentials(ctx context.Context, tenant, clientID string) (*credentials, error) {
-	load := func(ctx context.Context) (*Client, []Secret, error) {
-		return r.Store.Credentials(ctx, tenant, clientID)
-	}
-	if r.Cache == nil {
-		c, secrets, err := load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &credentials{client: c, secrets: secrets}, nil
-	}
-	return r.Cache.get(ctx, tenant, clientID, load)
-}
-
-func (r *Registry) match(creds *credentials, i int, value string) bool {
-	if r.Cache == nil {
-		return creds.secrets[i].Matches(value)
-	}
-	return r.Cache.match(creds, i, value)
-}
-
 // Bootstrap makes sure the platform's first admin client exists in the system tenant with
 // the umbrella scope and accepts secret. It is idempotent and safe to run from every
 // replica at start-up.
 func (r *Registry) Bootstrap(ctx context.Context, tenant, id, secret string) error {
 	now := r.now()
 	s := &Secret{ID: "bootstrap-" + randomHex(4), Value: secret, Hash: hashArgon2id(secret), Hint: "", Description: "bootstrap", CreatedAt: now}
-	_, secrets, err := r.Store.Credentials(ctx, tenant, id)
+	_, secrets, err := r.store.Credentials(ctx, tenant, id)
 	switch {
 	case errs.Is(err, errs.NotFound):
 		c := &Client{Tenant: tenant, ID: id, System: true, Trusted: true, CreatedBy: "bootstrap", UpdatedBy: "bootstrap",
@@ -235,7 +114,7 @@ func (r *Registry) Bootstrap(ctx context.Context, tenant, id, secret string) err
 		if err := c.Apply(Metadata{Name: "Platform bootstrap admin", Scopes: []string{"services.iam"}}); err != nil {
 			return err
 		}
-		if err := r.Store.Create(ctx, c, s); err != nil && !errs.Is(err, errs.Conflict) {
+		if err := r.store.Create(ctx, c, s); err != nil && !errs.Is(err, errs.Conflict) {
 			return err
 		}
 		return nil
@@ -247,6 +126,6 @@ func (r *Registry) Bootstrap(ctx context.Context, tenant, id, secret string) err
 			return nil
 		}
 	}
-	defer r.forget(tenant, id)
-	return r.Store.AddSecret(ctx, tenant, id, s)
+	defer r.cache.Invalidate(tenant, id)
+	return r.store.AddSecret(ctx, tenant, id, s)
 }

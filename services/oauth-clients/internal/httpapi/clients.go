@@ -6,6 +6,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
@@ -115,7 +116,7 @@ func optional(s string) *string {
 // ListClients pages through the tenant's clients.
 func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObject) (api.ListClientsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Clients.List(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
+	page, err := s.clients.List(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
 		Developer: deref(req.Params.DeveloperId), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
@@ -125,7 +126,7 @@ func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObje
 
 // CreateClient registers a client and shows its first secret once.
 func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestObject) (api.CreateClientResponseObject, error) {
-	c, secret, err := s.Clients.Create(ctx, req.Tenant, metadataFrom(req.Body), actor(ctx))
+	c, secret, err := s.clients.Create(ctx, req.Tenant, metadataFrom(req.Body), actor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -133,78 +134,35 @@ func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestOb
 	if secret != nil {
 		out.ClientSecret = &secret.Value
 	}
-	return api.CreateClient201JSONResponse{Body: out, Headers: api.CreateClient201ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.CreateClient201JSONResponse{Body: out, Headers: api.CreateClient201ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // GetClient returns one client.
 func (s *Server) GetClient(ctx context.Context, req api.GetClientRequestObject) (api.GetClientResponseObject, error) {
-	c, err := s.Clients.Get(ctx, req.Tenant, req.ClientId)
+	c, err := s.clients.Get(ctx, req.Tenant, req.ClientId)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetClient200JSONResponse{Body: clientOut(c), Headers: api.GetClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.GetClient200JSONResponse{Body: clientOut(c), Headers: api.GetClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // UpdateClient replaces a client's metadata, version-checked.
 func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestObject) (api.UpdateClientResponseObject, error) {
-	ifMatch, err := parseIfMatch(req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	pre := clients.Precondition{IfMatch: ifMatch}
-	if req.Body.Metadata != nil {
-		pre.BodyVersion = &req.Body.Metadata.Version
-	}
-	c, err := s.Clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, actor(ctx))
+	c, err := s.clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, actor(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.UpdateClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // DeleteClient removes a client.
 func (s *Server) DeleteClient(ctx context.Context, req api.DeleteClientRequestObject) (api.DeleteClientResponseObject, error) {
-	if err := s.Clients.Delete(ctx, req.Tenant, req.ClientId); err != nil {
+	if err := s.clients.Delete(ctx, req.Tenant, req.ClientId); err != nil {
 		return nil, err
 	}
 	return api.DeleteClient204Response{}, nil
-}
-
-func secretOut(sec *clients.Secret) api.ClientSecret {
-	out := api.ClientSecret{SecretId: sec.ID, CreatedAt: sec.CreatedAt, ExpiresAt: sec.ExpiresAt,
-		Hint: optional(sec.Hint), Description: optional(sec.Description)}
-	if sec.Value != "" {
-		out.Value = &sec.Value
-	}
-	return out
-}
-
-// ListClientSecrets lists secrets without values.
-func (s *Server) ListClientSecrets(ctx context.Context, req api.ListClientSecretsRequestObject) (api.ListClientSecretsResponseObject, error) {
-	secrets, err := s.Clients.Secrets(ctx, req.Tenant, req.ClientId)
-	if err != nil {
-		return nil, err
-	}
-	out := make(api.ListClientSecrets200JSONResponse, len(secrets))
-	for i := range secrets {
-		out[i] = secretOut(&secrets[i])
-	}
-	return out, nil
-}
-
-// CreateClientSecret adds a secret and shows its value once.
-func (s *Server) CreateClientSecret(ctx context.Context, req api.CreateClientSecretRequestObject) (api.CreateClientSecretResponseObject, error) {
-	sec, err := s.Clients.AddSecret(ctx, req.Tenant, req.ClientId, deref(req.Body.Value), deref(req.Body.Description), req.Body.ExpiresAt)
-	if err != nil {
-		return nil, err
-	}
-	return api.CreateClientSecret201JSONResponse(secretOut(sec)), nil
-}
-
-// DeleteClientSecret revokes a secret.
-func (s *Server) DeleteClientSecret(ctx context.Context, req api.DeleteClientSecretRequestObject) (api.DeleteClientSecretResponseObject, error) {
-	if err := s.Clients.DeleteSecret(ctx, req.Tenant, req.ClientId, req.SecretId); err != nil {
-		return nil, err
-	}
-	return api.DeleteClientSecret204Response{}, nil
 }

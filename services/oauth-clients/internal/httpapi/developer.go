@@ -3,21 +3,12 @@ package httpapi
 import (
 	"context"
 
-	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 )
-
-// caller is the verified caller: its subject, and whether it administers the tenant.
-func caller(ctx context.Context) clients.Caller {
-	c := auth.FromContext(ctx)
-	if c == nil {
-		return clients.Caller{}
-	}
-	return clients.Caller{Subject: c.Subject, Admin: c.HasScope(auth.AdminScope)}
-}
 
 // search is searchQuery, or Aritma's searchText when searchQuery is absent.
 func search(query, text *string) string {
@@ -40,7 +31,7 @@ func clientPage(p pagination.Page, page clients.Page) api.ClientList {
 // ListDeveloperClients pages through the caller's clients.
 func (s *Server) ListDeveloperClients(ctx context.Context, req api.ListDeveloperClientsRequestObject) (api.ListDeveloperClientsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Clients.ListOwned(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
+	page, err := s.clients.ListOwned(ctx, req.Tenant, clients.ListQuery{Search: search(req.Params.SearchQuery, req.Params.SearchText),
 		Developer: deref(req.Params.DeveloperId), Offset: p.Offset(), Limit: p.Size}, caller(ctx))
 	if err != nil {
 		return nil, err
@@ -50,7 +41,7 @@ func (s *Server) ListDeveloperClients(ctx context.Context, req api.ListDeveloper
 
 // CreateDeveloperClient registers a client owned by the caller; its secret is shown once.
 func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDeveloperClientRequestObject) (api.CreateDeveloperClientResponseObject, error) {
-	c, secret, err := s.Clients.CreateOwned(ctx, req.Tenant, metadataFrom(req.Body), caller(ctx))
+	c, secret, err := s.clients.CreateOwned(ctx, req.Tenant, metadataFrom(req.Body), caller(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -58,38 +49,34 @@ func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDevelo
 	if secret != nil {
 		out.ClientSecret = &secret.Value
 	}
-	return api.CreateDeveloperClient201JSONResponse{Body: out, Headers: api.CreateDeveloperClient201ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.CreateDeveloperClient201JSONResponse{Body: out, Headers: api.CreateDeveloperClient201ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // GetDeveloperClient returns one of the caller's clients, never a secret.
 func (s *Server) GetDeveloperClient(ctx context.Context, req api.GetDeveloperClientRequestObject) (api.GetDeveloperClientResponseObject, error) {
-	c, err := s.Clients.GetOwned(ctx, req.Tenant, req.ClientId, caller(ctx))
+	c, err := s.clients.GetOwned(ctx, req.Tenant, req.ClientId, caller(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.GetDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.GetDeveloperClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.GetDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.GetDeveloperClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // UpdateDeveloperClient replaces one of the caller's clients, version-checked.
 func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDeveloperClientRequestObject) (api.UpdateDeveloperClientResponseObject, error) {
-	ifMatch, err := parseIfMatch(req.Params.IfMatch)
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	pre := clients.Precondition{IfMatch: ifMatch}
-	if req.Body.Metadata != nil {
-		pre.BodyVersion = &req.Body.Metadata.Version
-	}
-	c, err := s.Clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, caller(ctx))
+	c, err := s.clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, caller(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateDeveloperClient200ResponseHeaders{ETag: etag(c.Version)}}, nil
+	return api.UpdateDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateDeveloperClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
 }
 
 // DeleteDeveloperClient removes one of the caller's clients.
 func (s *Server) DeleteDeveloperClient(ctx context.Context, req api.DeleteDeveloperClientRequestObject) (api.DeleteDeveloperClientResponseObject, error) {
-	if err := s.Clients.DeleteOwned(ctx, req.Tenant, req.ClientId, caller(ctx)); err != nil {
+	if err := s.clients.DeleteOwned(ctx, req.Tenant, req.ClientId, caller(ctx)); err != nil {
 		return nil, err
 	}
 	return api.DeleteDeveloperClient204Response{}, nil

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -15,40 +14,15 @@ import (
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 )
 
-// What dynamic registration accepts; the admin API's enums say the same.
-var (
-	registrableGrants    = []string{"client_credentials", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"}
-	registrableResponses = []string{"code", "token", "id_token", "none"}
-	registrableMethods   = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
-)
-
-// registrationMetadata maps RFC 7591 metadata onto the domain's, or says which member
-// is not acceptable.
-func registrationMetadata(in *api.RegistrationRequest) (clients.Metadata, *api.OAuthError) {
-	m := clients.Metadata{
+// registrationMetadata is RFC 7591 metadata in the domain's terms.
+func registrationMetadata(in *api.RegistrationRequest) clients.Metadata {
+	return clients.Metadata{
 		Name: deref(in.ClientName), GrantTypes: deref(in.GrantTypes), ResponseTypes: deref(in.ResponseTypes),
 		RedirectURIs: deref(in.RedirectUris), Scopes: strings.Fields(deref(in.Scope)),
 		TokenEndpointAuthMethod: deref(in.TokenEndpointAuthMethod),
 		ClientURI:               deref(in.ClientUri), LogoURI: deref(in.LogoUri), PolicyURI: deref(in.PolicyUri), TosURI: deref(in.TosUri),
 		JWKS: jwksFrom(in.Jwks), JWKSURI: deref(in.JwksUri),
 	}
-	if strings.TrimSpace(m.Name) == "" {
-		m.Name = "Dynamically registered client" // client_name is optional in RFC 7591
-	}
-	m.Public = m.TokenEndpointAuthMethod == "none"
-	for _, check := range []struct {
-		member  string
-		values  []string
-		allowed []string
-	}{{"grant_types", m.GrantTypes, registrableGrants}, {"response_types", m.ResponseTypes, registrableResponses},
-		{"token_endpoint_auth_method", []string{m.TokenEndpointAuthMethod}, append(registrableMethods, "")}} {
-		for _, v := range check.values {
-			if !slices.Contains(check.allowed, v) {
-				return m, &api.OAuthError{Error: "invalid_client_metadata", ErrorDescription: ptrTo(check.member + ": " + v + " is not supported")}
-			}
-		}
-	}
-	return m, nil
 }
 
 // registrationError turns a refusal of the metadata into an RFC 7591 §3.2.2 error; other
@@ -93,7 +67,7 @@ func snake(field string) string {
 }
 
 func (s *Server) registrationOut(c *clients.Client) api.RegistrationResponse {
-	uri := auth.Issuer(s.IssuerBase, c.Tenant) + "/oauth2/register/" + c.ID
+	uri := auth.Issuer(s.issuerBase, c.Tenant) + "/oauth2/register/" + c.ID
 	return api.RegistrationResponse{
 		ClientId: c.ID, ClientIdIssuedAt: c.CreatedAt.Unix(), ClientSecretExpiresAt: 0, RegistrationClientUri: uri,
 		ClientName: c.Name, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectUris: c.RedirectURIs,
@@ -106,11 +80,7 @@ func (s *Server) registrationOut(c *clients.Client) api.RegistrationResponse {
 // RegisterClient is RFC 7591 dynamic registration, for the bearer of an initial access
 // token.
 func (s *Server) RegisterClient(ctx context.Context, req api.RegisterClientRequestObject) (api.RegisterClientResponseObject, error) {
-	m, bad := registrationMetadata(req.Body)
-	if bad != nil {
-		return api.RegisterClient400JSONResponse(*bad), nil
-	}
-	reg, err := s.Clients.Register(ctx, req.Tenant, m, caller(ctx))
+	reg, err := s.clients.Register(ctx, req.Tenant, registrationMetadata(req.Body), caller(ctx))
 	if oe := registrationError(err); oe != nil {
 		return api.RegisterClient400JSONResponse(*oe), nil
 	}
@@ -149,7 +119,7 @@ func invalidToken(ctx context.Context, err error) (api.OAuthError, bool) {
 
 // GetRegisteredClient is RFC 7592 read.
 func (s *Server) GetRegisteredClient(ctx context.Context, req api.GetRegisteredClientRequestObject) (api.GetRegisteredClientResponseObject, error) {
-	c, err := s.Clients.Registered(ctx, req.Tenant, req.ClientId, registrationToken(ctx))
+	c, err := s.clients.Registered(ctx, req.Tenant, req.ClientId, registrationToken(ctx))
 	if body, ok := invalidToken(ctx, err); ok {
 		return api.GetRegisteredClient401JSONResponse(body), nil
 	}
@@ -161,27 +131,7 @@ func (s *Server) GetRegisteredClient(ctx context.Context, req api.GetRegisteredC
 
 // UpdateRegisteredClient is RFC 7592 update: the body replaces the metadata.
 func (s *Server) UpdateRegisteredClient(ctx context.Context, req api.UpdateRegisteredClientRequestObject) (api.UpdateRegisteredClientResponseObject, error) {
-	token := registrationToken(ctx)
-	if req.Body.ClientId != nil && *req.Body.ClientId != req.ClientId {
-		if _, err := s.Clients.Registered(ctx, req.Tenant, req.ClientId, token); err != nil {
-			if body, ok := invalidToken(ctx, err); ok {
-				return api.UpdateRegisteredClient401JSONResponse(body), nil
-			}
-			return nil, err
-		}
-		return api.UpdateRegisteredClient400JSONResponse{Error: "invalid_client_metadata", ErrorDescription: ptrTo("client_id does not match the registration")}, nil
-	}
-	m, bad := registrationMetadata(req.Body)
-	if bad != nil {
-		if _, err := s.Clients.Registered(ctx, req.Tenant, req.ClientId, token); err != nil {
-			if body, ok := invalidToken(ctx, err); ok {
-				return api.UpdateRegisteredClient401JSONResponse(body), nil
-			}
-			return nil, err
-		}
-		return api.UpdateRegisteredClient400JSONResponse(*bad), nil
-	}
-	c, err := s.Clients.UpdateRegistered(ctx, req.Tenant, req.ClientId, token, m)
+	c, err := s.clients.UpdateRegistered(ctx, req.Tenant, req.ClientId, registrationToken(ctx), req.Body.ClientId, registrationMetadata(req.Body))
 	if body, ok := invalidToken(ctx, err); ok {
 		return api.UpdateRegisteredClient401JSONResponse(body), nil
 	}
@@ -196,7 +146,7 @@ func (s *Server) UpdateRegisteredClient(ctx context.Context, req api.UpdateRegis
 
 // DeleteRegisteredClient is RFC 7592 delete.
 func (s *Server) DeleteRegisteredClient(ctx context.Context, req api.DeleteRegisteredClientRequestObject) (api.DeleteRegisteredClientResponseObject, error) {
-	err := s.Clients.DeleteRegistered(ctx, req.Tenant, req.ClientId, registrationToken(ctx))
+	err := s.clients.DeleteRegistered(ctx, req.Tenant, req.ClientId, registrationToken(ctx))
 	if body, ok := invalidToken(ctx, err); ok {
 		return api.DeleteRegisteredClient401JSONResponse(body), nil
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
+	"github.com/iamplane/iam/pkg/version"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
@@ -23,7 +24,7 @@ func scopeOut(d *scopes.Definition) api.Scope {
 // ListScopes pages through the tenant's and the built-in scope definitions.
 func (s *Server) ListScopes(ctx context.Context, req api.ListScopesRequestObject) (api.ListScopesResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	page, err := s.Scopes.List(ctx, req.Tenant, scopes.ListQuery{Search: deref(req.Params.SearchQuery), Offset: p.Offset(), Limit: p.Size})
+	page, err := s.scopes.List(ctx, req.Tenant, scopes.ListQuery{Search: deref(req.Params.SearchQuery), Offset: p.Offset(), Limit: p.Size})
 	if err != nil {
 		return nil, err
 	}
@@ -39,45 +40,41 @@ func (s *Server) ListScopes(ctx context.Context, req api.ListScopesRequestObject
 // CreateScope defines a scope.
 func (s *Server) CreateScope(ctx context.Context, req api.CreateScopeRequestObject) (api.CreateScopeResponseObject, error) {
 	b := req.Body
-	d, err := s.Scopes.Create(ctx, req.Tenant, b.Name, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
+	d, err := s.scopes.Create(ctx, req.Tenant, b.Name, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
 		UserPolicyID: deref(b.UserPolicyId), DeveloperPolicyID: deref(b.DeveloperPolicyId)}, actor(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateScope201JSONResponse{Body: scopeOut(d), Headers: api.CreateScope201ResponseHeaders{ETag: etag(d.Version)}}, nil
+	return api.CreateScope201JSONResponse{Body: scopeOut(d), Headers: api.CreateScope201ResponseHeaders{ETag: version.ETag(d.Version)}}, nil
 }
 
 // GetScope returns one definition.
 func (s *Server) GetScope(ctx context.Context, req api.GetScopeRequestObject) (api.GetScopeResponseObject, error) {
-	d, err := s.Scopes.Get(ctx, req.Tenant, req.ScopeId)
+	d, err := s.scopes.Get(ctx, req.Tenant, req.ScopeId)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetScope200JSONResponse{Body: scopeOut(d), Headers: api.GetScope200ResponseHeaders{ETag: etag(d.Version)}}, nil
+	return api.GetScope200JSONResponse{Body: scopeOut(d), Headers: api.GetScope200ResponseHeaders{ETag: version.ETag(d.Version)}}, nil
 }
 
 // UpdateScope replaces a definition's details, version-checked.
 func (s *Server) UpdateScope(ctx context.Context, req api.UpdateScopeRequestObject) (api.UpdateScopeResponseObject, error) {
-	ifMatch, err := parseIfMatch(req.Params.IfMatch)
+	b := req.Body
+	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	pre := scopes.Precondition{IfMatch: ifMatch}
-	b := req.Body
-	if b.Metadata != nil {
-		pre.BodyVersion = &b.Metadata.Version
-	}
-	d, err := s.Scopes.Update(ctx, req.Tenant, req.ScopeId, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
+	d, err := s.scopes.Update(ctx, req.Tenant, req.ScopeId, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
 		UserPolicyID: deref(b.UserPolicyId), DeveloperPolicyID: deref(b.DeveloperPolicyId)}, pre, actor(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateScope200JSONResponse{Body: scopeOut(d), Headers: api.UpdateScope200ResponseHeaders{ETag: etag(d.Version)}}, nil
+	return api.UpdateScope200JSONResponse{Body: scopeOut(d), Headers: api.UpdateScope200ResponseHeaders{ETag: version.ETag(d.Version)}}, nil
 }
 
 // DeleteScope removes a definition (forceDelete: from its clients too).
 func (s *Server) DeleteScope(ctx context.Context, req api.DeleteScopeRequestObject) (api.DeleteScopeResponseObject, error) {
-	if err := s.Scopes.Delete(ctx, req.Tenant, req.ScopeId, deref(req.Params.ForceDelete), actor(ctx)); err != nil {
+	if err := s.scopes.Delete(ctx, req.Tenant, req.ScopeId, deref(req.Params.ForceDelete), actor(ctx)); err != nil {
 		return nil, err
 	}
 	return api.DeleteScope204Response{}, nil

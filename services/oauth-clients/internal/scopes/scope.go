@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/version"
 )
 
 // Definition is an OAuth scope definition (Cloudentity's scope, in camelCase).
@@ -111,18 +112,20 @@ type Store interface {
 
 // Registry is the scope definitions' use cases.
 type Registry struct {
-	Store Store
-	Now   func() time.Time
-	// ClientsChanged learns the clients a forced deletion changed (the credentials cache
+	store Store
+	// clientsChanged learns the clients a forced deletion changed (the credentials cache
 	// forgets them at once).
-	ClientsChanged func(tenant string, clientIDs []string)
+	clientsChanged func(tenant string, clientIDs []string)
+	now            func() time.Time
 }
 
-func (r *Registry) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
+// NewRegistry builds the scope definitions' use cases on store; clientsChanged may be
+// nil, and a nil clock is the wall clock in UTC.
+func NewRegistry(store Store, clientsChanged func(tenant string, clientIDs []string), clock func() time.Time) *Registry {
+	if clock == nil {
+		clock = func() time.Time { return time.Now().UTC() }
 	}
-	return time.Now().UTC()
+	return &Registry{store: store, clientsChanged: clientsChanged, now: clock}
 }
 
 // Create defines a scope in tenant.
@@ -138,7 +141,7 @@ func (r *Registry) Create(ctx context.Context, tenant, name string, d Details, a
 	if err := def.Apply(d); err != nil {
 		return nil, err
 	}
-	if err := r.Store.Create(ctx, def); err != nil {
+	if err := r.store.Create(ctx, def); err != nil {
 		return nil, err
 	}
 	return def, nil
@@ -146,31 +149,12 @@ func (r *Registry) Create(ctx context.Context, tenant, name string, d Details, a
 
 // Get returns one definition, the tenant's own or a built-in one.
 func (r *Registry) Get(ctx context.Context, tenant, name string) (*Definition, error) {
-	return r.Store.Get(ctx, tenant, name)
+	return r.store.Get(ctx, tenant, name)
 }
 
 // List pages through the tenant's definitions and the built-in ones, by name.
 func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, error) {
-	return r.Store.List(ctx, tenant, q)
-}
-
-// Precondition is the version a change is based on (see clients.Precondition).
-type Precondition struct {
-	BodyVersion *int64
-	IfMatch     *int64
-}
-
-func (p Precondition) check(current int64) error {
-	switch {
-	case p.IfMatch != nil && *p.IfMatch != current:
-		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
-	case p.BodyVersion != nil && *p.BodyVersion != current:
-		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.BodyVersion, current)
-	case p.IfMatch == nil && p.BodyVersion == nil:
-		return errs.Fields("the change does not say which version it is based on",
-			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
-	}
-	return nil
+	return r.store.List(ctx, tenant, q)
 }
 
 func readOnly(name string) error {
@@ -178,18 +162,18 @@ func readOnly(name string) error {
 }
 
 // Update replaces a definition's details, refusing stale versions and built-in scopes.
-func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre Precondition, actor string) (*Definition, error) {
+func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre version.Precondition, actor string) (*Definition, error) {
 	if IsPlatform(name) {
-		if _, err := r.Store.Get(ctx, tenant, name); err != nil {
+		if _, err := r.store.Get(ctx, tenant, name); err != nil {
 			return nil, err
 		}
 		return nil, readOnly(name)
 	}
-	return r.Store.Update(ctx, tenant, name, func(def *Definition) error {
+	return r.store.Update(ctx, tenant, name, func(def *Definition) error {
 		if def.BuiltIn {
 			return readOnly(name)
 		}
-		if err := pre.check(def.Version); err != nil {
+		if err := pre.Check(def.Version); err != nil {
 			return err
 		}
 		if err := def.Apply(d); err != nil {
@@ -208,12 +192,12 @@ const maxNamed = 20
 // unless force is set: then the scope is first removed from those clients.
 func (r *Registry) Delete(ctx context.Context, tenant, name string, force bool, actor string) error {
 	if IsPlatform(name) {
-		if _, err := r.Store.Get(ctx, tenant, name); err != nil {
+		if _, err := r.store.Get(ctx, tenant, name); err != nil {
 			return err
 		}
 		return readOnly(name)
 	}
-	changed, err := r.Store.Delete(ctx, tenant, name, force, actor, func(def *Definition, usedBy []string) error {
+	changed, err := r.store.Delete(ctx, tenant, name, force, actor, func(def *Definition, usedBy []string) error {
 		if def.BuiltIn {
 			return readOnly(name)
 		}
@@ -231,8 +215,8 @@ func (r *Registry) Delete(ctx context.Context, tenant, name string, force bool, 
 	if err != nil {
 		return err
 	}
-	if len(changed) > 0 && r.ClientsChanged != nil {
-		r.ClientsChanged(tenant, changed)
+	if len(changed) > 0 && r.clientsChanged != nil {
+		r.clientsChanged(tenant, changed)
 	}
 	return nil
 }
@@ -245,7 +229,7 @@ func (r *Registry) EnsureBuiltIn(ctx context.Context, tenant string) error {
 		defs[i] = Definition{Tenant: tenant, Name: p.Name, DisplayName: p.DisplayName, Description: p.Description,
 			BuiltIn: true, CreatedBy: "platform", UpdatedBy: "platform", CreatedAt: now, UpdatedAt: now, Version: 1}
 	}
-	return r.Store.EnsureBuiltIn(ctx, defs)
+	return r.store.EnsureBuiltIn(ctx, defs)
 }
 
 // OpenToDevelopers refuses, naming each, the scopes a developer may not give a client:
@@ -258,7 +242,7 @@ func (r *Registry) OpenToDevelopers(ctx context.Context, tenant string, names []
 			bad = append(bad, errs.FieldError{Field: "scopes", Message: fmt.Sprintf("scope %q is a platform scope; only an admin may assign it", name)})
 			continue
 		}
-		d, err := r.Store.Get(ctx, tenant, name)
+		d, err := r.store.Get(ctx, tenant, name)
 		if errs.Is(err, errs.NotFound) {
 			continue
 		}

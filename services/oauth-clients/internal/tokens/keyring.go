@@ -16,23 +16,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/postgres"
 )
-
-// keyLockKey serializes key creation across replicas starting at once.
-const keyLockKey = 0x1a3_7e75
 
 // KeyRing holds the Ed25519 signing keys. The newest unretired key signs; retired keys
 // stay published until every token they signed has expired. Each replica reloads the
 // ring periodically and on an unknown kid, so a rotation anywhere reaches all of them.
 type KeyRing struct {
-	DB       *sqlx.DB
-	TokenTTL time.Duration
+	store    KeyStore
+	tokenTTL time.Duration
 
 	mu        sync.RWMutex
 	active    signingKey
@@ -40,6 +35,43 @@ type KeyRing struct {
 	loadedAt  time.Time
 	reloading atomic.Bool
 }
+
+// NewKeyRing keeps the signing keys of tokens valid for tokenTTL in store. Call Load
+// before using it.
+func NewKeyRing(store KeyStore, tokenTTL time.Duration) *KeyRing {
+	return &KeyRing{store: store, tokenTTL: tokenTTL}
+}
+
+// StoredKey is a signing key as kept: its private half as an Ed25519 seed.
+type StoredKey struct {
+	Kid       string
+	Seed      []byte
+	CreatedAt time.Time
+	RetiredAt *time.Time // nil for the active key
+}
+
+// KeyStore keeps the ring's keys, shared by every replica. Its writes are serialized
+// across replicas, so that replicas starting or rotating at once agree on one active key.
+type KeyStore interface {
+	// AddFirst stores key as the active key unless there is one already.
+	AddFirst(ctx context.Context, key StoredKey) error
+	// Published returns the active key and those retired less than retiredWithin ago,
+	// newest first.
+	Published(ctx context.Context, retiredWithin time.Duration) ([]StoredKey, error)
+	// Rotate retires the active key and stores key as the new one.
+	Rotate(ctx context.Context, key StoredKey) error
+	// RotateIfOlder does what Rotate does when the active key is older than age (or there
+	// is none), and then deletes the keys retired more than purgeAfter ago; it does
+	// nothing while another replica is at it. It reports whether it rotated.
+	RotateIfOlder(ctx context.Context, age time.Duration, key StoredKey, purgeAfter time.Duration) (bool, error)
+}
+
+// Published keys outlive their retirement by a token lifetime and this margin (clock
+// skew); their private halves are deleted a day after that.
+const (
+	publishMargin = time.Minute
+	purgeMargin   = 24 * time.Hour
+)
 
 type signingKey struct {
 	kid    string
@@ -53,60 +85,36 @@ func newSigningKey(kid string, priv ed25519.PrivateKey) signingKey {
 	return signingKey{kid: kid, priv: priv, header: base64.RawURLEncoding.AppendEncode(nil, h)}
 }
 
-type keyRow struct {
-	Kid        string     `db:"kid"`
-	PrivateKey []byte     `db:"private_key"`
-	CreatedAt  time.Time  `db:"created_at"`
-	RetiredAt  *time.Time `db:"retired_at"`
-}
-
 // Load reads the ring, creating the first key on the very first start.
 func (k *KeyRing) Load(ctx context.Context) error {
-	err := postgres.InTx(ctx, k.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockKey); err != nil {
-			return err
-		}
-		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM signing_keys WHERE retired_at IS NULL`); err != nil {
-			return err
-		}
-		if n == 0 {
-			return insertKey(ctx, tx)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := k.store.AddFirst(ctx, newStoredKey()); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
 	return k.reload(ctx)
 }
 
-func insertKey(ctx context.Context, tx *sqlx.Tx) error {
+// newStoredKey makes a fresh key with a random 64-bit kid.
+func newStoredKey() StoredKey {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return err
+		panic(err) // unreachable: crypto/rand.Reader never fails (Go 1.24)
 	}
 	kid := make([]byte, 8)
 	_, _ = rand.Read(kid)
-	_, err = tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, alg, private_key) VALUES ($1, 'EdDSA', $2)`,
-		hex.EncodeToString(kid), priv.Seed())
-	return err
+	return StoredKey{Kid: hex.EncodeToString(kid), Seed: priv.Seed()}
 }
 
 // reload reads every key still worth publishing: the active one and those retired less
 // than a token lifetime ago.
 func (k *KeyRing) reload(ctx context.Context) error {
-	var rows []keyRow
-	if err := k.DB.SelectContext(ctx, &rows, `
-		SELECT kid, private_key, created_at, retired_at FROM signing_keys
-		WHERE retired_at IS NULL OR retired_at > now() - $1::interval
-		ORDER BY created_at DESC`, fmt.Sprintf("%d seconds", int((k.TokenTTL+time.Minute).Seconds()))); err != nil {
-		return postgres.Classify(err)
+	rows, err := k.store.Published(ctx, k.tokenTTL+publishMargin)
+	if err != nil {
+		return err
 	}
 	public := make(map[string]ed25519.PublicKey, len(rows))
 	var active signingKey
 	for _, r := range rows {
-		priv := ed25519.NewKeyFromSeed(r.PrivateKey)
+		priv := ed25519.NewKeyFromSeed(r.Seed)
 		public[r.Kid] = priv.Public().(ed25519.PublicKey)
 		if r.RetiredAt == nil && active.kid == "" {
 			active = newSigningKey(r.Kid, priv)
@@ -121,26 +129,29 @@ func (k *KeyRing) reload(ctx context.Context) error {
 	return nil
 }
 
-// Rotate makes a new key the signing key and retires the previous ones.
-func (k *KeyRing) Rotate(ctx context.Context) (string, error) {
-	err := postgres.InTx(ctx, k.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockKey); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`); err != nil {
-			return err
-		}
-		return insertKey(ctx, tx)
-	})
-	if err != nil {
-		return "", postgres.Classify(err)
+// Rotate makes a new key the signing key and retires the previous ones, on a platform
+// admin's request; it returns the new key as JWKS publishes it.
+func (k *KeyRing) Rotate(ctx context.Context) (jwk.Key, error) {
+	if err := auth.Require(ctx, (*auth.Claims).PlatformAdmin, "only a platform admin (system tenant, services.iam) may rotate signing keys"); err != nil {
+		return nil, err
+	}
+	key := newStoredKey()
+	if err := k.store.Rotate(ctx, key); err != nil {
+		return nil, err
 	}
 	if err := k.reload(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.active.kid, nil
+	keys, err := k.JWKS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, jk := range keys {
+		if kid, _ := jk.KeyID(); kid == key.Kid {
+			return jk, nil
+		}
+	}
+	return nil, errs.E(errs.Internal, "rotated key %s not published", key.Kid)
 }
 
 // refreshEvery is how often Refresh rereads the ring, so that a rotation on another
@@ -164,42 +175,15 @@ func (k *KeyRing) Refresh(ctx context.Context, logger *slog.Logger) error {
 }
 
 // RotateIfDue rotates the signing key when the active one is older than interval. Every
-// replica calls it; a transaction-scoped advisory lock lets one at a time look and act,
-// so a key is rotated once per interval however many replicas run. Retired keys whose
-// tokens have all expired are deleted with their private halves.
+// replica calls it; the store lets one at a time look and act, so a key is rotated once
+// per interval however many replicas run. Retired keys whose tokens have all expired are
+// deleted with their private halves.
 func (k *KeyRing) RotateIfDue(ctx context.Context, interval time.Duration) (bool, error) {
-	rotated := false
-	err := postgres.InTx(ctx, k.DB, func(tx *sqlx.Tx) error {
-		rotated = false
-		var leader bool
-		if err := tx.GetContext(ctx, &leader, `SELECT pg_try_advisory_xact_lock($1)`, keyLockKey); err != nil || !leader {
-			return err
-		}
-		var due bool
-		if err := tx.GetContext(ctx, &due, `SELECT coalesce(max(created_at) < now() - $1::interval, true)
-			FROM signing_keys WHERE retired_at IS NULL`, fmt.Sprintf("%d milliseconds", interval.Milliseconds())); err != nil {
-			return err
-		}
-		if !due {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at < now() - $1::interval`,
-			fmt.Sprintf("%d seconds", int((k.TokenTTL+24*time.Hour).Seconds()))); err != nil {
-			return err
-		}
-		rotated = true
-		return insertKey(ctx, tx)
-	})
-	if err != nil {
-		return false, postgres.Classify(err)
+	rotated, err := k.store.RotateIfOlder(ctx, interval, newStoredKey(), k.tokenTTL+purgeMargin)
+	if err != nil || !rotated {
+		return false, err
 	}
-	if rotated {
-		return true, k.reload(ctx)
-	}
-	return false, nil
+	return true, k.reload(ctx)
 }
 
 // Rotation runs RotateIfDue until ctx ends, checking every tenth of the interval (between

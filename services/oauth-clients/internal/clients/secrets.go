@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/iamplane/iam/pkg/errs"
 )
 
 // Secret is one of a client's secrets. Value is set only when the secret is new; at rest
@@ -109,3 +112,39 @@ func randomBytes(n int) []byte {
 }
 
 func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+// AddSecret adds a secret (generated unless value is given).
+func (r *Registry) AddSecret(ctx context.Context, tenant, clientID, value, description string, expiresAt *time.Time) (*Secret, error) {
+	now := r.now()
+	if expiresAt != nil && !expiresAt.After(now) {
+		return nil, errs.Fields("the secret would never be valid", errs.FieldError{Field: "expiresAt", Message: "must be in the future"})
+	}
+	c, err := r.store.Get(ctx, tenant, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Public {
+		return nil, errs.E(errs.Conflict, "client %q is public and has no secrets", clientID)
+	}
+	s, err := NewSecret(value, description, expiresAt, now)
+	if err != nil {
+		return nil, errs.Fields("invalid secret", errs.FieldError{Field: "value", Message: err.Error()})
+	}
+	err = r.store.AddSecret(ctx, tenant, clientID, s)
+	r.cache.Invalidate(tenant, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Secrets lists a client's secrets (hashes never leave the store).
+func (r *Registry) Secrets(ctx context.Context, tenant, clientID string) ([]Secret, error) {
+	return r.store.Secrets(ctx, tenant, clientID)
+}
+
+// DeleteSecret revokes one secret.
+func (r *Registry) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
+	defer r.cache.Invalidate(tenant, clientID)
+	return r.store.DeleteSecret(ctx, tenant, clientID, secretID)
+}

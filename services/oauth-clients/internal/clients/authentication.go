@@ -1,0 +1,197 @@
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"time"
+
+	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/errs"
+)
+
+// OAuthError is an RFC 6749 §5.2 error: the OAuth endpoints (token, introspection,
+// revocation) answer with it verbatim, whether client authentication or the grant
+// refused.
+type OAuthError struct {
+	Code        string // invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, slow_down
+	Description string
+	RetryAfter  int   // seconds, for slow_down
+	Err         error // a server fault behind the error: answered as a problem, not as Code
+}
+
+func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
+
+// Credentials is what a request to an OAuth endpoint presents to authenticate its
+// client, as it came: HTTP Basic (form-urlencoded id and secret), the form's id and
+// secret, or a signed client assertion.
+type Credentials struct {
+	Basic                    bool
+	BasicUser, BasicPassword string
+	ID, Secret               *string
+	AssertionType, Assertion *string
+	Address                  string // the caller's, which the brute-force limits count
+}
+
+// Authenticator authenticates the clients calling the tenant's OAuth endpoints.
+type Authenticator struct {
+	registry   *Registry
+	limiter    *FailureLimiter
+	issuerBase string
+	logger     *slog.Logger
+	now        func() time.Time
+}
+
+// NewAuthenticator authenticates clients of registry, within limiter's brute-force
+// limits; issuerBase names the audiences a client assertion may have. Failures are
+// logged to logger; a nil clock is the wall clock.
+func NewAuthenticator(registry *Registry, limiter *FailureLimiter, issuerBase string, logger *slog.Logger, clock func() time.Time) *Authenticator {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Authenticator{registry: registry, limiter: limiter, issuerBase: issuerBase, logger: logger, now: clock}
+}
+
+// Authenticate applies RFC 6749 §2.3 and RFC 7523 §2.2 to a request to endpoint (token,
+// introspect, revoke): exactly one authentication method, and only the one the client
+// registered. Failures count towards the brute-force limits and are logged, never with
+// the presented secret or assertion; past a limit, credentials are not even checked.
+// Every refusal is an *OAuthError.
+func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint string, cr Credentials) (*Client, error) {
+	var id, secret, method string
+	methods := 0
+	for _, present := range []bool{cr.Basic, cr.Secret != nil, cr.Assertion != nil || cr.AssertionType != nil} {
+		if present {
+			methods++
+		}
+	}
+	switch {
+	case methods > 1:
+		return nil, &OAuthError{Code: "invalid_request", Description: "use one client authentication method, not several"}
+	case cr.Basic:
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(cr.BasicUser)
+		secret, err2 = url.QueryUnescape(cr.BasicPassword)
+		if err1 != nil || err2 != nil {
+			return nil, &OAuthError{Code: "invalid_request", Description: "malformed Basic credentials"}
+		}
+		method = "client_secret_basic"
+	case cr.Secret != nil:
+		id, secret, method = deref(cr.ID), *cr.Secret, "client_secret_post"
+	case methods == 1:
+		if deref(cr.AssertionType) != AssertionType || deref(cr.Assertion) == "" {
+			return nil, &OAuthError{Code: "invalid_request", Description: "client_assertion_type must be " + AssertionType + ", with a client_assertion"}
+		}
+		method = "private_key_jwt"
+		// The claimed client, unverified: what the limits count against. client_id is
+		// optional with an assertion, but must agree when given (RFC 7521 §4.2).
+		id = assertionSubject(*cr.Assertion)
+		if cr.ID != nil && *cr.ID != id {
+			return nil, &OAuthError{Code: "invalid_client", Description: "client_id does not match the assertion"}
+		}
+	default:
+		return nil, &OAuthError{Code: "invalid_client", Description: "client authentication is required"}
+	}
+	addr, now := cr.Address, a.now()
+	if wait := a.limiter.Check(tenant, id, addr, now); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		a.logger.Warn("client authentication refused: too many failures", "tenant", tenant, "clientId", id,
+			"address", addr, "endpoint", endpoint, "retryAfter", secs)
+		return nil, &OAuthError{Code: "slow_down", RetryAfter: secs,
+			Description: fmt.Sprintf("too many failed client authentications; retry after %d seconds", secs)}
+	}
+	fail := func(clientID, reason string, e *OAuthError) (*Client, error) {
+		a.limiter.Fail(tenant, clientID, addr, now)
+		a.logger.Warn("client authentication failed", "tenant", tenant, "clientId", clientID, "address", addr,
+			"endpoint", endpoint, "method", method, "reason", reason)
+		return nil, e
+	}
+	invalid := &OAuthError{Code: "invalid_client", Description: "client authentication failed"}
+	var c *Client
+	var err error
+	if method == "private_key_jwt" {
+		iss := auth.Issuer(a.issuerBase, tenant)
+		c, err = a.registry.authenticateAssertion(ctx, tenant, *cr.Assertion, []string{iss + "/oauth2/token", iss, iss + "/oauth2/" + endpoint})
+		var ae *AssertionError
+		if errors.As(err, &ae) {
+			return fail(id, ae.Reason, invalid)
+		}
+	} else {
+		c, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
+		if errs.Is(err, errs.Unauthorized) {
+			return fail(id, "unknown client or wrong, expired or revoked secret", invalid)
+		}
+	}
+	if err != nil {
+		return nil, &OAuthError{Code: "server_error", Description: "client authentication is unavailable", Err: err}
+	}
+	if c.TokenEndpointAuthMethod != method {
+		return fail(id, "method "+method+" not registered", &OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
+	}
+	return c, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// authenticateSecret checks a client's secret. Every failure is the same Unauthorized
+// error, so a caller cannot tell an unknown client from a wrong or expired secret.
+func (r *Registry) authenticateSecret(ctx context.Context, tenant, clientID, secret string) (*Client, error) {
+	fail := errs.E(errs.Unauthorized, "client authentication failed")
+	if clientID == "" || secret == "" {
+		return nil, fail
+	}
+	creds, err := r.credentials(ctx, tenant, clientID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, fail
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	for i := range creds.secrets {
+		if creds.secrets[i].Live(now) && r.match(creds, i, secret) {
+			return creds.client, nil
+		}
+	}
+	return nil, fail
+}
+
+// Lookup returns a client for the token endpoints (introspection, revocation), from the
+// credentials cache when there is one.
+func (r *Registry) Lookup(ctx context.Context, tenant, clientID string) (*Client, error) {
+	creds, err := r.credentials(ctx, tenant, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return creds.client, nil
+}
+
+func (r *Registry) credentials(ctx context.Context, tenant, clientID string) (*credentials, error) {
+	load := func(ctx context.Context) (*Client, []Secret, error) {
+		return r.store.Credentials(ctx, tenant, clientID)
+	}
+	if r.cache == nil {
+		c, secrets, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &credentials{client: c, secrets: secrets}, nil
+	}
+	return r.cache.get(ctx, tenant, clientID, load)
+}
+
+func (r *Registry) match(creds *credentials, i int, value string) bool {
+	if r.cache == nil {
+		return creds.secrets[i].Matches(value)
+	}
+	return r.cache.match(creds, i, value)
+}
