@@ -44,6 +44,7 @@ lint: lint-specs
 		if [ -n "$$findings" ]; then echo "$$findings"; exit 1; fi; \
 		if [ $$status -ne 0 ] && [ -z "$$out" ]; then echo "staticcheck did not run (exit $$status)"; exit 1; fi; \
 		echo "staticcheck: clean"
+	$(GO) run ./tools/cmd/repo-lint $(PACKAGES)
 
 ## build: compile every service binary into bin/
 build:
