@@ -8,6 +8,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+
+	"github.com/iamplane/iam/pkg/auth"
 )
 
 // Configurable is a service's configuration struct, which embeds Config.
@@ -15,12 +17,37 @@ type Configurable interface{ base() Config }
 
 func (c Config) base() Config { return c }
 
+// BootOption changes one thing about how Boot builds a service.
+type BootOption func(*bootOptions)
+
+type bootOptions struct {
+	keys       func(context.Context, *Platform) (auth.KeySource, error)
+	requestLog func(slog.Handler) slog.Handler
+}
+
+// WithOwnKeys makes the service verify tokens against keys it holds itself rather than
+// the issuer's JWKS: the issuer (oauth-clients) would otherwise fetch the very JWKS it
+// serves, and miss a key it has just rotated in. keys runs once the platform is open.
+func WithOwnKeys(keys func(context.Context, *Platform) (auth.KeySource, error)) BootOption {
+	return func(o *bootOptions) { o.keys = keys }
+}
+
+// WithRequestLog wraps the request log's handler, e.g. to demote the access log of an
+// endpoint that answers thousands of times a second.
+func WithRequestLog(wrap func(slog.Handler) slog.Handler) BootOption {
+	return func(o *bootOptions) { o.requestLog = wrap }
+}
+
 // Boot is the start of every service's Run: read cfg from environ, open the platform
 // (database and its migrations, NATS) and build the HTTP server for the service's spec,
-// verifying tokens against the issuer's JWKS. The caller registers its handlers and
-// calls Serve.
+// verifying tokens against the issuer's JWKS (or the service's own keys). The caller
+// registers its handlers and calls Serve.
 func Boot(ctx context.Context, name, version string, environ map[string]string, logger *slog.Logger,
-	cfg Configurable, migrations fs.FS, spec func() (*openapi3.T, error)) (*Platform, *echo.Echo, error) {
+	cfg Configurable, migrations fs.FS, spec func() (*openapi3.T, error), options ...BootOption) (*Platform, *echo.Echo, error) {
+	var o bootOptions
+	for _, opt := range options {
+		opt(&o)
+	}
 	if err := Parse(cfg, environ); err != nil {
 		return nil, nil, err
 	}
@@ -33,5 +60,19 @@ func Boot(ctx context.Context, name, version string, environ map[string]string, 
 		p.Close()
 		return nil, nil, fmt.Errorf("load spec: %w", err)
 	}
-	return p, p.HTTP(doc, version, nil), nil
+	var keys auth.KeySource = &auth.RemoteJWKS{URL: p.Config.JWKS()}
+	if o.keys != nil {
+		if keys, err = o.keys(ctx, p); err != nil {
+			p.Close()
+			return nil, nil, err
+		}
+	}
+	requestLog := p.Logger
+	if o.requestLog != nil {
+		requestLog = slog.New(o.requestLog(p.Logger.Handler()))
+	}
+	return p, NewHTTP(HTTPOptions{
+		Info: Info{Name: p.Name, Version: version}, Spec: doc, Logger: requestLog, Registry: p.Registry,
+		Ready: p.ReadyChecks(), Verifier: p.Verifier(keys), Waiter: p.Waiter,
+	}), nil
 }

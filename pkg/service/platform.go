@@ -11,9 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jmoiron/sqlx"
-	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -172,18 +170,6 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 		return w.Wait()
 	})
 	return g.Wait()
-}
-
-// HTTP builds the service's echo server for spec, verifying tokens against keys, or
-// against the issuer's JWKS when keys is nil.
-func (p *Platform) HTTP(spec *openapi3.T, version string, keys auth.KeySource) *echo.Echo {
-	if keys == nil {
-		keys = &auth.RemoteJWKS{URL: p.Config.JWKS()}
-	}
-	return NewHTTP(HTTPOptions{
-		Info: Info{Name: p.Name, Version: version}, Spec: spec, Logger: p.Logger, Registry: p.Registry, Ready: p.ReadyChecks(),
-		Verifier: p.Verifier(keys), Waiter: p.Waiter,
-	})
 }
 
 // Verifier checks tokens of this platform's issuer and audience against keys.

@@ -60,22 +60,28 @@ type Config struct {
 }
 
 // Run serves oauth-clients until ctx ends. environ is the configuration (KEY=value);
-// onListen learns the bound HTTP address.
-//
-// It starts as service.Boot does (configuration, platform, spec, echo) but for one
-// thing: oauth-clients is the issuer, so its echo verifies tokens against its own key
-// ring, which needs the database, instead of fetching the JWKS it serves itself; and
-// its request log is quieter on the token endpoint (quietTokenLog).
+// onListen learns the bound HTTP address. oauth-clients is the issuer: its HTTP server
+// verifies tokens against its own key ring, and its request log is quieter on the token
+// endpoint (quietTokenLog).
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
-	var cfg Config
-	if err := service.Parse(&cfg, environ); err != nil {
-		return err
-	}
-	p, err := service.Open(ctx, Name, cfg.Config, postgres.Migrations(), logger)
+	var (
+		cfg  Config
+		keys *tokens.KeyRing
+	)
+	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec,
+		service.WithOwnKeys(func(ctx context.Context, p *service.Platform) (auth.KeySource, error) {
+			keys = tokens.NewKeyRing(&postgres.SigningKeys{DB: p.DB}, cfg.TokenTTL)
+			return keys, keys.Load(ctx)
+		}),
+		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }))
 	if err != nil {
 		return err
 	}
-	e, uc, err := start(ctx, p, cfg)
+	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
+		p.Close()
+		return err
+	}
+	uc, err := start(ctx, p, cfg, keys)
 	if err != nil {
 		p.Close()
 		return err
@@ -101,16 +107,16 @@ type useCases struct {
 	entitlements      *postgres.Entitlements
 }
 
-// start builds the use cases on p, prepares what they need in the database (built-in
-// scopes, the key ring, the bootstrap client) and the echo server.
-func start(ctx context.Context, p *service.Platform, cfg Config) (*echo.Echo, *useCases, error) {
+// start builds the use cases on p and the loaded key ring, and prepares what they need in
+// the database (built-in scopes, the bootstrap client).
+func start(ctx context.Context, p *service.Platform, cfg Config, keys *tokens.KeyRing) (*useCases, error) {
 	uc := &useCases{
 		clientStore:       &postgres.Clients{DB: p.DB},
 		revocations:       &postgres.Revocations{DB: p.DB},
 		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
 		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
 		limiter:           &clients.FailureLimiter{PerClient: cfg.AuthFailuresPerClient, PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow},
-		keys:              tokens.NewKeyRing(&postgres.SigningKeys{DB: p.DB}, cfg.TokenTTL),
+		keys:              keys,
 	}
 	if cfg.CredentialsCacheTTL > 0 {
 		uc.cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
@@ -118,34 +124,18 @@ func start(ctx context.Context, p *service.Platform, cfg Config) (*echo.Echo, *u
 	uc.scopes = scopes.NewRegistry(&postgres.Scopes{DB: p.DB}, uc.cache.Forget, nil)
 	uc.clients = clients.NewRegistry(uc.clientStore, uc.scopes, &clients.RemoteKeys{}, uc.cache, nil)
 	if err := uc.scopes.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
-		return nil, nil, fmt.Errorf("built-in scopes: %w", err)
-	}
-	if err := uc.keys.Load(ctx); err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("built-in scopes: %w", err)
 	}
 	if cfg.BootstrapClientID != "" {
 		if err := uc.clients.Bootstrap(ctx, auth.SystemTenant, cfg.BootstrapClientID, cfg.BootstrapClientSecret); err != nil {
-			return nil, nil, fmt.Errorf("bootstrap client: %w", err)
+			return nil, fmt.Errorf("bootstrap client: %w", err)
 		}
 	}
-
-	spec, err := api.GetSpec()
-	if err != nil {
-		return nil, nil, fmt.Errorf("load spec: %w", err)
-	}
-	verifier := p.Verifier(uc.keys)
-	e := service.NewHTTP(service.HTTPOptions{
-		Info: service.Info{Name: Name, Version: Version}, Spec: spec, Verifier: verifier,
-		Logger: slog.New(quietTokenLog{p.Logger.Handler()}), Registry: p.Registry, Ready: p.ReadyChecks(),
-	})
-	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
-		return nil, nil, err
-	}
-
 	authenticator := clients.NewAuthenticator(uc.clients, uc.limiter, cfg.IssuerURL, p.Logger, nil)
-	uc.issuer = tokens.NewIssuer(authenticator, uc.keys, uc.entitlements, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, nil)
+	verifier := p.Verifier(keys)
+	uc.issuer = tokens.NewIssuer(authenticator, keys, uc.entitlements, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, nil)
 	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations)
-	return e, uc, nil
+	return uc, nil
 }
 
 // workers are the service's background work: key ring refresh and rotation, pruning,
