@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Action is a consent action: a named moment listing the consents a subject must accept.
@@ -100,7 +100,7 @@ func (as *Actions) Get(ctx context.Context, tenant, action string) (*Action, err
 }
 
 // Update replaces a consent action (by id or name), based on the version pre names.
-func (as *Actions) Update(ctx context.Context, tenant, action, name, description string, cs []ActionConsent, pre version.Precondition) (*Action, error) {
+func (as *Actions) Update(ctx context.Context, tenant, action, name, description string, cs []ActionConsent, pre precondition.Version) (*Action, error) {
 	return as.store.Update(ctx, tenant, action, func(a *Action) error {
 		return a.revise(name, description, cs, pre, as.clock.now())
 	})
@@ -140,7 +140,7 @@ func newAction(tenant, name, description string, cs []ActionConsent, now time.Ti
 
 // revise replaces the action's name, description and consents and bumps its version, if
 // pre names the version it holds (stale: errs.VersionConflict; If-Match: errs.PreconditionFailed).
-func (a *Action) revise(name, description string, cs []ActionConsent, pre version.Precondition, now time.Time) error {
+func (a *Action) revise(name, description string, cs []ActionConsent, pre precondition.Version, now time.Time) error {
 	if err := pre.Check(a.Version); err != nil {
 		return err
 	}

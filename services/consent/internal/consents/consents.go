@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Service is an internal or third-party service a consent lets use the data, and why.
@@ -137,7 +137,7 @@ func (b *Book) GetConsent(ctx context.Context, tenant, id string) (*Consent, err
 
 // UpdateConsent replaces a consent, bumping its version, if pre names the version it
 // holds, and applies strategy (default ExplicitAll) to its grants.
-func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent, pre version.Precondition, strategy Strategy) (*Consent, error) {
+func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent, pre precondition.Version, strategy Strategy) (*Consent, error) {
 	if strategy == "" {
 		strategy = ExplicitAll
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/consent/api"
 	"github.com/iamplane/iam/services/consent/internal/consents"
@@ -61,12 +61,12 @@ func (s *Server) GetConsentAction(ctx context.Context, req api.GetConsentActionR
 	if err != nil {
 		return nil, err
 	}
-	return api.GetConsentAction200JSONResponse{Body: actionOut(a), Headers: api.GetConsentAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+	return api.GetConsentAction200JSONResponse{Body: actionOut(a), Headers: api.GetConsentAction200ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // UpdateConsentAction replaces a consent action, based on the version the caller names.
 func (s *Server) UpdateConsentAction(ctx context.Context, req api.UpdateConsentActionRequestObject) (api.UpdateConsentActionResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (s *Server) UpdateConsentAction(ctx context.Context, req api.UpdateConsentA
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateConsentAction200JSONResponse{Body: actionOut(a), Headers: api.UpdateConsentAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+	return api.UpdateConsentAction200JSONResponse{Body: actionOut(a), Headers: api.UpdateConsentAction200ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // DeleteConsentAction removes a consent action; its consents and their grants stay.

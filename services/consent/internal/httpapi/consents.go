@@ -5,7 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/consent/api"
 	"github.com/iamplane/iam/services/consent/internal/consents"
@@ -83,7 +83,7 @@ func (s *Server) GetConsent(ctx context.Context, req api.GetConsentRequestObject
 
 // UpdateConsent makes a new version of a consent.
 func (s *Server) UpdateConsent(ctx context.Context, req api.UpdateConsentRequestObject) (api.UpdateConsentResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, nil)
+	pre, err := precondition.From(req.Body.Metadata, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Action is one entry of a tenant's catalog.
@@ -76,7 +76,7 @@ func (c *Catalog) Get(ctx context.Context, tenant, id string) (*Action, error) {
 }
 
 // Update changes an action's names, if pre names its current version.
-func (c *Catalog) Update(ctx context.Context, tenant, id, displayName, description string, pre version.Precondition) (*Action, error) {
+func (c *Catalog) Update(ctx context.Context, tenant, id, displayName, description string, pre precondition.Version) (*Action, error) {
 	return c.store.Update(ctx, tenant, id, func(a *Action) error {
 		if err := pre.Check(a.Version); err != nil {
 			return err

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -59,7 +59,7 @@ func (s *Server) CreateAccessControl(ctx context.Context, req api.CreateAccessCo
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateAccessControl201JSONResponse{Body: accessControlOut(a, ""), Headers: api.CreateAccessControl201ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+	return api.CreateAccessControl201JSONResponse{Body: accessControlOut(a, ""), Headers: api.CreateAccessControl201ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // GetAccessControl reads an access control.
@@ -69,12 +69,12 @@ func (s *Server) GetAccessControl(ctx context.Context, req api.GetAccessControlR
 		return nil, err
 	}
 	return api.GetAccessControl200JSONResponse{Body: accessControlOut(a, deref(req.Params.AcceptLanguage)),
-		Headers: api.GetAccessControl200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+		Headers: api.GetAccessControl200ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // UpdateAccessControl replaces an access control.
 func (s *Server) UpdateAccessControl(ctx context.Context, req api.UpdateAccessControlRequestObject) (api.UpdateAccessControlResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (s *Server) UpdateAccessControl(ctx context.Context, req api.UpdateAccessCo
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateAccessControl200JSONResponse{Body: accessControlOut(a, ""), Headers: api.UpdateAccessControl200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+	return api.UpdateAccessControl200JSONResponse{Body: accessControlOut(a, ""), Headers: api.UpdateAccessControl200ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // DeleteAccessControl deletes an access control no template or assignment uses.

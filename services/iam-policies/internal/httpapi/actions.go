@@ -5,7 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
@@ -48,12 +48,12 @@ func (s *Server) GetAction(ctx context.Context, req api.GetActionRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetAction200JSONResponse{Body: actionOut(a), Headers: api.GetAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+	return api.GetAction200JSONResponse{Body: actionOut(a), Headers: api.GetAction200ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // UpdateAction changes an action's names.
 func (s *Server) UpdateAction(ctx context.Context, req api.UpdateActionRequestObject) (api.UpdateActionResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (s *Server) UpdateAction(ctx context.Context, req api.UpdateActionRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateAction200JSONResponse{Body: actionOut(a), Headers: api.UpdateAction200ResponseHeaders{ETag: version.ETag(a.Version)}}, nil
+	return api.UpdateAction200JSONResponse{Body: actionOut(a), Headers: api.UpdateAction200ResponseHeaders{ETag: precondition.ETag(a.Version)}}, nil
 }
 
 // DeleteAction removes an action no policy grants.

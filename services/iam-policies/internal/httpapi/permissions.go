@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -45,7 +45,7 @@ func (s *Server) CreatePermission(ctx context.Context, req api.CreatePermissionR
 	if err != nil {
 		return nil, err
 	}
-	return api.CreatePermission201JSONResponse{Body: permissionOut(p, ""), Headers: api.CreatePermission201ResponseHeaders{ETag: version.ETag(p.Version)}}, nil
+	return api.CreatePermission201JSONResponse{Body: permissionOut(p, ""), Headers: api.CreatePermission201ResponseHeaders{ETag: precondition.ETag(p.Version)}}, nil
 }
 
 // GetPermission reads a permission.
@@ -54,12 +54,12 @@ func (s *Server) GetPermission(ctx context.Context, req api.GetPermissionRequest
 	if err != nil {
 		return nil, err
 	}
-	return api.GetPermission200JSONResponse{Body: permissionOut(p, deref(req.Params.AcceptLanguage)), Headers: api.GetPermission200ResponseHeaders{ETag: version.ETag(p.Version)}}, nil
+	return api.GetPermission200JSONResponse{Body: permissionOut(p, deref(req.Params.AcceptLanguage)), Headers: api.GetPermission200ResponseHeaders{ETag: precondition.ETag(p.Version)}}, nil
 }
 
 // UpdatePermission replaces a permission.
 func (s *Server) UpdatePermission(ctx context.Context, req api.UpdatePermissionRequestObject) (api.UpdatePermissionResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (s *Server) UpdatePermission(ctx context.Context, req api.UpdatePermissionR
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdatePermission200JSONResponse{Body: permissionOut(p, ""), Headers: api.UpdatePermission200ResponseHeaders{ETag: version.ETag(p.Version)}}, nil
+	return api.UpdatePermission200JSONResponse{Body: permissionOut(p, ""), Headers: api.UpdatePermission200ResponseHeaders{ETag: precondition.ETag(p.Version)}}, nil
 }
 
 // DeletePermission deletes a permission no role has.

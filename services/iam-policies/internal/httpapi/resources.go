@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -44,7 +44,7 @@ func (s *Server) CreateResource(ctx context.Context, req api.CreateResourceReque
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateResource201JSONResponse{Body: resourceOut(r, ""), Headers: api.CreateResource201ResponseHeaders{ETag: version.ETag(r.Version)}}, nil
+	return api.CreateResource201JSONResponse{Body: resourceOut(r, ""), Headers: api.CreateResource201ResponseHeaders{ETag: precondition.ETag(r.Version)}}, nil
 }
 
 // GetResource reads a resource.
@@ -53,12 +53,12 @@ func (s *Server) GetResource(ctx context.Context, req api.GetResourceRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.GetResource200JSONResponse{Body: resourceOut(r, deref(req.Params.AcceptLanguage)), Headers: api.GetResource200ResponseHeaders{ETag: version.ETag(r.Version)}}, nil
+	return api.GetResource200JSONResponse{Body: resourceOut(r, deref(req.Params.AcceptLanguage)), Headers: api.GetResource200ResponseHeaders{ETag: precondition.ETag(r.Version)}}, nil
 }
 
 // UpdateResource replaces a resource.
 func (s *Server) UpdateResource(ctx context.Context, req api.UpdateResourceRequestObject) (api.UpdateResourceResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (s *Server) UpdateResource(ctx context.Context, req api.UpdateResourceReque
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateResource200JSONResponse{Body: resourceOut(r, ""), Headers: api.UpdateResource200ResponseHeaders{ETag: version.ETag(r.Version)}}, nil
+	return api.UpdateResource200JSONResponse{Body: resourceOut(r, ""), Headers: api.UpdateResource200ResponseHeaders{ETag: precondition.ETag(r.Version)}}, nil
 }
 
 // DeleteResource deletes a resource nothing refers to.

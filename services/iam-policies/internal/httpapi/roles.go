@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -56,7 +56,7 @@ func (s *Server) CreateRole(ctx context.Context, req api.CreateRoleRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateRole201JSONResponse{Body: roleOut(r, ""), Headers: api.CreateRole201ResponseHeaders{ETag: version.ETag(r.Version)}}, nil
+	return api.CreateRole201JSONResponse{Body: roleOut(r, ""), Headers: api.CreateRole201ResponseHeaders{ETag: precondition.ETag(r.Version)}}, nil
 }
 
 // GetRole reads a role.
@@ -65,12 +65,12 @@ func (s *Server) GetRole(ctx context.Context, req api.GetRoleRequestObject) (api
 	if err != nil {
 		return nil, err
 	}
-	return api.GetRole200JSONResponse{Body: roleOut(r, deref(req.Params.AcceptLanguage)), Headers: api.GetRole200ResponseHeaders{ETag: version.ETag(r.Version)}}, nil
+	return api.GetRole200JSONResponse{Body: roleOut(r, deref(req.Params.AcceptLanguage)), Headers: api.GetRole200ResponseHeaders{ETag: precondition.ETag(r.Version)}}, nil
 }
 
 // UpdateRole replaces a role.
 func (s *Server) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject) (api.UpdateRoleResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Server) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateRole200JSONResponse{Body: roleOut(r, ""), Headers: api.UpdateRole200ResponseHeaders{ETag: version.ETag(r.Version)}}, nil
+	return api.UpdateRole200JSONResponse{Body: roleOut(r, ""), Headers: api.UpdateRole200ResponseHeaders{ETag: precondition.ETag(r.Version)}}, nil
 }
 
 // DeleteRole deletes a role no access control uses.

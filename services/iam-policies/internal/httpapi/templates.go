@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -53,7 +53,7 @@ func (s *Server) CreateTemplate(ctx context.Context, req api.CreateTemplateReque
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateTemplate201JSONResponse{Body: templateOut(t, ""), Headers: api.CreateTemplate201ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
+	return api.CreateTemplate201JSONResponse{Body: templateOut(t, ""), Headers: api.CreateTemplate201ResponseHeaders{ETag: precondition.ETag(t.Version)}}, nil
 }
 
 // GetTemplate reads a template.
@@ -63,12 +63,12 @@ func (s *Server) GetTemplate(ctx context.Context, req api.GetTemplateRequestObje
 		return nil, err
 	}
 	return api.GetTemplate200JSONResponse{Body: templateOut(t, deref(req.Params.AcceptLanguage)),
-		Headers: api.GetTemplate200ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
+		Headers: api.GetTemplate200ResponseHeaders{ETag: precondition.ETag(t.Version)}}, nil
 }
 
 // UpdateTemplate replaces a template.
 func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateRequestObject) (api.UpdateTemplateResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateReque
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateTemplate200JSONResponse{Body: templateOut(t, ""), Headers: api.UpdateTemplate200ResponseHeaders{ETag: version.ETag(t.Version)}}, nil
+	return api.UpdateTemplate200JSONResponse{Body: templateOut(t, ""), Headers: api.UpdateTemplate200ResponseHeaders{ETag: precondition.ETag(t.Version)}}, nil
 }
 
 // DeleteTemplate deletes a template no assignment uses.

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // AccessControl is a role on a resource. Scopes are computed from both; Role and
@@ -46,7 +46,7 @@ func (c *Catalog) CreateAccessControl(ctx context.Context, tenant string, f Acce
 }
 
 // UpdateAccessControl replaces an access control.
-func (c *Catalog) UpdateAccessControl(ctx context.Context, tenant, id string, f AccessControlFields, pre version.Precondition) (*AccessControl, error) {
+func (c *Catalog) UpdateAccessControl(ctx context.Context, tenant, id string, f AccessControlFields, pre precondition.Version) (*AccessControl, error) {
 	if err := invalid("access control", checkName(f.Name)); err != nil {
 		return nil, err
 	}

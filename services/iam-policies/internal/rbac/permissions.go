@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Permission is something one may do (read) on the resources it applies to.
@@ -39,7 +39,7 @@ func (c *Catalog) CreatePermission(ctx context.Context, tenant string, f Permiss
 }
 
 // UpdatePermission replaces a permission.
-func (c *Catalog) UpdatePermission(ctx context.Context, tenant, id string, f PermissionFields, pre version.Precondition) (*Permission, error) {
+func (c *Catalog) UpdatePermission(ctx context.Context, tenant, id string, f PermissionFields, pre precondition.Version) (*Permission, error) {
 	if err := invalid("permission", checkName(f.Name)); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Entry is what every RBAC entity has: a localized name and description and the
@@ -103,7 +103,7 @@ func (c *Catalog) newEntry(tenant, id string, name, description map[string]strin
 
 // revise applies a change on top of the current entry: the precondition must name its
 // version; the version goes up by one.
-func (c *Catalog) revise(e *Entry, pre version.Precondition, name, description map[string]string) error {
+func (c *Catalog) revise(e *Entry, pre precondition.Version, name, description map[string]string) error {
 	if err := pre.Check(e.Version); err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@ package rbac
 import (
 	"context"
 
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Resource is something permissions apply to (iam.group); its code is unique in the tenant.
@@ -28,7 +28,7 @@ func (c *Catalog) CreateResource(ctx context.Context, tenant string, f ResourceF
 }
 
 // UpdateResource replaces a resource.
-func (c *Catalog) UpdateResource(ctx context.Context, tenant, id string, f ResourceFields, pre version.Precondition) (*Resource, error) {
+func (c *Catalog) UpdateResource(ctx context.Context, tenant, id string, f ResourceFields, pre precondition.Version) (*Resource, error) {
 	if err := invalid("resource", checkName(f.Name)); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // RolePermission is a permission in a role; Resources, when not empty, narrows it to
@@ -76,7 +76,7 @@ func (c *Catalog) CreateRole(ctx context.Context, tenant string, f RoleFields) (
 }
 
 // UpdateRole replaces a role.
-func (c *Catalog) UpdateRole(ctx context.Context, tenant, id string, f RoleFields, pre version.Precondition) (*Role, error) {
+func (c *Catalog) UpdateRole(ctx context.Context, tenant, id string, f RoleFields, pre precondition.Version) (*Role, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}

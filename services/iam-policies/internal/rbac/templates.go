@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Template is a named set of access controls, assigned as one. Details are filled in
@@ -39,7 +39,7 @@ func (c *Catalog) CreateTemplate(ctx context.Context, tenant string, f TemplateF
 }
 
 // UpdateTemplate replaces a template.
-func (c *Catalog) UpdateTemplate(ctx context.Context, tenant, id string, f TemplateFields, pre version.Precondition) (*Template, error) {
+func (c *Catalog) UpdateTemplate(ctx context.Context, tenant, id string, f TemplateFields, pre precondition.Version) (*Template, error) {
 	if err := invalid("template", checkName(f.Name)); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
@@ -80,7 +80,7 @@ func (s *Server) CreateGroup(ctx context.Context, req api.CreateGroupRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateGroup201JSONResponse{Body: groupOut(g, ""), Headers: api.CreateGroup201ResponseHeaders{ETag: version.ETag(g.Version)}}, nil
+	return api.CreateGroup201JSONResponse{Body: groupOut(g, ""), Headers: api.CreateGroup201ResponseHeaders{ETag: precondition.ETag(g.Version)}}, nil
 }
 
 // GetGroup returns one group.
@@ -89,12 +89,12 @@ func (s *Server) GetGroup(ctx context.Context, req api.GetGroupRequestObject) (a
 	if err != nil {
 		return nil, err
 	}
-	return api.GetGroup200JSONResponse{Body: groupOut(g, deref(req.Params.AcceptLanguage)), Headers: api.GetGroup200ResponseHeaders{ETag: version.ETag(g.Version)}}, nil
+	return api.GetGroup200JSONResponse{Body: groupOut(g, deref(req.Params.AcceptLanguage)), Headers: api.GetGroup200ResponseHeaders{ETag: precondition.ETag(g.Version)}}, nil
 }
 
 // UpsertGroup creates or replaces a group.
 func (s *Server) UpsertGroup(ctx context.Context, req api.UpsertGroupRequestObject) (api.UpsertGroupResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +103,9 @@ func (s *Server) UpsertGroup(ctx context.Context, req api.UpsertGroupRequestObje
 		return nil, err
 	}
 	if created {
-		return api.UpsertGroup201JSONResponse{Body: groupOut(g, ""), Headers: api.UpsertGroup201ResponseHeaders{ETag: version.ETag(g.Version)}}, nil
+		return api.UpsertGroup201JSONResponse{Body: groupOut(g, ""), Headers: api.UpsertGroup201ResponseHeaders{ETag: precondition.ETag(g.Version)}}, nil
 	}
-	return api.UpsertGroup200JSONResponse{Body: groupOut(g, ""), Headers: api.UpsertGroup200ResponseHeaders{ETag: version.ETag(g.Version)}}, nil
+	return api.UpsertGroup200JSONResponse{Body: groupOut(g, ""), Headers: api.UpsertGroup200ResponseHeaders{ETag: precondition.ETag(g.Version)}}, nil
 }
 
 // DeleteGroup deletes a group.

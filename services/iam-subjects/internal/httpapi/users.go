@@ -5,7 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
@@ -77,7 +77,7 @@ func (s *Server) CreateUser(ctx context.Context, req api.CreateUserRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateUser201JSONResponse{Body: userOut(u, nil, ""), Headers: api.CreateUser201ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
+	return api.CreateUser201JSONResponse{Body: userOut(u, nil, ""), Headers: api.CreateUser201ResponseHeaders{ETag: precondition.ETag(u.Version)}}, nil
 }
 
 // GetUser returns one user.
@@ -87,12 +87,12 @@ func (s *Server) GetUser(ctx context.Context, req api.GetUserRequestObject) (api
 		return nil, err
 	}
 	return api.GetUser200JSONResponse{Body: userOut(u, groups, deref(req.Params.AcceptLanguage)),
-		Headers: api.GetUser200ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
+		Headers: api.GetUser200ResponseHeaders{ETag: precondition.ETag(u.Version)}}, nil
 }
 
 // ReplaceUser replaces a user and its direct groups.
 func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObject) (api.ReplaceUserResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.ReplaceUser200JSONResponse{Body: userOut(u, nil, ""), Headers: api.ReplaceUser200ResponseHeaders{ETag: version.ETag(u.Version)}}, nil
+	return api.ReplaceUser200JSONResponse{Body: userOut(u, nil, ""), Headers: api.ReplaceUser200ResponseHeaders{ETag: precondition.ETag(u.Version)}}, nil
 }
 
 // DeleteUser deletes a user.

@@ -10,7 +10,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/localize"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // GroupFields are what a caller sets on a group: Aritma's displayName and Emporix's
@@ -113,7 +113,7 @@ func (d *Directory) newGroup(tenant, id string, f GroupFields) (*Group, error) {
 }
 
 // UpsertGroup creates the group with this id, or replaces it if the precondition holds.
-func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupFields, pre version.Precondition) (*Group, bool, error) {
+func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupFields, pre precondition.Version) (*Group, bool, error) {
 	return d.store.UpdateGroup(ctx, tenant, id, func(g *Group) error {
 		if err := pre.Check(g.Version); err != nil {
 			return err

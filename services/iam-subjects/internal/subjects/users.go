@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // UserType is Emporix's kind of user.
@@ -167,7 +167,7 @@ func (d *Directory) CreateUser(ctx context.Context, tenant string, f UserFields)
 }
 
 // ReplaceUser replaces a user's fields and direct groups, version-checked.
-func (d *Directory) ReplaceUser(ctx context.Context, tenant, id string, f UserFields, pre version.Precondition) (*User, error) {
+func (d *Directory) ReplaceUser(ctx context.Context, tenant, id string, f UserFields, pre precondition.Version) (*User, error) {
 	return d.store.UpdateUser(ctx, tenant, id, func(u *User) error {
 		if err := pre.Check(u.Version); err != nil {
 			return err

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Caller is who calls a use case: its token subject, and whether it is an admin of the
@@ -88,7 +88,7 @@ func (r *Registry) ListOwned(ctx context.Context, tenant string, q ListQuery, wh
 }
 
 // UpdateOwned replaces the metadata of one of the caller's clients.
-func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre version.Precondition, who Caller) (*Client, error) {
+func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre precondition.Version, who Caller) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Registration is a dynamically registered client (RFC 7591) with what the answer to
@@ -125,7 +125,7 @@ func (r *Registry) UpdateRegistered(ctx context.Context, tenant, id, token strin
 			return err
 		}
 		// RFC 7592 has no versions: the registration access token is the authority.
-		return r.change(c, m, version.Precondition{Body: &c.Version}, c.SubjectID())
+		return r.change(c, m, precondition.Version{Body: &c.Version}, c.SubjectID())
 	})
 	if errs.Is(err, errs.NotFound) {
 		return nil, badRegistrationToken()

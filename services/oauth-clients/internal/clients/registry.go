@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Registry is the client registry's use cases.
@@ -67,12 +67,12 @@ func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, 
 }
 
 // Update replaces a client's metadata, refusing stale versions and system clients.
-func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre version.Precondition, actor string) (*Client, error) {
+func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre precondition.Version, actor string) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.Update(ctx, tenant, id, func(c *Client) error { return r.change(c, m, pre, actor) })
 }
 
-func (r *Registry) change(c *Client, m Metadata, pre version.Precondition, actor string) error {
+func (r *Registry) change(c *Client, m Metadata, pre precondition.Version, actor string) error {
 	if c.System {
 		return errs.E(errs.Forbidden, "client %q is a system client and cannot be changed through the API", c.ID)
 	}

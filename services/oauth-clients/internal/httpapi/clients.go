@@ -6,7 +6,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
@@ -134,7 +134,7 @@ func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestOb
 	if secret != nil {
 		out.ClientSecret = &secret.Value
 	}
-	return api.CreateClient201JSONResponse{Body: out, Headers: api.CreateClient201ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
+	return api.CreateClient201JSONResponse{Body: out, Headers: api.CreateClient201ResponseHeaders{ETag: precondition.ETag(c.Version)}}, nil
 }
 
 // GetClient returns one client.
@@ -143,12 +143,12 @@ func (s *Server) GetClient(ctx context.Context, req api.GetClientRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetClient200JSONResponse{Body: clientOut(c), Headers: api.GetClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
+	return api.GetClient200JSONResponse{Body: clientOut(c), Headers: api.GetClient200ResponseHeaders{ETag: precondition.ETag(c.Version)}}, nil
 }
 
 // UpdateClient replaces a client's metadata, version-checked.
 func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestObject) (api.UpdateClientResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
+	return api.UpdateClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateClient200ResponseHeaders{ETag: precondition.ETag(c.Version)}}, nil
 }
 
 // DeleteClient removes a client.

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
@@ -49,7 +49,7 @@ func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDevelo
 	if secret != nil {
 		out.ClientSecret = &secret.Value
 	}
-	return api.CreateDeveloperClient201JSONResponse{Body: out, Headers: api.CreateDeveloperClient201ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
+	return api.CreateDeveloperClient201JSONResponse{Body: out, Headers: api.CreateDeveloperClient201ResponseHeaders{ETag: precondition.ETag(c.Version)}}, nil
 }
 
 // GetDeveloperClient returns one of the caller's clients, never a secret.
@@ -58,12 +58,12 @@ func (s *Server) GetDeveloperClient(ctx context.Context, req api.GetDeveloperCli
 	if err != nil {
 		return nil, err
 	}
-	return api.GetDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.GetDeveloperClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
+	return api.GetDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.GetDeveloperClient200ResponseHeaders{ETag: precondition.ETag(c.Version)}}, nil
 }
 
 // UpdateDeveloperClient replaces one of the caller's clients, version-checked.
 func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDeveloperClientRequestObject) (api.UpdateDeveloperClientResponseObject, error) {
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDevelo
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateDeveloperClient200ResponseHeaders{ETag: version.ETag(c.Version)}}, nil
+	return api.UpdateDeveloperClient200JSONResponse{Body: clientOut(c), Headers: api.UpdateDeveloperClient200ResponseHeaders{ETag: precondition.ETag(c.Version)}}, nil
 }
 
 // DeleteDeveloperClient removes one of the caller's clients.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/pagination"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
@@ -45,7 +45,7 @@ func (s *Server) CreateScope(ctx context.Context, req api.CreateScopeRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateScope201JSONResponse{Body: scopeOut(d), Headers: api.CreateScope201ResponseHeaders{ETag: version.ETag(d.Version)}}, nil
+	return api.CreateScope201JSONResponse{Body: scopeOut(d), Headers: api.CreateScope201ResponseHeaders{ETag: precondition.ETag(d.Version)}}, nil
 }
 
 // GetScope returns one definition.
@@ -54,13 +54,13 @@ func (s *Server) GetScope(ctx context.Context, req api.GetScopeRequestObject) (a
 	if err != nil {
 		return nil, err
 	}
-	return api.GetScope200JSONResponse{Body: scopeOut(d), Headers: api.GetScope200ResponseHeaders{ETag: version.ETag(d.Version)}}, nil
+	return api.GetScope200JSONResponse{Body: scopeOut(d), Headers: api.GetScope200ResponseHeaders{ETag: precondition.ETag(d.Version)}}, nil
 }
 
 // UpdateScope replaces a definition's details, version-checked.
 func (s *Server) UpdateScope(ctx context.Context, req api.UpdateScopeRequestObject) (api.UpdateScopeResponseObject, error) {
 	b := req.Body
-	pre, err := version.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Server) UpdateScope(ctx context.Context, req api.UpdateScopeRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateScope200JSONResponse{Body: scopeOut(d), Headers: api.UpdateScope200ResponseHeaders{ETag: version.ETag(d.Version)}}, nil
+	return api.UpdateScope200JSONResponse{Body: scopeOut(d), Headers: api.UpdateScope200ResponseHeaders{ETag: precondition.ETag(d.Version)}}, nil
 }
 
 // DeleteScope removes a definition (forceDelete: from its clients too).

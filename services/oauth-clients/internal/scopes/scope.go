@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
-	"github.com/iamplane/iam/pkg/version"
+	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Definition is an OAuth scope definition (Cloudentity's scope, in camelCase).
@@ -162,7 +162,7 @@ func readOnly(name string) error {
 }
 
 // Update replaces a definition's details, refusing stale versions and built-in scopes.
-func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre version.Precondition, actor string) (*Definition, error) {
+func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre precondition.Version, actor string) (*Definition, error) {
 	if IsPlatform(name) {
 		if _, err := r.store.Get(ctx, tenant, name); err != nil {
 			return nil, err

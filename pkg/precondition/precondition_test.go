@@ -1,4 +1,4 @@
-package version
+package precondition
 
 import (
 	"testing"
@@ -11,15 +11,15 @@ func TestPrecondition(t *testing.T) {
 	two, three := int64(2), int64(3)
 	for _, tc := range []struct {
 		name string
-		p    Precondition
+		p    Version
 		want errs.Kind // "" for no error
 	}{
-		{"body current", Precondition{Body: &three}, ""},
-		{"body stale", Precondition{Body: &two}, errs.VersionConflict},
-		{"if-match current", Precondition{IfMatch: &three}, ""},
-		{"if-match stale", Precondition{IfMatch: &two}, errs.PreconditionFailed},
-		{"if-match wins over a current body", Precondition{Body: &three, IfMatch: &two}, errs.PreconditionFailed},
-		{"neither", Precondition{}, errs.Invalid},
+		{"body current", Version{Body: &three}, ""},
+		{"body stale", Version{Body: &two}, errs.VersionConflict},
+		{"if-match current", Version{IfMatch: &three}, ""},
+		{"if-match stale", Version{IfMatch: &two}, errs.PreconditionFailed},
+		{"if-match wins over a current body", Version{Body: &three, IfMatch: &two}, errs.PreconditionFailed},
+		{"neither", Version{}, errs.Invalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Check(3)

@@ -1,7 +1,7 @@
-// Package version implements optimistic concurrency for every mutable resource: a change
+// Package precondition implements optimistic concurrency for every mutable resource: a change
 // names the version it is based on, in the body's metadata.version (stale: 409) or in
 // If-Match (mismatch: 412), and is refused otherwise, never silently applied.
-package version
+package precondition
 
 import (
 	"strconv"
@@ -11,20 +11,20 @@ import (
 	"github.com/iamplane/iam/pkg/errs"
 )
 
-// Precondition is the version a change is based on.
-type Precondition struct {
+// Version is the version a change is based on.
+type Version struct {
 	Body    *int64 // metadata.version
 	IfMatch *int64 // from the If-Match header
 }
 
 // From reads the precondition of a request: the body's metadata (nil when it has none)
 // and the If-Match header (nil when absent).
-func From(meta *apicommon.Metadata, ifMatch *string) (Precondition, error) {
+func From(meta *apicommon.Metadata, ifMatch *string) (Version, error) {
 	v, err := ParseIfMatch(ifMatch)
 	if err != nil {
-		return Precondition{}, err
+		return Version{}, err
 	}
-	p := Precondition{IfMatch: v}
+	p := Version{IfMatch: v}
 	if meta != nil {
 		p.Body = &meta.Version
 	}
@@ -32,7 +32,7 @@ func From(meta *apicommon.Metadata, ifMatch *string) (Precondition, error) {
 }
 
 // Check compares the precondition with the current version.
-func (p Precondition) Check(current int64) error {
+func (p Version) Check(current int64) error {
 	switch {
 	case p.IfMatch != nil && *p.IfMatch != current:
 		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
