@@ -205,9 +205,10 @@ func (c *Consumer) applyOnce(ctx context.Context, ev Envelope) error {
 // and must not touch the view.
 func Claim(ctx context.Context, tx *sqlx.Tx, ev Envelope) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO event_versions (subject, version, event_id) VALUES ($1, $2, $3)
-		ON CONFLICT (subject) DO UPDATE SET version = EXCLUDED.version, event_id = EXCLUDED.event_id, applied_at = now()
-		WHERE event_versions.version < EXCLUDED.version`, ev.Subject, ev.EntityVersion, ev.ID)
+		INSERT INTO event_versions (subject, version, event_id, tenant, deleted) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (subject) DO UPDATE SET version = EXCLUDED.version, event_id = EXCLUDED.event_id,
+			deleted = EXCLUDED.deleted, tenant = EXCLUDED.tenant, applied_at = now()
+		WHERE event_versions.version < EXCLUDED.version`, ev.Subject, ev.EntityVersion, ev.ID, ev.Tenant, ev.Deleted)
 	if err != nil {
 		return false, fmt.Errorf("version guard: %w", err)
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	// ConsistencyWait bounds how long a read passing consistencyToken waits for this
 	// service's views to catch up before answering 503.
 	ConsistencyWait time.Duration `env:"IAM_CONSISTENCY_WAIT" envDefault:"5s"`
+	// ReconcileInterval is how often the service compares each of its views with the
+	// view's source (per-tenant digests) and has what differs resent; 0 turns it off.
+	ReconcileInterval time.Duration `env:"IAM_RECONCILE_INTERVAL" envDefault:"1m"`
 }
 
 // JWKS returns the configured JWKS URL or the issuer's default one.

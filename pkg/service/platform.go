@@ -37,6 +37,15 @@ type Platform struct {
 	// Waiter holds reads that pass a consistency token until the views have caught up;
 	// Serve tells it which events this service consumes.
 	Waiter *events.Waiter
+
+	source *events.Source // what this service publishes, for the views' anti-entropy
+}
+
+// Publishes names the area whose events this service publishes (subjects, clients, ...)
+// and how it records an entity's current state anew: Serve then answers the views'
+// digest, list and resend requests for it (events.Source).
+func (p *Platform) Publishes(area string, republish events.Republish) {
+	p.source = &events.Source{Area: area, DB: p.DB, Republish: republish, Logger: p.Logger}
 }
 
 // Open connects to PostgreSQL (and migrates it) and to NATS. NATS may be down at start:
@@ -52,6 +61,10 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, logger
 		return nil, err
 	}
 	if err := postgres.Migrate(ctx, db, migrations, logger); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := events.AdvanceVersions(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -166,6 +179,15 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 			c.DB, c.JS, c.Logger = p.DB, p.JS, p.Logger
 			c.Register(p.Registry)
 			w.Go(func() error { return c.Run(wctx) })
+		}
+		if p.source != nil {
+			w.Go(func() error { return p.source.Run(wctx, p.NATS) })
+		}
+		if len(consumers) > 0 && p.Config.ReconcileInterval > 0 {
+			r := &events.Reconciler{DB: p.DB, NATS: p.NATS, Consumers: consumers, Interval: p.Config.ReconcileInterval,
+				Logger: p.Logger, Service: p.Name}
+			r.Register(p.Registry)
+			w.Go(func() error { return r.Run(wctx) })
 		}
 		return w.Wait()
 	})

@@ -35,6 +35,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	store := &postgres.Directory{DB: p.DB}
+	p.Publishes("subjects", store.Republish)
 	directory := subjects.NewDirectory(store, subjects.WallClock)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(directory), nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen)

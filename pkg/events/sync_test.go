@@ -1,0 +1,164 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/nats-io/nats.go"
+
+	"github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+	"github.com/iamplane/iam/pkg/testenv"
+)
+
+// A view that drifted from its source in every way a lost event, a restore or a bug can
+// make it (an entity it never got, one the source no longer has, a stale version) is
+// found by the reconciler's digests and repaired by the source resending current state;
+// the next pass finds nothing, and the compact stream ends right too.
+func TestReconcilerRepairsDrift(t *testing.T) {
+	w := mustWorld(t) // w.db is the source's database
+	ctx := context.Background()
+	if _, err := w.db.Exec(`CREATE TABLE things (tenant text, id text, name text, PRIMARY KEY (tenant, id))`); err != nil {
+		t.Fatal(err)
+	}
+	view := mustView(t)
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+
+	// The source: its table is the truth; republish records each named thing's state.
+	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
+		var evs []events.Envelope
+		for _, s := range subjects {
+			id := s[strings.LastIndexByte(s, '.')+1:]
+			var name string
+			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
+			evs = append(evs, thing(t, tenant, id, 0, err != nil, name))
+		}
+		return events.Record(ctx, tx, evs...)
+	}
+	change := func(tenant, id, name string, lose bool) {
+		t.Helper()
+		err := postgres.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+			if name == "" {
+				_, _ = tx.ExecContext(ctx, `DELETE FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
+			} else if _, err := tx.ExecContext(ctx, `INSERT INTO things VALUES ($1, $2, $3) ON CONFLICT (tenant, id) DO UPDATE SET name = $3`, tenant, id, name); err != nil {
+				return err
+			}
+			if err := events.Record(ctx, tx, thing(t, tenant, id, 0, name == "", name)); err != nil {
+				return err
+			}
+			if lose { // the event never reaches NATS
+				_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE subject = $1`, "iam."+tenant+".things.thing."+id)
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.run(t, &events.Relay{DB: w.db, JS: w.js, DSN: w.dsn, Logger: testenv.Logger(t), Poll: 50 * time.Millisecond})
+	source := &events.Source{Area: "things", DB: w.db, Republish: republish, Logger: testenv.Logger(t)}
+	w.run(t, runFunc(func(ctx context.Context) error { return source.Run(ctx, nc) }))
+	consumer := view.consumer(t, w)
+	w.run(t, consumer)
+
+	for i := range 5 {
+		change("acme", fmt.Sprint("a", i), "one", false)
+		change("globex", fmt.Sprint("g", i), "one", false)
+	}
+	eventually(t, "views caught up", func() bool { return view.count(t, "") == 10 })
+	change("acme", "a0", "two", true)    // a lost update: stale in the view
+	change("acme", "a1", "", true)       // a lost deletion: still live in the view
+	change("acme", "new", "three", true) // a lost creation: missing in the view
+	change("globex", "g0", "", false)    // an ordinary deletion: no drift
+
+	r := &events.Reconciler{DB: view.db, NATS: nc, Consumers: []*events.Consumer{consumer}, Grace: 200 * time.Millisecond,
+		Logger: testenv.Logger(t)}
+	eventually(t, "globex's deletion applied", func() bool { return view.count(t, "globex") == 4 })
+	rep, err := r.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tenants != 2 || rep.Differing != 1 || rep.Resent != 3 {
+		t.Fatalf("first pass: %+v, want 2 tenants compared, 1 differing, 3 entities resent", rep)
+	}
+	eventually(t, "repairs applied", func() bool {
+		return view.name(t, "acme", "a0") == "two" && view.name(t, "acme", "a1") == "" && view.name(t, "acme", "new") == "three"
+	})
+	if rep, err := r.Pass(ctx); err != nil || rep.Differing != 0 || rep.Resent != 0 {
+		t.Fatalf("second pass: %+v, %v; want nothing to repair", rep, err)
+	}
+	// The compact stream, which a rebuild reads, ends with the source's state too.
+	stream, _ := w.js.Stream(ctx, events.StreamName)
+	last, err := stream.GetLastMsgForSubject(ctx, "iam.acme.things.thing.a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.Envelope
+	_ = json.Unmarshal(last.Data, &ev)
+	if !ev.Deleted {
+		t.Error("the stream's last event of a deleted thing is not a tombstone")
+	}
+}
+
+// testView is a view database kept by a consumer of "things".
+type testView struct{ db *sqlx.DB }
+
+func mustView(t *testing.T) *testView {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	m := fstest.MapFS{"00001_view.sql": {Data: []byte("-- +goose Up\nCREATE TABLE view (tenant text, id text, name text NOT NULL, PRIMARY KEY (tenant, id));\n")}}
+	if err := postgres.Migrate(context.Background(), db, m, testenv.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	return &testView{db: db}
+}
+
+func (v *testView) consumer(t *testing.T, w *world) *events.Consumer {
+	apply := func(ctx context.Context, tx *sqlx.Tx, ev events.Envelope) error {
+		if ev.Deleted {
+			_, err := tx.ExecContext(ctx, `DELETE FROM view WHERE tenant = $1 AND id = $2`, ev.Tenant, ev.EntityID())
+			return err
+		}
+		var d struct{ Name string }
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO view VALUES ($1, $2, $3) ON CONFLICT (tenant, id) DO UPDATE SET name = EXCLUDED.name`, ev.Tenant, ev.EntityID(), d.Name)
+		return err
+	}
+	return &events.Consumer{Name: "things-view", Subjects: []string{"iam.*.things.thing.*"}, DB: v.db, JS: w.js, Apply: apply,
+		Logger: testenv.Logger(t)}
+}
+
+func (v *testView) count(t *testing.T, tenant string) int {
+	var n int
+	if err := v.db.Get(&n, `SELECT count(*) FROM view WHERE $1 = '' OR tenant = $1`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (v *testView) name(t *testing.T, tenant, id string) string {
+	var n string
+	_ = v.db.Get(&n, `SELECT name FROM view WHERE tenant = $1 AND id = $2`, tenant, id)
+	return n
+}
+
+type runFunc func(context.Context) error
+
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }

@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/iamplane/iam/pkg/errs"
+	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/postgres"
+
+	"github.com/iamplane/iam/services/iam-subjects/internal/events"
+	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
+)
+
+// Republish records anew, in tx, the current state of each named user, group or
+// membership (NATS subjects of this service's area in tenant): an event for what
+// exists, a tombstone for what does not. A view's reconciler asks for it when the view
+// differs from this directory (pkg/events.Source); the rows are locked as a write would
+// lock them, so the republished state cannot overtake a concurrent change.
+func (s *Directory) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, names []string) error {
+	evs := make([]pkgevents.Envelope, 0, len(names))
+	for _, name := range names {
+		parts := strings.Split(name, ".") // iam.<tenant>.subjects.<kind>.<id>
+		if len(parts) != 5 {
+			return fmt.Errorf("%q is not an entity subject", name)
+		}
+		ev, err := currentState(ctx, tx, tenant, parts[3], parts[4])
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
+	}
+	return record(ctx, tx, evs...)
+}
+
+func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pkgevents.Envelope, error) {
+	switch kind {
+	case "user":
+		u, err := getUser(ctx, tx, tenant, id, true)
+		if errs.Is(err, errs.NotFound) {
+			return events.UserDeleted(tenant, id, 0)
+		} else if err != nil {
+			return pkgevents.Envelope{}, err
+		}
+		return events.UserChanged(u, 0)
+	case "group":
+		g, err := getGroup(ctx, tx, tenant, id, true)
+		if errs.Is(err, errs.NotFound) {
+			return events.GroupDeleted(tenant, id, 0)
+		} else if err != nil {
+			return pkgevents.Envelope{}, err
+		}
+		return events.GroupChanged(g, 0)
+	case "membership":
+		groupID, member, _ := strings.Cut(id, "~")
+		ref, err := subjects.ParseID(member)
+		if err != nil {
+			return pkgevents.Envelope{}, fmt.Errorf("membership %q: %w", id, err)
+		}
+		var exists bool
+		if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM memberships
+			WHERE tenant = $1 AND group_id = $2 AND member_type = $3 AND member_id = $4 FOR SHARE)`,
+			tenant, groupID, string(ref.Type), ref.ID); err != nil {
+			return pkgevents.Envelope{}, postgres.Classify(err)
+		}
+		return events.Membership(tenant, groupID, ref, 0, !exists)
+	}
+	return pkgevents.Envelope{}, fmt.Errorf("iam-subjects publishes no %q entities", kind)
+}
