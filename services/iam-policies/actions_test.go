@@ -12,6 +12,7 @@ import (
 )
 
 func TestActionsCatalog(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateActionWithResponse(ctx, "acme", api.ActionInput{Id: "invoice.read", DisplayName: " Read invoices ", Description: ptr("Read them.")})

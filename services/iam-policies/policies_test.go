@@ -15,6 +15,7 @@ import (
 )
 
 func TestPolicies(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	p := s.grant(t, "user-u1", "/providers/aritma.control/subscriptions/7", "sub.read")
@@ -79,6 +80,7 @@ func TestPolicies(t *testing.T) {
 }
 
 func TestBadInputAndScopes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	for name, in := range map[string]api.PolicyInput{
@@ -105,6 +107,7 @@ func TestBadInputAndScopes(t *testing.T) {
 }
 
 func TestTenantRoles(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	if resp, _ := s.admin.GetTenantRolesWithResponse(ctx, "acme", "user-u1"); len(resp.JSON200.TenantRoles) != 0 {
@@ -127,6 +130,7 @@ func TestTenantRoles(t *testing.T) {
 // TestViewsFromEvents drives the membership view with events, as iam-subjects publishes
 // them: nesting, a diamond, a duplicate, and a cycle that only reordering could produce.
 func TestViewsFromEvents(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	s.grant(t, "group-top", "/docs", "doc.read")
 	s.membership(t, "top", "group-left", false)
@@ -157,6 +161,7 @@ func TestViewsFromEvents(t *testing.T) {
 }
 
 func TestReverseLookups(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.grant(t, "group-ops", "/subscriptions/1", "invoice.read")
@@ -197,6 +202,7 @@ func TestReverseLookups(t *testing.T) {
 // (as its userPolicyId), revoking it is refused naming the scope; once the scope stops
 // naming it, the revocation goes through.
 func TestPolicyReferencedByAScopeIsKept(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	p := s.grant(t, "group-devs", "/", "billing.invoices_read")
@@ -218,6 +224,7 @@ func TestPolicyReferencedByAScopeIsKept(t *testing.T) {
 // (the group's tombstone and its memberships'), under a steady stream of checks: every
 // check answers, none fails, and the access through the group ends.
 func TestGroupDeletedWhileChecksRun(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	s.grant(t, "group-top", "/docs", "doc.read")
 	s.grant(t, "group-mid", "/docs/x", "doc.read")
@@ -262,6 +269,7 @@ func TestGroupDeletedWhileChecksRun(t *testing.T) {
 // membership that puts a user in it, round after round: the user's last published scope
 // set must hold the grant whichever transaction commits first.
 func TestConcurrentChangesPublishTheWholeScopeSet(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	watch := s.scopeSets(t)
 	for i := range 20 {

@@ -82,6 +82,7 @@ func plain(tb testing.TB, x api.Text) string {
 }
 
 func TestRBACCatalog(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	f := mustRBAC(t, s)
@@ -323,6 +324,7 @@ func statusOf[R interface{ StatusCode() int }](r R, err error) int {
 // TestRBACEffectiveThroughNestedGroups assigns a template to a group two levels above a
 // user and an access control straight to a client, and reads what each ends up with.
 func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	f := mustRBAC(t, s)
