@@ -12,6 +12,7 @@ import (
 )
 
 func TestActionsCatalog(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateActionWithResponse(ctx, "acme", api.ActionInput{Id: "invoice.read", DisplayName: " Read invoices ", Description: ptr("Read them.")})
@@ -30,7 +31,7 @@ func TestActionsCatalog(t *testing.T) {
 		t.Fatalf("get: %d %s", got.StatusCode(), got.Body)
 	}
 
-	update := func(version *int64, ifMatch string, name string) *api.UpdateActionResponse {
+	update := func(t *testing.T, version *int64, ifMatch string, name string) *api.UpdateActionResponse {
 		t.Helper()
 		in := api.ActionUpdate{DisplayName: name}
 		if version != nil {
@@ -47,7 +48,7 @@ func TestActionsCatalog(t *testing.T) {
 		return resp
 	}
 	one, five := int64(1), int64(5)
-	if resp := update(&one, "", "Read all invoices"); resp.JSON200 == nil || resp.JSON200.Metadata.Version != 2 || resp.JSON200.DisplayName != "Read all invoices" {
+	if resp := update(t, &one, "", "Read all invoices"); resp.JSON200 == nil || resp.JSON200.Metadata.Version != 2 || resp.JSON200.DisplayName != "Read all invoices" {
 		t.Fatalf("update: %d %s", resp.StatusCode(), resp.Body)
 	}
 	for _, tc := range []struct {
@@ -63,7 +64,7 @@ func TestActionsCatalog(t *testing.T) {
 		{"blank display name", &five, "", "  ", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if resp := update(tc.version, tc.ifMatch, tc.display); resp.StatusCode() != tc.status {
+			if resp := update(t, tc.version, tc.ifMatch, tc.display); resp.StatusCode() != tc.status {
 				t.Errorf("%d %s, want %d", resp.StatusCode(), resp.Body, tc.status)
 			}
 		})
@@ -73,17 +74,17 @@ func TestActionsCatalog(t *testing.T) {
 	}
 
 	// Scopes and tenants: a reader cannot change the catalog; another tenant's token cannot read it.
-	reader := s.as(s.issuer.Token(t, "acme", "client-reader", "iam.action_read"))
+	reader := s.as(t, s.Issuer.Token(t, "acme", "client-reader", "iam.action_read"))
 	if resp, _ := reader.DeleteActionWithResponse(ctx, "acme", "invoice.write"); resp.StatusCode() != http.StatusForbidden {
 		t.Errorf("delete with iam.action_read: %d", resp.StatusCode())
 	}
-	other := s.as(s.issuer.Token(t, "globex", "client-admin", "services.iam"))
+	other := s.as(t, s.Issuer.Token(t, "globex", "client-admin", "services.iam"))
 	if resp, _ := other.GetActionWithResponse(ctx, "acme", "invoice.read"); resp.StatusCode() != http.StatusForbidden {
 		t.Errorf("another tenant's token: %d", resp.StatusCode())
 	}
 
 	// An action a policy grants stays until the policy goes.
-	s.grant("user-u1", "/", "invoice.read")
+	s.grant(t, "user-u1", "/", "invoice.read")
 	if resp, _ := s.admin.DeleteActionWithResponse(ctx, "acme", "invoice.read"); resp.StatusCode() != http.StatusConflict || !strings.Contains(string(resp.Body), "1 policies") {
 		t.Fatalf("delete while granted: %d %s", resp.StatusCode(), resp.Body)
 	}

@@ -15,9 +15,10 @@ import (
 )
 
 func TestPolicies(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	p := s.grant("user-u1", "/providers/aritma.control/subscriptions/7", "sub.read")
+	p := s.grant(t, "user-u1", "/providers/aritma.control/subscriptions/7", "sub.read")
 	if *p.ResourceProvider != "aritma.control" || *p.ResourceType != "subscriptions" {
 		t.Errorf("derived resource %+v", p)
 	}
@@ -25,8 +26,8 @@ func TestPolicies(t *testing.T) {
 	if again.StatusCode() != 200 || again.JSON200.Id != p.Id {
 		t.Fatalf("regrant: %d %s", again.StatusCode(), again.Body)
 	}
-	s.grant("user-u1", "/", "iam.user_read")
-	s.grant("user-u2", "/billing", "sub.read")
+	s.grant(t, "user-u1", "/", "iam.user_read")
+	s.grant(t, "user-u2", "/billing", "sub.read")
 
 	list, _ := s.admin.ListPoliciesWithResponse(ctx, "acme", &api.ListPoliciesParams{ResourceProvider: ptr("aritma.control")})
 	if list.JSON200.Total != 1 || list.JSON200.Data[0].Id != p.Id {
@@ -50,7 +51,7 @@ func TestPolicies(t *testing.T) {
 		{"user-u2", "sub.read", "/billing/x", true},
 		{"user-u3", "sub.read", "/billing/x", false},
 	} {
-		if got := s.allowed(tc.subject, tc.action, tc.scope); got != tc.want {
+		if got := s.allowed(t, tc.subject, tc.action, tc.scope); got != tc.want {
 			t.Errorf("%s %s %s: %v", tc.subject, tc.action, tc.scope, got)
 		}
 	}
@@ -70,7 +71,7 @@ func TestPolicies(t *testing.T) {
 	if revoked.JSON200 == nil || revoked.JSON200.Revoked != 1 {
 		t.Fatalf("revoke: %s", revoked.Body)
 	}
-	if s.allowed("user-u1", "sub.read", "/providers/aritma.control/subscriptions/7") {
+	if s.allowed(t, "user-u1", "sub.read", "/providers/aritma.control/subscriptions/7") {
 		t.Error("revoked policy still allows")
 	}
 	if resp, _ := s.admin.RevokePoliciesWithResponse(ctx, "acme", &api.RevokePoliciesParams{}); resp.StatusCode() != 400 {
@@ -79,6 +80,7 @@ func TestPolicies(t *testing.T) {
 }
 
 func TestBadInputAndScopes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	for name, in := range map[string]api.PolicyInput{
@@ -91,20 +93,21 @@ func TestBadInputAndScopes(t *testing.T) {
 			t.Errorf("%s: %d %s", name, resp.StatusCode(), resp.Body)
 		}
 	}
-	checker := s.as(s.issuer.Token(t, "acme", "client-c", "iam.check"))
+	checker := s.as(t, s.Issuer.Token(t, "acme", "client-c", "iam.check"))
 	if resp, _ := checker.CheckWithResponse(ctx, "acme", nil, api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 200 {
 		t.Errorf("iam.check may check: %d", resp.StatusCode())
 	}
 	if resp, _ := checker.GrantPolicyWithResponse(ctx, "acme", api.PolicyInput{Subject: "user-u1", Scope: "/", Action: "a"}); resp.StatusCode() != 403 {
 		t.Errorf("iam.check may not grant: %d", resp.StatusCode())
 	}
-	other := s.as(s.issuer.Token(t, "globex", "client-c", "services.iam"))
+	other := s.as(t, s.Issuer.Token(t, "globex", "client-c", "services.iam"))
 	if resp, _ := other.CheckWithResponse(ctx, "acme", nil, api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 403 {
 		t.Errorf("another tenant's token: %d", resp.StatusCode())
 	}
 }
 
 func TestTenantRoles(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	if resp, _ := s.admin.GetTenantRolesWithResponse(ctx, "acme", "user-u1"); len(resp.JSON200.TenantRoles) != 0 {
@@ -117,7 +120,7 @@ func TestTenantRoles(t *testing.T) {
 	if !slices.Equal(eff.JSON200.TenantRoles, []string{"TenantAdmin"}) {
 		t.Errorf("effective roles %s", eff.Body)
 	}
-	me := s.as(s.issuer.Token(t, "acme", "user-u1", "iam.policy_read"))
+	me := s.as(t, s.Issuer.Token(t, "acme", "user-u1", "iam.policy_read"))
 	mine, _ := me.GetEffectivePoliciesWithResponse(ctx, "acme", "me", nil)
 	if mine.JSON200 == nil || mine.JSON200.Subject != "user-u1" {
 		t.Errorf("me: %s", mine.Body)
@@ -127,46 +130,48 @@ func TestTenantRoles(t *testing.T) {
 // TestViewsFromEvents drives the membership view with events, as iam-subjects publishes
 // them: nesting, a diamond, a duplicate, and a cycle that only reordering could produce.
 func TestViewsFromEvents(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	s.grant("group-top", "/docs", "doc.read")
-	s.membership("top", "group-left", false)
-	s.membership("top", "group-right", false)
-	s.membership("left", "group-leaf", false)
-	s.membership("right", "group-leaf", false)
-	s.membership("leaf", "user-u1", false)
-	within(t, 5*time.Second, "nested membership applied", func() bool { return s.allowed("user-u1", "doc.read", "/docs/1") })
+	s.grant(t, "group-top", "/docs", "doc.read")
+	s.membership(t, "top", "group-left", false)
+	s.membership(t, "top", "group-right", false)
+	s.membership(t, "left", "group-leaf", false)
+	s.membership(t, "right", "group-leaf", false)
+	s.membership(t, "leaf", "user-u1", false)
+	within(t, 5*time.Second, "nested membership applied", func() bool { return s.allowed(t, "user-u1", "doc.read", "/docs/1") })
 
-	s.membership("left", "group-leaf", true) // one side of the diamond goes; the other remains
-	s.membership("leaf", "user-u2", false)
-	within(t, 5*time.Second, "u2 applied", func() bool { return s.allowed("user-u2", "doc.read", "/docs/1") })
-	if !s.allowed("user-u1", "doc.read", "/docs/1") {
+	s.membership(t, "left", "group-leaf", true) // one side of the diamond goes; the other remains
+	s.membership(t, "leaf", "user-u2", false)
+	within(t, 5*time.Second, "u2 applied", func() bool { return s.allowed(t, "user-u2", "doc.read", "/docs/1") })
+	if !s.allowed(t, "user-u1", "doc.read", "/docs/1") {
 		t.Fatal("removing one path of a diamond removed the access")
 	}
 	// A membership that would close a cycle (top ⊃ right ⊃ leaf ⊃ top) can only arrive by
 	// reordering: it is never applied, and later events still flow.
-	s.membership("leaf", "group-top", false)
-	s.membership("other", "user-u3", false)
-	s.grant("group-other", "/docs", "doc.read")
-	within(t, 5*time.Second, "events after the cycle attempt", func() bool { return s.allowed("user-u3", "doc.read", "/docs") })
-	if s.allowed("user-u3", "doc.read", "/elsewhere") {
+	s.membership(t, "leaf", "group-top", false)
+	s.membership(t, "other", "user-u3", false)
+	s.grant(t, "group-other", "/docs", "doc.read")
+	within(t, 5*time.Second, "events after the cycle attempt", func() bool { return s.allowed(t, "user-u3", "doc.read", "/docs") })
+	if s.allowed(t, "user-u3", "doc.read", "/elsewhere") {
 		t.Error("unrelated access")
 	}
 
-	s.membership("right", "group-leaf", true)
-	within(t, 5*time.Second, "both paths gone", func() bool { return !s.allowed("user-u1", "doc.read", "/docs/1") })
+	s.membership(t, "right", "group-leaf", true)
+	within(t, 5*time.Second, "both paths gone", func() bool { return !s.allowed(t, "user-u1", "doc.read", "/docs/1") })
 }
 
 func TestReverseLookups(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	s.grant("group-ops", "/subscriptions/1", "invoice.read")
-	s.grant("user-direct", "/subscriptions", "invoice.read")
-	s.grant("user-other", "/elsewhere", "invoice.read")
-	s.membership("ops", "group-oncall", false)
-	s.membership("oncall", "user-u1", false)
-	s.membership("ops", "client-c1", false)
+	s.grant(t, "group-ops", "/subscriptions/1", "invoice.read")
+	s.grant(t, "user-direct", "/subscriptions", "invoice.read")
+	s.grant(t, "user-other", "/elsewhere", "invoice.read")
+	s.membership(t, "ops", "group-oncall", false)
+	s.membership(t, "oncall", "user-u1", false)
+	s.membership(t, "ops", "client-c1", false)
 	within(t, 5*time.Second, "nesting applied", func() bool {
-		return s.allowed("user-u1", "invoice.read", "/subscriptions/1/x") && s.allowed("client-c1", "invoice.read", "/subscriptions/1/x")
+		return s.allowed(t, "user-u1", "invoice.read", "/subscriptions/1/x") && s.allowed(t, "client-c1", "invoice.read", "/subscriptions/1/x")
 	})
 
 	who, err := s.admin.WhoMayWithResponse(ctx, "acme", &api.WhoMayParams{Action: "invoice.read", Scope: "/subscriptions/1/invoices/9"})
@@ -197,18 +202,19 @@ func TestReverseLookups(t *testing.T) {
 // (as its userPolicyId), revoking it is refused naming the scope; once the scope stops
 // naming it, the revocation goes through.
 func TestPolicyReferencedByAScopeIsKept(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	p := s.grant("group-devs", "/", "billing.invoices_read")
-	s.scopeDefinition("billing.invoices_read", p.Id, 1)
+	p := s.grant(t, "group-devs", "/", "billing.invoices_read")
+	s.scopeDefinition(t, "billing.invoices_read", p.Id, 1)
 	resp, _ := s.admin.RevokePoliciesWithResponse(ctx, "acme", &api.RevokePoliciesParams{Subject: "group-devs"})
 	if resp.StatusCode() != http.StatusConflict || !strings.Contains(string(resp.Body), "billing.invoices_read") {
 		t.Fatalf("revoking a referenced policy: %d %s", resp.StatusCode(), resp.Body)
 	}
-	if !s.allowed("group-devs", "billing.invoices_read", "/") {
+	if !s.allowed(t, "group-devs", "billing.invoices_read", "/") {
 		t.Fatal("the refused revocation removed the policy")
 	}
-	s.scopeDefinition("billing.invoices_read", "", 2)
+	s.scopeDefinition(t, "billing.invoices_read", "", 2)
 	if resp, _ := s.admin.RevokePoliciesWithResponse(ctx, "acme", &api.RevokePoliciesParams{Subject: "group-devs"}); resp.JSON200 == nil || resp.JSON200.Revoked != 1 {
 		t.Fatalf("revoking the released policy: %d %s", resp.StatusCode(), resp.Body)
 	}
@@ -218,12 +224,13 @@ func TestPolicyReferencedByAScopeIsKept(t *testing.T) {
 // (the group's tombstone and its memberships'), under a steady stream of checks: every
 // check answers, none fails, and the access through the group ends.
 func TestGroupDeletedWhileChecksRun(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	s.grant("group-top", "/docs", "doc.read")
-	s.grant("group-mid", "/docs/x", "doc.read")
-	s.membership("top", "group-mid", false)
-	s.membership("mid", "user-w", false)
-	within(t, 5*time.Second, "nesting applied", func() bool { return s.allowed("user-w", "doc.read", "/docs/x/1") })
+	s.grant(t, "group-top", "/docs", "doc.read")
+	s.grant(t, "group-mid", "/docs/x", "doc.read")
+	s.membership(t, "top", "group-mid", false)
+	s.membership(t, "mid", "user-w", false)
+	within(t, 5*time.Second, "nesting applied", func() bool { return s.allowed(t, "user-w", "doc.read", "/docs/x/1") })
 
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -243,17 +250,17 @@ func TestGroupDeletedWhileChecksRun(t *testing.T) {
 		})
 	}
 	time.Sleep(50 * time.Millisecond)
-	s.subjectDeleted("group", "mid")
-	s.membership("top", "group-mid", true)
-	s.membership("mid", "user-w", true)
-	within(t, 5*time.Second, "access through the deleted group ends", func() bool { return !s.allowed("user-w", "doc.read", "/docs/x/1") })
+	s.subjectDeleted(t, "group", "mid")
+	s.membership(t, "top", "group-mid", true)
+	s.membership(t, "mid", "user-w", true)
+	within(t, 5*time.Second, "access through the deleted group ends", func() bool { return !s.allowed(t, "user-w", "doc.read", "/docs/x/1") })
 	time.Sleep(50 * time.Millisecond)
 	stop()
 	wg.Wait()
 	if failures.Load() > 0 || checks.Load() == 0 {
 		t.Fatalf("%d of %d checks failed while the group was deleted", failures.Load(), checks.Load())
 	}
-	if s.allowed("user-w", "doc.read", "/docs/y") {
+	if s.allowed(t, "user-w", "doc.read", "/docs/y") {
 		t.Error("the group's member still inherits from its former parent")
 	}
 }
@@ -262,13 +269,14 @@ func TestGroupDeletedWhileChecksRun(t *testing.T) {
 // membership that puts a user in it, round after round: the user's last published scope
 // set must hold the grant whichever transaction commits first.
 func TestConcurrentChangesPublishTheWholeScopeSet(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	watch := s.scopeSets(t)
 	for i := range 20 {
 		group, user, scope := fmt.Sprintf("g%d", i), fmt.Sprintf("user-x%d", i), fmt.Sprintf("race.r%d", i)
 		var wg sync.WaitGroup
-		wg.Go(func() { s.grant("group-"+group, "/", scope) })
-		wg.Go(func() { s.membership(group, user, false) })
+		wg.Go(func() { s.grant(t, "group-"+group, "/", scope) })
+		wg.Go(func() { s.membership(t, group, user, false) })
 		wg.Wait()
 		watch.await(t, user, scope)
 	}

@@ -27,14 +27,14 @@ type rbacFixture struct {
 	template      api.Template
 }
 
-func mustRBAC(t *testing.T, s *stack) rbacFixture {
-	t.Helper()
+func mustRBAC(tb testing.TB, s *stack) rbacFixture {
+	tb.Helper()
 	ctx := context.Background()
 	var f rbacFixture
 	group, err := s.admin.CreateResourceWithResponse(ctx, "acme", api.ResourceInput{Name: api.LocalizedName{"en": "Groups", "de": "Gruppen"},
 		Description: &api.LocalizedText{"en": "IAM groups"}, Code: "iam.group"})
 	if err != nil || group.JSON201 == nil {
-		t.Fatalf("resource: %v %s", err, group.Body)
+		tb.Fatalf("resource: %v %s", err, group.Body)
 	}
 	f.group = *group.JSON201
 	user, _ := s.admin.CreateResourceWithResponse(ctx, "acme", api.ResourceInput{Name: api.LocalizedName{"en": "Users"}, Code: "iam.user"})
@@ -46,42 +46,43 @@ func mustRBAC(t *testing.T, s *stack) rbacFixture {
 		resp, err := s.admin.CreatePermissionWithResponse(ctx, "acme", api.PermissionInput{Name: api.LocalizedName{"en": p.code}, Code: p.code,
 			ApplicableResources: api.RbacIds{f.group.Id, f.user.Id}})
 		if err != nil || resp.JSON201 == nil {
-			t.Fatalf("permission: %v %s", err, resp.Body)
+			tb.Fatalf("permission: %v %s", err, resp.Body)
 		}
 		*p.into = *resp.JSON201
 	}
 	role, err := s.admin.CreateRoleWithResponse(ctx, "acme", api.RoleInput{Name: api.LocalizedName{"en": "Group admin"}, Permissions: []api.RolePermission{
 		{Id: f.read.Id}, {Id: f.manage.Id, ApplicablePermissionResources: &api.RbacIds{f.user.Id}}}})
 	if err != nil || role.JSON201 == nil {
-		t.Fatalf("role: %v %s", err, role.Body)
+		tb.Fatalf("role: %v %s", err, role.Body)
 	}
 	f.role = *role.JSON201
 	ac, err := s.admin.CreateAccessControlWithResponse(ctx, "acme", api.AccessControlInput{Name: api.LocalizedName{"en": "Group admin on groups"},
 		RoleId: f.role.Id, ResourceId: f.group.Id})
 	if err != nil || ac.JSON201 == nil {
-		t.Fatalf("access control: %v %s", err, ac.Body)
+		tb.Fatalf("access control: %v %s", err, ac.Body)
 	}
 	f.accessControl = *ac.JSON201
 	tpl, err := s.admin.CreateTemplateWithResponse(ctx, "acme", api.TemplateInput{Name: api.LocalizedName{"en": "Group administration"},
 		AccessControls: api.RbacIds{f.accessControl.Id}})
 	if err != nil || tpl.JSON201 == nil {
-		t.Fatalf("template: %v %s", err, tpl.Body)
+		tb.Fatalf("template: %v %s", err, tpl.Body)
 	}
 	f.template = *tpl.JSON201
 	return f
 }
 
 // plain reads a Text that Accept-Language made a string.
-func plain(t *testing.T, x api.Text) string {
-	t.Helper()
+func plain(tb testing.TB, x api.Text) string {
+	tb.Helper()
 	s, err := x.AsText0()
 	if err != nil {
-		t.Fatalf("not a plain string: %v", err)
+		tb.Fatalf("not a plain string: %v", err)
 	}
 	return s
 }
 
 func TestRBACCatalog(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	f := mustRBAC(t, s)
@@ -176,6 +177,7 @@ func TestRBACCatalog(t *testing.T) {
 	})
 
 	t.Run("rules", func(t *testing.T) {
+		root := s.as(t, s.Issuer.Token(t, "system", "client-root", "services.iam"))
 		for _, tc := range []struct {
 			name    string
 			do      func() (int, []byte)
@@ -245,7 +247,6 @@ func TestRBACCatalog(t *testing.T) {
 				return r.StatusCode(), r.Body
 			}, 404, "missing"},
 			{"another tenant's id, asked by a platform admin", func() (int, []byte) {
-				root := s.as(s.issuer.Token(t, "system", "client-root", "services.iam"))
 				r, _ := root.GetResourceWithResponse(ctx, "globex", f.group.Id, nil)
 				return r.StatusCode(), r.Body
 			}, 404, f.group.Id},
@@ -293,7 +294,7 @@ func TestRBACCatalog(t *testing.T) {
 	})
 
 	t.Run("scopes and tenants", func(t *testing.T) {
-		reader := s.as(s.issuer.Token(t, "acme", "client-r", "iam.role_read"))
+		reader := s.as(t, s.Issuer.Token(t, "acme", "client-r", "iam.role_read"))
 		if resp, _ := reader.ListRolesWithResponse(ctx, "acme", nil); resp.StatusCode() != 200 {
 			t.Errorf("iam.role_read may list roles: %d", resp.StatusCode())
 		}
@@ -306,7 +307,7 @@ func TestRBACCatalog(t *testing.T) {
 		if resp, _ := reader.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1", AccessControlId: ptr("x")}); resp.StatusCode() != 403 {
 			t.Errorf("iam.role_read may not assign: %d", resp.StatusCode())
 		}
-		other := s.as(s.issuer.Token(t, "globex", "client-c", "services.iam"))
+		other := s.as(t, s.Issuer.Token(t, "globex", "client-c", "services.iam"))
 		if resp, _ := other.ListRolesWithResponse(ctx, "acme", nil); resp.StatusCode() != 403 {
 			t.Errorf("another tenant's token: %d", resp.StatusCode())
 		}
@@ -323,18 +324,19 @@ func statusOf[R interface{ StatusCode() int }](r R, err error) int {
 // TestRBACEffectiveThroughNestedGroups assigns a template to a group two levels above a
 // user and an access control straight to a client, and reads what each ends up with.
 func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	f := mustRBAC(t, s)
-	s.grant("group-top", "/", "iam.policy_read") // a policy scope stays in the set
+	s.grant(t, "group-top", "/", "iam.policy_read") // a policy scope stays in the set
 
 	first, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
 	again, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
 	if first.JSON201 == nil || again.JSON200 == nil || again.JSON200.Id != first.JSON201.Id {
 		t.Fatalf("assign twice: %s / %d %s", first.Body, again.StatusCode(), again.Body)
 	}
-	s.membership("top", "group-mid", false)
-	s.membership("mid", "user-u1", false)
+	s.membership(t, "top", "group-mid", false)
+	s.membership(t, "mid", "user-u1", false)
 
 	scopesOf := func(subject string) string {
 		resp, err := s.admin.GetEffectiveScopesWithResponse(ctx, "acme", subject, nil)
@@ -358,7 +360,7 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 	if resp, _ := s.admin.GetEffectiveAccessControlsForResourceWithResponse(ctx, "acme", "user-u1", "missing", nil); resp.StatusCode() != 404 {
 		t.Errorf("unknown resource: %d", resp.StatusCode())
 	}
-	me := s.as(s.issuer.Token(t, "acme", "user-u1", "iam.permission_read"))
+	me := s.as(t, s.Issuer.Token(t, "acme", "user-u1", "iam.permission_read"))
 	perms, _ := me.GetEffectivePermissionsWithResponse(ctx, "acme", "me", f.group.Id, nil)
 	if perms.JSON200 == nil || perms.JSON200.SubjectId != "user-u1" || len(perms.JSON200.Permissions) != 1 || perms.JSON200.Permissions[0].Code != "read" {
 		t.Errorf("effective permissions: %s", perms.Body)
@@ -393,7 +395,7 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 		t.Fatalf("rename: %s", res.Body)
 	}
 	sets.await(t, "client-c1", "iam.team_manage iam.team_read")
-	s.membership("mid", "user-u1", true)
+	s.membership(t, "mid", "user-u1", true)
 	sets.await(t, "user-u1", "")
 	list, _ := s.admin.ListAssignmentsWithResponse(ctx, "acme", &api.ListAssignmentsParams{Subject: ptr("client-c1")})
 	if list.JSON200 == nil || list.JSON200.Total != 1 || *list.JSON200.Data[0].AccessControlId != f.accessControl.Id {
@@ -407,23 +409,23 @@ type scopeSetWatch struct {
 	consumer jetstream.Consumer
 }
 
-func (s *stack) scopeSets(t *testing.T) *scopeSetWatch {
-	t.Helper()
+func (s *stack) scopeSets(tb testing.TB) *scopeSetWatch {
+	tb.Helper()
 	var cons jetstream.Consumer
-	within(t, 5*time.Second, "the service has made the stream", func() bool {
+	within(tb, 5*time.Second, "the service has made the stream", func() bool {
 		var err error
-		cons, err = s.js.OrderedConsumer(context.Background(), "IAM", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"iam.acme.policies.scopes.>"}})
+		cons, err = s.JetStream.OrderedConsumer(context.Background(), "IAM", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"iam.acme.policies.scopes.>"}})
 		return err == nil
 	})
 	return &scopeSetWatch{latest: map[string]string{}, consumer: cons}
 }
 
 // await reads events until subject's latest published set is want (space-separated).
-func (w *scopeSetWatch) await(t *testing.T, subject, want string) {
-	t.Helper()
+func (w *scopeSetWatch) await(tb testing.TB, subject, want string) {
+	tb.Helper()
 	for deadline := time.Now().Add(5 * time.Second); w.latest[subject] != want; {
 		if time.Now().After(deadline) {
-			t.Fatalf("scope set of %s: %q, want %q", subject, w.latest[subject], want)
+			tb.Fatalf("scope set of %s: %q, want %q", subject, w.latest[subject], want)
 		}
 		batch, err := w.consumer.Fetch(10, jetstream.FetchMaxWait(200*time.Millisecond))
 		if err != nil {
