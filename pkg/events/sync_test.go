@@ -3,8 +3,10 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -162,3 +164,67 @@ func (v *testView) name(t *testing.T, tenant, id string) string {
 type runFunc func(context.Context) error
 
 func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
+
+// A dead letter is re-driven by having its source resend the entity's current state once
+// the cause is fixed; the dead letter is removed, and the old event is never republished.
+func TestRedriveResendsDeadLetteredEntities(t *testing.T) {
+	w := mustWorld(t)
+	ctx := context.Background()
+	if _, err := w.db.Exec(`CREATE TABLE things (tenant text, id text, name text, PRIMARY KEY (tenant, id))`); err != nil {
+		t.Fatal(err)
+	}
+	view := mustView(t)
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
+		var evs []events.Envelope
+		for _, s := range subjects {
+			id := s[strings.LastIndexByte(s, '.')+1:]
+			var name string
+			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
+			evs = append(evs, thing(t, tenant, id, 0, err != nil, name))
+		}
+		return events.Record(ctx, tx, evs...)
+	}
+	source := &events.Source{Area: "things", DB: w.db, Republish: republish, Logger: testenv.Logger(t)}
+	w.run(t, runFunc(func(ctx context.Context) error { return source.Run(ctx, nc) }))
+	w.run(t, &events.Relay{DB: w.db, JS: w.js, DSN: w.dsn, Logger: testenv.Logger(t), Poll: 50 * time.Millisecond})
+	var fixed atomic.Bool // the bug that makes the view refuse "b"
+	consumer := view.consumer(t, w)
+	apply := consumer.Apply
+	consumer.Apply = func(ctx context.Context, tx *sqlx.Tx, ev events.Envelope) error {
+		if ev.EntityID() == "b" && !fixed.Load() {
+			return errors.New("a bug in the view")
+		}
+		return apply(ctx, tx, ev)
+	}
+	consumer.MaxDeliver, consumer.AckWait = 1, time.Second
+	w.run(t, consumer)
+	for _, id := range []string{"a", "b"} {
+		if err := postgres.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO things VALUES ('acme', $1, 'one')`, id); err != nil {
+				return err
+			}
+			return events.Record(ctx, tx, thing(t, "acme", id, 0, false, "one"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dlq, _ := w.js.Stream(ctx, events.DeadLetterStream)
+	eventually(t, "b dead-lettered", func() bool {
+		info, err := dlq.Info(ctx)
+		return err == nil && info.State.Msgs == 1
+	})
+	fixed.Store(true)
+	n, err := events.Redrive(ctx, nc, w.js, "things-view")
+	if err != nil || n != 1 {
+		t.Fatalf("Redrive = %d, %v; want 1", n, err)
+	}
+	eventually(t, "b applied after the re-drive", func() bool { return view.name(t, "acme", "b") == "one" })
+	if info, _ := dlq.Info(ctx); info.State.Msgs != 0 {
+		t.Errorf("%d dead letters left", info.State.Msgs)
+	}
+}
