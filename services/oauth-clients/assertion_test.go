@@ -25,6 +25,7 @@ func signedJWT(kid string, key ed25519.PrivateKey, claims map[string]any) string
 }
 
 func TestPrivateKeyJWT(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)

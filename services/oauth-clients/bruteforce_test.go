@@ -14,6 +14,7 @@ import (
 )
 
 func TestBruteForceLimits(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, map[string]string{"IAM_AUTH_FAILURES_PER_CLIENT": "3", "IAM_AUTH_FAILURES_PER_ADDRESS": "6", "IAM_AUTH_FAILURE_WINDOW": "2s"})
 	victim := s.mustClient(t, "acme", "iam.client_read")
 	other := s.mustClient(t, "acme", "iam.client_read")

@@ -12,6 +12,7 @@ import (
 // made on replica A stop them working on B as soon as A's events arrive (well within the
 // cache TTL, which is set far beyond the test's patience here).
 func TestCredentialChangesReachEveryReplica(t *testing.T) {
+	t.Parallel()
 	a := mustStart(t, map[string]string{"IAM_CREDENTIALS_CACHE_TTL": "1h"})
 	b := a.replica(t)
 	ctx := context.Background()
@@ -59,6 +60,7 @@ func TestCredentialChangesReachEveryReplica(t *testing.T) {
 // TestCredentialsCacheTTLIsTheBackstop: without events (NATS gone), a change made
 // elsewhere is honoured once the TTL has passed.
 func TestCredentialsCacheTTLIsTheBackstop(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, map[string]string{"IAM_CREDENTIALS_CACHE_TTL": "1s"})
 	c := s.mustClient(t, "acme", "iam.client_read")
 	s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")

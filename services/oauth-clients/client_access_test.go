@@ -56,6 +56,7 @@ func (s *stack) publishClientAccess(tb testing.TB, tenant, subject, clientID str
 }
 
 func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	c := s.mustClient(t, "acme", "iam.client_read")

@@ -17,6 +17,7 @@ import (
 )
 
 func TestClientLifecycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{
@@ -105,6 +106,7 @@ func TestClientLifecycle(t *testing.T) {
 }
 
 func TestSystemClientIsReadOnly(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	upd, _ := s.admin.UpdateClientWithResponse(ctx, "system", adminID, nil, api.ClientInput{ClientName: "x", Metadata: &apicommon.Metadata{Version: 1}})
@@ -117,6 +119,7 @@ func TestSystemClientIsReadOnly(t *testing.T) {
 // TestBadInput sends every kind of malformed request: each must be answered with a
 // problem naming what is wrong, never a 500 and never a partial write.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.mustClient(t, "acme", "iam.client_read")
 	token := s.mustToken(t, "system", adminID, adminSecret, "")
@@ -181,6 +184,7 @@ func TestBadInput(t *testing.T) {
 
 // TestClientEvents checks that every change reaches JetStream as a state-transfer event.
 func TestClientEvents(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	js := s.JetStream

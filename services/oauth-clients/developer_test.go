@@ -12,6 +12,7 @@ import (
 )
 
 func TestDeveloperSelfService(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.mustScope(t, "acme", "billing.read")

@@ -22,6 +22,7 @@ func ed25519JWK(kid string, pub ed25519.PublicKey, priv ed25519.PrivateKey) map[
 }
 
 func TestClientMetadataRules(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.mustScope(t, "acme", "billing.read")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDynamicRegistration(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.mustScope(t, "acme", "billing.read")

@@ -28,6 +28,7 @@ func (s *stack) revoke(tb testing.TB, tenant, id, secret, token string) *api.Rev
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.mustClient(t, "acme", "iam.client_read")
 	other := s.mustClient(t, "acme", "iam.client_read")
@@ -80,6 +81,7 @@ func TestRevocation(t *testing.T) {
 
 // TestIntrospectionInactive covers every reason a token stops being active.
 func TestIntrospectionInactive(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	caller := s.mustClient(t, "acme", "iam.client_read")

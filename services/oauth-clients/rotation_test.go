@@ -9,6 +9,7 @@ import (
 // TestScheduledKeyRotation: with two replicas and a 2s interval, keys rotate on schedule,
 // once per interval (not once per replica), and tokens of the retired key stay valid.
 func TestScheduledKeyRotation(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, map[string]string{"IAM_KEY_ROTATION_INTERVAL": "2s"})
 	s.replica(t)
 	before := s.mustToken(t, "system", adminID, adminSecret, "")

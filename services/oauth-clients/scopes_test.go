@@ -15,6 +15,7 @@ import (
 )
 
 func TestScopeDefinitionLifecycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 
@@ -104,6 +105,7 @@ func TestScopeDefinitionLifecycle(t *testing.T) {
 }
 
 func TestClientsListOnlyDefinedScopes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.mustScope(t, "acme", "billing.read")
@@ -138,6 +140,7 @@ func TestClientsListOnlyDefinedScopes(t *testing.T) {
 }
 
 func TestDeletingAScopeInUse(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.mustScope(t, "acme", "billing.read")
@@ -175,6 +178,7 @@ func TestDeletingAScopeInUse(t *testing.T) {
 }
 
 func TestScopeDefinitionEvents(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.mustScope(t, "acme", "billing.invoices_read")
@@ -203,6 +207,7 @@ func TestScopeDefinitionEvents(t *testing.T) {
 }
 
 func TestScopeDefinitionScopes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	reader := s.mustClient(t, "acme", "iam.scope_read")

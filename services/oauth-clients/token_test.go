@@ -17,6 +17,7 @@ import (
 )
 
 func TestTokenIssuance(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.mustClient(t, "acme", "iam.client_read", "iam.client_manage")
 	secret := *c.ClientSecret
@@ -93,6 +94,7 @@ func TestTokenIssuance(t *testing.T) {
 }
 
 func TestTokenRejections(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.mustClient(t, "acme", "iam.client_read")
 	secret := *c.ClientSecret
@@ -166,6 +168,7 @@ func TestTokenRejections(t *testing.T) {
 }
 
 func TestJWTVerification(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	kid, key := s.signingKey(t)
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
@@ -220,6 +223,7 @@ func TestJWTVerification(t *testing.T) {
 }
 
 func TestKeyRotationKeepsUnexpiredTokensValid(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	before := s.mustToken(t, "system", adminID, adminSecret, "")
 	jwks := func() []api.JWK {
@@ -258,6 +262,7 @@ func TestKeyRotationKeepsUnexpiredTokensValid(t *testing.T) {
 }
 
 func TestDiscoveryAndIntrospection(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	meta, err := s.as(t, "").GetServerMetadataWithResponse(context.Background(), "acme")
 	if err != nil || meta.JSON200 == nil {
