@@ -25,6 +25,7 @@ func signedJWT(kid string, key ed25519.PrivateKey, claims map[string]any) string
 }
 
 func TestPrivateKeyJWT(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
@@ -101,7 +102,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	}
 
 	t.Run("a secret-based client cannot use an assertion", func(t *testing.T) {
-		c := s.mustClient("acme", "iam.client_read")
+		c := s.mustClient(t, "acme", "iam.client_read")
 		a := signedJWT("k1", key, map[string]any{"iss": c.ClientId, "sub": c.ClientId, "aud": tokenURL, "exp": time.Now().Add(time.Minute).Unix(), "jti": "x1"})
 		if resp := postToken(t, s, "acme", form(a)); resp.StatusCode() != 401 {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
@@ -111,13 +112,13 @@ func TestPrivateKeyJWT(t *testing.T) {
 	t.Run("introspection and revocation take assertions too", func(t *testing.T) {
 		token := resp.JSON200.AccessToken
 		assertion := signedJWT("k1", key, claims(func(c map[string]any) { c["aud"] = issuerBase + "/v1/tenants/acme/oauth2/introspect" }))
-		in, err := s.as("").IntrospectTokenWithFormdataBodyWithResponse(ctx, "acme", api.IntrospectTokenFormdataRequestBody{Token: &token,
+		in, err := s.as(t, "").IntrospectTokenWithFormdataBodyWithResponse(ctx, "acme", api.IntrospectTokenFormdataRequestBody{Token: &token,
 			ClientAssertionType: ptr("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ClientAssertion: &assertion})
 		if err != nil || in.JSON200 == nil || !in.JSON200.Active {
 			t.Fatalf("introspect: %v %s", err, in.Body)
 		}
 		assertion = signedJWT("k1", key, claims(func(map[string]any) {}))
-		rv, err := s.as("").RevokeTokenWithFormdataBodyWithResponse(ctx, "acme", api.RevokeTokenFormdataRequestBody{Token: &token,
+		rv, err := s.as(t, "").RevokeTokenWithFormdataBodyWithResponse(ctx, "acme", api.RevokeTokenFormdataRequestBody{Token: &token,
 			ClientAssertionType: ptr("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ClientAssertion: &assertion})
 		if err != nil || rv.StatusCode() != 200 {
 			t.Fatalf("revoke: %v %d %s", err, rv.StatusCode(), rv.Body)

@@ -14,18 +14,19 @@ import (
 )
 
 func TestBruteForceLimits(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, map[string]string{"IAM_AUTH_FAILURES_PER_CLIENT": "3", "IAM_AUTH_FAILURES_PER_ADDRESS": "6", "IAM_AUTH_FAILURE_WINDOW": "2s"})
-	victim := s.mustClient("acme", "iam.client_read")
-	other := s.mustClient("acme", "iam.client_read")
+	victim := s.mustClient(t, "acme", "iam.client_read")
+	other := s.mustClient(t, "acme", "iam.client_read")
 	guesses := []string{"guess-number-one", "guess-number-two", "guess-number-three"}
 	for _, g := range guesses {
-		if resp := s.tokenResponse("acme", victim.ClientId, g, ""); resp.JSON401 == nil || resp.JSON401.Error != "invalid_client" {
+		if resp := s.tokenResponse(t, "acme", victim.ClientId, g, ""); resp.JSON401 == nil || resp.JSON401.Error != "invalid_client" {
 			t.Fatalf("guess %q: %d %s", g, resp.StatusCode(), resp.Body)
 		}
 	}
 
 	// The client is locked: even its right secret is refused, unchecked, with a time to retry.
-	locked := s.tokenResponse("acme", victim.ClientId, *victim.ClientSecret, "")
+	locked := s.tokenResponse(t, "acme", victim.ClientId, *victim.ClientSecret, "")
 	if locked.StatusCode() != http.StatusTooManyRequests || locked.JSON429 == nil || locked.JSON429.Error != "slow_down" {
 		t.Fatalf("locked client: %d %s", locked.StatusCode(), locked.Body)
 	}
@@ -34,7 +35,7 @@ func TestBruteForceLimits(t *testing.T) {
 		t.Errorf("Retry-After %q, Cache-Control %q", locked.HTTPResponse.Header.Get("Retry-After"), locked.HTTPResponse.Header.Get("Cache-Control"))
 	}
 	// Introspection authenticates the same way and honours the same lock.
-	intro, _ := s.as("").IntrospectTokenWithFormdataBodyWithResponse(context.Background(), "acme",
+	intro, _ := s.as(t, "").IntrospectTokenWithFormdataBodyWithResponse(context.Background(), "acme",
 		api.IntrospectTokenFormdataRequestBody{Token: ptr("x")}, func(_ context.Context, r *http.Request) error {
 			r.SetBasicAuth(victim.ClientId, *victim.ClientSecret)
 			return nil
@@ -43,20 +44,20 @@ func TestBruteForceLimits(t *testing.T) {
 		t.Errorf("introspection of a locked client: %d %s", intro.StatusCode(), intro.Body)
 	}
 	// Another client, from the same address, is below the address limit.
-	s.mustToken("acme", other.ClientId, *other.ClientSecret, "")
+	s.mustToken(t, "acme", other.ClientId, *other.ClientSecret, "")
 
 	// The window ends: the right secret works again.
 	time.Sleep(time.Duration(retry) * time.Second)
-	s.mustToken("acme", victim.ClientId, *victim.ClientSecret, "")
+	s.mustToken(t, "acme", victim.ClientId, *victim.ClientSecret, "")
 
 	// One address failing for many clients is locked for every client.
 	time.Sleep(2 * time.Second) // a fresh window for the address
 	for i := range 6 {
-		if resp := s.tokenResponse("acme", fmt.Sprintf("nobody-%d", i), "whatever-secret", ""); resp.StatusCode() != 401 {
+		if resp := s.tokenResponse(t, "acme", fmt.Sprintf("nobody-%d", i), "whatever-secret", ""); resp.StatusCode() != 401 {
 			t.Fatalf("failure %d: %d", i, resp.StatusCode())
 		}
 	}
-	if resp := s.tokenResponse("acme", other.ClientId, *other.ClientSecret, ""); resp.StatusCode() != http.StatusTooManyRequests {
+	if resp := s.tokenResponse(t, "acme", other.ClientId, *other.ClientSecret, ""); resp.StatusCode() != http.StatusTooManyRequests {
 		t.Fatalf("a locked address got a token: %d %s", resp.StatusCode(), resp.Body)
 	}
 	// Behind a trusted proxy (loopback here) callers are told apart by X-Forwarded-For.

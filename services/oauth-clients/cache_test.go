@@ -12,30 +12,31 @@ import (
 // made on replica A stop them working on B as soon as A's events arrive (well within the
 // cache TTL, which is set far beyond the test's patience here).
 func TestCredentialChangesReachEveryReplica(t *testing.T) {
+	t.Parallel()
 	a := mustStart(t, map[string]string{"IAM_CREDENTIALS_CACHE_TTL": "1h"})
-	b := a.replica()
+	b := a.replica(t)
 	ctx := context.Background()
-	c := a.mustClient("acme", "iam.client_read")
+	c := a.mustClient(t, "acme", "iam.client_read")
 	added, err := a.admin.CreateClientSecretWithResponse(ctx, "acme", c.ClientId, api.ClientSecretInput{Value: ptr("chosen-secret-1")})
 	if err != nil || added.JSON201 == nil {
 		t.Fatalf("%v %s", err, added.Body)
 	}
 	// B authenticates both secrets, so both are in its cache (the chosen one remembered).
-	b.mustToken("acme", c.ClientId, *c.ClientSecret, "")
-	b.mustToken("acme", c.ClientId, "chosen-secret-1", "")
+	b.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
+	b.mustToken(t, "acme", c.ClientId, "chosen-secret-1", "")
 
 	if _, err := a.admin.DeleteClientSecretWithResponse(ctx, "acme", c.ClientId, added.JSON201.SecretId); err != nil {
 		t.Fatal(err)
 	}
-	if resp := a.tokenResponse("acme", c.ClientId, "chosen-secret-1", ""); resp.StatusCode() != 401 {
+	if resp := a.tokenResponse(t, "acme", c.ClientId, "chosen-secret-1", ""); resp.StatusCode() != 401 {
 		t.Fatalf("the deleted secret works on the replica that deleted it: %d", resp.StatusCode())
 	}
 	start := time.Now()
 	eventually(t, "replica B refuses the deleted secret", func() bool {
-		return b.tokenResponse("acme", c.ClientId, "chosen-secret-1", "").StatusCode() == 401
+		return b.tokenResponse(t, "acme", c.ClientId, "chosen-secret-1", "").StatusCode() == 401
 	})
 	t.Logf("secret deletion reached replica B after %s", time.Since(start))
-	b.mustToken("acme", c.ClientId, *c.ClientSecret, "") // the other secret still works there
+	b.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "") // the other secret still works there
 
 	// A scope change on A narrows B's tokens.
 	if _, err := a.admin.UpdateClientWithResponse(ctx, "acme", c.ClientId, &api.UpdateClientParams{IfMatch: ptr(`"1"`)},
@@ -43,7 +44,7 @@ func TestCredentialChangesReachEveryReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "replica B grants the new scopes", func() bool {
-		resp := b.tokenResponse("acme", c.ClientId, *c.ClientSecret, "")
+		resp := b.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, "")
 		return resp.JSON200 != nil && *resp.JSON200.Scope == "iam.scope_read"
 	})
 
@@ -52,27 +53,28 @@ func TestCredentialChangesReachEveryReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "replica B refuses the deleted client", func() bool {
-		return b.tokenResponse("acme", c.ClientId, *c.ClientSecret, "").StatusCode() == 401
+		return b.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, "").StatusCode() == 401
 	})
 }
 
 // TestCredentialsCacheTTLIsTheBackstop: without events (NATS gone), a change made
 // elsewhere is honoured once the TTL has passed.
 func TestCredentialsCacheTTLIsTheBackstop(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, map[string]string{"IAM_CREDENTIALS_CACHE_TTL": "1s"})
-	c := s.mustClient("acme", "iam.client_read")
-	s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
-	s.nats.Stop()
+	c := s.mustClient(t, "acme", "iam.client_read")
+	s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
+	s.NATS.Stop()
 	// A change the service does not see: another replica's write whose event is stuck.
-	if _, err := s.db.Exec(`DELETE FROM client_secrets WHERE client_id = $1`, c.ClientId); err != nil {
+	if _, err := s.DB.Exec(`DELETE FROM client_secrets WHERE client_id = $1`, c.ClientId); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if resp := s.tokenResponse("acme", c.ClientId, *c.ClientSecret, ""); resp.StatusCode() != 200 {
+	if resp := s.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, ""); resp.StatusCode() != 200 {
 		t.Fatalf("credentials were not cached: %d", resp.StatusCode())
 	}
 	eventually(t, "the cached secret expires", func() bool {
-		return s.tokenResponse("acme", c.ClientId, *c.ClientSecret, "").StatusCode() == 401
+		return s.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, "").StatusCode() == 401
 	})
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %s with a 1s TTL", d)

@@ -17,27 +17,27 @@ import (
 // userToken signs, with the service's own key ring (the token endpoint's signing path), a
 // token of client for a user subject issued at iat: what a user-delegated grant would
 // issue, which the token endpoint does not offer yet.
-func (s *stack) userToken(keys *tokens.KeyRing, tenant, clientID, subject string, iat time.Time) string {
-	s.t.Helper()
+func (s *stack) userToken(tb testing.TB, keys *tokens.KeyRing, tenant, clientID, subject string, iat time.Time) string {
+	tb.Helper()
 	tok, err := keys.Sign(context.Background(), auth.Claims{
 		Issuer: auth.Issuer(issuerBase, tenant), Subject: subject, Audience: auth.Audience{"iam"},
 		ExpiresAt: iat.Add(time.Hour).Unix(), NotBefore: iat.Unix(), IssuedAt: iat.Unix(),
 		ID: subject + "-" + iat.Format("150405.000000000"), Tenant: tenant, ClientID: clientID,
 	})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return tok
 }
 
 // publishClientAccess publishes consent's client-access event for subject and client,
 // recorded at at: a tombstone when revoked, else the (re-)granted state.
-func (s *stack) publishClientAccess(tenant, subject, clientID string, version int64, revoked bool, at time.Time) {
-	s.t.Helper()
-	js := s.jetStream()
+func (s *stack) publishClientAccess(tb testing.TB, tenant, subject, clientID string, version int64, revoked bool, at time.Time) {
+	tb.Helper()
+	js := s.JetStream
 	ctx := context.Background()
 	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	scopes := []string{"profile"}
 	if revoked {
@@ -46,20 +46,21 @@ func (s *stack) publishClientAccess(tenant, subject, clientID string, version in
 	ev, err := events.New("/iam/consent", events.Entity{Tenant: tenant, Area: "consent", Kind: "clientaccess", ID: subject + "~" + clientID},
 		version, revoked, schema.ClientAccessState{Tenant: tenant, Subject: subject, ClientId: clientID, Scopes: scopes, Deleted: revoked})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ev.Time = at
 	raw, _ := json.Marshal(ev)
 	if _, err := js.Publish(ctx, ev.Subject, raw); err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
 func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	c := s.mustClient("acme", "iam.client_read")
-	keys := tokens.NewKeyRing(&postgres.SigningKeys{DB: s.db}, time.Hour)
+	c := s.mustClient(t, "acme", "iam.client_read")
+	keys := tokens.NewKeyRing(&postgres.SigningKeys{DB: s.DB}, time.Hour)
 	if err := keys.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +71,11 @@ func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
 	base := time.Now().Truncate(time.Second)
 	revokedAt, regrantedAt := base.Add(-60*time.Second+500*time.Millisecond), base.Add(-10*time.Second)
 
-	beforeRevocation := s.userToken(keys, "acme", c.ClientId, "user-x", base.Add(-120*time.Second))
-	whileRevoked := s.userToken(keys, "acme", c.ClientId, "user-x", base.Add(-30*time.Second))
-	otherSubject := s.userToken(keys, "acme", c.ClientId, "user-y", base.Add(-120*time.Second))
-	otherTenantsSubject := s.userToken(keys, "acme", c.ClientId, "user-z", base.Add(-120*time.Second))
-	own := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
+	beforeRevocation := s.userToken(t, keys, "acme", c.ClientId, "user-x", base.Add(-120*time.Second))
+	whileRevoked := s.userToken(t, keys, "acme", c.ClientId, "user-x", base.Add(-30*time.Second))
+	otherSubject := s.userToken(t, keys, "acme", c.ClientId, "user-y", base.Add(-120*time.Second))
+	otherTenantsSubject := s.userToken(t, keys, "acme", c.ClientId, "user-z", base.Add(-120*time.Second))
+	own := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 	for name, tok := range map[string]string{"before the revocation": beforeRevocation, "other subject": otherSubject, "own": own} {
 		if !active(tok) {
 			t.Fatalf("a token %s is not active before any revocation", name)
@@ -82,15 +83,15 @@ func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
 	}
 
 	// Another tenant's revocation for a subject of the same name touches nothing here.
-	s.publishClientAccess("globex", "user-z", c.ClientId, 1, true, revokedAt)
-	s.publishClientAccess("acme", "user-x", c.ClientId, 1, false, base.Add(-200*time.Second)) // the first grant: nothing to lift
-	s.publishClientAccess("acme", "user-x", c.ClientId, 2, true, revokedAt)
+	s.publishClientAccess(t, "globex", "user-z", c.ClientId, 1, true, revokedAt)
+	s.publishClientAccess(t, "acme", "user-x", c.ClientId, 1, false, base.Add(-200*time.Second)) // the first grant: nothing to lift
+	s.publishClientAccess(t, "acme", "user-x", c.ClientId, 2, true, revokedAt)
 	eventually(t, "the revocation makes the token inactive", func() bool { return !active(beforeRevocation) })
 	var row struct {
 		RevokedAt   time.Time  `db:"revoked_at"`
 		RegrantedAt *time.Time `db:"regranted_at"`
 	}
-	if err := s.db.Get(&row, `SELECT revoked_at, regranted_at FROM client_access_revocations WHERE tenant = 'acme' AND client_id = $1 AND subject = 'user-x'`,
+	if err := s.DB.Get(&row, `SELECT revoked_at, regranted_at FROM client_access_revocations WHERE tenant = 'acme' AND client_id = $1 AND subject = 'user-x'`,
 		c.ClientId); err != nil || !row.RevokedAt.Equal(revokedAt) || row.RegrantedAt != nil {
 		t.Fatalf("revocation row %+v: %v", row, err)
 	}
@@ -105,13 +106,13 @@ func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
 	}
 
 	// A re-grant lifts the revocation only for tokens issued from then on.
-	s.publishClientAccess("acme", "user-x", c.ClientId, 3, false, regrantedAt)
+	s.publishClientAccess(t, "acme", "user-x", c.ClientId, 3, false, regrantedAt)
 	eventually(t, "the re-grant is applied", func() bool {
 		var lifted bool
-		_ = s.db.Get(&lifted, `SELECT regranted_at IS NOT NULL FROM client_access_revocations WHERE tenant = 'acme' AND client_id = $1 AND subject = 'user-x'`, c.ClientId)
+		_ = s.DB.Get(&lifted, `SELECT regranted_at IS NOT NULL FROM client_access_revocations WHERE tenant = 'acme' AND client_id = $1 AND subject = 'user-x'`, c.ClientId)
 		return lifted
 	})
-	afterRegrant := s.userToken(keys, "acme", c.ClientId, "user-x", base)
+	afterRegrant := s.userToken(t, keys, "acme", c.ClientId, "user-x", base)
 	if !active(afterRegrant) {
 		t.Error("a token issued after the re-grant is not active")
 	}
@@ -120,14 +121,14 @@ func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
 	}
 	// A stale redelivery of the old revocation changes nothing (version guard): once an
 	// event published after it is applied, the newer token is still active ...
-	s.publishClientAccess("acme", "user-x", c.ClientId, 2, true, revokedAt)
-	marker := s.userToken(keys, "acme", c.ClientId, "user-w", base.Add(-120*time.Second))
-	s.publishClientAccess("acme", "user-w", c.ClientId, 1, true, revokedAt)
+	s.publishClientAccess(t, "acme", "user-x", c.ClientId, 2, true, revokedAt)
+	marker := s.userToken(t, keys, "acme", c.ClientId, "user-w", base.Add(-120*time.Second))
+	s.publishClientAccess(t, "acme", "user-w", c.ClientId, 1, true, revokedAt)
 	eventually(t, "the event after the stale one is applied", func() bool { return !active(marker) })
 	if !active(afterRegrant) {
 		t.Error("a stale redelivered revocation was applied over the re-grant")
 	}
 	// ... a new revocation does.
-	s.publishClientAccess("acme", "user-x", c.ClientId, 4, true, base.Add(500*time.Millisecond))
+	s.publishClientAccess(t, "acme", "user-x", c.ClientId, 4, true, base.Add(500*time.Millisecond))
 	eventually(t, "the second revocation makes the newer token inactive", func() bool { return !active(afterRegrant) })
 }

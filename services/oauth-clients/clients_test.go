@@ -17,6 +17,7 @@ import (
 )
 
 func TestClientLifecycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{
@@ -37,7 +38,7 @@ func TestClientLifecycle(t *testing.T) {
 		t.Errorf("ETag %q", created.HTTPResponse.Header.Get("ETag"))
 	}
 	var stored string
-	if err := s.db.Get(&stored, `SELECT hash FROM client_secrets WHERE client_id = $1`, c.ClientId); err != nil || strings.Contains(stored, *c.ClientSecret) || !strings.HasPrefix(stored, "$sha256$") {
+	if err := s.DB.Get(&stored, `SELECT hash FROM client_secrets WHERE client_id = $1`, c.ClientId); err != nil || strings.Contains(stored, *c.ClientSecret) || !strings.HasPrefix(stored, "$sha256$") {
 		t.Errorf("secret at rest: %q %v", stored, err)
 	}
 
@@ -99,12 +100,13 @@ func TestClientLifecycle(t *testing.T) {
 	if again, _ := s.admin.DeleteClientWithResponse(ctx, "acme", c.ClientId); again.StatusCode() != 404 {
 		t.Errorf("second delete: %d", again.StatusCode())
 	}
-	if resp := s.tokenResponse("acme", c.ClientId, *c.ClientSecret, ""); resp.StatusCode() != 401 {
+	if resp := s.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, ""); resp.StatusCode() != 401 {
 		t.Errorf("a deleted client still gets tokens: %d", resp.StatusCode())
 	}
 }
 
 func TestSystemClientIsReadOnly(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	upd, _ := s.admin.UpdateClientWithResponse(ctx, "system", adminID, nil, api.ClientInput{ClientName: "x", Metadata: &apicommon.Metadata{Version: 1}})
@@ -117,9 +119,10 @@ func TestSystemClientIsReadOnly(t *testing.T) {
 // TestBadInput sends every kind of malformed request: each must be answered with a
 // problem naming what is wrong, never a 500 and never a partial write.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	c := s.mustClient("acme", "iam.client_read")
-	token := s.mustToken("system", adminID, adminSecret, "")
+	c := s.mustClient(t, "acme", "iam.client_read")
+	token := s.mustToken(t, "system", adminID, adminSecret, "")
 	for _, tc := range []struct {
 		name, method, path, body string
 		status                   int
@@ -148,7 +151,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong method", "PATCH", "/v1/tenants/acme/clients", `{}`, 405, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, s.url+tc.path, strings.NewReader(tc.body))
+			req, _ := http.NewRequest(tc.method, s.URL+tc.path, strings.NewReader(tc.body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
 			if tc.name == "bad If-Match" {
@@ -174,18 +177,19 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	var n int
-	if err := s.db.Get(&n, `SELECT count(*) FROM clients WHERE tenant = 'acme'`); err != nil || n != 1 {
+	if err := s.DB.Get(&n, `SELECT count(*) FROM clients WHERE tenant = 'acme'`); err != nil || n != 1 {
 		t.Errorf("bad input wrote clients: %d %v", n, err)
 	}
 }
 
 // TestClientEvents checks that every change reaches JetStream as a state-transfer event.
 func TestClientEvents(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	js := s.jetStream()
-	c := s.mustClient("acme", "iam.client_read")
-	upserted, _ := s.lastEvent("iam.acme.clients.client."+c.ClientId, func(events.Envelope) bool { return true })
+	js := s.JetStream
+	c := s.mustClient(t, "acme", "iam.client_read")
+	upserted, _ := s.lastEvent(t, "iam.acme.clients.client."+c.ClientId, func(events.Envelope) bool { return true })
 	created := upserted.EntityVersion
 	if _, err := s.admin.DeleteClientWithResponse(ctx, "acme", c.ClientId); err != nil {
 		t.Fatal(err)

@@ -12,15 +12,16 @@ import (
 )
 
 func TestDeveloperSelfService(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	s.mustScope("acme", "billing.read")
+	s.mustScope(t, "acme", "billing.read")
 	if resp, _ := s.admin.CreateScopeWithResponse(ctx, "acme", api.ScopeInput{Name: "billing.admin", DeveloperPolicyId: ptr("block")}); resp.StatusCode() != 201 {
 		t.Fatal(resp.StatusCode())
 	}
 	developer := func(tenant string) (*api.ClientWithResponses, string) {
-		c := s.mustClient(tenant, "iam.developer")
-		return s.as(s.mustToken(tenant, c.ClientId, *c.ClientSecret, "")), "client-" + c.ClientId
+		c := s.mustClient(t, tenant, "iam.developer")
+		return s.as(t, s.mustToken(t, tenant, c.ClientId, *c.ClientSecret, "")), "client-" + c.ClientId
 	}
 	dev1, sub1 := developer("acme")
 	dev2, _ := developer("acme")
@@ -34,7 +35,7 @@ func TestDeveloperSelfService(t *testing.T) {
 		t.Fatalf("created %+v", mine)
 	}
 	// The new client works like any other.
-	s.mustToken("acme", mine.ClientId, *mine.ClientSecret, "billing.read")
+	s.mustToken(t, "acme", mine.ClientId, *mine.ClientSecret, "billing.read")
 
 	t.Run("what a developer may not register", func(t *testing.T) {
 		for name, in := range map[string]api.ClientInput{
@@ -81,7 +82,7 @@ func TestDeveloperSelfService(t *testing.T) {
 		if got, _ := dev1.GetDeveloperClientWithResponse(ctx, "system", adminID); got.StatusCode() != 403 {
 			t.Errorf("another tenant: %d", got.StatusCode())
 		}
-		if got, _ := s.admin.GetDeveloperClientWithResponse(ctx, "acme", s.mustClient("acme").ClientId); got.StatusCode() != 404 {
+		if got, _ := s.admin.GetDeveloperClientWithResponse(ctx, "acme", s.mustClient(t, "acme").ClientId); got.StatusCode() != 404 {
 			t.Errorf("an admin-registered client through /developer: %d", got.StatusCode())
 		}
 	})
@@ -127,7 +128,7 @@ func TestDeveloperSelfService(t *testing.T) {
 		if del, _ := dev1.DeleteDeveloperClientWithResponse(ctx, "acme", mine.ClientId); del.StatusCode() != 204 {
 			t.Fatalf("delete: %d", del.StatusCode())
 		}
-		if resp := s.tokenResponse("acme", mine.ClientId, *mine.ClientSecret, ""); resp.StatusCode() != 401 {
+		if resp := s.tokenResponse(t, "acme", mine.ClientId, *mine.ClientSecret, ""); resp.StatusCode() != 401 {
 			t.Errorf("deleted developer client still gets tokens: %d", resp.StatusCode())
 		}
 	})

@@ -15,14 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
-	"github.com/iamplane/iam/pkg/natsembed"
 	"github.com/iamplane/iam/pkg/service"
 	"github.com/iamplane/iam/pkg/testenv"
 
@@ -38,15 +34,11 @@ const (
 	adminSecret = "bootstrap-secret-for-tests"
 )
 
-// stack is one oauth-clients instance on its own database and NATS.
+// stack is one oauth-clients instance on its own database and NATS (testenv.Stack), with
+// what its tests need besides: the service's log and a platform-admin client.
 type stack struct {
-	t     *testing.T
-	url   string
-	dbURL string
-	env   map[string]string
-	db    *sqlx.DB
-	nats  *natsembed.Server
-	logs  *logBuffer               // everything the service logged, at debug level
+	*testenv.Stack
+	logs  *logBuffer               // everything the service (and its replicas) logged, at debug level
 	admin *api.ClientWithResponses // system-tenant platform admin
 }
 
@@ -77,13 +69,12 @@ func run(logs *logBuffer) service.RunFunc {
 }
 
 // mustStart starts oauth-clients; extra is added to its configuration (e.g. a short
-// IAM_TOKEN_TTL).
-func mustStart(t *testing.T, extra ...map[string]string) *stack {
-	t.Helper()
-	dbURL := testenv.NewDatabase(t)
-	nats := testenv.NewNATS(t)
+// IAM_TOKEN_TTL). oauth-clients is its own issuer: the test issuer testenv starts goes
+// unused, and IAM_ISSUER_URL is oauth-clients' own.
+func mustStart(tb testing.TB, extra ...map[string]string) *stack {
+	tb.Helper()
 	env := map[string]string{
-		"DATABASE_URL": dbURL, "NATS_URL": nats.URL(), "IAM_ISSUER_URL": issuerBase,
+		"IAM_ISSUER_URL":          issuerBase,
 		"IAM_BOOTSTRAP_CLIENT_ID": adminID, "IAM_BOOTSTRAP_CLIENT_SECRET": adminSecret,
 	}
 	for _, e := range extra {
@@ -92,46 +83,32 @@ func mustStart(t *testing.T, extra ...map[string]string) *stack {
 		}
 	}
 	logs := &logBuffer{}
-	url := testenv.StartService(t, run(logs), env)
-	db, err := sqlx.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	s := &stack{t: t, url: url, dbURL: dbURL, env: env, db: db, nats: nats, logs: logs}
-	s.admin = s.as(s.mustToken("system", adminID, adminSecret, ""))
+	s := &stack{Stack: testenv.StartStack(tb, run(logs), env), logs: logs}
+	s.admin = s.as(tb, s.mustToken(tb, "system", adminID, adminSecret, ""))
 	return s
 }
 
 // replica starts another instance of the service on the same database and NATS, as a
-// second pod would run, and returns a stack that talks to it.
-func (s *stack) replica() *stack {
-	s.t.Helper()
-	r := *s
-	r.logs = &logBuffer{}
-	r.url = testenv.StartService(s.t, run(r.logs), s.env)
-	return &r
+// second pod would run, and returns a stack that talks to it (its log goes to s.logs too).
+func (s *stack) replica(tb testing.TB) *stack {
+	tb.Helper()
+	r := *s.Stack
+	r.URL = s.Replica(tb)
+	rs := &stack{Stack: &r, logs: s.logs}
+	rs.admin = rs.as(tb, rs.mustToken(tb, "system", adminID, adminSecret, ""))
+	return rs
 }
 
-// as returns a generated client that sends token.
-func (s *stack) as(token string) *api.ClientWithResponses {
-	s.t.Helper()
-	c, err := api.NewClientWithResponses(s.url, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-		if token != "" {
-			r.Header.Set("Authorization", "Bearer "+token)
-		}
-		return nil
-	}))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return c
+// as returns a generated client that sends token ("" sends none).
+func (s *stack) as(tb testing.TB, token string) *api.ClientWithResponses {
+	tb.Helper()
+	return testenv.Client(tb, s.URL, token, api.NewClientWithResponses, api.WithHTTPClient)
 }
 
 // tokenResponse calls the token endpoint with client_secret_basic.
-func (s *stack) tokenResponse(tenant, id, secret, scope string) *api.IssueTokenResponse {
-	s.t.Helper()
-	c := s.as("")
+func (s *stack) tokenResponse(tb testing.TB, tenant, id, secret, scope string) *api.IssueTokenResponse {
+	tb.Helper()
+	c := s.as(tb, "")
 	body := api.IssueTokenFormdataRequestBody{GrantType: ptr("client_credentials")}
 	if scope != "" {
 		body.Scope = &scope
@@ -142,23 +119,23 @@ func (s *stack) tokenResponse(tenant, id, secret, scope string) *api.IssueTokenR
 			return nil
 		})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return resp
 }
 
-func (s *stack) mustToken(tenant, id, secret, scope string) string {
-	s.t.Helper()
-	resp := s.tokenResponse(tenant, id, secret, scope)
+func (s *stack) mustToken(tb testing.TB, tenant, id, secret, scope string) string {
+	tb.Helper()
+	resp := s.tokenResponse(tb, tenant, id, secret, scope)
 	if resp.JSON200 == nil {
-		s.t.Fatalf("token for %s/%s: %d %s", tenant, id, resp.StatusCode(), resp.Body)
+		tb.Fatalf("token for %s/%s: %d %s", tenant, id, resp.StatusCode(), resp.Body)
 	}
 	return resp.JSON200.AccessToken
 }
 
 // mustClient registers a confidential client in tenant and returns it with its secret.
-func (s *stack) mustClient(tenant string, scopes ...string) api.Client {
-	s.t.Helper()
+func (s *stack) mustClient(tb testing.TB, tenant string, scopes ...string) api.Client {
+	tb.Helper()
 	if scopes == nil {
 		scopes = []string{}
 	}
@@ -166,24 +143,24 @@ func (s *stack) mustClient(tenant string, scopes ...string) api.Client {
 		ClientName: "client " + strings.Join(scopes, " "), Scopes: &scopes,
 	})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if resp.JSON201 == nil {
-		s.t.Fatalf("create client: %d %s", resp.StatusCode(), resp.Body)
+		tb.Fatalf("create client: %d %s", resp.StatusCode(), resp.Body)
 	}
 	return *resp.JSON201
 }
 
 // signingKey reads the active signing key, so tests can forge tokens that are correctly
 // signed but wrong in one claim.
-func (s *stack) signingKey() (string, ed25519.PrivateKey) {
-	s.t.Helper()
+func (s *stack) signingKey(tb testing.TB) (string, ed25519.PrivateKey) {
+	tb.Helper()
 	var row struct {
 		Kid  string `db:"kid"`
 		Seed []byte `db:"private_key"`
 	}
-	if err := s.db.Get(&row, `SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`); err != nil {
-		s.t.Fatal(err)
+	if err := s.DB.Get(&row, `SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`); err != nil {
+		tb.Fatal(err)
 	}
 	return row.Kid, ed25519.NewKeyFromSeed(row.Seed)
 }
@@ -230,37 +207,25 @@ func header(token string) map[string]string {
 }
 
 // eventually polls cond for up to 10s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
 	}
-	t.Fatalf("not within 10s: %s", what)
-}
-
-// jetStream is a JetStream client of the test's NATS server, closed with the test.
-func (s *stack) jetStream() jetstream.JetStream {
-	s.t.Helper()
-	nc, err := nats.Connect(s.nats.URL())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	return js
+	tb.Fatalf("not within 10s: %s", what)
 }
 
 // lastEvent waits until the stream's last event on subject satisfies cond and returns it
 // with its raw message.
-func (s *stack) lastEvent(subject string, cond func(events.Envelope) bool) (events.Envelope, *jetstream.RawStreamMsg) {
-	s.t.Helper()
-	js := s.jetStream()
+func (s *stack) lastEvent(tb testing.TB, subject string, cond func(events.Envelope) bool) (events.Envelope, *jetstream.RawStreamMsg) {
+	tb.Helper()
+	js := s.JetStream
 	ctx := context.Background()
 	var ev events.Envelope
 	var msg *jetstream.RawStreamMsg
-	eventually(s.t, "event on "+subject, func() bool {
+	eventually(tb, "event on "+subject, func() bool {
 		stream, err := js.Stream(ctx, events.StreamName)
 		if err != nil {
 			return false
@@ -269,7 +234,7 @@ func (s *stack) lastEvent(subject string, cond func(events.Envelope) bool) (even
 			return false
 		}
 		if ev, err = events.Parse(msg.Subject, msg.Data); err != nil {
-			s.t.Fatal(err)
+			tb.Fatal(err)
 		}
 		return cond(ev)
 	})
@@ -277,11 +242,11 @@ func (s *stack) lastEvent(subject string, cond func(events.Envelope) bool) (even
 }
 
 // mustScope defines a scope in tenant.
-func (s *stack) mustScope(tenant, name string) api.Scope {
-	s.t.Helper()
+func (s *stack) mustScope(tb testing.TB, tenant, name string) api.Scope {
+	tb.Helper()
 	resp, err := s.admin.CreateScopeWithResponse(context.Background(), tenant, api.ScopeInput{Name: name, DisplayName: ptr("The " + name + " scope")})
 	if err != nil || resp.JSON201 == nil {
-		s.t.Fatalf("define scope %s: %v %s", name, err, resp.Body)
+		tb.Fatalf("define scope %s: %v %s", name, err, resp.Body)
 	}
 	return *resp.JSON201
 }

@@ -22,9 +22,10 @@ func ed25519JWK(kid string, pub ed25519.PublicKey, priv ed25519.PrivateKey) map[
 }
 
 func TestClientMetadataRules(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	s.mustScope("acme", "billing.read")
+	s.mustScope(t, "acme", "billing.read")
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	publicSet := &api.ClientJWKSet{Keys: []map[string]any{ed25519JWK("k1", pub, nil)}}
 	method := func(m api.ClientInputTokenEndpointAuthMethod) *api.ClientInputTokenEndpointAuthMethod { return &m }

@@ -14,28 +14,29 @@ import (
 )
 
 // revoke calls /oauth2/revoke as client id with client_secret_basic.
-func (s *stack) revoke(tenant, id, secret, token string) *api.RevokeTokenResponse {
-	s.t.Helper()
-	resp, err := s.as("").RevokeTokenWithFormdataBodyWithResponse(context.Background(), tenant,
+func (s *stack) revoke(tb testing.TB, tenant, id, secret, token string) *api.RevokeTokenResponse {
+	tb.Helper()
+	resp, err := s.as(tb, "").RevokeTokenWithFormdataBodyWithResponse(context.Background(), tenant,
 		api.RevokeTokenFormdataRequestBody{Token: &token, TokenTypeHint: ptr("access_token")}, func(_ context.Context, r *http.Request) error {
 			r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 			return nil
 		})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return resp
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	c := s.mustClient("acme", "iam.client_read")
-	other := s.mustClient("acme", "iam.client_read")
-	token := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
-	kept := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
+	c := s.mustClient(t, "acme", "iam.client_read")
+	other := s.mustClient(t, "acme", "iam.client_read")
+	token := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
+	kept := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 
 	t.Run("only the client the token was issued to may revoke it", func(t *testing.T) {
-		resp := s.revoke("acme", other.ClientId, *other.ClientSecret, token)
+		resp := s.revoke(t, "acme", other.ClientId, *other.ClientSecret, token)
 		if resp.JSON400 == nil || resp.JSON400.Error != "unauthorized_client" {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
@@ -44,17 +45,17 @@ func TestRevocation(t *testing.T) {
 		}
 	})
 	t.Run("client authentication is required", func(t *testing.T) {
-		if resp := s.revoke("acme", c.ClientId, "wrong-secret", token); resp.JSON401 == nil || resp.JSON401.Error != "invalid_client" {
+		if resp := s.revoke(t, "acme", c.ClientId, "wrong-secret", token); resp.JSON401 == nil || resp.JSON401.Error != "invalid_client" {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
 	})
 	t.Run("a token is required", func(t *testing.T) {
-		if resp := s.revoke("acme", c.ClientId, *c.ClientSecret, ""); resp.JSON400 == nil || resp.JSON400.Error != "invalid_request" {
+		if resp := s.revoke(t, "acme", c.ClientId, *c.ClientSecret, ""); resp.JSON400 == nil || resp.JSON400.Error != "invalid_request" {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
 	})
 
-	resp := s.revoke("acme", c.ClientId, *c.ClientSecret, token)
+	resp := s.revoke(t, "acme", c.ClientId, *c.ClientSecret, token)
 	if resp.StatusCode() != 200 || len(resp.Body) != 0 {
 		t.Fatalf("revoke: %d %s", resp.StatusCode(), resp.Body)
 	}
@@ -65,30 +66,31 @@ func TestRevocation(t *testing.T) {
 		t.Error("revoking one token revoked another")
 	}
 	// Revoking again, or revoking garbage or another tenant's token, is a quiet 200.
-	globex := s.mustClient("globex", "iam.client_read")
+	globex := s.mustClient(t, "globex", "iam.client_read")
 	for name, tok := range map[string]string{"again": token, "garbage": "not.a.token",
-		"another tenant's": s.mustToken("globex", globex.ClientId, *globex.ClientSecret, "")} {
-		if resp := s.revoke("acme", c.ClientId, *c.ClientSecret, tok); resp.StatusCode() != 200 {
+		"another tenant's": s.mustToken(t, "globex", globex.ClientId, *globex.ClientSecret, "")} {
+		if resp := s.revoke(t, "acme", c.ClientId, *c.ClientSecret, tok); resp.StatusCode() != 200 {
 			t.Errorf("revoke %s: %d %s", name, resp.StatusCode(), resp.Body)
 		}
 	}
 	var n int
-	if err := s.db.Get(&n, `SELECT count(*) FROM revoked_tokens`); err != nil || n != 1 {
+	if err := s.DB.Get(&n, `SELECT count(*) FROM revoked_tokens`); err != nil || n != 1 {
 		t.Errorf("%d revocations stored, want 1: %v", n, err)
 	}
 }
 
 // TestIntrospectionInactive covers every reason a token stops being active.
 func TestIntrospectionInactive(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	caller := s.mustClient("acme", "iam.client_read")
+	caller := s.mustClient(t, "acme", "iam.client_read")
 	ask := func(token string) api.Introspection {
 		t.Helper()
 		return introspect(t, s, "acme", caller.ClientId, *caller.ClientSecret, token)
 	}
-	c := s.mustClient("acme", "iam.client_read")
-	kid, key := s.signingKey()
+	c := s.mustClient(t, "acme", "iam.client_read")
+	kid, key := s.signingKey(t)
 	forge := func(mutate func(*auth.Claims)) string {
 		now := time.Now()
 		claims := auth.Claims{Issuer: auth.Issuer(issuerBase, "acme"), Subject: "client-" + c.ClientId, Audience: auth.Audience{"iam"},
@@ -102,7 +104,7 @@ func TestIntrospectionInactive(t *testing.T) {
 		return tok
 	}
 
-	live := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
+	live := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 	if got := ask(live); !got.Active || *got.ClientId != c.ClientId || *got.Scope != "iam.client_read" || *got.Jti == "" {
 		t.Fatalf("a live token: %+v", got)
 	}
@@ -124,8 +126,8 @@ func TestIntrospectionInactive(t *testing.T) {
 	}
 
 	t.Run("revoked", func(t *testing.T) {
-		tok := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
-		if resp := s.revoke("acme", c.ClientId, *c.ClientSecret, tok); resp.StatusCode() != 200 {
+		tok := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
+		if resp := s.revoke(t, "acme", c.ClientId, *c.ClientSecret, tok); resp.StatusCode() != 200 {
 			t.Fatal(resp.StatusCode())
 		}
 		if ask(tok).Active {
@@ -134,7 +136,7 @@ func TestIntrospectionInactive(t *testing.T) {
 	})
 
 	t.Run("rotated away", func(t *testing.T) {
-		tok := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
+		tok := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 		first := header(tok)["kid"]
 		if _, err := s.admin.RotateSigningKeyWithResponse(ctx, "system"); err != nil {
 			t.Fatal(err)
@@ -144,13 +146,13 @@ func TestIntrospectionInactive(t *testing.T) {
 		}
 		// The key leaves the JWKS (here by making its retirement older than a token lifetime)
 		// and the next rotation reloads the ring: its tokens are no longer active.
-		if _, err := s.db.Exec(`UPDATE signing_keys SET retired_at = now() - interval '3 hours' WHERE kid = $1`, first); err != nil {
+		if _, err := s.DB.Exec(`UPDATE signing_keys SET retired_at = now() - interval '3 hours' WHERE kid = $1`, first); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.admin.RotateSigningKeyWithResponse(ctx, "system"); err != nil {
 			t.Fatal(err)
 		}
-		jwks, _ := s.as("").GetJWKSWithResponse(ctx, "acme")
+		jwks, _ := s.as(t, "").GetJWKSWithResponse(ctx, "acme")
 		for _, k := range jwks.JSON200.Keys {
 			if k.Kid == first {
 				t.Fatal("the rotated-away key is still published")
@@ -159,11 +161,11 @@ func TestIntrospectionInactive(t *testing.T) {
 		if ask(tok).Active {
 			t.Error("a token of a key no longer published is active")
 		}
-		s.admin = s.as(s.mustToken("system", adminID, adminSecret, "")) // its token went with the key
+		s.admin = s.as(t, s.mustToken(t, "system", adminID, adminSecret, "")) // its token went with the key
 	})
 
 	t.Run("deleted client", func(t *testing.T) {
-		tok := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
+		tok := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 		if del, err := s.admin.DeleteClientWithResponse(ctx, "acme", c.ClientId); err != nil || del.StatusCode() != 204 {
 			t.Fatalf("delete: %v %d", err, del.StatusCode())
 		}

@@ -15,6 +15,7 @@ import (
 )
 
 func TestScopeDefinitionLifecycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 
@@ -54,7 +55,7 @@ func TestScopeDefinitionLifecycle(t *testing.T) {
 		t.Errorf("a name with a slash: %d", resp.StatusCode())
 	}
 	// The same name in another tenant is another scope.
-	s.mustScope("globex", "billing.invoices_read")
+	s.mustScope(t, "globex", "billing.invoices_read")
 
 	got, _ := s.admin.GetScopeWithResponse(ctx, "acme", "billing.invoices_read")
 	if got.JSON200 == nil || got.JSON200.DeveloperPolicyId != "block" {
@@ -104,10 +105,11 @@ func TestScopeDefinitionLifecycle(t *testing.T) {
 }
 
 func TestClientsListOnlyDefinedScopes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	s.mustScope("acme", "billing.read")
-	s.mustScope("globex", "billing.write")
+	s.mustScope(t, "acme", "billing.read")
+	s.mustScope(t, "globex", "billing.write")
 
 	bad, _ := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{ClientName: "x",
 		Scopes: &[]string{"iam.client_read", "billing.read", "billing.write", "nope"}})
@@ -125,25 +127,26 @@ func TestClientsListOnlyDefinedScopes(t *testing.T) {
 		t.Errorf("defined scopes named as unknown: %s", fields)
 	}
 
-	c := s.mustClient("acme", "billing.read", "services.iam")
+	c := s.mustClient(t, "acme", "billing.read", "services.iam")
 	upd, _ := s.admin.UpdateClientWithResponse(ctx, "acme", c.ClientId, nil, api.ClientInput{ClientName: "x",
 		Scopes: &[]string{"billing.read", "billing.write"}, Metadata: &apicommon.Metadata{Version: 1}})
 	if upd.StatusCode() != 422 || !strings.Contains(string(upd.Body), "billing.write") {
 		t.Errorf("update to an unknown scope: %d %s", upd.StatusCode(), upd.Body)
 	}
-	tok := s.tokenResponse("acme", c.ClientId, *c.ClientSecret, "billing.read")
+	tok := s.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, "billing.read")
 	if tok.JSON200 == nil || *tok.JSON200.Scope != "billing.read" {
 		t.Errorf("a defined scope is granted: %s", tok.Body)
 	}
 }
 
 func TestDeletingAScopeInUse(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	s.mustScope("acme", "billing.read")
-	a := s.mustClient("acme", "billing.read", "iam.client_read")
-	b := s.mustClient("acme", "billing.read")
-	untouched := s.mustClient("acme", "iam.client_read")
+	s.mustScope(t, "acme", "billing.read")
+	a := s.mustClient(t, "acme", "billing.read", "iam.client_read")
+	b := s.mustClient(t, "acme", "billing.read")
+	untouched := s.mustClient(t, "acme", "iam.client_read")
 
 	refused, _ := s.admin.DeleteScopeWithResponse(ctx, "acme", "billing.read", nil)
 	if refused.StatusCode() != 409 {
@@ -164,12 +167,12 @@ func TestDeletingAScopeInUse(t *testing.T) {
 		t.Fatalf("client after forced delete: %s", got.Body)
 	}
 	// The client's change is published like any other, so views drop the scope too.
-	s.lastEvent("iam.acme.clients.client."+a.ClientId, func(ev events.Envelope) bool {
+	s.lastEvent(t, "iam.acme.clients.client."+a.ClientId, func(ev events.Envelope) bool {
 		var c schema.ClientState
 		return json.Unmarshal(ev.Data, &c) == nil && !slices.Contains(c.Scopes, "billing.read")
 	})
 	// Its tokens no longer carry the scope, at once.
-	if tok := s.tokenResponse("acme", a.ClientId, *a.ClientSecret, "billing.read"); tok.StatusCode() != 400 {
+	if tok := s.tokenResponse(t, "acme", a.ClientId, *a.ClientSecret, "billing.read"); tok.StatusCode() != 400 {
 		t.Errorf("token with the deleted scope: %d %s", tok.StatusCode(), tok.Body)
 	}
 	if got, _ := s.admin.GetScopeWithResponse(ctx, "acme", "billing.read"); got.StatusCode() != 404 {
@@ -178,11 +181,12 @@ func TestDeletingAScopeInUse(t *testing.T) {
 }
 
 func TestScopeDefinitionEvents(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	s.mustScope("acme", "billing.invoices_read")
+	s.mustScope(t, "acme", "billing.invoices_read")
 
-	ev, _ := s.lastEvent("iam.acme.clients.scope.billing~invoices_read", func(events.Envelope) bool { return true })
+	ev, _ := s.lastEvent(t, "iam.acme.clients.scope.billing~invoices_read", func(events.Envelope) bool { return true })
 	var state schema.ScopeDefinitionState
 	if err := json.Unmarshal(ev.Data, &state); err != nil {
 		t.Fatal(err)
@@ -195,30 +199,31 @@ func TestScopeDefinitionEvents(t *testing.T) {
 	if _, err := s.admin.DeleteScopeWithResponse(ctx, "acme", "billing.invoices_read", nil); err != nil {
 		t.Fatal(err)
 	}
-	ev, _ = s.lastEvent("iam.acme.clients.scope.billing~invoices_read", func(ev events.Envelope) bool { return ev.Deleted })
+	ev, _ = s.lastEvent(t, "iam.acme.clients.scope.billing~invoices_read", func(ev events.Envelope) bool { return ev.Deleted })
 	// The tombstone's version is past the state's, so it wins over a late update.
 	if ev.Type != "dev.iamplane.scope.deleted.v1" || ev.EntityVersion <= created {
 		t.Errorf("tombstone %+v", ev)
 	}
 	// Built-in scopes are published once, under the system tenant.
-	ev, _ = s.lastEvent("iam.system.clients.scope.services~iam", func(events.Envelope) bool { return true })
+	ev, _ = s.lastEvent(t, "iam.system.clients.scope.services~iam", func(events.Envelope) bool { return true })
 	if err := json.Unmarshal(ev.Data, &state); err != nil || !state.BuiltIn || state.Name != "services.iam" {
 		t.Errorf("built-in event %+v %v", state, err)
 	}
 }
 
 func TestScopeDefinitionScopes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	reader := s.mustClient("acme", "iam.scope_read")
-	token := s.mustToken("acme", reader.ClientId, *reader.ClientSecret, "")
-	if list, _ := s.as(token).ListScopesWithResponse(ctx, "acme", nil); list.StatusCode() != 200 {
+	reader := s.mustClient(t, "acme", "iam.scope_read")
+	token := s.mustToken(t, "acme", reader.ClientId, *reader.ClientSecret, "")
+	if list, _ := s.as(t, token).ListScopesWithResponse(ctx, "acme", nil); list.StatusCode() != 200 {
 		t.Errorf("iam.scope_read cannot list: %d", list.StatusCode())
 	}
-	if create, _ := s.as(token).CreateScopeWithResponse(ctx, "acme", api.ScopeInput{Name: "x"}); create.StatusCode() != 403 {
+	if create, _ := s.as(t, token).CreateScopeWithResponse(ctx, "acme", api.ScopeInput{Name: "x"}); create.StatusCode() != 403 {
 		t.Errorf("iam.scope_read can create: %d", create.StatusCode())
 	}
-	if list, _ := s.as(token).ListScopesWithResponse(ctx, "globex", nil); list.StatusCode() != 403 {
+	if list, _ := s.as(t, token).ListScopesWithResponse(ctx, "globex", nil); list.StatusCode() != 403 {
 		t.Errorf("an acme token lists globex scopes: %d", list.StatusCode())
 	}
 }

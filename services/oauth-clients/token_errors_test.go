@@ -11,8 +11,9 @@ import (
 
 // TestTokenErrorCodes walks every RFC 6749 §5.2 error the token endpoint can answer.
 func TestTokenErrorCodes(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	cc := s.mustClient("acme", "iam.client_read")
+	cc := s.mustClient(t, "acme", "iam.client_read")
 	created, err := s.admin.CreateClientWithResponse(context.Background(), "acme", api.ClientInput{ClientName: "web app",
 		GrantTypes:   &[]api.ClientInputGrantTypes{api.AuthorizationCode, api.RefreshToken},
 		RedirectUris: &[]string{"https://app.example/cb"}, Scopes: &[]string{"iam.client_read"}})

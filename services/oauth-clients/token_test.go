@@ -17,12 +17,13 @@ import (
 )
 
 func TestTokenIssuance(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	c := s.mustClient("acme", "iam.client_read", "iam.client_manage")
+	c := s.mustClient(t, "acme", "iam.client_read", "iam.client_manage")
 	secret := *c.ClientSecret
 
 	t.Run("client_secret_basic grants every registered scope when none is requested", func(t *testing.T) {
-		resp := s.tokenResponse("acme", c.ClientId, secret, "")
+		resp := s.tokenResponse(t, "acme", c.ClientId, secret, "")
 		if resp.JSON200 == nil {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
@@ -51,7 +52,7 @@ func TestTokenIssuance(t *testing.T) {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
 		// A client registered for client_secret_post may not use Basic, and vice versa.
-		if resp := s.tokenResponse("acme", created.JSON201.ClientId, *created.JSON201.ClientSecret, ""); resp.StatusCode() != 401 {
+		if resp := s.tokenResponse(t, "acme", created.JSON201.ClientId, *created.JSON201.ClientSecret, ""); resp.StatusCode() != 401 {
 			t.Errorf("basic accepted for a post client: %d", resp.StatusCode())
 		}
 		form.Set("client_id", c.ClientId)
@@ -62,12 +63,12 @@ func TestTokenIssuance(t *testing.T) {
 	})
 
 	t.Run("the token works on the API of its tenant only", func(t *testing.T) {
-		token := s.mustToken("acme", c.ClientId, secret, "iam.client_read")
-		own, err := s.as(token).ListClientsWithResponse(context.Background(), "acme", nil)
+		token := s.mustToken(t, "acme", c.ClientId, secret, "iam.client_read")
+		own, err := s.as(t, token).ListClientsWithResponse(context.Background(), "acme", nil)
 		if err != nil || own.JSON200 == nil {
 			t.Fatalf("own tenant: %v %d %s", err, own.StatusCode(), own.Body)
 		}
-		other, err := s.as(token).ListClientsWithResponse(context.Background(), "globex", nil)
+		other, err := s.as(t, token).ListClientsWithResponse(context.Background(), "globex", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,8 +79,8 @@ func TestTokenIssuance(t *testing.T) {
 	})
 
 	t.Run("a scope the operation needs is missing", func(t *testing.T) {
-		token := s.mustToken("acme", c.ClientId, secret, "iam.client_read")
-		resp, err := s.as(token).CreateClientWithResponse(context.Background(), "acme", api.ClientInput{ClientName: "x"})
+		token := s.mustToken(t, "acme", c.ClientId, secret, "iam.client_read")
+		resp, err := s.as(t, token).CreateClientWithResponse(context.Background(), "acme", api.ClientInput{ClientName: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,8 +94,9 @@ func TestTokenIssuance(t *testing.T) {
 }
 
 func TestTokenRejections(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	c := s.mustClient("acme", "iam.client_read")
+	c := s.mustClient(t, "acme", "iam.client_read")
 	secret := *c.ClientSecret
 	// An expired secret: added with an expiry, then moved into the past in the database.
 	expiring, err := s.admin.CreateClientSecretWithResponse(context.Background(), "acme", c.ClientId,
@@ -102,7 +104,7 @@ func TestTokenRejections(t *testing.T) {
 	if err != nil || expiring.JSON201 == nil {
 		t.Fatalf("add secret: %v %s", err, expiring.Body)
 	}
-	if _, err := s.db.Exec(`UPDATE client_secrets SET expires_at = now() - interval '1 second' WHERE id = $1`, expiring.JSON201.SecretId); err != nil {
+	if _, err := s.DB.Exec(`UPDATE client_secrets SET expires_at = now() - interval '1 second' WHERE id = $1`, expiring.JSON201.SecretId); err != nil {
 		t.Fatal(err)
 	}
 
@@ -118,7 +120,7 @@ func TestTokenRejections(t *testing.T) {
 		{"scope not allowed", "acme", c.ClientId, secret, "services.iam", 400, "invalid_scope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := s.tokenResponse(tc.tenant, tc.id, tc.secret, tc.scope)
+			resp := s.tokenResponse(t, tc.tenant, tc.id, tc.secret, tc.scope)
 			if resp.StatusCode() != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode(), tc.status, resp.Body)
 			}
@@ -154,20 +156,21 @@ func TestTokenRejections(t *testing.T) {
 		if err != nil || added.JSON201 == nil {
 			t.Fatalf("%v %s", err, added.Body)
 		}
-		s.mustToken("acme", c.ClientId, "chosen-secret-1", "")
-		s.mustToken("acme", c.ClientId, secret, "") // the first secret stays live: rotation without downtime
+		s.mustToken(t, "acme", c.ClientId, "chosen-secret-1", "")
+		s.mustToken(t, "acme", c.ClientId, secret, "") // the first secret stays live: rotation without downtime
 		if _, err := s.admin.DeleteClientSecretWithResponse(context.Background(), "acme", c.ClientId, added.JSON201.SecretId); err != nil {
 			t.Fatal(err)
 		}
-		if resp := s.tokenResponse("acme", c.ClientId, "chosen-secret-1", ""); resp.StatusCode() != 401 {
+		if resp := s.tokenResponse(t, "acme", c.ClientId, "chosen-secret-1", ""); resp.StatusCode() != 401 {
 			t.Fatalf("deleted secret still works: %d", resp.StatusCode())
 		}
 	})
 }
 
 func TestJWTVerification(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	kid, key := s.signingKey()
+	kid, key := s.signingKey(t)
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	sign := func(mutate func(*auth.Claims)) string {
 		c := validClaims()
@@ -202,7 +205,7 @@ func TestJWTVerification(t *testing.T) {
 		{"oversized", "a" + strings.Repeat("b", 9000) + ".c.d", 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := s.as(tc.token).ListClientsWithResponse(context.Background(), "acme", nil)
+			resp, err := s.as(t, tc.token).ListClientsWithResponse(context.Background(), "acme", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,10 +223,11 @@ func TestJWTVerification(t *testing.T) {
 }
 
 func TestKeyRotationKeepsUnexpiredTokensValid(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	before := s.mustToken("system", adminID, adminSecret, "")
+	before := s.mustToken(t, "system", adminID, adminSecret, "")
 	jwks := func() []api.JWK {
-		resp, err := s.as("").GetJWKSWithResponse(context.Background(), "acme")
+		resp, err := s.as(t, "").GetJWKSWithResponse(context.Background(), "acme")
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("jwks: %v", err)
 		}
@@ -232,34 +236,35 @@ func TestKeyRotationKeepsUnexpiredTokensValid(t *testing.T) {
 	if n := len(jwks()); n != 1 {
 		t.Fatalf("%d keys before rotation", n)
 	}
-	rotated, err := s.as(before).RotateSigningKeyWithResponse(context.Background(), "system")
+	rotated, err := s.as(t, before).RotateSigningKeyWithResponse(context.Background(), "system")
 	if err != nil || rotated.JSON200 == nil {
 		t.Fatalf("rotate: %v %s", err, rotated.Body)
 	}
 	if n := len(jwks()); n != 2 {
 		t.Fatalf("%d keys after rotation, want old and new", n)
 	}
-	after := s.mustToken("system", adminID, adminSecret, "")
+	after := s.mustToken(t, "system", adminID, adminSecret, "")
 	if header(after)["kid"] != rotated.JSON200.Kid {
 		t.Errorf("new tokens are not signed with the new key")
 	}
 	for name, tok := range map[string]string{"before": before, "after": after} {
-		resp, err := s.as(tok).ListClientsWithResponse(context.Background(), "acme", nil)
+		resp, err := s.as(t, tok).ListClientsWithResponse(context.Background(), "acme", nil)
 		if err != nil || resp.StatusCode() != 200 {
 			t.Errorf("token from %s rotation: %d %s", name, resp.StatusCode(), resp.Body)
 		}
 	}
 	// Only a platform admin may rotate.
-	c := s.mustClient("acme", "services.iam")
-	tenantAdmin := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
-	if resp, _ := s.as(tenantAdmin).RotateSigningKeyWithResponse(context.Background(), "acme"); resp.StatusCode() != 403 {
+	c := s.mustClient(t, "acme", "services.iam")
+	tenantAdmin := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
+	if resp, _ := s.as(t, tenantAdmin).RotateSigningKeyWithResponse(context.Background(), "acme"); resp.StatusCode() != 403 {
 		t.Errorf("tenant admin rotated keys: %d", resp.StatusCode())
 	}
 }
 
 func TestDiscoveryAndIntrospection(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	meta, err := s.as("").GetServerMetadataWithResponse(context.Background(), "acme")
+	meta, err := s.as(t, "").GetServerMetadataWithResponse(context.Background(), "acme")
 	if err != nil || meta.JSON200 == nil {
 		t.Fatalf("metadata: %v", err)
 	}
@@ -270,9 +275,9 @@ func TestDiscoveryAndIntrospection(t *testing.T) {
 		!slices.Contains(deref(m.ScopesSupported), "iam.client_register") {
 		t.Errorf("metadata %+v", m)
 	}
-	c := s.mustClient("acme", "iam.client_read")
-	other := s.mustClient("globex", "iam.client_read")
-	acmeToken := s.mustToken("acme", c.ClientId, *c.ClientSecret, "")
+	c := s.mustClient(t, "acme", "iam.client_read")
+	other := s.mustClient(t, "globex", "iam.client_read")
+	acmeToken := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 	if got := introspect(t, s, "globex", other.ClientId, *other.ClientSecret, acmeToken); got.Active {
 		t.Error("another tenant's token introspects as active")
 	}
@@ -282,7 +287,7 @@ func TestDiscoveryAndIntrospection(t *testing.T) {
 	if _, err := s.admin.DeleteClientWithResponse(context.Background(), "acme", c.ClientId); err != nil {
 		t.Fatal(err)
 	}
-	other2 := s.mustClient("acme", "iam.client_read")
+	other2 := s.mustClient(t, "acme", "iam.client_read")
 	if got := introspect(t, s, "acme", other2.ClientId, *other2.ClientSecret, acmeToken); got.Active {
 		t.Error("token of a deleted client introspects as active")
 	}
@@ -290,7 +295,7 @@ func TestDiscoveryAndIntrospection(t *testing.T) {
 
 func introspect(t *testing.T, s *stack, tenant, id, secret, token string) api.Introspection {
 	t.Helper()
-	resp, err := s.as("").IntrospectTokenWithFormdataBodyWithResponse(context.Background(), tenant,
+	resp, err := s.as(t, "").IntrospectTokenWithFormdataBodyWithResponse(context.Background(), tenant,
 		api.IntrospectTokenFormdataRequestBody{Token: &token}, func(_ context.Context, r *http.Request) error {
 			r.SetBasicAuth(id, secret)
 			return nil
@@ -303,7 +308,7 @@ func introspect(t *testing.T, s *stack, tenant, id, secret, token string) api.In
 
 func postToken(t *testing.T, s *stack, tenant string, form url.Values, edit ...func(*http.Request)) *api.IssueTokenResponse {
 	t.Helper()
-	resp, err := s.as("").IssueTokenWithBodyWithResponse(context.Background(), tenant, "application/x-www-form-urlencoded",
+	resp, err := s.as(t, "").IssueTokenWithBodyWithResponse(context.Background(), tenant, "application/x-www-form-urlencoded",
 		strings.NewReader(form.Encode()), func(_ context.Context, r *http.Request) error {
 			for _, e := range edit {
 				e(r)
