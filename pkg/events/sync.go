@@ -237,6 +237,10 @@ type Reconciler struct {
 	repairs *prometheus.CounterVec
 }
 
+// ReconcileSubject is where a replica of service runs a reconciliation pass on request
+// (tools/cmd/iam-sync); one replica answers.
+func ReconcileSubject(service string) string { return syncPrefix + ".reconcile." + service }
+
 // ReconcileReport says what one pass found and did.
 type ReconcileReport struct {
 	Tenants   int `json:"tenants"`   // tenant and source pairs compared
@@ -259,8 +263,16 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		r.Interval = time.Minute
 	}
 	if r.Service != "" {
-		sub, err := r.NATS.Subscribe(syncPrefix+".reconcile."+r.Service, func(m *nats.Msg) {
-			rep, err := r.Pass(ctx)
+		sub, err := r.NATS.QueueSubscribe(ReconcileSubject(r.Service), "iamsync-reconcile-"+r.Service, func(m *nats.Msg) {
+			var req struct {
+				DryRun bool `json:"dryRun"` // compare only: how many tenant views differ, nothing resent
+			}
+			_ = json.Unmarshal(m.Data, &req)
+			pass := r.Pass
+			if req.DryRun {
+				pass = r.Compare
+			}
+			rep, err := pass(ctx)
 			out := map[string]any{"report": rep}
 			if err != nil {
 				out["error"] = err.Error()
@@ -293,7 +305,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 }
 
 // Pass compares every consumer's view with its sources once and repairs what differs.
-func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
+func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) { return r.pass(ctx, true) }
+
+// Compare is Pass without the repair: it reports which tenant views differ from their
+// sources right now (no grace period), e.g. to measure how long views take to converge.
+func (r *Reconciler) Compare(ctx context.Context) (ReconcileReport, error) { return r.pass(ctx, false) }
+
+func (r *Reconciler) pass(ctx context.Context, repair bool) (ReconcileReport, error) {
 	if r.drift == nil {
 		r.Register(prometheus.NewRegistry())
 	}
@@ -302,7 +320,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 	for _, c := range r.Consumers {
 		differing := 0
 		for area, filters := range filtersByArea(c.Subjects) {
-			n, d, resent, err := r.reconcileArea(ctx, area, filters)
+			n, d, resent, err := r.reconcileArea(ctx, area, filters, repair)
 			rep.Tenants, rep.Differing, rep.Resent = rep.Tenants+n, rep.Differing+d, rep.Resent+resent
 			differing += d
 			if resent > 0 {
@@ -312,7 +330,9 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 				errs = append(errs, fmt.Errorf("%s from %s: %w", c.Name, area, err))
 			}
 		}
-		r.drift.WithLabelValues(c.Name).Set(float64(differing))
+		if repair {
+			r.drift.WithLabelValues(c.Name).Set(float64(differing))
+		}
 	}
 	return rep, errors.Join(errs...)
 }
@@ -328,7 +348,7 @@ func filtersByArea(subjects []string) map[string][]string {
 }
 
 // reconcileArea compares the view of one source area tenant by tenant.
-func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []string) (tenants, differing, resent int, err error) {
+func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []string, repair bool) (tenants, differing, resent int, err error) {
 	patterns, err := filterPatterns(filters, area)
 	if err != nil {
 		return 0, 0, 0, err
@@ -349,6 +369,10 @@ func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []s
 			if err != nil {
 				return tenants, differing, resent, err
 			}
+			continue
+		}
+		if !repair {
+			differing++
 			continue
 		}
 		// Events in flight make a view differ for the propagation lag: repair only what
