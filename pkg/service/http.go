@@ -70,6 +70,7 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	}))
 	e.Use(middleware.BodyLimit("4M"))
 	e.Use(withEcho)
+	e.Use(cleanInput)
 
 	e.GET("/", func(c echo.Context) error { return c.JSON(http.StatusOK, o.Info) })
 	e.GET("/health", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
