@@ -71,6 +71,7 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	e.Use(middleware.BodyLimit("4M"))
 	e.Use(withEcho)
 	e.Use(cleanInput)
+	e.Use(noStore)
 
 	e.GET("/", func(c echo.Context) error { return c.JSON(http.StatusOK, o.Info) })
 	e.GET("/health", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -195,4 +196,20 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// noStore keeps every API answer out of shared and browser caches: they are per caller,
+// and many carry a secret, a token or personal data (RFC 6749 §5.1 asks it of token
+// answers; a client's secret is shown once, at creation). Only what is public and meant
+// to be cached is left alone: server metadata and key sets.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, "/v1/") && !strings.HasSuffix(p, "/oauth2/jwks") && !strings.Contains(p, "/.well-known/") {
+			h := c.Response().Header()
+			h.Set("Cache-Control", "no-store")
+			h.Set("Pragma", "no-cache")
+		}
+		return next(c)
+	}
 }

@@ -25,8 +25,8 @@ func TestCleanInput(t *testing.T) {
 	e.Any("/v1/tenants/:tenant/*", echoBody)
 	tests := []struct {
 		name, method, target, contentType, body string
-		status                                   int
-		field                                    string // named in the answer
+		status                                  int
+		field                                   string // named in the answer
 	}{
 		{"clean JSON passes, body intact", "POST", "/v1/tenants/acme/groups", "application/json", `{"displayName":"Ops","metadata":{"version":1}}`, 200, ""},
 		{"NUL in a JSON string", "POST", "/v1/tenants/acme/groups", "application/json", `{"displayName":"a\u0000b"}`, 400, "body.displayName"},
@@ -63,5 +63,24 @@ func TestCleanInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNoStore(t *testing.T) {
+	e := echo.New()
+	e.Use(noStore)
+	e.Any("/*", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	for path, want := range map[string]string{
+		"/v1/tenants/acme/clients":                                "no-store",
+		"/v1/tenants/acme/oauth2/token":                           "no-store",
+		"/v1/tenants/acme/oauth2/jwks":                            "",
+		"/v1/tenants/acme/.well-known/oauth-authorization-server": "",
+		"/health": "",
+	} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if got := rec.Header().Get("Cache-Control"); got != want {
+			t.Errorf("%s: Cache-Control %q, want %q", path, got, want)
+		}
 	}
 }
