@@ -29,11 +29,14 @@ func ClientChanged(c *clients.Client) (events.Envelope, error) {
 	})
 }
 
-// ClientDeleted is the tombstone of a deleted client; its version is one past the last
-// state, so it wins over any late update.
-func ClientDeleted(c *clients.Client) (events.Envelope, error) {
-	return events.New(Source, ClientEntity(c.Tenant, c.ID), c.Version+1, true, schema.ClientState{
-		ClientId: c.ID, Tenant: c.Tenant, Deleted: true, Scopes: []string{}, GrantTypes: []string{},
+// ClientDeleted is the tombstone of a deleted client.
+func ClientDeleted(c *clients.Client) (events.Envelope, error) { return ClientGone(c.Tenant, c.ID) }
+
+// ClientGone is the tombstone of a client that no longer exists: only clientId and
+// tenant are set. events.Record stamps its version.
+func ClientGone(tenant, id string) (events.Envelope, error) {
+	return events.New(Source, ClientEntity(tenant, id), 0, true, schema.ClientState{
+		ClientId: id, Tenant: tenant, Deleted: true, Scopes: []string{}, GrantTypes: []string{},
 	})
 }
 
@@ -53,9 +56,13 @@ func ScopeChanged(d *scopes.Definition) (events.Envelope, error) {
 }
 
 // ScopeDeleted is the tombstone of a deleted scope definition.
-func ScopeDeleted(d *scopes.Definition) (events.Envelope, error) {
-	return events.New(Source, ScopeEntity(d.Tenant, d.Name), d.Version+1, true, schema.ScopeDefinitionState{
-		Name: d.Name, Tenant: d.Tenant, Deleted: true,
+func ScopeDeleted(d *scopes.Definition) (events.Envelope, error) { return ScopeGone(d.Tenant, d.Name) }
+
+// ScopeGone is the tombstone of a scope definition that no longer exists: its name
+// (which the views drop by) and tenant.
+func ScopeGone(tenant, name string) (events.Envelope, error) {
+	return events.New(Source, ScopeEntity(tenant, name), 0, true, schema.ScopeDefinitionState{
+		Name: name, Tenant: tenant, Deleted: true,
 	})
 }
 
@@ -77,4 +84,11 @@ func SecretDeleted(tenant, clientID, secretID string) (events.Envelope, error) {
 	return events.New(Source, SecretEntity(tenant, secretID), 2, true, schema.ClientSecretState{
 		SecretId: secretID, ClientId: clientID, Tenant: tenant, Deleted: true,
 	})
+}
+
+// SecretGone is the tombstone of a secret that no longer exists and whose client is no
+// longer known (its row is gone): clientId is empty, so a replica's Invalidator drops
+// all its cached credentials rather than one client's.
+func SecretGone(tenant, secretID string) (events.Envelope, error) {
+	return SecretDeleted(tenant, "", secretID)
 }
