@@ -266,8 +266,23 @@ func (s *Clients) Delete(ctx context.Context, tenant, id string, check func(*cli
 		if err := check(c); err != nil {
 			return err
 		}
+		// The secrets go with the client (ON DELETE CASCADE); each gets its tombstone, so
+		// no secret stays live in the published state the views' digests compare.
+		var secretIDs []string
+		if err := tx.SelectContext(ctx, &secretIDs, `SELECT id FROM client_secrets WHERE tenant = $1 AND client_id = $2`, tenant, id); err != nil {
+			return postgres.Classify(err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE tenant = $1 AND id = $2`, tenant, id); err != nil {
 			return postgres.Classify(err)
+		}
+		for _, secretID := range secretIDs {
+			ev, err := events.SecretDeleted(tenant, id, secretID)
+			if err != nil {
+				return err
+			}
+			if err := pkgevents.Record(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
 		return record(ctx, tx, events.ClientDeleted, c)
 	})
