@@ -129,3 +129,31 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Error("the log shows an assertion, or not why the replay was refused")
 	}
 }
+
+// A jwksUri naming what only the server can reach (cloud metadata, loopback, a private
+// network, plain http) is refused at registration, naming the field; the server never
+// connects there.
+func TestJWKSURIMustBePublic(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	ctx := context.Background()
+	method := api.ClientInputTokenEndpointAuthMethodPrivateKeyJwt
+	for _, uri := range []string{
+		"https://169.254.169.254/latest/meta-data", "https://127.0.0.1:8443/jwks", "https://localhost/jwks",
+		"https://10.0.0.5/jwks", "https://[::1]/jwks", "http://keys.example.com/jwks",
+	} {
+		resp, err := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{ClientName: "ssrf",
+			TokenEndpointAuthMethod: &method, JwksUri: &uri})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != 422 || !strings.Contains(string(resp.Body), "jwksUri") {
+			t.Errorf("%s: %d %s", uri, resp.StatusCode(), resp.Body)
+		}
+	}
+	public := "https://keys.example.com/jwks"
+	if resp, _ := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{ClientName: "fine",
+		TokenEndpointAuthMethod: &method, JwksUri: &public}); resp.StatusCode() != 201 {
+		t.Errorf("a public jwksUri: %d %s", resp.StatusCode(), resp.Body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/egress"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
@@ -56,6 +57,10 @@ type Config struct {
 	AuthFailureWindow      time.Duration `env:"IAM_AUTH_FAILURE_WINDOW" envDefault:"1m"`
 	// TrustedProxies are the networks whose X-Forwarded-For is believed when telling
 	// callers' addresses apart (the ingress, the gateway); anyone else's is ignored.
+	// EgressAllow lists internal networks a client's jwksUri may point at anyway (an
+	// on-premises key server); otherwise loopback, link-local and private addresses are
+	// never fetched from.
+	EgressAllow    []string `env:"IAM_EGRESS_ALLOW"`
 	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES" envDefault:"127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"`
 }
 
@@ -123,7 +128,11 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *tokens.Ke
 		uc.cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
 	}
 	uc.scopes = scopes.NewRegistry(&postgres.Scopes{DB: p.DB}, uc.cache.Forget, nil)
-	uc.clients = clients.NewRegistry(uc.clientStore, uc.scopes, &clients.RemoteKeys{}, uc.cache, nil)
+	allow, err := egress.ParseAllow(cfg.EgressAllow)
+	if err != nil {
+		return nil, err
+	}
+	uc.clients = clients.NewRegistry(uc.clientStore, uc.scopes, &clients.RemoteKeys{Guard: &egress.Guard{Allow: allow}}, uc.cache, nil)
 	if err := uc.scopes.EnsureBuiltIn(ctx, auth.SystemTenant); err != nil {
 		return nil, fmt.Errorf("built-in scopes: %w", err)
 	}

@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +19,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/iamplane/iam/pkg/egress"
 )
 
 // publicKey is one public key of a client, with the JWS algorithms it may verify.
@@ -121,16 +121,21 @@ func verifyAssertion(token string, keys []publicKey) ([]byte, error) {
 	return nil, errors.New("no registered key verifies the signature")
 }
 
-// RemoteKeys fetches clients' key sets from their jwksUri: https only, no redirects, a
-// size cap and a timeout; cached for MaxAge, and refetched (at most every MinRefresh)
-// when no cached key verifies, so that a client's key rotation is picked up.
+// RemoteKeys fetches clients' key sets from their jwksUri through the egress guard
+// (https only, no internal address even after DNS resolution, no redirects, bounded
+// time and size); cached for MaxAge, and refetched (at most every MinRefresh) when no
+// cached key verifies, so that a client's key rotation is picked up. A failed fetch is
+// remembered for FailureTTL: an unauthenticated token request naming such a client
+// must not make the server connect out again and again.
 type RemoteKeys struct {
-	Client     *http.Client
+	Guard      *egress.Guard
 	MaxAge     time.Duration // default 5m
 	MinRefresh time.Duration // default 10s
+	FailureTTL time.Duration // default 1m
 
-	mu   sync.Mutex
-	sets map[string]*remoteSet
+	mu     sync.Mutex
+	sets   map[string]*remoteSet
+	failed map[string]failedFetch
 }
 
 type remoteSet struct {
@@ -138,26 +143,43 @@ type remoteSet struct {
 	fetched time.Time
 }
 
-func (r *RemoteKeys) client() *http.Client {
-	if r.Client != nil {
-		return r.Client
+type failedFetch struct {
+	err error
+	at  time.Time
+}
+
+// CheckURL refuses a jwksUri the guard would never fetch from (not https, an internal
+// address literal, localhost), so registration can say so at once.
+func (r *RemoteKeys) CheckURL(uri string) error {
+	if r == nil || uri == "" {
+		return nil
 	}
-	return &http.Client{Timeout: 5 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return r.guard().CheckURL(uri)
+}
+
+func (r *RemoteKeys) guard() *egress.Guard {
+	if r.Guard == nil {
+		r.Guard = &egress.Guard{}
+	}
+	return r.Guard
 }
 
 // Keys returns the key set at uri; refresh asks for a fresh copy if the cached one is
 // older than MinRefresh.
 func (r *RemoteKeys) Keys(ctx context.Context, uri string, refresh bool) ([]publicKey, error) {
-	maxAge, minRefresh := r.MaxAge, r.MinRefresh
+	maxAge, minRefresh, failureTTL := r.MaxAge, r.MinRefresh, r.FailureTTL
 	if maxAge == 0 {
 		maxAge = 5 * time.Minute
 	}
 	if minRefresh == 0 {
 		minRefresh = 10 * time.Second
 	}
+	if failureTTL == 0 {
+		failureTTL = time.Minute
+	}
 	r.mu.Lock()
-	cached := r.sets[uri]
+	cached, failed := r.sets[uri], r.failed[uri]
+	g := r.guard()
 	r.mu.Unlock()
 	if cached != nil {
 		age := time.Since(cached.fetched)
@@ -165,39 +187,32 @@ func (r *RemoteKeys) Keys(ctx context.Context, uri string, refresh bool) ([]publ
 			return cached.keys, nil
 		}
 	}
-	keys, err := r.fetch(ctx, uri)
+	if cached == nil && failed.err != nil && time.Since(failed.at) < failureTTL {
+		return nil, failed.err
+	}
+	keys, err := r.fetch(ctx, g, uri)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
+		if r.failed == nil {
+			r.failed = map[string]failedFetch{}
+		}
+		r.failed[uri] = failedFetch{err: err, at: time.Now()}
 		if cached != nil {
 			return cached.keys, nil // keep using what we had while the client's server is away
 		}
 		return nil, err
 	}
-	r.mu.Lock()
 	if r.sets == nil {
 		r.sets = map[string]*remoteSet{}
 	}
 	r.sets[uri] = &remoteSet{keys: keys, fetched: time.Now()}
-	r.mu.Unlock()
+	delete(r.failed, uri)
 	return keys, nil
 }
 
-func (r *RemoteKeys) fetch(ctx context.Context, uri string) ([]publicKey, error) {
-	if !strings.HasPrefix(uri, "https://") {
-		return nil, errors.New("jwksUri is not https")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := r.client().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jwksUri answered %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+func (r *RemoteKeys) fetch(ctx context.Context, g *egress.Guard, uri string) ([]publicKey, error) {
+	body, err := g.Get(ctx, uri)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/iamplane/iam/pkg/egress"
 )
 
 func setOf(t *testing.T, keys ...any) []byte {
@@ -72,7 +75,10 @@ func TestRemoteKeysRefetchOnRotation(t *testing.T) {
 		_, _ = w.Write(setOf(t, &current.Load().PublicKey))
 	}))
 	defer srv.Close()
-	rk := &RemoteKeys{Client: srv.Client(), MinRefresh: time.Millisecond}
+	// The test server is on loopback: allowed here as an operator's IAM_EGRESS_ALLOW would.
+	rk := &RemoteKeys{MinRefresh: time.Millisecond, Guard: &egress.Guard{
+		Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		TLS:   srv.Client().Transport.(*http.Transport).TLSClientConfig}}
 	r := &Registry{remoteKeys: rk}
 	c := &Client{JWKSURI: srv.URL + "/jwks"}
 	sign := func(k *ecdsa.PrivateKey) string {

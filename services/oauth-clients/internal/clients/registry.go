@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
@@ -43,6 +44,9 @@ func (r *Registry) create(ctx context.Context, tenant string, m Metadata, actor,
 	if err := c.Apply(m); err != nil {
 		return nil, nil, err
 	}
+	if err := r.checkJWKSURI(c); err != nil {
+		return nil, nil, err
+	}
 	var secret *Secret
 	if c.NeedsSecret() {
 		var err error
@@ -80,6 +84,9 @@ func (r *Registry) change(c *Client, m Metadata, pre precondition.Version, actor
 		return err
 	}
 	if err := c.Apply(m); err != nil {
+		return err
+	}
+	if err := r.checkJWKSURI(c); err != nil {
 		return err
 	}
 	c.Version++
@@ -128,4 +135,15 @@ func (r *Registry) Bootstrap(ctx context.Context, tenant, id, secret string) err
 	}
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.AddSecret(ctx, tenant, id, s)
+}
+
+// checkJWKSURI refuses a jwksUri that names what the server must never fetch from (an
+// internal address, localhost, anything but https); a name is checked again, resolved,
+// whenever its keys are fetched.
+func (r *Registry) checkJWKSURI(c *Client) error {
+	if err := r.remoteKeys.CheckURL(c.JWKSURI); err != nil {
+		return errs.Fields("jwksUri is not allowed", errs.FieldError{Field: "jwksUri",
+			Message: "must be an https URL of a public host: " + strings.TrimPrefix(err.Error(), "egress: ")})
+	}
+	return nil
 }
