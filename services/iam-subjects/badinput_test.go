@@ -10,6 +10,7 @@ import (
 // TestBadInput: every malformed request is a problem naming what is wrong, never a 500
 // and never a partial write.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	token := s.Issuer.Token(t, "acme", "client-admin", "services.iam")
 	g := s.mustGroup(t, "G")

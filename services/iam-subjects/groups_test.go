@@ -15,6 +15,7 @@ import (
 )
 
 func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateGroupWithResponse(ctx, "acme", api.GroupInput{
@@ -70,6 +71,7 @@ func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
 }
 
 func TestDeletingAGroupWithMembers(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	parent, g := s.mustGroup(t, "Parent"), s.mustGroup(t, "Team")
@@ -105,6 +107,7 @@ func TestDeletingAGroupWithMembers(t *testing.T) {
 }
 
 func TestMemberships(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	a, b, c, d := s.mustGroup(t, "A"), s.mustGroup(t, "B"), s.mustGroup(t, "C"), s.mustGroup(t, "D")
@@ -216,6 +219,7 @@ func TestMemberships(t *testing.T) {
 }
 
 func TestBulkMembershipIsOneTransaction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	g := s.mustGroup(t, "Everyone")
 	// 10,000 users, inserted directly: this test is about the membership change.
@@ -255,6 +259,7 @@ func TestBulkMembershipIsOneTransaction(t *testing.T) {
 }
 
 func TestSubjectSearchAndMe(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	g := s.mustGroup(t, "Zeta team")
@@ -298,6 +303,7 @@ func sameSet(got, want []string) bool {
 // TestConcurrentNestingCannotBuildACycle races "A into B" against "B into A": nesting is
 // serialized per tenant, so exactly one wins.
 func TestConcurrentNestingCannotBuildACycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	for i := range 10 {
 		a, b := s.mustGroup(t, fmt.Sprint("A", i)), s.mustGroup(t, fmt.Sprint("B", i))
@@ -315,6 +321,7 @@ func TestConcurrentNestingCannotBuildACycle(t *testing.T) {
 // TestMemberPagesInNameOrder pages through a group's transitive members: in name order
 // across nested groups, a member of two groups once, and a renamed member moves.
 func TestMemberPagesInNameOrder(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	outer, inner := s.mustGroup(t, "Outer"), s.mustGroup(t, "zz inner")
@@ -363,6 +370,7 @@ func TestMemberPagesInNameOrder(t *testing.T) {
 // lists) or several (trigram index, then a walk of the name index); a narrow one counts
 // exactly.
 func TestBroadSearchCountsUpToAPoint(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	if _, err := s.DB.Exec(`

@@ -17,6 +17,7 @@ import (
 // trigram index (several words, or a word in too many words), with and without ANALYZE's
 // trigram statistics, after renames and deletes.
 func TestSearchFindsExactlyTheMatches(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	if _, err := s.DB.Exec(`

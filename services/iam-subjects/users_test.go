@@ -12,6 +12,7 @@ import (
 )
 
 func TestUserLifecycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	admins, ops := s.mustGroup(t, "Admins"), s.mustGroup(t, "Operators")
@@ -109,6 +110,7 @@ func TestUserLifecycle(t *testing.T) {
 }
 
 func TestScopesAndTenants(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
