@@ -10,9 +10,10 @@ import (
 // TestBadInput: every malformed request is a problem naming what is wrong, never a 500
 // and never a partial write.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	token := s.issuer.Token(t, "acme", "client-admin", "services.iam")
-	g := s.mustGroup("G")
+	token := s.Issuer.Token(t, "acme", "client-admin", "services.iam")
+	g := s.mustGroup(t, "G")
 	for _, tc := range []struct {
 		name, method, path, body string
 		status                   int
@@ -36,7 +37,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong method", "PATCH", "/v1/tenants/acme/users", `{}`, 405, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, s.url+tc.path, strings.NewReader(tc.body))
+			req, _ := http.NewRequest(tc.method, s.URL+tc.path, strings.NewReader(tc.body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
@@ -55,7 +56,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	var users int
-	if err := s.db.Get(&users, `SELECT count(*) FROM users`); err != nil || users != 0 {
+	if err := s.DB.Get(&users, `SELECT count(*) FROM users`); err != nil || users != 0 {
 		t.Errorf("bad input wrote %d users (%v)", users, err)
 	}
 }

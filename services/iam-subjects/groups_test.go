@@ -15,6 +15,7 @@ import (
 )
 
 func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateGroupWithResponse(ctx, "acme", api.GroupInput{
@@ -63,70 +64,72 @@ func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
 	if list.JSON200.Total != 1 || list.JSON200.Data[0].Id != g.Id {
 		t.Errorf("filter by userType: %s", list.Body)
 	}
-	ev := s.published("iam.acme.subjects.group.ops", func(ev events.Envelope) bool { return strings.Contains(string(ev.Data), `"Ops"`) })
+	ev := s.published(t, "iam.acme.subjects.group.ops", func(ev events.Envelope) bool { return strings.Contains(string(ev.Data), `"Ops"`) })
 	if ev.Type != "dev.iamplane.group.upserted.v1" {
 		t.Errorf("group event %+v", ev)
 	}
 }
 
 func TestDeletingAGroupWithMembers(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	parent, g := s.mustGroup("Parent"), s.mustGroup("Team")
-	u := s.mustUser("erin")
-	s.mustAdd(g.Id, "user-"+u.Id)
-	s.mustAdd(parent.Id, "group-"+g.Id)
+	parent, g := s.mustGroup(t, "Parent"), s.mustGroup(t, "Team")
+	u := s.mustUser(t, "erin")
+	s.mustAdd(t, g.Id, "user-"+u.Id)
+	s.mustAdd(t, parent.Id, "group-"+g.Id)
 
-	manager := s.as(s.issuer.Token(t, "acme", "client-m", "iam.group_manage"))
+	manager := s.as(t, s.Issuer.Token(t, "acme", "client-m", "iam.group_manage"))
 	if resp, _ := manager.DeleteGroupWithResponse(ctx, "acme", g.Id, nil); resp.StatusCode() != 409 {
 		t.Fatalf("without forceDelete: %d %s", resp.StatusCode(), resp.Body)
 	}
 	if resp, _ := manager.DeleteGroupWithResponse(ctx, "acme", g.Id, &api.DeleteGroupParams{ForceDelete: ptr(true)}); resp.StatusCode() != 403 {
 		t.Fatalf("forceDelete without iam.assignment_manage: %d %s", resp.StatusCode(), resp.Body)
 	}
-	both := s.as(s.issuer.Token(t, "acme", "client-m", "iam.group_manage", "iam.assignment_manage"))
+	both := s.as(t, s.Issuer.Token(t, "acme", "client-m", "iam.group_manage", "iam.assignment_manage"))
 	if resp, _ := both.DeleteGroupWithResponse(ctx, "acme", g.Id, &api.DeleteGroupParams{ForceDelete: ptr(true)}); resp.StatusCode() != 204 {
 		t.Fatalf("forceDelete: %d %s", resp.StatusCode(), resp.Body)
 	}
-	if got := s.groupsOf("user-"+u.Id, true); len(got) != 0 {
+	if got := s.groupsOf(t, "user-"+u.Id, true); len(got) != 0 {
 		t.Errorf("user still in %v", got)
 	}
-	if got := s.members(parent.Id, true); len(got) != 0 {
+	if got := s.members(t, parent.Id, true); len(got) != 0 {
 		t.Errorf("parent still has %v", got)
 	}
 	// Both memberships are tombstoned for consumers.
 	for _, key := range []string{g.Id + "~user-" + u.Id, parent.Id + "~group-" + g.Id} {
-		s.published("iam.acme.subjects.membership."+key, func(ev events.Envelope) bool { return ev.Deleted })
+		s.published(t, "iam.acme.subjects.membership."+key, func(ev events.Envelope) bool { return ev.Deleted })
 	}
-	empty := s.mustGroup("Empty")
+	empty := s.mustGroup(t, "Empty")
 	if resp, _ := manager.DeleteGroupWithResponse(ctx, "acme", empty.Id, nil); resp.StatusCode() != 204 {
 		t.Fatalf("empty group: %d %s", resp.StatusCode(), resp.Body)
 	}
 }
 
 func TestMemberships(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	a, b, c, d := s.mustGroup("A"), s.mustGroup("B"), s.mustGroup("C"), s.mustGroup("D")
-	u := s.mustUser("frank")
-	client := s.mustClientSubject("svc1")
+	a, b, c, d := s.mustGroup(t, "A"), s.mustGroup(t, "B"), s.mustGroup(t, "C"), s.mustGroup(t, "D")
+	u := s.mustUser(t, "frank")
+	client := s.mustClientSubject(t, "svc1")
 	user := "user-" + u.Id
 
 	t.Run("users, clients and groups can be members", func(t *testing.T) {
-		s.mustAdd(d.Id, user, client)
-		s.mustAdd(b.Id, "group-"+d.Id)
-		s.mustAdd(c.Id, "group-"+d.Id)
-		s.mustAdd(a.Id, "group-"+b.Id, "group-"+c.Id) // a diamond: A ⊃ B ⊃ D and A ⊃ C ⊃ D
-		if got := s.members(a.Id, true); !sameSet(got, []string{"group-" + b.Id, "group-" + c.Id, "group-" + d.Id, user, client}) {
+		s.mustAdd(t, d.Id, user, client)
+		s.mustAdd(t, b.Id, "group-"+d.Id)
+		s.mustAdd(t, c.Id, "group-"+d.Id)
+		s.mustAdd(t, a.Id, "group-"+b.Id, "group-"+c.Id) // a diamond: A ⊃ B ⊃ D and A ⊃ C ⊃ D
+		if got := s.members(t, a.Id, true); !sameSet(got, []string{"group-" + b.Id, "group-" + c.Id, "group-" + d.Id, user, client}) {
 			t.Errorf("A transitively: %v", got)
 		}
-		if got := s.members(a.Id, false); len(got) != 2 {
+		if got := s.members(t, a.Id, false); len(got) != 2 {
 			t.Errorf("A directly: %v", got)
 		}
-		if got := s.groupsOf(user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + b.Id, "group-" + c.Id, "group-" + d.Id}) {
+		if got := s.groupsOf(t, user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + b.Id, "group-" + c.Id, "group-" + d.Id}) {
 			t.Errorf("user's groups: %v", got)
 		}
-		if got := s.groupsOf(client, false); !sameSet(got, []string{"group-" + d.Id}) {
+		if got := s.groupsOf(t, client, false); !sameSet(got, []string{"group-" + d.Id}) {
 			t.Errorf("client's direct groups: %v", got)
 		}
 	})
@@ -136,10 +139,10 @@ func TestMemberships(t *testing.T) {
 		if resp.JSON200 == nil || resp.JSON200.Removed != 1 {
 			t.Fatalf("%s", resp.Body)
 		}
-		if got := s.groupsOf(user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + c.Id, "group-" + d.Id}) {
+		if got := s.groupsOf(t, user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + c.Id, "group-" + d.Id}) {
 			t.Errorf("after removing B ⊃ D: %v", got)
 		}
-		s.mustAdd(b.Id, "group-"+d.Id)
+		s.mustAdd(t, b.Id, "group-"+d.Id)
 	})
 
 	t.Run("cycles are refused", func(t *testing.T) {
@@ -148,7 +151,7 @@ func TestMemberships(t *testing.T) {
 			{d.Id, "group-" + a.Id}, // its ancestor, two levels up
 			{b.Id, "group-" + a.Id}, // its parent
 		} {
-			resp := s.add(tc.group, tc.member)
+			resp := s.add(t, tc.group, tc.member)
 			if resp.StatusCode() != 409 || problemType(t, resp.Body) != "conflict" {
 				t.Errorf("%s into %s: %d %s", tc.member, tc.group, resp.StatusCode(), resp.Body)
 			}
@@ -156,25 +159,25 @@ func TestMemberships(t *testing.T) {
 	})
 
 	t.Run("unknown or malformed subjects are named and nothing is applied", func(t *testing.T) {
-		e := s.mustGroup("E")
-		resp := s.add(e.Id, user, "user-00000000-0000-0000-0000-000000000000", "robot-1", "client-nosuch")
+		e := s.mustGroup(t, "E")
+		resp := s.add(t, e.Id, user, "user-00000000-0000-0000-0000-000000000000", "robot-1", "client-nosuch")
 		if resp.StatusCode() != 422 || !strings.Contains(string(resp.Body), "robot-1") {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
-		resp = s.add(e.Id, user, "user-00000000-0000-0000-0000-000000000000", "client-nosuch")
+		resp = s.add(t, e.Id, user, "user-00000000-0000-0000-0000-000000000000", "client-nosuch")
 		if resp.StatusCode() != 422 || !strings.Contains(string(resp.Body), "client-nosuch") || !strings.Contains(string(resp.Body), "00000000") {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
-		if got := s.members(e.Id, false); len(got) != 0 {
+		if got := s.members(t, e.Id, false); len(got) != 0 {
 			t.Errorf("partially applied: %v", got)
 		}
-		if resp := s.add("no-such-group", user); resp.StatusCode() != 404 {
+		if resp := s.add(t, "no-such-group", user); resp.StatusCode() != 404 {
 			t.Errorf("unknown group: %d", resp.StatusCode())
 		}
 	})
 
 	t.Run("Emporix assignment endpoints", func(t *testing.T) {
-		e := s.mustGroup("F")
+		e := s.mustGroup(t, "F")
 		assign := func() int {
 			resp, err := s.admin.AssignUserToGroupWithResponse(ctx, "acme", e.Id, api.EMPLOYEE, uuid(t, u.Id))
 			if err != nil {
@@ -192,34 +195,35 @@ func TestMemberships(t *testing.T) {
 		if resp, _ := s.admin.RemoveUserFromGroupWithResponse(ctx, "acme", e.Id, uuid(t, u.Id)); resp.StatusCode() != 204 {
 			t.Errorf("remove: %d", resp.StatusCode())
 		}
-		other := s.mustUser("gina")
-		s.mustAdd(e.Id, user, "user-"+other.Id, client)
+		other := s.mustUser(t, "gina")
+		s.mustAdd(t, e.Id, user, "user-"+other.Id, client)
 		if resp, _ := s.admin.RemoveAllUsersFromGroupWithResponse(ctx, "acme", e.Id); resp.StatusCode() != 204 {
 			t.Errorf("remove all users: %d", resp.StatusCode())
 		}
-		if got := s.members(e.Id, false); !sameSet(got, []string{client}) {
+		if got := s.members(t, e.Id, false); !sameSet(got, []string{client}) {
 			t.Errorf("after removing users: %v", got)
 		}
 		if resp, _ := s.admin.RemoveUserFromAllGroupsWithResponse(ctx, "acme", uuid(t, u.Id)); resp.StatusCode() != 204 {
 			t.Errorf("remove from all: %d", resp.StatusCode())
 		}
-		if got := s.groupsOf(user, true); len(got) != 0 {
+		if got := s.groupsOf(t, user, true); len(got) != 0 {
 			t.Errorf("still in %v", got)
 		}
 	})
 
 	t.Run("a deleted client leaves its groups", func(t *testing.T) {
-		s.publishClient("acme", "svc1", "client svc1", 2, true)
-		within(t, 5*time.Second, "client membership removed", func() bool { return len(s.members(d.Id, false)) == 0 })
-		s.published("iam.acme.subjects.membership."+d.Id+"~"+client, func(ev events.Envelope) bool { return ev.Deleted })
+		s.publishClient(t, "acme", "svc1", "client svc1", 2, true)
+		within(t, 5*time.Second, "client membership removed", func() bool { return len(s.members(t, d.Id, false)) == 0 })
+		s.published(t, "iam.acme.subjects.membership."+d.Id+"~"+client, func(ev events.Envelope) bool { return ev.Deleted })
 	})
 }
 
 func TestBulkMembershipIsOneTransaction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
-	g := s.mustGroup("Everyone")
+	g := s.mustGroup(t, "Everyone")
 	// 10,000 users, inserted directly: this test is about the membership change.
-	if _, err := s.db.Exec(`
+	if _, err := s.DB.Exec(`
 		INSERT INTO users (tenant, id, user_type, username, version, created_at, modified_at)
 		SELECT 'acme', gen_random_uuid(), 'EMPLOYEE', 'bulk' || n, 1, now(), now() FROM generate_series(1, 10000) n;
 		INSERT INTO subjects (tenant, type, id, display_name, username, search)
@@ -227,40 +231,41 @@ func TestBulkMembershipIsOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	if err := s.db.Select(&ids, `SELECT 'user-' || id FROM users WHERE tenant = 'acme'`); err != nil {
+	if err := s.DB.Select(&ids, `SELECT 'user-' || id FROM users WHERE tenant = 'acme'`); err != nil {
 		t.Fatal(err)
 	}
 	var before int
-	_ = s.db.Get(&before, `SELECT count(*) FROM outbox`)
+	_ = s.DB.Get(&before, `SELECT count(*) FROM outbox`)
 	start := time.Now()
-	resp := s.add(g.Id, ids...)
+	resp := s.add(t, g.Id, ids...)
 	if resp.JSON200 == nil || resp.JSON200.Added != 10000 {
 		t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 	}
 	t.Logf("10,000 members added in %s", time.Since(start))
 	var after int
-	_ = s.db.Get(&after, `SELECT count(*) FROM outbox`)
+	_ = s.DB.Get(&after, `SELECT count(*) FROM outbox`)
 	if after-before != 10000 {
 		t.Errorf("%d membership events recorded, want 10000", after-before)
 	}
 	// One bad id among 10,000 and nothing happens.
-	h := s.mustGroup("Nobody")
+	h := s.mustGroup(t, "Nobody")
 	bad := append(slices.Clone(ids[:9999]), "user-00000000-0000-0000-0000-000000000000")
-	if resp := s.add(h.Id, bad...); resp.StatusCode() != 422 {
+	if resp := s.add(t, h.Id, bad...); resp.StatusCode() != 422 {
 		t.Fatalf("%d", resp.StatusCode())
 	}
-	if got := s.members(h.Id, false); len(got) != 0 {
+	if got := s.members(t, h.Id, false); len(got) != 0 {
 		t.Errorf("partial bulk write: %d members", len(got))
 	}
 }
 
 func TestSubjectSearchAndMe(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	g := s.mustGroup("Zeta team")
-	u := s.mustUser("helen", g.Id)
-	client := s.mustClientSubject("svc9")
-	s.mustAdd(g.Id, client)
+	g := s.mustGroup(t, "Zeta team")
+	u := s.mustUser(t, "helen", g.Id)
+	client := s.mustClientSubject(t, "svc9")
+	s.mustAdd(t, g.Id, client)
 
 	all, _ := s.admin.ListSubjectsWithResponse(ctx, "acme", nil)
 	if all.JSON200.Total != 3 || all.JSON200.Data[0].Type != api.SubjectTypeClient || all.JSON200.Data[2].Properties.MemberCount == nil || *all.JSON200.Data[2].Properties.MemberCount != 2 {
@@ -278,11 +283,11 @@ func TestSubjectSearchAndMe(t *testing.T) {
 		t.Errorf("malformed subject id: %d", resp.StatusCode())
 	}
 
-	me, err := s.as(s.issuer.Token(t, "acme", client)).GetMeWithResponse(ctx, "acme")
+	me, err := s.as(t, s.Issuer.Token(t, "acme", client)).GetMeWithResponse(ctx, "acme")
 	if err != nil || me.JSON200 == nil || me.JSON200.Subject.SubjectId != client || len(me.JSON200.Groups) != 1 || me.JSON200.Groups[0].SubjectId != "group-"+g.Id {
 		t.Fatalf("me: %v %s", err, me.Body)
 	}
-	stranger, _ := s.as(s.issuer.Token(t, "acme", "client-unknown")).GetMeWithResponse(ctx, "acme")
+	stranger, _ := s.as(t, s.Issuer.Token(t, "acme", "client-unknown")).GetMeWithResponse(ctx, "acme")
 	if stranger.StatusCode() != 404 {
 		t.Errorf("unknown caller: %d", stranger.StatusCode())
 	}
@@ -298,12 +303,13 @@ func sameSet(got, want []string) bool {
 // TestConcurrentNestingCannotBuildACycle races "A into B" against "B into A": nesting is
 // serialized per tenant, so exactly one wins.
 func TestConcurrentNestingCannotBuildACycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	for i := range 10 {
-		a, b := s.mustGroup(fmt.Sprint("A", i)), s.mustGroup(fmt.Sprint("B", i))
+		a, b := s.mustGroup(t, fmt.Sprint("A", i)), s.mustGroup(t, fmt.Sprint("B", i))
 		statuses := make(chan int, 2)
 		for _, pair := range [][2]string{{a.Id, "group-" + b.Id}, {b.Id, "group-" + a.Id}} {
-			go func() { statuses <- s.add(pair[0], pair[1]).StatusCode() }()
+			go func() { statuses <- s.add(t, pair[0], pair[1]).StatusCode() }()
 		}
 		first, second := <-statuses, <-statuses
 		if !(first == 200 && second == 409 || first == 409 && second == 200) {
@@ -315,10 +321,11 @@ func TestConcurrentNestingCannotBuildACycle(t *testing.T) {
 // TestMemberPagesInNameOrder pages through a group's transitive members: in name order
 // across nested groups, a member of two groups once, and a renamed member moves.
 func TestMemberPagesInNameOrder(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	outer, inner := s.mustGroup("Outer"), s.mustGroup("zz inner")
-	s.mustAdd(outer.Id, "group-"+inner.Id)
+	outer, inner := s.mustGroup(t, "Outer"), s.mustGroup(t, "zz inner")
+	s.mustAdd(t, outer.Id, "group-"+inner.Id)
 	var want []string
 	var last api.User
 	for i := range 15 {
@@ -326,10 +333,10 @@ func TestMemberPagesInNameOrder(t *testing.T) {
 		if i%2 == 1 {
 			g = inner.Id
 		}
-		last = s.mustUser(fmt.Sprintf("u%02d", i), g)
+		last = s.mustUser(t, fmt.Sprintf("u%02d", i), g)
 		want = append(want, "user-"+last.Id)
 	}
-	s.mustAdd(outer.Id, want[3]) // in both groups
+	s.mustAdd(t, outer.Id, want[3]) // in both groups
 	want = append(want, "group-"+inner.Id)
 
 	page := func(n int32) ([]string, int32) {
@@ -363,9 +370,10 @@ func TestMemberPagesInNameOrder(t *testing.T) {
 // lists) or several (trigram index, then a walk of the name index); a narrow one counts
 // exactly.
 func TestBroadSearchCountsUpToAPoint(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	if _, err := s.db.Exec(`
+	if _, err := s.DB.Exec(`
 		INSERT INTO subjects (tenant, type, id, display_name, username, search)
 		SELECT 'acme', 'User', 'u' || n, 'Common ' || lpad(n::text, 5, '0'), 'c' || n, 'common ' || lpad(n::text, 5, '0') || ' c' || n
 		FROM generate_series(1, 2500) n;

@@ -3,22 +3,16 @@ package iamsubjects_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	googleuuid "github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
-	"github.com/iamplane/iam/pkg/natsembed"
 	"github.com/iamplane/iam/pkg/testenv"
 
 	iamsubjects "github.com/iamplane/iam/services/iam-subjects"
@@ -27,132 +21,103 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-// stack is one iam-subjects on its own database and NATS, trusting a test issuer.
+// stack is iam-subjects under test (testenv.Stack) with a client for acme's admin.
 type stack struct {
-	t      *testing.T
-	url    string
-	db     *sqlx.DB
-	nats   *natsembed.Server
-	js     jetstream.JetStream
-	issuer *testenv.Issuer
-	admin  *api.ClientWithResponses // services.iam in tenant acme
+	*testenv.Stack
+	admin *api.ClientWithResponses // services.iam in tenant acme
 }
 
-func mustStart(t *testing.T) *stack {
-	t.Helper()
-	dbURL := testenv.NewDatabase(t)
-	ns := testenv.NewNATS(t)
-	iss := testenv.NewIssuer(t)
-	env := iss.Env()
-	env["DATABASE_URL"], env["NATS_URL"] = dbURL, ns.URL()
-	url := testenv.StartService(t, iamsubjects.Run, env)
-	db, err := sqlx.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	s := &stack{t: t, url: url, db: db, nats: ns, js: js, issuer: iss}
-	s.admin = s.as(iss.Token(t, "acme", "client-admin", "services.iam"))
+func mustStart(tb testing.TB) *stack {
+	tb.Helper()
+	s := &stack{Stack: testenv.StartStack(tb, iamsubjects.Run, nil)}
+	s.admin = s.as(tb, s.Issuer.Token(tb, "acme", "client-admin", "services.iam"))
 	return s
 }
 
-func (s *stack) as(token string) *api.ClientWithResponses {
-	c, err := api.NewClientWithResponses(s.url, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-		if token != "" {
-			r.Header.Set("Authorization", "Bearer "+token)
-		}
-		return nil
-	}))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return c
+// as returns a client sending token; "" sends none.
+func (s *stack) as(tb testing.TB, token string) *api.ClientWithResponses {
+	tb.Helper()
+	return testenv.Client(tb, s.URL, token, api.NewClientWithResponses, api.WithHTTPClient)
 }
 
-func (s *stack) mustUser(username string, groupIDs ...string) api.User {
-	s.t.Helper()
+func (s *stack) mustUser(tb testing.TB, username string, groupIDs ...string) api.User {
+	tb.Helper()
 	in := api.UserInput{Username: &username, FirstName: ptr(strings.ToUpper(username[:1]) + username[1:]), LastName: ptr("Tester")}
 	if groupIDs != nil {
 		in.GroupIds = &groupIDs
 	}
 	resp, err := s.admin.CreateUserWithResponse(context.Background(), "acme", in)
 	if err != nil || resp.JSON201 == nil {
-		s.t.Fatalf("create user %s: %v %d %s", username, err, resp.StatusCode(), resp.Body)
+		tb.Fatalf("create user %s: %v %d %s", username, err, resp.StatusCode(), resp.Body)
 	}
 	return *resp.JSON201
 }
 
-func (s *stack) mustGroup(name string) api.Group {
-	s.t.Helper()
+func (s *stack) mustGroup(tb testing.TB, name string) api.Group {
+	tb.Helper()
 	resp, err := s.admin.CreateGroupWithResponse(context.Background(), "acme", api.GroupInput{DisplayName: &name})
 	if err != nil || resp.JSON201 == nil {
-		s.t.Fatalf("create group %s: %v %d %s", name, err, resp.StatusCode(), resp.Body)
+		tb.Fatalf("create group %s: %v %d %s", name, err, resp.StatusCode(), resp.Body)
 	}
 	return *resp.JSON201
 }
 
-func (s *stack) add(groupID string, subjectIDs ...string) *api.AddGroupMembersResponse {
-	s.t.Helper()
+func (s *stack) add(tb testing.TB, groupID string, subjectIDs ...string) *api.AddGroupMembersResponse {
+	tb.Helper()
 	resp, err := s.admin.AddGroupMembersWithResponse(context.Background(), "acme", groupID, api.MemberChange{SubjectIds: subjectIDs})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return resp
 }
 
-func (s *stack) mustAdd(groupID string, subjectIDs ...string) {
-	s.t.Helper()
-	if resp := s.add(groupID, subjectIDs...); resp.JSON200 == nil {
-		s.t.Fatalf("add members: %d %s", resp.StatusCode(), resp.Body)
+func (s *stack) mustAdd(tb testing.TB, groupID string, subjectIDs ...string) {
+	tb.Helper()
+	if resp := s.add(tb, groupID, subjectIDs...); resp.JSON200 == nil {
+		tb.Fatalf("add members: %d %s", resp.StatusCode(), resp.Body)
 	}
 }
 
 // members lists a group's member subject ids.
-func (s *stack) members(groupID string, transitive bool) []string {
-	s.t.Helper()
+func (s *stack) members(tb testing.TB, groupID string, transitive bool) []string {
+	tb.Helper()
 	resp, err := s.admin.ListGroupMembersWithResponse(context.Background(), "acme", groupID,
 		&api.ListGroupMembersParams{Transitive: &transitive, PageSize: ptr[int32](200)})
 	if err != nil || resp.JSON200 == nil {
-		s.t.Fatalf("members: %v %s", err, resp.Body)
+		tb.Fatalf("members: %v %s", err, resp.Body)
 	}
 	return subjectIDs(resp.JSON200.Data)
 }
 
 // groupsOf lists a subject's group ids.
-func (s *stack) groupsOf(subjectID string, transitive bool) []string {
-	s.t.Helper()
+func (s *stack) groupsOf(tb testing.TB, subjectID string, transitive bool) []string {
+	tb.Helper()
 	resp, err := s.admin.ListSubjectGroupsWithResponse(context.Background(), "acme", subjectID,
 		&api.ListSubjectGroupsParams{Transitive: &transitive, PageSize: ptr[int32](200)})
 	if err != nil || resp.JSON200 == nil {
-		s.t.Fatalf("groups of %s: %v %s", subjectID, err, resp.Body)
+		tb.Fatalf("groups of %s: %v %s", subjectID, err, resp.Body)
 	}
 	return subjectIDs(resp.JSON200.Data)
 }
 
 // publishClient plays oauth-clients: it publishes a client's state event.
-func (s *stack) publishClient(tenant, id, name string, version int64, deleted bool) {
-	s.t.Helper()
+func (s *stack) publishClient(tb testing.TB, tenant, id, name string, version int64, deleted bool) {
+	tb.Helper()
 	ev, err := events.New("/iam/oauth-clients", events.Entity{Tenant: tenant, Area: "clients", Kind: "client", ID: id}, version, deleted,
 		schema.ClientState{ClientId: id, Tenant: tenant, ClientName: name, Scopes: []string{}, GrantTypes: []string{}})
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	raw, _ := json.Marshal(ev)
-	if _, err := s.js.Publish(context.Background(), ev.Subject, raw); err != nil {
-		s.t.Fatal(err)
+	if _, err := s.JetStream.Publish(context.Background(), ev.Subject, raw); err != nil {
+		tb.Fatal(err)
 	}
 }
 
-func (s *stack) mustClientSubject(id string) string {
-	s.t.Helper()
-	s.publishClient("acme", id, "client "+id, 1, false)
-	within(s.t, 5*time.Second, "client subject visible", func() bool {
+func (s *stack) mustClientSubject(tb testing.TB, id string) string {
+	tb.Helper()
+	s.publishClient(tb, "acme", id, "client "+id, 1, false)
+	within(tb, 5*time.Second, "client subject visible", func() bool {
 		resp, _ := s.admin.GetSubjectWithResponse(context.Background(), "acme", "client-"+id)
 		return resp != nil && resp.StatusCode() == 200
 	})
@@ -160,14 +125,14 @@ func (s *stack) mustClientSubject(id string) string {
 }
 
 // published returns the data of the last event on a subject, waiting for the relay.
-func (s *stack) published(subject string, want func(events.Envelope) bool) events.Envelope {
-	s.t.Helper()
-	stream, err := s.js.Stream(context.Background(), events.StreamName)
+func (s *stack) published(tb testing.TB, subject string, want func(events.Envelope) bool) events.Envelope {
+	tb.Helper()
+	stream, err := s.JetStream.Stream(context.Background(), events.StreamName)
 	if err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var ev events.Envelope
-	within(s.t, 5*time.Second, "event on "+subject, func() bool {
+	within(tb, 5*time.Second, "event on "+subject, func() bool {
 		msg, err := stream.GetLastMsgForSubject(context.Background(), subject)
 		if err != nil {
 			return false
@@ -186,35 +151,35 @@ func subjectIDs(subs []api.Subject) []string {
 	return out
 }
 
-func within(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
+func within(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
 	for deadline := time.Now().Add(d); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
+			tb.Fatalf("not within %s: %s", d, what)
 		}
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
 
-func problemType(t *testing.T, body []byte) string {
-	t.Helper()
+func problemType(tb testing.TB, body []byte) string {
+	tb.Helper()
 	var p struct {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		t.Fatalf("not a problem: %s", body)
+		tb.Fatalf("not a problem: %s", body)
 	}
 	return strings.TrimPrefix(p.Type, "https://iamplane.dev/problems/")
 }
 
 func apiEmail(s string) openapi_types.Email { return openapi_types.Email(s) }
 
-func uuid(t *testing.T, s string) openapi_types.UUID {
-	t.Helper()
+func uuid(tb testing.TB, s string) openapi_types.UUID {
+	tb.Helper()
 	u, err := googleuuid.Parse(s)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return u
 }

@@ -17,9 +17,10 @@ import (
 // trigram index (several words, or a word in too many words), with and without ANALYZE's
 // trigram statistics, after renames and deletes.
 func TestSearchFindsExactlyTheMatches(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	if _, err := s.db.Exec(`
+	if _, err := s.DB.Exec(`
 		INSERT INTO subjects (tenant, type, id, display_name, username, email, search)
 		SELECT 'acme', 'User', 'u' || n, f || ' ' || l, lower(f) || n, lower(f) || '.' || lower(l) || '@corp.example',
 		       lower(f || ' ' || l || ' ' || lower(f) || n || ' ' || lower(f) || '.' || lower(l) || '@corp.example')
@@ -37,8 +38,8 @@ func TestSearchFindsExactlyTheMatches(t *testing.T) {
 			('other', 'User', 'x1', 'Anna Hansen', 'anna hansen');`); err != nil {
 		t.Fatal(err)
 	}
-	renamed := s.mustUser("ahansen")
-	gone := s.mustUser("annaberg")
+	renamed := s.mustUser(t, "ahansen")
+	gone := s.mustUser(t, "annaberg")
 	replace, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, renamed.Id), nil, api.UserInput{Username: ptr("olsen2"),
 		FirstName: ptr("Ole"), LastName: ptr("Olsen"), Metadata: &apicommon.Metadata{Version: 1}})
 	if err != nil || replace.JSON200 == nil {
@@ -61,7 +62,7 @@ func TestSearchFindsExactlyTheMatches(t *testing.T) {
 	}
 	check := func(when string) {
 		for _, c := range queries {
-			want := s.searchDefinition(c.q, string(c.typ))
+			want := s.searchDefinition(t, c.q, string(c.typ))
 			var got []string
 			var total int32
 			for page := int32(1); ; page++ {
@@ -84,11 +85,11 @@ func TestSearchFindsExactlyTheMatches(t *testing.T) {
 		}
 	}
 	check("without statistics")
-	if _, err := s.db.Exec(`ANALYZE subjects; ANALYZE search_vocabulary`); err != nil {
+	if _, err := s.DB.Exec(`ANALYZE subjects; ANALYZE search_vocabulary`); err != nil {
 		t.Fatal(err)
 	}
 	var analyzed int
-	if err := s.db.Get(&analyzed, `SELECT count(*) FROM pg_stats_ext_exprs WHERE most_common_elems IS NOT NULL
+	if err := s.DB.Get(&analyzed, `SELECT count(*) FROM pg_stats_ext_exprs WHERE most_common_elems IS NOT NULL
 		AND statistics_name IN ('subjects_search_trigrams', 'search_vocabulary_trigrams')`); err != nil || analyzed != 2 {
 		t.Fatalf("trigram statistics: %d of 2, %v", analyzed, err)
 	}
@@ -98,16 +99,16 @@ func TestSearchFindsExactlyTheMatches(t *testing.T) {
 // searchDefinition is what a search must answer, read straight from the subject rows in
 // the database's name order: the text anywhere in the search text, or a word of one or two
 // characters at the start of one of its words.
-func (s *stack) searchDefinition(q, typ string) []string {
-	s.t.Helper()
+func (s *stack) searchDefinition(tb testing.TB, q, typ string) []string {
+	tb.Helper()
 	var rows []struct {
 		Type   string `db:"type"`
 		ID     string `db:"id"`
 		Search string `db:"search"`
 	}
-	if err := s.db.Select(&rows, `SELECT type, id, search FROM subjects WHERE tenant = 'acme' AND ($1 = '' OR type = $1)
+	if err := s.DB.Select(&rows, `SELECT type, id, search FROM subjects WHERE tenant = 'acme' AND ($1 = '' OR type = $1)
 		ORDER BY sort_name, type, id`, typ); err != nil {
-		s.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	text := strings.Join(strings.Fields(strings.ToLower(q)), " ") // spaces are spaces
 	matches := func(search string) bool { return strings.Contains(search, text) }

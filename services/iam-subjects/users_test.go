@@ -12,10 +12,11 @@ import (
 )
 
 func TestUserLifecycle(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	admins, ops := s.mustGroup("Admins"), s.mustGroup("Operators")
-	u := s.mustUser("alice", admins.Id)
+	admins, ops := s.mustGroup(t, "Admins"), s.mustGroup(t, "Operators")
+	u := s.mustUser(t, "alice", admins.Id)
 	if u.Metadata.Version != 1 || !slices.Equal(u.GroupIds, []string{admins.Id}) || *u.SubjectId != "user-"+u.Id {
 		t.Fatalf("created %+v", u)
 	}
@@ -25,7 +26,7 @@ func TestUserLifecycle(t *testing.T) {
 		if resp.StatusCode() != 409 {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
-		other := s.as(s.issuer.Token(t, "globex", "client-admin", "services.iam"))
+		other := s.as(t, s.Issuer.Token(t, "globex", "client-admin", "services.iam"))
 		if resp, _ := other.CreateUserWithResponse(ctx, "globex", api.UserInput{Username: ptr("alice")}); resp.StatusCode() != 201 {
 			t.Fatalf("same username in another tenant: %d %s", resp.StatusCode(), resp.Body)
 		}
@@ -49,7 +50,7 @@ func TestUserLifecycle(t *testing.T) {
 		if err != nil || resp.JSON200 == nil || !slices.Equal(resp.JSON200.GroupIds, []string{ops.Id}) || resp.JSON200.Metadata.Version != 2 {
 			t.Fatalf("%v %s", err, resp.Body)
 		}
-		if got := s.members(admins.Id, false); len(got) != 0 {
+		if got := s.members(t, admins.Id, false); len(got) != 0 {
 			t.Errorf("still in Admins: %v", got)
 		}
 		// An unknown group fails the whole change: the user and its groups stay as they were.
@@ -73,7 +74,7 @@ func TestUserLifecycle(t *testing.T) {
 	})
 
 	t.Run("list searches names, usernames and emails and filters by type", func(t *testing.T) {
-		s.mustUser("carol")
+		s.mustUser(t, "carol")
 		_, _ = s.admin.CreateUserWithResponse(ctx, "acme", api.UserInput{Username: ptr("dave"), UserType: ptr(api.CUSTOMER)})
 		resp, err := s.admin.ListUsersWithResponse(ctx, "acme", &api.ListUsersParams{SearchQuery: ptr("ALI"), Expand: ptr(api.ListUsersParamsExpandGroups)})
 		if err != nil || resp.JSON200 == nil || resp.JSON200.Total != 1 || *resp.JSON200.Data[0].Username != "alice" || len(*resp.JSON200.Data[0].Groups) != 1 {
@@ -94,14 +95,14 @@ func TestUserLifecycle(t *testing.T) {
 		if forced.StatusCode() != 204 {
 			t.Fatalf("%d %s", forced.StatusCode(), forced.Body)
 		}
-		if got := s.members(ops.Id, false); len(got) != 0 {
+		if got := s.members(t, ops.Id, false); len(got) != 0 {
 			t.Errorf("memberships survived: %v", got)
 		}
 		gone, _ := s.admin.GetSubjectWithResponse(ctx, "acme", "user-"+u.Id)
 		if gone.StatusCode() != 404 {
 			t.Errorf("subject survived: %d", gone.StatusCode())
 		}
-		ev := s.published("iam.acme.subjects.user."+u.Id, func(ev events.Envelope) bool { return ev.Deleted })
+		ev := s.published(t, "iam.acme.subjects.user."+u.Id, func(ev events.Envelope) bool { return ev.Deleted })
 		if ev.Tenant != "acme" {
 			t.Errorf("tombstone %+v", ev)
 		}
@@ -109,6 +110,7 @@ func TestUserLifecycle(t *testing.T) {
 }
 
 func TestScopesAndTenants(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -117,24 +119,24 @@ func TestScopesAndTenants(t *testing.T) {
 		status int
 	}{
 		{"no token", "", 401},
-		{"read scope", s.issuer.Token(t, "acme", "client-x", "iam.user_read"), 200},
-		{"wrong scope", s.issuer.Token(t, "acme", "client-x", "iam.group_read"), 403},
-		{"another tenant's token", s.issuer.Token(t, "globex", "client-x", "services.iam"), 403},
-		{"platform admin", s.issuer.Token(t, "system", "client-root", "services.iam"), 200},
+		{"read scope", s.Issuer.Token(t, "acme", "client-x", "iam.user_read"), 200},
+		{"wrong scope", s.Issuer.Token(t, "acme", "client-x", "iam.group_read"), 403},
+		{"another tenant's token", s.Issuer.Token(t, "globex", "client-x", "services.iam"), 403},
+		{"platform admin", s.Issuer.Token(t, "system", "client-root", "services.iam"), 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := s.as(tc.token).ListUsersWithResponse(ctx, "acme", nil)
+			resp, err := s.as(t, tc.token).ListUsersWithResponse(ctx, "acme", nil)
 			if err != nil || resp.StatusCode() != tc.status {
 				t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
 			}
 		})
 	}
 	// Creating needs iam.user_create, not iam.user_read.
-	reader := s.as(s.issuer.Token(t, "acme", "client-x", "iam.user_read"))
+	reader := s.as(t, s.Issuer.Token(t, "acme", "client-x", "iam.user_read"))
 	if resp, _ := reader.CreateUserWithResponse(ctx, "acme", api.UserInput{Username: ptr("x")}); resp.StatusCode() != 403 {
 		t.Fatalf("%d", resp.StatusCode())
 	}
-	creator := s.as(s.issuer.Token(t, "acme", "client-x", "iam.user_create"))
+	creator := s.as(t, s.Issuer.Token(t, "acme", "client-x", "iam.user_create"))
 	if resp, _ := creator.CreateUserWithResponse(ctx, "acme", api.UserInput{Username: ptr("x")}); resp.StatusCode() != 201 {
 		t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 	}
