@@ -48,6 +48,7 @@ func problemType(body []byte) string {
 }
 
 func TestGetConsentAction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	terms := s.consent(t, "terms", false)
@@ -93,6 +94,7 @@ func TestGetConsentAction(t *testing.T) {
 }
 
 func TestUpdateConsentAction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	terms, news := s.consent(t, "terms", false), s.consent(t, "newsletter", true)
@@ -177,6 +179,7 @@ func TestUpdateConsentAction(t *testing.T) {
 }
 
 func TestDeleteConsentAction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	terms := s.consent(t, "terms", false)
@@ -220,6 +223,7 @@ func TestDeleteConsentAction(t *testing.T) {
 // TestConcurrentConsentActionUpdates races updates all based on version 1: exactly one
 // wins, the others are refused as stale, none is applied over another.
 func TestConcurrentConsentActionUpdates(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	a := s.mustAction(t, "signup", s.consent(t, "terms", false))

@@ -121,6 +121,7 @@ func (s *stack) verify(tb testing.TB) api.LedgerVerification {
 func ptr[T any](v T) *T { return &v }
 
 func TestGrantsAndWithdrawals(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	marketing, terms := s.consent(t, "marketing", true), s.consent(t, "terms", false)
 	if resp := s.change(t, "user-u1", true, api.GrantChangeGrantsGrantTypeExplicit, marketing.Id, terms.Id); resp.JSON200 == nil {
@@ -155,6 +156,7 @@ func TestGrantsAndWithdrawals(t *testing.T) {
 }
 
 func TestUpdateStrategies(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	for _, tc := range []struct {
 		strategy                     api.ConsentInputUpdateExistingGrants
@@ -193,6 +195,7 @@ func TestUpdateStrategies(t *testing.T) {
 // TestConcurrentGrantAndWithdrawal races grants and withdrawals of one consent for one
 // subject: the live grant must always match the last ledger event.
 func TestConcurrentGrantAndWithdrawal(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.consent(t, "race", true)
 	var wg sync.WaitGroup
@@ -218,6 +221,7 @@ func TestConcurrentGrantAndWithdrawal(t *testing.T) {
 }
 
 func TestTamperingIsDetected(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.consent(t, "audit", true)
 	for range 3 {
@@ -241,6 +245,7 @@ func TestTamperingIsDetected(t *testing.T) {
 }
 
 func TestDeletedSubjectLosesGrantsKeepsLedger(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	c := s.consent(t, "keep", true)
 	s.change(t, "user-gone", true, api.GrantChangeGrantsGrantTypeExplicit, c.Id)
@@ -265,6 +270,7 @@ func TestDeletedSubjectLosesGrantsKeepsLedger(t *testing.T) {
 }
 
 func TestConsentActionStatus(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	terms, news := s.consent(t, "terms", false), s.consent(t, "newsletter", true)
@@ -315,6 +321,7 @@ func (s *stack) publish(tb testing.TB, area, kind, id string, version int64, del
 }
 
 func TestClientAccess(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
 	s.publish(t, "clients", "client", "billing", 1, false, map[string]any{"clientId": "billing", "tenant": "acme", "clientName": "Billing service",
