@@ -16,8 +16,8 @@ import (
 )
 
 // mustAction creates a consent action asking for the consents (the first one required).
-func (s *stack) mustAction(name string, cs ...api.Consent) api.ConsentAction {
-	s.t.Helper()
+func (s *stack) mustAction(tb testing.TB, name string, cs ...api.Consent) api.ConsentAction {
+	tb.Helper()
 	asked := make([]api.ActionConsent, len(cs))
 	for i, c := range cs {
 		asked[i] = api.ActionConsent{ConsentId: googleuuid.MustParse(c.Id), Required: ptr(i == 0)}
@@ -25,7 +25,7 @@ func (s *stack) mustAction(name string, cs ...api.Consent) api.ConsentAction {
 	resp, err := s.admin.CreateConsentActionWithResponse(context.Background(), "acme", api.ConsentActionInput{Name: name,
 		Description: ptr("asked at " + name), Consents: &asked})
 	if err != nil || resp.JSON201 == nil {
-		s.t.Fatalf("create consent action: %v %s", err, resp.Body)
+		tb.Fatalf("create consent action: %v %s", err, resp.Body)
 	}
 	return *resp.JSON201
 }
@@ -48,10 +48,11 @@ func problemType(body []byte) string {
 }
 
 func TestGetConsentAction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	terms := s.consent("terms", false)
-	a := s.mustAction("signup", terms)
+	terms := s.consent(t, "terms", false)
+	a := s.mustAction(t, "signup", terms)
 	for name, ref := range map[string]string{"by id": a.Id.String(), "by name": "signup"} {
 		t.Run(name, func(t *testing.T) {
 			resp, err := s.admin.GetConsentActionWithResponse(ctx, "acme", ref)
@@ -68,7 +69,7 @@ func TestGetConsentAction(t *testing.T) {
 			}
 		})
 	}
-	viewer := s.client("acme", "view_consents")
+	viewer := s.client(t, "acme", "view_consents")
 	for _, tc := range []struct {
 		name   string
 		client *api.ClientWithResponses
@@ -79,9 +80,9 @@ func TestGetConsentAction(t *testing.T) {
 		{"view_consents suffices", viewer, "acme", "signup", 200},
 		{"unknown id", s.admin, "acme", googleuuid.NewString(), 404},
 		{"unknown name", s.admin, "acme", "checkout", 404},
-		{"missing scope", s.client("acme", "list_clients_with_access"), "acme", "signup", 403},
-		{"token of another tenant", s.client("globex", "services.iam"), "acme", "signup", 403},
-		{"another tenant's action", s.client("globex", "services.iam"), "globex", a.Id.String(), 404},
+		{"missing scope", s.client(t, "acme", "list_clients_with_access"), "acme", "signup", 403},
+		{"token of another tenant", s.client(t, "globex", "services.iam"), "acme", "signup", 403},
+		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", a.Id.String(), 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := tc.client.GetConsentActionWithResponse(ctx, tc.tenant, tc.ref)
@@ -93,11 +94,12 @@ func TestGetConsentAction(t *testing.T) {
 }
 
 func TestUpdateConsentAction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	terms, news := s.consent("terms", false), s.consent("newsletter", true)
-	a := s.mustAction("signup", terms)
-	s.mustAction("checkout", terms)
+	terms, news := s.consent(t, "terms", false), s.consent(t, "newsletter", true)
+	a := s.mustAction(t, "signup", terms)
+	s.mustAction(t, "checkout", terms)
 
 	input := func(name string, v *int64, cs ...api.Consent) api.ConsentActionInput {
 		in := api.ConsentActionInput{Name: name, Description: ptr("at sign-up and after"), Consents: &[]api.ActionConsent{}}
@@ -128,7 +130,7 @@ func TestUpdateConsentAction(t *testing.T) {
 	}
 
 	unknown := googleuuid.NewString()
-	viewer := s.client("acme", "view_consents")
+	viewer := s.client(t, "acme", "view_consents")
 	for _, tc := range []struct {
 		name   string
 		client *api.ClientWithResponses
@@ -139,7 +141,7 @@ func TestUpdateConsentAction(t *testing.T) {
 		status int
 		kind   string // the problem type, when the service answers one
 	}{
-		{"manage_consents suffices", s.client("acme", "manage_consents"), "acme", "onboarding", nil, input("onboarding", ptr[int64](3), news), 200, ""},
+		{"manage_consents suffices", s.client(t, "acme", "manage_consents"), "acme", "onboarding", nil, input("onboarding", ptr[int64](3), news), 200, ""},
 		{"stale metadata.version", s.admin, "acme", "onboarding", nil, input("onboarding", ptr[int64](3)), 409, "version-conflict"},
 		{"If-Match mismatch", s.admin, "acme", "onboarding", ptr(`"3"`), input("onboarding", nil), 412, "precondition-failed"},
 		{"If-Match mismatch wins over a current body", s.admin, "acme", "onboarding", ptr(`"1"`), input("onboarding", ptr[int64](4)), 412, "precondition-failed"},
@@ -148,8 +150,8 @@ func TestUpdateConsentAction(t *testing.T) {
 		{"name of another action", s.admin, "acme", "onboarding", nil, input("checkout", ptr[int64](4)), 409, "conflict"},
 		{"unknown action", s.admin, "acme", googleuuid.NewString(), nil, input("x-new", ptr[int64](1)), 404, "not-found"},
 		{"view_consents cannot change", viewer, "acme", "onboarding", nil, input("onboarding", ptr[int64](4)), 403, "forbidden"},
-		{"token of another tenant", s.client("globex", "manage_consents"), "acme", "onboarding", nil, input("onboarding", ptr[int64](4)), 403, "forbidden"},
-		{"another tenant's action", s.client("globex", "services.iam"), "globex", a.Id.String(), nil, input("onboarding", ptr[int64](4)), 404, "not-found"},
+		{"token of another tenant", s.client(t, "globex", "manage_consents"), "acme", "onboarding", nil, input("onboarding", ptr[int64](4)), 403, "forbidden"},
+		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", a.Id.String(), nil, input("onboarding", ptr[int64](4)), 404, "not-found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := tc.client.UpdateConsentActionWithResponse(ctx, tc.tenant, tc.ref, &api.UpdateConsentActionParams{IfMatch: tc.ifm}, tc.in)
@@ -177,10 +179,11 @@ func TestUpdateConsentAction(t *testing.T) {
 }
 
 func TestDeleteConsentAction(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	terms := s.consent("terms", false)
-	byID, byName := s.mustAction("signup", terms), s.mustAction("checkout", terms)
+	terms := s.consent(t, "terms", false)
+	byID, byName := s.mustAction(t, "signup", terms), s.mustAction(t, "checkout", terms)
 	for _, tc := range []struct {
 		name   string
 		client *api.ClientWithResponses
@@ -188,10 +191,10 @@ func TestDeleteConsentAction(t *testing.T) {
 		ref    string
 		status int
 	}{
-		{"view_consents cannot delete", s.client("acme", "view_consents"), "acme", "signup", 403},
-		{"token of another tenant", s.client("globex", "manage_consents"), "acme", "signup", 403},
-		{"another tenant's action", s.client("globex", "services.iam"), "globex", byID.Id.String(), 404},
-		{"by id", s.client("acme", "manage_consents"), "acme", byID.Id.String(), 204},
+		{"view_consents cannot delete", s.client(t, "acme", "view_consents"), "acme", "signup", 403},
+		{"token of another tenant", s.client(t, "globex", "manage_consents"), "acme", "signup", 403},
+		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", byID.Id.String(), 404},
+		{"by id", s.client(t, "acme", "manage_consents"), "acme", byID.Id.String(), 204},
 		{"by name", s.admin, "acme", "checkout", 204},
 		{"again", s.admin, "acme", byID.Id.String(), 404},
 		{"unknown", s.admin, "acme", "nosuch", 404},
@@ -220,9 +223,10 @@ func TestDeleteConsentAction(t *testing.T) {
 // TestConcurrentConsentActionUpdates races updates all based on version 1: exactly one
 // wins, the others are refused as stale, none is applied over another.
 func TestConcurrentConsentActionUpdates(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t)
 	ctx := context.Background()
-	a := s.mustAction("signup", s.consent("terms", false))
+	a := s.mustAction(t, "signup", s.consent(t, "terms", false))
 	const n = 20
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup
