@@ -44,6 +44,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	scopes := &postgres.ScopeSets{}
+	p.Publishes("policies", scopes.Republish)
 	var indexes policies.Indexes // none: every check queries the database
 	var workers []func(context.Context) error
 	if cfg.CheckIndexMaxPolicies > 0 {

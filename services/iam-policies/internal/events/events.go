@@ -23,6 +23,14 @@ func ScopeSet(tenant, subject string, scopes []string, version int64) (pkgevents
 		schema.ScopeSetState{Tenant: tenant, Subject: subject, Scopes: scopes})
 }
 
+// ScopeSetDeleted is the tombstone of a subject's entitled scope set: this service holds
+// none for it. Its payload is a ScopeSetState with no scopes, what every consumer of
+// scope sets decodes (and what a consumer that ignores the deleted flag should keep).
+func ScopeSetDeleted(tenant, subject string, version int64) (pkgevents.Envelope, error) {
+	return pkgevents.New(Source, pkgevents.Entity{Tenant: tenant, Area: "policies", Kind: "scopes", ID: subject}, version, true,
+		schema.ScopeSetState{Tenant: tenant, Subject: subject, Scopes: []string{}})
+}
+
 // View is what the subjects consumer writes to.
 type View interface {
 	PutSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject, displayName string) error

@@ -37,6 +37,9 @@ func entitled(ctx context.Context, q sqlx.QueryerContext, tenant, subject string
 // ScopeSets republishes entitled scope sets that changed.
 type ScopeSets struct{}
 
+// scopeSetsLock names the tenant lock that makes writers of scope sets take turns.
+const scopeSetsLock = "iam-policies.scopesets"
+
 // Refresh republishes, in the caller's transaction, the entitled scope sets of subjects
 // that changed (policies.ChangedScopeSets says which): each is stored and recorded as a
 // ScopeSetState event.
@@ -50,7 +53,7 @@ func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjec
 	if len(subjects) == 0 {
 		return nil
 	}
-	if err := postgres.LockTenant(ctx, tx, "iam-policies.scopesets", tenant); err != nil {
+	if err := postgres.LockTenant(ctx, tx, scopeSetsLock, tenant); err != nil {
 		return err
 	}
 	changed, err := policies.ChangedScopeSets(ctx, scopeSets{tx, tenant}, subjects)
@@ -63,11 +66,8 @@ func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjec
 			ON CONFLICT (tenant, subject) DO UPDATE SET scopes = EXCLUDED.scopes`, tenant, set.Subject, pq.StringArray(set.Scopes)); err != nil {
 			return postgres.Classify(err)
 		}
-		var version int64
-		if err := tx.GetContext(ctx, &version, `SELECT nextval('entity_version_seq')`); err != nil {
-			return postgres.Classify(err)
-		}
-		if evs[i], err = events.ScopeSet(tenant, set.Subject, set.Scopes, version); err != nil {
+		// Record stamps the version.
+		if evs[i], err = events.ScopeSet(tenant, set.Subject, set.Scopes, 0); err != nil {
 			return err
 		}
 	}
