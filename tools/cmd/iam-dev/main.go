@@ -100,8 +100,14 @@ Get a token and list the clients of tenant "acme":
   TOKEN=$(curl -s -u %[4]s:%[5]s -d grant_type=client_credentials %[1]s/v1/tenants/system/oauth2/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/tenants/acme/clients
 
+Each service's own endpoints (/health, /health/ready, /metrics, /openapi.json) are at
+its address, not through the gateway:
+  oauth-clients http://%[6]s   iam-subjects http://%[7]s
+  iam-policies  http://%[8]s   consent      http://%[9]s
+
 Press Ctrl-C to stop.
-`, stack.URL, ns.URL(), dir, id, secret)
+`, stack.URL, ns.URL(), dir, id, secret,
+		stack.Addrs["oauth-clients"], stack.Addrs["iam-subjects"], stack.Addrs["iam-policies"], stack.Addrs["consent"])
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping ...")
 	return stack.Err()
