@@ -76,7 +76,7 @@ func Start(ctx context.Context, name string) (*Platform, error) {
 			mu.Unlock()
 			return u, err
 		},
-		NATSURL: p.NATS.URL(), Addr: "127.0.0.1:0", BootstrapID: AdminID, BootstrapSecret: AdminSecret,
+		NATSURL: p.NATS.URLFor, Addr: "127.0.0.1:0", BootstrapID: AdminID, BootstrapSecret: AdminSecret,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
 	})
 	if err != nil {

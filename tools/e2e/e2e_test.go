@@ -54,7 +54,7 @@ func mustPlatform(t *testing.T) *platform {
 			mu.Unlock()
 			return u, nil
 		},
-		NATSURL:     ns.URL(),
+		NATSURL:     ns.URLFor,
 		Addr:        "127.0.0.1:0",
 		BootstrapID: adminID, BootstrapSecret: adminSecret,
 		Logger: testenv.Logger(t),
