@@ -182,18 +182,18 @@ func consumeOne(t *testing.T, js jetstream.JetStream, durable, filter string) st
 	if err != nil {
 		t.Fatal(err)
 	}
-	for msg := range batch.Messages() {
-		ev, err := events.Parse(msg.Subject(), msg.Data())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := msg.DoubleAck(ctx); err != nil {
-			t.Fatalf("ack: %v", err)
-		}
-		return ev.ID
+	msg, ok := <-batch.Messages()
+	if !ok {
+		t.Fatalf("no event: %v", batch.Error())
 	}
-	t.Fatalf("no event: %v", batch.Error())
-	return ""
+	ev, err := events.Parse(msg.Subject(), msg.Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		t.Fatalf("ack: %v", err)
+	}
+	return ev.ID
 }
 
 // Each service, with nothing but its own credentials, creates the streams, relays its
