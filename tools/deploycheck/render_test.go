@@ -3,7 +3,10 @@ package deploycheck
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,6 +44,25 @@ type cnpgCluster struct {
 	} `json:"spec"`
 }
 
+// prometheusRule is the part of the Prometheus Operator's PrometheusRule we use.
+type prometheusRule struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   map[string]any `json:"metadata"`
+	Spec       struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Alert       string            `json:"alert"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
+}
+
 var services = []string{"oauth-clients", "iam-subjects", "iam-policies", "consent"}
 
 // typed maps a kind to the API type it must decode into.
@@ -66,6 +88,8 @@ func typed(kind string) (any, error) {
 		return &networkingv1.NetworkPolicy{}, nil
 	case "Cluster":
 		return &cnpgCluster{}, nil
+	case "PrometheusRule":
+		return &prometheusRule{}, nil
 	}
 	return nil, fmt.Errorf("no API type known for kind %s", kind)
 }
@@ -228,9 +252,42 @@ func checkNATS(t *testing.T, overlay string, objs map[string][]any) {
 	}
 }
 
+// checkAlerts: one rule set, alerting on any dead letter, and every metric an alert
+// reads is one the code registers (a renamed metric would silence its alert).
+func checkAlerts(t *testing.T, overlay string, objs map[string][]any) {
+	t.Helper()
+	if len(objs["PrometheusRule"]) != 1 {
+		t.Fatalf("%s: %d PrometheusRules, want 1", overlay, len(objs["PrometheusRule"]))
+	}
+	var code strings.Builder
+	_ = filepath.WalkDir("../../pkg", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			b, _ := os.ReadFile(path)
+			code.Write(b)
+		}
+		return nil
+	})
+	metric := regexp.MustCompile(`iam_[a-z_]+`)
+	deadLetters := false
+	for _, g := range objs["PrometheusRule"][0].(*prometheusRule).Spec.Groups {
+		for _, r := range g.Rules {
+			for _, m := range metric.FindAllString(r.Expr, -1) {
+				if !strings.Contains(code.String(), `"`+m+`"`) {
+					t.Errorf("%s: alert %s reads %s, which no code registers", overlay, r.Alert, m)
+				}
+			}
+			deadLetters = deadLetters || strings.Contains(r.Expr, "iam_consumer_dead_letters_total")
+		}
+	}
+	if !deadLetters {
+		t.Errorf("%s: no alert on dead letters", overlay)
+	}
+}
+
 func TestDevOverlay(t *testing.T) {
 	objs := render(t, "dev")
 	checkWorkloads(t, "dev", objs, 1)
+	checkAlerts(t, "dev", objs)
 	if len(objs["Cluster"]) != 1 || len(objs["StatefulSet"]) != 1 {
 		t.Errorf("dev runs PostgreSQL and NATS in the cluster: %d clusters, %d statefulsets", len(objs["Cluster"]), len(objs["StatefulSet"]))
 	}
@@ -263,6 +320,7 @@ func TestDevOverlay(t *testing.T) {
 func TestProdOverlay(t *testing.T) {
 	objs := render(t, "prod")
 	checkWorkloads(t, "prod", objs, 3)
+	checkAlerts(t, "prod", objs)
 	names := func(kind string) []string {
 		var out []string
 		for _, o := range objs[kind] {
