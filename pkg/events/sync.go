@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 // repaired, whatever made them differ (a lost event, a restore of either side, a bug).
 // The source answers on NATS, request-reply (never on a request path):
 //
+//	iamsync.<area>.digests  {filters}                   -> {tenant: {count, sum}} for every tenant
 //	iamsync.<area>.digest   {tenant, filters}           -> {count, sum} of its live entities
 //	iamsync.<area>.tenants  {filters}                   -> {tenants} holding live entities
 //	iamsync.<area>.list     {tenant, filters, subjects, after} -> {entries: [{subject, version}]}, a page
@@ -54,11 +56,12 @@ type VersionEntry struct {
 }
 
 type syncReply struct {
-	Digest  *Digest        `json:"digest,omitempty"`
-	Tenants []string       `json:"tenants,omitempty"`
-	Entries []VersionEntry `json:"entries,omitempty"`
-	Resent  int            `json:"resent,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	Digest  *Digest           `json:"digest,omitempty"`
+	Digests map[string]Digest `json:"digests,omitempty"`
+	Tenants []string          `json:"tenants,omitempty"`
+	Entries []VersionEntry    `json:"entries,omitempty"`
+	Resent  int               `json:"resent,omitempty"`
+	Error   string            `json:"error,omitempty"`
 }
 
 // Republish records, in tx, the current state of each of subjects (all of tenant and
@@ -111,6 +114,9 @@ func (s *Source) answer(ctx context.Context, op string, body []byte) (syncReply,
 	case "digest":
 		d, err := digestOf(ctx, s.DB, "published_versions", req.Tenant, patterns)
 		return syncReply{Digest: &d}, err
+	case "digests":
+		ds, err := digestsOf(ctx, s.DB, "published_versions", patterns)
+		return syncReply{Digests: ds}, err
 	case "tenants":
 		ts, err := tenantsOf(ctx, s.DB, "published_versions", patterns)
 		return syncReply{Tenants: ts}, err
@@ -175,6 +181,27 @@ func digestOf(ctx context.Context, db *sqlx.DB, table, tenant string, patterns p
 		coalesce(sum(('x' || substr(md5(subject || ' ' || version), 1, 15))::bit(60)::bigint), 0)::text
 		FROM %s WHERE tenant = $1 AND NOT deleted AND subject ~ ANY($2)`, table), tenant, patterns).Scan(&d.Count, &d.Sum)
 	return d, err
+}
+
+// digestsOf is digestOf for every tenant at once: one scan, one round trip per source.
+func digestsOf(ctx context.Context, db *sqlx.DB, table string, patterns pq.StringArray) (map[string]Digest, error) {
+	rows, err := db.QueryxContext(ctx, fmt.Sprintf(`SELECT tenant, count(*),
+		coalesce(sum(('x' || substr(md5(subject || ' ' || version), 1, 15))::bit(60)::bigint), 0)::text
+		FROM %s WHERE NOT deleted AND subject ~ ANY($1) GROUP BY tenant`, table), patterns)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Digest{}
+	for rows.Next() {
+		var tenant string
+		var d Digest
+		if err := rows.Scan(&tenant, &d.Count, &d.Sum); err != nil {
+			return nil, err
+		}
+		out[tenant] = d
+	}
+	return out, rows.Err()
 }
 
 func tenantsOf(ctx context.Context, db *sqlx.DB, table string, patterns pq.StringArray) ([]string, error) {
@@ -347,44 +374,62 @@ func filtersByArea(subjects []string) map[string][]string {
 	return out
 }
 
-// reconcileArea compares the view of one source area tenant by tenant.
+// reconcileArea compares the view of one source area with the source, every tenant's
+// digest in one request, and repairs the tenants whose digests differ.
 func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []string, repair bool) (tenants, differing, resent int, err error) {
 	patterns, err := filterPatterns(filters, area)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	var remote syncReply
-	if err := r.ask(ctx, area, "tenants", SyncRequest{Filters: filters}, &remote); err != nil {
+	if err := r.ask(ctx, area, "digests", SyncRequest{Filters: filters}, &remote); err != nil {
 		return 0, 0, 0, err
 	}
-	local, err := tenantsOf(ctx, r.DB, "event_versions", patterns)
+	local, err := digestsOf(ctx, r.DB, "event_versions", patterns)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	all := slices.Compact(slices.Sorted(slices.Values(append(remote.Tenants, local...))))
-	for _, tenant := range all {
-		tenants++
-		diff, err := r.differences(ctx, area, tenant, filters, patterns, nil)
-		if err != nil || len(diff) == 0 {
-			if err != nil {
-				return tenants, differing, resent, err
-			}
+	var candidates []string
+	for tenant, d := range remote.Digests {
+		if local[tenant] != d {
+			candidates = append(candidates, tenant)
+		}
+	}
+	for tenant := range local {
+		if _, ok := remote.Digests[tenant]; !ok {
+			candidates = append(candidates, tenant)
+		}
+	}
+	tenants = len(remote.Digests)
+	for tenant := range local {
+		if _, ok := remote.Digests[tenant]; !ok {
+			tenants++
+		}
+	}
+	if !repair || len(candidates) == 0 {
+		return tenants, len(candidates), 0, nil
+	}
+	diffs := map[string][]string{}
+	for _, tenant := range candidates {
+		if diffs[tenant], err = r.differences(ctx, area, tenant, filters, patterns, nil); err != nil {
+			return tenants, 0, 0, err
+		}
+	}
+	// Events in flight make a view differ for the propagation lag: repair only what
+	// still differs after the grace period.
+	grace := r.Grace
+	if grace == 0 {
+		grace = 5 * time.Second
+	}
+	select {
+	case <-ctx.Done():
+		return tenants, 0, 0, ctx.Err()
+	case <-time.After(grace):
+	}
+	for _, tenant := range slices.Sorted(maps.Keys(diffs)) {
+		diff := diffs[tenant]
+		if len(diff) == 0 {
 			continue
-		}
-		if !repair {
-			differing++
-			continue
-		}
-		// Events in flight make a view differ for the propagation lag: repair only what
-		// still differs after the grace period.
-		grace := r.Grace
-		if grace == 0 {
-			grace = 5 * time.Second
-		}
-		select {
-		case <-ctx.Done():
-			return tenants, differing, resent, ctx.Err()
-		case <-time.After(grace):
 		}
 		if diff, err = r.differences(ctx, area, tenant, filters, patterns, diff); err != nil {
 			return tenants, differing, resent, err
@@ -405,21 +450,8 @@ func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []s
 }
 
 // differences lists the entities of tenant whose live version differs between the view
-// and the source (only among only, when given). Equal digests end it early.
+// and the source (only among only, when given).
 func (r *Reconciler) differences(ctx context.Context, area, tenant string, filters []string, patterns pq.StringArray, only []string) ([]string, error) {
-	if only == nil {
-		var remote syncReply
-		if err := r.ask(ctx, area, "digest", SyncRequest{Tenant: tenant, Filters: filters}, &remote); err != nil {
-			return nil, err
-		}
-		local, err := digestOf(ctx, r.DB, "event_versions", tenant, patterns)
-		if err != nil {
-			return nil, err
-		}
-		if remote.Digest != nil && *remote.Digest == local {
-			return nil, nil
-		}
-	}
 	var diff []string
 	compare := func(remote, local []VersionEntry) {
 		versions := make(map[string]int64, len(local))

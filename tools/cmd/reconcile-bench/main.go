@@ -71,19 +71,25 @@ func run(ctx context.Context, tenants, users, rounds int, out io.Writer) error {
 	defer nc.Close()
 	start = time.Now()
 	for {
-		differing := 0
+		differing, by := 0, map[string]int{}
 		for _, s := range services {
 			rep, err := reconcile(ctx, nc, s, true)
 			if err != nil {
 				return err
 			}
 			differing += rep.Differing
+			if rep.Differing > 0 {
+				by[s] = rep.Differing
+			}
+		}
+		if os.Getenv("DEBUG") != "" {
+			fmt.Fprintln(out, time.Since(start).Round(time.Millisecond), by)
 		}
 		if differing == 0 {
 			break
 		}
-		if time.Since(start) > 2*time.Minute {
-			return fmt.Errorf("views still differ from their sources after 2 minutes (%d tenant views)", differing)
+		if time.Since(start) > 10*time.Minute {
+			return fmt.Errorf("views still differ from their sources after 10 minutes (%d tenant views)", differing)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
