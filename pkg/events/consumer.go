@@ -99,16 +99,118 @@ func (c *Consumer) consume(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
+	// The iterator blocks; a reader hands its messages over so that whatever is already
+	// waiting can be taken as one batch.
+	msgs, done := make(chan jetstream.Msg, maxBatch), make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				done <- err
+				return
 			}
-			return err
+			msgs <- msg
 		}
+	}()
+	for {
+		msg, ok := <-msgs
+		if !ok {
+			if err := <-done; !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return err
+			}
+			return nil
+		}
+		batch := []jetstream.Msg{msg}
+	waiting:
+		for len(batch) < maxBatch {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break waiting
+				}
+				batch = append(batch, m)
+			default:
+				break waiting
+			}
+		}
+		c.handleBatch(ctx, batch)
+	}
+}
+
+// maxBatch is how many waiting events one transaction applies at most: a burst (a bulk
+// load, NATS back after an outage) costs a commit per batch rather than one per event.
+const maxBatch = 100
+
+// handleBatch applies events that were waiting together in one transaction and
+// acknowledges them after its commit. If anything in it fails, nothing of it is kept
+// and each event goes its own way through handle: pauses for the database, redelivery
+// and dead letters work exactly as for a single event. (Views are sets, so an event
+// retried after the rest of its batch ends the same.)
+func (c *Consumer) handleBatch(ctx context.Context, batch []jetstream.Msg) {
+	if len(batch) == 1 {
+		c.handle(ctx, batch[0])
+		return
+	}
+	evs := make([]Envelope, 0, len(batch))
+	for _, msg := range batch {
+		ev, err := Parse(msg.Subject(), msg.Data())
+		if err != nil {
+			c.handleEach(ctx, batch)
+			return
+		}
+		evs = append(evs, ev)
+	}
+	stops := make([]func(), len(batch))
+	for i, msg := range batch {
+		stops[i] = keepInProgress(msg, c.AckWait/2)
+	}
+	err := c.applyAll(ctx, evs)
+	for _, stop := range stops {
+		stop()
+	}
+	if err != nil {
+		c.handleEach(ctx, batch)
+		return
+	}
+	for _, msg := range batch {
+		if err := msg.Ack(); err != nil {
+			c.Logger.Warn("ack failed", "consumer", c.Name, "error", err)
+		}
+	}
+	if meta, err := batch[len(batch)-1].Metadata(); err == nil {
+		c.lag.Set(float64(meta.NumPending))
+		c.applied.Set(float64(meta.Sequence.Stream))
+	}
+}
+
+func (c *Consumer) handleEach(ctx context.Context, batch []jetstream.Msg) {
+	for _, msg := range batch {
 		c.handle(ctx, msg)
 	}
+}
+
+// applyAll runs the version guard and the view change of every event in one
+// transaction, in stream order.
+func (c *Consumer) applyAll(ctx context.Context, evs []Envelope) error {
+	tx, err := c.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, ev := range evs {
+		fresh, err := Claim(ctx, tx, ev)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			continue
+		}
+		if err := c.Apply(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
