@@ -61,7 +61,9 @@ func TestCredentialChangesReachEveryReplica(t *testing.T) {
 // elsewhere is honoured once the TTL has passed.
 func TestCredentialsCacheTTLIsTheBackstop(t *testing.T) {
 	t.Parallel()
-	s := mustStart(t, map[string]string{"IAM_CREDENTIALS_CACHE_TTL": "1s"})
+	// A TTL long enough that a loaded machine (CI shares two cores with everything else)
+	// reaches the first request within it, short enough for the test.
+	s := mustStart(t, map[string]string{"IAM_CREDENTIALS_CACHE_TTL": "4s"})
 	c := s.mustClient(t, "acme", "iam.client_read")
 	s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
 	s.NATS.Stop()
@@ -76,7 +78,7 @@ func TestCredentialsCacheTTLIsTheBackstop(t *testing.T) {
 	eventually(t, "the cached secret expires", func() bool {
 		return s.tokenResponse(t, "acme", c.ClientId, *c.ClientSecret, "").StatusCode() == 401
 	})
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %s with a 1s TTL", d)
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("took %s with a 4s TTL", d)
 	}
 }
