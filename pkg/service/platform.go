@@ -21,6 +21,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
+	"github.com/iamplane/iam/pkg/revocation"
 )
 
 // Platform is what a service's main wires its domain onto: configuration, logger,
@@ -37,8 +38,11 @@ type Platform struct {
 	// Waiter holds reads that pass a consistency token until the views have caught up;
 	// Serve tells it which events this service consumes.
 	Waiter *events.Waiter
+	// Revocations is the deny set every token check consults (see revocation.go).
+	Revocations *revocation.Set
 
-	source *events.Source // what this service publishes, for the views' anti-entropy
+	source      *events.Source
+	revocations *revocation.Follower // what this service publishes, for the views' anti-entropy
 }
 
 // Publishes names the area whose events this service publishes (subjects, clients, ...)
@@ -96,8 +100,10 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, logger
 				}
 				return 0
 			}))
-	return &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg,
-		Waiter: &events.Waiter{DB: db, Service: name, Timeout: cfg.ConsistencyWait}}, nil
+	p := &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg,
+		Waiter: &events.Waiter{DB: db, Service: name, Timeout: cfg.ConsistencyWait}}
+	p.openRevocations()
+	return p, nil
 }
 
 // Close releases the connections.
@@ -175,6 +181,7 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 		relay.Register(p.Registry)
 		w, wctx := errgroup.WithContext(gctx)
 		w.Go(func() error { return relay.Run(wctx) })
+		w.Go(func() error { return p.followRevocations(wctx) })
 		for _, c := range consumers {
 			c.DB, c.JS, c.Logger = p.DB, p.JS, p.Logger
 			c.Register(p.Registry)
@@ -196,5 +203,6 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 
 // Verifier checks tokens of this platform's issuer and audience against keys.
 func (p *Platform) Verifier(keys auth.KeySource) *auth.Verifier {
-	return &auth.Verifier{Keys: keys, IssuerBase: p.Config.IssuerURL, Audience: p.Config.Audience, Leeway: 30 * time.Second}
+	return &auth.Verifier{Keys: keys, IssuerBase: p.Config.IssuerURL, Audience: p.Config.Audience, Leeway: 30 * time.Second,
+		Denylist: p.Revocations}
 }
