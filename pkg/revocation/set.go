@@ -17,6 +17,7 @@
 package revocation
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -97,12 +98,14 @@ type Set struct {
 
 	gate     atomic.Pointer[gate] // nil: checks never wait for catch-up
 	caughtUp atomic.Bool
+	once     sync.Once
+	done     chan struct{} // closed once caught up
 }
 
 // NewSet returns an empty set whose entries live maxTTL (plus Leeway).
 func NewSet(maxTTL time.Duration) *Set {
 	return &Set{MaxTTL: maxTTL, tokens: map[tokenKey]int64{}, clients: map[subjectKey]*cutoff{},
-		users: map[subjectKey]*cutoff{}, access: map[accessKey]*cutoff{}}
+		users: map[subjectKey]*cutoff{}, access: map[accessKey]*cutoff{}, done: make(chan struct{})}
 }
 
 // gate holds tokens back until the set has caught up with the stream, for at most until
@@ -120,7 +123,34 @@ func (s *Set) HoldUntilCaughtUp(wait time.Duration, onExpire func()) {
 }
 
 // MarkCaughtUp notes that the set has read the stream up to its head.
-func (s *Set) MarkCaughtUp() { s.caughtUp.Store(true) }
+func (s *Set) MarkCaughtUp() {
+	s.caughtUp.Store(true)
+	s.once.Do(func() { close(s.done) })
+}
+
+// Settled reports whether Check has stopped holding tokens back: the set has caught up,
+// or the bound of HoldUntilCaughtUp has passed.
+func (s *Set) Settled() bool {
+	g := s.gate.Load()
+	return s.caughtUp.Load() || g == nil || !time.Now().Before(g.deadline)
+}
+
+// AwaitSettled waits until Settled or ctx ends.
+func (s *Set) AwaitSettled(ctx context.Context) {
+	var deadline <-chan time.Time
+	if g := s.gate.Load(); g != nil {
+		t := time.NewTimer(time.Until(g.deadline))
+		defer t.Stop()
+		deadline = t.C
+	} else {
+		return
+	}
+	select {
+	case <-s.done:
+	case <-deadline:
+	case <-ctx.Done():
+	}
+}
 
 // CaughtUp reports whether the set has read the stream up to its head at least once.
 func (s *Set) CaughtUp() bool { return s.caughtUp.Load() }

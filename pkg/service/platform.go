@@ -112,13 +112,15 @@ func (p *Platform) Close() {
 	_ = p.DB.Close()
 }
 
-// ReadyChecks are the dependencies /health/ready reports on: the database only. NATS is
-// not one: while it is down, writes still commit to the outbox and reads are served, so
-// taking every pod out of service would turn a lagging view into an outage. Its state is
-// the metric iam_nats_connected (alert on it, with iam_outbox_backlog).
+// ReadyChecks are the dependencies /health/ready reports on: the database, and, at
+// start-up only, the token revocations (until loaded or IAM_REVOCATION_WAIT has passed).
+// NATS is not one: while it is down, writes still commit to the outbox and reads are
+// served, so taking every pod out of service would turn a lagging view into an outage.
+// Its state is the metric iam_nats_connected (alert on it, with iam_outbox_backlog).
 func (p *Platform) ReadyChecks() map[string]Pinger {
 	return map[string]Pinger{
-		"database": func(ctx context.Context) error { return p.DB.PingContext(ctx) },
+		"database":    func(ctx context.Context) error { return p.DB.PingContext(ctx) },
+		"revocations": p.revocationsSettled,
 	}
 }
 
@@ -137,11 +139,18 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	p.Logger.Info("serving", "addr", ln.Addr().String())
-	if onListen != nil {
-		onListen(ln.Addr().String())
-	}
-
 	g, gctx := errgroup.WithContext(ctx)
+	if onListen != nil {
+		// Whoever waits for the service to serve (the dev stack, tests) waits until it
+		// accepts tokens: its revocations are loaded, or their bound has passed.
+		g.Go(func() error {
+			p.Revocations.AwaitSettled(gctx)
+			if gctx.Err() == nil {
+				onListen(ln.Addr().String())
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

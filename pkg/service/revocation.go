@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"github.com/iamplane/iam/pkg/revocation"
 )
@@ -22,6 +23,15 @@ func (p *Platform) openRevocations() {
 	p.revocations = &revocation.Follower{Set: p.Revocations, Logger: p.Logger}
 	p.revocations.Register(p.Registry)
 	p.revocations.Hold(p.Config.RevocationWait)
+}
+
+// revocationsSettled is the readiness check of a starting service: not ready while it
+// holds tokens back (503) for want of its revocations.
+func (p *Platform) revocationsSettled(context.Context) error {
+	if !p.Revocations.Settled() {
+		return errors.New("loading token revocations")
+	}
+	return nil
 }
 
 // followRevocations feeds the deny set until ctx ends.
