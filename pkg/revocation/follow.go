@@ -25,14 +25,14 @@ type Follower struct {
 	// PruneEvery is how often expired entries are dropped; default one minute.
 	PruneEvery time.Duration
 
-	started   time.Time
-	caughtUp  prometheus.Gauge
-	catchUp   prometheus.Gauge
-	entries   prometheus.GaugeFunc
-	applied   prometheus.Counter
-	unread    prometheus.Counter
-	timeouts  prometheus.Counter
-	refusedBy *prometheus.CounterVec
+	started  time.Time
+	caughtUp prometheus.Gauge
+	catchUp  prometheus.Gauge
+	entries  prometheus.GaugeFunc
+	applied  prometheus.Counter
+	unread   prometheus.Counter
+	timeouts prometheus.Counter
+	refused  prometheus.CounterFunc
 }
 
 // Register adds the follower's metrics.
@@ -50,7 +50,10 @@ func (f *Follower) Register(reg prometheus.Registerer) {
 		Help: "Events the token deny set could not read (logged and skipped)."})
 	f.timeouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "iam_revocation_catchup_timeouts_total",
 		Help: "Start-ups that began accepting tokens before the deny set had caught up (NATS unreachable or slow)."})
-	reg.MustRegister(f.caughtUp, f.catchUp, f.entries, f.applied, f.unread, f.timeouts)
+	f.refused = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iam_revocation_refused_total",
+		Help: "Tokens refused because they were revoked after they were issued."},
+		func() float64 { return float64(f.Set.Refused()) })
+	reg.MustRegister(f.caughtUp, f.catchUp, f.entries, f.applied, f.unread, f.timeouts, f.refused)
 }
 
 // Hold makes the set refuse tokens with 503 until it has caught up, for at most wait;

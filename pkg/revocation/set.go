@@ -100,7 +100,11 @@ type Set struct {
 	caughtUp atomic.Bool
 	once     sync.Once
 	done     chan struct{} // closed once caught up
+	refused  atomic.Uint64
 }
+
+// Refused is how many checks refused a revoked token.
+func (s *Set) Refused() uint64 { return s.refused.Load() }
 
 // NewSet returns an empty set whose entries live maxTTL (plus Leeway).
 func NewSet(maxTTL time.Duration) *Set {
@@ -176,6 +180,7 @@ func (s *Set) Check(c *auth.Claims) error {
 		}
 	}
 	if reason := s.refusal(c); reason != "" {
+		s.refused.Add(1)
 		return errs.E(errs.Unauthorized, "invalid access token: revoked (%s)", reason)
 	}
 	return nil
