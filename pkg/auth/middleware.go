@@ -39,6 +39,10 @@ func (v *Verifier) Authenticate(ctx context.Context, in *openapi3filter.Authenti
 			errs.E(errs.Unauthorized, "unsupported security scheme %q", in.SecuritySchemeName))
 	}
 	c, err := v.claimsFor(ctx, in.RequestValidationInput.Request)
+	if errs.Is(err, errs.Unavailable) {
+		// Not the token's fault: the keys or the revocations cannot be consulted yet.
+		return echo.NewHTTPError(http.StatusServiceUnavailable).SetInternal(err)
+	}
 	if err != nil {
 		return echo.NewHTTPError(http.StatusUnauthorized).SetInternal(err)
 	}

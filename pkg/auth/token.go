@@ -104,8 +104,18 @@ type Verifier struct {
 	Audience   string
 	Leeway     time.Duration
 	Now        func() time.Time
+	// Denylist, if set, refuses tokens revoked since they were issued; it is consulted
+	// after the signature and claims checks on every call, cached verification or not.
+	Denylist Denylist
 
 	cache verifiedCache
+}
+
+// Denylist knows the tokens revoked after they were issued (package revocation). Check
+// returns an Unauthorized error for a revoked token, Unavailable while the list is not
+// yet loaded, nil otherwise; it must be cheap (it runs on every request).
+type Denylist interface {
+	Check(c *Claims) error
 }
 
 type joseHeader struct {
@@ -160,8 +170,21 @@ func (c *verifiedCache) put(token string, v verified) {
 
 // Verify returns the token's claims or an Unauthorized error saying what is wrong. A
 // token verified before is answered from a cache until it expires (each caller gets
-// its own copy of the claims struct).
+// its own copy of the claims struct); the Denylist is asked either way.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verifyCached(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if v.Denylist != nil {
+		if err := v.Denylist.Check(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (v *Verifier) verifyCached(ctx context.Context, token string) (*Claims, error) {
 	now := time.Now()
 	if v.Now != nil {
 		now = v.Now()

@@ -32,6 +32,13 @@ type Config struct {
 	// ReconcileInterval is how often the service compares each of its views with the
 	// view's source (per-tenant digests) and has what differs resent; 0 turns it off.
 	ReconcileInterval time.Duration `env:"IAM_RECONCILE_INTERVAL" envDefault:"1m"`
+	// MaxTokenTTL is the longest lifetime of any access token the platform issues
+	// (oauth-clients refuses an IAM_TOKEN_TTL above it): how far back every service reads
+	// revocation events at start-up, and how long it remembers them.
+	MaxTokenTTL time.Duration `env:"IAM_MAX_TOKEN_TTL" envDefault:"1h"`
+	// RevocationWait bounds how long a starting service answers requests carrying a token
+	// with 503 while it reads the revocation events; then it serves with what it has.
+	RevocationWait time.Duration `env:"IAM_REVOCATION_WAIT" envDefault:"10s"`
 }
 
 // JWKS returns the configured JWKS URL or the issuer's default one.

@@ -21,6 +21,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
+	"github.com/iamplane/iam/pkg/revocation"
 )
 
 // Platform is what a service's main wires its domain onto: configuration, logger,
@@ -37,8 +38,11 @@ type Platform struct {
 	// Waiter holds reads that pass a consistency token until the views have caught up;
 	// Serve tells it which events this service consumes.
 	Waiter *events.Waiter
+	// Revocations is the deny set every token check consults (see revocation.go).
+	Revocations *revocation.Set
 
-	source *events.Source // what this service publishes, for the views' anti-entropy
+	source      *events.Source
+	revocations *revocation.Follower // what this service publishes, for the views' anti-entropy
 }
 
 // Publishes names the area whose events this service publishes (subjects, clients, ...)
@@ -96,8 +100,10 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, logger
 				}
 				return 0
 			}))
-	return &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg,
-		Waiter: &events.Waiter{DB: db, Service: name, Timeout: cfg.ConsistencyWait}}, nil
+	p := &Platform{Config: cfg, Name: name, Logger: logger, DB: db, NATS: nc, JS: js, Registry: reg,
+		Waiter: &events.Waiter{DB: db, Service: name, Timeout: cfg.ConsistencyWait}}
+	p.openRevocations()
+	return p, nil
 }
 
 // Close releases the connections.
@@ -106,13 +112,15 @@ func (p *Platform) Close() {
 	_ = p.DB.Close()
 }
 
-// ReadyChecks are the dependencies /health/ready reports on: the database only. NATS is
-// not one: while it is down, writes still commit to the outbox and reads are served, so
-// taking every pod out of service would turn a lagging view into an outage. Its state is
-// the metric iam_nats_connected (alert on it, with iam_outbox_backlog).
+// ReadyChecks are the dependencies /health/ready reports on: the database, and, at
+// start-up only, the token revocations (until loaded or IAM_REVOCATION_WAIT has passed).
+// NATS is not one: while it is down, writes still commit to the outbox and reads are
+// served, so taking every pod out of service would turn a lagging view into an outage.
+// Its state is the metric iam_nats_connected (alert on it, with iam_outbox_backlog).
 func (p *Platform) ReadyChecks() map[string]Pinger {
 	return map[string]Pinger{
-		"database": func(ctx context.Context) error { return p.DB.PingContext(ctx) },
+		"database":    func(ctx context.Context) error { return p.DB.PingContext(ctx) },
+		"revocations": p.revocationsSettled,
 	}
 }
 
@@ -131,11 +139,18 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	p.Logger.Info("serving", "addr", ln.Addr().String())
-	if onListen != nil {
-		onListen(ln.Addr().String())
-	}
-
 	g, gctx := errgroup.WithContext(ctx)
+	if onListen != nil {
+		// Whoever waits for the service to serve (the dev stack, tests) waits until it
+		// accepts tokens: its revocations are loaded, or their bound has passed.
+		g.Go(func() error {
+			p.Revocations.AwaitSettled(gctx)
+			if gctx.Err() == nil {
+				onListen(ln.Addr().String())
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -175,6 +190,7 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 		relay.Register(p.Registry)
 		w, wctx := errgroup.WithContext(gctx)
 		w.Go(func() error { return relay.Run(wctx) })
+		w.Go(func() error { return p.followRevocations(wctx) })
 		for _, c := range consumers {
 			c.DB, c.JS, c.Logger = p.DB, p.JS, p.Logger
 			c.Register(p.Registry)
@@ -196,5 +212,6 @@ func (p *Platform) Serve(ctx context.Context, handler http.Handler, consumers []
 
 // Verifier checks tokens of this platform's issuer and audience against keys.
 func (p *Platform) Verifier(keys auth.KeySource) *auth.Verifier {
-	return &auth.Verifier{Keys: keys, IssuerBase: p.Config.IssuerURL, Audience: p.Config.Audience, Leeway: 30 * time.Second}
+	return &auth.Verifier{Keys: keys, IssuerBase: p.Config.IssuerURL, Audience: p.Config.Audience, Leeway: 30 * time.Second,
+		Denylist: p.Revocations}
 }

@@ -2,6 +2,8 @@ package oauthclients_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/events/schema"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 )
@@ -173,4 +177,51 @@ func TestIntrospectionInactive(t *testing.T) {
 			t.Error("active after its client was deleted")
 		}
 	})
+}
+
+// TestRevocationIsPublishedAndRefusedByTheAPI: a revocation is recorded with its event
+// (subject iam.<tenant>.clients.revocation.<jti>, once however often it is repeated), and
+// the token stops working on this service's own API too, not only at introspection.
+func TestRevocationIsPublishedAndRefusedByTheAPI(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	c := s.mustClient(t, "acme", "iam.client_read")
+	token := s.mustToken(t, "acme", c.ClientId, *c.ClientSecret, "")
+	if resp, err := s.as(t, token).ListClientsWithResponse(context.Background(), "acme", nil); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("before the revocation: %v %d %s", err, resp.StatusCode(), resp.Body)
+	}
+	var claims auth.Claims
+	if err := json.Unmarshal(mustPayload(t, token), &claims); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if resp := s.revoke(t, "acme", c.ClientId, *c.ClientSecret, token); resp.StatusCode() != 200 {
+			t.Fatalf("revoke: %d %s", resp.StatusCode(), resp.Body)
+		}
+	}
+	ev, _ := s.lastEvent(t, "iam.acme.clients.revocation."+claims.ID, func(events.Envelope) bool { return true })
+	var st schema.TokenRevocationState
+	if err := json.Unmarshal(ev.Data, &st); err != nil || ev.Type != "dev.iamplane.revocation.upserted.v1" ||
+		st.Jti != claims.ID || st.ClientId != c.ClientId || st.Subject != "client-"+c.ClientId || st.Tenant != "acme" ||
+		st.ExpiresAt.Unix() != claims.ExpiresAt {
+		t.Fatalf("event %+v %+v: %v", ev, st, err)
+	}
+	var n int
+	if err := s.DB.Get(&n, `SELECT count(*) FROM outbox WHERE subject = $1`, ev.Subject); err != nil || n != 1 {
+		t.Errorf("%d revocation events recorded, want 1: %v", n, err)
+	}
+	eventually(t, "the revoked token refused by the API", func() bool {
+		resp, err := s.as(t, token).ListClientsWithResponse(context.Background(), "acme", nil)
+		return err == nil && resp.StatusCode() == 401 && strings.Contains(string(resp.Body), "revoked")
+	})
+}
+
+func mustPayload(tb testing.TB, token string) []byte {
+	tb.Helper()
+	parts := strings.Split(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/egress"
@@ -81,6 +82,11 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }))
 	if err != nil {
 		return err
+	}
+	if cfg.TokenTTL > cfg.MaxTokenTTL {
+		// Every service remembers revocations for IAM_MAX_TOKEN_TTL only.
+		p.Close()
+		return fmt.Errorf("IAM_TOKEN_TTL %s exceeds IAM_MAX_TOKEN_TTL %s", cfg.TokenTTL, cfg.MaxTokenTTL)
 	}
 	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
 		p.Close()
@@ -160,8 +166,10 @@ func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Conte
 		// kept only until they would have expired.
 		func(ctx context.Context) error {
 			return every(ctx, 10*time.Minute, func() {
-				if err := uc.revocations.Prune(ctx); err != nil && ctx.Err() == nil {
+				if gone, err := uc.revocations.Prune(ctx); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning expired revocations failed", "error", err)
+				} else {
+					purgeRevocations(ctx, p, gone)
 				}
 				if err := uc.accessRevocations.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning lifted client-access revocations failed", "error", err)
@@ -180,6 +188,26 @@ func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Conte
 		ws = append(ws, invalidator.Run)
 	}
 	return ws
+}
+
+// purgeRevocations drops the events of expired revocations from the stream, which keeps
+// one message per revoked jti otherwise. Best effort: a revocation left behind (NATS
+// away) only costs stream space, since the deny sets forget it at its expiresAt anyway.
+func purgeRevocations(ctx context.Context, p *service.Platform, subjects []string) {
+	if len(subjects) == 0 {
+		return
+	}
+	stream, err := p.JS.Stream(ctx, pkgevents.StreamName)
+	if err != nil {
+		p.Logger.Warn("purging expired revocation events failed", "error", err)
+		return
+	}
+	for _, s := range subjects {
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(s)); err != nil {
+			p.Logger.Warn("purging expired revocation events failed", "error", err)
+			return
+		}
+	}
 }
 
 // every runs f every d until ctx ends.

@@ -161,6 +161,24 @@ type ScopeSetState struct {
 	Tenant  string `json:"tenant"`
 }
 
+// TokenRevocationState An access token revoked before its expiry (RFC 7009 `POST /oauth2/revoke`), published
+// by oauth-clients in the transaction that records the revocation. Subject
+// `iam.<tenant>.clients.revocation.<jti>`, type `dev.iamplane.revocation.upserted.v1`.
+// Every service's token middleware follows these events (with client and user
+// tombstones, user locks and client-access tombstones) and refuses the token until
+// `expiresAt`.
+type TokenRevocationState struct {
+	ClientId string `json:"clientId"`
+
+	// ExpiresAt The token's exp; the revocation is forgotten after it.
+	ExpiresAt time.Time `json:"expiresAt"`
+	Jti       string    `json:"jti"`
+
+	// Subject The token's sub: client-<id> or user-<id>.
+	Subject string `json:"subject"`
+	Tenant  string `json:"tenant"`
+}
+
 // UserState A user's full state. Subject `iam.<tenant>.subjects.user.<userId>`, types
 // `dev.iamplane.user.upserted.v1` / `dev.iamplane.user.deleted.v1` (then only `id`,
 // `subjectId`, `tenant` and `deleted` are set).

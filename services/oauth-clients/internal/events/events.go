@@ -3,6 +3,8 @@
 package events
 
 import (
+	"time"
+
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
 
@@ -63,6 +65,20 @@ func ScopeDeleted(d *scopes.Definition) (events.Envelope, error) { return ScopeG
 func ScopeGone(tenant, name string) (events.Envelope, error) {
 	return events.New(Source, ScopeEntity(tenant, name), 0, true, schema.ScopeDefinitionState{
 		Name: name, Tenant: tenant, Deleted: true,
+	})
+}
+
+// RevocationEntity names a revoked token's event subject: one per jti, so the stream
+// keeps every revocation until it is purged.
+func RevocationEntity(tenant, jti string) events.Entity {
+	return events.Entity{Tenant: tenant, Area: "clients", Kind: "revocation", ID: jti}
+}
+
+// TokenRevoked is the event of a revoked access token (RFC 7009): every service's token
+// check refuses the token from when it has read the event until expiresAt.
+func TokenRevoked(tenant, jti, clientID, subject string, expiresAt time.Time) (events.Envelope, error) {
+	return events.New(Source, RevocationEntity(tenant, jti), 0, false, schema.TokenRevocationState{
+		Jti: jti, Tenant: tenant, ClientId: clientID, Subject: subject, ExpiresAt: expiresAt.UTC(),
 	})
 }
 

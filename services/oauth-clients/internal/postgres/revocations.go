@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
+	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
 
+	"github.com/iamplane/iam/services/oauth-clients/internal/events"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
@@ -16,11 +18,24 @@ type Revocations struct{ DB *sqlx.DB }
 
 var _ tokens.Revocations = (*Revocations)(nil)
 
-// Revoke records a revocation; revoking twice is harmless.
-func (r *Revocations) Revoke(ctx context.Context, tenant, jti, clientID string, expiresAt time.Time) error {
-	_, err := r.DB.ExecContext(ctx, `INSERT INTO revoked_tokens (tenant, jti, client_id, expires_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant, jti) DO NOTHING`, tenant, jti, clientID, expiresAt)
-	return postgres.Classify(err)
+// Revoke records a revocation and, in the same transaction, its event, which every
+// service's token check follows; revoking twice is harmless (and publishes once).
+func (r *Revocations) Revoke(ctx context.Context, rv tokens.Revocation) error {
+	return postgres.InTx(ctx, r.DB, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (tenant, jti, client_id, expires_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant, jti) DO NOTHING`, rv.Tenant, rv.JTI, rv.ClientID, rv.ExpiresAt)
+		if err != nil {
+			return postgres.Classify(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		ev, err := events.TokenRevoked(rv.Tenant, rv.JTI, rv.ClientID, rv.Subject, rv.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		return pkgevents.Record(ctx, tx, ev)
+	})
 }
 
 // Revoked reports whether the token was revoked.
@@ -30,8 +45,23 @@ func (r *Revocations) Revoked(ctx context.Context, tenant, jti string) (bool, er
 	return revoked, postgres.Classify(err)
 }
 
-// Prune forgets revocations of tokens that have expired anyway.
-func (r *Revocations) Prune(ctx context.Context) error {
-	_, err := r.DB.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < now() - interval '1 minute'`)
-	return postgres.Classify(err)
+// Prune forgets revocations of tokens that have expired anyway, with the source-side
+// record of their events (published_versions, which the views' digests read), and
+// returns the NATS subjects of the forgotten revocations, for the caller to purge from
+// the stream.
+func (r *Revocations) Prune(ctx context.Context) ([]string, error) {
+	var subjects []string
+	err := postgres.InTx(ctx, r.DB, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &subjects, `
+			WITH gone AS (DELETE FROM revoked_tokens WHERE expires_at < now() - interval '1 minute' RETURNING tenant, jti)
+			SELECT 'iam.' || tenant || '.clients.revocation.' || jti FROM gone`); err != nil {
+			return err
+		}
+		if len(subjects) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM published_versions WHERE subject = ANY($1)`, pq.Array(subjects))
+		return err
+	})
+	return subjects, postgres.Classify(err)
 }

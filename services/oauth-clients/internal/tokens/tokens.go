@@ -143,10 +143,18 @@ type ClientLookup interface {
 	Lookup(ctx context.Context, tenant, id string) (*clients.Client, error)
 }
 
-// Revocations remembers revoked access tokens until they expire (RFC 7009).
+// Revocations remembers revoked access tokens until they expire (RFC 7009), and
+// publishes each revocation (with the revocation, in one transaction) so that every
+// service's token check refuses the token too.
 type Revocations interface {
-	Revoke(ctx context.Context, tenant, jti, clientID string, expiresAt time.Time) error
+	Revoke(ctx context.Context, r Revocation) error
 	Revoked(ctx context.Context, tenant, jti string) (bool, error)
+}
+
+// Revocation is one revoked access token.
+type Revocation struct {
+	Tenant, JTI, ClientID, Subject string
+	ExpiresAt                      time.Time
 }
 
 // refresh is the refresh_token grant. The platform issues no refresh tokens (the
@@ -263,5 +271,6 @@ func (in *Introspector) Revoke(ctx context.Context, tenant string, req Revocatio
 	if c.ClientID != client.ID {
 		return &clients.OAuthError{Code: "unauthorized_client", Description: "the token was not issued to this client"}
 	}
-	return in.revocations.Revoke(ctx, c.Tenant, c.ID, c.ClientID, time.Unix(c.ExpiresAt, 0))
+	return in.revocations.Revoke(ctx, Revocation{Tenant: c.Tenant, JTI: c.ID, ClientID: c.ClientID, Subject: c.Subject,
+		ExpiresAt: time.Unix(c.ExpiresAt, 0)})
 }
