@@ -18,7 +18,11 @@ func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
 
 func ev(tb testing.TB, version int64, when time.Time, area, kind, id string, deleted bool, data any) events.Envelope {
 	tb.Helper()
-	e, err := events.New("/test", events.Entity{Tenant: "acme", Area: area, Kind: kind, ID: id}, version, deleted, data)
+	owners := map[string]string{}
+	for _, a := range events.Areas() {
+		owners[a.Name] = a.Service
+	}
+	e, err := events.New(events.SourceOf(owners[area]), events.Entity{Tenant: "acme", Area: area, Kind: kind, ID: id}, version, deleted, data)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -190,7 +190,10 @@ func cpuTime(pgDir string) time.Duration {
 // seed creates each tenant's users, groups (one nested in another), memberships and
 // clients through the API, eight tenants at a time.
 func seed(ctx context.Context, base, token string, tenants, users int) error {
-	bearer := func(_ context.Context, r *http.Request) error { r.Header.Set("Authorization", "Bearer "+token); return nil }
+	bearer := func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
 	sc, err := subjectsapi.NewClientWithResponses(base, subjectsapi.WithRequestEditorFn(bearer))
 	if err != nil {
 		return err
