@@ -273,6 +273,7 @@ type ReconcileReport struct {
 	Tenants   int `json:"tenants"`   // tenant and source pairs compared
 	Differing int `json:"differing"` // of which the digests differed
 	Resent    int `json:"resent"`    // entities the sources were asked to resend
+	Behind    int `json:"behind"`    // consumers skipped because they still had events to apply
 }
 
 // Register adds the reconciler's metrics.
@@ -345,9 +346,17 @@ func (r *Reconciler) pass(ctx context.Context, repair bool) (ReconcileReport, er
 	var rep ReconcileReport
 	var errs []error
 	for _, c := range r.Consumers {
+		// A view still working through its backlog differs from its source by what is in
+		// flight: that is lag, not drift. Resending it would only put the same entities at
+		// the end of the stream again (new versions), behind the backlog, pass after pass.
+		repairNow := repair
+		if repair && c.behind(ctx) {
+			repairNow = false
+			rep.Behind++
+		}
 		differing := 0
 		for area, filters := range filtersByArea(c.Subjects) {
-			n, d, resent, err := r.reconcileArea(ctx, area, filters, repair)
+			n, d, resent, err := r.reconcileArea(ctx, area, filters, repairNow)
 			rep.Tenants, rep.Differing, rep.Resent = rep.Tenants+n, rep.Differing+d, rep.Resent+resent
 			differing += d
 			if resent > 0 {
@@ -357,7 +366,7 @@ func (r *Reconciler) pass(ctx context.Context, repair bool) (ReconcileReport, er
 				errs = append(errs, fmt.Errorf("%s from %s: %w", c.Name, area, err))
 			}
 		}
-		if repair {
+		if repairNow {
 			r.drift.WithLabelValues(c.Name).Set(float64(differing))
 		}
 	}
@@ -522,4 +531,18 @@ func (r *Reconciler) ask(ctx context.Context, area, op string, req SyncRequest, 
 		return fmt.Errorf("%s source: %s", area, out.Error)
 	}
 	return nil
+}
+
+// behind reports whether the consumer has events in the stream it has not applied yet
+// (pending or delivered but unacknowledged). Unknown (no JetStream) counts as not behind.
+func (c *Consumer) behind(ctx context.Context) bool {
+	if c.JS == nil {
+		return false
+	}
+	cons, err := c.JS.Consumer(ctx, StreamName, c.Name)
+	if err != nil {
+		return false
+	}
+	info, err := cons.Info(ctx)
+	return err == nil && (info.NumPending > 0 || info.NumAckPending > 0)
 }
