@@ -74,8 +74,11 @@ func New(source string, e Entity, version int64, deleted bool, data any) (Envelo
 func TypeName(kind, verb string) string { return "dev.iamplane." + kind + "." + verb + ".v1" }
 
 // Parse decodes an envelope and checks what every consumer relies on: required
-// attributes present and the tenant extension equal to the tenant in the NATS subject,
-// so one tenant can never write into another's view by mislabelling an event.
+// attributes present, the tenant extension equal to the tenant in the NATS subject, so
+// one tenant can never write into another's view by mislabelling an event, and the
+// source equal to the service owning the subject's area (/iam/iam-subjects for
+// iam.*.subjects.>, see Areas), so no service speaks for another. NATS permissions
+// already keep anyone else from publishing there; this is the consumer's own check.
 func Parse(natsSubject string, raw []byte) (Envelope, error) {
 	var ev Envelope
 	if err := json.Unmarshal(raw, &ev); err != nil {
@@ -90,6 +93,9 @@ func Parse(natsSubject string, raw []byte) (Envelope, error) {
 	}
 	if parts[1] != ev.Tenant {
 		return ev, fmt.Errorf("event tenant %q does not match subject tenant %q", ev.Tenant, parts[1])
+	}
+	if err := checkSource(parts[2], ev.Source); err != nil {
+		return ev, err
 	}
 	if ev.Subject != natsSubject {
 		return ev, fmt.Errorf("event subject %q does not match NATS subject %q", ev.Subject, natsSubject)

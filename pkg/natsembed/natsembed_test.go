@@ -1,7 +1,7 @@
 package natsembed
 
 import (
-	"strings"
+	neturl "net/url"
 	"testing"
 	"time"
 
@@ -16,7 +16,7 @@ func TestRestartKeepsStreamAndClientsReconnect(t *testing.T) {
 	}
 	t.Cleanup(s.Stop)
 	url := s.URL()
-	if !strings.HasPrefix(url, "nats://127.0.0.1:") || strings.HasSuffix(url, ":4222") {
+	if u, err := neturl.Parse(url); err != nil || u.Scheme != "nats" || u.Hostname() != "127.0.0.1" || u.Port() == "4222" || u.User.Username() != "admin" {
 		t.Fatalf("URL = %s", url)
 	}
 

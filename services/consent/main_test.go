@@ -310,7 +310,9 @@ func (s *stack) publish(tb testing.TB, area, kind, id string, version int64, del
 	if err := events.EnsureStreams(context.Background(), s.JetStream, events.StreamOptions{}); err != nil {
 		tb.Fatal(err)
 	}
-	ev, err := events.New("/test", events.Entity{Tenant: "acme", Area: area, Kind: kind, ID: id}, version, deleted, data)
+	// Played as the area's owner would publish it: consumers refuse any other source.
+	owner := map[string]string{"clients": "oauth-clients", "subjects": "iam-subjects"}[area]
+	ev, err := events.New(events.SourceOf(owner), events.Entity{Tenant: "acme", Area: area, Kind: kind, ID: id}, version, deleted, data)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -35,6 +35,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	store := &postgres.Store{DB: p.DB}
+	p.Publishes("consent", store.Republish)
 	book := consents.NewBook(store, nil)
 	actions := consents.NewActions(&postgres.ConsentActions{DB: p.DB}, nil)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(book, actions), nil))

@@ -59,6 +59,23 @@ func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
 	if resp := put("nameless", api.GroupInput{}, nil); resp.StatusCode() != 422 {
 		t.Fatalf("nameless: %d %s", resp.StatusCode(), resp.Body)
 	}
+	// A version names a replace, never a create: a PUT based on version 1 of a group
+	// deleted a moment ago does not bring it back.
+	if resp := put("gone", api.GroupInput{DisplayName: ptr("Gone")}, nil); resp.StatusCode() != 201 {
+		t.Fatalf("create gone: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if del, err := s.admin.DeleteGroupWithResponse(ctx, "acme", "gone", nil); err != nil || del.StatusCode() != 204 {
+		t.Fatalf("delete gone: %v %d", err, del.StatusCode())
+	}
+	if resp := put("gone", api.GroupInput{DisplayName: ptr("Gone"), Metadata: &apicommon.Metadata{Version: 1}}, nil); resp.StatusCode() != 404 {
+		t.Fatalf("PUT naming a version of a deleted group: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if resp := put("gone", api.GroupInput{DisplayName: ptr("Gone")}, ptr(`"1"`)); resp.StatusCode() != 412 {
+		t.Fatalf("PUT with If-Match on a deleted group: %d %s", resp.StatusCode(), resp.Body)
+	}
+	if got, _ := s.admin.GetGroupWithResponse(ctx, "acme", "gone", nil); got.StatusCode() != 404 {
+		t.Fatalf("the deleted group came back: %d", got.StatusCode())
+	}
 
 	list, _ := s.admin.ListGroupsWithResponse(ctx, "acme", &api.ListGroupsParams{UserType: ptr(api.CUSTOMER)})
 	if list.JSON200.Total != 1 || list.JSON200.Data[0].Id != g.Id {

@@ -32,7 +32,10 @@ type Platform struct {
 	*devstack.Stack
 	NATS      *natsembed.Server
 	Databases map[string]string // service -> database URL
-	close     []func()
+	// PostgresDir is the private cluster's data directory ("" on $DATABASE_URL), for
+	// tools that measure the server's own CPU.
+	PostgresDir string
+	close       []func()
 }
 
 // Start runs the platform on $DATABASE_URL (a server URL; databases are created and
@@ -57,7 +60,7 @@ func Start(ctx context.Context, name string) (*Platform, error) {
 			return nil, err
 		}
 		p.close = append(p.close, func() { _ = pg.Stop() })
-		serverURL = pg.URL("postgres")
+		serverURL, p.PostgresDir = pg.URL("postgres"), pg.Dir()
 	}
 	if p.NATS, err = natsembed.Start(natsembed.Options{StoreDir: tmp + "/nats"}); err != nil {
 		p.Close()
@@ -76,7 +79,7 @@ func Start(ctx context.Context, name string) (*Platform, error) {
 			mu.Unlock()
 			return u, err
 		},
-		NATSURL: p.NATS.URL(), Addr: "127.0.0.1:0", BootstrapID: AdminID, BootstrapSecret: AdminSecret,
+		NATSURL: p.NATS.URLFor, Addr: "127.0.0.1:0", BootstrapID: AdminID, BootstrapSecret: AdminSecret,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
 	})
 	if err != nil {

@@ -34,7 +34,9 @@ var Services = map[string]service.RunFunc{
 type Options struct {
 	// Database returns the database URL for a service (one database per service).
 	Database func(service string) (string, error)
-	NATSURL  string
+	// NATSURL returns the NATS URL for a service, with that service's own credentials
+	// (natsembed.Server.URLFor): it may publish only on its own subjects.
+	NATSURL func(service string) string
 	// Addr is the gateway's listen address, e.g. 127.0.0.1:8080 or 127.0.0.1:0.
 	Addr            string
 	BootstrapID     string
@@ -80,7 +82,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		env := map[string]string{
 			"HTTP_ADDR":      "127.0.0.1:0",
 			"DATABASE_URL":   dbURL,
-			"NATS_URL":       o.NATSURL,
+			"NATS_URL":       o.NATSURL(name),
 			"IAM_ISSUER_URL": s.URL,
 			"LOG_LEVEL":      "warn",
 		}

@@ -21,8 +21,11 @@ var Collections = map[string]string{
 	"privacy-ledger": "consent",
 }
 
-// Gateway is the dev stack's single entry point: /v1/tenants/{tenant}/<collection>/... goes
-// to the owning service; /<service>/... reaches a service's own endpoints (health, metrics).
+// Gateway is the dev stack's single entry point, serving what the production gateway
+// (deploy/base/gateway.yaml) serves and nothing more: /v1/tenants/{tenant}/<collection>/...
+// goes to the owning service, /healthz answers the gateway's own health. A service's
+// operational endpoints (metrics, health, the diagnostic fault) are reached at its own
+// address, never through the public entry point.
 type Gateway struct {
 	mu       sync.RWMutex
 	backends map[string]*httputil.ReverseProxy
@@ -40,9 +43,12 @@ func (g *Gateway) Route(service, addr string) {
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
 	g.mu.RLock()
-	service, path := g.resolve(r.URL.Path)
-	proxy := g.backends[service]
+	proxy := g.backends[g.resolve(r.URL.Path)]
 	g.mu.RUnlock()
 	if proxy == nil {
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -50,23 +56,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"type":"https://iamplane.dev/problems/not-found","title":"Not Found","status":404,"detail":"no service owns this path"}`))
 		return
 	}
-	if path != r.URL.Path {
-		r = r.Clone(r.Context())
-		r.URL.Path, r.URL.RawPath = path, ""
-	}
 	proxy.ServeHTTP(w, r)
 }
 
-// resolve finds the owning service and the path to forward; the caller holds mu.
-func (g *Gateway) resolve(p string) (service, path string) {
+// resolve finds the service owning a tenant-scoped path, "" for any other path.
+func (g *Gateway) resolve(p string) string {
 	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5)
 	if len(parts) >= 4 && parts[0] == "v1" && parts[1] == "tenants" {
-		return Collections[parts[3]], p
+		return Collections[parts[3]]
 	}
-	if len(parts) >= 1 {
-		if _, ok := g.backends[parts[0]]; ok {
-			return parts[0], "/" + strings.Join(parts[1:], "/")
-		}
-	}
-	return "", p
+	return ""
 }

@@ -54,7 +54,7 @@ func mustPlatform(t *testing.T) *platform {
 			mu.Unlock()
 			return u, nil
 		},
-		NATSURL:     ns.URL(),
+		NATSURL:     ns.URLFor,
 		Addr:        "127.0.0.1:0",
 		BootstrapID: adminID, BootstrapSecret: adminSecret,
 		Logger: testenv.Logger(t),
@@ -230,8 +230,20 @@ func TestDuplicateAndReorderedEventsLeaveTheViewCorrect(t *testing.T) {
 func TestGatewayAndOperationalEndpoints(t *testing.T) {
 	p := mustPlatform(t)
 	for _, svc := range []string{"oauth-clients", "iam-subjects", "iam-policies", "consent"} {
-		for path, want := range map[string]int{"/": 200, "/health": 200, "/health/ready": 200, "/health/fault": 500, "/metrics": 200, "/openapi.json": 200} {
+		// The gateway serves what the production gateway serves: tenant paths, no
+		// service's metrics or diagnostics.
+		for _, path := range []string{"/metrics", "/health/fault", "/health"} {
 			resp, err := http.Get(p.URL + "/" + svc + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Errorf("gateway /%s%s: %d, want 404", svc, path, resp.StatusCode)
+			}
+		}
+		for path, want := range map[string]int{"/": 200, "/health": 200, "/health/ready": 200, "/health/fault": 500, "/metrics": 200, "/openapi.json": 200} {
+			resp, err := http.Get("http://" + p.Addrs[svc] + path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,6 +255,11 @@ func TestGatewayAndOperationalEndpoints(t *testing.T) {
 				t.Errorf("%s fault is not a problem", svc)
 			}
 		}
+	}
+	if resp, err := http.Get(p.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("gateway /healthz: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 	// Unknown collections are a problem answer from the gateway, not a proxy error.
 	resp, err := http.Get(p.URL + "/v1/tenants/acme/nothing-here")

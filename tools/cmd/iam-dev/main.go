@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/natsembed"
 	"github.com/iamplane/iam/pkg/pgcluster"
 
@@ -77,7 +78,7 @@ func run(ctx context.Context, get func(string) string, out io.Writer) error {
 		Database: func(service string) (string, error) {
 			return devstack.EnsureDatabase(ctx, serverURL, devstack.DatabaseName(service))
 		},
-		NATSURL:         ns.URL(),
+		NATSURL:         ns.URLFor,
 		Addr:            "127.0.0.1:" + getenv(get, "IAM_DEV_PORT", "8080"),
 		BootstrapID:     id,
 		BootstrapSecret: secret,
@@ -90,7 +91,11 @@ func run(ctx context.Context, get func(string) string, out io.Writer) error {
 	defer stack.Close()
 
 	fmt.Fprintf(out, `
-IAM platform running at %[1]s  (NATS %[2]s, data in %[3]s)
+IAM platform running at %[1]s  (data in %[3]s)
+NATS with full rights: %[2]s
+
+Follow the events as another team would, with the reader's credentials:
+  go run ./tools/cmd/iam-events -nats '%[6]s' -filter 'iam.acme.>'
 
 Bootstrap admin client (system tenant, scope services.iam):
   client id:     %[4]s
@@ -100,8 +105,14 @@ Get a token and list the clients of tenant "acme":
   TOKEN=$(curl -s -u %[4]s:%[5]s -d grant_type=client_credentials %[1]s/v1/tenants/system/oauth2/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/tenants/acme/clients
 
+Each service's own endpoints (/health, /health/ready, /metrics, /openapi.json) are at
+its address, not through the gateway:
+  oauth-clients http://%[7]s   iam-subjects http://%[8]s
+  iam-policies  http://%[9]s   consent      http://%[10]s
+
 Press Ctrl-C to stop.
-`, stack.URL, ns.URL(), dir, id, secret)
+`, stack.URL, ns.URL(), dir, id, secret, ns.URLFor(events.ReaderUser),
+		stack.Addrs["oauth-clients"], stack.Addrs["iam-subjects"], stack.Addrs["iam-policies"], stack.Addrs["consent"])
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping ...")
 	return stack.Err()

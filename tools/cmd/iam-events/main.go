@@ -4,7 +4,10 @@
 // -durable and the second run continues where the first stopped; a new -durable replays
 // the compact stream from the start, i.e. the current state of every entity.
 //
-//	go run ./tools/cmd/iam-events -nats nats://127.0.0.1:4222 -filter 'iam.acme.subjects.>'
+// It needs only the reader's NATS credentials (user "reader": durable consumers and acks,
+// no publishing), given in the URL:
+//
+//	go run ./tools/cmd/iam-events -nats nats://reader:PASSWORD@127.0.0.1:4222 -filter 'iam.acme.subjects.>'
 package main
 
 import (
@@ -23,7 +26,7 @@ import (
 )
 
 func main() {
-	natsURL := flag.String("nats", "nats://127.0.0.1:4222", "NATS server")
+	natsURL := flag.String("nats", "nats://127.0.0.1:4222", "NATS server, with the reader's credentials: nats://reader:PASSWORD@host:4222")
 	durable := flag.String("durable", "iam-events-example", "durable consumer name (one per consuming service)")
 	filter := flag.String("filter", "iam.>", "subject filter, e.g. iam.*.subjects.membership.*")
 	flag.Parse()

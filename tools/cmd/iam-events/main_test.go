@@ -54,7 +54,7 @@ func TestExampleConsumerPrintsEvents(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(runCtx, ns.URL(), "test", "iam.acme.>", out) }()
+	go func() { done <- run(runCtx, ns.URLFor(events.ReaderUser), "test", "iam.acme.>", out) }() // what other teams get
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "rejected"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("printed: %q", out.String())

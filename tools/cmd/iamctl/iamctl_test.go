@@ -48,7 +48,7 @@ func startStack(t *testing.T) (*devstack.Stack, map[string]string) {
 	ns := testenv.NewNATS(t)
 	stack, err := devstack.Start(context.Background(), devstack.Options{
 		Database: func(string) (string, error) { return testenv.NewDatabase(t), nil },
-		NATSURL:  ns.URL(), Addr: "127.0.0.1:0", BootstrapID: "ctl-admin", BootstrapSecret: "ctl-admin-secret", Logger: testenv.Logger(t),
+		NATSURL:  ns.URLFor, Addr: "127.0.0.1:0", BootstrapID: "ctl-admin", BootstrapSecret: "ctl-admin-secret", Logger: testenv.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

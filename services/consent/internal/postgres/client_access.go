@@ -11,23 +11,22 @@ import (
 
 	"github.com/iamplane/iam/pkg/errs"
 	pkgevents "github.com/iamplane/iam/pkg/events"
-	"github.com/iamplane/iam/pkg/events/schema"
 	"github.com/iamplane/iam/pkg/postgres"
 
 	"github.com/iamplane/iam/services/consent/internal/consents"
+	"github.com/iamplane/iam/services/consent/internal/events"
 )
 
-// clientAccessEvent is the state of one (subject, client) access, or its tombstone.
-func clientAccessEvent(ctx context.Context, tx *sqlx.Tx, tenant, subject, clientID string, scopes []string, revoked bool) error {
-	var version int64
-	if err := tx.GetContext(ctx, &version, `SELECT nextval('entity_version_seq')`); err != nil {
-		return postgres.Classify(err)
+// clientAccessEvent records the state of one (subject, client) access, or its tombstone,
+// as of at; Record stamps its version.
+func clientAccessEvent(ctx context.Context, tx *sqlx.Tx, tenant, subject, clientID string, scopes []string, revoked bool, at time.Time) error {
+	var ev pkgevents.Envelope
+	var err error
+	if revoked {
+		ev, err = events.ClientAccessRevoked(tenant, subject, clientID, at)
+	} else {
+		ev, err = events.ClientAccess(tenant, subject, clientID, scopes, at)
 	}
-	if scopes == nil {
-		scopes = []string{}
-	}
-	ev, err := pkgevents.New("/iam/consent", pkgevents.Entity{Tenant: tenant, Area: "consent", Kind: "clientaccess", ID: subject + "~" + clientID},
-		version, revoked, schema.ClientAccessState{Tenant: tenant, Subject: subject, ClientId: clientID, Scopes: scopes, Deleted: revoked})
 	if err != nil {
 		return err
 	}
@@ -53,7 +52,7 @@ func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject, clientID
 			Context: map[string]string{"clientId": clientID, "scopes": strings.Join(scopes, " ")}, OccurredAt: at}}); err != nil {
 			return err
 		}
-		return clientAccessEvent(ctx, tx, tenant, subject, clientID, scopes, false)
+		return clientAccessEvent(ctx, tx, tenant, subject, clientID, scopes, false, at)
 	})
 }
 
@@ -76,7 +75,7 @@ func revokeClientAccess(ctx context.Context, tx *sqlx.Tx, tenant, subject, clien
 		Context: map[string]string{"clientId": clientID}, OccurredAt: at}}); err != nil {
 		return err
 	}
-	return clientAccessEvent(ctx, tx, tenant, subject, clientID, nil, true)
+	return clientAccessEvent(ctx, tx, tenant, subject, clientID, nil, true, at)
 }
 
 // ClientAccess lists the clients subject let in, named from the views.

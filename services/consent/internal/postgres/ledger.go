@@ -19,13 +19,9 @@ func appendLedger(ctx context.Context, tx *sqlx.Tx, tenant string, evs []consent
 	if len(evs) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_heads (tenant, seq, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		tenant, consents.Genesis.Seq, consents.Genesis.Hash); err != nil {
-		return postgres.Classify(err)
-	}
-	var head consents.Link
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_heads WHERE tenant = $1 FOR UPDATE`, tenant).Scan(&head.Seq, &head.Hash); err != nil {
-		return postgres.Classify(err)
+	head, err := lockLedger(ctx, tx, tenant)
+	if err != nil {
+		return err
 	}
 	linked, head := consents.Chain(head, evs)
 	for _, ev := range linked {
@@ -45,8 +41,23 @@ func appendLedger(ctx context.Context, tx *sqlx.Tx, tenant string, evs []consent
 			return postgres.Classify(err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE ledger_heads SET seq = $2, hash = $3 WHERE tenant = $1`, tenant, head.Seq, head.Hash)
+	_, err = tx.ExecContext(ctx, `UPDATE ledger_heads SET seq = $2, hash = $3 WHERE tenant = $1`, tenant, head.Seq, head.Hash)
 	return postgres.Classify(err)
+}
+
+// lockLedger locks the head of the tenant's chain (its genesis when the tenant has none
+// yet) and returns it. Every change of a grant or a client access takes this lock before
+// it records its events, and so does Republish: the tenant's changes take turns.
+func lockLedger(ctx context.Context, tx *sqlx.Tx, tenant string) (consents.Link, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_heads (tenant, seq, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		tenant, consents.Genesis.Seq, consents.Genesis.Hash); err != nil {
+		return consents.Link{}, postgres.Classify(err)
+	}
+	var head consents.Link
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_heads WHERE tenant = $1 FOR UPDATE`, tenant).Scan(&head.Seq, &head.Hash); err != nil {
+		return consents.Link{}, postgres.Classify(err)
+	}
+	return head, nil
 }
 
 type ledgerRow struct {

@@ -7,6 +7,8 @@ import (
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 
+// The builders pass no version: events.Record stamps it from the database's sequence.
+
 // Source is the CloudEvents source of this service's events.
 const Source = "/iam/iam-subjects"
 
@@ -15,8 +17,8 @@ func entity(tenant, kind, id string) pkgevents.Entity {
 }
 
 // UserChanged is a user's new state.
-func UserChanged(u *subjects.User, version int64) (pkgevents.Envelope, error) {
-	return pkgevents.New(Source, entity(u.Tenant, "user", u.ID), version, false, schema.UserState{
+func UserChanged(u *subjects.User) (pkgevents.Envelope, error) {
+	return pkgevents.New(Source, entity(u.Tenant, "user", u.ID), 0, false, schema.UserState{
 		Id: u.ID, SubjectId: subjects.Ref{Type: subjects.TypeUser, ID: u.ID}.String(), Tenant: u.Tenant,
 		DisplayName: u.DisplayName(), UserType: schema.UserStateUserType(u.Type),
 		Username: &u.Username, Email: &u.Email, Status: &u.Status, IsAccountLocked: &u.Locked,
@@ -24,25 +26,25 @@ func UserChanged(u *subjects.User, version int64) (pkgevents.Envelope, error) {
 }
 
 // UserDeleted is a user's tombstone.
-func UserDeleted(tenant, id string, version int64) (pkgevents.Envelope, error) {
-	return pkgevents.New(Source, entity(tenant, "user", id), version, true, schema.UserState{
+func UserDeleted(tenant, id string) (pkgevents.Envelope, error) {
+	return pkgevents.New(Source, entity(tenant, "user", id), 0, true, schema.UserState{
 		Id: id, SubjectId: subjects.Ref{Type: subjects.TypeUser, ID: id}.String(), Tenant: tenant, Deleted: true,
 		UserType: schema.EMPLOYEE,
 	})
 }
 
 // GroupChanged is a group's new state.
-func GroupChanged(g *subjects.Group, version int64) (pkgevents.Envelope, error) {
+func GroupChanged(g *subjects.Group) (pkgevents.Envelope, error) {
 	name := g.Name
-	return pkgevents.New(Source, entity(g.Tenant, "group", g.ID), version, false, schema.GroupState{
+	return pkgevents.New(Source, entity(g.Tenant, "group", g.ID), 0, false, schema.GroupState{
 		Id: g.ID, SubjectId: subjects.Ref{Type: subjects.TypeGroup, ID: g.ID}.String(), Tenant: g.Tenant,
 		DisplayName: g.DisplayName, Name: &name, Code: &g.Code, UserType: ptr(string(g.UserType)),
 	})
 }
 
 // GroupDeleted is a group's tombstone.
-func GroupDeleted(tenant, id string, version int64) (pkgevents.Envelope, error) {
-	return pkgevents.New(Source, entity(tenant, "group", id), version, true, schema.GroupState{
+func GroupDeleted(tenant, id string) (pkgevents.Envelope, error) {
+	return pkgevents.New(Source, entity(tenant, "group", id), 0, true, schema.GroupState{
 		Id: id, SubjectId: subjects.Ref{Type: subjects.TypeGroup, ID: id}.String(), Tenant: tenant, Deleted: true,
 	})
 }
@@ -53,8 +55,8 @@ func MembershipKey(groupID string, member subjects.Ref) string {
 }
 
 // Membership is a membership's state: added, or removed (a tombstone).
-func Membership(tenant, groupID string, member subjects.Ref, version int64, removed bool) (pkgevents.Envelope, error) {
-	return pkgevents.New(Source, entity(tenant, "membership", MembershipKey(groupID, member)), version, removed, schema.MembershipState{
+func Membership(tenant, groupID string, member subjects.Ref, removed bool) (pkgevents.Envelope, error) {
+	return pkgevents.New(Source, entity(tenant, "membership", MembershipKey(groupID, member)), 0, removed, schema.MembershipState{
 		Tenant: tenant, GroupId: groupID, Member: member.String(), MemberType: schema.MembershipStateMemberType(member.Type), Deleted: removed,
 	})
 }

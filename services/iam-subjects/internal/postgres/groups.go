@@ -8,7 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/iamplane/iam/pkg/errs"
-	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
 
 	"github.com/iamplane/iam/services/iam-subjects/internal/events"
@@ -85,11 +84,7 @@ func saveGroup(ctx context.Context, tx *sqlx.Tx, g *subjects.Group, insert bool)
 	if err := putSubject(ctx, tx, g.Subject()); err != nil {
 		return err
 	}
-	v, err := version1(ctx, tx)
-	if err != nil {
-		return err
-	}
-	ev, err := events.GroupChanged(g, v)
+	ev, err := events.GroupChanged(g)
 	if err != nil {
 		return err
 	}
@@ -191,14 +186,10 @@ func (s *Directory) DeleteGroup(ctx context.Context, tenant, id string, check fu
 		if err := dropSubject(ctx, tx, tenant, ref); err != nil {
 			return err
 		}
-		v, err := version1(ctx, tx)
+		ev, err := events.GroupDeleted(tenant, id)
 		if err != nil {
 			return err
 		}
-		ev, err := events.GroupDeleted(tenant, id, v)
-		if err != nil {
-			return err
-		}
-		return record(ctx, tx, []pkgevents.Envelope{ev}...)
+		return record(ctx, tx, ev)
 	})
 }

@@ -357,13 +357,10 @@ func membershipEvents(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, 
 	if len(refs) == 0 {
 		return nil
 	}
-	vs, err := versions(ctx, tx, len(refs))
-	if err != nil {
-		return err
-	}
 	evs := make([]pkgevents.Envelope, len(refs))
 	for i, r := range refs {
-		if evs[i], err = events.Membership(tenant, groupID, r, vs[i], removed); err != nil {
+		var err error
+		if evs[i], err = events.Membership(tenant, groupID, r, removed); err != nil {
 			return err
 		}
 	}

@@ -41,19 +41,19 @@ func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pk
 	case "user":
 		u, err := getUser(ctx, tx, tenant, id, true)
 		if errs.Is(err, errs.NotFound) {
-			return events.UserDeleted(tenant, id, 0)
+			return events.UserDeleted(tenant, id)
 		} else if err != nil {
 			return pkgevents.Envelope{}, err
 		}
-		return events.UserChanged(u, 0)
+		return events.UserChanged(u)
 	case "group":
 		g, err := getGroup(ctx, tx, tenant, id, true)
 		if errs.Is(err, errs.NotFound) {
-			return events.GroupDeleted(tenant, id, 0)
+			return events.GroupDeleted(tenant, id)
 		} else if err != nil {
 			return pkgevents.Envelope{}, err
 		}
-		return events.GroupChanged(g, 0)
+		return events.GroupChanged(g)
 	case "membership":
 		groupID, member, _ := strings.Cut(id, "~")
 		ref, err := subjects.ParseID(member)
@@ -66,7 +66,7 @@ func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pk
 			tenant, groupID, string(ref.Type), ref.ID); err != nil {
 			return pkgevents.Envelope{}, postgres.Classify(err)
 		}
-		return events.Membership(tenant, groupID, ref, 0, !exists)
+		return events.Membership(tenant, groupID, ref, !exists)
 	}
 	return pkgevents.Envelope{}, fmt.Errorf("iam-subjects publishes no %q entities", kind)
 }

@@ -25,22 +25,6 @@ func (s *Directory) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 	return postgres.InTx(ctx, s.DB, fn)
 }
 
-// versions takes n event versions from the service's sequence; callers hold the entity
-// locks, so versions grow in commit order per entity.
-func versions(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
-	var vs []int64
-	err := tx.SelectContext(ctx, &vs, `SELECT nextval('entity_version_seq') FROM generate_series(1, $1)`, n)
-	return vs, postgres.Classify(err)
-}
-
-func version1(ctx context.Context, tx *sqlx.Tx) (int64, error) {
-	vs, err := versions(ctx, tx, 1)
-	if err != nil {
-		return 0, err
-	}
-	return vs[0], nil
-}
-
 func record(ctx context.Context, tx *sqlx.Tx, evs ...pkgevents.Envelope) error {
 	return pkgevents.Record(ctx, tx, evs...)
 }

@@ -80,11 +80,7 @@ func saveUser(ctx context.Context, tx *sqlx.Tx, u *subjects.User, insert bool) e
 }
 
 func userEvent(ctx context.Context, tx *sqlx.Tx, u *subjects.User) error {
-	v, err := version1(ctx, tx)
-	if err != nil {
-		return err
-	}
-	ev, err := events.UserChanged(u, v)
+	ev, err := events.UserChanged(u)
 	if err != nil {
 		return err
 	}
@@ -258,11 +254,7 @@ func (s *Directory) DeleteUser(ctx context.Context, tenant, id string, check fun
 		if err := dropSubject(ctx, tx, tenant, ref); err != nil {
 			return err
 		}
-		v, err := version1(ctx, tx)
-		if err != nil {
-			return err
-		}
-		ev, err := events.UserDeleted(tenant, id, v)
+		ev, err := events.UserDeleted(tenant, id)
 		if err != nil {
 			return err
 		}

@@ -125,8 +125,14 @@ func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupF
 		g.ModifiedAt = d.now()
 		return nil
 	}, func() (*Group, error) {
+		// A change naming a version replaces what it read; the group is gone (deleted a
+		// moment ago, say), so bringing it back empty would undo that delete.
 		if pre.IfMatch != nil {
 			return nil, errs.E(errs.PreconditionFailed, "group %q does not exist, so If-Match cannot match", id)
+		}
+		if pre.Body != nil {
+			return nil, errs.E(errs.NotFound, "group %q does not exist; a change naming metadata.version replaces a group, "+
+				"it never creates one (send the group without metadata.version to create it)", id)
 		}
 		return d.newGroup(tenant, id, f)
 	})
