@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/natsembed"
@@ -66,10 +68,12 @@ type Platform struct {
 	srv     *http.Server
 	URL     string // the gateway
 	NC      *nats.Conn
-	http    *http.Client
-	token   string
-	tokenMu sync.Mutex
-	closers []func()
+	// Progress, if set, hears how a wait for convergence is going every 5 s.
+	Progress func(format string, args ...any)
+	http     *http.Client
+	token    string
+	tokenMu  sync.Mutex
+	closers  []func()
 }
 
 // postgres is a pgcluster that can be stopped and started again on its port and data.
@@ -379,6 +383,7 @@ func (p *Platform) WaitConverged(ctx context.Context, bound time.Duration) Conve
 	start := time.Now()
 	deadline := start.Add(bound)
 	var c Convergence
+	lastProgress := time.Now()
 	for {
 		reports, err := p.DryRun(ctx)
 		c.Differing = 0
@@ -390,6 +395,10 @@ func (p *Platform) WaitConverged(ctx context.Context, bound time.Duration) Conve
 			c.Took, c.Converged = time.Since(start), true
 			return c
 		}
+		if p.Progress != nil && time.Since(lastProgress) >= 5*time.Second {
+			lastProgress = time.Now()
+			p.Progress("waiting %s: %s; consumers: %s", time.Since(start).Round(time.Second), c.Last, p.consumers(ctx))
+		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			c.Took = time.Since(start)
 			if err != nil && c.Differing == 0 {
@@ -399,6 +408,28 @@ func (p *Platform) WaitConverged(ctx context.Context, bound time.Duration) Conve
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// consumers summarises the durable consumers: events pending and unacknowledged.
+func (p *Platform) consumers(ctx context.Context) string {
+	js, err := jetstream.New(p.NC)
+	if err != nil {
+		return err.Error()
+	}
+	st, err := js.Stream(ctx, events.StreamName)
+	if err != nil {
+		return err.Error()
+	}
+	var parts []string
+	lister := st.ListConsumers(ctx)
+	for info := range lister.Info() {
+		parts = append(parts, fmt.Sprintf("%s %d pending, %d unacked, %d redelivered", info.Name, info.NumPending, info.NumAckPending, info.NumRedelivered))
+	}
+	if err := lister.Err(); err != nil {
+		parts = append(parts, err.Error())
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
 
 func describe(reports map[string]events.ReconcileReport, err error) string {

@@ -25,6 +25,10 @@ type Suite struct {
 	Bound  time.Duration // longest a scenario may take to converge after its fault
 	Seed   uint64
 	Out    io.Writer // progress
+	// ReconcileInterval is the services' IAM_RECONCILE_INTERVAL (scenario 5 sets its own).
+	ReconcileInterval time.Duration
+	// Verbose reports how each wait for convergence goes, every 5 s.
+	Verbose bool
 }
 
 // Result is one scenario's figures.
@@ -124,10 +128,20 @@ func (s *Suite) writes(def int) int {
 func (s *Suite) platform(ctx context.Context, r *Result, opts Options) (*Platform, error) {
 	opts.Dir = filepath.Join(s.Dir, fmt.Sprintf("%d-%s", r.N, r.Name))
 	opts.Bins = s.Bins
+	if s.ReconcileInterval > 0 {
+		env := map[string]string{"IAM_RECONCILE_INTERVAL": s.ReconcileInterval.String()}
+		for k, v := range opts.Env {
+			env[k] = v
+		}
+		opts.Env = env
+	}
 	start := time.Now()
 	p, err := Start(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start platform: %w", err)
+	}
+	if s.Verbose {
+		p.Progress = func(format string, args ...any) { s.logf("   "+format, args...) }
 	}
 	s.logf("   platform up in %s (%s)", time.Since(start).Round(100*time.Millisecond), opts.Dir)
 	return p, nil

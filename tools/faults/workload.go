@@ -98,7 +98,7 @@ type worker struct {
 	members      [][2]string
 	policies     [][3]string // subject, scope, action
 	access       []string    // client ids the stable user let in
-	scopeRev     int
+	wrote        bool        // the current step made a write
 }
 
 // NewWorkload prepares workers (two per tenant) and their stable entities.
@@ -196,7 +196,11 @@ func (w *Workload) Run(ctx context.Context, n int, d time.Duration) {
 					case <-time.After(time.Until(at)):
 					}
 				}
+				wk.wrote = false
 				wk.step(ctx)
+				if !wk.wrote {
+					next.Add(-1) // a step that found nothing to do is no write
+				}
 			}
 		})
 	}
@@ -337,12 +341,17 @@ func (wk *worker) step(ctx context.Context) {
 			}
 		}
 	case r < 91:
-		wk.scopeRev++
 		name := workloadScopes[wk.rng.IntN(len(workloadScopes))]
 		wk.redefineScope(ctx, name)
 	default:
 		wk.clientAccess(ctx)
 	}
+}
+
+// classify is Workload.classify, noting that this step made a write.
+func (wk *worker) classify(op string, status int, err error) outcome {
+	wk.wrote = true
+	return wk.w.classify(op, status, err)
 }
 
 func (wk *worker) pick(ids []string) string { return ids[wk.rng.IntN(len(ids))] }
@@ -365,7 +374,7 @@ func (wk *worker) createClient(ctx context.Context, stable bool) (string, error)
 	name := wk.label("client")
 	resp, err := wk.w.clients.CreateClientWithResponse(ctx, wk.tenant, clientsapi.ClientInput{ClientName: name,
 		Description: ptr("fault suite")})
-	o := wk.w.classify("create client", status(resp, err), err)
+	o := wk.classify("create client", status(resp, err), err)
 	if o != outcomeOK || resp.JSON201 == nil {
 		if stable {
 			return "", fmt.Errorf("create client: %v %s", err, body(resp))
@@ -392,12 +401,12 @@ func (wk *worker) renameClient(ctx context.Context, id string) {
 	}
 	resp, err := wk.w.clients.UpdateClientWithResponse(ctx, wk.tenant, id, &clientsapi.UpdateClientParams{IfMatch: etag(cur.HTTPResponse)},
 		clientsapi.ClientInput{ClientName: name, Description: ptr("renamed")})
-	wk.w.note(wk.w.classify("rename client", status(resp, err), err), "client", wk.tenant, []string{id}, state{true, name})
+	wk.w.note(wk.classify("rename client", status(resp, err), err), "client", wk.tenant, []string{id}, state{true, name})
 }
 
 func (wk *worker) deleteClient(ctx context.Context, id string) bool {
 	resp, err := wk.w.clients.DeleteClientWithResponse(ctx, wk.tenant, id)
-	o := wk.w.classify("delete client", status(resp, err), err)
+	o := wk.classify("delete client", status(resp, err), err)
 	wk.w.note(o, "client", wk.tenant, []string{id}, state{})
 	return o == outcomeOK
 }
@@ -406,7 +415,7 @@ func (wk *worker) createUser(ctx context.Context) (string, error) {
 	last := wk.label("last")
 	resp, err := wk.w.subjects.CreateUserWithResponse(ctx, wk.tenant, subjectsapi.UserInput{FirstName: ptr("Fault"), LastName: &last,
 		Username: ptr("fault-" + uuid.NewString())})
-	o := wk.w.classify("create user", status(resp, err), err)
+	o := wk.classify("create user", status(resp, err), err)
 	if o != outcomeOK || resp.JSON201 == nil {
 		return "", fmt.Errorf("create user: %v %s", err, body(resp))
 	}
@@ -433,12 +442,12 @@ func (wk *worker) replaceUser(ctx context.Context, id string) {
 	}
 	resp, err := wk.w.subjects.ReplaceUserWithResponse(ctx, wk.tenant, uuid.MustParse(id), &subjectsapi.ReplaceUserParams{IfMatch: etag(cur.HTTPResponse)},
 		subjectsapi.UserInput{FirstName: ptr("Fault"), LastName: &last, GroupIds: &groups, Username: cur.JSON200.Username})
-	wk.w.note(wk.w.classify("replace user", status(resp, err), err), "user", wk.tenant, []string{id}, state{true, last})
+	wk.w.note(wk.classify("replace user", status(resp, err), err), "user", wk.tenant, []string{id}, state{true, last})
 }
 
 func (wk *worker) deleteUser(ctx context.Context, id string) bool {
 	resp, err := wk.w.subjects.DeleteUserWithResponse(ctx, wk.tenant, uuid.MustParse(id), &subjectsapi.DeleteUserParams{ForceDelete: ptr(true)})
-	o := wk.w.classify("delete user", status(resp, err), err)
+	o := wk.classify("delete user", status(resp, err), err)
 	wk.w.note(o, "user", wk.tenant, []string{id}, state{})
 	wk.w.cascade(o, wk.tenant, "", "user-"+id)
 	if o == outcomeOK {
@@ -450,7 +459,7 @@ func (wk *worker) deleteUser(ctx context.Context, id string) bool {
 func (wk *worker) createGroup(ctx context.Context) (string, error) {
 	name := wk.label("group")
 	resp, err := wk.w.subjects.CreateGroupWithResponse(ctx, wk.tenant, subjectsapi.GroupInput{Name: &subjectsapi.LocalizedText{"en": name}})
-	o := wk.w.classify("create group", status(resp, err), err)
+	o := wk.classify("create group", status(resp, err), err)
 	if o != outcomeOK || resp.JSON201 == nil {
 		return "", fmt.Errorf("create group: %v %s", err, body(resp))
 	}
@@ -461,7 +470,7 @@ func (wk *worker) createGroup(ctx context.Context) (string, error) {
 
 func (wk *worker) deleteGroup(ctx context.Context, id string) bool {
 	resp, err := wk.w.subjects.DeleteGroupWithResponse(ctx, wk.tenant, id, &subjectsapi.DeleteGroupParams{ForceDelete: ptr(true)})
-	o := wk.w.classify("delete group", status(resp, err), err)
+	o := wk.classify("delete group", status(resp, err), err)
 	wk.w.note(o, "group", wk.tenant, []string{id}, state{})
 	wk.w.cascade(o, wk.tenant, id, "group-"+id)
 	if o == outcomeOK {
@@ -494,7 +503,7 @@ func (wk *worker) addMember(ctx context.Context) {
 		return
 	}
 	resp, err := wk.w.subjects.AddGroupMembersWithResponse(ctx, wk.tenant, group, subjectsapi.MemberChange{SubjectIds: []string{member}})
-	o := wk.w.classify("add member", status(resp, err), err)
+	o := wk.classify("add member", status(resp, err), err)
 	wk.w.note(o, "membership", wk.tenant, []string{group, member}, state{present: true})
 	if o != outcomeRefused {
 		wk.members = append(wk.members, [2]string{group, member})
@@ -503,7 +512,7 @@ func (wk *worker) addMember(ctx context.Context) {
 
 func (wk *worker) removeMember(ctx context.Context, m [2]string) bool {
 	resp, err := wk.w.subjects.RemoveGroupMembersWithResponse(ctx, wk.tenant, m[0], subjectsapi.MemberChange{SubjectIds: []string{m[1]}})
-	o := wk.w.classify("remove member", status(resp, err), err)
+	o := wk.classify("remove member", status(resp, err), err)
 	wk.w.note(o, "membership", wk.tenant, []string{m[0], m[1]}, state{})
 	return o == outcomeOK
 }
@@ -528,7 +537,7 @@ func (wk *worker) grantPolicy(ctx context.Context) {
 		return
 	}
 	resp, err := wk.w.policies.GrantPolicyWithResponse(ctx, wk.tenant, policiesapi.PolicyInput{Subject: p[0], Scope: p[1], Action: p[2]})
-	o := wk.w.classify("grant policy", status(resp, err), err)
+	o := wk.classify("grant policy", status(resp, err), err)
 	wk.w.note(o, "policy", wk.tenant, p[:], state{present: true})
 	if o != outcomeRefused {
 		wk.policies = append(wk.policies, p)
@@ -537,7 +546,7 @@ func (wk *worker) grantPolicy(ctx context.Context) {
 
 func (wk *worker) revokePolicy(ctx context.Context, p [3]string) bool {
 	resp, err := wk.w.policies.RevokePoliciesWithResponse(ctx, wk.tenant, &policiesapi.RevokePoliciesParams{Subject: p[0], Scope: &p[1], Action: &p[2]})
-	o := wk.w.classify("revoke policy", status(resp, err), err)
+	o := wk.classify("revoke policy", status(resp, err), err)
 	wk.w.note(o, "policy", wk.tenant, p[:], state{})
 	return o == outcomeOK
 }
@@ -552,7 +561,7 @@ func (wk *worker) redefineScope(ctx context.Context, name string) {
 	}
 	resp, err := wk.w.clients.UpdateScopeWithResponse(ctx, wk.tenant, name, &clientsapi.UpdateScopeParams{IfMatch: etag(cur.HTTPResponse)},
 		clientsapi.ScopeUpdate{DisplayName: &display})
-	wk.w.classify("redefine scope", status(resp, err), err)
+	wk.classify("redefine scope", status(resp, err), err)
 }
 
 // clientAccess lets the worker's clients in for its first stable user, or revokes one.
@@ -562,7 +571,7 @@ func (wk *worker) clientAccess(ctx context.Context) {
 		i := wk.rng.IntN(len(wk.access))
 		client := wk.access[i]
 		resp, err := wk.w.consent.RevokeClientAccessWithResponse(ctx, wk.tenant, subject, client)
-		o := wk.w.classify("revoke client access", status(resp, err), err)
+		o := wk.classify("revoke client access", status(resp, err), err)
 		wk.w.note(o, "access", wk.tenant, []string{subject, client}, state{})
 		if o == outcomeOK {
 			wk.access = slices.Delete(wk.access, i, i+1)
@@ -572,7 +581,7 @@ func (wk *worker) clientAccess(ctx context.Context) {
 	client := wk.stableClient
 	scope := workloadScopes[wk.rng.IntN(len(workloadScopes))]
 	resp, err := wk.w.consent.GrantClientAccessWithResponse(ctx, wk.tenant, subject, consentapi.ClientAccessInput{ClientId: client, Scopes: []string{scope}})
-	o := wk.w.classify("grant client access", status(resp, err), err)
+	o := wk.classify("grant client access", status(resp, err), err)
 	wk.w.note(o, "access", wk.tenant, []string{subject, client}, state{true, scope})
 	if o != outcomeRefused && !slices.Contains(wk.access, client) {
 		wk.access = append(wk.access, client)

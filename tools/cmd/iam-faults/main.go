@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	bound := fs.Duration("bound", 120*time.Second, "longest a scenario may take to converge after its fault")
 	repo := fs.String("repo", ".", "the repository (go.work) to build the services from")
 	keep := fs.Bool("keep", false, "keep the scenarios' directories (databases, logs)")
+	reconcile := fs.Duration("reconcile-interval", 5*time.Second, "the services' IAM_RECONCILE_INTERVAL (the redelivery scenario runs with 10m)")
+	verbose := fs.Bool("v", false, "report every 5 s how a wait for convergence goes (dry runs, consumers)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "workload seed")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,7 +64,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	start := time.Now()
 	s := &faults.Suite{Dir: dir, Bins: filepath.Join(dir, "bin"), Outage: *outage, Writes: *writes, Bound: *bound,
-		Seed: *seed, Out: out}
+		Seed: *seed, Out: out, Verbose: *verbose,
+		ReconcileInterval: *reconcile}
 	fmt.Fprintf(out, "building the services into %s ...\n", s.Bins)
 	if err := faults.Build(ctx, *repo, s.Bins); err != nil {
 		return err
