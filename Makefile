@@ -9,7 +9,7 @@ GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api)
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all generate check-generated lint lint-specs test test-go test-sdk sdk docs dev bench build
+.PHONY: all generate check-generated lint lint-specs test test-go test-sdk test-faults sdk docs dev bench build
 
 all: build
 
@@ -57,6 +57,14 @@ test: check-generated lint test-go test-sdk
 
 test-go:
 	$(GO) test -race -count=1 -timeout 20m $(PACKAGES)
+
+## test-faults: the fault suite (tools/cmd/iam-faults): each scenario runs the four services as
+## separate processes on a private PostgreSQL and NATS, writes through the API, injects a fault
+## (NATS outage, SIGKILL, database down or restored, stale events, a node of three lost) and
+## fails if a 2xx write is lost or a view has not converged within 120 s. FAULTS_FLAGS, e.g.
+## `-only 1 -writes 10000` or `-outage 30s`, is passed on.
+test-faults:
+	$(GO) run ./tools/cmd/iam-faults $(FAULTS_FLAGS)
 
 SDK := tools/sdk-ts
 JS := tools/js
