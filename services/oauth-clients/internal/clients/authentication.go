@@ -131,6 +131,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	if c.TokenEndpointAuthMethod != method {
 		return fail(id, "method "+method+" not registered", &OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
 	}
+	a.limiter.Succeed(tenant, id, addr)
 	return c, nil
 }
 
