@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,4 +136,61 @@ func TestForwardedForIgnoredByDefault(t *testing.T) {
 	mustFail(t, tokenFrom(t, s, "203.0.113.7", x.ClientId, "guess-number-one"))
 	mustFail(t, tokenFrom(t, s, "203.0.113.8", x.ClientId, "guess-number-two"))
 	mustSlowDown(t, tokenFrom(t, s, "203.0.113.9", x.ClientId, *x.ClientSecret), 1, 1)
+}
+
+// TestFailureTiming: a failed secret authentication takes as long whether the client
+// exists or not, and whatever kind of secret it has, so timing tells a guesser nothing.
+// Not parallel: other tests' load would blur the measurement.
+func TestFailureTiming(t *testing.T) {
+	s := mustStart(t, map[string]string{"IAM_AUTH_FAILURES_PER_PAIR": "1000", "IAM_AUTH_FAILURES_PER_ADDRESS": "1000"})
+	ctx := context.Background()
+	generated := s.mustClient(t, "acme", "iam.client_read")
+	// A chosen (argon2id) secret never presented rightly: every wrong one costs argon2id.
+	chosen := s.mustClient(t, "acme", "iam.client_read")
+	if resp, err := s.admin.CreateClientSecretWithResponse(ctx, "acme", chosen.ClientId,
+		api.ClientSecretInput{Value: ptr("correct-horse-42")}); err != nil || resp.JSON201 == nil {
+		t.Fatalf("add a chosen secret: %v %s", err, resp.Body)
+	}
+	type probe struct {
+		name, tenant, id, secret string
+		took                     []time.Duration
+	}
+	probes := []*probe{
+		{name: "unknown client", tenant: "system", id: "no-such-client"},
+		// The bootstrap admin's secret is chosen, and already verified (mustStart got a
+		// token with it): a wrong one is refused at HMAC cost.
+		{name: "bootstrap admin", tenant: "system", id: adminID},
+		{name: "chosen secret", tenant: "acme", id: chosen.ClientId},
+		{name: "generated secret", tenant: "acme", id: generated.ClientId},
+		{name: "success", tenant: "acme", id: generated.ClientId, secret: *generated.ClientSecret},
+	}
+	for i := range 15 { // interleaved, so that drift hits every probe alike
+		for _, p := range probes {
+			secret := p.secret
+			if secret == "" {
+				secret = fmt.Sprintf("wrong-secret-%02d", i)
+			}
+			start := time.Now()
+			resp := s.tokenResponse(t, p.tenant, p.id, secret, "")
+			p.took = append(p.took, time.Since(start))
+			if want := map[bool]int{true: 200, false: 401}[p.secret != ""]; resp.StatusCode() != want {
+				t.Fatalf("%s: %d %s", p.name, resp.StatusCode(), resp.Body)
+			}
+		}
+	}
+	median := func(p *probe) time.Duration {
+		slices.Sort(p.took)
+		return p.took[len(p.took)/2]
+	}
+	unknown := median(probes[0])
+	for _, p := range probes[1:4] {
+		if d := median(p) - unknown; d < -10*time.Millisecond || d > 10*time.Millisecond {
+			t.Errorf("median failure: %s %s, unknown client %s", p.name, median(p), unknown)
+		}
+	}
+	if ok := median(probes[4]); ok > unknown/2 {
+		t.Errorf("a success (%s) is padded like a failure (%s)", ok, unknown)
+	}
+	t.Logf("medians: unknown %s, admin %s, chosen %s, generated %s, success %s",
+		unknown, median(probes[1]), median(probes[2]), median(probes[3]), median(probes[4]))
 }

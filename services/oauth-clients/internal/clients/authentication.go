@@ -43,16 +43,21 @@ type Authenticator struct {
 	issuerBase string
 	logger     *slog.Logger
 	now        func() time.Time
+	// slowHash is what an argon2id verification took here at start-up; failed secret
+	// authentications take at least twice that (see pad).
+	slowHash time.Duration
 }
 
 // NewAuthenticator authenticates clients of registry, within limiter's brute-force
 // limits; issuerBase names the audiences a client assertion may have. Failures are
-// logged to logger; a nil clock is the wall clock.
+// logged to logger; a nil clock is the wall clock. It measures once what an argon2id
+// verification costs here, which sets how long a failed secret authentication takes.
 func NewAuthenticator(registry *Registry, limiter *FailureLimiter, issuerBase string, logger *slog.Logger, clock func() time.Time) *Authenticator {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Authenticator{registry: registry, limiter: limiter, issuerBase: issuerBase, logger: logger, now: clock}
+	return &Authenticator{registry: registry, limiter: limiter, issuerBase: issuerBase, logger: logger, now: clock,
+		slowHash: SlowHashCost()}
 }
 
 // Authenticate applies RFC 6749 §2.3 and RFC 7523 §2.2 to a request to endpoint (token,
@@ -120,8 +125,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 			return fail(id, ae.Reason, invalid)
 		}
 	} else {
+		start := time.Now()
 		c, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
 		if errs.Is(err, errs.Unauthorized) {
+			defer a.pad(ctx, start)
 			return fail(id, "unknown client or wrong, expired or revoked secret", invalid)
 		}
 	}
@@ -133,6 +140,32 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	}
 	a.limiter.Succeed(tenant, id, addr)
 	return c, nil
+}
+
+// pad makes a failed secret authentication that began at start last as long as any, so
+// that its answer time does not tell an unknown client (no hash to check), a generated
+// secret (SHA-256, microseconds) and a memoized chosen one (an HMAC) from a chosen
+// secret checked with argon2id (tens of milliseconds), nor so whether a client id
+// exists. The floor is twice an argon2id verification: as measured at start-up, or as
+// real ones have been taking lately if that is longer (load). Every failure is padded
+// to it, the argon2id ones included, so they all take the same time; the headroom lets
+// a verification slowed down by a burst still end within the floor.
+//
+// It waits rather than hashes a dummy: an unauthenticated caller presenting a made-up
+// client id must not be able to make the server spend an argon2id's CPU (and 19 MiB)
+// per request. A waiting request costs a parked goroutine; the failure is recorded
+// before the wait, so the brute-force limits see it at once.
+func (a *Authenticator) pad(ctx context.Context, start time.Time) {
+	wait := 2*max(a.slowHash, RecentSlowHashCost()) - time.Since(start)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func deref[T any](p *T) T {
