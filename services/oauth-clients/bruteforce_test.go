@@ -2,6 +2,7 @@ package oauthclients_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -193,4 +194,44 @@ func TestFailureTiming(t *testing.T) {
 	}
 	t.Logf("medians: unknown %s, admin %s, chosen %s, generated %s, success %s",
 		unknown, median(probes[1]), median(probes[2]), median(probes[3]), median(probes[4]))
+}
+
+// TestCredentialsOnlyInBody: the OAuth endpoints refuse their parameters in the query
+// string (RFC 6749 §2.3.1), whatever the body says.
+func TestCredentialsOnlyInBody(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	x := s.mustClient(t, "acme", "iam.client_read")
+	for _, tc := range []struct{ endpoint, query string }{
+		{"token", "client_id=" + x.ClientId + "&client_secret=" + url.QueryEscape(*x.ClientSecret)},
+		{"token", "grant_type=client_credentials"},
+		{"token", "scope=iam.client_read"},
+		{"token", "client_assertion=y"},
+		{"token", "client_assertion_type=x"},
+		{"token", "refresh_token=r"},
+		{"introspect", "token=abc"},
+		{"revoke", "token_type_hint=access_token"},
+	} {
+		param := strings.SplitN(tc.query, "=", 2)[0]
+		req, _ := http.NewRequest("POST", s.URL+"/v1/tenants/acme/oauth2/"+tc.endpoint+"?"+tc.query,
+			strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "token": {"abc"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(x.ClientId, *x.ClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body api.OAuthError
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 400 || err != nil || body.Error != "invalid_request" || body.ErrorDescription == nil ||
+			!strings.Contains(*body.ErrorDescription, param) || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s?%s: %d %+v %v", tc.endpoint, tc.query, resp.StatusCode, body, err)
+		}
+	}
+	// Other query parameters are no business of the endpoints'.
+	mustGet(t, postToken(t, s, "acme", url.Values{"grant_type": {"client_credentials"}}, func(r *http.Request) {
+		r.SetBasicAuth(x.ClientId, *x.ClientSecret)
+		r.URL.RawQuery = "utm_source=test"
+	}))
 }

@@ -100,6 +100,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	p.Publishes("clients", uc.clientStore.Republish)
+	e.Use(httpapi.BodyOnlyParameters)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys, cfg.IssuerURL), nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations)},
 		onListen, workers(p, cfg, uc)...)
