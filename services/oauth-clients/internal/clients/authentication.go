@@ -125,10 +125,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 			return fail(id, ae.Reason, invalid)
 		}
 	} else {
-		start := time.Now()
+		// The floor is taken before the check: what the check itself observes must not
+		// change how long this answer takes.
+		deadline := time.Now().Add(a.failFloor())
 		c, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
 		if errs.Is(err, errs.Unauthorized) {
-			defer a.pad(ctx, start)
+			defer a.pad(ctx, deadline)
 			return fail(id, "unknown client or wrong, expired or revoked secret", invalid)
 		}
 	}
@@ -142,21 +144,19 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	return c, nil
 }
 
-// pad makes a failed secret authentication that began at start last as long as any, so
+// pad holds a failed secret authentication until deadline, its start plus failFloor, so
 // that its answer time does not tell an unknown client (no hash to check), a generated
 // secret (SHA-256, microseconds) and a memoized chosen one (an HMAC) from a chosen
 // secret checked with argon2id (tens of milliseconds), nor so whether a client id
-// exists. The floor is twice an argon2id verification: as measured at start-up, or as
-// real ones have been taking lately if that is longer (load). Every failure is padded
-// to it, the argon2id ones included, so they all take the same time; the headroom lets
-// a verification slowed down by a burst still end within the floor.
+// exists. Every failure is padded, the argon2id ones included, so they all take the
+// same time.
 //
 // It waits rather than hashes a dummy: an unauthenticated caller presenting a made-up
 // client id must not be able to make the server spend an argon2id's CPU (and 19 MiB)
 // per request. A waiting request costs a parked goroutine; the failure is recorded
 // before the wait, so the brute-force limits see it at once.
-func (a *Authenticator) pad(ctx context.Context, start time.Time) {
-	wait := 2*max(a.slowHash, RecentSlowHashCost()) - time.Since(start)
+func (a *Authenticator) pad(ctx context.Context, deadline time.Time) {
+	wait := time.Until(deadline)
 	if wait <= 0 {
 		return
 	}
@@ -166,6 +166,14 @@ func (a *Authenticator) pad(ctx context.Context, start time.Time) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// failFloor is how long a failed secret authentication takes: twice an argon2id
+// verification, as measured at start-up or as real ones have been taking lately if that
+// is longer (load). The headroom lets a verification slowed down by a burst still end
+// within it.
+func (a *Authenticator) failFloor() time.Duration {
+	return 2 * max(a.slowHash, RecentSlowHashCost())
 }
 
 func deref[T any](p *T) T {

@@ -101,16 +101,20 @@ func SlowHashCost() time.Duration {
 }
 
 // argonRecent is what argon2id verifications in this process have been taking lately
-// (nanoseconds; a slow-moving exponentially weighted mean of the real ones, which no
-// single request moves much). Under load they take longer than at start-up, and the
-// padding of failed authentications must keep up.
+// (nanoseconds). Under load they take longer than at start-up, and the padding of failed
+// authentications must keep up at once: it follows a slower verification halfway, and a
+// faster one only by a sixteenth.
 var argonRecent atomic.Int64
 
 func observeArgon2id(took time.Duration) {
 	for {
 		old := argonRecent.Load()
 		next := int64(took)
-		if old != 0 {
+		switch {
+		case old == 0:
+		case next > old:
+			next = old + (next-old)/2
+		default:
 			next = old + (next-old)/16
 		}
 		if argonRecent.CompareAndSwap(old, next) {
