@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/iamplane/iam/pkg/apicommon"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 )
@@ -99,4 +102,40 @@ func TestClientMetadataRules(t *testing.T) {
 			t.Errorf("privacy purpose of a deleted scope kept: %s", got.Body)
 		}
 	})
+}
+
+// TestMetadataListBounds: a client's lists are bounded (the audience goes into every
+// token it gets), 422 naming the field.
+func TestMetadataListBounds(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	ctx := context.Background()
+	audience := func(n int) *[]string {
+		aud := make([]string, n)
+		for i := range aud {
+			aud[i] = fmt.Sprintf("https://api-%03d.example/%s", i, strings.Repeat("a", 150))
+		}
+		return &aud
+	}
+	resp, err := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{ClientName: "many audiences", Audience: audience(21)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != 422 || !strings.Contains(string(resp.Body), `"audience"`) {
+		t.Errorf("21 audiences: %d %s", resp.StatusCode(), resp.Body)
+	}
+	ok, err := s.admin.CreateClientWithResponse(ctx, "acme", api.ClientInput{ClientName: "enough audiences", Audience: audience(20)})
+	if err != nil || ok.JSON201 == nil {
+		t.Fatalf("20 audiences: %v %s", err, ok.Body)
+	}
+	// An update is held to the same bound.
+	c := *ok.JSON201
+	upd, err := s.admin.UpdateClientWithResponse(ctx, "acme", c.ClientId, nil, api.ClientInput{ClientName: "more audiences",
+		Audience: audience(1000), Metadata: &apicommon.Metadata{Version: c.Metadata.Version}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.StatusCode() != 422 || !strings.Contains(string(upd.Body), `"audience"`) {
+		t.Errorf("1000 audiences in an update: %d %s", upd.StatusCode(), upd.Body)
+	}
 }

@@ -51,18 +51,26 @@ type Config struct {
 	// (retired keys stay published until their tokens have expired); 0 turns scheduled
 	// rotation off.
 	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
-	// Brute-force limits on client authentication (token, introspection, revocation):
-	// failures per window per client and per caller address, then 429 slow_down.
-	AuthFailuresPerClient  int           `env:"IAM_AUTH_FAILURES_PER_CLIENT" envDefault:"10"`
-	AuthFailuresPerAddress int           `env:"IAM_AUTH_FAILURES_PER_ADDRESS" envDefault:"50"`
+	// Brute-force limits on client authentication (token, introspection, revocation), per
+	// replica (see clients.FailureLimiter). Failures count per (tenant, client, caller
+	// address) pair: a pair may fail AuthFailuresPerPair times, then waits 1 s, 2 s, 4 s,
+	// ... up to the window before its next attempt is checked (429 slow_down). Past
+	// AuthFailuresPerClient failures of one client, or AuthFailuresPerAddress from one
+	// address, in a window, pairs that have failed are refused unchecked until the window
+	// ends. A pair that has not failed is always checked: nobody can lock others out.
+	AuthFailuresPerPair    int           `env:"IAM_AUTH_FAILURES_PER_PAIR" envDefault:"5"`
+	AuthFailuresPerClient  int           `env:"IAM_AUTH_FAILURES_PER_CLIENT" envDefault:"1000"`
+	AuthFailuresPerAddress int           `env:"IAM_AUTH_FAILURES_PER_ADDRESS" envDefault:"100"`
 	AuthFailureWindow      time.Duration `env:"IAM_AUTH_FAILURE_WINDOW" envDefault:"1m"`
 	// TrustedProxies are the networks whose X-Forwarded-For is believed when telling
-	// callers' addresses apart (the ingress, the gateway); anyone else's is ignored.
+	// callers' addresses apart: the gateway's or ingress's, set explicitly. By default
+	// none is, and the address is the connection's: believing X-Forwarded-For from
+	// anyone would let any caller name the address its failures count against.
+	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 	// EgressAllow lists internal networks a client's jwksUri may point at anyway (an
 	// on-premises key server); otherwise loopback, link-local and private addresses are
 	// never fetched from.
-	EgressAllow    []string `env:"IAM_EGRESS_ALLOW"`
-	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES" envDefault:"127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"`
+	EgressAllow []string `env:"IAM_EGRESS_ALLOW"`
 }
 
 // Run serves oauth-clients until ctx ends. environ is the configuration (KEY=value);
@@ -98,6 +106,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	p.Publishes("clients", uc.clientStore.Republish)
+	e.Use(httpapi.BodyOnlyParameters)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys, cfg.IssuerURL), nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations)},
 		onListen, workers(p, cfg, uc)...)
@@ -127,8 +136,9 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *tokens.Ke
 		revocations:       &postgres.Revocations{DB: p.DB},
 		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
 		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
-		limiter:           &clients.FailureLimiter{PerClient: cfg.AuthFailuresPerClient, PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow},
 		keys:              keys,
+		limiter: &clients.FailureLimiter{FreeFailures: cfg.AuthFailuresPerPair, PerClient: cfg.AuthFailuresPerClient,
+			PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow},
 	}
 	if cfg.CredentialsCacheTTL > 0 {
 		uc.cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}

@@ -43,16 +43,21 @@ type Authenticator struct {
 	issuerBase string
 	logger     *slog.Logger
 	now        func() time.Time
+	// slowHash is what an argon2id verification took here at start-up; failed secret
+	// authentications take at least twice that (see pad).
+	slowHash time.Duration
 }
 
 // NewAuthenticator authenticates clients of registry, within limiter's brute-force
 // limits; issuerBase names the audiences a client assertion may have. Failures are
-// logged to logger; a nil clock is the wall clock.
+// logged to logger; a nil clock is the wall clock. It measures once what an argon2id
+// verification costs here, which sets how long a failed secret authentication takes.
 func NewAuthenticator(registry *Registry, limiter *FailureLimiter, issuerBase string, logger *slog.Logger, clock func() time.Time) *Authenticator {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Authenticator{registry: registry, limiter: limiter, issuerBase: issuerBase, logger: logger, now: clock}
+	return &Authenticator{registry: registry, limiter: limiter, issuerBase: issuerBase, logger: logger, now: clock,
+		slowHash: SlowHashCost()}
 }
 
 // Authenticate applies RFC 6749 §2.3 and RFC 7523 §2.2 to a request to endpoint (token,
@@ -120,8 +125,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 			return fail(id, ae.Reason, invalid)
 		}
 	} else {
+		// The floor is taken before the check: what the check itself observes must not
+		// change how long this answer takes.
+		deadline := time.Now().Add(a.failFloor())
 		c, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
 		if errs.Is(err, errs.Unauthorized) {
+			defer a.pad(ctx, deadline)
 			return fail(id, "unknown client or wrong, expired or revoked secret", invalid)
 		}
 	}
@@ -131,7 +140,40 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	if c.TokenEndpointAuthMethod != method {
 		return fail(id, "method "+method+" not registered", &OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
 	}
+	a.limiter.Succeed(tenant, id, addr)
 	return c, nil
+}
+
+// pad holds a failed secret authentication until deadline, its start plus failFloor, so
+// that its answer time does not tell an unknown client (no hash to check), a generated
+// secret (SHA-256, microseconds) and a memoized chosen one (an HMAC) from a chosen
+// secret checked with argon2id (tens of milliseconds), nor so whether a client id
+// exists. Every failure is padded, the argon2id ones included, so they all take the
+// same time.
+//
+// It waits rather than hashes a dummy: an unauthenticated caller presenting a made-up
+// client id must not be able to make the server spend an argon2id's CPU (and 19 MiB)
+// per request. A waiting request costs a parked goroutine; the failure is recorded
+// before the wait, so the brute-force limits see it at once.
+func (a *Authenticator) pad(ctx context.Context, deadline time.Time) {
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// failFloor is how long a failed secret authentication takes: twice an argon2id
+// verification, as measured at start-up or as real ones have been taking lately if that
+// is longer (load). The headroom lets a verification slowed down by a burst still end
+// within it.
+func (a *Authenticator) failFloor() time.Duration {
+	return 2 * max(a.slowHash, RecentSlowHashCost())
 }
 
 func deref[T any](p *T) T {

@@ -88,6 +88,20 @@ type Metadata struct {
 	Trusted                 bool
 }
 
+// Bounds on the lists in client metadata, whichever way it arrives (admin, developer,
+// dynamic registration): the audience goes into every token the client gets (a verifier
+// refuses an oversized one), and every list is stored, cached on each replica and sent
+// in the client's events.
+const (
+	maxAudience      = 20
+	maxAudienceLen   = 256
+	maxRedirectURIs  = 50
+	maxURILen        = 2000
+	maxScopes        = 200
+	maxTypes         = 10 // grant types, response types
+	maxPIICategories = 50
+)
+
 // Apply validates m and writes it onto c, filling RFC 7591 defaults. Every broken rule
 // is reported at once.
 func (c *Client) Apply(m Metadata) error {
@@ -109,6 +123,33 @@ func (c *Client) Apply(m Metadata) error {
 	}
 	if strings.TrimSpace(m.Name) == "" {
 		add("clientName", "must not be blank")
+	}
+	// An oversized list is refused as a whole, before its entries are looked at.
+	tooLong := func(field string, xs []string, maxItems, maxLen int) bool {
+		if len(xs) > maxItems {
+			add(field, "at most %d entries (%d given)", maxItems, len(xs))
+			return true
+		}
+		for i, x := range xs {
+			if len(x) > maxLen {
+				add(fmt.Sprintf("%s.%d", field, i), "at most %d characters", maxLen)
+			}
+		}
+		return false
+	}
+	tooLong("audience", m.Audience, maxAudience, maxAudienceLen)
+	tooLong("scopes", m.Scopes, maxScopes, 128)
+	tooLong("grantTypes", m.GrantTypes, maxTypes, 100)
+	tooLong("responseTypes", m.ResponseTypes, maxTypes, 100)
+	manyRedirects := tooLong("redirectUris", m.RedirectURIs, maxRedirectURIs, maxURILen)
+	if len(m.Privacy) > maxScopes {
+		add("privacy.scopes", "at most %d entries (%d given)", maxScopes, len(m.Privacy))
+		m.Privacy = nil // not looked at further
+	}
+	for scope, p := range m.Privacy {
+		if len(p.PIICategories) > maxPIICategories {
+			add("privacy.scopes."+scope+".piiCategories", "at most %d entries (%d given)", maxPIICategories, len(p.PIICategories))
+		}
 	}
 	if m.Public && m.TokenEndpointAuthMethod != "none" {
 		add("tokenEndpointAuthMethod", "a public client authenticates with none")
@@ -165,6 +206,9 @@ func (c *Client) Apply(m Metadata) error {
 		add("redirectUris", "authorization_code needs at least one redirect URI")
 	}
 	for i, u := range m.RedirectURIs {
+		if manyRedirects {
+			break
+		}
 		if msg := checkRedirectURI(u); msg != "" {
 			add(fmt.Sprintf("redirectUris.%d", i), "%s", msg)
 		}
