@@ -34,6 +34,10 @@ func TestBadInput(t *testing.T) {
 		{"bad localized name", "POST", "/v1/tenants/acme/groups", `{"name": {"en": 5}}`, 400, "name"},
 		{"another (malformed) tenant: authorization comes first", "GET", "/v1/tenants/Acme_Corp/users", ``, 403, "Acme_Corp"},
 		{"not JSON", "POST", "/v1/tenants/acme/groups", `{"displayName": `, 400, ""},
+		{"NUL in a name", "POST", "/v1/tenants/acme/groups", `{"displayName": "a\u0000b"}`, 400, "displayName"},
+		{"NUL in a search", "GET", "/v1/tenants/acme/subjects?searchQuery=a%00b", ``, 400, "searchQuery"},
+		{"version keys differing in case", "PUT", "/v1/tenants/acme/groups/" + g.Id, `{"displayName": "G", "metadata": {"version": 1, "Version": 9}}`, 400, "Version"},
+		{"a version key in the wrong case", "PUT", "/v1/tenants/acme/groups/" + g.Id, `{"displayName": "G", "metadata": {"Version": 1}}`, 400, "Version"},
 		{"wrong method", "PATCH", "/v1/tenants/acme/users", `{}`, 405, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
