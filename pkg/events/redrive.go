@@ -82,7 +82,7 @@ func Redrive(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, consume
 			if err != nil {
 				return redriven, fmt.Errorf("ask the %s source to resend: %w", k.area, err)
 			}
-			var reply syncReply
+			var reply SyncReply
 			if err := json.Unmarshal(msg.Data, &reply); err != nil || reply.Error != "" {
 				return redriven, fmt.Errorf("the %s source refused to resend: %v%s", k.area, err, reply.Error)
 			}

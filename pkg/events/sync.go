@@ -2,13 +2,17 @@ package events
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/big"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +59,8 @@ type VersionEntry struct {
 	Version int64  `json:"version" db:"version"`
 }
 
-type syncReply struct {
+// SyncReply is a source's answer to an iamsync request; Error is set when it failed.
+type SyncReply struct {
 	Digest  *Digest           `json:"digest,omitempty"`
 	Digests map[string]Digest `json:"digests,omitempty"`
 	Tenants []string          `json:"tenants,omitempty"`
@@ -83,7 +88,7 @@ func (s *Source) Run(ctx context.Context, nc *nats.Conn) error {
 		reply, err := s.answer(ctx, m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], m.Data)
 		if err != nil {
 			s.Logger.Warn("sync request failed", "subject", m.Subject, "error", err)
-			reply = syncReply{Error: err.Error()}
+			reply = SyncReply{Error: err.Error()}
 		}
 		raw, _ := json.Marshal(reply)
 		_ = m.Respond(raw)
@@ -95,37 +100,37 @@ func (s *Source) Run(ctx context.Context, nc *nats.Conn) error {
 	return sub.Unsubscribe()
 }
 
-func (s *Source) answer(ctx context.Context, op string, body []byte) (syncReply, error) {
+func (s *Source) answer(ctx context.Context, op string, body []byte) (SyncReply, error) {
 	var req SyncRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return syncReply{}, fmt.Errorf("decode request: %w", err)
+		return SyncReply{}, fmt.Errorf("decode request: %w", err)
 	}
 	if op == "resend" {
 		if err := s.resend(ctx, req.Tenant, req.Subjects); err != nil {
-			return syncReply{}, err
+			return SyncReply{}, err
 		}
-		return syncReply{Resent: len(req.Subjects)}, nil
+		return SyncReply{Resent: len(req.Subjects)}, nil
 	}
 	patterns, err := filterPatterns(req.Filters, s.Area)
 	if err != nil {
-		return syncReply{}, err
+		return SyncReply{}, err
 	}
 	switch op {
 	case "digest":
 		d, err := digestOf(ctx, s.DB, "published_versions", req.Tenant, patterns)
-		return syncReply{Digest: &d}, err
+		return SyncReply{Digest: &d}, err
 	case "digests":
 		ds, err := digestsOf(ctx, s.DB, "published_versions", patterns)
-		return syncReply{Digests: ds}, err
+		return SyncReply{Digests: ds}, err
 	case "tenants":
 		ts, err := tenantsOf(ctx, s.DB, "published_versions", patterns)
-		return syncReply{Tenants: ts}, err
+		return SyncReply{Tenants: ts}, err
 	case "list":
 		es, err := entriesOf(ctx, s.DB, "published_versions", req.Tenant, patterns,
 			pageRange{Only: req.Subjects, After: req.After, Limit: listPage})
-		return syncReply{Entries: es}, err
+		return SyncReply{Entries: es}, err
 	}
-	return syncReply{}, fmt.Errorf("unknown sync operation %q", op)
+	return SyncReply{}, fmt.Errorf("unknown sync operation %q", op)
 }
 
 func (s *Source) resend(ctx context.Context, tenant string, subjects []string) error {
@@ -390,7 +395,7 @@ func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []s
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	var remote syncReply
+	var remote SyncReply
 	if err := r.ask(ctx, area, "digests", SyncRequest{Filters: filters}, &remote); err != nil {
 		return 0, 0, 0, err
 	}
@@ -448,7 +453,7 @@ func (r *Reconciler) reconcileArea(ctx context.Context, area string, filters []s
 		}
 		differing++
 		for chunk := range slices.Chunk(diff, 500) {
-			var reply syncReply
+			var reply SyncReply
 			if err := r.ask(ctx, area, "resend", SyncRequest{Tenant: tenant, Subjects: chunk}, &reply); err != nil {
 				return tenants, differing, resent, err
 			}
@@ -479,7 +484,7 @@ func (r *Reconciler) differences(ctx context.Context, area, tenant string, filte
 	}
 	if only != nil {
 		for chunk := range slices.Chunk(only, listPage) {
-			var remote syncReply
+			var remote SyncReply
 			if err := r.ask(ctx, area, "list", SyncRequest{Tenant: tenant, Filters: filters, Subjects: chunk}, &remote); err != nil {
 				return nil, err
 			}
@@ -493,7 +498,7 @@ func (r *Reconciler) differences(ctx context.Context, area, tenant string, filte
 		// Both sides in subject order, a page of the source's at a time, with the view's
 		// entries of the same range.
 		for after := ""; ; {
-			var remote syncReply
+			var remote SyncReply
 			if err := r.ask(ctx, area, "list", SyncRequest{Tenant: tenant, Filters: filters, After: after}, &remote); err != nil {
 				return nil, err
 			}
@@ -516,7 +521,7 @@ func (r *Reconciler) differences(ctx context.Context, area, tenant string, filte
 	return diff, nil
 }
 
-func (r *Reconciler) ask(ctx context.Context, area, op string, req SyncRequest, out *syncReply) error {
+func (r *Reconciler) ask(ctx context.Context, area, op string, req SyncRequest, out *SyncReply) error {
 	raw, _ := json.Marshal(req)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -545,4 +550,16 @@ func (c *Consumer) behind(ctx context.Context) bool {
 	}
 	info, err := cons.Info(ctx)
 	return err == nil && (info.NumPending > 0 || info.NumAckPending > 0)
+}
+
+// DigestOf is what digestOf computes in SQL, computed in Go from (subject, version)
+// pairs: for tests and tools that check a source's or a view's digest independently.
+func DigestOf(entries map[string]int64) Digest {
+	sum := new(big.Int)
+	for subject, version := range entries {
+		h := md5.Sum([]byte(subject + " " + strconv.FormatInt(version, 10)))
+		n, _ := new(big.Int).SetString(hex.EncodeToString(h[:])[:15], 16)
+		sum.Add(sum, n)
+	}
+	return Digest{Count: int64(len(entries)), Sum: sum.String()}
 }

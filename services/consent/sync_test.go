@@ -2,13 +2,9 @@ package consent_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,18 +15,10 @@ import (
 
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
+	"github.com/iamplane/iam/pkg/testenv"
 
 	"github.com/iamplane/iam/services/consent/api"
 )
-
-// syncReply is the union of the iamsync replies (pkg/events/sync.go).
-type syncReply struct {
-	Digest  *events.Digest        `json:"digest"`
-	Tenants []string              `json:"tenants"`
-	Entries []events.VersionEntry `json:"entries"`
-	Resent  int                   `json:"resent"`
-	Error   string                `json:"error"`
-}
 
 // syncConn is a NATS connection to the stack's server, closed in Cleanup.
 func (s *stack) syncConn(tb testing.TB) *nats.Conn {
@@ -41,23 +29,6 @@ func (s *stack) syncConn(tb testing.TB) *nats.Conn {
 	}
 	tb.Cleanup(nc.Close)
 	return nc
-}
-
-// ask sends an iamsync request for the consent area to the running service.
-func ask(tb testing.TB, nc *nats.Conn, op string, req events.SyncRequest) syncReply {
-	tb.Helper()
-	raw, _ := json.Marshal(req)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	msg, err := nc.RequestWithContext(ctx, "iamsync.consent."+op, raw)
-	if err != nil {
-		tb.Fatalf("iamsync.consent.%s: %v", op, err)
-	}
-	var out syncReply
-	if err := json.Unmarshal(msg.Data, &out); err != nil {
-		tb.Fatalf("iamsync.consent.%s reply %s: %v", op, msg.Data, err)
-	}
-	return out
 }
 
 func within(tb testing.TB, d time.Duration, what string, cond func() bool) {
@@ -77,44 +48,12 @@ func accessSubject(subject, clientID string) string {
 // any), with the ClientAccessState it carries.
 func lastAccess(tb testing.TB, js jetstream.JetStream, subject string, after int64) (events.Envelope, schema.ClientAccessState) {
 	tb.Helper()
-	ctx := context.Background()
-	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
-		tb.Fatal(err)
-	}
-	stream, err := js.Stream(ctx, events.StreamName)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ev events.Envelope
-	within(tb, 10*time.Second, fmt.Sprintf("an event on %s above version %d", subject, after), func() bool {
-		msg, err := stream.GetLastMsgForSubject(ctx, subject)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return false
-		} else if err != nil {
-			tb.Fatal(err)
-		}
-		if ev, err = events.Parse(msg.Subject, msg.Data); err != nil {
-			tb.Fatal(err)
-		}
-		return ev.EntityVersion > after
-	})
+	ev := testenv.LastEvent(tb, js, subject, after)
 	var st schema.ClientAccessState
 	if err := json.Unmarshal(ev.Data, &st); err != nil {
 		tb.Fatalf("%s: decode client access %s: %v", subject, ev.Data, err)
 	}
 	return ev, st
-}
-
-// digestOf computes a digest in Go the way the service does in SQL: the count, and the
-// sum of the first 60 bits of md5("subject version").
-func digestOf(entries map[string]int64) events.Digest {
-	var sum int64
-	for subject, version := range entries {
-		h := md5.Sum([]byte(subject + " " + strconv.FormatInt(version, 10)))
-		v, _ := strconv.ParseInt(hex.EncodeToString(h[:])[:15], 16, 64)
-		sum += v
-	}
-	return events.Digest{Count: int64(len(entries)), Sum: strconv.FormatInt(sum, 10)}
 }
 
 // withClients publishes oauth-clients' events for the clients billing and crm and the
@@ -218,14 +157,14 @@ func TestResendRepublishesClientAccess(t *testing.T) {
 	filters := []string{"iam.*.consent.clientaccess.*"}
 	consistent := func(what string, versions map[string]int64) {
 		t.Helper()
-		if r := ask(t, nc, "tenants", events.SyncRequest{Filters: filters}); r.Error != "" || !slices.Equal(r.Tenants, []string{"acme"}) {
+		if r := testenv.AskSync(t, nc, "consent", "tenants", events.SyncRequest{Filters: filters}); r.Error != "" || !slices.Equal(r.Tenants, []string{"acme"}) {
 			t.Errorf("%s: tenants %+v", what, r)
 		}
-		d := ask(t, nc, "digest", events.SyncRequest{Tenant: "acme", Filters: filters})
-		if d.Error != "" || d.Digest == nil || *d.Digest != digestOf(versions) {
-			t.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, digestOf(versions))
+		d := testenv.AskSync(t, nc, "consent", "digest", events.SyncRequest{Tenant: "acme", Filters: filters})
+		if d.Error != "" || d.Digest == nil || *d.Digest != events.DigestOf(versions) {
+			t.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, events.DigestOf(versions))
 		}
-		l := ask(t, nc, "list", events.SyncRequest{Tenant: "acme", Filters: filters})
+		l := testenv.AskSync(t, nc, "consent", "list", events.SyncRequest{Tenant: "acme", Filters: filters})
 		got := map[string]int64{}
 		for _, e := range l.Entries {
 			got[e.Subject] = e.Version
@@ -236,11 +175,11 @@ func TestResendRepublishesClientAccess(t *testing.T) {
 		if !slices.IsSortedFunc(l.Entries, func(a, b events.VersionEntry) int { return strings.Compare(a.Subject, b.Subject) }) {
 			t.Errorf("%s: list out of subject order: %+v", what, l.Entries)
 		}
-		only := ask(t, nc, "list", events.SyncRequest{Tenant: "acme", Filters: filters, Subjects: []string{c1CRM, c2Billing, ghost}})
+		only := testenv.AskSync(t, nc, "consent", "list", events.SyncRequest{Tenant: "acme", Filters: filters, Subjects: []string{c1CRM, c2Billing, ghost}})
 		if only.Error != "" || len(only.Entries) != 1 || only.Entries[0] != (events.VersionEntry{Subject: c1CRM, Version: versions[c1CRM]}) {
 			t.Errorf("%s: list of named subjects %+v", what, only)
 		}
-		if r := ask(t, nc, "digest", events.SyncRequest{Tenant: "other", Filters: filters}); r.Digest == nil || r.Digest.Count != 0 {
+		if r := testenv.AskSync(t, nc, "consent", "digest", events.SyncRequest{Tenant: "other", Filters: filters}); r.Digest == nil || r.Digest.Count != 0 {
 			t.Errorf("%s: another tenant's digest %+v", what, r)
 		}
 	}
@@ -249,7 +188,7 @@ func TestResendRepublishesClientAccess(t *testing.T) {
 	// Resend: the standing accesses come back with fresh versions, the revoked and the
 	// never-given one as tombstones that consumers of client access decode.
 	names := []string{c1Billing, c1CRM, c2Billing, ghost}
-	if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: names}); r.Error != "" || r.Resent != len(names) {
+	if r := testenv.AskSync(t, nc, "consent", "resend", events.SyncRequest{Tenant: "acme", Subjects: names}); r.Error != "" || r.Resent != len(names) {
 		t.Fatalf("resend: %+v", r)
 	}
 	after := map[string]int64{}
@@ -307,7 +246,7 @@ func TestResendRepublishesClientAccess(t *testing.T) {
 	}
 
 	// A second resend moves the versions on again; the tombstone stays one.
-	if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{ghost, c1Billing}}); r.Error != "" || r.Resent != 2 {
+	if r := testenv.AskSync(t, nc, "consent", "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{ghost, c1Billing}}); r.Error != "" || r.Resent != 2 {
 		t.Fatalf("second resend: %+v", r)
 	}
 	if ev, _ := lastAccess(t, s.JetStream, ghost, tombstones[ghost]); !ev.Deleted {
@@ -328,7 +267,7 @@ func TestResendRepublishesClientAccess(t *testing.T) {
 		{"iam.acme.consent.clientaccess.user-c1~"},
 		{c1Billing, "iam.acme.consent.clientaccess"},
 	} {
-		if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: bad}); r.Error == "" {
+		if r := testenv.AskSync(t, nc, "consent", "resend", events.SyncRequest{Tenant: "acme", Subjects: bad}); r.Error == "" {
 			t.Errorf("resend %q: %+v, want an error", bad, r)
 		}
 	}
@@ -357,14 +296,14 @@ func TestResendRacingChanges(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{name}}); r.Error != "" || r.Resent != 1 {
+			if r := testenv.AskSync(t, nc, "consent", "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{name}}); r.Error != "" || r.Resent != 1 {
 				t.Errorf("resend: %+v", r)
 			}
 		}()
 	}
 	wg.Wait()
 	stands := s.grantedAt(t, "user-r", "billing") != nil
-	l := ask(t, nc, "list", events.SyncRequest{Tenant: "acme", Filters: []string{name}})
+	l := testenv.AskSync(t, nc, "consent", "list", events.SyncRequest{Tenant: "acme", Filters: []string{name}})
 	if l.Error != "" || (len(l.Entries) == 1) != stands {
 		t.Fatalf("access stands: %v; the source lists %+v", stands, l)
 	}
@@ -416,9 +355,9 @@ func TestResendWaitsForAChangeInFlight(t *testing.T) {
 	}
 	grant = recorded[0] // with its version
 
-	replied := make(chan syncReply, 1)
+	replied := make(chan events.SyncReply, 1)
 	go func() {
-		replied <- ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{name}})
+		replied <- testenv.AskSync(t, nc, "consent", "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{name}})
 	}()
 	select {
 	case r := <-replied:

@@ -2,13 +2,9 @@ package iampolicies_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,75 +14,21 @@ import (
 
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
+	"github.com/iamplane/iam/pkg/testenv"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
 )
-
-// syncReply is the union of the iamsync replies (pkg/events/sync.go).
-type syncReply struct {
-	Digest  *events.Digest        `json:"digest"`
-	Tenants []string              `json:"tenants"`
-	Entries []events.VersionEntry `json:"entries"`
-	Resent  int                   `json:"resent"`
-	Error   string                `json:"error"`
-}
-
-// ask sends an iamsync request for the policies area to the running service.
-func ask(tb testing.TB, nc *nats.Conn, op string, req events.SyncRequest) syncReply {
-	tb.Helper()
-	raw, _ := json.Marshal(req)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	msg, err := nc.RequestWithContext(ctx, "iamsync.policies."+op, raw)
-	if err != nil {
-		tb.Fatalf("iamsync.policies.%s: %v", op, err)
-	}
-	var out syncReply
-	if err := json.Unmarshal(msg.Data, &out); err != nil {
-		tb.Fatalf("iamsync.policies.%s reply %s: %v", op, msg.Data, err)
-	}
-	return out
-}
 
 // lastEvent is the stream's last event on subject, once its version is above after
 // (0: any); the event and its scope set.
 func lastEvent(tb testing.TB, js jetstream.JetStream, subject string, after int64) (events.Envelope, schema.ScopeSetState) {
 	tb.Helper()
-	ctx := context.Background()
-	stream, err := js.Stream(ctx, events.StreamName)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ev events.Envelope
-	within(tb, 10*time.Second, fmt.Sprintf("an event on %s above version %d", subject, after), func() bool {
-		msg, err := stream.GetLastMsgForSubject(ctx, subject)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return false
-		} else if err != nil {
-			tb.Fatal(err)
-		}
-		if ev, err = events.Parse(msg.Subject, msg.Data); err != nil {
-			tb.Fatal(err)
-		}
-		return ev.EntityVersion > after
-	})
+	ev := testenv.LastEvent(tb, js, subject, after)
 	var set schema.ScopeSetState
 	if err := json.Unmarshal(ev.Data, &set); err != nil {
 		tb.Fatalf("%s: decode scope set %s: %v", subject, ev.Data, err)
 	}
 	return ev, set
-}
-
-// digestOf computes a digest in Go the way the service does in SQL: the count, and the
-// sum of the first 60 bits of md5("subject version").
-func digestOf(entries map[string]int64) events.Digest {
-	var sum int64
-	for subject, version := range entries {
-		h := md5.Sum([]byte(subject + " " + strconv.FormatInt(version, 10)))
-		v, _ := strconv.ParseInt(hex.EncodeToString(h[:])[:15], 16, 64)
-		sum += v
-	}
-	return events.Digest{Count: int64(len(entries)), Sum: strconv.FormatInt(sum, 10)}
 }
 
 // TestResendRepublishesScopeSets answers a view's anti-entropy requests as iam-policies'
@@ -127,14 +69,14 @@ func TestResendRepublishesScopeSets(t *testing.T) {
 	filters := []string{"iam.acme.policies.scopes.*"}
 	consistent := func(what string, versions map[string]int64) {
 		t.Helper()
-		if r := ask(t, nc, "tenants", events.SyncRequest{Filters: filters}); r.Error != "" || !slices.Equal(r.Tenants, []string{"acme"}) {
+		if r := testenv.AskSync(t, nc, "policies", "tenants", events.SyncRequest{Filters: filters}); r.Error != "" || !slices.Equal(r.Tenants, []string{"acme"}) {
 			t.Errorf("%s: tenants %+v", what, r)
 		}
-		d := ask(t, nc, "digest", events.SyncRequest{Tenant: "acme", Filters: filters})
-		if d.Error != "" || d.Digest == nil || *d.Digest != digestOf(versions) {
-			t.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, digestOf(versions))
+		d := testenv.AskSync(t, nc, "policies", "digest", events.SyncRequest{Tenant: "acme", Filters: filters})
+		if d.Error != "" || d.Digest == nil || *d.Digest != events.DigestOf(versions) {
+			t.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, events.DigestOf(versions))
 		}
-		l := ask(t, nc, "list", events.SyncRequest{Tenant: "acme", Filters: filters})
+		l := testenv.AskSync(t, nc, "policies", "list", events.SyncRequest{Tenant: "acme", Filters: filters})
 		got := map[string]int64{}
 		for _, e := range l.Entries {
 			got[e.Subject] = e.Version
@@ -145,7 +87,7 @@ func TestResendRepublishesScopeSets(t *testing.T) {
 		if !slices.IsSortedFunc(l.Entries, func(a, b events.VersionEntry) int { return strings.Compare(a.Subject, b.Subject) }) {
 			t.Errorf("%s: list out of subject order: %+v", what, l.Entries)
 		}
-		if r := ask(t, nc, "digest", events.SyncRequest{Tenant: "other", Filters: filters}); r.Digest == nil || r.Digest.Count != 0 {
+		if r := testenv.AskSync(t, nc, "policies", "digest", events.SyncRequest{Tenant: "other", Filters: filters}); r.Digest == nil || r.Digest.Count != 0 {
 			t.Errorf("%s: another tenant's digest %+v", what, r)
 		}
 	}
@@ -154,7 +96,7 @@ func TestResendRepublishesScopeSets(t *testing.T) {
 	// Resend: the existing sets come back with fresh versions, the unknown subject as a
 	// tombstone that consumers of scope sets decode.
 	names := []string{subject("user-u1"), subject("client-c1"), subject("user-u2"), subject("user-ghost")}
-	if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: names}); r.Error != "" || r.Resent != len(names) {
+	if r := testenv.AskSync(t, nc, "policies", "resend", events.SyncRequest{Tenant: "acme", Subjects: names}); r.Error != "" || r.Resent != len(names) {
 		t.Fatalf("resend: %+v", r)
 	}
 	after := map[string]int64{}
@@ -184,7 +126,7 @@ func TestResendRepublishesScopeSets(t *testing.T) {
 	consistent("after resend", after)
 
 	// A second resend moves the versions on again; the tombstone stays one.
-	if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{subject("user-ghost"), subject("user-u1")}}); r.Error != "" || r.Resent != 2 {
+	if r := testenv.AskSync(t, nc, "policies", "resend", events.SyncRequest{Tenant: "acme", Subjects: []string{subject("user-ghost"), subject("user-u1")}}); r.Error != "" || r.Resent != 2 {
 		t.Fatalf("second resend: %+v", r)
 	}
 	if ev, _ := lastEvent(t, s.JetStream, subject("user-ghost"), ghost.EntityVersion); !ev.Deleted {
@@ -201,7 +143,7 @@ func TestResendRepublishesScopeSets(t *testing.T) {
 		{"iam.acme.policies.rules.user-u1"},
 		{subject("user-u1"), "iam.acme.policies.scopes"},
 	} {
-		if r := ask(t, nc, "resend", events.SyncRequest{Tenant: "acme", Subjects: bad}); r.Error == "" {
+		if r := testenv.AskSync(t, nc, "policies", "resend", events.SyncRequest{Tenant: "acme", Subjects: bad}); r.Error == "" {
 			t.Errorf("resend %q: %+v, want an error", bad, r)
 		}
 	}

@@ -2,65 +2,17 @@ package oauthclients_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
-	"math/big"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
+	"github.com/iamplane/iam/pkg/testenv"
 )
-
-// syncReply is what the service answers on iamsync.clients.* (pkg/events/sync.go).
-type syncReply struct {
-	Digest *struct {
-		Count int64  `json:"count"`
-		Sum   string `json:"sum"`
-	} `json:"digest"`
-	Tenants []string `json:"tenants"`
-	Entries []struct {
-		Subject string `json:"subject"`
-		Version int64  `json:"version"`
-	} `json:"entries"`
-	Resent int    `json:"resent"`
-	Error  string `json:"error"`
-}
-
-// askSync sends one iamsync request for the clients area to the running service.
-func askSync(tb testing.TB, nc *nats.Conn, op string, req map[string]any) syncReply {
-	tb.Helper()
-	raw, _ := json.Marshal(req)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	msg, err := nc.RequestWithContext(ctx, "iamsync.clients."+op, raw)
-	if err != nil {
-		tb.Fatalf("iamsync.clients.%s: %v", op, err)
-	}
-	var reply syncReply
-	if err := json.Unmarshal(msg.Data, &reply); err != nil {
-		tb.Fatalf("iamsync.clients.%s reply %s: %v", op, msg.Data, err)
-	}
-	return reply
-}
-
-// digestOf is the digest of entries as pkg/events computes it: the sum of the first 60
-// bits of md5("subject version") of each.
-func digestOf(entries map[string]int64) string {
-	sum := new(big.Int)
-	for subject, version := range entries {
-		h := md5.Sum([]byte(subject + " " + strconv.FormatInt(version, 10)))
-		n, _ := new(big.Int).SetString(hex.EncodeToString(h[:])[:15], 16)
-		sum.Add(sum, n)
-	}
-	return sum.String()
-}
 
 // TestRepublish: the views' anti-entropy asks oauth-clients to resend clients, scope
 // definitions and client secrets; it answers with each one's current state under a fresh
@@ -107,7 +59,7 @@ func TestRepublish(t *testing.T) {
 	// What the source lists and digests is what the stream holds.
 	checkListAndDigest := func(t *testing.T, want map[string]int64) {
 		t.Helper()
-		list := askSync(t, nc, "list", map[string]any{"tenant": "acme", "filters": filters})
+		list := testenv.AskSync(t, nc, "clients", "list", map[string]any{"tenant": "acme", "filters": filters})
 		got := map[string]int64{}
 		for _, e := range list.Entries {
 			got[e.Subject] = e.Version
@@ -120,26 +72,26 @@ func TestRepublish(t *testing.T) {
 				t.Errorf("list: %s at version %d, want %d", subject, got[subject], v)
 			}
 		}
-		d := askSync(t, nc, "digest", map[string]any{"tenant": "acme", "filters": filters})
-		if d.Error != "" || d.Digest == nil || d.Digest.Count != int64(len(want)) || d.Digest.Sum != digestOf(want) {
-			t.Errorf("digest %+v, want %d entities summing to %s", d, len(want), digestOf(want))
+		d := testenv.AskSync(t, nc, "clients", "digest", map[string]any{"tenant": "acme", "filters": filters})
+		if d.Error != "" || d.Digest == nil || d.Digest.Count != int64(len(want)) || d.Digest.Sum != events.DigestOf(want).Sum {
+			t.Errorf("digest %+v, want %d entities summing to %s", d, len(want), events.DigestOf(want).Sum)
 		}
 	}
 	t.Run("before", func(t *testing.T) { checkListAndDigest(t, before) })
 
-	tenants := askSync(t, nc, "tenants", map[string]any{"filters": filters})
+	tenants := testenv.AskSync(t, nc, "clients", "tenants", map[string]any{"filters": filters})
 	if !slices.Contains(tenants.Tenants, "acme") || !slices.Contains(tenants.Tenants, "system") || tenants.Error != "" {
 		t.Errorf("tenants %+v", tenants)
 	}
-	if only := askSync(t, nc, "digest", map[string]any{"tenant": "acme", "filters": []string{"iam.acme.clients.scope.*"}}); only.Digest == nil || only.Digest.Count != 1 {
+	if only := testenv.AskSync(t, nc, "clients", "digest", map[string]any{"tenant": "acme", "filters": []string{"iam.acme.clients.scope.*"}}); only.Digest == nil || only.Digest.Count != 1 {
 		t.Errorf("digest of the scopes alone: %+v", only)
 	}
-	if other := askSync(t, nc, "resend", map[string]any{"tenant": "acme", "subjects": []string{"iam.acme.subjects.user.u1"}}); other.Error == "" {
+	if other := testenv.AskSync(t, nc, "clients", "resend", map[string]any{"tenant": "acme", "subjects": []string{"iam.acme.subjects.user.u1"}}); other.Error == "" {
 		t.Errorf("resent another area's entity: %+v", other)
 	}
 
 	all := []string{client, scope, secret, missingClient, missingScope, missingSecret}
-	if reply := askSync(t, nc, "resend", map[string]any{"tenant": "acme", "subjects": all}); reply.Resent != len(all) || reply.Error != "" {
+	if reply := testenv.AskSync(t, nc, "clients", "resend", map[string]any{"tenant": "acme", "subjects": all}); reply.Resent != len(all) || reply.Error != "" {
 		t.Fatalf("resend: %+v", reply)
 	}
 
