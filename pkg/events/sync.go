@@ -69,10 +69,11 @@ type SyncReply struct {
 	Error   string            `json:"error,omitempty"`
 }
 
-// Republish records, in tx, the current state of each of subjects (all of tenant and
-// of the source's area): an event for an entity that exists, a tombstone for one that
-// does not. The publishing service implements it; Record stamps the new versions.
-type Republish func(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error
+// Republish records, in tx, the current state of each of entities (all of tenant and of
+// the source's area; Source has checked that): an event for an entity that exists, a
+// tombstone for one that does not. The publishing service implements it; Record stamps
+// the new versions.
+type Republish func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []Entity) error
 
 // Source answers the iamsync requests for the area a service publishes.
 type Source struct {
@@ -134,18 +135,23 @@ func (s *Source) answer(ctx context.Context, op string, body []byte) (SyncReply,
 }
 
 func (s *Source) resend(ctx context.Context, tenant string, subjects []string) error {
-	for _, subject := range subjects {
+	entities := make([]Entity, len(subjects))
+	for i, subject := range subjects {
 		parts := strings.Split(subject, ".")
-		if len(parts) != 5 || parts[0] != "iam" || parts[1] != tenant || parts[2] != s.Area {
+		if len(parts) != 5 || parts[0] != "iam" || parts[1] != tenant || parts[2] != s.Area || parts[3] == "" || parts[4] == "" {
 			return fmt.Errorf("subject %q is not an entity of area %s in tenant %s", subject, s.Area, tenant)
 		}
+		entities[i] = Entity{Tenant: tenant, Area: s.Area, Kind: parts[3], ID: parts[4]}
+	}
+	if len(entities) == 0 {
+		return nil
 	}
 	tx, err := s.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := s.Republish(ctx, tx, tenant, subjects); err != nil {
+	if err := s.Republish(ctx, tx, tenant, entities); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -37,10 +36,10 @@ func TestReconcilerRepairsDrift(t *testing.T) {
 	t.Cleanup(nc.Close)
 
 	// The source: its table is the truth; republish records each named thing's state.
-	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
+	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []events.Entity) error {
 		var evs []events.Envelope
-		for _, s := range subjects {
-			id := s[strings.LastIndexByte(s, '.')+1:]
+		for _, e := range entities {
+			id := e.ID
 			var name string
 			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
 			evs = append(evs, thing(t, tenant, id, 0, err != nil, name))
@@ -179,10 +178,10 @@ func TestRedriveResendsDeadLetteredEntities(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []string) error {
+	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []events.Entity) error {
 		var evs []events.Envelope
-		for _, s := range subjects {
-			id := s[strings.LastIndexByte(s, '.')+1:]
+		for _, e := range entities {
+			id := e.ID
 			var name string
 			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
 			evs = append(evs, thing(t, tenant, id, 0, err != nil, name))

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -24,26 +23,19 @@ import (
 // It takes the tenant's ledger lock first, as every grant and revocation does before it
 // records its event, and reads the accesses only then: the republished state cannot
 // overtake a concurrent change, whose event comes after it with a higher version.
-func (s *Store) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, names []string) error {
+func (s *Store) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, entities []pkgevents.Entity) error {
 	type access struct{ subject, clientID string }
-	want := make([]access, len(names))
-	subjects, clients := make(pq.StringArray, len(names)), make(pq.StringArray, len(names))
-	for i, name := range names {
-		parts := strings.Split(name, ".") // iam.<tenant>.consent.clientaccess.<subject>~<clientId>
-		if len(parts) != 5 || parts[0] != "iam" || parts[1] != tenant || parts[2] != "consent" {
-			return fmt.Errorf("%q is not an entity subject of area consent in tenant %s", name, tenant)
+	want := make([]access, len(entities))
+	subjects, clients := make(pq.StringArray, len(entities)), make(pq.StringArray, len(entities))
+	for i, e := range entities {
+		if e.Kind != "clientaccess" {
+			return fmt.Errorf("consent publishes no %q entities", e.Kind)
 		}
-		if parts[3] != "clientaccess" {
-			return fmt.Errorf("consent publishes no %q entities", parts[3])
-		}
-		subject, clientID, ok := events.ParseClientAccessID(parts[4])
+		subject, clientID, ok := events.ParseClientAccessID(e.ID)
 		if !ok {
-			return fmt.Errorf("%q names no <subject>~<clientId> access", name)
+			return fmt.Errorf("%q names no <subject>~<clientId> access", e.ID)
 		}
 		want[i], subjects[i], clients[i] = access{subject, clientID}, subject, clientID
-	}
-	if len(names) == 0 {
-		return nil
 	}
 	if _, err := lockLedger(ctx, tx, tenant); err != nil {
 		return err

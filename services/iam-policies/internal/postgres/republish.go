@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -22,20 +21,13 @@ import (
 // It takes the tenant's turn among scope-set refreshes (Refresh), as a change would, so
 // the republished set cannot overtake a concurrent refresh: it reads what the previous
 // refresh committed, and its event has the higher version.
-func (ScopeSets) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, names []string) error {
-	ids := make([]string, len(names))
-	for i, name := range names {
-		parts := strings.Split(name, ".") // iam.<tenant>.policies.scopes.<subjectId>
-		if len(parts) != 5 || parts[0] != "iam" || parts[1] != tenant || parts[2] != "policies" {
-			return fmt.Errorf("%q is not an entity subject of area policies in tenant %s", name, tenant)
+func (ScopeSets) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, entities []pkgevents.Entity) error {
+	ids := make([]string, len(entities))
+	for i, e := range entities {
+		if e.Kind != "scopes" {
+			return fmt.Errorf("iam-policies publishes no %q entities", e.Kind)
 		}
-		if parts[3] != "scopes" {
-			return fmt.Errorf("iam-policies publishes no %q entities", parts[3])
-		}
-		ids[i] = parts[4]
-	}
-	if len(ids) == 0 {
-		return nil
+		ids[i] = e.ID
 	}
 	if err := postgres.LockTenant(ctx, tx, scopeSetsLock, tenant); err != nil {
 		return err

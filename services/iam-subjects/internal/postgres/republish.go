@@ -16,18 +16,14 @@ import (
 )
 
 // Republish records anew, in tx, the current state of each named user, group or
-// membership (NATS subjects of this service's area in tenant): an event for what
+// membership of tenant: an event for what
 // exists, a tombstone for what does not. A view's reconciler asks for it when the view
 // differs from this directory (pkg/events.Source); the rows are locked as a write would
 // lock them, so the republished state cannot overtake a concurrent change.
-func (s *Directory) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, names []string) error {
-	evs := make([]pkgevents.Envelope, 0, len(names))
-	for _, name := range names {
-		parts := strings.Split(name, ".") // iam.<tenant>.subjects.<kind>.<id>
-		if len(parts) != 5 {
-			return fmt.Errorf("%q is not an entity subject", name)
-		}
-		ev, err := currentState(ctx, tx, tenant, parts[3], parts[4])
+func (s *Directory) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, entities []pkgevents.Entity) error {
+	evs := make([]pkgevents.Envelope, 0, len(entities))
+	for _, e := range entities {
+		ev, err := currentState(ctx, tx, tenant, e.Kind, e.ID)
 		if err != nil {
 			return err
 		}
