@@ -25,27 +25,8 @@ import (
 func TestReconcilerRepairsDrift(t *testing.T) {
 	w := mustWorld(t) // w.db is the source's database
 	ctx := context.Background()
-	if _, err := w.db.Exec(`CREATE TABLE things (tenant text, id text, name text, PRIMARY KEY (tenant, id))`); err != nil {
-		t.Fatal(err)
-	}
 	view := mustView(t)
-	nc, err := nats.Connect(w.nats.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-
-	// The source: its table is the truth; republish records each named thing's state.
-	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []events.Entity) error {
-		var evs []events.Envelope
-		for _, e := range entities {
-			id := e.ID
-			var name string
-			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
-			evs = append(evs, thing(t, tenant, id, 0, err != nil, name))
-		}
-		return events.Record(ctx, tx, evs...)
-	}
+	nc := thingsSource(t, w)
 	change := func(tenant, id, name string, lose bool) {
 		t.Helper()
 		err := postgres.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
@@ -68,8 +49,6 @@ func TestReconcilerRepairsDrift(t *testing.T) {
 		}
 	}
 	w.run(t, &events.Relay{DB: w.db, JS: w.js, DSN: w.dsn, Logger: testenv.Logger(t), Poll: 50 * time.Millisecond})
-	source := &events.Source{Area: "things", DB: w.db, Republish: republish, Logger: testenv.Logger(t)}
-	w.run(t, runFunc(func(ctx context.Context) error { return source.Run(ctx, nc) }))
 	consumer := view.consumer(t, w)
 	w.run(t, consumer)
 
@@ -110,6 +89,33 @@ func TestReconcilerRepairsDrift(t *testing.T) {
 	if !ev.Deleted {
 		t.Error("the stream's last event of a deleted thing is not a tombstone")
 	}
+}
+
+// thingsSource makes w's database the source of "things" (table things is the truth;
+// resend records each named thing's current state) answering iamsync requests, and
+// returns the NATS connection it answers on.
+func thingsSource(t *testing.T, w *world) *nats.Conn {
+	t.Helper()
+	if _, err := w.db.Exec(`CREATE TABLE things (tenant text, id text, name text, PRIMARY KEY (tenant, id))`); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []events.Entity) error {
+		var evs []events.Envelope
+		for _, e := range entities {
+			var name string
+			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, e.ID)
+			evs = append(evs, thing(t, tenant, e.ID, 0, err != nil, name))
+		}
+		return events.Record(ctx, tx, evs...)
+	}
+	source := &events.Source{Area: "things", DB: w.db, Republish: republish, Logger: testenv.Logger(t)}
+	w.run(t, runFunc(func(ctx context.Context) error { return source.Run(ctx, nc) }))
+	return nc
 }
 
 // testView is a view database kept by a consumer of "things".
@@ -169,27 +175,8 @@ func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
 func TestRedriveResendsDeadLetteredEntities(t *testing.T) {
 	w := mustWorld(t)
 	ctx := context.Background()
-	if _, err := w.db.Exec(`CREATE TABLE things (tenant text, id text, name text, PRIMARY KEY (tenant, id))`); err != nil {
-		t.Fatal(err)
-	}
 	view := mustView(t)
-	nc, err := nats.Connect(w.nats.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	republish := func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []events.Entity) error {
-		var evs []events.Envelope
-		for _, e := range entities {
-			id := e.ID
-			var name string
-			err := tx.GetContext(ctx, &name, `SELECT name FROM things WHERE tenant = $1 AND id = $2`, tenant, id)
-			evs = append(evs, thing(t, tenant, id, 0, err != nil, name))
-		}
-		return events.Record(ctx, tx, evs...)
-	}
-	source := &events.Source{Area: "things", DB: w.db, Republish: republish, Logger: testenv.Logger(t)}
-	w.run(t, runFunc(func(ctx context.Context) error { return source.Run(ctx, nc) }))
+	nc := thingsSource(t, w)
 	w.run(t, &events.Relay{DB: w.db, JS: w.js, DSN: w.dsn, Logger: testenv.Logger(t), Poll: 50 * time.Millisecond})
 	var fixed atomic.Bool // the bug that makes the view refuse "b"
 	consumer := view.consumer(t, w)
