@@ -1,6 +1,7 @@
 // Command iam-dev runs the whole platform on one machine for development: an embedded
 // NATS server, PostgreSQL ($DATABASE_URL, else the server answering on 127.0.0.1:5432,
-// else a private cluster from the installed binaries), the four services and a gateway on 127.0.0.1:8080 ($IAM_DEV_PORT). Data
+// else, or with IAM_DEV_POSTGRES=private, a private cluster from the installed binaries
+// in $IAM_DEV_DIR), the four services and a gateway on 127.0.0.1:8080 ($IAM_DEV_PORT). Data
 // lives under .dev/ and is reused by the next run. Ctrl-C stops everything.
 package main
 
@@ -52,7 +53,7 @@ func run(ctx context.Context, get func(string) string, out io.Writer) error {
 	switch {
 	case serverURL != "":
 		fmt.Fprintln(out, "using PostgreSQL from DATABASE_URL")
-	case pgcluster.Ping(pgcluster.LocalURL, time.Second) == nil:
+	case get("IAM_DEV_POSTGRES") != "private" && pgcluster.Ping(pgcluster.LocalURL, time.Second) == nil:
 		// The machine's own server, in databases of our own (iam_<service>).
 		serverURL = pgcluster.LocalURL
 		fmt.Fprintln(out, "using the PostgreSQL answering on 127.0.0.1:5432")

@@ -27,7 +27,10 @@ before(async () => {
   stack = spawn(bin, [], {
     cwd: dir,
     env: { ...process.env, IAM_DEV_PORT: String(port), IAM_DEV_DIR: path.join(dir, "data"), IAM_BOOTSTRAP_CLIENT_ID: admin.clientId,
-      IAM_BOOTSTRAP_CLIENT_SECRET: admin.clientSecret, LOG_LEVEL: "error", DATABASE_URL: "" },
+      IAM_BOOTSTRAP_CLIENT_SECRET: admin.clientSecret, LOG_LEVEL: "error", DATABASE_URL: "",
+      // A cluster of its own in dir, removed afterwards: never the machine's server, whose
+      // iam_* databases a developer's `make dev` keeps.
+      IAM_DEV_POSTGRES: "private" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   baseUrl = await new Promise((resolve, reject) => {
