@@ -83,7 +83,7 @@ func TestConsumerWaitsOutItsDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = again.Stop() })
+	t.Cleanup(func() { _ = again.Remove() })
 	deadline := time.Now().Add(30 * time.Second)
 	for count() != 21 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -69,14 +69,15 @@ type Options struct {
 
 // Cluster is a running postmaster started by Start.
 type Cluster struct {
-	dir     string
-	sockDir string
-	tmpSock bool // sockDir was created for this run and is removed by Stop
-	port    int
-	logger  *slog.Logger
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed once cmd has been waited for; waitErr is then set
-	waitErr error
+	dir       string
+	relocated bool // dir is a folder of its own under /var/tmp, not the Dir asked for
+	sockDir   string
+	tmpSock   bool // sockDir was created for this run and is removed by Stop
+	port      int
+	logger    *slog.Logger
+	cmd       *exec.Cmd
+	exited    chan struct{} // closed once cmd has been waited for; waitErr is then set
+	waitErr   error
 
 	stopOnce sync.Once
 	stopErr  error
@@ -104,6 +105,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	asked := dir
 	if dir, err = reachableDir(dir, cred); err != nil {
 		return nil, err
 	}
@@ -127,7 +129,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{dir: dir, sockDir: sockDir, tmpSock: tmpSock, port: port, logger: logger,
-		exited: make(chan struct{})}
+		exited: make(chan struct{}), relocated: dir != asked}
 	if err := c.start(bin, opts.Fsync, opts.Settings, cred); err != nil {
 		c.removeSockDir()
 		return nil, err
@@ -199,6 +201,17 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Remove stops the cluster and deletes its data, with the folder it was relocated to:
+// for throwaway clusters (tests, load tools), which must leave nothing behind.
+func (c *Cluster) Remove() error {
+	err := c.Stop()
+	target := c.dir
+	if c.relocated {
+		target = filepath.Dir(c.dir)
+	}
+	return errors.Join(err, os.RemoveAll(target))
 }
 
 // Dir is the data directory the cluster runs in: Options.Dir, or where it was relocated

@@ -129,7 +129,12 @@ func TestUnreachableDirIsRelocated(t *testing.T) {
 	if !strings.HasPrefix(got, relocationRoot+"/") {
 		t.Fatalf("Dir() = %s, want a folder under %s", got, relocationRoot)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(got)) })
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Dir(got)); err == nil {
+			t.Errorf("%s left behind", filepath.Dir(got))
+			_ = os.RemoveAll(filepath.Dir(got))
+		}
+	})
 	if _, err := open(t, c).Exec("CREATE TABLE kept (x int)"); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +145,12 @@ func TestUnreachableDirIsRelocated(t *testing.T) {
 	if again.Dir() != got {
 		t.Fatalf("second start in %s, first in %s", again.Dir(), got)
 	}
-	if _, err := open(t, again).Exec("SELECT * FROM kept"); err != nil {
+	db := open(t, again)
+	if _, err := db.Exec("SELECT * FROM kept"); err != nil {
 		t.Fatalf("data of the first start: %v", err)
+	}
+	_ = db.Close()
+	if err := again.Remove(); err != nil { // a throwaway cluster leaves nothing behind
+		t.Fatalf("Remove: %v", err)
 	}
 }

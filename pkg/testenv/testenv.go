@@ -195,7 +195,7 @@ func (p *provider) close() error {
 		errs = append(errs, p.admin.Close())
 	}
 	if p.cluster != nil {
-		errs = append(errs, p.cluster.Stop(), os.RemoveAll(p.dir))
+		errs = append(errs, p.cluster.Remove(), os.RemoveAll(p.dir))
 	}
 	p.decided, p.err, p.adminURL, p.admin, p.cluster, p.dir = false, nil, nil, nil, nil, ""
 	return errors.Join(errs...)

@@ -135,12 +135,12 @@ func (p *Platform) start(ctx context.Context) error {
 	if p.pg, err = startPostgres(ctx, filepath.Join(p.opts.Dir, "postgres"), p.opts.Logger); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	p.closers = append(p.closers, func() { _ = p.pg.stop(); removeRelocated(p.opts.Dir, p.pg) })
+	p.closers = append(p.closers, func() { _ = p.pg.cluster.Remove() })
 	if p.opts.OwnPostgres != "" {
 		if p.ownPG, err = startPostgres(ctx, filepath.Join(p.opts.Dir, "postgres-"+p.opts.OwnPostgres), p.opts.Logger); err != nil {
 			return fmt.Errorf("postgres of %s: %w", p.opts.OwnPostgres, err)
 		}
-		p.closers = append(p.closers, func() { _ = p.ownPG.stop(); removeRelocated(p.opts.Dir, p.ownPG) })
+		p.closers = append(p.closers, func() { _ = p.ownPG.cluster.Remove() })
 	}
 	for _, s := range Services {
 		pg := p.pg
@@ -232,15 +232,6 @@ func (p *Platform) start(ctx context.Context) error {
 	}
 	p.closers = append(p.closers, p.NC.Close)
 	return p.refreshToken(ctx)
-}
-
-// removeRelocated removes a cluster's data directory when pgcluster placed it outside
-// the scenario's directory (running as root: under /var/tmp).
-func removeRelocated(dir string, pg *postgres) {
-	d := pg.cluster.Dir()
-	if !strings.HasPrefix(d, dir) {
-		_ = os.RemoveAll(filepath.Dir(d))
-	}
 }
 
 // Close stops everything Start started, in reverse order.
