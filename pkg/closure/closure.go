@@ -1,8 +1,10 @@
 // Package closure keeps the transitive closure of group nesting incrementally, in a table
-// of (tenant, ancestor, descendant, paths): iam-subjects keeps it for its own listings and
-// iam-policies for its checks, from the same code. Paths counts the distinct paths
-// between two groups, so removing one side of a diamond keeps the pairs the other side
-// still connects. Every group has its (g, g, 1) row.
+// of (tenant, ancestor, descendant, paths). iam-subjects, the source of memberships,
+// keeps its closure with it: its changes are serialized per tenant (Lock), so deltas in
+// order are safe. Paths counts the distinct paths between two groups, so removing one
+// side of a diamond keeps the pairs the other side still connects. Every group has its
+// (g, g, 1) row. (iam-policies' view cannot rely on order, as events arrive in any: it
+// derives its closure from its membership set instead and uses only Lock from here.)
 package closure
 
 import (
