@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +59,27 @@ func LastEvent(tb testing.TB, js jetstream.JetStream, subject string, after int6
 		if time.Now().After(deadline) {
 			tb.Fatalf("no event on %s above version %d within 10s", subject, after)
 		}
+	}
+}
+
+// CheckListed checks that area's source lists and digests, for tenant under filters,
+// exactly want (subject → version), the list in subject order. what names the moment
+// in the failure messages.
+func CheckListed(tb testing.TB, nc *nats.Conn, area, tenant string, filters []string, want map[string]int64, what string) {
+	tb.Helper()
+	d := AskSync(tb, nc, area, "digest", events.SyncRequest{Tenant: tenant, Filters: filters})
+	if d.Error != "" || d.Digest == nil || *d.Digest != events.DigestOf(want) {
+		tb.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, events.DigestOf(want))
+	}
+	l := AskSync(tb, nc, area, "list", events.SyncRequest{Tenant: tenant, Filters: filters})
+	got := map[string]int64{}
+	for _, e := range l.Entries {
+		got[e.Subject] = e.Version
+	}
+	if l.Error != "" || len(l.Entries) != len(want) || !maps.Equal(got, want) {
+		tb.Errorf("%s: list %+v, want %v", what, l, want)
+	}
+	if !slices.IsSortedFunc(l.Entries, func(a, b events.VersionEntry) int { return strings.Compare(a.Subject, b.Subject) }) {
+		tb.Errorf("%s: list out of subject order: %+v", what, l.Entries)
 	}
 }

@@ -3,7 +3,6 @@ package consent_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -160,21 +159,7 @@ func TestResendRepublishesClientAccess(t *testing.T) {
 		if r := testenv.AskSync(t, nc, "consent", "tenants", events.SyncRequest{Filters: filters}); r.Error != "" || !slices.Equal(r.Tenants, []string{"acme"}) {
 			t.Errorf("%s: tenants %+v", what, r)
 		}
-		d := testenv.AskSync(t, nc, "consent", "digest", events.SyncRequest{Tenant: "acme", Filters: filters})
-		if d.Error != "" || d.Digest == nil || *d.Digest != events.DigestOf(versions) {
-			t.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, events.DigestOf(versions))
-		}
-		l := testenv.AskSync(t, nc, "consent", "list", events.SyncRequest{Tenant: "acme", Filters: filters})
-		got := map[string]int64{}
-		for _, e := range l.Entries {
-			got[e.Subject] = e.Version
-		}
-		if l.Error != "" || len(l.Entries) != len(versions) || fmt.Sprint(got) != fmt.Sprint(versions) {
-			t.Errorf("%s: list %+v, want %v", what, l, versions)
-		}
-		if !slices.IsSortedFunc(l.Entries, func(a, b events.VersionEntry) int { return strings.Compare(a.Subject, b.Subject) }) {
-			t.Errorf("%s: list out of subject order: %+v", what, l.Entries)
-		}
+		testenv.CheckListed(t, nc, "consent", "acme", filters, versions, what)
 		only := testenv.AskSync(t, nc, "consent", "list", events.SyncRequest{Tenant: "acme", Filters: filters, Subjects: []string{c1CRM, c2Billing, ghost}})
 		if only.Error != "" || len(only.Entries) != 1 || only.Entries[0] != (events.VersionEntry{Subject: c1CRM, Version: versions[c1CRM]}) {
 			t.Errorf("%s: list of named subjects %+v", what, only)

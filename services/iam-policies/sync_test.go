@@ -3,9 +3,7 @@ package iampolicies_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,21 +70,7 @@ func TestResendRepublishesScopeSets(t *testing.T) {
 		if r := testenv.AskSync(t, nc, "policies", "tenants", events.SyncRequest{Filters: filters}); r.Error != "" || !slices.Equal(r.Tenants, []string{"acme"}) {
 			t.Errorf("%s: tenants %+v", what, r)
 		}
-		d := testenv.AskSync(t, nc, "policies", "digest", events.SyncRequest{Tenant: "acme", Filters: filters})
-		if d.Error != "" || d.Digest == nil || *d.Digest != events.DigestOf(versions) {
-			t.Errorf("%s: digest %+v (%s), want %+v", what, d.Digest, d.Error, events.DigestOf(versions))
-		}
-		l := testenv.AskSync(t, nc, "policies", "list", events.SyncRequest{Tenant: "acme", Filters: filters})
-		got := map[string]int64{}
-		for _, e := range l.Entries {
-			got[e.Subject] = e.Version
-		}
-		if l.Error != "" || len(l.Entries) != len(versions) || fmt.Sprint(got) != fmt.Sprint(versions) {
-			t.Errorf("%s: list %+v, want %v", what, l, versions)
-		}
-		if !slices.IsSortedFunc(l.Entries, func(a, b events.VersionEntry) int { return strings.Compare(a.Subject, b.Subject) }) {
-			t.Errorf("%s: list out of subject order: %+v", what, l.Entries)
-		}
+		testenv.CheckListed(t, nc, "policies", "acme", filters, versions, what)
 		if r := testenv.AskSync(t, nc, "policies", "digest", events.SyncRequest{Tenant: "other", Filters: filters}); r.Digest == nil || r.Digest.Count != 0 {
 			t.Errorf("%s: another tenant's digest %+v", what, r)
 		}
