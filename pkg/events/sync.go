@@ -75,6 +75,23 @@ type SyncReply struct {
 // the new versions.
 type Republish func(ctx context.Context, tx *sqlx.Tx, tenant string, entities []Entity) error
 
+// EachEntity is a Republish built from state, which reads one entity's current state (a
+// tombstone for one that no longer exists) inside the transaction; the events are
+// recorded together.
+func EachEntity(state func(ctx context.Context, tx *sqlx.Tx, e Entity) (Envelope, error)) Republish {
+	return func(ctx context.Context, tx *sqlx.Tx, _ string, entities []Entity) error {
+		evs := make([]Envelope, 0, len(entities))
+		for _, e := range entities {
+			ev, err := state(ctx, tx, e)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		return Record(ctx, tx, evs...)
+	}
+}
+
 // Source answers the iamsync requests for the area a service publishes.
 type Source struct {
 	Area      string // subjects, clients, policies, consent

@@ -21,19 +21,12 @@ import (
 // differs from this directory (pkg/events.Source); the rows are locked as a write would
 // lock them, so the republished state cannot overtake a concurrent change.
 func (s *Directory) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, entities []pkgevents.Entity) error {
-	evs := make([]pkgevents.Envelope, 0, len(entities))
-	for _, e := range entities {
-		ev, err := currentState(ctx, tx, tenant, e.Kind, e.ID)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, ev)
-	}
-	return record(ctx, tx, evs...)
+	return pkgevents.EachEntity(currentState)(ctx, tx, tenant, entities)
 }
 
-func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pkgevents.Envelope, error) {
-	switch kind {
+func currentState(ctx context.Context, tx *sqlx.Tx, e pkgevents.Entity) (pkgevents.Envelope, error) {
+	tenant, id := e.Tenant, e.ID
+	switch e.Kind {
 	case "user":
 		u, err := getUser(ctx, tx, tenant, id, true)
 		if errs.Is(err, errs.NotFound) {
@@ -64,5 +57,5 @@ func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pk
 		}
 		return events.Membership(tenant, groupID, ref, !exists)
 	}
-	return pkgevents.Envelope{}, fmt.Errorf("iam-subjects publishes no %q entities", kind)
+	return pkgevents.Envelope{}, fmt.Errorf("iam-subjects publishes no %q entities", e.Kind)
 }

@@ -20,19 +20,12 @@ import (
 // the view differs from this registry (pkg/events.Source); the rows are locked as a
 // write would lock them, so the republished state cannot overtake a concurrent change.
 func (s *Clients) Republish(ctx context.Context, tx *sqlx.Tx, tenant string, entities []pkgevents.Entity) error {
-	evs := make([]pkgevents.Envelope, 0, len(entities))
-	for _, e := range entities {
-		ev, err := currentState(ctx, tx, tenant, e.Kind, e.ID)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, ev)
-	}
-	return pkgevents.Record(ctx, tx, evs...)
+	return pkgevents.EachEntity(currentState)(ctx, tx, tenant, entities)
 }
 
-func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pkgevents.Envelope, error) {
-	switch kind {
+func currentState(ctx context.Context, tx *sqlx.Tx, e pkgevents.Entity) (pkgevents.Envelope, error) {
+	tenant, id := e.Tenant, e.ID
+	switch e.Kind {
 	case "client":
 		c, err := lockClient(ctx, tx, tenant, id)
 		if errs.Is(err, errs.NotFound) {
@@ -66,5 +59,5 @@ func currentState(ctx context.Context, tx *sqlx.Tx, tenant, kind, id string) (pk
 		secret := rows[0].secret()
 		return events.SecretAdded(tenant, rows[0].ClientID, &secret)
 	}
-	return pkgevents.Envelope{}, fmt.Errorf("oauth-clients publishes no %q entities", kind)
+	return pkgevents.Envelope{}, fmt.Errorf("oauth-clients publishes no %q entities", e.Kind)
 }
