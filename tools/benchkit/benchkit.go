@@ -3,6 +3,7 @@
 package benchkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,6 +115,28 @@ func Token(base, tenant, id, secret string) (string, error) {
 		return "", fmt.Errorf("token: status %d %v", resp.StatusCode, err)
 	}
 	return body.AccessToken, nil
+}
+
+// CreateClient registers a confidential client named name with scopes in tenant, as
+// bearer, and returns its id and its secret (shown once).
+func CreateClient(hc *http.Client, base, bearer, tenant, name string, scopes ...string) (id, secret string, err error) {
+	body, _ := json.Marshal(map[string]any{"clientName": name, "scopes": scopes})
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var c struct {
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusCreated {
+		return "", "", fmt.Errorf("create client: status %d %v", resp.StatusCode, err)
+	}
+	return c.ClientID, c.ClientSecret, nil
 }
 
 // Percentile is the p-th percentile of xs (p in 0..100).

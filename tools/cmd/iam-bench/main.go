@@ -52,7 +52,7 @@ func run(ctx context.Context, concurrency int, duration time.Duration, nClients 
 	if err != nil {
 		return err
 	}
-	id, secret, err := createClient(hc, stack.URL, admin, "bench", "iam.client_read")
+	id, secret, err := benchkit.CreateClient(hc, stack.URL, admin, "bench", "bench client", "iam.client_read")
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func run(ctx context.Context, concurrency int, duration time.Duration, nClients 
 	lags := make([]time.Duration, 0, nClients)
 	for i := 0; i < nClients && ctx.Err() == nil; i++ {
 		start := time.Now()
-		cid, _, err := createClient(hc, stack.URL, admin, "bench", "iam.client_read")
+		cid, _, err := benchkit.CreateClient(hc, stack.URL, admin, "bench", "bench client", "iam.client_read")
 		if err != nil {
 			return err
 		}
@@ -143,26 +143,6 @@ func token(hc *http.Client, base, tenant, id, secret string) (string, error) {
 		return "", fmt.Errorf("token: status %d %v", resp.StatusCode, err)
 	}
 	return body.AccessToken, nil
-}
-
-func createClient(hc *http.Client, base, bearer, tenant string, scopes ...string) (string, string, error) {
-	body, _ := json.Marshal(map[string]any{"clientName": "bench client", "scopes": scopes})
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
-	var c struct {
-		ClientID     string `json:"clientId"`
-		ClientSecret string `json:"clientSecret"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", "", fmt.Errorf("create client: status %d %v", resp.StatusCode, err)
-	}
-	return c.ClientID, c.ClientSecret, nil
 }
 
 func get(hc *http.Client, u, bearer string) (int, error) {

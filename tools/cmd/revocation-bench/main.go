@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -64,7 +63,7 @@ func run(ctx context.Context, n int, poll time.Duration) error {
 	if err != nil {
 		return err
 	}
-	id, secret, err := createAdminClient(stack.URL, admin)
+	id, secret, err := benchkit.CreateClient(hc, stack.URL, admin, tenant, "revocation-bench", "services.iam")
 	if err != nil {
 		return err
 	}
@@ -183,26 +182,6 @@ func get(addr, path, token string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-func createAdminClient(base, admin string) (id, secret string, err error) {
-	body, _ := json.Marshal(map[string]any{"clientName": "revocation-bench", "scopes": []string{"services.iam"}})
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+admin)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
-	var c struct {
-		ClientID     string `json:"clientId"`
-		ClientSecret string `json:"clientSecret"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", "", fmt.Errorf("create client: status %d %v", resp.StatusCode, err)
-	}
-	return c.ClientID, c.ClientSecret, nil
 }
 
 func revoke(base, id, secret, token string) error {
