@@ -9,15 +9,13 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
-
-	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
-	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
+	"github.com/iamplane/iam/pkg/keyring"
 )
 
 // userToken signs, with the service's own key ring (the token endpoint's signing path), a
 // token of client for a user subject issued at iat: what a user-delegated grant would
 // issue, which the token endpoint does not offer yet.
-func (s *stack) userToken(tb testing.TB, keys *tokens.KeyRing, tenant, clientID, subject string, iat time.Time) string {
+func (s *stack) userToken(tb testing.TB, keys *keyring.Ring, tenant, clientID, subject string, iat time.Time) string {
 	tb.Helper()
 	tok, err := keys.Sign(context.Background(), auth.Claims{
 		Issuer: auth.Issuer(issuerBase, tenant), Subject: subject, Audience: auth.Audience{"iam"},
@@ -60,7 +58,7 @@ func TestClientAccessRevocationDeactivatesTokens(t *testing.T) {
 	s := mustStart(t)
 	ctx := context.Background()
 	c := s.mustClient(t, "acme", "iam.client_read")
-	keys := tokens.NewKeyRing(&postgres.SigningKeys{DB: s.DB}, time.Hour)
+	keys := keyring.New(&keyring.Postgres{DB: s.DB}, time.Hour)
 	if err := keys.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

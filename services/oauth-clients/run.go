@@ -16,6 +16,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/egress"
 	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
@@ -80,11 +81,11 @@ type Config struct {
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
 	var (
 		cfg  Config
-		keys *tokens.KeyRing
+		keys *keyring.Ring
 	)
 	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec,
 		service.WithOwnKeys(func(ctx context.Context, p *service.Platform) (auth.KeySource, error) {
-			keys = tokens.NewKeyRing(&postgres.SigningKeys{DB: p.DB}, cfg.TokenTTL)
+			keys = keyring.New(&keyring.Postgres{DB: p.DB}, cfg.TokenTTL)
 			return keys, keys.Load(ctx)
 		}),
 		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }))
@@ -118,7 +119,7 @@ type useCases struct {
 	scopes       *scopes.Registry
 	issuer       *tokens.Issuer
 	introspector *tokens.Introspector
-	keys         *tokens.KeyRing
+	keys         *keyring.Ring
 
 	clientStore       *postgres.Clients
 	cache             *clients.CredentialCache // nil: credentials are not cached
@@ -130,7 +131,7 @@ type useCases struct {
 
 // start builds the use cases on p and the loaded key ring, and prepares what they need in
 // the database (built-in scopes, the bootstrap client).
-func start(ctx context.Context, p *service.Platform, cfg Config, keys *tokens.KeyRing) (*useCases, error) {
+func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.Ring) (*useCases, error) {
 	uc := &useCases{
 		clientStore:       &postgres.Clients{DB: p.DB},
 		revocations:       &postgres.Revocations{DB: p.DB},

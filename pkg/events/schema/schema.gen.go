@@ -79,21 +79,27 @@ type ClientSecretState struct {
 // types `dev.iamplane.client.upserted.v1` and `dev.iamplane.client.deleted.v1` (then
 // only `clientId` and `tenant` are set). Never carries secrets.
 type ClientState struct {
-	Audience    *[]string  `json:"audience,omitempty"`
-	ClientId    string     `json:"clientId"`
-	ClientName  string     `json:"clientName"`
-	ClientUri   *string    `json:"clientUri,omitempty"`
-	CreatedBy   *string    `json:"createdBy,omitempty"`
-	Deleted     bool       `json:"deleted"`
-	Description *string    `json:"description,omitempty"`
-	GrantTypes  []string   `json:"grantTypes"`
-	LogoUri     *string    `json:"logoUri,omitempty"`
-	Public      bool       `json:"public"`
-	Scopes      []string   `json:"scopes"`
-	System      bool       `json:"system"`
-	Tenant      string     `json:"tenant"`
-	Trusted     bool       `json:"trusted"`
-	UpdatedAt   *time.Time `json:"updatedAt,omitempty"`
+	Audience   *[]string `json:"audience,omitempty"`
+	ClientId   string    `json:"clientId"`
+	ClientName string    `json:"clientName"`
+	ClientUri  *string   `json:"clientUri,omitempty"`
+
+	// ConsentActionId The consent action whose consents the consent screen asks for when a person authorizes this client.
+	ConsentActionId *string    `json:"consentActionId,omitempty"`
+	CreatedBy       *string    `json:"createdBy,omitempty"`
+	Deleted         bool       `json:"deleted"`
+	Description     *string    `json:"description,omitempty"`
+	GrantTypes      []string   `json:"grantTypes"`
+	LogoUri         *string    `json:"logoUri,omitempty"`
+	PolicyUri       *string    `json:"policyUri,omitempty"`
+	Public          bool       `json:"public"`
+	RedirectUris    *[]string  `json:"redirectUris,omitempty"`
+	Scopes          []string   `json:"scopes"`
+	System          bool       `json:"system"`
+	Tenant          string     `json:"tenant"`
+	TosUri          *string    `json:"tosUri,omitempty"`
+	Trusted         bool       `json:"trusted"`
+	UpdatedAt       *time.Time `json:"updatedAt,omitempty"`
 }
 
 // GroupState A group's full state. Subject `iam.<tenant>.subjects.group.<groupId>`, types
@@ -183,12 +189,17 @@ type TokenRevocationState struct {
 // `dev.iamplane.user.upserted.v1` / `dev.iamplane.user.deleted.v1` (then only `id`,
 // `subjectId`, `tenant` and `deleted` are set).
 type UserState struct {
-	Deleted         bool    `json:"deleted"`
-	DisplayName     string  `json:"displayName"`
-	Email           *string `json:"email,omitempty"`
-	Id              string  `json:"id"`
-	IsAccountLocked *bool   `json:"isAccountLocked,omitempty"`
-	Status          *string `json:"status,omitempty"`
+	Deleted           bool    `json:"deleted"`
+	DisplayName       string  `json:"displayName"`
+	Email             *string `json:"email,omitempty"`
+	EmailVerified     *bool   `json:"emailVerified,omitempty"`
+	FirstName         *string `json:"firstName,omitempty"`
+	Id                string  `json:"id"`
+	IsAccountLocked   *bool   `json:"isAccountLocked,omitempty"`
+	LastName          *string `json:"lastName,omitempty"`
+	PhoneNumber       *string `json:"phoneNumber,omitempty"`
+	PreferredLanguage *string `json:"preferredLanguage,omitempty"`
+	Status            *string `json:"status,omitempty"`
 
 	// SubjectId user-<id>
 	SubjectId string            `json:"subjectId"`

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
@@ -16,14 +17,14 @@ type Server struct {
 	scopes       *scopes.Registry
 	tokens       *tokens.Issuer
 	introspector *tokens.Introspector
-	keys         *tokens.KeyRing
+	keys         *keyring.Ring
 	// issuerBase makes the links RFC 7592 hands out (registration_client_uri).
 	issuerBase string
 }
 
 // NewServer serves the use cases.
 func NewServer(clients *clients.Registry, scopes *scopes.Registry, issuer *tokens.Issuer, introspector *tokens.Introspector,
-	keys *tokens.KeyRing, issuerBase string) *Server {
+	keys *keyring.Ring, issuerBase string) *Server {
 	return &Server{clients: clients, scopes: scopes, tokens: issuer, introspector: introspector, keys: keys, issuerBase: issuerBase}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/keyring"
 
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 )
@@ -17,7 +18,7 @@ import (
 // Issuer is the token endpoint: it mints access tokens for authenticated clients.
 type Issuer struct {
 	clients    ClientAuthentication
-	keys       *KeyRing
+	keys       *keyring.Ring
 	entitled   Entitlements
 	issuerBase string
 	audience   string
@@ -29,7 +30,7 @@ type Issuer struct {
 // keys, for the clients authenticates. entitled, if not nil, adds the scopes a client
 // subject is entitled to through its effective access (iam-policies' scope sets) to
 // those it registered. A nil clock is the wall clock.
-func NewIssuer(authenticates ClientAuthentication, keys *KeyRing, entitled Entitlements, issuerBase, audience string, ttl time.Duration, clock func() time.Time) *Issuer {
+func NewIssuer(authenticates ClientAuthentication, keys *keyring.Ring, entitled Entitlements, issuerBase, audience string, ttl time.Duration, clock func() time.Time) *Issuer {
 	if clock == nil {
 		clock = time.Now
 	}

@@ -1,4 +1,4 @@
-package tokens
+package keyring
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // TestSignMatchesAuthSign: the hot-path signer makes exactly the token auth.Sign makes.
 func TestSignMatchesAuthSign(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	k := &KeyRing{active: newSigningKey("k1", priv), loadedAt: time.Now()}
+	k := &Ring{active: newSigningKey("k1", priv), loadedAt: time.Now()}
 	claims := auth.Claims{Issuer: "http://iam.test/v1/tenants/acme", Subject: "client-x", Audience: auth.Audience{"iam"},
 		ExpiresAt: time.Now().Add(time.Hour).Unix(), IssuedAt: time.Now().Unix(), ID: "j1", Tenant: "acme", Scope: "a b", ClientID: "x"}
 	got, err := k.Sign(context.Background(), claims)

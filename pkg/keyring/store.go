@@ -1,4 +1,4 @@
-package postgres
+package keyring
 
 import (
 	"context"
@@ -9,13 +9,12 @@ import (
 
 	"github.com/iamplane/iam/pkg/postgres"
 
-	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
 )
 
-// SigningKeys stores the key ring's signing keys.
-type SigningKeys struct{ DB *sqlx.DB }
+// Postgres stores the key ring's signing keys.
+type Postgres struct{ DB *sqlx.DB }
 
-var _ tokens.KeyStore = (*SigningKeys)(nil)
+var _ Store = (*Postgres)(nil)
 
 // keyLockKey serializes key creation and rotation across replicas.
 const keyLockKey = 0x1a3_7e75
@@ -33,7 +32,7 @@ func milliseconds(d time.Duration) string { return fmt.Sprintf("%d milliseconds"
 
 // AddFirst stores key unless an active key exists; the lock makes replicas starting at
 // once create one key between them.
-func (s *SigningKeys) AddFirst(ctx context.Context, key tokens.StoredKey) error {
+func (s *Postgres) AddFirst(ctx context.Context, key StoredKey) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockKey); err != nil {
 			return err
@@ -49,13 +48,13 @@ func (s *SigningKeys) AddFirst(ctx context.Context, key tokens.StoredKey) error 
 	})
 }
 
-func insertKey(ctx context.Context, tx *sqlx.Tx, key tokens.StoredKey) error {
+func insertKey(ctx context.Context, tx *sqlx.Tx, key StoredKey) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, alg, private_key) VALUES ($1, 'EdDSA', $2)`, key.Kid, key.Seed)
 	return err
 }
 
 // Published reads the active key and those retired less than retiredWithin ago.
-func (s *SigningKeys) Published(ctx context.Context, retiredWithin time.Duration) ([]tokens.StoredKey, error) {
+func (s *Postgres) Published(ctx context.Context, retiredWithin time.Duration) ([]StoredKey, error) {
 	var rows []keyRow
 	if err := s.DB.SelectContext(ctx, &rows, `
 		SELECT kid, private_key, created_at, retired_at FROM signing_keys
@@ -63,15 +62,15 @@ func (s *SigningKeys) Published(ctx context.Context, retiredWithin time.Duration
 		ORDER BY created_at DESC`, seconds(retiredWithin)); err != nil {
 		return nil, postgres.Classify(err)
 	}
-	keys := make([]tokens.StoredKey, len(rows))
+	keys := make([]StoredKey, len(rows))
 	for i, r := range rows {
-		keys[i] = tokens.StoredKey{Kid: r.Kid, Seed: r.PrivateKey, CreatedAt: r.CreatedAt, RetiredAt: r.RetiredAt}
+		keys[i] = StoredKey{Kid: r.Kid, Seed: r.PrivateKey, CreatedAt: r.CreatedAt, RetiredAt: r.RetiredAt}
 	}
 	return keys, nil
 }
 
 // Rotate retires the active key and stores key in its place.
-func (s *SigningKeys) Rotate(ctx context.Context, key tokens.StoredKey) error {
+func (s *Postgres) Rotate(ctx context.Context, key StoredKey) error {
 	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockKey); err != nil {
 			return err
@@ -87,7 +86,7 @@ func (s *SigningKeys) Rotate(ctx context.Context, key tokens.StoredKey) error {
 // RotateIfOlder rotates to key when the active key is older than age, under a lock only
 // one replica at a time gets (the others skip), and deletes keys retired more than
 // purgeAfter ago.
-func (s *SigningKeys) RotateIfOlder(ctx context.Context, age time.Duration, key tokens.StoredKey, purgeAfter time.Duration) (bool, error) {
+func (s *Postgres) RotateIfOlder(ctx context.Context, age time.Duration, key StoredKey, purgeAfter time.Duration) (bool, error) {
 	rotated := false
 	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		rotated = false

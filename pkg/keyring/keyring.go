@@ -1,6 +1,9 @@
-// Package tokens issues the platform's access tokens and keeps the signing keys they are
-// verified with.
-package tokens
+// Package keyring keeps a service's Ed25519 signing keys in its own database, shared by
+// its replicas: oauth-clients signs access tokens, ID tokens and sign-in challenges with
+// its ring; iam-subjects and consent sign the verdicts they hand back (package handshake).
+// The public halves are published as a JWKS; rotation retires a key without breaking what
+// it signed.
+package keyring
 
 import (
 	"context"
@@ -22,11 +25,11 @@ import (
 	"github.com/iamplane/iam/pkg/errs"
 )
 
-// KeyRing holds the Ed25519 signing keys. The newest unretired key signs; retired keys
+// Ring holds the Ed25519 signing keys. The newest unretired key signs; retired keys
 // stay published until every token they signed has expired. Each replica reloads the
 // ring periodically and on an unknown kid, so a rotation anywhere reaches all of them.
-type KeyRing struct {
-	store    KeyStore
+type Ring struct {
+	store    Store
 	tokenTTL time.Duration
 
 	mu        sync.RWMutex
@@ -36,10 +39,10 @@ type KeyRing struct {
 	reloading atomic.Bool
 }
 
-// NewKeyRing keeps the signing keys of tokens valid for tokenTTL in store. Call Load
+// New keeps the signing keys of tokens valid for tokenTTL in store. Call Load
 // before using it.
-func NewKeyRing(store KeyStore, tokenTTL time.Duration) *KeyRing {
-	return &KeyRing{store: store, tokenTTL: tokenTTL}
+func New(store Store, tokenTTL time.Duration) *Ring {
+	return &Ring{store: store, tokenTTL: tokenTTL}
 }
 
 // StoredKey is a signing key as kept: its private half as an Ed25519 seed.
@@ -50,9 +53,9 @@ type StoredKey struct {
 	RetiredAt *time.Time // nil for the active key
 }
 
-// KeyStore keeps the ring's keys, shared by every replica. Its writes are serialized
+// Store keeps the ring's keys, shared by every replica. Its writes are serialized
 // across replicas, so that replicas starting or rotating at once agree on one active key.
-type KeyStore interface {
+type Store interface {
 	// AddFirst stores key as the active key unless there is one already.
 	AddFirst(ctx context.Context, key StoredKey) error
 	// Published returns the active key and those retired less than retiredWithin ago,
@@ -86,7 +89,7 @@ func newSigningKey(kid string, priv ed25519.PrivateKey) signingKey {
 }
 
 // Load reads the ring, creating the first key on the very first start.
-func (k *KeyRing) Load(ctx context.Context) error {
+func (k *Ring) Load(ctx context.Context) error {
 	if err := k.store.AddFirst(ctx, newStoredKey()); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
@@ -106,7 +109,7 @@ func newStoredKey() StoredKey {
 
 // reload reads every key still worth publishing: the active one and those retired less
 // than a token lifetime ago.
-func (k *KeyRing) reload(ctx context.Context) error {
+func (k *Ring) reload(ctx context.Context) error {
 	rows, err := k.store.Published(ctx, k.tokenTTL+publishMargin)
 	if err != nil {
 		return err
@@ -131,7 +134,7 @@ func (k *KeyRing) reload(ctx context.Context) error {
 
 // Rotate makes a new key the signing key and retires the previous ones, on a platform
 // admin's request; it returns the new key as JWKS publishes it.
-func (k *KeyRing) Rotate(ctx context.Context) (jwk.Key, error) {
+func (k *Ring) Rotate(ctx context.Context) (jwk.Key, error) {
 	if err := auth.Require(ctx, (*auth.Claims).PlatformAdmin, "only a platform admin (system tenant, services.iam) may rotate signing keys"); err != nil {
 		return nil, err
 	}
@@ -159,7 +162,7 @@ func (k *KeyRing) Rotate(ctx context.Context) (jwk.Key, error) {
 const refreshEvery = 30 * time.Second
 
 // Refresh rereads the ring every refreshEvery until ctx ends, off the request path.
-func (k *KeyRing) Refresh(ctx context.Context, logger *slog.Logger) error {
+func (k *Ring) Refresh(ctx context.Context, logger *slog.Logger) error {
 	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
 	for {
@@ -178,7 +181,7 @@ func (k *KeyRing) Refresh(ctx context.Context, logger *slog.Logger) error {
 // replica calls it; the store lets one at a time look and act, so a key is rotated once
 // per interval however many replicas run. Retired keys whose tokens have all expired are
 // deleted with their private halves.
-func (k *KeyRing) RotateIfDue(ctx context.Context, interval time.Duration) (bool, error) {
+func (k *Ring) RotateIfDue(ctx context.Context, interval time.Duration) (bool, error) {
 	rotated, err := k.store.RotateIfOlder(ctx, interval, newStoredKey(), k.tokenTTL+purgeMargin)
 	if err != nil || !rotated {
 		return false, err
@@ -188,7 +191,7 @@ func (k *KeyRing) RotateIfDue(ctx context.Context, interval time.Duration) (bool
 
 // Rotation runs RotateIfDue until ctx ends, checking every tenth of the interval (between
 // a second and ten minutes), so a key is never much older than interval.
-func (k *KeyRing) Rotation(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
+func (k *Ring) Rotation(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
 	check := min(max(interval/10, time.Second), 10*time.Minute)
 	t := time.NewTicker(check)
 	defer t.Stop()
@@ -210,7 +213,7 @@ func (k *KeyRing) Rotation(ctx context.Context, interval time.Duration, logger *
 
 // signer returns the current signing key. Refresh keeps the ring current; should it have
 // stalled, one request (never all of them at once) reloads inline.
-func (k *KeyRing) signer(ctx context.Context) (signingKey, error) {
+func (k *Ring) signer(ctx context.Context) (signingKey, error) {
 	k.mu.RLock()
 	active, age := k.active, time.Since(k.loadedAt)
 	k.mu.RUnlock()
@@ -228,7 +231,7 @@ func (k *KeyRing) signer(ctx context.Context) (signingKey, error) {
 
 // PublicKey makes the ring an auth.KeySource, so oauth-clients verifies tokens without
 // fetching its own JWKS over HTTP.
-func (k *KeyRing) PublicKey(ctx context.Context, kid string) (crypto.PublicKey, error) {
+func (k *Ring) PublicKey(ctx context.Context, kid string) (crypto.PublicKey, error) {
 	k.mu.RLock()
 	key, ok := k.public[kid]
 	age := time.Since(k.loadedAt)
@@ -251,7 +254,7 @@ func (k *KeyRing) PublicKey(ctx context.Context, kid string) (crypto.PublicKey, 
 }
 
 // JWKS returns the published keys as JWKs.
-func (k *KeyRing) JWKS(ctx context.Context) ([]jwk.Key, error) {
+func (k *Ring) JWKS(ctx context.Context) ([]jwk.Key, error) {
 	if _, err := k.signer(ctx); err != nil {
 		return nil, err
 	}
@@ -271,9 +274,29 @@ func (k *KeyRing) JWKS(ctx context.Context) ([]jwk.Key, error) {
 	return keys, nil
 }
 
+// SignJWT signs claims (any JSON object) as a compact JWS with header typ, for what is
+// not an access token: ID tokens, sign-in challenges and verdicts.
+func (k *Ring) SignJWT(ctx context.Context, typ string, claims any) (string, error) {
+	key, err := k.signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	header, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": typ, "kid": key.kid})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
+	return input + "." + enc.EncodeToString(ed25519.Sign(key.priv, []byte(input))), nil
+}
+
 // Sign signs claims with the active key. The token is what auth.Sign makes, assembled in
 // one buffer: this is the token endpoint's hot path.
-func (k *KeyRing) Sign(ctx context.Context, claims auth.Claims) (string, error) {
+func (k *Ring) Sign(ctx context.Context, claims auth.Claims) (string, error) {
 	key, err := k.signer(ctx)
 	if err != nil {
 		return "", err
