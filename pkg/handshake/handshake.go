@@ -243,5 +243,7 @@ func ResumeAfterConsent(base, tenant, verdict string) string {
 
 // LoginJWKS and ConsentJWKS are where oauth-clients fetches the verdicts' keys by
 // default (the keys are the same for every tenant; system is the path they are served at).
-func LoginJWKS(base string) string   { return tenantBase(base, auth.SystemTenant) + "/login/jwks" }
-func ConsentJWKS(base string) string { return tenantBase(base, auth.SystemTenant) + "/consent-screen/jwks" }
+func LoginJWKS(base string) string { return tenantBase(base, auth.SystemTenant) + "/login/jwks" }
+func ConsentJWKS(base string) string {
+	return tenantBase(base, auth.SystemTenant) + "/consent-screen/jwks"
+}

@@ -8,7 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/iamplane/iam/pkg/postgres"
-
 )
 
 // Postgres stores the key ring's signing keys.
