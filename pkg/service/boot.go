@@ -23,6 +23,15 @@ type BootOption func(*bootOptions)
 type bootOptions struct {
 	keys       func(context.Context, *Platform) (auth.KeySource, error)
 	requestLog func(slog.Handler) slog.Handler
+	pages      []string
+}
+
+// WithPages declares the service's browser pages: paths below /v1/tenants/{tenant} (for
+// example "/login") that, with everything under them, are served as HTML forms and
+// redirects rather than spec operations. The request validator and token check skip
+// them; the page handlers check their own input and answer failures as pages.
+func WithPages(prefixes ...string) BootOption {
+	return func(o *bootOptions) { o.pages = append(o.pages, prefixes...) }
 }
 
 // WithOwnKeys makes the service verify tokens against keys it holds itself rather than
@@ -73,6 +82,6 @@ func Boot(ctx context.Context, name, version string, environ map[string]string, 
 	}
 	return p, NewHTTP(HTTPOptions{
 		Info: Info{Name: p.Name, Version: version}, Spec: doc, Logger: requestLog, Registry: p.Registry,
-		Ready: p.ReadyChecks(), Verifier: p.Verifier(keys), Waiter: p.Waiter,
+		Ready: p.ReadyChecks(), Verifier: p.Verifier(keys), Waiter: p.Waiter, Pages: o.pages,
 	}), nil
 }

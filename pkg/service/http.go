@@ -41,6 +41,26 @@ type HTTPOptions struct {
 	Registry *prometheus.Registry
 	Ready    map[string]Pinger // name -> check, for /health/ready
 	Waiter   *events.Waiter    // nil: consistency tokens are issued but not awaited
+	Pages    []string          // browser pages below /v1/tenants/{tenant} (WithPages)
+}
+
+// isPage reports whether path is one of pages (or below one) under some tenant.
+func isPage(path string, pages []string) bool {
+	rest, ok := strings.CutPrefix(path, "/v1/tenants/")
+	if !ok || len(pages) == 0 {
+		return false
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	if !ok {
+		return false
+	}
+	rest = "/" + rest
+	for _, p := range pages {
+		if rest == p || strings.HasPrefix(rest, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // defineFormats registers the string formats our specs use: kin-openapi validates
@@ -87,7 +107,7 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	e.Use(echomw.OapiRequestValidatorWithOptions(o.Spec, &echomw.Options{
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
-			return p == "/" || p == "/metrics" || p == "/openapi.json" || strings.HasPrefix(p, "/health")
+			return p == "/" || p == "/metrics" || p == "/openapi.json" || strings.HasPrefix(p, "/health") || isPage(p, o.Pages)
 		},
 		DoNotValidateServers: true,
 		MultiErrorHandler:    multiError,

@@ -84,3 +84,21 @@ func TestNoStore(t *testing.T) {
 		}
 	}
 }
+
+func TestIsPage(t *testing.T) {
+	pages := []string{"/login", "/oauth2/authorize"}
+	for path, want := range map[string]bool{
+		"/v1/tenants/acme/login":                   true,
+		"/v1/tenants/acme/login/logout":            true,
+		"/v1/tenants/acme/loginx":                  false,
+		"/v1/tenants/acme/oauth2/authorize":        true,
+		"/v1/tenants/acme/oauth2/authorize/resume": true,
+		"/v1/tenants/acme/oauth2/token":            false,
+		"/v1/tenants/login":                        false,
+		"/login":                                   false,
+	} {
+		if got := isPage(path, pages); got != want {
+			t.Errorf("isPage(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
