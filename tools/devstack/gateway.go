@@ -11,14 +11,14 @@ import (
 // Collections maps each tenant-scoped collection to the service that owns it (DESIGN.md):
 // one gateway or ingress routes by this table alone.
 var Collections = map[string]string{
-	"subjects": "iam-subjects", "users": "iam-subjects", "groups": "iam-subjects", "me": "iam-subjects",
+	"subjects": "iam-subjects", "users": "iam-subjects", "groups": "iam-subjects", "me": "iam-subjects", "login": "iam-subjects",
 	"policies": "iam-policies", "check": "iam-policies", "effective": "iam-policies", "tenant-roles": "iam-policies",
 	"actions": "iam-policies", "resources": "iam-policies", "permissions": "iam-policies", "roles": "iam-policies",
 	"access-controls": "iam-policies", "templates": "iam-policies", "assignments": "iam-policies",
 	"clients": "oauth-clients", "scopes": "oauth-clients", "developer": "oauth-clients", "oauth2": "oauth-clients",
 	".well-known": "oauth-clients",
 	"consents":    "consent", "consent-actions": "consent", "consent-grants": "consent", "client-access": "consent",
-	"privacy-ledger": "consent",
+	"privacy-ledger": "consent", "consent-screen": "consent",
 }
 
 // Gateway is the dev stack's single entry point, serving what the production gateway
