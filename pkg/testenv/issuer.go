@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -70,4 +72,22 @@ func (i *Issuer) Token(tb testing.TB, tenant, subject string, scopes ...string) 
 		tb.Fatal(err)
 	}
 	return tok
+}
+
+// SignJWT signs claims as a JWS of type typ with the issuer's key, which makes the issuer
+// a handshake.Signer: tests of the login and consent pages sign the challenges that
+// oauth-clients would, and the pages verify them against this issuer's JWKS as they do in
+// production.
+func (i *Issuer) SignJWT(_ context.Context, typ string, claims any) (string, error) {
+	header, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": typ, "kid": i.kid})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
+	return input + "." + enc.EncodeToString(ed25519.Sign(i.key, []byte(input))), nil
 }
