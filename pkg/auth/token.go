@@ -90,6 +90,22 @@ func Sign(claims Claims, kid string, key ed25519.PrivateKey) (string, error) {
 	return signingInput + "." + enc.EncodeToString(sig), nil
 }
 
+// SignJWS signs claims (any JSON object) as an EdDSA compact JWS with header typ and kid:
+// ID tokens, sign-in challenges and verdicts (access tokens go through Sign).
+func SignJWS(typ, kid string, key ed25519.PrivateKey, claims any) (string, error) {
+	header, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": typ, "kid": kid})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
+	return input + "." + enc.EncodeToString(ed25519.Sign(key, []byte(input))), nil
+}
+
 // KeySource finds the public key for a key id. Implementations refetch on an unknown kid,
 // so a freshly rotated key is accepted without a restart.
 type KeySource interface {

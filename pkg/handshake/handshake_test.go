@@ -5,11 +5,10 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
 )
 
@@ -18,14 +17,7 @@ import (
 type testKeys struct{ priv ed25519.PrivateKey }
 
 func (k testKeys) SignJWT(_ context.Context, typ string, claims any) (string, error) {
-	h, _ := json.Marshal(map[string]string{"alg": "EdDSA", "typ": typ, "kid": "k1"})
-	p, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	in := enc.EncodeToString(h) + "." + enc.EncodeToString(p)
-	return in + "." + enc.EncodeToString(ed25519.Sign(k.priv, []byte(in))), nil
+	return auth.SignJWS(typ, "k1", k.priv, claims)
 }
 
 func (k testKeys) PublicKey(_ context.Context, kid string) (crypto.PublicKey, error) {

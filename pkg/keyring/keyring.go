@@ -281,17 +281,7 @@ func (k *Ring) SignJWT(ctx context.Context, typ string, claims any) (string, err
 	if err != nil {
 		return "", err
 	}
-	header, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": typ, "kid": key.kid})
-	if err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	return input + "." + enc.EncodeToString(ed25519.Sign(key.priv, []byte(input))), nil
+	return auth.SignJWS(typ, key.kid, key.priv, claims)
 }
 
 // Sign signs claims with the active key. The token is what auth.Sign makes, assembled in

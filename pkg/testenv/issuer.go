@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -79,15 +78,5 @@ func (i *Issuer) Token(tb testing.TB, tenant, subject string, scopes ...string) 
 // oauth-clients would, and the pages verify them against this issuer's JWKS as they do in
 // production.
 func (i *Issuer) SignJWT(_ context.Context, typ string, claims any) (string, error) {
-	header, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": typ, "kid": i.kid})
-	if err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	return input + "." + enc.EncodeToString(ed25519.Sign(i.key, []byte(input))), nil
+	return auth.SignJWS(typ, i.kid, i.key, claims)
 }
