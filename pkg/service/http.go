@@ -92,6 +92,7 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	e.Use(withEcho)
 	e.Use(cleanInput)
 	e.Use(noStore)
+	e.Use(crossOrigin(o.Pages))
 
 	e.GET("/", func(c echo.Context) error { return c.JSON(http.StatusOK, o.Info) })
 	e.GET("/health", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -215,6 +216,22 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.String("requestId", v.RequestID))
 			return nil
 		},
+	})
+}
+
+// crossOrigin lets web applications on any origin call the API and the OAuth endpoints
+// (a single-page app exchanging its code, reading /me). It is safe to allow every origin
+// because nothing here authenticates a browser by cookie: callers present a bearer token
+// or client credentials, which another origin cannot borrow, and credentials mode is never
+// allowed. Pages (login, consent) get no CORS headers: they are navigated to, never fetched.
+func crossOrigin(pages []string) echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		Skipper:       func(c echo.Context) bool { return isPage(c.Request().URL.Path, pages) },
+		AllowOrigins:  []string{"*"},
+		AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:  []string{"Authorization", "Content-Type", "If-Match", "Accept-Language"},
+		ExposeHeaders: []string{"ETag", "Location", "Retry-After", events.TokenHeader},
+		MaxAge:        600,
 	})
 }
 

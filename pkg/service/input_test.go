@@ -102,3 +102,27 @@ func TestIsPage(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossOrigin: a page of another origin may call the API (preflight answered, no
+// credentials mode), but pages get no CORS headers.
+func TestCrossOrigin(t *testing.T) {
+	e := echo.New()
+	e.Use(crossOrigin([]string{"/login"}))
+	e.Any("/*", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	preflight := func(path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodOptions, path, nil)
+		req.Header.Set("Origin", "https://app.example")
+		req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	api := preflight("/v1/tenants/acme/oauth2/token")
+	if api.Header().Get("Access-Control-Allow-Origin") != "*" || api.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("API preflight: %v", api.Header())
+	}
+	if page := preflight("/v1/tenants/acme/login"); page.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("page preflight got CORS headers: %v", page.Header())
+	}
+}

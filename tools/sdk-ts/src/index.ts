@@ -77,14 +77,25 @@ export class TokenSource {
   }
 }
 
-function middleware(tokens: TokenSource): Middleware {
+/**
+ * Where a platform object gets its bearer tokens: a TokenSource (a client's own
+ * credentials) or, in a browser, a signed-in person (browser.ts' SignIn).
+ */
+export interface AccessTokens {
+  get(): Promise<string>;
+  invalidate?(): void;
+}
+
+export { SignIn, SignInError, type SignInOptions, type Identity } from "./browser.js";
+
+function middleware(tokens: AccessTokens): Middleware {
   return {
     async onRequest({ request }) {
       request.headers.set("Authorization", `Bearer ${await tokens.get()}`);
       return request;
     },
     async onResponse({ response }) {
-      if (response.status === 401) tokens.invalidate();
+      if (response.status === 401) tokens.invalidate?.();
       if (response.headers.get("Content-Type")?.startsWith("application/problem+json")) {
         throw new ProblemError((await response.clone().json()) as Problem);
       }
@@ -98,7 +109,7 @@ export interface Platform {
   subjects: Client<SubjectsPaths>;
   policies: Client<PoliciesPaths>;
   consent: Client<ConsentPaths>;
-  tokens: TokenSource;
+  tokens: AccessTokens;
 }
 
 /**
@@ -107,7 +118,14 @@ export interface Platform {
  * platform admin working across tenants.
  */
 export function connect(baseUrl: string, credentials: Credentials, fetchImpl: typeof fetch = fetch): Platform {
-  const tokens = new TokenSource(baseUrl, credentials, fetchImpl);
+  return connectWith(baseUrl, new TokenSource(baseUrl, credentials, fetchImpl), fetchImpl);
+}
+
+/**
+ * Clients for every service that send tokens from tokens, e.g. a signed-in person's:
+ * `connectWith(baseUrl, { get: () => signIn.getAccessToken() })`.
+ */
+export function connectWith(baseUrl: string, tokens: AccessTokens, fetchImpl: typeof fetch = fetch): Platform {
   const make = <P extends {}>() => {
     const c = createClient<P>({ baseUrl, fetch: fetchImpl });
     c.use(middleware(tokens));
