@@ -2,57 +2,18 @@
 // free port with its own data directory.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, chmodSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { startStack } from "./stack.mjs";
 import { connect, ProblemError } from "../dist/index.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const admin = { tenant: "system", clientId: "sdk-admin", clientSecret: "sdk-admin-secret" };
-let stack, dir, baseUrl;
-
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
+let stack, baseUrl;
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "iam-sdk-"));
-  chmodSync(dir, 0o755); // the private PostgreSQL runs as the postgres user when we are root
-  const bin = path.join(dir, "iam-dev");
-  execFileSync("go", ["build", "-o", bin, "./tools/cmd/iam-dev"], { cwd: root, stdio: "inherit" });
-  const port = await freePort();
-  stack = spawn(bin, [], {
-    cwd: dir,
-    env: { ...process.env, IAM_DEV_PORT: String(port), IAM_DEV_DIR: path.join(dir, "data"), IAM_BOOTSTRAP_CLIENT_ID: admin.clientId,
-      IAM_BOOTSTRAP_CLIENT_SECRET: admin.clientSecret, LOG_LEVEL: "error", DATABASE_URL: "",
-      // A cluster of its own in dir, removed afterwards: never the machine's server, whose
-      // iam_* databases a developer's `make dev` keeps.
-      IAM_DEV_POSTGRES: "private" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  baseUrl = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("dev stack did not start in 90s: " + out)), 90_000);
-    stack.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/IAM platform running at (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    stack.on("exit", (code) => reject(new Error(`dev stack exited with ${code}: ${out}`)));
-  });
+  stack = await startStack(admin);
+  baseUrl = stack.baseUrl;
 });
 
-after(async () => {
-  if (stack && stack.exitCode === null) {
-    const exited = new Promise((resolve) => stack.on("exit", resolve));
-    stack.kill("SIGINT");
-    await exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stack?.stop());
 
 test("a token is fetched once and reused", async () => {
   const p = connect(baseUrl, admin);
