@@ -15,7 +15,7 @@ func userFields(in *api.UserInput) subjects.UserFields {
 	f := subjects.UserFields{
 		Type: subjects.UserType(deref(in.UserType)), Username: deref(in.Username), Email: string(deref(in.Email)),
 		EmailVerified: deref(in.EmailVerified),
-		PhoneNumber: deref(in.PhoneNumber), FirstName: deref(in.FirstName), LastName: deref(in.LastName),
+		PhoneNumber:   deref(in.PhoneNumber), FirstName: deref(in.FirstName), LastName: deref(in.LastName),
 		ContactEmail: string(deref(in.ContactEmail)), PreferredSite: deref(in.PreferredSite),
 		PreferredCurrency: deref(in.PreferredCurrency), PreferredLanguage: deref(in.PreferredLanguage),
 		Department: deref(in.Department), Status: string(deref(in.Status)), ValidFrom: in.ValidFrom,
