@@ -140,7 +140,9 @@ func (a *Authenticator) Login(ctx context.Context, at Attempt) (*Outcome, error)
 		return again(MustWait, wait)
 	}
 	if !a.verifyPassword(ctx, cred, normalize(at.Password)) {
-		a.throttle.Fail(key, at.Address, now)
+		// The wait runs from the failure's answer, not from its start: a verification
+		// slowed by load must not eat into it.
+		a.throttle.Fail(key, at.Address, a.now())
 		return again(WrongCredentials, 0)
 	}
 	a.throttle.Succeed(key, at.Address)

@@ -206,7 +206,7 @@ func (a *Authenticator) ChangeOwnPassword(ctx context.Context, tenant string, ca
 		return &Throttled{Wait: wait}
 	}
 	if !a.verifyPassword(ctx, cred, normalize(current)) {
-		a.throttle.Fail(key, address, now)
+		a.throttle.Fail(key, address, a.now())
 		return errs.Fields("the current password is wrong", errs.FieldError{Field: "currentPassword", Message: "does not match the current password"})
 	}
 	a.throttle.Succeed(key, address)
