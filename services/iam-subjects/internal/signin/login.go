@@ -98,6 +98,9 @@ func (a *Authenticator) Begin(ctx context.Context, tenant, challenge, sessionTok
 		Username: ch.LoginHint, UILocales: ch.UILocales}}, nil
 }
 
+// maxLoginLength bounds what is looked up: no username (200) or email (320) is longer.
+const maxLoginLength = 320
+
 // Attempt is a submitted sign-in form.
 type Attempt struct {
 	Tenant    string
@@ -128,21 +131,22 @@ func (a *Authenticator) Login(ctx context.Context, at Attempt) (*Outcome, error)
 	if login == "" || at.Password == "" {
 		return again(WrongCredentials, 0)
 	}
-	cred, err := a.store.CredentialByLogin(ctx, at.Tenant, login)
-	if errs.Is(err, errs.NotFound) {
-		cred, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
+	var cred *Credential // nil: no such user
+	if len(login) <= maxLoginLength {
+		cred, err = a.store.CredentialByLogin(ctx, at.Tenant, login)
+		if errs.Is(err, errs.NotFound) {
+			cred, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	key, now := throttleKey(at.Tenant, cred, login), a.now()
-	if wait := a.throttle.Check(key, at.Address, now); wait > 0 {
+	if wait := a.throttle.Begin(key, at.Address, now); wait > 0 {
 		return again(MustWait, wait)
 	}
 	if !a.verifyPassword(ctx, cred, normalize(at.Password)) {
-		// The wait runs from the failure's answer, not from its start: a verification
-		// slowed by load must not eat into it.
-		a.throttle.Fail(key, at.Address, a.now())
+		a.throttle.Failed(key, at.Address, a.now())
 		return again(WrongCredentials, 0)
 	}
 	a.throttle.Succeed(key, at.Address)

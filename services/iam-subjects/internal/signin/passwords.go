@@ -202,11 +202,11 @@ func (a *Authenticator) ChangeOwnPassword(ctx context.Context, tenant string, ca
 		return err
 	}
 	key, now := throttleKey(tenant, cred, ""), a.now()
-	if wait := a.throttle.Check(key, address, now); wait > 0 {
+	if wait := a.throttle.Begin(key, address, now); wait > 0 {
 		return &Throttled{Wait: wait}
 	}
 	if !a.verifyPassword(ctx, cred, normalize(current)) {
-		a.throttle.Fail(key, address, a.now())
+		a.throttle.Failed(key, address, a.now())
 		return errs.Fields("the current password is wrong", errs.FieldError{Field: "currentPassword", Message: "does not match the current password"})
 	}
 	a.throttle.Succeed(key, address)

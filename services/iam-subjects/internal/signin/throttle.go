@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +31,8 @@ import (
 // who exists. IPv6 addresses count by their /64, which one subscriber usually holds
 // whole.
 //
+// Sign-ins are few (each costs an argon2id verification), so one mutex serves.
+//
 // The counts live in each replica's memory: with N replicas a guesser gets at most N
 // times the budget. Memory is bounded by MaxKeys pairs (and as many users and addresses).
 // Should more pairs fail within a window than fit, the pairs not tracked are treated as
@@ -51,9 +52,6 @@ type Throttle struct {
 	users    map[userKey]*windowCount
 	addrs    map[string]*windowCount
 	overflow bool // a failed pair found no room since the last prune
-	// tracked is len(pairs): while nobody has failed recently, Check and Succeed skip the
-	// lock.
-	tracked atomic.Int64
 }
 
 type userKey struct{ tenant, user string }
@@ -126,16 +124,51 @@ func addressKey(addr string) string {
 	return addr
 }
 
-// Check returns how long an attempt for user from addr must wait before its password is
-// checked; zero means check it now.
-func (t *Throttle) Check(user userKey, addr string, now time.Time) time.Duration {
-	if t.tracked.Load() == 0 {
-		return 0
-	}
+// Begin asks whether an attempt for user from addr may have its password checked now:
+// zero if so, else how long it must wait. An attempt let through counts as a failure at
+// once, so that concurrent attempts cannot all slip through a pair's budget before any
+// of them has failed; Failed then restarts its wait from the failure's answer (a
+// verification slowed by load must not eat into it), Succeed takes it back.
+func (t *Throttle) Begin(user userKey, addr string, now time.Time) time.Duration {
 	t.init()
 	k := pairKey{user, addressKey(addr)}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if wait := t.wait(k, now); wait > 0 {
+		return wait
+	}
+	t.fail(k, now)
+	return 0
+}
+
+// Failed says that the attempt Begin let through was wrong; its pair's wait runs from now.
+func (t *Throttle) Failed(user userKey, addr string, now time.Time) {
+	t.init()
+	k := pairKey{user, addressKey(addr)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.pairs[k]; p != nil && now.After(p.last) {
+		p.last = now
+	}
+}
+
+// Succeed says that the attempt Begin let through gave the right password: the pair's
+// failures are forgotten, and the attempt no longer counts against the user or address.
+func (t *Throttle) Succeed(user userKey, addr string) {
+	t.init()
+	k := pairKey{user, addressKey(addr)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.pairs, k)
+	for _, c := range []*windowCount{t.users[k.userKey], t.addrs[k.addr]} {
+		if c != nil && c.n > 0 {
+			c.n--
+		}
+	}
+}
+
+// wait is how long an attempt of pair k must wait at now; the caller holds mu.
+func (t *Throttle) wait(k pairKey, now time.Time) time.Duration {
 	p := t.pairs[k]
 	if p == nil || t.forgotten(p, now) {
 		if !t.overflow {
@@ -162,12 +195,8 @@ func (t *Throttle) forgotten(p *pairFailures, now time.Time) bool {
 	return now.Sub(p.last) >= p.wait+t.Window
 }
 
-// Fail records a wrong password for user from addr.
-func (t *Throttle) Fail(user userKey, addr string, now time.Time) {
-	t.init()
-	k := pairKey{user, addressKey(addr)}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// fail counts a failure of pair k; the caller holds mu.
+func (t *Throttle) fail(k pairKey, now time.Time) {
 	p := t.pairs[k]
 	if p != nil && t.forgotten(p, now) {
 		*p = pairFailures{}
@@ -181,7 +210,6 @@ func (t *Throttle) Fail(user userKey, addr string, now time.Time) {
 		} else {
 			p = &pairFailures{}
 			t.pairs[k] = p
-			t.tracked.Add(1)
 		}
 	}
 	if p != nil {
@@ -193,21 +221,6 @@ func (t *Throttle) Fail(user userKey, addr string, now time.Time) {
 	}
 	count(t.users, k.userKey, now, t.Window, t.MaxKeys)
 	count(t.addrs, k.addr, now, t.Window, t.MaxKeys)
-}
-
-// Succeed forgets the pair's failures: it has just presented the right password.
-func (t *Throttle) Succeed(user userKey, addr string) {
-	if t.tracked.Load() == 0 {
-		return
-	}
-	t.init()
-	k := pairKey{user, addressKey(addr)}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.pairs[k]; ok {
-		delete(t.pairs, k)
-		t.tracked.Add(-1)
-	}
 }
 
 func count[K comparable](m map[K]*windowCount, key K, now time.Time, window time.Duration, maxKeys int) {
@@ -241,7 +254,6 @@ func (t *Throttle) prune(now time.Time) {
 	for k, p := range t.pairs {
 		if t.forgotten(p, now) {
 			delete(t.pairs, k)
-			t.tracked.Add(-1)
 		}
 	}
 	pruneWindows(t.users, now, t.Window)
@@ -251,8 +263,7 @@ func (t *Throttle) prune(now time.Time) {
 	}
 }
 
-// Prune forgets quiet pairs and ended windows; run it now and then so that Check's fast
-// path returns.
+// Prune forgets quiet pairs and ended windows; run it now and then to bound memory.
 func (t *Throttle) Prune(now time.Time) {
 	t.init()
 	t.mu.Lock()

@@ -1,9 +1,25 @@
 package signin
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
+
+// failAt is a wrong password: an attempt let through, then found wrong.
+func (t *Throttle) failAt(user userKey, addr string, now time.Time) {
+	if t.Begin(user, addr, now) == 0 {
+		t.Failed(user, addr, now)
+	}
+}
+
+// peek is how long an attempt would wait, without making one.
+func (t *Throttle) peek(user userKey, addr string, now time.Time) time.Duration {
+	t.init()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.wait(pairKey{user, addressKey(addr)}, now)
+}
 
 func TestThrottle(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -16,11 +32,11 @@ func TestThrottle(t *testing.T) {
 		now := t0
 		var waits []time.Duration
 		for range 8 {
-			if w := th.Check(jane, attacker, now); w > 0 {
-				t.Fatalf("checked before its wait had passed? wait %s", w)
+			if w := th.Begin(jane, attacker, now); w > 0 {
+				t.Fatalf("refused after its wait had passed: wait %s", w)
 			}
-			th.Fail(jane, attacker, now)
-			w := th.Check(jane, attacker, now)
+			th.Failed(jane, attacker, now)
+			w := th.peek(jane, attacker, now)
 			waits = append(waits, w)
 			now = now.Add(w)
 		}
@@ -32,60 +48,96 @@ func TestThrottle(t *testing.T) {
 		}
 	})
 
+	t.Run("the wait runs from the failure's answer", func(t *testing.T) {
+		th := &Throttle{FreeFailures: 1, Window: time.Minute}
+		th.failAt(jane, attacker, t0)
+		th.Begin(jane, attacker, t0)
+		th.Failed(jane, attacker, t0.Add(3*time.Second)) // a slow verification
+		if w := th.peek(jane, attacker, t0.Add(3*time.Second)); w != time.Second {
+			t.Fatalf("wait %s", w)
+		}
+	})
+
+	t.Run("concurrent attempts do not slip through the budget", func(t *testing.T) {
+		th := &Throttle{FreeFailures: 5, Window: time.Minute}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		through := 0
+		for range 50 {
+			wg.Go(func() {
+				if th.Begin(jane, attacker, t0) == 0 {
+					mu.Lock()
+					through++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if through != 6 { // five free failures, and the attempt whose failure starts the wait
+			t.Fatalf("%d of 50 simultaneous attempts checked", through)
+		}
+	})
+
 	t.Run("a clean address is checked whatever others did", func(t *testing.T) {
 		th := &Throttle{FreeFailures: 1, PerUser: 5, PerAddress: 5, Window: time.Minute}
 		for i := range 20 {
-			th.Fail(jane, attacker, t0.Add(time.Duration(i)*time.Millisecond))
+			th.failAt(jane, attacker, t0.Add(time.Duration(i)*time.Millisecond))
 		}
-		if w := th.Check(jane, attacker, t0.Add(time.Second)); w <= 0 {
+		if w := th.peek(jane, attacker, t0.Add(time.Second)); w <= 0 {
 			t.Fatal("the guessing address is not slowed down")
 		}
-		if w := th.Check(jane, home, t0.Add(time.Second)); w != 0 {
+		if w := th.peek(jane, home, t0.Add(time.Second)); w != 0 {
 			t.Fatalf("the person at home must wait %s because of someone else", w)
 		}
-		if w := th.Check(other, attacker, t0.Add(time.Second)); w != 0 {
+		if w := th.peek(other, attacker, t0.Add(time.Second)); w != 0 {
 			t.Fatalf("another user from the same (shared) address must wait %s", w)
 		}
 	})
 
 	t.Run("past the user's ceiling an address that failed waits for the window", func(t *testing.T) {
 		th := &Throttle{FreeFailures: 5, PerUser: 3, Window: time.Minute}
-		th.Fail(jane, "192.0.2.1", t0)
-		th.Fail(jane, "192.0.2.2", t0)
-		th.Fail(jane, office, t0)
+		th.failAt(jane, "192.0.2.1", t0)
+		th.failAt(jane, "192.0.2.2", t0)
+		th.failAt(jane, office, t0)
 		// office has one failure of its own (free), but the user is past its ceiling.
-		if w := th.Check(jane, office, t0.Add(time.Second)); w != 59*time.Second {
+		if w := th.peek(jane, office, t0.Add(time.Second)); w != 59*time.Second {
 			t.Fatalf("wait %s, want the rest of the window", w)
 		}
-		if w := th.Check(jane, home, t0.Add(time.Second)); w != 0 {
+		if w := th.peek(jane, home, t0.Add(time.Second)); w != 0 {
 			t.Fatalf("a clean address must still be checked, wait %s", w)
 		}
-		if w := th.Check(jane, office, t0.Add(time.Minute)); w != 0 {
+		if w := th.peek(jane, office, t0.Add(time.Minute)); w != 0 {
 			t.Fatalf("window over: wait %s", w)
 		}
 	})
 
-	t.Run("the right password forgets the pair", func(t *testing.T) {
-		th := &Throttle{FreeFailures: 1, Window: time.Minute}
-		th.Fail(jane, home, t0)
-		th.Fail(jane, home, t0)
-		if th.Check(jane, home, t0) == 0 {
+	t.Run("the right password forgets the pair and does not count", func(t *testing.T) {
+		th := &Throttle{FreeFailures: 1, PerUser: 2, Window: time.Minute}
+		th.failAt(jane, home, t0)
+		th.failAt(jane, home, t0)
+		if th.peek(jane, home, t0) == 0 {
 			t.Fatal("no wait after two failures")
 		}
 		th.Succeed(jane, home)
-		if w := th.Check(jane, home, t0); w != 0 {
+		if w := th.peek(jane, home, t0); w != 0 {
 			t.Fatalf("wait %s after success", w)
+		}
+		for range 5 { // right passwords, again and again: never a failure
+			if th.Begin(jane, office, t0) != 0 {
+				t.Fatal("a right password was made to wait")
+			}
+			th.Succeed(jane, office)
 		}
 	})
 
 	t.Run("IPv6 counts by /64", func(t *testing.T) {
 		th := &Throttle{FreeFailures: 1, Window: time.Minute}
-		th.Fail(jane, "2001:db8:1:2::1", t0)
-		th.Fail(jane, "2001:db8:1:2::ffff", t0)
-		if th.Check(jane, "2001:db8:1:2:abcd::9", t0) == 0 {
+		th.failAt(jane, "2001:db8:1:2::1", t0)
+		th.failAt(jane, "2001:db8:1:2::ffff", t0)
+		if th.peek(jane, "2001:db8:1:2:abcd::9", t0) == 0 {
 			t.Fatal("another address of the same /64 is not slowed down")
 		}
-		if th.Check(jane, "2001:db8:1:3::1", t0) != 0 {
+		if th.peek(jane, "2001:db8:1:3::1", t0) != 0 {
 			t.Fatal("another /64 is slowed down")
 		}
 	})
@@ -93,19 +145,19 @@ func TestThrottle(t *testing.T) {
 	t.Run("unknown names are throttled like known users", func(t *testing.T) {
 		th := &Throttle{FreeFailures: 1, Window: time.Minute}
 		ghost := throttleKey("acme", nil, "Ghost@Example.com")
-		th.Fail(ghost, attacker, t0)
-		th.Fail(ghost, attacker, t0)
-		if th.Check(throttleKey("acme", nil, "ghost@example.com"), attacker, t0) == 0 {
+		th.failAt(ghost, attacker, t0)
+		th.failAt(ghost, attacker, t0)
+		if th.peek(throttleKey("acme", nil, "ghost@example.com"), attacker, t0) == 0 {
 			t.Fatal("an unknown name is not throttled")
 		}
 	})
 
 	t.Run("quiet pairs are forgotten", func(t *testing.T) {
 		th := &Throttle{FreeFailures: 1, Window: time.Minute}
-		th.Fail(jane, home, t0)
-		th.Fail(jane, home, t0)
+		th.failAt(jane, home, t0)
+		th.failAt(jane, home, t0)
 		th.Prune(t0.Add(2 * time.Minute))
-		if th.tracked.Load() != 0 || th.Check(jane, home, t0.Add(2*time.Minute)) != 0 {
+		if len(th.pairs) != 0 || th.peek(jane, home, t0.Add(2*time.Minute)) != 0 {
 			t.Fatal("not forgotten")
 		}
 	})
