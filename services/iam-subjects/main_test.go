@@ -27,9 +27,14 @@ type stack struct {
 	admin *api.ClientWithResponses // services.iam in tenant acme
 }
 
-func mustStart(tb testing.TB) *stack {
+// mustStart starts iam-subjects; env adds to its configuration.
+func mustStart(tb testing.TB, env ...map[string]string) *stack {
 	tb.Helper()
-	s := &stack{Stack: testenv.StartStack(tb, iamsubjects.Run, nil)}
+	var e map[string]string
+	if len(env) > 0 {
+		e = env[0]
+	}
+	s := &stack{Stack: testenv.StartStack(tb, iamsubjects.Run, e)}
 	s.admin = s.as(tb, s.Issuer.Token(tb, "acme", "client-admin", "services.iam"))
 	return s
 }

@@ -1,18 +1,29 @@
 // Package iamsubjects wires the iam-subjects service: users, groups, memberships and the
-// subject search, including client subjects kept from oauth-clients' events.
+// subject search, including client subjects kept from oauth-clients' events; and people
+// signing in: passwords, the login and logout pages, login sessions.
 package iamsubjects
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"strings"
+	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"github.com/iamplane/iam/pkg/auth"
 	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/handshake"
+	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
 	"github.com/iamplane/iam/services/iam-subjects/internal/events"
 	"github.com/iamplane/iam/services/iam-subjects/internal/httpapi"
 	"github.com/iamplane/iam/services/iam-subjects/internal/postgres"
+	"github.com/iamplane/iam/services/iam-subjects/internal/signin"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
 )
 
@@ -25,18 +36,114 @@ const (
 // Config is iam-subjects' configuration.
 type Config struct {
 	service.Config
+	// LoginSessionTTL is how long a login session lets the person sign in to the
+	// tenant's applications without their password.
+	LoginSessionTTL time.Duration `env:"IAM_LOGIN_SESSION_TTL" envDefault:"12h"`
+	// KeyRotationInterval is how old the key signing login verdicts may get before a new
+	// one takes over; 0 turns scheduled rotation off.
+	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
+	// Throttling of password guesses, per replica (see signin.Throttle): a (user, caller
+	// address) pair may give LoginFailuresFree wrong passwords, then waits 1 s, 2 s, 4 s,
+	// ... up to the window before its next attempt is checked. Past LoginFailuresPerUser
+	// failures for one user, or LoginFailuresPerAddress from one address, in a window,
+	// pairs that have failed are refused unchecked until the window ends. A pair that has
+	// not failed is always checked: nobody can lock others out.
+	LoginFailuresFree       int           `env:"IAM_LOGIN_FAILURES_FREE" envDefault:"5"`
+	LoginFailuresPerUser    int           `env:"IAM_LOGIN_FAILURES_PER_USER" envDefault:"100"`
+	LoginFailuresPerAddress int           `env:"IAM_LOGIN_FAILURES_PER_ADDRESS" envDefault:"100"`
+	LoginFailureWindow      time.Duration `env:"IAM_LOGIN_FAILURE_WINDOW" envDefault:"15m"`
+	// TrustedProxies are the networks whose X-Forwarded-For is believed when telling
+	// callers' addresses apart (the gateway's); by default none is, and the address is
+	// the connection's.
+	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 }
 
 // Run serves iam-subjects until ctx ends.
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
-	var cfg Config
-	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec)
+	var (
+		cfg Config
+		// oauth-clients' keys: they verify access tokens, and sign-in challenges too.
+		issuerKeys *auth.RemoteJWKS
+	)
+	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec,
+		service.WithPages("/login"),
+		service.WithOwnKeys(func(_ context.Context, p *service.Platform) (auth.KeySource, error) {
+			issuerKeys = &auth.RemoteJWKS{URL: p.Config.JWKS()}
+			return issuerKeys, nil
+		}))
 	if err != nil {
+		return err
+	}
+	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
+		p.Close()
+		return err
+	}
+	verdictKeys := keyring.New(&keyring.Postgres{DB: p.DB}, handshake.VerdictTTL)
+	if err := verdictKeys.Load(ctx); err != nil {
+		p.Close()
 		return err
 	}
 	store := &postgres.Directory{DB: p.DB}
 	p.Publishes("subjects", store.Republish)
 	directory := subjects.NewDirectory(store, subjects.WallClock)
-	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(directory), nil))
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen)
+	authenticator := signin.NewAuthenticator(&postgres.Credentials{DB: p.DB}, issuerKeys, verdictKeys, signin.Options{
+		Base: cfg.IssuerURL, SessionTTL: cfg.LoginSessionTTL,
+		Throttle: &signin.Throttle{FreeFailures: cfg.LoginFailuresFree, PerUser: cfg.LoginFailuresPerUser,
+			PerAddress: cfg.LoginFailuresPerAddress, Window: cfg.LoginFailureWindow},
+	})
+	loginPages, err := httpapi.NewPages(authenticator, p.Logger)
+	if err != nil {
+		p.Close()
+		return fmt.Errorf("login pages: %w", err)
+	}
+	e.HTTPErrorHandler = loginPages.ErrorHandler(e.HTTPErrorHandler)
+	e.Use(httpapi.CallerAddress)
+	loginPages.Register(e)
+	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(directory, authenticator), nil))
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen,
+		workers(p, cfg, verdictKeys, authenticator)...)
+}
+
+// workers are the service's background work: the verdict keys' refresh and rotation, and
+// forgetting expired sessions, used challenges and quiet throttling state.
+func workers(p *service.Platform, cfg Config, keys *keyring.Ring, a *signin.Authenticator) []func(context.Context) error {
+	ws := []func(context.Context) error{
+		func(ctx context.Context) error { return keys.Refresh(ctx, p.Logger) },
+		func(ctx context.Context) error {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+					if err := a.Prune(ctx); err != nil && ctx.Err() == nil {
+						p.Logger.Warn("pruning expired login sessions and challenges failed", "error", err)
+					}
+				}
+			}
+		},
+	}
+	if cfg.KeyRotationInterval > 0 {
+		ws = append(ws, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
+	}
+	return ws
+}
+
+// addressOf tells callers apart by the address they connect from, or by
+// X-Forwarded-For when they connect through one of the trusted proxy networks (as
+// oauth-clients does).
+func addressOf(trusted []string) (echo.IPExtractor, error) {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

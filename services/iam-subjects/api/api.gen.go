@@ -255,6 +255,23 @@ type MemberChangeResult struct {
 	Removed int `json:"removed"`
 }
 
+// PasswordChange defines model for PasswordChange.
+type PasswordChange struct {
+	// CurrentPassword Example: correct horse battery
+	CurrentPassword string `json:"currentPassword"`
+
+	// NewPassword Example: staple fence lantern orbit
+	NewPassword string `json:"newPassword"`
+}
+
+// PasswordInput defines model for PasswordInput.
+type PasswordInput struct {
+	// Password The new password; the rules are checked by the service (422 naming `password`).
+	//
+	// Example: correct horse battery
+	Password string `json:"password"`
+}
+
 // Subject A user, client or group; `type` says which and what `properties` holds.
 type Subject struct {
 	// DisplayName Example: Billing service
@@ -334,6 +351,11 @@ type User struct {
 	// Email Example: john.doe@example.com
 	Email *string `json:"email,omitempty"`
 
+	// EmailVerified Whether the email is known to be the user's.
+	//
+	// Example: false
+	EmailVerified bool `json:"emailVerified"`
+
 	// FirstName Example: John
 	FirstName *string `json:"firstName,omitempty"`
 
@@ -391,6 +413,11 @@ type UserInput struct {
 
 	// Email Example: john.doe@example.com
 	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// EmailVerified Whether the email is known to be the user's (false unless an administrator says so).
+	//
+	// Example: true
+	EmailVerified *bool `json:"emailVerified,omitempty"`
 
 	// FirstName Example: John
 	FirstName *string `json:"firstName,omitempty"`
@@ -477,6 +504,9 @@ type Transitive = bool
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
+
+// TooManyAttempts An RFC 9457 problem. `type` is stable per error and safe to switch on.
+type TooManyAttempts = externalRef0.Problem
 
 // ListGroupsParams defines parameters for ListGroups.
 type ListGroupsParams struct {
@@ -628,11 +658,17 @@ type RemoveGroupMembersJSONRequestBody = MemberChange
 // AddGroupMembersJSONRequestBody defines body for AddGroupMembers for application/json ContentType.
 type AddGroupMembersJSONRequestBody = MemberChange
 
+// ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
+type ChangeMyPasswordJSONRequestBody = PasswordChange
+
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserInput
 
 // ReplaceUserJSONRequestBody defines body for ReplaceUser for application/json ContentType.
 type ReplaceUserJSONRequestBody = UserInput
+
+// SetUserPasswordJSONRequestBody defines body for SetUserPassword for application/json ContentType.
+type SetUserPasswordJSONRequestBody = PasswordInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -844,6 +880,32 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/tenants/{tenant}/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ChangeMyPasswordWithBody Change my password
+	//
+	// A person changes their own password with an access token issued to them (`sub`
+	// `user-<id>`), naming the current one. The new password follows the same rules as
+	// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+	// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+	// `Retry-After`). Every login session of the user ends.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+	ChangeMyPasswordWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeMyPassword Change my password
+	//
+	// A person changes their own password with an access token issued to them (`sub`
+	// `user-<id>`), naming the current one. The new password follows the same rules as
+	// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+	// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+	// `Retry-After`). Every login session of the user ends.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+	ChangeMyPassword(ctx context.Context, tenant externalRef0.Tenant, body ChangeMyPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSubjects Search subjects
 	//
 	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
@@ -949,6 +1011,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
 	ListUserGroups(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetUserPasswordWithBody Set or reset a user's password
+	//
+	// An administrator sets the user's password, the first one or a replacement. Rules
+	// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+	// normalization), no composition rules, not one of the most common passwords, not the
+	// user's username or email; a password breaking one is a 422 naming `password`. It is
+	// stored as an argon2id hash and never returned, logged or published. Every login
+	// session of the user ends.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+	SetUserPasswordWithBody(ctx context.Context, tenant externalRef0.Tenant, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetUserPassword Set or reset a user's password
+	//
+	// An administrator sets the user's password, the first one or a replacement. Rules
+	// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+	// normalization), no composition rules, not one of the most common passwords, not the
+	// user's username or email; a password breaking one is a 422 naming `password`. It is
+	// stored as an argon2id hash and never returned, logged or published. Every login
+	// session of the user ends.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+	SetUserPassword(ctx context.Context, tenant externalRef0.Tenant, userId UserId, body SetUserPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListGroups List groups
@@ -1247,6 +1337,52 @@ func (c *APIClient) GetMe(ctx context.Context, tenant externalRef0.Tenant, reqEd
 	return c.Client.Do(req)
 }
 
+// ChangeMyPasswordWithBody Change my password
+//
+// A person changes their own password with an access token issued to them (`sub`
+// `user-<id>`), naming the current one. The new password follows the same rules as
+// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+// `Retry-After`). Every login session of the user ends.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+func (c *APIClient) ChangeMyPasswordWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeMyPasswordRequestWithBody(c.Server, tenant, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeMyPassword Change my password
+//
+// A person changes their own password with an access token issued to them (`sub`
+// `user-<id>`), naming the current one. The new password follows the same rules as
+// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+// `Retry-After`). Every login session of the user ends.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+func (c *APIClient) ChangeMyPassword(ctx context.Context, tenant externalRef0.Tenant, body ChangeMyPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeMyPasswordRequest(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListSubjects Search subjects
 //
 // Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
@@ -1463,6 +1599,54 @@ func (c *APIClient) RemoveUserFromAllGroups(ctx context.Context, tenant external
 // Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
 func (c *APIClient) ListUserGroups(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUserGroupsRequest(c.Server, tenant, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetUserPasswordWithBody Set or reset a user's password
+//
+// An administrator sets the user's password, the first one or a replacement. Rules
+// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+// normalization), no composition rules, not one of the most common passwords, not the
+// user's username or email; a password breaking one is a 422 naming `password`. It is
+// stored as an argon2id hash and never returned, logged or published. Every login
+// session of the user ends.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+func (c *APIClient) SetUserPasswordWithBody(ctx context.Context, tenant externalRef0.Tenant, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetUserPasswordRequestWithBody(c.Server, tenant, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetUserPassword Set or reset a user's password
+//
+// An administrator sets the user's password, the first one or a replacement. Rules
+// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+// normalization), no composition rules, not one of the most common passwords, not the
+// user's username or email; a password breaking one is a 422 naming `password`. It is
+// stored as an argon2id hash and never returned, logged or published. Every login
+// session of the user ends.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+func (c *APIClient) SetUserPassword(ctx context.Context, tenant externalRef0.Tenant, userId UserId, body SetUserPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetUserPasswordRequest(c.Server, tenant, userId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2199,6 +2383,53 @@ func NewGetMeRequest(server string, tenant externalRef0.Tenant) (*http.Request, 
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewChangeMyPasswordRequest calls the generic ChangeMyPassword builder with application/json body
+func NewChangeMyPasswordRequest(server string, tenant externalRef0.Tenant, body ChangeMyPasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangeMyPasswordRequestWithBody(server, tenant, "application/json", bodyReader)
+}
+
+// NewChangeMyPasswordRequestWithBody constructs an http.Request for the ChangeMyPassword method, with any body, and a specified content type
+func NewChangeMyPasswordRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/me/password", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2972,6 +3203,60 @@ func NewListUserGroupsRequest(server string, tenant externalRef0.Tenant, userId 
 	return req, nil
 }
 
+// NewSetUserPasswordRequest calls the generic SetUserPassword builder with application/json body
+func NewSetUserPasswordRequest(server string, tenant externalRef0.Tenant, userId UserId, body SetUserPasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetUserPasswordRequestWithBody(server, tenant, userId, "application/json", bodyReader)
+}
+
+// NewSetUserPasswordRequestWithBody constructs an http.Request for the SetUserPassword method, with any body, and a specified content type
+func NewSetUserPasswordRequestWithBody(server string, tenant externalRef0.Tenant, userId UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/users/%s/password", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *APIClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -3168,6 +3453,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/tenants/{tenant}/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
+	// ChangeMyPasswordWithBodyWithResponse Change my password
+	//
+	// A person changes their own password with an access token issued to them (`sub`
+	// `user-<id>`), naming the current one. The new password follows the same rules as
+	// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+	// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+	// `Retry-After`). Every login session of the user ends.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+	ChangeMyPasswordWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeMyPasswordResponse, error)
+
+	// ChangeMyPasswordWithResponse Change my password
+	//
+	// A person changes their own password with an access token issued to them (`sub`
+	// `user-<id>`), naming the current one. The new password follows the same rules as
+	// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+	// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+	// `Retry-After`). Every login session of the user ends.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+	ChangeMyPasswordWithResponse(ctx context.Context, tenant externalRef0.Tenant, body ChangeMyPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeMyPasswordResponse, error)
+
 	// ListSubjectsWithResponse Search subjects
 	//
 	// Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
@@ -3289,6 +3600,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/users/{userId}/groups (the `ListUserGroups` operationId).
 	ListUserGroupsWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, params *ListUserGroupsParams, reqEditors ...RequestEditorFn) (*ListUserGroupsResponse, error)
+
+	// SetUserPasswordWithBodyWithResponse Set or reset a user's password
+	//
+	// An administrator sets the user's password, the first one or a replacement. Rules
+	// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+	// normalization), no composition rules, not one of the most common passwords, not the
+	// user's username or email; a password breaking one is a 422 naming `password`. It is
+	// stored as an argon2id hash and never returned, logged or published. Every login
+	// session of the user ends.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+	SetUserPasswordWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetUserPasswordResponse, error)
+
+	// SetUserPasswordWithResponse Set or reset a user's password
+	//
+	// An administrator sets the user's password, the first one or a replacement. Rules
+	// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+	// normalization), no composition rules, not one of the most common passwords, not the
+	// user's username or email; a password breaking one is a 422 naming `password`. It is
+	// stored as an argon2id hash and never returned, logged or published. Every login
+	// session of the user ends.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+	SetUserPasswordWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, body SetUserPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*SetUserPasswordResponse, error)
 }
 
 type ListGroupsResponse struct {
@@ -4168,6 +4507,89 @@ func (r GetMeResponse) ContentType() string {
 	return ""
 }
 
+// ChangeMyPasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangeMyPassword
+type ChangeMyPasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ChangeMyPasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyAttempts
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangeMyPasswordResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ChangeMyPasswordResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeMyPasswordResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeMyPasswordResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ChangeMyPasswordResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ChangeMyPasswordResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangeMyPasswordResponse) GetApplicationproblemJSON429() *TooManyAttempts {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangeMyPasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangeMyPasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangeMyPasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangeMyPasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListSubjectsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4879,6 +5301,75 @@ func (r ListUserGroupsResponse) ContentType() string {
 	return ""
 }
 
+type SetUserPasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *externalRef0.NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *externalRef0.Unprocessable
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetUserPasswordResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetUserPasswordResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetUserPasswordResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetUserPasswordResponse) GetApplicationproblemJSON404() *externalRef0.NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetUserPasswordResponse) GetApplicationproblemJSON422() *externalRef0.Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SetUserPasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetUserPasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetUserPasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetUserPasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListGroupsWithResponse List groups
 //
 // Groups of the tenant by display name, filtered by `searchQuery` (name, code, description) and `userType`.
@@ -5127,6 +5618,44 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, tenant exte
 	return ParseGetMeResponse(rsp)
 }
 
+// ChangeMyPasswordWithBodyWithResponse Change my password
+//
+// A person changes their own password with an access token issued to them (`sub`
+// `user-<id>`), naming the current one. The new password follows the same rules as
+// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+// `Retry-After`). Every login session of the user ends.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+func (c *ClientWithResponses) ChangeMyPasswordWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeMyPasswordResponse, error) {
+	rsp, err := c.ChangeMyPasswordWithBody(ctx, tenant, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeMyPasswordResponse(rsp)
+}
+
+// ChangeMyPasswordWithResponse Change my password
+//
+// A person changes their own password with an access token issued to them (`sub`
+// `user-<id>`), naming the current one. The new password follows the same rules as
+// `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+// `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+// `Retry-After`). Every login session of the user ends.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/me/password (the `ChangeMyPassword` operationId).
+func (c *ClientWithResponses) ChangeMyPasswordWithResponse(ctx context.Context, tenant externalRef0.Tenant, body ChangeMyPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeMyPasswordResponse, error) {
+	rsp, err := c.ChangeMyPassword(ctx, tenant, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeMyPasswordResponse(rsp)
+}
+
 // ListSubjectsWithResponse Search subjects
 //
 // Users, clients and groups of the tenant, filtered by `type` and `searchQuery` (a
@@ -5319,6 +5848,46 @@ func (c *ClientWithResponses) ListUserGroupsWithResponse(ctx context.Context, te
 		return nil, err
 	}
 	return ParseListUserGroupsResponse(rsp)
+}
+
+// SetUserPasswordWithBodyWithResponse Set or reset a user's password
+//
+// An administrator sets the user's password, the first one or a replacement. Rules
+// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+// normalization), no composition rules, not one of the most common passwords, not the
+// user's username or email; a password breaking one is a 422 naming `password`. It is
+// stored as an argon2id hash and never returned, logged or published. Every login
+// session of the user ends.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+func (c *ClientWithResponses) SetUserPasswordWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetUserPasswordResponse, error) {
+	rsp, err := c.SetUserPasswordWithBody(ctx, tenant, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetUserPasswordResponse(rsp)
+}
+
+// SetUserPasswordWithResponse Set or reset a user's password
+//
+// An administrator sets the user's password, the first one or a replacement. Rules
+// (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+// normalization), no composition rules, not one of the most common passwords, not the
+// user's username or email; a password breaking one is a 422 naming `password`. It is
+// stored as an argon2id hash and never returned, logged or published. Every login
+// session of the user ends.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tenants/{tenant}/users/{userId}/password (the `SetUserPassword` operationId).
+func (c *ClientWithResponses) SetUserPasswordWithResponse(ctx context.Context, tenant externalRef0.Tenant, userId UserId, body SetUserPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*SetUserPasswordResponse, error) {
+	rsp, err := c.SetUserPassword(ctx, tenant, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetUserPasswordResponse(rsp)
 }
 
 // ParseListGroupsResponse parses an HTTP response from a ListGroupsWithResponse call
@@ -6048,6 +6617,83 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	return response, nil
 }
 
+// ParseChangeMyPasswordResponse parses an HTTP response from a ChangeMyPasswordWithResponse call
+func ParseChangeMyPasswordResponse(rsp *http.Response) (*ChangeMyPasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangeMyPasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ChangeMyPasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListSubjectsResponse parses an HTTP response from a ListSubjectsWithResponse call
 func ParseListSubjectsResponse(rsp *http.Response) (*ListSubjectsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6633,6 +7279,63 @@ func ParseListUserGroupsResponse(rsp *http.Response) (*ListUserGroupsResponse, e
 	return response, nil
 }
 
+// ParseSetUserPasswordResponse parses an HTTP response from a SetUserPasswordWithResponse call
+func ParseSetUserPasswordResponse(rsp *http.Response) (*SetUserPasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetUserPasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListGroups List groups
@@ -6671,6 +7374,9 @@ type ServerInterface interface {
 	// GetMe The caller
 	// (GET /v1/tenants/{tenant}/me)
 	GetMe(ctx echo.Context, tenant externalRef0.Tenant) error
+	// ChangeMyPassword Change my password
+	// (POST /v1/tenants/{tenant}/me/password)
+	ChangeMyPassword(ctx echo.Context, tenant externalRef0.Tenant) error
 	// ListSubjects Search subjects
 	// (GET /v1/tenants/{tenant}/subjects)
 	ListSubjects(ctx echo.Context, tenant externalRef0.Tenant, params ListSubjectsParams) error
@@ -6701,6 +7407,9 @@ type ServerInterface interface {
 	// ListUserGroups Groups of a user
 	// (GET /v1/tenants/{tenant}/users/{userId}/groups)
 	ListUserGroups(ctx echo.Context, tenant externalRef0.Tenant, userId UserId, params ListUserGroupsParams) error
+	// SetUserPassword Set or reset a user's password
+	// (PUT /v1/tenants/{tenant}/users/{userId}/password)
+	SetUserPassword(ctx echo.Context, tenant externalRef0.Tenant, userId UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -7112,6 +7821,22 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx, tenant)
+	return err
+}
+
+// ChangeMyPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangeMyPassword(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangeMyPassword(ctx, tenant)
 	return err
 }
 
@@ -7533,6 +8258,30 @@ func (w *ServerInterfaceWrapper) ListUserGroups(ctx echo.Context) error {
 	return err
 }
 
+// SetUserPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) SetUserPassword(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetUserPassword(ctx, tenant, userId)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -7584,11 +8333,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/subjects/:subjectId", wrapper.GetSubject, options.OperationMiddlewares["getSubject"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/subjects/:subjectId/groups", wrapper.ListSubjectGroups, options.OperationMiddlewares["listSubjectGroups"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/users/:userId", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/users/:userId", wrapper.ReplaceUser, options.OperationMiddlewares["replaceUser"]...)
+	router.PUT(options.BaseURL+"/v1/tenants/:tenant/users/:userId/password", wrapper.SetUserPassword, options.OperationMiddlewares["setUserPassword"]...)
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/users/:userId/groups", wrapper.RemoveUserFromAllGroups, options.OperationMiddlewares["removeUserFromAllGroups"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/users/:userId/groups", wrapper.ListUserGroups, options.OperationMiddlewares["listUserGroups"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
@@ -7603,6 +8354,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/users/:userId", wrapper.RemoveUserFromGroup, options.OperationMiddlewares["removeUserFromGroup"]...)
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/groups/:groupId/users/:userType/:userId", wrapper.AssignUserToGroup, options.OperationMiddlewares["assignUserToGroup"]...)
 
+}
+
+type TooManyAttemptsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyAttemptsApplicationProblemPlusJSONResponse struct {
+	Body externalRef0.Problem
+
+	Headers TooManyAttemptsResponseHeaders
 }
 
 type ListGroupsRequestObject struct {
@@ -8772,6 +9532,122 @@ func (response GetMe404ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	return err
 }
 
+type ChangeMyPasswordRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	Body   *ChangeMyPasswordJSONRequestBody
+}
+
+type ChangeMyPasswordResponseObject interface {
+	VisitChangeMyPasswordResponse(w http.ResponseWriter) error
+}
+
+type ChangeMyPassword204Response struct {
+}
+
+func (response ChangeMyPassword204Response) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ChangeMyPassword400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword400ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword401ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword403ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword404ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword422ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyAttemptsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword429ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSubjectsRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Params ListSubjectsParams
@@ -9698,6 +10574,104 @@ func (response ListUserGroups404ApplicationProblemPlusJSONResponse) VisitListUse
 	return err
 }
 
+type SetUserPasswordRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+	UserId UserId              `json:"userId"`
+	Body   *SetUserPasswordJSONRequestBody
+}
+
+type SetUserPasswordResponseObject interface {
+	VisitSetUserPasswordResponse(w http.ResponseWriter) error
+}
+
+type SetUserPassword204Response struct {
+}
+
+func (response SetUserPassword204Response) VisitSetUserPasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SetUserPassword400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetUserPassword400ApplicationProblemPlusJSONResponse) VisitSetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetUserPassword401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetUserPassword401ApplicationProblemPlusJSONResponse) VisitSetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetUserPassword403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetUserPassword403ApplicationProblemPlusJSONResponse) VisitSetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetUserPassword404ApplicationProblemPlusJSONResponse struct {
+	externalRef0.NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetUserPassword404ApplicationProblemPlusJSONResponse) VisitSetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetUserPassword422ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SetUserPassword422ApplicationProblemPlusJSONResponse) VisitSetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListGroups List groups
@@ -9736,6 +10710,9 @@ type StrictServerInterface interface {
 	// GetMe The caller
 	// (GET /v1/tenants/{tenant}/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ChangeMyPassword Change my password
+	// (POST /v1/tenants/{tenant}/me/password)
+	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
 	// ListSubjects Search subjects
 	// (GET /v1/tenants/{tenant}/subjects)
 	ListSubjects(ctx context.Context, request ListSubjectsRequestObject) (ListSubjectsResponseObject, error)
@@ -9766,6 +10743,9 @@ type StrictServerInterface interface {
 	// ListUserGroups Groups of a user
 	// (GET /v1/tenants/{tenant}/users/{userId}/groups)
 	ListUserGroups(ctx context.Context, request ListUserGroupsRequestObject) (ListUserGroupsResponseObject, error)
+	// SetUserPassword Set or reset a user's password
+	// (PUT /v1/tenants/{tenant}/users/{userId}/password)
+	SetUserPassword(ctx context.Context, request SetUserPasswordRequestObject) (SetUserPasswordResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -10189,6 +11169,54 @@ func (sh *strictHandler) GetMe(ctx echo.Context, tenant externalRef0.Tenant) err
 	return nil
 }
 
+// ChangeMyPassword operation middleware
+func (sh *strictHandler) ChangeMyPassword(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request ChangeMyPasswordRequestObject
+
+	request.Tenant = tenant
+
+	var body ChangeMyPasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangeMyPassword(ctx.Request().Context(), request.(ChangeMyPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangeMyPassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChangeMyPasswordResponseObject); ok {
+		return validResponse.VisitChangeMyPasswordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListSubjects operation middleware
 func (sh *strictHandler) ListSubjects(ctx echo.Context, tenant externalRef0.Tenant, params ListSubjectsParams) error {
 	var request ListSubjectsRequestObject
@@ -10499,126 +11527,195 @@ func (sh *strictHandler) ListUserGroups(ctx echo.Context, tenant externalRef0.Te
 	return nil
 }
 
+// SetUserPassword operation middleware
+func (sh *strictHandler) SetUserPassword(ctx echo.Context, tenant externalRef0.Tenant, userId UserId) error {
+	var request SetUserPasswordRequestObject
+
+	request.Tenant = tenant
+	request.UserId = userId
+
+	var body SetUserPasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetUserPassword(ctx.Request().Context(), request.(SetUserPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetUserPassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetUserPasswordResponseObject); ok {
+		return validResponse.VisitSetUserPasswordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1pc9s4ln/lFber2q6hZElWLrumdt1pp8tTuTaxZ2Y38rYgEpLQIQE2ANpWZ/zft3CQBC+J8pVk2p8S",
-	"iwT58PDui1+8gMUJo5hK4R188RLEUYwl5vqvoyDAiXyN6CJFC6x+CbEIOEkkYdQ78N6T4LMAucQQ2XuA",
-	"zWEaEpFEaPUWxXgKiIYwjViAIvIHDn8u1k9hzllsVmeXIUaJ6Hu+h69QnETYO/BC7AOmh7//ddB/7vke",
-	"Ue9dYhRi7vkeRbG6x8DZywH1PREscYwUxDG6eo3pQi69g9Fg4HtylaglQnJCF971te8dXyWIhr9wliai",
-	"vsfpQl+YAgpDARgFS0gF5j8KCAnHgQRzvQy0+S0D9/cU81UBLdbvKwGJaRp7B5+ydedNYL5iPMA/4wjL",
-	"hpMwvwO+wBTkkqWLJcQ4nmEuliQRgK+IkD5wHLMLQhcK6XEJ4jmKBG4Gd+6814U5xHOURjJfayGeMRZh",
-	"RDXIGqcnYR3c0yU2ePtRAAlhB0GaktAHxgHRlfopWDKBKTAK789Od8vY3Z8PgqfBEPeezIaoNw6f4d4L",
-	"9ORZbzAfz5+Ew/lzNBxmuE+QXBZ7WViAfI/j31PCcegdSJ5id18JkhJztfb/Ph31/hf1/hj0XvzaO/8y",
-	"9J+Or3/wms7mYzr7DQeybavzNIpWvd9TFJE5wSEIczuoLU8VNfUm6WCwH5BQ/4unPkyDiGAqqxcUhgxF",
-	"Vq+UUWRXP0t/C0effx8vX1zMnl7tx/TJ5R/NmBH5DjriZkfB/S/znn9piHZ7nfF1yhEVRJKLBlL+gAWL",
-	"LjBQLCQOm9jLQNVEq7J47pakeiYwbzs+y+8kLON4MBvPR8Ez3BuFT570xsHzF70X4f6sN5o/n+/PBuFT",
-	"PGohw9S8bB2m54zHSKp7UxI24jBgcczoryfzN0gGy2bIj0/RQolkJWQvMBeEUf3/YInoAgMRMEMCh8Do",
-	"ISCIiYjVs9Tv4+GovNuJtz/x2gTwybxnoHC30Ary+0ZlouBNlAqRDDiWKac+CIm4VAILSRiW4Bk2E0BS",
-	"Ff/50Q/9AqeEyv2R53sxoSRWkneYI5hQiReYV8H9SP5oAPmYSk6wgARzDfohBBGKExzCDMtLjCkMB1oB",
-	"jgaDEvRPBu3g61c1bkGtqu2hHe6PGPFg+d/6DTXQXyKBe4QKbPkFJL6SoI8fh4AWiFAhQYEl9A5IiKlU",
-	"0otXVN2MRJE63+YNCQeG7bSy3cQppojKZmqR+pomaI4FS3mAYYYjRhcCJOvDa3aJeS9AAkOEleASPoRk",
-	"QaTZUojEEld2g4IYN/OseVlnzWHE4Ln9t3f+ZeA/HTVKw2v1SJEwKrA2P+zGf0LhB/x7ioU0P1KJDR5Q",
-	"kkQkQAoPewlnswjHf/lNKKR8KTai0CURiRTgGj36SRAyLIAye9Aac0fvT0AkOCBz+1CFD86ZsgA/ffHm",
-	"BEehlpXhqm+kvbLrFPNgITQjewlnCeZyBROvuGPiKTESEyH0Ns99T0gkU+EdjPWBE6kR/hMKIdtnjpul",
-	"lIk42NsjajeI4n6IL7K9ir0ZCnt2Q961i/8fOJ57B95/7BU27Z65KvYyXjYPMWivU1SGJwU5ihSv4fBQ",
-	"WVV8BTMUgsaGuhoRpZz6XkGoLxmdRyS47WllUnqk3iIkivChkdgp55jKXIoTAfuei9MXBU5zUDoi1D6z",
-	"F2Tr7hirVtsEkWY4uCRyaSxSJdnVDrA2/IDiS8yzHbq4fcX4jIQhpnfACpJ9xhQilHkuImAJBrkkAhQV",
-	"64cBxTgUB0BQbGn+1xhRq1pyjO8XGC8A7Ijyeb7gjnHtbg+t2Zy2tQthCYgyucTcylQX+W+ZfMVSGt4S",
-	"9waPMPGuhhNPy6C5fqqL0XGB0bdMwit7QyeMUiZ75ol3iNG3DEQaLAv1QqjBZh1N7zkOGA2JWvkKkQjf",
-	"FmGZTdUktCvSwEXicFQg0YUJLFAd0Zk4S3tzs/QOEVvfnFKzTXtzcXxGUSqXjJM/bo1dQi9QREJAQYCF",
-	"MGxzAPgq0ardJcphgc/S+zsiMnXX3C1p1ndQRlbCmbqEZmbvd4Atw8TNFoKWNaJkGKT0M2WX1IqhiXc1",
-	"8cqWwGjkIteBF46pJHLVFckWvns0By5xFPWMQQCzVMKMY6RFLE+Vil5nIuRAafPup9FP+gRCw1soem+s",
-	"J6KsP+ufJs5PX7wIL1Bk8GE8VMcFHY5fzIb7w/FwPEbqD/X/P4aj5+oYChN72Gxi21+Y9vy9LF6jLdkS",
-	"ALPRbBM+1a406YW4DOHRz29O3n6sm70VdK9/+ussPniKrzSgToSx2TXQ0oQYZ7cSHSxilTtHnMgYVaJL",
-	"R6FyC4XkSCoSb4CcVE6hYzyq9pymqGjzdpxfNu2qspkoArRxQyZU+JKlTZ7WzybMacOJZTe2gz+qni5R",
-	"iGRXnnyT3X6d+V5bEodwg3GVmGzvpmeVCsxP9Y/roTnL7jN+XeYqfvJ0FMelW7u7MvYdbJ23MegJTVK5",
-	"pQy5ExauSpTmSGm/d/6XH+6Z4ddwazWyEBOaA91I+g9LnDeio2Y6eE1MbABF0bu5VsVdNB5a4BM6Z961",
-	"XxXzGRqIxLHYBJ9RFQVsiHO0qhF9CyGfX/teGTOt1FwNFQ02EZanngezVSHmFUWXxJaScFXS0a6bcjCr",
-	"FNWE/je4riQXLfmjY20Z6KvGvEVRhLkyEAj1oQhYRysFYyfc22xDHfu57Ov8hMp5Zcv9eibK3b2WV9qp",
-	"31IM5aJZlLj4k2aLXseA+haC/NzBqENHz5uoKEZXJ+be4WBgJUf2wwYyd7a1CWEfsNCx3Cr5oDDEZYU1",
-	"bNKlOoNXuXHQGAR24TMPL1Y3AfmxoJwyAR/p/IdvbX9g3BDzIUzVM6Yg0ErA5ZIESx1VvVwiCdNic1NY",
-	"sijUdkNF3LSJ9J9MRBkE5hckwO0WWN1OIqGOLhEKRApQy8rmUEs+rPb8MqQdOMmh/KoFsjkdSEJfw9qr",
-	"ZpjWZ/FqUMs8Vl4LaNfv7aCD7N7azRk3aagfWLVw8qC5g9A1xPdVNVqrVO2u0+rEUD9/dc5ZvB3Usw40",
-	"fyljwgccIxJpNkqWjOK3qRIcMGdc3yMOgQSMnnFi8heOU6BuMdQiDksX1I2OgalvLFKqSTukVY4UEKRC",
-	"shhzAZQsltIorBph6S2Ul//GlrQfMvxf9qd+wOJGrjabKy/OHH+bZ+o7z9iL2IL1E5182uTTbOmzOOgv",
-	"g/OX8TMYjvZh/ASePnve5inQmlDLcOB1csRdznPKQ5RR6PneyywKY4ywc1dk5NdqcOnFNb0TMCpRII+b",
-	"T23TiYU4QVzGuCp1XhGKaLPovgV9zAkXsq4v/saWtOl2W+xRNTW2NhxaZGdhdLWZfv8gcglTU+7zV1tG",
-	"1NnIazGw69GHjlZTndvEURAo9njNgs8Vk6KlTsL3ItR0Aj8z7N2tb3UL/ks4nmPOcfhSB5KDVfkBx2cf",
-	"1q5yq92KVZiuXfSRyMqCGJHGJVnos+TDvjw9+ftx493NoYxtrOU7iGRsL9N8T8djX3EWl4pZQiRxT5K4",
-	"WQzW7Isc1BxvdbJ1+HxD8ESX+HSKnTQZwD8KE9oVfTiSEGEkJDCqCx4z7Ghla1Q4EZDtpq5nt5K5Oe6M",
-	"4CwFOPZHgxsJ5Q3VF9sI6e3BWy/FN4LmSvXWUq1SaeahrSJU7vcKOE4iFJRTTYxW6kBuoCW2LhusepwN",
-	"kv6uJfRG5D6IxHagGA9uKsAr6D7/st+M4y5yvVK3c/5ldL3TM08dXe/+5w83E/0b8i8lVWDtu1wRvP/w",
-	"7u8nH0/evT3+2fO9k7f2QsnSa9ca9yLh18dVHRROJh+b4783UQmNQvyruonajL6Fj3jmHE527sdv3r9+",
-	"9z/H6jBfnn08fffm+EP5rJ0bamjNamSUcjrmnDUY+TZF656srufi2AjKM05Ef9BswtlcbonAUyFhptQd",
-	"oJlgUSoxnH042ajTDRjFQ5uUdFWybKeq3yWSxERIEvQCRgMrP7ReRmlIpHa4lcpGEKdSJ5qz0o4GNc0x",
-	"kjg8kq30yjEK39FolZUC1tHHQh3iuc0zshqPmr47oQHHSs3rAl6bgja1VocgMA2BSJih4LO6mibqpbCD",
-	"TFGZNl2IgPHgxW61rtZ1j5+OvY3RxQzANceZM1+j0jZpWLgY6pw5YHqBI5bgQ5iq45oqOHUEE2Yr04Ch",
-	"bmsyq6q+/rCbr18l8O7LsrLgUmFvh7WSSRTd4J16nUKm2Hpx5dBsobRTcBzYBKSBrfSudSdrKyjqYWMK",
-	"H169hBfjJ8/A1mn0s5CxKW1U3JdgDrqWRPOoQHNd/i0uiQyWwGhTjErWTNP20rK6YWvrVmpZGkVWRfmG",
-	"lhAcq73iMCsD6ey61yVykxtPhdTmeGkrexfDPRM0FXsoiPGeDertXTX6chayqn+4PxvOx8EQv0DPw/H8",
-	"6aCjI2oK8OpEZwp03Bc0VOfVQ8v1GN6myj2HjFNONuoTG3I28OU7qhOr2i0OUk7k6qM6IkNJDKVyOWon",
-	"3MHT56XaqqJdzRzQj9nvmIYJI1TCjn5kzx6ZlqvziF0a4aR/fMmxrqNHkUmHmZIpZXqguI+EIAsaO9Wm",
-	"B95RGGrOMJkbm0a0pRiHoFuzeqHp/TLOjqmudYo11JP1peKhL7Vi87O6XBNLdp5RXqYUlG7LQVkzjl4h",
-	"l5jw6otsvCJbYzoQ7AZQ3vckFH8ZdZWlaNRiZYL+apRuDqSJe5fuCG0LXNbzVr/Dhbh+1WhC9QazfX2H",
-	"syWD4+Iw9GqbixJ9guIsqSuXhC6ycpyTozdgEKzWwNH7E9E3Evszpmc8qvD2F/Of6z1DhXv6tpLFa6hT",
-	"F6aRRs2pDEnhZ0eyY9qldv1S35/aldL0wh5EwJkQFvWfCdWCzh7KwYSm7hN9vfjdUSqXWWYBdqykzc7R",
-	"h884kYYxSrT/o+5EVDwwoSYBXpQfo0gwzViJNBXYaTzjOIqyauWpi+tpH44duwaSdBYRscRiQnXheE8n",
-	"0OdKi1wYEAXG6mUUJWTP/NZfoTjaBcHAlDhnz4cAUfiMcQIXBF8qoqygwBBFnqF3MKu5jKVSZ/NNQyUR",
-	"CtP9Cc12LFItPOZpBJecSMVn4lKRmuZQBNOXjAoipLJQe6fq/Kdg+qqAoth2aWbbInJCOQ4YD3F4CAkS",
-	"6idAAqZB8RT7EMmAoLiXsIgEBIsfIVhiXQ5OQ8DzOQ7UZnpGtE2o2oEwPVcohBVLObBLakFW+FJ78ooy",
-	"TUXo6vE5Lx+9V5Z/bqV6g/6wP1Ckb09B6aP+oL9vHO2lFneNrFCE0Re4IQ9tGnSzbjbb+zNbgc04gsmg",
-	"zUkkMTe24tTpPprCjrkhYCH23RTZrmlRzpxmHaHPqVVpVk/5m79kHb1uh3SL51nc4jqf2vHsfru2yrov",
-	"cZu91KqKX0SjVUbUc8ZtDfsqycOX5byz4242NXW5YdlO1bZuMdPGDVWazq/PK/1Ro8FgTTVzQxWz9QuG",
-	"vnX0P9UznbS5VLJaeFavNiNh9/rPUkbySTnYlrPP0CksayxHUvgwHsvQ9UGU42G9imHZTxh2Loouqsoa",
-	"6qGPTHMmm+dGwrXvjc1ZND00P7O9ekObXjnsvPKsUkI/Hux3Xlt05rhmoCaCzAD8VNbu54pGi2sVQ+hc",
-	"16+ncYz4yooGyLv9JVoIt43/+obiwjY96qNmokEWGuNIADLv7sMvSj9NqZ64sJPXFftwHCeMk6td3Tde",
-	"msuQFT/rPiAml4eV67brVKsGJXCP6UJpXthhHHQIf1dL3Lq0NLCZ9GXuofzEwtW2XBuWik+7syzNq8K3",
-	"KfIrgqaF+NuOc0xu6brspUie4uuaBBs+FC7uS3wNOoivh8Z/WxcHxZeWTTzfdq7rYzg+RYv1oynyFqR1",
-	"be3X35scVAtfdF740mkKHY9GWwDrth/dWvha57Uifq2TaMVgkwS+9tcZm3tfbDrx2hDCuuEqxlmx8vbI",
-	"uomut20aK2HqDEz5q2J/MwMH2WiBXjFt9PenWriW/Z/dQ13K6Dh1vnI5lcS2WU7CqPJYmHkykXWJbGDJ",
-	"JPJ2GsmdOtNgio3bsBV+f/aBWjjuvDBvi70xP90PS9ioyBqW8Jv9q3cU55W9nSc4sShilzCtNCM1+FC/",
-	"YHkzArxzd+B7tv3vRB8+6sLb8/x9+BK/YLmebW/lS2x2vLNpXdrtSNd4HbkeNCpHBxNICDujwVC7E7bE",
-	"RoeodkaDwW4fPuifCF2ATh5nzd4Tms+zkO40ItiZZhzSt3eY0VdZ37jSi5VUJsfzVODQRKvKwucsEZjf",
-	"UP5UxiwZ+XNDn6ZJ9OhgodrC5ZLlMkhZE0WUq1qZc18CYwsHZvBgG39oITx6GCFseSS8oTRWPk1niby1",
-	"v/k1vcZ7xLkt6HhUgHfjDA67O4MNw1G+YXeyUGF34VnuWd9tnYf5Qad3rWYlF5gWqdI862w0LqFa3+ms",
-	"FNLO3yGQUK1EEhDHZlCMdUjV32RBGcehXwy00uWu+hqC8WhUt9UNNJqV3ljYb6H03J7PbRo9zzszfakh",
-	"9T7Ul23OHDj9l8MbQWe7Pxvk0z/U+Zkk55/Ldf4aMqBeaVERBIYDMj5yuN+Jw7R70uWJGbBjk8o2N55l",
-	"l3f1CC4TDiqSzDZiZFL0aqF2v23enWMULHXdlFxyPeS3NCQVdmwVQ+VnucSxwNEFNjUpLcnNgtW3M5Cd",
-	"Wa7bZThvlBC9l2xgydz5G1tSMPXy2tDp2GdTLlOzDRRtXRNFtXVRYl1u99mux8c2/la6fU2p8v3lC92u",
-	"3bUZQ8MJuU7788i3+wgTWD41NYpV66Qqnx4yZNCYqTwKQwFpApLBcOAPBoPCsinLRaeoyMrHBlvHVgNN",
-	"KAmdQAKizjhJO1q7VCZyqG7JhpExXjaFdHmxMoQm1NbdEGmKnyizJV4CtFDBYRH41/bWJUujEHQ7lxk5",
-	"gKO5b8Py0QoYn1BXUBO68J1IBezo6mvIDhRF6rhXkHAsFEKUhRbhuS7z0a1LKKvFKUvwozD82raav3ZU",
-	"wbdnyY0cS27waMl9xSTIt2oBHoXhRvOvsweoBV0X/w9FkTH6cttRuXNZ+SXjZcOuUUK2eHNHUaQLRl9x",
-	"Fhe1GZtyeWZtRsZ/ArXb1TNw7HPtoH9Dmng7qtz7Yj5GcN2FPBWtueS5JEkbvSlie6S1O6E19E3S2eZb",
-	"7Sc1bkaRp6sEX5eI8wE31tpXrhyrQ2N5FsOYN9fP1r/+Yctn278lcGfltPkptCT13qDPNvBoog2Zs6az",
-	"eTpEETA6Jzw2FefWRiXCZvbq1qimag0ia2H+20ff7tpmO823b/d3iUSOCi2Rts6hWKiHDwE1EUDZZRng",
-	"x/jh17Qe9Q2Z5JZso9xuE5EmJ9YYZVSnn3m7in1LvWqKfokQKQ7V23eIFDAV6Wy662c5+7xhzGTem4ZR",
-	"1ip43uBbM3PW5PHpvDSsshyCq08A1JG4ljl4pchbJYq2YYJec9zMztC63oJdW1OOtj8oOyj9KR0pyjX0",
-	"37+tUyH/03zOqUPwWXznDsri27glf0Ubz5yVIvH6NBYNbUWVNiLTtKzL4ModRWhCRTozyd/sCeV2pHw0",
-	"EONmMpD9xh3gK6Q/AHeoP3jHU6rbzy6XRGKRoACDjlMLQMbq1r9pdRxmYLkv6sNRBTY21+suGQ9BLBmX",
-	"Sg4tEQW55Fh/koWjQJdb7Eyv0umu/fSTMFU5+rtbJsKon2D31rIn2Pln6sM/U0QPdfrxDbpKdw+AMiA0",
-	"xFcwJzQUEyqYgQSQ+dgUoYKEBkTRh3/Yrjh3Fz5MdWR6mmNDQsyEhJE/GAwmNIN5B4G+T8GpL0GMERUw",
-	"8cxfjEPMOJ54uwc6Ji1ghlfMDEgQkkSRAuKzD7NUt9nNCTXzgWzbJKFCYtRYWfSaCPkxo7rvuTnMbc3N",
-	"u8PKVm0+WrDxy3vb9IOVB4vef0rnFvqkgqvWSZh3qXe+gYzN95uqublVV2per2g028kuClb/Cmpt70tO",
-	"YtetKu4dLczC2UobG/V5w43W3cd8+Pcti/2+Z97bkpPa7D4Lz2Om83ZsZ0qii6n0d890m3Vo8W3f7Th0",
-	"Uz/7aeGCSceV09nI0K0gATZfVyqi5ylI92FM5H/oCjDqg/34wOWSRdr4I7S/zpa5Ybf7v1spyK0qX9eJ",
-	"ssbP8pTLkytCbbuv1zTLOFsc+w2YFxl1iseakJtLym1aS3In93uQpnm6tN2HXz8GBHZ0h7p22SNky0R2",
-	"1wwHmdAdjZiyK9/ZhddzgDnIS+Y41tY9NcK97E/7ivIJhekvx6eQK49pdRLJ4YRWpocDCkNhZuDZjIQN",
-	"JGn3maXSWe2rs9Z7/FFU/OgJLTnSme/fAlab36sP4rt2etOClBo93q86B+VYn7zVxN/I3JQNZY3OaOds",
-	"nnMxrvnT+XYFlbXpx3biZzHgOJtq3NZSko24K0blNg0ZaKnGvD8tmY+wXasi7eCyP4/7XYxua5qxkopy",
-	"JY75+yEmrORF2CbroxMmksE0o+xpNgJO6KZGt1jxrD4YXhnkKSW/p/nnKa0K28lGsTZNU7Ef/rhxXd9t",
-	"+bbGcw1jtc0s7S04bBt+ub/ZKn8ikbYNwtcNU8kKHjq1z1k75bF77huoenQnbLZNUklFKWuXydm1tnqn",
-	"IjJ3ioqmIDAf1rAZGEIzr7BtjIpvvzLHbTVaZS4KSMbaZp9Y+fk4+uS7H33ijoBtm3zSQsJr5p6oWw6h",
-	"0dlys/UNQfMbUdZXN+0fld5WSu9R4X29oFerW2ByA628fs9xrE1llR+yGSiyIAnz/SjlDPiAJItJgKJo",
-	"5WsR436xyB0+raP+E1p4G33Q1TVmHHJpmApsNUtlQp1hKk0hHruDGwm4ux2aUnzOyvmG1a1EWOfPO3UX",
-	"Ug/p4gy+Iww+nKoYfROqQk+XD2+kMrYa6vJoX/47Tidxv1BQ6wbJRpLcykXbc79WurkbzaZCyt/Vc72u",
-	"7i1oWUvQURTl+eXHtqA7aQsy7WibWoO6lCFk/QR5EzOhsMO431J90FRZ0DJkQh3/d1FX8Dii/nFE/Z/S",
-	"vbphQUFFHT1wQ2LRZXhtPtOTvSjVH91ZSpkc7O0NR8/6g/6gPzx4Png+0Bxr4a19Cazp4zi+zaTrdpoF",
-	"lktj3FkLMq+fqKeZTbHCjh3Dr/NA9mt31hm06jP7CuFuv5xebnrmL/b7PCYaGqNVPoGieaCG+QqQ/vRN",
-	"Eciy71gUMajqFANm2oLsa/KZeXahe8rX59f/HwAA//8=",
+	"7H1rc9u4suBfQWlP1ch1KFmSnUxi16mznowz63Pz8Mb2mbsbeUcQCUkYkwAHAC1rcv3ft9AASfAlUX4l",
+	"ueMvM7FIgI1Gv9Hd+NLxeRRzRpiSnYMvnRgLHBFFBPx15PskVu8wmyd4TvQvAZG+oLGinHUOOqfUv5JI",
+	"LQgK7TuIz9AkoDIO8eoDjsgEYRagSch9HNI/SfBzPn6CZoJHZnT6GEU4lv2O1yE3OIpD0jnoBMRDhB3+",
+	"8Y9B/1XH61D93QXBAREdr8NwpN8xcPYyQL2O9BckwhriCN+8I2yuFp2D0WDgddQq1kOkEpTNO7e3Xuf4",
+	"JsYs+EXwJJbVNU7m8GCCcBBIRLC/QIkk4geJAiqIr5B5XgTa/JaC+0dCxCqHlsD3CkASlkSdg8/puMs6",
+	"MN9y4ZOfSUhUzU6Y3xG5JgypBU/mCxSRaEqEXNBYInJDpfKQIBG/pmyukR4VIJ7hUJJ6cGfOd12YAzLD",
+	"SaiysRbiKechwQxABpyeBFVwzxfE4O0HiWiAuhglCQ08xAXCbKV/8hdcEoY4Q6cX5ztF7O7NBv5Lf0h6",
+	"L6ZD3NsPfiS91/jFj73BbH/2IhjOXuHhMMV9jNUiX8vcAuR1BPkjoYIEnQMlEuKuK8ZKEaHH/r/PR73/",
+	"i3t/Dnqvf+tdfhl6L/dv/9ap25uzZPo78VXTUmdJGK56fyQ4pDNKAiTN60gveaKpqTdOBoM9nwbwfzLx",
+	"0MQPKWGq/EBjyFBk+UkRRXb0j8nvwejqj/3F6+vpy5u9iL1Y/lmPGZmtoCVuuhru/zLf+S+AaKfXGl/n",
+	"AjNJFb2uIeVPRPLwmiBGpCJBHXsZqOpoVeXzbkmqF5KIpu2z/E6DIo4H0/3ZyP+R9EbBixe9ff/V697r",
+	"YG/aG81ezfamg+AlGTWQYWI+tg7TMy4irPS7CQ1qcejzKOLst5PZe6z8RT3kx+d4rkWyFrLXREjKGfzb",
+	"X2A2J4hKNMWSBIizQ4RRRGWk59K/7w9HxdWOO3vjTpMAPpn1DBTuEhpBPq1VJhreWKsQxZEgKhHMQ1Jh",
+	"obTAwgoNC/AM6wkgLov/bOuHXo5TytTeqON1IspopCXvMEMwZYrMiSiDe0b/rAH5mClBiUQxEQD6IfJD",
+	"HMUkQFOiloQwNByAAhwNBgXoXwyawYdP1S5Bj6qsoRnuM4KFv/jf8IUK6G+wJD3KJLH8ghS5UQi2nwQI",
+	"zzFlUiENloQV0IAwpaWXKKm6KQ1Dvb/1C5IODNtpZbuIc8IwU/XUouAZELQgkifCJ2hKQs7mEineR+/4",
+	"koiejyVBIdGCS3oooHOqzJICLBektBrsR6SeZ83HWmsOIwYv7f97l18G3stRrTS81VPKmDNJwPw45/w9",
+	"ZqsjpUgUG6vM50wRgwUcxyH1scbCbiz4NCTR33+XGiVf8mVoZClMQw025yjSOnUpOJujGEu55CKQh5rH",
+	"xArhmSIC7SNJfM4CbbJIhVUiOwf7o9deR1EFeDnnHGmo0CfyR0KkkvlCFkrF8mB3l+qPY0b6AblOQZO7",
+	"ivOe/n4Pp+u5dVH2N0FmnYPO/9jNzdBd81TupuxnpjKYKhFBw+LQjAukFlSC6E7tTCq1DSeIlIdAM+nr",
+	"aIklYlyNmb8g/hUJ+uiTg5sJ/NE70n9MUjyhrp5hialCAU+mIZFoSdVCG2BihWaJUAsixmyGaZgIstMf",
+	"s45npSbsqDNnlbbP7DcUN1+YkhkXBGBmmkstKrWYTiGuE7y5SHD46Scc2C28L2EB18FMKOAEMGjkBwB6",
+	"dHqCZEx8OrOTajYTguvlf/7SmVESBqCCg1XfGBHaXdAymUgJ+qETCx4ToVZo3MnfGHf0siMqJXDPpUOv",
+	"IEcsvf6Eg5RU21LqFAc9u6AHpVEHTxpyHGoRToJDSytTHCDAhn4aUm3z9Dv5fr3hbBZS/767lSr/kf6K",
+	"VDgkhgf8RAjCVGYcUIn2XBkwcGRABkpLhNo5e3467oGxao0YPwQ5bvlPOzraYNArIOBPIEaWRKQrdHH7",
+	"lospDQLCHoAVFL8iDIU4dYilz2NihI6mYpgMMUICeYAojizN/xZhZi2WDON7OcZzAFuifJYNeGBcu8vD",
+	"axYHLlyugxFmXEtCq6pd5H/g6i1PWHBP3Bs8onHnZjjugAyawawuRvdzjH7gCr21L7TCKOOqZ2Z8QIx+",
+	"4Egm/iK3Wigz2Kyi6VSAMqB65FtMQ3JfhKWmep3QLkkDF4nDUY5EFyZkgWqJztgZ2puZoQ+I2OritPVW",
+	"tzYXxxcMJ2rBBf3z3til7BqHNEDY94mUhm0OELmJwWJ0iXKY47Pw/ZaITNwxD0ua1RUUkRULrh/hqVn7",
+	"A2DLMHG9hQCyRhYMg4RdMb5kVgyNOzfjTtESGI1c5DrwomOmqFq1RbKF7xHNgSUJw54xCNA0UWgqCAYR",
+	"KxKtoteZCBlQYFD+NPoJdiAwvIXDU2M9Ue1U2LBH7Pz0pROSOQ4NPkzgw4lsDPdfT4d7w/3h/j7Wf+h/",
+	"/zkcvdLbkHtuw3rPzf7CIaDUScOA4CAVAJiOppvwqVcFpBeQIoRHP78/+XBW9aZK6F4/+7s07HxObgBQ",
+	"J3Bd73GCNKEmhlIKOuch8O6RoCrCpaDlURBRRqUSWGkSr4GclnahZZizMk9dsL1+Oc4vm1ZVWkwYIrxx",
+	"QSYC/YYndQ78zyZ6bqPUxehIizCHnl3hAKu2PPk+ff02dem3JA7pxnhLof7eXfdK+6fn8ON6aC7S90y4",
+	"II1AfO5AcNClW7u6IvYdbF02MegJixO1pQx5EBYuS5T6AHy/d/n3vz0yw6/h1nLAKqIsA7qW9J+WOO9E",
+	"R/V08I6a2AAOw48zUMVtNB6ekxM2451bryzmUzRQRSK5CT6jKnLYsBB4VSH6BkK+vPU6Rcw0UnM5AjnY",
+	"RFgdPR+arnIxrym6ILa0hCuTDrhu2sEsU1Qd+t+TqpKcNxxLHoNlAE+NeYvDkAhtIFDmofwcJFxpGFvh",
+	"3h5iVbGfyb7WM5T2Kx3uVQ843dWDvAKnfksxlIlmWeDiz8AWvZbnNFsI8ksHow4dvaqjogjfnJh3h4OB",
+	"lRzpDxvI3FnWJoR9IhKOCMrkg4OAFBXWsE6XwsFw6cVB7dmCC5+ZPB9dB+SpDbLeaV+tz5bOURTRPhdg",
+	"QSy4kARNQWloyz4zHdL4blnFjPZrtomRZf1npMJxSNCMMB+sIa2aEBdTqu74rRISy2ssgrIOpXdR2LGz",
+	"xhrzliyzqLiJD2o3RCIsSBpp1iIQ4ltEXFOfoO7+aKTNYsrmaJKOnZRs34fcqhL64nWYOsvFVnGxR3Aw",
+	"4FnHE3FhJOkhmug5JkjilUTLBfUXcFK0XGCFJjkmJ2jBwwCM1pKua7InfjKnZCnams3/6qbQAEKblCGq",
+	"JNLDishtOOOvzF+EtIUYd4ipbP5uTnGggQew9sqn5uszEypQq+z8r3JIV323hQFk19ZsS7uJEDBh2bzO",
+	"DgIdhK4hvq9qTjWq9PYGVZUYqvuv9zk97EF6rgPgL23JeohEmIbARvGCM/Ih0VoLTuj0O/IQUZ+zC0HN",
+	"mazjkepXDLXIw8ID/aLj3cCLeZpI3AxpmSMl8hOpeESERIzOF8pYSxXCgiUUh//OF6wfcPI/7U99n0e1",
+	"XG0WVxycRp3s2XnfmWM35HPej+FAfZNDvaXD7KC/CM7f939Ew9Ee2n+BXv74qslNZRWhluKg0yoK5HKe",
+	"k/KmPZKO13mThgCNB3DpiozsWQUuGFwxenzOFPbVcf2ubdqxgMRYqIiUpc5byjCrF933oA8Y+m8iQGpW",
+	"WevXBTHnJwtiGYlKZKKfiqOpCW2b/KS6fL5yopPXmVEhVVU//YsvWB14NmGubFdvbSU3yOrcw2jyc36l",
+	"aoEmJmXyHzYVs7VH0+BNVkNtLV2EKnfLI9/X7PiOa+OoMGnjFoS4bgd+5qTzsIGEe/B7LMiMCEGCN2Cd",
+	"+qviBMcXn9aOcjOG81GErR10RlVpQIRp7ZA0zl8I2Lw5P/n3ce3b9XG7bVzDBwjbbS9DvQ4cPrwVPCok",
+	"BAZYkZ6iUb3YrdgzGahlWZPhsUrGDt9viBxC2mQrP6TOAP9BmnMN2UdHCoUES4U4gyTyFFug7DPJl66u",
+	"que3kvkZLo3gLjgde6PBnZTChoy2bZTE9uA9nBZBXdgvlLCQSIkwK8b5jWck+U5NQu62ymYjxlzl05iV",
+	"W8jCP7QJ43pBKyRIHGK/ePzLWSnl7w7KbOsM8XIUqEYhPbQi2YjcJ1EsDhT7g7vqmRK6L7/s1eO4jfop",
+	"pWhefhnddntm1tHtzj//djcNteFMtKCxrNmb6avTTx//fXJ28vHD8c8dr3PywT4oGMDNyu1RFNH6sw4H",
+	"hePxWf2ZzF00V61u+areM3gX93CdL5zNSff9+P3pu4//51hv5puLs/OP748/FffaeaGC1jRvTevMYyF4",
+	"je9j0ybcnYUcS0GMoLwQVPYH9Zamza8oEHgilVYQWg9MJQ8TRdDFp5ONpocBI5+0znYoS5btLIiPsaIR",
+	"lYr6PZ8z38oPMBdwElAFcQhtSWAUJQqSP9J0qxrrQRCsSHCkGulVEBx8ZOGqpOwc9PEAtO995kjzrir6",
+	"7oT5gmjrA2o1bFqIyX88RJKwAFGFpti/0k+TWH8UdbFJ9ASLikq0P3i9Uy6hcKMGL/c7GyP+KYBrtjNj",
+	"vlqlbVIj0PUQ8lgQYdck5DE5RBO9XRNkcrRNmBlq7fRrddZeOQQybBcCKRN4+2FpBUihhqPFWMUVDu/w",
+	"TRinkSm3HlwJkUOGqVNb4tukAANb4VvrdtZmNVWj6Qx9evsGvd5/8SOyuVP9NJJu0o0198VEIMjvAh6V",
+	"eAaVPnJJlb9AnNWF7lTFYm5O96zaxDaXrHJyqskqT6kCCSGIXisJ0tSs1hGGqkSuizYwqcBLKCxl93q4",
+	"a2LJchf7Edm1sc7dm1qX00JWdmP3psPZvj8kr/GrYH/2ctDSXzZJsVWiM0lz7gdqMmarEfdqaHNTNq1D",
+	"xomgG/WJjcQb+LIVVYlVr5b4iaBqdaa3yFASx4lajJoJd/DyVSHfMa9MNhv0Q/o7YUHMKVOoC1P27JaB",
+	"XJ2FfGmEE/z4RhAomcKhOaI2aYza9MBRH0tJ5yxyMsAPOkdBAJxhTlPt0b5NjzpEUIXbC0yZr3F2TMa7",
+	"k0ClZ4ZH+aRvQLF5aa68CbE7cxSHaQUFFZg4rbuEEWpBqCh/yIZV0jGm2MwuAGclrlLzl1FX6cmVHqxN",
+	"0N+M0s2ANMcBhTcCW+2cljdX33Ahrj41mlB/wSwf3nCWZHCcbwaMtkd0sk9xlCZaqAVl8zRF7uToPTII",
+	"1mPQ0emJ7BuJfUXYhQhLvP3F/ON211DhLrxWsHgNdUKyKK3VnNqQlF66JV1TGbvjFUq89aq0ppd2I3zB",
+	"pbSov6IMBJ3dlIMxS9wZPRj88ShRi/TABXWtpE330UNXJFaGMQq0/wMUnWseGDOTlJKXBOBQcmCsWJmq",
+	"iCSaChKGaQXBxMX1pI+OHbsGxck0pHJB5JhBMUcPklpmWotcGxAlIfpjDMd01/zWX+Eo3EGSI1N2kM6P",
+	"fMzQFSExuqZkqYmyhAJDFFnWjINZ4DKeKMiwMbXzVGpM98csXbFMQHjMkhAtBVWaz+RSkxpwKEaTN5xJ",
+	"KpW2UHvnev8nyBSDpUfnEJkxy6JqzATxuQhIcAjH8dq4wxJN/HwWO4niiOKoF/OQ+pTIH8wpvVkNmc2I",
+	"rxfTM6JtzPQKpCmvxQFa8UQgvmQWZI0vsyY9Y8a+sIUajUQWBaLmmR5lUPcqUfd/nb9/p4VUJD1QyxkR",
+	"SFN/TOWYHZ2eaGuVoEl8Nd9dYBbIBb4ik50DNPnl+HyyOzn9eHaOapkn5HPK/gn//c1f4DAkbE7+MRmz",
+	"oiQGY9hAOhV8KU3QS5B0JzTUJEAwD8rmSesB59nOjVndgGsiAuorhFWZBwSRSUQy/bDjjVm7JcF5X6L+",
+	"af7nLg240kyzbvzvyys58cwCNMf46IqspLb+//XrfyBJlHkmcUTgoBQkwpiZSXaQWmCoiaCzVXGRso9O",
+	"s3pKLLRgUQhQ2Z2cXpyP2S4w0O4XU8x+u5slf3jILjoi+Y87QJNMfx2FBF/b8iHLoAeIcYt6b8xCPkfc",
+	"sjnysYAaa4gLC8iBWGC5MBWVaZK/FskFsj061T5q5k91Bv1hf6CFtJUX2nLqD/p7JiS0AMVci+T8XGpO",
+	"ahJJTNeQtMTeFiRPV8imDCBzBD6joSLCeDUTpyR6grrmBZ8HxHPPuA26Jml4B468MpbSNmDnHZXql7TN",
+	"iNu2pSFGkr/ihkkgRNL+dfAf2g9xK9D1qJIHz8JVKn6zgl2tE9P4fzFxxAmM1FWaO+cc7Wo13FTYjQsq",
+	"dcK5vSwVbY8GgzW1MDU1MNaDHXo2JPW5mqrA6hPty2nL1VxlGrSvHiikFLwohoUz9hk6acm1yawaH8a3",
+	"HrresnaRrf87LHq0w9YlNXlOck01zZER2nyWmbO3Xmff7EXdpNme7VbLoWHksPXIi1IB1v5gr/XYvK7T",
+	"dViACFJX5XPRDr3UNJo/K5nsl1D9lEQRFisrGlDWgkjhuXR7C93eUVzYTgyw1VzWyEJjxkuEzbf76Bdt",
+	"SU0YtIHqZlUpHjqOYi7ozQ40syk0i0pLZ6CKlKvFYem5bYUBRowWuMdsrm1E1OUCwWHTDkjcqrQ0sJl8",
+	"gMyX/okHq225NiiULrRnWZbVFG2TIp6H93Pxtx3nmMPZ26I/rURCbisSbPhUuHgs8TVoIb6eGv9NNYCM",
+	"LC2bFBtDHJ/j+fp+WVkB67peO7ffmxzUA1+3HvjGaSmwPxptAaxbvHpv4WvDLCXxa8MZVgzWSeBbb52x",
+	"ufvFHnzfGkJY1/HNuDpW3h7ZgIYbFzJl+WjidHH7h2Z/05gP27gWjJjURqYmIFyLnvrOIdjhTvjBQ5SB",
+	"xLbn8drx89Ccm5mpqkpkA0sqkbfTSG4rvBpTbL8JW8H3Zx/ogfutB2ZNFe7MT4/DEjZ+t4YlvHr/6iMj",
+	"WWp+67aSPAz5Ek1Kpaw1PtQvRN2NAB/cHfiebf8H0YfPuvD+PP8YvsQvRK1n23v5Epsd77SFKLgdyRqv",
+	"I9ODRuVAMIEGqDsaDMGdsMlgEEztjgaDnT76BD9RNkeQ5pC2ChmzrBuSclskou4k5ZC+fcP040y7jmi9",
+	"WDp0F2SWSBKYaFVR+FzEkog7yp9S70cjf+7o09SJHghr6yUsFzyTQdqayKNc5RyyxxIYWzgwgydb+FML",
+	"4dHTCGHLI8EdpbH2aVpL5K39za/pNT4izm3q0bMCfBhncNjeGaxprfUNu5O5CnsIz3LX+m7rPMxPkIhg",
+	"NSu9Jiw/1M/yI4zGpQz0HZyfYnD+DhGFYzis4OwI2oxZh1T/TeeMCxJ4eTtESMyGZxjtj0ZVW91AA6z0",
+	"3sJ+D6XndgzYpk3AZWumL7QzeAz1ZUv7B071/vBO0NneATXy6Ve9f+Y4/q/lOn8NGVDNCSoJAsMBKR85",
+	"3O/EYZo96WK/JdS16Q/2BDvNg9iBBo4mHJSnQ9iIkUkmgZa62v22GSKCYH8BGX5qIeDmgULndtS1+Tal",
+	"n9WCRJKE18RkTzUcbuasvp2B7DSY3+6E804Hoo9yGlgwd/7FFwyZyg4wdFoWrhUTKm0FUlPZUV4XkBcD",
+	"FOvntiuas5X7pXJ9k1T/eOeFbtn92hNDwwmZTvvryLfHCBNYPjXZtGXrpCyfnjJkUHtSeRQEEiUxUhwN",
+	"B95gMMgtm6JcdNLfrHyssXVs3tqY0cAJJGDmNCO2930U0kQO9StpK0suiqYQJMJrQ2jMbIYYVSZNj3Gb",
+	"jCgRCBUS5IF/sLeWPAkDBPWQpmcICWeeDcuHK8TFmLmCmrK550QqUBfqBFC6oTjU271CsSBSI0RbaCGZ",
+	"QUIaFNlhyBqrSPCjIPjatpq3ttfIt2fJjRxLbvBsyX3FQ5Bv1QI8CoKN5l9rDxAEXRv/D4ehMfoy21G7",
+	"c2nCJRdFw65WQjZ4c0dhCKnNbwWP8tyMTWd5ZmxKxn8BtdvWM3Dsc3DQvyFNvB1VZkmlbchT05pLngsa",
+	"N9GbJrZnWnsQWsPfJJ1tftXe83U3ijxfxeS2QJxPuLDGDgjasTo0lmfeyn9z/mz1SjKbPtt8wdGDpdNm",
+	"u9BwqPceX9nAo4k2pM4anOZBiMLnbEZFZGojrI1KpT3Zq1qjQNUAIm9g/vtH3x7aZjvPlm/Xt8QyQwVI",
+	"pK3PUCzUw6eAmkrE+LII8HP88Gtaj/BCKrkV3yi3m0SkOROrjTLq3U+9Xc2+hapKTb9UyoQE+utdqiSa",
+	"yGQ62fHSM/ustNGcvNe1Mq5k8Lwn92bmtMjj82Wh1XExBFdt4QmRuIZGloXIWymKtqEFZn3czDbBu92C",
+	"XRuPHG0lW7pRcL+fksUc+u/f1imR/3nWJdsh+DS+8wBp8c3csut23X2c3PsjFBMhObM+vrQFrnzJnGvu",
+	"oKKNFXky50e1IBHqAkOOWe2ttDueW67odFTqo3L3YJuEJ/PaM9tJWI7Z5PTiHDVWj/XRkb3OL/1ANmca",
+	"E7NQjNmk1Dx5cmiHzhMipT1PVAvBlQpJgEJ6RbK6xfQ+QtTdH70G3IxZ4aq/nbQe1ZTFSSIhJ8jG8ECG",
+	"EhbIuuCX0ZHvV05T57uXHJR7YDd2Uy60sF7Xt7q1CCk1724V+6pxosxw21HaGq0FpEq0wNdQPfl8ztjS",
+	"TtCDW4S2ypeJtpaWtmI+WiGnN3cqNbOLNtcYCZlkbTIVLgoHkKCE5jXVlKXqSdNVBLJ/i4WUeMxkMjU5",
+	"L+kMxSrMrKUgF6YLnr1vHJEbDJdxH8Ll4yJhUB++XFBFZIx9guB4TgsvU2GvfwMvJEjBcj+kBVgRNj6D",
+	"cSDD5IILBVXJmGnRROAeQ4F9yDLrTm6SyY69hleaZES4A9kcrMAMdm0Na0Ld/0w89J8JZoeQdfEe3yQ7",
+	"UF5LWUBu0IyyQI6Z5AYShM3Fv5RJGhgQZR/9asvW3VV4aAIHcpMMGwpFXCo08gaDwZilMHcxgvc0nPAI",
+	"RQQzicYd8xcXKOKCjDs7B7Z2fEpW3HQwkoqGoQbiykPTBOrgZ5QR23Ae+hpQJhXBtQmV76hUZynVfc81",
+	"sW7vjKwotujMZy2Ra29B36YMttgQ/fFPsu9hRpdw1djB+yHN7W/goPr7PaG+uzNb6C5TUk221YzMWf0J",
+	"rfn0E7tfMhK7bVRxH1nuDU9X4GNV70modWrPshtz7pnj/D3z3pac1OTuWnieEzzux3amEiS/yunhmW6z",
+	"Dj3LSGs7Dt3UxuM8jzwpJ4IFDmfgJs4hPluXIQfdcpQ7GZfZH5D4yjxkb+xaLngIxh9l/XW2zB2bfPx3",
+	"y4C7V8L/OlFWe5dlsSqjJNS2u/KxXsbZmoBvwLxIqVM+p8LdXVJuU1GXObnfgzTNskSaffj13Y9QFxpz",
+	"gMseYpsdt7OmJ9KYdQExRVe+tQtv+0SpJXcca+ueGuFe9Kc9TfmUIdNnK0X/pNyA6XDMSreQIBwE0jSp",
+	"tTEtGz8H95knyhnt6b2GNf4gS370mBUc6dT3bwCrye+Fjfiund4kJ6Vaj/ertn86hp23mvgbaRe1IZu7",
+	"dCWE7aHt3MiQXsOQ37Lw+XK77PLKpQX2I/m9BOllBE31dWln2rzDfV3HlYbU9MfTnVnn+bWK0/Yb/es4",
+	"5XnH1bqGU4kspiWav5+i3VRWkWKOwOH0WHE0SSl7knZuhYOoQub2RfWaGW2mJ4z+kWQ3vVvF1k07qNe1",
+	"lrLXmN35mGcDN2/k2wrP1dyGYa7A2ILDtuGXx2s09ZcXdNtsw7p+U2lOWKsKY2vTPBcYfwOJ4W677KZm",
+	"U4ksJDak0netXd8qz9ZtNAUUhMzlXfa0hrLUg2zqNOXZm3SFTdgttY5CivOm9lBWqj53h/ruu0O5/dyb",
+	"mkM1kPCa1lD6lUNU65i5CU01AfY7UdZXdwOeVeEDqMJnNfj1wmaNLoQ5XWiUAI8cCduUj/4pbR7lZDCZ",
+	"myu14+AhrHhEfRyGKw8Ej3spoXu/RJpnlnkmJnPO3nhQ6EKFtmpCNWZOF6q6IJFdwZ3E3sN2m8ov0nRu",
+	"z7yX+9P6Bsf2Quop3aHBU2DwLqqh/c2YT6ZARt+EAoFrZYI7KZKtemQ926L/HZs9uVcTVYrr0g5P93Ln",
+	"dt3b1DcX9zopzfmFuq6H1r6iN62wPArD7Nz6ucryQaosTXXvpkrLNukNaXlW1hOCMtTlwmvIaqjLWGjo",
+	"2aO3/7vIV3i+8eP5xo+/pNN1x0SFkjp64vrujUXbDcVET1ChvclzPKpcoE9UwY1MYTXXdJlcCZvDgNOO",
+	"j1pR9NGnJCRyzLofTs7O0dkpejUY9F7u/bRzgF4hxdHoxctCKcEFoz4PCNwtheBWMukhPFNEoA9v/+PN",
+	"mDEuIhzSP0Fi7XiIcQRrlGAkmYIte5kbI6mRAJkKBksZ6PYtqFawq6okahwinBdyTQXBV5Dc4XQ6SmvL",
+	"Jk4p2In2fcdMKi5IgLCE8jUx52xEA7gGzLlVTBCVCEYCD4V8PtfOssjuEAwKtVxjtk0x15kJFj5ELVe8",
+	"qYhr68qsLdzMGrvrjKjnoqxvonh7jU9wRpRp/iqzEJkjNpqqsm7NRaap2EvgWtKFUvHB7u5w9GN/0B/0",
+	"hwevBq8GILvsHJW7kuuuD/VsKhOUjc6JWhgv2LraWQJbNc/HZIt17fVPwLr2PnAbS7N+RnpP+06/mN9T",
+	"N+cv9gZTc8QU4VXW+ay+kZu5JxUuB81PB+w35nlgv9w9i5tydPuZrFezHeiqw4Zl/5BLS9TNRBhWerHq",
+	"EJVkuhG+7vrzzb29vP3/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

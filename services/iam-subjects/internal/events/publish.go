@@ -21,7 +21,9 @@ func UserChanged(u *subjects.User) (pkgevents.Envelope, error) {
 	return pkgevents.New(Source, entity(u.Tenant, "user", u.ID), 0, false, schema.UserState{
 		Id: u.ID, SubjectId: subjects.Ref{Type: subjects.TypeUser, ID: u.ID}.String(), Tenant: u.Tenant,
 		DisplayName: u.DisplayName(), UserType: schema.UserStateUserType(u.Type),
-		Username: &u.Username, Email: &u.Email, Status: &u.Status, IsAccountLocked: &u.Locked,
+		Username: &u.Username, Email: &u.Email, EmailVerified: &u.EmailVerified, FirstName: &u.FirstName,
+		LastName: &u.LastName, PhoneNumber: &u.PhoneNumber, PreferredLanguage: &u.PreferredLanguage,
+		Status: &u.Status, IsAccountLocked: &u.Locked,
 	})
 }
 

@@ -14,7 +14,8 @@ import (
 func userFields(in *api.UserInput) subjects.UserFields {
 	f := subjects.UserFields{
 		Type: subjects.UserType(deref(in.UserType)), Username: deref(in.Username), Email: string(deref(in.Email)),
-		PhoneNumber: deref(in.PhoneNumber), FirstName: deref(in.FirstName), LastName: deref(in.LastName),
+		EmailVerified: deref(in.EmailVerified),
+		PhoneNumber:   deref(in.PhoneNumber), FirstName: deref(in.FirstName), LastName: deref(in.LastName),
 		ContactEmail: string(deref(in.ContactEmail)), PreferredSite: deref(in.PreferredSite),
 		PreferredCurrency: deref(in.PreferredCurrency), PreferredLanguage: deref(in.PreferredLanguage),
 		Department: deref(in.Department), Status: string(deref(in.Status)), ValidFrom: in.ValidFrom,
@@ -30,7 +31,7 @@ func userOut(u *subjects.User, groups []subjects.Group, lang string) api.User {
 	created, modified := u.CreatedAt, u.ModifiedAt
 	out := api.User{
 		Id: u.ID, SubjectId: optional(subjects.Ref{Type: subjects.TypeUser, ID: u.ID}.String()), UserType: api.UserType(u.Type),
-		Username: optional(u.Username), Email: optional(u.Email), PhoneNumber: optional(u.PhoneNumber),
+		Username: optional(u.Username), Email: optional(u.Email), EmailVerified: u.EmailVerified, PhoneNumber: optional(u.PhoneNumber),
 		FirstName: optional(u.FirstName), LastName: optional(u.LastName), ContactEmail: optional(u.ContactEmail),
 		PreferredSite: optional(u.PreferredSite), PreferredCurrency: optional(u.PreferredCurrency),
 		PreferredLanguage: optional(u.PreferredLanguage), Department: optional(u.Department), Status: u.Status,

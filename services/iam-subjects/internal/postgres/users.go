@@ -21,6 +21,7 @@ type userRow struct {
 	UserType          string         `db:"user_type"`
 	Username          sql.NullString `db:"username"`
 	Email             sql.NullString `db:"email"`
+	EmailVerified     bool           `db:"email_verified"`
 	PhoneNumber       string         `db:"phone_number"`
 	FirstName         string         `db:"first_name"`
 	LastName          string         `db:"last_name"`
@@ -37,14 +38,14 @@ type userRow struct {
 	ModifiedAt        time.Time      `db:"modified_at"`
 }
 
-const userColumns = `u.tenant, u.id, u.user_type, u.username, u.email, u.phone_number, u.first_name, u.last_name,
+const userColumns = `u.tenant, u.id, u.user_type, u.username, u.email, u.email_verified, u.phone_number, u.first_name, u.last_name,
 	u.contact_email, u.preferred_site, u.preferred_currency, u.preferred_language, u.department, u.status,
 	u.valid_from, u.is_account_locked, u.version, u.created_at, u.modified_at`
 
 func (r userRow) user() subjects.User {
 	return subjects.User{Tenant: r.Tenant, ID: r.ID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
 		UserFields: subjects.UserFields{
-			Type: subjects.UserType(r.UserType), Username: r.Username.String, Email: r.Email.String, PhoneNumber: r.PhoneNumber,
+			Type: subjects.UserType(r.UserType), Username: r.Username.String, Email: r.Email.String, EmailVerified: r.EmailVerified, PhoneNumber: r.PhoneNumber,
 			FirstName: r.FirstName, LastName: r.LastName, ContactEmail: r.ContactEmail, PreferredSite: r.PreferredSite,
 			PreferredCurrency: r.PreferredCurrency, PreferredLanguage: r.PreferredLanguage, Department: r.Department,
 			Status: r.Status, ValidFrom: r.ValidFrom, Locked: r.Locked, GroupIDs: []string{},
@@ -57,14 +58,15 @@ func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid:
 func saveUser(ctx context.Context, tx *sqlx.Tx, u *subjects.User, insert bool) error {
 	args := []any{u.Tenant, u.ID, string(u.Type), nullable(u.Username), nullable(u.Email), u.PhoneNumber, u.FirstName, u.LastName,
 		u.ContactEmail, u.PreferredSite, u.PreferredCurrency, u.PreferredLanguage, u.Department, u.Status, u.ValidFrom,
-		u.Locked, u.Version, u.CreatedAt, u.ModifiedAt}
+		u.Locked, u.Version, u.CreatedAt, u.ModifiedAt, u.EmailVerified}
 	query := `INSERT INTO users (tenant, id, user_type, username, email, phone_number, first_name, last_name, contact_email,
 		preferred_site, preferred_currency, preferred_language, department, status, valid_from, is_account_locked, version,
-		created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
+		created_at, modified_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
 	if !insert {
 		query = `UPDATE users SET user_type = $3, username = $4, email = $5, phone_number = $6, first_name = $7, last_name = $8,
 			contact_email = $9, preferred_site = $10, preferred_currency = $11, preferred_language = $12, department = $13,
-			status = $14, valid_from = $15, is_account_locked = $16, version = $17, created_at = $18, modified_at = $19
+			status = $14, valid_from = $15, is_account_locked = $16, version = $17, created_at = $18, modified_at = $19,
+			email_verified = $20
 			WHERE tenant = $1 AND id = $2`
 	}
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
@@ -221,6 +223,12 @@ func (s *Directory) UpdateUser(ctx context.Context, tenant, id string, change fu
 		}
 		if err := saveUser(ctx, tx, u, false); err != nil {
 			return err
+		}
+		if u.Locked {
+			// A locked user has no login session (signin also refuses one it finds).
+			if err := endUserSessions(ctx, tx, tenant, id); err != nil {
+				return err
+			}
 		}
 		if err := userEvent(ctx, tx, u); err != nil {
 			return err

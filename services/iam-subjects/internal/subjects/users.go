@@ -24,6 +24,7 @@ type UserFields struct {
 	Type              UserType
 	Username          string
 	Email             string
+	EmailVerified     bool // an administrator says the email is the user's (OIDC email_verified)
 	PhoneNumber       string
 	FirstName         string
 	LastName          string
