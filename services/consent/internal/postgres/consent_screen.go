@@ -137,7 +137,8 @@ func actionConsents(ctx context.Context, tx *sqlx.Tx, tenant, subject, action st
 
 // RecordScreen records a consent screen's answer in one transaction, the challenge's use
 // first: of two answers to one challenge racing, the second waits for the first and then
-// finds it used.
+// finds it used. The client access (stamped before the transaction) is recorded before
+// the grants (stamped inside it), so the ledger's times follow its order.
 func (s *Store) RecordScreen(ctx context.Context, tenant string, r consents.ScreenRecord) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO used_consent_challenges (tenant, id, expires_at) VALUES ($1, $2, $3)
@@ -148,13 +149,16 @@ func (s *Store) RecordScreen(ctx context.Context, tenant string, r consents.Scre
 		if n, _ := res.RowsAffected(); n == 0 {
 			return consents.ErrChallengeUsed
 		}
-		if len(r.Grants) > 0 {
-			if err := changeGrants(ctx, tx, tenant, r.Subject, r.Grants, r.RecordGrants); err != nil {
-				return err
-			}
+		if err := lockSubjectGrants(ctx, tx, tenant, r.Subject); err != nil {
+			return err
 		}
 		if r.Access != nil {
 			if err := grantClientAccess(ctx, tx, tenant, r.Subject, *r.Access); err != nil {
+				return err
+			}
+		}
+		if len(r.Grants) > 0 {
+			if err := changeGrants(ctx, tx, tenant, r.Subject, r.Grants, r.RecordGrants); err != nil {
 				return err
 			}
 		}

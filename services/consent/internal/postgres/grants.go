@@ -50,8 +50,8 @@ func (s *Store) ChangeGrants(ctx context.Context, tenant, subject string, reqs [
 // records.
 func changeGrants(ctx context.Context, tx *sqlx.Tx, tenant, subject string, reqs []consents.GrantRequest,
 	record func(found []*consents.Consent) ([]consents.LedgerEvent, error)) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('consent-grants'), hashtext($1 || '/' || $2))`, tenant, subject); err != nil {
-		return postgres.Classify(err)
+	if err := lockSubjectGrants(ctx, tx, tenant, subject); err != nil {
+		return err
 	}
 	var bad []errs.FieldError
 	found := make([]*consents.Consent, len(reqs))
@@ -88,6 +88,13 @@ func changeGrants(ctx context.Context, tx *sqlx.Tx, tenant, subject string, reqs
 		}
 	}
 	return appendLedger(ctx, tx, tenant, evs)
+}
+
+// lockSubjectGrants serializes the changes of one subject's grants, until tx ends. It is
+// taken before the ledger's lock (appendLedger), by everyone, so the two never deadlock.
+func lockSubjectGrants(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('consent-grants'), hashtext($1 || '/' || $2))`, tenant, subject)
+	return postgres.Classify(err)
 }
 
 // SubjectDeleted is the consumer's entry: a deleted user or client loses its live grants.
