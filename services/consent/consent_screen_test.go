@@ -25,6 +25,7 @@ import (
 	"github.com/iamplane/iam/pkg/testenv"
 
 	"github.com/iamplane/iam/services/consent/api"
+	"github.com/iamplane/iam/services/consent/internal/postgres"
 )
 
 // screen is the consent service with what its consent screen shows in tenant acme, fed
@@ -673,6 +674,14 @@ func TestConsentScreenLanguages(t *testing.T) {
 	if a := b.open(t, "acme", "expired-or-not"); !strings.Contains(a.body, "Denne innloggingslenken er ugyldig") {
 		t.Errorf("error page not in Norwegian:\n%s", a.body)
 	}
+
+	// A consent without texts in the page's language shows its English ones, marked so.
+	news := s.news
+	news.Texts = &api.ConsentTexts{"en": consentTexts["news"]["en"]}
+	s.newVersion(t, news)
+	page = b.open(t, "acme", s.sign(t, handshake.TypConsentChallenge, challengeOf("acme", "user-u3", "shop", "openid"), time.Now()))
+	mustShow(t, page, http.StatusOK, `<html lang="nb">`, `<strong lang="en">Newsletter</strong>`, `<span class="muted" lang="en">News and offers by email.</span>`,
+		`<strong>Lisensavtale</strong>`)
 }
 
 // TestConsentScreenConcurrentAnswers: one challenge answered twice at once is recorded
@@ -759,5 +768,35 @@ func TestConsentTexts(t *testing.T) {
 		Metadata: &apicommon.Metadata{Version: c.Version}})
 	if err != nil || up.JSON200 == nil || up.JSON200.Version != 2 || len(*up.JSON200.Texts) != 1 || (*up.JSON200.Texts)["en"].Description != nil {
 		t.Fatalf("update: %v %s", err, up.Body)
+	}
+}
+
+// TestUsedChallengesAreKeptUntilExpired: a used challenge is remembered past its expiry
+// (and the leeway with which it is still accepted), and forgotten after.
+func TestUsedChallengesAreKeptUntilExpired(t *testing.T) {
+	t.Parallel()
+	s := mustScreen(t)
+	b := newBrowser(t, s.URL)
+	challenge := s.challenge(t, "shop", "openid", "")
+	s.verdict(t, b.choose(t, b.open(t, "acme", challenge), "allow", s.eula.Id))
+	var expires time.Time
+	if err := s.DB.Get(&expires, `SELECT expires_at FROM used_consent_challenges WHERE tenant = 'acme' AND id = $1`, challengeID(t, challenge)); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Now().Add(handshake.ChallengeTTL); expires.Before(want) || expires.After(want.Add(2*time.Minute)) {
+		t.Errorf("remembered until %s, want a little after %s", expires, want)
+	}
+	store := &postgres.Store{DB: s.DB}
+	count := func() (n int) {
+		if err := s.DB.Get(&n, `SELECT count(*) FROM used_consent_challenges`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := store.PruneChallenges(context.Background(), expires.Add(-time.Second)); err != nil || count() != 1 {
+		t.Fatalf("pruned before its expiry: %v, %d left", err, count())
+	}
+	if err := store.PruneChallenges(context.Background(), expires.Add(time.Second)); err != nil || count() != 0 {
+		t.Fatalf("not pruned after its expiry: %v, %d left", err, count())
 	}
 }

@@ -177,6 +177,7 @@ type scopeView struct {
 
 type consentView struct {
 	ID, Title, Description    string
+	TextLang                  string // the texts' language, when it is not the page's
 	Version                   int64
 	Required, Choice, Checked bool
 	Missing                   bool
@@ -207,8 +208,11 @@ func (h *ConsentScreen) screenView(c echo.Context, lang string, p *consents.Scre
 	for _, ch := range p.Consents {
 		cv := consentView{ID: ch.ID, Title: ch.Name, Description: ch.Description, Version: ch.CurrentVersion,
 			Required: ch.Required, Choice: ch.Choice, Checked: ch.Checked, Missing: ch.Missing}
-		if text, ok := consentText(ch.Texts, lang); ok {
-			cv.Title, cv.Description = text.Title, text.Description
+		if textLang, ok := consentTextLang(ch.Texts, lang); ok {
+			cv.Title, cv.Description = ch.Texts[textLang].Title, ch.Texts[textLang].Description
+			if pages.Lang(textLang, "") != lang {
+				cv.TextLang = textLang
+			}
 		}
 		if cv.Missing {
 			missing = append(missing, cv.Title)
@@ -219,11 +223,11 @@ func (h *ConsentScreen) screenView(c echo.Context, lang string, p *consents.Scre
 	return v
 }
 
-// consentText picks a consent's texts in lang (Norwegian also from no or nn), else
-// English, else the first language.
-func consentText(texts map[string]consents.ConsentText, lang string) (consents.ConsentText, bool) {
+// consentTextLang picks the language of a consent's texts for a page in lang (Norwegian
+// also from no or nn), else English, else the first language.
+func consentTextLang(texts map[string]consents.ConsentText, lang string) (string, bool) {
 	if len(texts) == 0 {
-		return consents.ConsentText{}, false
+		return "", false
 	}
 	langs := make(map[string]string, len(texts))
 	for l := range texts {
@@ -233,7 +237,7 @@ func consentText(texts map[string]consents.ConsentText, lang string) (consents.C
 	if lang == "nb" {
 		accept = "nb, no, nn"
 	}
-	return texts[localize.Pick(langs, accept)], true
+	return localize.Pick(langs, accept), true
 }
 
 // webAddress is s if it is an http(s) address, else nothing: a link on the screen never
