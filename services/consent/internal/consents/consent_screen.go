@@ -99,9 +99,9 @@ type ScreenStore interface {
 	// tenant has no such client; scopes are the challenge's, challenge its id.
 	ScreenState(ctx context.Context, tenant, subject, clientID, challenge string, scopes []string) (*ScreenState, error)
 	// RecordScreen records r in one transaction: first the challenge as used
-	// (ErrChallengeUsed, and nothing recorded, if it was), then the grant changes as
-	// GrantStore.ChangeGrants does, the client access as GrantClientAccess does, and the
-	// further ledger events.
+	// (ErrChallengeUsed, and nothing recorded, if it was), then the client access as
+	// GrantClientAccess does, the grant changes as GrantStore.ChangeGrants does (any error
+	// of RecordGrants changes nothing), and the further ledger events.
 	RecordScreen(ctx context.Context, tenant string, r ScreenRecord) error
 	// PruneChallenges forgets the used challenges that expired before t.
 	PruneChallenges(ctx context.Context, t time.Time) error
