@@ -1,12 +1,21 @@
-// Package consent wires the consent service: versioned consents, grants, consent actions
-// and the hash-chained privacy ledger.
+// Package consent wires the consent service: versioned consents, grants, consent actions,
+// the hash-chained privacy ledger, and the consent screen of the sign-in handshake.
 package consent
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"strings"
+	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"github.com/iamplane/iam/pkg/auth"
 	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/handshake"
+	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/consent/api"
@@ -25,19 +34,97 @@ const (
 // Config is consent's configuration.
 type Config struct {
 	service.Config
+	// KeyRotationInterval is how old the key that signs consent verdicts may get before a
+	// new one takes over (retired keys stay published until their verdicts have
+	// expired); 0 turns scheduled rotation off.
+	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
+	// TrustedProxies are the networks (the gateway's) whose X-Forwarded-For names the
+	// address the privacy ledger records with a choice made on the consent screen; from
+	// anyone else the connection's address is recorded.
+	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 }
 
 // Run serves consent until ctx ends.
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
-	var cfg Config
-	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec)
+	var (
+		cfg Config
+		// oauth-clients' published keys: they verify access tokens and, on the consent
+		// screen, the consent challenges oauth-clients signs.
+		issuerKeys *auth.RemoteJWKS
+	)
+	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec,
+		service.WithOwnKeys(func(_ context.Context, p *service.Platform) (auth.KeySource, error) {
+			issuerKeys = &auth.RemoteJWKS{URL: p.Config.JWKS()}
+			return issuerKeys, nil
+		}),
+		service.WithPages("/consent-screen"))
 	if err != nil {
+		return err
+	}
+	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
+		p.Close()
+		return err
+	}
+	// Consent verdicts live a minute; the ring keeps a retired key published that long.
+	verdictKeys := keyring.New(&keyring.Postgres{DB: p.DB}, handshake.VerdictTTL)
+	if err := verdictKeys.Load(ctx); err != nil {
+		p.Close()
 		return err
 	}
 	store := &postgres.Store{DB: p.DB}
 	p.Publishes("consent", store.Republish)
 	book := consents.NewBook(store, nil)
 	actions := consents.NewActions(&postgres.ConsentActions{DB: p.DB}, nil)
+	screen := consents.NewScreen(store, issuerKeys, verdictKeys, cfg.IssuerURL, nil)
+	pages, err := httpapi.NewConsentScreen(screen, p.Logger)
+	if err != nil {
+		p.Close()
+		return fmt.Errorf("consent screen: %w", err)
+	}
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(book, actions), nil))
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Views(store)}, onListen)
+	pages.Register(e)
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Views(store)}, onListen, workers(p, cfg, verdictKeys, screen)...)
+}
+
+// workers are the service's background work: the verdict keys' refresh and rotation, and
+// forgetting used consent challenges once they have expired.
+func workers(p *service.Platform, cfg Config, keys *keyring.Ring, screen *consents.Screen) []func(context.Context) error {
+	ws := []func(context.Context) error{
+		func(ctx context.Context) error { return keys.Refresh(ctx, p.Logger) },
+		func(ctx context.Context) error {
+			t := time.NewTicker(10 * time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+					if err := screen.PruneChallenges(ctx); err != nil && ctx.Err() == nil {
+						p.Logger.Warn("pruning used consent challenges failed", "error", err)
+					}
+				}
+			}
+		},
+	}
+	if cfg.KeyRotationInterval > 0 {
+		ws = append(ws, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
+	}
+	return ws
+}
+
+// addressOf tells visitors apart by the address they connect from, or by X-Forwarded-For
+// when they connect through one of the trusted proxy networks (as oauth-clients does).
+func addressOf(trusted []string) (echo.IPExtractor, error) {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

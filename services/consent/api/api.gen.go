@@ -83,6 +83,7 @@ func (e GrantStatusGrantType) Valid() bool {
 
 // Defines values for LedgerEventType.
 const (
+	ClientAccessDenied       LedgerEventType = "client_access_denied"
 	ClientAccessGranted      LedgerEventType = "client_access_granted"
 	ClientAccessRevoked      LedgerEventType = "client_access_revoked"
 	ConsentGranted           LedgerEventType = "consent_granted"
@@ -95,6 +96,8 @@ const (
 // Valid indicates whether the value is a known member of the LedgerEventType enum.
 func (e LedgerEventType) Valid() bool {
 	switch e {
+	case ClientAccessDenied:
+		return true
 	case ClientAccessGranted:
 		return true
 	case ClientAccessRevoked:
@@ -194,9 +197,19 @@ type Consent struct {
 	Name string `json:"name"`
 
 	// PiiCategories Example: ["email"]
-	PiiCategories []string   `json:"piiCategories"`
-	Services      []Service  `json:"services"`
-	ValidFrom     *time.Time `json:"validFrom,omitempty"`
+	PiiCategories []string  `json:"piiCategories"`
+	Services      []Service `json:"services"`
+
+	// Texts What the consent screen shows of the consent, by language (`en`, `de`, `nb`, or any
+	// BCP 47 tag such as `de-CH`): a title and a description. The screen picks the
+	// person's language, else English, else the first language; without texts it shows
+	// `name` and `description`. Texts are part of the consent: changing them makes a new
+	// version.
+	//
+	//
+	// Example: {"de":{"description":"Neuigkeiten und Angebote per E-Mail.","title":"Newsletter"},"en":{"description":"News and offers by email.","title":"Newsletter"}}
+	Texts     *ConsentTexts `json:"texts,omitempty"`
+	ValidFrom *time.Time    `json:"validFrom,omitempty"`
 
 	// Version The consent version; grants name the version they agreed to.
 	//
@@ -276,6 +289,16 @@ type ConsentInput struct {
 	PiiCategories *[]string  `json:"piiCategories,omitempty"`
 	Services      *[]Service `json:"services,omitempty"`
 
+	// Texts What the consent screen shows of the consent, by language (`en`, `de`, `nb`, or any
+	// BCP 47 tag such as `de-CH`): a title and a description. The screen picks the
+	// person's language, else English, else the first language; without texts it shows
+	// `name` and `description`. Texts are part of the consent: changing them makes a new
+	// version.
+	//
+	//
+	// Example: {"de":{"description":"Neuigkeiten und Angebote per E-Mail.","title":"Newsletter"},"en":{"description":"News and offers by email.","title":"Newsletter"}}
+	Texts *ConsentTexts `json:"texts,omitempty"`
+
 	// UpdateExistingGrants On update, what happens to existing grants (default explicitAll).
 	//
 	// Example: keepCurrent
@@ -306,6 +329,24 @@ type ConsentList struct {
 	// TotalPages Example: 1
 	TotalPages int32 `json:"totalPages"`
 }
+
+// ConsentText defines model for ConsentText.
+type ConsentText struct {
+	// Description Example: News and offers by email, about once a month.
+	Description *string `json:"description,omitempty"`
+
+	// Title Example: Newsletter
+	Title string `json:"title"`
+}
+
+// ConsentTexts What the consent screen shows of the consent, by language (`en`, `de`, `nb`, or any
+// BCP 47 tag such as `de-CH`): a title and a description. The screen picks the
+// person's language, else English, else the first language; without texts it shows
+// `name` and `description`. Texts are part of the consent: changing them makes a new
+// version.
+//
+// Example: {"de":{"description":"Neuigkeiten und Angebote per E-Mail.","title":"Newsletter"},"en":{"description":"News and offers by email.","title":"Newsletter"}}
+type ConsentTexts map[string]ConsentText
 
 // GrantChange defines model for GrantChange.
 type GrantChange struct {
@@ -365,12 +406,14 @@ type LedgerEvent struct {
 	OccurredAt time.Time `json:"occurredAt"`
 
 	// Seq Position in the tenant's chain.
-	Seq     int64           `json:"seq"`
-	Subject string          `json:"subject"`
-	Type    LedgerEventType `json:"type"`
+	Seq     int64  `json:"seq"`
+	Subject string `json:"subject"`
+
+	// Type `client_access_denied`: the person declined an application on the consent screen (nothing was granted).
+	Type LedgerEventType `json:"type"`
 }
 
-// LedgerEventType defines model for LedgerEvent.Type.
+// LedgerEventType `client_access_denied`: the person declined an application on the consent screen (nothing was granted).
 type LedgerEventType string
 
 // LedgerList defines model for LedgerList.
@@ -8043,112 +8086,122 @@ func (sh *strictHandler) VerifyLedger(ctx echo.Context, tenant externalRef0.Tena
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37b9s49u+/QuguMCmu7NiOkybODxeZ3nZRYB69nXYX2Ca3pqUjmxuJVEnaSSab//0LviTq5UeczLSz",
-	"BQaY1Bapw8PD8/zw+D6IWJYzClSKYHIf5JjjDCRw/a+LSBJG38bq7xhExEmuPggmwYcFoIhRAVQirJ/6",
-	"QSASI8YRxRn0gzCAW5zlKQSTQJA5XeZBGBA1NMdyEYSBeiyYBNi9Igw4fFkSDnEwkXwJYSCiBWRYvTvD",
-	"tz8BnctFMDkZh4G8y/W0khM6Dx4ewuCVIWUDpZrEKmmn8Vk0SsbQG8yGuDeOjuLeGZwmvZf4ZHYcjeMj",
-	"GCXthEfFK9dRnjCeYRlMguWSqCebpP+2nP0bolbSL5AwXyISh2i6FMB7l8vB4Cgisf4/TBXDp1FKgMr6",
-	"V9WF6sGD2TgZRS+hN4qPj3vj6PSsdxYfzXqj5DQ5mg3iExgN21crCirXrfZvHJJgEvyvw1KoDs234tCu",
-	"8z0ketkRyzJGP79NfsYyWrRv2+sPeI5YguQC0Aq4IIzqv6MFpnNARKAZFhAjRs8RRhkRmZpLfT4ejqrL",
-	"vwyOLgO3tAXgGHi5uLdJz1Dhr6W5U5bkd3gO7fTmeA5IMsRBLjkNkZCYS0LnCEs0rNAztJR8WQK/KwlR",
-	"E1SIiCHBy1TqAYUoESqPRkEYZISSbJnpLy21hEqYA6+T+xv5vYXk11RyAgLlwDXp5yhKcZZDjGYgbwAo",
-	"Gg4QpjEaDQYV6o8H3eTrV7UuQY1qrKGb7t8A82jx//QbGqS/wgJ6RB1AQSRZAZJwK5HefogRnmNChdSa",
-	"SOgVkBioJAkBLqpyMSNpqva3fUHCo6FDH40Gg7BbVj4AxVS2S4vU32mB5iDYkkeAZpAyOhdIsj76id0A",
-	"70VYAEpBKpUcopjMiTRLirFYQG01OMqg/fyal609vDlWL1FD//8n3Pt90Du7sv/vXd0PwpPRw99aFNiD",
-	"mlLkShlqk2EX/iOO38OXJQhpPqQSDB9wnqckwooPhzlnsxSy//1voZhyXy5EsUtikirCNXv0TChmIBBl",
-	"dqM15y7evUUih4gkdlLFD86Zsl+f7oOEQBqrbWbxXd+oyV+w5lEGQuiDHOSc5cDlHboMyicuA6VGMiKE",
-	"XuZVGAiJ5VIEk7HecCI1w3/EMXLrLHizkDIXk8NDolaDKfRjWLm1isMZjnt2QcHDtsrTnWUziWF7U6Ic",
-	"nxTlOFVnDeJzBCvgd2iGY6S5ob5NiZAQ94NSUF8xmqQk2ne3nJYeqbcIiVM4Nxp7yblyFdz3RKCjwOfp",
-	"WcnTgpQtGWrn7EVu3BNz1VqbKNUHDt0QuUBwS4TW7GoFoIwwRhRugLsV+rx9w/iMxDHQJzgKkl0DRSmO",
-	"roVmrIhYDkguiEBKivVkiALEYoIIzqzMf84wtaal4PhRyfGSwC1ZnhQDnpjX/vLwmsWFiuWlskSYMrkA",
-	"bnWqz/xfmHzDljTek/eGj+gyuB1eBloHJXpWn6PjkqO/MIne2Ae24ihlsmdmfEKO/sKQWEaL0rwQarjZ",
-	"ZNM7DhGjMVEj32CSwr4Mcz5Vm9KuaQOficNRyUSfJmSJ2pKduTe0l5ihT8jY5uKUmW1bm8/jjxQv5YJx",
-	"8vve3CV0hVMSIxxFIIQ5NhMEt7k27b5QDkt+Vt6/JSOX/pinFc3mCqrMyjlTX+GZWfsTcMsc4nYPQesa",
-	"UXEMlvSashtq1dBlcHsZVD2B0chnrkcvek0lkXfbMtnS94zuwA2kac84BGi2lGjGAWsVy5fKRK9zEQqi",
-	"vIyADbf1XsTmlOH0nfGjiPIDE5wKCJ1rRZxr6AXpGwJj31H1Ygg7r314xlgKmAYPlcc/eS+6Kp5lOvpU",
-	"E5sl/GY38b5GJPZSHg2a1FakINtiKc1BR0SRGiFCC3guVVQikfLdGwqiuZzQrUBTRCRkrYSaeZu0/J1j",
-	"al/YqpHWvLBr3WaKf1h97W8fofJk3BLIucjjfv3Obr2Tdj7v67BkQYPCtn23H2DO8Z0+aiYh0R7r+0R4",
-	"KSo3xhMFb7Pa3vpK65wLreXe0ny586HR482++BHaRe9fJjj73Lu6H4Yn47boLHRqzRcjL3gdjk5bxmT4",
-	"9q15eOgFt5Zv9Q1y5BWv2sSEn4iJCduWuU7efUY0BbQM7dq+npsTcSErohtjCT1JtFQ1hqRszj5y0jpd",
-	"C1OrtMZE5Cm+66Sn42jUeGsF3p9ss1x3708l/C3MXcmaJz0z3kGxO9sqF6UdqW02pj/CP4lcxBzfVO26",
-	"SVs0NVhFB3rPB7/AjbAJFJ04YUli00CNfSFxdeiW2eHmCQKJYyy3teM/u8c90SiJyDC/BmmSVI035YS8",
-	"whLmjFvOFeM+BZAp9+cqLKW0Mbyxv8BXJKrJ9tqsrhnQNpf2ad5wlm1/6FalgekuN9iHzpEWXVG63l6K",
-	"+A7hOQeIkWT1vOtGy1WTZOLZnppY1tnv8a9ciycNa46AcUpaDkKbI7BuQ6oOWsu2dJ4TO0YgLK4hRgnj",
-	"yoMQZE57y3zNcak5H0BVpK78zDuToQC+Al7NUw5mL5OjaAS943g87I3xKfTOomHSG+GT2Wk8hpfJcBCE",
-	"m33EJz1nRZVqvWaryIPbnV02+VFewN5iUBr148FTCkU1FT54nk2qithHSr4sbTLDpdHP0YLd2ADPUwkZ",
-	"y4DKjmpkLeHtst3WoTpqTXe3WOiNG+48HpymvyY66NwmtsNzeEsTFjyEDe/CMnMrQajql03uQocEX3kl",
-	"1sdIb8OaFwGdsebPYdw9wRw/m2C2W+lHCNaultx34tsXt/a872Pn18+8zJWFf23z4zoUFc0j/CtF5sEQ",
-	"3SywRAuc50B1KrdIrVvzfmBlBcFtnpKIyIs0faFPNF1mmjnl50EYkMz/1zVA/sqEhop95Xb5X7Q5Irv6",
-	"Ljsqhq9BJeyjDPS+vtKFkR11gZ9fadHJ65EeockC3u6qgGLQwru5chsGJN8MOFHRoa02blUMbkjBvDgW",
-	"xYY9Wx5Nv+uD/tTTu8WpaTlI3inytr8RTTdPtdLe9tiGSJOuq2VK64u2tNOaZI97R9sZquUnMkLdP5vq",
-	"KMV0vrSAjVLcdKWrrqXvRw8HvU8XvX+pv178n83W3+5iG4n6fHSlGJ8h11bZ5D32s2l57ZdPlPrTxbv3",
-	"EJVx/+4JQEdug1WN6TfsTHsmquVsrlOm/k4/TcJkjVj9BPEc+OtVa85kQ+Z6rcyZb3fb5I2quDvfUNOE",
-	"TnAbjy+waIGGiQUeHZ8c5BxWhC0FUk+h//zHlDZBMedFiBZw2xqz+gqh8SWLtEjtlCgU8KVJ4jsmTNmy",
-	"EqT8IFC0wESn4LdgcLfsuKfLs2538LN3OOwnHFbsuvZJ+VeRS3cf2bTF54zMdRhfJr0/x5CCndugCkzt",
-	"zn9n5XP35qtNilSx0D7jp9i93bCi0H0m/lSHyj+WezhVZpp/AC/BTE3bsYDoGuItj2hCuJA/cnYN9Dcj",
-	"plsMMrXIzarZPBcWJLVtjgsbdnNwmtFVGeY1Ug7aAShiobbAaslzJhoxVRmwdcRVo0fEVfVjqdjKKVah",
-	"iFwQHr/DXN5VIxH/kW3KAfqhVl6XANsK73ZB/no+0YEa9x9zol/0tq03OcgTgTR+zTnjTRG2FXefRA3P",
-	"4xATDpH8yInoD9rTfbY0Xwm8l0KiGSBMEZ4Jli4loI/v325kpyGjnLSNpfXIf5MY14LcXJJMBbNRL2LU",
-	"OCvRnU5T4GVMJFJzIpYgjLKl1LgBh9RRFqJ28Dng9SUsDjj+laZ3tSyKxz4Wk4TsN0dnhv4tjThkoAvP",
-	"jFpEgYHOnSMBNEZEohmOrtW3JvZHB9hgBBGjGs09Hpy92Dddv1pTAa6r/dYywwUnMsNoNdQQCAR0BSnL",
-	"4RxN1XZNdUk/jk1+G3C00I+17BdbGietazGt8OfQQMAfN8yhvCs47S3GSiZx+oh36nGKmWLnwbVNs7h3",
-	"Dz9u2Odoq7xr3c5aQEzzJgVF79+8Qmfj45fIwm76aKqmmVqkqjp9OXCkoUH6jAqcaDS/uCEyWiCDnKjn",
-	"FQzCyNdH3UjBxmFyMKQGmESJVYnG0RqCg1orxA7Vo4jZyjlpauSWMIVQITGNaqr1cDU8NJ6rOMRRBoc2",
-	"v354O+xC7ICQ9dzO0WyYjKMhnOHTeJyctGp2UYTKxTiDp2wKncFbVZyDJtiyxVEuHt8WiOnXnzjZaE+s",
-	"+2roK1bUFFYdMkRLTuTdb2qLjCQxvJSLUbfgDk5OK1A5lHCWVUML8znQOGeESnSgp+zZLdN6NUnZjYel",
-	"eMVBX4vAqf6wRDUojfbZDvx8Q+TCevTBJFB+tkEV2VILLu4opSCRiW0M2vhzWbQKXlkMdVFNonHt+phO",
-	"EJmI4XMljAgmwXv9McL2pa3vdBntPsGZw2PJBaFzF4K9vfgZGcKUlUIX797qV64I3PiUvgccb6BTq75r",
-	"oB95Wjsk9+aPh0OznYf6sUoK0GyzBuyRVhNkY/ASQyZCTb7NhtuFCzQnK407dwm2sE4nOjDFL6ExwJcU",
-	"CzQ1adYpwhLdLEi08DhJbInvRagXrV6Zc7LC0R1KdVwy0R5WngONe4ymd+ElVTFZT0e0Wi9FjGtlZWy/",
-	"Jjgs6MOpnteB9WNOVkARh54lO0Q3nEgJKmS+pLpwrIt4HFNhVoSwqNz+kvaVoo/UpjmkHZr6ojBFjF/S",
-	"aWWXp+d2DtF8Fk1rwjvtX9KghHkqKXKMvnj31qvzT4JBf9gf6DRCDhTnROm+/qB/ZPzqhT5ardJi7+8Z",
-	"eT+8L+7aPeh8FHTcH3InUPPK7uLcQf/0VIb73nH9wZZG1U6kbM70H9qJ0Yf/B4Es2Mg8dqCVjOKdQNeK",
-	"tfrfFb3yg0m4GP1SgPSVCdCqwgd+BbWbQqPBYA2utwXPW2DEPvlosODl8t/x6PrLeHG2mp3cHmX0+Ob3",
-	"KtxpEvxornkhu90V3NMkGA1GJ73hsDcafxgOJgP1378CDwJWmAx7W6xviepHLDtUT/VzXfdzGvRTDQFm",
-	"lAqhK2axIfZSlpvOffNZud/Bw5UGGbvkzw7x29b44QYer+vqixUxLUZGprT6G5uta3tFscWHzZtgeuRw",
-	"65Efa9jz8eBo67HllRbf4Oqtcab2U9VmXD2E/nedNtDuTpZhfqcsW4cdVDoDz0WJwesV48PKLeuOVFX5",
-	"yGH1LqEic8OA8kqxojVnokWDvDe6E8mFhQn75BeWltBChQh72UigA6N3IXamtWooWlSBKRfWdYEWih9Z",
-	"fPcYNbDu6BfnsOOEXT3qoBjkw0PV71Nh8sO3ptj+cnrKEvGDKN3SRAL33IVvT22FwXg02uGl/nWZR+q8",
-	"ut9eU3VGZRROuDvIXWruIdzR2zm8d8L/YPRV+1WL95CxFYiqW2Njo4RxX5mFzkVU3qJVVkZJac8nX85S",
-	"oi91OoXXK2KsbCYko4AEq75Iu/SNFyEhWY5moC/7R5KsoKkETRSz3iMaty1XV1G+SQE269lqYHFP85Gy",
-	"2xo6NgS4EkcWYvOV2Oqw28tv6VzSYR3aOpWUdwC2u/2/Va5fl6zaD7jRHz0biK4NYsrCaC16VQ4GN1lW",
-	"tYwQJSSV7pOp15hhihgtoxrvDR0RiY+HFMEj91f3ANlid+s9OLYf4re/UFK8p4dhstHD0BY2P/mQ4k9X",
-	"dZu6EfVL4u1R3D7M0qtidDknfpWi65ki5h4+lL06DIRMe7w6hz70s+K6WGfy3MNq5nq4vTfSAPW2uCMX",
-	"pgsMS1rzRv8FgVM1oVbTwDp9WGOMr31rmmNv/dsZ/lzEsbb6FVJ0KUeZcLnwcpVEqmOgTX5okiXFNU/G",
-	"dYL/AFPkLgt7Nz/Ho9GLPnorBZoqGdWVhmULdh0dYNNdwtXAzvVF0SmJ9ZB5942Kqnp7pQ9XFfC9T5xV",
-	"KogKZm3bW1G1IGl3JVM72I86pjsEbcNvjD1fsQ5+1FZ1BXcUbmrn9Nv0hc+2HvjK62TztQWBF3Hc0Jtr",
-	"NfiWXuLhvcMvrg3+/q/+XPga2gmF1rSVognhrmzSXtJAmANaUsmW0QLipkI1L2sq1E0hmxn3PWTbT9IM",
-	"F3cTtrA90viV1qUlVMa07FfpV0pa7H4fKUU0ff0Bz6e2q5yy0F5HhVq+E+QGqRl8NzZfpbGpG5rQNovU",
-	"26b2vz2MLVqgWkJDzULXJqjeinKoW1F2t5p8+K43Hh1h/N2UL3ZRGc+c4Sma6OpoZNlai8lTHFmrVoiS",
-	"0Uvekz4awba1dKC7qj66pF7fOo2PbNyRJ9JvnxqqgGTqzm3fPjRFBxqeN9FBySVlHE2dSE/Rgeu3OkHj",
-	"4UjHLGpKCitlWJU6gxgJkgKV6R1i+tNaj7xLetEVOCmKNXhDnqthJr1jerzZWM32hbUh1AILGz2Zen1V",
-	"H3/UeMO6Sn7UvruGtSYn83WEVmF1kqNkCKN4HPVOZse4N1bjz/Bg1htGo/gIxskxPplVJtHo1R2NgoGx",
-	"SqTR32yp8Wi+4n9yjf2M5be/5m784Sb7+MPgbHLUMNmjP9RkuzZbKmr0/LPdrHhtsG+7R99tt2tT+eiQ",
-	"drh9SNvSl/IrDIqNfXnuuPiwRMm2RjlvdBtaR4KIOAA1TeB0GzoT9ugEJktMKzqnUnTwc7MA00PVK2sq",
-	"s1o0sGvpXneOpq4Rms5V6hvANwtwFwDKTKlG+G+OlOxNyoZx7qz52y64eq3EBGv79b2vtwAvrqM9Qdv7",
-	"ves45R3PbTV72bLQ3lGpWLuyiWD1213MX/3C8shrOs4z0Rp9PitqpCJJHUajUPXFGahV9L8nb/YIwv65",
-	"wD5KW0iSplqXSGbVyVcTkm1SwyaBuBUoV+lfe+/J6uBKjBK2aliH2CUyLGHZRRbBXeFXERRH7hZ/emdA",
-	"2m4+Ik2UV1ifub1k3KVrbVuWfbWRuyr/OLe5RW94t8H97gVFgwKjeOstCYaFwvGb8NRbDfwhqqfeXWAj",
-	"Xs2w8Htt2P+1G08rt6gJ1x7h64DRmpPkX8QQ2tdhHAmlC3DaaWEQofpR74qDcc8u6XqAbSVXrX/45IDk",
-	"ITJNbkLketO8CJFrdqC0xSWVnMznwB1GjdE+ck259GeF/tCY4AhTyvTNWrcyajMs56isd1/Sat7mHFFm",
-	"r92IIgskF0Db0jLmVlBTJz0yq+I5R0U/Ia9JhWsCFJB3C0b176TkOnw96g/6w+FR/2XgN/YJfhUp85v1",
-	"PE7LbaPSlHiVfSmCXX5WwW/E9By5ka9ExY+2UvFF5uRr1PF/DUjyX6SKrffQ19pbWZwNvuJuSMcGxHEt",
-	"XvG/GqlYax9pVETt9yQ6+0CSHfTVpgR2pcljtV+j16SxbK746apSunx2aOLWoMTvHmcdjdhy8J8Tf2iw",
-	"ehUIYvnrWEODZdFVrw7M4Ab03164v72O22NPiuv6U231U/buqTXs8RoD6OY5D1e7npVnRAZ+u/pq712o",
-	"QTV22pEtAID/PT7Ts7g9RkeUSqdd521ycw7vi1Bgd6weNXWElKxcT4Nz/1rWNUAuLHZvQYRk/G4DLu87",
-	"Iu9PQ+R1mczNGLzOn0Lqyljuj6D7qziRT6RUv2mF+jVizZ7Ff9wchJW/fL4dvKyiiNvhY2ja1sR9imKI",
-	"SAzikm5o2T5BU68n+7To4P5iYssjLgHqFy0uqa5anKOp18F9Omm0g8/YSnflktYxcD4zFkV55PySTr3+",
-	"7tNJ8Y0/SVlcQYyCaKugIPOrburp+JLqsaZjSrW2XTaxUd76+tytQRKbBNAl3Qabhw6awLwXE9RsnbcR",
-	"+PYHBgWh1Z2mkdqSr+BO9J9MN7b/xkClp/8zRgODP4Vze1ug0RNZoNETW6BWwNZ3ENW3llFtQKAOsL+l",
-	"L3YLNazS7BmluV1e1TwbIpbGICTSvY/r18aN4ZkW94EkyQBxjZP+NE04y6Yhmko27Whn5TV6/lMSsnWP",
-	"Or0z4K6y1mC6cT0XBOoRkKew5ZdSdTVEp99dTYQIvRVVuh2wdDD8MPDAp20kqq2r0Lfdb7Z00DaDhHFY",
-	"T9ZoG7Ik252oZ7zrv1PprvaTAMPO0p1p0h+cJacn8eB0eHo6jl7GJ8dneJQAxoPo+BjHg+ExPpol42Q4",
-	"G80Gs9PRKIqHx/FJNDyeDZLBAA9Oqw3fu3sXwRdNzGNKfAWz693ynzEz77WnX5uYt/kPd36/Z+eDd1XQ",
-	"A6xqWfqajdg/V7+dMTpcASfJXadNeg/qbUuX+CrMk/6VCt0sU1sfc4tQPaENFZrpLv0oJfQ6RCRBmLYk",
-	"vvRvA9wZkdo/I+J+SmA4GjR/KuD4ZfFLAKasvpvAV37FoMMBXHnPIA5imcrvgl/sspcVrUjPs54A+9Nw",
-	"bvhSd7hdSJlPDg+Ho5f9QX/QH05OB6cDrTMtIfUjUIN/Ztj+HCuSLHQOoblv7ToUOU40TbKey7QotdMV",
-	"v+zqQJA6gDDxu3tNCYGsvsHV8tt7LUmc5cB7sCKx8mDLjrbOpy29KzttbQea0/5se/Cu6bircWFlXbZB",
-	"ssPFrusP1ew/WbTxJRxxWFlYU7/eFcp1unq4evifAAAA//8=",
+	"7H2Jc9s40u+/guLbqrHnUadlx5br1ZbHL9nNe3PkS5zdqo38hRDZkjCmAAaA5Gi8/t+/wkWChy4fM8ls",
+	"qrZ2HJEAG41Go48fGndBzOYZo0ClCIZ3QYY5noMErv91EUvC6OtE/Z2AiDnJ1A/BMLiaAYoZFUAlwvqt",
+	"7wQiCWIcUTyHdhAG8BnPsxSCYSDIlC6yIAyIapphOQvCQL0WDAPsPhEGHD4tCIckGEq+gDAQ8QzmWH17",
+	"jj//CHQqZ8HwZBAGcpXpbiUndBrc34fBpSFlC6WaxDJpp8lZ3J8MoNUd93BrEB8lrTM4nbRe4JPxcTxI",
+	"jqA/aSY8zj+5ifIJ43Msg2GwWBD1Zp30d4vxrxA3kn6BhHmISBKiaCGAt0aLbvcoJon+L0SK4VGcEqCy",
+	"+qg8UN24Ox5M+vELaPWT4+PWID49a50lR+NWf3I6ORp3kxPo95pHK3IqN432LxwmwTD4X51CqDrmqejY",
+	"cb6FiR52zOZzRj++nvyEZTxrnraXV3iK2ATJGaAlcEEY1X/HM0yngIhAYywgQYyeI4zmRMxVX+r3Qa9f",
+	"Hv4oOBoFbmgzwAnwYnCvJy1DhT+W+kxZkt/gKTTTm+EpIMkQB7ngNERCYi4JnSIsUa9ET89S8mkBfFUQ",
+	"ojooEZHABC9SqRvkokSoPOoHYTAnlMwXc/3QUkuohCnwKrnvyG8NJL+kkhMQKAOuST9HcYrnGSRoDPIW",
+	"gKJeF2GaoH63W6L+uLuefP2pxiGoVrUxrKf7HWAez/5Lf6FG+iUW0CJqAQoiyRKQhM8S6emHBOEpJlRI",
+	"rYmEHgFJgEoyIcBFWS7GJE3V/DYPSHg0rNFH/W43XC8rV0Axlc3SIvUzLdAcBFvwGNAYUkanAknWRj+y",
+	"W+CtGAtAKUilkkOUkCmRZkgJFjOojAbHc2hev+ZjGxdvhtVHVNP//oBbv3VbZ9f2v63ru2540r//S4MC",
+	"u1ddikwpQ71l2IH/gJO38GkBQpofqQTDB5xlKYmx4kMn42ycwvx//yoUU+6KgSh2SUxSRbhmj+4JJQwE",
+	"osxOtObcxZvXSGQQk4ntVPGDc6b2rw93wYRAmqhpZsmqbdTkz1jzaA5C6IUcZJxlwOUKjYLijVGg1Mic",
+	"CKGHeR0GQmK5EMFwoCecSM3wH3CC3Dhz3sykzMSw0yFqNJhCO4GlG6vojHHSsgMK7ndVnm4tm04M2+sS",
+	"5fikKMepWmuQnCNYAl+hMU6Q5oZ6mhIhIWkHhaBeMjpJSfzY2XJauq++IiRO4dxo7AXnylRwz4lAR4HP",
+	"07OCpzkpOzLU9tmKXbsn5qrdbeJULzh0S+QMwWcitGZXIwC1CWNE4Ra4G6HP21eMj0mSAH2CpSDZDVCU",
+	"4vhGaMaKmGWA5IwIpKRYd4YoQCKGiOC5lfmPc0zt1pJz/KjgeEHgjiyf5A2emNf+8PCGwYWK5YWyRJgy",
+	"OQNudarP/J+ZfMUWNHkk7w0f0Sj43BsFWgdNdK8+RwcFR39mEr2yL+zEUcpky/T4hBz9mSGxiGfF9kKo",
+	"4WadTW84xIwmRLV8hUkKj2WYs6malHZFG/hM7PULJvo0IUvUjuzMvKatiWn6hIytD05ts01j83n8nuKF",
+	"nDFOfns0dwld4pQkCMcxCGGWzRDB50xv7b5Q9gp+lr6/IyMXfpunFc36CMrMyjhTj/DYjP0JuGUWcbOF",
+	"oHWNKBkGC3pD2S21amgUfB4FZUug3/eZ69GLXlJJ5GpXJlv6ntEcuIU0bRmDAI0XEo05YK1i+UJt0ZtM",
+	"hJwoLyJg3W09F4lZZTh9Y+woouzACU4FhM60Is409Jz0LY6xb6h6PoTt1748ZiwFTIP70usfvA9d5+8y",
+	"7X2qjs0Q3tlJvKsQib2QR40mNRUpyCZfSnPQEZGHRojQAp5J5ZVIpGz3moKoDyd0I9AUEQnzRkJNv3Va",
+	"/sYxtR9s1EgbPrhu3KaLf1h97U8fofJk0ODIOc/jbvPM7jyTtj/vcViwoEZh07zbHzDneKWXmglINPv6",
+	"PhFeiMq18UTBm6ymr15qnXOhtdxrmi32XjS6vZkX30O7aP3LOGcfW9d3vfBk0OSdhU6t+WLkOa+9/mlD",
+	"mzn+/Nq83POcW8u36gQ58vJPbWPCj8T4hE3D3CTvPiPqAlq4dk2Pp2ZFXMiS6CZYQksSLVW1Jimbsvec",
+	"NHbXwNQyrQkRWYpXa+lZszQqvLUC73e2Xa7Xz0/J/c23u4I1T7pmvIViZ7ZRLop9pDLZmP4A/yRylnB8",
+	"W97XTdiirsFKOtB7P/gZboUNoOjACZtMbBioNi8kKTfdMTpcX0EgcYLlrvv4T+51TzQKIuaY34A0Qara",
+	"lzJCLrGEKeOWc3m7DwHMlflzHRZSWmtem1/gSxJXZHtjVNc0aOpLwme5tb2VgCv97n0YaEPoFWfz3Vfq",
+	"stiV1uco7EvnSMu7KOx1L668QnjKARIkWTVYu3W7q4g/8TasiixX58xjejEWT4Q2rBtjyTSsnibrYdMs",
+	"lK26hrlcu7hsG4GwuIEETRhXZocgU9paZBvWWMViAarce2WcrkxYA/gSeDm42R2/mBzFfWgdJ4Nea4BP",
+	"oXUW9yatPj4ZnyYDeDHpdYNwu2H5pIszT21tVocleXCzs88kP8h0eLQYFJbAcfcphaIcP+8+zySVRew9",
+	"JZ8WNgLiYu/naMZurVfoqYQ5mwOVa1KYlSi5C5FbK+yoMUbesK1vnXBnJuE0/WWiPdVdHEI8hdd0woL7",
+	"sGaSWGbuJAhl/bLNxlgjwddeXvYh0lszAXIv0JgAz2EReII5eDbBbN7aHyBY+27/vuXfPLiN6/0xxsHm",
+	"nh9kKiwyZRa8tJF47fSK+rr/hSLzYohuZ1iiGc4yoDponAfxrU1wYAUMwecsJTGRF2l6qNUAXcw1R4vf",
+	"gzAgc/9fNwDZpXFCFc+LOfYfNFkv+xo8e2qTL0GPPIEGUbO+pwLZuPy9da9sDr1WQoTHbCERozEgjOaM",
+	"ytluSsEGAZt1TG2/05n7fCFum2DT94YZvnKLp5k3Oy+qmsoM/jlzISRrRYuYA1AkZuxWOGCGfRYqNqaY",
+	"Thd4CuggAhqFKEpA/T8dRzphg+lqRH+4fIMGL5DEU5OcwEK91rr8e3Q4RBjp4erZwcijpo2udLZLfz8j",
+	"Nv01ohlwobFH7tMhglQAekmnKREz+y9F54RwIfPXznUeT8221j2ISDOqEY3Uioo0BZFHQNRGmtEIc0AZ",
+	"5rIy/qHJEyp1ImcwR3N8A8JkBUfUhd5G1DcqlIjWFdbPsCDTGyASKFrQBF3QKYyZBA3TeNn6CZNU29Uu",
+	"01TI2b3SVE0dNov7ul6MtvZF6KjbIH1a4V7q3OieC9MPsTZYWJvBXqFJBDxAG+itaDt4IwxIth1zFgYp",
+	"s4CDnfAgNfZN8/0q16TPFkrX37rSv3pWVL6dNexw3vbmqZ5aQK0ubMoWs/tpiDTpeqEpG040RZ43xHvd",
+	"N5pUXyVEOSfU/bNuXLglXxY3neyu2lx3/fuD1oeL1r/UX4d/3W7L21m8Xrc+1mUZniHcXprkR8xn3Y62",
+	"D58o+q/z928hLkJ/++cAHLk1VtW63zIzzcHohrW5aQ/1Z/ppYqYbxOpHSKbAXy4bw6ZbklcbZc483W+S",
+	"t6ri9SHHiiZ0glt7fYZFAzpUzHD/+OQg47AkbCGQegv9+98G3QCKOYchmsHnxgiUrxBqD1msRWqvXIGA",
+	"T3US3zBhkAulkMN3QtkJRGfhdmDwetlxb1c/a8HAH01e/WMClEASDTUJxlhCCcQpoZAgTJGXSkcOXVs2",
+	"9g4okzNl1txigezCK3lF9v2P3qK0v3BYspvKL8VfeRrP/WStpI9zMtXBwCLf9jGBFGzfpeF53yz97n25",
+	"gR0NKrC6FOGTmw8/6ecJh5XM9Uv0D3W8fC3xCOfLdPMP4AW8sr6VzSC+gWRHjaGt8B84uwH6zqyaHRoZ",
+	"dMT2ncK8F+YkNU2Oi0nsZ2/VQzcP9+/CIFvwjIlawKaIBq0J2vQfELSRFYtAsZVTnCpGzwhP3mAuV+WI",
+	"hf/KLglK/VIjrwvIf4l3+5xF8Ey0A9Xu32ZBH7Z2zYA7ECaBNHnJOeN1EbYYIJ9EDRjmkBAOsXzPiWh3",
+	"m3MJFixUiuothERj0Op1LFi6kIDev329lZ2GjKLTJpZWw4rbxLgSDMskmRMhSdyKGTW2U7wy3vYiIRKp",
+	"PpVji9F8ITWSyWEHlcavLHwOeHNSnQNOfqHpqhKi9djHEjIhj+tjbfrvNY05zEFDYRi1GCcD5j1HAmii",
+	"nP4xjm/UUxMjRAfYoJYRo/p8yaB7dvjYXOByAyalqvYbc5gXnMg5RsueBmUhoEtIWQbnKFLTFWmQUZKY",
+	"5BngeKZfa5gvtjA247rBNB7ICM2hlIc1c+dOSidHdmgrmcTpA76p2ylmir0bVybNnsTxTrQY9jnaSt/a",
+	"NLMWolc/20XR21eX6Gxw/AJZIGAbRaqbyGLn1erLgCMNVtRrVOCJPl8kbomMZ8hguaphDoN59PXReuxy",
+	"bTE5YGQN3qbEqsAHag3BQY0VEoczVMTsZJzUNXKD10SokJjGFdXaWfY6xpAWHRzPoWOTd53PvXUYQhCy",
+	"Gmo6Gvcmg7gHZ/g0GUxOGjW7yD33vJ1BeNeFriH4W4d/1+324vVdoeF+cpuTrfuJNV8NffmI6sKqPZh4",
+	"wYlcvVNTZCSJ4YWc9dcLbvfktATeRRPO5mVPx/wONMkYoRId6C5bdsq0Xp2k7NZDd11y0Ae1cKp/LHBW",
+	"SqN9tA0/3hI5swZ9MAyUnW38FpvHxfmpyRQkMq6WOf/wsciIB5f2VEeeqqZJ5UCrjlcZR+JjyYsIhsFb",
+	"/TPC9qON33TpsjbBc4cQNZ6U9QhfX/yEDGFql0IXb17rTy4J3PqUvgWcbKFTq74boO95Wlkkd+aP+46Z",
+	"zo5+rRSRNNOsIcSkcQuyIYEC1SpCTb7NmtmBCzQlS30SxsX7wiqd6MBk1oUO/I8oFigyUd8IYYluZySe",
+	"eZwkFj9wGOpBaweWkyWOVyjVfsnQOrBAkxaj6SocUeWTtbSDrfVSzLhWVmbv1wSHOX041f2640MJJ0ug",
+	"iEMrz2jcciIlKA9+RDUqRSMEOKbCjAhhUTqPKu0nRRupSXPYXxT5ohAhxkc0Ks1ydG77EPV3UVQR3qg9",
+	"oiN6ZVEyJAaEU8EMZMbQ8/33ZR/+++9dskJjMAhFM0wTMcM3gA4yHN/gKYxolN1MO/mD6HCIor+9vEKN",
+	"0mT7b5n+/+o8+HiG0xToFP5PZJNE2KVoTPa1EnHA4kZoeMgBUVKhl3s+2bnIs4kBTpekKRxRUopXfCdQ",
+	"pHM50aFJ3rz55d1V5GbEzhMjsT2RNubsVgBHUwbCWIGSmZSSO/BgSMy1lz73hZW4JCQ2aBZjct3ASqBs",
+	"MU6J0IdP5YhGOzCt8+vtjYiUxfn//vn/kQBpVpWWMeLMVdP0UGe/hKKNA/r71U8/6vO6wqbJbmCl2iOO",
+	"zRmoGab6XGR+ZkqESDCLcOOgLQAD79dHqG5NWsqlgpRWcqy+ePPaA6UNg2671+7qKFkGFGdE7aXtbvvI",
+	"+Gkzraqbh25OqBv92bnLT5Pf63ArrDkh6zS65ovVClMHbtddmdXsqf/vLI5HcSZlU6b/0Eaxlq7vBLJw",
+	"WvPagd601FoU6EYtVf3v0j71nYknmv0qZ6kyKfTW40Obg8pZ2H63u+HkSsOJlRwF/cHHOwcvFr8m/ZtP",
+	"g9nZcnzy+WhOj29/KwN6h8EP5iCz0wklZO8w6Hf7J61er9UfXPW6w676378CD+ScmyD2PHTbEtWO2byj",
+	"3mpnGqTiduQPFYyz2aQIXTILZLTHjl137slH5c4F99f6GI2Lbe4RD9j5hEwNcb7ucKcVMbO69et6Ox2Y",
+	"qWv6RD7FnfpZZ92yt3PL95XTVYPu0c5ti0ObvgGnp8aZbh/KNsj1feg/W2tT2dmZzzFfKUtpjV2ldAae",
+	"igJl3srbh6U6ImtCn8UrnfJpeUXmlgZF0QxFa8ZEgwZ5m2t+i2Lwyc8tN0JzFSLAbUEHZteAxJlqZcOj",
+	"QRWYbHhVF2ih+IElq4eogU1LP1+Ha1bY9YMWioHp3Zf9CMkXcP+1KbY/nZ6yRHwnCjdnIvVm78zPr09t",
+	"hcGg39/jo/6B0AfqvKofWFF1RmXkTp1byOvU3H24p7XTuXPCf2/0VfNhwrcwZ86Wz80a62sra9lTZmFu",
+	"4BLplJVRUtrycWapyBVeK/fZ52MhGQVrGhYf0i5i7UNISJahMehyNrEkS6grQeMVb7aIBk3D1cm6r1KA",
+	"zXh2aphXInig7DaGImoCXIpL5GLzhezV4Xorv6E215rdoakWV3HKbbf6NjvljnQKdKMnZwMbG52YIu9f",
+	"iYYoA4MbF1INI0QTkkr3S+SVHooQo4VX44Mimz0SH7wvggfOr65ytcPsVqtM7d7EL/CkpPiRFobJbvRC",
+	"myj/4J9/+XBd3VO3HlEhye5HjvwzAV5WbJ1x4me91r2T+9y9+6IalUFIaotX52R6fpZFJ39N3qRXzoT0",
+	"drdGaidQGsyRC1PnjE0a45D/AY5TOUBb0cA6HF1hjK99K5rj0fp3rftzkSR61y+RouM+FqNcBNiIzCNx",
+	"oQmW5IUMGNfhogNMkSuH4dU2GPT7h230WgpkUdNEoEXDQSt0gE39JJdTPdcRvYgkusl0/fG/snq71Iur",
+	"fDrpMX5WoSBKkMxdz/1WnKT9lUxlYT9ome7htPW+MvZ8wTr4QVO1zrmjcFtZp1+nLXy2c8NLr1bbl+YE",
+	"XiRJTW9u1OA7WomdOwfP3ej8/V/9uyhBMa1QaE1bSsIR7tJwzSkyHe9fUMkW8QySukI1H6sr1G0um2n3",
+	"zWV7nKQZLu4nbGGzp/ELrUqLPpBVVGT2MyUN+745XxW9vMLTyNZNVTu0VzOoEu8EuUVqut82my9ys6lu",
+	"NKEth6ynTc1/sxubF/m2hIaaha4QXrXYck8XW15fTPn+m954sIfxN5O+2EdlPHOEJy8Tr72RRWMuJktx",
+	"bHe1XJSMXvLe9NEttnCzA3GW9ZHBP1jchcbb1gq6EOkXCA+VQxK5ddu2L0XoQMM9h9opGVHGUeREOkIH",
+	"rqL4EA16fe2zqC4pLNXGqtQZJEiQFKhMV4jpXytVYEf0Yp3jpCjWYCB5rpqZ8I6pYmp9NYvZsC7UDAvr",
+	"PZl8fVkfv9f41apKftC8u5LsJibzZbhWYbmTo0kP+skgbp2Mj3FroNqf4e641Yv7yREMJsf4ZFzqRKOh",
+	"99wUDLpCIn2agC00vtFX/E+usZ8x/fbnnI3ffcs+vuqeDY9qW3b/d92yXSFJ5TV69tl+u3ilsb9397/t",
+	"3a4Q84Nd2t7uLm1D5eUv0Ck2+8tz+8WdAnXd6OW80oXWKwcUNbpDF1o1bo8OYJYxgxbfczsDi5Ar0ppq",
+	"W81LtDbUZz1HkSv1qWOV+oD77QwcQq+IlOoTI9s9JXtQuLY5r8352zrveqzEOGuPu9mleslFfrzxCS52",
+	"eXQepzjCvKtmL4ry2jNPpd2uKJNbfrrP9lc9j9/3rtXgc9HofT4raqQkSWs2jVzV52ugktH/Frx5hBOm",
+	"S+NgDxxB0lTrEsmsOvliXLJtatgEEHcC5Sr9a8/RWR1c8lHCRg3rELtEhgXMP48iuAoVyoPiyBWpSFcG",
+	"9O/6I9J4efnuM7Vn6NfpWlsO7LHayFWCeJjZ3KA3vGIHfnGOvP6GUbzVihu9XOH4FeOqlTR+F9VTLZ6x",
+	"Fa9mWPgtN+zf5+Zp5QY14ap/fBkwWrOS/IM9Qts6jCOhdAFO1+4wiFD9qndkxphnI7oZYFuKVeurvQ5I",
+	"FiJTwylErvTSYVhUHMM0GVHJyXQK3GHUGG0jV0FS/5brD40JjjGlTJ/UdiOjNsJyjop894iW4zbnyBXE",
+	"UDanjQLJGdCmsIw5ZVbXSQ+MqnjGUV4uy6vB4mpcBeTNjFF9E1im3dejdrfd6x21XwR+3argF5EyvxbV",
+	"w7TcLipNiVdRdiXY5+Igv87Yc8RGvhAV399JxeeRky9Rx/85IMl/kiy2nkNfa++042yxFfdDOtYgjhvx",
+	"iv/RSMVKrWOjIuplHJuLFpM99NW2AHapInG5uLBXUbioBPzhupS6fHZo4s6gxG8WZxWN2LDwnxN/aLB6",
+	"JQhicf9jz2BZdNZrDWZwC/rvUbi/Ry23h64UV0WqXDqqqAVVKQDlFZrQxZjur/ddK8+IDPx69dWjZ6EC",
+	"1dhrRnYAAP7n2EzPYvYYHVEonWadt83M6dzlrsD+WD1q8ggpWboaGef+sawbgExY7N6MCMn4agsu7xsi",
+	"7w9D5K3bMrdj8NZe9rcuYvl4BN2fxYh8IqX6VSvULxFr9iz243Yn7DKPyuwGLysp4mb4GIqaLg+JUAIx",
+	"SUCM6JarQoYo8u4CifKbQw6HNj3iAqB+0mJEddbiHEXezSHRsHYNyZwtwRaj8WEaCIs8PXI+opF3r0g0",
+	"zJ/4nRTJFcQoiKYMCjL3lqq3kxHVbU3FlHJuuyiKpKz1zbFbgyQ2AaAR3QWbhw7qwDx9F0S1FONW4Nvv",
+	"6BSE7joFXZhvwZewEu0n043Nd9uU7pJ5Rm+g+4dw7tE7UP+JdqD+E+9AjYCtbyCqry2iWoNAHWB/Sg/3",
+	"czWs0mwZpblbXNW8GyKWJiCkudGmemzcbDxRfh5IkjkgrnHSH6IJZ/MoRJFk0ZpyVl7h8D8kIFu1qNOV",
+	"AXcVuQZTjeu5IFAPgDyFDXeB62yIDr+7nAgReirKdDtgabd31fXAp00kqqkr0bfbXWFraBvDhHHYTFZ/",
+	"F7Ik25+oZzzrv1fqrnLjRW9t6s7cQRGcTU5Pku5p7/R0EL9ITo7PcH8CGHfj42OcdHvH+Gg8GUx64/64",
+	"Oz7t9+Okd5ycxL3jcXfS7eLuafkCgfW1i+CTJuYhKb6c2dVLGZ4xMu9dd7AxMG/jH279fovOB2/KoAdY",
+	"VqL0lT3i8bH63TajzhI4mazW7klvQX1t4QJf+fakL2HRxVf17mNOERZXr431rQ8oJfQmRGSCMG0IfOm7",
+	"JlZGpB4fEXFXU/T63frVE8cv8pslTFp9P4Ev3YqxxgBceu8gDmKRym+Cn8+yFxUtSc+zrgB7j6lrvtAV",
+	"k2dSZsNOp9d/0e62u+3e8LR72tU60xJy13QzYgH/nGN7dziSLHQGoTlv7SoUOU7Ut2TdlylRarvLryF3",
+	"IEjtQBj/3X2mgECWv+By+c21liSeZ8BbsCSJsmCLCsnOpi2sK9ttZQbq3f5kazpvqOCscWFFXrZGssPF",
+	"bqoPVa8/mZeFJhxxWFpYU7taFcpVurq/vv+fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

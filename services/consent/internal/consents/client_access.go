@@ -2,6 +2,7 @@ package consents
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -19,12 +20,32 @@ type ScopeName struct {
 	Name, DisplayName string
 }
 
+// AccessGrant is a subject letting a client in with scopes, at a time, and the ledger's
+// record of it (AccessGranted).
+type AccessGrant struct {
+	ClientID string
+	Scopes   []string
+	At       time.Time
+	Event    LedgerEvent
+}
+
+// AccessGranted is the ledger's record of subject letting clientID in with scopes: the
+// client and scopes, and where and how it happened as far as gc tells (the API's grants
+// tell nothing; the consent screen tells the address, browser, language and action, and
+// whether the person chose it or a trusted client was let in by rule, grantType).
+func AccessGranted(subject, clientID string, scopes []string, grantType GrantType, gc GrantContext, at time.Time) AccessGrant {
+	circumstances := gc.circumstances()
+	circumstances["clientId"], circumstances["scopes"] = clientID, strings.Join(scopes, " ")
+	return AccessGrant{ClientID: clientID, Scopes: scopes, At: at, Event: LedgerEvent{Type: ClientAccessGranted, Subject: subject,
+		GrantType: string(grantType), Context: circumstances, Language: gc.Language, ActionID: gc.ActionID, OccurredAt: at}}
+}
+
 // ClientAccessStore persists the access subjects give clients. Every change appends its
 // ledger event and publishes the (subject, client) ClientAccessState in its transaction.
 type ClientAccessStore interface {
-	// GrantClientAccess records that subject let clientID in with scopes at the given time,
-	// replacing an earlier grant; a client the tenant does not know is invalid.
-	GrantClientAccess(ctx context.Context, tenant, subject, clientID string, scopes []string, at time.Time) error
+	// GrantClientAccess records g for subject, replacing an earlier grant of the client,
+	// with its ledger event; a client the tenant does not know is invalid.
+	GrantClientAccess(ctx context.Context, tenant, subject string, g AccessGrant) error
 	// RevokeClientAccess removes the access and publishes its tombstone.
 	RevokeClientAccess(ctx context.Context, tenant, subject, clientID string, at time.Time) error
 	// ClientAccess lists the clients subject let in, with names and scope display names.
@@ -38,7 +59,7 @@ func (b *Book) ClientAccess(ctx context.Context, tenant, subject string) ([]Clie
 
 // GrantClientAccess records that a subject let a client in and lists the clients it let in.
 func (b *Book) GrantClientAccess(ctx context.Context, tenant, subject, clientID string, scopes []string) ([]ClientAccess, error) {
-	if err := b.store.GrantClientAccess(ctx, tenant, subject, clientID, scopes, b.clock.now()); err != nil {
+	if err := b.store.GrantClientAccess(ctx, tenant, subject, AccessGranted(subject, clientID, scopes, "", GrantContext{}, b.clock.now())); err != nil {
 		return nil, err
 	}
 	return b.store.ClientAccess(ctx, tenant, subject)

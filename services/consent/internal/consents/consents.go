@@ -7,10 +7,14 @@ package consents
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
 )
 
@@ -32,9 +36,49 @@ type Consent struct {
 	PIICategories  []string
 	ValidFrom      *time.Time
 	Services       []Service
-	Version        int64
-	CreatedAt      time.Time
-	ModifiedAt     time.Time
+	// Texts are what the consent screen shows, by language tag; without them it shows
+	// Name and Description.
+	Texts      map[string]ConsentText
+	Version    int64
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+// ConsentText is a consent's title and description in one language.
+type ConsentText struct {
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// checkTexts refuses texts under a key that is not a language tag (en, de-CH, nb, ...),
+// which no screen could ever pick.
+func checkTexts(texts map[string]ConsentText) error {
+	var bad []errs.FieldError
+	for lang := range texts {
+		if !isLanguageTag(lang) {
+			bad = append(bad, errs.FieldError{Field: "texts", Message: fmt.Sprintf("%q is not a language tag such as en or de-CH", lang)})
+		}
+	}
+	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b errs.FieldError) int { return strings.Compare(a.Message, b.Message) })
+		return errs.Fields("texts are keyed by language", bad...)
+	}
+	return nil
+}
+
+// isLanguageTag accepts the shape of a BCP 47 tag: a primary language of two or three
+// lower-case letters, then subtags of one to eight letters or digits.
+func isLanguageTag(s string) bool {
+	parts := strings.Split(s, "-")
+	if n := len(parts[0]); n < 2 || n > 3 || strings.Trim(parts[0], "abcdefghijklmnopqrstuvwxyz") != "" {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) < 1 || len(p) > 8 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Strategy decides what an update does to existing grants (Cloudentity's
@@ -125,6 +169,9 @@ func (b *Book) ListConsents(ctx context.Context, tenant, search string, offset, 
 
 // CreateConsent adds c with a fresh id at version 1.
 func (b *Book) CreateConsent(ctx context.Context, c *Consent) error {
+	if err := checkTexts(c.Texts); err != nil {
+		return err
+	}
 	now := b.clock.now()
 	c.ID, c.Version, c.CreatedAt, c.ModifiedAt = uuid.NewString(), 1, now, now
 	return b.store.CreateConsent(ctx, c)
@@ -141,12 +188,15 @@ func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent,
 	if strategy == "" {
 		strategy = ExplicitAll
 	}
+	if err := checkTexts(in.Texts); err != nil {
+		return nil, err
+	}
 	return b.store.UpdateConsent(ctx, tenant, id, func(c *Consent) error {
 		if err := pre.Check(c.Version); err != nil {
 			return err
 		}
 		c.Name, c.Description, c.CanBeWithdrawn = in.Name, in.Description, in.CanBeWithdrawn
-		c.PIICategories, c.ValidFrom, c.Services = in.PIICategories, in.ValidFrom, in.Services
+		c.PIICategories, c.ValidFrom, c.Services, c.Texts = in.PIICategories, in.ValidFrom, in.Services, in.Texts
 		c.Version++
 		c.ModifiedAt = b.clock.now()
 		return nil

@@ -80,14 +80,26 @@ func (b *Book) Grants(ctx context.Context, tenant, subject string) ([]GrantStatu
 // says otherwise) and tells where the subject then stands. A consent that cannot be
 // withdrawn refuses withdrawal; one not valid yet refuses grants.
 func (b *Book) ChangeGrants(ctx context.Context, tenant, subject string, reqs []GrantRequest, gc GrantContext) ([]GrantStatus, error) {
+	if err := b.store.ChangeGrants(ctx, tenant, subject, reqs, grantLedger(subject, reqs, gc, b.clock)); err != nil {
+		return nil, err
+	}
+	return b.Grants(ctx, tenant, subject)
+}
+
+// grantLedger is the rule every change of a subject's grants passes, whoever asks for it
+// (the API or the consent screen): given the consents the requests name, it refuses a
+// withdrawal of a consent that cannot be withdrawn and a grant of one not valid yet, and
+// otherwise returns the ledger event of each request, in order. Requests without a type
+// are explicit.
+func grantLedger(subject string, reqs []GrantRequest, gc GrantContext, clock Clock) func(found []*Consent) ([]LedgerEvent, error) {
 	for i := range reqs {
 		if reqs[i].Type == "" {
 			reqs[i].Type = Explicit
 		}
 	}
-	err := b.store.ChangeGrants(ctx, tenant, subject, reqs, func(found []*Consent) ([]LedgerEvent, error) {
+	return func(found []*Consent) ([]LedgerEvent, error) {
 		// Stamped once the subject's changes are serialized, so the ledger's times follow its order.
-		now, circumstances := b.clock.now(), gc.circumstances()
+		now, circumstances := clock.now(), gc.circumstances()
 		evs := make([]LedgerEvent, len(reqs))
 		for i, r := range reqs {
 			c := found[i]
@@ -104,9 +116,5 @@ func (b *Book) ChangeGrants(ctx context.Context, tenant, subject string, reqs []
 			}
 		}
 		return evs, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return b.Grants(ctx, tenant, subject)
 }

@@ -17,6 +17,8 @@ const (
 	SubjectDeleted      = "subject_deleted"
 	ClientAccessGranted = "client_access_granted"
 	ClientAccessRevoked = "client_access_revoked"
+	// ClientAccessDenied records that a person declined a client on the consent screen.
+	ClientAccessDenied = "client_access_denied"
 )
 
 // LedgerEvent is one entry of a tenant's privacy ledger. Its JSON (without the hashes) is

@@ -32,6 +32,12 @@ func consentIn(tenant string, in *api.ConsentInput) consents.Consent {
 	for _, s := range deref(in.Services) {
 		c.Services = append(c.Services, consents.Service{Name: s.Name, Type: string(s.Type), Purposes: deref(s.Purposes)})
 	}
+	if in.Texts != nil {
+		c.Texts = make(map[string]consents.ConsentText, len(*in.Texts))
+		for lang, t := range *in.Texts {
+			c.Texts[lang] = consents.ConsentText{Title: t.Title, Description: deref(t.Description)}
+		}
+	}
 	return c
 }
 
@@ -43,6 +49,16 @@ func consentOut(c *consents.Consent) api.Consent {
 	for i, s := range c.Services {
 		purposes := s.Purposes
 		out.Services[i] = api.Service{Name: s.Name, Type: api.ServiceType(s.Type), Purposes: &purposes}
+	}
+	if len(c.Texts) > 0 {
+		texts := make(api.ConsentTexts, len(c.Texts))
+		for lang, t := range c.Texts {
+			texts[lang] = api.ConsentText{Title: t.Title}
+			if t.Description != "" {
+				texts[lang] = api.ConsentText{Title: t.Title, Description: &t.Description}
+			}
+		}
+		out.Texts = &texts
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -33,27 +32,32 @@ func clientAccessEvent(ctx context.Context, tx *sqlx.Tx, tenant, subject, client
 	return pkgevents.Record(ctx, tx, ev)
 }
 
-// GrantClientAccess records that subject let clientID in with scopes.
-func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject, clientID string, scopes []string, at time.Time) error {
+// GrantClientAccess records that subject let a client in, as g says.
+func (s *Store) GrantClientAccess(ctx context.Context, tenant, subject string, g consents.AccessGrant) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		var known bool
-		if err := tx.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM client_view WHERE tenant = $1 AND id = $2)`, tenant, clientID); err != nil {
-			return postgres.Classify(err)
-		}
-		if !known {
-			return errs.Fields("unknown client", errs.FieldError{Field: "clientId", Message: "client " + clientID + " does not exist in this tenant"})
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_access (tenant, subject, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (tenant, subject, client_id) DO UPDATE SET scopes = EXCLUDED.scopes, granted_at = EXCLUDED.granted_at`,
-			tenant, subject, clientID, pq.StringArray(scopes), at); err != nil {
-			return postgres.Classify(err)
-		}
-		if err := appendLedger(ctx, tx, tenant, []consents.LedgerEvent{{Type: consents.ClientAccessGranted, Subject: subject,
-			Context: map[string]string{"clientId": clientID, "scopes": strings.Join(scopes, " ")}, OccurredAt: at}}); err != nil {
-			return err
-		}
-		return clientAccessEvent(ctx, tx, tenant, subject, clientID, scopes, false, at)
+		return grantClientAccess(ctx, tx, tenant, subject, g)
 	})
+}
+
+// grantClientAccess is GrantClientAccess inside tx, which the consent screen shares with
+// its other records.
+func grantClientAccess(ctx context.Context, tx *sqlx.Tx, tenant, subject string, g consents.AccessGrant) error {
+	var known bool
+	if err := tx.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM client_view WHERE tenant = $1 AND id = $2)`, tenant, g.ClientID); err != nil {
+		return postgres.Classify(err)
+	}
+	if !known {
+		return errs.Fields("unknown client", errs.FieldError{Field: "clientId", Message: "client " + g.ClientID + " does not exist in this tenant"})
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO client_access (tenant, subject, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (tenant, subject, client_id) DO UPDATE SET scopes = EXCLUDED.scopes, granted_at = EXCLUDED.granted_at`,
+		tenant, subject, g.ClientID, pq.StringArray(g.Scopes), g.At); err != nil {
+		return postgres.Classify(err)
+	}
+	if err := appendLedger(ctx, tx, tenant, []consents.LedgerEvent{g.Event}); err != nil {
+		return err
+	}
+	return clientAccessEvent(ctx, tx, tenant, subject, g.ClientID, g.Scopes, false, g.At)
 }
 
 // RevokeClientAccess removes a client's access for subject and publishes the tombstone.
@@ -117,10 +121,13 @@ func (s *Store) ClientAccess(ctx context.Context, tenant, subject string) ([]con
 	return out, nil
 }
 
-// PutClient keeps a client's name and logo for consent screens.
-func (s *Store) PutClient(ctx context.Context, tx *sqlx.Tx, tenant, id, name, logo string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO client_view (tenant, id, name, logo_uri) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant, id) DO UPDATE SET name = EXCLUDED.name, logo_uri = EXCLUDED.logo_uri`, tenant, id, name, logo)
+// PutClient keeps what consent screens show of a client and decide from.
+func (s *Store) PutClient(ctx context.Context, tx *sqlx.Tx, tenant string, c events.Client) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO client_view (tenant, id, name, logo_uri, client_uri, policy_uri, tos_uri, consent_action_id, trusted)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (tenant, id) DO UPDATE SET name = EXCLUDED.name, logo_uri = EXCLUDED.logo_uri, client_uri = EXCLUDED.client_uri,
+			policy_uri = EXCLUDED.policy_uri, tos_uri = EXCLUDED.tos_uri, consent_action_id = EXCLUDED.consent_action_id, trusted = EXCLUDED.trusted`,
+		tenant, c.ID, c.Name, c.LogoURI, c.ClientURI, c.PolicyURI, c.TosURI, c.ConsentActionID, c.Trusted)
 	return postgres.Classify(err)
 }
 
@@ -144,10 +151,11 @@ func (s *Store) DropClient(ctx context.Context, tx *sqlx.Tx, tenant, id string) 
 	return forgetSubject(ctx, tx, tenant, "client-"+id)
 }
 
-// PutScope keeps a scope's display name.
-func (s *Store) PutScope(ctx context.Context, tx *sqlx.Tx, tenant, name, displayName string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO scope_view (tenant, name, display_name) VALUES ($1, $2, $3)
-		ON CONFLICT (tenant, name) DO UPDATE SET display_name = EXCLUDED.display_name`, tenant, name, displayName)
+// PutScope keeps a scope's display name and description.
+func (s *Store) PutScope(ctx context.Context, tx *sqlx.Tx, tenant, name, displayName, description string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO scope_view (tenant, name, display_name, description) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant, name) DO UPDATE SET display_name = EXCLUDED.display_name, description = EXCLUDED.description`,
+		tenant, name, displayName, description)
 	return postgres.Classify(err)
 }
 

@@ -30,18 +30,20 @@ type consentRow struct {
 	PIICategories  pq.StringArray `db:"pii_categories"`
 	ValidFrom      *time.Time     `db:"valid_from"`
 	Services       []byte         `db:"services"`
+	Texts          []byte         `db:"texts"`
 	Version        int64          `db:"version"`
 	CreatedAt      time.Time      `db:"created_at"`
 	ModifiedAt     time.Time      `db:"modified_at"`
 	Total          int            `db:"total"`
 }
 
-const consentColumns = `tenant, id, name, description, can_be_withdrawn, pii_categories, valid_from, services, version, created_at, modified_at`
+const consentColumns = `tenant, id, name, description, can_be_withdrawn, pii_categories, valid_from, services, texts, version, created_at, modified_at`
 
 func (r consentRow) consent() consents.Consent {
 	c := consents.Consent{Tenant: r.Tenant, ID: r.ID, Name: r.Name, Description: r.Description, CanBeWithdrawn: r.CanBeWithdrawn,
 		PIICategories: r.PIICategories, ValidFrom: r.ValidFrom, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
 	_ = json.Unmarshal(r.Services, &c.Services)
+	_ = json.Unmarshal(r.Texts, &c.Texts)
 	if c.PIICategories == nil {
 		c.PIICategories = []string{}
 	}
@@ -49,6 +51,15 @@ func (r consentRow) consent() consents.Consent {
 		c.Services = []consents.Service{}
 	}
 	return c
+}
+
+// textsJSON stores a consent's texts; none is an empty object.
+func textsJSON(texts map[string]consents.ConsentText) []byte {
+	if len(texts) == 0 {
+		return []byte("{}")
+	}
+	raw, _ := json.Marshal(texts)
+	return raw
 }
 
 func nameTaken(err error, name string) error {
@@ -61,8 +72,9 @@ func nameTaken(err error, name string) error {
 // CreateConsent inserts a consent.
 func (s *Store) CreateConsent(ctx context.Context, c *consents.Consent) error {
 	services, _ := json.Marshal(c.Services)
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		c.Tenant, c.ID, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, c.Version, c.CreatedAt, c.ModifiedAt)
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		c.Tenant, c.ID, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, textsJSON(c.Texts),
+		c.Version, c.CreatedAt, c.ModifiedAt)
 	return nameTaken(err, c.Name)
 }
 
@@ -124,8 +136,9 @@ func (s *Store) UpdateConsent(ctx context.Context, tenant, id string, change fun
 		}
 		services, _ := json.Marshal(c.Services)
 		if _, err := tx.ExecContext(ctx, `UPDATE consents SET name = $3, description = $4, can_be_withdrawn = $5, pii_categories = $6,
-			valid_from = $7, services = $8, version = $9, modified_at = $10 WHERE tenant = $1 AND id = $2`,
-			tenant, id, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, c.Version, c.ModifiedAt); err != nil {
+			valid_from = $7, services = $8, texts = $9, version = $10, modified_at = $11 WHERE tenant = $1 AND id = $2`,
+			tenant, id, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, textsJSON(c.Texts),
+			c.Version, c.ModifiedAt); err != nil {
 			return nameTaken(err, c.Name)
 		}
 		var migrated []string

@@ -42,45 +42,59 @@ func (s *Store) Grants(ctx context.Context, tenant, subject string) ([]consents.
 func (s *Store) ChangeGrants(ctx context.Context, tenant, subject string, reqs []consents.GrantRequest,
 	record func(found []*consents.Consent) ([]consents.LedgerEvent, error)) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('consent-grants'), hashtext($1 || '/' || $2))`, tenant, subject); err != nil {
-			return postgres.Classify(err)
+		return changeGrants(ctx, tx, tenant, subject, reqs, record)
+	})
+}
+
+// changeGrants is ChangeGrants inside tx, which the consent screen shares with its other
+// records.
+func changeGrants(ctx context.Context, tx *sqlx.Tx, tenant, subject string, reqs []consents.GrantRequest,
+	record func(found []*consents.Consent) ([]consents.LedgerEvent, error)) error {
+	if err := lockSubjectGrants(ctx, tx, tenant, subject); err != nil {
+		return err
+	}
+	var bad []errs.FieldError
+	found := make([]*consents.Consent, len(reqs))
+	for i, r := range reqs {
+		c, err := getConsent(ctx, tx, tenant, r.ConsentID, false)
+		if errs.Is(err, errs.NotFound) {
+			bad = append(bad, errs.FieldError{Field: "grants", Message: "consent " + r.ConsentID + " does not exist"})
+			continue
 		}
-		var bad []errs.FieldError
-		found := make([]*consents.Consent, len(reqs))
-		for i, r := range reqs {
-			c, err := getConsent(ctx, tx, tenant, r.ConsentID, false)
-			if errs.Is(err, errs.NotFound) {
-				bad = append(bad, errs.FieldError{Field: "grants", Message: "consent " + r.ConsentID + " does not exist"})
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			found[i] = c
-		}
-		if len(bad) > 0 {
-			return errs.Fields("unknown consents; nothing was changed", bad...)
-		}
-		evs, err := record(found)
 		if err != nil {
 			return err
 		}
-		for i, r := range reqs {
-			c, ev := found[i], evs[i]
-			if r.Granted {
-				_, err = tx.ExecContext(ctx, `INSERT INTO grants (tenant, subject, consent_id, granted_version, grant_type, granted_at)
-					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, subject, consent_id) DO UPDATE
-					SET granted_version = EXCLUDED.granted_version, grant_type = EXCLUDED.grant_type, granted_at = EXCLUDED.granted_at`,
-					tenant, subject, c.ID, c.Version, string(r.Type), ev.OccurredAt)
-			} else {
-				_, err = tx.ExecContext(ctx, `DELETE FROM grants WHERE tenant = $1 AND subject = $2 AND consent_id = $3`, tenant, subject, c.ID)
-			}
-			if err != nil {
-				return postgres.Classify(err)
-			}
+		found[i] = c
+	}
+	if len(bad) > 0 {
+		return errs.Fields("unknown consents; nothing was changed", bad...)
+	}
+	evs, err := record(found)
+	if err != nil {
+		return err
+	}
+	for i, r := range reqs {
+		c, ev := found[i], evs[i]
+		if r.Granted {
+			_, err = tx.ExecContext(ctx, `INSERT INTO grants (tenant, subject, consent_id, granted_version, grant_type, granted_at)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, subject, consent_id) DO UPDATE
+				SET granted_version = EXCLUDED.granted_version, grant_type = EXCLUDED.grant_type, granted_at = EXCLUDED.granted_at`,
+				tenant, subject, c.ID, c.Version, string(r.Type), ev.OccurredAt)
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM grants WHERE tenant = $1 AND subject = $2 AND consent_id = $3`, tenant, subject, c.ID)
 		}
-		return appendLedger(ctx, tx, tenant, evs)
-	})
+		if err != nil {
+			return postgres.Classify(err)
+		}
+	}
+	return appendLedger(ctx, tx, tenant, evs)
+}
+
+// lockSubjectGrants serializes the changes of one subject's grants, until tx ends. It is
+// taken before the ledger's lock (appendLedger), by everyone, so the two never deadlock.
+func lockSubjectGrants(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('consent-grants'), hashtext($1 || '/' || $2))`, tenant, subject)
+	return postgres.Classify(err)
 }
 
 // SubjectDeleted is the consumer's entry: a deleted user or client loses its live grants.
