@@ -112,8 +112,11 @@ type Client struct {
 	ClientSecret *string `json:"clientSecret,omitempty"`
 
 	// ClientUri Example: https://billing.example.com
-	ClientUri *string   `json:"clientUri,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	ClientUri *string `json:"clientUri,omitempty"`
+
+	// ConsentActionId Example: signup
+	ConsentActionId *string   `json:"consentActionId,omitempty"`
+	CreatedAt       time.Time `json:"createdAt"`
 
 	// CreatedBy The subject that created the client.
 	//
@@ -147,6 +150,9 @@ type Client struct {
 
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
+
+	// PostLogoutRedirectUris Example: []
+	PostLogoutRedirectUris *[]string `json:"postLogoutRedirectUris,omitempty"`
 
 	// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
 	//
@@ -195,6 +201,11 @@ type ClientInput struct {
 	// ClientUri Example: https://billing.example.com
 	ClientUri *string `json:"clientUri,omitempty"`
 
+	// ConsentActionId The consent action (id or name, in consent) whose consents the consent screen asks for when a person authorizes this client.
+	//
+	// Example: signup
+	ConsentActionId *string `json:"consentActionId,omitempty"`
+
 	// Description Example: Bills customers nightly.
 	Description *string `json:"description,omitempty"`
 
@@ -222,6 +233,11 @@ type ClientInput struct {
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
 
+	// PostLogoutRedirectUris Where RP-initiated logout may send the browser afterwards (OpenID Connect RP-Initiated Logout); the same rules as redirectUris.
+	//
+	// Example: ["https://app.example.com/"]
+	PostLogoutRedirectUris *[]string `json:"postLogoutRedirectUris,omitempty"`
+
 	// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
 	//
 	// Example: {"scopes":{"billing.invoices_read":{"piiCategories":[{"name":"contact"}],"purpose":"Send invoices to the customer."}}}
@@ -232,7 +248,12 @@ type ClientInput struct {
 	// Example: false
 	Public *bool `json:"public,omitempty"`
 
-	// RedirectUris Example: []
+	// RedirectUris Where the authorization endpoint may send the browser back, compared exactly as
+	// registered: absolute, no fragment, no user information, https (http only for a
+	// loopback host, RFC 8252) or a private-use scheme. authorization_code needs one.
+	//
+	//
+	// Example: ["https://app.example.com/callback"]
 	RedirectUris *[]string `json:"redirectUris,omitempty"`
 
 	// ResponseTypes Example: []
@@ -440,6 +461,9 @@ type RegistrationRequest struct {
 	LogoUri   *string       `json:"logo_uri,omitempty"`
 	PolicyUri *string       `json:"policy_uri,omitempty"`
 
+	// PostLogoutRedirectUris Example: []
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+
 	// RedirectUris Example: []
 	RedirectUris *[]string `json:"redirect_uris,omitempty"`
 
@@ -474,11 +498,12 @@ type RegistrationResponse struct {
 	// Jwks The client's public keys (RFC 7517), for private_key_jwt; never a private key.
 	//
 	// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
-	Jwks         *ClientJWKSet `json:"jwks,omitempty"`
-	JwksUri      *string       `json:"jwks_uri,omitempty"`
-	LogoUri      *string       `json:"logo_uri,omitempty"`
-	PolicyUri    *string       `json:"policy_uri,omitempty"`
-	RedirectUris []string      `json:"redirect_uris"`
+	Jwks                   *ClientJWKSet `json:"jwks,omitempty"`
+	JwksUri                *string       `json:"jwks_uri,omitempty"`
+	LogoUri                *string       `json:"logo_uri,omitempty"`
+	PolicyUri              *string       `json:"policy_uri,omitempty"`
+	PostLogoutRedirectUris *[]string     `json:"post_logout_redirect_uris,omitempty"`
+	RedirectUris           []string      `json:"redirect_uris"`
 
 	// RegistrationAccessToken Only in the answer to the registration.
 	RegistrationAccessToken *string  `json:"registration_access_token,omitempty"`
@@ -619,21 +644,35 @@ type ScopeUpdate struct {
 	UserPolicyId *string `json:"userPolicyId,omitempty"`
 }
 
-// ServerMetadata defines model for ServerMetadata.
+// ServerMetadata RFC 8414 authorization server metadata, which OpenID Connect Discovery 1.0 extends; both documents carry every member.
 type ServerMetadata struct {
+	AuthorizationEndpoint                      string    `json:"authorization_endpoint"`
+	AuthorizationResponseIssParameterSupported *bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	ClaimsParameterSupported                   *bool     `json:"claims_parameter_supported,omitempty"`
+	ClaimsSupported                            *[]string `json:"claims_supported,omitempty"`
+	CodeChallengeMethodsSupported              *[]string `json:"code_challenge_methods_supported,omitempty"`
+	EndSessionEndpoint                         *string   `json:"end_session_endpoint,omitempty"`
 	GrantTypesSupported                        []string  `json:"grant_types_supported"`
+	IdTokenSigningAlgValuesSupported           []string  `json:"id_token_signing_alg_values_supported"`
 	IntrospectionEndpoint                      *string   `json:"introspection_endpoint,omitempty"`
 	IntrospectionEndpointAuthMethodsSupported  *[]string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 	Issuer                                     string    `json:"issuer"`
 	JwksUri                                    string    `json:"jwks_uri"`
+	PromptValuesSupported                      *[]string `json:"prompt_values_supported,omitempty"`
 	RegistrationEndpoint                       *string   `json:"registration_endpoint,omitempty"`
-	ResponseTypesSupported                     *[]string `json:"response_types_supported,omitempty"`
+	RequestParameterSupported                  *bool     `json:"request_parameter_supported,omitempty"`
+	RequestUriParameterSupported               *bool     `json:"request_uri_parameter_supported,omitempty"`
+	ResponseModesSupported                     *[]string `json:"response_modes_supported,omitempty"`
+	ResponseTypesSupported                     []string  `json:"response_types_supported"`
 	RevocationEndpoint                         *string   `json:"revocation_endpoint,omitempty"`
 	RevocationEndpointAuthMethodsSupported     *[]string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
 	ScopesSupported                            *[]string `json:"scopes_supported,omitempty"`
+	SubjectTypesSupported                      []string  `json:"subject_types_supported"`
 	TokenEndpoint                              string    `json:"token_endpoint"`
 	TokenEndpointAuthMethodsSupported          []string  `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValuesSupported *[]string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	UiLocalesSupported                         *[]string `json:"ui_locales_supported,omitempty"`
+	UserinfoEndpoint                           *string   `json:"userinfo_endpoint,omitempty"`
 }
 
 // TokenRequest defines model for TokenRequest.
@@ -652,10 +691,23 @@ type TokenRequest struct {
 	// ClientSecret Example: Xy3...
 	ClientSecret *string `json:"client_secret,omitempty"`
 
+	// Code For grant_type authorization_code, the code the authorization endpoint gave.
+	Code *string `json:"code,omitempty"`
+
+	// CodeVerifier For grant_type authorization_code, the PKCE verifier (RFC 7636), 43 to 128 characters.
+	//
+	// Example: dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+	CodeVerifier *string `json:"code_verifier,omitempty"`
+
 	// GrantType Example: client_credentials
 	GrantType *string `json:"grant_type,omitempty"`
 
-	// RefreshToken For grant_type refresh_token. None are issued (client_credentials must not get one, RFC 6749 §4.4.3), so any presented is invalid_grant.
+	// RedirectUri For grant_type authorization_code, the redirect_uri of the authorization request.
+	//
+	// Example: https://app.example.com/callback
+	RedirectUri *string `json:"redirect_uri,omitempty"`
+
+	// RefreshToken For grant_type refresh_token. Only the authorization_code grant leads to refresh tokens (client_credentials must not get one, RFC 6749 §4.4.3).
 	RefreshToken *string `json:"refresh_token,omitempty"`
 
 	// Scope Example: iam.client_read
@@ -669,11 +721,32 @@ type TokenResponse struct {
 	// ExpiresIn Example: 3600
 	ExpiresIn int `json:"expires_in"`
 
+	// IdToken An OpenID Connect ID token (a JWT signed with the tenant's keys), when `openid` was granted to a person.
+	IdToken *string `json:"id_token,omitempty"`
+
+	// RefreshToken An opaque refresh token, when `offline_access` was granted and the client has the refresh_token grant type. Each use returns a new one.
+	RefreshToken *string `json:"refresh_token,omitempty"`
+
 	// Scope Example: iam.client_read
 	Scope *string `json:"scope,omitempty"`
 
 	// TokenType Example: Bearer
 	TokenType string `json:"token_type"`
+}
+
+// UserInfo OpenID Connect standard claims (Core §5.1) of a person.
+type UserInfo struct {
+	Email             *string `json:"email,omitempty"`
+	EmailVerified     *bool   `json:"email_verified,omitempty"`
+	FamilyName        *string `json:"family_name,omitempty"`
+	GivenName         *string `json:"given_name,omitempty"`
+	Locale            *string `json:"locale,omitempty"`
+	Name              *string `json:"name,omitempty"`
+	PhoneNumber       *string `json:"phone_number,omitempty"`
+	PreferredUsername *string `json:"preferred_username,omitempty"`
+
+	// Sub The person's subject id, user-<id>.
+	Sub string `json:"sub"`
 }
 
 // ClientId defines model for ClientId.
@@ -1030,6 +1103,14 @@ func (a *RegistrationRequest) UnmarshalJSON(b []byte) error {
 		delete(object, "policy_uri")
 	}
 
+	if raw, found := object["post_logout_redirect_uris"]; found {
+		err = json.Unmarshal(raw, &a.PostLogoutRedirectUris)
+		if err != nil {
+			return fmt.Errorf("error reading 'post_logout_redirect_uris': %w", err)
+		}
+		delete(object, "post_logout_redirect_uris")
+	}
+
 	if raw, found := object["redirect_uris"]; found {
 		err = json.Unmarshal(raw, &a.RedirectUris)
 		if err != nil {
@@ -1142,6 +1223,13 @@ func (a RegistrationRequest) MarshalJSON() ([]byte, error) {
 		object["policy_uri"], err = json.Marshal(a.PolicyUri)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'policy_uri': %w", err)
+		}
+	}
+
+	if a.PostLogoutRedirectUris != nil {
+		object["post_logout_redirect_uris"], err = json.Marshal(a.PostLogoutRedirectUris)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'post_logout_redirect_uris': %w", err)
 		}
 	}
 
@@ -1269,6 +1357,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server (the `GetServerMetadata` operationId).
 	GetServerMetadata(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+	//
+	// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+	// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+	// keys at `jwks_uri`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+	GetOpenIDConfiguration(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListClients List clients
 	//
@@ -1577,14 +1674,30 @@ type ClientInterface interface {
 
 	// IssueTokenWithBody Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1593,19 +1706,55 @@ type ClientInterface interface {
 
 	// IssueTokenWithFormdataBody Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+	//
+	// Claims about the person a bearer access token was issued for, by the scopes granted
+	// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+	// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+	// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+	// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+	// claim the person has no value for is left out. A missing or invalid token is 401
+	// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+	GetUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+	//
+	// The same as `GET`; the access token goes in the Authorization header.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+	PostUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListScopes List scope definitions
 	//
@@ -1682,6 +1831,25 @@ type ClientInterface interface {
 // Corresponds with GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server (the `GetServerMetadata` operationId).
 func (c *APIClient) GetServerMetadata(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetServerMetadataRequest(c.Server, tenant)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+//
+// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+// keys at `jwks_uri`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+func (c *APIClient) GetOpenIDConfiguration(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenIDConfigurationRequest(c.Server, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -2299,14 +2467,30 @@ func (c *APIClient) RevokeTokenWithFormdataBody(ctx context.Context, tenant exte
 
 // IssueTokenWithBody Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2325,20 +2509,76 @@ func (c *APIClient) IssueTokenWithBody(ctx context.Context, tenant externalRef0.
 
 // IssueTokenWithFormdataBody Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 func (c *APIClient) IssueTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewIssueTokenRequestWithFormdataBody(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+//
+// Claims about the person a bearer access token was issued for, by the scopes granted
+// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+// claim the person has no value for is left out. A missing or invalid token is 401
+// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+//
+// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+func (c *APIClient) GetUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserInfoRequest(c.Server, tenant)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+//
+// The same as `GET`; the access token goes in the Authorization header.
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+func (c *APIClient) PostUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostUserInfoRequest(c.Server, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -2503,6 +2743,40 @@ func NewGetServerMetadataRequest(server string, tenant externalRef0.Tenant) (*ht
 	}
 
 	operationPath := fmt.Sprintf("/v1/tenants/%s/.well-known/oauth-authorization-server", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenIDConfigurationRequest constructs an http.Request for the GetOpenIDConfiguration method
+func NewGetOpenIDConfigurationRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/.well-known/openid-configuration", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3669,6 +3943,74 @@ func NewIssueTokenRequestWithBody(server string, tenant externalRef0.Tenant, con
 	return req, nil
 }
 
+// NewGetUserInfoRequest constructs an http.Request for the GetUserInfo method
+func NewGetUserInfoRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/userinfo", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostUserInfoRequest constructs an http.Request for the PostUserInfo method
+func NewPostUserInfoRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/userinfo", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListScopesRequest constructs an http.Request for the ListScopes method
 func NewListScopesRequest(server string, tenant externalRef0.Tenant, params *ListScopesParams) (*http.Request, error) {
 	var err error
@@ -4032,6 +4374,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server (the `GetServerMetadata` operationId).
 	GetServerMetadataWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetServerMetadataResponse, error)
 
+	// GetOpenIDConfigurationWithResponse OpenID provider metadata (OpenID Connect Discovery 1.0)
+	//
+	// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+	// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+	// keys at `jwks_uri`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+	GetOpenIDConfigurationWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetOpenIDConfigurationResponse, error)
+
 	// ListClientsWithResponse List clients
 	//
 	// Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
@@ -4363,14 +4716,30 @@ type ClientWithResponsesInterface interface {
 
 	// IssueTokenWithBodyWithResponse Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4379,19 +4748,59 @@ type ClientWithResponsesInterface interface {
 
 	// IssueTokenWithFormdataBodyWithResponse Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
+
+	// GetUserInfoWithResponse UserInfo (OpenID Connect Core §5.3)
+	//
+	// Claims about the person a bearer access token was issued for, by the scopes granted
+	// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+	// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+	// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+	// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+	// claim the person has no value for is left out. A missing or invalid token is 401
+	// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+	GetUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetUserInfoResponse, error)
+
+	// PostUserInfoWithResponse UserInfo by POST (OpenID Connect Core §5.3.1)
+	//
+	// The same as `GET`; the access token goes in the Authorization header.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+	PostUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*PostUserInfoResponse, error)
 
 	// ListScopesWithResponse List scope definitions
 	//
@@ -4509,6 +4918,54 @@ func (r GetServerMetadataResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetServerMetadataResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOpenIDConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServerMetadata
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenIDConfigurationResponse) GetJSON200() *ServerMetadata {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOpenIDConfigurationResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenIDConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenIDConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenIDConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenIDConfigurationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5963,6 +6420,116 @@ func (r IssueTokenResponse) ContentType() string {
 	return ""
 }
 
+type GetUserInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserInfoResponse) GetJSON200() *UserInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUserInfoResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUserInfoResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostUserInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostUserInfoResponse) GetJSON200() *UserInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostUserInfoResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostUserInfoResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r PostUserInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostUserInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostUserInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostUserInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListScopesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6349,6 +6916,23 @@ func (c *ClientWithResponses) GetServerMetadataWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetServerMetadataResponse(rsp)
+}
+
+// GetOpenIDConfigurationWithResponse OpenID provider metadata (OpenID Connect Discovery 1.0)
+//
+// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+// keys at `jwks_uri`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+func (c *ClientWithResponses) GetOpenIDConfigurationWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetOpenIDConfigurationResponse, error) {
+	rsp, err := c.GetOpenIDConfiguration(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenIDConfigurationResponse(rsp)
 }
 
 // ListClientsWithResponse List clients
@@ -6862,14 +7446,30 @@ func (c *ClientWithResponses) RevokeTokenWithFormdataBodyWithResponse(ctx contex
 
 // IssueTokenWithBodyWithResponse Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6884,14 +7484,30 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 
 // IssueTokenWithFormdataBodyWithResponse Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6902,6 +7518,42 @@ func (c *ClientWithResponses) IssueTokenWithFormdataBodyWithResponse(ctx context
 		return nil, err
 	}
 	return ParseIssueTokenResponse(rsp)
+}
+
+// GetUserInfoWithResponse UserInfo (OpenID Connect Core §5.3)
+//
+// Claims about the person a bearer access token was issued for, by the scopes granted
+// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+// claim the person has no value for is left out. A missing or invalid token is 401
+// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+func (c *ClientWithResponses) GetUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetUserInfoResponse, error) {
+	rsp, err := c.GetUserInfo(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserInfoResponse(rsp)
+}
+
+// PostUserInfoWithResponse UserInfo by POST (OpenID Connect Core §5.3.1)
+//
+// The same as `GET`; the access token goes in the Authorization header.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+func (c *ClientWithResponses) PostUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*PostUserInfoResponse, error) {
+	rsp, err := c.PostUserInfo(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostUserInfoResponse(rsp)
 }
 
 // ListScopesWithResponse List scope definitions
@@ -7028,6 +7680,39 @@ func ParseGetServerMetadataResponse(rsp *http.Response) (*GetServerMetadataRespo
 	}
 
 	response := &GetServerMetadataResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServerMetadata
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenIDConfigurationResponse parses an HTTP response from a GetOpenIDConfigurationWithResponse call
+func ParseGetOpenIDConfigurationResponse(rsp *http.Response) (*GetOpenIDConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenIDConfigurationResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -8248,6 +8933,86 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 	return response, nil
 }
 
+// ParseGetUserInfoResponse parses an HTTP response from a GetUserInfoWithResponse call
+func ParseGetUserInfoResponse(rsp *http.Response) (*GetUserInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostUserInfoResponse parses an HTTP response from a PostUserInfoWithResponse call
+func ParsePostUserInfoResponse(rsp *http.Response) (*PostUserInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostUserInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListScopesResponse parses an HTTP response from a ListScopesWithResponse call
 func ParseListScopesResponse(rsp *http.Response) (*ListScopesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8572,6 +9337,9 @@ type ServerInterface interface {
 	// GetServerMetadata Authorization server metadata (RFC 8414)
 	// (GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server)
 	GetServerMetadata(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+	// (GET /v1/tenants/{tenant}/.well-known/openid-configuration)
+	GetOpenIDConfiguration(ctx echo.Context, tenant externalRef0.Tenant) error
 	// ListClients List clients
 	// (GET /v1/tenants/{tenant}/clients)
 	ListClients(ctx echo.Context, tenant externalRef0.Tenant, params ListClientsParams) error
@@ -8638,6 +9406,12 @@ type ServerInterface interface {
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+	// (GET /v1/tenants/{tenant}/oauth2/userinfo)
+	GetUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error
+	// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+	// (POST /v1/tenants/{tenant}/oauth2/userinfo)
+	PostUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error
 	// ListScopes List scope definitions
 	// (GET /v1/tenants/{tenant}/scopes)
 	ListScopes(ctx echo.Context, tenant externalRef0.Tenant, params ListScopesParams) error
@@ -8673,6 +9447,22 @@ func (w *ServerInterfaceWrapper) GetServerMetadata(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetServerMetadata(ctx, tenant)
+	return err
+}
+
+// GetOpenIDConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenIDConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenIDConfiguration(ctx, tenant)
 	return err
 }
 
@@ -9246,6 +10036,38 @@ func (w *ServerInterfaceWrapper) IssueToken(ctx echo.Context) error {
 	return err
 }
 
+// GetUserInfo converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserInfo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserInfo(ctx, tenant)
+	return err
+}
+
+// PostUserInfo converts echo context to params.
+func (w *ServerInterfaceWrapper) PostUserInfo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PostUserInfo(ctx, tenant)
+	return err
+}
+
 // ListScopes converts echo context to params.
 func (w *ServerInterfaceWrapper) ListScopes(ctx echo.Context) error {
 	var err error
@@ -9475,8 +10297,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.GetRegisteredClient, options.OperationMiddlewares["getRegisteredClient"]...)
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.UpdateRegisteredClient, options.OperationMiddlewares["updateRegisteredClient"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/jwks", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/userinfo", wrapper.GetUserInfo, options.OperationMiddlewares["getUserInfo"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/userinfo", wrapper.PostUserInfo, options.OperationMiddlewares["postUserInfo"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/keys/rotate", wrapper.RotateSigningKey, options.OperationMiddlewares["rotateSigningKey"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/.well-known/oauth-authorization-server", wrapper.GetServerMetadata, options.OperationMiddlewares["getServerMetadata"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/.well-known/openid-configuration", wrapper.GetOpenIDConfiguration, options.OperationMiddlewares["getOpenIDConfiguration"]...)
 
 }
 
@@ -9516,6 +10341,44 @@ type GetServerMetadata400ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetServerMetadata400ApplicationProblemPlusJSONResponse) VisitGetServerMetadataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenIDConfigurationRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type GetOpenIDConfigurationResponseObject interface {
+	VisitGetOpenIDConfigurationResponse(w http.ResponseWriter) error
+}
+
+type GetOpenIDConfiguration200JSONResponse ServerMetadata
+
+func (response GetOpenIDConfiguration200JSONResponse) VisitGetOpenIDConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenIDConfiguration400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenIDConfiguration400ApplicationProblemPlusJSONResponse) VisitGetOpenIDConfigurationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11221,6 +12084,114 @@ func (response IssueToken429JSONResponse) VisitIssueTokenResponse(w http.Respons
 	return err
 }
 
+type GetUserInfoRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type GetUserInfoResponseObject interface {
+	VisitGetUserInfoResponse(w http.ResponseWriter) error
+}
+
+type GetUserInfo200JSONResponse UserInfo
+
+func (response GetUserInfo200JSONResponse) VisitGetUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserInfo401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserInfo401ApplicationProblemPlusJSONResponse) VisitGetUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserInfo403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserInfo403ApplicationProblemPlusJSONResponse) VisitGetUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostUserInfoRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type PostUserInfoResponseObject interface {
+	VisitPostUserInfoResponse(w http.ResponseWriter) error
+}
+
+type PostUserInfo200JSONResponse UserInfo
+
+func (response PostUserInfo200JSONResponse) VisitPostUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostUserInfo401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PostUserInfo401ApplicationProblemPlusJSONResponse) VisitPostUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostUserInfo403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PostUserInfo403ApplicationProblemPlusJSONResponse) VisitPostUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListScopesRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Params ListScopesParams
@@ -11720,6 +12691,9 @@ type StrictServerInterface interface {
 	// GetServerMetadata Authorization server metadata (RFC 8414)
 	// (GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server)
 	GetServerMetadata(ctx context.Context, request GetServerMetadataRequestObject) (GetServerMetadataResponseObject, error)
+	// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+	// (GET /v1/tenants/{tenant}/.well-known/openid-configuration)
+	GetOpenIDConfiguration(ctx context.Context, request GetOpenIDConfigurationRequestObject) (GetOpenIDConfigurationResponseObject, error)
 	// ListClients List clients
 	// (GET /v1/tenants/{tenant}/clients)
 	ListClients(ctx context.Context, request ListClientsRequestObject) (ListClientsResponseObject, error)
@@ -11786,6 +12760,12 @@ type StrictServerInterface interface {
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx context.Context, request IssueTokenRequestObject) (IssueTokenResponseObject, error)
+	// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+	// (GET /v1/tenants/{tenant}/oauth2/userinfo)
+	GetUserInfo(ctx context.Context, request GetUserInfoRequestObject) (GetUserInfoResponseObject, error)
+	// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+	// (POST /v1/tenants/{tenant}/oauth2/userinfo)
+	PostUserInfo(ctx context.Context, request PostUserInfoRequestObject) (PostUserInfoResponseObject, error)
 	// ListScopes List scope definitions
 	// (GET /v1/tenants/{tenant}/scopes)
 	ListScopes(ctx context.Context, request ListScopesRequestObject) (ListScopesResponseObject, error)
@@ -11834,6 +12814,31 @@ func (sh *strictHandler) GetServerMetadata(ctx echo.Context, tenant externalRef0
 		return err
 	} else if validResponse, ok := response.(GetServerMetadataResponseObject); ok {
 		return validResponse.VisitGetServerMetadataResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenIDConfiguration operation middleware
+func (sh *strictHandler) GetOpenIDConfiguration(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request GetOpenIDConfigurationRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenIDConfiguration(ctx.Request().Context(), request.(GetOpenIDConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenIDConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenIDConfigurationResponseObject); ok {
+		return validResponse.VisitGetOpenIDConfigurationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12598,6 +13603,56 @@ func (sh *strictHandler) IssueToken(ctx echo.Context, tenant externalRef0.Tenant
 	return nil
 }
 
+// GetUserInfo operation middleware
+func (sh *strictHandler) GetUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request GetUserInfoRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserInfo(ctx.Request().Context(), request.(GetUserInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserInfoResponseObject); ok {
+		return validResponse.VisitGetUserInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PostUserInfo operation middleware
+func (sh *strictHandler) PostUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request PostUserInfoRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PostUserInfo(ctx.Request().Context(), request.(PostUserInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PostUserInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PostUserInfoResponseObject); ok {
+		return validResponse.VisitPostUserInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListScopes operation middleware
 func (sh *strictHandler) ListScopes(ctx echo.Context, tenant externalRef0.Tenant, params ListScopesParams) error {
 	var request ListScopesRequestObject
@@ -12780,184 +13835,228 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cts4lu+roHi3KlZdSpZk58Ny3T/c6e4ZJ5NOOnZv7kyUa0EkJKFNAWoCsqxJuWqfZuc95lH2SW7h",
-	"ACBBEpQofyTpbm9tTcfiF3BwvnHwO5+DiM8XnBEmRTD4HCxwiudEkhT+eplQwuRprP4dExGldCEpZ8Eg",
-	"OJ8RFMHVJwLRuBOEAbnG80VCgkHwfPlr3L/87XB2dDV+dn0wZ09X/wzCgKoHF1jOgjBgeK7ujOwHwiAl",
-	"vy1pSuJgINMlCQMRzcgc6zFJSVL18P/7eNL+B27/s9s+umh/+twLnx3e/EcQBnK9UG8TMqVsGtzchMH3",
-	"5IokfEFS3+DfsmSNZDYDgeSMChTbR9AeRpJfEoZGYjkehYh0ph000je3/+e//nuEeIpGS0FS+KuFUjKl",
-	"QpKUxEjOUr6cztBoP3vfvvkMPBavGZ7TyDySYjWkIvXMd2Jyddi3VPttSdJ1TrbYmZ1LqTm+/hthUzkL",
-	"Bv1u10eXs4gvSN2CCnXxiUDqK8UxjWmSUDbtUHbFaUTERUpw7F9SYb6waUX/IyWTYBD8r/2c+fb1VbEP",
-	"I/xJvQvGS3Aazc7JtawO+SSlco7NeNFErYmA239W1Bodo9WMMDTmcoZwStCUXhEWFu9BK8qEd6o1lBf5",
-	"eHYjfMTnc84uTidvsIxmfvr/cI6niE+ANa9IKihnmk1nmE0JogKNsSAx4uwYYTSnYq7epX4/7PWLsxgG",
-	"B8PAzmFGcEzSfBKnk7YehTuF2iG/w1PiH+8CTwmSHKVELlMWIiFxKimbIixRrzCenp+a6gWFQcRkgpeJ",
-	"hAcmPJ1jGQwCyuSBkoQ5ZXS+nMNFM1rKJJmStDzcM/pPz5B/YDKlRCAl4urLxyhK8HxBYjQmckUIQ70u",
-	"wixG/W63MPqn3frhw6e8U1BPVeZQP+6znC2rQ3+JBWlTJggTVNIrgiS5lgiWn8QITzFlQoIcCJgBjQmT",
-	"dEJJegvu/tn8eAv2PicMM+nnFgnXgKFTIvgyjQgak4SzqUCSd9Df+Iqk7QgLghKiNL4IUUynVOopxVjM",
-	"SGk2OJoTvxbSH2tsVrRN+WT+2/70uRs+63tNy416pVhwJgiYyLOEr77nK6b+HXEmiZ4+XiwSGoF23/9V",
-	"cLicjftzQNKUp+q1CV9dxOrxUP92UaSb5BzNMVujCaYJiY3BQngpZ2qB9QfEsZLAdI3wRJIUHfaRIBFn",
-	"sQhumirdtydLOfsBBgVTLK1eo1GEoILBlJob9iYpnyPM1qsZSUlLmT/4Rd0zZDiOUyIE2lOPqbfrp1oh",
-	"WlE5o1r1qS8uU6L0dMxXxyhKCbA2TgRakZQgxiWKZiS6JHFnyN47dBjBH+0T9cfIkqSDFCsCqVHEY1Cq",
-	"o2wVRqFryic8HTKgDBqv0fsfX6IXz/ov0L//ddB5CnMl1ziS4EpQMdCaGicJSdF8KSQa4+gS8cmkM1Sr",
-	"q3UwsIwzrqqknOlxoiWTNPGQABE1C5/mznWKI5Df4fg9+W1JhNzAoIuUjxMy/98eRo2JxDRRnAhiC29C",
-	"MScCCK/tj7p08u4UiQWJ6MS81DK0CAYfPwcTSpJYqR8erzt6ncHEh8GcCAEGJlikyqORazQM8juGgVqh",
-	"ORUCxO9TGAiJ5VIEg0NQRFSCIvgOx8jOM5PZmZQLMdjfp2o2mJFOTK7sXMX+GMdtM6HmcmJtjH6JV1Yc",
-	"OqmR40TZABIfI3JF0jUa4xgBNdTVRLFa3Any9XrJ2SSh0V1Xy3oPffUVIXFCjjV/LtNUSaa9TgU6CFya",
-	"HuU0zYbSkKDmne3IPnfPVDVeUJSAIQAlgcg1FeBxqBkQpWAwYmRFUjtDl7Y/8nRM45iwexAFHR8kOLoU",
-	"QFjwerXyU1wML0OMkFgMEMVzw/MXc8yMy5NR/CCneD7AhiSfZA/cM63d6eENkwsVyXMjjjDjckZSY+td",
-	"4v/E5Y98yeI70t5YlmFw3RsGoIMm8FaXooc5RX/iEv1obmhEUcZlW7/xHin6E0diGc1ytweMGxUeMr1L",
-	"Qf9T9eSPYG3vSDDr6/uUdkkbuETs9XMiumNCZlANyblwHm1r7+E+CVudHISCnrm5NP6FKc+Fp/Sfd6Yu",
-	"ZVc4oTHCUaRcGRCbASLXC3A5Xabs5fQsfL8hIZfuM/fLmtUZFIm1SLm6hMd67vdALS3Efg8BdI0oOAZL",
-	"dsn4ihk1NAyuh0HRE+j3XeI640U/MEnluimRzfge0B1YkSRpa4cAjZcSjVOCQcWmS2WiN7kI2aCczByE",
-	"MdptojocwcuYEhaRwhJ8/BQGVJK58MT5GWlwmuI1LLyT9Nua06u8zXHuCs9/pwNPJEh6RSNS/+gZiVIi",
-	"a5J2JirATCgbL7kW9ZRok8QnCCPlflATIxhOKwaN/3d90Ol06gfwS0qLQ7dMY5Ng5kon4nPvW9RwSHwC",
-	"c8gSADGWpC3pnGx45Lt1TV5uOf6VRCp0xhKZe538pTd9iOM5Zb5vFV5fXiGBoqWQfE5SgRidzmSy7vhf",
-	"siG9qoacJ1Nh0HzFhDPiARJE6vQclWiFhS+DWk2g3ip/Whn7NMVMnq8XWmByITEPXjghZrCT4Py6uhTb",
-	"NIaW21cfXp8RaZ/ZheH2O6BCQCHuq4c7oHA900z4lO/0ZvVAZwG5ocrL5kTiGMumCvGNvf0mDBY8odF6",
-	"p5EsUnqFo7VvIPbSlnG8M7epJ5bjhEaFj09wIkj28jHnCcHgQqckpimJlAoQd9CgNkHkYbKd3mNsYZFL",
-	"nWgCkvC7vXEtJJl7UulokWCplJWR0GMlmBFmyqca29grBgEkCZGOmJrovyCDtQQG9+IHFi84ZfJkKWdv",
-	"iJzxkqkxsxNgCC7GWNDIxwqS7yY5kgvva9KlsrDNGGS5iHfV7eYRrdubqukbN3H50d0mKyRPHFVW5roS",
-	"M4e5Y1W3BpmohLkXkZMn4x3XwLkEcZTEp2w+HAyXIoPZSmSLpXYdYx0U4OSd478Yupdy3zrks29HWEAu",
-	"7vnTox6KyYQyIhCVofINIjwnyUssYPdqV8doS5K7zlFq4uqUXz2nzP7duy8/pPiN7j1Z/u1vLZrT4tJ9",
-	"r/dCIDXwsWpePxWUxlYDTNhyXnObYlkdHoFDcBHxmIAITFIiZhfA8opbUzagRE4GsM0tBlw9NYAZtNXE",
-	"Br+uZHtMcEpSh4kfzOKXdDBDsMLol/d/s7uA2Ra7Fk306sNrcJ32wA5KcnFJ1he/rmTrGKJfyacE8i+Q",
-	"HBupT42KztFtXIvtPHAXX2P727+W87F9ZHfxRioGWK+wSXDNsECMI20DYf/LGOOlsFzhCkAz69vMvWmw",
-	"IPj6VN/9tHtr7yeTZi2qVkRpnEkr44w0EsPcT6qpaXBjDzTHa+XSgNRDXh5HM7NjQ4xBiW2gafYs9wQh",
-	"aLSv3zVqhYgkgqDDft9suVJZ0mSbnLSGxQ8umV17lM16gy9Vr4U9vhXkcBWtYU8LFxmxg0qaZsj2tPXt",
-	"H7R0DtjoGaiJMcptFALLOkSfEukwtN4SK+nzkr9X/HXBYWenNBiHSb6Q+7hdOBx/sizi5pKlibikC4Ei",
-	"JSvqryglhDWSZK93CFxT73kZA7S5kMss/SVZC2SWufe8pTd2S6Q/RoxcEeAXfUE9VRj850C9B5J7UXoV",
-	"DIIf4v7Tp72jIAwuaZzXIrR76he5DgbB29fvgjC4DgZBr/fb30/+/vr6ZTr5z7OL5+frDz//9e30+Sy6",
-	"eocX9E2Srk4xfhf99Zf3PLj5dFP29vSXP+dC5/c3dUlAhWK54PW0s2b/KgthaSHgq/VL8Deqd2Fxkryd",
-	"AF2a5BbxlJyyCQ9uwnKuz9rERprFJAxvtkyhxn//lE0iT88VB3OLrFetP5pyqRN6/W7/WbvX8z2sc+xi",
-	"w/fYMkl00rqwzPkrZrSuVCXBAjaWUhX4pjiSyiuG7OKUMJJC/k3rlxCSkCRJzN8C4QVOM+lQvprWqroy",
-	"oB3NuCAsexgKI6D4QT2FVnyZxFCohqDyYxnNEF7holwF//Nf/3158LM3+6rfW87dHkW9cT8+IIeTp/jZ",
-	"+Hn0Ij4i3UkP+95whZNlTbmXcUaoFCSZhIh7E7JUiiwh2yzvWuLAbApuoFkvVJofm8WVJfHZgf22xoYF",
-	"diyS7sOMaCIZ+gnJFwKteHpJ2dQyCuRC8VhU0rn9bv95u9trd3vn3e4A/v8fQdhQwmoW88TLjceIz6mK",
-	"IdAMXxGkHIKM20sZVp4qN7I946kgbciyOgQ66BcC3Be+Ba8s5imTKRcLEtnlKEXvkaRXxElxOV4tXsYF",
-	"Ldgwbr+gsfducr0oqBTK5LNDT+VeGFAsm94p/CP7VVLv7+Bo+q8sx/45ZoV3HkfnkrAL/fPnLcJn6Pxp",
-	"2wo5NUUlM6Bpi4VQv+mlLDPfqw/nrmso6JSReICo0IV+YjnWWsQuU4jwUjuTuiyBGJ9XBcohItcL7W1i",
-	"9KukKj6KEWcR2bDDkw8vI0txjP48gU3Z2YfLKQOfm4Ryb7koQ7f7xIY51bBzwRuu548tnHNhbaVbexkR",
-	"IbJgrYGMv/rwepsrVpL6ZFr85g/x92cn/g20q/Kd1tes3HtJS+bx0utggEfq3qad02p+V5TSf4J6t1Cu",
-	"t0vfJWxVq/F98pPvzOd5VXzdTW6gWoOb27qxTpVoZRTE/pwTwmynX2Tb/VVdWy15rebIS3Wmpgh1qx+h",
-	"B+Sbxrs8a1O21O6xELTCTAqdHtClB0rLrGY0mqEFSYXiYAQZabCay2hGBNp7mfAlZGXkWgVU+lNosUwX",
-	"XBDRKkVIeebCf8JCkZnSl1iSKU+B0h8/Z2dnOJMYnPMwMO+H+lEWI/uSbIfcpHY7ukShuHL5GPyS2Si3",
-	"9c4MoFIA8ZqsSYzGa6eMLCNwQoUUjp62S3RTv2j2O7u5eiUabo0LvS9hlUS/XYGC+9PbmuAvMSqrC9w3",
-	"p9kWOSXyEW1Z/cJAn+46UPtF31jfO9vxjnOwSdcX+STb0vn3v/pZps5u+ewJhi/JRYQFaR0jWw80J/Ox",
-	"CsxwShCdMp4S5SoIeAMWl6K6CVQwlaVSMoYwsxtLfaT3tQZZXlBWz7vVmVpWuyGEp1oPbo0mzJuWOj/V",
-	"cA8GDPW3UtPQfOwJn/Lmd+uEfvP7bcpbPfEFct6+Ndh9y99zKmCBI9IWRDmLkHwAVQrJ52YH9ZwJHtbk",
-	"LcHZs771hTK6F/M77c43XaWbrfpEE7dKFkdpHHT6nR7azyX43/86qBQJbdAG9W71BRViSeKLxtFeSQ9s",
-	"d8mbFrqVp7P5zRcmJ2EGXvxIF+1B4gEckuZzMiu6TQF9Of2yUZ1s0R7blcUuJT/50lwUQqP7XN/CV7Ys",
-	"SVUl3UIL7aglNmmBJhUuShb9kreBt+vJUhTFIpdWCFRe/o1z9btAVzzCj9mRP2h2pJoPd0vm9THoK37p",
-	"p6wnk+JRChipi4Yo3e6R8mQ7vdZx4Uva31XrDQn4S6o8fpCTEK1mWEI6mUok8LpyWnbXjM2Z1QNFNh4v",
-	"aSJP2cYyQlAhA7RICexuUmaK23WiMkTKL2mrGTQrXShUSFeq6JoWp9dmGt4THDsb/srHNw7U5vLnd2BQ",
-	"yvst44RHl97nqFgkeF0tGYPv20/ecwFuNR6pcxJ3rF1sSvWlqCNU0Cg2LtKtuIqlt/uWJsz4dUuJosbG",
-	"uEWF4onxx6F4RB+TwgI5mSCk7x8TgTgj20oVb8mlTQoAPWzrgXWAq/ZUtdmacir6sVBGqXDukSNsDZap",
-	"Cx6ynRBQ0A/zhVwPYCs0/9Icr4/hJzhVOGSwn4X2NB4LSNmoNcjvF1Dbw7g0m5NQXCtMsUlFOt2cTf/F",
-	"dmkt5wqxLNduIDHjK33QFs6hAeWImlhREZelfWs+4B6kv3HVUVlam/KHeg5RYeuqHO7YI2rdIG4drxHF",
-	"8za8gZbTocH2RWmaOoMZfdV6C20671BukS+Kx8zm8f/AC5YxukAdNEDtUYiwRHMuJOr1X7jVDHuMo9H+",
-	"KESCwxGdIcOaaalAOBF6I3+B5QwJMp0TJlsVOaqxIn64ps4AAJt6/Rc+WA0z3V/A3txZ+z4R5sACnAGE",
-	"o3TCEUuqVZea3BPxtdXv3fXS19ErG436dimuSixJr0j6xhlQcVWc2O1CLBcLnpoiu+ZRLXV3sLO4zvuo",
-	"/1Y3BLz9KJSvnvrLATYlNgpB7sbBFwPb244zzcLZbV+r3HcvdNLbUrd9uhi775jKuKev6lcqX4my6QVO",
-	"phfgv9zy7SXLYdioMlOHi8IaoWk6dZ9hPVdPPuY3vtH8xm2PazsJkCbnpHO28m4NFA/meBSGeyinQv0f",
-	"eYryD6DC3R30E2dEb/hBygPtVb+p9+wYh6JzHW+pVXj2/PAI/ftfh53DzkEL3B4ou9T5CQJn7W3BAnze",
-	"O/MsMepUOZRK/RtZOyNG+b5GudytmECuKze8oEUX5eCZY+ad7P1thl0uHHO2M2uYsVJLVkw35W8rjN+n",
-	"ZSxgj/LcaupNDF5EwYHi8brjnnHpdP2pFAMs4T5r93kxVGHyZCkJ+uX96dZJ6mHkL90wG9e32cG9fbuQ",
-	"dE6FpFE74kzDmkRrrfOWMZW6BAWKk+dLCR6vxZnxbHltrdJWzPCWJevaquk5j+mE3u0dFnDGswsfpWSu",
-	"BZLblKH25Y+RgOIGC6zGzB492sMa4QoqVqlAh92jVhl8cusOV2lZ7QA3LGcWKHpjZI1Niq56UOSCCNOu",
-	"/zEaqeUaQZQVxzoihgojdZtnvfiyVHfXawAqGWpgzds9ZrEzC+iXDZ6VXOLkFt+E5xQxxc4Pl+tTNLSW",
-	"g8qpyWfHVvjWppU1cC6+E5rKkhwdPn2ODGhMB43Ua0YGZ01J34KkBmAQ/Bk8gfyYWFEZzZBvH9ri43hK",
-	"3zw4V/4iOs/ptx8UW+VYMqAhUqLmSmKLSaMG0yidUdXI3gBLSFw+Yx3sX/X2dcQs9nE0JzYZuH/d87sH",
-	"MLJyVHkw7k0Oox45wi/iw8kzr2a3gEDOcxoNrMp0Gi3I/YAHKqzsivuOim2DEXPYWPvkm+2JsY96fNmM",
-	"PvlK5ASJlimV6zO1RJqTwI3s1zNu99mL4q6VgeN0UhpFJztEkN/EyjdHJ+4Ra6S9AKRxLaGKIOErJwp4",
-	"6XiBhSrDKhzeIHgJdim0GH+A9wo4ExlEN8iSPmIDTFtyX0zyw71bzghN7aELm+moPKthZzSNIH2EkxKa",
-	"l70ne7lJYOMkWVsH/6jXsm/OsjwwJvOoGo+erLJSTwTiK5a9b8liknrgbuwbgXRNaFXOg5Xe4BLKe6sB",
-	"LBAdiudKgSjrK2eUTW25wunJGzMNZaPRybtT0ck8xV/SpCTtn/U/bvY1X+5rV9B1iDW/QlEq9dpSDb9q",
-	"CBIW1lSE1VmEzuaBIMmkbaaUnUcdsozTC4gBANZA0kE5yPTEF60QFdJD4ZDlOZDQu70RolcfXp9pLrCM",
-	"iN7khMxQFQXw3kLqoS7n45Qkia2cHbnrM9JglxPK1FR1nn1UkopRiEYVaRuFQzYqMoW9z2U0+1tGz9LL",
-	"rFSMWp0hUx6PXilLOIEmPEn4Kgu9QtjRDuFEaQghcQhyA//bD9HzZ8/6QKAXh71DJPmQKYbTuW23/hMO",
-	"o87RmMeUiNB+Fcyt1o2iZXzjrGicZNC8lE2HzFZ304yxSsehqyePUTW019lwizqnBAOYuW2F+uSdCh4y",
-	"RzfodnqdrpIVviAML6gyaZ1u50AnzGegGb2y46Iy6E8UGLetGRdSpMR/+syUC2SMn68RTm1ROwaWWyOT",
-	"/VHaIGNKZYqDvxBZStGWgLD73e5uGNg1Gd3amtWa7C1Y4sH+fq//vNPtdDu9wYvui27F6TAqKH9LkKdi",
-	"m73CTa3t+FWocvOlND8Wde6nauJytw8Vg+2tuc0dzt5/agyKWGKTGlDE3CDfhMGh5h3fWzMe268iWrte",
-	"kC60Fcv5HKdrZc492t0pKAc078PeYUsRC0+FooWxRnCa3GmDUrNvmN+yXwS/h907rygb3VArqy8tzN3E",
-	"EdgQAI2FRBOaChkivtCJg2SNJjTRkHnjdamtxR5PEZViyHBCsbAXz8m1HEGJvAlPLXpFS4XT6o8Q0dh4",
-	"FNnAtO0cr7VNqgH2m2t9WNQZf6NCmjkFt6QpNJ+4CXe5HWK/5o+4fRcaPOU0JGlwt9uG5ubTXTWmyQb0",
-	"QrMV/dGFtVLsn0N31iWAXcwqD1CVkx8KzOnndv/wvOecPHbxnup0tbuvmJnAngN/YzJdRUCaj58q4DEg",
-	"0yZy8KKqWEA7WzhWh4lSV7ZuwTrM8w6+m3/+cNgK/PCemy6BMwE6AdIrpjR6jfWmAxLh0ZknutsKn6As",
-	"OriD4lRP9ho/+UsJfPiwe9D42RzTvKSt82i1bASVXOXXKot+U9Dzil6WJI4ut7/cXZmHAdi/6tkD4wCL",
-	"rPSpg0586LNoj3GJRpr1Ry0NheNBklBhhFymBn1o5KLhjgz4Oou0vyYkTyFDmqwhNkczLGY+DaxjxZf2",
-	"AKbJrXzH4/WOmmez2miiEzaI8Y4iokv0boqpE5kuyU1FwfZ2m+Z9a9MCYkq+ofaoZbdp2d0Yoh54OwMV",
-	"1gPTrWVgf9mCccz4imU7xk6Tlh/O8dSf2re9MwoQfZ2NvbRufm+qWj141PjBl07Hj8N+f4fButjyd7cP",
-	"JkVWshB5Ei4Hnq+aiS0++/5nqw1uNFckRBIf1Jr6vQA3B+24MoYTx/CHqeQXki/cZBKbgjoHEI5qCK5f",
-	"7ijzgqo7rBtN3PmKTHTY+MGsQcitme+B+EdTcTP3hP6A7i0jGZ4yMwczhJvGruRY6la3+3UN2aPB+iIG",
-	"K7clD2uJfjeq4EFChr8QuU2a7xQybE8LZH11NXaHN7pYJDgqWJInwtk8cBpi6XIn2/cm6+wl3X6h4ZCp",
-	"mCJ73tylQTttF53RMSqVUqRkAhV1e4fdI3XrYa/fCrUmGzJBE8Jkskb8iqSrlEpJmC8G0UXdmWK7FWlt",
-	"21SdQ3mAIAZd9e+qxL5KgPMV7YIm2UOahv6jach0vfnOriaCkdWfJmD5kr5mGBz2mgc6nq5u32ioBFbn",
-	"viKlfePp1m54FMCHLYCqCtH5Upq9fl0yHxrcLZwSi6wKgTt0Pjb9Xl3U0bp9iDMzoLvp0Y+fm6g9BxKU",
-	"LZPE4s068K05Wms9RCssUCanO0D9mrRT9RyBV71kMcmjf6hTyrjCmI4w2F++uKvozUSfxDF06TQorgAN",
-	"IGckhYrEte7vpwvebX/iCDMEKLckk7aYr5ikc9IZsrdzKtEIBG+UwcFi1H/6rD2m0mbOsvz1cQXd2HiP",
-	"L9TDB/0hy48dasdVH+MF/9IkvLP09rYktuHqO3iBRdp5sH4dufWj7+5o0V2E4odIWu+miuoAhZvoogxQ",
-	"2Kayb0WJOhWkXBXDW1mWFr73+9vpuoM38s35BCdxnCkXrwrc3R/Y/2y5bWMy9byMme0CgbIpwjJL3Ncn",
-	"Sh2FsS1d+h7wW+I/nQ2s8wUVNTYv/Re0fmE9d2SIjI0Q76l6eIHlLLDgCC7kfFE3u+rNOdP87LBaxl1b",
-	"9FMp623gDYusYpGkaC87+/hEoJFYjkctd2drRlLSQSdMo12gvWKVaGvIBCHCnKTJxvJE5DW1TkERbCgr",
-	"6+3euDdyun1CuedPpvOH28yl6nFntS+PJUDfbgnQmzXCi0WzPI6DwVRuslroB1u++BW3BvwYFX/OuqFc",
-	"peTS/2cqIsoPZvjivfnaU0XkPvLl6ogQXzFiKy7NknXQiXO0ASqKsFH5LYt6hOY4vURUDtnI8Kfpw6Wu",
-	"Q1MZKrWKL5SDZ63VhS7pZNz5ksb6GbLpEqdxwRZY8I+RRjhq5Q2hAG6rTVkJDK5cHmUr8bMIWx/BdnAx",
-	"wyZxYcnM3FuVU6YZt2qTP0b5Um4JilVLkbjYpXDp0Ug8lj39nncRvkb8XWuZKqVLivrztVLZNVaqcRSy",
-	"Y0GTCgpqfIhyhVNdPO5T1H/QCqYHYAVThWTWoYG3UluQVLeMewXsxSdCt33MvIxjhBmklQvBIeAtHHZQ",
-	"KST0lTZtXf/uV7F2203ao916rH76o6iRv2hIpIY65Nsqg8pO7/HJJnsUWs5oW4TShF6SIRu9++Uceczf",
-	"qBhb5cHUJQRMtmkvU8pQ58LhtLWKsyLo16nuhj0yx/GiehOjvh6qqg2/kcIorRl1cU+DWqcvHhN9eSvR",
-	"uNDpYQxF/3dvKHqPtVCPtVDfYC3UhrhL10E1tZR1UVcVdGDw+YHSiOckSQClxwW+yFrNr2YEXHds8E2o",
-	"PWWSwz9QiSKcppSIDjoZMn0fn2Revz2NjhnS5QQxBAhTEiOemt4XsYZbVGRbzbjIzsBQgabqypCpSxry",
-	"U/cEvCTK2qKEsylJdf95MSMx2tPlKTG0v26F6hP5W8USkD7Qnt4N0/grlyR2gEOfCIviQ1kG067rxHiK",
-	"VjOagHFfYZEhSS6ZpAnCKMGSpOqdbVDZOgwyB3bMvRY2iSHOWmp2o89D0zt3GAwQqMObkc/45110zw1U",
-	"QzOrfd1erVbtCU/n7WWaEBbxmMQlU2fgIgOyfjUb/yWib+mrH//xw/vzn89OxSl7/zR6efrsdP5j93V/",
-	"cRC/fHW0UwWHt/2vRz+/NbuJCAs0wan6j0aCV69BU05EBjmOyBWBrnuQQNa4LooxIfdLYp20Mk35AL3T",
-	"hXnpBHd3DUxTab3T6wCp1vkG0Bq69/zoaRf+z3SA7j0/Ojw6enYIPwixA5yIgeX0YHFCm+dtfTYceE6L",
-	"yXm75ayzs3bTWShRdLeKmtPYtIXNesEabg+8vV+DTDllTmDjCTm9aX27YGUucjNKt59NViXrm8zG7rX3",
-	"NK/iQPSk+g1s+FnCV9/zFdsIoXKuV8PlFIN39uxZ3wucssUO2mZvtdUP2s1VRsHsRV2RlE7Wxf5HIaIs",
-	"SpYxZVOUkkifQUmJpPpIPBHGShiVDZGZCtGM1ULrmvzUqw+vz+6clNLNmD+a3tVZw2roT+00pYYe1Lrx",
-	"NPSZNs2loZe0aSB9HQyCXu+3v5/8/fX1y3Tyn2cXz8/XH37+69vp81l09Q4v6JskXZ1i/C766y/vuYad",
-	"acZTtpWeX+pffXiNBJEPBcxzpvHQ9SIb+Lze8y+Kw2PYUY1gX/sZD+eXvbN7oLoZjd5/3cNopGOvUVsP",
-	"yvhlYPJKFTwddAKhi3KVoPHOkIH/wfgKcabrfRcpuaJ8KfRNEq+znVQAntOujWnApaXaIq+jGRZDlnl0",
-	"git3bGl/MHfr8jstjCqQ9Dg274GOZnFfk/Xd07tNBKh/nwK0g/hsrGHNGfyJsCptgVPZ+dZLJooxkK4P",
-	"B+ctn9EttH6OsflQMnZi44w0q6WgUpBkouVJTcEH7WkDgCm9ImwAsRNcdYIfqD8wEqpl0weBCHBbFam1",
-	"/KDvHrIxUVFO1pU7c65MMINh0HkiMjS4oLAAeE5QukyIQEpavZ219hjPCy64rdxoQ+GG7Rgs0JIlMP+s",
-	"nQKIv3fspjepCQoLPRv0JvKeCoz0v9v6oKmBmAMExiHDBQzMEvCsoliZQ9ykbIjGXM7MRrVbBnKqXZ48",
-	"GwwhA8paAReCBJ+iMh+7r3IR0+e30uS70BJ3IyjOpo58G9qtepNyjZWYr2H7g5xO2B5WeTstu2HWZkKX",
-	"WlgUC1ZqGyJ3G65QqSewzrXW9voNUiwvfu5f66/XtuvdDdQxE48a+pU7/X78hhjLdLhoWqmS4ynblt6t",
-	"Unr3JY5mpP2Sq6gk8ZiCZKWcH8bbgJHVOLN7l4g2Z5CaSLDAQ53uQB/ZXwqCAEUc7an/aM9Q6cWE88UY",
-	"R5ete45+HbL2jZrc880iRMWw8sKq2lbn94scZ3yQclWFAWsu+A/GXuXQ3o7T497R3PW5NXqQST7OCDJN",
-	"hvgEvIRaw1pXfPM+k7S7Vd/cXk4sNK0371Nqfl5y0wTE79rsa3pQm+e9LxH5iWs87VXKIa1QS95NoW2G",
-	"FOTlo/4GPgobnI/WrV9kCVh8R/4Ysr1RARp3YIH8h8tu9yCqtW1wmVjfMC/YVSvjnMX2eVx/IXI7+3W/",
-	"abfiQVyHR4+gziMwTYEf9U42lj2dvn7aRYV5tTYrJGj1cCt19I0DIOWB/ZjH63uwkroox6um7hYdNtBQ",
-	"PgXk4BH9AWPIb0vZm/qeR33/FfS9LeXx6P3ufezNZbHLxk26CxqjmBNhCv9kpHVLQSs+dCz2aO0aetk5",
-	"SNHOdm1ruHbFL8kXyVOrD4k85ZytAZSXSI6o7KAfnSqT0jaszs2KIfMWnsDyqTfsnZnwuLCbajZGEw4t",
-	"rKAfhN4aOj15M2QW3S2GUg3TjgjrbkqKLzFl2b6Q3leidm9VHKNLQhbmYkInRNI5EUMmZjyFIiRoRYNB",
-	"xgAOpoXOHaRcp3JJABCu9PT97aATNmSG38NsV5enaMmgS06RnzGzqQ7gj273CP37X/1OvzVwDhqqm/vd",
-	"7pARCrVOK7yGrTAqkYS6KsZ1Hyw8NshUhlHRSWXlbL2UTfs7MIp6B2Hp5ESMlhr5E9WKSb6NMiG32uTC",
-	"4FgVMp87GAfbKutbLiLyAoNAFRrwlNGS3m2iMp8dI8bBS72bWfNwzQY1b3aTsZaBnDkfQKdXSmvcpCKs",
-	"cIg8g289VuA0rcDJu8vlzHWb8pusnfQDVaBmmrzQjRtcZ7RX6OOtJBR2N4XkPA7ReAnHzs09mUodGsxs",
-	"YF+QeM5IsWX3qNCz26anvAYFNMFfz8/foe+UPztkex4vtxXazhsXNB7tjwq3jLR6gX6qovK8okpL+zem",
-	"tGJUbjg/QnulNnItZcFwJDXuih49TMVu2apJascNZMn+PGQMpylfWbF2cRT1Tu8eThJT5j5XppchlqH6",
-	"mle1Ogj4GhrBDZnTJf1pp2/b6XWQrtJGXmnSPeQAlYTE0Po2h70fMvU3juOUCHGMFlho05nQOdX/ytos",
-	"Gn8GHfaP0EgkfHUR8xUbGQdD3bqiLOarISMsFt7CWsUk928s3Vb3/v72dUWcjfWL6QX/x6ioLWyG7uZh",
-	"uD3tdSP7+vrYO9W+Fpvv+01aNfkGzXNffTj/5jckNdX8FlGrlGFwPQwyBzlJQI08UMjXzD3IehJe5AKX",
-	"b0OaOvzCBB+dirs5FXmHW7s8O7kUeTvn2o2rDGCm0qXXNuOtQ4oRIRqvdT/CIWvU7zBrXxhTsUiwfrjc",
-	"yLAOqOxMz+X3AU/2EAhisAynLDvHV45+cFxEDLKpxI575tHiAQWDQP2s18Gco4RX2Kc2nSs16dm6nOVS",
-	"FL/zgKhawBTbQbU8fbT/PIhaTltxH6RWhTYuhqSWuYeD1fpefZaI7Lh25OutCoe9IcOWUCFNyabSHBCf",
-	"0N+WxJRR27bhoFIizJThHJN6rKsnAnpmtOphq86Mlb4nHOPdhXSc8Ohyq6TuKpA7idfDIWGVNZoHlapm",
-	"K+XLkPXeFOBO9N5YtV4S1tvCcBTf8NgS72udbXZ7+VexhJRutKrRp5U3u337n+G/O1SzOVyBPsDhW6uP",
-	"haRJAurXRLWKDfUjCQHXOk+gD5lSqqFS0ZRNIbPRshXtowlPI6K/+X+UDhllPSMSwVFK5vyKCOcbk5TP",
-	"h0w6x5QF2iM4mtkGrS5cgFL7KraWrQ76zqp8k2jJzMGQaVJAv6QDr+7X47O6v2T5yqpHjbg0YCfTY/Z0",
-	"gHJUhtqM6QEgKgtwyEYJAvLxb+BGZorGoVpBXGMywctE5tAQWnzHnCcEK6fh02MDwntsQLhZWk1VYVlF",
-	"+92pWtyv8uNhFQaUF+A7OSPeg5K563KXOCQz0fr4tcfuuvhyuhmMKTvM2pjtFH9AyO0AOWyzwdWs08NY",
-	"369jef8EIFj14YnuANhMnh64Ek47wk0K4WCPXm9Dj80mtM55aDOn90p0T0BR3yBwyGo6BKIGDQLRHrQH",
-	"HCCnH2BnyMoWEacEKbK39WHXOmOoa+5qjOEXhL9q6vLr4C8lMZWIcWligHo/v3J/vdLZTZNowj1Iqd1t",
-	"U0F+2uycG2pMsv7XipVswdqttbYHheoPHTM9IlHd0f/L692aGCw9iPTK6tFlmtRVm4LWNC+oOIyOs1So",
-	"swPBNpJnfalqc5aX7kFhcYyEMk44gXzbmKAEkKd0+x7YeLJtuDrlpiy+l2fQiboozdA2RC8TvoSNWblG",
-	"Qq4TcoywA+wIfVA0HL4is8ih8K2jSaVzItEZSg71VR2MJlQ1DYyyYj81Z/gUhGpwT3YeW9tpmzvUXviQ",
-	"2R384rFsG4SmaydKnvBlik5P3qCTd6cCxSRKcEpaYIGtHx8OWW6M3V0YU0ihDL+BhgCtrk21XQXNV/72",
-	"O5kVwO6JIqTZL9thcjnGcL1nTRsdxHOWb+6eFu23nG8Uq3Y/3fz/AAAA//8=",
+	"7L2Pctu2sjD+Khj+7kys+VGyJDtOLM+Z+Vw3aZ00jRs7J+c0yidCJCQhpgCVgCzrZDxzn+b2Pfoo90m+",
+	"wQIgQYqUKP9J0jZ37pzGIgECi/2/i91PXsinM84Ik8LrffJmOMFTIkkCf53ElDB5Gql/R0SECZ1JypnX",
+	"8y4mBIXw9JFANGp5vkeu8XQWE6/nPZl/jLqXv+1PDq+GB9d7U/Z48R/P96gaOMNy4vkew1P1Zmg/4HsJ",
+	"+W1OExJ5PZnMie+JcEKmWK9JSpKowf/3/XHzV9z8T7t5OGh++NTxD/Zv/svzPbmcqdmETCgbezc3vvc9",
+	"uSIxn5GkbPGvWbxEMt2BQHJCBYrsELSDkeSXhKFAzIeBj0hr3EKBfrn5v//9PwHiCQrmgiTwVwMlZEyF",
+	"JAmJkJwkfD6eoGA3nW/XfAaGRUuGpzQ0QxKslpSHnvlORK72uxZqv81JsszAFjm7cyE1xdc/ETaWE6/X",
+	"bbfL4HIe8hmpOlChHj4SSH0lv6YhjWPKxi3KrjgNiRgkBEflRyrMF9ad6H8lZOT1vP9vN0O+Xf1U7MIK",
+	"f1ZzwXoJTsLJBbmWq0s+TqicYrNeNFJnIuD1XxS0giO0mBCGhlxOEE4IGtMrwvz8O2hBmSjdagXkRbae",
+	"7QAf8umUs8Hp6BWW4aQc/s8u8BjxEaDmFUkE5Uyj6QSzMUFUoCEWJEKcHSGMplRM1Vzq9/1ON7+LvrfX",
+	"9+weJgRHJMk2cTpq6lW4W6hc8hkek/L1zvCYIMlRQuQ8YT4SEieSsjHCEnVy6+mUQ1NNkFtEREZ4HksY",
+	"MOLJFEuv51Em9xQlTCmj0/kUHprVUibJmCTF5Z7T/5Qs+RmTCSUCKRJXXz5CYYynMxKhIZELQhjqtBFm",
+	"Eeq227nVP25XLx8+VboFNWplD9XrPs/QcnXpJ1iQJmWCMEElvSJIkmuJ4PhJhPAYUyYk0IGAHdCIMElH",
+	"lCS3wO5fzI+3QO8LwjCT5dgi4RkgdEIEnychQUMSczYWSPIW+okvSNIMsSAoJorjCx9FdEyl3lKExYQU",
+	"doPDKSnnQvpjtcWKlikfzH+bHz61/YNuqWi5UVOKGWeCgIg8j/nie75g6t8hZ5Lo7ePZLKYhcPfdj4LD",
+	"43TdnzySJDxR08Z8MYjUcF//NsjDTXKOppgt0QjTmERGYCE8lxN1wPoD4khRYLJEeCRJgva7SJCQs0h4",
+	"N3WZ7uvjuZw8g0XBFgunV2sVPrBgEKXmhZ1RwqcIs+ViQhLSUOIPflHv9BmOooQIgXbUMDW7HtXw0YLK",
+	"CdWsT31xnhDFpyO+OEJhQgC1cSzQgiQEMS5ROCHhJYlaffbGgUMAfzSP1R+BBUkLKVQEUKOQR8BUg/QU",
+	"At8V5SOe9BlABg2X6M3zE/T0oPsU/fH7Xusx7JVc41CCKkFFT3NqHMckQdO5kGiIw0vER6NWX52u5sGA",
+	"Ms66VinlXK8TzZmkcQkIEFG7KOPcGU9xCPI7HL0hv82JkGsQdJbwYUym/38JokZEYhorTASyhZlQxIkA",
+	"wGv5ox4dn50iMSMhHZlJLUILr/f+kzeiJI4U++HRsqXPGUS8702JECBgvFmiNBq5RH0ve6PvqROaUiGA",
+	"/D74npBYzoXX2wdGRCUwgu9whOw+U5qdSDkTvd1dqnaDGWlF5MruVewOcdQ0G6pPJ1bG6ElKacWBk1o5",
+	"jpUMINERIlckWaIhjhBAQz2NFapFLS87rxPORjEN73paVnvoqq8IiWNypPFzniSKMu1zKtCe58L0MINp",
+	"upSaADVzNkM77p6harSgMAZBAEwCkWsqQONQOyCKwWDEyIIkdocubJ/zZEijiLB7IAVtH8Q4vBQAWNB6",
+	"NfNTWAyTIUZIJHqI4qnB+cEUM6PypBDfyyCeLbAmyEfpgHuGtbs9vGZzvgJ5JsQRZlxOSGJkvQv8n7l8",
+	"zucsuiPsjWTpe9edvgc8aASzuhDdzyD6M5fouXmhFkQZl0094z1C9GeOxDycZGoPCDcqSsB0lgD/p2rk",
+	"c5C2dwSY1fXLmHaBG7hA7HQzILprQmZRNcE5c4Y2tfZwn4Bd3RyYgiV7c2H8linNhSf0P3eGLmVXOKYR",
+	"wmGoVBkgmx4i1zNQOV2k7GTwzH2/JiDn7pj7Rc3VHeSBNUu4eoSHeu/3AC1NxOUaAvAakVMM5uyS8QUz",
+	"bKjvXfe9vCbQ7brAddaLnjFJ5bIukM36HlAdWJA4bmqFAA3nEg0TgoHFJnMlotepCOmiHM8cmDFabaLa",
+	"HMHziBIWktwRvP/ge1SSqSix81PQ4CTBSzh4x+m30ae3Mpuj3OXGf6cNTyRIckVDUj30nIQJkRVOO2MV",
+	"YCaUjJdck3pCtEjiI4SRUj+osREMpuWNxn8t91qtVvUC3iY0v3SLNNYJZp60Qj4tnUXZhkweh2pNRTAK",
+	"OmbzWekwtQsSHcPWU79BhCVpSjola4Z8t6xw582HH0moLG4skXnXcXuWeh1xNKWs7Fu56YsHK1A4F5JP",
+	"SSIQo+OJjJet8knWeGXVkjMfLCyaL5hwVtxDgkjt1aMSLbAoc7yu+l1v5XZdWfs4wUxeLGeazjLaMgMH",
+	"jmXqbUVvHxeXYhOj0eT+4t3LcyLtmG3wdLcFnAf46K4a3AI+XbLNmI/5VjOrAa0ZuJRWJpsSiSMs6/LR",
+	"V/b1G9+b8ZiGy61WMkvoFQ6XZQuZcSF/4mM+l29IRBMSKioXd2CS9lsbNnZmXlMj5sOYhrlPjnAsSDr3",
+	"kPOYYFDlk/tZpHVUlWDtVvMYmZxHe8eqgWDAdjMuhSTTEpc+msVYKu5nSP5IUXqImdLthtYGjICiSUyk",
+	"Q/fGC5Ej6koAg5rzjEUzTpk8nsvJKyInvMCrze4ECKTBEAsaluGW5NuRouSidJpkriR9PQSZz6JthYUZ",
+	"ooVFXb5/4zpQ37vhupwTx+GNRawrILOfKXhVZ5CSip9pMxl4UtxxJaYLEIfrfEj3w0ESKjCYkCabzbUK",
+	"G2njBMdnjh5l4F7wwWvT086OsACf4JPHhx0UkRFlRCAqfaWjhHhK4hMsIIq2rYK2wdlepbDVUbmKU08p",
+	"s3937ksfyn+jXU9BKvH26JcQhrfQDgWiV+adhrB+3ECLCRfp20ZZMENFmBDCEBaXAty1oDhgNCOJ4Ayl",
+	"9pRwfdZ5nSDV1pxNHezfk3a0GVB5lSMPo+91mAm8Lu9XVZAPuY1sVFIIm08rXlNUqCEFStMg5BEBqh4l",
+	"REwGQMWKABPWo0SOepBBIHpcjerBDppqY72PC9kcEpyQxKHLB9OKCmKFIUBa9PbNTzbAmmYvaG6DXrx7",
+	"CerlDoh2SQaXZDn4uJCNI3AsSD4m4NoCv2OgPhXkkeU26tdmHLiLPrZ59i+loG1eWbXGlj/adxOSEPTm",
+	"rEkZlRRMnBiGoSleIkGYNnmGCV8IkujQ0AInkUA7r2eEnX6PTjhjykx6c9Y8TefQn25or7nAUwIWukBg",
+	"c2TrKVCZ3TyezXIb96r5e+mp4OtT/fbj9v2qnivalsZ941WdYIEYR1rhgaCr0bzmwtKLyxrqqVpJjeMD",
+	"m97lMogYvaD8FIc4vPSR2jRWpp+Nw2HRZ5lF2EN4KHg8l8RXuxoleDwlTMIfczULZVpzopz5hj/sqP8g",
+	"zuIlSAzcZzHnM4jkTbiQvo4Cdh93GzrWYHhFUwEIAE9aaJVdal854ozoWGANjAlxHKvP3ivm1LQHUmGg",
+	"Ob3l8DRKmT3jjNTi4pnlUJFt5Jr3cNZDgkBoQMQMhxMTSyVGxYqsC8hkE+wIQlCwq+cKGj4isSBov9s1",
+	"yRBUFkh0ndlSMy3JBbOroaW7XmNdVAvxEmsDoisK1hoZ89TaQgVB1Wc7Wh/t7jUMxmkxBdlqRjYGPtC1",
+	"A/QxkQ7VGwTNqwMFCyj/q2LUnuFK2WIcJPlMBtVm4nAsrCIfNI8sTMQlnYmCHlmL3ZXaS4A11baI0V/W",
+	"p1iao78kS4HMMXeeNHTKRQH0R4iRK+JwJzUqt/hPnpoH3O5hcuX1vGdR9/HjzqHne5c0yrKEmh31i1x6",
+	"Pe/1yzPP9669ntfp/Pbv43+/vD5JRv88Hzy5WL775cfX4yeT8OoMz+irOFmcYnwW/vj2DfduPtwU7R/9",
+	"5U8Z0ZVbYDpZZwViGeF1tPli/yoSYeEg4KvVR/AT1fkROI5fjwAudbz+eExO2Yh7N37RC29Vqlqcxbjy",
+	"bzZsocKi/ZBuInOc5xdzC8dypTmTcKnlc7fdPWh2OmWDdfRLrPkem8exDifljjmbYkKrkshiLCDkm6Bw",
+	"ghMcSmVUgd9/TBhJQHfT/MWH8ACJY/O3QHiGk5Q6lKqvuarO2WmGypBk6WBIWYK0JDUKLfg8jiCFFEFO",
+	"1jycILzAebry/ve//+dy75fSuIietxgOOAw7w260R/ZHj/HB8En4NDok7VEHl81wheN5RSKm0dioFCQe",
+	"+Vp/WQmVUCnSUEm9iEgBA9MtuK6XaqLS+FjP01Igny3Qb6O3JIeOK8qnBpKBn5B8JtCCJ5eUjS2iaK/B",
+	"UKw4B7rt7pNmu9Nsdy7a7R78/6+eX5PCKg7zuBQbjxCfUmWCogm+IkqPzLC9EMTgidK1mxOeCNKEQIYD",
+	"oL1uzuXztOzAVw7zlMmEixkJ7XEU/FmhpFfEcfo6qj+eRzkuWNOTNaBR6dvkepZjKZTJg/2SnFrfo1jW",
+	"fVOUr+yjpKW/g6JZ/mQ+LN9jmhJbouhcEjbQP3/aQHwGzh82nZCT7VcQAxq2WAj1mz7KIvK9eHfhqoaC",
+	"jpmyo6jQKbhiPtRcxB6Tj/BcK5M6YSi12t6++clH5HqmtU2MPkqqbK4IcRaSNbHXbHkpWPJrLHczWSe2",
+	"HVz0OJWpSSjTlvM0dLtPrNlTBTrntOFq/NiAOQMrK92s6JAIkRprNWj8xbuXm1SxAtXH4/w3n0Xfnx+X",
+	"x6ivim9aXXPl3UtaEI+XpQoGaKTua1o5XY14CLISfC9773oz9V1CEola34dy8J2XaV4ruu46NVCdwc1t",
+	"1Vgnf3tlFcT+nAHCJLoM0kScVV67moy+GjUqZICb9PCNeoReUNk2zjLXVlFSuxe20AIzKbR7QCcFKS6z",
+	"mNBwYrz7OEYQowGpOQ8nRKCdk5jPwXUll8qg0p9Cs3ky44KIRsFCyjwX5XefFJgpPcGSjHkCkH7/Kb3V",
+	"xpnEoJz7npkfMrtZhOwkae6KiQy0dPJQ/uSyNZRTZi0H4JlZwEpq0kuyJBEaLp0EzxTAMRVSOHzaHtFN",
+	"9aHZ72yn6hVguNEuLJ2ErYS+7Ank1J/OxpBXAVFZleG+wUGbQSJb0YbTzy308bYLtV8sW+sbJ+PFUQ7W",
+	"8fo8nqRBzj9+76aeOhsE3REMX5JBiAVpHCGbqTcl06EyzHBCEB0znhClKgiYAYtLsRoWzYnKQpInQ5jZ",
+	"UGsX6UhvL/ULytWbqFWillWGSPFY88GN1oSZaa79UzVDeCCov5a0ofprj/mY139bx4O2eV/IgQ7VDGyM",
+	"QI0WdSPjt/F/f6bPaDd72bFvn3dTckVohkPSFETpp+DvAO4N/u56t3adDe5XuEpBv7Tq/EDJ+cH0Tiky",
+	"dRHjZiML08BdBYvDp/Za3VYH7WZM44/f91ZS/9YwoGpNfkCFmJNoUNvALLCezVZA3azX4nbWzzwwbhCz",
+	"8PxH2mgHfB2gA9XfkznRTTzv87G0tRxsA8Pajj9tk4N3h6HZCQ9yRt19oknuKxtOdpWz3YKZbcls1jGT",
+	"OtlqiqTLCXgNiVSDJU/ReWRfAVDx+NfutVx5u+Ih/ubX+Yv6dVY9+e41HF1a4YpflkO2xAdUwhQwUg8N",
+	"UNrtQ6WDtzqNo9yXtKauzhtCB5dU2SpAJz5aTLAERziVSODlyg38bX1N55YP5NF4OKexPGVrU4KBhfTQ",
+	"LCEQl6XMXJjRLlYfKfWmqXZQLzMld31iJSO27oWXSh/JG4IjJ1VBWSdGD1t/N+IM5FIxUjSMeXhZOo6K",
+	"WYyXq+mf8H37yXvOzl+1pKp0zS3zkOtCfS6qAOXVsurzcMufYmH2sqPxU3zdkG6s6+3cItv42Kj1kPai",
+	"r15igRwfFtLvDwkkFm1KO74llm42hUrRtqRUDDy1lRpsKm523QcLJZRyd6k5wlZgmRz/PtuqqhJ6Np3J",
+	"ZQ+CuNmXpnh5BD/BTeU+g0gc2tE1noDKgkYve19AVhLj0oRVIVFeFPK4Uup0vU3dp5uptejlxLKYdYLE",
+	"hC90GiLcbQXIEbWxPCMuUvtGT8Y9UH/tfKkitdbFD52mJ2xGmIMdO0SdG5i/wyWieNqEGWjRkettPpS6",
+	"Tj/Y0RfNFNGi8w6JItmhlIjZzI3QKy3AEwxQC/VQM/ARlmjKhUSd7lM3D2OHcRTsBj4SHO7v9RnWSEsF",
+	"wrHQKQgzLCdIEMjFbKzQUYUUKS8B1+pBEbhO92lZqR6z3bcgb+7MfR8Jc/kI7hXD9VzhkCXVrEtt7pH4",
+	"0uz37nzpy/CVtUJ9MxWvUixJrkjyylnQqsfo6X5nv5B7LGBY6uP2TWSpkC7+PRUhB/Wz02ojci0JUxgB",
+	"5eYiHs6ncB8lxEmyNGqq9oqXXQlyE4atrVVqOeRfTa1NKsQgrdw4EPPZjCcm07FE7Y0xnW7/fu6tLVI6",
+	"eEQG4QTHMWFjYmzdW89GWDQQRIiNgHLM8tt+y+Y7D5RmQtl4gOPxALSF20/pZmqs30D5q67D4ParUJZd",
+	"Up72ss6bNkv4dCbvCIKcX2UtBEzZhPqIagfME7rNIENDUx7dZVeu3+f2s1hvzybIrLx3L4ih4823Hq3L",
+	"DdwNBHn/2Jbuwnv6qp7y/qh+TgcxD3F8hxkESSgb8XWAKWiBhsj9KumyAmqH+NfgcxVnrXss1WhSl+GW",
+	"qeYXatg3D+lX6iG9bREZx4Vaq3oLj0rA9pwnKEPZkstZvrkzHK29hjbGV6Tyq4MrkkCx1Vt//uzlyTNk",
+	"ZzHnc7B30PDR/h6SvGBo5U8t+u7jSL4gv+6f/POsOf3usPuy+2Q+Gb598bYz6ySDxbvO+Pm756+fffzX",
+	"pbc2Q6E0tJu/ClwiirL4xq13705ir+fmz8GI9vILt5V350rX615b3rTg3NstlNYNL7niB6NQTHAktN8e",
+	"Rlr3+s4qNHUCC+NwA0u78NSxHzzZP0R//L7f2m9p8qxOQXby+QqX2mpZR4ZpZuH0YmJ3PuBYlVg/oHmT",
+	"du/AMQvdTOuoCujHrGhbnX5v2OoOBs6s2bG+ep0zli/JUjR87S4K+IwwGgVQGCj1GPH0xn/rFvhwzBCf",
+	"4d/mJH+g6RdHo5gyYoKz+S8XrtlNsDC47nzQYI1aVQs9w+EEbtrqctpCl7KEW6P3hQbFlHMnEaqCla9k",
+	"oefDPdlsOXwok9FvBUnACbYap8ofvpCYRTiJkDY80c4JTwj64/fHrU5DX/XJzrOQ6TqFOnNluKqeWDZd",
+	"YQmM8JTGy+pMDagfX/1Yq3iljyrHzCackQGbT4cV9tgsISOSJCQaKBWwch5z96DErQqQeiTSWmBKc4HG",
+	"Bf15u70X0gj+S2pc/pkPS4/V1lalJI4qEpBNab+cX4pHy1buIn27PEJlagC6Y23iH2bpBW/09s3pxh3o",
+	"ZWSTrtmN6zLawmv4eibplApJw2bIma5AGS61IjiPqNQ5yYDC07kER6ItCVqSkLTx2p6icSWSKq/RTXkE",
+	"+H6XOWxt0JK0zDAhUwK8jttIrHaRHukb+9TWwGYmaVOxcyhGDFeYqED77cNGsU/AxvyjwrHaBa45ztT/",
+	"Xkojuo0EuupA1jMiTHtUj1CgjisA53UU6UADpJyr10rOi88LFzE6Ner/+7oHwu2G2TYHuUYFNcZKLnF8",
+	"i2/COAVMsfXgYsKyroLsNFDQ4LNry31r3cmayptlgltpU4f7j58gU9+zhQI1TWBKYivqm5HE1IIHIw+P",
+	"IOwoFlSGE1QmYWwp05K7ECUlictvVZSUQwDRn5X9BA6RELVXErm6b60o0SpHLvVEKjFbKEPl7V51drVu",
+	"JXZxOCU2xrp73SlXnmBlRWf93rAz2g875BA/jfZHB6Wc3dZudcbpws2rSKcLu7ofKKnqXPSdlNUO2FTx",
+	"2UFj7QVZL0+M2qPXl+7oQ9mdCUHCeULl8hxKhMC2wbbuViNu++BpPhnIdE5wlN+858FHul6WUILxOGc9",
+	"aeUO6RYEkOMZ88Vq6OHEGNC5H98mcQExPul/3OzqLeymhbSyqlCbB1kN0iktqJW3vNoCPyLTKUKtPK9x",
+	"g+umoJlLji4JmVngLSY01pa9qful2Lm5uK0NBq/nndMxy73DitWBGkfIOuFMbQ1dWQQ0uOKq4Uek1TrD",
+	"Q0Y0XnlNFzOzih2woBiz8RyPSSvV1euCMvWanDgGe+4O0WoZ+p53AkqGb2vrQ58VqKuYtsYCxqgv0AMH",
+	"KpgYJkDovi0nhCb2SrUNoq2M1VV6NMLr0k1xoYq2fSed3CR54DheWhfWYadhZ04jobAmM1StR29WqRyP",
+	"BOILls43ZxFJSurF2hkBdHVgVYwVF2ZwAVX6qinQJ1oUT5U0UKqUnFA2tim9p8evzDaUwoWOz07FLTDE",
+	"cQJo5gNXzmi5TQZtTwxA/NyZCn91F76TYCNIPGqaLaXVZvosZVulwVb1mqG4WcKvaESSXtG1WuJE8fus",
+	"xBcDfoKzlyfP/Ly53fBRLqzmoyyS4lv0siWkEvPzi3cvz/2U+E0FKAgaZ0u2pmtkY8It9Co9rj5LmyYI",
+	"QPGZboI0nw4TEsf29l3gYkGgy0uNKFMA1RkvQYH2Ar/PghWiDnwU5FEv/0v+rfTUipNZ4gsaumOOxgd7",
+	"FAKNeBzzReqx8iG31IeqND64ln2gTr/Pnjw+7PrgzVT/e9D1AXo+Ouy2n5TBEKx9k7yu01DcS2ZQ8Wba",
+	"Z0MeUSJ8uy7Q4bTAFQ1jcKVXU0namkeRlL1CSuWkz0qLLq3WN/KLLnSozLSTq8ckIC1GozrgrVpFhl8Z",
+	"7Bq2leCARgHCsS4L1mcXk4RkJc4yUONEd1oTPiiXx2enWRcOYcIMOns3ISNuWiLpsvF9NiQxX/RQ8MOz",
+	"i2A3OHt9foFqyfIA7VR7w3t9FuQiRP9QZBf42o0dnHcfHwTIqkq+Ls+WOnmbb9+c6h4UPgqgbYtCRsZZ",
+	"SAAJdZRZ/TbF1wODqzEfUwZpzuqvLKAWQH1gZW2KXIE4iz9qWJ9BnzpgCti6EuEJSvMSGj6AqB5sdhMi",
+	"5lMS9NnOIi1fpyeEmnkmgQ/OrLx2XerJVExVL+iKJBENpTjqMyqhyZNBp+xyo4UgUhDUZSgN3A0cdZoW",
+	"FSIA/MQMBUAZQaPP4FFNLNC3XoKyColplcU+0281WuiYpRc/DXEB88otF8q5U92jwynarpQxuK5ivLtq",
+	"nejHi1c/GZJWMPRtIRZ9gHZanTpm2z4oCQmrb1rpfnx26jnuC6/d6rTaSmgqrQ/PqDJUWu3Wns4um4CK",
+	"VAoUt3an/kSOKppagqnhYyLXVThMJWCetvXddX3YS2QCnUY91VSuDCzvByIL+UyFTnTddnu7JnRVeUdg",
+	"MPV2dzvdJ612q93q9J62n7ZXbMMS9X/b9CTtc9qcIvTeUzxF2VYVeT23r1z7oXaiz3tT5OJDdR7PdpDL",
+	"ZvGypJx6U7jR+i2/Cpfs1mWsmMKPH8ryQd5bm6mgtH5Yk/7x3tYf/bCa3rHd0vNhh40ZIPdSv7B2L5gC",
+	"cVb0gsnsoRvf29cUWzZrStm7q438XI+CvlIs5tMpTpbKmlqXyaitJqV+NRQU8VjAiWpjAEr1Od2fK1Kb",
+	"s1d28z0/IcF4MwMF9IEecXQ81+ytknVeuExzxTqgUuhLSgnaCXQ44/T41eD0/PztszeDt29+0qENd0n6",
+	"Lf2Xfho0/D5L+bFfwYzTgKTm2G44EngC2jFVbRpouNQ6IFRqxFIX3lR0GmiBtcLU9b5OcgD5O3L28tTO",
+	"7VasVRJvjZioVcu8ojTD9mLiz8bTraPKBExT/9aK3+2vy+9Lk+22W7adwLtn2WFZ34MLkQKrdeTHuhz4",
+	"zypTjJZfKTpObOunkaN6+9AbVEg0ooky6vlMB3bjJRrRWFskw2WhQ/wOT5So6TMcUyzswwtyrUxRLGz4",
+	"0JabbiDObJuKyDgJ04Vp+WJFREWzq2mZoPiJCmn25N0SptDH/cbf5nWIzdUf4rYwrzHK6e1f4+3vnd5h",
+	"Nx/uKiFNtLbjmxtY793OLIoasi54VVmLbtuVkl4rTvzeM+VKm939i45TKtTt71FVEMi9TpMasx2nqL/J",
+	"RMiX2X//YaXa+/sPWbSltAy67clk70tXFTGvKvpiq2ub8U6LovL9Q3U0cK133HA2VNTRAepOPuTcqc1P",
+	"narOJbz0GNwKijWkDv878FE1slN75NtCH8/99l7tsVl74ALzzqKJ7wtmmaKr7NnKod/k2L6ClwWJw8vt",
+	"L3dn5rqoSsk9LOMQEumN3xY6LmvkiHYYlyjQqB80dO36ktLPfaZz6HS7gMBtLBmYPsYs1J4XIXkCGSzQ",
+	"PwJhNMFiUsaBdfjnxFZMNLHv73i03JLzrGcbdXjCGjLekkT0zfSbfGhb6e43Kwy2s60Jcr/cNFfiPMsC",
+	"/8ZlN3HZ7RCiuodt6rPVC/O1+auMcFs9e8IXLL3moJMNAHeeXeBxuXFv29DnWjJBRDRdcjEH4+bPxqrV",
+	"wMPaA0+c5vn73e4Wi3XbNN9dPpiod0FCZHH1rIfzqpjYoLPvfrLc4EZjRUwkKeuNon7P9YfBkFRoEU4c",
+	"wR/GLyMkn7nRXTYGdg5Vs1ed6Xpyh5nnWN1+1Wqi1hdEov3aA9Ne+7dGvgfCHw3F9djjlxt0rxlJW4Iy",
+	"U49IuJkpK461qtNtf1lB9k1gfRaBlcmSh5VEfxpW8CAmww9EbqLmO5kMm90CJ5YgdbHtUutiFuMwJ0ke",
+	"icyHBuktJqdLX8nCUx2vtThBIXI9xPoWp99nyqZIx5u3dJet01HzFZbhJDhChVT3hIzgGujOfvtQvbrf",
+	"6TZMZLvPBI0Jk/ES8SuSLBIqJWFlNoiuZZIytluB9nQEKzQ+lAcwYtBV965M7IsYOF9QLmiQPaRo6H4T",
+	"DSmvN9/ZVkQwsvjbGCyfU9f0vf1OfUPnLCEhZ/pK1nPdb+IrNZVA6tyXpbRrNN21sfJUuNmOZ8pE53Np",
+	"Ms10rNKWM8IJsa3QwHDHY0yZ7o+baxNWFYc4Nwu6Gx99/6kO23N6eLF5HNsGcU6/tay9WnVPNTiglE63",
+	"6M1n3E6rhddK2Utqk3zTD7VLGa8gpkMM9pfPriqWeqKPo0gozc20XYOKuHJCErgxtkTQNQfK29m2gSjE",
+	"DEFbOpJSW8QXTNIpafXZ6ymVKADCC9L+bRh1Hx80h5C4Cp6z1H99tNKO0GiPT9XgvW6fOUUgQHHV1StB",
+	"vzQO79S9vcmJbbD6DlpgHnYlzfkcui1vl7elRHdbCj6E03o7VlTVAbAOL0o7AFpX9q0gUcWClKpicCv1",
+	"0sL3/nyRrjtoI1+dTnAcRSlzKWWB2+sDu58stq11pl4Um1y6nbvYGGGZOu6rHaUOw9jkLn0DZcujv50M",
+	"rNIFFTTWH/1nlH5+NXakLZRqtailavAMy4lna1y4PWLzvNllb04pz4P91Wu2lUk/Kzf1amjDIr38QxJ9",
+	"pwXM1EcCBWI+DBpuZGtCEgLXGaDIM9rJX8lq9JkgRJhKB+laHonsApCTUAQBZSW93Rd3gijLYgkarT77",
+	"2bTqdruvr2rcae7LtxSgrzcF6NUS4dmsnh/HaT1gK99H5Ar69ToYsvrwC4YGyksz/z3zhjKWklH/3ymJ",
+	"KLtrXWbvTZclWUTukM+XR4T4ghGbcWmOrIWOndvKkFGEDctv2GL/aIqTS0RlnwUGPwPfXCZf6i7wVGoW",
+	"n7vYxRdM39YVOqWTcedLusR9n43nOIlyssDWvA50Yf+GjXBiBF0mmpQVeqAU06PsRdbUwlYWYa4dlF/H",
+	"LiyImXvLcko540Zu8tdIX8okQT5rKRSDbRKXvgmJb2lPf+Yowpewvysl00rqkoL+dKlYdoWUqm2FbJnQ",
+	"pIyCCh2imOFUZY+XMeq/aAbTA6CCyUIy51BDW6lMSKo6xp1cy6FHAqpWZFrGEcIM3Mo54xDq4e23UMEk",
+	"LEtt2nj+7S8i7TaLtG9y61v201+FjfygyzbX5CFfVxpUeqOPj9bJI99iRtM25orpJemz4OztBSoRf0He",
+	"tsqMqUswmAw1IKaYofaFQ2kjZWeFfB5H8DbEyNwaITqIUZ0PtcoNv5LEKM0ZdXJPjVynz24TfX4pUTvR",
+	"6WEERfdPLyg633KhvuVCfYW5UGvsLp0HVVdSVlldqzVzep8eyI14QeIYqqi6NeSitHDchIDqjk15Qmpv",
+	"mWS1Q6iEvm+UiBY6tuXg+CjV+u1tdMyQTieIwEAYkwjxxLR8jnRLCAW2xYSL9A4MFWisnvSZemQqkQyX",
+	"CKNLoqQtijkbkwQBmxMTEqEdnZ4SQdnTBlQGy2a1deF3dDSsz+zXs243j4QtzElZWtxM54nxxNRXVTIa",
+	"m3IsEdqZM0ljhFGMJUnUnE1g2doMMhd2zLu2rC1DnDXU7oJPfU8DtO/1ELDDm9LaKacpKlyYOhH1pPZ1",
+	"c7FYNEc8mTbnSUxYyCMSFUSdaQfhkeWLyfCHkL6mL57/+uzNxS/np+KUvXkcnpwenE6ft192Z3vRyYvD",
+	"rTI4Tt3qUVk9hpuycvKc4RhhgUY4Qdi2x1XToDEnIu20icgVVBzUDmSokbhSW009TjuMuBUTW97dVQM4",
+	"sLTsS9b9p0o3INczr9d5cvi4Df/nexRL+GH/8PBgH36A8r51K6eYbhglLTCgN8Km9tJOVwzbCuN2x1kl",
+	"Z23QGQr1uaGi+jAmuruCRxmkoQ0MtnumrPgg/9GUOaVKYO0NQU1NUzm8JApWxCLXo3T73aRZsmWbsff/",
+	"nKQVztAoFXn3sa/8QvSmujVk+HnMF9/zBVtbUeVCn4aLKbbL00G3tHDKBjkIFX/WZT+Y2qRQhgo4BDQ/",
+	"Webb/vuIsjCeR5SNUUJCfQclIZLqK/FEGClhWDZYZspEM1ILLSv8Uy/evTy/s1NKLV1H5eOx1zNVlZTx",
+	"cAV/Qb0tz/cugc1cdtQ/JVSveXmmW7grzZOOPd+79npep/Pbv4///fL6JBn983zw5GL57pcfX4+fTMKr",
+	"Mzyjr+JkcYrxWfjj2zdcl52ph1Nqp9V5eC/evUSCyIeq03OuC1HpQzYVsTtPPmsdHoOOagW7Ws94OL3s",
+	"zMZAdQ92HX/dwSjQtlfQ1IsyepkukJrP4GmhYzBdlKoE/eb7DPQPxheIM53vO0vIFeVzoV+SeJlGUtVZ",
+	"I63a6Bwgw2Ntu0A0waLPUo1OcKWOze0P5m2dfqeJURmSJYrNG4CjOdyXZHl3924dAureJwFtQT5rc1gz",
+	"BH8kLEub4US2vvaUibwNpPPDQXnLdnQLrp+VzX8oGju2dkaS5lJQKUg8ypqvlVXrtwYA9Mjqge0ETx3j",
+	"B/IPDIVq2iwrNw7ltlao1uKDfltXtWZjYcs8p8qVMWYwLDpzRPqm1D8cAJ4SlMxjIpCi1mA1nBdAH/s0",
+	"4YLbzI0mJG6QyGZ4zFkM+097gAL5l65d6+HWKMw1GtVB5B1lGOl/N/VFU1PfDoqZ9xlGblH6QmMQBbEi",
+	"hrhOWV83JdeBajcN5FSrPJk3GEwGZFsr5I2EMkZlPnZf6SKmuVp6OxKP9bRONccNRXG8XoWHbl0RwQqn",
+	"XG0m9sY5mpw5d9+3EzabVekrA21eD4xVlZpZ6wFd6LuaT1jJgcg2+1Pzt2uekNvmM/W1Ot3A8x0nvQTL",
+	"wS/da/313Itm+lsUykzJowJ++QqajvP3K0As06izbqZK1iIF/fH7Xqvb0q1SHPfuCQ4npHnClVUSl4iC",
+	"eKGUH8abUCOrtmf3Lhat00y23BLM4VCr3dNX9ueCIOjyhHbUf7RmqPhizPlsiMPLxj1bvw5Yu4ZN7pTt",
+	"QhlYrlk5sKy20frzVo4zOkgxq0K3T8nrD0ZeZd16HKXHfaO+6nPr6kHG+TghyHTG5iPQEioFa1XyzZuU",
+	"0u6WfXN7OrF1cUv9PikvKNMVTAcGLfY1PKj1894XifzMdf+HRcLBrVAJ3nWmbVopqBSPumvwyK9xP1q3",
+	"5swj6db40Wc7Qa7ces82WtNlxitlm608rnXDLGFXnYxzF7uiXvhm9Gt/1WrFg6gO3zSCKo0gMRf5v/Ed",
+	"u5Yd7b5+3Ea5fTXWMyTo3nYrdvSVF0DKDPshj5b3ICV1Uk4pm7qbdViDQ5UxIKce0V/Qhvy6mL3J7/nG",
+	"778Av7epPCV8v30fsbnUdlkbpBvQCEWcCJP4J0PNW3Jc8aFtsW/SrqaWnRUp2lqubTTXrvgl+Sx+avUh",
+	"kbmc0zOA9BLJEZUt9NzJMimEYbVvVvRZaeIJHJ+aYefcmMe5aKoJjEI3wngJ/SB0aOj0+FWf2epuEaRq",
+	"mNafWDdIVXiJKUvjQjquRG1sVRzpLsb6YUxHRNIpEX0mJjyBJCRoKoeBxqAcTANdOJVyncwlAYVwpeOo",
+	"tpyqhY5Znxl899OoLk/Sfn45fMbMujoAP9rtQ/TH791Wt9FzLhqql7vtdp8RCrlOC7yEUBiVSEJeFeO6",
+	"tS0emspUBlHR8crJ2Xwp6/Z3yijqCMLc8YkYLhWUO6oVknwdaUJutsnA1LHKeT63EA62uejXnERUWhgE",
+	"stAApwyXLA0TFfHsCDEOWurdxFoJ1qxh8yaajDUNZMj5ADx9JbXGdSrCCfuoZPGNbxk4dTNwnH68KXLd",
+	"Jv3GEP5DSbcflI4s0j7BjnJs+vKCEm1DkYpItUICOJL+zHCS8AVga5/lbD8dwfQRjmOTvj1VIoUhllar",
+	"NVM1fBSs9kwLdFQyyDVOC1rVEghYx48XF2foO6UAp628Xa244feZ0xl5N8i9E2h+NKIkjkRxvIJiQ+tD",
+	"OhUjmwkLQRIJBXp3Cj2/GqY1sS7UcoQwyjV07rOdoCKNvweAChqm83B5P+dSuO2kBP7H7/utTmtPNxR/",
+	"crB30Ohl/Xxd+8ccOWekz0yufb4tszks3fcaphiAekIhnq6s9/Mfj5vdxwcFRHmklJ58iz6dIgNN1GN6",
+	"RQQ6aCN9K3XBk0sdOO7pu4mcRRB3oQIFlnIBLQPdbNgqZsTpZi+Fbr1lBupkYdiQm5Vme8bb5u02iWCE",
+	"pzRelofUMZqRRHCWJSsbZw/kNaN/oGAuSNLUnlkaOc0fMSt2ILfNHjVJBLo7XqDzGzTdma7bdoHO630W",
+	"5Fvl5calOzNEMjHSuEBI+nWkNASNSYXHLhIptLEJ3pwZ7XMuyBGaJUQoClS6VmGlStr3mVoYjpUNCyOy",
+	"I1PntJjwmBiQp8vOHxNNxSEs6PCJUvsArfcbLRQAkwn0JTDgRFkj54iYZKuUf+FYcJdhpU04+0wfrHpJ",
+	"7UbG+jnjC33ZDOIqCGJ9cENNv+4j7diKEpy1pbY5KTsmi92wDDuHeSttJq43DycAMks3/3Rg/7jVtU3n",
+	"W0hfwEClglKPhIJDeoW2YAdAdkbgOlxChDhCMyy0VhzTKdX/suq6NVXQfvcQBSLmi0HEFywwtgMAa0FZ",
+	"xBewh9KceXVe96sHi5WGoyc8AgXDKXyX56yIXOuC61CoRffgNOUQ63mo4APe+bAz2bv6pc2708f/+uHX",
+	"p5f/Ogw7v3UXe2Q/eSwPlk/mT+khb8+OzZCUK3o9L/ru40i+IL/un/zzrDn97rD7svtkPhm+ffG2M+sk",
+	"g8W7zvj5u+evn33812XOeaiU9fIWok7oWrukRG93F89mLQOnVsinu8pMHOLwElQVvdMTx/NVANoUhxPK",
+	"yCNDcS6Ucisq7X1dlRGvnYrADS6sFlN9UuZNIrY8otz6iv1V83/3vCRN9ACtsJ4uCYv/q9yeyCW+bGdN",
+	"WvcqZV5v76DdXncX4k73HAzAq52Qx2WBlsP2wVP04t1Fw0/BmMrXCiFq2uVrITgGNQTaYn7l2Ssa7OXm",
+	"k5Zzfe+676XelDgGWfdA/sF6tmTaPXeQEWyWs2IubeU2+M0CvZsFmgrzVIm7jf2Zthiu7n+L6VQ4Tjaj",
+	"RWEb18tRqnN3b8QT39ZLM4muRnlVajiisoewJi3QrI+MJ850jg5QwPAUTBhIBR7Yv7QuZf7ss2CWkBFJ",
+	"EhIN1FbgZ22+gCuVpPNCH+og/S+8Av+2wjwyr6o5J8ooQ/q/AzafDklijFK9TcgVGxLXWNhgH2g7VxkZ",
+	"y9QQsGYuADjkU2LvMFJh+3k8EuiKkgUET/G0afKSxSOlZifiCGGl/2E6dU9mAh4mU9AbvM4CxWQkEZ9D",
+	"O8wpFULp8uoJc51mUDemo40uzBBlYj4a0VDXOGIE7bf3/IIIe9xGwbt375rHjpEeIM1cK9JO3gqSnCqM",
+	"u6uw053Fe94lTuj/cXQj23Q8PVh7m9BBHYh7JNEUM7XGDMO8nvcSQ86gRh+v57FhVpRWPUPOwFXkM+tJ",
+	"rwsCMuyPuvhwi2BdCqKq/t0W6TTufH0ZgKYPfCGxz25rpfv3CU8IWEF7D3LlqPJ6ts3ixwIFPzy7CI5W",
+	"bFNQ7+y1nVyOlkXyFRQ/4+IL4vg3rKvEuuESnb0+v1iDfa3OViLUFvNYc3kyLeip9baIjODSC3d8UxWV",
+	"OQUIT+j/3me1+sun7eIjKmYx1oOLjeOrCkOf6738OcpBP0TFZjiGU5bWTSlGm3CUr9BqUzdabo0ZW3/V",
+	"63nqZ30Opm4NTGFHravjY8RIVY6Iom33Ow9YxRiQYnMR4xXc/jtVMIbNV7esWYGNW7Nf09zDCbjv1WfB",
+	"N6aXYasKGue/CY5O8VJnNMRUSHNFTnEOKtCc0d/mxMi/PjMDFEsJMVO2J+jAFRxMKcX77cNGdZngc2Po",
+	"3lPfmO2JdBjz8HIjpW5LkFuR18NVHi5ytJIqwBU+t88D1ntjgFvBe+0t4QKx3rbsYX6Gby3Iv1QtKc2b",
+	"qzpIK95oWWMZV16v9u1+gv9ucXvIwQr0DoodWX4sJI1jYL9OLEsPiQkYG1nCUp8ppuorFq2MeDkh04a9",
+	"QRyMeBIS/c1/KB4SpD36YsFRQqbc+EDNN0YJn/aZdMpCCbRDcDhBYyKV3HDLsym2T67ASYe+syzfeHZS",
+	"cdBnNgi2s9/eK+X9en2W9xckX5H1qBUXFuzEPU0OHUCOSl+LMb0ARGWu/YxhgtBp5jdQI1NG40AtR64R",
+	"GeF5LLNSfJp8h5zHBCul4cO3hu/32PB9PbWaW1xFFl2uTlXWWS4O91fbLvBcuwTOSGlhmkx1uYsdkopo",
+	"bbyXyF23nrduvmmueaVto7eyP8Br7RTO2ySDVyM/DyN9v4zk/RsUHa42T3TH9Xr09MA3j7QiXOfikZMD",
+	"NDTxCO3z0GJOp4WYlIDqhux9VtGRHdVoyI52oB17Dzn911t9VpSIOCFIgb2piwtVCUN9x6lCGH7GcsN1",
+	"VX5t/CUkohIxLo0NUK3nr7xfzXS24yQacA9ytem2rqBy2GztG6oNsu6XspXsBaFbc+2Sqr9/aZvpW+Xf",
+	"O+p/2f2iOgJLLyK5snx0nsRVt/uAa5oJVhRGR1nK3WsCwjaUZ3Wp1WaYJ25hJnGEhBJOOAZ/21Cnxdp2",
+	"qRCmtW2PW8UmmGWTp6Xq9SUgA1sfncR8DrlbcomEXMaQjRw5Lxv+osEsstZjVtGk0qkA4ywlK628uhgN",
+	"qFU3MEovV6k9w6fAVIN30vpXWk5b36HWwvvMiNFC60xrhCZLx0oe8XmCTo9foeOzU4EiEsY4IQ2QwFaP",
+	"9/ssE8ZuFMbktirBb0rxAVfXotqegsar8nanqRTIp1Jr9EuTNFyMMVhfcqa1Cp84xzd1q/N0G8438rck",
+	"P9z8vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
