@@ -54,19 +54,25 @@ func (a *Authorizer) Logout(ctx context.Context, tenant string, r LogoutRequest)
 		if errs.Is(err, errs.Unavailable) {
 			return nil, err
 		}
-		var claims tokens.IDClaims
+		// Read as any JWT may carry aud (a string or a list), though ours carry one string.
+		var claims struct {
+			Issuer   string        `json:"iss"`
+			Subject  string        `json:"sub"`
+			Audience auth.Audience `json:"aud"`
+			SID      string        `json:"sid"`
+		}
 		if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Issuer != auth.Issuer(a.base, tenant) ||
 			len(claims.Audience) != 1 || claims.Subject == "" {
 			return refuse(errs.Invalid, TextLogoutHint)
 		}
-		hint = &claims
+		hint = &tokens.IDClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: claims.Audience[0], SID: claims.SID}
 	}
 	clientID := r.ClientID
 	if hint != nil {
-		if clientID != "" && clientID != hint.Audience[0] {
+		if clientID != "" && clientID != hint.Audience {
 			return refuse(errs.Invalid, TextLogoutClientHint)
 		}
-		clientID = hint.Audience[0]
+		clientID = hint.Audience
 	}
 	if r.PostLogoutRedirectURI != "" {
 		if clientID == "" {

@@ -26,16 +26,16 @@ type PersonClaims struct {
 
 // IDClaims are an ID token's claims (OIDC Core §2, §3.1.3.6).
 type IDClaims struct {
-	Issuer    string        `json:"iss"`
-	Subject   string        `json:"sub"`
-	Audience  auth.Audience `json:"aud"`
-	ExpiresAt int64         `json:"exp"`
-	IssuedAt  int64         `json:"iat"`
-	AuthTime  int64         `json:"auth_time,omitempty"`
-	Nonce     string        `json:"nonce,omitempty"`
-	AMR       []string      `json:"amr,omitempty"`
-	AtHash    string        `json:"at_hash,omitempty"`
-	SID       string        `json:"sid,omitempty"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  string   `json:"aud"` // the client: one audience, a string (OIDC Core §2)
+	ExpiresAt int64    `json:"exp"`
+	IssuedAt  int64    `json:"iat"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	Nonce     string   `json:"nonce,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
+	AtHash    string   `json:"at_hash,omitempty"`
+	SID       string   `json:"sid,omitempty"`
 }
 
 // IDTokenType is the typ header of ID tokens: plain JWT (OIDC Core does not register one
@@ -81,7 +81,7 @@ func (i *Issuer) mint(ctx context.Context, c *clients.Client, g personGrant, now
 		FamilyExpiresAt: time.Unix(access.ExpiresAt, 0)}
 	if slices.Contains(g.Scope, "openid") {
 		id := IDClaims{
-			Issuer: access.Issuer, Subject: g.Subject, Audience: auth.Audience{c.ID}, ExpiresAt: access.ExpiresAt,
+			Issuer: access.Issuer, Subject: g.Subject, Audience: c.ID, ExpiresAt: access.ExpiresAt,
 			IssuedAt: access.IssuedAt, AuthTime: g.AuthTime, Nonce: g.Nonce, AMR: g.AMR, AtHash: AtHash(at), SID: g.SID,
 		}
 		if tok.IDToken, err = i.keys.SignJWT(ctx, IDTokenType, id); err != nil {
