@@ -85,14 +85,20 @@ func (si *signIn) mustApp(t *testing.T, tenant string, public bool, scopes ...st
 	return *resp.JSON201
 }
 
-// publish puts an event on the embedded NATS as its owning service would.
+// publish puts an event on the embedded NATS as its owning service would, versioned now.
 func (s *stack) publish(t *testing.T, service string, e events.Entity, deleted bool, data any) {
+	t.Helper()
+	s.publishVersion(t, service, e, time.Now().UnixMicro(), deleted, data)
+}
+
+// publishVersion puts an event of a given version on the embedded NATS.
+func (s *stack) publishVersion(t *testing.T, service string, e events.Entity, version int64, deleted bool, data any) {
 	t.Helper()
 	ctx := context.Background()
 	if err := events.EnsureStreams(ctx, s.JetStream, events.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := events.New(events.SourceOf(service), e, time.Now().UnixMicro(), deleted, data)
+	ev, err := events.New(events.SourceOf(service), e, version, deleted, data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,6 +131,7 @@ func TestLogout(t *testing.T) {
 		{"an access token as hint", url.Values{"id_token_hint": {tok.AccessToken}}, "not issued here"},
 		{"another tenant's ID token", url.Values{"id_token_hint": {foreign}}, "not issued here"},
 		{"another client than the hint's", url.Values{"id_token_hint": {*tok.IdToken}, "client_id": {"other"}}, "another application"},
+		{"an unknown client", url.Values{"client_id": {"no-such-client"}}, "is not known"},
 	} {
 		t.Run(c.name, func(t *testing.T) { b.get(logoutURL(c.q)).errorPage(t, http.StatusBadRequest, c.text) })
 	}
@@ -271,5 +272,34 @@ func TestClientMetadataForSignIn(t *testing.T) {
 	if deref(st.PolicyUri) != "https://spa.example/privacy" || deref(st.TosUri) != "https://spa.example/tos" ||
 		deref(st.ConsentActionId) != "signup" || !slices.Equal(deref(st.RedirectUris), []string{"http://127.0.0.1:5173/callback", "https://spa.example/cb"}) {
 		t.Fatalf("client event %s", ev.Data)
+	}
+}
+
+// TestUsersViewKeepsTheNewestState: the view of users applies an event only if it is
+// newer than what it holds, so a stale copy arriving late (a redelivery, a republish)
+// cannot unlock a locked person.
+func TestUsersViewKeepsTheNewestState(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	entity := events.Entity{Tenant: "acme", Area: "subjects", Kind: "user", ID: "ola"}
+	state := func(locked bool) schema.UserState {
+		return schema.UserState{Id: "ola", SubjectId: "user-ola", Tenant: "acme", DisplayName: "Ola", UserType: schema.EMPLOYEE,
+			IsAccountLocked: &locked}
+	}
+	s.publishVersion(t, "iam-subjects", entity, 20, false, state(true))
+	s.awaitUser(t, "acme", "user-ola", func(locked, _ bool) bool { return locked })
+	s.publishVersion(t, "iam-subjects", entity, 10, false, state(false))
+	// Events of one consumer apply in stream order: once a later one is in, the stale one
+	// has been seen (and dropped).
+	s.publishUser(t, "acme", "sentinel", schema.UserState{DisplayName: "S"}, false)
+	s.awaitUser(t, "acme", "user-sentinel", func(bool, bool) bool { return true })
+	s.awaitUser(t, "acme", "user-ola", func(locked, _ bool) bool { return locked })
+	// A tombstone keeps the person as deleted, without their data.
+	s.publishVersion(t, "iam-subjects", entity, 30, true, schema.UserState{Id: "ola", SubjectId: "user-ola", Tenant: "acme",
+		Deleted: true, UserType: schema.EMPLOYEE})
+	s.awaitUser(t, "acme", "user-ola", func(_, deleted bool) bool { return deleted })
+	var name string
+	if err := s.DB.Get(&name, `SELECT display_name FROM users WHERE subject = 'user-ola'`); err != nil || name != "" {
+		t.Fatalf("a deleted person keeps %q (%v)", name, err)
 	}
 }

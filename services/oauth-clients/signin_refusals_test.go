@@ -196,7 +196,9 @@ func TestVerdictRefusals(t *testing.T) {
 		{"issued by another issuer", "acme", "login_verdict", sign(t, si.login, handshake.TypLoginVerdict,
 			edited(func(v *handshake.LoginVerdict) { v.Issuer = handshake.ConsentIssuer(issuerBase, "acme") }), now), 400, "invalid or has expired"},
 		{"another tenant's verdict", "acme", "login_verdict", sign(t, si.login, handshake.TypLoginVerdict,
-			edited(func(v *handshake.LoginVerdict) { v.Tenant, v.Issuer = "globex", handshake.LoginIssuer(issuerBase, "globex") }), now), 400, "invalid or has expired"},
+			edited(func(v *handshake.LoginVerdict) {
+				v.Tenant, v.Issuer = "globex", handshake.LoginIssuer(issuerBase, "globex")
+			}), now), 400, "invalid or has expired"},
 		{"at another tenant", "globex", "login_verdict", si.loginVerdict(t, "acme", login.ID, si.kari), 400, "invalid or has expired"},
 		{"for no authorization", "acme", "login_verdict", si.loginVerdict(t, "acme", "no-such-authorization", si.kari), 400, "invalid or has expired"},
 		{"for a client, not a person", "acme", "login_verdict", si.loginVerdict(t, "acme", login.ID, "client-x"), 400, "invalid or has expired"},

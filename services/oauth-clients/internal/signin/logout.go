@@ -74,10 +74,12 @@ func (a *Authorizer) Logout(ctx context.Context, tenant string, r LogoutRequest)
 		}
 		clientID = hint.Audience
 	}
-	if r.PostLogoutRedirectURI != "" {
-		if clientID == "" {
-			return refuse(errs.Invalid, TextLogoutNoClient)
-		}
+	if r.PostLogoutRedirectURI != "" && clientID == "" {
+		return refuse(errs.Invalid, TextLogoutNoClient)
+	}
+	// A client named outright, or one whose address the browser is to go to, must exist;
+	// a hint's client alone need not (signing out of a deleted application still works).
+	if r.ClientID != "" || r.PostLogoutRedirectURI != "" {
 		c, err := a.clients.Lookup(ctx, tenant, clientID)
 		if errs.Is(err, errs.NotFound) {
 			return refuse(errs.Invalid, TextUnknownClient)
@@ -85,7 +87,7 @@ func (a *Authorizer) Logout(ctx context.Context, tenant string, r LogoutRequest)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(c.PostLogoutRedirectURIs, r.PostLogoutRedirectURI) {
+		if r.PostLogoutRedirectURI != "" && !slices.Contains(c.PostLogoutRedirectURIs, r.PostLogoutRedirectURI) {
 			return refuse(errs.Invalid, TextLogoutRedirect)
 		}
 	}
