@@ -187,7 +187,7 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 	authenticator := clients.NewAuthenticator(uc.clients, uc.limiter, cfg.IssuerURL, p.Logger, nil)
 	verifier := p.Verifier(keys)
 	uc.issuer = tokens.NewIssuer(authenticator, keys, uc.entitlements, uc.grants, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, cfg.RefreshTTL, nil)
-	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations)
+	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations, uc.grants)
 	uc.profiles = users.NewProfiles(uc.users)
 	loginJWKS, consentJWKS := cfg.LoginJWKSURL, cfg.ConsentJWKSURL
 	if loginJWKS == "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -266,4 +267,37 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 		claimsOf(t, access, &jti)
 		si.lastEvent(t, "iam.acme.clients.revocation."+jti.ID, func(ev events.Envelope) bool { return !ev.Deleted })
 	}
+}
+
+// TestRevokingARefreshTokenEndsItsFamily: RFC 7009 revocation of a refresh token, by the
+// public client it was issued to (client_id alone), revokes the family and the access
+// tokens it issued; another client may not.
+func TestRevokingARefreshTokenEndsItsFamily(t *testing.T) {
+	t.Parallel()
+	si := mustStartSignIn(t)
+	other := si.mustApp(t, "acme", true, "openid")
+	tok := si.mustTokens(t, si.kari, "openid offline_access")
+	revoke := func(clientID, token string) *http.Response {
+		t.Helper()
+		resp, err := http.PostForm(si.URL+"/v1/tenants/acme/oauth2/revoke", url.Values{"token": {token}, "client_id": {clientID},
+			"token_type_hint": {"refresh_token"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := revoke(other.ClientId, *tok.RefreshToken); r.StatusCode != 400 {
+		t.Fatalf("another client revoking: %d", r.StatusCode)
+	}
+	if r := revoke(si.app.ClientId, "rt_made-up"); r.StatusCode != 200 {
+		t.Fatalf("an unknown refresh token: %d, want 200 (RFC 7009 §2.2)", r.StatusCode)
+	}
+	if r := revoke(si.app.ClientId, *tok.RefreshToken); r.StatusCode != 200 {
+		t.Fatalf("revoking: %d", r.StatusCode)
+	}
+	oauthError(t, si.refresh(t, *tok.RefreshToken, ""), 400, "invalid_grant")
+	eventually(t, "the family's access token refused", func() bool {
+		return si.userInfo(t, tok.AccessToken).StatusCode() == http.StatusUnauthorized
+	})
 }

@@ -526,10 +526,10 @@ type RevocationRequest struct {
 	ClientId            *string `json:"client_id,omitempty"`
 	ClientSecret        *string `json:"client_secret,omitempty"`
 
-	// Token The access token to revoke.
+	// Token The access token or refresh token to revoke.
 	Token *string `json:"token,omitempty"`
 
-	// TokenTypeHint Only a hint (RFC 7009 §2.1); access tokens are the only kind issued, whatever it says.
+	// TokenTypeHint Only a hint (RFC 7009 §2.1); refresh tokens are told from access tokens by their form, whatever it says.
 	//
 	// Example: access_token
 	TokenTypeHint *string `json:"token_type_hint,omitempty"`
@@ -1644,10 +1644,12 @@ type ClientInterface interface {
 
 	// RevokeTokenWithBody Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -1659,10 +1661,12 @@ type ClientInterface interface {
 
 	// RevokeTokenWithFormdataBody Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -2417,10 +2421,12 @@ func (c *APIClient) UpdateRegisteredClient(ctx context.Context, tenant externalR
 
 // RevokeTokenWithBody Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -2442,10 +2448,12 @@ func (c *APIClient) RevokeTokenWithBody(ctx context.Context, tenant externalRef0
 
 // RevokeTokenWithFormdataBody Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -4686,10 +4694,12 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -4701,10 +4711,12 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeTokenWithFormdataBodyWithResponse Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -7404,10 +7416,12 @@ func (c *ClientWithResponses) UpdateRegisteredClientWithResponse(ctx context.Con
 
 // RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -7425,10 +7439,12 @@ func (c *ClientWithResponses) RevokeTokenWithBodyWithResponse(ctx context.Contex
 
 // RevokeTokenWithFormdataBodyWithResponse Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -13835,228 +13851,228 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Pctu2sjD+Khj+7kys+VGyJDtOLM+Z+Vw3aZ00jRs7J+c0yidCJCQhpgCVgCzrZDxzn+b2Pfoo90m+",
-	"wQIgQYqUKP9J0jZ37pzGIgECi/2/i91PXsinM84Ik8LrffJmOMFTIkkCf53ElDB5Gql/R0SECZ1JypnX",
-	"8y4mBIXw9JFANGp5vkeu8XQWE6/nPZl/jLqXv+1PDq+GB9d7U/Z48R/P96gaOMNy4vkew1P1Zmg/4HsJ",
-	"+W1OExJ5PZnMie+JcEKmWK9JSpKowf/3/XHzV9z8T7t5OGh++NTxD/Zv/svzPbmcqdmETCgbezc3vvc9",
-	"uSIxn5GkbPGvWbxEMt2BQHJCBYrsELSDkeSXhKFAzIeBj0hr3EKBfrn5v//9PwHiCQrmgiTwVwMlZEyF",
-	"JAmJkJwkfD6eoGA3nW/XfAaGRUuGpzQ0QxKslpSHnvlORK72uxZqv81JsszAFjm7cyE1xdc/ETaWE6/X",
-	"bbfL4HIe8hmpOlChHj4SSH0lv6YhjWPKxi3KrjgNiRgkBEflRyrMF9ad6H8lZOT1vP9vN0O+Xf1U7MIK",
-	"f1ZzwXoJTsLJBbmWq0s+TqicYrNeNFJnIuD1XxS0giO0mBCGhlxOEE4IGtMrwvz8O2hBmSjdagXkRbae",
-	"7QAf8umUs8Hp6BWW4aQc/s8u8BjxEaDmFUkE5Uyj6QSzMUFUoCEWJEKcHSGMplRM1Vzq9/1ON7+LvrfX",
-	"9+weJgRHJMk2cTpq6lW4W6hc8hkek/L1zvCYIMlRQuQ8YT4SEieSsjHCEnVy6+mUQ1NNkFtEREZ4HksY",
-	"MOLJFEuv51Em9xQlTCmj0/kUHprVUibJmCTF5Z7T/5Qs+RmTCSUCKRJXXz5CYYynMxKhIZELQhjqtBFm",
-	"Eeq227nVP25XLx8+VboFNWplD9XrPs/QcnXpJ1iQJmWCMEElvSJIkmuJ4PhJhPAYUyYk0IGAHdCIMElH",
-	"lCS3wO5fzI+3QO8LwjCT5dgi4RkgdEIEnychQUMSczYWSPIW+okvSNIMsSAoJorjCx9FdEyl3lKExYQU",
-	"doPDKSnnQvpjtcWKlikfzH+bHz61/YNuqWi5UVOKGWeCgIg8j/nie75g6t8hZ5Lo7ePZLKYhcPfdj4LD",
-	"43TdnzySJDxR08Z8MYjUcF//NsjDTXKOppgt0QjTmERGYCE8lxN1wPoD4khRYLJEeCRJgva7SJCQs0h4",
-	"N3WZ7uvjuZw8g0XBFgunV2sVPrBgEKXmhZ1RwqcIs+ViQhLSUOIPflHv9BmOooQIgXbUMDW7HtXw0YLK",
-	"CdWsT31xnhDFpyO+OEJhQgC1cSzQgiQEMS5ROCHhJYlaffbGgUMAfzSP1R+BBUkLKVQEUKOQR8BUg/QU",
-	"At8V5SOe9BlABg2X6M3zE/T0oPsU/fH7Xusx7JVc41CCKkFFT3NqHMckQdO5kGiIw0vER6NWX52u5sGA",
-	"Ms66VinlXK8TzZmkcQkIEFG7KOPcGU9xCPI7HL0hv82JkGsQdJbwYUym/38JokZEYhorTASyhZlQxIkA",
-	"wGv5ox4dn50iMSMhHZlJLUILr/f+kzeiJI4U++HRsqXPGUS8702JECBgvFmiNBq5RH0ve6PvqROaUiGA",
-	"/D74npBYzoXX2wdGRCUwgu9whOw+U5qdSDkTvd1dqnaDGWlF5MruVewOcdQ0G6pPJ1bG6ElKacWBk1o5",
-	"jpUMINERIlckWaIhjhBAQz2NFapFLS87rxPORjEN73paVnvoqq8IiWNypPFzniSKMu1zKtCe58L0MINp",
-	"upSaADVzNkM77p6harSgMAZBAEwCkWsqQONQOyCKwWDEyIIkdocubJ/zZEijiLB7IAVtH8Q4vBQAWNB6",
-	"NfNTWAyTIUZIJHqI4qnB+cEUM6PypBDfyyCeLbAmyEfpgHuGtbs9vGZzvgJ5JsQRZlxOSGJkvQv8n7l8",
-	"zucsuiPsjWTpe9edvgc8aASzuhDdzyD6M5fouXmhFkQZl0094z1C9GeOxDycZGoPCDcqSsB0lgD/p2rk",
-	"c5C2dwSY1fXLmHaBG7hA7HQzILprQmZRNcE5c4Y2tfZwn4Bd3RyYgiV7c2H8linNhSf0P3eGLmVXOKYR",
-	"wmGoVBkgmx4i1zNQOV2k7GTwzH2/JiDn7pj7Rc3VHeSBNUu4eoSHeu/3AC1NxOUaAvAakVMM5uyS8QUz",
-	"bKjvXfe9vCbQ7brAddaLnjFJ5bIukM36HlAdWJA4bmqFAA3nEg0TgoHFJnMlotepCOmiHM8cmDFabaLa",
-	"HMHziBIWktwRvP/ge1SSqSix81PQ4CTBSzh4x+m30ae3Mpuj3OXGf6cNTyRIckVDUj30nIQJkRVOO2MV",
-	"YCaUjJdck3pCtEjiI4SRUj+osREMpuWNxn8t91qtVvUC3iY0v3SLNNYJZp60Qj4tnUXZhkweh2pNRTAK",
-	"OmbzWekwtQsSHcPWU79BhCVpSjola4Z8t6xw582HH0moLG4skXnXcXuWeh1xNKWs7Fu56YsHK1A4F5JP",
-	"SSIQo+OJjJet8knWeGXVkjMfLCyaL5hwVtxDgkjt1aMSLbAoc7yu+l1v5XZdWfs4wUxeLGeazjLaMgMH",
-	"jmXqbUVvHxeXYhOj0eT+4t3LcyLtmG3wdLcFnAf46K4a3AI+XbLNmI/5VjOrAa0ZuJRWJpsSiSMs6/LR",
-	"V/b1G9+b8ZiGy61WMkvoFQ6XZQuZcSF/4mM+l29IRBMSKioXd2CS9lsbNnZmXlMj5sOYhrlPjnAsSDr3",
-	"kPOYYFDlk/tZpHVUlWDtVvMYmZxHe8eqgWDAdjMuhSTTEpc+msVYKu5nSP5IUXqImdLthtYGjICiSUyk",
-	"Q/fGC5Ej6koAg5rzjEUzTpk8nsvJKyInvMCrze4ECKTBEAsaluGW5NuRouSidJpkriR9PQSZz6JthYUZ",
-	"ooVFXb5/4zpQ37vhupwTx+GNRawrILOfKXhVZ5CSip9pMxl4UtxxJaYLEIfrfEj3w0ESKjCYkCabzbUK",
-	"G2njBMdnjh5l4F7wwWvT086OsACf4JPHhx0UkRFlRCAqfaWjhHhK4hMsIIq2rYK2wdlepbDVUbmKU08p",
-	"s3937ksfyn+jXU9BKvH26JcQhrfQDgWiV+adhrB+3ECLCRfp20ZZMENFmBDCEBaXAty1oDhgNCOJ4Ayl",
-	"9pRwfdZ5nSDV1pxNHezfk3a0GVB5lSMPo+91mAm8Lu9XVZAPuY1sVFIIm08rXlNUqCEFStMg5BEBqh4l",
-	"REwGQMWKABPWo0SOepBBIHpcjerBDppqY72PC9kcEpyQxKHLB9OKCmKFIUBa9PbNTzbAmmYvaG6DXrx7",
-	"CerlDoh2SQaXZDn4uJCNI3AsSD4m4NoCv2OgPhXkkeU26tdmHLiLPrZ59i+loG1eWbXGlj/adxOSEPTm",
-	"rEkZlRRMnBiGoSleIkGYNnmGCV8IkujQ0AInkUA7r2eEnX6PTjhjykx6c9Y8TefQn25or7nAUwIWukBg",
-	"c2TrKVCZ3TyezXIb96r5e+mp4OtT/fbj9v2qnivalsZ941WdYIEYR1rhgaCr0bzmwtKLyxrqqVpJjeMD",
-	"m97lMogYvaD8FIc4vPSR2jRWpp+Nw2HRZ5lF2EN4KHg8l8RXuxoleDwlTMIfczULZVpzopz5hj/sqP8g",
-	"zuIlSAzcZzHnM4jkTbiQvo4Cdh93GzrWYHhFUwEIAE9aaJVdal854ozoWGANjAlxHKvP3ivm1LQHUmGg",
-	"Ob3l8DRKmT3jjNTi4pnlUJFt5Jr3cNZDgkBoQMQMhxMTSyVGxYqsC8hkE+wIQlCwq+cKGj4isSBov9s1",
-	"yRBUFkh0ndlSMy3JBbOroaW7XmNdVAvxEmsDoisK1hoZ89TaQgVB1Wc7Wh/t7jUMxmkxBdlqRjYGPtC1",
-	"A/QxkQ7VGwTNqwMFCyj/q2LUnuFK2WIcJPlMBtVm4nAsrCIfNI8sTMQlnYmCHlmL3ZXaS4A11baI0V/W",
-	"p1iao78kS4HMMXeeNHTKRQH0R4iRK+JwJzUqt/hPnpoH3O5hcuX1vGdR9/HjzqHne5c0yrKEmh31i1x6",
-	"Pe/1yzPP9669ntfp/Pbv43+/vD5JRv88Hzy5WL775cfX4yeT8OoMz+irOFmcYnwW/vj2DfduPtwU7R/9",
-	"5U8Z0ZVbYDpZZwViGeF1tPli/yoSYeEg4KvVR/AT1fkROI5fjwAudbz+eExO2Yh7N37RC29Vqlqcxbjy",
-	"bzZsocKi/ZBuInOc5xdzC8dypTmTcKnlc7fdPWh2OmWDdfRLrPkem8exDifljjmbYkKrkshiLCDkm6Bw",
-	"ghMcSmVUgd9/TBhJQHfT/MWH8ACJY/O3QHiGk5Q6lKqvuarO2WmGypBk6WBIWYK0JDUKLfg8jiCFFEFO",
-	"1jycILzAebry/ve//+dy75fSuIietxgOOAw7w260R/ZHj/HB8En4NDok7VEHl81wheN5RSKm0dioFCQe",
-	"+Vp/WQmVUCnSUEm9iEgBA9MtuK6XaqLS+FjP01Igny3Qb6O3JIeOK8qnBpKBn5B8JtCCJ5eUjS2iaK/B",
-	"UKw4B7rt7pNmu9Nsdy7a7R78/6+eX5PCKg7zuBQbjxCfUmWCogm+IkqPzLC9EMTgidK1mxOeCNKEQIYD",
-	"oL1uzuXztOzAVw7zlMmEixkJ7XEU/FmhpFfEcfo6qj+eRzkuWNOTNaBR6dvkepZjKZTJg/2SnFrfo1jW",
-	"fVOUr+yjpKW/g6JZ/mQ+LN9jmhJbouhcEjbQP3/aQHwGzh82nZCT7VcQAxq2WAj1mz7KIvK9eHfhqoaC",
-	"jpmyo6jQKbhiPtRcxB6Tj/BcK5M6YSi12t6++clH5HqmtU2MPkqqbK4IcRaSNbHXbHkpWPJrLHczWSe2",
-	"HVz0OJWpSSjTlvM0dLtPrNlTBTrntOFq/NiAOQMrK92s6JAIkRprNWj8xbuXm1SxAtXH4/w3n0Xfnx+X",
-	"x6ivim9aXXPl3UtaEI+XpQoGaKTua1o5XY14CLISfC9773oz9V1CEola34dy8J2XaV4ruu46NVCdwc1t",
-	"1Vgnf3tlFcT+nAHCJLoM0kScVV67moy+GjUqZICb9PCNeoReUNk2zjLXVlFSuxe20AIzKbR7QCcFKS6z",
-	"mNBwYrz7OEYQowGpOQ8nRKCdk5jPwXUll8qg0p9Cs3ky44KIRsFCyjwX5XefFJgpPcGSjHkCkH7/Kb3V",
-	"xpnEoJz7npkfMrtZhOwkae6KiQy0dPJQ/uSyNZRTZi0H4JlZwEpq0kuyJBEaLp0EzxTAMRVSOHzaHtFN",
-	"9aHZ72yn6hVguNEuLJ2ErYS+7Ank1J/OxpBXAVFZleG+wUGbQSJb0YbTzy308bYLtV8sW+sbJ+PFUQ7W",
-	"8fo8nqRBzj9+76aeOhsE3REMX5JBiAVpHCGbqTcl06EyzHBCEB0znhClKgiYAYtLsRoWzYnKQpInQ5jZ",
-	"UGsX6UhvL/ULytWbqFWillWGSPFY88GN1oSZaa79UzVDeCCov5a0ofprj/mY139bx4O2eV/IgQ7VDGyM",
-	"QI0WdSPjt/F/f6bPaDd72bFvn3dTckVohkPSFETpp+DvAO4N/u56t3adDe5XuEpBv7Tq/EDJ+cH0Tiky",
-	"dRHjZiML08BdBYvDp/Za3VYH7WZM44/f91ZS/9YwoGpNfkCFmJNoUNvALLCezVZA3azX4nbWzzwwbhCz",
-	"8PxH2mgHfB2gA9XfkznRTTzv87G0tRxsA8Pajj9tk4N3h6HZCQ9yRt19oknuKxtOdpWz3YKZbcls1jGT",
-	"OtlqiqTLCXgNiVSDJU/ReWRfAVDx+NfutVx5u+Ih/ubX+Yv6dVY9+e41HF1a4YpflkO2xAdUwhQwUg8N",
-	"UNrtQ6WDtzqNo9yXtKauzhtCB5dU2SpAJz5aTLAERziVSODlyg38bX1N55YP5NF4OKexPGVrU4KBhfTQ",
-	"LCEQl6XMXJjRLlYfKfWmqXZQLzMld31iJSO27oWXSh/JG4IjJ1VBWSdGD1t/N+IM5FIxUjSMeXhZOo6K",
-	"WYyXq+mf8H37yXvOzl+1pKp0zS3zkOtCfS6qAOXVsurzcMufYmH2sqPxU3zdkG6s6+3cItv42Kj1kPai",
-	"r15igRwfFtLvDwkkFm1KO74llm42hUrRtqRUDDy1lRpsKm523QcLJZRyd6k5wlZgmRz/PtuqqhJ6Np3J",
-	"ZQ+CuNmXpnh5BD/BTeU+g0gc2tE1noDKgkYve19AVhLj0oRVIVFeFPK4Uup0vU3dp5uptejlxLKYdYLE",
-	"hC90GiLcbQXIEbWxPCMuUvtGT8Y9UH/tfKkitdbFD52mJ2xGmIMdO0SdG5i/wyWieNqEGWjRkettPpS6",
-	"Tj/Y0RfNFNGi8w6JItmhlIjZzI3QKy3AEwxQC/VQM/ARlmjKhUSd7lM3D2OHcRTsBj4SHO7v9RnWSEsF",
-	"wrHQKQgzLCdIEMjFbKzQUYUUKS8B1+pBEbhO92lZqR6z3bcgb+7MfR8Jc/kI7hXD9VzhkCXVrEtt7pH4",
-	"0uz37nzpy/CVtUJ9MxWvUixJrkjyylnQqsfo6X5nv5B7LGBY6uP2TWSpkC7+PRUhB/Wz02ojci0JUxgB",
-	"5eYiHs6ncB8lxEmyNGqq9oqXXQlyE4atrVVqOeRfTa1NKsQgrdw4EPPZjCcm07FE7Y0xnW7/fu6tLVI6",
-	"eEQG4QTHMWFjYmzdW89GWDQQRIiNgHLM8tt+y+Y7D5RmQtl4gOPxALSF20/pZmqs30D5q67D4ParUJZd",
-	"Up72ss6bNkv4dCbvCIKcX2UtBEzZhPqIagfME7rNIENDUx7dZVeu3+f2s1hvzybIrLx3L4ih4823Hq3L",
-	"DdwNBHn/2Jbuwnv6qp7y/qh+TgcxD3F8hxkESSgb8XWAKWiBhsj9KumyAmqH+NfgcxVnrXss1WhSl+GW",
-	"qeYXatg3D+lX6iG9bREZx4Vaq3oLj0rA9pwnKEPZkstZvrkzHK29hjbGV6Tyq4MrkkCx1Vt//uzlyTNk",
-	"ZzHnc7B30PDR/h6SvGBo5U8t+u7jSL4gv+6f/POsOf3usPuy+2Q+Gb598bYz6ySDxbvO+Pm756+fffzX",
-	"pbc2Q6E0tJu/ClwiirL4xq13705ir+fmz8GI9vILt5V350rX615b3rTg3NstlNYNL7niB6NQTHAktN8e",
-	"Rlr3+s4qNHUCC+NwA0u78NSxHzzZP0R//L7f2m9p8qxOQXby+QqX2mpZR4ZpZuH0YmJ3PuBYlVg/oHmT",
-	"du/AMQvdTOuoCujHrGhbnX5v2OoOBs6s2bG+ep0zli/JUjR87S4K+IwwGgVQGCj1GPH0xn/rFvhwzBCf",
-	"4d/mJH+g6RdHo5gyYoKz+S8XrtlNsDC47nzQYI1aVQs9w+EEbtrqctpCl7KEW6P3hQbFlHMnEaqCla9k",
-	"oefDPdlsOXwok9FvBUnACbYap8ofvpCYRTiJkDY80c4JTwj64/fHrU5DX/XJzrOQ6TqFOnNluKqeWDZd",
-	"YQmM8JTGy+pMDagfX/1Yq3iljyrHzCackQGbT4cV9tgsISOSJCQaKBWwch5z96DErQqQeiTSWmBKc4HG",
-	"Bf15u70X0gj+S2pc/pkPS4/V1lalJI4qEpBNab+cX4pHy1buIn27PEJlagC6Y23iH2bpBW/09s3pxh3o",
-	"ZWSTrtmN6zLawmv4eibplApJw2bIma5AGS61IjiPqNQ5yYDC07kER6ItCVqSkLTx2p6icSWSKq/RTXkE",
-	"+H6XOWxt0JK0zDAhUwK8jttIrHaRHukb+9TWwGYmaVOxcyhGDFeYqED77cNGsU/AxvyjwrHaBa45ztT/",
-	"Xkojuo0EuupA1jMiTHtUj1CgjisA53UU6UADpJyr10rOi88LFzE6Ner/+7oHwu2G2TYHuUYFNcZKLnF8",
-	"i2/COAVMsfXgYsKyroLsNFDQ4LNry31r3cmayptlgltpU4f7j58gU9+zhQI1TWBKYivqm5HE1IIHIw+P",
-	"IOwoFlSGE1QmYWwp05K7ECUlictvVZSUQwDRn5X9BA6RELVXErm6b60o0SpHLvVEKjFbKEPl7V51drVu",
-	"JXZxOCU2xrp73SlXnmBlRWf93rAz2g875BA/jfZHB6Wc3dZudcbpws2rSKcLu7ofKKnqXPSdlNUO2FTx",
-	"2UFj7QVZL0+M2qPXl+7oQ9mdCUHCeULl8hxKhMC2wbbuViNu++BpPhnIdE5wlN+858FHul6WUILxOGc9",
-	"aeUO6RYEkOMZ88Vq6OHEGNC5H98mcQExPul/3OzqLeymhbSyqlCbB1kN0iktqJW3vNoCPyLTKUKtPK9x",
-	"g+umoJlLji4JmVngLSY01pa9qful2Lm5uK0NBq/nndMxy73DitWBGkfIOuFMbQ1dWQQ0uOKq4Uek1TrD",
-	"Q0Y0XnlNFzOzih2woBiz8RyPSSvV1euCMvWanDgGe+4O0WoZ+p53AkqGb2vrQ58VqKuYtsYCxqgv0AMH",
-	"KpgYJkDovi0nhCb2SrUNoq2M1VV6NMLr0k1xoYq2fSed3CR54DheWhfWYadhZ04jobAmM1StR29WqRyP",
-	"BOILls43ZxFJSurF2hkBdHVgVYwVF2ZwAVX6qinQJ1oUT5U0UKqUnFA2tim9p8evzDaUwoWOz07FLTDE",
-	"cQJo5gNXzmi5TQZtTwxA/NyZCn91F76TYCNIPGqaLaXVZvosZVulwVb1mqG4WcKvaESSXtG1WuJE8fus",
-	"xBcDfoKzlyfP/Ly53fBRLqzmoyyS4lv0siWkEvPzi3cvz/2U+E0FKAgaZ0u2pmtkY8It9Co9rj5LmyYI",
-	"QPGZboI0nw4TEsf29l3gYkGgy0uNKFMA1RkvQYH2Ar/PghWiDnwU5FEv/0v+rfTUipNZ4gsaumOOxgd7",
-	"FAKNeBzzReqx8iG31IeqND64ln2gTr/Pnjw+7PrgzVT/e9D1AXo+Ouy2n5TBEKx9k7yu01DcS2ZQ8Wba",
-	"Z0MeUSJ8uy7Q4bTAFQ1jcKVXU0namkeRlL1CSuWkz0qLLq3WN/KLLnSozLSTq8ckIC1GozrgrVpFhl8Z",
-	"7Bq2leCARgHCsS4L1mcXk4RkJc4yUONEd1oTPiiXx2enWRcOYcIMOns3ISNuWiLpsvF9NiQxX/RQ8MOz",
-	"i2A3OHt9foFqyfIA7VR7w3t9FuQiRP9QZBf42o0dnHcfHwTIqkq+Ls+WOnmbb9+c6h4UPgqgbYtCRsZZ",
-	"SAAJdZRZ/TbF1wODqzEfUwZpzuqvLKAWQH1gZW2KXIE4iz9qWJ9BnzpgCti6EuEJSvMSGj6AqB5sdhMi",
-	"5lMS9NnOIi1fpyeEmnkmgQ/OrLx2XerJVExVL+iKJBENpTjqMyqhyZNBp+xyo4UgUhDUZSgN3A0cdZoW",
-	"FSIA/MQMBUAZQaPP4FFNLNC3XoKyColplcU+0281WuiYpRc/DXEB88otF8q5U92jwynarpQxuK5ivLtq",
-	"nejHi1c/GZJWMPRtIRZ9gHZanTpm2z4oCQmrb1rpfnx26jnuC6/d6rTaSmgqrQ/PqDJUWu3Wns4um4CK",
-	"VAoUt3an/kSOKppagqnhYyLXVThMJWCetvXddX3YS2QCnUY91VSuDCzvByIL+UyFTnTddnu7JnRVeUdg",
-	"MPV2dzvdJ612q93q9J62n7ZXbMMS9X/b9CTtc9qcIvTeUzxF2VYVeT23r1z7oXaiz3tT5OJDdR7PdpDL",
-	"ZvGypJx6U7jR+i2/Cpfs1mWsmMKPH8ryQd5bm6mgtH5Yk/7x3tYf/bCa3rHd0vNhh40ZIPdSv7B2L5gC",
-	"cVb0gsnsoRvf29cUWzZrStm7q438XI+CvlIs5tMpTpbKmlqXyaitJqV+NRQU8VjAiWpjAEr1Od2fK1Kb",
-	"s1d28z0/IcF4MwMF9IEecXQ81+ytknVeuExzxTqgUuhLSgnaCXQ44/T41eD0/PztszeDt29+0qENd0n6",
-	"Lf2Xfho0/D5L+bFfwYzTgKTm2G44EngC2jFVbRpouNQ6IFRqxFIX3lR0GmiBtcLU9b5OcgD5O3L28tTO",
-	"7VasVRJvjZioVcu8ojTD9mLiz8bTraPKBExT/9aK3+2vy+9Lk+22W7adwLtn2WFZ34MLkQKrdeTHuhz4",
-	"zypTjJZfKTpObOunkaN6+9AbVEg0ooky6vlMB3bjJRrRWFskw2WhQ/wOT5So6TMcUyzswwtyrUxRLGz4",
-	"0JabbiDObJuKyDgJ04Vp+WJFREWzq2mZoPiJCmn25N0SptDH/cbf5nWIzdUf4rYwrzHK6e1f4+3vnd5h",
-	"Nx/uKiFNtLbjmxtY793OLIoasi54VVmLbtuVkl4rTvzeM+VKm939i45TKtTt71FVEMi9TpMasx2nqL/J",
-	"RMiX2X//YaXa+/sPWbSltAy67clk70tXFTGvKvpiq2ub8U6LovL9Q3U0cK133HA2VNTRAepOPuTcqc1P",
-	"narOJbz0GNwKijWkDv878FE1slN75NtCH8/99l7tsVl74ALzzqKJ7wtmmaKr7NnKod/k2L6ClwWJw8vt",
-	"L3dn5rqoSsk9LOMQEumN3xY6LmvkiHYYlyjQqB80dO36ktLPfaZz6HS7gMBtLBmYPsYs1J4XIXkCGSzQ",
-	"PwJhNMFiUsaBdfjnxFZMNLHv73i03JLzrGcbdXjCGjLekkT0zfSbfGhb6e43Kwy2s60Jcr/cNFfiPMsC",
-	"/8ZlN3HZ7RCiuodt6rPVC/O1+auMcFs9e8IXLL3moJMNAHeeXeBxuXFv29DnWjJBRDRdcjEH4+bPxqrV",
-	"wMPaA0+c5vn73e4Wi3XbNN9dPpiod0FCZHH1rIfzqpjYoLPvfrLc4EZjRUwkKeuNon7P9YfBkFRoEU4c",
-	"wR/GLyMkn7nRXTYGdg5Vs1ed6Xpyh5nnWN1+1Wqi1hdEov3aA9Ne+7dGvgfCHw3F9djjlxt0rxlJW4Iy",
-	"U49IuJkpK461qtNtf1lB9k1gfRaBlcmSh5VEfxpW8CAmww9EbqLmO5kMm90CJ5YgdbHtUutiFuMwJ0ke",
-	"icyHBuktJqdLX8nCUx2vtThBIXI9xPoWp99nyqZIx5u3dJet01HzFZbhJDhChVT3hIzgGujOfvtQvbrf",
-	"6TZMZLvPBI0Jk/ES8SuSLBIqJWFlNoiuZZIytluB9nQEKzQ+lAcwYtBV965M7IsYOF9QLmiQPaRo6H4T",
-	"DSmvN9/ZVkQwsvjbGCyfU9f0vf1OfUPnLCEhZ/pK1nPdb+IrNZVA6tyXpbRrNN21sfJUuNmOZ8pE53Np",
-	"Ms10rNKWM8IJsa3QwHDHY0yZ7o+baxNWFYc4Nwu6Gx99/6kO23N6eLF5HNsGcU6/tay9WnVPNTiglE63",
-	"6M1n3E6rhddK2Utqk3zTD7VLGa8gpkMM9pfPriqWeqKPo0gozc20XYOKuHJCErgxtkTQNQfK29m2gSjE",
-	"DEFbOpJSW8QXTNIpafXZ6ymVKADCC9L+bRh1Hx80h5C4Cp6z1H99tNKO0GiPT9XgvW6fOUUgQHHV1StB",
-	"vzQO79S9vcmJbbD6DlpgHnYlzfkcui1vl7elRHdbCj6E03o7VlTVAbAOL0o7AFpX9q0gUcWClKpicCv1",
-	"0sL3/nyRrjtoI1+dTnAcRSlzKWWB2+sDu58stq11pl4Um1y6nbvYGGGZOu6rHaUOw9jkLn0DZcujv50M",
-	"rNIFFTTWH/1nlH5+NXakLZRqtailavAMy4lna1y4PWLzvNllb04pz4P91Wu2lUk/Kzf1amjDIr38QxJ9",
-	"pwXM1EcCBWI+DBpuZGtCEgLXGaDIM9rJX8lq9JkgRJhKB+laHonsApCTUAQBZSW93Rd3gijLYgkarT77",
-	"2bTqdruvr2rcae7LtxSgrzcF6NUS4dmsnh/HaT1gK99H5Ar69ToYsvrwC4YGyksz/z3zhjKWklH/3ymJ",
-	"KLtrXWbvTZclWUTukM+XR4T4ghGbcWmOrIWOndvKkFGEDctv2GL/aIqTS0RlnwUGPwPfXCZf6i7wVGoW",
-	"n7vYxRdM39YVOqWTcedLusR9n43nOIlyssDWvA50Yf+GjXBiBF0mmpQVeqAU06PsRdbUwlYWYa4dlF/H",
-	"LiyImXvLcko540Zu8tdIX8okQT5rKRSDbRKXvgmJb2lPf+Yowpewvysl00rqkoL+dKlYdoWUqm2FbJnQ",
-	"pIyCCh2imOFUZY+XMeq/aAbTA6CCyUIy51BDW6lMSKo6xp1cy6FHAqpWZFrGEcIM3Mo54xDq4e23UMEk",
-	"LEtt2nj+7S8i7TaLtG9y61v201+FjfygyzbX5CFfVxpUeqOPj9bJI99iRtM25orpJemz4OztBSoRf0He",
-	"tsqMqUswmAw1IKaYofaFQ2kjZWeFfB5H8DbEyNwaITqIUZ0PtcoNv5LEKM0ZdXJPjVynz24TfX4pUTvR",
-	"6WEERfdPLyg633KhvuVCfYW5UGvsLp0HVVdSVlldqzVzep8eyI14QeIYqqi6NeSitHDchIDqjk15Qmpv",
-	"mWS1Q6iEvm+UiBY6tuXg+CjV+u1tdMyQTieIwEAYkwjxxLR8jnRLCAW2xYSL9A4MFWisnvSZemQqkQyX",
-	"CKNLoqQtijkbkwQBmxMTEqEdnZ4SQdnTBlQGy2a1deF3dDSsz+zXs243j4QtzElZWtxM54nxxNRXVTIa",
-	"m3IsEdqZM0ljhFGMJUnUnE1g2doMMhd2zLu2rC1DnDXU7oJPfU8DtO/1ELDDm9LaKacpKlyYOhH1pPZ1",
-	"c7FYNEc8mTbnSUxYyCMSFUSdaQfhkeWLyfCHkL6mL57/+uzNxS/np+KUvXkcnpwenE6ft192Z3vRyYvD",
-	"rTI4Tt3qUVk9hpuycvKc4RhhgUY4Qdi2x1XToDEnIu20icgVVBzUDmSokbhSW009TjuMuBUTW97dVQM4",
-	"sLTsS9b9p0o3INczr9d5cvi4Df/nexRL+GH/8PBgH36A8r51K6eYbhglLTCgN8Km9tJOVwzbCuN2x1kl",
-	"Z23QGQr1uaGi+jAmuruCRxmkoQ0MtnumrPgg/9GUOaVKYO0NQU1NUzm8JApWxCLXo3T73aRZsmWbsff/",
-	"nKQVztAoFXn3sa/8QvSmujVk+HnMF9/zBVtbUeVCn4aLKbbL00G3tHDKBjkIFX/WZT+Y2qRQhgo4BDQ/",
-	"Webb/vuIsjCeR5SNUUJCfQclIZLqK/FEGClhWDZYZspEM1ILLSv8Uy/evTy/s1NKLV1H5eOx1zNVlZTx",
-	"cAV/Qb0tz/cugc1cdtQ/JVSveXmmW7grzZOOPd+79npep/Pbv4///fL6JBn983zw5GL57pcfX4+fTMKr",
-	"Mzyjr+JkcYrxWfjj2zdcl52ph1Nqp9V5eC/evUSCyIeq03OuC1HpQzYVsTtPPmsdHoOOagW7Ws94OL3s",
-	"zMZAdQ92HX/dwSjQtlfQ1IsyepkukJrP4GmhYzBdlKoE/eb7DPQPxheIM53vO0vIFeVzoV+SeJlGUtVZ",
-	"I63a6Bwgw2Ntu0A0waLPUo1OcKWOze0P5m2dfqeJURmSJYrNG4CjOdyXZHl3924dAureJwFtQT5rc1gz",
-	"BH8kLEub4US2vvaUibwNpPPDQXnLdnQLrp+VzX8oGju2dkaS5lJQKUg8ypqvlVXrtwYA9Mjqge0ETx3j",
-	"B/IPDIVq2iwrNw7ltlao1uKDfltXtWZjYcs8p8qVMWYwLDpzRPqm1D8cAJ4SlMxjIpCi1mA1nBdAH/s0",
-	"4YLbzI0mJG6QyGZ4zFkM+097gAL5l65d6+HWKMw1GtVB5B1lGOl/N/VFU1PfDoqZ9xlGblH6QmMQBbEi",
-	"hrhOWV83JdeBajcN5FSrPJk3GEwGZFsr5I2EMkZlPnZf6SKmuVp6OxKP9bRONccNRXG8XoWHbl0RwQqn",
-	"XG0m9sY5mpw5d9+3EzabVekrA21eD4xVlZpZ6wFd6LuaT1jJgcg2+1Pzt2uekNvmM/W1Ot3A8x0nvQTL",
-	"wS/da/313Itm+lsUykzJowJ++QqajvP3K0As06izbqZK1iIF/fH7Xqvb0q1SHPfuCQ4npHnClVUSl4iC",
-	"eKGUH8abUCOrtmf3Lhat00y23BLM4VCr3dNX9ueCIOjyhHbUf7RmqPhizPlsiMPLxj1bvw5Yu4ZN7pTt",
-	"QhlYrlk5sKy20frzVo4zOkgxq0K3T8nrD0ZeZd16HKXHfaO+6nPr6kHG+TghyHTG5iPQEioFa1XyzZuU",
-	"0u6WfXN7OrF1cUv9PikvKNMVTAcGLfY1PKj1894XifzMdf+HRcLBrVAJ3nWmbVopqBSPumvwyK9xP1q3",
-	"5swj6db40Wc7Qa7ces82WtNlxitlm608rnXDLGFXnYxzF7uiXvhm9Gt/1WrFg6gO3zSCKo0gMRf5v/Ed",
-	"u5Yd7b5+3Ea5fTXWMyTo3nYrdvSVF0DKDPshj5b3ICV1Uk4pm7qbdViDQ5UxIKce0V/Qhvy6mL3J7/nG",
-	"778Av7epPCV8v30fsbnUdlkbpBvQCEWcCJP4J0PNW3Jc8aFtsW/SrqaWnRUp2lqubTTXrvgl+Sx+avUh",
-	"kbmc0zOA9BLJEZUt9NzJMimEYbVvVvRZaeIJHJ+aYefcmMe5aKoJjEI3wngJ/SB0aOj0+FWf2epuEaRq",
-	"mNafWDdIVXiJKUvjQjquRG1sVRzpLsb6YUxHRNIpEX0mJjyBJCRoKoeBxqAcTANdOJVyncwlAYVwpeOo",
-	"tpyqhY5Znxl899OoLk/Sfn45fMbMujoAP9rtQ/TH791Wt9FzLhqql7vtdp8RCrlOC7yEUBiVSEJeFeO6",
-	"tS0emspUBlHR8crJ2Xwp6/Z3yijqCMLc8YkYLhWUO6oVknwdaUJutsnA1LHKeT63EA62uejXnERUWhgE",
-	"stAApwyXLA0TFfHsCDEOWurdxFoJ1qxh8yaajDUNZMj5ADx9JbXGdSrCCfuoZPGNbxk4dTNwnH68KXLd",
-	"Jv3GEP5DSbcflI4s0j7BjnJs+vKCEm1DkYpItUICOJL+zHCS8AVga5/lbD8dwfQRjmOTvj1VIoUhllar",
-	"NVM1fBSs9kwLdFQyyDVOC1rVEghYx48XF2foO6UAp628Xa244feZ0xl5N8i9E2h+NKIkjkRxvIJiQ+tD",
-	"OhUjmwkLQRIJBXp3Cj2/GqY1sS7UcoQwyjV07rOdoCKNvweAChqm83B5P+dSuO2kBP7H7/utTmtPNxR/",
-	"crB30Ohl/Xxd+8ccOWekz0yufb4tszks3fcaphiAekIhnq6s9/Mfj5vdxwcFRHmklJ58iz6dIgNN1GN6",
-	"RQQ6aCN9K3XBk0sdOO7pu4mcRRB3oQIFlnIBLQPdbNgqZsTpZi+Fbr1lBupkYdiQm5Vme8bb5u02iWCE",
-	"pzRelofUMZqRRHCWJSsbZw/kNaN/oGAuSNLUnlkaOc0fMSt2ILfNHjVJBLo7XqDzGzTdma7bdoHO630W",
-	"5Fvl5calOzNEMjHSuEBI+nWkNASNSYXHLhIptLEJ3pwZ7XMuyBGaJUQoClS6VmGlStr3mVoYjpUNCyOy",
-	"I1PntJjwmBiQp8vOHxNNxSEs6PCJUvsArfcbLRQAkwn0JTDgRFkj54iYZKuUf+FYcJdhpU04+0wfrHpJ",
-	"7UbG+jnjC33ZDOIqCGJ9cENNv+4j7diKEpy1pbY5KTsmi92wDDuHeSttJq43DycAMks3/3Rg/7jVtU3n",
-	"W0hfwEClglKPhIJDeoW2YAdAdkbgOlxChDhCMyy0VhzTKdX/suq6NVXQfvcQBSLmi0HEFywwtgMAa0FZ",
-	"xBewh9KceXVe96sHi5WGoyc8AgXDKXyX56yIXOuC61CoRffgNOUQ63mo4APe+bAz2bv6pc2708f/+uHX",
-	"p5f/Ogw7v3UXe2Q/eSwPlk/mT+khb8+OzZCUK3o9L/ru40i+IL/un/zzrDn97rD7svtkPhm+ffG2M+sk",
-	"g8W7zvj5u+evn33812XOeaiU9fIWok7oWrukRG93F89mLQOnVsinu8pMHOLwElQVvdMTx/NVANoUhxPK",
-	"yCNDcS6Ucisq7X1dlRGvnYrADS6sFlN9UuZNIrY8otz6iv1V83/3vCRN9ACtsJ4uCYv/q9yeyCW+bGdN",
-	"WvcqZV5v76DdXncX4k73HAzAq52Qx2WBlsP2wVP04t1Fw0/BmMrXCiFq2uVrITgGNQTaYn7l2Ssa7OXm",
-	"k5Zzfe+676XelDgGWfdA/sF6tmTaPXeQEWyWs2IubeU2+M0CvZsFmgrzVIm7jf2Zthiu7n+L6VQ4Tjaj",
-	"RWEb18tRqnN3b8QT39ZLM4muRnlVajiisoewJi3QrI+MJ850jg5QwPAUTBhIBR7Yv7QuZf7ss2CWkBFJ",
-	"EhIN1FbgZ22+gCuVpPNCH+og/S+8Av+2wjwyr6o5J8ooQ/q/AzafDklijFK9TcgVGxLXWNhgH2g7VxkZ",
-	"y9QQsGYuADjkU2LvMFJh+3k8EuiKkgUET/G0afKSxSOlZifiCGGl/2E6dU9mAh4mU9AbvM4CxWQkEZ9D",
-	"O8wpFULp8uoJc51mUDemo40uzBBlYj4a0VDXOGIE7bf3/IIIe9xGwbt375rHjpEeIM1cK9JO3gqSnCqM",
-	"u6uw053Fe94lTuj/cXQj23Q8PVh7m9BBHYh7JNEUM7XGDMO8nvcSQ86gRh+v57FhVpRWPUPOwFXkM+tJ",
-	"rwsCMuyPuvhwi2BdCqKq/t0W6TTufH0ZgKYPfCGxz25rpfv3CU8IWEF7D3LlqPJ6ts3ixwIFPzy7CI5W",
-	"bFNQ7+y1nVyOlkXyFRQ/4+IL4vg3rKvEuuESnb0+v1iDfa3OViLUFvNYc3kyLeip9baIjODSC3d8UxWV",
-	"OQUIT+j/3me1+sun7eIjKmYx1oOLjeOrCkOf6738OcpBP0TFZjiGU5bWTSlGm3CUr9BqUzdabo0ZW3/V",
-	"63nqZ30Opm4NTGFHravjY8RIVY6Iom33Ow9YxRiQYnMR4xXc/jtVMIbNV7esWYGNW7Nf09zDCbjv1WfB",
-	"N6aXYasKGue/CY5O8VJnNMRUSHNFTnEOKtCc0d/mxMi/PjMDFEsJMVO2J+jAFRxMKcX77cNGdZngc2Po",
-	"3lPfmO2JdBjz8HIjpW5LkFuR18NVHi5ytJIqwBU+t88D1ntjgFvBe+0t4QKx3rbsYX6Gby3Iv1QtKc2b",
-	"qzpIK95oWWMZV16v9u1+gv9ucXvIwQr0DoodWX4sJI1jYL9OLEsPiQkYG1nCUp8ppuorFq2MeDkh04a9",
-	"QRyMeBIS/c1/KB4SpD36YsFRQqbc+EDNN0YJn/aZdMpCCbRDcDhBYyKV3HDLsym2T67ASYe+syzfeHZS",
-	"cdBnNgi2s9/eK+X9en2W9xckX5H1qBUXFuzEPU0OHUCOSl+LMb0ARGWu/YxhgtBp5jdQI1NG40AtR64R",
-	"GeF5LLNSfJp8h5zHBCul4cO3hu/32PB9PbWaW1xFFl2uTlXWWS4O91fbLvBcuwTOSGlhmkx1uYsdkopo",
-	"bbyXyF23nrduvmmueaVto7eyP8Br7RTO2ySDVyM/DyN9v4zk/RsUHa42T3TH9Xr09MA3j7QiXOfikZMD",
-	"NDTxCO3z0GJOp4WYlIDqhux9VtGRHdVoyI52oB17Dzn911t9VpSIOCFIgb2piwtVCUN9x6lCGH7GcsN1",
-	"VX5t/CUkohIxLo0NUK3nr7xfzXS24yQacA9ytem2rqBy2GztG6oNsu6XspXsBaFbc+2Sqr9/aZvpW+Xf",
-	"O+p/2f2iOgJLLyK5snx0nsRVt/uAa5oJVhRGR1nK3WsCwjaUZ3Wp1WaYJ25hJnGEhBJOOAZ/21Cnxdp2",
-	"qRCmtW2PW8UmmGWTp6Xq9SUgA1sfncR8DrlbcomEXMaQjRw5Lxv+osEsstZjVtGk0qkA4ywlK628uhgN",
-	"qFU3MEovV6k9w6fAVIN30vpXWk5b36HWwvvMiNFC60xrhCZLx0oe8XmCTo9foeOzU4EiEsY4IQ2QwFaP",
-	"9/ssE8ZuFMbktirBb0rxAVfXotqegsar8nanqRTIp1Jr9EuTNFyMMVhfcqa1Cp84xzd1q/N0G8438rck",
-	"P9z8vwAAAP//",
+	"7L2Lctu2tjD8Khj+ZybW/JQsyY4Ty7NnPtdNWidN48bOzt6N8okQCUmIKUAlIMvaGc+cpzl9jz7KeZJv",
+	"sACQIEVKlC9J2ubMmd1YJEBgYWHdL5+8kE9nnBEmhdf75M1wgqdEkgT+OokpYfI0Uv+OiAgTOpOUM6/n",
+	"XUwICuHpI4Fo1PJ8j1zj6SwmXs97Mv8YdS9/258cXg0Prvem7PHiP57vUTVwhuXE8z2Gp+rN0H7A9xLy",
+	"25wmJPJ6MpkT3xPhhEyxXpOUJFGD/+/74+avuPmfdvNw0PzwqeMf7N/8l+d7cjlTswmZUDb2bm5873ty",
+	"RWI+I0nZ4l+zeIlkugOB5IQKFNkhaAcjyS8JQ4GYDwMfkda4hQL9cvN///t/AsQTFMwFSeCvBkrImApJ",
+	"EhIhOUn4fDxBwW463675DAyLlgxPaWiGJFgtKQ89852IXO13LdR+m5NkmYEtcnbnQmqKr38ibCwnXq/b",
+	"bpfB5TzkM1J1oEI9fCSQ+kp+TUMax5SNW5RdcRoSMUgIjsqPVJgvrDvR/0rIyOt5/99uhny7+qnYhRX+",
+	"rOaC9RKchJMLci1Xl3ycUDnFZr1opM5EwOu/KGgFR2gxIQwNuZwgnBA0pleE+fl30IIyUbrVCsiLbD3b",
+	"AT7k0ylng9PRKyzDSTn8n13gMeIjQM0rkgjKmUbTCWZjgqhAQyxIhDg7QhhNqZiqudTv+51ufhd9b6/v",
+	"2T1MCI5Ikm3idNTUq3C3ULnkMzwm5eud4TFBkqOEyHnCfCQkTiRlY4Ql6uTW0ymHppogt4iIjPA8ljBg",
+	"xJMpll7Po0zuqZswpYxO51N4aFZLmSRjkhSXe07/U7LkZ0wmlAikrrj68hEKYzydkQgNiVwQwlCnjTCL",
+	"ULfdzq3+cbt6+fCp0i2oUSt7qF73eYaWq0s/wYI0KROECSrpFUGSXEsEx08ihMeYMiHhHgjYAY0Ik3RE",
+	"SXIL7P7F/HgL9L4gDDNZji0SngFCJ0TweRISNCQxZ2OBJG+hn/iCJM0QC4Jioii+8FFEx1TqLUVYTEhh",
+	"NzicknIqpD9Wm61onvLB/Lf54VPbP+iWspYbNaWYcSYIsMjzmC++5wum/h1yJonePp7NYhoCdd/9KDg8",
+	"Ttf9ySNJwhM1bcwXg0gN9/VvgzzcJOdoitkSjTCNSWQYFsJzOVEHrD8gjtQNTJYIjyRJ0H4XCRJyFgnv",
+	"pi7RfX08l5NnsCjYYuH0aq3CBxIMrNS8sDNK+BRhtlxMSEIaiv3BL+qdPsNRlBAh0I4apmbXoxo+WlA5",
+	"oZr0qS/OE6LodMQXRyhMCKA2jgVakIQgxiUKJyS8JFGrz944cAjgj+ax+iOwIGkhhYoAahTyCIhqkJ5C",
+	"4LusfMSTPgPIoOESvXl+gp4edJ+iP37faz2GvZJrHEoQJajoaUqN45gkaDoXEg1xeIn4aNTqq9PVNBhQ",
+	"xlnX6k051+tEcyZpXAICRNQuyih3RlOcC/kdjt6Q3+ZEyDUIOkv4MCbT/78EUSMiMY0VJsK1hZlQxIkA",
+	"wGv+ox4dn50iMSMhHZlJLUILr/f+kzeiJI4U+eHRsqXPGVi8702JEMBgvFmiJBq5RH0ve6PvqROaUiHg",
+	"+n3wPSGxnAuvtw+EiEogBN/hCNl9pnd2IuVM9HZ3qdoNZqQVkSu7V7E7xFHTbKj+PbE8Rk9SelccOKmV",
+	"41jxABIdIXJFkiUa4ggBNNTTWKFa1PKy8zrhbBTT8K6nZaWHrvqKkDgmRxo/50mibqZ9TgXa81yYHmYw",
+	"TZdSE6BmzmZox90zVI0UFMbACIBIIHJNBUgcagdEERiMGFmQxO7Qhe1zngxpFBF2D1dB6wcxDi8FABak",
+	"Xk38FBbDZIgREokeonhqcH4wxcyIPCnE9zKIZwusCfJROuCeYe1uD6/ZnK9AnjFxhBmXE5IYXu8C/2cu",
+	"n/M5i+4Ie8NZ+t51p+8BDRrBrC5E9zOI/swlem5eqAVRxmVTz3iPEP2ZIzEPJ5nYA8yNihIwnSVA/6ka",
+	"+Ry47R0BZmX9MqJdoAYuEDvdDIjumpBZVE1wzpyhTS093CdgVzcHqmDJ3lwYv2VKcuEJ/c+doUvZFY5p",
+	"hHAYKlEGrk0PkesZiJwuUnYyeOa+XxOQc3fM/aLm6g7ywJolXD3CQ733e4CWvsTlEgLQGpETDObskvEF",
+	"M2So7133vbwk0O26wHXWi54xSeWyLpDN+h5QHFiQOG5qgQAN5xINE4KBxCZzxaLXiQjpohzLHKgxWmyi",
+	"Wh3B84gSFpLcEbz/4HtUkqko0fNT0OAkwUs4eMfot9GmtzKbI9zlxn+nFU8kSHJFQ1I99JyECZEVRjuj",
+	"FWAmFI+XXF/1hGiWxEcIIyV+UKMjGEzLK43/Wu61Wq3qBbxNaH7pFmmsEcw8aYV8WjqL0g2ZPA7Vmopg",
+	"FHTM5rPSYWoXJDqGrad2gwhL0pR0StYM+W5ZYc6bDz+SUGncWCLzrmP2LLU64mhKWdm3ctMXD1agcC4k",
+	"n5JEIEbHExkvW+WTrLHKqiVnNlhYNF8w4ay4hwSR2qpHJVpgUWZ4XbW73srsurL2cYKZvFjO9D3L7pYZ",
+	"OHA0U2+r+/ZxcSk2ERp93V+8e3lOpB2zDZ7utoDyAB3dVYNbQKdLthnzMd9qZjWgNQOT0spkUyJxhGVd",
+	"OvrKvn7jezMe03C51UpmCb3C4bJsITMu5E98zOfyDYloQkJ1y8UdiKT91oaNnZnX1Ij5MKZh7pMjHAuS",
+	"zj3kPCYYRPnkfhZpDVUlWLvVPIYn59He0WrAGbDdjEshybTEpI9mMZaK+pkrf6RueoiZku2GVgeM4EaT",
+	"mEjn3hsrRO5SVwIYxJxnLJpxyuTxXE5eETnhBVptdieAIQ2GWNCwDLck3+4qSi5Kp0nmitPXQ5D5LNqW",
+	"WZghmlnUpfs3rgH1veuuyxlxHNpYxLoCMvuZgFd1BulV8TNpJgNPijsux3QB4lCdD+l+OHBCBQbj0mSz",
+	"uRZhI62c4PjMkaMM3As2eK162tkRFmATfPL4sIMiMqKMCESlr2SUEE9JfIIFeNG2FdA2GNurBLY6Ildx",
+	"6ill9u/OfclD+W+06wlIJdYe/RLC8BbaoXDplXqnIawfN9BiwkX6thEWzFARJoQwhMWlAHMtCA4YzUgi",
+	"OEOpPiVcm3VeJkilNWdTB/v3JB1tBlRe5MjD6HvtZgKry/tVEeRDbiMbhRTC5tOK19Qt1JACoWkQ8ojA",
+	"rR4lREwGcIvVBUxYjxI56kEEgehxNaoHO2iqjfU+LmRzSHBCEudePphUVGArDAHSordvfrIO1jR6QVMb",
+	"9OLdSxAvd4C1SzK4JMvBx4VsHIFhQfIxAdMW2B0D9akgjyy3Eb8248Bd5LHNs38pAW3zyqoltvzRvpuQ",
+	"hKA3Z03KqKSg4sQwDE3xEgnCtMozTPhCkES7hhY4iQTaeT0j7PR7dMIZU2rSm7PmaTqH/nRDW80FnhLQ",
+	"0AUCnSNbT+GW2c3j2Sy3ca+avpeeCr4+1W8/bt+v6LkibWncN1bVCRaIcaQFHnC6GslrLux9cUlDPVEr",
+	"qXF8oNO7VAYRIxeUn+IQh5c+UpvGSvWzfjgs+izTCHsIDwWP55L4alejBI+nhEn4Y65moUxLTpQz39CH",
+	"HfUfxFm8BI6B+yzmfAaevAkX0tdewO7jbkP7GgytaCoAAeBJC62SS20rR5wR7QusgTEhjmP12XvFnJr6",
+	"QMoMNKW3FJ5GKbFnnJFaVDzTHCqijVz1Hs56SBAwDfCY4XBifKnEiFiRNQGZaIIdQQgKdvVcQcNHJBYE",
+	"7Xe7JhiCysIVXae21AxLcsHsSmjprtdoF9VMvETbAO+KgrVGxvxtbaECo+qzHS2PdvcaBuM0m4JoNcMb",
+	"Ax/utQP0MZHOrTcImhcHChpQ/ldFqD1DlbLFOEjymRSqzZfD0bCKdNA8sjARl3QmCnJkLXJXqi8B1lTr",
+	"IkZ+WR9iaY7+kiwFMsfcedLQIRcF0B8hRq6IQ53UqNziP3lqHjC7h8mV1/OeRd3HjzuHnu9d0iiLEmp2",
+	"1C9y6fW81y/PPN+79npep/Pbv4///fL6JBn983zw5GL57pcfX4+fTMKrMzyjr+JkcYrxWfjj2zfcu/lw",
+	"U9R/9Jc/ZZeuXAPTwTorEMsuXkerL/av4iUsHAR8tfoIfqI6PgLH8esRwKWO1R+PySkbce/GL1rhrUhV",
+	"i7IYU/7Nhi1UaLQf0k1khvP8Ym5hWK5UZxIuNX/utrsHzU6nbLD2fok132PzONbupNwxZ1NMaFUQWYwF",
+	"uHwTFE5wgkOplCqw+48JIwnIbpq++OAeIHFs/hYIz3CS3g4l6muqqmN2mqFSJFk6GEKWICxJjUILPo8j",
+	"CCFFEJM1DycIL3D+Xnn/+9//c7n3S6lfRM9bdAcchp1hN9oj+6PH+GD4JHwaHZL2qIPLZrjC8bwiENNI",
+	"bFQKEo98Lb+suEqoFKmrpJ5HpICB6RZc00v1pdL4WM/SUrg+W6DfRmtJDh1XhE8NJAM/IflMoAVPLikb",
+	"W0TRVoOhWDEOdNvdJ812p9nuXLTbPfj/Xz2/5g2rOMzjUmw8QnxKlQqKJviKKDkyw/aCE4MnStZuTngi",
+	"SBMcGQ6A9ro5k8/TsgNfOcxTJhMuZiS0x1GwZ4WSXhHH6OuI/nge5ahgTUvWgEalb5PrWY6kUCYP9kti",
+	"an2PYln3TVG+so+Slv4Ogmb5k/mwfI9pSGyJoHNJ2ED//GnD5TNw/rDphJxovwIb0LDFQqjf9FEWke/F",
+	"uwtXNBR0zJQeRYUOwRXzoaYi9ph8hOdamNQBQ6nW9vbNTz4i1zMtbWL0UVKlc0WIs5Cs8b1my0vBkl9j",
+	"uZnJGrHt4KLFqUxMQpm0nL9Dt/vEmj1VoHNOGq7Gjw2YM7C80o2KDokQqbJW446/ePdykyhWuPXxOP/N",
+	"Z9H358flPuqr4ptW1lx595IW2ONlqYABEqn7mhZOVz0egqw438veu958+y4hiESt70M5+M7LJK8VWXed",
+	"GKjO4Oa2YqwTv72yCmJ/zgBhAl0GaSDOKq1dDUZf9RoVIsBNePhGOUIvqGwbZ5lpq8ip3YQttMBMCm0e",
+	"0EFBisosJjScGOs+jhH4aIBrzsMJEWjnJOZzMF3JpVKo9KfQbJ7MuCCiUdCQMstFee6TAjOlJ1iSMU8A",
+	"0u8/pVltnEkMwrnvmfkhsptFyE6Sxq4Yz0BLBw/lTy5bQ/nNrGUAPDMLWAlNekmWJELDpRPgmQI4pkIK",
+	"h07bI7qpPjT7ne1EvQIMN+qFpZOwFdeXPYGc+NPZ6PIqICqrUtw3GGgzSGQr2nD6uYU+3nah9otla33j",
+	"RLw4wsE6Wp/Hk9TJ+cfv3dRSZ52gO4LhSzIIsSCNI2Qj9aZkOlSKGU4IomPGE6JEBQEzYHEpVt2iOVZZ",
+	"CPJkCDPrau0i7entpXZBuZqJWsVqWaWLFI81HdyoTZiZ5to+VdOFB4z6awkbqr/2mI95/be1P2ib94Uc",
+	"aFfNwPoI1GhR1zN+G/v3Z/qMNrOXHfv2cTclKUIzHJKmIEo+BXsHUG+wd9fL2nU2uF9hKgX50orzA8Xn",
+	"B9M7hcjURYybjSRMA3cVLA6d2mt1Wx20mxGNP37fWwn9W0OAqiX5ARViTqJBbQWzQHo2awF1o16L21k/",
+	"88CYQczC8x9pox2wdYAMVH9P5kQ30bzPR9LWUrANBGs7+rRNDN4dhmYnPMgpdfeJJrmvbDjZVcp2C2K2",
+	"JbFZR0zqRKupK11+gddckWqw5G90HtlXAFQ8/rV7LRferniIv9l1/qJ2nVVLvpuGg3iCTJiV+QFqLVzx",
+	"y3JQlxiFSqgERuqhgVK7faiE8lancZT/lJbdJY8jnbLtrksopVFOCAX4T320mGAJtnIqkcDLlST9bc1R",
+	"55ZU5DF9OKexPGVro4aByvTQLCHguqXM5NRoK6yPlATU5Cxe1gteyWVYrATN1s2JqTSjvCE4cqIZlAJj",
+	"RLX16RNnwLqKzqRhzMPL0nFUzGK8XI0Qhe/bT95zAP+qslUljm4ZqlwX6nNRBSivluKfh1v+FAuzlx2N",
+	"n+LrhohkXZLnFgHJx0byh8gYnZ2JBXLMXEi/PyQQe7QpMvmWWLpZWypF25JqMvDUFnOw0bpZRhAWim/l",
+	"0q05wpanmTSAPtuq8BJ6Np3JZQ/8vNmXpnh5BD9BMnOfgbMO7egyUHDLgkYve19A4BLj0nheIZZeFEK9",
+	"0tvpGqS6Tzff1qIhFMtiYAoSE77QkYqQ/gqQI2pjeUJcvO0bjR33cPtrh1QVb2td/NCRfMIGjTnYsUPU",
+	"uYGGPFwiiqdNmIEWbb3e5kOpaxeEHX3RYBLNOu8QS5IdSgmbzSwNvdIaPcEAtVAPNQMfYYmmXEjU6T51",
+	"QzV2GEfBbuAjwSHFr8+wRloqEI6FjlKYYTlBgkC4ZmPlHlVwkfIqca0e1InrdJ+WVfMx230L/ObO1PeR",
+	"MPlJkHoMGbzCuZZUky61uUfiS5Pfu9OlL0NX1jL1zbd49caS5Iokr5wFrRqVnu539gvhyQKGpWZw3zif",
+	"ChHl31MRchA/O602IteSMIURUJEu4uF8CikrIU6SpRFTteG8LGvIjSm26lipcpF/NVVIqRCDtLjjQMxn",
+	"M56YYMgSsTfGdLr9+7m3toj64BEZhBMcx4SNiVGHbz0bYdFAECE2AsrR3G/7LRsSPVCSCWXjAY7HA5AW",
+	"bj+lG8yxfgPlr7o2hduvQoi5rk61GhmzzuA2S/h0Ju8IgpzpZS0ETGWF+ohqB8wTus0gc4emPLrLrlzT",
+	"0O1nsQahTZBZee9eEEO7pG89WlckuBsI8ia0LS2K9/RVPeX93fo5HcQ8xPEdZhAkoWzE1wGmIAWaS+5X",
+	"cZcVUDuXfw0+V1HWusdSjSZ1CW6ZaH6hhn0zon6lRtTb1plxrKy1CrzwqARsz3mCMpQtyd/yTVpxtDZT",
+	"bYyvSOVXB1ckgXqst/782cuTZ8jOYs7nYO+g4aP9PSR5QdHKn1r03ceRfEF+3T/551lz+t1h92X3yXwy",
+	"fPvibWfWSQaLd53x83fPXz/7+K9Lb20QQ6n3N58tXMKKMhfIrXfvTmIzePPnYFh7eU5uZXpd6XrdzOZN",
+	"C8693UJpafGSLEAYhWKCI6Et+Tl7+84qNHWMC+OQpKVNeOrYD57sH6I/ft9v7bf09ayOUnZC/gp5b7W0",
+	"I0M0M497MfY775Osir0f0LxKu3fgqIVuMHZUBfRjVtStTr83ZHUHA2XW5FhnZ+eU5UuyFA1fm4sCPiOM",
+	"RgHUDkotRjwtCtC6BT4cM8Rn+Lc5yR9o+sXRKKaMGP9t/suFTLwJFgbXnQ8arFGraqFnOJxAMq6uuC10",
+	"tUtILL0vNChGpTuxUhWkfCVQPe/uyWbL4UMZj34rSAJGsFXPVf7whcQswkmEtOKJdk54QtAfvz9udRo6",
+	"Gyg7z0Iw7BRK0ZXhqnpiyXSFJjDCUxovq4M5oMR89WMt4pU+qhwzm3BGBmw+HVboY7OEjEiSkGigRMDK",
+	"eUx6QolZFSD1SKTlwpTkAr0N+vN2ey+kEfyX1MgPmg9Lj9WWX6UkjipilE31v5xdikfLVi7Xvl3uoTJl",
+	"At2xNjYQszQHHL19c7pxB3oZ2aRrduOajLawGr6eSTqlQtKwGXKmi1SGSy0IziMqddgyoPB0LsGQaKuG",
+	"lsQsbczsU3dcsaTKTLspjwDf7zKHLR9aErkZJmRKgNZx64nVJtIjndRPbZlsZuI6FTmHesWQ5UQF2m8f",
+	"NoqtBDaGKBWO1S5wzXGm9vfSO6I7TaCrDgRGI8K0RfUIBeq4AjBeR5F2NEBUunqt5Lz4vJCr0anRIsDX",
+	"bRJuN8x2Qsj1MqgxVnKJ41t8E8YpYIqtBxdjmnWhZKfHggafXVvuW+tO1hTnLGPcSpo63H/8BJkSoC0U",
+	"qGkCUzVb3b4ZSUy5eFDy8AjcjmJBZThBZRzGVjstSZcoqVpcnnhRUjEBWH9WGRQoRELUXknkyr61vESr",
+	"FLnUEqnYbKFSlbd71dnVspXYxeGUWB/r7nWnXHiClRWN9XvDzmg/7JBD/DTaHx2UUnZb3tUZp2s7ryKd",
+	"rv3qfqCk8HPRdlJWXmBTUWgHjbUVZD0/MWKPXl+6ow9laRWChPOEyuU5VBGBbYNu3a1G3PbB03y8kGmu",
+	"4Ai/ecuDj3RJLaEY43FOe9LCHdJdCiAMNOaLVdfDiVGgcz++TeICYnzS/7jZ1VvYTWttZYWjNg+yEqRT",
+	"fVALb3mxBX5EppmEWnle4gbTTUEylxxdEjKzwFtMaKw1e1MaTJFzk9utFQav553TMcu9w4oFhBpHyBrh",
+	"TPkNXXwEJLjiquFHpMU6Q0NGNF55Tdc7s4IdkKAYs/Ecj0krldXrgjK1mpw4CnsuzWi1Un3POwEhw7fl",
+	"96EVC5ReTLtnAWHUOfZAgQoqhnEQum/r4DGTdW2daCtjdSEfjfC6ulNcKLRt30knN0EeOI6X1oR12GnY",
+	"mVNPKKzJDFXr0ZtVIscjgfiCpfPNWUSSkpKydkYAXR1YFX3FhRlcQJW+amr4iRbFU8UNlCglJ5SNbdTv",
+	"6fErsw0lcKHjs1NxCwxxjACa+EBWGi3XyaAzigGInztT4a/uwncCbASJR02zpbQgTZ+lZKvU2apeMzdu",
+	"lvArGpGkVzStlhhR/D4rscWAneDs5ckzP69uN3yUc6v5KPOk+Ba9bJWpxPz84t3Lcz+9/KZIFDiNsyVb",
+	"1TWyPuEWepUeV5+lfRUEoPhM90maT4cJiWOboBe4WBDoClQjyhRAdcRLULh7gd9nwcqlDnwU5FEv/0v+",
+	"rfTUipPZyxc0dFMdjQ/2KAQa8Tjmi9Ri5UO0qQ+Fa3wwLftwO/0+e/L4sOuDNVP970HXB+j56LDbflIG",
+	"Q9D2TXy7DkNx89CgKM60z4Y8okT4dl0gw2mGKxpG4UqzV0navUddKZtlSuWkz0rrMq2WQPKLJnQo3rST",
+	"K9kkICxGozrgrVpFhl8Z7Bq22+CARgHCsa4c1mcXk4RkVdAyUONEN2MTPgiXx2enWaMOYdwMusxaQkbc",
+	"dE3SleX7bEhivuih4IdnF8FucPb6/ALV4uUB2qm2hvf6LMh5iP6hrl3gazN2cN59fBAgKyr5uoJbauRt",
+	"vn1zqttU+CiAzi4KGRlnIQEk1F5m9dsUXw8MrsZ8TBkEPqu/ModaACWElbYpcjXkLP6oYX0GreyAKGBr",
+	"SoQnKI1LaPgAonqw2U2ImE9J0Gc7i7TCnZ4QyuqZAD44s/LydqklUxFVvaArkkQ0lOKoz6iEPlAGnbL8",
+	"RwtBpCCoK1UauBs46jAtKkQA+IkZCuBmBI0+g0c1sUAnxgRlRRTTQox9pt9qtNAxS3NDzeUC4pVbLlR8",
+	"p7qNh1PXXQljkNFirLtqnejHi1c/mSutYOjbWi36AO20OnTMdoZQHBJW37Tc/fjs1HPMF1671Wm1FdNU",
+	"Uh+eUaWotNqtPR1dNgERqRQobnlP/YncrWhqDqaGj4lcVwQx5YD5u63T2/VhL5FxdBrxVN9ypWB5PxBZ",
+	"iGcqNKvrttvb9amrijsCham3u9vpPmm1W+1Wp/e0/bS9ohuWiP/bhidpm9PmEKH3nqIpSreqiOu5fXHb",
+	"D7UDfd6bOhgfquN4toNcNouXBeXUm8L11m/5VcjDWxexYmpDfiiLB3lvdaaC0PphTfjHe1ui9MNqeMd2",
+	"S8+7HTZGgNxLicPa7WIKl7OiXUymD9343r6+sWWzpjd7d7XXn2tR0FnHYj6d4mSptKl1kYxaa1LiV0NB",
+	"EY8FnKhWBqCan9MguiK0OXtlN98WFAKMNxNQQB9oI0fHc03eKknnhUs0V7QDKgXStwbtBNqdcXr8anB6",
+	"fv722ZvB2zc/adeGuyT9lv5LPw0afp+l9NivIMapQ1JTbNcdCTQB7ZjCNw2TPdVnUMwRS12bU93TQDOs",
+	"FaKu93WSA8jfkbKXh3Zut2Itknhr2EStcucV1Ru2ZxN/NppuDVXGYZrat1bsbn9del8abLfdsu0E3j3z",
+	"Dkv6HpyJFEitwz/WxcB/Vp5ipPxK1nFiu0ONHNHbh/ahQqIRTZRSz2fasRsv0YjGWiMZLgtN5Hd4olhN",
+	"n+GYYmEfXpBrpYpiYd2HtiJ1A3FmO1lExkiYLkzzF8siKvphTcsYxU9USLMn75YwhVbvN/42r4Nvrv4Q",
+	"t8t5jVFO+/8ab3/vtBe7+XBXDmm8tR3fZGC9d5u3qNuQNcqrilp0O7OUtGNx/PeeqWja7O5fdJxqom4L",
+	"kKqaQW46TarMdpy6/yYSIV+J//2HlYLw7z9k3pbSSum2bZPNl66qc15VF8YW4DbjnS5G5fuHAmpgWu+4",
+	"7mwouqMd1J28y7lTm546hZ9LaOkxmBUUaUgN/nego2pkp/bIt4VWn/vtvdpjsw7CBeKdeRPfF9Qyda+y",
+	"ZyuHfpMj+wpeFiQOLbe/3J2Y67orJXlYxiAk0ozfFjou6/WIdhiXKNCoHzR0efuS6tB9pmPodEeBwO09",
+	"GZhWxyzUlhcheQIRLNBiAmE0wWJSRoG1++fEFlU0vu/veLTckvKsJxt1aMKaa7zlFdGZ6Td517aS3W9W",
+	"CGxnWxXkfqlprgp6FgX+jcpuorLbIUR1m9vUZqsX5mv1VynhtsD2hC9Ymuaggw0Ad55d4HG5cm871ee6",
+	"NoFHNF1yMQbj5s9GqtXAw9oDT5z++vvd7haLdTs5350/GK93gUNkfvWszfMqm9ggs+9+stTgRmNFTCQp",
+	"a5+ifs+1kMEQVGgRThzBH8YuIySfud5dNgZyDoW1V43penKHmOdI3X7VaqLWF0Si/doD03b8t0a+B8If",
+	"DcX12OOXK3SvGUm7hjJTj0i4kSkrhrWq021/WUb2jWF9FoaV8ZKH5UR/GlLwICrDD0Ruus13Uhk2mwVO",
+	"7IXU9bhLtYtZjMMcJ3kkMhsahLeYmC6dkoWn2l9rcYKC53qIdRan32dKp0jHm7d0I67TUfMVluEkOEKF",
+	"UPeEjCANdGe/fahe3e90G8az3WeCxoTJeIn4FUkWCZWSsDIdRNcySQnbrUB7OoIVGhvKAygx6Kp7VyL2",
+	"RRScL8gXNMgekjV0v7GGlNab72zLIhhZ/G0Uls8pa/refqe+onOWkJAznZL1XLek+EpVJeA696Up7RpJ",
+	"d62vPGVutimaUtH5XJpIM+2rtOWMcEJstzRQ3PEYU6Zb6OY6iVX5Ic7Ngu5GR99/qkP2nDZfbB7Htoec",
+	"05It68BW3XYNDii9p1u07zNmp9XCa6XkJdVJvsmH2qSMVxDTuQz2l88uKpZaoo+jSCjJzXRmUzQeykRC",
+	"xtgSQWMdKG9nOwuiEDMEnetIetsivmCSTkmrz15PqUQBXLwgbfGGUffxQXMIgatgOUvt10crHQuN9PhU",
+	"Dd7r9plTBAIEV129EuRLY/BOzdubjNgGq+8gBeZhV9K/z7m35R31tuTobtfBhzBab0eKqpoE1qFFaZNA",
+	"a8q+FSSqSJASVQxupVZa+N6fz9N1B2nkq5MJjqMoJS6lJHB7eWD3k8W2tcbUi2IfTLe5FxsjLFPDfbWh",
+	"1CEYm8ylb6CQefS344FVsqCCxvqj/4zcz6/GjrTLUq0utlQNnmE58WyNC7eNbJ42u+TNKeV5sL+aZlsZ",
+	"9LOSqVdDGhZp8g9JdE4LqKmPBArEfBg0XM/WhCQE0hmgyDPayadkNfpMECJMpYN0LY9ElgDkBBSBQ1lx",
+	"b/fFnSDKoliCRqvPfjbdvN0G7asSdxr78i0E6OsNAXq1RHg2q2fHcVoP2Mr3EbmClr4Ohqw+/IKugfLS",
+	"zH/PuKGMpGS3/+8URJTlWpfpe9NlSRSRO+TzxREhvmDERlyaI2uhYydbGSKKsCH5DVvsH01xcomo7LPA",
+	"4Gfgm2TypW4UT6Um8bnELr5gOltX6JBOxp0v6RL3fTae4yTK8QJb8zrQhf0b1sOJEXSZaFJW6IFSDI+y",
+	"iayphq00wlzHKL+OXlhgM/cW5ZRSxo3U5K8RvpRxgnzUUigG2wQufWMS38Ke/sxehC+hf1dyppXQJQX9",
+	"6VKR7AouVVsL2TKgSSkFFTJEMcKpSh8vI9R/0QimB0AFE4VkzqGGtFIZkFR1jDu5lkOPBFStyKSMI4QZ",
+	"mJVzyiHUw9tvoYJKWBbatPH821+E221mad/41rfop78KGflBl22uSUO+rjCoNKOPj9bxI99iRtM25orp",
+	"Jemz4OztBSphf0Fet8qUqUtQmMxtQEwRQ20Lh9JGSs8K+TyO4G3wkbk1QrQTozoeapUafiWBUZoy6uCe",
+	"GrFOn10n+vxconag08Mwiu6fnlF0vsVCfYuF+gpjodboXToOqi6nrNK6Vmvm9D49kBnxgsQxVFF1a8hF",
+	"aeG4CQHRHZvyhNRmmWS1Q6iEvm+UiBY6tuXg+CiV+m02OmZIhxNEoCCMSaS7QoPvVLeEUGBbTLhIc2Co",
+	"QGP1pM/UI1OJZLhEGF0SxW1RzNmYJAjInJiQCO3o8JQIyp42oDJYNqutC7+jvWF9Zr+edbt5JGxhTsrS",
+	"4mY6Townpr6q4tHYlGOJ0M6cSRojjGIsSaLmbALJ1mqQSdgx79qytgxx1lC7Cz71PQ3QvtdDQA5vSmun",
+	"nKaocGHqRNTj2tfNxWLRHPFk2pwnMWEhj0hUYHWmHYRHli8mwx9C+pq+eP7rszcXv5yfilP25nF4cnpw",
+	"On3eftmd7UUnLw63iuA4datHZfUYbsrKyXOGY4QFGuEEYdseV02DxpyItNMmIldQcVAbkKFG4kptNfU4",
+	"7TDiVkxseXcXDeDA0rIvWfefKtmAXM+8XufJ4eM2/J/vUSzhh/3Dw4N9+AHK+9atnGK6YZS0wIDeCJva",
+	"SztdMWwrjNsdZxWftU5nKNTnuorqw5jo7goeZRCGNjDY7pmy4oP8R1PilAqBtTcENTVN5fASL1gRi1yL",
+	"0u13k0bJlm3G5v85QSucoVHK8u5jX/mF6E11a/Dw85gvvucLtraiyoU+DRdTbJeng25p4ZQNfBAq/qyL",
+	"fjC1SaEMFVAIaH6yzPf69xFlYTyPKBujhIQ6ByUhkuqUeCIMlzAkGzQzpaIZroWWFfapF+9ent/ZKKWW",
+	"rr3y8djrmapKSnm4gr+g3pbne5dAZi476p8Sqte8PNMt3JXkScee7117Pa/T+e3fx/9+eX2SjP55Pnhy",
+	"sXz3y4+vx08m4dUZntFXcbI4xfgs/PHtG67LztTDKbXT6ji8F+9eIkHkQ9XpOdeFqPQhm4rYnSeftQ6P",
+	"QUe1gl0tZzycXHZmfaC6B7v2v+5gFGjdK2jqRRm5TBdIzUfwtNAxqC5KVIJ+830G8gfjC8SZjvedJeSK",
+	"8rnQL0m8TD2p6qyRFm10DJChsbZdIJpg0WepRCe4Esfm9gfztg6/05dRKZIlgs0bgKM53JdkeXfzbp0L",
+	"1L3PC7TF9Vkbw5oh+CNhSdoMJ7L1tYdM5HUgHR8Owlu2o1tQ/axs/kPdsWOrZyRpLAWVgsSjrPlaWbV+",
+	"qwBAj6we6E7w1FF+IP7A3FB9N8vKjUO5rZVba/FBv62rWrOxsGWeU+HKKDMYFp0ZIn1T6h8OAE8JSuYx",
+	"EUjd1mDVnRdAH/s04ILbyI0mBG6QyEZ4zFkM+097gML1L127lsOtUphrNKqdyDtKMdL/bupEU1PfDoqZ",
+	"9xlGblH6QmMQBbEihrhGWV83JdeOajcM5FSLPJk1GFQGZFsr5JWEMkJlPnZf4SKmuVqaHYnHelqnmuOG",
+	"ojher8JCt66IYIVRrjYRe+McTU6du+/shM1qVfrKQKvXA6NVpWrWekAX+q7mA1ZyILLN/tT87Zon5Lb5",
+	"TG2tTjfwfMdJL8Fy8Ev3Wn8996KZ/haFMtPrUQG/fAVNx/j7FSCWadRZN1Ila5GC/vh9r9Vt6VYpjnn3",
+	"BIcT0jzhSiuJS1hBvFDCD+NNqJFV27J7F43WaSZbrgnmcKjV7umU/bkgCLo8oR31Hy0ZKroYcz4b4vCy",
+	"cc/arwPWriGTO2W7UAqWq1YOLKlttP68leOMDFKMqtDtU/Lyg+FXWbceR+hx36gv+ty6epAxPk4IMp2x",
+	"+QikhErGWhV88ya9aXeLvrn9PbF1cUvtPiktKJMVTAcGzfY1PKi1897XFfmZ6/4Pi4SDWaESvOtU27RS",
+	"UCkeddfgkV8jP1q35swj6db40Wc7Qa7ces82WtNlxit5m608rmXDLGBXnYyTi11RL3wz+rW/arHiQUSH",
+	"bxJBlUSQmET+b3THrmVHm68ft1FuX431BAm6t92KHH3lBZAyxX7Io+U9cEkdlFNKpu6mHdagUGUEyKlH",
+	"9BfUIb8uYm/ie77R+y9A720oTwndb9+Hby7VXdY66QY0QhEnwgT+yVDTlhxVfGhd7Bu3qyllZ0WKtuZr",
+	"G9W1K35JPoudWn1IZCZncwamBZ3TGthGnEiOqGyh507gSZ/lXbPaXlsRi5LG8juf08mB2it0evzK1nXr",
+	"M132TyAqIfl8aRtnagTKmkNeKUCAfyq/Zrs9xYMXEx6TPhvhKY2XPTOF87JANtIHnFpUOovKwQYWoqEB",
+	"OohNH8wFPAmonysd+3bWiBWjXOtL24ww7WrZZ9DWEnoDKtiaujnWE8aTtGFg7sJgZm0pgIDt9iH64/du",
+	"q9voOZmM6uVuu91nhEIw1QIvwddGJZIQuMW47p2Lh6b0lbkJ6HgFD2xAlvUrOHUa9ZbmjtHFkMGg3BKu",
+	"junriENyw1kGplBWzrS6BfexCPo1RymVVh6BMDfAKUOGS/1QRTw7QoyDGHw3vlmCNWv4iHFXY30HMuR8",
+	"AKaxErvjWi3hhH1UsvjGtxCfuiE+Dk1Pkes28T3m4j8U+/xBCeEiJdmO9G0a/4KUbn2d6pJqbgM4kv7M",
+	"cJLwBWBrn+WUS+0i9RGOYxMfPkULxWtZWg7XTNXwUbDalC3Qbs8g15ktMLV6y3gVkI4fLy7O0HdKwk57",
+	"hbtid8PvM4dJ7Qa5dwJNj0aUxJEojldQbGiZQsd6ZDNhIUgioQLwTqGpWMP0PtaVYI5QgW322U5QkSfQ",
+	"A0AFDdPauLxhdCncdtIL/sfv+61Oa093LH9ysHfQ6GUNg10Fyxw5Z6TPTDB/vu+zOSzdWBumGEAACwWH",
+	"vRJNzn88bnYfHxQQ5ZFQYMr1ANQxONClPaZXRKCDNtJprwueXGrPdE8nP3IWgWOHChTYmwtoGehuxlY0",
+	"Ik67fCl0by8zUEcjw4bcsDfblN6KTzZKQUtW5T57jGYkEZxl0dDGmgSB0+gfKJgLkjS16ZdGTndJzIot",
+	"zm03SX0lAt1+L9ABFPrembbeBWFQvd5nQb4XX25cujNzSSaGGxcukn4dKQlBY1LhsYtECm2sXKkl1WSp",
+	"wHuEZgkR6gYqWauwUsXt+0wtDMdKSYYR0ao0a0CeLjt/TDRlh7CgwydK7AO03m+0UABEJtBZZkCJsk7R",
+	"ETHRXCn9wrHgLsFKu3z2mT5Y9ZLajYz1c8YXOpsNHDcInImQAqdf95G2nEUJzvpe26CXHRMmb0iGncO8",
+	"lXYr15uHEwCepbuLOrB/3OrarvYtpDM8UCmj1COhopFeYSbSM/gb4ShKiBBHaIaFlopjOqX6X6lgb/We",
+	"/e4hCkTMF4OIL1hggt4AWAvKIr6APZQG5avzul85WKx0ND3hEQgYTmW9gkJCrnVFd6gEo5t8mnqL9Uxg",
+	"8AHvfNiZ7F390ubd6eN//fDr08t/HYad37qLPbKfPJYHyyfzp/SQt2fHZkhKFb2eF333cSRfkF/3T/55",
+	"1px+d9h92X0ynwzfvnjbmXWSweJdZ/z83fPXzz7+6zJnnVTCenmPUsc3rm1eore7i2ezloFTK+TT3RDH",
+	"8RCHlyCq6J2eOKa1AtCmOJxQRh6ZG+dCKbei0ubaVSH32moJ1ODCSjHVJ2XeJGLLI8qtr9jANf93z0vS",
+	"SBKQCuvJkrD4v0p6Ri6yZjtt0tpvKfN6ewft9rpkizslUhiAV1s5j8s8OYftg6foxbuLhp+CMeWvFUzU",
+	"9OPXTHAMYgj03fzKw2M02MvVJ83n+t5130utKXEMvO6BDJD1dMm0Pe8gu7BZUIzJCstt8JsGejcNNLPS",
+	"2eO5jf6Z9jCubrCL6VQ4RjYjRWHrOMzdVCc5cMQT3xZkM5G0RnhVYjiisoewvlogWR8ZS5xpTR2ggOEp",
+	"qDAQazywf2lZyvzZZ8EsISOSJCQaqK3Az1p9iXmIY5LOC42ug/S/8Ar82zLzyLyq5pwopQzp/w7YfDok",
+	"iVFK9TYhGG1IXGVhg36g9VylZCxTRcCquQDgkE+JTZKkwhqWHwl0RckCvLN42jSBz+KRErMTcYSwkv8w",
+	"nbonMwELk6kYrogCFSgmI4n4HPptTqkQSpZXT5hrNIPCNB2tdGGGKBPz0YiGuogSI2i/vecXWNjjNgre",
+	"vXvXPHaU9ABp4loR1/JWkORUYdxdmZ1uXd7zLnFC/48jG9mu5unB2nRFB3XAsZJEU8zUGjMM83reSwxB",
+	"iRp9vJ7HhlnVW/UMOQNXkc+sJ81HBGTYH3Xx4RbewBREVQ3CLdJp3Pn6QgxNo/lC5KDd1kp78ROeENCC",
+	"9h4kp6ky/9umCWCBgh+eXQRHK7opiHc2LygXBGaRfAXFz7j4gjj+DesqsW64RGevzy/WYF+rsxULtdVC",
+	"1mRnphVDtdwWkRFk1XDHNlVR+lMA84QG831Wq4F92o8+omIWYz242Jm+qvL0ud7Ln6Pe9EOUhIZjOGVp",
+	"YZaitwlH+RKwNjak5RaxsQVevZ6nftbnYArjwBR21LpCQYaNVAWhqLvtfucByyQDUmyukryC23+nEsmw",
+	"+eqeOCuwcZsC6Dv3cAzue/VZsI3pZdiyhcb4b5yjU7zU8RExFdLk4CnKQQWaM/rbnBj+12dmgCIpIWZK",
+	"9wQZuIKCKaF4v33YqK5DfG4U3XtqTLP9JR3GPLzceFO3vZBbXa+HK21cpGglZYYrbG6fB6z3RgC3gvfa",
+	"NOTCZb1tXcX8DN96nH+pYlWaNle1qFa00ZLGMqq8Xuzb/QT/3SI9ycEK9A6qKVl6LCSNYyC/ji9LD4kJ",
+	"KBtZwFKfKaLqKxKtlHg5IdOGTVEORjwJif7mPxQNCdImgLHgKCFTbmyg5hujhE/7TDp1pwTaITicoDGR",
+	"im+49d9MkBmTjRb6zpJ8Y9lJ2UGfWSfYzn57r5T26/VZ2l/gfEXSo1ZcWLDj9zQlTwByVPqajekFICpz",
+	"/W0MEYRWNr+BGJkSGgdquesakRGexzKr9aev75DzmGAlNHz41lH+HjvKr7+tJk2sSKLLxanKQs7F4f5q",
+	"Xwee68fAGSmtfJOJLnfRQ1IWrZX3Er7rFgzX3T1NHlnal3or/QOs1k5lvk08eNXz8zDc98tw3r9BVeNq",
+	"9US3dK93nx44tUkLwnUym5wYoKHxR2ibh2ZzOizEhARUd3zvs4qW76hGx3e0A/3ee8hp8N7qsyJHxAlB",
+	"CuxNXb2oihnqJKoKZvgZ6xnXFfm18peQiErEuDQ6QLWcv/J+NdHZjpJowD1I7tRtTUHlsNnaNlQbZN0v",
+	"pSvZDKRbU+2SssJ/aZ3pW2nhO8p/WQJTHYalF5FcWTo6T+Kq9EGgmmaCFYHREZZyiVNwsc3Ns7LUarfN",
+	"E7fykzhCQjEnHIO9bajDYm0/VnDT2r7KrWKXzbLJ01r4SJB41DSw9dFJzOcQuyWXSMhlDNHIkfOyoS8a",
+	"zCLrbWYFTSqdEjPOUrLazauL0YBaNQOjNHtL7Rk+BaoavJMW2NJ82toOtRTeZ4aNFnpzOplOmZY84vME",
+	"srGOz04FikgY44Q0gANbOd7vs4wZu14YE9uqGL+p9QdUXbNqewoar8r7qaZcIB9KrdEvDdJwMcZgfcmZ",
+	"1qqs4hzf1C3/020438inYX64+X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

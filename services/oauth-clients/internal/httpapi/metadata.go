@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"slices"
+
+	"github.com/iamplane/iam/pkg/pages"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 )
@@ -11,6 +14,8 @@ import (
 func (s *Server) serverMetadata(tenant string) api.ServerMetadata {
 	m := s.tokens.Metadata(tenant)
 	yes, no := true, false
+	// The pages of the sign-in (ours, iam-subjects' and consent's) speak pages.Languages.
+	locales := slices.Clone(pages.Languages)
 	return api.ServerMetadata{
 		Issuer: m.Issuer, AuthorizationEndpoint: m.AuthorizationEndpoint, TokenEndpoint: m.TokenEndpoint,
 		UserinfoEndpoint: &m.UserInfoEndpoint, JwksUri: m.JWKSURI, EndSessionEndpoint: &m.EndSessionEndpoint,
@@ -22,7 +27,7 @@ func (s *Server) serverMetadata(tenant string) api.ServerMetadata {
 		ResponseTypesSupported: m.ResponseTypes, ResponseModesSupported: &m.ResponseModes, ScopesSupported: &m.Scopes,
 		CodeChallengeMethodsSupported: &m.CodeChallengeMethods, IdTokenSigningAlgValuesSupported: m.IDTokenAlgs,
 		SubjectTypesSupported: m.SubjectTypes, ClaimsSupported: &m.Claims, PromptValuesSupported: &m.Prompts,
-		UiLocalesSupported: &m.UILocales, ClaimsParameterSupported: &no, RequestParameterSupported: &no,
+		UiLocalesSupported: &locales, ClaimsParameterSupported: &no, RequestParameterSupported: &no,
 		RequestUriParameterSupported: &no, AuthorizationResponseIssParameterSupported: &yes,
 	}
 }

@@ -212,6 +212,29 @@ func (g *Grants) RevokeSession(ctx context.Context, tenant, sid string) error {
 	})
 }
 
+// RevokeRefreshToken revokes the family of a refresh token (RFC 7009) if may allows.
+func (g *Grants) RevokeRefreshToken(ctx context.Context, tenant, tokenHash string, may func(*tokens.Family) error) error {
+	return postgres.InTx(ctx, g.DB, func(tx *sqlx.Tx) error {
+		var f struct {
+			ID       string `db:"id"`
+			ClientID string `db:"client_id"`
+		}
+		err := tx.GetContext(ctx, &f, `SELECT f.id, f.client_id FROM refresh_tokens r
+			JOIN token_families f ON f.tenant = r.tenant AND f.id = r.family_id
+			WHERE r.tenant = $1 AND r.token_hash = $2 FOR UPDATE OF f`, tenant, tokenHash)
+		if errs.Is(postgres.Classify(err), errs.NotFound) {
+			return nil
+		}
+		if err != nil {
+			return postgres.Classify(err)
+		}
+		if err := may(&tokens.Family{Tenant: tenant, ID: f.ID, ClientID: f.ClientID}); err != nil {
+			return err
+		}
+		return revokeFamilies(ctx, tx, tenant, `id = $2`, f.ID)
+	})
+}
+
 // revokeFamilies marks the tenant's families matching where ($2 is arg) revoked, and
 // revokes their unexpired access tokens the way RFC 7009 revocation does (a revocation
 // row and its event, which every service's token check follows).

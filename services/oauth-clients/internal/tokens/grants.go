@@ -111,6 +111,10 @@ type Grants interface {
 	// RevokeSession revokes every family issued under the login session sid, with its
 	// access tokens.
 	RevokeSession(ctx context.Context, tenant, sid string) error
+	// RevokeRefreshToken revokes the family of the refresh token (by its hash), with its
+	// access tokens, unless may refuses (its error is returned); an unknown token is no
+	// error.
+	RevokeRefreshToken(ctx context.Context, tenant, tokenHash string, may func(f *Family) error) error
 }
 
 // Narrow is the scope a person's token may carry: want ∩ the client's scopes ∩ what the

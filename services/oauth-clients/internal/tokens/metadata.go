@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/iamplane/iam/pkg/auth"
-	"github.com/iamplane/iam/pkg/pages"
 
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
@@ -37,7 +36,6 @@ type ServerMetadata struct {
 	SubjectTypes             []string
 	Claims                   []string
 	Prompts                  []string
-	UILocales                []string
 	Scopes                   []string // the platform's; a tenant's own scopes are not advertised
 }
 
@@ -62,8 +60,7 @@ func (i *Issuer) Metadata(tenant string) ServerMetadata {
 		SubjectTypes:             []string{"public"},
 		Claims: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",
 			"name", "given_name", "family_name", "preferred_username", "locale", "email", "email_verified", "phone_number"},
-		Prompts:   []string{"none", "login", "consent"},
-		UILocales: slices.Clone(pages.Languages),
-		Scopes:    scopes.PlatformNames(),
+		Prompts: []string{"none", "login", "consent"},
+		Scopes:  scopes.PlatformNames(),
 	}
 }

@@ -38,6 +38,10 @@ type IDClaims struct {
 	SID       string   `json:"sid,omitempty"`
 }
 
+// refreshTokenPrefix marks refresh tokens, which are opaque: revocation tells them from
+// access tokens by it.
+const refreshTokenPrefix = "rt_"
+
 // IDTokenType is the typ header of ID tokens: plain JWT (OIDC Core does not register one
 // of its own), which keeps them from being taken for access tokens (at+jwt) or sign-in
 // artefacts.
@@ -89,7 +93,7 @@ func (i *Issuer) mint(ctx context.Context, c *clients.Client, g personGrant, now
 		}
 	}
 	if g.Offline && slices.Contains(c.GrantTypes, "refresh_token") {
-		tok.RefreshToken = "rt_" + randomToken(32)
+		tok.RefreshToken = refreshTokenPrefix + randomToken(32)
 		iss.Refresh = &RefreshToken{Hash: HashOf(tok.RefreshToken), FamilyID: g.FamilyID, ExpiresAt: now.Add(i.refreshTTL)}
 		iss.FamilyExpiresAt = later(iss.FamilyExpiresAt, iss.Refresh.ExpiresAt)
 	}

@@ -182,13 +182,17 @@ type Introspector struct {
 	lookup            ClientLookup
 	revocations       Revocations
 	accessRevocations AccessRevocations
+	grants            Grants
 }
 
 // NewIntrospector answers for the clients authenticates, about tokens verifier accepts,
 // whose clients lookup still finds. accessRevocations, if not nil, are the subjects'
-// revocations of clients' access (consent's client-access events).
-func NewIntrospector(authenticates ClientAuthentication, verifier *auth.Verifier, lookup ClientLookup, revocations Revocations, accessRevocations AccessRevocations) *Introspector {
-	return &Introspector{clients: authenticates, verifier: verifier, lookup: lookup, revocations: revocations, accessRevocations: accessRevocations}
+// revocations of clients' access (consent's client-access events); grants, if not nil,
+// holds the refresh tokens a revocation may name.
+func NewIntrospector(authenticates ClientAuthentication, verifier *auth.Verifier, lookup ClientLookup, revocations Revocations,
+	accessRevocations AccessRevocations, grants Grants) *Introspector {
+	return &Introspector{clients: authenticates, verifier: verifier, lookup: lookup, revocations: revocations,
+		accessRevocations: accessRevocations, grants: grants}
 }
 
 // IntrospectionRequest asks whether Token is active (RFC 7662); RevocationRequest asks to
@@ -261,11 +265,20 @@ func (in *Introspector) verify(ctx context.Context, tenant, token string) (*auth
 
 // Revoke revokes a token on behalf of the calling client. A token that is not a valid
 // token of the tenant is ignored, as RFC 7009 §2.2 asks; one issued to another client is
-// refused.
+// refused. A refresh token revokes its whole family, the access tokens it issued
+// included (RFC 7009 §2.1: the tokens of the same grant).
 func (in *Introspector) Revoke(ctx context.Context, tenant string, req RevocationRequest) error {
 	client, err := in.authenticate(ctx, tenant, "revoke", req)
 	if err != nil {
 		return err
+	}
+	if strings.HasPrefix(req.Token, refreshTokenPrefix) && in.grants != nil {
+		return in.grants.RevokeRefreshToken(ctx, tenant, HashOf(req.Token), func(f *Family) error {
+			if f.ClientID != client.ID {
+				return &clients.OAuthError{Code: "unauthorized_client", Description: "the token was not issued to this client"}
+			}
+			return nil
+		})
 	}
 	c, err := in.verify(ctx, tenant, req.Token)
 	if c == nil || err != nil {
