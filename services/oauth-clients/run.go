@@ -121,7 +121,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	p.Publishes("clients", uc.clientStore.Republish)
-	e.Pre(httpapi.BearerChallenge)
+	e.Pre(httpapi.CORS, httpapi.BearerChallenge)
 	e.Use(httpapi.BodyOnlyParameters)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys,
 		uc.profiles, cfg.IssuerURL), nil))

@@ -301,3 +301,46 @@ func TestRevokingARefreshTokenEndsItsFamily(t *testing.T) {
 		return si.userInfo(t, tok.AccessToken).StatusCode() == http.StatusUnauthorized
 	})
 }
+
+// TestSinglePageApplicationsMayCallTheOAuthEndpoints: a browser page of another origin
+// may exchange codes, refresh, revoke and read userinfo (CORS, without cookies); the
+// browser pages and introspection stay same-origin.
+func TestSinglePageApplicationsMayCallTheOAuthEndpoints(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	preflight := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodOptions, s.URL+"/v1/tenants/acme"+path, nil)
+		req.Header.Set("Origin", "https://spa.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/userinfo", "/.well-known/openid-configuration"} {
+		resp := preflight(path)
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+			t.Fatalf("preflight of %s: %d %v", path, resp.StatusCode, resp.Header)
+		}
+	}
+	for _, path := range []string{"/oauth2/introspect", "/oauth2/authorize", "/clients"} {
+		if resp := preflight(path); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("%s allows other origins", path)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/v1/tenants/acme/.well-known/openid-configuration", nil)
+	req.Header.Set("Origin", "https://spa.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("discovery from another origin: %d %v", resp.StatusCode, resp.Header)
+	}
+}
