@@ -344,3 +344,22 @@ func TestSinglePageApplicationsMayCallTheOAuthEndpoints(t *testing.T) {
 		t.Fatalf("discovery from another origin: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestPublicClientsMayNameThemselvesInBasic: golang.org/x/oauth2 first sends a public
+// client's id in HTTP Basic with an empty password; that identifies the client as well
+// as client_id in the form. A confidential client is not let in that way.
+func TestPublicClientsMayNameThemselvesInBasic(t *testing.T) {
+	t.Parallel()
+	si := mustStartSignIn(t)
+	p := newPKCE()
+	got := si.signInAs(t, newBrowser(t), si.kari, "openid", "*", p)
+	basic := func(id string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(id, "") }
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {got.code}, "redirect_uri": {appRedirect}, "code_verifier": {p.verifier}}
+	confidential := si.mustApp(t, "acme", false, "openid")
+	oauthError(t, postToken(t, si.stack, "acme", form, basic(confidential.ClientId)), 401, "invalid_client")
+	if resp := postToken(t, si.stack, "acme", form, basic(si.app.ClientId)); resp.JSON200 == nil {
+		t.Fatalf("a public client in Basic: %s", resp.Body)
+	}
+}
