@@ -303,3 +303,17 @@ func TestUsersViewKeepsTheNewestState(t *testing.T) {
 		t.Fatalf("a deleted person keeps %q (%v)", name, err)
 	}
 }
+
+// TestADeletedClientCannotRefresh: a deleted client's refresh tokens stop working with it.
+func TestADeletedClientCannotRefresh(t *testing.T) {
+	t.Parallel()
+	si := mustStartSignIn(t)
+	tok := si.mustTokens(t, si.kari, "openid offline_access")
+	if resp, err := si.admin.DeleteClientWithResponse(context.Background(), "acme", si.app.ClientId); err != nil || resp.StatusCode() != 204 {
+		t.Fatalf("delete: %v %d", err, resp.StatusCode())
+	}
+	oauthError(t, si.refresh(t, *tok.RefreshToken, ""), 401, "invalid_client")
+	eventually(t, "the deleted client's access token refused", func() bool {
+		return si.userInfo(t, tok.AccessToken).StatusCode() == http.StatusUnauthorized
+	})
+}
