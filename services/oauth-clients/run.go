@@ -16,6 +16,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/egress"
 	pkgevents "github.com/iamplane/iam/pkg/events"
+	"github.com/iamplane/iam/pkg/handshake"
 	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
 
@@ -25,7 +26,9 @@ import (
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
+	"github.com/iamplane/iam/services/oauth-clients/internal/signin"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
+	"github.com/iamplane/iam/services/oauth-clients/internal/users"
 )
 
 // Name and Version identify the service on GET /.
@@ -38,6 +41,16 @@ const (
 type Config struct {
 	service.Config
 	TokenTTL time.Duration `env:"IAM_TOKEN_TTL" envDefault:"1h"`
+	// RefreshTTL is how long a person's refresh token may be used after it was issued;
+	// each use rotates it and issues a new one for as long again, so a family lives while
+	// it is used at least this often. (Codes live tokens.CodeTTL, 60 s, fixed.)
+	RefreshTTL time.Duration `env:"IAM_REFRESH_TTL" envDefault:"720h"`
+	// LoginJWKSURL and ConsentJWKSURL are where the keys of the login verdicts
+	// (iam-subjects) and consent verdicts (consent) are fetched, cached like the access
+	// tokens' keys; by default handshake.LoginJWKS and handshake.ConsentJWKS of
+	// IAM_ISSUER_URL (through the gateway).
+	LoginJWKSURL   string `env:"IAM_LOGIN_JWKS_URL"`
+	ConsentJWKSURL string `env:"IAM_CONSENT_JWKS_URL"`
 	// EntitlementsCacheTTL bounds how long a replica may grant scopes from a scope set
 	// another replica has already replaced.
 	EntitlementsCacheTTL time.Duration `env:"IAM_ENTITLEMENTS_CACHE_TTL" envDefault:"1s"`
@@ -88,7 +101,8 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 			keys = keyring.New(&keyring.Postgres{DB: p.DB}, cfg.TokenTTL)
 			return keys, keys.Load(ctx)
 		}),
-		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }))
+		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }),
+		service.WithPages(httpapi.Pages...))
 	if err != nil {
 		return err
 	}
@@ -107,10 +121,16 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	p.Publishes("clients", uc.clientStore.Republish)
+	e.Pre(httpapi.CORS, httpapi.BearerChallenge)
 	e.Use(httpapi.BodyOnlyParameters)
-	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys, cfg.IssuerURL), nil))
-	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations)},
-		onListen, workers(p, cfg, uc)...)
+	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys,
+		uc.profiles, cfg.IssuerURL), nil))
+	if err := httpapi.RegisterPages(e, uc.authorizer, p.Logger); err != nil {
+		p.Close()
+		return err
+	}
+	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations),
+		events.Users(uc.users)}, onListen, workers(p, cfg, uc)...)
 }
 
 // useCases are the service's use cases and the stores its workers and consumers keep.
@@ -120,6 +140,8 @@ type useCases struct {
 	issuer       *tokens.Issuer
 	introspector *tokens.Introspector
 	keys         *keyring.Ring
+	authorizer   *signin.Authorizer
+	profiles     *users.Profiles
 
 	clientStore       *postgres.Clients
 	cache             *clients.CredentialCache // nil: credentials are not cached
@@ -127,6 +149,8 @@ type useCases struct {
 	revocations       *postgres.Revocations
 	accessRevocations *postgres.AccessRevocations
 	entitlements      *postgres.Entitlements
+	grants            *postgres.Grants
+	users             *postgres.Users
 }
 
 // start builds the use cases on p and the loaded key ring, and prepares what they need in
@@ -137,6 +161,8 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 		revocations:       &postgres.Revocations{DB: p.DB},
 		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
 		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
+		grants:            &postgres.Grants{DB: p.DB},
+		users:             &postgres.Users{DB: p.DB},
 		keys:              keys,
 		limiter: &clients.FailureLimiter{FreeFailures: cfg.AuthFailuresPerPair, PerClient: cfg.AuthFailuresPerClient,
 			PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow},
@@ -160,8 +186,19 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 	}
 	authenticator := clients.NewAuthenticator(uc.clients, uc.limiter, cfg.IssuerURL, p.Logger, nil)
 	verifier := p.Verifier(keys)
-	uc.issuer = tokens.NewIssuer(authenticator, keys, uc.entitlements, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, nil)
-	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations)
+	uc.issuer = tokens.NewIssuer(authenticator, keys, uc.entitlements, uc.grants, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, cfg.RefreshTTL, nil)
+	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations, uc.grants)
+	uc.profiles = users.NewProfiles(uc.users)
+	loginJWKS, consentJWKS := cfg.LoginJWKSURL, cfg.ConsentJWKSURL
+	if loginJWKS == "" {
+		loginJWKS = handshake.LoginJWKS(cfg.IssuerURL)
+	}
+	if consentJWKS == "" {
+		consentJWKS = handshake.ConsentJWKS(cfg.IssuerURL)
+	}
+	uc.authorizer = signin.NewAuthorizer(uc.clients, &postgres.Authorizations{DB: p.DB},
+		signin.Keys{Signer: keys, Own: keys, Login: &auth.RemoteJWKS{URL: loginJWKS}, Consent: &auth.RemoteJWKS{URL: consentJWKS}},
+		uc.entitlements, uc.grants, cfg.IssuerURL, p.Logger, nil)
 	return uc, nil
 }
 
@@ -173,8 +210,9 @@ func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Conte
 		func(ctx context.Context) error {
 			return every(ctx, cfg.AuthFailureWindow, func() { uc.limiter.Prune(time.Now()) })
 		},
-		// Revocations (of tokens and lifted ones of client access) and used assertion ids are
-		// kept only until they would have expired.
+		// Revocations (of tokens and lifted ones of client access), used assertion ids,
+		// authorizations, codes and token families are kept only until they would have
+		// expired.
 		func(ctx context.Context) error {
 			return every(ctx, 10*time.Minute, func() {
 				if gone, err := uc.revocations.Prune(ctx); err != nil && ctx.Err() == nil {
@@ -187,6 +225,9 @@ func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Conte
 				}
 				if err := uc.clientStore.PruneAssertions(ctx); err != nil && ctx.Err() == nil {
 					p.Logger.Warn("pruning used client assertions failed", "error", err)
+				}
+				if err := uc.grants.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
+					p.Logger.Warn("pruning spent authorizations, codes and token families failed", "error", err)
 				}
 			})
 		},

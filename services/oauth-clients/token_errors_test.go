@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
@@ -33,7 +34,10 @@ func TestTokenErrorCodes(t *testing.T) {
 	}{
 		{"no grant_type", url.Values{}, basic(cc), 400, "invalid_request"},
 		{"password grant", url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, basic(cc), 400, "unsupported_grant_type"},
-		{"authorization_code grant", url.Values{"grant_type": {"authorization_code"}, "code": {"c"}}, basic(web), 400, "unsupported_grant_type"},
+		{"authorization_code without redirect_uri", url.Values{"grant_type": {"authorization_code"}, "code": {"c"}}, basic(web), 400, "invalid_request"},
+		{"authorization_code never issued", url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "redirect_uri": {"https://app.example/cb"},
+			"code_verifier": {strings.Repeat("v", 43)}}, basic(web), 400, "invalid_grant"},
+		{"authorization_code for a client without that grant", url.Values{"grant_type": {"authorization_code"}, "code": {"c"}}, basic(cc), 400, "unauthorized_client"},
 		{"no client authentication", url.Values{"grant_type": {"client_credentials"}}, func(*http.Request) {}, 401, "invalid_client"},
 		{"wrong secret", url.Values{"grant_type": {"client_credentials"}}, func(r *http.Request) { r.SetBasicAuth(cc.ClientId, "wrong") }, 401, "invalid_client"},
 		{"client_credentials for a client without that grant", url.Values{"grant_type": {"client_credentials"}}, basic(web), 400, "unauthorized_client"},

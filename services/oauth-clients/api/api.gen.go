@@ -112,8 +112,11 @@ type Client struct {
 	ClientSecret *string `json:"clientSecret,omitempty"`
 
 	// ClientUri Example: https://billing.example.com
-	ClientUri *string   `json:"clientUri,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	ClientUri *string `json:"clientUri,omitempty"`
+
+	// ConsentActionId Example: signup
+	ConsentActionId *string   `json:"consentActionId,omitempty"`
+	CreatedAt       time.Time `json:"createdAt"`
 
 	// CreatedBy The subject that created the client.
 	//
@@ -147,6 +150,9 @@ type Client struct {
 
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
+
+	// PostLogoutRedirectUris Example: []
+	PostLogoutRedirectUris *[]string `json:"postLogoutRedirectUris,omitempty"`
 
 	// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
 	//
@@ -195,6 +201,11 @@ type ClientInput struct {
 	// ClientUri Example: https://billing.example.com
 	ClientUri *string `json:"clientUri,omitempty"`
 
+	// ConsentActionId The consent action (id or name, in consent) whose consents the consent screen asks for when a person authorizes this client.
+	//
+	// Example: signup
+	ConsentActionId *string `json:"consentActionId,omitempty"`
+
 	// Description Example: Bills customers nightly.
 	Description *string `json:"description,omitempty"`
 
@@ -222,6 +233,11 @@ type ClientInput struct {
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
 
+	// PostLogoutRedirectUris Where RP-initiated logout may send the browser afterwards (OpenID Connect RP-Initiated Logout); the same rules as redirectUris.
+	//
+	// Example: ["https://app.example.com/"]
+	PostLogoutRedirectUris *[]string `json:"postLogoutRedirectUris,omitempty"`
+
 	// Privacy Why the client wants each scope and which personal data it touches (Cloudentity's privacy purposes).
 	//
 	// Example: {"scopes":{"billing.invoices_read":{"piiCategories":[{"name":"contact"}],"purpose":"Send invoices to the customer."}}}
@@ -232,7 +248,12 @@ type ClientInput struct {
 	// Example: false
 	Public *bool `json:"public,omitempty"`
 
-	// RedirectUris Example: []
+	// RedirectUris Where the authorization endpoint may send the browser back, compared exactly as
+	// registered: absolute, no fragment, no user information, https (http only for a
+	// loopback host, RFC 8252) or a private-use scheme. authorization_code needs one.
+	//
+	//
+	// Example: ["https://app.example.com/callback"]
 	RedirectUris *[]string `json:"redirectUris,omitempty"`
 
 	// ResponseTypes Example: []
@@ -440,6 +461,9 @@ type RegistrationRequest struct {
 	LogoUri   *string       `json:"logo_uri,omitempty"`
 	PolicyUri *string       `json:"policy_uri,omitempty"`
 
+	// PostLogoutRedirectUris Example: []
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+
 	// RedirectUris Example: []
 	RedirectUris *[]string `json:"redirect_uris,omitempty"`
 
@@ -474,11 +498,12 @@ type RegistrationResponse struct {
 	// Jwks The client's public keys (RFC 7517), for private_key_jwt; never a private key.
 	//
 	// Example: {"keys":[{"crv":"Ed25519","kid":"billing-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
-	Jwks         *ClientJWKSet `json:"jwks,omitempty"`
-	JwksUri      *string       `json:"jwks_uri,omitempty"`
-	LogoUri      *string       `json:"logo_uri,omitempty"`
-	PolicyUri    *string       `json:"policy_uri,omitempty"`
-	RedirectUris []string      `json:"redirect_uris"`
+	Jwks                   *ClientJWKSet `json:"jwks,omitempty"`
+	JwksUri                *string       `json:"jwks_uri,omitempty"`
+	LogoUri                *string       `json:"logo_uri,omitempty"`
+	PolicyUri              *string       `json:"policy_uri,omitempty"`
+	PostLogoutRedirectUris *[]string     `json:"post_logout_redirect_uris,omitempty"`
+	RedirectUris           []string      `json:"redirect_uris"`
 
 	// RegistrationAccessToken Only in the answer to the registration.
 	RegistrationAccessToken *string  `json:"registration_access_token,omitempty"`
@@ -501,10 +526,10 @@ type RevocationRequest struct {
 	ClientId            *string `json:"client_id,omitempty"`
 	ClientSecret        *string `json:"client_secret,omitempty"`
 
-	// Token The access token to revoke.
+	// Token The access token or refresh token to revoke.
 	Token *string `json:"token,omitempty"`
 
-	// TokenTypeHint Only a hint (RFC 7009 §2.1); access tokens are the only kind issued, whatever it says.
+	// TokenTypeHint Only a hint (RFC 7009 §2.1); refresh tokens are told from access tokens by their form, whatever it says.
 	//
 	// Example: access_token
 	TokenTypeHint *string `json:"token_type_hint,omitempty"`
@@ -619,21 +644,35 @@ type ScopeUpdate struct {
 	UserPolicyId *string `json:"userPolicyId,omitempty"`
 }
 
-// ServerMetadata defines model for ServerMetadata.
+// ServerMetadata RFC 8414 authorization server metadata, which OpenID Connect Discovery 1.0 extends; both documents carry every member.
 type ServerMetadata struct {
+	AuthorizationEndpoint                      string    `json:"authorization_endpoint"`
+	AuthorizationResponseIssParameterSupported *bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	ClaimsParameterSupported                   *bool     `json:"claims_parameter_supported,omitempty"`
+	ClaimsSupported                            *[]string `json:"claims_supported,omitempty"`
+	CodeChallengeMethodsSupported              *[]string `json:"code_challenge_methods_supported,omitempty"`
+	EndSessionEndpoint                         *string   `json:"end_session_endpoint,omitempty"`
 	GrantTypesSupported                        []string  `json:"grant_types_supported"`
+	IdTokenSigningAlgValuesSupported           []string  `json:"id_token_signing_alg_values_supported"`
 	IntrospectionEndpoint                      *string   `json:"introspection_endpoint,omitempty"`
 	IntrospectionEndpointAuthMethodsSupported  *[]string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 	Issuer                                     string    `json:"issuer"`
 	JwksUri                                    string    `json:"jwks_uri"`
+	PromptValuesSupported                      *[]string `json:"prompt_values_supported,omitempty"`
 	RegistrationEndpoint                       *string   `json:"registration_endpoint,omitempty"`
-	ResponseTypesSupported                     *[]string `json:"response_types_supported,omitempty"`
+	RequestParameterSupported                  *bool     `json:"request_parameter_supported,omitempty"`
+	RequestUriParameterSupported               *bool     `json:"request_uri_parameter_supported,omitempty"`
+	ResponseModesSupported                     *[]string `json:"response_modes_supported,omitempty"`
+	ResponseTypesSupported                     []string  `json:"response_types_supported"`
 	RevocationEndpoint                         *string   `json:"revocation_endpoint,omitempty"`
 	RevocationEndpointAuthMethodsSupported     *[]string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
 	ScopesSupported                            *[]string `json:"scopes_supported,omitempty"`
+	SubjectTypesSupported                      []string  `json:"subject_types_supported"`
 	TokenEndpoint                              string    `json:"token_endpoint"`
 	TokenEndpointAuthMethodsSupported          []string  `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValuesSupported *[]string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	UiLocalesSupported                         *[]string `json:"ui_locales_supported,omitempty"`
+	UserinfoEndpoint                           *string   `json:"userinfo_endpoint,omitempty"`
 }
 
 // TokenRequest defines model for TokenRequest.
@@ -652,10 +691,23 @@ type TokenRequest struct {
 	// ClientSecret Example: Xy3...
 	ClientSecret *string `json:"client_secret,omitempty"`
 
+	// Code For grant_type authorization_code, the code the authorization endpoint gave.
+	Code *string `json:"code,omitempty"`
+
+	// CodeVerifier For grant_type authorization_code, the PKCE verifier (RFC 7636), 43 to 128 characters.
+	//
+	// Example: dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+	CodeVerifier *string `json:"code_verifier,omitempty"`
+
 	// GrantType Example: client_credentials
 	GrantType *string `json:"grant_type,omitempty"`
 
-	// RefreshToken For grant_type refresh_token. None are issued (client_credentials must not get one, RFC 6749 §4.4.3), so any presented is invalid_grant.
+	// RedirectUri For grant_type authorization_code, the redirect_uri of the authorization request.
+	//
+	// Example: https://app.example.com/callback
+	RedirectUri *string `json:"redirect_uri,omitempty"`
+
+	// RefreshToken For grant_type refresh_token. Only the authorization_code grant leads to refresh tokens (client_credentials must not get one, RFC 6749 §4.4.3).
 	RefreshToken *string `json:"refresh_token,omitempty"`
 
 	// Scope Example: iam.client_read
@@ -669,11 +721,32 @@ type TokenResponse struct {
 	// ExpiresIn Example: 3600
 	ExpiresIn int `json:"expires_in"`
 
+	// IdToken An OpenID Connect ID token (a JWT signed with the tenant's keys), when `openid` was granted to a person.
+	IdToken *string `json:"id_token,omitempty"`
+
+	// RefreshToken An opaque refresh token, when `offline_access` was granted and the client has the refresh_token grant type. Each use returns a new one.
+	RefreshToken *string `json:"refresh_token,omitempty"`
+
 	// Scope Example: iam.client_read
 	Scope *string `json:"scope,omitempty"`
 
 	// TokenType Example: Bearer
 	TokenType string `json:"token_type"`
+}
+
+// UserInfo OpenID Connect standard claims (Core §5.1) of a person.
+type UserInfo struct {
+	Email             *string `json:"email,omitempty"`
+	EmailVerified     *bool   `json:"email_verified,omitempty"`
+	FamilyName        *string `json:"family_name,omitempty"`
+	GivenName         *string `json:"given_name,omitempty"`
+	Locale            *string `json:"locale,omitempty"`
+	Name              *string `json:"name,omitempty"`
+	PhoneNumber       *string `json:"phone_number,omitempty"`
+	PreferredUsername *string `json:"preferred_username,omitempty"`
+
+	// Sub The person's subject id, user-<id>.
+	Sub string `json:"sub"`
 }
 
 // ClientId defines model for ClientId.
@@ -1030,6 +1103,14 @@ func (a *RegistrationRequest) UnmarshalJSON(b []byte) error {
 		delete(object, "policy_uri")
 	}
 
+	if raw, found := object["post_logout_redirect_uris"]; found {
+		err = json.Unmarshal(raw, &a.PostLogoutRedirectUris)
+		if err != nil {
+			return fmt.Errorf("error reading 'post_logout_redirect_uris': %w", err)
+		}
+		delete(object, "post_logout_redirect_uris")
+	}
+
 	if raw, found := object["redirect_uris"]; found {
 		err = json.Unmarshal(raw, &a.RedirectUris)
 		if err != nil {
@@ -1142,6 +1223,13 @@ func (a RegistrationRequest) MarshalJSON() ([]byte, error) {
 		object["policy_uri"], err = json.Marshal(a.PolicyUri)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'policy_uri': %w", err)
+		}
+	}
+
+	if a.PostLogoutRedirectUris != nil {
+		object["post_logout_redirect_uris"], err = json.Marshal(a.PostLogoutRedirectUris)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'post_logout_redirect_uris': %w", err)
 		}
 	}
 
@@ -1269,6 +1357,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server (the `GetServerMetadata` operationId).
 	GetServerMetadata(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+	//
+	// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+	// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+	// keys at `jwks_uri`.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+	GetOpenIDConfiguration(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListClients List clients
 	//
@@ -1547,10 +1644,12 @@ type ClientInterface interface {
 
 	// RevokeTokenWithBody Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -1562,10 +1661,12 @@ type ClientInterface interface {
 
 	// RevokeTokenWithFormdataBody Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -1577,14 +1678,30 @@ type ClientInterface interface {
 
 	// IssueTokenWithBody Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1593,19 +1710,55 @@ type ClientInterface interface {
 
 	// IssueTokenWithFormdataBody Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+	//
+	// Claims about the person a bearer access token was issued for, by the scopes granted
+	// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+	// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+	// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+	// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+	// claim the person has no value for is left out. A missing or invalid token is 401
+	// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+	GetUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+	//
+	// The same as `GET`; the access token goes in the Authorization header.
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+	PostUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListScopes List scope definitions
 	//
@@ -1682,6 +1835,25 @@ type ClientInterface interface {
 // Corresponds with GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server (the `GetServerMetadata` operationId).
 func (c *APIClient) GetServerMetadata(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetServerMetadataRequest(c.Server, tenant)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+//
+// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+// keys at `jwks_uri`.
+//
+// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+func (c *APIClient) GetOpenIDConfiguration(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenIDConfigurationRequest(c.Server, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -2249,10 +2421,12 @@ func (c *APIClient) UpdateRegisteredClient(ctx context.Context, tenant externalR
 
 // RevokeTokenWithBody Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -2274,10 +2448,12 @@ func (c *APIClient) RevokeTokenWithBody(ctx context.Context, tenant externalRef0
 
 // RevokeTokenWithFormdataBody Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -2299,14 +2475,30 @@ func (c *APIClient) RevokeTokenWithFormdataBody(ctx context.Context, tenant exte
 
 // IssueTokenWithBody Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2325,20 +2517,76 @@ func (c *APIClient) IssueTokenWithBody(ctx context.Context, tenant externalRef0.
 
 // IssueTokenWithFormdataBody Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 func (c *APIClient) IssueTokenWithFormdataBody(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewIssueTokenRequestWithFormdataBody(c.Server, tenant, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+//
+// Claims about the person a bearer access token was issued for, by the scopes granted
+// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+// claim the person has no value for is left out. A missing or invalid token is 401
+// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+//
+// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+func (c *APIClient) GetUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserInfoRequest(c.Server, tenant)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+//
+// The same as `GET`; the access token goes in the Authorization header.
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+func (c *APIClient) PostUserInfo(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostUserInfoRequest(c.Server, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -2503,6 +2751,40 @@ func NewGetServerMetadataRequest(server string, tenant externalRef0.Tenant) (*ht
 	}
 
 	operationPath := fmt.Sprintf("/v1/tenants/%s/.well-known/oauth-authorization-server", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenIDConfigurationRequest constructs an http.Request for the GetOpenIDConfiguration method
+func NewGetOpenIDConfigurationRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/.well-known/openid-configuration", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3669,6 +3951,74 @@ func NewIssueTokenRequestWithBody(server string, tenant externalRef0.Tenant, con
 	return req, nil
 }
 
+// NewGetUserInfoRequest constructs an http.Request for the GetUserInfo method
+func NewGetUserInfoRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/userinfo", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostUserInfoRequest constructs an http.Request for the PostUserInfo method
+func NewPostUserInfoRequest(server string, tenant externalRef0.Tenant) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant", tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenants/%s/oauth2/userinfo", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListScopesRequest constructs an http.Request for the ListScopes method
 func NewListScopesRequest(server string, tenant externalRef0.Tenant, params *ListScopesParams) (*http.Request, error) {
 	var err error
@@ -4032,6 +4382,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server (the `GetServerMetadata` operationId).
 	GetServerMetadataWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetServerMetadataResponse, error)
 
+	// GetOpenIDConfigurationWithResponse OpenID provider metadata (OpenID Connect Discovery 1.0)
+	//
+	// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+	// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+	// keys at `jwks_uri`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+	GetOpenIDConfigurationWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetOpenIDConfigurationResponse, error)
+
 	// ListClientsWithResponse List clients
 	//
 	// Clients of the tenant, newest first, optionally filtered by `searchQuery` (or its
@@ -4333,10 +4694,12 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -4348,10 +4711,12 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeTokenWithFormdataBodyWithResponse Token revocation (RFC 7009)
 	//
-	// A client revokes an access token issued to it. From then on introspection answers
-	// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-	// service does, accept a self-contained token until it expires; keep token lifetimes
-	// short where that matters.) The client authenticates as at the token endpoint. An
+	// A client revokes an access token or a refresh token issued to it. From then on
+	// introspection answers `{"active": false}` for an access token, and every IAM service
+	// refuses it (they follow the revocation events). A refresh token revokes its whole
+	// family: the refresh tokens rotated from it and every access token they issued. The
+	// client authenticates as at the token endpoint (a public client with `client_id`
+	// alone). An
 	// invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 	// either way, so it tells nothing about the token. A token issued to another client
 	// is refused with `unauthorized_client`.
@@ -4363,14 +4728,30 @@ type ClientWithResponsesInterface interface {
 
 	// IssueTokenWithBodyWithResponse Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4379,19 +4760,59 @@ type ClientWithResponsesInterface interface {
 
 	// IssueTokenWithFormdataBodyWithResponse Token endpoint (RFC 6749)
 	//
-	// The client_credentials grant (refresh_token is understood, but no refresh token is
-	// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-	// (client_secret_basic), `client_id`/`client_secret` form fields
-	// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-	// narrowed to the client's scopes (all of them when none is requested). Errors are
-	// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-	// per address; past the limit the endpoint answers 429 `slow_down` until the window
-	// ends.
+	// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+	// the client's scopes, all of them when none is requested), `authorization_code` and
+	// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+	// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+	// `client_assertion` (private_key_jwt), exactly one; a public client
+	// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+	//
+	// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+	// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+	// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+	// and revokes everything its first use issued (the access tokens and the refresh
+	// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+	// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+	// `offline_access` was granted and the client has the `refresh_token` grant type.
+	//
+	// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+	// was already used revokes its whole family and the access tokens it issued (RFC 9700
+	// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+	// person is entitled to now. A deleted or locked person, a withdrawn client access
+	// (consent) or a deleted client ends the family.
+	//
+	// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+	// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+	// window ends.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/oauth2/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
+
+	// GetUserInfoWithResponse UserInfo (OpenID Connect Core §5.3)
+	//
+	// Claims about the person a bearer access token was issued for, by the scopes granted
+	// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+	// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+	// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+	// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+	// claim the person has no value for is left out. A missing or invalid token is 401
+	// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+	GetUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetUserInfoResponse, error)
+
+	// PostUserInfoWithResponse UserInfo by POST (OpenID Connect Core §5.3.1)
+	//
+	// The same as `GET`; the access token goes in the Authorization header.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+	PostUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*PostUserInfoResponse, error)
 
 	// ListScopesWithResponse List scope definitions
 	//
@@ -4509,6 +4930,54 @@ func (r GetServerMetadataResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetServerMetadataResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOpenIDConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServerMetadata
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *externalRef0.BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenIDConfigurationResponse) GetJSON200() *ServerMetadata {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOpenIDConfigurationResponse) GetApplicationproblemJSON400() *externalRef0.BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenIDConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenIDConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenIDConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenIDConfigurationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5963,6 +6432,116 @@ func (r IssueTokenResponse) ContentType() string {
 	return ""
 }
 
+type GetUserInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserInfoResponse) GetJSON200() *UserInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUserInfoResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUserInfoResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostUserInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *externalRef0.Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *externalRef0.Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostUserInfoResponse) GetJSON200() *UserInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostUserInfoResponse) GetApplicationproblemJSON401() *externalRef0.Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostUserInfoResponse) GetApplicationproblemJSON403() *externalRef0.Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r PostUserInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostUserInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostUserInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostUserInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListScopesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6349,6 +6928,23 @@ func (c *ClientWithResponses) GetServerMetadataWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetServerMetadataResponse(rsp)
+}
+
+// GetOpenIDConfigurationWithResponse OpenID provider metadata (OpenID Connect Discovery 1.0)
+//
+// The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+// endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+// keys at `jwks_uri`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
+func (c *ClientWithResponses) GetOpenIDConfigurationWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetOpenIDConfigurationResponse, error) {
+	rsp, err := c.GetOpenIDConfiguration(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenIDConfigurationResponse(rsp)
 }
 
 // ListClientsWithResponse List clients
@@ -6820,10 +7416,12 @@ func (c *ClientWithResponses) UpdateRegisteredClientWithResponse(ctx context.Con
 
 // RevokeTokenWithBodyWithResponse Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -6841,10 +7439,12 @@ func (c *ClientWithResponses) RevokeTokenWithBodyWithResponse(ctx context.Contex
 
 // RevokeTokenWithFormdataBodyWithResponse Token revocation (RFC 7009)
 //
-// A client revokes an access token issued to it. From then on introspection answers
-// `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-// service does, accept a self-contained token until it expires; keep token lifetimes
-// short where that matters.) The client authenticates as at the token endpoint. An
+// A client revokes an access token or a refresh token issued to it. From then on
+// introspection answers `{"active": false}` for an access token, and every IAM service
+// refuses it (they follow the revocation events). A refresh token revokes its whole
+// family: the refresh tokens rotated from it and every access token they issued. The
+// client authenticates as at the token endpoint (a public client with `client_id`
+// alone). An
 // invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
 // either way, so it tells nothing about the token. A token issued to another client
 // is refused with `unauthorized_client`.
@@ -6862,14 +7462,30 @@ func (c *ClientWithResponses) RevokeTokenWithFormdataBodyWithResponse(ctx contex
 
 // IssueTokenWithBodyWithResponse Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6884,14 +7500,30 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 
 // IssueTokenWithFormdataBodyWithResponse Token endpoint (RFC 6749)
 //
-// The client_credentials grant (refresh_token is understood, but no refresh token is
-// ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-// (client_secret_basic), `client_id`/`client_secret` form fields
-// (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-// narrowed to the client's scopes (all of them when none is requested). Errors are
-// RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-// per address; past the limit the endpoint answers 429 `slow_down` until the window
-// ends.
+// Grants `client_credentials` (the granted scope is the requested scope narrowed to
+// the client's scopes, all of them when none is requested), `authorization_code` and
+// `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+// `client_id`/`client_secret` form fields (client_secret_post) or a signed
+// `client_assertion` (private_key_jwt), exactly one; a public client
+// (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+//
+// `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+// of the authorization request) and `code_verifier` (its SHA-256 is the request's
+// `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+// and revokes everything its first use issued (the access tokens and the refresh
+// token family). The answer carries a person's access token (`sub` = `user-<id>`),
+// an OpenID Connect ID token when `openid` was granted, and a refresh token when
+// `offline_access` was granted and the client has the `refresh_token` grant type.
+//
+// `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+// was already used revokes its whole family and the access tokens it issued (RFC 9700
+// §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+// person is entitled to now. A deleted or locked person, a withdrawn client access
+// (consent) or a deleted client ends the family.
+//
+// Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+// client and per address; past the limit the endpoint answers 429 `slow_down` until the
+// window ends.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6902,6 +7534,42 @@ func (c *ClientWithResponses) IssueTokenWithFormdataBodyWithResponse(ctx context
 		return nil, err
 	}
 	return ParseIssueTokenResponse(rsp)
+}
+
+// GetUserInfoWithResponse UserInfo (OpenID Connect Core §5.3)
+//
+// Claims about the person a bearer access token was issued for, by the scopes granted
+// to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+// `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+// `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+// carry `openid`. The claims come from this service's view of iam-subjects' users; a
+// claim the person has no value for is left out. A missing or invalid token is 401
+// and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenants/{tenant}/oauth2/userinfo (the `GetUserInfo` operationId).
+func (c *ClientWithResponses) GetUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*GetUserInfoResponse, error) {
+	rsp, err := c.GetUserInfo(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserInfoResponse(rsp)
+}
+
+// PostUserInfoWithResponse UserInfo by POST (OpenID Connect Core §5.3.1)
+//
+// The same as `GET`; the access token goes in the Authorization header.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenants/{tenant}/oauth2/userinfo (the `PostUserInfo` operationId).
+func (c *ClientWithResponses) PostUserInfoWithResponse(ctx context.Context, tenant externalRef0.Tenant, reqEditors ...RequestEditorFn) (*PostUserInfoResponse, error) {
+	rsp, err := c.PostUserInfo(ctx, tenant, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostUserInfoResponse(rsp)
 }
 
 // ListScopesWithResponse List scope definitions
@@ -7028,6 +7696,39 @@ func ParseGetServerMetadataResponse(rsp *http.Response) (*GetServerMetadataRespo
 	}
 
 	response := &GetServerMetadataResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServerMetadata
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenIDConfigurationResponse parses an HTTP response from a GetOpenIDConfigurationWithResponse call
+func ParseGetOpenIDConfigurationResponse(rsp *http.Response) (*GetOpenIDConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenIDConfigurationResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -8248,6 +8949,86 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 	return response, nil
 }
 
+// ParseGetUserInfoResponse parses an HTTP response from a GetUserInfoWithResponse call
+func ParseGetUserInfoResponse(rsp *http.Response) (*GetUserInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostUserInfoResponse parses an HTTP response from a PostUserInfoWithResponse call
+func ParsePostUserInfoResponse(rsp *http.Response) (*PostUserInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostUserInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListScopesResponse parses an HTTP response from a ListScopesWithResponse call
 func ParseListScopesResponse(rsp *http.Response) (*ListScopesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8572,6 +9353,9 @@ type ServerInterface interface {
 	// GetServerMetadata Authorization server metadata (RFC 8414)
 	// (GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server)
 	GetServerMetadata(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+	// (GET /v1/tenants/{tenant}/.well-known/openid-configuration)
+	GetOpenIDConfiguration(ctx echo.Context, tenant externalRef0.Tenant) error
 	// ListClients List clients
 	// (GET /v1/tenants/{tenant}/clients)
 	ListClients(ctx echo.Context, tenant externalRef0.Tenant, params ListClientsParams) error
@@ -8638,6 +9422,12 @@ type ServerInterface interface {
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx echo.Context, tenant externalRef0.Tenant) error
+	// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+	// (GET /v1/tenants/{tenant}/oauth2/userinfo)
+	GetUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error
+	// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+	// (POST /v1/tenants/{tenant}/oauth2/userinfo)
+	PostUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error
 	// ListScopes List scope definitions
 	// (GET /v1/tenants/{tenant}/scopes)
 	ListScopes(ctx echo.Context, tenant externalRef0.Tenant, params ListScopesParams) error
@@ -8673,6 +9463,22 @@ func (w *ServerInterfaceWrapper) GetServerMetadata(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetServerMetadata(ctx, tenant)
+	return err
+}
+
+// GetOpenIDConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenIDConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenIDConfiguration(ctx, tenant)
 	return err
 }
 
@@ -9246,6 +10052,38 @@ func (w *ServerInterfaceWrapper) IssueToken(ctx echo.Context) error {
 	return err
 }
 
+// GetUserInfo converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserInfo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserInfo(ctx, tenant)
+	return err
+}
+
+// PostUserInfo converts echo context to params.
+func (w *ServerInterfaceWrapper) PostUserInfo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant" -------------
+	var tenant externalRef0.Tenant
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant", ctx.Param("tenant"), &tenant, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PostUserInfo(ctx, tenant)
+	return err
+}
+
 // ListScopes converts echo context to params.
 func (w *ServerInterfaceWrapper) ListScopes(ctx echo.Context) error {
 	var err error
@@ -9475,8 +10313,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.GetRegisteredClient, options.OperationMiddlewares["getRegisteredClient"]...)
 	router.PUT(options.BaseURL+"/v1/tenants/:tenant/oauth2/register/:clientId", wrapper.UpdateRegisteredClient, options.OperationMiddlewares["updateRegisteredClient"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/jwks", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/oauth2/userinfo", wrapper.GetUserInfo, options.OperationMiddlewares["getUserInfo"]...)
+	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/userinfo", wrapper.PostUserInfo, options.OperationMiddlewares["postUserInfo"]...)
 	router.POST(options.BaseURL+"/v1/tenants/:tenant/oauth2/keys/rotate", wrapper.RotateSigningKey, options.OperationMiddlewares["rotateSigningKey"]...)
 	router.GET(options.BaseURL+"/v1/tenants/:tenant/.well-known/oauth-authorization-server", wrapper.GetServerMetadata, options.OperationMiddlewares["getServerMetadata"]...)
+	router.GET(options.BaseURL+"/v1/tenants/:tenant/.well-known/openid-configuration", wrapper.GetOpenIDConfiguration, options.OperationMiddlewares["getOpenIDConfiguration"]...)
 
 }
 
@@ -9516,6 +10357,44 @@ type GetServerMetadata400ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetServerMetadata400ApplicationProblemPlusJSONResponse) VisitGetServerMetadataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenIDConfigurationRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type GetOpenIDConfigurationResponseObject interface {
+	VisitGetOpenIDConfigurationResponse(w http.ResponseWriter) error
+}
+
+type GetOpenIDConfiguration200JSONResponse ServerMetadata
+
+func (response GetOpenIDConfiguration200JSONResponse) VisitGetOpenIDConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenIDConfiguration400ApplicationProblemPlusJSONResponse struct {
+	externalRef0.BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenIDConfiguration400ApplicationProblemPlusJSONResponse) VisitGetOpenIDConfigurationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11221,6 +12100,114 @@ func (response IssueToken429JSONResponse) VisitIssueTokenResponse(w http.Respons
 	return err
 }
 
+type GetUserInfoRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type GetUserInfoResponseObject interface {
+	VisitGetUserInfoResponse(w http.ResponseWriter) error
+}
+
+type GetUserInfo200JSONResponse UserInfo
+
+func (response GetUserInfo200JSONResponse) VisitGetUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserInfo401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserInfo401ApplicationProblemPlusJSONResponse) VisitGetUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserInfo403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserInfo403ApplicationProblemPlusJSONResponse) VisitGetUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostUserInfoRequestObject struct {
+	Tenant externalRef0.Tenant `json:"tenant"`
+}
+
+type PostUserInfoResponseObject interface {
+	VisitPostUserInfoResponse(w http.ResponseWriter) error
+}
+
+type PostUserInfo200JSONResponse UserInfo
+
+func (response PostUserInfo200JSONResponse) VisitPostUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostUserInfo401ApplicationProblemPlusJSONResponse struct {
+	externalRef0.UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PostUserInfo401ApplicationProblemPlusJSONResponse) VisitPostUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostUserInfo403ApplicationProblemPlusJSONResponse struct {
+	externalRef0.ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PostUserInfo403ApplicationProblemPlusJSONResponse) VisitPostUserInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListScopesRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
 	Params ListScopesParams
@@ -11720,6 +12707,9 @@ type StrictServerInterface interface {
 	// GetServerMetadata Authorization server metadata (RFC 8414)
 	// (GET /v1/tenants/{tenant}/.well-known/oauth-authorization-server)
 	GetServerMetadata(ctx context.Context, request GetServerMetadataRequestObject) (GetServerMetadataResponseObject, error)
+	// GetOpenIDConfiguration OpenID provider metadata (OpenID Connect Discovery 1.0)
+	// (GET /v1/tenants/{tenant}/.well-known/openid-configuration)
+	GetOpenIDConfiguration(ctx context.Context, request GetOpenIDConfigurationRequestObject) (GetOpenIDConfigurationResponseObject, error)
 	// ListClients List clients
 	// (GET /v1/tenants/{tenant}/clients)
 	ListClients(ctx context.Context, request ListClientsRequestObject) (ListClientsResponseObject, error)
@@ -11786,6 +12776,12 @@ type StrictServerInterface interface {
 	// IssueToken Token endpoint (RFC 6749)
 	// (POST /v1/tenants/{tenant}/oauth2/token)
 	IssueToken(ctx context.Context, request IssueTokenRequestObject) (IssueTokenResponseObject, error)
+	// GetUserInfo UserInfo (OpenID Connect Core §5.3)
+	// (GET /v1/tenants/{tenant}/oauth2/userinfo)
+	GetUserInfo(ctx context.Context, request GetUserInfoRequestObject) (GetUserInfoResponseObject, error)
+	// PostUserInfo UserInfo by POST (OpenID Connect Core §5.3.1)
+	// (POST /v1/tenants/{tenant}/oauth2/userinfo)
+	PostUserInfo(ctx context.Context, request PostUserInfoRequestObject) (PostUserInfoResponseObject, error)
 	// ListScopes List scope definitions
 	// (GET /v1/tenants/{tenant}/scopes)
 	ListScopes(ctx context.Context, request ListScopesRequestObject) (ListScopesResponseObject, error)
@@ -11834,6 +12830,31 @@ func (sh *strictHandler) GetServerMetadata(ctx echo.Context, tenant externalRef0
 		return err
 	} else if validResponse, ok := response.(GetServerMetadataResponseObject); ok {
 		return validResponse.VisitGetServerMetadataResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenIDConfiguration operation middleware
+func (sh *strictHandler) GetOpenIDConfiguration(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request GetOpenIDConfigurationRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenIDConfiguration(ctx.Request().Context(), request.(GetOpenIDConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenIDConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenIDConfigurationResponseObject); ok {
+		return validResponse.VisitGetOpenIDConfigurationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12598,6 +13619,56 @@ func (sh *strictHandler) IssueToken(ctx echo.Context, tenant externalRef0.Tenant
 	return nil
 }
 
+// GetUserInfo operation middleware
+func (sh *strictHandler) GetUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request GetUserInfoRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserInfo(ctx.Request().Context(), request.(GetUserInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserInfoResponseObject); ok {
+		return validResponse.VisitGetUserInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PostUserInfo operation middleware
+func (sh *strictHandler) PostUserInfo(ctx echo.Context, tenant externalRef0.Tenant) error {
+	var request PostUserInfoRequestObject
+
+	request.Tenant = tenant
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PostUserInfo(ctx.Request().Context(), request.(PostUserInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PostUserInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PostUserInfoResponseObject); ok {
+		return validResponse.VisitPostUserInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListScopes operation middleware
 func (sh *strictHandler) ListScopes(ctx echo.Context, tenant externalRef0.Tenant, params ListScopesParams) error {
 	var request ListScopesRequestObject
@@ -12780,184 +13851,228 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cts4lu+roHi3KlZdSpZk58Ny3T/c6e4ZJ5NOOnZv7kyUa0EkJKFNAWoCsqxJuWqfZuc95lH2SW7h",
-	"ACBBEpQofyTpbm9tTcfiF3BwvnHwO5+DiM8XnBEmRTD4HCxwiudEkhT+eplQwuRprP4dExGldCEpZ8Eg",
-	"OJ8RFMHVJwLRuBOEAbnG80VCgkHwfPlr3L/87XB2dDV+dn0wZ09X/wzCgKoHF1jOgjBgeK7ujOwHwiAl",
-	"vy1pSuJgINMlCQMRzcgc6zFJSVL18P/7eNL+B27/s9s+umh/+twLnx3e/EcQBnK9UG8TMqVsGtzchMH3",
-	"5IokfEFS3+DfsmSNZDYDgeSMChTbR9AeRpJfEoZGYjkehYh0ph000je3/+e//nuEeIpGS0FS+KuFUjKl",
-	"QpKUxEjOUr6cztBoP3vfvvkMPBavGZ7TyDySYjWkIvXMd2Jyddi3VPttSdJ1TrbYmZ1LqTm+/hthUzkL",
-	"Bv1u10eXs4gvSN2CCnXxiUDqK8UxjWmSUDbtUHbFaUTERUpw7F9SYb6waUX/IyWTYBD8r/2c+fb1VbEP",
-	"I/xJvQvGS3Aazc7JtawO+SSlco7NeNFErYmA239W1Bodo9WMMDTmcoZwStCUXhEWFu9BK8qEd6o1lBf5",
-	"eHYjfMTnc84uTidvsIxmfvr/cI6niE+ANa9IKihnmk1nmE0JogKNsSAx4uwYYTSnYq7epX4/7PWLsxgG",
-	"B8PAzmFGcEzSfBKnk7YehTuF2iG/w1PiH+8CTwmSHKVELlMWIiFxKimbIixRrzCenp+a6gWFQcRkgpeJ",
-	"hAcmPJ1jGQwCyuSBkoQ5ZXS+nMNFM1rKJJmStDzcM/pPz5B/YDKlRCAl4urLxyhK8HxBYjQmckUIQ70u",
-	"wixG/W63MPqn3frhw6e8U1BPVeZQP+6znC2rQ3+JBWlTJggTVNIrgiS5lgiWn8QITzFlQoIcCJgBjQmT",
-	"dEJJegvu/tn8eAv2PicMM+nnFgnXgKFTIvgyjQgak4SzqUCSd9Df+Iqk7QgLghKiNL4IUUynVOopxVjM",
-	"SGk2OJoTvxbSH2tsVrRN+WT+2/70uRs+63tNy416pVhwJgiYyLOEr77nK6b+HXEmiZ4+XiwSGoF23/9V",
-	"cLicjftzQNKUp+q1CV9dxOrxUP92UaSb5BzNMVujCaYJiY3BQngpZ2qB9QfEsZLAdI3wRJIUHfaRIBFn",
-	"sQhumirdtydLOfsBBgVTLK1eo1GEoILBlJob9iYpnyPM1qsZSUlLmT/4Rd0zZDiOUyIE2lOPqbfrp1oh",
-	"WlE5o1r1qS8uU6L0dMxXxyhKCbA2TgRakZQgxiWKZiS6JHFnyN47dBjBH+0T9cfIkqSDFCsCqVHEY1Cq",
-	"o2wVRqFryic8HTKgDBqv0fsfX6IXz/ov0L//ddB5CnMl1ziS4EpQMdCaGicJSdF8KSQa4+gS8cmkM1Sr",
-	"q3UwsIwzrqqknOlxoiWTNPGQABE1C5/mznWKI5Df4fg9+W1JhNzAoIuUjxMy/98eRo2JxDRRnAhiC29C",
-	"MScCCK/tj7p08u4UiQWJ6MS81DK0CAYfPwcTSpJYqR8erzt6ncHEh8GcCAEGJlikyqORazQM8juGgVqh",
-	"ORUCxO9TGAiJ5VIEg0NQRFSCIvgOx8jOM5PZmZQLMdjfp2o2mJFOTK7sXMX+GMdtM6HmcmJtjH6JV1Yc",
-	"OqmR40TZABIfI3JF0jUa4xgBNdTVRLFa3Any9XrJ2SSh0V1Xy3oPffUVIXFCjjV/LtNUSaa9TgU6CFya",
-	"HuU0zYbSkKDmne3IPnfPVDVeUJSAIQAlgcg1FeBxqBkQpWAwYmRFUjtDl7Y/8nRM45iwexAFHR8kOLoU",
-	"QFjwerXyU1wML0OMkFgMEMVzw/MXc8yMy5NR/CCneD7AhiSfZA/cM63d6eENkwsVyXMjjjDjckZSY+td",
-	"4v/E5Y98yeI70t5YlmFw3RsGoIMm8FaXooc5RX/iEv1obmhEUcZlW7/xHin6E0diGc1ytweMGxUeMr1L",
-	"Qf9T9eSPYG3vSDDr6/uUdkkbuETs9XMiumNCZlANyblwHm1r7+E+CVudHISCnrm5NP6FKc+Fp/Sfd6Yu",
-	"ZVc4oTHCUaRcGRCbASLXC3A5Xabs5fQsfL8hIZfuM/fLmtUZFIm1SLm6hMd67vdALS3Efg8BdI0oOAZL",
-	"dsn4ihk1NAyuh0HRE+j3XeI640U/MEnluimRzfge0B1YkSRpa4cAjZcSjVOCQcWmS2WiN7kI2aCczByE",
-	"MdptojocwcuYEhaRwhJ8/BQGVJK58MT5GWlwmuI1LLyT9Nua06u8zXHuCs9/pwNPJEh6RSNS/+gZiVIi",
-	"a5J2JirATCgbL7kW9ZRok8QnCCPlflATIxhOKwaN/3d90Ol06gfwS0qLQ7dMY5Ng5kon4nPvW9RwSHwC",
-	"c8gSADGWpC3pnGx45Lt1TV5uOf6VRCp0xhKZe538pTd9iOM5Zb5vFV5fXiGBoqWQfE5SgRidzmSy7vhf",
-	"siG9qoacJ1Nh0HzFhDPiARJE6vQclWiFhS+DWk2g3ip/Whn7NMVMnq8XWmByITEPXjghZrCT4Py6uhTb",
-	"NIaW21cfXp8RaZ/ZheH2O6BCQCHuq4c7oHA900z4lO/0ZvVAZwG5ocrL5kTiGMumCvGNvf0mDBY8odF6",
-	"p5EsUnqFo7VvIPbSlnG8M7epJ5bjhEaFj09wIkj28jHnCcHgQqckpimJlAoQd9CgNkHkYbKd3mNsYZFL",
-	"nWgCkvC7vXEtJJl7UulokWCplJWR0GMlmBFmyqca29grBgEkCZGOmJrovyCDtQQG9+IHFi84ZfJkKWdv",
-	"iJzxkqkxsxNgCC7GWNDIxwqS7yY5kgvva9KlsrDNGGS5iHfV7eYRrdubqukbN3H50d0mKyRPHFVW5roS",
-	"M4e5Y1W3BpmohLkXkZMn4x3XwLkEcZTEp2w+HAyXIoPZSmSLpXYdYx0U4OSd478Yupdy3zrks29HWEAu",
-	"7vnTox6KyYQyIhCVofINIjwnyUssYPdqV8doS5K7zlFq4uqUXz2nzP7duy8/pPiN7j1Z/u1vLZrT4tJ9",
-	"r/dCIDXwsWpePxWUxlYDTNhyXnObYlkdHoFDcBHxmIAITFIiZhfA8opbUzagRE4GsM0tBlw9NYAZtNXE",
-	"Br+uZHtMcEpSh4kfzOKXdDBDsMLol/d/s7uA2Ra7Fk306sNrcJ32wA5KcnFJ1he/rmTrGKJfyacE8i+Q",
-	"HBupT42KztFtXIvtPHAXX2P727+W87F9ZHfxRioGWK+wSXDNsECMI20DYf/LGOOlsFzhCkAz69vMvWmw",
-	"IPj6VN/9tHtr7yeTZi2qVkRpnEkr44w0EsPcT6qpaXBjDzTHa+XSgNRDXh5HM7NjQ4xBiW2gafYs9wQh",
-	"aLSv3zVqhYgkgqDDft9suVJZ0mSbnLSGxQ8umV17lM16gy9Vr4U9vhXkcBWtYU8LFxmxg0qaZsj2tPXt",
-	"H7R0DtjoGaiJMcptFALLOkSfEukwtN4SK+nzkr9X/HXBYWenNBiHSb6Q+7hdOBx/sizi5pKlibikC4Ei",
-	"JSvqryglhDWSZK93CFxT73kZA7S5kMss/SVZC2SWufe8pTd2S6Q/RoxcEeAXfUE9VRj850C9B5J7UXoV",
-	"DIIf4v7Tp72jIAwuaZzXIrR76he5DgbB29fvgjC4DgZBr/fb30/+/vr6ZTr5z7OL5+frDz//9e30+Sy6",
-	"eocX9E2Srk4xfhf99Zf3PLj5dFP29vSXP+dC5/c3dUlAhWK54PW0s2b/KgthaSHgq/VL8Deqd2Fxkryd",
-	"AF2a5BbxlJyyCQ9uwnKuz9rERprFJAxvtkyhxn//lE0iT88VB3OLrFetP5pyqRN6/W7/WbvX8z2sc+xi",
-	"w/fYMkl00rqwzPkrZrSuVCXBAjaWUhX4pjiSyiuG7OKUMJJC/k3rlxCSkCRJzN8C4QVOM+lQvprWqroy",
-	"oB3NuCAsexgKI6D4QT2FVnyZxFCohqDyYxnNEF7holwF//Nf/3158LM3+6rfW87dHkW9cT8+IIeTp/jZ",
-	"+Hn0Ij4i3UkP+95whZNlTbmXcUaoFCSZhIh7E7JUiiwh2yzvWuLAbApuoFkvVJofm8WVJfHZgf22xoYF",
-	"diyS7sOMaCIZ+gnJFwKteHpJ2dQyCuRC8VhU0rn9bv95u9trd3vn3e4A/v8fQdhQwmoW88TLjceIz6mK",
-	"IdAMXxGkHIKM20sZVp4qN7I946kgbciyOgQ66BcC3Be+Ba8s5imTKRcLEtnlKEXvkaRXxElxOV4tXsYF",
-	"Ldgwbr+gsfducr0oqBTK5LNDT+VeGFAsm94p/CP7VVLv7+Bo+q8sx/45ZoV3HkfnkrAL/fPnLcJn6Pxp",
-	"2wo5NUUlM6Bpi4VQv+mlLDPfqw/nrmso6JSReICo0IV+YjnWWsQuU4jwUjuTuiyBGJ9XBcohItcL7W1i",
-	"9KukKj6KEWcR2bDDkw8vI0txjP48gU3Z2YfLKQOfm4Ryb7koQ7f7xIY51bBzwRuu548tnHNhbaVbexkR",
-	"IbJgrYGMv/rwepsrVpL6ZFr85g/x92cn/g20q/Kd1tes3HtJS+bx0utggEfq3qad02p+V5TSf4J6t1Cu",
-	"t0vfJWxVq/F98pPvzOd5VXzdTW6gWoOb27qxTpVoZRTE/pwTwmynX2Tb/VVdWy15rebIS3Wmpgh1qx+h",
-	"B+Sbxrs8a1O21O6xELTCTAqdHtClB0rLrGY0mqEFSYXiYAQZabCay2hGBNp7mfAlZGXkWgVU+lNosUwX",
-	"XBDRKkVIeebCf8JCkZnSl1iSKU+B0h8/Z2dnOJMYnPMwMO+H+lEWI/uSbIfcpHY7ukShuHL5GPyS2Si3",
-	"9c4MoFIA8ZqsSYzGa6eMLCNwQoUUjp62S3RTv2j2O7u5eiUabo0LvS9hlUS/XYGC+9PbmuAvMSqrC9w3",
-	"p9kWOSXyEW1Z/cJAn+46UPtF31jfO9vxjnOwSdcX+STb0vn3v/pZps5u+ewJhi/JRYQFaR0jWw80J/Ox",
-	"CsxwShCdMp4S5SoIeAMWl6K6CVQwlaVSMoYwsxtLfaT3tQZZXlBWz7vVmVpWuyGEp1oPbo0mzJuWOj/V",
-	"cA8GDPW3UtPQfOwJn/Lmd+uEfvP7bcpbPfEFct6+Ndh9y99zKmCBI9IWRDmLkHwAVQrJ52YH9ZwJHtbk",
-	"LcHZs771hTK6F/M77c43XaWbrfpEE7dKFkdpHHT6nR7azyX43/86qBQJbdAG9W71BRViSeKLxtFeSQ9s",
-	"d8mbFrqVp7P5zRcmJ2EGXvxIF+1B4gEckuZzMiu6TQF9Of2yUZ1s0R7blcUuJT/50lwUQqP7XN/CV7Ys",
-	"SVUl3UIL7aglNmmBJhUuShb9kreBt+vJUhTFIpdWCFRe/o1z9btAVzzCj9mRP2h2pJoPd0vm9THoK37p",
-	"p6wnk+JRChipi4Yo3e6R8mQ7vdZx4Uva31XrDQn4S6o8fpCTEK1mWEI6mUok8LpyWnbXjM2Z1QNFNh4v",
-	"aSJP2cYyQlAhA7RICexuUmaK23WiMkTKL2mrGTQrXShUSFeq6JoWp9dmGt4THDsb/srHNw7U5vLnd2BQ",
-	"yvst44RHl97nqFgkeF0tGYPv20/ecwFuNR6pcxJ3rF1sSvWlqCNU0Cg2LtKtuIqlt/uWJsz4dUuJosbG",
-	"uEWF4onxx6F4RB+TwgI5mSCk7x8TgTgj20oVb8mlTQoAPWzrgXWAq/ZUtdmacir6sVBGqXDukSNsDZap",
-	"Cx6ynRBQ0A/zhVwPYCs0/9Icr4/hJzhVOGSwn4X2NB4LSNmoNcjvF1Dbw7g0m5NQXCtMsUlFOt2cTf/F",
-	"dmkt5wqxLNduIDHjK33QFs6hAeWImlhREZelfWs+4B6kv3HVUVlam/KHeg5RYeuqHO7YI2rdIG4drxHF",
-	"8za8gZbTocH2RWmaOoMZfdV6C20671BukS+Kx8zm8f/AC5YxukAdNEDtUYiwRHMuJOr1X7jVDHuMo9H+",
-	"KESCwxGdIcOaaalAOBF6I3+B5QwJMp0TJlsVOaqxIn64ps4AAJt6/Rc+WA0z3V/A3txZ+z4R5sACnAGE",
-	"o3TCEUuqVZea3BPxtdXv3fXS19ErG436dimuSixJr0j6xhlQcVWc2O1CLBcLnpoiu+ZRLXV3sLO4zvuo",
-	"/1Y3BLz9KJSvnvrLATYlNgpB7sbBFwPb244zzcLZbV+r3HcvdNLbUrd9uhi775jKuKev6lcqX4my6QVO",
-	"phfgv9zy7SXLYdioMlOHi8IaoWk6dZ9hPVdPPuY3vtH8xm2PazsJkCbnpHO28m4NFA/meBSGeyinQv0f",
-	"eYryD6DC3R30E2dEb/hBygPtVb+p9+wYh6JzHW+pVXj2/PAI/ftfh53DzkEL3B4ou9T5CQJn7W3BAnze",
-	"O/MsMepUOZRK/RtZOyNG+b5GudytmECuKze8oEUX5eCZY+ad7P1thl0uHHO2M2uYsVJLVkw35W8rjN+n",
-	"ZSxgj/LcaupNDF5EwYHi8brjnnHpdP2pFAMs4T5r93kxVGHyZCkJ+uX96dZJ6mHkL90wG9e32cG9fbuQ",
-	"dE6FpFE74kzDmkRrrfOWMZW6BAWKk+dLCR6vxZnxbHltrdJWzPCWJevaquk5j+mE3u0dFnDGswsfpWSu",
-	"BZLblKH25Y+RgOIGC6zGzB492sMa4QoqVqlAh92jVhl8cusOV2lZ7QA3LGcWKHpjZI1Niq56UOSCCNOu",
-	"/zEaqeUaQZQVxzoihgojdZtnvfiyVHfXawAqGWpgzds9ZrEzC+iXDZ6VXOLkFt+E5xQxxc4Pl+tTNLSW",
-	"g8qpyWfHVvjWppU1cC6+E5rKkhwdPn2ODGhMB43Ua0YGZ01J34KkBmAQ/Bk8gfyYWFEZzZBvH9ri43hK",
-	"3zw4V/4iOs/ptx8UW+VYMqAhUqLmSmKLSaMG0yidUdXI3gBLSFw+Yx3sX/X2dcQs9nE0JzYZuH/d87sH",
-	"MLJyVHkw7k0Oox45wi/iw8kzr2a3gEDOcxoNrMp0Gi3I/YAHKqzsivuOim2DEXPYWPvkm+2JsY96fNmM",
-	"PvlK5ASJlimV6zO1RJqTwI3s1zNu99mL4q6VgeN0UhpFJztEkN/EyjdHJ+4Ra6S9AKRxLaGKIOErJwp4",
-	"6XiBhSrDKhzeIHgJdim0GH+A9wo4ExlEN8iSPmIDTFtyX0zyw71bzghN7aELm+moPKthZzSNIH2EkxKa",
-	"l70ne7lJYOMkWVsH/6jXsm/OsjwwJvOoGo+erLJSTwTiK5a9b8liknrgbuwbgXRNaFXOg5Xe4BLKe6sB",
-	"LBAdiudKgSjrK2eUTW25wunJGzMNZaPRybtT0ck8xV/SpCTtn/U/bvY1X+5rV9B1iDW/QlEq9dpSDb9q",
-	"CBIW1lSE1VmEzuaBIMmkbaaUnUcdsozTC4gBANZA0kE5yPTEF60QFdJD4ZDlOZDQu70RolcfXp9pLrCM",
-	"iN7khMxQFQXw3kLqoS7n45Qkia2cHbnrM9JglxPK1FR1nn1UkopRiEYVaRuFQzYqMoW9z2U0+1tGz9LL",
-	"rFSMWp0hUx6PXilLOIEmPEn4Kgu9QtjRDuFEaQghcQhyA//bD9HzZ8/6QKAXh71DJPmQKYbTuW23/hMO",
-	"o87RmMeUiNB+Fcyt1o2iZXzjrGicZNC8lE2HzFZ304yxSsehqyePUTW019lwizqnBAOYuW2F+uSdCh4y",
-	"RzfodnqdrpIVviAML6gyaZ1u50AnzGegGb2y46Iy6E8UGLetGRdSpMR/+syUC2SMn68RTm1ROwaWWyOT",
-	"/VHaIGNKZYqDvxBZStGWgLD73e5uGNg1Gd3amtWa7C1Y4sH+fq//vNPtdDu9wYvui27F6TAqKH9LkKdi",
-	"m73CTa3t+FWocvOlND8Wde6nauJytw8Vg+2tuc0dzt5/agyKWGKTGlDE3CDfhMGh5h3fWzMe268iWrte",
-	"kC60Fcv5HKdrZc492t0pKAc078PeYUsRC0+FooWxRnCa3GmDUrNvmN+yXwS/h907rygb3VArqy8tzN3E",
-	"EdgQAI2FRBOaChkivtCJg2SNJjTRkHnjdamtxR5PEZViyHBCsbAXz8m1HEGJvAlPLXpFS4XT6o8Q0dh4",
-	"FNnAtO0cr7VNqgH2m2t9WNQZf6NCmjkFt6QpNJ+4CXe5HWK/5o+4fRcaPOU0JGlwt9uG5ubTXTWmyQb0",
-	"QrMV/dGFtVLsn0N31iWAXcwqD1CVkx8KzOnndv/wvOecPHbxnup0tbuvmJnAngN/YzJdRUCaj58q4DEg",
-	"0yZy8KKqWEA7WzhWh4lSV7ZuwTrM8w6+m3/+cNgK/PCemy6BMwE6AdIrpjR6jfWmAxLh0ZknutsKn6As",
-	"OriD4lRP9ho/+UsJfPiwe9D42RzTvKSt82i1bASVXOXXKot+U9Dzil6WJI4ut7/cXZmHAdi/6tkD4wCL",
-	"rPSpg0586LNoj3GJRpr1Ry0NheNBklBhhFymBn1o5KLhjgz4Oou0vyYkTyFDmqwhNkczLGY+DaxjxZf2",
-	"AKbJrXzH4/WOmmez2miiEzaI8Y4iokv0boqpE5kuyU1FwfZ2m+Z9a9MCYkq+ofaoZbdp2d0Yoh54OwMV",
-	"1gPTrWVgf9mCccz4imU7xk6Tlh/O8dSf2re9MwoQfZ2NvbRufm+qWj141PjBl07Hj8N+f4fButjyd7cP",
-	"JkVWshB5Ei4Hnq+aiS0++/5nqw1uNFckRBIf1Jr6vQA3B+24MoYTx/CHqeQXki/cZBKbgjoHEI5qCK5f",
-	"7ijzgqo7rBtN3PmKTHTY+MGsQcitme+B+EdTcTP3hP6A7i0jGZ4yMwczhJvGruRY6la3+3UN2aPB+iIG",
-	"K7clD2uJfjeq4EFChr8QuU2a7xQybE8LZH11NXaHN7pYJDgqWJInwtk8cBpi6XIn2/cm6+wl3X6h4ZCp",
-	"mCJ73tylQTttF53RMSqVUqRkAhV1e4fdI3XrYa/fCrUmGzJBE8Jkskb8iqSrlEpJmC8G0UXdmWK7FWlt",
-	"21SdQ3mAIAZd9e+qxL5KgPMV7YIm2UOahv6jach0vfnOriaCkdWfJmD5kr5mGBz2mgc6nq5u32ioBFbn",
-	"viKlfePp1m54FMCHLYCqCtH5Upq9fl0yHxrcLZwSi6wKgTt0Pjb9Xl3U0bp9iDMzoLvp0Y+fm6g9BxKU",
-	"LZPE4s068K05Wms9RCssUCanO0D9mrRT9RyBV71kMcmjf6hTyrjCmI4w2F++uKvozUSfxDF06TQorgAN",
-	"IGckhYrEte7vpwvebX/iCDMEKLckk7aYr5ikc9IZsrdzKtEIBG+UwcFi1H/6rD2m0mbOsvz1cQXd2HiP",
-	"L9TDB/0hy48dasdVH+MF/9IkvLP09rYktuHqO3iBRdp5sH4dufWj7+5o0V2E4odIWu+miuoAhZvoogxQ",
-	"2Kayb0WJOhWkXBXDW1mWFr73+9vpuoM38s35BCdxnCkXrwrc3R/Y/2y5bWMy9byMme0CgbIpwjJL3Ncn",
-	"Sh2FsS1d+h7wW+I/nQ2s8wUVNTYv/Re0fmE9d2SIjI0Q76l6eIHlLLDgCC7kfFE3u+rNOdP87LBaxl1b",
-	"9FMp623gDYusYpGkaC87+/hEoJFYjkctd2drRlLSQSdMo12gvWKVaGvIBCHCnKTJxvJE5DW1TkERbCgr",
-	"6+3euDdyun1CuedPpvOH28yl6nFntS+PJUDfbgnQmzXCi0WzPI6DwVRuslroB1u++BW3BvwYFX/OuqFc",
-	"peTS/2cqIsoPZvjivfnaU0XkPvLl6ogQXzFiKy7NknXQiXO0ASqKsFH5LYt6hOY4vURUDtnI8Kfpw6Wu",
-	"Q1MZKrWKL5SDZ63VhS7pZNz5ksb6GbLpEqdxwRZY8I+RRjhq5Q2hAG6rTVkJDK5cHmUr8bMIWx/BdnAx",
-	"wyZxYcnM3FuVU6YZt2qTP0b5Um4JilVLkbjYpXDp0Ug8lj39nncRvkb8XWuZKqVLivrztVLZNVaqcRSy",
-	"Y0GTCgpqfIhyhVNdPO5T1H/QCqYHYAVThWTWoYG3UluQVLeMewXsxSdCt33MvIxjhBmklQvBIeAtHHZQ",
-	"KST0lTZtXf/uV7F2203ao916rH76o6iRv2hIpIY65Nsqg8pO7/HJJnsUWs5oW4TShF6SIRu9++Uceczf",
-	"qBhb5cHUJQRMtmkvU8pQ58LhtLWKsyLo16nuhj0yx/GiehOjvh6qqg2/kcIorRl1cU+DWqcvHhN9eSvR",
-	"uNDpYQxF/3dvKHqPtVCPtVDfYC3UhrhL10E1tZR1UVcVdGDw+YHSiOckSQClxwW+yFrNr2YEXHds8E2o",
-	"PWWSwz9QiSKcppSIDjoZMn0fn2Revz2NjhnS5QQxBAhTEiOemt4XsYZbVGRbzbjIzsBQgabqypCpSxry",
-	"U/cEvCTK2qKEsylJdf95MSMx2tPlKTG0v26F6hP5W8USkD7Qnt4N0/grlyR2gEOfCIviQ1kG067rxHiK",
-	"VjOagHFfYZEhSS6ZpAnCKMGSpOqdbVDZOgwyB3bMvRY2iSHOWmp2o89D0zt3GAwQqMObkc/45110zw1U",
-	"QzOrfd1erVbtCU/n7WWaEBbxmMQlU2fgIgOyfjUb/yWib+mrH//xw/vzn89OxSl7/zR6efrsdP5j93V/",
-	"cRC/fHW0UwWHt/2vRz+/NbuJCAs0wan6j0aCV69BU05EBjmOyBWBrnuQQNa4LooxIfdLYp20Mk35AL3T",
-	"hXnpBHd3DUxTab3T6wCp1vkG0Bq69/zoaRf+z3SA7j0/Ojw6enYIPwixA5yIgeX0YHFCm+dtfTYceE6L",
-	"yXm75ayzs3bTWShRdLeKmtPYtIXNesEabg+8vV+DTDllTmDjCTm9aX27YGUucjNKt59NViXrm8zG7rX3",
-	"NK/iQPSk+g1s+FnCV9/zFdsIoXKuV8PlFIN39uxZ3wucssUO2mZvtdUP2s1VRsHsRV2RlE7Wxf5HIaIs",
-	"SpYxZVOUkkifQUmJpPpIPBHGShiVDZGZCtGM1ULrmvzUqw+vz+6clNLNmD+a3tVZw2roT+00pYYe1Lrx",
-	"NPSZNs2loZe0aSB9HQyCXu+3v5/8/fX1y3Tyn2cXz8/XH37+69vp81l09Q4v6JskXZ1i/C766y/vuYad",
-	"acZTtpWeX+pffXiNBJEPBcxzpvHQ9SIb+Lze8y+Kw2PYUY1gX/sZD+eXvbN7oLoZjd5/3cNopGOvUVsP",
-	"yvhlYPJKFTwddAKhi3KVoPHOkIH/wfgKcabrfRcpuaJ8KfRNEq+znVQAntOujWnApaXaIq+jGRZDlnl0",
-	"git3bGl/MHfr8jstjCqQ9Dg274GOZnFfk/Xd07tNBKh/nwK0g/hsrGHNGfyJsCptgVPZ+dZLJooxkK4P",
-	"B+ctn9EttH6OsflQMnZi44w0q6WgUpBkouVJTcEH7WkDgCm9ImwAsRNcdYIfqD8wEqpl0weBCHBbFam1",
-	"/KDvHrIxUVFO1pU7c65MMINh0HkiMjS4oLAAeE5QukyIQEpavZ219hjPCy64rdxoQ+GG7Rgs0JIlMP+s",
-	"nQKIv3fspjepCQoLPRv0JvKeCoz0v9v6oKmBmAMExiHDBQzMEvCsoliZQ9ykbIjGXM7MRrVbBnKqXZ48",
-	"GwwhA8paAReCBJ+iMh+7r3IR0+e30uS70BJ3IyjOpo58G9qtepNyjZWYr2H7g5xO2B5WeTstu2HWZkKX",
-	"WlgUC1ZqGyJ3G65QqSewzrXW9voNUiwvfu5f66/XtuvdDdQxE48a+pU7/X78hhjLdLhoWqmS4ynblt6t",
-	"Unr3JY5mpP2Sq6gk8ZiCZKWcH8bbgJHVOLN7l4g2Z5CaSLDAQ53uQB/ZXwqCAEUc7an/aM9Q6cWE88UY",
-	"R5ete45+HbL2jZrc880iRMWw8sKq2lbn94scZ3yQclWFAWsu+A/GXuXQ3o7T497R3PW5NXqQST7OCDJN",
-	"hvgEvIRaw1pXfPM+k7S7Vd/cXk4sNK0371Nqfl5y0wTE79rsa3pQm+e9LxH5iWs87VXKIa1QS95NoW2G",
-	"FOTlo/4GPgobnI/WrV9kCVh8R/4Ysr1RARp3YIH8h8tu9yCqtW1wmVjfMC/YVSvjnMX2eVx/IXI7+3W/",
-	"abfiQVyHR4+gziMwTYEf9U42lj2dvn7aRYV5tTYrJGj1cCt19I0DIOWB/ZjH63uwkroox6um7hYdNtBQ",
-	"PgXk4BH9AWPIb0vZm/qeR33/FfS9LeXx6P3ufezNZbHLxk26CxqjmBNhCv9kpHVLQSs+dCz2aO0aetk5",
-	"SNHOdm1ruHbFL8kXyVOrD4k85ZytAZSXSI6o7KAfnSqT0jaszs2KIfMWnsDyqTfsnZnwuLCbajZGEw4t",
-	"rKAfhN4aOj15M2QW3S2GUg3TjgjrbkqKLzFl2b6Q3leidm9VHKNLQhbmYkInRNI5EUMmZjyFIiRoRYNB",
-	"xgAOpoXOHaRcp3JJABCu9PT97aATNmSG38NsV5enaMmgS06RnzGzqQ7gj273CP37X/1OvzVwDhqqm/vd",
-	"7pARCrVOK7yGrTAqkYS6KsZ1Hyw8NshUhlHRSWXlbL2UTfs7MIp6B2Hp5ESMlhr5E9WKSb6NMiG32uTC",
-	"4FgVMp87GAfbKutbLiLyAoNAFRrwlNGS3m2iMp8dI8bBS72bWfNwzQY1b3aTsZaBnDkfQKdXSmvcpCKs",
-	"cIg8g289VuA0rcDJu8vlzHWb8pusnfQDVaBmmrzQjRtcZ7RX6OOtJBR2N4XkPA7ReAnHzs09mUodGsxs",
-	"YF+QeM5IsWX3qNCz26anvAYFNMFfz8/foe+UPztkex4vtxXazhsXNB7tjwq3jLR6gX6qovK8okpL+zem",
-	"tGJUbjg/QnulNnItZcFwJDXuih49TMVu2apJascNZMn+PGQMpylfWbF2cRT1Tu8eThJT5j5XppchlqH6",
-	"mle1Ogj4GhrBDZnTJf1pp2/b6XWQrtJGXmnSPeQAlYTE0Po2h70fMvU3juOUCHGMFlho05nQOdX/ytos",
-	"Gn8GHfaP0EgkfHUR8xUbGQdD3bqiLOarISMsFt7CWsUk928s3Vb3/v72dUWcjfWL6QX/x6ioLWyG7uZh",
-	"uD3tdSP7+vrYO9W+Fpvv+01aNfkGzXNffTj/5jckNdX8FlGrlGFwPQwyBzlJQI08UMjXzD3IehJe5AKX",
-	"b0OaOvzCBB+dirs5FXmHW7s8O7kUeTvn2o2rDGCm0qXXNuOtQ4oRIRqvdT/CIWvU7zBrXxhTsUiwfrjc",
-	"yLAOqOxMz+X3AU/2EAhisAynLDvHV45+cFxEDLKpxI575tHiAQWDQP2s18Gco4RX2Kc2nSs16dm6nOVS",
-	"FL/zgKhawBTbQbU8fbT/PIhaTltxH6RWhTYuhqSWuYeD1fpefZaI7Lh25OutCoe9IcOWUCFNyabSHBCf",
-	"0N+WxJRR27bhoFIizJThHJN6rKsnAnpmtOphq86Mlb4nHOPdhXSc8Ohyq6TuKpA7idfDIWGVNZoHlapm",
-	"K+XLkPXeFOBO9N5YtV4S1tvCcBTf8NgS72udbXZ7+VexhJRutKrRp5U3u337n+G/O1SzOVyBPsDhW6uP",
-	"haRJAurXRLWKDfUjCQHXOk+gD5lSqqFS0ZRNIbPRshXtowlPI6K/+X+UDhllPSMSwVFK5vyKCOcbk5TP",
-	"h0w6x5QF2iM4mtkGrS5cgFL7KraWrQ76zqp8k2jJzMGQaVJAv6QDr+7X47O6v2T5yqpHjbg0YCfTY/Z0",
-	"gHJUhtqM6QEgKgtwyEYJAvLxb+BGZorGoVpBXGMywctE5tAQWnzHnCcEK6fh02MDwntsQLhZWk1VYVlF",
-	"+92pWtyv8uNhFQaUF+A7OSPeg5K563KXOCQz0fr4tcfuuvhyuhmMKTvM2pjtFH9AyO0AOWyzwdWs08NY",
-	"369jef8EIFj14YnuANhMnh64Ek47wk0K4WCPXm9Dj80mtM55aDOn90p0T0BR3yBwyGo6BKIGDQLRHrQH",
-	"HCCnH2BnyMoWEacEKbK39WHXOmOoa+5qjOEXhL9q6vLr4C8lMZWIcWligHo/v3J/vdLZTZNowj1Iqd1t",
-	"U0F+2uycG2pMsv7XipVswdqttbYHheoPHTM9IlHd0f/L692aGCw9iPTK6tFlmtRVm4LWNC+oOIyOs1So",
-	"swPBNpJnfalqc5aX7kFhcYyEMk44gXzbmKAEkKd0+x7YeLJtuDrlpiy+l2fQiboozdA2RC8TvoSNWblG",
-	"Qq4TcoywA+wIfVA0HL4is8ih8K2jSaVzItEZSg71VR2MJlQ1DYyyYj81Z/gUhGpwT3YeW9tpmzvUXviQ",
-	"2R384rFsG4SmaydKnvBlik5P3qCTd6cCxSRKcEpaYIGtHx8OWW6M3V0YU0ihDL+BhgCtrk21XQXNV/72",
-	"O5kVwO6JIqTZL9thcjnGcL1nTRsdxHOWb+6eFu23nG8Uq3Y/3fz/AAAA//8=",
+	"7L2Lctu2tjD8Khj+ZybW/JQsyY4Ty7NnPtdNWidN48bOzt6N8okQCUmIKUAlIMvaGc+cpzl9jz7KeZJv",
+	"sACQIEVKlC9J2ubMmd1YJEBgYWHdL5+8kE9nnBEmhdf75M1wgqdEkgT+OokpYfI0Uv+OiAgTOpOUM6/n",
+	"XUwICuHpI4Fo1PJ8j1zj6SwmXs97Mv8YdS9/258cXg0Prvem7PHiP57vUTVwhuXE8z2Gp+rN0H7A9xLy",
+	"25wmJPJ6MpkT3xPhhEyxXpOUJFGD/+/74+avuPmfdvNw0PzwqeMf7N/8l+d7cjlTswmZUDb2bm5873ty",
+	"RWI+I0nZ4l+zeIlkugOB5IQKFNkhaAcjyS8JQ4GYDwMfkda4hQL9cvN///t/AsQTFMwFSeCvBkrImApJ",
+	"EhIhOUn4fDxBwW463675DAyLlgxPaWiGJFgtKQ89852IXO13LdR+m5NkmYEtcnbnQmqKr38ibCwnXq/b",
+	"bpfB5TzkM1J1oEI9fCSQ+kp+TUMax5SNW5RdcRoSMUgIjsqPVJgvrDvR/0rIyOt5/99uhny7+qnYhRX+",
+	"rOaC9RKchJMLci1Xl3ycUDnFZr1opM5EwOu/KGgFR2gxIQwNuZwgnBA0pleE+fl30IIyUbrVCsiLbD3b",
+	"AT7k0ylng9PRKyzDSTn8n13gMeIjQM0rkgjKmUbTCWZjgqhAQyxIhDg7QhhNqZiqudTv+51ufhd9b6/v",
+	"2T1MCI5Ikm3idNTUq3C3ULnkMzwm5eud4TFBkqOEyHnCfCQkTiRlY4Ql6uTW0ymHppogt4iIjPA8ljBg",
+	"xJMpll7Po0zuqZswpYxO51N4aFZLmSRjkhSXe07/U7LkZ0wmlAikrrj68hEKYzydkQgNiVwQwlCnjTCL",
+	"ULfdzq3+cbt6+fCp0i2oUSt7qF73eYaWq0s/wYI0KROECSrpFUGSXEsEx08ihMeYMiHhHgjYAY0Ik3RE",
+	"SXIL7P7F/HgL9L4gDDNZji0SngFCJ0TweRISNCQxZ2OBJG+hn/iCJM0QC4Jioii+8FFEx1TqLUVYTEhh",
+	"NzicknIqpD9Wm61onvLB/Lf54VPbP+iWspYbNaWYcSYIsMjzmC++5wum/h1yJonePp7NYhoCdd/9KDg8",
+	"Ttf9ySNJwhM1bcwXg0gN9/VvgzzcJOdoitkSjTCNSWQYFsJzOVEHrD8gjtQNTJYIjyRJ0H4XCRJyFgnv",
+	"pi7RfX08l5NnsCjYYuH0aq3CBxIMrNS8sDNK+BRhtlxMSEIaiv3BL+qdPsNRlBAh0I4apmbXoxo+WlA5",
+	"oZr0qS/OE6LodMQXRyhMCKA2jgVakIQgxiUKJyS8JFGrz944cAjgj+ax+iOwIGkhhYoAahTyCIhqkJ5C",
+	"4LusfMSTPgPIoOESvXl+gp4edJ+iP37faz2GvZJrHEoQJajoaUqN45gkaDoXEg1xeIn4aNTqq9PVNBhQ",
+	"xlnX6k051+tEcyZpXAICRNQuyih3RlOcC/kdjt6Q3+ZEyDUIOkv4MCbT/78EUSMiMY0VJsK1hZlQxIkA",
+	"wGv+ox4dn50iMSMhHZlJLUILr/f+kzeiJI4U+eHRsqXPGVi8702JEMBgvFmiJBq5RH0ve6PvqROaUiHg",
+	"+n3wPSGxnAuvtw+EiEogBN/hCNl9pnd2IuVM9HZ3qdoNZqQVkSu7V7E7xFHTbKj+PbE8Rk9SelccOKmV",
+	"41jxABIdIXJFkiUa4ggBNNTTWKFa1PKy8zrhbBTT8K6nZaWHrvqKkDgmRxo/50mibqZ9TgXa81yYHmYw",
+	"TZdSE6BmzmZox90zVI0UFMbACIBIIHJNBUgcagdEERiMGFmQxO7Qhe1zngxpFBF2D1dB6wcxDi8FABak",
+	"Xk38FBbDZIgREokeonhqcH4wxcyIPCnE9zKIZwusCfJROuCeYe1uD6/ZnK9AnjFxhBmXE5IYXu8C/2cu",
+	"n/M5i+4Ie8NZ+t51p+8BDRrBrC5E9zOI/swlem5eqAVRxmVTz3iPEP2ZIzEPJ5nYA8yNihIwnSVA/6ka",
+	"+Ry47R0BZmX9MqJdoAYuEDvdDIjumpBZVE1wzpyhTS093CdgVzcHqmDJ3lwYv2VKcuEJ/c+doUvZFY5p",
+	"hHAYKlEGrk0PkesZiJwuUnYyeOa+XxOQc3fM/aLm6g7ywJolXD3CQ733e4CWvsTlEgLQGpETDObskvEF",
+	"M2So7133vbwk0O26wHXWi54xSeWyLpDN+h5QHFiQOG5qgQAN5xINE4KBxCZzxaLXiQjpohzLHKgxWmyi",
+	"Wh3B84gSFpLcEbz/4HtUkqko0fNT0OAkwUs4eMfot9GmtzKbI9zlxn+nFU8kSHJFQ1I99JyECZEVRjuj",
+	"FWAmFI+XXF/1hGiWxEcIIyV+UKMjGEzLK43/Wu61Wq3qBbxNaH7pFmmsEcw8aYV8WjqL0g2ZPA7Vmopg",
+	"FHTM5rPSYWoXJDqGrad2gwhL0pR0StYM+W5ZYc6bDz+SUGncWCLzrmP2LLU64mhKWdm3ctMXD1agcC4k",
+	"n5JEIEbHExkvW+WTrLHKqiVnNlhYNF8w4ay4hwSR2qpHJVpgUWZ4XbW73srsurL2cYKZvFjO9D3L7pYZ",
+	"OHA0U2+r+/ZxcSk2ERp93V+8e3lOpB2zDZ7utoDyAB3dVYNbQKdLthnzMd9qZjWgNQOT0spkUyJxhGVd",
+	"OvrKvn7jezMe03C51UpmCb3C4bJsITMu5E98zOfyDYloQkJ1y8UdiKT91oaNnZnX1Ij5MKZh7pMjHAuS",
+	"zj3kPCYYRPnkfhZpDVUlWLvVPIYn59He0WrAGbDdjEshybTEpI9mMZaK+pkrf6RueoiZku2GVgeM4EaT",
+	"mEjn3hsrRO5SVwIYxJxnLJpxyuTxXE5eETnhBVptdieAIQ2GWNCwDLck3+4qSi5Kp0nmitPXQ5D5LNqW",
+	"WZghmlnUpfs3rgH1veuuyxlxHNpYxLoCMvuZgFd1BulV8TNpJgNPijsux3QB4lCdD+l+OHBCBQbj0mSz",
+	"uRZhI62c4PjMkaMM3As2eK162tkRFmATfPL4sIMiMqKMCESlr2SUEE9JfIIFeNG2FdA2GNurBLY6Ildx",
+	"6ill9u/OfclD+W+06wlIJdYe/RLC8BbaoXDplXqnIawfN9BiwkX6thEWzFARJoQwhMWlAHMtCA4YzUgi",
+	"OEOpPiVcm3VeJkilNWdTB/v3JB1tBlRe5MjD6HvtZgKry/tVEeRDbiMbhRTC5tOK19Qt1JACoWkQ8ojA",
+	"rR4lREwGcIvVBUxYjxI56kEEgehxNaoHO2iqjfU+LmRzSHBCEudePphUVGArDAHSordvfrIO1jR6QVMb",
+	"9OLdSxAvd4C1SzK4JMvBx4VsHIFhQfIxAdMW2B0D9akgjyy3Eb8248Bd5LHNs38pAW3zyqoltvzRvpuQ",
+	"hKA3Z03KqKSg4sQwDE3xEgnCtMozTPhCkES7hhY4iQTaeT0j7PR7dMIZU2rSm7PmaTqH/nRDW80FnhLQ",
+	"0AUCnSNbT+GW2c3j2Sy3ca+avpeeCr4+1W8/bt+v6LkibWncN1bVCRaIcaQFHnC6GslrLux9cUlDPVEr",
+	"qXF8oNO7VAYRIxeUn+IQh5c+UpvGSvWzfjgs+izTCHsIDwWP55L4alejBI+nhEn4Y65moUxLTpQz39CH",
+	"HfUfxFm8BI6B+yzmfAaevAkX0tdewO7jbkP7GgytaCoAAeBJC62SS20rR5wR7QusgTEhjmP12XvFnJr6",
+	"QMoMNKW3FJ5GKbFnnJFaVDzTHCqijVz1Hs56SBAwDfCY4XBifKnEiFiRNQGZaIIdQQgKdvVcQcNHJBYE",
+	"7Xe7JhiCysIVXae21AxLcsHsSmjprtdoF9VMvETbAO+KgrVGxvxtbaECo+qzHS2PdvcaBuM0m4JoNcMb",
+	"Ax/utQP0MZHOrTcImhcHChpQ/ldFqD1DlbLFOEjymRSqzZfD0bCKdNA8sjARl3QmCnJkLXJXqi8B1lTr",
+	"IkZ+WR9iaY7+kiwFMsfcedLQIRcF0B8hRq6IQ53UqNziP3lqHjC7h8mV1/OeRd3HjzuHnu9d0iiLEmp2",
+	"1C9y6fW81y/PPN+79npep/Pbv4///fL6JBn983zw5GL57pcfX4+fTMKrMzyjr+JkcYrxWfjj2zfcu/lw",
+	"U9R/9Jc/ZZeuXAPTwTorEMsuXkerL/av4iUsHAR8tfoIfqI6PgLH8esRwKWO1R+PySkbce/GL1rhrUhV",
+	"i7IYU/7Nhi1UaLQf0k1khvP8Ym5hWK5UZxIuNX/utrsHzU6nbLD2fok132PzONbupNwxZ1NMaFUQWYwF",
+	"uHwTFE5wgkOplCqw+48JIwnIbpq++OAeIHFs/hYIz3CS3g4l6muqqmN2mqFSJFk6GEKWICxJjUILPo8j",
+	"CCFFEJM1DycIL3D+Xnn/+9//c7n3S6lfRM9bdAcchp1hN9oj+6PH+GD4JHwaHZL2qIPLZrjC8bwiENNI",
+	"bFQKEo98Lb+suEqoFKmrpJ5HpICB6RZc00v1pdL4WM/SUrg+W6DfRmtJDh1XhE8NJAM/IflMoAVPLikb",
+	"W0TRVoOhWDEOdNvdJ812p9nuXLTbPfj/Xz2/5g2rOMzjUmw8QnxKlQqKJviKKDkyw/aCE4MnStZuTngi",
+	"SBMcGQ6A9ro5k8/TsgNfOcxTJhMuZiS0x1GwZ4WSXhHH6OuI/nge5ahgTUvWgEalb5PrWY6kUCYP9kti",
+	"an2PYln3TVG+so+Slv4Ogmb5k/mwfI9pSGyJoHNJ2ED//GnD5TNw/rDphJxovwIb0LDFQqjf9FEWke/F",
+	"uwtXNBR0zJQeRYUOwRXzoaYi9ph8hOdamNQBQ6nW9vbNTz4i1zMtbWL0UVKlc0WIs5Cs8b1my0vBkl9j",
+	"uZnJGrHt4KLFqUxMQpm0nL9Dt/vEmj1VoHNOGq7Gjw2YM7C80o2KDokQqbJW446/ePdykyhWuPXxOP/N",
+	"Z9H358flPuqr4ptW1lx595IW2ONlqYABEqn7mhZOVz0egqw438veu958+y4hiESt70M5+M7LJK8VWXed",
+	"GKjO4Oa2YqwTv72yCmJ/zgBhAl0GaSDOKq1dDUZf9RoVIsBNePhGOUIvqGwbZ5lpq8ip3YQttMBMCm0e",
+	"0EFBisosJjScGOs+jhH4aIBrzsMJEWjnJOZzMF3JpVKo9KfQbJ7MuCCiUdCQMstFee6TAjOlJ1iSMU8A",
+	"0u8/pVltnEkMwrnvmfkhsptFyE6Sxq4Yz0BLBw/lTy5bQ/nNrGUAPDMLWAlNekmWJELDpRPgmQI4pkIK",
+	"h07bI7qpPjT7ne1EvQIMN+qFpZOwFdeXPYGc+NPZ6PIqICqrUtw3GGgzSGQr2nD6uYU+3nah9otla33j",
+	"RLw4wsE6Wp/Hk9TJ+cfv3dRSZ52gO4LhSzIIsSCNI2Qj9aZkOlSKGU4IomPGE6JEBQEzYHEpVt2iOVZZ",
+	"CPJkCDPrau0i7entpXZBuZqJWsVqWaWLFI81HdyoTZiZ5to+VdOFB4z6awkbqr/2mI95/be1P2ib94Uc",
+	"aFfNwPoI1GhR1zN+G/v3Z/qMNrOXHfv2cTclKUIzHJKmIEo+BXsHUG+wd9fL2nU2uF9hKgX50orzA8Xn",
+	"B9M7hcjURYybjSRMA3cVLA6d2mt1Wx20mxGNP37fWwn9W0OAqiX5ARViTqJBbQWzQHo2awF1o16L21k/",
+	"88CYQczC8x9pox2wdYAMVH9P5kQ30bzPR9LWUrANBGs7+rRNDN4dhmYnPMgpdfeJJrmvbDjZVcp2C2K2",
+	"JbFZR0zqRKupK11+gddckWqw5G90HtlXAFQ8/rV7LRferniIv9l1/qJ2nVVLvpuGg3iCTJiV+QFqLVzx",
+	"y3JQlxiFSqgERuqhgVK7faiE8lancZT/lJbdJY8jnbLtrksopVFOCAX4T320mGAJtnIqkcDLlST9bc1R",
+	"55ZU5DF9OKexPGVro4aByvTQLCHguqXM5NRoK6yPlATU5Cxe1gteyWVYrATN1s2JqTSjvCE4cqIZlAJj",
+	"RLX16RNnwLqKzqRhzMPL0nFUzGK8XI0Qhe/bT95zAP+qslUljm4ZqlwX6nNRBSivluKfh1v+FAuzlx2N",
+	"n+LrhohkXZLnFgHJx0byh8gYnZ2JBXLMXEi/PyQQe7QpMvmWWLpZWypF25JqMvDUFnOw0bpZRhAWim/l",
+	"0q05wpanmTSAPtuq8BJ6Np3JZQ/8vNmXpnh5BD9BMnOfgbMO7egyUHDLgkYve19A4BLj0nheIZZeFEK9",
+	"0tvpGqS6Tzff1qIhFMtiYAoSE77QkYqQ/gqQI2pjeUJcvO0bjR33cPtrh1QVb2td/NCRfMIGjTnYsUPU",
+	"uYGGPFwiiqdNmIEWbb3e5kOpaxeEHX3RYBLNOu8QS5IdSgmbzSwNvdIaPcEAtVAPNQMfYYmmXEjU6T51",
+	"QzV2GEfBbuAjwSHFr8+wRloqEI6FjlKYYTlBgkC4ZmPlHlVwkfIqca0e1InrdJ+WVfMx230L/ObO1PeR",
+	"MPlJkHoMGbzCuZZUky61uUfiS5Pfu9OlL0NX1jL1zbd49caS5Iokr5wFrRqVnu539gvhyQKGpWZw3zif",
+	"ChHl31MRchA/O602IteSMIURUJEu4uF8CikrIU6SpRFTteG8LGvIjSm26lipcpF/NVVIqRCDtLjjQMxn",
+	"M56YYMgSsTfGdLr9+7m3toj64BEZhBMcx4SNiVGHbz0bYdFAECE2AsrR3G/7LRsSPVCSCWXjAY7HA5AW",
+	"bj+lG8yxfgPlr7o2hduvQoi5rk61GhmzzuA2S/h0Ju8IgpzpZS0ETGWF+ohqB8wTus0gc4emPLrLrlzT",
+	"0O1nsQahTZBZee9eEEO7pG89WlckuBsI8ia0LS2K9/RVPeX93fo5HcQ8xPEdZhAkoWzE1wGmIAWaS+5X",
+	"cZcVUDuXfw0+V1HWusdSjSZ1CW6ZaH6hhn0zon6lRtTb1plxrKy1CrzwqARsz3mCMpQtyd/yTVpxtDZT",
+	"bYyvSOVXB1ckgXqst/782cuTZ8jOYs7nYO+g4aP9PSR5QdHKn1r03ceRfEF+3T/551lz+t1h92X3yXwy",
+	"fPvibWfWSQaLd53x83fPXz/7+K9Lb20QQ6n3N58tXMKKMhfIrXfvTmIzePPnYFh7eU5uZXpd6XrdzOZN",
+	"C8693UJpafGSLEAYhWKCI6Et+Tl7+84qNHWMC+OQpKVNeOrYD57sH6I/ft9v7bf09ayOUnZC/gp5b7W0",
+	"I0M0M497MfY775Osir0f0LxKu3fgqIVuMHZUBfRjVtStTr83ZHUHA2XW5FhnZ+eU5UuyFA1fm4sCPiOM",
+	"RgHUDkotRjwtCtC6BT4cM8Rn+Lc5yR9o+sXRKKaMGP9t/suFTLwJFgbXnQ8arFGraqFnOJxAMq6uuC10",
+	"tUtILL0vNChGpTuxUhWkfCVQPe/uyWbL4UMZj34rSAJGsFXPVf7whcQswkmEtOKJdk54QtAfvz9udRo6",
+	"Gyg7z0Iw7BRK0ZXhqnpiyXSFJjDCUxovq4M5oMR89WMt4pU+qhwzm3BGBmw+HVboY7OEjEiSkGigRMDK",
+	"eUx6QolZFSD1SKTlwpTkAr0N+vN2ey+kEfyX1MgPmg9Lj9WWX6UkjipilE31v5xdikfLVi7Xvl3uoTJl",
+	"At2xNjYQszQHHL19c7pxB3oZ2aRrduOajLawGr6eSTqlQtKwGXKmi1SGSy0IziMqddgyoPB0LsGQaKuG",
+	"lsQsbczsU3dcsaTKTLspjwDf7zKHLR9aErkZJmRKgNZx64nVJtIjndRPbZlsZuI6FTmHesWQ5UQF2m8f",
+	"NoqtBDaGKBWO1S5wzXGm9vfSO6I7TaCrDgRGI8K0RfUIBeq4AjBeR5F2NEBUunqt5Lz4vJCr0anRIsDX",
+	"bRJuN8x2Qsj1MqgxVnKJ41t8E8YpYIqtBxdjmnWhZKfHggafXVvuW+tO1hTnLGPcSpo63H/8BJkSoC0U",
+	"qGkCUzVb3b4ZSUy5eFDy8AjcjmJBZThBZRzGVjstSZcoqVpcnnhRUjEBWH9WGRQoRELUXknkyr61vESr",
+	"FLnUEqnYbKFSlbd71dnVspXYxeGUWB/r7nWnXHiClRWN9XvDzmg/7JBD/DTaHx2UUnZb3tUZp2s7ryKd",
+	"rv3qfqCk8HPRdlJWXmBTUWgHjbUVZD0/MWKPXl+6ow9laRWChPOEyuU5VBGBbYNu3a1G3PbB03y8kGmu",
+	"4Ai/ecuDj3RJLaEY43FOe9LCHdJdCiAMNOaLVdfDiVGgcz++TeICYnzS/7jZ1VvYTWttZYWjNg+yEqRT",
+	"fVALb3mxBX5EppmEWnle4gbTTUEylxxdEjKzwFtMaKw1e1MaTJFzk9utFQav553TMcu9w4oFhBpHyBrh",
+	"TPkNXXwEJLjiquFHpMU6Q0NGNF55Tdc7s4IdkKAYs/Ecj0krldXrgjK1mpw4CnsuzWi1Un3POwEhw7fl",
+	"96EVC5ReTLtnAWHUOfZAgQoqhnEQum/r4DGTdW2daCtjdSEfjfC6ulNcKLRt30knN0EeOI6X1oR12GnY",
+	"mVNPKKzJDFXr0ZtVIscjgfiCpfPNWUSSkpKydkYAXR1YFX3FhRlcQJW+amr4iRbFU8UNlCglJ5SNbdTv",
+	"6fErsw0lcKHjs1NxCwxxjACa+EBWGi3XyaAzigGInztT4a/uwncCbASJR02zpbQgTZ+lZKvU2apeMzdu",
+	"lvArGpGkVzStlhhR/D4rscWAneDs5ckzP69uN3yUc6v5KPOk+Ba9bJWpxPz84t3Lcz+9/KZIFDiNsyVb",
+	"1TWyPuEWepUeV5+lfRUEoPhM90maT4cJiWOboBe4WBDoClQjyhRAdcRLULh7gd9nwcqlDnwU5FEv/0v+",
+	"rfTUipPZyxc0dFMdjQ/2KAQa8Tjmi9Ri5UO0qQ+Fa3wwLftwO/0+e/L4sOuDNVP970HXB+j56LDbflIG",
+	"Q9D2TXy7DkNx89CgKM60z4Y8okT4dl0gw2mGKxpG4UqzV0navUddKZtlSuWkz0rrMq2WQPKLJnQo3rST",
+	"K9kkICxGozrgrVpFhl8Z7Bq22+CARgHCsa4c1mcXk4RkVdAyUONEN2MTPgiXx2enWaMOYdwMusxaQkbc",
+	"dE3SleX7bEhivuih4IdnF8FucPb6/ALV4uUB2qm2hvf6LMh5iP6hrl3gazN2cN59fBAgKyr5uoJbauRt",
+	"vn1zqttU+CiAzi4KGRlnIQEk1F5m9dsUXw8MrsZ8TBkEPqu/ModaACWElbYpcjXkLP6oYX0GreyAKGBr",
+	"SoQnKI1LaPgAonqw2U2ImE9J0Gc7i7TCnZ4QyuqZAD44s/LydqklUxFVvaArkkQ0lOKoz6iEPlAGnbL8",
+	"RwtBpCCoK1UauBs46jAtKkQA+IkZCuBmBI0+g0c1sUAnxgRlRRTTQox9pt9qtNAxS3NDzeUC4pVbLlR8",
+	"p7qNh1PXXQljkNFirLtqnejHi1c/mSutYOjbWi36AO20OnTMdoZQHBJW37Tc/fjs1HPMF1671Wm1FdNU",
+	"Uh+eUaWotNqtPR1dNgERqRQobnlP/YncrWhqDqaGj4lcVwQx5YD5u63T2/VhL5FxdBrxVN9ypWB5PxBZ",
+	"iGcqNKvrttvb9amrijsCham3u9vpPmm1W+1Wp/e0/bS9ohuWiP/bhidpm9PmEKH3nqIpSreqiOu5fXHb",
+	"D7UDfd6bOhgfquN4toNcNouXBeXUm8L11m/5VcjDWxexYmpDfiiLB3lvdaaC0PphTfjHe1ui9MNqeMd2",
+	"S8+7HTZGgNxLicPa7WIKl7OiXUymD9343r6+sWWzpjd7d7XXn2tR0FnHYj6d4mSptKl1kYxaa1LiV0NB",
+	"EY8FnKhWBqCan9MguiK0OXtlN98WFAKMNxNQQB9oI0fHc03eKknnhUs0V7QDKgXStwbtBNqdcXr8anB6",
+	"fv722ZvB2zc/adeGuyT9lv5LPw0afp+l9NivIMapQ1JTbNcdCTQB7ZjCNw2TPdVnUMwRS12bU93TQDOs",
+	"FaKu93WSA8jfkbKXh3Zut2Itknhr2EStcucV1Ru2ZxN/NppuDVXGYZrat1bsbn9del8abLfdsu0E3j3z",
+	"Dkv6HpyJFEitwz/WxcB/Vp5ipPxK1nFiu0ONHNHbh/ahQqIRTZRSz2fasRsv0YjGWiMZLgtN5Hd4olhN",
+	"n+GYYmEfXpBrpYpiYd2HtiJ1A3FmO1lExkiYLkzzF8siKvphTcsYxU9USLMn75YwhVbvN/42r4Nvrv4Q",
+	"t8t5jVFO+/8ab3/vtBe7+XBXDmm8tR3fZGC9d5u3qNuQNcqrilp0O7OUtGNx/PeeqWja7O5fdJxqom4L",
+	"kKqaQW46TarMdpy6/yYSIV+J//2HlYLw7z9k3pbSSum2bZPNl66qc15VF8YW4DbjnS5G5fuHAmpgWu+4",
+	"7mwouqMd1J28y7lTm546hZ9LaOkxmBUUaUgN/nego2pkp/bIt4VWn/vtvdpjsw7CBeKdeRPfF9Qyda+y",
+	"ZyuHfpMj+wpeFiQOLbe/3J2Y67orJXlYxiAk0ozfFjou6/WIdhiXKNCoHzR0efuS6tB9pmPodEeBwO09",
+	"GZhWxyzUlhcheQIRLNBiAmE0wWJSRoG1++fEFlU0vu/veLTckvKsJxt1aMKaa7zlFdGZ6Td517aS3W9W",
+	"CGxnWxXkfqlprgp6FgX+jcpuorLbIUR1m9vUZqsX5mv1VynhtsD2hC9Ymuaggw0Ad55d4HG5cm871ee6",
+	"NoFHNF1yMQbj5s9GqtXAw9oDT5z++vvd7haLdTs5350/GK93gUNkfvWszfMqm9ggs+9+stTgRmNFTCQp",
+	"a5+ifs+1kMEQVGgRThzBH8YuIySfud5dNgZyDoW1V43penKHmOdI3X7VaqLWF0Si/doD03b8t0a+B8If",
+	"DcX12OOXK3SvGUm7hjJTj0i4kSkrhrWq021/WUb2jWF9FoaV8ZKH5UR/GlLwICrDD0Ruus13Uhk2mwVO",
+	"7IXU9bhLtYtZjMMcJ3kkMhsahLeYmC6dkoWn2l9rcYKC53qIdRan32dKp0jHm7d0I67TUfMVluEkOEKF",
+	"UPeEjCANdGe/fahe3e90G8az3WeCxoTJeIn4FUkWCZWSsDIdRNcySQnbrUB7OoIVGhvKAygx6Kp7VyL2",
+	"RRScL8gXNMgekjV0v7GGlNab72zLIhhZ/G0Uls8pa/refqe+onOWkJAznZL1XLek+EpVJeA696Up7RpJ",
+	"d62vPGVutimaUtH5XJpIM+2rtOWMcEJstzRQ3PEYU6Zb6OY6iVX5Ic7Ngu5GR99/qkP2nDZfbB7Htoec",
+	"05It68BW3XYNDii9p1u07zNmp9XCa6XkJdVJvsmH2qSMVxDTuQz2l88uKpZaoo+jSCjJzXRmUzQeykRC",
+	"xtgSQWMdKG9nOwuiEDMEnetIetsivmCSTkmrz15PqUQBXLwgbfGGUffxQXMIgatgOUvt10crHQuN9PhU",
+	"Dd7r9plTBAIEV129EuRLY/BOzdubjNgGq+8gBeZhV9K/z7m35R31tuTobtfBhzBab0eKqpoE1qFFaZNA",
+	"a8q+FSSqSJASVQxupVZa+N6fz9N1B2nkq5MJjqMoJS6lJHB7eWD3k8W2tcbUi2IfTLe5FxsjLFPDfbWh",
+	"1CEYm8ylb6CQefS344FVsqCCxvqj/4zcz6/GjrTLUq0utlQNnmE58WyNC7eNbJ42u+TNKeV5sL+aZlsZ",
+	"9LOSqVdDGhZp8g9JdE4LqKmPBArEfBg0XM/WhCQE0hmgyDPayadkNfpMECJMpYN0LY9ElgDkBBSBQ1lx",
+	"b/fFnSDKoliCRqvPfjbdvN0G7asSdxr78i0E6OsNAXq1RHg2q2fHcVoP2Mr3EbmClr4Ohqw+/IKugfLS",
+	"zH/PuKGMpGS3/+8URJTlWpfpe9NlSRSRO+TzxREhvmDERlyaI2uhYydbGSKKsCH5DVvsH01xcomo7LPA",
+	"4Gfgm2TypW4UT6Um8bnELr5gOltX6JBOxp0v6RL3fTae4yTK8QJb8zrQhf0b1sOJEXSZaFJW6IFSDI+y",
+	"iayphq00wlzHKL+OXlhgM/cW5ZRSxo3U5K8RvpRxgnzUUigG2wQufWMS38Ke/sxehC+hf1dyppXQJQX9",
+	"6VKR7AouVVsL2TKgSSkFFTJEMcKpSh8vI9R/0QimB0AFE4VkzqGGtFIZkFR1jDu5lkOPBFStyKSMI4QZ",
+	"mJVzyiHUw9tvoYJKWBbatPH821+E221mad/41rfop78KGflBl22uSUO+rjCoNKOPj9bxI99iRtM25orp",
+	"Jemz4OztBSphf0Fet8qUqUtQmMxtQEwRQ20Lh9JGSs8K+TyO4G3wkbk1QrQTozoeapUafiWBUZoy6uCe",
+	"GrFOn10n+vxconag08Mwiu6fnlF0vsVCfYuF+gpjodboXToOqi6nrNK6Vmvm9D49kBnxgsQxVFF1a8hF",
+	"aeG4CQHRHZvyhNRmmWS1Q6iEvm+UiBY6tuXg+CiV+m02OmZIhxNEoCCMSaS7QoPvVLeEUGBbTLhIc2Co",
+	"QGP1pM/UI1OJZLhEGF0SxW1RzNmYJAjInJiQCO3o8JQIyp42oDJYNqutC7+jvWF9Zr+edbt5JGxhTsrS",
+	"4mY6Townpr6q4tHYlGOJ0M6cSRojjGIsSaLmbALJ1mqQSdgx79qytgxx1lC7Cz71PQ3QvtdDQA5vSmun",
+	"nKaocGHqRNTj2tfNxWLRHPFk2pwnMWEhj0hUYHWmHYRHli8mwx9C+pq+eP7rszcXv5yfilP25nF4cnpw",
+	"On3eftmd7UUnLw63iuA4datHZfUYbsrKyXOGY4QFGuEEYdseV02DxpyItNMmIldQcVAbkKFG4kptNfU4",
+	"7TDiVkxseXcXDeDA0rIvWfefKtmAXM+8XufJ4eM2/J/vUSzhh/3Dw4N9+AHK+9atnGK6YZS0wIDeCJva",
+	"SztdMWwrjNsdZxWftU5nKNTnuorqw5jo7goeZRCGNjDY7pmy4oP8R1PilAqBtTcENTVN5fASL1gRi1yL",
+	"0u13k0bJlm3G5v85QSucoVHK8u5jX/mF6E11a/Dw85gvvucLtraiyoU+DRdTbJeng25p4ZQNfBAq/qyL",
+	"fjC1SaEMFVAIaH6yzPf69xFlYTyPKBujhIQ6ByUhkuqUeCIMlzAkGzQzpaIZroWWFfapF+9ent/ZKKWW",
+	"rr3y8djrmapKSnm4gr+g3pbne5dAZi476p8Sqte8PNMt3JXkScee7117Pa/T+e3fx/9+eX2SjP55Pnhy",
+	"sXz3y4+vx08m4dUZntFXcbI4xfgs/PHtG67LztTDKbXT6ji8F+9eIkHkQ9XpOdeFqPQhm4rYnSeftQ6P",
+	"QUe1gl0tZzycXHZmfaC6B7v2v+5gFGjdK2jqRRm5TBdIzUfwtNAxqC5KVIJ+830G8gfjC8SZjvedJeSK",
+	"8rnQL0m8TD2p6qyRFm10DJChsbZdIJpg0WepRCe4Esfm9gfztg6/05dRKZIlgs0bgKM53JdkeXfzbp0L",
+	"1L3PC7TF9Vkbw5oh+CNhSdoMJ7L1tYdM5HUgHR8Owlu2o1tQ/axs/kPdsWOrZyRpLAWVgsSjrPlaWbV+",
+	"qwBAj6we6E7w1FF+IP7A3FB9N8vKjUO5rZVba/FBv62rWrOxsGWeU+HKKDMYFp0ZIn1T6h8OAE8JSuYx",
+	"EUjd1mDVnRdAH/s04ILbyI0mBG6QyEZ4zFkM+097gML1L127lsOtUphrNKqdyDtKMdL/bupEU1PfDoqZ",
+	"9xlGblH6QmMQBbEihrhGWV83JdeOajcM5FSLPJk1GFQGZFsr5JWEMkJlPnZf4SKmuVqaHYnHelqnmuOG",
+	"ojher8JCt66IYIVRrjYRe+McTU6du+/shM1qVfrKQKvXA6NVpWrWekAX+q7mA1ZyILLN/tT87Zon5Lb5",
+	"TG2tTjfwfMdJL8Fy8Ev3Wn8996KZ/haFMtPrUQG/fAVNx/j7FSCWadRZN1Ila5GC/vh9r9Vt6VYpjnn3",
+	"BIcT0jzhSiuJS1hBvFDCD+NNqJFV27J7F43WaSZbrgnmcKjV7umU/bkgCLo8oR31Hy0ZKroYcz4b4vCy",
+	"cc/arwPWriGTO2W7UAqWq1YOLKlttP68leOMDFKMqtDtU/Lyg+FXWbceR+hx36gv+ty6epAxPk4IMp2x",
+	"+QikhErGWhV88ya9aXeLvrn9PbF1cUvtPiktKJMVTAcGzfY1PKi1897XFfmZ6/4Pi4SDWaESvOtU27RS",
+	"UCkeddfgkV8jP1q35swj6db40Wc7Qa7ces82WtNlxit5m608rmXDLGBXnYyTi11RL3wz+rW/arHiQUSH",
+	"bxJBlUSQmET+b3THrmVHm68ft1FuX431BAm6t92KHH3lBZAyxX7Io+U9cEkdlFNKpu6mHdagUGUEyKlH",
+	"9BfUIb8uYm/ie77R+y9A720oTwndb9+Hby7VXdY66QY0QhEnwgT+yVDTlhxVfGhd7Bu3qyllZ0WKtuZr",
+	"G9W1K35JPoudWn1IZCZncwamBZ3TGthGnEiOqGyh507gSZ/lXbPaXlsRi5LG8juf08mB2it0evzK1nXr",
+	"M132TyAqIfl8aRtnagTKmkNeKUCAfyq/Zrs9xYMXEx6TPhvhKY2XPTOF87JANtIHnFpUOovKwQYWoqEB",
+	"OohNH8wFPAmonysd+3bWiBWjXOtL24ww7WrZZ9DWEnoDKtiaujnWE8aTtGFg7sJgZm0pgIDt9iH64/du",
+	"q9voOZmM6uVuu91nhEIw1QIvwddGJZIQuMW47p2Lh6b0lbkJ6HgFD2xAlvUrOHUa9ZbmjtHFkMGg3BKu",
+	"junriENyw1kGplBWzrS6BfexCPo1RymVVh6BMDfAKUOGS/1QRTw7QoyDGHw3vlmCNWv4iHFXY30HMuR8",
+	"AKaxErvjWi3hhH1UsvjGtxCfuiE+Dk1Pkes28T3m4j8U+/xBCeEiJdmO9G0a/4KUbn2d6pJqbgM4kv7M",
+	"cJLwBWBrn+WUS+0i9RGOYxMfPkULxWtZWg7XTNXwUbDalC3Qbs8g15ktMLV6y3gVkI4fLy7O0HdKwk57",
+	"hbtid8PvM4dJ7Qa5dwJNj0aUxJEojldQbGiZQsd6ZDNhIUgioQLwTqGpWMP0PtaVYI5QgW322U5QkSfQ",
+	"A0AFDdPauLxhdCncdtIL/sfv+61Oa093LH9ysHfQ6GUNg10Fyxw5Z6TPTDB/vu+zOSzdWBumGEAACwWH",
+	"vRJNzn88bnYfHxQQ5ZFQYMr1ANQxONClPaZXRKCDNtJprwueXGrPdE8nP3IWgWOHChTYmwtoGehuxlY0",
+	"Ik67fCl0by8zUEcjw4bcsDfblN6KTzZKQUtW5T57jGYkEZxl0dDGmgSB0+gfKJgLkjS16ZdGTndJzIot",
+	"zm03SX0lAt1+L9ABFPrembbeBWFQvd5nQb4XX25cujNzSSaGGxcukn4dKQlBY1LhsYtECm2sXKkl1WSp",
+	"wHuEZgkR6gYqWauwUsXt+0wtDMdKSYYR0ao0a0CeLjt/TDRlh7CgwydK7AO03m+0UABEJtBZZkCJsk7R",
+	"ETHRXCn9wrHgLsFKu3z2mT5Y9ZLajYz1c8YXOpsNHDcInImQAqdf95G2nEUJzvpe26CXHRMmb0iGncO8",
+	"lXYr15uHEwCepbuLOrB/3OrarvYtpDM8UCmj1COhopFeYSbSM/gb4ShKiBBHaIaFlopjOqX6X6lgb/We",
+	"/e4hCkTMF4OIL1hggt4AWAvKIr6APZQG5avzul85WKx0ND3hEQgYTmW9gkJCrnVFd6gEo5t8mnqL9Uxg",
+	"8AHvfNiZ7F390ubd6eN//fDr08t/HYad37qLPbKfPJYHyyfzp/SQt2fHZkhKFb2eF333cSRfkF/3T/55",
+	"1px+d9h92X0ynwzfvnjbmXWSweJdZ/z83fPXzz7+6zJnnVTCenmPUsc3rm1eore7i2ezloFTK+TT3RDH",
+	"8RCHlyCq6J2eOKa1AtCmOJxQRh6ZG+dCKbei0ubaVSH32moJ1ODCSjHVJ2XeJGLLI8qtr9jANf93z0vS",
+	"SBKQCuvJkrD4v0p6Ri6yZjtt0tpvKfN6ewft9rpkizslUhiAV1s5j8s8OYftg6foxbuLhp+CMeWvFUzU",
+	"9OPXTHAMYgj03fzKw2M02MvVJ83n+t5130utKXEMvO6BDJD1dMm0Pe8gu7BZUIzJCstt8JsGejcNNLPS",
+	"2eO5jf6Z9jCubrCL6VQ4RjYjRWHrOMzdVCc5cMQT3xZkM5G0RnhVYjiisoewvlogWR8ZS5xpTR2ggOEp",
+	"qDAQazywf2lZyvzZZ8EsISOSJCQaqK3Az1p9iXmIY5LOC42ug/S/8Ar82zLzyLyq5pwopQzp/w7YfDok",
+	"iVFK9TYhGG1IXGVhg36g9VylZCxTRcCquQDgkE+JTZKkwhqWHwl0RckCvLN42jSBz+KRErMTcYSwkv8w",
+	"nbonMwELk6kYrogCFSgmI4n4HPptTqkQSpZXT5hrNIPCNB2tdGGGKBPz0YiGuogSI2i/vecXWNjjNgre",
+	"vXvXPHaU9ABp4loR1/JWkORUYdxdmZ1uXd7zLnFC/48jG9mu5unB2nRFB3XAsZJEU8zUGjMM83reSwxB",
+	"iRp9vJ7HhlnVW/UMOQNXkc+sJ81HBGTYH3Xx4RbewBREVQ3CLdJp3Pn6QgxNo/lC5KDd1kp78ROeENCC",
+	"9h4kp6ky/9umCWCBgh+eXQRHK7opiHc2LygXBGaRfAXFz7j4gjj+DesqsW64RGevzy/WYF+rsxULtdVC",
+	"1mRnphVDtdwWkRFk1XDHNlVR+lMA84QG831Wq4F92o8+omIWYz242Jm+qvL0ud7Ln6Pe9EOUhIZjOGVp",
+	"YZaitwlH+RKwNjak5RaxsQVevZ6nftbnYArjwBR21LpCQYaNVAWhqLvtfucByyQDUmyukryC23+nEsmw",
+	"+eqeOCuwcZsC6Dv3cAzue/VZsI3pZdiyhcb4b5yjU7zU8RExFdLk4CnKQQWaM/rbnBj+12dmgCIpIWZK",
+	"9wQZuIKCKaF4v33YqK5DfG4U3XtqTLP9JR3GPLzceFO3vZBbXa+HK21cpGglZYYrbG6fB6z3RgC3gvfa",
+	"NOTCZb1tXcX8DN96nH+pYlWaNle1qFa00ZLGMqq8Xuzb/QT/3SI9ycEK9A6qKVl6LCSNYyC/ji9LD4kJ",
+	"KBtZwFKfKaLqKxKtlHg5IdOGTVEORjwJif7mPxQNCdImgLHgKCFTbmyg5hujhE/7TDp1pwTaITicoDGR",
+	"im+49d9MkBmTjRb6zpJ8Y9lJ2UGfWSfYzn57r5T26/VZ2l/gfEXSo1ZcWLDj9zQlTwByVPqajekFICpz",
+	"/W0MEYRWNr+BGJkSGgdquesakRGexzKr9aev75DzmGAlNHz41lH+HjvKr7+tJk2sSKLLxanKQs7F4f5q",
+	"Xwee68fAGSmtfJOJLnfRQ1IWrZX3Er7rFgzX3T1NHlnal3or/QOs1k5lvk08eNXz8zDc98tw3r9BVeNq",
+	"9US3dK93nx44tUkLwnUym5wYoKHxR2ibh2ZzOizEhARUd3zvs4qW76hGx3e0A/3ee8hp8N7qsyJHxAlB",
+	"CuxNXb2oihnqJKoKZvgZ6xnXFfm18peQiErEuDQ6QLWcv/J+NdHZjpJowD1I7tRtTUHlsNnaNlQbZN0v",
+	"pSvZDKRbU+2SssJ/aZ3pW2nhO8p/WQJTHYalF5FcWTo6T+Kq9EGgmmaCFYHREZZyiVNwsc3Ns7LUarfN",
+	"E7fykzhCQjEnHIO9bajDYm0/VnDT2r7KrWKXzbLJ01r4SJB41DSw9dFJzOcQuyWXSMhlDNHIkfOyoS8a",
+	"zCLrbWYFTSqdEjPOUrLazauL0YBaNQOjNHtL7Rk+BaoavJMW2NJ82toOtRTeZ4aNFnpzOplOmZY84vME",
+	"srGOz04FikgY44Q0gANbOd7vs4wZu14YE9uqGL+p9QdUXbNqewoar8r7qaZcIB9KrdEvDdJwMcZgfcmZ",
+	"1qqs4hzf1C3/020438inYX64+X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -62,7 +62,9 @@ func NewAuthenticator(registry *Registry, limiter *FailureLimiter, issuerBase st
 
 // Authenticate applies RFC 6749 §2.3 and RFC 7523 §2.2 to a request to endpoint (token,
 // introspect, revoke): exactly one authentication method, and only the one the client
-// registered. Failures count towards the brute-force limits and are logged, never with
+// registered. A public client (method none) names itself with client_id alone (or in
+// Basic with an empty password), at the token and revocation endpoints (RFC 6749 §2.1,
+// §3.2.1; RFC 7009 §2.1); introspection needs an authenticated client. Failures count towards the brute-force limits and are logged, never with
 // the presented secret or assertion; past a limit, credentials are not even checked.
 // Every refusal is an *OAuthError.
 func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint string, cr Credentials) (*Client, error) {
@@ -84,6 +86,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 			return nil, &OAuthError{Code: "invalid_request", Description: "malformed Basic credentials"}
 		}
 		method = "client_secret_basic"
+		if secret == "" && endpoint != "introspect" {
+			// A public client named in Basic with no password, as HTTP libraries do
+			// (golang.org/x/oauth2 tries Basic first): identification, not a secret.
+			method = "none"
+		}
 	case cr.Secret != nil:
 		id, secret, method = deref(cr.ID), *cr.Secret, "client_secret_post"
 	case methods == 1:
@@ -97,6 +104,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 		if cr.ID != nil && *cr.ID != id {
 			return nil, &OAuthError{Code: "invalid_client", Description: "client_id does not match the assertion"}
 		}
+	case deref(cr.ID) != "" && endpoint != "introspect":
+		id, method = *cr.ID, "none"
 	default:
 		return nil, &OAuthError{Code: "invalid_client", Description: "client authentication is required"}
 	}
@@ -117,14 +126,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	invalid := &OAuthError{Code: "invalid_client", Description: "client authentication failed"}
 	var c *Client
 	var err error
-	if method == "private_key_jwt" {
+	switch method {
+	case "none":
+		c, err = a.registry.Lookup(ctx, tenant, id)
+		if errs.Is(err, errs.NotFound) {
+			return fail(id, "unknown client", invalid)
+		}
+	case "private_key_jwt":
 		iss := auth.Issuer(a.issuerBase, tenant)
 		c, err = a.registry.authenticateAssertion(ctx, tenant, *cr.Assertion, []string{iss + "/oauth2/token", iss, iss + "/oauth2/" + endpoint})
 		var ae *AssertionError
 		if errors.As(err, &ae) {
 			return fail(id, ae.Reason, invalid)
 		}
-	} else {
+	default:
 		// The floor is taken before the check: what the check itself observes must not
 		// change how long this answer takes.
 		deadline := time.Now().Add(a.failFloor())

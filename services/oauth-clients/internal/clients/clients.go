@@ -19,13 +19,18 @@ import (
 
 // Client is a registered OAuth client (RFC 7591 metadata).
 type Client struct {
-	Tenant                  string
-	ID                      string
-	Name                    string
-	Description             string
-	GrantTypes              []string
-	ResponseTypes           []string
-	RedirectURIs            []string
+	Tenant        string
+	ID            string
+	Name          string
+	Description   string
+	GrantTypes    []string
+	ResponseTypes []string
+	RedirectURIs  []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the browser.
+	PostLogoutRedirectURIs []string
+	// ConsentActionID names the consent action (in consent) whose consents the consent
+	// screen asks for when a person authorizes the client.
+	ConsentActionID         string
 	Scopes                  []string
 	TokenEndpointAuthMethod string
 	Public                  bool
@@ -74,6 +79,8 @@ type Metadata struct {
 	GrantTypes              []string
 	ResponseTypes           []string
 	RedirectURIs            []string
+	PostLogoutRedirectURIs  []string
+	ConsentActionID         string
 	Scopes                  []string
 	TokenEndpointAuthMethod string
 	Public                  bool
@@ -142,6 +149,10 @@ func (c *Client) Apply(m Metadata) error {
 	tooLong("grantTypes", m.GrantTypes, maxTypes, 100)
 	tooLong("responseTypes", m.ResponseTypes, maxTypes, 100)
 	manyRedirects := tooLong("redirectUris", m.RedirectURIs, maxRedirectURIs, maxURILen)
+	manyLogoutRedirects := tooLong("postLogoutRedirectUris", m.PostLogoutRedirectURIs, maxRedirectURIs, maxURILen)
+	if len(m.ConsentActionID) > 64 {
+		add("consentActionId", "at most 64 characters")
+	}
 	if len(m.Privacy) > maxScopes {
 		add("privacy.scopes", "at most %d entries (%d given)", maxScopes, len(m.Privacy))
 		m.Privacy = nil // not looked at further
@@ -213,6 +224,14 @@ func (c *Client) Apply(m Metadata) error {
 			add(fmt.Sprintf("redirectUris.%d", i), "%s", msg)
 		}
 	}
+	for i, u := range m.PostLogoutRedirectURIs {
+		if manyLogoutRedirects {
+			break
+		}
+		if msg := checkRedirectURI(u); msg != "" {
+			add(fmt.Sprintf("postLogoutRedirectUris.%d", i), "%s", msg)
+		}
+	}
 	for field, u := range map[string]string{"clientUri": m.ClientURI, "logoUri": m.LogoURI, "policyUri": m.PolicyURI, "tosUri": m.TosURI} {
 		if u != "" && !absoluteHTTP(u) {
 			add(field, "must be an absolute http(s) URI")
@@ -227,6 +246,7 @@ func (c *Client) Apply(m Metadata) error {
 	}
 	c.Name, c.Description = strings.TrimSpace(m.Name), m.Description
 	c.GrantTypes, c.ResponseTypes, c.RedirectURIs = m.GrantTypes, orEmpty(m.ResponseTypes), orEmpty(m.RedirectURIs)
+	c.PostLogoutRedirectURIs, c.ConsentActionID = orEmpty(m.PostLogoutRedirectURIs), m.ConsentActionID
 	c.Scopes, c.Audience = orEmpty(m.Scopes), orEmpty(m.Audience)
 	c.TokenEndpointAuthMethod, c.Public, c.Trusted = m.TokenEndpointAuthMethod, m.Public, m.Trusted
 	c.ClientURI, c.LogoURI, c.PolicyURI, c.TosURI = m.ClientURI, m.LogoURI, m.PolicyURI, m.TosURI
@@ -237,13 +257,15 @@ func (c *Client) Apply(m Metadata) error {
 // Metadata returns what a caller may set on c, as it is now.
 func (c *Client) Metadata() Metadata {
 	return Metadata{Name: c.Name, Description: c.Description, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes,
-		RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public,
+		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, ConsentActionID: c.ConsentActionID, Scopes: c.Scopes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public,
 		Audience: c.Audience, ClientURI: c.ClientURI, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TosURI: c.TosURI,
 		JWKS: c.JWKS, JWKSURI: c.JWKSURI, Privacy: c.Privacy, Trusted: c.Trusted}
 }
 
 // checkRedirectURI applies RFC 6749 §3.1.2 and RFC 8252: absolute, no fragment, https
-// except loopback (native apps) and private-use schemes.
+// except loopback (native apps) and private-use schemes. User information
+// (https://app.example@evil.example/) is refused: it only ever serves to make an address
+// look like another.
 func checkRedirectURI(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() {
@@ -251,6 +273,9 @@ func checkRedirectURI(raw string) string {
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return "must not contain a fragment"
+	}
+	if u.User != nil {
+		return "must not contain user information (user@host)"
 	}
 	if u.Scheme == "http" {
 		host := u.Hostname()

@@ -26,7 +26,8 @@ func ClientChanged(c *clients.Client) (events.Envelope, error) {
 	return events.New(Source, ClientEntity(c.Tenant, c.ID), c.Version, false, schema.ClientState{
 		ClientId: c.ID, Tenant: c.Tenant, ClientName: c.Name, Description: &c.Description,
 		Scopes: c.Scopes, GrantTypes: c.GrantTypes, Audience: &c.Audience,
-		LogoUri: &c.LogoURI, ClientUri: &c.ClientURI,
+		LogoUri: &c.LogoURI, ClientUri: &c.ClientURI, PolicyUri: &c.PolicyURI, TosUri: &c.TosURI,
+		RedirectUris: &c.RedirectURIs, ConsentActionId: &c.ConsentActionID,
 		Public: c.Public, System: c.System, Trusted: c.Trusted, CreatedBy: &c.CreatedBy, UpdatedAt: &updated,
 	})
 }

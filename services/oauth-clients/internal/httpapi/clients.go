@@ -29,6 +29,7 @@ func metadataFrom(in *api.ClientInput) clients.Metadata {
 		Name: in.ClientName, Description: deref(in.Description),
 		GrantTypes: grantTypes(in.GrantTypes), ResponseTypes: responseTypes(in.ResponseTypes),
 		RedirectURIs: deref(in.RedirectUris), Scopes: deref(in.Scopes),
+		PostLogoutRedirectURIs: deref(in.PostLogoutRedirectUris), ConsentActionID: deref(in.ConsentActionId),
 		TokenEndpointAuthMethod: string(deref(in.TokenEndpointAuthMethod)), Public: deref(in.Public),
 		Audience: deref(in.Audience), ClientURI: deref(in.ClientUri), LogoURI: deref(in.LogoUri),
 		PolicyURI: deref(in.PolicyUri), TosURI: deref(in.TosUri), Trusted: deref(in.Trusted),
@@ -56,6 +57,7 @@ func clientOut(c *clients.Client) api.Client {
 	return api.Client{
 		ClientId: c.ID, ClientName: c.Name, Description: &c.Description,
 		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectUris: c.RedirectURIs, Scopes: c.Scopes,
+		PostLogoutRedirectUris: &c.PostLogoutRedirectURIs, ConsentActionId: optional(c.ConsentActionID),
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public, Audience: c.Audience,
 		ClientUri: optional(c.ClientURI), LogoUri: optional(c.LogoURI), PolicyUri: optional(c.PolicyURI), TosUri: optional(c.TosURI),
 		Jwks: jwksOut(c.JWKS), JwksUri: optional(c.JWKSURI), Privacy: privacyOut(c.Privacy),

@@ -18,7 +18,7 @@ import (
 func registrationMetadata(in *api.RegistrationRequest) clients.Metadata {
 	return clients.Metadata{
 		Name: deref(in.ClientName), GrantTypes: deref(in.GrantTypes), ResponseTypes: deref(in.ResponseTypes),
-		RedirectURIs: deref(in.RedirectUris), Scopes: strings.Fields(deref(in.Scope)),
+		RedirectURIs: deref(in.RedirectUris), PostLogoutRedirectURIs: deref(in.PostLogoutRedirectUris), Scopes: strings.Fields(deref(in.Scope)),
 		TokenEndpointAuthMethod: deref(in.TokenEndpointAuthMethod),
 		ClientURI:               deref(in.ClientUri), LogoURI: deref(in.LogoUri), PolicyURI: deref(in.PolicyUri), TosURI: deref(in.TosUri),
 		JWKS: jwksFrom(in.Jwks), JWKSURI: deref(in.JwksUri),
@@ -71,6 +71,7 @@ func (s *Server) registrationOut(c *clients.Client) api.RegistrationResponse {
 	return api.RegistrationResponse{
 		ClientId: c.ID, ClientIdIssuedAt: c.CreatedAt.Unix(), ClientSecretExpiresAt: 0, RegistrationClientUri: uri,
 		ClientName: c.Name, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectUris: c.RedirectURIs,
+		PostLogoutRedirectUris:  &c.PostLogoutRedirectURIs,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Scope: ptrTo(strings.Join(c.Scopes, " ")),
 		ClientUri: optional(c.ClientURI), LogoUri: optional(c.LogoURI), PolicyUri: optional(c.PolicyURI), TosUri: optional(c.TosURI),
 		JwksUri: optional(c.JWKSURI), Jwks: jwksOut(c.JWKS),

@@ -8,6 +8,7 @@ import (
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/tokens"
+	"github.com/iamplane/iam/services/oauth-clients/internal/users"
 )
 
 // Server implements the generated strict server interface: each handler calls one use
@@ -18,14 +19,16 @@ type Server struct {
 	tokens       *tokens.Issuer
 	introspector *tokens.Introspector
 	keys         *keyring.Ring
+	profiles     *users.Profiles
 	// issuerBase makes the links RFC 7592 hands out (registration_client_uri).
 	issuerBase string
 }
 
 // NewServer serves the use cases.
 func NewServer(clients *clients.Registry, scopes *scopes.Registry, issuer *tokens.Issuer, introspector *tokens.Introspector,
-	keys *keyring.Ring, issuerBase string) *Server {
-	return &Server{clients: clients, scopes: scopes, tokens: issuer, introspector: introspector, keys: keys, issuerBase: issuerBase}
+	keys *keyring.Ring, profiles *users.Profiles, issuerBase string) *Server {
+	return &Server{clients: clients, scopes: scopes, tokens: issuer, introspector: introspector, keys: keys,
+		profiles: profiles, issuerBase: issuerBase}
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)

@@ -62,13 +62,14 @@ func slowDown(e *clients.OAuthError, body api.OAuthError) api.SlowDownJSONRespon
 	return api.SlowDownJSONResponse{Body: body, Headers: api.SlowDownResponseHeaders{RetryAfter: &e.RetryAfter}}
 }
 
-// IssueToken is the token endpoint (client_credentials).
+// IssueToken is the token endpoint (client_credentials, authorization_code, refresh_token).
 func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject) (api.IssueTokenResponseObject, error) {
 	form := req.Body
 	if form == nil {
 		form = &api.TokenRequest{}
 	}
-	tok, err := s.tokens.Issue(ctx, req.Tenant, tokens.TokenRequest{GrantType: deref(form.GrantType), Scope: deref(form.Scope), RefreshToken: deref(form.RefreshToken),
+	tok, err := s.tokens.Issue(ctx, req.Tenant, tokens.TokenRequest{GrantType: deref(form.GrantType), Scope: deref(form.Scope),
+		RefreshToken: deref(form.RefreshToken), Code: deref(form.Code), RedirectURI: deref(form.RedirectUri), CodeVerifier: deref(form.CodeVerifier),
 		Credentials: credentials(ctx, form.ClientId, form.ClientSecret, form.ClientAssertionType, form.ClientAssertion)})
 	e, err := refusal(err)
 	if e != nil {
@@ -85,7 +86,8 @@ func (s *Server) IssueToken(ctx context.Context, req api.IssueTokenRequestObject
 		return nil, err
 	}
 	return api.IssueToken200JSONResponse{
-		Body:    api.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn, Scope: &tok.Scope},
+		Body: api.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn, Scope: &tok.Scope,
+			IdToken: optional(tok.IDToken), RefreshToken: optional(tok.RefreshToken)},
 		Headers: api.IssueToken200ResponseHeaders{CacheControl: &noStore},
 	}, nil
 }

@@ -45,6 +45,8 @@ type rfc7591 struct {
 	GrantTypes              []string                  `json:"grantTypes"`
 	ResponseTypes           []string                  `json:"responseTypes"`
 	RedirectURIs            []string                  `json:"redirectUris"`
+	PostLogoutRedirectURIs  []string                  `json:"postLogoutRedirectUris,omitempty"`
+	ConsentActionID         string                    `json:"consentActionId,omitempty"`
 	Scopes                  []string                  `json:"scopes"`
 	TokenEndpointAuthMethod string                    `json:"tokenEndpointAuthMethod"`
 	Public                  bool                      `json:"public"`
@@ -67,6 +69,7 @@ type privacyPurpose struct {
 func toRow(c *clients.Client) (clientRow, error) {
 	meta, err := json.Marshal(rfc7591{
 		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, ConsentActionID: c.ConsentActionID,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Public: c.Public, Audience: c.Audience,
 		ClientURI: c.ClientURI, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TosURI: c.TosURI, Trusted: c.Trusted,
 		JWKS: c.JWKS, JWKSURI: c.JWKSURI, Privacy: privacyToRow(c.Privacy),
@@ -85,6 +88,7 @@ func (r clientRow) client() (*clients.Client, error) {
 	return &clients.Client{
 		Tenant: r.Tenant, ID: r.ID, Name: r.Name, Description: r.Description,
 		GrantTypes: m.GrantTypes, ResponseTypes: m.ResponseTypes, RedirectURIs: m.RedirectURIs, Scopes: m.Scopes,
+		PostLogoutRedirectURIs: orEmpty(m.PostLogoutRedirectURIs), ConsentActionID: m.ConsentActionID,
 		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod, Public: m.Public, Audience: m.Audience,
 		ClientURI: m.ClientURI, LogoURI: m.LogoURI, PolicyURI: m.PolicyURI, TosURI: m.TosURI, Trusted: m.Trusted,
 		JWKS: m.JWKS, JWKSURI: m.JWKSURI, Privacy: privacyOfRow(m.Privacy),
@@ -365,4 +369,11 @@ func (s *Clients) UseAssertion(ctx context.Context, tenant, clientID, jti string
 func (s *Clients) PruneAssertions(ctx context.Context) error {
 	_, err := s.DB.ExecContext(ctx, `DELETE FROM client_assertions WHERE expires_at < now() - interval '5 minutes'`)
 	return postgres.Classify(err)
+}
+
+func orEmpty(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }

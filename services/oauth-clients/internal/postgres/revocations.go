@@ -21,21 +21,24 @@ var _ tokens.Revocations = (*Revocations)(nil)
 // Revoke records a revocation and, in the same transaction, its event, which every
 // service's token check follows; revoking twice is harmless (and publishes once).
 func (r *Revocations) Revoke(ctx context.Context, rv tokens.Revocation) error {
-	return postgres.InTx(ctx, r.DB, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (tenant, jti, client_id, expires_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (tenant, jti) DO NOTHING`, rv.Tenant, rv.JTI, rv.ClientID, rv.ExpiresAt)
-		if err != nil {
-			return postgres.Classify(err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		ev, err := events.TokenRevoked(rv.Tenant, rv.JTI, rv.ClientID, rv.Subject, rv.ExpiresAt)
-		if err != nil {
-			return err
-		}
-		return pkgevents.Record(ctx, tx, ev)
-	})
+	return postgres.InTx(ctx, r.DB, func(tx *sqlx.Tx) error { return revoke(ctx, tx, rv) })
+}
+
+// revoke records a revocation and its event in tx, once.
+func revoke(ctx context.Context, tx *sqlx.Tx, rv tokens.Revocation) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (tenant, jti, client_id, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant, jti) DO NOTHING`, rv.Tenant, rv.JTI, rv.ClientID, rv.ExpiresAt)
+	if err != nil {
+		return postgres.Classify(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	ev, err := events.TokenRevoked(rv.Tenant, rv.JTI, rv.ClientID, rv.Subject, rv.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	return pkgevents.Record(ctx, tx, ev)
 }
 
 // Revoked reports whether the token was revoked.

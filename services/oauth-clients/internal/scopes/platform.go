@@ -16,6 +16,12 @@ type Builtin struct {
 // two disagree.
 var Platform = []Builtin{
 	{"services.iam", "IAM administration", "Everything in the IAM management APIs."},
+	// OpenID Connect (the authorization code flow of oauth-clients' spec)
+	{"openid", "Sign you in", "Sign the person in (OpenID Connect); userinfo needs it."},
+	{"profile", "Your profile", "The person's name, username and language."},
+	{"email", "Your email address", "The person's email address."},
+	{"phone", "Your phone number", "The person's phone number."},
+	{"offline_access", "Stay signed in", "A refresh token, to keep access while the person is away."},
 	// oauth-clients
 	{"iam.client_read", "Read OAuth clients", "Read clients and their secret metadata."},
 	{"iam.client_manage", "Manage OAuth clients", "Create, change and delete clients and secrets."},
@@ -75,3 +81,11 @@ func PlatformNames() []string {
 	slices.Sort(out)
 	return out
 }
+
+// OpenID are the OpenID Connect scopes: every person is entitled to them (they only
+// describe the person to the client, with the person's consent), and developers may give
+// them to their clients.
+var OpenID = []string{"openid", "profile", "email", "phone", "offline_access"}
+
+// IsOpenID reports whether name is one of the OpenID Connect scopes.
+func IsOpenID(name string) bool { return slices.Contains(OpenID, name) }

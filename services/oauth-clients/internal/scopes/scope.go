@@ -34,10 +34,12 @@ type Definition struct {
 }
 
 // OpenToDevelopers reports whether a developer (not an admin) may give a client this
-// scope: never a platform scope, and only when no developer policy guards it. Policies
-// are iam-policies' to evaluate; until that is wired, a guarded scope is admins-only,
-// which errs on the safe side.
-func (d *Definition) OpenToDevelopers() bool { return !d.BuiltIn && d.DeveloperPolicyID == "" }
+// scope: never a platform scope other than the OpenID Connect ones, and only when no
+// developer policy guards it. Policies are iam-policies' to evaluate; until that is
+// wired, a guarded scope is admins-only, which errs on the safe side.
+func (d *Definition) OpenToDevelopers() bool {
+	return (!d.BuiltIn || IsOpenID(d.Name)) && d.DeveloperPolicyID == ""
+}
 
 // Details is what a caller may set on a definition.
 type Details struct {
@@ -238,6 +240,9 @@ func (r *Registry) EnsureBuiltIn(ctx context.Context, tenant string) error {
 func (r *Registry) OpenToDevelopers(ctx context.Context, tenant string, names []string) error {
 	var bad []errs.FieldError
 	for _, name := range names {
+		if IsOpenID(name) {
+			continue
+		}
 		if IsPlatform(name) {
 			bad = append(bad, errs.FieldError{Field: "scopes", Message: fmt.Sprintf("scope %q is a platform scope; only an admin may assign it", name)})
 			continue

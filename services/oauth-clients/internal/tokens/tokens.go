@@ -15,26 +15,32 @@ import (
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 )
 
-// Issuer is the token endpoint: it mints access tokens for authenticated clients.
+// Issuer is the token endpoint: it mints access tokens for authenticated clients, and a
+// person's tokens (access, ID and refresh tokens) for codes and refresh tokens.
 type Issuer struct {
 	clients    ClientAuthentication
 	keys       *keyring.Ring
 	entitled   Entitlements
+	grants     Grants
 	issuerBase string
 	audience   string
 	ttl        time.Duration
+	refreshTTL time.Duration
 	now        func() time.Time
 }
 
 // NewIssuer mints tokens of issuerBase's tenants for audience, valid for ttl, signed by
 // keys, for the clients authenticates. entitled, if not nil, adds the scopes a client
 // subject is entitled to through its effective access (iam-policies' scope sets) to
-// those it registered. A nil clock is the wall clock.
-func NewIssuer(authenticates ClientAuthentication, keys *keyring.Ring, entitled Entitlements, issuerBase, audience string, ttl time.Duration, clock func() time.Time) *Issuer {
+// those it registered. grants keeps codes and refresh token families; a refresh token
+// is usable for refreshTTL after it was issued. A nil clock is the wall clock.
+func NewIssuer(authenticates ClientAuthentication, keys *keyring.Ring, entitled Entitlements, grants Grants,
+	issuerBase, audience string, ttl, refreshTTL time.Duration, clock func() time.Time) *Issuer {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Issuer{clients: authenticates, keys: keys, entitled: entitled, issuerBase: issuerBase, audience: audience, ttl: ttl, now: clock}
+	return &Issuer{clients: authenticates, keys: keys, entitled: entitled, grants: grants, issuerBase: issuerBase,
+		audience: audience, ttl: ttl, refreshTTL: refreshTTL, now: clock}
 }
 
 // ClientAuthentication authenticates the client calling an OAuth endpoint; every refusal
@@ -48,11 +54,14 @@ type Entitlements interface {
 	Scopes(ctx context.Context, tenant, subject string) ([]string, error)
 }
 
-// Token is an issued access token.
+// Token is what the token endpoint answers: an access token, and for a person an ID
+// token (openid) and a refresh token (offline_access) where granted.
 type Token struct {
-	AccessToken string
-	ExpiresIn   int
-	Scope       string
+	AccessToken  string
+	ExpiresIn    int
+	Scope        string
+	IDToken      string
+	RefreshToken string
 }
 
 // TokenRequest is a request to the token endpoint.
@@ -60,6 +69,10 @@ type TokenRequest struct {
 	GrantType    string
 	Scope        string
 	RefreshToken string
+	// Code, RedirectURI and CodeVerifier are the authorization_code grant's.
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
 	Credentials  clients.Credentials
 }
 
@@ -69,7 +82,7 @@ func (i *Issuer) Issue(ctx context.Context, tenant string, req TokenRequest) (*T
 	switch req.GrantType {
 	case "":
 		return nil, &clients.OAuthError{Code: "invalid_request", Description: "grant_type is required"}
-	case "client_credentials", "refresh_token":
+	case "client_credentials", "authorization_code", "refresh_token":
 	default:
 		return nil, &clients.OAuthError{Code: "unsupported_grant_type", Description: "grant_type " + req.GrantType + " is not supported"}
 	}
@@ -77,8 +90,11 @@ func (i *Issuer) Issue(ctx context.Context, tenant string, req TokenRequest) (*T
 	if err != nil {
 		return nil, err
 	}
-	if req.GrantType == "refresh_token" {
-		return nil, refresh(c, req.RefreshToken)
+	switch req.GrantType {
+	case "authorization_code":
+		return i.authorizationCode(ctx, c, req)
+	case "refresh_token":
+		return i.refresh(ctx, c, req)
 	}
 	return i.clientCredentials(ctx, c, req.Scope)
 }
@@ -158,20 +174,6 @@ type Revocation struct {
 	ExpiresAt                      time.Time
 }
 
-// refresh is the refresh_token grant. The platform issues no refresh tokens (the
-// client_credentials grant must not get one, RFC 6749 §4.4.3, and there is no user-facing
-// grant yet), so a presented refresh token is never valid; the checks before that are
-// RFC 6749's, in its order.
-func refresh(c *clients.Client, refreshToken string) error {
-	if !slices.Contains(c.GrantTypes, "refresh_token") {
-		return &clients.OAuthError{Code: "unauthorized_client", Description: "the client may not use the refresh_token grant"}
-	}
-	if refreshToken == "" {
-		return &clients.OAuthError{Code: "invalid_request", Description: "refresh_token is required"}
-	}
-	return &clients.OAuthError{Code: "invalid_grant", Description: "the refresh token is invalid, expired or revoked"}
-}
-
 // Introspector answers RFC 7662 questions about tokens and takes RFC 7009 revocations,
 // from authenticated clients of the tenant.
 type Introspector struct {
@@ -180,13 +182,17 @@ type Introspector struct {
 	lookup            ClientLookup
 	revocations       Revocations
 	accessRevocations AccessRevocations
+	grants            Grants
 }
 
 // NewIntrospector answers for the clients authenticates, about tokens verifier accepts,
 // whose clients lookup still finds. accessRevocations, if not nil, are the subjects'
-// revocations of clients' access (consent's client-access events).
-func NewIntrospector(authenticates ClientAuthentication, verifier *auth.Verifier, lookup ClientLookup, revocations Revocations, accessRevocations AccessRevocations) *Introspector {
-	return &Introspector{clients: authenticates, verifier: verifier, lookup: lookup, revocations: revocations, accessRevocations: accessRevocations}
+// revocations of clients' access (consent's client-access events); grants, if not nil,
+// holds the refresh tokens a revocation may name.
+func NewIntrospector(authenticates ClientAuthentication, verifier *auth.Verifier, lookup ClientLookup, revocations Revocations,
+	accessRevocations AccessRevocations, grants Grants) *Introspector {
+	return &Introspector{clients: authenticates, verifier: verifier, lookup: lookup, revocations: revocations,
+		accessRevocations: accessRevocations, grants: grants}
 }
 
 // IntrospectionRequest asks whether Token is active (RFC 7662); RevocationRequest asks to
@@ -259,11 +265,20 @@ func (in *Introspector) verify(ctx context.Context, tenant, token string) (*auth
 
 // Revoke revokes a token on behalf of the calling client. A token that is not a valid
 // token of the tenant is ignored, as RFC 7009 §2.2 asks; one issued to another client is
-// refused.
+// refused. A refresh token revokes its whole family, the access tokens it issued
+// included (RFC 7009 §2.1: the tokens of the same grant).
 func (in *Introspector) Revoke(ctx context.Context, tenant string, req RevocationRequest) error {
 	client, err := in.authenticate(ctx, tenant, "revoke", req)
 	if err != nil {
 		return err
+	}
+	if strings.HasPrefix(req.Token, refreshTokenPrefix) && in.grants != nil {
+		return in.grants.RevokeRefreshToken(ctx, tenant, HashOf(req.Token), func(f *Family) error {
+			if f.ClientID != client.ID {
+				return &clients.OAuthError{Code: "unauthorized_client", Description: "the token was not issued to this client"}
+			}
+			return nil
+		})
 	}
 	c, err := in.verify(ctx, tenant, req.Token)
 	if c == nil || err != nil {
