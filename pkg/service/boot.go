@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -80,8 +82,30 @@ func Boot(ctx context.Context, name, version string, environ map[string]string, 
 	if o.requestLog != nil {
 		requestLog = slog.New(o.requestLog(p.Logger.Handler()))
 	}
-	return p, NewHTTP(HTTPOptions{
+	e := NewHTTP(HTTPOptions{
 		Info: Info{Name: p.Name, Version: version}, Spec: doc, Logger: requestLog, Registry: p.Registry,
 		Ready: p.ReadyChecks(), Verifier: p.Verifier(keys), Waiter: p.Waiter, Pages: o.pages,
-	}), nil
+	})
+	if e.IPExtractor, err = callerAddress(p.Config.TrustedProxies); err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return p, e, nil
+}
+
+// callerAddress tells callers apart by the address they connect from, or by
+// X-Forwarded-For when they connect through one of the trusted proxy networks.
+func callerAddress(trusted []string) (echo.IPExtractor, error) {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

@@ -39,6 +39,12 @@ type Config struct {
 	// RevocationWait bounds how long a starting service answers requests carrying a token
 	// with 503 while it reads the revocation events; then it serves with what it has.
 	RevocationWait time.Duration `env:"IAM_REVOCATION_WAIT" envDefault:"10s"`
+	// TrustedProxies are the networks (CIDRs; the gateway's or ingress's, set explicitly)
+	// whose X-Forwarded-For is believed when telling callers' addresses apart, for the
+	// brute-force limits and the privacy ledger. By default none is, and the address is
+	// the connection's: believing X-Forwarded-For from anyone would let any caller name
+	// the address its failures count against.
+	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 }
 
 // JWKS returns the configured JWKS URL or the issuer's default one.

@@ -230,7 +230,7 @@ func crossOrigin(pages []string) echo.MiddlewareFunc {
 		AllowOrigins:  []string{"*"},
 		AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowHeaders:  []string{"Authorization", "Content-Type", "If-Match", "Accept-Language"},
-		ExposeHeaders: []string{"ETag", "Location", "Retry-After", events.TokenHeader},
+		ExposeHeaders: []string{"ETag", "Location", "Retry-After", "WWW-Authenticate", events.TokenHeader},
 		MaxAge:        600,
 	})
 }

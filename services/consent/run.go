@@ -6,11 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"strings"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/iamplane/iam/pkg/auth"
 	pkgevents "github.com/iamplane/iam/pkg/events"
@@ -38,10 +34,6 @@ type Config struct {
 	// new one takes over (retired keys stay published until their verdicts have
 	// expired); 0 turns scheduled rotation off.
 	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
-	// TrustedProxies are the networks (the gateway's) whose X-Forwarded-For names the
-	// address the privacy ledger records with a choice made on the consent screen; from
-	// anyone else the connection's address is recorded.
-	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 }
 
 // Run serves consent until ctx ends.
@@ -59,10 +51,6 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		}),
 		service.WithPages("/consent-screen"))
 	if err != nil {
-		return err
-	}
-	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
-		p.Close()
 		return err
 	}
 	// Consent verdicts live a minute; the ring keeps a retired key published that long.
@@ -110,21 +98,4 @@ func workers(p *service.Platform, cfg Config, keys *keyring.Ring, screen *consen
 		ws = append(ws, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
 	}
 	return ws
-}
-
-// addressOf tells visitors apart by the address they connect from, or by X-Forwarded-For
-// when they connect through one of the trusted proxy networks (as oauth-clients does).
-func addressOf(trusted []string) (echo.IPExtractor, error) {
-	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, cidr := range trusted {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
-		}
-		opts = append(opts, echo.TrustIPRange(n))
-	}
-	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

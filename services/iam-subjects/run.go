@@ -7,11 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"strings"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/iamplane/iam/pkg/auth"
 	pkgevents "github.com/iamplane/iam/pkg/events"
@@ -52,10 +48,6 @@ type Config struct {
 	LoginFailuresPerUser    int           `env:"IAM_LOGIN_FAILURES_PER_USER" envDefault:"100"`
 	LoginFailuresPerAddress int           `env:"IAM_LOGIN_FAILURES_PER_ADDRESS" envDefault:"100"`
 	LoginFailureWindow      time.Duration `env:"IAM_LOGIN_FAILURE_WINDOW" envDefault:"15m"`
-	// TrustedProxies are the networks whose X-Forwarded-For is believed when telling
-	// callers' addresses apart (the gateway's); by default none is, and the address is
-	// the connection's.
-	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 }
 
 // Run serves iam-subjects until ctx ends.
@@ -72,10 +64,6 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 			return issuerKeys, nil
 		}))
 	if err != nil {
-		return err
-	}
-	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
-		p.Close()
 		return err
 	}
 	verdictKeys := keyring.New(&keyring.Postgres{DB: p.DB}, handshake.VerdictTTL)
@@ -128,22 +116,4 @@ func workers(p *service.Platform, cfg Config, keys *keyring.Ring, a *signin.Auth
 		ws = append(ws, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
 	}
 	return ws
-}
-
-// addressOf tells callers apart by the address they connect from, or by
-// X-Forwarded-For when they connect through one of the trusted proxy networks (as
-// oauth-clients does).
-func addressOf(trusted []string) (echo.IPExtractor, error) {
-	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, cidr := range trusted {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
-		}
-		opts = append(opts, echo.TrustIPRange(n))
-	}
-	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

@@ -6,11 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/auth"
@@ -76,11 +73,6 @@ type Config struct {
 	AuthFailuresPerClient  int           `env:"IAM_AUTH_FAILURES_PER_CLIENT" envDefault:"1000"`
 	AuthFailuresPerAddress int           `env:"IAM_AUTH_FAILURES_PER_ADDRESS" envDefault:"100"`
 	AuthFailureWindow      time.Duration `env:"IAM_AUTH_FAILURE_WINDOW" envDefault:"1m"`
-	// TrustedProxies are the networks whose X-Forwarded-For is believed when telling
-	// callers' addresses apart: the gateway's or ingress's, set explicitly. By default
-	// none is, and the address is the connection's: believing X-Forwarded-For from
-	// anyone would let any caller name the address its failures count against.
-	TrustedProxies []string `env:"IAM_TRUSTED_PROXIES"`
 	// EgressAllow lists internal networks a client's jwksUri may point at anyway (an
 	// on-premises key server); otherwise loopback, link-local and private addresses are
 	// never fetched from.
@@ -111,17 +103,13 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		p.Close()
 		return fmt.Errorf("IAM_TOKEN_TTL %s exceeds IAM_MAX_TOKEN_TTL %s", cfg.TokenTTL, cfg.MaxTokenTTL)
 	}
-	if e.IPExtractor, err = addressOf(cfg.TrustedProxies); err != nil {
-		p.Close()
-		return err
-	}
 	uc, err := start(ctx, p, cfg, keys)
 	if err != nil {
 		p.Close()
 		return err
 	}
 	p.Publishes("clients", uc.clientStore.Republish)
-	e.Pre(httpapi.CORS, httpapi.BearerChallenge)
+	e.Pre(httpapi.BearerChallenge)
 	e.Use(httpapi.BodyOnlyParameters)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys,
 		uc.profiles, cfg.IssuerURL), nil))
@@ -274,21 +262,4 @@ func every(ctx context.Context, d time.Duration, f func()) error {
 			f()
 		}
 	}
-}
-
-// addressOf tells callers apart by the address they connect from, or by
-// X-Forwarded-For when they connect through one of the trusted proxy networks.
-func addressOf(trusted []string) (echo.IPExtractor, error) {
-	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, cidr := range trusted {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			return nil, fmt.Errorf("IAM_TRUSTED_PROXIES: %q is not a CIDR", cidr)
-		}
-		opts = append(opts, echo.TrustIPRange(n))
-	}
-	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

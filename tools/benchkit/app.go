@@ -37,25 +37,25 @@ func NewApp(hc *http.Client, base, bearer, tenant, redirectURI string, people in
 	var consent struct {
 		ID string `json:"id"`
 	}
-	if err := a.call(http.MethodPost, "/consents", map[string]any{"name": "eula", "description": "The terms of use"}, http.StatusCreated, &consent); err != nil {
+	if err := a.Admin(http.MethodPost, "/consents", map[string]any{"name": "eula", "description": "The terms of use"}, http.StatusCreated, &consent); err != nil {
 		return nil, err
 	}
 	a.EULA = consent.ID
-	if err := a.call(http.MethodPost, "/consents", map[string]any{"name": "newsletter", "description": "News by email"}, http.StatusCreated, &consent); err != nil {
+	if err := a.Admin(http.MethodPost, "/consents", map[string]any{"name": "newsletter", "description": "News by email"}, http.StatusCreated, &consent); err != nil {
 		return nil, err
 	}
 	a.Newsletter = consent.ID
 	var action struct {
 		ID string `json:"id"`
 	}
-	if err := a.call(http.MethodPost, "/consent-actions", map[string]any{"name": "app-signup", "description": "Asked when signing in to the app",
+	if err := a.Admin(http.MethodPost, "/consent-actions", map[string]any{"name": "app-signup", "description": "Asked when signing in to the app",
 		"consents": []map[string]any{{"consentId": a.EULA, "required": true}, {"consentId": a.Newsletter, "required": false}}}, http.StatusCreated, &action); err != nil {
 		return nil, err
 	}
 	var client struct {
 		ClientID string `json:"clientId"`
 	}
-	if err := a.call(http.MethodPost, "/clients", map[string]any{
+	if err := a.Admin(http.MethodPost, "/clients", map[string]any{
 		"clientName": "Demo app", "public": true, "tokenEndpointAuthMethod": "none",
 		"grantTypes": []string{"authorization_code", "refresh_token"}, "responseTypes": []string{"code"},
 		"redirectUris": []string{redirectURI}, "postLogoutRedirectUris": []string{a.PostLogoutURI},
@@ -69,11 +69,11 @@ func NewApp(hc *http.Client, base, bearer, tenant, redirectURI string, people in
 		var user struct {
 			ID string `json:"id"`
 		}
-		if err := a.call(http.MethodPost, "/users", map[string]any{"username": p.Username, "email": p.Username + "@example.com",
+		if err := a.Admin(http.MethodPost, "/users", map[string]any{"username": p.Username, "email": p.Username + "@example.com",
 			"firstName": "Person", "lastName": fmt.Sprint(i)}, http.StatusCreated, &user); err != nil {
 			return nil, err
 		}
-		if err := a.call(http.MethodPut, "/users/"+user.ID+"/password", map[string]any{"password": p.Password}, http.StatusNoContent, nil); err != nil {
+		if err := a.Admin(http.MethodPut, "/users/"+user.ID+"/password", map[string]any{"password": p.Password}, http.StatusNoContent, nil); err != nil {
 			return nil, err
 		}
 		a.People, a.PeopleIDs = append(a.People, p), append(a.PeopleIDs, user.ID)
@@ -81,7 +81,9 @@ func NewApp(hc *http.Client, base, bearer, tenant, redirectURI string, people in
 	return a, nil
 }
 
-func (a *App) call(method, path string, body any, want int, out any) error {
+// Admin calls the tenant's management API as the admin bearer; path is below
+// /v1/tenants/{tenant}.
+func (a *App) Admin(method, path string, body any, want int, out any) error {
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, a.Base+"/v1/tenants/"+a.Tenant+path, bytes.NewReader(raw))
 	req.Header.Set("Content-Type", "application/json")

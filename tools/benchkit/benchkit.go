@@ -100,21 +100,7 @@ func (p *Platform) Close() {
 
 // Token gets a client_credentials token from the platform.
 func Token(base, tenant, id, secret string) (string, error) {
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(id, secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
-		return "", fmt.Errorf("token: status %d %v", resp.StatusCode, err)
-	}
-	return body.AccessToken, nil
+	return devstack.ClientToken(context.Background(), base, tenant, id, secret)
 }
 
 // CreateClient registers a confidential client named name with scopes in tenant, as

@@ -86,12 +86,13 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			"IAM_ISSUER_URL": s.URL,
 			"LOG_LEVEL":      "warn",
 		}
+		// The gateway runs in this process and reaches the services over loopback: its
+		// X-Forwarded-For names the caller that the brute-force limits count and the
+		// privacy ledger records.
+		env["IAM_TRUSTED_PROXIES"] = "127.0.0.0/8,::1/128"
 		if name == "oauth-clients" {
 			env["IAM_BOOTSTRAP_CLIENT_ID"] = o.BootstrapID
 			env["IAM_BOOTSTRAP_CLIENT_SECRET"] = o.BootstrapSecret
-			// The gateway runs in this process and reaches the service over loopback: its
-			// X-Forwarded-For names the caller the brute-force limits count.
-			env["IAM_TRUSTED_PROXIES"] = "127.0.0.0/8,::1/128"
 		}
 		for k, v := range o.Env {
 			env[k] = v

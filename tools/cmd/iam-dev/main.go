@@ -91,6 +91,17 @@ func run(ctx context.Context, get func(string) string, out io.Writer) error {
 	}
 	defer stack.Close()
 
+	// A person and an application to try sign-in with, on the next port.
+	adminToken, err := devstack.ClientToken(ctx, stack.URL, "system", id, secret)
+	if err != nil {
+		return err
+	}
+	demo, err := devstack.StartDemo(ctx, stack.URL, adminToken, "127.0.0.1:"+getenv(get, "IAM_DEV_DEMO_PORT", "8081"))
+	if err != nil {
+		return err
+	}
+	defer demo.Close()
+
 	fmt.Fprintf(out, `
 IAM platform running at %[1]s  (data in %[3]s)
 NATS with full rights: %[2]s
@@ -106,6 +117,10 @@ Get a token and list the clients of tenant "acme":
   TOKEN=$(curl -s -u %[4]s:%[5]s -d grant_type=client_credentials %[1]s/v1/tenants/system/oauth2/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/tenants/acme/clients
 
+Sign in as a person: open %[11]s and sign in as %[12]s / %[13]s
+(a demo application, public client %[14]s of tenant "%[15]s", with PKCE; it shows the ID
+token and userinfo it got).
+
 Each service's own endpoints (/health, /health/ready, /metrics, /openapi.json) are at
 its address, not through the gateway:
   oauth-clients http://%[7]s   iam-subjects http://%[8]s
@@ -113,7 +128,8 @@ its address, not through the gateway:
 
 Press Ctrl-C to stop.
 `, stack.URL, ns.URL(), dir, id, secret, ns.URLFor(events.ReaderUser),
-		stack.Addrs["oauth-clients"], stack.Addrs["iam-subjects"], stack.Addrs["iam-policies"], stack.Addrs["consent"])
+		stack.Addrs["oauth-clients"], stack.Addrs["iam-subjects"], stack.Addrs["iam-policies"], stack.Addrs["consent"],
+		demo.URL, demo.Username, demo.Password, demo.ClientID, demo.Tenant)
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping ...")
 	return stack.Err()

@@ -23,7 +23,7 @@ export async function startStack(admin) {
   const child = spawn(bin, [], {
     cwd: dir,
     env: { ...process.env, IAM_DEV_PORT: String(port), IAM_DEV_DIR: path.join(dir, "data"), IAM_BOOTSTRAP_CLIENT_ID: admin.clientId,
-      IAM_BOOTSTRAP_CLIENT_SECRET: admin.clientSecret, LOG_LEVEL: "error", DATABASE_URL: "",
+      IAM_BOOTSTRAP_CLIENT_SECRET: admin.clientSecret, LOG_LEVEL: "error", DATABASE_URL: "", IAM_DEV_DEMO_PORT: "0",
       // A cluster of its own in dir, removed afterwards: never the machine's server, whose
       // iam_* databases a developer's `make dev` keeps.
       IAM_DEV_POSTGRES: "private" },

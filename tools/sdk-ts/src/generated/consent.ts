@@ -363,6 +363,32 @@ export interface components {
              */
             purposes?: string[];
         };
+        ConsentText: {
+            /** @example Newsletter */
+            title: string;
+            /** @example News and offers by email, about once a month. */
+            description?: string;
+        };
+        /**
+         * @description What the consent screen shows of the consent, by language (`en`, `de`, `nb`, or any
+         *     BCP 47 tag such as `de-CH`): a title and a description. The screen picks the
+         *     person's language, else English, else the first language; without texts it shows
+         *     `name` and `description`. Texts are part of the consent: changing them makes a new
+         *     version.
+         * @example {
+         *       "en": {
+         *         "title": "Newsletter",
+         *         "description": "News and offers by email."
+         *       },
+         *       "de": {
+         *         "title": "Newsletter",
+         *         "description": "Neuigkeiten und Angebote per E-Mail."
+         *       }
+         *     }
+         */
+        ConsentTexts: {
+            [key: string]: components["schemas"]["ConsentText"];
+        };
         ConsentInput: {
             /** @example marketing */
             name: string;
@@ -382,6 +408,7 @@ export interface components {
             /** Format: date-time */
             validFrom?: string;
             services?: components["schemas"]["Service"][];
+            texts?: components["schemas"]["ConsentTexts"];
             /**
              * @description On update, what happens to existing grants (default explicitAll).
              * @example keepCurrent
@@ -408,6 +435,7 @@ export interface components {
             /** Format: date-time */
             validFrom?: string;
             services: components["schemas"]["Service"][];
+            texts?: components["schemas"]["ConsentTexts"];
             /**
              * Format: int64
              * @description The consent version; grants name the version they agreed to.
@@ -463,8 +491,11 @@ export interface components {
              * @description Position in the tenant's chain.
              */
             seq: number;
-            /** @enum {string} */
-            type: "consent_granted" | "consent_revoked" | "consent_reconsent_required" | "consent_version_migrated" | "subject_deleted" | "client_access_granted" | "client_access_revoked";
+            /**
+             * @description `client_access_denied`: the person declined an application on the consent screen (nothing was granted).
+             * @enum {string}
+             */
+            type: "consent_granted" | "consent_revoked" | "consent_reconsent_required" | "consent_version_migrated" | "subject_deleted" | "client_access_granted" | "client_access_revoked" | "client_access_denied";
             subject: string;
             consentId?: string;
             /** Format: int64 */

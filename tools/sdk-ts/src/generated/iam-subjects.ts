@@ -124,6 +124,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my password
+         * @description A person changes their own password with an access token issued to them (`sub`
+         *     `user-<id>`), naming the current one. The new password follows the same rules as
+         *     `PUT /users/{userId}/password`. A wrong current password is a 422 naming
+         *     `currentPassword`; wrong guesses are throttled like sign-in attempts (429 with
+         *     `Retry-After`). Every login session of the user ends.
+         */
+        post: operations["changeMyPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/users": {
         parameters: {
             query?: never;
@@ -194,6 +224,42 @@ export interface paths {
          * @description Deletes the user. A user still in groups needs `forceDelete=true`, which removes its memberships too.
          */
         delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/users/{userId}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The user's id.
+                 * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or reset a user's password
+         * @description An administrator sets the user's password, the first one or a replacement. Rules
+         *     (NIST SP 800-63B): 8 to 256 characters (Unicode code points, after NFKC
+         *     normalization), no composition rules, not one of the most common passwords, not the
+         *     user's username or email; a password breaking one is a 422 naming `password`. It is
+         *     stored as an argon2id hash and never returned, logged or published. Every login
+         *     session of the user ends.
+         */
+        put: operations["setUserPassword"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -533,6 +599,11 @@ export interface components {
              * @example john.doe@example.com
              */
             email?: string;
+            /**
+             * @description Whether the email is known to be the user's (false unless an administrator says so).
+             * @example true
+             */
+            emailVerified?: boolean;
             /** @example +47 123 45 678 */
             phoneNumber?: string;
             /** @example John */
@@ -580,6 +651,11 @@ export interface components {
             username?: string;
             /** @example john.doe@example.com */
             email?: string;
+            /**
+             * @description Whether the email is known to be the user's.
+             * @example false
+             */
+            emailVerified: boolean;
             /** @example +47 123 45 678 */
             phoneNumber?: string;
             /** @example John */
@@ -677,6 +753,26 @@ export interface components {
             /** @example 0 */
             removed: number;
         };
+        PasswordInput: {
+            /**
+             * Format: password
+             * @description The new password; the rules are checked by the service (422 naming `password`).
+             * @example correct horse battery
+             */
+            password: string;
+        };
+        PasswordChange: {
+            /**
+             * Format: password
+             * @example correct horse battery
+             */
+            currentPassword: string;
+            /**
+             * Format: password
+             * @example staple fence lantern orbit
+             */
+            newPassword: string;
+        };
         /** @description The Aritma v1 list envelope; `data` is added by each list. */
         PageInfo: {
             /**
@@ -746,6 +842,29 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description Too many wrong passwords for this user from this address; the password was not
+         *     checked. Retry after `Retry-After` seconds (the wait doubles with every further
+         *     failure).
+         */
+        TooManyAttempts: {
+            headers: {
+                /** @description Seconds to wait before the next attempt is checked. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/too-many-attempts",
+                 *       "title": "Too Many Requests",
+                 *       "status": 429,
+                 *       "detail": "too many wrong passwords; retry after 4 seconds"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request is malformed; every bad field is listed. */
         BadRequest: {
             headers: {
@@ -820,23 +939,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The change clashes with existing state or a newer version. */
-        Conflict: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "https://iamplane.dev/problems/version-conflict",
-                 *       "title": "Conflict",
-                 *       "status": 409,
-                 *       "detail": "version 2 is stale; the current version is 3"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description The request is well-formed but breaks a rule; every bad field is listed. */
         Unprocessable: {
             headers: {
@@ -855,6 +957,23 @@ export interface components {
                  *           "message": "unknown scope \"x\""
                  *         }
                  *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The change clashes with existing state or a newer version. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://iamplane.dev/problems/version-conflict",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "version 2 is stale; the current version is 3"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1179,6 +1298,46 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    changeMyPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "correct horse battery",
+                 *       "newPassword": "staple fence lantern orbit"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed; the user's login sessions have ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyAttempts"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -1245,6 +1404,7 @@ export interface operations {
                      *           "userType": "EMPLOYEE",
                      *           "username": "john.doe",
                      *           "email": "john.doe@example.com",
+                     *           "emailVerified": false,
                      *           "firstName": "John",
                      *           "lastName": "Doe",
                      *           "status": "ACTIVE",
@@ -1309,6 +1469,7 @@ export interface operations {
                      *       "userType": "EMPLOYEE",
                      *       "username": "john.doe",
                      *       "email": "john.doe@example.com",
+                     *       "emailVerified": false,
                      *       "firstName": "John",
                      *       "lastName": "Doe",
                      *       "status": "ACTIVE",
@@ -1375,6 +1536,7 @@ export interface operations {
                      *       "userType": "EMPLOYEE",
                      *       "username": "john.doe",
                      *       "email": "john.doe@example.com",
+                     *       "emailVerified": false,
                      *       "firstName": "John",
                      *       "lastName": "Doe",
                      *       "status": "ACTIVE",
@@ -1453,6 +1615,7 @@ export interface operations {
                      *       "userType": "EMPLOYEE",
                      *       "username": "john.doe",
                      *       "email": "john.doe@example.com",
+                     *       "emailVerified": false,
                      *       "firstName": "John",
                      *       "lastName": "Doe",
                      *       "department": "Finance",
@@ -1516,6 +1679,49 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    setUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+                /**
+                 * @description The user's id.
+                 * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+                 */
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordInput"];
+            };
+        };
+        responses: {
+            /** @description Set; the user's login sessions have ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
         };
     };
     listUserGroups: {

@@ -320,14 +320,30 @@ export interface paths {
         put?: never;
         /**
          * Token endpoint (RFC 6749)
-         * @description The client_credentials grant (refresh_token is understood, but no refresh token is
-         *     ever issued, so one presented is `invalid_grant`). The client authenticates with HTTP Basic
-         *     (client_secret_basic), `client_id`/`client_secret` form fields
-         *     (client_secret_post) or a signed `client_assertion` (private_key_jwt), exactly one. The granted scope is the requested scope
-         *     narrowed to the client's scopes (all of them when none is requested). Errors are
-         *     RFC 6749 §5.2 objects. Failed client authentications are counted per client and
-         *     per address; past the limit the endpoint answers 429 `slow_down` until the window
-         *     ends.
+         * @description Grants `client_credentials` (the granted scope is the requested scope narrowed to
+         *     the client's scopes, all of them when none is requested), `authorization_code` and
+         *     `refresh_token`. The client authenticates with HTTP Basic (client_secret_basic),
+         *     `client_id`/`client_secret` form fields (client_secret_post) or a signed
+         *     `client_assertion` (private_key_jwt), exactly one; a public client
+         *     (`tokenEndpointAuthMethod: none`) sends `client_id` alone.
+         *
+         *     `authorization_code` (RFC 6749 §4.1.3, RFC 7636): `code`, `redirect_uri` (the one
+         *     of the authorization request) and `code_verifier` (its SHA-256 is the request's
+         *     `code_challenge`). A code lives 60 s and works once: a second use is `invalid_grant`
+         *     and revokes everything its first use issued (the access tokens and the refresh
+         *     token family). The answer carries a person's access token (`sub` = `user-<id>`),
+         *     an OpenID Connect ID token when `openid` was granted, and a refresh token when
+         *     `offline_access` was granted and the client has the `refresh_token` grant type.
+         *
+         *     `refresh_token` (RFC 6749 §6): rotated on every use; presenting a refresh token that
+         *     was already used revokes its whole family and the access tokens it issued (RFC 9700
+         *     §4.14). `scope` may narrow, never widen; the scope is also narrowed to what the
+         *     person is entitled to now. A deleted or locked person, a withdrawn client access
+         *     (consent) or a deleted client ends the family.
+         *
+         *     Errors are RFC 6749 §5.2 objects. Failed client authentications are counted per
+         *     client and per address; past the limit the endpoint answers 429 `slow_down` until the
+         *     window ends.
          */
         post: operations["issueToken"];
         delete?: never;
@@ -383,10 +399,12 @@ export interface paths {
         put?: never;
         /**
          * Token revocation (RFC 7009)
-         * @description A client revokes an access token issued to it. From then on introspection answers
-         *     `{"active": false}` for it. (Services that verify tokens locally, as every IAM
-         *     service does, accept a self-contained token until it expires; keep token lifetimes
-         *     short where that matters.) The client authenticates as at the token endpoint. An
+         * @description A client revokes an access token or a refresh token issued to it. From then on
+         *     introspection answers `{"active": false}` for an access token, and every IAM service
+         *     refuses it (they follow the revocation events). A refresh token revokes its whole
+         *     family: the refresh tokens rotated from it and every access token they issued. The
+         *     client authenticates as at the token endpoint (a public client with `client_id`
+         *     alone). An
          *     invalid, expired or unknown token is not an error (RFC 7009 §2.2): the answer is 200
          *     either way, so it tells nothing about the token. A token issued to another client
          *     is refused with `unauthorized_client`.
@@ -496,6 +514,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/oauth2/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * UserInfo (OpenID Connect Core §5.3)
+         * @description Claims about the person a bearer access token was issued for, by the scopes granted
+         *     to it: always `sub`; with `profile` `name`, `given_name`, `family_name`,
+         *     `preferred_username` and `locale`; with `email` `email` and `email_verified`; with
+         *     `phone` `phone_number`. The token must be a person's (`sub` = `user-<id>`) and
+         *     carry `openid`. The claims come from this service's view of iam-subjects' users; a
+         *     claim the person has no value for is left out. A missing or invalid token is 401
+         *     and an insufficient one 403, with an RFC 6750 `WWW-Authenticate` header.
+         */
+        get: operations["getUserInfo"];
+        put?: never;
+        /**
+         * UserInfo by POST (OpenID Connect Core §5.3.1)
+         * @description The same as `GET`; the access token goes in the Authorization header.
+         */
+        post: operations["postUserInfo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/oauth2/keys/rotate": {
         parameters: {
             query?: never;
@@ -550,6 +604,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        /**
+         * OpenID provider metadata (OpenID Connect Discovery 1.0)
+         * @description The tenant's OpenID provider: its issuer (`<IAM_ISSUER_URL>/v1/tenants/<tenant>`),
+         *     endpoints, and what they support. ID tokens are signed with EdDSA (Ed25519) by the
+         *     keys at `jwks_uri`.
+         */
+        get: operations["getOpenIDConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -575,8 +657,27 @@ export interface components {
             grantTypes?: ("client_credentials" | "authorization_code" | "refresh_token" | "urn:ietf:params:oauth:grant-type:jwt-bearer")[];
             /** @example [] */
             responseTypes?: ("code" | "token" | "id_token" | "none")[];
-            /** @example [] */
+            /**
+             * @description Where the authorization endpoint may send the browser back, compared exactly as
+             *     registered: absolute, no fragment, no user information, https (http only for a
+             *     loopback host, RFC 8252) or a private-use scheme. authorization_code needs one.
+             * @example [
+             *       "https://app.example.com/callback"
+             *     ]
+             */
             redirectUris?: string[];
+            /**
+             * @description Where RP-initiated logout may send the browser afterwards (OpenID Connect RP-Initiated Logout); the same rules as redirectUris.
+             * @example [
+             *       "https://app.example.com/"
+             *     ]
+             */
+            postLogoutRedirectUris?: string[];
+            /**
+             * @description The consent action (id or name, in consent) whose consents the consent screen asks for when a person authorizes this client.
+             * @example signup
+             */
+            consentActionId?: string;
             /**
              * @description The scopes the client may be granted; each must be defined in the tenant (see `/scopes`), else 422 names it.
              * @example [
@@ -642,6 +743,10 @@ export interface components {
             responseTypes: string[];
             /** @example [] */
             redirectUris: string[];
+            /** @example [] */
+            postLogoutRedirectUris?: string[];
+            /** @example signup */
+            consentActionId?: string;
             /**
              * @example [
              *       "iam.client_read"
@@ -781,8 +886,20 @@ export interface components {
             grant_type?: string;
             /** @example iam.client_read */
             scope?: string;
-            /** @description For grant_type refresh_token. None are issued (client_credentials must not get one, RFC 6749 §4.4.3), so any presented is invalid_grant. */
+            /** @description For grant_type refresh_token. Only the authorization_code grant leads to refresh tokens (client_credentials must not get one, RFC 6749 §4.4.3). */
             refresh_token?: string;
+            /** @description For grant_type authorization_code, the code the authorization endpoint gave. */
+            code?: string;
+            /**
+             * @description For grant_type authorization_code, the redirect_uri of the authorization request.
+             * @example https://app.example.com/callback
+             */
+            redirect_uri?: string;
+            /**
+             * @description For grant_type authorization_code, the PKCE verifier (RFC 7636), 43 to 128 characters.
+             * @example dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+             */
+            code_verifier?: string;
             /** @example 7ujd2kq4h9vb6x3mn5wz */
             client_id?: string;
             /** @example Xy3... */
@@ -803,6 +920,10 @@ export interface components {
             expires_in: number;
             /** @example iam.client_read */
             scope?: string;
+            /** @description An OpenID Connect ID token (a JWT signed with the tenant's keys), when `openid` was granted to a person. */
+            id_token?: string;
+            /** @description An opaque refresh token, when `offline_access` was granted and the client has the refresh_token grant type. Each use returns a new one. */
+            refresh_token?: string;
         };
         OAuthError: {
             /** @example invalid_client */
@@ -825,10 +946,10 @@ export interface components {
             client_assertion?: string;
         };
         RevocationRequest: {
-            /** @description The access token to revoke. */
+            /** @description The access token or refresh token to revoke. */
             token?: string;
             /**
-             * @description Only a hint (RFC 7009 §2.1); access tokens are the only kind issued, whatever it says.
+             * @description Only a hint (RFC 7009 §2.1); refresh tokens are told from access tokens by their form, whatever it says.
              * @example access_token
              */
             token_type_hint?: string;
@@ -850,6 +971,8 @@ export interface components {
             client_name?: string;
             /** @example [] */
             redirect_uris?: string[];
+            /** @example [] */
+            post_logout_redirect_uris?: string[];
             /**
              * @example [
              *       "client_credentials"
@@ -891,6 +1014,7 @@ export interface components {
             registration_client_uri: string;
             client_name: string;
             redirect_uris: string[];
+            post_logout_redirect_uris?: string[];
             grant_types: string[];
             response_types: string[];
             token_endpoint_auth_method: string;
@@ -935,20 +1059,48 @@ export interface components {
         JWKSet: {
             keys: components["schemas"]["JWK"][];
         };
+        /** @description RFC 8414 authorization server metadata, which OpenID Connect Discovery 1.0 extends; both documents carry every member. */
         ServerMetadata: {
             issuer: string;
+            authorization_endpoint: string;
             token_endpoint: string;
+            userinfo_endpoint?: string;
             jwks_uri: string;
+            end_session_endpoint?: string;
             introspection_endpoint?: string;
             introspection_endpoint_auth_methods_supported?: string[];
             grant_types_supported: string[];
             token_endpoint_auth_methods_supported: string[];
             scopes_supported?: string[];
-            response_types_supported?: string[];
+            response_types_supported: string[];
+            response_modes_supported?: string[];
             revocation_endpoint?: string;
             revocation_endpoint_auth_methods_supported?: string[];
             registration_endpoint?: string;
             token_endpoint_auth_signing_alg_values_supported?: string[];
+            code_challenge_methods_supported?: string[];
+            id_token_signing_alg_values_supported: string[];
+            subject_types_supported: string[];
+            claims_supported?: string[];
+            prompt_values_supported?: string[];
+            ui_locales_supported?: string[];
+            claims_parameter_supported?: boolean;
+            request_parameter_supported?: boolean;
+            request_uri_parameter_supported?: boolean;
+            authorization_response_iss_parameter_supported?: boolean;
+        };
+        /** @description OpenID Connect standard claims (Core §5.1) of a person. */
+        UserInfo: {
+            /** @description The person's subject id, user-<id>. */
+            sub: string;
+            name?: string;
+            given_name?: string;
+            family_name?: string;
+            preferred_username?: string;
+            locale?: string;
+            email?: string;
+            email_verified?: boolean;
+            phone_number?: string;
         };
         /** @description A scope definition as Cloudentity describes one, in camelCase. */
         ScopeInput: {
@@ -2407,17 +2559,11 @@ export interface operations {
         /** @description Optional as far as the schema goes, so that even an empty form is answered with an RFC 6749 error object. */
         requestBody?: {
             content: {
-                /**
-                 * @example {
-                 *       "grant_type": "client_credentials",
-                 *       "scope": "iam.client_read"
-                 *     }
-                 */
                 "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
             };
         };
         responses: {
-            /** @description An access token (RFC 9068 JWT). */
+            /** @description An access token (RFC 9068 JWT), with an ID token and a refresh token where the grant gives them. */
             200: {
                 headers: {
                     /** @description Always no-store. */
@@ -2930,6 +3076,81 @@ export interface operations {
             400: components["responses"]["BadRequest"];
         };
     };
+    getUserInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person's claims. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "user-4f2a9c",
+                     *       "name": "Kari Nordmann",
+                     *       "given_name": "Kari",
+                     *       "family_name": "Nordmann",
+                     *       "preferred_username": "kari",
+                     *       "locale": "nb",
+                     *       "email": "kari@example.com",
+                     *       "email_verified": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    postUserInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person's claims. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "user-4f2a9c",
+                     *       "email": "kari@example.com",
+                     *       "email_verified": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
     rotateSigningKey: {
         parameters: {
             query?: never;
@@ -2992,19 +3213,106 @@ export interface operations {
                     /**
                      * @example {
                      *       "issuer": "http://127.0.0.1:8080/v1/tenants/acme",
+                     *       "authorization_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/authorize",
                      *       "token_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/token",
                      *       "jwks_uri": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/jwks",
                      *       "introspection_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/introspect",
                      *       "grant_types_supported": [
-                     *         "client_credentials"
+                     *         "client_credentials",
+                     *         "authorization_code",
+                     *         "refresh_token"
+                     *       ],
+                     *       "response_types_supported": [
+                     *         "code"
+                     *       ],
+                     *       "code_challenge_methods_supported": [
+                     *         "S256"
                      *       ],
                      *       "token_endpoint_auth_methods_supported": [
                      *         "client_secret_basic",
-                     *         "client_secret_post"
+                     *         "client_secret_post",
+                     *         "private_key_jwt",
+                     *         "none"
                      *       ],
                      *       "scopes_supported": [
+                     *         "openid",
                      *         "services.iam"
-                     *       ]
+                     *       ],
+                     *       "subject_types_supported": [
+                     *         "public"
+                     *       ],
+                     *       "id_token_signing_alg_values_supported": [
+                     *         "EdDSA"
+                     *       ],
+                     *       "authorization_response_iss_parameter_supported": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ServerMetadata"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    getOpenIDConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant the resource belongs to. Lower-case letters, digits and dashes.
+                 * @example acme
+                 */
+                tenant: components["parameters"]["Tenant"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "issuer": "http://127.0.0.1:8080/v1/tenants/acme",
+                     *       "authorization_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/authorize",
+                     *       "token_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/token",
+                     *       "userinfo_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/userinfo",
+                     *       "jwks_uri": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/jwks",
+                     *       "end_session_endpoint": "http://127.0.0.1:8080/v1/tenants/acme/oauth2/logout",
+                     *       "scopes_supported": [
+                     *         "openid",
+                     *         "profile",
+                     *         "email",
+                     *         "phone",
+                     *         "offline_access"
+                     *       ],
+                     *       "response_types_supported": [
+                     *         "code"
+                     *       ],
+                     *       "grant_types_supported": [
+                     *         "authorization_code",
+                     *         "refresh_token",
+                     *         "client_credentials"
+                     *       ],
+                     *       "code_challenge_methods_supported": [
+                     *         "S256"
+                     *       ],
+                     *       "id_token_signing_alg_values_supported": [
+                     *         "EdDSA"
+                     *       ],
+                     *       "subject_types_supported": [
+                     *         "public"
+                     *       ],
+                     *       "token_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post",
+                     *         "private_key_jwt",
+                     *         "none"
+                     *       ],
+                     *       "authorization_response_iss_parameter_supported": true
                      *     }
                      */
                     "application/json": components["schemas"]["ServerMetadata"];
