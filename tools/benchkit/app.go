@@ -122,13 +122,18 @@ func (at Attempt) Challenge() string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// AuthorizeURL starts attempt; extra adds parameters (prompt, max_age, ...).
+// AuthorizeURL starts attempt; extra adds or replaces parameters (prompt, max_age, ...),
+// and a nil value leaves one out.
 func (a *App) AuthorizeURL(at Attempt, extra url.Values) string {
 	q := url.Values{"response_type": {"code"}, "client_id": {a.ClientID}, "redirect_uri": {a.RedirectURI},
 		"scope": {a.Scope}, "state": {at.State}, "nonce": {at.Nonce},
 		"code_challenge": {at.Challenge()}, "code_challenge_method": {"S256"}}
 	for k, v := range extra {
-		q[k] = v
+		if v == nil {
+			delete(q, k)
+		} else {
+			q[k] = v
+		}
 	}
 	return a.Base + "/v1/tenants/" + a.Tenant + "/oauth2/authorize?" + q.Encode()
 }

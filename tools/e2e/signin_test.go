@@ -137,6 +137,20 @@ func TestSignInRefusals(t *testing.T) {
 		waitRefused(t, p.URL+"/v1/tenants/oidc/me", first.AccessToken)
 	})
 
+	t.Run("a request without nonce and with a parameter we do not know succeeds", func(t *testing.T) {
+		// OpenID Connect Core §3.1.2.1: nonce is optional in the code flow; RFC 6749 §3.1:
+		// unrecognized parameters are ignored.
+		at := benchkit.NewAttempt()
+		u := app.AuthorizeURL(at, url.Values{"nonce": nil, "display": {"page"}, "x-unknown": {"1"}})
+		back, err := benchkit.NewBrowser().SignIn(ctx, u, app.RedirectURI, app.People[0])
+		if err != nil || back.Query().Get("code") == "" {
+			t.Fatalf("%v %v", back, err)
+		}
+		if tok, status, err := app.Exchange(http.DefaultClient, back.Query().Get("code"), at); err != nil || status != http.StatusOK || tok.IDToken == "" {
+			t.Fatalf("exchange: %d %v", status, err)
+		}
+	})
+
 	t.Run("PKCE verifier mismatch", func(t *testing.T) {
 		at := benchkit.NewAttempt()
 		code := signIn(t, benchkit.NewBrowser(), at, app.People[0])
