@@ -106,6 +106,9 @@ func Token(base, tenant, id, secret string) (string, error) {
 // CreateClient registers a confidential client named name with scopes in tenant, as
 // bearer, and returns its id and its secret (shown once).
 func CreateClient(hc *http.Client, base, bearer, tenant, name string, scopes ...string) (id, secret string, err error) {
+	if scopes == nil {
+		scopes = []string{}
+	}
 	body, _ := json.Marshal(map[string]any{"clientName": name, "scopes": scopes})
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -103,7 +103,7 @@ func run(concurrency int, d time.Duration, codes int) error {
 	if err != nil {
 		return err
 	}
-	app, err := benchkit.NewApp(hc, p.URL, admin, "bench", "http://app.bench/callback", concurrency)
+	app, err := benchkit.NewApp(hc, p.URL, admin, "bench", "https://app.bench/callback", concurrency)
 	if err != nil {
 		return err
 	}
