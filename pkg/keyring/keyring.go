@@ -211,6 +211,17 @@ func (k *Ring) Rotation(ctx context.Context, interval time.Duration, logger *slo
 	}
 }
 
+// Workers keep the ring current on every replica (Refresh) and, unless rotation is 0,
+// rotate its key when it is older than rotation (Rotation): the background work every
+// service that signs runs.
+func (k *Ring) Workers(rotation time.Duration, logger *slog.Logger) []func(context.Context) error {
+	ws := []func(context.Context) error{func(ctx context.Context) error { return k.Refresh(ctx, logger) }}
+	if rotation > 0 {
+		ws = append(ws, func(ctx context.Context) error { return k.Rotation(ctx, rotation, logger) })
+	}
+	return ws
+}
+
 // signer returns the current signing key. Refresh keeps the ring current; should it have
 // stalled, one request (never all of them at once) reloads inline.
 func (k *Ring) signer(ctx context.Context) (signingKey, error) {

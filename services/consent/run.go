@@ -77,25 +77,6 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 // workers are the service's background work: the verdict keys' refresh and rotation, and
 // forgetting used consent challenges once they have expired.
 func workers(p *service.Platform, cfg Config, keys *keyring.Ring, screen *consents.Screen) []func(context.Context) error {
-	ws := []func(context.Context) error{
-		func(ctx context.Context) error { return keys.Refresh(ctx, p.Logger) },
-		func(ctx context.Context) error {
-			t := time.NewTicker(10 * time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-					if err := screen.PruneChallenges(ctx); err != nil && ctx.Err() == nil {
-						p.Logger.Warn("pruning used consent challenges failed", "error", err)
-					}
-				}
-			}
-		},
-	}
-	if cfg.KeyRotationInterval > 0 {
-		ws = append(ws, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
-	}
-	return ws
+	return append(keys.Workers(cfg.KeyRotationInterval, p.Logger),
+		service.Every(10*time.Minute, p.Logger, "pruning used consent challenges", screen.PruneChallenges))
 }

@@ -95,25 +95,6 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 // workers are the service's background work: the verdict keys' refresh and rotation, and
 // forgetting expired sessions, used challenges and quiet throttling state.
 func workers(p *service.Platform, cfg Config, keys *keyring.Ring, a *signin.Authenticator) []func(context.Context) error {
-	ws := []func(context.Context) error{
-		func(ctx context.Context) error { return keys.Refresh(ctx, p.Logger) },
-		func(ctx context.Context) error {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-					if err := a.Prune(ctx); err != nil && ctx.Err() == nil {
-						p.Logger.Warn("pruning expired login sessions and challenges failed", "error", err)
-					}
-				}
-			}
-		},
-	}
-	if cfg.KeyRotationInterval > 0 {
-		ws = append(ws, func(ctx context.Context) error { return keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
-	}
-	return ws
+	return append(keys.Workers(cfg.KeyRotationInterval, p.Logger),
+		service.Every(time.Minute, p.Logger, "pruning expired login sessions and challenges", a.Prune))
 }

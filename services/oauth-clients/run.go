@@ -4,6 +4,7 @@ package oauthclients
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -193,36 +194,24 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 // workers are the service's background work: key ring refresh and rotation, pruning,
 // and following other replicas' credential changes.
 func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Context) error {
-	ws := []func(context.Context) error{
-		func(ctx context.Context) error { return uc.keys.Refresh(ctx, p.Logger) },
-		func(ctx context.Context) error {
-			return every(ctx, cfg.AuthFailureWindow, func() { uc.limiter.Prune(time.Now()) })
-		},
+	// Each kind is pruned even when another one fails.
+	prune := func(ctx context.Context) error {
+		gone, err := uc.revocations.Prune(ctx)
+		if err == nil {
+			purgeRevocations(ctx, p, gone)
+		}
+		return errors.Join(err, uc.accessRevocations.Prune(ctx, cfg.TokenTTL), uc.clientStore.PruneAssertions(ctx),
+			uc.grants.Prune(ctx, cfg.TokenTTL))
+	}
+	ws := append(uc.keys.Workers(cfg.KeyRotationInterval, p.Logger),
+		service.Every(cfg.AuthFailureWindow, p.Logger, "pruning quiet failure counts", func(context.Context) error {
+			uc.limiter.Prune(time.Now())
+			return nil
+		}),
 		// Revocations (of tokens and lifted ones of client access), used assertion ids,
 		// authorizations, codes and token families are kept only until they would have
 		// expired.
-		func(ctx context.Context) error {
-			return every(ctx, 10*time.Minute, func() {
-				if gone, err := uc.revocations.Prune(ctx); err != nil && ctx.Err() == nil {
-					p.Logger.Warn("pruning expired revocations failed", "error", err)
-				} else {
-					purgeRevocations(ctx, p, gone)
-				}
-				if err := uc.accessRevocations.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
-					p.Logger.Warn("pruning lifted client-access revocations failed", "error", err)
-				}
-				if err := uc.clientStore.PruneAssertions(ctx); err != nil && ctx.Err() == nil {
-					p.Logger.Warn("pruning used client assertions failed", "error", err)
-				}
-				if err := uc.grants.Prune(ctx, cfg.TokenTTL); err != nil && ctx.Err() == nil {
-					p.Logger.Warn("pruning spent authorizations, codes and token families failed", "error", err)
-				}
-			})
-		},
-	}
-	if cfg.KeyRotationInterval > 0 {
-		ws = append(ws, func(ctx context.Context) error { return uc.keys.Rotation(ctx, cfg.KeyRotationInterval, p.Logger) })
-	}
+		service.Every(10*time.Minute, p.Logger, "pruning expired revocations, assertions and grants", prune))
 	if uc.cache != nil {
 		invalidator := &events.Invalidator{JS: p.JS, Logger: p.Logger, Forget: uc.cache.Invalidate, Flush: uc.cache.Flush}
 		ws = append(ws, invalidator.Run)
@@ -246,20 +235,6 @@ func purgeRevocations(ctx context.Context, p *service.Platform, subjects []strin
 		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(s)); err != nil {
 			p.Logger.Warn("purging expired revocation events failed", "error", err)
 			return
-		}
-	}
-}
-
-// every runs f every d until ctx ends.
-func every(ctx context.Context, d time.Duration, f func()) error {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			f()
 		}
 	}
 }
