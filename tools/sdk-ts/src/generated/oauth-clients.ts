@@ -704,7 +704,10 @@ export interface components {
              * @example false
              */
             public?: boolean;
-            /** @example [] */
+            /**
+             * @description At most 20 (a longer list is refused with a 422 naming it).
+             * @example []
+             */
             audience?: string[];
             /** @example https://billing.example.com */
             clientUri?: string;
