@@ -7,7 +7,7 @@
 //   - code exchange alone (authorization_code grant), on codes made just before;
 //   - refresh alone (refresh_token grant with rotation), each worker on its own family.
 //
-// Usage: go run ./tools/cmd/signin-bench [-concurrency 8] [-seconds 10] [-codes 4000]
+// Usage: go run ./tools/cmd/signin-bench [-concurrency 8] [-seconds 10] [-codes 4000] [-cpuprofile f]
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +28,22 @@ func main() {
 	concurrency := flag.Int("concurrency", 8, "concurrent browsers / clients")
 	seconds := flag.Int("seconds", 10, "duration of each timed phase")
 	codes := flag.Int("codes", 4000, "codes to exchange in the code-exchange phase")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (platform and load) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "signin-bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*concurrency, time.Duration(*seconds)*time.Second, *codes); err != nil {
 		fmt.Fprintln(os.Stderr, "signin-bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
