@@ -151,6 +151,14 @@ func TestSignInRefusals(t *testing.T) {
 		}
 	})
 
+	t.Run("a request without state is refused at the redirect URI", func(t *testing.T) {
+		u := app.AuthorizeURL(benchkit.NewAttempt(), url.Values{"state": nil})
+		back, err := benchkit.NewBrowser().SignIn(ctx, u, app.RedirectURI, app.People[0])
+		if err != nil || back.Query().Get("error") != "invalid_request" || back.Query().Get("code") != "" {
+			t.Fatalf("%v %v", back, err)
+		}
+	})
+
 	t.Run("PKCE verifier mismatch", func(t *testing.T) {
 		at := benchkit.NewAttempt()
 		code := signIn(t, benchkit.NewBrowser(), at, app.People[0])

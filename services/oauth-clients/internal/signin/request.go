@@ -160,6 +160,11 @@ func (r Request) check(clientScopes, clientGrants, clientResponseTypes []string)
 		return "unauthorized_client", "the client may not use the authorization_code grant"
 	case r.ResponseMode != "" && r.ResponseMode != "query":
 		return "invalid_request", "only response_mode query is supported"
+	case r.State == "":
+		// PKCE already binds the code to the client's attempt; state is what lets the
+		// client tell its own answer from one forged into its redirect URI (CSRF), and
+		// every client the platform knows of sends it. Its absence is a client bug.
+		return "invalid_request", "state is required"
 	case r.CodeChallenge == "":
 		return "invalid_request", "code_challenge is required (PKCE with S256)"
 	case r.CodeChallengeMethod != "S256":

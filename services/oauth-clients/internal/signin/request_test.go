@@ -7,7 +7,7 @@ import (
 
 func TestRequestCheck(t *testing.T) {
 	good := func() Request {
-		return Request{ClientID: "app", RedirectURI: "https://app.example/cb", ResponseType: "code", Scope: "openid profile",
+		return Request{ClientID: "app", RedirectURI: "https://app.example/cb", ResponseType: "code", Scope: "openid profile", State: "s1",
 			CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", CodeChallengeMethod: "S256"}
 	}
 	with := func(edit func(*Request)) Request {
@@ -29,6 +29,7 @@ func TestRequestCheck(t *testing.T) {
 		{"token", with(func(r *Request) { r.ResponseType = "token" }), "unsupported_response_type"},
 		{"form_post", with(func(r *Request) { r.ResponseMode = "form_post" }), "invalid_request"},
 		{"query mode", with(func(r *Request) { r.ResponseMode = "query" }), ""},
+		{"no state", with(func(r *Request) { r.State = "" }), "invalid_request"},
 		{"no challenge", with(func(r *Request) { r.CodeChallenge = "" }), "invalid_request"},
 		{"plain", with(func(r *Request) { r.CodeChallengeMethod = "plain" }), "invalid_request"},
 		{"no method", with(func(r *Request) { r.CodeChallengeMethod = "" }), "invalid_request"},
