@@ -250,6 +250,9 @@ func (w *streamWriter) publish(kind, id string, state any) error {
 	if err != nil {
 		return err
 	}
+	if w.js.PublishAsyncPending() >= 2048 {
+		<-w.js.PublishAsyncComplete() // JetStream's pace, not a stall
+	}
 	ack, err := w.js.PublishMsgAsync(&nats.Msg{Subject: ev.Subject, Data: raw, Header: nats.Header{"Nats-Msg-Id": []string{ev.ID}}})
 	if err != nil {
 		return err
