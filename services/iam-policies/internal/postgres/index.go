@@ -27,8 +27,8 @@ const indexChannel = "check_index"
 // Change kinds, the first field of a notification (fields are tab-separated).
 const (
 	changeGrants   = "grants"   // tenant, scope, action: the policies on that key changed
-	changeMemberOf = "memberof" // tenant, subject: its direct groups changed
-	changeNesting  = "nesting"  // tenant, group: the closure of every group under it changed
+	changeMemberOf = "memberof" // tenant, subject...: their direct groups changed
+	changeNesting  = "nesting"  // tenant, group...: the closure of every group under them changed
 	changeReset    = "reset"    // tenant: too much changed; forget the tenant's index
 	changeFence    = "fence"    // tenant, nonce: everything committed before it is applied
 )
@@ -36,10 +36,38 @@ const (
 // notifyIndex tells every replica's index, on commit, that key changed.
 func notifyIndex(ctx context.Context, tx *sqlx.Tx, kind, tenant string, key ...string) error {
 	payload := strings.Join(append([]string{kind, tenant}, key...), "\t")
-	if len(payload) > 7000 { // NOTIFY payloads end at 8000 bytes
+	if len(payload) > maxPayload {
 		payload = changeReset + "\t" + tenant
 	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, indexChannel, payload)
+	return postgres.Classify(err)
+}
+
+// maxPayload keeps a notification well below PostgreSQL's 8000-byte limit.
+const maxPayload = 7000
+
+// notifyKeys tells every replica's index, on commit, that keys of one kind changed: as
+// few notifications as fit them, in one statement, so a batch of a thousand memberships
+// costs the listener a few re-reads rather than a thousand.
+func notifyKeys(ctx context.Context, tx *sqlx.Tx, kind, tenant string, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	head := kind + "\t" + tenant
+	var payloads []string
+	payload := head
+	for _, k := range keys {
+		if len(head)+1+len(k) > maxPayload {
+			return notifyIndex(ctx, tx, changeReset, tenant) // a key no notification can carry
+		}
+		if len(payload)+1+len(k) > maxPayload {
+			payloads, payload = append(payloads, payload), head
+		}
+		payload += "\t" + k
+	}
+	payloads = append(payloads, payload)
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n`,
+		indexChannel, pq.StringArray(payloads))
 	return postgres.Classify(err)
 }
 
@@ -266,16 +294,28 @@ func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []st
 			return err
 		}
 		index.SetGrants(change[2], change[3], grants)
-	case kind == changeMemberOf && len(change) == 3:
-		var groups []string
-		if err := x.DB.SelectContext(ctx, &groups, `SELECT group_id FROM membership_view WHERE tenant = $1 AND member = $2`, tenant, change[2]); err != nil {
+	case kind == changeMemberOf && len(change) >= 3:
+		members := change[2:]
+		var rows []struct {
+			Member string         `db:"member"`
+			Groups pq.StringArray `db:"groups"`
+		}
+		if err := x.DB.SelectContext(ctx, &rows, `SELECT member, array_agg(group_id) AS groups FROM membership_view
+			WHERE tenant = $1 AND member = ANY($2) GROUP BY member`, tenant, pq.StringArray(members)); err != nil {
 			return err
 		}
-		index.SetMemberOf(change[2], groups)
-	case kind == changeNesting && len(change) == 3:
+		groups := make(map[string][]string, len(rows))
+		for _, r := range rows {
+			groups[r.Member] = r.Groups
+		}
+		for _, m := range members {
+			index.SetMemberOf(m, groups[m]) // none: in no group any more
+		}
+	case kind == changeNesting && len(change) >= 3:
 		rows, err := x.DB.QueryxContext(ctx, `SELECT d.descendant, coalesce(array_agg(a.ancestor) FILTER (WHERE a.ancestor IS NOT NULL), '{}')
-			FROM group_closure d LEFT JOIN group_closure a ON a.tenant = d.tenant AND a.descendant = d.descendant
-			WHERE d.tenant = $1 AND d.ancestor = $2 GROUP BY d.descendant`, tenant, change[2])
+			FROM (SELECT DISTINCT descendant FROM group_closure WHERE tenant = $1 AND ancestor = ANY($2)) d
+			LEFT JOIN group_closure a ON a.tenant = $1 AND a.descendant = d.descendant
+			GROUP BY d.descendant`, tenant, pq.StringArray(change[2:]))
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	pkgpostgres "github.com/iamplane/iam/pkg/postgres"
 	"github.com/iamplane/iam/pkg/testenv"
 
+	"github.com/iamplane/iam/services/iam-policies/internal/events"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
 	"github.com/iamplane/iam/services/iam-policies/internal/postgres"
 )
@@ -51,10 +52,13 @@ func mustWorld(t *testing.T, maxPolicies int) *world {
 	return w
 }
 
-// event applies a view change as the consumer would, in its own transaction.
-func (w *world) event(apply func(ctx context.Context, tx *sqlx.Tx) error) {
+// changes applies a batch's changes of tenant acme's subjects and memberships as the
+// consumer would, in its own transaction.
+func (w *world) changes(c events.Changes) {
 	w.t.Helper()
-	if err := pkgpostgres.InTx(context.Background(), w.db, func(tx *sqlx.Tx) error { return apply(context.Background(), tx) }); err != nil {
+	if err := pkgpostgres.InTx(context.Background(), w.db, func(tx *sqlx.Tx) error {
+		return w.views.ApplySubjects(context.Background(), tx, "acme", c)
+	}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -99,24 +103,16 @@ func (w *world) decides(x *policies.Index, subject, scope, want string) {
 func TestIndexFollowsEveryChange(t *testing.T) {
 	w := mustWorld(t, 1000)
 	ctx := context.Background()
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid")
-	})
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u")
-	})
+	w.changes(events.Changes{Joined: []events.Membership{{Group: "top", Member: "group-mid"}}})
+	w.changes(events.Changes{Joined: []events.Membership{{Group: "mid", Member: "user-u"}}})
 	w.grant("group-top", "/x", "read")
 	x := w.index(nil)
 	w.decides(x, "user-u", "/x/1", "group-top /x")
 
 	// A nesting cut two levels up takes the access away; restoring it gives it back.
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.DropMembership(ctx, tx, "acme", "top", "group-mid")
-	})
+	w.changes(events.Changes{Left: []events.Membership{{Group: "top", Member: "group-mid"}}})
 	w.decides(x, "user-u", "/x/1", "")
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.PutMembership(ctx, tx, "acme", "top", "group-mid")
-	})
+	w.changes(events.Changes{Joined: []events.Membership{{Group: "top", Member: "group-mid"}}})
 	w.decides(x, "user-u", "/x/1", "group-top /x")
 	// A deeper, more specific grant wins; a direct one is preferred on the same path.
 	w.grant("group-mid", "/x/1", "read")
@@ -124,9 +120,7 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 	w.grant("user-u", "/x/1", "read")
 	w.decides(x, "user-u", "/x/1/a", "user-u /x/1")
 	// Leaving the group directly.
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.DropMembership(ctx, tx, "acme", "mid", "user-u")
-	})
+	w.changes(events.Changes{Left: []events.Membership{{Group: "mid", Member: "user-u"}}})
 	if _, err := w.store.Revoke(ctx, "acme", policies.Filter{Subject: "user-u"}); err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +132,9 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 		t.Fatalf("after Settle the revoked policy still decides: %+v", p)
 	}
 	// A deleted group drops the tenant's index; the next check reloads it.
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error { return w.views.DropSubject(ctx, tx, "acme", "group-top") })
+	w.changes(events.Changes{Gone: []string{"group-top"}})
 	x = w.index(x)
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.PutMembership(ctx, tx, "acme", "mid", "user-u")
-	})
+	w.changes(events.Changes{Joined: []events.Membership{{Group: "mid", Member: "user-u"}}})
 	w.decides(x, "user-u", "/x/1/a", "group-mid /x/1")
 	w.decides(x, "user-u", "/x/2", "")
 
@@ -168,9 +160,7 @@ func TestTooLargeATenantIsNotIndexed(t *testing.T) {
 // served stale.
 func TestIndexSurvivesListenerLoss(t *testing.T) {
 	w := mustWorld(t, 1000)
-	w.event(func(ctx context.Context, tx *sqlx.Tx) error {
-		return w.views.PutMembership(ctx, tx, "acme", "ops", "user-u")
-	})
+	w.changes(events.Changes{Joined: []events.Membership{{Group: "ops", Member: "user-u"}}})
 	x := w.index(nil)
 	w.decides(x, "user-u", "/a", "")
 

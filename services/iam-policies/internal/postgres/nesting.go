@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -39,29 +40,39 @@ func settleGroups(ctx context.Context, tx *sqlx.Tx, tenant string, groups []stri
 	return postgres.Classify(err)
 }
 
-// rederiveBelow recomputes the ancestors of child and of every group below it, before or
-// after the change: exactly the rows a change of an edge into child can affect. UNION (not
-// UNION ALL) makes the walk end even if reordered events briefly form a cycle in the view.
-// The caller holds the tenant's nesting lock.
-func rederiveBelow(ctx context.Context, tx *sqlx.Tx, tenant, child string) error {
+// rederive brings the closure in line with the membership and subject sets after a batch
+// of changes: settle names the groups whose own rows may have to appear or go (those
+// named by changed subjects and memberships), children the groups that joined or left
+// another group. It recomputes the ancestors of every group below a child, before or
+// after the change: exactly the rows a change of an edge into a child can affect. Those
+// are found before anything is settled, from the closure as it was (a group the batch
+// made unknown still shows what was below it) and from the memberships as they are now.
+// UNION (not UNION ALL) makes the walk end even if reordered events briefly form a cycle
+// in the view. The caller holds the tenant's nesting lock.
+func rederive(ctx context.Context, tx *sqlx.Tx, tenant string, settle, children []string) error {
 	var below []string
-	if err := tx.SelectContext(ctx, &below, `
-		WITH RECURSIVE down(id) AS (
-			SELECT $2::text
+	if len(children) > 0 {
+		if err := tx.SelectContext(ctx, &below, `
+			WITH RECURSIVE down(id) AS (
+				SELECT unnest($2::text[])
+				UNION
+				SELECT substr(m.member, 7) FROM down JOIN membership_view m
+					ON m.tenant = $1 AND m.group_id = down.id AND m.member LIKE 'group-%')
+			SELECT id FROM down
 			UNION
-			SELECT substr(m.member, 7) FROM down JOIN membership_view m
-				ON m.tenant = $1 AND m.group_id = down.id AND m.member LIKE 'group-%')
-		SELECT id FROM down
-		UNION
-		SELECT descendant FROM group_closure WHERE tenant = $1 AND ancestor = $2`, tenant, child); err != nil {
-		return postgres.Classify(err)
+			SELECT descendant FROM group_closure WHERE tenant = $1 AND ancestor = ANY($2)`, tenant, pq.StringArray(children)); err != nil {
+			return postgres.Classify(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM group_closure WHERE tenant = $1 AND descendant = ANY($2) AND ancestor <> descendant`,
+			tenant, pq.StringArray(below)); err != nil {
+			return postgres.Classify(err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM group_closure WHERE tenant = $1 AND descendant = ANY($2) AND ancestor <> descendant`,
-		tenant, pq.StringArray(below)); err != nil {
-		return postgres.Classify(err)
-	}
-	if err := settleGroups(ctx, tx, tenant, below); err != nil {
+	if err := settleGroups(ctx, tx, tenant, append(slices.Clone(settle), below...)); err != nil {
 		return err
+	}
+	if len(below) == 0 {
+		return nil
 	}
 	_, err := tx.ExecContext(ctx, `
 		WITH RECURSIVE up(descendant, ancestor) AS (
