@@ -309,6 +309,18 @@ func (c *Consumer) ApplyEvents(ctx context.Context, evs []Envelope) (fresh int, 
 			}
 		}
 		fresh = len(newer)
+	} else if newer := Newest(evs); len(newer) == len(evs) {
+		// No entity twice: one statement claims them all, exactly as one claim each
+		// would, and the fresh ones are applied one by one, in order.
+		if newer, err = ClaimNewest(ctx, tx, evs); err != nil {
+			return 0, err
+		}
+		for _, ev := range newer {
+			if err := c.Apply(ctx, tx, ev); err != nil {
+				return 0, err
+			}
+		}
+		fresh = len(newer)
 	} else {
 		for _, ev := range evs {
 			ok, err := Claim(ctx, tx, ev)

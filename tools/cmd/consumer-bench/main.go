@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,7 @@ type options struct {
 	workers                    int
 	changes                    int
 	timeout                    time.Duration
+	cpuProfile                 string
 }
 
 func main() {
@@ -65,6 +67,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 8, "concurrent API writers")
 	flag.IntVar(&o.changes, "changes", 1_000, "membership changes timed end to end (0: none)")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest wait for the view to hold the data set")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bulk load (the services run in this process)")
 	flag.Parse()
 	if o.via != "stream" && o.via != "api" {
 		fmt.Fprintln(os.Stderr, "consumer-bench: -via is stream or api")
@@ -150,6 +153,16 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	if err := w.load(ctx, c, d); err != nil {
 		return err
@@ -161,6 +174,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	held := time.Now()
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	fmt.Printf("iam-policies' view held all %d events %s after the last write answered, %s after the first: %.0f events/s applied\n",
 		d.entities(), held.Sub(written).Round(time.Millisecond), held.Sub(start).Round(time.Millisecond),
 		float64(d.entities())/held.Sub(start).Seconds())
