@@ -23,7 +23,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +94,7 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 			return err
 		}
 	}
+	heapBefore := liveHeap()
 	var mu sync.Mutex
 	var total, allowed int
 	lat, failed := load(ctx, concurrency, duration, func(r *rand.Rand) error {
@@ -125,6 +128,13 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 		concurrency, duration, float64(len(lat))/duration.Seconds(), benchkit.Ms(benchkit.Percentile(lat, 50)), benchkit.Ms(benchkit.Percentile(lat, 99)), 100*allowed/max(total, 1))
 	if failed > 0 {
 		return fmt.Errorf("%d checks failed or answered wrongly", failed)
+	}
+	// The index's memory: its own estimate (the gauge that the budget keeps) and what the
+	// heap grew by while it loaded (the services run in this process).
+	heapGrowth := int64(liveHeap()) - int64(heapBefore)
+	if estimate, err := gauge("http://"+stack.Addrs["iam-policies"]+"/metrics", "iam_check_index_bytes"); err == nil {
+		fmt.Printf("check index: %.1f MB estimated (iam_check_index_bytes), heap grew %.1f MB: %.0f MB per million policies\n",
+			estimate/1e6, float64(heapGrowth)/1e6, estimate/1e6*1e6/float64(nPolicies))
 	}
 
 	// Propagation: user and group made through iam-subjects' API, policy on the group.
@@ -210,6 +220,33 @@ func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups, nPolicies int) erro
 		}
 	}
 	return nil
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// gauge reads an unlabelled gauge from a Prometheus text exposition.
+func gauge(url, name string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in %s", name, url)
 }
 
 func post(hc *http.Client, url, token, body string, out any) error {

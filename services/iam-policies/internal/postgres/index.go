@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
@@ -92,25 +95,145 @@ type grantKey struct {
 // Indexes keeps an in-memory check index per tenant, loaded on the tenant's first check
 // and then kept current from the change notifications of every replica's writes and
 // event applications. A tenant with more than MaxPolicies policies is not indexed (its
-// checks query the database).
+// checks query the database). Memory is bounded: an index no check has used for
+// IdleAfter is dropped, and while all of them together hold more than MaxBytes the least
+// recently used are; a dropped tenant's next check loads it again (its checks query the
+// database meanwhile).
 type Indexes struct {
 	DB          *sqlx.DB
 	DSN         string
 	Logger      *slog.Logger
 	MaxPolicies int
+	// IdleAfter drops an index no check has used for this long (0: never).
+	IdleAfter time.Duration
+	// MaxBytes is the memory budget of all tenants' indexes together, as they estimate
+	// it (policies.Index.Bytes); 0: none. A tenant whose index alone exceeds it is not
+	// indexed until it has been idle for IdleAfter.
+	MaxBytes int64
 
 	mu        sync.RWMutex
 	listening bool
 	tenants   map[string]*tenantIndex
 	fences    map[string]chan struct{}
+	evictions *prometheus.CounterVec
 }
 
 type tenantIndex struct {
-	mu      sync.Mutex // serializes loading and applying changes
-	tooBig  bool       // more than MaxPolicies: never served, changes ignored
-	pending [][]string // changes that arrived while loading
+	mu      sync.Mutex  // serializes loading and applying changes
+	tooBig  atomic.Bool // over MaxPolicies or the memory budget: never served, changes ignored
+	pending [][]string  // changes that arrived while loading
 	// index is set, once loaded and caught up, under mu; checks read it without mu.
 	index atomic.Pointer[policies.Index]
+	// used is when a check last used the index (or asked for it first), in Unix
+	// nanoseconds, to a tenth of a second: a store on every check would make the cores
+	// of all checks fight for the cache line.
+	used atomic.Int64
+}
+
+func (t *tenantIndex) touch(now time.Time) {
+	if n := now.UnixNano(); n-t.used.Load() > int64(100*time.Millisecond) {
+		t.used.Store(n)
+	}
+}
+
+// Register adds the indexes' metrics: their estimated memory, how many tenants are
+// indexed, and the evictions by reason.
+func (x *Indexes) Register(reg prometheus.Registerer) {
+	x.evictions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iam_check_index_evictions_total",
+		Help: "Tenant check indexes dropped to bound memory: idle (IAM_CHECK_INDEX_IDLE) or budget (IAM_CHECK_INDEX_MAX_BYTES)."}, []string{"reason"})
+	reg.MustRegister(x.evictions,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iam_check_index_bytes",
+			Help: "Estimated memory of this replica's check indexes (all tenants)."}, func() float64 { b, _ := x.size(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iam_check_index_tenants",
+			Help: "Tenants whose checks this replica answers from memory."}, func() float64 { _, n := x.size(); return float64(n) }))
+}
+
+// size is the estimated memory of the loaded indexes and how many there are.
+func (x *Indexes) size() (bytes int64, tenants int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, t := range x.tenants {
+		if idx := t.index.Load(); idx != nil {
+			bytes, tenants = bytes+idx.Bytes(), tenants+1
+		}
+	}
+	return bytes, tenants
+}
+
+// Bytes is the estimated memory of this replica's check indexes.
+func (x *Indexes) Bytes() int64 {
+	b, _ := x.size()
+	return b
+}
+
+// sweep drops the indexes idle for longer than IdleAfter, then, while the rest hold
+// more than MaxBytes, the least recently used.
+func (x *Indexes) sweep(now time.Time) {
+	type loaded struct {
+		tenant string
+		t      *tenantIndex
+		used   int64
+		bytes  int64
+	}
+	var all []loaded
+	var total int64
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for tenant, t := range x.tenants {
+		idx := t.index.Load()
+		if idx == nil && !t.tooBig.Load() {
+			continue // loading
+		}
+		if x.IdleAfter > 0 && now.UnixNano()-t.used.Load() > int64(x.IdleAfter) {
+			delete(x.tenants, tenant)
+			x.evicted("idle", tenant, idx)
+			continue
+		}
+		if idx != nil {
+			all = append(all, loaded{tenant, t, t.used.Load(), idx.Bytes()})
+			total += idx.Bytes()
+		}
+	}
+	if x.MaxBytes <= 0 || total <= x.MaxBytes {
+		return
+	}
+	slices.SortFunc(all, func(a, b loaded) int { return cmp.Compare(a.used, b.used) })
+	for i, l := range all {
+		if total <= x.MaxBytes {
+			return
+		}
+		total -= l.bytes
+		x.evicted("budget", l.tenant, l.t.index.Load())
+		if i == len(all)-1 {
+			// Alone over the budget: checks query the database; after IdleAfter without
+			// checks it may try again.
+			l.t.tooBig.Store(true)
+			l.t.index.Store(nil)
+			x.Logger.Warn("check index: tenant alone exceeds IAM_CHECK_INDEX_MAX_BYTES; checks query the database",
+				"tenant", l.tenant, "bytes", l.bytes, "budget", x.MaxBytes)
+			return
+		}
+		delete(x.tenants, l.tenant)
+	}
+}
+
+func (x *Indexes) evicted(reason, tenant string, idx *policies.Index) {
+	if x.evictions != nil {
+		x.evictions.WithLabelValues(reason).Inc()
+	}
+	var bytes int64
+	if idx != nil {
+		bytes = idx.Bytes()
+	}
+	x.Logger.Info("check index dropped", "tenant", tenant, "reason", reason, "bytes", bytes)
+}
+
+// sweepEvery is how often Run sweeps: a tenth of IdleAfter, within [10ms, 10s].
+func (x *Indexes) sweepEvery() time.Duration {
+	if x.IdleAfter > 0 {
+		return min(max(x.IdleAfter/10, 10*time.Millisecond), 10*time.Second)
+	}
+	return 10 * time.Second
 }
 
 var _ policies.Indexes = (*Indexes)(nil)
@@ -130,12 +253,17 @@ func (x *Indexes) For(ctx context.Context, tenant string) *policies.Index {
 	case !listening:
 		return nil // changes could be missed; never serve from an index then
 	case ok:
-		return t.index.Load()
+		idx := t.index.Load()
+		if idx != nil {
+			t.touch(time.Now())
+		}
+		return idx
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if _, ok := x.tenants[tenant]; !ok && x.listening {
 		t = &tenantIndex{}
+		t.used.Store(time.Now().UnixNano())
 		x.tenants[tenant] = t
 		go x.load(tenant, t)
 	}
@@ -175,10 +303,14 @@ func (x *Indexes) Run(ctx context.Context) error {
 	mu.Lock()
 	update(connected, true)
 	mu.Unlock()
+	sweeps := time.NewTicker(x.sweepEvery())
+	defer sweeps.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case now := <-sweeps.C:
+			x.sweep(now)
 		case n := <-listener.Notify:
 			if n == nil { // reconnected: whatever was sent meanwhile is lost
 				x.reset(true)
@@ -263,7 +395,7 @@ func (x *Indexes) apply(ctx context.Context, change []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
-	case t.tooBig:
+	case t.tooBig.Load():
 		return
 	case t.index.Load() == nil:
 		t.pending = append(t.pending, change)
@@ -336,8 +468,15 @@ func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []st
 }
 
 // load reads the tenant's policies, memberships and closure, then the changes that
-// arrived meanwhile, and only then serves the index.
+// arrived meanwhile, and only then serves the index; then it keeps the budget.
 func (x *Indexes) load(tenant string, t *tenantIndex) {
+	x.loadIndex(tenant, t)
+	if x.MaxBytes > 0 {
+		x.sweep(time.Now())
+	}
+}
+
+func (x *Indexes) loadIndex(tenant string, t *tenantIndex) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -346,7 +485,8 @@ func (x *Indexes) load(tenant string, t *tenantIndex) {
 	defer t.mu.Unlock()
 	if err == nil && n > x.MaxPolicies {
 		x.Logger.Info("check index: tenant too large to index; checks query the database", "tenant", tenant, "policies", n)
-		t.tooBig, t.pending = true, nil
+		t.tooBig.Store(true)
+		t.pending = nil
 		return
 	}
 	for _, change := range t.pending {
@@ -362,7 +502,7 @@ func (x *Indexes) load(tenant string, t *tenantIndex) {
 	}
 	t.pending = nil
 	t.index.Store(index)
-	x.Logger.Info("check index loaded", "tenant", tenant, "policies", n, "took", time.Since(start).Round(time.Millisecond))
+	x.Logger.Info("check index loaded", "tenant", tenant, "policies", n, "bytes", index.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 }
 
 func (x *Indexes) read(ctx context.Context, tenant string) (*policies.Index, int, error) {
