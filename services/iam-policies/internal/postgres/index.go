@@ -432,8 +432,9 @@ func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []st
 			Member string         `db:"member"`
 			Groups pq.StringArray `db:"groups"`
 		}
-		if err := x.DB.SelectContext(ctx, &rows, `SELECT member, array_agg(group_id) AS groups FROM membership_view
-			WHERE tenant = $1 AND member = ANY($2) GROUP BY member`, tenant, pq.StringArray(members)); err != nil {
+		if err := x.DB.SelectContext(ctx, &rows, `SELECT s.member, g.groups FROM unnest($2::text[]) AS s(member), LATERAL (
+			SELECT array_agg(group_id) AS groups FROM membership_view WHERE tenant = $1 AND member = s.member) g
+			WHERE g.groups IS NOT NULL`, tenant, pq.StringArray(members)); err != nil {
 			return err
 		}
 		groups := make(map[string][]string, len(rows))
@@ -445,7 +446,8 @@ func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []st
 		}
 	case kind == changeNesting && len(change) >= 3:
 		rows, err := x.DB.QueryxContext(ctx, `SELECT d.descendant, coalesce(array_agg(a.ancestor) FILTER (WHERE a.ancestor IS NOT NULL), '{}')
-			FROM (SELECT DISTINCT descendant FROM group_closure WHERE tenant = $1 AND ancestor = ANY($2)) d
+			FROM (SELECT DISTINCT x.descendant FROM unnest($2::text[]) AS c(id), LATERAL (
+				SELECT descendant FROM group_closure WHERE tenant = $1 AND ancestor = c.id OFFSET 0) x) d
 			LEFT JOIN group_closure a ON a.tenant = $1 AND a.descendant = d.descendant
 			GROUP BY d.descendant`, tenant, pq.StringArray(change[2:]))
 		if err != nil {

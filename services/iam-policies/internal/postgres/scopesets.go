@@ -97,15 +97,16 @@ type scopeSets struct {
 
 func (s scopeSets) Members(ctx context.Context, groups []string) ([]string, error) {
 	var members []string
-	err := s.tx.SelectContext(ctx, &members, `SELECT DISTINCT m.member FROM group_closure c
-		JOIN membership_view m ON m.tenant = c.tenant AND m.group_id = c.descendant
-		WHERE c.tenant = $1 AND c.ancestor = ANY($2)`, s.tenant, pq.StringArray(groups))
+	err := s.tx.SelectContext(ctx, &members, `SELECT DISTINCT x.member FROM unnest($2::text[]) AS g(id), LATERAL (
+		SELECT m.member FROM group_closure c JOIN membership_view m ON m.tenant = $1 AND m.group_id = c.descendant
+		WHERE c.tenant = $1 AND c.ancestor = g.id OFFSET 0) x`, s.tenant, pq.StringArray(groups))
 	return members, postgres.Classify(err)
 }
 
 // Entitled is entitled (below) for many subjects in one query: each subject's principals
-// (itself and every group it is in, through nesting), then their root policies' actions
-// and their access controls' scopes.
+// (itself and every group it is in, through nesting, found subject by subject through
+// the indexes, as in nesting.go), then their root policies' actions and their access
+// controls' scopes.
 func (s scopeSets) Entitled(ctx context.Context, subjects []string) (map[string][]string, error) {
 	var rows []struct {
 		Subject string         `db:"subject"`
@@ -114,9 +115,10 @@ func (s scopeSets) Entitled(ctx context.Context, subjects []string) (map[string]
 	if err := s.tx.SelectContext(ctx, &rows, `
 		WITH principals AS (
 			SELECT s AS subject, s AS principal FROM unnest($2::text[]) AS s
-			UNION SELECT m.member, 'group-' || c.ancestor FROM membership_view m
-			JOIN group_closure c ON c.tenant = m.tenant AND c.descendant = m.group_id
-			WHERE m.tenant = $1 AND m.member = ANY($2)),
+			UNION SELECT s.subject, g.principal FROM unnest($2::text[]) AS s(subject), LATERAL (
+				SELECT 'group-' || c.ancestor AS principal FROM membership_view m
+				JOIN group_closure c ON c.tenant = $1 AND c.descendant = m.group_id
+				WHERE m.tenant = $1 AND m.member = s.subject OFFSET 0) g),
 		acs AS (
 			SELECT p.subject, a.access_control_id AS id FROM principals p
 			JOIN rbac_assignments a ON a.tenant = $1 AND a.subject = p.principal AND a.access_control_id IS NOT NULL

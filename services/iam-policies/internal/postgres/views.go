@@ -27,6 +27,11 @@ var _ events.View = (*Views)(nil)
 // sets, never the order of the events, so a batch leaves the view as applying its events
 // one at a time would.
 func (v *Views) ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c events.Changes) error {
+	// A batch's statements walk indexes id by id; their estimated cost can pass the JIT
+	// threshold, and compiling them would cost more than running them.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+		return postgres.Classify(err)
+	}
 	if err := putSubjects(ctx, tx, tenant, c.Put); err != nil {
 		return err
 	}
@@ -45,7 +50,7 @@ func (v *Views) ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c
 
 	// The closure: the groups named by changed memberships and subjects are settled, and
 	// everything below a group that joined or left another is re-derived.
-	var settle, children, members []string
+	var joinedGroups, settle, children, members []string
 	goneGroup := false
 	for _, s := range c.Put {
 		if group, ok := strings.CutPrefix(s.ID, "group-"); ok {
@@ -57,8 +62,14 @@ func (v *Views) ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c
 			settle, goneGroup = append(settle, group), true
 		}
 	}
+	for _, m := range joined {
+		joinedGroups = append(joinedGroups, m.Group)
+	}
+	for _, m := range left {
+		settle = append(settle, m.Group)
+	}
 	for _, m := range changed {
-		settle, members = append(settle, m.Group), append(members, m.Member)
+		members = append(members, m.Member)
 		if child, ok := strings.CutPrefix(m.Member, "group-"); ok {
 			children = append(children, child)
 		}
@@ -73,11 +84,11 @@ func (v *Views) ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c
 	if err := notifyKeys(ctx, tx, changeMemberOf, tenant, members); err != nil {
 		return err
 	}
-	if len(settle) > 0 {
+	if len(joinedGroups)+len(settle) > 0 {
 		if err := nesting.Lock(ctx, tx, tenant); err != nil {
 			return err
 		}
-		if err := rederive(ctx, tx, tenant, sortedSet(settle), children); err != nil {
+		if err := rederive(ctx, tx, tenant, sortedSet(joinedGroups), sortedSet(settle), children); err != nil {
 			return err
 		}
 	}
