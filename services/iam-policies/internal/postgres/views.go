@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -110,7 +111,7 @@ func putSubjects(ctx context.Context, tx *sqlx.Tx, tenant string, subjects []eve
 		ids[i], names[i] = s.ID, s.DisplayName
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO subject_view (tenant, subject, display_name)
-		SELECT $1, s, n FROM unnest($2::text[], $3::text[]) AS x(s, n)
+		SELECT $1, s, n FROM unnest($2::text[], $3::text[]) AS x(s, n) ORDER BY s
 		ON CONFLICT (tenant, subject) DO UPDATE SET display_name = EXCLUDED.display_name`, tenant, pq.StringArray(ids), pq.StringArray(names))
 	return postgres.Classify(err)
 }
@@ -180,7 +181,13 @@ func memberships(rows []membershipRow) []events.Membership {
 	return out
 }
 
+// membershipArrays is ms as two arrays, in (group, member) order, so that concurrent
+// batches lock rows in one order.
 func membershipArrays(ms []events.Membership) (groups, members pq.StringArray) {
+	ms = slices.Clone(ms)
+	slices.SortFunc(ms, func(a, b events.Membership) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Member, b.Member))
+	})
 	groups, members = make(pq.StringArray, len(ms)), make(pq.StringArray, len(ms))
 	for i, m := range ms {
 		groups[i], members[i] = m.Group, m.Member
