@@ -42,9 +42,11 @@ func TestIndexDecide(t *testing.T) {
 }
 
 // TestIndexBytes compares the index's own estimate of its memory with what the heap
-// measures, on an index shaped like check-bench's tenant (policies on many paths, users
-// in groups nested five deep), so that the memory budget and iam_check_index_bytes mean
-// what they say. It also reports the bytes per policy.
+// measures, on indexes shaped like check-bench's tenant (users in groups nested five
+// deep; 50 policies on each path and action, or a path for every policy), so that the
+// memory budget and iam_check_index_bytes mean what they say. It also reports the bytes
+// per policy. (Measured at 50,000 to 1,000,000 policies: the estimate is 0.90 to 0.95 of
+// the heap's figure.)
 func TestIndexBytes(t *testing.T) {
 	for _, perPath := range []int{50, 1} {
 		t.Run(fmt.Sprintf("%d policies a path", perPath), func(t *testing.T) { indexBytes(t, perPath) })
@@ -93,7 +95,7 @@ func indexBytes(t *testing.T, perPath int) {
 	runtime.KeepAlive(x)
 	t.Logf("%d policies, %d users, %d groups: estimate %d bytes, heap %d bytes (%.0f bytes a policy measured)",
 		nPolicies, nUsers, nGroups, estimate, measured, float64(measured)/nPolicies)
-	if ratio := float64(estimate) / float64(measured); ratio < 0.75 || ratio > 1.33 {
+	if ratio := float64(estimate) / float64(measured); ratio < 0.8 || ratio > 1.25 {
 		t.Errorf("estimate %d bytes is %.2f × the %d the heap measures", estimate, ratio, measured)
 	}
 
@@ -105,10 +107,8 @@ func indexBytes(t *testing.T, perPath int) {
 	for u := 1; u <= nUsers; u++ {
 		x.SetMemberOf(fmt.Sprintf("user-u%d", u), nil)
 	}
-	for s := range nPolicies / perPath {
-		for a := range 20 {
-			x.SetGrants(fmt.Sprintf("/res/%d", s), fmt.Sprint("act", a), nil)
-		}
+	for n := range nPolicies {
+		x.SetGrants(fmt.Sprintf("/res/%d", n%(nPolicies/perPath)), fmt.Sprint("act", n%20), nil)
 	}
 	if left := x.Bytes(); left <= 0 || left >= names/4 {
 		t.Errorf("with nothing left the estimate is %d bytes (was %d)", left, names)

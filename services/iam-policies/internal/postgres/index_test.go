@@ -12,8 +12,8 @@ import (
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	pkgpostgres "github.com/iamplane/iam/pkg/postgres"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/iamplane/iam/pkg/testenv"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iamplane/iam/services/iam-policies/internal/events"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
