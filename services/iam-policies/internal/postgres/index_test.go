@@ -262,7 +262,7 @@ func TestIndexesKeepTheMemoryBudget(t *testing.T) {
 	for _, tenant := range []string{"t1", "t2", "t3"} {
 		w.seed(tenant, 2000)
 	}
-	w.seed("huge", 6000)
+	w.seed("huge", 20000)
 	w.loaded("t1")
 	time.Sleep(150 * time.Millisecond)
 	w.loaded("t2")
