@@ -33,7 +33,7 @@ type world struct {
 	}
 }
 
-func mustWorld(t *testing.T) *world {
+func mustWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	dsn := testenv.NewDatabase(t)
@@ -68,7 +68,7 @@ func (w *world) record(t *testing.T, evs ...events.Envelope) {
 	}
 }
 
-func (w *world) run(t *testing.T, runner interface{ Run(context.Context) error }) {
+func (w *world) run(t testing.TB, runner interface{ Run(context.Context) error }) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -77,7 +77,7 @@ func (w *world) run(t *testing.T, runner interface{ Run(context.Context) error }
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
-func thing(t *testing.T, tenant, id string, version int64, deleted bool, name string) events.Envelope {
+func thing(t testing.TB, tenant, id string, version int64, deleted bool, name string) events.Envelope {
 	t.Helper()
 	ev, err := events.New("/test", events.Entity{Tenant: tenant, Area: "things", Kind: "thing", ID: id}, version, deleted, map[string]string{"name": name})
 	if err != nil {

@@ -23,6 +23,14 @@ import (
 // is dead-lettered, however often it was tried. (Before, 8 deliveries in ~28 s sent
 // ordinary events to the dead-letter stream for good.)
 func TestConsumerWaitsOutItsDatabase(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one event at a time", true: "in batches"}[batched], func(t *testing.T) {
+			waitsOutItsDatabase(t, batched)
+		})
+	}
+}
+
+func waitsOutItsDatabase(t *testing.T, batched bool) {
 	w := mustWorld(t) // NATS and the streams; the view lives on a cluster of its own
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -50,6 +58,16 @@ func TestConsumerWaitsOutItsDatabase(t *testing.T) {
 	}
 	c := &events.Consumer{Name: "outage-view", Subjects: []string{"iam.*.things.thing.*"}, DB: db, JS: w.js, Apply: apply,
 		Logger: testenv.Logger(t), MaxDeliver: 2, AckWait: time.Second}
+	if batched {
+		c.Apply, c.ApplyBatch = nil, func(ctx context.Context, tx *sqlx.Tx, evs []events.Envelope) error {
+			for _, ev := range evs {
+				if err := apply(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	reg := prometheus.NewRegistry()
 	c.Register(reg)
 	w.run(t, c)

@@ -34,6 +34,11 @@ type Config struct {
 	// CheckIndexMaxPolicies is the largest tenant (in policies) whose checks are answered
 	// from an in-memory index, about 100 bytes a policy; 0 turns the index off.
 	CheckIndexMaxPolicies int `env:"IAM_CHECK_INDEX_MAX_POLICIES" envDefault:"2000000"`
+	// CheckIndexIdle drops a tenant's index after this long without a check; 0: never.
+	CheckIndexIdle time.Duration `env:"IAM_CHECK_INDEX_IDLE" envDefault:"30m"`
+	// CheckIndexMaxBytes is the memory budget of all tenants' indexes together: past it
+	// the least recently used are dropped; 0: none.
+	CheckIndexMaxBytes int64 `env:"IAM_CHECK_INDEX_MAX_BYTES" envDefault:"536870912"`
 }
 
 // Run serves iam-policies until ctx ends.
@@ -48,7 +53,9 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	var indexes policies.Indexes // none: every check queries the database
 	var workers []func(context.Context) error
 	if cfg.CheckIndexMaxPolicies > 0 {
-		x := &postgres.Indexes{DB: p.DB, DSN: cfg.DatabaseURL, Logger: p.Logger, MaxPolicies: cfg.CheckIndexMaxPolicies}
+		x := &postgres.Indexes{DB: p.DB, DSN: cfg.DatabaseURL, Logger: p.Logger, MaxPolicies: cfg.CheckIndexMaxPolicies,
+			IdleAfter: cfg.CheckIndexIdle, MaxBytes: cfg.CheckIndexMaxBytes}
+		x.Register(p.Registry)
 		indexes, workers = x, append(workers, x.Run)
 	}
 	server := httpapi.NewServer(

@@ -42,6 +42,12 @@ type Platform struct {
 // Start runs the platform on $DATABASE_URL (a server URL; databases are created and
 // dropped) or on a private cluster in a temporary directory.
 func Start(ctx context.Context, name string) (*Platform, error) {
+	return StartWith(ctx, name, nil)
+}
+
+// StartWith is Start with env added to (or overriding) every service's configuration,
+// e.g. IAM_RECONCILE_INTERVAL=0 for a tool that writes events no source database holds.
+func StartWith(ctx context.Context, name string, env map[string]string) (*Platform, error) {
 	p := &Platform{Databases: map[string]string{}}
 	tmp, err := os.MkdirTemp("", name+"-")
 	if err != nil {
@@ -69,6 +75,10 @@ func Start(ctx context.Context, name string) (*Platform, error) {
 	}
 	p.close = append(p.close, p.NATS.Stop)
 	suffix := fmt.Sprintf("_%s_%d", strings.ReplaceAll(name, "-", "_"), os.Getpid())
+	serviceEnv := map[string]string{"LOG_LEVEL": "error"}
+	for k, v := range env {
+		serviceEnv[k] = v
+	}
 	var mu sync.Mutex
 	p.Stack, err = devstack.Start(ctx, devstack.Options{
 		Database: func(service string) (string, error) {
@@ -81,7 +91,7 @@ func Start(ctx context.Context, name string) (*Platform, error) {
 			return u, err
 		},
 		NATSURL: p.NATS.URLFor, Addr: "127.0.0.1:0", BootstrapID: AdminID, BootstrapSecret: AdminSecret,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: map[string]string{"LOG_LEVEL": "error"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: serviceEnv,
 	})
 	if err != nil {
 		p.Close()

@@ -1,6 +1,8 @@
 // Command check-bench measures iam-policies' hot path on the real stack:
 //
-//   - check throughput and latency: POST /check, half for random (user, action, scope), half
+//   - the check index: how long the tenant's takes to load and its memory (its own
+//     estimate, iam_check_index_bytes, and what the heap grew by while it loaded);
+//   - check throughput and latency, from the loaded index: POST /check, half for random (user, action, scope), half
 //     for questions a seeded policy allows (a denial is reported as a wrong answer), against a
 //     tenant seeded with -users users, -groups groups nested in chains of five (each user in
 //     one group) and -policies policies on scopes /res/<n>, from -concurrency workers for
@@ -23,7 +25,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +49,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 8, "check workers")
 	duration := flag.Duration("duration", 10*time.Second, "check load duration")
 	changes := flag.Int("changes", 100, "membership changes timed end to end")
+	perPath := flag.Int("per-path", 50, "policies on each (scope path, action): 50 makes the index's arrays long, 1 gives every policy a path of its own (the index's largest form)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the check load (the services run in this process)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -58,13 +63,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *users, *groups, *nPolicies, *concurrency, *duration, *changes); err != nil {
+	if err := run(ctx, *users, *groups, *nPolicies, *nPolicies / *perPath, *concurrency, *duration, *changes); err != nil {
 		fmt.Fprintln(os.Stderr, "check-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, duration time.Duration, changes int) error {
+// run seeds nPolicies policies on nPaths scope paths (/res/0 .. /res/<nPaths-1>) and
+// measures.
+func run(ctx context.Context, nUsers, nGroups, nPolicies, nPaths, concurrency int, duration time.Duration, changes int) error {
 	stack, err := benchkit.Start(ctx, "check-bench")
 	if err != nil {
 		return err
@@ -76,7 +83,7 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 	}
 	defer db.Close()
 	start := time.Now()
-	if err := seed(ctx, db, nUsers, nGroups, nPolicies); err != nil {
+	if err := seed(ctx, db, nUsers, nGroups, nPolicies, nPaths); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("seeded %d users, %d groups (chains of 5), %d policies in %s\n", nUsers, nGroups, nPolicies, time.Since(start).Round(time.Second))
@@ -92,6 +99,28 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 			return err
 		}
 	}
+	// The first check loads the tenant's index in the background (checks meanwhile query
+	// the database); the load is timed once it serves.
+	heapBefore := liveHeap()
+	metricsURL := "http://" + stack.Addrs["iam-policies"] + "/metrics"
+	indexStart := time.Now()
+	if err := post(hc, checkURL, token, `{"subject":"user-u1","action":"act0","scope":"/res/0"}`, nil); err != nil {
+		return err
+	}
+	for n, _ := gauge(metricsURL, "iam_check_index_tenants"); n < 1; n, _ = gauge(metricsURL, "iam_check_index_tenants") {
+		if time.Since(indexStart) > 5*time.Minute {
+			return fmt.Errorf("the check index did not load within 5 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	indexLoaded := time.Since(indexStart)
+	heapGrowth := int64(liveHeap()) - int64(heapBefore)
+	estimate, err := gauge(metricsURL, "iam_check_index_bytes")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("check index loaded in %s: %.1f MB estimated (iam_check_index_bytes), heap grew %.1f MB: %.0f bytes a policy\n",
+		indexLoaded.Round(time.Millisecond), estimate/1e6, float64(heapGrowth)/1e6, estimate/float64(nPolicies))
 	var mu sync.Mutex
 	var total, allowed int
 	lat, failed := load(ctx, concurrency, duration, func(r *rand.Rand) error {
@@ -99,9 +128,9 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 		// down to a user it reaches (allowed, usually through a chain of groups), and
 		// a denial of one of those is a wrong answer.
 		body, mustAllow := fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`,
-			1+r.IntN(nUsers), r.IntN(20), r.IntN(nPolicies/50), r.IntN(100)), false
+			1+r.IntN(nUsers), r.IntN(20), r.IntN(nPaths), r.IntN(100)), false
 		if r.IntN(2) == 0 {
-			body, mustAllow = allowedQuestion(r, nUsers, nGroups, nPolicies), true
+			body, mustAllow = allowedQuestion(r, nUsers, nGroups, nPolicies, nPaths), true
 		}
 		var d struct{ Allowed bool }
 		if err := post(hc, checkURL, token, body, &d); err != nil {
@@ -170,7 +199,7 @@ func run(ctx context.Context, nUsers, nGroups, nPolicies, concurrency int, durat
 
 // allowedQuestion follows seeded policy n (see seed) to a user it reaches: the policy's
 // own user, or a user in the bottom group of the policy group's chain.
-func allowedQuestion(r *rand.Rand, nUsers, nGroups, nPolicies int) string {
+func allowedQuestion(r *rand.Rand, nUsers, nGroups, nPolicies, nPaths int) string {
 	n := 1 + r.IntN(nPolicies)
 	user := 1 + (n*7)%nUsers
 	if n%5 != 0 {
@@ -182,12 +211,12 @@ func allowedQuestion(r *rand.Rand, nUsers, nGroups, nPolicies int) string {
 			user = chain + chains*r.IntN((nUsers-chain)/chains+1)
 		}
 	}
-	return fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`, user, n%20, n%(nPolicies/50), r.IntN(100))
+	return fmt.Sprintf(`{"subject":"user-u%d","action":"act%d","scope":"/res/%d/items/%d"}`, user, n%20, n%nPaths, r.IntN(100))
 }
 
 // seed writes the views iam-policies keeps from events, and policies.
-func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups, nPolicies int) error {
-	r := strings.NewReplacer("$U", fmt.Sprint(nUsers), "$G", fmt.Sprint(nGroups), "$P", fmt.Sprint(nPolicies), "$R", fmt.Sprint(nPolicies/50))
+func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups, nPolicies, nPaths int) error {
+	r := strings.NewReplacer("$U", fmt.Sprint(nUsers), "$G", fmt.Sprint(nGroups), "$P", fmt.Sprint(nPolicies), "$R", fmt.Sprint(nPaths))
 	for i, s := range []string{
 		`INSERT INTO subject_view (tenant, subject, display_name) SELECT 'bench', 'user-u' || n, 'User ' || n FROM generate_series(1, $U) n`,
 		`INSERT INTO subject_view (tenant, subject, display_name) SELECT 'bench', 'group-g' || n, 'Group ' || n FROM generate_series(1, $G) n`,
@@ -210,6 +239,33 @@ func seed(ctx context.Context, db *sqlx.DB, nUsers, nGroups, nPolicies int) erro
 		}
 	}
 	return nil
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// gauge reads an unlabelled gauge from a Prometheus text exposition.
+func gauge(url, name string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in %s", name, url)
 }
 
 func post(hc *http.Client, url, token, body string, out any) error {

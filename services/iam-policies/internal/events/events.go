@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -31,12 +32,86 @@ func ScopeSetDeleted(tenant, subject string, version int64) (pkgevents.Envelope,
 		schema.ScopeSetState{Tenant: tenant, Subject: subject, Scopes: []string{}})
 }
 
-// View is what the subjects consumer writes to.
+// View is what the subjects consumer writes to: a batch of events at a time, tenant by
+// tenant, so that what derives from the sets (the group closure, the check index, the
+// entitled scope sets) is derived once per batch, not once per event.
 type View interface {
-	PutSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject, displayName string) error
-	DropSubject(ctx context.Context, tx *sqlx.Tx, tenant, subject string) error
-	PutMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error
-	DropMembership(ctx context.Context, tx *sqlx.Tx, tenant, groupID, member string) error
+	ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c Changes) error
+}
+
+// Changes is what a batch of events changes in one tenant's subject and membership sets:
+// each entity's newest state (pkgevents.ClaimNewest gives no entity twice).
+type Changes struct {
+	Put    []Subject    // users, groups and clients created or changed
+	Gone   []string     // subject ids whose tombstone came
+	Joined []Membership // memberships added
+	Left   []Membership // memberships removed (tombstones)
+}
+
+// Subject is a user, group or client as the subject view keeps it.
+type Subject struct {
+	ID          string // user-<id>, group-<id>, client-<id>
+	DisplayName string
+}
+
+// Membership is one direct membership: Member (a subject id) is in group Group (a group
+// id, without the group- prefix).
+type Membership struct {
+	Group, Member string
+}
+
+// Empty reports whether c changes nothing.
+func (c Changes) Empty() bool {
+	return len(c.Put)+len(c.Gone)+len(c.Joined)+len(c.Left) == 0
+}
+
+// Decode sorts a batch of subject, membership and client events into each tenant's
+// changes, tenants in name order (so that two replicas take the tenants' locks in the
+// same order). An event that cannot be decoded fails the whole batch: the consumer then
+// applies its events one at a time, and dead-letters that one.
+func Decode(evs []pkgevents.Envelope) (tenants []string, changes map[string]*Changes, err error) {
+	changes = map[string]*Changes{}
+	for _, ev := range evs {
+		c, ok := changes[ev.Tenant]
+		if !ok {
+			c = &Changes{}
+			changes[ev.Tenant] = c
+			tenants = append(tenants, ev.Tenant)
+		}
+		kind := strings.Split(ev.Subject, ".")[3]
+		switch kind {
+		case "user", "group", "client":
+			subject := kind + "-" + ev.EntityID()
+			if ev.Deleted {
+				c.Gone = append(c.Gone, subject)
+				continue
+			}
+			var s struct {
+				DisplayName string `json:"displayName"`
+				ClientName  string `json:"clientName"`
+			}
+			if err := json.Unmarshal(ev.Data, &s); err != nil {
+				return nil, nil, fmt.Errorf("decode %s %s: %w", kind, ev.Subject, err)
+			}
+			c.Put = append(c.Put, Subject{ID: subject, DisplayName: s.DisplayName + s.ClientName})
+		case "membership":
+			var m schema.MembershipState
+			if err := json.Unmarshal(ev.Data, &m); err != nil {
+				return nil, nil, fmt.Errorf("decode membership %s: %w", ev.Subject, err)
+			}
+			if m.Tenant != ev.Tenant {
+				return nil, nil, fmt.Errorf("membership of tenant %q in an event of %q", m.Tenant, ev.Tenant)
+			}
+			if ev.Deleted {
+				c.Left = append(c.Left, Membership{Group: m.GroupId, Member: m.Member})
+			} else {
+				c.Joined = append(c.Joined, Membership{Group: m.GroupId, Member: m.Member})
+			}
+		}
+		// Any other kind is none this view keeps.
+	}
+	slices.Sort(tenants)
+	return tenants, changes, nil
 }
 
 // ScopeRefs is what the scope-definition consumer writes to.
@@ -71,41 +146,24 @@ func ScopeDefinitions(view ScopeRefs) *pkgevents.Consumer {
 }
 
 // Subjects keeps the subject, membership and closure views from iam-subjects' user,
-// group and membership events and oauth-clients' client events, in stream order.
+// group and membership events and oauth-clients' client events, a batch at a time.
 func Subjects(view View) *pkgevents.Consumer {
 	return &pkgevents.Consumer{
 		Name:     "iam-policies-subjects",
 		Subjects: []string{"iam.*.subjects.*.*", "iam.*.clients.client.*"},
-		Apply: func(ctx context.Context, tx *sqlx.Tx, ev pkgevents.Envelope) error {
-			kind := strings.Split(ev.Subject, ".")[3]
-			switch kind {
-			case "user", "group", "client":
-				subject := kind + "-" + ev.EntityID()
-				if ev.Deleted {
-					return view.DropSubject(ctx, tx, ev.Tenant, subject)
-				}
-				var s struct {
-					DisplayName string `json:"displayName"`
-					ClientName  string `json:"clientName"`
-				}
-				if err := json.Unmarshal(ev.Data, &s); err != nil {
-					return fmt.Errorf("decode %s: %w", kind, err)
-				}
-				return view.PutSubject(ctx, tx, ev.Tenant, subject, s.DisplayName+s.ClientName)
-			case "membership":
-				var m schema.MembershipState
-				if err := json.Unmarshal(ev.Data, &m); err != nil {
-					return fmt.Errorf("decode membership: %w", err)
-				}
-				if m.Tenant != ev.Tenant {
-					return fmt.Errorf("membership of tenant %q in an event of %q", m.Tenant, ev.Tenant)
-				}
-				if ev.Deleted {
-					return view.DropMembership(ctx, tx, ev.Tenant, m.GroupId, m.Member)
-				}
-				return view.PutMembership(ctx, tx, ev.Tenant, m.GroupId, m.Member)
+		ApplyBatch: func(ctx context.Context, tx *sqlx.Tx, evs []pkgevents.Envelope) error {
+			tenants, changes, err := Decode(evs)
+			if err != nil {
+				return err
 			}
-			return nil // a kind this view does not keep
+			for _, tenant := range tenants {
+				if c := changes[tenant]; !c.Empty() {
+					if err := view.ApplySubjects(ctx, tx, tenant, *c); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		},
 	}
 }

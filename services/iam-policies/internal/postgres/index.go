@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
@@ -27,8 +30,8 @@ const indexChannel = "check_index"
 // Change kinds, the first field of a notification (fields are tab-separated).
 const (
 	changeGrants   = "grants"   // tenant, scope, action: the policies on that key changed
-	changeMemberOf = "memberof" // tenant, subject: its direct groups changed
-	changeNesting  = "nesting"  // tenant, group: the closure of every group under it changed
+	changeMemberOf = "memberof" // tenant, subject...: their direct groups changed
+	changeNesting  = "nesting"  // tenant, group...: the closure of every group under them changed
 	changeReset    = "reset"    // tenant: too much changed; forget the tenant's index
 	changeFence    = "fence"    // tenant, nonce: everything committed before it is applied
 )
@@ -36,10 +39,38 @@ const (
 // notifyIndex tells every replica's index, on commit, that key changed.
 func notifyIndex(ctx context.Context, tx *sqlx.Tx, kind, tenant string, key ...string) error {
 	payload := strings.Join(append([]string{kind, tenant}, key...), "\t")
-	if len(payload) > 7000 { // NOTIFY payloads end at 8000 bytes
+	if len(payload) > maxPayload {
 		payload = changeReset + "\t" + tenant
 	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, indexChannel, payload)
+	return postgres.Classify(err)
+}
+
+// maxPayload keeps a notification well below PostgreSQL's 8000-byte limit.
+const maxPayload = 7000
+
+// notifyKeys tells every replica's index, on commit, that keys of one kind changed: as
+// few notifications as fit them, in one statement, so a batch of a thousand memberships
+// costs the listener a few re-reads rather than a thousand.
+func notifyKeys(ctx context.Context, tx *sqlx.Tx, kind, tenant string, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	head := kind + "\t" + tenant
+	var payloads []string
+	payload := head
+	for _, k := range keys {
+		if len(head)+1+len(k) > maxPayload {
+			return notifyIndex(ctx, tx, changeReset, tenant) // a key no notification can carry
+		}
+		if len(payload)+1+len(k) > maxPayload {
+			payloads, payload = append(payloads, payload), head
+		}
+		payload += "\t" + k
+	}
+	payloads = append(payloads, payload)
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n`,
+		indexChannel, pq.StringArray(payloads))
 	return postgres.Classify(err)
 }
 
@@ -64,25 +95,145 @@ type grantKey struct {
 // Indexes keeps an in-memory check index per tenant, loaded on the tenant's first check
 // and then kept current from the change notifications of every replica's writes and
 // event applications. A tenant with more than MaxPolicies policies is not indexed (its
-// checks query the database).
+// checks query the database). Memory is bounded: an index no check has used for
+// IdleAfter is dropped, and while all of them together hold more than MaxBytes the least
+// recently used are; a dropped tenant's next check loads it again (its checks query the
+// database meanwhile).
 type Indexes struct {
 	DB          *sqlx.DB
 	DSN         string
 	Logger      *slog.Logger
 	MaxPolicies int
+	// IdleAfter drops an index no check has used for this long (0: never).
+	IdleAfter time.Duration
+	// MaxBytes is the memory budget of all tenants' indexes together, as they estimate
+	// it (policies.Index.Bytes); 0: none. A tenant whose index alone exceeds it is not
+	// indexed until it has been idle for IdleAfter.
+	MaxBytes int64
 
 	mu        sync.RWMutex
 	listening bool
 	tenants   map[string]*tenantIndex
 	fences    map[string]chan struct{}
+	evictions *prometheus.CounterVec
 }
 
 type tenantIndex struct {
-	mu      sync.Mutex // serializes loading and applying changes
-	tooBig  bool       // more than MaxPolicies: never served, changes ignored
-	pending [][]string // changes that arrived while loading
+	mu      sync.Mutex  // serializes loading and applying changes
+	tooBig  atomic.Bool // over MaxPolicies or the memory budget: never served, changes ignored
+	pending [][]string  // changes that arrived while loading
 	// index is set, once loaded and caught up, under mu; checks read it without mu.
 	index atomic.Pointer[policies.Index]
+	// used is when a check last used the index (or asked for it first), in Unix
+	// nanoseconds, to a tenth of a second: a store on every check would make the cores
+	// of all checks fight for the cache line.
+	used atomic.Int64
+}
+
+func (t *tenantIndex) touch(now time.Time) {
+	if n := now.UnixNano(); n-t.used.Load() > int64(100*time.Millisecond) {
+		t.used.Store(n)
+	}
+}
+
+// Register adds the indexes' metrics: their estimated memory, how many tenants are
+// indexed, and the evictions by reason.
+func (x *Indexes) Register(reg prometheus.Registerer) {
+	x.evictions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iam_check_index_evictions_total",
+		Help: "Tenant check indexes dropped to bound memory: idle (IAM_CHECK_INDEX_IDLE) or budget (IAM_CHECK_INDEX_MAX_BYTES)."}, []string{"reason"})
+	reg.MustRegister(x.evictions,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iam_check_index_bytes",
+			Help: "Estimated memory of this replica's check indexes (all tenants)."}, func() float64 { b, _ := x.size(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iam_check_index_tenants",
+			Help: "Tenants whose checks this replica answers from memory."}, func() float64 { _, n := x.size(); return float64(n) }))
+}
+
+// size is the estimated memory of the loaded indexes and how many there are.
+func (x *Indexes) size() (bytes int64, tenants int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, t := range x.tenants {
+		if idx := t.index.Load(); idx != nil {
+			bytes, tenants = bytes+idx.Bytes(), tenants+1
+		}
+	}
+	return bytes, tenants
+}
+
+// Bytes is the estimated memory of this replica's check indexes.
+func (x *Indexes) Bytes() int64 {
+	b, _ := x.size()
+	return b
+}
+
+// sweep drops the indexes idle for longer than IdleAfter, then, while the rest hold
+// more than MaxBytes, the least recently used.
+func (x *Indexes) sweep(now time.Time) {
+	type loaded struct {
+		tenant string
+		t      *tenantIndex
+		used   int64
+		bytes  int64
+	}
+	var all []loaded
+	var total int64
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for tenant, t := range x.tenants {
+		idx := t.index.Load()
+		if idx == nil && !t.tooBig.Load() {
+			continue // loading
+		}
+		if x.IdleAfter > 0 && now.UnixNano()-t.used.Load() > int64(x.IdleAfter) {
+			delete(x.tenants, tenant)
+			x.evicted("idle", tenant, idx)
+			continue
+		}
+		if idx != nil {
+			all = append(all, loaded{tenant, t, t.used.Load(), idx.Bytes()})
+			total += idx.Bytes()
+		}
+	}
+	if x.MaxBytes <= 0 || total <= x.MaxBytes {
+		return
+	}
+	slices.SortFunc(all, func(a, b loaded) int { return cmp.Compare(a.used, b.used) })
+	for i, l := range all {
+		if total <= x.MaxBytes {
+			return
+		}
+		total -= l.bytes
+		x.evicted("budget", l.tenant, l.t.index.Load())
+		if i == len(all)-1 {
+			// Alone over the budget: checks query the database; after IdleAfter without
+			// checks it may try again.
+			l.t.tooBig.Store(true)
+			l.t.index.Store(nil)
+			x.Logger.Warn("check index: tenant alone exceeds IAM_CHECK_INDEX_MAX_BYTES; checks query the database",
+				"tenant", l.tenant, "bytes", l.bytes, "budget", x.MaxBytes)
+			return
+		}
+		delete(x.tenants, l.tenant)
+	}
+}
+
+func (x *Indexes) evicted(reason, tenant string, idx *policies.Index) {
+	if x.evictions != nil {
+		x.evictions.WithLabelValues(reason).Inc()
+	}
+	var bytes int64
+	if idx != nil {
+		bytes = idx.Bytes()
+	}
+	x.Logger.Info("check index dropped", "tenant", tenant, "reason", reason, "bytes", bytes)
+}
+
+// sweepEvery is how often Run sweeps: a tenth of IdleAfter, within [10ms, 10s].
+func (x *Indexes) sweepEvery() time.Duration {
+	if x.IdleAfter > 0 {
+		return min(max(x.IdleAfter/10, 10*time.Millisecond), 10*time.Second)
+	}
+	return 10 * time.Second
 }
 
 var _ policies.Indexes = (*Indexes)(nil)
@@ -102,12 +253,17 @@ func (x *Indexes) For(ctx context.Context, tenant string) *policies.Index {
 	case !listening:
 		return nil // changes could be missed; never serve from an index then
 	case ok:
-		return t.index.Load()
+		idx := t.index.Load()
+		if idx != nil {
+			t.touch(time.Now())
+		}
+		return idx
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if _, ok := x.tenants[tenant]; !ok && x.listening {
 		t = &tenantIndex{}
+		t.used.Store(time.Now().UnixNano())
 		x.tenants[tenant] = t
 		go x.load(tenant, t)
 	}
@@ -147,10 +303,14 @@ func (x *Indexes) Run(ctx context.Context) error {
 	mu.Lock()
 	update(connected, true)
 	mu.Unlock()
+	sweeps := time.NewTicker(x.sweepEvery())
+	defer sweeps.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case now := <-sweeps.C:
+			x.sweep(now)
 		case n := <-listener.Notify:
 			if n == nil { // reconnected: whatever was sent meanwhile is lost
 				x.reset(true)
@@ -235,7 +395,7 @@ func (x *Indexes) apply(ctx context.Context, change []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
-	case t.tooBig:
+	case t.tooBig.Load():
 		return
 	case t.index.Load() == nil:
 		t.pending = append(t.pending, change)
@@ -266,16 +426,30 @@ func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []st
 			return err
 		}
 		index.SetGrants(change[2], change[3], grants)
-	case kind == changeMemberOf && len(change) == 3:
-		var groups []string
-		if err := x.DB.SelectContext(ctx, &groups, `SELECT group_id FROM membership_view WHERE tenant = $1 AND member = $2`, tenant, change[2]); err != nil {
+	case kind == changeMemberOf && len(change) >= 3:
+		members := change[2:]
+		var rows []struct {
+			Member string         `db:"member"`
+			Groups pq.StringArray `db:"groups"`
+		}
+		if err := x.DB.SelectContext(ctx, &rows, `SELECT s.member, g.groups FROM unnest($2::text[]) AS s(member), LATERAL (
+			SELECT array_agg(group_id) AS groups FROM membership_view WHERE tenant = $1 AND member = s.member) g
+			WHERE g.groups IS NOT NULL`, tenant, pq.StringArray(members)); err != nil {
 			return err
 		}
-		index.SetMemberOf(change[2], groups)
-	case kind == changeNesting && len(change) == 3:
+		groups := make(map[string][]string, len(rows))
+		for _, r := range rows {
+			groups[r.Member] = r.Groups
+		}
+		for _, m := range members {
+			index.SetMemberOf(m, groups[m]) // none: in no group any more
+		}
+	case kind == changeNesting && len(change) >= 3:
 		rows, err := x.DB.QueryxContext(ctx, `SELECT d.descendant, coalesce(array_agg(a.ancestor) FILTER (WHERE a.ancestor IS NOT NULL), '{}')
-			FROM group_closure d LEFT JOIN group_closure a ON a.tenant = d.tenant AND a.descendant = d.descendant
-			WHERE d.tenant = $1 AND d.ancestor = $2 GROUP BY d.descendant`, tenant, change[2])
+			FROM (SELECT DISTINCT x.descendant FROM unnest($2::text[]) AS c(id), LATERAL (
+				SELECT descendant FROM group_closure WHERE tenant = $1 AND ancestor = c.id OFFSET 0) x) d
+			LEFT JOIN group_closure a ON a.tenant = $1 AND a.descendant = d.descendant
+			GROUP BY d.descendant`, tenant, pq.StringArray(change[2:]))
 		if err != nil {
 			return err
 		}
@@ -296,8 +470,15 @@ func (x *Indexes) reread(ctx context.Context, index *policies.Index, change []st
 }
 
 // load reads the tenant's policies, memberships and closure, then the changes that
-// arrived meanwhile, and only then serves the index.
+// arrived meanwhile, and only then serves the index; then it keeps the budget.
 func (x *Indexes) load(tenant string, t *tenantIndex) {
+	x.loadIndex(tenant, t)
+	if x.MaxBytes > 0 {
+		x.sweep(time.Now())
+	}
+}
+
+func (x *Indexes) loadIndex(tenant string, t *tenantIndex) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -306,7 +487,8 @@ func (x *Indexes) load(tenant string, t *tenantIndex) {
 	defer t.mu.Unlock()
 	if err == nil && n > x.MaxPolicies {
 		x.Logger.Info("check index: tenant too large to index; checks query the database", "tenant", tenant, "policies", n)
-		t.tooBig, t.pending = true, nil
+		t.tooBig.Store(true)
+		t.pending = nil
 		return
 	}
 	for _, change := range t.pending {
@@ -322,7 +504,7 @@ func (x *Indexes) load(tenant string, t *tenantIndex) {
 	}
 	t.pending = nil
 	t.index.Store(index)
-	x.Logger.Info("check index loaded", "tenant", tenant, "policies", n, "took", time.Since(start).Round(time.Millisecond))
+	x.Logger.Info("check index loaded", "tenant", tenant, "policies", n, "bytes", index.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 }
 
 func (x *Indexes) read(ctx context.Context, tenant string) (*policies.Index, int, error) {

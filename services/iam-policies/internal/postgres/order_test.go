@@ -34,9 +34,10 @@ var orderSeed = flag.Uint64("order.seed", 0, "seed of TestViewsAreOrderIndepende
 // mixed in, the consumer ends with the source's final sets and the closure they imply.
 // These tests play iam-subjects (and oauth-clients, for clients) as a model that
 // publishes events the way those services do, apply the events through the real consumer
-// (events.Subjects, each in its own transaction with pkgevents.Claim, as
-// pkgevents.Consumer.applyOnce does), and compare the views with the in-order result
-// and with what the model's final state implies, computed here in Go.
+// (events.Subjects, with pkgevents.Consumer.ApplyEvents, the transaction the consumer
+// runs: one event at a time, or in batches of random sizes as events waiting together
+// are taken), and compare the views with the in-order result and with what the model's
+// final state implies, computed here in Go.
 //
 // Every run of a sequence uses a tenant of its own in one database: the views, the
 // version guard (subjects name the tenant) and the nesting and scope-set locks are all
@@ -569,7 +570,9 @@ func mustOrderWorld(t *testing.T) *orderWorld {
 		t.Fatal(err)
 	}
 	v := &postgres.Views{Scopes: &postgres.ScopeSets{}}
-	return &orderWorld{db: db, consumer: events.Subjects(v), store: &postgres.Policies{DB: db, Scopes: v.Scopes}}
+	consumer := events.Subjects(v)
+	consumer.DB = db
+	return &orderWorld{db: db, consumer: consumer, store: &postgres.Policies{DB: db, Scopes: v.Scopes}}
 }
 
 // tenant prepares a tenant: the grants, before any event.
@@ -585,31 +588,45 @@ func (w *orderWorld) tenant(tenant string) error {
 	return nil
 }
 
-// run prepares tenant and applies evs to it in the order given.
+// run prepares tenant and applies evs to it in the order given, one at a time.
 func (w *orderWorld) run(tenant string, evs []pkgevents.Envelope) error {
+	return w.runBatched(tenant, evs, nil)
+}
+
+// runBatched prepares tenant and applies evs to it in the order given, in batches of
+// random sizes (up to 40) drawn from rng; one at a time if rng is nil.
+func (w *orderWorld) runBatched(tenant string, evs []pkgevents.Envelope, rng *rand.Rand) error {
 	if err := w.tenant(tenant); err != nil {
 		return err
 	}
-	return w.applyAll(evs)
+	if rng == nil {
+		return w.applyAll(evs)
+	}
+	for len(evs) > 0 {
+		n := min(len(evs), 1+rng.IntN(40))
+		if _, err := w.applyBatch(evs[:n]); err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	return nil
 }
 
-// apply applies ev exactly as pkgevents.Consumer.applyOnce does: the version guard and
-// the view change in one transaction. It reports whether ev was fresh.
+// apply applies ev alone, as the consumer does an event that came by itself. It reports
+// whether ev was fresh.
 func (w *orderWorld) apply(ev pkgevents.Envelope) (bool, error) {
-	ctx := context.Background()
-	tx, err := w.db.BeginTxx(ctx, nil)
+	n, err := w.applyBatch([]pkgevents.Envelope{ev})
+	return n == 1, err
+}
+
+// applyBatch applies evs in one transaction, exactly as the consumer applies events
+// waiting together, and reports how many the version guard found fresh.
+func (w *orderWorld) applyBatch(evs []pkgevents.Envelope) (int, error) {
+	n, err := w.consumer.ApplyEvents(context.Background(), evs)
 	if err != nil {
-		return false, err
+		return n, fmt.Errorf("apply %d events from %s v%d: %w", len(evs), evs[0].Subject, evs[0].EntityVersion, err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	fresh, err := pkgevents.Claim(ctx, tx, ev)
-	if err != nil || !fresh {
-		return fresh, err
-	}
-	if err := w.consumer.Apply(ctx, tx, ev); err != nil {
-		return true, fmt.Errorf("apply %s v%d: %w", ev.Subject, ev.EntityVersion, err)
-	}
-	return true, tx.Commit()
+	return n, nil
 }
 
 func (w *orderWorld) applyAll(evs []pkgevents.Envelope) error {
@@ -651,8 +668,9 @@ func parallel(n int, fn func(i int)) {
 }
 
 // TestViewsAreOrderIndependent applies realistic sequences in source order and in many
-// random orders with duplicates and stale copies, and finds the same views every time:
-// the model's final sets and the closure they imply.
+// random orders with duplicates and stale copies, one event at a time and in batches of
+// random sizes, and finds the same views every time: the model's final sets and the
+// closure they imply.
 func TestViewsAreOrderIndependent(t *testing.T) {
 	seed := *orderSeed
 	if seed == 0 {
@@ -665,10 +683,12 @@ func TestViewsAreOrderIndependent(t *testing.T) {
 	}
 	w := mustOrderWorld(t)
 
-	// One run per tenant: run 0 of each sequence in source order, the others shuffled
-	// (then duplicates and stale copies re-applied, each of which must be refused).
+	// One run per tenant: run 0 of each sequence in source order, the others shuffled,
+	// the last in source order again, in batches (then duplicates and stale copies
+	// re-applied, each of which must be refused).
 	type run struct {
 		seq, shuffle int
+		batched      bool // odd runs take the events in batches of random sizes
 		tenant       string
 		evs, order   []pkgevents.Envelope
 		rng          *rand.Rand
@@ -680,12 +700,12 @@ func TestViewsAreOrderIndependent(t *testing.T) {
 	for seq := range models {
 		models[seq] = scripted()
 		models[seq].randomly(rand.New(rand.NewPCG(seed, uint64(seq))), extra)
-		for shuffle := range shuffles + 1 {
-			r := &run{seq: seq, shuffle: shuffle, tenant: fmt.Sprintf("s%d-run%d", seq, shuffle),
+		for shuffle := range shuffles + 2 {
+			r := &run{seq: seq, shuffle: shuffle, batched: shuffle%2 == 1 || shuffle > shuffles, tenant: fmt.Sprintf("s%d-run%d", seq, shuffle),
 				rng: rand.New(rand.NewPCG(seed^0x5eed, uint64(seq*1000+shuffle)))}
 			r.evs = models[seq].envelopes(t, r.tenant)
 			r.order = r.evs
-			if shuffle > 0 {
+			if shuffle > 0 && shuffle <= shuffles {
 				r.order = shuffled(r.rng, r.evs)
 			}
 			runs = append(runs, r)
@@ -693,15 +713,24 @@ func TestViewsAreOrderIndependent(t *testing.T) {
 	}
 	parallel(len(runs), func(i int) {
 		r := runs[i]
-		if r.err = w.run(r.tenant, r.order); r.err != nil {
+		var batches *rand.Rand
+		if r.batched {
+			batches = r.rng
+		}
+		if r.err = w.runBatched(r.tenant, r.order, batches); r.err != nil {
 			return
 		}
-		for range len(r.evs) / 3 {
-			ev := r.evs[r.rng.IntN(len(r.evs))]
-			if fresh, err := w.apply(ev); err != nil || fresh {
-				r.err = fmt.Errorf("re-applying %s v%d: fresh %v, %v", ev.Subject, ev.EntityVersion, fresh, err)
+		stale := make([]pkgevents.Envelope, len(r.evs)/3)
+		for i := range stale {
+			stale[i] = r.evs[r.rng.IntN(len(r.evs))]
+			if fresh, err := w.apply(stale[i]); err != nil || fresh {
+				r.err = fmt.Errorf("re-applying %s v%d: fresh %v, %v", stale[i].Subject, stale[i].EntityVersion, fresh, err)
 				return
 			}
+		}
+		if fresh, err := w.applyBatch(stale); err != nil || fresh != 0 {
+			r.err = fmt.Errorf("re-applying %d events as a batch: %d fresh, %v", len(stale), fresh, err)
+			return
 		}
 		r.got, r.err = views(w.db, r.tenant)
 	})
@@ -710,8 +739,11 @@ func TestViewsAreOrderIndependent(t *testing.T) {
 	failures := 0
 	for _, r := range runs {
 		what := fmt.Sprintf("seed %d, sequence %d, in order", seed, r.seq)
-		if r.shuffle > 0 {
+		if r.shuffle > 0 && r.shuffle <= shuffles {
 			what = fmt.Sprintf("seed %d, sequence %d, shuffle %d", seed, r.seq, r.shuffle)
+		}
+		if r.batched {
+			what += ", in batches"
 		}
 		before := failures
 		switch {
@@ -845,6 +877,32 @@ func TestGroupTombstoneBeforeItsNestingTombstone(t *testing.T) {
 			t.Errorf("tail order %v: %v", orders[i], err)
 		} else if d := got.diff(want, true); d != "" {
 			t.Errorf("tail order %v:%s", orders[i], d)
+		}
+	})
+
+	// And every order of the tail in two batches, cut at every place in turn: a group's
+	// tombstone and its memberships' in one transaction, or split across two.
+	parallel(len(orders), func(i int) {
+		tenant, cut := fmt.Sprintf("batched%d", i), i%6
+		evs := m.envelopes(t, tenant)
+		tail := make([]pkgevents.Envelope, 0, len(orders[i]))
+		for _, j := range orders[i] {
+			tail = append(tail, evs[head+j])
+		}
+		err := w.run(tenant, evs[:head])
+		for _, batch := range [][]pkgevents.Envelope{tail[:cut], tail[cut:]} {
+			if err == nil && len(batch) > 0 {
+				_, err = w.applyBatch(batch)
+			}
+		}
+		var got snapshot
+		if err == nil {
+			got, err = views(w.db, tenant)
+		}
+		if err != nil {
+			t.Errorf("tail order %v in batches cut at %d: %v", orders[i], cut, err)
+		} else if d := got.diff(want, true); d != "" {
+			t.Errorf("tail order %v in batches cut at %d:%s", orders[i], cut, d)
 		}
 	})
 }

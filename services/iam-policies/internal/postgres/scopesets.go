@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/iamplane/iam/pkg/errs"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/postgres"
 
@@ -57,21 +57,36 @@ func (ScopeSets) Refresh(ctx context.Context, tx *sqlx.Tx, tenant string, subjec
 		return err
 	}
 	changed, err := policies.ChangedScopeSets(ctx, scopeSets{tx, tenant}, subjects)
-	if err != nil {
+	if err != nil || len(changed) == 0 {
 		return err
 	}
+	stored := make([]storedSet, len(changed))
 	evs := make([]pkgevents.Envelope, len(changed))
 	for i, set := range changed {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO entitled_scopes (tenant, subject, scopes) VALUES ($1, $2, $3)
-			ON CONFLICT (tenant, subject) DO UPDATE SET scopes = EXCLUDED.scopes`, tenant, set.Subject, pq.StringArray(set.Scopes)); err != nil {
-			return postgres.Classify(err)
-		}
+		stored[i] = storedSet{Subject: set.Subject, Scopes: set.Scopes}
 		// Record stamps the version.
 		if evs[i], err = events.ScopeSet(tenant, set.Subject, set.Scopes, 0); err != nil {
 			return err
 		}
 	}
+	// One statement for every set (in subject order, as ChangedScopeSets lists them); the
+	// sets travel as JSON, since an array of arrays of different lengths cannot.
+	rows, err := json.Marshal(stored)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO entitled_scopes (tenant, subject, scopes)
+		SELECT $1, s.subject, ARRAY(SELECT x FROM jsonb_array_elements_text(s.scopes) WITH ORDINALITY AS e(x, n) ORDER BY n)
+		FROM jsonb_to_recordset($2::jsonb) AS s(subject text, scopes jsonb)
+		ON CONFLICT (tenant, subject) DO UPDATE SET scopes = EXCLUDED.scopes`, tenant, rows); err != nil {
+		return postgres.Classify(err)
+	}
 	return pkgevents.Record(ctx, tx, evs...)
+}
+
+type storedSet struct {
+	Subject string   `json:"subject"`
+	Scopes  []string `json:"scopes"`
 }
 
 // scopeSets reads what policies.ChangedScopeSets needs, in one tenant and transaction.
@@ -80,23 +95,63 @@ type scopeSets struct {
 	tenant string
 }
 
-func (s scopeSets) Members(ctx context.Context, group string) ([]string, error) {
+func (s scopeSets) Members(ctx context.Context, groups []string) ([]string, error) {
 	var members []string
-	err := s.tx.SelectContext(ctx, &members, `SELECT DISTINCT m.member FROM group_closure c
-		JOIN membership_view m ON m.tenant = c.tenant AND m.group_id = c.descendant
-		WHERE c.tenant = $1 AND c.ancestor = $2`, s.tenant, group)
+	err := s.tx.SelectContext(ctx, &members, `SELECT DISTINCT x.member FROM unnest($2::text[]) AS g(id), LATERAL (
+		SELECT m.member FROM group_closure c JOIN membership_view m ON m.tenant = $1 AND m.group_id = c.descendant
+		WHERE c.tenant = $1 AND c.ancestor = g.id OFFSET 0) x`, s.tenant, pq.StringArray(groups))
 	return members, postgres.Classify(err)
 }
 
-func (s scopeSets) Entitled(ctx context.Context, subject string) ([]string, error) {
-	return entitled(ctx, s.tx, s.tenant, subject)
+// Entitled is entitled (below) for many subjects in one query: each subject's principals
+// (itself and every group it is in, through nesting, found subject by subject through
+// the indexes, as in nesting.go), then their root policies' actions and their access
+// controls' scopes.
+func (s scopeSets) Entitled(ctx context.Context, subjects []string) (map[string][]string, error) {
+	var rows []struct {
+		Subject string         `db:"subject"`
+		Scopes  pq.StringArray `db:"scopes"`
+	}
+	if err := s.tx.SelectContext(ctx, &rows, `
+		WITH principals AS (
+			SELECT s AS subject, s AS principal FROM unnest($2::text[]) AS s
+			UNION SELECT s.subject, g.principal FROM unnest($2::text[]) AS s(subject), LATERAL (
+				SELECT 'group-' || c.ancestor AS principal FROM membership_view m
+				JOIN group_closure c ON c.tenant = $1 AND c.descendant = m.group_id
+				WHERE m.tenant = $1 AND m.member = s.subject OFFSET 0) g),
+		acs AS (
+			SELECT p.subject, a.access_control_id AS id FROM principals p
+			JOIN rbac_assignments a ON a.tenant = $1 AND a.subject = p.principal AND a.access_control_id IS NOT NULL
+			UNION SELECT p.subject, t.access_control_id FROM principals p
+			JOIN rbac_assignments a ON a.tenant = $1 AND a.subject = p.principal
+			JOIN rbac_template_access_controls t ON t.tenant = a.tenant AND t.template_id = a.template_id),
+		scopes AS (
+			SELECT p.subject, pol.action AS scope FROM principals p
+			JOIN policies pol ON pol.tenant = $1 AND pol.scope = '/' AND pol.subject = p.principal
+			UNION
+			SELECT acs.subject, x.scope FROM acs JOIN rbac_access_control_scopes x ON x.tenant = $1 AND x.access_control_id = acs.id)
+		SELECT subject, array_agg(scope ORDER BY scope) AS scopes FROM scopes GROUP BY subject`, s.tenant, pq.StringArray(subjects)); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := make(map[string][]string, len(rows))
+	for _, r := range rows {
+		out[r.Subject] = r.Scopes
+	}
+	return out, nil
 }
 
-func (s scopeSets) Published(ctx context.Context, subject string) ([]string, bool, error) {
-	var scopes pq.StringArray
-	err := postgres.Classify(s.tx.GetContext(ctx, &scopes, `SELECT scopes FROM entitled_scopes WHERE tenant = $1 AND subject = $2`, s.tenant, subject))
-	if errs.Is(err, errs.NotFound) {
-		return nil, false, nil
+func (s scopeSets) Published(ctx context.Context, subjects []string) (map[string][]string, error) {
+	var rows []struct {
+		Subject string         `db:"subject"`
+		Scopes  pq.StringArray `db:"scopes"`
 	}
-	return scopes, err == nil, err
+	if err := s.tx.SelectContext(ctx, &rows, `SELECT subject, scopes FROM entitled_scopes WHERE tenant = $1 AND subject = ANY($2)`,
+		s.tenant, pq.StringArray(subjects)); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := make(map[string][]string, len(rows))
+	for _, r := range rows {
+		out[r.Subject] = r.Scopes
+	}
+	return out, nil
 }
