@@ -14,6 +14,7 @@ import (
 	"github.com/iamplane/iam/pkg/handshake"
 	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
+	"github.com/iamplane/iam/pkg/throttle"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
 	"github.com/iamplane/iam/services/iam-subjects/internal/events"
@@ -38,7 +39,7 @@ type Config struct {
 	// KeyRotationInterval is how old the key signing login verdicts may get before a new
 	// one takes over; 0 turns scheduled rotation off.
 	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
-	// Throttling of password guesses, per replica (see signin.Throttle): a (user, caller
+	// Throttling of password guesses, per replica (see signin.NewThrottle): a (user, caller
 	// address) pair may give LoginFailuresFree wrong passwords, then waits 1 s, 2 s, 4 s,
 	// ... up to the window before its next attempt is checked. Past LoginFailuresPerUser
 	// failures for one user, or LoginFailuresPerAddress from one address, in a window,
@@ -76,8 +77,8 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	directory := subjects.NewDirectory(store, subjects.WallClock)
 	authenticator := signin.NewAuthenticator(&postgres.Credentials{DB: p.DB}, issuerKeys, verdictKeys, signin.Options{
 		Base: cfg.IssuerURL, SessionTTL: cfg.LoginSessionTTL,
-		Throttle: &signin.Throttle{FreeFailures: cfg.LoginFailuresFree, PerUser: cfg.LoginFailuresPerUser,
-			PerAddress: cfg.LoginFailuresPerAddress, Window: cfg.LoginFailureWindow},
+		Throttle: signin.NewThrottle(throttle.Limits{FreeFailures: cfg.LoginFailuresFree, PerPrincipal: cfg.LoginFailuresPerUser,
+			PerAddress: cfg.LoginFailuresPerAddress, Window: cfg.LoginFailureWindow}),
 	})
 	loginPages, err := httpapi.NewPages(authenticator, p.Logger)
 	if err != nil {

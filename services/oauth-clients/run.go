@@ -17,6 +17,7 @@ import (
 	"github.com/iamplane/iam/pkg/handshake"
 	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
+	"github.com/iamplane/iam/pkg/throttle"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
@@ -64,7 +65,7 @@ type Config struct {
 	// rotation off.
 	KeyRotationInterval time.Duration `env:"IAM_KEY_ROTATION_INTERVAL" envDefault:"720h"`
 	// Brute-force limits on client authentication (token, introspection, revocation), per
-	// replica (see clients.FailureLimiter). Failures count per (tenant, client, caller
+	// replica (see clients.NewFailureLimiter). Failures count per (tenant, client, caller
 	// address) pair: a pair may fail AuthFailuresPerPair times, then waits 1 s, 2 s, 4 s,
 	// ... up to the window before its next attempt is checked (429 slow_down). Past
 	// AuthFailuresPerClient failures of one client, or AuthFailuresPerAddress from one
@@ -85,6 +86,12 @@ type Config struct {
 // verifies tokens against its own key ring, and its request log is quieter on the token
 // endpoint (quietTokenLog).
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
+	return run(ctx, environ, logger, onListen, time.Now)
+}
+
+// run is Run with the time the brute-force limits run on: the wall clock, or a test's
+// own, which a slow machine cannot move.
+func run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string), clock func() time.Time) error {
 	var (
 		cfg  Config
 		keys *keyring.Ring
@@ -104,7 +111,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		p.Close()
 		return fmt.Errorf("IAM_TOKEN_TTL %s exceeds IAM_MAX_TOKEN_TTL %s", cfg.TokenTTL, cfg.MaxTokenTTL)
 	}
-	uc, err := start(ctx, p, cfg, keys)
+	uc, err := start(ctx, p, cfg, keys, clock)
 	if err != nil {
 		p.Close()
 		return err
@@ -119,7 +126,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return err
 	}
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations),
-		events.Users(uc.users)}, onListen, workers(p, cfg, uc)...)
+		events.Users(uc.users)}, onListen, workers(p, cfg, uc, clock)...)
 }
 
 // useCases are the service's use cases and the stores its workers and consumers keep.
@@ -134,7 +141,7 @@ type useCases struct {
 
 	clientStore       *postgres.Clients
 	cache             *clients.CredentialCache // nil: credentials are not cached
-	limiter           *clients.FailureLimiter
+	limiter           *throttle.Limiter
 	revocations       *postgres.Revocations
 	accessRevocations *postgres.AccessRevocations
 	entitlements      *postgres.Entitlements
@@ -142,9 +149,10 @@ type useCases struct {
 	users             *postgres.Users
 }
 
-// start builds the use cases on p and the loaded key ring, and prepares what they need in
-// the database (built-in scopes, the bootstrap client).
-func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.Ring) (*useCases, error) {
+// start builds the use cases on p and the loaded key ring, the brute-force limits on
+// clock, and prepares what they need in the database (built-in scopes, the bootstrap
+// client).
+func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.Ring, clock func() time.Time) (*useCases, error) {
 	uc := &useCases{
 		clientStore:       &postgres.Clients{DB: p.DB},
 		revocations:       &postgres.Revocations{DB: p.DB},
@@ -153,8 +161,8 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 		grants:            &postgres.Grants{DB: p.DB},
 		users:             &postgres.Users{DB: p.DB},
 		keys:              keys,
-		limiter: &clients.FailureLimiter{FreeFailures: cfg.AuthFailuresPerPair, PerClient: cfg.AuthFailuresPerClient,
-			PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow},
+		limiter: clients.NewFailureLimiter(throttle.Limits{FreeFailures: cfg.AuthFailuresPerPair,
+			PerPrincipal: cfg.AuthFailuresPerClient, PerAddress: cfg.AuthFailuresPerAddress, Window: cfg.AuthFailureWindow}),
 	}
 	if cfg.CredentialsCacheTTL > 0 {
 		uc.cache = &clients.CredentialCache{TTL: cfg.CredentialsCacheTTL}
@@ -173,7 +181,7 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 			return nil, fmt.Errorf("bootstrap client: %w", err)
 		}
 	}
-	authenticator := clients.NewAuthenticator(uc.clients, uc.limiter, cfg.IssuerURL, p.Logger, nil)
+	authenticator := clients.NewAuthenticator(uc.clients, uc.limiter, cfg.IssuerURL, p.Logger, clock)
 	verifier := p.Verifier(keys)
 	uc.issuer = tokens.NewIssuer(authenticator, keys, uc.entitlements, uc.grants, cfg.IssuerURL, cfg.Audience, cfg.TokenTTL, cfg.RefreshTTL, nil)
 	uc.introspector = tokens.NewIntrospector(authenticator, verifier, uc.clients, uc.revocations, uc.accessRevocations, uc.grants)
@@ -193,7 +201,7 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 
 // workers are the service's background work: key ring refresh and rotation, pruning,
 // and following other replicas' credential changes.
-func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Context) error {
+func workers(p *service.Platform, cfg Config, uc *useCases, clock func() time.Time) []func(context.Context) error {
 	// Each kind is pruned even when another one fails.
 	prune := func(ctx context.Context) error {
 		gone, err := uc.revocations.Prune(ctx)
@@ -203,9 +211,15 @@ func workers(p *service.Platform, cfg Config, uc *useCases) []func(context.Conte
 		return errors.Join(err, uc.accessRevocations.Prune(ctx, cfg.TokenTTL), uc.clientStore.PruneAssertions(ctx),
 			uc.grants.Prune(ctx, cfg.TokenTTL))
 	}
+	// Quiet failure counts are pruned every window; a window of 0 is the limiter's
+	// default, a minute (and a ticker of 0 would panic).
+	pruneFailures := cfg.AuthFailureWindow
+	if pruneFailures <= 0 {
+		pruneFailures = time.Minute
+	}
 	ws := append(uc.keys.Workers(cfg.KeyRotationInterval, p.Logger),
-		service.Every(cfg.AuthFailureWindow, p.Logger, "pruning quiet failure counts", func(context.Context) error {
-			uc.limiter.Prune(time.Now())
+		service.Every(pruneFailures, p.Logger, "pruning quiet failure counts", func(context.Context) error {
+			uc.limiter.Prune(clock())
 			return nil
 		}),
 		// Revocations (of tokens and lifted ones of client access), used assertion ids,

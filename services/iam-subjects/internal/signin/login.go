@@ -141,15 +141,16 @@ func (a *Authenticator) Login(ctx context.Context, at Attempt) (*Outcome, error)
 			return nil, err
 		}
 	}
-	key, now := throttleKey(at.Tenant, cred, login), a.now()
-	if wait := a.throttle.Begin(key, at.Address, now); wait > 0 {
+	now := a.now()
+	attempt, wait := a.throttle.Begin(at.Tenant, throttlePrincipal(cred, login), at.Address, now)
+	if wait > 0 {
 		return again(MustWait, wait)
 	}
 	if !a.verifyPassword(ctx, cred, normalize(at.Password)) {
-		a.throttle.Failed(key, at.Address, a.now())
+		attempt.Failed(a.now())
 		return again(WrongCredentials, 0)
 	}
-	a.throttle.Succeed(key, at.Address)
+	attempt.Succeeded()
 	if cred.Locked {
 		return &Outcome{Locked: true, UILocales: ch.UILocales}, nil
 	}

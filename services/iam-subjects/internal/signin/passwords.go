@@ -201,15 +201,16 @@ func (a *Authenticator) ChangeOwnPassword(ctx context.Context, tenant string, ca
 	if err != nil {
 		return err
 	}
-	key, now := throttleKey(tenant, cred, ""), a.now()
-	if wait := a.throttle.Begin(key, address, now); wait > 0 {
+	now := a.now()
+	attempt, wait := a.throttle.Begin(tenant, throttlePrincipal(cred, ""), address, now)
+	if wait > 0 {
 		return &Throttled{Wait: wait}
 	}
 	if !a.verifyPassword(ctx, cred, normalize(current)) {
-		a.throttle.Failed(key, address, a.now())
+		attempt.Failed(a.now())
 		return errs.Fields("the current password is wrong", errs.FieldError{Field: "currentPassword", Message: "does not match the current password"})
 	}
-	a.throttle.Succeed(key, address)
+	attempt.Succeeded()
 	next = normalize(next)
 	if err := a.checkPassword("newPassword", next, cred); err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/handshake"
+	"github.com/iamplane/iam/pkg/throttle"
 )
 
 // Credential is what signing a user in needs to know about them.
@@ -104,8 +105,9 @@ type Options struct {
 	Base string
 	// SessionTTL is how long a login session lasts (default 12 h).
 	SessionTTL time.Duration
-	// Throttle slows down password guessing; nil throttles with the defaults.
-	Throttle *Throttle
+	// Throttle slows down password guessing (see NewThrottle); nil throttles with the
+	// defaults.
+	Throttle *throttle.Limiter
 	// Hashing is the argon2id cost of new hashes (default DefaultArgon2id; never below it).
 	// Stored hashes of another cost are remade at the next sign-in.
 	Hashing Argon2id
@@ -122,7 +124,7 @@ type Authenticator struct {
 	verdicts   VerdictSigner
 	base       string
 	sessionTTL time.Duration
-	throttle   *Throttle
+	throttle   *throttle.Limiter
 	hashing    Argon2id
 	// dummy is a hash verified in place of an unknown user's, so that every failed
 	// login costs the same work and timing tells nothing of who exists.
@@ -140,7 +142,7 @@ func NewAuthenticator(store Store, challengeKeys auth.KeySource, verdicts Verdic
 		a.sessionTTL = 12 * time.Hour
 	}
 	if a.throttle == nil {
-		a.throttle = &Throttle{}
+		a.throttle = NewThrottle(throttle.Limits{})
 	}
 	if a.hashing.weakerThan(DefaultArgon2id()) {
 		a.hashing = DefaultArgon2id()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/throttle"
 )
 
 // OAuthError is an RFC 6749 §5.2 error: the OAuth endpoints (token, introspection,
@@ -39,7 +40,7 @@ type Credentials struct {
 // Authenticator authenticates the clients calling the tenant's OAuth endpoints.
 type Authenticator struct {
 	registry   *Registry
-	limiter    *FailureLimiter
+	limiter    *throttle.Limiter
 	issuerBase string
 	logger     *slog.Logger
 	now        func() time.Time
@@ -49,10 +50,14 @@ type Authenticator struct {
 }
 
 // NewAuthenticator authenticates clients of registry, within limiter's brute-force
-// limits; issuerBase names the audiences a client assertion may have. Failures are
-// logged to logger; a nil clock is the wall clock. It measures once what an argon2id
-// verification costs here, which sets how long a failed secret authentication takes.
-func NewAuthenticator(registry *Registry, limiter *FailureLimiter, issuerBase string, logger *slog.Logger, clock func() time.Time) *Authenticator {
+// limits (see NewFailureLimiter; nil: the defaults); issuerBase names the audiences a
+// client assertion may have. Failures are logged to logger; clock is the time the limits
+// run on (nil: the wall clock). It measures once what an argon2id verification costs
+// here, which sets how long a failed secret authentication takes.
+func NewAuthenticator(registry *Registry, limiter *throttle.Limiter, issuerBase string, logger *slog.Logger, clock func() time.Time) *Authenticator {
+	if limiter == nil {
+		limiter = NewFailureLimiter(throttle.Limits{})
+	}
 	if clock == nil {
 		clock = time.Now
 	}
@@ -64,9 +69,10 @@ func NewAuthenticator(registry *Registry, limiter *FailureLimiter, issuerBase st
 // introspect, revoke): exactly one authentication method, and only the one the client
 // registered. A public client (method none) names itself with client_id alone (or in
 // Basic with an empty password), at the token and revocation endpoints (RFC 6749 §2.1,
-// §3.2.1; RFC 7009 §2.1); introspection needs an authenticated client. Failures count towards the brute-force limits and are logged, never with
-// the presented secret or assertion; past a limit, credentials are not even checked.
-// Every refusal is an *OAuthError.
+// §3.2.1; RFC 7009 §2.1); introspection needs an authenticated client. Failures count
+// towards the brute-force limits and are logged, never with the presented secret or
+// assertion; past a limit, credentials are not even checked. Every refusal is an
+// *OAuthError.
 func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint string, cr Credentials) (*Client, error) {
 	var id, secret, method string
 	methods := 0
@@ -109,17 +115,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	default:
 		return nil, &OAuthError{Code: "invalid_client", Description: "client authentication is required"}
 	}
-	addr, now := cr.Address, a.now()
-	if wait := a.limiter.Check(tenant, id, addr, now); wait > 0 {
+	addr := cr.Address
+	// The attempt counts as a failure from here on, so that concurrent guesses cannot
+	// all slip through the pair's budget; its outcome settles it below.
+	attempt, wait := a.limiter.Begin(tenant, id, addr, a.now())
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		a.logger.Warn("client authentication refused: too many failures", "tenant", tenant, "clientId", id,
 			"address", addr, "endpoint", endpoint, "retryAfter", secs)
 		return nil, &OAuthError{Code: "slow_down", RetryAfter: secs,
 			Description: fmt.Sprintf("too many failed client authentications; retry after %d seconds", secs)}
 	}
-	fail := func(clientID, reason string, e *OAuthError) (*Client, error) {
-		a.limiter.Fail(tenant, clientID, addr, now)
-		a.logger.Warn("client authentication failed", "tenant", tenant, "clientId", clientID, "address", addr,
+	fail := func(reason string, e *OAuthError) (*Client, error) {
+		attempt.Failed(a.now())
+		a.logger.Warn("client authentication failed", "tenant", tenant, "clientId", id, "address", addr,
 			"endpoint", endpoint, "method", method, "reason", reason)
 		return nil, e
 	}
@@ -130,14 +139,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	case "none":
 		c, err = a.registry.Lookup(ctx, tenant, id)
 		if errs.Is(err, errs.NotFound) {
-			return fail(id, "unknown client", invalid)
+			return fail("unknown client", invalid)
 		}
 	case "private_key_jwt":
 		iss := auth.Issuer(a.issuerBase, tenant)
 		c, err = a.registry.authenticateAssertion(ctx, tenant, *cr.Assertion, []string{iss + "/oauth2/token", iss, iss + "/oauth2/" + endpoint})
 		var ae *AssertionError
 		if errors.As(err, &ae) {
-			return fail(id, ae.Reason, invalid)
+			return fail(ae.Reason, invalid)
 		}
 	default:
 		// The floor is taken before the check: what the check itself observes must not
@@ -145,17 +154,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 		deadline := time.Now().Add(a.failFloor())
 		c, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
 		if errs.Is(err, errs.Unauthorized) {
-			defer a.pad(ctx, deadline)
-			return fail(id, "unknown client or wrong, expired or revoked secret", invalid)
+			a.pad(ctx, deadline)
+			return fail("unknown client or wrong, expired or revoked secret", invalid)
 		}
 	}
 	if err != nil {
+		attempt.Undecided() // our fault, not the caller's: it counts for nothing
 		return nil, &OAuthError{Code: "server_error", Description: "client authentication is unavailable", Err: err}
 	}
 	if c.TokenEndpointAuthMethod != method {
-		return fail(id, "method "+method+" not registered", &OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
+		return fail("method "+method+" not registered", &OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
 	}
-	a.limiter.Succeed(tenant, id, addr)
+	attempt.Succeeded()
 	return c, nil
 }
 
@@ -168,8 +178,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 //
 // It waits rather than hashes a dummy: an unauthenticated caller presenting a made-up
 // client id must not be able to make the server spend an argon2id's CPU (and 19 MiB)
-// per request. A waiting request costs a parked goroutine; the failure is recorded
-// before the wait, so the brute-force limits see it at once.
+// per request. A waiting request costs a parked goroutine; the attempt has counted as a
+// failure since it began, so the brute-force limits see it at once, and the pair's wait
+// runs from the answer, after the padding.
 func (a *Authenticator) pad(ctx context.Context, deadline time.Time) {
 	wait := time.Until(deadline)
 	if wait <= 0 {
