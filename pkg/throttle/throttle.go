@@ -20,9 +20,11 @@
 // did, whether they guess at the same principal from elsewhere (anyone can learn a
 // client_id or a username) or share the caller's address (a NAT, an office, the gateway).
 //
-// An attempt counts as a failure from the moment Begin lets it through, so that
-// concurrent attempts cannot all slip through a pair's budget before any of them has
-// failed; its outcome then settles it (Attempt.Failed, Succeeded or Undecided).
+// An attempt counts once it has failed (Attempt.Failed), not while it is under way:
+// counting attempts in flight would refuse a busy client's own concurrent requests (a
+// service with many workers behind one address asks for tokens at once), which is the
+// lock-out this package exists to prevent. Concurrent guesses on a clean pair are all
+// checked, then all count, and the pair waits accordingly.
 //
 // IPv6 addresses count by their /64, which one subscriber usually holds whole.
 //
@@ -140,15 +142,12 @@ func cut(s string, n int) string {
 	return s
 }
 
-// Attempt is an attempt Begin let through, counted as a failure until its outcome says
-// otherwise. Exactly one of Failed, Succeeded or Undecided should follow; the zero
+// Attempt is an attempt Begin let through. Exactly one of Failed, Succeeded or
+// Undecided should follow; the zero
 // Attempt (what Begin returns with a wait) ignores them.
 type Attempt struct {
 	l *Limiter
 	k pairKey
-	// The windows the attempt was counted in (zero: not counted, no room), so that
-	// taking it back never takes a count from a later window.
-	principalWindow, addrWindow time.Time
 }
 
 // Begin asks whether an attempt for principal of tenant from addr may be checked now:
@@ -161,64 +160,37 @@ func (l *Limiter) Begin(tenant, principal, addr string, now time.Time) (Attempt,
 	if wait := l.wait(k, now); wait > 0 {
 		return Attempt{}, wait
 	}
-	a := Attempt{l: l, k: k}
-	a.principalWindow, a.addrWindow = l.fail(k, now)
-	return a, 0
+	return Attempt{l: l, k: k}, 0
 }
 
-// Failed says that the attempt was wrong. It has counted since Begin; its pair's wait
-// runs from now, the moment the failure is answered, so that a check slowed down by load
-// (or padded to hide its timing) does not eat into the wait.
+// Failed says that the attempt was wrong: it counts now, and its pair's wait runs from
+// now, the moment the failure is answered, so that a check slowed down by load (or
+// padded to hide its timing) does not eat into the wait.
 func (a Attempt) Failed(now time.Time) {
 	if a.l == nil {
 		return
 	}
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
-	if p, ok := a.l.pairs[a.k]; ok && now.After(p.last) {
-		p.last = now
-		a.l.pairs[a.k] = p
-	}
+	a.l.fail(a.k, now)
 }
 
 // Succeeded says that the attempt presented the right credentials: the pair's failures
-// are forgotten, and the attempt no longer counts against the principal or address.
+// are forgotten.
 func (a Attempt) Succeeded() {
 	if a.l == nil {
 		return
 	}
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
-	delete(a.l.pairs, a.k)
-	a.l.uncount(a)
+	if _, ok := a.l.pairs[a.k]; ok {
+		delete(a.l.pairs, a.k)
+	}
 }
 
 // Undecided says that the attempt could not be checked (a fault on this side, such as
-// the database being away): it counts for nothing. The pair keeps its earlier failures;
-// its wait, if it has one, runs from the attempt's Begin.
-func (a Attempt) Undecided() {
-	if a.l == nil {
-		return
-	}
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
-	if p, ok := a.l.pairs[a.k]; ok {
-		if p.n--; p.n <= 0 {
-			delete(a.l.pairs, a.k) // no failure of its own: clean again
-		} else {
-			p.wait = a.l.waitAfter(p.n)
-			a.l.pairs[a.k] = p
-		}
-	}
-	a.l.uncount(a)
-}
-
-// uncount takes an attempt back from its principal's and address's windows; the caller
-// holds mu.
-func (l *Limiter) uncount(a Attempt) {
-	uncount(l.principals, a.k.principalKey, a.principalWindow)
-	uncount(l.addrs, a.k.addr, a.addrWindow)
-}
+// the database being away): it counts for nothing.
+func (a Attempt) Undecided() {}
 
 // wait is how long an attempt of pair k must wait at now; the caller holds mu.
 func (l *Limiter) wait(k pairKey, now time.Time) time.Duration {
@@ -258,9 +230,8 @@ func (l *Limiter) forgotten(p pairFailures, now time.Time) bool {
 	return now.Sub(p.last) >= p.wait+l.limits.Window
 }
 
-// fail counts a failure of pair k and returns the starts of the principal's and the
-// address's windows it was counted in (zero if there was no room); the caller holds mu.
-func (l *Limiter) fail(k pairKey, now time.Time) (principalWindow, addrWindow time.Time) {
+// fail counts a failure of pair k; the caller holds mu.
+func (l *Limiter) fail(k pairKey, now time.Time) {
 	p, tracked := l.pairs[k]
 	if tracked && l.forgotten(p, now) {
 		p = pairFailures{}
@@ -276,13 +247,13 @@ func (l *Limiter) fail(k pairKey, now time.Time) (principalWindow, addrWindow ti
 	} else {
 		l.overflow = true
 	}
-	return count(l.principals, k.principalKey, now, l.limits.Window, l.limits.MaxKeys),
-		count(l.addrs, k.addr, now, l.limits.Window, l.limits.MaxKeys)
+	count(l.principals, k.principalKey, now, l.limits.Window, l.limits.MaxKeys)
+	count(l.addrs, k.addr, now, l.limits.Window, l.limits.MaxKeys)
 }
 
-// count counts one in key's window, starting a new one if it has ended, and returns the
-// window's start (zero if there was no room).
-func count[K comparable](m map[K]windowCount, key K, now time.Time, window time.Duration, maxKeys int) time.Time {
+// count counts one in key's window, starting a new one if it has ended (nothing if there
+// is no room).
+func count[K comparable](m map[K]windowCount, key K, now time.Time, window time.Duration, maxKeys int) {
 	c, ok := m[key]
 	if ok && now.Sub(c.start) >= window {
 		c = windowCount{start: now}
@@ -291,28 +262,13 @@ func count[K comparable](m map[K]windowCount, key K, now time.Time, window time.
 		if len(m) >= maxKeys {
 			pruneWindows(m, now, window)
 			if len(m) >= maxKeys {
-				return time.Time{}
+				return
 			}
 		}
 		c = windowCount{start: now}
 	}
 	c.n++
 	m[key] = c
-	return c.start
-}
-
-// uncount takes one back from key's window if it is still the one that started at
-// start. A window left with no failure is dropped: it says nothing.
-func uncount[K comparable](m map[K]windowCount, key K, start time.Time) {
-	c, ok := m[key]
-	switch {
-	case !ok || !c.start.Equal(start) || c.n <= 0:
-	case c.n == 1:
-		delete(m, key)
-	default:
-		c.n--
-		m[key] = c
-	}
 }
 
 func pruneWindows[K comparable](m map[K]windowCount, now time.Time, window time.Duration) {

@@ -28,11 +28,13 @@ func TestFailureLimiterDefaults(t *testing.T) {
 				a, _ := l.Begin("acme", "c1", fmt.Sprintf("2001:db8:%x::1", i), t0)
 				a.Failed(t0)
 			}
-			if _, wait := l.Begin("acme", "c1", "2001:db8:0::1", t0); wait != 0 {
+			a, wait := l.Begin("acme", "c1", "2001:db8:0::1", t0)
+			if wait != 0 {
 				t.Fatalf("refused below the ceiling: wait %s", wait)
 			}
-			// That attempt failed too: the client is at its ceiling, and a pair that has
+			// That attempt fails too: the client is at its ceiling, and a pair that has
 			// failed waits for the window.
+			a.Failed(t0)
 			if _, wait := l.Begin("acme", "c1", "2001:db8:1::1", t0); wait != time.Minute {
 				t.Fatalf("at the ceiling: wait %s, want the window", wait)
 			}
