@@ -76,18 +76,7 @@ func (c *Claims) PlatformAdmin() bool { return c.Tenant == SystemTenant && c.Has
 
 // Sign encodes claims as an EdDSA-signed RFC 9068 access token.
 func Sign(claims Claims, kid string, key ed25519.PrivateKey) (string, error) {
-	header, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": TokenType, "kid": kid})
-	if err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	signingInput := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	sig := ed25519.Sign(key, []byte(signingInput))
-	return signingInput + "." + enc.EncodeToString(sig), nil
+	return SignJWS(TokenType, kid, key, claims)
 }
 
 // SignJWS signs claims (any JSON object) as an EdDSA compact JWS with header typ and kid:
