@@ -183,9 +183,7 @@ func (a Attempt) Succeeded() {
 	}
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
-	if _, ok := a.l.pairs[a.k]; ok {
-		delete(a.l.pairs, a.k)
-	}
+	delete(a.l.pairs, a.k)
 }
 
 // Undecided says that the attempt could not be checked (a fault on this side, such as
