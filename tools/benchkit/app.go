@@ -1,16 +1,17 @@
 package benchkit
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/iamplane/iam/tools/devstack"
 )
 
 // App is a single-page application registered for people to sign in to: a public client
@@ -25,15 +26,14 @@ type App struct {
 	People           []Person
 	PeopleIDs        []string // user ids, in the order of People
 	Scope            string
-	hc               *http.Client
-	bearer           string
+	api              *devstack.TenantAPI
 }
 
 // NewApp registers the app and people users (password "password-<i> of the app") in
 // tenant, as the admin bearer.
 func NewApp(hc *http.Client, base, bearer, tenant, redirectURI string, people int) (*App, error) {
 	a := &App{Base: base, Tenant: tenant, RedirectURI: redirectURI, PostLogoutURI: redirectURI + "/signed-out",
-		Scope: "openid profile email offline_access", hc: hc, bearer: bearer}
+		Scope: "openid profile email offline_access", api: &devstack.TenantAPI{HTTP: hc, Base: base, Tenant: tenant, Bearer: bearer}}
 	var consent struct {
 		ID string `json:"id"`
 	}
@@ -84,23 +84,7 @@ func NewApp(hc *http.Client, base, bearer, tenant, redirectURI string, people in
 // Admin calls the tenant's management API as the admin bearer; path is below
 // /v1/tenants/{tenant}.
 func (a *App) Admin(method, path string, body any, want int, out any) error {
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, a.Base+"/v1/tenants/"+a.Tenant+path, bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+a.bearer)
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, answer)
-	}
-	if out != nil {
-		return json.Unmarshal(answer, out)
-	}
-	return nil
+	return a.api.Call(context.Background(), method, path, body, want, out)
 }
 
 // Attempt is one sign-in's secrets: PKCE verifier, state and nonce.

@@ -53,7 +53,7 @@ func StartDemo(ctx context.Context, base, bearer, addr string) (*Demo, error) {
 	}
 	d := &Demo{URL: "http://" + ln.Addr().String(), Tenant: demoTenant, Username: demoUser, Password: demoPassword,
 		base: base, pending: map[string]string{}}
-	admin := &adminAPI{base: base + "/v1/tenants/" + demoTenant, bearer: bearer}
+	admin := &TenantAPI{HTTP: http.DefaultClient, Base: base, Tenant: demoTenant, Bearer: bearer}
 	if err := d.register(ctx, admin); err != nil {
 		ln.Close()
 		return nil, err
@@ -70,7 +70,7 @@ func StartDemo(ctx context.Context, base, bearer, addr string) (*Demo, error) {
 // Close stops the application.
 func (d *Demo) Close() { _ = d.server.Close() }
 
-func (d *Demo) register(ctx context.Context, admin *adminAPI) error {
+func (d *Demo) register(ctx context.Context, admin *TenantAPI) error {
 	// The person: found by username, else created; the password is (re)set every start.
 	var users struct {
 		Data []struct {
@@ -78,7 +78,7 @@ func (d *Demo) register(ctx context.Context, admin *adminAPI) error {
 			Username string `json:"username"`
 		} `json:"data"`
 	}
-	if err := admin.call(ctx, http.MethodGet, "/users?searchQuery="+demoUser, nil, &users); err != nil {
+	if err := admin.Call(ctx, http.MethodGet, "/users?searchQuery="+demoUser, nil, http.StatusOK, &users); err != nil {
 		return err
 	}
 	userID := ""
@@ -91,13 +91,13 @@ func (d *Demo) register(ctx context.Context, admin *adminAPI) error {
 		var created struct {
 			ID string `json:"id"`
 		}
-		if err := admin.call(ctx, http.MethodPost, "/users", map[string]any{"username": demoUser, "email": "demo@example.com",
-			"firstName": "Dana", "lastName": "Demo", "emailVerified": true}, &created); err != nil {
+		if err := admin.Call(ctx, http.MethodPost, "/users", map[string]any{"username": demoUser, "email": "demo@example.com",
+			"firstName": "Dana", "lastName": "Demo", "emailVerified": true}, http.StatusCreated, &created); err != nil {
 			return err
 		}
 		userID = created.ID
 	}
-	if err := admin.call(ctx, http.MethodPut, "/users/"+userID+"/password", map[string]any{"password": demoPassword}, nil); err != nil {
+	if err := admin.Call(ctx, http.MethodPut, "/users/"+userID+"/password", map[string]any{"password": demoPassword}, http.StatusNoContent, nil); err != nil {
 		return err
 	}
 	// The application: found by name, else created; its redirect URI follows this run's port.
@@ -112,20 +112,20 @@ func (d *Demo) register(ctx context.Context, admin *adminAPI) error {
 			Metadata   map[string]any `json:"metadata"`
 		} `json:"data"`
 	}
-	if err := admin.call(ctx, http.MethodGet, "/clients?searchQuery=Demo", nil, &clients); err != nil {
+	if err := admin.Call(ctx, http.MethodGet, "/clients?searchQuery=Demo", nil, http.StatusOK, &clients); err != nil {
 		return err
 	}
 	for _, c := range clients.Data {
 		if c.ClientName == "Demo app" {
 			d.ClientID = c.ClientID
 			metadata["metadata"] = map[string]any{"version": c.Metadata["version"]}
-			return admin.call(ctx, http.MethodPut, "/clients/"+c.ClientID, metadata, nil)
+			return admin.Call(ctx, http.MethodPut, "/clients/"+c.ClientID, metadata, http.StatusOK, nil)
 		}
 	}
 	var created struct {
 		ClientID string `json:"clientId"`
 	}
-	if err := admin.call(ctx, http.MethodPost, "/clients", metadata, &created); err != nil {
+	if err := admin.Call(ctx, http.MethodPost, "/clients", metadata, http.StatusCreated, &created); err != nil {
 		return err
 	}
 	d.ClientID = created.ClientID
@@ -208,29 +208,37 @@ func (d *Demo) callback(w http.ResponseWriter, r *http.Request) {
 	_ = demoPage.Execute(w, view)
 }
 
-// adminAPI calls one tenant's management API with a bearer token.
-type adminAPI struct{ base, bearer string }
+// TenantAPI calls one tenant's management API with a bearer token: the dev stack's demo
+// set-up and the load tools' fixtures.
+type TenantAPI struct {
+	HTTP   *http.Client
+	Base   string // the platform's base URL
+	Tenant string
+	Bearer string
+}
 
-func (a *adminAPI) call(ctx context.Context, method, path string, body, out any) error {
+// Call sends body (JSON, if not nil) to path below /v1/tenants/{tenant} and decodes the
+// answer into out (if not nil); an answer other than want is an error naming it.
+func (a *TenantAPI) Call(ctx context.Context, method, path string, body any, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		raw, _ := json.Marshal(body)
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, a.Base+"/v1/tenants/"+a.Tenant+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+a.bearer)
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+a.Bearer)
+	resp, err := a.HTTP.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("demo setup: %s %s: %d %s", method, path, resp.StatusCode, raw)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, raw)
 	}
 	if out != nil {
 		return json.Unmarshal(raw, out)
