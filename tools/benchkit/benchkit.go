@@ -3,9 +3,7 @@
 package benchkit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,21 +117,14 @@ func CreateClient(hc *http.Client, base, bearer, tenant, name string, scopes ...
 	if scopes == nil {
 		scopes = []string{}
 	}
-	body, _ := json.Marshal(map[string]any{"clientName": name, "scopes": scopes})
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
 	var c struct {
 		ClientID     string `json:"clientId"`
 		ClientSecret string `json:"clientSecret"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", "", fmt.Errorf("create client: status %d %v", resp.StatusCode, err)
+	api := &devstack.TenantAPI{HTTP: hc, Base: base, Tenant: tenant, Bearer: bearer}
+	if err := api.Call(context.Background(), http.MethodPost, "/clients", map[string]any{"clientName": name, "scopes": scopes},
+		http.StatusCreated, &c); err != nil {
+		return "", "", fmt.Errorf("create client: %w", err)
 	}
 	return c.ClientID, c.ClientSecret, nil
 }
