@@ -28,12 +28,28 @@ func FromContext(ctx context.Context) *Claims {
 // SchemeName is the security scheme every spec declares for bearer access tokens.
 const SchemeName = "oauth2"
 
+// TenantParam is the native API's path parameter naming the tenant.
+const TenantParam = "tenant"
+
 // Authenticate is the OpenAPI request validator's AuthenticationFunc. It runs once per
 // security alternative of an operation (e.g. [services.iam] or [iam.client_read]) and
 // succeeds when the token is valid, carries that alternative's scopes and belongs to
 // the path's tenant. The token is verified once per request and cached on the echo
 // context.
 func (v *Verifier) Authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+	return v.authenticate(ctx, in, TenantParam)
+}
+
+// AuthenticateTenant is Authenticate for an API whose path names the tenant in the
+// parameter tenantParam (a seed dialect's "tid", say); "" when the path names no tenant
+// and the token's tenant is the one meant.
+func (v *Verifier) AuthenticateTenant(tenantParam string) openapi3filter.AuthenticationFunc {
+	return func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+		return v.authenticate(ctx, in, tenantParam)
+	}
+}
+
+func (v *Verifier) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput, tenantParam string) error {
 	if in.SecuritySchemeName != SchemeName {
 		return echo.NewHTTPError(http.StatusUnauthorized).SetInternal(
 			errs.E(errs.Unauthorized, "unsupported security scheme %q", in.SecuritySchemeName))
@@ -46,7 +62,7 @@ func (v *Verifier) Authenticate(ctx context.Context, in *openapi3filter.Authenti
 	if err != nil {
 		return echo.NewHTTPError(http.StatusUnauthorized).SetInternal(err)
 	}
-	if tenant := in.RequestValidationInput.PathParams["tenant"]; tenant != "" && tenant != c.Tenant && !c.PlatformAdmin() {
+	if tenant := in.RequestValidationInput.PathParams[tenantParam]; tenantParam != "" && tenant != "" && tenant != c.Tenant && !c.PlatformAdmin() {
 		return echo.NewHTTPError(http.StatusForbidden).SetInternal(
 			errs.E(errs.Forbidden, "the token belongs to tenant %q, not %q", c.Tenant, tenant))
 	}

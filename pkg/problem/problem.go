@@ -193,8 +193,12 @@ func firstLine(s string) string {
 const RetryAfterSeconds = "5"
 
 // Handler is echo's HTTPErrorHandler: every error, whatever raised it, leaves as a
-// problem. Server faults are logged with the request id; client errors are not.
-func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
+// problem, sent by write (nil: Write; a seed dialect sends it in its own error shape).
+// Server faults are logged with the request id; client errors are not.
+func Handler(logger *slog.Logger, write func(echo.Context, Problem) error) echo.HTTPErrorHandler {
+	if write == nil {
+		write = Write
+	}
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -214,7 +218,7 @@ func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 			// repeated as it is, and clients that honour Retry-After spread their retries.
 			c.Response().Header().Set("Retry-After", RetryAfterSeconds)
 		}
-		_ = Write(c, p)
+		_ = write(c, p)
 	}
 }
 

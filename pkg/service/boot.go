@@ -26,6 +26,7 @@ type bootOptions struct {
 	keys       func(context.Context, *Platform) (auth.KeySource, error)
 	requestLog func(slog.Handler) slog.Handler
 	pages      []string
+	dialects   []Dialect
 }
 
 // WithPages declares the service's browser pages: paths below /v1/tenants/{tenant} (for
@@ -71,6 +72,11 @@ func Boot(ctx context.Context, name, version string, environ map[string]string, 
 		p.Close()
 		return nil, nil, fmt.Errorf("load spec: %w", err)
 	}
+	dialects, err := loadDialects(o.dialects)
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
 	var keys auth.KeySource = &auth.RemoteJWKS{URL: p.Config.JWKS()}
 	if o.keys != nil {
 		if keys, err = o.keys(ctx, p); err != nil {
@@ -85,6 +91,7 @@ func Boot(ctx context.Context, name, version string, environ map[string]string, 
 	e := NewHTTP(HTTPOptions{
 		Info: Info{Name: p.Name, Version: version}, Spec: doc, Logger: requestLog, Registry: p.Registry,
 		Ready: p.ReadyChecks(), Verifier: p.Verifier(keys), Waiter: p.Waiter, Pages: o.pages,
+		dialects: dialects,
 	})
 	if e.IPExtractor, err = callerAddress(p.Config.TrustedProxies); err != nil {
 		p.Close()

@@ -42,6 +42,7 @@ type HTTPOptions struct {
 	Ready    map[string]Pinger // name -> check, for /health/ready
 	Waiter   *events.Waiter    // nil: consistency tokens are issued but not awaited
 	Pages    []string          // browser pages below /v1/tenants/{tenant} (WithPages)
+	dialects []loadedDialect   // seed dialects served beside Spec (WithDialects)
 }
 
 // isPage reports whether path is one of pages (or below one) under some tenant.
@@ -77,7 +78,7 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	defineFormats()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = problem.Handler(o.Logger)
+	e.HTTPErrorHandler = problem.Handler(o.Logger, errorWriter(o.dialects))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		o.Logger.Error("panic", "error", err, "stack", string(stack))
 		return err
@@ -104,28 +105,45 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	specJSON, _ := o.Spec.MarshalJSON()
 	e.GET("/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, specJSON) })
 
-	o.Spec.Servers = nil // the validator would otherwise match the Host header against them
-	e.Use(echomw.OapiRequestValidatorWithOptions(o.Spec, &echomw.Options{
-		Skipper: func(c echo.Context) bool {
-			p := c.Request().URL.Path
-			return p == "/" || p == "/metrics" || p == "/openapi.json" || strings.HasPrefix(p, "/health") || isPage(p, o.Pages)
-		},
+	native := func(c echo.Context) bool {
+		p := c.Request().URL.Path
+		return p == "/" || p == "/metrics" || p == "/openapi.json" || strings.HasPrefix(p, "/health") ||
+			isPage(p, o.Pages) || dialectOf(o.dialects, p) != nil
+	}
+	e.Use(validator(o.Spec, native, o.Verifier.Authenticate))
+	declared := queryParams{}
+	declared.addSpec(o.Spec)
+	for _, d := range o.dialects {
+		d := d
+		e.Use(validator(d.spec, func(c echo.Context) bool { return !d.owns(c.Request().URL.Path) },
+			o.Verifier.AuthenticateTenant(d.TenantParam)))
+		declared.addSpec(d.spec)
+	}
+	e.Use(auth.ClaimsToContext)
+	e.Use(declared.undeclaredQuery)
+	e.Use(consistency(o.Info.Name, o.Waiter, o.dialects))
+	return e
+}
+
+// validator checks requests against spec (parameters, bodies, the token and its scopes)
+// unless skip says the request is not spec's.
+func validator(spec *openapi3.T, skip middleware.Skipper, authenticate openapi3filter.AuthenticationFunc) echo.MiddlewareFunc {
+	spec.Servers = nil // the validator would otherwise match the Host header against them
+	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
+		Skipper:              skip,
 		DoNotValidateServers: true,
 		MultiErrorHandler:    multiError,
 		Options: openapi3filter.Options{
-			AuthenticationFunc: o.Verifier.Authenticate,
+			AuthenticationFunc: authenticate,
 			MultiError:         true,
 		},
-	}))
-	e.Use(auth.ClaimsToContext)
-	e.Use(consistency(o.Info.Name, o.Waiter))
-	return e
+	})
 }
 
 // consistency gives every successful write a consistency token naming the events it
 // recorded, and holds a request passing ?consistencyToken= until this service's views
 // have applied them. It runs after authentication, so no anonymous request can wait.
-func consistency(service string, w *events.Waiter) echo.MiddlewareFunc {
+func consistency(service string, w *events.Waiter, dialects []loadedDialect) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -134,7 +152,7 @@ func consistency(service string, w *events.Waiter) echo.MiddlewareFunc {
 				if err != nil {
 					return err
 				}
-				if err := w.Wait(req.Context(), c.Param("tenant"), t); err != nil {
+				if err := w.Wait(req.Context(), tenantOf(c, dialects), t); err != nil {
 					return err
 				}
 				req = req.WithContext(events.WithAwaited(req.Context()))

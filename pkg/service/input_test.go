@@ -16,7 +16,7 @@ import (
 
 func TestCleanInput(t *testing.T) {
 	e := echo.New()
-	e.HTTPErrorHandler = problem.Handler(slog.New(slog.DiscardHandler))
+	e.HTTPErrorHandler = problem.Handler(slog.New(slog.DiscardHandler), nil)
 	e.Use(cleanInput)
 	echoBody := func(c echo.Context) error {
 		b, _ := io.ReadAll(c.Request().Body)

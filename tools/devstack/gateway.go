@@ -21,9 +21,46 @@ var Collections = map[string]string{
 	"privacy-ledger": "consent", "consent-screen": "consent",
 }
 
+// DialectRoutes maps the paths of the seed dialects (DESIGN.md, "Seed dialects") to the
+// service that serves them: each is a path pattern whose "*" matches one segment and
+// which covers everything below it; the pattern with most segments that matches wins. A
+// dialect's handlers add their patterns here and the same lines to
+// deploy/base/gateway.yaml.
+var DialectRoutes = map[string]string{}
+
+// Owner names the service that serves path: a native tenant-scoped collection, or a seed
+// dialect's route; "" when no service does.
+func Owner(path string) string { return owner(path, DialectRoutes) }
+
+func owner(path string, dialects map[string]string) string {
+	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 5)
+	if len(parts) >= 4 && parts[0] == "v1" && parts[1] == "tenants" {
+		return Collections[parts[3]]
+	}
+	segments := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	best, bestLen := "", 0
+	for pattern, service := range dialects {
+		want := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+		if len(want) <= bestLen || len(want) > len(segments) {
+			continue
+		}
+		match := true
+		for i, w := range want {
+			if w != "*" && w != segments[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			best, bestLen = service, len(want)
+		}
+	}
+	return best
+}
+
 // Gateway is the dev stack's single entry point, serving what the production gateway
 // (deploy/base/gateway.yaml) serves and nothing more: /v1/tenants/{tenant}/<collection>/...
-// goes to the owning service, /healthz answers the gateway's own health. A service's
+// and the seed dialects' paths go to the owning service (Owner), /healthz answers the gateway's own health. A service's
 // operational endpoints (metrics, health, the diagnostic fault) are reached at its own
 // address, never through the public entry point.
 type Gateway struct {
@@ -48,7 +85,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.mu.RLock()
-	proxy := g.backends[g.resolve(r.URL.Path)]
+	proxy := g.backends[Owner(r.URL.Path)]
 	g.mu.RUnlock()
 	if proxy == nil {
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -57,13 +94,4 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proxy.ServeHTTP(w, r)
-}
-
-// resolve finds the service owning a tenant-scoped path, "" for any other path.
-func (g *Gateway) resolve(p string) string {
-	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5)
-	if len(parts) >= 4 && parts[0] == "v1" && parts[1] == "tenants" {
-		return Collections[parts[3]]
-	}
-	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,7 +14,7 @@ import (
 )
 
 // gateway routes /v1/tenants/{tenant}/<collection>/... to a replica of the owning service
-// (devstack.Collections), round robin, and on to the next replica when one refuses the
+// (devstack.Owner), round robin, and on to the next replica when one refuses the
 // connection: a killed replica costs the requests it was serving, not every request after.
 // Only a refused connection is retried (the request never reached a service); any other
 // failure is answered 502, as a load balancer would.
@@ -37,11 +36,7 @@ func (g *gateway) route(service string, addrs []string) {
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 5)
-	service := ""
-	if len(parts) >= 4 && parts[0] == "v1" && parts[1] == "tenants" {
-		service = devstack.Collections[parts[3]]
-	}
+	service := devstack.Owner(r.URL.Path)
 	g.mu.RLock()
 	addrs := g.backends[service]
 	g.mu.RUnlock()

@@ -1,0 +1,28 @@
+package devstack
+
+import "testing"
+
+func TestOwner(t *testing.T) {
+	dialects := map[string]string{
+		"/iam/*/users":                   "iam-subjects",
+		"/iam/*/users/*/access-controls": "iam-policies",
+		"/api/admin/*/consents":          "consent",
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/v1/tenants/acme/users/1", "iam-subjects"},
+		{"/v1/tenants/acme/check", "iam-policies"},
+		{"/v1/tenants/acme/nothing", ""},
+		{"/iam/acme/users", "iam-subjects"},
+		{"/iam/acme/users/u1/groups", "iam-subjects"},
+		{"/iam/acme/users/u1/access-controls", "iam-policies"},
+		{"/iam/acme/users/u1/access-controls/r1", "iam-policies"},
+		{"/iam/acme", ""},
+		{"/api/admin/t1/consents/EULA", "consent"},
+		{"/api/admin/t1/servers", ""},
+		{"/", ""},
+	} {
+		if got := owner(tc.path, dialects); got != tc.want {
+			t.Errorf("owner(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
