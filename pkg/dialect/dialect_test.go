@@ -1,0 +1,55 @@
+package dialect
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/problem"
+)
+
+func TestErrors(t *testing.T) {
+	invalid := problem.Problem{Title: "Invalid", Status: 422, Detail: "the group is not valid",
+		Errors: []errs.FieldError{{Field: "name", Message: "is required"}}}
+	unauthorized := problem.Problem{Title: "Unauthorized", Status: 401, Detail: "the token has expired"}
+	for _, tc := range []struct {
+		name  string
+		write func(echo.Context, problem.Problem) error
+		p     problem.Problem
+		want  string
+	}{
+		{"emporix", EmporixErrors, invalid,
+			`{"code":422,"details":["name: is required"],"message":"the group is not valid","status":"Unprocessable Entity"}`},
+		{"emporix 401", EmporixErrors, unauthorized,
+			`{"fault":{"detail":{"errorcode":"keymanagement.service.invalid_access_token"},"faultstring":"the token has expired"}}`},
+		{"cloudentity", CloudentityErrors, invalid,
+			`{"details":{"errors":[{"field":"name","message":"is required"}]},"error":"the group is not valid (name: is required)","status_code":422}`},
+		{"identity service", IdentityServiceErrors, unauthorized,
+			`{"developerMessage":"auth_violation","errorMessage":"the token has expired","status":401}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec)
+			if err := tc.write(c, tc.p); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != tc.p.Status {
+				t.Errorf("status %d, want %d", rec.Code, tc.p.Status)
+			}
+			var got, want any
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			_ = json.Unmarshal([]byte(tc.want), &want)
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Errorf("body %s\nwant %s", g, w)
+			}
+		})
+	}
+}
