@@ -3,8 +3,9 @@
 
 MODULES  := pkg services/oauth-clients services/iam-subjects services/iam-policies services/consent tools tools/deploycheck
 PACKAGES := $(addsuffix /...,$(addprefix ./,$(MODULES)))
-# Directories with a go:generate line that runs oapi-codegen.
-GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api)
+# Directories with a go:generate line that runs oapi-codegen: each service's native API in
+# services/<service>/api, each seed dialect it serves in services/<service>/api/<seed>/.
+GENERATED_DIRS := pkg/apicommon pkg/events/schema $(wildcard services/*/api) $(wildcard services/*/api/*/)
 
 GO ?= go
 export GOFLAGS := -buildvcs=false
@@ -24,7 +25,8 @@ check-generated: generate
 		git --no-pager diff --stat -- $(GENERATED_DIRS); exit 1; fi
 	@echo "generated code is current"
 
-SPECS := $(addprefix openapi/,oauth-clients.yaml iam-subjects.yaml iam-policies.yaml consent.yaml)
+# The native specs, and the seed dialects' specs (openapi/dialects/<seed>-<service>.yaml).
+SPECS := $(addprefix openapi/,oauth-clients.yaml iam-subjects.yaml iam-policies.yaml consent.yaml) $(wildcard openapi/dialects/*.yaml)
 
 ## lint-specs: the specs meet the ruleset in tools/js/redocly.yaml (operationIds,
 ## descriptions, examples for every body, error responses, security on every operation)
