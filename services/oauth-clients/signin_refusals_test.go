@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -372,5 +373,64 @@ func TestCodeReplayRevokesTheFirstTokens(t *testing.T) {
 	oauthError(t, si.exchange(t, got.code, p.verifier), 400, "invalid_grant")
 	if n := si.count(t, "token_families"); n != 1 {
 		t.Fatalf("%d families, want the first one only", n)
+	}
+}
+
+// TestConcurrentUsesOfOneCodeOrRefreshToken: presented several times at once, a code or a
+// refresh token is honoured at most once, every other use is refused, and since those
+// are second uses, what the one honoured use issued ends revoked (RFC 6749 §4.1.2, RFC 9700
+// §4.14), however the requests interleave.
+func TestConcurrentUsesOfOneCodeOrRefreshToken(t *testing.T) {
+	t.Parallel()
+	si := mustStartSignIn(t)
+	const n = 6
+	race := func(use func() *api.IssueTokenResponse) (won []api.TokenResponse) {
+		t.Helper()
+		answers := make([]*api.IssueTokenResponse, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); answers[i] = use() }()
+		}
+		wg.Wait()
+		for _, a := range answers {
+			switch {
+			case a == nil:
+				t.Fatal("a request did not complete")
+			case a.JSON200 != nil:
+				won = append(won, *a.JSON200)
+			default:
+				oauthError(t, a, 400, "invalid_grant")
+			}
+		}
+		if len(won) > 1 {
+			t.Fatalf("%d of %d concurrent uses were honoured, want at most one", len(won), n)
+		}
+		return won
+	}
+	for round := range 5 {
+		p := newPKCE()
+		got := si.signInAs(t, newBrowser(t), si.kari, "openid offline_access", "*", p)
+		won := race(func() *api.IssueTokenResponse { return si.exchange(t, got.code, p.verifier) })
+		if len(won) != 1 {
+			t.Fatalf("round %d: no exchange of a fresh code was honoured", round)
+		}
+		eventually(t, "the honoured exchange's access token revoked", func() bool {
+			return si.userInfo(t, won[0].AccessToken).StatusCode() == http.StatusUnauthorized
+		})
+
+		// A fresh family, its refresh token presented n times at once.
+		fresh := si.mustTokens(t, si.kari, "openid offline_access")
+		won = race(func() *api.IssueTokenResponse { return si.refresh(t, *fresh.RefreshToken, "") })
+		if len(won) != 1 {
+			t.Fatalf("round %d: no refresh with a fresh refresh token was honoured", round)
+		}
+		eventually(t, "the honoured refresh's access token revoked", func() bool {
+			return si.userInfo(t, won[0].AccessToken).StatusCode() == http.StatusUnauthorized
+		})
+		oauthError(t, si.refresh(t, *won[0].RefreshToken, ""), 400, "invalid_grant")
+		eventually(t, "the family's first access token revoked", func() bool {
+			return si.userInfo(t, fresh.AccessToken).StatusCode() == http.StatusUnauthorized
+		})
 	}
 }

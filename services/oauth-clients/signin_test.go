@@ -210,7 +210,7 @@ func TestRefreshRotates(t *testing.T) {
 		rt = *next.RefreshToken
 	}
 	var hashed int
-	_ = si.DB.Get(&hashed, `SELECT count(*) FROM refresh_tokens WHERE token_hash = encode(sha256($1::bytea), 'hex')`, rt)
+	_ = si.DB.Get(&hashed, `SELECT count(*) FROM token_families WHERE refresh_hash = encode(sha256($1::bytea), 'hex')`, rt)
 	if hashed != 1 {
 		t.Fatal("the refresh token is not kept by its hash")
 	}

@@ -2,7 +2,9 @@ package tokens
 
 import (
 	"context"
+	"crypto/subtle"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,16 +58,74 @@ type Family struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time // when its last token expires
 	RevokedAt *time.Time
+	// Refresh is the family's current refresh token: its generation, and its hash and
+	// expiry if it has one (Hash "": the last refresh issued none). Earlier generations
+	// were rotated away.
+	Refresh RefreshToken
+	// LiveAccessTokens counts the access tokens it issued that have not expired yet.
+	LiveAccessTokens int
 }
 
-// RefreshToken is a refresh token as kept: its hash and family. A used one was rotated
-// away; presenting it again is reuse.
+// RefreshToken is a refresh token as kept: its family's generation and the hash of its
+// value. The value itself is "rt_" + family id + "." + generation + "." + 256 random bits,
+// so a presented token names its family and generation: a family is one row that
+// rotation moves to the next generation, and a token of an earlier generation is a
+// rotated one presented again (reuse). Only holders of one of a family's tokens know its
+// id, so nobody else can present an earlier generation of it.
 type RefreshToken struct {
-	Hash      string
-	FamilyID  string
-	ExpiresAt time.Time
-	UsedAt    *time.Time
+	FamilyID   string
+	Generation int
+	Hash       string
+	ExpiresAt  time.Time
 }
+
+// PresentedRefreshToken is a refresh token as a client presents it.
+type PresentedRefreshToken struct {
+	FamilyID   string
+	Generation int
+	Hash       string
+}
+
+// ParseRefreshToken reads a presented refresh token; ok is false for anything that is not
+// one of ours.
+func ParseRefreshToken(value string) (t PresentedRefreshToken, ok bool) {
+	rest, ok := strings.CutPrefix(value, refreshTokenPrefix)
+	if !ok {
+		return t, false
+	}
+	family, rest, ok1 := strings.Cut(rest, ".")
+	gen, secret, ok2 := strings.Cut(rest, ".")
+	n, err := strconv.Atoi(gen)
+	if !ok1 || !ok2 || err != nil || n < 0 || family == "" || secret == "" || strconv.Itoa(n) != gen {
+		return t, false
+	}
+	return PresentedRefreshToken{FamilyID: family, Generation: n, Hash: HashOf(value)}, true
+}
+
+// newRefreshToken makes generation gen of a family's refresh token: the value for the
+// client and what to keep of it.
+func newRefreshToken(familyID string, gen int, expires time.Time) (string, *RefreshToken) {
+	value := refreshTokenPrefix + familyID + "." + strconv.Itoa(gen) + "." + randomToken(32)
+	return value, &RefreshToken{FamilyID: familyID, Generation: gen, Hash: HashOf(value), ExpiresAt: expires}
+}
+
+// Presented is what the family makes of a presented token of it: current (the one to
+// rotate), reused (an earlier generation, rotated away before), or neither (a later
+// generation or a wrong value: not a token of ours).
+func (f *Family) Presented(t PresentedRefreshToken) (current, reused bool) {
+	switch {
+	case t.Generation < f.Refresh.Generation:
+		return false, true
+	case t.Generation == f.Refresh.Generation && f.Refresh.Hash != "":
+		return subtle.ConstantTimeCompare([]byte(t.Hash), []byte(f.Refresh.Hash)) == 1, false
+	}
+	return false, false
+}
+
+// MaxLiveAccessTokens bounds the access tokens a family may have alive at once: a family
+// keeps them (to revoke them with it), and a client refreshing in a loop would otherwise
+// grow that list without end. A client refreshing every 36 s for an hour reaches it.
+const MaxLiveAccessTokens = 100
 
 // Holder is what the views say about the person a family was issued to, read with the
 // refresh token: whether they may still get tokens, whether they took the client's access
@@ -77,14 +137,16 @@ type Holder struct {
 }
 
 // Issuance is what a grant issued, for the store to record with the code's or refresh
-// token's use in the same transaction.
+// token's use in the same statement.
 type Issuance struct {
 	Family          *Family // a new family (a code's exchange); nil on refresh
 	FamilyID        string
 	FamilyExpiresAt time.Time
 	AccessJTI       string
 	AccessExpiresAt time.Time
-	Refresh         *RefreshToken // nil: no refresh token issued
+	// Refresh is the family's next refresh token; its Hash is "" when none was issued
+	// (the generation moves on all the same, retiring the presented one).
+	Refresh RefreshToken
 }
 
 // Decision is what the grant's rules made of a presented code or refresh token.
@@ -97,24 +159,23 @@ type Decision struct {
 	Refusal error
 }
 
-// Grants keeps codes, families and refresh tokens. Redeem and Refresh each run in one
-// transaction: the code or token is locked, decide rules on it, and what it decided is
-// written before the lock is released, so a code or token works once however many
-// requests race.
+// Grants keeps codes, families and refresh tokens. Redeem and Refresh each read the code
+// or family, let decide rule on it, and record the decision only if the code or family
+// is still as read; otherwise they read again and decide again. So a code or token works
+// once however many requests race, and the losers are decided as second uses.
 type Grants interface {
 	// Redeem finds the code by its hash (errs.NotFound if there is none) with the
 	// person's standing, and records decide's decision.
 	Redeem(ctx context.Context, tenant, codeHash string, decide func(c *Code, person users.Standing) Decision) error
-	// Refresh finds the refresh token by its hash (errs.NotFound if there is none) with
-	// its family and holder, and records decide's decision.
-	Refresh(ctx context.Context, tenant, tokenHash string, decide func(t *RefreshToken, f *Family, h Holder) Decision) error
+	// Refresh finds the family of the presented refresh token (errs.NotFound if there is
+	// none) with its holder, and records decide's decision.
+	Refresh(ctx context.Context, tenant string, t PresentedRefreshToken, decide func(f *Family, h Holder) Decision) error
 	// RevokeSession revokes every family issued under the login session sid, with its
 	// access tokens.
 	RevokeSession(ctx context.Context, tenant, sid string) error
-	// RevokeRefreshToken revokes the family of the refresh token (by its hash), with its
-	// access tokens, unless may refuses (its error is returned); an unknown token is no
-	// error.
-	RevokeRefreshToken(ctx context.Context, tenant, tokenHash string, may func(f *Family) error) error
+	// RevokeRefreshToken revokes the family of the refresh token, with its access tokens,
+	// if decide says so (its error is returned); an unknown family is no error.
+	RevokeRefreshToken(ctx context.Context, tenant string, t PresentedRefreshToken, decide func(f *Family) (revoke bool, err error)) error
 }
 
 // Narrow is the scope a person's token may carry: want ∩ the client's scopes ∩ what the

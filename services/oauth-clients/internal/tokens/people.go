@@ -64,6 +64,8 @@ type personGrant struct {
 	AMR      []string
 	SID      string
 	FamilyID string
+	// Generation is the generation of the family's refresh token this grant issues.
+	Generation int
 	// Offline is whether the family holds offline_access, and so gets a refresh token.
 	Offline bool
 }
@@ -82,7 +84,7 @@ func (i *Issuer) mint(ctx context.Context, c *clients.Client, g personGrant, now
 	}
 	tok := &Token{AccessToken: at, ExpiresIn: int(i.ttl.Seconds()), Scope: scope}
 	iss := &Issuance{FamilyID: g.FamilyID, AccessJTI: access.ID, AccessExpiresAt: time.Unix(access.ExpiresAt, 0),
-		FamilyExpiresAt: time.Unix(access.ExpiresAt, 0)}
+		FamilyExpiresAt: time.Unix(access.ExpiresAt, 0), Refresh: RefreshToken{FamilyID: g.FamilyID, Generation: g.Generation}}
 	if slices.Contains(g.Scope, "openid") {
 		id := IDClaims{
 			Issuer: access.Issuer, Subject: g.Subject, Audience: c.ID, ExpiresAt: access.ExpiresAt,
@@ -93,9 +95,10 @@ func (i *Issuer) mint(ctx context.Context, c *clients.Client, g personGrant, now
 		}
 	}
 	if g.Offline && slices.Contains(c.GrantTypes, "refresh_token") {
-		tok.RefreshToken = refreshTokenPrefix + randomToken(32)
-		iss.Refresh = &RefreshToken{Hash: HashOf(tok.RefreshToken), FamilyID: g.FamilyID, ExpiresAt: now.Add(i.refreshTTL)}
-		iss.FamilyExpiresAt = later(iss.FamilyExpiresAt, iss.Refresh.ExpiresAt)
+		var rt *RefreshToken
+		tok.RefreshToken, rt = newRefreshToken(g.FamilyID, g.Generation, now.Add(i.refreshTTL))
+		iss.Refresh = *rt
+		iss.FamilyExpiresAt = later(iss.FamilyExpiresAt, rt.ExpiresAt)
 	}
 	return tok, iss, nil
 }

@@ -273,11 +273,18 @@ func (in *Introspector) Revoke(ctx context.Context, tenant string, req Revocatio
 		return err
 	}
 	if strings.HasPrefix(req.Token, refreshTokenPrefix) && in.grants != nil {
-		return in.grants.RevokeRefreshToken(ctx, tenant, HashOf(req.Token), func(f *Family) error {
-			if f.ClientID != client.ID {
-				return &clients.OAuthError{Code: "unauthorized_client", Description: "the token was not issued to this client"}
+		presented, ok := ParseRefreshToken(req.Token)
+		if !ok {
+			return nil // not a token of ours (RFC 7009 §2.2)
+		}
+		return in.grants.RevokeRefreshToken(ctx, tenant, presented, func(f *Family) (bool, error) {
+			if current, reused := f.Presented(presented); !current && !reused {
+				return false, nil // a token the family never had: ignored (RFC 7009 §2.2)
 			}
-			return nil
+			if f.ClientID != client.ID {
+				return false, &clients.OAuthError{Code: "unauthorized_client", Description: "the token was not issued to this client"}
+			}
+			return true, nil
 		})
 	}
 	c, err := in.verify(ctx, tenant, req.Token)
