@@ -160,7 +160,7 @@ const familyColumns = `f.id, f.client_id, f.subject, f.sid, f.scope, f.auth_time
 func (r familyRow) family(tenant string) *tokens.Family {
 	return &tokens.Family{Tenant: tenant, ID: r.ID, ClientID: r.ClientID, Subject: r.Subject, SID: r.SID, Scope: r.Scope,
 		AuthTime: r.AuthTime, AMR: r.AMR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt,
-		Refresh: tokens.RefreshToken{FamilyID: r.ID, Generation: r.Generation, Hash: r.RefreshHash, ExpiresAt: r.RefreshExpiresAt},
+		Refresh:          tokens.RefreshToken{FamilyID: r.ID, Generation: r.Generation, Hash: r.RefreshHash, ExpiresAt: r.RefreshExpiresAt},
 		LiveAccessTokens: r.LiveAccess}
 }
 
