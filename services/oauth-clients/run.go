@@ -158,7 +158,7 @@ func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.R
 		revocations:       &postgres.Revocations{DB: p.DB},
 		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
 		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
-		grants:            &postgres.Grants{DB: p.DB},
+		grants:            postgres.NewGrants(p.DB),
 		users:             &postgres.Users{DB: p.DB},
 		keys:              keys,
 		limiter: clients.NewFailureLimiter(throttle.Limits{FreeFailures: cfg.AuthFailuresPerPair,

@@ -25,9 +25,34 @@ import (
 // generation read and not revoked. Two round trips and one commit, no transaction held
 // open across the decision; a request that loses a race reads again and is decided again
 // (as the second use of a code or refresh token, which revokes).
-type Grants struct{ DB *sqlx.DB }
+type Grants struct {
+	DB *sqlx.DB
+	// hot holds the exchange's and the refresh's statements prepared.
+	hot postgres.Prepared
+}
+
+// NewGrants keeps grants in db.
+func NewGrants(db *sqlx.DB) *Grants { return &Grants{DB: db, hot: postgres.Prepared{DB: db}} }
 
 var _ tokens.Grants = (*Grants)(nil)
+
+// get runs a prepared query of the hot path for one row.
+func (g *Grants) get(ctx context.Context, into any, query string, args ...any) error {
+	stmt, err := g.hot.Stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return stmt.GetContext(ctx, into, args...)
+}
+
+// exec runs a prepared statement of the hot path.
+func (g *Grants) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := g.hot.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, args...)
+}
 
 type codeRow struct {
 	Tenant      string         `db:"tenant"`
@@ -78,7 +103,7 @@ type accessToken struct {
 func (g *Grants) Redeem(ctx context.Context, tenant, codeHash string, decide func(*tokens.Code, users.Standing) tokens.Decision) error {
 	for attempt := 0; ; attempt++ {
 		var row codeRow
-		err := g.DB.GetContext(ctx, &row, `SELECT c.tenant, c.code_hash, c.client_id, c.redirect_uri, c.code_challenge, c.nonce,
+		err := g.get(ctx, &row, `SELECT c.tenant, c.code_hash, c.client_id, c.redirect_uri, c.code_challenge, c.nonce,
 			c.scope, c.subject, c.auth_time, c.amr, c.sid, c.expires_at, c.used_at, coalesce(c.family_id, '') AS family_id,
 			u.subject IS NOT NULL AS known, coalesce(u.locked, false) AS locked, coalesce(u.deleted, false) AS deleted
 			FROM authorization_codes c LEFT JOIN users u ON u.tenant = c.tenant AND u.subject = c.subject
@@ -107,7 +132,7 @@ func (g *Grants) Redeem(ctx context.Context, tenant, codeHash string, decide fun
 			return err
 		}
 		// The code is claimed only if still unused, and the family written only if it was.
-		res, err := g.DB.ExecContext(ctx, `WITH claimed AS (
+		res, err := g.exec(ctx, `WITH claimed AS (
 				UPDATE authorization_codes SET used_at = $10, family_id = $3
 				WHERE tenant = $1 AND code_hash = $2 AND used_at IS NULL RETURNING tenant
 			)
@@ -115,7 +140,7 @@ func (g *Grants) Redeem(ctx context.Context, tenant, codeHash string, decide fun
 				refresh_generation, refresh_hash, refresh_expires_at, access_tokens)
 			SELECT $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM claimed`,
 			tenant, codeHash, f.ID, f.ClientID, f.Subject, f.SID, f.Scope, f.AuthTime, pq.StringArray(nonNil(f.AMR)),
-			f.CreatedAt, f.ExpiresAt, iss.Refresh.Generation, iss.Refresh.Hash, iss.Refresh.ExpiresAt, access)
+			f.CreatedAt, f.ExpiresAt, iss.Refresh.Generation, iss.Refresh.Hash, iss.Refresh.ExpiresAt, string(access))
 		if done, err := wrote(res, err); done || err != nil {
 			return err
 		}
@@ -178,7 +203,7 @@ type refreshRow struct {
 func (g *Grants) Refresh(ctx context.Context, tenant string, t tokens.PresentedRefreshToken, decide func(*tokens.Family, tokens.Holder) tokens.Decision) error {
 	for attempt := 0; ; attempt++ {
 		var row refreshRow
-		err := g.DB.GetContext(ctx, &row, `SELECT `+familyColumns+`,
+		err := g.get(ctx, &row, `SELECT `+familyColumns+`,
 			u.subject IS NOT NULL AS known, coalesce(u.locked, false) AS locked, coalesce(u.deleted, false) AS deleted,
 			a.revoked_at AS access_revoked_at, a.regranted_at AS access_regranted_at, e.scopes AS entitled
 			FROM token_families f
@@ -212,7 +237,7 @@ func (g *Grants) Refresh(ctx context.Context, tenant string, t tokens.PresentedR
 		// the other and sees what it did. Its expiry (which only pruning reads) moves an
 		// hour past the new tokens' when they would outlive it, so most refreshes leave
 		// its indexed columns as they are: an update on the page (HOT), no index entries.
-		res, err := g.DB.ExecContext(ctx, `UPDATE token_families SET
+		res, err := g.exec(ctx, `UPDATE token_families SET
 				refresh_generation = $4, refresh_hash = $5, refresh_expires_at = $6,
 				access_tokens = (SELECT coalesce(jsonb_agg(a), '[]'::jsonb) FROM jsonb_array_elements(access_tokens) a
 					WHERE (a->>'exp')::bigint > extract(epoch FROM now())) || jsonb_build_array(jsonb_build_object('jti', $7::text, 'exp', $8::bigint)),
