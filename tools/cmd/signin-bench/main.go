@@ -240,13 +240,21 @@ func run(concurrency int, d time.Duration, codes int) error {
 	if len(families) < concurrency {
 		return fmt.Errorf("only %d refresh tokens for %d workers", len(families), concurrency)
 	}
-	current := families[:concurrency]
+	// Each worker refreshes its share of the families in turn, as many people's apps
+	// would: a family keeps at most tokens.MaxLiveAccessTokens unexpired access tokens, so
+	// one family refreshed in a loop is refused after a hundred refreshes.
+	next := make([]int, concurrency)
+	for w := range next {
+		next[w] = w
+	}
 	refresh, err := timed("refresh (rotation)", concurrency, d, func(w int) (bool, error) {
-		tok, status, err := direct.Refresh(hc, current[w])
+		i := next[w]
+		next[w] = (i + concurrency) % (len(families) - len(families)%concurrency)
+		tok, status, err := direct.Refresh(hc, families[i])
 		if err == nil && status != http.StatusOK {
 			err = fmt.Errorf("refresh: status %d %s %s", status, tok.Error, tok.ErrorDescription)
 		}
-		current[w] = tok.RefreshToken
+		families[i] = tok.RefreshToken
 		return true, err
 	})
 	if err != nil {
