@@ -273,11 +273,7 @@ var resources = []resource{{
 	name: "consents", short: "consents", columns: []string{"id", "name", "version", "canBeWithdrawn"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allConsents(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return nil, fmt.Errorf("consent ids are uuids: %w", err)
-		}
-		r, err := c.consent.GetConsentWithResponse(ctx, t, u)
+		r, err := c.consent.GetConsentWithResponse(ctx, t, id)
 		if err != nil {
 			return nil, err
 		}
@@ -295,11 +291,7 @@ var resources = []resource{{
 		return answer(r.JSON201, r.StatusCode(), r.Body)
 	},
 	del: func(ctx context.Context, c *apis, t, id string) error {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return fmt.Errorf("consent ids are uuids: %w", err)
-		}
-		r, err := c.consent.DeleteConsentWithResponse(ctx, t, u)
+		r, err := c.consent.DeleteConsentWithResponse(ctx, t, id)
 		if err != nil {
 			return err
 		}

@@ -389,8 +389,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		// ones are asked again (keepCurrent).
 		keep := consentapi.KeepCurrent
 		in.UpdateExistingGrants, in.Metadata = &keep, &apicommon.Metadata{Version: cur.Version}
-		id, _ := parseUUID(cur.Id)
-		if r, err := c.consent.UpdateConsentWithResponse(ctx, t, id, in); err != nil || r.JSON200 == nil {
+		if r, err := c.consent.UpdateConsentWithResponse(ctx, t, cur.Id, in); err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update consent %q: %v %s", want.Name, err, body(r))
 		}
 		fmt.Fprintf(out, "consent %q updated (a new version)\n", want.Name)
