@@ -10,8 +10,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
-
 	"github.com/iamplane/iam/services/consent/api"
 )
 
@@ -107,7 +105,7 @@ func TestUpdateConsentAction(t *testing.T) {
 			*in.Consents = append(*in.Consents, api.ActionConsent{ConsentId: c.Id, Required: ptr(true)})
 		}
 		if v != nil {
-			in.Metadata = &apicommon.Metadata{Version: *v}
+			in.Metadata = &api.WritableMetadata{Version: *v}
 		}
 		return in
 	}
@@ -235,7 +233,7 @@ func TestConcurrentConsentActionUpdates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			resp, err := s.admin.UpdateConsentActionWithResponse(ctx, "acme", a.Id, &api.UpdateConsentActionParams{},
-				api.ConsentActionInput{Name: "signup", Description: ptr(fmt.Sprintf("writer %d", i)), Metadata: &apicommon.Metadata{Version: 1}})
+				api.ConsentActionInput{Name: "signup", Description: ptr(fmt.Sprintf("writer %d", i)), Metadata: &api.WritableMetadata{Version: 1}})
 			if err != nil {
 				t.Error(err)
 				return

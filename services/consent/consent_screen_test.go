@@ -18,7 +18,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/handshake"
@@ -96,7 +95,7 @@ func (s *screen) newVersion(tb testing.TB, c api.Consent) api.Consent {
 	strategy := api.ExplicitAll
 	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", c.Id, api.ConsentInput{Name: c.Name,
 		Description: c.Description, CanBeWithdrawn: &c.CanBeWithdrawn, Texts: c.Texts, UpdateExistingGrants: &strategy,
-		Metadata: &apicommon.Metadata{Version: c.Version}})
+		Metadata: &api.WritableMetadata{Version: c.Version}})
 	if err != nil || resp.JSON200 == nil {
 		tb.Fatalf("update consent: %v %s", err, resp.Body)
 	}
@@ -765,7 +764,7 @@ func TestConsentTexts(t *testing.T) {
 	}
 	texts := api.ConsentTexts{"en": {Title: "Licence agreement, 2nd edition"}}
 	up, err := s.admin.UpdateConsentWithResponse(ctx, "acme", c.Id, api.ConsentInput{Name: c.Name, Texts: &texts,
-		Metadata: &apicommon.Metadata{Version: c.Version}})
+		Metadata: &api.WritableMetadata{Version: c.Version}})
 	if err != nil || up.JSON200 == nil || up.JSON200.Version != 2 || len(*up.JSON200.Texts) != 1 || (*up.JSON200.Texts)["en"].Description != nil {
 		t.Fatalf("update: %v %s", err, up.Body)
 	}

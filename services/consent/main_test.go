@@ -11,7 +11,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/testenv"
 
@@ -93,7 +92,7 @@ func (s *stack) status(tb testing.TB, subject, consentID string) api.GrantStatus
 func (s *stack) update(tb testing.TB, c api.Consent, strategy api.UpdateStrategy) api.Consent {
 	tb.Helper()
 	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", c.Id, api.ConsentInput{
-		Name: c.Name, Description: ptr("changed"), UpdateExistingGrants: &strategy, Metadata: &apicommon.Metadata{Version: c.Version}})
+		Name: c.Name, Description: ptr("changed"), UpdateExistingGrants: &strategy, Metadata: &api.WritableMetadata{Version: c.Version}})
 	if err != nil || resp.JSON200 == nil {
 		tb.Fatalf("update: %v %s", err, resp.Body)
 	}
@@ -183,7 +182,7 @@ func TestUpdateStrategies(t *testing.T) {
 		})
 	}
 	stale, _ := s.admin.UpdateConsentWithResponse(context.Background(), "acme", s.consent(t, "stale", true).Id,
-		api.ConsentInput{Name: "stale", Metadata: &apicommon.Metadata{Version: 7}})
+		api.ConsentInput{Name: "stale", Metadata: &api.WritableMetadata{Version: 7}})
 	if stale.StatusCode() != 409 {
 		t.Errorf("stale version: %d", stale.StatusCode())
 	}

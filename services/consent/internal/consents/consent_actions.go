@@ -150,11 +150,12 @@ func (as *Actions) Get(ctx context.Context, tenant, action string) (*Action, err
 }
 
 // ActionChange is what an update of a consent action says: its new name, description
-// and consents, and, read-only, the id it has (a representation read and written back;
-// "" when not said).
+// and consents, and, read-only, the id and times it has (a representation read and
+// written back; zero when not said).
 type ActionChange struct {
 	ID, Name, Description string
 	Consents              []ActionConsent
+	CreatedAt, ModifiedAt time.Time
 }
 
 // Update replaces a consent action (by id or name), based on the version pre names.
@@ -206,7 +207,8 @@ func (a *Action) revise(ch ActionChange, pre precondition.Version, now time.Time
 	if err := pre.Check(a.Version); err != nil {
 		return err
 	}
-	if err := readOnly(claim{"id", ch.ID != "", ch.ID, a.ID}); err != nil {
+	if err := readOnly(claim{"id", ch.ID != "", ch.ID, a.ID}, timeClaim("metadata.createdAt", ch.CreatedAt, a.CreatedAt),
+		timeClaim("metadata.modifiedAt", ch.ModifiedAt, a.ModifiedAt)); err != nil {
 		return err
 	}
 	cs := ch.Consents

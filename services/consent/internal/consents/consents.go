@@ -83,6 +83,12 @@ type claim struct {
 	claimed, stored string
 }
 
+// timeClaim claims a stored time; the zero time claims nothing.
+func timeClaim(field string, claimed, stored time.Time) claim {
+	return claim{field: field, given: !claimed.IsZero() && !claimed.Equal(stored),
+		claimed: claimed.UTC().Format(time.RFC3339Nano), stored: stored.UTC().Format(time.RFC3339Nano)}
+}
+
 // checkServices refuses a service type other than internal or thirdParty and a purpose
 // a service names twice (it could not say whether that purpose is primary).
 func checkServices(services []Service) error {
@@ -288,8 +294,8 @@ func (b *Book) GetConsent(ctx context.Context, tenant, id string) (*Consent, err
 
 // UpdateConsent replaces a consent, bumping its version, if pre names the version it
 // holds, and applies strategy (default ExplicitAll) to its grants. The consent as read
-// can be written back: in.ID and in.Version, when set, are read-only and must be the
-// stored ones (a stale version is pre's to refuse first).
+// can be written back: in.ID, in.Version, in.CreatedAt and in.ModifiedAt, when set, are
+// read-only and must be the stored ones (a stale version is pre's to refuse first).
 func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent, pre precondition.Version, strategy Strategy) (*Consent, error) {
 	if strategy == "" {
 		strategy = ExplicitAll
@@ -305,7 +311,8 @@ func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent,
 			return err
 		}
 		if err := readOnly(claim{"id", in.ID != "", in.ID, c.ID},
-			claim{"version", in.Version != 0, fmt.Sprint(in.Version), fmt.Sprint(c.Version)}); err != nil {
+			claim{"version", in.Version != 0, fmt.Sprint(in.Version), fmt.Sprint(c.Version)},
+			timeClaim("metadata.createdAt", in.CreatedAt, c.CreatedAt), timeClaim("metadata.modifiedAt", in.ModifiedAt, c.ModifiedAt)); err != nil {
 			return err
 		}
 		c.Name, c.Description, c.CanBeWithdrawn = in.Name, in.Description, in.CanBeWithdrawn

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/errs"
@@ -12,6 +13,15 @@ import (
 	"github.com/iamplane/iam/services/consent/api"
 	"github.com/iamplane/iam/services/consent/internal/consents"
 )
+
+// metadataIn reads the metadata of a change: the version it is based on, and the
+// read-only times it claims (zero when absent).
+func metadataIn(m *api.WritableMetadata) (meta *apicommon.Metadata, created, modified time.Time) {
+	if m == nil {
+		return nil, time.Time{}, time.Time{}
+	}
+	return &apicommon.Metadata{Version: m.Version}, deref(m.CreatedAt), deref(m.ModifiedAt)
+}
 
 // deref reads an optional field of a request: its zero value when absent.
 func deref[T any](p *T) T {
@@ -134,7 +144,8 @@ func (s *Server) GetConsent(ctx context.Context, req api.GetConsentRequestObject
 
 // UpdateConsent makes a new version of a consent.
 func (s *Server) UpdateConsent(ctx context.Context, req api.UpdateConsentRequestObject) (api.UpdateConsentResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, nil)
+	meta, created, modified := metadataIn(req.Body.Metadata)
+	pre, err := precondition.From(meta, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +153,7 @@ func (s *Server) UpdateConsent(ctx context.Context, req api.UpdateConsentRequest
 	if err != nil {
 		return nil, err
 	}
+	in.CreatedAt, in.ModifiedAt = created, modified
 	c, err := s.book.UpdateConsent(ctx, req.Tenant, req.ConsentId, in, pre, in.UpdateExistingGrants)
 	if err != nil {
 		return nil, err
