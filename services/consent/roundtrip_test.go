@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // do sends a raw JSON request with the token and answers the status and the decoded body.
@@ -127,4 +129,59 @@ func TestReadModifyWrite(t *testing.T) {
 			t.Errorf("changing version: %d %v, want 422 naming it", status, refused)
 		}
 	})
+}
+
+// TestNativeLedgerFilters: every parameter of the native ledger is honoured, and one it
+// does not have is refused by name rather than ignored (the tenant's whole ledger).
+func TestNativeLedgerFilters(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	token := s.Issuer.Token(t, "acme", "client-acme-caller", "services.iam")
+	news := s.consent(t, "news", true)
+	before := time.Now().UTC().Add(-time.Second)
+	for _, subject := range []string{"user-a", "user-a", "user-b"} {
+		if r := s.change(t, subject, true, "explicit", news.Id); r.JSON200 == nil {
+			t.Fatalf("grant: %d %s", r.StatusCode(), r.Body)
+		}
+	}
+	ledger := s.URL + "/v1/tenants/acme/privacy-ledger"
+	stamp := func(t time.Time) string { return url.QueryEscape(t.Format(time.RFC3339Nano)) }
+	for _, tc := range []struct {
+		query      string
+		want       int // events in data
+		wantTotal  int
+		allSubject string
+	}{
+		{"", 3, 3, ""},
+		{"?subject=user-a", 2, 2, "user-a"},
+		{"?subject=user-b", 1, 1, "user-b"},
+		{"?subject=user-none", 0, 0, ""},
+		{"?from=" + stamp(before), 3, 3, ""},
+		{"?from=" + stamp(time.Now().Add(time.Hour)), 0, 0, ""},
+		{"?to=" + stamp(before), 0, 0, ""},
+		{"?subject=user-a&from=" + stamp(before) + "&to=" + stamp(time.Now().Add(time.Hour)), 2, 2, "user-a"},
+		{"?pageSize=10&page=2", 0, 3, ""},
+		{"?pageSize=10&page=1", 3, 3, ""},
+	} {
+		status, got := do(t, http.MethodGet, ledger+tc.query, token, nil)
+		if status != http.StatusOK {
+			t.Errorf("ledger%s: %d %v", tc.query, status, got)
+			continue
+		}
+		data := got["data"].([]any)
+		if len(data) != tc.want || got["total"] != float64(tc.wantTotal) {
+			t.Errorf("ledger%s: %d events, total %v; want %d, total %d", tc.query, len(data), got["total"], tc.want, tc.wantTotal)
+		}
+		for _, ev := range data {
+			if tc.allSubject != "" && ev.(map[string]any)["subject"] != tc.allSubject {
+				t.Errorf("ledger%s: an event of %v", tc.query, ev.(map[string]any)["subject"])
+			}
+		}
+	}
+	for _, bad := range []string{"sub", "consentId"} {
+		status, got := do(t, http.MethodGet, ledger+"?"+bad+"=user-a", token, nil)
+		if status != http.StatusBadRequest || !namesField(got, bad) {
+			t.Errorf("ledger?%s=: %d %v, want 400 naming it", bad, status, got)
+		}
+	}
 }

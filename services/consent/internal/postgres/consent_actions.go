@@ -152,10 +152,10 @@ func (s *ConsentActions) Delete(ctx context.Context, tenant, action string) erro
 
 // List pages through consent actions by name.
 func (s *ConsentActions) List(ctx context.Context, tenant string, q consents.Query) ([]consents.Action, int, error) {
+	const where = `WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')`
 	var rows []actionRow
 	err := s.DB.SelectContext(ctx, &rows, `
-		SELECT `+actionColumns+`, count(*) OVER () AS total
-		FROM consent_actions WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
+		SELECT `+actionColumns+`, count(*) OVER () AS total FROM consent_actions `+where+`
 		ORDER BY name LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(q.Search), q.Limit, q.Offset)
 	if err != nil {
 		return nil, 0, postgres.Classify(err)
@@ -163,6 +163,12 @@ func (s *ConsentActions) List(ctx context.Context, tenant string, q consents.Que
 	out, total := make([]consents.Action, len(rows)), 0
 	for i, r := range rows {
 		out[i], total = r.action(), r.Total
+	}
+	if len(rows) == 0 && q.Offset > 0 {
+		// A page past the end has no row to carry the total.
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM consent_actions `+where, tenant, postgres.EscapeLike(q.Search)); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
 	}
 	return out, total, nil
 }

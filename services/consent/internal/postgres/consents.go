@@ -105,15 +105,21 @@ func (s *Store) GetConsent(ctx context.Context, tenant, id string) (*consents.Co
 
 // ListConsents pages through consents by name.
 func (s *Store) ListConsents(ctx context.Context, tenant, search string, offset, limit int) ([]consents.Consent, int, error) {
+	const where = `WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')`
 	var rows []consentRow
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+consentColumns+`, count(*) OVER () AS total FROM consents
-		WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+consentColumns+`, count(*) OVER () AS total FROM consents `+where+`
 		ORDER BY name LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(search), limit, offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, total := make([]consents.Consent, len(rows)), 0
 	for i, r := range rows {
 		out[i], total = r.consent(), r.Total
+	}
+	if len(rows) == 0 && offset > 0 {
+		// A page past the end has no row to carry the total.
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM consents `+where, tenant, postgres.EscapeLike(search)); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
 	}
 	return out, total, nil
 }
