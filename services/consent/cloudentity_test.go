@@ -197,8 +197,8 @@ func TestCloudentityReplay(t *testing.T) {
 func replayLedger(t *testing.T, base, api, token, native string) {
 	before := time.Now().Unix()
 	status, got := do(t, http.MethodPost, base+"/v1/tenants/default/consent-grants/user-peter", native, map[string]any{
-		"grants":  []any{map[string]any{"consentId": "1", "granted": true, "grantType": "implicit"}},
-		"context": map[string]any{"ip": "52.14.142.76", "device": "iPhone", "location": "25.2084,55.2719"},
+		"grants":   []any{map[string]any{"consentId": "1", "granted": true, "grantType": "implicit"}},
+		"context":  map[string]any{"ip": "52.14.142.76", "device": "iPhone", "location": "25.2084,55.2719"},
 		"language": "en", "actionId": "1",
 	})
 	if status != http.StatusOK {
@@ -288,6 +288,8 @@ func replayRefusals(t *testing.T, base, api, token string) {
 		{"an unknown consent in an action", http.MethodPost, "/actions", withField("create-consent-action.request.json", "consents",
 			[]any{map[string]any{"id": "nosuch", "required": true}}), 422, "nosuch"},
 		{"an unknown consent", http.MethodGet, "/consents/nosuch", nil, 404, ""},
+		{"an action's consent claimed under another name", http.MethodPut, "/actions/1", withField("update-consent-action.request.json", "consents",
+			[]any{map[string]any{"id": "1", "name": "Terms", "required": true}}), 422, "consents[0].name"},
 	} {
 		status, got := do(t, tc.method, api+tc.path, token, tc.body)
 		isCloudentityError(t, tc.name, status, got, tc.status, tc.field)

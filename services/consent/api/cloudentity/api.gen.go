@@ -121,7 +121,8 @@ func (e LedgerPayloadEventType) Valid() bool {
 	}
 }
 
-// ActionConsent A consent of an action: its id and whether it is required are the action's; the rest is the consent's own.
+// ActionConsent A consent of an action: its id and whether it is required are the action's; the rest
+// is the consent's own, read-only (a `name` or `version` other than the consent's is 422).
 type ActionConsent struct {
 	// CanBeWithdrawn Whether a subject may withdraw a grant (default false, as in Cloudentity).
 	//
@@ -624,8 +625,9 @@ type ClientInterface interface {
 	//
 	// Creates a consent action: a named group of consents an application asks for by the
 	// action's name. `id` and `name` are required. For each consent give its `id` and whether it
-	// is `required`; the consent's other fields are its own (read-only here: answered from the
-	// stored consent). An unknown consent is 422.
+	// is `required`; the consent's other fields are its own, read-only here: a `name` or
+	// `version` other than the consent's is 422 naming the entry, the rest is answered from
+	// the stored consent and not changed by the action. An unknown consent is 422.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -636,8 +638,9 @@ type ClientInterface interface {
 	//
 	// Creates a consent action: a named group of consents an application asks for by the
 	// action's name. `id` and `name` are required. For each consent give its `id` and whether it
-	// is `required`; the consent's other fields are its own (read-only here: answered from the
-	// stored consent). An unknown consent is 422.
+	// is `required`; the consent's other fields are its own, read-only here: a `name` or
+	// `version` other than the consent's is 422 naming the entry, the rest is answered from
+	// the stored consent and not changed by the action. An unknown consent is 422.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -661,8 +664,9 @@ type ClientInterface interface {
 	// UpdateConsentActionWithBody Update consent action
 	//
 	// Replaces the action's name, description and consents (answered 201, as Cloudentity
-	// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-	// 422; a name another action has is 409.
+	// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+	// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+	// name another action has is 409.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -672,8 +676,9 @@ type ClientInterface interface {
 	// UpdateConsentAction Update consent action
 	//
 	// Replaces the action's name, description and consents (answered 201, as Cloudentity
-	// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-	// 422; a name another action has is 409.
+	// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+	// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+	// name another action has is 409.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -786,8 +791,9 @@ func (c *APIClient) ListConsentActions(ctx context.Context, tid Tid, reqEditors 
 //
 // Creates a consent action: a named group of consents an application asks for by the
 // action's name. `id` and `name` are required. For each consent give its `id` and whether it
-// is `required`; the consent's other fields are its own (read-only here: answered from the
-// stored consent). An unknown consent is 422.
+// is `required`; the consent's other fields are its own, read-only here: a `name` or
+// `version` other than the consent's is 422 naming the entry, the rest is answered from
+// the stored consent and not changed by the action. An unknown consent is 422.
 //
 // Takes any type of body and a specified content type.
 //
@@ -808,8 +814,9 @@ func (c *APIClient) CreateConsentActionWithBody(ctx context.Context, tid Tid, co
 //
 // Creates a consent action: a named group of consents an application asks for by the
 // action's name. `id` and `name` are required. For each consent give its `id` and whether it
-// is `required`; the consent's other fields are its own (read-only here: answered from the
-// stored consent). An unknown consent is 422.
+// is `required`; the consent's other fields are its own, read-only here: a `name` or
+// `version` other than the consent's is 422 naming the entry, the rest is answered from
+// the stored consent and not changed by the action. An unknown consent is 422.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -863,8 +870,9 @@ func (c *APIClient) GetConsentAction(ctx context.Context, tid Tid, action Action
 // UpdateConsentActionWithBody Update consent action
 //
 // Replaces the action's name, description and consents (answered 201, as Cloudentity
-// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-// 422; a name another action has is 409.
+// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+// name another action has is 409.
 //
 // Takes any type of body and a specified content type.
 //
@@ -884,8 +892,9 @@ func (c *APIClient) UpdateConsentActionWithBody(ctx context.Context, tid Tid, ac
 // UpdateConsentAction Update consent action
 //
 // Replaces the action's name, description and consents (answered 201, as Cloudentity
-// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-// 422; a name another action has is 409.
+// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+// name another action has is 409.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1642,8 +1651,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Creates a consent action: a named group of consents an application asks for by the
 	// action's name. `id` and `name` are required. For each consent give its `id` and whether it
-	// is `required`; the consent's other fields are its own (read-only here: answered from the
-	// stored consent). An unknown consent is 422.
+	// is `required`; the consent's other fields are its own, read-only here: a `name` or
+	// `version` other than the consent's is 422 naming the entry, the rest is answered from
+	// the stored consent and not changed by the action. An unknown consent is 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1654,8 +1664,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Creates a consent action: a named group of consents an application asks for by the
 	// action's name. `id` and `name` are required. For each consent give its `id` and whether it
-	// is `required`; the consent's other fields are its own (read-only here: answered from the
-	// stored consent). An unknown consent is 422.
+	// is `required`; the consent's other fields are its own, read-only here: a `name` or
+	// `version` other than the consent's is 422 naming the entry, the rest is answered from
+	// the stored consent and not changed by the action. An unknown consent is 422.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1683,8 +1694,9 @@ type ClientWithResponsesInterface interface {
 	// UpdateConsentActionWithBodyWithResponse Update consent action
 	//
 	// Replaces the action's name, description and consents (answered 201, as Cloudentity
-	// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-	// 422; a name another action has is 409.
+	// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+	// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+	// name another action has is 409.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1694,8 +1706,9 @@ type ClientWithResponsesInterface interface {
 	// UpdateConsentActionWithResponse Update consent action
 	//
 	// Replaces the action's name, description and consents (answered 201, as Cloudentity
-	// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-	// 422; a name another action has is 409.
+	// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+	// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+	// name another action has is 409.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2601,8 +2614,9 @@ func (c *ClientWithResponses) ListConsentActionsWithResponse(ctx context.Context
 //
 // Creates a consent action: a named group of consents an application asks for by the
 // action's name. `id` and `name` are required. For each consent give its `id` and whether it
-// is `required`; the consent's other fields are its own (read-only here: answered from the
-// stored consent). An unknown consent is 422.
+// is `required`; the consent's other fields are its own, read-only here: a `name` or
+// `version` other than the consent's is 422 naming the entry, the rest is answered from
+// the stored consent and not changed by the action. An unknown consent is 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2619,8 +2633,9 @@ func (c *ClientWithResponses) CreateConsentActionWithBodyWithResponse(ctx contex
 //
 // Creates a consent action: a named group of consents an application asks for by the
 // action's name. `id` and `name` are required. For each consent give its `id` and whether it
-// is `required`; the consent's other fields are its own (read-only here: answered from the
-// stored consent). An unknown consent is 422.
+// is `required`; the consent's other fields are its own, read-only here: a `name` or
+// `version` other than the consent's is 422 naming the entry, the rest is answered from
+// the stored consent and not changed by the action. An unknown consent is 422.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2666,8 +2681,9 @@ func (c *ClientWithResponses) GetConsentActionWithResponse(ctx context.Context, 
 // UpdateConsentActionWithBodyWithResponse Update consent action
 //
 // Replaces the action's name, description and consents (answered 201, as Cloudentity
-// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-// 422; a name another action has is 409.
+// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+// name another action has is 409.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2683,8 +2699,9 @@ func (c *ClientWithResponses) UpdateConsentActionWithBodyWithResponse(ctx contex
 // UpdateConsentActionWithResponse Update consent action
 //
 // Replaces the action's name, description and consents (answered 201, as Cloudentity
-// does). `id` and `tenant_id` are read-only (another value is 422); an unknown consent is
-// 422; a name another action has is 409.
+// does). `id` and `tenant_id` are read-only (another value is 422), so are each consent's
+// fields but `id` and `required` (see createConsentAction); an unknown consent is 422; a
+// name another action has is 409.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5184,87 +5201,88 @@ func (sh *strictHandler) ListPrivacyLedgerEventsBySubject(ctx echo.Context, tid 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F15c+O4sf8qXXypGnmLkilavuS/HGd346p5ydTuTOVVRn4iREISYgrgEqA9ei5991c4SIKHDh+T7Oxw",
-	"/9ixJAJsNBrdvz7IfnJCtkoYxVRwZ/zkJChFKyxwqj5dh4Iw+kF+Jz9GmIcpSeR3ztj5uMQQMsoxFYDU",
-	"he84kAhYChSt8MBxHfwFrZIYO2MHJUlMQiSvmn5xXIfIGRIklo7ryKvlJWoOx3VS/FtGUhw5Y5Fm2HV4",
-	"uMQrJAlYoS/vMV2IpTM+G7mOWCdyIBcpoQtns3GdG03PfooVqVUSh+1kmQE76fpTiufO2Pmv45KZx/pX",
-	"fnwbKco+kqiFIEwRFUCiCiERnqMsFu3kCHXxdlISJARO5bj//Yz6/+f1L+/Mv/27J8898zd/cpqc2+RT",
-	"WNtueCm/QFFE5Fco/pCyBKeCYO6M5yjm2K0t6bqQCTYHRI1kjIEIJRyIRvC4xGKJUyACCId8KYBSDGKJ",
-	"C1m6Up9SzNVlorJ37JHKzUssap6cENHpDE8fiVhGKXqkTX7/w9wZAc9m/8KhgBVaQz4AECxSuR89swOg",
-	"VwiIA6FwE7MswlQQsT6qSI7hg+HpjLEYI+psapx5snb4RxrBJ45TeE9CTDmG60WK8UqLmSXkI8/zGpvl",
-	"OlqU9gmdFB8pCiiecpw+kFBziQi84vvG/6oHyElW6MutHnJa0oLSFK3lr1oq63z+RMlvGZZMk9smlJSP",
-	"IcZSNLkLEVkQwV0IBoELwVT+rx9IvcETFGLuAhcoFYQu1NYAMiPlFWpo9dz++On9tZQFS/Cv+//MZb/4",
-	"EwZTfQJO2k6A6ySETEMk8IKl5Bmc+nB7e6NHrfdzqzy2B0hmxqVeDXEibOEHJD8Sbo7JYYKod2DapoJ+",
-	"wSjqMxqvx+ouUtm842bLrgBRpo+qPKfzjOMIeiPfr8q/pbAaXBVLkkbTBKVi/RWlMEsiJPAUfyFcis1U",
-	"HWPexuWce+ES0QWGiGEOgkE+UisADj2OMYQpRgIbNXh0BQvygCnMUHgvNYLkVoy4MFO944onNFs5488O",
-	"/iLNHRHXcSzV+Mr+dI9xcpOlqTztdzYbq4MarHxAMYmm85S1WLafNdlSheb7NMNzpjSqVJ6kbo99b3jZ",
-	"H/r94fDj8GQ8Go39i8H5uT/0hv90XGfO0hUScmeRwH05upUgnHKj2rbIlAuEhqlSbJKiNeAHnK5Bb9cA",
-	"/k4Nj2EIZK75ewWMmgvc4ktXcdvcT58GvX+EwwzJ1TIKPS5QjMcw8i6r8jm0FkSoOBuVi5EacoFTZaHL",
-	"w/lZati74iKmDqRTwouXmkS1Yr02tYgZi9aQ4iSWWs8+5J1t62zbt2bbOhvT2ZjOxjzDxij1ssPKaC9M",
-	"+XQVU7BV85pxlks1W4PleMP/VDWw/zoNfLh6vIIle7Qp4SpCYHl7u4MF+9TfHu33n9JMTUzhHrjpN0pi",
-	"98KMGkQw23+w6qu6+XsVYCd3f3i5+wcRyxtLjDrp66TvldJ3mODxppkzAjVF5QUHyVXVem7qklQjr36X",
-	"HZQeqJTrvh/Fj7lbNwYSuVoIEI2gHVEagKVJ7BzBzhHsHMHOEewcwT92sNHomK3CtcMsqd24DkWLBY0J",
-	"3nIQb9RPKr3AuWQUFVyfST2oun8zEsdyG1q2JWRxjJXtnMqd4wKtklaTRIEIWKIkwRRHcqvgEyVfgCLK",
-	"OA4ZjXiVjf7p+cWlNA3Ffwcw1i2ytYeBBGuE5rTEAa0M+ygPII4WONXceschYZw0UdzwvJ1N+iZ66mrO",
-	"ue1igb/sXYPa+Btz7cZ1lPBOkajewfd8r++d9oejj975eHQ+9k8OP3SaJ/pre9Jcx7SNiRFdZGhRG4Fp",
-	"27U8ZElLUGOHeOoR0lYCqXL+s0PoA5Mqf5BipOL3hd5vWoqaTjdIqUpzggVO90LrwyxTShYLnOJoOlsb",
-	"rHmAIFg67zX6JV+cTbglLlsO8Q6Vsx2tPxumHwrQ21Xgj2nK0jbxKUDsOw5/FSJRFzbBdIQFIvEOV1dX",
-	"VxTMf9q0EIFzIqzzQZX9hLJ2pCn6AomMT0MWVU/KyPf3b6g1Nr+/WyymjVEVXdGmnk3thXYNSjWNOMxR",
-	"qnwDAY8SiLA4auOjgk572NjUqHqcuk3wJC3gJqic6ae86oV8WDKKnTb2k6TK+1N/MBwNhiN/cH7Wqp+Y",
-	"9rGbbHiPBBFZpJ2zmNGF+uTCo7ReBXfeccinUBzRQE2uIEbCjRmtLuGzfzrwvYuRe3o68M+Hl7ZaKpUw",
-	"y2axpYFptpppe9Y4G43137aZdxTHOO2HS8YxlXDFIJ/ePU6E/ExWCUvFkSu9DQSfPt3+RWtXjYFhhSLc",
-	"LI56ZUDivTKfH9A6ZmiLhVWaHjIaqeogDnKOdxzu8brFEdboRtuIaYQpwdGBSqeATNLYVqZRO/wG86T4",
-	"gd2/bB4bjrxqhhSXf5VlJy+e7LULMsZsuiKLFL1sZUo8Sjhi3J86x5pE7+TJDgoLXDCNcIzN3K3ysm3/",
-	"3XYxrXhiTfqbxqJGxnNZV7MfFh/bjIXt7T8vCJwHSsrF/fX2w/V1Nd4zlFB+RWjx+cUhxA8peUDhWiuW",
-	"Hx8M7q+ZJhOzeyNE3ADwrXA/KZXcrn2qasRy3JSTBUUiS2uUX84vziLvYnhxMQrPo7PTS+TPMUJeeHqK",
-	"Im94ik5m89F8OPNn3uzC98NoeBqdhcPTmTf3PORd7BCtr4R8azupNsPVDm/Oo7ZVu62Y9TARaAGn+OFZ",
-	"0LRFrPahVHOHVgqzNGEcv/ok3bAUw08ZzaukqymNPSdKTk9WSB/oeoR6hQiFRJMJbG4jgQoI0CiuHgE+",
-	"9LDm8bXX8sEs6fkM0At8hhiYjdsTEDxs/fKk4TBLiVj/KufXdDCUiaXfsicUfvnpBi69s4vcCRbsHlOY",
-	"p2xlhZvf5d9jGiWMUAE9NWVfWx2uQlPzmD1aiOkmxco3QtrvKV3wFaJogaelJ+fc6LhX/o3CxdWKfxW0",
-	"yUOtA4JWztj58QGna7EkdJHHxm+v/xv07Cs59PrDrRr3QPCjfbtfMCrm5279TuruogjDDNSZlIv/lMbO",
-	"2Dl+GB5rpvDjJ/3H5ljz91hdVkHPmu+q7p3QOdvnQqJoRaikG+YsPYDERGsQQ+qE9oJjlJBjNc3xkyDR",
-	"5ngwGARHrjpnOlpp1/jmOFwidaGq3SHjGELEcR4HQSs8oSUlOk7oVigx8SoTPqZIkAesFoEEBK38kkS5",
-	"QOiEVtfPKbrHU3l74EuUmOyFyDhIH9TcjXBhfh2A8rd1iLgy04QGT5b36oJyXl0wvusmuILA/D1QP/FA",
-	"5cs4YBQuYYYimBMcRwOQwsJBoHs8oUFFklSSJbCFMnBNCJdDUJPylov1cwdKZiTBmje6HHuGIRAkCgYT",
-	"OqE//HAb8cEPP8DNjvMB9xgnakKiRSNUrhmESyaVEfSCiTOcOMHRGIYgGJyNJnRrCknR2g/2po5cyFpy",
-	"UxPaQxDGiC+BcB24ho9VwdCszuUL1K4RzHPxVF+SiKvlVyVEZ270OZH62yS8e0YRuSZwN4aKfrrKJZ27",
-	"Siu4E7pAAj+iNTdHQ7IhYTEJiRxMmTAn5kjJlvycoFRoq0U48ASHg4mKNRKhzWZJZrk3xXHuRQTFOBS5",
-	"2asdwCPHCsI5w8Fw4Em1wxJMUUKcsXMy8AYn2jVeKiXaOOdW+nqBW2IvSlvWpCanRu+bK9mvksa9jCZo",
-	"gaMrte8sUw8GkFIhKXVfcP82csbOe8JFLdMu7RVP5HeKKt/zTABP5KXNZSHC8b94Lf7Ykpj/3FCeh5Rk",
-	"SAypwgr541+18gcLahb4cnO3OfSxq9qilarf9/waV0Zl9FyGlFHEMhqoZpfLx1JtpBjdm3OV4HAMiEJG",
-	"76nU60qdyZNbPHnnAlKK7gHFGYaeUnySR5E8zlXlKOWzEkgced7BHNLB0y2M+fqkG14P34DXf2Og4602",
-	"VmqyZvh61rTeyazk5I2kRiO6GIU533XKg6nEuHqoTitbfUCayzx5Gwl4HhmDCsRVOiEHt5+rAPFu49q/",
-	"VUHg3eZO+n4r7aoo7VU/o1I1oAW3Ij/9onhHudDlA6yf25dfXnL8kUSOvGXCeItu1hU/HFCNhjEgI9aL",
-	"lGWJ5IaFkSuaDvF7rkCjNqETWjwpq56RhYBEgcINgfwcVIt/4CeWauCT338hLbWEhMW48mHKCSUcgnyw",
-	"gTHWI5PqMnVmNTDLkWUvzTPosMQplkecP2KptXNvY0K5YPILM9vRAK5LNZDTJkGF72vrWzVCN3Ztw7X9",
-	"mC/m4s8sWr/IAOkNbtZDtdZh7SxGKkxRSy3R5yIHUTiepSdZ/lj3zgt3WzrNGyXW5sq8kqdWiVNOpUNm",
-	"ckTpV+bVVy02cVvZy9sRvq3gpVZDYpeM7Cn5KDDVUM7/7wIPL4IOpupvU/XzFXMaQGrYyXEnx79TOa6U",
-	"dm8x+Vapau6JKAdTWopcWDuI3EHkDiK/ECJLHozeZDcFzFlGo+bSRm+xg2Z2Q/HlG1B8Ta1Xw1jBDUCx",
-	"hJ9rWCJuqhFUZWVef9lc4OXrF/hSYjQ/fP8t+AFpFuMtYSdTVsvt4tNeVTdYoTqlY5pqzvffgFFvTeWL",
-	"3cR6cqLmKGqUVjNeOz3Fjbs1Vnf8pP/Y6N2LsWip/v+L+p5XX82hhl1V7KVrYnT5wx2VJIYUr3UzaKfn",
-	"bvpLFbA5avFX7RFSiGGGsbQqumqgM9yd4e4M93diuL+KmtWK6Tlq1m3Pevyd1mdRWY7SKrtNz8MkMtdS",
-	"adKoqTV/xmKPyvQ6/7zzz79h/7x6YjpPvDPonUHvDPrL02s/Y9Ea7yuuf/NUm7v3MvuVsyozl4m2Zz6t",
-	"d6ZVMmouWFfaBTkcekVey/eG6pkTqzZkQiOG+ZGdkCt0e56Vy7NkvVyatObQea+jK1vblDmxCR35/pVJ",
-	"GBZyiEoXTdfitKXNPil72KXNOjjzR4AzXfKsk+bvB5wDEsp5pfixGj3u8HqH1zu83mXOusxZlzn7PWTO",
-	"tJPx2syZ/fqHA8rc99S3152z3XXtvAv0Hool/4jQ8bmIbh+A6yqcOpzW4bTf6UMALSHJf0vZvyjeBzc0",
-	"rydpPtK3IA+Y6wCiW5Tz02hCg3YFWC/233pZhEMSYQ6PSyQAQYwETic0J2jLWwXHEFjqNRibt+FVusvo",
-	"t/0QAWiBCL2a0MB6eaAcUntR4Yo9SJHQj5OWjq16PZAZeAWB9crBYDyh+S/2JC7ktAGjmBcPV5pXYGh6",
-	"9j5J8KpgaGflvyUr/0wb/zWL9jvB+QMLzgGV8R087OBhBw9fEcbrgmJdUOybKidv9zl2hcGOn8xfzy8h",
-	"p5HKG8XkwcBh0wfVFIxLcM1NSfmScMHSffXjz6kc72rGO1vX2bquxOzr1Yxvi9/srxLX+fRQBxZKE7q9",
-	"Cvz1aYHO1fsOXb3OzetMX2f6OtP3ptXV+ereLnuxv5La6LnnlFJXvJC8mQ5XhjeP9e+sogZdRD2hr6ii",
-	"DsydArsjD+H6PUTP6cpzWEJlQnW3g/bOTHmPtEou5ejKJFNW7EG9AwoZlulv84DzhKa4b70cKcUhSyOt",
-	"AJsvCd1bAN5lOzokswvJdHmO71dk/DcGv131coeHOzzcVS93iZouUfMNVS8fnqgpO4K0Bh4/2h0Wqjjd",
-	"BRZHUv3PScpFXlZV+gA5YELxhPaCWm+fwIWg1pwoOKq9E6h4VaumEXqWF5FjPHdCrWqqSLouyDbWrmnj",
-	"aXTxkavfIls21grKFkCBdNcaLVgC43IV3S5jQu9zz6UgdIn4UooAka7XEvmnZy4s8ZejAVwLWDEuJnTo",
-	"eZ6Xr0V6gLn/eAUIHokk6LdMsrDe9XcMFKUpe1Sd54hYQiAxUXAcCBa0OUvvCRct3WD+vP61aCVTc7Pr",
-	"weZ4bV4irwe8KztPlq20SQS9IOM47U8yzzsJSaT+xWpnFc/rPxxphTKTa5cD9RSqw45isp5Nf661Os7b",
-	"8BBJn+JS+bAbz2aOfc7r3VAajXhaKvLVlghF31yomkbTvrfsz2p6s5aesFdrd3t6cTka+aPRSTuZCsfa",
-	"dDaaV64IJats5Yy9tr6HW6iu9xveQTBlj02ST/2Li20kC/YKgu9em3TINdPnvHXVtn5V2rk6dyrdplq6",
-	"x7V36G3tr2s1z+3cv28sYtDextjxz+fo4gRd9CMPnfVHFxHqX5z6l/2RP/ROZ3PkYdVD1O5PrLYstHuF",
-	"5n2bGs04SdJsuFn212y0vqw0Kd4m13bPYbvRcNlXWDcTLhqXld3K2ve1rfWuWmOFf3ZvwcYxam/N9hb9",
-	"2A5bxTOecmlriLbFjdGqpnPsO8e+c+y/J8e+c2T/A47s/kecqn6m0c6WS2t+7+vfX/zUk6ZftdZSgzLV",
-	"Pm8pRDI+Ph765wNv4A2G4wvvwtNoSd++2TNcPYxUPE+E1oAk9gPB3NwNxeotjQY1FGtvgvq/lb1U+CHN",
-	"VJqzFo8nNyfXmj1kaSSn3u6uW5PWOL252/x/AAAA//8=",
+	"7D1pc+O4sX+liy9VtrcomZLlS/7kOLsbV81LpnZnKq9i+YkQCUmIKYALQPboufTfX+EgCR46fEyys8P9",
+	"sGNJBNho9N0N9LMXsUXKKKZSeMNnL0UcLbDEXH+6jiRh9KP6Tn2MsYg4SdV33tD7NMcQMSowlYD0gwcC",
+	"SAyMA0UL3PV8D39BizTB3tBDaZqQCKmnxl883yNqhhTJued76mn1iJ7D8z2Of1sSjmNvKPkS+56I5niB",
+	"FAAL9OUDpjM594ZnA9+Tq1QNFJITOvPWa9+7MfDshliDWgax1wyWHbAVrj9xPPWG3n8dF8g8Nr+K49tY",
+	"Q/aJxA0AYYqoBBKXAInxFC0T2QyO1A9vBiVFUmKuxv3vHer8X9C5vLf/du6fA/+sv/6TV8fcOpvC2XaL",
+	"S/UFimOivkLJR85SzCXBwhtOUSKwX1nSdU4TbAqIWsoYApGaOBCN4WmO5RxzIBKIgGwpgDgGOcc5LV3p",
+	"TxwLOaJE6A/F5rEn6gPHKO4wmqzgEEGoEBQq6gsfMReE0RCYfo+cI1oZTgQM+v2j7kjRW+qs6dmLEB1P",
+	"8PiJyHnM0ROt79o/LPwIxHLyLxxJWKAVZAMAwYyrXT20+wgGT4AEEAo3CVvGmEoiV0cl+rPYtDszYSzB",
+	"iHrrCn6fHTr5kcbwWWAOH0iEqcBwPeMYLwyxOqwyCIKgtuW+ZwhyF+kqIlQEhZKxwPyRRAZLROKF2DX+",
+	"VzNATbJAX27NkNMCFsQ5WqlfDW1X8fyZkt+WWCFNbZ7UvDKEBCsCFz7EZEak8CHshj6EY/W/jt5/kaII",
+	"Cx+ERFwSOtNbA8iOVE/ooWXu//Hzh2tFCw77XHf+mXFQ/id0x4aPTpr4yPdSQsYRknjGOHkBpj7e3t6Y",
+	"Uavd2CqYfw/KXAolnSOcSpcFAKmPRFhm248QzQ6MmwTZLxknDvVblMg6EHbLrgBRw4ia26dLgWM41Oy3",
+	"QezVsCrnhMfjFHG5+opUuExjJPEYfyFCkc1Ys7FownKGvWiO6AxDzLAAySAbaQSAgEOBMUQcI4mtMD26",
+	"ghl5xBQmKHpQEkFhK0FC2qkOhMYJXS684Z2HvyilSeR1kihlsHA/PWCc3iw5V9x+76KxPKiGykeUkHg8",
+	"5axBP/5swFaCONunCZ4yLZeVBCZVrd4PepedXr/T633qnQwHg2H/ont+3u8FvX96vjdlfIGk2lkkcUeN",
+	"bgTICOstNOUDoRHXgk1BtAL8iPkKzHZ14e/U4hh6QKYGv1fAqH3Az7/0Nbbt+ww3mP0jAiZIrZZROBQS",
+	"JXgIg+CyTJ89Z0GEyrNBsRglIWeYaz1fMOedkrD3+UNMM6RXGCmvVax6xWZtehETFq+A4zRRUs9l8m6r",
+	"21rd9o3ptlbHtDqm1TEv0DFavGzRMsaX055hSRVslLx2nOOYTVbguO/wP2UJ3H+bBN5fPF7BnD25kAgd",
+	"Z3B8xu0hh13ib4f0+09JprpN4e+56TeaYneaGRUTwW7/3qKvHCzYKQBbuvvD090/iJzfOGTUUl9LfW+k",
+	"vv0IT9TVnCWoMSoe2IuuytpzXaWkCnjVt2yBdE+hXPX9KH7K3LohkNg3RIBoDM0WpTWwDIitI9g6gq0j",
+	"2DqCrSP4xw42Whmzkbi2qCW9G9eRbNCgCcEbGPFG/6TTC0IoRFEpDE+aQeX9m5AkUdvQsC0RSxKsdedY",
+	"7ZyQaJE2qiQKRMIcpSmmOFZbBZ8p+QIUUSZwxGgsymjsn55fXCrVkP+3B2L9POe7n5HgjDCYVnZAI8I+",
+	"KQbE8Qxzg60DASkTpG7F9c6b0WReYqYuZ66bHpb4y8416I2/sc+ufU8T7xjJ8hv6QT/oBKed3uBTcD4c",
+	"nA/7J/szncGJ+dqdNJMxTWMSRGdLNKuMwLTpWRGxtCGosYU8zQilK4GUMX/nEfrIlMjvcox0/D6X+3VN",
+	"UZHp1lIqw5xiiflO03o/zcTJbIY5jseTlbU19yAER+a9Rb5ki3MBd8hlAxNvETmbrfUXm+n7GujNIvBH",
+	"zhlvIp/ciD0Q8FcpU/1g3ZiOsUQk2eLqmhqNHPnP6wYgcAaEwx9U608oKlDqpC+RXIpxxOIypwz6/d0b",
+	"6ozN3u/ni2lCVElWNIlnW8FhXINCTCMBU8S1byDhSRkiLImb8KhNpx1orEtUM06/JnxWGnAdlnj6Oaud",
+	"IR/njGKvCf0kLeP+tN/tDbq9Qb97ftYon5jxseto+IAkkcvYOGcJozP9yYcnpb1y7BwIyKbQGDGGmlpB",
+	"gqSfMFpewl3/tNsPLgb+6Wm3f967dMVSIYTZcpI4EpguFxOjz2q8UVv/bZN6R0mCeSeaM4GpMles5XP4",
+	"gFOpPpNFyrg88pW3geDz59u/GOlqbGBYoBjXS6zeGJD4oNXnR7RKGNqgYbWkhyWNdY2RADXHgYAHvGpw",
+	"hI11Y3TEOMaU4HhPoZObTErZlqbRO/wO83D8yB5eN49rjrxpBo6Lv4qyk1dP9tYFWWU2XpAZR69bmSaP",
+	"whyx7k8VY3Wgt+JkC4S5XTCOcYLt3I30smn//WYyLXlidfjryqICxktRV9EfDh6blIXr7b8sCJwFSorF",
+	"/fX24/V1Od7TU6b8gtD886tDiB85eUTRygiWHx+t3V9RTTZm904Wcc2AbzT300LIbdunskQsxo0FmVEk",
+	"l7wC+eX04iwOLnoXF4PoPD47vUT9KUYoiE5PURz0TtHJZDqY9ib9STC56PejuHcan0W900kwDQIUXGwh",
+	"ra9k+VZ2Um+GbxzeDEdNq/Ybbdb9SKDBOMWPLzJNG8hql5Vq39AI4ZKnTOA3c9IN4xh+WtKs1rqc0tjB",
+	"UWp6skCGoasR6gUiFFIDJrCpawmUjABjxVUjwPsyaxZfeyse7JJejgCzwBeQgd24HQHB/davOA1HS07k",
+	"6lc1v4GDoaWc9xv2hMIvP93AZXB2kTnBkj1gClPOFk64+SD7HtM4ZYRKONRTdozWETo0NU3Yk2Mx3XCs",
+	"fSNk/J7CBV8gimZ4XHhy3o2Je2XfaLu4fG5AB22yUGuXoIU39H58xHwl54TOstj47fV/g5l9oYZef7zV",
+	"4x4JfnJf9wtG+fzCr75Jv13mYZiu5km1+M888Ybe8WPv2CBFHD+bP9bHBr/H+rGS9WzwrqvnCZ2yXS4k",
+	"iheEKrhhyvgeIKZGglhQR/QwPEYpOdbTHD9LEq+Pu91ueORrPjPRSrfGN7PDlaUudck8LAWGCAmcxUHQ",
+	"Ao9oAYmJE/olSGy8yoaPKZLkEetFIAlhI74UUD4QOqLl9QuKHvBYvR7EHKU2eyGXApQPat9GhLS/dkH7",
+	"2yZEXJppRMNnx3v1QTuvPljfdR1eQWj/7uqfRKjzZQIwiuYwQTFMCU7iLihiESDRAx7RsERJ5iSBS5Sh",
+	"b0O4AsIKlTc8bE4vaJpRABvcmHLsCYZQkjjsjuiI/vDDbSy6P/wAN1v4Ax4wTvWExJBGpF0ziOZMCSM4",
+	"DEdeb+SFR0PogWRwNhjRjSkkDWsn3Jk68mHZkJsa0UMEUYLEXB+iCC6PuvCpTBgG1Rl9gd41gkVGnvpL",
+	"Egu9/DKFmMyN4RMlv23C+9AKIt8G7oZQkk9XGaULX0sFf0RnSOIntBKWNRQaUpaQiKjBlEnLMUeattTn",
+	"FHFptBYRIFIcmaMhkkijNgswi73J2fkwJijBkczUXoUBjzwnCOf1ur1uoMQOSzFFKfGG3kk36J4Y13iu",
+	"hWiNz5309Qw3xF60tKxQTQaN2TdfoV8njQ+XNEUzHF/pfWdLfTCAFAJJi/sc+7exN/Q+ECErmXalr0Sq",
+	"vtNQ9YPABvBkVtpcFCIc/0tU4o8Nifm7mvDcpyRD2ZA6rJAdIquUPzimZm5fru/X+x7eqixai/pdp+CE",
+	"ViqDlyKkiCIW0UA9u1o+VmKDY/Rg+SrF0RAQhSV9oEqua3GmODc/v+cD0oLuESVLDIda8CkcxYqdy8JR",
+	"0WcpkDgIgr0xZIKnGxDz9UG3uO69A67/xsDEW11bqY6a3ttR0/gmu5KTd6IaY9ElKMrwblIeTCfG9dE8",
+	"ezhOM0h9mSfvQwEvA6NbMnG1TMiM27uygXi/9t3fykbg/fpe+X4L46po6VXlUSUa0Ew4kZ9OXryjXeji",
+	"GOxd8/KLR44/kdhTr0yZaJDNpuJHAKrAMARkyXrG2TJV2HBs5JKkQ+JBaKPRqNARzc/b6pO2EJI41HaD",
+	"PQRZKv6Bnxg3hk/2/pnS1MokzMcVRzL1WcswG2zNGOfcpX5M86wxzKxl6R7GnGOO1eLyE5nKttrzSKZa",
+	"kDJJ1G+YSr7y81Og6glExRNWqkC5MCOqKUoy9UWOWxprhW5MtdwmtqVycF0InmyEebHR92W1d+NWU1y7",
+	"x5OxkH9m8epVKs+QVL0Cq7Hya2v5U678GqqX7vKsR+7qFr5r8WM1HpA7+MpNX2tGsk9mtUOV2p9iKhOk",
+	"UyMKTzar92rQwpsKbd4P8E0lNpWqFbdIZUeRSW7F9dT8/y5z5VXGiq0zXJcjCxo5NdOt19JxS8e/Uzou",
+	"FZNvMDKc4tjM99EurdJNGbG2RnlrlLdG+SuNcoWDwbvspoQpW9K4vrTBe+ygnd1CfPkOEF9T50obJ5wC",
+	"KFEG7wrmSNj6B13LmVV81hd4+fYFvhYYg49+/z3wAXyZ4A2BLlvIK9xy18OybHCCg1rG1MVcv/8OiHpv",
+	"KF/tmFbTIRXX1FhpFeW11Tdd+xujg8fP5o+12b0Ey4bzBn/R34vyZSB62FVJX/o2KpgdJymlTRR5reph",
+	"QjN33V8qGZuDBg/ZHaGIGCYYK61i6hRaxd0q7lZxfyeK+6uIWSOYXiJm/eY8y99pdRadVym0sl/3PGzq",
+	"dKWEJo3rUvNnLHeIzKD1z1v//Bv2z8sc03rirUJvFXqr0F+f0PsZy8Z4X/78uyf3/J2PuVfl6lzgUjad",
+	"MnVuaSvl8HxwnnRLgAQc5kmvftDTp1ycapQRjRkWR24KMJftWR6wuCTVUpORHPYOVB8E0w+6KcIDMaI2",
+	"yTdZSmfyPDHYcN7YoODoyhVf5STbFaARtTcX2Fqfwucz5URNebjPWsG2ebjWPvoj2EdtNq6l5u/H2gck",
+	"tTdM8VM5HN06AK0D0DoAbSquTcW1qbjfQyrOOBlvTcW5N1jsUam/o0S/6u1tL80XbeR4X1vyj2g6vtSi",
+	"22XAtSVTrZ3W2mm/03MMDTHOf8vJBZlfadezN6zUTyXOyCMWJiLp5ycSaDyiYbMArJ5X2PhYjCMSYwFP",
+	"cyQBQYIk5iOaAbThYsQhhI54DYf2Qr9SgxxzYRGRgGaI0KsRDZ37D9WQyl2LC/aoSMKciC0cW33DkR14",
+	"BaFza2I4HNHsF3cSHzLYgFEs8vOh9hYPA8/OowlvCoa2Wv5b0vIv1PFf8xRASzh/YMLZo9S+NQ9b87A1",
+	"D98QxmuDYm1Q7JuqT2/2ObaFwY6f7V8vr0mnsc4bJeTRmsO2IaytQFfGtbA16nMiJOO7CtJfUoreFqG3",
+	"uq7VdW3N2tcrQt8Uv9lddm7y6ZEJLBQqdHNZ+dvTAq2r9x26eq2b16q+VvW1qu9dy7Wz1b1f9mJ3abaV",
+	"cy+pzS55IVk/IKEVbxbr31qWDaYqe0RfXZZ9BfmdSW5TISLMBVAvaSy0X0JlRE3DhubmUlmbt1Iu5ejK",
+	"JlMW7FFfY4Usysy3WcB5RDnuOIXgHEeMx0YA1u853VkA3mY7WktmmyXT5jm+X5Lpv7Px21Yvt/Zwaw+3",
+	"1cttoqZN1HxD1cv7J2qKpiaNgcdPbpOIsp3uA0tiJf6nhAuZlVUVPkBmMKFkRA/DSnui0Iew0l8pPKpc",
+	"MpTfNmtghEPHi8hsPH9EnWqqWLkuyFXWvu1EamXxkW9OuRa9wcKii1Go3LVaF5nQulx5w86E0IfMc8kB",
+	"nSMxVyRAlOs1R/3TMx/m+MtRF64lLJiQI9oLgiDI1qI8wMx/vAIET0QB9NtSobDauHgIFHHOnnTzPCLn",
+	"ECqbKDwOJQubnKUPRMiGhjZ/Xv2ad8OpuNnVYHOysvfgmwEHRfPMohs4ieEwXArMO6NlEJxEJNb/Yr2z",
+	"GufVH46MQJmotauBZgrdJEgj2cxmPle6NWedhIiCT2OpOOwmlhPP5fNqQ5daL6GGiny9JVLDN5W6ptF2",
+	"IC5azNr2soUnHFQ69p5eXA4G/cHgpBlMbce6cNb6by4IJYvlwhsGTa0bN0BdbZm8BWDKnuogn/YvLjaB",
+	"LNkbAL5/a9Ihk0x3WfetTS23jHN17pUaZjU0wGtuMtzYItjp/9u6f99YxKC5E7PXP5+iixN00YkDdNYZ",
+	"XMSoc3Hav+wM+r3gdDJFAdZtUN0Wy3rLIrfdadZ6qtZPlKT1nqFFi9Ba985Sn+VNdO22TXZ7JRetkU0/",
+	"5Lz3WtFwrXlfm7oH6zWW8Oe2R6yxUXN3ufdoKbffKl5wyqWpp9sGN8aImtaxbx371rH/nhz71pH9Dziy",
+	"u484lf1MK50dl9b+3jG/v/rUk4FfdwfTg5a6A+BcynR4fNzrn3eDbtDtDS+Ci8BYS+b19bbn+jBSfp4I",
+	"rQAp2w8k8zM3FOtrH63VkK+9btT/rWgHI/bpB1OfNT+eXJ/cSPaI8VhNvdlddyatYHp9v/7/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,11 +2,14 @@ package consents
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
 )
 
@@ -28,6 +31,42 @@ type Action struct {
 type ActionConsent struct {
 	ConsentID string `json:"consentId"`
 	Required  bool   `json:"required"`
+	// Claimed is what the request says of the consent itself (Cloudentity sends each
+	// action's consents whole), nil when nothing: read-only, checked, never stored.
+	Claimed *ConsentClaim `json:"-"`
+}
+
+// ConsentClaim is what a request says a consent it names is: each field, when given,
+// must be the consent's.
+type ConsentClaim struct {
+	Name    string
+	Version int64
+}
+
+// checkClaims refuses an action's consents whose claimed name or version is not the
+// named consent's, naming the entry (a consent not found is the store's to refuse).
+func checkClaims(asked []ActionConsent, found []Consent) error {
+	byID := make(map[string]*Consent, len(found))
+	for i := range found {
+		byID[found[i].ID] = &found[i]
+	}
+	var bad []errs.FieldError
+	for i, a := range asked {
+		c := byID[a.ConsentID]
+		if a.Claimed == nil || c == nil {
+			continue
+		}
+		if a.Claimed.Name != "" && a.Claimed.Name != c.Name {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("consents[%d].name", i), Message: fmt.Sprintf("consent %s is %q, not %q", c.ID, c.Name, a.Claimed.Name)})
+		}
+		if a.Claimed.Version != 0 && a.Claimed.Version != c.Version {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("consents[%d].version", i), Message: fmt.Sprintf("consent %s is at version %d, not %d", c.ID, c.Version, a.Claimed.Version)})
+		}
+	}
+	if len(bad) > 0 {
+		return errs.Fields("the action's consents are not what the request says they are", bad...)
+	}
+	return nil
 }
 
 // ActionStatus is what a subject still has to accept at an action.
@@ -102,6 +141,9 @@ func (as *Actions) Add(ctx context.Context, tenant, id, name, description string
 	if err := CheckID("id", id); err != nil {
 		return nil, err
 	}
+	if err := as.checkClaims(ctx, tenant, cs); err != nil {
+		return nil, err
+	}
 	a := newAction(tenant, id, name, description, cs, as.clock.now())
 	if err := as.store.Add(ctx, a); err != nil {
 		return nil, err
@@ -136,6 +178,18 @@ func (as *Actions) UpdateDetailed(ctx context.Context, tenant, action string, ch
 	return as.detail(ctx, a)
 }
 
+// checkClaims checks what the request claims of the consents it names, if anything.
+func (as *Actions) checkClaims(ctx context.Context, tenant string, cs []ActionConsent) error {
+	if !slices.ContainsFunc(cs, func(a ActionConsent) bool { return a.Claimed != nil }) {
+		return nil
+	}
+	found, err := as.store.Consents(ctx, tenant, cs)
+	if err != nil {
+		return err
+	}
+	return checkClaims(cs, found)
+}
+
 func (as *Actions) detail(ctx context.Context, a *Action) (*ActionDetail, error) {
 	cs, err := as.store.Consents(ctx, a.Tenant, a.Consents)
 	if err != nil {
@@ -160,6 +214,9 @@ type ActionChange struct {
 
 // Update replaces a consent action (by id or name), based on the version pre names.
 func (as *Actions) Update(ctx context.Context, tenant, action string, change ActionChange, pre precondition.Version) (*Action, error) {
+	if err := as.checkClaims(ctx, tenant, change.Consents); err != nil {
+		return nil, err
+	}
 	return as.store.Update(ctx, tenant, action, func(a *Action) error {
 		return a.revise(change, pre, as.clock.now())
 	})

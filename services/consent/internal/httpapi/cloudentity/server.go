@@ -182,11 +182,15 @@ func (s *Server) DeleteConsent(ctx context.Context, req api.DeleteConsentRequest
 }
 
 // askedIn reads the consents an action asks for: each one's id and whether it is
-// required (the rest of each entry is the consent's own).
+// required; its name and version are what the request claims the consent is.
 func askedIn(cs *[]api.ActionConsent) []consents.ActionConsent {
 	var asked []consents.ActionConsent
 	for _, c := range deref(cs) {
-		asked = append(asked, consents.ActionConsent{ConsentID: c.Id, Required: deref(c.Required)})
+		ac := consents.ActionConsent{ConsentID: c.Id, Required: deref(c.Required)}
+		if c.Name != nil || c.Version != nil {
+			ac.Claimed = &consents.ConsentClaim{Name: deref(c.Name), Version: deref(c.Version)}
+		}
+		asked = append(asked, ac)
 	}
 	return asked
 }
