@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-
 	consentapi "github.com/iamplane/iam/services/consent/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
 	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
