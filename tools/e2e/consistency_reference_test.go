@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/iamplane/iam/pkg/events"
@@ -40,6 +42,45 @@ func TestClientAccessWaitsForTheClient(t *testing.T) {
 		}
 		if r.JSON200 == nil {
 			t.Fatalf("grant %d, right after the client's create, with its token: %d %s", i, r.StatusCode(), r.Body)
+		}
+	}
+}
+
+// TestCloudentityConsentRoutedByTheGateway: Cloudentity's consent paths reach consent
+// through the gateway (DialectRoutes), and what they write is the native API's.
+func TestCloudentityConsentRoutedByTheGateway(t *testing.T) {
+	p := mustPlatform(t)
+	admin := mustToken(t, p.URL, "system", adminID, adminSecret)
+	send := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, p.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		has                string
+	}{
+		{"POST", "/api/admin/acme/consents", `{"id": "1", "name": "EULA", "update_existing_grants": "explicitAll"}`, 201, `"id":"1"`},
+		{"POST", "/api/admin/acme/actions", `{"id": "1", "name": "application_x", "consents": [{"id": "1", "required": true}]}`, 201, `"name":"EULA"`},
+		{"GET", "/api/admin/acme/events", "", 200, `"events":[]`},
+		{"GET", "/v1/tenants/acme/consents/1", "", 200, `"name":"EULA"`},
+		{"GET", "/v1/tenants/acme/consent-actions/application_x", "", 200, `"consentId":"1"`},
+		{"GET", "/api/admin/acme/servers", "", 404, ""},
+	} {
+		status, body := send(tc.method, tc.path, tc.body)
+		if status != tc.status || !strings.Contains(body, tc.has) {
+			t.Errorf("%s %s: %d %s; want %d with %s", tc.method, tc.path, status, body, tc.status, tc.has)
 		}
 	}
 }
