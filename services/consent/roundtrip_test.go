@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -182,6 +183,47 @@ func TestNativeLedgerFilters(t *testing.T) {
 		status, got := do(t, http.MethodGet, ledger+"?"+bad+"=user-a", token, nil)
 		if status != http.StatusBadRequest || !namesField(got, bad) {
 			t.Errorf("ledger?%s=: %d %v, want 400 naming it", bad, status, got)
+		}
+	}
+}
+
+// TestNativeIDsKept: the native API keeps the ids a create names (an import), under the
+// id rule, and names such as EULA; primary purposes round-trip.
+func TestNativeIDsKept(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	token := s.Issuer.Token(t, "acme", "client-acme-caller", "services.iam")
+	base := s.URL + "/v1/tenants/acme"
+	consent := map[string]any{"id": "1", "name": "EULA", "services": []any{
+		map[string]any{"name": "app", "type": "internal", "purposes": []any{"core", "stats"}, "primaryPurposes": []any{"core"}}}}
+	status, got := do(t, http.MethodPost, base+"/consents", token, consent)
+	if status != http.StatusCreated || got["id"] != "1" || got["name"] != "EULA" {
+		t.Fatalf("create with an id: %d %v", status, got)
+	}
+	if svc := got["services"].([]any)[0].(map[string]any); fmt.Sprint(svc["primaryPurposes"]) != "[core]" || fmt.Sprint(svc["purposes"]) != "[core stats]" {
+		t.Errorf("services %v", svc)
+	}
+	status, got = do(t, http.MethodPost, base+"/consent-actions", token, map[string]any{"id": "signup-1", "name": "signup",
+		"consents": []any{map[string]any{"consentId": "1", "required": true}}})
+	if status != http.StatusCreated || got["id"] != "signup-1" {
+		t.Fatalf("create an action with an id: %d %v", status, got)
+	}
+	for _, tc := range []struct {
+		name, path string
+		body       map[string]any
+		status     int
+		field      string
+	}{
+		{"an id taken", "/consents", map[string]any{"id": "1", "name": "other"}, 409, ""},
+		{"an action id taken", "/consent-actions", map[string]any{"id": "signup-1", "name": "other"}, 409, ""},
+		{"an id breaking the rule", "/consents", map[string]any{"id": "a b", "name": "other"}, 400, "body.id"},
+		{"a version other than 1", "/consents", map[string]any{"id": "2", "name": "other", "version": 3}, 422, "version"},
+		{"a primary purpose not among the purposes", "/consents", map[string]any{"name": "other", "services": []any{
+			map[string]any{"name": "app", "type": "internal", "purposes": []any{"core"}, "primaryPurposes": []any{"ads"}}}}, 422, "services[0].primaryPurposes"},
+	} {
+		status, got := do(t, http.MethodPost, base+tc.path, token, tc.body)
+		if status != tc.status || (tc.field != "" && !namesField(got, tc.field)) {
+			t.Errorf("%s: %d %v, want %d naming %q", tc.name, status, got, tc.status, tc.field)
 		}
 	}
 }
