@@ -20,6 +20,9 @@ func TestPrecondition(t *testing.T) {
 		{"if-match stale", Version{IfMatch: &two}, errs.PreconditionFailed},
 		{"if-match wins over a current body", Version{Body: &three, IfMatch: &two}, errs.PreconditionFailed},
 		{"neither", Version{}, errs.Invalid},
+		{"unconditional", Unconditional(nil), ""},
+		{"unconditional, current", Unconditional(&three), ""},
+		{"unconditional, stale", Unconditional(&two), errs.VersionConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Check(3)

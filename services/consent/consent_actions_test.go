@@ -10,8 +10,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
-
 	"github.com/iamplane/iam/services/consent/api"
 )
 
@@ -20,7 +18,7 @@ func (s *stack) mustAction(tb testing.TB, name string, cs ...api.Consent) api.Co
 	tb.Helper()
 	asked := make([]api.ActionConsent, len(cs))
 	for i, c := range cs {
-		asked[i] = api.ActionConsent{ConsentId: googleuuid.MustParse(c.Id), Required: ptr(i == 0)}
+		asked[i] = api.ActionConsent{ConsentId: c.Id, Required: ptr(i == 0)}
 	}
 	resp, err := s.admin.CreateConsentActionWithResponse(context.Background(), "acme", api.ConsentActionInput{Name: name,
 		Description: ptr("asked at " + name), Consents: &asked})
@@ -53,7 +51,7 @@ func TestGetConsentAction(t *testing.T) {
 	ctx := context.Background()
 	terms := s.consent(t, "terms", false)
 	a := s.mustAction(t, "signup", terms)
-	for name, ref := range map[string]string{"by id": a.Id.String(), "by name": "signup"} {
+	for name, ref := range map[string]string{"by id": a.Id, "by name": "signup"} {
 		t.Run(name, func(t *testing.T) {
 			resp, err := s.admin.GetConsentActionWithResponse(ctx, "acme", ref)
 			if err != nil || resp.JSON200 == nil {
@@ -61,7 +59,7 @@ func TestGetConsentAction(t *testing.T) {
 			}
 			got := resp.JSON200
 			if got.Id != a.Id || got.Name != "signup" || *got.Description != "asked at signup" || len(got.Consents) != 1 ||
-				got.Consents[0].ConsentId.String() != terms.Id || !*got.Consents[0].Required || got.Metadata.Version != 1 {
+				got.Consents[0].ConsentId != terms.Id || !*got.Consents[0].Required || got.Metadata.Version != 1 {
 				t.Errorf("got %+v", got)
 			}
 			if etag := resp.HTTPResponse.Header.Get("ETag"); etag != `"1"` {
@@ -82,7 +80,7 @@ func TestGetConsentAction(t *testing.T) {
 		{"unknown name", s.admin, "acme", "checkout", 404},
 		{"missing scope", s.client(t, "acme", "list_clients_with_access"), "acme", "signup", 403},
 		{"token of another tenant", s.client(t, "globex", "services.iam"), "acme", "signup", 403},
-		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", a.Id.String(), 404},
+		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", a.Id, 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := tc.client.GetConsentActionWithResponse(ctx, tc.tenant, tc.ref)
@@ -104,15 +102,15 @@ func TestUpdateConsentAction(t *testing.T) {
 	input := func(name string, v *int64, cs ...api.Consent) api.ConsentActionInput {
 		in := api.ConsentActionInput{Name: name, Description: ptr("at sign-up and after"), Consents: &[]api.ActionConsent{}}
 		for _, c := range cs {
-			*in.Consents = append(*in.Consents, api.ActionConsent{ConsentId: googleuuid.MustParse(c.Id), Required: ptr(true)})
+			*in.Consents = append(*in.Consents, api.ActionConsent{ConsentId: c.Id, Required: ptr(true)})
 		}
 		if v != nil {
-			in.Metadata = &apicommon.Metadata{Version: *v}
+			in.Metadata = &api.WritableMetadata{Version: *v}
 		}
 		return in
 	}
 	// Version 1 -> 2 by metadata.version, then 2 -> 3 by If-Match alone.
-	resp, err := s.admin.UpdateConsentActionWithResponse(ctx, "acme", a.Id.String(), &api.UpdateConsentActionParams{}, input("signup", ptr[int64](1), terms, news))
+	resp, err := s.admin.UpdateConsentActionWithResponse(ctx, "acme", a.Id, &api.UpdateConsentActionParams{}, input("signup", ptr[int64](1), terms, news))
 	if err != nil || resp.JSON200 == nil {
 		t.Fatalf("update: %v %d %s", err, resp.StatusCode(), resp.Body)
 	}
@@ -125,7 +123,7 @@ func TestUpdateConsentAction(t *testing.T) {
 		t.Fatalf("update by If-Match and rename: %v %d %s", err, resp.StatusCode(), resp.Body)
 	}
 	got, _ := s.admin.GetConsentActionWithResponse(ctx, "acme", "onboarding")
-	if got.JSON200 == nil || got.JSON200.Id != a.Id || len(got.JSON200.Consents) != 1 || got.JSON200.Consents[0].ConsentId.String() != news.Id {
+	if got.JSON200 == nil || got.JSON200.Id != a.Id || len(got.JSON200.Consents) != 1 || got.JSON200.Consents[0].ConsentId != news.Id {
 		t.Fatalf("read back: %d %s", got.StatusCode(), got.Body)
 	}
 
@@ -151,7 +149,7 @@ func TestUpdateConsentAction(t *testing.T) {
 		{"unknown action", s.admin, "acme", googleuuid.NewString(), nil, input("x-new", ptr[int64](1)), 404, "not-found"},
 		{"view_consents cannot change", viewer, "acme", "onboarding", nil, input("onboarding", ptr[int64](4)), 403, "forbidden"},
 		{"token of another tenant", s.client(t, "globex", "manage_consents"), "acme", "onboarding", nil, input("onboarding", ptr[int64](4)), 403, "forbidden"},
-		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", a.Id.String(), nil, input("onboarding", ptr[int64](4)), 404, "not-found"},
+		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", a.Id, nil, input("onboarding", ptr[int64](4)), 404, "not-found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := tc.client.UpdateConsentActionWithResponse(ctx, tc.tenant, tc.ref, &api.UpdateConsentActionParams{IfMatch: tc.ifm}, tc.in)
@@ -167,7 +165,7 @@ func TestUpdateConsentAction(t *testing.T) {
 		})
 	}
 	// Nothing refused was applied: still version 4 (from the one accepted case), one consent.
-	got, _ = s.admin.GetConsentActionWithResponse(ctx, "acme", a.Id.String())
+	got, _ = s.admin.GetConsentActionWithResponse(ctx, "acme", a.Id)
 	if got.JSON200 == nil || got.JSON200.Metadata.Version != 4 || got.JSON200.Name != "onboarding" || len(got.JSON200.Consents) != 1 {
 		t.Errorf("after the refused changes: %d %s", got.StatusCode(), got.Body)
 	}
@@ -193,10 +191,10 @@ func TestDeleteConsentAction(t *testing.T) {
 	}{
 		{"view_consents cannot delete", s.client(t, "acme", "view_consents"), "acme", "signup", 403},
 		{"token of another tenant", s.client(t, "globex", "manage_consents"), "acme", "signup", 403},
-		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", byID.Id.String(), 404},
-		{"by id", s.client(t, "acme", "manage_consents"), "acme", byID.Id.String(), 204},
+		{"another tenant's action", s.client(t, "globex", "services.iam"), "globex", byID.Id, 404},
+		{"by id", s.client(t, "acme", "manage_consents"), "acme", byID.Id, 204},
 		{"by name", s.admin, "acme", "checkout", 204},
-		{"again", s.admin, "acme", byID.Id.String(), 404},
+		{"again", s.admin, "acme", byID.Id, 404},
 		{"unknown", s.admin, "acme", "nosuch", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,12 +204,12 @@ func TestDeleteConsentAction(t *testing.T) {
 			}
 		})
 	}
-	for _, ref := range []string{byID.Id.String(), byName.Id.String()} {
+	for _, ref := range []string{byID.Id, byName.Id} {
 		if r, _ := s.admin.GetConsentActionWithResponse(ctx, "acme", ref); r.StatusCode() != 404 {
 			t.Errorf("deleted action %s still readable: %d", ref, r.StatusCode())
 		}
 	}
-	if r, _ := s.admin.GetConsentWithResponse(ctx, "acme", googleuuid.MustParse(terms.Id)); r.JSON200 == nil {
+	if r, _ := s.admin.GetConsentWithResponse(ctx, "acme", terms.Id); r.JSON200 == nil {
 		t.Errorf("deleting an action took its consent: %d", r.StatusCode())
 	}
 	list, _ := s.admin.ListConsentActionsWithResponse(ctx, "acme", nil)
@@ -234,8 +232,8 @@ func TestConcurrentConsentActionUpdates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := s.admin.UpdateConsentActionWithResponse(ctx, "acme", a.Id.String(), &api.UpdateConsentActionParams{},
-				api.ConsentActionInput{Name: "signup", Description: ptr(fmt.Sprintf("writer %d", i)), Metadata: &apicommon.Metadata{Version: 1}})
+			resp, err := s.admin.UpdateConsentActionWithResponse(ctx, "acme", a.Id, &api.UpdateConsentActionParams{},
+				api.ConsentActionInput{Name: "signup", Description: ptr(fmt.Sprintf("writer %d", i)), Metadata: &api.WritableMetadata{Version: 1}})
 			if err != nil {
 				t.Error(err)
 				return

@@ -18,7 +18,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/handshake"
@@ -56,7 +55,7 @@ func mustScreen(tb testing.TB) *screen {
 	s.news = s.createConsent(tb, "news", "The newsletter", true)
 	required := true
 	resp, err := s.admin.CreateConsentActionWithResponse(context.Background(), "acme", api.ConsentActionInput{Name: "shop-signup",
-		Consents: &[]api.ActionConsent{{ConsentId: googleuuid.MustParse(s.eula.Id), Required: &required}, {ConsentId: googleuuid.MustParse(s.news.Id)}}})
+		Consents: &[]api.ActionConsent{{ConsentId: s.eula.Id, Required: &required}, {ConsentId: s.news.Id}}})
 	if err != nil || resp.JSON201 == nil {
 		tb.Fatalf("create action: %v %s", err, resp.Body)
 	}
@@ -71,7 +70,7 @@ func mustScreen(tb testing.TB) *screen {
 	within(tb, 10*time.Second, "the views of clients and scopes", func() bool {
 		var n int
 		if err := s.DB.Get(&n, `SELECT (SELECT count(*) FROM client_view WHERE tenant = 'acme' AND consent_action_id = $1)
-			+ (SELECT count(*) FROM scope_view WHERE name IN ('invoices.read', 'openid'))`, s.action.Id.String()); err != nil {
+			+ (SELECT count(*) FROM scope_view WHERE name IN ('invoices.read', 'openid'))`, s.action.Id); err != nil {
 			tb.Fatal(err)
 		}
 		return n == 4
@@ -94,9 +93,9 @@ func (s *screen) createConsent(tb testing.TB, name, description string, withdraw
 func (s *screen) newVersion(tb testing.TB, c api.Consent) api.Consent {
 	tb.Helper()
 	strategy := api.ExplicitAll
-	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", googleuuid.MustParse(c.Id), api.ConsentInput{Name: c.Name,
+	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", c.Id, api.ConsentInput{Name: c.Name,
 		Description: c.Description, CanBeWithdrawn: &c.CanBeWithdrawn, Texts: c.Texts, UpdateExistingGrants: &strategy,
-		Metadata: &apicommon.Metadata{Version: c.Version}})
+		Metadata: &api.WritableMetadata{Version: c.Version}})
 	if err != nil || resp.JSON200 == nil {
 		tb.Fatalf("update consent: %v %s", err, resp.Body)
 	}
@@ -110,7 +109,7 @@ func (s *screen) putClient(tb testing.TB, id string, trusted bool) {
 	s.clientVer++
 	s.publish(tb, "clients", "client", id, s.clientVer, false, map[string]any{"clientId": id, "tenant": "acme", "clientName": strings.ToUpper(id[:1]) + id[1:],
 		"logoUri": "https://" + id + ".example/logo.png", "clientUri": "https://" + id + ".example/", "policyUri": "https://" + id + ".example/privacy",
-		"tosUri": "https://" + id + ".example/terms", "consentActionId": s.action.Id.String(),
+		"tosUri": "https://" + id + ".example/terms", "consentActionId": s.action.Id,
 		"scopes": []string{}, "grantTypes": []string{"authorization_code"}, "public": true, "system": false, "trusted": trusted, "deleted": false})
 }
 
@@ -363,7 +362,7 @@ func TestConsentScreenFirstConsent(t *testing.T) {
 	for _, ev := range evs {
 		ctx := deref(ev.Context)
 		if ctx["ip"] != "127.0.0.1" || ctx["device"] != "ScreenTest/1.0 (like a browser)" || deref(ev.Language) != "en" ||
-			deref(ev.ActionId) != s.action.Id.String() || deref(ev.GrantType) != "explicit" {
+			deref(ev.ActionId) != s.action.Id || deref(ev.GrantType) != "explicit" {
 			t.Errorf("ledger event without its context: %+v %v", ev, ctx)
 		}
 	}
@@ -754,7 +753,7 @@ func TestConsentTexts(t *testing.T) {
 	if c.Texts == nil || (*c.Texts)["de"].Title != "Lizenzvereinbarung" || deref((*c.Texts)["nb"].Description) != "Vilkårene for å bruke butikken." {
 		t.Fatalf("texts %+v", c.Texts)
 	}
-	got, err := s.admin.GetConsentWithResponse(ctx, "acme", googleuuid.MustParse(c.Id))
+	got, err := s.admin.GetConsentWithResponse(ctx, "acme", c.Id)
 	if err != nil || got.JSON200 == nil || len(*got.JSON200.Texts) != 3 {
 		t.Fatalf("get: %v %s", err, got.Body)
 	}
@@ -764,8 +763,8 @@ func TestConsentTexts(t *testing.T) {
 		t.Errorf("a text under a key that is no language: %v %d %s", err, resp.StatusCode(), resp.Body)
 	}
 	texts := api.ConsentTexts{"en": {Title: "Licence agreement, 2nd edition"}}
-	up, err := s.admin.UpdateConsentWithResponse(ctx, "acme", googleuuid.MustParse(c.Id), api.ConsentInput{Name: c.Name, Texts: &texts,
-		Metadata: &apicommon.Metadata{Version: c.Version}})
+	up, err := s.admin.UpdateConsentWithResponse(ctx, "acme", c.Id, api.ConsentInput{Name: c.Name, Texts: &texts,
+		Metadata: &api.WritableMetadata{Version: c.Version}})
 	if err != nil || up.JSON200 == nil || up.JSON200.Version != 2 || len(*up.JSON200.Texts) != 1 || (*up.JSON200.Texts)["en"].Description != nil {
 		t.Fatalf("update: %v %s", err, up.Body)
 	}

@@ -11,7 +11,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/testenv"
 
@@ -63,10 +62,10 @@ func (s *stack) change(tb testing.TB, subject string, granted bool, grantType ap
 	for _, id := range ids {
 		gt := grantType
 		body.Grants = append(body.Grants, struct {
-			ConsentId googleuuid.UUID                 `json:"consentId"`
+			ConsentId api.EntityId                    `json:"consentId"`
 			GrantType *api.GrantChangeGrantsGrantType `json:"grantType,omitempty"`
 			Granted   bool                            `json:"granted"`
-		}{ConsentId: googleuuid.MustParse(id), GrantType: &gt, Granted: granted})
+		}{ConsentId: id, GrantType: &gt, Granted: granted})
 	}
 	resp, err := s.admin.ChangeConsentGrantsWithResponse(context.Background(), "acme", subject, body)
 	if err != nil {
@@ -90,10 +89,10 @@ func (s *stack) status(tb testing.TB, subject, consentID string) api.GrantStatus
 	return api.GrantStatus{}
 }
 
-func (s *stack) update(tb testing.TB, c api.Consent, strategy api.ConsentInputUpdateExistingGrants) api.Consent {
+func (s *stack) update(tb testing.TB, c api.Consent, strategy api.UpdateStrategy) api.Consent {
 	tb.Helper()
-	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", googleuuid.MustParse(c.Id), api.ConsentInput{
-		Name: c.Name, Description: ptr("changed"), UpdateExistingGrants: &strategy, Metadata: &apicommon.Metadata{Version: c.Version}})
+	resp, err := s.admin.UpdateConsentWithResponse(context.Background(), "acme", c.Id, api.ConsentInput{
+		Name: c.Name, Description: ptr("changed"), UpdateExistingGrants: &strategy, Metadata: &api.WritableMetadata{Version: c.Version}})
 	if err != nil || resp.JSON200 == nil {
 		tb.Fatalf("update: %v %s", err, resp.Body)
 	}
@@ -159,7 +158,7 @@ func TestUpdateStrategies(t *testing.T) {
 	t.Parallel()
 	s := mustStart(t)
 	for _, tc := range []struct {
-		strategy                     api.ConsentInputUpdateExistingGrants
+		strategy                     api.UpdateStrategy
 		explicitMoves, implicitMoves bool
 	}{
 		{api.ExplicitAll, false, false},
@@ -182,8 +181,8 @@ func TestUpdateStrategies(t *testing.T) {
 			}
 		})
 	}
-	stale, _ := s.admin.UpdateConsentWithResponse(context.Background(), "acme", googleuuid.MustParse(s.consent(t, "stale", true).Id),
-		api.ConsentInput{Name: "stale", Metadata: &apicommon.Metadata{Version: 7}})
+	stale, _ := s.admin.UpdateConsentWithResponse(context.Background(), "acme", s.consent(t, "stale", true).Id,
+		api.ConsentInput{Name: "stale", Metadata: &api.WritableMetadata{Version: 7}})
 	if stale.StatusCode() != 409 {
 		t.Errorf("stale version: %d", stale.StatusCode())
 	}
@@ -276,12 +275,12 @@ func TestConsentActionStatus(t *testing.T) {
 	terms, news := s.consent(t, "terms", false), s.consent(t, "newsletter", true)
 	required := true
 	resp, err := s.admin.CreateConsentActionWithResponse(ctx, "acme", api.ConsentActionInput{Name: "signup",
-		Consents: &[]api.ActionConsent{{ConsentId: googleuuid.MustParse(terms.Id), Required: &required}, {ConsentId: googleuuid.MustParse(news.Id)}}})
+		Consents: &[]api.ActionConsent{{ConsentId: terms.Id, Required: &required}, {ConsentId: news.Id}}})
 	if err != nil || resp.JSON201 == nil || len(resp.JSON201.Consents) != 2 {
 		t.Fatalf("create action: %v %s", err, resp.Body)
 	}
 	bad, _ := s.admin.CreateConsentActionWithResponse(ctx, "acme", api.ConsentActionInput{Name: "checkout",
-		Consents: &[]api.ActionConsent{{ConsentId: googleuuid.New()}}})
+		Consents: &[]api.ActionConsent{{ConsentId: googleuuid.NewString()}}})
 	if bad.StatusCode() != 422 {
 		t.Fatalf("unknown consent: %d %s", bad.StatusCode(), bad.Body)
 	}
@@ -331,7 +330,7 @@ func TestClientAccess(t *testing.T) {
 	s.publish(t, "clients", "scope", "invoices~read", 1, false, map[string]any{"name": "invoices.read", "tenant": "acme", "displayName": "Read invoices",
 		"description": "", "userPolicyId": "", "developerPolicyId": "", "builtIn": false, "deleted": false})
 	grant := func() *api.GrantClientAccessResponse {
-		r, err := s.admin.GrantClientAccessWithResponse(ctx, "acme", "user-c1", api.ClientAccessInput{ClientId: "billing", Scopes: []string{"invoices.read"}})
+		r, err := s.admin.GrantClientAccessWithResponse(ctx, "acme", "user-c1", nil, api.ClientAccessInput{ClientId: "billing", Scopes: []string{"invoices.read"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +349,7 @@ func TestClientAccess(t *testing.T) {
 	if c.ClientName != "Billing service" || *c.LogoUri != "https://billing.example/logo.png" || c.Scopes[0].DisplayName != "Read invoices" {
 		t.Errorf("client access %+v", c)
 	}
-	if r, _ := s.admin.GrantClientAccessWithResponse(ctx, "acme", "user-c1", api.ClientAccessInput{ClientId: "nosuch", Scopes: []string{}}); r.StatusCode() != 422 {
+	if r, _ := s.admin.GrantClientAccessWithResponse(ctx, "acme", "user-c1", nil, api.ClientAccessInput{ClientId: "nosuch", Scopes: []string{}}); r.StatusCode() != 422 {
 		t.Errorf("unknown client: %d", r.StatusCode())
 	}
 	if r, _ := s.admin.RevokeClientAccessWithResponse(ctx, "acme", "user-c1", "billing"); r.StatusCode() != 204 {

@@ -9,15 +9,18 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/handshake"
 	"github.com/iamplane/iam/pkg/keyring"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/consent/api"
+	cloudentityapi "github.com/iamplane/iam/services/consent/api/cloudentity"
 	"github.com/iamplane/iam/services/consent/internal/consents"
 	"github.com/iamplane/iam/services/consent/internal/events"
 	"github.com/iamplane/iam/services/consent/internal/httpapi"
+	"github.com/iamplane/iam/services/consent/internal/httpapi/cloudentity"
 	"github.com/iamplane/iam/services/consent/internal/postgres"
 )
 
@@ -49,7 +52,9 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 			issuerKeys = &auth.RemoteJWKS{URL: p.Config.JWKS()}
 			return issuerKeys, nil
 		}),
-		service.WithPages("/consent-screen"))
+		service.WithPages("/consent-screen"),
+		service.WithDialects(service.Dialect{Name: "cloudentity", Prefixes: []string{"/api/admin/"},
+			Spec: cloudentityapi.GetSpec, TenantParam: "tid", Errors: dialect.CloudentityErrors}))
 	if err != nil {
 		return err
 	}
@@ -70,6 +75,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		return fmt.Errorf("consent screen: %w", err)
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(book, actions), nil))
+	cloudentityapi.RegisterHandlers(e, cloudentityapi.NewStrictHandler(cloudentity.NewServer(book, actions), nil))
 	pages.Register(e)
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Views(store)}, onListen, workers(p, cfg, verdictKeys, screen)...)
 }

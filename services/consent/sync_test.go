@@ -81,7 +81,7 @@ func (s *stack) grantAccess(tb testing.TB, subject, clientID string, scopes ...s
 	if scopes == nil {
 		scopes = []string{}
 	}
-	r, err := s.admin.GrantClientAccessWithResponse(context.Background(), "acme", subject, api.ClientAccessInput{ClientId: clientID, Scopes: scopes})
+	r, err := s.admin.GrantClientAccessWithResponse(context.Background(), "acme", subject, nil, api.ClientAccessInput{ClientId: clientID, Scopes: scopes})
 	if err != nil || r.JSON200 == nil {
 		tb.Fatalf("grant %s to %s: %v %d %s", clientID, subject, err, r.StatusCode(), r.Body)
 	}

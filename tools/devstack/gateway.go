@@ -26,7 +26,10 @@ var Collections = map[string]string{
 // which covers everything below it; the pattern with most segments that matches wins. A
 // dialect's handlers add their patterns here and the same lines to
 // deploy/base/gateway.yaml.
-var DialectRoutes = map[string]string{}
+var DialectRoutes = map[string]string{
+	// Cloudentity's consent admin API (services/consent/api/cloudentity).
+	"/api/admin/*/consents": "consent", "/api/admin/*/actions": "consent", "/api/admin/*/events": "consent",
+}
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed
 // dialect's route; "" when no service does.

@@ -35,7 +35,7 @@ func TestRevokedClientAccessDeactivatesTheClientsTokens(t *testing.T) {
 	grant := func() {
 		t.Helper()
 		within(t, 5*time.Second, "consent lets user-x grant the client access (once it knows the client)", func() bool {
-			r, err := consent.GrantClientAccessWithResponse(ctx, "acme", "user-x", consentapi.ClientAccessInput{ClientId: c.ClientId, Scopes: []string{}})
+			r, err := consent.GrantClientAccessWithResponse(ctx, "acme", "user-x", nil, consentapi.ClientAccessInput{ClientId: c.ClientId, Scopes: []string{}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -580,7 +580,7 @@ func (wk *worker) clientAccess(ctx context.Context) {
 	}
 	client := wk.stableClient
 	scope := workloadScopes[wk.rng.IntN(len(workloadScopes))]
-	resp, err := wk.w.consent.GrantClientAccessWithResponse(ctx, wk.tenant, subject, consentapi.ClientAccessInput{ClientId: client, Scopes: []string{scope}})
+	resp, err := wk.w.consent.GrantClientAccessWithResponse(ctx, wk.tenant, subject, nil, consentapi.ClientAccessInput{ClientId: client, Scopes: []string{scope}})
 	o := wk.classify("grant client access", status(resp, err), err)
 	wk.w.note(o, "access", wk.tenant, []string{subject, client}, state{true, scope})
 	if o != outcomeRefused && !slices.Contains(wk.access, client) {

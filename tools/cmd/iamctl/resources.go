@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/iamplane/iam/pkg/apicommon"
-
 	consentapi "github.com/iamplane/iam/services/consent/api"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
 	subjectsapi "github.com/iamplane/iam/services/iam-subjects/api"
@@ -273,11 +271,7 @@ var resources = []resource{{
 	name: "consents", short: "consents", columns: []string{"id", "name", "version", "canBeWithdrawn"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allConsents(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return nil, fmt.Errorf("consent ids are uuids: %w", err)
-		}
-		r, err := c.consent.GetConsentWithResponse(ctx, t, u)
+		r, err := c.consent.GetConsentWithResponse(ctx, t, id)
 		if err != nil {
 			return nil, err
 		}
@@ -295,11 +289,7 @@ var resources = []resource{{
 		return answer(r.JSON201, r.StatusCode(), r.Body)
 	},
 	del: func(ctx context.Context, c *apis, t, id string) error {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return fmt.Errorf("consent ids are uuids: %w", err)
-		}
-		r, err := c.consent.DeleteConsentWithResponse(ctx, t, u)
+		r, err := c.consent.DeleteConsentWithResponse(ctx, t, id)
 		if err != nil {
 			return err
 		}
@@ -329,14 +319,12 @@ var resources = []resource{{
 		return answer(r.JSON200, r.StatusCode(), r.Body)
 	},
 	update: func(ctx context.Context, c *apis, t, id string, b []byte) (any, error) {
-		// What `get -o json` printed, edited, is accepted: fields an input does not have
-		// (id, createdAt, ...) are dropped; metadata.version stays and guards the change.
+		// What `get -o json` printed, edited, is accepted as it is: the API takes its own
+		// representation back (read-only fields checked there); metadata.version guards
+		// the change.
 		in, err := decode[consentapi.ConsentActionInput](b)
 		if err != nil {
 			return nil, err
-		}
-		if in.Metadata != nil {
-			in.Metadata = &apicommon.Metadata{Version: in.Metadata.Version}
 		}
 		r, err := c.consent.UpdateConsentActionWithResponse(ctx, t, id, nil, in)
 		if err != nil {

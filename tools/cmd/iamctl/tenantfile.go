@@ -388,9 +388,8 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		// A changed consent is a new version; grants given implicitly move to it, explicit
 		// ones are asked again (keepCurrent).
 		keep := consentapi.KeepCurrent
-		in.UpdateExistingGrants, in.Metadata = &keep, &apicommon.Metadata{Version: cur.Version}
-		id, _ := parseUUID(cur.Id)
-		if r, err := c.consent.UpdateConsentWithResponse(ctx, t, id, in); err != nil || r.JSON200 == nil {
+		in.UpdateExistingGrants, in.Metadata = &keep, &consentapi.WritableMetadata{Version: cur.Version}
+		if r, err := c.consent.UpdateConsentWithResponse(ctx, t, cur.Id, in); err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update consent %q: %v %s", want.Name, err, body(r))
 		}
 		fmt.Fprintf(out, "consent %q updated (a new version)\n", want.Name)
@@ -406,7 +405,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 				return fmt.Errorf("consent action %q: %v %s", want.Name, err, body(cur))
 			}
 			in := consentapi.ConsentActionInput{Name: want.Name, Description: &want.Description, Consents: &cur.JSON200.Consents,
-				Metadata: &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}}
+				Metadata: &consentapi.WritableMetadata{Version: cur.JSON200.Metadata.Version}}
 			if r, err := c.consent.UpdateConsentActionWithResponse(ctx, t, want.Name, nil, in); err != nil || r.JSON200 == nil {
 				return fmt.Errorf("update consent action %q: %v %s", want.Name, err, body(r))
 			}

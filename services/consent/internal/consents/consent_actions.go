@@ -2,19 +2,23 @@ package consents
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
 )
 
 // Action is a consent action: a named moment listing the consents a subject must accept.
-// ID is generated here; Name is the tenant-unique handle clients use.
+// ID is the caller's (kept on import, the id rule of CheckID) or generated here; Name is
+// the tenant-unique handle clients use.
 type Action struct {
 	Tenant      string
-	ID          uuid.UUID
+	ID          string
 	Name        string
 	Description string
 	Consents    []ActionConsent
@@ -25,8 +29,44 @@ type Action struct {
 
 // ActionConsent is one consent an action asks for.
 type ActionConsent struct {
-	ConsentID uuid.UUID `json:"consentId"`
-	Required  bool      `json:"required"`
+	ConsentID string `json:"consentId"`
+	Required  bool   `json:"required"`
+	// Claimed is what the request says of the consent itself (Cloudentity sends each
+	// action's consents whole), nil when nothing: read-only, checked, never stored.
+	Claimed *ConsentClaim `json:"-"`
+}
+
+// ConsentClaim is what a request says a consent it names is: each field, when given,
+// must be the consent's.
+type ConsentClaim struct {
+	Name    string
+	Version int64
+}
+
+// checkClaims refuses an action's consents whose claimed name or version is not the
+// named consent's, naming the entry (a consent not found is the store's to refuse).
+func checkClaims(asked []ActionConsent, found []Consent) error {
+	byID := make(map[string]*Consent, len(found))
+	for i := range found {
+		byID[found[i].ID] = &found[i]
+	}
+	var bad []errs.FieldError
+	for i, a := range asked {
+		c := byID[a.ConsentID]
+		if a.Claimed == nil || c == nil {
+			continue
+		}
+		if a.Claimed.Name != "" && a.Claimed.Name != c.Name {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("consents[%d].name", i), Message: fmt.Sprintf("consent %s is %q, not %q", c.ID, c.Name, a.Claimed.Name)})
+		}
+		if a.Claimed.Version != 0 && a.Claimed.Version != c.Version {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("consents[%d].version", i), Message: fmt.Sprintf("consent %s is at version %d, not %d", c.ID, c.Version, a.Claimed.Version)})
+		}
+	}
+	if len(bad) > 0 {
+		return errs.Fields("the action's consents are not what the request says they are", bad...)
+	}
+	return nil
 }
 
 // ActionStatus is what a subject still has to accept at an action.
@@ -67,6 +107,16 @@ type ActionStore interface {
 	// with their current version and subject's granted version (Accepted and Complete are
 	// the Actions' to tell).
 	Status(ctx context.Context, tenant, action, subject string) (*ActionStatus, error)
+	// Consents loads the consents an action asks for that still exist, in its order.
+	Consents(ctx context.Context, tenant string, asked []ActionConsent) ([]Consent, error)
+}
+
+// ActionDetail is a consent action with the consents it asks for, as they stand
+// (Cloudentity's ConsentActionWithConsents).
+type ActionDetail struct {
+	*Action
+	// Consents are the action's consents that still exist, in its order.
+	Consents []Consent
 }
 
 // Actions is the consent service's use cases for consent actions.
@@ -85,13 +135,67 @@ func (as *Actions) List(ctx context.Context, tenant, search string, offset, limi
 	return as.store.List(ctx, tenant, Query{Search: strings.TrimSpace(search), Offset: offset, Limit: limit})
 }
 
-// Add creates a consent action with a fresh id, at version 1.
-func (as *Actions) Add(ctx context.Context, tenant, name, description string, cs []ActionConsent) (*Action, error) {
-	a := newAction(tenant, name, description, cs, as.clock.now())
+// Add creates a consent action at version 1, with the id the caller chose (kept on
+// import; "" for a fresh one).
+func (as *Actions) Add(ctx context.Context, tenant, id, name, description string, cs []ActionConsent) (*Action, error) {
+	if err := CheckID("id", id); err != nil {
+		return nil, err
+	}
+	if err := as.checkClaims(ctx, tenant, cs); err != nil {
+		return nil, err
+	}
+	a := newAction(tenant, id, name, description, cs, as.clock.now())
 	if err := as.store.Add(ctx, a); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// AddDetailed is Add answering with the consents the new action asks for.
+func (as *Actions) AddDetailed(ctx context.Context, tenant, id, name, description string, cs []ActionConsent) (*ActionDetail, error) {
+	a, err := as.Add(ctx, tenant, id, name, description, cs)
+	if err != nil {
+		return nil, err
+	}
+	return as.detail(ctx, a)
+}
+
+// GetDetailed returns one consent action, by id or name, with the consents it asks for.
+func (as *Actions) GetDetailed(ctx context.Context, tenant, action string) (*ActionDetail, error) {
+	a, err := as.store.Get(ctx, tenant, action)
+	if err != nil {
+		return nil, err
+	}
+	return as.detail(ctx, a)
+}
+
+// UpdateDetailed is Update answering with the consents the action then asks for.
+func (as *Actions) UpdateDetailed(ctx context.Context, tenant, action string, change ActionChange, pre precondition.Version) (*ActionDetail, error) {
+	a, err := as.Update(ctx, tenant, action, change, pre)
+	if err != nil {
+		return nil, err
+	}
+	return as.detail(ctx, a)
+}
+
+// checkClaims checks what the request claims of the consents it names, if anything.
+func (as *Actions) checkClaims(ctx context.Context, tenant string, cs []ActionConsent) error {
+	if !slices.ContainsFunc(cs, func(a ActionConsent) bool { return a.Claimed != nil }) {
+		return nil
+	}
+	found, err := as.store.Consents(ctx, tenant, cs)
+	if err != nil {
+		return err
+	}
+	return checkClaims(cs, found)
+}
+
+func (as *Actions) detail(ctx context.Context, a *Action) (*ActionDetail, error) {
+	cs, err := as.store.Consents(ctx, a.Tenant, a.Consents)
+	if err != nil {
+		return nil, err
+	}
+	return &ActionDetail{Action: a, Consents: cs}, nil
 }
 
 // Get returns one consent action, by id or name.
@@ -99,10 +203,22 @@ func (as *Actions) Get(ctx context.Context, tenant, action string) (*Action, err
 	return as.store.Get(ctx, tenant, action)
 }
 
+// ActionChange is what an update of a consent action says: its new name, description
+// and consents, and, read-only, the id and times it has (a representation read and
+// written back; zero when not said).
+type ActionChange struct {
+	ID, Name, Description string
+	Consents              []ActionConsent
+	CreatedAt, ModifiedAt time.Time
+}
+
 // Update replaces a consent action (by id or name), based on the version pre names.
-func (as *Actions) Update(ctx context.Context, tenant, action, name, description string, cs []ActionConsent, pre precondition.Version) (*Action, error) {
+func (as *Actions) Update(ctx context.Context, tenant, action string, change ActionChange, pre precondition.Version) (*Action, error) {
+	if err := as.checkClaims(ctx, tenant, change.Consents); err != nil {
+		return nil, err
+	}
 	return as.store.Update(ctx, tenant, action, func(a *Action) error {
-		return a.revise(name, description, cs, pre, as.clock.now())
+		return a.revise(change, pre, as.clock.now())
 	})
 }
 
@@ -129,25 +245,34 @@ func (as *Actions) Status(ctx context.Context, tenant, action, subject string) (
 	return st, nil
 }
 
-// newAction prepares a consent action with a fresh id, at version 1.
-func newAction(tenant, name, description string, cs []ActionConsent, now time.Time) *Action {
+// newAction prepares a consent action with id (a fresh one for ""), at version 1.
+func newAction(tenant, id, name, description string, cs []ActionConsent, now time.Time) *Action {
 	if cs == nil {
 		cs = []ActionConsent{}
 	}
-	return &Action{Tenant: tenant, ID: uuid.New(), Name: name, Description: description, Consents: cs,
+	if id == "" {
+		id = uuid.NewString()
+	}
+	return &Action{Tenant: tenant, ID: id, Name: name, Description: description, Consents: cs,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 }
 
 // revise replaces the action's name, description and consents and bumps its version, if
-// pre names the version it holds (stale: errs.VersionConflict; If-Match: errs.PreconditionFailed).
-func (a *Action) revise(name, description string, cs []ActionConsent, pre precondition.Version, now time.Time) error {
+// pre names the version it holds (stale: errs.VersionConflict; If-Match:
+// errs.PreconditionFailed) and the change claims no other id than the action's.
+func (a *Action) revise(ch ActionChange, pre precondition.Version, now time.Time) error {
 	if err := pre.Check(a.Version); err != nil {
 		return err
 	}
+	if err := readOnly(claim{"id", ch.ID != "", ch.ID, a.ID}, timeClaim("metadata.createdAt", ch.CreatedAt, a.CreatedAt),
+		timeClaim("metadata.modifiedAt", ch.ModifiedAt, a.ModifiedAt)); err != nil {
+		return err
+	}
+	cs := ch.Consents
 	if cs == nil {
 		cs = []ActionConsent{}
 	}
-	a.Name, a.Description, a.Consents = name, description, cs
+	a.Name, a.Description, a.Consents = ch.Name, ch.Description, cs
 	a.Version++
 	a.ModifiedAt = now
 	return nil

@@ -7,7 +7,9 @@ package consents
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -20,9 +22,93 @@ import (
 
 // Service is an internal or third-party service a consent lets use the data, and why.
 type Service struct {
-	Name     string   `json:"name"`
-	Type     string   `json:"type"` // internal or thirdParty
-	Purposes []string `json:"purposes"`
+	Name     string    `json:"name"`
+	Type     string    `json:"type"` // internal or thirdParty
+	Purposes []Purpose `json:"purposes"`
+}
+
+// Purpose is why a service uses the data; Primary marks the service's main purposes
+// (Cloudentity's purposes[].primary).
+type Purpose struct {
+	Name    string `json:"name"`
+	Primary bool   `json:"primary,omitempty"`
+}
+
+// UnmarshalJSON reads a purpose as stored: an object, or the bare name rows written
+// before purposes could be primary hold.
+func (p *Purpose) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err == nil {
+		*p = Purpose{Name: name}
+		return nil
+	}
+	type plain Purpose
+	return json.Unmarshal(b, (*plain)(p))
+}
+
+// idPattern is the rule for consent and consent action ids a caller chooses (ids kept
+// on import, such as Cloudentity's "1"): 1 to 64 letters, digits, '.', '_' or '-',
+// starting with a letter or digit. Ids the service makes are UUIDs, which pass it too.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CheckID refuses a caller-chosen id that breaks the id rule, naming field; "" (let the
+// service choose) passes.
+func CheckID(field, id string) error {
+	if id == "" || idPattern.MatchString(id) {
+		return nil
+	}
+	return errs.Fields("the id breaks the id rule", errs.FieldError{Field: field,
+		Message: "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+}
+
+// readOnly refuses a write that tries to change a field it cannot: each claim, when
+// given, must equal what is stored (a representation read back and written with a
+// changed id or version), naming the field.
+func readOnly(claims ...claim) error {
+	var bad []errs.FieldError
+	for _, c := range claims {
+		if c.given && c.claimed != c.stored {
+			bad = append(bad, errs.FieldError{Field: c.field, Message: fmt.Sprintf("is read-only: %s, not %s", c.stored, c.claimed)})
+		}
+	}
+	if len(bad) > 0 {
+		return errs.Fields("the change names read-only fields with other values than they have", bad...)
+	}
+	return nil
+}
+
+type claim struct {
+	field           string
+	given           bool
+	claimed, stored string
+}
+
+// timeClaim claims a stored time; the zero time claims nothing.
+func timeClaim(field string, claimed, stored time.Time) claim {
+	return claim{field: field, given: !claimed.IsZero() && !claimed.Equal(stored),
+		claimed: claimed.UTC().Format(time.RFC3339Nano), stored: stored.UTC().Format(time.RFC3339Nano)}
+}
+
+// checkServices refuses a service type other than internal or thirdParty and a purpose
+// a service names twice (it could not say whether that purpose is primary).
+func checkServices(services []Service) error {
+	var bad []errs.FieldError
+	for i, s := range services {
+		if s.Type != "internal" && s.Type != "thirdParty" {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("services[%d].type", i), Message: "internal or thirdParty"})
+		}
+		seen := map[string]bool{}
+		for _, p := range s.Purposes {
+			if seen[p.Name] {
+				bad = append(bad, errs.FieldError{Field: fmt.Sprintf("services[%d].purposes", i), Message: fmt.Sprintf("%q is named twice", p.Name)})
+			}
+			seen[p.Name] = true
+		}
+	}
+	if len(bad) > 0 {
+		return errs.Fields("invalid services", bad...)
+	}
+	return nil
 }
 
 // Consent is what a subject may agree to. Version grows with every change; a grant names
@@ -38,10 +124,13 @@ type Consent struct {
 	Services       []Service
 	// Texts are what the consent screen shows, by language tag; without them it shows
 	// Name and Description.
-	Texts      map[string]ConsentText
-	Version    int64
-	CreatedAt  time.Time
-	ModifiedAt time.Time
+	Texts map[string]ConsentText
+	// UpdateExistingGrants is what the consent's last change did to existing grants
+	// (on create: what the caller chose, default ExplicitAll).
+	UpdateExistingGrants Strategy
+	Version              int64
+	CreatedAt            time.Time
+	ModifiedAt           time.Time
 }
 
 // ConsentText is a consent's title and description in one language.
@@ -167,14 +256,35 @@ func (b *Book) ListConsents(ctx context.Context, tenant, search string, offset, 
 	return b.store.ListConsents(ctx, tenant, search, offset, limit)
 }
 
-// CreateConsent adds c with a fresh id at version 1.
+// CreateConsent adds c at version 1, with the id the caller chose (kept on import; it
+// must pass the id rule) or else a fresh one. A version the caller names must be 1.
 func (b *Book) CreateConsent(ctx context.Context, c *Consent) error {
-	if err := checkTexts(c.Texts); err != nil {
+	if err := checkConsent(c); err != nil {
 		return err
 	}
+	if c.Version != 0 && c.Version != 1 {
+		return errs.Fields("a new consent starts at version 1", errs.FieldError{Field: "version", Message: fmt.Sprintf("must be 1, not %d", c.Version)})
+	}
+	if c.ID == "" {
+		c.ID = uuid.NewString()
+	}
+	if c.UpdateExistingGrants == "" {
+		c.UpdateExistingGrants = ExplicitAll
+	}
 	now := b.clock.now()
-	c.ID, c.Version, c.CreatedAt, c.ModifiedAt = uuid.NewString(), 1, now, now
+	c.Version, c.CreatedAt, c.ModifiedAt = 1, now, now
 	return b.store.CreateConsent(ctx, c)
+}
+
+// checkConsent is every rule a consent's fields follow on create and update.
+func checkConsent(c *Consent) error {
+	if err := CheckID("id", c.ID); err != nil {
+		return err
+	}
+	if err := checkServices(c.Services); err != nil {
+		return err
+	}
+	return checkTexts(c.Texts)
 }
 
 // GetConsent returns one consent.
@@ -183,10 +293,15 @@ func (b *Book) GetConsent(ctx context.Context, tenant, id string) (*Consent, err
 }
 
 // UpdateConsent replaces a consent, bumping its version, if pre names the version it
-// holds, and applies strategy (default ExplicitAll) to its grants.
+// holds, and applies strategy (default ExplicitAll) to its grants. The consent as read
+// can be written back: in.ID, in.Version, in.CreatedAt and in.ModifiedAt, when set, are
+// read-only and must be the stored ones (a stale version is pre's to refuse first).
 func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent, pre precondition.Version, strategy Strategy) (*Consent, error) {
 	if strategy == "" {
 		strategy = ExplicitAll
+	}
+	if err := checkServices(in.Services); err != nil {
+		return nil, err
 	}
 	if err := checkTexts(in.Texts); err != nil {
 		return nil, err
@@ -195,8 +310,14 @@ func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent,
 		if err := pre.Check(c.Version); err != nil {
 			return err
 		}
+		if err := readOnly(claim{"id", in.ID != "", in.ID, c.ID},
+			claim{"version", in.Version != 0, fmt.Sprint(in.Version), fmt.Sprint(c.Version)},
+			timeClaim("metadata.createdAt", in.CreatedAt, c.CreatedAt), timeClaim("metadata.modifiedAt", in.ModifiedAt, c.ModifiedAt)); err != nil {
+			return err
+		}
 		c.Name, c.Description, c.CanBeWithdrawn = in.Name, in.Description, in.CanBeWithdrawn
 		c.PIICategories, c.ValidFrom, c.Services, c.Texts = in.PIICategories, in.ValidFrom, in.Services, in.Texts
+		c.UpdateExistingGrants = strategy
 		c.Version++
 		c.ModifiedAt = b.clock.now()
 		return nil

@@ -48,7 +48,7 @@ func askedIn(in *api.ConsentActionInput) []consents.ActionConsent {
 
 // CreateConsentAction adds a consent action with a server-generated id.
 func (s *Server) CreateConsentAction(ctx context.Context, req api.CreateConsentActionRequestObject) (api.CreateConsentActionResponseObject, error) {
-	a, err := s.actions.Add(ctx, req.Tenant, req.Body.Name, deref(req.Body.Description), askedIn(req.Body))
+	a, err := s.actions.Add(ctx, req.Tenant, deref(req.Body.Id), req.Body.Name, deref(req.Body.Description), askedIn(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +66,13 @@ func (s *Server) GetConsentAction(ctx context.Context, req api.GetConsentActionR
 
 // UpdateConsentAction replaces a consent action, based on the version the caller names.
 func (s *Server) UpdateConsentAction(ctx context.Context, req api.UpdateConsentActionRequestObject) (api.UpdateConsentActionResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	meta, created, modified := metadataIn(req.Body.Metadata)
+	pre, err := precondition.From(meta, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.actions.Update(ctx, req.Tenant, req.ActionId, req.Body.Name, deref(req.Body.Description), askedIn(req.Body), pre)
+	a, err := s.actions.Update(ctx, req.Tenant, req.ActionId, consents.ActionChange{ID: deref(req.Body.Id), Name: req.Body.Name,
+		Description: deref(req.Body.Description), Consents: askedIn(req.Body), CreatedAt: created, ModifiedAt: modified}, pre)
 	if err != nil {
 		return nil, err
 	}

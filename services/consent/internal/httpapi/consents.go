@@ -2,14 +2,26 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/iamplane/iam/pkg/apicommon"
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/precondition"
 
 	"github.com/iamplane/iam/services/consent/api"
 	"github.com/iamplane/iam/services/consent/internal/consents"
 )
+
+// metadataIn reads the metadata of a change: the version it is based on, and the
+// read-only times it claims (zero when absent).
+func metadataIn(m *api.WritableMetadata) (meta *apicommon.Metadata, created, modified time.Time) {
+	if m == nil {
+		return nil, time.Time{}, time.Time{}
+	}
+	return &apicommon.Metadata{Version: m.Version}, deref(m.CreatedAt), deref(m.ModifiedAt)
+}
 
 // deref reads an optional field of a request: its zero value when absent.
 func deref[T any](p *T) T {
@@ -20,17 +32,34 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func consentIn(tenant string, in *api.ConsentInput) consents.Consent {
-	c := consents.Consent{Tenant: tenant, Name: in.Name, Description: deref(in.Description), CanBeWithdrawn: true,
-		PIICategories: deref(in.PiiCategories), ValidFrom: in.ValidFrom, Services: []consents.Service{}}
+func consentIn(tenant string, in *api.ConsentInput) (consents.Consent, error) {
+	c := consents.Consent{Tenant: tenant, ID: deref(in.Id), Name: in.Name, Description: deref(in.Description), CanBeWithdrawn: true,
+		PIICategories: deref(in.PiiCategories), ValidFrom: in.ValidFrom, Services: []consents.Service{}, Version: deref(in.Version),
+		UpdateExistingGrants: consents.Strategy(deref(in.UpdateExistingGrants))}
 	if in.CanBeWithdrawn != nil {
 		c.CanBeWithdrawn = *in.CanBeWithdrawn
 	}
 	if c.PIICategories == nil {
 		c.PIICategories = []string{}
 	}
-	for _, s := range deref(in.Services) {
-		c.Services = append(c.Services, consents.Service{Name: s.Name, Type: string(s.Type), Purposes: deref(s.Purposes)})
+	var bad []errs.FieldError
+	for i, s := range deref(in.Services) {
+		svc := consents.Service{Name: s.Name, Type: string(s.Type), Purposes: []consents.Purpose{}}
+		primary := map[string]bool{}
+		for _, p := range deref(s.PrimaryPurposes) {
+			primary[p] = true
+		}
+		for _, p := range deref(s.Purposes) {
+			svc.Purposes = append(svc.Purposes, consents.Purpose{Name: p, Primary: primary[p]})
+			delete(primary, p)
+		}
+		for p := range primary {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("services[%d].primaryPurposes", i), Message: fmt.Sprintf("%q is not one of purposes", p)})
+		}
+		c.Services = append(c.Services, svc)
+	}
+	if len(bad) > 0 {
+		return c, errs.Fields("a primary purpose must be one of the service's purposes", bad...)
 	}
 	if in.Texts != nil {
 		c.Texts = make(map[string]consents.ConsentText, len(*in.Texts))
@@ -38,7 +67,7 @@ func consentIn(tenant string, in *api.ConsentInput) consents.Consent {
 			c.Texts[lang] = consents.ConsentText{Title: t.Title, Description: deref(t.Description)}
 		}
 	}
-	return c
+	return c, nil
 }
 
 func consentOut(c *consents.Consent) api.Consent {
@@ -47,8 +76,21 @@ func consentOut(c *consents.Consent) api.Consent {
 		PiiCategories: c.PIICategories, ValidFrom: c.ValidFrom, Services: make([]api.Service, len(c.Services)), Version: c.Version,
 		Metadata: apicommon.Metadata{Version: c.Version, CreatedAt: &created, ModifiedAt: &modified}}
 	for i, s := range c.Services {
-		purposes := s.Purposes
+		purposes, primary := make([]string, len(s.Purposes)), []string{}
+		for j, p := range s.Purposes {
+			purposes[j] = p.Name
+			if p.Primary {
+				primary = append(primary, p.Name)
+			}
+		}
 		out.Services[i] = api.Service{Name: s.Name, Type: api.ServiceType(s.Type), Purposes: &purposes}
+		if len(primary) > 0 {
+			out.Services[i].PrimaryPurposes = &primary
+		}
+	}
+	if c.UpdateExistingGrants != "" {
+		strategy := api.UpdateStrategy(c.UpdateExistingGrants)
+		out.UpdateExistingGrants = &strategy
 	}
 	if len(c.Texts) > 0 {
 		texts := make(api.ConsentTexts, len(c.Texts))
@@ -81,7 +123,10 @@ func (s *Server) ListConsents(ctx context.Context, req api.ListConsentsRequestOb
 
 // CreateConsent adds a consent at version 1.
 func (s *Server) CreateConsent(ctx context.Context, req api.CreateConsentRequestObject) (api.CreateConsentResponseObject, error) {
-	c := consentIn(req.Tenant, req.Body)
+	c, err := consentIn(req.Tenant, req.Body)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.book.CreateConsent(ctx, &c); err != nil {
 		return nil, err
 	}
@@ -90,7 +135,7 @@ func (s *Server) CreateConsent(ctx context.Context, req api.CreateConsentRequest
 
 // GetConsent returns one consent.
 func (s *Server) GetConsent(ctx context.Context, req api.GetConsentRequestObject) (api.GetConsentResponseObject, error) {
-	c, err := s.book.GetConsent(ctx, req.Tenant, req.ConsentId.String())
+	c, err := s.book.GetConsent(ctx, req.Tenant, req.ConsentId)
 	if err != nil {
 		return nil, err
 	}
@@ -99,12 +144,17 @@ func (s *Server) GetConsent(ctx context.Context, req api.GetConsentRequestObject
 
 // UpdateConsent makes a new version of a consent.
 func (s *Server) UpdateConsent(ctx context.Context, req api.UpdateConsentRequestObject) (api.UpdateConsentResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, nil)
+	meta, created, modified := metadataIn(req.Body.Metadata)
+	pre, err := precondition.From(meta, nil)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.book.UpdateConsent(ctx, req.Tenant, req.ConsentId.String(), consentIn(req.Tenant, req.Body), pre,
-		consents.Strategy(deref(req.Body.UpdateExistingGrants)))
+	in, err := consentIn(req.Tenant, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	in.CreatedAt, in.ModifiedAt = created, modified
+	c, err := s.book.UpdateConsent(ctx, req.Tenant, req.ConsentId, in, pre, in.UpdateExistingGrants)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +163,7 @@ func (s *Server) UpdateConsent(ctx context.Context, req api.UpdateConsentRequest
 
 // DeleteConsent removes a consent.
 func (s *Server) DeleteConsent(ctx context.Context, req api.DeleteConsentRequestObject) (api.DeleteConsentResponseObject, error) {
-	if err := s.book.DeleteConsent(ctx, req.Tenant, req.ConsentId.String()); err != nil {
+	if err := s.book.DeleteConsent(ctx, req.Tenant, req.ConsentId); err != nil {
 		return nil, err
 	}
 	return api.DeleteConsent204Response{}, nil

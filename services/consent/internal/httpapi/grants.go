@@ -33,7 +33,7 @@ func (s *Server) GetConsentGrants(ctx context.Context, req api.GetConsentGrantsR
 func (s *Server) ChangeConsentGrants(ctx context.Context, req api.ChangeConsentGrantsRequestObject) (api.ChangeConsentGrantsResponseObject, error) {
 	reqs := make([]consents.GrantRequest, len(req.Body.Grants))
 	for i, g := range req.Body.Grants {
-		reqs[i] = consents.GrantRequest{ConsentID: g.ConsentId.String(), Granted: g.Granted, Type: consents.GrantType(deref(g.GrantType))}
+		reqs[i] = consents.GrantRequest{ConsentID: g.ConsentId, Granted: g.Granted, Type: consents.GrantType(deref(g.GrantType))}
 	}
 	gc := consents.GrantContext{Language: deref(req.Body.Language), ActionID: deref(req.Body.ActionId)}
 	if c := req.Body.Context; c != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
@@ -22,7 +21,7 @@ var _ consents.ActionStore = (*ConsentActions)(nil)
 
 type actionRow struct {
 	Tenant      string    `db:"tenant"`
-	ID          uuid.UUID `db:"id"`
+	ID          string    `db:"id"`
 	Name        string    `db:"name"`
 	Description string    `db:"description"`
 	Consents    []byte    `db:"consents"`
@@ -36,7 +35,7 @@ const actionColumns = `tenant, id, name, description, consents, version, created
 
 // actionByIDOrName matches $2 against the id or the name; an id match wins, in case a
 // name happens to spell another action's id.
-const actionByIDOrName = `tenant = $1 AND (id::text = $2 OR name = $2) ORDER BY id::text = $2 DESC LIMIT 1`
+const actionByIDOrName = `tenant = $1 AND (id = $2 OR name = $2) ORDER BY id = $2 DESC LIMIT 1`
 
 func (r actionRow) action() consents.Action {
 	a := consents.Action{Tenant: r.Tenant, ID: r.ID, Name: r.Name, Description: r.Description,
@@ -52,10 +51,10 @@ func (r actionRow) action() consents.Action {
 func unknownConsents(ctx context.Context, q sqlx.QueryerContext, tenant string, cs []consents.ActionConsent) error {
 	ids := make([]string, len(cs))
 	for i, c := range cs {
-		ids[i] = c.ConsentID.String()
+		ids[i] = c.ConsentID
 	}
 	var missing []string
-	if err := sqlx.SelectContext(ctx, q, &missing, `SELECT x.id FROM unnest($2::uuid[]) AS x(id)
+	if err := sqlx.SelectContext(ctx, q, &missing, `SELECT x.id FROM unnest($2::text[]) AS x(id)
 		WHERE NOT EXISTS (SELECT 1 FROM consents c WHERE c.tenant = $1 AND c.id = x.id)`, tenant, pq.StringArray(ids)); err != nil {
 		return postgres.Classify(err)
 	}
@@ -85,6 +84,9 @@ func (s *ConsentActions) Add(ctx context.Context, a *consents.Action) error {
 	cs, _ := json.Marshal(a.Consents)
 	_, err := s.DB.ExecContext(ctx, `INSERT INTO consent_actions (`+actionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.Tenant, a.ID, a.Name, a.Description, cs, a.Version, a.CreatedAt, a.ModifiedAt)
+	if postgres.IsUniqueViolation(err, "consent_actions_pkey") {
+		return errs.E(errs.Conflict, "consent action %q already exists", a.ID)
+	}
 	return nameClash(err, a.Name)
 }
 
@@ -150,10 +152,10 @@ func (s *ConsentActions) Delete(ctx context.Context, tenant, action string) erro
 
 // List pages through consent actions by name.
 func (s *ConsentActions) List(ctx context.Context, tenant string, q consents.Query) ([]consents.Action, int, error) {
+	const where = `WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')`
 	var rows []actionRow
 	err := s.DB.SelectContext(ctx, &rows, `
-		SELECT `+actionColumns+`, count(*) OVER () AS total
-		FROM consent_actions WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
+		SELECT `+actionColumns+`, count(*) OVER () AS total FROM consent_actions `+where+`
 		ORDER BY name LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(q.Search), q.Limit, q.Offset)
 	if err != nil {
 		return nil, 0, postgres.Classify(err)
@@ -162,6 +164,12 @@ func (s *ConsentActions) List(ctx context.Context, tenant string, q consents.Que
 	for i, r := range rows {
 		out[i], total = r.action(), r.Total
 	}
+	if len(rows) == 0 && q.Offset > 0 {
+		// A page past the end has no row to carry the total.
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM consent_actions `+where, tenant, postgres.EscapeLike(q.Search)); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
+	}
 	return out, total, nil
 }
 
@@ -169,10 +177,10 @@ func (s *ConsentActions) List(ctx context.Context, tenant string, q consents.Que
 // subject's granted version.
 func (s *ConsentActions) Status(ctx context.Context, tenant, action, subject string) (*consents.ActionStatus, error) {
 	var a struct {
-		ID       uuid.UUID `db:"id"`
-		Consents []byte    `db:"consents"`
+		ID       string `db:"id"`
+		Consents []byte `db:"consents"`
 	}
-	err := s.DB.GetContext(ctx, &a, `SELECT id, consents FROM consent_actions WHERE tenant = $1 AND (id::text = $2 OR name = $2)`, tenant, action)
+	err := s.DB.GetContext(ctx, &a, `SELECT id, consents FROM consent_actions WHERE `+actionByIDOrName, tenant, action)
 	if errs.Is(postgres.Classify(err), errs.NotFound) {
 		return nil, errs.E(errs.NotFound, "consent action %q not found", action)
 	}
@@ -181,7 +189,7 @@ func (s *ConsentActions) Status(ctx context.Context, tenant, action, subject str
 	}
 	var asked []consents.ActionConsent
 	_ = json.Unmarshal(a.Consents, &asked)
-	out := &consents.ActionStatus{ActionID: a.ID.String(), Consents: []consents.ActionConsentStatus{}}
+	out := &consents.ActionStatus{ActionID: a.ID, Consents: []consents.ActionConsentStatus{}}
 	for _, ac := range asked {
 		var row struct {
 			Name    string `db:"name"`
@@ -197,8 +205,27 @@ func (s *ConsentActions) Status(ctx context.Context, tenant, action, subject str
 		if err != nil {
 			return nil, postgres.Classify(err)
 		}
-		out.Consents = append(out.Consents, consents.ActionConsentStatus{ConsentID: ac.ConsentID.String(), Name: row.Name, Required: ac.Required,
+		out.Consents = append(out.Consents, consents.ActionConsentStatus{ConsentID: ac.ConsentID, Name: row.Name, Required: ac.Required,
 			CurrentVersion: row.Version, GrantedVersion: row.Granted})
+	}
+	return out, nil
+}
+
+// Consents loads the consents an action asks for that still exist, in the action's order.
+func (s *ConsentActions) Consents(ctx context.Context, tenant string, asked []consents.ActionConsent) ([]consents.Consent, error) {
+	ids := make([]string, len(asked))
+	for i, a := range asked {
+		ids[i] = a.ConsentID
+	}
+	var rows []consentRow
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+consentColumns+`, 0 AS total FROM consents c
+		JOIN unnest($2::text[]) WITH ORDINALITY AS x(want, n) ON x.want = c.id
+		WHERE c.tenant = $1 ORDER BY x.n`, tenant, pq.StringArray(ids)); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out := make([]consents.Consent, len(rows))
+	for i, r := range rows {
+		out[i] = r.consent()
 	}
 	return out, nil
 }

@@ -99,7 +99,7 @@ func actionConsents(ctx context.Context, tx *sqlx.Tx, tenant, subject, action st
 	_ = json.Unmarshal(a.Consents, &asked)
 	ids := make(pq.StringArray, len(asked))
 	for i, ac := range asked {
-		ids[i] = ac.ConsentID.String()
+		ids[i] = ac.ConsentID
 	}
 	var rows []struct {
 		ID             string     `db:"id"`
@@ -114,7 +114,7 @@ func actionConsents(ctx context.Context, tx *sqlx.Tx, tenant, subject, action st
 	if err := tx.SelectContext(ctx, &rows, `SELECT c.id::text AS id, c.name, c.description, c.texts, c.can_be_withdrawn, c.valid_from,
 		c.version, g.granted_version FROM consents c
 		LEFT JOIN grants g ON g.tenant = c.tenant AND g.consent_id = c.id AND g.subject = $3
-		WHERE c.tenant = $1 AND c.id = ANY($2::uuid[])`, tenant, ids, subject); err != nil {
+		WHERE c.tenant = $1 AND c.id = ANY($2::text[])`, tenant, ids, subject); err != nil {
 		return postgres.Classify(err)
 	}
 	byID := make(map[string]int, len(rows))
@@ -122,7 +122,7 @@ func actionConsents(ctx context.Context, tx *sqlx.Tx, tenant, subject, action st
 		byID[r.ID] = i
 	}
 	for _, ac := range asked {
-		i, ok := byID[ac.ConsentID.String()]
+		i, ok := byID[ac.ConsentID]
 		if !ok {
 			continue // deleted since the action was made: nothing to ask
 		}

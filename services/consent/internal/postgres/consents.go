@@ -31,17 +31,18 @@ type consentRow struct {
 	ValidFrom      *time.Time     `db:"valid_from"`
 	Services       []byte         `db:"services"`
 	Texts          []byte         `db:"texts"`
+	Strategy       string         `db:"update_existing_grants"`
 	Version        int64          `db:"version"`
 	CreatedAt      time.Time      `db:"created_at"`
 	ModifiedAt     time.Time      `db:"modified_at"`
 	Total          int            `db:"total"`
 }
 
-const consentColumns = `tenant, id, name, description, can_be_withdrawn, pii_categories, valid_from, services, texts, version, created_at, modified_at`
+const consentColumns = `tenant, id, name, description, can_be_withdrawn, pii_categories, valid_from, services, texts, update_existing_grants, version, created_at, modified_at`
 
 func (r consentRow) consent() consents.Consent {
 	c := consents.Consent{Tenant: r.Tenant, ID: r.ID, Name: r.Name, Description: r.Description, CanBeWithdrawn: r.CanBeWithdrawn,
-		PIICategories: r.PIICategories, ValidFrom: r.ValidFrom, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
+		PIICategories: r.PIICategories, ValidFrom: r.ValidFrom, UpdateExistingGrants: consents.Strategy(r.Strategy), Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
 	_ = json.Unmarshal(r.Services, &c.Services)
 	_ = json.Unmarshal(r.Texts, &c.Texts)
 	if c.PIICategories == nil {
@@ -72,9 +73,12 @@ func nameTaken(err error, name string) error {
 // CreateConsent inserts a consent.
 func (s *Store) CreateConsent(ctx context.Context, c *consents.Consent) error {
 	services, _ := json.Marshal(c.Services)
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		c.Tenant, c.ID, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, textsJSON(c.Texts),
-		c.Version, c.CreatedAt, c.ModifiedAt)
+		string(c.UpdateExistingGrants), c.Version, c.CreatedAt, c.ModifiedAt)
+	if postgres.IsUniqueViolation(err, "consents_pkey") {
+		return errs.E(errs.Conflict, "consent %q already exists", c.ID)
+	}
 	return nameTaken(err, c.Name)
 }
 
@@ -101,15 +105,21 @@ func (s *Store) GetConsent(ctx context.Context, tenant, id string) (*consents.Co
 
 // ListConsents pages through consents by name.
 func (s *Store) ListConsents(ctx context.Context, tenant, search string, offset, limit int) ([]consents.Consent, int, error) {
+	const where = `WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')`
 	var rows []consentRow
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+consentColumns+`, count(*) OVER () AS total FROM consents
-		WHERE tenant = $1 AND ($2 = '' OR name ILIKE '%' || $2 || '%' OR description ILIKE '%' || $2 || '%')
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+consentColumns+`, count(*) OVER () AS total FROM consents `+where+`
 		ORDER BY name LIMIT $3 OFFSET $4`, tenant, postgres.EscapeLike(search), limit, offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, total := make([]consents.Consent, len(rows)), 0
 	for i, r := range rows {
 		out[i], total = r.consent(), r.Total
+	}
+	if len(rows) == 0 && offset > 0 {
+		// A page past the end has no row to carry the total.
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM consents `+where, tenant, postgres.EscapeLike(search)); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
 	}
 	return out, total, nil
 }
@@ -136,9 +146,9 @@ func (s *Store) UpdateConsent(ctx context.Context, tenant, id string, change fun
 		}
 		services, _ := json.Marshal(c.Services)
 		if _, err := tx.ExecContext(ctx, `UPDATE consents SET name = $3, description = $4, can_be_withdrawn = $5, pii_categories = $6,
-			valid_from = $7, services = $8, texts = $9, version = $10, modified_at = $11 WHERE tenant = $1 AND id = $2`,
+			valid_from = $7, services = $8, texts = $9, version = $10, modified_at = $11, update_existing_grants = $12 WHERE tenant = $1 AND id = $2`,
 			tenant, id, c.Name, c.Description, c.CanBeWithdrawn, pq.StringArray(c.PIICategories), c.ValidFrom, services, textsJSON(c.Texts),
-			c.Version, c.ModifiedAt); err != nil {
+			c.Version, c.ModifiedAt, string(c.UpdateExistingGrants)); err != nil {
 			return nameTaken(err, c.Name)
 		}
 		var migrated []string

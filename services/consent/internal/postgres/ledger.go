@@ -96,16 +96,22 @@ const ledgerColumns = `seq, type, subject, consent_id, consent_version, grant_ty
 
 // Ledger lists events, oldest first.
 func (s *Store) Ledger(ctx context.Context, tenant string, q consents.LedgerQuery) ([]consents.LedgerEvent, int, error) {
+	const where = `WHERE tenant = $1 AND ($2 = '' OR subject = $2) AND ($3::timestamptz IS NULL OR occurred_at >= $3)
+		  AND ($4::timestamptz IS NULL OR occurred_at < $4)`
 	var rows []ledgerRow
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+ledgerColumns+`, count(*) OVER () AS total FROM privacy_ledger
-		WHERE tenant = $1 AND ($2 = '' OR subject = $2) AND ($3::timestamptz IS NULL OR occurred_at >= $3)
-		  AND ($4::timestamptz IS NULL OR occurred_at < $4)
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT `+ledgerColumns+`, count(*) OVER () AS total FROM privacy_ledger `+where+`
 		ORDER BY occurred_at, seq LIMIT $5 OFFSET $6`, tenant, q.Subject, q.From, q.To, q.Limit, q.Offset); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	out, total := make([]consents.LedgerEvent, len(rows)), 0
 	for i, r := range rows {
 		out[i], total = r.event(), r.Total
+	}
+	if len(rows) == 0 && q.Offset > 0 {
+		// A page past the end has no row to carry the total.
+		if err := s.DB.GetContext(ctx, &total, `SELECT count(*) FROM privacy_ledger `+where, tenant, q.Subject, q.From, q.To); err != nil {
+			return nil, 0, postgres.Classify(err)
+		}
 	}
 	return out, total, nil
 }
