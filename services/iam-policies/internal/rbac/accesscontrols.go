@@ -71,6 +71,9 @@ func (c *Catalog) GetAccessControl(ctx context.Context, tenant, id string, x Exp
 
 // ListAccessControls pages through access controls, with the references x asks for.
 func (c *Catalog) ListAccessControls(ctx context.Context, tenant string, q Query, x Expansion) ([]AccessControl, int, error) {
+	if err := q.checkSort(false); err != nil {
+		return nil, 0, err
+	}
 	found, total, err := c.store.AccessControls().List(ctx, tenant, q)
 	if err != nil {
 		return nil, 0, err

@@ -56,6 +56,9 @@ func (c *Catalog) GetPermission(ctx context.Context, tenant, id string) (*Permis
 
 // ListPermissions pages through permissions.
 func (c *Catalog) ListPermissions(ctx context.Context, tenant string, q Query) ([]Permission, int, error) {
+	if err := q.checkSort(true); err != nil {
+		return nil, 0, err
+	}
 	return c.store.Permissions().List(ctx, tenant, q)
 }
 

@@ -36,6 +36,10 @@ type Query struct {
 	ModifiedSince *time.Time
 	RoleID        string
 	ResourceID    string
+	// Sort orders the listing (oldest first when empty, and after its keys); Language
+	// picks the language name and description are sorted in (else English).
+	Sort          []SortKey
+	Language      string
 	Offset, Limit int
 }
 

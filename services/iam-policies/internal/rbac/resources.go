@@ -45,6 +45,9 @@ func (c *Catalog) GetResource(ctx context.Context, tenant, id string) (*Resource
 
 // ListResources pages through resources.
 func (c *Catalog) ListResources(ctx context.Context, tenant string, q Query) ([]Resource, int, error) {
+	if err := q.checkSort(true); err != nil {
+		return nil, 0, err
+	}
 	return c.store.Resources().List(ctx, tenant, q)
 }
 

@@ -93,6 +93,9 @@ func (c *Catalog) GetRole(ctx context.Context, tenant, id string) (*Role, error)
 
 // ListRoles pages through roles.
 func (c *Catalog) ListRoles(ctx context.Context, tenant string, q Query) ([]Role, int, error) {
+	if err := q.checkSort(false); err != nil {
+		return nil, 0, err
+	}
 	return c.store.Roles().List(ctx, tenant, q)
 }
 

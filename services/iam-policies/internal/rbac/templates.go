@@ -64,6 +64,9 @@ func (c *Catalog) GetTemplate(ctx context.Context, tenant, id string, x Expansio
 
 // ListTemplates pages through templates, with their access controls if x asks for them.
 func (c *Catalog) ListTemplates(ctx context.Context, tenant string, q Query, x Expansion) ([]Template, int, error) {
+	if err := q.checkSort(false); err != nil {
+		return nil, 0, err
+	}
 	found, total, err := c.store.Templates().List(ctx, tenant, q)
 	if err != nil {
 		return nil, 0, err
