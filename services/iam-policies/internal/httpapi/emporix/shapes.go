@@ -8,11 +8,11 @@ import (
 )
 
 // Emporix's shapes of RBAC entries. With Accept-Language, name and description are one
-// string in the chosen language, as on the native API.
+// string in the chosen language, as on the native API; `*` asks for every language.
 
 func text(m map[string]string, lang string) api.Text {
 	var t api.Text
-	if lang != "" {
+	if lang != "" && lang != "*" {
 		_ = t.FromText0(localize.Pick(m, lang))
 	} else {
 		_ = t.FromLocalizedText(m)
