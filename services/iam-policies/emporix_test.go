@@ -223,3 +223,123 @@ func TestEmporixReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestEmporixDialect checks what the replay cannot: paging, sorting, filters, languages,
+// and every refusal in Emporix's error shape.
+func TestEmporixDialect(t *testing.T) {
+	s := mustStart(t)
+	f := mustEmporixFixture(t, s)
+	ctx := context.Background()
+	for _, name := range []string{"Beta", "Alpha"} {
+		if r, err := s.admin.CreateResourceWithResponse(ctx, "acme", api.ResourceInput{Name: api.LocalizedName{"en": name}, Code: "x." + strings.ToLower(name)}); err != nil || r.JSON201 == nil {
+			t.Fatalf("resource: %v %s", err, r.Body)
+		}
+	}
+	admin := s.Issuer.Token(t, "acme", "client-admin", "iam.access_read", "iam.resource_read", "iam.role_read", "iam.template_read")
+	names := func(body any) []string {
+		var out []string
+		for _, it := range body.([]any) {
+			out = append(out, fmt.Sprint(it.(map[string]any)["name"]))
+		}
+		return out
+	}
+	t.Run("paging, sorting and X-Total-Count", func(t *testing.T) {
+		for _, tc := range []struct {
+			query string
+			want  string
+		}{
+			{"sort=name:asc&pageSize=1&pageNumber=1", "[Alpha]"},
+			{"sort=name:asc&pageSize=1&pageNumber=2", "[Beta]"},
+			{"sort=name:desc&pageSize=2&pageNumber=1", "[Example name Beta]"},
+			{"sort=code:asc,name", "[serviceName.resource x.alpha x.beta]"},
+			{"pageSize=2&pageNumber=2", "[Alpha]"}, // oldest first: Example name, Beta, Alpha
+			{"pageSize=2&pageNumber=3", "[]"},
+			{"name=alp", "[Alpha]"},
+			{"metadataModifiedAt=2999-01-01", "[]"},
+		} {
+			status, headers, body := emporixGet(t, s, admin, "/iam/acme/resources?"+tc.query, map[string]string{"Accept-Language": "en", "X-Total-Count": "true"})
+			got := fmt.Sprint(names(body))
+			if strings.HasPrefix(tc.query, "sort=code") {
+				var codes []string
+				for _, it := range body.([]any) {
+					codes = append(codes, fmt.Sprint(it.(map[string]any)["code"]))
+				}
+				got = fmt.Sprint(codes)
+			}
+			if status != 200 || got != tc.want {
+				t.Errorf("%s: %d %s, want %s", tc.query, status, got, tc.want)
+			}
+			if headers.Get("X-Total-Count") == "" {
+				t.Errorf("%s: no X-Total-Count", tc.query)
+			}
+		}
+		_, headers, _ := emporixGet(t, s, admin, "/iam/acme/resources?pageSize=1", map[string]string{"X-Total-Count": "true"})
+		if headers.Get("X-Total-Count") != "3" {
+			t.Errorf("X-Total-Count %q, want 3", headers.Get("X-Total-Count"))
+		}
+		_, headers, _ = emporixGet(t, s, admin, "/iam/acme/resources", nil)
+		if headers.Get("X-Total-Count") != "" {
+			t.Error("X-Total-Count sent unasked")
+		}
+	})
+	t.Run("languages and expansion", func(t *testing.T) {
+		_, _, body := emporixGet(t, s, admin, f.fill("/iam/acme/access-controls/{accessControlId}?expand=role"), map[string]string{"Accept-Language": "de"})
+		ac := body.(map[string]any)
+		if ac["name"] != "Beispielname" || ac["role"] == nil || ac["resource"] != nil {
+			t.Errorf("access control in German with its role: %v", ac)
+		}
+		_, _, body = emporixGet(t, s, admin, f.fill("/iam/acme/templates/{templateId}"), nil)
+		if ids := body.(map[string]any)["accessControls"].([]any); len(ids) != 1 || ids[0] != f.ids["{accessControlId}"] {
+			t.Errorf("template's access controls by id: %v", ids)
+		}
+		_, _, body = emporixGet(t, s, admin, f.fill("/iam/acme/templates/{templateId}?expand=accessControls"), nil)
+		if acs := body.(map[string]any)["accessControls"].([]any); len(acs) != 1 || acs[0].(map[string]any)["id"] != f.ids["{accessControlId}"] {
+			t.Errorf("template's access controls expanded: %v", acs)
+		}
+		_, _, body = emporixGet(t, s, admin, f.fill("/iam/acme/access-controls?roleId=unknown"), nil)
+		if len(body.([]any)) != 0 {
+			t.Errorf("roleId filter: %v", body)
+		}
+	})
+	other := s.Issuer.Token(t, "globex", "client-admin", "services.iam")
+	unscoped := s.Issuer.Token(t, "acme", "client-x", "iam.group_read")
+	for _, tc := range []struct {
+		name, token, path string
+		status            int
+		mentions          string
+	}{
+		{"undeclared parameter", admin, "/iam/acme/resources?pageNo=2", 400, "pageNo"},
+		{"native paging parameter", admin, "/iam/acme/roles?page=2", 400, "page"},
+		{"unknown sort field", admin, "/iam/acme/roles?sort=colour", 400, "sort"},
+		{"sort by code where there is none", admin, "/iam/acme/roles?sort=code", 400, "sort"},
+		{"bad sort direction", admin, "/iam/acme/templates?sort=name:up", 400, "sort"},
+		{"page size 0", admin, "/iam/acme/resources?pageSize=0", 400, "pageSize"},
+		{"page number 0", admin, "/iam/acme/resources?pageNumber=0", 400, "pageNumber"},
+		{"bad date", admin, "/iam/acme/access-controls?metadataModifiedAt=yesterday", 400, "metadataModifiedAt"},
+		{"unknown expansion", admin, "/iam/acme/access-controls?expand=roles", 400, "expand"},
+		{"filter an operation lacks", admin, "/iam/acme/access-controls?name=x", 400, "name"},
+		{"unknown role", admin, "/iam/acme/roles/nope", 404, "nope"},
+		{"unknown resource of a user", s.Issuer.Token(t, "acme", "client-admin", "iam.permission_read"), "/iam/acme/users/u1/permissions/nope", 404, "nope"},
+		{"scope of another operation", admin, "/iam/acme/users/u1/permissions/nope", 403, "iam.permission_read"},
+		{"missing scope", unscoped, "/iam/acme/roles", 403, "iam.role_read"},
+		{"another tenant's token", other, "/iam/acme/roles", 403, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := emporixGet(t, s, tc.token, tc.path, nil)
+			m, _ := body.(map[string]any)
+			if status != tc.status || m["code"] != float64(tc.status) || m["status"] != http.StatusText(tc.status) || m["details"] == nil {
+				t.Fatalf("%d %v, want %d in Emporix's error shape", status, body, tc.status)
+			}
+			if !strings.Contains(fmt.Sprint(m), tc.mentions) {
+				t.Errorf("%v does not name %s", m, tc.mentions)
+			}
+		})
+	}
+	t.Run("no token", func(t *testing.T) {
+		status, _, body := emporixGet(t, s, "", "/iam/acme/roles", nil)
+		fault, _ := body.(map[string]any)["fault"].(map[string]any)
+		if status != 401 || fault == nil || fault["faultstring"] == "" {
+			t.Errorf("%d %v, want Emporix's 401 fault", status, body)
+		}
+	})
+}

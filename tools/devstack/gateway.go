@@ -26,7 +26,18 @@ var Collections = map[string]string{
 // which covers everything below it; the pattern with most segments that matches wins. A
 // dialect's handlers add their patterns here and the same lines to
 // deploy/base/gateway.yaml.
-var DialectRoutes = map[string]string{}
+var DialectRoutes = map[string]string{
+	// Emporix IAM (seed 004): iam-policies' part.
+	"/iam/*/access-controls":          "iam-policies",
+	"/iam/*/permissions":              "iam-policies",
+	"/iam/*/resources":                "iam-policies",
+	"/iam/*/roles":                    "iam-policies",
+	"/iam/*/templates":                "iam-policies",
+	"/iam/*/groups/*/access-controls": "iam-policies",
+	"/iam/*/users/*/access-controls":  "iam-policies",
+	"/iam/*/users/*/permissions":      "iam-policies",
+	"/iam/*/users/*/scopes":           "iam-policies",
+}
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed
 // dialect's route; "" when no service does.
