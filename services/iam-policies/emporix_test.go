@@ -66,7 +66,7 @@ func mustEmporixFixture(tb testing.TB, s *stack) emporixFixture {
 	}
 	const group, user = "1gr5e52e-6e27-4ac5-9471-2467d3fb7503", "00u4ukqvzlEP31sCk417"
 	for _, a := range []api.AssignmentInput{{Subject: "group-" + group, AccessControlId: &ac.JSON201.Id}, {Subject: "user-" + user, TemplateId: &tpl.JSON201.Id}} {
-		if r, err := s.admin.AssignWithResponse(ctx, "acme", a); err != nil || r.JSON201 == nil {
+		if r, err := s.admin.AssignWithResponse(ctx, "acme", nil, a); err != nil || r.JSON201 == nil {
 			tb.Fatalf("assign: %v %s", err, r.Body)
 		}
 	}

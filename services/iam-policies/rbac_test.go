@@ -251,11 +251,11 @@ func TestRBACCatalog(t *testing.T) {
 				return r.StatusCode(), r.Body
 			}, 404, f.group.Id},
 			{"assign nothing", func() (int, []byte) {
-				r, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1"})
+				r, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u1"})
 				return r.StatusCode(), r.Body
 			}, 422, "accessControlId"},
 			{"assign an unknown template", func() (int, []byte) {
-				r, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1", TemplateId: ptr("t0")})
+				r, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u1", TemplateId: ptr("t0")})
 				return r.StatusCode(), r.Body
 			}, 422, "t0"},
 			{"remove a missing assignment", func() (int, []byte) {
@@ -273,7 +273,7 @@ func TestRBACCatalog(t *testing.T) {
 	})
 
 	t.Run("delete once unreferenced", func(t *testing.T) {
-		a, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u9", TemplateId: &f.template.Id})
+		a, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u9", TemplateId: &f.template.Id})
 		if a.JSON201 == nil {
 			t.Fatalf("assign: %s", a.Body)
 		}
@@ -304,7 +304,7 @@ func TestRBACCatalog(t *testing.T) {
 		if resp, _ := reader.ListResourcesWithResponse(ctx, "acme", nil); resp.StatusCode() != 403 {
 			t.Errorf("iam.role_read may not list resources: %d", resp.StatusCode())
 		}
-		if resp, _ := reader.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1", AccessControlId: ptr("x")}); resp.StatusCode() != 403 {
+		if resp, _ := reader.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u1", AccessControlId: ptr("x")}); resp.StatusCode() != 403 {
 			t.Errorf("iam.role_read may not assign: %d", resp.StatusCode())
 		}
 		other := s.as(t, s.Issuer.Token(t, "globex", "client-c", "services.iam"))
@@ -330,8 +330,8 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 	f := mustRBAC(t, s)
 	s.grant(t, "group-top", "/", "iam.policy_read") // a policy scope stays in the set
 
-	first, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
-	again, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
+	first, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
+	again, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
 	if first.JSON201 == nil || again.JSON200 == nil || again.JSON200.Id != first.JSON201.Id {
 		t.Fatalf("assign twice: %s / %d %s", first.Body, again.StatusCode(), again.Body)
 	}
@@ -371,7 +371,7 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 
 	// A client assigned the access control directly: its entitled set is published.
 	sets := s.scopeSets(t)
-	if a, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "client-c1", AccessControlId: &f.accessControl.Id}); a.JSON201 == nil {
+	if a, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "client-c1", AccessControlId: &f.accessControl.Id}); a.JSON201 == nil {
 		t.Fatalf("assign: %s", a.Body)
 	}
 	sets.await(t, "client-c1", "iam.group_read")

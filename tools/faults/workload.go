@@ -536,7 +536,7 @@ func (wk *worker) grantPolicy(ctx context.Context) {
 	if slices.Contains(wk.policies, p) {
 		return
 	}
-	resp, err := wk.w.policies.GrantPolicyWithResponse(ctx, wk.tenant, policiesapi.PolicyInput{Subject: p[0], Scope: p[1], Action: p[2]})
+	resp, err := wk.w.policies.GrantPolicyWithResponse(ctx, wk.tenant, nil, policiesapi.PolicyInput{Subject: p[0], Scope: p[1], Action: p[2]})
 	o := wk.classify("grant policy", status(resp, err), err)
 	wk.w.note(o, "policy", wk.tenant, p[:], state{present: true})
 	if o != outcomeRefused {

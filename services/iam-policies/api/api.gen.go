@@ -948,6 +948,15 @@ type ListAssignmentsParams struct {
 	TemplateId *RbacId `form:"templateId,omitempty" json:"templateId,omitempty"`
 }
 
+// AssignParams defines parameters for Assign.
+type AssignParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
+}
+
 // CheckParams defines parameters for Check.
 type CheckParams struct {
 	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
@@ -1129,6 +1138,12 @@ type RevokePoliciesParams struct {
 
 	// Action Only this action.
 	Action *ActionFilter `form:"action,omitempty" json:"action,omitempty"`
+
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // ListPoliciesParams defines parameters for ListPolicies.
@@ -1153,6 +1168,15 @@ type ListPoliciesParams struct {
 
 	// ResourceProvider Only policies on scopes of this provider.
 	ResourceProvider *ResourceProvider `form:"resourceProvider,omitempty" json:"resourceProvider,omitempty"`
+}
+
+// GrantPolicyParams defines parameters for GrantPolicy.
+type GrantPolicyParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // ListResourcesParams defines parameters for ListResources.
@@ -1264,6 +1288,15 @@ type GetTemplateParamsExpand string
 type UpdateTemplateParams struct {
 	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// SetTenantRolesParams defines parameters for SetTenantRoles.
+type SetTenantRolesParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // CreateAccessControlJSONRequestBody defines body for CreateAccessControl for application/json ContentType.
@@ -1585,7 +1618,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Assign Assign an access control or a template
 	//
@@ -1598,7 +1631,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	Assign(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Assign(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Unassign Remove an assignment
 	//
@@ -1777,7 +1810,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantPolicy Grant a policy
 	//
@@ -1786,7 +1819,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListResources List resources
 	//
@@ -1973,7 +2006,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetTenantRoles Set tenant roles
 	//
@@ -1982,7 +2015,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAccessControls List access controls
@@ -2267,8 +2300,8 @@ func (c *APIClient) ListAssignments(ctx context.Context, tenant externalRef0.Ten
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAssignRequestWithBody(c.Server, tenant, contentType, body)
+func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignRequestWithBody(c.Server, tenant, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2290,8 +2323,8 @@ func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tena
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *APIClient) Assign(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAssignRequest(c.Server, tenant, body)
+func (c *APIClient) Assign(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignRequest(c.Server, tenant, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2689,8 +2722,8 @@ func (c *APIClient) ListPolicies(ctx context.Context, tenant externalRef0.Tenant
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantPolicyRequestWithBody(c.Server, tenant, contentType, body)
+func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantPolicyRequestWithBody(c.Server, tenant, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2708,8 +2741,8 @@ func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *APIClient) GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantPolicyRequest(c.Server, tenant, body)
+func (c *APIClient) GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantPolicyRequest(c.Server, tenant, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3125,8 +3158,8 @@ func (c *APIClient) GetTenantRoles(ctx context.Context, tenant externalRef0.Tena
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetTenantRolesRequestWithBody(c.Server, tenant, subjectId, contentType, body)
+func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTenantRolesRequestWithBody(c.Server, tenant, subjectId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3144,8 +3177,8 @@ func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalR
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *APIClient) SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetTenantRolesRequest(c.Server, tenant, subjectId, body)
+func (c *APIClient) SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTenantRolesRequest(c.Server, tenant, subjectId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3949,18 +3982,18 @@ func NewListAssignmentsRequest(server string, tenant externalRef0.Tenant, params
 }
 
 // NewAssignRequest calls the generic Assign builder with application/json body
-func NewAssignRequest(server string, tenant externalRef0.Tenant, body AssignJSONRequestBody) (*http.Request, error) {
+func NewAssignRequest(server string, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAssignRequestWithBody(server, tenant, "application/json", bodyReader)
+	return NewAssignRequestWithBody(server, tenant, params, "application/json", bodyReader)
 }
 
 // NewAssignRequestWithBody constructs an http.Request for the Assign method, with any body, and a specified content type
-func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3983,6 +4016,33 @@ func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, content
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5272,6 +5332,18 @@ func NewRevokePoliciesRequest(server string, tenant externalRef0.Tenant, params 
 
 		}
 
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5420,18 +5492,18 @@ func NewListPoliciesRequest(server string, tenant externalRef0.Tenant, params *L
 }
 
 // NewGrantPolicyRequest calls the generic GrantPolicy builder with application/json body
-func NewGrantPolicyRequest(server string, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody) (*http.Request, error) {
+func NewGrantPolicyRequest(server string, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewGrantPolicyRequestWithBody(server, tenant, "application/json", bodyReader)
+	return NewGrantPolicyRequestWithBody(server, tenant, params, "application/json", bodyReader)
 }
 
 // NewGrantPolicyRequestWithBody constructs an http.Request for the GrantPolicy method, with any body, and a specified content type
-func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5454,6 +5526,33 @@ func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, co
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -6558,18 +6657,18 @@ func NewGetTenantRolesRequest(server string, tenant externalRef0.Tenant, subject
 }
 
 // NewSetTenantRolesRequest calls the generic SetTenantRoles builder with application/json body
-func NewSetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody) (*http.Request, error) {
+func NewSetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSetTenantRolesRequestWithBody(server, tenant, subjectId, "application/json", bodyReader)
+	return NewSetTenantRolesRequestWithBody(server, tenant, subjectId, params, "application/json", bodyReader)
 }
 
 // NewSetTenantRolesRequestWithBody constructs an http.Request for the SetTenantRoles method, with any body, and a specified content type
-func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader) (*http.Request, error) {
+func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6599,6 +6698,33 @@ func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant,
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
@@ -6801,7 +6927,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error)
+	AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error)
 
 	// AssignWithResponse Assign an access control or a template
 	//
@@ -6814,7 +6940,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error)
+	AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error)
 
 	// UnassignWithResponse Remove an assignment
 	//
@@ -7019,7 +7145,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
+	GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
 
 	// GrantPolicyWithResponse Grant a policy
 	//
@@ -7028,7 +7154,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
+	GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
 
 	// ListResourcesWithResponse List resources
 	//
@@ -7235,7 +7361,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
+	SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
 
 	// SetTenantRolesWithResponse Set tenant roles
 	//
@@ -7244,7 +7370,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
+	SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
 }
 
 type ListAccessControlsResponse struct {
@@ -10957,8 +11083,8 @@ func (c *ClientWithResponses) ListAssignmentsWithResponse(ctx context.Context, t
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
-	rsp, err := c.AssignWithBody(ctx, tenant, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
+	rsp, err := c.AssignWithBody(ctx, tenant, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10976,8 +11102,8 @@ func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, te
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *ClientWithResponses) AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
-	rsp, err := c.Assign(ctx, tenant, body, reqEditors...)
+func (c *ClientWithResponses) AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
+	rsp, err := c.Assign(ctx, tenant, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11313,8 +11439,8 @@ func (c *ClientWithResponses) ListPoliciesWithResponse(ctx context.Context, tena
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
-	rsp, err := c.GrantPolicyWithBody(ctx, tenant, contentType, body, reqEditors...)
+func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
+	rsp, err := c.GrantPolicyWithBody(ctx, tenant, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11328,8 +11454,8 @@ func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *ClientWithResponses) GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
-	rsp, err := c.GrantPolicy(ctx, tenant, body, reqEditors...)
+func (c *ClientWithResponses) GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
+	rsp, err := c.GrantPolicy(ctx, tenant, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11673,8 +11799,8 @@ func (c *ClientWithResponses) GetTenantRolesWithResponse(ctx context.Context, te
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
-	rsp, err := c.SetTenantRolesWithBody(ctx, tenant, subjectId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
+	rsp, err := c.SetTenantRolesWithBody(ctx, tenant, subjectId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11688,8 +11814,8 @@ func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *ClientWithResponses) SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
-	rsp, err := c.SetTenantRoles(ctx, tenant, subjectId, body, reqEditors...)
+func (c *ClientWithResponses) SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
+	rsp, err := c.SetTenantRoles(ctx, tenant, subjectId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14625,7 +14751,7 @@ type ServerInterface interface {
 	ListAssignments(ctx echo.Context, tenant externalRef0.Tenant, params ListAssignmentsParams) error
 	// Assign Assign an access control or a template
 	// (POST /v1/tenants/{tenant}/assignments)
-	Assign(ctx echo.Context, tenant externalRef0.Tenant) error
+	Assign(ctx echo.Context, tenant externalRef0.Tenant, params AssignParams) error
 	// Unassign Remove an assignment
 	// (DELETE /v1/tenants/{tenant}/assignments/{assignmentId})
 	Unassign(ctx echo.Context, tenant externalRef0.Tenant, assignmentId RbacId) error
@@ -14679,7 +14805,7 @@ type ServerInterface interface {
 	ListPolicies(ctx echo.Context, tenant externalRef0.Tenant, params ListPoliciesParams) error
 	// GrantPolicy Grant a policy
 	// (POST /v1/tenants/{tenant}/policies)
-	GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error
+	GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant, params GrantPolicyParams) error
 	// ListResources List resources
 	// (GET /v1/tenants/{tenant}/resources)
 	ListResources(ctx echo.Context, tenant externalRef0.Tenant, params ListResourcesParams) error
@@ -14730,7 +14856,7 @@ type ServerInterface interface {
 	GetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
 	// SetTenantRoles Set tenant roles
 	// (PUT /v1/tenants/{tenant}/tenant-roles/{subjectId})
-	SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, params SetTenantRolesParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -15174,8 +15300,17 @@ func (w *ServerInterfaceWrapper) Assign(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AssignParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Assign(ctx, tenant)
+	err = w.Handler.Assign(ctx, tenant, params)
 	return err
 }
 
@@ -15873,6 +16008,13 @@ func (w *ServerInterfaceWrapper) RevokePolicies(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
 	}
 
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokePolicies(ctx, tenant, params)
 	return err
@@ -15956,8 +16098,17 @@ func (w *ServerInterfaceWrapper) GrantPolicy(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GrantPolicyParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GrantPolicy(ctx, tenant)
+	err = w.Handler.GrantPolicy(ctx, tenant, params)
 	return err
 }
 
@@ -16611,8 +16762,17 @@ func (w *ServerInterfaceWrapper) SetTenantRoles(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetTenantRolesParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SetTenantRoles(ctx, tenant, subjectId)
+	err = w.Handler.SetTenantRoles(ctx, tenant, subjectId, params)
 	return err
 }
 
@@ -17811,6 +17971,7 @@ func (response ListAssignments403ApplicationProblemPlusJSONResponse) VisitListAs
 
 type AssignRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
+	Params AssignParams
 	Body   *AssignJSONRequestBody
 }
 
@@ -19500,6 +19661,7 @@ func (response ListPolicies403ApplicationProblemPlusJSONResponse) VisitListPolic
 
 type GrantPolicyRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
+	Params GrantPolicyParams
 	Body   *GrantPolicyJSONRequestBody
 }
 
@@ -21251,6 +21413,7 @@ func (response GetTenantRoles403ApplicationProblemPlusJSONResponse) VisitGetTena
 type SetTenantRolesRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
 	SubjectId SubjectId           `json:"subjectId"`
+	Params    SetTenantRolesParams
 	Body      *SetTenantRolesJSONRequestBody
 }
 
@@ -21857,10 +22020,11 @@ func (sh *strictHandler) ListAssignments(ctx echo.Context, tenant externalRef0.T
 }
 
 // Assign operation middleware
-func (sh *strictHandler) Assign(ctx echo.Context, tenant externalRef0.Tenant) error {
+func (sh *strictHandler) Assign(ctx echo.Context, tenant externalRef0.Tenant, params AssignParams) error {
 	var request AssignRequestObject
 
 	request.Tenant = tenant
+	request.Params = params
 
 	var body AssignJSONRequestBody
 	var err error
@@ -22448,10 +22612,11 @@ func (sh *strictHandler) ListPolicies(ctx echo.Context, tenant externalRef0.Tena
 }
 
 // GrantPolicy operation middleware
-func (sh *strictHandler) GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error {
+func (sh *strictHandler) GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant, params GrantPolicyParams) error {
 	var request GrantPolicyRequestObject
 
 	request.Tenant = tenant
+	request.Params = params
 
 	var body GrantPolicyJSONRequestBody
 	var err error
@@ -23053,11 +23218,12 @@ func (sh *strictHandler) GetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 }
 
 // SetTenantRoles operation middleware
-func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, params SetTenantRolesParams) error {
 	var request SetTenantRolesRequestObject
 
 	request.Tenant = tenant
 	request.SubjectId = subjectId
+	request.Params = params
 
 	var body SetTenantRolesJSONRequestBody
 	var err error
@@ -23106,192 +23272,194 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3/cts4tif+Kih9b1Xb3yFlSZZ/19SWJ53u9a1OOjdJb6Ynyo0gErLQoUA1Adlxe/zvPsA+4j7JFg4A",
-	"EiRBipIlO45Vdev2xCJB4ODgc37inNtWEE9nMSNM8NbpbWuGEzwlgiTwr/MgIDPxC2aXc3xJ5F9CwoOE",
-	"zgSNWeu09YYGXziKGUGRfgbtiAlBY5pwgSLKBQmRmGCB5F8F+SrQBHMPkYgT9JJdRpRP9L+y13A0m+AR",
-	"ETTAUXSze4aGDE/JEGEWoqH1/SHCCbzH0CzClCEuEsouOaKMC4JDFI/RFM94u+W1yFc8nUWkddoKiYcI",
-	"O/vz7532cctrUbmMCcEhSVpeS36odaqX7afr9lo8mJAplgSY4q+/EHYpJq3TXqfjtcTNTL6ivt26u/Pg",
-	"bc5fxEwkcfTy6wyzsEy58zDksOZhEkdqcXtxgoYJ4fE8CcgQERxMEIaxUKAGQ3J++fV8bMn3W17LvNj6",
-	"JH+dRXFIWqdjHHGiF/nnnCQ32RqJmpi9NCrIFLadsPm0YujCcj1Jjwv1Xi/9FScJvpE/cnEDRB/HybRV",
-	"JM2FgyzvJ6Sw5h84omF+C0/Gx+QoPAz8g1Ef+/39k55/3D3q+IfjA9IP94PeqIvN1s6wmGSLxoXvy7X9",
-	"OacJCVunIpkTmxr/kZBx67T1/+1lB2RP/cr33o5wcBHq3ZZT/4lGgiTl9fzKohskJpQjDM/lF0LxtD2L",
-	"IxrctBOCw5Z7p9SbraZzUxN6Ld/N5ldNa/kPB40rplYkpx67jo4zLARJ5Mv//RH7f32S/6/jn3xu+59u",
-	"e163d3T3Hy3XMfoxm2wtdQkTCSUcXU9iTpD1gIcoQ5jdpNjkAU9hyrjaEsCjnQBz4lPGCeNU0CuymydE",
-	"zcbYk1kOIl7FIR1TEp6LRkub6scRFihOEB4LkqglSKjDTHgIc4QZevvTC7S/v3+CQiyIL+iUoDiBH19O",
-	"Z3FCv6IwDuZTyS+IyrfgQbRDBUdTGjJ6ORHot/cvCjTodXqHfrfrd7oVlJgSgUMscLauVgULDAbhbf/O",
-	"l//pmf/svB8M3v1t93+4+UBy8hIMIGe0np2/TOL5rGLB8J/l9vwNSaaU85rDOEufcBzIzuiIHIT9wN/H",
-	"vbHfJ93QPw5ORv4hPhj3yX7YC7oj9ymd2R9eA+K91eKgahlGXDgWcYi74/2gR/zjUT/0++Rg7J/gw5F/",
-	"FByHJ6Qz7uJexSKS7KNrXUItZ+UlkVR0FPuYyay+uAI75Va38mreJPEVDStXA3AuD0rMEA/imfxfY7Wg",
-	"mX4zvyCcUDHFbb38BVNPP15xKrruU2Hm/h5+WXbe5uNIDpyfPJ+P0pH4grnDx5ecdxxVH4A4cjF/L9gP",
-	"gSsO8dHI7wfHoS/Zwpd8sR/0wwNyOK5gfvWxdTA+jLQc0xtaxxFZfUFFypsVLb2Cd/PRHyQQLtqfI65+",
-	"RDT00HDOSeIP5p3OfkBD+C8ZemgYRJQwUfxBytUhIH7xl/yaYdDOqD/uBUfE74UHB3LhJ/5JuD/ye+Pj",
-	"8f6oEx6SXte9kzyd/aqbqdf/lozz5Pg1eUUWkUSuUVpS4zgB20MaWMVDD3Jt5Zlbkn5nSv69I8n1b0Xx",
-	"fwN1d/2P5/6/tArof7rteof9u1235H9PprMIC1JlQw1z6jwfIiyNqvxffyQC04gPT2HBRd4WEzLlJLoq",
-	"GVX5kddpU5VHrjGpuotNKkOkKjAS+ncHIKkTeoT949FJ4PfDDvGPx13sZ6f3qMKOEtlH1wBKQTydxuzz",
-	"i5hxygVhwc37+Ath7vUMrcd8eG6IlP0ukQozRHASUZKg64SCaqs0QU6SKxqQ3TZ6rxkfXWMquDdg11RM",
-	"5FNoFM9ZiHaGF+evPr/49fW7i3fvX75+8fvnD+cX74ceOkAcjW5QSMZ4HoldD82ZoJECRz38DxxdUXLN",
-	"B2yCrwjCs1lEjQcE5uMhHiMqECNXJEGY8WuScDRO4inCiAupjMdRCNo9ZsCy8NrZgM0wV14UNUsq0rcP",
-	"OvvgG8lONEoIqMTtActtOLn5z78u/ogp/vCT+OWfr7u/T2fR7/tv/7qg13T07uLwwz6nI3pxeDGNJqN3",
-	"B5Pfe93oF5Y998u0G40+/GcUsNcx/uf5/F9//eSH/3wdBbTbffXugl+w3+mvf/zXzfh/dU8qgD8obnKF",
-	"2O13Tg5dmKB55WL8Cotg4maRl+/xpRJbBF2RRGq+ijgTzC4JohyNMCchitkZwmhK+VSOJf/e7/byR2TQ",
-	"2h+0qtxEF2NfzcJeQ+WU3zg9aKD340uCRCx3bZ4wT/JBIii7lOZeNzefrpuos6KTSvMovCCBAgtp0jOx",
-	"32t5rSlldCrBKEMXygS5JElxuu/oX44pv9T21owkMPUzFER4OiMhGhFxTQhD3Q4wZK/Tyc3+oFM9ffiU",
-	"cwnyrdIaquf9juAkmPwXfKE09RcFi08ZgrD90rq+lBaiUF42WAENCRPSok0KXsQRjSK5v+4FcWsOyxmJ",
-	"ehHvCcNMVAG6/A0YOlV/RySK2SVHIm6jX+JrkvjStkURkdKYeyikl9LEl0sKMZ8UxF0LB1VSX31sGf9O",
-	"xz8xLh7/023HO+w5/Tt34FacxYwTEI964f/A4Vvy55xwof7IBFF0ACgNsKTD3iyJRxGZ/u0PHoOQSBci",
-	"ySXFvZw4kAdGQmFMOGKx3mig3PmbC8RnJKBjPaikR5LECW+dfrxtjSmJQrnNcXjTVurLa2XxTwnncJBb",
-	"sySekUTcoEEre2LQkjAC5rZc5icpr7GYcwlocsOpAIL/A4fIrDOlzUSIGT/d26NyNZiRdkiuzFr53giH",
-	"vl4QqAGNhKw5y2oQRXaXwa7oJGeOI3nWSHiGpIS6QSMcIqCG/FU59NutnMweRzS4724ZlO7Jr3CBI3Km",
-	"EHueJISJFMUpR/stm6YnGU3TqTQkqB7TD8x7a6aqljZBBAcOSS0Dka+UA7JrUZ8gjBi5JolZoU3bn+Jk",
-	"RMNQKUL3PApCyloU4eCLijqAHa1UF8nFMBhihIT8FFE81Tz/eYqZFi0pxfczimcTbEjycfrCmmltLw/X",
-	"LA5MoAwsEWaxmEhtC2DOJv7rWPwkFa170l7REQ1aX7uDFmDQGEa1KdrPKPo6Fugn/UAjirJY+GrENVL0",
-	"dYz4PJhk4oUy4zZ1kOl3IlKVfB2orc+NFECh1LeLGiOaYIXmCcEgtime+qmPSCvzB/wMlOAbi9IHNu++",
-	"Uwo7+o3hK0wjPIJIVyOaz61X1szHymZpvnSX7WFIkNoKmhL2tr1JSBCzkEJwBdOI3JfPjSrskrUFELd5",
-	"v9vLdsSeE9KTargjM+tVf6xeXePOlBcnd8i1NpvGvzE8F5M4oX/dm7qUXeGIhsZ9AWh3isjXGWhkNpZ0",
-	"M3rmvt+ctbN31oso5RXkiTVLYvkTnKr1UEthr1uxU37knD43Z19YfK1dzBKxB628Atfr2cS15oteMkHF",
-	"TVMi6/ltUIu7JlHkKz0OjeYCjRKCQTImc6lZ1Wl26aTS/I/UWeXyLiZxRFDM5NAmJoIuBEdDRWCVojFU",
-	"HtVUnARxSJRz9bP6JYtQWb8pN6UEugGzHtB2PXwY/CrKyQLiPGcT7WgMtKNqAzbU3DSKiAk9cMi+8ND1",
-	"hLBsbIaTJL5WYVLKEBX5l7NoXjbMrvK3aMOAKsMmR7H6fX5PvoIWSkOHI8FLg6wN2eWVefzOWHPNvp5m",
-	"eyxy4JnnrHcu3DOHPJJFw8VKnCZpYKU0jD609rH/CIkK4Fn+DJH6T17mci0NkPel3tlW7UdJdc/Eda2A",
-	"Sy4wl4KGJm3mvY3BO17OcWGzuQKxUIknHL2x2EP7klfmmF/iAEcSrM3mbZhH0u+p9JLixjfx99o73NA/",
-	"bO9SzQYt3IxfqHIr4Cj6dQzioAnq4ktywcZx6867LW6UJnTKcPVpOTaULmLGCu76lCb0gOeljm0y745c",
-	"Nrh+5AFJo6ntliPyEFI+i/DNa80K2Rhv7VddbyrMqssfWh+euQ6uPfOFBxSylu5/MpuQOO/y6yymeVFx",
-	"EmgUYfYl77ArbkfRsZj55AaDd6tt16ppW7U7U70dj3w2gdz3PpTlc1NPVxUJ/WRFRNun4DStIK/5zm+z",
-	"EAvybJl3XcCxkDOjKL4moQ6xb5xD8z9fJpgJEr6P3VEAE9aPEwTaj1J1gdOkPq/fRiJ24jxoMlXBKDEx",
-	"SrYeT6nZkhhSHXYPqKbjDoDZNDcPetYCzXxce7DygeScXrKpNiHzpMXlLOTSgoKEYAGJjKe3WfgpTaus",
-	"xtQ60hRyC/145pSlIhfSbwCxGVGzaTsZOiVKM+lXiPt9xYGIbiDdPx4X8iwuQp2gn00eMmcWUr6ZzmgR",
-	"sWlyTJGOKyib5qv1tHxc0ZXx+T1Oy4sJCb78A4tgYkXflpAtgXyfN540fO5tFsyyEl6kAJhSVpX/UliS",
-	"/q5rf+wlcQgklxXmgHLIDmw67x/1G4tJnQ5dObXVCI2DJmahfQXAAvvakyMfeoPFZMXTVgnz1u2FKoxP",
-	"yVpGaiWBc9ip4s96kFEcRwTDhlzRhQrBz1LklOZqPuKa2svxmASCXln+HoesnuV/bMRL2YBlblroUOF2",
-	"EmQjgVv2ZtiTrl+6UdXK67Z+abZoUChcC65WIDydhPA2jgpfWs6/k7GkPZ6XLaKWCO9S31OeBA6fVMEl",
-	"paNmf9dJFuvaS/1h16QVm7u1u7JGJ9JrQF6aRlbSLqkoa5VVyLSUEyCn5jbUj9SQdU7C/GB7uVzwvW5v",
-	"f6Hlmn7CpaemoOYift5FVonut02Mq/z2ka8CjbI7LeAqP0NYoIhgLnK3MHMGl+SD1mnr52Q+m0GsnjD4",
-	"ZzyfcS197ZkdKAls/6lbt05wPW56nfddUGn6FvyWDsq7eErEhLJLoOkU36AwVnek5FQ8RNqXbTSUHD3c",
-	"RTq30EArh8zMNCThOCfl+MMyoOa1AshCvi1fUaun67cfeqjxx8OaPSftFjj7sn1+oenmsKUheowmOBob",
-	"y1ffM1GXY7Lg0yW9ItxbNaDlvFhY7w8Cb1D/xO0Msm6UreDMrGDExWYSt7mwmYoDtF+OIx85tOEOO9Tw",
-	"YT3zPaqNWKdqNrcRte7m8KbcX/AX8i0YIkbvgsg0ZZf81K2Y1Lm9GqoTRV/4QdgLjnCf+N3xPlxrIv4J",
-	"Pgz9o9FxcBJ2SHfcw65xEsc1vJrLdJXvm6tw1XfZ1qX0rOacMqnJpfzhpTxVBVUqHdh5jpQ2tgrIPTl7",
-	"uYGKqcjxuJBSYcg1hxPtcnMKZAq1O7KcEs+SwR6kZ3iFq1xees8JkmpTpxjaUf9b5dMBgpiLQKvc3S0L",
-	"a/sam1NIG5mZz1po9D07l6GZm9QqxmFp2mpvvNac0T/nRD8gkjmx7t/WacGWpwBU2xskYk+liGKOLs5f",
-	"KSzmZ8joyBKL1deQzsIxqaMlz2FJm02t52eh0tYqr2ZzqlVXVTGnSnNNFdR16q32/tQqr21QXk8qlNf0",
-	"Cv4KqN5E+czR7ntRPeuY5FHlgZ0MtrJEIFfxF1LlrU/g17yq5r7AZn/OvOUkXBw5b0yr9GtOhDxSFva1",
-	"n35u3yqOakmmJSwIG+Pszy2Cujgi33uy3HqoXyfjK7BjkatffuRx4UMnf64MHXkqLRfXPrc9PHARXGqY",
-	"Z2hBtq9OGJailXlWurBKRI45SbMo7LI+zvzjOi+h49NLuGnoqqFv6sbMzOwpV2PYU0U09ji5lKq3+W+7",
-	"3R6eIf0PDgnhrnupw/Znv6BpOE3YfGmWXLrQf+/tWNrHZ//T33b2Cn/Y/f+dZaashfE6D0dNSnKTNJ5q",
-	"u31B3EfbhNlgi1NlVsrJyQdr3WBhWbGVXgO7DEizEiDOTTG1LRZK6UJdDw+lVh+G8pQLMlF0kZDyZz5Q",
-	"MUFDVdbj74VqI16DiiLryAz2iiVDlooWfD8GU4EKC/SJtCzKSk6jIr0bou1TtzEqa9OU6fqo6kKKC/dQ",
-	"Gd7nkwoKUf1HykZwUzz9fRVmLkzX8kGpgc/DKWU5V1N9RApqOuy78dpWTResf/Gqv1bWv8jHh+FON9yu",
-	"Hxbq9g6zqsPUVICJOVwUXyFMHjOiOb247qVO+ifrgj8lUfgySeKkzIH6oqItYKEYRUJCmpBA/JZQ3u64",
-	"s6P1jUb73emcCzQiCDOERzyO5oKg395eLHTaq2lkg7q2qohIy2nfv84EnVIuaOAHMVP3aYMbUAnxPKQC",
-	"yTGVO3g6F3Dd0i6/WHAMLczaTQgOf2XRTSGPzCJfVsJ05THMTWdHZCtIiNSDofqQvoipLrxLFVnVdRrh",
-	"4Iv8dT5TxVmxqogByQiUo37nZLdYFMiuj3PYby10i5gJ1mxnitXOQ3gO0Sx01YX4HCLsikTxTBpNcruG",
-	"cp44DJXXHQpZy8dc3t95IZbUbVDsx1MFj1Z7zdQ0ylUlavCuiAWOVvgmvCeJyZd+uZiTpEpxWNWSFPnM",
-	"3HLfqttZfY+4rFSrAsIn/YMjpG8rt9FQDjPUdVnk6ZuRBMGNajijHI+hdhW/piKYIFXhuuiiURezbTyq",
-	"rotROkzm9napDJVkq+wSsw4YybWS0FyGbqyDlxHZoUurYstBMdB61d1T0ozv4WBK9tTa+N7XrjvKCzO7",
-	"KID7/qg77gddcoKPw/740Ins5ia69Z6qHlJmOnVN3f6Ao7RIUVWxH29adsRi43lCF8oToSqtqvmlKyoz",
-	"q1wtCeYJFTfv5BYpTorxXEx61YzbOTzOVRhQhfWy8NMP5u+EhbOYMoF2YEhfbxng6jiKrxU4wR9fJASK",
-	"gOGokO9J8bStPmbK5Jy2XoD88UwNE6i3RSIiSnYiMGY2ACRJ6JtRFbas9p5IsWiyIH7gVp5E5QckjawZ",
-	"qpllSZ8cBVjgKL4svGFPqe7pdHLZN9SdhJJpDMmlWnOH6/p6GdzTt8+msVxHtlrzDcjyh3G/QE0APXCa",
-	"ZG+eyxxtTXak4NkvDGAv33rSq9kB14AQJs9mA5m5erVX8ReSXoM7A0+GLu2WSK24MERuPvolL/cCDFvk",
-	"BzOKUZmaEObtP85fZPmMpRHsmVQ8GkeNPpRbJ7xkj5371fBN86Pmm54ZKcuVxiqfOvdLOmWAtymeSsEj",
-	"tTYVGddmxcX5K6QmBjkH528ueFvJ/i+E/ZZEBSlxq/7H3Z7Csz14DDDPoKDCOSj0QZ062JuUBcwpg5sw",
-	"ns2OpiQSiGmArTzDePa5HjB9sBWH63YBPlSbVdu8k+6zlz8RerAibg1Ydth1Xjm1UzP4bhudm9wt8Gzy",
-	"7GAhcBt6uoZLmu61CwYMzFhVHVHFWmZYTM4GDJvR4Ce4yBjEUtXVijb8ZUSi+Bqqegz3hmhE5DZCndUJ",
-	"VBQB+phTroYbsCytDGGdd2ZVHVGDT8l0JGcsJkk8v5xA0dmQzNRlSkYgia2N4OoPh5u2AxanzUGyEk7x",
-	"NdNlnOJxCpAwHfUBPqEz7qEvZCaUdKN46pvnfhgwcgXIiYBJrfJnOOIxbNFMqJT/+XSUkCgyJBzaTD5s",
-	"D9iAqXMBvSagLtWpXimfw06P55GuV5UvsZvWpQWbHA9YdcXeNnqDucqY5mhYrHY1VPQGzoasHjZgKXv7",
-	"ht1wFKXXFtSXUULGEZAtq7ur2hJZZX9NlSw8YFAky9NFsR31tOQsIOuFil2o3yt5MJxShn670IV8+SS+",
-	"5jBXVWFWDNgf0uKe4lBKNFBwQ2m/3RABtH2X8i1HURx/QRH9QtCwHPHQMRVToJ/v5fMIHS+cDhgEpvQJ",
-	"gGKyejPscXTCh/63yvTQf5QopP/Qbre1o1udBSihU0x0BOtg6BpQ3QmlgmeNjd4bc2JY/NjwDEE1vmvK",
-	"ifWV9IWsQ5QOJqGdYW75w13DCQlYyizOGhtAZR5TvUnida5q3Pmbi5Zltrc67W67A06fGWF4RqWC3u60",
-	"91VoQ8WInIieFyMqAkRqC7n+wMsa3xjq8yvrWTW/8gqdr0q9S0otTxQthuXOLMM2+uD0lnn1jbaKPbbU",
-	"6bJdaSnaSOMGygqcF332dnuxCp9x9ojtNq50s7kfBwO5wStWc5kGT5dbEjV4qdTrp8E7uTYNTZ4v9jNp",
-	"8I6rTVnD16yWcHefCoV8e51OTf02R9027QPqejoG8PEWIlBNu3zZcRPL/Zf2LOr133c7px35f/9q5d17",
-	"Vc+kONC1givgDQaReJm6hO1bmk1TSE31o6bdM4zBWa50JUmvHGFd27UF152Us6qbdz9175r3ECuWTXIU",
-	"nTtXhcvL4VfQffuKD1xfSfllr1z1Gd7sNn7zt0LBwn5nv/G7Wfla290ADGgcDR/zuv8neT6y34oGPOwI",
-	"n0+nOLlJ66rkSSOFEL6E7UxGOJAjroaJukI48EDMHRJG2UdSKSn0EMRZOeWuqQVIwfGs6p5DqAAKFedz",
-	"d9GOqZAYM6LyOPq9nqfcuxCN3y0LATWLfIQ79YH9Iw5vlsOKxz2Mqx0fFbS7y3vCdPZ1ATm7y1FjC5ON",
-	"YHKlXauqssnIdeFASaZX5gzs4sv3+LJhX8u0aGxd/4i7p4al8sWTxi++sKqv93u9JSZrF4y9P4Brv1IB",
-	"whV8lTC0jOJ3XiN7YO+2UAHnTrFKRFxJTj/C37kjz6iNzov+VcQFjSKVv1i+C0NCZRAJ7SQL0U6/cyJh",
-	"W/s/pg7wVt8vg3cOs/pV8w6fnhogX+w3fjEtEb8yy2+Ia3/UftCFXOu5jdNfWZHfzioSLNZsMv5MRJHb",
-	"llOOvhWbZiuZH14yb6XyJqBtI5bRz0Q0Qqd7WUZLekAuQmVMzR2A+JbMIhxUSGKr1wuYTmlvgLRpjbBb",
-	"jqGd1CfX1k8MPZ3ho7J7zsDla5oODL1yj7Jd49830RLV+pgwcHCaaI/V7ywhs/koohzaZSijjsM0E8x4",
-	"1pk8j8aqyuj9ALnQrk0h64rGnw2U3xDCbdwqfKKyp/dsZQ9i8fXq8kdamFsZtA712mv1u80tSkdPnG/S",
-	"JtXC6F5GqTB3EJsEpyB+rLMDUJyEJjJFw0Kkymp7OJSSjoYqLUOVWQbBWBUmMpVNvrX4kKOp5EYiHvkN",
-	"qK7Inau3XaqkDdBfrr2zWQtjo2GItDT8gviDUFlXzynukGXpueMOabEgDQrmL5sLOZyHIbcSdHRDnhRJ",
-	"NISoKiE0rKoRgnawappoJ7u7owr6suLKGuUGT92SPL65IMFTRpblaFjvshemPduzcKbfG1jcusd5GGYH",
-	"3IktC3SOvVv1PxZ4vt9CLrBdmzZL5U5h5HpCIyvNEZL0ILFP1eOcxlc4UsbveM6Nx5vjG8ou0SS+RlPM",
-	"bmq83im4LHJ3q8lu3d2PxZRvdeJ4LV/WurqF1VguTYMFj7cUVcaPgzkaSjtuWOG4djNMZwvXy8F15o5q",
-	"aD8LVVlDz0Qlchrv2daCvrcXt1LPVPnBC07dxl24+gw29d1qZrFtUn13IH1JlXpWCuqYfiXhrpd5b23H",
-	"btqnt+zRRTvKo/t///f/AR0279JFO6lDFx7o9nar3a+auI/ndy1DkqfwCC6cfFVBvubYVOHGXRI9dAus",
-	"TThQ17zeTWLxQZXrdU1YrCII4cqYvPVlbn2ZdarbC3N5ayWTIrtKVOvKrL+HmObH5C4k2n5NzG6g35X+",
-	"deg1bH3l8HNaM34EX2dR9Y1ucndLwV9DuaGCq4L2/rgTHAZd4h+Mutjvh0fEP8EHR35n3B8fhN3xMe52",
-	"JeTJ8f8Eb6mJAeUqHDcBpnyx5IWTB+2dckcWQLaGhkEx1+yLjcuariKrrtZ4BYaL8nNXIa0j7B+PTgK/",
-	"H3aIfzzuYj8Ldx1Vzd1qg7b0tDfh6y41gWu6MQ3EJAjbLumF+0F/5B/gwxO/f3R87J/gzsjvBr1wn/TH",
-	"B/hwZNUit0uXbdKZnW8YV+/Qti9BP9dk+vLPpbvmTs93DmQfKNtebS7UmisGg3dK0gKsAflkmqe5Y8uO",
-	"XbhxOGDOG7Bn5gbqDzyHHgmk4dtXUdObqOby6YCpWZobryoDBO4xa1c9/MXklOBLDFfK1GVO+TNcCpCP",
-	"Zx8esJ1ep7ML+ajmekBh/XGSrZNy1O/1VM5MPlsFcQIYCDdYrcwWKtTS9I2DJokscNUvL3zVwu8TKlgZ",
-	"tJwoszxmbC5f5JuG4+UJVelWynoC4EgizI3iZ+24XTqu8kzIBsGT9Kkn6eN+FKtnkagyNVJccJkl8C+R",
-	"05HJgr3b7B/LxFnSl84U2jvxGVXAc9gYnsuOLoYzeN4GW9bnul3Eg1bgJMOBDaTh1oHxDxzRMG/qNAQ+",
-	"MHVmWEwsK83i+1ZRUC5v+1SdNV2P6HZDuuSHCRETkmQOB9OCcKhOEORWDeFUDk3LTqXpXU9oMDFFUHbk",
-	"L7pqCh0jHjvyKGAhK27wi0K5jvs5mU2NbYenVBfJdpQD36PsKpZHYO8kJwml5ux3Rv1xLzgifi88OPD7",
-	"wfGJfxLuj/ze+Hi8P+qEh6TXbS4p8y2rN6GGmVbHild1N+MasliVxfO1t9PuqE07mVUTuNXckZz1xnYr",
-	"EqZa11NE7oMlXnwdi9+JSA/HvcLeCmhKPlMSfHG6TE039Lta4NobQUhoY/D120yak91OR9ekkoqANHYD",
-	"HEVnWdE2FMRTomqdUmbqNar00gqggmbu3wZamX73H1cErlXR6tNyeJXr6L+ZUFnaQv+jBWFQ6HfFyUL3",
-	"nwUYwrcgshYQmWJ248gUbYgjJlpSG3xJpL3ACRS5ms9OC+aD5hi3ZpNWUrPKuokJGTBlkEBFMF3UDY+k",
-	"IkuFZ3UAlbaJqpUd3YATKivepm5kUYZ21HUUabsMmGrzoN5VxerkyVTxIl0gtLa6224bvTS1MLieqV5n",
-	"ZZdSh6/qwyR+Be361oRz3m1tko3V2E0pUwa93GEQK+V2edXa7rPpnldWz29RK5i87ueMOOmuKavN1Wrw",
-	"uVy4baXo3CbiLFUK4gbE0uaCJgogdDCwQeBEA4rBpq2gaC4o7EqzBXHxYRIbI9RVgNMlO+4baamSPWkF",
-	"yL1bvckX4XJ190r5AFYGgN1jeidO0HBKVLhGSg92U5AfXjHG4uUlTirAjD/vTFVLilngrn7w0ixuPYXz",
-	"nMLg0e9UbQvPLVG3IXdrdltx7rupOPd4MF9Tl+FlVTV51V3B6lmk0T4F44fI9X1n4P7X5BW5r4TYu82O",
-	"0l2tuGhQbB/tcEKUEbKLYuXusJvUNMX5n+IkbaS7hfxtrdFtrdHvEvlXzRx+shJDmQpJBm3fgvxYpqry",
-	"0tLGapDQXNJYL9mGSK3kuaTg+DJXU9LW/n7WgxhMjlKZkQTaHUyw0MXttfHTTGy9yTX2fjBBtXZ5kOvI",
-	"/dFuu2w1W/7YDG4/6R79py3jQJNU64yOyEHYD/x93Bv7fdIN/ePgZOQf4oNxn+yHvaA7elhjwpBtaWmS",
-	"svdmIqxO5qoIBORa7WwFwMY9Q4W+SJVCwEawZy4AzAWwZqZFfM3yDXsy9IaAyUK/k6nCTdklulYNMAQK",
-	"8JSoi/M7w9QbPNw9y+425zpOgbfLdNoIcBS5QrE5MZDdcntAGbBc+4W3VhuRZZ43zU3WIWVSXvi4UkYH",
-	"XU8uhztX1DQghujOVAnVVYIAhcbIhfbCK0gBQ7QKEVBudLV1Aq3F1/+y3EHs6Xt/4Fj4ae+ehuFqAELo",
-	"SYSu8Q1KpBxGvolhp6FKKd1U6p07fFBM39shWQc51Y4M0BuGEnG866UNrVLxmWQSYBJHIfTM0jKg7Ygg",
-	"k4Q8ixjyp/tffjBonJ946glZKYy6KobeLR2croTHjDu3uLiuGKjUqjKVthgPfcLAWI+Jv57PxcTUFLZR",
-	"ifLskoCIT3NtYnU1nVSESODC3BswV4BUaqLK0+kZR0aqmMYCDfeGFiSqeejxlVtjwJzBXArAmQ2Odlwf",
-	"T6+C77bRWyLmCTRLYAMmx9d9MNE4TqYe+PX5DAfE50TugCChrm6PCAt1Q9ChmvrfdXs7+IducNdGuXbD",
-	"6AshM57ekhgwToSpc5XrQ6iaOqqmlKEG/xhdg/PGXBCU7Gi6Xjuyimy1/Z3a8/VmUt4HhQ0TFtzOSP5T",
-	"oqf6l6YraKl5b4QigX80/yPsffmzPzm5Gh1+3Z+yg+u/VvA/aPLUAesWU9eta+ZA5inpmzkXYpOCurne",
-	"ud9Np8c1eISfX5vHh4hvrtWlnWNrO06p5LBEmW/P623Ns7XJasXZEVgcxXzSDuyNOZKhfsMshyQP3i0x",
-	"+/xjdErMeOhexQoe+My7ztnyp2ZzNZC3GHjfvakrD5CdmMYF4rJXtm0Qv402iBYyL2iFOLMhqmF1glw6",
-	"RPaPJfofWkyGzm2QttoeQkpDfZtDFemqrPpcgN9to8NHr/y8kC/TZod1fFlT/Tl77eGaHObYbPkOh2s1",
-	"GbaycVOycSsXv406KAuMDtWMsB49NuxrsnTgppWsbXn4nXcgvAdarrMM9kMDZfN2h5u2trYSZfWGhxuS",
-	"KEu1GMxJlW1J7mdfknuhTp21GFzJ2LNSH6sLz13FX4woMzFiEDAQTFU5j/SKMB0hObOqYYE0UYiFeAx5",
-	"pVexgiME1UMRv04Dq9cTyHOHqYHlqKowYGZHnFBIxpRRYZo6cIQ5xI3nnCRvdD0lKRNDckUiKaPSP2pz",
-	"M4H1lM1NGH4XzZmgUfYHxEU84+Y5KsqST9GnOr+yMpdUC+IslxSq8sHkXAW9dYJhbb3uFesnLK7fHTNE",
-	"vmKIx6uAt6TNoroPC4o9bKK4Qz7l9N4Wl96OZUILih2qi+P8T93OKtv3a2Jv/JN1nlVQdZbEo4hM/+Ys",
-	"SSQwjQxHWCcbGoGRhLAAlGPrkJwZPVVMyBSNacLFKRrRKKLssm3KjKgchB2NH02ycXclOwos5rx12u+c",
-	"eC3QjVunrVSEeEboToSY8dO9PSqXgRlph+TKLFLSJxM5zfgllTkwgjsUVUK+lDyqjHUxg2enESDunkk8",
-	"BBQHnDYMeO/0gSpJJT9gt1sxQir9U6X3Jx+V148vbP2gqhOhHUCuXS/N6vTQMLFSzbW3KClkk1c0hrhv",
-	"Iv2au0Lke+qZyhhZa4hSyc5vsTtElr3sEjONagw9uqx5EtcbnC0eKi85LHOZwT5Qikmy/VnXXYdNJQPA",
-	"ohskAjzZywsbSQhTGQAL0HwzKQA/S6zjlp0hpZ+jMJ1qA1bM4KeijWCEfHeFhM4iUtdKwRTrhS4K5ViB",
-	"HFGxUuuhi+vet7a81gg22LfgaWDMcvSqdP1ou3U9rQueE+UgRUEtctu9YA0qN2BSWpTTjdFVrqEkcwg3",
-	"SZVNH/+OEmUzn/g2TfYbSpPVUYf0AkJF6OHi/JVVk4cuUT3hoWLZsIyfk/lsRpg0b5Rqo2a8QX3XsPVi",
-	"jTc91M9J5TWLrlZ6EwsXHjzpNS0b8wgpr1bFs9Xrsa9yehudmGX5f3NJrM8DoZald53WZ9cyahQoNS9s",
-	"k1K/jaTUFDUXpKQ6CsssiFGmaFuqztUkGTVlLHSeQadKRE17wuN82H3oyIoYojhRXuZiE7D6JNZpZf5q",
-	"Dku32auPnr26gIHT3NVqBq7JXDUvPVze6srFSTegwW+FYXNhuBWEj5+FWmsBqBzUOhTYcAZqrtJZk/zT",
-	"TAR+59mn9y3IvJbc05XgbmEC6WMZPs8J63uPhfVLZYhaeL/ND332+aELtNYsO3QFu0tVB2zk/JePfk+O",
-	"f1j61un/DTn9qy4X8KIgaVg//0Hvq4HkQAnAu5xodS3r7GLBShcymt+vuNtknwB5fhpEF6CS7XOKLMRR",
-	"XVRBg87DRxTi6HGiCXF0r0hCE0h4AsdwmUO1uZDFFl8fdWNrYyNxtIQ7KI62MZFvJSYi8X5RPESB4DI6",
-	"+d6tahbUPAYiGQidK6BXsY85N1nza4tnGDTfxjIeP5ZRzXhZHMPJeHUxjDh6yPiFmt4jxy62UvGblIpb",
-	"ifiIwZEqI0YHRipgZdNBEdU+r2FABOTh9x4MWQVA1xkIaYKdzQpnPCu77TuWUL3nJaGWC+soKbUN6WxD",
-	"OtXKuxXOWcpsTPsmNAvnpI9/RyGd9ykJtmGdhu8Ykn1bTaBxrg23ZP5GHaGNEFCC7gj7x6OTwO+HHeIf",
-	"j7vYz4TgEX4cQw2HU8ooF4pxN3oDxOzs4hhNCgXPKU5jFl0dqxEWmjx4vMZ8/DFiNoZz7nfFedUT3OTU",
-	"LHsGNljK/Nkg1bI0r4t2GO5urDmbF7ZRj28j6pGi54LIh8igZFk1Vv5Jn97mUZCUsdB5BqEqGpJ2IltQ",
-	"kVw9N5UErIyD5BByGwt59FjIAnZM4yHV7FgTEzEvPVxcxGKv5fSMb0Cb3wrEZQXiVhg+fsCj1hpQQY86",
-	"7Nhw4CNVY5sGPzIx+J0HQFZGyrVWIl8Z8pYJjTykEfTsML/3SJi/VPjAwv1tCOHZhxAW6LxZGGEVG0z+",
-	"19eJaFl36gaRBT8iVyRSec655s+5VvwsZoD8mCEynYkbFFEudit0YTmsuaxxz77GK/SAN1XQ1AxOP7bU",
-	"hM4lMrQ+LQEI2SA14cRt3UnFve9Nu/Gouv2wzaUP2oG4oRKmZwyxtmw1ZSZ/V2byFRWRdXPq5jSGJ3AS",
-	"lWh+dqfRLU3eEZHj4upjqGaQXJlTOE8iXVD9dG+v2ztqd9qddvf0uHPcgXOkhymepA+TGFroh6qvvoeu",
-	"JyQBE1kXfU6rG5bLTf9IAgr5Jao07NdZhBlwIvec7fzja4auKLnm1vDBhARfXIN/UF3+jSgjLORoPgPX",
-	"kIfEJInnlxPoVaFSc6whs3bp5VHfl4UnnwcThDmyuNwaLEd1x3jS7MMCR/GlhM+L81dIGVI8rRSJAsxU",
-	"QXFrWP2QY8SX01mc0K8+FzeROiG+MhqV8n+aFUwDqltZPmgH/GZBHBK+66nVDdiO/QTDSRJfK0UhHWfX",
-	"K6Stc7SjLzLFzLrtuutloboB2+FEKJGRf1clKIgJoYnt4pVflBDEPRREFP4in9Obh87ZgBVy5y/plQF4",
-	"ZcgOB/NOZz9IL3rLhcKfyGf1i9UmKPtt2B6wjO6gkN19uvt/AQAA//8=",
+	"7L37ctu4tif8Kih9p6rtb5OyJMv32jXlnU73+FQnnZOkJ7t3lBNBJGShQwFqArLjzva/8wDziPMkU1gA",
+	"SPAqSpZ8iVV16vSORYLAwsK647e+tQI+nXFGmBSt02+tGY7xlEgSw7/Og4DM5C+YXc7xJVF/CYkIYjqT",
+	"lLPWaesNDb4IxBlBkXkG7cgJQWMaC4kiKiQJkZxgidRfJfkq0QQLD5FIEPSSXUZUTMy/0tdwNJvgEZE0",
+	"wFF0s3uGhgxPyRBhFqKh8/0hwjG8x9AswpQhIWPKLgWiTEiCQ8THaIpnot3yWuQrns4i0jpthcRDhJ39",
+	"+fdO+7jltahaxoTgkMQtr6U+1Do1y/aTdXstEUzIFCsCTPHXXwi7lJPWaa/T8VryZqZe0d9u3d568LYQ",
+	"LziTMY9efp1hFhYpdx6GAtY8jHmkF7fHYzSMieDzOCBDRHAwQRjGQoEeDKn5ZdfzsaXeb3kt+2Lrk/p1",
+	"FvGQtE7HOBLELPLPOYlv0jUSPTF3aVSSKWw7YfNpxdC55XqKHhf6vV7yK45jfKN+FPIGiD7m8bSVJ81F",
+	"CVneT0huzT8IRMPsFp6Mj8lReBj4B6M+9vv7Jz3/uHvU8Q/HB6Qf7ge9URfbrZ1hOUkXjXPfV2v7c05j",
+	"ErZOZTwnLjX+Iybj1mnr/9tLD8ie/lXsvR3h4CI0u62m/hONJImL6/mVRTdITqhAGJ7LLoTiaXvGIxrc",
+	"tGOCw1b5Tuk3W03npif0Wr2bzq+a1uofJTSumFqenGbsOjrOsJQkVi//90fs//VJ/b+Of/K57X/61vO6",
+	"vaPb/2iVHaMf08nWUpcwGVMi0PWEC4KcBzxEGcLsJpFNHvAUpkzoLQF5tBNgQXzKBGGCSnpFdrOEqNkY",
+	"dzLLiYhXPKRjSsJz2WhpU/M4whLxGOGxJLFeghJ1mEkPYYEwQ29/eoH29/dPUIgl8SWdEsRj+PHldMZj",
+	"+hWFPJhPFb8gqt6CB9EOlQJNacjo5USi396/yNGg1+kd+t2u3+lWUGJKJA6xxOm6WhUsMBiE3/q3vvpP",
+	"z/5n5/1g8O5vu/+jnA8UJy/BAGpG69n5y5jPZxULhv8st+dvSDylQtQcxlnyRMmB7IyOyEHYD/x93Bv7",
+	"fdIN/ePgZOQf4oNxn+yHvaA7Kj+lM/fDa5B4b406qFqGVRclizjE3fF+0CP+8agf+n1yMPZP8OHIPwqO",
+	"wxPSGXdxr2IRcfrRtS6hlrOymkgZOpp97GRWX1yOnTKrW3k1b2J+RcPK1YA4VweFMyQCPlP/a6wXNDNv",
+	"ZheEYyqnuG2Wv2DqyccrTkW3/FTYub+HX5adt/04UgNnJy/mo2QksWDu8PEl582j6gPAozLm7wX7IXDF",
+	"IT4a+f3gOPQVW/iKL/aDfnhADscVzK8/tg7Gh5GWY3pLax6R1ReUp7xd0dIreDcf/UECWUb7cyT0j4iG",
+	"HhrOBYn9wbzT2Q9oCP8lQw8Ng4gSJvM/KL06BImf/yW7Zhi0M+qPe8ER8XvhwYFa+Il/Eu6P/N74eLw/",
+	"6oSHpNct30mRzH7VzTTrf0vGWXL8Gr8ii0ii1qg8qTGPwfdQDlb+0INeW3nmjqbfmZJ/7yhy/VtT/N9A",
+	"3V3/47n/L2MC+p++db3D/u1uueZ/T6azCEtS5UMNM+a8GCKsnKrsX38kEtNIDE9hwXnelhMyFSS6KjhV",
+	"2ZHX6VMVR65xqbqLXSpLpCphJM3vJQJJn9Aj7B+PTgK/H3aIfzzuYj89vUcVfpRMP7oGoRTw6ZSzzy84",
+	"E1RIwoKb9/wLYeXrGTqP+fDcEGn/XUkqzBDBcURJjK5jCqattgQFia9oQHbb6L1hfHSNqRTegF1TOVFP",
+	"oRGfsxDtDC/OX31+8evrdxfv3r98/eL3zx/OL94PPXSABBrdoJCM8TySux6aM0kjLRzN8D8IdEXJtRiw",
+	"Cb4iCM9mEbUREJiPhwRHVCJGrkiMMBPXJBZoHPMpwkhIZYzzKATrHjNgWXjtbMBmWOgoip4llcnbB519",
+	"iI2kJxrFBEzi9oBlNpzc/OdfF39wij/8JH/55+vu79NZ9Pv+278u6DUdvbs4/LAv6IheHF5Mo8no3cHk",
+	"9143+oWlz/0y7UajD/8ZBew1x/88n//rr5/88J+vo4B2u6/eXYgL9jv99Y//uhn/r+5JheAP8ptcoXb7",
+	"nZPDMplgeOVi/ArLYFLOIi/f40uttgi6IrGyfDVxJphdEkQFGmFBQsTZGcJoSsVUjaX+3u/2skdk0Nof",
+	"tKrCRBdjX8/CXUPllN+URtDA7seXBEmudm0eM0/xQSwpu1TuXjczn245UWf5IJXhUXhBCQoslUvP5H6v",
+	"5bWmlNGpEkapdKFMkksS56f7jv5VMuWXxt+akRimfoaCCE9nJEQjIq8JYajbAYbsdTqZ2R90qqcPnypd",
+	"gnqrsIbqeb8jOA4m/wVfKEz9Rc7j044gbL/yri+Vhyh1lA1WQEPCpPJo41wUcUSjSO1v+YKEM4flnESz",
+	"iPeEYSarBLr6DRg6MX9HJOLsUiDJ2+gXfk1iX/m2KCJKGwsPhfRSufhqSSEWk5y6a+GgSuvrjy0T3+n4",
+	"JzbE43/61vEOe6XxnVsIK844EwTUo1n4P3D4lvw5J0LqPzJJNB1AlAZY0WFvFvNRRKZ/+0NwUBLJQhS5",
+	"lLpXEwfywEgo5EQgxs1GA+XO31wgMSMBHZtBFT3imMeidfrxW2tMSRSqbebhTVubL6+1xz8lQsBBbs1i",
+	"PiOxvEGDVvrEoKXECLjbapmflL7Gci6UQFMbTiUQ/B84RHadCW0mUs7E6d4eVavBjLRDcmXXKvZGOPTN",
+	"gsAMaKRk7VnWg2iylznsmk5q5jhSZ42EZ0hpqBs0wiECaqhfdUC/3cro7HFEg7vulpXSPfUVIXFEzrTE",
+	"nscxYTKR4lSg/ZZL05OUpslUGhLUjOkH9r01U9VomyCCA4eUlYHIVypAshtVHyOMGLkmsV2hS9ufeDyi",
+	"YagNoTseBal0LYpw8EVnHcCP1qaL4mIYDDFCQnGKKJ4anv88xcyoloTi+ynF0wk2JPk4eWHNtHaXh2sW",
+	"By5QKiwRZlxOlLUFYs4l/msuf1KG1h1pr+mIBq2v3UELZNAYRnUp2k8p+ppL9JN5oBFFGZe+HnGNFH3N",
+	"kZgHk1S9UGbDpiVk+p3IxCRfh9Q250YpoFDZ23mLEU2wluYxwaC2KZ76SYzIGPMH4gyM4BuH0gcu777T",
+	"Bjv6jeErTCM8gkxXI5rPnVfWzMfaZ2m+9DLfw5Ig8RUMJdxtexOTgLOQQnIF04jclc+tKVyma3NC3OX9",
+	"bi/dEXdOyEyq4Y7MnFf9sX51jTtTXJzaobK1uTT+jeG5nPCY/nVn6lJ2hSMa2vAFSLtTRL7OwCJzZUk3",
+	"pWfm+81ZO31nvRKluIIssWYxVz/BqVoPtbTsLTfsdBw5Y8/N2RfGr02IWUnsQStrwPV6LnGd+aKXTFJ5",
+	"05TIZn4btOKuSRT52o5Do7lEo5hg0IzxXFlWdZZdMqmk/iMJVpVFF2MeEcSZGtrmRNCFFGioCaxLNIY6",
+	"opqok4CHRAdXP+tf0gyV85sOUypBN2DOA8avhw9DXEUHWUCdZ3yiHSMD3azagA0NN40iYlMPAqovPHQ9",
+	"ISwdm+E45tc6TUoZojL7cprNS4fZ1fEW4xhQ7dhkKFa/z+/JV7BCaVgSSPCSJGtDdnllH7+13lyzryfV",
+	"HosCePY5552L8plDHcmi4bhWp3GSWCkMYw6te+w/QqECRJY/Q6b+k5eGXAsDZGOpt65X+1FR3bN5XSfh",
+	"kknMJULDkDaN3nKIjhdrXNhsroVYqNUTjt447GFiyStzzC88wJES1nbzNswjyfd0eUl+45vEe90dbhgf",
+	"dnepZoMWbsYvVIcVcBT9OgZ10ETq4ktywca8det9y2+UIXTCcPVlOa4oXcSMFdz1KSnogchLHduk0R21",
+	"bAj9qAOSZFPbrZLMQ0jFLMI3rw0rpGO8dV8te1PLrLr6ofXJs7KD68584QGFqqW7n8wmJM6G/DqLaZ43",
+	"nCQaRZh9yQbs8tuRDyymMbnB4N1q27Vq2VbtzlRvxwOfTSD3nQ9l8dzU01VnQj85GdH2KQRNK8hrv/Pb",
+	"LMSSPFvmXZfgWMiZUcSvSWhS7Bvn0OzPlzFmkoTveXkWwKb1eYzA+tGmLnCasufN20jyUjkPlkxVMkpO",
+	"rJFtxtNmtiKGMofLB9TTKU+AuTS3D3rOAu18yvZg5QMpBL1kU+NCZkmLi1XIhQUFMcESChlPv6Xpp6Ss",
+	"slqm1pEmV1vo81mpLpWZlH4DEZsSNZ12KUMnRGmm/XJ5v684kNENlPvzca7O4iI0Bfrp5KFyZiHlm9mM",
+	"DhGbFsfk6biCsWm/Wk/Lh1VdKZ/f4bS8mJDgyz+wDCZO9m0J3RKo90XjScPn3qbJLKfgRSmAKWVV9S+5",
+	"JZnvlu2PuyQBieSiwRxQAdWBTef9o3ljMamToSunthqhcdDELXSvADjCvvbkqIfeYDlZ8bRVinnn9kKV",
+	"jE/IWpTUWgNnZKfOP5tBRpxHBMOGXNGFBsHPSuUU5mo/Uja1l+MxCSS9cuI9Jbp6lv2xES+lAxa5aWFA",
+	"RbhFkI0UbjGa4U66funWVCuu2/ml2aLBoChbcLUB4ZkihLc8yn1pufhOypLueF66iFoivEtiT1kSlMSk",
+	"ciEpkzX7uymyWNdemg+XTVqzebl1V7ToZHINyEvKyArWJZVFq7JKMi0VBMiYuQ3tIz1kXZAwO9hephZ8",
+	"r9vbX+i5Jp8os1MToVZG/GyIrFK6f2viXGW3j3yVaJTeaYFQ+RnCEkUEC5m5hZlxuBQftE5bP8fz2Qxy",
+	"9YTBP/l8Joz2dWd2oDWw+6du3Toh9Ljpdd51QYXpO+K3cFDe8SmRE8ougaZTfINCru9Iqal4iLQv22io",
+	"OHq4i0xtoRWtAiozk5REyTkp5h+WEWpeK4Aq5G/FK2r1dH38qYeaeDys2Sul3YJgX7rPLwzdSnxpyB6j",
+	"CY7G1vM190z05Zg0+XRJr4jwVk1olV4srI8HQTSof1IeDHJulK0QzKxgxMVuknC5sJmJA7RfjiMfOLVR",
+	"nnao4cN65ntQH7HO1GzuIxrbrSSacnfFn6u3YIhYuwsy05RditNyw6Qu7NXQnMjHwg/CXnCE+8Tvjvfh",
+	"WhPxT/Bh6B+NjoOTsEO64x4uGycuuYZXc5mu8n17Fa76Ltu6jJ7VglO2NLlQP7xUpCpnSiUDl54jbY2t",
+	"IuSenL/cwMTU5HhYkVLhyDUXJybkVqqQKWB3pDUlnqODPSjP8HJXubzknhMU1SZBMbSj/7eupwMJYi8C",
+	"rXJ3t6is3WtspUra6sxs1UKj77m1DM3CpA4Yh2Np673xWnNG/5wT84CM58S5f1tnBTuRAjBtb5Dkni4R",
+	"xQJdnL/SslicIWsjK1msv4ZMFY4tHS1EDgvWbOI9PwuTttZ4tZtTbbpqxJwqyzUxUNdpt7r7U2u8tsF4",
+	"PakwXpMr+CtI9SbGZ4Z234vpWcckD6oP3GKwlTUCueJfSFW0PoZfs6Za+QU293P2rVLC8aj0xrQuvxZE",
+	"qiPlyL7206/tWyVQrci0hAfhyjj3c4tEHY/I914stx7q1+n4CtmxKNSvPvKw4sMUf64sOrJUWi6vfe5G",
+	"eOAiuLIwz9CCal9TMKxUK/OccmFdiMwFSaooXFif0vrjuihhyaeXCNPQVVPftFxmpm5PEY1hT4No7Aly",
+	"qUxv+992uz08Q+YfAgrCy+6lDtuf/ZylUerCZqFZMuVC/72341gfn/1Pf9vZy/1h9/8vhZlyFibqIhw1",
+	"JclNyniq/fYFeR/jE6aDLS6VWakmJ5usLRcWjhdbGTVwYUCaQYCUborFtliopXO4Hh5KvD4M8JQLKlEM",
+	"SEjxMx+onKChhvX4ew5txGuAKLKOymAvDxmyVLbg+3GYclRYYE8ksCgrBY3y9G4obZ+6j1GJTVOk64Oa",
+	"C4lcuIPJ8D5bVJDL6j9QNUI5xZPfV2Hm3HSdGJQe+DycUpYJNdVnpADTYb9cXrum6YL1L17110r8i2x+",
+	"GO50w+36YQ63d5iiDlOLAMMFXBRfIU3OGTGcnl/3Uif9k3PBn5IofBnHPC5yoLmo6CpYAKOISUhjEsjf",
+	"YiranfLqaHOj0X13OhcSjQjCDOGR4NFcEvTb24uFQXs9jXTQsq3KS6TlrO9fZ5JOqZA08APO9H3a4AZM",
+	"QjwPqURqTB0Ons4lXLd04RdzgaGFVbsxweGvLLrJ1ZE55EshTFcew950LslsBTFRdjCgD5mLmPrCuzKR",
+	"Na7TCAdf1K/zmQZnxRoRA4oRqED9zsluHhTIxcc57LcWhkXsBGu2M5HVpYfwHLJZ6KoL+TlE2BWJ+Ew5",
+	"TWq7hmqeOAx11B2ArNVjZdHfeS6X1G0A9uNpwKPVXrOYRhlUogbvSi5xtMI34T1FTLH0y/maJA3F4aAl",
+	"afLZuWW+Vbez5h5x0ajWAMIn/YMjZG4rt9FQDTM0uCzq9M1IjOBGNZxRgceAXSWuqQwmSCNc50M0+mK2",
+	"K4+qcTEKh8ne3i7AUCm2Si8xm4SRWisJ7WXoxjZ4USKX2NIabDnIJ1qvuntam4k9HEzJnl6b2PvaLc/y",
+	"wswucsJ9f9Qd94MuOcHHYX98WCrZ7U105z2NHlJkOn1N3f1ACbRI3lRxH28KO+Kw8TymC/WJ1Eiren7J",
+	"iorMqlZLgnlM5c07tUWakziey0mvmnE7h8cZhAENrJemn36wfycsnHHKJNqBIX2zZSBXxxG/1sIJ/vgi",
+	"JgAChqNcvSfF07b+mIXJOW29AP3jWQwTwNsiEZEFPxEYMx0AiiTMzagKX9ZET5RatFUQPwinTqLyA4pG",
+	"zgz1zNKiT4ECLHHEL3NvuFOqezqZXPoNfSeh4BpDcamx3OG6vlmG8MztsylX60hXa78BVf4w7hfABDAD",
+	"J0X29rk00NZkR3KR/dwA7vKdJ72aHSgbENLk6WygMtes9op/Ick1uDOIZBhot1hZxbkhMvMxL3mZF2DY",
+	"PD/YUazJ1IQwb/9x/iKtZyyM4M6k4lEeNfpQZp3wkjt25lfLN82Pmm97ZiQsVxireOrKXzIlA6JN8VQp",
+	"HmW16cy4cSsuzl8hPTGoOTh/cyHaWvd/Iey3OMppiW/6f9zuaXm2B4+BzLNSUMs5APqgpTbYm4QF7CmD",
+	"mzCey44WEgnUNIitLMN47rkeMHOwNYebdgE+oM3qbd5J9tnLnggzWF5uDVh62E1dOXVLM8RuG53b2i2I",
+	"bIr0YCEIG3oGwyUp99oFBwZmrFFHNFjLDMvJ2YBhOxr8BBcZA65MXWNow19GJOLXgOox3BuiEVHbCDir",
+	"E0AUAfrYU66HG7C0rAxhU3fmoI7owadkOlIzlpOYzy8nADobkpm+TMkIFLG1EVz9EXDTdsB40hwkhXDi",
+	"18zAOPFxIiBhOvoDYkJnwkNfyExq7Ubx1LfP/TBg5AokJwImdeDPcCQ4bNFM6pL/+XQUkyiyJBy6TD5s",
+	"D9iA6XMBvSYAl+rUrFTMYafH88jgVWUhdhNcWvDJ8YBVI/a20RssdMW0QMM82tVQ0xs4G6p62IAl7O1b",
+	"dsNRlFxb0F9GMRlHQLYUd1e3JXJgfy1KFh4wAMnyDCh2CZ6WmgVUvVC5C/i9igfDKWXotwsD5Csm/FrA",
+	"XDXCrBywP5THPcWh0mhg4IbKf7shso0+qBmZ2QGSlMP2wGpQeh5rHQEFOPa0D5hzfrKneRdJ/IXo/BM/",
+	"BWeR4SmgyBqW5TFShwoZJ1k51FwNNGD4kgPGjcNKlkxYM6tAIS8DPAZEMkEIQ1QC07xLDqRAEedfUES/",
+	"EDQspnJMssh2HhB72QLJkhdOBwwybuZoA0qu4TJ3HFPJYv6tS1jMH5V4NX9ot9smgq8POWAD5Ss4we0Z",
+	"lg2oL7tSKdKOTe+tnzTMf2x4hgBm8JoK4nwleSFtfWWyZGhnmFn+cNeyeAwhAMbTjg0AOWRhqZQiysDh",
+	"nb+5aDnxiFan3W13IJo1IwzPqPI82p32vs7Z6ORXqarK6ked2iK1CLU/iKIpO4bGAzosoLt6ebmWXoWm",
+	"LIVeLpoWw2LLmWEbfSgNA3r1HcTyzcP0wXRjhIkYVV4b4CWc55MRbt+0imB4+ogbD6+MH5Y/Dp5/g1ec",
+	"rjkNni72WmrwUqGJUYN3Mv0nmjyfb9TS4J2y/msNX3N63d1+yiEU9zqdGmC6EkA6E9zqeia58fEbpNaa",
+	"ti9zE0JOXDNpxtTrv+92Tjvq//7VysYtq55J5EDXyRpBmBt0/WUS63avnzatjbWwTk3bglhPugjhpUiv",
+	"I3xdN2YH97h0FK6bjat1b5s3R8vjQZWg6Z1rRPZiXhmM+r7mg7KvJPyyV4Szhje7jd/8LYfE2O/sN343",
+	"xeV14yjAgDaC8jHr1HxS5yP9LR+ZgB0R8+kUxzcJYEyWNEoJ4UvYzniEAzXiajLRQJ8DD3BRomG046es",
+	"rVxzRJziRHctyCGFiLoGdIccCCAwZ4uS0Y6FfuSM6AKVfq/n6bg1lBnsFpWAnkU2dZ8E9/7Bw5vlZMXD",
+	"HsbVjo/ORt5mQ3ymrDwnObvLUWMrJhuJyZV2rQo+lJHr3IFSTK/9NNjFl+/xZcOGnQkabl1jjNunJkvV",
+	"iyeNX3zhwMr3e70lJusi4d5dgJuAWU6Ea/FVkKFFKX7rNfIH9r7loH1uNatEpKx660f4uygpoGqj83zg",
+	"GAlJo0gXZhYv+ZBQO0TSRP9CtNPvnFjXV07ItER46+8XhXdGZvWr5h0+PTNAvdhv/GKCfb8yy2+Ia380",
+	"Ad6FXOuVO6e/sjy/nVVUjqzZZfyZyDy3LWccPRafZquZ718zb7XyJkTbRjyjn4lsJJ3u5BktGQG5CLUz",
+	"NS8RiG/JLMJBhSZ2mtiA65Q0PUi68Ui3lxraSWJybfPE0DOlS7ps6QxCvrabwtArNl/btYkLGw/XPZ0J",
+	"gwCnTWM5jdxiMpuPIiqgD4h26gRMM8ZMpC3Xs9JYw6feTSDn+tBpybqi8+cKykck4TbuFT5R3dN7troH",
+	"MX69uv5RHuZWB63DvPZa/W5zj7Kk2c+j9EmNMrqTUyrt5comySlIjJuyB8Tj0GamaJjLVDn9HIdK09FQ",
+	"15to/GhQjFVpIgvZ8tjyQyXdMjeS8chuQDXUeAZIvAARDqK/CCq0WQ9jo2mIBPN+Qf5B6nKy55R3SMsP",
+	"y/MOCQqSEQr2L5tLOZyHoXAqj0ynoUSSGBGi4U9oWAV+gnaw7gbpVvGXZxXMLcyVLcoNnroleXxzSYKn",
+	"LFmWo2F9yF7avnPPIph+Z8FSbnuch2F6wEtlywKbY++b/h8LIt9vocjZBd1Na9QTMXI9oZFTvwklYVCx",
+	"qIFGp/wKR9r5Hc+FjXgLfEPZJZrwazTF7KYm6p0Il0Xhbj3Zbbj7oZjyramIr+XL2lC3dDrmJfW9EPFW",
+	"qsrGcbBAQ+XHDSsC1+UM09mK6+XEdRqOaug/Sw0ZYmaiK1Rt9GzrQd85iltpZ+rC5wWnbuMhXHMGm8Zu",
+	"DbO4Pqm5FJG8pDGstYE6pl9JuOul0Vs3sJs0IC5GdNGOjuj+3//9f8CGzYZ00U4S0IUHur3d6vCrIe7D",
+	"xV2LIsnT8ghu0nzVSb7msqkijLuk9DC9vTYRQF3zejcpiw+qQq9rksU6gxCuLJO3scxtLLPOdHthb6Wt",
+	"5FKkdzxqQ5n1FyyT+pjMTUs3ronZDTTyMr8OvYY9vUrinM6MHyDWmTd9o5vMpVmI11BhqVAGDb4/7gSH",
+	"QZf4B6Mu9vvhEfFP8MGR3xn3xwdhd3yMu10l8tT4f0K01OaAMtDNTQRTFgV64eTBeqeipAogXUPDpFjZ",
+	"7PMd2ZquIoWNa7wCy0XZueuU1hH2j0cngd8PO8Q/Hnexn6a7jqrm7vR3W3ram4h1F7rbNd2YBmoSlG2X",
+	"9ML9oD/yD/Dhid8/Oj72T3Bn5HeDXrhP+uMDfDhyQNZdTLZNBrOznfDqA9ru7e7nWkxf/Llwib408p0R",
+	"svdUba83F0D08sngnYK2AG9APZnUae64umMXrlIOWOnV3jN7T/EHkZEeMZThu3dskyu29lbtgOlZ2qu8",
+	"ugIELmibUD38xdaU4EsMV8r0LVX1M1wKgKuSyYcHbKfX6exCPaq9HpBbP4/TdVKB+r2erpnJVqsgQUAG",
+	"wtVcp7KFSr00c+OgSSELXPXLKl+98FV17ovcjdu7uVMri79SebW89Nlc5cmjFuzLE6oyQJW2TcCRklU3",
+	"+mSYEPDSGZpnQjZIwyRPPclo+YP4T4uUnoWRKRO86VWAJapDUq2y9y39xzIZm+SlM603SiU9qhD0YWNB",
+	"XwyZmXv/27TNmoPAi3jQScGkcmADBb11wvgHgWiYdZoaCj5wmmZYThx/z+H7Vl5RLu9FVZ01A9n0bUNW",
+	"6YcJkRMSp6EL26VxqE8QVGkN4VQObVdTbTNeT2gwsTgxO+oXAyxDx0jwkooMWMgjsa/M6osxV4MjXoKY",
+	"vkfZFVdHYO8kowmVDe53Rv1xLzgifi88OPD7wfGJfxLuj/ze+Hi8P+qEh6TXba4ps129N2GG2W7QmldN",
+	"w+casjjg61l48qSBbNNmb9UEbjUPSaftw8sNCQto9hQl98ESL77m8ncik8NxpwS6FjSF6CsJvpQGX23D",
+	"+NtawbU3guTSxsTXbzPlmHY7HQPbpQwB5TYHOIrOUlw7FPAp0XCwlFlIS12oWiGooN/945BWhtI6LraC",
+	"4FpVWn1aTl4BxTYptJLd1KSwIgywkFecLDRIWiBDxFaIrEWITDG7Kak5bShHbN6lNo0TK39BEIDLms9O",
+	"c+6D4ZhyyyYBm3OQ7+SEDJh2SAA0zeDe4ZEyZKn0nCapyjfRcOLRDYSzUnw7fbeLMrSjL7Yo32XAdCcM",
+	"/a7G81MnU2eeDIZqLQDebhu9tKgawszUrLOykWtJ1OvDhL+CjoZrknPet9pyHaf3nTamrPQqT6g4xbvL",
+	"m9ZuK9LyeaWQh4u65WRtv9LclWkss9pcnR6oyyXuVsrzbSJjU2UgbkAtbS79ogWESSs2SMEYgWJl01ZR",
+	"NFcULhhvTl18mHDrhJZhlJbpjrvmbKp0TwKSuffNbPJFuByCX6GywKklcNtw7/AYDadEJ36U9mA3Of3h",
+	"5bM1XlbjJArMxvPONO4SZ0E5jsJLu7j1QPCVKoMHv521hbBbAgEic/92i1333WDXPZyYr0F4eFkFuK8b",
+	"UDhtnYy0T4TxfVQNv7Pi/tf4Fbmrhtj7lh6l21p10aAfAdoRhGgnZBdxHe5w+/g0lfM/8TjpNbwV+VvU",
+	"0i1q6Xcp+VetQX6yGkO7CnEq2h6D/lgGn3lpbeP0kGiuaZyXXEekVvNcUgh82Usu9lPIT9s0g8tRACyJ",
+	"oSPEBEuD/2+cn2Zq602m9/m9Kaq164NM0/KPbmdqpx/1x2bi9pPXCjh0WbQBNEW1zuiIHIT9wN/HvbHf",
+	"J93QPw5ORv4hPhj3yX7YC7qj+3UmLNmW1iYJe28mw1rKXBWJgEw3oq0C2HhkKNc6qlIJuBLsmSsAe5Ws",
+	"mWvBr1m2p1EqvSFhsjDuZPG8KbtE17qVhkQBnhJ9BX9nmESDh7tn6S3pTFMuiHbZnh0BjqKyVGxGDaT3",
+	"5e5RByzXyOGt05Bkmedtm5R1aJmEFz6uVNFB11PLUV4rans0Q3ZnqpXqKkmAXO/oXAfmFbSAJVqFCij2",
+	"AtsGgdYS639ZbLL29KM/cCz8pAtQw3Q1CELoboSu8Q2KlR5Gvs1hJ6lKpd106V15+iBfvrdD0iZ7umMb",
+	"SG8YSnK+6yU9vxL1GacaYMKjENqKGR3QLskgk5g8ixzyp7tffrDSODvxJBKyUhp1VRl6u3RyulI8pty5",
+	"lYvryoEqqyo1afP50CcsGOtl4q/nczmx6MSuVKIivSQg+Wmmk67B5UlUiBJcWHgDVpYgVZaojnR6NpCR",
+	"GKZcouHe0BGJeh5mfB3WGLDSZC4FwZkOjnbKPp5cKt9to7dEzmNou8AGTI1vWoWiMY+nHsT1xQwHxBdE",
+	"7YAkocHJR4SFpmfqUE/976ZRHvzDtMpro0xHZvSFkJlIbkkMmCDSImZlWjXqvpe6b2dohD9H1xC8sVcN",
+	"FTvaxuAlVUWu2f5O7/l6KynvIoUtE+bCzkj9U0lP/S9DV7BSs9EITQL/aP5H2PvyZ39ycjU6/Lo/ZQfX",
+	"f60QfzDkqROsW5m6blszI2Sekr2ZCSE2gebNtBf+bnpGriEi/PwaRt5HfnOtIe0MW7t5Sq2HlZR5fFFv",
+	"Z56tTeIep0dgcRbzSQewNxZIBiSIWUaS3HvfxfTzD9FzMeWhuyAk3/eZLztny5+azaEpb2XgXfemDh4g",
+	"PTGNoebSV7YNFR9HQ0VHMi9oqjhzRVRDdIJMOUT6jyU6KTpMhs5dIe00UISShvqGiTrTVYkfnRO/25aJ",
+	"D44hvZAvk7aJdXxZgyOdvnZ/7RIzbLZ8r8S1ugxb3bgp3bjVi48DB2WB06HbGtZLjw3HmhwbuCkmtqsP",
+	"v/NehneQlusE1L5vQdm8ceKmva2tRlm9deKGNMpSzQozWmUL7v3swb0X2tRps8KVnD2n9LEaeO6Kf7Gq",
+	"zOaIQcFAMlXXPNIrwkyG5MxBwwJtoiUWEhzqSq+4FkcIcEiRuE4Sq9cTqHOHqYHnqFEYMHMzTigkY8qo",
+	"tO0hBMIC8sZzQeI3Bk9J6cSQXJFI6ajkj8bdjGE9RXcTht9FcyZplP4BCclnwj5HZVHzafpU11dW1pIa",
+	"RZzWkgIqH0yuDBrcFBjWIn+viJ+wGAmcM0S+YsjH64S3os0i3IcFYA+bAHdYtuR0c4lys5PLZCU0J1Xj",
+	"6vxP01MrZZlr4vLMk427VVB1FvNRRKZ/K0UzkphGlpkcoQDdyEhMWAB2tXO+zqyJKydkisY0FvIUjWgU",
+	"UXbZtgglunxhx4ieJoW8u4qTJZZz0Trtd068FpjVrdNWon08q68nUs7E6d4eVcvAjLRDcmUXqeiTaqtm",
+	"/JKoKxihPItVEJoJeTSWdr74Z6eRLN09U6IUFACIeMuAd648qFJy6gNuzxer35I/VQaOsgl98/jC/hMa",
+	"2AjtgNDb9ZKCUA8NY6dK3QSa4lwhekV3irvW4K+5NUW2sZ8F1Uj7UxTQPh9ji4q08LlMQzWCJ3oCauoR",
+	"3Iwo7TNReT9imXsQ7oHSTJLuz7quSWyqjgAW3aCG4Mnee9hILZkuHlggzTdTPfCzknXCcVGU9ivBtNO9",
+	"yPLF/1S2EYyQbfEQ01lE6vo5WJxfaOVQTDOoETUrPWGE37sC3BvbYoPNE56GtFqOXpXxJ+M8r6d/wnOi",
+	"HNRJ6EVuWyiswXgH6ZYgg5ZL+6r4VJxGpZvU6yaPf0fVumlgflur+4hqdU3qI7kFUZH/uDh/5QAD0SUg",
+	"HO4roQ7L+Dmez2aEKUdJG0l6xhu0nC1bL7adk0P9nIxnu+hq8zl25MK9V94m2DUPUHfrwK6tDgq/yult",
+	"dGKW5f/NVdI+Dwm1LL3rrD4XUKlRtta+sK2MfRyVsYnUXFAXW4JusyBRmkjbAkRYk4rYhLHQeSo6dTVs",
+	"0uIeZ3P/w5LSjCHisY5X5zuR1VfSTiuLaDOydFtC++AltAsYOCmgrWbgmvJZ+9L9Fc+ujJC6AQt+qwyb",
+	"K8OtInz4UthaD0AXwtZJgQ2XwWbg1poUwaYq8Dsvgb0rKvRaCmBXEncLq1gfyvF5TrK+91CyfqkyVUfe",
+	"b4tUn32R6gKrNS1RXcHv0hCFjYL/6tHvKfAPS98G/R9R0L/qhoPIK5KGIP73emkONAeKQbyriVYDaqe3",
+	"G1a6FdL8ksftJpsVqPPTILsAcLrPKbPAo7qsghE6959R4NHDZBN4dKdMQhOR8ASO4TKHanMpi618fdCN",
+	"rc2N8GiJcBCPtjmRx5ITUfJ+UT5EC8FlbPK9b7pjUfMciGIgdK4Fvc59zIWtv19bPsNK820u4+FzGdWM",
+	"l+YxShmvLofBo/vMX+jpPXDuYqsVH6VW3GrEB0yOVDkxJjFSIVY2nRTRPfwaJkRAH37vyZBVBOg6EyFN",
+	"ZGcz9I5n5bd9xxqq97w01HJpHa2ltimdbUqn2nh30jlLuY1J84Zm6Zzk8e8opfM+IcE2rdPwHUuyx9WJ",
+	"Gmd6gSvmb9SW2ioBreiOsH88Ogn8ftgh/vG4i/1UCR7hh3HUcDiljAqpGXejN0Dszi7O0SSi4Dnlaeyi",
+	"q3M10pEm956vsR9/iJyN5Zw74a6vfIKbnJplz8AG8dSfjaRaluZ12Q7L3Y0tZ/vCNuvxOLIeifRckPmQ",
+	"qShZ1oxVfzKnt3kWJGEsdJ6KUJ0NSdqhLYBF189NFQEr8yAZCbnNhTx4LmQBOyb5kGp2rMmJ2JfuLy/i",
+	"sNdydsYjsOa3CnFZhbhVhg+f8Kj1BnTSo052bDjxkZixTZMfqRr8zhMgK0vKtcKhryzylkmN3KcT9Oxk",
+	"fu+BZP5S6QNH7m9TCM8+hbDA5k3TCKv4YOq/vilES1tkN8gs+BG5IpGuc850oHa7Ze8wzkDyY4bIdCZv",
+	"UESF3K2whdWw9rLGHZsrr9CI3qKg6RmcfmzpCZ0rydD6tIRASAepSSduESw19763Pc+j6h7ILpfeaxvk",
+	"hkaYmTHk2tLVFJn8XZ7JHwFC5bp5fnO2xxM401rJP7tzXa6X3hGZOQ/VB1rPIL6y52AeRwbk/XRvr9s7",
+	"anfanXb39Lhz3AFmN8Pkz+SHCUdTfINCjq4nWHroekJicLYNEHWCk1iEwP6RBBQqVTRc7ddZhBlwovDQ",
+	"OOZTA4Wt6fGDQPyaoStKroUzfDAhwZeywT9MsEwFGyIsFGg+gyCTh+Qk5vPLCbTe0EU+zpBp9/fiqO+L",
+	"aljMgwnCAjlc7gyWoXrJeMqBxBJH/FIJ4ovzV0i7ZCLBnEQBZhrk3BnWPFQy4svpjMf0qy/kTaRPiK/d",
+	"T+1GnKbQa0B1p14I7UAELuAhEbueXt2A7bhPMBzH/FqbHMk4u16uAF6gHXMlijPn3uyulyb9BmxHEKmV",
+	"T/ZdXeogJ4TGbrBYfVGJIOGhIKLwF/Wc2Tx0zgYsV4V/Sa+sqtAu8XAw73T2g+TKuFoo/Il81r84XY/S",
+	"34btAUvpDqbd7afb/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

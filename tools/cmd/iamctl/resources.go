@@ -214,7 +214,7 @@ var resources = []resource{{
 		if err != nil {
 			return nil, err
 		}
-		r, err := c.policies.GrantPolicyWithResponse(ctx, t, in)
+		r, err := c.policies.GrantPolicyWithResponse(ctx, t, nil, in)
 		if err == nil && r.JSON200 != nil {
 			return r.JSON200, nil
 		}

@@ -358,7 +358,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 			}
 			subject = "user-" + id
 		}
-		r, err := c.policies.GrantPolicyWithResponse(ctx, t, policiesapi.PolicyInput{Subject: subject, Scope: want.Scope, Action: want.Action})
+		r, err := c.policies.GrantPolicyWithResponse(ctx, t, nil, policiesapi.PolicyInput{Subject: subject, Scope: want.Scope, Action: want.Action})
 		if err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
 			return fmt.Errorf("policy %v: %v %s", want, err, body(r))
 		}

@@ -603,7 +603,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 		}) {
 			continue
 		}
-		r, err := c.policies.AssignWithResponse(ctx, t, in)
+		r, err := c.policies.AssignWithResponse(ctx, t, nil, in)
 		if err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
 			return fmt.Errorf("assign %s to %s: %v %s", what, want.Subject, err, body(r))
 		}

@@ -412,7 +412,7 @@ type ListAccessControlsParams struct {
 	// Expand Adds the `role` and/or `resource` each access control names.
 	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -427,7 +427,7 @@ type GetAccessControlParams struct {
 	// Expand Adds the `role` and/or `resource` each access control names.
 	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -445,7 +445,7 @@ type ListGroupAccessControlsParams struct {
 	// Expand Adds the `role` and/or `resource` each access control names.
 	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -478,7 +478,7 @@ type ListPermissionsParams struct {
 	// MetadataModifiedAt Only entries modified at or after this date (its midnight UTC) or RFC 3339 date-time.
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -487,7 +487,7 @@ type ListPermissionsParams struct {
 
 // GetPermissionParams defines parameters for GetPermission.
 type GetPermissionParams struct {
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -514,7 +514,7 @@ type ListResourcesParams struct {
 	// MetadataModifiedAt Only entries modified at or after this date (its midnight UTC) or RFC 3339 date-time.
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -523,7 +523,7 @@ type ListResourcesParams struct {
 
 // GetResourceParams defines parameters for GetResource.
 type GetResourceParams struct {
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -550,7 +550,7 @@ type ListRolesParams struct {
 	// MetadataModifiedAt Only entries modified at or after this date (its midnight UTC) or RFC 3339 date-time.
 	MetadataModifiedAt *ModifiedAtFilter `form:"metadataModifiedAt,omitempty" json:"metadataModifiedAt,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -559,7 +559,7 @@ type ListRolesParams struct {
 
 // GetRoleParams defines parameters for GetRole.
 type GetRoleParams struct {
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -586,7 +586,7 @@ type ListTemplatesParams struct {
 	// Expand `accessControls` puts the access controls themselves in `accessControls`.
 	Expand *TemplateExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -601,7 +601,7 @@ type GetTemplateParams struct {
 	// Expand `accessControls` puts the access controls themselves in `accessControls`.
 	Expand *TemplateExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -619,7 +619,7 @@ type ListMyAccessControlsParams struct {
 	// Expand Adds the `role` and/or `resource` each access control names.
 	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -640,7 +640,7 @@ type ListUserAccessControlsParams struct {
 	// Expand Adds the `role` and/or `resource` each access control names.
 	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 
 	// XTotalCount `true` adds the `X-Total-Count` response header.
@@ -655,7 +655,7 @@ type ListUserResourceAccessControlsParams struct {
 	// Expand Adds the `role` and/or `resource` each access control names.
 	Expand *AccessControlExpand `form:"expand,omitempty" json:"expand,omitempty"`
 
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -664,7 +664,7 @@ type ListUserResourceAccessControlsParamsExpand string
 
 // ListUserPermissionsParams defines parameters for ListUserPermissions.
 type ListUserPermissionsParams struct {
-	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps.
+	// AcceptLanguage Picks one language (the first listed that the text has, else English, else the first alphabetically); `name` and `description` are then plain strings instead of maps. `*` keeps every language.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
@@ -3815,91 +3815,91 @@ func (sh *strictHandler) GetUserScopes(ctx echo.Context, tenant Tenant, userId U
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3/cts4kn4VFG+rYt9KsiQrv+Ta2vNmkylfTbK52HO3NZZvCJMtCRsS5ACgHY3X736FBkiCFCVRlmYn",
-	"k9NftiQARDcaX39oNMAHL0jiNOHAlfTGD94caAgC//37VaJo9CbJuNIfQ5CBYKliCffG3tUcCM/iWxAk",
-	"mRLgSjCQJKYqmDM+I2oOZMoiBUJ2yP0cOH4j4OcMpCISuCL+37v4gC4+gSiRgd/zOp4M5hBT/US1SMEb",
-	"e4wrmIHwHh8fO15KBY1B2S6eBwGk6nvKZxmdwXIvP7LgsyQJBxLZMuTIdE1IRSImFYREzanC7in4osic",
-	"yg6BSAJ5y2cRk3P7qaxGo3ROb0GxgEbR4viM+JzG4BPKQ+I7z/cJFViPkzSijBOpBOMzSRiXCmioFRfT",
-	"VGqh4QuN00hLG4LX8ZjuvBkKr+Pp5r2xFbZbSOuqKqZfvgc+U3NvPOz3O7nqzBM9rThdW8o3CVciid5+",
-	"SSkPl/V1HoYSJfVFEhmRThJBfAEyyUQAPgEazAnFtkhgGiO6f1Uprj1d3+t4eUXvRv+aRkkI3nhKIwlW",
-	"yJ8zEItSRjAdc0VjCmIcbOBZvKLpmrgdrY8LU29Y/EqFoAv9o1QLVPU0EbH+/NdSB+/QZpcV8zceLQor",
-	"v58nEohToEMYJ5QvCivroG4o41qbTBrLOgqohC7jErhkit3BcX3kyyc2a6daYpvRf5+EbMogPFetJIxt",
-	"cUIVSQShUwXCSBJSBeSIKUliFnI2myvyw9WbY13q07s35PT09DWW6SoWQ1W+YX847PYH3f5ghXgxKBpS",
-	"RcvOVqRMqVIgdL3/nUzCh9FjV/8Z5n+OriaTyz8e//kPXpMCPtAYthhc3aP9jOpb+1+zyPhnu6H8SGfw",
-	"AZG3GZVTjXIqIQJUJniHSEWF0phMFRlU+jZo7lNaPsDtWQhTmkUKq+mZQ5XB5tOh1/Fixlmsp+egswzb",
-	"ps+X7JcGhH5r1Z6CwJ5XOviiv7qH2Fxj/3St5Q7SL7aDfa3WDf39ZLHlImzWcY49zyRhYS8f25SqedlJ",
-	"UbahwernjAkIvbH2c263/yBg6o29fzsp/fCJ+VWeXIS13qy14Coqa7dnzDTvSNUuL1+NTsPgNXTp6fRF",
-	"d/T85Wn39rY/6NJXFIaDcBiO6CqjrUi2nSRJtLUUUytFEtUkGIjoOTwfQvcFDF92RzR43n09ejnoDkcv",
-	"Xoan09uXz/unqyTAfmzb+8tENDAh/S1JRAhiTPwpgyi8HlMZ/HOsi934JKVMSCJBMxdNN24XJEjiWNOM",
-	"ZGq5Q6dKHCb8iBnG5Necvu+AkUtSjjvED5IQfHKUj47U3nvCUxAxk5IlXOpCLNQPy5G2FwjQnTpXlr4U",
-	"P8QFBvs98pcFsbNLd2rCkyjUNE5DJgoD0lCj3oRXRkjLpnXRaWgW1bNieKRW9DpUdFzB9Xn3R9r9pXfz",
-	"x6Pxkda7bvef55dv/vnXt5dvjo//fNTZWOT435udxhXEaUQVrKJLPnVJlfRJminDn+pWrOYQS4juQLM/",
-	"Uq9X407VX/dJnZZbXsOcBpuZ0xVwump1oPC3M8IUiTOpyK3h0Cr5DPxZjfTSIIZmFDWtrEVQ1xho95d+",
-	"9/WN/du9eRh0Xgwfm0f3BwliFcBnEgSCu1kvyOz2HxAo4uvvu5Os3z8NMqyO/4Nfc/r9fjbKPv9890v0",
-	"9uPpQL75PBq8bJbPtNJaPmPJ/e7rn3r/gdINhq9WiLd2+ebjcovQgu9XFmO+9hlpwiUQswipSGf617hE",
-	"qbTS7J2tBdv+3iZJBJSbtV3+UDTZv9Dwk1ku6k96IoERhKZpxAKqBTn5h9TSPJR90yX1PBlplAhBURZJ",
-	"bfjIaZIxYZLwRBFKinVk4WCSFAS2qqdFDFLiitJz161zKgnOurK6rFUmYQLmGXN6hwRFUZVJb6wFIrlE",
-	"j209z1shErvyrQ6gbYncU0nkgisa2PUoYTxIhIBAneHIWiUgozWrt1sauuILgk6rpzv1LhG3LAyBP03n",
-	"p67Ol7SIM59EVC/JcVIFSQpL+uMAoRwTCeKOBSB7jMYd3UlG45522z8JoKGr17LPu2v1UneJ3NGIhaY3",
-	"U8oiCDuFFu9ZFGkkS0Vyx0IINZoXc8WKi5r8kKh3SWacxvaKHK1UpFYBmXg/WvY28dDWpvgoRykfEkXM",
-	"83dXynfsDjgpaUVAuX7mLZjHorg/cJqpeSLYL7ClyBYWHqzA+KvuiVGF9xkWMeV0BjFw1bNW0WMcx+gn",
-	"489+QsvS3cDGLAaOvQtTipjQB7kypVor5B32bI1CzAxkkmSO9KRrCID9wpiRMX2mnb/pUiIQTOBLqjHf",
-	"GLimDujtcpRSuJpTc+0ty24Xga/CkTfEcZAu6xUALQbujPhmxpm4lG+8WP4r0fo2zuwn80tJHJ3ffIz2",
-	"aRRxfkYEBfNIDKbhkOupndiwX7kASYWe6ooZkK/0ev1oXMEXxE0WOqFBh7ZYhrmpmfd5ucfcabV7bBFt",
-	"2lA+X6u5dS6au4xxrE3N6TK27IpmzKBW6N5SmSqPe3TZxrXWaKdcEVUWd0V4Ah/haLlkjgkyI/0QAyDL",
-	"K/w4TQT78kwSnNeEcnlvGEXVFsyEX476OlDYXkQHMptUZmHyoYE2uZrBLhXFyzbLLjXp4V2JaHVaaWTX",
-	"E6bUyowquKcLPVn0ZJ1mEkIDGMs6KsCyPo1y6Kx+7wDpJlHLok0iVXB1U1Nu4VxTDa021Wp8eBNHP+ea",
-	"m1Mp2YybNTUyCuseKlz8x3aBjmaWbVYQoyaK3fG+TwIaacxHkNCuLgyZ7iCNPlbGYalmzTLgi9IiFHsU",
-	"ehwqQmjxNYUEJlMGkZ2WwMv4IvI7Zx6U6nvvIGP1uf8NAvFbr/xpFjJFcI2+PDPzIAGaYB5ZK6K8Taop",
-	"1/nt69yZ7lQqMK5ejLzGGJ1rPHnVJvP5WDiqpthNDAo3rBIOJKYLEiYmuq2H4NiE0MDhPsx1bsuaslzn",
-	"NoLcD2yJWvlkLc3X0t31JvQVu84mZ2Pt18Jrk9I2uJpPjjdeNaJO4AvHbNE4YssKtyDygcbQK7z+Nz0A",
-	"61WdRNBEMHUTIZGgtDdzdP17JnmOGJVpu4mhORDTimxZ9buPazEK64Ds3OXjDGl/EkGHJKnxR9GCcCpE",
-	"co/cgsgkBj1uGukKcFsHZ+WznwhsjSO6rJsm2fMo7EYrrAVdG+Sphj/bDnHegeqiq0HIbwASairaYJbN",
-	"mmlia9WxwdAqrnrvmZoT38Su/1QPpy9H0vWYJhz+NvXG18tqWy97bfhusP9fVkavq5zM6ezSlkyRO2I3",
-	"bYJ5IjHSZQo8lck9Vc4qLUU5f5AgLot1Yn0S2WC3jcdRkzAjUxpAt9y2Mg9fnlPl8nPJiLMiwL5+3hcx",
-	"cNtW41pBQpAJphaXWkrzwIRmaj5sNLdP796Q1/0Xr3LzMQGYqUhiO1qccvUs/x54mCaMK3KETXaDiGmN",
-	"YlB/GiX3hingl28EhMAVo1FNekbjng1HIWUbe5+AhksbQci1c40ngsxEkqXPZBN26RZLVK+06niOTrXJ",
-	"mifGqKlF7EoLFdSvxlbzEklU/opyVgWrmk1eUFlEaFBCN88XystgJTfQqyfBHYiFIXB2Nl2cvydlCJCc",
-	"f7yQGHLEoftBRN7YO7kbnJghlScP5p/HE2MdJ6qI+uU2ZawG43qMT5N1EQv97POPF+TIP2E0Ltvu9Xr+",
-	"cUdPFe1BwyTIsG+mmVtcJ3TIVCPGnKoJZzTupknEAr1uSO65HNfHu1Md0mJ0OmYYOqXOzHjfY5htwvUY",
-	"FGak7ViSLDU4dbT+EWbYjnvkEsSdXkKDZCGY/V1OFbsDlFw/TAnKZYQokHAb05M0xl0yElAJ8gyNwVg3",
-	"dqWy40kFGB3YbTT5jKRUqGLnJWQ0gkD1JnzCz2UeGinUKseYqYft2Ey6/7z82weCbldi1ghGAPwyccUn",
-	"RzjXB8dmE9zPM0Z8cvSirwvb/agOoYrEiVRk0O/3j8+IBB5q46tuiI1Jdb9swjdsmJkhUJUkySI50qYa",
-	"nRFfJkL5RNHPICd8q+SBsyY/lAkunWzECa+mIzI9ePVUxEaPRd5RFmUCcwjkPYgJ9x/0YgGziVQmO/le",
-	"R7Ez8uh36uErbNlGt55J4qPCfWIwvTfhONWdnR8ayQTnRWo30bP4VkAUUWOrxHehwjfW4mzUMukE1Y6g",
-	"N+sRv2kf1j8ek1V7uizfz+2R8wnPsdk0XqmDPy1X8rXmbdmARhEIkxKhmDLJYNa0Na5Yq0ca7uCD5wRC",
-	"vH5v0OsjF0iB05R5Y++01++dmnjVHB1PFZmqUIsFZtDAcT6BtkGcnVG07KXuKIs070cQKz1mxyb1liG3",
-	"+nboWU7mcEokOP+LzQEND8WGg4ApCODWBRVmoAmD9z2T6rzORN3U3+tmClQWOXHS5FYRplppzChrUXYp",
-	"l7JFnUriU5vy9ZSvFnWaMnxbVnNyqFvUcDMLHm9q+/bDfn+bDcDrB1wCeRevXw1aRGnddZETlvSG/cHr",
-	"bv9Vdzi6GozGg+fj4fBHrxqGXFWmmG0DZw3VmqS7ezxtc+ryzZy2oemcZF43xqYM07rRA9GQ+bPFgmgp",
-	"crEcqHZyITDxIMMWplnUI+fopBuW4QRTELVvAkyVdE8YVNJFVvTWlq9ane7byFhaU53CIk+cNBKsMthc",
-	"pbKXjZVON1dyshCcxQrad75Mua5y3Rs908rf6usHM6BZHFOxKPEa83iXAVu7GDqTZYpX6QBuHrdFTpvU",
-	"hQvHtc7l5KGyYL8IH1u4mzyTQhsKkSkENtG8ItB+vMh3UHUiW/uQPSHqjhB5QMgtELLINSjgsVz14Fxo",
-	"l/tRg8YtobB6PCa3eL18KYHwKwYwXWO0uUaR4vTrI149fvir4F2nccd+OW65It+/hoW7Jf0vY69ZVp88",
-	"4N+LcG9MP99Cx/SDEo/xMR0SMgGBihYElwEiyWZzm6hkwxHkiPIQIyF23c8xURIEdIoKuA40vzJlsqCO",
-	"z7A3eI4INEmXZAaY8RQ3rwa+0/W/2iXBgXofqPfXQL1NGPBAwP/lBNzQWVS/45sM6O3bJTlhqaOVQSnr",
-	"JtzjCQ0+y5bat6+q7aO3cEuVZI0nB5+aXcfHyjb71+Iy8DBZi3LOwdUWpZePMv9KAa3f3HU1plpde5f/",
-	"tQnXA9zKtunlNruqtnFfcUHkLyAgmCs2y/hM3oIM5gLYbYbZjRXH5KRguA3aXf62Lme1n7XHp0dXg/54",
-	"NBo/H/RevRw0+Fpb7vnVYGjLjZ6/2NXfPsHJrU2LeaKHc4Hi4Nfa+rX6NvJ631bNS8qdmfvtPoNKTrsn",
-	"D+WHnaJJZTONUSHHMJ8SEtprbGevOPYt4Exb7uGiy3Zo8tHF6UNsZg+g4Uy4vSNGIwcum14XknHRZN8c",
-	"V7h5kC0YbplDbo9L7UZq3VTp7SltW5K6Hf09UNrdKK3F8hUJ6DWOWoHOYjvkibxz+k3xTvcM3n5Yp3MA",
-	"5MA5W7qPpiDZKsYpHDTLvUf53T7ZZtHqyUMZP9yBabpnW5d45qdy9v7GLHM9tHwLMNHWnZfgsB0YfCoh",
-	"9kAZd57zxD1ZtccJv01mVSM8JFF7RqfLbs3myNvl0/PmtA6eP7yF8qDO7YL4a4/g+O5ZHlWnxX7D0tJf",
-	"wSZR7ENw9Fthkt9AHKB2Gu9642m0a+/H4SaBT2fejXV3nwYttKNHzuhy2Kb0U3YC8xse9kRUEZMOJLW1",
-	"wypOvWwgqBYgC1+Fn/dKTHWLJw9mg3oXQmrvSVwmo+ba3N+YiH6TyLQFoLRPQTPAsCVJ1TTiQFB3nO/E",
-	"3jC9r8neGMHUja69Pra8kGePUcsib2urdLHlk3vb0t6zlWd8n3hlpnuJupoDE4SFK0KlV4XMB4LbaKWV",
-	"S05/F3v/tXP81970eSuP0srx3GyIteI1Z1Zph41+94KE/fJYB20OhLatg6uev15PapUDjLmvK7/bJ7kt",
-	"WtVfmX/bkdyEwyoftNql0OJcqzanRjJcWOz2Mu6KlrtnDDwN/W6+bnTaJaZb4s92eGMu+rBIXsGYA1ve",
-	"CkwKLe4ZSTrNV7OYhtex5xJl9s2g8aKDkxj2dP7C8mhzWHz1eQuTSXyGryMxN8iaI/YVGo4BZCo/N9Pg",
-	"94vD8YnD8YnD8Yk1rBNvUzmcnljhLlbjf3LP15xIRsTcK50sMLi8fqkF9Nr7rWaCcmUOvLnIi/fFFFBr",
-	"z8Xh9TNPRt3vQL1fXOZ3J+9G+nJJ0S9jF3H2FNfim0Mrtkt/WiSZKN6ckV/D1W7StiZdzp1iT55wdkh+",
-	"L9TriVOjuD77154RD2aof+2zofopm6iKuTjKvehrmZFoCzpwkgMnOXCSAyf5Sk90au3vEbg3o4F9KdXW",
-	"EL9tOmMdz5evoMTTl02pjuRo1B8VL/UVYF5Xos13XpQ5Xo34ecrGjsj/ddzNcgDc/x+Am59ELubAIVr4",
-	"VKhdDzcNeaH/OtDdNXu0BtGVk407w7N78rUCzUGhtE55w/GKOKMxbh66TH03ON/ldP3+wfhwmvKrPLWN",
-	"Zlc34AOe7u/85UqM+JbwdMdoH7WBi3WRvtU33xN7MTTjxLdRNnPTivmQXwHcFAR0ImWHMOC3HAbcOKWd",
-	"a/RbzOa9xw23WX4+mqv58ydkeNH+XKl0fHIyGL7s9Xv93mD8qv+qj37bdrHdiyidt7/S4vqiGWAiYB5I",
-	"7NVv1iujmcvbwo3v8dr88q6lY+Lr2171Rqnaa/GbGln/viQn5bNF5YZXRdR2vZsa+R98Y4CFQOt9872P",
-	"ynsDlmO5verrqte0nl9N5dzp16vdNiW1cf1fAAAA//8=",
+	"7F3/cts4kn4VFG+rYu9KsiQrv+Ta2vNkk6lcTTK52HO3NZZvCJMtCRsS5ACgHY3H736FBkiCFCVRlmYn",
+	"k9VftiQARDcaX39oNMB7L0jiNOHAlfTG994caAgC//3HZaJo9CrJuNIfQ5CBYKliCffG3uUcCM/iGxAk",
+	"mRLgSjCQJKYqmDM+I2oOZMoiBUJ2yN0cOH4j4OcMpCISuCL+P7r4gC4+gSiRgd/zOp4M5hBT/US1SMEb",
+	"e4wrmIHwHh4eOl5KBY1B2S6eBwGk6jvKZxmdwXIvP7DgkyQJBxLZMuTIdE1IRSImFYREzanC7in4rMic",
+	"yg6BSAJ5zWcRk3P7qaxGo3ROb0CxgEbR4viM+JzG4BPKQ+I7z/cJFViPkzSijBOpBOMzSRiXCmioFRfT",
+	"VPaI/2effAJIJYFbEIuis1od8JnGaaT1EILX8ZgWywyS1/H0g72xVUO30IOrxJh+/g74TM298bDf7+RK",
+	"NX3xtEp1bSlfJVyJJHr9OaU8XNbkeRhK1IEvksgIe5II4guQSSYC8AnQYE4otkUC0xjR/ZMVKa48Xd/r",
+	"eHlF71r/mkZJCN54SiMJVsifMxCLUkYwHXNFYwpiNAPgWbyi6Zq4Ha2Pt6besPiVCkEX+kepFqjqaSJi",
+	"/fnvpQ7eoDUvK+Z7Hi0K+7+bJxKIU6BDGCeUl0PaQd1QxrU2mTQ2dxRQCV3GJXDJFLuF4/rIl09s1k61",
+	"xDaj/y4J2ZRBeK5aSRjb4oQqkghCpwqEkSSkCsgRU5LELORsNlfkh8tXx7rUxzevyOnp6Uss01Usrln2",
+	"sD8cdvuDbn+wQrwYFA2pomVnK1KmVCkQut7/TSbh/eihq/8M8z9Hl5PJxV+O//Ynr0kB72kMWwyu7tF+",
+	"RvW1/a9ZZPyz3VB+oDN4j5jcjNepxj+VEAEqE7xDpKJCabSmigwqfRs09yktH+D2LIQpzSKF1fTMocqg",
+	"9unQ63gx4yzW03PQWQZ00+cL9ksDdr+2ak9BYM8rHXzWX91DbK6xf7rWcgfpZ9vBvlbrhv5+tNjyNmzW",
+	"cY49TyRhYS8f25SqedlJUbahwernjAkIvbH2gG63/yRg6o29/zgpPfSJ+VWevA1rvVlrwVVU1g7RmGne",
+	"kapdXrwYnYbBS+jS0+mz7ujp89PuzU1/0KUvKAwH4TAc0VVGW5FsO0mSaGspplaKJKpJMBDRU3g6hO4z",
+	"GD7vjmjwtPty9HzQHY6ePQ9PpzfPn/ZPV0mA/di29xeJaOBI+luSiBDEmPhTBlF4NaYy+HWsi137JKVM",
+	"SCJBcxpNRG4WJEjiWBOQZGpZRadKKSb8iBku5decvu+AkUtfjjvED5IQfHKUj47U3nvCUxAxk5IlXOpC",
+	"LNQPy5G2FwjQnTpXltgUP8QFBvs98s2C2NmlOzXhSRRqgqchE4UBaUhTb8IrI6Rl07roNDSL6lkxPFIr",
+	"eh0qOq7g6rz7I+3+0rv+y9H4SOtdt/vr+cWrX//++uLV8fHfjjobixz/udlpXEKcRlTBKrrkU5dUSZ+k",
+	"mTL8qW7Fag6xhOgWNC8k9Xo17lT9dZ/UabnlNcxpsJk5XQKnq9YNCn87I0yROJOK3Bh2rZJPwJ9U6aJH",
+	"gxiaUdS0shZBXWOg3V/63ZfX9m/3+n7QeTZ8aB7dHySIVQCfSRAI7mYlIbObf0KgiK+/706yfv80yLA6",
+	"/g9+zen3+9ko+/Tz7S/R6w+nA/nq02jwvFk+00pr+Ywl97svf+r9J0o3GL5YId7ahZ2PCzFCC75fWab5",
+	"2mekCZdAzCKkIp3pX+MSpdJKs3e2Fmz7e5MkEVBuVn35Q9Fkv6HhR7OQ1J/0RAIjCE3TiAVUC3LyT6ml",
+	"uS/7pkvqeTLSKBGCoiyS2vCR0yRjwiThiSKUFCvMwsEkKQhsVU+LGKTEtabnrmjnVBKcdWV1WatMwgTM",
+	"M+b0FgmKoiqT3lgLRHKJHtp6ntdCJHZNXB1A2xK5o5LIBVc0sCtVwniQCAGBOsORtUpARmtWbzc0dMUX",
+	"BJ1WT3fqTSJuWBgCf5zOT12dL2kRZz6JqF6s46QKkhSW9McBQjkmEsQtC0D2GI07upOMxj3ttn8SQENX",
+	"r2Wfd9fqhe4SuaURC01vppRFEHYKLd6xKNJIlorkloUQajQv5ooVFzX5PlFvksw4je0VOVqpSK0CMvF+",
+	"tOxt4qGtTfFRjlLeJ4qY5++ulG/ZLXBS0oqAcv3MGzCPRXF/4DRT80SwX2BLkS0s3FuB8VfdE6MK7xMs",
+	"YsrpDGLgqmetosc4jtFPxp/9hJalu4GNWQwce29NKWJCH+TSlGqtkDfYszUKMTOQSZI50pOuIQD2C2NG",
+	"xvSZdv6mS4lAMIHPqcZ8Y+CaOqC3y1FK4WpOzbW3LLtdhMQKR94Qx0G6rFcAtBi4M+KbGWciVr7xYvmv",
+	"ROvbOLOfzC8lcXR+8zEOqFHE+RkRFMwjMcyGQ66ndmIDguUCJBV6qitmQL7S6/WjcQmfETdZ6AQNHdpi",
+	"GeamZt7l5R5yp9XusUW0aUP5fK3m1nnb3GWMY21qTpexZVc0Ywa1QveWylR53IPLNq60RjvliqiyuCvC",
+	"E/gIR8slc0yQGemHGABZXuHHaSLY5yeS4LwmlMs7wyiqtmAm/HI82IHC9iI6kNmkMguT9w20ydUMdqko",
+	"XrZZdqlJD29KRKvTSiO7njClVmZUwR1d6MmiJ+s0kxAawFjWUQGW9WmUQ2f1ewdIN4laFm0SqYKrm5py",
+	"C+eaami1qVbjw5s4+jnX3JxKyWbcrKmRUVj3UOHiP7YLdDSzbLOCGDVR7I73XRLQSGM+goR2dWHIdAdp",
+	"9KEyDks1a5YBn5UWodi90ONQEUKLrykkMJkyiOy0BF7GF5HfOfOgVN87Bxmrz/0fEIjfeuVPs5Apgmv0",
+	"5ZmZBwnQBPPIWhHlbVJNuc5vX+fWdKdSgXH1bOQ1xuhc48mrNpnPh8JRNcVuYlC4lZVwIDFdkDAx0W09",
+	"BMcmhAYO92Guc1vWlOU6NxHkfmBL1Mona2m+lu6uN6Ev2HU2ORtrvxZem5S2wdV8dLzxqhF1Al84ZovG",
+	"EVtWuAWR9zSGXuH1v+oBWK/qJIImgqmbCIkEpb2Zo+s/MslzxKhM200MzYGYVmTLqt99XItRWAdk5y4f",
+	"Z0j7kwg6JEmNP4oWhFMhkjvkFkQmMehx00hXgNs6OCuf/UhgaxzRZd00yZ5HYTdaYS3o2iBPNfzZdojz",
+	"DlQXXQ1CfgWQUFPRBrNs1kwTW6uODYZWcdV7x9Sc+CZ2/dd6OH05kq7HNOHw/dQbXy2rbb3steG7xv5/",
+	"Xhm9rnIyp7NLWzJFVondtAnmicRIV0N+xxZM7rFyVmkpyvmDBHFRrBPrk8gGu208jppUGpnSALrltpV5",
+	"+PKcKpefS0acFQH29fO+iIHbthrXChKCTDC1uNBSmgcmNFPzYaO5fXzzirzsP3uRm48JwExFEtvR4pSr",
+	"J/n3wMM0YVyRI2yyG0RMaxSD+tMouTNMAb98JSAErhiNatIzGvdsOAop29j7CDRc2ghCrp1rPBFkJpIs",
+	"fSKbsEu3WKJ6pVXHc3SqTdY8MUZNLWJXWqigfjW2mpdIovJXlLMqWNVs8oLKIkKDErp5vlBeBiu5gV49",
+	"CW5BLAyBs7Pp7fk7UoYAyfmHtxJDjjh0P4jIG3snt4MTM6Ty5N7883BirONEFVG/3KaM1WBcj/Fpsi5i",
+	"oZ99/uEtOfJPGI3Ltnu9nn/c0VNFe9AwCTLsm2nmBtcJHTLViDGnasIZjbtpErFArxuSOy7H9fHuVIe0",
+	"GJ2OGYZOqTMz3ncYZptwPQaFGWk7liRLDU4drX+EGbbjHrkAcauX0CBZCGZ/l1PFbgEl1w9TgnIZIQok",
+	"3Mb0JI1xl4wEVII8Q2Mw1o1dqex4UgFGB3YbTT4hKRWq2HkJGY0gUL0Jn/BzmYdGCrXKMebwYTs2x+6/",
+	"Lr5/T9DtSswawQiAXyau+OQI5/rg2GyC+3nGiE+OnvV1Ybsf1SFUkTiRigz6/f7xGZHAQ2181Q2xManu",
+	"l034hg0zMwSqkj5ZpE3aVKMz4stEKJ8o+gnkhG+VPHDW5IcywaWTpzjh1URFpgevnqTY6LHIG8qiTGAO",
+	"gbwDMeH+vV4sYDaRymQn3+sodkYe/E49fIUt2+jWE0l8VLhPDKb3JhynurPzQyOZ4LxI7SZ6Ft8IiCJq",
+	"bJX4LlT4xlqcjVomnaDaEfRmPeI37cP6x2Oyak+X5fu5PXI+4Tk2m8YrdfCn5Uq+1rwtG9AoAmFSIhRT",
+	"JhnMmrbGFWv1SMMdfPCcQIjX7w16feQCKXCaMm/snfb6vVMTr5qj46kiUxVqscAMGjjOR9A2iLMzipa9",
+	"1C1lkeb9CGKlx+zYdN8y5FbfDj3LyRxOiQTnf7E5oOGh2HAQMAUB3Lqgwgw0YfC+Y1Kd15momxR81UyB",
+	"yiInTprcKsJUK40ZZS3KLuVStqhTSXxqU76e8tWiTlOGb8tqTnZ1ixpuZsHDdW3fftjvb7MBeHWPSyDv",
+	"7csXgxZRWndd5IQlvWF/8LLbf9Edji4Ho/Hg6Xg4/NGrhiFXlSlm28BZQ7Um6e4eT9ucunwzp21oOieZ",
+	"V42xKcO0rvVANGT+bLEgWopcLAeqnVwITDzIsIVpFvXIOTrphmU4wRRE7ZsAUyXdsweVdJEVvbXlq1an",
+	"+zYyltZUp7DIEyeNBKsMNlep7GVjpdPNlZwsBGexgvadL1Ouqlz3Ws+08rf6+sEMaBbHVCxKvMY83mXA",
+	"1i6GzmSZ4lU6gOuHbZHTJnXhwnGtczm5ryzY34YPLdxNnkmhDYXIFAKbaF4RaD9e5FuoOpGtfcieEHVH",
+	"iDwg5BYIWeQaFPBYrnpwLrTL/ahB45ZQWD0ek1u8Xr6UQPgFA5iuMdpco0hx+u0Rrx4//E3wrtO4Y78c",
+	"t1yR71/Dwt2S/pex1yyrT+7x79twb0w/30LH9IMSj/ExHRIyAYGKFgSXASLJZnObqGTDEeSI8hAjIXbd",
+	"zzFREgR0igq4DjS/MmWyoI7PsDd4jgg0SZdkBpjxFDevBr7V9b/YJcGBeh+o95dAvU0Y8EDA/+UE3NBZ",
+	"VL/jmwzo7dslOWGpo5VBKesm3OMJDT7Lltq3r6rto7dwS5VkjUcHn5pdx4fKNvuX4jLwMFmLcs7B1Ral",
+	"l48y/0YBrd/ddTWmWl15F/+9CdcD3Mq26eU2u6q2cV9xQeQbEBDMFZtlfCZvQAZzAewmw+zGimNyUjDc",
+	"Bu0uf1uXs9rP2uPTo8tBfzwajZ8Oei+eDxp8rS339HIwtOVGT5/t6m8f4eTWpsU80sO5QHHwa239Wn0b",
+	"eb1vq+Yl5c7M/XafQSWn3ZP78sNO0aSymcaokGOYjwkJ7TW2s1cc+xpwpi33cNFlOzT54OL0ITazB9Bw",
+	"JtzeEaORA5dNrwvJuGiyb44r3DzIFgy3zCG3x6V2I7VuqvT2lLYtSd2O/h4o7W6U1mL5igT0GketQGex",
+	"HfJI3jn9qninewZvP6zTOQBy4Jwt3UdTkGwV4xQOmuXeo/xun2yzaPXkvowf7sA03bOtSzzzYzl7f2eW",
+	"uR5avgaYaOvOS3DYDgw+lhB7oIw7z3ninqza44TfJrOqER6SqD2j02W3ZnPk9fLpeXNaB88f3kB5UOdm",
+	"Qfy1R3B89yyPqtNiv2Fp6a9gkyj2ITj6tTDJryAOUDuNd7XxNNqV9+Nwk8CnM+/auruPgxba0SNndDls",
+	"U/oxO4H5DQ97IqqISQeS2tphFadeNhBUC5CFr8LPeyWmusWTe7NBvQshtfckLpNRc23u70xEv0pk2gJQ",
+	"2qegGWDYkqRqGnEgqDvOd2JvmN7XZG+MYOpG114fW17Is8eoZZG3tVW62PLJvW1p79nKM76PvDLTvV5d",
+	"zYEJwsIVodLLQuYDwW200solp3+Ivf/aOf4rb/q0lUdp5XiuN8Ra8Zozq7TDRr97QcJ+eayDNgdC29bB",
+	"Vc9frye1ygHG3NeV3+2T3Bat6q/Mv+1IbsJhlQ9a7VJoca5Vm1MjGS4sdnsZd0XL3TMGHod+1182Ou0S",
+	"0y3xZzu8MRd9WCSvYMyBLW8FJoUW94wknearWUzD69hziTL7ZtB40cFJDHs6f2F5tDksvvq8hckkPsPX",
+	"kZgbZM0R+woNxwAylZ+aafC7xeH4xOH4xOH4xBrWibepHE5PrHAXq/E/ueNrTiQjYu6VThYYXF6/1AJ6",
+	"7f1WM0G5MgfeXOTF+2IKqLXn4vD6mUej7reg3i0u8ruTdyN9uaTol7GLOHuKa/HNoRXbpb8ukkwUb87I",
+	"r+FqN2lbky7nTrFHTzg7JH8U6vXIqVFcn/1bz4h7M9S/9dlQ/ZRNVMVcHOVe9LXMSLQFHTjJgZMcOMmB",
+	"k3yhJzq19vcI3JvRwL6UamuI3zadsY7ny1dQ4unLplRHcjTqj4rX/QowryvR5jsvyhyvRvw8ZWNH5P8y",
+	"7mY5AO6/B+DmJ5GLOXCIFj4WatfDTUNe6L8OdHfNHq1BdOVk487w7J58rUBzUCitU95wvCLOaIybhy5T",
+	"3w3Odzldv38wPpym/CJPbaPZ1Q34gKf7O3+5EiO+JjzdMdpHbeBiXaRv9c33xF4MzTjxbZTN3LRiPuRX",
+	"ADcFAZ1I2SEM+DWHATdOaeca/Razee9xw22Wnw/mav78CRletD9XKh2fnAyGz3v9Xr83GL/ov+ij37Zd",
+	"bPciSuftr7S4vmgGmAiYBxJ79Zv1ymjm8rZw43u8Nr+8a+mY+Pq2V71RqvZa/KZG1r8vyUn5bFG54VUR",
+	"tV3vpkb+F98YYCHQet9876Py3oDlWG6v+rrqNa3nV1M5d/r1ardNSW1c/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

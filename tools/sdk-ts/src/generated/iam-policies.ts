@@ -1878,7 +1878,16 @@ export interface operations {
     };
     grantPolicy: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -1964,6 +1973,14 @@ export interface operations {
                  * @example iam.policy.read
                  */
                 action?: components["parameters"]["ActionFilter"];
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
             };
             header?: never;
             path: {
@@ -2308,7 +2325,16 @@ export interface operations {
     };
     setTenantRoles: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -4306,7 +4332,16 @@ export interface operations {
     };
     assign: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
