@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
 
@@ -150,14 +149,14 @@ func TestRBACCatalog(t *testing.T) {
 		in := api.PermissionInput{Name: api.LocalizedName{"en": "Read"}, Code: "read", ApplicableResources: api.RbacIds{f.group.Id, f.user.Id}}
 		for _, tc := range []struct {
 			name    string
-			meta    *apicommon.Metadata
+			meta    *api.MetadataInput
 			ifMatch string
 			want    int
 		}{
-			{"stale version", &apicommon.Metadata{Version: 7}, "", 409},
+			{"stale version", &api.MetadataInput{Version: 7}, "", 409},
 			{"if-match mismatch", nil, `"7"`, 412},
 			{"no version at all", nil, "", 422},
-			{"current version", &apicommon.Metadata{Version: 1}, "", 200},
+			{"current version", &api.MetadataInput{Version: 1}, "", 200},
 			{"current if-match", nil, `"2"`, 200},
 		} {
 			in.Metadata = tc.meta
@@ -223,7 +222,7 @@ func TestRBACCatalog(t *testing.T) {
 			}, 409, f.role.Id},
 			{"drop a resource a role narrows to", func() (int, []byte) {
 				r, _ := s.admin.UpdatePermissionWithResponse(ctx, "acme", f.manage.Id, nil, api.PermissionInput{Name: api.LocalizedName{"en": "m"}, Code: "manage",
-					ApplicableResources: api.RbacIds{f.group.Id}, Metadata: &apicommon.Metadata{Version: 1}})
+					ApplicableResources: api.RbacIds{f.group.Id}, Metadata: &api.MetadataInput{Version: 1}})
 				return r.StatusCode(), r.Body
 			}, 409, f.role.Id},
 			{"delete a resource in use", func() (int, []byte) {
@@ -243,7 +242,7 @@ func TestRBACCatalog(t *testing.T) {
 				return r.StatusCode(), r.Body
 			}, 404, "missing"},
 			{"update a missing template", func() (int, []byte) {
-				r, _ := s.admin.UpdateTemplateWithResponse(ctx, "acme", "missing", nil, api.TemplateInput{Name: api.LocalizedName{"en": "x"}, AccessControls: api.RbacIds{}, Metadata: &apicommon.Metadata{Version: 1}})
+				r, _ := s.admin.UpdateTemplateWithResponse(ctx, "acme", "missing", nil, api.TemplateInput{Name: api.LocalizedName{"en": "x"}, AccessControls: api.RbacIds{}, Metadata: &api.MetadataInput{Version: 1}})
 				return r.StatusCode(), r.Body
 			}, 404, "missing"},
 			{"another tenant's id, asked by a platform admin", func() (int, []byte) {
@@ -378,7 +377,7 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 
 	// Widening the role changes the scopes of everyone assigned, in the same transaction.
 	upd, _ := s.admin.UpdateRoleWithResponse(ctx, "acme", f.role.Id, nil, api.RoleInput{Name: api.LocalizedName{"en": "Group admin"},
-		Permissions: []api.RolePermission{{Id: f.read.Id}, {Id: f.manage.Id}}, Metadata: &apicommon.Metadata{Version: 1}})
+		Permissions: []api.RolePermission{{Id: f.read.Id}, {Id: f.manage.Id}}, Metadata: &api.MetadataInput{Version: 1}})
 	if upd.JSON200 == nil {
 		t.Fatalf("update role: %s", upd.Body)
 	}

@@ -163,8 +163,15 @@ type AccessControlInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -180,6 +187,11 @@ type AccessControlInput struct {
 	//
 	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
 	RoleId RbacId `json:"roleId"`
+
+	// Scopes Read-only: the scopes a GET showed; ignored when they are the computed ones, refused when not.
+	//
+	// Example: ["iam.group_read"]
+	Scopes *[]string `json:"scopes,omitempty"`
 }
 
 // AccessControlList defines model for AccessControlList.
@@ -262,8 +274,15 @@ type ActionUpdate struct {
 	// Example: Read policies
 	DisplayName string `json:"displayName"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only: the id a GET showed; ignored when it is the path's, refused when not.
+	//
+	// Example: iam.policy.read
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 }
 
 // AllowedSubjectList defines model for AllowedSubjectList.
@@ -415,6 +434,17 @@ type LocalizedName map[string]string
 // Example: {"de":"Gruppen","en":"Groups"}
 type LocalizedText map[string]string
 
+// MetadataInput `metadata` as a write takes it: the version the change is based on, and the
+// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+// not), so a resource read can be sent back with one field changed.
+type MetadataInput struct {
+	CreatedAt  *time.Time `json:"createdAt,omitempty"`
+	ModifiedAt *time.Time `json:"modifiedAt,omitempty"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
 // Permission Something one may do (its code, e.g. `read`) on the resources it applies to.
 type Permission struct {
 	ApplicableResources []string `json:"applicableResources"`
@@ -457,8 +487,15 @@ type PermissionInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -592,8 +629,15 @@ type ResourceInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -651,8 +695,15 @@ type RoleInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -740,8 +791,15 @@ type TemplateInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -776,6 +834,11 @@ type TenantRoles struct {
 
 // TenantRolesInput defines model for TenantRolesInput.
 type TenantRolesInput struct {
+	// Subject Read-only: the subject a GET showed; ignored when it is the path's, refused when not.
+	//
+	// Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+	Subject *string `json:"subject,omitempty"`
+
 	// TenantRoles Example: ["TenantAdmin"]
 	TenantRoles []string `json:"tenantRoles"`
 }
@@ -23272,194 +23335,198 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37ctu4tif8Kih9p6rtb5OyJMv32jXlnU73+FQnnZOkJ7t3lBNBJGShQwFqArLjzva/8wDziPMkU1gA",
-	"SPAqSpZ8iVV16vSORYLAwsK647e+tQI+nXFGmBSt02+tGY7xlEgSw7/Og4DM5C+YXc7xJVF/CYkIYjqT",
-	"lLPWaesNDb4IxBlBkXkG7cgJQWMaC4kiKiQJkZxgidRfJfkq0QQLD5FIEPSSXUZUTMy/0tdwNJvgEZE0",
-	"wFF0s3uGhgxPyRBhFqKh8/0hwjG8x9AswpQhIWPKLgWiTEiCQ8THaIpnot3yWuQrns4i0jpthcRDhJ39",
-	"+fdO+7jltahaxoTgkMQtr6U+1Do1y/aTdXstEUzIFCsCTPHXXwi7lJPWaa/T8VryZqZe0d9u3d568LYQ",
-	"LziTMY9efp1hFhYpdx6GAtY8jHmkF7fHYzSMieDzOCBDRHAwQRjGQoEeDKn5ZdfzsaXeb3kt+2Lrk/p1",
-	"FvGQtE7HOBLELPLPOYlv0jUSPTF3aVSSKWw7YfNpxdC55XqKHhf6vV7yK45jfKN+FPIGiD7m8bSVJ81F",
-	"CVneT0huzT8IRMPsFp6Mj8lReBj4B6M+9vv7Jz3/uHvU8Q/HB6Qf7ge9URfbrZ1hOUkXjXPfV2v7c05j",
-	"ErZOZTwnLjX+Iybj1mnr/9tLD8ie/lXsvR3h4CI0u62m/hONJImL6/mVRTdITqhAGJ7LLoTiaXvGIxrc",
-	"tGOCw1b5Tuk3W03npif0Wr2bzq+a1uofJTSumFqenGbsOjrOsJQkVi//90fs//VJ/b+Of/K57X/61vO6",
-	"vaPb/2iVHaMf08nWUpcwGVMi0PWEC4KcBzxEGcLsJpFNHvAUpkzoLQF5tBNgQXzKBGGCSnpFdrOEqNkY",
-	"dzLLiYhXPKRjSsJz2WhpU/M4whLxGOGxJLFeghJ1mEkPYYEwQ29/eoH29/dPUIgl8SWdEsRj+PHldMZj",
-	"+hWFPJhPFb8gqt6CB9EOlQJNacjo5USi396/yNGg1+kd+t2u3+lWUGJKJA6xxOm6WhUsMBiE3/q3vvpP",
-	"z/5n5/1g8O5vu/+jnA8UJy/BAGpG69n5y5jPZxULhv8st+dvSDylQtQcxlnyRMmB7IyOyEHYD/x93Bv7",
-	"fdIN/ePgZOQf4oNxn+yHvaA7Kj+lM/fDa5B4b406qFqGVRclizjE3fF+0CP+8agf+n1yMPZP8OHIPwqO",
-	"wxPSGXdxr2IRcfrRtS6hlrOymkgZOpp97GRWX1yOnTKrW3k1b2J+RcPK1YA4VweFMyQCPlP/a6wXNDNv",
-	"ZheEYyqnuG2Wv2DqyccrTkW3/FTYub+HX5adt/04UgNnJy/mo2QksWDu8PEl582j6gPAozLm7wX7IXDF",
-	"IT4a+f3gOPQVW/iKL/aDfnhADscVzK8/tg7Gh5GWY3pLax6R1ReUp7xd0dIreDcf/UECWUb7cyT0j4iG",
-	"HhrOBYn9wbzT2Q9oCP8lQw8Ng4gSJvM/KL06BImf/yW7Zhi0M+qPe8ER8XvhwYFa+Il/Eu6P/N74eLw/",
-	"6oSHpNct30mRzH7VzTTrf0vGWXL8Gr8ii0ii1qg8qTGPwfdQDlb+0INeW3nmjqbfmZJ/7yhy/VtT/N9A",
-	"3V3/47n/L2MC+p++db3D/u1uueZ/T6azCEtS5UMNM+a8GCKsnKrsX38kEtNIDE9hwXnelhMyFSS6KjhV",
-	"2ZHX6VMVR65xqbqLXSpLpCphJM3vJQJJn9Aj7B+PTgK/H3aIfzzuYj89vUcVfpRMP7oGoRTw6ZSzzy84",
-	"E1RIwoKb9/wLYeXrGTqP+fDcEGn/XUkqzBDBcURJjK5jCqattgQFia9oQHbb6L1hfHSNqRTegF1TOVFP",
-	"oRGfsxDtDC/OX31+8evrdxfv3r98/eL3zx/OL94PPXSABBrdoJCM8TySux6aM0kjLRzN8D8IdEXJtRiw",
-	"Cb4iCM9mEbUREJiPhwRHVCJGrkiMMBPXJBZoHPMpwkhIZYzzKATrHjNgWXjtbMBmWOgoip4llcnbB519",
-	"iI2kJxrFBEzi9oBlNpzc/OdfF39wij/8JH/55+vu79NZ9Pv+278u6DUdvbs4/LAv6IheHF5Mo8no3cHk",
-	"9143+oWlz/0y7UajD/8ZBew1x/88n//rr5/88J+vo4B2u6/eXYgL9jv99Y//uhn/r+5JheAP8ptcoXb7",
-	"nZPDMplgeOVi/ArLYFLOIi/f40uttgi6IrGyfDVxJphdEkQFGmFBQsTZGcJoSsVUjaX+3u/2skdk0Nof",
-	"tKrCRBdjX8/CXUPllN+URtDA7seXBEmudm0eM0/xQSwpu1TuXjczn245UWf5IJXhUXhBCQoslUvP5H6v",
-	"5bWmlNGpEkapdKFMkksS56f7jv5VMuWXxt+akRimfoaCCE9nJEQjIq8JYajbAYbsdTqZ2R90qqcPnypd",
-	"gnqrsIbqeb8jOA4m/wVfKEz9Rc7j044gbL/yri+Vhyh1lA1WQEPCpPJo41wUcUSjSO1v+YKEM4flnESz",
-	"iPeEYSarBLr6DRg6MX9HJOLsUiDJ2+gXfk1iX/m2KCJKGwsPhfRSufhqSSEWk5y6a+GgSuvrjy0T3+n4",
-	"JzbE43/61vEOe6XxnVsIK844EwTUo1n4P3D4lvw5J0LqPzJJNB1AlAZY0WFvFvNRRKZ/+0NwUBLJQhS5",
-	"lLpXEwfywEgo5EQgxs1GA+XO31wgMSMBHZtBFT3imMeidfrxW2tMSRSqbebhTVubL6+1xz8lQsBBbs1i",
-	"PiOxvEGDVvrEoKXECLjbapmflL7Gci6UQFMbTiUQ/B84RHadCW0mUs7E6d4eVavBjLRDcmXXKvZGOPTN",
-	"gsAMaKRk7VnWg2iylznsmk5q5jhSZ42EZ0hpqBs0wiECaqhfdUC/3cro7HFEg7vulpXSPfUVIXFEzrTE",
-	"nscxYTKR4lSg/ZZL05OUpslUGhLUjOkH9r01U9VomyCCA4eUlYHIVypAshtVHyOMGLkmsV2hS9ufeDyi",
-	"YagNoTseBal0LYpw8EVnHcCP1qaL4mIYDDFCQnGKKJ4anv88xcyoloTi+ynF0wk2JPk4eWHNtHaXh2sW",
-	"By5QKiwRZlxOlLUFYs4l/msuf1KG1h1pr+mIBq2v3UELZNAYRnUp2k8p+ppL9JN5oBFFGZe+HnGNFH3N",
-	"kZgHk1S9UGbDpiVk+p3IxCRfh9Q250YpoFDZ23mLEU2wluYxwaC2KZ76SYzIGPMH4gyM4BuH0gcu777T",
-	"Bjv6jeErTCM8gkxXI5rPnVfWzMfaZ2m+9DLfw5Ig8RUMJdxtexOTgLOQQnIF04jclc+tKVyma3NC3OX9",
-	"bi/dEXdOyEyq4Y7MnFf9sX51jTtTXJzaobK1uTT+jeG5nPCY/nVn6lJ2hSMa2vAFSLtTRL7OwCJzZUk3",
-	"pWfm+81ZO31nvRKluIIssWYxVz/BqVoPtbTsLTfsdBw5Y8/N2RfGr02IWUnsQStrwPV6LnGd+aKXTFJ5",
-	"05TIZn4btOKuSRT52o5Do7lEo5hg0IzxXFlWdZZdMqmk/iMJVpVFF2MeEcSZGtrmRNCFFGioCaxLNIY6",
-	"opqok4CHRAdXP+tf0gyV85sOUypBN2DOA8avhw9DXEUHWUCdZ3yiHSMD3azagA0NN40iYlMPAqovPHQ9",
-	"ISwdm+E45tc6TUoZojL7cprNS4fZ1fEW4xhQ7dhkKFa/z+/JV7BCaVgSSPCSJGtDdnllH7+13lyzryfV",
-	"HosCePY5552L8plDHcmi4bhWp3GSWCkMYw6te+w/QqECRJY/Q6b+k5eGXAsDZGOpt65X+1FR3bN5XSfh",
-	"kknMJULDkDaN3nKIjhdrXNhsroVYqNUTjt447GFiyStzzC88wJES1nbzNswjyfd0eUl+45vEe90dbhgf",
-	"dnepZoMWbsYvVIcVcBT9OgZ10ETq4ktywca8det9y2+UIXTCcPVlOa4oXcSMFdz1KSnogchLHduk0R21",
-	"bAj9qAOSZFPbrZLMQ0jFLMI3rw0rpGO8dV8te1PLrLr6ofXJs7KD68584QGFqqW7n8wmJM6G/DqLaZ43",
-	"nCQaRZh9yQbs8tuRDyymMbnB4N1q27Vq2VbtzlRvxwOfTSD3nQ9l8dzU01VnQj85GdH2KQRNK8hrv/Pb",
-	"LMSSPFvmXZfgWMiZUcSvSWhS7Bvn0OzPlzFmkoTveXkWwKb1eYzA+tGmLnCasufN20jyUjkPlkxVMkpO",
-	"rJFtxtNmtiKGMofLB9TTKU+AuTS3D3rOAu18yvZg5QMpBL1kU+NCZkmLi1XIhQUFMcESChlPv6Xpp6Ss",
-	"slqm1pEmV1vo81mpLpWZlH4DEZsSNZ12KUMnRGmm/XJ5v684kNENlPvzca7O4iI0Bfrp5KFyZiHlm9mM",
-	"DhGbFsfk6biCsWm/Wk/Lh1VdKZ/f4bS8mJDgyz+wDCZO9m0J3RKo90XjScPn3qbJLKfgRSmAKWVV9S+5",
-	"JZnvlu2PuyQBieSiwRxQAdWBTef9o3ljMamToSunthqhcdDELXSvADjCvvbkqIfeYDlZ8bRVinnn9kKV",
-	"jE/IWpTUWgNnZKfOP5tBRpxHBMOGXNGFBsHPSuUU5mo/Uja1l+MxCSS9cuI9Jbp6lv2xES+lAxa5aWFA",
-	"RbhFkI0UbjGa4U66funWVCuu2/ml2aLBoChbcLUB4ZkihLc8yn1pufhOypLueF66iFoivEtiT1kSlMSk",
-	"ciEpkzX7uymyWNdemg+XTVqzebl1V7ToZHINyEvKyArWJZVFq7JKMi0VBMiYuQ3tIz1kXZAwO9hephZ8",
-	"r9vbX+i5Jp8os1MToVZG/GyIrFK6f2viXGW3j3yVaJTeaYFQ+RnCEkUEC5m5hZlxuBQftE5bP8fz2Qxy",
-	"9YTBP/l8Joz2dWd2oDWw+6du3Toh9Ljpdd51QYXpO+K3cFDe8SmRE8ougaZTfINCru9Iqal4iLQv22io",
-	"OHq4i0xtoRWtAiozk5REyTkp5h+WEWpeK4Aq5G/FK2r1dH38qYeaeDys2Sul3YJgX7rPLwzdSnxpyB6j",
-	"CY7G1vM190z05Zg0+XRJr4jwVk1olV4srI8HQTSof1IeDHJulK0QzKxgxMVuknC5sJmJA7RfjiMfOLVR",
-	"nnao4cN65ntQH7HO1GzuIxrbrSSacnfFn6u3YIhYuwsy05RditNyw6Qu7NXQnMjHwg/CXnCE+8Tvjvfh",
-	"WhPxT/Bh6B+NjoOTsEO64x4uGycuuYZXc5mu8n17Fa76Ltu6jJ7VglO2NLlQP7xUpCpnSiUDl54jbY2t",
-	"IuSenL/cwMTU5HhYkVLhyDUXJybkVqqQKWB3pDUlnqODPSjP8HJXubzknhMU1SZBMbSj/7eupwMJYi8C",
-	"rXJ3t6is3WtspUra6sxs1UKj77m1DM3CpA4Yh2Np673xWnNG/5wT84CM58S5f1tnBTuRAjBtb5Dkni4R",
-	"xQJdnL/SslicIWsjK1msv4ZMFY4tHS1EDgvWbOI9PwuTttZ4tZtTbbpqxJwqyzUxUNdpt7r7U2u8tsF4",
-	"PakwXpMr+CtI9SbGZ4Z234vpWcckD6oP3GKwlTUCueJfSFW0PoZfs6Za+QU293P2rVLC8aj0xrQuvxZE",
-	"qiPlyL7206/tWyVQrci0hAfhyjj3c4tEHY/I914stx7q1+n4CtmxKNSvPvKw4sMUf64sOrJUWi6vfe5G",
-	"eOAiuLIwz9CCal9TMKxUK/OccmFdiMwFSaooXFif0vrjuihhyaeXCNPQVVPftFxmpm5PEY1hT4No7Aly",
-	"qUxv+992uz08Q+YfAgrCy+6lDtuf/ZylUerCZqFZMuVC/72341gfn/1Pf9vZy/1h9/8vhZlyFibqIhw1",
-	"JclNyniq/fYFeR/jE6aDLS6VWakmJ5usLRcWjhdbGTVwYUCaQYCUborFtliopXO4Hh5KvD4M8JQLKlEM",
-	"SEjxMx+onKChhvX4ew5txGuAKLKOymAvDxmyVLbg+3GYclRYYE8ksCgrBY3y9G4obZ+6j1GJTVOk64Oa",
-	"C4lcuIPJ8D5bVJDL6j9QNUI5xZPfV2Hm3HSdGJQe+DycUpYJNdVnpADTYb9cXrum6YL1L17110r8i2x+",
-	"GO50w+36YQ63d5iiDlOLAMMFXBRfIU3OGTGcnl/3Uif9k3PBn5IofBnHPC5yoLmo6CpYAKOISUhjEsjf",
-	"YiranfLqaHOj0X13OhcSjQjCDOGR4NFcEvTb24uFQXs9jXTQsq3KS6TlrO9fZ5JOqZA08APO9H3a4AZM",
-	"QjwPqURqTB0Ons4lXLd04RdzgaGFVbsxweGvLLrJ1ZE55EshTFcew950LslsBTFRdjCgD5mLmPrCuzKR",
-	"Na7TCAdf1K/zmQZnxRoRA4oRqED9zsluHhTIxcc57LcWhkXsBGu2M5HVpYfwHLJZ6KoL+TlE2BWJ+Ew5",
-	"TWq7hmqeOAx11B2ArNVjZdHfeS6X1G0A9uNpwKPVXrOYRhlUogbvSi5xtMI34T1FTLH0y/maJA3F4aAl",
-	"afLZuWW+Vbez5h5x0ajWAMIn/YMjZG4rt9FQDTM0uCzq9M1IjOBGNZxRgceAXSWuqQwmSCNc50M0+mK2",
-	"K4+qcTEKh8ne3i7AUCm2Si8xm4SRWisJ7WXoxjZ4USKX2NIabDnIJ1qvuntam4k9HEzJnl6b2PvaLc/y",
-	"wswucsJ9f9Qd94MuOcHHYX98WCrZ7U105z2NHlJkOn1N3f1ACbRI3lRxH28KO+Kw8TymC/WJ1Eiren7J",
-	"iorMqlZLgnlM5c07tUWakziey0mvmnE7h8cZhAENrJemn36wfycsnHHKJNqBIX2zZSBXxxG/1sIJ/vgi",
-	"JgAChqNcvSfF07b+mIXJOW29AP3jWQwTwNsiEZEFPxEYMx0AiiTMzagKX9ZET5RatFUQPwinTqLyA4pG",
-	"zgz1zNKiT4ECLHHEL3NvuFOqezqZXPoNfSeh4BpDcamx3OG6vlmG8MztsylX60hXa78BVf4w7hfABDAD",
-	"J0X29rk00NZkR3KR/dwA7vKdJ72aHSgbENLk6WygMtes9op/Ick1uDOIZBhot1hZxbkhMvMxL3mZF2DY",
-	"PD/YUazJ1IQwb/9x/iKtZyyM4M6k4lEeNfpQZp3wkjt25lfLN82Pmm97ZiQsVxireOrKXzIlA6JN8VQp",
-	"HmW16cy4cSsuzl8hPTGoOTh/cyHaWvd/Iey3OMppiW/6f9zuaXm2B4+BzLNSUMs5APqgpTbYm4QF7CmD",
-	"mzCey44WEgnUNIitLMN47rkeMHOwNYebdgE+oM3qbd5J9tnLnggzWF5uDVh62E1dOXVLM8RuG53b2i2I",
-	"bIr0YCEIG3oGwyUp99oFBwZmrFFHNFjLDMvJ2YBhOxr8BBcZA65MXWNow19GJOLXgOox3BuiEVHbCDir",
-	"E0AUAfrYU66HG7C0rAxhU3fmoI7owadkOlIzlpOYzy8nADobkpm+TMkIFLG1EVz9EXDTdsB40hwkhXDi",
-	"18zAOPFxIiBhOvoDYkJnwkNfyExq7Ubx1LfP/TBg5AokJwImdeDPcCQ4bNFM6pL/+XQUkyiyJBy6TD5s",
-	"D9iA6XMBvSYAl+rUrFTMYafH88jgVWUhdhNcWvDJ8YBVI/a20RssdMW0QMM82tVQ0xs4G6p62IAl7O1b",
-	"dsNRlFxb0F9GMRlHQLYUd1e3JXJgfy1KFh4wAMnyDCh2CZ6WmgVUvVC5C/i9igfDKWXotwsD5Csm/FrA",
-	"XDXCrBywP5THPcWh0mhg4IbKf7shso0+qBmZ2QGSlMP2wGpQeh5rHQEFOPa0D5hzfrKneRdJ/IXo/BM/",
-	"BWeR4SmgyBqW5TFShwoZJ1k51FwNNGD4kgPGjcNKlkxYM6tAIS8DPAZEMkEIQ1QC07xLDqRAEedfUES/",
-	"EDQspnJMssh2HhB72QLJkhdOBwwybuZoA0qu4TJ3HFPJYv6tS1jMH5V4NX9ot9smgq8POWAD5Ss4we0Z",
-	"lg2oL7tSKdKOTe+tnzTMf2x4hgBm8JoK4nwleSFtfWWyZGhnmFn+cNeyeAwhAMbTjg0AOWRhqZQiysDh",
-	"nb+5aDnxiFan3W13IJo1IwzPqPI82p32vs7Z6ORXqarK6ked2iK1CLU/iKIpO4bGAzosoLt6ebmWXoWm",
-	"LIVeLpoWw2LLmWEbfSgNA3r1HcTyzcP0wXRjhIkYVV4b4CWc55MRbt+0imB4+ogbD6+MH5Y/Dp5/g1ec",
-	"rjkNni72WmrwUqGJUYN3Mv0nmjyfb9TS4J2y/msNX3N63d1+yiEU9zqdGmC6EkA6E9zqeia58fEbpNaa",
-	"ti9zE0JOXDNpxtTrv+92Tjvq//7VysYtq55J5EDXyRpBmBt0/WUS63avnzatjbWwTk3bglhPugjhpUiv",
-	"I3xdN2YH97h0FK6bjat1b5s3R8vjQZWg6Z1rRPZiXhmM+r7mg7KvJPyyV4Szhje7jd/8LYfE2O/sN343",
-	"xeV14yjAgDaC8jHr1HxS5yP9LR+ZgB0R8+kUxzcJYEyWNEoJ4UvYzniEAzXiajLRQJ8DD3BRomG046es",
-	"rVxzRJziRHctyCGFiLoGdIccCCAwZ4uS0Y6FfuSM6AKVfq/n6bg1lBnsFpWAnkU2dZ8E9/7Bw5vlZMXD",
-	"HsbVjo/ORt5mQ3ymrDwnObvLUWMrJhuJyZV2rQo+lJHr3IFSTK/9NNjFl+/xZcOGnQkabl1jjNunJkvV",
-	"iyeNX3zhwMr3e70lJusi4d5dgJuAWU6Ea/FVkKFFKX7rNfIH9r7loH1uNatEpKx660f4uygpoGqj83zg",
-	"GAlJo0gXZhYv+ZBQO0TSRP9CtNPvnFjXV07ItER46+8XhXdGZvWr5h0+PTNAvdhv/GKCfb8yy2+Ia380",
-	"Ad6FXOuVO6e/sjy/nVVUjqzZZfyZyDy3LWccPRafZquZ718zb7XyJkTbRjyjn4lsJJ3u5BktGQG5CLUz",
-	"NS8RiG/JLMJBhSZ2mtiA65Q0PUi68Ui3lxraSWJybfPE0DOlS7ps6QxCvrabwtArNl/btYkLGw/XPZ0J",
-	"gwCnTWM5jdxiMpuPIiqgD4h26gRMM8ZMpC3Xs9JYw6feTSDn+tBpybqi8+cKykck4TbuFT5R3dN7troH",
-	"MX69uv5RHuZWB63DvPZa/W5zj7Kk2c+j9EmNMrqTUyrt5comySlIjJuyB8Tj0GamaJjLVDn9HIdK09FQ",
-	"15to/GhQjFVpIgvZ8tjyQyXdMjeS8chuQDXUeAZIvAARDqK/CCq0WQ9jo2mIBPN+Qf5B6nKy55R3SMsP",
-	"y/MOCQqSEQr2L5tLOZyHoXAqj0ynoUSSGBGi4U9oWAV+gnaw7gbpVvGXZxXMLcyVLcoNnroleXxzSYKn",
-	"LFmWo2F9yF7avnPPIph+Z8FSbnuch2F6wEtlywKbY++b/h8LIt9vocjZBd1Na9QTMXI9oZFTvwklYVCx",
-	"qIFGp/wKR9r5Hc+FjXgLfEPZJZrwazTF7KYm6p0Il0Xhbj3Zbbj7oZjyramIr+XL2lC3dDrmJfW9EPFW",
-	"qsrGcbBAQ+XHDSsC1+UM09mK6+XEdRqOaug/Sw0ZYmaiK1Rt9GzrQd85iltpZ+rC5wWnbuMhXHMGm8Zu",
-	"DbO4Pqm5FJG8pDGstYE6pl9JuOul0Vs3sJs0IC5GdNGOjuj+3//9f8CGzYZ00U4S0IUHur3d6vCrIe7D",
-	"xV2LIsnT8ghu0nzVSb7msqkijLuk9DC9vTYRQF3zejcpiw+qQq9rksU6gxCuLJO3scxtLLPOdHthb6Wt",
-	"5FKkdzxqQ5n1FyyT+pjMTUs3ronZDTTyMr8OvYY9vUrinM6MHyDWmTd9o5vMpVmI11BhqVAGDb4/7gSH",
-	"QZf4B6Mu9vvhEfFP8MGR3xn3xwdhd3yMu10l8tT4f0K01OaAMtDNTQRTFgV64eTBeqeipAogXUPDpFjZ",
-	"7PMd2ZquIoWNa7wCy0XZueuU1hH2j0cngd8PO8Q/Hnexn6a7jqrm7vR3W3ram4h1F7rbNd2YBmoSlG2X",
-	"9ML9oD/yD/Dhid8/Oj72T3Bn5HeDXrhP+uMDfDhyQNZdTLZNBrOznfDqA9ru7e7nWkxf/Llwib408p0R",
-	"svdUba83F0D08sngnYK2AG9APZnUae64umMXrlIOWOnV3jN7T/EHkZEeMZThu3dskyu29lbtgOlZ2qu8",
-	"ugIELmibUD38xdaU4EsMV8r0LVX1M1wKgKuSyYcHbKfX6exCPaq9HpBbP4/TdVKB+r2erpnJVqsgQUAG",
-	"wtVcp7KFSr00c+OgSSELXPXLKl+98FV17ovcjdu7uVMri79SebW89Nlc5cmjFuzLE6oyQJW2TcCRklU3",
-	"+mSYEPDSGZpnQjZIwyRPPclo+YP4T4uUnoWRKRO86VWAJapDUq2y9y39xzIZm+SlM603SiU9qhD0YWNB",
-	"XwyZmXv/27TNmoPAi3jQScGkcmADBb11wvgHgWiYdZoaCj5wmmZYThx/z+H7Vl5RLu9FVZ01A9n0bUNW",
-	"6YcJkRMSp6EL26VxqE8QVGkN4VQObVdTbTNeT2gwsTgxO+oXAyxDx0jwkooMWMgjsa/M6osxV4MjXoKY",
-	"vkfZFVdHYO8kowmVDe53Rv1xLzgifi88OPD7wfGJfxLuj/ze+Hi8P+qEh6TXba4ps129N2GG2W7QmldN",
-	"w+casjjg61l48qSBbNNmb9UEbjUPSaftw8sNCQto9hQl98ESL77m8ncik8NxpwS6FjSF6CsJvpQGX23D",
-	"+NtawbU3guTSxsTXbzPlmHY7HQPbpQwB5TYHOIrOUlw7FPAp0XCwlFlIS12oWiGooN/945BWhtI6LraC",
-	"4FpVWn1aTl4BxTYptJLd1KSwIgywkFecLDRIWiBDxFaIrEWITDG7Kak5bShHbN6lNo0TK39BEIDLms9O",
-	"c+6D4ZhyyyYBm3OQ7+SEDJh2SAA0zeDe4ZEyZKn0nCapyjfRcOLRDYSzUnw7fbeLMrSjL7Yo32XAdCcM",
-	"/a7G81MnU2eeDIZqLQDebhu9tKgawszUrLOykWtJ1OvDhL+CjoZrknPet9pyHaf3nTamrPQqT6g4xbvL",
-	"m9ZuK9LyeaWQh4u65WRtv9LclWkss9pcnR6oyyXuVsrzbSJjU2UgbkAtbS79ogWESSs2SMEYgWJl01ZR",
-	"NFcULhhvTl18mHDrhJZhlJbpjrvmbKp0TwKSuffNbPJFuByCX6GywKklcNtw7/AYDadEJ36U9mA3Of3h",
-	"5bM1XlbjJArMxvPONO4SZ0E5jsJLu7j1QPCVKoMHv521hbBbAgEic/92i1333WDXPZyYr0F4eFkFuK8b",
-	"UDhtnYy0T4TxfVQNv7Pi/tf4Fbmrhtj7lh6l21p10aAfAdoRhGgnZBdxHe5w+/g0lfM/8TjpNbwV+VvU",
-	"0i1q6Xcp+VetQX6yGkO7CnEq2h6D/lgGn3lpbeP0kGiuaZyXXEekVvNcUgh82Usu9lPIT9s0g8tRACyJ",
-	"oSPEBEuD/2+cn2Zq602m9/m9Kaq164NM0/KPbmdqpx/1x2bi9pPXCjh0WbQBNEW1zuiIHIT9wN/HvbHf",
-	"J93QPw5ORv4hPhj3yX7YC7qj+3UmLNmW1iYJe28mw1rKXBWJgEw3oq0C2HhkKNc6qlIJuBLsmSsAe5Ws",
-	"mWvBr1m2p1EqvSFhsjDuZPG8KbtE17qVhkQBnhJ9BX9nmESDh7tn6S3pTFMuiHbZnh0BjqKyVGxGDaT3",
-	"5e5RByzXyOGt05Bkmedtm5R1aJmEFz6uVNFB11PLUV4rans0Q3ZnqpXqKkmAXO/oXAfmFbSAJVqFCij2",
-	"AtsGgdYS639ZbLL29KM/cCz8pAtQw3Q1CELoboSu8Q2KlR5Gvs1hJ6lKpd106V15+iBfvrdD0iZ7umMb",
-	"SG8YSnK+6yU9vxL1GacaYMKjENqKGR3QLskgk5g8ixzyp7tffrDSODvxJBKyUhp1VRl6u3RyulI8pty5",
-	"lYvryoEqqyo1afP50CcsGOtl4q/nczmx6MSuVKIivSQg+Wmmk67B5UlUiBJcWHgDVpYgVZaojnR6NpCR",
-	"GKZcouHe0BGJeh5mfB3WGLDSZC4FwZkOjnbKPp5cKt9to7dEzmNou8AGTI1vWoWiMY+nHsT1xQwHxBdE",
-	"7YAkocHJR4SFpmfqUE/976ZRHvzDtMpro0xHZvSFkJlIbkkMmCDSImZlWjXqvpe6b2dohD9H1xC8sVcN",
-	"FTvaxuAlVUWu2f5O7/l6KynvIoUtE+bCzkj9U0lP/S9DV7BSs9EITQL/aP5H2PvyZ39ycjU6/Lo/ZQfX",
-	"f60QfzDkqROsW5m6blszI2Sekr2ZCSE2gebNtBf+bnpGriEi/PwaRt5HfnOtIe0MW7t5Sq2HlZR5fFFv",
-	"Z56tTeIep0dgcRbzSQewNxZIBiSIWUaS3HvfxfTzD9FzMeWhuyAk3/eZLztny5+azaEpb2XgXfemDh4g",
-	"PTGNoebSV7YNFR9HQ0VHMi9oqjhzRVRDdIJMOUT6jyU6KTpMhs5dIe00UISShvqGiTrTVYkfnRO/25aJ",
-	"D44hvZAvk7aJdXxZgyOdvnZ/7RIzbLZ8r8S1ugxb3bgp3bjVi48DB2WB06HbGtZLjw3HmhwbuCkmtqsP",
-	"v/NehneQlusE1L5vQdm8ceKmva2tRlm9deKGNMpSzQozWmUL7v3swb0X2tRps8KVnD2n9LEaeO6Kf7Gq",
-	"zOaIQcFAMlXXPNIrwkyG5MxBwwJtoiUWEhzqSq+4FkcIcEiRuE4Sq9cTqHOHqYHnqFEYMHMzTigkY8qo",
-	"tO0hBMIC8sZzQeI3Bk9J6cSQXJFI6ajkj8bdjGE9RXcTht9FcyZplP4BCclnwj5HZVHzafpU11dW1pIa",
-	"RZzWkgIqH0yuDBrcFBjWIn+viJ+wGAmcM0S+YsjH64S3os0i3IcFYA+bAHdYtuR0c4lys5PLZCU0J1Xj",
-	"6vxP01MrZZlr4vLMk427VVB1FvNRRKZ/K0UzkphGlpkcoQDdyEhMWAB2tXO+zqyJKydkisY0FvIUjWgU",
-	"UXbZtgglunxhx4ieJoW8u4qTJZZz0Trtd068FpjVrdNWon08q68nUs7E6d4eVcvAjLRDcmUXqeiTaqtm",
-	"/JKoKxihPItVEJoJeTSWdr74Z6eRLN09U6IUFACIeMuAd648qFJy6gNuzxer35I/VQaOsgl98/jC/hMa",
-	"2AjtgNDb9ZKCUA8NY6dK3QSa4lwhekV3irvW4K+5NUW2sZ8F1Uj7UxTQPh9ji4q08LlMQzWCJ3oCauoR",
-	"3Iwo7TNReT9imXsQ7oHSTJLuz7quSWyqjgAW3aCG4Mnee9hILZkuHlggzTdTPfCzknXCcVGU9ivBtNO9",
-	"yPLF/1S2EYyQbfEQ01lE6vo5WJxfaOVQTDOoETUrPWGE37sC3BvbYoPNE56GtFqOXpXxJ+M8r6d/wnOi",
-	"HNRJ6EVuWyiswXgH6ZYgg5ZL+6r4VJxGpZvU6yaPf0fVumlgflur+4hqdU3qI7kFUZH/uDh/5QAD0SUg",
-	"HO4roQ7L+Dmez2aEKUdJG0l6xhu0nC1bL7adk0P9nIxnu+hq8zl25MK9V94m2DUPUHfrwK6tDgq/yult",
-	"dGKW5f/NVdI+Dwm1LL3rrD4XUKlRtta+sK2MfRyVsYnUXFAXW4JusyBRmkjbAkRYk4rYhLHQeSo6dTVs",
-	"0uIeZ3P/w5LSjCHisY5X5zuR1VfSTiuLaDOydFtC++AltAsYOCmgrWbgmvJZ+9L9Fc+ujJC6AQt+qwyb",
-	"K8OtInz4UthaD0AXwtZJgQ2XwWbg1poUwaYq8Dsvgb0rKvRaCmBXEncLq1gfyvF5TrK+91CyfqkyVUfe",
-	"b4tUn32R6gKrNS1RXcHv0hCFjYL/6tHvKfAPS98G/R9R0L/qhoPIK5KGIP73emkONAeKQbyriVYDaqe3",
-	"G1a6FdL8ksftJpsVqPPTILsAcLrPKbPAo7qsghE6959R4NHDZBN4dKdMQhOR8ASO4TKHanMpi618fdCN",
-	"rc2N8GiJcBCPtjmRx5ITUfJ+UT5EC8FlbPK9b7pjUfMciGIgdK4Fvc59zIWtv19bPsNK820u4+FzGdWM",
-	"l+YxShmvLofBo/vMX+jpPXDuYqsVH6VW3GrEB0yOVDkxJjFSIVY2nRTRPfwaJkRAH37vyZBVBOg6EyFN",
-	"ZGcz9I5n5bd9xxqq97w01HJpHa2ltimdbUqn2nh30jlLuY1J84Zm6Zzk8e8opfM+IcE2rdPwHUuyx9WJ",
-	"Gmd6gSvmb9SW2ioBreiOsH88Ogn8ftgh/vG4i/1UCR7hh3HUcDiljAqpGXejN0Dszi7O0SSi4Dnlaeyi",
-	"q3M10pEm956vsR9/iJyN5Zw74a6vfIKbnJplz8AG8dSfjaRaluZ12Q7L3Y0tZ/vCNuvxOLIeifRckPmQ",
-	"qShZ1oxVfzKnt3kWJGEsdJ6KUJ0NSdqhLYBF189NFQEr8yAZCbnNhTx4LmQBOyb5kGp2rMmJ2JfuLy/i",
-	"sNdydsYjsOa3CnFZhbhVhg+f8Kj1BnTSo052bDjxkZixTZMfqRr8zhMgK0vKtcKhryzylkmN3KcT9Oxk",
-	"fu+BZP5S6QNH7m9TCM8+hbDA5k3TCKv4YOq/vilES1tkN8gs+BG5IpGuc850oHa7Ze8wzkDyY4bIdCZv",
-	"UESF3K2whdWw9rLGHZsrr9CI3qKg6RmcfmzpCZ0rydD6tIRASAepSSduESw19763Pc+j6h7ILpfeaxvk",
-	"hkaYmTHk2tLVFJn8XZ7JHwFC5bp5fnO2xxM401rJP7tzXa6X3hGZOQ/VB1rPIL6y52AeRwbk/XRvr9s7",
-	"anfanXb39Lhz3AFmN8Pkz+SHCUdTfINCjq4nWHroekJicLYNEHWCk1iEwP6RBBQqVTRc7ddZhBlwovDQ",
-	"OOZTA4Wt6fGDQPyaoStKroUzfDAhwZeywT9MsEwFGyIsFGg+gyCTh+Qk5vPLCbTe0EU+zpBp9/fiqO+L",
-	"aljMgwnCAjlc7gyWoXrJeMqBxBJH/FIJ4ovzV0i7ZCLBnEQBZhrk3BnWPFQy4svpjMf0qy/kTaRPiK/d",
-	"T+1GnKbQa0B1p14I7UAELuAhEbueXt2A7bhPMBzH/FqbHMk4u16uAF6gHXMlijPn3uyulyb9BmxHEKmV",
-	"T/ZdXeogJ4TGbrBYfVGJIOGhIKLwF/Wc2Tx0zgYsV4V/Sa+sqtAu8XAw73T2g+TKuFoo/Il81r84XY/S",
-	"34btAUvpDqbd7afb/xcAAP//",
+	"7H3rchs3uuCroLinKtJON0VS1L2mthTHyepU7PjYznoypicEu0ERcRNgGqBkxaO/+wD7iPskp/AB6EZf",
+	"2aRIXSxWTY0jdgMNfPjw3S9fWwGfzjgjTIrW6dfWDMd4SiSJ4a/zICAz+TNml3N8SdQvIRFBTGeSctY6",
+	"bb2hwWeBOCMoMu+gHTkhaExjIVFEhSQhkhMskfpVki8STbDwEIkEQS/ZZUTFxPyVDsPRbIJHRNIAR9HN",
+	"7hkaMjwlQ4RZiIbO94cIxzCOoVmEKUNCxpRdCkSZkASHiI/RFM9Eu+W1yBc8nUWkddoKiYcIO/vz7532",
+	"cctrUbWNCcEhiVteS32odWq27Sf79loimJApVgCY4i8/E3YpJ63TXqfjteTNTA3R327d3nowWogXnMmY",
+	"Ry+/zDALi5A7D0MBex7GPNKb2+MxGsZE8HkckCEiOJggDHOhQE+G1Pqy+/nYUuNbXssObH1ST2cRD0nr",
+	"dIwjQcwm/5yT+CbdI9ELc7dGJZnCsRM2n1ZMnduup+Bxocf1kqc4jvGNeijkDQB9zONpKw+aixKwvJ+Q",
+	"3J6/E4iG2SM8GR+To/Aw8A9Gfez39096/nH3qOMfjg9IP9wPeqMutkc7w3KSbhrnvq/29uecxiRsncp4",
+	"Tlxo/EdMxq3T1v/YSy/Inn4q9t6OcHARmtNWS/+RRpLExf38wqIbJCdUIAzvZTdC8bQ94xENbtoxwWGr",
+	"/KT0yFbTtekFvVZj0/VVw1r9UQLjiqXlwWnmroPjDEtJYjX4Xx+x/9cn9X8d/+T3tv/pa8/r9o5u/6NV",
+	"do1+SBdbC13CZEyJQNcTLghyXvAQZQizm4Q2eYBTmDKhjwTo0U6ABfEpE4QJKukV2c0CouZg3MUsRyJe",
+	"8ZCOKQnPZaOtTc3rCEvEY4THksR6C4rUYSY9hAXCDL398QXa398/QSGWxJd0ShCP4eHL6YzH9AsKeTCf",
+	"KnxBVI2CF9EOlQJNacjo5USiX9+/yMGg1+kd+t2u3+lWQGJKJA6xxOm+WhUoMBiEX/u3vvqnZ//ZeT8Y",
+	"vPvb7v8qxwOFyUsggFrRek7+MubzWcWG4Z/lzvwNiadUiJrLOEveKLmQndEROQj7gb+Pe2O/T7qhfxyc",
+	"jPxDfDDuk/2wF3RH5bd05n54DRTvrWEHVduw7KJkE4e4O94PesQ/HvVDv08Oxv4JPhz5R8FxeEI64y7u",
+	"VWwiTj+61i3UYlaWEylBR6OPXczqm8uhU2Z3K+/mTcyvaFi5GyDn6qJwhkTAZ+q/xnpDMzMyuyEcUznF",
+	"bbP9BUtPPl5xK7rlt8Ku/T08WXbd9uNITZxdvJiPkpnEgrXDx5dcN4+qLwCPypC/F+yHgBWH+Gjk94Pj",
+	"0Fdo4Su82A/64QE5HFcgv/7YOhAfZloO6S2seURW31Ae8nZHS+/g3Xz0BwlkGezPkdAPEQ09NJwLEvuD",
+	"eaezH9AQ/iVDDw2DiBIm8w8UXx0Cxc8/ye4ZJu2M+uNecET8XnhwoDZ+4p+E+yO/Nz4e74864SHpdctP",
+	"UiSrX/Uwzf7fknEWHL/Er8gikKg9Kk1qzGPQPZSClb/0wNdWXrnD6Xem5N87Clz/1hD/N0B31/947v/T",
+	"iID+p69d77B/u1vO+d+T6SzCklTpUMOMOC+GCCulKvvrD0RiGonhKWw4j9tyQqaCRFcFpSo78zp1quLM",
+	"NSpVd7FKZYFURYykeV5CkPQNPcL+8egk8Pthh/jH4y7209t7VKFHyfSjayBKAZ9OOfv9BWeCCklYcPOe",
+	"fyasfD9D5zUf3hsirb8rSoUZIjiOKInRdUxBtNWSoCDxFQ3Ibhu9N4iPrjGVwhuwayon6i004nMWop3h",
+	"xfmr31/88vrdxbv3L1+/+O33D+cX74ceOkACjW5QSMZ4HsldD82ZpJEmjmb67wS6ouRaDNgEXxGEZ7OI",
+	"WgsIrMdDgiMqESNXJEaYiWsSCzSO+RRhJKQSxnkUgnSPGaAsDDsbsBkW2oqiV0llMvqgsw+2kfRGo5iA",
+	"SNwesMyBk5v//OviD07xhx/lz/943f1tOot+23/71wW9pqN3F4cf9gUd0YvDi2k0Gb07mPzW60Y/s/S9",
+	"n6fdaPThP6OAveb4H+fzf/71ox/+43UU0G731bsLccF+o7/88V834//TPakg/EH+kCvYbr9zclhGEwyu",
+	"XIxfYRlMylHk5Xt8qdkWQVckVpKvBs4Es0uCqEAjLEiIODtDGE2pmKq51O/9bi97RQat/UGrykx0Mfb1",
+	"Ktw9VC75TakFDeR+fEmQ5OrU5jHzFB7EkrJLpe51M+vplgN1ljdSGRyFAYpQYKlUeib3ey2vNaWMThUx",
+	"SqkLZZJckji/3Hf0r5IlvzT61ozEsPQzFER4OiMhGhF5TQhD3Q4gZK/Tyaz+oFO9fPhU6RbUqMIeqtf9",
+	"juA4mPwXfKGw9Bc5jU8rgnD8Sru+VBqi1FY22AENCZNKo41zVsQRjSJ1vuUbEs4allMSzSbeE4aZrCLo",
+	"6hkgdCL+jkjE2aVAkrfRz/yaxL7SbVFEFDcWHgrppVLx1ZZCLCY5dtfCQRXX1x9bxr7T8U+sicf/9LXj",
+	"HfZK7Tu3YFaccSYIsEez8e9x+Jb8OSdC6h+ZJBoOQEoDrOCwN4v5KCLTv/0hODCJZCMKXIrdq4UDeGAm",
+	"FHIiEOPmoAFy528ukJiRgI7NpAoeccxj0Tr9+LU1piQK1THz8KatxZfXWuOfEiHgIrdmMZ+RWN6gQSt9",
+	"Y9BSZATUbbXNT4pfYzkXiqCpA6cSAP49DpHdZwKbiZQzcbq3R9VuMCPtkFzZvYq9EQ59syEQAxoxWXuX",
+	"9SQa7GUKu4aTWjmO1F0j4RlSHOoGjXCIABrqqTbot1sZnj2OaHDX07JUuqe+IiSOyJmm2PM4JkwmVJwK",
+	"tN9yYXqSwjRZSkOAmjn9wI5bM1QNtwkiuHBISRmIfKECKLth9THCiJFrEtsdurD9kccjGoZaELrjVZCK",
+	"16IIB5+11wH0aC26KCyGyRAjJBSniOKpwfnfp5gZ1pJAfD+FeLrAhiAfJwPWDGt3e7hmc6ACpcQSYcbl",
+	"RElbQOZc4L/m8kclaN0R9hqOaND60h20gAaNYVYXov0Uoq+5RD+aFxpBlHHp6xnXCNHXHIl5MEnZC2XW",
+	"bFoCpt+ITETydVBtc28UAwqVvJ2XGNEEa2oeEwxsm+Kpn9iIjDB/IM5ACL5xIH3g4u47LbCjXxm+wjTC",
+	"I/B0NYL53BmyZjzWOkvzrZfpHhYEia5gIOEe25uYBJyFFJwrmEbkrnhuReEyXpsj4i7ud3vpibhrQmZR",
+	"DU9k5gz1x3roGk+muDl1QmV7c2H8K8NzOeEx/evO0KXsCkc0tOYLoHaniHyZgUTm0pJuCs/M95ujdjpm",
+	"vRSluIMssGYxV4/gVq0HWpr2lgt22o6ckefm7DPj18bErCj2oJUV4Ho9F7jOetFLJqm8aQpks74NSnHX",
+	"JIp8Lceh0VyiUUwwcMZ4riSrOskuWVQS/5EYq8qsizGPCOJMTW19IuhCCjTUANYhGkNtUU3YScBDoo2r",
+	"v+snqYfKeabNlIrQDZjzgtHr4cNgV9FGFmDnGZ1ox9BA16s2YEODTaOIWNeDgOgLD11PCEvnZjiO+bV2",
+	"k1KGqMwOTr156TS72t5iFAOqFZsMxOrP+T35AlIoDUsMCV7iZG2ILq/s67dWm2v29STaY5EBz77njLko",
+	"XznEkSyajmt2GieOlcI05tK61/4jBCqAZfl38NR/8lKTa2GCrC311tVqPyqoe9av6zhcMo65hGgY0KbW",
+	"Ww7W8WKMC5vNNRELNXvC0RsHPYwteWWM+ZkHOFLEOos62Vv6luDQ5yy6QTsKRD5EE9z4IGvsaru4oszo",
+	"p5fvkZjwa6X80UvGYxLqO0GBqIDaIOFXzoiHYjKeC/sK47KNlPQqFDdU9zgmWK7mIHWsJId9b/V7YC+A",
+	"PoOGtyCBqA6gyaN2E4u2i8PN3k8Ru+LkTlOlTdSdlJyQGxsVh9Qn51Iflyg5r6zHY5l75DgoOo4dq/xe",
+	"1VyphdfnZ6oNQTiKfhkDA2/CJ/EluWBj3rr1vuavlkGbZGv1gVQu81tEPirowackBAtsZXUXPb0oattg",
+	"rFNHkfi/262SyxBSMYvwzWuD2ukcb92hZSM1qaiL+FofByojte7KF5JUiDO7Oy1tAuKskbazGOZ5UVei",
+	"UYTZ5yztyx9H3hScWlEHg3erHdeqgXa1J1N9HA98NwHcd76UxXtTD1ftu/7k+LDbp2DmrgCv/c6vsxBL",
+	"8syRt5a5NRVBZlhOvlvEzkpO0Q3p6R2vT6zIY9yiuxNFansmbGPjdyj7+DLGTJLwPS/3LNlQER4jkAQ0",
+	"vAGKCvpmNJK8lBOBdFLl4JQTq7iZ+bTqpoChVKzyCfVyyp2qLszti56zQbuesjNYmWQIQS/Z1JglsqDF",
+	"xcj2woa0TByew/DEpZmE6lZfnDrQ5OJVfT4r5fYyEybSgAmkQE2XXYrQCVCa8eecL/kLDmR0AykkfJyL",
+	"3bkITdJHuniIxloI+YZSdwrEpgFXeTg2DHApQ9Z6WD4sc03x/A635cWEBJ+/xzKYOB7dJbhfoMaLxouG",
+	"z71NHaQZHQWCHqpiqnJbMt8tOx93SwKCE4oifUAFRJw2XfcPZsRiUCdTVy5tNUDjoImpwU0rcYh97c1R",
+	"L73BcrLibask805GTBWNT8BapNSaA2dop45pMJOMOI8IhgO5ogvFgZ8Uyyms1X6kbGkvx2MSSHrl2BBL",
+	"ePUs+7ARLqUTFrFpoZFOuIG1jRhu0ULmLrp+61aYLO7bedJs0yBQlG24WoDwTGDLWx7lvrSczTBFSXc+",
+	"L91ELRDeJWafLAhK7Jw584zxxP7dBO6s6yzNh8sWrdG8XLorSnQySS3zktDEgnSpZfqsVFlFmZYyU2TE",
+	"3IbykZ6yzvCcnWwvk1+w1+3tL9Stk0+UyakJUSsDftYoWUndvzZR/7LHR75INErzpMD9coawRBHBQmYy",
+	"ezMKlsKD1mnrp3g+m0H8B2HwJ5/PhOG+7soONAd2f+rW7RPM2Zve5103VFh+VjNcThAeWvVzCKl8JhJA",
+	"4s9E6UenDWJZk5s2YHFi8Tf5gVmjMdrJ6NbkzzmOrPsstfDndOwBY1zuQvxy6uzTBogAMzQi2vQ/wsFn",
+	"HeukcEf7F/VawzLv2Aoq0TTNMWw8xoYeuFc4Fxp72C8PK3VvsJ2m7I46vLdAJd/xKZETyi4BKFN8g0Ku",
+	"ky4VHnqItC/baKhgOdxF5oAtiAWEeic+zhIiWXRoLsPRvFYAaQ1fizmv9Zfq8fsyaxx8sGevFHYLbNHp",
+	"Ob8wcCsxpEA4CprgaGzNHsZ3o7PtUm/2Jb1SF21FD3lppnK9uRKMlf2Tclulk6K6gq29AhEX68jCxcJm",
+	"8i3AfjmM3PpKN+wrLff71dy0+uv1oCaQOk2quQnEqCYlxsK7y7W5EDWGiFUrIJiHsktxWi5311l1G0rL",
+	"eWfUQdgLjnCf+N3xPmSCEoWtoX80Og5Owg7pjnu4bJ64JHO5Jv+4crzNHq5O/12XTL+a7dVmcxRSLpYy",
+	"xOY0hWTi0nuklY1VyPiTMwc10KA0OB6WpFTYKZqTE2NRLhU5KJQ7SiVzz5EyPIho83LZr16SGgp5CInN",
+	"F+3o/9YhyEBBbO7kKhyqKI64mb+lYoiVCrKBXo2+54atNPMCOPWLCqEsXmvO6J9zYl6Q8Zw4JQvq5HzH",
+	"EAbC+w2S3NNR9Vigi/NXmhaLM2S1AEWL9deQCVy00fYFnakgryfGoWchtNeK5/ZwqoVzXWSsSjZPRPB1",
+	"Subu+dSK520Qz08qxPOkaskKVL2JeJ2B3Va4firCdd01eFCO50YIr8zzyBX/TKrcbTE8DfN2nQVmHDuq",
+	"FHA8Ki2joXNyBJGKaDjUvf30A75X8TQpMC2hI7lU3P3cImLOI7KNoH7qEdTrwa86Oa2COi7yRqqPPCyB",
+	"NDkPKxPHLJSW8zicu3ZIqH+itIQztCDJxeTJKPGIeU6WjHYgcEGSQC+3ml1p2k2dLbvk00sYE+mq0Tm0",
+	"nCukqmuxCNGerh21J8ilUp/sv+12e3iGzB8CgvLLyjEM27/7OWmx1AyRrUiWibn8196OI0H+7n/6285e",
+	"7ofd/1laXdHZmKizUtVk4jSJNKy2vSxwTRu9Pp1scTTfSmGD2XiScmLhWCIqLT9u9atmla9KD8WWdFoo",
+	"h+TKWXko0dwxVGVeECxnamMVP/OBygka6mpWf88V2fIaFNJaR3qFl6+UtZRP69tRenNQWCAxJdXAVjL8",
+	"5eHdkNpuxa3HridWFp0rYs6DCkQJ5buDUPQ+G9mVC616oJCwcognz1e5rs5W6rMGjf9njdkVyxTBXFDz",
+	"qgB2x+KrAXQeTinLGHbrPdxQdGq/nLO6SsSCc1x8el8qC3Rlg42g6AyExAxzjQWGaVsEasN6uIBKNivE",
+	"XHFGzI3N73spmvzJqUBESRS+jGMeF2+SqaTgikJQLSsmIY1JIH+NqWh3yrMITckFd+x0LiQaEYQZwiPB",
+	"o7kk6Ne3FwtdZHoZ6aRlR5VnzcvpSb/MJJ1SIWngB5zpgh/BDQjveB5SidSc2vkynUuoB+HWh1423klx",
+	"vF9YdJMLSl4q/mnhHE48VN6PHMREaSzANE2lCB2/pZQZXXgSYrw4Q/OZrh6PdckuCG6iAvU7J7v5qoXr",
+	"jLTK85zSS3gOvmN01QVvOCLsikR8ptRbHWRHBcJhqH1c0GlDvVbma5nnPLfdBtUIPV2RcbVhtuhipmxi",
+	"g7GSSxyt8E0Yp4Aplh6cD3DVtcKcco4afHZtmW/VnawpdFJUf3SHg5P+wREy5VTaaKimGZrCcer2zUiM",
+	"oOQL3FGBx1BcU1xTGUyQbsGRNxfqyjEuPaou3FW4TLa8TKFOpkKrtMqKcc+qvZLQVmtprC0VKXKJ1qOj",
+	"PYN8WMNVd09zM7GHgynZ03sTe1+65TEVsLKLHHHfH3XH/aBLTvBx2B8fllJ2WyrHGafLmxWRTtfRcT9Q",
+	"UvssL3K5rzeti+ag8TymC/mJ1KXg9fqSHRWRVe2WBPOYypt36og0JnE8l5NeNeJ2Do8zJZB05d/U2fud",
+	"/Z2wcMYpk2gHpvTNkQFdHUf8WhMn+PFFTKBKKY5yyQMUT9v6Y7aO32nrBfAfz4YPQ0FQEhFZ0OgBMdMJ",
+	"ICTJJAJXWB2MnUuxRStzfiecqKTKDygYOSvUK0szCAQKsMQRv8yNcJdU93ayuPQbOsGtYMSA+GmjgUA9",
+	"IbMN4Zlk6ylX+0h3a78BKWMw72coWmQmTjK27HupSbTJieS8TLkJ3O07b3o1J1A2IQSlpKuBNA+z2yv+",
+	"mSRZ32dgczK1Z2MlFeemyKzHDPIyA2DaPD7YWazI1AQwb78/f5HGRxdmcFdS8SqPGn0os08Y5M6deWrx",
+	"pvlV821TrwTlCnMVb135IBOgI9oUTxXjUVKbjkMxasXF+SukFwYRPudvLkRb8/7PhP0aRzku8VX/x+2e",
+	"pmd78BrQPEsFNZ2DSmS0VAZ7k6CAvWWQVum56GhrNgKbBrKVRRjPvdcDZi62xnDTz8iHcvj6mHeSc/ay",
+	"N8JMlqdbA5ZedpM6Qd1AKLHbRuc2UhJs0CK9WAgMvJ4pMpcEV+6CAgMr1mXRdDU5pVafDRi2s8EjyIoP",
+	"uBJ1jaANv4xIxK+h7Nhwb4hGRB0jFIKfQMkzgI+95Xq6AUuDOBE2UZ5OWTQ9+ZRMR2rFchLz+eUEquKH",
+	"ZKYz8xmBkNE2gjxSAXkdA8aT7mVpjUl+zUydST5OCCQsR39ATOhMeOgzmUnN3Sie+va97waMXAHlRICk",
+	"Tn1WHAkORzST2hQxn45iEkUWhEMXyYftARswfS+gGRbYBk/NTsUcTno8j0waTbYHQFI4H3RyPGDVLQXa",
+	"6A0WOgNDoGG+HOdQwxswG2Lo2IAl6O1bdMNRlOTA6S+jmIwjAFvaGED3TXT6EtgynnjAoIqnZ7p2lBT8",
+	"VKuAGDNqE3QYwuGUMvTrhek0ICb8WsBaddqQHLA/lMY9xaHiaCDghkp/uyGyjT6oFZnVQalLB+0B1SCV",
+	"JdY8AsLd7G0fMOf+ZG/zLmQzaU8hPwVlkeEplLk3KMtjpC6VMcUq/J5yNdGA4UsORfgcVLJgwhpZBQp5",
+	"WUcGKJkqCBi5AGneJRdSoIjzzyiinwkaFp1uxq1nWyOJvWw4csmA0wEDe5m52lDG32CZO4+JGzN/64Ax",
+	"86Mir+aHdrttfC36kkPxwny8NKg9w7IJdeUEKkXaUvK91ZOG+Y8NzxDUQb6mgjhfSQakvTmNPxPtDDPb",
+	"H+5aFI/BBMB42lIKsr5s3UzFiDL1es/fXLQce0Sr0+62O2DNmhGGZ1RpHu1Oe19717SbspRVZfmjdkKS",
+	"2hL634miKDuGzkjaLKDbjnq5nqOFrnGFZnMaFsNiT7xhG30oNQN69S1O891N9cV0bYQJGVVaG5QHOs+7",
+	"jdzGrhVG/fQV165faT8sfx00/wZDnLZ+Dd4uNoNsMKjQZbHBmEyDrCbv5zvJNRhT1iC24TCnGe/tp1wL",
+	"hV6nU1M5t6RirjFudT3jpPn4FdxxTfurum4tx66ZdIvs9d93O6cd9b9/trJ2y6p3EjrQdbxfxDo1TMx0",
+	"vpZBUzedrcrYtG+Z1aSLtREV6LWFr+va7CApWFvhulm7Wve2effWfPnDknK/57plTDECAIT6vsaDsq8k",
+	"+LJX7LcBI7uNR/6aKxXd7+w3Hps2DnDtKICA1oLyMavUfFL3I32Wt0zAiYj5dIrjm6Q+WhY0ignhSzjO",
+	"eIQDNeNqNNH0ZgEc4KKEw2jFT0lbue7NOG1k0bVVmClY1HXHGfCBQIuIbAoA2rG1qTkjOpSo3+t52m4N",
+	"ASG7RSagV5ENskiMe9/z8GY5WvGwl3G162MrtN3m29fcFihndzlobMlkIzK50qlV1Tdn5Dp3oRTSaz0N",
+	"TvHle3zZsKN4Uq6/rnPX7VOjpWrgSeOBL5y+N/1eb4nFuqX6707AjcEsR8I1+SrQ0CIVv/Ua6QN7X3N1",
+	"4m41qkSkLM7uB/hdlIS6tdF53nCMhKRRpENoiyl1JNQKkTTWvxDt9DsnVvWVEzItId76+0XinaFZ/ap1",
+	"h09PDFAD+40HJs15Vkb5DWHtD8bAuxBrvXLl9BeWx7ezisiRNauMPxGZx7blhKPHotNsOfP9c+YtV94E",
+	"aduIZvQTkY2o0500oyUtIBehVqbmpbGMswgHFZzY6bIHqlPSlSlpFyjdAlloJ7HJtc0bQ8+ELumwpTMw",
+	"+dp2T0Ov2B121zourD38GlJeCAMDp3VjOdW5YjKbjyIqoFGZVuoELDPGTGhHUZEa62rhdyPIuUa5mrKu",
+	"qPy5hPIRUbiNa4VPlPf0ni3vQYxfr85/lIa55UHrEK+9Vr/bXKMs6Ub4KHVSw4zupJRKmwbbxDkFjnET",
+	"9oB4HFrPFA1zniqn4fRQcToa6ngT3YwAGGOVm8gWSHps/qGSdt4b8XhkD6C6s0amb0ahIwaQ/pKmExvV",
+	"MDbqhkhavCzwP0gdTvac/A5p+GG53yGpOWaIgv1lcy6H8zAUTuSRqeWaUBJDQnSxIRpWlRpCO1i3q3aj",
+	"+Mu9CiZfdmWJcoO3bkkc35yT4ClTluVgWG+yl7Yx7rMwpt+ZsJTLHudhmF7wUtqyQObY+6r/Y4Hl+y0E",
+	"ObsV3NMY9YSMXE9o5MRvQkgYRCzqwsVTfoUjrfzqLEKweAt8Q9klmvBrNMXspsbqnRCXReZuvditufuh",
+	"kPKtiYivxctaU7d0Wvom8b1g8VasytpxsEBDpccNKwzX5QjT2ZLr5ch1ao5qqD9LXdzFrERHqFrr2VaD",
+	"vrMVt1LO1IHPC27dxk245g42td0aZHF1UpMUkQzSNfG1gDqmX0i466XWW9ewq6ugKM23YNFFO9qi+///",
+	"7/8DGTZr0kU7iUEXXuj2dqvNrwa4D2d3LZIkT9MjyKT5op18zWlThRl3SephWlluwoC65v1ukhYfVJle",
+	"10SLTc+MlWny1pa5tWXWiW4vbFbaSipFmuNRa8qsT7BM4mMymZauXROzG+gKaZ4OvYYNIkvsnM6KH8DW",
+	"mRd9o5tM0izYa6iwUCgrxL8/7gSHQZf4B6Mu9vvhEfFP8MGR3xn3xwdhd3yMu11F8tT8f4K11PqAMoXS",
+	"mxCmbM31hYsH6Z2KkiiAdA8NnWJlq8+392y6i7TAX+MdWCzKrl27tI6wfzw6Cfx+2CH+8biL/dTddVS1",
+	"dqdZ6NLL3oStu9AqtenBNGCTwGy7pBfuB/2Rf4APT/z+0fGxf4I7I78b9MJ90h8f4MOR09LArZ63SWN2",
+	"tq1qvUHbze5+rsH0xceFJPpSy3eGyN5TtL0+XCh3mHcG7xS4BWgD6s0kTnPH5R27kEo5YKWpvWc2T/E7",
+	"kaEeMYThuzm2SYqtzaodML1Km8qrI0AgQdu2XVO/JJW6LjGklOksVfUYkgIgVTL58IDt9DqdXYhHtekB",
+	"uf3zON0nFajf6+mYmWy0ChIEaCCk5jqRLVTqrZmMgyaBLJDql2W+euOr8twXuYzbu6lTK5O/Unq1PPXZ",
+	"XOTJoybsywOq0kCVNinBkaJVN/pmGBPw0h6aZwI2cMMkbz1Ja/mD6E+LmJ4tI1NGeNNUgCWiQ1Kusvc1",
+	"/WMZj00y6EzzjVJKjyoIfdiY0BdNZibvf+u2WbMReBEOOi6YlA5sIKC3jhh/JxANs0pTQ8IHStMMy4mj",
+	"7zl438ozyuW1qKq7Zko2fd2QVPphQuSExKnpwnZ9HeobBFFaQ7iVQ9u4V8uM1xMaTGydmB31xBSWoWMk",
+	"eElEBmzkkchXZvdFm6up+F5S236PsiuursDeSYYTNq8x25hTAqgSCrIJMcx0/Te4ekXxArA4ZfKzheST",
+	"buRNWytWA7jV3CT9gylYViVI2IJmT5FyHywx8DWXvxGZXI47OdA1oSlYX0nwudT4qstk1QgJ8MLeCJxL",
+	"GyNfv86UYtrtdEzZLiUIKLU5wFF0lta1QwGfEl0OljJb0lIHqlYQqu9h3Y+CWhlIa7vYCoRrVWr1aTl6",
+	"BRDbJNFKTlODwpIwqIW84mKhWdcCGiK2RGQtRGSK2U1JzGlDOmL9LrVunFjpC4JAuaz57DSnPhiMKZds",
+	"kmJzTuU7OSEDphUSKJpm6t7hkRJkqfSclsRKN9HlxKMbMGel9e10bhdlaEcntijdZcB0zxI9VtfzUzdT",
+	"e55MDdXaAni7bfTSVtUQZqVmn5Vtk0usXh8m/BX0D10TnfO+1obrOJ0mtTBlqVe5Q8UJ3l1etHYb/5av",
+	"Ky15uKivUVb2K/VdmRZAq63V6Ti8nONuJT/fJjw2VQLiBtjS5twvmkAYt2IDF4whKJY2bRlFc0bhFuPN",
+	"sYsPE26V0LIapWW8464+myrekxTJ3PtqDvkiXK6CXyGywIklcJue7PAYDadEO34U92A3Of7h5b01Xpbj",
+	"JAzM2vPOdN0lzoLyOgov7ebWU4KvlBk8eHbWtoTdEhUgMvm329p130ztuocj8zUVHl5WFdzXDSic9lSG",
+	"2ifE+D6iht9Zcv9L/IrclUPsfU2v0m0tu2jQjwDtCEK0ErKLuDZ3uH18mtL5H3mc9L3ekvxt1dJt1dJv",
+	"kvKvGoP8ZDmGVhXilLQ9Bv6xTH3mpbmN00OiOadxBrmKSC3nuaRg+LJJLvZTyE8baoPKUShYEkNHiAmW",
+	"pv6/UX6asa03mT7898ao1s4PMu3lP7o9xJ3O4R+bkdtPXivg0GXRGtAU1DqjI3IQ9gN/H/fGfp90Q/84",
+	"OBn5h/hg3Cf7YS/oju5XmbBgW5qbJOi9GQ9rKXJVOAIy3Yi2DGDjlqFc66hKJuBSsGfOAGwqWTPVgl+z",
+	"bE+jlHqDw2Sh3cnW86bsEl3rVhoSBXhKdAr+zjCxBg93z9Is6UxTLrB22Z4dAY6iMldshg2k+XL3yAOW",
+	"a+Tw1mlIssz7tk3KOrhMggsfV4rooOuJ5SiPFbVNlMG7M9VMdRUnQK4Zc64D8wpcwAKtggUUe4FtjUBr",
+	"sfW/LDZZe/rWH7gWftIFqKG7GgghdDdC1/gGxYoPI9/6sBNXpeJuOvSu3H2QD9/bIWmTPd2xDag3TCU5",
+	"3/WSnl8J+4xTDjDhUQhtxQwPaJd4kElMnoUP+dPdkx8sNc4uPLGErORGXZWG3i7tnK4kjyl2buniunyg",
+	"SqpKRdq8P/QJE8Z6mvjL+VxObHVilypRkSYJSH6a6aRr6vIkLEQRLiy8AStzkCpJVFs6PWvISARTLtFw",
+	"b+iQRL0OM782awxYqTOXAuFMJ0c7ZR9Pksp32+gtkfMY2i6wAVPzm1ahaMzjqQd2fTHDAfEFUScgSWjq",
+	"5CPCQtMzdaiX/nfTKA/+MK3y2ijTkRl9JmQmkiyJARNE2opZmVaNuu+l7tsZGuLP0TUYb2yqoUJH2xi8",
+	"JKrIFdvf6TNfbyTlXaiwRcKc2RmpPxX11H8ZuIKUmrVGaBD4R/M/wt7nP/uTk6vR4Zf9KTu4/msF+4MB",
+	"Tx1h3dLUdcuaGSLzlOTNjAmxSWneTHvhb6Zn5Bosws+vYeR9+DfXatLOoLXrp9R8WFGZx2f1dtbZ2mTd",
+	"4/QKLPZiPmkD9sYMyVAJYpahJPfedzH9/EP0XExx6C4Vku/7zpfds+VvzeaqKW9p4F3Ppq48QHpjGpea",
+	"S4dsGyo+joaKDmVe0FRx5pKohtUJMuEQ6R9LdFJ0kAydu0TaaaAIIQ31DRO1p6uyfnSO/G5bJj54DemF",
+	"eJm0TazDy5o60umw+2uXmEGz5XslrlVl2PLGTfHGLV98HHVQFigduq1hPfXYsK3JkYGb1sR2+eE33svw",
+	"DtRynQW175tQNm+cuGlta8tRVm+duCGOslSzwgxX2Rb3fvbFvRfK1GmzwpWUPSf0sbrw3BX/bFmZ9RED",
+	"gwFnqo55pFeEGQ/JmVMNC7iJplhIcIgrveKaHCGoQ4rEdeJYvZ5AnDssDTRHXYUBM9fjhEIypoxK2x5C",
+	"ICzAbzwXJH5j6ikpnhiSKxIpHpX8aNTNGPZTVDdh+l00Z5JG6Q9ISD4T9j0qi5xPw6c6vrIyltQw4jSW",
+	"FKryweLKSoObAMPayt8r1k9YXAmcM0S+YPDHa4e3gs2iug8Lij1sorjDsiGnm3OUm5NcxiuhMam6rs7/",
+	"Nj21UpS5Ji7OPFm7WwVUZzEfRWT6t9JqRhLTyCKTQxSgGxmJCQtArnbu15kVceWETNGYxkKeohGNIsou",
+	"27ZCiQ5f2DGkp0kg767CZInlXLRO+50TrwVideu0lXAfz/LriZQzcbq3R9U2MCPtkFzZTSr4pNyqGb4k",
+	"7ApmKPdiFYhmAh5dSzsf/LPTiJbunilSCgwASLxFwDtHHlQxOfUBt+eL5W/JT5WGo6xD37y+sP+ELmyE",
+	"doDo7XpJQKiHhrETpW4MTXEuEL2iO8VdY/DX3Joi29jPFtVI+1MUqn0+xhYVaeBzGYdqVJ7oCbCpR5AZ",
+	"UdpnojI/Ypk8CPdCaSRJz2ddaRKbiiOATTeIIXiyeQ8biSXTwQMLqPlmogd+UrROOCqK4n4lNe10L7J8",
+	"8D+VbQQzZFs8xHQWkbp+DrbOL7RyKLoZ1IwalZ5whd+7Frg3ssUGmyc8DWq1HLwq7U9GeV5P/4TnBDmI",
+	"k9Cb3LZQWIPwDtQtqQxaTu2r7FNxapVuEq+bvP4NReumhvltrO4jitU1ro8kC6LC/3Fx/sopDESXKOFw",
+	"Xw512MZP8Xw2I0wpSlpI0iveoORs0Xqx7Jxc6uckPNtNV4vPsUMX7j3yNqld8wBxt07ZtdWLwq9yexvd",
+	"mGXxf3ORtM+DQi0L7zqpzy2o1MhbawdsI2MfR2RsQjUXxMWWVLdZ4ChNqG2hRFiTiNgEsdB5Sjp1NGzS",
+	"4h5nff/DktCMIeKxtlfnO5HVR9JOK4NoM7R0G0L74CG0CxA4CaCtRuCa8Fk76P6CZ1eukLoBCX7LDJsz",
+	"wy0jfPhQ2FoNQAfC1lGBDYfBZsqtNQmCTVngNx4Ce9eq0GsJgF2J3C2MYn0oxec50freQ9H6pcJUHXq/",
+	"DVJ99kGqC6TWNER1Bb1LlyhsZPxXr35Lhn/Y+tbo/4iM/lUZDiLPSBoW8b/XpDngHCgG8q4WWl1QO81u",
+	"WCkrpHmSx+0mmxWo+9PAuwDldJ+TZ4FHdV4FQ3Tu36PAo4fxJvDoTp6EJiThCVzDZS7V5lwWW/r6oAdb",
+	"6xvh0RLmIB5tfSKPxSei6P0if4gmgsvI5Htfdcei5j4QhUDoXBN67fuYCxt/vzZ/hqXmW1/Gw/syqhEv",
+	"9WOUIl6dD4NH9+m/0Mt7YN/Flis+Sq645YgP6BypUmKMY6SCrGzaKaJ7+DV0iAA//NadIasQ0HU6QprQ",
+	"zmbVO56V3vYNc6je8+JQy7l1NJfaunS2Lp1q4d1x5yylNibNG5q5c5LXvyGXzvsEBFu3TsMxFmSPqxM1",
+	"zvQCV8jfqC21ZQKa0R1h/3h0Evj9sEP843EX+ykTPMIPo6jhcEoZFVIj7kYzQOzJLvbRJKTgOflp7Kar",
+	"fTXSoSb37q+xH38In43FnDvVXV/5Bje5NcvegQ3WU382lGpZmNd5Oyx2N5ac7YCt1+NxeD0S6rnA8yFT",
+	"UrKsGKt+Mre3uRckQSx0npJQ7Q1J2qEtKIuu35sqAFb6QTIUcusLeXBfyAJ0TPwh1ehY4xOxg+7PL+Kg",
+	"13JyxiOQ5rcMcVmGuGWGD+/wqNUGtNOjjnZs2PGRiLFNnR8pG/zGHSArU8q1lkNfmeQt4xq5TyXo2dH8",
+	"3gPR/KXcBw7d37oQnr0LYYHMm7oRVtHB1L++CURLW2Q38Cz4EbkikY5zznSgdrtl7zDOgPJjhsh0Jm9Q",
+	"RIXcrZCF1bQ2WeOOzZVXaERvq6DpFZx+bOkFnSvK0Pq0BEFIJ6lxJ24rWGrsfW97nkfVPZBdLL3XNsgN",
+	"hTCzYvC1pbspIvm7PJI/ggqV68b5zckeT+BOayb/7O51OV96R2TmPlRfaL2C+Mreg3kcmSLvp3t73d5R",
+	"u9PutLunx53jDiC7mSZ/Jz9MOJriGxRydD3B0kPXExKDsm0KUSd1EoslsH8gAYVIFV2u9ssswgwwUXho",
+	"HPOpKYWt4fGdQPyaoStKroUzfTAhweeyyT9MsEwJGyIsFGg+AyOTh+Qk5vPLCbTe0EE+zpRp9/firO+L",
+	"bFjMgwnCAjlY7kyWgXrJfEqBxBJH/FIR4ovzV0irZCKpOYkCzHSRc2da81LJjC+nMx7TL76QN5G+Ib5W",
+	"P7UacZqWXgOoO/FCaAcscAEPidj19O4GbMd9g+E45tda5Ejm2fVyAfAC7ZiUKM6cvNldL3X6DdiOIFIz",
+	"n+xYHeogJ4TGrrFYfVGRIOGhIKLwi3rPHB46ZwOWi8K/pFeWVWiVeDiYdzr7QZIyrjYKP5Hf9ROn61H6",
+	"bNgesBTuINrdfrr97wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
