@@ -26,7 +26,11 @@ var Collections = map[string]string{
 // which covers everything below it; the pattern with most segments that matches wins. A
 // dialect's handlers add their patterns here and the same lines to
 // deploy/base/gateway.yaml.
-var DialectRoutes = map[string]string{}
+var DialectRoutes = map[string]string{
+	// Emporix IAM (seed 004): users, groups and assignments.
+	"/iam/*/users":  "iam-subjects",
+	"/iam/*/groups": "iam-subjects",
+}
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed
 // dialect's route; "" when no service does.

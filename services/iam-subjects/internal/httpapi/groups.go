@@ -85,7 +85,7 @@ func groupOut(g *subjects.Group, lang string) api.Group {
 	accessControls, templates := append([]string{}, g.AccessControls...), append([]string{}, g.Templates...)
 	out := api.Group{
 		Id: g.ID, SubjectId: subjects.Ref{Type: subjects.TypeGroup, ID: g.ID}.String(), Type: api.GroupTypeGroup, Tenant: g.Tenant,
-		Properties: api.GroupProperties{Description: optional(subjects.Localize(g.Description, lang)), MemberCount: int32(g.MemberCount)},
+		Properties:  api.GroupProperties{Description: optional(subjects.Localize(g.Description, lang)), MemberCount: int32(g.MemberCount)},
 		DisplayName: display, Name: g.Name, Description: &description, LocalizedDescription: optional(subjects.Localize(g.Description, lang)),
 		Code: optional(g.Code), MemberCount: int32(g.MemberCount), AccessControls: &accessControls, Templates: &templates,
 		Metadata: apicommon.Metadata{Version: g.Version, CreatedAt: &created, ModifiedAt: &modified},

@@ -51,7 +51,7 @@ func userOut(u *subjects.User, groups []subjects.Group, lang string) api.User {
 		PreferredSite: optional(u.PreferredSite), PreferredCurrency: optional(u.PreferredCurrency),
 		PreferredLanguage: optional(u.PreferredLanguage), Department: optional(u.Department), Status: u.Status,
 		BackofficeUserNumber: optional(u.BackofficeUserNumber),
-		ValidFrom: u.ValidFrom, IsAccountLocked: u.Locked, GroupIds: u.GroupIDs,
+		ValidFrom:            u.ValidFrom, IsAccountLocked: u.Locked, GroupIds: u.GroupIDs,
 		Metadata: apicommon.Metadata{Version: u.Version, CreatedAt: &created, ModifiedAt: &modified},
 	}
 	if out.GroupIds == nil {

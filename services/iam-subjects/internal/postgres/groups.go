@@ -155,8 +155,11 @@ func (s *Directory) ListGroups(ctx context.Context, tenant string, q subjects.Gr
 		  AND ($6 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(g.name) n WHERE lower(n.value) LIKE '%' || $6 || '%'))
 		  AND ($7 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(g.description) d WHERE lower(d.value) LIKE '%' || $7 || '%'))
 		  AND ($8::timestamptz IS NULL OR g.modified_at >= $8)
+		  AND ($9 = '' OR EXISTS (SELECT 1 FROM memberships m
+			WHERE m.tenant = g.tenant AND m.group_id = g.id AND m.member_type = 'User' AND m.member_id = $9))
 		ORDER BY `+order+` LIMIT $4 OFFSET $5`,
-		tenant, likeText(q.Search), string(q.UserType), q.Limit, q.Offset, likeText(q.Name), likeText(q.Description), q.ModifiedSince); err != nil {
+		tenant, likeText(q.Search), string(q.UserType), q.Limit, q.Offset, likeText(q.Name), likeText(q.Description), q.ModifiedSince,
+		userKey(q.Member)); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	return groupsOf(rows)

@@ -126,6 +126,8 @@ type GroupQuery struct {
 	Description string
 	// ModifiedSince keeps groups last changed at or after it (Emporix's metadataModifiedAt).
 	ModifiedSince *time.Time
+	// Member keeps the groups this user is directly in (Emporix's GET /users/{u}/groups).
+	Member string
 	// Sort orders the page; empty is by display name.
 	Sort   []SortKey
 	Offset int
@@ -182,6 +184,11 @@ func (d *Directory) Groups(ctx context.Context, tenant string, q GroupQuery, cal
 	q, err := ownGroupQuery(caller, q)
 	if err != nil {
 		return nil, 0, err
+	}
+	if q.Member != "" {
+		if _, err := d.store.GetUser(ctx, tenant, q.Member); err != nil {
+			return nil, 0, err
+		}
 	}
 	return d.store.ListGroups(ctx, tenant, q)
 }
@@ -242,7 +249,9 @@ func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupF
 		if pre.IfMatch != nil {
 			return nil, errs.E(errs.PreconditionFailed, "group %q does not exist, so If-Match cannot match", id)
 		}
-		if pre.Body != nil {
+		// Where locking is optional (Emporix), version 1 on an absent group creates it as
+		// version 1, as Emporix's own upsert example does.
+		if pre.Body != nil && !(pre.Optional && *pre.Body == 1) {
 			return nil, errs.E(errs.NotFound, "group %q does not exist; a change naming metadata.version replaces a group, "+
 				"it never creates one (send the group without metadata.version to create it)", id)
 		}

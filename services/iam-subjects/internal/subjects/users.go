@@ -222,6 +222,33 @@ func (d *Directory) ReplaceUser(ctx context.Context, tenant, id string, f UserFi
 	})
 }
 
+// ChangeUser changes the fields change sets and keeps the others (a seed's update that
+// carries only some fields, as Emporix's carries no email), version-checked, with the
+// same rules as a replace.
+func (d *Directory) ChangeUser(ctx context.Context, tenant, id string, change func(*UserFields), echo UserEcho, pre precondition.Version) (*User, error) {
+	return d.store.UpdateUser(ctx, tenant, id, func(u *User) error {
+		if err := pre.Check(u.Version); err != nil {
+			return err
+		}
+		f := u.UserFields
+		f.GroupIDs = nil // kept unless change sets them
+		change(&f)
+		groups := f.GroupIDs
+		if groups == nil {
+			groups = u.GroupIDs
+		}
+		if err := echo.check(u, groups); err != nil {
+			return err
+		}
+		if err := u.Apply(f); err != nil {
+			return err
+		}
+		u.Version++
+		u.ModifiedAt = d.now()
+		return nil
+	})
+}
+
 // DeleteUser deletes a user; one still in groups needs force.
 func (d *Directory) DeleteUser(ctx context.Context, tenant, id string, force bool) error {
 	return d.store.DeleteUser(ctx, tenant, id, func(u *User) error {
