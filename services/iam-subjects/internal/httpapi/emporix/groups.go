@@ -2,8 +2,10 @@ package emporix
 
 import (
 	"context"
+	"errors"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
 
 	api "github.com/iamplane/iam/services/iam-subjects/api/emporix"
@@ -111,6 +113,12 @@ func (s *Server) EmporixUpsertGroup(ctx context.Context, req api.EmporixUpsertGr
 // EmporixDeleteGroup deletes a group.
 func (s *Server) EmporixDeleteGroup(ctx context.Context, req api.EmporixDeleteGroupRequestObject) (api.EmporixDeleteGroupResponseObject, error) {
 	if err := s.directory.DeleteGroup(ctx, req.Tenant, req.GroupId, deref(req.Params.ForceDelete), auth.FromContext(ctx)); err != nil {
+		// Emporix answers a group with users, deleted without forceDelete, with a 400.
+		var conflict *errs.Error
+		if errors.As(err, &conflict) && conflict.Kind == errs.Conflict {
+			return nil, &errs.Error{Kind: errs.BadRequest, Detail: "Constraint validation failed",
+				Fields: []errs.FieldError{{Field: "forceDelete", Message: conflict.Detail}}, Err: err}
+		}
 		return nil, err
 	}
 	return api.EmporixDeleteGroup204Response{}, nil
