@@ -15,6 +15,10 @@ import (
 type Version struct {
 	Body    *int64 // metadata.version
 	IfMatch *int64 // from the If-Match header
+	// Optional lets a change that names no version apply to the current one: only for a
+	// seed dialect whose document makes locking optional (Emporix: "if you provide the
+	// metadata.version, the optimistic locking is enabled").
+	Optional bool
 }
 
 // From reads the precondition of a request: the body's metadata (nil when it has none)
@@ -38,7 +42,7 @@ func (p Version) Check(current int64) error {
 		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
 	case p.Body != nil && *p.Body != current:
 		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.Body, current)
-	case p.IfMatch == nil && p.Body == nil:
+	case p.IfMatch == nil && p.Body == nil && !p.Optional:
 		return errs.Fields("the change does not say which version it is based on",
 			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
 	}

@@ -20,6 +20,8 @@ func TestPrecondition(t *testing.T) {
 		{"if-match stale", Version{IfMatch: &two}, errs.PreconditionFailed},
 		{"if-match wins over a current body", Version{Body: &three, IfMatch: &two}, errs.PreconditionFailed},
 		{"neither", Version{}, errs.Invalid},
+		{"neither, where locking is optional", Version{Optional: true}, ""},
+		{"a stale body where locking is optional", Version{Body: &two, Optional: true}, errs.VersionConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Check(3)

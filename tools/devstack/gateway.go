@@ -37,6 +37,9 @@ var DialectRoutes = map[string]string{
 	"/iam/*/users/*/access-controls":  "iam-policies",
 	"/iam/*/users/*/permissions":      "iam-policies",
 	"/iam/*/users/*/scopes":           "iam-policies",
+	// Emporix IAM (seed 004): users, groups and assignments.
+	"/iam/*/users":  "iam-subjects",
+	"/iam/*/groups": "iam-subjects",
 }
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed

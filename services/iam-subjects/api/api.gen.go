@@ -24,6 +24,21 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for GroupType.
+const (
+	GroupTypeGroup GroupType = "Group"
+)
+
+// Valid indicates whether the value is a known member of the GroupType enum.
+func (e GroupType) Valid() bool {
+	switch e {
+	case GroupTypeGroup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubjectType.
 const (
 	SubjectTypeClient SubjectType = "Client"
@@ -135,9 +150,22 @@ type B2B struct {
 	LegalEntityId *string `json:"legalEntityId,omitempty"`
 }
 
-// Group defines model for Group.
+// DescriptionInput The description: localized (`{"en": ..., "de": ...}`, Emporix), or one plain
+// string (Aritma), kept as the English text.
+//
+// Example: {"en":"All administrators"}
+type DescriptionInput struct {
+	union json.RawMessage
+}
+
+// DescriptionInput0 defines model for DescriptionInput.0.
+type DescriptionInput0 = string
+
+// Group A group; `type`, `tenant` and `properties` make it Aritma's group subject as well.
 type Group struct {
-	B2b *B2B `json:"b2b,omitempty"`
+	// AccessControls Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+	AccessControls *[]string `json:"accessControls,omitempty"`
+	B2b            *B2B      `json:"b2b,omitempty"`
 
 	// Code Example: ADMINS
 	Code *string `json:"code,omitempty"`
@@ -173,35 +201,112 @@ type Group struct {
 	// Example: {"de":"Administratoren","en":"Administrators"}
 	Name LocalizedText `json:"name"`
 
+	// Properties Aritma's view of a group as a subject.
+	Properties GroupProperties `json:"properties"`
+
 	// SubjectId Example: group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
-	SubjectId *string `json:"subjectId,omitempty"`
+	SubjectId string `json:"subjectId"`
+
+	// Templates Example: ["2ac869fc-d548-4ec8-8e06-c01491314144"]
+	Templates *[]string `json:"templates,omitempty"`
+
+	// Tenant Example: acme
+	Tenant string `json:"tenant"`
+
+	// Type Example: Group
+	Type GroupType `json:"type"`
 
 	// UserType Example: EMPLOYEE
 	UserType *UserType `json:"userType,omitempty"`
 }
 
-// GroupInput defines model for GroupInput.
+// GroupType Example: Group
+type GroupType string
+
+// GroupEcho A group as a user's `groups` shows it; only its id is looked at.
+type GroupEcho struct {
+	// Id Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	Id string `json:"id"`
+}
+
+// GroupInput A group's fields. A group as `GET` shows it can be sent back: the read-only fields
+// (`id`, `subjectId`, `type`, `tenant`, `properties`, `memberCount`,
+// `localizedDescription`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored
+// when they equal the stored values and refused (422 naming the field) when they
+// differ.
 type GroupInput struct {
-	B2b *B2B `json:"b2b,omitempty"`
+	// AccessControls Emporix: ids of access controls (or templates) of iam-policies that the group's
+	// members get. Kept with the group and published in its events; iam-policies derives
+	// the group's assignments from them.
+	//
+	//
+	// Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+	AccessControls *PolicyRefs `json:"accessControls,omitempty"`
+	B2b            *B2B        `json:"b2b,omitempty"`
 
 	// Code Example: ADMINS
 	Code *string `json:"code,omitempty"`
 
-	// Description Text by language code.
+	// Description The description: localized (`{"en": ..., "de": ...}`, Emporix), or one plain
+	// string (Aritma), kept as the English text.
 	//
-	// Example: {"de":"Administratoren","en":"Administrators"}
-	Description *LocalizedText `json:"description,omitempty"`
+	//
+	// Example: {"en":"All administrators"}
+	Description *DescriptionInput `json:"description,omitempty"`
 
 	// DisplayName Example: Administrators
 	DisplayName *string `json:"displayName,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only: the group's id.
+	//
+	// Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	Id *string `json:"id,omitempty"`
+
+	// LocalizedDescription Read-only: the description in one language.
+	//
+	// Example: All administrators
+	LocalizedDescription *string `json:"localizedDescription,omitempty"`
+
+	// MemberCount Read-only.
+	//
+	// Example: 5
+	MemberCount *int32 `json:"memberCount,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+	// when not).
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code.
 	//
 	// Example: {"de":"Administratoren","en":"Administrators"}
 	Name *LocalizedText `json:"name,omitempty"`
+
+	// Properties Aritma's view of a group as a subject.
+	Properties *GroupProperties `json:"properties,omitempty"`
+
+	// SubjectId Read-only: group-<id>.
+	//
+	// Example: group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	SubjectId *string `json:"subjectId,omitempty"`
+
+	// Templates Emporix: ids of access controls (or templates) of iam-policies that the group's
+	// members get. Kept with the group and published in its events; iam-policies derives
+	// the group's assignments from them.
+	//
+	//
+	// Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+	Templates *PolicyRefs `json:"templates,omitempty"`
+
+	// Tenant Read-only: the tenant.
+	//
+	// Example: acme
+	Tenant *string `json:"tenant,omitempty"`
+
+	// Type Read-only: Group.
+	//
+	// Example: Group
+	Type *string `json:"type,omitempty"`
 
 	// UserType Example: EMPLOYEE
 	UserType *UserType `json:"userType,omitempty"`
@@ -224,6 +329,24 @@ type GroupList struct {
 
 	// TotalPages Example: 1
 	TotalPages int32 `json:"totalPages"`
+}
+
+// GroupMembership That a subject is a direct member of a group.
+type GroupMembership struct {
+	// GroupId Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	GroupId string `json:"groupId"`
+
+	// SubjectId Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+	SubjectId string `json:"subjectId"`
+}
+
+// GroupProperties Aritma's view of a group as a subject.
+type GroupProperties struct {
+	// Description Example: All administrators
+	Description *string `json:"description,omitempty"`
+
+	// MemberCount Example: 5
+	MemberCount int32 `json:"memberCount"`
 }
 
 // LocalizedText Text by language code.
@@ -255,6 +378,17 @@ type MemberChangeResult struct {
 	Removed int `json:"removed"`
 }
 
+// MetadataInput `metadata` as a write takes it: the version the change is based on, and the
+// read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+// when not).
+type MetadataInput struct {
+	CreatedAt  *time.Time `json:"createdAt,omitempty"`
+	ModifiedAt *time.Time `json:"modifiedAt,omitempty"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
 // PasswordChange defines model for PasswordChange.
 type PasswordChange struct {
 	// CurrentPassword Example: correct horse battery
@@ -271,6 +405,13 @@ type PasswordInput struct {
 	// Example: correct horse battery
 	Password string `json:"password"`
 }
+
+// PolicyRefs Emporix: ids of access controls (or templates) of iam-policies that the group's
+// members get. Kept with the group and published in its events; iam-policies derives
+// the group's assignments from them.
+//
+// Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+type PolicyRefs = []string
 
 // Subject A user, client or group; `type` says which and what `properties` holds.
 type Subject struct {
@@ -342,6 +483,9 @@ type SubjectType string
 
 // User defines model for User.
 type User struct {
+	// BackofficeUserNumber Example: 00u4ukqvzlEP31sCk417
+	BackofficeUserNumber *string `json:"backofficeUserNumber,omitempty"`
+
 	// ContactEmail Example: john@example.com
 	ContactEmail *string `json:"contactEmail,omitempty"`
 
@@ -403,8 +547,16 @@ type User struct {
 	ValidFrom *time.Time `json:"validFrom,omitempty"`
 }
 
-// UserInput A user's fields. At least one of username and email is required.
+// UserInput A user's fields. At least one of username, email and contactEmail is required.
+// A user as `GET` shows it can be sent back: the read-only fields (`subjectId`,
+// `groups`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored when they equal
+// the stored values and refused (422 naming the field) when they differ.
 type UserInput struct {
+	// BackofficeUserNumber Emporix's number of a back-office user.
+	//
+	// Example: 00u4ukqvzlEP31sCk417
+	BackofficeUserNumber *string `json:"backofficeUserNumber,omitempty"`
+
 	// ContactEmail Example: john@example.com
 	ContactEmail *openapi_types.Email `json:"contactEmail,omitempty"`
 
@@ -427,14 +579,26 @@ type UserInput struct {
 	// Example: ["3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11"]
 	GroupIds *[]string `json:"groupIds,omitempty"`
 
+	// Groups Read-only (`expand=groups`): sent back, its ids must be the user's groups.
+	Groups *[]GroupEcho `json:"groups,omitempty"`
+
+	// Id On create, the id the user gets instead of a new UUID (a migration keeps its
+	// users' ids; a taken id is a 409). On replace it must be the path's id.
+	//
+	//
+	// Example: 00u4ukqvzlEP31sCk417
+	Id *string `json:"id,omitempty"`
+
 	// IsAccountLocked Example: false
 	IsAccountLocked *bool `json:"isAccountLocked,omitempty"`
 
 	// LastName Example: Doe
 	LastName *string `json:"lastName,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+	// when not).
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// PhoneNumber Example: +47 123 45 678
 	PhoneNumber *string `json:"phoneNumber,omitempty"`
@@ -450,6 +614,11 @@ type UserInput struct {
 
 	// Status Example: ACTIVE
 	Status *UserInputStatus `json:"status,omitempty"`
+
+	// SubjectId Read-only: user-<id>.
+	//
+	// Example: user-00u4ukqvzlEP31sCk417
+	SubjectId *string `json:"subjectId,omitempty"`
 
 	// UserType Example: EMPLOYEE
 	UserType *UserType `json:"userType,omitempty"`
@@ -503,7 +672,7 @@ type SubjectId = string
 type Transitive = bool
 
 // UserId defines model for UserId.
-type UserId = openapi_types.UUID
+type UserId = string
 
 // TooManyAttempts An RFC 9457 problem. `type` is stable per error and safe to switch on.
 type TooManyAttempts = externalRef0.Problem
@@ -669,6 +838,68 @@ type ReplaceUserJSONRequestBody = UserInput
 
 // SetUserPasswordJSONRequestBody defines body for SetUserPassword for application/json ContentType.
 type SetUserPasswordJSONRequestBody = PasswordInput
+
+// AsDescriptionInput0 returns the union data inside the DescriptionInput as a DescriptionInput0
+func (t DescriptionInput) AsDescriptionInput0() (DescriptionInput0, error) {
+	var body DescriptionInput0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDescriptionInput0 overwrites any union data inside the DescriptionInput as the provided DescriptionInput0
+func (t *DescriptionInput) FromDescriptionInput0(v DescriptionInput0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDescriptionInput0 performs a merge with any union data inside the DescriptionInput, using the provided DescriptionInput0
+func (t *DescriptionInput) MergeDescriptionInput0(v DescriptionInput0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLocalizedText returns the union data inside the DescriptionInput as a LocalizedText
+func (t DescriptionInput) AsLocalizedText() (LocalizedText, error) {
+	var body LocalizedText
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLocalizedText overwrites any union data inside the DescriptionInput as the provided LocalizedText
+func (t *DescriptionInput) FromLocalizedText(v LocalizedText) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLocalizedText performs a merge with any union data inside the DescriptionInput, using the provided LocalizedText
+func (t *DescriptionInput) MergeLocalizedText(v LocalizedText) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DescriptionInput) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DescriptionInput) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2270,7 +2501,7 @@ func NewRemoveUserFromGroupRequest(server string, tenant externalRef0.Tenant, gr
 
 	var pathParam2 string
 
-	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -2325,7 +2556,7 @@ func NewAssignUserToGroupRequest(server string, tenant externalRef0.Tenant, grou
 
 	var pathParam3 string
 
-	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -2848,7 +3079,7 @@ func NewDeleteUserRequest(server string, tenant externalRef0.Tenant, userId User
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -2916,7 +3147,7 @@ func NewGetUserRequest(server string, tenant externalRef0.Tenant, userId UserId,
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3010,7 +3241,7 @@ func NewReplaceUserRequestWithBody(server string, tenant externalRef0.Tenant, us
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3068,7 +3299,7 @@ func NewRemoveUserFromAllGroupsRequest(server string, tenant externalRef0.Tenant
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3109,7 +3340,7 @@ func NewListUserGroupsRequest(server string, tenant externalRef0.Tenant, userId 
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3227,7 +3458,7 @@ func NewSetUserPasswordRequestWithBody(server string, tenant externalRef0.Tenant
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -4027,8 +4258,6 @@ func (r UpsertGroupResponse) ContentType() string {
 type RemoveGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *MemberChangeResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *externalRef0.BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4039,11 +4268,6 @@ type RemoveGroupMembersResponse struct {
 	ApplicationproblemJSON404 *externalRef0.NotFound
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *externalRef0.Unprocessable
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RemoveGroupMembersResponse) GetJSON200() *MemberChangeResult {
-	return r.JSON200
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -4173,7 +4397,7 @@ type AddGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *MemberChangeResult
+	JSON200 *[]GroupMembership
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *externalRef0.BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4189,7 +4413,7 @@ type AddGroupMembersResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r AddGroupMembersResponse) GetJSON200() *MemberChangeResult {
+func (r AddGroupMembersResponse) GetJSON200() *[]GroupMembership {
 	return r.JSON200
 }
 
@@ -6247,12 +6471,8 @@ func ParseRemoveGroupMembersResponse(rsp *http.Response) (*RemoveGroupMembersRes
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest MemberChangeResult
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
+	case rsp.StatusCode == 204:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest externalRef0.BadRequest
@@ -6363,7 +6583,7 @@ func ParseAddGroupMembersResponse(rsp *http.Response) (*AddGroupMembersResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest MemberChangeResult
+		var dest []GroupMembership
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7758,7 +7978,7 @@ func (w *ServerInterfaceWrapper) RemoveUserFromGroup(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -7798,7 +8018,7 @@ func (w *ServerInterfaceWrapper) AssignUserToGroup(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8057,7 +8277,7 @@ func (w *ServerInterfaceWrapper) DeleteUser(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8090,7 +8310,7 @@ func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8140,7 +8360,7 @@ func (w *ServerInterfaceWrapper) ReplaceUser(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8184,7 +8404,7 @@ func (w *ServerInterfaceWrapper) RemoveUserFromAllGroups(ctx echo.Context) error
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8208,7 +8428,7 @@ func (w *ServerInterfaceWrapper) ListUserGroups(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8272,7 +8492,7 @@ func (w *ServerInterfaceWrapper) SetUserPassword(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8910,18 +9130,12 @@ type RemoveGroupMembersResponseObject interface {
 	VisitRemoveGroupMembersResponse(w http.ResponseWriter) error
 }
 
-type RemoveGroupMembers200JSONResponse MemberChangeResult
+type RemoveGroupMembers204Response struct {
+}
 
-func (response RemoveGroupMembers200JSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
+func (response RemoveGroupMembers204Response) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
 }
 
 type RemoveGroupMembers400ApplicationProblemPlusJSONResponse struct {
@@ -9102,7 +9316,7 @@ type AddGroupMembersResponseObject interface {
 	VisitAddGroupMembersResponse(w http.ResponseWriter) error
 }
 
-type AddGroupMembers200JSONResponse MemberChangeResult
+type AddGroupMembers200JSONResponse []GroupMembership
 
 func (response AddGroupMembers200JSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
 
@@ -11581,141 +11795,159 @@ func (sh *strictHandler) SetUserPassword(ctx echo.Context, tenant externalRef0.T
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u4suBfQWlP1ch1KFmSnUxi16mznowz63Pz8Mb2mbsbeUcQCUkYkwAHAC1rcv3ft9AASfAlUX4l",
-	"ueMvM7FIgI1Gv9Hd+NLxeRRzRpiSnYMvnRgLHBFFBPx15PskVu8wmyd4TvQvAZG+oLGinHUOOqfUv5JI",
-	"LQgK7TuIz9AkoDIO8eoDjsgEYRagSch9HNI/SfBzPn6CZoJHZnT6GEU4lv2O1yE3OIpD0jnoBMRDhB3+",
-	"8Y9B/1XH61D93QXBAREdr8NwpN8xcPYyQL2O9BckwhriCN+8I2yuFp2D0WDgddQq1kOkEpTNO7e3Xuf4",
-	"JsYs+EXwJJbVNU7m8GCCcBBIRLC/QIkk4geJAiqIr5B5XgTa/JaC+0dCxCqHlsD3CkASlkSdg8/puMs6",
-	"MN9y4ZOfSUhUzU6Y3xG5JgypBU/mCxSRaEqEXNBYInJDpfKQIBG/pmyukR4VIJ7hUJJ6cGfOd12YAzLD",
-	"SaiysRbiKechwQxABpyeBFVwzxfE4O0HiWiAuhglCQ08xAXCbKV/8hdcEoY4Q6cX5ztF7O7NBv5Lf0h6",
-	"L6ZD3NsPfiS91/jFj73BbH/2IhjOXuHhMMV9jNUiX8vcAuR1BPkjoYIEnQMlEuKuK8ZKEaHH/r/PR73/",
-	"i3t/Dnqvf+tdfhl6L/dv/9ap25uzZPo78VXTUmdJGK56fyQ4pDNKAiTN60gveaKpqTdOBoM9nwbwfzLx",
-	"0MQPKWGq/EBjyFBk+UkRRXb0j8nvwejqj/3F6+vpy5u9iL1Y/lmPGZmtoCVuuhru/zLf+S+AaKfXGl/n",
-	"AjNJFb2uIeVPRPLwmiBGpCJBHXsZqOpoVeXzbkmqF5KIpu2z/E6DIo4H0/3ZyP+R9EbBixe9ff/V697r",
-	"YG/aG81ezfamg+AlGTWQYWI+tg7TMy4irPS7CQ1qcejzKOLst5PZe6z8RT3kx+d4rkWyFrLXREjKGfzb",
-	"X2A2J4hKNMWSBIizQ4RRRGWk59K/7w9HxdWOO3vjTpMAPpn1DBTuEhpBPq1VJhreWKsQxZEgKhHMQ1Jh",
-	"obTAwgoNC/AM6wkgLov/bOuHXo5TytTeqON1IspopCXvMEMwZYrMiSiDe0b/rAH5mClBiUQxEQD6IfJD",
-	"HMUkQFOiloQwNByAAhwNBgXoXwyawYdP1S5Bj6qsoRnuM4KFv/jf8IUK6G+wJD3KJLH8ghS5UQi2nwQI",
-	"zzFlUiENloQV0IAwpaWXKKm6KQ1Dvb/1C5IODNtpZbuIc8IwU/XUouAZELQgkifCJ2hKQs7mEineR+/4",
-	"koiejyVBIdGCS3oooHOqzJICLBektBrsR6SeZ83HWmsOIwYv7f97l18G3stRrTS81VPKmDNJwPw45/w9",
-	"ZqsjpUgUG6vM50wRgwUcxyH1scbCbiz4NCTR33+XGiVf8mVoZClMQw025yjSOnUpOJujGEu55CKQh5rH",
-	"xArhmSIC7SNJfM4CbbJIhVUiOwf7o9deR1EFeDnnHGmo0CfyR0KkkvlCFkrF8mB3l+qPY0b6AblOQZO7",
-	"ivOe/n4Pp+u5dVH2N0FmnYPO/9jNzdBd81TupuxnpjKYKhFBw+LQjAukFlSC6E7tTCq1DSeIlIdAM+nr",
-	"aIklYlyNmb8g/hUJ+uiTg5sJ/NE70n9MUjyhrp5hialCAU+mIZFoSdVCG2BihWaJUAsixmyGaZgIstMf",
-	"s45npSbsqDNnlbbP7DcUN1+YkhkXBGBmmkstKrWYTiGuE7y5SHD46Scc2C28L2EB18FMKOAEMGjkBwB6",
-	"dHqCZEx8OrOTajYTguvlf/7SmVESBqCCg1XfGBHaXdAymUgJ+qETCx4ToVZo3MnfGHf0siMqJXDPpUOv",
-	"IEcsvf6Eg5RU21LqFAc9u6AHpVEHTxpyHGoRToJDSytTHCDAhn4aUm3z9Dv5fr3hbBZS/767lSr/kf6K",
-	"VDgkhgf8RAjCVGYcUIn2XBkwcGRABkpLhNo5e3467oGxao0YPwQ5bvlPOzraYNArIOBPIEaWRKQrdHH7",
-	"lospDQLCHoAVFL8iDIU4dYilz2NihI6mYpgMMUICeYAojizN/xZhZi2WDON7OcZzAFuifJYNeGBcu8vD",
-	"axYHLlyugxFmXEtCq6pd5H/g6i1PWHBP3Bs8onHnZjjugAyawawuRvdzjH7gCr21L7TCKOOqZ2Z8QIx+",
-	"4Egm/iK3Wigz2Kyi6VSAMqB65FtMQ3JfhKWmep3QLkkDF4nDUY5EFyZkgWqJztgZ2puZoQ+I2OritPVW",
-	"tzYXxxcMJ2rBBf3z3til7BqHNEDY94mUhm0OELmJwWJ0iXKY47Pw/ZaITNwxD0ua1RUUkRULrh/hqVn7",
-	"A2DLMHG9hQCyRhYMg4RdMb5kVgyNOzfjTtESGI1c5DrwomOmqFq1RbKF7xHNgSUJw54xCNA0UWgqCAYR",
-	"KxKtoteZCBlQYFD+NPoJdiAwvIXDU2M9Ue1U2LBH7Pz0pROSOQ4NPkzgw4lsDPdfT4d7w/3h/j7Wf+h/",
-	"/zkcvdLbkHtuw3rPzf7CIaDUScOA4CAVAJiOppvwqVcFpBeQIoRHP78/+XBW9aZK6F4/+7s07HxObgBQ",
-	"J3Bd73GCNKEmhlIKOuch8O6RoCrCpaDlURBRRqUSWGkSr4GclnahZZizMk9dsL1+Oc4vm1ZVWkwYIrxx",
-	"QSYC/YYndQ78zyZ6bqPUxehIizCHnl3hAKu2PPk+ff02dem3JA7pxnhLof7eXfdK+6fn8ON6aC7S90y4",
-	"II1AfO5AcNClW7u6IvYdbF02MegJixO1pQx5EBYuS5T6AHy/d/n3vz0yw6/h1nLAKqIsA7qW9J+WOO9E",
-	"R/V08I6a2AAOw48zUMVtNB6ekxM2451bryzmUzRQRSK5CT6jKnLYsBB4VSH6BkK+vPU6Rcw0UnM5AjnY",
-	"RFgdPR+arnIxrym6ILa0hCuTDrhu2sEsU1Qd+t+TqpKcNxxLHoNlAE+NeYvDkAhtIFDmofwcJFxpGFvh",
-	"3h5iVbGfyb7WM5T2Kx3uVQ843dWDvAKnfksxlIlmWeDiz8AWvZbnNFsI8ksHow4dvaqjogjfnJh3h4OB",
-	"lRzpDxvI3FnWJoR9IhKOCMrkg4OAFBXWsE6XwsFw6cVB7dmCC5+ZPB9dB+SpDbLeaV+tz5bOURTRPhdg",
-	"QSy4kARNQWloyz4zHdL4blnFjPZrtomRZf1npMJxSNCMMB+sIa2aEBdTqu74rRISy2ssgrIOpXdR2LGz",
-	"xhrzliyzqLiJD2o3RCIsSBpp1iIQ4ltEXFOfoO7+aKTNYsrmaJKOnZRs34fcqhL64nWYOsvFVnGxR3Aw",
-	"4FnHE3FhJOkhmug5JkjilUTLBfUXcFK0XGCFJjkmJ2jBwwCM1pKua7InfjKnZCnams3/6qbQAEKblCGq",
-	"JNLDishtOOOvzF+EtIUYd4ipbP5uTnGggQew9sqn5uszEypQq+z8r3JIV323hQFk19ZsS7uJEDBh2bzO",
-	"DgIdhK4hvq9qTjWq9PYGVZUYqvuv9zk97EF6rgPgL23JeohEmIbARvGCM/Ih0VoLTuj0O/IQUZ+zC0HN",
-	"mazjkepXDLXIw8ID/aLj3cCLeZpI3AxpmSMl8hOpeESERIzOF8pYSxXCgiUUh//OF6wfcPI/7U99n0e1",
-	"XG0WVxycRp3s2XnfmWM35HPej+FAfZNDvaXD7KC/CM7f939Ew9Ee2n+BXv74qslNZRWhluKg0yoK5HKe",
-	"k/KmPZKO13mThgCNB3DpiozsWQUuGFwxenzOFPbVcf2ubdqxgMRYqIiUpc5byjCrF933oA8Y+m8iQGpW",
-	"WevXBTHnJwtiGYlKZKKfiqOpCW2b/KS6fL5yopPXmVEhVVU//YsvWB14NmGubFdvbSU3yOrcw2jyc36l",
-	"aoEmJmXyHzYVs7VH0+BNVkNtLV2EKnfLI9/X7PiOa+OoMGnjFoS4bgd+5qTzsIGEe/B7LMiMCEGCN2Cd",
-	"+qviBMcXn9aOcjOG81GErR10RlVpQIRp7ZA0zl8I2Lw5P/n3ce3b9XG7bVzDBwjbbS9DvQ4cPrwVPCok",
-	"BAZYkZ6iUb3YrdgzGahlWZPhsUrGDt9viBxC2mQrP6TOAP9BmnMN2UdHCoUES4U4gyTyFFug7DPJl66u",
-	"que3kvkZLo3gLjgde6PBnZTChoy2bZTE9uA9nBZBXdgvlLCQSIkwK8b5jWck+U5NQu62ymYjxlzl05iV",
-	"W8jCP7QJ43pBKyRIHGK/ePzLWSnl7w7KbOsM8XIUqEYhPbQi2YjcJ1EsDhT7g7vqmRK6L7/s1eO4jfop",
-	"pWhefhnddntm1tHtzj//djcNteFMtKCxrNmb6avTTx//fXJ28vHD8c8dr3PywT4oGMDNyu1RFNH6sw4H",
-	"hePxWf2ZzF00V61u+areM3gX93CdL5zNSff9+P3pu4//51hv5puLs/OP748/FffaeaGC1jRvTevMYyF4",
-	"je9j0ybcnYUcS0GMoLwQVPYH9Zamza8oEHgilVYQWg9MJQ8TRdDFp5ONpocBI5+0znYoS5btLIiPsaIR",
-	"lYr6PZ8z38oPMBdwElAFcQhtSWAUJQqSP9J0qxrrQRCsSHCkGulVEBx8ZOGqpOwc9PEAtO995kjzrir6",
-	"7oT5gmjrA2o1bFqIyX88RJKwAFGFpti/0k+TWH8UdbFJ9ASLikq0P3i9Uy6hcKMGL/c7GyP+KYBrtjNj",
-	"vlqlbVIj0PUQ8lgQYdck5DE5RBO9XRNkcrRNmBlq7fRrddZeOQQybBcCKRN4+2FpBUihhqPFWMUVDu/w",
-	"TRinkSm3HlwJkUOGqVNb4tukAANb4VvrdtZmNVWj6Qx9evsGvd5/8SOyuVP9NJJu0o0198VEIMjvAh6V",
-	"eAaVPnJJlb9AnNWF7lTFYm5O96zaxDaXrHJyqskqT6kCCSGIXisJ0tSs1hGGqkSuizYwqcBLKCxl93q4",
-	"a2LJchf7Edm1sc7dm1qX00JWdmP3psPZvj8kr/GrYH/2ctDSXzZJsVWiM0lz7gdqMmarEfdqaHNTNq1D",
-	"xomgG/WJjcQb+LIVVYlVr5b4iaBqdaa3yFASx4lajJoJd/DyVSHfMa9MNhv0Q/o7YUHMKVOoC1P27JaB",
-	"XJ2FfGmEE/z4RhAomcKhOaI2aYza9MBRH0tJ5yxyMsAPOkdBAJxhTlPt0b5NjzpEUIXbC0yZr3F2TMa7",
-	"k0ClZ4ZH+aRvQLF5aa68CbE7cxSHaQUFFZg4rbuEEWpBqCh/yIZV0jGm2MwuAGclrlLzl1FX6cmVHqxN",
-	"0N+M0s2ANMcBhTcCW+2cljdX33Ahrj41mlB/wSwf3nCWZHCcbwaMtkd0sk9xlCZaqAVl8zRF7uToPTII",
-	"1mPQ0emJ7BuJfUXYhQhLvP3F/ON211DhLrxWsHgNdUKyKK3VnNqQlF66JV1TGbvjFUq89aq0ppd2I3zB",
-	"pbSov6IMBJ3dlIMxS9wZPRj88ShRi/TABXWtpE330UNXJFaGMQq0/wMUnWseGDOTlJKXBOBQcmCsWJmq",
-	"iCSaChKGaQXBxMX1pI+OHbsGxck0pHJB5JhBMUcPklpmWotcGxAlIfpjDMd01/zWX+Eo3EGSI1N2kM6P",
-	"fMzQFSExuqZkqYmyhAJDFFnWjINZ4DKeKMiwMbXzVGpM98csXbFMQHjMkhAtBVWaz+RSkxpwKEaTN5xJ",
-	"KpW2UHvnev8nyBSDpUfnEJkxy6JqzATxuQhIcAjH8dq4wxJN/HwWO4niiOKoF/OQ+pTIH8wpvVkNmc2I",
-	"rxfTM6JtzPQKpCmvxQFa8UQgvmQWZI0vsyY9Y8a+sIUajUQWBaLmmR5lUPcqUfd/nb9/p4VUJD1QyxkR",
-	"SFN/TOWYHZ2eaGuVoEl8Nd9dYBbIBb4ik50DNPnl+HyyOzn9eHaOapkn5HPK/gn//c1f4DAkbE7+MRmz",
-	"oiQGY9hAOhV8KU3QS5B0JzTUJEAwD8rmSesB59nOjVndgGsiAuorhFWZBwSRSUQy/bDjjVm7JcF5X6L+",
-	"af7nLg240kyzbvzvyys58cwCNMf46IqspLb+//XrfyBJlHkmcUTgoBQkwpiZSXaQWmCoiaCzVXGRso9O",
-	"s3pKLLRgUQhQ2Z2cXpyP2S4w0O4XU8x+u5slf3jILjoi+Y87QJNMfx2FBF/b8iHLoAeIcYt6b8xCPkfc",
-	"sjnysYAaa4gLC8iBWGC5MBWVaZK/FskFsj061T5q5k91Bv1hf6CFtJUX2nLqD/p7JiS0AMVci+T8XGpO",
-	"ahJJTNeQtMTeFiRPV8imDCBzBD6joSLCeDUTpyR6grrmBZ8HxHPPuA26Jml4B468MpbSNmDnHZXql7TN",
-	"iNu2pSFGkr/ihkkgRNL+dfAf2g9xK9D1qJIHz8JVKn6zgl2tE9P4fzFxxAmM1FWaO+cc7Wo13FTYjQsq",
-	"dcK5vSwVbY8GgzW1MDU1MNaDHXo2JPW5mqrA6hPty2nL1VxlGrSvHiikFLwohoUz9hk6acm1yawaH8a3",
-	"HrresnaRrf87LHq0w9YlNXlOck01zZER2nyWmbO3Xmff7EXdpNme7VbLoWHksPXIi1IB1v5gr/XYvK7T",
-	"dViACFJX5XPRDr3UNJo/K5nsl1D9lEQRFisrGlDWgkjhuXR7C93eUVzYTgyw1VzWyEJjxkuEzbf76Bdt",
-	"SU0YtIHqZlUpHjqOYi7ozQ40syk0i0pLZ6CKlKvFYem5bYUBRowWuMdsrm1E1OUCwWHTDkjcqrQ0sJl8",
-	"gMyX/okHq225NiiULrRnWZbVFG2TIp6H93Pxtx3nmMPZ26I/rURCbisSbPhUuHgs8TVoIb6eGv9NNYCM",
-	"LC2bFBtDHJ/j+fp+WVkB67peO7ffmxzUA1+3HvjGaSmwPxptAaxbvHpv4WvDLCXxa8MZVgzWSeBbb52x",
-	"ufvFHnzfGkJY1/HNuDpW3h7ZgIYbFzJl+WjidHH7h2Z/05gP27gWjJjURqYmIFyLnvrOIdjhTvjBQ5SB",
-	"xLbn8drx89Ccm5mpqkpkA0sqkbfTSG4rvBpTbL8JW8H3Zx/ogfutB2ZNFe7MT4/DEjZ+t4YlvHr/6iMj",
-	"WWp+67aSPAz5Ek1Kpaw1PtQvRN2NAB/cHfiebf8H0YfPuvD+PP8YvsQvRK1n23v5Epsd77SFKLgdyRqv",
-	"I9ODRuVAMIEGqDsaDMGdsMlgEEztjgaDnT76BD9RNkeQ5pC2ChmzrBuSclskou4k5ZC+fcP040y7jmi9",
-	"WDp0F2SWSBKYaFVR+FzEkog7yp9S70cjf+7o09SJHghr6yUsFzyTQdqayKNc5RyyxxIYWzgwgydb+FML",
-	"4dHTCGHLI8EdpbH2aVpL5K39za/pNT4izm3q0bMCfBhncNjeGaxprfUNu5O5CnsIz3LX+m7rPMxPkIhg",
-	"NSu9Jiw/1M/yI4zGpQz0HZyfYnD+DhGFYzis4OwI2oxZh1T/TeeMCxJ4eTtESMyGZxjtj0ZVW91AA6z0",
-	"3sJ+D6XndgzYpk3AZWumL7QzeAz1ZUv7B071/vBO0NneATXy6Ve9f+Y4/q/lOn8NGVDNCSoJAsMBKR85",
-	"3O/EYZo96WK/JdS16Q/2BDvNg9iBBo4mHJSnQ9iIkUkmgZa62v22GSKCYH8BGX5qIeDmgULndtS1+Tal",
-	"n9WCRJKE18RkTzUcbuasvp2B7DSY3+6E804Hoo9yGlgwd/7FFwyZyg4wdFoWrhUTKm0FUlPZUV4XkBcD",
-	"FOvntiuas5X7pXJ9k1T/eOeFbtn92hNDwwmZTvvryLfHCBNYPjXZtGXrpCyfnjJkUHtSeRQEEiUxUhwN",
-	"B95gMMgtm6JcdNLfrHyssXVs3tqY0cAJJGDmNCO2930U0kQO9StpK0suiqYQJMJrQ2jMbIYYVSZNj3Gb",
-	"jCgRCBUS5IF/sLeWPAkDBPWQpmcICWeeDcuHK8TFmLmCmrK550QqUBfqBFC6oTjU271CsSBSI0RbaCGZ",
-	"QUIaFNlhyBqrSPCjIPjatpq3ttfIt2fJjRxLbvBsyX3FQ5Bv1QI8CoKN5l9rDxAEXRv/D4ehMfoy21G7",
-	"c2nCJRdFw65WQjZ4c0dhCKnNbwWP8tyMTWd5ZmxKxn8BtdvWM3Dsc3DQvyFNvB1VZkmlbchT05pLngsa",
-	"N9GbJrZnWnsQWsPfJJ1tftXe83U3ijxfxeS2QJxPuLDGDgjasTo0lmfeyn9z/mz1SjKbPtt8wdGDpdNm",
-	"u9BwqPceX9nAo4k2pM4anOZBiMLnbEZFZGojrI1KpT3Zq1qjQNUAIm9g/vtH3x7aZjvPlm/Xt8QyQwVI",
-	"pK3PUCzUw6eAmkrE+LII8HP88Gtaj/BCKrkV3yi3m0SkOROrjTLq3U+9Xc2+hapKTb9UyoQE+utdqiSa",
-	"yGQ62fHSM/ustNGcvNe1Mq5k8Lwn92bmtMjj82Wh1XExBFdt4QmRuIZGloXIWymKtqEFZn3czDbBu92C",
-	"XRuPHG0lW7pRcL+fksUc+u/f1imR/3nWJdsh+DS+8wBp8c3csut23X2c3PsjFBMhObM+vrQFrnzJnGvu",
-	"oKKNFXky50e1IBHqAkOOWe2ttDueW67odFTqo3L3YJuEJ/PaM9tJWI7Z5PTiHDVWj/XRkb3OL/1ANmca",
-	"E7NQjNmk1Dx5cmiHzhMipT1PVAvBlQpJgEJ6RbK6xfQ+QtTdH70G3IxZ4aq/nbQe1ZTFSSIhJ8jG8ECG",
-	"EhbIuuCX0ZHvV05T57uXHJR7YDd2Uy60sF7Xt7q1CCk1724V+6pxosxw21HaGq0FpEq0wNdQPfl8ztjS",
-	"TtCDW4S2ypeJtpaWtmI+WiGnN3cqNbOLNtcYCZlkbTIVLgoHkKCE5jXVlKXqSdNVBLJ/i4WUeMxkMjU5",
-	"L+kMxSrMrKUgF6YLnr1vHJEbDJdxH8Ll4yJhUB++XFBFZIx9guB4TgsvU2GvfwMvJEjBcj+kBVgRNj6D",
-	"cSDD5IILBVXJmGnRROAeQ4F9yDLrTm6SyY69hleaZES4A9kcrMAMdm0Na0Ld/0w89J8JZoeQdfEe3yQ7",
-	"UF5LWUBu0IyyQI6Z5AYShM3Fv5RJGhgQZR/9asvW3VV4aAIHcpMMGwpFXCo08gaDwZilMHcxgvc0nPAI",
-	"RQQzicYd8xcXKOKCjDs7B7Z2fEpW3HQwkoqGoQbiykPTBOrgZ5QR23Ae+hpQJhXBtQmV76hUZynVfc81",
-	"sW7vjKwotujMZy2Ra29B36YMttgQ/fFPsu9hRpdw1djB+yHN7W/goPr7PaG+uzNb6C5TUk221YzMWf0J",
-	"rfn0E7tfMhK7bVRxH1nuDU9X4GNV70modWrPshtz7pnj/D3z3pac1OTuWnieEzzux3amEiS/yunhmW6z",
-	"Dj3LSGs7Dt3UxuM8jzwpJ4IFDmfgJs4hPluXIQfdcpQ7GZfZH5D4yjxkb+xaLngIxh9l/XW2zB2bfPx3",
-	"y4C7V8L/OlFWe5dlsSqjJNS2u/KxXsbZmoBvwLxIqVM+p8LdXVJuU1GXObnfgzTNskSaffj13Y9QFxpz",
-	"gMseYpsdt7OmJ9KYdQExRVe+tQtv+0SpJXcca+ueGuFe9Kc9TfmUIdNnK0X/pNyA6XDMSreQIBwE0jSp",
-	"tTEtGz8H95knyhnt6b2GNf4gS370mBUc6dT3bwCrye+Fjfiund4kJ6Vaj/ertn86hp23mvgbaRe1IZu7",
-	"dCWE7aHt3MiQXsOQ37Lw+XK77PLKpQX2I/m9BOllBE31dWln2rzDfV3HlYbU9MfTnVnn+bWK0/Yb/es4",
-	"5XnH1bqGU4kspiWav5+i3VRWkWKOwOH0WHE0SSl7knZuhYOoQub2RfWaGW2mJ4z+kWQ3vVvF1k07qNe1",
-	"lrLXmN35mGcDN2/k2wrP1dyGYa7A2ILDtuGXx2s09ZcXdNtsw7p+U2lOWKsKY2vTPBcYfwOJ4W677KZm",
-	"U4ksJDak0netXd8qz9ZtNAUUhMzlXfa0hrLUg2zqNOXZm3SFTdgttY5CivOm9lBWqj53h/ruu0O5/dyb",
-	"mkM1kPCa1lD6lUNU65i5CU01AfY7UdZXdwOeVeEDqMJnNfj1wmaNLoQ5XWiUAI8cCduUj/4pbR7lZDCZ",
-	"myu14+AhrHhEfRyGKw8Ej3spoXu/RJpnlnkmJnPO3nhQ6EKFtmpCNWZOF6q6IJFdwZ3E3sN2m8ov0nRu",
-	"z7yX+9P6Bsf2Quop3aHBU2DwLqqh/c2YT6ZARt+EAoFrZYI7KZKtemQ926L/HZs9uVcTVYrr0g5P93Ln",
-	"dt3b1DcX9zopzfmFuq6H1r6iN62wPArD7Nz6ucryQaosTXXvpkrLNukNaXlW1hOCMtTlwmvIaqjLWGjo",
-	"2aO3/7vIV3i+8eP5xo+/pNN1x0SFkjp64vrujUXbDcVET1ChvclzPKpcoE9UwY1MYTXXdJlcCZvDgNOO",
-	"j1pR9NGnJCRyzLofTs7O0dkpejUY9F7u/bRzgF4hxdHoxctCKcEFoz4PCNwtheBWMukhPFNEoA9v/+PN",
-	"mDEuIhzSP0Fi7XiIcQRrlGAkmYIte5kbI6mRAJkKBksZ6PYtqFawq6okahwinBdyTQXBV5Dc4XQ6SmvL",
-	"Jk4p2In2fcdMKi5IgLCE8jUx52xEA7gGzLlVTBCVCEYCD4V8PtfOssjuEAwKtVxjtk0x15kJFj5ELVe8",
-	"qYhr68qsLdzMGrvrjKjnoqxvonh7jU9wRpRp/iqzEJkjNpqqsm7NRaap2EvgWtKFUvHB7u5w9GN/0B/0",
-	"hwevBq8GILvsHJW7kuuuD/VsKhOUjc6JWhgv2LraWQJbNc/HZIt17fVPwLr2PnAbS7N+RnpP+06/mN9T",
-	"N+cv9gZTc8QU4VXW+ay+kZu5JxUuB81PB+w35nlgv9w9i5tydPuZrFezHeiqw4Zl/5BLS9TNRBhWerHq",
-	"EJVkuhG+7vrzzb29vP3/AQAA//8=",
+	"7H1rc9s4tuBfQWmnKnJdSpYUJZ3YNTXrTju9nsnDG9vTdzfytiDySEKbBBQAtKLO9X/fwosEKVKiZOd1",
+	"O186bZEAgYPzfuFTK2TJglGgUrSOPrUWmOMEJHD910kYwkK+wnSW4hmoXyIQIScLSRhtHbXOSXgjkJwD",
+	"iu07iE3ROCJiEePVG5zAGGEaoXHMQhyTPyH6JR8/RlPOEjPaPUYJXohuK2jBR5wsYmgdtSIIENDjD3/v",
+	"dZ+1ghZR350DjoC3ghbFiXrHrLOTLTRoiXAOCVYrTvDHV0Bnct46GvR6QUuuFmqIkJzQWevuLmidflxg",
+	"Gv3KWboQ63scz/SDMcJRJBDgcI5SAfyRQBHhEEpknhcXbX5zy/2QAl/lqwX9vcIigaZJ6+i9G3ddtcyX",
+	"jIfwC8QgK07C/I7gFiiSc5bO5iiBZAJczMlCIPhIhAwQh4TdEjpTQE8KK57iWED1cqfed/01RzDFaSyz",
+	"sXbFE8ZiwFQvWcP0LFpf7uUcDNweCUQi1MYoTUkUIMYRpiv1UzhnAihiFJ1fXR4Uoft42gufhn3oPJn0",
+	"cWcY/QSd5/jJT53edDh9EvWnz3C/72C/wHKe72VmFxS0OHxICYeodSR5Cv6+FlhK4Grs/3t/0vm/uPNn",
+	"r/P89871p37wdHj3t1bV2Vykkz8glHVbnaZxvOp8SHFMpgQiJMzrSG15rLCpM0p7vcchifS/MA7QOIwJ",
+	"UFl+oCBkMLL8pAgiO/qn9I9ocPNhOH9+O3n68XFCnyz/rIaMyHbQEDZtte7/Mt/5L72ig05jeF1yTAWR",
+	"5LYCld+BYPEtIApCQlRFXmZVVbgq83l3RNUrAbzu+Cy9k+gIYXR1dfaLZloC+C0JwWCqRl31K4n0PyGO",
+	"Y+DmGcIShRywmnFE230kGXo6RDEoWIoARWRGpAjQ+HdzvJ1xgEQazhEW6DRZME4+PhJo3Oulw/Tmw+2f",
+	"8en54754cTPs/zQ+CEb0BhZSvTsjt0C7yFtxjmeIiGpM645oAXF6k+F0EP4EnUH05ElnGD573nkePZ50",
+	"BtNn08eTXvQUBjW0lRoIPjRphSxJGP39bPoay3BefUCnl3imJI+C/C1wQRg1pzDHdAZq7xMsIEKMHiOM",
+	"EiISNZf6fdgfFAln1Ho8atXJmbNpx6zC31Ttks8rZaZa70JJSskQB5lyGiAhMZeKL2OJ+oX19KvxfFGW",
+	"chmG9wPFsBMsW0ctQuXjQStoJYSSRAmYfgZgQiXMgJeXe0H+rFjyKZWcgEAL4HrpxyiMcbKACE1ALgEo",
+	"6ve0nB/0eoXVP+nVL19/qnILatTaHurXfQGYh/P/rb+wtvQXWECHUAGWLSAJHyXSxw8RwjNMqJBILUvo",
+	"HZAIqFRMmpck+oTEsTrf6g0Jbw27KR92E5dAMZXV2CL1M43QHARLeQhoAjGjM4Ek66JXbAm8E2IBZZ6i",
+	"txRhMYfSbnCYQDUVm481pmJDwtf23871p17wdFBJyXdqSrFgVIDWsi4Ze43p6kRKSBZG+QwZlWCggBeL",
+	"mISaZR4uOJvEkPzHH0KB5FO+DQUsiUmsls0YSpTqsOSMztACC7FkPBLHisb4CuGpBI6GSEDIaKQ0MyGx",
+	"TEXraDh4HrQkkRoul4whtSr0Dj6kIKTINzKXciGODg+J+jim0I3g1i1NHErGOur7Hez2c+eD7G8cpq2j",
+	"1v84zLXtQ/NUHDryM1MZSJWQoGZzaKqFDhGa3zt1mgilqnIQ4ljjjHsdLbFAlMkRDecQ3kDURe882Iz1",
+	"H50T9cfYwQm11QxLTCSKWDqJQaAlkXOlZ/IVmqZczoGP6BSTOOVwYISJ4Zr6RL0513H7wn5DMvOFCUwZ",
+	"B71mqqjUglKxabfiKsabswSPnn7GkT3C+yKWpjo9E4oYaAga/qEXenJ+hsQCQjK1kyoy45yp7b//1JoS",
+	"iCOtaUSrrtGVlFWkeDIIoeVDa8HZArhcoVErf2PUUttOiBCaeq49fNV8xOLrzzhyqNoUUyc46tgNPSiO",
+	"enBSK8exYuEQHVtcmeAIaWiopzFRql23lZ/XC0anMQnve1pO+A/UV4TEMRgaCFPOgcpMOSACPfZ5QM/j",
+	"AdlSGgLUztkJ3bgHhqpVYsJY83FLf8qeUwqD2gFoswlRWAJ3O/Rh+5LxCYkioA9ACpLdAEUxdna/CNkC",
+	"DNNRWKwnQxQgEkeI4MTi/O8JplZjySD+OId4vsCGIJ9mAx4Y1v728IbNaXU/l8EIU6Y4oRXVPvDfMPmS",
+	"pTS6J+wNHNGo9bE/amkeNNWz+hAd5hB9wyR6aV9oBFHKZMfM+IAQfcOMHZNpLYQaaK6D6ZxrYUDUyJeY",
+	"xHBfgDlVvYppl7iBD8T+IAeivyZkF9UQnAtvaGdqhj4gYNc3p7S3qr35ML6iOJVzxsmf94Yuobc4JhHC",
+	"YQhCGLI5QvBxoTVGHyn7OTwL328IyNQf87Coub6DIrAWnKlHeGL2/gDQMkRcrSFoXiMKikFKbyhbUsuG",
+	"Rq2Po1ZRExgMfOB660WnVBK5agpku77PqA4sIY47RiFAk1SiCQesWSxPlYjepCJki9IK5c+Dn/UJRIa2",
+	"cHxutCeijArr3Vl4P31qxTDDsYGH8e94vo7+8Pmk/7g/7A+HWP2h/v/P/uCZOobccutXW272F6ZdLAp2",
+	"nm/7jC7SGmvO++XIc3y3x59GLaCj1hHqdrsBGrUisH/cjQPnBzrQgodRQIsYEzqiZj2ofcKJTPBBgJwz",
+	"SPGCUzqLiZhrm7fk5/nUUupA6ySOEY4SQomQHEuFlHdBi1F4O9XYWbRf18EQbMaTV257l/BRtu6unUt4",
+	"HTInxs93jMbqC+MAjY2MsPGD/EjHKME3gIhEZsuPhBmZ+bqwwTZlKhQRwVD6C0YlZ7EoYML71gCHz54+",
+	"n4ad6MnwWWcI4bPOM+g97YQOLfqDYes6aBEJiajw+mSQwZzjlfp7MphsIyOFzJrjRFBEzJNfXp+9uVg3",
+	"oktUthPwg5YXlqlGTS1EiHGdlUIqeYDHoVrRoXBSRKKKlZMS8TV04q/NUxVK2kpp23ZV2sw6VVQsxMRX",
+	"XrC0ym/zi4kN2RhM0SnWwLulZpc4wrIpK37tXr9znpwdkaNIK5uGagr22K5i0H74oxQF6+x70Mr4j7GE",
+	"3Ul1uCOpysz5tuYhqxmbR+wMP7v20cf8VDE2FcAv7fhNEL5y7xmnmfPDvVc0FBQiNfoTQe60806xSO8W",
+	"K4pY62HZdYU80/s4Deesll0rZotdsCELlIo5WwpE5DFiNF4hIoUNQMSM3UCEsFxnzntyB08+PR1WCekS",
+	"9Gq3mQnsjZpFJRAeCaO1iC7ywDL+9fQyBwUKMUUTQEKp5hMc3hxZdy6OOhpIZoYRbY9JpKRfdshaFBZF",
+	"YlCQhwEae2c6Dka0Otqu3zOn3dXRKIhOZOHXhEU6PHkixwcIc0BkRhmHaESXcx1WhhWCDymOjeUv1TOl",
+	"RafWd85hmgqlygwHAyVLbKDZ7O0AZZOMaESmU+BGJdkmpDcRyjmLSbh6B1PxYBK3rPdVh6y6nev/+Ns9",
+	"5fOaurguojfI13JkISE0W3et9C0HWi32GWTM4/F7Rds3k2JTuV1aU0mEK8V3B5G9VXvdLMOztXxG8e3k",
+	"doYBX1l4155GVc5BRc5LZ3dsedbbJvybswBZE0YroZXzP1WExLbYfbkCUPsBDeLi3E4jKCDkQykI1QLt",
+	"FTGhDxzH1pZrYtDjGZzRKdOGXRGpHDJnWtVWLFvXtEryuEbxyKzE11kCU5V+jyXCeYKD0kMiX+dGbIqw",
+	"wdp1bWOW5yXd3yCpUX51skXDbIrNekuetJR/qlaROS+eWlFhcRbzLYGlByCjxtnJ16FVkmkPzXR34qwl",
+	"0PhTVYGkyClr1bsGjo4y/sFHiSar3CxWKkW36GGJ1gS3jnAYx8ua02Vt7a/1JBWIW3Gyp9qBZg7TSz8i",
+	"AhEaoDwrysiyRjRsU9qq7CWLKY1nKB2aGx6spzv6u9cnq2NfO3r8MiopW467kOQO0sy3NbfJtQR/PDPv",
+	"9ns9q7e5H7awS29b2wD2DoTOpCmjD44iKLKpfpXyotNESy/2ttKimTwfXb1IX93ZzdzKDJWx4VdLTiQg",
+	"iW9AWVhHDZK/Am2myDmMaG55SZKAkDhZqDl/Pb3UNpuyYqz1Y+wWa/cw3/RhFETgrB5rJFEmD6rsmszi",
+	"Un9kXC7CEjpqAZX+pcwcaz7GRbRKR+yz1afD7WzVTVN1hOc2nWQv0rTRKTdHUZyEjGsBPmdcAJpow2vV",
+	"8lbvMlnKatqgyt6gsKz+jJB4EQOaAg21NaHMO8T4hMg9v1UCXnmPxaVsAmkzqihCdOHtscKjC8ss/8dk",
+	"QvA0VuY6B5dTo6SYn87qW+9jN3Zccvc+5FGVwLfYCKlc21+XgSZEcoRIJLRyYyJ7ofUloDbjKDMrDtQb",
+	"BCedhZqRgEBSaZSeHTyi1nmLZiC76F+wkCb3IntHc5NFOomJmEOk7FMihU7Bl+K4OHkEnNyCGFHf0MZC",
+	"kBlN1OtZKURSitPsEZkoWzBFz0CNP+OozqFRFFjrusBFrguUvWNK3AY26IkYL0Z4kMArgZZzEs41HJcK",
+	"/IU4z5zFkajQRutcJD+bDE2HyK2GXpBLk7StjtaeoBpWRPeaNPq1+Zvb4RZsjS3xqioCEgV6rZ2yx2Zz",
+	"8n+Frb27+7vB3nbyYBd91VX+7Cp2YL/0VW3dWj25ubW7jgzr56/O2SUaIjXXkaYvihMIECSYxIYdzRmF",
+	"N6m2gKeM63cUMwoZveLE5AN7PjX1isEWcVx4oF70jCv9Yl6J0dA+VBQpUJgKyRLFSCmZzaUxQdYQS2+h",
+	"OPwPNqfdiMH/tD91Q5ZUUrXZXHGwy3iwedtdb47DmM1Yd6GTuR/UOA1aHviLy/mP4U+oP3iMhk/Q05+e",
+	"1QWH6BpTczBoNcpA8CnPi1FdCV3E8MKln1TErLJna+vSg9csiQkOb9h0SkJQz6t2XFWuUjW/ks84lKfV",
+	"57/t7CNYYC4TKPOvl4RiWi0E7oFpeui/gWv+u06kv83BZAHOwZIkEcjk8EiGJiZBy0TLqorvylVJQWtK",
+	"uJDrku6fbE6rlmcdRWWzd2cjdmvAtM4N8ZvSj8amvvHvNhzY2OFQ4zRczxzYz6kWtIg4CUNF2K+YUnwL",
+	"k9YeQYyrTuAXVm2y7R+0vwfnWHCYAucQvdCWR7gqTnB69W7jKL+8Nx8FdOOgCyJLAxJMKoe4bLWC4/DF",
+	"5dm/T7+MM3Ufr/ru3Dho6RS6l5wlTa31Ks0oW2qZ12RwXEdjj+63BPR1jeNegW4b4s/i3BLFgIXUATk2",
+	"rdREfL6u+KDba3dEzXx7R8lR2w+Pj6hLPNg/wo1KAW5jp+0f4Ub1Ae46wVlpyz4SiKZ5NEON7ZjBGoJF",
+	"rb9G4G4NaO0kgDPENlK0MP3jQW8vCb2lSG4Xib378h5OpKO2Jh6U0hiEwpdibMQYvIIdVJQy7yr5t0LM",
+	"1wRq65kL/QuObam9wV8OixiHxYxyRktVhHtoFjsXAG93QNTpIllEFrVLGsnBUc5hApueJFCSClk60Nzg",
+	"aa7A6HypBsuuckW8paZOHAK/lFzzyhmoZVIhAUeGGVBYmlr0NkYJmdnqlBuAhWKlYkS16fdI7e0YYe0n",
+	"pzYPC6Nh7/lBF72l2UETWQDAAsu5SQUpl4dXM5k9zvXBtbGtRLF3TkZz3cxbw7C3r6pWAub1p8fVEGyi",
+	"wZVqda8/De7aHTPr4O7gH3/bT8nbKlM8pc/aoJnKd/7u7b/PLs7evjn9pRW0zt7YBwVrtKF+WJuCUdHo",
+	"oCgrjT65VWA+630pdXJzOpd3iqPRRbWjdh/9s1JD/KreNO1tuIcr7co7HId6p6/PX739P6cKn15cXVy+",
+	"fX36rohu3gsV2pGpoVQa3innrMIXYkt4/JPV9b4cjIS94kR0e9X2oq31KdCY5cNKgZgIFqcS0NW7s60G",
+	"hFlGPmmVBVA2PHezA94uJEmIkCTshIyGloVpzRinEZHaL2mkU5JKXYjkSv+6e0REld7/lsarkpa0U4R0",
+	"6xxexLRUY0dDDkpt1ZFeW6JkYsrHSn+IlMxUKoR6mi7UR5Uo1kXH2i4iwojZUjuPh4zFlomvUtszWT/o",
+	"tq9rqhDQW4jZAo7R2ATTTb8AEwjU7a3UaxXnteYS7TdziZYRvPkw142k0E+kwVjJJI73+KYep4Apdh68",
+	"FsTU1c5en5PQZtybtRW+telkbYXdenSNoncvX6Dnwyc/IVvH13WRNVP6rqhvARzpWkNNowJPddcZsSQy",
+	"nCNGq1z5cs3Uqi89XjembF3jmjmr0Cov79McgoPaK0SuTLCxmr3Okat8hlRIbV4WtnJ42z80sSVxiMME",
+	"Dm3s4/BjpePIrmwtUXDSnw7DPjzHz6Lh9GmvodfLFGivI50p4PQ/UFG9XVGAshbq2FbZ7aFxyslWeeJq",
+	"S/T6sh2tI6vaLYQpJ3J1oY7IYBLDqZwP6hG39/RZofY2bwZoDuiR+x1otGCEStTWU3bskWm+Oo3Z0jAn",
+	"/eMLDrp9DzaVA7akVqkeOOnm0XbXjeCodRJF1q+TsFsX1bdh/2OkG991ItNZz9iCJgPAq+pSM+tH+aQv",
+	"rAln849MyM2bozhMCSirvLpv2CQlwssfssqvG2MaH9kN4KyrnE5+MOLKRbLVYKWC/m6EbrZIEx4svBHZ",
+	"BoOuo+D6G/6K158aSai+YLav3/C25BJOs9QH3dPFhOxFl+DEZTPKOaEzV7d3dvIaGQCrMejk/Ex0Dce+",
+	"AXrF4xJtfzL/c3dosPBQv1bQeA126sJlUik5lSIpAnckbdOM7iAodFVUu1KSXtiDCDkTwoL+hlDN6Oyh",
+	"HFl73M1oUtHenqRy7gKwqG05rTtHW8yrCaOA+49skslBd0RN5mfengLHgmnCWkhTBJwmEw5x7LpZjH1Y",
+	"j7vo1NNrsmQWMaK6sUhHZ45OlRS5NUsUAOpjFC/Iofmtu8JJfIAEQ6YFhptfO3NvABY621ghZQkEBimy",
+	"1FQPsprKWCp1GqvxsRKhIN0dUbdjkWrmMU1jmwiIqVgqVNMUitH4BaOCCKk01M6lOv8xMo2JfMet3RaR",
+	"I8ohZDyC6FgnTCnlDgs0DvNZ7CSSFVJ7Hpk8KrMbmE4hVJvpGNY2omoHwrR6wxFasZQjtqQud3EO3OxJ",
+	"zZiRrz5CBUYQRYaoaKZDqO7BJlD7f12+fqWYVCICLZYzJBCmFx4RI3pyfqa0VUDjxc3scI5pJOb4BsYH",
+	"R8b3fjg+f3txiSqJJ2YzQv+h//t7OMdxDHQGfx+PaJETa2XYrHTC2VIYbykHdxJq1RAhPQ/K5nG9qWbZ",
+	"yY1o1YBb4BEJJcKyTAMcRJpAJh8OghFttiUd/0/lP8w//tY0VZppNo3/Y3kjxsZHpykmRDewEkr7/+dv",
+	"/0ICpHkmcAI6cUJzhBE1kxyYTLNb4GS6Km5SdNF51tsLc8VYJNKgbI/Pry5H9FAT0OEn02rx7jBLzwuQ",
+	"3XQC+Y8HGiep+jqKAd/aVjaWQI8QZRb0wYjGbIaYJXMUYq77/enoDtce0jkWc+MLdA0nFEsuoO3JubJR",
+	"M3uq1ev2uz3dTsDwC6U5dXvdx8YrNdeCuRLIuUd3BhWJZaZRr2v3aJvjTVbIphAhE4iaklgCN1bN2GvP",
+	"N0Zt80LIIgj8nBcDrrFz7+jAdUZSSgdsvSJC/uo6+/qdkmt8JPkrvpuktmtC9evafmg+xO+GqEaVPczx",
+	"yrHfrHmckokuild0k3mOkaquh160slnfEL9uaeuGSs2n765LDQQHvd6GviwV/VisBdsPrEvq/XrqUn1P",
+	"jELa4Xo5Jol2qJT0U4yeFP3SGfn0vVrAyooRBQ9jW/d9a1mZyNb+7Rct2n7j9i55AVlFZ5cTw7TZNFNn",
+	"74LW0JxF1aTZmR2ut+bTI/uNR16VmgENe48bj817jPkGi0YCZ6q8L+qh1wpH82cllf1ad+JJkwTzlWUN",
+	"KOv6LfFM+O287/ZkF7YrqD5qJip4oVHjRVbphn5VmtSY6s7r7azkNu8foxsMF/qzu34euqMZk/Pj0nPb",
+	"llW44gfXVKbNONJRygPNcde5pVmbK320tvTPLFrtSrVRoUC7OcnSrNHJLnVYuXs/Z3+7UY6NGxXtaclT",
+	"uFvjYP0vBYvPxb56DdjXl4Z/XT8qCsu8INRrUnp6iWebW9RnzdQ29X2++974oBr4vPHAF157y+FgsMNi",
+	"/UZq92a+1s1SYr/WnWHZYBUHvgs2KZuHn2zGxJ1BhE2XLIi8AiTv+OH7hUyLSDT2Lk74uyJ/08sKW7+W",
+	"HjGu9EyNNXMtWuoHx1oP99wPASJUc2ybyKEMvwDNmJmZyHWObNbiOPJuEsm/faJCFRvWQSv6/vQDNXDY",
+	"eGDW4HNvevo8JGH9dxtIIqi2r95SyEp1Gt/kwuKYLdG41F+rwob6FeR+CPjg5sD3rPs/iDz8IQvvT/Of",
+	"w5b4FeRmsr2XLbHd8Ha39mizI91gdeSVkLYwkpjbfAa9vjYnbHKZdqa2B73eQRe90z8ROjPpZq5t7Yhm",
+	"nbmlX7GN2nnyrn3D3JHiOuAquVgKutskXeOtKjKfq4UAvif/Kd1DYvjPnjZNFevRbm21heWcZTxIaRO5",
+	"l6ucxPa5GMYOBkzvi238SzPhwZdhwpZGoj25sbJpGnPkne3Nr2k1fkaY29SjHwLwYYzBfnNjsKLN+zds",
+	"TuYi7CEsy0Nru22yMN/pRAQrWckt0Dyon+VHGIlru+Hp+CnWxt+xTmPXwSXMwbS8twapV+oS5Fdz6Ix+",
+	"/Qyj4WCwrqub1fi9uO7jyPPb8uzSi+e6MdEXegY1El/DuiOInF8U3fYfCRsnO/hL2bJfgyjXk3RKlGlO",
+	"xyG2R46eY6TetC12ZUZtm49gQ8ouMcE0WTf+mTw/wbpwTHaHqV+jrqU/4oDDuU65k3Oub98s3F6I2jYB",
+	"pvSznEMiIL4Fk85UE23MaW83jdW7ZHG3kONeEcrPEp4r6B//ZHOKTK2H1jwa1oMWMxxtLVldAVmeqJ9n",
+	"5xfLDnarRbWtNUr9NEyW++cL4Pl9MTaG8GyvRCdk/jr87XPY7ZZOvcaKG/jTl7ThK0OHJ1EkULpAkqF+",
+	"L+j1ermqUeSLXj6a5Y8VyodNJBtREnmWPabeTVW2VWchb+NYveLuOWG8qJvYUrXBYERtyhaRJm+OMpsd",
+	"KJBmKhDlnnitAC1ZGtsSZNPUB+JpYP3k8QoxPqI+oyZ0FniuA9Q29XHuQHGsjnuFFhx04aBSmWKYuns2",
+	"VuqHKnfDSRR9beUp2NgM6HOqVjtx//deT9amFuV+PFmTbLbl5nWdXjPa9fKkevfqo0LIxiF/RmmKSqJA",
+	"W/GMZ3hm0ud8BXRErQYauIxYxiPgxkYIUJQa2OqcrVDj4o+gyzcZxNyq4J5E0VbttrHFqfl4E3sTx7HR",
+	"aTPVWJmPLsGT8aLeWikAaqzHkzjWqdQvOUvyXJCGRlj3L6NVNDV8PPNDOwS+IUVjN6zMkliboKfCNR89",
+	"52RRh28K2X7g2oPgGv4m8Wz7q/Yq//0w8nK1gLsCcn7BjdW26lD6xrFRrPNrLLfn665f0G/Tdesv936w",
+	"9N3sFGqCiK914+aswQV2tqiOHmoPTMjolPDE1GJY1YgIG0lcV7Y1Vuslshri39EhYbtl97yG2L29FGbb",
+	"jrtGTzTbt/tb6tbWBhSaI+0cs7Gr7n+JVROBKFsWF/zDPfo1tUf9guPckm3l23Us0sTgKp2ol7kBo8m3",
+	"UMWp8JcIkUKkvt4mUui7rMYHQal5srCR/qr7CdYyhl7DvYnZFZW8vy7cX1D0MK63ENaOxppGugXHYslJ",
+	"uKUFb7Vb0DbhvNuBXGtDnLZyLrsVU/crEMWc/e9f1ymh/2V29YWH8M7YfoA0/HpqOfT7sH+eXP8TtAAu",
+	"GLXFmsIW1LIlzVq825I7WqTJnB7lHBLTPW88ouOKLjmKTr3ySK/1VxeV+8nbpD+R17rZ3vJiRMfnV5eo",
+	"tlqti07QkjM6yz6QzelcfnYVIzoutdMfH9uhsxSEsPFLOedMyhgiFJMbyOoksZSQLKRA7eHguYbNiI7f",
+	"geSrzslUAh8fuPpXU4YnQOgcJOul0TwUaCSqfHtGRr5eeW3+9y9xKN+KUNtfv3CpwaabDBqzkNJ1DvtG",
+	"Tc1we8eAVVoLQBVojm91teZfLCV4fz1BDW7g2rpk7DWmqxOL7M25pa3QT1bIu63BcU330yYlIeOsdarC",
+	"VSG+qoXQrKJ6s1StabqY6GzjYuEmHlGRTuyV13aGYtWnC9/pWtYEk1gbEjoMgUOJSHSMMF0hnlJdj76c",
+	"EwligUNAOvqomJep6Fe/aSskcsvyP6QYWHFtbKrHaR4m5oxLXQWNqWJNoO+i4TjUWW3t8cd0fGDMOMPE",
+	"dbE9lyZupGewe6vZE2r/Zxqg/0wxPdZZHq/xx/RAl/MSGsFHNCU0EiMqmFkJwvoCcESoIJFZouii32yZ",
+	"vL+LAI11vHGcQUOihAmJBkGv1xtRt+Y2Rvo9tU79CCWAqUCjlvmLcZQwDqPWwZGtVZ/AipmOSUKSOFaL",
+	"uAnQJNV191NCwV5Bovso2DaHVVz3FRHywmHd91yD6/fqyIpwi8Z81pK9qvRW7lJ2W7yQ4fMH6u+hRpdg",
+	"VXuDwEOq299AHP77DcDvb8wWutmURJNtbSNyUv+C2rz7xOGnDMXuakXcW5pbwxNz2fX6PS2VRu1Fdg3e",
+	"PXOqv2fa25GS6szd7O7KH/kr9yE7U3mS38/48ES3XYZeZKi1G4VuaxtymXuevBB89c2xmxIAdXce6U/G",
+	"RPaHTrSlAbLXcC7nLNbKH6HdTbrMnk1F/rsl+N2rwGATK6u+qLZQBVJiajtdZl3D42wNwjegXjjsFD8y",
+	"/fbnlLtU8GVG7vfATbMskXobfnO3JdTWjUC0yR5jm/x3sKEH04i2NWCKpnxjE972pZJL5hnW1jy1F7QW",
+	"7OlAYT6hyPT1cuAflxs+HY9o6aYAhKNImKa4xSsBtPnMUumNDtRZ6z0+EiU7ekQLhrSz/WuWVWf36oP4",
+	"ro3eNEelSov3q7abOtUnbyXxN9KeakuyeunuEtuz27s6xN0Xkl8H8v56t+T5tVsa7Efyixjc7Qt19Xyu",
+	"E27e1L+qw0tN5v3nk51Zp/uNgtP2N/3rGOV5h9eqBlepKKYlmr+/RHurrODGhMB19FgyNHaYPXZ5sToQ",
+	"VUhMv3ICRXfoNPdTcUApJR9ScMOsYGu7ju1VrazsNYp7h3m2UPNWul2juYoLQMytHztQ2C708vkaW/3l",
+	"Gd0ux7Cpv5XLCWtU0Wx1mh8Fzd9AYrjfnruuuVUqCokNjvtu1Osb5dn6ja00BiF7RZ+J1hDqLMi6zlaB",
+	"vcmb24TdUqsqJBmra0dlueqPblTffTcqv398XTOqGhTe0IpKvXKMKg0zP6GpwsG+F2Z9dTPghyh8AFH4",
+	"Qwx+PbdZrQlhogu1HOAze8K25aO/c82qvAwme98splGAsGQJCXEcr8ydkf7tmf59Fi7PLLNMTOacvWGh",
+	"0PUK7dT0akS9rldVTiK7g73Y3sN2t8pvfPWueb2X+dP4qtHmTOpLmkO9LwHBfURD8ytcv5gAGXwTAkRf",
+	"YxPtJUh26sn1Qxf979hcyr8Kaa24znWUupc5d+jfe7y9uNdLac5vfvYttOYVva7C8iSOs7j1jyrLB6my",
+	"NNW92yotm6Q3uPKsrOUFoajNeFCT1VCVsVDTkkgd/3eRr/DjhpEfN4z8JY2uPRMVSuLoC9d3by3arikm",
+	"+gIV2tssxxNapGYkQBbMSLdWcy2YyZWwOQzYdZhUgqKL3qUxiBFtvzm7uEQX5+hZr9d5+vjngyP0DEmG",
+	"Bk+eFkoJrigJWQT6Liukb0ETAcJTCRy9efmvFyNKGU9wTP7UHOsgQJQhvUehlSRTsGUvj6PglASdqWCg",
+	"lC3dvqWrFeyu1hI1jhHOC7kmHPCNTu7wGjm52rKxVwp2pmzfERWScYgQFrp8jc8YHZBIXzvm3WLGQaac",
+	"QhSgmM1myljm2Z2FUaGWa0R3Kea6MM7Ch6jlWmwr4tq5MmsHM7NC77oA+aMo65so3t5gE1yANM1mReYi",
+	"89hGXVXWnbk41bG9VF+DOpdycXR42B/81O11e93+0bPes57mXXaOtbuZq64rDWwqky4bnYGcGyvYmtpZ",
+	"Att6no/JFmvb66Y06do2VtaXZu0Mdy/8QbeY31M156/2xlQTYkrwKmvsVt2nztzLqi8jzaMD9huz3LFf",
+	"/Mhvc2bK0e1nst7QdqAvDmu2/SjnlqidsTAs1WblMSrxdMN8/f3nh3t3fff/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
