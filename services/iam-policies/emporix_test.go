@@ -195,7 +195,7 @@ func TestEmporixReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The group's and the user's access controls reach the user through the group.
-	s.membership(t, "group-"+f.ids["{groupId}"], "user-"+f.ids["{userId}"], false)
+	s.membership(t, f.ids["{groupId}"], "user-"+f.ids["{userId}"], false)
 	admin := s.Issuer.Token(t, "acme", "client-admin", "iam.access_read", "iam.permission_read", "iam.resource_read",
 		"iam.role_read", "iam.template_read", "iam.scope_read")
 	me := s.Issuer.Token(t, "acme", "user-"+f.ids["{userId}"])

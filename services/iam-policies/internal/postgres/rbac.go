@@ -76,7 +76,7 @@ func (r entryRow) entry() rbac.Entry {
 // write runs fn in a transaction holding the tenant's RBAC lock.
 func (s *RBAC) write(ctx context.Context, tenant string, fn func(tx *sqlx.Tx) error) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if err := postgres.LockTenant(ctx, tx, "iam-policies.rbac", tenant); err != nil {
+		if err := postgres.LockTenant(ctx, tx, rbacLock, tenant); err != nil {
 			return err
 		}
 		return fn(tx)
