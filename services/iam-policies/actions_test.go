@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/iamplane/iam/services/iam-policies/api"
 )
 
