@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/iamplane/iam/pkg/events"
@@ -50,6 +52,28 @@ func TestReferenceToANewSubjectWaitsForItsToken(t *testing.T) {
 		}
 		if d := p.check(t, pc, uid, action, "/"); !d.Allowed {
 			t.Fatalf("policy %d: the user is not yet allowed through %s right after the write that waited for the membership", i, gid)
+		}
+	}
+}
+
+// TestEmporixPathsReachIAMPolicies: the gateway routes iam-policies' part of the Emporix
+// dialect, also below iam-subjects' /iam/{tenant}/users and /groups.
+func TestEmporixPathsReachIAMPolicies(t *testing.T) {
+	p := mustPlatform(t)
+	token := mustToken(t, p.URL, "system", adminID, adminSecret)
+	for _, path := range []string{"/iam/acme/roles?pageSize=5", "/iam/acme/access-controls", "/iam/acme/users/u1/access-controls",
+		"/iam/acme/users/u1/scopes", "/iam/acme/groups/g1/access-controls", "/iam/acme/templates?sort=name:desc"} {
+		req, _ := http.NewRequest(http.MethodGet, p.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d %v", path, resp.StatusCode, body)
 		}
 	}
 }
