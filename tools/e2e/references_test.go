@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamplane/iam/pkg/events"
 
@@ -76,4 +78,63 @@ func TestEmporixPathsReachIAMPolicies(t *testing.T) {
 			t.Errorf("%s: %d %v", path, resp.StatusCode, body)
 		}
 	}
+}
+
+// TestEmporixGroupAccessControlsReachItsMembers is issue 16's Emporix loop through the
+// real services: a group created in iam-subjects' Emporix dialect naming an access control
+// of iam-policies gives its members that access control's scopes (iam-policies derives the
+// group's assignment from the group event); the group dropping it takes them away.
+func TestEmporixGroupAccessControlsReachItsMembers(t *testing.T) {
+	p := mustPlatform(t)
+	ctx := context.Background()
+	pc := p.policiesClient(t)
+	token := mustToken(t, p.URL, "system", adminID, adminSecret)
+	send := func(method, path string, body any) (int, map[string]any) {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, p.URL+path, strings.NewReader(string(raw)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	res, _ := pc.CreateResourceWithResponse(ctx, "acme", policiesapi.ResourceInput{Name: policiesapi.LocalizedName{"en": "Orders"}, Code: "order.order"})
+	perm, _ := pc.CreatePermissionWithResponse(ctx, "acme", policiesapi.PermissionInput{Name: policiesapi.LocalizedName{"en": "Read"}, Code: "read",
+		ApplicableResources: policiesapi.RbacIds{res.JSON201.Id}})
+	role, _ := pc.CreateRoleWithResponse(ctx, "acme", policiesapi.RoleInput{Name: policiesapi.LocalizedName{"en": "Reader"},
+		Permissions: []policiesapi.RolePermission{{Id: perm.JSON201.Id}}})
+	ac, err := pc.CreateAccessControlWithResponse(ctx, "acme", policiesapi.AccessControlInput{Name: policiesapi.LocalizedName{"en": "Read orders"},
+		RoleId: role.JSON201.Id, ResourceId: res.JSON201.Id})
+	if err != nil || ac.JSON201 == nil {
+		t.Fatalf("access control: %v %s", err, ac.Body)
+	}
+	status, group := send(http.MethodPost, "/iam/acme/groups", map[string]any{"name": map[string]string{"en": "Order readers"},
+		"accessControls": []string{ac.JSON201.Id}})
+	if status != http.StatusCreated {
+		t.Fatalf("Emporix group: %d %v", status, group)
+	}
+	gid := group["id"].(string)
+	user, err := p.subjects.CreateUserWithResponse(ctx, "acme", subjectsapi.UserInput{Username: ptr("olga")})
+	if err != nil || user.JSON201 == nil {
+		t.Fatalf("user: %v %s", err, user.Body)
+	}
+	if r, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", gid, subjectsapi.MemberChange{SubjectIds: []string{"user-" + user.JSON201.Id}}); r.StatusCode() != http.StatusOK {
+		t.Fatalf("member: %d %s", r.StatusCode(), r.Body)
+	}
+	scopes := func() string {
+		_, out := send(http.MethodGet, "/iam/acme/users/"+user.JSON201.Id+"/scopes", nil)
+		return fmt.Sprint(out["scopes"])
+	}
+	within(t, 5*time.Second, "the member gets order.order_read", func() bool { return strings.Contains(scopes(), "order.order_read") })
+	if status, out := send(http.MethodPut, "/iam/acme/groups/"+gid, map[string]any{"name": map[string]string{"en": "Order readers"},
+		"accessControls": []string{}}); status >= 300 {
+		t.Fatalf("Emporix group update: %d %v", status, out)
+	}
+	within(t, 5*time.Second, "the member loses order.order_read", func() bool { return !strings.Contains(scopes(), "order.order_read") })
 }
