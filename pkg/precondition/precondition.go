@@ -15,15 +15,17 @@ import (
 type Version struct {
 	Body    *int64 // metadata.version
 	IfMatch *int64 // from the If-Match header
-	// unconditional lets a change that names no version through (Unconditional).
-	unconditional bool
+	// Optional lets a change that names no version apply to the current one: only for a
+	// seed dialect whose document makes locking optional (Emporix: "if you provide the
+	// metadata.version, the optimistic locking is enabled") or has none (Cloudentity).
+	Optional bool
 }
 
 // Unconditional is the precondition of an API whose changes name no version (a seed
 // dialect whose vendor has no optimistic concurrency, such as Cloudentity's consent
 // actions): without one the change applies to whatever is current; a version it does
 // name (body, if non-nil) is still checked.
-func Unconditional(body *int64) Version { return Version{Body: body, unconditional: true} }
+func Unconditional(body *int64) Version { return Version{Body: body, Optional: true} }
 
 // From reads the precondition of a request: the body's metadata (nil when it has none)
 // and the If-Match header (nil when absent).
@@ -46,7 +48,7 @@ func (p Version) Check(current int64) error {
 		return errs.E(errs.PreconditionFailed, "If-Match names version %d; the current version is %d", *p.IfMatch, current)
 	case p.Body != nil && *p.Body != current:
 		return errs.E(errs.VersionConflict, "version %d is stale; the current version is %d", *p.Body, current)
-	case p.IfMatch == nil && p.Body == nil && !p.unconditional:
+	case p.IfMatch == nil && p.Body == nil && !p.Optional:
 		return errs.Fields("the change does not say which version it is based on",
 			errs.FieldError{Field: "metadata.version", Message: "required (or an If-Match header)"})
 	}

@@ -23,6 +23,8 @@ func TestPrecondition(t *testing.T) {
 		{"unconditional", Unconditional(nil), ""},
 		{"unconditional, current", Unconditional(&three), ""},
 		{"unconditional, stale", Unconditional(&two), errs.VersionConflict},
+		{"neither, where locking is optional", Version{Optional: true}, ""},
+		{"a stale body where locking is optional", Version{Body: &two, Optional: true}, errs.VersionConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Check(3)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamplane/iam/pkg/apicommon"
-
 	"github.com/iamplane/iam/services/iam-policies/api"
 )
 
@@ -35,7 +33,7 @@ func TestActionsCatalog(t *testing.T) {
 		t.Helper()
 		in := api.ActionUpdate{DisplayName: name}
 		if version != nil {
-			in.Metadata = &apicommon.Metadata{Version: *version}
+			in.Metadata = &api.MetadataInput{Version: *version}
 		}
 		params := &api.UpdateActionParams{}
 		if ifMatch != "" {

@@ -109,7 +109,7 @@ func (s *stack) allowed(tb testing.TB, subject, action, scope string) bool {
 
 func (s *stack) grant(tb testing.TB, subject, scope, action string) api.Policy {
 	tb.Helper()
-	resp, err := s.admin.GrantPolicyWithResponse(context.Background(), "acme", api.PolicyInput{Subject: subject, Scope: scope, Action: action})
+	resp, err := s.admin.GrantPolicyWithResponse(context.Background(), "acme", nil, api.PolicyInput{Subject: subject, Scope: scope, Action: action})
 	if err != nil || (resp.JSON201 == nil && resp.JSON200 == nil) {
 		tb.Fatalf("grant: %v %d %s", err, resp.StatusCode(), resp.Body)
 	}

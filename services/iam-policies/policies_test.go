@@ -22,7 +22,7 @@ func TestPolicies(t *testing.T) {
 	if *p.ResourceProvider != "aritma.control" || *p.ResourceType != "subscriptions" {
 		t.Errorf("derived resource %+v", p)
 	}
-	again, _ := s.admin.GrantPolicyWithResponse(ctx, "acme", api.PolicyInput{Subject: "user-u1", Scope: "/providers/aritma.control/subscriptions/7", Action: "sub.read"})
+	again, _ := s.admin.GrantPolicyWithResponse(ctx, "acme", nil, api.PolicyInput{Subject: "user-u1", Scope: "/providers/aritma.control/subscriptions/7", Action: "sub.read"})
 	if again.StatusCode() != 200 || again.JSON200.Id != p.Id {
 		t.Fatalf("regrant: %d %s", again.StatusCode(), again.Body)
 	}
@@ -89,7 +89,7 @@ func TestBadInputAndScopes(t *testing.T) {
 		"empty action":    {Subject: "user-u1", Scope: "/", Action: ""},
 		"dot-dot segment": {Subject: "user-u1", Scope: "/a//b", Action: "a"},
 	} {
-		if resp, _ := s.admin.GrantPolicyWithResponse(ctx, "acme", in); resp.StatusCode() != 400 {
+		if resp, _ := s.admin.GrantPolicyWithResponse(ctx, "acme", nil, in); resp.StatusCode() != 400 {
 			t.Errorf("%s: %d %s", name, resp.StatusCode(), resp.Body)
 		}
 	}
@@ -97,7 +97,7 @@ func TestBadInputAndScopes(t *testing.T) {
 	if resp, _ := checker.CheckWithResponse(ctx, "acme", nil, api.CheckRequest{Subject: "user-u1", Action: "a", Scope: "/"}); resp.StatusCode() != 200 {
 		t.Errorf("iam.check may check: %d", resp.StatusCode())
 	}
-	if resp, _ := checker.GrantPolicyWithResponse(ctx, "acme", api.PolicyInput{Subject: "user-u1", Scope: "/", Action: "a"}); resp.StatusCode() != 403 {
+	if resp, _ := checker.GrantPolicyWithResponse(ctx, "acme", nil, api.PolicyInput{Subject: "user-u1", Scope: "/", Action: "a"}); resp.StatusCode() != 403 {
 		t.Errorf("iam.check may not grant: %d", resp.StatusCode())
 	}
 	other := s.as(t, s.Issuer.Token(t, "globex", "client-c", "services.iam"))
@@ -113,7 +113,7 @@ func TestTenantRoles(t *testing.T) {
 	if resp, _ := s.admin.GetTenantRolesWithResponse(ctx, "acme", "user-u1"); len(resp.JSON200.TenantRoles) != 0 {
 		t.Errorf("initial roles %s", resp.Body)
 	}
-	if resp, _ := s.admin.SetTenantRolesWithResponse(ctx, "acme", "user-u1", api.TenantRolesInput{TenantRoles: []string{"TenantAdmin"}}); resp.StatusCode() != 200 {
+	if resp, _ := s.admin.SetTenantRolesWithResponse(ctx, "acme", "user-u1", nil, api.TenantRolesInput{TenantRoles: []string{"TenantAdmin"}}); resp.StatusCode() != 200 {
 		t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 	}
 	eff, _ := s.admin.GetEffectivePoliciesWithResponse(ctx, "acme", "user-u1", nil)

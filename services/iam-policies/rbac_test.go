@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
 
@@ -150,14 +149,14 @@ func TestRBACCatalog(t *testing.T) {
 		in := api.PermissionInput{Name: api.LocalizedName{"en": "Read"}, Code: "read", ApplicableResources: api.RbacIds{f.group.Id, f.user.Id}}
 		for _, tc := range []struct {
 			name    string
-			meta    *apicommon.Metadata
+			meta    *api.MetadataInput
 			ifMatch string
 			want    int
 		}{
-			{"stale version", &apicommon.Metadata{Version: 7}, "", 409},
+			{"stale version", &api.MetadataInput{Version: 7}, "", 409},
 			{"if-match mismatch", nil, `"7"`, 412},
 			{"no version at all", nil, "", 422},
-			{"current version", &apicommon.Metadata{Version: 1}, "", 200},
+			{"current version", &api.MetadataInput{Version: 1}, "", 200},
 			{"current if-match", nil, `"2"`, 200},
 		} {
 			in.Metadata = tc.meta
@@ -223,7 +222,7 @@ func TestRBACCatalog(t *testing.T) {
 			}, 409, f.role.Id},
 			{"drop a resource a role narrows to", func() (int, []byte) {
 				r, _ := s.admin.UpdatePermissionWithResponse(ctx, "acme", f.manage.Id, nil, api.PermissionInput{Name: api.LocalizedName{"en": "m"}, Code: "manage",
-					ApplicableResources: api.RbacIds{f.group.Id}, Metadata: &apicommon.Metadata{Version: 1}})
+					ApplicableResources: api.RbacIds{f.group.Id}, Metadata: &api.MetadataInput{Version: 1}})
 				return r.StatusCode(), r.Body
 			}, 409, f.role.Id},
 			{"delete a resource in use", func() (int, []byte) {
@@ -243,7 +242,7 @@ func TestRBACCatalog(t *testing.T) {
 				return r.StatusCode(), r.Body
 			}, 404, "missing"},
 			{"update a missing template", func() (int, []byte) {
-				r, _ := s.admin.UpdateTemplateWithResponse(ctx, "acme", "missing", nil, api.TemplateInput{Name: api.LocalizedName{"en": "x"}, AccessControls: api.RbacIds{}, Metadata: &apicommon.Metadata{Version: 1}})
+				r, _ := s.admin.UpdateTemplateWithResponse(ctx, "acme", "missing", nil, api.TemplateInput{Name: api.LocalizedName{"en": "x"}, AccessControls: api.RbacIds{}, Metadata: &api.MetadataInput{Version: 1}})
 				return r.StatusCode(), r.Body
 			}, 404, "missing"},
 			{"another tenant's id, asked by a platform admin", func() (int, []byte) {
@@ -251,11 +250,11 @@ func TestRBACCatalog(t *testing.T) {
 				return r.StatusCode(), r.Body
 			}, 404, f.group.Id},
 			{"assign nothing", func() (int, []byte) {
-				r, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1"})
+				r, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u1"})
 				return r.StatusCode(), r.Body
 			}, 422, "accessControlId"},
 			{"assign an unknown template", func() (int, []byte) {
-				r, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1", TemplateId: ptr("t0")})
+				r, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u1", TemplateId: ptr("t0")})
 				return r.StatusCode(), r.Body
 			}, 422, "t0"},
 			{"remove a missing assignment", func() (int, []byte) {
@@ -273,7 +272,7 @@ func TestRBACCatalog(t *testing.T) {
 	})
 
 	t.Run("delete once unreferenced", func(t *testing.T) {
-		a, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u9", TemplateId: &f.template.Id})
+		a, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u9", TemplateId: &f.template.Id})
 		if a.JSON201 == nil {
 			t.Fatalf("assign: %s", a.Body)
 		}
@@ -304,7 +303,7 @@ func TestRBACCatalog(t *testing.T) {
 		if resp, _ := reader.ListResourcesWithResponse(ctx, "acme", nil); resp.StatusCode() != 403 {
 			t.Errorf("iam.role_read may not list resources: %d", resp.StatusCode())
 		}
-		if resp, _ := reader.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "user-u1", AccessControlId: ptr("x")}); resp.StatusCode() != 403 {
+		if resp, _ := reader.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "user-u1", AccessControlId: ptr("x")}); resp.StatusCode() != 403 {
 			t.Errorf("iam.role_read may not assign: %d", resp.StatusCode())
 		}
 		other := s.as(t, s.Issuer.Token(t, "globex", "client-c", "services.iam"))
@@ -330,8 +329,8 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 	f := mustRBAC(t, s)
 	s.grant(t, "group-top", "/", "iam.policy_read") // a policy scope stays in the set
 
-	first, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
-	again, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
+	first, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
+	again, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "group-top", TemplateId: &f.template.Id})
 	if first.JSON201 == nil || again.JSON200 == nil || again.JSON200.Id != first.JSON201.Id {
 		t.Fatalf("assign twice: %s / %d %s", first.Body, again.StatusCode(), again.Body)
 	}
@@ -371,14 +370,14 @@ func TestRBACEffectiveThroughNestedGroups(t *testing.T) {
 
 	// A client assigned the access control directly: its entitled set is published.
 	sets := s.scopeSets(t)
-	if a, _ := s.admin.AssignWithResponse(ctx, "acme", api.AssignmentInput{Subject: "client-c1", AccessControlId: &f.accessControl.Id}); a.JSON201 == nil {
+	if a, _ := s.admin.AssignWithResponse(ctx, "acme", nil, api.AssignmentInput{Subject: "client-c1", AccessControlId: &f.accessControl.Id}); a.JSON201 == nil {
 		t.Fatalf("assign: %s", a.Body)
 	}
 	sets.await(t, "client-c1", "iam.group_read")
 
 	// Widening the role changes the scopes of everyone assigned, in the same transaction.
 	upd, _ := s.admin.UpdateRoleWithResponse(ctx, "acme", f.role.Id, nil, api.RoleInput{Name: api.LocalizedName{"en": "Group admin"},
-		Permissions: []api.RolePermission{{Id: f.read.Id}, {Id: f.manage.Id}}, Metadata: &apicommon.Metadata{Version: 1}})
+		Permissions: []api.RolePermission{{Id: f.read.Id}, {Id: f.manage.Id}}, Metadata: &api.MetadataInput{Version: 1}})
 	if upd.JSON200 == nil {
 		t.Fatalf("update role: %s", upd.Body)
 	}

@@ -10,13 +10,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/iamplane/iam/pkg/dialect"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/service"
 
 	"github.com/iamplane/iam/services/iam-policies/api"
+	emporixapi "github.com/iamplane/iam/services/iam-policies/api/emporix"
 	"github.com/iamplane/iam/services/iam-policies/internal/actions"
 	"github.com/iamplane/iam/services/iam-policies/internal/events"
 	"github.com/iamplane/iam/services/iam-policies/internal/httpapi"
+	"github.com/iamplane/iam/services/iam-policies/internal/httpapi/emporix"
 	"github.com/iamplane/iam/services/iam-policies/internal/policies"
 	"github.com/iamplane/iam/services/iam-policies/internal/postgres"
 	"github.com/iamplane/iam/services/iam-policies/internal/rbac"
@@ -44,7 +47,9 @@ type Config struct {
 // Run serves iam-policies until ctx ends.
 func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, onListen func(addr string)) error {
 	var cfg Config
-	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec)
+	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec,
+		service.WithDialects(service.Dialect{Name: "emporix", Prefixes: []string{"/iam/"}, Spec: emporixapi.GetSpec,
+			TenantParam: "tenant", Errors: dialect.EmporixErrors}))
 	if err != nil {
 		return err
 	}
@@ -58,12 +63,11 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 		x.Register(p.Registry)
 		indexes, workers = x, append(workers, x.Run)
 	}
-	server := httpapi.NewServer(
-		actions.NewCatalog(&postgres.Actions{DB: p.DB}, time.Now),
-		policies.NewEngine(&postgres.Policies{DB: p.DB, Scopes: scopes}, indexes, uuid.NewString),
-		rbac.NewCatalog(&postgres.RBAC{DB: p.DB, Scopes: scopes}, time.Now, uuid.NewString),
-	)
+	engine := policies.NewEngine(&postgres.Policies{DB: p.DB, Scopes: scopes}, indexes, uuid.NewString)
+	catalog := rbac.NewCatalog(&postgres.RBAC{DB: p.DB, Scopes: scopes}, time.Now, uuid.NewString)
+	server := httpapi.NewServer(actions.NewCatalog(&postgres.Actions{DB: p.DB}, time.Now), engine, catalog)
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
+	emporixapi.RegisterHandlers(e, emporixapi.NewStrictHandler(emporix.NewServer(engine, catalog), nil))
 	views := &postgres.Views{Scopes: scopes}
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Subjects(views), events.ScopeDefinitions(views)}, onListen, workers...)
 }

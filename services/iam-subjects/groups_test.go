@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
@@ -19,7 +18,7 @@ func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
 	s := mustStart(t)
 	ctx := context.Background()
 	created, err := s.admin.CreateGroupWithResponse(ctx, "acme", api.GroupInput{
-		Name: &api.LocalizedText{"en": "Customers", "de": "Kunden"}, Description: &api.LocalizedText{"en": "Storefront users", "de": "Storefront-Benutzer"},
+		Name: &api.LocalizedText{"en": "Customers", "de": "Kunden"}, Description: desc(api.LocalizedText{"en": "Storefront users", "de": "Storefront-Benutzer"}),
 		Code: ptr("CUSTOMER"), UserType: ptr(api.CUSTOMER), B2b: &api.B2B{LegalEntityId: ptr("le-1")}})
 	if err != nil || created.JSON201 == nil || created.JSON201.DisplayName != "Customers" {
 		t.Fatalf("%v %s", err, created.Body)
@@ -41,10 +40,10 @@ func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
 	if resp := put("ops", api.GroupInput{DisplayName: ptr("Operations")}, nil); resp.StatusCode() != 201 || resp.JSON201.Name["en"] != "Operations" {
 		t.Fatalf("create by PUT: %d %s", resp.StatusCode(), resp.Body)
 	}
-	if resp := put("ops", api.GroupInput{DisplayName: ptr("Ops"), Metadata: &apicommon.Metadata{Version: 1}}, nil); resp.StatusCode() != 200 || resp.JSON200.Metadata.Version != 2 {
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("Ops"), Metadata: &api.MetadataInput{Version: 1}}, nil); resp.StatusCode() != 200 || resp.JSON200.Metadata.Version != 2 {
 		t.Fatalf("update by PUT: %d %s", resp.StatusCode(), resp.Body)
 	}
-	if resp := put("ops", api.GroupInput{DisplayName: ptr("lost"), Metadata: &apicommon.Metadata{Version: 1}}, nil); resp.StatusCode() != 409 {
+	if resp := put("ops", api.GroupInput{DisplayName: ptr("lost"), Metadata: &api.MetadataInput{Version: 1}}, nil); resp.StatusCode() != 409 {
 		t.Fatalf("stale PUT: %d %s", resp.StatusCode(), resp.Body)
 	}
 	if resp := put("ops", api.GroupInput{DisplayName: ptr("lost")}, ptr(`"1"`)); resp.StatusCode() != 412 {
@@ -67,7 +66,7 @@ func TestGroupsAreLocalizedAndVersioned(t *testing.T) {
 	if del, err := s.admin.DeleteGroupWithResponse(ctx, "acme", "gone", nil); err != nil || del.StatusCode() != 204 {
 		t.Fatalf("delete gone: %v %d", err, del.StatusCode())
 	}
-	if resp := put("gone", api.GroupInput{DisplayName: ptr("Gone"), Metadata: &apicommon.Metadata{Version: 1}}, nil); resp.StatusCode() != 404 {
+	if resp := put("gone", api.GroupInput{DisplayName: ptr("Gone"), Metadata: &api.MetadataInput{Version: 1}}, nil); resp.StatusCode() != 404 {
 		t.Fatalf("PUT naming a version of a deleted group: %d %s", resp.StatusCode(), resp.Body)
 	}
 	if resp := put("gone", api.GroupInput{DisplayName: ptr("Gone")}, ptr(`"1"`)); resp.StatusCode() != 412 {
@@ -153,8 +152,8 @@ func TestMemberships(t *testing.T) {
 
 	t.Run("removing one side of a diamond keeps the other path", func(t *testing.T) {
 		resp, _ := s.admin.RemoveGroupMembersWithResponse(ctx, "acme", b.Id, api.MemberChange{SubjectIds: []string{"group-" + d.Id}})
-		if resp.JSON200 == nil || resp.JSON200.Removed != 1 {
-			t.Fatalf("%s", resp.Body)
+		if resp.StatusCode() != 204 {
+			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
 		if got := s.groupsOf(t, user, true); !sameSet(got, []string{"group-" + a.Id, "group-" + c.Id, "group-" + d.Id}) {
 			t.Errorf("after removing B ⊃ D: %v", got)
@@ -255,7 +254,7 @@ func TestBulkMembershipIsOneTransaction(t *testing.T) {
 	_ = s.DB.Get(&before, `SELECT count(*) FROM outbox`)
 	start := time.Now()
 	resp := s.add(t, g.Id, ids...)
-	if resp.JSON200 == nil || resp.JSON200.Added != 10000 {
+	if resp.JSON200 == nil || len(*resp.JSON200) != 10000 {
 		t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 	}
 	t.Logf("10,000 members added in %s", time.Since(start))
@@ -373,7 +372,7 @@ func TestMemberPagesInNameOrder(t *testing.T) {
 
 	// u14 becomes "Aaa Tester": the first member now.
 	resp, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, last.Id), nil, api.UserInput{Username: ptr("u14"),
-		FirstName: ptr("Aaa"), LastName: ptr("Tester"), Metadata: &apicommon.Metadata{Version: 1}})
+		FirstName: ptr("Aaa"), LastName: ptr("Tester"), Metadata: &api.MetadataInput{Version: 1}})
 	if err != nil || resp.JSON200 == nil {
 		t.Fatalf("rename: %v %s", err, resp.Body)
 	}

@@ -16,7 +16,6 @@ import (
 
 	googleuuid "github.com/google/uuid"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/handshake"
 
@@ -285,7 +284,7 @@ func (s *stack) setEmail(tb testing.TB, userID, username, email string) {
 	}
 	resp, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(tb, userID), nil, api.UserInput{Username: &username,
 		Email: ptr(apiEmail(email)), FirstName: cur.JSON200.FirstName, LastName: cur.JSON200.LastName,
-		Metadata: &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}})
+		Metadata: &api.MetadataInput{Version: cur.JSON200.Metadata.Version}})
 	if err != nil || resp.JSON200 == nil {
 		tb.Fatalf("set email: %v %s", err, resp.Body)
 	}
@@ -300,7 +299,7 @@ func (s *stack) setLocked(tb testing.TB, userID string, locked bool) {
 	}
 	u := cur.JSON200
 	resp, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(tb, userID), nil, api.UserInput{Username: u.Username,
-		FirstName: u.FirstName, LastName: u.LastName, IsAccountLocked: &locked, Metadata: &apicommon.Metadata{Version: u.Metadata.Version}})
+		FirstName: u.FirstName, LastName: u.LastName, IsAccountLocked: &locked, Metadata: &api.MetadataInput{Version: u.Metadata.Version}})
 	if err != nil || resp.JSON200 == nil {
 		tb.Fatalf("lock: %v %s", err, resp.Body)
 	}

@@ -180,11 +180,18 @@ func problemType(tb testing.TB, body []byte) string {
 
 func apiEmail(s string) openapi_types.Email { return openapi_types.Email(s) }
 
-func uuid(tb testing.TB, s string) openapi_types.UUID {
+// uuid is a user id the service chose (a UUID), as the path takes it.
+func uuid(tb testing.TB, s string) string {
 	tb.Helper()
-	u, err := googleuuid.Parse(s)
-	if err != nil {
+	if _, err := googleuuid.Parse(s); err != nil {
 		tb.Fatal(err)
 	}
-	return u
+	return s
+}
+
+// desc is a localized description as a write takes it.
+func desc(m api.LocalizedText) *api.DescriptionInput {
+	var d api.DescriptionInput
+	_ = d.FromLocalizedText(m)
+	return &d
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/events/schema"
 
@@ -146,7 +145,7 @@ func TestPasswords(t *testing.T) {
 			t.Fatalf("the user resource shows a password: %s", cur.Body)
 		}
 		resp, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, jane.Id), nil, api.UserInput{Username: ptr("jane"),
-			Department: ptr("Last"), Metadata: &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}})
+			Department: ptr("Last"), Metadata: &api.MetadataInput{Version: cur.JSON200.Metadata.Version}})
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("%v %s", err, resp.Body)
 		}
@@ -210,7 +209,7 @@ func TestUserEventsCarryWhatUserinfoShows(t *testing.T) {
 
 	// A replacement without emailVerified says it is not (PUT replaces every field).
 	put, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, resp.JSON201.Id), nil, api.UserInput{Username: ptr("ola"),
-		Email: ptr(apiEmail("ola@other.example")), Metadata: &apicommon.Metadata{Version: 1}})
+		Email: ptr(apiEmail("ola@other.example")), Metadata: &api.MetadataInput{Version: 1}})
 	if err != nil || put.JSON200 == nil || put.JSON200.EmailVerified {
 		t.Fatalf("%v %s", err, put.Body)
 	}

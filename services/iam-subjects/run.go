@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/handshake"
 	"github.com/iamplane/iam/pkg/keyring"
@@ -17,8 +18,10 @@ import (
 	"github.com/iamplane/iam/pkg/throttle"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
+	emporixapi "github.com/iamplane/iam/services/iam-subjects/api/emporix"
 	"github.com/iamplane/iam/services/iam-subjects/internal/events"
 	"github.com/iamplane/iam/services/iam-subjects/internal/httpapi"
+	"github.com/iamplane/iam/services/iam-subjects/internal/httpapi/emporix"
 	"github.com/iamplane/iam/services/iam-subjects/internal/postgres"
 	"github.com/iamplane/iam/services/iam-subjects/internal/signin"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
@@ -60,6 +63,8 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	)
 	p, e, err := service.Boot(ctx, Name, Version, environ, logger, &cfg, postgres.Migrations(), api.GetSpec,
 		service.WithPages("/login"),
+		service.WithDialects(service.Dialect{Name: "emporix", Prefixes: []string{"/iam/"}, Spec: emporixapi.GetSpec,
+			TenantParam: "tenant", Errors: dialect.EmporixErrors}),
 		service.WithOwnKeys(func(_ context.Context, p *service.Platform) (auth.KeySource, error) {
 			issuerKeys = &auth.RemoteJWKS{URL: p.Config.JWKS()}
 			return issuerKeys, nil
@@ -89,6 +94,7 @@ func Run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	e.Use(httpapi.CallerAddress)
 	loginPages.Register(e)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(directory, authenticator), nil))
+	emporixapi.RegisterHandlers(e, emporixapi.NewStrictHandler(emporix.NewServer(directory), nil))
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.ClientSubjects(store)}, onListen,
 		workers(p, cfg, verdictKeys, authenticator)...)
 }

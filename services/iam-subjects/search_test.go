@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/services/iam-subjects/api"
 )
 
@@ -41,7 +40,7 @@ func TestSearchFindsExactlyTheMatches(t *testing.T) {
 	renamed := s.mustUser(t, "ahansen")
 	gone := s.mustUser(t, "annaberg")
 	replace, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, renamed.Id), nil, api.UserInput{Username: ptr("olsen2"),
-		FirstName: ptr("Ole"), LastName: ptr("Olsen"), Metadata: &apicommon.Metadata{Version: 1}})
+		FirstName: ptr("Ole"), LastName: ptr("Olsen"), Metadata: &api.MetadataInput{Version: 1}})
 	if err != nil || replace.JSON200 == nil {
 		t.Fatalf("rename: %v %s", err, replace.Body)
 	}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/events"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
@@ -46,7 +45,7 @@ func TestUserLifecycle(t *testing.T) {
 
 	t.Run("PUT replaces the group assignments atomically", func(t *testing.T) {
 		resp, err := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, u.Id), nil, api.UserInput{Username: ptr("alice"),
-			Department: ptr("Ops"), GroupIds: &[]string{ops.Id}, Metadata: &apicommon.Metadata{Version: 1}})
+			Department: ptr("Ops"), GroupIds: &[]string{ops.Id}, Metadata: &api.MetadataInput{Version: 1}})
 		if err != nil || resp.JSON200 == nil || !slices.Equal(resp.JSON200.GroupIds, []string{ops.Id}) || resp.JSON200.Metadata.Version != 2 {
 			t.Fatalf("%v %s", err, resp.Body)
 		}
@@ -55,7 +54,7 @@ func TestUserLifecycle(t *testing.T) {
 		}
 		// An unknown group fails the whole change: the user and its groups stay as they were.
 		bad, _ := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, u.Id), nil, api.UserInput{Username: ptr("alice"),
-			Department: ptr("changed"), GroupIds: &[]string{admins.Id, "no-such-group"}, Metadata: &apicommon.Metadata{Version: 2}})
+			Department: ptr("changed"), GroupIds: &[]string{admins.Id, "no-such-group"}, Metadata: &api.MetadataInput{Version: 2}})
 		if bad.StatusCode() != 422 {
 			t.Fatalf("%d %s", bad.StatusCode(), bad.Body)
 		}
@@ -66,7 +65,7 @@ func TestUserLifecycle(t *testing.T) {
 	})
 
 	t.Run("stale versions are refused", func(t *testing.T) {
-		stale, _ := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, u.Id), nil, api.UserInput{Username: ptr("alice"), Metadata: &apicommon.Metadata{Version: 1}})
+		stale, _ := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, u.Id), nil, api.UserInput{Username: ptr("alice"), Metadata: &api.MetadataInput{Version: 1}})
 		ifMatch, _ := s.admin.ReplaceUserWithResponse(ctx, "acme", uuid(t, u.Id), &api.ReplaceUserParams{IfMatch: ptr(`"1"`)}, api.UserInput{Username: ptr("alice")})
 		if stale.StatusCode() != 409 || ifMatch.StatusCode() != 412 {
 			t.Fatalf("stale %d, If-Match %d", stale.StatusCode(), ifMatch.StatusCode())

@@ -29,6 +29,19 @@ var Collections = map[string]string{
 var DialectRoutes = map[string]string{
 	// Cloudentity's consent admin API (services/consent/api/cloudentity).
 	"/api/admin/*/consents": "consent", "/api/admin/*/actions": "consent", "/api/admin/*/events": "consent",
+	// Emporix IAM (seed 004): iam-policies' part.
+	"/iam/*/access-controls":          "iam-policies",
+	"/iam/*/permissions":              "iam-policies",
+	"/iam/*/resources":                "iam-policies",
+	"/iam/*/roles":                    "iam-policies",
+	"/iam/*/templates":                "iam-policies",
+	"/iam/*/groups/*/access-controls": "iam-policies",
+	"/iam/*/users/*/access-controls":  "iam-policies",
+	"/iam/*/users/*/permissions":      "iam-policies",
+	"/iam/*/users/*/scopes":           "iam-policies",
+	// Emporix IAM (seed 004): users, groups and assignments.
+	"/iam/*/users":  "iam-subjects",
+	"/iam/*/groups": "iam-subjects",
 }
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed

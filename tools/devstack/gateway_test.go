@@ -25,4 +25,22 @@ func TestOwner(t *testing.T) {
 			t.Errorf("owner(%q) = %q, want %q", tc.path, got, tc.want)
 		}
 	}
+	// The dialect routes this repository serves.
+	for _, tc := range []struct{ path, want string }{
+		{"/iam/acme/access-controls/ac1", "iam-policies"},
+		{"/iam/acme/roles", "iam-policies"},
+		{"/iam/acme/templates/t1", "iam-policies"},
+		{"/iam/acme/groups/g1/access-controls", "iam-policies"},
+		{"/iam/acme/users/me/scopes", "iam-policies"},
+		{"/iam/acme/users/u1/permissions/r1", "iam-policies"},
+	} {
+		if got := Owner(tc.path); got != tc.want {
+			t.Errorf("Owner(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ path, want string }{{"/", ""}} {
+		if got := owner(tc.path, dialects); got != tc.want {
+			t.Errorf("owner(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
 }

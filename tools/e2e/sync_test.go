@@ -36,7 +36,7 @@ func TestDriftedViewIsRepaired(t *testing.T) {
 	if resp, _ := p.subjects.AddGroupMembersWithResponse(ctx, "acme", gid, subjectsapi.MemberChange{SubjectIds: []string{uid}}); resp.JSON200 == nil {
 		t.Fatalf("add: %s", resp.Body)
 	}
-	if grant, err := pc.GrantPolicyWithResponse(ctx, "acme", policiesapi.PolicyInput{Subject: "group-" + gid, Scope: "/subscriptions/1", Action: "invoice.read"}); err != nil || grant.JSON201 == nil {
+	if grant, err := pc.GrantPolicyWithResponse(ctx, "acme", nil, policiesapi.PolicyInput{Subject: "group-" + gid, Scope: "/subscriptions/1", Action: "invoice.read"}); err != nil || grant.JSON201 == nil {
 		t.Fatalf("grant: %v", err)
 	}
 	within(t, 10*time.Second, "ivy allowed through Billing", func() bool {

@@ -56,7 +56,7 @@ func Redelivery(ctx context.Context, s *Suite, r *Result) error {
 			return err
 		}
 	}
-	grant, err := w.policies.GrantPolicyWithResponse(ctx, tenant, policiesapi.PolicyInput{Subject: "group-" + groupP, Scope: scope, Action: action})
+	grant, err := w.policies.GrantPolicyWithResponse(ctx, tenant, nil, policiesapi.PolicyInput{Subject: "group-" + groupP, Scope: scope, Action: action})
 	if o := w.classify("grant policy", status(grant, err), err); o != outcomeOK {
 		return fmt.Errorf("grant policy: %v %s", err, body(grant))
 	}

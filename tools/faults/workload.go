@@ -436,17 +436,17 @@ func (wk *worker) replaceUser(ctx context.Context, id string) {
 	if groups == nil {
 		groups = []string{}
 	}
-	cur, err := wk.w.subjects.GetUserWithResponse(ctx, wk.tenant, uuid.MustParse(id), &subjectsapi.GetUserParams{})
+	cur, err := wk.w.subjects.GetUserWithResponse(ctx, wk.tenant, id, &subjectsapi.GetUserParams{})
 	if err != nil || cur.JSON200 == nil {
 		return
 	}
-	resp, err := wk.w.subjects.ReplaceUserWithResponse(ctx, wk.tenant, uuid.MustParse(id), &subjectsapi.ReplaceUserParams{IfMatch: etag(cur.HTTPResponse)},
+	resp, err := wk.w.subjects.ReplaceUserWithResponse(ctx, wk.tenant, id, &subjectsapi.ReplaceUserParams{IfMatch: etag(cur.HTTPResponse)},
 		subjectsapi.UserInput{FirstName: ptr("Fault"), LastName: &last, GroupIds: &groups, Username: cur.JSON200.Username})
 	wk.w.note(wk.classify("replace user", status(resp, err), err), "user", wk.tenant, []string{id}, state{true, last})
 }
 
 func (wk *worker) deleteUser(ctx context.Context, id string) bool {
-	resp, err := wk.w.subjects.DeleteUserWithResponse(ctx, wk.tenant, uuid.MustParse(id), &subjectsapi.DeleteUserParams{ForceDelete: ptr(true)})
+	resp, err := wk.w.subjects.DeleteUserWithResponse(ctx, wk.tenant, id, &subjectsapi.DeleteUserParams{ForceDelete: ptr(true)})
 	o := wk.classify("delete user", status(resp, err), err)
 	wk.w.note(o, "user", wk.tenant, []string{id}, state{})
 	wk.w.cascade(o, wk.tenant, "", "user-"+id)
@@ -536,7 +536,7 @@ func (wk *worker) grantPolicy(ctx context.Context) {
 	if slices.Contains(wk.policies, p) {
 		return
 	}
-	resp, err := wk.w.policies.GrantPolicyWithResponse(ctx, wk.tenant, policiesapi.PolicyInput{Subject: p[0], Scope: p[1], Action: p[2]})
+	resp, err := wk.w.policies.GrantPolicyWithResponse(ctx, wk.tenant, nil, policiesapi.PolicyInput{Subject: p[0], Scope: p[1], Action: p[2]})
 	o := wk.classify("grant policy", status(resp, err), err)
 	wk.w.note(o, "policy", wk.tenant, p[:], state{present: true})
 	if o != outcomeRefused {

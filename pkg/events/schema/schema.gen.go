@@ -106,16 +106,23 @@ type ClientState struct {
 // `dev.iamplane.group.upserted.v1` / `dev.iamplane.group.deleted.v1`. Deleting a group
 // also publishes a tombstone for each of its memberships, in both directions.
 type GroupState struct {
-	Code        *string            `json:"code,omitempty"`
-	Deleted     bool               `json:"deleted"`
-	DisplayName string             `json:"displayName"`
-	Id          string             `json:"id"`
-	Name        *map[string]string `json:"name,omitempty"`
+	// AccessControls Emporix: the ids of the access controls (owned by iam-policies) the group's
+	// members get. Absent or empty when the group names none; iam-policies derives the
+	// group's assignments from it.
+	AccessControls *[]string          `json:"accessControls,omitempty"`
+	Code           *string            `json:"code,omitempty"`
+	Deleted        bool               `json:"deleted"`
+	DisplayName    string             `json:"displayName"`
+	Id             string             `json:"id"`
+	Name           *map[string]string `json:"name,omitempty"`
 
 	// SubjectId group-<id>
-	SubjectId string  `json:"subjectId"`
-	Tenant    string  `json:"tenant"`
-	UserType  *string `json:"userType,omitempty"`
+	SubjectId string `json:"subjectId"`
+
+	// Templates Emporix, as `accessControls`: the ids of the access-control templates (owned by iam-policies) the group's members get.
+	Templates *[]string `json:"templates,omitempty"`
+	Tenant    string    `json:"tenant"`
+	UserType  *string   `json:"userType,omitempty"`
 }
 
 // MembershipState One direct membership: `member` is in group `groupId`. Subject

@@ -163,8 +163,15 @@ type AccessControlInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -180,6 +187,11 @@ type AccessControlInput struct {
 	//
 	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
 	RoleId RbacId `json:"roleId"`
+
+	// Scopes Read-only: the scopes a GET showed; ignored when they are the computed ones, refused when not.
+	//
+	// Example: ["iam.group_read"]
+	Scopes *[]string `json:"scopes,omitempty"`
 }
 
 // AccessControlList defines model for AccessControlList.
@@ -262,8 +274,15 @@ type ActionUpdate struct {
 	// Example: Read policies
 	DisplayName string `json:"displayName"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only: the id a GET showed; ignored when it is the path's, refused when not.
+	//
+	// Example: iam.policy.read
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 }
 
 // AllowedSubjectList defines model for AllowedSubjectList.
@@ -415,6 +434,17 @@ type LocalizedName map[string]string
 // Example: {"de":"Gruppen","en":"Groups"}
 type LocalizedText map[string]string
 
+// MetadataInput `metadata` as a write takes it: the version the change is based on, and the
+// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+// not), so a resource read can be sent back with one field changed.
+type MetadataInput struct {
+	CreatedAt  *time.Time `json:"createdAt,omitempty"`
+	ModifiedAt *time.Time `json:"modifiedAt,omitempty"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
 // Permission Something one may do (its code, e.g. `read`) on the resources it applies to.
 type Permission struct {
 	ApplicableResources []string `json:"applicableResources"`
@@ -457,8 +487,15 @@ type PermissionInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -592,8 +629,15 @@ type ResourceInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -651,8 +695,15 @@ type RoleInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -740,8 +791,15 @@ type TemplateInput struct {
 	// Example: {"de":"Gruppen","en":"Groups"}
 	Description *LocalizedText `json:"description,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+	//
+	// Example: 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+	Id *string `json:"id,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only instants a GET showed (ignored when equal to the stored ones, refused when
+	// not), so a resource read can be sent back with one field changed.
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code; at least one language.
 	//
@@ -776,6 +834,11 @@ type TenantRoles struct {
 
 // TenantRolesInput defines model for TenantRolesInput.
 type TenantRolesInput struct {
+	// Subject Read-only: the subject a GET showed; ignored when it is the path's, refused when not.
+	//
+	// Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+	Subject *string `json:"subject,omitempty"`
+
 	// TenantRoles Example: ["TenantAdmin"]
 	TenantRoles []string `json:"tenantRoles"`
 }
@@ -946,6 +1009,15 @@ type ListAssignmentsParams struct {
 
 	// TemplateId Only assignments of this template.
 	TemplateId *RbacId `form:"templateId,omitempty" json:"templateId,omitempty"`
+}
+
+// AssignParams defines parameters for Assign.
+type AssignParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // CheckParams defines parameters for Check.
@@ -1129,6 +1201,12 @@ type RevokePoliciesParams struct {
 
 	// Action Only this action.
 	Action *ActionFilter `form:"action,omitempty" json:"action,omitempty"`
+
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // ListPoliciesParams defines parameters for ListPolicies.
@@ -1153,6 +1231,15 @@ type ListPoliciesParams struct {
 
 	// ResourceProvider Only policies on scopes of this provider.
 	ResourceProvider *ResourceProvider `form:"resourceProvider,omitempty" json:"resourceProvider,omitempty"`
+}
+
+// GrantPolicyParams defines parameters for GrantPolicy.
+type GrantPolicyParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // ListResourcesParams defines parameters for ListResources.
@@ -1264,6 +1351,15 @@ type GetTemplateParamsExpand string
 type UpdateTemplateParams struct {
 	// IfMatch The ETag of the version the change is based on; a mismatch is 412.
 	IfMatch *externalRef0.IfMatch `json:"If-Match,omitempty"`
+}
+
+// SetTenantRolesParams defines parameters for SetTenantRoles.
+type SetTenantRolesParams struct {
+	// ConsistencyToken The `Consistency-Token` header of an earlier write (in any service). The call waits,
+	// within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+	// have applied that write, so it never answers from a state older than the write;
+	// past the bound it answers 503 and the caller retries.
+	ConsistencyToken *externalRef0.ConsistencyToken `form:"consistencyToken,omitempty" json:"consistencyToken,omitempty"`
 }
 
 // CreateAccessControlJSONRequestBody defines body for CreateAccessControl for application/json ContentType.
@@ -1585,7 +1681,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Assign Assign an access control or a template
 	//
@@ -1598,7 +1694,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	Assign(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Assign(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Unassign Remove an assignment
 	//
@@ -1777,7 +1873,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantPolicy Grant a policy
 	//
@@ -1786,7 +1882,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListResources List resources
 	//
@@ -1973,7 +2069,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetTenantRoles Set tenant roles
 	//
@@ -1982,7 +2078,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAccessControls List access controls
@@ -2267,8 +2363,8 @@ func (c *APIClient) ListAssignments(ctx context.Context, tenant externalRef0.Ten
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAssignRequestWithBody(c.Server, tenant, contentType, body)
+func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignRequestWithBody(c.Server, tenant, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2290,8 +2386,8 @@ func (c *APIClient) AssignWithBody(ctx context.Context, tenant externalRef0.Tena
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *APIClient) Assign(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAssignRequest(c.Server, tenant, body)
+func (c *APIClient) Assign(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignRequest(c.Server, tenant, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2689,8 +2785,8 @@ func (c *APIClient) ListPolicies(ctx context.Context, tenant externalRef0.Tenant
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantPolicyRequestWithBody(c.Server, tenant, contentType, body)
+func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantPolicyRequestWithBody(c.Server, tenant, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2708,8 +2804,8 @@ func (c *APIClient) GrantPolicyWithBody(ctx context.Context, tenant externalRef0
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *APIClient) GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantPolicyRequest(c.Server, tenant, body)
+func (c *APIClient) GrantPolicy(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantPolicyRequest(c.Server, tenant, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3125,8 +3221,8 @@ func (c *APIClient) GetTenantRoles(ctx context.Context, tenant externalRef0.Tena
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetTenantRolesRequestWithBody(c.Server, tenant, subjectId, contentType, body)
+func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTenantRolesRequestWithBody(c.Server, tenant, subjectId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3144,8 +3240,8 @@ func (c *APIClient) SetTenantRolesWithBody(ctx context.Context, tenant externalR
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *APIClient) SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetTenantRolesRequest(c.Server, tenant, subjectId, body)
+func (c *APIClient) SetTenantRoles(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTenantRolesRequest(c.Server, tenant, subjectId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3949,18 +4045,18 @@ func NewListAssignmentsRequest(server string, tenant externalRef0.Tenant, params
 }
 
 // NewAssignRequest calls the generic Assign builder with application/json body
-func NewAssignRequest(server string, tenant externalRef0.Tenant, body AssignJSONRequestBody) (*http.Request, error) {
+func NewAssignRequest(server string, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAssignRequestWithBody(server, tenant, "application/json", bodyReader)
+	return NewAssignRequestWithBody(server, tenant, params, "application/json", bodyReader)
 }
 
 // NewAssignRequestWithBody constructs an http.Request for the Assign method, with any body, and a specified content type
-func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3983,6 +4079,33 @@ func NewAssignRequestWithBody(server string, tenant externalRef0.Tenant, content
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5272,6 +5395,18 @@ func NewRevokePoliciesRequest(server string, tenant externalRef0.Tenant, params 
 
 		}
 
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5420,18 +5555,18 @@ func NewListPoliciesRequest(server string, tenant externalRef0.Tenant, params *L
 }
 
 // NewGrantPolicyRequest calls the generic GrantPolicy builder with application/json body
-func NewGrantPolicyRequest(server string, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody) (*http.Request, error) {
+func NewGrantPolicyRequest(server string, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewGrantPolicyRequestWithBody(server, tenant, "application/json", bodyReader)
+	return NewGrantPolicyRequestWithBody(server, tenant, params, "application/json", bodyReader)
 }
 
 // NewGrantPolicyRequestWithBody constructs an http.Request for the GrantPolicy method, with any body, and a specified content type
-func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, contentType string, body io.Reader) (*http.Request, error) {
+func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5454,6 +5589,33 @@ func NewGrantPolicyRequestWithBody(server string, tenant externalRef0.Tenant, co
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -6558,18 +6720,18 @@ func NewGetTenantRolesRequest(server string, tenant externalRef0.Tenant, subject
 }
 
 // NewSetTenantRolesRequest calls the generic SetTenantRoles builder with application/json body
-func NewSetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody) (*http.Request, error) {
+func NewSetTenantRolesRequest(server string, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSetTenantRolesRequestWithBody(server, tenant, subjectId, "application/json", bodyReader)
+	return NewSetTenantRolesRequestWithBody(server, tenant, subjectId, params, "application/json", bodyReader)
 }
 
 // NewSetTenantRolesRequestWithBody constructs an http.Request for the SetTenantRoles method, with any body, and a specified content type
-func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader) (*http.Request, error) {
+func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6599,6 +6761,33 @@ func NewSetTenantRolesRequestWithBody(server string, tenant externalRef0.Tenant,
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConsistencyToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistencyToken", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
@@ -6801,7 +6990,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error)
+	AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error)
 
 	// AssignWithResponse Assign an access control or a template
 	//
@@ -6814,7 +7003,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-	AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error)
+	AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error)
 
 	// UnassignWithResponse Remove an assignment
 	//
@@ -7019,7 +7208,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
+	GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
 
 	// GrantPolicyWithResponse Grant a policy
 	//
@@ -7028,7 +7217,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-	GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
+	GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error)
 
 	// ListResourcesWithResponse List resources
 	//
@@ -7235,7 +7424,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
+	SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
 
 	// SetTenantRolesWithResponse Set tenant roles
 	//
@@ -7244,7 +7433,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-	SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
+	SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error)
 }
 
 type ListAccessControlsResponse struct {
@@ -10957,8 +11146,8 @@ func (c *ClientWithResponses) ListAssignmentsWithResponse(ctx context.Context, t
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
-	rsp, err := c.AssignWithBody(ctx, tenant, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
+	rsp, err := c.AssignWithBody(ctx, tenant, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10976,8 +11165,8 @@ func (c *ClientWithResponses) AssignWithBodyWithResponse(ctx context.Context, te
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/assignments (the `Assign` operationId).
-func (c *ClientWithResponses) AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
-	rsp, err := c.Assign(ctx, tenant, body, reqEditors...)
+func (c *ClientWithResponses) AssignWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *AssignParams, body AssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignResponse, error) {
+	rsp, err := c.Assign(ctx, tenant, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11313,8 +11502,8 @@ func (c *ClientWithResponses) ListPoliciesWithResponse(ctx context.Context, tena
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
-	rsp, err := c.GrantPolicyWithBody(ctx, tenant, contentType, body, reqEditors...)
+func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
+	rsp, err := c.GrantPolicyWithBody(ctx, tenant, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11328,8 +11517,8 @@ func (c *ClientWithResponses) GrantPolicyWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tenants/{tenant}/policies (the `GrantPolicy` operationId).
-func (c *ClientWithResponses) GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
-	rsp, err := c.GrantPolicy(ctx, tenant, body, reqEditors...)
+func (c *ClientWithResponses) GrantPolicyWithResponse(ctx context.Context, tenant externalRef0.Tenant, params *GrantPolicyParams, body GrantPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantPolicyResponse, error) {
+	rsp, err := c.GrantPolicy(ctx, tenant, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11673,8 +11862,8 @@ func (c *ClientWithResponses) GetTenantRolesWithResponse(ctx context.Context, te
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
-	rsp, err := c.SetTenantRolesWithBody(ctx, tenant, subjectId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
+	rsp, err := c.SetTenantRolesWithBody(ctx, tenant, subjectId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11688,8 +11877,8 @@ func (c *ClientWithResponses) SetTenantRolesWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/tenants/{tenant}/tenant-roles/{subjectId} (the `SetTenantRoles` operationId).
-func (c *ClientWithResponses) SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
-	rsp, err := c.SetTenantRoles(ctx, tenant, subjectId, body, reqEditors...)
+func (c *ClientWithResponses) SetTenantRolesWithResponse(ctx context.Context, tenant externalRef0.Tenant, subjectId SubjectId, params *SetTenantRolesParams, body SetTenantRolesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTenantRolesResponse, error) {
+	rsp, err := c.SetTenantRoles(ctx, tenant, subjectId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14625,7 +14814,7 @@ type ServerInterface interface {
 	ListAssignments(ctx echo.Context, tenant externalRef0.Tenant, params ListAssignmentsParams) error
 	// Assign Assign an access control or a template
 	// (POST /v1/tenants/{tenant}/assignments)
-	Assign(ctx echo.Context, tenant externalRef0.Tenant) error
+	Assign(ctx echo.Context, tenant externalRef0.Tenant, params AssignParams) error
 	// Unassign Remove an assignment
 	// (DELETE /v1/tenants/{tenant}/assignments/{assignmentId})
 	Unassign(ctx echo.Context, tenant externalRef0.Tenant, assignmentId RbacId) error
@@ -14679,7 +14868,7 @@ type ServerInterface interface {
 	ListPolicies(ctx echo.Context, tenant externalRef0.Tenant, params ListPoliciesParams) error
 	// GrantPolicy Grant a policy
 	// (POST /v1/tenants/{tenant}/policies)
-	GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error
+	GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant, params GrantPolicyParams) error
 	// ListResources List resources
 	// (GET /v1/tenants/{tenant}/resources)
 	ListResources(ctx echo.Context, tenant externalRef0.Tenant, params ListResourcesParams) error
@@ -14730,7 +14919,7 @@ type ServerInterface interface {
 	GetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
 	// SetTenantRoles Set tenant roles
 	// (PUT /v1/tenants/{tenant}/tenant-roles/{subjectId})
-	SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error
+	SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, params SetTenantRolesParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -15174,8 +15363,17 @@ func (w *ServerInterfaceWrapper) Assign(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AssignParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Assign(ctx, tenant)
+	err = w.Handler.Assign(ctx, tenant, params)
 	return err
 }
 
@@ -15873,6 +16071,13 @@ func (w *ServerInterfaceWrapper) RevokePolicies(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
 	}
 
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokePolicies(ctx, tenant, params)
 	return err
@@ -15956,8 +16161,17 @@ func (w *ServerInterfaceWrapper) GrantPolicy(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GrantPolicyParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GrantPolicy(ctx, tenant)
+	err = w.Handler.GrantPolicy(ctx, tenant, params)
 	return err
 }
 
@@ -16611,8 +16825,17 @@ func (w *ServerInterfaceWrapper) SetTenantRoles(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subjectId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetTenantRolesParams
+	// ------------- Optional query parameter "consistencyToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistencyToken", ctx.QueryParams(), &params.ConsistencyToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consistencyToken: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SetTenantRoles(ctx, tenant, subjectId)
+	err = w.Handler.SetTenantRoles(ctx, tenant, subjectId, params)
 	return err
 }
 
@@ -17811,6 +18034,7 @@ func (response ListAssignments403ApplicationProblemPlusJSONResponse) VisitListAs
 
 type AssignRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
+	Params AssignParams
 	Body   *AssignJSONRequestBody
 }
 
@@ -19500,6 +19724,7 @@ func (response ListPolicies403ApplicationProblemPlusJSONResponse) VisitListPolic
 
 type GrantPolicyRequestObject struct {
 	Tenant externalRef0.Tenant `json:"tenant"`
+	Params GrantPolicyParams
 	Body   *GrantPolicyJSONRequestBody
 }
 
@@ -21251,6 +21476,7 @@ func (response GetTenantRoles403ApplicationProblemPlusJSONResponse) VisitGetTena
 type SetTenantRolesRequestObject struct {
 	Tenant    externalRef0.Tenant `json:"tenant"`
 	SubjectId SubjectId           `json:"subjectId"`
+	Params    SetTenantRolesParams
 	Body      *SetTenantRolesJSONRequestBody
 }
 
@@ -21857,10 +22083,11 @@ func (sh *strictHandler) ListAssignments(ctx echo.Context, tenant externalRef0.T
 }
 
 // Assign operation middleware
-func (sh *strictHandler) Assign(ctx echo.Context, tenant externalRef0.Tenant) error {
+func (sh *strictHandler) Assign(ctx echo.Context, tenant externalRef0.Tenant, params AssignParams) error {
 	var request AssignRequestObject
 
 	request.Tenant = tenant
+	request.Params = params
 
 	var body AssignJSONRequestBody
 	var err error
@@ -22448,10 +22675,11 @@ func (sh *strictHandler) ListPolicies(ctx echo.Context, tenant externalRef0.Tena
 }
 
 // GrantPolicy operation middleware
-func (sh *strictHandler) GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant) error {
+func (sh *strictHandler) GrantPolicy(ctx echo.Context, tenant externalRef0.Tenant, params GrantPolicyParams) error {
 	var request GrantPolicyRequestObject
 
 	request.Tenant = tenant
+	request.Params = params
 
 	var body GrantPolicyJSONRequestBody
 	var err error
@@ -23053,11 +23281,12 @@ func (sh *strictHandler) GetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 }
 
 // SetTenantRoles operation middleware
-func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId) error {
+func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Tenant, subjectId SubjectId, params SetTenantRolesParams) error {
 	var request SetTenantRolesRequestObject
 
 	request.Tenant = tenant
 	request.SubjectId = subjectId
+	request.Params = params
 
 	var body SetTenantRolesJSONRequestBody
 	var err error
@@ -23106,192 +23335,198 @@ func (sh *strictHandler) SetTenantRoles(ctx echo.Context, tenant externalRef0.Te
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3/cts4tif+Kih9b1Xb3yFlSZZ/19SWJ53u9a1OOjdJb6Ynyo0gErLQoUA1Adlxe/zvPsA+4j7JFg4A",
-	"EiRBipIlO45Vdev2xCJB4ODgc37inNtWEE9nMSNM8NbpbWuGEzwlgiTwr/MgIDPxC2aXc3xJ5F9CwoOE",
-	"zgSNWeu09YYGXziKGUGRfgbtiAlBY5pwgSLKBQmRmGCB5F8F+SrQBHMPkYgT9JJdRpRP9L+y13A0m+AR",
-	"ETTAUXSze4aGDE/JEGEWoqH1/SHCCbzH0CzClCEuEsouOaKMC4JDFI/RFM94u+W1yFc8nUWkddoKiYcI",
-	"O/vz7532cctrUbmMCcEhSVpeS36odaqX7afr9lo8mJAplgSY4q+/EHYpJq3TXqfjtcTNTL6ivt26u/Pg",
-	"bc5fxEwkcfTy6wyzsEy58zDksOZhEkdqcXtxgoYJ4fE8CcgQERxMEIaxUKAGQ3J++fV8bMn3W17LvNj6",
-	"JH+dRXFIWqdjHHGiF/nnnCQ32RqJmpi9NCrIFLadsPm0YujCcj1Jjwv1Xi/9FScJvpE/cnEDRB/HybRV",
-	"JM2FgyzvJ6Sw5h84omF+C0/Gx+QoPAz8g1Ef+/39k55/3D3q+IfjA9IP94PeqIvN1s6wmGSLxoXvy7X9",
-	"OacJCVunIpkTmxr/kZBx67T1/+1lB2RP/cr33o5wcBHq3ZZT/4lGgiTl9fzKohskJpQjDM/lF0LxtD2L",
-	"IxrctBOCw5Z7p9SbraZzUxN6Ld/N5ldNa/kPB40rplYkpx67jo4zLARJ5Mv//RH7f32S/6/jn3xu+59u",
-	"e163d3T3Hy3XMfoxm2wtdQkTCSUcXU9iTpD1gIcoQ5jdpNjkAU9hyrjaEsCjnQBz4lPGCeNU0CuymydE",
-	"zcbYk1kOIl7FIR1TEp6LRkub6scRFihOEB4LkqglSKjDTHgIc4QZevvTC7S/v3+CQiyIL+iUoDiBH19O",
-	"Z3FCv6IwDuZTyS+IyrfgQbRDBUdTGjJ6ORHot/cvCjTodXqHfrfrd7oVlJgSgUMscLauVgULDAbhbf/O",
-	"l//pmf/svB8M3v1t93+4+UBy8hIMIGe0np2/TOL5rGLB8J/l9vwNSaaU85rDOEufcBzIzuiIHIT9wN/H",
-	"vbHfJ93QPw5ORv4hPhj3yX7YC7oj9ymd2R9eA+K91eKgahlGXDgWcYi74/2gR/zjUT/0++Rg7J/gw5F/",
-	"FByHJ6Qz7uJexSKS7KNrXUItZ+UlkVR0FPuYyay+uAI75Va38mreJPEVDStXA3AuD0rMEA/imfxfY7Wg",
-	"mX4zvyCcUDHFbb38BVNPP15xKrruU2Hm/h5+WXbe5uNIDpyfPJ+P0pH4grnDx5ecdxxVH4A4cjF/L9gP",
-	"gSsO8dHI7wfHoS/Zwpd8sR/0wwNyOK5gfvWxdTA+jLQc0xtaxxFZfUFFypsVLb2Cd/PRHyQQLtqfI65+",
-	"RDT00HDOSeIP5p3OfkBD+C8ZemgYRJQwUfxBytUhIH7xl/yaYdDOqD/uBUfE74UHB3LhJ/5JuD/ye+Pj",
-	"8f6oEx6SXte9kzyd/aqbqdf/lozz5Pg1eUUWkUSuUVpS4zgB20MaWMVDD3Jt5Zlbkn5nSv69I8n1b0Xx",
-	"fwN1d/2P5/6/tArof7rteof9u1235H9PprMIC1JlQw1z6jwfIiyNqvxffyQC04gPT2HBRd4WEzLlJLoq",
-	"GVX5kddpU5VHrjGpuotNKkOkKjAS+ncHIKkTeoT949FJ4PfDDvGPx13sZ6f3qMKOEtlH1wBKQTydxuzz",
-	"i5hxygVhwc37+Ath7vUMrcd8eG6IlP0ukQozRHASUZKg64SCaqs0QU6SKxqQ3TZ6rxkfXWMquDdg11RM",
-	"5FNoFM9ZiHaGF+evPr/49fW7i3fvX75+8fvnD+cX74ceOkAcjW5QSMZ4HoldD82ZoJECRz38DxxdUXLN",
-	"B2yCrwjCs1lEjQcE5uMhHiMqECNXJEGY8WuScDRO4inCiAupjMdRCNo9ZsCy8NrZgM0wV14UNUsq0rcP",
-	"OvvgG8lONEoIqMTtActtOLn5z78u/ogp/vCT+OWfr7u/T2fR7/tv/7qg13T07uLwwz6nI3pxeDGNJqN3",
-	"B5Pfe93oF5Y998u0G40+/GcUsNcx/uf5/F9//eSH/3wdBbTbffXugl+w3+mvf/zXzfh/dU8qgD8obnKF",
-	"2O13Tg5dmKB55WL8Cotg4maRl+/xpRJbBF2RRGq+ijgTzC4JohyNMCchitkZwmhK+VSOJf/e7/byR2TQ",
-	"2h+0qtxEF2NfzcJeQ+WU3zg9aKD340uCRCx3bZ4wT/JBIii7lOZeNzefrpuos6KTSvMovCCBAgtp0jOx",
-	"32t5rSlldCrBKEMXygS5JElxuu/oX44pv9T21owkMPUzFER4OiMhGhFxTQhD3Q4wZK/Tyc3+oFM9ffiU",
-	"cwnyrdIaquf9juAkmPwXfKE09RcFi08ZgrD90rq+lBaiUF42WAENCRPSok0KXsQRjSK5v+4FcWsOyxmJ",
-	"ehHvCcNMVAG6/A0YOlV/RySK2SVHIm6jX+JrkvjStkURkdKYeyikl9LEl0sKMZ8UxF0LB1VSX31sGf9O",
-	"xz8xLh7/023HO+w5/Tt34FacxYwTEI964f/A4Vvy55xwof7IBFF0ACgNsKTD3iyJRxGZ/u0PHoOQSBci",
-	"ySXFvZw4kAdGQmFMOGKx3mig3PmbC8RnJKBjPaikR5LECW+dfrxtjSmJQrnNcXjTVurLa2XxTwnncJBb",
-	"sySekUTcoEEre2LQkjAC5rZc5icpr7GYcwlocsOpAIL/A4fIrDOlzUSIGT/d26NyNZiRdkiuzFr53giH",
-	"vl4QqAGNhKw5y2oQRXaXwa7oJGeOI3nWSHiGpIS6QSMcIqCG/FU59NutnMweRzS4724ZlO7Jr3CBI3Km",
-	"EHueJISJFMUpR/stm6YnGU3TqTQkqB7TD8x7a6aqljZBBAcOSS0Dka+UA7JrUZ8gjBi5JolZoU3bn+Jk",
-	"RMNQKUL3PApCyloU4eCLijqAHa1UF8nFMBhihIT8FFE81Tz/eYqZFi0pxfczimcTbEjycfrCmmltLw/X",
-	"LA5MoAwsEWaxmEhtC2DOJv7rWPwkFa170l7REQ1aX7uDFmDQGEa1KdrPKPo6Fugn/UAjirJY+GrENVL0",
-	"dYz4PJhk4oUy4zZ1kOl3IlKVfB2orc+NFECh1LeLGiOaYIXmCcEgtime+qmPSCvzB/wMlOAbi9IHNu++",
-	"Uwo7+o3hK0wjPIJIVyOaz61X1szHymZpvnSX7WFIkNoKmhL2tr1JSBCzkEJwBdOI3JfPjSrskrUFELd5",
-	"v9vLdsSeE9KTargjM+tVf6xeXePOlBcnd8i1NpvGvzE8F5M4oX/dm7qUXeGIhsZ9AWh3isjXGWhkNpZ0",
-	"M3rmvt+ctbN31oso5RXkiTVLYvkTnKr1UEthr1uxU37knD43Z19YfK1dzBKxB628Atfr2cS15oteMkHF",
-	"TVMi6/ltUIu7JlHkKz0OjeYCjRKCQTImc6lZ1Wl26aTS/I/UWeXyLiZxRFDM5NAmJoIuBEdDRWCVojFU",
-	"HtVUnARxSJRz9bP6JYtQWb8pN6UEugGzHtB2PXwY/CrKyQLiPGcT7WgMtKNqAzbU3DSKiAk9cMi+8ND1",
-	"hLBsbIaTJL5WYVLKEBX5l7NoXjbMrvK3aMOAKsMmR7H6fX5PvoIWSkOHI8FLg6wN2eWVefzOWHPNvp5m",
-	"eyxy4JnnrHcu3DOHPJJFw8VKnCZpYKU0jD609rH/CIkK4Fn+DJH6T17mci0NkPel3tlW7UdJdc/Eda2A",
-	"Sy4wl4KGJm3mvY3BO17OcWGzuQKxUIknHL2x2EP7klfmmF/iAEcSrM3mbZhH0u+p9JLixjfx99o73NA/",
-	"bO9SzQYt3IxfqHIr4Cj6dQzioAnq4ktywcZx6867LW6UJnTKcPVpOTaULmLGCu76lCb0gOeljm0y745c",
-	"Nrh+5AFJo6ntliPyEFI+i/DNa80K2Rhv7VddbyrMqssfWh+euQ6uPfOFBxSylu5/MpuQOO/y6yymeVFx",
-	"EmgUYfYl77ArbkfRsZj55AaDd6tt16ppW7U7U70dj3w2gdz3PpTlc1NPVxUJ/WRFRNun4DStIK/5zm+z",
-	"EAvybJl3XcCxkDOjKL4moQ6xb5xD8z9fJpgJEr6P3VEAE9aPEwTaj1J1gdOkPq/fRiJ24jxoMlXBKDEx",
-	"SrYeT6nZkhhSHXYPqKbjDoDZNDcPetYCzXxce7DygeScXrKpNiHzpMXlLOTSgoKEYAGJjKe3WfgpTaus",
-	"xtQ60hRyC/145pSlIhfSbwCxGVGzaTsZOiVKM+lXiPt9xYGIbiDdPx4X8iwuQp2gn00eMmcWUr6ZzmgR",
-	"sWlyTJGOKyib5qv1tHxc0ZXx+T1Oy4sJCb78A4tgYkXflpAtgXyfN540fO5tFsyyEl6kAJhSVpX/UliS",
-	"/q5rf+wlcQgklxXmgHLIDmw67x/1G4tJnQ5dObXVCI2DJmahfQXAAvvakyMfeoPFZMXTVgnz1u2FKoxP",
-	"yVpGaiWBc9ip4s96kFEcRwTDhlzRhQrBz1LklOZqPuKa2svxmASCXln+HoesnuV/bMRL2YBlblroUOF2",
-	"EmQjgVv2ZtiTrl+6UdXK67Z+abZoUChcC65WIDydhPA2jgpfWs6/k7GkPZ6XLaKWCO9S31OeBA6fVMEl",
-	"paNmf9dJFuvaS/1h16QVm7u1u7JGJ9JrQF6aRlbSLqkoa5VVyLSUEyCn5jbUj9SQdU7C/GB7uVzwvW5v",
-	"f6Hlmn7CpaemoOYift5FVonut02Mq/z2ka8CjbI7LeAqP0NYoIhgLnK3MHMGl+SD1mnr52Q+m0GsnjD4",
-	"ZzyfcS197ZkdKAls/6lbt05wPW56nfddUGn6FvyWDsq7eErEhLJLoOkU36AwVnek5FQ8RNqXbTSUHD3c",
-	"RTq30EArh8zMNCThOCfl+MMyoOa1AshCvi1fUaun67cfeqjxx8OaPSftFjj7sn1+oenmsKUheowmOBob",
-	"y1ffM1GXY7Lg0yW9ItxbNaDlvFhY7w8Cb1D/xO0Msm6UreDMrGDExWYSt7mwmYoDtF+OIx85tOEOO9Tw",
-	"YT3zPaqNWKdqNrcRte7m8KbcX/AX8i0YIkbvgsg0ZZf81K2Y1Lm9GqoTRV/4QdgLjnCf+N3xPlxrIv4J",
-	"Pgz9o9FxcBJ2SHfcw65xEsc1vJrLdJXvm6tw1XfZ1qX0rOacMqnJpfzhpTxVBVUqHdh5jpQ2tgrIPTl7",
-	"uYGKqcjxuJBSYcg1hxPtcnMKZAq1O7KcEs+SwR6kZ3iFq1xees8JkmpTpxjaUf9b5dMBgpiLQKvc3S0L",
-	"a/sam1NIG5mZz1po9D07l6GZm9QqxmFp2mpvvNac0T/nRD8gkjmx7t/WacGWpwBU2xskYk+liGKOLs5f",
-	"KSzmZ8joyBKL1deQzsIxqaMlz2FJm02t52eh0tYqr2ZzqlVXVTGnSnNNFdR16q32/tQqr21QXk8qlNf0",
-	"Cv4KqN5E+czR7ntRPeuY5FHlgZ0MtrJEIFfxF1LlrU/g17yq5r7AZn/OvOUkXBw5b0yr9GtOhDxSFva1",
-	"n35u3yqOakmmJSwIG+Pszy2Cujgi33uy3HqoXyfjK7BjkatffuRx4UMnf64MHXkqLRfXPrc9PHARXGqY",
-	"Z2hBtq9OGJailXlWurBKRI45SbMo7LI+zvzjOi+h49NLuGnoqqFv6sbMzOwpV2PYU0U09ji5lKq3+W+7",
-	"3R6eIf0PDgnhrnupw/Znv6BpOE3YfGmWXLrQf+/tWNrHZ//T33b2Cn/Y/f+dZaashfE6D0dNSnKTNJ5q",
-	"u31B3EfbhNlgi1NlVsrJyQdr3WBhWbGVXgO7DEizEiDOTTG1LRZK6UJdDw+lVh+G8pQLMlF0kZDyZz5Q",
-	"MUFDVdbj74VqI16DiiLryAz2iiVDlooWfD8GU4EKC/SJtCzKSk6jIr0bou1TtzEqa9OU6fqo6kKKC/dQ",
-	"Gd7nkwoKUf1HykZwUzz9fRVmLkzX8kGpgc/DKWU5V1N9RApqOuy78dpWTResf/Gqv1bWv8jHh+FON9yu",
-	"Hxbq9g6zqsPUVICJOVwUXyFMHjOiOb247qVO+ifrgj8lUfgySeKkzIH6oqItYKEYRUJCmpBA/JZQ3u64",
-	"s6P1jUb73emcCzQiCDOERzyO5oKg395eLHTaq2lkg7q2qohIy2nfv84EnVIuaOAHMVP3aYMbUAnxPKQC",
-	"yTGVO3g6F3Dd0i6/WHAMLczaTQgOf2XRTSGPzCJfVsJ05THMTWdHZCtIiNSDofqQvoipLrxLFVnVdRrh",
-	"4Iv8dT5TxVmxqogByQiUo37nZLdYFMiuj3PYby10i5gJ1mxnitXOQ3gO0Sx01YX4HCLsikTxTBpNcruG",
-	"cp44DJXXHQpZy8dc3t95IZbUbVDsx1MFj1Z7zdQ0ylUlavCuiAWOVvgmvCeJyZd+uZiTpEpxWNWSFPnM",
-	"3HLfqttZfY+4rFSrAsIn/YMjpG8rt9FQDjPUdVnk6ZuRBMGNajijHI+hdhW/piKYIFXhuuiiURezbTyq",
-	"rotROkzm9napDJVkq+wSsw4YybWS0FyGbqyDlxHZoUurYstBMdB61d1T0ozv4WBK9tTa+N7XrjvKCzO7",
-	"KID7/qg77gddcoKPw/740Ins5ia69Z6qHlJmOnVN3f6Ao7RIUVWxH29adsRi43lCF8oToSqtqvmlKyoz",
-	"q1wtCeYJFTfv5BYpTorxXEx61YzbOTzOVRhQhfWy8NMP5u+EhbOYMoF2YEhfbxng6jiKrxU4wR9fJASK",
-	"gOGokO9J8bStPmbK5Jy2XoD88UwNE6i3RSIiSnYiMGY2ACRJ6JtRFbas9p5IsWiyIH7gVp5E5QckjawZ",
-	"qpllSZ8cBVjgKL4svGFPqe7pdHLZN9SdhJJpDMmlWnOH6/p6GdzTt8+msVxHtlrzDcjyh3G/QE0APXCa",
-	"ZG+eyxxtTXak4NkvDGAv33rSq9kB14AQJs9mA5m5erVX8ReSXoM7A0+GLu2WSK24MERuPvolL/cCDFvk",
-	"BzOKUZmaEObtP85fZPmMpRHsmVQ8GkeNPpRbJ7xkj5371fBN86Pmm54ZKcuVxiqfOvdLOmWAtymeSsEj",
-	"tTYVGddmxcX5K6QmBjkH528ueFvJ/i+E/ZZEBSlxq/7H3Z7Csz14DDDPoKDCOSj0QZ062JuUBcwpg5sw",
-	"ns2OpiQSiGmArTzDePa5HjB9sBWH63YBPlSbVdu8k+6zlz8RerAibg1Ydth1Xjm1UzP4bhudm9wt8Gzy",
-	"7GAhcBt6uoZLmu61CwYMzFhVHVHFWmZYTM4GDJvR4Ce4yBjEUtXVijb8ZUSi+Bqqegz3hmhE5DZCndUJ",
-	"VBQB+phTroYbsCytDGGdd2ZVHVGDT8l0JGcsJkk8v5xA0dmQzNRlSkYgia2N4OoPh5u2AxanzUGyEk7x",
-	"NdNlnOJxCpAwHfUBPqEz7qEvZCaUdKN46pvnfhgwcgXIiYBJrfJnOOIxbNFMqJT/+XSUkCgyJBzaTD5s",
-	"D9iAqXMBvSagLtWpXimfw06P55GuV5UvsZvWpQWbHA9YdcXeNnqDucqY5mhYrHY1VPQGzoasHjZgKXv7",
-	"ht1wFKXXFtSXUULGEZAtq7ur2hJZZX9NlSw8YFAky9NFsR31tOQsIOuFil2o3yt5MJxShn670IV8+SS+",
-	"5jBXVWFWDNgf0uKe4lBKNFBwQ2m/3RABtH2X8i1HURx/QRH9QtCwHPHQMRVToJ/v5fMIHS+cDhgEpvQJ",
-	"gGKyejPscXTCh/63yvTQf5QopP/Qbre1o1udBSihU0x0BOtg6BpQ3QmlgmeNjd4bc2JY/NjwDEE1vmvK",
-	"ifWV9IWsQ5QOJqGdYW75w13DCQlYyizOGhtAZR5TvUnida5q3Pmbi5Zltrc67W67A06fGWF4RqWC3u60",
-	"91VoQ8WInIieFyMqAkRqC7n+wMsa3xjq8yvrWTW/8gqdr0q9S0otTxQthuXOLMM2+uD0lnn1jbaKPbbU",
-	"6bJdaSnaSOMGygqcF332dnuxCp9x9ojtNq50s7kfBwO5wStWc5kGT5dbEjV4qdTrp8E7uTYNTZ4v9jNp",
-	"8I6rTVnD16yWcHefCoV8e51OTf02R9027QPqejoG8PEWIlBNu3zZcRPL/Zf2LOr133c7px35f/9q5d17",
-	"Vc+kONC1givgDQaReJm6hO1bmk1TSE31o6bdM4zBWa50JUmvHGFd27UF152Us6qbdz9175r3ECuWTXIU",
-	"nTtXhcvL4VfQffuKD1xfSfllr1z1Gd7sNn7zt0LBwn5nv/G7Wfla290ADGgcDR/zuv8neT6y34oGPOwI",
-	"n0+nOLlJ66rkSSOFEL6E7UxGOJAjroaJukI48EDMHRJG2UdSKSn0EMRZOeWuqQVIwfGs6p5DqAAKFedz",
-	"d9GOqZAYM6LyOPq9nqfcuxCN3y0LATWLfIQ79YH9Iw5vlsOKxz2Mqx0fFbS7y3vCdPZ1ATm7y1FjC5ON",
-	"YHKlXauqssnIdeFASaZX5gzs4sv3+LJhX8u0aGxd/4i7p4al8sWTxi++sKqv93u9JSZrF4y9P4Brv1IB",
-	"whV8lTC0jOJ3XiN7YO+2UAHnTrFKRFxJTj/C37kjz6iNzov+VcQFjSKVv1i+C0NCZRAJ7SQL0U6/cyJh",
-	"W/s/pg7wVt8vg3cOs/pV8w6fnhogX+w3fjEtEb8yy2+Ia3/UftCFXOu5jdNfWZHfzioSLNZsMv5MRJHb",
-	"llOOvhWbZiuZH14yb6XyJqBtI5bRz0Q0Qqd7WUZLekAuQmVMzR2A+JbMIhxUSGKr1wuYTmlvgLRpjbBb",
-	"jqGd1CfX1k8MPZ3ho7J7zsDla5oODL1yj7Jd49830RLV+pgwcHCaaI/V7ywhs/koohzaZSijjsM0E8x4",
-	"1pk8j8aqyuj9ALnQrk0h64rGnw2U3xDCbdwqfKKyp/dsZQ9i8fXq8kdamFsZtA712mv1u80tSkdPnG/S",
-	"JtXC6F5GqTB3EJsEpyB+rLMDUJyEJjJFw0Kkymp7OJSSjoYqLUOVWQbBWBUmMpVNvrX4kKOp5EYiHvkN",
-	"qK7Inau3XaqkDdBfrr2zWQtjo2GItDT8gviDUFlXzynukGXpueMOabEgDQrmL5sLOZyHIbcSdHRDnhRJ",
-	"NISoKiE0rKoRgnawappoJ7u7owr6suLKGuUGT92SPL65IMFTRpblaFjvshemPduzcKbfG1jcusd5GGYH",
-	"3IktC3SOvVv1PxZ4vt9CLrBdmzZL5U5h5HpCIyvNEZL0ILFP1eOcxlc4UsbveM6Nx5vjG8ou0SS+RlPM",
-	"bmq83im4LHJ3q8lu3d2PxZRvdeJ4LV/WurqF1VguTYMFj7cUVcaPgzkaSjtuWOG4djNMZwvXy8F15o5q",
-	"aD8LVVlDz0Qlchrv2daCvrcXt1LPVPnBC07dxl24+gw29d1qZrFtUn13IH1JlXpWCuqYfiXhrpd5b23H",
-	"btqnt+zRRTvKo/t///f/AR0279JFO6lDFx7o9nar3a+auI/ndy1DkqfwCC6cfFVBvubYVOHGXRI9dAus",
-	"TThQ17zeTWLxQZXrdU1YrCII4cqYvPVlbn2ZdarbC3N5ayWTIrtKVOvKrL+HmObH5C4k2n5NzG6g35X+",
-	"deg1bH3l8HNaM34EX2dR9Y1ucndLwV9DuaGCq4L2/rgTHAZd4h+Mutjvh0fEP8EHR35n3B8fhN3xMe52",
-	"JeTJ8f8Eb6mJAeUqHDcBpnyx5IWTB+2dckcWQLaGhkEx1+yLjcuariKrrtZ4BYaL8nNXIa0j7B+PTgK/",
-	"H3aIfzzuYj8Ldx1Vzd1qg7b0tDfh6y41gWu6MQ3EJAjbLumF+0F/5B/gwxO/f3R87J/gzsjvBr1wn/TH",
-	"B/hwZNUit0uXbdKZnW8YV+/Qti9BP9dk+vLPpbvmTs93DmQfKNtebS7UmisGg3dK0gKsAflkmqe5Y8uO",
-	"XbhxOGDOG7Bn5gbqDzyHHgmk4dtXUdObqOby6YCpWZobryoDBO4xa1c9/MXklOBLDFfK1GVO+TNcCpCP",
-	"Zx8esJ1ep7ML+ajmekBh/XGSrZNy1O/1VM5MPlsFcQIYCDdYrcwWKtTS9I2DJokscNUvL3zVwu8TKlgZ",
-	"tJwoszxmbC5f5JuG4+UJVelWynoC4EgizI3iZ+24XTqu8kzIBsGT9Kkn6eN+FKtnkagyNVJccJkl8C+R",
-	"05HJgr3b7B/LxFnSl84U2jvxGVXAc9gYnsuOLoYzeN4GW9bnul3Eg1bgJMOBDaTh1oHxDxzRMG/qNAQ+",
-	"MHVmWEwsK83i+1ZRUC5v+1SdNV2P6HZDuuSHCRETkmQOB9OCcKhOEORWDeFUDk3LTqXpXU9oMDFFUHbk",
-	"L7pqCh0jHjvyKGAhK27wi0K5jvs5mU2NbYenVBfJdpQD36PsKpZHYO8kJwml5ux3Rv1xLzgifi88OPD7",
-	"wfGJfxLuj/ze+Hi8P+qEh6TXbS4p8y2rN6GGmVbHild1N+MasliVxfO1t9PuqE07mVUTuNXckZz1xnYr",
-	"EqZa11NE7oMlXnwdi9+JSA/HvcLeCmhKPlMSfHG6TE039Lta4NobQUhoY/D120yak91OR9ekkoqANHYD",
-	"HEVnWdE2FMRTomqdUmbqNar00gqggmbu3wZamX73H1cErlXR6tNyeJXr6L+ZUFnaQv+jBWFQ6HfFyUL3",
-	"nwUYwrcgshYQmWJ248gUbYgjJlpSG3xJpL3ACRS5ms9OC+aD5hi3ZpNWUrPKuokJGTBlkEBFMF3UDY+k",
-	"IkuFZ3UAlbaJqpUd3YATKivepm5kUYZ21HUUabsMmGrzoN5VxerkyVTxIl0gtLa6224bvTS1MLieqV5n",
-	"ZZdSh6/qwyR+Be361oRz3m1tko3V2E0pUwa93GEQK+V2edXa7rPpnldWz29RK5i87ueMOOmuKavN1Wrw",
-	"uVy4baXo3CbiLFUK4gbE0uaCJgogdDCwQeBEA4rBpq2gaC4o7EqzBXHxYRIbI9RVgNMlO+4baamSPWkF",
-	"yL1bvckX4XJ190r5AFYGgN1jeidO0HBKVLhGSg92U5AfXjHG4uUlTirAjD/vTFVLilngrn7w0ixuPYXz",
-	"nMLg0e9UbQvPLVG3IXdrdltx7rupOPd4MF9Tl+FlVTV51V3B6lmk0T4F44fI9X1n4P7X5BW5r4TYu82O",
-	"0l2tuGhQbB/tcEKUEbKLYuXusJvUNMX5n+IkbaS7hfxtrdFtrdHvEvlXzRx+shJDmQpJBm3fgvxYpqry",
-	"0tLGapDQXNJYL9mGSK3kuaTg+DJXU9LW/n7WgxhMjlKZkQTaHUyw0MXttfHTTGy9yTX2fjBBtXZ5kOvI",
-	"/dFuu2w1W/7YDG4/6R79py3jQJNU64yOyEHYD/x93Bv7fdIN/ePgZOQf4oNxn+yHvaA7elhjwpBtaWmS",
-	"svdmIqxO5qoIBORa7WwFwMY9Q4W+SJVCwEawZy4AzAWwZqZFfM3yDXsy9IaAyUK/k6nCTdklulYNMAQK",
-	"8JSoi/M7w9QbPNw9y+425zpOgbfLdNoIcBS5QrE5MZDdcntAGbBc+4W3VhuRZZ43zU3WIWVSXvi4UkYH",
-	"XU8uhztX1DQghujOVAnVVYIAhcbIhfbCK0gBQ7QKEVBudLV1Aq3F1/+y3EHs6Xt/4Fj4ae+ehuFqAELo",
-	"SYSu8Q1KpBxGvolhp6FKKd1U6p07fFBM39shWQc51Y4M0BuGEnG866UNrVLxmWQSYBJHIfTM0jKg7Ygg",
-	"k4Q8ixjyp/tffjBonJ946glZKYy6KobeLR2croTHjDu3uLiuGKjUqjKVthgPfcLAWI+Jv57PxcTUFLZR",
-	"ifLskoCIT3NtYnU1nVSESODC3BswV4BUaqLK0+kZR0aqmMYCDfeGFiSqeejxlVtjwJzBXArAmQ2Odlwf",
-	"T6+C77bRWyLmCTRLYAMmx9d9MNE4TqYe+PX5DAfE50TugCChrm6PCAt1Q9ChmvrfdXs7+IducNdGuXbD",
-	"6AshM57ekhgwToSpc5XrQ6iaOqqmlKEG/xhdg/PGXBCU7Gi6Xjuyimy1/Z3a8/VmUt4HhQ0TFtzOSP5T",
-	"oqf6l6YraKl5b4QigX80/yPsffmzPzm5Gh1+3Z+yg+u/VvA/aPLUAesWU9eta+ZA5inpmzkXYpOCurne",
-	"ud9Np8c1eISfX5vHh4hvrtWlnWNrO06p5LBEmW/P623Ns7XJasXZEVgcxXzSDuyNOZKhfsMshyQP3i0x",
-	"+/xjdErMeOhexQoe+My7ztnyp2ZzNZC3GHjfvakrD5CdmMYF4rJXtm0Qv402iBYyL2iFOLMhqmF1glw6",
-	"RPaPJfofWkyGzm2QttoeQkpDfZtDFemqrPpcgN9to8NHr/y8kC/TZod1fFlT/Tl77eGaHObYbPkOh2s1",
-	"GbaycVOycSsXv406KAuMDtWMsB49NuxrsnTgppWsbXn4nXcgvAdarrMM9kMDZfN2h5u2trYSZfWGhxuS",
-	"KEu1GMxJlW1J7mdfknuhTp21GFzJ2LNSH6sLz13FX4woMzFiEDAQTFU5j/SKMB0hObOqYYE0UYiFeAx5",
-	"pVexgiME1UMRv04Dq9cTyHOHqYHlqKowYGZHnFBIxpRRYZo6cIQ5xI3nnCRvdD0lKRNDckUiKaPSP2pz",
-	"M4H1lM1NGH4XzZmgUfYHxEU84+Y5KsqST9GnOr+yMpdUC+IslxSq8sHkXAW9dYJhbb3uFesnLK7fHTNE",
-	"vmKIx6uAt6TNoroPC4o9bKK4Qz7l9N4Wl96OZUILih2qi+P8T93OKtv3a2Jv/JN1nlVQdZbEo4hM/+Ys",
-	"SSQwjQxHWCcbGoGRhLAAlGPrkJwZPVVMyBSNacLFKRrRKKLssm3KjKgchB2NH02ycXclOwos5rx12u+c",
-	"eC3QjVunrVSEeEboToSY8dO9PSqXgRlph+TKLFLSJxM5zfgllTkwgjsUVUK+lDyqjHUxg2enESDunkk8",
-	"BBQHnDYMeO/0gSpJJT9gt1sxQir9U6X3Jx+V148vbP2gqhOhHUCuXS/N6vTQMLFSzbW3KClkk1c0hrhv",
-	"Iv2au0Lke+qZyhhZa4hSyc5vsTtElr3sEjONagw9uqx5EtcbnC0eKi85LHOZwT5Qikmy/VnXXYdNJQPA",
-	"ohskAjzZywsbSQhTGQAL0HwzKQA/S6zjlp0hpZ+jMJ1qA1bM4KeijWCEfHeFhM4iUtdKwRTrhS4K5ViB",
-	"HFGxUuuhi+vet7a81gg22LfgaWDMcvSqdP1ou3U9rQueE+UgRUEtctu9YA0qN2BSWpTTjdFVrqEkcwg3",
-	"SZVNH/+OEmUzn/g2TfYbSpPVUYf0AkJF6OHi/JVVk4cuUT3hoWLZsIyfk/lsRpg0b5Rqo2a8QX3XsPVi",
-	"jTc91M9J5TWLrlZ6EwsXHjzpNS0b8wgpr1bFs9Xrsa9yehudmGX5f3NJrM8DoZald53WZ9cyahQoNS9s",
-	"k1K/jaTUFDUXpKQ6CsssiFGmaFuqztUkGTVlLHSeQadKRE17wuN82H3oyIoYojhRXuZiE7D6JNZpZf5q",
-	"Dku32auPnr26gIHT3NVqBq7JXDUvPVze6srFSTegwW+FYXNhuBWEj5+FWmsBqBzUOhTYcAZqrtJZk/zT",
-	"TAR+59mn9y3IvJbc05XgbmEC6WMZPs8J63uPhfVLZYhaeL/ND332+aELtNYsO3QFu0tVB2zk/JePfk+O",
-	"f1j61un/DTn9qy4X8KIgaVg//0Hvq4HkQAnAu5xodS3r7GLBShcymt+vuNtknwB5fhpEF6CS7XOKLMRR",
-	"XVRBg87DRxTi6HGiCXF0r0hCE0h4AsdwmUO1uZDFFl8fdWNrYyNxtIQ7KI62MZFvJSYi8X5RPESB4DI6",
-	"+d6tahbUPAYiGQidK6BXsY85N1nza4tnGDTfxjIeP5ZRzXhZHMPJeHUxjDh6yPiFmt4jxy62UvGblIpb",
-	"ifiIwZEqI0YHRipgZdNBEdU+r2FABOTh9x4MWQVA1xkIaYKdzQpnPCu77TuWUL3nJaGWC+soKbUN6WxD",
-	"OtXKuxXOWcpsTPsmNAvnpI9/RyGd9ykJtmGdhu8Ykn1bTaBxrg23ZP5GHaGNEFCC7gj7x6OTwO+HHeIf",
-	"j7vYz4TgEX4cQw2HU8ooF4pxN3oDxOzs4hhNCgXPKU5jFl0dqxEWmjx4vMZ8/DFiNoZz7nfFedUT3OTU",
-	"LHsGNljK/Nkg1bI0r4t2GO5urDmbF7ZRj28j6pGi54LIh8igZFk1Vv5Jn97mUZCUsdB5BqEqGpJ2IltQ",
-	"kVw9N5UErIyD5BByGwt59FjIAnZM4yHV7FgTEzEvPVxcxGKv5fSMb0Cb3wrEZQXiVhg+fsCj1hpQQY86",
-	"7Nhw4CNVY5sGPzIx+J0HQFZGyrVWIl8Z8pYJjTykEfTsML/3SJi/VPjAwv1tCOHZhxAW6LxZGGEVG0z+",
-	"19eJaFl36gaRBT8iVyRSec655s+5VvwsZoD8mCEynYkbFFEudit0YTmsuaxxz77GK/SAN1XQ1AxOP7bU",
-	"hM4lMrQ+LQEI2SA14cRt3UnFve9Nu/Gouv2wzaUP2oG4oRKmZwyxtmw1ZSZ/V2byFRWRdXPq5jSGJ3AS",
-	"lWh+dqfRLU3eEZHj4upjqGaQXJlTOE8iXVD9dG+v2ztqd9qddvf0uHPcgXOkhymepA+TGFroh6qvvoeu",
-	"JyQBE1kXfU6rG5bLTf9IAgr5Jao07NdZhBlwIvec7fzja4auKLnm1vDBhARfXIN/UF3+jSgjLORoPgPX",
-	"kIfEJInnlxPoVaFSc6whs3bp5VHfl4UnnwcThDmyuNwaLEd1x3jS7MMCR/GlhM+L81dIGVI8rRSJAsxU",
-	"QXFrWP2QY8SX01mc0K8+FzeROiG+MhqV8n+aFUwDqltZPmgH/GZBHBK+66nVDdiO/QTDSRJfK0UhHWfX",
-	"K6Stc7SjLzLFzLrtuutloboB2+FEKJGRf1clKIgJoYnt4pVflBDEPRREFP4in9Obh87ZgBVy5y/plQF4",
-	"ZcgOB/NOZz9IL3rLhcKfyGf1i9UmKPtt2B6wjO6gkN19uvt/AQAA//8=",
+	"7H3rchs3uuCroLinKtJON0VS1L2mthTHyepU7PjYznoypicEu0ERcRNgGqBkxaO/+wD7iPskp/AB6EZf",
+	"2aRIXSxWTY0jdgMNfPjw3S9fWwGfzjgjTIrW6dfWDMd4SiSJ4a/zICAz+TNml3N8SdQvIRFBTGeSctY6",
+	"bb2hwWeBOCMoMu+gHTkhaExjIVFEhSQhkhMskfpVki8STbDwEIkEQS/ZZUTFxPyVDsPRbIJHRNIAR9HN",
+	"7hkaMjwlQ4RZiIbO94cIxzCOoVmEKUNCxpRdCkSZkASHiI/RFM9Eu+W1yBc8nUWkddoKiYcIO/vz7532",
+	"cctrUbWNCcEhiVteS32odWq27Sf79loimJApVgCY4i8/E3YpJ63TXqfjteTNTA3R327d3nowWogXnMmY",
+	"Ry+/zDALi5A7D0MBex7GPNKb2+MxGsZE8HkckCEiOJggDHOhQE+G1Pqy+/nYUuNbXssObH1ST2cRD0nr",
+	"dIwjQcwm/5yT+CbdI9ELc7dGJZnCsRM2n1ZMnduup+Bxocf1kqc4jvGNeijkDQB9zONpKw+aixKwvJ+Q",
+	"3J6/E4iG2SM8GR+To/Aw8A9Gfez39096/nH3qOMfjg9IP9wPeqMutkc7w3KSbhrnvq/29uecxiRsncp4",
+	"Tlxo/EdMxq3T1v/YSy/Inn4q9t6OcHARmtNWS/+RRpLExf38wqIbJCdUIAzvZTdC8bQ94xENbtoxwWGr",
+	"/KT0yFbTtekFvVZj0/VVw1r9UQLjiqXlwWnmroPjDEtJYjX4Xx+x/9cn9X8d/+T3tv/pa8/r9o5u/6NV",
+	"do1+SBdbC13CZEyJQNcTLghyXvAQZQizm4Q2eYBTmDKhjwTo0U6ABfEpE4QJKukV2c0CouZg3MUsRyJe",
+	"8ZCOKQnPZaOtTc3rCEvEY4THksR6C4rUYSY9hAXCDL398QXa398/QSGWxJd0ShCP4eHL6YzH9AsKeTCf",
+	"KnxBVI2CF9EOlQJNacjo5USiX9+/yMGg1+kd+t2u3+lWQGJKJA6xxOm+WhUoMBiEX/u3vvqnZ//ZeT8Y",
+	"vPvb7v8qxwOFyUsggFrRek7+MubzWcWG4Z/lzvwNiadUiJrLOEveKLmQndEROQj7gb+Pe2O/T7qhfxyc",
+	"jPxDfDDuk/2wF3RH5bd05n54DRTvrWEHVduw7KJkE4e4O94PesQ/HvVDv08Oxv4JPhz5R8FxeEI64y7u",
+	"VWwiTj+61i3UYlaWEylBR6OPXczqm8uhU2Z3K+/mTcyvaFi5GyDn6qJwhkTAZ+q/xnpDMzMyuyEcUznF",
+	"bbP9BUtPPl5xK7rlt8Ku/T08WXbd9uNITZxdvJiPkpnEgrXDx5dcN4+qLwCPypC/F+yHgBWH+Gjk94Pj",
+	"0Fdo4Su82A/64QE5HFcgv/7YOhAfZloO6S2seURW31Ae8nZHS+/g3Xz0BwlkGezPkdAPEQ09NJwLEvuD",
+	"eaezH9AQ/iVDDw2DiBIm8w8UXx0Cxc8/ye4ZJu2M+uNecET8XnhwoDZ+4p+E+yO/Nz4e74864SHpdctP",
+	"UiSrX/Uwzf7fknEWHL/Er8gikKg9Kk1qzGPQPZSClb/0wNdWXrnD6Xem5N87Clz/1hD/N0B31/947v/T",
+	"iID+p69d77B/u1vO+d+T6SzCklTpUMOMOC+GCCulKvvrD0RiGonhKWw4j9tyQqaCRFcFpSo78zp1quLM",
+	"NSpVd7FKZYFURYykeV5CkPQNPcL+8egk8Pthh/jH4y7209t7VKFHyfSjayBKAZ9OOfv9BWeCCklYcPOe",
+	"fyasfD9D5zUf3hsirb8rSoUZIjiOKInRdUxBtNWSoCDxFQ3Ibhu9N4iPrjGVwhuwayon6i004nMWop3h",
+	"xfmr31/88vrdxbv3L1+/+O33D+cX74ceOkACjW5QSMZ4HsldD82ZpJEmjmb67wS6ouRaDNgEXxGEZ7OI",
+	"WgsIrMdDgiMqESNXJEaYiWsSCzSO+RRhJKQSxnkUgnSPGaAsDDsbsBkW2oqiV0llMvqgsw+2kfRGo5iA",
+	"SNwesMyBk5v//OviD07xhx/lz/943f1tOot+23/71wW9pqN3F4cf9gUd0YvDi2k0Gb07mPzW60Y/s/S9",
+	"n6fdaPThP6OAveb4H+fzf/71ox/+43UU0G731bsLccF+o7/88V834//TPakg/EH+kCvYbr9zclhGEwyu",
+	"XIxfYRlMylHk5Xt8qdkWQVckVpKvBs4Es0uCqEAjLEiIODtDGE2pmKq51O/9bi97RQat/UGrykx0Mfb1",
+	"Ktw9VC75TakFDeR+fEmQ5OrU5jHzFB7EkrJLpe51M+vplgN1ljdSGRyFAYpQYKlUeib3ey2vNaWMThUx",
+	"SqkLZZJckji/3Hf0r5IlvzT61ozEsPQzFER4OiMhGhF5TQhD3Q4gZK/Tyaz+oFO9fPhU6RbUqMIeqtf9",
+	"juA4mPwXfKGw9Bc5jU8rgnD8Sru+VBqi1FY22AENCZNKo41zVsQRjSJ1vuUbEs4allMSzSbeE4aZrCLo",
+	"6hkgdCL+jkjE2aVAkrfRz/yaxL7SbVFEFDcWHgrppVLx1ZZCLCY5dtfCQRXX1x9bxr7T8U+sicf/9LXj",
+	"HfZK7Tu3YFaccSYIsEez8e9x+Jb8OSdC6h+ZJBoOQEoDrOCwN4v5KCLTv/0hODCJZCMKXIrdq4UDeGAm",
+	"FHIiEOPmoAFy528ukJiRgI7NpAoeccxj0Tr9+LU1piQK1THz8KatxZfXWuOfEiHgIrdmMZ+RWN6gQSt9",
+	"Y9BSZATUbbXNT4pfYzkXiqCpA6cSAP49DpHdZwKbiZQzcbq3R9VuMCPtkFzZvYq9EQ59syEQAxoxWXuX",
+	"9SQa7GUKu4aTWjmO1F0j4RlSHOoGjXCIABrqqTbot1sZnj2OaHDX07JUuqe+IiSOyJmm2PM4JkwmVJwK",
+	"tN9yYXqSwjRZSkOAmjn9wI5bM1QNtwkiuHBISRmIfKECKLth9THCiJFrEtsdurD9kccjGoZaELrjVZCK",
+	"16IIB5+11wH0aC26KCyGyRAjJBSniOKpwfnfp5gZ1pJAfD+FeLrAhiAfJwPWDGt3e7hmc6ACpcQSYcbl",
+	"RElbQOZc4L/m8kclaN0R9hqOaND60h20gAaNYVYXov0Uoq+5RD+aFxpBlHHp6xnXCNHXHIl5MEnZC2XW",
+	"bFoCpt+ITETydVBtc28UAwqVvJ2XGNEEa2oeEwxsm+Kpn9iIjDB/IM5ACL5xIH3g4u47LbCjXxm+wjTC",
+	"I/B0NYL53BmyZjzWOkvzrZfpHhYEia5gIOEe25uYBJyFFJwrmEbkrnhuReEyXpsj4i7ud3vpibhrQmZR",
+	"DU9k5gz1x3roGk+muDl1QmV7c2H8K8NzOeEx/evO0KXsCkc0tOYLoHaniHyZgUTm0pJuCs/M95ujdjpm",
+	"vRSluIMssGYxV4/gVq0HWpr2lgt22o6ckefm7DPj18bErCj2oJUV4Ho9F7jOetFLJqm8aQpks74NSnHX",
+	"JIp8Lceh0VyiUUwwcMZ4riSrOskuWVQS/5EYq8qsizGPCOJMTW19IuhCCjTUANYhGkNtUU3YScBDoo2r",
+	"v+snqYfKeabNlIrQDZjzgtHr4cNgV9FGFmDnGZ1ox9BA16s2YEODTaOIWNeDgOgLD11PCEvnZjiO+bV2",
+	"k1KGqMwOTr156TS72t5iFAOqFZsMxOrP+T35AlIoDUsMCV7iZG2ILq/s67dWm2v29STaY5EBz77njLko",
+	"XznEkSyajmt2GieOlcI05tK61/4jBCqAZfl38NR/8lKTa2GCrC311tVqPyqoe9av6zhcMo65hGgY0KbW",
+	"Ww7W8WKMC5vNNRELNXvC0RsHPYwteWWM+ZkHOFLEOos62Vv6luDQ5yy6QTsKRD5EE9z4IGvsaru4oszo",
+	"p5fvkZjwa6X80UvGYxLqO0GBqIDaIOFXzoiHYjKeC/sK47KNlPQqFDdU9zgmWK7mIHWsJId9b/V7YC+A",
+	"PoOGtyCBqA6gyaN2E4u2i8PN3k8Ru+LkTlOlTdSdlJyQGxsVh9Qn51Iflyg5r6zHY5l75DgoOo4dq/xe",
+	"1VyphdfnZ6oNQTiKfhkDA2/CJ/EluWBj3rr1vuavlkGbZGv1gVQu81tEPirowackBAtsZXUXPb0oattg",
+	"rFNHkfi/262SyxBSMYvwzWuD2ukcb92hZSM1qaiL+FofByojte7KF5JUiDO7Oy1tAuKskbazGOZ5UVei",
+	"UYTZ5yztyx9H3hScWlEHg3erHdeqgXa1J1N9HA98NwHcd76UxXtTD1ftu/7k+LDbp2DmrgCv/c6vsxBL",
+	"8syRt5a5NRVBZlhOvlvEzkpO0Q3p6R2vT6zIY9yiuxNFansmbGPjdyj7+DLGTJLwPS/3LNlQER4jkAQ0",
+	"vAGKCvpmNJK8lBOBdFLl4JQTq7iZ+bTqpoChVKzyCfVyyp2qLszti56zQbuesjNYmWQIQS/Z1JglsqDF",
+	"xcj2woa0TByew/DEpZmE6lZfnDrQ5OJVfT4r5fYyEybSgAmkQE2XXYrQCVCa8eecL/kLDmR0AykkfJyL",
+	"3bkITdJHuniIxloI+YZSdwrEpgFXeTg2DHApQ9Z6WD4sc03x/A635cWEBJ+/xzKYOB7dJbhfoMaLxouG",
+	"z71NHaQZHQWCHqpiqnJbMt8tOx93SwKCE4oifUAFRJw2XfcPZsRiUCdTVy5tNUDjoImpwU0rcYh97c1R",
+	"L73BcrLibask805GTBWNT8BapNSaA2dop45pMJOMOI8IhgO5ogvFgZ8Uyyms1X6kbGkvx2MSSHrl2BBL",
+	"ePUs+7ARLqUTFrFpoZFOuIG1jRhu0ULmLrp+61aYLO7bedJs0yBQlG24WoDwTGDLWx7lvrSczTBFSXc+",
+	"L91ELRDeJWafLAhK7Jw584zxxP7dBO6s6yzNh8sWrdG8XLorSnQySS3zktDEgnSpZfqsVFlFmZYyU2TE",
+	"3IbykZ6yzvCcnWwvk1+w1+3tL9Stk0+UyakJUSsDftYoWUndvzZR/7LHR75INErzpMD9coawRBHBQmYy",
+	"ezMKlsKD1mnrp3g+m0H8B2HwJ5/PhOG+7soONAd2f+rW7RPM2Zve5103VFh+VjNcThAeWvVzCKl8JhJA",
+	"4s9E6UenDWJZk5s2YHFi8Tf5gVmjMdrJ6NbkzzmOrPsstfDndOwBY1zuQvxy6uzTBogAMzQi2vQ/wsFn",
+	"HeukcEf7F/VawzLv2Aoq0TTNMWw8xoYeuFc4Fxp72C8PK3VvsJ2m7I46vLdAJd/xKZETyi4BKFN8g0Ku",
+	"ky4VHnqItC/baKhgOdxF5oAtiAWEeic+zhIiWXRoLsPRvFYAaQ1fizmv9Zfq8fsyaxx8sGevFHYLbNHp",
+	"Ob8wcCsxpEA4CprgaGzNHsZ3o7PtUm/2Jb1SF21FD3lppnK9uRKMlf2Tclulk6K6gq29AhEX68jCxcJm",
+	"8i3AfjmM3PpKN+wrLff71dy0+uv1oCaQOk2quQnEqCYlxsK7y7W5EDWGiFUrIJiHsktxWi5311l1G0rL",
+	"eWfUQdgLjnCf+N3xPmSCEoWtoX80Og5Owg7pjnu4bJ64JHO5Jv+4crzNHq5O/12XTL+a7dVmcxRSLpYy",
+	"xOY0hWTi0nuklY1VyPiTMwc10KA0OB6WpFTYKZqTE2NRLhU5KJQ7SiVzz5EyPIho83LZr16SGgp5CInN",
+	"F+3o/9YhyEBBbO7kKhyqKI64mb+lYoiVCrKBXo2+54atNPMCOPWLCqEsXmvO6J9zYl6Q8Zw4JQvq5HzH",
+	"EAbC+w2S3NNR9Vigi/NXmhaLM2S1AEWL9deQCVy00fYFnakgryfGoWchtNeK5/ZwqoVzXWSsSjZPRPB1",
+	"Subu+dSK520Qz08qxPOkaskKVL2JeJ2B3Va4firCdd01eFCO50YIr8zzyBX/TKrcbTE8DfN2nQVmHDuq",
+	"FHA8Ki2joXNyBJGKaDjUvf30A75X8TQpMC2hI7lU3P3cImLOI7KNoH7qEdTrwa86Oa2COi7yRqqPPCyB",
+	"NDkPKxPHLJSW8zicu3ZIqH+itIQztCDJxeTJKPGIeU6WjHYgcEGSQC+3ml1p2k2dLbvk00sYE+mq0Tm0",
+	"nCukqmuxCNGerh21J8ilUp/sv+12e3iGzB8CgvLLyjEM27/7OWmx1AyRrUiWibn8196OI0H+7n/6285e",
+	"7ofd/1laXdHZmKizUtVk4jSJNKy2vSxwTRu9Pp1scTTfSmGD2XiScmLhWCIqLT9u9atmla9KD8WWdFoo",
+	"h+TKWXko0dwxVGVeECxnamMVP/OBygka6mpWf88V2fIaFNJaR3qFl6+UtZRP69tRenNQWCAxJdXAVjL8",
+	"5eHdkNpuxa3HridWFp0rYs6DCkQJ5buDUPQ+G9mVC616oJCwcognz1e5rs5W6rMGjf9njdkVyxTBXFDz",
+	"qgB2x+KrAXQeTinLGHbrPdxQdGq/nLO6SsSCc1x8el8qC3Rlg42g6AyExAxzjQWGaVsEasN6uIBKNivE",
+	"XHFGzI3N73spmvzJqUBESRS+jGMeF2+SqaTgikJQLSsmIY1JIH+NqWh3yrMITckFd+x0LiQaEYQZwiPB",
+	"o7kk6Ne3FwtdZHoZ6aRlR5VnzcvpSb/MJJ1SIWngB5zpgh/BDQjveB5SidSc2vkynUuoB+HWh1423klx",
+	"vF9YdJMLSl4q/mnhHE48VN6PHMREaSzANE2lCB2/pZQZXXgSYrw4Q/OZrh6PdckuCG6iAvU7J7v5qoXr",
+	"jLTK85zSS3gOvmN01QVvOCLsikR8ptRbHWRHBcJhqH1c0GlDvVbma5nnPLfdBtUIPV2RcbVhtuhipmxi",
+	"g7GSSxyt8E0Yp4Aplh6cD3DVtcKcco4afHZtmW/VnawpdFJUf3SHg5P+wREy5VTaaKimGZrCcer2zUiM",
+	"oOQL3FGBx1BcU1xTGUyQbsGRNxfqyjEuPaou3FW4TLa8TKFOpkKrtMqKcc+qvZLQVmtprC0VKXKJ1qOj",
+	"PYN8WMNVd09zM7GHgynZ03sTe1+65TEVsLKLHHHfH3XH/aBLTvBx2B8fllJ2WyrHGafLmxWRTtfRcT9Q",
+	"UvssL3K5rzeti+ag8TymC/mJ1KXg9fqSHRWRVe2WBPOYypt36og0JnE8l5NeNeJ2Do8zJZB05d/U2fud",
+	"/Z2wcMYpk2gHpvTNkQFdHUf8WhMn+PFFTKBKKY5yyQMUT9v6Y7aO32nrBfAfz4YPQ0FQEhFZ0OgBMdMJ",
+	"ICTJJAJXWB2MnUuxRStzfiecqKTKDygYOSvUK0szCAQKsMQRv8yNcJdU93ayuPQbOsGtYMSA+GmjgUA9",
+	"IbMN4Zlk6ylX+0h3a78BKWMw72coWmQmTjK27HupSbTJieS8TLkJ3O07b3o1J1A2IQSlpKuBNA+z2yv+",
+	"mSRZ32dgczK1Z2MlFeemyKzHDPIyA2DaPD7YWazI1AQwb78/f5HGRxdmcFdS8SqPGn0os08Y5M6deWrx",
+	"pvlV821TrwTlCnMVb135IBOgI9oUTxXjUVKbjkMxasXF+SukFwYRPudvLkRb8/7PhP0aRzku8VX/x+2e",
+	"pmd78BrQPEsFNZ2DSmS0VAZ7k6CAvWWQVum56GhrNgKbBrKVRRjPvdcDZi62xnDTz8iHcvj6mHeSc/ay",
+	"N8JMlqdbA5ZedpM6Qd1AKLHbRuc2UhJs0CK9WAgMvJ4pMpcEV+6CAgMr1mXRdDU5pVafDRi2s8EjyIoP",
+	"uBJ1jaANv4xIxK+h7Nhwb4hGRB0jFIKfQMkzgI+95Xq6AUuDOBE2UZ5OWTQ9+ZRMR2rFchLz+eUEquKH",
+	"ZKYz8xmBkNE2gjxSAXkdA8aT7mVpjUl+zUydST5OCCQsR39ATOhMeOgzmUnN3Sie+va97waMXAHlRICk",
+	"Tn1WHAkORzST2hQxn45iEkUWhEMXyYftARswfS+gGRbYBk/NTsUcTno8j0waTbYHQFI4H3RyPGDVLQXa",
+	"6A0WOgNDoGG+HOdQwxswG2Lo2IAl6O1bdMNRlOTA6S+jmIwjAFvaGED3TXT6EtgynnjAoIqnZ7p2lBT8",
+	"VKuAGDNqE3QYwuGUMvTrhek0ICb8WsBaddqQHLA/lMY9xaHiaCDghkp/uyGyjT6oFZnVQalLB+0B1SCV",
+	"JdY8AsLd7G0fMOf+ZG/zLmQzaU8hPwVlkeEplLk3KMtjpC6VMcUq/J5yNdGA4UsORfgcVLJgwhpZBQp5",
+	"WUcGKJkqCBi5AGneJRdSoIjzzyiinwkaFp1uxq1nWyOJvWw4csmA0wEDe5m52lDG32CZO4+JGzN/64Ax",
+	"86Mir+aHdrttfC36kkPxwny8NKg9w7IJdeUEKkXaUvK91ZOG+Y8NzxDUQb6mgjhfSQakvTmNPxPtDDPb",
+	"H+5aFI/BBMB42lIKsr5s3UzFiDL1es/fXLQce0Sr0+62O2DNmhGGZ1RpHu1Oe19717SbspRVZfmjdkKS",
+	"2hL634miKDuGzkjaLKDbjnq5nqOFrnGFZnMaFsNiT7xhG30oNQN69S1O891N9cV0bYQJGVVaG5QHOs+7",
+	"jdzGrhVG/fQV165faT8sfx00/wZDnLZ+Dd4uNoNsMKjQZbHBmEyDrCbv5zvJNRhT1iC24TCnGe/tp1wL",
+	"hV6nU1M5t6RirjFudT3jpPn4FdxxTfurum4tx66ZdIvs9d93O6cd9b9/trJ2y6p3EjrQdbxfxDo1TMx0",
+	"vpZBUzedrcrYtG+Z1aSLtREV6LWFr+va7CApWFvhulm7Wve2effWfPnDknK/57plTDECAIT6vsaDsq8k",
+	"+LJX7LcBI7uNR/6aKxXd7+w3Hps2DnDtKICA1oLyMavUfFL3I32Wt0zAiYj5dIrjm6Q+WhY0ignhSzjO",
+	"eIQDNeNqNNH0ZgEc4KKEw2jFT0lbue7NOG1k0bVVmClY1HXHGfCBQIuIbAoA2rG1qTkjOpSo3+t52m4N",
+	"ASG7RSagV5ENskiMe9/z8GY5WvGwl3G162MrtN3m29fcFihndzlobMlkIzK50qlV1Tdn5Dp3oRTSaz0N",
+	"TvHle3zZsKN4Uq6/rnPX7VOjpWrgSeOBL5y+N/1eb4nFuqX6707AjcEsR8I1+SrQ0CIVv/Ua6QN7X3N1",
+	"4m41qkSkLM7uB/hdlIS6tdF53nCMhKRRpENoiyl1JNQKkTTWvxDt9DsnVvWVEzItId76+0XinaFZ/ap1",
+	"h09PDFAD+40HJs15Vkb5DWHtD8bAuxBrvXLl9BeWx7ezisiRNauMPxGZx7blhKPHotNsOfP9c+YtV94E",
+	"aduIZvQTkY2o0500oyUtIBehVqbmpbGMswgHFZzY6bIHqlPSlSlpFyjdAlloJ7HJtc0bQ8+ELumwpTMw",
+	"+dp2T0Ov2B121zourD38GlJeCAMDp3VjOdW5YjKbjyIqoFGZVuoELDPGTGhHUZEa62rhdyPIuUa5mrKu",
+	"qPy5hPIRUbiNa4VPlPf0ni3vQYxfr85/lIa55UHrEK+9Vr/bXKMs6Ub4KHVSw4zupJRKmwbbxDkFjnET",
+	"9oB4HFrPFA1zniqn4fRQcToa6ngT3YwAGGOVm8gWSHps/qGSdt4b8XhkD6C6s0amb0ahIwaQ/pKmExvV",
+	"MDbqhkhavCzwP0gdTvac/A5p+GG53yGpOWaIgv1lcy6H8zAUTuSRqeWaUBJDQnSxIRpWlRpCO1i3q3aj",
+	"+Mu9CiZfdmWJcoO3bkkc35yT4ClTluVgWG+yl7Yx7rMwpt+ZsJTLHudhmF7wUtqyQObY+6r/Y4Hl+y0E",
+	"ObsV3NMY9YSMXE9o5MRvQkgYRCzqwsVTfoUjrfzqLEKweAt8Q9klmvBrNMXspsbqnRCXReZuvditufuh",
+	"kPKtiYivxctaU7d0Wvom8b1g8VasytpxsEBDpccNKwzX5QjT2ZLr5ch1ao5qqD9LXdzFrERHqFrr2VaD",
+	"vrMVt1LO1IHPC27dxk245g42td0aZHF1UpMUkQzSNfG1gDqmX0i466XWW9ewq6ugKM23YNFFO9qi+///",
+	"7/8DGTZr0kU7iUEXXuj2dqvNrwa4D2d3LZIkT9MjyKT5op18zWlThRl3SephWlluwoC65v1ukhYfVJle",
+	"10SLTc+MlWny1pa5tWXWiW4vbFbaSipFmuNRa8qsT7BM4mMymZauXROzG+gKaZ4OvYYNIkvsnM6KH8DW",
+	"mRd9o5tM0izYa6iwUCgrxL8/7gSHQZf4B6Mu9vvhEfFP8MGR3xn3xwdhd3yMu11F8tT8f4K11PqAMoXS",
+	"mxCmbM31hYsH6Z2KkiiAdA8NnWJlq8+392y6i7TAX+MdWCzKrl27tI6wfzw6Cfx+2CH+8biL/dTddVS1",
+	"dqdZ6NLL3oStu9AqtenBNGCTwGy7pBfuB/2Rf4APT/z+0fGxf4I7I78b9MJ90h8f4MOR09LArZ63SWN2",
+	"tq1qvUHbze5+rsH0xceFJPpSy3eGyN5TtL0+XCh3mHcG7xS4BWgD6s0kTnPH5R27kEo5YKWpvWc2T/E7",
+	"kaEeMYThuzm2SYqtzaodML1Km8qrI0AgQdu2XVO/JJW6LjGklOksVfUYkgIgVTL58IDt9DqdXYhHtekB",
+	"uf3zON0nFajf6+mYmWy0ChIEaCCk5jqRLVTqrZmMgyaBLJDql2W+euOr8twXuYzbu6lTK5O/Unq1PPXZ",
+	"XOTJoybsywOq0kCVNinBkaJVN/pmGBPw0h6aZwI2cMMkbz1Ja/mD6E+LmJ4tI1NGeNNUgCWiQ1Kusvc1",
+	"/WMZj00y6EzzjVJKjyoIfdiY0BdNZibvf+u2WbMReBEOOi6YlA5sIKC3jhh/JxANs0pTQ8IHStMMy4mj",
+	"7zl438ozyuW1qKq7Zko2fd2QVPphQuSExKnpwnZ9HeobBFFaQ7iVQ9u4V8uM1xMaTGydmB31xBSWoWMk",
+	"eElEBmzkkchXZvdFm6up+F5S236PsiuursDeSYYTNq8x25hTAqgSCrIJMcx0/Te4ekXxArA4ZfKzheST",
+	"buRNWytWA7jV3CT9gylYViVI2IJmT5FyHywx8DWXvxGZXI47OdA1oSlYX0nwudT4qstk1QgJ8MLeCJxL",
+	"GyNfv86UYtrtdEzZLiUIKLU5wFF0lta1QwGfEl0OljJb0lIHqlYQqu9h3Y+CWhlIa7vYCoRrVWr1aTl6",
+	"BRDbJNFKTlODwpIwqIW84mKhWdcCGiK2RGQtRGSK2U1JzGlDOmL9LrVunFjpC4JAuaz57DSnPhiMKZds",
+	"kmJzTuU7OSEDphUSKJpm6t7hkRJkqfSclsRKN9HlxKMbMGel9e10bhdlaEcntijdZcB0zxI9VtfzUzdT",
+	"e55MDdXaAni7bfTSVtUQZqVmn5Vtk0usXh8m/BX0D10TnfO+1obrOJ0mtTBlqVe5Q8UJ3l1etHYb/5av",
+	"Ky15uKivUVb2K/VdmRZAq63V6Ti8nONuJT/fJjw2VQLiBtjS5twvmkAYt2IDF4whKJY2bRlFc0bhFuPN",
+	"sYsPE26V0LIapWW8464+myrekxTJ3PtqDvkiXK6CXyGywIklcJue7PAYDadEO34U92A3Of7h5b01Xpbj",
+	"JAzM2vPOdN0lzoLyOgov7ebWU4KvlBk8eHbWtoTdEhUgMvm329p130ztuocj8zUVHl5WFdzXDSic9lSG",
+	"2ifE+D6iht9Zcv9L/IrclUPsfU2v0m0tu2jQjwDtCEK0ErKLuDZ3uH18mtL5H3mc9L3ekvxt1dJt1dJv",
+	"kvKvGoP8ZDmGVhXilLQ9Bv6xTH3mpbmN00OiOadxBrmKSC3nuaRg+LJJLvZTyE8baoPKUShYEkNHiAmW",
+	"pv6/UX6asa03mT7898ao1s4PMu3lP7o9xJ3O4R+bkdtPXivg0GXRGtAU1DqjI3IQ9gN/H/fGfp90Q/84",
+	"OBn5h/hg3Cf7YS/oju5XmbBgW5qbJOi9GQ9rKXJVOAIy3Yi2DGDjlqFc66hKJuBSsGfOAGwqWTPVgl+z",
+	"bE+jlHqDw2Sh3cnW86bsEl3rVhoSBXhKdAr+zjCxBg93z9Is6UxTLrB22Z4dAY6iMldshg2k+XL3yAOW",
+	"a+Tw1mlIssz7tk3KOrhMggsfV4rooOuJ5SiPFbVNlMG7M9VMdRUnQK4Zc64D8wpcwAKtggUUe4FtjUBr",
+	"sfW/LDZZe/rWH7gWftIFqKG7GgghdDdC1/gGxYoPI9/6sBNXpeJuOvSu3H2QD9/bIWmTPd2xDag3TCU5",
+	"3/WSnl8J+4xTDjDhUQhtxQwPaJd4kElMnoUP+dPdkx8sNc4uPLGErORGXZWG3i7tnK4kjyl2buniunyg",
+	"SqpKRdq8P/QJE8Z6mvjL+VxObHVilypRkSYJSH6a6aRr6vIkLEQRLiy8AStzkCpJVFs6PWvISARTLtFw",
+	"b+iQRL0OM782awxYqTOXAuFMJ0c7ZR9Pksp32+gtkfMY2i6wAVPzm1ahaMzjqQd2fTHDAfEFUScgSWjq",
+	"5CPCQtMzdaiX/nfTKA/+MK3y2ijTkRl9JmQmkiyJARNE2opZmVaNuu+l7tsZGuLP0TUYb2yqoUJH2xi8",
+	"JKrIFdvf6TNfbyTlXaiwRcKc2RmpPxX11H8ZuIKUmrVGaBD4R/M/wt7nP/uTk6vR4Zf9KTu4/msF+4MB",
+	"Tx1h3dLUdcuaGSLzlOTNjAmxSWneTHvhb6Zn5Bosws+vYeR9+DfXatLOoLXrp9R8WFGZx2f1dtbZ2mTd",
+	"4/QKLPZiPmkD9sYMyVAJYpahJPfedzH9/EP0XExx6C4Vku/7zpfds+VvzeaqKW9p4F3Ppq48QHpjGpea",
+	"S4dsGyo+joaKDmVe0FRx5pKohtUJMuEQ6R9LdFJ0kAydu0TaaaAIIQ31DRO1p6uyfnSO/G5bJj54DemF",
+	"eJm0TazDy5o60umw+2uXmEGz5XslrlVl2PLGTfHGLV98HHVQFigduq1hPfXYsK3JkYGb1sR2+eE33svw",
+	"DtRynQW175tQNm+cuGlta8tRVm+duCGOslSzwgxX2Rb3fvbFvRfK1GmzwpWUPSf0sbrw3BX/bFmZ9RED",
+	"gwFnqo55pFeEGQ/JmVMNC7iJplhIcIgrveKaHCGoQ4rEdeJYvZ5AnDssDTRHXYUBM9fjhEIypoxK2x5C",
+	"ICzAbzwXJH5j6ikpnhiSKxIpHpX8aNTNGPZTVDdh+l00Z5JG6Q9ISD4T9j0qi5xPw6c6vrIyltQw4jSW",
+	"FKryweLKSoObAMPayt8r1k9YXAmcM0S+YPDHa4e3gs2iug8Lij1sorjDsiGnm3OUm5NcxiuhMam6rs7/",
+	"Nj21UpS5Ji7OPFm7WwVUZzEfRWT6t9JqRhLTyCKTQxSgGxmJCQtArnbu15kVceWETNGYxkKeohGNIsou",
+	"27ZCiQ5f2DGkp0kg767CZInlXLRO+50TrwVideu0lXAfz/LriZQzcbq3R9U2MCPtkFzZTSr4pNyqGb4k",
+	"7ApmKPdiFYhmAh5dSzsf/LPTiJbunilSCgwASLxFwDtHHlQxOfUBt+eL5W/JT5WGo6xD37y+sP+ELmyE",
+	"doDo7XpJQKiHhrETpW4MTXEuEL2iO8VdY/DX3Joi29jPFtVI+1MUqn0+xhYVaeBzGYdqVJ7oCbCpR5AZ",
+	"UdpnojI/Ypk8CPdCaSRJz2ddaRKbiiOATTeIIXiyeQ8biSXTwQMLqPlmogd+UrROOCqK4n4lNe10L7J8",
+	"8D+VbQQzZFs8xHQWkbp+DrbOL7RyKLoZ1IwalZ5whd+7Frg3ssUGmyc8DWq1HLwq7U9GeV5P/4TnBDmI",
+	"k9Cb3LZQWIPwDtQtqQxaTu2r7FNxapVuEq+bvP4NReumhvltrO4jitU1ro8kC6LC/3Fx/sopDESXKOFw",
+	"Xw512MZP8Xw2I0wpSlpI0iveoORs0Xqx7Jxc6uckPNtNV4vPsUMX7j3yNqld8wBxt07ZtdWLwq9yexvd",
+	"mGXxf3ORtM+DQi0L7zqpzy2o1MhbawdsI2MfR2RsQjUXxMWWVLdZ4ChNqG2hRFiTiNgEsdB5Sjp1NGzS",
+	"4h5nff/DktCMIeKxtlfnO5HVR9JOK4NoM7R0G0L74CG0CxA4CaCtRuCa8Fk76P6CZ1eukLoBCX7LDJsz",
+	"wy0jfPhQ2FoNQAfC1lGBDYfBZsqtNQmCTVngNx4Ce9eq0GsJgF2J3C2MYn0oxec50freQ9H6pcJUHXq/",
+	"DVJ99kGqC6TWNER1Bb1LlyhsZPxXr35Lhn/Y+tbo/4iM/lUZDiLPSBoW8b/XpDngHCgG8q4WWl1QO81u",
+	"WCkrpHmSx+0mmxWo+9PAuwDldJ+TZ4FHdV4FQ3Tu36PAo4fxJvDoTp6EJiThCVzDZS7V5lwWW/r6oAdb",
+	"6xvh0RLmIB5tfSKPxSei6P0if4gmgsvI5Htfdcei5j4QhUDoXBN67fuYCxt/vzZ/hqXmW1/Gw/syqhEv",
+	"9WOUIl6dD4NH9+m/0Mt7YN/Flis+Sq645YgP6BypUmKMY6SCrGzaKaJ7+DV0iAA//NadIasQ0HU6QprQ",
+	"zmbVO56V3vYNc6je8+JQy7l1NJfaunS2Lp1q4d1x5yylNibNG5q5c5LXvyGXzvsEBFu3TsMxFmSPqxM1",
+	"zvQCV8jfqC21ZQKa0R1h/3h0Evj9sEP843EX+ykTPMIPo6jhcEoZFVIj7kYzQOzJLvbRJKTgOflp7Kar",
+	"fTXSoSb37q+xH38In43FnDvVXV/5Bje5NcvegQ3WU382lGpZmNd5Oyx2N5ac7YCt1+NxeD0S6rnA8yFT",
+	"UrKsGKt+Mre3uRckQSx0npJQ7Q1J2qEtKIuu35sqAFb6QTIUcusLeXBfyAJ0TPwh1ehY4xOxg+7PL+Kg",
+	"13JyxiOQ5rcMcVmGuGWGD+/wqNUGtNOjjnZs2PGRiLFNnR8pG/zGHSArU8q1lkNfmeQt4xq5TyXo2dH8",
+	"3gPR/KXcBw7d37oQnr0LYYHMm7oRVtHB1L++CURLW2Q38Cz4EbkikY5zznSgdrtl7zDOgPJjhsh0Jm9Q",
+	"RIXcrZCF1bQ2WeOOzZVXaERvq6DpFZx+bOkFnSvK0Pq0BEFIJ6lxJ24rWGrsfW97nkfVPZBdLL3XNsgN",
+	"hTCzYvC1pbspIvm7PJI/ggqV68b5zckeT+BOayb/7O51OV96R2TmPlRfaL2C+Mreg3kcmSLvp3t73d5R",
+	"u9PutLunx53jDiC7mSZ/Jz9MOJriGxRydD3B0kPXExKDsm0KUSd1EoslsH8gAYVIFV2u9ssswgwwUXho",
+	"HPOpKYWt4fGdQPyaoStKroUzfTAhweeyyT9MsEwJGyIsFGg+AyOTh+Qk5vPLCbTe0EE+zpRp9/firO+L",
+	"bFjMgwnCAjlY7kyWgXrJfEqBxBJH/FIR4ovzV0irZCKpOYkCzHSRc2da81LJjC+nMx7TL76QN5G+Ib5W",
+	"P7UacZqWXgOoO/FCaAcscAEPidj19O4GbMd9g+E45tda5Ejm2fVyAfAC7ZiUKM6cvNldL3X6DdiOIFIz",
+	"n+xYHeogJ4TGrrFYfVGRIOGhIKLwi3rPHB46ZwOWi8K/pFeWVWiVeDiYdzr7QZIyrjYKP5Hf9ROn61H6",
+	"bNgesBTuINrdfrr97wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

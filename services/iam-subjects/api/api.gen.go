@@ -24,6 +24,21 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for GroupType.
+const (
+	GroupTypeGroup GroupType = "Group"
+)
+
+// Valid indicates whether the value is a known member of the GroupType enum.
+func (e GroupType) Valid() bool {
+	switch e {
+	case GroupTypeGroup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubjectType.
 const (
 	SubjectTypeClient SubjectType = "Client"
@@ -135,9 +150,22 @@ type B2B struct {
 	LegalEntityId *string `json:"legalEntityId,omitempty"`
 }
 
-// Group defines model for Group.
+// DescriptionInput The description: localized (`{"en": ..., "de": ...}`, Emporix), or one plain
+// string (Aritma), kept as the English text.
+//
+// Example: {"en":"All administrators"}
+type DescriptionInput struct {
+	union json.RawMessage
+}
+
+// DescriptionInput0 defines model for DescriptionInput.0.
+type DescriptionInput0 = string
+
+// Group A group; `type`, `tenant` and `properties` make it Aritma's group subject as well.
 type Group struct {
-	B2b *B2B `json:"b2b,omitempty"`
+	// AccessControls Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+	AccessControls *[]string `json:"accessControls,omitempty"`
+	B2b            *B2B      `json:"b2b,omitempty"`
 
 	// Code Example: ADMINS
 	Code *string `json:"code,omitempty"`
@@ -173,35 +201,112 @@ type Group struct {
 	// Example: {"de":"Administratoren","en":"Administrators"}
 	Name LocalizedText `json:"name"`
 
+	// Properties Aritma's view of a group as a subject.
+	Properties GroupProperties `json:"properties"`
+
 	// SubjectId Example: group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
-	SubjectId *string `json:"subjectId,omitempty"`
+	SubjectId string `json:"subjectId"`
+
+	// Templates Example: ["2ac869fc-d548-4ec8-8e06-c01491314144"]
+	Templates *[]string `json:"templates,omitempty"`
+
+	// Tenant Example: acme
+	Tenant string `json:"tenant"`
+
+	// Type Example: Group
+	Type GroupType `json:"type"`
 
 	// UserType Example: EMPLOYEE
 	UserType *UserType `json:"userType,omitempty"`
 }
 
-// GroupInput defines model for GroupInput.
+// GroupType Example: Group
+type GroupType string
+
+// GroupEcho A group as a user's `groups` shows it; only its id is looked at.
+type GroupEcho struct {
+	// Id Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	Id string `json:"id"`
+}
+
+// GroupInput A group's fields. A group as `GET` shows it can be sent back: the read-only fields
+// (`id`, `subjectId`, `type`, `tenant`, `properties`, `memberCount`,
+// `localizedDescription`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored
+// when they equal the stored values and refused (422 naming the field) when they
+// differ.
 type GroupInput struct {
-	B2b *B2B `json:"b2b,omitempty"`
+	// AccessControls Emporix: ids of access controls (or templates) of iam-policies that the group's
+	// members get. Kept with the group and published in its events; iam-policies derives
+	// the group's assignments from them.
+	//
+	//
+	// Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+	AccessControls *PolicyRefs `json:"accessControls,omitempty"`
+	B2b            *B2B        `json:"b2b,omitempty"`
 
 	// Code Example: ADMINS
 	Code *string `json:"code,omitempty"`
 
-	// Description Text by language code.
+	// Description The description: localized (`{"en": ..., "de": ...}`, Emporix), or one plain
+	// string (Aritma), kept as the English text.
 	//
-	// Example: {"de":"Administratoren","en":"Administrators"}
-	Description *LocalizedText `json:"description,omitempty"`
+	//
+	// Example: {"en":"All administrators"}
+	Description *DescriptionInput `json:"description,omitempty"`
 
 	// DisplayName Example: Administrators
 	DisplayName *string `json:"displayName,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Id On POST, the id the group gets instead of a new UUID (a taken one is a 409); on PUT read-only: the path's id.
+	//
+	// Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	Id *string `json:"id,omitempty"`
+
+	// LocalizedDescription Read-only: the description in one language.
+	//
+	// Example: All administrators
+	LocalizedDescription *string `json:"localizedDescription,omitempty"`
+
+	// MemberCount Read-only.
+	//
+	// Example: 5
+	MemberCount *int32 `json:"memberCount,omitempty"`
+
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+	// when not).
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// Name Text by language code.
 	//
 	// Example: {"de":"Administratoren","en":"Administrators"}
 	Name *LocalizedText `json:"name,omitempty"`
+
+	// Properties Aritma's view of a group as a subject.
+	Properties *GroupProperties `json:"properties,omitempty"`
+
+	// SubjectId Read-only: group-<id>.
+	//
+	// Example: group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	SubjectId *string `json:"subjectId,omitempty"`
+
+	// Templates Emporix: ids of access controls (or templates) of iam-policies that the group's
+	// members get. Kept with the group and published in its events; iam-policies derives
+	// the group's assignments from them.
+	//
+	//
+	// Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+	Templates *PolicyRefs `json:"templates,omitempty"`
+
+	// Tenant Read-only: the tenant.
+	//
+	// Example: acme
+	Tenant *string `json:"tenant,omitempty"`
+
+	// Type Read-only: Group.
+	//
+	// Example: Group
+	Type *string `json:"type,omitempty"`
 
 	// UserType Example: EMPLOYEE
 	UserType *UserType `json:"userType,omitempty"`
@@ -224,6 +329,24 @@ type GroupList struct {
 
 	// TotalPages Example: 1
 	TotalPages int32 `json:"totalPages"`
+}
+
+// GroupMembership That a subject is a direct member of a group.
+type GroupMembership struct {
+	// GroupId Example: 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+	GroupId string `json:"groupId"`
+
+	// SubjectId Example: user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+	SubjectId string `json:"subjectId"`
+}
+
+// GroupProperties Aritma's view of a group as a subject.
+type GroupProperties struct {
+	// Description Example: All administrators
+	Description *string `json:"description,omitempty"`
+
+	// MemberCount Example: 5
+	MemberCount int32 `json:"memberCount"`
 }
 
 // LocalizedText Text by language code.
@@ -255,6 +378,17 @@ type MemberChangeResult struct {
 	Removed int `json:"removed"`
 }
 
+// MetadataInput `metadata` as a write takes it: the version the change is based on, and the
+// read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+// when not).
+type MetadataInput struct {
+	CreatedAt  *time.Time `json:"createdAt,omitempty"`
+	ModifiedAt *time.Time `json:"modifiedAt,omitempty"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
 // PasswordChange defines model for PasswordChange.
 type PasswordChange struct {
 	// CurrentPassword Example: correct horse battery
@@ -271,6 +405,13 @@ type PasswordInput struct {
 	// Example: correct horse battery
 	Password string `json:"password"`
 }
+
+// PolicyRefs Emporix: ids of access controls (or templates) of iam-policies that the group's
+// members get. Kept with the group and published in its events; iam-policies derives
+// the group's assignments from them.
+//
+// Example: ["2ac869fc-d548-4ec8-8e06-c01491314124"]
+type PolicyRefs = []string
 
 // Subject A user, client or group; `type` says which and what `properties` holds.
 type Subject struct {
@@ -342,6 +483,9 @@ type SubjectType string
 
 // User defines model for User.
 type User struct {
+	// BackofficeUserNumber Example: 00u4ukqvzlEP31sCk417
+	BackofficeUserNumber *string `json:"backofficeUserNumber,omitempty"`
+
 	// ContactEmail Example: john@example.com
 	ContactEmail *string `json:"contactEmail,omitempty"`
 
@@ -403,8 +547,16 @@ type User struct {
 	ValidFrom *time.Time `json:"validFrom,omitempty"`
 }
 
-// UserInput A user's fields. At least one of username and email is required.
+// UserInput A user's fields. At least one of username, email and contactEmail is required.
+// A user as `GET` shows it can be sent back: the read-only fields (`subjectId`,
+// `groups`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored when they equal
+// the stored values and refused (422 naming the field) when they differ.
 type UserInput struct {
+	// BackofficeUserNumber Emporix's number of a back-office user.
+	//
+	// Example: 00u4ukqvzlEP31sCk417
+	BackofficeUserNumber *string `json:"backofficeUserNumber,omitempty"`
+
 	// ContactEmail Example: john@example.com
 	ContactEmail *openapi_types.Email `json:"contactEmail,omitempty"`
 
@@ -427,14 +579,26 @@ type UserInput struct {
 	// Example: ["3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11"]
 	GroupIds *[]string `json:"groupIds,omitempty"`
 
+	// Groups Read-only (`expand=groups`): sent back, its ids must be the user's groups.
+	Groups *[]GroupEcho `json:"groups,omitempty"`
+
+	// Id On create, the id the user gets instead of a new UUID (a migration keeps its
+	// users' ids; a taken id is a 409). On replace it must be the path's id.
+	//
+	//
+	// Example: 00u4ukqvzlEP31sCk417
+	Id *string `json:"id,omitempty"`
+
 	// IsAccountLocked Example: false
 	IsAccountLocked *bool `json:"isAccountLocked,omitempty"`
 
 	// LastName Example: Doe
 	LastName *string `json:"lastName,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Metadata `metadata` as a write takes it: the version the change is based on, and the
+	// read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+	// when not).
+	Metadata *MetadataInput `json:"metadata,omitempty"`
 
 	// PhoneNumber Example: +47 123 45 678
 	PhoneNumber *string `json:"phoneNumber,omitempty"`
@@ -450,6 +614,11 @@ type UserInput struct {
 
 	// Status Example: ACTIVE
 	Status *UserInputStatus `json:"status,omitempty"`
+
+	// SubjectId Read-only: user-<id>.
+	//
+	// Example: user-00u4ukqvzlEP31sCk417
+	SubjectId *string `json:"subjectId,omitempty"`
 
 	// UserType Example: EMPLOYEE
 	UserType *UserType `json:"userType,omitempty"`
@@ -503,7 +672,7 @@ type SubjectId = string
 type Transitive = bool
 
 // UserId defines model for UserId.
-type UserId = openapi_types.UUID
+type UserId = string
 
 // TooManyAttempts An RFC 9457 problem. `type` is stable per error and safe to switch on.
 type TooManyAttempts = externalRef0.Problem
@@ -669,6 +838,68 @@ type ReplaceUserJSONRequestBody = UserInput
 
 // SetUserPasswordJSONRequestBody defines body for SetUserPassword for application/json ContentType.
 type SetUserPasswordJSONRequestBody = PasswordInput
+
+// AsDescriptionInput0 returns the union data inside the DescriptionInput as a DescriptionInput0
+func (t DescriptionInput) AsDescriptionInput0() (DescriptionInput0, error) {
+	var body DescriptionInput0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDescriptionInput0 overwrites any union data inside the DescriptionInput as the provided DescriptionInput0
+func (t *DescriptionInput) FromDescriptionInput0(v DescriptionInput0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDescriptionInput0 performs a merge with any union data inside the DescriptionInput, using the provided DescriptionInput0
+func (t *DescriptionInput) MergeDescriptionInput0(v DescriptionInput0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLocalizedText returns the union data inside the DescriptionInput as a LocalizedText
+func (t DescriptionInput) AsLocalizedText() (LocalizedText, error) {
+	var body LocalizedText
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLocalizedText overwrites any union data inside the DescriptionInput as the provided LocalizedText
+func (t *DescriptionInput) FromLocalizedText(v LocalizedText) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLocalizedText performs a merge with any union data inside the DescriptionInput, using the provided LocalizedText
+func (t *DescriptionInput) MergeLocalizedText(v LocalizedText) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DescriptionInput) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DescriptionInput) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2270,7 +2501,7 @@ func NewRemoveUserFromGroupRequest(server string, tenant externalRef0.Tenant, gr
 
 	var pathParam2 string
 
-	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -2325,7 +2556,7 @@ func NewAssignUserToGroupRequest(server string, tenant externalRef0.Tenant, grou
 
 	var pathParam3 string
 
-	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -2848,7 +3079,7 @@ func NewDeleteUserRequest(server string, tenant externalRef0.Tenant, userId User
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -2916,7 +3147,7 @@ func NewGetUserRequest(server string, tenant externalRef0.Tenant, userId UserId,
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3010,7 +3241,7 @@ func NewReplaceUserRequestWithBody(server string, tenant externalRef0.Tenant, us
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3068,7 +3299,7 @@ func NewRemoveUserFromAllGroupsRequest(server string, tenant externalRef0.Tenant
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3109,7 +3340,7 @@ func NewListUserGroupsRequest(server string, tenant externalRef0.Tenant, userId 
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -3227,7 +3458,7 @@ func NewSetUserPasswordRequestWithBody(server string, tenant externalRef0.Tenant
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -4027,8 +4258,6 @@ func (r UpsertGroupResponse) ContentType() string {
 type RemoveGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *MemberChangeResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *externalRef0.BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4039,11 +4268,6 @@ type RemoveGroupMembersResponse struct {
 	ApplicationproblemJSON404 *externalRef0.NotFound
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *externalRef0.Unprocessable
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RemoveGroupMembersResponse) GetJSON200() *MemberChangeResult {
-	return r.JSON200
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -4173,7 +4397,7 @@ type AddGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *MemberChangeResult
+	JSON200 *[]GroupMembership
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *externalRef0.BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4189,7 +4413,7 @@ type AddGroupMembersResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r AddGroupMembersResponse) GetJSON200() *MemberChangeResult {
+func (r AddGroupMembersResponse) GetJSON200() *[]GroupMembership {
 	return r.JSON200
 }
 
@@ -6247,12 +6471,8 @@ func ParseRemoveGroupMembersResponse(rsp *http.Response) (*RemoveGroupMembersRes
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest MemberChangeResult
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
+	case rsp.StatusCode == 204:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest externalRef0.BadRequest
@@ -6363,7 +6583,7 @@ func ParseAddGroupMembersResponse(rsp *http.Response) (*AddGroupMembersResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest MemberChangeResult
+		var dest []GroupMembership
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7758,7 +7978,7 @@ func (w *ServerInterfaceWrapper) RemoveUserFromGroup(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -7798,7 +8018,7 @@ func (w *ServerInterfaceWrapper) AssignUserToGroup(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8057,7 +8277,7 @@ func (w *ServerInterfaceWrapper) DeleteUser(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8090,7 +8310,7 @@ func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8140,7 +8360,7 @@ func (w *ServerInterfaceWrapper) ReplaceUser(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8184,7 +8404,7 @@ func (w *ServerInterfaceWrapper) RemoveUserFromAllGroups(ctx echo.Context) error
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8208,7 +8428,7 @@ func (w *ServerInterfaceWrapper) ListUserGroups(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8272,7 +8492,7 @@ func (w *ServerInterfaceWrapper) SetUserPassword(ctx echo.Context) error {
 	// ------------- Path parameter "userId" -------------
 	var userId UserId
 
-	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
 	}
@@ -8910,18 +9130,12 @@ type RemoveGroupMembersResponseObject interface {
 	VisitRemoveGroupMembersResponse(w http.ResponseWriter) error
 }
 
-type RemoveGroupMembers200JSONResponse MemberChangeResult
+type RemoveGroupMembers204Response struct {
+}
 
-func (response RemoveGroupMembers200JSONResponse) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
+func (response RemoveGroupMembers204Response) VisitRemoveGroupMembersResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
 }
 
 type RemoveGroupMembers400ApplicationProblemPlusJSONResponse struct {
@@ -9102,7 +9316,7 @@ type AddGroupMembersResponseObject interface {
 	VisitAddGroupMembersResponse(w http.ResponseWriter) error
 }
 
-type AddGroupMembers200JSONResponse MemberChangeResult
+type AddGroupMembers200JSONResponse []GroupMembership
 
 func (response AddGroupMembers200JSONResponse) VisitAddGroupMembersResponse(w http.ResponseWriter) error {
 
@@ -11581,141 +11795,160 @@ func (sh *strictHandler) SetUserPassword(ctx echo.Context, tenant externalRef0.T
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u4suBfQWlP1ch1KFmSnUxi16mznowz63Pz8Mb2mbsbeUcQCUkYkwAHAC1rcv3ft9AASfAlUX4l",
-	"ueMvM7FIgI1Gv9Hd+NLxeRRzRpiSnYMvnRgLHBFFBPx15PskVu8wmyd4TvQvAZG+oLGinHUOOqfUv5JI",
-	"LQgK7TuIz9AkoDIO8eoDjsgEYRagSch9HNI/SfBzPn6CZoJHZnT6GEU4lv2O1yE3OIpD0jnoBMRDhB3+",
-	"8Y9B/1XH61D93QXBAREdr8NwpN8xcPYyQL2O9BckwhriCN+8I2yuFp2D0WDgddQq1kOkEpTNO7e3Xuf4",
-	"JsYs+EXwJJbVNU7m8GCCcBBIRLC/QIkk4geJAiqIr5B5XgTa/JaC+0dCxCqHlsD3CkASlkSdg8/puMs6",
-	"MN9y4ZOfSUhUzU6Y3xG5JgypBU/mCxSRaEqEXNBYInJDpfKQIBG/pmyukR4VIJ7hUJJ6cGfOd12YAzLD",
-	"SaiysRbiKechwQxABpyeBFVwzxfE4O0HiWiAuhglCQ08xAXCbKV/8hdcEoY4Q6cX5ztF7O7NBv5Lf0h6",
-	"L6ZD3NsPfiS91/jFj73BbH/2IhjOXuHhMMV9jNUiX8vcAuR1BPkjoYIEnQMlEuKuK8ZKEaHH/r/PR73/",
-	"i3t/Dnqvf+tdfhl6L/dv/9ap25uzZPo78VXTUmdJGK56fyQ4pDNKAiTN60gveaKpqTdOBoM9nwbwfzLx",
-	"0MQPKWGq/EBjyFBk+UkRRXb0j8nvwejqj/3F6+vpy5u9iL1Y/lmPGZmtoCVuuhru/zLf+S+AaKfXGl/n",
-	"AjNJFb2uIeVPRPLwmiBGpCJBHXsZqOpoVeXzbkmqF5KIpu2z/E6DIo4H0/3ZyP+R9EbBixe9ff/V697r",
-	"YG/aG81ezfamg+AlGTWQYWI+tg7TMy4irPS7CQ1qcejzKOLst5PZe6z8RT3kx+d4rkWyFrLXREjKGfzb",
-	"X2A2J4hKNMWSBIizQ4RRRGWk59K/7w9HxdWOO3vjTpMAPpn1DBTuEhpBPq1VJhreWKsQxZEgKhHMQ1Jh",
-	"obTAwgoNC/AM6wkgLov/bOuHXo5TytTeqON1IspopCXvMEMwZYrMiSiDe0b/rAH5mClBiUQxEQD6IfJD",
-	"HMUkQFOiloQwNByAAhwNBgXoXwyawYdP1S5Bj6qsoRnuM4KFv/jf8IUK6G+wJD3KJLH8ghS5UQi2nwQI",
-	"zzFlUiENloQV0IAwpaWXKKm6KQ1Dvb/1C5IODNtpZbuIc8IwU/XUouAZELQgkifCJ2hKQs7mEineR+/4",
-	"koiejyVBIdGCS3oooHOqzJICLBektBrsR6SeZ83HWmsOIwYv7f97l18G3stRrTS81VPKmDNJwPw45/w9",
-	"ZqsjpUgUG6vM50wRgwUcxyH1scbCbiz4NCTR33+XGiVf8mVoZClMQw025yjSOnUpOJujGEu55CKQh5rH",
-	"xArhmSIC7SNJfM4CbbJIhVUiOwf7o9deR1EFeDnnHGmo0CfyR0KkkvlCFkrF8mB3l+qPY0b6AblOQZO7",
-	"ivOe/n4Pp+u5dVH2N0FmnYPO/9jNzdBd81TupuxnpjKYKhFBw+LQjAukFlSC6E7tTCq1DSeIlIdAM+nr",
-	"aIklYlyNmb8g/hUJ+uiTg5sJ/NE70n9MUjyhrp5hialCAU+mIZFoSdVCG2BihWaJUAsixmyGaZgIstMf",
-	"s45npSbsqDNnlbbP7DcUN1+YkhkXBGBmmkstKrWYTiGuE7y5SHD46Scc2C28L2EB18FMKOAEMGjkBwB6",
-	"dHqCZEx8OrOTajYTguvlf/7SmVESBqCCg1XfGBHaXdAymUgJ+qETCx4ToVZo3MnfGHf0siMqJXDPpUOv",
-	"IEcsvf6Eg5RU21LqFAc9u6AHpVEHTxpyHGoRToJDSytTHCDAhn4aUm3z9Dv5fr3hbBZS/767lSr/kf6K",
-	"VDgkhgf8RAjCVGYcUIn2XBkwcGRABkpLhNo5e3467oGxao0YPwQ5bvlPOzraYNArIOBPIEaWRKQrdHH7",
-	"lospDQLCHoAVFL8iDIU4dYilz2NihI6mYpgMMUICeYAojizN/xZhZi2WDON7OcZzAFuifJYNeGBcu8vD",
-	"axYHLlyugxFmXEtCq6pd5H/g6i1PWHBP3Bs8onHnZjjugAyawawuRvdzjH7gCr21L7TCKOOqZ2Z8QIx+",
-	"4Egm/iK3Wigz2Kyi6VSAMqB65FtMQ3JfhKWmep3QLkkDF4nDUY5EFyZkgWqJztgZ2puZoQ+I2OritPVW",
-	"tzYXxxcMJ2rBBf3z3til7BqHNEDY94mUhm0OELmJwWJ0iXKY47Pw/ZaITNwxD0ua1RUUkRULrh/hqVn7",
-	"A2DLMHG9hQCyRhYMg4RdMb5kVgyNOzfjTtESGI1c5DrwomOmqFq1RbKF7xHNgSUJw54xCNA0UWgqCAYR",
-	"KxKtoteZCBlQYFD+NPoJdiAwvIXDU2M9Ue1U2LBH7Pz0pROSOQ4NPkzgw4lsDPdfT4d7w/3h/j7Wf+h/",
-	"/zkcvdLbkHtuw3rPzf7CIaDUScOA4CAVAJiOppvwqVcFpBeQIoRHP78/+XBW9aZK6F4/+7s07HxObgBQ",
-	"J3Bd73GCNKEmhlIKOuch8O6RoCrCpaDlURBRRqUSWGkSr4GclnahZZizMk9dsL1+Oc4vm1ZVWkwYIrxx",
-	"QSYC/YYndQ78zyZ6bqPUxehIizCHnl3hAKu2PPk+ff02dem3JA7pxnhLof7eXfdK+6fn8ON6aC7S90y4",
-	"II1AfO5AcNClW7u6IvYdbF02MegJixO1pQx5EBYuS5T6AHy/d/n3vz0yw6/h1nLAKqIsA7qW9J+WOO9E",
-	"R/V08I6a2AAOw48zUMVtNB6ekxM2451bryzmUzRQRSK5CT6jKnLYsBB4VSH6BkK+vPU6Rcw0UnM5AjnY",
-	"RFgdPR+arnIxrym6ILa0hCuTDrhu2sEsU1Qd+t+TqpKcNxxLHoNlAE+NeYvDkAhtIFDmofwcJFxpGFvh",
-	"3h5iVbGfyb7WM5T2Kx3uVQ843dWDvAKnfksxlIlmWeDiz8AWvZbnNFsI8ksHow4dvaqjogjfnJh3h4OB",
-	"lRzpDxvI3FnWJoR9IhKOCMrkg4OAFBXWsE6XwsFw6cVB7dmCC5+ZPB9dB+SpDbLeaV+tz5bOURTRPhdg",
-	"QSy4kARNQWloyz4zHdL4blnFjPZrtomRZf1npMJxSNCMMB+sIa2aEBdTqu74rRISy2ssgrIOpXdR2LGz",
-	"xhrzliyzqLiJD2o3RCIsSBpp1iIQ4ltEXFOfoO7+aKTNYsrmaJKOnZRs34fcqhL64nWYOsvFVnGxR3Aw",
-	"4FnHE3FhJOkhmug5JkjilUTLBfUXcFK0XGCFJjkmJ2jBwwCM1pKua7InfjKnZCnams3/6qbQAEKblCGq",
-	"JNLDishtOOOvzF+EtIUYd4ipbP5uTnGggQew9sqn5uszEypQq+z8r3JIV323hQFk19ZsS7uJEDBh2bzO",
-	"DgIdhK4hvq9qTjWq9PYGVZUYqvuv9zk97EF6rgPgL23JeohEmIbARvGCM/Ih0VoLTuj0O/IQUZ+zC0HN",
-	"mazjkepXDLXIw8ID/aLj3cCLeZpI3AxpmSMl8hOpeESERIzOF8pYSxXCgiUUh//OF6wfcPI/7U99n0e1",
-	"XG0WVxycRp3s2XnfmWM35HPej+FAfZNDvaXD7KC/CM7f939Ew9Ee2n+BXv74qslNZRWhluKg0yoK5HKe",
-	"k/KmPZKO13mThgCNB3DpiozsWQUuGFwxenzOFPbVcf2ubdqxgMRYqIiUpc5byjCrF933oA8Y+m8iQGpW",
-	"WevXBTHnJwtiGYlKZKKfiqOpCW2b/KS6fL5yopPXmVEhVVU//YsvWB14NmGubFdvbSU3yOrcw2jyc36l",
-	"aoEmJmXyHzYVs7VH0+BNVkNtLV2EKnfLI9/X7PiOa+OoMGnjFoS4bgd+5qTzsIGEe/B7LMiMCEGCN2Cd",
-	"+qviBMcXn9aOcjOG81GErR10RlVpQIRp7ZA0zl8I2Lw5P/n3ce3b9XG7bVzDBwjbbS9DvQ4cPrwVPCok",
-	"BAZYkZ6iUb3YrdgzGahlWZPhsUrGDt9viBxC2mQrP6TOAP9BmnMN2UdHCoUES4U4gyTyFFug7DPJl66u",
-	"que3kvkZLo3gLjgde6PBnZTChoy2bZTE9uA9nBZBXdgvlLCQSIkwK8b5jWck+U5NQu62ymYjxlzl05iV",
-	"W8jCP7QJ43pBKyRIHGK/ePzLWSnl7w7KbOsM8XIUqEYhPbQi2YjcJ1EsDhT7g7vqmRK6L7/s1eO4jfop",
-	"pWhefhnddntm1tHtzj//djcNteFMtKCxrNmb6avTTx//fXJ28vHD8c8dr3PywT4oGMDNyu1RFNH6sw4H",
-	"hePxWf2ZzF00V61u+areM3gX93CdL5zNSff9+P3pu4//51hv5puLs/OP748/FffaeaGC1jRvTevMYyF4",
-	"je9j0ybcnYUcS0GMoLwQVPYH9Zamza8oEHgilVYQWg9MJQ8TRdDFp5ONpocBI5+0znYoS5btLIiPsaIR",
-	"lYr6PZ8z38oPMBdwElAFcQhtSWAUJQqSP9J0qxrrQRCsSHCkGulVEBx8ZOGqpOwc9PEAtO995kjzrir6",
-	"7oT5gmjrA2o1bFqIyX88RJKwAFGFpti/0k+TWH8UdbFJ9ASLikq0P3i9Uy6hcKMGL/c7GyP+KYBrtjNj",
-	"vlqlbVIj0PUQ8lgQYdck5DE5RBO9XRNkcrRNmBlq7fRrddZeOQQybBcCKRN4+2FpBUihhqPFWMUVDu/w",
-	"TRinkSm3HlwJkUOGqVNb4tukAANb4VvrdtZmNVWj6Qx9evsGvd5/8SOyuVP9NJJu0o0198VEIMjvAh6V",
-	"eAaVPnJJlb9AnNWF7lTFYm5O96zaxDaXrHJyqskqT6kCCSGIXisJ0tSs1hGGqkSuizYwqcBLKCxl93q4",
-	"a2LJchf7Edm1sc7dm1qX00JWdmP3psPZvj8kr/GrYH/2ctDSXzZJsVWiM0lz7gdqMmarEfdqaHNTNq1D",
-	"xomgG/WJjcQb+LIVVYlVr5b4iaBqdaa3yFASx4lajJoJd/DyVSHfMa9MNhv0Q/o7YUHMKVOoC1P27JaB",
-	"XJ2FfGmEE/z4RhAomcKhOaI2aYza9MBRH0tJ5yxyMsAPOkdBAJxhTlPt0b5NjzpEUIXbC0yZr3F2TMa7",
-	"k0ClZ4ZH+aRvQLF5aa68CbE7cxSHaQUFFZg4rbuEEWpBqCh/yIZV0jGm2MwuAGclrlLzl1FX6cmVHqxN",
-	"0N+M0s2ANMcBhTcCW+2cljdX33Ahrj41mlB/wSwf3nCWZHCcbwaMtkd0sk9xlCZaqAVl8zRF7uToPTII",
-	"1mPQ0emJ7BuJfUXYhQhLvP3F/ON211DhLrxWsHgNdUKyKK3VnNqQlF66JV1TGbvjFUq89aq0ppd2I3zB",
-	"pbSov6IMBJ3dlIMxS9wZPRj88ShRi/TABXWtpE330UNXJFaGMQq0/wMUnWseGDOTlJKXBOBQcmCsWJmq",
-	"iCSaChKGaQXBxMX1pI+OHbsGxck0pHJB5JhBMUcPklpmWotcGxAlIfpjDMd01/zWX+Eo3EGSI1N2kM6P",
-	"fMzQFSExuqZkqYmyhAJDFFnWjINZ4DKeKMiwMbXzVGpM98csXbFMQHjMkhAtBVWaz+RSkxpwKEaTN5xJ",
-	"KpW2UHvnev8nyBSDpUfnEJkxy6JqzATxuQhIcAjH8dq4wxJN/HwWO4niiOKoF/OQ+pTIH8wpvVkNmc2I",
-	"rxfTM6JtzPQKpCmvxQFa8UQgvmQWZI0vsyY9Y8a+sIUajUQWBaLmmR5lUPcqUfd/nb9/p4VUJD1QyxkR",
-	"SFN/TOWYHZ2eaGuVoEl8Nd9dYBbIBb4ik50DNPnl+HyyOzn9eHaOapkn5HPK/gn//c1f4DAkbE7+MRmz",
-	"oiQGY9hAOhV8KU3QS5B0JzTUJEAwD8rmSesB59nOjVndgGsiAuorhFWZBwSRSUQy/bDjjVm7JcF5X6L+",
-	"af7nLg240kyzbvzvyys58cwCNMf46IqspLb+//XrfyBJlHkmcUTgoBQkwpiZSXaQWmCoiaCzVXGRso9O",
-	"s3pKLLRgUQhQ2Z2cXpyP2S4w0O4XU8x+u5slf3jILjoi+Y87QJNMfx2FBF/b8iHLoAeIcYt6b8xCPkfc",
-	"sjnysYAaa4gLC8iBWGC5MBWVaZK/FskFsj061T5q5k91Bv1hf6CFtJUX2nLqD/p7JiS0AMVci+T8XGpO",
-	"ahJJTNeQtMTeFiRPV8imDCBzBD6joSLCeDUTpyR6grrmBZ8HxHPPuA26Jml4B468MpbSNmDnHZXql7TN",
-	"iNu2pSFGkr/ihkkgRNL+dfAf2g9xK9D1qJIHz8JVKn6zgl2tE9P4fzFxxAmM1FWaO+cc7Wo13FTYjQsq",
-	"dcK5vSwVbY8GgzW1MDU1MNaDHXo2JPW5mqrA6hPty2nL1VxlGrSvHiikFLwohoUz9hk6acm1yawaH8a3",
-	"HrresnaRrf87LHq0w9YlNXlOck01zZER2nyWmbO3Xmff7EXdpNme7VbLoWHksPXIi1IB1v5gr/XYvK7T",
-	"dViACFJX5XPRDr3UNJo/K5nsl1D9lEQRFisrGlDWgkjhuXR7C93eUVzYTgyw1VzWyEJjxkuEzbf76Bdt",
-	"SU0YtIHqZlUpHjqOYi7ozQ40syk0i0pLZ6CKlKvFYem5bYUBRowWuMdsrm1E1OUCwWHTDkjcqrQ0sJl8",
-	"gMyX/okHq225NiiULrRnWZbVFG2TIp6H93Pxtx3nmMPZ26I/rURCbisSbPhUuHgs8TVoIb6eGv9NNYCM",
-	"LC2bFBtDHJ/j+fp+WVkB67peO7ffmxzUA1+3HvjGaSmwPxptAaxbvHpv4WvDLCXxa8MZVgzWSeBbb52x",
-	"ufvFHnzfGkJY1/HNuDpW3h7ZgIYbFzJl+WjidHH7h2Z/05gP27gWjJjURqYmIFyLnvrOIdjhTvjBQ5SB",
-	"xLbn8drx89Ccm5mpqkpkA0sqkbfTSG4rvBpTbL8JW8H3Zx/ogfutB2ZNFe7MT4/DEjZ+t4YlvHr/6iMj",
-	"WWp+67aSPAz5Ek1Kpaw1PtQvRN2NAB/cHfiebf8H0YfPuvD+PP8YvsQvRK1n23v5Epsd77SFKLgdyRqv",
-	"I9ODRuVAMIEGqDsaDMGdsMlgEEztjgaDnT76BD9RNkeQ5pC2ChmzrBuSclskou4k5ZC+fcP040y7jmi9",
-	"WDp0F2SWSBKYaFVR+FzEkog7yp9S70cjf+7o09SJHghr6yUsFzyTQdqayKNc5RyyxxIYWzgwgydb+FML",
-	"4dHTCGHLI8EdpbH2aVpL5K39za/pNT4izm3q0bMCfBhncNjeGaxprfUNu5O5CnsIz3LX+m7rPMxPkIhg",
-	"NSu9Jiw/1M/yI4zGpQz0HZyfYnD+DhGFYzis4OwI2oxZh1T/TeeMCxJ4eTtESMyGZxjtj0ZVW91AA6z0",
-	"3sJ+D6XndgzYpk3AZWumL7QzeAz1ZUv7B071/vBO0NneATXy6Ve9f+Y4/q/lOn8NGVDNCSoJAsMBKR85",
-	"3O/EYZo96WK/JdS16Q/2BDvNg9iBBo4mHJSnQ9iIkUkmgZa62v22GSKCYH8BGX5qIeDmgULndtS1+Tal",
-	"n9WCRJKE18RkTzUcbuasvp2B7DSY3+6E804Hoo9yGlgwd/7FFwyZyg4wdFoWrhUTKm0FUlPZUV4XkBcD",
-	"FOvntiuas5X7pXJ9k1T/eOeFbtn92hNDwwmZTvvryLfHCBNYPjXZtGXrpCyfnjJkUHtSeRQEEiUxUhwN",
-	"B95gMMgtm6JcdNLfrHyssXVs3tqY0cAJJGDmNCO2930U0kQO9StpK0suiqYQJMJrQ2jMbIYYVSZNj3Gb",
-	"jCgRCBUS5IF/sLeWPAkDBPWQpmcICWeeDcuHK8TFmLmCmrK550QqUBfqBFC6oTjU271CsSBSI0RbaCGZ",
-	"QUIaFNlhyBqrSPCjIPjatpq3ttfIt2fJjRxLbvBsyX3FQ5Bv1QI8CoKN5l9rDxAEXRv/D4ehMfoy21G7",
-	"c2nCJRdFw65WQjZ4c0dhCKnNbwWP8tyMTWd5ZmxKxn8BtdvWM3Dsc3DQvyFNvB1VZkmlbchT05pLngsa",
-	"N9GbJrZnWnsQWsPfJJ1tftXe83U3ijxfxeS2QJxPuLDGDgjasTo0lmfeyn9z/mz1SjKbPtt8wdGDpdNm",
-	"u9BwqPceX9nAo4k2pM4anOZBiMLnbEZFZGojrI1KpT3Zq1qjQNUAIm9g/vtH3x7aZjvPlm/Xt8QyQwVI",
-	"pK3PUCzUw6eAmkrE+LII8HP88Gtaj/BCKrkV3yi3m0SkOROrjTLq3U+9Xc2+hapKTb9UyoQE+utdqiSa",
-	"yGQ62fHSM/ustNGcvNe1Mq5k8Lwn92bmtMjj82Wh1XExBFdt4QmRuIZGloXIWymKtqEFZn3czDbBu92C",
-	"XRuPHG0lW7pRcL+fksUc+u/f1imR/3nWJdsh+DS+8wBp8c3csut23X2c3PsjFBMhObM+vrQFrnzJnGvu",
-	"oKKNFXky50e1IBHqAkOOWe2ttDueW67odFTqo3L3YJuEJ/PaM9tJWI7Z5PTiHDVWj/XRkb3OL/1ANmca",
-	"E7NQjNmk1Dx5cmiHzhMipT1PVAvBlQpJgEJ6RbK6xfQ+QtTdH70G3IxZ4aq/nbQe1ZTFSSIhJ8jG8ECG",
-	"EhbIuuCX0ZHvV05T57uXHJR7YDd2Uy60sF7Xt7q1CCk1724V+6pxosxw21HaGq0FpEq0wNdQPfl8ztjS",
-	"TtCDW4S2ypeJtpaWtmI+WiGnN3cqNbOLNtcYCZlkbTIVLgoHkKCE5jXVlKXqSdNVBLJ/i4WUeMxkMjU5",
-	"L+kMxSrMrKUgF6YLnr1vHJEbDJdxH8Ll4yJhUB++XFBFZIx9guB4TgsvU2GvfwMvJEjBcj+kBVgRNj6D",
-	"cSDD5IILBVXJmGnRROAeQ4F9yDLrTm6SyY69hleaZES4A9kcrMAMdm0Na0Ld/0w89J8JZoeQdfEe3yQ7",
-	"UF5LWUBu0IyyQI6Z5AYShM3Fv5RJGhgQZR/9asvW3VV4aAIHcpMMGwpFXCo08gaDwZilMHcxgvc0nPAI",
-	"RQQzicYd8xcXKOKCjDs7B7Z2fEpW3HQwkoqGoQbiykPTBOrgZ5QR23Ae+hpQJhXBtQmV76hUZynVfc81",
-	"sW7vjKwotujMZy2Ra29B36YMttgQ/fFPsu9hRpdw1djB+yHN7W/goPr7PaG+uzNb6C5TUk221YzMWf0J",
-	"rfn0E7tfMhK7bVRxH1nuDU9X4GNV70modWrPshtz7pnj/D3z3pac1OTuWnieEzzux3amEiS/yunhmW6z",
-	"Dj3LSGs7Dt3UxuM8jzwpJ4IFDmfgJs4hPluXIQfdcpQ7GZfZH5D4yjxkb+xaLngIxh9l/XW2zB2bfPx3",
-	"y4C7V8L/OlFWe5dlsSqjJNS2u/KxXsbZmoBvwLxIqVM+p8LdXVJuU1GXObnfgzTNskSaffj13Y9QFxpz",
-	"gMseYpsdt7OmJ9KYdQExRVe+tQtv+0SpJXcca+ueGuFe9Kc9TfmUIdNnK0X/pNyA6XDMSreQIBwE0jSp",
-	"tTEtGz8H95knyhnt6b2GNf4gS370mBUc6dT3bwCrye+Fjfiund4kJ6Vaj/ertn86hp23mvgbaRe1IZu7",
-	"dCWE7aHt3MiQXsOQ37Lw+XK77PLKpQX2I/m9BOllBE31dWln2rzDfV3HlYbU9MfTnVnn+bWK0/Yb/es4",
-	"5XnH1bqGU4kspiWav5+i3VRWkWKOwOH0WHE0SSl7knZuhYOoQub2RfWaGW2mJ4z+kWQ3vVvF1k07qNe1",
-	"lrLXmN35mGcDN2/k2wrP1dyGYa7A2ILDtuGXx2s09ZcXdNtsw7p+U2lOWKsKY2vTPBcYfwOJ4W677KZm",
-	"U4ksJDak0netXd8qz9ZtNAUUhMzlXfa0hrLUg2zqNOXZm3SFTdgttY5CivOm9lBWqj53h/ruu0O5/dyb",
-	"mkM1kPCa1lD6lUNU65i5CU01AfY7UdZXdwOeVeEDqMJnNfj1wmaNLoQ5XWiUAI8cCduUj/4pbR7lZDCZ",
-	"myu14+AhrHhEfRyGKw8Ej3spoXu/RJpnlnkmJnPO3nhQ6EKFtmpCNWZOF6q6IJFdwZ3E3sN2m8ov0nRu",
-	"z7yX+9P6Bsf2Quop3aHBU2DwLqqh/c2YT6ZARt+EAoFrZYI7KZKtemQ926L/HZs9uVcTVYrr0g5P93Ln",
-	"dt3b1DcX9zopzfmFuq6H1r6iN62wPArD7Nz6ucryQaosTXXvpkrLNukNaXlW1hOCMtTlwmvIaqjLWGjo",
-	"2aO3/7vIV3i+8eP5xo+/pNN1x0SFkjp64vrujUXbDcVET1ChvclzPKpcoE9UwY1MYTXXdJlcCZvDgNOO",
-	"j1pR9NGnJCRyzLofTs7O0dkpejUY9F7u/bRzgF4hxdHoxctCKcEFoz4PCNwtheBWMukhPFNEoA9v/+PN",
-	"mDEuIhzSP0Fi7XiIcQRrlGAkmYIte5kbI6mRAJkKBksZ6PYtqFawq6okahwinBdyTQXBV5Dc4XQ6SmvL",
-	"Jk4p2In2fcdMKi5IgLCE8jUx52xEA7gGzLlVTBCVCEYCD4V8PtfOssjuEAwKtVxjtk0x15kJFj5ELVe8",
-	"qYhr68qsLdzMGrvrjKjnoqxvonh7jU9wRpRp/iqzEJkjNpqqsm7NRaap2EvgWtKFUvHB7u5w9GN/0B/0",
-	"hwevBq8GILvsHJW7kuuuD/VsKhOUjc6JWhgv2LraWQJbNc/HZIt17fVPwLr2PnAbS7N+RnpP+06/mN9T",
-	"N+cv9gZTc8QU4VXW+ay+kZu5JxUuB81PB+w35nlgv9w9i5tydPuZrFezHeiqw4Zl/5BLS9TNRBhWerHq",
-	"EJVkuhG+7vrzzb29vP3/AQAA//8=",
+	"7H1rc9s4tuBfQWmnKnJdSpYUJZ3YNTXrTju9nsnDG9vTdzfytiDySEKbBBQAtKLO9X/fwosEKVKiZOd1",
+	"O186bZEAgYPzfuFTK2TJglGgUrSOPrUWmOMEJHD910kYwkK+wnSW4hmoXyIQIScLSRhtHbXOSXgjkJwD",
+	"iu07iE3ROCJiEePVG5zAGGEaoXHMQhyTPyH6JR8/RlPOEjPaPUYJXohuK2jBR5wsYmgdtSIIENDjD3/v",
+	"dZ+1ghZR350DjoC3ghbFiXrHrLOTLTRoiXAOCVYrTvDHV0Bnct46GvR6QUuuFmqIkJzQWevuLmidflxg",
+	"Gv3KWboQ63scz/SDMcJRJBDgcI5SAfyRQBHhEEpknhcXbX5zy/2QAl/lqwX9vcIigaZJ6+i9G3ddtcyX",
+	"jIfwC8QgK07C/I7gFiiSc5bO5iiBZAJczMlCIPhIhAwQh4TdEjpTQE8KK57iWED1cqfed/01RzDFaSyz",
+	"sXbFE8ZiwFQvWcP0LFpf7uUcDNweCUQi1MYoTUkUIMYRpiv1UzhnAihiFJ1fXR4Uoft42gufhn3oPJn0",
+	"cWcY/QSd5/jJT53edDh9EvWnz3C/72C/wHKe72VmFxS0OHxICYeodSR5Cv6+FlhK4Grs/3t/0vm/uPNn",
+	"r/P89871p37wdHj3t1bV2Vykkz8glHVbnaZxvOp8SHFMpgQiJMzrSG15rLCpM0p7vcchifS/MA7QOIwJ",
+	"UFl+oCBkMLL8pAgiO/qn9I9ocPNhOH9+O3n68XFCnyz/rIaMyHbQEDZtte7/Mt/5L72ig05jeF1yTAWR",
+	"5LYCld+BYPEtIApCQlRFXmZVVbgq83l3RNUrAbzu+Cy9k+gIYXR1dfaLZloC+C0JwWCqRl31K4n0PyGO",
+	"Y+DmGcIShRywmnFE230kGXo6RDEoWIoARWRGpAjQ+HdzvJ1xgEQazhEW6DRZME4+PhJo3Oulw/Tmw+2f",
+	"8en54754cTPs/zQ+CEb0BhZSvTsjt0C7yFtxjmeIiGpM645oAXF6k+F0EP4EnUH05ElnGD573nkePZ50",
+	"BtNn08eTXvQUBjW0lRoIPjRphSxJGP39bPoay3BefUCnl3imJI+C/C1wQRg1pzDHdAZq7xMsIEKMHiOM",
+	"EiISNZf6fdgfFAln1Ho8atXJmbNpx6zC31Ttks8rZaZa70JJSskQB5lyGiAhMZeKL2OJ+oX19KvxfFGW",
+	"chmG9wPFsBMsW0ctQuXjQStoJYSSRAmYfgZgQiXMgJeXe0H+rFjyKZWcgEAL4HrpxyiMcbKACE1ALgEo",
+	"6ve0nB/0eoXVP+nVL19/qnILatTaHurXfQGYh/P/rb+wtvQXWECHUAGWLSAJHyXSxw8RwjNMqJBILUvo",
+	"HZAIqFRMmpck+oTEsTrf6g0Jbw27KR92E5dAMZXV2CL1M43QHARLeQhoAjGjM4Ek66JXbAm8E2IBZZ6i",
+	"txRhMYfSbnCYQDUVm481pmJDwtf23871p17wdFBJyXdqSrFgVIDWsi4Ze43p6kRKSBZG+QwZlWCggBeL",
+	"mISaZR4uOJvEkPzHH0KB5FO+DQUsiUmsls0YSpTqsOSMztACC7FkPBLHisb4CuGpBI6GSEDIaKQ0MyGx",
+	"TEXraDh4HrQkkRoul4whtSr0Dj6kIKTINzKXciGODg+J+jim0I3g1i1NHErGOur7Hez2c+eD7G8cpq2j",
+	"1v84zLXtQ/NUHDryM1MZSJWQoGZzaKqFDhGa3zt1mgilqnIQ4ljjjHsdLbFAlMkRDecQ3kDURe882Iz1",
+	"H50T9cfYwQm11QxLTCSKWDqJQaAlkXOlZ/IVmqZczoGP6BSTOOVwYISJ4Zr6RL0513H7wn5DMvOFCUwZ",
+	"B71mqqjUglKxabfiKsabswSPnn7GkT3C+yKWpjo9E4oYaAga/qEXenJ+hsQCQjK1kyoy45yp7b//1JoS",
+	"iCOtaUSrrtGVlFWkeDIIoeVDa8HZArhcoVErf2PUUttOiBCaeq49fNV8xOLrzzhyqNoUUyc46tgNPSiO",
+	"enBSK8exYuEQHVtcmeAIaWiopzFRql23lZ/XC0anMQnve1pO+A/UV4TEMRgaCFPOgcpMOSACPfZ5QM/j",
+	"AdlSGgLUztkJ3bgHhqpVYsJY83FLf8qeUwqD2gFoswlRWAJ3O/Rh+5LxCYkioA9ACpLdAEUxdna/CNkC",
+	"DNNRWKwnQxQgEkeI4MTi/O8JplZjySD+OId4vsCGIJ9mAx4Y1v728IbNaXU/l8EIU6Y4oRXVPvDfMPmS",
+	"pTS6J+wNHNGo9bE/amkeNNWz+hAd5hB9wyR6aV9oBFHKZMfM+IAQfcOMHZNpLYQaaK6D6ZxrYUDUyJeY",
+	"xHBfgDlVvYppl7iBD8T+IAeivyZkF9UQnAtvaGdqhj4gYNc3p7S3qr35ML6iOJVzxsmf94Yuobc4JhHC",
+	"YQhCGLI5QvBxoTVGHyn7OTwL328IyNQf87Coub6DIrAWnKlHeGL2/gDQMkRcrSFoXiMKikFKbyhbUsuG",
+	"Rq2Po1ZRExgMfOB660WnVBK5agpku77PqA4sIY47RiFAk1SiCQesWSxPlYjepCJki9IK5c+Dn/UJRIa2",
+	"cHxutCeijArr3Vl4P31qxTDDsYGH8e94vo7+8Pmk/7g/7A+HWP2h/v/P/uCZOobccutXW272F6ZdLAp2",
+	"nm/7jC7SGmvO++XIc3y3x59GLaCj1hHqdrsBGrUisH/cjQPnBzrQgodRQIsYEzqiZj2ofcKJTPBBgJwz",
+	"SPGCUzqLiZhrm7fk5/nUUupA6ySOEY4SQomQHEuFlHdBi1F4O9XYWbRf18EQbMaTV257l/BRtu6unUt4",
+	"HTInxs93jMbqC+MAjY2MsPGD/EjHKME3gIhEZsuPhBmZ+bqwwTZlKhQRwVD6C0YlZ7EoYML71gCHz54+",
+	"n4ad6MnwWWcI4bPOM+g97YQOLfqDYes6aBEJiajw+mSQwZzjlfp7MphsIyOFzJrjRFBEzJNfXp+9uVg3",
+	"oktUthPwg5YXlqlGTS1EiHGdlUIqeYDHoVrRoXBSRKKKlZMS8TV04q/NUxVK2kpp23ZV2sw6VVQsxMRX",
+	"XrC0ym/zi4kN2RhM0SnWwLulZpc4wrIpK37tXr9znpwdkaNIK5uGagr22K5i0H74oxQF6+x70Mr4j7GE",
+	"3Ul1uCOpysz5tuYhqxmbR+wMP7v20cf8VDE2FcAv7fhNEL5y7xmnmfPDvVc0FBQiNfoTQe60806xSO8W",
+	"K4pY62HZdYU80/s4Deesll0rZotdsCELlIo5WwpE5DFiNF4hIoUNQMSM3UCEsFxnzntyB08+PR1WCekS",
+	"9Gq3mQnsjZpFJRAeCaO1iC7ywDL+9fQyBwUKMUUTQEKp5hMc3hxZdy6OOhpIZoYRbY9JpKRfdshaFBZF",
+	"YlCQhwEae2c6Dka0Otqu3zOn3dXRKIhOZOHXhEU6PHkixwcIc0BkRhmHaESXcx1WhhWCDymOjeUv1TOl",
+	"RafWd85hmgqlygwHAyVLbKDZ7O0AZZOMaESmU+BGJdkmpDcRyjmLSbh6B1PxYBK3rPdVh6y6nev/+Ns9",
+	"5fOaurguojfI13JkISE0W3et9C3i71uKzt9eXAZ+3NLg7wwUzVIhAUeITY1zyUQ+2xhJfKMj8zqwhtGw",
+	"9/zg2Abqc4w+sr5nOdeR070C+DuHC5tqB++KqywpCmpnOygGW3XkzZpCtpbPqCQ47SDDs6+sItSeRlVm",
+	"Q0VmTWd38fCst03FaM5oZE2wroRWzstVEXjbYl3makbtBzSIi3M7vaOAkA+lhlSLzVfEBFhwHFuLsYnb",
+	"AM/gjE6ZNh+LSOWQOdPdtmLZuj5Xkvo16k1mi77O0qSqrAgsEc7TKBS7i3zN3jDHmTuL4mZmefbT/c2e",
+	"GhVbp3Q0zNnYrB3lqVH5p2rVpfPiqRXVImeX3xJYegAyyqKdfB1aJcn50Ex3J85aAo0/VRVIipyyVols",
+	"4E4p4x98lGiyyo1vpbh0i36caE090HEU495Zc+2srf21nqQCcStO9lS76cxheklOROkKAcpzr4wsa0TD",
+	"NnGuyiqzmNJ4htKhueHBelKlv3t9sjrCtqNfMaOSsn26C0nuIM18i3abXEvwxzPzbr/Xs9qh+2ELu/S2",
+	"tQ1g70DofJ0y+uAogiKb6lcpLzoZtfRibystmsnz0dWL9NWd3Yy6zBwaG3615ESCVnmVHXfUIMUs0MaQ",
+	"nMOI5vadJAkIiZOFmvPX00ttGSpbydpYxjqy1hXzDSxGQQTOtrKmGGXyoMp6yuw69UfG5SIsoaMWUOnF",
+	"yoy+5mNc3Kx0xD5bfTrczlbdNFVHeG6TVvYiTRsDc3MUxUnIuBbgc8YFoIk2MVYtb/UuX6aspg2GFaCg",
+	"sKz+jJB4EQOaAg21NaEMGcT4hMg9v1UCXnmPxaVsAmkzqihCdOHtscJvDMssy8jkW/A0BqF9CDZzR0kx",
+	"P2nW9xGM3dhxyan8kEdVAt9iI6RybX9dBppAzBEikdDKjYkfhtZjgdqMo8ysOFBvEJx0FmpGAgJJpVHK",
+	"PPt9RK2LWNncXfQvWEiT4ZEb44qbLNJJTMQcImWfEil0or8Ux8XJI+DkFsSIeh9AWAgyo4l6PSu4SErR",
+	"oD3iH2ULpuh/qPGaHNW5TYoCa10XuMh1gbIPTonbwIZWEePFOBISeCXQck7CuYbjUoG/EE2aszgSFdpo",
+	"nSPmZ5MH6hC51dDXcmlcLOpo7QmqYUV0r0nWX5u/uR1uwdbYEq+qVSBRoNfaKTtxNpcYVNjauzvZG+xt",
+	"Jz950SNe5TWvYgf2S1/V1q3Vk5tbu+vIsH7+6pxdOiNScx1p+qI4gQBBgkls2NGcUXiTagt4yrh+RzGj",
+	"kNErTkzWsedTU68YbBHHhQfqRc+40i/m9R4N7UNFkQKFqZAsUYyUktlcGhNkDbH0ForD/2Bz2o0Y/E/7",
+	"UzdkSSVVm80VB7u8Cpsd3vXmOIzZjHUXOmX8QY3ToOWBv7ic/xj+hPqDx2j4BD396VldCIquMTUHg1aj",
+	"PAef8rxI2JXQpRIvXJJLRWQse7a2Lj14zZKY4PCGTackBPW8asdVRTFV8yv5jEN5Wn3+284+ggXmMoEy",
+	"/3pJKKbVQuAemKaH/hu45r/rRPrbHEyu4RwsSRKBTKaQZGhi0sBMTK6qxK9c+xS0poQLuS7p/snmtGp5",
+	"1lFUNnt3NmK3hmXr3BC/Kf1obKoo/26Djo0dDjVOw/X8hP2cakGLiJMwVIT9iinFtzBp7RHEuOoEfmHV",
+	"Jtv+qQH34BwLDlPgHKIX2vIIV8UJTq/ebRzlFxHno4BuHHRBZGlAgknlEJcTV3Acvrg8+/fpl3Gm7uNV",
+	"350bBy2dqPeSs6SptV6lGWVLLfOaDI7raOzR/Za0AV1JuVc43SYSZNF0iWLAQuqAHJtWaiI+X1d80O21",
+	"O6Jmvr1j8ajtB+FH1KU37B9HR6UwurHT9o+jo/owep3grLRlHwlE0zyaocZ2zGANwaLWXyNwtwa0dhLA",
+	"GWIbKVqY/vGgt5eE3lKKt4vE3n15DyfSUVsTD0ppDELhSzE2YgxewQ4qCqZ3lfxbIeZrArVV04UuCVme",
+	"gMZfDosYh8W8dUZLtYp7aBZ75A1sc0DU6SJZRBa1SxrJwVHOYQKbBCVQkgpZOtDc4GmuwOisrAbLrkn7",
+	"MHyrkPiheeXmvI+EzGwNzA3AQrFSMaLa9Huk9naMXGqIyfYymSFd9JZmB01kAQB5dki5CL2ayexxrg+u",
+	"jW0lir1zMprrZt4ahr19VbUSMK8/Pa6GYBMNrlQRfP1pcNfumFkHdwf/+Nt+St5WmeIpfdYGzVS+83dv",
+	"/312cfb2zekvraB19sY+KFijDfXD2hSMinYKRVlp9MmtAvNZ70upk5uTxrxTHI0uqh21++iflRriV/Wm",
+	"aW/DPVxpV97hONQ7fX3+6u3/OVX49OLq4vLt69N3RXTzXqjQjkylptLwTjlnFb4QWyjkn6yuKuZgJOwV",
+	"J6Lbq7YXbUVRgcYsH1YKxESwOJWArt6dbTUgzDLySassgLLhuZsd8HYhSUKEJGEnZDS0LExrxjiNiNR+",
+	"SSOdklTqcidXYNjdIyKq9P63NF6VtKSdIqRb5/AipqVKPhpyUGqrjvTaQigTUz5W+kOkZKZSIdTTdKE+",
+	"qkSxLm12KZhazJaahjxkLLZMfJXansn6Qbd9XbmFgN5CzBZwjMYmmG66EphAoG6ipV6rOK81l2i/mUu0",
+	"jODNh7meJ4WuJQ3GSiZxvMc39TgFTLHz4LUgpq6p9rqphDav36yt8K1NJ2vr+NajaxS9e/kCPR8++QnZ",
+	"asGui6yZAntFfQvgSFc0ahoVeKp724glkeEcMVrlypdrplZ9gfO6MWWrJ9fMWYVWeRGh5hAc1F4hcsWI",
+	"jdXsdY5c5TOkQmrzsrCVw9v+oYktiUMcJnBoYx+HHysdR3Zla4mCk/50GPbhOX4WDadPew29XqYMfB3p",
+	"TJmo/4GKGvGKMpe1UMe2+nEPjVNOtsoTV8Gi15ftaB1Z1W4hTDmRqwt1RAaTGE7lfFCPuL2nzwoVvnnL",
+	"QXNAj9zvQKMFI1Sitp6yY49M89VpzJaGOekfX3DQTYKwqU+whbtK9cBJN4+2u54HR62TKLJ+nYTduqi+",
+	"DfsfI91erxOZ/n3GFjQZAF7tmJpZP8onfWFNOJt/ZEJu3hzFYUpAWeXVfcMmKRFe/pBVft0Y017JbgBn",
+	"vet08oMRVy6SrQYrFfR3I3SzRZrwYOGNyLYxdH0L19/wV7z+1EhC9QWzff2GtyWXcJqlPujOMSZkL7oE",
+	"Jy6bUc4JnbnqwLOT18gAWI1BJ+dnoms49g3QKx6XaPuT+Z+7Q4OFh/q1gsZrsFOXR5NKyakUSRG4I2mb",
+	"lncHQaF3o9qVkvTCHkTImRAW9DeEakZnD+XI2uNuRpOK9vYklXMXgEVty2ndOdqSYU0YBdx/ZJNMDroj",
+	"ajI/8yYYOBZME9ZCmlLjNJlwiGPXM2Psw3rcRaeeXpMls4gR1e1LOjpzdKqkyK1ZogBQH6N4QQ7Nb90V",
+	"TuIDJBgyjTbc/NqZewOw0NnGCilLIDBIkaWmepDVVMZSqdNYjY+VCAXp7oi6HYtUM49pGttEQEzFUqGa",
+	"plCMxi8YFURIpaF2LtX5j5Fpf+Q7bu22iBxRDiHjEUTHOmFKKXdYoHGYz2InkayQ2vPI5FGZ3cB0CqHa",
+	"TMewthFVOxCmoRyO0IqlHLEldbmLc+BmT2rGjHz1ESowgigyREUzHUJ1pzeB2v/r8vUrxaQSEWixnCGB",
+	"MB33iBjRk/Mzpa0CGi9uZodzTCMxxzcwPjgyvvfD8fnbi0tUSTwxmxH6D/3f38M5jmOgM/j7eESLnFgr",
+	"w2alE86WwnhLObiTUKuGCOl5UDaP64A1y05uRKsG3AKPSCgRlmUa4CDSBDL5cBCMaLMt6fh/Kv9h/vG3",
+	"pqnSTLNp/B/LGzE2PjpNMSG6gZVQ2v8/f/sXEiDNM4ET0IkTmiOMqJnkwGSa3QIn01Vxk6KLzrMOYpgr",
+	"xiKRBmV7fH51OaKHmoAOP5mGjneHWXpegOymE8h/PNA4SdXXUQz41jbMsQR6hCizoA9GNGYzxCyZoxBz",
+	"3VVQR3e49pDOsZgbX6Bra6FYcgFtT86VjZrZU61et9/t6aYFhl8ozanb6z42Xqm5FsyVQM49ujOoSCwz",
+	"7YBdU0nbgm+yQjaFCJlA1JTEErixasZeE8AxapsXQhZB4Oe8GHCNnXtHB64zklI6YOsVEfJX1z/Y78dc",
+	"4yPJX/HdJLW9Gapf1/ZD8yF+z0U1quxhjleO/WYt6pRMdFG8opvMc4xU9Vb0opXNupP4dUtbN1RqcX13",
+	"XWpTOOj1NnR/qej6Yi3YfmBdUu/XU5fqO28U0g7Xiz5JtENptJ9i9KTol87Ip+/VAtZUjCw2lfpUluYU",
+	"Plz0pu7YEsCmDJbyBG0Kx7Wz+vu+Ha+Md2uZ94u2dr9xe5u8tK2is82JESdsminad0FraLCkatIMmw7X",
+	"WxPqkf3GI69KzZCGvceNx+Y91nxTSqOnM6LeFzXka0U9+bOSMXGtOxGlSYL5yjItlHU9l3gm/Hbmd3sy",
+	"MtsVVR81ExVc2hgYIqvBQ78qHW9Mdef5dlYMnPfP0Q2WC/3pXT8T3dGNyflx6bltSytcWYZrqtNmHOn4",
+	"6YGWBet83KzNFWVaK/9nFq125SdRoUC9OTOhWaOXXSrE8sBDzph3oxwb0Spa+pKncLfGW/tfChafi7H2",
+	"GjDW3eB/P37b+2z89iEwo65TGIVlXkTrtY89vcSzzZcHZG3uNnXkvvveOLQa+LzxwBde49HhYLDDYv0W",
+	"d/cWC9Y1VRIM1gVkGXSVbLgLNinoh59slsmdQYRN11+IvGom78Xi+9JM80409q60+LtiTKbLGLa+QD1i",
+	"XOnNG2u2X/RuHBxr28Vz2QSIUC1LbPKLMpYDNGNmZiLXZYVZiyO03WSlfy9Ihfo6rINW9P1pLmrgsPHA",
+	"rPXq3vT0eUjC+jw3kERQbZO+pZCVNzW+Y4fFMVuicanzWYXd+SvI/RDwwU2oH/bS57CXHkRS/5DS9+dG",
+	"n8P++hXkZoZyL/truxvF3fSkTbV0g6WW17XaMldiboAa9PraBLOpgto13h70egdd9E7/ROjMJA+6Vscj",
+	"mnVzl379PWrnqdj2DXOvjuuarCR2KYXCplwb32ORLV4tBPA9OWPp7hrDGfe0A6uYog5SqC0s5yxjLErP",
+	"yX2W5ZTE5qzssxl9vS+28S8tHgb3Ew9NdvWdyQtLztGegkMZho2Fx87uhK/pFGiEHl/ItH+Yo7apdj9U",
+	"hIcx5PvNDfmKyxO+YVdALuQfwitwaO3uTd6Bdzrxxuoe5BZonsSS5QMZncR2f9T5Algb7se6bEMHUzEH",
+	"c5GEdSZ4pV1BfuGNrmDRzzAaDgbrdpZZjd977j7uYb8N1S69p64bE32hR1YjAT+sO4LIedvRbf+RsHHh",
+	"g7+UH+JrEOV6UlqJMs3pOMT2yNFzatW7JYq9zlHb5t/YFAqXiGOuLjC+tTwfx7rfTDaTqdek7qIMxAGH",
+	"c51iKudc32lbuBMUtW3CV+lnOYdEQHwLJn2vJrqe095uOr13deluIfa9IvKfJRxdUHv+yeYUmdomrfA0",
+	"rH8uKiq2drKuYDIvTMmrUUrazE6119XKjKnq+HxhYb8PzMbAsO0N6oTMX4e/fQ7PhqVTr5HoBv70Jb0c",
+	"lQHpkygSKF0gyVC/F/R6vVzVKPJFL//S8scK5cMmTo4oiTzfB6be/W+2NW0hT+lYveJuD2K8qJvY0szB",
+	"YERtiiKRJk+UMpsNK5BmKhDlURStAC1ZGtuSe9PECuJpYGMc8QoxPqI+oyZ0FnjOFdQ29aDuQHGsjnuF",
+	"Fhx0oaxSmWKYuttrVuqHKofMSRR9beUp2Nj86nOqVjtx//deD+Kmhux+PFmTbLbl5nXMXvPl9XK8egf0",
+	"o0K4zSF/RmmKSqJAOw8Yz/DMpIv6CuiIWg00cBngjEfAjY0QoCg1sNU5iqHGxR8Bs28yAL1VwT2Joq3a",
+	"bWOLU/PxJvYmjmOj02aqsTIfXUIz40W9tVIA1FiPJ3GsSwdecpbkGUYNjbDuX0araGr4eOaHdgh8Q4rG",
+	"bliZJW03QU+Faz56zsmiDt8Usv3AtQfBNfxN4tn2V3Vbp30x8nK1gLsCcn7BjdW2plH6xrFRrPPLYbfn",
+	"pxcvzPfS0+uvzH+wdPXsFGrCrK91o/KsoQt2tqiOr2oPTMjolPDE1B5Z1YgIG2tdV7Y1Vuslshri39Eh",
+	"YbvD97wG8L29FGbbfr5GTzTbt/tb6lbuBhSaI+0cKrKr7n+JVROBKFsWF/zDPfo1tUf9guPckm3l23Us",
+	"0oT+Kp2ol7kBo8m3ULWs8JcIkUKkvt4mUugb4sYHQalZuLC5EFX3caxle72GexOzK6J6f124r6PoYVxv",
+	"ma0djTWNowuOxZKTcEvL6Wq3oG06e7cDudaGOG2laHbXrO7PIYqVIN+/rlNC/8vsqhcP4Z2x/QDFHfXU",
+	"cujfO/B5KkhO0AK4YNQWJwtbQM6WNLvSwJaY0iJN5vQo55CYbpHjER1XdIVSdOqVA3ut7rqofH+CTdgU",
+	"eW2nvUtBjOj4/OoS1VZndtEJWnJGZ9kHsjmdy8+uYkTHpesjxsd26CwFIWz8Us45kzKGCMXkBrK6YCwl",
+	"JAspUHs4eK5hM6LjdyD5qnMylcDHB67e25SdChA6S8t6aTQPBRqJKt+ekZGvV961FvsXzpRvAam9T6Jw",
+	"icemmzsas5DS9SX7Rk3NcHunhlVaC0AVaI5vdXXyXyyde389QQ1u4Nq6ZOw1pqsTi+zNuaXtSJGskHc7",
+	"ieOa7qdNSkLGWetUhatCfFULoVlFtXKpOtl07dGZ4sVCZTyiIp3Yi+TtDMUqZxe+07XbCSaxNiR0GAKH",
+	"EpHoGGG6Qjyluv/Cck4kiAUOAenoo2JepoOF+k1bIZFblv8hxcCKa2NTPU7zMDFnXOqqf0wVawJ99xLH",
+	"oc6Qa48/puMDY8YZJq6bS3Bp4kZ6Bru3mj2h9n+mAfrPFNNjneXxGn9MD3T5OqERfERTQiMxooKZlSCs",
+	"r9VHhAoSmSWKLvrNtoXwdxGgsY43jjNoSJQwIdEg6PV6I+rW3MZIv6fWqR+hBDAVaNQyfzGOEsZh1Do4",
+	"sr0ZJrBipkOYkCSO1SJuAjRJdZ+JKaFgr9zRfUNsW88qrvuKCHnhsO57rjn3e9NkRedFYz67gqCq1Fzu",
+	"UmZevIDk8wfq76FGl2BVe2PGQ6rb30Ac/vsNwO9vzBa6N5VEk23lJHJS/4LavPvE4acMxe5qRdxbmlvD",
+	"E3OF/Pq9RJVG7UV27eM9s86/Z9rbkZLqzN3srtYf+Sv3ITtTm5PfR/rwRLddhl5kqLUbhW5rk3OZe568",
+	"EHz1TcmbEgB1NyrpT8ZE9odOtKUBstfOLucs1sofod1NusyeTXT+uyX43auu4S/Y/aWxeuGwU/zI9Nuf",
+	"U+5S45gZud8DN82yROpt+M3dxVBbt5fRJnuMbfLfwYaeYyPa1oApmvKNTXjbh00umWdYW/PUXkhcsKcD",
+	"hfmEItPHzoF/XG5wdjyipZsxEI4iYZpAF6/A0OYzS6U3OlBnrff4SJTs6BEtGNLO9q9ZVp3dqw/iuzZ6",
+	"0xyVKi3er9pe7VSfvJXE30g7ti3J6qW7emyPeu+qHHc/Tn79zfvr3ZLn124lsR/JLx5xt43UlRG6zs/5",
+	"JRZV3XlqMu8/n+zMbnbYKDhtP9+/jlGedzSuapuWimJaovn7SzRNywpuTAhcR48lQ2OH2WOXF6sDUYXE",
+	"9CsnUHRHWnMfGweUUvIhBTfMCra2u6GgqkGavTZ07zDPFmreSrdrNFdx4Y255WYHCtuFXj5fu7S/PKPb",
+	"5Rg29SZzOWGNKpqtTvOjoPkbSAz329HXNSZLRSGxwXHfjXp9ozxbvymZxiBkr6Q00RpCnQVZ15UssDfX",
+	"c5uwW2ozhiRjda3ELFf90Unsu+8k5t+XUNdIrAaFN7QRU68co0rDzE9oqnCw74VZX90M+CEKH0AU/hCD",
+	"X89tVmtCmOhCLQf4zJ6wbfno71w7Ly+Dyd6vjGkUICxZQkIcxytzR6p/W6x/f4vLM8ssE5M5Z28UKfQF",
+	"Qzu1BRtRry9YlZPI7mAvtvew/b/yG469a43vZf40vlq3OZP6kuZQ70tAcB/R0PzK4i8mQAbfhADR1zZF",
+	"ewmSnVqB/dBF/zs2l/Kv/lorrnMdpe5lzh3693xvL+71Uprzm859C615Ra+rsDyJ4yxu/aPK8kGqLE11",
+	"77ZKyybpDa48K2t5QShqMx7UZDVUZSzUtCRSx/9d5Cv8uFHnx406P27U+abMwT1TKEqC8gtXnm8tJ68p",
+	"c/oCtePbbNoTWiRRJEAWDFy3VnNBn8nisNkV2PW+VCKsi96lMYgRbb85u7hEF+foWa/Xefr454Mj9AxJ",
+	"hgZPnhaKHK4oCVkE+lY5pO8jFAHCUwkcvXn5rxcjShlPcEz+1Lz0IECUIb1HodU3U0pmr3Gk4NQXnUNh",
+	"oJQt3b6l6yjsrtZSSI4RzkvMJhzwjU478VpMuaq3sVekdqas8hEVknGIEBa6sI7PGB2QSF8A6N0nyEGm",
+	"nEIUoJjNZsqM59ntoVGhymxEdykzuzBuzIeoMltsKy/buWZsBwO4QiO8APmjXOybKCvfYK1cgDRtcEXm",
+	"vPPYRl292J25wtixvVRfSDyXcnF0eNgf/NTtdXvd/tGz3rOe5l12jsom4+WLgwObZKULWmcg58Y+t06A",
+	"LLVuPQPJ5LG17fVqmnRtgy3r5bMWEAfBUh7CQbeYeVQ156/27mIT/ErwKms5V91Bz9yQrK8FzuMW9huz",
+	"PORQ/Mhvc2YK5e1nsq7VdqAvDmu2/SjnlqidsTAs1WblMSrxdMN8/f3nh3t3fff/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

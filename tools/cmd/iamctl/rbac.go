@@ -218,7 +218,7 @@ var rbacResources = []resource{{
 		if err != nil {
 			return nil, err
 		}
-		r, err := c.policies.AssignWithResponse(ctx, t, in)
+		r, err := c.policies.AssignWithResponse(ctx, t, nil, in)
 		if err != nil {
 			return nil, err
 		}

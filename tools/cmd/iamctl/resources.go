@@ -142,11 +142,7 @@ var resources = []resource{{
 	name: "users", short: "users", columns: []string{"id", "username", "email", "groupIds"},
 	list: func(ctx context.Context, c *apis, t string) (any, error) { return printable(allUsers(ctx, c, t)) },
 	get: func(ctx context.Context, c *apis, t, id string) (any, error) {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return nil, fmt.Errorf("user ids are uuids: %w", err)
-		}
-		r, err := c.subjects.GetUserWithResponse(ctx, t, u, nil)
+		r, err := c.subjects.GetUserWithResponse(ctx, t, id, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -164,12 +160,8 @@ var resources = []resource{{
 		return answer(r.JSON201, r.StatusCode(), r.Body)
 	},
 	del: func(ctx context.Context, c *apis, t, id string) error {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return fmt.Errorf("user ids are uuids: %w", err)
-		}
 		force := true
-		r, err := c.subjects.DeleteUserWithResponse(ctx, t, u, &subjectsapi.DeleteUserParams{ForceDelete: &force})
+		r, err := c.subjects.DeleteUserWithResponse(ctx, t, id, &subjectsapi.DeleteUserParams{ForceDelete: &force})
 		if err != nil {
 			return err
 		}
@@ -212,7 +204,7 @@ var resources = []resource{{
 		if err != nil {
 			return nil, err
 		}
-		r, err := c.policies.GrantPolicyWithResponse(ctx, t, in)
+		r, err := c.policies.GrantPolicyWithResponse(ctx, t, nil, in)
 		if err == nil && r.JSON200 != nil {
 			return r.JSON200, nil
 		}

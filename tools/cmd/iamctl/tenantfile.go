@@ -277,7 +277,10 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		i := slices.IndexFunc(existing.Groups, func(g fileGroup) bool { return g.ID == want.ID })
 		in := subjectsapi.GroupInput{Name: (*subjectsapi.LocalizedText)(&want.Name)}
 		if want.Description != nil {
-			in.Description = (*subjectsapi.LocalizedText)(&want.Description)
+			in.Description = &subjectsapi.DescriptionInput{}
+			if err := in.Description.FromLocalizedText(want.Description); err != nil {
+				return err
+			}
 		}
 		if i >= 0 && maps(existing.Groups[i].Name, want.Name) && maps(existing.Groups[i].Description, want.Description) {
 			continue
@@ -287,7 +290,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 			if err != nil || g.JSON200 == nil {
 				return fmt.Errorf("group %s: %v", want.ID, err)
 			}
-			in.Metadata = &apicommon.Metadata{Version: g.JSON200.Metadata.Version}
+			in.Metadata = &subjectsapi.MetadataInput{Version: g.JSON200.Metadata.Version}
 		}
 		if r, err := c.subjects.UpsertGroupWithResponse(ctx, t, want.ID, nil, in); err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
 			return fmt.Errorf("group %s: %v %s", want.ID, err, body(r))
@@ -338,12 +341,12 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 		if have.Email == want.Email && have.FirstName == want.FirstName && have.LastName == want.LastName && sameSet(have.Groups, want.Groups) {
 			continue
 		}
-		uid, _ := parseUUID(id)
+		uid := id
 		cur, err := c.subjects.GetUserWithResponse(ctx, t, uid, nil)
 		if err != nil || cur.JSON200 == nil {
 			return fmt.Errorf("user %q: %v", want.Username, err)
 		}
-		in.Metadata = &apicommon.Metadata{Version: cur.JSON200.Metadata.Version}
+		in.Metadata = &subjectsapi.MetadataInput{Version: cur.JSON200.Metadata.Version}
 		if r, err := c.subjects.ReplaceUserWithResponse(ctx, t, uid, nil, in); err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update user %q: %v %s", want.Username, err, body(r))
 		}
@@ -358,7 +361,7 @@ func apply(ctx context.Context, c *apis, t string, f *tenantFile, out io.Writer)
 			}
 			subject = "user-" + id
 		}
-		r, err := c.policies.GrantPolicyWithResponse(ctx, t, policiesapi.PolicyInput{Subject: subject, Scope: want.Scope, Action: want.Action})
+		r, err := c.policies.GrantPolicyWithResponse(ctx, t, nil, policiesapi.PolicyInput{Subject: subject, Scope: want.Scope, Action: want.Action})
 		if err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
 			return fmt.Errorf("policy %v: %v %s", want, err, body(r))
 		}

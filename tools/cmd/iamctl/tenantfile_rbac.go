@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/iamplane/iam/pkg/apicommon"
 	policiesapi "github.com/iamplane/iam/services/iam-policies/api"
 )
 
@@ -408,7 +407,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 		if maps(loc(cur.Name), want.Name) && maps(locp(cur.Description), want.Description) {
 			continue
 		}
-		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
+		in.Metadata = &policiesapi.MetadataInput{Version: cur.Metadata.Version}
 		r, err := c.policies.UpdateResourceWithResponse(ctx, t, cur.Id, nil, in)
 		if err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update resource %q: %v %s", want.Code, err, body(r))
@@ -440,7 +439,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 			sameSet(cur.ApplicableResources, res) {
 			continue
 		}
-		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
+		in.Metadata = &policiesapi.MetadataInput{Version: cur.Metadata.Version}
 		r, err := c.policies.UpdatePermissionWithResponse(ctx, t, cur.Id, nil, in)
 		if err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update permission %q: %v %s", k, err, body(r))
@@ -482,7 +481,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 		if maps(loc(cur.Name), want.Name) && maps(locp(cur.Description), want.Description) && sameRolePermissions(cur.Permissions, perms) {
 			continue
 		}
-		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
+		in.Metadata = &policiesapi.MetadataInput{Version: cur.Metadata.Version}
 		r, err := c.policies.UpdateRoleWithResponse(ctx, t, cur.Id, nil, in)
 		if err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update role %q: %v %s", k, err, body(r))
@@ -517,7 +516,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 		if maps(loc(cur.Name), want.Name) && maps(locp(cur.Description), want.Description) && cur.RoleId == role && cur.ResourceId == res {
 			continue
 		}
-		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
+		in.Metadata = &policiesapi.MetadataInput{Version: cur.Metadata.Version}
 		r, err := c.policies.UpdateAccessControlWithResponse(ctx, t, cur.Id, nil, in)
 		if err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update access control %q: %v %s", k, err, body(r))
@@ -548,7 +547,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 		if maps(loc(cur.Name), want.Name) && maps(locp(cur.Description), want.Description) && sameSet(cur.AccessControls, acs) {
 			continue
 		}
-		in.Metadata = &apicommon.Metadata{Version: cur.Metadata.Version}
+		in.Metadata = &policiesapi.MetadataInput{Version: cur.Metadata.Version}
 		r, err := c.policies.UpdateTemplateWithResponse(ctx, t, cur.Id, nil, in)
 		if err != nil || r.JSON200 == nil {
 			return fmt.Errorf("update template %q: %v %s", k, err, body(r))
@@ -603,7 +602,7 @@ func applyRBAC(ctx context.Context, c *apis, t string, f *tenantFile, out io.Wri
 		}) {
 			continue
 		}
-		r, err := c.policies.AssignWithResponse(ctx, t, in)
+		r, err := c.policies.AssignWithResponse(ctx, t, nil, in)
 		if err != nil || (r.JSON200 == nil && r.JSON201 == nil) {
 			return fmt.Errorf("assign %s to %s: %v %s", what, want.Subject, err, body(r))
 		}

@@ -37,6 +37,16 @@ test("a CRUD round trip per service", async () => {
   assert.equal(group.response.status, 201);
   const user = await p.subjects.POST("/v1/tenants/{tenant}/users", { ...tenant, body: { username: "sdk.user", groupIds: [group.data.id] } });
   assert.deepEqual(user.data.groupIds, [group.data.id]);
+  // Read-modify-write: the group as read goes back with one field changed.
+  const groupPath = { params: { path: { tenant: "acme", groupId: group.data.id } } };
+  const read = await p.subjects.GET("/v1/tenants/{tenant}/groups/{groupId}", groupPath);
+  const written = await p.subjects.PUT("/v1/tenants/{tenant}/groups/{groupId}", { ...groupPath, body: { ...read.data, description: "Written back" } });
+  assert.equal(written.response.status, 200);
+  assert.deepEqual(written.data.description, { en: "Written back" });
+  // Adding members answers Aritma's [{groupId, subjectId}].
+  const other = await p.subjects.POST("/v1/tenants/{tenant}/groups", { ...tenant, body: { displayName: "SDK group 2", description: "Aritma's plain description" } });
+  const added = await p.subjects.POST("/v1/tenants/{tenant}/groups/{groupId}/members", { params: { path: { tenant: "acme", groupId: other.data.id } }, body: { subjectIds: [`user-${user.data.id}`] } });
+  assert.deepEqual(added.data, [{ groupId: other.data.id, subjectId: `user-${user.data.id}` }]);
 
   const policy = await p.policies.POST("/v1/tenants/{tenant}/policies", { ...tenant, body: { subject: `group-${group.data.id}`, scope: "/docs", action: "doc.read" } });
   assert.equal(policy.response.status, 201);

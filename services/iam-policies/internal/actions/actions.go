@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/precondition"
+	"github.com/iamplane/iam/pkg/readonly"
 )
 
 // Action is one entry of a tenant's catalog.
@@ -75,10 +76,26 @@ func (c *Catalog) Get(ctx context.Context, tenant, id string) (*Action, error) {
 	return c.store.Get(ctx, tenant, id)
 }
 
-// Update changes an action's names, if pre names its current version.
-func (c *Catalog) Update(ctx context.Context, tenant, id, displayName, description string, pre precondition.Version) (*Action, error) {
+// Echo is what a write sent back of an action's read-only fields, as a GET showed them
+// (read-modify-write): ignored when they equal the stored ones, refused naming each field
+// when they differ. A nil field was not sent.
+type Echo struct {
+	ID                    *string
+	CreatedAt, ModifiedAt *time.Time
+}
+
+// Update changes an action's names, if pre names its current version and the read-only
+// fields sent back are the stored ones.
+func (c *Catalog) Update(ctx context.Context, tenant, id, displayName, description string, echo Echo, pre precondition.Version) (*Action, error) {
 	return c.store.Update(ctx, tenant, id, func(a *Action) error {
 		if err := pre.Check(a.Version); err != nil {
+			return err
+		}
+		var ro readonly.Check
+		ro.String("id", echo.ID, a.ID)
+		ro.Time("metadata.createdAt", echo.CreatedAt, a.CreatedAt)
+		ro.Time("metadata.modifiedAt", echo.ModifiedAt, a.ModifiedAt)
+		if err := ro.Err(); err != nil {
 			return err
 		}
 		a.DisplayName, a.Description = strings.TrimSpace(displayName), description

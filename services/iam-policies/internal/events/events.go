@@ -46,6 +46,15 @@ type Changes struct {
 	Gone   []string     // subject ids whose tombstone came
 	Joined []Membership // memberships added
 	Left   []Membership // memberships removed (tombstones)
+	// Groups is, for each group whose event came (its subject id), the access controls
+	// and templates it names (Emporix's group.accessControls and group.templates): none
+	// when its event names none or is a tombstone.
+	Groups map[string]GroupRefs
+}
+
+// GroupRefs is what a group names of iam-policies' RBAC.
+type GroupRefs struct {
+	AccessControls, Templates []string
 }
 
 // Subject is a user, group or client as the subject view keeps it.
@@ -62,7 +71,7 @@ type Membership struct {
 
 // Empty reports whether c changes nothing.
 func (c Changes) Empty() bool {
-	return len(c.Put)+len(c.Gone)+len(c.Joined)+len(c.Left) == 0
+	return len(c.Put)+len(c.Gone)+len(c.Joined)+len(c.Left)+len(c.Groups) == 0
 }
 
 // Decode sorts a batch of subject, membership and client events into each tenant's
@@ -82,16 +91,26 @@ func Decode(evs []pkgevents.Envelope) (tenants []string, changes map[string]*Cha
 		switch kind {
 		case "user", "group", "client":
 			subject := kind + "-" + ev.EntityID()
+			var s struct {
+				DisplayName    string   `json:"displayName"`
+				ClientName     string   `json:"clientName"`
+				AccessControls []string `json:"accessControls"`
+				Templates      []string `json:"templates"`
+			}
+			if !ev.Deleted {
+				if err := json.Unmarshal(ev.Data, &s); err != nil {
+					return nil, nil, fmt.Errorf("decode %s %s: %w", kind, ev.Subject, err)
+				}
+			}
+			if kind == "group" {
+				if c.Groups == nil {
+					c.Groups = map[string]GroupRefs{}
+				}
+				c.Groups[subject] = GroupRefs{AccessControls: s.AccessControls, Templates: s.Templates}
+			}
 			if ev.Deleted {
 				c.Gone = append(c.Gone, subject)
 				continue
-			}
-			var s struct {
-				DisplayName string `json:"displayName"`
-				ClientName  string `json:"clientName"`
-			}
-			if err := json.Unmarshal(ev.Data, &s); err != nil {
-				return nil, nil, fmt.Errorf("decode %s %s: %w", kind, ev.Subject, err)
 			}
 			c.Put = append(c.Put, Subject{ID: subject, DisplayName: s.DisplayName + s.ClientName})
 		case "membership":

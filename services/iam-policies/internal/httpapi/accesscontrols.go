@@ -35,7 +35,11 @@ func accessControlList(p pagination.Page, found []rbac.AccessControl, total int,
 }
 
 func accessControlFields(in *api.AccessControlInput) rbac.AccessControlFields {
-	return rbac.AccessControlFields{Name: in.Name, Description: description(in.Description), RoleID: in.RoleId, ResourceID: in.ResourceId}
+	f := rbac.AccessControlFields{Name: in.Name, Description: description(in.Description), RoleID: in.RoleId, ResourceID: in.ResourceId, Echo: echoOf(in.Id, in.Metadata)}
+	if in.Scopes != nil {
+		f.Echo.Scopes = *in.Scopes
+	}
+	return f
 }
 
 // ListAccessControls pages through access controls.
@@ -74,7 +78,7 @@ func (s *Server) GetAccessControl(ctx context.Context, req api.GetAccessControlR
 
 // UpdateAccessControl replaces an access control.
 func (s *Server) UpdateAccessControl(ctx context.Context, req api.UpdateAccessControlRequestObject) (api.UpdateAccessControlResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadataIn(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -53,11 +53,15 @@ func (s *Server) GetAction(ctx context.Context, req api.GetActionRequestObject) 
 
 // UpdateAction changes an action's names.
 func (s *Server) UpdateAction(ctx context.Context, req api.UpdateActionRequestObject) (api.UpdateActionResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadataIn(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.actions.Update(ctx, req.Tenant, req.ActionId, req.Body.DisplayName, deref(req.Body.Description), pre)
+	echo := actions.Echo{ID: req.Body.Id}
+	if m := req.Body.Metadata; m != nil {
+		echo.CreatedAt, echo.ModifiedAt = m.CreatedAt, m.ModifiedAt
+	}
+	a, err := s.actions.Update(ctx, req.Tenant, req.ActionId, req.Body.DisplayName, deref(req.Body.Description), echo, pre)
 	if err != nil {
 		return nil, err
 	}

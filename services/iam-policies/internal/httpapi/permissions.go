@@ -16,7 +16,7 @@ func permissionOut(p *rbac.Permission, lang string) api.Permission {
 }
 
 func permissionFields(in *api.PermissionInput) rbac.PermissionFields {
-	return rbac.PermissionFields{Name: in.Name, Description: description(in.Description), Code: in.Code, ApplicableResources: in.ApplicableResources}
+	return rbac.PermissionFields{Name: in.Name, Description: description(in.Description), Code: in.Code, ApplicableResources: in.ApplicableResources, Echo: echoOf(in.Id, in.Metadata)}
 }
 
 // ListPermissions pages through permissions.
@@ -59,7 +59,7 @@ func (s *Server) GetPermission(ctx context.Context, req api.GetPermissionRequest
 
 // UpdatePermission replaces a permission.
 func (s *Server) UpdatePermission(ctx context.Context, req api.UpdatePermissionRequestObject) (api.UpdatePermissionResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadataIn(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

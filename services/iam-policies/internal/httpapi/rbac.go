@@ -71,3 +71,20 @@ func expansion(expand *[]string) rbac.Expansion {
 	}
 	return x
 }
+
+// metadataIn is the version a write is based on.
+func metadataIn(m *api.MetadataInput) *apicommon.Metadata {
+	if m == nil {
+		return nil
+	}
+	return &apicommon.Metadata{Version: m.Version}
+}
+
+// echoOf is what a write sent back of an entry's read-only fields.
+func echoOf(id *string, m *api.MetadataInput) rbac.Echo {
+	e := rbac.Echo{ID: id}
+	if m != nil {
+		e.CreatedAt, e.ModifiedAt = m.CreatedAt, m.ModifiedAt
+	}
+	return e
+}

@@ -15,7 +15,7 @@ func resourceOut(r *rbac.Resource, lang string) api.Resource {
 }
 
 func resourceFields(in *api.ResourceInput) rbac.ResourceFields {
-	return rbac.ResourceFields{Name: in.Name, Description: description(in.Description), Code: in.Code}
+	return rbac.ResourceFields{Name: in.Name, Description: description(in.Description), Code: in.Code, Echo: echoOf(in.Id, in.Metadata)}
 }
 
 // ListResources pages through resources.
@@ -58,7 +58,7 @@ func (s *Server) GetResource(ctx context.Context, req api.GetResourceRequestObje
 
 // UpdateResource replaces a resource.
 func (s *Server) UpdateResource(ctx context.Context, req api.UpdateResourceRequestObject) (api.UpdateResourceResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadataIn(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func roleOut(r *rbac.Role, lang string) api.Role {
 }
 
 func roleFields(in *api.RoleInput) rbac.RoleFields {
-	f := rbac.RoleFields{Name: in.Name, Description: description(in.Description), Permissions: make([]rbac.RolePermission, len(in.Permissions))}
+	f := rbac.RoleFields{Name: in.Name, Description: description(in.Description), Permissions: make([]rbac.RolePermission, len(in.Permissions)), Echo: echoOf(in.Id, in.Metadata)}
 	for i, p := range in.Permissions {
 		f.Permissions[i] = rbac.RolePermission{ID: p.Id, Resources: deref(p.ApplicablePermissionResources)}
 	}
@@ -70,7 +70,7 @@ func (s *Server) GetRole(ctx context.Context, req api.GetRoleRequestObject) (api
 
 // UpdateRole replaces a role.
 func (s *Server) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject) (api.UpdateRoleResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadataIn(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

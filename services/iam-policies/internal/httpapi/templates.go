@@ -24,7 +24,7 @@ func templateOut(t *rbac.Template, lang string) api.Template {
 }
 
 func templateFields(in *api.TemplateInput) rbac.TemplateFields {
-	return rbac.TemplateFields{Name: in.Name, Description: description(in.Description), AccessControls: in.AccessControls}
+	return rbac.TemplateFields{Name: in.Name, Description: description(in.Description), AccessControls: in.AccessControls, Echo: echoOf(in.Id, in.Metadata)}
 }
 
 // ListTemplates pages through templates.
@@ -68,7 +68,7 @@ func (s *Server) GetTemplate(ctx context.Context, req api.GetTemplateRequestObje
 
 // UpdateTemplate replaces a template.
 func (s *Server) UpdateTemplate(ctx context.Context, req api.UpdateTemplateRequestObject) (api.UpdateTemplateResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadataIn(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

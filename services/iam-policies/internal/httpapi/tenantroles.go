@@ -17,7 +17,7 @@ func (s *Server) GetTenantRoles(ctx context.Context, req api.GetTenantRolesReque
 
 // SetTenantRoles replaces a subject's tenant roles.
 func (s *Server) SetTenantRoles(ctx context.Context, req api.SetTenantRolesRequestObject) (api.SetTenantRolesResponseObject, error) {
-	if err := s.policies.SetTenantRoles(ctx, req.Tenant, req.SubjectId, req.Body.TenantRoles); err != nil {
+	if err := s.policies.SetTenantRoles(ctx, req.Tenant, req.SubjectId, req.Body.TenantRoles, req.Body.Subject); err != nil {
 		return nil, err
 	}
 	return api.SetTenantRoles200JSONResponse{Subject: req.SubjectId, TenantRoles: req.Body.TenantRoles}, nil

@@ -68,10 +68,11 @@ func (c accessControls) Create(ctx context.Context, a *rbac.AccessControl) error
 			return err
 		}
 		stored, err := c.load(ctx, tx, a.Tenant, a.ID, false)
-		if err == nil {
-			a.Scopes = stored.Scopes
+		if err != nil {
+			return err
 		}
-		return err
+		a.Scopes = stored.Scopes
+		return c.s.assignNamingGroups(ctx, tx, a.Tenant, "access_control_id", a.ID)
 	})
 }
 

@@ -76,7 +76,7 @@ func (r entryRow) entry() rbac.Entry {
 // write runs fn in a transaction holding the tenant's RBAC lock.
 func (s *RBAC) write(ctx context.Context, tenant string, fn func(tx *sqlx.Tx) error) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if err := postgres.LockTenant(ctx, tx, "iam-policies.rbac", tenant); err != nil {
+		if err := postgres.LockTenant(ctx, tx, rbacLock, tenant); err != nil {
 			return err
 		}
 		return fn(tx)
@@ -93,8 +93,45 @@ func selectEntries[R any](ctx context.Context, q sqlx.QueryerContext, columns, t
 		  AND ($2 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(x.name) t WHERE t.value ILIKE '%' || $2 || '%'))
 		  AND ($3 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(x.description) t WHERE t.value ILIKE '%' || $3 || '%'))
 		  AND ($4::timestamptz IS NULL OR x.modified_at >= $4::timestamptz) `+extra+`
-		ORDER BY x.created_at, x.id LIMIT $5 OFFSET $6`, all...)
+		ORDER BY `+orderBy(query)+` LIMIT $5 OFFSET $6`, all...)
 	return rows, postgres.Classify(err)
+}
+
+// orderBy is the ORDER BY of a listing: its sort keys (checked by the domain), then the
+// oldest first, so pages never overlap.
+func orderBy(q rbac.Query) string {
+	lang := q.Language
+	if lang == "" {
+		lang = "en"
+	}
+	text := func(column string) string {
+		return `coalesce(x.` + column + `->>` + pq.QuoteLiteral(lang) + `, x.` + column + `->>'en', '')`
+	}
+	var parts []string
+	for _, k := range q.Sort {
+		var expr string
+		switch k.Field {
+		case rbac.SortName:
+			expr = text("name")
+		case rbac.SortDescr:
+			expr = text("description")
+		case rbac.SortCode:
+			expr = "x.code"
+		case rbac.SortID:
+			expr = "x.id"
+		case rbac.SortCreatedAt:
+			expr = "x.created_at"
+		case rbac.SortModifiedAt:
+			expr = "x.modified_at"
+		default:
+			continue
+		}
+		if k.Desc {
+			expr += " DESC"
+		}
+		parts = append(parts, expr)
+	}
+	return strings.Join(append(parts, "x.created_at", "x.id"), ", ")
 }
 
 // getEntry reads one row of a kind, locked for update when lock is set.

@@ -65,7 +65,12 @@ func (c templates) save(ctx context.Context, tx *sqlx.Tx, t *rbac.Template, isNe
 }
 
 func (c templates) Create(ctx context.Context, t *rbac.Template) error {
-	return c.s.write(ctx, t.Tenant, func(tx *sqlx.Tx) error { return c.save(ctx, tx, t, true) })
+	return c.s.write(ctx, t.Tenant, func(tx *sqlx.Tx) error {
+		if err := c.save(ctx, tx, t, true); err != nil {
+			return err
+		}
+		return c.s.assignNamingGroups(ctx, tx, t.Tenant, "template_id", t.ID)
+	})
 }
 
 func (c templates) Update(ctx context.Context, tenant, id string, change func(*rbac.Template) error) (*rbac.Template, error) {

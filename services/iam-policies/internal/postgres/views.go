@@ -33,6 +33,11 @@ func (v *Views) ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c
 	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
 		return postgres.Classify(err)
 	}
+	// First, as RBAC writes do: the RBAC lock before the nesting and scope-set locks.
+	regrouped, err := deriveGroupAssignments(ctx, tx, tenant, c.Groups)
+	if err != nil {
+		return err
+	}
 	if err := putSubjects(ctx, tx, tenant, c.Put); err != nil {
 		return err
 	}
@@ -96,7 +101,7 @@ func (v *Views) ApplySubjects(ctx context.Context, tx *sqlx.Tx, tenant string, c
 	if err := notifyKeys(ctx, tx, changeNesting, tenant, children); err != nil {
 		return err
 	}
-	return v.Scopes.Refresh(ctx, tx, tenant, members)
+	return v.Scopes.Refresh(ctx, tx, tenant, sortedSet(append(members, regrouped...)))
 }
 
 // putSubjects records subjects, in id order (so concurrent batches lock rows in one order).

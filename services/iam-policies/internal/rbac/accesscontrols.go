@@ -34,10 +34,15 @@ func (a *AccessControl) CheckReferences(roleExists, resourceExists bool) error {
 type AccessControlFields struct {
 	Name, Description  map[string]string
 	RoleID, ResourceID string
+	// Echo is what the write sent back of the read-only fields (read-modify-write).
+	Echo Echo
 }
 
 // CreateAccessControl adds an access control.
 func (c *Catalog) CreateAccessControl(ctx context.Context, tenant string, f AccessControlFields) (*AccessControl, error) {
+	if err := f.Echo.onCreate(); err != nil {
+		return nil, err
+	}
 	if err := invalid("access control", checkName(f.Name)); err != nil {
 		return nil, err
 	}
@@ -52,7 +57,7 @@ func (c *Catalog) UpdateAccessControl(ctx context.Context, tenant, id string, f 
 	}
 	return c.store.AccessControls().Update(ctx, tenant, id, func(a *AccessControl) error {
 		a.RoleID, a.ResourceID = f.RoleID, f.ResourceID
-		return c.revise(&a.Entry, pre, f.Name, f.Description)
+		return c.revise(&a.Entry, pre, f.Echo, a.Scopes, f.Name, f.Description)
 	})
 }
 
@@ -71,6 +76,9 @@ func (c *Catalog) GetAccessControl(ctx context.Context, tenant, id string, x Exp
 
 // ListAccessControls pages through access controls, with the references x asks for.
 func (c *Catalog) ListAccessControls(ctx context.Context, tenant string, q Query, x Expansion) ([]AccessControl, int, error) {
+	if err := q.checkSort(false); err != nil {
+		return nil, 0, err
+	}
 	found, total, err := c.store.AccessControls().List(ctx, tenant, q)
 	if err != nil {
 		return nil, 0, err

@@ -27,10 +27,15 @@ type PermissionFields struct {
 	Name, Description   map[string]string
 	Code                string
 	ApplicableResources []string
+	// Echo is what the write sent back of the read-only fields (read-modify-write).
+	Echo Echo
 }
 
 // CreatePermission adds a permission.
 func (c *Catalog) CreatePermission(ctx context.Context, tenant string, f PermissionFields) (*Permission, error) {
+	if err := f.Echo.onCreate(); err != nil {
+		return nil, err
+	}
 	if err := invalid("permission", checkName(f.Name)); err != nil {
 		return nil, err
 	}
@@ -45,7 +50,7 @@ func (c *Catalog) UpdatePermission(ctx context.Context, tenant, id string, f Per
 	}
 	return c.store.Permissions().Update(ctx, tenant, id, func(p *Permission) error {
 		p.Code, p.ApplicableResources = f.Code, dedupe(f.ApplicableResources)
-		return c.revise(&p.Entry, pre, f.Name, f.Description)
+		return c.revise(&p.Entry, pre, f.Echo, nil, f.Name, f.Description)
 	})
 }
 
@@ -56,6 +61,9 @@ func (c *Catalog) GetPermission(ctx context.Context, tenant, id string) (*Permis
 
 // ListPermissions pages through permissions.
 func (c *Catalog) ListPermissions(ctx context.Context, tenant string, q Query) ([]Permission, int, error) {
+	if err := q.checkSort(true); err != nil {
+		return nil, 0, err
+	}
 	return c.store.Permissions().List(ctx, tenant, q)
 }
 

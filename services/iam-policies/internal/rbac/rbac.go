@@ -15,6 +15,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
+	"github.com/iamplane/iam/pkg/readonly"
 )
 
 // Entry is what every RBAC entity has: a localized name and description and the
@@ -36,6 +37,10 @@ type Query struct {
 	ModifiedSince *time.Time
 	RoleID        string
 	ResourceID    string
+	// Sort orders the listing (oldest first when empty, and after its keys); Language
+	// picks the language name and description are sorted in (else English).
+	Sort          []SortKey
+	Language      string
 	Offset, Limit int
 }
 
@@ -102,9 +107,13 @@ func (c *Catalog) newEntry(tenant, id string, name, description map[string]strin
 }
 
 // revise applies a change on top of the current entry: the precondition must name its
-// version; the version goes up by one.
-func (c *Catalog) revise(e *Entry, pre precondition.Version, name, description map[string]string) error {
+// version, and the read-only fields sent back must be the stored ones (scopes: the
+// entry's computed scopes, access controls only); the version goes up by one.
+func (c *Catalog) revise(e *Entry, pre precondition.Version, echo Echo, scopes []string, name, description map[string]string) error {
 	if err := pre.Check(e.Version); err != nil {
+		return err
+	}
+	if err := echo.check(e, scopes); err != nil {
 		return err
 	}
 	if description == nil {
@@ -112,6 +121,43 @@ func (c *Catalog) revise(e *Entry, pre precondition.Version, name, description m
 	}
 	e.Name, e.Description, e.Version, e.ModifiedAt = name, description, e.Version+1, c.now()
 	return nil
+}
+
+// Echo is what a write sent back of an entry's read-only fields, as a GET showed them
+// (read-modify-write): ignored when they equal the stored ones, refused naming each
+// field when they differ. A nil field was not sent.
+type Echo struct {
+	ID                    *string
+	CreatedAt, ModifiedAt *time.Time
+	Scopes                []string // access controls only
+}
+
+func (e Echo) check(stored *Entry, scopes []string) error {
+	var c readonly.Check
+	c.String("id", e.ID, stored.ID)
+	c.Time("metadata.createdAt", e.CreatedAt, stored.CreatedAt)
+	c.Time("metadata.modifiedAt", e.ModifiedAt, stored.ModifiedAt)
+	c.Set("scopes", e.Scopes, scopes)
+	return c.Err()
+}
+
+// onCreate refuses read-only fields on a create: the service chooses the id and the
+// instants and computes the scopes, so sending one would be silently ignored.
+func (e Echo) onCreate() error {
+	var bad []errs.FieldError
+	if e.ID != nil {
+		bad = append(bad, errs.FieldError{Field: "id", Message: "is chosen by the service"})
+	}
+	if e.CreatedAt != nil {
+		bad = append(bad, errs.FieldError{Field: "metadata.createdAt", Message: "is set by the service"})
+	}
+	if e.ModifiedAt != nil {
+		bad = append(bad, errs.FieldError{Field: "metadata.modifiedAt", Message: "is set by the service"})
+	}
+	if e.Scopes != nil {
+		bad = append(bad, errs.FieldError{Field: "scopes", Message: "are computed from the role and the resource"})
+	}
+	return invalid("entry", bad)
 }
 
 func checkName(name map[string]string) []errs.FieldError {

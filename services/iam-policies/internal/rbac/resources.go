@@ -16,10 +16,15 @@ type Resource struct {
 type ResourceFields struct {
 	Name, Description map[string]string
 	Code              string
+	// Echo is what the write sent back of the read-only fields (read-modify-write).
+	Echo Echo
 }
 
 // CreateResource adds a resource.
 func (c *Catalog) CreateResource(ctx context.Context, tenant string, f ResourceFields) (*Resource, error) {
+	if err := f.Echo.onCreate(); err != nil {
+		return nil, err
+	}
 	if err := invalid("resource", checkName(f.Name)); err != nil {
 		return nil, err
 	}
@@ -34,7 +39,7 @@ func (c *Catalog) UpdateResource(ctx context.Context, tenant, id string, f Resou
 	}
 	return c.store.Resources().Update(ctx, tenant, id, func(r *Resource) error {
 		r.Code = f.Code
-		return c.revise(&r.Entry, pre, f.Name, f.Description)
+		return c.revise(&r.Entry, pre, f.Echo, nil, f.Name, f.Description)
 	})
 }
 
@@ -45,6 +50,9 @@ func (c *Catalog) GetResource(ctx context.Context, tenant, id string) (*Resource
 
 // ListResources pages through resources.
 func (c *Catalog) ListResources(ctx context.Context, tenant string, q Query) ([]Resource, int, error) {
+	if err := q.checkSort(true); err != nil {
+		return nil, 0, err
+	}
 	return c.store.Resources().List(ctx, tenant, q)
 }
 

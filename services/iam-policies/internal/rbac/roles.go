@@ -52,6 +52,8 @@ func (r *Role) CheckReferences(applicable map[string][]string) error {
 type RoleFields struct {
 	Name, Description map[string]string
 	Permissions       []RolePermission
+	// Echo is what the write sent back of the read-only fields (read-modify-write).
+	Echo Echo
 }
 
 func (f RoleFields) check() error {
@@ -68,6 +70,9 @@ func (f RoleFields) check() error {
 
 // CreateRole adds a role.
 func (c *Catalog) CreateRole(ctx context.Context, tenant string, f RoleFields) (*Role, error) {
+	if err := f.Echo.onCreate(); err != nil {
+		return nil, err
+	}
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -82,7 +87,7 @@ func (c *Catalog) UpdateRole(ctx context.Context, tenant, id string, f RoleField
 	}
 	return c.store.Roles().Update(ctx, tenant, id, func(r *Role) error {
 		r.Permissions = normalizeRolePermissions(f.Permissions)
-		return c.revise(&r.Entry, pre, f.Name, f.Description)
+		return c.revise(&r.Entry, pre, f.Echo, nil, f.Name, f.Description)
 	})
 }
 
@@ -93,6 +98,9 @@ func (c *Catalog) GetRole(ctx context.Context, tenant, id string) (*Role, error)
 
 // ListRoles pages through roles.
 func (c *Catalog) ListRoles(ctx context.Context, tenant string, q Query) ([]Role, int, error) {
+	if err := q.checkSort(false); err != nil {
+		return nil, 0, err
+	}
 	return c.store.Roles().List(ctx, tenant, q)
 }
 

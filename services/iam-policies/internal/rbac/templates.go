@@ -27,10 +27,15 @@ func (t *Template) CheckReferences(accessControls map[string]bool) error {
 type TemplateFields struct {
 	Name, Description map[string]string
 	AccessControls    []string
+	// Echo is what the write sent back of the read-only fields (read-modify-write).
+	Echo Echo
 }
 
 // CreateTemplate adds a template.
 func (c *Catalog) CreateTemplate(ctx context.Context, tenant string, f TemplateFields) (*Template, error) {
+	if err := f.Echo.onCreate(); err != nil {
+		return nil, err
+	}
 	if err := invalid("template", checkName(f.Name)); err != nil {
 		return nil, err
 	}
@@ -45,7 +50,7 @@ func (c *Catalog) UpdateTemplate(ctx context.Context, tenant, id string, f Templ
 	}
 	return c.store.Templates().Update(ctx, tenant, id, func(t *Template) error {
 		t.AccessControls = dedupe(f.AccessControls)
-		return c.revise(&t.Entry, pre, f.Name, f.Description)
+		return c.revise(&t.Entry, pre, f.Echo, nil, f.Name, f.Description)
 	})
 }
 
@@ -64,6 +69,9 @@ func (c *Catalog) GetTemplate(ctx context.Context, tenant, id string, x Expansio
 
 // ListTemplates pages through templates, with their access controls if x asks for them.
 func (c *Catalog) ListTemplates(ctx context.Context, tenant string, q Query, x Expansion) ([]Template, int, error) {
+	if err := q.checkSort(false); err != nil {
+		return nil, 0, err
+	}
 	found, total, err := c.store.Templates().List(ctx, tenant, q)
 	if err != nil {
 		return nil, 0, err

@@ -38,10 +38,18 @@ func UserDeleted(tenant, id string) (pkgevents.Envelope, error) {
 // GroupChanged is a group's new state.
 func GroupChanged(g *subjects.Group) (pkgevents.Envelope, error) {
 	name := g.Name
-	return pkgevents.New(Source, entity(g.Tenant, "group", g.ID), 0, false, schema.GroupState{
+	state := schema.GroupState{
 		Id: g.ID, SubjectId: subjects.Ref{Type: subjects.TypeGroup, ID: g.ID}.String(), Tenant: g.Tenant,
 		DisplayName: g.DisplayName, Name: &name, Code: &g.Code, UserType: ptr(string(g.UserType)),
-	})
+	}
+	// Absent when empty: a group naming no access controls or templates.
+	if len(g.AccessControls) > 0 {
+		state.AccessControls = ptr(append([]string{}, g.AccessControls...))
+	}
+	if len(g.Templates) > 0 {
+		state.Templates = ptr(append([]string{}, g.Templates...))
+	}
+	return pkgevents.New(Source, entity(g.Tenant, "group", g.ID), 0, false, state)
 }
 
 // GroupDeleted is a group's tombstone.

@@ -18,12 +18,57 @@ func groupFields(in *api.GroupInput) subjects.GroupFields {
 		f.Name = *in.Name
 	}
 	if in.Description != nil {
-		f.Description = *in.Description
+		f.Description = description(*in.Description)
 	}
 	if in.B2b != nil {
 		f.LegalEntityID = deref(in.B2b.LegalEntityId)
 	}
+	if in.AccessControls != nil {
+		f.AccessControls = *in.AccessControls
+	}
+	if in.Templates != nil {
+		f.Templates = *in.Templates
+	}
 	return f
+}
+
+// description reads a localized description or Aritma's plain string, the English text.
+func description(d api.DescriptionInput) map[string]string {
+	if text, err := d.AsDescriptionInput0(); err == nil {
+		return map[string]string{"en": text}
+	}
+	m, _ := d.AsLocalizedText() // the validator let only these two shapes through
+	return m
+}
+
+// groupEcho is what the body sent back of the group's read-only fields.
+func groupEcho(in *api.GroupInput) subjects.GroupEcho {
+	e := subjects.GroupEcho{ID: in.Id, SubjectID: in.SubjectId, Type: in.Type, Tenant: in.Tenant,
+		MemberCount: intPtr(in.MemberCount), LocalizedDescription: in.LocalizedDescription}
+	if in.Properties != nil {
+		e.PropertiesDescription = in.Properties.Description
+		e.PropertiesMemberCount = intPtr(&in.Properties.MemberCount)
+	}
+	if in.Metadata != nil {
+		e.CreatedAt, e.ModifiedAt = in.Metadata.CreatedAt, in.Metadata.ModifiedAt
+	}
+	return e
+}
+
+func intPtr(n *int32) *int {
+	if n == nil {
+		return nil
+	}
+	v := int(*n)
+	return &v
+}
+
+// metadata is the version part of a written metadata, for the precondition.
+func metadata(m *api.MetadataInput) *apicommon.Metadata {
+	if m == nil {
+		return nil
+	}
+	return &apicommon.Metadata{Version: m.Version}
 }
 
 // groupOut renders a group; with an Accept-Language, displayName and
@@ -37,10 +82,12 @@ func groupOut(g *subjects.Group, lang string) api.Group {
 		}
 	}
 	description := api.LocalizedText(g.Description)
+	accessControls, templates := append([]string{}, g.AccessControls...), append([]string{}, g.Templates...)
 	out := api.Group{
-		Id: g.ID, SubjectId: optional(subjects.Ref{Type: subjects.TypeGroup, ID: g.ID}.String()), DisplayName: display,
-		Name: g.Name, Description: &description, LocalizedDescription: optional(subjects.Localize(g.Description, lang)),
-		Code: optional(g.Code), MemberCount: int32(g.MemberCount),
+		Id: g.ID, SubjectId: subjects.Ref{Type: subjects.TypeGroup, ID: g.ID}.String(), Type: api.GroupTypeGroup, Tenant: g.Tenant,
+		Properties:  api.GroupProperties{Description: optional(subjects.Localize(g.Description, lang)), MemberCount: int32(g.MemberCount)},
+		DisplayName: display, Name: g.Name, Description: &description, LocalizedDescription: optional(subjects.Localize(g.Description, lang)),
+		Code: optional(g.Code), MemberCount: int32(g.MemberCount), AccessControls: &accessControls, Templates: &templates,
 		Metadata: apicommon.Metadata{Version: g.Version, CreatedAt: &created, ModifiedAt: &modified},
 	}
 	if g.UserType != "" {
@@ -67,7 +114,7 @@ func groupList(p pagination.Page, groups []subjects.Group, total int, lang strin
 func (s *Server) ListGroups(ctx context.Context, req api.ListGroupsRequestObject) (api.ListGroupsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
 	groups, total, err := s.directory.Groups(ctx, req.Tenant, subjects.GroupQuery{Search: deref(req.Params.SearchQuery),
-		UserType: subjects.UserType(deref(req.Params.UserType)), Offset: p.Offset(), Limit: p.Size})
+		UserType: subjects.UserType(deref(req.Params.UserType)), Offset: p.Offset(), Limit: p.Size}, auth.FromContext(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +123,7 @@ func (s *Server) ListGroups(ctx context.Context, req api.ListGroupsRequestObject
 
 // CreateGroup creates a group.
 func (s *Server) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject) (api.CreateGroupResponseObject, error) {
-	g, err := s.directory.CreateGroup(ctx, req.Tenant, groupFields(req.Body))
+	g, err := s.directory.CreateGroup(ctx, req.Tenant, groupFields(req.Body), groupEcho(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +141,11 @@ func (s *Server) GetGroup(ctx context.Context, req api.GetGroupRequestObject) (a
 
 // UpsertGroup creates or replaces a group.
 func (s *Server) UpsertGroup(ctx context.Context, req api.UpsertGroupRequestObject) (api.UpsertGroupResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadata(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	g, created, err := s.directory.UpsertGroup(ctx, req.Tenant, req.GroupId, groupFields(req.Body), pre)
+	g, created, err := s.directory.UpsertGroup(ctx, req.Tenant, req.GroupId, groupFields(req.Body), groupEcho(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 
+	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/pagination"
 
 	"github.com/iamplane/iam/services/iam-subjects/api"
@@ -21,20 +22,23 @@ func (s *Server) ListGroupMembers(ctx context.Context, req api.ListGroupMembersR
 
 // AddGroupMembers adds subjects to a group.
 func (s *Server) AddGroupMembers(ctx context.Context, req api.AddGroupMembersRequestObject) (api.AddGroupMembersResponseObject, error) {
-	n, err := s.directory.AddMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
+	members, err := s.directory.AddMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
 	if err != nil {
 		return nil, err
 	}
-	return api.AddGroupMembers200JSONResponse{Added: n}, nil
+	out := make(api.AddGroupMembers200JSONResponse, len(members))
+	for i, m := range members {
+		out[i] = api.GroupMembership{GroupId: req.GroupId, SubjectId: m.String()}
+	}
+	return out, nil
 }
 
 // RemoveGroupMembers removes subjects from a group.
 func (s *Server) RemoveGroupMembers(ctx context.Context, req api.RemoveGroupMembersRequestObject) (api.RemoveGroupMembersResponseObject, error) {
-	n, err := s.directory.RemoveMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds)
-	if err != nil {
+	if _, err := s.directory.RemoveMembers(ctx, req.Tenant, req.GroupId, req.Body.SubjectIds); err != nil {
 		return nil, err
 	}
-	return api.RemoveGroupMembers200JSONResponse{Removed: n}, nil
+	return api.RemoveGroupMembers204Response{}, nil
 }
 
 // RemoveAllUsersFromGroup removes every user from a group.
@@ -47,7 +51,7 @@ func (s *Server) RemoveAllUsersFromGroup(ctx context.Context, req api.RemoveAllU
 
 // RemoveUserFromGroup removes one user from a group.
 func (s *Server) RemoveUserFromGroup(ctx context.Context, req api.RemoveUserFromGroupRequestObject) (api.RemoveUserFromGroupResponseObject, error) {
-	if err := s.directory.RemoveUser(ctx, req.Tenant, req.GroupId, req.UserId.String()); err != nil {
+	if err := s.directory.RemoveUser(ctx, req.Tenant, req.GroupId, req.UserId, auth.FromContext(ctx)); err != nil {
 		return nil, err
 	}
 	return api.RemoveUserFromGroup204Response{}, nil
@@ -55,7 +59,7 @@ func (s *Server) RemoveUserFromGroup(ctx context.Context, req api.RemoveUserFrom
 
 // AssignUserToGroup puts a user in a group (201) or confirms it is there (200).
 func (s *Server) AssignUserToGroup(ctx context.Context, req api.AssignUserToGroupRequestObject) (api.AssignUserToGroupResponseObject, error) {
-	added, err := s.directory.AssignUser(ctx, req.Tenant, req.GroupId, subjects.UserType(req.UserType), req.UserId.String())
+	added, err := s.directory.AssignUser(ctx, req.Tenant, req.GroupId, subjects.UserType(req.UserType), req.UserId, auth.FromContext(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 
 // SetUserPassword sets or resets a user's password.
 func (s *Server) SetUserPassword(ctx context.Context, req api.SetUserPasswordRequestObject) (api.SetUserPasswordResponseObject, error) {
-	if err := s.signin.SetPassword(ctx, req.Tenant, req.UserId.String(), req.Body.Password); err != nil {
+	if err := s.signin.SetPassword(ctx, req.Tenant, req.UserId, req.Body.Password); err != nil {
 		return nil, err
 	}
 	return api.SetUserPassword204Response{}, nil

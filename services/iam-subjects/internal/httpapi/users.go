@@ -19,12 +19,27 @@ func userFields(in *api.UserInput) subjects.UserFields {
 		ContactEmail: string(deref(in.ContactEmail)), PreferredSite: deref(in.PreferredSite),
 		PreferredCurrency: deref(in.PreferredCurrency), PreferredLanguage: deref(in.PreferredLanguage),
 		Department: deref(in.Department), Status: string(deref(in.Status)), ValidFrom: in.ValidFrom,
-		Locked: deref(in.IsAccountLocked),
+		Locked: deref(in.IsAccountLocked), BackofficeUserNumber: deref(in.BackofficeUserNumber),
 	}
 	if in.GroupIds != nil {
 		f.GroupIDs = append([]string{}, *in.GroupIds...)
 	}
 	return f
+}
+
+// userEcho is what the body sent of the user's id and read-only fields.
+func userEcho(in *api.UserInput) subjects.UserEcho {
+	e := subjects.UserEcho{ID: in.Id, SubjectID: in.SubjectId}
+	if in.Groups != nil {
+		e.GroupIDs = []string{}
+		for _, g := range *in.Groups {
+			e.GroupIDs = append(e.GroupIDs, g.Id)
+		}
+	}
+	if in.Metadata != nil {
+		e.CreatedAt, e.ModifiedAt = in.Metadata.CreatedAt, in.Metadata.ModifiedAt
+	}
+	return e
 }
 
 func userOut(u *subjects.User, groups []subjects.Group, lang string) api.User {
@@ -35,7 +50,8 @@ func userOut(u *subjects.User, groups []subjects.Group, lang string) api.User {
 		FirstName: optional(u.FirstName), LastName: optional(u.LastName), ContactEmail: optional(u.ContactEmail),
 		PreferredSite: optional(u.PreferredSite), PreferredCurrency: optional(u.PreferredCurrency),
 		PreferredLanguage: optional(u.PreferredLanguage), Department: optional(u.Department), Status: u.Status,
-		ValidFrom: u.ValidFrom, IsAccountLocked: u.Locked, GroupIds: u.GroupIDs,
+		BackofficeUserNumber: optional(u.BackofficeUserNumber),
+		ValidFrom:            u.ValidFrom, IsAccountLocked: u.Locked, GroupIds: u.GroupIDs,
 		Metadata: apicommon.Metadata{Version: u.Version, CreatedAt: &created, ModifiedAt: &modified},
 	}
 	if out.GroupIds == nil {
@@ -74,7 +90,7 @@ func (s *Server) ListUsers(ctx context.Context, req api.ListUsersRequestObject) 
 
 // CreateUser creates a user.
 func (s *Server) CreateUser(ctx context.Context, req api.CreateUserRequestObject) (api.CreateUserResponseObject, error) {
-	u, err := s.directory.CreateUser(ctx, req.Tenant, userFields(req.Body))
+	u, err := s.directory.CreateUser(ctx, req.Tenant, userFields(req.Body), userEcho(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +99,7 @@ func (s *Server) CreateUser(ctx context.Context, req api.CreateUserRequestObject
 
 // GetUser returns one user.
 func (s *Server) GetUser(ctx context.Context, req api.GetUserRequestObject) (api.GetUserResponseObject, error) {
-	u, groups, err := s.directory.User(ctx, req.Tenant, req.UserId.String(), req.Params.Expand != nil)
+	u, groups, err := s.directory.User(ctx, req.Tenant, req.UserId, req.Params.Expand != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +109,11 @@ func (s *Server) GetUser(ctx context.Context, req api.GetUserRequestObject) (api
 
 // ReplaceUser replaces a user and its direct groups.
 func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObject) (api.ReplaceUserResponseObject, error) {
-	pre, err := precondition.From(req.Body.Metadata, req.Params.IfMatch)
+	pre, err := precondition.From(metadata(req.Body.Metadata), req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.directory.ReplaceUser(ctx, req.Tenant, req.UserId.String(), userFields(req.Body), pre)
+	u, err := s.directory.ReplaceUser(ctx, req.Tenant, req.UserId, userFields(req.Body), userEcho(req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +122,7 @@ func (s *Server) ReplaceUser(ctx context.Context, req api.ReplaceUserRequestObje
 
 // DeleteUser deletes a user.
 func (s *Server) DeleteUser(ctx context.Context, req api.DeleteUserRequestObject) (api.DeleteUserResponseObject, error) {
-	if err := s.directory.DeleteUser(ctx, req.Tenant, req.UserId.String(), deref(req.Params.ForceDelete)); err != nil {
+	if err := s.directory.DeleteUser(ctx, req.Tenant, req.UserId, deref(req.Params.ForceDelete)); err != nil {
 		return nil, err
 	}
 	return api.DeleteUser204Response{}, nil
@@ -115,7 +131,7 @@ func (s *Server) DeleteUser(ctx context.Context, req api.DeleteUserRequestObject
 // ListUserGroups lists a user's groups.
 func (s *Server) ListUserGroups(ctx context.Context, req api.ListUserGroupsRequestObject) (api.ListUserGroupsResponseObject, error) {
 	p := pagination.From(req.Params.Page, req.Params.PageSize)
-	groups, total, err := s.directory.UserGroups(ctx, req.Tenant, req.UserId.String(), deref(req.Params.Transitive), p.Offset(), p.Size)
+	groups, total, err := s.directory.UserGroups(ctx, req.Tenant, req.UserId, deref(req.Params.Transitive), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +140,7 @@ func (s *Server) ListUserGroups(ctx context.Context, req api.ListUserGroupsReque
 
 // RemoveUserFromAllGroups removes a user from every group.
 func (s *Server) RemoveUserFromAllGroups(ctx context.Context, req api.RemoveUserFromAllGroupsRequestObject) (api.RemoveUserFromAllGroupsResponseObject, error) {
-	if err := s.directory.RemoveUserFromAllGroups(ctx, req.Tenant, req.UserId.String()); err != nil {
+	if err := s.directory.RemoveUserFromAllGroups(ctx, req.Tenant, req.UserId); err != nil {
 		return nil, err
 	}
 	return api.RemoveUserFromAllGroups204Response{}, nil

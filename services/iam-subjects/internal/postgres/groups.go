@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/postgres"
@@ -15,30 +16,33 @@ import (
 )
 
 type groupRow struct {
-	Tenant        string          `db:"tenant"`
-	ID            string          `db:"id"`
-	DisplayName   string          `db:"display_name"`
-	Name          json.RawMessage `db:"name"`
-	Description   json.RawMessage `db:"description"`
-	Code          string          `db:"code"`
-	UserType      string          `db:"user_type"`
-	LegalEntityID string          `db:"legal_entity_id"`
-	Version       int64           `db:"version"`
-	CreatedAt     time.Time       `db:"created_at"`
-	ModifiedAt    time.Time       `db:"modified_at"`
-	MemberCount   int             `db:"member_count"`
-	Total         int             `db:"total"`
+	Tenant         string          `db:"tenant"`
+	ID             string          `db:"id"`
+	DisplayName    string          `db:"display_name"`
+	Name           json.RawMessage `db:"name"`
+	Description    json.RawMessage `db:"description"`
+	Code           string          `db:"code"`
+	UserType       string          `db:"user_type"`
+	LegalEntityID  string          `db:"legal_entity_id"`
+	AccessControls pq.StringArray  `db:"access_controls"`
+	Templates      pq.StringArray  `db:"templates"`
+	Version        int64           `db:"version"`
+	CreatedAt      time.Time       `db:"created_at"`
+	ModifiedAt     time.Time       `db:"modified_at"`
+	MemberCount    int             `db:"member_count"`
+	Total          int             `db:"total"`
 }
 
 // groupColumns include the direct member count, from the membership primary key index.
 const groupColumns = `g.tenant, g.id, g.display_name, g.name, g.description, g.code, g.user_type, g.legal_entity_id,
-	g.version, g.created_at, g.modified_at,
+	g.access_controls, g.templates, g.version, g.created_at, g.modified_at,
 	(SELECT count(*) FROM memberships m WHERE m.tenant = g.tenant AND m.group_id = g.id) AS member_count`
 
 func (r groupRow) group() (subjects.Group, error) {
 	g := subjects.Group{Tenant: r.Tenant, ID: r.ID, MemberCount: r.MemberCount, Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
-		GroupFields: subjects.GroupFields{DisplayName: r.DisplayName, Code: r.Code, UserType: subjects.UserType(r.UserType), LegalEntityID: r.LegalEntityID}}
+		GroupFields: subjects.GroupFields{DisplayName: r.DisplayName, Code: r.Code, UserType: subjects.UserType(r.UserType), LegalEntityID: r.LegalEntityID,
+			AccessControls: nonNil(r.AccessControls), Templates: nonNil(r.Templates)}}
 	if err := json.Unmarshal(r.Name, &g.Name); err != nil {
 		return g, errs.Wrap(errs.Internal, err, "corrupt group name")
 	}
@@ -63,12 +67,15 @@ func groupsOf(rows []groupRow) ([]subjects.Group, int, error) {
 func saveGroup(ctx context.Context, tx *sqlx.Tx, g *subjects.Group, insert bool) error {
 	name, _ := json.Marshal(g.Name)
 	description, _ := json.Marshal(g.Description)
-	args := []any{g.Tenant, g.ID, g.DisplayName, name, description, g.Code, string(g.UserType), g.LegalEntityID, g.Version, g.CreatedAt, g.ModifiedAt}
-	query := `INSERT INTO groups (tenant, id, display_name, name, description, code, user_type, legal_entity_id, version, created_at, modified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	args := []any{g.Tenant, g.ID, g.DisplayName, name, description, g.Code, string(g.UserType), g.LegalEntityID, g.Version, g.CreatedAt, g.ModifiedAt,
+		stringArray(nonNil(g.AccessControls)), stringArray(nonNil(g.Templates))}
+	query := `INSERT INTO groups (tenant, id, display_name, name, description, code, user_type, legal_entity_id, version, created_at, modified_at,
+		access_controls, templates)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	if !insert {
 		query = `UPDATE groups SET display_name = $3, name = $4, description = $5, code = $6, user_type = $7,
-			legal_entity_id = $8, version = $9, created_at = $10, modified_at = $11 WHERE tenant = $1 AND id = $2`
+			legal_entity_id = $8, version = $9, created_at = $10, modified_at = $11, access_controls = $12, templates = $13
+			WHERE tenant = $1 AND id = $2`
 	}
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		if postgres.IsUniqueViolation(err, "") {
@@ -117,19 +124,52 @@ func (s *Directory) GetGroup(ctx context.Context, tenant, id string) (*subjects.
 	return getGroup(ctx, s.DB, tenant, id, false)
 }
 
-// ListGroups pages through groups by display name, searching the subject index.
+// groupOrder is the SQL of each sort field of groups.
+var groupOrder = map[string]string{
+	"name": "s.sort_name", "code": "g.code", "userType": "g.user_type",
+	"metadata.createdAt": "g.created_at", "metadata.modifiedAt": "g.modified_at",
+}
+
+// ListGroups pages through groups (by display name unless sorted otherwise), searching
+// the subject index; name and description match any language's text.
 func (s *Directory) ListGroups(ctx context.Context, tenant string, q subjects.GroupQuery) ([]subjects.Group, int, error) {
+	order := ""
+	for _, k := range q.Sort {
+		col, ok := groupOrder[k.Field]
+		if !ok {
+			return nil, 0, errs.E(errs.BadRequest, "groups cannot be sorted by %q", k.Field)
+		}
+		order += col
+		if k.Descending {
+			order += " DESC"
+		}
+		order += ", "
+	}
+	order += "s.sort_name, s.id"
 	var rows []groupRow
 	if err := s.DB.SelectContext(ctx, &rows, `
 		SELECT `+groupColumns+`, count(*) OVER () AS total
 		FROM subjects s JOIN groups g ON g.tenant = s.tenant AND g.id = s.id
 		WHERE s.tenant = $1 AND s.type = 'Group' AND ($2 = '' OR s.search LIKE '%' || $2 || '%' OR lower(g.code) = $2)
 		  AND ($3 = '' OR g.user_type = $3)
-		ORDER BY s.sort_name, s.id LIMIT $4 OFFSET $5`,
-		tenant, likeText(q.Search), string(q.UserType), q.Limit, q.Offset); err != nil {
+		  AND ($6 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(g.name) n WHERE lower(n.value) LIKE '%' || $6 || '%'))
+		  AND ($7 = '' OR EXISTS (SELECT 1 FROM jsonb_each_text(g.description) d WHERE lower(d.value) LIKE '%' || $7 || '%'))
+		  AND ($8::timestamptz IS NULL OR g.modified_at >= $8)
+		  AND ($9 = '' OR EXISTS (SELECT 1 FROM memberships m
+			WHERE m.tenant = g.tenant AND m.group_id = g.id AND m.member_type = 'User' AND m.member_id = $9))
+		ORDER BY `+order+` LIMIT $4 OFFSET $5`,
+		tenant, likeText(q.Search), string(q.UserType), q.Limit, q.Offset, likeText(q.Name), likeText(q.Description), q.ModifiedSince,
+		userKey(q.Member)); err != nil {
 		return nil, 0, postgres.Classify(err)
 	}
 	return groupsOf(rows)
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }
 
 // UpdateGroup locks and changes a group, or creates it when absent.

@@ -366,3 +366,33 @@ func membershipEvents(ctx context.Context, tx *sqlx.Tx, tenant, groupID string, 
 	}
 	return record(ctx, tx, evs...)
 }
+
+// GroupUsers lists a group's direct user members by user id, each with its type; with
+// companies not nil, only users directly in a group of one of those legal entities.
+func (s *Directory) GroupUsers(ctx context.Context, tenant, groupID string, companies []string, offset, limit int) ([]subjects.Assignment, int, error) {
+	var rows []struct {
+		UserID   string `db:"member_id"`
+		UserType string `db:"user_type"`
+		Total    int    `db:"total"`
+	}
+	var restrict any // NULL: every user
+	if companies != nil {
+		restrict = stringArray(companies)
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `
+		SELECT m.member_id, u.user_type, count(*) OVER () AS total
+		FROM memberships m JOIN users u ON u.tenant = m.tenant AND u.id = m.member_id
+		WHERE m.tenant = $1 AND m.group_id = $2 AND m.member_type = 'User'
+		  AND ($3::text[] IS NULL OR EXISTS (
+			SELECT 1 FROM memberships c JOIN groups cg ON cg.tenant = c.tenant AND cg.id = c.group_id
+			WHERE c.tenant = m.tenant AND c.member_type = 'User' AND c.member_id = m.member_id
+			  AND cg.legal_entity_id <> '' AND cg.legal_entity_id = ANY($3)))
+		ORDER BY m.member_id LIMIT $4 OFFSET $5`, tenant, groupID, restrict, limit, offset); err != nil {
+		return nil, 0, postgres.Classify(err)
+	}
+	out, total := make([]subjects.Assignment, len(rows)), 0
+	for i, r := range rows {
+		out[i], total = subjects.Assignment{GroupID: groupID, UserID: r.UserID, UserType: subjects.UserType(r.UserType)}, r.Total
+	}
+	return out, total, nil
+}

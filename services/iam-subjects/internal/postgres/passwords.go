@@ -56,9 +56,7 @@ func (s *Credentials) CredentialByLogin(ctx context.Context, tenant, login strin
 
 // Credential finds the user with this id.
 func (s *Credentials) Credential(ctx context.Context, tenant, userID string) (*signin.Credential, error) {
-	if !isUUID(userID) {
-		return nil, notFound("user", userID)
-	}
+	userID = userKey(userID)
 	var row credentialRow
 	if err := s.DB.GetContext(ctx, &row, credentialQuery+` WHERE u.tenant = $1 AND u.id = $2`, tenant, userID); err != nil {
 		if errs.Is(postgres.Classify(err), errs.NotFound) {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -33,6 +34,7 @@ type userRow struct {
 	Status            string         `db:"status"`
 	ValidFrom         *time.Time     `db:"valid_from"`
 	Locked            bool           `db:"is_account_locked"`
+	BackofficeNumber  string         `db:"backoffice_user_number"`
 	Version           int64          `db:"version"`
 	CreatedAt         time.Time      `db:"created_at"`
 	ModifiedAt        time.Time      `db:"modified_at"`
@@ -40,7 +42,7 @@ type userRow struct {
 
 const userColumns = `u.tenant, u.id, u.user_type, u.username, u.email, u.email_verified, u.phone_number, u.first_name, u.last_name,
 	u.contact_email, u.preferred_site, u.preferred_currency, u.preferred_language, u.department, u.status,
-	u.valid_from, u.is_account_locked, u.version, u.created_at, u.modified_at`
+	u.valid_from, u.is_account_locked, u.backoffice_user_number, u.version, u.created_at, u.modified_at`
 
 func (r userRow) user() subjects.User {
 	return subjects.User{Tenant: r.Tenant, ID: r.ID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
@@ -48,7 +50,7 @@ func (r userRow) user() subjects.User {
 			Type: subjects.UserType(r.UserType), Username: r.Username.String, Email: r.Email.String, EmailVerified: r.EmailVerified, PhoneNumber: r.PhoneNumber,
 			FirstName: r.FirstName, LastName: r.LastName, ContactEmail: r.ContactEmail, PreferredSite: r.PreferredSite,
 			PreferredCurrency: r.PreferredCurrency, PreferredLanguage: r.PreferredLanguage, Department: r.Department,
-			Status: r.Status, ValidFrom: r.ValidFrom, Locked: r.Locked, GroupIDs: []string{},
+			Status: r.Status, ValidFrom: r.ValidFrom, Locked: r.Locked, BackofficeUserNumber: r.BackofficeNumber, GroupIDs: []string{},
 		}}
 }
 
@@ -58,15 +60,16 @@ func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid:
 func saveUser(ctx context.Context, tx *sqlx.Tx, u *subjects.User, insert bool) error {
 	args := []any{u.Tenant, u.ID, string(u.Type), nullable(u.Username), nullable(u.Email), u.PhoneNumber, u.FirstName, u.LastName,
 		u.ContactEmail, u.PreferredSite, u.PreferredCurrency, u.PreferredLanguage, u.Department, u.Status, u.ValidFrom,
-		u.Locked, u.Version, u.CreatedAt, u.ModifiedAt, u.EmailVerified}
+		u.Locked, u.Version, u.CreatedAt, u.ModifiedAt, u.EmailVerified, u.BackofficeUserNumber}
 	query := `INSERT INTO users (tenant, id, user_type, username, email, phone_number, first_name, last_name, contact_email,
 		preferred_site, preferred_currency, preferred_language, department, status, valid_from, is_account_locked, version,
-		created_at, modified_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
+		created_at, modified_at, email_verified, backoffice_user_number)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`
 	if !insert {
 		query = `UPDATE users SET user_type = $3, username = $4, email = $5, phone_number = $6, first_name = $7, last_name = $8,
 			contact_email = $9, preferred_site = $10, preferred_currency = $11, preferred_language = $12, department = $13,
 			status = $14, valid_from = $15, is_account_locked = $16, version = $17, created_at = $18, modified_at = $19,
-			email_verified = $20
+			email_verified = $20, backoffice_user_number = $21
 			WHERE tenant = $1 AND id = $2`
 	}
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
@@ -75,6 +78,8 @@ func saveUser(ctx context.Context, tx *sqlx.Tx, u *subjects.User, insert bool) e
 			return errs.E(errs.Conflict, "username %q is already taken in this tenant", u.Username)
 		case postgres.IsUniqueViolation(err, "users_email"):
 			return errs.E(errs.Conflict, "email %q is already taken in this tenant", u.Email)
+		case postgres.IsUniqueViolation(err, "users_pkey"):
+			return errs.E(errs.Conflict, "user %q already exists", u.ID)
 		}
 		return postgres.Classify(err)
 	}
@@ -103,9 +108,7 @@ func (s *Directory) CreateUser(ctx context.Context, u *subjects.User) error {
 }
 
 func getUser(ctx context.Context, q sqlx.QueryerContext, tenant, id string, lock bool) (*subjects.User, error) {
-	if !isUUID(id) {
-		return nil, notFound("user", id)
-	}
+	id = userKey(id)
 	query := `SELECT ` + userColumns + ` FROM users u WHERE u.tenant = $1 AND u.id = $2`
 	if lock {
 		query += ` FOR UPDATE`
@@ -171,14 +174,12 @@ func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.Use
 		if err != nil {
 			return nil, 0, err
 		}
-		var ids []string
-		for _, p := range page {
-			if isUUID(p.ID) { // every user's is
-				ids = append(ids, p.ID)
-			}
+		ids := make([]string, len(page))
+		for i, p := range page {
+			ids[i] = p.ID
 		}
 		if err := s.DB.SelectContext(ctx, &rows, `SELECT `+userColumns+`, 0 AS total
-			FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n) JOIN users u ON u.tenant = $1 AND u.id = p.id ORDER BY p.n`,
+			FROM unnest($2::text[]) WITH ORDINALITY AS p(id, n) JOIN users u ON u.tenant = $1 AND u.id = p.id ORDER BY p.n`,
 			tenant, stringArray(ids)); err != nil {
 			return nil, 0, postgres.Classify(err)
 		}
@@ -198,7 +199,7 @@ func (s *Directory) listUsers(ctx context.Context, tenant string, q subjects.Use
 	}
 	if err := s.DB.SelectContext(ctx, &rows, `
 		SELECT `+userColumns+`, count(*) OVER () AS total
-		FROM `+from+` JOIN users u ON u.tenant = s.tenant AND u.id = s.id::uuid
+		FROM `+from+` JOIN users u ON u.tenant = s.tenant AND u.id = s.id
 		WHERE s.tenant = $1 AND s.type = 'User' AND ($2 = '' OR u.user_type = $2)
 		ORDER BY s.sort_name, s.id LIMIT $3 OFFSET $4`, args...); err != nil {
 		return nil, 0, postgres.Classify(err)
@@ -268,6 +269,15 @@ func (s *Directory) DeleteUser(ctx context.Context, tenant, id string, check fun
 		}
 		return record(ctx, tx, ev)
 	})
+}
+
+// userKey is the stored form of a user id: ids were UUIDs (PostgreSQL's uuid type, which
+// ignores case) before callers could choose them, so a UUID is looked up in lower case.
+func userKey(id string) string {
+	if isUUID(id) {
+		return strings.ToLower(id)
+	}
+	return id
 }
 
 func isUUID(s string) bool {

@@ -2,6 +2,8 @@ package subjects
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +24,11 @@ type GroupFields struct {
 	Code          string
 	UserType      UserType
 	LegalEntityID string
+	// AccessControls and Templates are Emporix's: ids of iam-policies' access controls and
+	// templates the group's members get. Kept and published with the group (iam-policies
+	// derives the group's assignments from its events), not resolved here.
+	AccessControls []string
+	Templates      []string
 }
 
 // Group is a set of subjects; it may contain other groups.
@@ -53,8 +60,48 @@ func (g *Group) Apply(f GroupFields) error {
 	if f.Description == nil {
 		f.Description = map[string]string{}
 	}
+	var bad []errs.FieldError
+	f.AccessControls, bad = policyRefs("accessControls", f.AccessControls, bad)
+	f.Templates, bad = policyRefs("templates", f.Templates, bad)
+	if len(bad) > 0 {
+		return errs.Fields("malformed references", bad...)
+	}
 	g.GroupFields = f
 	return nil
+}
+
+// MaxPolicyRefs bounds a group's access controls and templates.
+const MaxPolicyRefs = 1000
+
+// policyRefs checks and de-duplicates ids of iam-policies' entities, keeping their order.
+func policyRefs(field string, ids []string, bad []errs.FieldError) ([]string, []errs.FieldError) {
+	if len(ids) > MaxPolicyRefs {
+		return nil, append(bad, errs.FieldError{Field: field, Message: fmt.Sprintf("at most %d", MaxPolicyRefs)})
+	}
+	out, seen := make([]string, 0, len(ids)), map[string]bool{}
+	for i, id := range ids {
+		if !validRef(id) {
+			bad = append(bad, errs.FieldError{Field: fmt.Sprintf("%s.%d", field, i), Message: "1 to 100 letters, digits, '_', '.', ':' or '-'"})
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, bad
+}
+
+func validRef(id string) bool {
+	if id == "" || len(id) > 100 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c == '.' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Subject is the group as a subject.
@@ -69,12 +116,56 @@ func Localize(m map[string]string, acceptLanguage string) string {
 	return localize.Pick(m, acceptLanguage)
 }
 
-// GroupQuery filters a group listing.
+// GroupQuery filters and orders a group listing.
 type GroupQuery struct {
 	Search   string
 	UserType UserType
-	Offset   int
-	Limit    int
+	// Name and Description match a substring of the name, or the description, in any
+	// language, ignoring case (Emporix's name and description filters).
+	Name        string
+	Description string
+	// ModifiedSince keeps groups last changed at or after it (Emporix's metadataModifiedAt).
+	ModifiedSince *time.Time
+	// Member keeps the groups this user is directly in (Emporix's GET /users/{u}/groups).
+	Member string
+	// Sort orders the page; empty is by display name.
+	Sort   []SortKey
+	Offset int
+	Limit  int
+}
+
+// SortKey is one key of a listing's order.
+type SortKey struct {
+	Field      string // one of GroupSortFields
+	Descending bool
+}
+
+// GroupSortFields are what groups can be sorted by.
+var GroupSortFields = []string{"name", "code", "userType", "metadata.createdAt", "metadata.modifiedAt"}
+
+// ParseSort reads Emporix's sort parameter, field[:asc|desc] separated by commas, into
+// keys of the given fields; an unknown field or direction is a 400 naming param.
+func ParseSort(param, sort string, fields []string) ([]SortKey, error) {
+	if strings.TrimSpace(sort) == "" {
+		return nil, nil
+	}
+	var keys []SortKey
+	for _, part := range strings.Split(sort, ",") {
+		field, dir, _ := strings.Cut(strings.TrimSpace(part), ":")
+		if !slices.Contains(fields, field) {
+			return nil, badParam(param, fmt.Sprintf("%q is not one of %s", field, strings.Join(fields, ", ")))
+		}
+		k := SortKey{Field: field}
+		switch strings.ToLower(dir) {
+		case "", "asc":
+		case "desc":
+			k.Descending = true
+		default:
+			return nil, badParam(param, fmt.Sprintf("%q is neither asc nor desc", dir))
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // GroupStore persists groups.
@@ -87,8 +178,18 @@ type GroupStore interface {
 	DeleteGroup(ctx context.Context, tenant, id string, check func(g *Group, members int) error) error
 }
 
-// Groups pages through groups.
-func (d *Directory) Groups(ctx context.Context, tenant string, q GroupQuery) ([]Group, int, error) {
+// Groups pages through groups; a caller holding only iam.group_read_own sees CUSTOMER
+// groups only.
+func (d *Directory) Groups(ctx context.Context, tenant string, q GroupQuery, caller *auth.Claims) ([]Group, int, error) {
+	q, err := ownGroupQuery(caller, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q.Member != "" {
+		if _, err := d.store.GetUser(ctx, tenant, q.Member); err != nil {
+			return nil, 0, err
+		}
+	}
 	return d.store.ListGroups(ctx, tenant, q)
 }
 
@@ -97,25 +198,43 @@ func (d *Directory) Group(ctx context.Context, tenant, id string) (*Group, error
 	return d.store.GetGroup(ctx, tenant, id)
 }
 
-// CreateGroup creates a group with a new id.
-func (d *Directory) CreateGroup(ctx context.Context, tenant string, f GroupFields) (*Group, error) {
-	g, err := d.newGroup(tenant, uuid.NewString(), f)
+// CreateGroup creates a group under the id the caller chose (echo.ID; a taken one is a
+// conflict), else under a new UUID.
+func (d *Directory) CreateGroup(ctx context.Context, tenant string, f GroupFields, echo GroupEcho) (*Group, error) {
+	id := ""
+	if echo.ID != nil {
+		id = *echo.ID
+	}
+	if id == "" {
+		id = uuid.NewString()
+	} else if !validID(id) {
+		return nil, errs.Fields("malformed group id", errs.FieldError{Field: "id", Message: "1 to 64 letters, digits, '_' or '-'"})
+	}
+	g, err := d.newGroup(tenant, id, f, echo)
 	if err != nil {
 		return nil, err
 	}
 	return g, d.store.CreateGroup(ctx, g)
 }
 
-func (d *Directory) newGroup(tenant, id string, f GroupFields) (*Group, error) {
+func (d *Directory) newGroup(tenant, id string, f GroupFields, echo GroupEcho) (*Group, error) {
+	g := &Group{Tenant: tenant, ID: id}
+	if err := echo.check(g, f.Description); err != nil {
+		return nil, err
+	}
 	now := d.now()
-	g := &Group{Tenant: tenant, ID: id, Version: 1, CreatedAt: now, ModifiedAt: now}
+	g.Version, g.CreatedAt, g.ModifiedAt = 1, now, now
 	return g, g.Apply(f)
 }
 
-// UpsertGroup creates the group with this id, or replaces it if the precondition holds.
-func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupFields, pre precondition.Version) (*Group, bool, error) {
+// UpsertGroup creates the group with this id, or replaces it if the precondition holds;
+// read-only fields sent back must be as stored.
+func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupFields, echo GroupEcho, pre precondition.Version) (*Group, bool, error) {
 	return d.store.UpdateGroup(ctx, tenant, id, func(g *Group) error {
 		if err := pre.Check(g.Version); err != nil {
+			return err
+		}
+		if err := echo.check(g, f.Description); err != nil {
 			return err
 		}
 		if err := g.Apply(f); err != nil {
@@ -130,11 +249,13 @@ func (d *Directory) UpsertGroup(ctx context.Context, tenant, id string, f GroupF
 		if pre.IfMatch != nil {
 			return nil, errs.E(errs.PreconditionFailed, "group %q does not exist, so If-Match cannot match", id)
 		}
-		if pre.Body != nil {
+		// Where locking is optional (Emporix), version 1 on an absent group creates it as
+		// version 1, as Emporix's own upsert example does.
+		if pre.Body != nil && !(pre.Optional && *pre.Body == 1) {
 			return nil, errs.E(errs.NotFound, "group %q does not exist; a change naming metadata.version replaces a group, "+
 				"it never creates one (send the group without metadata.version to create it)", id)
 		}
-		return d.newGroup(tenant, id, f)
+		return d.newGroup(tenant, id, f, echo)
 	})
 }
 
@@ -154,4 +275,9 @@ func (d *Directory) DeleteGroup(ctx context.Context, tenant, id string, force bo
 		}
 		return nil
 	})
+}
+
+// badParam is a malformed query parameter (400).
+func badParam(param, message string) error {
+	return &errs.Error{Kind: errs.BadRequest, Detail: "malformed query parameter " + param, Fields: []errs.FieldError{{Field: param, Message: message}}}
 }

@@ -2,7 +2,9 @@ package subjects
 
 import (
 	"context"
+	"slices"
 
+	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/errs"
 )
 
@@ -22,6 +24,9 @@ type MembershipStore interface {
 	RemoveMembers(ctx context.Context, tenant, groupID string, members []Ref) (int, error)
 	RemoveAllUsers(ctx context.Context, tenant, groupID string) error
 	RemoveFromAllGroups(ctx context.Context, tenant string, member Ref) error
+	// GroupUsers lists a group's direct user members, by user id; with companies not
+	// nil, only users directly in a group of one of those legal entities.
+	GroupUsers(ctx context.Context, tenant, groupID string, companies []string, offset, limit int) ([]Assignment, int, error)
 }
 
 // Members lists a group's members, directly or through nesting.
@@ -34,13 +39,17 @@ func (d *Directory) UserGroups(ctx context.Context, tenant, userID string, trans
 	return d.store.GroupsOf(ctx, tenant, Ref{TypeUser, userID}, transitive, offset, limit)
 }
 
-// AddMembers adds subjects to a group.
-func (d *Directory) AddMembers(ctx context.Context, tenant, groupID string, ids []string) (int, error) {
+// AddMembers adds subjects to a group; it returns the subjects named, each once, all
+// members now (new or already).
+func (d *Directory) AddMembers(ctx context.Context, tenant, groupID string, ids []string) ([]Ref, error) {
 	refs, err := bulk(ids)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return d.store.AddMembers(ctx, tenant, groupID, refs)
+	if _, err := d.store.AddMembers(ctx, tenant, groupID, refs); err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
 
 // RemoveMembers removes subjects from a group.
@@ -59,13 +68,18 @@ func bulk(ids []string) ([]Ref, error) {
 	return ParseIDs("subjectIds", ids)
 }
 
-// AssignUser is Emporix's PUT /groups/{g}/users/{type}/{u}: it reports whether the
-// membership is new.
-func (d *Directory) AssignUser(ctx context.Context, tenant, groupID string, userType UserType, userID string) (bool, error) {
+// AssignUser is Emporix's PUT /groups/{g}/users/{type}/{u} and POST /groups/{g}/users:
+// it reports whether the membership is new. A caller holding only
+// iam.assignment_create_own assigns users of its own company only.
+func (d *Directory) AssignUser(ctx context.Context, tenant, groupID string, userType UserType, userID string, caller *auth.Claims) (bool, error) {
 	u, err := d.store.GetUser(ctx, tenant, userID)
 	if err != nil {
 		return false, err
 	}
+	if err := d.checkSameCompany(ctx, tenant, caller, u.ID); err != nil {
+		return false, err
+	}
+	userID = u.ID
 	if u.Type != userType {
 		return false, errs.Fields("the user is of another type", errs.FieldError{Field: "userType", Message: "user " + userID + " is " + string(u.Type)})
 	}
@@ -73,8 +87,12 @@ func (d *Directory) AssignUser(ctx context.Context, tenant, groupID string, user
 	return n == 1, err
 }
 
-// RemoveUser takes one user out of a group; a user who was not in it is no error.
-func (d *Directory) RemoveUser(ctx context.Context, tenant, groupID, userID string) error {
+// RemoveUser takes one user out of a group; a user who was not in it is no error. A
+// caller holding only iam.assignment_delete_own removes users of its own company only.
+func (d *Directory) RemoveUser(ctx context.Context, tenant, groupID, userID string, caller *auth.Claims) error {
+	if err := d.checkSameCompany(ctx, tenant, caller, userID); err != nil {
+		return err
+	}
 	_, err := d.store.RemoveMembers(ctx, tenant, groupID, []Ref{{TypeUser, userID}})
 	return err
 }
@@ -87,4 +105,17 @@ func (d *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) 
 // RemoveUserFromAllGroups takes a user out of every group it is directly in.
 func (d *Directory) RemoveUserFromAllGroups(ctx context.Context, tenant, userID string) error {
 	return d.store.RemoveFromAllGroups(ctx, tenant, Ref{TypeUser, userID})
+}
+
+// UserGroup is one of a user's direct groups (Emporix's GET /users/{u}/groups/{g}); a
+// group the user is not directly in is not found.
+func (d *Directory) UserGroup(ctx context.Context, tenant, userID, groupID string) (*Group, error) {
+	u, err := d.store.GetUser(ctx, tenant, userID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(u.GroupIDs, groupID) {
+		return nil, errs.E(errs.NotFound, "user %q is not in group %q", userID, groupID)
+	}
+	return d.store.GetGroup(ctx, tenant, groupID)
 }

@@ -36,7 +36,9 @@ type UserFields struct {
 	Status            string
 	ValidFrom         *time.Time
 	Locked            bool
-	GroupIDs          []string // direct groups; on replace they replace the current ones (nil keeps them)
+	// BackofficeUserNumber is Emporix's number of a back-office user, kept as given.
+	BackofficeUserNumber string
+	GroupIDs             []string // direct groups; on replace they replace the current ones (nil keeps them)
 }
 
 // User is a person known to the tenant (Emporix and Aritma fields in one).
@@ -51,11 +53,14 @@ type User struct {
 
 // Apply validates f and writes it onto u.
 func (u *User) Apply(f UserFields) error {
-	f.Username, f.Email = strings.TrimSpace(f.Username), strings.TrimSpace(f.Email)
-	if f.Username == "" && f.Email == "" {
-		return errs.Fields("a user needs a username or an email",
-			errs.FieldError{Field: "username", Message: "required when email is absent"},
-			errs.FieldError{Field: "email", Message: "required when username is absent"})
+	f.Username, f.Email, f.ContactEmail = strings.TrimSpace(f.Username), strings.TrimSpace(f.Email), strings.TrimSpace(f.ContactEmail)
+	// Emporix creates back-office users with only a contactEmail (they confirm it and
+	// set a password); any one of the three names the person.
+	if f.Username == "" && f.Email == "" && f.ContactEmail == "" {
+		return errs.Fields("a user needs a username, an email or a contactEmail",
+			errs.FieldError{Field: "username", Message: "required when email and contactEmail are absent"},
+			errs.FieldError{Field: "email", Message: "required when username and contactEmail are absent"},
+			errs.FieldError{Field: "contactEmail", Message: "required when username and email are absent"})
 	}
 	if f.Type == "" {
 		f.Type = Employee
@@ -87,7 +92,10 @@ func (u *User) DisplayName() string {
 	if u.Username != "" {
 		return u.Username
 	}
-	return u.Email
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.ContactEmail
 }
 
 // Subject is the user as a subject.
@@ -154,23 +162,82 @@ func (d *Directory) User(ctx context.Context, tenant, id string, expandGroups bo
 	return u, append([]Group{}, byUser[u.ID]...), nil
 }
 
-// CreateUser creates a user with its direct groups.
-func (d *Directory) CreateUser(ctx context.Context, tenant string, f UserFields) (*User, error) {
-	now := d.now()
-	u := &User{Tenant: tenant, ID: uuid.NewString(), Version: 1, CreatedAt: now, ModifiedAt: now}
+// ValidateUserID checks a caller-chosen user id: the subject id rule (letters, digits,
+// '_' and '-', 1 to 64 of them), so that user-<id> is a subject id. A migration keeps the
+// ids its users had (Emporix's are such as 00u4ukqvzlEP31sCk417).
+func ValidateUserID(id string) error {
+	if !validID(id) || id == "" {
+		return errs.Fields("malformed user id", errs.FieldError{Field: "id", Message: "1 to 64 letters, digits, '_' or '-'"})
+	}
+	return nil
+}
+
+// CreateUser creates a user with its direct groups, under the id the caller chose
+// (echo.ID: an import keeping its ids; a taken id is a conflict), else under a new UUID.
+func (d *Directory) CreateUser(ctx context.Context, tenant string, f UserFields, echo UserEcho) (*User, error) {
+	id := ""
+	if echo.ID != nil {
+		id = *echo.ID
+	}
+	if id == "" {
+		id = uuid.NewString()
+	} else if err := ValidateUserID(id); err != nil {
+		return nil, err
+	}
+	u := &User{Tenant: tenant, ID: id}
 	if err := u.Apply(f); err != nil {
 		return nil, err
 	}
+	if err := echo.check(u, u.GroupIDs); err != nil {
+		return nil, err
+	}
+	now := d.now()
+	u.Version, u.CreatedAt, u.ModifiedAt = 1, now, now
 	if err := d.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// ReplaceUser replaces a user's fields and direct groups, version-checked.
-func (d *Directory) ReplaceUser(ctx context.Context, tenant, id string, f UserFields, pre precondition.Version) (*User, error) {
+// ReplaceUser replaces a user's fields and direct groups, version-checked; read-only
+// fields sent back must be as stored.
+func (d *Directory) ReplaceUser(ctx context.Context, tenant, id string, f UserFields, echo UserEcho, pre precondition.Version) (*User, error) {
 	return d.store.UpdateUser(ctx, tenant, id, func(u *User) error {
 		if err := pre.Check(u.Version); err != nil {
+			return err
+		}
+		groups := f.GroupIDs
+		if groups == nil {
+			groups = u.GroupIDs
+		}
+		if err := echo.check(u, groups); err != nil {
+			return err
+		}
+		if err := u.Apply(f); err != nil {
+			return err
+		}
+		u.Version++
+		u.ModifiedAt = d.now()
+		return nil
+	})
+}
+
+// ChangeUser changes the fields change sets and keeps the others (a seed's update that
+// carries only some fields, as Emporix's carries no email), version-checked, with the
+// same rules as a replace.
+func (d *Directory) ChangeUser(ctx context.Context, tenant, id string, change func(*UserFields), echo UserEcho, pre precondition.Version) (*User, error) {
+	return d.store.UpdateUser(ctx, tenant, id, func(u *User) error {
+		if err := pre.Check(u.Version); err != nil {
+			return err
+		}
+		f := u.UserFields
+		f.GroupIDs = nil // kept unless change sets them
+		change(&f)
+		groups := f.GroupIDs
+		if groups == nil {
+			groups = u.GroupIDs
+		}
+		if err := echo.check(u, groups); err != nil {
 			return err
 		}
 		if err := u.Apply(f); err != nil {

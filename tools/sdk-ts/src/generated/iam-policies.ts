@@ -938,6 +938,11 @@ export interface components {
         };
         TenantRolesInput: {
             /**
+             * @description Read-only: the subject a GET showed; ignored when it is the path's, refused when not.
+             * @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
+             */
+            subject?: string;
+            /**
              * @example [
              *       "TenantAdmin"
              *     ]
@@ -963,7 +968,12 @@ export interface components {
             displayName: string;
             /** @example List and read policies. */
             description?: string;
-            metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Read-only: the id a GET showed; ignored when it is the path's, refused when not.
+             * @example iam.policy.read
+             */
+            id?: string;
+            metadata?: components["schemas"]["MetadataInput"];
         };
         Action: {
             /** @example iam.policy.read */
@@ -976,6 +986,22 @@ export interface components {
         };
         ActionList: components["schemas"]["PageInfo"] & {
             data: components["schemas"]["Action"][];
+        };
+        /**
+         * @description `metadata` as a write takes it: the version the change is based on, and the
+         *     read-only instants a GET showed (ignored when equal to the stored ones, refused when
+         *     not), so a resource read can be sent back with one field changed.
+         */
+        MetadataInput: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            version: number;
+            /** Format: date-time */
+            createdAt?: string;
+            /** Format: date-time */
+            modifiedAt?: string;
         };
         /**
          * @description The id of a resource, permission, role, access control, template or assignment (assigned by the service).
@@ -1030,7 +1056,12 @@ export interface components {
             name: components["schemas"]["LocalizedName"];
             description?: components["schemas"]["LocalizedText"];
             code: components["schemas"]["ResourceCode"];
-            metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+             * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+             */
+            id?: string;
+            metadata?: components["schemas"]["MetadataInput"];
         };
         /** @description Something permissions apply to, such as IAM groups; its code is unique in the tenant. */
         Resource: {
@@ -1049,7 +1080,12 @@ export interface components {
             description?: components["schemas"]["LocalizedText"];
             code: components["schemas"]["PermissionCode"];
             applicableResources: components["schemas"]["RbacIds"];
-            metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+             * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+             */
+            id?: string;
+            metadata?: components["schemas"]["MetadataInput"];
         };
         /** @description Something one may do (its code, e.g. `read`) on the resources it applies to. */
         Permission: {
@@ -1073,7 +1109,12 @@ export interface components {
             name: components["schemas"]["LocalizedName"];
             description?: components["schemas"]["LocalizedText"];
             permissions: components["schemas"]["RolePermission"][];
-            metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+             * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+             */
+            id?: string;
+            metadata?: components["schemas"]["MetadataInput"];
         };
         /** @description A named set of permissions. */
         Role: {
@@ -1091,7 +1132,19 @@ export interface components {
             description?: components["schemas"]["LocalizedText"];
             roleId: components["schemas"]["RbacId"];
             resourceId: components["schemas"]["RbacId"];
-            metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+             * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+             */
+            id?: string;
+            /**
+             * @description Read-only: the scopes a GET showed; ignored when they are the computed ones, refused when not.
+             * @example [
+             *       "iam.group_read"
+             *     ]
+             */
+            scopes?: string[];
+            metadata?: components["schemas"]["MetadataInput"];
         };
         /**
          * @description A role on a resource. Its `scopes` are `<resource code>_<permission code>` for each
@@ -1122,7 +1175,12 @@ export interface components {
             name: components["schemas"]["LocalizedName"];
             description?: components["schemas"]["LocalizedText"];
             accessControls: components["schemas"]["RbacIds"];
-            metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Read-only (read-modify-write): the id a GET showed; ignored when it is the stored one, refused when not. Not sent on create.
+             * @example 6a1f3c2e-8b4d-4e5f-9a6b-7c8d9e0f1a2b
+             */
+            id?: string;
+            metadata?: components["schemas"]["MetadataInput"];
         };
         /** @description A named set of access controls, assigned as one. */
         Template: {
@@ -1878,7 +1936,16 @@ export interface operations {
     };
     grantPolicy: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -1964,6 +2031,14 @@ export interface operations {
                  * @example iam.policy.read
                  */
                 action?: components["parameters"]["ActionFilter"];
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
             };
             header?: never;
             path: {
@@ -2308,7 +2383,16 @@ export interface operations {
     };
     setTenantRoles: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**
@@ -4306,7 +4390,16 @@ export interface operations {
     };
     assign: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The `Consistency-Token` header of an earlier write (in any service). The call waits,
+                 *     within a bound (`IAM_CONSISTENCY_WAIT`, 5 s by default), until this service's views
+                 *     have applied that write, so it never answers from a state older than the write;
+                 *     past the bound it answers 503 and the caller retries.
+                 * @example eyJzIjoiaWFtLXN1YmplY3RzIiwibSI6W3sibiI6ImlhbS5hY21lLnN1YmplY3RzLm1lbWJlcnNoaXAuZzF-dXNlci11MSIsInYiOjQyfV19
+                 */
+                consistencyToken?: components["parameters"]["ConsistencyToken"];
+            };
             header?: never;
             path: {
                 /**

@@ -199,7 +199,9 @@ export interface paths {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -240,7 +242,9 @@ export interface paths {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -276,7 +280,9 @@ export interface paths {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -459,7 +465,9 @@ export interface paths {
                  */
                 groupId: components["parameters"]["GroupId"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -500,7 +508,9 @@ export interface paths {
                  */
                 userType: components["schemas"]["UserType"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -589,8 +599,29 @@ export interface components {
         LocalizedText: {
             [key: string]: string;
         };
-        /** @description A user's fields. At least one of username and email is required. */
+        /**
+         * @description A user's fields. At least one of username, email and contactEmail is required.
+         *     A user as `GET` shows it can be sent back: the read-only fields (`subjectId`,
+         *     `groups`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored when they equal
+         *     the stored values and refused (422 naming the field) when they differ.
+         */
         UserInput: {
+            /**
+             * @description On create, the id the user gets instead of a new UUID (a migration keeps its
+             *     users' ids; a taken id is a 409). On replace it must be the path's id.
+             * @example 00u4ukqvzlEP31sCk417
+             */
+            id?: string;
+            /**
+             * @description Read-only: user-<id>.
+             * @example user-00u4ukqvzlEP31sCk417
+             */
+            subjectId?: string;
+            /**
+             * @description Emporix's number of a back-office user.
+             * @example 00u4ukqvzlEP31sCk417
+             */
+            backofficeUserNumber?: string;
             userType?: components["schemas"]["UserType"];
             /** @example john.doe */
             username?: string;
@@ -639,7 +670,30 @@ export interface components {
              *     ]
              */
             groupIds?: string[];
-            metadata?: components["schemas"]["Metadata"];
+            /** @description Read-only (`expand=groups`): sent back, its ids must be the user's groups. */
+            groups?: components["schemas"]["GroupEcho"][];
+            metadata?: components["schemas"]["MetadataInput"];
+        };
+        /**
+         * @description `metadata` as a write takes it: the version the change is based on, and the
+         *     read-only timestamps a GET showed (ignored when equal to the stored ones, refused
+         *     when not).
+         */
+        MetadataInput: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            version: number;
+            /** Format: date-time */
+            createdAt?: string;
+            /** Format: date-time */
+            modifiedAt?: string;
+        };
+        /** @description A group as a user's `groups` shows it; only its id is looked at. */
+        GroupEcho: {
+            /** @example 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11 */
+            id: string;
         };
         User: {
             /** @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21 */
@@ -672,6 +726,8 @@ export interface components {
             preferredLanguage?: string;
             /** @example Finance */
             department?: string;
+            /** @example 00u4ukqvzlEP31sCk417 */
+            backofficeUserNumber?: string;
             /** @example ACTIVE */
             status: string;
             /** Format: date-time */
@@ -691,26 +747,103 @@ export interface components {
         UserList: components["schemas"]["PageInfo"] & {
             data: components["schemas"]["User"][];
         };
+        /**
+         * @description A group's fields. A group as `GET` shows it can be sent back: the read-only fields
+         *     (`id`, `subjectId`, `type`, `tenant`, `properties`, `memberCount`,
+         *     `localizedDescription`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored
+         *     when they equal the stored values and refused (422 naming the field) when they
+         *     differ.
+         */
         GroupInput: {
             /** @example Administrators */
             displayName?: string;
             name?: components["schemas"]["LocalizedText"];
-            description?: components["schemas"]["LocalizedText"];
+            description?: components["schemas"]["DescriptionInput"];
             /** @example ADMINS */
             code?: string;
             userType?: components["schemas"]["UserType"];
             b2b?: components["schemas"]["B2B"];
-            metadata?: components["schemas"]["Metadata"];
+            accessControls?: components["schemas"]["PolicyRefs"];
+            templates?: components["schemas"]["PolicyRefs"];
+            /**
+             * @description On POST, the id the group gets instead of a new UUID (a taken one is a 409); on PUT read-only: the path's id.
+             * @example 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+             */
+            id?: string;
+            /**
+             * @description Read-only: group-<id>.
+             * @example group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11
+             */
+            subjectId?: string;
+            /**
+             * @description Read-only: Group.
+             * @example Group
+             */
+            type?: string;
+            /**
+             * @description Read-only: the tenant.
+             * @example acme
+             */
+            tenant?: string;
+            properties?: components["schemas"]["GroupProperties"];
+            /**
+             * Format: int32
+             * @description Read-only.
+             * @example 5
+             */
+            memberCount?: number;
+            /**
+             * @description Read-only: the description in one language.
+             * @example All administrators
+             */
+            localizedDescription?: string;
+            metadata?: components["schemas"]["MetadataInput"];
+        };
+        /**
+         * @description The description: localized (`{"en": ..., "de": ...}`, Emporix), or one plain
+         *     string (Aritma), kept as the English text.
+         * @example {
+         *       "en": "All administrators"
+         *     }
+         */
+        DescriptionInput: string | components["schemas"]["LocalizedText"];
+        /**
+         * @description Emporix: ids of access controls (or templates) of iam-policies that the group's
+         *     members get. Kept with the group and published in its events; iam-policies derives
+         *     the group's assignments from them.
+         * @example [
+         *       "2ac869fc-d548-4ec8-8e06-c01491314124"
+         *     ]
+         */
+        PolicyRefs: string[];
+        /** @description Aritma's view of a group as a subject. */
+        GroupProperties: {
+            /** @example All administrators */
+            description?: string;
+            /**
+             * Format: int32
+             * @example 5
+             */
+            memberCount: number;
         };
         B2B: {
             /** @example 0149b1314144a01491314z128 */
             legalEntityId?: string;
         };
+        /** @description A group; `type`, `tenant` and `properties` make it Aritma's group subject as well. */
         Group: {
             /** @example 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11 */
             id: string;
             /** @example group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11 */
-            subjectId?: string;
+            subjectId: string;
+            /**
+             * @example Group
+             * @enum {string}
+             */
+            type: "Group";
+            /** @example acme */
+            tenant: string;
+            properties: components["schemas"]["GroupProperties"];
             /**
              * @description The name in the Accept-Language language (Aritma).
              * @example Administrators
@@ -727,6 +860,18 @@ export interface components {
             code?: string;
             userType?: components["schemas"]["UserType"];
             b2b?: components["schemas"]["B2B"];
+            /**
+             * @example [
+             *       "2ac869fc-d548-4ec8-8e06-c01491314124"
+             *     ]
+             */
+            accessControls?: string[];
+            /**
+             * @example [
+             *       "2ac869fc-d548-4ec8-8e06-c01491314144"
+             *     ]
+             */
+            templates?: string[];
             /**
              * Format: int32
              * @description Direct members.
@@ -746,6 +891,13 @@ export interface components {
              *     ]
              */
             subjectIds: string[];
+        };
+        /** @description That a subject is a direct member of a group. */
+        GroupMembership: {
+            /** @example 3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11 */
+            groupId: string;
+            /** @example user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21 */
+            subjectId: string;
         };
         MemberChangeResult: {
             /** @example 1 */
@@ -1004,7 +1156,9 @@ export interface components {
          */
         SubjectId: string;
         /**
-         * @description The user's id.
+         * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+         *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+         *     kept as given. The user's subject id is `user-<id>`.
          * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
          */
         UserId: string;
@@ -1513,7 +1667,9 @@ export interface operations {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -1573,7 +1729,9 @@ export interface operations {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -1658,7 +1816,9 @@ export interface operations {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -1692,7 +1852,9 @@ export interface operations {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -1757,7 +1919,9 @@ export interface operations {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -1782,6 +1946,13 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "id": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *           "subjectId": "group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *           "type": "Group",
+                     *           "tenant": "acme",
+                     *           "properties": {
+                     *             "description": "All administrators",
+                     *             "memberCount": 5
+                     *           },
                      *           "displayName": "Administrators",
                      *           "name": {
                      *             "en": "Administrators"
@@ -1817,7 +1988,9 @@ export interface operations {
                  */
                 tenant: components["parameters"]["Tenant"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -1896,6 +2069,13 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "id": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *           "subjectId": "group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *           "type": "Group",
+                     *           "tenant": "acme",
+                     *           "properties": {
+                     *             "description": "All administrators",
+                     *             "memberCount": 5
+                     *           },
                      *           "displayName": "Administrators",
                      *           "name": {
                      *             "en": "Administrators"
@@ -1962,6 +2142,13 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "subjectId": "group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "type": "Group",
+                     *       "tenant": "acme",
+                     *       "properties": {
+                     *         "description": "All administrators",
+                     *         "memberCount": 0
+                     *       },
                      *       "displayName": "Administrators",
                      *       "name": {
                      *         "en": "Administrators",
@@ -2025,6 +2212,13 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "subjectId": "group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "type": "Group",
+                     *       "tenant": "acme",
+                     *       "properties": {
+                     *         "description": "All administrators",
+                     *         "memberCount": 5
+                     *       },
                      *       "displayName": "Administrators",
                      *       "name": {
                      *         "en": "Administrators"
@@ -2101,6 +2295,13 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "subjectId": "group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "type": "Group",
+                     *       "tenant": "acme",
+                     *       "properties": {
+                     *         "description": "Everyone who administers the tenant",
+                     *         "memberCount": 5
+                     *       },
                      *       "displayName": "Administrators",
                      *       "name": {
                      *         "en": "Administrators"
@@ -2128,6 +2329,12 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "subjectId": "group-3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *       "type": "Group",
+                     *       "tenant": "acme",
+                     *       "properties": {
+                     *         "memberCount": 0
+                     *       },
                      *       "displayName": "Administrators",
                      *       "name": {
                      *         "en": "Administrators"
@@ -2294,19 +2501,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description What changed. */
+            /**
+             * @description The group's memberships of the subjects named, new or already there (Aritma v1's
+             *     answer), in the order given, duplicates once.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     /**
-                     * @example {
-                     *       "added": 2,
-                     *       "removed": 0
-                     *     }
+                     * @example [
+                     *       {
+                     *         "groupId": "3f0c6c1e-5b1a-4d7e-9a57-0f4f5d1f8a11",
+                     *         "subjectId": "user-0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21"
+                     *       }
+                     *     ]
                      */
-                    "application/json": components["schemas"]["MemberChangeResult"];
+                    "application/json": components["schemas"]["GroupMembership"][];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2348,20 +2560,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description What changed. */
-            200: {
+            /** @description Removed (Aritma v1's answer). */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    /**
-                     * @example {
-                     *       "added": 0,
-                     *       "removed": 1
-                     *     }
-                     */
-                    "application/json": components["schemas"]["MemberChangeResult"];
-                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2418,7 +2622,9 @@ export interface operations {
                  */
                 groupId: components["parameters"]["GroupId"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
@@ -2460,7 +2666,9 @@ export interface operations {
                  */
                 userType: components["schemas"]["UserType"];
                 /**
-                 * @description The user's id.
+                 * @description The user's id: a UUID the service chose, or the id the caller chose at creation
+                 *     (1 to 64 letters, digits, `_` or `-`, such as Emporix's `00u4ukqvzlEP31sCk417`),
+                 *     kept as given. The user's subject id is `user-<id>`.
                  * @example 0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21
                  */
                 userId: components["parameters"]["UserId"];
