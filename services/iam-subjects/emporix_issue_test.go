@@ -149,3 +149,17 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// TestChosenUUIDIdsIgnoreCase: a caller-chosen id that is a UUID is found in any case, as
+// UUID ids always were.
+func TestChosenUUIDIdsIgnoreCase(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t)
+	e := s.emporix(t)
+	e.must(201, "POST", "/users", `{"id": "0B4F2C7E-2D55-4C89-9D3B-2F8F3B0D6E21", "contactEmail": "u@example.com"}`)
+	for _, id := range []string{"0B4F2C7E-2D55-4C89-9D3B-2F8F3B0D6E21", "0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21"} {
+		if a := e.must(200, "GET", "/users/"+id, nil); field(a.body, "id") != "0b4f2c7e-2d55-4c89-9d3b-2f8f3b0d6e21" {
+			t.Errorf("%s", a.raw)
+		}
+	}
+}

@@ -44,3 +44,16 @@ func TestOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestDialectRoutes: the seed dialects' paths reach the services that serve them.
+func TestDialectRoutes(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/iam/acme/users", "iam-subjects"},
+		{"/iam/acme/users/00u4ukqvzlEP31sCk417/groups/g1", "iam-subjects"},
+		{"/iam/acme/groups/g1/users/EMPLOYEE/u1", "iam-subjects"},
+	} {
+		if got := Owner(tc.path); got != tc.want {
+			t.Errorf("Owner(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

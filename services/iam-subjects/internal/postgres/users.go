@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -271,27 +270,5 @@ func (s *Directory) DeleteUser(ctx context.Context, tenant, id string, check fun
 	})
 }
 
-// userKey is the stored form of a user id: ids were UUIDs (PostgreSQL's uuid type, which
-// ignores case) before callers could choose them, so a UUID is looked up in lower case.
-func userKey(id string) string {
-	if isUUID(id) {
-		return strings.ToLower(id)
-	}
-	return id
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+// userKey is the stored form of a user id (subjects.UserKey).
+func userKey(id string) string { return subjects.UserKey(id) }

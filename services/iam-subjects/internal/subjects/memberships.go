@@ -90,6 +90,7 @@ func (d *Directory) AssignUser(ctx context.Context, tenant, groupID string, user
 // RemoveUser takes one user out of a group; a user who was not in it is no error. A
 // caller holding only iam.assignment_delete_own removes users of its own company only.
 func (d *Directory) RemoveUser(ctx context.Context, tenant, groupID, userID string, caller *auth.Claims) error {
+	userID = UserKey(userID)
 	if err := d.checkSameCompany(ctx, tenant, caller, userID); err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func (d *Directory) RemoveAllUsers(ctx context.Context, tenant, groupID string) 
 
 // RemoveUserFromAllGroups takes a user out of every group it is directly in.
 func (d *Directory) RemoveUserFromAllGroups(ctx context.Context, tenant, userID string) error {
-	return d.store.RemoveFromAllGroups(ctx, tenant, Ref{TypeUser, userID})
+	return d.store.RemoveFromAllGroups(ctx, tenant, Ref{TypeUser, UserKey(userID)})
 }
 
 // UserGroup is one of a user's direct groups (Emporix's GET /users/{u}/groups/{g}); a

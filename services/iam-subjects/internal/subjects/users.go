@@ -162,6 +162,16 @@ func (d *Directory) User(ctx context.Context, tenant, id string, expandGroups bo
 	return u, append([]Group{}, byUser[u.ID]...), nil
 }
 
+// UserKey is the stored form of a user id: user ids were UUIDs (PostgreSQL's uuid type,
+// which ignores case) before callers could choose them, so a UUID is kept and looked up
+// in lower case; any other id as it is.
+func UserKey(id string) string {
+	if _, err := uuid.Parse(id); err == nil && len(id) == 36 {
+		return strings.ToLower(id)
+	}
+	return id
+}
+
 // ValidateUserID checks a caller-chosen user id: the subject id rule (letters, digits,
 // '_' and '-', 1 to 64 of them), so that user-<id> is a subject id. A migration keeps the
 // ids its users had (Emporix's are such as 00u4ukqvzlEP31sCk417).
@@ -183,11 +193,14 @@ func (d *Directory) CreateUser(ctx context.Context, tenant string, f UserFields,
 		id = uuid.NewString()
 	} else if err := ValidateUserID(id); err != nil {
 		return nil, err
+	} else {
+		id = UserKey(id)
 	}
 	u := &User{Tenant: tenant, ID: id}
 	if err := u.Apply(f); err != nil {
 		return nil, err
 	}
+	echo.ID = nil // the id it chose is the user's
 	if err := echo.check(u, u.GroupIDs); err != nil {
 		return nil, err
 	}
