@@ -16,11 +16,24 @@ import (
 // nil field was not sent.
 type Check struct{ bad []errs.FieldError }
 
-// String compares a sent string with the stored one.
-func (c *Check) String(field string, sent *string, stored string) {
-	if sent != nil && *sent != stored {
+// String compares a sent string with the stored one; alsoAccepted are other forms of the
+// stored value a representation may carry (a text in another language, say).
+func (c *Check) String(field string, sent *string, stored string, alsoAccepted ...string) {
+	if sent != nil && *sent != stored && !slices.Contains(alsoAccepted, *sent) {
 		c.bad = append(c.bad, errs.FieldError{Field: field, Message: fmt.Sprintf("is read-only: %q cannot be changed", stored)})
 	}
+}
+
+// Int compares a sent number with the stored one.
+func (c *Check) Int(field string, sent *int64, stored int64) {
+	if sent != nil && *sent != stored {
+		c.bad = append(c.bad, errs.FieldError{Field: field, Message: fmt.Sprintf("is read-only: %d cannot be changed", stored)})
+	}
+}
+
+// Refuse refuses a read-only field whose comparison is the caller's own.
+func (c *Check) Refuse(field, message string) {
+	c.bad = append(c.bad, errs.FieldError{Field: field, Message: message})
 }
 
 // Time compares a sent instant with the stored one.

@@ -10,7 +10,8 @@ import (
 
 func TestCheck(t *testing.T) {
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	same, other := "a", "b"
+	same, other, english := "a", "b", "Admins"
+	three, four := int64(3), int64(4)
 	later := at.Add(time.Second)
 	inBerlin := at.In(time.FixedZone("CET", 3600))
 	for _, tc := range []struct {
@@ -23,12 +24,17 @@ func TestCheck(t *testing.T) {
 			c.String("id", &same, "a")
 			c.Time("t", &inBerlin, at)
 			c.Set("s", []string{"y", "x", "x"}, []string{"x", "y"})
+			c.Int("n", &three, 3)
+			c.String("text", &english, "Administratoren", "Admins")
 		}, nil},
 		{"changed", func(c *Check) {
 			c.String("id", &other, "a")
 			c.Time("t", &later, at)
 			c.Set("s", []string{}, []string{"x"})
-		}, []string{"id", "t", "s"}},
+			c.Int("n", &four, 3)
+			c.String("text", &other, "Administratoren", "Admins")
+			c.Refuse("groups", "is read-only")
+		}, []string{"id", "t", "s", "n", "text", "groups"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Check

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
+	"github.com/iamplane/iam/pkg/readonly"
 )
 
 // Action is a consent action: a named moment listing the consents a subject must accept.
@@ -264,8 +265,11 @@ func (a *Action) revise(ch ActionChange, pre precondition.Version, now time.Time
 	if err := pre.Check(a.Version); err != nil {
 		return err
 	}
-	if err := readOnly(claim{"id", ch.ID != "", ch.ID, a.ID}, timeClaim("metadata.createdAt", ch.CreatedAt, a.CreatedAt),
-		timeClaim("metadata.modifiedAt", ch.ModifiedAt, a.ModifiedAt)); err != nil {
+	var ro readonly.Check
+	ro.String("id", sent(ch.ID), a.ID)
+	ro.Time("metadata.createdAt", sent(ch.CreatedAt), a.CreatedAt)
+	ro.Time("metadata.modifiedAt", sent(ch.ModifiedAt), a.ModifiedAt)
+	if err := ro.Err(); err != nil {
 		return err
 	}
 	cs := ch.Consents

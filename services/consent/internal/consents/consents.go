@@ -18,6 +18,7 @@ import (
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
+	"github.com/iamplane/iam/pkg/readonly"
 )
 
 // Service is an internal or third-party service a consent lets use the data, and why.
@@ -61,32 +62,14 @@ func CheckID(field, id string) error {
 		Message: "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"})
 }
 
-// readOnly refuses a write that tries to change a field it cannot: each claim, when
-// given, must equal what is stored (a representation read back and written with a
-// changed id or version), naming the field.
-func readOnly(claims ...claim) error {
-	var bad []errs.FieldError
-	for _, c := range claims {
-		if c.given && c.claimed != c.stored {
-			bad = append(bad, errs.FieldError{Field: c.field, Message: fmt.Sprintf("is read-only: %s, not %s", c.stored, c.claimed)})
-		}
+// sent is a field a change carries for readonly.Check: nil when the change leaves it at
+// its zero value, which is how a change says it carries none.
+func sent[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
 	}
-	if len(bad) > 0 {
-		return errs.Fields("the change names read-only fields with other values than they have", bad...)
-	}
-	return nil
-}
-
-type claim struct {
-	field           string
-	given           bool
-	claimed, stored string
-}
-
-// timeClaim claims a stored time; the zero time claims nothing.
-func timeClaim(field string, claimed, stored time.Time) claim {
-	return claim{field: field, given: !claimed.IsZero() && !claimed.Equal(stored),
-		claimed: claimed.UTC().Format(time.RFC3339Nano), stored: stored.UTC().Format(time.RFC3339Nano)}
+	return &v
 }
 
 // checkServices refuses a service type other than internal or thirdParty and a purpose
@@ -310,9 +293,12 @@ func (b *Book) UpdateConsent(ctx context.Context, tenant, id string, in Consent,
 		if err := pre.Check(c.Version); err != nil {
 			return err
 		}
-		if err := readOnly(claim{"id", in.ID != "", in.ID, c.ID},
-			claim{"version", in.Version != 0, fmt.Sprint(in.Version), fmt.Sprint(c.Version)},
-			timeClaim("metadata.createdAt", in.CreatedAt, c.CreatedAt), timeClaim("metadata.modifiedAt", in.ModifiedAt, c.ModifiedAt)); err != nil {
+		var ro readonly.Check
+		ro.String("id", sent(in.ID), c.ID)
+		ro.Int("version", sent(int64(in.Version)), int64(c.Version))
+		ro.Time("metadata.createdAt", sent(in.CreatedAt), c.CreatedAt)
+		ro.Time("metadata.modifiedAt", sent(in.ModifiedAt), c.ModifiedAt)
+		if err := ro.Err(); err != nil {
 			return err
 		}
 		c.Name, c.Description, c.CanBeWithdrawn = in.Name, in.Description, in.CanBeWithdrawn

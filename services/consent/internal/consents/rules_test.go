@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
 )
@@ -42,33 +41,6 @@ func TestCheckID(t *testing.T) {
 		if err != nil && fieldsOf(t, err)[0] != "id" {
 			t.Errorf("CheckID(%q) names %v", tc.id, fieldsOf(t, err))
 		}
-	}
-}
-
-func TestReadOnly(t *testing.T) {
-	stored := time.Date(2026, 11, 24, 10, 0, 0, 123000, time.UTC)
-	for _, tc := range []struct {
-		name   string
-		claims []claim
-		want   []string
-	}{
-		{"nothing claimed", []claim{{"id", false, "", "x"}, timeClaim("metadata.createdAt", time.Time{}, stored)}, nil},
-		{"the stored values", []claim{{"id", true, "x", "x"}, timeClaim("metadata.createdAt", stored.In(time.FixedZone("CET", 3600)), stored)}, nil},
-		{"another id", []claim{{"id", true, "y", "x"}}, []string{"id"}},
-		{"another time", []claim{timeClaim("metadata.modifiedAt", stored.Add(time.Microsecond), stored)}, []string{"metadata.modifiedAt"}},
-		{"both", []claim{{"version", true, "3", "2"}, {"id", true, "y", "x"}}, []string{"version", "id"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := fieldsOf(t, readOnly(tc.claims...))
-			if len(got) != len(tc.want) {
-				t.Fatalf("fields %v, want %v", got, tc.want)
-			}
-			for i := range got {
-				if got[i] != tc.want[i] {
-					t.Errorf("fields %v, want %v", got, tc.want)
-				}
-			}
-		})
 	}
 }
 

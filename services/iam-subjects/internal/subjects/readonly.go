@@ -1,11 +1,10 @@
 package subjects
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
-	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/readonly"
 )
 
 // Read-modify-write: a caller may send a resource back as it read it. Its read-only
@@ -30,68 +29,50 @@ type GroupEcho struct {
 	CreatedAt, ModifiedAt       *time.Time
 }
 
-type echoCheck struct{ bad []errs.FieldError }
-
-func (c *echoCheck) str(field string, sent *string, stored ...string) {
-	if sent != nil && !slices.Contains(stored, *sent) {
-		c.bad = append(c.bad, errs.FieldError{Field: field, Message: fmt.Sprintf("is read-only: %q cannot be changed", stored[0])})
-	}
-}
-
-func (c *echoCheck) num(field string, sent *int, stored int) {
-	if sent != nil && *sent != stored {
-		c.bad = append(c.bad, errs.FieldError{Field: field, Message: fmt.Sprintf("is read-only: %d cannot be changed", stored)})
-	}
-}
-
-func (c *echoCheck) time(field string, sent *time.Time, stored time.Time) {
-	if sent != nil && !sent.Equal(stored) {
-		c.bad = append(c.bad, errs.FieldError{Field: field, Message: "is read-only: " + stored.Format(time.RFC3339Nano) + " cannot be changed"})
-	}
-}
-
-func (c *echoCheck) err() error {
-	if len(c.bad) == 0 {
+// count is a sent count as readonly.Check compares numbers.
+func count(n *int) *int64 {
+	if n == nil {
 		return nil
 	}
-	return errs.Fields("read-only fields differ from the stored ones", c.bad...)
+	v := int64(*n)
+	return &v
 }
 
 // check compares the echo with the user as stored (before the change) and the groups it
 // will be in after it.
 func (e UserEcho) check(u *User, groupIDs []string) error {
-	var c echoCheck
-	c.str("id", e.ID, u.ID)
-	c.str("subjectId", e.SubjectID, Ref{TypeUser, u.ID}.String())
+	var c readonly.Check
+	c.String("id", e.ID, u.ID)
+	c.String("subjectId", e.SubjectID, Ref{TypeUser, u.ID}.String())
 	if e.GroupIDs != nil && !sameSet(e.GroupIDs, groupIDs) {
-		c.bad = append(c.bad, errs.FieldError{Field: "groups", Message: "is read-only: its ids must be the user's groupIds"})
+		c.Refuse("groups", "is read-only: its ids must be the user's groupIds")
 	}
 	if !u.CreatedAt.IsZero() {
-		c.time("metadata.createdAt", e.CreatedAt, u.CreatedAt)
-		c.time("metadata.modifiedAt", e.ModifiedAt, u.ModifiedAt)
+		c.Time("metadata.createdAt", e.CreatedAt, u.CreatedAt)
+		c.Time("metadata.modifiedAt", e.ModifiedAt, u.ModifiedAt)
 	}
-	return c.err()
+	return c.Err()
 }
 
 // check compares the echo with the group as stored before the change; the texts derived
 // from the description may be those of the stored or of the new description.
 func (e GroupEcho) check(g *Group, newDescription map[string]string) error {
-	var c echoCheck
-	c.str("id", e.ID, g.ID)
-	c.str("subjectId", e.SubjectID, Ref{TypeGroup, g.ID}.String())
-	c.str("type", e.Type, string(TypeGroup))
-	c.str("tenant", e.Tenant, g.Tenant)
-	c.num("memberCount", e.MemberCount, g.MemberCount)
-	c.num("properties.memberCount", e.PropertiesMemberCount, g.MemberCount)
-	texts := append([]string{Localize(g.Description, ""), ""}, values(g.Description)...)
+	var c readonly.Check
+	c.String("id", e.ID, g.ID)
+	c.String("subjectId", e.SubjectID, Ref{TypeGroup, g.ID}.String())
+	c.String("type", e.Type, string(TypeGroup))
+	c.String("tenant", e.Tenant, g.Tenant)
+	c.Int("memberCount", count(e.MemberCount), int64(g.MemberCount))
+	c.Int("properties.memberCount", count(e.PropertiesMemberCount), int64(g.MemberCount))
+	texts := append([]string{""}, values(g.Description)...)
 	texts = append(texts, values(newDescription)...)
-	c.str("localizedDescription", e.LocalizedDescription, texts...)
-	c.str("properties.description", e.PropertiesDescription, texts...)
+	c.String("localizedDescription", e.LocalizedDescription, Localize(g.Description, ""), texts...)
+	c.String("properties.description", e.PropertiesDescription, Localize(g.Description, ""), texts...)
 	if !g.CreatedAt.IsZero() {
-		c.time("metadata.createdAt", e.CreatedAt, g.CreatedAt)
-		c.time("metadata.modifiedAt", e.ModifiedAt, g.ModifiedAt)
+		c.Time("metadata.createdAt", e.CreatedAt, g.CreatedAt)
+		c.Time("metadata.modifiedAt", e.ModifiedAt, g.ModifiedAt)
 	}
-	return c.err()
+	return c.Err()
 }
 
 func values(m map[string]string) []string {
