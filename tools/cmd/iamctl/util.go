@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	clientsapi "github.com/iamplane/iam/services/oauth-clients/api"
@@ -69,8 +68,6 @@ func maps(a, b map[string]string) bool {
 func cutPrefix(s, p string) (string, bool) { return strings.CutPrefix(s, p) }
 
 func openapiEmail(s string) openapi_types.Email { return openapi_types.Email(s) }
-
-func parseUUID(s string) (uuid.UUID, error) { return uuid.Parse(s) }
 
 // orEmpty keeps a YAML list that was left out from becoming a JSON null.
 func orEmpty(xs []string) []string {
