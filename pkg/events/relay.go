@@ -9,7 +9,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -140,10 +139,7 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 
 	acks := make([]jetstream.PubAckFuture, 0, len(rows))
 	for _, row := range rows {
-		msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, row.ID)
-		msg.Header.Set("Content-Type", "application/cloudevents+json")
-		f, err := r.JS.PublishMsgAsync(msg)
+		f, err := r.JS.PublishMsgAsync(outboxMsg(row.ID, row.Subject, row.Payload))
 		if err != nil {
 			return 0, fmt.Errorf("publish %s: %w", row.Subject, err)
 		}

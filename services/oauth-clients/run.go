@@ -155,7 +155,7 @@ type useCases struct {
 func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.Ring, clock func() time.Time) (*useCases, error) {
 	uc := &useCases{
 		clientStore:       &postgres.Clients{DB: p.DB},
-		revocations:       &postgres.Revocations{DB: p.DB},
+		revocations:       &postgres.Revocations{DB: p.DB, Expedite: &pkgevents.Expediter{NATS: p.NATS, Logger: p.Logger}},
 		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
 		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
 		grants:            &postgres.Grants{DB: p.DB},
