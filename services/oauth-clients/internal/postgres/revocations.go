@@ -60,12 +60,8 @@ func recordRevocation(ctx context.Context, tx *sqlx.Tx, rv tokens.Revocation) ([
 	if err != nil {
 		return nil, err
 	}
-	recorded := []pkgevents.Envelope{ev}
-	// Record stamps the entity version into recorded's elements.
-	if err := pkgevents.Record(ctx, tx, recorded...); err != nil {
-		return nil, err
-	}
-	return recorded, nil
+	// A revocation is its subject's one and only event: it may go out at once.
+	return pkgevents.RecordExpedited(ctx, tx, ev)
 }
 
 // Revoked reports whether the token was revoked.
