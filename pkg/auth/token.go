@@ -50,6 +50,10 @@ type Claims struct {
 	Tenant    string   `json:"tenant"`
 	Scope     string   `json:"scope"`
 	ClientID  string   `json:"client_id"`
+	// SecretID names the client secret the client authenticated with to get the token
+	// (client_credentials): revoking that secret revokes the token (package revocation).
+	// Empty for other client authentication methods.
+	SecretID string `json:"client_secret_id,omitempty"`
 }
 
 // Audience is the aud claim, which RFC 7519 §4.1.3 lets be one string or an array.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -104,6 +103,10 @@ func (r *Relay) Run(ctx context.Context) error {
 // relayOnce claims up to Batch unsent rows, publishes them and marks them sent in one
 // transaction. A crash between publish and commit republishes the rows on the next
 // round; the Nats-Msg-Id header makes JetStream drop those duplicates.
+//
+// An event's lag is mostly the round trips before its publish, so there are two: BEGIN,
+// and one statement that takes the relay lock and claims the rows. The backlog gauge is
+// counted afterwards, with the rows marked sent.
 func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	tx, err := r.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -111,39 +114,39 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	var leader bool
-	if err := tx.GetContext(ctx, &leader, `SELECT pg_try_advisory_xact_lock($1)`, relayLockKey); err != nil {
-		return 0, err
-	}
-	if !leader {
-		return 0, nil
-	}
 	var rows []struct {
 		ID      string `db:"id"`
 		Subject string `db:"subject"`
 		Payload []byte `db:"payload"`
 	}
 	// Claiming unsent rows (not "id > last seen") cannot skip a row that committed late.
+	// The lock is taken (once, MATERIALIZED) before any row is returned; a row another
+	// relay sent meanwhile fails the sent_at recheck of FOR UPDATE and is left out.
 	if err := tx.SelectContext(ctx, &rows, `
-		SELECT id, subject, payload FROM outbox
-		WHERE sent_at IS NULL ORDER BY seq LIMIT $1
-		FOR UPDATE SKIP LOCKED`, r.Batch); err != nil {
+		WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($2) AS ok)
+		SELECT o.id, o.subject, o.payload FROM leader, outbox o
+		WHERE leader.ok AND o.sent_at IS NULL ORDER BY o.seq LIMIT $1
+		FOR UPDATE OF o SKIP LOCKED`, r.Batch, relayLockKey); err != nil {
 		return 0, err
 	}
-	var backlog int
-	if err := tx.GetContext(ctx, &backlog, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`); err == nil {
-		r.backlog.Set(float64(backlog))
-	}
 	if len(rows) == 0 {
+		// Idle (or another replica's turn): the backlog, if this replica is the relay.
+		var leader bool
+		if err := tx.GetContext(ctx, &leader, `SELECT pg_try_advisory_xact_lock($1)`, relayLockKey); err != nil {
+			return 0, err
+		}
+		var backlog int
+		if leader {
+			if err := tx.GetContext(ctx, &backlog, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`); err == nil {
+				r.backlog.Set(float64(backlog))
+			}
+		}
 		return 0, nil
 	}
 
 	acks := make([]jetstream.PubAckFuture, 0, len(rows))
 	for _, row := range rows {
-		msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, row.ID)
-		msg.Header.Set("Content-Type", "application/cloudevents+json")
-		f, err := r.JS.PublishMsgAsync(msg)
+		f, err := r.JS.PublishMsgAsync(outboxMsg(row.ID, row.Subject, row.Payload))
 		if err != nil {
 			return 0, fmt.Errorf("publish %s: %w", row.Subject, err)
 		}
@@ -165,14 +168,19 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	for i, row := range rows {
 		ids[i] = row.ID
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+	// The count reads the statement's snapshot, before the update: it still holds the
+	// rows just sent.
+	var backlog int
+	if err := tx.GetContext(ctx, &backlog, `
+		WITH sent AS (UPDATE outbox SET sent_at = now() WHERE id = ANY($1) RETURNING 1)
+		SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL) - (SELECT count(*) FROM sent)`, pq.Array(ids)); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
 	r.published.Add(float64(len(rows)))
-	r.backlog.Sub(float64(len(rows)))
+	r.backlog.Set(float64(max(backlog, 0)))
 	return len(rows), nil
 }
 

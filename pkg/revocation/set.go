@@ -9,7 +9,11 @@
 //     tokens issued from the unlock on only;
 //   - the tokens of a client for a subject that took the client's access away (consent's
 //     ClientAccessState tombstone), issued before it or while it stands; a re-grant lets
-//     tokens issued from then on through.
+//     tokens issued from then on through;
+//   - the tokens issued on the strength of a client secret that was revoked (a
+//     ClientSecretState tombstone; the token names the secret in client_secret_id): a
+//     revoked secret never authenticates again, so every such token, whenever issued.
+//     The client's tokens from its other secrets are untouched.
 //
 // Entries expire with the tokens they cover: nothing in the set outlives the longest token
 // lifetime (plus a leeway), so a follower that starts reading the stream at now minus that
@@ -37,6 +41,7 @@ var Subjects = []string{
 	"iam.*.clients.client.*",
 	"iam.*.subjects.user.*",
 	"iam.*.consent.clientaccess.*",
+	"iam.*.clients.clientsecret.*",
 }
 
 // Leeway is added to every entry's lifetime: verifiers accept a token a little past its
@@ -95,6 +100,7 @@ type Set struct {
 	clients map[subjectKey]*cutoff
 	users   map[subjectKey]*cutoff
 	access  map[accessKey]*cutoff
+	secrets map[subjectKey]int64 // a revoked client secret -> when (Unix seconds), for expiry
 
 	gate     atomic.Pointer[gate] // nil: checks never wait for catch-up
 	caughtUp atomic.Bool
@@ -109,7 +115,8 @@ func (s *Set) Refused() uint64 { return s.refused.Load() }
 // NewSet returns an empty set whose entries live maxTTL (plus Leeway).
 func NewSet(maxTTL time.Duration) *Set {
 	return &Set{MaxTTL: maxTTL, tokens: map[tokenKey]int64{}, clients: map[subjectKey]*cutoff{},
-		users: map[subjectKey]*cutoff{}, access: map[accessKey]*cutoff{}, done: make(chan struct{})}
+		users: map[subjectKey]*cutoff{}, access: map[accessKey]*cutoff{}, secrets: map[subjectKey]int64{},
+		done: make(chan struct{})}
 }
 
 // gate holds tokens back until the set has caught up with the stream, for at most until
@@ -194,6 +201,11 @@ func (s *Set) refusal(c *auth.Claims) string {
 			return "the token was revoked"
 		}
 	}
+	if c.SecretID != "" {
+		if _, ok := s.secrets[subjectKey{c.Tenant, c.SecretID}]; ok {
+			return "the client secret it was issued for was revoked"
+		}
+	}
 	if c.ClientID != "" {
 		if e := s.clients[subjectKey{c.Tenant, c.ClientID}]; e != nil && e.refuses(c.IssuedAt) {
 			return "its client was deleted"
@@ -238,6 +250,20 @@ func (s *Set) Apply(ev events.Envelope) error {
 		if ev.Deleted {
 			entry(s.clients, subjectKey{ev.Tenant, id}).block(ev.EntityVersion, ev.Time, false)
 		}
+	case "clients.clientsecret":
+		// Only a tombstone matters, and it is final: a secret id is never used again.
+		if !ev.Deleted {
+			return nil
+		}
+		var st schema.ClientSecretState
+		if err := json.Unmarshal(ev.Data, &st); err != nil {
+			return fmt.Errorf("decode client secret: %w", err)
+		}
+		if st.Tenant != ev.Tenant || st.SecretId != id {
+			return fmt.Errorf("client secret %s/%s in an event for %s/%s", st.Tenant, st.SecretId, ev.Tenant, id)
+		}
+		key := subjectKey{ev.Tenant, id}
+		s.secrets[key] = max(s.secrets[key], ev.Time.Unix())
 	case "subjects.user":
 		var st schema.UserState
 		if err := json.Unmarshal(ev.Data, &st); err != nil {
@@ -299,6 +325,13 @@ func (s *Set) Prune(now time.Time) {
 			delete(s.tokens, k)
 		}
 	}
+	for k, at := range s.secrets {
+		// Every token of the secret was issued before its revocation (give or take a
+		// request in flight), so none outlives it by more than the longest lifetime.
+		if at < horizon {
+			delete(s.secrets, k)
+		}
+	}
 	pruneCutoffs(s.clients, horizon)
 	pruneCutoffs(s.users, horizon)
 	pruneCutoffs(s.access, horizon)
@@ -316,5 +349,5 @@ func pruneCutoffs[K comparable](m map[K]*cutoff, horizon int64) {
 func (s *Set) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.tokens) + len(s.clients) + len(s.users) + len(s.access)
+	return len(s.tokens) + len(s.clients) + len(s.users) + len(s.access) + len(s.secrets)
 }

@@ -57,9 +57,14 @@ func access(tb testing.TB, v int64, when time.Time, subject, client string, dele
 		schema.ClientAccessState{Tenant: "acme", Subject: subject, ClientId: client, Scopes: []string{}, Deleted: deleted})
 }
 
+func secret(tb testing.TB, v int64, when time.Time, id, client string, deleted bool) events.Envelope {
+	return ev(tb, v, when, "clients", "clientsecret", id, deleted,
+		schema.ClientSecretState{SecretId: id, ClientId: client, Tenant: "acme", Deleted: deleted})
+}
+
 type token struct {
-	tenant, jti, client, sub string
-	iat                      int
+	tenant, jti, client, sub, secret string
+	iat                              int
 }
 
 func (k token) claims() *auth.Claims {
@@ -67,7 +72,7 @@ func (k token) claims() *auth.Claims {
 	if tenant == "" {
 		tenant = "acme"
 	}
-	return &auth.Claims{Tenant: tenant, ID: k.jti, ClientID: k.client, Subject: k.sub, IssuedAt: at(k.iat).Unix()}
+	return &auth.Claims{Tenant: tenant, ID: k.jti, ClientID: k.client, Subject: k.sub, SecretID: k.secret, IssuedAt: at(k.iat).Unix()}
 }
 
 func TestSetRefusesWhatWasRevoked(t *testing.T) {
@@ -175,6 +180,25 @@ func TestSetRefusesWhatWasRevoked(t *testing.T) {
 			{token{jti: "c", client: "app", sub: "user-u1", iat: 200}, ""},
 		},
 	}, {
+		name: "a revoked secret: every token issued with it, not the client's others",
+		events: func(tb testing.TB) []events.Envelope {
+			return []events.Envelope{secret(tb, 1, at(10), "sA", "c1", false), secret(tb, 2, at(10), "sB", "c1", false),
+				secret(tb, 3, at(100), "sA", "c1", true)}
+		},
+		checks: []check{
+			{token{jti: "a", client: "c1", sub: "client-c1", secret: "sA", iat: 50}, "the client secret it was issued for was revoked"},
+			{token{jti: "b", client: "c1", sub: "client-c1", secret: "sA", iat: 101}, "the client secret it was issued for was revoked"},
+			{token{jti: "c", client: "c1", sub: "client-c1", secret: "sB", iat: 50}, ""},
+			{token{jti: "d", client: "c1", sub: "client-c1", iat: 50}, ""}, // private_key_jwt: no secret
+			{token{tenant: "globex", jti: "e", client: "c1", sub: "client-c1", secret: "sA", iat: 50}, ""},
+		},
+	}, {
+		name: "a secret added refuses nothing",
+		events: func(tb testing.TB) []events.Envelope {
+			return []events.Envelope{secret(tb, 1, at(10), "sA", "c1", false)}
+		},
+		checks: []check{{token{jti: "a", client: "c1", sub: "client-c1", secret: "sA", iat: 50}, ""}},
+	}, {
 		name: "a first grant refuses nothing",
 		events: func(tb testing.TB) []events.Envelope {
 			return []events.Envelope{access(tb, 2, at(100), "user-u1", "app", false)}
@@ -215,6 +239,11 @@ func TestSetRefusesMislabelledEvents(t *testing.T) {
 	if err := s.Apply(noTime); err == nil {
 		t.Error("an event without a time was applied")
 	}
+	badSecret := secret(t, 1, at(0), "sA", "c1", true)
+	badSecret.Data = []byte(`{"secretId":"sB","clientId":"c1","tenant":"acme","deleted":true}`)
+	if err := s.Apply(badSecret); err == nil {
+		t.Error("a revocation of another secret than its subject's was applied")
+	}
 	if s.Len() != 0 {
 		t.Errorf("entries: %d", s.Len())
 	}
@@ -228,13 +257,14 @@ func TestPruneForgetsWhatCoversNoLiveToken(t *testing.T) {
 		user(t, 3, at(0), "locked", true),
 		user(t, 4, at(0), "u2", true), user(t, 5, at(10), "u2", false),
 		access(t, 6, at(0), "user-u1", "app", true),
+		secret(t, 7, at(0), "sA", "c1", true),
 	} {
 		if err := s.Apply(e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.Prune(at(3600))
-	if s.Len() != 5 {
+	if s.Len() != 6 {
 		t.Fatalf("pruned too early: %d entries", s.Len())
 	}
 	s.Prune(at(3600 + 10 + 61).Add(revocation.Leeway))

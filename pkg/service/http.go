@@ -113,14 +113,18 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	e.Use(validator(o.Spec, native, o.Verifier.Authenticate))
 	declared := queryParams{}
 	declared.addSpec(o.Spec)
+	bodies := bodySchemas{}
+	bodies.addSpec(o.Spec)
 	for _, d := range o.dialects {
 		d := d
 		e.Use(validator(d.spec, func(c echo.Context) bool { return !d.owns(c.Request().URL.Path) },
 			o.Verifier.AuthenticateTenant(d.TenantParam)))
 		declared.addSpec(d.spec)
+		bodies.addSpec(d.spec)
 	}
 	e.Use(auth.ClaimsToContext)
 	e.Use(declared.undeclaredQuery)
+	e.Use(bodies.caseVariantKeys)
 	e.Use(consistency(o.Info.Name, o.Waiter, o.dialects))
 	return e
 }

@@ -116,11 +116,14 @@ func checkJSON(body []byte) []errs.FieldError {
 					if strings.IndexByte(key, 0) >= 0 {
 						bad = append(bad, errs.FieldError{Field: path, Message: "has a key with a NUL character"})
 					}
-					if other, dup := seen[strings.ToLower(key)]; dup {
+					// Folded as Go's decoder matches keys (Unicode simple folding: "ſ" is
+					// "s", the Kelvin sign "k"), not just lower-cased.
+					folded := strings.ToLower(strings.ToUpper(key))
+					if other, dup := seen[folded]; dup {
 						bad = append(bad, errs.FieldError{Field: path + "." + key,
 							Message: fmt.Sprintf("repeats the key %q (keys are matched regardless of case)", other)})
 					}
-					seen[strings.ToLower(key)] = key
+					seen[folded] = key
 					if err := walk(path + "." + key); err != nil {
 						return err
 					}

@@ -32,6 +32,7 @@ func TestCleanInput(t *testing.T) {
 		{"NUL in a JSON string", "POST", "/v1/tenants/acme/groups", "application/json", `{"displayName":"a\u0000b"}`, 400, "body.displayName"},
 		{"NUL deep in an array", "POST", "/v1/tenants/acme/groups", "application/json", `{"ids":["x","\u0000"]}`, 400, "body.ids.1"},
 		{"keys differing only in case", "PUT", "/v1/tenants/acme/groups/g", "application/json", `{"metadata":{"version":1,"Version":7}}`, 400, "body.metadata.Version"},
+		{"keys differing only by Unicode folding", "PUT", "/v1/tenants/acme/groups/g", "application/json", `{"metadata":{"version":1,"ver\u017fion":7}}`, 400, "body.metadata.ver"},
 		{"invalid UTF-8 in JSON", "POST", "/v1/tenants/acme/groups", "application/json", "{\"displayName\":\"\xff\"}", 400, "body"},
 		{"NUL in the query", "GET", "/v1/tenants/acme/subjects?searchQuery=a%00b", "", "", 400, "query.searchQuery"},
 		{"NUL in the path", "GET", "/v1/tenants/acme/users/a%00b", "", "", 400, "path"},

@@ -132,6 +132,10 @@ func TestBadInput(t *testing.T) {
 		{"wrong type", "POST", "/v1/tenants/acme/clients", `{"clientName": 5}`, 400, "clientName"},
 		{"unknown field", "POST", "/v1/tenants/acme/clients", `{"clientName": "x", "colour": "red"}`, 400, "colour"},
 		{"not JSON", "POST", "/v1/tenants/acme/clients", `{"clientName": `, 400, ""},
+		// privacy allows extra members, so the validator lets "Scopes" through; Go's decoder
+		// would read it as scopes.
+		{"a lone case variant of a key", "POST", "/v1/tenants/acme/clients", `{"clientName": "x", "privacy": {"Scopes": {}}}`, 400, "body.privacy.Scopes"},
+		{"two keys differing only in case", "POST", "/v1/tenants/acme/clients", `{"clientName": "x", "ClientName": "y"}`, 400, "body.ClientName"},
 		{"unknown grant type", "POST", "/v1/tenants/acme/clients", `{"clientName": "x", "grantTypes": ["password"]}`, 400, "grantTypes"},
 		{"relative redirect URI", "POST", "/v1/tenants/acme/clients", `{"clientName": "x", "redirectUris": ["/cb"]}`, 422, "redirectUris.0"},
 		{"redirect URI with fragment", "POST", "/v1/tenants/acme/clients", `{"clientName": "x", "redirectUris": ["https://a.example/cb#x"]}`, 422, "redirectUris.0"},

@@ -52,11 +52,17 @@ func TestDynamicRegistration(t *testing.T) {
 			{"an unknown scope", api.RegistrationRequest{Scope: ptr("no.such")}, "invalid_client_metadata"},
 			{"a platform scope", api.RegistrationRequest{Scope: ptr("services.iam")}, "invalid_client_metadata"},
 			{"an unknown auth method", api.RegistrationRequest{TokenEndpointAuthMethod: ptr("tls_client_auth")}, "invalid_client_metadata"},
+			// Go's decoder would read it as client_name; RFC 7591 members are case-sensitive.
+			{"a case variant of a member", api.RegistrationRequest{AdditionalProperties: map[string]any{"Client_Name": "Sneaky"}}, "invalid_client_metadata"},
 		} {
 			resp, _ := initial.RegisterClientWithResponse(ctx, "acme", tc.in)
 			if resp.JSON400 == nil || resp.JSON400.Error != tc.code || resp.JSON400.ErrorDescription == nil {
 				t.Errorf("%s: %d %s", tc.name, resp.StatusCode(), resp.Body)
 			}
+		}
+		resp, _ := initial.RegisterClientWithResponse(ctx, "acme", api.RegistrationRequest{AdditionalProperties: map[string]any{"Client_Name": "Sneaky"}})
+		if resp.JSON400 == nil || !strings.Contains(deref(resp.JSON400.ErrorDescription), "body.Client_Name") {
+			t.Errorf("the case variant is not named: %s", resp.Body)
 		}
 	})
 

@@ -153,9 +153,12 @@ type useCases struct {
 // clock, and prepares what they need in the database (built-in scopes, the bootstrap
 // client).
 func start(ctx context.Context, p *service.Platform, cfg Config, keys *keyring.Ring, clock func() time.Time) (*useCases, error) {
+	// Revocations reach every service's deny set through their events: those that are
+	// their subject's last go out as soon as they commit (see pkgevents.Expediter).
+	expedite := &pkgevents.Expediter{NATS: p.NATS, Logger: p.Logger}
 	uc := &useCases{
-		clientStore:       &postgres.Clients{DB: p.DB},
-		revocations:       &postgres.Revocations{DB: p.DB},
+		clientStore:       &postgres.Clients{DB: p.DB, Expedite: expedite},
+		revocations:       &postgres.Revocations{DB: p.DB, Expedite: expedite},
 		accessRevocations: &postgres.AccessRevocations{DB: p.DB},
 		entitlements:      &postgres.Entitlements{DB: p.DB, TTL: cfg.EntitlementsCacheTTL},
 		grants:            postgres.NewGrants(p.DB),

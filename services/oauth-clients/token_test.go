@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +38,18 @@ func TestTokenIssuance(t *testing.T) {
 		claims := introspect(t, s, "acme", c.ClientId, secret, resp.JSON200.AccessToken)
 		if !claims.Active || *claims.Sub != "client-"+c.ClientId || *claims.Tenant != "acme" || *claims.Iss != issuerBase+"/v1/tenants/acme" {
 			t.Errorf("introspection %+v", claims)
+		}
+	})
+
+	t.Run("the token names the secret it was issued for", func(t *testing.T) {
+		list, err := s.admin.ListClientSecretsWithResponse(context.Background(), "acme", c.ClientId)
+		if err != nil || list.JSON200 == nil || len(*list.JSON200) != 1 {
+			t.Fatalf("%v %s", err, list.Body)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(s.mustToken(t, "acme", c.ClientId, secret, ""), ".")[1])
+		var claims auth.Claims
+		if err := json.Unmarshal(raw, &claims); err != nil || claims.SecretID != (*list.JSON200)[0].SecretId {
+			t.Errorf("client_secret_id %q, want %q (%v)", claims.SecretID, (*list.JSON200)[0].SecretId, err)
 		}
 	})
 

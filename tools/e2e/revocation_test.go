@@ -130,6 +130,47 @@ func TestRevocationReachesEveryService(t *testing.T) {
 	}
 }
 
+// TestRevokedSecretCutsItsTokens: a client with two secrets gets a token with each;
+// revoking secret A makes every service refuse A's token within revocationBound (and
+// introspection call it inactive), while B's token and new tokens from B keep working.
+func TestRevokedSecretCutsItsTokens(t *testing.T) {
+	p := mustPlatform(t)
+	ctx := context.Background()
+	admin := p.mustAdminClient(t, "acme")
+	list, err := p.clients.ListClientSecretsWithResponse(ctx, "acme", admin.ClientId)
+	if err != nil || list.JSON200 == nil || len(*list.JSON200) != 1 {
+		t.Fatalf("list secrets: %v %s", err, list.Body)
+	}
+	secretA := (*list.JSON200)[0].SecretId
+	added, err := p.clients.CreateClientSecretWithResponse(ctx, "acme", admin.ClientId, clientsapi.ClientSecretInput{})
+	if err != nil || added.JSON201 == nil || added.JSON201.Value == nil {
+		t.Fatalf("add secret: %v %s", err, added.Body)
+	}
+	tokenA := mustToken(t, p.URL, "acme", admin.ClientId, *admin.ClientSecret)
+	tokenB := mustToken(t, p.URL, "acme", admin.ClientId, *added.JSON201.Value)
+	p.acceptedEverywhere(t, tokenA)
+	p.acceptedEverywhere(t, tokenB)
+
+	if resp, err := p.clients.DeleteClientSecretWithResponse(ctx, "acme", admin.ClientId, secretA); err != nil || resp.StatusCode() != http.StatusNoContent {
+		t.Fatalf("delete secret A: %v %s", err, resp.Body)
+	}
+	start := time.Now()
+	p.refusedEverywhere(t, tokenA, "a revoked secret")
+	t.Logf("secret A's token refused by every service %s after the deletion's answer", time.Since(start))
+	status, body := p.call(t, http.MethodGet, resourcePaths["iam-subjects"], tokenA, nil)
+	if !strings.Contains(string(body), "secret") {
+		t.Errorf("the refusal does not say why: %d %s", status, body)
+	}
+	if p.introspect(t, "acme", tokenA) {
+		t.Error("a revoked secret's token introspects as active")
+	}
+	p.acceptedEverywhere(t, tokenB)
+	p.acceptedEverywhere(t, mustToken(t, p.URL, "acme", admin.ClientId, *added.JSON201.Value))
+	if !p.introspect(t, "acme", tokenB) {
+		t.Error("the other secret's token introspects as inactive")
+	}
+}
+
 func (p *platform) introspect(t *testing.T, tenant, token string) bool {
 	t.Helper()
 	other := p.mustCreateClient(t, tenant, "introspector")

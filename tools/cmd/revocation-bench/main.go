@@ -1,10 +1,15 @@
 // Command revocation-bench measures how fast a revocation reaches every service: it
 // starts a throwaway platform (all four services, real PostgreSQL and NATS), and for each
 // of -revocations tokens of a services.iam client it has every service accept the token
-// (so it sits in their verified-token caches), revokes it (POST /oauth2/revoke) and times
-// from the revocation's answer until every service answers 401 to it. Each service is
-// polled on its own address, every -poll. The path measured is oauth-clients' outbox,
-// the relay, JetStream and each service's ordered consumer into its deny set.
+// (so it sits in their verified-token caches), revokes it and times from the revocation's
+// answer until every service answers 401 to it. Each service is polled on its own
+// address, every -poll. With -kind token the revocation is POST /oauth2/revoke (its event
+// is expedited by oauth-clients, then relayed from the outbox); with -kind secret the
+// token was issued with a secret of its own, which is deleted (DELETE
+// /clients/{id}/secrets/{secretId}: the secret's tombstone, through the outbox relay).
+// Either way the event goes through JetStream to each service's ordered consumer into its
+// deny set. -load N runs N workers that get tokens and read with them through the
+// gateway meanwhile, so that the figure is taken under load.
 // PostgreSQL: $DATABASE_URL (a server URL) or a private cluster in a temporary directory.
 package main
 
@@ -22,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,10 +38,16 @@ import (
 func main() {
 	n := flag.Int("revocations", 200, "tokens to revoke")
 	poll := flag.Duration("poll", time.Millisecond, "how often each service is asked whether it still accepts the token")
+	kind := flag.String("kind", "token", "what is revoked: token (POST /oauth2/revoke) or secret (the secret the token was issued with)")
+	load := flag.Int("load", 0, "workers getting tokens and reading with them through the gateway meanwhile")
 	flag.Parse()
+	if *kind != "token" && *kind != "secret" {
+		fmt.Fprintln(os.Stderr, "revocation-bench: -kind is token or secret")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *n, *poll); err != nil {
+	if err := run(ctx, *n, *poll, *kind, *load); err != nil {
 		fmt.Fprintln(os.Stderr, "revocation-bench:", err)
 		os.Exit(1)
 	}
@@ -53,7 +65,7 @@ var reads = map[string]string{
 
 var hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
 
-func run(ctx context.Context, n int, poll time.Duration) error {
+func run(ctx context.Context, n int, poll time.Duration, kind string, load int) error {
 	stack, err := benchkit.Start(ctx, "revocation-bench")
 	if err != nil {
 		return err
@@ -67,8 +79,9 @@ func run(ctx context.Context, n int, poll time.Duration) error {
 	if err != nil {
 		return err
 	}
-	// A plain subscription sees each revocation event as JetStream stores it: the split
-	// between the outbox relay's share and the services' consumers'.
+	// A plain subscription sees each revocation event as it reaches NATS: the split
+	// between the publication's share and the services' consumers'. It sees a revocation
+	// twice (expedited, then relayed; JetStream stores it once): the first counts.
 	nc, err := nats.Connect(stack.NATS.URL())
 	if err != nil {
 		return err
@@ -76,11 +89,17 @@ func run(ctx context.Context, n int, poll time.Duration) error {
 	defer nc.Close()
 	var (
 		seenMu sync.Mutex
-		seen   = map[string]time.Time{}
+		seen   = map[string][]time.Time{}
 	)
-	sub, err := nc.Subscribe("iam."+tenant+".clients.revocation.*", func(m *nats.Msg) {
+	subject := "iam." + tenant + ".clients.revocation.*"
+	if kind == "secret" {
+		subject = "iam." + tenant + ".clients.clientsecret.*"
+	}
+	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		now := time.Now()
 		seenMu.Lock()
-		seen[m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]] = time.Now()
+		key := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+		seen[key] = append(seen[key], now)
 		seenMu.Unlock()
 	})
 	if err != nil {
@@ -90,20 +109,56 @@ func run(ctx context.Context, n int, poll time.Duration) error {
 	if err := nc.Flush(); err != nil {
 		return err
 	}
-	fmt.Printf("platform up; revoking %d tokens of a services.iam client, polling every %s\n", n, poll)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	var loadDone sync.WaitGroup
+	var loadOps, loadErrs atomic.Int64
+	for range load {
+		loadDone.Add(1)
+		go func() {
+			defer loadDone.Done()
+			for loadCtx.Err() == nil {
+				token, err := benchkit.Token(stack.URL, tenant, id, secret)
+				if err != nil || getVia(stack.URL, reads["iam-subjects"], token) != http.StatusOK {
+					loadErrs.Add(1)
+					continue
+				}
+				loadOps.Add(1)
+			}
+		}()
+	}
+	loadStart := time.Now()
+	fmt.Printf("platform up; revoking %d %ss, polling every %s, %d load workers\n", n, kind, poll, load)
 	var all, published []time.Duration
 	per := map[string][]time.Duration{}
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		token, err := benchkit.Token(stack.URL, tenant, id, secret)
-		if err != nil {
-			return err
+		var token, key string
+		var revoke func() error
+		switch kind {
+		case "token":
+			if token, err = benchkit.Token(stack.URL, tenant, id, secret); err != nil {
+				return err
+			}
+			key = jti(token)
+			revoke = func() error { return revokeToken(stack.URL, id, secret, token) }
+		case "secret":
+			secretID, value, err := addSecret(stack.URL, admin, id)
+			if err != nil {
+				return err
+			}
+			if token, err = benchkit.Token(stack.URL, tenant, id, value); err != nil {
+				return err
+			}
+			key = secretID
+			revoke = func() error { return deleteSecret(stack.URL, admin, id, secretID) }
 		}
 		for service, path := range reads {
 			if status := get(stack.Addrs[service], path, token); status != http.StatusOK {
 				return fmt.Errorf("%s refuses a fresh token: %d", service, status)
 			}
 		}
-		if err := revoke(stack.URL, id, secret, token); err != nil {
+		sent := time.Now()
+		if err := revoke(); err != nil {
 			return err
 		}
 		answered := time.Now()
@@ -141,13 +196,20 @@ func run(ctx context.Context, n int, poll time.Duration) error {
 		}
 		all = append(all, worst)
 		seenMu.Lock()
-		if at, ok := seen[jti(token)]; ok {
-			published = append(published, at.Sub(answered))
+		for _, at := range seen[key] {
+			if !at.Before(sent) {
+				published = append(published, at.Sub(answered))
+				break
+			}
 		}
+		delete(seen, key)
 		seenMu.Unlock()
 	}
-	fmt.Printf("revocation answered -> refused by every service (%d revocations): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-		len(all), benchkit.Ms(benchkit.Percentile(all, 50)), benchkit.Ms(benchkit.Percentile(all, 99)), benchkit.Ms(benchkit.Percentile(all, 100)))
+	loadElapsed := time.Since(loadStart)
+	stopLoad()
+	loadDone.Wait()
+	fmt.Printf("revocation answered -> refused by every service (%d %s revocations): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		len(all), kind, benchkit.Ms(benchkit.Percentile(all, 50)), benchkit.Ms(benchkit.Percentile(all, 99)), benchkit.Ms(benchkit.Percentile(all, 100)))
 	fmt.Printf("  %-14s p50 %.2f ms, p99 %.2f ms (answer -> event on NATS, %d seen; negative: published before the answer left)\n", "published",
 		benchkit.Ms(benchkit.Percentile(published, 50)), benchkit.Ms(benchkit.Percentile(published, 99)), len(published))
 	services := make([]string, 0, len(per))
@@ -157,6 +219,10 @@ func run(ctx context.Context, n int, poll time.Duration) error {
 	sort.Strings(services)
 	for _, s := range services {
 		fmt.Printf("  %-14s p50 %.2f ms, p99 %.2f ms\n", s, benchkit.Ms(benchkit.Percentile(per[s], 50)), benchkit.Ms(benchkit.Percentile(per[s], 99)))
+	}
+	if load > 0 {
+		secs := loadElapsed.Seconds()
+		fmt.Printf("  load: %d workers, %.0f token+read pairs/s through the gateway (%d failed)\n", load, float64(loadOps.Load())/secs, loadErrs.Load())
 	}
 	return nil
 }
@@ -172,8 +238,10 @@ func jti(token string) string {
 	return c.ID
 }
 
-func get(addr, path, token string) int {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+func get(addr, path, token string) int { return getVia("http://"+addr, path, token) }
+
+func getVia(base, path, token string) int {
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -184,19 +252,45 @@ func get(addr, path, token string) int {
 	return resp.StatusCode
 }
 
-func revoke(base, id, secret, token string) error {
+func revokeToken(base, id, secret, token string) error {
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/oauth2/revoke",
 		strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	return expect(req, http.StatusOK, nil)
+}
+
+// addSecret adds a generated secret to the client, as admin: its id and value.
+func addSecret(base, admin, clientID string) (id, value string, err error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/tenants/"+tenant+"/clients/"+clientID+"/secrets", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+admin)
+	var s struct {
+		SecretID string `json:"secretId"`
+		Value    string `json:"value"`
+	}
+	err = expect(req, http.StatusCreated, &s)
+	return s.SecretID, s.Value, err
+}
+
+func deleteSecret(base, admin, clientID, secretID string) error {
+	req, _ := http.NewRequest(http.MethodDelete, base+"/v1/tenants/"+tenant+"/clients/"+clientID+"/secrets/"+secretID, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	return expect(req, http.StatusNoContent, nil)
+}
+
+func expect(req *http.Request, status int, out any) error {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("revoke: status %d", resp.StatusCode)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		return fmt.Errorf("%s %s: status %d: %s", req.Method, req.URL.Path, resp.StatusCode, body)
+	}
+	if out != nil {
+		return json.Unmarshal(body, out)
 	}
 	return nil
 }

@@ -37,6 +37,14 @@ type Credentials struct {
 	Address                  string // the caller's, which the brute-force limits count
 }
 
+// Authenticated is a client that authenticated, and the secret it presented (SecretID;
+// empty for the other methods): tokens issued on the strength of a secret name it, so
+// that revoking the secret revokes them.
+type Authenticated struct {
+	*Client
+	SecretID string
+}
+
 // Authenticator authenticates the clients calling the tenant's OAuth endpoints.
 type Authenticator struct {
 	registry   *Registry
@@ -73,7 +81,7 @@ func NewAuthenticator(registry *Registry, limiter *throttle.Limiter, issuerBase 
 // towards the brute-force limits and are logged, never with the presented secret or
 // assertion; past a limit, credentials are not even checked. Every refusal is an
 // *OAuthError.
-func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint string, cr Credentials) (*Client, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint string, cr Credentials) (*Authenticated, error) {
 	var id, secret, method string
 	methods := 0
 	for _, present := range []bool{cr.Basic, cr.Secret != nil, cr.Assertion != nil || cr.AssertionType != nil} {
@@ -126,7 +134,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 		return nil, &OAuthError{Code: "slow_down", RetryAfter: secs,
 			Description: fmt.Sprintf("too many failed client authentications; retry after %d seconds", secs)}
 	}
-	fail := func(reason string, e *OAuthError) (*Client, error) {
+	fail := func(reason string, e *OAuthError) (*Authenticated, error) {
 		attempt.Failed(a.now())
 		a.logger.Warn("client authentication failed", "tenant", tenant, "clientId", id, "address", addr,
 			"endpoint", endpoint, "method", method, "reason", reason)
@@ -134,6 +142,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 	}
 	invalid := &OAuthError{Code: "invalid_client", Description: "client authentication failed"}
 	var c *Client
+	var secretID string
 	var err error
 	switch method {
 	case "none":
@@ -152,7 +161,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 		// The floor is taken before the check: what the check itself observes must not
 		// change how long this answer takes.
 		deadline := time.Now().Add(a.failFloor())
-		c, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
+		c, secretID, err = a.registry.authenticateSecret(ctx, tenant, id, secret)
 		if errs.Is(err, errs.Unauthorized) {
 			a.pad(ctx, deadline)
 			return fail("unknown client or wrong, expired or revoked secret", invalid)
@@ -166,7 +175,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenant, endpoint strin
 		return fail("method "+method+" not registered", &OAuthError{Code: "invalid_client", Description: "the client is registered for " + c.TokenEndpointAuthMethod})
 	}
 	attempt.Succeeded()
-	return c, nil
+	return &Authenticated{Client: c, SecretID: secretID}, nil
 }
 
 // pad holds a failed secret authentication until deadline, its start plus failFloor, so
@@ -210,27 +219,28 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// authenticateSecret checks a client's secret. Every failure is the same Unauthorized
-// error, so a caller cannot tell an unknown client from a wrong or expired secret.
-func (r *Registry) authenticateSecret(ctx context.Context, tenant, clientID, secret string) (*Client, error) {
+// authenticateSecret checks a client's secret: the client and the id of the secret that
+// matched. Every failure is the same Unauthorized error, so a caller cannot tell an
+// unknown client from a wrong or expired secret.
+func (r *Registry) authenticateSecret(ctx context.Context, tenant, clientID, secret string) (*Client, string, error) {
 	fail := errs.E(errs.Unauthorized, "client authentication failed")
 	if clientID == "" || secret == "" {
-		return nil, fail
+		return nil, "", fail
 	}
 	creds, err := r.credentials(ctx, tenant, clientID)
 	if errs.Is(err, errs.NotFound) {
-		return nil, fail
+		return nil, "", fail
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	now := r.now()
 	for i := range creds.secrets {
 		if creds.secrets[i].Live(now) && r.match(creds, i, secret) {
-			return creds.client, nil
+			return creds.client, creds.secrets[i].ID, nil
 		}
 	}
-	return nil, fail
+	return nil, "", fail
 }
 
 // Lookup returns a client for the token endpoints (introspection, revocation), from the

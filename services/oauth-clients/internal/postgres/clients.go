@@ -18,7 +18,13 @@ import (
 )
 
 // Clients stores clients and their secrets.
-type Clients struct{ DB *sqlx.DB }
+type Clients struct {
+	DB *sqlx.DB
+	// Expedite, if set, publishes a revoked secret's tombstone as soon as it has
+	// committed, ahead of the outbox relay: every service's deny set follows it to refuse
+	// the tokens issued with the secret.
+	Expedite *pkgevents.Expediter
+}
 
 var _ clients.Store = (*Clients)(nil)
 

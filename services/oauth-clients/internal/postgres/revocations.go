@@ -14,31 +14,54 @@ import (
 )
 
 // Revocations stores revoked access tokens until they expire.
-type Revocations struct{ DB *sqlx.DB }
+type Revocations struct {
+	DB *sqlx.DB
+	// Expedite, if set, publishes a revocation's event as soon as it has committed,
+	// ahead of the outbox relay (which still publishes it): every service's deny set
+	// follows these events, and their lag is how long a revoked token still works.
+	Expedite *pkgevents.Expediter
+}
 
 var _ tokens.Revocations = (*Revocations)(nil)
 
 // Revoke records a revocation and, in the same transaction, its event, which every
 // service's token check follows; revoking twice is harmless (and publishes once).
 func (r *Revocations) Revoke(ctx context.Context, rv tokens.Revocation) error {
-	return postgres.InTx(ctx, r.DB, func(tx *sqlx.Tx) error { return revoke(ctx, tx, rv) })
+	var recorded []pkgevents.Envelope
+	err := postgres.InTx(ctx, r.DB, func(tx *sqlx.Tx) error {
+		var err error
+		recorded, err = recordRevocation(ctx, tx, rv)
+		return err
+	})
+	if err == nil {
+		r.Expedite.Publish(recorded...)
+	}
+	return err
 }
 
 // revoke records a revocation and its event in tx, once.
 func revoke(ctx context.Context, tx *sqlx.Tx, rv tokens.Revocation) error {
+	_, err := recordRevocation(ctx, tx, rv)
+	return err
+}
+
+// recordRevocation records a revocation and its event in tx, once, and returns the event
+// as recorded (none when the token was revoked already).
+func recordRevocation(ctx context.Context, tx *sqlx.Tx, rv tokens.Revocation) ([]pkgevents.Envelope, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (tenant, jti, client_id, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (tenant, jti) DO NOTHING`, rv.Tenant, rv.JTI, rv.ClientID, rv.ExpiresAt)
 	if err != nil {
-		return postgres.Classify(err)
+		return nil, postgres.Classify(err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err
+		return nil, err
 	}
 	ev, err := events.TokenRevoked(rv.Tenant, rv.JTI, rv.ClientID, rv.Subject, rv.ExpiresAt)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return pkgevents.Record(ctx, tx, ev)
+	// A revocation is its subject's one and only event: it may go out at once.
+	return pkgevents.RecordExpedited(ctx, tx, ev)
 }
 
 // Revoked reports whether the token was revoked.

@@ -66,9 +66,11 @@ func (s *Clients) Secrets(ctx context.Context, tenant, clientID string) ([]clien
 	return out, nil
 }
 
-// DeleteSecret removes one secret and records its tombstone.
+// DeleteSecret removes one secret and records its tombstone, the secret's last event (a
+// secret id is never used again), which is expedited once committed.
 func (s *Clients) DeleteSecret(ctx context.Context, tenant, clientID, secretID string) error {
-	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+	var recorded []pkgevents.Envelope
+	err := postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM client_secrets WHERE tenant = $1 AND client_id = $2 AND id = $3`, tenant, clientID, secretID)
 		if err != nil {
 			return postgres.Classify(err)
@@ -80,6 +82,11 @@ func (s *Clients) DeleteSecret(ctx context.Context, tenant, clientID, secretID s
 		if err != nil {
 			return err
 		}
-		return pkgevents.Record(ctx, tx, ev)
+		recorded, err = pkgevents.RecordExpedited(ctx, tx, ev)
+		return err
 	})
+	if err == nil {
+		s.Expedite.Publish(recorded...)
+	}
+	return err
 }

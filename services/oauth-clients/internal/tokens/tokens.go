@@ -46,7 +46,7 @@ func NewIssuer(authenticates ClientAuthentication, keys *keyring.Ring, entitled 
 // ClientAuthentication authenticates the client calling an OAuth endpoint; every refusal
 // is a *clients.OAuthError.
 type ClientAuthentication interface {
-	Authenticate(ctx context.Context, tenant, endpoint string, cr clients.Credentials) (*clients.Client, error)
+	Authenticate(ctx context.Context, tenant, endpoint string, cr clients.Credentials) (*clients.Authenticated, error)
 }
 
 // Entitlements looks up the scopes a subject is entitled to.
@@ -86,23 +86,24 @@ func (i *Issuer) Issue(ctx context.Context, tenant string, req TokenRequest) (*T
 	default:
 		return nil, &clients.OAuthError{Code: "unsupported_grant_type", Description: "grant_type " + req.GrantType + " is not supported"}
 	}
-	c, err := i.clients.Authenticate(ctx, tenant, "token", req.Credentials)
+	a, err := i.clients.Authenticate(ctx, tenant, "token", req.Credentials)
 	if err != nil {
 		return nil, err
 	}
 	switch req.GrantType {
 	case "authorization_code":
-		return i.authorizationCode(ctx, c, req)
+		return i.authorizationCode(ctx, a.Client, req)
 	case "refresh_token":
-		return i.refresh(ctx, c, req)
+		return i.refresh(ctx, a.Client, req)
 	}
-	return i.clientCredentials(ctx, c, req.Scope)
+	return i.clientCredentials(ctx, a.Client, a.SecretID, req.Scope)
 }
 
 // clientCredentials issues a token to c. The granted scope is the requested scope
 // narrowed to the client's scopes, or all of them when none is requested; a request
-// none of whose scopes the client has is invalid_scope.
-func (i *Issuer) clientCredentials(ctx context.Context, c *clients.Client, requested string) (*Token, error) {
+// none of whose scopes the client has is invalid_scope. The token names the secret c
+// authenticated with (secretID, if any), so that revoking the secret revokes it.
+func (i *Issuer) clientCredentials(ctx context.Context, c *clients.Client, secretID, requested string) (*Token, error) {
 	if !slices.Contains(c.GrantTypes, "client_credentials") {
 		return nil, &clients.OAuthError{Code: "unauthorized_client", Description: "the client may not use the client_credentials grant"}
 	}
@@ -147,6 +148,7 @@ func (i *Issuer) clientCredentials(ctx context.Context, c *clients.Client, reque
 		Tenant:    c.Tenant,
 		Scope:     strings.Join(granted, " "),
 		ClientID:  c.ID,
+		SecretID:  secretID,
 	}
 	token, err := i.keys.Sign(ctx, claims)
 	if err != nil {
@@ -207,14 +209,14 @@ type (
 
 // authenticate authenticates the calling client of endpoint and requires a token.
 func (in *Introspector) authenticate(ctx context.Context, tenant, endpoint string, req IntrospectionRequest) (*clients.Client, error) {
-	c, err := in.clients.Authenticate(ctx, tenant, endpoint, req.Credentials)
+	a, err := in.clients.Authenticate(ctx, tenant, endpoint, req.Credentials)
 	if err != nil {
 		return nil, err
 	}
 	if req.Token == "" {
 		return nil, &clients.OAuthError{Code: "invalid_request", Description: "token is required"}
 	}
-	return c, nil
+	return a.Client, nil
 }
 
 // Introspect returns the claims of an active token of tenant, or nil when the token is

@@ -143,7 +143,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke a secret
-         * @description The secret stops authenticating at once.
+         * @description The secret stops authenticating at once, and the access tokens issued on the strength of it (`client_credentials` with this secret; they name it in the `client_secret_id` claim) are refused by every service within the revocation event's lag. Tokens the client got with its other secrets stay valid.
          */
         delete: operations["deleteClientSecret"];
         options?: never;
