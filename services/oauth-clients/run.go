@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 	"github.com/iamplane/iam/pkg/egress"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/handshake"
@@ -20,9 +21,11 @@ import (
 	"github.com/iamplane/iam/pkg/throttle"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
+	isapi "github.com/iamplane/iam/services/oauth-clients/api/identityservice"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/events"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
+	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/identityservice"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/signin"
@@ -102,7 +105,7 @@ func run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 			return keys, keys.Load(ctx)
 		}),
 		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }),
-		service.WithPages(httpapi.Pages...))
+		service.WithPages(httpapi.Pages...), service.WithDialects(dialects...))
 	if err != nil {
 		return err
 	}
@@ -121,12 +124,20 @@ func run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	e.Use(httpapi.BodyOnlyParameters)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys,
 		uc.profiles, cfg.IssuerURL), nil))
+	e.Use(identityservice.JSONAPIBodies)
+	isapi.RegisterHandlers(e, isapi.NewStrictHandler(identityservice.NewServer(uc.clients), nil))
 	if err := httpapi.RegisterPages(e, uc.authorizer, p.Logger); err != nil {
 		p.Close()
 		return err
 	}
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations),
 		events.Users(uc.users)}, onListen, workers(p, cfg, uc, clock)...)
+}
+
+// dialects are the seed APIs oauth-clients serves beside its own (DESIGN.md, "Seed
+// dialects"); their handlers are in internal/httpapi/<seed>.
+var dialects = []service.Dialect{
+	{Name: "identityservice", Prefixes: []string{"/clients"}, Spec: isapi.GetSpec, Errors: dialect.IdentityServiceErrors},
 }
 
 // useCases are the service's use cases and the stores its workers and consumers keep.

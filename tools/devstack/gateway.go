@@ -26,7 +26,15 @@ var Collections = map[string]string{
 // which covers everything below it; the pattern with most segments that matches wins. A
 // dialect's handlers add their patterns here and the same lines to
 // deploy/base/gateway.yaml.
-var DialectRoutes = map[string]string{}
+var DialectRoutes = map[string]string{
+	// oauth-clients: the Identity Service's JSON:API (tenant from the token), Aritma v0
+	// under its base path /core/iam, Cloudentity's admin and developer clients and scopes.
+	"/clients":                 "oauth-clients",
+	"/core/iam/clients":        "oauth-clients",
+	"/api/admin/*/clients":     "oauth-clients",
+	"/api/admin/*/scopes":      "oauth-clients",
+	"/api/developer/*/clients": "oauth-clients",
+}
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed
 // dialect's route; "" when no service does.

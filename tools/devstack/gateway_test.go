@@ -26,3 +26,21 @@ func TestOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestDialectRoutes checks the seed dialects' routes of the real table.
+func TestDialectRoutes(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/clients", "oauth-clients"},
+		{"/clients/fbd71de5-5674-42f6-a66a-4e05e7c861ed", "oauth-clients"},
+		{"/core/iam/clients/c1/secrets/7", "oauth-clients"},
+		{"/core/iam/users", ""},
+		{"/api/admin/t1/clients/1", "oauth-clients"},
+		{"/api/admin/t1/scopes/1", "oauth-clients"},
+		{"/api/developer/t1/clients", "oauth-clients"},
+		{"/api/admin/t1/servers", ""},
+	} {
+		if got := Owner(tc.path); got != tc.want {
+			t.Errorf("Owner(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

@@ -94,14 +94,19 @@ func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadat
 		if err := owned(c, id, who); err != nil {
 			return err
 		}
-		if err := r.checkDeveloper(ctx, tenant, who, m, c.Scopes); err != nil {
-			return err
-		}
-		if c.Trusted && !who.Admin {
-			m.Trusted = true // an admin's decision a developer's edit keeps
-		}
-		return r.change(c, m, pre, who.Subject)
+		return r.ownedChange(ctx, tenant, c, m, pre, who)
 	})
+}
+
+// ownedChange applies a developer's metadata to one of its clients.
+func (r *Registry) ownedChange(ctx context.Context, tenant string, c *Client, m Metadata, pre precondition.Version, who Caller) error {
+	if err := r.checkDeveloper(ctx, tenant, who, m, c.Scopes); err != nil {
+		return err
+	}
+	if c.Trusted && !who.Admin {
+		m.Trusted = true // an admin's decision a developer's edit keeps
+	}
+	return r.change(c, m, pre, who.Subject)
 }
 
 // DeleteOwned removes one of the caller's clients.
