@@ -43,7 +43,7 @@ func TestSecretNumber(t *testing.T) {
 
 func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{"1": true, "bff-web_app": true, "": false, "a.b": false, "a*": false, "a/b": false,
-		"0123456789012345678901234567890123456789012345678901234567890123": true,
+		"0123456789012345678901234567890123456789012345678901234567890123":  true,
 		"01234567890123456789012345678901234567890123456789012345678901234": false} {
 		if ValidID(id) != want {
 			t.Errorf("ValidID(%q) = %v", id, !want)
