@@ -79,7 +79,8 @@ func (s *stack) send(tb testing.TB, method, path, token, contentType string, bod
 
 // sameShape reports where got differs in shape from the documented want: every member
 // want has is in got with the same JSON type, recursively; an array's items are each
-// compared with want's first item. optional names members (by path, e.g.
+// compared with want's first item, a map's entries with want's "property1" (OpenAPI's
+// placeholder for additionalProperties). optional names members (by path, e.g.
 // "data.attributes.secret") got may lack.
 func sameShape(want, got any, optional ...string) []string {
 	var diffs []string
@@ -98,6 +99,13 @@ func sameShape(want, got any, optional ...string) []string {
 		switch w := want.(type) {
 		case map[string]any:
 			g := got.(map[string]any)
+			if entry, ok := w["property1"]; ok {
+				// OpenAPI's placeholder for a map's entries: every entry has its shape.
+				for k, gv := range g {
+					walk(path+"."+k, entry, gv)
+				}
+				return
+			}
 			keys := make([]string, 0, len(w))
 			for k := range w {
 				keys = append(keys, k)

@@ -22,11 +22,13 @@ import (
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
 	v0api "github.com/iamplane/iam/services/oauth-clients/api/aritmav0"
+	ceapi "github.com/iamplane/iam/services/oauth-clients/api/cloudentity"
 	isapi "github.com/iamplane/iam/services/oauth-clients/api/identityservice"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/events"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/aritmav0"
+	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/cloudentity"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/identityservice"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
@@ -129,6 +131,7 @@ func run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	e.Use(identityservice.JSONAPIBodies)
 	isapi.RegisterHandlers(e, isapi.NewStrictHandler(identityservice.NewServer(uc.clients), nil))
 	v0api.RegisterHandlers(e, v0api.NewStrictHandler(aritmav0.NewServer(uc.clients), nil))
+	ceapi.RegisterHandlers(e, ceapi.NewStrictHandler(cloudentity.NewServer(uc.clients, uc.scopes), nil))
 	if err := httpapi.RegisterPages(e, uc.authorizer, p.Logger); err != nil {
 		p.Close()
 		return err
@@ -143,6 +146,8 @@ var dialects = []service.Dialect{
 	{Name: "identityservice", Prefixes: []string{"/clients"}, Spec: isapi.GetSpec, Errors: dialect.IdentityServiceErrors},
 	// Aritma's errors are the native RFC 9457 problems (its v1 API answers them).
 	{Name: "aritma-v0", Prefixes: []string{aritmav0.Base + "/"}, Spec: v0api.GetSpec},
+	{Name: "cloudentity", Prefixes: []string{"/api/admin/", "/api/developer/"}, Spec: ceapi.GetSpec, TenantParam: "tid",
+		Errors: dialect.CloudentityErrors},
 }
 
 // useCases are the service's use cases and the stores its workers and consumers keep.

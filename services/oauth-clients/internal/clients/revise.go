@@ -3,6 +3,7 @@ package clients
 import (
 	"context"
 	"regexp"
+	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
@@ -14,13 +15,14 @@ import (
 // secret, so that a migration keeps them. These use cases are those of the native API with
 // that difference; every rule on the metadata is the same (Client.Apply).
 
-// Revise changes a client's metadata from its current state: revise gets the metadata as
-// it is, inside the transaction that writes the result, and may refuse.
-func (r *Registry) Revise(ctx context.Context, tenant, id string, revise func(*Metadata) error, actor string) (*Client, error) {
+// Revise changes a client's metadata from its current state: revise gets the client as
+// it is (to read, not to change) and its metadata (to change), inside the transaction that
+// writes the result, and may refuse.
+func (r *Registry) Revise(ctx context.Context, tenant, id string, revise func(*Client, *Metadata) error, actor string) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.Update(ctx, tenant, id, func(c *Client) error {
 		m := c.Metadata()
-		if err := revise(&m); err != nil {
+		if err := revise(c, &m); err != nil {
 			return err
 		}
 		return r.change(c, m, current(c), actor)
@@ -28,14 +30,14 @@ func (r *Registry) Revise(ctx context.Context, tenant, id string, revise func(*M
 }
 
 // ReviseOwned is Revise on one of the caller's clients, under the self-service rules.
-func (r *Registry) ReviseOwned(ctx context.Context, tenant, id string, revise func(*Metadata) error, who Caller) (*Client, error) {
+func (r *Registry) ReviseOwned(ctx context.Context, tenant, id string, revise func(*Client, *Metadata) error, who Caller) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {
 			return err
 		}
 		m := c.Metadata()
-		if err := revise(&m); err != nil {
+		if err := revise(c, &m); err != nil {
 			return err
 		}
 		return r.ownedChange(ctx, tenant, c, m, current(c), who)
@@ -53,6 +55,10 @@ func current(c *Client) precondition.Version {
 type Chosen struct {
 	ID     string
 	Secret string
+	// CreatedAt is when the client was first registered, where it was before (zero: now).
+	CreatedAt time.Time
+	// Developer owns the client, as it did where it was before ("": none).
+	Developer string
 }
 
 // idPattern is what a chosen client id may be: it goes into paths, into the client's
@@ -70,7 +76,14 @@ func (r *Registry) Import(ctx context.Context, tenant string, chosen Chosen, m M
 		return nil, nil, errs.Fields("invalid client id", errs.FieldError{Field: "clientId", Message: "letters, digits, _ and - only, at most 64"})
 	}
 	now := r.now()
-	c := &Client{Tenant: tenant, ID: chosen.ID, CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
+	c := &Client{Tenant: tenant, ID: chosen.ID, DeveloperID: chosen.Developer, CreatedBy: actor, UpdatedBy: actor,
+		CreatedAt: now, UpdatedAt: now, Version: 1}
+	if !chosen.CreatedAt.IsZero() {
+		if chosen.CreatedAt.After(now) {
+			return nil, nil, errs.Fields("a client cannot be created in the future", errs.FieldError{Field: "createdAt", Message: "must not be in the future"})
+		}
+		c.CreatedAt = chosen.CreatedAt.UTC()
+	}
 	if c.ID == "" {
 		c.ID = NewID()
 	}

@@ -107,7 +107,7 @@ func (s *Server) V0GetClient(ctx context.Context, req aritmav0.V0GetClientReques
 
 // V0UpdateClient replaces the client's v0 fields.
 func (s *Server) V0UpdateClient(ctx context.Context, req aritmav0.V0UpdateClientRequestObject) (aritmav0.V0UpdateClientResponseObject, error) {
-	_, err := s.clients.Revise(ctx, httpapi.TokenTenant(ctx), req.ClientId, func(m *clients.Metadata) error {
+	_, err := s.clients.Revise(ctx, httpapi.TokenTenant(ctx), req.ClientId, func(_ *clients.Client, m *clients.Metadata) error {
 		metadata(m, req.Body)
 		return nil
 	}, httpapi.Actor(ctx))

@@ -157,7 +157,7 @@ func (s *Server) IsCreateClient(ctx context.Context, req identityservice.IsCreat
 // IsUpdateClient changes the attributes given of the client data.id names.
 func (s *Server) IsUpdateClient(ctx context.Context, req identityservice.IsUpdateClientRequestObject) (identityservice.IsUpdateClientResponseObject, error) {
 	a := req.Body.Data.Attributes
-	c, err := s.clients.Revise(ctx, httpapi.TokenTenant(ctx), req.Body.Data.Id, func(m *clients.Metadata) error {
+	c, err := s.clients.Revise(ctx, httpapi.TokenTenant(ctx), req.Body.Data.Id, func(_ *clients.Client, m *clients.Metadata) error {
 		attributes(m, a.Label, a.Confidential, a.RedirectUrl)
 		return nil
 	}, httpapi.Actor(ctx))
