@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/iamplane/iam/pkg/apicommon"
 	externalRef0 "github.com/iamplane/iam/pkg/apicommon"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
@@ -190,12 +191,23 @@ type Client struct {
 	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
-// ClientInput Client metadata as RFC 7591 defines it, in camelCase.
+// ClientInput Client metadata as RFC 7591 defines it, in camelCase. A client's GET answer is
+// accepted back as is (read-modify-write): its read-only fields are ignored when they
+// are the client's and refused, naming each, when they are not; `clientSecret` is not
+// accepted (secrets are managed at `/clients/{clientId}/secrets`).
 type ClientInput struct {
 	// Audience At most 20 (a longer list is refused with a 422 naming it).
 	//
 	// Example: []
 	Audience *[]string `json:"audience,omitempty"`
+
+	// ClientId On creation, a caller-chosen id (letters, digits, `_` and `-`, at most 64), kept, so
+	// that an import keeps its ids; generated when left out. On update, read-only: as the
+	// client's GET answers it, or left out (another value is refused, naming it).
+	//
+	//
+	// Example: billing-service
+	ClientId *string `json:"clientId,omitempty"`
 
 	// ClientName Example: Billing service
 	ClientName string `json:"clientName"`
@@ -208,8 +220,21 @@ type ClientInput struct {
 	// Example: signup
 	ConsentActionId *string `json:"consentActionId,omitempty"`
 
+	// CreatedAt Read-only: ignored when it is the client's, refused (naming it) when not.
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+
+	// CreatedBy Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: client-admin
+	CreatedBy *string `json:"createdBy,omitempty"`
+
 	// Description Example: Bills customers nightly.
 	Description *string `json:"description,omitempty"`
+
+	// DeveloperId Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: client-dev42
+	DeveloperId *string `json:"developerId,omitempty"`
 
 	// GrantTypes Defaults to [client_credentials].
 	//
@@ -229,8 +254,11 @@ type ClientInput struct {
 	// LogoUri Example: https://billing.example.com/logo.png
 	LogoUri *string `json:"logoUri,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Metadata The resource's metadata in a change: `version` is the version the change is based on
+	// (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+	// can be sent back, ignored when they are the resource's and refused, naming each, when
+	// they are not. (The same Go type as common.yaml's Metadata.)
+	Metadata *WritableMetadata `json:"metadata,omitempty"`
 
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
@@ -266,6 +294,11 @@ type ClientInput struct {
 	// Example: ["iam.client_read"]
 	Scopes *[]ScopeName `json:"scopes,omitempty"`
 
+	// System Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: false
+	System *bool `json:"system,omitempty"`
+
 	// TokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client. private_key_jwt
 	// (RFC 7523) needs `jwks` or `jwksUri`, and the client gets no secret.
 	//
@@ -280,6 +313,14 @@ type ClientInput struct {
 	//
 	// Example: false
 	Trusted *bool `json:"trusted,omitempty"`
+
+	// UpdatedAt Read-only: ignored when it is the client's, refused (naming it) when not.
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+
+	// UpdatedBy Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: client-admin
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
 // ClientInputGrantTypes defines model for ClientInput.GrantTypes.
@@ -628,8 +669,21 @@ type ScopeList struct {
 // Example: billing.invoices_read
 type ScopeName = string
 
-// ScopeUpdate A scope definition's changeable fields; the name is the path's.
+// ScopeUpdate A scope definition's changeable fields; the name is the path's. A scope's GET answer
+// is accepted back as is (read-modify-write): its read-only fields (`name`, `builtIn`,
+// `createdBy`, `updatedBy`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored when
+// they are the scope's and refused, naming each, when they are not.
 type ScopeUpdate struct {
+	// BuiltIn Read-only.
+	//
+	// Example: false
+	BuiltIn *bool `json:"builtIn,omitempty"`
+
+	// CreatedBy Read-only.
+	//
+	// Example: client-7ujd2kq4h9vb6x3mn5wz
+	CreatedBy *string `json:"createdBy,omitempty"`
+
 	// Description Example: Read the tenant's invoices.
 	Description *string `json:"description,omitempty"`
 
@@ -639,8 +693,23 @@ type ScopeUpdate struct {
 	// DisplayName Example: Read invoices
 	DisplayName *string `json:"displayName,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Metadata The resource's metadata in a change: `version` is the version the change is based on
+	// (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+	// can be sent back, ignored when they are the resource's and refused, naming each, when
+	// they are not. (The same Go type as common.yaml's Metadata.)
+	Metadata *WritableMetadata `json:"metadata,omitempty"`
+
+	// Name A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
+	// a name is also its path segment).
+	//
+	//
+	// Example: billing.invoices_read
+	Name *ScopeName `json:"name,omitempty"`
+
+	// UpdatedBy Read-only.
+	//
+	// Example: client-7ujd2kq4h9vb6x3mn5wz
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 
 	// UserPolicyId Example:
 	UserPolicyId *string `json:"userPolicyId,omitempty"`
@@ -750,6 +819,12 @@ type UserInfo struct {
 	// Sub The person's subject id, user-<id>.
 	Sub string `json:"sub"`
 }
+
+// WritableMetadata The resource's metadata in a change: `version` is the version the change is based on
+// (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+// can be sent back, ignored when they are the resource's and refused, naming each, when
+// they are not. (The same Go type as common.yaml's Metadata.)
+type WritableMetadata = apicommon.Metadata
 
 // ClientId defines model for ClientId.
 type ClientId = string
@@ -13853,229 +13928,239 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lctu2tjD8Khj+ZybW/JQsyY4Ty7NnPtdNWidN48bOzt6N8okQCUmIKUAlIMvaGc+cpzl9jz7KeZJv",
-	"sACQIEVKlC9J2ubMmd1YJEBgYWHdL5+8kE9nnBEmhdf75M1wgqdEkgT+OokpYfI0Uv+OiAgTOpOUM6/n",
-	"XUwICuHpI4Fo1PJ8j1zj6SwmXs97Mv8YdS9/258cXg0Prvem7PHiP57vUTVwhuXE8z2Gp+rN0H7A9xLy",
-	"25wmJPJ6MpkT3xPhhEyxXpOUJFGD/+/74+avuPmfdvNw0PzwqeMf7N/8l+d7cjlTswmZUDb2bm5873ty",
-	"RWI+I0nZ4l+zeIlkugOB5IQKFNkhaAcjyS8JQ4GYDwMfkda4hQL9cvN///t/AsQTFMwFSeCvBkrImApJ",
-	"EhIhOUn4fDxBwW463675DAyLlgxPaWiGJFgtKQ89852IXO13LdR+m5NkmYEtcnbnQmqKr38ibCwnXq/b",
-	"bpfB5TzkM1J1oEI9fCSQ+kp+TUMax5SNW5RdcRoSMUgIjsqPVJgvrDvR/0rIyOt5/99uhny7+qnYhRX+",
-	"rOaC9RKchJMLci1Xl3ycUDnFZr1opM5EwOu/KGgFR2gxIQwNuZwgnBA0pleE+fl30IIyUbrVCsiLbD3b",
-	"AT7k0ylng9PRKyzDSTn8n13gMeIjQM0rkgjKmUbTCWZjgqhAQyxIhDg7QhhNqZiqudTv+51ufhd9b6/v",
-	"2T1MCI5Ikm3idNTUq3C3ULnkMzwm5eud4TFBkqOEyHnCfCQkTiRlY4Ql6uTW0ymHppogt4iIjPA8ljBg",
-	"xJMpll7Po0zuqZswpYxO51N4aFZLmSRjkhSXe07/U7LkZ0wmlAikrrj68hEKYzydkQgNiVwQwlCnjTCL",
-	"ULfdzq3+cbt6+fCp0i2oUSt7qF73eYaWq0s/wYI0KROECSrpFUGSXEsEx08ihMeYMiHhHgjYAY0Ik3RE",
-	"SXIL7P7F/HgL9L4gDDNZji0SngFCJ0TweRISNCQxZ2OBJG+hn/iCJM0QC4Jioii+8FFEx1TqLUVYTEhh",
-	"NzicknIqpD9Wm61onvLB/Lf54VPbP+iWspYbNaWYcSYIsMjzmC++5wum/h1yJonePp7NYhoCdd/9KDg8",
-	"Ttf9ySNJwhM1bcwXg0gN9/VvgzzcJOdoitkSjTCNSWQYFsJzOVEHrD8gjtQNTJYIjyRJ0H4XCRJyFgnv",
-	"pi7RfX08l5NnsCjYYuH0aq3CBxIMrNS8sDNK+BRhtlxMSEIaiv3BL+qdPsNRlBAh0I4apmbXoxo+WlA5",
-	"oZr0qS/OE6LodMQXRyhMCKA2jgVakIQgxiUKJyS8JFGrz944cAjgj+ax+iOwIGkhhYoAahTyCIhqkJ5C",
-	"4LusfMSTPgPIoOESvXl+gp4edJ+iP37faz2GvZJrHEoQJajoaUqN45gkaDoXEg1xeIn4aNTqq9PVNBhQ",
-	"xlnX6k051+tEcyZpXAICRNQuyih3RlOcC/kdjt6Q3+ZEyDUIOkv4MCbT/78EUSMiMY0VJsK1hZlQxIkA",
-	"wGv+ox4dn50iMSMhHZlJLUILr/f+kzeiJI4U+eHRsqXPGVi8702JEMBgvFmiJBq5RH0ve6PvqROaUiHg",
-	"+n3wPSGxnAuvtw+EiEogBN/hCNl9pnd2IuVM9HZ3qdoNZqQVkSu7V7E7xFHTbKj+PbE8Rk9SelccOKmV",
-	"41jxABIdIXJFkiUa4ggBNNTTWKFa1PKy8zrhbBTT8K6nZaWHrvqKkDgmRxo/50mibqZ9TgXa81yYHmYw",
-	"TZdSE6BmzmZox90zVI0UFMbACIBIIHJNBUgcagdEERiMGFmQxO7Qhe1zngxpFBF2D1dB6wcxDi8FABak",
-	"Xk38FBbDZIgREokeonhqcH4wxcyIPCnE9zKIZwusCfJROuCeYe1uD6/ZnK9AnjFxhBmXE5IYXu8C/2cu",
-	"n/M5i+4Ie8NZ+t51p+8BDRrBrC5E9zOI/swlem5eqAVRxmVTz3iPEP2ZIzEPJ5nYA8yNihIwnSVA/6ka",
-	"+Ry47R0BZmX9MqJdoAYuEDvdDIjumpBZVE1wzpyhTS093CdgVzcHqmDJ3lwYv2VKcuEJ/c+doUvZFY5p",
-	"hHAYKlEGrk0PkesZiJwuUnYyeOa+XxOQc3fM/aLm6g7ywJolXD3CQ733e4CWvsTlEgLQGpETDObskvEF",
-	"M2So7133vbwk0O26wHXWi54xSeWyLpDN+h5QHFiQOG5qgQAN5xINE4KBxCZzxaLXiQjpohzLHKgxWmyi",
-	"Wh3B84gSFpLcEbz/4HtUkqko0fNT0OAkwUs4eMfot9GmtzKbI9zlxn+nFU8kSHJFQ1I99JyECZEVRjuj",
-	"FWAmFI+XXF/1hGiWxEcIIyV+UKMjGEzLK43/Wu61Wq3qBbxNaH7pFmmsEcw8aYV8WjqL0g2ZPA7Vmopg",
-	"FHTM5rPSYWoXJDqGrad2gwhL0pR0StYM+W5ZYc6bDz+SUGncWCLzrmP2LLU64mhKWdm3ctMXD1agcC4k",
-	"n5JEIEbHExkvW+WTrLHKqiVnNlhYNF8w4ay4hwSR2qpHJVpgUWZ4XbW73srsurL2cYKZvFjO9D3L7pYZ",
-	"OHA0U2+r+/ZxcSk2ERp93V+8e3lOpB2zDZ7utoDyAB3dVYNbQKdLthnzMd9qZjWgNQOT0spkUyJxhGVd",
-	"OvrKvn7jezMe03C51UpmCb3C4bJsITMu5E98zOfyDYloQkJ1y8UdiKT91oaNnZnX1Ij5MKZh7pMjHAuS",
-	"zj3kPCYYRPnkfhZpDVUlWLvVPIYn59He0WrAGbDdjEshybTEpI9mMZaK+pkrf6RueoiZku2GVgeM4EaT",
-	"mEjn3hsrRO5SVwIYxJxnLJpxyuTxXE5eETnhBVptdieAIQ2GWNCwDLck3+4qSi5Kp0nmitPXQ5D5LNqW",
-	"WZghmlnUpfs3rgH1veuuyxlxHNpYxLoCMvuZgFd1BulV8TNpJgNPijsux3QB4lCdD+l+OHBCBQbj0mSz",
-	"uRZhI62c4PjMkaMM3As2eK162tkRFmATfPL4sIMiMqKMCESlr2SUEE9JfIIFeNGqBbQC7ks05UKibhvt",
-	"YKRUapKA+KfEwISM5oJE2uqB0X63q1QdJVBR2cjhfO5qbzDcVwl/dcS34tRTyuzfnfuSrfLfaNcTtkos",
-	"R/olhOEttEOBgChVUZ+WftxAiwkX6dtG8DBDRZgQwhAWlwJMvyCEYDQjieAMpbqZcO3fefkilfycTR3s",
-	"35OktRlQefElD6PvtcsKLDjvV8WZD3n82iTwEDafVrymbrSGFAhgg5BHBCjEKCFiMgCKoC5zwnqUyFEP",
-	"ohFEj6tRPdhBU22s93Ehm0OCE5I4d9wRO/D1qV5Np33v8lbh0jIEKIzevvnJum7TuAhNx9CLdy9BcN0B",
-	"oUGSwSVZDj4uZOMITBaSjwkYzeBuB+pTQR51biPYbcaIu0h6m2f/UqLf5pVVy4L5o303IQlBb86alFFJ",
-	"QXmKYRia4iUShGllapjwhSCJdjotcBIJtPN6Rtjp9+iEM6YUsDdnzdN0Dv3phrbHCzwloPsLBNpMtp7C",
-	"nbObx7NZbuNeNbVvr70Zj9v3K9SuyHEa9429doIFYhxpUQrcuUammwt7X1xCUU+IS2ocH1gLXJqDiJE4",
-	"yk9xiMNLH6lNY6VUWg8fFn2W6Zo9hIeCx3NJfLWrUYLHU8Ik/DFXs1CmZTLKmW/ow476D+IsXgL/wH0W",
-	"cz4DH+GEC+lr/2L3cbehvRiGVjQVgADwpIVWiae2wiPOiPYy1sCYEMex+uy9Yk5NTSNlDZruW3pPo5T0",
-	"M87ILWh6pqFURDW5ZgQ4+SFBwFDAM4fDifHZEiPKRdbUZKIWdgQhKNjVcwUNH5FYECuGgeBXuLDr1KOa",
-	"4U/upl3pLd31Gi2mmsGXaDXgxVGQ16iZv7stVGBbfbaj5d7uXsPgn2ZaEBVnOGXgwy13gD4m0qEBBl3z",
-	"okJB08r/qsi2Z2hUthgHZT6T4rb5qjiaXJEqmkcWJuKSzkRBxqxF/Er1MsCaap3HSDPrQznN0V+SpUDm",
-	"mDtPGjq0owD6I8TIFXFolRqVW/wnT80D5v0wufJ63rOo+/hx59DzvUsaZdFIzY76RS69nvf65Znne9de",
-	"z+t0fvv38b9fXp8ko3+eD55cLN/98uPr8ZNJeHWGZ/RVnCxOMT4Lf3z7hns3H26Kepb+8qfs0pVrejoo",
-	"aAVieWozpcz+VbyEhYOAr1YfwU9Ux2HgOH49ArjU8S7gMTllI+7d+EVrvxWwalEW4zK42bCFCs35Q7qJ",
-	"zECfX8wtDNiVqk7CpebW3Xb3oNnplA3WXjax5ntsHsfabZU75myKCa0KVouxANdygsIJTnAolcIF/oUx",
-	"YSQBSU7TFx/cECSOzd8C4RlO0tuhBH9NVXVsUDNUSiZLB0NoFIQ/qVFowedxBKGqCGK/5uEE4QXO3yvv",
-	"f//7fy73fin1v+h5i26Hw7Az7EZ7ZH/0GB8Mn4RPo0PSHnVw2QxXOJ5XBHwa+Y1KQeKRr6WZFZcMlSJ1",
-	"ydTzvBQwMN2Ca+KpvlQaH+tZdArXZwv022hJyaHjiiiqgWTgJySfCbTgySVlY4so2qIwFCuGg267+6TZ",
-	"7jTbnYt2uwf//6vn17xhFYd5XIqNR4hPqVJI0QRfESVVZthecJbwREnezQlPBGmCw8QB0F43Zw56Wnbg",
-	"K4d5ymTCxYyE9jgKdrNQ0iviGJcdRQDPoxwVrGnlGtCo9G1yPcuRFMrkwX5J7K7vUSzrvinKV/ZR0tLf",
-	"QdAsfzIflu8xDb0tEXQuCRvonz9tuHwGzh82nZATVVhgAxq2WAj1mz7KIvK9eHfhioaCjpnSqqjQob5i",
-	"PtRUxB6Tj/BcC5M6MCnV4d6++clH5HqmpU2MPkqK5jpEPiRrfLzZ8lKw5NdYboKyxnI7uGiNKhOTUCYt",
-	"5+/Q7T6xZk8V6JyThqvxYwPmDCyvdKOvQyJEqrrVuOMv3r3cJIoVbn08zn/zWfT9+XG5L/yq+KaVNVfe",
-	"vaQF9nhZKmCAROq+poXTVc+KICtO/rL3rjffvksIVlHr+1AOvvMyyWtF1l0nBqozuLmtGOvEia+sgtif",
-	"M0CYgJpBGvCzSmtXg95XvVOFSHMThr5RjtALKtvGWWboKnJqNzEMLTCTQpsHdPCRojKLCQ0nxvKPYwS+",
-	"IOCa83BCBNo5ifkcDFlyqRQq/Sk0myczLohoFDSkzHJRnmOlwEzpCZZkzBOA9PtPafYcZxKDcO57Zn6I",
-	"IGcRspOkMTLGa9DSQUr5k8vWUH4za5kDz8wCVkKgXpIlidBw6QSSpgCOqZDCodP2iG6qD81+ZztRrwDD",
-	"jXph6SRsxS1mTyAn/nQ2usMKiMqqFPcN5toMEtmKNpx+bqGPt12o/WLZWt84kTWOcLCO1ufxJHWm/vF7",
-	"N7XUWWfrjmD4kgxCLEjjCNmIwCmZDpVihhOC6JjxhChRQcAMWFyKVfdrjlUWgkkZwsy6dLtIe5R7qV1Q",
-	"rma8VrFaVuk+xWNNBzdqE2amubZP1XTvAaPeMjypiLefyZlWf2cxH/P6b2vf0TbvCznQbp2B9Seo0WuM",
-	"2He3lX+mz2iTfBlS3CMCpIpKIY1phkPSFETJtmArAcoPtvJ6mcXOsvYrzKwgm1pVYKBkhMH0TmE8ddHm",
-	"ZiP506BfBYtD4/Za3VYH7WYE54/f91bCE9cQr2otYECFmJNoUFs5LZCtzRpE3cjc4nbWzzwwJhSz8PxH",
-	"2mgH7CQgP9XfkznRTfTy4aM1K1fi0rcN5Gw76rVNnOAdhmYnPMgphPeJJrmvbDjZVbq3ZaDjGkW4itis",
-	"IyZ1IurUlS6/wGuuSDVY8jc6j+wrACoe/9q9lgt+VzzE32xCf1Gb0KoXwE0VQjxBJnzL/AD1IK74ZTmo",
-	"SwxKJVQCI/XQQKndPlQCfavTOMp/Ssv9kseRTit31yWUwiknhAL8pz5aTLAEOzuVSODlSiGBbU1Z55ZU",
-	"5DF9OKexPGVrI5uByvTQLCHg9qXM5P1oC66PlATU5Cxe1guDyWWBrAT21s3bqTTBvCE4ciIhlPJjRLX1",
-	"KR5nwLqKjqhhzMPL0nFUzGK8XI08he/bT95zksGqolYljm4ZTl0X6nNRBSivltEgD7f8KRZmLzsaP8XX",
-	"DVHTumzQLYKmj43kD1E1OoMUC+SYyJB+f0ggimlT9PQtsXSzLlWKtiUVb+CpLThho4CzrCUsFN/KpYRz",
-	"hC1PM6kKfbZVcSj0bDqTyx74iLMvTfHyCH6ChOs+A0cf2tGlquCWBY1e9r6AoCfGpfHaQry/KASNpbfT",
-	"1Qm7Tzff1qIRFctiUAsSE77QMY+QoguQI2pjeUJcvO0bDSX3cPtrh2MVb2td/NAxgcIGnDnYsUPUuYGG",
-	"PFwiiqdNmIEW7cTe5kOpa1OEHX3RQBTNOu8Qh5IdSgmbzSwNvdI6QsEAtVAPNQMfYZNx0ek+dcM8dhhH",
-	"wW7gI8EhDbHPsEZaKhCOhY5wmGE5QYJA4Gdj5R5VcJHySnatHtSy63SfllUcMtt9C/zmztT3kTA5VJAe",
-	"DVnGwrmWVJMutblH4kuT37vTpS9DV9Yy9c23ePXGkuSKJK+cBa0alZ7ud/YLgc4ChqUmdN84rgqx6d9T",
-	"EXIQPzutNiLXkjCFEVA1L+LhfAqpMCFOkqURU7XRvSyzyY1OtupYqXKRfzVVSKkQg7QA5UDMZzOemEDK",
-	"ErE3xnS6/fu5t7aIGOERGYQTHMeEjYlRh289G2HRQBAhNgLK0dxv+y0bXD1Qkgll4wGOxwOQFm4/pRsI",
-	"sn4D5a+6NoXbr0KIua6gtRpVs87gNkv4dCbvCIKc6WUtBEz1h/qIagfME7rNIHOHpjy6y65c09DtZ7EG",
-	"oU2QWXnvXhBDu7NvPVpXTbgbCPImtC0tivf0VT3l/d36OR3EPMTxHWYQJKFsxNcBpiAFmkvuV3GXFVA7",
-	"l38NPldR1rrHUo0mdQlumWh+oYZ9M6J+pUbU29bCcaystYrQ8KgEbM95gjKULckE8026crQ2522Mr0jl",
-	"VwdXJIGasbf+/NnLk2fIzmLO52DvoOGj/T0keUHRyp9a9N3HkXxBft0/+edZc/rdYfdl98l8Mnz74m1n",
-	"1kkGi3ed8fN3z18/+/ivS29tAESp9zefhVzCijIXyK13705ic4Hz52BYe3l2b2WiXul63YzpTQvOvd1C",
-	"afnzknxCGIVigiOhLfk5e/vOKjR1fAzjkOClTXjq2A+e7B+iP37fb+239PWsjnB2wgULOXO1tCNDNDOP",
-	"ezFuPO+TrIrbH9C8Srt34KiFbiB3VAX0Y1bUrU6/N2R1BwNl1uRY53nnlOVLshQNX5uLAj4jjEYB1DdK",
-	"LUY8LTbQugU+HDPEZ/i3OckfaPrF0SimjBj/bf7LhSy+CRYG150PGqxRq2qhZzicQFqvrgoudEVOSFG9",
-	"LzQoRrQ7cVYVpHwlyD3v7slmy+FDGY9+K0gCRrBVz1X+8IXELMJJhLTiiXZOeELQH78/bnUaOpMoO89C",
-	"IO0UyuWV4ap6Ysl0hSYwwlMaL6uDOaAMfvVjLeKVPqocM5twRgZsPh1W6GOzhIxIkpBooETAynlMakOJ",
-	"WRUg9UikJc2U5AL9F/rzdnsvpBH8l9TILZoPS4/VloilJI4q4ptNhcKcXYpHy1Yua79d7qEypQzdsTau",
-	"ELM0mxy9fXO6cQd6Gdmka3bjmoy2sBq+nkk6pULSsBlypgtphkstCM4jKnXIM6DwdC7BkGgrm5bELG3M",
-	"ClR3XLGkyiy9KY8A3+8yhy1xWhL1GSZkSoDWceuJ1SbSI10egNpS3szEhCpyDjWVIUOKCrTfPmwU2x1s",
-	"DFEqHKtd4JrjTO3vpXdEd8NAVx1dM4gwbVE9QoE6rgCM11GkHQ0Q0a5eKzkvPi/keXRqtDHwdSuH2w2z",
-	"3Rpy/RZqjJVc4vgW34RxCphi68HFeGhdzNnpA6HBZ9eW+9a6kzUFRMsYt5KmDvcfP0GmTGkLBWqawFT2",
-	"VrdvRhJT0h6UPDwCt6NYUBlOUBmHsRVZS1ItSiorlydtlFRbANafVS8FCpEQtVcSubJvLS/RKkUutUQq",
-	"Nlsod+rtXnV2tWwldnE4JdbHunvdKReeYGVFY/3esDPaDzvkED+N9kcHpZTdlqB1xun606tIp+vTuh8o",
-	"KU5dtJ2UlSbYVLjaQWNtBVnPT4zYo9eX7uhDWUqGIOE8oXJ5DvVIYNugW3erEbd98DQfL2QaQDjCb97y",
-	"4CNdqksoxnic0560cId0JwUIA435YtX1cGIU6NyPb5O4gBif9D9udvUWdtMaXllBqs2DrATpVEjUwlte",
-	"bIEfkWl4oVael7jBdFOQzCVHl4TMLPAWExprzd6UHFPk3OSFa4XB63nndMxy77BiKaLGEbJGOFO6Qxcu",
-	"AQmuuGr4EWmxztCQEY1XXtN11KxgByQoxmw8x2PSSmX1uqBMrSYnjsKeS1Farabf805AyPBtiwBoFwPl",
-	"IdMOX0AYdX4+UKCCimEchO7bOnjMZGxbJ9rKWF0SSCO8rhMVF4qB23fSyU2QB47jpTVhHXYadubUEwpr",
-	"MkPVevRmlcjxSCC+YOl8cxaRpKTsrZ0RQFcHVkVfcWEGF1Clr5ragKJF8VRxAyVKyQnUKNRoeXr8ymxD",
-	"CVzo+OxU3AJDHCOAJj6Q0UbLdTLo3mIA4ufOVPiru/CdABtB4lHTbCktZtNnKdkqdbaq18yNmyX8ikYk",
-	"6RVNqyVGFL/PSmwxYCc4e3nyzM+r2w0f5dxqPso8Kb5FL1uvKjE/v3j38txPL78pNwVO42zJVnWNrE+4",
-	"hV6lx9Vnae8HASg+072c5tNhQuLYJvcFLhYEupbViDIFUB3xEhTuXuD3WbByqQMfBXnUy/+Sfys9teJk",
-	"9vIFDd34R+ODPQqBRjyO+SK1WPkQbepD0RsfTMs+3E6/z548Puz6YM1U/3vQ9QF6Pjrstp+UwRC0fRPf",
-	"rsNQ3Bw2KKgz7bMhjygRvl0XyHCa4YqGUbjSzFeSdhhSV8pmqFI56bPSmk6r5ZP8ogkdCj/t5Mo9CQiL",
-	"0agOeKtWkeFXBruG7Yg4oFGAcKxrkPXZxSQhWT21DNQ40Q3jhA/C5fHZadZMRBg3gy7YlpARN52ddPX7",
-	"PhuSmC96KPjh2UWwG5y9Pr9AtXh5gHaqreG9PgtyHqJ/qGsX+NqMHZx3Hx8EyIpKvq4Flxp5m2/fnOpW",
-	"Gj4KoPuMQkbGWUgACbWXWf02xdcDg6sxH1MGgc/qr8yhFkCZY6Vtilw1Oos/alifQbs9UwDWmBLhCUrj",
-	"Eho+gKgebHYTIuZTEvTZziKtlacnhAJ9JoAPzqy8UF5qyVREVS/oiiQRDaU46jMqoVeVQacsd9JCECkI",
-	"6pqXBu4GjjpMiwoRAH5ihgK4GUGjz+BRTSzQiTFBWTnGtKRjn+m3Gi10zNK8UnO5gHjllgtV6aluNeLU",
-	"nlfCGGS0GOuuWif68eLVT+ZKKxj6ts6LPkA7rQ4ds90rFIeE1Tctdz8+O/Uc84XXbnVabcU0ldSHZ1Qp",
-	"Kq12a09Hl01ARCoFilsoVH8idyuamoOp4WMi15VTTDlg/m7r1Hh92EtkHJ1GPNW3XClY3g9EFuKZCg31",
-	"uu32dr30quKOQGHq7e52uk9a7Va71ek9bT9tr+iGJeL/tuFJ2ua0OUTovadoitKtKuJ6bl8090PtQJ/3",
-	"pobGh+o4nu0gl83iZUE59aZwvfVbfhXy8NZFrJgqkx/K4kHeW52pILR+WBP+8d4WO/2wGt6x3dLzboeN",
-	"ESD3Uh6xdkubwuWsaGmT6UM3vrevb2zZrOnN3l3tR+haFHROsphPpzhZKm1qXSSj1pqU+NVQUMRjASeq",
-	"lQGoBOg0sa4Ibc5e2c23LoUA480EFNAHWt3R8VyTt0rSeeESzRXtgEqB9K1BO4F2Z5wevxqcnp+/ffZm",
-	"8PbNT9q14S5Jv6X/0k+Dht9nKT32K4hx6pDUFNt1RwJNQDumaE7DZE/1GRSCxFLX9VT3NNAMa4Wo632d",
-	"5ADyd6Ts5aGd261YiyTeGjZRq4x6ReWH7dnEn42mW0OVcZim9q0Vu9tfl96XBtttt2w7gXfPvMOSvgdn",
-	"IgVS6/CPdTHwn5WnGCm/knWc2A5WI0f09qHFqZBoRBOl1POZduzGSzSisdZIhstCo/sdnihW02c4pljY",
-	"hxfkWqmiWFj3oa1m3UCc2Q4ZkTESpgvT/MWyiIqeXdMyRvETFdLsybslTKEd/Y2/zevgm6s/xO3EXmPU",
-	"eQrJOm9/77RAu/lwVw5pvLUd32RgvXcbzKjbkDXzq4padDu+lLR5cfz3nqmG2uzuX3ScSqRua5GqekNu",
-	"Ok2qzHacDgImEiFf0//9h5XS8u8/ZN6W0irrtrWUzZeuqpFeVRfGFu82451OS+X7h+JrYFrvuO5sKMmj",
-	"HdSdvMu5U5ueOkWjS2jpMZgVFGlIDf53oKNqZKf2yLeFdqT77b3aY7MuxwXinXkT3xfUMnWvsmcrh36T",
-	"I/sKXhYkDi23v9ydmOu6KyV5WMYgJNKM3xY6LutHiXYYlyjQqB80dGn8ksrSfaZj6HQ3gsDtjxmYdsws",
-	"1JYXIXkCESzQrAJhNMFiUkaBtfvnxBZkNL7v73i03JLyrCcbdWjCmmu85RXRmek3ede2kt1vVghsZ1sV",
-	"5H6paa6CehYF/o3KbqKy2yFEdSve1GarF+Zr9Vcp4bY494QvWJrmoIMNAHeeXeBxuXJvu+nn+j+BRzRd",
-	"cjEG4+bPRqrVwMPaA084G8VUxzjtd7tbLNbtNn13/mC83gUOkfnVs1bUq2xig8y++8lSgxuNFTGRpKz1",
-	"ivo9134GQ1ChRThxBH8Yu4yQfOZ6d9kYyDkU5V41puvJHWKeI3X7VauJWl8QifZrD/yZy+e2Ff/tkO+B",
-	"8EdDcT32+OUK3WtG0s6mzNQjEm5kyophrep021+WkX1jWJ+FYWW85GE50Z+GFDyIyvADkZtu851Uhs1m",
-	"gRN7IXUt71LtYhbjMMdJHonMhgbhLSamS6dk4an211qcoOC5HmKdxen3mdIp0vHmLd3E63TUfIVlOAmO",
-	"UCHU3fah3dlvH6pX9zvdhvFs95mgMWEyXiJ+RZJFQqUkrEwH0bVMUsJ2K9CejmCFxobyAEoMuurelYh9",
-	"EQXnC/IFDbKHZA3db6whpfXmO9uyCEYWfxuF5XPKmr6336mv6JwlJORMp2Q91+0svlJVCbjOfWlKu0bS",
-	"XesrT5mbbaimVHQ+lybSTPsqbTkjnBDbaQ0UdzzGlOlmvLkuZFV+iHOzoLvR0fef6pA9p0UYm8ex7T/n",
-	"tHPLurdVt2yDA0rv6Rat/4zZabXwWil5SXWSb/KhNinjFcR0LoP95bOLiqWW6OMoEkpyM13dFI2HMpGQ",
-	"MbZE0JQHytvZroQoxAxB1zuS3raIL5ikU9Lqs9dTKlEAFy9I28Nh1H180BxC4CpYzlL79dFKt0MjPT5V",
-	"g/e6feYUgQDBVVevBPnSGLxT8/YmI7bB6jtIgXnYlfT+c+5teTe+LTm627HwIYzW25GiqgaDdWhR2mDQ",
-	"mrJvBYkqEqREFYNbqZUWvvfn83TdQRr56mSC4yhKiUspCdxeHtj9ZLFtrTH1othD020MxsYIy9RwX20o",
-	"dQjGJnPpGyhkHv3teGCVLKigsf7oPyP386uxI+3QVKsDLlWDZ1hOPFvjwm1Bm6fNLnlzSnke7K+m2VYG",
-	"/axk6tWQhkWa/EMSndMCauojgQIxHwYN17M1IQmBdAYo8ox28ilZjT4ThAhT6SBdyyORJQA5AUXgUFbc",
-	"231xJ4iyKJag0eqzn00ncLe5+6rEnca+fAsB+npDgF4tEZ7N6tlxnNYDtvJ9RK6gHbCDIasPv6BroLw0",
-	"898zbigjKdnt/zsFEWW51mX63nRZEkXkDvl8cUSILxixEZfmyFro2MlWhogibEh+wxb7R1OcXCIq+yww",
-	"+Bn4Jpl8qZvMU6lJfC6xiy+YztYVOqSTcedLusR9n43nOIlyvMDWvA50Yf+G9XBiBF0mmpQVeqAUw6Ns",
-	"ImuqYSuNMNcxyq+jFxbYzL1FOaWUcSM1+WuEL2WcIB+1FIrBNoFL35jEt7CnP7MX4Uvo35WcaSV0SUF/",
-	"ulQku4JL1dZCtgxoUkpBhQxRjHCq0sfLCPVfNILpAVDBRCGZc6ghrVQGJFUd406u5dAjAVUrMinjCGEG",
-	"ZuWccgj18PZbqKASloU2bTz/9hfhdptZ2je+9S366a9CRn7QZZtr0pCvKwwqzejjo3X8yLeY0bSNuWJ6",
-	"SfosOHt7gUrYX5DXrTJl6hIUJnMbEFPEUNvCobSR0rNCPo8jeBt8ZG6NEO3EqI6HWqWGX0lglKaMOrin",
-	"RqzTZ9eJPj+XqB3o9DCMovunZxSdb7FQ32KhvsJYqDV6l46Dqsspq7Su1Zo5vU8PZEa8IHEMVVTdGnJR",
-	"WjhuQkB0x6Y8IbVZJlntECqh7xslooWObTk4PkqlfpuNjhnS4QQRKAhjEumu0OA71S0hFNgWEy7SHBgq",
-	"0Fg96TP1yFQiGS4RRpdEcVsUczYmCQIyJyYkQjs6PCWCsqcNqAyWzWrrwu9ob1if2a9n3W4eCVuYk7K0",
-	"uJmOE+OJqa+qeDQ25VgitDNnksYIoxhLkqg5m0CytRpkEnbMu7asLUOcNdTugk99TwO07/UQkMOb0top",
-	"pykqXJg6EfW49nVzsVg0RzyZNudJTFjIIxIVWJ1pB+GR5YvJ8IeQvqYvnv/67M3FL+en4pS9eRyenB6c",
-	"Tp+3X3Zne9HJi8OtIjhO3epRWT2Gm7Jy8pzhGGGBRjhB2LbHVdOgMSci7bSJyBVUHNQGZKiRuFJbTT1O",
-	"O4y4FRNb3t1FAziwtOxL1v2nSjYg1zOv13ly+LgN/+d7FEv4Yf/w8GAffoDyvnUrp5huGCUtMKA3wqb2",
-	"0k5XDNsK43bHWcVnrdMZCvW5rqL6MCa6u4JHGYShDQy2e6as+CD/0ZQ4pUJg7Q1BTU1TObzEC1bEItei",
-	"dPvdpFGyZZux+X9O0ApnaJSyvPvYV34helPdGjz8POaL7/mCra2ocqFPw8UU2+XpoFtaOGUDH4SKP+ui",
-	"H0xtUihDBRQCmp8s873+fURZGM8jysYoIaHOQUmIpDolngjDJQzJBs1MqWiGa6FlhX3qxbuX53c2Sqml",
-	"a698PPZ6pqqSUh6u4C+ot+X53iWQmcuO+qeE6jUvz3QLdyV50rHne9dez+t0fvv38b9fXp8ko3+eD55c",
-	"LN/98uPr8ZNJeHWGZ/RVnCxOMT4Lf3z7huuyM/VwSu20Og7vxbuXSBD5UHV6znUhKn3IpiJ258lnrcNj",
-	"0FGtYFfLGQ8nl51ZH6juwa79rzsYBVr3Cpp6UUYu0wVS8xE8LXQMqosSlaDffJ+B/MH4AnGm431nCbmi",
-	"fC70SxIvU0+qOmukRRsdA2RorG0XiCZY9Fkq0QmuxLG5/cG8rcPv9GVUimSJYPMG4GgO9yVZ3t28W+cC",
-	"de/zAm1xfdbGsGYI/khYkjbDiWx97SETeR1Ix4eD8Jbt6BZUPyub/1B37NjqGUkaS0GlIPEoa75WVq3f",
-	"KgDQI6sHuhM8dZQfiD8wN1TfzbJy41Bua+XWWnzQb+uq1mwsbJnnVLgyygyGRWeGSN+U+ocDwFOCknlM",
-	"BFK3NVh15wXQxz4NuOA2cqMJgRskshEecxbD/tMeoHD9S9eu5XCrFOYajWon8o5SjPS/mzrR1NS3g2Lm",
-	"fYaRW5S+0BhEQayIIa5R1tdNybWj2g0DOdUiT2YNBpUB2dYKeSWhjFCZj91XuIhprpZmR+Kxntap5rih",
-	"KI7Xq7DQrSsiWGGUq03E3jhHk1Pn7js7YbNalb4y0Or1wGhVqZq1HtCFvqv5gJUciGyzPzV/u+YJuW0+",
-	"U1ur0w0833HSS7Ac/NK91l/PvWimv0WhzPR6VMAvX0HTMf5+BYhlGnXWjVTJWqSgP37fa3VbulWKY949",
-	"weGENE+40kriElYQL5Tww3gTamTVtuzeRaN1msmWa4I5HGq1ezplfy4Igi5PaEf9R0uGii7GnM+GOLxs",
-	"3LP264C1a8jkTtkulILlqpUDS2obrT9v5TgjgxSjKnT7lLz8YPhV1q3HEXrcN+qLPreuHmSMjxOCTGds",
-	"PgIpoZKxVgXfvElv2t2ib25/T2xd3FK7T0oLymQF04FBs30ND2rtvPd1RX7muv/DIuFgVqgE7zrVNq0U",
-	"VIpH3TV45NfIj9atOfNIujV+9NlOkCu33rON1nSZ8UreZiuPa9kwC9hVJ+PkYlfUC9+Mfu2vWqx4ENHh",
-	"m0RQJREkJpH/G92xa9nR5uvHbZTbV2M9QYLubbciR195AaRMsR/yaHkPXFIH5ZSSqbtphzUoVBkBcuoR",
-	"/QV1yK+L2Jv4nm/0/gvQexvKU0L32/fhm0t1l7VOugGNUMSJMIF/MtS0JUcVH1oX+8btakrZWZGirfna",
-	"RnXtil+Sz2KnVh8SmcnZnIFpQee0BrYRJ5IjKlvouRN40md516y211bEoqSx/M7ndHKg9gqdHr+ydd36",
-	"TJf9E4hKSD5f2saZGoGy5pBXChDgn8qv2W5P8eDFhMekz0Z4SuNlz0zhvCyQjfQBpxaVzqJysIGFaGiA",
-	"DmLTB3MBTwLq50rHvp01YsUo1/rSNiNMu1r2GbS1hN6ACrambo71hPEkbRiYuzCYWVsKIGC7fYj++L3b",
-	"6jZ6TiajernbbvcZoRBMtcBL8LVRiSQEbjGue+fioSl9ZW4COl7BAxuQZf0KTp1GvaW5Y3QxZDAot4Sr",
-	"Y/o64pDccJaBKZSVM61uwX0sgn7NUUqllUcgzA1wypDhUj9UEc+OEOMgBt+Nb5ZgzRo+YtzVWN+BDDkf",
-	"gGmsxO64Vks4YR+VLL7xLcSnboiPQ9NT5LpNfI+5+A/FPn9QQrhISbYjfZvGvyClW1+nuqSa2wCOpD8z",
-	"nCR8AdjaZznlUrtIfYTj2MSHT9FC8VqWlsM1UzV8FKw2ZQu02zPIdWYLTK3eMl4FpOPHi4sz9J2SsNNe",
-	"4a7Y3fD7zGFSu0HunUDToxElcSSK4xUUG1qm0LEe2UxYCJJIqAC8U2gq1jC9j3UlmCNUYJt9thNU5An0",
-	"AFBBw7Q2Lm8YXQq3nfSC//H7fqvT2tMdy58c7B00elnDYFfBMkfOGekzE8yf7/tsDks31oYpBhDAQsFh",
-	"r0ST8x+Pm93HBwVEeSQUmHI9AHUMDnRpj+kVEeigjXTa64Inl9oz3dPJj5xF4NihAgX25gJaBrqbsRWN",
-	"iNMuXwrd28sM1NHIsCE37M02pbfik41S0JJVuc8eoxlJBGdZNLSxJkHgNPoHCuaCJE1t+qWR010Ss2KL",
-	"c9tNUl+JQLffC3QAhb53pq13QRhUr/dZkO/FlxuX7sxckonhxoWLpF9HSkLQmFR47CKRQhsrV2pJNVkq",
-	"8B6hWUKEuoFK1iqsVHH7PlMLw7FSkmFEtCrNGpCny84fE03ZISzo8IkS+wCt9xstFACRCXSWGVCirFN0",
-	"REw0V0q/cCy4S7DSLp99pg9WvaR2I2P9nPGFzmYDxw0CZyKkwOnXfaQtZ1GCs77XNuhlx4TJG5Jh5zBv",
-	"pd3K9ebhBIBn6e6iDuwft7q2q30L6QwPVMoo9UioaKRXmIn0DP5GOIoSIsQRmmGhpeKYTqn+VyrYW71n",
-	"v3uIAhHzxSDiCxaYoDcA1oKyiC9gD6VB+eq87lcOFisdTU94BAKGU1mvoJCQa13RHSrB6Cafpt5iPRMY",
-	"fMA7H3Yme1e/tHl3+vhfP/z69PJfh2Hnt+5ij+wnj+XB8sn8KT3k7dmxGZJSRa/nRd99HMkX5Nf9k3+e",
-	"NaffHXZfdp/MJ8O3L952Zp1ksHjXGT9/9/z1s4//usxZJ5WwXt6j1PGNa5uX6O3u4tmsZeDUCvl0N8Rx",
-	"PMThJYgqeqcnjmmtALQpDieUkUfmxrlQyq2otLl2Vci9tloCNbiwUkz1SZk3idjyiHLrKzZwzf/d85I0",
-	"kgSkwnqyJCz+r5KekYus2U6btPZbyrze3kG7vS7Z4k6JFAbg1VbO4zJPzmH74Cl68e6i4adgTPlrBRM1",
-	"/fg1ExyDGAJ9N7/y8BgN9nL1SfO5vnfd91JrShwDr3sgA2Q9XTJtzzvILmwWFGOywnIb/KaB3k0Dzax0",
-	"9nhuo3+mPYyrG+xiOhWOkc1IUdg6DnM31UkOHPHEtwXZTCStEV6VGI6o7CGsrxZI1kfGEmdaUwcoYHgK",
-	"KgzEGg/sX1qWMn/2WTBLyIgkCYkGaivws1ZfYh7imKTzQqPrIP0vvAL/tsw8Mq+qOSdKKUP6vwM2nw5J",
-	"YpRSvU0IRhsSV1nYoB9oPVcpGctUEbBqLgA45FNikySpsIblRwJdUbIA7yyeNk3gs3ikxOxEHCGs5D9M",
-	"p+7JTMDCZCqGK6JABYrJSCI+h36bUyqEkuXVE+YazaAwTUcrXZghysR8NKKhLqLECNpv7/kFFva4jYJ3",
-	"7941jx0lPUCauFbEtbwVJDlVGHdXZqdbl/e8S5zQ/+PIRrareXqwNl3RQR1wrCTRFDO1xgzDvJ73EkNQ",
-	"okYfr+exYVb1Vj1DzsBV5DPrSfMRARn2R118uIU3MAVRVYNwi3Qad76+EEPTaL4QOWi3tdJe/IQnBLSg",
-	"vQfJaarM/7ZpAlig4IdnF8HRim4K4p3NC8oFgVkkX0HxMy6+II5/w7pKrBsu0dnr84s12NfqbMVCbbWQ",
-	"NdmZacVQLbdFZARZNdyxTVWU/hTAPKHBfJ/VamCf9qOPqJjFWA8udqavqjx9rvfy56g3/RAloeEYTlla",
-	"mKXobcJRvgSsjQ1puUVsbIFXr+epn/U5mMI4MIUdta5QkGEjVUEo6m6733nAMsmAFJurJK/g9t+pRDJs",
-	"vronzgps3KYA+s49HIP7Xn0WbGN6GbZsoTH+G+foFC91fERMhTQ5eIpyUIHmjP42J4b/9ZkZoEhKiJnS",
-	"PUEGrqBgSijebx82qusQnxtF954a02x/SYcxDy833tRtL+RW1+vhShsXKVpJmeEKm9vnAeu9EcCt4L02",
-	"DblwWW9bVzE/w7ce51+qWJWmzVUtqhVttKSxjCqvF/t2P8F/t0hPcrACvYNqSpYeC0njGMiv48vSQ2IC",
-	"ykYWsNRniqj6ikQrJV5OyLRhU5SDEU9Cor/5D0VDgrQJYCw4SsiUGxuo+cYo4dM+k07dKYF2CA4naEyk",
-	"4htu/TcTZMZko4W+syTfWHZSdtBn1gm2s9/eK6X9en2W9hc4X5H0qBUXFuz4PU3JE4Aclb5mY3oBiMpc",
-	"fxtDBKGVzW8gRqaExoFa7rpGZITnscxq/enrO+Q8JlgJDR++dZS/x47y62+rSRMrkuhycaqykHNxuL/a",
-	"14Hn+jFwRkor32Siy130kJRFa+W9hO+6BcN1d0+TR5b2pd5K/wCrtVOZbxMPXvX8PAz3/TKc929Q1bha",
-	"PdEt3evdpwdObdKCcJ3MJicGaGj8EdrmodmcDgsxIQHVHd/7rKLlO6rR8R3tQL/3HnIavLf6rMgRcUKQ",
-	"AntTVy+qYoY6iaqCGX7GesZ1RX6t/CUkohIxLo0OUC3nr7xfTXS2oyQacA+SO3VbU1A5bLa2DdUGWfdL",
-	"6Uo2A+nWVLukrPBfWmf6Vlr4jvJflsBUh2HpRSRXlo7Ok7gqfRCopplgRWB0hKVc4hRcbHPzrCy12m3z",
-	"xK38JI6QUMwJx2BvG+qwWNuPFdy0tq9yq9hls2zytBY+EiQeNQ1sfXQS8znEbsklEnIZQzRy5Lxs6IsG",
-	"s8h6m1lBk0qnxIyzlKx28+piNKBWzcAozd5Se4ZPgaoG76QFtjSftrZDLYX3mWGjhd6cTqZTpiWP+DyB",
-	"bKzjs1OBIhLGOCEN4MBWjvf7LGPGrhfGxLYqxm9q/QFV16zanoLGq/J+qikXyIdSa/RLgzRcjDFYX3Km",
-	"tSqrOMc3dcv/dBvON/JpmB9u/l8AAAD//w==",
+	"7L2Nctu2tjD6KhjebybSXEqWZMeJ5Tkz13WT1knTuLGzs/eOckWIhCTUFKASkGXtTGbO05y+Rx/lPMk3",
+	"WABIkCIlyj9J2ubMmd1YJEBgYWH9/3z0Qj6bc0aYFF7/ozfHCZ4RSRL46zSmhMmzSP07IiJM6FxSzry+",
+	"dzklKISnjwSiUdvzPXKDZ/OYeH3vyeLXqHf128H06Hp0eLM/Y4+X//F8j6qBcyynnu8xPFNvhvYDvpeQ",
+	"3xY0IZHXl8mC+J4Ip2SG9ZqkJIka/P+/P2n9G7f+02kdDVsfPnb9w4NP/8fzPbmaq9mETCibeJ8++d73",
+	"5JrEfE6SssW/ZvEKyXQHAskpFSiyQ1ADI8mvCEOBWIwCH5H2pI0C/XLrf//7fwLEExQsBEngryZKyIQK",
+	"SRISITlN+GIyRcFeOt+e+QwMi1YMz2hohiRYLSkPPfOdiFwf9CzUfluQZJWBLXJ250Jqhm9+Imwip16/",
+	"1+mUweUi5HNSdaBCPXwkkPpKfk0jGseUTdqUXXMaEjFMCI7Kj1SYL2w60f+TkLHX9/6fvQz59vRTsQcr",
+	"/FnNBeslOAmnl+RGri/5JKFyhs160VidiYDXf1HQCo7RckoYGnE5RTghaEKvCfPz76AlZaJ0qxWQF9l6",
+	"dgN8yGczzoZn41dYhtNy+D+7xBPEx4Ca1yQRlDONplPMJgRRgUZYkAhxdowwmlExU3Op3w+6vfwuBt7+",
+	"wLN7mBIckSTbxNm4pVfhbqFyyed4QsrXO8cTgiRHCZGLhPlISJxIyiYIS9TNradbDk01QW4RERnjRSxh",
+	"wJgnMyy9vkeZ3Fc3YUYZnS1m8NCsljJJJiQpLveC/qdkyc+YTCgRSF1x9eVjFMZ4NicRGhG5JIShbgdh",
+	"FqFep5Nb/eNO9fLhU6VbUKPW9lC97osMLdeXfooFaVEmCBNU0muCJLmRCI6fRAhPMGVCwj0QsAMaESbp",
+	"mJLkFtj9i/nxFuh9SRhmshxbJDwDhE6I4IskJGhEYs4mAkneRj/xJUlaIRYExURRfOGjiE6o1FuKsJiS",
+	"wm5wOCPlVEh/rDZb0Tzlg/lv68PHjn/YK2Utn9SUYs6ZIMAiL2K+/J4vmfp3yJkkevt4Po9pCNR971fB",
+	"4XG67o8eSRKeqGljvhxGarivfxvm4SY5RzPMVmiMaUwiw7AQXsipOmD9AXGsbmCyQngsSYIOekiQkLNI",
+	"eJ/qEt3XJws5fQaLgi0WTq/WKnwgwcBKzQuNccJnCLPVckoS0lTsD35R7wwYjqKECIEaapiaXY9q+mhJ",
+	"5ZRq0qe+uEiIotMRXx6jMCGA2jgWaEkSghiXKJyS8IpE7QF748AhgD9aJ+qPwIKkjRQqAqhRyCMgqkF6",
+	"CoHvsvIxTwYMIINGK/Tm+Sl6eth7iv74fb/9GPZKbnAoQZSgoq8pNY5jkqDZQkg0wuEV4uNxe6BOV9Ng",
+	"QBlnXes35UKvEy2YpHEJCBBRuyij3BlNcS7kdzh6Q35bECE3IOg84aOYzP7fEkSNiMQ0VpgI1xZmQhEn",
+	"AgCv+Y96dHJ+hsSchHRsJrUILbz++4/emJI4UuSHR6u2Pmdg8b43I0IAg/HmiZJo5AoNvOyNgadOaEaF",
+	"gOv3wfeExHIhvP4BECIqgRB8hyNk95ne2amUc9Hf26NqN5iRdkSu7V7F3ghHLbOh+vfE8hg9SeldceCk",
+	"Vo5jxQNIdIzINUlWaIQjBNBQT2OFalHby87rlLNxTMO7npaVHnrqK0LimBxr/FwkibqZ9jkVaN9zYXqU",
+	"wTRdSk2AmjlboR13z1A1UlAYAyMAIoHIDRUgcagdEEVgMGJkSRK7Qxe2z3kyolFE2D1cBa0fxDi8EgBY",
+	"kHo18VNYDJMhRkgk+ojimcH54QwzI/KkEN/PIJ4tsCbIx+mAe4a1uz28YXO+AnnGxBFmXE5JYni9C/yf",
+	"uXzOFyy6I+wNZxl4N92BBzRoDLO6ED3IIPozl+i5eaEWRBmXLT3jPUL0Z47EIpxmYg8wNypKwHSeAP2n",
+	"auRz4LZ3BJiV9cuIdoEauEDs9jIgumtCZlE1wTl3hra09HCfgF3fHKiCJXtzYfyWKcmFJ/Q/d4YuZdc4",
+	"phHCYahEGbg2fURu5iByukjZzeCZ+35NQC7cMfeLmus7yANrnnD1CI/03u8BWvoSl0sIQGtETjBYsCvG",
+	"l8yQoYF3M/DykkCv5wLXWS96xiSVq7pANut7QHFgSeK4pQUCNFpINEoIBhKbLBSL3iQipItyLHOgxmix",
+	"iWp1BC8iSlhIckfw/oPvUUlmokTPT0GDkwSv4OAdo99Wm97abI5wlxv/nVY8kSDJNQ1J9dALEiZEVhjt",
+	"jFaAmVA8XnJ91ROiWRIfI4yU+EGNjmAwLa80/nO13263qxfwNqH5pVuksUYw86Qd8lnpLEo3ZPIkVGsq",
+	"glHQCVvMS4epXZDoBLae2g0iLElL0hnZMOS7VYU5bzH6lYRK48YSmXcds2ep1RFHM8rKvpWbvniwAoUL",
+	"IfmMJAIxOpnKeNUun2SDVVYtObPBwqL5kglnxX0kiNRWPSrREosyw+u63fVWZte1tU8SzOTlaq7vWXa3",
+	"zMCho5l6O923X5dXYhuh0df9xbuXF0TaMbvg6V4bKA/Q0T01uA10umSbMZ/wnWZWA9pzMCmtTTYjEkdY",
+	"1qWjr+zrn3xvzmMarnZayTyh1zhclS1kzoX8iU/4Qr4hEU1IqG65uAORtN/asrFz85oasRjFNMx9coxj",
+	"QdK5R5zHBIMon9zPIq2hqgRrd5rH8OQ82jtaDTgDdptxJSSZlZj00TzGUlE/c+WP1U0PMVOy3cjqgBHc",
+	"aBIT6dx7Y4XIXepKAIOY84xFc06ZPFnI6Ssip7xAq83uBDCk4QgLGpbhluS7XUXJRek0yUJx+noIsphH",
+	"uzILM0Qzi7p0/5NrQH3vuutyRhyHNhaxroDMfibgVZ1BelX8TJrJwJPijssxXYA4VOdDuh8OnFCBwbg0",
+	"2XyhRdhIKyc4PnfkKAP3gg1eq552doQF2ASfPD7qooiMKSMCUekrGSXEMxKfYkHa6CRzk/7w7NJKLmD/",
+	"DEMyVxgMhkIslLTXUFepNeMRHa9ay4RK0uwjKhWjw1GLKxEIJEMBHi06YVyxPuCIckpWA6Z+lq5vFrMI",
+	"JWS8ECTylXakZDCCw6mfjYK5GJfH1sepRbBALYhx6ay0oe+C/rq2ZUQISxRYVrv30aLIpz3zbtDUBtBq",
+	"ObVAAiSacSFRr4MaGMWcTUgCUrBajtmJNv5gdNDr2T1R2cxd/RyF2+K/2CwDF8XQVN70lbQJBt9WOOVC",
+	"SSURahR8Fz4KhgGcQtAKfAUs2N3hQdNHV2QufST4gIG0gxmiszlPJLoiZC7g3GkkjtGEMJKA9AZnFpOx",
+	"RHwh2+g1Qxrx/QxB+gqV5JQMWAniaQzlSToHaliTzTWOF8SBse9CFk5wzYvUyoR5B8KHB3dSC4pnNaPM",
+	"/t29L5k9/41OPSG+xCKpX0IY3kINCoyJ4RnRVEA/bqKlwg77pxFozVARJoQwhMWVAJcCHDBGc5IIzlCq",
+	"8wvXr5KXW1ONYusRuApGfjNvMuTJ0RQKl86lJ356BRsZeuiXGYeV3Vl1uc/FVPK5rRThNvrOdrTaqAA9",
+	"6MatXrN143k9J7/C77VvG0y979f1ng95CrxNMyJsMat4TbF+jfpAaYchjwiIEuOEiOkQRAfF9RPWp0SO",
+	"+xC2JPpcjerDDlpqY/1fl7I1IjghiSMMOPoJvjnTq+l27l0xK7A1hoAmobdvfrIxHimB1gIPevHuJWi4",
+	"DdAuJBlekdXw16VsHoNtU/IJAVIN3C9QnwryZ30bDXA70t5FJdw+e10d8V1CJR7F5N6UxO1Lq9Ya82f7",
+	"bkoSgt6ctyijkgKjjmEYmuEVEoRps8so4UtBEu2eXuIkEqjxek7Y2ffolDNGQqnmOEvn0J9uas+dwDMC",
+	"VkKBwO6Rradw6ezm8Xye27hXLRB1Nl6Nx537VX/XND6N/MazM8VK6ERaeAS5yWh/C2EvjEsp6ql7SY3j",
+	"A7uiS3QQMbpJ+Skqqd1HatNYUWobC4DFgGVWqT7CI8HjhZLQGEfjBE9mhEn4Y6FmoUzzSxAnNYFoqP8g",
+	"LevzBOEBizmfg5Iw5UL6OhKh97jX1P5OQyxaCkAAeNJG69RT++sQZ6QgzFVjjJJt1WfvFXNq2iRS3qAJ",
+	"vyX4NEppP+OM3IKoZ7aMivhHl9PCyY8IAo4CPnwcTk10BzFKX2SN0ia+qSEIQcGenito+ojEglhNBVTE",
+	"woXdZEipGSjpbtrl6lvtLQ8ictzG6lItZ5RYYUCDUeevL0iegrRRgXsOWEPr6b39prkFmndCFK9h2Eo1",
+	"Y651HE2UnptSInNp8hJLwTKU/1UxD89QymwxDuJ+JkPT9gvrWJ6KtNk8sjARV3QuCrpLTRKcs1h9ae0j",
+	"Zwv7+rSPUqsb3PRqi5YRQTcH6puLckVWAplL0X3S1IF7BUQ9RoxcE4e/qFG5TX301DzgvA2Ta6/vPYt6",
+	"jx93jzzfu6KRYyXoql/kyut7r1+ee7534/W9bve3f5386+XNaTL+x8XwyeXq3S8/vp48mYbX53hOX8XJ",
+	"8gzj8/DHt2+49+nDp6L5SH/5Y0Yoy+14OuRzDWJ5DjGjzP5VJJyFg4CvVh/BT1RH2eE4fj0GuNTxHeMJ",
+	"OWNj7n3yi75cKxXX4gbGIfxpyxYq7KIf0k1k7tf8Ym7hnqxUoRMutYTV6/QOW91u2WAdQyE2fI8t4lgH",
+	"JeSOOZtiSqtCkWMsIHAoQeEUJziUSpEH73FmatPU2AcnM4ljlJo+5zhJb4fS1jQPyhsC7WAIfIXgVjUK",
+	"LfkijiARAUFk7yKcIrzE+Xvl/e9//8/V/i+l3nU9b9GpfBR2R71onxyMH+PD0ZPwaXREOuMuLpsBzHwV",
+	"4o+WuakUJB77WgJdc7hTKVIDaD2/egED0y24FqnqS6XxsZ69vnB9dkC/rVaRHDquqQ8aSAZ+QvK5QEue",
+	"XFE2sYii7XojsWa+63V6T1qdbqvTvex0+vD//67NxyoO86QUG48Rn1GpznCKr4nSBDJsL3ArnihtqTXl",
+	"iSCtotlov5czyj4tO/C1wzxjMuFiTkJ7HAV3QCjpNXFch47kgBdRjgrWNN4PaVT6NrmZ50gKZfLwoCQz",
+	"w/colnXfFOUr+1XS0t9BOSh/shiV7zFNrCgRC68IG+qfP265fAbOH7adkBMzXmADGrZYCPWbPsoi8r14",
+	"d+kK0oJOmNKEqdDeKLEYaSpij8lHeKFFbx12murdb9/85CNyM9eyOUa/SooWOgEqJBsieLLlpWDJr7Hc",
+	"bmiFNDu4aEIsE5NQplvk79DtPrFhTxXonNMdqvFjC+YMLa90c2tCIkSqbte44y/evdwmihVufTzJf/NZ",
+	"9P3FSbm74Lr4ppU11969ogX2eFUqYIBE6r6mhdN1XUGQtRCusvdutt++KwhFVOv7UA6+izLJa03W3SQG",
+	"qjP4dFsx1skCWlsFsT9ngDDhksM0nHOd1q6nNK3HHhTyiEyS0VY5Qi+obBvnmXGyyKndtF+0xEwKbdLR",
+	"oaWKyiynNJwa/xuOEXj6gWsuwikRqHEa8wUYH+VKKVT6U2i+SOZcENEsaEiZtak8g1aBmdJTLMmEJwDp",
+	"9x/T3GjOJAbh3PfM/JAfxCJkJ0kjII03qq1DUPMnl62h/GbWMuGemwWsBbi+JCsSodHKSRNIARxTIYVD",
+	"p+0Rfao+NPud3US9Agy36oWlk7A157Q9gZz4093qlC4gKqtS3LeY2DNIZCvacvq5hT7edaH2i2VrfePE",
+	"TTrCwSZaX7Cr2FCZP37vpdZVG0rTEAxfkWGIBWkeIxvvPSOzkVLMnFAXH2EBM2BxBZhVKp3QElvWGUOY",
+	"2YCdngmb6Ke2XLlez6CK1bLKIAY80XRwqzZhZlpoa952Cx3Yn4FR7xh8WsTbz+QBrb+zmE94/be1v2+X",
+	"94Ucalfc0PqA1OgNjoe7+zc+02e0G6UMKe4RAVJFpZCkOschaQmiZFuwlQDlB/9GvboRzrIOKozSIJta",
+	"VWCoZITh7E5BmnXR5tNW8qdBX2I7zmjcfrvX7qK9jOD88fv+WvD5BuJVrQUMqRALEg1rK6cFsrVdg6ib",
+	"d1HczuaZh8aEYhae/0gHNcBO0szZ8LfuyZzoNnr58LH4lStx6dsWcrYb9dolCvwOQ7MTHuYUwvtEk9xX",
+	"tpzsOt3bMYx9gyJcRWw2EZM6nht1pcsv8IYrUg2W/I3OI/sagIrHv3Gv5YLfNQ/xN5vQX9QmtO4FcBNB",
+	"EU+QibkzP0C1n2t+VQ7qEoNSCZXASD00UOp0jpRA3+42j/Of0nK/5HGki4a46xJK4ZRTQgH+Mx8tp1iC",
+	"nZ1KJPBqrUzMrqasC0sq8pg+WtBYnrGNeStAZfponhBwklNmsjq1BdcJ1K7nN88Fyq45lOtmZVaaYN4Q",
+	"HDnRK0r5MaLa5gS+c2BdRUfUKObhVek4KuYxXq3Hf8P37SfvOYVsXVGrEkd3TJapC/WFqAKUV8tokIdb",
+	"/hQLs5cdjZ/i65acGF0U7hYpMSdG8odIKF0fAAvkmMiQfn9EIPKskBvj1fbYbcbSHcKu3dMoqWcGT205",
+	"IRuLn+WkYqH4Vq7gB0fY8jSTiDZgO5X+Q89mc7nqg484+9IMr47hJ8jNGDCdnNHQhQjhlgXNfva+gEA1",
+	"xqXx2kKciVjL2jC309UJe0+339aiERXLYggQElO+1HGqUIABIEfUxvKEuHjbtxpK7uH21w6hK97Wuvih",
+	"4ziFDRJ0sKNB1LmBhjxaIYpnLZiBFu3E3vZDqWtThB190UAUzTrvEIeSHUoJm80sDf3SKnHBELVRH7mp",
+	"Vt3eUzfMo8E4CvYCHwkOSeYDhjXSUoFwLHSEwxzLKRIEgnWrsp/WuEh5ndJ2HyqVdntPy+rJme2+BX5z",
+	"Z+r7SJgMWSh+oTMFnWtpAtjU5h6JNjpJC35mCWIDpsBwp8zERqA+FvgoMOwn8AcsSOUY9SBlr+oPe8fb",
+	"aThI7lf4JIWfm2tZjwOWJjBKp4DpDkmPZcmJlWLemzvIbnVm2iJg3D5p6UEY6N05y2fgDGVpI7uzhhrx",
+	"ovd6kBslx+2sYp0tkOSaJK8cmK1bLp8edA8KGRAChqV+Gt94RwtJK99TEXLQcbrtDiI3kjBFdqDwbsTD",
+	"xQyyHkOcJCujC2nPTrskK9hNW7A6f6kGm381tXpQIYZpDeuhWMznPDGxzSX3M8Z0tvv7ubd2CEviERmG",
+	"UxzHhE2IsbncejbCoqEgQmwFlGMeuu23bNbFUIm/lE2GOJ4MQSS9/ZRutNHmDZS/6hqubr8KIRa6COd6",
+	"6NYmq+484bO5vCMIcva9jRAwBaTqI6odsEjoLoPMHZrx6C67cu2Pt5/FWh23QWbtvXtBDB0zcevRuvDS",
+	"3UCQt9PuaLa+p6/qKe/v1i/oMOYhju8wgyAJZWO+CTAFVcNccr+Ku6yB2rn8G/C5irLWPZZqNKlLcMv0",
+	"v0s17Jul/iu11N+2nJ5jyq9Vx45HJWB7zhOUoWxJiqhvKlNEG5NhJ/iaVH51eE0SKDt/68+fvzx9huws",
+	"5nwO9w+bPjrYR5IXtPn8qUXf/TqWL8i/D07/cd6afXfUe9l7spiO3r542513k+HyXXfy/N3z189+/eeV",
+	"tzHKpjTEIF+foIQVZX62W+/encRWCcifg2Ht5Xn/lRm8pet1aylsW3Du7TZKO6iUJBrDKBQTHAntLso5",
+	"dRrr0NRBWIxDzqW2E6tjP3xycIT++P2gfdDW17M6jN6JSS0k09bSjgzRzMI6iskJecd3VXLIkOa17v1D",
+	"R7dzswWiKqCfsKJudfa9IasNDJRZk2NdASKnz1+RlWga+0bA54TRKIASialZkqd1Zdq3wIcThvgc/7Yg",
+	"+QNNvzgex5QREySQ/3IhsXaq6xPlUcpgjVpVGz3D4RTy/XVjEaGLekPu+n2hQTFtwgnmqyDla5kUeZ9i",
+	"NlsOH8p49FtBErC0rrtH84cvJGYRTiKkFU/UOOUJQX/8/rjdbep0tew8C9HaM6i4W4ar6okl0xWawBjP",
+	"aLyqjhiCTjrVj7WIV/qocsx8yhkZssVsVKGPzRMyJklCoqESASvnMfkzJbZ7gNQjkVZFVZILtHAaLDqd",
+	"/ZBG8F9SI4FtMSo91jVL027W3EunL8ojkcXGUoawser2UWDKWQfWlru5TdCANaD4fx8ddI6axyjITKza",
+	"Wu4YV8Egmhpz/cwIbOzkCOfMxCFmaEQQeIF0KYy1anSpWdbZ1mbLrGPOZVy2UePSVj75gSPNOAXS/or2",
+	"Cs/iRwJZaLebJYbcWyStZhCpP8bWTy9FvM0nVOyStDX2rYCM9tNrCOl7N60Jb1n9aU4N2FLsdF5o6bJz",
+	"pinO1Ot7EyqnixHIELZUtvrH3vxqspfO5Tb+eU5JHFWkjpjS3jmDMY9W7VwRm06589/UAHfH2pBtzNLi",
+	"Kujtm7Ot91YvI5u07A4X/Yi7XeHXc0lnVEgatkLOdAX6cKXVn0VEpc4mAcI9WwCtSK9G+xa4qy6rEsQq",
+	"E6Br4PLWOSpx+4yFCZkR4PDcBrloBD/W1XKo7YFjqxQqIQboESSfUgFU6cFuQL4lWDnDVRdUt5FD111d",
+	"ZZIw7eo4RoE6LqC0OIq0DxeShdRrJefFF4UUum6N/l++7oF2u2G2zVmuUVmNsZJLHN/imzBOAVPsPLiY",
+	"aqK7oDgN1DT47Npy39p0sqbyfpm4qnSIo4PHT5Cp799GgZomMC1x1O2bk8T0ggLTBh5DRIdYUhlOUZlc",
+	"ZVsZlGSxlbQkKc+HKyk+BAJvVvYfKERC1F5J5Gp8tRzw6xS51P6uhMtCnwBv77q7pzUKsYfDGUnLut50",
+	"y1UGWFnRRbU/6o4Pwi45wk+jg/FhKWW3vRuccbpxyzrS6cYO7gdKuroULYZlNXK2dXxx0Fjb/jbzEyPs",
+	"6/WlO/pQlu0mSLhIqFxdQHku2DZYlHrViNs5fJoPxTSd0xyVL29v87UshpWMhU5yNgOt0iDdggwi7GO+",
+	"XHe4nRqzUe7Ht0lcQIyP+h+f9vQW9tIipVmBxu2DrN7klBbXKkteWIcfkekUp1ae1zPBYFnQRyWH8rkW",
+	"eMspjbUUamqqKnJuSm5oNdnrexd0wnLvsGJlvuYxsqZnU0NK1/ECvaW4avgRaWXG0JAxjdde04VirToD",
+	"JCjGbLLAE9JONdS6oExthaeOmSqX/bnehqrvnYKQ4VvBFPosQl31tDUuEEZd+gQoUEGxNp57920dl2uK",
+	"YaRhHMWxukKeRnhdNjEudNGx76STm/g5HMcra7g96jbtzGmIAqzJDFXr0ZtVIscjgfiSpfMtWESSkn4R",
+	"dkYAXR1YFcNwCjO4gCp91RQ/Fm2KZ4obKFFKTqGilEbLs5NXZhtK4EIn52fiFhjimL408YFkYVpuiYC2",
+	"hwYgfu5Mhb++C9+JXRQkHtvK0GlVtQFLyVZpiIF6zdy4ecKvaUSSftGhUGI69AesxAIJ1rHzl6fP/LyR",
+	"qemjnDPZR5n/0LfoZcs3JubnF+9eXvjp5TfVFyFUIluyNdhENhKijV6lxzVgadM0G1oFh7qYjRISxzZv",
+	"OnCxINClHceUKYDqYMKgcPcgrGrtUgc+CvKol/8l/1Z6asXJ7OULmrpjpsYHexQCjXkc82Vqp/UhkN+H",
+	"emI+OFR8uJ3+gD15fNTzwYav/vew5wP0fHTU6zwpgyHYuEzqkI7wc9ODoVbZbMBGPKJE+HZdIMNphiua",
+	"RuFKiwqQtDWnulI2+Z/KqS2RXiguuF7Hzy86jqACYSNXd1BAxKFGdcBbbeqw+JXBrmnL7A9pFCAc65Kc",
+	"A3Y5TUhWXjQDNU50p2Xhg3B5cn6WdeETxrmmDS0JGXPTElW3jRqwEYn5so+CH55dBnvB+euLS1SLlweo",
+	"Ue0D6g9YkPOL/pe6doGvnTfBRe/xYYCsqOTr0qipa6P19s2Z7kHnowDaNipkZJyFBJBQx1ZACCC+GRpc",
+	"jfmEMsgpgfDB1I0cQH8QpW2KXHFWiz9q2IBBn2rTMsAY0OEJSqNxmj6AqB5s9hIiFjMSDFhjmZaO1RNC",
+	"vVoTGw1nVl43NrXfK6KqF3RNkoiGUhwPGJXQ5NWgU5aWbiGIFAR1DWgDdwNHbdOjQgSAn5ihAG5G0Bww",
+	"eFQTC3TOYVBWnTitcDxg+q1mG52wNGXfXC4gXrnlggVR95NwmzYpYQwMisanodaJfrx89ZO50gqGvi2h",
+	"pQ/QTqsDN23bN8UhYfUty91Pzs88x3zhddrddkcxTSX14TlVikq7097XgbtTEJFKgeIWztafyN2KluZg",
+	"aviEyE3VhVMOmL/buuqIPuwVMu59I57qW64ULO8HIgtRfIVO1L1OZ7cm1FXRdqAw9ff2ur0n7U670+72",
+	"n3aedtZ0wxLxf9egPG1z2h4Y995TNEXpVhXRbLcvIv+hdnjbe1Oe6EN19NpukMtm8bJQtHpTuDEqO34V",
+	"Upw3xWmZossfyqKg3ludqSC0ftgQ9PTe1v7+sB7UtNvS8862rXFP91Knt3YvyMLlrOgFmelDn3zvQN/Y",
+	"slnTm7233sjbtSjocg9iMZvhZKW0qU3xu1prUuJXU0ERTwScqFYGoMiqvaSiMmske2Uv3/Mfcje2E1BA",
+	"H+gRTScLTd4qSeelSzTXtANojwO3BjUC7cQ7O3k1PLu4ePvszfDtm5+0Q89dkn5L/6WfBk1/wFJ67FcQ",
+	"49QNrym264QHmoAaph5Z0ySmDhjU2MVSF5hW9zTQDGuNqOt9neYA8nek7OUBzbutWIsk3gY2UautSEVR",
+	"nd3ZxJ+NpltDlQkTSO1ba3a3vy69Lw0x3W3ZdgLvnnmHJX0PzkQKpNbhH5syPz4rTzFSfiXrOLWtX8eO",
+	"6K00iSUREo1popR6PteOXchdi7VGMlqhQBCchNNfFiRZBajBE8VqBgzHFAv78JLcKFUUC+s+tM0dmogz",
+	"2wIsMkbCdGGav1gWUdHsdlbGKH6iQpo9ebeE6TmeEEjurP86+ObqD7nI4FZn1EUKyTpvf++0zvr04a4c",
+	"0nhru75Jbn3vtiRUtyHrAFgVq+u2tCvpY+f47z1TaLrVO7jsOkWe3VZbVaXc3Dy3VJntOg11TCRCvsXN",
+	"+w9rnVbef8i8LaVNR2yPEJvOWNWso6rklu0iYcY7DR/K9w91LcG03nXd2VDtTDuou3mXc7c2PXXq8ZfQ",
+	"0hMwKyjSkBr870BH1chu7ZFvC338Dzr7tcc+58mIRpEx5TvEO/Mmvi+oZepeZc/WDv1TjuwreFmQOLTc",
+	"/nJ3Yq5LWpXlUGqDkEiLKUDf1PVG7qjBuESBRv2gqXu0lBTtHzAdOaqb8xS6mkInRc5CbXkREoLWdNkE",
+	"NdkUi2kZBdbun1Nb69b4vr/j0WpHyrOZbNShCRuu8Y5XRBf9+JR3bSvZ/dMage3uqoLcLzXNNafIch++",
+	"UdltVHY3hKiSPR2brV6Yr9VfpYTbvgdTvmRpco8ONgDceXaJJ5tjI3P9EMEjmi65GIPx6c9GqtXAo9oD",
+	"Tzkbx1THOB30ejssdp5wpZpBR5S78wfj9S5wiMyvjrKi32tsYovM7vSI1lgRE0nKeoCp33Pd2DAEFVqE",
+	"E8fwh7HLCMnnrneXTYCcQ7+DdWO6ntwh5jlSd1C1mqj9BZHooPbAn7nU4VG3Rr4Hwh8Nxc3Y45crdK+Z",
+	"RQPbUsXBhFJvSdXpdr4sI/vGsD4Lw8p4ycNyoj8NKXgQleEHIrfd5jupDNvNAqf2Quo2CaXaxTzGIck3",
+	"78tsaBDeYmK6dCIinpFcbo1u/WczNvwBUzpFOj7NyOEJCs7GrVdYhtPgGBVC3dNegQedI/XqQbfXNJ7t",
+	"ARM0JkzGK8SvSbJMqJSElekgukxUSthuBdqzMazQ2FAeQIlB1727ErEvouB8Qb6gQfaQrKH3jTWktN58",
+	"Z1cWwcjyb6OwfE5Z0/cOuvUVnfOEhJzplKznulPQV6oqAde5L01pz0i6G33lKXOzvSqVis4X0kSaaV+l",
+	"LeIFSZa6iSUo7niCKdO96XMNHqv8EBdmQXejo+8/1iF7TvdFtohj29rT6ZSZNcas7oYJB5Te0x26qhqz",
+	"03pNy1Lykuok3+RDbVLGa4jpXAb7y2cXFUst0SdRJJTkZhpmKhoPFXghY2yFoN8ZVA61DV9RiBmChqIk",
+	"vW0RXzJJZ6Q9YK9nVKIALl6Qdt7EqPf4sDWCwFWwnKX26+O1RrJGenyqBu/3BswpfQKCqy4MDPKlMXin",
+	"5u1tRmyD1XeQAvOwK2mr6tzb8kanO3J0txnsQxitdyNFVb1b69CitHerNWXfChJVJEiJKga3UistfO/P",
+	"5+m6gzTy1ckEJ1GUEpdSEri7PLD30WLbRmPqZbE9sdtzkU0QlqnhvtpQ6hCMbebSN9AjIvrb8cAqWVBB",
+	"Y/PRf0bu51djR9r8rlZzcaoGQ8UIW9nF7e6dp80ueXMK2B4erKfZVgb9rGXq1ZCGRZr8QxKd0wJq6iOB",
+	"ArEYBU3XszUlCYF0Bqifjxr5lKzmgAlChKl0kK7lkcgSgJyAInAoK+7tvtgIoiyKJWi2B+xnkMAtZlRF",
+	"/qSxL99CgL7eEKBXK4Tn83p2HKcyuC0VHZFr6LTuYMj6wy/oGiivev/3jBvKSEp2+/9OQURZrnWZvjdb",
+	"lUQRuUM+XxwR4ktGbMSlObI2OnGylSGiCBuS37R9VNAMJ1eIygELDH4GvkkmX6EJvSaISk3ic4ldfMl0",
+	"tq7QIZ2MO1/S3UMGbLLASZTjBbbSe6B7pjSthxMj6ETQoqzQXqoYHmUTWVMNW2mEuWZ8fh29sMBm7i3K",
+	"KaWMW6nJXyN8KeME+ailUAx3CVz6xiS+hT39mb0IX0L/ruRMa6FLCvqzlSLZFVyqthayY0CTUgoqZIhi",
+	"hFOVPl5GqP+iEUwPgAomCsmcQw1ppTIgqeoYG7lubo8EVK3IpIxjhBmYlXPKIdTDO2ijgkpYFtq09fw7",
+	"X4TbbWdp3/jWt+invwoZ+UEXK69JQ76uMKg0o4+PN/Ej32JGy/Y8jOkVGbDg/O0lKmF/QV63ypSpK1CY",
+	"zG1ATBFDbQuH0kZKzwr5Io7gbfCRuTVCtBOjOh5qnRp+JYFRmjLq4J4asU6fXSf6/FyidqDTwzCK3p+e",
+	"UXS/xUJ9i4X6CmOhNuhdOg6qLqes0rrWa+ZAtfKHMCNekjiGKqpuDbkoLRw3JSC6Y1OekNosk6x2CJXQ",
+	"7ZAS0UYnthwcH6dSv81GxwzpcIIIFIQJiXTDffCd6kYoCmzLKRdpDgwVaKKeDJh6ZCqRjFYIoyuiuC2K",
+	"OZuQBAGZE1MSoYYOT4mg7GkTKoNls9puCA3tDRsw+/Wsx9MjYQtzUpYWN9NxYjwx9VUVj8amHEuEGgsm",
+	"aYwwirEkiZqzBSRbq0EmYce8a8vaMsRZU+0u+DjwNEAHXh8BOfxUWjvlLEWFS1Mnoh7Xvmktl8vWmCez",
+	"1iKJCQt5RKICqzNNUDyyejEd/RDS1/TF838/e3P5y8WZOGNvHoenZ4dns+edl735fnT64minCI4zt3pU",
+	"Vo/hU1k5ec5wjLBAY5wgbDuPq2nQhBORNjFG5BoqDmoDMtRIXKutph6nfXXciolt7+6iARxYWvYl63lV",
+	"JRuQm7nX7z45etyB//M9iiX8cHB0dHgAP0B537qVU0wPmJLGL9ARZFvnfqcXjG0Ac7vjrOKz1ukMhfpc",
+	"V1F9GBPdXcGjDMLQhgbbPVNWfJj/aEqcUiGw9oagpqapHF7iBStikWtRuv1u0ijZss3Y/D8naIUzNE5Z",
+	"3n3sK78QvaleDR5+EfPl93zJNlZUudSn4WKK7W122CstnLKFD0LFn03RD6Y2KZShAgoBLX9WuRrLwkeU",
+	"hfEiomyCEhLqHJSESKpT4okwXMKQbNDMlIpmuBZaVdinXrx7eXFno5RauvbKxxOvb6oqKeXhGv6Celue",
+	"710Bmbnqqn9KqF7z8tyDKj5K8qQTz/duvL7X7f72r5N/vbw5Tcb/uBg+uVy9++XH15Mn0/D6HM/pqzhZ",
+	"nmF8Hv749g3XZWfq4ZTaaXUc3ot3L5Eg8qHq9FzoQlT6kE1F7O6Tz1qHx6CjWsGeljMeTi47tz5QsKIK",
+	"7X9tYBRo3Sto6UUZuUwXSM1H8LTRCaguSlRSopMYMJA/GF8iznS87zwh15QvhH5J4lXqSVVnjbRoo2OA",
+	"DI21TTLRFIsBSyU6wZU4trA/mLd1+J2+jEqRLBFs3gAczeG+JKu7m3frXKDefV6gHa7PxhjWDMEfCUvS",
+	"5jiR7a89ZCKvA+n4cBDesh3dgupnZfMf6o6dWD0jSWMpqBQkHmctB8uq9VsFADrD9UF3gqeO8gPxB+aG",
+	"6rtZVm4cym2t3VqLD/ptXdWaTYQt85wKV0aZwbDozBDpm1L/0nYTSxYxEUjd1mDdnRegBuNZwAW3kRst",
+	"CNwgkY3wWLAY9p92voXrX7p2LYdbpTDXXlc7kRtKMdL/bulEU1PfDoqZDxhGblH6QmMQBbEihrhGWV+3",
+	"4teOajcM5EyLPE6vOWGVhCePj7p5JaGMUJmP3Ve4iGkpmGZH4ome1qnmuKUojtevsNBtKiJYYZSrTcTe",
+	"OEeTU+fuOzthu1qVvjLU6vXQaFWpmrUZ0IVuw/mAlRyIbItLNX+n5gm5zW1TW6vTAz/fZ9VLsBz+0rvR",
+	"X8+9aKa/RaHM9HpUwC9fQdMx/n4FiGXa09aNVMlapKA/ft9v99q6VYpj3j3F4ZS0TrnSSuISVhAvlfDD",
+	"eAtqZNW27N5Fo3VaKJdrgjkcanf6OmV/IQiCLk+oof6jJUNFF2PO5yMcXjXvWft1wNozZLJRtgulYLlq",
+	"5dCS2mb7z1s5zsggxagK3T4lLz8YfpV163GEHveN+qLPrasHGePjlCDTD56PQUqoZKxVwTdv0pt2t+ib",
+	"298TWxe31O6T0oIyWcF0YNBsX8ODWjvvfV2Rn7nu/7BMOJgVKsG7SbVNKwWV4lFvAx75NfKjdWvOPJLu",
+	"jB8D1ghy5db7ttGaLjNeydts5XEtG2YBu+pknFzsinrh29Gv81WLFQ8iOnyTCKokgsQk8n+jO3YtDW2+",
+	"ftxBuX01NxMk6N52K3L0lRdAyhT7EY9W98AldVBOKZm6m3ZYg0KVESCnHtFfUIf8uoi9ie/5Ru+/AL23",
+	"oTwldL9zH765VHfZ6KQb0ghFnAgT+CdDTVtyVPGhdbFv3K6mlJ0VKdqZr21V1675Ffksdmr1IZGZnM0Z",
+	"mBZ0TmtgG3EiOaKyjZ47gScDlnfNanttRSxKGsvvfE4nB2qv0NnJK1vXbcB02T+BqITk85VtnKkRKGsO",
+	"ea0AAf6p/Jrt9hQPXk55TAZsjGc0XvXNFM7LAtlIH3BqUeksKgcbWIiGBuggNn0wF/AkoH6udOzbWSNW",
+	"jHKtL20zwrSr5YBBW0voDahga+rmWE8YT9KGgbkLg5m1pQACdjpH6I/fe+1es+9kMqqXe53OgBEKwVRL",
+	"vAJfG5VIQuAW47p3Lh6Z0lfmJqCTNTywAVnWr+DUadRbWjhGF0MGg3JLuDqmryMOyQ1nGZpCWTnT6g7c",
+	"xyLo1xylVFp5BMLcAKcMGS71QxXx7BgxDmLw3fhmCdZs4CPGXY31HciQ8wGYxlrsjmu1hBP2Ucnim99C",
+	"fOqG+Dg0PUWu28T3mIv/UOzzByWEi5RkO9K3afwLUrr1dapLqrkN4Ej6M8NJwpeArQOWUy61i9RHOI5N",
+	"fPgMLRWvZWk5XDNV00fBelO2QLs9g1xntsDU6i3jVUA6fry8PEffKQk77RXuit1Nf8AcJrUX5N4JND0a",
+	"UxJHojheQbGpZQod65HNhIUgiYQKwI1CU7Gm6X2sK8EcowLbHLBGUJEn0AdABU3T2ri8YXQp3BrpBf/j",
+	"94N2t72vO5Y/Odw/bPazhsGugmWOnDMyYCaYP9/32RyWbqwNUwwhgIWCw16JJhc/nrR6jw8LiPJIKDDl",
+	"egDqGBzo0h7TayLQYQfptNclT660Z7qvkx85i8CxQwUK7M0FtAx0N2MrGhGnXb4UureXGaijkWFDbtib",
+	"bUpvxScbpaAlq3KfPUZzkgjOsmhoY02CwGn0XyhYCJK0tOmXRk53ScyKLc5tN0l9JQLdfi/QART63pm2",
+	"3gVhUL0+YEG+F19uXLozc0mmhhsXLpJ+HSkJQWNS4bGLRAptrFypJdVkpcB7jOYJEeoGKlmrsFLF7QdM",
+	"LQzHSkmGEdG6NGtAni47f0w0ZYewoKMnSuwDtD5otlEARCbQWWZAibJO0REx0Vwp/cKx4C7BSrt8Dpg+",
+	"WPWS2o2M9XPGlzqbDRw3CJyJkAKnX/eRtpxFCc76Xtugl4YJkzckw85h3kq7levNwwkAz9LdRR3YP273",
+	"bFf7NtIZHqiUUeqRUNFIrzAT6Rn8jXAUJUSIYzTHQkvFMZ1R/a9UsLd6z0HvCAUi5sthxJcsMEFvAKwl",
+	"ZRFfwh5Kg/LVed2vHCzWOpqe8ggEDKeyXkEhITe6ojtUgtFNPk29xXomMPiAdzHqTvevf+nw3uzxP3/4",
+	"99Orfx6F3d96y31ykDyWh6sni6f0iHfmJ2ZIShW9vhd99+tYviD/Pjj9x3lr9t1R72XvyWI6evvibXfe",
+	"TYbLd93J83fPXz/79Z9XOeukEtbLe5Q6vnFt8xL9vT08n7cNnNohn+2FOI5HOLwCUUXv9NQxrRWANsPh",
+	"lDLyyNw4F0q5FZU2164KuddWS6AGl1aKqT4p8yYROx5Rbn3FBq75v/tekkaSgFRYT5aExf9V0jNykTW7",
+	"aZPWfkuZ198/7HQ2JVvcKZHCALzaynlS5sk56hw+RS/eXTb9FIwpf61goqYfv2aCExBDoO/mVx4eo8Fe",
+	"rj5pPjfwbgZeak2JY+B1D2SArKdLpu15h9mFzYJiTFZYboPfNNC7aaCZlc4ez230z7SHcXWDXUxnwjGy",
+	"GSkKW8dh7qY6yYFjnvi2IJuJpDXCqxLDEZV9hPXVAsn62FjiTGvqAAUMz0CFgVjjof1Ly1LmzwEL5gkZ",
+	"kyQh0VBtBX7W6kvMQxyTdF5odB2k/4VX4N+WmUfmVTXnVCllSP93yBazEUmMUqq3CcFoI+IqC1v0A63n",
+	"KiVjlSoCVs0FAId8RmySJBXWsPxIoGtKluCdxbOWCXwWj5SYnYhjhJX8h+nMPZkpWJhMxXBFFKhAMRlL",
+	"xBfQb3NGhVCyvHrCXKMZFKbpaqULM0SZWIzHNNRFlBhBB519v8DCHndQ8O7du9aJo6QHSBPXiriWt4Ik",
+	"Zwrj7srsdOvyvneFE/r/ObKR7WqeHqxNV3RQBxwrSTTDTK0xwzCv773EEJSo0cfre2yUVb1Vz5AzcB35",
+	"zHrSfERAhoNxDx/t4A1MQVTVINwincadry/E0DSaL0QO2m2ttRc/5QkBLWj/QXKaKvO/bZoAFij44dll",
+	"cLymm4J4Z/OCckFgFsnXUPyciy+I49+wrhLrRit0/vricgP2tbs7sVBbLWRDdmZaMVTLbREZQ1YNd2xT",
+	"FaU/BTBPaDA/YLUa2Kf96CMq5jHWg4ud6asqT1/ovfw56k0/REloOIYzlhZmKXqbcJQvAWtjQ9puERtb",
+	"4NXre+pnfQ6mMA5MYUdtKhRk2EhVEIq62+53HrBMMiDF9irJa7j9dyqRDJuv7omzBhu3KYC+cw/H4L5X",
+	"nwXbmF6GLVtojP/GOTrDKx0fEVMhTQ6eohxUoAWjvy2I4X8DZgYokhJipnRPkIErKJgSig86R83qOsQX",
+	"RtG9p8Y0u1/SUczDq603ddcLudP1erjSxkWKVlJmuMLm9nnAem8EcCd4b0xDLlzW29ZVzM/wrcf5lypW",
+	"pWlzVYtqRRstaSyjypvFvr2P8N8d0pMcrEDvoJqSpcdC0jgG8uv4svSQmICykQUsDZgiqr4i0UqJl1My",
+	"a9oU5WDMk5Dob/6XoiFB2gQwFhwlZMaNDdR8Y5zw2YBJp+6UQA2CwymaEKn4hlv/zQSZMdlso+8syTeW",
+	"nZQdDJh1gjUOOvultF+vz9L+Aucrkh614sKCHb+nKXkCkKPS12xMLwBRmetvY4ggtLL5DcTIlNA4UMtd",
+	"14iM8SKWWa0/fX1HnMcEK6Hhw7eO8vfYUX7zbTVpYkUSXS5OVRZyLg731/s68Fw/Bs5IaeWbTHS5ix6S",
+	"smitvJfwXbdguO7uafLI0r7UO+kfYLV2KvNt48Hrnp+H4b5fhvP+DaoaV6snuqV7vfv0wKlNWhCuk9nk",
+	"xACNjD9C2zw0m9NhISYkoLrj+4BVtHxHNTq+owb0e+8jp8F7e8CKHBEnBCmwt3T1oipmqJOoKpjhZ6xn",
+	"XFfk18pfQiIqEePS6ADVcv7a+9VEZzdKogH3ILlTtzUFlcNmZ9tQbZD1vpSuZDOQbk21S8oK/6V1pm+l",
+	"he8o/2UJTHUYll5Ecm3p6CKJq9IHgWqaCdYERkdYyiVOwcU2N8/KUuvdNk/dyk/iGAnFnHAM9raRDou1",
+	"/VjBTWv7KreLXTbLJk9r4SNB4nHLwNZHpzFfQOyWXCEhVzFEI0fOy4a+aDCLrLeZFTSpdErMOEvJajev",
+	"L0YDat0MjNLsLbVn+BSoavBOWmBL82lrO9RS+IAZNlrozelkOmVa8pgvEsjGOjk/EygiYYwT0gQObOV4",
+	"f8AyZux6YUxsq2L8ptYfUHXNqu0paLwq76eacoF8KLVGvzRIw8UYg/UlZ1qrsopzfDO3/E+v6Xwjn4b5",
+	"4dP/DQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -88,10 +88,13 @@ func (r *Registry) ListOwned(ctx context.Context, tenant string, q ListQuery, wh
 }
 
 // UpdateOwned replaces the metadata of one of the caller's clients.
-func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre precondition.Version, who Caller) (*Client, error) {
+func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, stated Stated, pre precondition.Version, who Caller) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {
+			return err
+		}
+		if err := c.CheckStated(stated); err != nil {
 			return err
 		}
 		return r.ownedChange(ctx, tenant, c, m, pre, who)

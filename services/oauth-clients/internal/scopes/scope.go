@@ -195,7 +195,7 @@ func (r *Registry) ReviseByID(ctx context.Context, tenant, id, name string, d De
 			Message: fmt.Sprintf("scope %q is named %q; define a new scope for another name", id, current)})
 	}
 	name = current
-	return r.update(ctx, tenant, name, d, func(def *Definition) precondition.Version {
+	return r.update(ctx, tenant, name, d, Stated{}, func(def *Definition) precondition.Version {
 		v := def.Version
 		return precondition.Version{Body: &v}
 	}, actor)
@@ -220,12 +220,13 @@ func readOnly(name string) error {
 }
 
 // Update replaces a definition's details, refusing stale versions and built-in scopes.
-func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre precondition.Version, actor string) (*Definition, error) {
-	return r.update(ctx, tenant, name, d, func(*Definition) precondition.Version { return pre }, actor)
+// The read-only fields the caller stated must be the definition's.
+func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, stated Stated, pre precondition.Version, actor string) (*Definition, error) {
+	return r.update(ctx, tenant, name, d, stated, func(*Definition) precondition.Version { return pre }, actor)
 }
 
 // update replaces a definition's details under the precondition pre gives for it.
-func (r *Registry) update(ctx context.Context, tenant, name string, d Details, pre func(*Definition) precondition.Version, actor string) (*Definition, error) {
+func (r *Registry) update(ctx context.Context, tenant, name string, d Details, stated Stated, pre func(*Definition) precondition.Version, actor string) (*Definition, error) {
 	if IsPlatform(name) {
 		if _, err := r.store.Get(ctx, tenant, name); err != nil {
 			return nil, err
@@ -235,6 +236,9 @@ func (r *Registry) update(ctx context.Context, tenant, name string, d Details, p
 	return r.store.Update(ctx, tenant, name, func(def *Definition) error {
 		if def.BuiltIn {
 			return readOnly(name)
+		}
+		if err := def.CheckStated(stated); err != nil {
+			return err
 		}
 		if err := pre(def).Check(def.Version); err != nil {
 			return err
