@@ -71,9 +71,14 @@ func (c *checks) add(field, format string, args ...any) {
 
 // only refuses a field whose value is not one of those the platform has.
 func (c *checks) only(field string, v *string, allowed ...string) {
-	if v != nil && !slices.Contains(append(allowed, ""), *v) {
-		c.add(field, "not supported here; only %q is accepted", append(allowed, "")[0])
+	if v == nil || *v == "" || slices.Contains(allowed, *v) {
+		return
 	}
+	if len(allowed) == 0 {
+		c.add(field, "not supported here; only empty is accepted")
+		return
+	}
+	c.add(field, "not supported here; only %q (or empty) is accepted", strings.Join(allowed, `" or "`))
 }
 
 func (c *checks) err() error {
