@@ -157,6 +157,12 @@ func TestIdentityServiceReplay(t *testing.T) {
 			}
 		})
 	}
+	// JSON:API's media type is the seed's; a plain JSON body is refused, naming it.
+	plain := s.send(t, http.MethodPost, "/clients", token, "application/json", fixture(t, seed, "create.request.json"))
+	mustShape(t, "POST /clients as application/json", plain, errShape)
+	if plain.status < 400 || plain.status >= 500 || !strings.Contains(string(plain.body), "Content-Type") {
+		t.Errorf("POST /clients as application/json: %s", plain)
+	}
 	unauthorized := s.send(t, http.MethodGet, "/clients", "", "", nil)
 	mustShape(t, "401", unauthorized, fixture(t, seed, "error.401.json"))
 	reader := s.mustClient(t, "acme", "iam.client_read")
