@@ -48,7 +48,6 @@ func TestErrors(t *testing.T) {
 			`{"developerMessage":"auth_violation","errorMessage":"the token has expired","status":401}`},
 		{"identity service 404", IdentityServiceErrors, problem.Problem{Title: "Not Found", Status: 404, Detail: `client "x" not found`},
 			`{"developerMessage":"Not found.","errorMessage":"client \"x\" not found","status":404}`},
-
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
