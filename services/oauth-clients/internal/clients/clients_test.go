@@ -3,6 +3,7 @@ package clients
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
 )
@@ -51,3 +52,46 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckStated(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 0, 0, 123456000, time.UTC)
+	c := &Client{ID: "c1", CreatedBy: "client-admin", UpdatedBy: "client-admin", CreatedAt: at, UpdatedAt: at}
+	same, other, later := "c1", "c2", at.Add(time.Second)
+	yes := true
+	for _, tc := range []struct {
+		name   string
+		stated Stated
+		want   []string // the fields refused
+	}{
+		{"nothing stated", Stated{}, nil},
+		{"all as they are", Stated{ID: &same, CreatedAt: &at, UpdatedAt: &at, MetadataCreatedAt: &at, MetadataModifiedAt: &at}, nil},
+		{"the same instant elsewhere", Stated{CreatedAt: ptr(at.In(time.FixedZone("CET", 3600)))}, nil},
+		{"id changed", Stated{ID: &other}, []string{"clientId"}},
+		{"times and system changed", Stated{UpdatedAt: &later, MetadataModifiedAt: &later, System: &yes}, []string{"system", "updatedAt", "metadata.modifiedAt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.CheckStated(tc.stated)
+			var de *errs.Error
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("CheckStated = %v", err)
+				}
+				return
+			}
+			if !errors.As(err, &de) || de.Kind != errs.Invalid || len(de.Fields) != len(tc.want) {
+				t.Fatalf("CheckStated = %v, want refusals of %v", err, tc.want)
+			}
+			for _, f := range tc.want {
+				found := false
+				for _, got := range de.Fields {
+					found = found || got.Field == f
+				}
+				if !found {
+					t.Errorf("%s not refused: %v", f, de.Fields)
+				}
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
