@@ -78,12 +78,17 @@ func CloudentityErrors(c echo.Context, p problem.Problem) error {
 }
 
 // IdentityServiceErrors answers as the Identity Service documents: {status, errorMessage,
-// developerMessage}.
+// developerMessage}, a refused input 400 (the seed has no 422).
 func IdentityServiceErrors(c echo.Context, p problem.Problem) error {
+	if p.Status == http.StatusUnprocessableEntity {
+		p.Status = http.StatusBadRequest // the seed answers every bad input 400
+	}
 	body := map[string]any{"status": p.Status, "errorMessage": summary(p)}
 	switch p.Status {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		body["developerMessage"] = "auth_violation"
+	case http.StatusNotFound:
+		body["developerMessage"] = "Not found." // as the seed answers every 404
 	}
 	return write(c, p.Status, body)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -11,6 +12,21 @@ import (
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/problem"
 )
+
+// TestIdentityServiceInvalidIs400: the seed answers every bad input 400; it has no 422.
+func TestIdentityServiceInvalidIs400(t *testing.T) {
+	rec := httptest.NewRecorder()
+	c := echo.New().NewContext(httptest.NewRequest(http.MethodPost, "/clients", nil), rec)
+	p := problem.Problem{Title: "Invalid", Status: 422, Detail: "the client metadata is invalid",
+		Errors: []errs.FieldError{{Field: "data.attributes.label", Message: "must not be blank"}}}
+	if err := IdentityServiceErrors(c, p); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"errorMessage":"the client metadata is invalid (data.attributes.label: must not be blank)","status":400}`
+	if rec.Code != http.StatusBadRequest || strings.TrimSpace(rec.Body.String()) != want {
+		t.Errorf("%d %s, want 400 %s", rec.Code, rec.Body, want)
+	}
+}
 
 func TestErrors(t *testing.T) {
 	invalid := problem.Problem{Title: "Invalid", Status: 422, Detail: "the group is not valid",
@@ -30,6 +46,8 @@ func TestErrors(t *testing.T) {
 			`{"details":{"errors":[{"field":"name","message":"is required"}]},"error":"the group is not valid (name: is required)","status_code":422}`},
 		{"identity service", IdentityServiceErrors, unauthorized,
 			`{"developerMessage":"auth_violation","errorMessage":"the token has expired","status":401}`},
+		{"identity service 404", IdentityServiceErrors, problem.Problem{Title: "Not Found", Status: 404, Detail: `client "x" not found`},
+			`{"developerMessage":"Not found.","errorMessage":"client \"x\" not found","status":404}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()

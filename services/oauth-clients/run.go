@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 	"github.com/iamplane/iam/pkg/egress"
 	pkgevents "github.com/iamplane/iam/pkg/events"
 	"github.com/iamplane/iam/pkg/handshake"
@@ -20,9 +21,15 @@ import (
 	"github.com/iamplane/iam/pkg/throttle"
 
 	"github.com/iamplane/iam/services/oauth-clients/api"
+	v0api "github.com/iamplane/iam/services/oauth-clients/api/aritmav0"
+	ceapi "github.com/iamplane/iam/services/oauth-clients/api/cloudentity"
+	isapi "github.com/iamplane/iam/services/oauth-clients/api/identityservice"
 	"github.com/iamplane/iam/services/oauth-clients/internal/clients"
 	"github.com/iamplane/iam/services/oauth-clients/internal/events"
 	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi"
+	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/aritmav0"
+	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/cloudentity"
+	"github.com/iamplane/iam/services/oauth-clients/internal/httpapi/identityservice"
 	"github.com/iamplane/iam/services/oauth-clients/internal/postgres"
 	"github.com/iamplane/iam/services/oauth-clients/internal/scopes"
 	"github.com/iamplane/iam/services/oauth-clients/internal/signin"
@@ -102,7 +109,7 @@ func run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 			return keys, keys.Load(ctx)
 		}),
 		service.WithRequestLog(func(h slog.Handler) slog.Handler { return quietTokenLog{h} }),
-		service.WithPages(httpapi.Pages...))
+		service.WithPages(httpapi.Pages...), service.WithDialects(dialects...))
 	if err != nil {
 		return err
 	}
@@ -121,12 +128,26 @@ func run(ctx context.Context, environ map[string]string, logger *slog.Logger, on
 	e.Use(httpapi.BodyOnlyParameters)
 	api.RegisterHandlers(e, api.NewStrictHandler(httpapi.NewServer(uc.clients, uc.scopes, uc.issuer, uc.introspector, uc.keys,
 		uc.profiles, cfg.IssuerURL), nil))
+	e.Use(identityservice.JSONAPIBodies)
+	isapi.RegisterHandlers(e, isapi.NewStrictHandler(identityservice.NewServer(uc.clients), nil))
+	v0api.RegisterHandlers(e, v0api.NewStrictHandler(aritmav0.NewServer(uc.clients), nil))
+	ceapi.RegisterHandlers(e, ceapi.NewStrictHandler(cloudentity.NewServer(uc.clients, uc.scopes), nil))
 	if err := httpapi.RegisterPages(e, uc.authorizer, p.Logger); err != nil {
 		p.Close()
 		return err
 	}
 	return p.Serve(ctx, e, []*pkgevents.Consumer{events.Entitlements(uc.entitlements), events.ClientAccess(uc.accessRevocations),
 		events.Users(uc.users)}, onListen, workers(p, cfg, uc, clock)...)
+}
+
+// dialects are the seed APIs oauth-clients serves beside its own (DESIGN.md, "Seed
+// dialects"); their handlers are in internal/httpapi/<seed>.
+var dialects = []service.Dialect{
+	{Name: "identityservice", Prefixes: []string{"/clients"}, Spec: isapi.GetSpec, Errors: dialect.IdentityServiceErrors},
+	// Aritma's errors are the native RFC 9457 problems (its v1 API answers them).
+	{Name: "aritma-v0", Prefixes: []string{aritmav0.Base + "/"}, Spec: v0api.GetSpec},
+	{Name: "cloudentity", Prefixes: []string{"/api/admin/", "/api/developer/"}, Spec: ceapi.GetSpec, TenantParam: "tid",
+		Errors: dialect.CloudentityErrors},
 }
 
 // useCases are the service's use cases and the stores its workers and consumers keep.

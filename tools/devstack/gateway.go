@@ -43,6 +43,13 @@ var DialectRoutes = map[string]string{
 	// Emporix IAM (seed 004): users, groups and assignments.
 	"/iam/*/users":  "iam-subjects",
 	"/iam/*/groups": "iam-subjects",
+	// oauth-clients: the Identity Service's JSON:API (tenant from the token), Aritma v0
+	// under its base path /core/iam, Cloudentity's admin and developer clients and scopes.
+	"/clients":                 "oauth-clients",
+	"/core/iam/clients":        "oauth-clients",
+	"/api/admin/*/clients":     "oauth-clients",
+	"/api/admin/*/scopes":      "oauth-clients",
+	"/api/developer/*/clients": "oauth-clients",
 }
 
 // Owner names the service that serves path: a native tenant-scoped collection, or a seed

@@ -51,6 +51,15 @@ func TestDialectRoutes(t *testing.T) {
 		{"/iam/acme/users", "iam-subjects"},
 		{"/iam/acme/users/00u4ukqvzlEP31sCk417/groups/g1", "iam-subjects"},
 		{"/iam/acme/groups/g1/users/EMPLOYEE/u1", "iam-subjects"},
+		{"/clients", "oauth-clients"},
+		{"/clients/fbd71de5-5674-42f6-a66a-4e05e7c861ed", "oauth-clients"},
+		{"/core/iam/clients/c1/secrets/7", "oauth-clients"},
+		{"/core/iam/users", ""},
+		{"/api/admin/t1/clients/1", "oauth-clients"},
+		{"/api/admin/t1/scopes/1", "oauth-clients"},
+		{"/api/admin/t1/consents/EULA", "consent"},
+		{"/api/developer/t1/clients", "oauth-clients"},
+		{"/api/admin/t1/servers", ""},
 	} {
 		if got := Owner(tc.path); got != tc.want {
 			t.Errorf("Owner(%q) = %q, want %q", tc.path, got, tc.want)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/iamplane/iam/pkg/apicommon"
 	externalRef0 "github.com/iamplane/iam/pkg/apicommon"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
@@ -190,12 +191,23 @@ type Client struct {
 	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
-// ClientInput Client metadata as RFC 7591 defines it, in camelCase.
+// ClientInput Client metadata as RFC 7591 defines it, in camelCase. A client's GET answer is
+// accepted back as is (read-modify-write): its read-only fields are ignored when they
+// are the client's and refused, naming each, when they are not; `clientSecret` is not
+// accepted (secrets are managed at `/clients/{clientId}/secrets`).
 type ClientInput struct {
 	// Audience At most 20 (a longer list is refused with a 422 naming it).
 	//
 	// Example: []
 	Audience *[]string `json:"audience,omitempty"`
+
+	// ClientId On creation, a caller-chosen id (letters, digits, `_` and `-`, at most 64), kept, so
+	// that an import keeps its ids; generated when left out. On update, read-only: as the
+	// client's GET answers it, or left out (another value is refused, naming it).
+	//
+	//
+	// Example: billing-service
+	ClientId *string `json:"clientId,omitempty"`
 
 	// ClientName Example: Billing service
 	ClientName string `json:"clientName"`
@@ -208,8 +220,21 @@ type ClientInput struct {
 	// Example: signup
 	ConsentActionId *string `json:"consentActionId,omitempty"`
 
+	// CreatedAt Read-only: ignored when it is the client's, refused (naming it) when not.
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+
+	// CreatedBy Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: client-admin
+	CreatedBy *string `json:"createdBy,omitempty"`
+
 	// Description Example: Bills customers nightly.
 	Description *string `json:"description,omitempty"`
+
+	// DeveloperId Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: client-dev42
+	DeveloperId *string `json:"developerId,omitempty"`
 
 	// GrantTypes Defaults to [client_credentials].
 	//
@@ -229,8 +254,11 @@ type ClientInput struct {
 	// LogoUri Example: https://billing.example.com/logo.png
 	LogoUri *string `json:"logoUri,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Metadata The resource's metadata in a change: `version` is the version the change is based on
+	// (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+	// can be sent back, ignored when they are the resource's and refused, naming each, when
+	// they are not. (The same Go type as common.yaml's Metadata.)
+	Metadata *WritableMetadata `json:"metadata,omitempty"`
 
 	// PolicyUri Example: https://billing.example.com/privacy
 	PolicyUri *string `json:"policyUri,omitempty"`
@@ -266,6 +294,11 @@ type ClientInput struct {
 	// Example: ["iam.client_read"]
 	Scopes *[]ScopeName `json:"scopes,omitempty"`
 
+	// System Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: false
+	System *bool `json:"system,omitempty"`
+
 	// TokenEndpointAuthMethod Defaults to client_secret_basic, or none for a public client. private_key_jwt
 	// (RFC 7523) needs `jwks` or `jwksUri`, and the client gets no secret.
 	//
@@ -280,6 +313,14 @@ type ClientInput struct {
 	//
 	// Example: false
 	Trusted *bool `json:"trusted,omitempty"`
+
+	// UpdatedAt Read-only: ignored when it is the client's, refused (naming it) when not.
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+
+	// UpdatedBy Read-only: ignored when it is the client's, refused (naming it) when not.
+	//
+	// Example: client-admin
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
 // ClientInputGrantTypes defines model for ClientInput.GrantTypes.
@@ -628,8 +669,21 @@ type ScopeList struct {
 // Example: billing.invoices_read
 type ScopeName = string
 
-// ScopeUpdate A scope definition's changeable fields; the name is the path's.
+// ScopeUpdate A scope definition's changeable fields; the name is the path's. A scope's GET answer
+// is accepted back as is (read-modify-write): its read-only fields (`name`, `builtIn`,
+// `createdBy`, `updatedBy`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored when
+// they are the scope's and refused, naming each, when they are not.
 type ScopeUpdate struct {
+	// BuiltIn Read-only.
+	//
+	// Example: false
+	BuiltIn *bool `json:"builtIn,omitempty"`
+
+	// CreatedBy Read-only.
+	//
+	// Example: client-7ujd2kq4h9vb6x3mn5wz
+	CreatedBy *string `json:"createdBy,omitempty"`
+
 	// Description Example: Read the tenant's invoices.
 	Description *string `json:"description,omitempty"`
 
@@ -639,8 +693,23 @@ type ScopeUpdate struct {
 	// DisplayName Example: Read invoices
 	DisplayName *string `json:"displayName,omitempty"`
 
-	// Metadata Optimistic-concurrency and audit data of a mutable resource.
-	Metadata *externalRef0.Metadata `json:"metadata,omitempty"`
+	// Metadata The resource's metadata in a change: `version` is the version the change is based on
+	// (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+	// can be sent back, ignored when they are the resource's and refused, naming each, when
+	// they are not. (The same Go type as common.yaml's Metadata.)
+	Metadata *WritableMetadata `json:"metadata,omitempty"`
+
+	// Name A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
+	// a name is also its path segment).
+	//
+	//
+	// Example: billing.invoices_read
+	Name *ScopeName `json:"name,omitempty"`
+
+	// UpdatedBy Read-only.
+	//
+	// Example: client-7ujd2kq4h9vb6x3mn5wz
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 
 	// UserPolicyId Example:
 	UserPolicyId *string `json:"userPolicyId,omitempty"`
@@ -750,6 +819,12 @@ type UserInfo struct {
 	// Sub The person's subject id, user-<id>.
 	Sub string `json:"sub"`
 }
+
+// WritableMetadata The resource's metadata in a change: `version` is the version the change is based on
+// (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+// can be sent back, ignored when they are the resource's and refused, naming each, when
+// they are not. (The same Go type as common.yaml's Metadata.)
+type WritableMetadata = apicommon.Metadata
 
 // ClientId defines model for ClientId.
 type ClientId = string
@@ -13853,230 +13928,240 @@ func (sh *strictHandler) UpdateScope(ctx echo.Context, tenant externalRef0.Tenan
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Pctu2sjD+Khj+7kys+VGyJDtOLM+Z+Vw3aZ00jRs7J+c0yidCJCQhpgCVgCzrZDxzn+b2Pfoo90m+",
-	"wQIgQYqUKP9J0jZ37pzGIgECi/2/i91PXsinM84Ik8LrffJmOMFTIkkCf53ElDB5Gql/R0SECZ1JypnX",
-	"8y4mBIXw9JFANGp5vkeu8XQWE6/nPZl/jLqXv+1PDq+GB9d7U/Z48R/P96gaOMNy4vkew1P1Zmg/4HsJ",
-	"+W1OExJ5PZnMie+JcEKmWK9JSpKowf/3/XHzV9z8T7t5OGh++NTxD/Zv/svzPbmcqdmETCgbezc3vvc9",
-	"uSIxn5GkbPGvWbxEMt2BQHJCBYrsELSDkeSXhKFAzIeBj0hr3EKBfrn5v//9PwHiCQrmgiTwVwMlZEyF",
-	"JAmJkJwkfD6eoGA3nW/XfAaGRUuGpzQ0QxKslpSHnvlORK72uxZqv81JsszAFjm7cyE1xdc/ETaWE6/X",
-	"bbfL4HIe8hmpOlChHj4SSH0lv6YhjWPKxi3KrjgNiRgkBEflRyrMF9ad6H8lZOT1vP9vN0O+Xf1U7MIK",
-	"f1ZzwXoJTsLJBbmWq0s+TqicYrNeNFJnIuD1XxS0giO0mBCGhlxOEE4IGtMrwvz8O2hBmSjdagXkRbae",
-	"7QAf8umUs8Hp6BWW4aQc/s8u8BjxEaDmFUkE5Uyj6QSzMUFUoCEWJEKcHSGMplRM1Vzq9/1ON7+LvrfX",
-	"9+weJgRHJMk2cTpq6lW4W6hc8hkek/L1zvCYIMlRQuQ8YT4SEieSsjHCEnVy6+mUQ1NNkFtEREZ4HksY",
-	"MOLJFEuv51Em9xQlTCmj0/kUHprVUibJmCTF5Z7T/5Qs+RmTCSUCKRJXXz5CYYynMxKhIZELQhjqtBFm",
-	"Eeq227nVP25XLx8+VboFNWplD9XrPs/QcnXpJ1iQJmWCMEElvSJIkmuJ4PhJhPAYUyYk0IGAHdCIMElH",
-	"lCS3wO5fzI+3QO8LwjCT5dgi4RkgdEIEnychQUMSczYWSPIW+okvSNIMsSAoJorjCx9FdEyl3lKExYQU",
-	"doPDKSnnQvpjtcWKlikfzH+bHz61/YNuqWi5UVOKGWeCgIg8j/nie75g6t8hZ5Lo7ePZLKYhcPfdj4LD",
-	"43TdnzySJDxR08Z8MYjUcF//NsjDTXKOppgt0QjTmERGYCE8lxN1wPoD4khRYLJEeCRJgva7SJCQs0h4",
-	"N3WZ7uvjuZw8g0XBFgunV2sVPrBgEKXmhZ1RwqcIs+ViQhLSUOIPflHv9BmOooQIgXbUMDW7HtXw0YLK",
-	"CdWsT31xnhDFpyO+OEJhQgC1cSzQgiQEMS5ROCHhJYlaffbGgUMAfzSP1R+BBUkLKVQEUKOQR8BUg/QU",
-	"At8V5SOe9BlABg2X6M3zE/T0oPsU/fH7Xusx7JVc41CCKkFFT3NqHMckQdO5kGiIw0vER6NWX52u5sGA",
-	"Ms66VinlXK8TzZmkcQkIEFG7KOPcGU9xCPI7HL0hv82JkGsQdJbwYUym/38JokZEYhorTASyhZlQxIkA",
-	"wGv5ox4dn50iMSMhHZlJLUILr/f+kzeiJI4U++HRsqXPGUS8702JECBgvFmiNBq5RH0ve6PvqROaUiGA",
-	"/D74npBYzoXX2wdGRCUwgu9whOw+U5qdSDkTvd1dqnaDGWlF5MruVewOcdQ0G6pPJ1bG6ElKacWBk1o5",
-	"jpUMINERIlckWaIhjhBAQz2NFapFLS87rxPORjEN73paVnvoqq8IiWNypPFzniSKMu1zKtCe58L0MINp",
-	"upSaADVzNkM77p6harSgMAZBAEwCkWsqQONQOyCKwWDEyIIkdocubJ/zZEijiLB7IAVtH8Q4vBQAWNB6",
-	"NfNTWAyTIUZIJHqI4qnB+cEUM6PypBDfyyCeLbAmyEfpgHuGtbs9vGZzvgJ5JsQRZlxOSGJkvQv8n7l8",
-	"zucsuiPsjWTpe9edvgc8aASzuhDdzyD6M5fouXmhFkQZl0094z1C9GeOxDycZGoPCDcqSsB0lgD/p2rk",
-	"c5C2dwSY1fXLmHaBG7hA7HQzILprQmZRNcE5c4Y2tfZwn4Bd3RyYgiV7c2H8linNhSf0P3eGLmVXOKYR",
-	"wmGoVBkgmx4i1zNQOV2k7GTwzH2/JiDn7pj7Rc3VHeSBNUu4eoSHeu/3AC1NxOUaAvAakVMM5uyS8QUz",
-	"bKjvXfe9vCbQ7brAddaLnjFJ5bIukM36HlAdWJA4bmqFAA3nEg0TgoHFJnMlotepCOmiHM8cmDFabaLa",
-	"HMHziBIWktwRvP/ge1SSqSix81PQ4CTBSzh4x+m30ae3Mpuj3OXGf6cNTyRIckVDUj30nIQJkRVOO2MV",
-	"YCaUjJdck3pCtEjiI4SRUj+osREMpuWNxn8t91qtVvUC3iY0v3SLNNYJZp60Qj4tnUXZhkweh2pNRTAK",
-	"OmbzWekwtQsSHcPWU79BhCVpSjola4Z8t6xw582HH0moLG4skXnXcXuWeh1xNKWs7Fu56YsHK1A4F5JP",
-	"SSIQo+OJjJet8knWeGXVkjMfLCyaL5hwVtxDgkjt1aMSLbAoc7yu+l1v5XZdWfs4wUxeLGeazjLaMgMH",
-	"jmXqbUVvHxeXYhOj0eT+4t3LcyLtmG3wdLcFnAf46K4a3AI+XbLNmI/5VjOrAa0ZuJRWJpsSiSMs6/LR",
-	"V/b1G9+b8ZiGy61WMkvoFQ6XZQuZcSF/4mM+l29IRBMSKioXd2CS9lsbNnZmXlMj5sOYhrlPjnAsSDr3",
-	"kPOYYFDlk/tZpHVUlWDtVvMYmZxHe8eqgWDAdjMuhSTTEpc+msVYKu5nSP5IUXqImdLthtYGjICiSUyk",
-	"Q/fGC5Ej6koAg5rzjEUzTpk8nsvJKyInvMCrze4ECKTBEAsaluGW5NuRouSidJpkriR9PQSZz6JthYUZ",
-	"ooVFXb5/4zpQ37vhupwTx+GNRawrILOfKXhVZ5CSip9pMxl4UtxxJaYLEIfrfEj3w0ESKjCYkCabzbUK",
-	"G2njBMdnjh5l4F7wwWvT086OsACf4JPHhx0UkRFlRCAqfaWjhHhK4hMsIIpWraAVcF+iKRcSddtoByNl",
-	"UpME1D+lBiZkNBck0l4PjPa7XWXqKIWKykYO53OkvcFxX6X81VHfilNPKbN/d+5Lt8p/o11P2SrxHOmX",
-	"EIa30A4FBqJMRX1a+nEDLSZcpG8bxcMMFWFCCENYXApw/YISgtGMJIIzlNpmwvV/5/WLVPNzNnWwf0+a",
-	"1mZA5dWXPIy+1yEr8OC8X1VnPuTxa5PCQ9h8WvGaomgNKVDABiGPCHCIUULEZAAcQRFzwnqUyFEPshFE",
-	"j6tRPdhBU22s93Ehm0OCE5I4NO6oHfj6VK+m0753fatAtAwBCqO3b36yods0L0LzMfTi3UtQXHdAaZBk",
-	"cEmWg48L2TgCl4XkYwJOM6DtQH0qyKPObRS7zRhxF01v8+xfSvXbvLJqXTB/tO8mJCHozVmTMiopGE8x",
-	"DENTvESCMG1MDRO+ECTRQacFTiKBdl7PCDv9Hp1wxpQB9uaseZrOoT/d0P54gacEbH+BwJrJ1lOgObt5",
-	"PJvlNu5Vc/v2Wsp43L5fpXZFj9O4b/y1EywQ40irUhDONTrdXFh6cRlFPSUuqXF84C1weQ4iRuMoP8Uh",
-	"Di99pDaNlVFpI3xY9Flma/YQHgoezyXx1a5GCR5PCZPwx1zNQpnWyShnvuEPO+o/iLN4CfID91nM+Qxi",
-	"hBMupK/ji93H3YaOYhhe0VQAAsCTFlplntoLjzgjOspYA2NCHMfqs/eKOTUtjVQ0aL5v+T2NUtbPOCO3",
-	"4OmZhVKR1eS6EeDkhwSBQIHIHA4nJmZLjCoXWVeTyVrYEYSgYFfPFTR8RGJBrBoGil+BYNeZRzXTn9xN",
-	"u9pbuus1Vky1gC+xaiCKoyCvUTNPuy1UEFt9tqP13u5ew+CfFlqQFWckZeADlTtAHxPp8ACDrnlVoWBp",
-	"5X9VbNszPCpbjIMyn8lw20wqjiVX5IrmkYWJuKQzUdAxazG/UrsMsKba5jHazPpUTnP0l2QpkDnmzpOG",
-	"Tu0ogP4IMXJFHF6lRuUW/8lT84B7P0yuvJ73LOo+ftw59HzvkkZZNlKzo36RS6/nvX555vnetdfzOp3f",
-	"/n3875fXJ8non+eDJxfLd7/8+Hr8ZBJeneEZfRUni1OMz8If377h3s2Hm6Kdpb/8KSO6cktPJwWtQCzP",
-	"baaU2b+KRFg4CPhq9RH8RHUeBo7j1yOAS53oAh6TUzbi3o1f9PZbBasWZzEhg5sNW6iwnD+km8gc9PnF",
-	"3MKBXWnqJFxqad1tdw+anU7ZYB1lE2u+x+ZxrMNWuWPOppjQqmS1GAsILSconOAEh1IZXBBfGBNGEtDk",
-	"NH/xIQxB4tj8LRCe4SSlDqX4a66qc4OaoTIyWToYUqMg/UmNQgs+jyNIVUWQ+zUPJwgvcJ6uvP/97/+5",
-	"3PulNP6i5y2GHQ7DzrAb7ZH90WN8MHwSPo0OSXvUwWUzXOF4XpHwafQ3KgWJR77WZlZCMlSKNCRTL/JS",
-	"wMB0C66Lp5qoND7W8+gUyGcL9NvoScmh44oqqoFk4Ccknwm04MklZWOLKNqjMBQrjoNuu/uk2e40252L",
-	"drsH//+r59eksIrDPC7FxiPEp1QZpGiCr4jSKjNsLwRLeKI07+aEJ4I0IWDiAGivm3MHPS078JXDPGUy",
-	"4WJGQnscBb9ZKOkVcZzLjiGA51GOC9b0cg1oVPo2uZ7lWApl8mC/JHfX9yiWdd8U5Sv7KGnp76Bolj+Z",
-	"D8v3mKbelig6l4QN9M+fNhCfgfOHTSfkZBUWxICGLRZC/aaPsoh8L95duKqhoGOmrCoqdKqvmA81F7HH",
-	"5CM818qkTkxKbbi3b37yEbmeaW0To4+SorlOkQ/JmhhvtrwULPk1lrugrLPcDi56o8rUJJRpy3kaut0n",
-	"1uypAp1z2nA1fmzAnIGVlW72dUiESE23GjT+4t3LTapYgerjcf6bz6Lvz4/LY+FXxTetrrny7iUtiMfL",
-	"UgUDNFL3Na2crkZWBFkJ8pe9d72Z+i4hWUWt70M5+M7LNK8VXXedGqjO4Oa2aqyTJ76yCmJ/zgBhEmoG",
-	"acLPKq9dTXpfjU4VMs1NGvpGPUIvqGwbZ5mjqyip3YthaIGZFNo9oJOPFJdZTGg4MZ5/HCOIBYHUnIcT",
-	"ItDOSczn4MiSS2VQ6U+h2TyZcUFEo2AhZZ6L8jtWCsyUnmBJxjwBSL//lN6e40xiUM59z8wPGeQsQnaS",
-	"NEfGRA1aOkkpf3LZGsops5Y78MwsYCUF6iVZkggNl04iaQrgmAopHD5tj+im+tDsd7ZT9Qow3GgXlk7C",
-	"VsJi9gRy6k9nYzisgKisynDf4K7NIJGtaMPp5xb6eNuF2i+WrfWNk1njKAfreH0eT9Jg6h+/d1NPnQ22",
-	"7giGL8kgxII0jpDNCJyS6VAZZjghiI4ZT4hSFQTMgMWlWA2/5kRlIZmUIcxsSLeLdES5l/oF5eqN1ypR",
-	"yyrDp3is+eBGa8LMNNf+qZrhPRDUW6YnFfH2MwXT6u8s5mNe/20dO9rmfSEHOqwzsPEENXqNE/vuvvLP",
-	"9Bntki9DintEgNRQKVxjmuGQNAVRui34SoDzg6+83s1iZ1n7FW5W0E2tKTBQOsJgeqc0nrpoc7OR/WnQ",
-	"r4LF4XF7rW6rg3YzhvPH73sr6YlrmFe1FTCgQsxJNKhtnBbY1mYLom5mbnE762ceGBeKWXj+I220A34S",
-	"0J/q78mc6CZ++fDZmpUrcfnbBna2HffaJk/wDkOzEx7kDML7RJPcVzac7Crf2zLRcY0hXMVs1jGTOhl1",
-	"iqTLCXgNiVSDJU/ReWRfAVDx+NfutVzxu+Ih/uYT+ov6hFajAO5VIcQTZNK3zA9QD+KKX5aDusShVMIl",
-	"MFIPDZTa7UOl0Lc6jaP8p7TeL3kc6Wvl7rqEMjjlhFCA/9RHiwmW4GenEgm8XCkksK0r69yyijymD+c0",
-	"lqdsbWYzcJkemiUEwr6UmXs/2oPrI6UBNTmLl/XSYHK3QFYSe+ve26l0wbwhOHIyIZTxY1S19Vc8zkB0",
-	"FQNRw5iHl6XjqJjFeLmaeQrft5+850sGq4ZalTq6ZTp1XajPRRWgvFpOgzzc8qdYmL3saPwUXzdkTeuy",
-	"QbdImj42mj9k1egbpFggx0WG9PtDAllMm7Knb4mlm22pUrQtqXgDT23BCZsFnN1awkLJrdyVcI6wlWnm",
-	"qkKfbVUcCj2bzuSyBzHi7EtTvDyCn+DCdZ9BoA/t6FJVQGVBo5e9LyDpiXFporaQ7y8KSWMpdbo2Yffp",
-	"ZmotOlGxLCa1IDHhC53zCFd0AXJEbSzPiIvUvtFRcg/UXzsdq0itdfFD5wQKm3DmYMcOUecGFvJwiSie",
-	"NmEGWvQTe5sPpa5PEXb0RRNRtOi8Qx5KdiglYjbzNPRK6wgFA9RCPdQMfITNjYtO96mb5rHDOAp2Ax8J",
-	"DtcQ+wxrpKUC4VjoDIcZlhMkCCR+NlboqEKKlFeya/Wgll2n+7Ss4pDZ7luQN3fmvo+EuUMF16PhlrFw",
-	"yJJq1qU290h8afZ7d770ZfjKWqG+mYpXKZYkVyR55Sxo1an0dL+zX0h0FjAsdaH7JnBVyE3/noqQg/rZ",
-	"abURuZaEKYyAqnkRD+dTuAoT4iRZGjVVO93Lbja52cnWHCs1LvKvpgYpFWKQFqAciPlsxhOTSFmi9saY",
-	"Trd/P/fWFhkjPCKDcILjmLAxMebwrWcjLBoIIsRGQDmW+22/ZZOrB0ozoWw8wPF4ANrC7ad0E0HWb6D8",
-	"VdencPtVCDHXFbRWs2rWOdxmCZ/O5B1BkHO9rIWAqf5QH1HtgHlCtxlkaGjKo7vsynUN3X4W6xDaBJmV",
-	"9+4FMXQ4+9ajddWEu4Eg70Lb0qN4T1/VU94f1c/pIOYhju8wgyAJZSO+DjAFLdAQuV8lXVZA7RD/Gnyu",
-	"4qx1j6UaTeoy3DLV/EIN++ZE/UqdqLetheN4WWsVoeFRCdie8wRlKFtyE8w315WjtXfexviKVH51cEUS",
-	"qBl768+fvTx5huws5nwO9g4aPtrfQ5IXDK38qUXffRzJF+TX/ZN/njWn3x12X3afzCfDty/edmadZLB4",
-	"1xk/f/f89bOP/7r01iZAlEZ/87eQS0RRFgK59e7dSexd4Pw5GNFefru38qJe6XrdG9ObFpx7u4XS8ucl",
-	"9wlhFIoJjoT25Of87Tur0NT5MYzDBS/twlPHfvBk/xD98ft+a7+lybM6w9lJFyzcmatlHRmmmUXci3nj",
-	"+ZhkVd7+gOZN2r0Dxyx0E7mjKqAfs6Jtdfq9Yas7GDizZsf6nnfOWL4kS9Hwtbso4DPCaBRAfaPUY8TT",
-	"YgOtW+DDMUN8hn+bk/yBpl8cjWLKiInf5r9cuMU3wcLguvNBgzVqVS30DIcTuNarq4ILXZETrqjeFxoU",
-	"M9qdPKsKVr6S5J4P92Sz5fChTEa/FSQBJ9hq5Cp/+EJiFuEkQtrwRDsnPCHoj98ftzoNfZMoO89CIu0U",
-	"yuWV4ap6Ytl0hSUwwlMaL6uTOaAMfvVjreKVPqocM5twRgZsPh1W2GOzhIxIkpBooFTAynnM1YYStypA",
-	"6pFIS5opzQX6L/Tn7fZeSCP4L6lxt2g+LD1WWyKWkjiqyG82FQpzfikeLVu5W/vt8giVKWXojrV5hZil",
-	"t8nR2zenG3egl5FNumY3rstoC6/h65mkUyokDZshZ7qQZrjUiuA8olKnPAMKT+cSHIm2smlJztLGW4GK",
-	"xpVIqrylN+UR4Ptd5rAlTkuyPsOETAnwOm4jsdpFeqTLA1BbypuZnFDFzqGmMtyQogLttw8bxXYHG1OU",
-	"CsdqF7jmOFP/eymN6G4Y6KqjawYRpj2qRyhQxxWA8zqKdKABMtrVayXnxeeFex6dGm0MfN3K4XbDbLeG",
-	"XL+FGmMllzi+xTdhnAKm2HpwMR9aF3N2+kBo8Nm15b617mRNAdEywa20qcP9x0+QKVPaQoGaJjCVvRX1",
-	"zUhiStqDkYdHEHYUCyrDCSqTMLYia8lVi5LKyuWXNkqqLYDoz6qXAodIiNoriVzdt1aUaJUjl3oilZgt",
-	"lDv1dq86u1q3Ers4nBIbY9297pQrT7CyorN+b9gZ7YcdcoifRvujg1LObkvQOuN0/elVpNP1ad0PlBSn",
-	"LvpOykoTbCpc7aCx9oKslydG7dHrS3f0oexKhiDhPKFyeQ71SGDbYFt3qxG3ffA0ny9kGkA4ym/e8+Aj",
-	"XapLKMF4nLOetHKHdCcFSAON+WI19HBiDOjcj2+TuIAYn/Q/bnb1FnbTGl5ZQarNg6wG6VRI1MpbXm2B",
-	"H5FpeKFWnte4wXVT0MwlR5eEzCzwFhMaa8velBxT7NzcC9cGg9fzzumY5d5hxVJEjSNknXCmdIcuXAIa",
-	"XHHV8CPSap3hISMar7ym66hZxQ5YUIzZeI7HpJXq6nVBmXpNThyDPXdFabWafs87ASXDty0CoF0MlIdM",
-	"O3wBY9T384EDFUwMEyB039bJY+bGtg2irYzVJYE0wus6UXGhGLh9J53cJHngOF5aF9Zhp2FnTiOhsCYz",
-	"VK1Hb1apHI8E4guWzjdnEUlKyt7aGQF0dWBVjBUXZnABVfqqqQ0oWhRPlTRQqpScQI1CjZanx6/MNpTC",
-	"hY7PTsUtMMRxAmjmAzfaaLlNBt1bDED83JkKf3UXvpNgI0g8apotpcVs+ixlW6XBVvWaobhZwq9oRJJe",
-	"0bVa4kTx+6zEFwN+grOXJ8/8vLnd8FEurOajLJLiW/Sy9aoS8/OLdy/P/ZT4TbkpCBpnS7ama2Rjwi30",
-	"Kj2uPkt7PwhA8Znu5TSfDhMSx/ZyX+BiQaBrWY0oUwDVGS9BgfYCv8+CFaIOfBTkUS//S/6t9NSKk1ni",
-	"Cxq68Y/GB3sUAo14HPNF6rHyIdvUh6I3PriWfaBOv8+ePD7s+uDNVP970PUBej467LaflMEQrH2T367T",
-	"UNw7bFBQZ9pnQx5RIny7LtDhtMAVDWNwpTdfSdphSJGUvaFK5aTPSms6rZZP8osudCj8tJMr9yQgLUaj",
-	"OuCtWkWGXxnsGrYj4oBGAcKxrkHWZxeThGT11DJQ40Q3jBM+KJfHZ6dZMxFhwgy6YFtCRtx0dtLV7/ts",
-	"SGK+6KHgh2cXwW5w9vr8AtWS5QHaqfaG9/osyEWI/qHILvC1Gzs47z4+CJBVlXxdCy518jbfvjnVrTR8",
-	"FED3GYWMjLOQABLqKLP6bYqvBwZXYz6mDBKf1V9ZQC2AMsfK2hS5anQWf9SwPoN2e6YArHElwhOU5iU0",
-	"fABRPdjsJkTMpyTos51FWitPTwgF+kwCH5xZeaG81JOpmKpe0BVJIhpKcdRnVEKvKoNO2d1JC0GkIKhr",
-	"Xhq4GzjqNC0qRAD4iRkKgDKCRp/Bo5pYoC/GBGXlGNOSjn2m32q00DFL75Ua4gLmlVsuVKWnutWIU3te",
-	"KWNwo8V4d9U60Y8Xr34yJK1g6Ns6L/oA7bQ6dcx2r1ASElbftNL9+OzUc9wXXrvVabWV0FRaH55RZai0",
-	"2q09nV02ARWpFChuoVD9iRxVNLUEU8PHRK4rp5hKwDxt66vx+rCXyAQ6jXqqqVwZWN4PRBbymQoN9brt",
-	"9na99KryjsBg6u3udrpPWu1Wu9XpPW0/ba/YhiXq/7bpSdrntDlF6L2neIqyrSryem5fNPdD7USf96aG",
-	"xofqPJ7tIJfN4mVJOfWmcKP1W34V7uGty1gxVSY/lOWDvLc2U0Fp/bAm/eO9LXb6YTW9Y7ul58MOGzNA",
-	"7qU8Yu2WNgXirGhpk9lDN763rym2bNaUsndX+xG6HgV9J1nMp1OcLJU1tS6TUVtNSv1qKCjisYAT1cYA",
-	"VAJ0mlhXpDZnr+zmW5dCgvFmBgroA63u6Hiu2Vsl67xwmeaKdUClQJpq0E6gwxmnx68Gp+fnb5+9Gbx9",
-	"85MObbhL0m/pv/TToOH3WcqP/QpmnAYkNcd2w5HAE9COKZrTMLen+gwKQWKp63oqOg20wFph6npfJzmA",
-	"/B05e3lq53Yr1iqJt0ZM1CqjXlH5YXsx8Wfj6dZRZQKmqX9rxe/21+X3pcl22y3bTuDds+ywrO/BhUiB",
-	"1TryY10O/GeVKUbLrxQdJ7aD1chRvX1ocSokGtFEGfV8pgO78RKNaKwtkuGy0Oh+hydK1PQZjikW9uEF",
-	"uVamKBY2fGirWTcQZ7ZDRmSchOnCtHyxIqKiZ9e0TFD8RIU0e/JuCVNoR3/jb/M6xObqD3E7sdcYdZ5C",
-	"ss7b3zst0G4+3FVCmmhtxzc3sN67DWYUNWTN/KqyFt2OLyVtXpz4vWeqoTa7+xcdpxKp21qkqt6Qe50m",
-	"NWY7TgcBk4mQr+n//sNKafn3H7JoS2mVddtayt6XrqqRXlUXxhbvNuOdTkvl+4fia+Ba77jhbCjJowPU",
-	"nXzIuVObnzpFo0t46TG4FRRrSB3+d+CjamSn9si3hXak++292mOzLscF5p1FE98XzDJFV9mzlUO/ybF9",
-	"BS8LEoeX21/uzsx13ZWSe1jGISTSG78tdFzWjxLtMC5RoFE/aOjS+CWVpftM59DpbgSB2x8zMO2YWag9",
-	"L0LyBDJYoFkFwmiCxaSMA+vwz4ktyGhi39/xaLkl51nPNurwhDVkvCWJ6JvpN/nQttLdb1YYbGdbE+R+",
-	"uWmugnqWBf6Ny27istshRHUr3tRnqxfma/NXGeG2OPeEL1h6zUEnGwDuPLvA43Lj3nbTz/V/gohouuRi",
-	"DsbNn41Vq4GHtQeecDaKqc5x2u92t1is22367vLBRL0LEiKLq2etqFfFxAadffeT5QY3GitiIklZ6xX1",
-	"e679DIakQotw4gj+MH4ZIfnMje6yMbBzKMq96kzXkzvMPMfq9qtWE7W+IBLt1x74M5fPbSv+2yHfA+GP",
-	"huJ67PHLDbrXjKSdTZmpRyTczJQVx1rV6ba/rCD7JrA+i8DKZMnDSqI/DSt4EJPhByI3UfOdTIbNboET",
-	"S5C6lnepdTGLcZiTJI9E5kOD9BaT06WvZOGpjtdanKAQuR5ifYvT7zNlU6TjzVu6idfpqPkKy3ASHKFC",
-	"qrvtQ7uz3z5Ur+53ug0T2e4zQWPCZLxE/Ioki4RKSViZDaJrmaSM7VagPR3BCo0P5QGMGHTVvSsT+yIG",
-	"zheUCxpkDykaut9EQ8rrzXe2FRGMLP42Bsvn1DV9b79T39A5S0jImb6S9Vy3s/hKTSWQOvdlKe0aTXdt",
-	"rDwVbrahmjLR+VyaTDMdq7TljHBCbKc1MNzxGFOmm/HmupBVxSHOzYLuxkfff6rD9pwWYWwex7b/nNPO",
-	"LeveVt2yDQ4opdMtWv8Zt9Nq4bVS9pLaJN/0Q+1SxiuI6RCD/eWzq4qlnujjKBJKczNd3RSPhzKRcGNs",
-	"iaApD5S3s10JUYgZgq53JKW2iC+YpFPS6rPXUypRAIQXpO3hMOo+PmgOIXEVPGep//popduh0R6fqsF7",
-	"3T5zikCA4qqrV4J+aRzeqXt7kxPbYPUdtMA87Ep6/zl0W96Nb0uJ7nYsfAin9XasqKrBYB1elDYYtK7s",
-	"W0GiigUpVcXgVuqlhe/9+SJdd9BGvjqd4DiKUuZSygK31wd2P1lsW+tMvSj20HQbg7ExwhJYRtZ7Ol8S",
-	"XJfVR9w045QJFGJUWjCVaCdYtUMCm+FOhctMl6ZYprQXm4K8ZUCjQFd9aIB6Ym3moa2gaM0lNbmZwb1h",
-	"caWFTIzHLXShV+720eYONQBXT/WkjLmvdxU7LHOTw/gNlHKP/nZaQJU2rKCxHvk/o/z3q+kj7VFVqwcw",
-	"VYNnWE48W+XDbcKbl04ug3eKmR7sr140rkx7WrmrWMMeEOn1J5LoWz1A1Y8ECsR8GDTc2N6EJAQudECZ",
-	"a7STv5TW6DNBiDDEmK7lkciuQDkpVRBSV/qL++JOEGV5PEGj1Wc/m17obnv7VZsjzf75lgT19SZBvVoi",
-	"PJvV82Q5zRds7f+IXEFDZAdDVh9+weBIeXHqv2fmVMZSMur/O6VRZbfNyyze6bIkj8od8vkyqRBfMGJz",
-	"Ts2RtdCxc18bcqqwYfkN2+4ATXFyiajss8DgZ+Cb6/RL3WafSs3ic1fb+ILp+8pCJ7Uy7nxJF/nvs/Ec",
-	"J1FOFtiq34FubdCwMV6MoM9Gk7JCF5higpi9ypv6GJRNnOuZ5dexjAti5t7yvFLOuJGb/DUSuDJJkM/b",
-	"CsVgm9Stb0LiW+LXnzmO8iU8EJWSaSV5S0F/ulQsu0JK1bZCtkzpUkZBhQ5RzPGqssfLGPVfNIfrAVDB",
-	"5GGZc6ihrVSmZFUd406u6dIjAXU7Mi3jCGGmXTCucQgVAfdbqGASliV3bTz/9heRdptF2je59S3/66/C",
-	"Rn7Qhatr8pCvKxEsvdPIR+vkkW8xo2lbk8X0kvRZcPb2ApWIvyBvW2XG1CUYTIYaEFPMUEcDoLiTsrNC",
-	"Po8jeBuihG6VFO24rs4IW+WGX0lqmOaMOr2pRrbXZ7eJPr+UqJ3q9TCCovunFxSdb9lg37LBvsJssDV2",
-	"l84Eqyspq6yu1apBvU8P5Ea8IHEMdWTdKnpRWjpvQkB1x6ZAI7X3bLLqKVRC5ztKRAsd24J4fJRq/fY+",
-	"PmZIJ1REYCCMSaT7YkPsVDfFUGBbTLhI47hUoLF60mfqkanFMlwijC6JkrYo5mxMEgRsTkxIhHZ0gk4E",
-	"hV8bUBstm9VWxt/R0bA+s1/P+v08EjYeTlla3k1nyvHEVJhVMhqnkfKdOZM0RhjFWJJEzdkElq3NoHxU",
-	"3Rb2ZYizhtpd8KnvaYD2vR4CdnhTWj3mNEWFC1Mpo57Uvm4uFovmiCfT5jyJCQt5RKKCqDMNMTyyfDEZ",
-	"/hDS1/TF81+fvbn45fxUnLI3j8OT04PT6fP2y+5sLzp5cbhVDsupWz8rq0hxU1ZQnzMcIyzQCCcI2wbB",
-	"aho05kSkvUYh+g/4NJ3JJVSJXKkupx6nPVbcmpEt7+6qARxYWvgm639UpRuQ65nX6zw5fNyG//M9iiX8",
-	"sH94eLAPP0CB47q1Y0w/kJImINAdYlODbacviG0GcrvjrJKzNugMpQrdUFF9GBPdX8KjDHI1BgbbPVNY",
-	"fZD/aMqcUiWw9oagqqipnV4SBStiketRuv1u0jzhss3YG5BO2g5naJSKvPvYV34helPdGjL8POaL7/mC",
-	"ra0pc6FPw8UU2+fqoFtaOmaDHISaR+uyH0x1VijEBRwC2r8s86lNPqIsjOcRZWOUkFDfwkmIpLooABFG",
-	"ShiWDZaZMtGM1ELLCv/Ui3cvz+/slFJL11H5eOz1TF0pZTxcwV9QcczzvUtgM5cd9U8J9Xtenukm9krz",
-	"pGPP9669ntfp/Pbv43+/vD5JRv88Hzy5WL775cfX4yeT8OoMz+irOFmcYnwW/vj2DdeFd+rhlNppdSbi",
-	"i3cvkSDyoSoVnetSXPqQTU3wzpPPWonIoKNawa7WMx5OLzuzMVDdhV7HX3cwCrTtFTT1ooxepkvE5jN4",
-	"WugYTBelKkHH/T4D/YPxBeJMZzzPEnJF+VzolyReppFUddZIqzY6B8jwWNswEU2w6LNUoxNcqWNz+4N5",
-	"WycgamJUhmSJYvMG4GgO9yVZ3t29W4eAuvdJQFuQz9os3gzBHwnL0mY4ka2vPWUibwPpDHlQ3rId3YLr",
-	"Z40DHorGjq2dkaS5FFQKEo+y9nNl/QqsAQBdwnpgO8FTx/iB/ANDoZo2ywquQ8GxFaq1+KDf1nW92VjY",
-	"QtepcmWMGQyLzhyRvml2AAeApwQl85gIpKg1WA3nBdDJP0244DZzowmJGySyGR5zFsP+0y6oQP6la9d6",
-	"uDUKc61WdRB5RxlG+t9NfdXWVPiDcu59hpFblr/QGkVBrIghrlPW123ZdaDaTQM51SpP5g0GkwHZ5hJ5",
-	"I6GMUZmP3Ve6iGkvl94PxWM9rVPPckNZIK9X4aFbV0axwilXm4m9cY4mZ87d9/2MzWZV+spAm9cDY1Wl",
-	"ZtZ6QBc6z+YTVnIgsu0O1fztmifkNjpNfa1OP/R8z00vwXLwS/dafz33opn+FqVCU/KogF++hqjj/P0K",
-	"EMu0Kq2bqZI1iUF//L7X6rZ0sxjHvXuCwwlpnnBllcQloiBeKOWH8SZUCavt2b2LReu00y23BHM41Gr3",
-	"dNGCuSAI+lyhHfUfrRkqvhhzPhvi8LJxz9avA9auYZM7ZbtQBpZrVg4sq220/ry184wOUsyq0A1k8vqD",
-	"kVdZvyJH6XHfqK/63Lp+knE+TggyvcHh/o6oFqxVyTdvUkq7W/bN7enEVgYu9fukvKBMVzA9KLTY1/Cg",
-	"1s97XyTyM9cdMBYJB7dCJXjXmbZpraRSPOquwSO/xg1x3Zw0j6Rb40ef7QS5gvM922pOF1qvlG229rrW",
-	"DbOEXXUyzm30iorpm9Gv/VWrFQ+iOnzTCKo0gsSUMvjGd+xadrT7+nEb5fbVWM+QoH/drdjRV14CKjPs",
-	"hzxa3oOU1Ek5pWzqbtZhDQ5VxoCcikx/QRvy62L2Jr/nG7//AvzepvKU8P32fcTmUttlbZBuQCMUcSJM",
-	"4p8MJ6goGh7cFvsm7Wpq2VmZpq3l2kZz7Ypfks/ip1YfEpnL2ZyBacLnNEe2GSeSIypb6LmTeNJn+dCs",
-	"9tdW5KKkufzO5/TlQB0VOj1+ZUs19Jku4iCgUgSUgDCtQ8uKNwiIT+XXbLenZPBiwmPSZyM8pfGyZ6Zw",
-	"XhbIZvpAUItKZ1E52MBCNDTABrHXB3MJTwIqCEvHv521osUo1/zTtmNM+3r2GTT2hO6ICramcpCNhPEk",
-	"bZmYIxjMrC8FELDdPkR//N5tdRs95yajernbbvcZoZBMtcBLiLVRiSQkbjGuuwfjoSn+ZSgBHa/ggU3I",
-	"snEFp1Kl3tLccboYNhiUe8LVMX0deUhuOsvAlArLuVa3kD4WQb/mLKXSyiOQ5gY4ZdhwaRyqiGdHiHFQ",
-	"g+8mN0uwZo0cMeFqrGkgQ84HEBoruTuu1xJO2Ecli298S/Gpm+Lj8PQUuW6T32MI/6HE5w9KCReotHYR",
-	"FEkBLd3GOhWRamkDOJL+zHCS8AVga5/ljEsdIvURjmOTHz5FCyVrWVoQ2EzV8FGw2pYu0GHPINebLjDV",
-	"istkFbCOHy8uztB3SsNOu6W7anfD7zNHSO3myy8Fmh+NKIkjURyvoNjQOoXO9chmwkKQREIN5J1CW7WG",
-	"6f6sK8EcoYLY7LOdoOKeQA8AFTRMc+fyltmlcNtJCfyP3/dbndae7tn+5GDvoNHLWia7BpY5cs5In5lk",
-	"/nzna3NYurU4TDGABBYKAXulmpz/eNzsPj4oIMojocCU64Koc3CgT31Mr4hAB22kr70ueHKpI9M9ffmR",
-	"swgCO1SgwFIuoGWg+zlb1QgUHC3y1VKgu5kZqLORVyt62TpfBr1sloLWrMpj9hjNSCI4y7KhjTcJEqfR",
-	"P1AwFyRpatcvjZz+mpgVm7zbfpqaJALdgDDQCRSa7kxj84IyqF7vsyDfjTA3Lt2ZIZKJkcYFQtKvI6Uh",
-	"aEwqPHaRSKGN1Su1pposFXiP0CwhQlGg0rUKK1XSvs/UwnCsjGQYEa1qswbkVYXXUnEICzp8otQ+QOv9",
-	"RgsFwGQCfcsMOFHWKzsiJpsr5V84FtxlWGmf0z7TB6teUruRsX7O+ELfZoPADYJgIlyB06/7SHvOogRn",
-	"nb9t0suOSZM3LMPOYd5K+7XrzcMJgMzS/VUd2D9udW1f/xbSNzxQqaDUI6GikV5hptIz+BvhKEqIEEdo",
-	"hoXWimM6pfpfqWJv7Z797iEKRMwXg4gvWGCS3gBYC8oivoA9lCblq/O6Xz1YrPR0PeERKBhObcGCQUKu",
-	"dU17qASj25yaipP1XGDwAe982JnsXf3S5t3p43/98OvTy38dhp3fuos9sp88lgfLJ/On9JC3Z8dmSMoV",
-	"vZ4XffdxJF+QX/dP/nnWnH532H3ZfTKfDN++eNuZdZLB4l1n/Pzd89fPPv7rMuedVMp6eZdWJzaufV6i",
-	"t7uLZ7OWgVMr5NPdEMfxEIeXoKronZ44rrUC0KY4nFBGHhmKc6GUW1Fpe/GqlHvttQRucGG1mOqTMm8S",
-	"seUR5dZXbGGb/7vnJWkmCWiF9XRJWPxf5XpGLrNmO2vS+m8p83p7B+32ussWd7pIYQBe7eU8LovkHLYP",
-	"nqIX7y4afgrGVL5WCNFE52JqITgGNQQ6j37l6TEa7OXmk5Zzfe+676XelDgGWfdADsh6tmTaoHiQEWyW",
-	"FGNuheU2+M0CvZsFmnnp7PHcxv5MuzhXtxjGdCocJ5vRorANHOYo1bkcOOKJbwuymUxao7wqNRxR2UNY",
-	"kxZo1kfGE2eacwcoYHgKJgzkGg/sX1qXMn/2WTBLyIgkCYkGaivwszZfYh7imKTzQqvvIP0vvAL/tsI8",
-	"Mq+qOSfKKEP6vwM2nw5JYoxSvU1IRhsS11jYYB9oO1cZGcvUELBmLgA45FNiL0lCOWFwLD8S6IqSBURn",
-	"8bRpEp/FI6VmJ+IIYaX/YTp1T2YCHiZTM10xBSpQTEYS8Tl0HJ1SIZQur54w12kGhWk62ujCDFEm5qMR",
-	"DXURJUbQfnvPL4iwx20UvHv3rnnsGOkB0sy1Iq/lrSDJqcK4uwo73by9513ihP4fRzeyfd3Tg7XXFR3U",
-	"gcBKEk0xU2vMMMzreS8xJCVq9PF6HhtmVW/VM+QMXEU+s570PiIgw/6oiw+3iAamIKpqkW6RTuPO15di",
-	"aFrtFzIH7bZWGqyf8ISAFbT3IHeaKu9/22sCWKDgh2cXwdGKbQrqnb0XlEsCs0i+guJnXHxBHP+GdZVY",
-	"N1yis9fnF2uwr9XZSoTaaiFrbmemFUO13haREdyq4Y5vqqL0pwDhCS32+6xWC/+0I39ExSzGpgp9oTd/",
-	"VeXpc72XP0e96YcoCQ3HcMrSwizFaBOO8iVgbW5Iyy1iYwu8ej1P/azPwRTGgSnsqHWFgowYqUpCUbTt",
-	"fucByyQDUmyukryC23+nEsmw+equQCuwcZsCaJp7OAH3vfos+Mb0MmzZQuP8N8HRKV7q/IiYCmnu4EH/",
-	"CoHmjP42J0b+9ZkZoFhKiJmyPUEHruBgSinebx82qusQnxtD955a82xPpMOYh5cbKXVbgtyKvB6utHGR",
-	"o5WUGa7wuX0esN4bA9wK3muvIReI9bZ1FfMzfOvy/qWKVWneXNWkW/FGyxrLuPJ6tW/3E/x3i+tJDlag",
-	"d1BNyfJjIWkcA/t1Yll6SEzA2MgSlvpMMVVfsWhlxMsJmTbsFeVgxJOQ6G/+Q/GQIG2DGAuOEjLlxgdq",
-	"vjFK+LTPpFN3SqAdgsMJGhOp5IZb/80kmTHZaKHvLMs3np1UHPSZDYLt7Lf3Snm/Xp/l/QXJV2Q9asWF",
-	"BTtxT1PyBCBHpa/FmF4AojLX38YwQWhl8xuokSmjcaCWI9eIjPA8llmtP02+Q85jgpXS8OFbT/177Km/",
-	"nlrNNbEiiy5XpyoLOReH+6t9HXiuHwNnpLTyTaa63MUOSUW0Nt5L5K5bMFz3NzX3yNLO3FvZH+C1dirz",
-	"bZLBq5Gfh5G+X0by/g2qGlebJ7qpfT16euCrTVoRrnOzyckBGpp4hPZ5aDGn00JMSkB1z/s+q2h6j2r0",
-	"vEc70PG+h5wW960+K0pE3dkPR01dvahKGOpLVBXC8DPWM66r8mvjLyERlYhxaWyAaj1/5f1qprMdJ9GA",
-	"e5C7U7d1BZXDZmvfUG2Qdb+UrWRvIN2aa5eUFf5L20zfSgvfUf/LLjDVEVh6EcmV5aPzJK66Pghc00yw",
-	"ojA6ylLu4hQQtqE8q0utdts8cSs/iSMklHDCMfjbhjot1nakhTCt7SzdKnbZLJs8rYWPBIlHTQNbH53E",
-	"fA65W3KJhFzGkI0cOS8b/qLBLLLeZlbRpNIpMeMsJavdvLoYDahVNzBKb2+pPcOnwFSDd9ICW1pOW9+h",
-	"1sL7zIjRQm9O56ZTZiWP+DyB21jHZ6cCRSSMcUJ0b12rx/t9lgljNwpjcluV4De1/oCra1FtT0HjVXk/",
-	"1VQK5FOpNfqlSRouxhisLznTWpVVnOObuuV/ug3nG/lrmB9u/l8AAAD//w==",
+	"7L2Nctu2tjD6KhjebybSXEqWZMeJ5Tkz13WT1knTuLGzs/eOckWIhCTUFKASkGXtTGbO05y+Rx/lPMk3",
+	"WABIkCIlyj9J2ubMmd1YJEBgYWH9/3z0Qj6bc0aYFF7/ozfHCZ4RSRL46zSmhMmzSP07IiJM6FxSzry+",
+	"dzklKISnjwSiUdvzPXKDZ/OYeH3vyeLXqHf128H06Hp0eLM/Y4+X//F8j6qBcyynnu8xPFNvhvYDvpeQ",
+	"3xY0IZHXl8mC+J4Ip2SG9ZqkJIka/P+/P2n9G7f+02kdDVsfPnb9w4NP/8fzPbmaq9mETCibeJ8++d73",
+	"5JrEfE6SssW/ZvEKyXQHAskpFSiyQ1ADI8mvCEOBWIwCH5H2pI0C/XLrf//7fwLEExQsBEngryZKyIQK",
+	"SRISITlN+GIyRcFeOt+e+QwMi1YMz2hohiRYLSkPPfOdiFwf9CzUfluQZJWBLXJ250Jqhm9+Imwip16/",
+	"1+mUweUi5HNSdaBCPXwkkPpKfk0jGseUTdqUXXMaEjFMCI7Kj1SYL2w60f+TkLHX9/6fvQz59vRTsQcr",
+	"/FnNBeslOAmnl+RGri/5JKFyhs160VidiYDXf1HQCo7RckoYGnE5RTghaEKvCfPz76AlZaJ0qxWQF9l6",
+	"dgN8yGczzoZn41dYhtNy+D+7xBPEx4Ca1yQRlDONplPMJgRRgUZYkAhxdowwmlExU3Op3w+6vfwuBt7+",
+	"wLN7mBIckSTbxNm4pVfhbqFyyed4QsrXO8cTgiRHCZGLhPlISJxIyiYIS9TNradbDk01QW4RERnjRSxh",
+	"wJgnMyy9vkeZ3Fc3YUYZnS1m8NCsljJJJiQpLveC/qdkyc+YTCgRSF1x9eVjFMZ4NicRGhG5JIShbgdh",
+	"FqFep5Nb/eNO9fLhU6VbUKPW9lC97osMLdeXfooFaVEmCBNU0muCJLmRCI6fRAhPMGVCwj0QsAMaESbp",
+	"mJLkFtj9i/nxFuh9SRhmshxbJDwDhE6I4IskJGhEYs4mAkneRj/xJUlaIRYExURRfOGjiE6o1FuKsJiS",
+	"wm5wOCPlVEh/rDZb0Tzlg/lv68PHjn/YK2Utn9SUYs6ZIMAiL2K+/J4vmfp3yJkkevt4Po9pCNR971fB",
+	"4XG67o8eSRKeqGljvhxGarivfxvm4SY5RzPMVmiMaUwiw7AQXsipOmD9AXGsbmCyQngsSYIOekiQkLNI",
+	"eJ/qEt3XJws5fQaLgi0WTq/WKnwgwcBKzQuNccJnCLPVckoS0lTsD35R7wwYjqKECIEaapiaXY9q+mhJ",
+	"5ZRq0qe+uEiIotMRXx6jMCGA2jgWaEkSghiXKJyS8IpE7QF748AhgD9aJ+qPwIKkjRQqAqhRyCMgqkF6",
+	"CoHvsvIxTwYMIINGK/Tm+Sl6eth7iv74fb/9GPZKbnAoQZSgoq8pNY5jkqDZQkg0wuEV4uNxe6BOV9Ng",
+	"QBlnXes35UKvEy2YpHEJCBBRuyij3BlNcS7kdzh6Q35bECE3IOg84aOYzP7fEkSNiMQ0VpgI1xZmQhEn",
+	"AgCv+Y96dHJ+hsSchHRsJrUILbz++4/emJI4UuSHR6u2Pmdg8b43I0IAg/HmiZJo5AoNvOyNgadOaEaF",
+	"gOv3wfeExHIhvP4BECIqgRB8hyNk95ne2amUc9Hf26NqN5iRdkSu7V7F3ghHLbOh+vfE8hg9SeldceCk",
+	"Vo5jxQNIdIzINUlWaIQjBNBQT2OFalHby87rlLNxTMO7npaVHnrqK0LimBxr/FwkibqZ9jkVaN9zYXqU",
+	"wTRdSk2AmjlboR13z1A1UlAYAyMAIoHIDRUgcagdEEVgMGJkSRK7Qxe2z3kyolFE2D1cBa0fxDi8EgBY",
+	"kHo18VNYDJMhRkgk+ojimcH54QwzI/KkEN/PIJ4tsCbIx+mAe4a1uz28YXO+AnnGxBFmXE5JYni9C/yf",
+	"uXzOFyy6I+wNZxl4N92BBzRoDLO6ED3IIPozl+i5eaEWRBmXLT3jPUL0Z47EIpxmYg8wNypKwHSeAP2n",
+	"auRz4LZ3BJiV9cuIdoEauEDs9jIgumtCZlE1wTl3hra09HCfgF3fHKiCJXtzYfyWKcmFJ/Q/d4YuZdc4",
+	"phHCYahEGbg2fURu5iByukjZzeCZ+35NQC7cMfeLmus7yANrnnD1CI/03u8BWvoSl0sIQGtETjBYsCvG",
+	"l8yQoYF3M/DykkCv5wLXWS96xiSVq7pANut7QHFgSeK4pQUCNFpINEoIBhKbLBSL3iQipItyLHOgxmix",
+	"iWp1BC8iSlhIckfw/oPvUUlmokTPT0GDkwSv4OAdo99Wm97abI5wlxv/nVY8kSDJNQ1J9dALEiZEVhjt",
+	"jFaAmVA8XnJ91ROiWRIfI4yU+EGNjmAwLa80/nO13263qxfwNqH5pVuksUYw86Qd8lnpLEo3ZPIkVGsq",
+	"glHQCVvMS4epXZDoBLae2g0iLElL0hnZMOS7VYU5bzH6lYRK48YSmXcds2ep1RFHM8rKvpWbvniwAoUL",
+	"IfmMJAIxOpnKeNUun2SDVVYtObPBwqL5kglnxX0kiNRWPSrREosyw+u63fVWZte1tU8SzOTlaq7vWXa3",
+	"zMCho5l6O923X5dXYhuh0df9xbuXF0TaMbvg6V4bKA/Q0T01uA10umSbMZ/wnWZWA9pzMCmtTTYjEkdY",
+	"1qWjr+zrn3xvzmMarnZayTyh1zhclS1kzoX8iU/4Qr4hEU1IqG65uAORtN/asrFz85oasRjFNMx9coxj",
+	"QdK5R5zHBIMon9zPIq2hqgRrd5rH8OQ82jtaDTgDdptxJSSZlZj00TzGUlE/c+WP1U0PMVOy3cjqgBHc",
+	"aBIT6dx7Y4XIXepKAIOY84xFc06ZPFnI6Ssip7xAq83uBDCk4QgLGpbhluS7XUXJRek0yUJx+noIsphH",
+	"uzILM0Qzi7p0/5NrQH3vuutyRhyHNhaxroDMfibgVZ1BelX8TJrJwJPijssxXYA4VOdDuh8OnFCBwbg0",
+	"2XyhRdhIKyc4PnfkKAP3gg1eq552doQF2ASfPD7qooiMKSMCUekrGSXEMxKfYkHa6CRzk/7w7NJKLmD/",
+	"DEMyVxgMhkIslLTXUFepNeMRHa9ay4RK0uwjKhWjw1GLKxEIJEMBHi06YVyxPuCIckpWA6Z+lq5vFrMI",
+	"JWS8ECTylXakZDCCw6mfjYK5GJfH1sepRbBALYhx6ay0oe+C/rq2ZUQISxRYVrv30aLIpz3zbtDUBtBq",
+	"ObVAAiSacSFRr4MaGMWcTUgCUrBajtmJNv5gdNDr2T1R2cxd/RyF2+K/2CwDF8XQVN70lbQJBt9WOOVC",
+	"SSURahR8Fz4KhgGcQtAKfAUs2N3hQdNHV2QufST4gIG0gxmiszlPJLoiZC7g3GkkjtGEMJKA9AZnFpOx",
+	"RHwh2+g1Qxrx/QxB+gqV5JQMWAniaQzlSToHaliTzTWOF8SBse9CFk5wzYvUyoR5B8KHB3dSC4pnNaPM",
+	"/t29L5k9/41OPSG+xCKpX0IY3kINCoyJ4RnRVEA/bqKlwg77pxFozVARJoQwhMWVAJcCHDBGc5IIzlCq",
+	"8wvXr5KXW1ONYusRuApGfjNvMuTJ0RQKl86lJ356BRsZeuiXGYeV3Vl1uc/FVPK5rRThNvrOdrTaqAA9",
+	"6MatXrN143k9J7/C77VvG0y979f1ng95CrxNMyJsMat4TbF+jfpAaYchjwiIEuOEiOkQRAfF9RPWp0SO",
+	"+xC2JPpcjerDDlpqY/1fl7I1IjghiSMMOPoJvjnTq+l27l0xK7A1hoAmobdvfrIxHimB1gIPevHuJWi4",
+	"DdAuJBlekdXw16VsHoNtU/IJAVIN3C9QnwryZ30bDXA70t5FJdw+e10d8V1CJR7F5N6UxO1Lq9Ya82f7",
+	"bkoSgt6ctyijkgKjjmEYmuEVEoRps8so4UtBEu2eXuIkEqjxek7Y2ffolDNGQqnmOEvn0J9uas+dwDMC",
+	"VkKBwO6Rradw6ezm8Xye27hXLRB1Nl6Nx537VX/XND6N/MazM8VK6ERaeAS5yWh/C2EvjEsp6ql7SY3j",
+	"A7uiS3QQMbpJ+Skqqd1HatNYUWobC4DFgGVWqT7CI8HjhZLQGEfjBE9mhEn4Y6FmoUzzSxAnNYFoqP8g",
+	"LevzBOEBizmfg5Iw5UL6OhKh97jX1P5OQyxaCkAAeNJG69RT++sQZ6QgzFVjjJJt1WfvFXNq2iRS3qAJ",
+	"vyX4NEppP+OM3IKoZ7aMivhHl9PCyY8IAo4CPnwcTk10BzFKX2SN0ia+qSEIQcGenito+ojEglhNBVTE",
+	"woXdZEipGSjpbtrl6lvtLQ8ictzG6lItZ5RYYUCDUeevL0iegrRRgXsOWEPr6b39prkFmndCFK9h2Eo1",
+	"Y651HE2UnptSInNp8hJLwTKU/1UxD89QymwxDuJ+JkPT9gvrWJ6KtNk8sjARV3QuCrpLTRKcs1h9ae0j",
+	"Zwv7+rSPUqsb3PRqi5YRQTcH6puLckVWAplL0X3S1IF7BUQ9RoxcE4e/qFG5TX301DzgvA2Ta6/vPYt6",
+	"jx93jzzfu6KRYyXoql/kyut7r1+ee7534/W9bve3f5386+XNaTL+x8XwyeXq3S8/vp48mYbX53hOX8XJ",
+	"8gzj8/DHt2+49+nDp6L5SH/5Y0Yoy+14OuRzDWJ5DjGjzP5VJJyFg4CvVh/BT1RH2eE4fj0GuNTxHeMJ",
+	"OWNj7n3yi75cKxXX4gbGIfxpyxYq7KIf0k1k7tf8Ym7hnqxUoRMutYTV6/QOW91u2WAdQyE2fI8t4lgH",
+	"JeSOOZtiSqtCkWMsIHAoQeEUJziUSpEH73FmatPU2AcnM4ljlJo+5zhJb4fS1jQPyhsC7WAIfIXgVjUK",
+	"LfkijiARAUFk7yKcIrzE+Xvl/e9//8/V/i+l3nU9b9GpfBR2R71onxyMH+PD0ZPwaXREOuMuLpsBzHwV",
+	"4o+WuakUJB77WgJdc7hTKVIDaD2/egED0y24FqnqS6XxsZ69vnB9dkC/rVaRHDquqQ8aSAZ+QvK5QEue",
+	"XFE2sYii7XojsWa+63V6T1qdbqvTvex0+vD//67NxyoO86QUG48Rn1GpznCKr4nSBDJsL3ArnihtqTXl",
+	"iSCtotlov5czyj4tO/C1wzxjMuFiTkJ7HAV3QCjpNXFch47kgBdRjgrWNN4PaVT6NrmZ50gKZfLwoCQz",
+	"w/colnXfFOUr+1XS0t9BOSh/shiV7zFNrCgRC68IG+qfP265fAbOH7adkBMzXmADGrZYCPWbPsoi8r14",
+	"d+kK0oJOmNKEqdDeKLEYaSpij8lHeKFFbx12murdb9/85CNyM9eyOUa/SooWOgEqJBsieLLlpWDJr7Hc",
+	"bmiFNDu4aEIsE5NQplvk79DtPrFhTxXonNMdqvFjC+YMLa90c2tCIkSqbte44y/evdwmihVufTzJf/NZ",
+	"9P3FSbm74Lr4ppU11969ogX2eFUqYIBE6r6mhdN1XUGQtRCusvdutt++KwhFVOv7UA6+izLJa03W3SQG",
+	"qjP4dFsx1skCWlsFsT9ngDDhksM0nHOd1q6nNK3HHhTyiEyS0VY5Qi+obBvnmXGyyKndtF+0xEwKbdLR",
+	"oaWKyiynNJwa/xuOEXj6gWsuwikRqHEa8wUYH+VKKVT6U2i+SOZcENEsaEiZtak8g1aBmdJTLMmEJwDp",
+	"9x/T3GjOJAbh3PfM/JAfxCJkJ0kjII03qq1DUPMnl62h/GbWMuGemwWsBbi+JCsSodHKSRNIARxTIYVD",
+	"p+0Rfao+NPud3US9Agy36oWlk7A157Q9gZz4093qlC4gKqtS3LeY2DNIZCvacvq5hT7edaH2i2VrfePE",
+	"TTrCwSZaX7Cr2FCZP37vpdZVG0rTEAxfkWGIBWkeIxvvPSOzkVLMnFAXH2EBM2BxBZhVKp3QElvWGUOY",
+	"2YCdngmb6Ke2XLlez6CK1bLKIAY80XRwqzZhZlpoa952Cx3Yn4FR7xh8WsTbz+QBrb+zmE94/be1v2+X",
+	"94Ucalfc0PqA1OgNjoe7+zc+02e0G6UMKe4RAVJFpZCkOschaQmiZFuwlQDlB/9GvboRzrIOKozSIJta",
+	"VWCoZITh7E5BmnXR5tNW8qdBX2I7zmjcfrvX7qK9jOD88fv+WvD5BuJVrQUMqRALEg1rK6cFsrVdg6ib",
+	"d1HczuaZh8aEYhae/0gHNcBO0szZ8LfuyZzoNnr58LH4lStx6dsWcrYb9dolCvwOQ7MTHuYUwvtEk9xX",
+	"tpzsOt3bMYx9gyJcRWw2EZM6nht1pcsv8IYrUg2W/I3OI/sagIrHv3Gv5YLfNQ/xN5vQX9QmtO4FcBNB",
+	"EU+QibkzP0C1n2t+VQ7qEoNSCZXASD00UOp0jpRA3+42j/Of0nK/5HGki4a46xJK4ZRTQgH+Mx8tp1iC",
+	"nZ1KJPBqrUzMrqasC0sq8pg+WtBYnrGNeStAZfponhBwklNmsjq1BdcJ1K7nN88Fyq45lOtmZVaaYN4Q",
+	"HDnRK0r5MaLa5gS+c2BdRUfUKObhVek4KuYxXq3Hf8P37SfvOYVsXVGrEkd3TJapC/WFqAKUV8tokIdb",
+	"/hQLs5cdjZ/i65acGF0U7hYpMSdG8odIKF0fAAvkmMiQfn9EIPKskBvj1fbYbcbSHcKu3dMoqWcGT205",
+	"IRuLn+WkYqH4Vq7gB0fY8jSTiDZgO5X+Q89mc7nqg484+9IMr47hJ8jNGDCdnNHQhQjhlgXNfva+gEA1",
+	"xqXx2kKciVjL2jC309UJe0+339aiERXLYggQElO+1HGqUIABIEfUxvKEuHjbtxpK7uH21w6hK97Wuvih",
+	"4ziFDRJ0sKNB1LmBhjxaIYpnLZiBFu3E3vZDqWtThB190UAUzTrvEIeSHUoJm80sDf3SKnHBELVRH7mp",
+	"Vt3eUzfMo8E4CvYCHwkOSeYDhjXSUoFwLHSEwxzLKRIEgnWrsp/WuEh5ndJ2HyqVdntPy+rJme2+BX5z",
+	"Z+r7SJgMWSh+oTMFnWtpAtjU5h6JNjpJC35mCWIDpsBwp8zERqA+FvgoMOwn8AcsSOUY9SBlr+oPe8fb",
+	"aThI7lf4JIWfm2tZjwOWJjBKp4DpDkmPZcmJlWLemzvIbnVm2iJg3D5p6UEY6N05y2fgDGVpI7uzhhrx",
+	"ovd6kBslx+2sYp0tkOSaJK8cmK1bLp8edA8KGRAChqV+Gt94RwtJK99TEXLQcbrtDiI3kjBFdqDwbsTD",
+	"xQyyHkOcJCujC2nPTrskK9hNW7A6f6kGm381tXpQIYZpDeuhWMznPDGxzSX3M8Z0tvv7ubd2CEviERmG",
+	"UxzHhE2IsbncejbCoqEgQmwFlGMeuu23bNbFUIm/lE2GOJ4MQSS9/ZRutNHmDZS/6hqubr8KIRa6COd6",
+	"6NYmq+484bO5vCMIcva9jRAwBaTqI6odsEjoLoPMHZrx6C67cu2Pt5/FWh23QWbtvXtBDB0zcevRuvDS",
+	"3UCQt9PuaLa+p6/qKe/v1i/oMOYhju8wgyAJZWO+CTAFVcNccr+Ku6yB2rn8G/C5irLWPZZqNKlLcMv0",
+	"v0s17Jul/iu11N+2nJ5jyq9Vx45HJWB7zhOUoWxJiqhvKlNEG5NhJ/iaVH51eE0SKDt/68+fvzx9huws",
+	"5nwO9w+bPjrYR5IXtPn8qUXf/TqWL8i/D07/cd6afXfUe9l7spiO3r542513k+HyXXfy/N3z189+/eeV",
+	"tzHKpjTEIF+foIQVZX62W+/encRWCcifg2Ht5Xn/lRm8pet1aylsW3Du7TZKO6iUJBrDKBQTHAntLso5",
+	"dRrr0NRBWIxDzqW2E6tjP3xycIT++P2gfdDW17M6jN6JSS0k09bSjgzRzMI6iskJecd3VXLIkOa17v1D",
+	"R7dzswWiKqCfsKJudfa9IasNDJRZk2NdASKnz1+RlWga+0bA54TRKIASialZkqd1Zdq3wIcThvgc/7Yg",
+	"+QNNvzgex5QREySQ/3IhsXaq6xPlUcpgjVpVGz3D4RTy/XVjEaGLekPu+n2hQTFtwgnmqyDla5kUeZ9i",
+	"NlsOH8p49FtBErC0rrtH84cvJGYRTiKkFU/UOOUJQX/8/rjdbep0tew8C9HaM6i4W4ar6okl0xWawBjP",
+	"aLyqjhiCTjrVj7WIV/qocsx8yhkZssVsVKGPzRMyJklCoqESASvnMfkzJbZ7gNQjkVZFVZILtHAaLDqd",
+	"/ZBG8F9SI4FtMSo91jVL027W3EunL8ojkcXGUoawser2UWDKWQfWlru5TdCANaD4fx8ddI6axyjITKza",
+	"Wu4YV8Egmhpz/cwIbOzkCOfMxCFmaEQQeIF0KYy1anSpWdbZ1mbLrGPOZVy2UePSVj75gSPNOAXS/or2",
+	"Cs/iRwJZaLebJYbcWyStZhCpP8bWTy9FvM0nVOyStDX2rYCM9tNrCOl7N60Jb1n9aU4N2FLsdF5o6bJz",
+	"pinO1Ot7EyqnixHIELZUtvrH3vxqspfO5Tb+eU5JHFWkjpjS3jmDMY9W7VwRm06589/UAHfH2pBtzNLi",
+	"Kujtm7Ot91YvI5u07A4X/Yi7XeHXc0lnVEgatkLOdAX6cKXVn0VEpc4mAcI9WwCtSK9G+xa4qy6rEsQq",
+	"E6Br4PLWOSpx+4yFCZkR4PDcBrloBD/W1XKo7YFjqxQqIQboESSfUgFU6cFuQL4lWDnDVRdUt5FD111d",
+	"ZZIw7eo4RoE6LqC0OIq0DxeShdRrJefFF4UUum6N/l++7oF2u2G2zVmuUVmNsZJLHN/imzBOAVPsPLiY",
+	"aqK7oDgN1DT47Npy39p0sqbyfpm4qnSIo4PHT5Cp799GgZomMC1x1O2bk8T0ggLTBh5DRIdYUhlOUZlc",
+	"ZVsZlGSxlbQkKc+HKyk+BAJvVvYfKERC1F5J5Gp8tRzw6xS51P6uhMtCnwBv77q7pzUKsYfDGUnLut50",
+	"y1UGWFnRRbU/6o4Pwi45wk+jg/FhKWW3vRuccbpxyzrS6cYO7gdKuroULYZlNXK2dXxx0Fjb/jbzEyPs",
+	"6/WlO/pQlu0mSLhIqFxdQHku2DZYlHrViNs5fJoPxTSd0xyVL29v87UshpWMhU5yNgOt0iDdggwi7GO+",
+	"XHe4nRqzUe7Ht0lcQIyP+h+f9vQW9tIipVmBxu2DrN7klBbXKkteWIcfkekUp1ae1zPBYFnQRyWH8rkW",
+	"eMspjbUUamqqKnJuSm5oNdnrexd0wnLvsGJlvuYxsqZnU0NK1/ECvaW4avgRaWXG0JAxjdde04VirToD",
+	"JCjGbLLAE9JONdS6oExthaeOmSqX/bnehqrvnYKQ4VvBFPosQl31tDUuEEZd+gQoUEGxNp57920dl2uK",
+	"YaRhHMWxukKeRnhdNjEudNGx76STm/g5HMcra7g96jbtzGmIAqzJDFXr0ZtVIscjgfiSpfMtWESSkn4R",
+	"dkYAXR1YFcNwCjO4gCp91RQ/Fm2KZ4obKFFKTqGilEbLs5NXZhtK4EIn52fiFhjimL408YFkYVpuiYC2",
+	"hwYgfu5Mhb++C9+JXRQkHtvK0GlVtQFLyVZpiIF6zdy4ecKvaUSSftGhUGI69AesxAIJ1rHzl6fP/LyR",
+	"qemjnDPZR5n/0LfoZcs3JubnF+9eXvjp5TfVFyFUIluyNdhENhKijV6lxzVgadM0G1oFh7qYjRISxzZv",
+	"OnCxINClHceUKYDqYMKgcPcgrGrtUgc+CvKol/8l/1Z6asXJ7OULmrpjpsYHexQCjXkc82Vqp/UhkN+H",
+	"emI+OFR8uJ3+gD15fNTzwYav/vew5wP0fHTU6zwpgyHYuEzqkI7wc9ODoVbZbMBGPKJE+HZdIMNphiua",
+	"RuFKiwqQtDWnulI2+Z/KqS2RXiguuF7Hzy86jqACYSNXd1BAxKFGdcBbbeqw+JXBrmnL7A9pFCAc65Kc",
+	"A3Y5TUhWXjQDNU50p2Xhg3B5cn6WdeETxrmmDS0JGXPTElW3jRqwEYn5so+CH55dBnvB+euLS1SLlweo",
+	"Ue0D6g9YkPOL/pe6doGvnTfBRe/xYYCsqOTr0qipa6P19s2Z7kHnowDaNipkZJyFBJBQx1ZACCC+GRpc",
+	"jfmEMsgpgfDB1I0cQH8QpW2KXHFWiz9q2IBBn2rTMsAY0OEJSqNxmj6AqB5s9hIiFjMSDFhjmZaO1RNC",
+	"vVoTGw1nVl43NrXfK6KqF3RNkoiGUhwPGJXQ5NWgU5aWbiGIFAR1DWgDdwNHbdOjQgSAn5ihAG5G0Bww",
+	"eFQTC3TOYVBWnTitcDxg+q1mG52wNGXfXC4gXrnlggVR95NwmzYpYQwMisanodaJfrx89ZO50gqGvi2h",
+	"pQ/QTqsDN23bN8UhYfUty91Pzs88x3zhddrddkcxTSX14TlVikq7097XgbtTEJFKgeIWztafyN2KluZg",
+	"aviEyE3VhVMOmL/buuqIPuwVMu59I57qW64ULO8HIgtRfIVO1L1OZ7cm1FXRdqAw9ff2ur0n7U670+72",
+	"n3aedtZ0wxLxf9egPG1z2h4Y995TNEXpVhXRbLcvIv+hdnjbe1Oe6EN19NpukMtm8bJQtHpTuDEqO34V",
+	"Upw3xWmZossfyqKg3ludqSC0ftgQ9PTe1v7+sB7UtNvS8862rXFP91Knt3YvyMLlrOgFmelDn3zvQN/Y",
+	"slnTm7233sjbtSjocg9iMZvhZKW0qU3xu1prUuJXU0ERTwScqFYGoMiqvaSiMmske2Uv3/Mfcje2E1BA",
+	"H+gRTScLTd4qSeelSzTXtANojwO3BjUC7cQ7O3k1PLu4ePvszfDtm5+0Q89dkn5L/6WfBk1/wFJ67FcQ",
+	"49QNrym264QHmoAaph5Z0ySmDhjU2MVSF5hW9zTQDGuNqOt9neYA8nek7OUBzbutWIsk3gY2UautSEVR",
+	"nd3ZxJ+NpltDlQkTSO1ba3a3vy69Lw0x3W3ZdgLvnnmHJX0PzkQKpNbhH5syPz4rTzFSfiXrOLWtX8eO",
+	"6K00iSUREo1popR6PteOXchdi7VGMlqhQBCchNNfFiRZBajBE8VqBgzHFAv78JLcKFUUC+s+tM0dmogz",
+	"2wIsMkbCdGGav1gWUdHsdlbGKH6iQpo9ebeE6TmeEEjurP86+ObqD7nI4FZn1EUKyTpvf++0zvr04a4c",
+	"0nhru75Jbn3vtiRUtyHrAFgVq+u2tCvpY+f47z1TaLrVO7jsOkWe3VZbVaXc3Dy3VJntOg11TCRCvsXN",
+	"+w9rnVbef8i8LaVNR2yPEJvOWNWso6rklu0iYcY7DR/K9w91LcG03nXd2VDtTDuou3mXc7c2PXXq8ZfQ",
+	"0hMwKyjSkBr870BH1chu7ZFvC338Dzr7tcc+58mIRpEx5TvEO/Mmvi+oZepeZc/WDv1TjuwreFmQOLTc",
+	"/nJ3Yq5LWpXlUGqDkEiLKUDf1PVG7qjBuESBRv2gqXu0lBTtHzAdOaqb8xS6mkInRc5CbXkREoLWdNkE",
+	"NdkUi2kZBdbun1Nb69b4vr/j0WpHyrOZbNShCRuu8Y5XRBf9+JR3bSvZ/dMage3uqoLcLzXNNafIch++",
+	"UdltVHY3hKiSPR2brV6Yr9VfpYTbvgdTvmRpco8ONgDceXaJJ5tjI3P9EMEjmi65GIPx6c9GqtXAo9oD",
+	"Tzkbx1THOB30ejssdp5wpZpBR5S78wfj9S5wiMyvjrKi32tsYovM7vSI1lgRE0nKeoCp33Pd2DAEFVqE",
+	"E8fwh7HLCMnnrneXTYCcQ7+DdWO6ntwh5jlSd1C1mqj9BZHooPbAn7nU4VG3Rr4Hwh8Nxc3Y45crdK+Z",
+	"RQPbUsXBhFJvSdXpdr4sI/vGsD4Lw8p4ycNyoj8NKXgQleEHIrfd5jupDNvNAqf2Quo2CaXaxTzGIck3",
+	"78tsaBDeYmK6dCIinpFcbo1u/WczNvwBUzpFOj7NyOEJCs7GrVdYhtPgGBVC3dNegQedI/XqQbfXNJ7t",
+	"ARM0JkzGK8SvSbJMqJSElekgukxUSthuBdqzMazQ2FAeQIlB1727ErEvouB8Qb6gQfaQrKH3jTWktN58",
+	"Z1cWwcjyb6OwfE5Z0/cOuvUVnfOEhJzplKznulPQV6oqAde5L01pz0i6G33lKXOzvSqVis4X0kSaaV+l",
+	"LeIFSZa6iSUo7niCKdO96XMNHqv8EBdmQXejo+8/1iF7TvdFtohj29rT6ZSZNcas7oYJB5Te0x26qhqz",
+	"03pNy1Lykuok3+RDbVLGa4jpXAb7y2cXFUst0SdRJJTkZhpmKhoPFXghY2yFoN8ZVA61DV9RiBmChqIk",
+	"vW0RXzJJZ6Q9YK9nVKIALl6Qdt7EqPf4sDWCwFWwnKX26+O1RrJGenyqBu/3BswpfQKCqy4MDPKlMXin",
+	"5u1tRmyD1XeQAvOwK2mr6tzb8kanO3J0txnsQxitdyNFVb1b69CitHerNWXfChJVJEiJKga3UistfO/P",
+	"5+m6gzTy1ckEJ1GUEpdSEri7PLD30WLbRmPqZbE9sdtzkU0QlkAy0nSdQrcF3bEEmSoGQiZQflRJwVSi",
+	"RrCuhwQ2wp0Kl5iuTB1iaRObgrxmQKNA1zppmmoUWmce2bqhVl1Sk5sZ3AyLa81kYjxpo0u9csd6POHO",
+	"bQCqnspJGXHfbCp2SOY2g/Eb6JIR/e2kgCppWEFjM/J/Rv7vV9+PtP1frfbqVA2Gmhm2to3b3zzPnVwC",
+	"75TwPTxYTzSuDHtay1WsoQ+INP2JJDqrB271I4ECsRgFTde3NyUJgYQO6CCAGvmktOaACUKEuYzpWh6J",
+	"LAXKCakCl7qSX9wXG0GUxfEEzfaA/Qw6iMWMqtinNPrnWxDU1xsE9WqF8Hxez5Ll1Ea3xbIjcg295h0M",
+	"WX/4BZ0j5XX//56RUxlJyW7/3ymMKss2L9N4Z6uSOCp3yOeLpEJ8yYiNOTVH1kYnTr42xFRhQ/KbtpMM",
+	"muHkClE5YIHBz8A36fQrNKHXIMVxWwYyzdLgS6bzlYUOamXc+ZLunzJgkwVOohwvsLXuA901pml9vBhB",
+	"L4YWZYUGW8UAMZvKm9oYlE6ca0fo19GMC2zm3uK8Usq4lZr8NQK4Mk6Qj9sKxXCX0K1vTOJb4Nef2Y/y",
+	"JSwQlZxpLXhLQX+2UiS7gkvV1kJ2DOlSSkGFDFGM8arSx8sI9V80husBUMHEYZlzqCGtVIZkVR1jI9fP",
+	"7pGAuh2ZlHGMMNMmGFc5hIqAB21UUAnLgru2nn/ni3C77SztG9/6Fv/1VyEjP+hy7TVpyNcVCJbmNPLx",
+	"Jn7kW8xo2a6PMb0iAxacv71EJewvyOtWmTJ1BQqTuQ2IKWKovQFQ3EnpWSFfxBG8DV5Ct0qKNlxXR4St",
+	"U8OvJDRMU0Yd3lQj2uuz60Sfn0vUDvV6GEbR+9Mziu63aLBv0WBfYTTYBr1LR4LV5ZRVWtd61SCo1/4Q",
+	"ZsRLEsdQR9atohelpfOmBER3bAo0Uptnk1VPoRL6PVIi2ujEFsTj41Tqt/n4mCEdUBGBgjAhEeIJ+HSv",
+	"wN9MfADbcspF6selAk3UkwFTj0wtltEKYXRFFLdFMWcTkiAgc2JKItTQAToRFH5tQm20bFbbD6KhvWED",
+	"Zr+edbl6JKw/nLK0vJuOlOOJqTCreDROPeWNBZM0RhjFWJJEzdkCkq3VoLxX3Rb2ZYizptpd8HHgaYAO",
+	"vD4CcviptHrMWYoKl6ZSRj2ufdNaLpetMU9mrUUSExbyiEQFVmfawHhk9WI6+iGkr+mL5/9+9ubyl4sz",
+	"ccbePA5Pzw7PZs87L3vz/ej0xdFOMSxnbv2srCLFp7KC+pzhGGGBxjhB2PZeV9OgCScibeMM3n/Ap9lc",
+	"rqBK5Fp1OfU47Szk1oxse3cXDeDA0sI3WdevKtmA3My9fvfJ0eMO/J/vUSzhh4Ojo8MD+AEKHNetHWO6",
+	"4JS0voGeKFs60rrdcGwLnNsdZxWftU5nKFXouorqw5jo/hIeZRCrMTTY7pnC6sP8R1PilAqBtTcEVUVN",
+	"7fQSL1gRi1yL0u13k8YJl23GZkA6YTucoXHK8u5jX/mF6E31avDwi5gvv+dLtrGmzKU+DRdTbHe3w15p",
+	"6ZgtfBBqHm2KfjDVWaEQF1AIaHq0yoc2+YiyMF5ElE1QQkKdhZMQSXVRACIMlzAkGzQzpaIZroVWFfap",
+	"F+9eXtzZKKWWrr3y8cTrm7pSSnm4hr+g4pjne1dAZq666p8S6ve8PPegjpGSPOnE870br+91u7/96+Rf",
+	"L29Ok/E/LoZPLlfvfvnx9eTJNLw+x3P6Kk6WZxifhz++fcN14Z16OKV2Wh2J+OLdSySIfKhKRRe6FJc+",
+	"ZFMTvPvks1YiMuioVrCn5YyHk8vOrQ8UrKhC+18bGAVa9wpaelFGLtMlYvMRPG10AqqLEpWU6CQGDOQP",
+	"xpeIMx3xPE/INeULoV+SeJV6UtVZIy3a6BggQ2Ntm1A0xWLAUolOcCWOLewP5m0dgKgvo1IkSwSbNwBH",
+	"c7gvyeru5t06F6h3nxdoh+uzMYo3Q/BHwpK0OU5k+2sPmcjrQDpCHoS3bEe3oPpZ44CHumMnVs9I0lgK",
+	"KgWJx1nTxbJ+BVYBgN54fdCd4Kmj/ED8gbmh+m6WFVyHgmNrt9big35b1/VmE2ELXafClVFmMCw6M0T6",
+	"ptmBtP3UkkVMBFK3NVh35wWowXgWcMFt5EYLAjdIZCM8FiyG/ae9f+H6l65dy+FWKcw1GNZO5IZSjPS/",
+	"WzrV1lT4g3LuA4aRW5a/0BpFQayIIa5R1kcjLqfGUe2GgZxpkcfptieskvDk8VE3rySUESrzsfsKFzFN",
+	"FdP8UDzR0zr1LLeUBfL6FRa6TWUUK4xytYnYG+docurcfednbFer0leGWr0eGq0qVbM2A7rQbzkfsJID",
+	"kW3yqebv1Dwht71vamvNQDfMd5r1EiyHv/Ru9NdzL5rpb1EqNL0eFfDL1xB1jL9fAWKZBr11I1WyJjHo",
+	"j9/32722bhbjmHdPcTglrVOutJK4hBXESyX8MN6CKmG1Lbt30WidJtLlmmAOh9qdvi5asBAEQZ8r1FD/",
+	"0ZKhoosx5/MRDq+a96z9OmDtGTLZKNuFUrBctXJoSW2z/eetnWdkkGJUhW4gk5cfDL/K+hU5Qo/7Rn3R",
+	"59b1k4zxcUqQ6YgP+TuimrFWBd+8SW/a3aJvbn9PbGXgUrtPSgvKZAXTg0KzfQ0Pau2893VFfua6A8Yy",
+	"4WBWqATvJtU2rZVUike9DXjk18gQ181J80i6M34MWCPIFZzv21ZzutB6JW+ztde1bJgF7KqTcbLRKyqm",
+	"b0e/zlctVjyI6PBNIqiSCBJTyuAb3bFraWjz9eMOyu2ruZkgQf+6W5Gjr7wEVKbYj3i0ugcuqYNySsnU",
+	"3bTDGhSqjAA5FZn+gjrk10XsTXzPN3r/Bei9DeUpofud+/DNpbrLRifdkEYo4kSYwD8ZTlGRNTy4LvaN",
+	"29WUsrMyTTvzta3q2jW/Ip/FTq0+JDKTszkD04TPaY5sI04kR1S20XMn8GTA8q5Zba+tiEVJY/mdz+nk",
+	"QO0VOjt5ZUs1DJgu4iCgUgSUgDCtQ8uKNwjwT+XXbLenePByymMyYGM8o/Gqb6ZwXhbIRvqAU4tKZ1E5",
+	"2MBCNDRAB7Hpg7mAJwEVhKVj385a0WKUa/5p2zGmfT0HDBp7QndEBVtTOch6wniStkzMXRjMrC0FELDT",
+	"OUJ//N5r95p9J5NRvdzrdAaMUAimWuIV+NqoRBICtxjX3YPxyBT/MjcBnazhgQ3Isn4Fp1Kl3tLCMboY",
+	"MhiUW8LVMX0dcUhuOMvQlArLmVZ34D4WQb/mKKXSyiMQ5gY4ZchwqR+qiGfHiHEQg+/GN0uwZgMfMe5q",
+	"rO9AhpwPwDTWYndcqyWcsI9KFt/8FuJTN8THoekpct0mvsdc/Idinz8oIVyg0tpFUCQFpHTr61SXVHMb",
+	"wJH0Z4aThC8BWwcsp1xqF6mPcByb+PAZWipey9KCwGaqpo+C9bZ0gXZ7BrnedIGpVlzGq4B0/Hh5eY6+",
+	"UxJ22i3dFbub/oA5TGovX34p0PRoTEkcieJ4BcWmlil0rEc2ExaCJBJqIDcKbdWapvuzrgRzjApsc8Aa",
+	"QUWeQB8AFTRNc+fyltmlcGukF/yP3w/a3fa+7tn+5HD/sNnPWia7CpY5cs7IgJlg/nzna3NYurU4TDGE",
+	"ABYKDnslmlz8eNLqPT4sIMojocCU64KoY3CgT31Mr4lAhx2k016XPLnSnum+Tn7kLALHDhUosDcX0DLQ",
+	"/ZytaAQCjmb5ainQ3cwM1NHI6xW9bJ0vg142SkFLVuU+e4zmJBGcZdHQxpoEgdPov1CwECRpadMvjZz+",
+	"mpgVm7zbfpr6SgS6AWGgAyj0vTONzQvCoHp9wIJ8N8LcuHRn5pJMDTcuXCT9OlISgsakwmMXiRTaWLlS",
+	"S6rJSoH3GM0TItQNVLJWYaWK2w+YWhiOlZIMI6J1adaAvKrwWsoOYUFHT5TYB2h90GyjAIhMoLPMgBJl",
+	"vbIjYqK5UvqFY8FdgpX2OR0wfbDqJbUbGevnjC91Nhs4bhA4EyEFTr/uI205ixKcdf62QS8NEyZvSIad",
+	"w7yV9mvXm4cTAJ6l+6s6sH/c7tm+/m2kMzxQKaPUI6GikV5hJtIz+BvhKEqIEMdojoWWimM6o/pfqWBv",
+	"9Z6D3hEKRMyXw4gvWWCC3gBYS8oivoQ9lAblq/O6XzlYrPV0PeURCBhObcGCQkJudE17qASj25yaipP1",
+	"TGDwAe9i1J3uX//S4b3Z43/+8O+nV/88Cru/9Zb75CB5LA9XTxZP6RHvzE/MkJQqen0v+u7XsXxB/n1w",
+	"+o/z1uy7o97L3pPFdPT2xdvuvJsMl++6k+fvnr9+9us/r3LWSSWsl3dpdXzj2uYl+nt7eD5vGzi1Qz7b",
+	"C3Ecj3B4BaKK3umpY1orAG2Gwyll5JG5cS6UcisqbS9eFXKvrZZADS6tFFN9UuZNInY8otz6ii1s83/3",
+	"vSSNJAGpsJ4sCYv/q6Rn5CJrdtMmrf2WMq+/f9jpbEq2uFMihQF4tZXzpMyTc9Q5fIpevLts+ikYU/5a",
+	"wUQTHYupmeAExBDoPPqVh8dosJerT5rPDbybgZdaU+IYeN0DGSDr6ZJpg+JhdmGzoBiTFZbb4DcN9G4a",
+	"aGals8dzG/0z7eJc3WIY05lwjGxGisLWcZi7qU5y4Jgnvi3IZiJpjfCqxHBEZR9hfbVAsj42ljjTnDtA",
+	"AcMzUGEg1nho/9KylPlzwIJ5QsYkSUg0VFuBn7X6EvMQxySdF1p9B+l/4RX4t2XmkXlVzTlVShnS/x2y",
+	"xWxEEqOU6m1CMNqIuMrCFv1A67lKyVilioBVcwHAIZ8RmyQJ5YTBsPxIoGtKluCdxbOWCXwWj5SYnYhj",
+	"hJX8h+nMPZkpWJhMzXRFFKhAMRlLxBfQcXRGhVCyvHrCXKMZFKbpaqULM0SZWIzHNNRFlBhBB519v8DC",
+	"HndQ8O7du9aJo6QHSBPXiriWt4IkZwrj7srsdPP2vneFE/r/ObKR7eueHqxNV3RQBxwrSTTDTK0xwzCv",
+	"773EEJSo0cfre2yUVb1Vz5AzcB35zHrSfERAhoNxDx/t4A1MQVTVIt0incadry/E0LTaL0QO2m2tNVg/",
+	"5QkBLWj/QXKaKvO/bZoAFij44dllcLymm4J4Z/OCckFgFsnXUPyciy+I49+wrhLrRit0/vricgP2tbs7",
+	"sVBbLWRDdmZaMVTLbREZQ1YNd2xTFaU/BTBPaLE/YLVa+Kcd+SMq5jE2VegLvfmrKk9f6L38OepNP0RJ",
+	"aDiGM5YWZil6m3CULwFrY0PabhEbW+DV63vqZ30OpjAOTGFHbSoUZNhIVRCKutvudx6wTDIgxfYqyWu4",
+	"/XcqkQybr+4KtAYbtymAvnMPx+C+V58F25hehi1baIz/xjk6wysdHxFTIU0OHvSvEGjB6G8LYvjfgJkB",
+	"iqSEmCndE2TgCgqmhOKDzlGzug7xhVF076k1z+6XdBTz8GrrTd31Qu50vR6utHGRopWUGa6wuX0esN4b",
+	"AdwJ3hvTkAuX9bZ1FfMzfOvy/qWKVWnaXNWkW9FGSxrLqPJmsW/vI/x3h/QkByvQO6imZOmxkDSOgfw6",
+	"viw9JCagbGQBSwOmiKqvSLRS4uWUzJo2RTkY8yQk+pv/pWhIkLZBjAVHCZlxYwM13xgnfDZg0qk7JVCD",
+	"4HCKJkQqvuHWfzNBZkw22+g7S/KNZSdlBwNmnWCNg85+Ke3X67O0v8D5iqRHrbiwYMfvaUqeAOSo9DUb",
+	"0wtAVOb62xgiCK1sfgMxMiU0DtRy1zUiY7yIZVbrT1/fEecxwUpo+PCtp/499tTffFtNmliRRJeLU5WF",
+	"nIvD/fW+DjzXj4EzUlr5JhNd7qKHpCxaK+8lfNctGK77m5o8srQz9076B1itncp823jwuufnYbjvl+G8",
+	"f4OqxtXqiW5qX+8+PXBqkxaE62Q2OTFAI+OP0DYPzeZ0WIgJCajueT9gFU3vUY2e96gBHe/7yGlx3x6w",
+	"IkfUnf1w1NLVi6qYoU6iqmCGn7GecV2RXyt/CYmoRIxLowNUy/lr71cTnd0oiQbcg+RO3dYUVA6bnW1D",
+	"tUHW+1K6ks1AujXVLikr/JfWmb6VFr6j/JclMNVhWHoRybWlo4skrkofBKppJlgTGB1hKZc4BRfb3Dwr",
+	"S6132zx1Kz+JYyQUc8Ix2NtGOizWdqQFN63tLN0udtksmzythY8EicctA1sfncZ8AbFbcoWEXMUQjRw5",
+	"Lxv6osEsst5mVtCk0ikx4ywlq928vhgNqHUzMEqzt9Se4VOgqsE7aYEtzaet7VBL4QNm2GihN6eT6ZRp",
+	"yWO+SCAb6+T8TKCIhDFOiO6ta+V4f8AyZux6YUxsq2L8ptYfUHXNqu0paLwq76eacoF8KLVGvzRIw8UY",
+	"g/UlZ1qrsopzfDO3/E+v6Xwjn4b54dP/DQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

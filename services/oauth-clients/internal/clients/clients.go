@@ -95,6 +95,12 @@ type Metadata struct {
 	Trusted                 bool
 }
 
+// GrantTypes are the grant types a client may have: the token endpoint's. The native
+// spec's enum says so too; the seed dialects (Aritma's allowedGrantTypes, Cloudentity's
+// grant_types) pass any string, which this refuses by name rather than store a grant the
+// token endpoint never honours (password, implicit, ...).
+var GrantTypes = []string{"client_credentials", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"}
+
 // Bounds on the lists in client metadata, whichever way it arrives (admin, developer,
 // dynamic registration): the audience goes into every token the client gets (a verifier
 // refuses an oversized one), and every list is stored, cached on each replica and sent
@@ -182,6 +188,11 @@ func (c *Client) Apply(m Metadata) error {
 	if m.JWKSURI != "" {
 		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
 			add("jwksUri", "must be an absolute https URL")
+		}
+	}
+	for i, g := range m.GrantTypes {
+		if !slices.Contains(GrantTypes, g) {
+			add(fmt.Sprintf("grantTypes.%d", i), "unsupported grant type %q (supported: %s)", g, strings.Join(GrantTypes, ", "))
 		}
 	}
 	if slices.Contains(m.GrantTypes, "refresh_token") && !slices.Contains(m.GrantTypes, "authorization_code") {

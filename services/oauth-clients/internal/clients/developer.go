@@ -88,20 +88,28 @@ func (r *Registry) ListOwned(ctx context.Context, tenant string, q ListQuery, wh
 }
 
 // UpdateOwned replaces the metadata of one of the caller's clients.
-func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, pre precondition.Version, who Caller) (*Client, error) {
+func (r *Registry) UpdateOwned(ctx context.Context, tenant, id string, m Metadata, stated Stated, pre precondition.Version, who Caller) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
 	return r.store.Update(ctx, tenant, id, func(c *Client) error {
 		if err := owned(c, id, who); err != nil {
 			return err
 		}
-		if err := r.checkDeveloper(ctx, tenant, who, m, c.Scopes); err != nil {
+		if err := c.CheckStated(stated); err != nil {
 			return err
 		}
-		if c.Trusted && !who.Admin {
-			m.Trusted = true // an admin's decision a developer's edit keeps
-		}
-		return r.change(c, m, pre, who.Subject)
+		return r.ownedChange(ctx, tenant, c, m, pre, who)
 	})
+}
+
+// ownedChange applies a developer's metadata to one of its clients.
+func (r *Registry) ownedChange(ctx context.Context, tenant string, c *Client, m Metadata, pre precondition.Version, who Caller) error {
+	if err := r.checkDeveloper(ctx, tenant, who, m, c.Scopes); err != nil {
+		return err
+	}
+	if c.Trusted && !who.Admin {
+		m.Trusted = true // an admin's decision a developer's edit keeps
+	}
+	return r.change(c, m, pre, who.Subject)
 }
 
 // DeleteOwned removes one of the caller's clients.

@@ -71,9 +71,15 @@ func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, 
 }
 
 // Update replaces a client's metadata, refusing stale versions and system clients.
-func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, pre precondition.Version, actor string) (*Client, error) {
+// The read-only fields the caller stated must be the client's.
+func (r *Registry) Update(ctx context.Context, tenant, id string, m Metadata, stated Stated, pre precondition.Version, actor string) (*Client, error) {
 	defer r.cache.Invalidate(tenant, id)
-	return r.store.Update(ctx, tenant, id, func(c *Client) error { return r.change(c, m, pre, actor) })
+	return r.store.Update(ctx, tenant, id, func(c *Client) error {
+		if err := c.CheckStated(stated); err != nil {
+			return err
+		}
+		return r.change(c, m, pre, actor)
+	})
 }
 
 func (r *Registry) change(c *Client, m Metadata, pre precondition.Version, actor string) error {

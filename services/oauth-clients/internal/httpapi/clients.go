@@ -108,6 +108,16 @@ func privacyOut(p map[string]clients.PrivacyPurpose) *api.Privacy {
 	return &api.Privacy{Scopes: &scopes}
 }
 
+// stated are the read-only fields of a client body (its GET answer sent back).
+func stated(in *api.ClientInput) clients.Stated {
+	s := clients.Stated{ID: in.ClientId, DeveloperID: in.DeveloperId, CreatedBy: in.CreatedBy, UpdatedBy: in.UpdatedBy,
+		System: in.System, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
+	if in.Metadata != nil {
+		s.MetadataCreatedAt, s.MetadataModifiedAt = in.Metadata.CreatedAt, in.Metadata.ModifiedAt
+	}
+	return s
+}
+
 func optional(s string) *string {
 	if s == "" {
 		return nil
@@ -126,9 +136,14 @@ func (s *Server) ListClients(ctx context.Context, req api.ListClientsRequestObje
 	return api.ListClients200JSONResponse(clientPage(p, page)), nil
 }
 
-// CreateClient registers a client and shows its first secret once.
+// CreateClient registers a client, with the caller's id if it chose one, and shows its
+// first secret once.
 func (s *Server) CreateClient(ctx context.Context, req api.CreateClientRequestObject) (api.CreateClientResponseObject, error) {
-	c, secret, err := s.clients.Create(ctx, req.Tenant, metadataFrom(req.Body), actor(ctx))
+	st := stated(req.Body)
+	if err := st.Creating(); err != nil {
+		return nil, err
+	}
+	c, secret, err := s.clients.Import(ctx, req.Tenant, clients.Chosen{ID: deref(st.ID)}, metadataFrom(req.Body), actor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +169,7 @@ func (s *Server) UpdateClient(ctx context.Context, req api.UpdateClientRequestOb
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, actor(ctx))
+	c, err := s.clients.Update(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), stated(req.Body), pre, actor(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 
+	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/pagination"
 	"github.com/iamplane/iam/pkg/precondition"
 
@@ -41,6 +42,13 @@ func (s *Server) ListDeveloperClients(ctx context.Context, req api.ListDeveloper
 
 // CreateDeveloperClient registers a client owned by the caller; its secret is shown once.
 func (s *Server) CreateDeveloperClient(ctx context.Context, req api.CreateDeveloperClientRequestObject) (api.CreateDeveloperClientResponseObject, error) {
+	st := stated(req.Body)
+	if st.ID != nil {
+		return nil, errs.Fields("a developer's client gets a generated id", errs.FieldError{Field: "clientId", Message: "cannot be chosen through self-service"})
+	}
+	if err := st.Creating(); err != nil {
+		return nil, err
+	}
 	c, secret, err := s.clients.CreateOwned(ctx, req.Tenant, metadataFrom(req.Body), caller(ctx))
 	if err != nil {
 		return nil, err
@@ -67,7 +75,7 @@ func (s *Server) UpdateDeveloperClient(ctx context.Context, req api.UpdateDevelo
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), pre, caller(ctx))
+	c, err := s.clients.UpdateOwned(ctx, req.Tenant, req.ClientId, metadataFrom(req.Body), stated(req.Body), pre, caller(ctx))
 	if err != nil {
 		return nil, err
 	}

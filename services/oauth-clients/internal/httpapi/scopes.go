@@ -64,8 +64,12 @@ func (s *Server) UpdateScope(ctx context.Context, req api.UpdateScopeRequestObje
 	if err != nil {
 		return nil, err
 	}
+	stated := scopes.Stated{Name: b.Name, BuiltIn: b.BuiltIn, CreatedBy: b.CreatedBy, UpdatedBy: b.UpdatedBy}
+	if b.Metadata != nil {
+		stated.CreatedAt, stated.ModifiedAt = b.Metadata.CreatedAt, b.Metadata.ModifiedAt
+	}
 	d, err := s.scopes.Update(ctx, req.Tenant, req.ScopeId, scopes.Details{DisplayName: deref(b.DisplayName), Description: deref(b.Description),
-		UserPolicyID: deref(b.UserPolicyId), DeveloperPolicyID: deref(b.DeveloperPolicyId)}, pre, actor(ctx))
+		UserPolicyID: deref(b.UserPolicyId), DeveloperPolicyID: deref(b.DeveloperPolicyId)}, stated, pre, actor(ctx))
 	if err != nil {
 		return nil, err
 	}

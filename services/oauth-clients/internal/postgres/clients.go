@@ -183,8 +183,9 @@ func (s *Clients) List(ctx context.Context, tenant string, q clients.ListQuery) 
 		page.Clients = append(page.Clients, *c)
 		page.Total = r.Total
 	}
-	if len(rows) == 0 && q.Offset > 0 {
-		// Past the last page: count separately so the caller still learns the total.
+	if len(rows) == 0 && (q.Offset > 0 || q.Limit == 0) {
+		// Past the last page, or a page of none (the Identity Service's page[limit]=0):
+		// count separately so the caller still learns the total.
 		if err := s.DB.GetContext(ctx, &page.Total, `SELECT count(*) FROM clients WHERE `+filter, args...); err != nil {
 			return clients.Page{}, postgres.Classify(err)
 		}

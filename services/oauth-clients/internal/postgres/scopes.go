@@ -22,6 +22,7 @@ var _ scopes.Store = (*Scopes)(nil)
 
 type scopeRow struct {
 	Tenant            string    `db:"tenant"`
+	ID                string    `db:"id"`
 	Name              string    `db:"name"`
 	DisplayName       string    `db:"display_name"`
 	Description       string    `db:"description"`
@@ -37,18 +38,22 @@ type scopeRow struct {
 }
 
 func scopeToRow(d *scopes.Definition) scopeRow {
-	return scopeRow{Tenant: d.Tenant, Name: d.Name, DisplayName: d.DisplayName, Description: d.Description,
+	id := d.ID
+	if id == "" {
+		id = d.Name
+	}
+	return scopeRow{Tenant: d.Tenant, ID: id, Name: d.Name, DisplayName: d.DisplayName, Description: d.Description,
 		UserPolicyID: d.UserPolicyID, DeveloperPolicyID: d.DeveloperPolicyID, BuiltIn: d.BuiltIn, Version: d.Version,
 		CreatedBy: d.CreatedBy, UpdatedBy: d.UpdatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
 func (r scopeRow) definition() *scopes.Definition {
-	return &scopes.Definition{Tenant: r.Tenant, Name: r.Name, DisplayName: r.DisplayName, Description: r.Description,
+	return &scopes.Definition{Tenant: r.Tenant, ID: r.ID, Name: r.Name, DisplayName: r.DisplayName, Description: r.Description,
 		UserPolicyID: r.UserPolicyID, DeveloperPolicyID: r.DeveloperPolicyID, BuiltIn: r.BuiltIn, Version: r.Version,
 		CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
-const scopeColumns = `tenant, name, display_name, description, user_policy_id, developer_policy_id, built_in, version,
+const scopeColumns = `tenant, id, name, display_name, description, user_policy_id, developer_policy_id, built_in, version,
 	created_by, updated_by, created_at, updated_at`
 
 // visible selects a tenant's own definitions and the built-in ones ($1 tenant, $2 the
@@ -70,10 +75,10 @@ func recordScope(ctx context.Context, tx *sqlx.Tx, build func(*scopes.Definition
 func (s *Scopes) Create(ctx context.Context, d *scopes.Definition) error {
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		_, err := tx.NamedExecContext(ctx, `INSERT INTO scope_definitions (`+scopeColumns+`)
-			VALUES (:tenant, :name, :display_name, :description, :user_policy_id, :developer_policy_id, :built_in, :version,
+			VALUES (:tenant, :id, :name, :display_name, :description, :user_policy_id, :developer_policy_id, :built_in, :version,
 			        :created_by, :updated_by, :created_at, :updated_at)`, scopeToRow(d))
 		if postgres.IsUniqueViolation(err, "") {
-			return errs.E(errs.Conflict, "scope %q already exists", d.Name)
+			return errs.E(errs.Conflict, "scope %q (id %q) already exists", d.Name, scopeToRow(d).ID)
 		}
 		if err != nil {
 			return postgres.Classify(err)
@@ -94,6 +99,20 @@ func (s *Scopes) Get(ctx context.Context, tenant, name string) (*scopes.Definiti
 		return nil, postgres.Classify(err)
 	}
 	return row.definition(), nil
+}
+
+// NameOf finds the name of the definition visible in tenant whose id is id.
+func (s *Scopes) NameOf(ctx context.Context, tenant, id string) (string, error) {
+	var name string
+	err := s.DB.GetContext(ctx, &name, `SELECT name FROM scope_definitions
+		WHERE `+visible+` AND id = $3 ORDER BY built_in DESC LIMIT 1`, tenant, auth.SystemTenant, id)
+	if err != nil {
+		if errs.Is(postgres.Classify(err), errs.NotFound) {
+			return "", errs.E(errs.NotFound, "no scope has id %q", id)
+		}
+		return "", postgres.Classify(err)
+	}
+	return name, nil
 }
 
 // List pages through the definitions visible in tenant, by name.
@@ -204,7 +223,7 @@ func (s *Scopes) EnsureBuiltIn(ctx context.Context, defs []scopes.Definition) er
 	return postgres.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		for i := range defs {
 			rows, err := sqlx.NamedQueryContext(ctx, tx, `INSERT INTO scope_definitions (`+scopeColumns+`)
-				VALUES (:tenant, :name, :display_name, :description, :user_policy_id, :developer_policy_id, true, :version,
+				VALUES (:tenant, :id, :name, :display_name, :description, :user_policy_id, :developer_policy_id, true, :version,
 				        :created_by, :updated_by, :created_at, :updated_at)
 				ON CONFLICT (tenant, name) DO UPDATE SET display_name = EXCLUDED.display_name,
 					description = EXCLUDED.description, built_in = true, version = scope_definitions.version + 1,

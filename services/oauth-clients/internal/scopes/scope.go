@@ -17,7 +17,10 @@ import (
 
 // Definition is an OAuth scope definition (Cloudentity's scope, in camelCase).
 type Definition struct {
-	Tenant            string
+	Tenant string
+	// ID is the name, unless the caller chose another id (Import): Cloudentity's scopes
+	// have ids of their own, which a migration keeps. It never changes.
+	ID                string
 	Name              string
 	DisplayName       string
 	Description       string
@@ -101,6 +104,8 @@ type ListQuery struct {
 type Store interface {
 	Create(ctx context.Context, d *Definition) error
 	Get(ctx context.Context, tenant, name string) (*Definition, error)
+	// NameOf finds the name of the definition whose id is id.
+	NameOf(ctx context.Context, tenant, id string) (string, error)
 	List(ctx context.Context, tenant string, q ListQuery) (Page, error)
 	Update(ctx context.Context, tenant, name string, change func(*Definition) error) (*Definition, error)
 	// Delete locks the definition, learns which clients list it and lets decide rule on
@@ -132,14 +137,26 @@ func NewRegistry(store Store, clientsChanged func(tenant string, clientIDs []str
 
 // Create defines a scope in tenant.
 func (r *Registry) Create(ctx context.Context, tenant, name string, d Details, actor string) (*Definition, error) {
+	return r.Import(ctx, tenant, "", name, d, actor)
+}
+
+// Import defines a scope with a caller-chosen id ("": the name), which stays the scope's
+// id for its life.
+func (r *Registry) Import(ctx context.Context, tenant, id, name string, d Details, actor string) (*Definition, error) {
 	if !ValidName(name) {
 		return nil, errs.Fields("invalid scope name", errs.FieldError{Field: "name", Message: "letters, digits and _ . : - only, at most 128"})
+	}
+	if id == "" {
+		id = name
+	}
+	if !ValidName(id) {
+		return nil, errs.Fields("invalid scope id", errs.FieldError{Field: "id", Message: "letters, digits and _ . : - only, at most 128"})
 	}
 	if IsPlatform(name) {
 		return nil, errs.E(errs.Conflict, "scope %q is a built-in platform scope", name)
 	}
 	now := r.now()
-	def := &Definition{Tenant: tenant, Name: name, CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
+	def := &Definition{Tenant: tenant, ID: id, Name: name, CreatedBy: actor, UpdatedBy: actor, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := def.Apply(d); err != nil {
 		return nil, err
 	}
@@ -154,6 +171,45 @@ func (r *Registry) Get(ctx context.Context, tenant, name string) (*Definition, e
 	return r.store.Get(ctx, tenant, name)
 }
 
+// GetByID returns the definition whose id is id.
+func (r *Registry) GetByID(ctx context.Context, tenant, id string) (*Definition, error) {
+	name, err := r.store.NameOf(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.Get(ctx, tenant, name)
+}
+
+// ReviseByID replaces the details of the definition whose id is id, as it is when the
+// change is made: for the seed dialects, whose scopes carry no version (last writer wins,
+// as in the seed).
+// A definition's name never changes: a name other than the definition's is refused ("" is
+// not checked).
+func (r *Registry) ReviseByID(ctx context.Context, tenant, id, name string, d Details, actor string) (*Definition, error) {
+	current, err := r.store.NameOf(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if name != "" && name != current {
+		return nil, errs.Fields("a scope's name cannot change", errs.FieldError{Field: "name",
+			Message: fmt.Sprintf("scope %q is named %q; define a new scope for another name", id, current)})
+	}
+	name = current
+	return r.update(ctx, tenant, name, d, Stated{}, func(def *Definition) precondition.Version {
+		v := def.Version
+		return precondition.Version{Body: &v}
+	}, actor)
+}
+
+// DeleteByID is Delete of the definition whose id is id.
+func (r *Registry) DeleteByID(ctx context.Context, tenant, id string, force bool, actor string) error {
+	name, err := r.store.NameOf(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	return r.Delete(ctx, tenant, name, force, actor)
+}
+
 // List pages through the tenant's definitions and the built-in ones, by name.
 func (r *Registry) List(ctx context.Context, tenant string, q ListQuery) (Page, error) {
 	return r.store.List(ctx, tenant, q)
@@ -164,7 +220,13 @@ func readOnly(name string) error {
 }
 
 // Update replaces a definition's details, refusing stale versions and built-in scopes.
-func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, pre precondition.Version, actor string) (*Definition, error) {
+// The read-only fields the caller stated must be the definition's.
+func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, stated Stated, pre precondition.Version, actor string) (*Definition, error) {
+	return r.update(ctx, tenant, name, d, stated, func(*Definition) precondition.Version { return pre }, actor)
+}
+
+// update replaces a definition's details under the precondition pre gives for it.
+func (r *Registry) update(ctx context.Context, tenant, name string, d Details, stated Stated, pre func(*Definition) precondition.Version, actor string) (*Definition, error) {
 	if IsPlatform(name) {
 		if _, err := r.store.Get(ctx, tenant, name); err != nil {
 			return nil, err
@@ -175,7 +237,10 @@ func (r *Registry) Update(ctx context.Context, tenant, name string, d Details, p
 		if def.BuiltIn {
 			return readOnly(name)
 		}
-		if err := pre.Check(def.Version); err != nil {
+		if err := def.CheckStated(stated); err != nil {
+			return err
+		}
+		if err := pre(def).Check(def.Version); err != nil {
 			return err
 		}
 		if err := def.Apply(d); err != nil {
@@ -228,7 +293,7 @@ func (r *Registry) EnsureBuiltIn(ctx context.Context, tenant string) error {
 	now := r.now()
 	defs := make([]Definition, len(Platform))
 	for i, p := range Platform {
-		defs[i] = Definition{Tenant: tenant, Name: p.Name, DisplayName: p.DisplayName, Description: p.Description,
+		defs[i] = Definition{Tenant: tenant, ID: p.Name, Name: p.Name, DisplayName: p.DisplayName, Description: p.Description,
 			BuiltIn: true, CreatedBy: "platform", UpdatedBy: "platform", CreatedAt: now, UpdatedAt: now, Version: 1}
 	}
 	return r.store.EnsureBuiltIn(ctx, defs)

@@ -637,12 +637,35 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description The resource's metadata in a change: `version` is the version the change is based on
+         *     (stale: 409); `createdAt` and `modifiedAt` are read-only, accepted so that a GET answer
+         *     can be sent back, ignored when they are the resource's and refused, naming each, when
+         *     they are not. (The same Go type as common.yaml's Metadata.)
+         */
+        WritableMetadata: {
+            /**
+             * Format: int64
+             * @description The version the change is based on.
+             * @example 1
+             */
+            version: number;
+            /** Format: date-time */
+            createdAt?: string;
+            /** Format: date-time */
+            modifiedAt?: string;
+        };
+        /**
          * @description A scope name: letters, digits and `_ . : -`, at most 128 characters (no `/`, so that
          *     a name is also its path segment).
          * @example billing.invoices_read
          */
         ScopeName: string;
-        /** @description Client metadata as RFC 7591 defines it, in camelCase. */
+        /**
+         * @description Client metadata as RFC 7591 defines it, in camelCase. A client's GET answer is
+         *     accepted back as is (read-modify-write): its read-only fields are ignored when they
+         *     are the client's and refused, naming each, when they are not; `clientSecret` is not
+         *     accepted (secrets are managed at `/clients/{clientId}/secrets`).
+         */
         ClientInput: {
             /** @example Billing service */
             clientName: string;
@@ -722,7 +745,44 @@ export interface components {
              * @example false
              */
             trusted?: boolean;
-            metadata?: components["schemas"]["Metadata"];
+            metadata?: components["schemas"]["WritableMetadata"];
+            /**
+             * @description On creation, a caller-chosen id (letters, digits, `_` and `-`, at most 64), kept, so
+             *     that an import keeps its ids; generated when left out. On update, read-only: as the
+             *     client's GET answers it, or left out (another value is refused, naming it).
+             * @example billing-service
+             */
+            clientId?: string;
+            /**
+             * @description Read-only: ignored when it is the client's, refused (naming it) when not.
+             * @example false
+             */
+            system?: boolean;
+            /**
+             * @description Read-only: ignored when it is the client's, refused (naming it) when not.
+             * @example client-dev42
+             */
+            developerId?: string;
+            /**
+             * @description Read-only: ignored when it is the client's, refused (naming it) when not.
+             * @example client-admin
+             */
+            createdBy?: string;
+            /**
+             * @description Read-only: ignored when it is the client's, refused (naming it) when not.
+             * @example client-admin
+             */
+            updatedBy?: string;
+            /**
+             * Format: date-time
+             * @description Read-only: ignored when it is the client's, refused (naming it) when not.
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @description Read-only: ignored when it is the client's, refused (naming it) when not.
+             */
+            updatedAt?: string;
         };
         Client: {
             /** @example 7ujd2kq4h9vb6x3mn5wz */
@@ -1129,8 +1189,29 @@ export interface components {
             developerPolicyId?: string;
             metadata?: components["schemas"]["Metadata"];
         };
-        /** @description A scope definition's changeable fields; the name is the path's. */
+        /**
+         * @description A scope definition's changeable fields; the name is the path's. A scope's GET answer
+         *     is accepted back as is (read-modify-write): its read-only fields (`name`, `builtIn`,
+         *     `createdBy`, `updatedBy`, `metadata.createdAt`, `metadata.modifiedAt`) are ignored when
+         *     they are the scope's and refused, naming each, when they are not.
+         */
         ScopeUpdate: {
+            name?: components["schemas"]["ScopeName"];
+            /**
+             * @description Read-only.
+             * @example false
+             */
+            builtIn?: boolean;
+            /**
+             * @description Read-only.
+             * @example client-7ujd2kq4h9vb6x3mn5wz
+             */
+            createdBy?: string;
+            /**
+             * @description Read-only.
+             * @example client-7ujd2kq4h9vb6x3mn5wz
+             */
+            updatedBy?: string;
             /** @example Read invoices */
             displayName?: string;
             /** @example Read the tenant's invoices. */
@@ -1139,7 +1220,7 @@ export interface components {
             userPolicyId?: string;
             /** @example block */
             developerPolicyId?: string;
-            metadata?: components["schemas"]["Metadata"];
+            metadata?: components["schemas"]["WritableMetadata"];
         };
         Scope: {
             /** @example billing.invoices_read */
