@@ -6,7 +6,9 @@
 // address, every -poll. With -kind token the revocation is POST /oauth2/revoke (its event
 // is expedited by oauth-clients, then relayed from the outbox); with -kind secret the
 // token was issued with a secret of its own, which is deleted (DELETE
-// /clients/{id}/secrets/{secretId}: the secret's tombstone, through the outbox relay).
+// /clients/{id}/secrets/{secretId}: the secret's tombstone, through the outbox relay);
+// with -kind client the token's client is deleted (DELETE /clients/{id}: the client's
+// tombstone, through the outbox relay).
 // Either way the event goes through JetStream to each service's ordered consumer into its
 // deny set. -load N runs N workers that get tokens and read with them through the
 // gateway meanwhile, so that the figure is taken under load.
@@ -38,11 +40,11 @@ import (
 func main() {
 	n := flag.Int("revocations", 200, "tokens to revoke")
 	poll := flag.Duration("poll", time.Millisecond, "how often each service is asked whether it still accepts the token")
-	kind := flag.String("kind", "token", "what is revoked: token (POST /oauth2/revoke) or secret (the secret the token was issued with)")
+	kind := flag.String("kind", "token", "what is revoked: token (POST /oauth2/revoke), secret (the secret the token was issued with) or client (the token's client, deleted)")
 	load := flag.Int("load", 0, "workers getting tokens and reading with them through the gateway meanwhile")
 	flag.Parse()
-	if *kind != "token" && *kind != "secret" {
-		fmt.Fprintln(os.Stderr, "revocation-bench: -kind is token or secret")
+	if *kind != "token" && *kind != "secret" && *kind != "client" {
+		fmt.Fprintln(os.Stderr, "revocation-bench: -kind is token, secret or client")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -92,8 +94,11 @@ func run(ctx context.Context, n int, poll time.Duration, kind string, load int) 
 		seen   = map[string][]time.Time{}
 	)
 	subject := "iam." + tenant + ".clients.revocation.*"
-	if kind == "secret" {
+	switch kind {
+	case "secret":
 		subject = "iam." + tenant + ".clients.clientsecret.*"
+	case "client":
+		subject = "iam." + tenant + ".clients.client.*"
 	}
 	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
 		now := time.Now()
@@ -151,6 +156,16 @@ func run(ctx context.Context, n int, poll time.Duration, kind string, load int) 
 			}
 			key = secretID
 			revoke = func() error { return deleteSecret(stack.URL, admin, id, secretID) }
+		case "client":
+			clientID, value, err := benchkit.CreateClient(hc, stack.URL, admin, tenant, fmt.Sprintf("doomed-%d", i), "services.iam")
+			if err != nil {
+				return err
+			}
+			if token, err = benchkit.Token(stack.URL, tenant, clientID, value); err != nil {
+				return err
+			}
+			key = clientID
+			revoke = func() error { return deleteClient(stack.URL, admin, clientID) }
 		}
 		for service, path := range reads {
 			if status := get(stack.Addrs[service], path, token); status != http.StatusOK {
@@ -275,6 +290,12 @@ func addSecret(base, admin, clientID string) (id, value string, err error) {
 
 func deleteSecret(base, admin, clientID, secretID string) error {
 	req, _ := http.NewRequest(http.MethodDelete, base+"/v1/tenants/"+tenant+"/clients/"+clientID+"/secrets/"+secretID, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	return expect(req, http.StatusNoContent, nil)
+}
+
+func deleteClient(base, admin, clientID string) error {
+	req, _ := http.NewRequest(http.MethodDelete, base+"/v1/tenants/"+tenant+"/clients/"+clientID, nil)
 	req.Header.Set("Authorization", "Bearer "+admin)
 	return expect(req, http.StatusNoContent, nil)
 }
