@@ -92,3 +92,34 @@ func IdentityServiceErrors(c echo.Context, p problem.Problem) error {
 	}
 	return write(c, p.Status, body)
 }
+
+// EmporixPageSize is Emporix's page size when a list request asks for none.
+const EmporixPageSize = 60
+
+// EmporixPage is Emporix's paging: pageNumber from 1, pageSize as asked (each spec bounds
+// it; it is never cut, so a short page always is the last one).
+type EmporixPage struct{ Number, Size int }
+
+// EmporixPageOf reads a request's pageNumber and pageSize.
+func EmporixPageOf(number, size *int32) EmporixPage {
+	p := EmporixPage{Number: 1, Size: EmporixPageSize}
+	if number != nil {
+		p.Number = int(*number)
+	}
+	if size != nil {
+		p.Size = int(*size)
+	}
+	return p
+}
+
+// Offset is the number of items before the page.
+func (p EmporixPage) Offset() int { return (p.Number - 1) * p.Size }
+
+// EmporixTotal is the X-Total-Count answer: n when the request asked for it (its
+// X-Total-Count header), else nil.
+func EmporixTotal(asked *bool, n int) *int {
+	if asked == nil || !*asked {
+		return nil
+	}
+	return &n
+}

@@ -1,6 +1,8 @@
 package emporix
 
 import (
+	"github.com/iamplane/iam/pkg/dialect"
+
 	"context"
 	"strings"
 
@@ -9,7 +11,7 @@ import (
 
 // ListAccessControls pages through the tenant's access controls.
 func (s *Server) ListAccessControls(ctx context.Context, req api.ListAccessControlsRequestObject) (api.ListAccessControlsResponseObject, error) {
-	q, err := query(pageOf(req.Params.PageNumber, req.Params.PageSize), nil, nil, nil, req.Params.MetadataModifiedAt, req.Params.AcceptLanguage)
+	q, err := query(dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize), nil, nil, nil, req.Params.MetadataModifiedAt, req.Params.AcceptLanguage)
 	if err != nil {
 		return nil, err
 	}
@@ -19,7 +21,7 @@ func (s *Server) ListAccessControls(ctx context.Context, req api.ListAccessContr
 		return nil, err
 	}
 	return api.ListAccessControls200JSONResponse{Body: accessControlsOut(found, deref(req.Params.AcceptLanguage)),
-		Headers: api.ListAccessControls200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+		Headers: api.ListAccessControls200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // GetAccessControl reads one access control.
@@ -33,18 +35,18 @@ func (s *Server) GetAccessControl(ctx context.Context, req api.GetAccessControlR
 
 // ListGroupAccessControls pages through a group's access controls.
 func (s *Server) ListGroupAccessControls(ctx context.Context, req api.ListGroupAccessControlsRequestObject) (api.ListGroupAccessControlsResponseObject, error) {
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
-	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, "group-"+req.GroupId, "", expansion(req.Params.Expand), p.offset(), p.size)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
+	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, "group-"+req.GroupId, "", expansion(req.Params.Expand), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
 	return api.ListGroupAccessControls200JSONResponse{Body: accessControlsOut(found, deref(req.Params.AcceptLanguage)),
-		Headers: api.ListGroupAccessControls200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+		Headers: api.ListGroupAccessControls200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // ListPermissions pages through the tenant's permissions.
 func (s *Server) ListPermissions(ctx context.Context, req api.ListPermissionsRequestObject) (api.ListPermissionsResponseObject, error) {
-	q, err := query(pageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
+	q, err := query(dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
 		req.Params.MetadataModifiedAt, req.Params.AcceptLanguage)
 	if err != nil {
 		return nil, err
@@ -57,7 +59,7 @@ func (s *Server) ListPermissions(ctx context.Context, req api.ListPermissionsReq
 	for i := range found {
 		out[i] = permissionOut(&found[i], deref(req.Params.AcceptLanguage))
 	}
-	return api.ListPermissions200JSONResponse{Body: out, Headers: api.ListPermissions200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+	return api.ListPermissions200JSONResponse{Body: out, Headers: api.ListPermissions200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // GetPermission reads one permission.
@@ -71,7 +73,7 @@ func (s *Server) GetPermission(ctx context.Context, req api.GetPermissionRequest
 
 // ListResources pages through the tenant's resources.
 func (s *Server) ListResources(ctx context.Context, req api.ListResourcesRequestObject) (api.ListResourcesResponseObject, error) {
-	q, err := query(pageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
+	q, err := query(dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
 		req.Params.MetadataModifiedAt, req.Params.AcceptLanguage)
 	if err != nil {
 		return nil, err
@@ -84,7 +86,7 @@ func (s *Server) ListResources(ctx context.Context, req api.ListResourcesRequest
 	for i := range found {
 		out[i] = resourceOut(&found[i], deref(req.Params.AcceptLanguage))
 	}
-	return api.ListResources200JSONResponse{Body: out, Headers: api.ListResources200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+	return api.ListResources200JSONResponse{Body: out, Headers: api.ListResources200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // GetResource reads one resource.
@@ -98,7 +100,7 @@ func (s *Server) GetResource(ctx context.Context, req api.GetResourceRequestObje
 
 // ListRoles pages through the tenant's roles.
 func (s *Server) ListRoles(ctx context.Context, req api.ListRolesRequestObject) (api.ListRolesResponseObject, error) {
-	q, err := query(pageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
+	q, err := query(dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
 		req.Params.MetadataModifiedAt, req.Params.AcceptLanguage)
 	if err != nil {
 		return nil, err
@@ -111,7 +113,7 @@ func (s *Server) ListRoles(ctx context.Context, req api.ListRolesRequestObject) 
 	for i := range found {
 		out[i] = roleOut(&found[i], deref(req.Params.AcceptLanguage))
 	}
-	return api.ListRoles200JSONResponse{Body: out, Headers: api.ListRoles200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+	return api.ListRoles200JSONResponse{Body: out, Headers: api.ListRoles200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // GetRole reads one role.
@@ -125,7 +127,7 @@ func (s *Server) GetRole(ctx context.Context, req api.GetRoleRequestObject) (api
 
 // ListTemplates pages through the tenant's templates.
 func (s *Server) ListTemplates(ctx context.Context, req api.ListTemplatesRequestObject) (api.ListTemplatesResponseObject, error) {
-	q, err := query(pageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
+	q, err := query(dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize), req.Params.Sort, req.Params.Name, req.Params.Description,
 		nil, req.Params.AcceptLanguage)
 	if err != nil {
 		return nil, err
@@ -138,7 +140,7 @@ func (s *Server) ListTemplates(ctx context.Context, req api.ListTemplatesRequest
 	for i := range found {
 		out[i] = templateOut(&found[i], deref(req.Params.AcceptLanguage))
 	}
-	return api.ListTemplates200JSONResponse{Body: out, Headers: api.ListTemplates200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+	return api.ListTemplates200JSONResponse{Body: out, Headers: api.ListTemplates200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // GetTemplate reads one template.
@@ -152,13 +154,13 @@ func (s *Server) GetTemplate(ctx context.Context, req api.GetTemplateRequestObje
 
 // ListUserAccessControls pages through a user's access controls.
 func (s *Server) ListUserAccessControls(ctx context.Context, req api.ListUserAccessControlsRequestObject) (api.ListUserAccessControlsResponseObject, error) {
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
-	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, userSubject(req.UserId), "", expansion(req.Params.Expand), p.offset(), p.size)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
+	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, userSubject(req.UserId), "", expansion(req.Params.Expand), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
 	return api.ListUserAccessControls200JSONResponse{Body: accessControlsOut(found, deref(req.Params.AcceptLanguage)),
-		Headers: api.ListUserAccessControls200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+		Headers: api.ListUserAccessControls200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // ListMyAccessControls pages through the caller's access controls.
@@ -167,13 +169,13 @@ func (s *Server) ListMyAccessControls(ctx context.Context, req api.ListMyAccessC
 	if err != nil {
 		return nil, err
 	}
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
-	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, subject, "", expansion(req.Params.Expand), p.offset(), p.size)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
+	found, total, err := s.rbac.EffectiveAccessControls(ctx, req.Tenant, subject, "", expansion(req.Params.Expand), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
 	return api.ListMyAccessControls200JSONResponse{Body: accessControlsOut(found, deref(req.Params.AcceptLanguage)),
-		Headers: api.ListMyAccessControls200ResponseHeaders{XTotalCount: totalCount(req.Params.XTotalCount, total)}}, nil
+		Headers: api.ListMyAccessControls200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, total)}}, nil
 }
 
 // ListUserResourceAccessControls lists a user's access controls on one resource.

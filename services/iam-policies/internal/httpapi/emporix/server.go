@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 	"github.com/iamplane/iam/pkg/errs"
 
 	api "github.com/iamplane/iam/services/iam-policies/api/emporix"
@@ -30,35 +31,9 @@ func NewServer(engine *policies.Engine, catalog *rbac.Catalog) *Server {
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
-// Emporix's paging: pageNumber from 1, pageSize 60 unless asked (the spec bounds both).
-const defaultPageSize = 60
-
 // onePage bounds the lists Emporix documents without paging (a user's access controls
 // on one resource).
 const onePage = 10000
-
-type page struct{ number, size int }
-
-func pageOf(number, size *int32) page {
-	p := page{number: 1, size: defaultPageSize}
-	if number != nil {
-		p.number = int(*number)
-	}
-	if size != nil {
-		p.size = int(*size)
-	}
-	return p
-}
-
-func (p page) offset() int { return (p.number - 1) * p.size }
-
-// totalCount is the X-Total-Count response header, sent when the request asked for it.
-func totalCount(asked *bool, total int) *int {
-	if asked == nil || !*asked {
-		return nil
-	}
-	return &total
-}
 
 // language is the first language of an Accept-Language header, for sorting by name.
 func language(acceptLanguage *string) string {
@@ -71,9 +46,9 @@ func language(acceptLanguage *string) string {
 }
 
 // query builds the RBAC listing query from Emporix's parameters.
-func query(p page, sort, name, description, modifiedAt, acceptLanguage *string) (rbac.Query, error) {
+func query(p dialect.EmporixPage, sort, name, description, modifiedAt, acceptLanguage *string) (rbac.Query, error) {
 	q := rbac.Query{Name: deref(name), Description: deref(description), Language: language(acceptLanguage),
-		Offset: p.offset(), Limit: p.size}
+		Offset: p.Offset(), Limit: p.Size}
 	if sort != nil {
 		keys, err := rbac.ParseSort(*sort)
 		if err != nil {

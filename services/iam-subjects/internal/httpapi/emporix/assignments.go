@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 
 	api "github.com/iamplane/iam/services/iam-subjects/api/emporix"
 	"github.com/iamplane/iam/services/iam-subjects/internal/subjects"
@@ -15,8 +16,8 @@ func assignmentID(groupID, userID string) string {
 
 // EmporixListGroupUsers pages through a group's user assignments.
 func (s *Server) EmporixListGroupUsers(ctx context.Context, req api.EmporixListGroupUsersRequestObject) (api.EmporixListGroupUsersResponseObject, error) {
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
-	found, n, err := s.directory.GroupUsers(ctx, req.Tenant, req.GroupId, auth.FromContext(ctx), p.offset(), p.size)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
+	found, n, err := s.directory.GroupUsers(ctx, req.Tenant, req.GroupId, auth.FromContext(ctx), p.Offset(), p.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +25,7 @@ func (s *Server) EmporixListGroupUsers(ctx context.Context, req api.EmporixListG
 	for i, a := range found {
 		out[i] = api.Assignment{Id: a.ID(), GroupId: a.GroupID, UserId: a.UserID, UserType: api.UserType(a.UserType)}
 	}
-	return api.EmporixListGroupUsers200JSONResponse{Body: out, Headers: api.EmporixListGroupUsers200ResponseHeaders{XTotalCount: total(req.Params.XTotalCount, n)}}, nil
+	return api.EmporixListGroupUsers200JSONResponse{Body: out, Headers: api.EmporixListGroupUsers200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, n)}}, nil
 }
 
 // EmporixAssignUser adds the body's user to the group.
@@ -65,17 +66,17 @@ func (s *Server) EmporixRemoveAllUsersFromGroup(ctx context.Context, req api.Emp
 
 // EmporixListUserGroups pages through the groups a user is directly in, sorted.
 func (s *Server) EmporixListUserGroups(ctx context.Context, req api.EmporixListUserGroupsRequestObject) (api.EmporixListUserGroupsResponseObject, error) {
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
 	sort, err := subjects.ParseSort("sort", deref(req.Params.Sort), subjects.GroupSortFields)
 	if err != nil {
 		return nil, err
 	}
 	groups, n, err := s.directory.Groups(ctx, req.Tenant, subjects.GroupQuery{Member: req.UserId, Sort: sort,
-		Offset: p.offset(), Limit: p.size}, auth.FromContext(ctx))
+		Offset: p.Offset(), Limit: p.Size}, auth.FromContext(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.EmporixListUserGroups200JSONResponse{Body: groupsOut(groups), Headers: api.EmporixListUserGroups200ResponseHeaders{XTotalCount: total(req.Params.XTotalCount, n)}}, nil
+	return api.EmporixListUserGroups200JSONResponse{Body: groupsOut(groups), Headers: api.EmporixListUserGroups200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, n)}}, nil
 }
 
 // EmporixGetUserGroup returns one of the user's groups.

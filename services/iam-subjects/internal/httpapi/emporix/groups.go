@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/iamplane/iam/pkg/auth"
+	"github.com/iamplane/iam/pkg/dialect"
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/precondition"
 
@@ -58,7 +59,7 @@ func groupsOut(groups []subjects.Group) []api.Group {
 
 // EmporixListGroups pages through groups, filtered and sorted.
 func (s *Server) EmporixListGroups(ctx context.Context, req api.EmporixListGroupsRequestObject) (api.EmporixListGroupsResponseObject, error) {
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
 	sort, err := subjects.ParseSort("sort", deref(req.Params.Sort), subjects.GroupSortFields)
 	if err != nil {
 		return nil, err
@@ -69,11 +70,11 @@ func (s *Server) EmporixListGroups(ctx context.Context, req api.EmporixListGroup
 	}
 	groups, n, err := s.directory.Groups(ctx, req.Tenant, subjects.GroupQuery{UserType: subjects.UserType(deref(req.Params.UserType)),
 		Name: deref(req.Params.Name), Description: deref(req.Params.Description), ModifiedSince: since, Sort: sort,
-		Offset: p.offset(), Limit: p.size}, auth.FromContext(ctx))
+		Offset: p.Offset(), Limit: p.Size}, auth.FromContext(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return api.EmporixListGroups200JSONResponse{Body: groupsOut(groups), Headers: api.EmporixListGroups200ResponseHeaders{XTotalCount: total(req.Params.XTotalCount, n)}}, nil
+	return api.EmporixListGroups200JSONResponse{Body: groupsOut(groups), Headers: api.EmporixListGroups200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, n)}}, nil
 }
 
 // EmporixCreateGroup creates a group, under the id the body names if any.

@@ -24,34 +24,6 @@ func NewServer(directory *subjects.Directory) *Server { return &Server{directory
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
-// DefaultPageSize is Emporix's page size when none is asked for.
-const DefaultPageSize = 60
-
-// page is Emporix's page: pageNumber from 1, pageSize as asked (the spec bounds it; it is
-// never cut, so a short page always is the last one).
-type page struct{ number, size int }
-
-func pageOf(number, size *int32) page {
-	p := page{number: 1, size: DefaultPageSize}
-	if number != nil {
-		p.number = int(*number)
-	}
-	if size != nil {
-		p.size = int(*size)
-	}
-	return p
-}
-
-func (p page) offset() int { return (p.number - 1) * p.size }
-
-// total is the X-Total-Count answer: the total when the request asked for it.
-func total(asked *bool, n int) *int {
-	if asked == nil || !*asked {
-		return nil
-	}
-	return &n
-}
-
 // modifiedSince reads metadataModifiedAt: a date (its midnight, UTC) or a date-time.
 func modifiedSince(s *string) (*time.Time, error) {
 	if s == nil || strings.TrimSpace(*s) == "" {

@@ -3,6 +3,7 @@ package emporix
 import (
 	"context"
 
+	"github.com/iamplane/iam/pkg/dialect"
 	"github.com/iamplane/iam/pkg/precondition"
 
 	api "github.com/iamplane/iam/services/iam-subjects/api/emporix"
@@ -76,9 +77,9 @@ func ptrMap(m map[string]string) *api.LocalizedText {
 
 // EmporixListUsers pages through users.
 func (s *Server) EmporixListUsers(ctx context.Context, req api.EmporixListUsersRequestObject) (api.EmporixListUsersResponseObject, error) {
-	p := pageOf(req.Params.PageNumber, req.Params.PageSize)
+	p := dialect.EmporixPageOf(req.Params.PageNumber, req.Params.PageSize)
 	found, err := s.directory.Users(ctx, req.Tenant, subjects.UserQuery{Type: subjects.UserType(deref(req.Params.UserType)),
-		Offset: p.offset(), Limit: p.size}, req.Params.Expand != nil)
+		Offset: p.Offset(), Limit: p.Size}, req.Params.Expand != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (s *Server) EmporixListUsers(ctx context.Context, req api.EmporixListUsersR
 		}
 		out[i] = userOut(&found.Users[i], groups)
 	}
-	return api.EmporixListUsers200JSONResponse{Body: out, Headers: api.EmporixListUsers200ResponseHeaders{XTotalCount: total(req.Params.XTotalCount, found.Total)}}, nil
+	return api.EmporixListUsers200JSONResponse{Body: out, Headers: api.EmporixListUsers200ResponseHeaders{XTotalCount: dialect.EmporixTotal(req.Params.XTotalCount, found.Total)}}, nil
 }
 
 // EmporixCreateUser creates a user, under the id the body names if any.
