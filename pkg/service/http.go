@@ -116,7 +116,6 @@ func NewHTTP(o HTTPOptions) *echo.Echo {
 	bodies := bodySchemas{}
 	bodies.addSpec(o.Spec)
 	for _, d := range o.dialects {
-		d := d
 		e.Use(validator(d.spec, func(c echo.Context) bool { return !d.owns(c.Request().URL.Path) },
 			o.Verifier.AuthenticateTenant(d.TenantParam)))
 		declared.addSpec(d.spec)
