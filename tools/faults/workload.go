@@ -591,7 +591,7 @@ func (wk *worker) clientAccess(ctx context.Context) {
 // probes read an entity's state from its source database: the value, or no row.
 var probes = map[string]struct{ service, query string }{
 	"client":     {"oauth-clients", `SELECT name FROM clients WHERE tenant = $1 AND id = $2`},
-	"user":       {"iam-subjects", `SELECT last_name FROM users WHERE tenant = $1 AND id = $2::uuid`},
+	"user":       {"iam-subjects", `SELECT last_name FROM users WHERE tenant = $1 AND id = $2`},
 	"group":      {"iam-subjects", `SELECT display_name FROM groups WHERE tenant = $1 AND id = $2`},
 	"membership": {"iam-subjects", `SELECT '' FROM memberships WHERE tenant = $1 AND group_id = $2 AND lower(member_type) || '-' || member_id = $3`},
 	"policy":     {"iam-policies", `SELECT '' FROM policies WHERE tenant = $1 AND subject = $2 AND scope = $3 AND action = $4`},
