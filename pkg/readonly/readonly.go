@@ -31,6 +31,13 @@ func (c *Check) Int(field string, sent *int64, stored int64) {
 	}
 }
 
+// Bool compares a sent flag with the stored one.
+func (c *Check) Bool(field string, sent *bool, stored bool) {
+	if sent != nil && *sent != stored {
+		c.bad = append(c.bad, errs.FieldError{Field: field, Message: fmt.Sprintf("is read-only: %t cannot be changed", stored)})
+	}
+}
+
 // Refuse refuses a read-only field whose comparison is the caller's own.
 func (c *Check) Refuse(field, message string) {
 	c.bad = append(c.bad, errs.FieldError{Field: field, Message: message})

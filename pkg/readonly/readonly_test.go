@@ -12,6 +12,7 @@ func TestCheck(t *testing.T) {
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	same, other, english := "a", "b", "Admins"
 	three, four := int64(3), int64(4)
+	yes := true
 	later := at.Add(time.Second)
 	inBerlin := at.In(time.FixedZone("CET", 3600))
 	for _, tc := range []struct {
@@ -26,6 +27,7 @@ func TestCheck(t *testing.T) {
 			c.Set("s", []string{"y", "x", "x"}, []string{"x", "y"})
 			c.Int("n", &three, 3)
 			c.String("text", &english, "Administratoren", "Admins")
+			c.Bool("b", &yes, true)
 		}, nil},
 		{"changed", func(c *Check) {
 			c.String("id", &other, "a")
@@ -33,8 +35,9 @@ func TestCheck(t *testing.T) {
 			c.Set("s", []string{}, []string{"x"})
 			c.Int("n", &four, 3)
 			c.String("text", &other, "Administratoren", "Admins")
+			c.Bool("b", &yes, false)
 			c.Refuse("groups", "is read-only")
-		}, []string{"id", "t", "s", "n", "text", "groups"}},
+		}, []string{"id", "t", "s", "n", "text", "b", "groups"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Check

@@ -1,10 +1,10 @@
 package clients
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/iamplane/iam/pkg/errs"
+	"github.com/iamplane/iam/pkg/readonly"
 )
 
 // Stated are the read-only fields of a client a caller sent with a change, as the client's
@@ -21,32 +21,17 @@ type Stated struct {
 
 // CheckStated refuses, naming each, the stated read-only fields that are not c's.
 func (c *Client) CheckStated(s Stated) error {
-	var bad []errs.FieldError
-	str := func(field string, stated *string, is string) {
-		if stated != nil && *stated != is {
-			bad = append(bad, errs.FieldError{Field: field, Message: fmt.Sprintf("is read-only: the client's is %q", is)})
-		}
-	}
-	at := func(field string, stated *time.Time, is time.Time) {
-		if stated != nil && !stated.Equal(is) {
-			bad = append(bad, errs.FieldError{Field: field, Message: "is read-only: the client's is " + is.Format(time.RFC3339Nano)})
-		}
-	}
-	str("clientId", s.ID, c.ID)
-	str("developerId", s.DeveloperID, c.DeveloperID)
-	str("createdBy", s.CreatedBy, c.CreatedBy)
-	str("updatedBy", s.UpdatedBy, c.UpdatedBy)
-	if s.System != nil && *s.System != c.System {
-		bad = append(bad, errs.FieldError{Field: "system", Message: fmt.Sprintf("is read-only: the client's is %t", c.System)})
-	}
-	at("createdAt", s.CreatedAt, c.CreatedAt)
-	at("updatedAt", s.UpdatedAt, c.UpdatedAt)
-	at("metadata.createdAt", s.MetadataCreatedAt, c.CreatedAt)
-	at("metadata.modifiedAt", s.MetadataModifiedAt, c.UpdatedAt)
-	if len(bad) > 0 {
-		return errs.Fields("the change names read-only fields with values that are not the client's", bad...)
-	}
-	return nil
+	var ro readonly.Check
+	ro.String("clientId", s.ID, c.ID)
+	ro.String("developerId", s.DeveloperID, c.DeveloperID)
+	ro.String("createdBy", s.CreatedBy, c.CreatedBy)
+	ro.String("updatedBy", s.UpdatedBy, c.UpdatedBy)
+	ro.Bool("system", s.System, c.System)
+	ro.Time("createdAt", s.CreatedAt, c.CreatedAt)
+	ro.Time("updatedAt", s.UpdatedAt, c.UpdatedAt)
+	ro.Time("metadata.createdAt", s.MetadataCreatedAt, c.CreatedAt)
+	ro.Time("metadata.modifiedAt", s.MetadataModifiedAt, c.UpdatedAt)
+	return ro.Err()
 }
 
 // Creating reports the stated fields a creation cannot take (all but the id, which Import
