@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"slices"
-	"time"
-
 	"github.com/iamplane/iam/pkg/apicommon"
 	"github.com/iamplane/iam/pkg/errs"
 	"github.com/iamplane/iam/pkg/localize"
@@ -42,11 +39,8 @@ func metadataOut(e *rbac.Entry) apicommon.Metadata {
 func rbacQuery(p pagination.Page, name, description, modifiedAt *string) (rbac.Query, error) {
 	q := rbac.Query{Name: deref(name), Description: deref(description), Offset: p.Offset(), Limit: p.Size}
 	if modifiedAt != nil {
-		t, err := time.Parse(time.RFC3339Nano, *modifiedAt)
-		if err != nil {
-			t, err = time.Parse(time.DateOnly, *modifiedAt)
-		}
-		if err != nil {
+		t, ok := rbac.ParseModifiedSince(*modifiedAt)
+		if !ok {
 			return q, errs.Fields("metadataModifiedAt is neither a date nor an RFC 3339 date-time",
 				errs.FieldError{Field: "query.metadataModifiedAt", Message: "expected 2026-11-01 or 2026-11-01T00:00:00Z"})
 		}
@@ -63,13 +57,10 @@ func description(d *api.LocalizedText) map[string]string {
 }
 
 func expansion(expand *[]string) rbac.Expansion {
-	var x rbac.Expansion
-	if expand != nil {
-		x.Role = slices.Contains(*expand, "role")
-		x.Resource = slices.Contains(*expand, "resource")
-		x.AccessControls = slices.Contains(*expand, "accessControls")
+	if expand == nil {
+		return rbac.Expansion{}
 	}
-	return x
+	return rbac.ExpansionOf(*expand)
 }
 
 // metadataIn is the version a write is based on.

@@ -203,6 +203,23 @@ type Expansion struct {
 	AccessControls bool // templates
 }
 
+// ExpansionOf reads an expand parameter's names (role, resource, accessControls); nil
+// expands nothing.
+func ExpansionOf(names []string) Expansion {
+	return Expansion{Role: slices.Contains(names, "role"), Resource: slices.Contains(names, "resource"),
+		AccessControls: slices.Contains(names, "accessControls")}
+}
+
+// ParseModifiedSince reads a metadataModifiedAt filter: a date (2026-11-01) or an RFC 3339
+// date-time.
+func ParseModifiedSince(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
+	}
+	return t, err == nil
+}
+
 func dedupe(ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {

@@ -5,9 +5,7 @@ package emporix
 
 import (
 	"context"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/iamplane/iam/pkg/auth"
 	"github.com/iamplane/iam/pkg/dialect"
@@ -57,11 +55,8 @@ func query(p dialect.EmporixPage, sort, name, description, modifiedAt, acceptLan
 		q.Sort = keys
 	}
 	if modifiedAt != nil {
-		t, err := time.Parse(time.RFC3339Nano, *modifiedAt)
-		if err != nil {
-			t, err = time.Parse(time.DateOnly, *modifiedAt)
-		}
-		if err != nil {
+		t, ok := rbac.ParseModifiedSince(*modifiedAt)
+		if !ok {
 			return q, &errs.Error{Kind: errs.BadRequest, Detail: "metadataModifiedAt is neither a date nor an RFC 3339 date-time",
 				Fields: []errs.FieldError{{Field: "query.metadataModifiedAt", Message: "expected 2022-01-01 or 2022-01-01T00:00:00Z"}}}
 		}
@@ -71,13 +66,10 @@ func query(p dialect.EmporixPage, sort, name, description, modifiedAt, acceptLan
 }
 
 func expansion(expand *[]string) rbac.Expansion {
-	var x rbac.Expansion
-	if expand != nil {
-		x.Role = slices.Contains(*expand, "role")
-		x.Resource = slices.Contains(*expand, "resource")
-		x.AccessControls = slices.Contains(*expand, "accessControls")
+	if expand == nil {
+		return rbac.Expansion{}
 	}
-	return x
+	return rbac.ExpansionOf(*expand)
 }
 
 // userSubject is the subject of an Emporix user id.
