@@ -215,24 +215,7 @@ func (d *Directory) CreateUser(ctx context.Context, tenant string, f UserFields,
 // ReplaceUser replaces a user's fields and direct groups, version-checked; read-only
 // fields sent back must be as stored.
 func (d *Directory) ReplaceUser(ctx context.Context, tenant, id string, f UserFields, echo UserEcho, pre precondition.Version) (*User, error) {
-	return d.store.UpdateUser(ctx, tenant, id, func(u *User) error {
-		if err := pre.Check(u.Version); err != nil {
-			return err
-		}
-		groups := f.GroupIDs
-		if groups == nil {
-			groups = u.GroupIDs
-		}
-		if err := echo.check(u, groups); err != nil {
-			return err
-		}
-		if err := u.Apply(f); err != nil {
-			return err
-		}
-		u.Version++
-		u.ModifiedAt = d.now()
-		return nil
-	})
+	return d.ChangeUser(ctx, tenant, id, func(u *UserFields) { *u = f }, echo, pre)
 }
 
 // ChangeUser changes the fields change sets and keeps the others (a seed's update that
